@@ -1,0 +1,150 @@
+# criu: checkpoint/restore for Linux processes.
+#
+#   make            build criu/criu (installs missing build packages first)
+#   make test       build and run every test; last line "N passed, N failed"
+#   make demo       show the main job on a sample process
+#   make bench      benchmarks; results go to Documentation/performance.md
+#   make fuzz       build the fuzz targets (clang) and run each for FUZZ_TIME s
+#   make V=1        show the commands
+#
+# New sources are picked up by wildcard: criu/*.c, criu/arch/x86/*.c,
+# images/*.proto, test/unit/test-*.c, test/fuzz/fuzz-*.c.
+
+.DEFAULT_GOAL := all
+SHELL := /bin/bash
+
+CC		?= gcc
+CLANG		?= clang
+PROTOC_C	?= protoc-c
+PYTHON		?= /usr/bin/python3
+ARCH		:= x86
+FUZZ_TIME	?= 60
+
+ifeq ($(V),1)
+Q :=
+E := @true
+else
+Q := @
+E := @echo
+endif
+
+CFLAGS		?= -O2 -g
+WARNINGS	:= -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+CPPFLAGS	+= -D_GNU_SOURCE -Iinclude/common -Icriu/include -Icriu/arch/$(ARCH)/include \
+		   -Iimages -Icompel/include/uapi -MMD -MP
+CRIU_VERSION	:= $(shell cat VERSION 2>/dev/null || echo 0.0)
+CPPFLAGS	+= -DCRIU_VERSION=\"$(CRIU_VERSION)\"
+PKG_LIBS	:= libprotobuf-c libcap
+LDLIBS		+= $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null)
+
+# ---- dependencies ---------------------------------------------------------
+# install-deps.sh is a fast no-op when everything is present.
+.PHONY: deps
+deps:
+	$(Q)./scripts/install-deps.sh
+
+# ---- images: protobuf schemas -----------------------------------------------
+PROTOS		:= $(wildcard images/*.proto)
+PB_C		:= $(PROTOS:.proto=.pb-c.c)
+PB_H		:= $(PROTOS:.proto=.pb-c.h)
+PB_O		:= $(PB_C:.c=.o)
+
+images/%.pb-c.c images/%.pb-c.h: images/%.proto | deps
+	$(E) "  PROTOC  $<"
+	$(Q)$(PROTOC_C) --proto_path=images --c_out=images $<
+
+# Generated code is not ours to keep warning-clean.
+images/%.pb-c.o: images/%.pb-c.c
+	$(E) "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) -D_GNU_SOURCE -Iimages -MMD -MP -c -o $@ $<
+
+# ---- compel ------------------------------------------------------------------
+COMPEL_LIB	:= compel/libcompel.a
+.PHONY: compel
+compel: | deps
+	$(Q)if [ -f compel/Makefile ]; then $(MAKE) --no-print-directory -C compel V=$(V); fi
+
+# ---- criu ----------------------------------------------------------------------
+CRIU_SRC	:= $(wildcard criu/*.c criu/arch/$(ARCH)/*.c)
+CRIU_OBJ	:= $(CRIU_SRC:.c=.o)
+CRIU_LIBOBJ	:= $(filter-out criu/main.o,$(CRIU_OBJ))
+CRIU_INTERNAL	:= criu/libcriu-internal.a
+
+$(CRIU_OBJ): $(PB_H)
+
+criu/%.o: criu/%.c | deps
+	$(E) "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) $(WARNINGS) $(CPPFLAGS) -c -o $@ $<
+
+$(CRIU_INTERNAL): $(CRIU_LIBOBJ) $(PB_O)
+	$(E) "  AR      $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+criu/criu: criu/main.o $(CRIU_INTERNAL) compel
+	$(E) "  LINK    $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ criu/main.o $(CRIU_INTERNAL) \
+		$$(test -f $(COMPEL_LIB) && echo $(COMPEL_LIB)) $(LDLIBS)
+
+.PHONY: all
+all: criu/criu
+
+# ---- tests ---------------------------------------------------------------------
+UNIT_SRC	:= $(wildcard test/unit/test-*.c)
+UNIT_BIN	:= $(UNIT_SRC:.c=)
+TEST_HELPERS	:= $(wildcard test/lib/*.c)
+
+test/unit/test-%: test/unit/test-%.c $(CRIU_INTERNAL) $(TEST_HELPERS)
+	$(E) "  LINK    $@"
+	$(Q)$(CC) $(CFLAGS) $(WARNINGS) $(CPPFLAGS) -Itest/lib -o $@ $< $(TEST_HELPERS) \
+		$(CRIU_INTERNAL) $(LDLIBS)
+
+E2E_SRC		:= $(wildcard test/e2e/*.c)
+E2E_BIN		:= $(E2E_SRC:.c=)
+
+test/e2e/%: test/e2e/%.c
+	$(E) "  LINK    $@"
+	$(Q)$(CC) $(CFLAGS) $(WARNINGS) -D_GNU_SOURCE -Iinclude/common -o $@ $< -lpthread
+
+.PHONY: test-build test
+test-build: all $(UNIT_BIN) $(E2E_BIN)
+	$(Q)if [ -f compel/Makefile ]; then $(MAKE) --no-print-directory -C compel V=$(V) test-build; fi
+
+test: test-build
+	$(Q)$(PYTHON) test/run.py
+
+# ---- fuzzing -------------------------------------------------------------------
+FUZZ_SRC	:= $(wildcard test/fuzz/fuzz-*.c)
+FUZZ_BIN	:= $(FUZZ_SRC:.c=)
+FUZZ_CRIU_SRC	:= $(filter-out criu/main.c,$(CRIU_SRC))
+FUZZ_FLAGS	:= -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+
+test/fuzz/fuzz-%: test/fuzz/fuzz-%.c $(FUZZ_CRIU_SRC) $(PB_C) $(PB_H) | deps
+	$(E) "  CLANG   $@"
+	$(Q)$(CLANG) $(FUZZ_FLAGS) $(WARNINGS) $(CPPFLAGS) -o $@ $< $(FUZZ_CRIU_SRC) $(PB_C) $(LDLIBS)
+
+.PHONY: fuzz-build fuzz
+fuzz-build: $(FUZZ_BIN)
+fuzz: fuzz-build
+	$(Q)for f in $(FUZZ_BIN); do \
+		c=test/fuzz/corpus/$$(basename $$f); mkdir -p $$c.run; \
+		echo "== $$f for $(FUZZ_TIME)s"; \
+		$$f -max_total_time=$(FUZZ_TIME) -print_final_stats=1 $$c.run $$c || exit 1; \
+	done
+
+# ---- demo and bench ------------------------------------------------------------
+.PHONY: demo bench
+demo: all
+	$(Q)./scripts/demo.sh
+
+bench: all
+	$(Q)if [ -f compel/Makefile ]; then $(MAKE) --no-print-directory -C compel V=$(V) bench; fi
+	$(Q)./scripts/bench.sh
+
+# ---- housekeeping --------------------------------------------------------------
+.PHONY: clean
+clean:
+	$(Q)rm -f $(CRIU_OBJ) criu/criu $(CRIU_INTERNAL) $(PB_C) $(PB_H) $(PB_O) \
+		$(UNIT_BIN) $(E2E_BIN) $(FUZZ_BIN) $$(find . -name '*.d' -not -path './.git/*')
+	$(Q)if [ -f compel/Makefile ]; then $(MAKE) --no-print-directory -C compel clean; fi
+
+-include $(CRIU_OBJ:.o=.d) $(PB_O:.o=.d)

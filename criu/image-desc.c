@@ -1,0 +1,67 @@
+/* The table of image kinds: one line per kind. */
+#include <fnmatch.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "image.h"
+#include "inventory.pb-c.h"
+#include "pagemap.pb-c.h"
+#include "pstree.pb-c.h"
+#include "stats.pb-c.h"
+
+/* Four ASCII letters, readable in a hex dump of the file's first bytes. */
+#define IMG_MAGIC(a, b, c, d) \
+	((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
+
+#define KiB 1024u
+#define MiB (1024u * 1024u)
+
+static const struct img_desc descs[IMG_KIND_MAX] = {
+	[IMG_INVENTORY]	    = { "inventory", "inventory.img", IMG_MAGIC('I', 'N', 'V', 'T'),
+				64 * KiB, 1, NULL, &inventory_entry__descriptor },
+	[IMG_STATS_DUMP]    = { "stats-dump", "stats-dump.img", IMG_MAGIC('S', 'T', 'A', 'D'),
+				4 * KiB, 1, NULL, &stats_entry__descriptor },
+	[IMG_STATS_RESTORE] = { "stats-restore", "stats-restore.img", IMG_MAGIC('S', 'T', 'A', 'R'),
+				4 * KiB, 1, NULL, &stats_entry__descriptor },
+	[IMG_PSTREE]	    = { "pstree", "pstree.img", IMG_MAGIC('P', 'S', 'T', 'R'),
+				1 * MiB, 0, NULL, &pstree_entry__descriptor },
+	[IMG_PAGEMAP]	    = { "pagemap", "pagemap-%u.img", IMG_MAGIC('P', 'M', 'A', 'P'),
+				1 * KiB, 0, &pagemap_head__descriptor, &pagemap_entry__descriptor },
+	[IMG_PAGES]	    = { "pages", "pages-%u.img", 0, 0, 0, NULL, NULL },
+};
+
+const struct img_desc *img_desc(enum img_kind kind)
+{
+	if ((unsigned int)kind >= IMG_KIND_MAX)
+		return NULL;
+	return &descs[kind];
+}
+
+/* "pagemap-%u.img" -> "pagemap-[0-9]*.img" for fnmatch. */
+static int name_matches(const char *fmt, const char *name)
+{
+	char pat[64];
+	const char *pct = strstr(fmt, "%u");
+
+	if (!pct)
+		return !strcmp(fmt, name);
+	snprintf(pat, sizeof(pat), "%.*s[0-9]*%s", (int)(pct - fmt), fmt, pct + 2);
+	return fnmatch(pat, name, 0) == 0;
+}
+
+const struct img_desc *img_desc_find(const char *name, uint32_t magic, bool have_magic)
+{
+	const char *base = name ? strrchr(name, '/') : NULL;
+	unsigned int i;
+
+	base = base ? base + 1 : name;
+	for (i = 0; i < IMG_KIND_MAX; i++) {
+		if (descs[i].magic) {
+			if (have_magic && descs[i].magic == magic)
+				return &descs[i];
+		} else if (base && name_matches(descs[i].fmt, base)) {
+			return &descs[i];
+		}
+	}
+	return NULL;
+}

@@ -1,0 +1,102 @@
+/*
+ * Kernel ABI newer than the installed userspace headers (Linux 6.1).
+ *
+ * Every definition here is guarded, so that newer headers win when they
+ * are present. The kernel version that introduced each item is noted.
+ * Kept free of libc assumptions: only <linux/types.h> is needed.
+ */
+#ifndef COMMON_KERNEL_COMPAT_H
+#define COMMON_KERNEL_COMPAT_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+/* ---- userfaultfd (linux/userfaultfd.h) ---------------------------- */
+
+#ifndef UFFD_FEATURE_WP_UNPOPULATED		/* 6.4 */
+# define UFFD_FEATURE_WP_UNPOPULATED	(1 << 13)
+#endif
+#ifndef UFFD_FEATURE_POISON			/* 6.6 */
+# define UFFD_FEATURE_POISON		(1 << 14)
+#endif
+#ifndef UFFD_FEATURE_WP_ASYNC			/* 6.7 */
+# define UFFD_FEATURE_WP_ASYNC		(1 << 15)
+#endif
+#ifndef UFFD_FEATURE_MOVE			/* 6.8 */
+# define UFFD_FEATURE_MOVE		(1 << 16)
+#endif
+
+/* ---- PAGEMAP_SCAN ioctl on /proc/PID/pagemap (linux/fs.h), 6.7 --- */
+
+#ifndef PAGEMAP_SCAN
+# define PAGE_IS_WPALLOWED	(1 << 0)
+# define PAGE_IS_WRITTEN	(1 << 1)
+# define PAGE_IS_FILE		(1 << 2)
+# define PAGE_IS_PRESENT	(1 << 3)
+# define PAGE_IS_SWAPPED	(1 << 4)
+# define PAGE_IS_PFNZERO	(1 << 5)
+# define PAGE_IS_HUGE		(1 << 6)
+# define PAGE_IS_SOFT_DIRTY	(1 << 7)
+# define PAGE_IS_GUARD		(1 << 8)	/* 6.14 */
+
+struct page_region {
+	__u64 start;
+	__u64 end;
+	__u64 categories;
+};
+
+# define PM_SCAN_WP_MATCHING	(1 << 0)
+# define PM_SCAN_CHECK_WPASYNC	(1 << 1)
+
+struct pm_scan_arg {
+	__u64 size;		/* sizeof(struct pm_scan_arg) */
+	__u64 flags;
+	__u64 start;
+	__u64 end;
+	__u64 walk_end;		/* out: where the walk stopped */
+	__u64 vec;		/* struct page_region array */
+	__u64 vec_len;
+	__u64 max_pages;	/* 0: no limit */
+	__u64 category_inverted;
+	__u64 category_mask;
+	__u64 category_anyof_mask;
+	__u64 return_mask;
+};
+
+# define PAGEMAP_SCAN		_IOWR('f', 16, struct pm_scan_arg)
+#endif
+
+/* ---- clone3 (linux/sched.h): set_tid since 5.5, cgroup since 5.7 -- */
+
+#ifndef CLONE_CLEAR_SIGHAND
+# define CLONE_CLEAR_SIGHAND	0x100000000ULL	/* 5.5 */
+#endif
+#ifndef CLONE_INTO_CGROUP
+# define CLONE_INTO_CGROUP	0x200000000ULL	/* 5.7 */
+#endif
+
+/* ---- pidfd ------------------------------------------------------ */
+
+#ifndef __NR_pidfd_open
+# define __NR_pidfd_open	434		/* 5.3 */
+#endif
+#ifndef __NR_clone3
+# define __NR_clone3		435		/* 5.3 */
+#endif
+#ifndef __NR_pidfd_getfd
+# define __NR_pidfd_getfd	438		/* 5.6 */
+#endif
+
+/* ---- ptrace ----------------------------------------------------- */
+
+#ifndef PTRACE_GET_RSEQ_CONFIGURATION		/* 5.13 */
+# define PTRACE_GET_RSEQ_CONFIGURATION	0x420f
+#endif
+#ifndef PTRACE_SET_SYSCALL_USER_DISPATCH_CONFIG	/* 6.11 */
+# define PTRACE_SET_SYSCALL_USER_DISPATCH_CONFIG	0x4210
+# define PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG	0x4211
+#endif
+
+/* ---- memfd_secret, landlock and friends are not needed yet ------ */
+
+#endif /* COMMON_KERNEL_COMPAT_H */

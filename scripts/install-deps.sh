@@ -1,0 +1,28 @@
+#!/bin/sh
+# Install every Debian package that building criu and running its tests needs.
+# Idempotent: when everything is already present it only checks and exits 0.
+set -eu
+
+PKGS="build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev
+libnl-3-dev libnl-route-3-dev libcap-dev libnet1-dev libbsd-dev
+clang libclang-rt-14-dev python3 tmux iproute2 procps manpages-dev"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages:$missing (run as root to install them)" >&2
+	exit 1
+fi
+
+echo "install-deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing
