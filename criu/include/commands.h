@@ -1,0 +1,16 @@
+/*
+ * One function per command (criu/cmd-NAME.c has cmd_NAME()); main holds the
+ * table. A command returns 0 on success and -1 on failure (already logged);
+ * main turns that into the exit status. Positional arguments after the
+ * command word are o->args.v[1 .. o->args.n - 1].
+ */
+#ifndef CRIU_COMMANDS_H
+#define CRIU_COMMANDS_H
+
+#include "options.h"
+
+int cmd_check(struct cr_options *o);
+int cmd_show(struct cr_options *o);
+int cmd_encode(struct cr_options *o);
+
+#endif /* CRIU_COMMANDS_H */

@@ -1,0 +1,139 @@
+/*
+ * The options of one criu run.
+ *
+ * One structure, filled the same way from configuration files, the command
+ * line (and later RPC), then passed explicitly to the command that runs.
+ *
+ * Steps (main does them):
+ *   1. opts_init(&o)                      defaults
+ *   2. opts_parse(&o, argc, argv)         config files first, then the command
+ *                                         line, which wins; positional words
+ *                                         (the command and its arguments) land
+ *                                         in o.args
+ *   3. opts_check_supported(&o)           refuses options not built yet
+ *   4. run the command; opts_free(&o)
+ */
+#ifndef CRIU_OPTIONS_H
+#define CRIU_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct str_list {
+	char **v;
+	unsigned int n;
+};
+
+struct cr_options {
+	/* what to dump / where images and logs are */
+	int tree_pid;
+	char *images_dir;
+	char *work_dir;
+	char *log_file;
+	unsigned int verbosity;
+	bool log_pid;
+	bool display_stats;
+
+	/* the tree before and after */
+	bool leave_running;
+	bool leave_stopped;
+	bool restore_detached;
+	bool restore_sibling;
+	char *pidfile;
+	bool shell_job;
+	unsigned int timeout;
+	char *freeze_cgroup;
+
+	/* files, sockets, network */
+	bool ext_unix_sk;
+	bool tcp_established;
+	bool tcp_close;
+	bool skip_in_flight;
+	char *network_lock;
+	bool file_locks;
+	bool link_remap;
+	uint64_t ghost_limit;
+	struct str_list external;
+	struct str_list inherit_fd;
+
+	/* namespaces, root, cgroups */
+	char *root;
+	char *empty_ns;
+	struct str_list join_ns;
+	char *manage_cgroups;
+	struct str_list cgroup_root;
+	char *cgroup_props;
+	char *cgroup_props_file;
+	char *cgroup_dump_controller;
+	char *cgroup_yard;
+
+	/* memory: incremental, remote, lazy */
+	bool track_mem;
+	char *prev_images_dir;
+	char *pre_dump_mode;
+	bool page_server;
+	char *address;
+	int port;
+	int ps_socket;
+	bool tls;
+	char *tls_cacert;
+	char *tls_cert;
+	char *tls_key;
+	bool tls_no_cn_verify;
+	bool lazy_pages;
+	bool auto_dedup;
+
+	/* integration */
+	struct str_list action_scripts;
+	int status_fd;
+	bool exec_cmd;
+	char *libdir;
+	char *config_file;
+	bool no_default_config;
+	bool unprivileged;
+
+	/* check */
+	struct str_list features;
+	bool check_extra;
+	bool check_all;
+
+	/* positional words: the command, its arguments, --exec-cmd's command */
+	struct str_list args;
+
+	/* bookkeeping: which table entries were set, and where */
+	uint8_t set_by[128];	/* 0 unset, 1 config file, 2 command line */
+};
+
+#define DEFAULT_TIMEOUT		10
+#define DEFAULT_GHOST_LIMIT	(1 << 20)
+
+void opts_init(struct cr_options *o);
+void opts_free(struct cr_options *o);
+
+enum { OPTS_OK = 0, OPTS_HELP = 1, OPTS_VERSION = 2 };
+
+/*
+ * Fill @o from config files and @argv. Returns OPTS_OK, OPTS_HELP or
+ * OPTS_VERSION (the caller prints and exits 0), or -1 after printing a usage
+ * error to stderr (the caller exits 1).
+ */
+int opts_parse(struct cr_options *o, int argc, char **argv);
+
+/* Apply one config file; used by opts_parse and by tests. Returns 0 or -1. */
+int opts_apply_config_file(struct cr_options *o, const char *path);
+
+/* Error for each option that is set but not built yet. Returns 0 or -1. */
+int opts_check_supported(const struct cr_options *o);
+
+/* Whether option @long_name was given (command line or config). */
+bool opts_is_set(const struct cr_options *o, const char *long_name);
+
+void opts_usage(FILE *f);
+/* The options part of --help, grouped. */
+void opts_help(FILE *f);
+
+/* "4K", "10M", "1G", plain bytes. Returns 0 or -1. */
+int parse_size(const char *s, uint64_t *out);
+
+#endif /* CRIU_OPTIONS_H */
