@@ -9,7 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define LOG_PREFIX "options: "
 #include "log.h"
 #include "options-table.h"
 

@@ -1,0 +1,136 @@
+/*
+ * criu: the command table and the one place that exits.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "log.h"
+#include "options.h"
+
+struct command {
+	const char *name;
+	int (*fn)(struct cr_options *o);
+	const char *args;		/* positional arguments, for --help */
+	const char *help;
+	unsigned int min_args, max_args;	/* after the command word */
+};
+
+static const struct command commands[] = {
+	{ "dump",	 NULL,		"-t PID",	"checkpoint the tree rooted at PID into the images dir", 0, 0 },
+	{ "pre-dump",	 NULL,		"-t PID",	"save memory only, leaving the tree running", 0, 0 },
+	{ "restore",	 NULL,		"",		"recreate the tree from the images dir", 0, 0 },
+	{ "check",	 cmd_check,	"",		"probe the kernel for what dump and restore need", 0, 0 },
+	{ "show",	 cmd_show,	"FILE|DIR",	"decode images to JSON on stdout", 1, 1 },
+	{ "encode",	 cmd_encode,	"IN.json OUT",	"write an image from the JSON that show prints", 2, 2 },
+	{ "page-server", NULL,		"",		"receive pages from a remote dump and write images", 0, 0 },
+	{ "lazy-pages",	 NULL,		"",		"serve pages on demand to a --lazy-pages restore", 0, 0 },
+	{ "service",	 NULL,		"",		"RPC server on a unix socket", 0, 0 },
+	{ "swrk",	 NULL,		"FD",		"RPC over an inherited socket FD", 1, 1 },
+	{ "dedup",	 NULL,		"",		"drop page data overridden by a later image", 0, 0 },
+	{ "cpuinfo",	 NULL,		"dump|check",	"record or verify CPU features for migration", 1, 1 },
+};
+
+static void print_help(void)
+{
+	unsigned int i;
+
+	printf("criu %s: checkpoint/restore of Linux process trees\n\n"
+	       "Usage: criu COMMAND [OPTIONS]\n\nCommands:\n", CRIU_VERSION);
+	for (i = 0; i < ARRAY_SIZE(commands); i++) {
+		char spell[40];
+
+		snprintf(spell, sizeof(spell), "%s %s", commands[i].name, commands[i].args);
+		printf("  %-24s %s%s\n", spell, commands[i].help,
+		       commands[i].fn ? "" : " (not supported yet)");
+	}
+	opts_help(stdout);
+}
+
+static const struct command *find_command(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(commands); i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+/* Defaults that depend on other options: -W defaults to -D. */
+static int finish_options(struct cr_options *o)
+{
+	if (!o->images_dir && !(o->images_dir = strdup(".")))
+		return -1;
+	if (!o->work_dir && !(o->work_dir = strdup(o->images_dir)))
+		return -1;
+	return 0;
+}
+
+static int run(int argc, char **argv)
+{
+	const struct command *cmd;
+	struct cr_options o;
+	unsigned int nargs;
+	int ret;
+
+	opts_init(&o);
+	ret = opts_parse(&o, argc, argv);
+	if (ret == OPTS_HELP || ret == OPTS_VERSION) {
+		if (ret == OPTS_HELP)
+			print_help();
+		else
+			printf("Version: %s\n", CRIU_VERSION);
+		opts_free(&o);
+		return 0;
+	}
+	if (ret < 0) {		/* opts_parse printed the usage */
+		opts_free(&o);
+		return 1;
+	}
+	if (!o.args.n) {
+		fprintf(stderr, "criu: no command given\n");
+		goto usage;
+	}
+	cmd = find_command(o.args.v[0]);
+	if (!cmd) {
+		fprintf(stderr, "criu: unknown command '%s'\n", o.args.v[0]);
+		goto usage;
+	}
+	nargs = o.args.n - 1;
+	if (!o.exec_cmd && (nargs < cmd->min_args || nargs > cmd->max_args)) {
+		fprintf(stderr, "criu: %s takes %s%s\n", cmd->name,
+			cmd->max_args ? "arguments: " : "no arguments", cmd->args);
+		goto usage;
+	}
+	if (finish_options(&o) || log_init(o.work_dir, o.log_file, o.verbosity)) {
+		ret = -1;
+		goto out;
+	}
+	pr_info("criu %s: %s", CRIU_VERSION, cmd->name);
+	if (opts_check_supported(&o)) {
+		ret = -1;
+	} else if (!cmd->fn) {
+		pr_err("%s is not supported yet", cmd->name);
+		ret = -1;
+	} else {
+		ret = cmd->fn(&o);
+	}
+	log_fini();
+out:
+	opts_free(&o);
+	return ret ? 1 : 0;
+usage:
+	opts_usage(stderr);
+	opts_free(&o);
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	return run(argc, argv);
+}
