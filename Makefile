@@ -132,8 +132,12 @@ fuzz: fuzz-build
 	done
 
 # ---- demo and bench ------------------------------------------------------------
+scripts/demo-counter: scripts/demo-counter.c
+	$(E) "  LINK    $@"
+	$(Q)$(CC) $(CFLAGS) $(WARNINGS) -o $@ $<
+
 .PHONY: demo bench
-demo: all
+demo: all scripts/demo-counter
 	$(Q)./scripts/demo.sh
 
 bench: all
@@ -144,7 +148,7 @@ bench: all
 .PHONY: clean
 clean:
 	$(Q)rm -f $(CRIU_OBJ) criu/criu $(CRIU_INTERNAL) $(PB_C) $(PB_H) $(PB_O) \
-		$(UNIT_BIN) $(E2E_BIN) $(FUZZ_BIN) $$(find . -name '*.d' -not -path './.git/*')
+		$(UNIT_BIN) $(E2E_BIN) $(FUZZ_BIN) scripts/demo-counter $$(find . -name '*.d' -not -path './.git/*')
 	$(Q)if [ -f compel/Makefile ]; then $(MAKE) --no-print-directory -C compel clean; fi
 
 -include $(CRIU_OBJ:.o=.d) $(PB_O:.o=.d)

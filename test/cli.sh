@@ -127,6 +127,18 @@ t_commands_not_built_refuse() {
 	pass "$1"
 }
 
+t_man_page_lists_every_option() {
+	local o
+	# the man page as plain text: drop font changes, unescape dashes
+	sed 's/\\f[BIRP]//g; s/\\-/-/g; s/\[no-\]//g' Documentation/criu.8 >"$TMP/man.txt"
+	run --help
+	for o in $(grep -oE -- '--(\[no-\])?[a-z0-9-]+' "$TMP/out" | sed 's/\[no-\]//' | sort -u); do
+		grep -qE -- "(^|[ ,])$o([][ ,=]|$)" "$TMP/man.txt" ||
+			{ fail "$1" "Documentation/criu.8 does not describe $o"; return; }
+	done
+	pass "$1"
+}
+
 for t in $(declare -F | awk '{print $3}' | grep '^t_'); do
 	$t "${t#t_}"
 done
