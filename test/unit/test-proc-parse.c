@@ -242,6 +242,202 @@ static int test_smaps_hostile(void)
 	return 0;
 }
 
+/* ---- status ----------------------------------------------------------------- */
+
+static int test_status_captured(void)
+{
+	struct proc_status st;
+
+	CHECK(PARSE_FIXTURE(proc_parse_status, "status.txt", &st) == 0);
+	CHECK_STR(st.name, "a) b (c)");
+	CHECK(st.state == 'R' && st.umask == 022);
+	CHECK(st.tgid == 5494 && st.pid == 5494 && st.ppid == 5480 && st.tracerpid == 0);
+	CHECK(st.ngroups == 0 && st.groups == NULL);
+	CHECK(st.nr_nspid == 1 && st.nspid[0] == 5494 && st.threads == 1);
+	CHECK(st.sigq_queued == 3 && st.sigq_limit == 96343);
+	CHECK(st.sigblk == ((1ULL << (SIGUSR1 - 1)) | (1ULL << (SIGTERM - 1))));
+	CHECK(st.sigign == 1ULL << (SIGHUP - 1) && st.sigpnd == 0);
+	CHECK(st.capprm == 0x000001fffeffffffULL && st.capamb == 0);
+	CHECK(st.no_new_privs == 0 && st.seccomp == 0 && st.seccomp_filters == 0);
+	CHECK(st.present == (PROC_ST_NGID | PROC_ST_NSPID | PROC_ST_CAPAMB | PROC_ST_NONEWPRIVS |
+			     PROC_ST_SECCOMP | PROC_ST_SECCOMP_FILTERS | PROC_ST_UMASK |
+			     PROC_ST_SIGQ | PROC_ST_GROUPS));
+	proc_status_free(&st);
+	return 0;
+}
+
+static int test_status_handmade(void)
+{
+	struct proc_status st;
+
+	CHECK(PARSE_FIXTURE(proc_parse_status, "status-nested.txt", &st) == 0);
+	CHECK_STR(st.name, "w\\ei rd\nname");
+	CHECK(st.state == 't' && st.umask == 077 && st.tracerpid == 77);
+	CHECK(st.uid[0] == 1000 && st.uid[3] == 1003 && st.gid[3] == 4294967295u);
+	CHECK(st.ngroups == 5 && st.groups[0] == 4 && st.groups[4] == 4294967294u);
+	CHECK(st.nr_nspid == 3 && st.nspid[0] == 301 && st.nspid[1] == 12 && st.nspid[2] == 1);
+	CHECK(st.shdpnd == 0x8000000000000000ULL && st.sigblk == 0xfffffffe7ffbfeffULL);
+	CHECK(st.capamb == 0x400 && st.no_new_privs == 1);
+	CHECK(st.seccomp == 2 && st.seccomp_filters == 3);
+	proc_status_free(&st);
+	CHECK(st.groups == NULL);
+	return 0;
+}
+
+static int test_status_hostile(void)
+{
+	static const char * const bad[] = {
+		"status-no-tgid.txt", "status-overflow-hex.txt", "status-garbage-pid.txt",
+		"status-short-uid.txt", "status-truncated.txt", "status-long-name.txt",
+		"status-dup-pid.txt",
+	};
+	struct proc_status st;
+	char *groups, *text;
+	size_t i, n;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		int r = PARSE_FIXTURE(proc_parse_status, bad[i], &st);
+
+		if (r != -1)
+			snprintf(unit_why, sizeof(unit_why), "%s gave %d", bad[i], r);
+		if (r != -1)
+			return -1;
+		CHECK(st.groups == NULL && st.pid == 0);
+	}
+	CHECK(PARSE_STR(proc_parse_status, "Name:\tx\nState:\tQQ\n", &st) == -1);
+	CHECK(PARSE_STR(proc_parse_status, "no colon\n", &st) == -1);
+	/* 34 namespace levels is one more than the kernel can have */
+	CHECK(PARSE_STR(proc_parse_status, "NSpid:\t1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17"
+			" 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 33 34\n", &st) == -1);
+
+	/* a huge Groups line parses; more than NGROUPS_MAX entries does not */
+	n = 65537;
+	groups = malloc(n * 2 + 16);
+	CHECK(groups);
+	for (i = 0; i < n; i++)
+		memcpy(groups + 2 * i, "7 ", 2);
+	groups[2 * n] = '\0';
+	text = malloc(n * 2 + 64);
+	CHECK(text);
+	snprintf(text, n * 2 + 64, "Groups:\t%s\n", groups);
+	CHECK(PARSE_STR(proc_parse_status, text, &st) == -1);
+	CHECK(st.groups == NULL);
+	free(groups);
+	free(text);
+	return 0;
+}
+
+/* ---- stat ------------------------------------------------------------------- */
+
+static int test_stat_captured(void)
+{
+	struct proc_stat st;
+
+	CHECK(PARSE_FIXTURE(proc_parse_stat, "stat.txt", &st) == 0);
+	CHECK(st.pid == 5494 && st.state == 'R');
+	CHECK_STR(st.comm, "a) b (c)");
+	CHECK(st.ppid == 5480 && st.pgrp == 5480 && st.session == 3400);
+	CHECK(st.tty_nr == 0 && st.tpgid == -1 && st.flags == 4194560);
+	CHECK(st.priority == 20 && st.nice == 0 && st.num_threads == 1);
+	CHECK(st.start_time == 156975 && st.vsize == 2449408 && st.rss == 293);
+	CHECK(st.rsslim == UINT64_MAX);
+	CHECK(st.start_code == 93828771270656ULL && st.end_code == 93828771273565ULL);
+	CHECK(st.start_stack == 140735026631888ULL && st.exit_signal == 17);
+	CHECK(st.start_data == 93828771282384ULL && st.start_brk == 93829400113152ULL);
+	CHECK(st.arg_start == 140735026633165ULL && st.arg_end == 140735026633191ULL);
+	CHECK(st.env_start == 140735026633191ULL && st.env_end == 140735026634731ULL);
+	CHECK(st.exit_code == 0);
+	return 0;
+}
+
+static int test_stat_handmade(void)
+{
+	static const char * const bad[] = {
+		"stat-few-fields.txt", "stat-overflow-ppid.txt", "stat-garbage.txt",
+		"stat-no-paren.txt",
+	};
+	struct proc_stat st;
+	size_t i;
+
+	CHECK(PARSE_FIXTURE(proc_parse_stat, "stat-newline-comm.txt", &st) == 0);
+	CHECK_STR(st.comm, "x\n) y");
+	CHECK(st.pid == 7 && st.state == 'S' && st.ppid == 1 && st.tpgid == -1);
+	CHECK(st.nice == -5 && st.num_threads == 3 && st.rss == -1);
+	CHECK(st.exit_signal == -17 && st.start_data == 4 && st.env_end == 10);
+	CHECK(st.exit_code == -9);
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		int r = PARSE_FIXTURE(proc_parse_stat, bad[i], &st);
+
+		if (r != -1)
+			snprintf(unit_why, sizeof(unit_why), "%s gave %d", bad[i], r);
+		if (r != -1)
+			return -1;
+		CHECK(st.pid == 0);
+	}
+	CHECK(PARSE_STR(proc_parse_stat, "", &st) == -1);
+	CHECK(PARSE_STR(proc_parse_stat, "1 (x) R 1 1 1", &st) == -1);
+	CHECK(PARSE_STR(proc_parse_stat, "1 (x) \n", &st) == -1);
+	CHECK(PARSE_STR(proc_parse_stat, "1 (x\n", &st) == -1);
+	CHECK(PARSE_STR(proc_parse_stat, "1 (0123456789012345678901234567890123456789"
+			"0123456789012345678901234567890123456789) R 1\n", &st) == -1);
+	/* exit_code (52) as a huge negative must not wrap into an int */
+	CHECK(PARSE_STR(proc_parse_stat, "7 (x) S 1 7 7 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 1 1 "
+			"1 1 1 1 1 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 1 1 1 1 1 1 1 "
+			"-9223372036854775808\n", &st) == -1);
+	CHECK(PARSE_STR(proc_parse_stat, "7 (x) S 1 7 7 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 1 1 "
+			"1 1 1 1 1 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 1 1 1 1 1 1 1 "
+			"-9223372036854775809\n", &st) == -1);
+	/* a field beyond 52 (a newer kernel) is accepted */
+	CHECK(PARSE_STR(proc_parse_stat, "7 (x) S 1 7 7 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 1 1 "
+			"1 1 1 1 1 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 1 1 1 1 1 1 1 5 6\n", &st) == 0);
+	CHECK(st.exit_code == 5);
+	return 0;
+}
+
+/* ---- limits ----------------------------------------------------------------- */
+
+static int test_limits_captured(void)
+{
+	struct proc_limits l;
+
+	CHECK(PARSE_FIXTURE(proc_parse_limits, "limits.txt", &l) == 0);
+	CHECK(l.lim[RLIMIT_CPU].rlim_cur == RLIM_INFINITY);
+	CHECK(l.lim[RLIMIT_STACK].rlim_cur == 8388608 && l.lim[RLIMIT_STACK].rlim_max == RLIM_INFINITY);
+	CHECK(l.lim[RLIMIT_CORE].rlim_cur == 0);
+	CHECK(l.lim[RLIMIT_NOFILE].rlim_cur == 20000 && l.lim[RLIMIT_NOFILE].rlim_max == 20000);
+	CHECK(l.lim[RLIMIT_NPROC].rlim_max == 96343 && l.lim[RLIMIT_MSGQUEUE].rlim_cur == 819200);
+	CHECK(l.lim[RLIMIT_RTTIME].rlim_max == RLIM_INFINITY && l.lim[RLIMIT_NICE].rlim_cur == 0);
+	return 0;
+}
+
+static int test_limits_handmade(void)
+{
+	static const char * const bad[] = {
+		"limits-missing-row.txt", "limits-negative.txt", "limits-soft-above-hard.txt",
+		"limits-garbage.txt",
+	};
+	struct proc_limits l;
+	size_t i;
+
+	/* rows in another order, plus one we do not know */
+	CHECK(PARSE_FIXTURE(proc_parse_limits, "limits-shuffled.txt", &l) == 0);
+	CHECK(l.lim[RLIMIT_NOFILE].rlim_cur == 1024 && l.lim[RLIMIT_NOFILE].rlim_max == 4096);
+	CHECK(l.lim[RLIMIT_CPU].rlim_cur == 10 && l.lim[RLIMIT_CPU].rlim_max == RLIM_INFINITY);
+	CHECK(l.lim[RLIMIT_NICE].rlim_cur == 40 && l.lim[RLIMIT_MEMLOCK].rlim_max == 65536);
+	CHECK(l.lim[RLIMIT_RTPRIO].rlim_max == 0 && l.lim[RLIMIT_RTTIME].rlim_cur == RLIM_INFINITY);
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		int r = PARSE_FIXTURE(proc_parse_limits, bad[i], &l);
+
+		if (r != -1)
+			snprintf(unit_why, sizeof(unit_why), "%s gave %d", bad[i], r);
+		if (r != -1)
+			return -1;
+	}
+	CHECK(PARSE_STR(proc_parse_limits, "", &l) == -1);
+	CHECK(PARSE_STR(proc_parse_limits, "Max cpu time 1 1\n", &l) == -1);
+	return 0;
+}
+
 /* ---- table ------------------------------------------------------------------ */
 
 static const struct unit_case cases[] = {
@@ -250,6 +446,13 @@ static const struct unit_case cases[] = {
 	{ "maps: hostile input", test_maps_hostile },
 	{ "smaps: captured file", test_smaps_captured },
 	{ "smaps: hostile input", test_smaps_hostile },
+	{ "status: captured file", test_status_captured },
+	{ "status: nested namespaces, groups, escapes", test_status_handmade },
+	{ "status: hostile input", test_status_hostile },
+	{ "stat: captured file, comm with parens", test_stat_captured },
+	{ "stat: newline in comm, hostile input", test_stat_handmade },
+	{ "limits: captured file", test_limits_captured },
+	{ "limits: rows by name, hostile input", test_limits_handmade },
 };
 
 UNIT_MAIN(cases)
