@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "image.h"
+#include "cpuinfo.pb-c.h"
 #include "inventory.pb-c.h"
 #include "pagemap.pb-c.h"
 #include "pstree.pb-c.h"
@@ -28,6 +29,8 @@ static const struct img_desc descs[IMG_KIND_MAX] = {
 	[IMG_PAGEMAP]	    = { "pagemap", "pagemap-%u.img", IMG_MAGIC('P', 'M', 'A', 'P'),
 				1 * KiB, 0, &pagemap_head__descriptor, &pagemap_entry__descriptor },
 	[IMG_PAGES]	    = { "pages", "pages-%u.img", 0, 0, 0, NULL, NULL },
+	[IMG_CPUINFO]	    = { "cpuinfo", "cpuinfo.img", IMG_MAGIC('C', 'P', 'U', 'I'),
+				4 * KiB, 1, NULL, &cpuinfo_entry__descriptor },
 };
 
 const struct img_desc *img_desc(enum img_kind kind)

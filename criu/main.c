@@ -32,7 +32,7 @@ static const struct command commands[] = {
 	{ "service",	 NULL,		"",		"RPC server on a unix socket", 0, 0 },
 	{ "swrk",	 NULL,		"FD",		"RPC over an inherited socket FD", 1, 1 },
 	{ "dedup",	 NULL,		"",		"drop page data overridden by a later image", 0, 0 },
-	{ "cpuinfo",	 NULL,		"dump|check",	"record or verify CPU features for migration", 1, 1 },
+	{ "cpuinfo",	 cmd_cpuinfo,		"dump|check",	"record or verify CPU features for migration", 1, 1 },
 };
 
 static void print_help(void)

@@ -139,6 +139,22 @@ t_man_page_lists_every_option() {
 	pass "$1"
 }
 
+t_cpuinfo_dump_and_check() {
+	mkdir -p "$TMP/cpu"
+	run cpuinfo dump -D "$TMP/cpu"
+	[ $rc -eq 0 ] || { fail "$1" "dump exited $rc: $(cat "$TMP/err")"; return; }
+	[ "$(stat -c %a "$TMP/cpu/cpuinfo.img")" = 600 ] || { fail "$1" "cpuinfo.img not 0600"; return; }
+	ls -A "$TMP/cpu" | grep -q part && { fail "$1" "left a .part file"; return; }
+	run cpuinfo check -D "$TMP/cpu"
+	[ $rc -eq 0 ] && grep -q "CPU is compatible" "$TMP/out" || { fail "$1" "check exited $rc"; return; }
+	printf 'XXXX' >"$TMP/cpu/cpuinfo.img"
+	run cpuinfo check -D "$TMP/cpu"
+	[ $rc -eq 1 ] && grep -q "wrong magic" "$TMP/err" || { fail "$1" "corrupt image: exit $rc"; return; }
+	run cpuinfo frob -D "$TMP/cpu"
+	[ $rc -eq 1 ] || { fail "$1" "cpuinfo frob: exit $rc"; return; }
+	pass "$1"
+}
+
 for t in $(declare -F | awk '{print $3}' | grep '^t_'); do
 	$t "${t#t_}"
 done

@@ -12,5 +12,6 @@
 int cmd_check(struct cr_options *o);
 int cmd_show(struct cr_options *o);
 int cmd_encode(struct cr_options *o);
+int cmd_cpuinfo(struct cr_options *o);
 
 #endif /* CRIU_COMMANDS_H */

@@ -48,6 +48,7 @@ enum img_kind {
 	IMG_PSTREE,
 	IMG_PAGEMAP,
 	IMG_PAGES,		/* raw page data */
+	IMG_CPUINFO,
 	IMG_KIND_MAX,
 };
 
