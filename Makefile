@@ -29,7 +29,7 @@ E := @echo
 endif
 
 CFLAGS		?= -O2 -g
-WARNINGS	:= -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+WARNINGS	:= -Wall -Wextra
 CPPFLAGS	+= -D_GNU_SOURCE -Iinclude/common -Icriu/include -Icriu/arch/$(ARCH)/include \
 		   -Iimages -Icompel/include/uapi -MMD -MP
 CRIU_VERSION	:= $(shell cat VERSION 2>/dev/null || echo 0.0)
