@@ -1,0 +1,572 @@
+/*
+ * Image framing and the show/encode round trip.
+ *
+ * Every kind is written with fully populated entries, shown as JSON, encoded
+ * back from that JSON, and the two files must be byte-identical (and show the
+ * same JSON). The framing cases build broken files by hand and check that the
+ * reader refuses them for the right reason (the log says which).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "image.h"
+#include "inventory.pb-c.h"
+#include "json.h"
+#include "log.h"
+#include "pagemap.pb-c.h"
+#include "pbjson.h"
+#include "pstree.pb-c.h"
+#include "stats.pb-c.h"
+#include "unit.h"
+
+/* ---- helpers ----------------------------------------------------------------- */
+
+static char tdir[64];
+static int tfd = -1;
+
+/* A fresh empty directory for one case; errors and worse go to its "log". */
+static int fresh_dir(void)
+{
+	if (tfd >= 0) {
+		char cmd[96];
+
+		close(tfd);
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tdir);
+		if (system(cmd))
+			return -1;
+	}
+	snprintf(tdir, sizeof(tdir), "/tmp/criu-test-image.XXXXXX");
+	if (!mkdtemp(tdir))
+		return -1;
+	tfd = open(tdir, O_RDONLY | O_DIRECTORY);
+	if (tfd < 0)
+		return -1;
+	return log_init(tdir, "log", LOG_ERROR);
+}
+
+static uint8_t *slurp(int dirfd, const char *name, size_t *len)
+{
+	static uint8_t buf[1 << 20];
+	int fd = openat(dirfd, name, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return NULL;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n < 0)
+		return NULL;
+	*len = n;
+	return buf;
+}
+
+static int put_file(const char *name, const void *data, size_t len)
+{
+	int fd = openat(tfd, name, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, data, len);
+	close(fd);
+	return n == (ssize_t)len ? 0 : -1;
+}
+
+/* Whether the case's log mentions @what. */
+static bool logged(const char *what)
+{
+	size_t len;
+	char *text = (char *)slurp(tfd, "log", &len);
+
+	if (!text)
+		return false;
+	text[len] = '\0';
+	return strstr(text, what) != NULL;
+}
+
+static int write_image(int dirfd, enum img_kind kind, unsigned int id,
+		       ProtobufCMessage **msgs, unsigned int n)
+{
+	struct cr_img *img = img_create(dirfd, kind, id);
+	unsigned int i;
+
+	if (!img)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (img_write_entry(img, msgs[i])) {
+			img_abort(img);
+			return -1;
+		}
+	}
+	return img_commit(img);
+}
+
+/* JSON of @name in @dirfd, in a static buffer. */
+static char *show(int dirfd, const char *name)
+{
+	static char text[1 << 16];
+	struct jbuf jb;
+	int ret;
+
+	jbuf_init(&jb);
+	ret = img_to_json(dirfd, name, &jb, 0);
+	if (!ret && jb.len < sizeof(text))
+		memcpy(text, jb.buf, jb.len + 1);
+	else
+		ret = -1;
+	jbuf_free(&jb);
+	return ret ? NULL : text;
+}
+
+/*
+ * Write @msgs as image @kind, show it, encode the JSON into a subdirectory
+ * and compare the bytes and the JSON. @expect, if set, must appear in the JSON.
+ */
+static int round_trip(enum img_kind kind, unsigned int id, ProtobufCMessage **msgs,
+		      unsigned int n, const char *expect)
+{
+	char name[64], json[1 << 16], *again;
+	uint8_t orig[1 << 16], *copy;
+	size_t olen, clen;
+	struct json_value *doc;
+	int sub, ret;
+
+	CHECK(fresh_dir() == 0);
+	snprintf(name, sizeof(name), img_desc(kind)->fmt, id);
+	CHECK(write_image(tfd, kind, id, msgs, n) == 0);
+	copy = slurp(tfd, name, &olen);
+	CHECK(copy && olen < sizeof(orig));
+	memcpy(orig, copy, olen);
+	again = show(tfd, name);
+	CHECK(again != NULL);
+	strcpy(json, again);
+	if (expect)
+		CHECK(strstr(json, expect) != NULL);
+	doc = json_parse(json, strlen(json), name, NULL);
+	CHECK(doc != NULL);
+	CHECK(mkdirat(tfd, "enc", 0700) == 0);
+	sub = openat(tfd, "enc", O_RDONLY | O_DIRECTORY);
+	ret = json_to_img(doc, name, sub, name);
+	json_free(doc);
+	CHECK(ret == 0);
+	copy = slurp(sub, name, &clen);
+	CHECK(copy && clen == olen && !memcmp(copy, orig, olen));
+	again = show(sub, name);
+	close(sub);
+	CHECK(again && !strcmp(again, json));
+	return 0;
+}
+
+/* ---- fully populated entries ---------------------------------------------------- */
+
+static uint32_t cpuid_words[] = { 0x7ffafbff, 0xbfebfbff, 0x029c67af, 0x00000000,
+				  0xbc000400, 0x00000121, 0x2c100800, 0xffffffff, 0 };
+
+static CpuInfoEntry cpu = {
+	PROTOBUF_C_MESSAGE_INIT(&cpu_info_entry__descriptor),
+	.vendor = "GenuineIntel", .family = 6, .model = 142, .stepping = 10,
+	.n_cpuid_words = 9, .cpuid_words = cpuid_words,
+	.xfeatures_mask = UINT64_MAX, .xsave_size = 2696,
+};
+
+static InventoryEntry inventory = {
+	PROTOBUF_C_MESSAGE_INIT(&inventory_entry__descriptor),
+	.img_version = 1,
+	.tool_version = "4.0 \"quoted\" back\\slash\ttab\nnewline/\x01\x1f\x7f",
+	.kernel_release = "6.1.0-ü-日本-😀",
+	.arch = "x86_64\xff\xfe\xc3 bad utf-8",
+	.page_size = 4096,
+	.has_root_pid = 1, .root_pid = UINT32_MAX,
+	.cpu = &cpu,
+	.has_shell_job = 1, .shell_job = 1,
+	.has_tcp_established = 1, .tcp_established = 0,
+	.has_dump_time_ns = 1, .dump_time_ns = 0x8000000000000001ull,
+	.has_pre_dump = 1, .pre_dump = 1,
+	.parent_dir = "../prev dir/\\",
+};
+
+static int test_rt_inventory(void)
+{
+	ProtobufCMessage *m[] = { &inventory.base };
+
+	return round_trip(IMG_INVENTORY, 0, m, 1,
+			  "\"tool_version\": \"4.0 \\\"quoted\\\" back\\\\slash\\ttab\\nnewline/"
+			  "\\u0001\\u001f\\u007f\"");
+}
+
+static int test_rt_inventory_utf8(void)
+{
+	ProtobufCMessage *m[] = { &inventory.base };
+
+	CHECK(round_trip(IMG_INVENTORY, 0, m, 1, "\"kernel_release\": \"6.1.0-ü-日本-😀\"") == 0);
+	CHECK(round_trip(IMG_INVENTORY, 0, m, 1, "\"arch\": \"x86_64\\udcff\\udcfe\\udcc3 bad") == 0);
+	return round_trip(IMG_INVENTORY, 0, m, 1, "\"dump_time_ns\": 9223372036854775809,");
+}
+
+static int test_rt_inventory_minimal(void)
+{
+	InventoryEntry e = INVENTORY_ENTRY__INIT;
+	ProtobufCMessage *m[] = { &e.base };
+
+	e.tool_version = e.kernel_release = e.arch = "";
+	CHECK(round_trip(IMG_INVENTORY, 0, m, 1, NULL) == 0);
+	/* Unset optional fields are left out. */
+	CHECK(!strstr(show(tfd, "inventory.img"), "root_pid"));
+	return 0;
+}
+
+static DumpStatsEntry dstats = {
+	PROTOBUF_C_MESSAGE_INIT(&dump_stats_entry__descriptor),
+	.freezing_time = 1, .frozen_time = 123456789012ull, .memdump_time = 3,
+	.memwrite_time = 4, .pages_scanned = UINT64_MAX, .pages_skipped = 0,
+	.pages_written = 1ull << 53 | 1,
+	.has_irmap_resolve = 1, .irmap_resolve = 8, .has_pages_lazy = 1, .pages_lazy = 9,
+	.has_tasks = 1, .tasks = 10, .has_threads = 1, .threads = 11,
+};
+
+static RestoreStatsEntry rstats = {
+	PROTOBUF_C_MESSAGE_INIT(&restore_stats_entry__descriptor),
+	.forking_time = 100, .restore_time = 200, .pages_restored = 300,
+	.has_tasks = 1, .tasks = 4,
+};
+
+static int test_rt_stats(void)
+{
+	StatsEntry s = STATS_ENTRY__INIT;
+	ProtobufCMessage *m[] = { &s.base };
+
+	s.dump = &dstats;
+	s.restore = &rstats;
+	CHECK(round_trip(IMG_STATS_DUMP, 0, m, 1, "\"pages_written\": 9007199254740993,") == 0);
+	return round_trip(IMG_STATS_RESTORE, 0, m, 1, "\"magic\": \"stats-restore\"");
+}
+
+static int test_rt_pstree(void)
+{
+	static uint32_t t1[] = { 1, 2, 3 }, t2[] = { 4000000000u, 17 };
+	PstreeEntry e[3] = { PSTREE_ENTRY__INIT, PSTREE_ENTRY__INIT, PSTREE_ENTRY__INIT };
+	ProtobufCMessage *m[] = { &e[0].base, &e[1].base, &e[2].base };
+
+	e[0].pid = 1, e[0].ppid = 0, e[0].pgid = 1, e[0].sid = 1;
+	e[0].n_threads = 3, e[0].threads = t1;
+	e[1].pid = 4000000000u, e[1].ppid = 1, e[1].pgid = 1, e[1].sid = UINT32_MAX;
+	e[1].n_threads = 2, e[1].threads = t2;
+	e[2].pid = 5, e[2].ppid = 1;
+	return round_trip(IMG_PSTREE, 0, m, 3, "\"threads\": [4000000000, 17]");
+}
+
+static int test_rt_pagemap(void)
+{
+	PagemapHead h = PAGEMAP_HEAD__INIT;
+	PagemapEntry e[3] = { PAGEMAP_ENTRY__INIT, PAGEMAP_ENTRY__INIT, PAGEMAP_ENTRY__INIT };
+	ProtobufCMessage *m[] = { &h.base, &e[0].base, &e[1].base, &e[2].base };
+
+	h.pages_id = 7;
+	e[0].vaddr = 0x400000, e[0].nr_pages = 16, e[0].has_flags = 1, e[0].flags = 1;
+	e[1].vaddr = 0x7ffffffff000ull, e[1].nr_pages = 1, e[1].has_flags = 1, e[1].flags = 6;
+	e[2].vaddr = UINT64_MAX & ~0xfffull, e[2].nr_pages = UINT32_MAX;
+	return round_trip(IMG_PAGEMAP, 4294967295u, m, 4, "\"pages_id\": 7");
+}
+
+static int test_pages_summary(void)
+{
+	static uint8_t data[4 * 4096 + 100];
+	const char *text;
+
+	CHECK(fresh_dir() == 0);
+	data[4096 + 5] = 1;
+	CHECK(put_file("pages-3.img", data, sizeof(data)) == 0);
+	text = show(tfd, "pages-3.img");
+	CHECK(text != NULL);
+	CHECK(strstr(text, "\"magic\": \"pages\""));
+	CHECK(strstr(text, "\"size\": 16484, \"page_size\": 4096, \"pages\": 4,"));
+	CHECK(strstr(text, "\"zero_pages\": 3, \"tail_bytes\": 100"));
+	return 0;
+}
+
+/* ---- framing ------------------------------------------------------------------ */
+
+static int test_write_read_back(void)
+{
+	static uint32_t th[] = { 10, 11 };
+	PstreeEntry e = PSTREE_ENTRY__INIT;
+	ProtobufCMessage *m[] = { &e.base, &e.base }, *got;
+	struct cr_img *img;
+	PstreeEntry *p;
+
+	CHECK(fresh_dir() == 0);
+	e.pid = 10, e.ppid = 1, e.pgid = 2, e.sid = 3, e.n_threads = 2, e.threads = th;
+	CHECK(write_image(tfd, IMG_PSTREE, 0, m, 2) == 0);
+	img = img_open(tfd, IMG_PSTREE, 0);
+	CHECK(img != NULL);
+	CHECK(img_read_entry(img, &got) == 1);
+	p = (PstreeEntry *)got;
+	CHECK(p->pid == 10 && p->sid == 3 && p->n_threads == 2 && p->threads[1] == 11);
+	img_free_entry(got);
+	CHECK(img_read_entry(img, &got) == 1);
+	img_free_entry(got);
+	CHECK(img_read_entry(img, &got) == 0 && got == NULL);
+	img_close(img);
+	return 0;
+}
+
+/* An inventory file: magic, then @body as is. Returns the read result of entry 1. */
+static int read_inventory_with(const void *body, size_t len, int *second)
+{
+	uint8_t buf[256] = { 'I', 'N', 'V', 'T' };
+	ProtobufCMessage *m = NULL;
+	struct cr_img *img;
+	int ret;
+
+	memcpy(buf + 4, body, len);
+	if (put_file("inventory.img", buf, len + 4))
+		return -2;
+	img = img_open(tfd, IMG_INVENTORY, 0);
+	if (!img)
+		return -3;
+	ret = img_read_entry(img, &m);
+	img_free_entry(m);
+	if (second) {
+		*second = img_read_entry(img, &m);
+		img_free_entry(m);
+	}
+	img_close(img);
+	return ret;
+}
+
+/* A valid packed inventory entry in @buf after its 4-byte size; returns the total. */
+static size_t packed_inventory(uint8_t *buf)
+{
+	size_t n = protobuf_c_message_pack(&inventory.base, buf + 4);
+
+	buf[0] = n, buf[1] = n >> 8, buf[2] = buf[3] = 0;
+	return n + 4;
+}
+
+static int test_wrong_magic(void)
+{
+	static const uint8_t bad[] = { 'I', 'N', 'V', 'X', 0, 0, 0, 0 };
+	struct cr_img *img;
+
+	CHECK(fresh_dir() == 0);
+	CHECK(put_file("inventory.img", bad, sizeof(bad)) == 0);
+	CHECK(img_open(tfd, IMG_INVENTORY, 0) == NULL);
+	CHECK(logged("wrong magic"));
+	img = img_open_file(tfd, "inventory.img");
+	img_close(img);
+	CHECK(img == NULL);
+	CHECK(logged("unknown magic"));
+	CHECK(put_file("inventory.img", bad, 3) == 0);
+	CHECK(img_open(tfd, IMG_INVENTORY, 0) == NULL);
+	CHECK(logged("too short"));
+	return 0;
+}
+
+/* img_open_fd must find a protobuf kind by its magic, whatever the name. */
+static int test_open_fd_by_magic(void)
+{
+	ProtobufCMessage *m[] = { &inventory.base }, *got = NULL;
+	const struct img_desc *d;
+	struct cr_img *img;
+	int fd;
+
+	CHECK(fresh_dir() == 0);
+	CHECK(write_image(tfd, IMG_INVENTORY, 0, m, 1) == 0);
+	fd = openat(tfd, "inventory.img", O_RDONLY);
+	CHECK(fd >= 0);
+	img = img_open_fd(fd, "some-copy.bin");
+	CHECK(img != NULL);
+	d = img_kind_of(img);
+	if (!d || d != img_desc(IMG_INVENTORY) || img_read_entry(img, &got) != 1) {
+		img_close(img);
+		CHECK(!"img_open_fd did not read the inventory by its magic");
+	}
+	img_free_entry(got);
+	img_close(img);
+	return 0;
+}
+
+static int test_truncated(void)
+{
+	uint8_t buf[256];
+	size_t n;
+
+	CHECK(fresh_dir() == 0);
+	CHECK(read_inventory_with("\x10\x00", 2, NULL) == -1);
+	CHECK(logged("truncated entry size"));
+	n = packed_inventory(buf);
+	CHECK(read_inventory_with(buf, n, NULL) == 1);
+	CHECK(read_inventory_with(buf, n - 1, NULL) == -1);
+	CHECK(logged("truncated entry at offset 4"));
+	return 0;
+}
+
+static int test_over_cap(void)
+{
+	static const uint8_t huge[] = { 0xff, 0xff, 0xff, 0xff, 1, 2, 3 };
+	static const uint8_t cap1[] = { 0x01, 0x00, 0x01, 0x00 };	/* 64 KiB + 1 */
+
+	CHECK(fresh_dir() == 0);
+	CHECK(read_inventory_with(huge, sizeof(huge), NULL) == -1);
+	/* Refused for its size, not because a 4 GiB malloc failed or data ran out. */
+	CHECK(logged("claims 4294967295 bytes, cap is 65536"));
+	CHECK(!logged("out of memory") && !logged("truncated"));
+	CHECK(read_inventory_with(cap1, sizeof(cap1), NULL) == -1);
+	CHECK(logged("claims 65537 bytes"));
+	return 0;
+}
+
+static int test_trailing_garbage(void)
+{
+	uint8_t buf[256];
+	size_t n;
+	int second;
+
+	CHECK(fresh_dir() == 0);
+	n = packed_inventory(buf);
+	memcpy(buf + n, "\x02\x00\x00\x00\x08\x01", 6);	/* a second, well-formed entry */
+	CHECK(read_inventory_with(buf, n + 6, &second) == 1);
+	CHECK(second == -1);
+	CHECK(logged("trailing data"));
+	CHECK(read_inventory_with(buf, n + 1, &second) == 1 && second == -1);
+	CHECK(read_inventory_with(buf, n, &second) == 1 && second == 0);
+	return 0;
+}
+
+static int test_malformed_protobuf(void)
+{
+	/* Field 1 as a varint that never ends, then a required-field-less entry. */
+	static const uint8_t bad[] = { 0x04, 0, 0, 0, 0x08, 0xff, 0xff, 0xff };
+	static const uint8_t empty[] = { 0x00, 0, 0, 0 };
+
+	CHECK(fresh_dir() == 0);
+	CHECK(read_inventory_with(bad, sizeof(bad), NULL) == -1);
+	CHECK(logged("malformed inventory_entry entry at offset 4"));
+	CHECK(read_inventory_with(empty, sizeof(empty), NULL) == -1);
+	return 0;
+}
+
+static int test_part_invisible(void)
+{
+	ProtobufCMessage *m[] = { &inventory.base };
+	struct cr_img *img;
+	struct stat st;
+
+	CHECK(fresh_dir() == 0);
+	img = img_create(tfd, IMG_INVENTORY, 0);
+	CHECK(img != NULL);
+	CHECK(img_write_entry(img, &inventory.base) == 0);
+	CHECK(faccessat(tfd, "inventory.img", F_OK, 0) == -1 && errno == ENOENT);
+	CHECK(fstatat(tfd, ".inventory.img.part", &st, 0) == 0);
+	/* show of the directory skips the hidden part file: nothing to show */
+	CHECK(img_open_file(tfd, "inventory.img") == NULL);
+	img_abort(img);
+	CHECK(faccessat(tfd, ".inventory.img.part", F_OK, 0) == -1 && errno == ENOENT);
+	CHECK(faccessat(tfd, "inventory.img", F_OK, 0) == -1);
+	CHECK(write_image(tfd, IMG_INVENTORY, 0, m, 1) == 0);
+	CHECK(faccessat(tfd, ".inventory.img.part", F_OK, 0) == -1);
+	return 0;
+}
+
+static int test_mode_0600(void)
+{
+	ProtobufCMessage *m[] = { &inventory.base };
+	mode_t old = umask(0);
+	struct stat st;
+	int ret;
+
+	CHECK(fresh_dir() == 0);
+	ret = write_image(tfd, IMG_INVENTORY, 0, m, 1);
+	umask(old);
+	CHECK(ret == 0);
+	CHECK(fstatat(tfd, "inventory.img", &st, 0) == 0);
+	CHECK((st.st_mode & 07777) == 0600);
+	return 0;
+}
+
+static int test_writer_limits(void)
+{
+	struct cr_img *img;
+	PagemapEntry e = PAGEMAP_ENTRY__INIT;
+
+	CHECK(fresh_dir() == 0);
+	img = img_create(tfd, IMG_INVENTORY, 0);
+	CHECK(img != NULL);
+	CHECK(img_write_entry(img, &inventory.base) == 0);
+	CHECK(img_write_entry(img, &inventory.base) == -1);	/* max one entry */
+	img_abort(img);
+	img = img_create(tfd, IMG_PAGEMAP, 1);
+	CHECK(img != NULL);
+	CHECK(img_write_entry(img, &e.base) == -1);		/* head must come first */
+	img_abort(img);
+	CHECK(faccessat(tfd, ".pagemap-1.img.part", F_OK, 0) == -1);
+	return 0;
+}
+
+/* ---- encode's own checks --------------------------------------------------------- */
+
+static int encode_text(const char *text, const char *out)
+{
+	struct json_value *doc = json_parse(text, strlen(text), "t.json", NULL);
+	int ret;
+
+	if (!doc)
+		return -2;
+	ret = json_to_img(doc, "t.json", tfd, out);
+	json_free(doc);
+	return ret;
+}
+
+static int test_encode_rejects(void)
+{
+	CHECK(fresh_dir() == 0);
+	CHECK(encode_text("{\"magic\": \"pstree\", \"entries\": []}", "pstree.img") == 0);
+	CHECK(encode_text("{\"magic\": \"pstree\", \"entries\": []}", "pstree2.img") == -1);
+	CHECK(logged("must be named like"));
+	CHECK(encode_text("{\"magic\": \"pagemap\", \"entries\": []}", "pagemap-01.img") == -1);
+	CHECK(encode_text("{\"magic\": \"pagemap\", \"entries\": []}", "pagemap-4294967296.img") == -1);
+	CHECK(encode_text("{\"magic\": \"pagemap\", \"entries\": []}", "pagemap-12.img") == 0);
+	CHECK(encode_text("{\"magic\": \"nope\", \"entries\": []}", "pstree.img") == -1);
+	CHECK(logged("t.json:1:11: unknown image kind \"nope\""));
+	CHECK(encode_text("{\"magic\": \"pages\", \"entries\": []}", "pages-1.img") == -1);
+	CHECK(encode_text("{\"magic\": \"pstree\"}", "pstree.img") == -1);
+	CHECK(encode_text("{\"magic\": \"pstree\", \"entries\": [], \"x\": 1}", "pstree.img") == -1);
+	CHECK(encode_text("{\"magic\": \"pstree\", \"entries\": [{\"pid\": 1, \"ppid\": 0, "
+			  "\"pgid\": 1, \"sid\": 4294967296}]}", "pstree.img") == -1);
+	CHECK(logged("t.json:1:73: pstree_entry.sid: expected an integer from 0 to 4294967295"));
+	CHECK(encode_text("{\"magic\": \"inventory\", \"entries\": [{}, {}]}", "inventory.img") == -1);
+	CHECK(logged("required field \"img_version\" is missing"));
+	/* Failed encodes leave nothing behind. */
+	CHECK(faccessat(tfd, "inventory.img", F_OK, 0) == -1);
+	CHECK(faccessat(tfd, ".inventory.img.part", F_OK, 0) == -1);
+	return 0;
+}
+
+static const struct unit_case cases[] = {
+	{ "round trip: inventory, every field and escapes", test_rt_inventory },
+	{ "round trip: inventory, UTF-8, raw bytes, 64-bit", test_rt_inventory_utf8 },
+	{ "round trip: inventory, only required fields", test_rt_inventory_minimal },
+	{ "round trip: stats-dump and stats-restore", test_rt_stats },
+	{ "round trip: pstree, several entries", test_rt_pstree },
+	{ "round trip: pagemap head and entries", test_rt_pagemap },
+	{ "show: raw page file summary", test_pages_summary },
+	{ "framing: write and read back", test_write_read_back },
+	{ "framing: wrong magic", test_wrong_magic },
+	{ "framing: img_open_fd finds the kind by magic", test_open_fd_by_magic },
+	{ "framing: truncated size and entry", test_truncated },
+	{ "framing: entry over the cap fails before allocating", test_over_cap },
+	{ "framing: trailing data after the single entry", test_trailing_garbage },
+	{ "framing: malformed protobuf", test_malformed_protobuf },
+	{ "framing: uncommitted .part is invisible, abort removes it", test_part_invisible },
+	{ "framing: committed file mode is 0600", test_mode_0600 },
+	{ "framing: writer entry count and type checks", test_writer_limits },
+	{ "encode: names, kinds, ranges, required fields", test_encode_rejects },
+};
+
+UNIT_MAIN(cases)
