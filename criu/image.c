@@ -184,6 +184,16 @@ int img_commit(struct cr_img *img)
 
 	if (img_flush(img))
 		ret = -1;
+	/*
+	 * Framed images are small: make their data durable before the name
+	 * appears, so even a machine crash cannot leave one that looks whole.
+	 * Raw page files are covered by the dump syncing them before it commits
+	 * the inventory, which it writes last.
+	 */
+	if (!ret && img->desc->magic && fdatasync(img->fd)) {
+		pr_perror("can't sync %s", img->name);
+		ret = -1;
+	}
 	if (close(img->fd) && !ret) {
 		pr_perror("can't close %s", img->name);
 		ret = -1;
