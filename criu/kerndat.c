@@ -44,6 +44,7 @@
 #include "kernel-compat.h"
 #include "compiler.h"
 #include "log.h"
+#include "proc_parse.h"
 #include "kerndat.h"
 
 struct kerndat kdat;
@@ -59,17 +60,8 @@ static int kd_fail(struct kd_status *st, const char *step, int err)
 
 /* clone3's argument, version 2 (5.7): everything we may need. */
 struct kd_clone_args {
-	uint64_t flags;
-	uint64_t pidfd;
-	uint64_t child_tid;
-	uint64_t parent_tid;
-	uint64_t exit_signal;
-	uint64_t stack;
-	uint64_t stack_size;
-	uint64_t tls;
-	uint64_t set_tid;
-	uint64_t set_tid_size;
-	uint64_t cgroup;
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal;
+	uint64_t stack, stack_size, tls, set_tid, set_tid_size, cgroup;
 };
 
 /* fork-like clone3: returns 0 in the child, which runs on a stack copy. */
@@ -253,22 +245,35 @@ static int probe_caps(struct kd_status *st)
 
 /* ---- ptrace ------------------------------------------------------------ */
 
-static int probe_ptrace_seize(struct kd_status *st)
+/* Seize a sleeper with @opts, stop it, run @fn on it (if any), reap it. */
+static int with_stopped_child(long opts, int (*fn)(pid_t, struct kd_status *),
+			      struct kd_status *st)
 {
 	pid_t pid = kd_sleeper();
 	int ret;
 
 	if (pid < 0)
 		return kd_fail(st, "fork", errno);
-	ret = kd_seize_stop(pid, 0, st);
-	pr_debug("PTRACE_SEIZE + PTRACE_INTERRUPT on child %d: %s", pid, ret ? "failed" : "event stop");
+	ret = kd_seize_stop(pid, opts, st);
+	pr_debug("PTRACE_SEIZE(options %#lx) + PTRACE_INTERRUPT on child %d: %s",
+		 opts, pid, ret ? "failed" : "event stop");
+	if (!ret && fn)
+		ret = fn(pid, st);
 	kd_reap(pid);
-	if (!ret)
-		kdat.has_ptrace_seize = true;
 	return ret;
 }
 
-/* Queue SIGUSR1 (blocked) in a stopped child and read it back. */
+static int probe_ptrace_seize(struct kd_status *st)
+{
+	return with_stopped_child(0, NULL, st);
+}
+
+static int probe_seccomp_suspend(struct kd_status *st)
+{
+	return with_stopped_child(PTRACE_O_SUSPEND_SECCOMP, NULL, st);
+}
+
+/* Queue SIGUSR1 (blocked) in the stopped child and read it back. */
 static int peek_one_signal(pid_t pid, struct kd_status *st)
 {
 	struct __ptrace_peeksiginfo_args a = {
@@ -291,119 +296,76 @@ static int peek_one_signal(pid_t pid, struct kd_status *st)
 
 static int probe_peeksiginfo(struct kd_status *st)
 {
-	pid_t pid = kd_sleeper();
-	int ret;
-
-	if (pid < 0)
-		return kd_fail(st, "fork", errno);
-	ret = kd_seize_stop(pid, 0, st);
-	if (!ret)
-		ret = peek_one_signal(pid, st);
-	kd_reap(pid);
-	if (!ret)
-		kdat.has_peeksiginfo = true;
-	return ret;
+	return with_stopped_child(0, peek_one_signal, st);
 }
 
 /* glibc >= 2.35 exports it; 0 or absent means glibc registered no rseq. */
 extern const unsigned int __rseq_size __attribute__((weak));
 
-static int probe_rseq_conf(struct kd_status *st)
+/* The child inherited our rseq registration: read it through ptrace. */
+static int get_rseq_conf(pid_t pid, struct kd_status *st)
 {
 	struct __ptrace_rseq_configuration c = {};
-	pid_t pid = kd_sleeper();
 	long n;
-	int ret;
 
-	kdat.rseq_in_use = &__rseq_size && __rseq_size > 0;
-	if (pid < 0)
-		return kd_fail(st, "fork", errno);
-	ret = kd_seize_stop(pid, 0, st);
-	if (!ret) {
-		n = ptrace(PTRACE_GET_RSEQ_CONFIGURATION, pid, (void *)sizeof(c), &c);
-		pr_debug("PTRACE_GET_RSEQ_CONFIGURATION on child %d: %ld (rseq at %#llx, size %u, sig %#x)",
-			 pid, n, (unsigned long long)c.rseq_abi_pointer, c.rseq_abi_size, c.signature);
-		if (n < 0)
-			ret = kd_fail(st, "PTRACE_GET_RSEQ_CONFIGURATION", errno);
-		else if (n < (long)sizeof(c))
-			ret = kd_fail(st, "PTRACE_GET_RSEQ_CONFIGURATION returned a short answer", 0);
-	}
-	kd_reap(pid);
-	if (ret)
-		return ret;
-	kdat.has_rseq_config = true;
+	n = ptrace(PTRACE_GET_RSEQ_CONFIGURATION, pid, (void *)sizeof(c), &c);
+	pr_debug("PTRACE_GET_RSEQ_CONFIGURATION on child %d: %ld (rseq at %#llx, size %u, sig %#x)",
+		 pid, n, (unsigned long long)c.rseq_abi_pointer, c.rseq_abi_size, c.signature);
+	if (n < 0)
+		return kd_fail(st, "PTRACE_GET_RSEQ_CONFIGURATION", errno);
+	if (n < (long)sizeof(c))
+		return kd_fail(st, "PTRACE_GET_RSEQ_CONFIGURATION returned a short answer", 0);
 	kdat.rseq_in_use = c.rseq_abi_pointer != 0;
 	kdat.rseq_size = c.rseq_abi_size;
 	kdat.rseq_sig = c.signature;
 	return 0;
 }
 
-static int probe_seccomp_suspend(struct kd_status *st)
+static int probe_rseq_conf(struct kd_status *st)
 {
-	pid_t pid = kd_sleeper();
-	int ret;
-
-	if (pid < 0)
-		return kd_fail(st, "fork", errno);
-	ret = kd_seize_stop(pid, PTRACE_O_SUSPEND_SECCOMP, st);
-	pr_debug("PTRACE_SEIZE with PTRACE_O_SUSPEND_SECCOMP on child %d: %s",
-		 pid, ret ? "refused" : "accepted");
-	kd_reap(pid);
-	if (!ret)
-		kdat.has_seccomp_suspend = true;
-	return ret;
+	kdat.rseq_in_use = &__rseq_size && __rseq_size > 0;	/* if ptrace can't tell */
+	return with_stopped_child(0, get_rseq_conf, st);
 }
 
 /* ---- process tree ------------------------------------------------------ */
 
-/* The maps line of the mapping holding @addr: range and path. */
-static int find_own_mapping(unsigned long addr, unsigned long *s, unsigned long *e,
-			    char *path, size_t len)
+/* Our own text mapping's map_files link must name the file maps names. */
+static int check_map_file(const struct proc_vma *v, struct kd_status *st)
 {
-	char line[512], fmt[32];
-	int ret = -1;
-	FILE *f;
-
-	f = fopen("/proc/self/maps", "re");
-	if (!f)
-		return -1;
-	snprintf(fmt, sizeof(fmt), "%%lx-%%lx %%*s %%*s %%*s %%*s %%%zus", len - 1);
-	while (fgets(line, sizeof(line), f)) {
-		path[0] = '\0';
-		if (sscanf(line, fmt, s, e, path) < 2)
-			continue;
-		if (addr >= *s && addr < *e) {
-			ret = 0;
-			break;
-		}
-	}
-	fclose(f);
-	return ret;
-}
-
-static int probe_map_files(struct kd_status *st)
-{
-	char link[64], target[PATH_MAX], path[PATH_MAX];
-	unsigned long s, e;
+	char link[64], target[PATH_MAX];
 	ssize_t n;
 	int fd;
 
-	if (find_own_mapping((unsigned long)&probe_map_files, &s, &e, path, sizeof(path)))
-		return kd_fail(st, "find our text mapping in /proc/self/maps", errno);
-	snprintf(link, sizeof(link), "/proc/self/map_files/%lx-%lx", s, e);
+	snprintf(link, sizeof(link), "/proc/self/map_files/%llx-%llx",
+		 (unsigned long long)v->start, (unsigned long long)v->end);
 	n = readlink(link, target, sizeof(target) - 1);
-	pr_debug("readlink %s: %zd (maps says %s)", link, n, path);
+	pr_debug("readlink %s: %zd (maps says %s)", link, n, v->path);
 	if (n < 0)
 		return kd_fail(st, "readlink /proc/self/map_files/<our text>", errno);
 	target[n] = '\0';
-	if (strcmp(target, path))
+	if (strcmp(target, v->path))
 		return kd_fail(st, "map_files link differs from the maps path", 0);
 	fd = open(link, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return kd_fail(st, "open /proc/self/map_files/<our text>", errno);
 	close(fd);
-	kdat.has_map_files = true;
 	return 0;
+}
+
+static int probe_map_files(struct kd_status *st)
+{
+	uintptr_t text = (uintptr_t)&probe_map_files;
+	struct proc_vmas vmas;
+	int ret = -1;
+	size_t i;
+
+	if (proc_read_maps(getpid(), &vmas))
+		return kd_fail(st, "read /proc/self/maps", errno);
+	for (i = 0; i < vmas.nr; i++)
+		if (text >= vmas.v[i].start && text < vmas.v[i].end)
+			ret = check_map_file(&vmas.v[i], st);
+	proc_vmas_free(&vmas);
+	return ret < 0 && !st->step ? kd_fail(st, "no mapping holds our text", 0) : ret;
 }
 
 static long kd_kcmp(int type, unsigned long a, unsigned long b)
@@ -433,7 +395,6 @@ static int probe_kcmp(struct kd_status *st)
 		return kd_fail(st, "kcmp(KCMP_FILE/KCMP_VM) on self", err);
 	if (same != 0 || differ == 0 || vm != 0)
 		return kd_fail(st, "kcmp gave wrong answers", 0);
-	kdat.has_kcmp = true;
 	return 0;
 }
 
@@ -496,8 +457,6 @@ static int probe_clone3_set_tid(struct kd_status *st)
 		 KD_NS_PROBE_PID, ret ? "failed" : "ok", r.val);
 	if (ret && st->err == EPERM && !strcmp(st->step, "clone3 of the probe child"))
 		ret = set_tid_here(st);
-	if (!ret)
-		kdat.has_clone3_set_tid = true;
 	return ret;
 }
 
@@ -553,8 +512,6 @@ static int probe_ns_last_pid(struct kd_status *st)
 		 r.val, ret ? "failed" : "ok");
 	if (ret && st->err == EPERM && !strcmp(st->step, "clone3 of the probe child"))
 		ret = ns_last_pid_here(st);
-	if (!ret)
-		kdat.has_ns_last_pid = true;
 	return ret;
 }
 
@@ -575,8 +532,6 @@ static int probe_memfd(struct kd_status *st)
 		ret = kd_fail(st, "memfd seals are not enforced", 0);
 	pr_debug("memfd_create + seals: %s", ret ? "failed" : "ok");
 	close(fd);
-	if (!ret)
-		kdat.has_memfd = true;
 	return ret;
 }
 
@@ -595,7 +550,6 @@ static int probe_pidfd_open(struct kd_status *st)
 	pr_debug("pidfd_open(self) -> fdinfo %s", p ? "names us" : "wrong");
 	if (!p)
 		return kd_fail(st, "pidfd fdinfo does not name our pid", 0);
-	kdat.has_pidfd_open = true;
 	return 0;
 }
 
@@ -622,8 +576,6 @@ static int probe_pidfd_getfd(struct kd_status *st)
 	close(p[0]);
 	close(p[1]);
 	close(pidfd);
-	if (!ret)
-		kdat.has_pidfd_getfd = true;
 	return ret;
 }
 
@@ -685,8 +637,6 @@ static int probe_prctl_mm_map(struct kd_status *st)
 	kdat.prctl_mm_map_size = r.val;
 	pr_debug("PR_SET_MM_MAP (size %ld) with unchanged values in a child: %s",
 		 r.val, ret ? "failed" : "ok");
-	if (!ret)
-		kdat.has_prctl_mm_map = true;
 	return ret;
 }
 
@@ -704,52 +654,44 @@ const char *kerndat_vma_name(enum kd_vma_kind k)
 	return k < KD_VMA_NR ? vma_names[k] : "?";
 }
 
-/* Bracketed names that are ordinary memory, not kernel-provided code/data. */
-static bool plain_special(const char *name)
+/* Record a kernel-provided mapping; -1 for one we can't restore. */
+static int note_special_vma(const struct proc_vma *v)
 {
-	return !strcmp(name, "[heap]") || !strncmp(name, "[stack", 6) ||
-	       !strncmp(name, "[anon:", 6) || !strncmp(name, "[anon_shmem:", 12);
-}
+	static const struct { enum proc_vma_kind pk; enum kd_vma_kind k; } known[] = {
+		{ PROC_VMA_VDSO, KD_VMA_VDSO },
+		{ PROC_VMA_VVAR, KD_VMA_VVAR },
+		{ PROC_VMA_VVAR_VCLOCK, KD_VMA_VVAR_VCLOCK },
+		{ PROC_VMA_VSYSCALL, KD_VMA_VSYSCALL },
+	};
+	unsigned int i;
 
-/* Record one special mapping; -1 for one we don't know how to restore. */
-static int note_special_vma(const char *name, uint64_t s, uint64_t e)
-{
-	int k;
-
-	for (k = 0; k < KD_VMA_NR; k++) {
-		if (strcmp(name, vma_names[k]))
+	for (i = 0; i < ARRAY_SIZE(known); i++) {
+		if (v->kind != known[i].pk)
 			continue;
-		kdat.vma[k].present = true;
-		kdat.vma[k].start = s;
-		kdat.vma[k].size = e - s;
-		pr_debug("special vma %-14s %#llx, %llu bytes", name,
-			 (unsigned long long)s, (unsigned long long)(e - s));
+		kdat.vma[known[i].k] = (struct kd_vma){ true, v->start, v->end - v->start };
+		pr_debug("special vma %-14s %#llx, %llu bytes", vma_names[known[i].k],
+			 (unsigned long long)v->start, (unsigned long long)(v->end - v->start));
 		return 0;
 	}
-	if (plain_special(name))
-		return 0;
-	pr_debug("unknown special vma %s", name);
-	return -1;
+	if (v->kind == PROC_VMA_OTHER && v->path[0] == '[') {
+		pr_debug("unknown special vma %s", v->path);
+		return -1;
+	}
+	return 0;
 }
 
 static int probe_vdso(struct kd_status *st)
 {
-	char line[512], name[256];
-	unsigned long s, e, ehdr;
+	unsigned long ehdr = getauxval(AT_SYSINFO_EHDR);
+	struct proc_vmas vmas;
 	int unknown = 0;
-	FILE *f;
+	size_t i;
 
-	f = fopen("/proc/self/maps", "re");
-	if (!f)
-		return kd_fail(st, "open /proc/self/maps", errno);
-	while (fgets(line, sizeof(line), f)) {
-		name[0] = '\0';
-		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %255s", &s, &e, name) == 3 &&
-		    name[0] == '[' && note_special_vma(name, s, e))
-			unknown++;
-	}
-	fclose(f);
-	ehdr = getauxval(AT_SYSINFO_EHDR);
+	if (proc_read_maps(getpid(), &vmas))
+		return kd_fail(st, "read /proc/self/maps", errno);
+	for (i = 0; i < vmas.nr; i++)
+		unknown += note_special_vma(&vmas.v[i]) ? 1 : 0;
+	proc_vmas_free(&vmas);
 	pr_debug("AT_SYSINFO_EHDR %#lx", ehdr);
 	if (!kdat.vma[KD_VMA_VDSO].present)
 		return kd_fail(st, "no [vdso] in /proc/self/maps", 0);
@@ -759,7 +701,6 @@ static int probe_vdso(struct kd_status *st)
 		return kd_fail(st, "[vdso] does not start with an ELF header", 0);
 	if (unknown)
 		return kd_fail(st, "unknown special mapping in /proc/self/maps", 0);
-	kdat.vdso_layout_known = true;
 	return 0;
 }
 
@@ -779,7 +720,6 @@ static int probe_xsave(struct kd_status *st)
 	__cpuid_count(0xd, 0, a, b, c, d);
 	kdat.xfeatures_cpu = (uint64_t)d << 32 | a;
 	kdat.xsave_size = b;
-	kdat.has_xsave = true;
 	pr_debug("xsave: XCR0 %#llx, CPU supports %#llx, area %u bytes (max %u)",
 		 (unsigned long long)kdat.xfeatures,
 		 (unsigned long long)kdat.xfeatures_cpu, b, c);
@@ -809,7 +749,6 @@ static int probe_uffd(struct kd_status *st)
 		return kd_fail(st, "UFFDIO_API", errno);
 	}
 	close(fd);
-	kdat.has_uffd = true;
 	kdat.uffd_features = api.features;
 	pr_debug("userfaultfd + UFFDIO_API: features %#llx", (unsigned long long)api.features);
 	return 0;
@@ -890,8 +829,6 @@ static int probe_uffd_wp_async(struct kd_status *st)
 	close(fd);
 	if (page != MAP_FAILED)
 		munmap(page, kdat.page_size);
-	if (!ret)
-		kdat.has_uffd_wp_async = true;
 	return ret;
 }
 
@@ -925,7 +862,6 @@ static int probe_pagemap_scan(struct kd_status *st)
 		return -1;
 	if (n != 1 || r[0].start != (uintptr_t)m || r[0].end != (uintptr_t)m + 2 * ps)
 		return kd_fail(st, "PAGEMAP_SCAN reported the wrong pages", 0);
-	kdat.has_pagemap_scan = true;
 	return 0;
 }
 
@@ -970,8 +906,6 @@ static int probe_soft_dirty(struct kd_status *st)
 
 	pr_debug("clear_refs 4, write, pagemap bit 55 (bits before|after<<1 = %ld): %s",
 		 r.val, ret ? "not tracked" : "tracked");
-	if (!ret)
-		kdat.has_soft_dirty = true;
 	return ret;
 }
 
@@ -990,8 +924,6 @@ static int probe_tcp_repair(struct kd_status *st)
 		ret = kd_fail(st, "setsockopt(TCP_REPAIR_QUEUE) in repair mode", errno);
 	pr_debug("TCP_REPAIR + TCP_REPAIR_QUEUE on a fresh socket: %s", ret ? "refused" : "ok");
 	close(fd);
-	if (!ret)
-		kdat.has_tcp_repair = true;
 	return ret;
 }
 
@@ -1042,10 +974,7 @@ static int probe_sock_diag_unix(struct kd_status *st)
 	struct unix_diag_req r = { .sdiag_family = AF_UNIX, .udiag_states = -1,
 				   .udiag_show = UDIAG_SHOW_NAME };
 
-	if (sock_diag_dump(&r, sizeof(r), "unix", st))
-		return -1;
-	kdat.has_sock_diag_unix = true;
-	return 0;
+	return sock_diag_dump(&r, sizeof(r), "unix", st);
 }
 
 static int probe_sock_diag_inet(struct kd_status *st)
@@ -1053,10 +982,7 @@ static int probe_sock_diag_inet(struct kd_status *st)
 	struct inet_diag_req_v2 r = { .sdiag_family = AF_INET, .sdiag_protocol = IPPROTO_TCP,
 				      .idiag_states = -1 };
 
-	if (sock_diag_dump(&r, sizeof(r), "inet (tcp)", st))
-		return -1;
-	kdat.has_sock_diag_inet = true;
-	return 0;
+	return sock_diag_dump(&r, sizeof(r), "inet (tcp)", st);
 }
 
 static int probe_sock_diag_netlink(struct kd_status *st)
@@ -1064,20 +990,14 @@ static int probe_sock_diag_netlink(struct kd_status *st)
 	struct netlink_diag_req r = { .sdiag_family = AF_NETLINK,
 				      .sdiag_protocol = NDIAG_PROTO_ALL };
 
-	if (sock_diag_dump(&r, sizeof(r), "netlink", st))
-		return -1;
-	kdat.has_sock_diag_netlink = true;
-	return 0;
+	return sock_diag_dump(&r, sizeof(r), "netlink", st);
 }
 
 static int probe_sock_diag_packet(struct kd_status *st)
 {
 	struct packet_diag_req r = { .sdiag_family = AF_PACKET };
 
-	if (sock_diag_dump(&r, sizeof(r), "packet", st))
-		return -1;
-	kdat.has_sock_diag_packet = true;
-	return 0;
+	return sock_diag_dump(&r, sizeof(r), "packet", st);
 }
 
 /* ---- namespaces and cgroups ---------------------------------------------- */
@@ -1105,8 +1025,6 @@ static int probe_timens(struct kd_status *st)
 	int ret = kd_run_child(0, child_timens, &r, st);
 
 	pr_debug("unshare(CLONE_NEWTIME) + timens_offsets in a child: %s", ret ? "failed" : "ok");
-	if (!ret)
-		kdat.has_timens = true;
 	return ret;
 }
 
@@ -1182,36 +1100,38 @@ static int probe_cgroup(struct kd_status *st)
 
 /* ---- the probe table ------------------------------------------------------ */
 
+/* @flag, when set, mirrors the outcome into the kdat field dump/restore read. */
 static const struct {
 	const char *name;
 	int (*fn)(struct kd_status *st);
+	bool *flag;
 } probes[KD_NR_PROBES] = {
-	[KD_CAPS]		= { "caps",		probe_caps },
-	[KD_PTRACE_SEIZE]	= { "ptrace_seize",	probe_ptrace_seize },
-	[KD_PEEKSIGINFO]	= { "peeksiginfo",	probe_peeksiginfo },
-	[KD_RSEQ_CONF]		= { "rseq_conf",	probe_rseq_conf },
-	[KD_SECCOMP_SUSPEND]	= { "seccomp_suspend",	probe_seccomp_suspend },
-	[KD_MAP_FILES]		= { "map_files",	probe_map_files },
-	[KD_KCMP]		= { "kcmp",		probe_kcmp },
-	[KD_CLONE3_SET_TID]	= { "clone3_set_tid",	probe_clone3_set_tid },
-	[KD_NS_LAST_PID]	= { "ns_last_pid",	probe_ns_last_pid },
-	[KD_MEMFD]		= { "memfd",		probe_memfd },
-	[KD_PIDFD_OPEN]		= { "pidfd_open",	probe_pidfd_open },
-	[KD_PIDFD_GETFD]	= { "pidfd_getfd",	probe_pidfd_getfd },
-	[KD_PRCTL_MM_MAP]	= { "prctl_mm_map",	probe_prctl_mm_map },
-	[KD_VDSO]		= { "vdso",		probe_vdso },
-	[KD_XSAVE]		= { "xsave",		probe_xsave },
-	[KD_UFFD]		= { "uffd",		probe_uffd },
-	[KD_UFFD_WP_ASYNC]	= { "uffd_wp_async",	probe_uffd_wp_async },
-	[KD_PAGEMAP_SCAN]	= { "pagemap_scan",	probe_pagemap_scan },
-	[KD_SOFT_DIRTY]		= { "soft_dirty",	probe_soft_dirty },
-	[KD_TCP_REPAIR]		= { "tcp_repair",	probe_tcp_repair },
-	[KD_SOCK_DIAG_UNIX]	= { "sock_diag_unix",	probe_sock_diag_unix },
-	[KD_SOCK_DIAG_INET]	= { "sock_diag_inet",	probe_sock_diag_inet },
-	[KD_SOCK_DIAG_NETLINK]	= { "sock_diag_netlink", probe_sock_diag_netlink },
-	[KD_SOCK_DIAG_PACKET]	= { "sock_diag_packet",	probe_sock_diag_packet },
-	[KD_TIMENS]		= { "timens",		probe_timens },
-	[KD_CGROUP]		= { "cgroup",		probe_cgroup },
+	[KD_CAPS] = { "caps", probe_caps, NULL },
+	[KD_PTRACE_SEIZE] = { "ptrace_seize", probe_ptrace_seize, &kdat.has_ptrace_seize },
+	[KD_PEEKSIGINFO] = { "peeksiginfo", probe_peeksiginfo, &kdat.has_peeksiginfo },
+	[KD_RSEQ_CONF] = { "rseq_conf", probe_rseq_conf, &kdat.has_rseq_config },
+	[KD_SECCOMP_SUSPEND] = { "seccomp_suspend", probe_seccomp_suspend, &kdat.has_seccomp_suspend },
+	[KD_MAP_FILES] = { "map_files", probe_map_files, &kdat.has_map_files },
+	[KD_KCMP] = { "kcmp", probe_kcmp, &kdat.has_kcmp },
+	[KD_CLONE3_SET_TID] = { "clone3_set_tid", probe_clone3_set_tid, &kdat.has_clone3_set_tid },
+	[KD_NS_LAST_PID] = { "ns_last_pid", probe_ns_last_pid, &kdat.has_ns_last_pid },
+	[KD_MEMFD] = { "memfd", probe_memfd, &kdat.has_memfd },
+	[KD_PIDFD_OPEN] = { "pidfd_open", probe_pidfd_open, &kdat.has_pidfd_open },
+	[KD_PIDFD_GETFD] = { "pidfd_getfd", probe_pidfd_getfd, &kdat.has_pidfd_getfd },
+	[KD_PRCTL_MM_MAP] = { "prctl_mm_map", probe_prctl_mm_map, &kdat.has_prctl_mm_map },
+	[KD_VDSO] = { "vdso", probe_vdso, &kdat.vdso_layout_known },
+	[KD_XSAVE] = { "xsave", probe_xsave, &kdat.has_xsave },
+	[KD_UFFD] = { "uffd", probe_uffd, &kdat.has_uffd },
+	[KD_UFFD_WP_ASYNC] = { "uffd_wp_async", probe_uffd_wp_async, &kdat.has_uffd_wp_async },
+	[KD_PAGEMAP_SCAN] = { "pagemap_scan", probe_pagemap_scan, &kdat.has_pagemap_scan },
+	[KD_SOFT_DIRTY] = { "soft_dirty", probe_soft_dirty, &kdat.has_soft_dirty },
+	[KD_TCP_REPAIR] = { "tcp_repair", probe_tcp_repair, &kdat.has_tcp_repair },
+	[KD_SOCK_DIAG_UNIX] = { "sock_diag_unix", probe_sock_diag_unix, &kdat.has_sock_diag_unix },
+	[KD_SOCK_DIAG_INET] = { "sock_diag_inet", probe_sock_diag_inet, &kdat.has_sock_diag_inet },
+	[KD_SOCK_DIAG_NETLINK] = { "sock_diag_netlink", probe_sock_diag_netlink, &kdat.has_sock_diag_netlink },
+	[KD_SOCK_DIAG_PACKET] = { "sock_diag_packet", probe_sock_diag_packet, &kdat.has_sock_diag_packet },
+	[KD_TIMENS] = { "timens", probe_timens, &kdat.has_timens },
+	[KD_CGROUP] = { "cgroup", probe_cgroup, NULL },
 };
 
 const char *kerndat_probe_name(enum kd_probe_id id)
@@ -1232,6 +1152,8 @@ int kerndat_probe(enum kd_probe_id id)
 		kdat.page_size = sysconf(_SC_PAGESIZE);
 	st->done = true;	/* before running: probes may call each other */
 	st->ok = probes[id].fn(st) == 0;
+	if (probes[id].flag)
+		*probes[id].flag = st->ok;
 	if (st->ok)
 		pr_debug("%s: yes", probes[id].name);
 	else

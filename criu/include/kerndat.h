@@ -162,14 +162,18 @@ const char *kerndat_probe_name(enum kd_probe_id id);
 const char *kerndat_vma_name(enum kd_vma_kind k);
 
 /*
- * The feature table of `criu check`, lives in cmd-check.c. Exposed for the
- * unit test.
+ * The feature table of `criu check` (cmd-check.c), exposed for the unit test.
+ * A required feature with a @needed hook is only required when the hook
+ * says so (e.g. clone3_set_tid is not needed when ns_last_pid works);
+ * @instead then explains what is used instead.
  */
 struct check_feature {
 	const char *name;
 	const char *alias;		/* NULL or a second accepted name */
 	bool required;			/* needed by any single-process dump */
-	/* 0 present; -1 missing, with a reason written into @why */
+	bool (*needed)(void);		/* NULL: always, when required */
+	const char *instead;
+	/* 0 present; -1 missing, with the reason written into @why */
 	int (*check)(char *why, unsigned int len);
 	const char *descr;
 };
