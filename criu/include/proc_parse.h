@@ -171,8 +171,9 @@ int proc_read_stat(pid_t pid, struct proc_stat *st);
 
 /* One "key: value" line; key is the text before the first ':' (trimmed). */
 struct proc_kv {
-	char		*key;
-	char		*val;		/* leading blanks skipped */
+	char		*key;		/* heap; val points into the same block */
+	char		*val;		/* leading and trailing blanks dropped */
+	unsigned int	line;		/* for messages */
 };
 
 struct proc_fdinfo {
@@ -182,7 +183,8 @@ struct proc_fdinfo {
 	uint64_t	ino;
 	bool		has_ino;	/* "ino:" appeared in 5.0 */
 	struct proc_kv	*kv;		/* every line after the common ones */
-	size_t		nr_kv;
+	size_t		nr_kv, cap_kv;
+	char		src[64];	/* file name, for the helpers' messages */
 };
 
 int proc_parse_fdinfo(const char *text, size_t len, const char *name, struct proc_fdinfo *fi);

@@ -438,6 +438,159 @@ static int test_limits_handmade(void)
 	return 0;
 }
 
+/* ---- fdinfo ----------------------------------------------------------------- */
+
+static int test_fdinfo_common(void)
+{
+	struct proc_fdinfo fi;
+	uint64_t mask;
+
+	CHECK(PARSE_FIXTURE(proc_parse_fdinfo, "fdinfo-regular.txt", &fi) == 0);
+	CHECK(fi.pos == 5 && fi.flags == 0102000 && fi.mnt_id == 27);
+	CHECK(fi.has_ino && fi.ino == 861 && fi.nr_kv == 0);
+	CHECK(proc_fdinfo_signalfd(&fi, &mask) == 1);
+	proc_fdinfo_free(&fi);
+
+	CHECK(PARSE_FIXTURE(proc_parse_fdinfo, "fdinfo-signalfd.txt", &fi) == 0);
+	CHECK(fi.flags == 02 && fi.nr_kv == 1);
+	CHECK_STR(proc_fdinfo_get(&fi, "sigmask"), "0000000000004200");
+	CHECK(proc_fdinfo_signalfd(&fi, &mask) == 0);
+	CHECK(mask == ((1ULL << (SIGUSR1 - 1)) | (1ULL << (SIGTERM - 1))));
+	proc_fdinfo_free(&fi);
+	CHECK(fi.kv == NULL && fi.nr_kv == 0);
+	return 0;
+}
+
+static int test_fdinfo_eventfd_epoll(void)
+{
+	struct proc_epoll_tfd *t;
+	struct proc_eventfd e;
+	struct proc_fdinfo fi;
+	size_t n;
+
+	CHECK(PARSE_FIXTURE(proc_parse_fdinfo, "fdinfo-eventfd.txt", &fi) == 0);
+	CHECK(fi.flags == 04002);
+	CHECK(proc_fdinfo_eventfd(&fi, &e) == 0);
+	CHECK(e.count == 7 && e.id == 1 && e.semaphore == 1);
+	CHECK(proc_fdinfo_epoll(&fi, &t, &n) == 1 && t == NULL && n == 0);
+	proc_fdinfo_free(&fi);
+
+	CHECK(PARSE_FIXTURE(proc_parse_fdinfo, "fdinfo-epoll.txt", &fi) == 0);
+	CHECK(proc_fdinfo_eventfd(&fi, &e) == 1);
+	CHECK(proc_fdinfo_epoll(&fi, &t, &n) == 0 && n == 2);
+	CHECK(t[0].tfd == 6 && t[0].events == 0x1c && t[0].data == 0x2a);
+	CHECK(t[0].pos == 0 && t[0].ino == 0x15 && t[0].sdev == 0x10);
+	CHECK(t[1].tfd == 4 && t[1].events == 0x80000019 && t[1].data == 0x1122334455667788ULL);
+	free(t);
+	proc_fdinfo_free(&fi);
+
+	/* an older kernel's line without pos/ino/sdev */
+	CHECK(PARSE_STR(proc_parse_fdinfo, "pos:\t0\nflags:\t02\nmnt_id:\t9\n"
+			"tfd:        3 events:       19 data:               ff\n", &fi) == 0);
+	CHECK(!fi.has_ino);
+	CHECK(proc_fdinfo_epoll(&fi, &t, &n) == 0 && n == 1);
+	CHECK(t[0].tfd == 3 && t[0].data == 0xff && t[0].pos == -1 && t[0].ino == 0);
+	free(t);
+	proc_fdinfo_free(&fi);
+	return 0;
+}
+
+static int test_fdinfo_timerfd(void)
+{
+	struct proc_fdinfo fi;
+	struct proc_timerfd tf;
+
+	CHECK(PARSE_FIXTURE(proc_parse_fdinfo, "fdinfo-timerfd.txt", &fi) == 0);
+	CHECK(proc_fdinfo_timerfd(&fi, &tf) == 0);
+	CHECK(tf.clockid == 1 && tf.ticks == 0 && tf.settime_flags == 0);
+	CHECK(tf.value_sec == 999 && tf.value_nsec == 998898391);
+	CHECK(tf.interval_sec == 3 && tf.interval_nsec == 250000000);
+	proc_fdinfo_free(&fi);
+	return 0;
+}
+
+static int test_fdinfo_notify(void)
+{
+	static const uint8_t h[8] = { 0x1a, 0xc5, 0x03 };
+	struct proc_inotify_wd *w;
+	struct proc_fanotify fan;
+	struct proc_fdinfo fi;
+	size_t n;
+
+	CHECK(PARSE_FIXTURE(proc_parse_fdinfo, "fdinfo-inotify.txt", &fi) == 0);
+	CHECK(proc_fdinfo_fanotify(&fi, &fan) == 1);
+	CHECK(proc_fdinfo_inotify(&fi, &w, &n) == 0 && n == 1);
+	CHECK(w[0].wd == 1 && w[0].ino == 0x3c51a && w[0].sdev == 0xfe00000);
+	CHECK(w[0].mask == 0x300 && w[0].ignored_mask == 0);
+	CHECK(w[0].fh.bytes == 8 && w[0].fh.type == 1 && !memcmp(w[0].fh.handle, h, 8));
+	free(w);
+	proc_fdinfo_free(&fi);
+
+	CHECK(PARSE_FIXTURE(proc_parse_fdinfo, "fdinfo-fanotify.txt", &fi) == 0);
+	CHECK(proc_fdinfo_inotify(&fi, &w, &n) == 1);
+	CHECK(proc_fdinfo_fanotify(&fi, &fan) == 0);
+	CHECK(fan.flags == 0 && fan.event_flags == 0x8000 && fan.nr_marks == 2);
+	CHECK(fan.marks[0].kind == PROC_FAN_MARK_MOUNT && fan.marks[0].mnt_id == 0x1b);
+	CHECK(fan.marks[0].mask == 0x20 && fan.marks[0].fh.bytes == 0);
+	CHECK(fan.marks[1].kind == PROC_FAN_MARK_INODE && fan.marks[1].ino == 0x3c51a);
+	CHECK(fan.marks[1].sdev == 0xfe00000 && fan.marks[1].mask == 0x28);
+	CHECK(fan.marks[1].fh.bytes == 8 && !memcmp(fan.marks[1].fh.handle, h, 8));
+	free(fan.marks);
+	proc_fdinfo_free(&fi);
+	return 0;
+}
+
+static int test_fdinfo_hostile(void)
+{
+	static const char * const bad[] = {
+		"fdinfo-bad-flags.txt", "fdinfo-no-pos.txt", "fdinfo-dup-pos.txt",
+	};
+	struct proc_epoll_tfd *t;
+	struct proc_inotify_wd *w;
+	struct proc_timerfd tf;
+	struct proc_eventfd e;
+	struct proc_fdinfo fi;
+	size_t i, n;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		int r = PARSE_FIXTURE(proc_parse_fdinfo, bad[i], &fi);
+
+		if (r != -1)
+			snprintf(unit_why, sizeof(unit_why), "%s gave %d", bad[i], r);
+		if (r != -1)
+			return -1;
+		CHECK(fi.kv == NULL);
+	}
+	/* the common lines parse, the kind helper refuses */
+	CHECK(PARSE_FIXTURE(proc_parse_fdinfo, "fdinfo-epoll-no-events.txt", &fi) == 0);
+	CHECK(proc_fdinfo_epoll(&fi, &t, &n) == -1 && t == NULL && n == 0);
+	proc_fdinfo_free(&fi);
+	CHECK(PARSE_FIXTURE(proc_parse_fdinfo, "fdinfo-inotify-short-handle.txt", &fi) == 0);
+	CHECK(proc_fdinfo_inotify(&fi, &w, &n) == -1 && w == NULL);
+	proc_fdinfo_free(&fi);
+	CHECK(PARSE_FIXTURE(proc_parse_fdinfo, "fdinfo-inotify-huge-handle.txt", &fi) == 0);
+	CHECK(proc_fdinfo_inotify(&fi, &w, &n) == -1 && w == NULL);
+	proc_fdinfo_free(&fi);
+	CHECK(PARSE_FIXTURE(proc_parse_fdinfo, "fdinfo-timerfd-incomplete.txt", &fi) == 0);
+	CHECK(proc_fdinfo_timerfd(&fi, &tf) == -1);
+	proc_fdinfo_free(&fi);
+	CHECK(PARSE_FIXTURE(proc_parse_fdinfo, "fdinfo-eventfd-overflow.txt", &fi) == 0);
+	CHECK(proc_fdinfo_eventfd(&fi, &e) == -1);
+	proc_fdinfo_free(&fi);
+	CHECK(PARSE_STR(proc_parse_fdinfo, "pos:\t0\nflags:\t0\nmnt_id:\t1\n"
+			"it_value: (1, 1000000000)\nit_interval: (0, 0)\nclockid: 0\n"
+			"ticks: 0\nsettime flags: 0\n", &fi) == 0);
+	CHECK(proc_fdinfo_timerfd(&fi, &tf) == -1);
+	proc_fdinfo_free(&fi);
+	CHECK(PARSE_STR(proc_parse_fdinfo, "pos:\t0\nflags:\t0\nmnt_id:\t1\n"
+			"inotify wd:1 ino:1 sdev:1 mask:1 mask:2\n", &fi) == 0);
+	CHECK(proc_fdinfo_inotify(&fi, &w, &n) == -1);
+	proc_fdinfo_free(&fi);
+	CHECK(PARSE_STR(proc_parse_fdinfo, "pos:\t-1\nflags:\t0\nmnt_id:\t1\n", &fi) == -1);
+	CHECK(PARSE_STR(proc_parse_fdinfo, "pos:\t0\nflags:\t0\nmnt_id:\t1\nnocolon\n", &fi) == -1);
+	return 0;
+}
+
 /* ---- table ------------------------------------------------------------------ */
 
 static const struct unit_case cases[] = {
@@ -453,6 +606,11 @@ static const struct unit_case cases[] = {
 	{ "stat: newline in comm, hostile input", test_stat_handmade },
 	{ "limits: captured file", test_limits_captured },
 	{ "limits: rows by name, hostile input", test_limits_handmade },
+	{ "fdinfo: common lines, signalfd", test_fdinfo_common },
+	{ "fdinfo: eventfd and epoll", test_fdinfo_eventfd_epoll },
+	{ "fdinfo: timerfd", test_fdinfo_timerfd },
+	{ "fdinfo: inotify and fanotify", test_fdinfo_notify },
+	{ "fdinfo: hostile input", test_fdinfo_hostile },
 };
 
 UNIT_MAIN(cases)
