@@ -17,20 +17,6 @@
 
 #define MAX_GROUPS	65536	/* NGROUPS_MAX */
 
-/* Read /proc/PID/@file and run @parse on it. */
-#define READ_AND_PARSE(pid, file, parse, out)					\
-	({									\
-		char _path[64], *_buf;						\
-		size_t _len;							\
-		int _ret = -1;							\
-		if (!pt_proc_path(_path, sizeof(_path), pid, file) &&		\
-		    !proc_read_file(_path, PROC_FILE_MAX, &_buf, &_len)) {	\
-			_ret = parse(_buf, _len, _path, out);			\
-			free(_buf);						\
-		}								\
-		_ret;								\
-	})
-
 /* ---- status ----------------------------------------------------------------- */
 
 enum st_kind {

@@ -299,28 +299,14 @@ err:
 	return -1;
 }
 
-static int read_and_parse(pid_t pid, const char *file, struct proc_vmas *out,
-			  int (*parse)(const char *, size_t, const char *, struct proc_vmas *))
-{
-	char path[64], *buf;
-	size_t len;
-	int ret;
-
-	memset(out, 0, sizeof(*out));
-	if (pt_proc_path(path, sizeof(path), pid, file) ||
-	    proc_read_file(path, PROC_FILE_MAX, &buf, &len))
-		return -1;
-	ret = parse(buf, len, path, out);
-	free(buf);
-	return ret;
-}
-
 int proc_read_maps(pid_t pid, struct proc_vmas *out)
 {
-	return read_and_parse(pid, "maps", out, proc_parse_maps);
+	memset(out, 0, sizeof(*out));
+	return READ_AND_PARSE(pid, "maps", proc_parse_maps, out);
 }
 
 int proc_read_smaps(pid_t pid, struct proc_vmas *out)
 {
-	return read_and_parse(pid, "smaps", out, proc_parse_smaps);
+	memset(out, 0, sizeof(*out));
+	return READ_AND_PARSE(pid, "smaps", proc_parse_smaps, out);
 }

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 struct ptext {
 	const char	*p, *end;
@@ -99,5 +100,23 @@ int pt_grow(void **arr, size_t *cap, size_t nr, size_t elsz, size_t max);
 
 /* Build "/proc/PID/rest" into @buf; -1 if it does not fit. */
 int pt_proc_path(char *buf, size_t size, int pid, const char *rest);
+
+/*
+ * Read /proc/PID/@file (bounded by PROC_FILE_MAX) and run the pure parser
+ * @parse(text, len, path, out) on it. Evaluates to the parser's result, or
+ * -1 if the file could not be read.
+ */
+#define READ_AND_PARSE(pid, file, parse, out)					\
+	({									\
+		char _path[64], *_buf;						\
+		size_t _len;							\
+		int _ret = -1;							\
+		if (!pt_proc_path(_path, sizeof(_path), pid, file) &&		\
+		    !proc_read_file(_path, PROC_FILE_MAX, &_buf, &_len)) {	\
+			_ret = parse(_buf, _len, _path, out);			\
+			free(_buf);						\
+		}								\
+		_ret;								\
+	})
 
 #endif /* CRIU_PROC_PARSE_TEXT_H */

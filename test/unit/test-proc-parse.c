@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -591,6 +592,177 @@ static int test_fdinfo_hostile(void)
 	return 0;
 }
 
+/* ---- mountinfo ----------------------------------------------------------------- */
+
+static int test_mountinfo_captured(void)
+{
+	struct proc_mounts m;
+
+	CHECK(PARSE_FIXTURE(proc_parse_mountinfo, "mountinfo.txt", &m) == 0);
+	CHECK(m.nr == 20);
+	CHECK(m.m[5].mnt_id == 27 && m.m[5].parent_id == 1);
+	CHECK(m.m[5].major == 254 && m.m[5].minor == 0);
+	CHECK_STR(m.m[5].root, "/");
+	CHECK_STR(m.m[5].mountpoint, "/");
+	CHECK_STR(m.m[5].fstype, "ext4");
+	CHECK_STR(m.m[5].source, "/dev/vda");
+	CHECK_STR(m.m[5].options, "rw,relatime");
+	CHECK_STR(m.m[5].super_options, "rw,discard,resv_strict,resuid=65534,resgid=65534");
+	CHECK(m.m[5].propagation == 0);
+	CHECK_STR(m.m[6].options, "ro,nosuid,nodev,relatime");
+	CHECK_STR(m.m[18].super_options, "rw,name=systemd");
+	CHECK_STR(m.m[19].fstype, "cgroup2");
+	proc_mounts_free(&m);
+	CHECK(m.m == NULL && m.nr == 0);
+	return 0;
+}
+
+static int test_mountinfo_handmade(void)
+{
+	static const char * const bad[] = {
+		"mountinfo-no-separator.txt", "mountinfo-bad-shared.txt", "mountinfo-bad-dev.txt",
+		"mountinfo-truncated.txt", "mountinfo-missing-fields.txt",
+	};
+	struct proc_mounts m;
+	size_t i;
+
+	CHECK(PARSE_FIXTURE(proc_parse_mountinfo, "mountinfo-special.txt", &m) == 0);
+	CHECK(m.nr == 4);
+	CHECK(m.m[0].propagation == PROC_MNT_MASTER && m.m[0].master_id == 1);
+	CHECK_STR(m.m[1].root, "/a b");
+	CHECK_STR(m.m[1].mountpoint, "/mnt/with space\ttab");
+	CHECK_STR(m.m[1].source, "my\\src");
+	CHECK(m.m[1].propagation == (PROC_MNT_SHARED | PROC_MNT_MASTER | PROC_MNT_PROPAGATE_FROM));
+	CHECK(m.m[1].shared_id == 12 && m.m[1].master_id == 3 && m.m[1].propagate_from == 7);
+	CHECK(m.m[2].propagation == PROC_MNT_UNBINDABLE);
+	CHECK_STR(m.m[2].source, "");
+	CHECK_STR(m.m[2].super_options, "rw,lowerdir=/l");
+	CHECK(m.m[3].major == 4095 && m.m[3].minor == 1048575);
+	CHECK_STR(m.m[3].mountpoint, "/x\\777y");	/* not a valid escape: kept */
+	CHECK_STR(m.m[3].fstype, "fuse.sshfs");
+	proc_mounts_free(&m);
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		int r = PARSE_FIXTURE(proc_parse_mountinfo, bad[i], &m);
+
+		if (r != -1)
+			snprintf(unit_why, sizeof(unit_why), "%s gave %d", bad[i], r);
+		if (r != -1)
+			return -1;
+		CHECK(m.m == NULL);
+	}
+	CHECK(PARSE_STR(proc_parse_mountinfo, "1 0 0:1 / / rw shared:1 shared:2 - x y rw\n", &m) == -1);
+	CHECK(PARSE_STR(proc_parse_mountinfo, "1 0 0:1  / rw - x y rw\n", &m) == -1);
+	return 0;
+}
+
+/* ---- cgroup, timers, children, auxv ---------------------------------------------- */
+
+static int test_cgroup(void)
+{
+	struct proc_cgroups c;
+
+	CHECK(PARSE_FIXTURE(proc_parse_cgroup, "cgroup.txt", &c) == 0);
+	CHECK(c.nr == 10);
+	CHECK(c.c[0].hier_id == 9);
+	CHECK_STR(c.c[0].controllers, "name=systemd");
+	CHECK_STR(c.c[5].path, "/process_api/15d63cef4cdfff4d1bcf59d609012b3e");
+	CHECK(c.c[9].hier_id == 0);
+	CHECK_STR(c.c[9].controllers, "");
+	CHECK_STR(c.c[9].path, "/");
+	proc_cgroups_free(&c);
+
+	CHECK(PARSE_FIXTURE(proc_parse_cgroup, "cgroup-special.txt", &c) == 0);
+	CHECK(c.nr == 3 && c.c[0].hier_id == 12);
+	CHECK_STR(c.c[1].path, "/user.slice/a:b:c");
+	CHECK_STR(c.c[2].path, "/system.slice/x service");
+	proc_cgroups_free(&c);
+	CHECK(PARSE_FIXTURE(proc_parse_cgroup, "cgroup-bad-id.txt", &c) == -1 && c.c == NULL);
+	CHECK(PARSE_FIXTURE(proc_parse_cgroup, "cgroup-no-path.txt", &c) == -1 && c.c == NULL);
+	CHECK(PARSE_STR(proc_parse_cgroup, "1:cpu:\n", &c) == -1);
+	CHECK(PARSE_STR(proc_parse_cgroup, "99999999999:cpu:/\n", &c) == -1);
+	return 0;
+}
+
+static int test_timers(void)
+{
+	static const char * const bad[] = {
+		"timers-truncated-record.txt", "timers-bad-notify.txt", "timers-wrong-order.txt",
+	};
+	struct proc_timers t;
+	size_t i;
+
+	CHECK(PARSE_FIXTURE(proc_parse_timers, "timers.txt", &t) == 0);
+	CHECK(t.nr == 3);
+	CHECK(t.t[0].id == 2 && t.t[0].signo == SIGALRM && t.t[0].sigval == 0xdeadbeef);
+	CHECK(t.t[0].notify == SIGEV_SIGNAL && t.t[0].thread_id && t.t[0].notify_pid == 5494);
+	CHECK(t.t[0].clockid == CLOCK_BOOTTIME);
+	CHECK(t.t[1].id == 1 && t.t[1].notify == SIGEV_NONE && !t.t[1].thread_id);
+	CHECK(t.t[1].signo == 35 && t.t[1].clockid == CLOCK_REALTIME);
+	CHECK(t.t[2].id == 0 && t.t[2].notify == SIGEV_SIGNAL && t.t[2].clockid == CLOCK_MONOTONIC);
+	proc_timers_free(&t);
+
+	CHECK(PARSE_FIXTURE(proc_parse_timers, "timers-special.txt", &t) == 0);
+	CHECK(t.nr == 1 && t.t[0].notify == SIGEV_THREAD && t.t[0].clockid == -6);
+	CHECK(t.t[0].sigval == UINT64_MAX && t.t[0].signo == 0);
+	proc_timers_free(&t);
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		int r = PARSE_FIXTURE(proc_parse_timers, bad[i], &t);
+
+		if (r != -1)
+			snprintf(unit_why, sizeof(unit_why), "%s gave %d", bad[i], r);
+		if (r != -1)
+			return -1;
+		CHECK(t.t == NULL);
+	}
+	CHECK(PARSE_STR(proc_parse_timers, "", &t) == 0 && t.nr == 0);
+	CHECK(PARSE_STR(proc_parse_timers, "ID: 1\nsignal: 1/1ffffffffffffffff\n"
+			"notify: none/pid.1\nClockID: 0\n", &t) == -1);
+	return 0;
+}
+
+static int test_children(void)
+{
+	struct proc_pids p;
+
+	CHECK(PARSE_STR(proc_parse_children, "", &p) == 0 && p.nr == 0);
+	CHECK(PARSE_STR(proc_parse_children, "12 345 6789 ", &p) == 0);
+	CHECK(p.nr == 3 && p.pid[0] == 12 && p.pid[1] == 345 && p.pid[2] == 6789);
+	proc_pids_free(&p);
+	CHECK(PARSE_STR(proc_parse_children, "12\n", &p) == 0 && p.nr == 1);
+	proc_pids_free(&p);
+	CHECK(PARSE_STR(proc_parse_children, "12 -3 ", &p) == -1 && p.pid == NULL);
+	CHECK(PARSE_STR(proc_parse_children, "12 3x ", &p) == -1);
+	CHECK(PARSE_STR(proc_parse_children, "0 ", &p) == -1);
+	CHECK(PARSE_STR(proc_parse_children, "2147483648 ", &p) == -1);
+	return 0;
+}
+
+static int test_auxv(void)
+{
+	unsigned long v[2 * (PROC_AUXV_MAX + 2)] = { 6, 4096, 9, 0x401000, 0, 0, 77, 77 };
+	struct proc_auxv av;
+	unsigned long x;
+	size_t i;
+
+	CHECK(proc_parse_auxv(v, 8 * sizeof(long), "auxv", &av) == 0);
+	CHECK(av.nr == 3);
+	CHECK(proc_auxv_get(&av, 6, &x) == 0 && x == 4096);
+	CHECK(proc_auxv_get(&av, 9, &x) == 0 && x == 0x401000);
+	CHECK(proc_auxv_get(&av, 77, &x) == -1);
+	CHECK(proc_parse_auxv(v, 4 * sizeof(long), "auxv", &av) == -1);	/* no AT_NULL */
+	CHECK(proc_parse_auxv(v, 5 * sizeof(long), "auxv", &av) == -1);	/* half a pair */
+	CHECK(proc_parse_auxv(v, 0, "auxv", &av) == -1);
+	for (i = 0; i < PROC_AUXV_MAX + 2; i++) {
+		v[2 * i] = 100 + i;
+		v[2 * i + 1] = i;
+	}
+	v[2 * (PROC_AUXV_MAX + 1)] = 0;
+	CHECK(proc_parse_auxv(v, sizeof(v), "auxv", &av) == -1 && av.nr == 0);
+	v[2 * (PROC_AUXV_MAX - 1)] = 0;
+	CHECK(proc_parse_auxv(v, sizeof(v), "auxv", &av) == 0 && av.nr == PROC_AUXV_MAX);
+	return 0;
+}
+
 /* ---- table ------------------------------------------------------------------ */
 
 static const struct unit_case cases[] = {
@@ -611,6 +783,12 @@ static const struct unit_case cases[] = {
 	{ "fdinfo: timerfd", test_fdinfo_timerfd },
 	{ "fdinfo: inotify and fanotify", test_fdinfo_notify },
 	{ "fdinfo: hostile input", test_fdinfo_hostile },
+	{ "mountinfo: captured file", test_mountinfo_captured },
+	{ "mountinfo: escapes, propagation, hostile input", test_mountinfo_handmade },
+	{ "cgroup: captured and hand-made", test_cgroup },
+	{ "timers: captured and hand-made", test_timers },
+	{ "children: pid lists", test_children },
+	{ "auxv: bounds and terminator", test_auxv },
 };
 
 UNIT_MAIN(cases)
