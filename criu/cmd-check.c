@@ -168,7 +168,7 @@ const struct check_feature check_features[] = {
 	{ "cgroupv2", NULL, OPT, NULL, NULL, chk_cgroupv2,
 	  "a cgroup2 mount, for cgroup v2 state" },
 	{ "mem_dirty_track", NULL, OPT, NULL, NULL, chk_soft_dirty,
-	  "soft-dirty bits; not used by our design (uffd_wp_async + pagemap_scan)" },
+	  "soft-dirty bits; our design tracks dirty pages with uffd_wp_async instead" },
 };
 
 const unsigned int check_features_nr = ARRAY_SIZE(check_features);

@@ -155,17 +155,11 @@ static int kd_seize_stop(pid_t pid, long opts, struct kd_status *st)
  * per-thread state is stale after a raw clone3.
  */
 struct kd_child_res {
-	const char *step;
-	int err;
+	struct kd_status st;
 	long val;
 };
 
-static int kd_child_fail(struct kd_child_res *r, const char *step, int err)
-{
-	r->step = step;
-	r->err = err;
-	return -1;
-}
+static const char kd_newns_step[] = "clone3 into a new namespace (needs CAP_SYS_ADMIN)";
 
 static int kd_run_child(uint64_t flags, int (*fn)(struct kd_child_res *),
 			struct kd_child_res *out, struct kd_status *st)
@@ -185,7 +179,7 @@ static int kd_run_child(uint64_t flags, int (*fn)(struct kd_child_res *),
 	}
 	if (pid < 0) {
 		munmap(r, sizeof(*r));
-		return kd_fail(st, flags ? "clone3 of the probe child" : "fork", errno);
+		return kd_fail(st, flags ? kd_newns_step : "fork", errno);
 	}
 	if (kd_waitpid(pid, &status))
 		status = -1;
@@ -194,7 +188,7 @@ static int kd_run_child(uint64_t flags, int (*fn)(struct kd_child_res *),
 	if (status == -1 || !WIFEXITED(status))
 		return kd_fail(st, "probe child died", 0);
 	if (WEXITSTATUS(status))
-		return kd_fail(st, out->step ? out->step : "probe child", out->err);
+		return kd_fail(st, out->st.step ? out->st.step : "probe child", out->st.err);
 	return 0;
 }
 
@@ -398,53 +392,50 @@ static int probe_kcmp(struct kd_status *st)
 	return 0;
 }
 
+/* clone3 a child that exits at once, at pid @want; the pid it got. */
+static pid_t spawn_at(pid_t want)
+{
+	pid_t got = kd_clone3(0, &want, 1);
+	int status;
+
+	if (got == 0)
+		_exit(0);
+	if (got > 0)
+		waitpid(got, &status, __WALL);
+	return got;
+}
+
 /* Runs as pid 1 of a fresh pid namespace: any other pid there is free. */
 #define KD_NS_PROBE_PID	4242
 
 static int child_set_tid(struct kd_child_res *r)
 {
-	pid_t want = KD_NS_PROBE_PID, got;
-	int status;
-
-	got = kd_clone3(0, &want, 1);
-	if (got == 0)
-		_exit(0);
-	if (got < 0)
-		return kd_child_fail(r, "clone3 with set_tid", errno);
-	waitpid(got, &status, 0);
-	r->val = got;
-	if (got != want)
-		return kd_child_fail(r, "clone3 ignored set_tid", 0);
+	r->val = spawn_at(KD_NS_PROBE_PID);
+	if (r->val < 0)
+		return kd_fail(&r->st, "clone3 with set_tid", errno);
+	if (r->val != KD_NS_PROBE_PID)
+		return kd_fail(&r->st, "clone3 ignored set_tid", 0);
 	return 0;
 }
 
-/* Without CAP_SYS_ADMIN: pick pids that look free in our namespace. */
+/* Without CAP_SYS_ADMIN: try pids that look free in our namespace. */
 static int set_tid_here(struct kd_status *st)
 {
-	char buf[32];
 	pid_t want, got = -1;
-	int i, status;
+	char buf[32];
+	int i;
 
 	if (kd_read_file("/proc/sys/kernel/ns_last_pid", buf, sizeof(buf)))
 		return kd_fail(st, "read ns_last_pid", errno);
-	want = atoi(buf);
-	for (i = 0; i < 8; i++) {
-		want += 101;
-		if (kill(want, 0) == 0 || errno != ESRCH)
-			continue;
-		got = kd_clone3(0, &want, 1);
-		if (got == 0)
-			_exit(0);
-		if (got >= 0 || errno != EEXIST)
+	for (i = 0, want = atoi(buf) + 101; i < 8; i++, want += 101) {
+		if (kill(want, 0) < 0 && errno == ESRCH &&
+		    ((got = spawn_at(want)) >= 0 || errno != EEXIST))
 			break;
 	}
 	pr_debug("clone3 set_tid %d in our pid namespace: %d", want, got);
 	if (got < 0)
 		return kd_fail(st, "clone3 with set_tid", errno);
-	kd_waitpid(got, &status);
-	if (got != want)
-		return kd_fail(st, "clone3 ignored set_tid", 0);
-	return 0;
+	return got == want ? 0 : kd_fail(st, "clone3 ignored set_tid", 0);
 }
 
 static int probe_clone3_set_tid(struct kd_status *st)
@@ -455,7 +446,7 @@ static int probe_clone3_set_tid(struct kd_status *st)
 	ret = kd_run_child(CLONE_NEWPID, child_set_tid, &r, st);
 	pr_debug("clone3 set_tid %d inside a new pid namespace: %s (got %ld)",
 		 KD_NS_PROBE_PID, ret ? "failed" : "ok", r.val);
-	if (ret && st->err == EPERM && !strcmp(st->step, "clone3 of the probe child"))
+	if (ret && st->err == EPERM && st->step == kd_newns_step)
 		ret = set_tid_here(st);
 	return ret;
 }
@@ -469,37 +460,20 @@ static int child_ns_last_pid(struct kd_child_res *r)
 
 	fd = open("/proc/sys/kernel/ns_last_pid", O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
-		return kd_child_fail(r, "open ns_last_pid for writing", errno);
+		return kd_fail(&r->st, "open ns_last_pid for writing", errno);
 	if (write(fd, val, sizeof(val) - 1) != sizeof(val) - 1)
-		return kd_child_fail(r, "write ns_last_pid", errno);
+		return kd_fail(&r->st, "write ns_last_pid", errno);
 	close(fd);
 	pid = kd_clone3(0, NULL, 0);
 	if (pid == 0)
 		_exit(0);
 	if (pid < 0)
-		return kd_child_fail(r, "clone3 after writing ns_last_pid", errno);
+		return kd_fail(&r->st, "clone3 after writing ns_last_pid", errno);
 	waitpid(pid, &status, 0);
 	r->val = pid;
 	if (pid != 4242)
-		return kd_child_fail(r, "the next pid ignored ns_last_pid", 0);
+		return kd_fail(&r->st, "the next pid ignored ns_last_pid", 0);
 	return 0;
-}
-
-/* Without CAP_SYS_ADMIN: only see that writing the value back is allowed. */
-static int ns_last_pid_here(struct kd_status *st)
-{
-	char buf[32];
-	int fd = open("/proc/sys/kernel/ns_last_pid", O_RDWR | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return kd_fail(st, "open ns_last_pid for writing", errno);
-	n = read(fd, buf, sizeof(buf));
-	if (n > 0)
-		n = pwrite(fd, buf, n, 0);
-	close(fd);
-	pr_debug("ns_last_pid in our pid namespace: rewrite %s", n > 0 ? "ok" : "failed");
-	return n > 0 ? 0 : kd_fail(st, "write ns_last_pid", errno);
 }
 
 static int probe_ns_last_pid(struct kd_status *st)
@@ -510,8 +484,6 @@ static int probe_ns_last_pid(struct kd_status *st)
 	ret = kd_run_child(CLONE_NEWPID, child_ns_last_pid, &r, st);
 	pr_debug("ns_last_pid=4241 in a new pid namespace, next pid %ld: %s",
 		 r.val, ret ? "failed" : "ok");
-	if (ret && st->err == EPERM && !strcmp(st->step, "clone3 of the probe child"))
-		ret = ns_last_pid_here(st);
 	return ret;
 }
 
@@ -581,51 +553,33 @@ static int probe_pidfd_getfd(struct kd_status *st)
 
 /* ---- PR_SET_MM_MAP ------------------------------------------------------ */
 
-/* Fields 1..52 of /proc/self/stat as numbers (non-numbers read as 0). */
-static int read_self_stat(unsigned long long *f, int nr)
-{
-	char buf[1024], *p, *tok, *save;
-	int i = 3;
-
-	if (kd_read_file("/proc/self/stat", buf, sizeof(buf)))
-		return -1;
-	p = strrchr(buf, ')');
-	if (!p)
-		return -1;
-	memset(f, 0, nr * sizeof(*f));
-	for (tok = strtok_r(p + 1, " \n", &save); tok && i < nr;
-	     tok = strtok_r(NULL, " \n", &save))
-		f[i++] = strtoull(tok, NULL, 10);
-	return i == nr ? 0 : -1;
-}
-
 /* In a forked child: set our own mm fields to the values they have. */
 static int child_mm_map(struct kd_child_res *r)
 {
 	struct prctl_mm_map m = { .exe_fd = (__u32)-1 };
-	unsigned long long f[53];
+	struct proc_stat ps;
 	unsigned int size = 0;
 
 	if (prctl(PR_SET_MM, PR_SET_MM_MAP_SIZE, (unsigned long)&size, 0, 0))
-		return kd_child_fail(r, "PR_SET_MM_MAP_SIZE", errno);
+		return kd_fail(&r->st, "PR_SET_MM_MAP_SIZE", errno);
 	r->val = size;
 	if (size != sizeof(m))
-		return kd_child_fail(r, "PR_SET_MM_MAP_SIZE gave an unknown size", 0);
-	if (read_self_stat(f, 53))
-		return kd_child_fail(r, "parse /proc/self/stat", errno);
-	m.start_code = f[26];
-	m.end_code = f[27];
-	m.start_stack = f[28];
-	m.start_data = f[45];
-	m.end_data = f[46];
-	m.start_brk = f[47];
-	m.arg_start = f[48];
-	m.arg_end = f[49];
-	m.env_start = f[50];
-	m.env_end = f[51];
+		return kd_fail(&r->st, "PR_SET_MM_MAP_SIZE gave an unknown size", 0);
+	if (proc_read_stat(getpid(), &ps))
+		return kd_fail(&r->st, "parse /proc/self/stat", errno);
+	m.start_code = ps.start_code;
+	m.end_code = ps.end_code;
+	m.start_stack = ps.start_stack;
+	m.start_data = ps.start_data;
+	m.end_data = ps.end_data;
+	m.start_brk = ps.start_brk;
+	m.arg_start = ps.arg_start;
+	m.arg_end = ps.arg_end;
+	m.env_start = ps.env_start;
+	m.env_end = ps.env_end;
 	m.brk = syscall(SYS_brk, 0);
 	if (prctl(PR_SET_MM, PR_SET_MM_MAP, (unsigned long)&m, sizeof(m), 0))
-		return kd_child_fail(r, "PR_SET_MM_MAP", errno);
+		return kd_fail(&r->st, "PR_SET_MM_MAP", errno);
 	return 0;
 }
 
@@ -884,18 +838,18 @@ static int child_soft_dirty(struct kd_child_res *r)
 	page[0] = 1;
 	cr = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
 	if (cr < 0 || write(cr, "4", 1) != 1)
-		return kd_child_fail(r, "write 4 to /proc/self/clear_refs", errno);
+		return kd_fail(&r->st, "write 4 to /proc/self/clear_refs", errno);
 	pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	if (pm < 0 || pagemap_entry(pm, (void *)page, &before))
-		return kd_child_fail(r, "read /proc/self/pagemap", errno);
+		return kd_fail(&r->st, "read /proc/self/pagemap", errno);
 	page[0] = 2;
 	if (pagemap_entry(pm, (void *)page, &after))
-		return kd_child_fail(r, "read /proc/self/pagemap", errno);
+		return kd_fail(&r->st, "read /proc/self/pagemap", errno);
 	r->val = (before & PM_SOFT_DIRTY ? 1 : 0) | (after & PM_SOFT_DIRTY ? 2 : 0);
 	if (!(after & PM_SOFT_DIRTY))
-		return kd_child_fail(r, "no soft-dirty bit after a write (CONFIG_MEM_SOFT_DIRTY off?)", 0);
+		return kd_fail(&r->st, "no soft-dirty bit after a write (CONFIG_MEM_SOFT_DIRTY off?)", 0);
 	if (before & PM_SOFT_DIRTY)
-		return kd_child_fail(r, "clear_refs did not clear the soft-dirty bit", 0);
+		return kd_fail(&r->st, "clear_refs did not clear the soft-dirty bit", 0);
 	return 0;
 }
 
@@ -1009,12 +963,12 @@ static int child_timens(struct kd_child_res *r)
 	int fd;
 
 	if (unshare(CLONE_NEWTIME))
-		return kd_child_fail(r, "unshare(CLONE_NEWTIME)", errno);
+		return kd_fail(&r->st, "unshare(CLONE_NEWTIME)", errno);
 	fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
-		return kd_child_fail(r, "open /proc/self/timens_offsets", errno);
+		return kd_fail(&r->st, "open /proc/self/timens_offsets", errno);
 	if (write(fd, off, sizeof(off) - 1) != sizeof(off) - 1)
-		return kd_child_fail(r, "write /proc/self/timens_offsets", errno);
+		return kd_fail(&r->st, "write /proc/self/timens_offsets", errno);
 	close(fd);
 	return 0;
 }
