@@ -97,6 +97,13 @@ struct pm_scan_arg {
 # define PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG	0x4211
 #endif
 
+/* ---- memfd (linux/memfd.h) ------------------------------------- */
+
+#ifndef MFD_EXEC				/* 6.3 */
+# define MFD_NOEXEC_SEAL	0x0008U
+# define MFD_EXEC		0x0010U
+#endif
+
 /* ---- memfd_secret, landlock and friends are not needed yet ------ */
 
 #endif /* COMMON_KERNEL_COMPAT_H */

@@ -1,0 +1,244 @@
+/*
+ * x86_64 specifics of libcompel: registers, the xsave area, the
+ * rt_sigframe that lets a parasite put its thread back by itself.
+ */
+#include <cpuid.h>
+#include <elf.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <asm/unistd.h>
+#include "internal.h"
+
+/* Kernel ABI (arch/x86/include/uapi/asm/sigcontext.h, ucontext.h). */
+struct k_sigcontext {
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags;
+	uint16_t cs, gs, fs, ss;
+	uint64_t err, trapno, oldmask, cr2, fpstate, reserved1[8];
+};
+
+struct k_ucontext {
+	uint64_t	uc_flags, uc_link;
+	uint64_t	ss_sp;
+	int32_t		ss_flags;
+	uint32_t	__pad;
+	uint64_t	ss_size;
+	struct k_sigcontext mc;
+	uint64_t	sigmask;
+};
+
+struct k_rt_sigframe {
+	uint64_t	pretcode;
+	struct k_ucontext uc;
+	uint8_t		info[128];
+};
+
+BUILD_BUG_ON(sizeof(struct k_sigcontext) != 256);
+BUILD_BUG_ON(offsetof(struct k_ucontext, ss_sp) != 16);
+
+#define UC_FP_XSTATE		0x1
+#define UC_SIGCONTEXT_SS	0x2
+#define UC_STRICT_RESTORE_SS	0x4
+#define FP_XSTATE_MAGIC1	0x46505853U
+#define FP_XSTATE_MAGIC2	0x46505845U
+#define FX_SW_OFF		464	/* sw_reserved in the fxsave area */
+#define FRAME_FP_OFF		1024	/* fpstate: 64-byte aligned */
+#define SS_DISABLE		2
+
+struct fx_sw_bytes {
+	uint32_t magic1, extended_size;
+	uint64_t xfeatures;
+	uint32_t xstate_size, padding[7];
+};
+
+#define ERESTARTSYS		512
+#define ERESTARTNOINTR		513
+#define ERESTARTNOHAND		514
+#define ERESTART_RESTARTBLOCK	516
+
+size_t compel_xsave_size(void)
+{
+	unsigned int a, b, c, d;
+
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE))
+		return 0;
+	if (__get_cpuid_max(0, NULL) < 0xd)
+		return 0;
+	__cpuid_count(0xd, 0, a, b, c, d);
+	return b;	/* size for the features enabled in XCR0 */
+}
+
+int arch_get_regs(pid_t tid, compel_regs_t *r)
+{
+	if (ptrace(PTRACE_GETREGS, tid, NULL, r)) {
+		pr_perror("PTRACE_GETREGS %d", tid);
+		return -1;
+	}
+	return 0;
+}
+
+int arch_set_regs(pid_t tid, const compel_regs_t *r)
+{
+	if (ptrace(PTRACE_SETREGS, tid, NULL, r)) {
+		pr_perror("PTRACE_SETREGS %d", tid);
+		return -1;
+	}
+	return 0;
+}
+
+int arch_get_xsave(pid_t tid, uint8_t **buf, size_t *len)
+{
+	size_t size = compel_xsave_size();
+	struct iovec iov;
+
+	*buf = NULL;
+	*len = 0;
+	if (!size)
+		return 0;
+	iov.iov_base = calloc(1, size);
+	iov.iov_len = size;
+	if (!iov.iov_base)
+		return -1;
+	if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_X86_XSTATE, &iov)) {
+		pr_perror("PTRACE_GETREGSET NT_X86_XSTATE %d", tid);
+		free(iov.iov_base);
+		return -1;
+	}
+	*buf = iov.iov_base;
+	*len = iov.iov_len;
+	return 0;
+}
+
+int arch_set_xsave(pid_t tid, const uint8_t *buf, size_t len)
+{
+	struct iovec iov = { (void *)buf, len };
+
+	if (!buf)
+		return 0;
+	if (ptrace(PTRACE_SETREGSET, tid, (void *)NT_X86_XSTATE, &iov)) {
+		pr_perror("PTRACE_SETREGSET NT_X86_XSTATE %d", tid);
+		return -1;
+	}
+	return 0;
+}
+
+size_t arch_frame_size(size_t xsave_len)
+{
+	return round_up(FRAME_FP_OFF + xsave_len + 4 + 64, 4096UL);
+}
+
+int arch_in_restartable_syscall(const compel_regs_t *r, long *nr)
+{
+	if ((long)r->orig_rax < 0)
+		return 0;
+	switch (-(long)r->rax) {
+	case ERESTARTSYS: case ERESTARTNOINTR:
+	case ERESTARTNOHAND: case ERESTART_RESTARTBLOCK:
+		if (nr)
+			*nr = (long)r->orig_rax;
+		return 1;
+	}
+	return 0;
+}
+
+long arch_regs_syscall_nr(const compel_regs_t *r)
+{
+	return (long)r->orig_rax;
+}
+
+/*
+ * rt_sigreturn sets orig_rax to -1, so a frame cannot carry "restart
+ * this syscall" the way a ptrace stop does.  Do what the kernel would
+ * do on resume with no handler to run: back up to the syscall insn.
+ */
+static void restart_in_place(compel_regs_t *r)
+{
+	if (!arch_in_restartable_syscall(r, NULL))
+		return;
+	if (-(long)r->rax == ERESTART_RESTARTBLOCK)
+		r->rax = __NR_restart_syscall;
+	else
+		r->rax = r->orig_rax;
+	r->rip -= 2;
+}
+
+static void fill_fpstate(const struct thread_state *ts, uint8_t *fp)
+{
+	struct fx_sw_bytes sw;
+	uint32_t magic2 = FP_XSTATE_MAGIC2;
+	unsigned int a, b, c, d;
+
+	memcpy(fp, ts->xsave, ts->xsave_len);
+	memcpy(&sw, fp + FX_SW_OFF, sizeof(sw));
+	if (sw.magic1 != FP_XSTATE_MAGIC1 || sw.xstate_size > ts->xsave_len) {
+		/* Kernel left no software bytes: describe the whole area. */
+		__cpuid_count(0xd, 0, a, b, c, d);
+		sw.magic1 = FP_XSTATE_MAGIC1;
+		sw.xfeatures = a | ((uint64_t)d << 32);
+		sw.xstate_size = ts->xsave_len;
+	}
+	sw.extended_size = sw.xstate_size + 4;
+	memcpy(fp + FX_SW_OFF, &sw, sizeof(sw));
+	memcpy(fp + sw.xstate_size, &magic2, 4);
+}
+
+int arch_build_frame(const struct thread_state *ts, void *local,
+		     unsigned long remote, unsigned long *uc_remote)
+{
+	struct k_rt_sigframe *f = local;
+	struct k_sigcontext *mc = &f->uc.mc;
+	compel_regs_t r = ts->regs;
+
+	memset(local, 0, FRAME_FP_OFF);
+	restart_in_place(&r);
+	mc->r8 = r.r8; mc->r9 = r.r9; mc->r10 = r.r10; mc->r11 = r.r11;
+	mc->r12 = r.r12; mc->r13 = r.r13; mc->r14 = r.r14; mc->r15 = r.r15;
+	mc->rdi = r.rdi; mc->rsi = r.rsi; mc->rbp = r.rbp; mc->rbx = r.rbx;
+	mc->rdx = r.rdx; mc->rax = r.rax; mc->rcx = r.rcx; mc->rsp = r.rsp;
+	mc->rip = r.rip; mc->eflags = r.eflags;
+	mc->cs = r.cs; mc->ss = r.ss;
+	f->uc.uc_flags = UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
+	f->uc.sigmask = ts->sigmask;
+	f->uc.ss_flags = SS_DISABLE;	/* the parasite fills in the real one */
+	if (ts->xsave) {
+		fill_fpstate(ts, (uint8_t *)local + FRAME_FP_OFF);
+		mc->fpstate = remote + FRAME_FP_OFF;
+		f->uc.uc_flags |= UC_FP_XSTATE;
+	}
+	*uc_remote = remote + offsetof(struct k_rt_sigframe, uc);
+	return 0;
+}
+
+void arch_regs_syscall(compel_regs_t *r, unsigned long ip, long nr,
+		       const unsigned long *args)
+{
+	r->rip = ip;
+	r->rax = nr;
+	r->orig_rax = -1;	/* no restart fix-up when it resumes */
+	r->rdi = args[0];
+	r->rsi = args[1];
+	r->rdx = args[2];
+	r->r10 = args[3];
+	r->r8 = args[4];
+	r->r9 = args[5];
+}
+
+long arch_regs_result(const compel_regs_t *r)
+{
+	return (long)r->rax;
+}
+
+void arch_regs_call(compel_regs_t *r, unsigned long ip, unsigned long sp,
+		    unsigned long arg)
+{
+	r->rip = ip;
+	r->rsp = sp;
+	r->rdi = arg;
+	r->rax = 0;
+	r->orig_rax = -1;
+	r->eflags &= ~((1UL << 10) | (1UL << 8));	/* DF, TF */
+}

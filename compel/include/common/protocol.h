@@ -1,0 +1,69 @@
+/*
+ * Private ABI between libcompel (hosted, in the caller) and the std
+ * runtime (freestanding, inside the victim).  Both sides include this
+ * file; it needs nothing but <linux/types.h>.
+ *
+ * The shared region that libcompel maps into the victim starts with a
+ * struct compel_shared; see Documentation/compel.md for the full layout.
+ */
+#ifndef COMPEL_COMMON_PROTOCOL_H
+#define COMPEL_COMMON_PROTOCOL_H
+
+#include <linux/types.h>
+
+#define COMPEL_SHARED_MAGIC	0x314c45504d4f43ULL	/* "COMPEL1" */
+
+/* Command numbers at or above this are reserved for the runtime. */
+#define COMPEL_CMD_BUILTIN	0x40000000u
+#define COMPEL_CMD_INIT		(COMPEL_CMD_BUILTIN + 1)  /* carries log fd */
+#define COMPEL_CMD_SYSCALL	(COMPEL_CMD_BUILTIN + 2)  /* hdr->sc */
+#define COMPEL_CMD_PING		(COMPEL_CMD_BUILTIN + 3)
+#define COMPEL_MSG_FDS		(COMPEL_CMD_BUILTIN + 4)  /* parasite -> caller fds */
+#define COMPEL_MSG_REPLY	(COMPEL_CMD_BUILTIN + 5)  /* end of a command */
+
+#define COMPEL_MAX_FDS		64	/* fds attached to one message */
+
+/* One message on the control socket (SOCK_SEQPACKET), either way. */
+struct compel_msg {
+	__u32	cmd;		/* command, or COMPEL_MSG_* from the parasite */
+	__s32	ret;		/* reply: handler result (>= 0 or -errno) */
+	__s32	tid;		/* reply: thread that ran the command */
+	__u32	nfds;		/* fds attached with SCM_RIGHTS */
+};
+
+/* Remote syscall request, run by the daemon on COMPEL_CMD_SYSCALL. */
+struct compel_sc {
+	__s64	nr;
+	__u64	arg[6];
+	__s64	ret;
+};
+
+/* What a parasite needs to put a task back by itself (rt_sigreturn). */
+struct compel_cure_info {
+	__u64	frame_uc;	/* victim address of the ucontext in a frame */
+	__u64	rseq_cs_ptr;	/* &rseq->rseq_cs in the victim, or 0 */
+	__u64	rseq_cs_val;	/* value to put back there */
+};
+
+struct compel_shared {
+	__u64	magic;
+	__u64	base;		/* victim address of the region */
+	__u64	size;
+	__u64	args;		/* victim address of the argument area */
+	__u64	args_size;
+	__u32	may_close;	/* self-cure may close its fds (no seccomp) */
+	__s32	sock_fd;	/* written by the daemon */
+	__s32	log_fd;		/* written by the daemon */
+	__u32	log_level;	/* highest level the parasite should send */
+	__u32	addr_len;	/* bytes of sun_path used (abstract name) */
+	__u32	__pad;
+	char	addr[108];	/* sun_path of the caller's listening socket */
+	__u32	__pad2;
+	struct compel_cure_info	daemon;	/* leader thread running the daemon */
+	struct compel_cure_info	thread;	/* thread running a one-shot command */
+	__u32	thread_cmd;	/* command for the one-shot thread */
+	__s32	thread_tid;
+	struct compel_sc	sc;
+};
+
+#endif /* COMPEL_COMMON_PROTOCOL_H */

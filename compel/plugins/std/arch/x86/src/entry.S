@@ -1,0 +1,41 @@
+/*
+ * Entry points of a parasite blob (x86_64).
+ *
+ * libcompel starts a thread here with rdi = victim address of the
+ * struct compel_shared and rsp = top of a stack inside the region.
+ */
+	.text
+
+	.globl	__compel_daemon_entry
+	.type	__compel_daemon_entry, @function
+__compel_daemon_entry:
+	andq	$-16, %rsp
+	xorl	%ebp, %ebp
+	call	std_daemon_main
+	ud2
+	.size	__compel_daemon_entry, . - __compel_daemon_entry
+
+	.globl	__compel_thread_entry
+	.type	__compel_thread_entry, @function
+__compel_thread_entry:
+	andq	$-16, %rsp
+	xorl	%ebp, %ebp
+	call	std_thread_main
+	ud2
+	.size	__compel_thread_entry, . - __compel_thread_entry
+
+/*
+ * void std_sigreturn(unsigned long uc): rt_sigreturn with the frame that
+ * libcompel built; the kernel finds the frame at rsp - 8.
+ */
+	.globl	std_sigreturn
+	.hidden	std_sigreturn
+	.type	std_sigreturn, @function
+std_sigreturn:
+	movq	%rdi, %rsp
+	movl	$15, %eax		/* __NR_rt_sigreturn */
+	syscall
+	ud2
+	.size	std_sigreturn, . - std_sigreturn
+
+	.section .note.GNU-stack, "", @progbits

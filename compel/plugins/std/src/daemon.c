@@ -1,0 +1,210 @@
+/*
+ * The parasite's command loop and its way home.
+ *
+ * std_daemon_main() runs in the thread libcompel infected: it connects
+ * to the caller, then serves commands until the caller stops it with
+ * ptrace or the socket closes.  A closed socket means the caller died:
+ * the daemon then puts the task back by itself with rt_sigreturn on the
+ * frame libcompel built (registers, signal mask, FPU state).
+ *
+ * std_thread_main() runs one command in another thread, reports, then
+ * parks in ppoll() on the socket: libcompel takes the thread back with
+ * ptrace, or the socket hangs up and the thread returns by itself.
+ */
+#include <std/syscall.h>
+#include <std/string.h>
+#include <std/log.h>
+#include <std/parasite.h>
+#include "protocol.h"
+
+#define UC_STACK_OFF	16	/* offsetof(struct ucontext, uc_stack) */
+#define EINVAL		22
+#define EPROTO		71
+
+void std_sigreturn(unsigned long uc) __attribute__((noreturn));
+long std_daemon_main(struct compel_shared *h);
+long std_thread_main(struct compel_shared *h);
+
+static int sock = -1;
+
+static __attribute__((noreturn)) void go_home(struct compel_cure_info *ci)
+{
+	if (ci->rseq_cs_ptr)
+		*(volatile __u64 *)(unsigned long)ci->rseq_cs_ptr = ci->rseq_cs_val;
+	std_sigreturn(ci->frame_uc);
+}
+
+static int send_msg(int fd, struct compel_msg *m, const int *fds,
+		    unsigned int nfds)
+{
+	char cbuf[STD_CMSG_SPACE(sizeof(int) * COMPEL_MAX_FDS)]
+		__attribute__((aligned(8)));
+	struct std_iovec iov = { m, sizeof(*m) };
+	struct std_msghdr mh = { 0 };
+	struct std_cmsghdr *c = (struct std_cmsghdr *)cbuf;
+
+	if (nfds > COMPEL_MAX_FDS)
+		return -EINVAL;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	m->nfds = nfds;
+	if (nfds) {
+		c->cmsg_len = STD_CMSG_LEN(sizeof(int) * nfds);
+		c->cmsg_level = STD_SOL_SOCKET;
+		c->cmsg_type = STD_SCM_RIGHTS;
+		memcpy(STD_CMSG_DATA(c), fds, sizeof(int) * nfds);
+		mh.msg_control = cbuf;
+		mh.msg_controllen = STD_CMSG_SPACE(sizeof(int) * nfds);
+	}
+	return sys_sendmsg(fd, &mh, STD_MSG_NOSIGNAL) == sizeof(*m) ? 0 : -EPROTO;
+}
+
+/* Receive one message; fds land in fds[], *nfds of them.  <0: hang-up. */
+static int recv_msg(int fd, struct compel_msg *m, int *fds, unsigned int *nfds)
+{
+	char cbuf[STD_CMSG_SPACE(sizeof(int) * COMPEL_MAX_FDS)]
+		__attribute__((aligned(8)));
+	struct std_iovec iov = { m, sizeof(*m) };
+	struct std_msghdr mh = { 0 };
+	struct std_cmsghdr *c = (struct std_cmsghdr *)cbuf;
+	long ret;
+
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cbuf;
+	mh.msg_controllen = sizeof(cbuf);
+	*nfds = 0;
+	ret = sys_recvmsg(fd, &mh, STD_MSG_CMSG_CLOEXEC);
+	if (ret != sizeof(*m))
+		return -EPROTO;
+	if (mh.msg_controllen >= sizeof(*c) && c->cmsg_level == STD_SOL_SOCKET &&
+	    c->cmsg_type == STD_SCM_RIGHTS) {
+		*nfds = (c->cmsg_len - STD_CMSG_LEN(0)) / sizeof(int);
+		memcpy(fds, STD_CMSG_DATA(c), sizeof(int) * *nfds);
+	}
+	return 0;
+}
+
+int std_send_fds(struct parasite_ctx *ctx, const int *fds, unsigned int n)
+{
+	struct compel_msg m = { COMPEL_MSG_FDS, 0, sys_gettid(), n };
+
+	return send_msg(ctx->sock, &m, fds, n);
+}
+
+int std_recv_fds(struct parasite_ctx *ctx, int *fds, unsigned int n)
+{
+	int got[COMPEL_MAX_FDS];
+	struct compel_msg m;
+	unsigned int i, nr;
+
+	if (n > COMPEL_MAX_FDS || recv_msg(ctx->sock, &m, got, &nr) < 0)
+		return -EPROTO;
+	if (m.cmd != COMPEL_MSG_FDS || nr != n) {
+		for (i = 0; i < nr; i++)
+			sys_close(got[i]);
+		return -EPROTO;
+	}
+	memcpy(fds, got, sizeof(int) * n);
+	return 0;
+}
+
+static int builtin(struct compel_shared *h, struct compel_msg *m,
+		   struct parasite_ctx *ctx)
+{
+	switch (m->cmd) {
+	case COMPEL_CMD_INIT:
+		if (ctx->nfds != 1)
+			return -EINVAL;
+		h->log_fd = ctx->fds[0];
+		ctx->fds[0] = -1;
+		std_log_set_fd(h->log_fd, h->log_level);
+		pr_debug("daemon up in %d, socket %d", sys_gettid(), sock);
+		return 0;
+	case COMPEL_CMD_SYSCALL:
+		h->sc.ret = sys_syscall6(h->sc.nr, h->sc.arg);
+		return 0;
+	case COMPEL_CMD_PING:
+		return sys_gettid();
+	}
+	return -EINVAL;
+}
+
+static void serve(struct compel_shared *h)
+{
+	int fds[COMPEL_MAX_FDS];
+	struct parasite_ctx ctx;
+	struct compel_msg m;
+	unsigned int i;
+	int ret;
+
+	for (;;) {
+		if (recv_msg(sock, &m, fds, &ctx.nfds) < 0)
+			return;
+		ctx.args = (void *)(unsigned long)h->args;
+		ctx.args_size = h->args_size;
+		ctx.fds = fds;
+		ctx.in_thread = 0;
+		ctx.sock = sock;
+		if (m.cmd >= COMPEL_CMD_BUILTIN)
+			ret = builtin(h, &m, &ctx);
+		else
+			ret = parasite_cmd(m.cmd, &ctx);
+		for (i = 0; i < ctx.nfds; i++)
+			if (fds[i] >= 0)
+				sys_close(fds[i]);
+		m.cmd = COMPEL_MSG_REPLY;
+		m.ret = ret;
+		m.tid = sys_gettid();
+		if (send_msg(sock, &m, 0, 0) < 0)
+			return;
+	}
+}
+
+long std_daemon_main(struct compel_shared *h)
+{
+	struct std_sockaddr_un sun;
+
+	sys_sigaltstack(0, (struct std_stack *)(unsigned long)
+			(h->daemon.frame_uc + UC_STACK_OFF));
+	sun.sun_family = STD_AF_UNIX;
+	memcpy(sun.sun_path, h->addr, h->addr_len);
+	sock = sys_socket(STD_AF_UNIX, STD_SOCK_SEQPACKET | STD_SOCK_CLOEXEC, 0);
+	if (sock >= 0) {
+		h->sock_fd = sock;
+		if (sys_connect(sock, &sun, 2 + h->addr_len) == 0)
+			serve(h);
+	}
+	/* The caller is gone: clean up what we can and go home. */
+	if (h->may_close) {
+		if (h->log_fd >= 0)
+			sys_close(h->log_fd);
+		if (sock >= 0)
+			sys_close(sock);
+	}
+	go_home(&h->daemon);
+}
+
+long std_thread_main(struct compel_shared *h)
+{
+	struct compel_msg m = { COMPEL_MSG_REPLY, 0, 0, 0 };
+	struct std_pollfd pfd = { h->sock_fd, 0, 0 };
+	struct parasite_ctx ctx = { 0 };
+	long ret;
+
+	sys_sigaltstack(0, (struct std_stack *)(unsigned long)
+			(h->thread.frame_uc + UC_STACK_OFF));
+	ctx.args = (void *)(unsigned long)h->args;
+	ctx.args_size = h->args_size;
+	ctx.in_thread = 1;
+	ctx.sock = h->sock_fd;
+	m.ret = parasite_cmd(h->thread_cmd, &ctx);
+	m.tid = sys_gettid();
+	if (send_msg(h->sock_fd, &m, 0, 0) == 0) {
+		/* Park until libcompel stops us or the caller hangs up. */
+		do
+			ret = sys_ppoll(&pfd, 1, 0);
+		while (ret == 0 || ret == -4 /* EINTR */);
+	}
+	go_home(&h->thread);
+}

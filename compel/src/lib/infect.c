@@ -1,0 +1,593 @@
+/*
+ * Infection: the shared region, starting the parasite, talking to it,
+ * and curing.  The window-by-window kill-safety argument is in
+ * Documentation/compel.md; compel_step() marks the boundaries.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "internal.h"
+
+#define PAGE		4096UL
+#define STACK_SIZE	(64 * 1024UL)
+#define CONNECT_TIMEOUT_MS 10000
+
+struct compel_ctl *compel_prepare(pid_t tid)
+{
+	struct compel_ctl *ctl = calloc(1, sizeof(*ctl));
+	struct compel_creds cr;
+
+	if (!ctl)
+		return NULL;
+	ctl->pid = tid;
+	ctl->listen_fd = ctl->sock = ctl->log_rd = -1;
+	if (thread_state_save(&ctl->st, tid))
+		goto err;
+	if (compel_task_creds(tid, &cr))
+		goto err_st;
+	ctl->seccomp = cr.seccomp;
+	if (rseq_clear(&ctl->st))
+		goto err_st;
+	compel_step("prepared");
+	return ctl;
+err_st:
+	thread_state_free(&ctl->st);
+err:
+	free(ctl);
+	return NULL;
+}
+
+int compel_in_syscall(struct compel_ctl *ctl, long *nr)
+{
+	return arch_in_restartable_syscall(&ctl->st.regs, nr);
+}
+
+void *compel_args(struct compel_ctl *ctl)
+{
+	return ctl->r.local ? ctl->r.local + ctl->r.args_off : NULL;
+}
+
+unsigned long compel_args_remote(struct compel_ctl *ctl)
+{
+	return ctl->r.remote ? ctl->r.remote + ctl->r.args_off : 0;
+}
+
+size_t compel_args_size(struct compel_ctl *ctl)
+{
+	return ctl->r.args_size;
+}
+
+static void layout(struct compel_ctl *ctl, const struct compel_blob *b,
+		   size_t args_size)
+{
+	struct region *r = &ctl->r;
+	size_t off = PAGE;	/* struct compel_shared */
+
+	r->blob_off = off;
+	off += round_up(b->mem_size, PAGE);
+	r->frame_size = arch_frame_size(ctl->st.xsave_len);
+	r->dframe_off = off;
+	off += r->frame_size;
+	r->tframe_off = off;
+	off += r->frame_size;
+	r->dstack_top = off + STACK_SIZE;
+	r->tstack_top = r->dstack_top + STACK_SIZE;
+	r->args_off = r->tstack_top;
+	r->args_size = round_up(args_size ? args_size : PAGE, PAGE);
+	r->size = r->args_off + r->args_size;
+}
+
+/* A socket in the victim's network namespace, so that it can connect. */
+static int listen_socket(struct compel_ctl *ctl)
+{
+	static unsigned int seq;
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char path[64];
+	struct stat a, b;
+	int own = -1, theirs = -1, fd = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", ctl->pid);
+	if (stat("/proc/self/ns/net", &a) == 0 && stat(path, &b) == 0 &&
+	    a.st_ino != b.st_ino) {
+		own = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+		theirs = open(path, O_RDONLY | O_CLOEXEC);
+		if (own < 0 || theirs < 0 || setns(theirs, CLONE_NEWNET)) {
+			pr_perror("cannot enter the net namespace of %d", ctl->pid);
+			goto out;
+		}
+	}
+	ctl->addr_len = 1 + snprintf(sun.sun_path + 1, sizeof(sun.sun_path) - 1,
+				     "compel-%d-%d-%u-%ld", getpid(), ctl->pid,
+				     seq++, (long)time(NULL));
+	memcpy(ctl->addr, sun.sun_path, ctl->addr_len);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (void *)&sun, offsetof(struct sockaddr_un, sun_path) +
+			   ctl->addr_len) || listen(fd, 1)) {
+		pr_perror("control socket");
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	if (own >= 0 && setns(own, CLONE_NEWNET)) {
+		pr_perror("cannot return to our net namespace");
+		abort();	/* cannot go on in the wrong namespace */
+	}
+out:
+	if (own >= 0)
+		close(own);
+	if (theirs >= 0)
+		close(theirs);
+	return fd;
+}
+
+static int is_err(long ret)
+{
+	return ret < 0 && ret > -4096;
+}
+
+/* Map MAP_SHARED|MAP_ANONYMOUS in the victim, then the same pages here. */
+static int map_region(struct compel_ctl *ctl)
+{
+	unsigned long args[6] = { 0, ctl->r.size, PROT_READ | PROT_WRITE | PROT_EXEC,
+				  MAP_SHARED | MAP_ANONYMOUS, -1UL, 0 };
+	char path[96];
+	long ret;
+	void *p;
+	int fd;
+
+	if (ptrace_syscall(ctl, __NR_mmap, &ret, args))
+		return -1;
+	if (is_err(ret)) {
+		errno = -ret;
+		pr_perror("mmap in %d", ctl->pid);
+		return -1;
+	}
+	ctl->r.remote = ret;
+	compel_step("region mapped");
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", ctl->pid,
+		 ctl->r.remote, ctl->r.remote + ctl->r.size);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		pr_perror("open %s", path);
+		return -1;
+	}
+	p = mmap(NULL, ctl->r.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED) {
+		pr_perror("mmap %s", path);
+		return -1;
+	}
+	ctl->r.local = p;
+	ctl->hdr = p;
+	return 0;
+}
+
+static int unmap_region(struct compel_ctl *ctl)
+{
+	unsigned long args[6] = { ctl->r.remote, ctl->r.size };
+	long ret = 0;
+
+	if (ctl->r.local)
+		munmap(ctl->r.local, ctl->r.size);
+	ctl->r.local = NULL;
+	ctl->hdr = NULL;
+	if (!ctl->r.remote)
+		return 0;
+	if (ptrace_syscall(ctl, __NR_munmap, &ret, args) || ret) {
+		pr_err("munmap in %d: %ld", ctl->pid, ret);
+		return -1;
+	}
+	ctl->r.remote = 0;
+	compel_step("region unmapped");
+	return 0;
+}
+
+static void fill_region(struct compel_ctl *ctl, const struct compel_blob *b)
+{
+	struct compel_shared *h = ctl->hdr;
+	struct region *r = &ctl->r;
+	uint8_t *blob = r->local + r->blob_off;
+	unsigned long uc;
+	unsigned int i;
+
+	memcpy(blob, b->code, b->code_size);
+	memset(blob + b->code_size, 0, b->mem_size - b->code_size);
+	for (i = 0; i < b->nr_relocs; i++) {
+		uint64_t v;
+
+		memcpy(&v, blob + b->relocs[i], 8);
+		v += r->remote + r->blob_off;
+		memcpy(blob + b->relocs[i], &v, 8);
+	}
+	h->magic = COMPEL_SHARED_MAGIC;
+	h->base = r->remote;
+	h->size = r->size;
+	h->args = r->remote + r->args_off;
+	h->args_size = r->args_size;
+	h->may_close = ctl->seccomp == 0;
+	h->sock_fd = h->log_fd = -1;
+	h->log_level = compel_log_max;
+	h->addr_len = ctl->addr_len;
+	memcpy(h->addr, ctl->addr, ctl->addr_len);
+	arch_build_frame(&ctl->st, r->local + r->dframe_off, r->remote + r->dframe_off, &uc);
+	h->daemon.frame_uc = uc;
+	if (ctl->st.rseq_cleared) {
+		h->daemon.rseq_cs_ptr = ctl->st.rseq_cs_ptr;
+		h->daemon.rseq_cs_val = ctl->st.rseq_cs_val;
+	}
+}
+
+/* Point the thread at the daemon entry; SETREGS before SETSIGMASK. */
+static int start_daemon(struct compel_ctl *ctl, const struct compel_blob *b)
+{
+	uint64_t block = ~0ULL;
+	compel_regs_t r = ctl->st.regs;
+
+	arch_regs_call(&r, ctl->r.remote + ctl->r.blob_off + b->daemon_entry,
+		       ctl->r.remote + ctl->r.dstack_top, ctl->r.remote);
+	if (arch_set_regs(ctl->pid, &r))
+		return -1;
+	ctl->infected = 1;
+	compel_step("daemon regs set");
+	if (ptrace(PTRACE_SETSIGMASK, ctl->pid, (void *)sizeof(block), &block)) {
+		pr_perror("PTRACE_SETSIGMASK %d", ctl->pid);
+		return -1;
+	}
+	compel_step("daemon sigmask set");
+	if (ptrace(PTRACE_CONT, ctl->pid, NULL, NULL)) {
+		pr_perror("PTRACE_CONT %d", ctl->pid);
+		return -1;
+	}
+	ctl->running = 1;
+	compel_step("daemon started");
+	return 0;
+}
+
+/* Has `tid` stopped on its own (a fault in parasite code)? */
+static int check_stopped(struct compel_ctl *ctl, pid_t tid)
+{
+	int st;
+	pid_t p = waitpid(tid, &st, WNOHANG | __WALL);
+
+	if (p <= 0)
+		return 0;
+	if (WIFSTOPPED(st)) {
+		if (tid == ctl->pid) {
+			ctl->stop_sig = WSTOPSIG(st);
+			ctl->running = 0;
+		} else {
+			ctl->thread_stop_sig = WSTOPSIG(st);
+		}
+		pr_err("thread %d stopped with signal %d in parasite code",
+		       tid, WSTOPSIG(st));
+	} else {
+		pr_err("thread %d died (status 0x%x)", tid, st);
+		ctl->running = 0;
+		ctl->infected = 0;
+	}
+	errno = ECHILD;
+	return -1;
+}
+
+static int wait_readable(struct compel_ctl *ctl, int fd, pid_t watch)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int waited = 0, ret;
+
+	for (;;) {
+		ret = poll(&p, 1, 100);
+		if (ret > 0)
+			return 0;
+		if (ret < 0 && errno != EINTR) {
+			pr_perror("poll");
+			return -1;
+		}
+		if (check_stopped(ctl, watch))
+			return -1;
+		if (fd == ctl->listen_fd && (waited += 100) > CONNECT_TIMEOUT_MS) {
+			pr_err("parasite in %d did not connect", ctl->pid);
+			errno = ETIMEDOUT;
+			return -1;
+		}
+	}
+}
+
+static int send_msg(int sock, struct compel_msg *m, const int *fds, unsigned int n)
+{
+	char cbuf[CMSG_SPACE(sizeof(int) * COMPEL_MAX_FDS)] __aligned(8);
+	struct iovec iov = { m, sizeof(*m) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
+
+	if (n > COMPEL_MAX_FDS) {
+		errno = EINVAL;
+		return -1;
+	}
+	m->nfds = n;
+	if (n) {
+		mh.msg_control = cbuf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * n);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_len = CMSG_LEN(sizeof(int) * n);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
+	}
+	if (sendmsg(sock, &mh, MSG_NOSIGNAL) != sizeof(*m)) {
+		pr_perror("sendmsg to parasite");
+		return -1;
+	}
+	return 0;
+}
+
+/* One message from the parasite; fds (up to max_fds) kept, extra closed. */
+int rpc_recv(struct compel_ctl *ctl, struct compel_msg *m, int *fds,
+	     unsigned int max_fds, pid_t watch)
+{
+	char cbuf[CMSG_SPACE(sizeof(int) * COMPEL_MAX_FDS)] __aligned(8);
+	struct iovec iov = { m, sizeof(*m) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c;
+	unsigned int n = 0, i;
+	int got[COMPEL_MAX_FDS];
+	ssize_t ret;
+
+	if (wait_readable(ctl, ctl->sock, watch))
+		return -1;
+	ret = recvmsg(ctl->sock, &mh, MSG_CMSG_CLOEXEC);
+	if (ret != sizeof(*m)) {
+		pr_err("parasite in %d hung up (%zd): %m", ctl->pid, ret);
+		return -1;
+	}
+	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		memcpy(got, CMSG_DATA(c), n * sizeof(int));
+	}
+	for (i = 0; i < n; i++) {
+		if (i < max_fds)
+			fds[i] = got[i];
+		else
+			close(got[i]);
+	}
+	m->nfds = n;
+	return 0;
+}
+
+void drain_log(struct compel_ctl *ctl)
+{
+	char buf[4096 + 1];
+	ssize_t n;
+	char *p, *nl;
+
+	if (ctl->log_rd < 0)
+		return;
+	/* Records are single writes under PIPE_BUF, so they come whole. */
+	while ((n = read(ctl->log_rd, buf, sizeof(buf) - 1)) > 0) {
+		buf[n] = '\0';
+		for (p = buf; (nl = strchr(p, '\n')); p = nl + 1) {
+			*nl = '\0';
+			if (*p >= '0' && *p <= '3')
+				compel_print_raw(*p - '0', "parasite", 0, p + 1);
+		}
+	}
+}
+
+int compel_rpc_call(struct compel_ctl *ctl, unsigned int cmd, const int *fds,
+		    unsigned int nfds)
+{
+	struct compel_msg m = { .cmd = cmd };
+
+	if (!ctl->running || ctl->sock < 0) {
+		pr_err("no parasite running in %d", ctl->pid);
+		errno = EINVAL;
+		return -1;
+	}
+	return send_msg(ctl->sock, &m, fds, nfds);
+}
+
+int compel_rpc_send_fds(struct compel_ctl *ctl, const int *fds, unsigned int n)
+{
+	struct compel_msg m = { .cmd = COMPEL_MSG_FDS };
+
+	return send_msg(ctl->sock, &m, fds, n);
+}
+
+int compel_rpc_recv_fds(struct compel_ctl *ctl, int *fds, unsigned int nfds)
+{
+	struct compel_msg m;
+	unsigned int i;
+
+	if (rpc_recv(ctl, &m, fds, nfds, ctl->pid))
+		return -1;
+	if (m.cmd != COMPEL_MSG_FDS || m.nfds != nfds) {
+		pr_err("expected %u fds, got message %#x with %u", nfds, m.cmd, m.nfds);
+		for (i = 0; i < min(m.nfds, nfds); i++)
+			close(fds[i]);
+		errno = EPROTO;
+		return -1;
+	}
+	return 0;
+}
+
+int compel_rpc_wait(struct compel_ctl *ctl, int *ret)
+{
+	struct compel_msg m;
+
+	if (rpc_recv(ctl, &m, NULL, 0, ctl->pid))
+		return -1;
+	drain_log(ctl);
+	if (m.cmd != COMPEL_MSG_REPLY) {
+		pr_err("unexpected message %#x from parasite", m.cmd);
+		errno = EPROTO;
+		return -1;
+	}
+	if (ret)
+		*ret = m.ret;
+	return 0;
+}
+
+int compel_rpc_call_sync(struct compel_ctl *ctl, unsigned int cmd, int *ret)
+{
+	if (compel_rpc_call(ctl, cmd, NULL, 0))
+		return -1;
+	return compel_rpc_wait(ctl, ret);
+}
+
+static int connect_daemon(struct compel_ctl *ctl)
+{
+	int pfd[2], ret = -1;
+
+	if (wait_readable(ctl, ctl->listen_fd, ctl->pid))
+		return -1;
+	ctl->sock = accept4(ctl->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	close(ctl->listen_fd);
+	ctl->listen_fd = -1;
+	if (ctl->sock < 0) {
+		pr_perror("accept");
+		return -1;
+	}
+	compel_step("daemon connected");
+	if (pipe2(pfd, O_CLOEXEC | O_NONBLOCK)) {
+		pr_perror("pipe");
+		return -1;
+	}
+	ctl->log_rd = pfd[0];
+	if (compel_rpc_call(ctl, COMPEL_CMD_INIT, &pfd[1], 1) == 0 &&
+	    compel_rpc_wait(ctl, &ret) == 0 && ret != 0)
+		pr_err("parasite init failed: %d", ret);
+	close(pfd[1]);
+	if (ret)
+		return -1;
+	compel_step("daemon ready");
+	return 0;
+}
+
+int compel_infect(struct compel_ctl *ctl, const struct compel_blob *blob,
+		  size_t args_size)
+{
+	if (ctl->infected || ctl->r.remote) {
+		pr_err("%d is already infected", ctl->pid);
+		return -1;
+	}
+	layout(ctl, blob, args_size);
+	ctl->listen_fd = listen_socket(ctl);
+	if (ctl->listen_fd < 0 || map_region(ctl))
+		goto err;
+	fill_region(ctl, blob);
+	ctl->thread_entry = blob->thread_entry;
+	if (start_daemon(ctl, blob) || connect_daemon(ctl))
+		goto err;
+	pr_info("parasite %s running in %d", blob->name, ctl->pid);
+	return 0;
+err:
+	compel_cure(ctl);
+	return -1;
+}
+
+int compel_syscall(struct compel_ctl *ctl, long nr, long *ret,
+		   unsigned long a0, unsigned long a1, unsigned long a2,
+		   unsigned long a3, unsigned long a4, unsigned long a5)
+{
+	unsigned long args[6] = { a0, a1, a2, a3, a4, a5 };
+	int r;
+
+	if (!ctl->running)
+		return ptrace_syscall(ctl, nr, ret, args);
+	ctl->hdr->sc.nr = nr;
+	memcpy(ctl->hdr->sc.arg, args, sizeof(args));
+	if (compel_rpc_call_sync(ctl, COMPEL_CMD_SYSCALL, &r))
+		return -1;
+	*ret = ctl->hdr->sc.ret;
+	return 0;
+}
+
+/* Stop the daemon where it is; it is then in an interrupt stop. */
+static int stop_daemon(struct compel_ctl *ctl)
+{
+	int sig = ctl->stop_sig;
+
+	if (ctl->running) {
+		sig = interrupt_and_wait(ctl->pid);
+		if (sig < 0)
+			return -1;
+	} else if (sig && interrupt_prepare(ctl->pid)) {
+		return -1;
+	}
+	if (sig > 0) {
+		/* Signal-delivery-stop: drop the signal, reach the trap. */
+		if (ptrace(PTRACE_CONT, ctl->pid, NULL, NULL) || interrupt_wait(ctl->pid))
+			return -1;
+	}
+	ctl->running = 0;
+	ctl->stop_sig = 0;
+	compel_step("daemon stopped");
+	return 0;
+}
+
+static int close_remote_fd(struct compel_ctl *ctl, int fd)
+{
+	unsigned long args[6] = { (unsigned long)fd };
+	long ret;
+
+	if (fd < 0)
+		return 0;
+	if (ptrace_syscall(ctl, __NR_close, &ret, args))
+		return -1;
+	compel_step("parasite fd closed");
+	return 0;
+}
+
+int compel_cure(struct compel_ctl *ctl)
+{
+	int ret = 0;
+
+	if (ctl->infected) {
+		if (stop_daemon(ctl))
+			return -1;
+		drain_log(ctl);
+		if (thread_state_restore(&ctl->st))
+			return -1;
+		ctl->infected = 0;
+		compel_step("registers restored");
+		ret |= close_remote_fd(ctl, ctl->hdr->sock_fd);
+		ret |= close_remote_fd(ctl, ctl->hdr->log_fd);
+	}
+	ret |= unmap_region(ctl);
+	ret |= rseq_restore(&ctl->st);
+	compel_step("cured");
+	if (ctl->listen_fd >= 0)
+		close(ctl->listen_fd);
+	if (ctl->sock >= 0)
+		close(ctl->sock);
+	if (ctl->log_rd >= 0)
+		close(ctl->log_rd);
+	ctl->listen_fd = ctl->sock = ctl->log_rd = -1;
+	return ret ? -1 : 0;
+}
+
+void compel_release(struct compel_ctl *ctl)
+{
+	if (!ctl)
+		return;
+	if (ctl->infected || ctl->r.remote || ctl->st.rseq_cleared)
+		compel_cure(ctl);
+	thread_state_free(&ctl->st);
+	free(ctl);
+}

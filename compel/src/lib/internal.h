@@ -1,0 +1,104 @@
+/* libcompel internals shared by its source files. */
+#ifndef COMPEL_INTERNAL_H
+#define COMPEL_INTERNAL_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include "compel/compel.h"
+#include "protocol.h"
+#include "arch.h"
+#include "compiler.h"
+
+/* ---- logging (log.c) ---- */
+void compel_print(enum compel_log_level lvl, const char *file, int line,
+		  const char *fmt, ...) __printf(4, 5);
+void compel_print_raw(enum compel_log_level lvl, const char *file, int line,
+		      const char *msg);
+#define pr_err(fmt, ...)   compel_print(COMPEL_LOG_ERROR, __FILE__, __LINE__, fmt, ##__VA_ARGS__)
+#define pr_warn(fmt, ...)  compel_print(COMPEL_LOG_WARN, __FILE__, __LINE__, fmt, ##__VA_ARGS__)
+#define pr_info(fmt, ...)  compel_print(COMPEL_LOG_INFO, __FILE__, __LINE__, fmt, ##__VA_ARGS__)
+#define pr_debug(fmt, ...) compel_print(COMPEL_LOG_DEBUG, __FILE__, __LINE__, fmt, ##__VA_ARGS__)
+#define pr_perror(fmt, ...) pr_err(fmt ": %m", ##__VA_ARGS__)
+extern enum compel_log_level compel_log_max;
+
+/* Step boundary for the kill-at-step tests. */
+void compel_step(const char *what);
+
+/* Saved per-thread state: everything compel may disturb in one thread. */
+struct thread_state {
+	pid_t		tid;
+	compel_regs_t	regs;		/* as stopped, exact */
+	uint8_t		*xsave;		/* NULL if the CPU has no xsave */
+	size_t		xsave_len;
+	uint64_t	sigmask;
+	uint64_t	rseq_cs_ptr;	/* &rseq->rseq_cs, 0 if no rseq */
+	uint64_t	rseq_cs_val;
+	int		rseq_cleared;
+};
+
+struct region {
+	uint8_t		*local;		/* caller's mapping */
+	unsigned long	remote;		/* victim's mapping */
+	size_t		size;
+	size_t		blob_off, dframe_off, tframe_off, frame_size;
+	size_t		dstack_top, tstack_top, args_off, args_size;
+};
+
+struct compel_ctl {
+	pid_t		pid;
+	struct thread_state st;
+	unsigned long	gadget;		/* victim address of a syscall insn */
+	unsigned long	zero_addr;	/* victim address of a NUL byte */
+	int		seccomp;
+	int		infected;	/* parasite started */
+	int		running;	/* parasite thread not ptrace-stopped */
+	int		stop_sig;	/* signal it stopped with if it crashed */
+	int		thread_stop_sig; /* same for a one-shot thread */
+	size_t		thread_entry;	/* blob offset */
+	struct region	r;
+	struct compel_shared *hdr;	/* r.local */
+	int		listen_fd, sock, log_rd;
+	char		addr[108];
+	int		addr_len;
+};
+
+/* ---- ptrace.c ---- */
+int compel_wait_stop(pid_t tid, int *event, int *sig);
+int thread_state_save(struct thread_state *ts, pid_t tid);
+int thread_state_restore(struct thread_state *ts);
+void thread_state_free(struct thread_state *ts);
+int rseq_clear(struct thread_state *ts);
+int rseq_restore(struct thread_state *ts);
+int interrupt_and_wait(pid_t tid);
+int interrupt_prepare(pid_t tid);
+int interrupt_wait(pid_t tid);
+
+/* ---- rsys.c ---- */
+int find_gadget(struct compel_ctl *ctl);
+int ptrace_syscall(struct compel_ctl *ctl, long nr, long *ret,
+		   const unsigned long *args);
+
+/* ---- infect.c ---- */
+int rpc_recv(struct compel_ctl *ctl, struct compel_msg *m, int *fds,
+	     unsigned int max_fds, pid_t watch);
+void drain_log(struct compel_ctl *ctl);
+
+/* ---- arch (arch/<arch>/src/lib) ---- */
+int arch_get_regs(pid_t tid, compel_regs_t *r);
+int arch_set_regs(pid_t tid, const compel_regs_t *r);
+int arch_get_xsave(pid_t tid, uint8_t **buf, size_t *len);
+int arch_set_xsave(pid_t tid, const uint8_t *buf, size_t len);
+size_t arch_frame_size(size_t xsave_len);
+/* Build an rt_sigframe at local/remote that returns to ts's state. */
+int arch_build_frame(const struct thread_state *ts, void *local,
+		     unsigned long remote, unsigned long *uc_remote);
+void arch_regs_syscall(compel_regs_t *r, unsigned long ip, long nr,
+		       const unsigned long *args);
+long arch_regs_result(const compel_regs_t *r);
+void arch_regs_call(compel_regs_t *r, unsigned long ip, unsigned long sp,
+		    unsigned long arg);
+/* 1 and *nr if stopped in a syscall the kernel will restart. */
+int arch_in_restartable_syscall(const compel_regs_t *r, long *nr);
+long arch_regs_syscall_nr(const compel_regs_t *r);
+
+#endif

@@ -1,0 +1,397 @@
+/*
+ * Seizing, stopping and releasing threads; saving and restoring the
+ * per-thread state compel disturbs.
+ */
+#include <dirent.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "kernel-compat.h"
+#include "internal.h"
+
+struct rseq_config {		/* PTRACE_GET_RSEQ_CONFIGURATION, 5.13 */
+	uint64_t rseq_abi_pointer;
+	uint32_t rseq_abi_size;
+	uint32_t signature;
+	uint32_t flags;
+	uint32_t pad;
+};
+
+#define RSEQ_CS_OFF	8	/* offsetof(struct rseq, rseq_cs) */
+
+/* Read the first line of /proc/<tid>/<file> into buf. */
+static int read_proc_line(pid_t tid, const char *file, char *buf, size_t n)
+{
+	char path[64];
+	ssize_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", tid, file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	len = read(fd, buf, n - 1);
+	close(fd);
+	if (len < 0)
+		return -1;
+	buf[len] = '\0';
+	return 0;
+}
+
+/* A vfork parent sleeps until its child execs or exits: it cannot stop. */
+static int is_vfork_parent(pid_t tid)
+{
+	unsigned long flags = 0;
+	char buf[256];
+	long nr;
+
+	if (read_proc_line(tid, "syscall", buf, sizeof(buf)) ||
+	    sscanf(buf, "%ld %lx", &nr, &flags) < 1)
+		return 0;
+	return nr == 58 /* vfork */ || (nr == 56 /* clone */ && (flags & CLONE_VFORK)) ||
+	       (nr == 435 /* clone3 */ && !read_proc_line(tid, "wchan", buf, sizeof(buf)) &&
+		strstr(buf, "vfork"));
+}
+
+static int group_stopped(pid_t tid)
+{
+	char buf[512], *p;
+
+	if (read_proc_line(tid, "stat", buf, sizeof(buf)))
+		return 0;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] == 'T';
+}
+
+int compel_wait_stop(pid_t tid, int *event, int *sig)
+{
+	int st;
+
+	while (waitpid(tid, &st, __WALL) < 0) {
+		if (errno != EINTR) {
+			pr_perror("waitpid %d", tid);
+			return -1;
+		}
+	}
+	if (!WIFSTOPPED(st)) {
+		pr_err("thread %d is gone (status 0x%x)", tid, st);
+		errno = ESRCH;
+		return -1;
+	}
+	*sig = WSTOPSIG(st);
+	*event = st >> 16;
+	return 0;
+}
+
+/* Wait for the PTRACE_EVENT_STOP that PTRACE_INTERRUPT asked for. */
+static int wait_interrupt_stop(pid_t tid, int *crash_sig)
+{
+	int event, sig;
+
+	for (;;) {
+		if (compel_wait_stop(tid, &event, &sig))
+			return -1;
+		if (event == PTRACE_EVENT_STOP) {
+			if (sig == SIGTRAP)
+				return 0;
+			pr_err("thread %d is in group-stop (%d)", tid, sig);
+			errno = EBUSY;
+			return -1;
+		}
+		if (crash_sig && sig != SIGTRAP && (sig & 0x7f) != SIGTRAP) {
+			/* Signal-delivery-stop: parasite fault; report it. */
+			*crash_sig = sig;
+			return 0;
+		}
+		/* A signal on its way in: let it be delivered as usual. */
+		if (ptrace(PTRACE_CONT, tid, NULL, (void *)(long)
+			   ((sig & 0x80) ? 0 : sig))) {
+			pr_perror("PTRACE_CONT %d", tid);
+			return -1;
+		}
+	}
+}
+
+int interrupt_prepare(pid_t tid)
+{
+	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL)) {
+		pr_perror("PTRACE_INTERRUPT %d", tid);
+		return -1;
+	}
+	return 0;
+}
+
+int interrupt_wait(pid_t tid)
+{
+	return wait_interrupt_stop(tid, NULL);
+}
+
+/* Returns -1, 0 (interrupt stop) or a signal the thread stopped with. */
+int interrupt_and_wait(pid_t tid)
+{
+	int crash = 0;
+
+	if (interrupt_prepare(tid) || wait_interrupt_stop(tid, &crash))
+		return -1;
+	return crash;
+}
+
+int compel_seize(pid_t tid, unsigned int flags)
+{
+	long opts = PTRACE_O_TRACESYSGOOD;
+
+	if (is_vfork_parent(tid)) {
+		pr_warn("%d is a vfork parent; retry once its child has "
+			"exec'ed or exited", tid);
+		errno = EAGAIN;
+		return -1;
+	}
+	if (group_stopped(tid)) {
+		pr_err("%d is stopped (group-stop); not supported", tid);
+		errno = EBUSY;
+		return -1;
+	}
+	if (flags & COMPEL_SEIZE_SUSPEND_SECCOMP)
+		opts |= PTRACE_O_SUSPEND_SECCOMP;
+	if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)opts)) {
+		if (errno != ESRCH)
+			pr_perror("PTRACE_SEIZE %d", tid);
+		return -1;
+	}
+	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) ||
+	    wait_interrupt_stop(tid, NULL)) {
+		int err = errno;
+
+		pr_perror("cannot stop %d", tid);
+		ptrace(PTRACE_DETACH, tid, NULL, NULL);
+		errno = err;
+		return -1;
+	}
+	compel_step("seized");
+	return 0;
+}
+
+int compel_detach(pid_t tid)
+{
+	if (ptrace(PTRACE_DETACH, tid, NULL, NULL)) {
+		pr_perror("PTRACE_DETACH %d", tid);
+		return -1;
+	}
+	return 0;
+}
+
+int compel_detach_task(const pid_t *tids, int nr)
+{
+	int i, ret = 0;
+
+	for (i = 0; i < nr; i++)
+		ret |= compel_detach(tids[i]);
+	return ret ? -1 : 0;
+}
+
+static int has_tid(const pid_t *t, int n, pid_t tid)
+{
+	while (n--)
+		if (t[n] == tid)
+			return 1;
+	return 0;
+}
+
+/* One pass over /proc/<pid>/task: seize what is new.  Returns #new or -1. */
+static int seize_pass(pid_t pid, unsigned int flags, pid_t **tids, int *nr)
+{
+	char path[64];
+	struct dirent *de;
+	int added = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d) {
+		pr_perror("opendir %s", path);
+		return -1;
+	}
+	while ((de = readdir(d))) {
+		pid_t tid = atoi(de->d_name);
+		pid_t *t;
+
+		if (tid <= 0 || has_tid(*tids, *nr, tid))
+			continue;
+		if (compel_seize(tid, flags)) {
+			if (errno == ESRCH)
+				continue;	/* exited meanwhile */
+			closedir(d);
+			return -1;
+		}
+		t = realloc(*tids, (*nr + 1) * sizeof(*t));
+		if (!t) {
+			compel_detach(tid);
+			closedir(d);
+			return -1;
+		}
+		*tids = t;
+		t[(*nr)++] = tid;
+		added++;
+	}
+	closedir(d);
+	return added;
+}
+
+int compel_seize_task(pid_t pid, unsigned int flags, pid_t **tids, int *nr)
+{
+	int ret;
+
+	*tids = malloc(sizeof(pid_t));
+	*nr = 0;
+	if (!*tids)
+		return -1;
+	if (compel_seize(pid, flags))
+		goto err;
+	(*tids)[(*nr)++] = pid;
+	do
+		ret = seize_pass(pid, flags, tids, nr);
+	while (ret > 0);
+	if (ret < 0)
+		goto err;
+	return 0;
+err:
+	compel_detach_task(*tids, *nr);
+	free(*tids);
+	*tids = NULL;
+	*nr = 0;
+	return -1;
+}
+
+static int peek(pid_t tid, uint64_t addr, uint64_t *val)
+{
+	errno = 0;
+	*val = ptrace(PTRACE_PEEKDATA, tid, (void *)addr, NULL);
+	if (errno) {
+		pr_perror("PTRACE_PEEKDATA %d at %#llx", tid, (unsigned long long)addr);
+		return -1;
+	}
+	return 0;
+}
+
+int thread_state_save(struct thread_state *ts, pid_t tid)
+{
+	struct rseq_config rc;
+
+	memset(ts, 0, sizeof(*ts));
+	ts->tid = tid;
+	if (arch_get_regs(tid, &ts->regs) ||
+	    arch_get_xsave(tid, &ts->xsave, &ts->xsave_len))
+		return -1;
+	if (ptrace(PTRACE_GETSIGMASK, tid, (void *)sizeof(ts->sigmask), &ts->sigmask)) {
+		pr_perror("PTRACE_GETSIGMASK %d", tid);
+		goto err;
+	}
+	memset(&rc, 0, sizeof(rc));
+	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, tid, (void *)sizeof(rc), &rc) < 0) {
+		pr_warn("no rseq configuration for %d: %m", tid);
+		rc.rseq_abi_pointer = 0;
+	}
+	if (rc.rseq_abi_pointer) {
+		ts->rseq_cs_ptr = rc.rseq_abi_pointer + RSEQ_CS_OFF;
+		if (peek(tid, ts->rseq_cs_ptr, &ts->rseq_cs_val))
+			goto err;
+	}
+	return 0;
+err:
+	thread_state_free(ts);
+	return -1;
+}
+
+void thread_state_free(struct thread_state *ts)
+{
+	free(ts->xsave);
+	ts->xsave = NULL;
+}
+
+/* Keep any rseq critical section from covering code compel runs. */
+int rseq_clear(struct thread_state *ts)
+{
+	if (!ts->rseq_cs_ptr || !ts->rseq_cs_val || ts->rseq_cleared)
+		return 0;
+	if (ptrace(PTRACE_POKEDATA, ts->tid, (void *)ts->rseq_cs_ptr, NULL)) {
+		pr_perror("clearing rseq_cs of %d", ts->tid);
+		return -1;
+	}
+	ts->rseq_cleared = 1;
+	return 0;
+}
+
+int rseq_restore(struct thread_state *ts)
+{
+	if (!ts->rseq_cleared)
+		return 0;
+	if (ptrace(PTRACE_POKEDATA, ts->tid, (void *)ts->rseq_cs_ptr,
+		   (void *)ts->rseq_cs_val)) {
+		pr_perror("restoring rseq_cs of %d", ts->tid);
+		return -1;
+	}
+	ts->rseq_cleared = 0;
+	return 0;
+}
+
+/* Order matters for kill-safety: see Documentation/compel.md. */
+int thread_state_restore(struct thread_state *ts)
+{
+	if (arch_set_xsave(ts->tid, ts->xsave, ts->xsave_len))
+		return -1;
+	if (ptrace(PTRACE_SETSIGMASK, ts->tid, (void *)sizeof(ts->sigmask), &ts->sigmask)) {
+		pr_perror("PTRACE_SETSIGMASK %d", ts->tid);
+		return -1;
+	}
+	return arch_set_regs(ts->tid, &ts->regs);
+}
+
+static int parse_ids(const char *line, const char *key, unsigned int *v)
+{
+	size_t n = strlen(key);
+
+	if (strncmp(line, key, n))
+		return 0;
+	return sscanf(line + n, "%u %u %u %u", &v[0], &v[1], &v[2], &v[3]) == 4;
+}
+
+int compel_task_creds(pid_t pid, struct compel_creds *c)
+{
+	char path[64], line[256];
+	int got = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f) {
+		pr_perror("open %s", path);
+		return -1;
+	}
+	memset(c, 0, sizeof(*c));
+	while (fgets(line, sizeof(line), f)) {
+		got += parse_ids(line, "Uid:", c->uid);
+		got += parse_ids(line, "Gid:", c->gid);
+		got += sscanf(line, "CapInh: %" SCNx64, &c->cap_inh) == 1;
+		got += sscanf(line, "CapPrm: %" SCNx64, &c->cap_prm) == 1;
+		got += sscanf(line, "CapEff: %" SCNx64, &c->cap_eff) == 1;
+		got += sscanf(line, "CapBnd: %" SCNx64, &c->cap_bnd) == 1;
+		got += sscanf(line, "CapAmb: %" SCNx64, &c->cap_amb) == 1;
+		got += sscanf(line, "Seccomp: %d", &c->seccomp) == 1;
+		got += sscanf(line, "NoNewPrivs: %d", &c->no_new_privs) == 1;
+	}
+	fclose(f);
+	if (got < 9) {
+		pr_err("%s: missing fields", path);
+		return -1;
+	}
+	return 0;
+}
