@@ -154,7 +154,7 @@ const struct check_feature check_features[] = {
 	{ "sock_diag_unix", NULL, OPT, NULL, NULL, chk_sock_diag_unix,
 	  "sock_diag for unix sockets" },
 	{ "sock_diag_inet", NULL, OPT, NULL, NULL, chk_sock_diag_inet,
-	  "sock_diag for TCP/UDP sockets" },
+	  "sock_diag for TCP sockets (inet_diag)" },
 	{ "sock_diag_netlink", NULL, OPT, NULL, NULL, chk_sock_diag_netlink,
 	  "sock_diag for netlink sockets" },
 	{ "sock_diag_packet", NULL, OPT, NULL, NULL, chk_sock_diag_packet,

@@ -337,7 +337,8 @@ static int check_map_file(const struct proc_vma *v, struct kd_status *st)
 	if (n < 0)
 		return kd_fail(st, "readlink /proc/self/map_files/<our text>", errno);
 	target[n] = '\0';
-	if (strcmp(target, v->path))
+	/* maps drops a " (deleted)" suffix the link keeps */
+	if (strncmp(target, v->path, strlen(v->path)))
 		return kd_fail(st, "map_files link differs from the maps path", 0);
 	fd = open(link, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -831,10 +832,13 @@ static int pagemap_entry(int pm, void *addr, uint64_t *e)
 /* In a forked child, as clear_refs affects the whole process. */
 static int child_soft_dirty(struct kd_child_res *r)
 {
-	static volatile char page[1 << 16] __aligned(1 << 16);
+	volatile char *page = mmap(NULL, kdat.page_size, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	uint64_t before = 0, after = 0;
 	int pm, cr;
 
+	if (page == MAP_FAILED)		/* the child's exit unmaps it */
+		return kd_fail(&r->st, "mmap", errno);
 	page[0] = 1;
 	cr = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
 	if (cr < 0 || write(cr, "4", 1) != 1)
@@ -906,10 +910,12 @@ static int sock_diag_dump(const void *req, size_t len, const char *what,
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if (send(fd, &msg, msg.h.nlmsg_len, 0) < 0)
 		err = errno;
+	errno = 0;
 	while (!err && !done && (n = recv(fd, buf, sizeof(buf), 0)) > 0) {
 		for (h = (void *)buf; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
 			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
-				err = -*(int *)NLMSG_DATA(h);
+				if (h->nlmsg_len >= NLMSG_LENGTH(sizeof(int)))
+					err = -*(int *)NLMSG_DATA(h);
 				done = 1;
 				break;
 			}
