@@ -4,12 +4,23 @@
  * wrappers on /proc/self against libc.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -763,6 +774,370 @@ static int test_auxv(void)
 	return 0;
 }
 
+/* ---- live /proc/self, cross-checked with libc --------------------------------------- */
+
+static const struct proc_vma *vma_at(const struct proc_vmas *v, const void *addr)
+{
+	uint64_t a = (uint64_t)(uintptr_t)addr;
+	size_t i;
+
+	for (i = 0; i < v->nr; i++)
+		if (v->v[i].start <= a && a < v->v[i].end)
+			return &v->v[i];
+	return NULL;
+}
+
+static int test_live_maps(void)
+{
+	char exe[PATH_MAX];
+	const struct proc_vma *m;
+	struct proc_vmas v;
+	ssize_t n;
+	int local = 0;
+	void *ro;
+
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	CHECK(n > 0);
+	exe[n] = '\0';
+	ro = mmap(NULL, 3 * 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(ro != MAP_FAILED);
+	CHECK(proc_read_maps(getpid(), &v) == 0);
+	m = vma_at(&v, (void *)test_live_maps);
+	CHECK(m && m->kind == PROC_VMA_FILE && (m->prot & PROT_EXEC) && !m->shared);
+	CHECK(!strcmp(m->path, exe));	/* CHECK_STR would copy PATH_MAX into unit_why */
+	m = vma_at(&v, &local);
+	CHECK(m && m->prot == (PROT_READ | PROT_WRITE));
+	m = vma_at(&v, ro);
+	CHECK(m && m->prot == PROT_READ && m->kind == PROC_VMA_ANON && m->inode == 0);
+	CHECK(m->start <= (uintptr_t)ro && m->end >= (uintptr_t)ro + 3 * 4096);
+	proc_vmas_free(&v);
+	munmap(ro, 3 * 4096);
+	return 0;
+}
+
+static int test_live_smaps(void)
+{
+	const struct proc_vma *m;
+	struct proc_vmas v;
+	char *rw;
+
+	rw = mmap(NULL, 4 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(rw != MAP_FAILED);
+	memset(rw, 1, 2 * 4096);
+	CHECK(madvise(rw, 4 * 4096, MADV_DONTFORK) == 0);
+	CHECK(proc_read_smaps(getpid(), &v) == 0);
+	m = vma_at(&v, rw);
+	CHECK(m && m->has_vmflags);
+	CHECK((m->vmflags & (PROC_VMF(RD) | PROC_VMF(WR) | PROC_VMF(DC))) ==
+	      (PROC_VMF(RD) | PROC_VMF(WR) | PROC_VMF(DC)));
+	CHECK(!(m->vmflags & (PROC_VMF(EX) | PROC_VMF(SH) | PROC_VMF(UNKNOWN))));
+	CHECK(m->rss_kb >= 8 && m->anon_kb >= 8);
+	proc_vmas_free(&v);
+	munmap(rw, 4 * 4096);
+	return 0;
+}
+
+static int test_live_status(void)
+{
+	struct proc_status st;
+	sigset_t set, old;
+	mode_t um;
+	int ngroups = getgroups(0, NULL);
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	sigaddset(&set, SIGRTMIN + 3);
+	CHECK(sigprocmask(SIG_BLOCK, &set, &old) == 0);
+	um = umask(027);
+	int r = proc_read_status(getpid(), &st);
+	umask(um);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	CHECK(r == 0);
+	CHECK(st.pid == getpid() && st.tgid == getpid() && st.ppid == getppid());
+	CHECK(st.uid[0] == getuid() && st.uid[1] == geteuid());
+	CHECK(st.gid[0] == getgid() && st.gid[1] == getegid());
+	CHECK(st.ngroups == (size_t)ngroups && st.umask == 027);
+	CHECK(st.sigblk & (1ULL << (SIGUSR2 - 1)));
+	CHECK(st.sigblk & (1ULL << (SIGRTMIN + 3 - 1)));
+	CHECK(st.state == 'R' && st.threads >= 1);
+	CHECK(st.nr_nspid >= 1 && st.nspid[st.nr_nspid - 1] == getpid());
+	proc_status_free(&st);
+	return 0;
+}
+
+static int test_live_stat(void)
+{
+	struct proc_stat st;
+	struct proc_status ss;
+
+	CHECK(proc_read_stat(getpid(), &st) == 0);
+	CHECK(st.pid == getpid() && st.ppid == getppid());
+	CHECK(st.pgrp == getpgrp() && st.session == getsid(0));
+	CHECK(st.state == 'R' && st.num_threads >= 1 && st.vsize > 0);
+	CHECK(st.arg_start < st.arg_end && st.env_start <= st.env_end);
+	CHECK(proc_read_status(getpid(), &ss) == 0);
+	CHECK_STR(st.comm, ss.name);
+	proc_status_free(&ss);
+	return 0;
+}
+
+static int test_live_limits(void)
+{
+	struct rlimit r, core;
+	struct proc_limits l;
+	int i, ret;
+
+	/* a value only this test sets, so the file is really the live one */
+	CHECK(getrlimit(RLIMIT_CORE, &core) == 0);
+	r = core;
+	r.rlim_cur = r.rlim_max == RLIM_INFINITY || r.rlim_max > 12345 ? 12345 : r.rlim_max;
+	CHECK(setrlimit(RLIMIT_CORE, &r) == 0);
+	ret = proc_read_limits(getpid(), &l);
+	setrlimit(RLIMIT_CORE, &core);
+	CHECK(ret == 0 && l.lim[RLIMIT_CORE].rlim_cur == r.rlim_cur);
+	for (i = 0; i < PROC_NR_LIMITS; i++) {
+		CHECK(getrlimit(i, &r) == 0);
+		if (i == RLIMIT_CORE)
+			continue;	/* checked above, restored since */
+		if (i == RLIMIT_NOFILE) {
+			/* valgrind keeps a few descriptors back from what it reports */
+			CHECK(l.lim[i].rlim_cur >= r.rlim_cur && l.lim[i].rlim_max >= r.rlim_max);
+			CHECK(l.lim[i].rlim_cur - r.rlim_cur < 64);
+			continue;
+		}
+		CHECK(l.lim[i].rlim_cur == r.rlim_cur && l.lim[i].rlim_max == r.rlim_max);
+	}
+	return 0;
+}
+
+static int test_live_mountinfo(void)
+{
+	struct proc_mounts m;
+	struct statx sx;
+	size_t i;
+
+	CHECK(statx(AT_FDCWD, "/", 0, STATX_MNT_ID, &sx) == 0);
+	CHECK(sx.stx_mask & STATX_MNT_ID);
+	CHECK(proc_read_mountinfo(getpid(), &m) == 0);
+	CHECK(m.nr >= 1);
+	for (i = 0; i < m.nr; i++)
+		if ((uint64_t)m.m[i].mnt_id == sx.stx_mnt_id)
+			break;
+	CHECK(i < m.nr);
+	CHECK_STR(m.m[i].mountpoint, "/");
+	CHECK(m.m[i].major == sx.stx_dev_major && m.m[i].minor == sx.stx_dev_minor);
+	proc_mounts_free(&m);
+	return 0;
+}
+
+static int test_live_cgroup(void)
+{
+	struct proc_cgroups c;
+	size_t i;
+
+	CHECK(proc_read_cgroup(getpid(), &c) == 0);
+	CHECK(c.nr >= 1);
+	for (i = 0; i < c.nr; i++)
+		CHECK(c.c[i].path[0] == '/');
+	proc_cgroups_free(&c);
+	return 0;
+}
+static int test_live_fdinfo_plain(void)
+{
+	char tmp[] = "/tmp/test-proc-parse-XXXXXX";
+	struct proc_fdinfo fi;
+	struct stat sb;
+	int fd = mkostemp(tmp, O_APPEND | O_CLOEXEC), r;
+
+	CHECK(fd >= 0);
+	unlink(tmp);
+	r = write(fd, tmp, sizeof(tmp)) == (ssize_t)sizeof(tmp) && lseek(fd, 7, SEEK_SET) == 7 &&
+	    fstat(fd, &sb) == 0 ? proc_read_fdinfo(getpid(), fd, &fi) : -2;
+	close(fd);
+	CHECK(r == 0);
+	CHECK(fi.pos == 7 && (fi.flags & O_APPEND) && (fi.flags & O_ACCMODE) == O_RDWR);
+	CHECK(fi.has_ino && fi.ino == sb.st_ino && fi.mnt_id > 0);
+	proc_fdinfo_free(&fi);
+	return 0;
+}
+
+static int test_live_fdinfo_anon(void)
+{
+	struct itimerspec its = { .it_value = { 500, 0 }, .it_interval = { 2, 5000 } };
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 0xabcdef0123ULL };
+	int efd = -1, ep = -1, sfd = -1, tfd = -1, ret = -1;
+	struct proc_epoll_tfd *t = NULL;
+	struct proc_fdinfo fi = { 0 };
+	struct proc_timerfd tf;
+	struct proc_eventfd e;
+	uint64_t mask;
+	sigset_t set;
+	size_t n;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGWINCH);
+	efd = eventfd(5, EFD_SEMAPHORE);
+	ep = epoll_create1(0);
+	sfd = signalfd(-1, &set, 0);
+	tfd = timerfd_create(CLOCK_MONOTONIC, 0);
+	if (efd < 0 || ep < 0 || sfd < 0 || tfd < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, efd, &ev) ||
+	    timerfd_settime(tfd, 0, &its, NULL))
+		goto out;
+	if (proc_read_fdinfo(getpid(), efd, &fi) || proc_fdinfo_eventfd(&fi, &e) ||
+	    e.count != 5 || e.semaphore == 0)
+		goto out;
+	proc_fdinfo_free(&fi);
+	if (proc_read_fdinfo(getpid(), ep, &fi) || proc_fdinfo_epoll(&fi, &t, &n) || n != 1 ||
+	    t[0].tfd != efd || t[0].data != 0xabcdef0123ULL || !(t[0].events & EPOLLIN))
+		goto out;
+	proc_fdinfo_free(&fi);
+	if (proc_read_fdinfo(getpid(), sfd, &fi) || proc_fdinfo_signalfd(&fi, &mask) ||
+	    mask != ((1ULL << (SIGUSR1 - 1)) | (1ULL << (SIGWINCH - 1))))
+		goto out;
+	proc_fdinfo_free(&fi);
+	if (proc_read_fdinfo(getpid(), tfd, &fi) || proc_fdinfo_timerfd(&fi, &tf) ||
+	    tf.clockid != CLOCK_MONOTONIC || tf.interval_sec != 2 || tf.interval_nsec != 5000 ||
+	    tf.value_sec > 500 || tf.value_sec < 400)
+		goto out;
+	ret = 0;
+out:
+	free(t);
+	proc_fdinfo_free(&fi);
+	close(efd);
+	close(ep);
+	close(sfd);
+	close(tfd);
+	CHECK(ret == 0);
+	return 0;
+}
+
+static int test_live_fdinfo_inotify(void)
+{
+	struct proc_inotify_wd *w = NULL;
+	struct proc_fdinfo fi;
+	struct stat sb;
+	int fd, wd, r;
+	size_t n = 0;
+
+	CHECK(stat("/", &sb) == 0);
+	fd = inotify_init1(IN_CLOEXEC);
+	CHECK(fd >= 0);
+	wd = inotify_add_watch(fd, "/", IN_CREATE | IN_MOVED_TO);
+	r = wd < 0 ? -1 : proc_read_fdinfo(getpid(), fd, &fi);
+	close(fd);
+	CHECK(r == 0);
+	r = proc_fdinfo_inotify(&fi, &w, &n);
+	proc_fdinfo_free(&fi);
+	CHECK(r == 0 && n == 1);
+	r = w[0].wd == wd && w[0].ino == sb.st_ino &&
+	    (w[0].mask & (IN_CREATE | IN_MOVED_TO)) == (IN_CREATE | IN_MOVED_TO);
+	free(w);
+	CHECK(r);
+	return 0;
+}
+
+static int test_live_timers(void)
+{
+	struct sigevent se = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR2 };
+	struct proc_timers t;
+	timer_t id;
+	size_t i;
+	int r;
+
+	se.sigev_value.sival_ptr = (void *)0x5eed;
+	CHECK(timer_create(CLOCK_MONOTONIC, &se, &id) == 0);
+	r = proc_read_timers(getpid(), &t);
+	timer_delete(id);
+	CHECK(r == 0);
+	for (i = 0; i < t.nr; i++)
+		if (t.t[i].id == (int)(intptr_t)id)
+			break;
+	CHECK(i < t.nr);
+	r = t.t[i].signo == SIGUSR2 && t.t[i].sigval == 0x5eed &&
+	    t.t[i].notify == SIGEV_SIGNAL && !t.t[i].thread_id &&
+	    t.t[i].notify_pid == getpid() && t.t[i].clockid == CLOCK_MONOTONIC;
+	proc_timers_free(&t);
+	CHECK(r);
+	return 0;
+}
+
+static int test_live_children(void)
+{
+	struct proc_pids p;
+	char path[64];
+	pid_t child;
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/children", getpid());
+	if (access(path, R_OK)) {
+		fprintf(stderr, "note: %s absent (CONFIG_PROC_CHILDREN off), checking the error path\n",
+			path);
+		CHECK(proc_read_children(getpid(), getpid(), &p) == -1 && p.pid == NULL);
+		return 0;
+	}
+	child = fork();
+	CHECK(child >= 0);
+	if (child == 0) {
+		pause();
+		_exit(0);
+	}
+	r = proc_read_children(getpid(), getpid(), &p);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	CHECK(r == 0 && p.nr == 1 && p.pid[0] == child);
+	proc_pids_free(&p);
+	return 0;
+}
+
+static pthread_barrier_t task_barrier;
+static pid_t task_tid;
+
+static void *task_thread(void *arg)
+{
+	(void)arg;
+	task_tid = gettid();
+	pthread_barrier_wait(&task_barrier);	/* tid published */
+	pthread_barrier_wait(&task_barrier);	/* main has looked */
+	return NULL;
+}
+
+static int test_live_tasks(void)
+{
+	struct proc_pids p;
+	pthread_t th;
+	int r;
+
+	CHECK(pthread_barrier_init(&task_barrier, NULL, 2) == 0);
+	CHECK(pthread_create(&th, NULL, task_thread, NULL) == 0);
+	pthread_barrier_wait(&task_barrier);
+	r = proc_read_tasks(getpid(), &p);
+	pthread_barrier_wait(&task_barrier);
+	pthread_join(th, NULL);
+	pthread_barrier_destroy(&task_barrier);
+	CHECK(r == 0 && p.nr == 2);
+	CHECK(p.pid[0] < p.pid[1]);
+	CHECK((p.pid[0] == getpid() && p.pid[1] == task_tid) ||
+	      (p.pid[1] == getpid() && p.pid[0] == task_tid));
+	proc_pids_free(&p);
+	return 0;
+}
+
+static int test_live_auxv(void)
+{
+	struct proc_auxv av;
+	unsigned long v;
+
+	CHECK(proc_read_auxv(getpid(), &av) == 0);
+	CHECK(av.nr > 1 && av.a[2 * (av.nr - 1)] == AT_NULL);
+	CHECK(proc_auxv_get(&av, AT_PAGESZ, &v) == 0 && v == getauxval(AT_PAGESZ));
+	CHECK(v == (unsigned long)sysconf(_SC_PAGESIZE));
+	CHECK(proc_auxv_get(&av, AT_ENTRY, &v) == 0 && v == getauxval(AT_ENTRY));
+	CHECK(proc_auxv_get(&av, AT_UID, &v) == 0 && v == getuid());
+	CHECK(proc_auxv_get(&av, AT_PHDR, &v) == 0 && v == getauxval(AT_PHDR));
+	return 0;
+}
+
 /* ---- table ------------------------------------------------------------------ */
 
 static const struct unit_case cases[] = {
@@ -789,6 +1164,20 @@ static const struct unit_case cases[] = {
 	{ "timers: captured and hand-made", test_timers },
 	{ "children: pid lists", test_children },
 	{ "auxv: bounds and terminator", test_auxv },
+	{ "live: maps vs. own code, stack and mmap", test_live_maps },
+	{ "live: smaps flags and rss vs. madvise", test_live_smaps },
+	{ "live: status vs. getpid/getuid/sigprocmask/umask", test_live_status },
+	{ "live: stat vs. getpgrp/getsid", test_live_stat },
+	{ "live: limits vs. getrlimit", test_live_limits },
+	{ "live: mountinfo vs. statx mount id", test_live_mountinfo },
+	{ "live: cgroup", test_live_cgroup },
+	{ "live: fdinfo of a regular file vs. lseek/fstat/open flags", test_live_fdinfo_plain },
+	{ "live: fdinfo of eventfd, epoll, signalfd, timerfd", test_live_fdinfo_anon },
+	{ "live: fdinfo of inotify vs. stat", test_live_fdinfo_inotify },
+	{ "live: timers vs. timer_create", test_live_timers },
+	{ "live: children vs. fork", test_live_children },
+	{ "live: task list vs. gettid", test_live_tasks },
+	{ "live: auxv vs. getauxval", test_live_auxv },
 };
 
 UNIT_MAIN(cases)
