@@ -272,7 +272,9 @@ static int test_cmd_check(void)
 	struct cr_options o;
 	char *names[2] = { "kcmp", "get_rseq_conf" };
 	char *bad[2] = { "kcmp", "no_such_feature" };
+	char *sd[1] = { "mem_dirty_track" };
 	char out[256];
+	int ret;
 
 	memset(&o, 0, sizeof(o));
 	CHECK(run_check(&o, out, sizeof(out)) == 0);
@@ -293,6 +295,15 @@ static int test_cmd_check(void)
 	log_set_level(DEFAULT_LOGLEVEL);
 	CHECK(!strncmp(out, "Looks good.\n", 12));
 	CHECK(!kdat.has_soft_dirty == !!strstr(out, "mem_dirty_track"));
+	/* a named optional feature is required: missing means failure */
+	memset(&o, 0, sizeof(o));
+	o.features.v = sd;
+	o.features.n = 1;
+	log_set_level(LOG_NONE);
+	ret = run_check(&o, out, sizeof(out));
+	log_set_level(DEFAULT_LOGLEVEL);
+	CHECK(ret == (kdat.has_soft_dirty ? 0 : -1));
+	CHECK(!strcmp(out, kdat.has_soft_dirty ? "Looks good.\n" : ""));
 	CHECK(no_children());
 	return 0;
 }
