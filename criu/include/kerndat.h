@@ -49,7 +49,7 @@ enum kd_probe_id {
 	KD_SOCK_DIAG_NETLINK,	/* an error */
 	KD_SOCK_DIAG_PACKET,
 	KD_TIMENS,		/* unshare(CLONE_NEWTIME) + offsets, in a child */
-	KD_CGROUP,		/* v1 controllers and v2 mount from mountinfo */
+	KD_CGROUP,		/* cgroup layout; ok when a cgroup2 mount exists */
 	KD_NR_PROBES,
 };
 
