@@ -18,30 +18,54 @@
 /* First read size; doubled as needed up to the caller's maximum. */
 #define READ_CHUNK	4096
 
+/* read() retrying on EINTR. */
+static ssize_t read_some(int fd, void *buf, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = read(fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
+/* Is there anything left to read? 0 no, 1 yes, -1 error. */
+static int more_data(int fd)
+{
+	char c;
+	ssize_t n = read_some(fd, &c, 1);
+
+	return n < 0 ? -1 : n > 0;
+}
+
 static int read_all(int fd, const char *path, size_t max, char **bufp, size_t *lenp)
 {
-	size_t cap = READ_CHUNK, len = 0;
+	size_t cap = min((size_t)READ_CHUNK, max), len = 0;
 	char *buf = malloc(cap + 1), *tmp;
 	ssize_t n;
 
 	if (!buf)
 		goto nomem;
 	for (;;) {
-		if (len == cap) {
-			if (cap >= max) {
+		if (len == cap && cap == max) {
+			n = more_data(fd);
+			if (n == 0)
+				break;
+			if (n > 0)
 				pr_err("%s: larger than %zu bytes, refusing", path, max);
-				goto err;
-			}
+			else
+				pr_perror("%s: read failed", path);
+			goto err;
+		}
+		if (len == cap) {
 			cap = min(cap * 2, max);
 			tmp = realloc(buf, cap + 1);
 			if (!tmp)
 				goto nomem;
 			buf = tmp;
 		}
-		n = read(fd, buf + len, cap - len);
+		n = read_some(fd, buf + len, cap - len);
 		if (n < 0) {
-			if (errno == EINTR)
-				continue;
 			pr_perror("%s: read failed", path);
 			goto err;
 		}

@@ -92,6 +92,30 @@ static char *long_run(size_t n, char c)
 	return s;
 }
 
+/* ---- file reader -------------------------------------------------------------- */
+
+static int test_read_file_bounds(void)
+{
+	char path[PATH_MAX], *buf;
+	size_t len;
+
+	CHECK(fixture_path("stat.txt", path, sizeof(path)) == 0);
+	CHECK(proc_read_file(path, 1 << 20, &buf, &len) == 0);
+	CHECK(len == 306 && buf[len] == '\0' && buf[len - 1] == '\n');
+	free(buf);
+	CHECK(proc_read_file(path, 306, &buf, &len) == 0 && len == 306);
+	free(buf);
+	CHECK(proc_read_file(path, 305, &buf, &len) == -1 && buf == NULL && len == 0);
+	CHECK(proc_read_file(path, 0, &buf, &len) == -1);
+	/* a file larger than one read chunk, read in several rounds */
+	CHECK(fixture_path("smaps.txt", path, sizeof(path)) == 0);
+	CHECK(proc_read_file(path, 1 << 20, &buf, &len) == 0 && len == 23527);
+	CHECK(strlen(buf) == len);
+	free(buf);
+	CHECK(proc_read_file("/nonexistent/file", 1 << 20, &buf, &len) == -1);
+	return 0;
+}
+
 /* ---- maps ------------------------------------------------------------------- */
 
 static const struct proc_vma *find_vma(const struct proc_vmas *v, const char *path)
@@ -1141,6 +1165,7 @@ static int test_live_auxv(void)
 /* ---- table ------------------------------------------------------------------ */
 
 static const struct unit_case cases[] = {
+	{ "proc_read_file: size bounds", test_read_file_bounds },
 	{ "maps: captured file", test_maps_captured },
 	{ "maps: special names, deleted, odd paths", test_maps_special_names },
 	{ "maps: hostile input", test_maps_hostile },
