@@ -272,8 +272,8 @@ static struct cr_img *img_start_read(struct cr_img *img, const struct img_desc *
 	uint8_t m[4];
 	ssize_t n;
 
-	if (!img->desc || !img->desc->magic)
-		return img;
+	if (img->desc && !img->desc->magic)
+		return img;		/* raw kind, known by name: no header */
 	n = img_get(img, m, sizeof(m));
 	if (n != sizeof(m)) {
 		if (n >= 0)
