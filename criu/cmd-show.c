@@ -141,8 +141,10 @@ static struct cr_img *open_image(int dirfd, const char *name)
 	}
 	img = img_open_fd(fd, name);
 	if (img && !img_kind_of(img)) {
-		pr_err("%s: can't tell the image kind; name the file like %s", name,
-		       d ? d->fmt : "the kind's file name");
+		if (d)
+			pr_err("%s: a %s image; name it like %s to read it", name, d->name, d->fmt);
+		else
+			pr_err("%s: not an image (unknown magic)", name);
 		img_close(img);
 		return NULL;
 	}
@@ -384,8 +386,8 @@ int json_to_img(const struct json_value *doc, const char *src, int dirfd, const 
 		return -1;
 	}
 	if (name_to_id(d, out_name, &id)) {
-		pr_err("%s: a %s image must be named like \"%s\", not \"%s\"", src, d->name,
-		       d->fmt, out_name);
+		pr_err("%s: the file for a %s image must be named like \"%s\", not \"%s\"", src,
+		       d->name, d->fmt, out_name);
 		return -1;
 	}
 	img = img_create(dirfd, kind, id);

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cpuinfo.pb-c.h"
 #include "image.h"
 #include "inventory.pb-c.h"
 #include "json.h"
@@ -221,6 +222,17 @@ static int test_rt_inventory_minimal(void)
 	return 0;
 }
 
+static int test_rt_cpuinfo(void)
+{
+	CpuinfoEntry c = CPUINFO_ENTRY__INIT;
+	ProtobufCMessage *m[] = { &c.base };
+
+	c.cpu = &cpu;
+	return round_trip(IMG_CPUINFO, 0, m, 1,
+			  "\"cpuid_words\": [2147154943, 3219913727, 43804591, 0, 3154117632, "
+			  "289, 739248128, 4294967295, 0],");
+}
+
 static DumpStatsEntry dstats = {
 	PROTOBUF_C_MESSAGE_INIT(&dump_stats_entry__descriptor),
 	.freezing_time = 1, .frozen_time = 123456789012ull, .memdump_time = 3,
@@ -272,6 +284,132 @@ static int test_rt_pagemap(void)
 	e[1].vaddr = 0x7ffffffff000ull, e[1].nr_pages = 1, e[1].has_flags = 1, e[1].flags = 6;
 	e[2].vaddr = UINT64_MAX & ~0xfffull, e[2].nr_pages = UINT32_MAX;
 	return round_trip(IMG_PAGEMAP, 4294967295u, m, 4, "\"pages_id\": 7");
+}
+
+/* ---- every kind, populated by reflection --------------------------------------- */
+
+static void gen_message(struct jbuf *jb, const ProtobufCMessageDescriptor *d, unsigned int depth);
+
+static void gen_value(struct jbuf *jb, const ProtobufCFieldDescriptor *f, unsigned int depth,
+		      unsigned int i)
+{
+	static const char *ints[] = {
+		[PROTOBUF_C_TYPE_INT32] = "-123456", [PROTOBUF_C_TYPE_SINT32] = "-2147483648",
+		[PROTOBUF_C_TYPE_SFIXED32] = "2147483647", [PROTOBUF_C_TYPE_INT64] = "-1",
+		[PROTOBUF_C_TYPE_SINT64] = "-9223372036854775808",
+		[PROTOBUF_C_TYPE_SFIXED64] = "9223372036854775807", [PROTOBUF_C_TYPE_UINT32] = "4294967295",
+		[PROTOBUF_C_TYPE_FIXED32] = "4294967294", [PROTOBUF_C_TYPE_UINT64] = "18446744073709551615",
+		[PROTOBUF_C_TYPE_FIXED64] = "18446744073709551614", [PROTOBUF_C_TYPE_FLOAT] = "1.5",
+		[PROTOBUF_C_TYPE_DOUBLE] = "0.1", [PROTOBUF_C_TYPE_BOOL] = "true",
+		[PROTOBUF_C_TYPE_BYTES] = "\"00ff7f\"",
+		[PROTOBUF_C_TYPE_STRING] = "\"s \\\"q\\\" \\\\ \\u00e9 \\udcff \\n\"",
+	};
+	const ProtobufCEnumDescriptor *ed;
+
+	if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+		gen_message(jb, f->descriptor, depth + 1);
+	} else if (f->type == PROTOBUF_C_TYPE_ENUM) {
+		ed = f->descriptor;
+		json_put_string(jb, ed->values[i % ed->n_values].name,
+				strlen(ed->values[i % ed->n_values].name));
+	} else if (f->type == PROTOBUF_C_TYPE_UINT32 || f->type == PROTOBUF_C_TYPE_UINT64) {
+		jbuf_puts(jb, i == 1 ? "0" : ints[f->type]);	/* vary repeated elements */
+	} else {
+		jbuf_puts(jb, ints[f->type]);
+	}
+}
+
+/* Every field set; repeated fields get three elements; one member per oneof. */
+static void gen_message(struct jbuf *jb, const ProtobufCMessageDescriptor *d, unsigned int depth)
+{
+	uint32_t oneof_done[8] = { 0 };
+	unsigned int i, j, n = 0, k;
+
+	jbuf_putn(jb, "{", 1);
+	for (i = 0; i < d->n_fields && depth < 8; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+
+		if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+			for (k = 0; k < n && oneof_done[k] != f->quantifier_offset; k++)
+				;
+			if (k < n || n == 8)
+				continue;
+			oneof_done[n++] = f->quantifier_offset;
+		}
+		jbuf_printf(jb, "%s\"%s\": ", i ? ", " : "", f->name);
+		if (f->label != PROTOBUF_C_LABEL_REPEATED) {
+			gen_value(jb, f, depth, 0);
+			continue;
+		}
+		jbuf_putn(jb, "[", 1);
+		for (j = 0; j < 3; j++) {
+			jbuf_puts(jb, j ? ", " : "");
+			gen_value(jb, f, depth, j);
+		}
+		jbuf_putn(jb, "]", 1);
+	}
+	jbuf_putn(jb, "}", 1);
+}
+
+/* Encode a generated document, show it, encode that: same bytes, every field shown. */
+static int generated_round_trip(enum img_kind kind)
+{
+	const struct img_desc *d = img_desc(kind);
+	unsigned int i, n = d->max_entries ? d->max_entries : 3;
+	char name[64], *shown;
+	uint8_t first[1 << 16], *again;
+	struct json_value *doc;
+	size_t len, len2;
+	struct jbuf jb;
+	int ret;
+
+	jbuf_init(&jb);
+	jbuf_printf(&jb, "{\"magic\": \"%s\", \"entries\": [", d->name);
+	for (i = 0; i < n; i++) {
+		jbuf_puts(&jb, i ? ", " : "");
+		gen_message(&jb, i == 0 && d->head ? d->head : d->pb, 0);
+	}
+	jbuf_puts(&jb, "]}");
+	doc = json_parse(jb.buf, jb.len, "generated", NULL);
+	jbuf_free(&jb);
+	CHECK(doc != NULL);
+	snprintf(name, sizeof(name), d->fmt, 1u);
+	ret = json_to_img(doc, "generated", tfd, name);
+	json_free(doc);
+	CHECK(ret == 0);
+	again = slurp(tfd, name, &len);
+	CHECK(again && len < sizeof(first));
+	memcpy(first, again, len);
+	shown = show(tfd, name);
+	CHECK(shown);
+	for (i = 0; i < d->pb->n_fields; i++)
+		CHECK(strstr(shown, d->pb->fields[i].name));
+	doc = json_parse(shown, strlen(shown), "shown", NULL);
+	CHECK(doc != NULL);
+	ret = json_to_img(doc, "shown", tfd, name);
+	json_free(doc);
+	CHECK(ret == 0);
+	again = slurp(tfd, name, &len2);
+	CHECK(again && len2 == len && !memcmp(again, first, len));
+	return 0;
+}
+
+static int test_rt_every_kind(void)
+{
+	int k;
+
+	CHECK(fresh_dir() == 0);
+	for (k = 0; k < IMG_KIND_MAX; k++) {
+		if (!img_desc(k)->pb)
+			continue;
+		if (generated_round_trip(k)) {
+			size_t n = strlen(unit_why);
+
+			snprintf(unit_why + n, sizeof(unit_why) - n, " (kind %s)", img_desc(k)->name);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static int test_pages_summary(void)
@@ -555,6 +693,8 @@ static const struct unit_case cases[] = {
 	{ "round trip: stats-dump and stats-restore", test_rt_stats },
 	{ "round trip: pstree, several entries", test_rt_pstree },
 	{ "round trip: pagemap head and entries", test_rt_pagemap },
+	{ "round trip: cpuinfo", test_rt_cpuinfo },
+	{ "round trip: every kind, populated by reflection", test_rt_every_kind },
 	{ "show: raw page file summary", test_pages_summary },
 	{ "framing: write and read back", test_write_read_back },
 	{ "framing: wrong magic", test_wrong_magic },
