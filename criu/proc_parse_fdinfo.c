@@ -330,42 +330,50 @@ int proc_fdinfo_timerfd(const struct proc_fdinfo *fi, struct proc_timerfd *tfd)
 
 /* ---- epoll ------------------------------------------------------------------------ */
 
-enum { TF_EVENTS = 1, TF_DATA = 2 };
+enum { TF_TFD = 1, TF_EVENTS = 2, TF_DATA = 4, TF_POS = 8, TF_INO = 16, TF_SDEV = 32 };
 
 struct tfd_acc {
 	struct proc_epoll_tfd	*e;
 	unsigned int		seen;
 };
 
+static const struct {
+	const char	*name;
+	unsigned int	bit;
+	unsigned int	base;
+	uint64_t	max;
+} tfd_names[] = {
+	{ "tfd",	TF_TFD,		10,	INT32_MAX },
+	{ "events",	TF_EVENTS,	16,	UINT32_MAX },
+	{ "data",	TF_DATA,	16,	UINT64_MAX },
+	{ "pos",	TF_POS,		10,	INT64_MAX },
+	{ "ino",	TF_INO,		16,	UINT64_MAX },
+	{ "sdev",	TF_SDEV,	16,	UINT32_MAX },
+};
+
 /* tfd: N events: X data: X  pos:N ino:X sdev:X */
 static int tfd_field(const struct ptext *n, const struct ptext *v, void *arg)
 {
 	struct tfd_acc *a = arg;
+	struct proc_epoll_tfd *e = a->e;
 	uint64_t x;
+	size_t i;
 
-	if (tok_is(n, "tfd")) {
-		if (tok_num(v, 10, INT32_MAX, &x))
-			return -1;
-		a->e->tfd = (int)x;
-	} else if (tok_is(n, "events")) {
-		if (tok_num(v, 16, UINT32_MAX, &x))
-			return -1;
-		a->e->events = (uint32_t)x;
-		a->seen |= TF_EVENTS;
-	} else if (tok_is(n, "data")) {
-		if (tok_num(v, 16, UINT64_MAX, &a->e->data))
-			return -1;
-		a->seen |= TF_DATA;
-	} else if (tok_is(n, "pos")) {
-		if (tok_num(v, 10, INT64_MAX, &x))
-			return -1;
-		a->e->pos = (int64_t)x;
-	} else if (tok_is(n, "ino")) {
-		return tok_num(v, 16, UINT64_MAX, &a->e->ino);
-	} else if (tok_is(n, "sdev")) {
-		if (tok_num(v, 16, UINT32_MAX, &x))
-			return -1;
-		a->e->sdev = (unsigned int)x;
+	for (i = 0; i < ARRAY_SIZE(tfd_names); i++)
+		if (tok_is(n, tfd_names[i].name))
+			break;
+	if (i == ARRAY_SIZE(tfd_names))
+		return 0;	/* a newer kernel's field */
+	if ((a->seen & tfd_names[i].bit) || tok_num(v, tfd_names[i].base, tfd_names[i].max, &x))
+		return -1;
+	a->seen |= tfd_names[i].bit;
+	switch (tfd_names[i].bit) {
+	case TF_TFD:	e->tfd = (int)x; break;
+	case TF_EVENTS:	e->events = (uint32_t)x; break;
+	case TF_DATA:	e->data = x; break;
+	case TF_POS:	e->pos = (int64_t)x; break;
+	case TF_INO:	e->ino = x; break;
+	case TF_SDEV:	e->sdev = (unsigned int)x; break;
 	}
 	return 0;
 }
@@ -391,7 +399,7 @@ int proc_fdinfo_epoll(const struct proc_fdinfo *fi, struct proc_epoll_tfd **tfds
 		a.e->pos = -1;
 		a.seen = 0;
 		if (walk_fields(fi->kv[i].val, "tfd", tfd_field, &a) ||
-		    a.seen != (TF_EVENTS | TF_DATA)) {
+		    (a.seen & (TF_EVENTS | TF_DATA)) != (TF_EVENTS | TF_DATA)) {
 			kv_err(fi, &fi->kv[i], "bad tfd line");
 			free(*tfds);
 			*tfds = NULL;

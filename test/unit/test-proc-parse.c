@@ -622,6 +622,14 @@ static int test_fdinfo_hostile(void)
 			"inotify wd:1 ino:1 sdev:1 mask:1 mask:2\n", &fi) == 0);
 	CHECK(proc_fdinfo_inotify(&fi, &w, &n) == -1);
 	proc_fdinfo_free(&fi);
+	CHECK(PARSE_STR(proc_parse_fdinfo, "pos:\t0\nflags:\t0\nmnt_id:\t1\n"
+			"tfd: 1 events: 1 data: 1 events: 2\n", &fi) == 0);
+	CHECK(proc_fdinfo_epoll(&fi, &t, &n) == -1);
+	proc_fdinfo_free(&fi);
+	CHECK(PARSE_STR(proc_parse_fdinfo, "pos:\t0\nflags:\t0\nmnt_id:\t1\n"
+			"tfd: 1 events: 1 data: 1 pos:-1\n", &fi) == 0);
+	CHECK(proc_fdinfo_epoll(&fi, &t, &n) == -1);
+	proc_fdinfo_free(&fi);
 	CHECK(PARSE_STR(proc_parse_fdinfo, "pos:\t-1\nflags:\t0\nmnt_id:\t1\n", &fi) == -1);
 	CHECK(PARSE_STR(proc_parse_fdinfo, "pos:\t0\nflags:\t0\nmnt_id:\t1\nnocolon\n", &fi) == -1);
 	return 0;
