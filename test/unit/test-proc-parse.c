@@ -806,6 +806,117 @@ static int test_auxv(void)
 	return 0;
 }
 
+/* ---- mutation: no input may crash a parser ------------------------------------ */
+
+static uint32_t rng_state = 12345;
+
+static uint32_t rng(void)
+{
+	rng_state = rng_state * 1103515245u + 12345u;
+	return rng_state >> 8;
+}
+
+static void free_parsed(int kind, void *out)
+{
+	switch (kind) {
+	case 0: case 1: proc_vmas_free(out); break;
+	case 2: proc_status_free(out); break;
+	case 4: proc_fdinfo_free(out); break;
+	case 5: proc_mounts_free(out); break;
+	case 6: proc_timers_free(out); break;
+	case 7: proc_cgroups_free(out); break;
+	}
+}
+
+/* Run parser @kind on @text; 0 or -1 are both fine, anything else is not. */
+static int run_parser(int kind, const char *text, size_t len)
+{
+	union {
+		struct proc_vmas v; struct proc_status st; struct proc_stat sa;
+		struct proc_fdinfo fi; struct proc_mounts m; struct proc_timers t;
+		struct proc_cgroups c; struct proc_limits l;
+	} u;
+	int r = -2;
+
+	switch (kind) {
+	case 0: r = proc_parse_maps(text, len, "mut", &u.v); break;
+	case 1: r = proc_parse_smaps(text, len, "mut", &u.v); break;
+	case 2: r = proc_parse_status(text, len, "mut", &u.st); break;
+	case 3: r = proc_parse_stat(text, len, "mut", &u.sa); break;
+	case 4: r = proc_parse_fdinfo(text, len, "mut", &u.fi); break;
+	case 5: r = proc_parse_mountinfo(text, len, "mut", &u.m); break;
+	case 6: r = proc_parse_timers(text, len, "mut", &u.t); break;
+	case 7: r = proc_parse_cgroup(text, len, "mut", &u.c); break;
+	case 8: r = proc_parse_limits(text, len, "mut", &u.l); break;
+	}
+	if (r == 0 && kind == 4) {	/* the helpers must survive it too */
+		struct proc_inotify_wd *w;
+		struct proc_epoll_tfd *t;
+		struct proc_fanotify fan;
+		struct proc_timerfd tf;
+		struct proc_eventfd e;
+		uint64_t m;
+		size_t n;
+
+		if (proc_fdinfo_epoll(&u.fi, &t, &n) == 0)
+			free(t);
+		if (proc_fdinfo_inotify(&u.fi, &w, &n) == 0)
+			free(w);
+		if (proc_fdinfo_fanotify(&u.fi, &fan) == 0)
+			free(fan.marks);
+		proc_fdinfo_eventfd(&u.fi, &e);
+		proc_fdinfo_timerfd(&u.fi, &tf);
+		proc_fdinfo_signalfd(&u.fi, &m);
+	}
+	if (r == 0)
+		free_parsed(kind, &u);
+	return r == 0 || r == -1 ? 0 : -1;
+}
+
+static int test_mutations(void)
+{
+	static const struct { const char *file; int kind; } fx[] = {
+		{ "maps.txt", 0 }, { "maps-special.txt", 0 }, { "smaps.txt", 1 },
+		{ "status-nested.txt", 2 }, { "stat.txt", 3 }, { "fdinfo-epoll.txt", 4 },
+		{ "fdinfo-inotify.txt", 4 }, { "fdinfo-fanotify.txt", 4 },
+		{ "fdinfo-timerfd.txt", 4 }, { "fdinfo-eventfd.txt", 4 },
+		{ "mountinfo-special.txt", 5 }, { "timers.txt", 6 }, { "cgroup.txt", 7 },
+		{ "limits.txt", 8 },
+	};
+	static const char noise[] = "0123456789abcdefx-:/ ()\t\n\\";
+	unsigned int level = log_get_level();
+	struct fixture f;
+	size_t i, k, pos;
+	int round, ret = 0;
+	char *m;
+
+	log_set_level(LOG_NONE);	/* thousands of expected errors */
+	for (i = 0; i < ARRAY_SIZE(fx) && !ret; i++) {
+		if (load(fx[i].file, &f)) {
+			ret = -1;
+			break;
+		}
+		for (round = 0; round < 150 && !ret; round++) {
+			m = malloc(f.len + 1);
+			if (!m) {
+				ret = -1;
+				break;
+			}
+			memcpy(m, f.text, f.len + 1);
+			for (k = 0; k < 1 + rng() % 4; k++) {
+				pos = rng() % f.len;
+				m[pos] = rng() % 8 ? noise[rng() % (sizeof(noise) - 1)] : (char)rng();
+			}
+			ret = run_parser(fx[i].kind, m, rng() % 5 ? f.len : rng() % f.len);
+			free(m);
+		}
+		free(f.text);
+	}
+	log_set_level(level);
+	CHECK(ret == 0);
+	return 0;
+}
+
 /* ---- live /proc/self, cross-checked with libc --------------------------------------- */
 
 static const struct proc_vma *vma_at(const struct proc_vmas *v, const void *addr)
@@ -1197,6 +1308,7 @@ static const struct unit_case cases[] = {
 	{ "timers: captured and hand-made", test_timers },
 	{ "children: pid lists", test_children },
 	{ "auxv: bounds and terminator", test_auxv },
+	{ "all parsers survive random mutations of the fixtures", test_mutations },
 	{ "live: maps vs. own code, stack and mmap", test_live_maps },
 	{ "live: smaps flags and rss vs. madvise", test_live_smaps },
 	{ "live: status vs. getpid/getuid/sigprocmask/umask", test_live_status },
