@@ -221,6 +221,12 @@ static int image_name_filter(const struct dirent *de)
 	return de->d_name[0] != '.' && len > 4 && !strcmp(de->d_name + len - 4, ".img");
 }
 
+/* Plain byte order, whatever the locale. */
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
 /* One member "name": {...} of the directory object; 1 if skipped. */
 static int show_dir_entry(int dirfd, const char *name, struct jbuf *jb, bool first)
 {
@@ -250,7 +256,7 @@ static int show_dir(const char *path)
 		pr_perror("can't open %s", path);
 		return -1;
 	}
-	n = scandirat(dirfd, ".", &list, image_name_filter, alphasort);
+	n = scandirat(dirfd, ".", &list, image_name_filter, by_name);
 	if (n < 0) {
 		pr_perror("can't list %s", path);
 		close(dirfd);
