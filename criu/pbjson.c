@@ -205,10 +205,15 @@ static void print_unknown(struct jbuf *jb, const ProtobufCMessage *m)
 
 void pbjson_print(struct jbuf *jb, const ProtobufCMessage *msg, unsigned int level)
 {
-	const ProtobufCMessageDescriptor *d = msg->descriptor;
+	const ProtobufCMessageDescriptor *d;
 	bool first = true;
 	unsigned int i;
 
+	if (!msg) {			/* only a hand-built message can lack one */
+		jbuf_puts(jb, "null");
+		return;
+	}
+	d = msg->descriptor;
 	jbuf_putn(jb, "{", 1);
 	for (i = 0; i < d->n_fields; i++) {
 		const ProtobufCFieldDescriptor *f = &d->fields[i];

@@ -31,17 +31,32 @@
 static char tdir[64];
 static int tfd = -1;
 
+static int remove_dir(void)
+{
+	char cmd[96];
+
+	if (tfd < 0)
+		return 0;
+	close(tfd);
+	tfd = -1;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tdir);
+	return system(cmd) ? -1 : 0;
+}
+
+static void remove_last_dir(void)
+{
+	remove_dir();
+}
+
 /* A fresh empty directory for one case; errors and worse go to its "log". */
 static int fresh_dir(void)
 {
-	if (tfd >= 0) {
-		char cmd[96];
+	static bool registered;
 
-		close(tfd);
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tdir);
-		if (system(cmd))
-			return -1;
-	}
+	if (!registered && !atexit(remove_last_dir))
+		registered = true;
+	if (remove_dir())
+		return -1;
 	snprintf(tdir, sizeof(tdir), "/tmp/criu-test-image.XXXXXX");
 	if (!mkdtemp(tdir))
 		return -1;
