@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #define LOG_PREFIX "proc: "
 #include "log.h"
@@ -299,14 +300,40 @@ err:
 	return -1;
 }
 
+/*
+ * The kernel builds these files a chunk per read() and resumes at the last
+ * address shown; if the mappings change in between, a merged or grown
+ * mapping shows up again and the text overlaps. A frozen task does not
+ * change, but when we read our own file our buffer growth would, so self
+ * reads go through a presized buffer.
+ */
+static int read_vmas(pid_t pid, const char *file, struct proc_vmas *out,
+		     int (*parse)(const char *, size_t, const char *, struct proc_vmas *))
+{
+	char path[64], *buf;
+	size_t len;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (pt_proc_path(path, sizeof(path), pid, file))
+		return -1;
+	if (pid == getpid())
+		ret = proc_read_file_presized(path, PROC_FILE_MAX, &buf, &len);
+	else
+		ret = proc_read_file(path, PROC_FILE_MAX, &buf, &len);
+	if (ret)
+		return -1;
+	ret = parse(buf, len, path, out);
+	free(buf);
+	return ret;
+}
+
 int proc_read_maps(pid_t pid, struct proc_vmas *out)
 {
-	memset(out, 0, sizeof(*out));
-	return READ_AND_PARSE(pid, "maps", proc_parse_maps, out);
+	return read_vmas(pid, "maps", out, proc_parse_maps);
 }
 
 int proc_read_smaps(pid_t pid, struct proc_vmas *out)
 {
-	memset(out, 0, sizeof(*out));
-	return READ_AND_PARSE(pid, "smaps", proc_parse_smaps, out);
+	return read_vmas(pid, "smaps", out, proc_parse_smaps);
 }

@@ -38,9 +38,10 @@ static int more_data(int fd)
 	return n < 0 ? -1 : n > 0;
 }
 
-static int read_all(int fd, const char *path, size_t max, char **bufp, size_t *lenp)
+static int read_all(int fd, const char *path, size_t max, size_t hint,
+		    char **bufp, size_t *lenp)
 {
-	size_t cap = min((size_t)READ_CHUNK, max), len = 0;
+	size_t cap = min(hint, max), len = 0;
 	char *buf = malloc(cap + 1), *tmp;
 	ssize_t n;
 
@@ -84,7 +85,7 @@ err:
 	return -1;
 }
 
-int proc_read_file(const char *path, size_t max, char **buf, size_t *len)
+static int read_file(const char *path, size_t max, size_t hint, char **buf, size_t *len)
 {
 	int fd, ret;
 
@@ -95,9 +96,49 @@ int proc_read_file(const char *path, size_t max, char **buf, size_t *len)
 		pr_perror("Can't open %s", path);
 		return -1;
 	}
-	ret = read_all(fd, path, max, buf, len);
+	ret = read_all(fd, path, max, hint, buf, len);
 	close(fd);
 	return ret;
+}
+
+int proc_read_file(const char *path, size_t max, char **buf, size_t *len)
+{
+	return read_file(path, max, READ_CHUNK, buf, len);
+}
+
+/* Size of the file's text, read through a stack buffer (no allocation). */
+static int measure(const char *path, size_t max, size_t *size)
+{
+	char scratch[READ_CHUNK];
+	ssize_t n;
+	int fd;
+
+	*size = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		pr_perror("Can't open %s", path);
+		return -1;
+	}
+	while ((n = read_some(fd, scratch, sizeof(scratch))) > 0 && *size <= max)
+		*size += (size_t)n;
+	close(fd);
+	if (n < 0) {
+		pr_perror("%s: read failed", path);
+		return -1;
+	}
+	return 0;
+}
+
+int proc_read_file_presized(const char *path, size_t max, char **buf, size_t *len)
+{
+	size_t size;
+
+	*buf = NULL;
+	*len = 0;
+	if (measure(path, max, &size))
+		return -1;
+	/* room for some growth between the two reads */
+	return read_file(path, max, size + size / 4 + READ_CHUNK, buf, len);
 }
 
 int pt_proc_path(char *buf, size_t size, int pid, const char *rest)

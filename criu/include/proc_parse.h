@@ -37,6 +37,12 @@
 
 /* Read a whole (proc) file into a NUL-terminated heap buffer, at most @max bytes. */
 int proc_read_file(const char *path, size_t max, char **buf, size_t *len);
+/*
+ * The same, but the buffer is sized by a first pass so that the reading
+ * itself allocates nothing: for our own maps/smaps, which our allocations
+ * would otherwise change (merge, extend) between two read() calls.
+ */
+int proc_read_file_presized(const char *path, size_t max, char **buf, size_t *len);
 
 /* ---- /proc/PID/maps and /proc/PID/smaps -------------------------------- */
 

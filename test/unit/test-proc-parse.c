@@ -113,6 +113,11 @@ static int test_read_file_bounds(void)
 	CHECK(strlen(buf) == len);
 	free(buf);
 	CHECK(proc_read_file("/nonexistent/file", 1 << 20, &buf, &len) == -1);
+	CHECK(proc_read_file_presized(path, 1 << 20, &buf, &len) == 0 && len == 23527);
+	CHECK(strlen(buf) == len);
+	free(buf);
+	CHECK(proc_read_file_presized(path, 23526, &buf, &len) == -1 && buf == NULL);
+	CHECK(proc_read_file_presized("/nonexistent/file", 1 << 20, &buf, &len) == -1);
 	return 0;
 }
 
