@@ -187,8 +187,8 @@ struct proc_fdinfo {
 	unsigned int	flags;		/* octal in the file */
 	int		mnt_id;
 	uint64_t	ino;
-	bool		has_ino;	/* "ino:" appeared in 5.0 */
-	struct proc_kv	*kv;		/* every line after the common ones */
+	bool		has_ino;	/* older kernels print no "ino:" */
+	struct proc_kv	*kv;		/* every other line, in file order */
 	size_t		nr_kv, cap_kv;
 	char		src[64];	/* file name, for the helpers' messages */
 };
@@ -199,7 +199,11 @@ void proc_fdinfo_free(struct proc_fdinfo *fi);
 /* First value for @key or NULL. */
 const char *proc_fdinfo_get(const struct proc_fdinfo *fi, const char *key);
 
-/* The kind helpers below return 0, -1 on malformed lines, 1 if absent. */
+/*
+ * The kind helpers below return 0, -1 (logged) on malformed lines, or 1 if
+ * the file has no lines of that kind. An epoll or inotify instance that
+ * watches nothing prints none, so it also gives 1 (with an empty list).
+ */
 
 struct proc_eventfd {
 	uint64_t	count;
