@@ -332,6 +332,7 @@ void proc_pids_free(struct proc_pids *pids);
 
 #define PROC_AUXV_MAX		128	/* pairs; the kernel keeps fewer than 64 */
 
+/* Pairs of our own unsigned long: 32-bit (compat) tasks are not handled. */
 struct proc_auxv {
 	unsigned long	a[2 * PROC_AUXV_MAX];	/* type, value, ..., AT_NULL, 0 */
 	size_t		nr;			/* pairs, counting the AT_NULL one */
