@@ -104,56 +104,9 @@ static int entries_to_json(struct cr_img *img, struct jbuf *jb, unsigned int lev
 	return 0;
 }
 
-static int name_to_id(const struct img_desc *d, const char *name, unsigned int *id);
-
-static enum img_kind kind_of_desc(const struct img_desc *d)
-{
-	int k;
-
-	for (k = 0; k < IMG_KIND_MAX && img_desc(k) != d; k++)
-		;
-	return k;
-}
-
-/*
- * Open @name for reading. A file under its standard name goes through
- * img_open (which checks the magic it expects); anything else through
- * img_open_fd, which must find the kind by magic or, for raw files, name.
- */
-static struct cr_img *open_image(int dirfd, const char *name)
-{
-	const struct img_desc *d = img_desc_find(name, 0, false);
-	struct cr_img *img;
-	unsigned int id;
-	uint8_t m[4];
-	int fd;
-
-	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		pr_perror("can't open %s", name);
-		return NULL;
-	}
-	if (!d && pread(fd, m, sizeof(m), 0) == sizeof(m))
-		d = img_desc_find(name, m[0] | m[1] << 8 | m[2] << 16 | (uint32_t)m[3] << 24, true);
-	if (d && d->magic && !name_to_id(d, name, &id)) {
-		close(fd);
-		return img_open(dirfd, kind_of_desc(d), id);
-	}
-	img = img_open_fd(fd, name);
-	if (img && !img_kind_of(img)) {
-		if (d)
-			pr_err("%s: a %s image; name it like %s to read it", name, d->name, d->fmt);
-		else
-			pr_err("%s: not an image (unknown magic)", name);
-		img_close(img);
-		return NULL;
-	}
-	return img;
-}
-
 int img_to_json(int dirfd, const char *name, struct jbuf *jb, unsigned int level)
 {
-	struct cr_img *img = open_image(dirfd, name);
+	struct cr_img *img = img_open_file(dirfd, name);
 	const struct img_desc *d;
 	int ret;
 
