@@ -87,8 +87,8 @@ static int common_line(struct ptext *key, struct ptext *val, struct proc_fdinfo 
 	uint64_t x;
 
 	if (pt_len(key) == 3 && !memcmp(key->p, "pos", 3)) {
-		*bit = SEEN_POS;
-		return pt_snum(&v, 0, INT64_MAX, &fi->pos) || !pt_eol(&v) ? -1 : 0;
+		*bit = SEEN_POS;	/* negative for FMODE_UNSIGNED_OFFSET files past 2^63 */
+		return pt_snum(&v, INT64_MIN, INT64_MAX, &fi->pos) || !pt_eol(&v) ? -1 : 0;
 	}
 	if (pt_len(key) == 5 && !memcmp(key->p, "flags", 5)) {
 		*bit = SEEN_FLAGS;

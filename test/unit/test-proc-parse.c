@@ -635,7 +635,14 @@ static int test_fdinfo_hostile(void)
 			"tfd: 1 events: 1 data: 1 pos:-1\n", &fi) == 0);
 	CHECK(proc_fdinfo_epoll(&fi, &t, &n) == -1);
 	proc_fdinfo_free(&fi);
-	CHECK(PARSE_STR(proc_parse_fdinfo, "pos:\t-1\nflags:\t0\nmnt_id:\t1\n", &fi) == -1);
+	/* the kernel prints f_pos signed: /dev/mem-like files can go "negative" */
+	CHECK(PARSE_STR(proc_parse_fdinfo, "pos:\t-2\nflags:\t0\nmnt_id:\t1\n", &fi) == 0);
+	CHECK(fi.pos == -2);
+	proc_fdinfo_free(&fi);
+	CHECK(PARSE_STR(proc_parse_fdinfo, "pos:\t9223372036854775808\nflags:\t0\nmnt_id:\t1\n",
+			&fi) == -1);
+	CHECK(PARSE_STR(proc_parse_fdinfo, "pos:\t0\nflags:\t040000000000\nmnt_id:\t1\n",
+			&fi) == -1);
 	CHECK(PARSE_STR(proc_parse_fdinfo, "pos:\t0\nflags:\t0\nmnt_id:\t1\nnocolon\n", &fi) == -1);
 	return 0;
 }
