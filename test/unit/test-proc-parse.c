@@ -325,6 +325,35 @@ static int test_status_handmade(void)
 	return 0;
 }
 
+/* NGROUPS_MAX large gids: a ~700 KB line that must parse. */
+static int test_status_max_groups(void)
+{
+	const size_t n = 65536, per = 11;	/* "4294967295 " */
+	struct proc_status st;
+	struct fixture f;
+	char *text, *g;
+	size_t i, off;
+	int r;
+
+	LOAD("status-nested.txt", &f);
+	g = strstr(f.text, "Groups:");
+	CHECK(g);
+	g[0] = 'X';			/* hide the fixture's own line */
+	text = malloc(8 + n * per + 1 + f.len + 1);
+	CHECK(text);
+	off = (size_t)sprintf(text, "Groups:\t");
+	for (i = 0; i < n; i++, off += per)
+		memcpy(text + off, "4294967295 ", per);
+	text[off++] = '\n';
+	memcpy(text + off, f.text, f.len + 1);
+	r = proc_parse_status(text, off + f.len, "groups", &st);
+	free(text);
+	free(f.text);
+	CHECK(r == 0 && st.ngroups == n && st.groups[n - 1] == 4294967295u && st.pid == 301);
+	proc_status_free(&st);
+	return 0;
+}
+
 static int test_status_hostile(void)
 {
 	static const char * const bad[] = {
@@ -365,7 +394,7 @@ static int test_status_hostile(void)
 	CHECK(st.groups == NULL);
 	free(groups);
 	free(text);
-	return 0;
+	return test_status_max_groups();
 }
 
 /* ---- stat ------------------------------------------------------------------- */
