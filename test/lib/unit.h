@@ -40,7 +40,7 @@ extern char unit_why[512];
 		const char *_a = (a), *_b = (b);				\
 		if (!_a || !_b || strcmp(_a, _b)) {				\
 			snprintf(unit_why, sizeof(unit_why),			\
-				 "%s:%d: \"%s\" != \"%s\"", __FILE__, __LINE__,	\
+				 "%s:%d: \"%.200s\" != \"%.200s\"", __FILE__, __LINE__, \
 				 _a ? _a : "(null)", _b ? _b : "(null)");	\
 			return -1;						\
 		}								\
