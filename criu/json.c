@@ -173,6 +173,17 @@ static int simple_escape(struct jparser *ps, char **out)
 	return 0;
 }
 
+/* The escape at ps->p (a backslash, never the string's last byte). */
+static int parse_escape(struct jparser *ps, char **out)
+{
+	ps->p++;
+	if (*ps->p == 'u') {
+		ps->p++;
+		return unicode_escape(ps, out);
+	}
+	return simple_escape(ps, out);
+}
+
 /* Find the closing quote of the string starting at ps->p (the opening quote). */
 static const char *string_end(struct jparser *ps)
 {
@@ -209,8 +220,7 @@ static int parse_string(struct jparser *ps, char **str, size_t *len)
 		size_t n;
 
 		if (c == '\\') {
-			ps->p += 2;
-			if (ps->p[-1] == 'u' ? unicode_escape(ps, &out) : (ps->p--, simple_escape(ps, &out)))
+			if (parse_escape(ps, &out))
 				return -1;
 			continue;
 		}

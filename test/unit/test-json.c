@@ -91,7 +91,7 @@ static int test_invalid(void)
 	return 0;
 }
 
-static int test_error_logged_once(void)
+static int test_error_position(void)
 {
 	struct json_error err;
 	struct json_value *v;
@@ -566,7 +566,7 @@ static int test_all_types_rejects(void)
 static const struct unit_case cases[] = {
 	{ "valid documents and positions", test_valid },
 	{ "invalid documents, with line and column", test_invalid },
-	{ "error message and position", test_error_logged_once },
+	{ "error message and position", test_error_position },
 	{ "depth limit", test_depth },
 	{ "string escapes, surrogates, raw bytes", test_escapes },
 	{ "any bytes survive print and parse", test_string_round_trip },
