@@ -541,13 +541,17 @@ static int stop_daemon(struct compel_ctl *ctl)
 	return 0;
 }
 
-static int close_remote_fd(struct compel_ctl *ctl, int fd)
+/* Close a parasite fd; the shared slot is cleared first so that a
+ * parasite left to cure itself never closes a number reused since. */
+static int close_remote_fd(struct compel_ctl *ctl, int32_t *slot)
 {
-	unsigned long args[6] = { (unsigned long)fd };
+	unsigned long args[6] = { (unsigned long)*slot };
 	long ret;
 
-	if (fd < 0)
+	if (*slot < 0)
 		return 0;
+	*slot = -1;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (ptrace_syscall(ctl, __NR_close, &ret, args))
 		return -1;
 	compel_step("parasite fd closed");
@@ -562,12 +566,14 @@ int compel_cure(struct compel_ctl *ctl)
 		if (stop_daemon(ctl))
 			return -1;
 		drain_log(ctl);
-		if (thread_state_restore(&ctl->st))
+		/* Parasite fds first: a stopped daemon without them still
+		 * finds its way home (recvmsg fails, it self-cures). */
+		if (close_remote_fd(ctl, &ctl->hdr->log_fd) ||
+		    close_remote_fd(ctl, &ctl->hdr->sock_fd) ||
+		    thread_state_restore(&ctl->st))
 			return -1;
 		ctl->infected = 0;
 		compel_step("registers restored");
-		ret |= close_remote_fd(ctl, ctl->hdr->sock_fd);
-		ret |= close_remote_fd(ctl, ctl->hdr->log_fd);
 	}
 	ret |= unmap_region(ctl);
 	ret |= rseq_restore(&ctl->st);

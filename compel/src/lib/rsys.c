@@ -99,19 +99,24 @@ static int wait_syscall_stop(pid_t tid)
 }
 
 /*
- * The thread is in an interrupt stop (PTRACE_EVENT_STOP) with its own
- * registers, and is left that way.  Window: between the first SETREGS
- * and the last SETREGS below the thread's registers are not its own.
+ * The thread is in an interrupt stop (PTRACE_EVENT_STOP) and is left in
+ * one, with the registers and signal mask it had before.  Window:
+ * between the first SETREGS and the last one below, the thread's
+ * registers are not its own.
  */
 int ptrace_syscall(struct compel_ctl *ctl, long nr, long *ret,
 		   const unsigned long *args)
 {
 	pid_t tid = ctl->pid;
-	uint64_t block = ~0ULL;
-	compel_regs_t r = ctl->st.regs;
+	uint64_t block = ~0ULL, mask;
+	compel_regs_t r, saved;
 
 	if (!ctl->gadget && find_gadget(ctl))
 		return -1;
+	if (arch_get_regs(tid, &saved) ||
+	    ptrace(PTRACE_GETSIGMASK, tid, (void *)sizeof(mask), &mask))
+		goto err;
+	r = saved;
 	arch_regs_syscall(&r, ctl->gadget, nr, args);
 	if (arch_set_regs(tid, &r) ||
 	    ptrace(PTRACE_SETSIGMASK, tid, (void *)sizeof(block), &block) ||
@@ -124,8 +129,8 @@ int ptrace_syscall(struct compel_ctl *ctl, long nr, long *ret,
 	if (interrupt_prepare(tid) || ptrace(PTRACE_CONT, tid, NULL, NULL) ||
 	    interrupt_wait(tid))
 		goto err;
-	if (ptrace(PTRACE_SETSIGMASK, tid, (void *)sizeof(ctl->st.sigmask),
-		   &ctl->st.sigmask) || arch_set_regs(tid, &ctl->st.regs))
+	if (ptrace(PTRACE_SETSIGMASK, tid, (void *)sizeof(mask), &mask) ||
+	    arch_set_regs(tid, &saved))
 		goto err;
 	pr_debug("remote syscall %ld in %d = %ld", nr, tid, *ret);
 	return 0;

@@ -177,10 +177,14 @@ long std_daemon_main(struct compel_shared *h)
 	}
 	/* The caller is gone: clean up what we can and go home. */
 	if (h->may_close) {
-		if (h->log_fd >= 0)
-			sys_close(h->log_fd);
-		if (sock >= 0)
-			sys_close(sock);
+		/* libcompel sets a slot to -1 before it closes that fd itself. */
+		int fd = *(volatile __s32 *)&h->log_fd;
+
+		if (fd >= 0)
+			sys_close(fd);
+		fd = *(volatile __s32 *)&h->sock_fd;
+		if (fd >= 0)
+			sys_close(fd);
 	}
 	go_home(&h->daemon);
 }
@@ -200,7 +204,7 @@ long std_thread_main(struct compel_shared *h)
 	ctx.sock = h->sock_fd;
 	m.ret = parasite_cmd(h->thread_cmd, &ctx);
 	m.tid = sys_gettid();
-	if (send_msg(h->sock_fd, &m, 0, 0) == 0) {
+	if (pfd.fd >= 0 && send_msg(h->sock_fd, &m, 0, 0) == 0) {
 		/* Park until libcompel stops us or the caller hangs up. */
 		do
 			ret = sys_ppoll(&pfd, 1, 0);

@@ -48,6 +48,7 @@ BUILD_BUG_ON(offsetof(struct k_ucontext, ss_sp) != 16);
 #define FX_SW_OFF		464	/* sw_reserved in the fxsave area */
 #define FRAME_FP_OFF		1024	/* fpstate: 64-byte aligned */
 #define SS_DISABLE		2
+#define XFEATURE_MASK_XTILE_DATA (1ULL << 18)	/* dynamic: AMX tiles */
 
 struct fx_sw_bytes {
 	uint32_t magic1, extended_size;
@@ -152,38 +153,58 @@ long arch_regs_syscall_nr(const compel_regs_t *r)
 
 /*
  * rt_sigreturn sets orig_rax to -1, so a frame cannot carry "restart
- * this syscall" the way a ptrace stop does.  Do what the kernel would
- * do on resume with no handler to run: back up to the syscall insn.
+ * this syscall" the way a ptrace stop does: back up to the syscall
+ * instruction instead, as the kernel does on resume with no handler to
+ * run.  rt_sigreturn also resets the restart block, so a syscall that
+ * asked for restart_syscall (-ERESTART_RESTARTBLOCK: nanosleep, futex
+ * and poll timeouts...) is issued again with its original arguments;
+ * its timeout starts over.  Only the self-cure path uses this frame.
  */
 static void restart_in_place(compel_regs_t *r)
 {
 	if (!arch_in_restartable_syscall(r, NULL))
 		return;
-	if (-(long)r->rax == ERESTART_RESTARTBLOCK)
-		r->rax = __NR_restart_syscall;
-	else
-		r->rax = r->orig_rax;
+	r->rax = r->orig_rax;
 	r->rip -= 2;
 }
 
+static uint64_t xgetbv0(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ __volatile__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return lo | ((uint64_t)hi << 32);
+}
+
+/*
+ * The kernel only accepts a sigframe xsave area no bigger than the
+ * task's own (AMX tile data is left out unless the task uses it) and
+ * describes it in the software bytes of the fxsave area.
+ */
 static void fill_fpstate(const struct thread_state *ts, uint8_t *fp)
 {
-	struct fx_sw_bytes sw;
-	uint32_t magic2 = FP_XSTATE_MAGIC2;
-	unsigned int a, b, c, d;
+	struct fx_sw_bytes sw = { .magic1 = FP_XSTATE_MAGIC1 };
+	uint32_t magic2 = FP_XSTATE_MAGIC2, size = 512 + 64;
+	unsigned int a, b, c, d, i;
+	uint64_t bv, feat = xgetbv0();
 
-	memcpy(fp, ts->xsave, ts->xsave_len);
-	memcpy(&sw, fp + FX_SW_OFF, sizeof(sw));
-	if (sw.magic1 != FP_XSTATE_MAGIC1 || sw.xstate_size > ts->xsave_len) {
-		/* Kernel left no software bytes: describe the whole area. */
-		__cpuid_count(0xd, 0, a, b, c, d);
-		sw.magic1 = FP_XSTATE_MAGIC1;
-		sw.xfeatures = a | ((uint64_t)d << 32);
-		sw.xstate_size = ts->xsave_len;
+	memcpy(&bv, ts->xsave + 512, sizeof(bv));
+	if (!(bv & XFEATURE_MASK_XTILE_DATA))
+		feat &= ~XFEATURE_MASK_XTILE_DATA;
+	for (i = 2; i < 64; i++) {
+		if (!(feat & (1ULL << i)))
+			continue;
+		__cpuid_count(0xd, i, a, b, c, d);
+		if (b + a > size)
+			size = b + a;
 	}
-	sw.extended_size = sw.xstate_size + 4;
+	size = min(size, (uint32_t)ts->xsave_len);
+	memcpy(fp, ts->xsave, size);
+	sw.xfeatures = feat;
+	sw.xstate_size = size;
+	sw.extended_size = size + 4;
 	memcpy(fp + FX_SW_OFF, &sw, sizeof(sw));
-	memcpy(fp + sw.xstate_size, &magic2, 4);
+	memcpy(fp + size, &magic2, 4);
 }
 
 int arch_build_frame(const struct thread_state *ts, void *local,

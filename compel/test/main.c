@@ -1,0 +1,343 @@
+/*
+ * compel test runner: each case forks a victim and a driver (a separate
+ * process, so that it can be SIGKILLed), then lets the victim finish and
+ * collects its verdict.  Prints "PASS name", "FAIL name: why" or
+ * "SKIP name: why" per case; exits 1 if any failed.
+ *
+ *   compel-test [case-name-prefix]
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <compel/compel.h>
+#include "driver.h"
+#include "victim.h"
+
+struct tcase {
+	const char	*name;
+	struct vconf	v;
+	struct dplan	d;
+	int		vfork;		/* victim starts as a vfork parent */
+};
+
+static int failed;
+
+static int wait_pid(pid_t pid, int timeout_ms, int *status)
+{
+	int pfd = syscall(SYS_pidfd_open, pid, 0);
+	struct pollfd p = { .fd = pfd, .events = POLLIN };
+
+	if (pfd < 0)
+		return -1;
+	if (poll(&p, 1, timeout_ms) <= 0) {
+		close(pfd);
+		return -1;
+	}
+	close(pfd);
+	return waitpid(pid, status, __WALL) == pid ? 0 : -1;
+}
+
+static int read_ready(int fd, int n, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char buf[VMAX_THREADS];
+	ssize_t r;
+
+	while (n > 0) {
+		if (poll(&p, 1, timeout_ms) <= 0)
+			return -1;
+		r = read(fd, buf, n);
+		if (r <= 0)
+			return -1;
+		n -= r;
+	}
+	return 0;
+}
+
+/* First field of /proc/<pid>/task/<tid>/syscall, -1 if running. */
+static long task_syscall(pid_t pid, const char *tid)
+{
+	char path[300], buf[64];
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%s/syscall", pid, tid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0 || buf[0] < '0' || buf[0] > '9')
+		return -1;
+	buf[n] = 0;
+	return atol(buf);
+}
+
+/*
+ * Wait until n threads sit in syscall `only`, or (only == -1) in any
+ * of the syscalls victims block in, or (only == -2) in read or futex.
+ */
+static int wait_blocked(pid_t pid, int n, long only)
+{
+	char path[64];
+	int tries, blocked;
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	for (tries = 0; tries < 5000; tries++) {
+		d = opendir(path);
+		if (!d)
+			return -1;
+		blocked = 0;
+		while ((de = readdir(d))) {
+			long nr;
+
+			if (de->d_name[0] == '.')
+				continue;
+			nr = task_syscall(pid, de->d_name);
+			if (only >= 0 ? nr == only : (nr == SYS_read || nr == SYS_futex ||
+						      (only == -1 && nr == SYS_nanosleep)))
+				blocked++;
+		}
+		closedir(d);
+		if (blocked == n)
+			return 0;
+		usleep(1000);
+	}
+	return -1;
+}
+
+/* Threads that block until released: read and futex ones. */
+static int released_waiters(const struct vconf *v)
+{
+	int n = v->nthreads - v->nthreads / 2;	/* even threads: futex */
+
+	if (v->main_kind == VK_NANOSLEEP || v->eintr)
+		n--;
+	return n;
+}
+
+static void release(struct vshared *vs)
+{
+	if (write(vs->read_wr, "x", 1) != 1)
+		perror("release");
+	__atomic_store_n(&vs->futex, 1, __ATOMIC_SEQ_CST);
+	syscall(SYS_futex, &vs->futex, FUTEX_WAKE, 1 << 30, NULL, NULL, 0);
+}
+
+static void victim_fork(struct vshared *vs, const struct tcase *tc, int vfpipe)
+{
+	char b;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (tc->vfork) {
+		pid_t c = vfork();
+
+		if (c == 0) {
+			syscall(SYS_read, vfpipe, &b, 1);
+			_exit(0);
+		}
+		waitpid(c, NULL, 0);
+	}
+	victim_main(vs, &tc->v);
+}
+
+/* The vfork case: seizing a vfork parent must fail cleanly first. */
+static int vfork_check(pid_t pid, int vfwr, char *why, size_t n)
+{
+	int r;
+
+	if (wait_blocked(pid, 1, SYS_vfork)) {
+		snprintf(why, n, "victim never blocked in vfork");
+		return -1;
+	}
+	r = compel_seize(pid, 0);
+	if (r == 0 || errno != EAGAIN) {
+		if (r == 0)
+			compel_detach(pid);
+		snprintf(why, n, "seizing a vfork parent: %d errno %d", r, errno);
+		return -1;
+	}
+	return write(vfwr, "g", 1) == 1 ? 0 : -1;
+}
+
+static void describe(struct vshared *vs, int nthreads, char *why, size_t n)
+{
+	int i;
+
+	for (i = 0; i < nthreads; i++) {
+		if (vs->t[i].status == 1) {
+			snprintf(why, n, "victim thread %d: %s", i, vs->t[i].why);
+			return;
+		}
+		if (vs->t[i].status == -1) {
+			snprintf(why, n, "victim thread %d did not finish", i);
+			return;
+		}
+	}
+}
+
+/* Returns 0 pass; fills why.  *steps gets the number of steps reached. */
+static int run_case(const struct tcase *tc, int kill_at, int *steps, char *step_name,
+		    char *why, size_t n)
+{
+	struct vshared *vs = mmap(NULL, sizeof(*vs), PROT_READ | PROT_WRITE,
+				  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int rp[2], ready[2], vf[2], st, ret = -1;
+	pid_t victim, driver;
+	struct dplan d = tc->d;
+
+	why[0] = 0;
+	if (vs == MAP_FAILED || pipe(rp) || pipe(ready) || pipe(vf))
+		return -1;
+	vs->read_rd = rp[0];
+	vs->read_wr = rp[1];
+	vs->ready_wr = ready[1];
+	victim = fork();
+	if (victim == 0)
+		victim_fork(vs, tc, vf[0]);
+	if (tc->vfork && vfork_check(victim, vf[1], why, n))
+		goto kill_victim;
+	if (read_ready(ready[0], tc->v.nthreads, 10000) ||
+	    wait_blocked(victim, tc->v.nthreads, -1)) {
+		snprintf(why, n, "victim not ready");
+		goto kill_victim;
+	}
+	d.pid = victim;
+	d.kill_at = kill_at;
+	driver = fork();
+	if (driver == 0)
+		_exit(drive(vs, &d) ? 1 : 0);
+	if (wait_pid(driver, 60000, &st)) {
+		kill(driver, SIGKILL);
+		waitpid(driver, &st, 0);
+		snprintf(why, n, "driver hung at step %d", vs->steps);
+		goto kill_victim;
+	}
+	*steps = vs->steps;
+	snprintf(step_name, 64, "%s", vs->step_name);
+	if (kill_at ? !(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) :
+		      !(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
+		snprintf(why, n, "driver: %s (status %#x)", vs->dwhy, st);
+		if (!kill_at)
+			goto kill_victim;
+	}
+	/* Threads resume asynchronously: release them once they block again. */
+	wait_blocked(victim, released_waiters(&tc->v), -2);
+	release(vs);
+	if (wait_pid(victim, 20000, &st)) {
+		snprintf(why, n, "victim hung after compel left");
+		goto kill_victim;
+	}
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		ret = why[0] ? -1 : 0;
+	else if (!why[0]) {
+		describe(vs, tc->v.nthreads, why, n);
+		if (!why[0])
+			snprintf(why, n, "victim died, status %#x", st);
+	}
+	goto out;
+kill_victim:
+	kill(victim, SIGKILL);
+	waitpid(victim, NULL, __WALL);
+out:
+	close(rp[0]); close(rp[1]); close(ready[0]); close(ready[1]);
+	close(vf[0]); close(vf[1]);
+	munmap(vs, sizeof(*vs));
+	return ret;
+}
+
+#define V(kind, thr, ms, ...) { .main_kind = kind, .nthreads = thr, .sleep_ms = ms, \
+				.buf_size = 256 << 10, __VA_ARGS__ }
+#define D(thr, nr, ...) { .nthreads = thr, .expect_nr = nr, __VA_ARGS__ }
+
+static const struct tcase cases[] = {
+	{ .name = "single-read", .v = V(VK_READ, 1, 1000),
+	  .d = D(1, SYS_read, .full = 1) },
+	{ .name = "single-nanosleep", .v = V(VK_NANOSLEEP, 1, 1000),
+	  .d = D(1, SYS_nanosleep) },
+	{ .name = "single-futex", .v = V(VK_FUTEX, 1, 1000), .d = D(1, SYS_futex) },
+	{ .name = "read-eintr-pending-signal", .v = V(VK_READ, 1, 1000, .eintr = 1),
+	  .d = D(1, SYS_read, .eintr = 1) },
+	{ .name = "threads-16", .v = V(VK_READ, 16, 1000),
+	  .d = D(16, SYS_read, .full = 1, .per_thread = 1) },
+	{ .name = "seccomp-filter", .v = V(VK_READ, 2, 1000, .seccomp = 1),
+	  .d = D(2, SYS_read, .seccomp = 1, .per_thread = 1) },
+	{ .name = "parasite-crash", .v = V(VK_READ, 2, 1000),
+	  .d = D(2, SYS_read, .crash = 1) },
+	{ .name = "vfork-parent", .v = V(VK_READ, 1, 1000), .d = D(1, SYS_read),
+	  .vfork = 1 },
+};
+
+static const struct tcase kill_case = {
+	.name = "kill", .v = V(VK_READ, 3, 400),
+	.d = D(3, SYS_read, .per_thread = 1),
+};
+
+static void report(const char *name, int ret, const char *why)
+{
+	if (ret) {
+		printf("FAIL %s: %s\n", name, why);
+		failed = 1;
+	} else {
+		printf("PASS %s\n", name);
+	}
+	fflush(stdout);
+}
+
+static void kill_at_every_step(void)
+{
+	char why[512], name[128], sname[64];
+	int steps = 0, k, s, survived = 0, ret;
+
+	ret = run_case(&kill_case, 0, &steps, sname, why, sizeof(why));
+	report("kill-reference-run", ret, why);
+	if (ret || steps < 1)
+		return;
+	for (k = 1; k <= steps; k++) {
+		ret = run_case(&kill_case, k, &s, sname, why, sizeof(why));
+		snprintf(name, sizeof(name), "kill-at-step-%02d-%s", k, sname);
+		for (char *c = name; *c; c++)
+			if (*c == ' ')
+				*c = '-';
+		report(name, ret, why);
+		survived += !ret;
+	}
+	fprintf(stderr, "kill-at-step: %d steps, %d victims survived\n", steps, survived);
+}
+
+int main(int argc, char **argv)
+{
+	const char *only = argc > 1 ? argv[1] : "";
+	char why[512], sname[64];
+	unsigned int i;
+	int steps;
+
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (!compel_xsave_size())
+		fprintf(stderr, "note: no xsave on this CPU\n");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (strncmp(cases[i].name, only, strlen(only)))
+			continue;
+		report(cases[i].name, run_case(&cases[i], 0, &steps, sname, why,
+					       sizeof(why)), why);
+	}
+	if (!strncmp("kill", only, strlen(only)))
+		kill_at_every_step();
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	return failed;
+}
