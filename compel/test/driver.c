@@ -189,6 +189,21 @@ static int check_threads(struct compel_ctl *ctl, const pid_t *tids, int n)
 	return 0;
 }
 
+static uint64_t peek_victim(pid_t pid, unsigned long addr)
+{
+	char path[64];
+	uint64_t v = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	fd = open(path, O_RDONLY);
+	if (fd >= 0 && pread(fd, &v, sizeof(v), addr) != sizeof(v))
+		v = 0;
+	if (fd >= 0)
+		close(fd);
+	return v;
+}
+
 static int run(const struct dplan *p, struct compel_ctl *ctl, const pid_t *tids, int n)
 {
 	long ret, nr = -1;
@@ -223,6 +238,7 @@ static int run(const struct dplan *p, struct compel_ctl *ctl, const pid_t *tids,
 int drive(struct vshared *shared, const struct dplan *p)
 {
 	struct compel_ctl *ctl;
+	uint64_t rseq_cs = 0;
 	pid_t *tids;
 	int n, ret;
 
@@ -237,6 +253,13 @@ int drive(struct vshared *shared, const struct dplan *p)
 		ret = bad("seized %d threads, want %d", n, p->nthreads);
 		goto out;
 	}
+	if (p->hostile_rseq) {
+		rseq_cs = peek_victim(p->pid, vs->rseq_cs_addr);
+		if (!rseq_cs) {
+			ret = bad("victim did not arm rseq_cs");
+			goto out;
+		}
+	}
 	ctl = compel_prepare(p->pid);
 	if (!ctl) {
 		ret = bad("prepare failed");
@@ -244,6 +267,9 @@ int drive(struct vshared *shared, const struct dplan *p)
 	}
 	ret = run(p, ctl, tids, n);
 	compel_release(ctl);
+	if (!ret && p->hostile_rseq && peek_victim(p->pid, vs->rseq_cs_addr) != rseq_cs)
+		ret = bad("rseq_cs not put back: %#lx, want %#lx",
+			  (long)peek_victim(p->pid, vs->rseq_cs_addr), (long)rseq_cs);
 out:
 	if (compel_detach_task(tids, n))
 		ret = bad("detach failed");

@@ -15,6 +15,7 @@ struct dplan {
 	int		seccomp;	/* seize with PTRACE_O_SUSPEND_SECCOMP */
 	int		crash;		/* make the parasite fault, then cure */
 	int		per_thread;	/* run a command in every other thread */
+	int		hostile_rseq;	/* leader armed rseq_cs: check it is kept */
 };
 
 /* Runs in a child process; returns 0 on success, else fills vs->dwhy. */

@@ -275,15 +275,19 @@ static const struct tcase cases[] = {
 	  .d = D(16, SYS_read, .full = 1, .per_thread = 1) },
 	{ .name = "seccomp-filter", .v = V(VK_READ, 2, 1000, .seccomp = 1),
 	  .d = D(2, SYS_read, .seccomp = 1, .per_thread = 1) },
+	{ .name = "hostile-rseq-cs", .v = V(VK_READ, 2, 1000, .hostile_rseq = 1),
+	  .d = D(2, SYS_read, .full = 1, .per_thread = 1, .hostile_rseq = 1) },
 	{ .name = "parasite-crash", .v = V(VK_READ, 2, 1000),
 	  .d = D(2, SYS_read, .crash = 1) },
 	{ .name = "vfork-parent", .v = V(VK_READ, 1, 1000), .d = D(1, SYS_read),
 	  .vfork = 1 },
 };
 
-static const struct tcase kill_case = {
-	.name = "kill", .v = V(VK_READ, 3, 400),
-	.d = D(3, SYS_read, .per_thread = 1),
+/* Victims for the kill-at-every-step sweeps. */
+static const struct tcase kill_cases[] = {
+	{ .name = "read", .v = V(VK_READ, 3, 400), .d = D(3, SYS_read, .per_thread = 1) },
+	{ .name = "nanosleep-rseq", .v = V(VK_NANOSLEEP, 2, 800, .hostile_rseq = 1),
+	  .d = D(2, SYS_nanosleep, .per_thread = 1, .hostile_rseq = 1) },
 };
 
 static void report(const char *name, int ret, const char *why)
@@ -297,25 +301,27 @@ static void report(const char *name, int ret, const char *why)
 	fflush(stdout);
 }
 
-static void kill_at_every_step(void)
+static void kill_at_every_step(const struct tcase *tc)
 {
-	char why[512], name[128], sname[64];
+	char why[512], name[160], sname[64];
 	int steps = 0, k, s, survived = 0, ret;
 
-	ret = run_case(&kill_case, 0, &steps, sname, why, sizeof(why));
-	report("kill-reference-run", ret, why);
+	snprintf(name, sizeof(name), "kill-%s-reference-run", tc->name);
+	ret = run_case(tc, 0, &steps, sname, why, sizeof(why));
+	report(name, ret, why);
 	if (ret || steps < 1)
 		return;
 	for (k = 1; k <= steps; k++) {
-		ret = run_case(&kill_case, k, &s, sname, why, sizeof(why));
-		snprintf(name, sizeof(name), "kill-at-step-%02d-%s", k, sname);
+		ret = run_case(tc, k, &s, sname, why, sizeof(why));
+		snprintf(name, sizeof(name), "kill-%s-at-step-%02d-%s", tc->name, k, sname);
 		for (char *c = name; *c; c++)
 			if (*c == ' ')
 				*c = '-';
 		report(name, ret, why);
 		survived += !ret;
 	}
-	fprintf(stderr, "kill-at-step: %d steps, %d victims survived\n", steps, survived);
+	fprintf(stderr, "kill-at-step %s: %d steps, %d victims survived\n",
+		tc->name, steps, survived);
 }
 
 int main(int argc, char **argv)
@@ -335,8 +341,13 @@ int main(int argc, char **argv)
 		report(cases[i].name, run_case(&cases[i], 0, &steps, sname, why,
 					       sizeof(why)), why);
 	}
-	if (!strncmp("kill", only, strlen(only)))
-		kill_at_every_step();
+	for (i = 0; i < sizeof(kill_cases) / sizeof(kill_cases[0]); i++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "kill-%s", kill_cases[i].name);
+		if (!strncmp(name, only, strlen(only)))
+			kill_at_every_step(&kill_cases[i]);
+	}
 	while (waitpid(-1, NULL, WNOHANG) > 0)
 		;
 	return failed;

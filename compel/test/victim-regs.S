@@ -109,3 +109,13 @@ vsyscall_patterns:
 	.size	vsyscall_patterns, . - vsyscall_patterns
 
 	.section .note.GNU-stack, "", @progbits
+
+/* rseq abort handler for the hostile-rseq victim: reaching it is a bug. */
+	.text
+	.long	0x53053053		/* RSEQ_SIG (x86) */
+	.globl	vrseq_abort
+	.type	vrseq_abort, @function
+vrseq_abort:
+	ud2
+	.size	vrseq_abort, . - vrseq_abort
+	.section .note.GNU-stack, "", @progbits

@@ -36,6 +36,14 @@ _Static_assert(offsetof(struct vregs, mxcsr) == 2240, "layout");
 long vsyscall_patterns(struct vregs *in, struct vregs *out, long nr, long a0,
 		       long a1, long a2, long a3);
 
+void vrseq_abort(void);
+
+/* A critical section over most of the mmap area, where parasites land. */
+static struct {
+	uint32_t version, flags;
+	uint64_t start_ip, post_commit_offset, abort_ip;
+} __attribute__((aligned(32))) hostile_cs;
+
 static struct vshared *vs;
 static const struct vconf *conf;
 static int vec_mode;
@@ -165,6 +173,24 @@ static void check_signals(int idx, const sigset_t *want_mask)
 		fail(idx, "pending SIGUSR2/SIGRTMIN+2 lost");
 }
 
+/*
+ * Arm rseq_cs so that anything run in [0x700000000000, 0x7ff000000000)
+ * (libraries, anonymous mmaps: where compel puts a parasite) would be
+ * "aborted" to vrseq_abort, which traps.  Our own code (PIE, 0x55...)
+ * and the stack/vDSO stay outside.  Only main-binary code runs between
+ * here and the blocking syscall, and until the armed field is cleared.
+ */
+static void arm_hostile_rseq(void)
+{
+	char *area = (char *)__builtin_thread_pointer() + __rseq_offset;
+
+	hostile_cs.start_ip = 0x700000000000UL;
+	hostile_cs.post_commit_offset = 0x7ff000000000UL - 0x700000000000UL;
+	hostile_cs.abort_ip = (uint64_t)vrseq_abort;
+	vs->rseq_cs_addr = (unsigned long)(area + 8);
+	*(volatile uint64_t *)(area + 8) = (uint64_t)&hostile_cs;
+}
+
 /* The blocking syscall of thread idx, with its expected outcome. */
 static void block_and_check(int idx, enum vkind kind)
 {
@@ -185,7 +211,11 @@ static void block_and_check(int idx, enum vkind kind)
 	t0 = now_ms();
 	if (write(vs->ready_wr, "r", 1) != 1)
 		fail(idx, "ready pipe");
+	if (idx == 0 && conf->hostile_rseq)
+		arm_hostile_rseq();
 	ret = vsyscall_patterns(&in, &out, nr, a[0], a[1], a[2], a[3]);
+	if (idx == 0 && conf->hostile_rseq)
+		*(volatile uint64_t *)vs->rseq_cs_addr = 0;	/* before any libc code */
 	compare_regs(idx, &in, &out, a);
 	if (kind == VK_READ && conf->eintr) {
 		if (ret != -EINTR || vs->usr1_count != 1)

@@ -37,6 +37,7 @@ struct vshared {
 	uint32_t	buf_seed;
 	int		hostile_stop;
 	int		usr1_count;
+	unsigned long	rseq_cs_addr;	/* hostile victim: &rseq->rseq_cs */
 	struct vthread	t[VMAX_THREADS];
 	/* written by the driver */
 	int		steps;		/* compel steps reached */
