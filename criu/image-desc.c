@@ -4,7 +4,10 @@
 #include <string.h>
 
 #include "image.h"
+#include "core.pb-c.h"
 #include "cpuinfo.pb-c.h"
+#include "files.pb-c.h"
+#include "mm.pb-c.h"
 #include "inventory.pb-c.h"
 #include "pagemap.pb-c.h"
 #include "pstree.pb-c.h"
@@ -31,6 +34,14 @@ static const struct img_desc descs[IMG_KIND_MAX] = {
 	[IMG_PAGES]	    = { "pages", "pages-%u.img", 0, 0, 0, NULL, NULL },
 	[IMG_CPUINFO]	    = { "cpuinfo", "cpuinfo.img", IMG_MAGIC('C', 'P', 'U', 'I'),
 				4 * KiB, 1, NULL, &cpuinfo_entry__descriptor },
+	[IMG_CORE]	    = { "core", "core-%u.img", IMG_MAGIC('C', 'O', 'R', 'E'),
+				1 * MiB, 0, &task_core_entry__descriptor, &thread_core_entry__descriptor },
+	[IMG_MM]	    = { "mm", "mm-%u.img", IMG_MAGIC('M', 'M', 'A', 'P'),
+				8 * MiB, 1, NULL, &mm_entry__descriptor },
+	[IMG_FDS]	    = { "fds", "fds-%u.img", IMG_MAGIC('F', 'D', 'S', 'T'),
+				1 * KiB, 0, NULL, &fd_entry__descriptor },
+	[IMG_REG_FILES]	    = { "reg-files", "reg-files.img", IMG_MAGIC('R', 'E', 'G', 'F'),
+				8 * KiB, 0, NULL, &reg_file_entry__descriptor },
 };
 
 const struct img_desc *img_desc(enum img_kind kind)

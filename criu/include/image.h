@@ -49,6 +49,10 @@ enum img_kind {
 	IMG_PAGEMAP,
 	IMG_PAGES,		/* raw page data */
 	IMG_CPUINFO,
+	IMG_CORE,		/* head task_core, then thread_core per thread */
+	IMG_MM,
+	IMG_FDS,
+	IMG_REG_FILES,
 	IMG_KIND_MAX,
 };
 
