@@ -59,10 +59,34 @@ images/%.pb-c.o: images/%.pb-c.c
 	$(Q)$(CC) $(CFLAGS) -D_GNU_SOURCE -Iimages -MMD -MP -c -o $@ $<
 
 # ---- compel ------------------------------------------------------------------
+# The sub-make always runs; its outputs keep their timestamps when nothing
+# changed, so what depends on them is rebuilt only when they really change.
 COMPEL_LIB	:= compel/libcompel.a
-.PHONY: compel
-compel: | deps
-	$(Q)if [ -f compel/Makefile ]; then $(MAKE) --no-print-directory -C compel V=$(V); fi
+COMPEL_TOOL	:= compel/compel
+COMPEL_STD	:= compel/plugins/std/std.lib.o
+.PHONY: compel FORCE
+compel: $(COMPEL_LIB)
+$(COMPEL_LIB) $(COMPEL_TOOL) $(COMPEL_STD): FORCE | deps
+	$(Q)$(MAKE) -s --no-print-directory -C compel V=$(V)
+
+# ---- freestanding blobs: criu/pie/NAME.c -> criu/pie/NAME-blob.h --------------
+# Parasite and restorer code, built against compel's std runtime and embedded
+# in criu by `compel hgen`. criu/pie/include/ holds the headers both sides share
+# (plain C on <linux/types.h>, no libc).
+PIE_SRC		:= $(wildcard criu/pie/*.c)
+PIE_BLOB	:= $(PIE_SRC:.c=-blob.h)
+PIE_CPPFLAGS	:= -Icompel/plugins/std/include -Icompel/plugins/std/arch/$(ARCH)/include \
+		   -Icompel/include/common -Iinclude/common -Icriu/pie/include -MMD -MP
+CPPFLAGS	+= -Icriu/pie/include -Icriu/pie
+
+criu/pie/%.po: criu/pie/%.c $(COMPEL_TOOL)
+	$(E) "  PCC     $@"
+	$(Q)$(CC) $$(./$(COMPEL_TOOL) cflags) $(WARNINGS) $(PIE_CPPFLAGS) -c -o $@ $<
+
+criu/pie/%-blob.h: criu/pie/%.po $(COMPEL_STD) $(COMPEL_TOOL)
+	$(E) "  HGEN    $@"
+	$(Q)ld -r -o criu/pie/$*.built.o $< $(COMPEL_STD)
+	$(Q)./$(COMPEL_TOOL) hgen -i criu/pie/$*.built.o -o $@ -p $(subst -,_,$*)
 
 # ---- criu ----------------------------------------------------------------------
 CRIU_SRC	:= $(wildcard criu/*.c criu/arch/$(ARCH)/*.c)
@@ -70,7 +94,7 @@ CRIU_OBJ	:= $(CRIU_SRC:.c=.o)
 CRIU_LIBOBJ	:= $(filter-out criu/main.o,$(CRIU_OBJ))
 CRIU_INTERNAL	:= criu/libcriu-internal.a
 
-$(CRIU_OBJ): $(PB_H)
+$(CRIU_OBJ): $(PB_H) $(PIE_BLOB)
 
 criu/%.o: criu/%.c | deps
 	$(E) "  CC      $@"
@@ -80,10 +104,9 @@ $(CRIU_INTERNAL): $(CRIU_LIBOBJ) $(PB_O)
 	$(E) "  AR      $@"
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-criu/criu: criu/main.o $(CRIU_INTERNAL) compel
+criu/criu: criu/main.o $(CRIU_INTERNAL) $(COMPEL_LIB)
 	$(E) "  LINK    $@"
-	$(Q)$(CC) $(CFLAGS) -o $@ criu/main.o $(CRIU_INTERNAL) \
-		$$(test -f $(COMPEL_LIB) && echo $(COMPEL_LIB)) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -o $@ criu/main.o $(CRIU_INTERNAL) $(COMPEL_LIB) $(LDLIBS)
 
 .PHONY: all
 all: criu/criu
@@ -93,10 +116,10 @@ UNIT_SRC	:= $(wildcard test/unit/test-*.c)
 UNIT_BIN	:= $(UNIT_SRC:.c=)
 TEST_HELPERS	:= $(wildcard test/lib/*.c)
 
-test/unit/test-%: test/unit/test-%.c $(CRIU_INTERNAL) $(TEST_HELPERS)
+test/unit/test-%: test/unit/test-%.c $(CRIU_INTERNAL) $(TEST_HELPERS) $(COMPEL_LIB)
 	$(E) "  LINK    $@"
 	$(Q)$(CC) $(CFLAGS) $(WARNINGS) $(CPPFLAGS) -Itest/lib -o $@ $< $(TEST_HELPERS) \
-		$(CRIU_INTERNAL) $(LDLIBS)
+		$(CRIU_INTERNAL) $(COMPEL_LIB) $(LDLIBS)
 
 E2E_SRC		:= $(wildcard test/e2e/*.c)
 E2E_BIN		:= $(E2E_SRC:.c=)
@@ -118,9 +141,10 @@ FUZZ_BIN	:= $(FUZZ_SRC:.c=)
 FUZZ_CRIU_SRC	:= $(filter-out criu/main.c,$(CRIU_SRC))
 FUZZ_FLAGS	:= -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
-test/fuzz/fuzz-%: test/fuzz/fuzz-%.c $(FUZZ_CRIU_SRC) $(PB_C) $(PB_H) | deps
+test/fuzz/fuzz-%: test/fuzz/fuzz-%.c $(FUZZ_CRIU_SRC) $(PB_C) $(PB_H) $(PIE_BLOB) $(COMPEL_LIB) | deps
 	$(E) "  CLANG   $@"
-	$(Q)$(CLANG) $(FUZZ_FLAGS) $(WARNINGS) $(CPPFLAGS) -o $@ $< $(FUZZ_CRIU_SRC) $(PB_C) $(LDLIBS)
+	$(Q)$(CLANG) $(FUZZ_FLAGS) $(WARNINGS) $(CPPFLAGS) -o $@ $< $(FUZZ_CRIU_SRC) $(PB_C) \
+		$(COMPEL_LIB) $(LDLIBS)
 
 .PHONY: fuzz-build fuzz
 fuzz-build: $(FUZZ_BIN)
@@ -147,8 +171,9 @@ bench: all
 # ---- housekeeping --------------------------------------------------------------
 .PHONY: clean
 clean:
-	$(Q)rm -f $(CRIU_OBJ) criu/criu $(CRIU_INTERNAL) $(PB_C) $(PB_H) $(PB_O) \
+	$(Q)rm -f $(CRIU_OBJ) criu/criu $(CRIU_INTERNAL) $(PB_C) $(PB_H) $(PB_O) $(PIE_BLOB) \
+		criu/pie/*.po criu/pie/*.built.o \
 		$(UNIT_BIN) $(E2E_BIN) $(FUZZ_BIN) scripts/demo-counter $$(find . -name '*.d' -not -path './.git/*')
 	$(Q)if [ -f compel/Makefile ]; then $(MAKE) --no-print-directory -C compel clean; fi
 
--include $(CRIU_OBJ:.o=.d) $(PB_O:.o=.d)
+-include $(CRIU_OBJ:.o=.d) $(PB_O:.o=.d) $(PIE_SRC:.c=.d)
