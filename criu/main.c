@@ -2,6 +2,7 @@
  * criu: the command table and the one place that exits.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,21 +19,26 @@ struct command {
 	const char *args;		/* positional arguments, for --help */
 	const char *help;
 	unsigned int min_args, max_args;	/* after the command word */
+	bool wip;		/* being built: refused as not supported yet */
 };
 
+/* name, function, arguments, help, min and max arguments[, .wip = true] */
+#define CMD(n, f, a, h, lo, hi, ...)						\
+	{ .name = n, .fn = f, .args = a, .help = h, .min_args = lo, .max_args = hi, __VA_ARGS__ }
+
 static const struct command commands[] = {
-	{ "dump",	 NULL,		"-t PID",	"checkpoint the tree rooted at PID into the images dir", 0, 0 },
-	{ "pre-dump",	 NULL,		"-t PID",	"save memory only, leaving the tree running", 0, 0 },
-	{ "restore",	 NULL,		"",		"recreate the tree from the images dir", 0, 0 },
-	{ "check",	 cmd_check,	"",		"probe the kernel for what dump and restore need", 0, 0 },
-	{ "show",	 cmd_show,	"FILE|DIR",	"decode images to JSON on stdout", 1, 1 },
-	{ "encode",	 cmd_encode,	"IN.json OUT",	"write an image from the JSON that show prints", 2, 2 },
-	{ "page-server", NULL,		"",		"receive pages from a remote dump and write images", 0, 0 },
-	{ "lazy-pages",	 NULL,		"",		"serve pages on demand to a --lazy-pages restore", 0, 0 },
-	{ "service",	 NULL,		"",		"RPC server on a unix socket", 0, 0 },
-	{ "swrk",	 NULL,		"FD",		"RPC over an inherited socket FD", 1, 1 },
-	{ "dedup",	 NULL,		"",		"drop page data overridden by a later image", 0, 0 },
-	{ "cpuinfo",	 cmd_cpuinfo,		"dump|check",	"record or verify CPU features for migration", 1, 1 },
+	CMD("dump",	 cmd_dump,	"-t PID",	"checkpoint the tree rooted at PID into the images dir", 0, 0, .wip = true),
+	CMD("pre-dump",	 NULL,		"-t PID",	"save memory only, leaving the tree running", 0, 0),
+	CMD("restore",	 cmd_restore,	"",		"recreate the tree from the images dir", 0, 0, .wip = true),
+	CMD("check",	 cmd_check,	"",		"probe the kernel for what dump and restore need", 0, 0),
+	CMD("show",	 cmd_show,	"FILE|DIR",	"decode images to JSON on stdout", 1, 1),
+	CMD("encode",	 cmd_encode,	"IN.json OUT",	"write an image from the JSON that show prints", 2, 2),
+	CMD("page-server", NULL,		"",		"receive pages from a remote dump and write images", 0, 0),
+	CMD("lazy-pages",	 NULL,		"",		"serve pages on demand to a --lazy-pages restore", 0, 0),
+	CMD("service",	 NULL,		"",		"RPC server on a unix socket", 0, 0),
+	CMD("swrk",	 NULL,		"FD",		"RPC over an inherited socket FD", 1, 1),
+	CMD("dedup",	 NULL,		"",		"drop page data overridden by a later image", 0, 0),
+	CMD("cpuinfo",	 cmd_cpuinfo,		"dump|check",	"record or verify CPU features for migration", 1, 1),
 };
 
 static void print_help(void)
@@ -46,7 +52,7 @@ static void print_help(void)
 
 		snprintf(spell, sizeof(spell), "%s %s", commands[i].name, commands[i].args);
 		printf("  %-24s %s%s\n", spell, commands[i].help,
-		       commands[i].fn ? "" : " (not supported yet)");
+		       commands[i].fn && !commands[i].wip ? "" : " (not supported yet)");
 	}
 	opts_help(stdout);
 }
@@ -114,7 +120,7 @@ static int run(int argc, char **argv)
 	pr_info("criu %s: %s", CRIU_VERSION, cmd->name);
 	if (opts_check_supported(&o)) {
 		ret = -1;
-	} else if (!cmd->fn) {
+	} else if (!cmd->fn || (cmd->wip && !getenv("CRIU_WIP"))) {
 		pr_err("%s is not supported yet", cmd->name);
 		ret = -1;
 	} else {

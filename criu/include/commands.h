@@ -10,6 +10,8 @@
 #include "options.h"
 
 int cmd_check(struct cr_options *o);
+int cmd_dump(struct cr_options *o);
+int cmd_restore(struct cr_options *o);
 int cmd_show(struct cr_options *o);
 int cmd_encode(struct cr_options *o);
 int cmd_cpuinfo(struct cr_options *o);
