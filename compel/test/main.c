@@ -97,6 +97,11 @@ static int wait_blocked(pid_t pid, int n, long only)
 
 	snprintf(path, sizeof(path), "/proc/%d/task", pid);
 	for (tries = 0; tries < 5000; tries++) {
+		siginfo_t si = { .si_pid = 0 };
+
+		if (waitid(P_PID, pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+		    si.si_pid == pid)
+			return -1;	/* dead already */
 		d = opendir(path);
 		if (!d)
 			return -1;
@@ -173,7 +178,7 @@ static int vfork_check(pid_t pid, int vfwr, char *why, size_t n)
 	return write(vfwr, "g", 1) == 1 ? 0 : -1;
 }
 
-static void describe(struct vshared *vs, int nthreads, char *why, size_t n)
+static void describe(struct vshared *vs, int nthreads, int status, char *why, size_t n)
 {
 	int i;
 
@@ -183,7 +188,7 @@ static void describe(struct vshared *vs, int nthreads, char *why, size_t n)
 			return;
 		}
 		if (vs->t[i].status == -1) {
-			snprintf(why, n, "victim thread %d did not finish", i);
+			snprintf(why, n, "victim thread %d did not finish (status %#x)", i, status);
 			return;
 		}
 	}
@@ -244,7 +249,7 @@ static int run_case(const struct tcase *tc, int kill_at, int *steps, char *step_
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
 		ret = why[0] ? -1 : 0;
 	else if (!why[0]) {
-		describe(vs, tc->v.nthreads, why, n);
+		describe(vs, tc->v.nthreads, st, why, n);
 		if (!why[0])
 			snprintf(why, n, "victim died, status %#x", st);
 	}
@@ -304,7 +309,7 @@ static void report(const char *name, int ret, const char *why)
 static void kill_at_every_step(const struct tcase *tc)
 {
 	char why[512], name[160], sname[64];
-	int steps = 0, k, s, survived = 0, ret;
+	int steps = 0, k, s, survived = 0, ret, windows = 0;
 
 	snprintf(name, sizeof(name), "kill-%s-reference-run", tc->name);
 	ret = run_case(tc, 0, &steps, sname, why, sizeof(why));
@@ -312,16 +317,26 @@ static void kill_at_every_step(const struct tcase *tc)
 	if (ret || steps < 1)
 		return;
 	for (k = 1; k <= steps; k++) {
+		if (getenv("COMPEL_TEST_STEP") && atoi(getenv("COMPEL_TEST_STEP")) != k)
+			continue;
 		ret = run_case(tc, k, &s, sname, why, sizeof(why));
 		snprintf(name, sizeof(name), "kill-%s-at-step-%02d-%s", tc->name, k, sname);
 		for (char *c = name; *c; c++)
-			if (*c == ' ')
+			if (*c == ' ' || *c == ':')
 				*c = '-';
+		if (!strncmp(sname, "window:", 7)) {
+			/* Inside a remote ptrace syscall: documented as unsafe. */
+			printf("SKIP %s: inside the documented remote-syscall window "
+			       "(victim %s)\n", name, ret ? "broken" : "survived");
+			windows++;
+			continue;
+		}
 		report(name, ret, why);
 		survived += !ret;
 	}
-	fprintf(stderr, "kill-at-step %s: %d steps, %d victims survived\n",
-		tc->name, steps, survived);
+	fprintf(stderr, "kill-at-step %s: %d steps, %d in remote-syscall windows, "
+		"%d of %d others survived\n", tc->name, steps, windows, survived,
+		steps - windows);
 }
 
 int main(int argc, char **argv)

@@ -43,6 +43,8 @@ struct compel_cure_info {
 	__u64	frame_uc;	/* victim address of the ucontext in a frame */
 	__u64	rseq_cs_ptr;	/* &rseq->rseq_cs in the victim, or 0 */
 	__u64	rseq_cs_val;	/* value to put back there */
+	__u64	pending;	/* written by the parasite: signals pending
+				   when it started (SIGPIPE bookkeeping) */
 };
 
 struct compel_shared {

@@ -372,20 +372,18 @@ int rpc_recv(struct compel_ctl *ctl, struct compel_msg *m, int *fds,
 
 void drain_log(struct compel_ctl *ctl)
 {
-	char buf[4096 + 1];
+	char buf[512];
 	ssize_t n;
-	char *p, *nl;
 
 	if (ctl->log_rd < 0)
 		return;
-	/* Records are single writes under PIPE_BUF, so they come whole. */
-	while ((n = read(ctl->log_rd, buf, sizeof(buf) - 1)) > 0) {
+	/* One datagram per record: level digit, text, newline. */
+	while ((n = recv(ctl->log_rd, buf, sizeof(buf) - 1, MSG_DONTWAIT)) > 0) {
 		buf[n] = '\0';
-		for (p = buf; (nl = strchr(p, '\n')); p = nl + 1) {
-			*nl = '\0';
-			if (*p >= '0' && *p <= '3')
-				compel_print_raw(*p - '0', "parasite", 0, p + 1);
-		}
+		if (buf[n - 1] == '\n')
+			buf[n - 1] = '\0';
+		if (buf[0] >= '0' && buf[0] <= '3')
+			compel_print_raw(buf[0] - '0', "parasite", 0, buf + 1);
 	}
 }
 
@@ -464,10 +462,13 @@ static int connect_daemon(struct compel_ctl *ctl)
 		return -1;
 	}
 	compel_step("daemon connected");
-	if (pipe2(pfd, O_CLOEXEC | O_NONBLOCK)) {
-		pr_perror("pipe");
+	/* Log records come as datagrams: the parasite can never block
+	 * on them nor get SIGPIPE when we are gone. */
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, pfd)) {
+		pr_perror("socketpair");
 		return -1;
 	}
+	shutdown(pfd[0], SHUT_WR);
 	ctl->log_rd = pfd[0];
 	if (compel_rpc_call(ctl, COMPEL_CMD_INIT, &pfd[1], 1) == 0 &&
 	    compel_rpc_wait(ctl, &ret) == 0 && ret != 0)

@@ -100,9 +100,14 @@ static int wait_syscall_stop(pid_t tid)
 
 /*
  * The thread is in an interrupt stop (PTRACE_EVENT_STOP) and is left in
- * one, with the registers and signal mask it had before.  Window:
- * between the first SETREGS and the last one below, the thread's
- * registers are not its own.
+ * one, with the registers and signal mask it had before.
+ *
+ * Window: from the first SETREGS until the registers are put back at
+ * the syscall-exit stop, the thread's registers are not its own; if
+ * the caller dies in there, the thread runs on from the vDSO with them.
+ * Once they are back, a tracer's death is harmless even though the
+ * thread sits in a syscall-exit stop: the detach sets TIF_SIGPENDING,
+ * so the kernel applies the saved -ERESTART* fix-up on the way out.
  */
 int ptrace_syscall(struct compel_ctl *ctl, long nr, long *ret,
 		   const unsigned long *args)
@@ -118,19 +123,24 @@ int ptrace_syscall(struct compel_ctl *ctl, long nr, long *ret,
 		goto err;
 	r = saved;
 	arch_regs_syscall(&r, ctl->gadget, nr, args);
-	if (arch_set_regs(tid, &r) ||
-	    ptrace(PTRACE_SETSIGMASK, tid, (void *)sizeof(block), &block) ||
-	    ptrace(PTRACE_SYSCALL, tid, NULL, NULL) || wait_syscall_stop(tid) ||
-	    ptrace(PTRACE_SYSCALL, tid, NULL, NULL) || wait_syscall_stop(tid) ||
+	if (arch_set_regs(tid, &r))
+		goto err;
+	compel_step("window: syscall regs set");
+	if (ptrace(PTRACE_SETSIGMASK, tid, (void *)sizeof(block), &block) ||
+	    ptrace(PTRACE_SYSCALL, tid, NULL, NULL) || wait_syscall_stop(tid))
+		goto err;
+	compel_step("window: syscall entry");
+	if (ptrace(PTRACE_SYSCALL, tid, NULL, NULL) || wait_syscall_stop(tid) ||
 	    arch_get_regs(tid, &r))
 		goto err;
 	*ret = arch_regs_result(&r);
+	if (ptrace(PTRACE_SETSIGMASK, tid, (void *)sizeof(mask), &mask) ||
+	    arch_set_regs(tid, &saved))
+		goto err;
+	compel_step("syscall done");
 	/* From syscall-exit-stop back to an interrupt stop. */
 	if (interrupt_prepare(tid) || ptrace(PTRACE_CONT, tid, NULL, NULL) ||
 	    interrupt_wait(tid))
-		goto err;
-	if (ptrace(PTRACE_SETSIGMASK, tid, (void *)sizeof(mask), &mask) ||
-	    arch_set_regs(tid, &saved))
 		goto err;
 	pr_debug("remote syscall %ld in %d = %ld", nr, tid, *ret);
 	return 0;

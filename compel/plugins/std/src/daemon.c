@@ -27,8 +27,28 @@ long std_thread_main(struct compel_shared *h);
 
 static int sock = -1;
 
+/*
+ * First thing a parasite thread does: block every signal (libcompel set
+ * that mask too, but a caller killed half-way may not have) and note
+ * what was pending, so that going home can drop a SIGPIPE we caused.
+ */
+static void enter(struct compel_cure_info *ci)
+{
+	__u64 all = ~0ULL;
+
+	sys_rt_sigprocmask(STD_SIG_BLOCK, &all, 0);
+	sys_rt_sigpending(&ci->pending);
+}
+
 static __attribute__((noreturn)) void go_home(struct compel_cure_info *ci)
 {
+	__u64 pipe = 1ULL << (STD_SIGPIPE - 1), now = 0;
+	struct std_timespec zero = { 0, 0 };
+	char info[128];
+
+	sys_rt_sigpending(&now);
+	if ((now & pipe) && !(ci->pending & pipe))
+		sys_rt_sigtimedwait(&pipe, info, &zero);
 	if (ci->rseq_cs_ptr)
 		*(volatile __u64 *)(unsigned long)ci->rseq_cs_ptr = ci->rseq_cs_val;
 	std_sigreturn(ci->frame_uc);
@@ -165,6 +185,7 @@ long std_daemon_main(struct compel_shared *h)
 {
 	struct std_sockaddr_un sun;
 
+	enter(&h->daemon);
 	sys_sigaltstack(0, (struct std_stack *)(unsigned long)
 			(h->daemon.frame_uc + UC_STACK_OFF));
 	sun.sun_family = STD_AF_UNIX;
@@ -196,6 +217,7 @@ long std_thread_main(struct compel_shared *h)
 	struct parasite_ctx ctx = { 0 };
 	long ret;
 
+	enter(&h->thread);
 	sys_sigaltstack(0, (struct std_stack *)(unsigned long)
 			(h->thread.frame_uc + UC_STACK_OFF));
 	ctx.args = (void *)(unsigned long)h->args;

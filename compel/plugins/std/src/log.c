@@ -1,4 +1,4 @@
-/* The parasite's formatted logger: records go to the caller's pipe. */
+/* The parasite's formatted logger: records go to the caller as datagrams. */
 #include <std/syscall.h>
 #include <std/string.h>
 #include <std/log.h>
@@ -167,5 +167,6 @@ void std_log(unsigned int level, const char *fmt, ...)
 	__builtin_va_end(ap);
 	n = n + 1 > (int)sizeof(buf) - 2 ? (int)sizeof(buf) - 2 : n + 1;
 	buf[n++] = '\n';
-	sys_write(log_fd, buf, n);	/* one write: records never mix */
+	/* A datagram per record; never blocks, never raises SIGPIPE. */
+	sys_sendto(log_fd, buf, n, STD_MSG_NOSIGNAL | STD_MSG_DONTWAIT);
 }

@@ -68,6 +68,16 @@ static inline int sys_fcntl(int fd, int cmd, long arg)
 static inline int sys_rt_sigprocmask(int how, const __u64 *set, __u64 *old)
 { return syscall4(__NR_rt_sigprocmask, how, __sc_l(set), __sc_l(old), 8); }
 
+static inline int sys_rt_sigpending(__u64 *set)
+{ return syscall2(__NR_rt_sigpending, __sc_l(set), 8); }
+
+static inline int sys_rt_sigtimedwait(const __u64 *set, void *info,
+				      const struct std_timespec *ts)
+{ return syscall4(__NR_rt_sigtimedwait, __sc_l(set), __sc_l(info), __sc_l(ts), 8); }
+
+static inline ssize_t sys_sendto(int fd, const void *buf, size_t n, int fl)
+{ return syscall6(__NR_sendto, fd, __sc_l(buf), n, fl, 0, 0); }
+
 static inline int sys_getitimer(int which, void *val)
 { return syscall2(__NR_getitimer, which, __sc_l(val)); }
 

@@ -63,6 +63,9 @@ struct std_timespec {
 #define STD_SOL_SOCKET		1
 #define STD_SCM_RIGHTS		1
 #define STD_MSG_NOSIGNAL	0x4000
+#define STD_MSG_DONTWAIT	0x40
+#define STD_SIG_BLOCK		0
+#define STD_SIGPIPE		13
 #define STD_MSG_CMSG_CLOEXEC	0x40000000
 #define STD_POLLHUP		0x010
 #define STD_POLLERR		0x008
