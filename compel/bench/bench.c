@@ -64,6 +64,19 @@ static pid_t spawn_victim(int n)
 	return pid;
 }
 
+/* Seize and detach only: the part of a cycle that is pure ptrace. */
+static int seize_cycle(pid_t pid)
+{
+	pid_t *tids;
+	int n, ret;
+
+	if (compel_seize_task(pid, 0, &tids, &n))
+		return -1;
+	ret = compel_detach_task(tids, n);
+	free(tids);
+	return ret;
+}
+
 static int one_cycle(pid_t pid, int per_thread)
 {
 	struct compel_ctl *ctl;
@@ -100,7 +113,7 @@ static double best_cycle(pid_t pid, int per_thread, int iters)
 	for (r = 0; r < ROUNDS; r++) {
 		t = now_us();
 		for (i = 0; i < iters; i++)
-			if (one_cycle(pid, per_thread)) {
+			if (per_thread < 0 ? seize_cycle(pid) : one_cycle(pid, per_thread)) {
 				fprintf(stderr, "bench: cycle failed\n");
 				exit(1);
 			}
@@ -134,15 +147,17 @@ static double best_fork(int iters)
 
 int main(void)
 {
-	double base, one, many;
+	double base, one, many, s1, s100;
 	pid_t v1, v100;
 
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	base = best_fork(200);
 	v1 = spawn_victim(1);
 	one = best_cycle(v1, 0, 50);
+	s1 = best_cycle(v1, -1, 50);
 	v100 = spawn_victim(100);
 	many = best_cycle(v100, 1, 5);
+	s100 = best_cycle(v100, -1, 5);
 	kill(v1, SIGKILL);
 	kill(v100, SIGKILL);
 	while (wait(NULL) > 0)
@@ -153,5 +168,7 @@ int main(void)
 	       one, one / base);
 	printf("  100 threads: seize+infect+100 cmds+cure+detach: %7.1f us  (%.1fx baseline, "
 	       "%.1f us/thread)\n", many, many / base, many / 100);
+	printf("  of which seize+detach only: 1 thread %.1f us (%.1fx), 100 threads "
+	       "%.1f us (%.1fx)\n", s1, s1 / base, s100, s100 / base);
 	return 0;
 }
