@@ -20,6 +20,8 @@
 #define COMPEL_CMD_PING		(COMPEL_CMD_BUILTIN + 3)
 #define COMPEL_MSG_FDS		(COMPEL_CMD_BUILTIN + 4)  /* parasite -> caller fds */
 #define COMPEL_MSG_REPLY	(COMPEL_CMD_BUILTIN + 5)  /* end of a command */
+#define COMPEL_CMD_FINI		(COMPEL_CMD_BUILTIN + 6)  /* close fds, stop at
+							     the marker syscall */
 
 #define COMPEL_MAX_FDS		64	/* fds attached to one message */
 

@@ -519,6 +519,53 @@ int compel_syscall(struct compel_ctl *ctl, long nr, long *ret,
 	return 0;
 }
 
+/*
+ * Normal end of a daemon: interrupt it, ask it to finish, and follow
+ * its syscalls (it closes its own fds) to the exit of its marker
+ * syscall.  Returns 0 with the thread in that syscall-exit stop, 1 if
+ * the daemon faulted (the fallback path takes over), -1 on error.
+ */
+static int fini_daemon(struct compel_ctl *ctl)
+{
+	struct compel_msg m = { .cmd = COMPEL_CMD_FINI };
+	struct __ptrace_syscall_info si;
+	unsigned long lo = ctl->r.remote, hi = lo + ctl->r.size;
+	int event, sig = interrupt_and_wait(ctl->pid);
+	long last = -1;
+
+	if (sig < 0)
+		return -1;
+	ctl->running = 0;
+	if (sig > 0)
+		goto crashed;
+	compel_step("daemon stopped");
+	if (send_msg(ctl->sock, &m, NULL, 0))
+		return -1;
+	compel_step("fini sent");
+	for (;;) {
+		if (ptrace(PTRACE_SYSCALL, ctl->pid, NULL, NULL) ||
+		    compel_wait_stop(ctl->pid, &event, &sig))
+			return -1;
+		if (sig != (SIGTRAP | 0x80))
+			goto crashed;
+		if (ptrace(PTRACE_GET_SYSCALL_INFO, ctl->pid, (void *)sizeof(si), &si) <= 0) {
+			pr_perror("PTRACE_GET_SYSCALL_INFO %d", ctl->pid);
+			return -1;
+		}
+		if (si.op == PTRACE_SYSCALL_INFO_ENTRY)
+			last = si.entry.nr;
+		else if (si.op == PTRACE_SYSCALL_INFO_EXIT && last == __NR_getppid &&
+			 si.instruction_pointer >= lo && si.instruction_pointer < hi)
+			break;
+	}
+	compel_step("daemon at its marker");
+	return 0;
+crashed:
+	pr_err("daemon in %d stopped with signal %d", ctl->pid, sig);
+	ctl->stop_sig = sig;
+	return 1;
+}
+
 /* Stop the daemon where it is; it is then in an interrupt stop. */
 static int stop_daemon(struct compel_ctl *ctl)
 {
@@ -563,7 +610,27 @@ int compel_cure(struct compel_ctl *ctl)
 {
 	int ret = 0;
 
+	if (ctl->infected && ctl->running && ctl->sock >= 0) {
+		ret = fini_daemon(ctl);
+		if (ret < 0)
+			return -1;
+		if (ret == 0) {
+			/* In the marker's syscall-exit stop: safe to restore
+			 * here (a detach still applies the restart fix-up). */
+			drain_log(ctl);
+			if (thread_state_restore(&ctl->st))
+				return -1;
+			ctl->infected = 0;
+			compel_step("registers restored");
+			if (interrupt_prepare(ctl->pid) ||
+			    ptrace(PTRACE_CONT, ctl->pid, NULL, NULL) ||
+			    interrupt_wait(ctl->pid))
+				return -1;
+		}
+		ret = 0;
+	}
 	if (ctl->infected) {
+		/* Fallback: a daemon that faulted or never connected. */
 		if (stop_daemon(ctl))
 			return -1;
 		drain_log(ctl);

@@ -150,23 +150,27 @@ static int builtin(struct compel_shared *h, struct compel_msg *m,
 	return -EINVAL;
 }
 
-static void serve(struct compel_shared *h)
+/* Returns when the caller hangs up (0) or asks us to finish (1). */
+static int serve(struct compel_shared *h)
 {
 	int fds[COMPEL_MAX_FDS];
 	struct parasite_ctx ctx;
 	struct compel_msg m;
 	unsigned int i;
-	int ret;
+	int ret, fini;
 
 	for (;;) {
 		if (recv_msg(sock, &m, fds, &ctx.nfds) < 0)
-			return;
+			return 0;
 		ctx.args = (void *)(unsigned long)h->args;
 		ctx.args_size = h->args_size;
 		ctx.fds = fds;
 		ctx.in_thread = 0;
 		ctx.sock = sock;
-		if (m.cmd >= COMPEL_CMD_BUILTIN)
+		fini = m.cmd == COMPEL_CMD_FINI;
+		if (fini)
+			ret = 0;
+		else if (m.cmd >= COMPEL_CMD_BUILTIN)
 			ret = builtin(h, &m, &ctx);
 		else
 			ret = parasite_cmd(m.cmd, &ctx);
@@ -176,14 +180,29 @@ static void serve(struct compel_shared *h)
 		m.cmd = COMPEL_MSG_REPLY;
 		m.ret = ret;
 		m.tid = sys_gettid();
-		if (send_msg(sock, &m, 0, 0) < 0)
-			return;
+		if (send_msg(sock, &m, 0, 0) < 0 || fini)
+			return fini;
 	}
+}
+
+/* Close our fds; libcompel may have closed one already (slot = -1). */
+static void close_fds(struct compel_shared *h)
+{
+	int fd = *(volatile __s32 *)&h->log_fd;
+
+	*(volatile __s32 *)&h->log_fd = -1;
+	if (fd >= 0)
+		sys_close(fd);
+	fd = *(volatile __s32 *)&h->sock_fd;
+	*(volatile __s32 *)&h->sock_fd = -1;
+	if (fd >= 0)
+		sys_close(fd);
 }
 
 long std_daemon_main(struct compel_shared *h)
 {
 	struct std_sockaddr_un sun;
+	int fini = 0;
 
 	enter(&h->daemon);
 	sys_sigaltstack(0, (struct std_stack *)(unsigned long)
@@ -194,19 +213,18 @@ long std_daemon_main(struct compel_shared *h)
 	if (sock >= 0) {
 		h->sock_fd = sock;
 		if (sys_connect(sock, &sun, 2 + h->addr_len) == 0)
-			serve(h);
+			fini = serve(h);
 	}
-	/* The caller is gone: clean up what we can and go home. */
-	if (h->may_close) {
-		/* libcompel sets a slot to -1 before it closes that fd itself. */
-		int fd = *(volatile __s32 *)&h->log_fd;
-
-		if (fd >= 0)
-			sys_close(fd);
-		fd = *(volatile __s32 *)&h->sock_fd;
-		if (fd >= 0)
-			sys_close(fd);
-	}
+	/*
+	 * Asked to finish: close our fds, then make the marker syscall at
+	 * whose exit libcompel (tracing our syscalls) takes the thread back.
+	 * If the caller is gone instead, clean up what we can (not under a
+	 * seccomp filter) and go home.
+	 */
+	if (fini || h->may_close)
+		close_fds(h);
+	if (fini)
+		sys_getppid();
 	go_home(&h->daemon);
 }
 

@@ -40,6 +40,9 @@ static inline int sys_sigaltstack(const struct std_stack *ss,
 static inline int sys_getpid(void)
 { return syscall0(__NR_getpid); }
 
+static inline int sys_getppid(void)
+{ return syscall0(__NR_getppid); }
+
 static inline int sys_gettid(void)
 { return syscall0(__NR_gettid); }
 
