@@ -87,6 +87,9 @@ static int check_echo(struct compel_ctl *ctl, pid_t pid)
 		return bad("echo: ret %d args '%.20s'", ret, args);
 	if (compel_syscall(ctl, SYS_gettid, &tid, 0, 0, 0, 0, 0, 0) || tid != pid)
 		return bad("gettid through the parasite: %ld", tid);
+	if (compel_rpc_call_sync(ctl, TCMD_RELOCS, &ret) ||
+	    ret != 'a' + 'b' + 'g' + 1 + 2 * 0x5eed)
+		return bad("relocated data/GOT gave %d", ret);
 	return 0;
 }
 

@@ -46,6 +46,24 @@ static int do_vmsplice(struct parasite_ctx *ctx)
 	return (int)done;
 }
 
+/* Pointers in data: R_X86_64_64 words that must be rebased at load. */
+static const char *volatile words[] = { "alpha", "beta", "gamma" };
+
+extern int got_probe_value __attribute__((visibility("default")));
+int got_probe(int x) __attribute__((visibility("default")));
+static int (*volatile probe_table[])(int) = { got_probe };
+
+/* Sum of first letters + what the GOT-reached code returns. */
+static int relocs(void)
+{
+	unsigned int i;
+	int sum = 0;
+
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		sum += words[i][0];
+	return sum + probe_table[0](1) + got_probe_value;
+}
+
 static volatile int *volatile bad_ptr;	/* NULL: faults on purpose */
 
 int parasite_cmd(unsigned int cmd, struct parasite_ctx *ctx)
@@ -73,6 +91,8 @@ int parasite_cmd(unsigned int cmd, struct parasite_ctx *ctx)
 		return 0;
 	case TCMD_NOP:
 		return 0;
+	case TCMD_RELOCS:
+		return relocs();
 	}
 	return -22;
 }

@@ -10,6 +10,7 @@ enum {
 	TCMD_LOG,		/* log a formatted line at every level */
 	TCMD_CRASH,		/* fault on purpose */
 	TCMD_NOP,		/* return 0 */
+	TCMD_RELOCS,		/* 'a'+'b'+'g' + (1 + 0x5eed) + 0x5eed */
 };
 
 struct tinfo {
