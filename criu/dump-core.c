@@ -1,0 +1,522 @@
+/*
+ * Dump: per-process and per-thread state for core-PID.img and the mm fields.
+ *
+ * Three sources, each trusted for what it is best at:
+ *  - ptrace, while the thread is stopped and before compel touches it:
+ *    registers, xsave, signal mask, rseq, pending signals;
+ *  - /proc and syscalls on the pid from criu: credentials, limits, sched,
+ *    mm layout, auxv, personality, oom_score_adj, POSIX timer list;
+ *  - the parasite, for what only the task itself can ask: signal actions,
+ *    itimers, sigaltstack, clear_tid address, umask, brk, prctl values,
+ *    POSIX timer values.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <elf.h>
+#include <sched.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <compel/compel.h>
+#include "kernel-compat.h"
+
+#define LOG_PREFIX "dump: "
+#include "log.h"
+#include "dump.h"
+#include "parasite-proto.h"
+
+#ifndef NT_X86_XSTATE
+# define NT_X86_XSTATE		0x202
+#endif
+#define XSAVE_MAX		(64 * 1024)
+#define SIGINFO_SIZE		128
+#define PEEK_BATCH		32
+#define SCHED_DEADLINE_POLICY	6
+
+struct rseq_conf {			/* PTRACE_GET_RSEQ_CONFIGURATION */
+	uint64_t ptr;
+	uint32_t size;
+	uint32_t sig;
+	uint32_t flags;
+	uint32_t pad;
+};
+
+struct peek_args {			/* struct ptrace_peeksiginfo_args */
+	uint64_t off;
+	uint32_t flags;
+	int32_t nr;
+};
+#define PEEK_SHARED		1
+
+static int read_small_file(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0) {
+		pr_perror("can't open %s", path);
+		return -1;
+	}
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0) {
+		pr_perror("can't read %s", path);
+		return -1;
+	}
+	buf[n] = '\0';
+	return 0;
+}
+
+/* Every siginfo queued (thread queue, or the shared one with PEEK_SHARED). */
+static int peek_signals(pid_t tid, uint32_t flags, ProtobufCBinaryData **out, size_t *nr)
+{
+	uint8_t buf[PEEK_BATCH * SIGINFO_SIZE];
+	struct peek_args a = { .off = 0, .flags = flags, .nr = PEEK_BATCH };
+	size_t cap = 0;
+
+	*out = NULL;
+	*nr = 0;
+	for (;;) {
+		long n = ptrace(PTRACE_PEEKSIGINFO, tid, &a, buf), i;
+
+		if (n < 0) {
+			pr_perror("PTRACE_PEEKSIGINFO on %d", tid);
+			return -1;
+		}
+		if (n == 0)
+			return 0;
+		for (i = 0; i < n; i++) {
+			ProtobufCBinaryData *d;
+
+			if (*nr == cap) {
+				cap = cap ? 2 * cap : 8;
+				d = realloc(*out, cap * sizeof(*d));
+				if (!d)
+					return -1;
+				*out = d;
+			}
+			d = &(*out)[*nr];
+			d->data = malloc(SIGINFO_SIZE);
+			if (!d->data)
+				return -1;
+			memcpy(d->data, buf + i * SIGINFO_SIZE, SIGINFO_SIZE);
+			d->len = SIGINFO_SIZE;
+			(*nr)++;
+		}
+		a.off += n;
+	}
+}
+
+static void free_signals(ProtobufCBinaryData *d, size_t nr)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++)
+		free(d[i].data);
+	free(d);
+}
+
+int dump_collect_core_ptrace(struct dump_task *t)
+{
+	ThreadCoreEntry *th = &t->thread;
+	struct user_regs_struct r;
+	struct rseq_conf rc;
+	struct iovec iov;
+	uint64_t mask;
+	long head, len;
+	pid_t tid = t->pid;
+
+	thread_core_entry__init(th);
+	user_regs_x86_entry__init(&t->regs);
+	th->tid = tid;
+	th->regs = &t->regs;
+
+	if (ptrace(PTRACE_GETREGS, tid, NULL, &r)) {
+		pr_perror("PTRACE_GETREGS on %d", tid);
+		return -1;
+	}
+	t->regs.r15 = r.r15;
+	t->regs.r14 = r.r14;
+	t->regs.r13 = r.r13;
+	t->regs.r12 = r.r12;
+	t->regs.bp = r.rbp;
+	t->regs.bx = r.rbx;
+	t->regs.r11 = r.r11;
+	t->regs.r10 = r.r10;
+	t->regs.r9 = r.r9;
+	t->regs.r8 = r.r8;
+	t->regs.ax = r.rax;
+	t->regs.cx = r.rcx;
+	t->regs.dx = r.rdx;
+	t->regs.si = r.rsi;
+	t->regs.di = r.rdi;
+	t->regs.orig_ax = r.orig_rax;
+	t->regs.ip = r.rip;
+	t->regs.cs = r.cs;
+	t->regs.flags = r.eflags;
+	t->regs.sp = r.rsp;
+	t->regs.ss = r.ss;
+	t->regs.fs_base = r.fs_base;
+	t->regs.gs_base = r.gs_base;
+	t->regs.ds = r.ds;
+	t->regs.es = r.es;
+	t->regs.fs = r.fs;
+	t->regs.gs = r.gs;
+
+	t->xsave = malloc(XSAVE_MAX);
+	if (!t->xsave)
+		return -1;
+	iov.iov_base = t->xsave;
+	iov.iov_len = XSAVE_MAX;
+	if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_X86_XSTATE, &iov)) {
+		pr_perror("PTRACE_GETREGSET(NT_X86_XSTATE) on %d", tid);
+		return -1;
+	}
+	t->xsave_len = iov.iov_len;
+	th->xsave.data = t->xsave;
+	th->xsave.len = t->xsave_len;
+
+	if (ptrace(PTRACE_GETSIGMASK, tid, (void *)sizeof(mask), &mask)) {
+		pr_perror("PTRACE_GETSIGMASK on %d", tid);
+		return -1;
+	}
+	th->blocked = mask;
+
+	memset(&rc, 0, sizeof(rc));
+	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, tid, (void *)sizeof(rc), &rc) < 0) {
+		pr_perror("PTRACE_GET_RSEQ_CONFIGURATION on %d", tid);
+		return -1;
+	}
+	if (rc.ptr) {
+		th->rseq = calloc(1, sizeof(*th->rseq));
+		if (!th->rseq)
+			return -1;
+		rseq_entry__init(th->rseq);
+		th->rseq->ptr = rc.ptr;
+		th->rseq->len = rc.size;
+		th->rseq->sig = rc.sig;
+		/* rseq_cs (offset 8): compel clears it while the parasite runs. */
+		t->rseq_cs_addr = rc.ptr + 8;
+		errno = 0;
+		t->rseq_cs_val = ptrace(PTRACE_PEEKDATA, tid, (void *)t->rseq_cs_addr, NULL);
+		if (errno) {
+			pr_perror("can't read rseq_cs of %d", tid);
+			return -1;
+		}
+	}
+
+	if (syscall(SYS_get_robust_list, tid, &head, &len)) {
+		pr_perror("get_robust_list(%d)", tid);
+		return -1;
+	}
+	th->has_robust_list = th->has_robust_list_len = true;
+	th->robust_list = head;
+	th->robust_list_len = len;
+
+	if (peek_signals(tid, 0, &th->pending, &th->n_pending) ||
+	    peek_signals(tid, PEEK_SHARED, &t->core.shared_pending, &t->core.n_shared_pending))
+		return -1;
+	pr_info("%d: ip %lx sp %lx ax %lx orig_ax %lx blocked %lx, %zu+%zu signals pending",
+		tid, (unsigned long)r.rip, (unsigned long)r.rsp, (unsigned long)r.rax,
+		(unsigned long)r.orig_rax, (unsigned long)mask, th->n_pending,
+		t->core.n_shared_pending);
+	return 0;
+}
+
+static int collect_timers(struct dump_task *t)
+{
+	struct parasite_timers *pt = compel_args(t->ctl);
+	struct proc_timers tm = { 0 };
+	size_t i;
+	int ret = -1, r;
+
+	if (proc_read_timers(t->pid, &tm))
+		return -1;
+	if (!tm.nr) {
+		ret = 0;
+		goto out;
+	}
+	if (tm.nr > PARASITE_MAX_TIMERS) {
+		pr_err("%zu POSIX timers: more than %d is not supported yet", tm.nr,
+		       PARASITE_MAX_TIMERS);
+		goto out;
+	}
+	pt->nr = tm.nr;
+	for (i = 0; i < tm.nr; i++)
+		pt->t[i].id = tm.t[i].id;
+	if (compel_rpc_call_sync(t->ctl, PARASITE_CMD_DUMP_TIMERS, &r) || r) {
+		pr_err("parasite could not read POSIX timers: %d", r);
+		goto out;
+	}
+	t->core.posix_timers = calloc(tm.nr, sizeof(PosixTimerEntry *));
+	if (!t->core.posix_timers)
+		goto out;
+	for (i = 0; i < tm.nr; i++) {
+		PosixTimerEntry *e = calloc(1, sizeof(*e));
+
+		if (!e)
+			goto out;
+		posix_timer_entry__init(e);
+		t->core.posix_timers[t->core.n_posix_timers++] = e;
+		e->id = tm.t[i].id;
+		e->clock = tm.t[i].clockid;
+		e->notify = tm.t[i].notify | (tm.t[i].thread_id ? SIGEV_THREAD_ID : 0);
+		e->signo = tm.t[i].signo;
+		e->sival = tm.t[i].sigval;
+		if (tm.t[i].thread_id) {
+			e->has_notify_tid = true;
+			e->notify_tid = tm.t[i].notify_pid;
+		}
+		e->interval_ns = pt->t[i].interval_sec * 1000000000ull + pt->t[i].interval_nsec;
+		e->value_ns = pt->t[i].value_sec * 1000000000ull + pt->t[i].value_nsec;
+		e->has_overrun = true;
+		e->overrun = pt->t[i].overrun;
+	}
+	ret = 0;
+out:
+	proc_timers_free(&tm);
+	return ret;
+}
+
+int dump_collect_core_parasite(struct dump_task *t)
+{
+	struct parasite_misc *m = compel_args(t->ctl);
+	TaskCoreEntry *c = &t->core;
+	int r, sig, i;
+
+	if (compel_rpc_call_sync(t->ctl, PARASITE_CMD_DUMP_MISC, &r) || r) {
+		pr_err("parasite could not collect task state: %d", r);
+		return -1;
+	}
+	c->sigactions = calloc(PARASITE_NSIG, sizeof(SigactionEntry *));
+	if (!c->sigactions)
+		return -1;
+	for (sig = 1; sig <= PARASITE_NSIG; sig++) {
+		SigactionEntry *e;
+
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		e = calloc(1, sizeof(*e));
+		if (!e)
+			return -1;
+		sigaction_entry__init(e);
+		c->sigactions[c->n_sigactions++] = e;
+		e->signo = sig;
+		e->handler = m->act[sig - 1].handler;
+		e->flags = m->act[sig - 1].flags;
+		e->restorer = m->act[sig - 1].restorer;
+		e->mask = m->act[sig - 1].mask;
+	}
+	c->itimers = calloc(3, sizeof(ItimerEntry *));
+	if (!c->itimers)
+		return -1;
+	for (i = 0; i < 3; i++) {
+		ItimerEntry *e = calloc(1, sizeof(*e));
+
+		if (!e)
+			return -1;
+		itimer_entry__init(e);
+		c->itimers[c->n_itimers++] = e;
+		e->which = i;
+		e->interval_us = m->itimer[i].interval_sec * 1000000ull + m->itimer[i].interval_usec;
+		e->value_us = m->itimer[i].value_sec * 1000000ull + m->itimer[i].value_usec;
+	}
+	t->thread.altstack = calloc(1, sizeof(*t->thread.altstack));
+	if (!t->thread.altstack)
+		return -1;
+	sigaltstack_entry__init(t->thread.altstack);
+	t->thread.altstack->sp = m->ss_sp;
+	t->thread.altstack->size = m->ss_size;
+	t->thread.altstack->flags = (uint32_t)m->ss_flags & ~(uint32_t)SS_ONSTACK;
+	t->thread.has_clear_tid_addr = true;
+	t->thread.clear_tid_addr = m->clear_tid_addr;
+	c->umask = m->umask;
+	c->has_dumpable = c->has_pdeath_sig = c->has_child_subreaper = true;
+	c->dumpable = m->dumpable;
+	c->pdeath_sig = m->pdeath_sig;
+	c->child_subreaper = m->child_subreaper;
+	t->mm.brk = m->brk;
+	t->mm.has_thp_disabled = true;
+	t->mm.thp_disabled = m->thp_disabled;
+	if (m->personality != c->personality)
+		pr_warn("personality: %x in /proc, %x from the task", c->personality,
+			m->personality);
+	pr_info("umask %o brk %lx altstack %lx+%lx clear_tid %lx", c->umask,
+		(unsigned long)m->brk, (unsigned long)m->ss_sp, (unsigned long)m->ss_size,
+		(unsigned long)m->clear_tid_addr);
+	return collect_timers(t);
+}
+
+static int collect_creds(struct dump_task *t)
+{
+	CredsEntry *cr = calloc(1, sizeof(*cr));
+	size_t i;
+
+	if (!cr)
+		return -1;
+	creds_entry__init(cr);
+	t->core.creds = cr;
+	cr->uid = calloc(4, sizeof(uint32_t));
+	cr->gid = calloc(4, sizeof(uint32_t));
+	cr->groups = calloc(t->st.ngroups ? t->st.ngroups : 1, sizeof(uint32_t));
+	if (!cr->uid || !cr->gid || !cr->groups)
+		return -1;
+	cr->n_uid = cr->n_gid = 4;
+	for (i = 0; i < 4; i++) {
+		cr->uid[i] = t->st.uid[i];
+		cr->gid[i] = t->st.gid[i];
+	}
+	cr->n_groups = t->st.ngroups;
+	for (i = 0; i < t->st.ngroups; i++)
+		cr->groups[i] = t->st.groups[i];
+	cr->cap_inh = t->st.capinh;
+	cr->cap_prm = t->st.capprm;
+	cr->cap_eff = t->st.capeff;
+	cr->cap_bnd = t->st.capbnd;
+	if (t->st.present & PROC_ST_CAPAMB) {
+		cr->has_cap_amb = true;
+		cr->cap_amb = t->st.capamb;
+	}
+	if (t->st.present & PROC_ST_NONEWPRIVS) {
+		cr->has_no_new_privs = true;
+		cr->no_new_privs = t->st.no_new_privs;
+	}
+	return 0;
+}
+
+int dump_collect_core_proc(struct dump_task *t)
+{
+	TaskCoreEntry *c = &t->core;
+	struct proc_limits lim;
+	struct proc_auxv av;
+	struct sched_param sp;
+	char path[64], buf[256], *nl;
+	int policy, nice, i;
+
+	c->state = 1;
+	c->comm = strdup(t->st.name);
+	if (!c->comm)
+		return -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/personality", t->pid);
+	if (read_small_file(path, buf, sizeof(buf)))
+		return -1;
+	c->personality = (uint32_t)strtoul(buf, NULL, 16);
+
+	if (proc_read_limits(t->pid, &lim))
+		return -1;
+	c->rlimits = calloc(PROC_NR_LIMITS, sizeof(RlimitEntry *));
+	if (!c->rlimits)
+		return -1;
+	for (i = 0; i < PROC_NR_LIMITS; i++) {
+		RlimitEntry *e = calloc(1, sizeof(*e));
+
+		if (!e)
+			return -1;
+		rlimit_entry__init(e);
+		c->rlimits[c->n_rlimits++] = e;
+		e->resource = i;
+		e->cur = lim.lim[i].rlim_cur;
+		e->max = lim.lim[i].rlim_max;
+	}
+
+	if (collect_creds(t))
+		return -1;
+
+	policy = sched_getscheduler(t->pid);
+	if (policy < 0) {
+		pr_perror("sched_getscheduler(%d)", t->pid);
+		return -1;
+	}
+	if ((policy & ~SCHED_RESET_ON_FORK) == SCHED_DEADLINE_POLICY) {
+		pr_err("SCHED_DEADLINE is not supported yet");
+		return -1;
+	}
+	if (sched_getparam(t->pid, &sp)) {
+		pr_perror("sched_getparam(%d)", t->pid);
+		return -1;
+	}
+	errno = 0;
+	nice = getpriority(PRIO_PROCESS, t->pid);
+	if (errno) {
+		pr_perror("getpriority(%d)", t->pid);
+		return -1;
+	}
+	c->has_sched_policy = c->has_nice = c->has_sched_prio = true;
+	c->sched_policy = policy;
+	c->nice = nice;
+	c->sched_prio = sp.sched_priority;
+
+	snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", t->pid);
+	if (read_small_file(path, buf, sizeof(buf)))
+		return -1;
+	c->has_oom_score_adj = true;
+	c->oom_score_adj = atoi(buf);
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", t->pid, t->pid);
+	if (read_small_file(path, buf, sizeof(buf)))
+		return -1;
+	nl = strchr(buf, '\n');
+	if (nl)
+		*nl = '\0';
+	t->thread.comm = strdup(buf);
+	if (!t->thread.comm)
+		return -1;
+
+	/* mm: /proc/PID/stat fields 26-28 and 45-51, and auxv */
+	t->mm.start_code = t->stat.start_code;
+	t->mm.end_code = t->stat.end_code;
+	t->mm.start_stack = t->stat.start_stack;
+	t->mm.start_data = t->stat.start_data;
+	t->mm.end_data = t->stat.end_data;
+	t->mm.start_brk = t->stat.start_brk;
+	t->mm.arg_start = t->stat.arg_start;
+	t->mm.arg_end = t->stat.arg_end;
+	t->mm.env_start = t->stat.env_start;
+	t->mm.env_end = t->stat.env_end;
+	if (proc_read_auxv(t->pid, &av))
+		return -1;
+	memcpy(t->auxv, av.a, 2 * av.nr * sizeof(av.a[0]));
+	t->mm.auxv = (uint64_t *)t->auxv;
+	t->mm.n_auxv = 2 * av.nr;
+	return 0;
+}
+
+void dump_core_free(struct dump_task *t)
+{
+	TaskCoreEntry *c = &t->core;
+	size_t i;
+
+	free(c->comm);
+	for (i = 0; i < c->n_sigactions; i++)
+		free(c->sigactions[i]);
+	free(c->sigactions);
+	for (i = 0; i < c->n_itimers; i++)
+		free(c->itimers[i]);
+	free(c->itimers);
+	for (i = 0; i < c->n_posix_timers; i++)
+		free(c->posix_timers[i]);
+	free(c->posix_timers);
+	for (i = 0; i < c->n_rlimits; i++)
+		free(c->rlimits[i]);
+	free(c->rlimits);
+	if (c->creds) {
+		free(c->creds->uid);
+		free(c->creds->gid);
+		free(c->creds->groups);
+		free(c->creds);
+	}
+	free_signals(c->shared_pending, c->n_shared_pending);
+	free_signals(t->thread.pending, t->thread.n_pending);
+	free(t->thread.rseq);
+	free(t->thread.altstack);
+	free(t->thread.comm);
+	free(t->xsave);
+}

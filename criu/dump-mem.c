@@ -1,0 +1,547 @@
+/*
+ * Dump: the address space. dump_collect_vmas() turns smaps (read before the
+ * parasite maps its region) into vma_entry records, refusing mappings the
+ * images cannot carry yet. dump_pages() finds the pages worth storing with
+ * PAGEMAP_SCAN and moves them out through the parasite: it vmsplice()s the
+ * task's pages into a pipe, criu splice()s the pipe into pages-PID.img, so
+ * page data never passes through criu's memory.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <compel/compel.h>
+#include "kernel-compat.h"
+
+#define LOG_PREFIX "dump: "
+#include "log.h"
+#include "dump.h"
+#include "image.h"
+#include "kerndat.h"
+#include "pagemap.pb-c.h"
+#include "parasite-proto.h"
+
+#define PAGE		4096ul
+#define PIPE_WANT	(4u << 20)	/* we ask for this much, pipe-max-size permitting */
+#define SCAN_VEC	512
+
+static uint64_t vmflags_madv(uint64_t f)
+{
+	uint64_t m = 0;
+
+	if (f & PROC_VMF(SR))
+		m |= 1ull << MADV_SEQUENTIAL;
+	if (f & PROC_VMF(RR))
+		m |= 1ull << MADV_RANDOM;
+	if (f & PROC_VMF(DC))
+		m |= 1ull << MADV_DONTFORK;
+	if (f & PROC_VMF(MG))
+		m |= 1ull << MADV_MERGEABLE;
+	if (f & PROC_VMF(HG))
+		m |= 1ull << MADV_HUGEPAGE;
+	if (f & PROC_VMF(NH))
+		m |= 1ull << MADV_NOHUGEPAGE;
+	if (f & PROC_VMF(DD))
+		m |= 1ull << MADV_DONTDUMP;
+	if (f & PROC_VMF(WF))
+		m |= 1ull << MADV_WIPEONFORK;
+	return m;
+}
+
+/* A reg-files entry for the file behind a file vma (shared by its vmas). */
+static int vma_file(struct dump_task *t, const struct proc_vma *pv, uint32_t *id)
+{
+	char link[96];
+	struct stat stb, now;
+	unsigned int flags = (pv->shared && (pv->prot & PROT_WRITE)) ? O_RDWR : O_RDONLY;
+	size_t i;
+
+	if (pv->deleted) {
+		pr_err("mapping of deleted file %s at %lx-%lx is not supported yet",
+		       pv->path, (unsigned long)pv->start, (unsigned long)pv->end);
+		return -1;
+	}
+	snprintf(link, sizeof(link), "/proc/%d/map_files/%lx-%lx", t->pid,
+		 (unsigned long)pv->start, (unsigned long)pv->end);
+	if (stat(link, &stb)) {
+		pr_perror("can't stat %s (%s)", link, pv->path);
+		return -1;
+	}
+	if (!S_ISREG(stb.st_mode)) {
+		pr_err("mapping of %s (mode %o) at %lx-%lx is not supported yet", pv->path,
+		       stb.st_mode, (unsigned long)pv->start, (unsigned long)pv->end);
+		return -1;
+	}
+	if (stat(pv->path, &now) || now.st_dev != stb.st_dev || now.st_ino != stb.st_ino) {
+		pr_err("mapped file %s was replaced or moved; such mappings are not supported yet",
+		       pv->path);
+		return -1;
+	}
+	for (i = 0; i < t->files.nr; i++) {
+		RegFileEntry *e = t->files.e[i];
+
+		if (e->dev == stb.st_dev && e->ino == stb.st_ino && e->flags == flags &&
+		    e->pos == 0 && !strcmp(e->path, pv->path)) {
+			*id = e->id;
+			return 0;
+		}
+	}
+	return dump_files_add(&t->files, pv->path, &stb, flags, 0, id);
+}
+
+static int refuse_vmflags(const struct proc_vma *pv)
+{
+	static const struct { uint64_t bit; const char *what; } bad[] = {
+		{ PROC_VMF(LO), "mlocked mapping" },
+		{ PROC_VMF(UM), "userfaultfd-registered mapping" },
+		{ PROC_VMF(UW), "userfaultfd-registered mapping" },
+		{ PROC_VMF(UI), "userfaultfd-registered mapping" },
+		{ PROC_VMF(IO), "I/O mapping" },
+		{ PROC_VMF(PF), "PFN mapping" },
+		{ PROC_VMF(SS), "shadow stack mapping" },
+		{ PROC_VMF(SL), "sealed mapping" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (pv->vmflags & bad[i].bit) {
+			pr_err("%s at %lx-%lx (%s) is not supported yet", bad[i].what,
+			       (unsigned long)pv->start, (unsigned long)pv->end, pv->path);
+			return -1;
+		}
+	return 0;
+}
+
+static int fill_vma(struct dump_task *t, const struct proc_vma *pv, VmaEntry *v)
+{
+	bool special = false;
+
+	vma_entry__init(v);
+	v->start = pv->start;
+	v->end = pv->end;
+	v->pgoff = pv->pgoff;
+	v->prot = pv->prot;
+	v->flags = pv->shared ? MAP_SHARED : MAP_PRIVATE;
+	switch (pv->kind) {
+	case PROC_VMA_VDSO:
+		v->kind = VMA_KIND__VMA_VDSO;
+		special = true;
+		break;
+	case PROC_VMA_VVAR:
+		v->kind = VMA_KIND__VMA_VVAR;
+		special = true;
+		break;
+	case PROC_VMA_VVAR_VCLOCK:
+		v->kind = VMA_KIND__VMA_VVAR_VCLOCK;
+		special = true;
+		break;
+	case PROC_VMA_VSYSCALL:
+		v->kind = VMA_KIND__VMA_VSYSCALL;
+		special = true;
+		break;
+	case PROC_VMA_ANON:
+	case PROC_VMA_HEAP:
+	case PROC_VMA_STACK:
+	case PROC_VMA_ANON_NAMED:
+		if (pv->shared) {
+			pr_err("MAP_SHARED anonymous mapping at %lx-%lx is not supported yet",
+			       (unsigned long)pv->start, (unsigned long)pv->end);
+			return -1;
+		}
+		v->kind = VMA_KIND__VMA_ANON_PRIVATE;
+		v->flags |= MAP_ANONYMOUS;
+		if (pv->kind == PROC_VMA_HEAP)
+			v->has_heap = v->heap = true;
+		if (pv->kind == PROC_VMA_STACK)
+			v->has_stack = v->stack = true;
+		if (pv->kind == PROC_VMA_ANON_NAMED) {
+			const char *n = pv->path + 6;	/* after "[anon:" */
+			size_t len = strlen(pv->path);
+
+			if (len < 7 || strncmp(pv->path, "[anon:", 6) || pv->path[len - 1] != ']') {
+				pr_err("odd anonymous vma name '%s'", pv->path);
+				return -1;
+			}
+			v->name = strndup(n, len - 7);
+			if (!v->name)
+				return -1;
+		}
+		break;
+	case PROC_VMA_FILE:
+		if (pv->shared && (!strncmp(pv->path, "/SYSV", 5) ||
+				   !strncmp(pv->path, "/dev/zero", 9))) {
+			pr_err("MAP_SHARED anonymous mapping at %lx-%lx (%s) is not supported yet",
+			       (unsigned long)pv->start, (unsigned long)pv->end, pv->path);
+			return -1;
+		}
+		v->kind = pv->shared ? VMA_KIND__VMA_FILE_SHARED : VMA_KIND__VMA_FILE_PRIVATE;
+		v->has_file_id = true;
+		if (vma_file(t, pv, &v->file_id))
+			return -1;
+		break;
+	case PROC_VMA_ANON_SHMEM:
+		pr_err("MAP_SHARED anonymous mapping at %lx-%lx (%s) is not supported yet",
+		       (unsigned long)pv->start, (unsigned long)pv->end, pv->path);
+		return -1;
+	default:
+		pr_err("mapping %s at %lx-%lx is not supported yet", pv->path,
+		       (unsigned long)pv->start, (unsigned long)pv->end);
+		return -1;
+	}
+	if (!special && refuse_vmflags(pv))
+		return -1;
+	if (pv->vmflags & PROC_VMF(GD))
+		v->flags |= MAP_GROWSDOWN;
+	if (pv->vmflags & PROC_VMF(NR))
+		v->flags |= MAP_NORESERVE;
+	if (!special) {
+		v->madv = vmflags_madv(pv->vmflags);
+		v->has_madv = v->madv != 0;
+	}
+	return 0;
+}
+
+int dump_collect_vmas(struct dump_task *t)
+{
+	size_t i;
+
+	if (proc_read_smaps(t->pid, &t->pvmas))
+		return -1;
+	t->vmas = calloc(t->pvmas.nr ? t->pvmas.nr : 1, sizeof(*t->vmas));
+	t->vma_ptrs = calloc(t->pvmas.nr ? t->pvmas.nr : 1, sizeof(*t->vma_ptrs));
+	if (!t->vmas || !t->vma_ptrs)
+		return -1;
+	for (i = 0; i < t->pvmas.nr; i++) {
+		if (i && t->pvmas.v[i].start < t->pvmas.v[i - 1].end) {
+			pr_err("smaps of %d is not in ascending order", t->pid);
+			return -1;
+		}
+		t->vma_ptrs[i] = &t->vmas[i];
+		t->mm.n_vmas = i + 1;	/* so that a failure frees what was filled */
+		if (fill_vma(t, &t->pvmas.v[i], &t->vmas[i]))
+			return -1;
+		pr_debug("vma %lx-%lx prot %x flags %x kind %d %s",
+			 (unsigned long)t->vmas[i].start, (unsigned long)t->vmas[i].end,
+			 t->vmas[i].prot, t->vmas[i].flags, t->vmas[i].kind, t->pvmas.v[i].path);
+	}
+	t->mm.vmas = t->vma_ptrs;
+	return 0;
+}
+
+void dump_mm_free(struct dump_task *t)
+{
+	size_t i;
+
+	for (i = 0; t->vmas && i < t->mm.n_vmas; i++)
+		free(t->vmas[i].name);
+	free(t->vmas);
+	free(t->vma_ptrs);
+	t->vmas = NULL;
+	t->vma_ptrs = NULL;
+	t->mm.n_vmas = 0;
+	proc_vmas_free(&t->pvmas);
+}
+
+/* ---- pages ----------------------------------------------------------------- */
+
+struct page_xfer {
+	struct dump_task	*t;
+	struct cr_img		*pagemap;
+	int			pages_fd;	/* raw fd of pages-PID.img */
+	int			pipe[2];
+	size_t			pipe_size;
+	struct parasite_pages	*args;		/* compel's argument area */
+	uint64_t		file_off;	/* bytes written to pages-PID.img */
+	int			mem_fd;		/* /proc/PID/mem, for unreadable vmas */
+	unsigned int		flushes;
+	int64_t			rseq_off;	/* where rseq_cs lands in the file, -1 */
+};
+
+static int pipe_setup(struct page_xfer *x)
+{
+	unsigned long max = 1 << 20;
+	FILE *f;
+	int sz;
+
+	if (pipe2(x->pipe, O_CLOEXEC)) {
+		pr_perror("can't create the page pipe");
+		return -1;
+	}
+	f = fopen("/proc/sys/fs/pipe-max-size", "r");
+	if (f) {
+		if (fscanf(f, "%lu", &max) != 1)
+			max = 1 << 20;
+		fclose(f);
+	}
+	if (max > PIPE_WANT)
+		max = PIPE_WANT;
+	/* Per-user pipe limits may still say no: halve until it fits. */
+	while (max > PAGE && fcntl(x->pipe[1], F_SETPIPE_SZ, (int)max) < 0)
+		max /= 2;
+	sz = fcntl(x->pipe[1], F_GETPIPE_SZ);
+	if (sz < (int)PAGE) {
+		pr_perror("can't size the page pipe");
+		return -1;
+	}
+	x->pipe_size = sz;
+	pr_debug("page pipe holds %d bytes", sz);
+	return 0;
+}
+
+static int splice_out(struct page_xfer *x, uint64_t len)
+{
+	while (len) {
+		ssize_t n = splice(x->pipe[0], NULL, x->pages_fd, NULL, len, SPLICE_F_MOVE);
+
+		if (n <= 0) {
+			pr_perror("splice into pages-%d.img (%lu bytes left)", x->t->pid,
+				  (unsigned long)len);
+			return -1;
+		}
+		len -= n;
+	}
+	return 0;
+}
+
+/* Send the gathered iovecs to the parasite, then move the pipe into the file. */
+static int flush_chunk(struct page_xfer *x)
+{
+	struct parasite_pages *p = x->args;
+	uint64_t t0, total = p->total;
+	int ret = -1;
+
+	if (!p->nr_iovs)
+		return 0;
+	t0 = dump_now_us();
+	if (compel_rpc_call(x->t->ctl, PARASITE_CMD_DUMP_PAGES, &x->pipe[1], 1) ||
+	    compel_rpc_wait(x->t->ctl, &ret) || ret) {
+		pr_err("parasite could not vmsplice %u runs (%lu bytes): %d",
+		       p->nr_iovs, (unsigned long)total, ret);
+		return -1;
+	}
+	x->t->stats.memdump_us += dump_now_us() - t0;
+	t0 = dump_now_us();
+	if (splice_out(x, total))
+		return -1;
+	x->t->stats.memwrite_us += dump_now_us() - t0;
+	x->file_off += total;
+	p->nr_iovs = 0;
+	p->total = 0;
+	if (++x->flushes == 1 && dump_fault("mid-pages"))
+		return -1;
+	return 0;
+}
+
+/* Pages criu cannot ask the parasite for (no PROT_READ): read /proc/PID/mem. */
+static int copy_unreadable(struct page_xfer *x, uint64_t start, uint64_t len)
+{
+	char buf[64 * 1024];
+
+	if (flush_chunk(x))
+		return -1;
+	if (x->mem_fd < 0) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "/proc/%d/mem", x->t->pid);
+		x->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (x->mem_fd < 0) {
+			pr_perror("can't open %s", path);
+			return -1;
+		}
+	}
+	pr_debug("copying %lu bytes at %lx through /proc/PID/mem (no PROT_READ)",
+		 (unsigned long)len, (unsigned long)start);
+	while (len) {
+		size_t n = len < sizeof(buf) ? len : sizeof(buf);
+		ssize_t r = pread(x->mem_fd, buf, n, start);
+
+		if (r != (ssize_t)n || write(x->pages_fd, buf, n) != (ssize_t)n) {
+			pr_perror("can't copy pages at %lx", (unsigned long)start);
+			return -1;
+		}
+		start += n;
+		len -= n;
+		x->file_off += n;
+	}
+	return 0;
+}
+
+static int add_run(struct page_xfer *x, const VmaEntry *v, uint64_t start, uint64_t end)
+{
+	struct parasite_pages *p = x->args;
+	uint64_t a;
+
+	/* The pagemap entries: nr_pages is 32 bits. */
+	for (a = start; a < end;) {
+		uint64_t n = (end - a) / PAGE;
+		PagemapEntry pe = PAGEMAP_ENTRY__INIT;
+
+		if (n > 0x80000000ull)
+			n = 0x80000000ull;
+		pe.vaddr = a;
+		pe.nr_pages = (uint32_t)n;
+		pe.has_flags = true;
+		pe.flags = 1;	/* PRESENT */
+		if (img_write_entry(x->pagemap, &pe.base))
+			return -1;
+		a += n * PAGE;
+	}
+	x->t->stats.pages_written += (end - start) / PAGE;
+	if (x->t->rseq_cs_val && x->t->rseq_cs_addr >= start && x->t->rseq_cs_addr + 8 <= end)
+		x->rseq_off = x->file_off + p->total + (x->t->rseq_cs_addr - start);
+
+	if (!(v->prot & PROT_READ))
+		return copy_unreadable(x, start, end - start);
+	/* Cut the run into pieces that fit the pipe. */
+	for (a = start; a < end;) {
+		uint64_t room = x->pipe_size - p->total, n = end - a;
+
+		if (n > room)
+			n = room;
+		p->iov[p->nr_iovs].base = a;
+		p->iov[p->nr_iovs].len = n;
+		p->nr_iovs++;
+		p->total += n;
+		a += n;
+		if (p->total == x->pipe_size || p->nr_iovs == PARASITE_MAX_IOVS)
+			if (flush_chunk(x))
+				return -1;
+	}
+	return 0;
+}
+
+/* Scan one vma; every stored run goes through add_run(). */
+static int scan_vma(struct page_xfer *x, int pm_fd, const VmaEntry *v)
+{
+	struct page_region vec[SCAN_VEC];
+	uint64_t pos = v->start, run_s = 0, run_e = 0;
+	uint64_t skip_mask = PAGE_IS_PFNZERO;
+
+	/* In a private file mapping only the task's own (anonymous) copies count. */
+	if (v->kind == VMA_KIND__VMA_FILE_PRIVATE)
+		skip_mask |= PAGE_IS_FILE;
+	while (pos < v->end) {
+		struct pm_scan_arg a = {
+			.size = sizeof(a),
+			.start = pos,
+			.end = v->end,
+			.vec = (uint64_t)(unsigned long)vec,
+			.vec_len = SCAN_VEC,
+			.category_inverted = skip_mask,
+			.category_mask = skip_mask,
+			.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+			.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		};
+		int n = ioctl(pm_fd, PAGEMAP_SCAN, &a), i;
+
+		if (n < 0) {
+			pr_perror("PAGEMAP_SCAN %lx-%lx", (unsigned long)pos, (unsigned long)v->end);
+			return -1;
+		}
+		for (i = 0; i < n; i++) {
+			if (vec[i].start == run_e && run_e) {
+				run_e = vec[i].end;
+				continue;
+			}
+			if (run_e && add_run(x, v, run_s, run_e))
+				return -1;
+			run_s = vec[i].start;
+			run_e = vec[i].end;
+		}
+		if (a.walk_end <= pos) {
+			pr_err("PAGEMAP_SCAN made no progress at %lx", (unsigned long)pos);
+			return -1;
+		}
+		pos = a.walk_end;
+	}
+	if (run_e && add_run(x, v, run_s, run_e))
+		return -1;
+	return 0;
+}
+
+int dump_pages(struct dump_task *t)
+{
+	struct page_xfer x = { .t = t, .pipe = { -1, -1 }, .mem_fd = -1, .rseq_off = -1 };
+	PagemapHead head = PAGEMAP_HEAD__INIT;
+	struct cr_img *pages = NULL;
+	char path[64];
+	int pm_fd = -1, ret = -1;
+	size_t i;
+
+	if (!kdat.has_pagemap_scan) {
+		pr_err("dumping memory without the PAGEMAP_SCAN ioctl is not supported yet");
+		return -1;
+	}
+	if (compel_args_size(t->ctl) < sizeof(struct parasite_pages)) {
+		pr_err("parasite argument area too small");
+		return -1;
+	}
+	x.args = compel_args(t->ctl);
+	x.args->nr_iovs = 0;
+	x.args->total = 0;
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", t->pid);
+	pm_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (pm_fd < 0) {
+		pr_perror("can't open %s", path);
+		return -1;
+	}
+	if (pipe_setup(&x))
+		goto out;
+	x.pagemap = img_create(t->dirfd, IMG_PAGEMAP, t->pid);
+	pages = img_create(t->dirfd, IMG_PAGES, t->pid);
+	if (!x.pagemap || !pages)
+		goto out;
+	x.pages_fd = img_raw_fd(pages);
+	head.pages_id = t->pid;
+	if (img_write_entry(x.pagemap, &head.base))
+		goto out;
+	for (i = 0; i < t->mm.n_vmas; i++) {
+		const VmaEntry *v = t->mm.vmas[i];
+
+		if (v->kind != VMA_KIND__VMA_ANON_PRIVATE && v->kind != VMA_KIND__VMA_FILE_PRIVATE)
+			continue;
+		t->stats.pages_scanned += (v->end - v->start) / PAGE;
+		if (scan_vma(&x, pm_fd, v))
+			goto out;
+	}
+	if (flush_chunk(&x))
+		goto out;
+	/*
+	 * compel keeps the rseq_cs word cleared while the parasite runs; the
+	 * image must hold what the task had.
+	 */
+	if (x.rseq_off >= 0 &&
+	    pwrite(x.pages_fd, &t->rseq_cs_val, 8, x.rseq_off) != 8) {
+		pr_perror("can't put rseq_cs back into the pages image");
+		goto out;
+	}
+	t->stats.pages_skipped = t->stats.pages_scanned - t->stats.pages_written;
+	if (dump_fault("after-pages"))
+		goto out;
+	if (img_commit(x.pagemap)) {
+		x.pagemap = NULL;
+		goto out;
+	}
+	x.pagemap = NULL;
+	ret = img_commit(pages);
+	pages = NULL;
+out:
+	if (x.pagemap)
+		img_abort(x.pagemap);
+	if (pages)
+		img_abort(pages);
+	if (x.pipe[0] >= 0) {
+		close(x.pipe[0]);
+		close(x.pipe[1]);
+	}
+	if (x.mem_fd >= 0)
+		close(x.mem_fd);
+	close(pm_fd);
+	return ret;
+}

@@ -1,0 +1,94 @@
+/*
+ * The dump side, shared between cmd-dump.c and the dump-*.c helpers.
+ *
+ * One struct dump_task holds everything collected about the one process
+ * being dumped, in the image structures it will be written as. Collection
+ * happens while the task is seized; writing happens after the parasite is
+ * cured, and inventory.img is committed last. See Documentation/dump.md.
+ */
+#ifndef CRIU_DUMP_H
+#define CRIU_DUMP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "options.h"
+#include "proc_parse.h"
+#include "core.pb-c.h"
+#include "files.pb-c.h"
+#include "mm.pb-c.h"
+
+struct compel_ctl;
+struct cr_img;
+
+struct dump_stats {
+	uint64_t freezing_us, frozen_us, memdump_us, memwrite_us;
+	uint64_t pages_scanned, pages_skipped, pages_written;
+};
+
+/* reg-files.img entries, shared by fds, vmas, cwd/root and exe. */
+struct dump_files {
+	RegFileEntry	**e;
+	size_t		nr, cap;
+	FdEntry		*fd;
+	size_t		nr_fd;
+};
+
+struct dump_task {
+	pid_t			pid;
+	const struct cr_options	*o;
+	int			dirfd;		/* the images directory */
+	pid_t			*tids;
+	int			nr_tids;
+	struct compel_ctl	*ctl;		/* non-NULL while prepared/infected */
+
+	struct proc_status	st;
+	struct proc_stat	stat;
+	struct proc_vmas	pvmas;		/* smaps as read before infection */
+
+	/* images being built */
+	TaskCoreEntry		core;
+	ThreadCoreEntry		thread;		/* the leader (one thread only) */
+	UserRegsX86Entry	regs;
+	uint8_t			*xsave;
+	size_t			xsave_len;
+	MmEntry			mm;
+	VmaEntry		*vmas;
+	VmaEntry		**vma_ptrs;
+	unsigned long		auxv[2 * PROC_AUXV_MAX];
+	struct dump_files	files;
+
+	/* rseq_cs word the parasite's stay cleared in memory; put back in pages */
+	uint64_t		rseq_cs_addr, rseq_cs_val;
+
+	struct dump_stats	stats;
+};
+
+/* Fail with a logged error when env CRIU_FAULT names @point. */
+int dump_fault(const char *point);
+
+/* Microseconds of CLOCK_MONOTONIC. */
+uint64_t dump_now_us(void);
+
+/* dump-files.c: reg-files entries */
+int dump_files_add(struct dump_files *f, const char *path, const struct stat *stb,
+		   unsigned int flags, uint64_t pos, uint32_t *id);
+int dump_collect_fds(struct dump_task *t);
+int dump_collect_fs(struct dump_task *t);	/* cwd, root, exe */
+void dump_files_free(struct dump_files *f);
+int dump_write_files(struct dump_task *t);
+
+/* dump-mem.c */
+int dump_collect_vmas(struct dump_task *t);	/* before infection */
+int dump_pages(struct dump_task *t);		/* through the parasite */
+void dump_mm_free(struct dump_task *t);
+
+/* dump-core.c */
+int dump_collect_core_ptrace(struct dump_task *t);	/* seized, before prepare */
+int dump_collect_core_parasite(struct dump_task *t);	/* infected */
+int dump_collect_core_proc(struct dump_task *t);
+void dump_core_free(struct dump_task *t);
+
+#endif /* CRIU_DUMP_H */

@@ -1,0 +1,92 @@
+/*
+ * Commands of criu's own parasite (criu/pie/parasite.c) and the layout of
+ * the shared argument area for each. Included by the parasite (freestanding)
+ * and by criu, so: plain C over <linux/types.h>, fixed-size fields only.
+ *
+ * The argument area is compel's; criu fills it before compel_rpc_call() and
+ * reads the reply from it after compel_rpc_wait(). Every command returns 0
+ * or -errno (the value of the first syscall that failed).
+ */
+#ifndef CRIU_PARASITE_PROTO_H
+#define CRIU_PARASITE_PROTO_H
+
+#include <linux/types.h>
+
+enum {
+	/*
+	 * fds[0]: write end of a pipe with room for every byte asked.
+	 * args: struct parasite_pages. The parasite vmsplice()s the iovecs
+	 * (its own memory, i.e. the task's) into the pipe, in order.
+	 * Returns the number of bytes spliced (== total) or -errno.
+	 */
+	PARASITE_CMD_DUMP_PAGES = 1,
+	/* args: struct parasite_misc (reply only). */
+	PARASITE_CMD_DUMP_MISC,
+	/* args: struct parasite_timers; ids in, values out. */
+	PARASITE_CMD_DUMP_TIMERS,
+};
+
+/* Room for iovecs per DUMP_PAGES command (vmsplice takes at most 1024). */
+#define PARASITE_MAX_IOVS	1024
+
+struct parasite_iov {
+	__u64	base;
+	__u64	len;
+};
+
+struct parasite_pages {
+	__u32			nr_iovs;
+	__u32			pad;
+	__u64			total;		/* sum of the lengths */
+	struct parasite_iov	iov[PARASITE_MAX_IOVS];
+};
+
+#define PARASITE_NSIG		64
+
+/* What rt_sigaction(sig, NULL, &old) gives back (kernel layout). */
+struct parasite_sigaction {
+	__u64	handler;
+	__u64	flags;
+	__u64	restorer;
+	__u64	mask;
+};
+
+struct parasite_itimer {
+	__u64	interval_sec, interval_usec;
+	__u64	value_sec, value_usec;
+};
+
+struct parasite_misc {
+	/* index sig - 1; SIGKILL and SIGSTOP are left zero */
+	struct parasite_sigaction	act[PARASITE_NSIG];
+	struct parasite_itimer		itimer[3];	/* REAL, VIRTUAL, PROF */
+	__u64				ss_sp;		/* sigaltstack */
+	__u64				ss_size;
+	__s32				ss_flags;
+	__u32				umask;
+	__u64				clear_tid_addr;	/* PR_GET_TID_ADDRESS */
+	__u64				brk;		/* brk(0) */
+	__u32				personality;	/* personality(0xffffffff) */
+	__u32				dumpable;	/* PR_GET_DUMPABLE */
+	__u32				pdeath_sig;	/* PR_GET_PDEATHSIG */
+	__u32				child_subreaper;
+	__u32				thp_disabled;	/* PR_GET_THP_DISABLE */
+	__u32				pad;
+};
+
+#define PARASITE_MAX_TIMERS	256
+
+struct parasite_timer {
+	__s32	id;		/* in: timer id from /proc/PID/timers */
+	__s32	overrun;	/* out: timer_getoverrun() */
+	__u64	interval_sec, interval_nsec;	/* out: timer_gettime() */
+	__u64	value_sec, value_nsec;
+};
+
+struct parasite_timers {
+	__u32			nr;
+	__u32			pad;
+	struct parasite_timer	t[PARASITE_MAX_TIMERS];
+};
+
+#endif /* CRIU_PARASITE_PROTO_H */

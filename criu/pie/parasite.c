@@ -1,0 +1,170 @@
+/*
+ * criu's parasite: runs inside the dumped task (see parasite-proto.h for the
+ * commands). It only reads state; the one exception is umask, which can only
+ * be read by setting it, and is set back at once.
+ */
+#include <std/syscall.h>
+#include <std/string.h>
+#include <std/log.h>
+#include <std/parasite.h>
+#include "parasite-proto.h"
+
+#define P_EINVAL		22
+#define P_SIGKILL		9
+#define P_SIGSTOP		19
+#define P_PR_GET_PDEATHSIG	2
+#define P_PR_GET_DUMPABLE	3
+#define P_PR_GET_CHILD_SUBREAPER 37
+#define P_PR_GET_TID_ADDRESS	40
+#define P_PR_GET_THP_DISABLE	42
+
+struct k_itimerval {
+	long	it_interval_sec, it_interval_usec;
+	long	it_value_sec, it_value_usec;
+};
+
+struct k_itimerspec {
+	long	it_interval_sec, it_interval_nsec;
+	long	it_value_sec, it_value_nsec;
+};
+
+static int dump_pages(struct parasite_ctx *ctx)
+{
+	struct parasite_pages *p = ctx->args;
+	struct std_iovec iov[64];
+	unsigned int i = 0, n;
+	__u64 done = 0, off = 0;	/* off: bytes of iov[i] already spliced */
+	long ret;
+
+	if (ctx->nfds != 1 || p->nr_iovs > PARASITE_MAX_IOVS)
+		return -P_EINVAL;
+	while (i < p->nr_iovs) {
+		/* Batch up to 64 iovecs from where the last call stopped. */
+		for (n = 0; n < 64 && i + n < p->nr_iovs; n++) {
+			iov[n].iov_base = (void *)(unsigned long)p->iov[i + n].base;
+			iov[n].iov_len = p->iov[i + n].len;
+		}
+		iov[0].iov_base = (char *)iov[0].iov_base + off;
+		iov[0].iov_len -= off;
+		ret = sys_vmsplice(ctx->fds[0], iov, n, 0);
+		if (ret < 0) {
+			pr_err("vmsplice at %lx: %ld", (unsigned long)iov[0].iov_base, ret);
+			return (int)ret;
+		}
+		if (ret == 0)
+			return -5;	/* EIO: the pipe went away */
+		done += ret;
+		/* Advance over what the kernel took. */
+		ret += off;
+		while (i < p->nr_iovs && (__u64)ret >= p->iov[i].len) {
+			ret -= p->iov[i].len;
+			i++;
+		}
+		off = ret;
+	}
+	return done == p->total ? 0 : -P_EINVAL;
+}
+
+static int dump_misc(struct parasite_ctx *ctx)
+{
+	struct parasite_misc *m = ctx->args;
+	struct k_itimerval it;
+	struct std_stack ss;
+	unsigned long tid_addr = 0;
+	long ret;
+	int sig, i;
+
+	memset(m, 0, sizeof(*m));
+	for (sig = 1; sig <= PARASITE_NSIG; sig++) {
+		if (sig == P_SIGKILL || sig == P_SIGSTOP)
+			continue;
+		ret = syscall4(__NR_rt_sigaction, sig, 0, (long)&m->act[sig - 1], 8);
+		if (ret)
+			return (int)ret;
+	}
+	for (i = 0; i < 3; i++) {
+		ret = sys_getitimer(i, &it);
+		if (ret)
+			return (int)ret;
+		m->itimer[i].interval_sec = it.it_interval_sec;
+		m->itimer[i].interval_usec = it.it_interval_usec;
+		m->itimer[i].value_sec = it.it_value_sec;
+		m->itimer[i].value_usec = it.it_value_usec;
+	}
+	ret = sys_sigaltstack(NULL, &ss);
+	if (ret)
+		return (int)ret;
+	m->ss_sp = (unsigned long)ss.ss_sp;
+	m->ss_size = ss.ss_size;
+	m->ss_flags = ss.ss_flags;
+
+	/* umask(2) only reports the old mask by replacing it: put it back. */
+	ret = syscall1(__NR_umask, 0);
+	syscall1(__NR_umask, ret);
+	m->umask = (__u32)ret;
+
+	ret = sys_prctl(P_PR_GET_TID_ADDRESS, (unsigned long)&tid_addr, 0, 0, 0);
+	if (ret)
+		return (int)ret;
+	m->clear_tid_addr = tid_addr;
+	m->brk = syscall1(__NR_brk, 0);
+	ret = syscall1(__NR_personality, 0xffffffffL);
+	if (ret < 0)
+		return (int)ret;
+	m->personality = (__u32)ret;
+	ret = sys_prctl(P_PR_GET_DUMPABLE, 0, 0, 0, 0);
+	if (ret < 0)
+		return (int)ret;
+	m->dumpable = (__u32)ret;
+	ret = sys_prctl(P_PR_GET_PDEATHSIG, (unsigned long)&sig, 0, 0, 0);
+	if (ret)
+		return (int)ret;
+	m->pdeath_sig = sig;
+	ret = sys_prctl(P_PR_GET_CHILD_SUBREAPER, (unsigned long)&sig, 0, 0, 0);
+	if (ret)
+		return (int)ret;
+	m->child_subreaper = sig;
+	ret = sys_prctl(P_PR_GET_THP_DISABLE, 0, 0, 0, 0);
+	if (ret < 0)
+		return (int)ret;
+	m->thp_disabled = (__u32)ret;
+	return 0;
+}
+
+static int dump_timers(struct parasite_ctx *ctx)
+{
+	struct parasite_timers *t = ctx->args;
+	struct k_itimerspec its;
+	unsigned int i;
+	long ret;
+
+	if (t->nr > PARASITE_MAX_TIMERS)
+		return -P_EINVAL;
+	for (i = 0; i < t->nr; i++) {
+		ret = syscall2(__NR_timer_gettime, t->t[i].id, (long)&its);
+		if (ret)
+			return (int)ret;
+		ret = syscall1(__NR_timer_getoverrun, t->t[i].id);
+		if (ret < 0)
+			return (int)ret;
+		t->t[i].overrun = (__s32)ret;
+		t->t[i].interval_sec = its.it_interval_sec;
+		t->t[i].interval_nsec = its.it_interval_nsec;
+		t->t[i].value_sec = its.it_value_sec;
+		t->t[i].value_nsec = its.it_value_nsec;
+	}
+	return 0;
+}
+
+int parasite_cmd(unsigned int cmd, struct parasite_ctx *ctx)
+{
+	switch (cmd) {
+	case PARASITE_CMD_DUMP_PAGES:
+		return dump_pages(ctx);
+	case PARASITE_CMD_DUMP_MISC:
+		return dump_misc(ctx);
+	case PARASITE_CMD_DUMP_TIMERS:
+		return dump_timers(ctx);
+	}
+	return -P_EINVAL;
+}
