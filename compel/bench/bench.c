@@ -17,7 +17,7 @@
 #include "test-proto.h"
 #include "parasite-blob.h"
 
-#define ROUNDS	5
+#define ROUNDS	7
 
 static double now_us(void)
 {
@@ -105,59 +105,57 @@ out:
 	return ret;
 }
 
-static double best_cycle(pid_t pid, int per_thread, int iters)
+/* Average time of one call of fn(arg) over iters calls. */
+static double timed(int (*fn)(pid_t, int), pid_t pid, int arg, int iters)
 {
-	double best = 1e30, t;
-	int r, i;
+	double t = now_us();
+	int i;
 
-	for (r = 0; r < ROUNDS; r++) {
-		t = now_us();
-		for (i = 0; i < iters; i++)
-			if (per_thread < 0 ? seize_cycle(pid) : one_cycle(pid, per_thread)) {
-				fprintf(stderr, "bench: cycle failed\n");
-				exit(1);
-			}
-		t = (now_us() - t) / iters;
-		if (t < best)
-			best = t;
-	}
-	return best;
-}
-
-static double best_fork(int iters)
-{
-	double best = 1e30, t;
-	int r, i;
-
-	for (r = 0; r < ROUNDS; r++) {
-		t = now_us();
-		for (i = 0; i < iters; i++) {
-			pid_t p = fork();
-
-			if (p == 0)
-				_exit(0);
-			waitpid(p, NULL, 0);
+	for (i = 0; i < iters; i++)
+		if (fn(pid, arg)) {
+			fprintf(stderr, "bench: cycle failed\n");
+			exit(1);
 		}
-		t = (now_us() - t) / iters;
-		if (t < best)
-			best = t;
-	}
-	return best;
+	return (now_us() - t) / iters;
 }
+
+static int fork_once(pid_t unused, int unused2)
+{
+	pid_t p = fork();
+
+	(void)unused;
+	(void)unused2;
+	if (p == 0)
+		_exit(0);
+	return waitpid(p, NULL, 0) == p ? 0 : -1;
+}
+
+static int seize_once(pid_t pid, int unused)
+{
+	(void)unused;
+	return seize_cycle(pid);
+}
+
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
 
 int main(void)
 {
 	double base, one, many, s1, s100;
+	int r;
 	pid_t v1, v100;
 
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	base = best_fork(200);
 	v1 = spawn_victim(1);
-	one = best_cycle(v1, 0, 50);
-	s1 = best_cycle(v1, -1, 50);
 	v100 = spawn_victim(100);
-	many = best_cycle(v100, 1, 5);
-	s100 = best_cycle(v100, -1, 5);
+	base = one = many = s1 = s100 = 1e30;
+	/* Interleave the measurements so that drift hits them all alike. */
+	for (r = 0; r < ROUNDS; r++) {
+		base = MIN(base, timed(fork_once, 0, 0, 200));
+		one = MIN(one, timed(one_cycle, v1, 0, 50));
+		s1 = MIN(s1, timed(seize_once, v1, 0, 50));
+		many = MIN(many, timed(one_cycle, v100, 1, 3));
+		s100 = MIN(s100, timed(seize_once, v100, 0, 3));
+	}
 	kill(v1, SIGKILL);
 	kill(v100, SIGKILL);
 	while (wait(NULL) > 0)

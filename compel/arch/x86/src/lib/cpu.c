@@ -61,16 +61,35 @@ struct fx_sw_bytes {
 #define ERESTARTNOHAND		514
 #define ERESTART_RESTARTBLOCK	516
 
+/* CPUID traps to the hypervisor in a VM: ask once, remember. */
+static struct {
+	int		done;
+	size_t		size;		/* xsave size for XCR0 features */
+	uint32_t	end[64];	/* offset + size of each component */
+} xs;
+
+static void xsave_probe(void)
+{
+	unsigned int a, b, c, d, i;
+
+	if (xs.done)
+		return;
+	xs.done = 1;
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE) ||
+	    __get_cpuid_max(0, NULL) < 0xd)
+		return;
+	__cpuid_count(0xd, 0, a, b, c, d);
+	xs.size = b;
+	for (i = 2; i < 64; i++) {
+		__cpuid_count(0xd, i, a, b, c, d);
+		xs.end[i] = a ? a + b : 0;
+	}
+}
+
 size_t compel_xsave_size(void)
 {
-	unsigned int a, b, c, d;
-
-	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE))
-		return 0;
-	if (__get_cpuid_max(0, NULL) < 0xd)
-		return 0;
-	__cpuid_count(0xd, 0, a, b, c, d);
-	return b;	/* size for the features enabled in XCR0 */
+	xsave_probe();
+	return xs.size;
 }
 
 int arch_get_regs(pid_t tid, compel_regs_t *r)
@@ -185,19 +204,16 @@ static void fill_fpstate(const struct thread_state *ts, uint8_t *fp)
 {
 	struct fx_sw_bytes sw = { .magic1 = FP_XSTATE_MAGIC1 };
 	uint32_t magic2 = FP_XSTATE_MAGIC2, size = 512 + 64;
-	unsigned int a, b, c, d, i;
 	uint64_t bv, feat = xgetbv0();
+	unsigned int i;
 
 	memcpy(&bv, ts->xsave + 512, sizeof(bv));
 	if (!(bv & XFEATURE_MASK_XTILE_DATA))
 		feat &= ~XFEATURE_MASK_XTILE_DATA;
-	for (i = 2; i < 64; i++) {
-		if (!(feat & (1ULL << i)))
-			continue;
-		__cpuid_count(0xd, i, a, b, c, d);
-		if (b + a > size)
-			size = b + a;
-	}
+	xsave_probe();
+	for (i = 2; i < 64; i++)
+		if ((feat & (1ULL << i)) && xs.end[i] > size)
+			size = xs.end[i];
 	size = min(size, (uint32_t)ts->xsave_len);
 	memcpy(fp, ts->xsave, size);
 	sw.xfeatures = feat;
