@@ -1,0 +1,762 @@
+/*
+ * criu dump end to end, without restore: a victim with known state is dumped
+ * through the real binary, the images are read back and compared with what
+ * the victim set up, and the victim then checks itself that it is unharmed.
+ *
+ * The victim talks to the test only through a pipe it closes before the
+ * dump (an open pipe would be refused) and through its exit status: after
+ * SIGUSR1 it re-checks its memory, mask, umask and handler and exits 0 when
+ * everything is as it was.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "image.h"
+#include "core.pb-c.h"
+#include "files.pb-c.h"
+#include "mm.pb-c.h"
+#include "pagemap.pb-c.h"
+#include "pstree.pb-c.h"
+#include "unit.h"
+
+#define PG		4096ul
+#define REGION_PAGES	64
+#define FILE_PAGES	4
+#define VICTIM_UMASK	027
+#define FILE_POS	1234
+
+/* Pages of the anonymous region the victim writes; page 20 it only reads. */
+static const unsigned int touched[] = { 0, 1, 5, 10, 11, 12 };
+#define READ_ONLY_PAGE	20
+
+enum { V_PLAIN, V_PIPE, V_SHARED };
+
+struct victim_info {
+	uint64_t region, fmap, tls, handler;
+};
+
+struct victim {
+	pid_t pid;
+	struct victim_info info;
+	char dir[64];		/* images dir */
+	char file[96];		/* the file the victim maps and keeps open */
+};
+
+static volatile sig_atomic_t got_usr1;
+
+static void on_usr1(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)si;
+	(void)uc;
+	got_usr1 = 1;
+}
+
+static uint8_t pattern(unsigned int page, unsigned int off)
+{
+	return (uint8_t)(page * 31 + off * 7 + 1);
+}
+
+static int region_ok(const uint8_t *r)
+{
+	unsigned int i, off;
+
+	for (i = 0; i < sizeof(touched) / sizeof(touched[0]); i++)
+		for (off = 0; off < PG; off++)
+			if (r[touched[i] * PG + off] != pattern(touched[i], off))
+				return 0;
+	for (off = 0; off < PG; off++)
+		if (r[READ_ONLY_PAGE * PG + off])
+			return 0;
+	return 1;
+}
+
+static sigset_t victim_mask(void)
+{
+	sigset_t s;
+
+	sigemptyset(&s);
+	sigaddset(&s, SIGUSR2);
+	sigaddset(&s, SIGWINCH);
+	return s;
+}
+
+/* The victim's body; never returns. */
+static void victim_main(int ready, int kind, const char *file)
+{
+	struct sigaction sa;
+	struct victim_info info;
+	sigset_t mask = victim_mask(), cur;
+	volatile uint8_t sink;
+	uint8_t *r, *fm;
+	mode_t um;
+	int fd, keep[2] = { -1, -1 }, i;
+
+	setsid();
+	fd = open("/dev/null", O_RDWR);
+	dup2(fd, 0);
+	dup2(fd, 1);
+	dup2(fd, 2);
+	for (i = 3; i < 1024; i++)
+		if (i != ready)
+			close(i);
+	if (kind == V_PIPE && pipe(keep))
+		_exit(20);
+	if (kind == V_SHARED &&
+	    mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0) == MAP_FAILED)
+		_exit(21);
+
+	r = mmap(NULL, REGION_PAGES * PG, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (r == MAP_FAILED)
+		_exit(22);
+	for (i = 0; i < (int)(sizeof(touched) / sizeof(touched[0])); i++) {
+		unsigned int off;
+
+		for (off = 0; off < PG; off++)
+			r[touched[i] * PG + off] = pattern(touched[i], off);
+	}
+	sink = r[READ_ONLY_PAGE * PG];
+
+	fd = open(file, O_RDWR | O_APPEND);
+	if (fd < 0)
+		_exit(23);
+	fm = mmap(NULL, FILE_PAGES * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	if (fm == MAP_FAILED)
+		_exit(24);
+	sink = fm[0];
+	sink = fm[2 * PG];
+	(void)sink;
+	memset(fm + PG, 0xa5, PG);		/* the one private copy */
+	if (lseek(fd, FILE_POS, SEEK_SET) != FILE_POS)
+		_exit(25);
+
+	umask(VICTIM_UMASK);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_usr1;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigaddset(&sa.sa_mask, SIGTERM);
+	if (sigaction(SIGUSR1, &sa, NULL))
+		_exit(26);
+	sigprocmask(SIG_SETMASK, &mask, NULL);
+
+	info.region = (uintptr_t)r;
+	info.fmap = (uintptr_t)fm;
+	info.tls = (uintptr_t)pthread_self();
+	info.handler = (uintptr_t)on_usr1;
+	if (write(ready, &info, sizeof(info)) != sizeof(info))
+		_exit(27);
+	close(ready);
+
+	while (!got_usr1)
+		pause();
+
+	/* Self-check: everything the dump could have disturbed. */
+	if (!region_ok(r))
+		_exit(30);
+	for (i = 0; i < (int)PG; i++)
+		if (fm[PG + i] != 0xa5)
+			_exit(31);
+	um = umask(0);
+	if (um != VICTIM_UMASK)
+		_exit(32);
+	sigprocmask(SIG_SETMASK, NULL, &cur);
+	if (!sigismember(&cur, SIGUSR2) || !sigismember(&cur, SIGWINCH) ||
+	    sigismember(&cur, SIGUSR1))
+		_exit(33);
+	if (sigaction(SIGUSR1, NULL, &sa) || sa.sa_sigaction != on_usr1 ||
+	    !(sa.sa_flags & SA_SIGINFO))
+		_exit(34);
+	if (lseek(fd, 0, SEEK_CUR) != FILE_POS)
+		_exit(35);
+	_exit(0);
+}
+
+static int make_file(const char *path)
+{
+	uint8_t buf[PG];
+	int fd, i;
+
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0)
+		return -1;
+	for (i = 0; i < FILE_PAGES; i++) {
+		memset(buf, 0x10 + i, sizeof(buf));
+		if (write(fd, buf, sizeof(buf)) != sizeof(buf)) {
+			close(fd);
+			return -1;
+		}
+	}
+	close(fd);
+	return 0;
+}
+
+static int victim_start(struct victim *v, int kind)
+{
+	char path[64], c;
+	int p[2], i;
+	ssize_t n;
+
+	memset(v, 0, sizeof(*v));
+	snprintf(v->dir, sizeof(v->dir), "/tmp/criu-test-dump.XXXXXX");
+	if (!mkdtemp(v->dir))
+		return -1;
+	snprintf(v->file, sizeof(v->file), "%s.file", v->dir);
+	if (make_file(v->file) || pipe(p))
+		return -1;
+	v->pid = fork();
+	if (v->pid < 0)
+		return -1;
+	if (v->pid == 0) {
+		close(p[0]);
+		victim_main(p[1], kind, v->file);
+	}
+	close(p[1]);
+	n = read(p[0], &v->info, sizeof(v->info));
+	/* EOF: the victim closed its end, so the dump will not see the pipe. */
+	if (n == sizeof(v->info) && read(p[0], &c, 1) != 0)
+		n = -1;
+	close(p[0]);
+	if (n != sizeof(v->info))
+		return -1;
+	/* ... and wait until it sleeps in pause(). */
+	snprintf(path, sizeof(path), "/proc/%d/syscall", v->pid);
+	for (i = 0; i < 5000; i++) {
+		FILE *f = fopen(path, "r");
+		long nr = -1;
+
+		if (f) {
+			if (fscanf(f, "%ld", &nr) != 1)
+				nr = -1;
+			fclose(f);
+		}
+		if (nr == SYS_pause)
+			return 0;
+		usleep(1000);
+	}
+	return -1;
+}
+
+static void rm_dir(const char *dir)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (d) {
+		while ((de = readdir(d)))
+			if (de->d_name[0] != '.' || (de->d_name[1] && strcmp(de->d_name, "..")))
+				unlinkat(dirfd(d), de->d_name, 0);
+		closedir(d);
+	}
+	rmdir(dir);
+}
+
+/* Kill (if still there) and reap the victim, drop its files. */
+static void victim_end(struct victim *v)
+{
+	int st;
+
+	if (v->pid > 0) {
+		kill(v->pid, SIGKILL);
+		waitpid(v->pid, &st, 0);
+		v->pid = 0;
+	}
+	if (getenv("TEST_DUMP_KEEP"))	/* for debugging: keep the images */
+		return;
+	rm_dir(v->dir);
+	unlink(v->file);
+}
+
+/* SIGUSR1, then the victim's verdict: its exit code (0: unharmed). */
+static int victim_verdict(struct victim *v)
+{
+	int st;
+
+	if (kill(v->pid, SIGUSR1))
+		return -1;
+	if (waitpid(v->pid, &st, 0) != v->pid)
+		return -1;
+	v->pid = 0;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 100 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+/* Not traced, not stopped. */
+static int victim_free(const struct victim *v)
+{
+	char path[64], line[256];
+	int tracer = -1, stopped = 1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", v->pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "TracerPid:", 10))
+			tracer = atoi(line + 10);
+		if (!strncmp(line, "State:", 6)) {
+			const char *c = line + 6;
+
+			while (*c == ' ' || *c == '\t')
+				c++;
+			stopped = *c == 'T' || *c == 't';
+		}
+	}
+	fclose(f);
+	return tracer == 0 && !stopped;
+}
+
+static const char *criu_path(void)
+{
+	static char path[PATH_MAX + 32];
+	char self[PATH_MAX], *slash;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n <= 0)
+		return "criu/criu";
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	if (slash)
+		*slash = '\0';
+	snprintf(path, sizeof(path), "%s/../../criu/criu", self);
+	return path;
+}
+
+/* Run criu dump on the victim; extra options in @opt (may be NULL). */
+static int run_dump(const struct victim *v, const char *fault, const char *opt)
+{
+	char pid[16];
+	pid_t c;
+	int st;
+
+	snprintf(pid, sizeof(pid), "%d", v->pid);
+	c = fork();
+	if (c < 0)
+		return -1;
+	if (c == 0) {
+		int fd = open("/dev/null", O_RDWR);
+		char out[96];
+
+		snprintf(out, sizeof(out), "%s/stdout", v->dir);
+		dup2(fd, 0);
+		dup2(fd, 2);
+		fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		dup2(fd, 1);
+		setenv("CRIU_WIP", "1", 1);
+		if (fault)
+			setenv("CRIU_FAULT", fault, 1);
+		else
+			unsetenv("CRIU_FAULT");
+		execl(criu_path(), "criu", "dump", "-t", pid, "-D", v->dir, "-v4",
+		      "-o", "dump.log", opt ? opt : "-v4", (char *)NULL);
+		_exit(127);
+	}
+	if (waitpid(c, &st, 0) != c)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int dir_has(const struct victim *v, const char *name)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/%s", v->dir, name);
+	return access(path, F_OK) == 0;
+}
+
+static int log_has(const struct victim *v, const char *what)
+{
+	char path[128], *buf;
+	long n;
+	FILE *f;
+	int found;
+
+	snprintf(path, sizeof(path), "%s/dump.log", v->dir);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	buf = calloc(1, 1 << 20);
+	n = buf ? (long)fread(buf, 1, (1 << 20) - 1, f) : 0;
+	fclose(f);
+	found = n > 0 && strstr(buf, what);
+	free(buf);
+	return found;
+}
+
+/* ---- reading the images back ---------------------------------------------- */
+
+struct run { uint64_t vaddr, nr, off; };
+
+static int read_pagemap(const struct victim *v, int dfd, struct run *runs, int max, int *nr)
+{
+	ProtobufCMessage *m;
+	struct cr_img *img = img_open(dfd, IMG_PAGEMAP, v->pid);
+	uint64_t off = 0, last = 0;
+	int r, first = 1;
+
+	*nr = 0;
+	if (!img)
+		return -1;
+	while ((r = img_read_entry(img, &m)) == 1) {
+		if (first) {
+			first = 0;
+			if (((PagemapHead *)m)->pages_id != (uint32_t)v->pid)
+				r = -1;
+		} else {
+			PagemapEntry *e = (PagemapEntry *)m;
+
+			if (*nr == max || e->vaddr < last || e->flags != 1)
+				r = -1;
+			else {
+				runs[*nr].vaddr = e->vaddr;
+				runs[*nr].nr = e->nr_pages;
+				runs[*nr].off = off;
+				off += e->nr_pages * PG;
+				last = e->vaddr + e->nr_pages * PG;
+				(*nr)++;
+			}
+		}
+		img_free_entry(m);
+		if (r < 0)
+			break;
+	}
+	img_close(img);
+	return r;
+}
+
+/* Is page @addr stored, and at which offset of the pages image. */
+static int64_t page_off(const struct run *runs, int nr, uint64_t addr)
+{
+	int i;
+
+	for (i = 0; i < nr; i++)
+		if (addr >= runs[i].vaddr && addr < runs[i].vaddr + runs[i].nr * PG)
+			return runs[i].off + (addr - runs[i].vaddr);
+	return -1;
+}
+
+static int check_pages(const struct victim *v, int dfd)
+{
+	struct run runs[512];
+	uint8_t buf[PG];
+	char name[64];
+	int nr, pfd, i;
+	unsigned int p, t, off;
+
+	CHECK(read_pagemap(v, dfd, runs, 512, &nr) == 0);
+	snprintf(name, sizeof(name), "pages-%d.img", v->pid);
+	pfd = openat(dfd, name, O_RDONLY);
+	CHECK(pfd >= 0);
+	for (p = 0; p < REGION_PAGES; p++) {
+		int64_t o = page_off(runs, nr, v->info.region + p * PG);
+		int want = 0;
+
+		for (t = 0; t < sizeof(touched) / sizeof(touched[0]); t++)
+			want |= touched[t] == p;
+		if (!want) {
+			if (o >= 0) {
+				close(pfd);
+				snprintf(unit_why, sizeof(unit_why), "page %u stored, never written", p);
+				return -1;
+			}
+			continue;
+		}
+		if (o < 0 || pread(pfd, buf, PG, o) != (ssize_t)PG) {
+			close(pfd);
+			snprintf(unit_why, sizeof(unit_why), "written page %u not stored", p);
+			return -1;
+		}
+		for (off = 0; off < PG; off++)
+			if (buf[off] != pattern(p, off)) {
+				close(pfd);
+				snprintf(unit_why, sizeof(unit_why), "page %u differs at %u", p, off);
+				return -1;
+			}
+	}
+	/* The private file mapping: only the written page is the task's own. */
+	for (i = 0; i < FILE_PAGES; i++) {
+		int64_t o = page_off(runs, nr, v->info.fmap + i * PG);
+
+		if ((i == 1) != (o >= 0)) {
+			close(pfd);
+			snprintf(unit_why, sizeof(unit_why), "file page %d: stored %d", i, o >= 0);
+			return -1;
+		}
+		if (o >= 0 && (pread(pfd, buf, PG, o) != (ssize_t)PG || buf[0] != 0xa5 ||
+			       buf[PG - 1] != 0xa5)) {
+			close(pfd);
+			snprintf(unit_why, sizeof(unit_why), "file page 1 content");
+			return -1;
+		}
+	}
+	close(pfd);
+	return 0;
+}
+
+static int check_core(const struct victim *v, int dfd)
+{
+	ProtobufCMessage *m1 = NULL, *m2 = NULL;
+	struct cr_img *img = img_open(dfd, IMG_CORE, v->pid);
+	TaskCoreEntry *tc;
+	ThreadCoreEntry *th;
+	sigset_t want = victim_mask();
+	uint64_t mask = 0;
+	size_t i;
+	int sig, found = 0;
+
+	CHECK(img);
+	CHECK(img_read_entry(img, &m1) == 1);
+	CHECK(img_read_entry(img, &m2) == 1);
+	img_close(img);
+	tc = (TaskCoreEntry *)m1;
+	th = (ThreadCoreEntry *)m2;
+	for (sig = 1; sig <= 64; sig++)
+		if (sigismember(&want, sig) == 1)
+			mask |= 1ull << (sig - 1);
+
+	CHECK(tc->umask == VICTIM_UMASK);
+	CHECK(tc->n_sigactions == 62);
+	for (i = 0; i < tc->n_sigactions; i++) {
+		SigactionEntry *s = tc->sigactions[i];
+
+		if (s->signo != SIGUSR1)
+			continue;
+		found = 1;
+		CHECK(s->handler == v->info.handler);
+		CHECK(s->flags & SA_SIGINFO);
+		CHECK(s->flags & SA_RESTART);
+		CHECK(s->mask & (1ull << (SIGTERM - 1)));
+	}
+	CHECK(found);
+	CHECK(tc->n_itimers == 3);
+	CHECK(tc->n_rlimits == 16);
+	CHECK(tc->creds && tc->creds->n_uid == 4);
+	CHECK(tc->has_cwd_id && tc->has_root_id);
+	CHECK(th->tid == (uint32_t)v->pid);
+	CHECK(th->blocked == mask);
+	CHECK(th->regs->fs_base == v->info.tls);
+	/* Stopped in pause(): raw registers, no restart adjustment. */
+	CHECK(th->regs->orig_ax == SYS_pause);
+	CHECK((int64_t)th->regs->ax == -514);	/* -ERESTARTNOHAND */
+	CHECK(th->xsave.len >= 576);
+	CHECK(th->has_clear_tid_addr && th->clear_tid_addr);
+	CHECK(th->n_pending == 0 && tc->n_shared_pending == 0);
+	img_free_entry(m1);
+	img_free_entry(m2);
+	return 0;
+}
+
+static int check_mm_files(const struct victim *v, int dfd)
+{
+	ProtobufCMessage *m = NULL, *e;
+	struct cr_img *img;
+	MmEntry *mm;
+	uint32_t fid = 0, file_fd_id = 0;
+	size_t i;
+	int seen_region = 0, seen_vdso = 0, seen_stack = 0, reg_ok = 0, r;
+
+	CHECK(img_read_one(dfd, IMG_MM, v->pid, &m) == 0);
+	mm = (MmEntry *)m;
+	for (i = 0; i < mm->n_vmas; i++) {
+		VmaEntry *vm = mm->vmas[i];
+
+		CHECK(!i || vm->start >= mm->vmas[i - 1]->end);
+		if (vm->start == v->info.region) {
+			seen_region = vm->kind == VMA_KIND__VMA_ANON_PRIVATE;
+			CHECK(vm->end == v->info.region + REGION_PAGES * PG);
+		}
+		if (vm->start == v->info.fmap) {
+			CHECK(vm->kind == VMA_KIND__VMA_FILE_PRIVATE && vm->has_file_id);
+			fid = vm->file_id;
+		}
+		seen_vdso |= vm->kind == VMA_KIND__VMA_VDSO;
+		seen_stack |= vm->has_stack && vm->stack && vm->kind == VMA_KIND__VMA_ANON_PRIVATE;
+	}
+	CHECK(seen_region && seen_vdso && seen_stack && fid);
+	CHECK(mm->has_exe_file_id && mm->n_auxv >= 2);
+	img_free_entry(m);
+
+	img = img_open(dfd, IMG_FDS, v->pid);
+	CHECK(img);
+	while ((r = img_read_entry(img, &e)) == 1) {
+		FdEntry *f = (FdEntry *)e;
+
+		if (f->fd == 3 && f->kind == FD_KIND__FD_REG)
+			file_fd_id = f->id;
+		if (f->fd <= 2 && f->kind != FD_KIND__FD_CHR)
+			r = -1;
+		img_free_entry(e);
+		if (r < 0)
+			break;
+	}
+	img_close(img);
+	CHECK(r == 0 && file_fd_id);
+
+	img = img_open(dfd, IMG_REG_FILES, 0);
+	CHECK(img);
+	while ((r = img_read_entry(img, &e)) == 1) {
+		RegFileEntry *f = (RegFileEntry *)e;
+
+		if (f->id == file_fd_id)
+			reg_ok = !strcmp(f->path, v->file) && f->pos == FILE_POS &&
+				 (f->flags & O_APPEND) && (f->flags & O_ACCMODE) == O_RDWR;
+		if (f->id == fid && strcmp(f->path, v->file))
+			reg_ok = 0, r = -1;
+		img_free_entry(e);
+		if (r < 0)
+			break;
+	}
+	img_close(img);
+	CHECK(r == 0 && reg_ok);
+	return 0;
+}
+
+static int check_images(const struct victim *v)
+{
+	int dfd = open(v->dir, O_RDONLY | O_DIRECTORY), ret;
+
+	CHECK(dfd >= 0);
+	ret = check_pages(v, dfd);
+	if (!ret)
+		ret = check_core(v, dfd);
+	if (!ret)
+		ret = check_mm_files(v, dfd);
+	close(dfd);
+	return ret;
+}
+
+/* ---- cases ---------------------------------------------------------------- */
+
+static int body_leave_running(struct victim *v)
+{
+	CHECK(run_dump(v, NULL, "--leave-running") == 0);
+	CHECK(dir_has(v, "inventory.img"));
+	CHECK(dir_has(v, "pstree.img") && dir_has(v, "stats-dump.img"));
+	CHECK(victim_free(v));
+	if (check_images(v))
+		return -1;
+	CHECK(victim_verdict(v) == 0);
+	return 0;
+}
+
+static const char *const faults[] = {
+	"after-seize", "after-collect", "after-infect", "after-parasite", "mid-pages",
+	"after-pages", "before-cure", "after-cure", "before-inventory",
+};
+
+static int body_faults(struct victim *v)
+{
+	char name[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(faults) / sizeof(faults[0]); i++) {
+		if (run_dump(v, faults[i], "--leave-running") == 0) {
+			snprintf(unit_why, sizeof(unit_why), "fault %s: dump succeeded", faults[i]);
+			return -1;
+		}
+		snprintf(name, sizeof(name), "core-%d.img", v->pid);
+		if (dir_has(v, "inventory.img") || dir_has(v, name) ||
+		    !log_has(v, faults[i]) || !victim_free(v)) {
+			snprintf(unit_why, sizeof(unit_why), "fault %s: images left, no log "
+				 "line or victim still held", faults[i]);
+			return -1;
+		}
+	}
+	/* And a good dump still works after all that. */
+	CHECK(run_dump(v, NULL, "--leave-running") == 0);
+	CHECK(dir_has(v, "inventory.img"));
+	CHECK(victim_verdict(v) == 0);
+	return 0;
+}
+
+static int body_pipe(struct victim *v)
+{
+	CHECK(run_dump(v, NULL, "--leave-running") != 0);
+	CHECK(log_has(v, "unsupported fd type pipe (fd "));
+	CHECK(!dir_has(v, "inventory.img"));
+	CHECK(victim_free(v));
+	CHECK(victim_verdict(v) == 0);
+	return 0;
+}
+
+static int body_shared(struct victim *v)
+{
+	CHECK(run_dump(v, NULL, "--leave-running") != 0);
+	CHECK(log_has(v, "MAP_SHARED anonymous mapping"));
+	CHECK(log_has(v, "is not supported yet"));
+	CHECK(!dir_has(v, "inventory.img"));
+	CHECK(victim_verdict(v) == 0);
+	return 0;
+}
+
+static int body_kill(struct victim *v)
+{
+	int st;
+
+	CHECK(run_dump(v, NULL, "--display-stats") == 0);
+	CHECK(dir_has(v, "inventory.img"));
+	CHECK(waitpid(v->pid, &st, 0) == v->pid);
+	v->pid = 0;
+	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	return 0;
+}
+
+static int body_leave_stopped(struct victim *v)
+{
+	int st;
+
+	CHECK(run_dump(v, NULL, "--leave-stopped") == 0);
+	CHECK(dir_has(v, "inventory.img"));
+	CHECK(waitpid(v->pid, &st, WUNTRACED) == v->pid);
+	CHECK(WIFSTOPPED(st) && WSTOPSIG(st) == SIGSTOP);
+	CHECK(kill(v->pid, SIGCONT) == 0);
+	CHECK(victim_verdict(v) == 0);
+	return 0;
+}
+
+static int with_victim(int kind, int (*body)(struct victim *))
+{
+	struct victim v;
+	int ret;
+
+	if (victim_start(&v, kind)) {
+		victim_end(&v);
+		snprintf(unit_why, sizeof(unit_why), "victim did not start");
+		return -1;
+	}
+	ret = body(&v);
+	victim_end(&v);
+	return ret;
+}
+
+static int test_leave_running(void) { return with_victim(V_PLAIN, body_leave_running); }
+static int test_faults(void) { return with_victim(V_PLAIN, body_faults); }
+static int test_pipe(void) { return with_victim(V_PIPE, body_pipe); }
+static int test_shared(void) { return with_victim(V_SHARED, body_shared); }
+static int test_kill(void) { return with_victim(V_PLAIN, body_kill); }
+static int test_leave_stopped(void) { return with_victim(V_PLAIN, body_leave_stopped); }
+
+static const struct unit_case cases[] = {
+	{ "--leave-running: images hold the victim's pages, registers, signals, files",
+	  test_leave_running },
+	{ "every fault point leaves the victim running and no inventory", test_faults },
+	{ "an open pipe is refused and the victim survives", test_pipe },
+	{ "a shared anonymous mapping is refused", test_shared },
+	{ "a plain dump kills the victim", test_kill },
+	{ "--leave-stopped leaves it stopped", test_leave_stopped },
+};
+
+UNIT_MAIN(cases)
