@@ -207,11 +207,28 @@ static uint64_t peek_victim(pid_t pid, unsigned long addr)
 	return v;
 }
 
+/* What the dump trusts comes from /proc, read by the caller. */
+static int check_creds(const struct dplan *p)
+{
+	struct compel_creds c;
+
+	if (compel_task_creds(p->pid, &c))
+		return bad("compel_task_creds failed");
+	if (c.uid[0] != getuid() || c.uid[1] != geteuid() || c.gid[0] != getgid() ||
+	    c.seccomp != (p->seccomp ? 2 : 0) || !c.cap_eff)
+		return bad("creds: uid %u/%u gid %u seccomp %d cap_eff %#llx",
+			   c.uid[0], c.uid[1], c.gid[0], c.seccomp,
+			   (unsigned long long)c.cap_eff);
+	return 0;
+}
+
 static int run(const struct dplan *p, struct compel_ctl *ctl, const pid_t *tids, int n)
 {
 	long ret, nr = -1;
 	int r;
 
+	if (check_creds(p))
+		return -1;
 	if (p->expect_nr >= 0 && (!compel_in_syscall(ctl, &nr) || nr != p->expect_nr))
 		return bad("leader not stopped in syscall %ld (%ld)", p->expect_nr, nr);
 	if (compel_syscall(ctl, SYS_getpid, &ret, 0, 0, 0, 0, 0, 0) || ret != p->pid)
