@@ -1,5 +1,4 @@
 /* The table of image kinds: one line per kind. */
-#include <fnmatch.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -51,16 +50,22 @@ const struct img_desc *img_desc(enum img_kind kind)
 	return &descs[kind];
 }
 
-/* "pagemap-%u.img" -> "pagemap-[0-9]*.img" for fnmatch. */
+/* Does @name read exactly like @fmt with its "%u" replaced by decimal digits? */
 static int name_matches(const char *fmt, const char *name)
 {
-	char pat[64];
 	const char *pct = strstr(fmt, "%u");
+	size_t pre, post, len = strlen(name), i;
 
 	if (!pct)
 		return !strcmp(fmt, name);
-	snprintf(pat, sizeof(pat), "%.*s[0-9]*%s", (int)(pct - fmt), fmt, pct + 2);
-	return fnmatch(pat, name, 0) == 0;
+	pre = pct - fmt;
+	post = strlen(pct + 2);
+	if (len <= pre + post || strncmp(name, fmt, pre) || strcmp(name + len - post, pct + 2))
+		return 0;
+	for (i = pre; i < len - post; i++)
+		if (name[i] < '0' || name[i] > '9')
+			return 0;
+	return 1;
 }
 
 const struct img_desc *img_desc_find(const char *name, uint32_t magic, bool have_magic)

@@ -178,6 +178,20 @@ int img_write_entry(struct cr_img *img, const ProtobufCMessage *msg)
 	return ret;
 }
 
+/* Make a rename durable: the directory entry lives in the directory. */
+static int sync_dir(int dirfd)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0 || fsync(fd)) {
+		pr_perror("can't sync the images directory");
+		ret = -1;
+	}
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
 int img_commit(struct cr_img *img)
 {
 	int ret = 0;
@@ -203,6 +217,8 @@ int img_commit(struct cr_img *img)
 		pr_perror("can't rename %s to %s", img->part, img->name);
 		ret = -1;
 	}
+	if (!ret && img->desc->magic && sync_dir(img->dirfd))
+		ret = -1;
 	if (ret)
 		unlinkat(img->dirfd, img->part, 0);
 	free(img);

@@ -701,6 +701,30 @@ static int test_encode_rejects(void)
 	return 0;
 }
 
+/* Raw kinds are known by name alone: the id part must be all digits. */
+static int test_kind_by_name(void)
+{
+	static const struct { const char *name; const struct img_desc *want; } t[] = {
+		{ "pages-1.img", NULL }, { "dir/pages-4294967295.img", NULL },
+		{ "pages-1.old.img", NULL }, { "pages-.img", NULL }, { "pages-12a.img", NULL },
+		{ "xpages-1.img", NULL }, { "pages-1.img.part", NULL },
+	};
+	const struct img_desc *pages = img_desc(IMG_PAGES);
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(t); i++) {
+		const struct img_desc *got = img_desc_find(t[i].name, 0, false);
+		const struct img_desc *want = i < 2 ? pages : NULL;
+
+		if (got != want) {
+			snprintf(unit_why, sizeof(unit_why), "%s taken as %s", t[i].name,
+				 got ? got->name : "nothing");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static const struct unit_case cases[] = {
 	{ "round trip: inventory, every field and escapes", test_rt_inventory },
 	{ "round trip: inventory, UTF-8, raw bytes, 64-bit", test_rt_inventory_utf8 },
@@ -722,6 +746,7 @@ static const struct unit_case cases[] = {
 	{ "framing: committed file mode is 0600", test_mode_0600 },
 	{ "framing: writer entry count and type checks", test_writer_limits },
 	{ "encode: names, kinds, ranges, required fields", test_encode_rejects },
+	{ "raw kinds by name: digits only", test_kind_by_name },
 };
 
 UNIT_MAIN(cases)
