@@ -20,9 +20,12 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "image.h"
 #include "core.pb-c.h"
@@ -41,11 +44,23 @@
 /* Pages of the anonymous region the victim writes; page 20 it only reads. */
 static const unsigned int touched[] = { 0, 1, 5, 10, 11, 12 };
 #define READ_ONLY_PAGE	20
+/* A region with every other page written: more runs than one command takes. */
+#define SPARSE_PAGES	3000
+/* A vma written, then made PROT_NONE: its page cannot be vmspliced. */
+#define NONE_PAGES	4
+#define NONE_PAGE	2
+#define ALT_SIZE	(64 * 1024)
+#define ITIMER_VALUE_S	100
+#define ITIMER_IVAL_S	5
+#define PTIMER_VALUE_S	1000
+#define PTIMER_IVAL_S	7
 
-enum { V_PLAIN, V_PIPE, V_SHARED };
+enum { V_PLAIN, V_PIPE, V_SHARED, V_THREAD, V_CHILD };
 
 struct victim_info {
 	uint64_t region, fmap, tls, handler;
+	uint64_t sparse, none, altstack;
+	int32_t timer_id;
 };
 
 struct victim {
@@ -68,6 +83,22 @@ static void on_usr1(int sig, siginfo_t *si, void *uc)
 static uint8_t pattern(unsigned int page, unsigned int off)
 {
 	return (uint8_t)(page * 31 + off * 7 + 1);
+}
+
+static uint8_t pattern2(unsigned int page, unsigned int off)
+{
+	return (uint8_t)(page * 13 + off * 3 + 5);
+}
+
+static int sparse_ok(const uint8_t *r)
+{
+	unsigned int p, off;
+
+	for (p = 0; p < SPARSE_PAGES; p += 2)
+		for (off = 0; off < PG; off += 512)
+			if (r[p * PG + off] != pattern2(p, off))
+				return 0;
+	return 1;
 }
 
 static int region_ok(const uint8_t *r)
@@ -94,6 +125,14 @@ static sigset_t victim_mask(void)
 	return s;
 }
 
+static void *idle_thread(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
+}
+
 /* The victim's body; never returns. */
 static void victim_main(int ready, int kind, const char *file)
 {
@@ -101,7 +140,13 @@ static void victim_main(int ready, int kind, const char *file)
 	struct victim_info info;
 	sigset_t mask = victim_mask(), cur;
 	volatile uint8_t sink;
-	uint8_t *r, *fm;
+	uint8_t *r, *fm, *sp, *none;
+	struct itimerval itv = { { ITIMER_IVAL_S, 0 }, { ITIMER_VALUE_S, 0 } };
+	struct itimerspec its = { { PTIMER_IVAL_S, 0 }, { PTIMER_VALUE_S, 0 } };
+	struct sigevent sev;
+	timer_t timer;
+	stack_t ss;
+	pid_t child = -1;
 	mode_t um;
 	int fd, keep[2] = { -1, -1 }, i;
 
@@ -144,6 +189,36 @@ static void victim_main(int ready, int kind, const char *file)
 	if (lseek(fd, FILE_POS, SEEK_SET) != FILE_POS)
 		_exit(25);
 
+	sp = mmap(NULL, SPARSE_PAGES * PG, PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	none = mmap(NULL, NONE_PAGES * PG, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (sp == MAP_FAILED || none == MAP_FAILED)
+		_exit(28);
+	for (i = 0; i < SPARSE_PAGES; i += 2) {
+		unsigned int off;
+
+		for (off = 0; off < PG; off++)
+			sp[i * PG + off] = pattern2(i, off);
+	}
+	memset(none + NONE_PAGE * PG, 0x5a, PG);
+	if (mprotect(none, NONE_PAGES * PG, PROT_NONE))
+		_exit(29);
+
+	ss.ss_sp = malloc(ALT_SIZE);
+	ss.ss_size = ALT_SIZE;
+	ss.ss_flags = 0;
+	if (!ss.ss_sp || sigaltstack(&ss, NULL))
+		_exit(40);
+	if (setitimer(ITIMER_VIRTUAL, &itv, NULL))
+		_exit(41);
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_SIGNAL;
+	sev.sigev_signo = SIGUSR2;
+	sev.sigev_value.sival_int = 77;
+	if (timer_create(CLOCK_MONOTONIC, &sev, &timer) || timer_settime(timer, 0, &its, NULL))
+		_exit(42);
+
 	umask(VICTIM_UMASK);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_usr1;
@@ -152,7 +227,40 @@ static void victim_main(int ready, int kind, const char *file)
 	if (sigaction(SIGUSR1, &sa, NULL))
 		_exit(26);
 	sigprocmask(SIG_SETMASK, &mask, NULL);
+	if (kind == V_THREAD) {
+		sigset_t usr1;
+		pthread_t th;
 
+		/* SIGUSR1 must reach the main thread, the one in pause(). */
+		sigemptyset(&usr1);
+		sigaddset(&usr1, SIGUSR1);
+		sigprocmask(SIG_BLOCK, &usr1, NULL);
+		if (pthread_create(&th, NULL, idle_thread, NULL))
+			_exit(44);
+		sigprocmask(SIG_SETMASK, &mask, NULL);
+	}
+	if (kind == V_CHILD) {
+		child = fork();
+		if (child < 0)
+			_exit(45);
+		if (child == 0) {
+			/* dies with the victim, whatever happens to the test */
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() == 1)
+				_exit(0);
+			close(ready);
+			for (;;)
+				pause();
+		}
+	}
+	/* One signal in each queue, blocked so they stay there. */
+	kill(getpid(), SIGUSR2);
+	syscall(SYS_tgkill, getpid(), gettid(), SIGWINCH);
+
+	info.sparse = (uintptr_t)sp;
+	info.none = (uintptr_t)none;
+	info.altstack = (uintptr_t)ss.ss_sp;
+	info.timer_id = (int32_t)(intptr_t)timer;
 	info.region = (uintptr_t)r;
 	info.fmap = (uintptr_t)fm;
 	info.tls = (uintptr_t)pthread_self();
@@ -163,6 +271,10 @@ static void victim_main(int ready, int kind, const char *file)
 
 	while (!got_usr1)
 		pause();
+	if (child > 0) {	/* reap it: a zombie left to the test would be a stray */
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+	}
 
 	/* Self-check: everything the dump could have disturbed. */
 	if (!region_ok(r))
@@ -182,6 +294,19 @@ static void victim_main(int ready, int kind, const char *file)
 		_exit(34);
 	if (lseek(fd, 0, SEEK_CUR) != FILE_POS)
 		_exit(35);
+	if (!sparse_ok(sp))
+		_exit(36);
+	if (mprotect(none, NONE_PAGES * PG, PROT_READ) || none[NONE_PAGE * PG] != 0x5a ||
+	    none[NONE_PAGE * PG + PG - 1] != 0x5a || none[0])
+		_exit(37);
+	sigpending(&cur);
+	if (!sigismember(&cur, SIGUSR2) || !sigismember(&cur, SIGWINCH))
+		_exit(38);
+	if (sigaltstack(NULL, &ss) || ss.ss_size != ALT_SIZE)
+		_exit(39);
+	if (timer_gettime(timer, &its) || its.it_value.tv_sec < PTIMER_VALUE_S - 100 ||
+	    its.it_interval.tv_sec != PTIMER_IVAL_S)
+		_exit(43);
 	_exit(0);
 }
 
@@ -450,13 +575,13 @@ static int64_t page_off(const struct run *runs, int nr, uint64_t addr)
 
 static int check_pages(const struct victim *v, int dfd)
 {
-	struct run runs[512];
+	static struct run runs[4096];
 	uint8_t buf[PG];
 	char name[64];
 	int nr, pfd, i;
 	unsigned int p, t, off;
 
-	CHECK(read_pagemap(v, dfd, runs, 512, &nr) == 0);
+	CHECK(read_pagemap(v, dfd, runs, 4096, &nr) == 0);
 	snprintf(name, sizeof(name), "pages-%d.img", v->pid);
 	pfd = openat(dfd, name, O_RDONLY);
 	CHECK(pfd >= 0);
@@ -502,8 +627,44 @@ static int check_pages(const struct victim *v, int dfd)
 			return -1;
 		}
 	}
+	for (p = 0; p < SPARSE_PAGES; p++) {
+		int64_t o = page_off(runs, nr, v->info.sparse + p * PG);
+
+		if ((p % 2 == 0) != (o >= 0)) {
+			close(pfd);
+			snprintf(unit_why, sizeof(unit_why), "sparse page %u: stored %d", p, o >= 0);
+			return -1;
+		}
+		if (o >= 0 && (pread(pfd, buf, PG, o) != (ssize_t)PG ||
+			       buf[0] != pattern2(p, 0) || buf[PG - 1] != pattern2(p, PG - 1))) {
+			close(pfd);
+			snprintf(unit_why, sizeof(unit_why), "sparse page %u content", p);
+			return -1;
+		}
+	}
+	for (p = 0; p < NONE_PAGES; p++) {
+		int64_t o = page_off(runs, nr, v->info.none + p * PG);
+
+		if ((p == NONE_PAGE) != (o >= 0) ||
+		    (o >= 0 && (pread(pfd, buf, PG, o) != (ssize_t)PG || buf[0] != 0x5a ||
+				buf[PG - 1] != 0x5a))) {
+			close(pfd);
+			snprintf(unit_why, sizeof(unit_why), "PROT_NONE page %u", p);
+			return -1;
+		}
+	}
 	close(pfd);
 	return 0;
+}
+
+static int siginfo_signo(const ProtobufCBinaryData *d)
+{
+	int32_t signo;
+
+	if (d->len != 128)
+		return -1;
+	memcpy(&signo, d->data, sizeof(signo));
+	return signo;
 }
 
 static int check_core(const struct victim *v, int dfd)
@@ -553,7 +714,24 @@ static int check_core(const struct victim *v, int dfd)
 	CHECK((int64_t)th->regs->ax == -514);	/* -ERESTARTNOHAND */
 	CHECK(th->xsave.len >= 576);
 	CHECK(th->has_clear_tid_addr && th->clear_tid_addr);
-	CHECK(th->n_pending == 0 && tc->n_shared_pending == 0);
+	CHECK(th->n_pending == 1 && siginfo_signo(&th->pending[0]) == SIGWINCH);
+	CHECK(tc->n_shared_pending == 1 && siginfo_signo(&tc->shared_pending[0]) == SIGUSR2);
+	CHECK(th->altstack && th->altstack->sp == v->info.altstack &&
+	      th->altstack->size == ALT_SIZE && th->altstack->flags == 0);
+	CHECK(th->rseq && th->rseq->ptr && th->rseq->len >= 32);
+	CHECK(tc->itimers[ITIMER_VIRTUAL]->interval_us == ITIMER_IVAL_S * 1000000ull);
+	CHECK(tc->itimers[ITIMER_VIRTUAL]->value_us > (ITIMER_VALUE_S - 1) * 1000000ull);
+	/* the kernel rounds CPU-time timers up to its tick */
+	CHECK(tc->itimers[ITIMER_VIRTUAL]->value_us <= (ITIMER_VALUE_S + 1) * 1000000ull);
+	CHECK(tc->itimers[ITIMER_REAL]->value_us == 0);
+	CHECK(tc->n_posix_timers == 1);
+	CHECK(tc->posix_timers[0]->id == v->info.timer_id);
+	CHECK(tc->posix_timers[0]->clock == CLOCK_MONOTONIC);
+	CHECK(tc->posix_timers[0]->signo == SIGUSR2);
+	CHECK(tc->posix_timers[0]->notify == SIGEV_SIGNAL);
+	CHECK(tc->posix_timers[0]->sival == 77);
+	CHECK(tc->posix_timers[0]->interval_ns == PTIMER_IVAL_S * 1000000000ull);
+	CHECK(tc->posix_timers[0]->value_ns > (PTIMER_VALUE_S - 100) * 1000000000ull);
 	img_free_entry(m1);
 	img_free_entry(m2);
 	return 0;
@@ -574,9 +752,10 @@ static int check_mm_files(const struct victim *v, int dfd)
 		VmaEntry *vm = mm->vmas[i];
 
 		CHECK(!i || vm->start >= mm->vmas[i - 1]->end);
-		if (vm->start == v->info.region) {
+		/* anonymous neighbours may have merged with the region */
+		if (vm->start <= v->info.region && v->info.region < vm->end) {
 			seen_region = vm->kind == VMA_KIND__VMA_ANON_PRIVATE;
-			CHECK(vm->end == v->info.region + REGION_PAGES * PG);
+			CHECK(vm->end >= v->info.region + REGION_PAGES * PG);
 		}
 		if (vm->start == v->info.fmap) {
 			CHECK(vm->kind == VMA_KIND__VMA_FILE_PRIVATE && vm->has_file_id);
@@ -702,6 +881,28 @@ static int body_shared(struct victim *v)
 	return 0;
 }
 
+static int body_thread(struct victim *v)
+{
+	CHECK(run_dump(v, NULL, "--leave-running") != 0);
+	CHECK(log_has(v, "threads: 2 threads"));
+	CHECK(log_has(v, "not supported yet"));
+	CHECK(!dir_has(v, "inventory.img"));
+	CHECK(victim_free(v));
+	CHECK(victim_verdict(v) == 0);
+	return 0;
+}
+
+static int body_child(struct victim *v)
+{
+	CHECK(run_dump(v, NULL, "--leave-running") != 0);
+	CHECK(log_has(v, "children:"));
+	CHECK(log_has(v, "not supported yet"));
+	CHECK(!dir_has(v, "inventory.img"));
+	CHECK(victim_free(v));
+	CHECK(victim_verdict(v) == 0);
+	return 0;
+}
+
 static int body_kill(struct victim *v)
 {
 	int st;
@@ -746,6 +947,8 @@ static int test_leave_running(void) { return with_victim(V_PLAIN, body_leave_run
 static int test_faults(void) { return with_victim(V_PLAIN, body_faults); }
 static int test_pipe(void) { return with_victim(V_PIPE, body_pipe); }
 static int test_shared(void) { return with_victim(V_SHARED, body_shared); }
+static int test_thread(void) { return with_victim(V_THREAD, body_thread); }
+static int test_child(void) { return with_victim(V_CHILD, body_child); }
 static int test_kill(void) { return with_victim(V_PLAIN, body_kill); }
 static int test_leave_stopped(void) { return with_victim(V_PLAIN, body_leave_stopped); }
 
@@ -755,6 +958,8 @@ static const struct unit_case cases[] = {
 	{ "every fault point leaves the victim running and no inventory", test_faults },
 	{ "an open pipe is refused and the victim survives", test_pipe },
 	{ "a shared anonymous mapping is refused", test_shared },
+	{ "a second thread is refused", test_thread },
+	{ "a child is refused", test_child },
 	{ "a plain dump kills the victim", test_kill },
 	{ "--leave-stopped leaves it stopped", test_leave_stopped },
 };
