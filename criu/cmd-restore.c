@@ -1,10 +1,295 @@
-/* criu restore: being built (run with CRIU_WIP=1 to reach it meanwhile). */
+/*
+ * criu restore: recreate the dumped process from the images directory.
+ *
+ *   1. read and validate every image (restore-images.c), check the host
+ *      (inventory, xsave), open every file the task needs (restore-files.c)
+ *   2. fork the task with its pid (restore-fork.c)
+ *   3. the task restores itself (restore-task.c, then the restorer blob)
+ *      and reports over a pipe: "W" warnings, "E" a fatal error, "R" ready
+ *   4. on any failure the task is killed and reaped; otherwise the pidfile
+ *      is written and criu either returns (-d) or waits for the task and
+ *      exits with its status (128 + signal when it was killed)
+ *
+ * See Documentation/restore.md.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <ucontext.h>
+
+#define LOG_PREFIX "restore: "
 #include "commands.h"
+#include "kerndat.h"
 #include "log.h"
+#include "restore.h"
+
+static volatile uint32_t probe_magic, probe_size;
+static volatile uint64_t probe_features;
+
+static void probe_handler(int sig, siginfo_t *si, void *ctx)
+{
+	const ucontext_t *uc = ctx;
+	const uint8_t *fp = (const uint8_t *)uc->uc_mcontext.fpregs;
+	uint32_t m, sz;
+	uint64_t f;
+
+	(void)sig;
+	(void)si;
+	if (!fp)
+		return;
+	memcpy(&m, fp + 464, 4);
+	memcpy(&f, fp + 464 + 8, 8);
+	memcpy(&sz, fp + 464 + 16, 4);
+	probe_magic = m;
+	probe_features = f;
+	probe_size = sz;
+}
+
+/*
+ * The xsave size and features the kernel uses in our signal frames: what
+ * rt_sigreturn accepts back. It can be smaller than the CPU's full area
+ * (AMX tile data is only included once a task asked for permission).
+ */
+static int probe_sigframe_xstate(struct rst_image *ri)
+{
+	struct sigaction sa, old;
+	sigset_t m, oldm;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = probe_handler;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&m);
+	sigaddset(&m, SIGUSR2);
+	if (sigaction(SIGUSR2, &sa, &old) || sigprocmask(SIG_UNBLOCK, &m, &oldm)) {
+		pr_perror("sigaction for the xsave probe");
+		return -1;
+	}
+	syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), SIGUSR2);
+	sigprocmask(SIG_SETMASK, &oldm, NULL);
+	sigaction(SIGUSR2, &old, NULL);
+	if (probe_magic != 0x46505853u || probe_size < 576 || probe_size > ri->thread->xsave.len) {
+		pr_err("cannot learn the kernel's signal frame xsave layout (magic %#x, size %u)",
+		       probe_magic, probe_size);
+		return -1;
+	}
+	ri->sig_xstate_size = probe_size;
+	ri->sig_xfeatures = probe_features;
+	pr_info("signal frame xsave: %u bytes, features %#llx", probe_size,
+		(unsigned long long)probe_features);
+	return 0;
+}
+
+static int check_xsave(struct rst_image *ri)
+{
+	const uint8_t *x = ri->thread->xsave.data;
+	uint64_t bv, comp;
+	uint32_t mxcsr;
+	size_t i;
+
+	kerndat_probe(KD_XSAVE);
+	if (!kdat.has_xsave) {
+		pr_err("this CPU has no xsave: cannot restore the extended register state");
+		return -1;
+	}
+	if (ri->thread->xsave.len != kdat.xsave_size) {
+		pr_err("core-%d.img: xsave area is %zu bytes, this CPU's is %u: extended state layouts differ",
+		       ri->pid, ri->thread->xsave.len, kdat.xsave_size);
+		return -1;
+	}
+	memcpy(&mxcsr, x + 24, 4);
+	memcpy(&bv, x + 512, 8);
+	memcpy(&comp, x + 520, 8);
+	if (mxcsr & 0xffff0000u) {
+		pr_err("core-%d.img: xsave: reserved MXCSR bits set (%#x)", ri->pid, mxcsr);
+		return -1;
+	}
+	if (bv & ~kdat.xfeatures) {
+		pr_err("core-%d.img: xsave: state components %#llx are not enabled on this CPU (%#llx)",
+		       ri->pid, (unsigned long long)bv, (unsigned long long)kdat.xfeatures);
+		return -1;
+	}
+	for (i = 528; i < 576; i++)
+		if (x[i])
+			comp = 1;
+	if (comp) {
+		pr_err("core-%d.img: xsave header is compacted or has reserved bytes set", ri->pid);
+		return -1;
+	}
+	/* AMX tile data is there only if the task had asked for it: ask too. */
+	if ((bv & (1ULL << 18)) && syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18)) {
+		pr_perror("the task used AMX tile data; permission for it");
+		return -1;
+	}
+	if (probe_sigframe_xstate(ri))
+		return -1;
+	if (bv & ~ri->sig_xfeatures) {
+		pr_err("core-%d.img: xsave: state components %#llx cannot go through a signal frame (%#llx)",
+		       ri->pid, (unsigned long long)bv, (unsigned long long)ri->sig_xfeatures);
+		return -1;
+	}
+	return 0;
+}
+
+static int write_pidfile(const struct cr_options *o, pid_t pid)
+{
+	char buf[32];
+	int dfd, fd, n;
+
+	if (!o->pidfile)
+		return 0;
+	dfd = open(o->work_dir ? o->work_dir : o->images_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		pr_perror("cannot open the work dir for the pidfile");
+		return -1;
+	}
+	fd = openat(dfd, o->pidfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	close(dfd);
+	n = snprintf(buf, sizeof(buf), "%d", pid);
+	if (fd < 0 || write(fd, buf, (size_t)n) != n) {
+		pr_perror("cannot write the pidfile %s", o->pidfile);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
+/* Read the task's reports until it closes the pipe. 1: ready, 0: not. */
+static int collect_status(int fd)
+{
+	char buf[16384], *line, *nl;
+	size_t have = 0;
+	int ready = 0, failed = 0;
+	ssize_t n;
+
+	for (;;) {
+		n = read(fd, buf + have, sizeof(buf) - 1 - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+		if (have == sizeof(buf) - 1) {
+			pr_err("the task sent too many messages");
+			return 0;
+		}
+	}
+	buf[have] = '\0';
+	for (line = buf; *line; line = nl + 1) {
+		nl = strchr(line, '\n');
+		if (!nl)
+			nl = line + strlen(line) - 1;	/* an unterminated last line */
+		else
+			*nl = '\0';
+		if (line[0] == 'E') {
+			pr_err("%s", line + 1);
+			failed = 1;
+		} else if (line[0] == 'W') {
+			pr_warn("%s", line + 1);
+		} else if (line[0] == 'R') {
+			ready = 1;
+		}
+	}
+	return ready && !failed;
+}
+
+static void kill_task(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
+static int exit_code(int st)
+{
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return 1;
+}
 
 int cmd_restore(struct cr_options *o)
 {
-	(void)o;
-	pr_err("restore is not supported yet");
-	return -1;
+	struct rst_image ri;
+	struct rst_files files;
+	int dirfd, pfd[2] = { -1, -1 }, ret = -1, st;
+	pid_t pid = -1;
+
+	memset(&files, 0, sizeof(files));
+	dirfd = open(o->images_dir ? o->images_dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		pr_perror("cannot open the images dir %s", o->images_dir ? o->images_dir : ".");
+		return -1;
+	}
+	if (rst_images_read(dirfd, &ri) || check_xsave(&ri) || rst_files_open(&ri, o, &files))
+		goto out;
+	if (pipe2(pfd, O_CLOEXEC)) {
+		pr_perror("pipe");
+		goto out;
+	}
+	fflush(NULL);
+	pid = rst_fork_pid(ri.pid);
+	if (pid < 0)
+		goto out;
+	if (pid == 0) {
+		close(pfd[0]);
+		rst_task_main(&ri, &files, o, pfd[1]);
+	}
+	close(pfd[1]);
+	pfd[1] = -1;
+	if (!collect_status(pfd[0])) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			pr_err("task %d died while being restored (status %#x)", pid, st);
+		else
+			pr_err("restoring task %d failed", pid);
+		kill_task(pid);
+		goto out;
+	}
+	if (write_pidfile(o, pid)) {
+		kill_task(pid);
+		goto out;
+	}
+	pr_info("task %d restored", pid);
+	if (o->leave_stopped || ri.core->state == 3) {
+		if (waitpid(pid, &st, WUNTRACED) != pid || !WIFSTOPPED(st)) {
+			pr_err("task %d did not stop as asked (status %#x)", pid, st);
+			if (!WIFEXITED(st) && !WIFSIGNALED(st))
+				kill_task(pid);
+			goto out;
+		}
+	}
+	ret = 0;
+	if (o->restore_detached)
+		goto out;
+
+	while (waitpid(pid, &st, 0) < 0) {
+		if (errno != EINTR) {
+			pr_perror("waitpid %d", pid);
+			ret = -1;
+			goto out;
+		}
+	}
+	pr_info("task %d finished with status %#x", pid, st);
+	ret = exit_code(st);
+out:
+	if (pfd[0] >= 0)
+		close(pfd[0]);
+	if (pfd[1] >= 0)
+		close(pfd[1]);
+	rst_files_close(&ri, &files);
+	rst_images_free(&ri);
+	close(dirfd);
+	if (ret > 0) {
+		/* the task's own exit status becomes criu's */
+		log_fini();
+		exit(ret);
+	}
+	return ret;
 }

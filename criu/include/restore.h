@@ -1,0 +1,106 @@
+/*
+ * criu restore: internal interfaces between cmd-restore.c and restore-*.c.
+ *
+ *   restore-images.c  reads and validates every image of one process
+ *                     (nothing is created before this succeeds)
+ *   restore-fork.c    creates the task with the dumped pid
+ *   restore-task.c    runs in the new task: files, process state, memory
+ *                     staging, then the jump into the restorer blob
+ *
+ * See Documentation/restore.md.
+ */
+#ifndef CRIU_RESTORE_H
+#define CRIU_RESTORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "options.h"
+#include "core.pb-c.h"
+#include "mm.pb-c.h"
+#include "files.pb-c.h"
+#include "pagemap.pb-c.h"
+#include "pstree.pb-c.h"
+#include "inventory.pb-c.h"
+
+#define RST_TASK_SIZE		0x7ffffffff000ULL	/* 47-bit user space */
+#define RST_MAX_VMAS		65536
+#define RST_MAX_FDS		4096
+#define RST_MAX_REG_FILES	65536
+#define RST_MAX_PAGE_RUNS	(1u << 20)
+#define RST_MAX_XSAVE		(64 * 1024)
+
+/* One run of dumped pages, and where it sits in pages-PID.img. */
+struct rst_pages {
+	uint64_t	vaddr;
+	uint64_t	nr_pages;
+	uint64_t	file_off;
+	unsigned int	vma;		/* index into mm->vmas */
+};
+
+struct rst_image {
+	int		dirfd;		/* images directory (O_PATH|O_DIRECTORY) */
+	InventoryEntry	*inv;
+	PstreeEntry	*pstree;
+	pid_t		pid;
+
+	TaskCoreEntry	*core;
+	ThreadCoreEntry	*thread;	/* the leader, the only thread supported */
+	MmEntry		*mm;
+	FdEntry		**fds;
+	size_t		nr_fds;
+	RegFileEntry	**reg;
+	size_t		nr_reg;
+
+	struct rst_pages *runs;
+	size_t		nr_runs;
+	uint64_t	pages_total;	/* pages in pages-PID.img */
+	int		pages_fd;	/* raw page data, read-only */
+	struct cr_img	*pages_img;
+
+	/* What this kernel puts in (and accepts from) a signal frame's xsave. */
+	uint32_t	sig_xstate_size;
+	uint64_t	sig_xfeatures;
+};
+
+/*
+ * Files opened by the parent before the fork (so that a missing or changed
+ * file fails the restore before anything exists); the task inherits them.
+ */
+struct rst_files {
+	int		*reg_fd;	/* per ri->reg entry used by an fd, else -1 */
+	int		*vma_fd;	/* per mm vma with a file, else -1 */
+	int		exe_fd;		/* -1: none */
+	int		cwd_fd;
+	int		root_fd;
+	int		tty_fd;		/* criu's terminal, for FD_TTY with --shell-job */
+};
+
+int rst_files_open(const struct rst_image *ri, const struct cr_options *o, struct rst_files *f);
+void rst_files_close(const struct rst_image *ri, struct rst_files *f);
+
+/* Read and validate the images of the tree's (single) process. */
+int rst_images_read(int dirfd, struct rst_image *ri);
+void rst_images_free(struct rst_image *ri);
+/* reg-files entry @id, or NULL. */
+RegFileEntry *rst_reg_file(const struct rst_image *ri, uint32_t id);
+/* Check that @path still is the file the dump saw (dev/ino/size/mtime). */
+int rst_check_file_identity(const RegFileEntry *rf, int fd, bool content_matters);
+
+/*
+ * Create a child with exactly @pid; returns 0 in the child, the pid in the
+ * parent, -1 on error (logged, pid named). CRIU_PID_METHOD=clone3 or
+ * ns_last_pid forces a method.
+ */
+pid_t rst_fork_pid(pid_t pid);
+
+/*
+ * Run in the new task: never returns. Failures are written to @status_fd as
+ * "E<message>\n" and the task exits; success is "R\n" from the restorer.
+ */
+void rst_task_main(struct rst_image *ri, struct rst_files *f, const struct cr_options *o,
+		   int status_fd)
+	__attribute__((noreturn));
+
+#endif /* CRIU_RESTORE_H */

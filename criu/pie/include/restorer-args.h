@@ -1,0 +1,144 @@
+/*
+ * The argument block criu hands to the restorer blob (criu/pie/restorer.c).
+ *
+ * criu (the forked child that becomes the restored task) fills one
+ * struct restorer_args inside the restorer region, then jumps to the
+ * blob's entry with rdi = the block and rsp = the top of the region's
+ * stack. From then on only the region, the staging areas and the
+ * kernel's special mappings are left; everything else of criu is
+ * unmapped by the restorer. Plain C over <linux/types.h>: this header is
+ * compiled both into criu and into the freestanding blob.
+ */
+#ifndef CRIU_PIE_RESTORER_ARGS_H
+#define CRIU_PIE_RESTORER_ARGS_H
+
+#include <linux/types.h>
+
+#define RESTORER_ARGS_MAGIC	0x5253545241524753ULL	/* "SGRATSR" */
+/* Marker placed right before the blob's entry; criu searches the code for it. */
+#define RESTORER_ENTRY_MARK	"criu-rst-entry!"	/* 15 chars + NUL = 16 bytes */
+#define RESTORER_ENTRY_MARK_LEN	16
+
+#define RST_MAX_UNMAP		16
+#define RST_MAX_SPECIAL		4
+#define RST_MAX_AUXV		128	/* u64 words */
+#define RST_MAX_SIG		64
+#define RST_MAX_CLOSE		8
+#define RST_STACK_SIZE		(64 * 1024)
+
+/* A private area prepared at @tmp, moved to @start by the restorer. */
+struct rst_vma {
+	__u64	start;
+	__u64	len;
+	__u64	tmp;		/* 0: not staged (shared file vma: mapped from @fd) */
+	__u64	pgoff;
+	__u32	prot;
+	__u32	flags;		/* MAP_* for shared file vmas */
+	__s32	fd;		/* shared file vmas: descriptor to map, else -1 */
+	__u32	kind;		/* vma_kind of mm.proto */
+};
+
+/* A kernel special mapping (vdso, vvar...) moved from @src to @dst via @scratch. */
+struct rst_special {
+	__u64	src;
+	__u64	scratch;
+	__u64	dst;
+	__u64	len;
+};
+
+struct rst_range {
+	__u64	start;
+	__u64	end;
+};
+
+struct rst_sigaction {
+	__u64	handler;
+	__u64	flags;
+	__u64	restorer;
+	__u64	mask;
+	__u32	present;
+	__u32	pad;
+};
+
+/* As struct prctl_mm_map of <linux/prctl.h>; @auxv and @exe_fd filled by criu. */
+struct rst_mm_map {
+	__u64	start_code;
+	__u64	end_code;
+	__u64	start_data;
+	__u64	end_data;
+	__u64	start_brk;
+	__u64	brk;
+	__u64	start_stack;
+	__u64	arg_start;
+	__u64	arg_end;
+	__u64	env_start;
+	__u64	env_end;
+	__u64	auxv;		/* pointer */
+	__u32	auxv_size;	/* bytes */
+	__u32	exe_fd;
+};
+
+/* x86_64 registers, already adjusted for syscall restart by criu. */
+struct rst_regs {
+	__u64	r15, r14, r13, r12, bp, bx, r11, r10, r9, r8;
+	__u64	ax, cx, dx, si, di, ip, cs, flags, sp, ss;
+	__u64	fs_base, gs_base;
+};
+
+struct restorer_args {
+	__u64			magic;
+
+	/* status channel to the criu parent: "R\n" on success, "E..." on failure */
+	__s32			status_fd;
+	__u32			leave_stopped;
+	__s32			close_fds[RST_MAX_CLOSE];	/* criu's helpers, closed at the end */
+	__u32			nr_close;
+	__u32			pid;
+	__u32			pdeath_sig;	/* set last: until then criu's death kills us */
+	__u32			pad0;
+
+	/* criu's memory to drop, then what to move in place */
+	struct rst_range	unmap[RST_MAX_UNMAP];
+	__u32			nr_unmap;
+	__u32			nr_special;
+	struct rst_special	special[RST_MAX_SPECIAL];
+	__u64			staging_start;	/* unmapped once everything moved */
+	__u64			staging_len;
+	__u64			vmas;		/* pointer to struct rst_vma[nr_vmas] */
+	__u32			nr_vmas;
+	__u32			has_mm_map;
+
+	struct rst_mm_map	mm;
+	__u64			auxv[RST_MAX_AUXV];
+
+	/* process-wide state */
+	struct rst_sigaction	sig[RST_MAX_SIG];	/* index signo - 1 */
+	__u64			itimer[3][4];		/* interval sec/usec, value sec/usec */
+	__u32			itimer_set[3];
+
+	/* the thread */
+	__u32			has_altstack;
+	__u64			altstack_sp;
+	__u64			altstack_size;
+	__u32			altstack_flags;
+	__u32			has_rseq;
+	__u64			rseq_ptr;
+	__u32			rseq_len;
+	__u32			rseq_sig;
+	__u32			has_robust;
+	__u32			has_tid_addr;
+	__u64			robust_list;
+	__u64			robust_len;
+	__u64			tid_addr;
+
+	struct rst_regs		regs;
+	__u64			blocked;
+	__u64			xsave;		/* pointer, 64-byte aligned, followed by room for magic2 */
+	__u32			xsave_size;
+	__u32			pad2;
+	__u64			xfeatures;
+	__u64			frame;		/* where to build the rt_sigframe (in the region) */
+	__u64			frame_size;
+};
+
+#endif /* CRIU_PIE_RESTORER_ARGS_H */

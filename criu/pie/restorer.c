@@ -1,0 +1,323 @@
+/*
+ * The restorer: freestanding code that turns a forked criu child into the
+ * dumped process. criu copies this blob into a region that is free in both
+ * its own layout and the target's, fills a struct restorer_args there and
+ * jumps to restorer_entry with rsp on the region's stack. Nothing of libc
+ * or of criu's memory may be touched from here on: it is being unmapped.
+ *
+ * Order (each step can only fail by killing the task; criu's parent reads
+ * the reason from the status descriptor and reaps it):
+ *   1. unmap criu's memory (everything but the region, the staging area
+ *      and the kernel's special mappings)
+ *   2. move vdso/vvar to the dumped addresses (via scratch slots, so that
+ *      overlapping old and new positions cannot clobber each other)
+ *   3. move every staged private area into place, set its protection;
+ *      map shared file areas; drop what is left of the staging area
+ *   4. PR_SET_MM_MAP (mm fields, auxv, exe), sigactions, itimers,
+ *      sigaltstack, rseq, robust list, clear-tid address, fs/gs base
+ *   5. report success, close criu's helper descriptors, build an
+ *      rt_sigframe from the saved registers and rt_sigreturn into them
+ */
+#include <std/syscall.h>
+#include <std/string.h>
+#include <std/log.h>
+#include <std/parasite.h>
+#include "restorer-args.h"
+
+#define R_PROT_READ	0x1
+#define R_PROT_WRITE	0x2
+#define R_MAP_SHARED	0x01
+#define R_MAP_PRIVATE	0x02
+#define R_MAP_FIXED	0x10
+#define R_MREMAP_MAYMOVE	1
+#define R_MREMAP_FIXED		2
+#define R_PR_SET_MM	35
+#define R_PR_SET_MM_MAP	14
+#define R_ARCH_SET_GS	0x1001
+#define R_ARCH_SET_FS	0x1002
+#define R_SIGSTOP	19
+#define R_SIGKILL	9
+
+#define FP_XSTATE_MAGIC1	0x46505853U
+#define FP_XSTATE_MAGIC2	0x46505845U
+#define UC_FP_XSTATE		0x1
+#define UC_SIGCONTEXT_SS	0x2
+#define UC_STRICT_RESTORE_SS	0x4
+
+/* The kernel's x86_64 signal frame, as rt_sigreturn reads it at rsp - 8. */
+struct k_sigcontext {
+	__u64 r8, r9, r10, r11, r12, r13, r14, r15;
+	__u64 di, si, bp, bx, dx, ax, cx, sp, ip, flags;
+	__u16 cs, gs, fs, ss;
+	__u64 err, trapno, oldmask, cr2;
+	__u64 fpstate;
+	__u64 reserved1[8];
+};
+
+struct k_stack {
+	__u64 ss_sp;
+	__s32 ss_flags;
+	__s32 pad;
+	__u64 ss_size;
+};
+
+struct k_ucontext {
+	__u64			uc_flags;
+	__u64			uc_link;
+	struct k_stack		uc_stack;
+	struct k_sigcontext	uc_mcontext;
+	__u64			uc_sigmask;
+};
+
+struct k_rt_sigframe {
+	__u64			pretcode;
+	struct k_ucontext	uc;
+	__u8			info[128];
+};
+
+/* Software bytes at offset 464 of the fxsave area. */
+struct k_fpx_sw_bytes {
+	__u32 magic1;
+	__u32 extended_size;
+	__u64 xfeatures;
+	__u32 xstate_size;
+	__u32 padding[7];
+};
+
+struct k_sigaction {
+	__u64 handler;
+	__u64 flags;
+	__u64 restorer;
+	__u64 mask;
+};
+
+struct k_itimerval {
+	__s64 int_sec, int_usec, val_sec, val_usec;
+};
+
+/* hgen lays .text out in link order; criu finds the entry by this marker. */
+__asm__(
+	"	.text\n"
+	"	.globl	restorer_entry_mark\n"
+	"	.hidden	restorer_entry_mark\n"
+	"restorer_entry_mark:\n"
+	"	.ascii	\"" RESTORER_ENTRY_MARK "\"\n"
+	"	.byte	0\n"
+	"	.globl	restorer_entry\n"
+	"	.hidden	restorer_entry\n"
+	"restorer_entry:\n"
+	"	andq	$-16, %rsp\n"
+	"	xorl	%ebp, %ebp\n"
+	"	call	restorer_main\n"
+	"	ud2\n"
+	/* rt_sigreturn with the frame's ucontext at rdi (the kernel reads rsp - 8) */
+	"	.globl	restorer_sigreturn\n"
+	"	.hidden	restorer_sigreturn\n"
+	"restorer_sigreturn:\n"
+	"	movq	%rdi, %rsp\n"
+	"	movl	$15, %eax\n"
+	"	syscall\n"
+	"	ud2\n");
+
+void restorer_main(struct restorer_args *a) __attribute__((noreturn, used));
+void restorer_sigreturn(unsigned long uc) __attribute__((noreturn));
+
+/* The std runtime's command loop wants this symbol; the restorer has no commands. */
+int parasite_cmd(unsigned int cmd, struct parasite_ctx *ctx)
+{
+	(void)cmd;
+	(void)ctx;
+	return -38;	/* -ENOSYS */
+}
+
+static void report(struct restorer_args *a, const char *msg)
+{
+	sys_write(a->status_fd, msg, std_strlen(msg));
+}
+
+static __attribute__((noreturn)) void fail(struct restorer_args *a, const char *what, long err)
+{
+	char buf[160];
+	int n;
+
+	n = std_snprintf(buf, sizeof(buf), "Erestorer: %s failed: errno %ld\n", what, -err);
+	if (n > 0)
+		sys_write(a->status_fd, buf, (size_t)n);
+	/* Nothing sane is left to run: die so the parent reaps us. */
+	syscall2(__NR_kill, syscall0(__NR_getpid), R_SIGKILL);
+	sys_exit_group(1);
+}
+
+#define TRY(a, call, what)					\
+	do {							\
+		long __r = (long)(call);			\
+		if (__r < 0 && __r > -4096)			\
+			fail(a, what, __r);			\
+	} while (0)
+
+static void move_specials(struct restorer_args *a)
+{
+	unsigned int i;
+
+	/* Two passes: all to scratch, then all to their places. */
+	for (i = 0; i < a->nr_special; i++) {
+		struct rst_special *s = &a->special[i];
+
+		TRY(a, syscall5(__NR_mremap, s->src, s->len, s->len,
+				R_MREMAP_MAYMOVE | R_MREMAP_FIXED, s->scratch), "mremap of vdso/vvar to scratch");
+	}
+	for (i = 0; i < a->nr_special; i++) {
+		struct rst_special *s = &a->special[i];
+
+		TRY(a, syscall5(__NR_mremap, s->scratch, s->len, s->len,
+				R_MREMAP_MAYMOVE | R_MREMAP_FIXED, s->dst), "mremap of vdso/vvar into place");
+	}
+}
+
+static void place_vmas(struct restorer_args *a)
+{
+	struct rst_vma *v = (struct rst_vma *)(unsigned long)a->vmas;
+	unsigned int i;
+
+	for (i = 0; i < a->nr_vmas; i++) {
+		if (v[i].tmp) {
+			TRY(a, syscall5(__NR_mremap, v[i].tmp, v[i].len, v[i].len,
+					R_MREMAP_MAYMOVE | R_MREMAP_FIXED, v[i].start), "mremap of a vma");
+			TRY(a, syscall3(__NR_mprotect, v[i].start, v[i].len, v[i].prot), "mprotect of a vma");
+		} else if (v[i].fd >= 0) {
+			TRY(a, sys_mmap((void *)(unsigned long)v[i].start, v[i].len, (int)v[i].prot,
+					(int)(v[i].flags | R_MAP_FIXED), v[i].fd, (long)v[i].pgoff),
+			    "mmap of a shared file vma");
+		}
+	}
+	for (i = 0; i < a->nr_vmas; i++)
+		if (!v[i].tmp && v[i].fd >= 0)
+			sys_close(v[i].fd);
+}
+
+static void set_process_state(struct restorer_args *a)
+{
+	unsigned int i;
+
+	if (a->has_mm_map) {
+		a->mm.auxv = (__u64)(unsigned long)a->auxv;
+		TRY(a, sys_prctl(R_PR_SET_MM, R_PR_SET_MM_MAP, (unsigned long)&a->mm,
+				 sizeof(a->mm), 0), "prctl(PR_SET_MM_MAP)");
+		sys_close((int)a->mm.exe_fd);
+	}
+	for (i = 0; i < RST_MAX_SIG; i++) {
+		struct k_sigaction ka;
+
+		if (!a->sig[i].present)
+			continue;
+		ka.handler = a->sig[i].handler;
+		ka.flags = a->sig[i].flags;
+		ka.restorer = a->sig[i].restorer;
+		ka.mask = a->sig[i].mask;
+		TRY(a, syscall4(__NR_rt_sigaction, i + 1, (long)&ka, 0, 8), "rt_sigaction");
+	}
+	for (i = 0; i < 3; i++) {
+		struct k_itimerval it;
+
+		if (!a->itimer_set[i])
+			continue;
+		it.int_sec = (__s64)a->itimer[i][0];
+		it.int_usec = (__s64)a->itimer[i][1];
+		it.val_sec = (__s64)a->itimer[i][2];
+		it.val_usec = (__s64)a->itimer[i][3];
+		TRY(a, syscall3(__NR_setitimer, i, (long)&it, 0), "setitimer");
+	}
+}
+
+static void set_thread_state(struct restorer_args *a)
+{
+	if (a->has_altstack) {
+		struct std_stack ss;
+
+		memset(&ss, 0, sizeof(ss));
+		ss.ss_sp = (void *)(unsigned long)a->altstack_sp;
+		ss.ss_flags = (int)a->altstack_flags;
+		ss.ss_size = a->altstack_size;
+		TRY(a, sys_sigaltstack(&ss, 0), "sigaltstack");
+	}
+	if (a->has_rseq)
+		TRY(a, syscall4(__NR_rseq, a->rseq_ptr, a->rseq_len, 0, a->rseq_sig), "rseq");
+	if (a->has_robust)
+		TRY(a, syscall2(__NR_set_robust_list, a->robust_list, a->robust_len), "set_robust_list");
+	if (a->has_tid_addr)
+		syscall1(__NR_set_tid_address, a->tid_addr);
+	TRY(a, syscall2(__NR_arch_prctl, R_ARCH_SET_FS, a->regs.fs_base), "arch_prctl(ARCH_SET_FS)");
+	TRY(a, syscall2(__NR_arch_prctl, R_ARCH_SET_GS, a->regs.gs_base), "arch_prctl(ARCH_SET_GS)");
+}
+
+static unsigned long build_frame(struct restorer_args *a)
+{
+	struct k_rt_sigframe *f = (struct k_rt_sigframe *)(unsigned long)a->frame;
+	struct k_sigcontext *sc = &f->uc.uc_mcontext;
+	unsigned char *xs = (unsigned char *)(unsigned long)a->xsave;
+	struct k_fpx_sw_bytes *sw = (struct k_fpx_sw_bytes *)(xs + 464);
+	__u32 magic2 = FP_XSTATE_MAGIC2;
+
+	memset(f, 0, sizeof(*f));
+	f->uc.uc_flags = UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
+	f->uc.uc_stack.ss_flags = 2;	/* SS_DISABLE: no alternate stack in the frame */
+	sc->r8 = a->regs.r8;
+	sc->r9 = a->regs.r9;
+	sc->r10 = a->regs.r10;
+	sc->r11 = a->regs.r11;
+	sc->r12 = a->regs.r12;
+	sc->r13 = a->regs.r13;
+	sc->r14 = a->regs.r14;
+	sc->r15 = a->regs.r15;
+	sc->di = a->regs.di;
+	sc->si = a->regs.si;
+	sc->bp = a->regs.bp;
+	sc->bx = a->regs.bx;
+	sc->dx = a->regs.dx;
+	sc->ax = a->regs.ax;
+	sc->cx = a->regs.cx;
+	sc->sp = a->regs.sp;
+	sc->ip = a->regs.ip;
+	sc->flags = a->regs.flags;
+	sc->cs = (__u16)a->regs.cs;
+	sc->ss = (__u16)a->regs.ss;
+	sc->fpstate = a->xsave;
+	f->uc.uc_sigmask = a->blocked;
+
+	/* Tell the kernel the area is a full xsave image, not a bare fxsave. */
+	sw->magic1 = FP_XSTATE_MAGIC1;
+	sw->xstate_size = a->xsave_size;
+	sw->extended_size = a->xsave_size + 4;
+	sw->xfeatures = a->xfeatures;
+	memcpy(xs + a->xsave_size, &magic2, 4);
+	return (unsigned long)&f->uc;
+}
+
+void restorer_main(struct restorer_args *a)
+{
+	unsigned long uc;
+	unsigned int i;
+
+	if (a->magic != RESTORER_ARGS_MAGIC)
+		sys_exit_group(125);
+	for (i = 0; i < a->nr_unmap; i++)
+		TRY(a, sys_munmap((void *)(unsigned long)a->unmap[i].start,
+				  a->unmap[i].end - a->unmap[i].start), "munmap of criu's memory");
+	move_specials(a);
+	place_vmas(a);
+	if (a->staging_len)
+		TRY(a, sys_munmap((void *)(unsigned long)a->staging_start, a->staging_len),
+		    "munmap of the staging area");
+	set_process_state(a);
+	set_thread_state(a);
+	uc = build_frame(a);
+
+	report(a, "R\n");
+	for (i = 0; i < a->nr_close; i++)
+		sys_close(a->close_fds[i]);
+	sys_close(a->status_fd);
+	sys_prctl(1 /* PR_SET_PDEATHSIG */, a->pdeath_sig, 0, 0, 0);
+	if (a->leave_stopped)
+		syscall2(__NR_kill, a->pid, R_SIGSTOP);
+	restorer_sigreturn(uc);
+}

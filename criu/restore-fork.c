@@ -1,0 +1,122 @@
+/*
+ * Restore, step 2: create the task with the pid it had at dump time.
+ *
+ * clone3() with set_tid when the kernel honours it (kerndat), otherwise
+ * /proc/sys/kernel/ns_last_pid: write pid - 1, fork, and check what came
+ * out (another fork elsewhere may win the race; retry a few times).
+ * CRIU_PID_METHOD=ns_last_pid forces the fallback (tests use it).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/file.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <linux/sched.h>
+
+#define LOG_PREFIX "restore: "
+#include "log.h"
+#include "kerndat.h"
+#include "kernel-compat.h"
+#include "restore.h"
+
+#define NS_LAST_PID	"/proc/sys/kernel/ns_last_pid"
+#define NS_LAST_PID_TRIES 8
+
+static pid_t fork_clone3(pid_t pid)
+{
+	struct clone_args ca;
+	pid_t tid = pid;
+	long r;
+
+	memset(&ca, 0, sizeof(ca));
+	ca.exit_signal = SIGCHLD;
+	ca.set_tid = (uint64_t)(unsigned long)&tid;
+	ca.set_tid_size = 1;
+	r = syscall(__NR_clone3, &ca, sizeof(ca));
+	if (r < 0) {
+		if (errno == EEXIST)
+			pr_err("pid %d is in use: cannot restore the task with it", pid);
+		else
+			pr_perror("clone3 with set_tid %d", pid);
+		return -1;
+	}
+	return (pid_t)r;
+}
+
+static pid_t fork_ns_last_pid(pid_t pid)
+{
+	char buf[32];
+	int i, fd, len;
+
+	fd = open(NS_LAST_PID, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		pr_perror("cannot open " NS_LAST_PID);
+		return -1;
+	}
+	/* Serialise with other restores on this host that play the same game. */
+	if (flock(fd, LOCK_EX)) {
+		pr_perror("flock " NS_LAST_PID);
+		close(fd);
+		return -1;
+	}
+	for (i = 0; i < NS_LAST_PID_TRIES; i++) {
+		pid_t got;
+
+		if (kill(pid, 0) == 0 || errno != ESRCH) {
+			pr_err("pid %d is in use: cannot restore the task with it", pid);
+			break;
+		}
+		len = snprintf(buf, sizeof(buf), "%d", pid - 1);
+		if (pwrite(fd, buf, (size_t)len, 0) != len) {
+			pr_perror("cannot write %d to " NS_LAST_PID, pid - 1);
+			break;
+		}
+		got = fork();
+		if (got < 0) {
+			pr_perror("fork");
+			break;
+		}
+		if (got == 0) {
+			if (getpid() != pid)
+				_exit(0);	/* lost the race: the parent retries */
+			close(fd);
+			return 0;
+		}
+		if (got == pid) {
+			close(fd);
+			return got;
+		}
+		pr_warn("fork got pid %d instead of %d, retrying", got, pid);
+		waitpid(got, NULL, 0);
+	}
+	if (i == NS_LAST_PID_TRIES)
+		pr_err("could not get pid %d through " NS_LAST_PID " after %d tries", pid, i);
+	close(fd);
+	return -1;
+}
+
+pid_t rst_fork_pid(pid_t pid)
+{
+	const char *method = getenv("CRIU_PID_METHOD");
+	bool use_clone3;
+
+	if (method && strcmp(method, "clone3") && strcmp(method, "ns_last_pid")) {
+		pr_err("CRIU_PID_METHOD=%s: expected clone3 or ns_last_pid", method);
+		return -1;
+	}
+	if (method)
+		use_clone3 = !strcmp(method, "clone3");
+	else
+		use_clone3 = kerndat_probe(KD_CLONE3_SET_TID) == 0;
+	if (!use_clone3 && !method && kerndat_probe(KD_NS_LAST_PID)) {
+		pr_err("neither clone3 with set_tid nor ns_last_pid works: cannot choose the pid");
+		return -1;
+	}
+	pr_info("creating pid %d with %s", pid, use_clone3 ? "clone3(set_tid)" : "ns_last_pid");
+	return use_clone3 ? fork_clone3(pid) : fork_ns_last_pid(pid);
+}

@@ -1,0 +1,530 @@
+/*
+ * Restore, step 1: read and validate every image of the process.
+ *
+ * Everything here is untrusted input. Each check below rejects with a
+ * message naming the image and what is wrong; nothing is created (no
+ * process, no mapping) before all of them pass. Images are only ever
+ * opened read-only.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#define LOG_PREFIX "restore: "
+#include "log.h"
+#include "image.h"
+#include "inventory.h"
+#include "restore.h"
+
+#define PAGE		4096ULL
+#define PE_PRESENT	1
+
+static bool page_aligned(uint64_t x)
+{
+	return !(x & (PAGE - 1));
+}
+
+RegFileEntry *rst_reg_file(const struct rst_image *ri, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < ri->nr_reg; i++)
+		if (ri->reg[i]->id == id)
+			return ri->reg[i];
+	return NULL;
+}
+
+int rst_check_file_identity(const RegFileEntry *rf, int fd, bool content_matters)
+{
+	struct stat st;
+
+	if (fstat(fd, &st)) {
+		pr_perror("cannot stat %s", rf->path);
+		return -1;
+	}
+	if ((st.st_mode & S_IFMT) != (rf->mode & S_IFMT)) {
+		pr_err("%s: file type changed since the dump (mode %o, was %o)", rf->path,
+		       st.st_mode, rf->mode);
+		return -1;
+	}
+	if ((rf->has_dev && (uint64_t)st.st_dev != rf->dev) ||
+	    (rf->has_ino && (uint64_t)st.st_ino != rf->ino)) {
+		pr_err("%s: not the file of the dump (dev/ino %llx/%llu, was %llx/%llu)", rf->path,
+		       (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+		       (unsigned long long)rf->dev, (unsigned long long)rf->ino);
+		return -1;
+	}
+	if (!content_matters)
+		return 0;
+	if (rf->has_size && (uint64_t)st.st_size != rf->size) {
+		pr_err("%s: size changed since the dump (%lld, was %llu)", rf->path,
+		       (long long)st.st_size, (unsigned long long)rf->size);
+		return -1;
+	}
+	if (rf->has_mtime_ns &&
+	    (uint64_t)st.st_mtim.tv_sec * 1000000000ULL + (uint64_t)st.st_mtim.tv_nsec != rf->mtime_ns) {
+		pr_err("%s: modified since the dump (mtime differs)", rf->path);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_path(const char *img, const char *path)
+{
+	size_t n = strnlen(path, PATH_MAX);
+
+	if (path[0] != '/' || n >= PATH_MAX) {
+		pr_err("%s: path is not absolute or too long: '%.100s'", img, path);
+		return -1;
+	}
+	return 0;
+}
+
+static int read_reg_files(struct rst_image *ri)
+{
+	struct cr_img *img;
+	ProtobufCMessage *m;
+	size_t cap = 0;
+	int r;
+
+	if (faccessat(ri->dirfd, "reg-files.img", F_OK, 0) && errno == ENOENT)
+		return 0;	/* no file referenced at all */
+	img = img_open(ri->dirfd, IMG_REG_FILES, 0);
+	if (!img)
+		return -1;
+	while ((r = img_read_entry(img, &m)) == 1) {
+		RegFileEntry *rf = (RegFileEntry *)m;
+
+		if (ri->nr_reg >= RST_MAX_REG_FILES) {
+			pr_err("reg-files.img: more than %d entries", RST_MAX_REG_FILES);
+			img_free_entry(m);
+			r = -1;
+			break;
+		}
+		if (check_path("reg-files.img", rf->path) || rst_reg_file(ri, rf->id)) {
+			if (rst_reg_file(ri, rf->id))
+				pr_err("reg-files.img: duplicate id %u", rf->id);
+			img_free_entry(m);
+			r = -1;
+			break;
+		}
+		if (ri->nr_reg == cap) {
+			void *p = realloc(ri->reg, (cap = cap ? cap * 2 : 16) * sizeof(*ri->reg));
+
+			if (!p) {
+				img_free_entry(m);
+				r = -1;
+				break;
+			}
+			ri->reg = p;
+		}
+		ri->reg[ri->nr_reg++] = rf;
+	}
+	img_close(img);
+	return r < 0 ? -1 : 0;
+}
+
+static int read_core(struct rst_image *ri)
+{
+	struct cr_img *img = img_open(ri->dirfd, IMG_CORE, ri->pid);
+	ProtobufCMessage *m = NULL;
+	int r;
+
+	if (!img)
+		return -1;
+	r = img_read_entry(img, &m);
+	if (r != 1) {
+		if (r == 0)
+			pr_err("core-%d.img: empty (no task_core_entry)", ri->pid);
+		if (r == 1)
+			img_free_entry(m);
+		img_close(img);
+		return -1;
+	}
+	ri->core = (TaskCoreEntry *)m;
+	r = img_read_entry(img, &m);
+	if (r == 1)
+		ri->thread = (ThreadCoreEntry *)m;
+	else if (r == 0)
+		pr_err("core-%d.img: no thread_core_entry", ri->pid);
+	if (r == 1) {
+		r = img_read_entry(img, &m);
+		if (r == 1) {
+			pr_err("core-%d.img: more than one thread: multi-threaded restore is not supported yet",
+			       ri->pid);
+			img_free_entry(m);
+			r = -1;
+		}
+	} else {
+		r = -1;
+	}
+	img_close(img);
+	return r;
+}
+
+static int check_core(struct rst_image *ri)
+{
+	TaskCoreEntry *c = ri->core;
+	ThreadCoreEntry *t = ri->thread;
+	const UserRegsX86Entry *rg = t->regs;
+	size_t i;
+	uint64_t seen = 0;
+
+	if (c->state != 1 && c->state != 3) {
+		pr_err("core-%d.img: task state %u (only alive and stopped tasks can be restored)",
+		       ri->pid, c->state);
+		return -1;
+	}
+	if (t->tid != (uint32_t)ri->pid) {
+		pr_err("core-%d.img: leader thread has tid %u", ri->pid, t->tid);
+		return -1;
+	}
+	if (strnlen(c->comm, 64) >= 64) {
+		pr_err("core-%d.img: comm too long", ri->pid);
+		return -1;
+	}
+	for (i = 0; i < c->n_sigactions; i++) {
+		uint32_t s = c->sigactions[i]->signo;
+
+		if (s < 1 || s > 64 || s == SIGKILL || s == SIGSTOP || (seen & (1ULL << (s - 1)))) {
+			pr_err("core-%d.img: bad or repeated sigaction signal %u", ri->pid, s);
+			return -1;
+		}
+		seen |= 1ULL << (s - 1);
+	}
+	for (i = 0; i < c->n_itimers; i++)
+		if (c->itimers[i]->which > 2) {
+			pr_err("core-%d.img: bad itimer %u", ri->pid, c->itimers[i]->which);
+			return -1;
+		}
+	for (i = 0; i < c->n_rlimits; i++)
+		if (c->rlimits[i]->resource >= 16) {
+			pr_err("core-%d.img: bad rlimit resource %u", ri->pid, c->rlimits[i]->resource);
+			return -1;
+		}
+	if (c->n_posix_timers) {
+		pr_err("core-%d.img: posix timers are not supported yet", ri->pid);
+		return -1;
+	}
+	if (c->n_shared_pending || t->n_pending) {
+		pr_err("core-%d.img: pending signals are not supported yet", ri->pid);
+		return -1;
+	}
+	if (t->comm && strnlen(t->comm, 64) >= 64) {
+		pr_err("core-%d.img: thread comm too long", ri->pid);
+		return -1;
+	}
+	/* Only user code and data selectors; anything else would not sigreturn. */
+	if (rg->cs != 0x33 || rg->ss != 0x2b) {
+		pr_err("core-%d.img: unexpected segment selectors cs %#llx ss %#llx", ri->pid,
+		       (unsigned long long)rg->cs, (unsigned long long)rg->ss);
+		return -1;
+	}
+	if (rg->ip >= RST_TASK_SIZE || rg->fs_base >= RST_TASK_SIZE || rg->gs_base >= RST_TASK_SIZE) {
+		pr_err("core-%d.img: ip/fs_base/gs_base outside user space", ri->pid);
+		return -1;
+	}
+	if (t->xsave.len < 576 || t->xsave.len > RST_MAX_XSAVE || t->xsave.len % 64) {
+		pr_err("core-%d.img: xsave area of %zu bytes is not plausible", ri->pid, t->xsave.len);
+		return -1;
+	}
+	if (t->rseq && t->rseq->ptr && (t->rseq->ptr >= RST_TASK_SIZE || t->rseq->len < 32 ||
+					t->rseq->len > 4096 || (t->rseq->ptr & 31))) {
+		pr_err("core-%d.img: bad rseq registration", ri->pid);
+		return -1;
+	}
+	return 0;
+}
+
+static bool staged_kind(int kind)
+{
+	return kind == VMA_KIND__VMA_ANON_PRIVATE || kind == VMA_KIND__VMA_FILE_PRIVATE;
+}
+
+static int check_mm(struct rst_image *ri)
+{
+	MmEntry *mm = ri->mm;
+	uint64_t prev_end = 0;
+	size_t i;
+
+	if (mm->n_vmas == 0 || mm->n_vmas > RST_MAX_VMAS) {
+		pr_err("mm-%d.img: %zu vmas", ri->pid, mm->n_vmas);
+		return -1;
+	}
+	if (mm->n_auxv % 2 || mm->n_auxv > 128 || (mm->n_auxv && mm->auxv[mm->n_auxv - 2] != 0)) {
+		pr_err("mm-%d.img: auxv of %zu words is not key/value pairs ending in AT_NULL",
+		       ri->pid, mm->n_auxv);
+		return -1;
+	}
+	for (i = 0; i < mm->n_vmas; i++) {
+		VmaEntry *v = mm->vmas[i];
+
+		if (!page_aligned(v->start) || !page_aligned(v->end) || v->start >= v->end ||
+		    v->start < prev_end || (v->kind != VMA_KIND__VMA_VSYSCALL && v->end > RST_TASK_SIZE) ||
+		    !page_aligned(v->pgoff)) {
+			pr_err("mm-%d.img: vma %zu [%#llx, %#llx) is not page aligned, ascending and in user space",
+			       ri->pid, i, (unsigned long long)v->start, (unsigned long long)v->end);
+			return -1;
+		}
+		if (v->prot & ~(uint32_t)(PROT_READ | PROT_WRITE | PROT_EXEC)) {
+			pr_err("mm-%d.img: vma %zu has prot %#x", ri->pid, i, v->prot);
+			return -1;
+		}
+		prev_end = v->end;
+		switch (v->kind) {
+		case VMA_KIND__VMA_ANON_PRIVATE:
+		case VMA_KIND__VMA_VDSO:
+		case VMA_KIND__VMA_VVAR:
+		case VMA_KIND__VMA_VVAR_VCLOCK:
+		case VMA_KIND__VMA_VSYSCALL:
+			break;
+		case VMA_KIND__VMA_FILE_PRIVATE:
+		case VMA_KIND__VMA_FILE_SHARED:
+			if (!v->has_file_id || !rst_reg_file(ri, v->file_id)) {
+				pr_err("mm-%d.img: vma %zu names no known file", ri->pid, i);
+				return -1;
+			}
+			if (!S_ISREG(rst_reg_file(ri, v->file_id)->mode) &&
+			    !S_ISCHR(rst_reg_file(ri, v->file_id)->mode)) {
+				pr_err("mm-%d.img: vma %zu maps %s, not a regular file", ri->pid, i,
+				       rst_reg_file(ri, v->file_id)->path);
+				return -1;
+			}
+			break;
+		default:
+			pr_err("mm-%d.img: vma %zu has kind %d, which restore does not support",
+			       ri->pid, i, v->kind);
+			return -1;
+		}
+	}
+	if (mm->has_exe_file_id && !rst_reg_file(ri, mm->exe_file_id)) {
+		pr_err("mm-%d.img: exe file id %u unknown", ri->pid, mm->exe_file_id);
+		return -1;
+	}
+	return 0;
+}
+
+static int read_pagemap(struct rst_image *ri)
+{
+	struct cr_img *img = img_open(ri->dirfd, IMG_PAGEMAP, ri->pid);
+	ProtobufCMessage *m;
+	PagemapHead *head;
+	size_t cap = 0, vi = 0;
+	uint64_t prev_end = 0, off = 0;
+	struct stat st;
+	int r;
+
+	if (!img)
+		return -1;
+	r = img_read_entry(img, &m);
+	if (r != 1) {
+		if (r == 0)
+			pr_err("pagemap-%d.img: no head", ri->pid);
+		img_close(img);
+		return -1;
+	}
+	head = (PagemapHead *)m;
+	if (head->pages_id != (uint32_t)ri->pid) {
+		pr_err("pagemap-%d.img: pages_id %u is not the pid", ri->pid, head->pages_id);
+		img_free_entry(m);
+		img_close(img);
+		return -1;
+	}
+	img_free_entry(m);
+	while ((r = img_read_entry(img, &m)) == 1) {
+		PagemapEntry *pe = (PagemapEntry *)m;
+		uint64_t end;
+		VmaEntry *v;
+
+		if (ri->nr_runs >= RST_MAX_PAGE_RUNS || !pe->nr_pages ||
+		    !page_aligned(pe->vaddr) || pe->vaddr >= RST_TASK_SIZE ||
+		    pe->nr_pages > (RST_TASK_SIZE - pe->vaddr) / PAGE || pe->vaddr < prev_end ||
+		    !pe->has_flags || pe->flags != PE_PRESENT) {
+			pr_err("pagemap-%d.img: run %zu (vaddr %#llx, %u pages, flags %u) is out of order, out of range or not PRESENT",
+			       ri->pid, ri->nr_runs, (unsigned long long)pe->vaddr, pe->nr_pages,
+			       pe->has_flags ? pe->flags : 0);
+			img_free_entry(m);
+			r = -1;
+			break;
+		}
+		end = pe->vaddr + pe->nr_pages * PAGE;
+		while (vi < ri->mm->n_vmas && ri->mm->vmas[vi]->end <= pe->vaddr)
+			vi++;
+		v = vi < ri->mm->n_vmas ? ri->mm->vmas[vi] : NULL;
+		if (!v || v->start > pe->vaddr || end > v->end || !staged_kind(v->kind)) {
+			pr_err("pagemap-%d.img: run at %#llx (%u pages) is not inside one private vma",
+			       ri->pid, (unsigned long long)pe->vaddr, pe->nr_pages);
+			img_free_entry(m);
+			r = -1;
+			break;
+		}
+		if (ri->nr_runs == cap) {
+			void *p = realloc(ri->runs, (cap = cap ? cap * 2 : 64) * sizeof(*ri->runs));
+
+			if (!p) {
+				img_free_entry(m);
+				r = -1;
+				break;
+			}
+			ri->runs = p;
+		}
+		ri->runs[ri->nr_runs].vaddr = pe->vaddr;
+		ri->runs[ri->nr_runs].nr_pages = pe->nr_pages;
+		ri->runs[ri->nr_runs].file_off = off;
+		ri->runs[ri->nr_runs].vma = (unsigned int)vi;
+		ri->nr_runs++;
+		off += pe->nr_pages * PAGE;
+		prev_end = end;
+		img_free_entry(m);
+	}
+	img_close(img);
+	if (r < 0)
+		return -1;
+	ri->pages_total = off / PAGE;
+
+	ri->pages_img = img_open(ri->dirfd, IMG_PAGES, ri->pid);
+	if (!ri->pages_img)
+		return -1;
+	ri->pages_fd = img_raw_fd(ri->pages_img);
+	if (fstat(ri->pages_fd, &st)) {
+		pr_perror("pages-%d.img: stat", ri->pid);
+		return -1;
+	}
+	if ((uint64_t)st.st_size != off) {
+		pr_err("pages-%d.img: %lld bytes, but the pagemap describes %llu (truncated or corrupt)",
+		       ri->pid, (long long)st.st_size, (unsigned long long)off);
+		return -1;
+	}
+	return 0;
+}
+
+static int read_fds(struct rst_image *ri)
+{
+	struct cr_img *img = img_open(ri->dirfd, IMG_FDS, ri->pid);
+	ProtobufCMessage *m;
+	size_t cap = 0, i;
+	int r;
+
+	if (!img)
+		return -1;
+	while ((r = img_read_entry(img, &m)) == 1) {
+		FdEntry *fe = (FdEntry *)m;
+		RegFileEntry *rf = rst_reg_file(ri, fe->id);
+		bool bad = ri->nr_fds >= RST_MAX_FDS || fe->fd >= 1u << 20 || !rf;
+
+		for (i = 0; !bad && i < ri->nr_fds; i++)
+			bad = ri->fds[i]->fd == fe->fd;
+		if (!bad) {
+			switch (fe->kind) {
+			case FD_KIND__FD_REG: bad = !S_ISREG(rf->mode); break;
+			case FD_KIND__FD_DIR: bad = !S_ISDIR(rf->mode); break;
+			case FD_KIND__FD_CHR:
+			case FD_KIND__FD_TTY: bad = !S_ISCHR(rf->mode); break;
+			default: bad = true;
+			}
+		}
+		if (bad) {
+			pr_err("fds-%d.img: fd %u (kind %d, file id %u) is repeated, out of range, of an unknown kind or names no matching file",
+			       ri->pid, fe->fd, fe->kind, fe->id);
+			img_free_entry(m);
+			r = -1;
+			break;
+		}
+		if (ri->nr_fds == cap) {
+			void *p = realloc(ri->fds, (cap = cap ? cap * 2 : 16) * sizeof(*ri->fds));
+
+			if (!p) {
+				img_free_entry(m);
+				r = -1;
+				break;
+			}
+			ri->fds = p;
+		}
+		ri->fds[ri->nr_fds++] = fe;
+	}
+	img_close(img);
+	return r < 0 ? -1 : 0;
+}
+
+int rst_images_read(int dirfd, struct rst_image *ri)
+{
+	ProtobufCMessage *m;
+
+	memset(ri, 0, sizeof(*ri));
+	ri->dirfd = dirfd;
+	ri->pages_fd = -1;
+
+	if (img_read_one(dirfd, IMG_INVENTORY, 0, &m)) {
+		pr_err("no usable inventory.img: the dump is missing or incomplete");
+		return -1;
+	}
+	ri->inv = (InventoryEntry *)m;
+	if (inventory_check(ri->inv))
+		return -1;
+	if (img_read_one(dirfd, IMG_PSTREE, 0, &m)) {
+		pr_err("pstree.img must hold exactly one process");
+		return -1;
+	}
+	ri->pstree = (PstreeEntry *)m;
+	if (ri->pstree->pid < 2 || ri->pstree->pid > (1u << 22) || ri->pstree->ppid != 0 ||
+	    ri->pstree->n_threads != 1 || ri->pstree->threads[0] != ri->pstree->pid) {
+		pr_err("pstree.img: pid %u with %zu threads: only one single-threaded process (pid > 1) is supported",
+		       ri->pstree->pid, ri->pstree->n_threads);
+		return -1;
+	}
+	if (ri->inv->has_root_pid && ri->inv->root_pid != ri->pstree->pid) {
+		pr_err("inventory root pid %u differs from pstree pid %u", ri->inv->root_pid,
+		       ri->pstree->pid);
+		return -1;
+	}
+	ri->pid = (pid_t)ri->pstree->pid;
+
+	if (read_reg_files(ri) || read_core(ri) || check_core(ri))
+		return -1;
+	if (img_read_one(dirfd, IMG_MM, ri->pid, &m)) {
+		pr_err("mm-%d.img must hold exactly one entry", ri->pid);
+		return -1;
+	}
+	ri->mm = (MmEntry *)m;
+	if (check_mm(ri) || read_fds(ri) || read_pagemap(ri))
+		return -1;
+	if ((ri->core->has_cwd_id && !rst_reg_file(ri, ri->core->cwd_id)) ||
+	    (ri->core->has_root_id && !rst_reg_file(ri, ri->core->root_id))) {
+		pr_err("core-%d.img: cwd or root names an unknown file", ri->pid);
+		return -1;
+	}
+	return 0;
+}
+
+void rst_images_free(struct rst_image *ri)
+{
+	size_t i;
+
+	if (ri->inv)
+		img_free_entry(&ri->inv->base);
+	if (ri->pstree)
+		img_free_entry(&ri->pstree->base);
+	if (ri->core)
+		img_free_entry(&ri->core->base);
+	if (ri->thread)
+		img_free_entry(&ri->thread->base);
+	if (ri->mm)
+		img_free_entry(&ri->mm->base);
+	for (i = 0; i < ri->nr_fds; i++)
+		img_free_entry(&ri->fds[i]->base);
+	for (i = 0; i < ri->nr_reg; i++)
+		img_free_entry(&ri->reg[i]->base);
+	free(ri->fds);
+	free(ri->reg);
+	free(ri->runs);
+	if (ri->pages_img)
+		img_close(ri->pages_img);
+	memset(ri, 0, sizeof(*ri));
+	ri->pages_fd = -1;
+}

@@ -1,0 +1,797 @@
+/*
+ * Restore, step 3: runs in the new task (a fork of criu with the dumped
+ * pid) and turns it into the dumped process, up to the jump into the
+ * restorer blob, which finishes the job (criu/pie/restorer.c).
+ *
+ * Nothing here logs through criu's log: the task's descriptors are being
+ * replaced. Messages go to the status pipe as lines: "E<text>" (fatal,
+ * the task exits), "W<text>" (warning); the restorer ends with "R" when
+ * the task is about to resume. The parent logs them.
+ *
+ * Memory staging: every private vma is mapped at a temporary address inside
+ * one reservation that is free both in criu's layout and in the target's,
+ * filled from pages-PID.img with preadv(), and moved into place by the
+ * restorer once criu's own mappings are gone. The restorer code, its
+ * arguments, stack, the xsave image and the signal frame live at the start
+ * of the same reservation.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/rseq.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+
+#include "compiler.h"
+#include "kerndat.h"
+#include "proc_parse.h"
+#include "restore.h"
+#include "restorer-args.h"
+#include "restorer-blob.h"
+
+#define PAGE		4096ULL
+#define MARGIN		(16ULL << 20)	/* kept free around the reservation */
+#define LOW_LIMIT	(1ULL << 32)	/* never stage below 4 GiB */
+#ifndef SS_AUTODISARM
+# define SS_AUTODISARM	(1U << 31)	/* 4.7 */
+#endif
+
+static int status_fd = -1;
+
+static void say(char kind, const char *fmt, va_list ap)
+{
+	char buf[512];
+	int n;
+
+	buf[0] = kind;
+	n = vsnprintf(buf + 1, sizeof(buf) - 2, fmt, ap);
+	if (n < 0)
+		n = 0;
+	if (n > (int)sizeof(buf) - 3)
+		n = (int)sizeof(buf) - 3;
+	buf[n + 1] = '\n';
+	if (write(status_fd, buf, (size_t)n + 2) < 0)
+		return;	/* the parent is gone: nothing to tell */
+}
+
+static __printf(1, 2) __noreturn void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say('E', fmt, ap);
+	va_end(ap);
+	_exit(1);
+}
+
+static __printf(1, 2) void warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say('W', fmt, ap);
+	va_end(ap);
+}
+
+static bool staged(const VmaEntry *v)
+{
+	return v->kind == VMA_KIND__VMA_ANON_PRIVATE || v->kind == VMA_KIND__VMA_FILE_PRIVATE;
+}
+
+static bool special(const VmaEntry *v)
+{
+	return v->kind == VMA_KIND__VMA_VDSO || v->kind == VMA_KIND__VMA_VVAR ||
+	       v->kind == VMA_KIND__VMA_VVAR_VCLOCK;
+}
+
+/* ---- process state ----------------------------------------------------- */
+
+static int comm_set(const char *comm)
+{
+	char buf[16];
+
+	strncpy(buf, comm, sizeof(buf) - 1);
+	buf[sizeof(buf) - 1] = '\0';
+	return prctl(PR_SET_NAME, buf, 0, 0, 0);
+}
+
+static void restore_creds(const CredsEntry *c)
+{
+	uid_t r, e, s;
+	gid_t gr, ge, gs;
+
+	if (getresuid(&r, &e, &s) || getresgid(&gr, &ge, &gs))
+		die("getresuid: %s", strerror(errno));
+	if (c->n_uid < 3 || c->n_gid < 3 || c->uid[0] != r || c->uid[1] != e || c->uid[2] != s ||
+	    c->gid[0] != gr || c->gid[1] != ge || c->gid[2] != gs)
+		die("the task ran with other credentials than criu's: restoring credentials is not supported yet");
+}
+
+static void restore_rlimits(const TaskCoreEntry *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_rlimits; i++) {
+		const RlimitEntry *rl = c->rlimits[i];
+		struct rlimit cur, want = { (rlim_t)rl->cur, (rlim_t)rl->max };
+
+		if (getrlimit((int)rl->resource, &cur))
+			continue;
+		if (cur.rlim_cur == want.rlim_cur && cur.rlim_max == want.rlim_max)
+			continue;
+		if (!setrlimit((int)rl->resource, &want))
+			continue;
+		/* A hard limit above ours cannot be restored without CAP_SYS_RESOURCE. */
+		if (want.rlim_max > cur.rlim_max && cur.rlim_max != RLIM_INFINITY)
+			want.rlim_max = cur.rlim_max;
+		if (want.rlim_cur > want.rlim_max)
+			want.rlim_cur = want.rlim_max;
+		if (setrlimit((int)rl->resource, &want))
+			warn("rlimit %u: cannot set %llu/%llu: %s", rl->resource,
+			     (unsigned long long)rl->cur, (unsigned long long)rl->max, strerror(errno));
+		else
+			warn("rlimit %u: restored as %llu/%llu instead of %llu/%llu (a hard limit cannot be raised)",
+			     rl->resource, (unsigned long long)want.rlim_cur,
+			     (unsigned long long)want.rlim_max, (unsigned long long)rl->cur,
+			     (unsigned long long)rl->max);
+	}
+}
+
+static void restore_misc(const struct rst_image *ri, const struct rst_files *f)
+{
+	const TaskCoreEntry *c = ri->core;
+
+	umask((mode_t)(c->umask & 0777));
+	if (comm_set(ri->thread->comm ? ri->thread->comm : c->comm))
+		die("PR_SET_NAME: %s", strerror(errno));
+	if (personality(c->personality) < 0)
+		die("personality %#x: %s", c->personality, strerror(errno));
+	if (f->cwd_fd >= 0 && fchdir(f->cwd_fd))
+		die("cannot change to the dumped cwd: %s", strerror(errno));
+	restore_rlimits(c);
+	if (c->has_sched_policy && c->sched_policy != SCHED_OTHER) {
+		struct sched_param sp = { .sched_priority = (int)c->sched_prio };
+
+		if (sched_setscheduler(0, (int)c->sched_policy, &sp))
+			warn("scheduler policy %u prio %u: %s", c->sched_policy, c->sched_prio,
+			     strerror(errno));
+	}
+	if (c->has_nice && setpriority(PRIO_PROCESS, 0, c->nice))
+		warn("nice %d: %s", c->nice, strerror(errno));
+	if (c->has_oom_score_adj) {
+		char buf[16];
+		int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+		int n = snprintf(buf, sizeof(buf), "%d", c->oom_score_adj);
+
+		if (fd < 0 || write(fd, buf, (size_t)n) != n)
+			warn("oom_score_adj %d: %s", c->oom_score_adj, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
+	if (c->has_child_subreaper && prctl(PR_SET_CHILD_SUBREAPER, c->child_subreaper, 0, 0, 0))
+		warn("child subreaper: %s", strerror(errno));
+	if (ri->mm->has_thp_disabled && prctl(PR_SET_THP_DISABLE, ri->mm->thp_disabled, 0, 0, 0))
+		warn("THP disable: %s", strerror(errno));
+	if (c->has_dumpable && prctl(PR_SET_DUMPABLE, c->dumpable, 0, 0, 0))
+		warn("dumpable %u: %s", c->dumpable, strerror(errno));
+	if (c->creds)
+		restore_creds(c->creds);
+}
+
+static void restore_session(const struct rst_image *ri, const struct cr_options *o)
+{
+	pid_t pid = ri->pid;
+
+	if (o->shell_job)
+		return;		/* stays in criu's session and process group */
+	if (ri->pstree->sid == (uint32_t)pid) {
+		if (setsid() < 0)
+			die("setsid: %s", strerror(errno));
+	} else if (ri->pstree->sid != (uint32_t)getsid(0)) {
+		die("the task was in session %u, which is not its own: restore it with --shell-job",
+		    ri->pstree->sid);
+	}
+	if (ri->pstree->pgid == (uint32_t)pid) {
+		if (getpgid(0) != pid && setpgid(0, 0))
+			die("setpgid: %s", strerror(errno));
+	} else if (ri->pstree->pgid != (uint32_t)getpgid(0)) {
+		die("the task was in process group %u, which is not its own: restore it with --shell-job",
+		    ri->pstree->pgid);
+	}
+}
+
+/* ---- descriptors --------------------------------------------------------- */
+
+static int move_high(int fd, int floor)
+{
+	int nfd;
+
+	if (fd < 0)
+		return fd;
+	nfd = fcntl(fd, F_DUPFD_CLOEXEC, floor);
+	if (nfd < 0)
+		die("cannot move descriptor %d above %d: %s", fd, floor, strerror(errno));
+	close(fd);
+	return nfd;
+}
+
+/*
+ * Put every target descriptor at its number. Helpers (the status pipe,
+ * the exe, shared file vmas) end up above every target number; they are
+ * closed by the restorer. Anything else inherited from criu is closed.
+ */
+static void restore_fds(struct rst_image *ri, struct rst_files *f, int *helpers, int nr_helpers)
+{
+	int floor = 0, i, j, top;
+	size_t k;
+
+	for (k = 0; k < ri->nr_fds; k++)
+		if ((int)ri->fds[k]->fd >= floor)
+			floor = (int)ri->fds[k]->fd + 1;
+	floor = max(floor, 3);
+
+	status_fd = move_high(status_fd, floor);
+	for (i = 0; i < nr_helpers; i++)
+		helpers[i] = move_high(helpers[i], floor);
+	for (k = 0; k < ri->nr_reg; k++)
+		f->reg_fd[k] = move_high(f->reg_fd[k], floor);
+	f->tty_fd = move_high(f->tty_fd, floor);
+
+	for (k = 0; k < ri->nr_fds; k++) {
+		const FdEntry *fe = ri->fds[k];
+		int src = f->tty_fd;
+
+		if (fe->kind != FD_KIND__FD_TTY) {
+			for (j = 0; j < (int)ri->nr_reg && ri->reg[j]->id != fe->id; j++)
+				;
+			src = f->reg_fd[j];
+		}
+		if (dup3(src, (int)fe->fd, fe->cloexec ? O_CLOEXEC : 0) < 0)
+			die("cannot install fd %u: %s", fe->fd, strerror(errno));
+	}
+	/* Close everything else: below floor what is not a target, above what is not a helper. */
+	for (i = 0; i < floor; i++) {
+		bool target = false;
+
+		for (k = 0; k < ri->nr_fds && !target; k++)
+			target = (int)ri->fds[k]->fd == i;
+		if (!target)
+			close(i);
+	}
+	top = status_fd;
+	for (i = 0; i < nr_helpers; i++)
+		top = max(top, helpers[i]);
+	for (i = floor; i <= top; i++) {
+		bool keep = i == status_fd;
+
+		for (j = 0; j < nr_helpers && !keep; j++)
+			keep = helpers[j] == i;
+		if (!keep)
+			close(i);
+	}
+	syscall(SYS_close_range, top + 1, ~0U, 0);
+	for (k = 0; k < ri->nr_reg; k++)
+		f->reg_fd[k] = -1;
+	f->tty_fd = -1;
+}
+
+/* ---- memory ---------------------------------------------------------------- */
+
+struct range {
+	uint64_t start, end;
+};
+
+static int range_cmp(const void *a, const void *b)
+{
+	const struct range *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Highest address range of @len bytes free in both layouts, with margins. */
+static uint64_t find_gap(const struct rst_image *ri, const struct proc_vmas *self, uint64_t len)
+{
+	size_t n = 0, i;
+	struct range *r = calloc(self->nr + ri->mm->n_vmas + 1, sizeof(*r));
+	uint64_t top = RST_TASK_SIZE - MARGIN, found = 0;
+
+	if (!r)
+		die("out of memory");
+	for (i = 0; i < self->nr; i++)
+		if (self->v[i].kind != PROC_VMA_VSYSCALL)
+			r[n++] = (struct range){ self->v[i].start, self->v[i].end };
+	for (i = 0; i < ri->mm->n_vmas; i++)
+		if (ri->mm->vmas[i]->kind != VMA_KIND__VMA_VSYSCALL)
+			r[n++] = (struct range){ ri->mm->vmas[i]->start, ri->mm->vmas[i]->end };
+	qsort(r, n, sizeof(*r), range_cmp);
+	/* Walk down from the top: the gap above range i is [end_i, start_{i+1}). */
+	for (i = n + 1; i-- > 0;) {
+		uint64_t lo = i ? r[i - 1].end : LOW_LIMIT;
+		uint64_t hi = i < n ? r[i].start : top;
+		size_t k;
+
+		/* ranges may overlap between the two layouts: skip covered spans */
+		for (k = i; k < n; k++)
+			if (r[k].start < hi && r[k].end > lo)
+				hi = min(hi, r[k].start);
+		if (hi > top)
+			hi = top;
+		lo = max(lo, (uint64_t)LOW_LIMIT);
+		if (hi > lo && hi - lo >= len + 2 * MARGIN) {
+			bool clear = true;
+
+			found = round_down(hi - MARGIN - len, PAGE);
+			for (k = 0; k < n && clear; k++)
+				clear = r[k].end <= found - MARGIN || r[k].start >= found + len + MARGIN;
+			if (clear)
+				break;
+			found = 0;
+		}
+	}
+	free(r);
+	return found;
+}
+
+struct staging {
+	uint64_t start, len;		/* the whole reservation */
+	uint64_t region_len;		/* restorer code, args, stack... at start */
+	uint64_t scratch, scratch_len;
+	uint64_t args_off, vmas_off, xsave_off, frame_off, stack_top_off;
+	uint64_t *tmp;			/* per vma: staged address, 0 if none */
+};
+
+static void stage_layout(const struct rst_image *ri, struct staging *st, uint64_t specials_len)
+{
+	uint64_t off = round_up((uint64_t)restorer_blob.mem_size, PAGE);
+	size_t i;
+
+	st->args_off = off;
+	off = round_up(off + sizeof(struct restorer_args), 64);
+	st->vmas_off = off;
+	off = round_up(off + ri->mm->n_vmas * sizeof(struct rst_vma), 64);
+	st->xsave_off = off;
+	off = round_up(off + ri->thread->xsave.len + 64, 64);
+	st->frame_off = off;
+	off = round_up(off + 4096, PAGE);
+	off += RST_STACK_SIZE;
+	st->stack_top_off = off;
+	st->region_len = off;
+	st->scratch = off;
+	st->scratch_len = specials_len;
+	off += specials_len + PAGE;
+	st->tmp = calloc(ri->mm->n_vmas + 1, sizeof(*st->tmp));
+	if (!st->tmp)
+		die("out of memory");
+	for (i = 0; i < ri->mm->n_vmas; i++) {
+		const VmaEntry *v = ri->mm->vmas[i];
+
+		if (!staged(v))
+			continue;
+		st->tmp[i] = off;	/* relative for now */
+		off += v->end - v->start + PAGE;	/* a guard page between areas */
+	}
+	st->len = off;
+}
+
+static void fill_pages(const struct rst_image *ri, const struct staging *st)
+{
+	struct iovec iov[IOV_MAX];
+	size_t i = 0;
+
+	while (i < ri->nr_runs) {
+		uint64_t off = ri->runs[i].file_off, want = 0;
+		int n = 0;
+		ssize_t got;
+
+		for (; i < ri->nr_runs && n < IOV_MAX; i++, n++) {
+			const struct rst_pages *p = &ri->runs[i];
+			const VmaEntry *v = ri->mm->vmas[p->vma];
+
+			iov[n].iov_base = (void *)(unsigned long)(st->tmp[p->vma] + (p->vaddr - v->start));
+			iov[n].iov_len = p->nr_pages * PAGE;
+			want += iov[n].iov_len;
+		}
+		while (want) {
+			int k = 0;
+
+			got = preadv(ri->pages_fd, iov, n, (off_t)off);
+			if (got <= 0)
+				die("pages-%d.img: read at offset %llu: %s", ri->pid,
+				    (unsigned long long)off, got ? strerror(errno) : "unexpected end of file");
+			off += (uint64_t)got;
+			want -= (uint64_t)got;
+			/* skip what was read */
+			while (k < n && (size_t)got >= iov[k].iov_len)
+				got -= (ssize_t)iov[k++].iov_len;
+			if (k < n) {
+				iov[k].iov_base = (char *)iov[k].iov_base + got;
+				iov[k].iov_len -= (size_t)got;
+			}
+			memmove(iov, iov + k, (size_t)(n - k) * sizeof(*iov));
+			n -= k;
+		}
+	}
+}
+
+static void stage_memory(const struct rst_image *ri, const struct rst_files *f, struct staging *st)
+{
+	size_t i;
+
+	for (i = 0; i < ri->mm->n_vmas; i++) {
+		const VmaEntry *v = ri->mm->vmas[i];
+		int flags = MAP_PRIVATE | MAP_FIXED;
+		void *p;
+
+		if (!staged(v))
+			continue;
+		st->tmp[i] += st->start;
+		if (v->flags & MAP_GROWSDOWN)
+			flags |= MAP_GROWSDOWN;
+		if (v->kind == VMA_KIND__VMA_ANON_PRIVATE)
+			p = mmap((void *)(unsigned long)st->tmp[i], v->end - v->start,
+				 PROT_READ | PROT_WRITE, flags | MAP_ANONYMOUS, -1, 0);
+		else
+			p = mmap((void *)(unsigned long)st->tmp[i], v->end - v->start,
+				 PROT_READ | PROT_WRITE, flags, f->vma_fd[i], (off_t)v->pgoff);
+		if (p == MAP_FAILED)
+			die("cannot stage vma [%#llx, %#llx): %s", (unsigned long long)v->start,
+			    (unsigned long long)v->end, strerror(errno));
+	}
+	fill_pages(ri, st);
+}
+
+/* ---- the jump ------------------------------------------------------------- */
+
+static const struct proc_vma *self_special(const struct proc_vmas *self, enum proc_vma_kind k)
+{
+	size_t i;
+
+	for (i = 0; i < self->nr; i++)
+		if (self->v[i].kind == k)
+			return &self->v[i];
+	return NULL;
+}
+
+static enum proc_vma_kind proc_kind(int vma_kind)
+{
+	switch (vma_kind) {
+	case VMA_KIND__VMA_VDSO: return PROC_VMA_VDSO;
+	case VMA_KIND__VMA_VVAR: return PROC_VMA_VVAR;
+	default: return PROC_VMA_VVAR_VCLOCK;
+	}
+}
+
+/*
+ * Plan the moves of this kernel's vdso/vvar: each dumped special vma must
+ * have a counterpart here of the same size, and their distances must be the
+ * same (the vdso code finds its data relative to itself).
+ */
+static uint64_t plan_specials(const struct rst_image *ri, const struct proc_vmas *self,
+			      struct restorer_args *a, struct range *keep, size_t *nr_keep)
+{
+	const struct proc_vma *base_here = NULL;
+	const VmaEntry *base_there = NULL;
+	uint64_t total = 0;
+	size_t i, nr_there = 0, nr_here = 0;
+
+	for (i = 0; i < self->nr; i++)
+		if (self->v[i].kind == PROC_VMA_VDSO || self->v[i].kind == PROC_VMA_VVAR ||
+		    self->v[i].kind == PROC_VMA_VVAR_VCLOCK)
+			nr_here++;
+	for (i = 0; i < ri->mm->n_vmas; i++) {
+		const VmaEntry *v = ri->mm->vmas[i];
+		const struct proc_vma *h;
+		struct rst_special *s;
+
+		if (!special(v))
+			continue;
+		nr_there++;
+		h = self_special(self, proc_kind(v->kind));
+		if (!h || h->end - h->start != v->end - v->start)
+			die("the dumped %s [%#llx, %#llx) has no counterpart of the same size on this kernel: vdso layouts differ",
+			    v->kind == VMA_KIND__VMA_VDSO ? "[vdso]" : v->kind == VMA_KIND__VMA_VVAR ?
+			    "[vvar]" : "[vvar_vclock]", (unsigned long long)v->start, (unsigned long long)v->end);
+		if (!base_here) {
+			base_here = h;
+			base_there = v;
+		} else if (h->start - base_here->start != v->start - base_there->start) {
+			die("the vdso and vvar areas are laid out differently on this kernel");
+		}
+		if (a->nr_special >= RST_MAX_SPECIAL)
+			die("too many vdso/vvar areas");
+		s = &a->special[a->nr_special++];
+		s->src = h->start;
+		s->dst = v->start;
+		s->len = v->end - v->start;
+		s->scratch = total;	/* relative to the scratch area for now */
+		total += s->len;
+		keep[(*nr_keep)++] = (struct range){ h->start, h->end };
+	}
+	if (nr_there && nr_there != nr_here)
+		die("the dump has %zu vdso/vvar areas, this kernel %zu: vdso layouts differ",
+		    nr_there, nr_here);
+	return total;
+}
+
+static void adjust_for_restart(struct rst_regs *r, int64_t orig_ax)
+{
+	int64_t ax = (int64_t)r->ax;
+
+	if (orig_ax < 0)
+		return;
+	if (ax == -512 || ax == -513 || ax == -514) {	/* ERESTARTSYS/NOINTR/NOHAND */
+		r->ax = (uint64_t)orig_ax;
+		r->ip -= 2;
+	} else if (ax == -516) {			/* ERESTART_RESTARTBLOCK */
+		r->ax = (uint64_t)-EINTR;
+	}
+}
+
+static void fill_args(const struct rst_image *ri, const struct staging *st, struct restorer_args *a)
+{
+	const TaskCoreEntry *c = ri->core;
+	const ThreadCoreEntry *t = ri->thread;
+	const UserRegsX86Entry *g = t->regs;
+	const MmEntry *mm = ri->mm;
+	size_t i;
+
+	for (i = 0; i < c->n_sigactions; i++) {
+		const SigactionEntry *s = c->sigactions[i];
+		struct rst_sigaction *d = &a->sig[s->signo - 1];
+
+		d->present = 1;
+		d->handler = s->handler;
+		d->flags = s->flags;
+		d->restorer = s->restorer;
+		d->mask = s->mask;
+	}
+	for (i = 0; i < c->n_itimers; i++) {
+		const ItimerEntry *it = c->itimers[i];
+
+		if (!it->value_us)
+			continue;
+		a->itimer_set[it->which] = 1;
+		a->itimer[it->which][0] = it->interval_us / 1000000;
+		a->itimer[it->which][1] = it->interval_us % 1000000;
+		a->itimer[it->which][2] = it->value_us / 1000000;
+		a->itimer[it->which][3] = it->value_us % 1000000;
+	}
+	if (t->altstack && !(t->altstack->flags & SS_DISABLE)) {
+		a->has_altstack = 1;
+		a->altstack_sp = t->altstack->sp;
+		a->altstack_size = t->altstack->size;
+		a->altstack_flags = t->altstack->flags & SS_AUTODISARM;
+	}
+	if (t->rseq && t->rseq->ptr) {
+		a->has_rseq = 1;
+		a->rseq_ptr = t->rseq->ptr;
+		a->rseq_len = t->rseq->len;
+		a->rseq_sig = t->rseq->sig;
+	}
+	if (t->has_robust_list) {
+		a->has_robust = 1;
+		a->robust_list = t->robust_list;
+		a->robust_len = t->has_robust_list_len ? t->robust_list_len : 24;
+	}
+	if (t->has_clear_tid_addr) {
+		a->has_tid_addr = 1;
+		a->tid_addr = t->clear_tid_addr;
+	}
+
+	a->has_mm_map = 1;
+	a->mm.start_code = mm->start_code;
+	a->mm.end_code = mm->end_code;
+	a->mm.start_data = mm->start_data;
+	a->mm.end_data = mm->end_data;
+	a->mm.start_brk = mm->start_brk;
+	a->mm.brk = mm->brk;
+	a->mm.start_stack = mm->start_stack;
+	a->mm.arg_start = mm->arg_start;
+	a->mm.arg_end = mm->arg_end;
+	a->mm.env_start = mm->env_start;
+	a->mm.env_end = mm->env_end;
+	for (i = 0; i < mm->n_auxv; i++)
+		a->auxv[i] = mm->auxv[i];
+	a->mm.auxv_size = (uint32_t)(mm->n_auxv * sizeof(uint64_t));
+
+	a->regs = (struct rst_regs){
+		.r15 = g->r15, .r14 = g->r14, .r13 = g->r13, .r12 = g->r12, .bp = g->bp,
+		.bx = g->bx, .r11 = g->r11, .r10 = g->r10, .r9 = g->r9, .r8 = g->r8,
+		.ax = g->ax, .cx = g->cx, .dx = g->dx, .si = g->si, .di = g->di, .ip = g->ip,
+		.cs = g->cs, .flags = g->flags, .sp = g->sp, .ss = g->ss,
+		.fs_base = g->fs_base, .gs_base = g->gs_base,
+	};
+	adjust_for_restart(&a->regs, (int64_t)g->orig_ax);
+	a->blocked = t->blocked & ~((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)));
+	a->xsave = st->start + st->xsave_off;
+	a->xsave_size = ri->sig_xstate_size;
+	memcpy((void *)(unsigned long)a->xsave, t->xsave.data, t->xsave.len);
+	a->xfeatures = ri->sig_xfeatures;
+	a->frame = st->start + st->frame_off;
+	a->frame_size = 4096;
+}
+
+/* glibc registered rseq for criu's thread; the kernel must forget it before
+ * that memory goes away (the restorer registers the task's own). */
+static void drop_own_rseq(void)
+{
+	void *area;
+	unsigned int lens[2] = { 32, __rseq_size }, i;
+
+	if (!__rseq_size)
+		return;
+	area = (char *)__builtin_thread_pointer() + __rseq_offset;
+	for (i = 0; i < 2; i++)
+		if (!syscall(SYS_rseq, area, lens[i], 1 /* RSEQ_FLAG_UNREGISTER */, RSEQ_SIG))
+			return;
+	die("cannot unregister criu's rseq area: %s", strerror(errno));
+}
+
+static size_t find_entry(void)
+{
+	size_t i, found = 0, n = 0;
+
+	for (i = 0; i + RESTORER_ENTRY_MARK_LEN <= restorer_blob.code_size; i++)
+		if (!memcmp(restorer_blob.code + i, RESTORER_ENTRY_MARK, RESTORER_ENTRY_MARK_LEN)) {
+			found = i + RESTORER_ENTRY_MARK_LEN;
+			n++;
+		}
+	if (n != 1)
+		die("restorer blob: entry marker found %zu times", n);
+	return found;
+}
+
+void rst_task_main(struct rst_image *ri, struct rst_files *f, const struct cr_options *o, int sfd)
+{
+	struct proc_vmas self = { 0 };
+	struct range keep[RST_MAX_SPECIAL + 2];
+	size_t nr_keep = 0, i, entry;
+	struct restorer_args *a;
+	struct rst_vma *rv;
+	struct staging st = { 0 };
+	uint64_t specials_len, at, prev;
+	unsigned char *region;
+	sigset_t all;
+	int helpers[RST_MAX_CLOSE], nr_helpers = 0;
+	void *p;
+
+	status_fd = sfd;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	if (getpid() != ri->pid)
+		die("got pid %d instead of %d", getpid(), ri->pid);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0))
+		die("PR_SET_PDEATHSIG: %s", strerror(errno));
+	entry = find_entry();
+
+	restore_session(ri, o);
+
+	/* ---- memory: reserve, stage, fill ---- */
+	if (proc_read_maps(getpid(), &self))
+		die("cannot read our own maps");
+	a = calloc(1, sizeof(*a));	/* planned here, copied into the region below */
+	if (!a)
+		die("out of memory");
+	specials_len = plan_specials(ri, &self, a, keep, &nr_keep);
+	stage_layout(ri, &st, specials_len);
+	at = find_gap(ri, &self, st.len);
+	if (!at)
+		die("no address range of %llu bytes is free in both criu's and the task's layouts",
+		    (unsigned long long)st.len);
+	p = mmap((void *)(unsigned long)at, st.len, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED || p != (void *)(unsigned long)at)
+		die("cannot reserve the staging area at %#llx: %s", (unsigned long long)at,
+		    strerror(errno));
+	st.start = at;
+	region = p;
+	if (mprotect(region, st.region_len, PROT_READ | PROT_WRITE | PROT_EXEC))
+		die("mprotect of the restorer region: %s", strerror(errno));
+	memcpy(region, restorer_blob.code, restorer_blob.code_size);
+	memset(region + restorer_blob.code_size, 0, restorer_blob.mem_size - restorer_blob.code_size);
+	for (i = 0; i < restorer_blob.nr_relocs; i++) {
+		uint64_t w;
+
+		if (restorer_blob.relocs[i] + 8 > restorer_blob.code_size)
+			die("restorer blob: relocation out of the code");
+		memcpy(&w, region + restorer_blob.relocs[i], 8);
+		w += at;
+		memcpy(region + restorer_blob.relocs[i], &w, 8);
+	}
+	stage_memory(ri, f, &st);
+	keep[nr_keep++] = (struct range){ st.start, st.start + st.len };
+
+	/* ---- arguments ---- */
+	a = memcpy(region + st.args_off, a, sizeof(*a));
+	a->magic = RESTORER_ARGS_MAGIC;
+	a->pid = (uint32_t)ri->pid;
+	a->leave_stopped = o->leave_stopped || ri->core->state == 3;
+	a->pdeath_sig = ri->core->has_pdeath_sig && ri->core->pdeath_sig < 65 ? ri->core->pdeath_sig : 0;
+	for (i = 0; i < a->nr_special; i++)
+		a->special[i].scratch += st.start + st.scratch;
+	a->staging_start = st.start + st.region_len;
+	a->staging_len = st.len - st.region_len;
+	rv = (struct rst_vma *)(region + st.vmas_off);
+	a->vmas = (uint64_t)(unsigned long)rv;
+	for (i = 0; i < ri->mm->n_vmas; i++) {
+		const VmaEntry *v = ri->mm->vmas[i];
+
+		if (!staged(v) && v->kind != VMA_KIND__VMA_FILE_SHARED)
+			continue;
+		rv[a->nr_vmas] = (struct rst_vma){
+			.start = v->start, .len = v->end - v->start, .tmp = st.tmp[i],
+			.pgoff = v->pgoff, .prot = v->prot, .flags = MAP_SHARED, .fd = -1,
+			.kind = (uint32_t)v->kind,
+		};
+		if (v->kind == VMA_KIND__VMA_FILE_SHARED) {
+			if (nr_helpers >= RST_MAX_CLOSE - 2)
+				die("more than %d shared file mappings are not supported yet", RST_MAX_CLOSE - 2);
+			rv[a->nr_vmas].fd = nr_helpers;	/* index until the fds are final */
+			helpers[nr_helpers++] = f->vma_fd[i];
+			f->vma_fd[i] = -1;
+		}
+		a->nr_vmas++;
+	}
+	fill_args(ri, &st, a);
+
+	/* ---- everything that needs libc and criu's memory ---- */
+	restore_misc(ri, f);
+	{
+		int exe_slot = -1;
+
+		if (f->exe_fd >= 0) {
+			exe_slot = nr_helpers;
+			helpers[nr_helpers++] = f->exe_fd;
+			f->exe_fd = -1;
+		}
+		for (i = 0; i < ri->mm->n_vmas; i++)
+			if (f->vma_fd[i] >= 0) {
+				close(f->vma_fd[i]);
+				f->vma_fd[i] = -1;
+			}
+		if (f->cwd_fd >= 0) {
+			close(f->cwd_fd);
+			f->cwd_fd = -1;
+		}
+		restore_fds(ri, f, helpers, nr_helpers);
+		for (i = 0; i < a->nr_vmas; i++)
+			if (rv[i].fd >= 0)
+				rv[i].fd = helpers[rv[i].fd];
+		a->mm.exe_fd = exe_slot >= 0 ? (uint32_t)helpers[exe_slot] : (uint32_t)-1;
+		a->nr_close = 0;
+	}
+	a->status_fd = status_fd;
+
+	/* criu's memory goes: everything but the staging area and the specials */
+	qsort(keep, nr_keep, sizeof(keep[0]), range_cmp);
+	prev = PAGE;
+	for (i = 0; i < nr_keep; i++) {
+		if (keep[i].start > prev)
+			a->unmap[a->nr_unmap++] = (struct rst_range){ prev, keep[i].start };
+		prev = max(prev, keep[i].end);
+	}
+	if (prev < RST_TASK_SIZE)
+		a->unmap[a->nr_unmap++] = (struct rst_range){ prev, RST_TASK_SIZE };
+
+	drop_own_rseq();
+	__asm__ __volatile__(
+		"movq	%0, %%rsp\n"
+		"movq	%1, %%rdi\n"
+		"jmpq	*%2\n"
+		:
+		: "r"(st.start + st.stack_top_off), "r"(a), "r"(st.start + entry)
+		: "memory");
+	__builtin_unreachable();
+}

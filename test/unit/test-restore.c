@@ -1,0 +1,999 @@
+/*
+ * criu restore, tested without the dump side.
+ *
+ * capture_*() below is a TEST-ONLY capture: it stops a victim process we
+ * forked ourselves with ptrace and writes its state in the image formats
+ * of the images/ schemas (registers, xsave, signal mask, rseq, robust list,
+ * /proc maps, pages through /proc/PID/mem, fds, cwd, exe, one sigaction).
+ * It knows only what this victim needs and is no substitute for
+ * `criu dump`. The victim is then killed and the real `criu restore`
+ * brings it back; the victim checks its own memory checksum, callee-saved
+ * and vector registers, and its result file, and exits 42 when all hold.
+ *
+ * This program is a child subreaper so that a task restored with -d is
+ * reparented to it and can be reaped here.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <elf.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+
+#include "unit.h"
+#include "log.h"
+#include "compiler.h"
+#include "image.h"
+#include "inventory.h"
+#include "kernel-compat.h"
+#include "proc_parse.h"
+#include "core.pb-c.h"
+#include "mm.pb-c.h"
+#include "files.pb-c.h"
+#include "pagemap.pb-c.h"
+#include "pstree.pb-c.h"
+
+#define PAGE		4096UL
+#define VICTIM_BUF	(4UL << 20)
+#define RESULT_FD	7
+#define PTRACE_GETSIGMASK_	0x420a
+
+/* ---- the victim --------------------------------------------------------- */
+
+static volatile sig_atomic_t victim_go;
+
+static void victim_on_usr1(int sig)
+{
+	(void)sig;
+	victim_go = 1;
+}
+
+static uint64_t checksum(const uint64_t *p, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ p[i]) * 1099511628211ULL;
+	return h;
+}
+
+/*
+ * Sleep in raw nanosleep calls until the flag is set, with known values in
+ * r12-r15 and ymm15 (its upper half lives in the AVX xsave component).
+ * Returns the number of registers that changed.
+ */
+static long victim_wait(volatile sig_atomic_t *flag)
+{
+	static const struct timespec ts = { 0, 2000000 };
+	long bad;
+
+	__asm__ __volatile__(
+		"movabs	$0x1122334455667788, %%r12\n"
+		"movabs	$0x2233445566778899, %%r13\n"
+		"movabs	$0x33445566778899aa, %%r14\n"
+		"movabs	$0x445566778899aabb, %%r15\n"
+		"vmovq	%%r14, %%xmm14\n"
+		"vpinsrq $1, %%r15, %%xmm14, %%xmm14\n"
+		"vinserti128 $1, %%xmm14, %%ymm14, %%ymm15\n"
+		"1:\n"
+		"movl	$35, %%eax\n"		/* nanosleep */
+		"movq	%[ts], %%rdi\n"
+		"xorl	%%esi, %%esi\n"
+		"syscall\n"
+		"cmpl	$0, (%[flag])\n"
+		"je	1b\n"
+		"xorl	%%eax, %%eax\n"
+		"movabs	$0x1122334455667788, %%rdx\n"
+		"cmpq	%%rdx, %%r12\n"
+		"setne	%%cl\n"
+		"movzbl	%%cl, %%ecx\n"
+		"addq	%%rcx, %%rax\n"
+		"movabs	$0x2233445566778899, %%rdx\n"
+		"cmpq	%%rdx, %%r13\n"
+		"setne	%%cl\n"
+		"addq	%%rcx, %%rax\n"
+		"vextracti128 $1, %%ymm15, %%xmm13\n"
+		"vmovq	%%xmm13, %%rdx\n"
+		"cmpq	%%rdx, %%r14\n"
+		"setne	%%cl\n"
+		"addq	%%rcx, %%rax\n"
+		"vpextrq $1, %%xmm13, %%rdx\n"
+		"cmpq	%%rdx, %%r15\n"
+		"setne	%%cl\n"
+		"addq	%%rcx, %%rax\n"
+		"vzeroupper\n"
+		: "=&a"(bad)
+		: [ts] "r"(&ts), [flag] "b"(flag)
+		: "rcx", "rdx", "rdi", "rsi", "r11", "r12", "r13", "r14", "r15", "memory",
+		  "xmm13", "xmm14", "xmm15", "cc");
+	return bad;
+}
+
+static __attribute__((noreturn)) void victim(int ready, const char *result)
+{
+	uint64_t *buf, want, x = 88172645463325252ULL;
+	char msg[128];
+	int fd, i, n;
+	void *brk_now;
+	long bad;
+
+	setsid();
+	fd = open(result, O_WRONLY | O_CREAT | O_APPEND | O_TRUNC, 0644);
+	if (fd < 0 || dup2(fd, RESULT_FD) < 0)
+		_exit(2);
+	if (write(RESULT_FD, "before\n", 7) != 7)
+		_exit(2);
+	fd = open("/dev/null", O_RDWR);
+	for (i = 0; i < 3; i++)
+		dup2(fd, i);
+	for (i = 3; i < 1024; i++)
+		if (i != RESULT_FD && i != ready)
+			close(i);
+	buf = mmap(NULL, VICTIM_BUF, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED)
+		_exit(2);
+	for (i = 0; i < (int)(VICTIM_BUF / 8); i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		buf[i] = (i % 3) ? x : 0;	/* some zero words, like real memory */
+	}
+	want = checksum(buf, VICTIM_BUF / 8);
+	brk_now = sbrk(0);
+	if (write(ready, &brk_now, sizeof(brk_now)) != sizeof(brk_now))
+		_exit(2);
+	close(ready);
+
+	bad = victim_wait(&victim_go);
+
+	n = snprintf(msg, sizeof(msg), "pid %d regs %ld sum %s\n", getpid(), bad,
+		     checksum(buf, VICTIM_BUF / 8) == want ? "ok" : "bad");
+	if (write(RESULT_FD, msg, (size_t)n) != n)
+		_exit(3);
+	_exit(!bad && checksum(buf, VICTIM_BUF / 8) == want ? 42 : 1);
+}
+
+struct victim_ctl {
+	pid_t pid;
+	uint64_t brk;
+	struct sigaction_entry_raw {
+		uint64_t handler, flags, restorer, mask;
+	} usr1;
+	char dir[64];
+	char result[128];
+};
+
+static int victim_start(struct victim_ctl *v)
+{
+	struct sigaction sa;
+	int p[2];
+	ssize_t n;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = victim_on_usr1;
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGUSR2);
+	if (sigaction(SIGUSR1, &sa, NULL) || pipe(p))
+		return -1;
+	/* What the kernel holds for SIGUSR1 (the restorer glibc put in). */
+	if (syscall(SYS_rt_sigaction, SIGUSR1, NULL, &v->usr1, 8))
+		return -1;
+	v->pid = fork();
+	if (v->pid == 0) {
+		close(p[0]);
+		victim(p[1], v->result);
+	}
+	signal(SIGUSR1, SIG_DFL);
+	close(p[1]);
+	if (v->pid < 0) {
+		close(p[0]);
+		return -1;
+	}
+	n = read(p[0], &v->brk, sizeof(v->brk));
+	/* ready once the victim closed its end too: the pipe must not be captured */
+	if (n == sizeof(v->brk)) {
+		char c;
+
+		while (read(p[0], &c, 1) < 0 && errno == EINTR)
+			;
+	}
+	close(p[0]);
+	return n == sizeof(v->brk) ? 0 : -1;
+}
+
+static void reap(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR)
+		;
+}
+
+/* ---- TEST-ONLY capture ----------------------------------------------------- */
+
+static int cap_line;
+#define FAIL_OUT do { cap_line = __LINE__; goto out; } while (0)
+
+struct cap_files {
+	RegFileEntry *e[64];
+	unsigned int n;
+};
+
+static uint32_t cap_file(struct cap_files *cf, const char *path, uint32_t flags, uint64_t pos)
+{
+	struct stat st;
+	RegFileEntry *r;
+	unsigned int i;
+
+	for (i = 0; i < cf->n; i++)
+		if (!strcmp(cf->e[i]->path, path) && cf->e[i]->flags == flags && cf->e[i]->pos == pos)
+			return cf->e[i]->id;
+	if (cf->n == 64 || stat(path, &st))
+		return 0;
+	r = calloc(1, sizeof(*r));
+	reg_file_entry__init(r);
+	r->id = cf->n + 1;
+	r->path = strdup(path);
+	r->flags = flags;
+	r->pos = pos;
+	r->mode = st.st_mode;
+	r->has_size = r->has_dev = r->has_ino = r->has_mtime_ns = true;
+	r->size = (uint64_t)st.st_size;
+	r->dev = st.st_dev;
+	r->ino = st.st_ino;
+	r->mtime_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000ULL + (uint64_t)st.st_mtim.tv_nsec;
+	cf->e[cf->n++] = r;
+	return r->id;
+}
+
+static int write_one(int dfd, enum img_kind k, unsigned int id, ProtobufCMessage *m)
+{
+	struct cr_img *img = img_create(dfd, k, id);
+
+	if (!img)
+		return -1;
+	if (img_write_entry(img, m)) {
+		img_abort(img);
+		return -1;
+	}
+	return img_commit(img);
+}
+
+static int read_text(const char *fmt, pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), fmt, pid);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return (int)n;
+}
+
+/* Memory: vmas from maps; present private pages from /proc/PID/mem. */
+static int cap_memory(pid_t pid, int dfd, struct cap_files *cf, MmEntry *mm, uint64_t brk)
+{
+	struct proc_vmas vmas = { 0 };
+	struct cr_img *pm, *pg;
+	PagemapHead head = PAGEMAP_HEAD__INIT;
+	char path[64], stat_buf[4096], *s;
+	unsigned long long f[52];
+	uint64_t auxv[128];
+	int memfd, mapfd, n, ret = -1;
+	size_t i;
+
+	if (proc_read_maps(pid, &vmas))
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	memfd = open(path, O_RDONLY);
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+	mapfd = open(path, O_RDONLY);
+	pm = img_create(dfd, IMG_PAGEMAP, (unsigned)pid);
+	pg = img_create(dfd, IMG_PAGES, (unsigned)pid);
+	head.pages_id = (uint32_t)pid;
+	if (memfd < 0 || mapfd < 0 || !pm || !pg || img_write_entry(pm, &head.base))
+		FAIL_OUT;
+
+	mm->vmas = calloc(vmas.nr, sizeof(*mm->vmas));
+	for (i = 0; i < vmas.nr; i++) {
+		struct proc_vma *pv = &vmas.v[i];
+		VmaEntry *v = calloc(1, sizeof(*v));
+		uint64_t a;
+
+		vma_entry__init(v);
+		v->start = pv->start;
+		v->end = pv->end;
+		v->pgoff = pv->pgoff;
+		v->prot = pv->prot;
+		v->flags = pv->shared ? MAP_SHARED : MAP_PRIVATE;
+		switch (pv->kind) {
+		case PROC_VMA_VDSO: v->kind = VMA_KIND__VMA_VDSO; break;
+		case PROC_VMA_VVAR: v->kind = VMA_KIND__VMA_VVAR; break;
+		case PROC_VMA_VVAR_VCLOCK: v->kind = VMA_KIND__VMA_VVAR_VCLOCK; break;
+		case PROC_VMA_VSYSCALL: v->kind = VMA_KIND__VMA_VSYSCALL; break;
+		case PROC_VMA_FILE:
+			v->kind = pv->shared ? VMA_KIND__VMA_FILE_SHARED : VMA_KIND__VMA_FILE_PRIVATE;
+			v->has_file_id = true;
+			v->file_id = cap_file(cf, pv->path, O_RDONLY, 0);
+			break;
+		default:
+			v->kind = VMA_KIND__VMA_ANON_PRIVATE;
+			if (pv->kind == PROC_VMA_STACK) {
+				v->flags |= MAP_GROWSDOWN;
+				v->has_stack = v->stack = true;
+			}
+			if (pv->kind == PROC_VMA_HEAP)
+				v->has_heap = v->heap = true;
+		}
+		mm->vmas[mm->n_vmas++] = v;
+		if (v->kind != VMA_KIND__VMA_ANON_PRIVATE && v->kind != VMA_KIND__VMA_FILE_PRIVATE)
+			continue;
+		/* runs of pages worth saving */
+		for (a = v->start; a < v->end;) {
+			uint64_t e, run = a, buf[512];
+			size_t k, cnt = 0;
+
+			while (a < v->end) {
+				uint64_t want = min((v->end - a) / PAGE, (uint64_t)512);
+
+				if (pread(mapfd, buf, want * 8, (off_t)(a / PAGE * 8)) != (ssize_t)(want * 8))
+					FAIL_OUT;
+				for (k = 0; k < want; k++) {
+					e = buf[k];
+					bool keep = (e >> 63) & 1;
+
+					if (v->kind == VMA_KIND__VMA_FILE_PRIVATE && ((e >> 61) & 1))
+						keep = false;
+					if (!keep)
+						break;
+				}
+				cnt += k;
+				a += k * PAGE;
+				if (k < want)
+					break;
+			}
+			if (cnt) {
+				PagemapEntry pe = PAGEMAP_ENTRY__INIT;
+				char *data = malloc(cnt * PAGE);
+
+				pe.vaddr = run;
+				pe.nr_pages = (uint32_t)cnt;
+				pe.has_flags = true;
+				pe.flags = 1;
+				if (!data || pread(memfd, data, cnt * PAGE, (off_t)run) != (ssize_t)(cnt * PAGE) ||
+				    write(img_raw_fd(pg), data, cnt * PAGE) != (ssize_t)(cnt * PAGE) ||
+				    img_write_entry(pm, &pe.base)) {
+					free(data);
+					FAIL_OUT;
+				}
+				free(data);
+			} else {
+				a += PAGE;	/* skip one page that is not worth it */
+			}
+		}
+	}
+
+	/* mm fields from stat (fields 26-28, 45-51), auxv, exe */
+	if (read_text("/proc/%d/stat", pid, stat_buf, sizeof(stat_buf)) < 0)
+		FAIL_OUT;
+	s = strrchr(stat_buf, ')') + 2;
+	for (n = 3; n <= 51 && s; n++) {
+		f[n] = strtoull(s + 2 * (n == 3 ? 0 : 0), &s, 10);
+		if (n == 3) {	/* state is a letter */
+			s = strchr(stat_buf + (strrchr(stat_buf, ')') - stat_buf) + 2, ' ');
+			continue;
+		}
+	}
+	mm->start_code = f[26];
+	mm->end_code = f[27];
+	mm->start_stack = f[28];
+	mm->start_data = f[45];
+	mm->end_data = f[46];
+	mm->start_brk = f[47];
+	mm->arg_start = f[48];
+	mm->arg_end = f[49];
+	mm->env_start = f[50];
+	mm->env_end = f[51];
+	mm->brk = brk;
+	n = read_text("/proc/%d/auxv", pid, (char *)auxv, sizeof(auxv));
+	if (n <= 0)
+		FAIL_OUT;
+	mm->n_auxv = (size_t)n / 8;
+	mm->auxv = malloc((size_t)n);
+	memcpy(mm->auxv, auxv, (size_t)n);
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	n = (int)readlink(path, stat_buf, sizeof(stat_buf) - 1);
+	if (n <= 0)
+		FAIL_OUT;
+	stat_buf[n] = '\0';
+	mm->has_exe_file_id = true;
+	mm->exe_file_id = cap_file(cf, stat_buf, O_RDONLY, 0);
+	if (img_commit(pm) || img_commit(pg))
+		pm = pg = NULL;
+	else
+		ret = 0;
+	pm = pg = NULL;
+out:
+	if (pm)
+		img_abort(pm);
+	if (pg)
+		img_abort(pg);
+	if (memfd >= 0)
+		close(memfd);
+	if (mapfd >= 0)
+		close(mapfd);
+	proc_vmas_free(&vmas);
+	return ret;
+}
+
+static int cap_fds(pid_t pid, int dfd, struct cap_files *cf)
+{
+	char path[PATH_MAX], link[PATH_MAX], info[1024];
+	struct cr_img *img = img_create(dfd, IMG_FDS, (unsigned)pid);
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	d = opendir(path);
+	if (!img || !d)
+		return -1;
+	while ((de = readdir(d))) {
+		FdEntry fe = FD_ENTRY__INIT;
+		unsigned long long pos = 0;
+		unsigned int flags = 0;
+		struct stat st;
+		char *p;
+		int n;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/fd/%s", pid, de->d_name);
+		n = (int)readlink(path, link, sizeof(link) - 1);
+		if (n <= 0 || stat(path, &st))
+			return -1;
+		link[n] = '\0';
+		snprintf(path, sizeof(path), "/proc/%%d/fdinfo/%s", de->d_name);
+		if (read_text(path, pid, info, sizeof(info)) < 0)
+			return -1;
+		if ((p = strstr(info, "pos:")))
+			pos = strtoull(p + 4, NULL, 10);
+		if ((p = strstr(info, "flags:")))
+			flags = (unsigned int)strtoul(p + 6, NULL, 8);
+		fe.fd = (uint32_t)atoi(de->d_name);
+		fe.kind = S_ISREG(st.st_mode) ? FD_KIND__FD_REG : S_ISDIR(st.st_mode) ? FD_KIND__FD_DIR :
+			  FD_KIND__FD_CHR;
+		fe.cloexec = flags & O_CLOEXEC;
+		fe.id = cap_file(cf, link, flags & ~(unsigned)O_CLOEXEC, pos);
+		if (!fe.id || img_write_entry(img, &fe.base))
+			return -1;
+	}
+	closedir(d);
+	return img_commit(img);
+}
+
+static int capture(struct victim_ctl *v)
+{
+	struct user_regs_struct r;
+	static uint8_t xs[65536];
+	struct iovec iov = { xs, sizeof(xs) };
+	struct { uint64_t ptr; uint32_t size, sig, flags, pad; } rs;
+	struct cap_files cf = { { 0 }, 0 };
+	UserRegsX86Entry ur = USER_REGS_X86_ENTRY__INIT;
+	ThreadCoreEntry tc = THREAD_CORE_ENTRY__INIT;
+	TaskCoreEntry core = TASK_CORE_ENTRY__INIT;
+	SigactionEntry sa = SIGACTION_ENTRY__INIT, *sas[1] = { &sa };
+	RseqEntry re = RSEQ_ENTRY__INIT;
+	MmEntry mm = MM_ENTRY__INIT;
+	PstreeEntry ps = PSTREE_ENTRY__INIT;
+	InventoryEntry inv;
+	uint32_t threads[1];
+	uint64_t mask = 0, head = 0;
+	size_t hlen = 0;
+	char comm[64], buf[2048], *p;
+	struct cr_img *img;
+	pid_t pid = v->pid;
+	int dfd, st, ret = -1;
+	unsigned int i;
+
+	dfd = open(v->dir, O_RDONLY | O_DIRECTORY);
+	if (dfd < 0)
+		return -1;
+	if (ptrace(PTRACE_SEIZE, pid, 0, 0) || ptrace(PTRACE_INTERRUPT, pid, 0, 0) ||
+	    waitpid(pid, &st, __WALL) != pid || !WIFSTOPPED(st))
+		FAIL_OUT;
+	if (ptrace(PTRACE_GETREGS, pid, 0, &r) || ptrace(PTRACE_GETREGSET, pid, NT_X86_XSTATE, &iov) ||
+	    ptrace(PTRACE_GETSIGMASK_, pid, sizeof(mask), &mask) ||
+	    ptrace(PTRACE_GET_RSEQ_CONFIGURATION, pid, sizeof(rs), &rs) < 0 ||
+	    syscall(SYS_get_robust_list, pid, &head, &hlen))
+		FAIL_OUT;
+
+#define R(x) ur.x = r.x
+#define RR(x) ur.x = r.r##x
+	R(r15); R(r14); R(r13); R(r12); R(r11); R(r10); R(r9); R(r8); RR(ax); RR(cx); RR(dx);
+	RR(si); RR(di); ur.orig_ax = r.orig_rax; RR(ip); R(cs); ur.flags = r.eflags; RR(sp); R(ss);
+	R(fs_base); R(gs_base); R(ds); R(es); R(fs); R(gs); RR(bp); RR(bx);
+#undef R
+#undef RR
+	tc.tid = (uint32_t)pid;
+	tc.regs = &ur;
+	tc.xsave.data = xs;
+	tc.xsave.len = iov.iov_len;
+	tc.blocked = mask;
+	if (rs.ptr) {
+		re.ptr = rs.ptr;
+		re.len = rs.size;
+		re.sig = rs.sig;
+		tc.rseq = &re;
+	}
+	tc.has_robust_list = tc.has_robust_list_len = true;
+	tc.robust_list = head;
+	tc.robust_list_len = hlen;
+	if (read_text("/proc/%d/comm", pid, comm, sizeof(comm)) <= 0)
+		FAIL_OUT;
+	comm[strcspn(comm, "\n")] = '\0';
+	tc.comm = comm;
+
+	core.state = 1;
+	core.comm = comm;
+	if (read_text("/proc/%d/personality", pid, buf, sizeof(buf)) <= 0)
+		FAIL_OUT;
+	core.personality = (uint32_t)strtoul(buf, NULL, 16);
+	if (read_text("/proc/%d/status", pid, buf, sizeof(buf)) <= 0 || !(p = strstr(buf, "Umask:")))
+		FAIL_OUT;
+	core.umask = (uint32_t)strtoul(p + 6, NULL, 8);
+	sa.signo = SIGUSR1;
+	sa.handler = v->usr1.handler;
+	sa.flags = v->usr1.flags;
+	sa.restorer = v->usr1.restorer;
+	sa.mask = v->usr1.mask;
+	core.n_sigactions = 1;
+	core.sigactions = sas;
+	snprintf(buf, sizeof(buf), "/proc/%d/cwd", pid);
+	{
+		char cwd[PATH_MAX];
+		ssize_t n = readlink(buf, cwd, sizeof(cwd) - 1);
+
+		if (n <= 0)
+			FAIL_OUT;
+		cwd[n] = '\0';
+		core.has_cwd_id = true;
+		core.cwd_id = cap_file(&cf, cwd, O_RDONLY | O_DIRECTORY, 0);
+	}
+
+	if (cap_memory(pid, dfd, &cf, &mm, v->brk) || cap_fds(pid, dfd, &cf))
+		FAIL_OUT;
+	img = img_create(dfd, IMG_CORE, (unsigned)pid);
+	if (!img || img_write_entry(img, &core.base) || img_write_entry(img, &tc.base) || img_commit(img))
+		FAIL_OUT;
+	if (write_one(dfd, IMG_MM, (unsigned)pid, &mm.base))
+		FAIL_OUT;
+	img = img_create(dfd, IMG_REG_FILES, 0);
+	for (i = 0; img && i < cf.n; i++)
+		if (img_write_entry(img, &cf.e[i]->base))
+			FAIL_OUT;
+	if (!img || img_commit(img))
+		FAIL_OUT;
+	threads[0] = (uint32_t)pid;
+	ps.pid = (uint32_t)pid;
+	ps.pgid = (uint32_t)getpgid(pid);
+	ps.sid = (uint32_t)getsid(pid);
+	ps.n_threads = 1;
+	ps.threads = threads;
+	if (write_one(dfd, IMG_PSTREE, 0, &ps.base))
+		FAIL_OUT;
+	if (inventory_fill(&inv))
+		FAIL_OUT;
+	inv.has_root_pid = true;
+	inv.root_pid = (uint32_t)pid;
+	ret = write_one(dfd, IMG_INVENTORY, 0, &inv.base);
+	inventory_release(&inv);
+out:
+	close(dfd);
+	return ret;
+}
+
+/* ---- driving criu ---------------------------------------------------------- */
+
+static char criu_path[PATH_MAX];
+
+static pid_t run_criu(const char *dir, const char *const *extra, const char *pid_method)
+{
+	char log[PATH_MAX];
+	pid_t pid;
+
+	snprintf(log, sizeof(log), "%s/restore.log", dir);
+	pid = fork();
+	if (pid == 0) {
+		const char *argv[16] = { criu_path, "restore", "-D", dir, "-v4", "--pidfile", "restore.pid" };
+		int n = 7, fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+		while (extra && *extra && n < 15)
+			argv[n++] = *extra++;
+		argv[n] = NULL;
+		dup2(fd, 2);
+		dup2(fd, 1);
+		setenv("CRIU_WIP", "1", 1);
+		if (pid_method)
+			setenv("CRIU_PID_METHOD", pid_method, 1);
+		else
+			unsetenv("CRIU_PID_METHOD");
+		execv(criu_path, (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static int wait_status(pid_t pid)
+{
+	int st;
+
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static pid_t read_pidfile(const char *dir, int timeout_ms)
+{
+	char path[PATH_MAX], buf[32];
+	int i;
+
+	snprintf(path, sizeof(path), "%s/restore.pid", dir);
+	for (i = 0; i < timeout_ms / 10; i++) {
+		int fd = open(path, O_RDONLY);
+
+		if (fd >= 0) {
+			ssize_t n = read(fd, buf, sizeof(buf) - 1);
+
+			close(fd);
+			if (n > 0) {
+				buf[n] = '\0';
+				return atoi(buf);
+			}
+		}
+		usleep(10000);
+	}
+	return -1;
+}
+
+static bool log_has(const char *dir, const char *what)
+{
+	char path[PATH_MAX];
+	static char buf[65536];
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/restore.log", dir);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return false;
+	buf[n] = '\0';
+	return strstr(buf, what) != NULL;
+}
+
+static bool result_ok(const struct victim_ctl *v)
+{
+	char buf[512], want[128];
+	int fd = open(v->result, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	snprintf(want, sizeof(want), "before\npid %d regs 0 sum ok\n", v->pid);
+	return !strcmp(buf, want);
+}
+
+static void rm_dir(const char *dir)
+{
+	struct dirent *de;
+	char path[PATH_MAX];
+	DIR *d = opendir(dir);
+
+	while (d && (de = readdir(d)))
+		if (de->d_name[0] != '.' || (de->d_name[1] && strcmp(de->d_name, "..")))
+			if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) < (int)sizeof(path))
+				unlink(path);
+	if (d)
+		closedir(d);
+	rmdir(dir);
+}
+
+/* A victim, captured into a fresh directory and killed (unless @keep). */
+static int prepare(struct victim_ctl *v, bool keep)
+{
+	memset(v, 0, sizeof(*v));
+	strcpy(v->dir, "/tmp/criu-test-restore.XXXXXX");
+	if (!mkdtemp(v->dir))
+		return -1;
+	snprintf(v->result, sizeof(v->result), "%s/result", v->dir);
+	if (victim_start(v))
+		return -1;
+	if (capture(v)) {
+		fprintf(stderr, "capture of %d failed at line %d: %s\n", v->pid, cap_line, strerror(errno));
+		reap(v->pid);
+		return -1;
+	}
+	if (keep) {
+		ptrace(PTRACE_DETACH, v->pid, 0, 0);
+		return 0;
+	}
+	reap(v->pid);
+	return 0;
+}
+
+static bool pid_alive(pid_t pid)
+{
+	return kill(pid, 0) == 0 || errno != ESRCH;
+}
+
+/* Restore, wake the task, expect it to pass its own checks and exit 42. */
+static int roundtrip(const char *pid_method)
+{
+	struct victim_ctl v;
+	pid_t criu, pid;
+	int rc;
+
+	CHECK(prepare(&v, false) == 0);
+	criu = run_criu(v.dir, NULL, pid_method);
+	CHECK(criu > 0);
+	pid = read_pidfile(v.dir, 10000);
+	if (pid != v.pid) {
+		reap(criu);
+		snprintf(unit_why, sizeof(unit_why), "pidfile gave %d, want %d (see %s/restore.log)", pid,
+			 v.pid, v.dir);
+		return -1;
+	}
+	usleep(20000);
+	CHECK(kill(pid, SIGUSR1) == 0);
+	rc = wait_status(criu);
+	if (rc != 42 || !result_ok(&v)) {
+		snprintf(unit_why, sizeof(unit_why), "criu exited %d (want 42); see %s", rc, v.dir);
+		return -1;
+	}
+	rm_dir(v.dir);
+	return 0;
+}
+
+static int test_roundtrip_clone3(void)
+{
+	return roundtrip("clone3");
+}
+
+static int test_roundtrip_ns_last_pid(void)
+{
+	return roundtrip("ns_last_pid");
+}
+
+static int test_detached(void)
+{
+	const char *extra[] = { "-d", NULL };
+	struct victim_ctl v;
+	pid_t criu, pid;
+	int st;
+
+	CHECK(prepare(&v, false) == 0);
+	criu = run_criu(v.dir, extra, NULL);
+	CHECK(criu > 0);
+	CHECK(wait_status(criu) == 0);
+	pid = read_pidfile(v.dir, 100);
+	CHECK(pid == v.pid);
+	/* reparented to us (a subreaper) */
+	CHECK(kill(pid, SIGUSR1) == 0);
+	CHECK(waitpid(pid, &st, 0) == pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 42);
+	CHECK(result_ok(&v));
+	rm_dir(v.dir);
+	return 0;
+}
+
+static int test_leave_stopped(void)
+{
+	const char *extra[] = { "-d", "--leave-stopped", NULL };
+	struct victim_ctl v;
+	pid_t criu, pid;
+	char path[64], buf[1024], *s;
+	int st;
+
+	CHECK(prepare(&v, false) == 0);
+	criu = run_criu(v.dir, extra, NULL);
+	CHECK(criu > 0);
+	CHECK(wait_status(criu) == 0);
+	pid = read_pidfile(v.dir, 100);
+	CHECK(pid == v.pid);
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	CHECK(read_text(path, 0, buf, sizeof(buf)) > 0);
+	s = strrchr(buf, ')');
+	CHECK(s && s[2] == 'T');
+	kill(pid, SIGUSR1);
+	kill(pid, SIGCONT);
+	CHECK(waitpid(pid, &st, 0) == pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 42);
+	rm_dir(v.dir);
+	return 0;
+}
+
+/* A broken image: criu fails with @msg and leaves no process behind. */
+static int broken(void (*spoil)(const struct victim_ctl *), const char *msg)
+{
+	struct victim_ctl v;
+	pid_t criu;
+	int rc;
+
+	CHECK(prepare(&v, false) == 0);
+	spoil(&v);
+	criu = run_criu(v.dir, NULL, NULL);
+	CHECK(criu > 0);
+	rc = wait_status(criu);
+	CHECK(rc == 1);
+	if (!log_has(v.dir, msg)) {
+		snprintf(unit_why, sizeof(unit_why), "no '%s' in %s/restore.log", msg, v.dir);
+		return -1;
+	}
+	CHECK(!pid_alive(v.pid));
+	CHECK(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD);
+	rm_dir(v.dir);
+	return 0;
+}
+
+static void truncate_file(const struct victim_ctl *v, const char *fmt, long cut)
+{
+	char path[160], name[64];
+	struct stat st;
+
+	snprintf(name, sizeof(name), fmt, v->pid);
+	snprintf(path, sizeof(path), "%s/%s", v->dir, name);
+	if (!stat(path, &st) && truncate(path, st.st_size - cut))
+		return;
+}
+
+static void spoil_core_truncated(const struct victim_ctl *v)
+{
+	truncate_file(v, "core-%d.img", 100);
+}
+
+static void spoil_pages_truncated(const struct victim_ctl *v)
+{
+	truncate_file(v, "pages-%d.img", 4096);
+}
+
+static void spoil_core_garbage(const struct victim_ctl *v)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/core-%d.img", v->dir, v->pid);
+	fd = open(path, O_WRONLY);
+	if (fd >= 0) {
+		if (pwrite(fd, "\xff\xff\xff\xff\xff\xff\xff\xff", 8, 4) != 8)
+			unlink(path);
+		close(fd);
+	}
+}
+
+static void spoil_no_inventory(const struct victim_ctl *v)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/inventory.img", v->dir);
+	unlink(path);
+}
+
+static int test_core_truncated(void)
+{
+	return broken(spoil_core_truncated, "core-");
+}
+
+static int test_core_garbage(void)
+{
+	return broken(spoil_core_garbage, "core-");
+}
+
+static int test_pages_truncated(void)
+{
+	return broken(spoil_pages_truncated, "truncated or corrupt");
+}
+
+static int test_no_inventory(void)
+{
+	return broken(spoil_no_inventory, "incomplete");
+}
+
+static int pid_in_use(const char *method)
+{
+	struct victim_ctl v;
+	char want[64];
+	pid_t criu;
+	int rc;
+
+	CHECK(prepare(&v, true) == 0);	/* the victim keeps its pid */
+	criu = run_criu(v.dir, NULL, method);
+	rc = wait_status(criu);
+	snprintf(want, sizeof(want), "pid %d is in use", v.pid);
+	reap(v.pid);
+	CHECK(rc == 1);
+	if (!log_has(v.dir, want)) {
+		snprintf(unit_why, sizeof(unit_why), "no '%s' in %s/restore.log", want, v.dir);
+		return -1;
+	}
+	rm_dir(v.dir);
+	return 0;
+}
+
+static int test_pid_in_use(void)
+{
+	return pid_in_use("clone3");
+}
+
+static int test_pid_in_use_ns_last_pid(void)
+{
+	return pid_in_use("ns_last_pid");
+}
+
+static int setup(void)
+{
+	char self[PATH_MAX - 64];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	if (n <= 0)
+		return -1;
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	*slash = '\0';
+	snprintf(criu_path, sizeof(criu_path), "%s/../../criu/criu", self);
+	log_init(NULL, NULL, 1);
+	return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+}
+
+static int test_setup(void)
+{
+	CHECK(setup() == 0);
+	CHECK(access(criu_path, X_OK) == 0);
+	return 0;
+}
+
+static const struct unit_case cases[] = {
+	{ "setup", test_setup },
+	{ "restore round trip (clone3 set_tid)", test_roundtrip_clone3 },
+	{ "restore round trip (ns_last_pid forced)", test_roundtrip_ns_last_pid },
+	{ "restore -d: task reparented, exits 42", test_detached },
+	{ "restore --leave-stopped", test_leave_stopped },
+	{ "truncated core image refused, no leftover", test_core_truncated },
+	{ "garbage in core image refused, no leftover", test_core_garbage },
+	{ "truncated pages image refused, no leftover", test_pages_truncated },
+	{ "missing inventory refused", test_no_inventory },
+	{ "pid in use names the pid (clone3)", test_pid_in_use },
+	{ "pid in use names the pid (ns_last_pid)", test_pid_in_use_ns_last_pid },
+};
+
+UNIT_MAIN(cases)
