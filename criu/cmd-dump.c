@@ -153,7 +153,8 @@ static int check_task(struct dump_task *t)
 			return -1;
 		}
 	}
-	if (t->stat.pgrp != t->pid && t->stat.pgrp != t->stat.session) {
+	/* A shell job's group and session are criu's on restore. */
+	if (!t->o->shell_job && t->stat.pgrp != t->pid) {
 		pr_err("process group %d led by another process is not supported yet",
 		       t->stat.pgrp);
 		return -1;
@@ -346,7 +347,16 @@ int cmd_dump(struct cr_options *o)
 	pr_info("seizing %d", t.pid);
 	t_start = dump_now_us();
 	if (compel_seize_task(t.pid, 0, &t.tids, &t.nr_tids)) {
-		pr_err("can't seize %d", t.pid);
+		int err = errno;
+
+		if (err == EBUSY || (!proc_read_stat(t.pid, &t.stat) && t.stat.state == 'T'))
+			pr_err("%d is stopped (group stop): dumping stopped tasks is not supported yet",
+			       t.pid);
+		else if (err == EAGAIN)
+			pr_err("%d is a vfork parent waiting for its child: not supported yet",
+			       t.pid);
+		else
+			pr_err("can't seize %d", t.pid);
 		goto out;
 	}
 	seized = true;

@@ -55,7 +55,10 @@ static const unsigned int touched[] = { 0, 1, 5, 10, 11, 12 };
 #define PTIMER_VALUE_S	1000
 #define PTIMER_IVAL_S	7
 
-enum { V_PLAIN, V_PIPE, V_SHARED, V_THREAD, V_CHILD };
+enum { V_PLAIN, V_PIPE, V_SHARED, V_THREAD, V_CHILD, V_SHELL };
+
+/* V_SHELL: the pty slave the victim keeps open, in the test's session. */
+static char pts_path[64];
 
 struct victim_info {
 	uint64_t region, fmap, tls, handler;
@@ -150,7 +153,10 @@ static void victim_main(int ready, int kind, const char *file)
 	mode_t um;
 	int fd, keep[2] = { -1, -1 }, i;
 
-	setsid();
+	if (kind == V_SHELL)
+		setpgid(0, 0);		/* a job of the test's "shell" */
+	else
+		setsid();
 	fd = open("/dev/null", O_RDWR);
 	dup2(fd, 0);
 	dup2(fd, 1);
@@ -160,6 +166,8 @@ static void victim_main(int ready, int kind, const char *file)
 			close(i);
 	if (kind == V_PIPE && pipe(keep))
 		_exit(20);
+	if (kind == V_SHELL && open(pts_path, O_RDWR | O_NOCTTY) < 0)
+		_exit(19);
 	if (kind == V_SHARED &&
 	    mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0) == MAP_FAILED)
 		_exit(21);
@@ -461,7 +469,8 @@ static const char *criu_path(void)
 }
 
 /* Run criu dump on the victim; extra options in @opt (may be NULL). */
-static int run_dump(const struct victim *v, const char *fault, const char *opt)
+static int run_dump2(const struct victim *v, const char *fault, const char *opt,
+		     const char *opt2)
 {
 	char pid[16];
 	pid_t c;
@@ -486,12 +495,17 @@ static int run_dump(const struct victim *v, const char *fault, const char *opt)
 		else
 			unsetenv("CRIU_FAULT");
 		execl(criu_path(), "criu", "dump", "-t", pid, "-D", v->dir, "-v4",
-		      "-o", "dump.log", opt ? opt : "-v4", (char *)NULL);
+		      "-o", "dump.log", opt ? opt : "-v4", opt2 ? opt2 : "-v4", (char *)NULL);
 		_exit(127);
 	}
 	if (waitpid(c, &st, 0) != c)
 		return -1;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int run_dump(const struct victim *v, const char *fault, const char *opt)
+{
+	return run_dump2(v, fault, opt, NULL);
 }
 
 static int dir_has(const struct victim *v, const char *name)
@@ -903,6 +917,51 @@ static int body_child(struct victim *v)
 	return 0;
 }
 
+static int body_shell(struct victim *v)
+{
+	ProtobufCMessage *m, *e;
+	struct cr_img *img;
+	uint32_t tty_id = 0;
+	int dfd, r, ok = 0;
+
+	CHECK(run_dump(v, NULL, "--leave-running") != 0);
+	CHECK(log_has(v, "needs --shell-job"));
+	CHECK(victim_free(v));
+	CHECK(run_dump2(v, NULL, "--leave-running", "--shell-job") == 0);
+	dfd = open(v->dir, O_RDONLY | O_DIRECTORY);
+	CHECK(dfd >= 0);
+	img = img_open(dfd, IMG_FDS, v->pid);
+	while (img && (r = img_read_entry(img, &e)) == 1) {
+		FdEntry *f = (FdEntry *)e;
+
+		if (f->kind == FD_KIND__FD_TTY)
+			tty_id = f->id;
+		img_free_entry(e);
+	}
+	if (img)
+		img_close(img);
+	img = img_open(dfd, IMG_REG_FILES, 0);
+	while (img && (r = img_read_entry(img, &e)) == 1) {
+		RegFileEntry *f = (RegFileEntry *)e;
+
+		if (f->id == tty_id && !strcmp(f->path, pts_path) && S_ISCHR(f->mode))
+			ok = 1;
+		img_free_entry(e);
+	}
+	if (img)
+		img_close(img);
+	r = img_read_one(dfd, IMG_PSTREE, 0, &m);
+	close(dfd);
+	CHECK(tty_id && ok);
+	CHECK(r == 0);
+	r = ((PstreeEntry *)m)->sid == (uint32_t)getsid(0) &&
+	    ((PstreeEntry *)m)->pgid == (uint32_t)v->pid;
+	img_free_entry(m);
+	CHECK(r);
+	CHECK(victim_verdict(v) == 0);
+	return 0;
+}
+
 static int body_kill(struct victim *v)
 {
 	int st;
@@ -949,6 +1008,22 @@ static int test_pipe(void) { return with_victim(V_PIPE, body_pipe); }
 static int test_shared(void) { return with_victim(V_SHARED, body_shared); }
 static int test_thread(void) { return with_victim(V_THREAD, body_thread); }
 static int test_child(void) { return with_victim(V_CHILD, body_child); }
+static int test_shell(void)
+{
+	int master = posix_openpt(O_RDWR | O_NOCTTY), ret;
+
+	if (master < 0 || grantpt(master) || unlockpt(master) ||
+	    ptsname_r(master, pts_path, sizeof(pts_path))) {
+		if (master >= 0)
+			close(master);
+		snprintf(unit_why, sizeof(unit_why), "no pty: %s", strerror(errno));
+		return -1;
+	}
+	ret = with_victim(V_SHELL, body_shell);
+	close(master);
+	return ret;
+}
+
 static int test_kill(void) { return with_victim(V_PLAIN, body_kill); }
 static int test_leave_stopped(void) { return with_victim(V_PLAIN, body_leave_stopped); }
 
@@ -960,6 +1035,7 @@ static const struct unit_case cases[] = {
 	{ "a shared anonymous mapping is refused", test_shared },
 	{ "a second thread is refused", test_thread },
 	{ "a child is refused", test_child },
+	{ "a job of another session needs --shell-job; its pty is FD_TTY", test_shell },
 	{ "a plain dump kills the victim", test_kill },
 	{ "--leave-stopped leaves it stopped", test_leave_stopped },
 };
