@@ -212,9 +212,25 @@ static int check_core(struct rst_image *ri)
 		pr_err("core-%d.img: posix timers are not supported yet", ri->pid);
 		return -1;
 	}
-	if (c->n_shared_pending || t->n_pending) {
-		pr_err("core-%d.img: pending signals are not supported yet", ri->pid);
+	if (c->n_shared_pending + t->n_pending > RST_MAX_PENDING_SIGS) {
+		pr_err("core-%d.img: %zu pending signals, at most %d are supported", ri->pid,
+		       c->n_shared_pending + t->n_pending, RST_MAX_PENDING_SIGS);
 		return -1;
+	}
+	for (i = 0; i < c->n_shared_pending + t->n_pending; i++) {
+		const ProtobufCBinaryData *b = i < c->n_shared_pending ? &c->shared_pending[i] :
+					       &t->pending[i - c->n_shared_pending];
+		int32_t signo;
+
+		if (b->len != 128) {
+			pr_err("core-%d.img: pending siginfo of %zu bytes (want 128)", ri->pid, b->len);
+			return -1;
+		}
+		memcpy(&signo, b->data, 4);
+		if (signo < 1 || signo > 64 || signo == SIGKILL || signo == SIGSTOP) {
+			pr_err("core-%d.img: pending signal %d cannot be queued again", ri->pid, signo);
+			return -1;
+		}
 	}
 	if (t->comm && strnlen(t->comm, 64) >= 64) {
 		pr_err("core-%d.img: thread comm too long", ri->pid);

@@ -585,6 +585,19 @@ static void fill_args(const struct rst_image *ri, const struct staging *st, stru
 		a->robust_list = t->robust_list;
 		a->robust_len = t->has_robust_list_len ? t->robust_list_len : 24;
 	}
+	BUILD_BUG_ON(RST_MAX_PENDING != RST_MAX_PENDING_SIGS);
+	for (i = 0; i < c->n_shared_pending + t->n_pending; i++) {
+		bool shared = i < c->n_shared_pending;
+		const ProtobufCBinaryData *b = shared ? &c->shared_pending[i] :
+					       &t->pending[i - c->n_shared_pending];
+		struct rst_pending *p = &a->pending[a->nr_pending++];
+		int32_t signo;
+
+		memcpy(&signo, b->data, 4);
+		p->signo = (uint32_t)signo;
+		p->shared = shared;
+		memcpy(p->info, b->data, sizeof(p->info));
+	}
 	if (t->has_clear_tid_addr) {
 		a->has_tid_addr = 1;
 		a->tid_addr = t->clear_tid_addr;

@@ -229,6 +229,23 @@ static void set_process_state(struct restorer_args *a)
 	}
 }
 
+/* Signals pending at dump time, queued again (still blocked until sigreturn). */
+static void queue_pending(struct restorer_args *a)
+{
+	unsigned int i;
+
+	for (i = 0; i < a->nr_pending; i++) {
+		struct rst_pending *p = &a->pending[i];
+
+		if (p->shared)
+			TRY(a, syscall3(__NR_rt_sigqueueinfo, a->pid, p->signo, (long)p->info),
+			    "rt_sigqueueinfo of a pending signal");
+		else
+			TRY(a, syscall4(__NR_rt_tgsigqueueinfo, a->pid, a->pid, p->signo, (long)p->info),
+			    "rt_tgsigqueueinfo of a pending signal");
+	}
+}
+
 static void set_thread_state(struct restorer_args *a)
 {
 	if (a->has_altstack) {
@@ -310,13 +327,15 @@ void restorer_main(struct restorer_args *a)
 		    "munmap of the staging area");
 	set_process_state(a);
 	set_thread_state(a);
+	queue_pending(a);
 	uc = build_frame(a);
 
+	/* Before "R": criu may exit as soon as it reads it (-d). */
+	sys_prctl(1 /* PR_SET_PDEATHSIG */, a->pdeath_sig, 0, 0, 0);
 	report(a, "R\n");
 	for (i = 0; i < a->nr_close; i++)
 		sys_close(a->close_fds[i]);
 	sys_close(a->status_fd);
-	sys_prctl(1 /* PR_SET_PDEATHSIG */, a->pdeath_sig, 0, 0, 0);
 	if (a->leave_stopped)
 		syscall2(__NR_kill, a->pid, R_SIGSTOP);
 	restorer_sigreturn(uc);

@@ -25,6 +25,7 @@
 #define RST_MAX_SIG		64
 #define RST_MAX_CLOSE		8
 #define RST_STACK_SIZE		(64 * 1024)
+#define RST_MAX_PENDING		256
 
 /* A private area prepared at @tmp, moved to @start by the restorer. */
 struct rst_vma {
@@ -85,6 +86,13 @@ struct rst_regs {
 	__u64	fs_base, gs_base;
 };
 
+/* A queued signal to queue again, as PTRACE_PEEKSIGINFO returned it. */
+struct rst_pending {
+	__u32	signo;
+	__u32	shared;		/* 1: the process queue, 0: the thread's */
+	__u8	info[128];
+};
+
 struct restorer_args {
 	__u64			magic;
 
@@ -115,6 +123,10 @@ struct restorer_args {
 	struct rst_sigaction	sig[RST_MAX_SIG];	/* index signo - 1 */
 	__u64			itimer[3][4];		/* interval sec/usec, value sec/usec */
 	__u32			itimer_set[3];
+
+	__u32			nr_pending;
+	__u32			pad1;
+	struct rst_pending	pending[RST_MAX_PENDING];
 
 	/* the thread */
 	__u32			has_altstack;
