@@ -277,7 +277,14 @@ static unsigned long build_frame(struct restorer_args *a)
 
 	memset(f, 0, sizeof(*f));
 	f->uc.uc_flags = UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
-	f->uc.uc_stack.ss_flags = 2;	/* SS_DISABLE: no alternate stack in the frame */
+	/* rt_sigreturn applies uc_stack as the alternate stack: it must be the task's. */
+	if (a->has_altstack) {
+		f->uc.uc_stack.ss_sp = a->altstack_sp;
+		f->uc.uc_stack.ss_size = a->altstack_size;
+		f->uc.uc_stack.ss_flags = (__s32)a->altstack_flags;
+	} else {
+		f->uc.uc_stack.ss_flags = 2;	/* SS_DISABLE */
+	}
 	sc->r8 = a->regs.r8;
 	sc->r9 = a->regs.r9;
 	sc->r10 = a->regs.r10;

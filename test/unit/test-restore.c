@@ -129,7 +129,10 @@ static __attribute__((noreturn)) void victim(int ready, const char *result)
 	uint64_t *buf, want, x = 88172645463325252ULL;
 	char msg[128];
 	int fd, i, n;
+	static char altstack[65536];
+	uint64_t report[3];
 	void *brk_now;
+	stack_t alt;
 	long bad;
 
 	setsid();
@@ -154,12 +157,24 @@ static __attribute__((noreturn)) void victim(int ready, const char *result)
 		buf[i] = (i % 3) ? x : 0;	/* some zero words, like real memory */
 	}
 	want = checksum(buf, VICTIM_BUF / 8);
+	alt.ss_sp = altstack;
+	alt.ss_size = sizeof(altstack);
+	alt.ss_flags = 0;
+	if (sigaltstack(&alt, NULL))
+		_exit(2);
 	brk_now = sbrk(0);
-	if (write(ready, &brk_now, sizeof(brk_now)) != sizeof(brk_now))
+	report[0] = (uint64_t)(unsigned long)brk_now;
+	report[1] = (uint64_t)(unsigned long)altstack;
+	report[2] = sizeof(altstack);
+	if (write(ready, report, sizeof(report)) != sizeof(report))
 		_exit(2);
 	close(ready);
 
 	bad = victim_wait(&victim_go);
+	/* rt_sigreturn sets the alternate stack from the frame: it must be ours */
+	if (sigaltstack(NULL, &alt) || alt.ss_sp != altstack || alt.ss_size != sizeof(altstack) ||
+	    alt.ss_flags)
+		bad += 10;
 
 	n = snprintf(msg, sizeof(msg), "pid %d regs %ld sum %s\n", getpid(), bad,
 		     checksum(buf, VICTIM_BUF / 8) == want ? "ok" : "bad");
@@ -170,7 +185,7 @@ static __attribute__((noreturn)) void victim(int ready, const char *result)
 
 struct victim_ctl {
 	pid_t pid;
-	uint64_t brk;
+	uint64_t brk, alt_sp, alt_size;
 	struct sigaction_entry_raw {
 		uint64_t handler, flags, restorer, mask;
 	} usr1;
@@ -181,6 +196,7 @@ struct victim_ctl {
 static int victim_start(struct victim_ctl *v)
 {
 	struct sigaction sa;
+	uint64_t report[3];
 	int p[2];
 	ssize_t n;
 
@@ -204,16 +220,19 @@ static int victim_start(struct victim_ctl *v)
 		close(p[0]);
 		return -1;
 	}
-	n = read(p[0], &v->brk, sizeof(v->brk));
+	n = read(p[0], report, sizeof(report));
 	/* ready once the victim closed its end too: the pipe must not be captured */
-	if (n == sizeof(v->brk)) {
+	if (n == sizeof(report)) {
 		char c;
 
 		while (read(p[0], &c, 1) < 0 && errno == EINTR)
 			;
 	}
 	close(p[0]);
-	return n == sizeof(v->brk) ? 0 : -1;
+	v->brk = report[0];
+	v->alt_sp = report[1];
+	v->alt_size = report[2];
+	return n == sizeof(report) ? 0 : -1;
 }
 
 static void reap(pid_t pid)
@@ -504,6 +523,7 @@ static int capture(struct victim_ctl *v)
 	TaskCoreEntry core = TASK_CORE_ENTRY__INIT;
 	SigactionEntry sa = SIGACTION_ENTRY__INIT, *sas[1] = { &sa };
 	RseqEntry re = RSEQ_ENTRY__INIT;
+	SigaltstackEntry alt = SIGALTSTACK_ENTRY__INIT;
 	MmEntry mm = MM_ENTRY__INIT;
 	PstreeEntry ps = PSTREE_ENTRY__INIT;
 	InventoryEntry inv;
@@ -546,6 +566,10 @@ static int capture(struct victim_ctl *v)
 		re.sig = rs.sig;
 		tc.rseq = &re;
 	}
+	alt.sp = v->alt_sp;
+	alt.size = v->alt_size;
+	alt.flags = 0;
+	tc.altstack = &alt;
 	tc.has_robust_list = tc.has_robust_list_len = true;
 	tc.robust_list = head;
 	tc.robust_list_len = hlen;
