@@ -174,6 +174,32 @@ static int vthread_of(pid_t tid)
 	return -1;
 }
 
+static int thread_done(void *priv, pid_t tid, int ret, void *args)
+{
+	struct tinfo *ti = args;
+	int idx = vthread_of(tid);
+
+	if (ret != tid || idx < 0 || ti->tls != vs->t[idx].tls || ti->tid != tid)
+		return bad("thread %d (batch): ret %d tls %#lx", tid, ret, ti->tls);
+	++*(int *)priv;
+	return 0;
+}
+
+static int check_batch(struct compel_ctl *ctl, const pid_t *tids, int n, int crash)
+{
+	int seen = 0;
+
+	if (crash) {
+		if (compel_run_in_threads(ctl, tids + 1, n - 1, TCMD_CRASH, NULL, NULL) == 0)
+			return bad("faulting thread command succeeded");
+		return 0;
+	}
+	if (compel_run_in_threads(ctl, tids + 1, n - 1, TCMD_THREAD_INFO,
+				  thread_done, &seen) || seen != n - 1)
+		return bad("batch of %d thread commands: %d done", n - 1, seen);
+	return 0;
+}
+
 static int check_threads(struct compel_ctl *ctl, const pid_t *tids, int n)
 {
 	struct tinfo *ti = compel_args(ctl);
@@ -244,7 +270,9 @@ static int run(const struct dplan *p, struct compel_ctl *ctl, const pid_t *tids,
 	if (p->full && (check_vmsplice(ctl) || check_fds(ctl, p->pid) ||
 			check_log(ctl) || check_remote_mm(ctl)))
 		return -1;
-	if (p->per_thread && check_threads(ctl, tids, n))
+	if (p->per_thread && !p->batch && check_threads(ctl, tids, n))
+		return -1;
+	if ((p->batch || p->thread_crash) && check_batch(ctl, tids, n, p->thread_crash))
 		return -1;
 	if (p->crash) {
 		if (compel_rpc_call_sync(ctl, TCMD_CRASH, &r) == 0)

@@ -16,6 +16,8 @@ struct dplan {
 	int		crash;		/* make the parasite fault, then cure */
 	int		per_thread;	/* run a command in every other thread */
 	int		hostile_rseq;	/* leader armed rseq_cs: check it is kept */
+	int		batch;		/* per-thread commands in parallel */
+	int		thread_crash;	/* a faulting command in the threads */
 };
 
 /* Runs in a child process; returns 0 on success, else fills vs->dwhy. */

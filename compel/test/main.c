@@ -278,12 +278,16 @@ static const struct tcase cases[] = {
 	  .d = D(1, SYS_read, .eintr = 1) },
 	{ .name = "threads-16", .v = V(VK_READ, 16, 1000),
 	  .d = D(16, SYS_read, .full = 1, .per_thread = 1) },
+	{ .name = "threads-40-parallel", .v = V(VK_READ, 40, 1000),
+	  .d = D(40, SYS_read, .batch = 1) },
 	{ .name = "seccomp-filter", .v = V(VK_READ, 2, 1000, .seccomp = 1),
 	  .d = D(2, SYS_read, .seccomp = 1, .per_thread = 1) },
 	{ .name = "hostile-rseq-cs", .v = V(VK_READ, 2, 1000, .hostile_rseq = 1),
 	  .d = D(2, SYS_read, .full = 1, .per_thread = 1, .hostile_rseq = 1) },
 	{ .name = "parasite-crash", .v = V(VK_READ, 2, 1000),
 	  .d = D(2, SYS_read, .crash = 1) },
+	{ .name = "thread-command-crash", .v = V(VK_READ, 4, 1000),
+	  .d = D(4, SYS_read, .thread_crash = 1) },
 	{ .name = "vfork-parent", .v = V(VK_READ, 1, 1000), .d = D(1, SYS_read),
 	  .vfork = 1 },
 };
@@ -292,7 +296,7 @@ static const struct tcase cases[] = {
 static const struct tcase kill_cases[] = {
 	{ .name = "read", .v = V(VK_READ, 3, 400), .d = D(3, SYS_read, .per_thread = 1) },
 	{ .name = "nanosleep-rseq", .v = V(VK_NANOSLEEP, 2, 800, .hostile_rseq = 1),
-	  .d = D(2, SYS_nanosleep, .per_thread = 1, .hostile_rseq = 1) },
+	  .d = D(2, SYS_nanosleep, .batch = 1, .hostile_rseq = 1) },
 };
 
 static void report(const char *name, int ret, const char *why)

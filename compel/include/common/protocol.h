@@ -24,6 +24,7 @@
 							     the marker syscall */
 
 #define COMPEL_MAX_FDS		64	/* fds attached to one message */
+#define COMPEL_THREAD_SLOTS	16	/* threads running commands at once */
 
 /* One message on the control socket (SOCK_SEQPACKET), either way. */
 struct compel_msg {
@@ -64,10 +65,15 @@ struct compel_shared {
 	char	addr[108];	/* sun_path of the caller's listening socket */
 	__u32	__pad2;
 	struct compel_cure_info	daemon;	/* leader thread running the daemon */
-	struct compel_cure_info	thread;	/* thread running a one-shot command */
-	__u32	thread_cmd;	/* command for the one-shot thread */
-	__s32	thread_tid;
 	struct compel_sc	sc;
+	struct compel_thread_slot {	/* threads running one command each */
+		struct compel_cure_info ci;
+		__u64	shared;		/* victim address of this header */
+		__u64	args;		/* victim address of its argument area */
+		__u64	args_size;
+		__u32	cmd;
+		__s32	tid;
+	} slot[COMPEL_THREAD_SLOTS];
 };
 
 #endif /* COMPEL_COMMON_PROTOCOL_H */

@@ -82,11 +82,10 @@ static void layout(struct compel_ctl *ctl, const struct compel_blob *b,
 	r->frame_size = arch_frame_size(ctl->st.xsave_len);
 	r->dframe_off = off;
 	off += r->frame_size;
-	r->tframe_off = off;
-	off += r->frame_size;
 	r->dstack_top = off + STACK_SIZE;
-	r->tstack_top = r->dstack_top + STACK_SIZE;
-	r->args_off = r->tstack_top;
+	r->slot_off = r->dstack_top;
+	r->slot_size = r->frame_size + SLOT_STACK + SLOT_ARGS;
+	r->args_off = r->slot_off + COMPEL_THREAD_SLOTS * r->slot_size;
 	r->args_size = round_up(args_size ? args_size : PAGE, PAGE);
 	r->size = r->args_off + r->args_size;
 }
@@ -229,6 +228,8 @@ static void fill_region(struct compel_ctl *ctl, const struct compel_blob *b)
 		h->daemon.rseq_cs_ptr = ctl->st.rseq_cs_ptr;
 		h->daemon.rseq_cs_val = ctl->st.rseq_cs_val;
 	}
+	for (i = 0; i < COMPEL_THREAD_SLOTS; i++)
+		h->slot[i].shared = r->remote;
 }
 
 /* Point the thread at the daemon entry; SETREGS before SETSIGMASK. */
@@ -257,7 +258,21 @@ static int start_daemon(struct compel_ctl *ctl, const struct compel_blob *b)
 	return 0;
 }
 
-/* Has `tid` stopped on its own (a fault in parasite code)? */
+static int check_stopped(struct compel_ctl *ctl, pid_t tid);
+
+/* Has a thread running parasite code stopped on its own (a fault)? */
+static int check_watched(struct compel_ctl *ctl, pid_t watch)
+{
+	int i;
+
+	if (watch)
+		return check_stopped(ctl, watch);
+	for (i = 0; i < ctl->nr_watch; i++)
+		if (check_stopped(ctl, ctl->watch[i]))
+			return -1;
+	return 0;
+}
+
 static int check_stopped(struct compel_ctl *ctl, pid_t tid)
 {
 	int st;
@@ -271,6 +286,7 @@ static int check_stopped(struct compel_ctl *ctl, pid_t tid)
 			ctl->running = 0;
 		} else {
 			ctl->thread_stop_sig = WSTOPSIG(st);
+			ctl->crashed_tid = tid;
 		}
 		pr_err("thread %d stopped with signal %d in parasite code",
 		       tid, WSTOPSIG(st));
@@ -296,7 +312,7 @@ static int wait_readable(struct compel_ctl *ctl, int fd, pid_t watch)
 			pr_perror("poll");
 			return -1;
 		}
-		if (check_stopped(ctl, watch))
+		if (check_watched(ctl, watch))
 			return -1;
 		if (fd == ctl->listen_fd && (waited += 100) > CONNECT_TIMEOUT_MS) {
 			pr_err("parasite in %d did not connect", ctl->pid);

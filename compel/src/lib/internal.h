@@ -40,8 +40,9 @@ struct region {
 	uint8_t		*local;		/* caller's mapping */
 	unsigned long	remote;		/* victim's mapping */
 	size_t		size;
-	size_t		blob_off, dframe_off, tframe_off, frame_size;
-	size_t		dstack_top, tstack_top, args_off, args_size;
+	size_t		blob_off, dframe_off, frame_size, dstack_top;
+	size_t		slot_off, slot_size;	/* thread slots: frame, stack, args */
+	size_t		args_off, args_size;
 };
 
 struct compel_ctl {
@@ -53,7 +54,10 @@ struct compel_ctl {
 	int		infected;	/* parasite started */
 	int		running;	/* parasite thread not ptrace-stopped */
 	int		stop_sig;	/* signal it stopped with if it crashed */
-	int		thread_stop_sig; /* same for a one-shot thread */
+	int		thread_stop_sig; /* same for a thread running a command */
+	pid_t		crashed_tid;	/* which thread that was */
+	const pid_t	*watch;		/* threads running commands */
+	int		nr_watch;
 	size_t		thread_entry;	/* blob offset */
 	struct region	r;
 	struct compel_shared *hdr;	/* r.local */
@@ -72,6 +76,7 @@ int rseq_restore(struct thread_state *ts);
 int interrupt_and_wait(pid_t tid);
 int interrupt_prepare(pid_t tid);
 int interrupt_wait(pid_t tid);
+int interrupt_collect(pid_t tid);
 
 /* ---- rsys.c ---- */
 int find_gadget(struct compel_ctl *ctl);
@@ -79,6 +84,9 @@ int ptrace_syscall(struct compel_ctl *ctl, long nr, long *ret,
 		   const unsigned long *args);
 
 /* ---- infect.c ---- */
+#define SLOT_STACK	(32 * 1024UL)
+#define SLOT_ARGS	COMPEL_THREAD_ARGS_SIZE
+/* watch: thread to check for faults while waiting; 0: ctl->watch[]. */
 int rpc_recv(struct compel_ctl *ctl, struct compel_msg *m, int *fds,
 	     unsigned int max_fds, pid_t watch);
 void drain_log(struct compel_ctl *ctl);

@@ -135,6 +135,16 @@ int interrupt_wait(pid_t tid)
 	return wait_interrupt_stop(tid, NULL);
 }
 
+/* After interrupt_prepare(): -1, 0 (interrupt stop) or a fault signal. */
+int interrupt_collect(pid_t tid)
+{
+	int crash = 0;
+
+	if (wait_interrupt_stop(tid, &crash))
+		return -1;
+	return crash;
+}
+
 /* Returns -1, 0 (interrupt stop) or a signal the thread stopped with. */
 int interrupt_and_wait(pid_t tid)
 {

@@ -1,105 +1,216 @@
 /*
- * One command in the context of another thread of an infected task.
- * The thread gets its own rt_sigframe (built from its own saved state)
- * so that, should the caller die, it returns home by itself exactly
- * like the daemon does.
+ * Commands in the context of other threads of an infected task, up to
+ * COMPEL_THREAD_SLOTS at once.  Each thread gets a slot in the region:
+ * its own rt_sigframe (built from its own saved state), stack and
+ * argument area, so that, should the caller die, it returns home by
+ * itself exactly like the daemon does.
  */
 #include <errno.h>
 #include <signal.h>
+#include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include "internal.h"
 
-static int start_thread(struct compel_ctl *ctl, struct thread_state *ts,
-			int *started)
+struct tjob {
+	struct thread_state ts;
+	int		slot;
+	int		started;	/* PTRACE_CONT done */
+	int		replied;
+	int		ret;
+	int		stop_sig;	/* faulted in parasite code */
+};
+
+static size_t slot_base(struct compel_ctl *ctl, int i)
 {
+	return ctl->r.slot_off + i * ctl->r.slot_size;
+}
+
+static void fill_slot(struct compel_ctl *ctl, struct tjob *j, unsigned int cmd,
+		      int main_args)
+{
+	struct compel_thread_slot *sl = &ctl->hdr->slot[j->slot];
+	size_t base = slot_base(ctl, j->slot);
+	size_t args = base + ctl->r.frame_size + SLOT_STACK;
+	unsigned long uc;
+
+	arch_build_frame(&j->ts, ctl->r.local + base, ctl->r.remote + base, &uc);
+	sl->ci.frame_uc = uc;
+	sl->ci.rseq_cs_ptr = j->ts.rseq_cleared ? j->ts.rseq_cs_ptr : 0;
+	sl->ci.rseq_cs_val = j->ts.rseq_cs_val;
+	sl->cmd = cmd;
+	sl->tid = j->ts.tid;
+	if (main_args) {
+		sl->args = ctl->r.remote + ctl->r.args_off;
+		sl->args_size = ctl->r.args_size;
+	} else {
+		sl->args = ctl->r.remote + args;
+		sl->args_size = SLOT_ARGS;
+		memcpy(ctl->r.local + args, ctl->r.local + ctl->r.args_off,
+		       min((size_t)SLOT_ARGS, ctl->r.args_size));
+	}
+}
+
+static int start_thread(struct compel_ctl *ctl, struct tjob *j)
+{
+	size_t stack_top = slot_base(ctl, j->slot) + ctl->r.frame_size + SLOT_STACK;
 	uint64_t block = ~0ULL;
-	compel_regs_t r = ts->regs;
+	compel_regs_t r = j->ts.regs;
+	pid_t tid = j->ts.tid;
 
 	arch_regs_call(&r, ctl->r.remote + ctl->r.blob_off + ctl->thread_entry,
-		       ctl->r.remote + ctl->r.tstack_top, ctl->r.remote);
-	if (arch_set_regs(ts->tid, &r))
+		       ctl->r.remote + stack_top, ctl->r.remote +
+		       offsetof(struct compel_shared, slot[j->slot]));
+	if (arch_set_regs(tid, &r))
 		return -1;
 	compel_step("thread regs set");
-	if (ptrace(PTRACE_SETSIGMASK, ts->tid, (void *)sizeof(block), &block)) {
-		pr_perror("PTRACE_SETSIGMASK %d", ts->tid);
+	if (ptrace(PTRACE_SETSIGMASK, tid, (void *)sizeof(block), &block)) {
+		pr_perror("PTRACE_SETSIGMASK %d", tid);
 		return -1;
 	}
 	compel_step("thread sigmask set");
-	if (ptrace(PTRACE_CONT, ts->tid, NULL, NULL)) {
-		pr_perror("PTRACE_CONT %d", ts->tid);
+	if (ptrace(PTRACE_CONT, tid, NULL, NULL)) {
+		pr_perror("PTRACE_CONT %d", tid);
 		return -1;
 	}
-	*started = 1;
+	j->started = 1;
 	compel_step("thread started");
 	return 0;
 }
 
-/* Bring the thread back to an interrupt stop and restore it. */
-static int take_back(struct compel_ctl *ctl, struct thread_state *ts, int started)
+static int prepare_job(struct compel_ctl *ctl, struct tjob *j, pid_t tid,
+		       unsigned int cmd, int main_args)
 {
-	int sig = ctl->thread_stop_sig;
-
-	if (started) {
-		if (sig)
-			sig = interrupt_prepare(ts->tid) ? -1 : sig;
-		else
-			sig = interrupt_and_wait(ts->tid);
-		if (sig < 0)
-			return -1;
-		if (sig > 0 && (ptrace(PTRACE_CONT, ts->tid, NULL, NULL) ||
-				interrupt_wait(ts->tid)))
-			return -1;
-		ctl->thread_stop_sig = 0;
-		compel_step("thread stopped");
-	}
-	if (thread_state_restore(ts))
+	if (tid == ctl->pid) {
+		pr_err("thread %d runs the daemon", tid);
+		errno = EINVAL;
 		return -1;
-	compel_step("thread restored");
-	return rseq_restore(ts);
+	}
+	if (thread_state_save(&j->ts, tid))
+		return -1;
+	if (rseq_clear(&j->ts))
+		return -1;
+	fill_slot(ctl, j, cmd, main_args);
+	compel_step("thread frame built");
+	return start_thread(ctl, j);
+}
+
+/* Wait for the replies of every started thread. */
+static int collect(struct compel_ctl *ctl, struct tjob *jobs, int n,
+		   compel_thread_done_fn done, void *priv)
+{
+	size_t base;
+	struct compel_msg m;
+	int i, left = 0, err = 0;
+
+	for (i = 0; i < n; i++)
+		left += jobs[i].started;
+	while (left > 0) {
+		if (rpc_recv(ctl, &m, NULL, 0, 0))
+			return -1;
+		for (i = 0; i < n && jobs[i].ts.tid != m.tid; i++)
+			;
+		if (m.cmd != COMPEL_MSG_REPLY || i == n || jobs[i].replied) {
+			pr_err("unexpected message %#x from %d", m.cmd, m.tid);
+			return -1;
+		}
+		jobs[i].replied = 1;
+		jobs[i].ret = m.ret;
+		left--;
+		base = slot_base(ctl, jobs[i].slot) + ctl->r.frame_size + SLOT_STACK;
+		if (done && !err && done(priv, m.tid, m.ret, ctl->r.local + base))
+			err = -1;
+	}
+	compel_step("threads replied");
+	return err;
+}
+
+/* Bring every started thread back to an interrupt stop; restore all. */
+static int take_back(struct compel_ctl *ctl, struct tjob *jobs, int n)
+{
+	int i, sig, err = 0;
+
+	for (i = 0; i < n; i++) {
+		if (ctl->thread_stop_sig && ctl->crashed_tid == jobs[i].ts.tid) {
+			jobs[i].stop_sig = ctl->thread_stop_sig;
+			ctl->thread_stop_sig = 0;
+		}
+		if (jobs[i].started && interrupt_prepare(jobs[i].ts.tid))
+			return -1;
+	}
+	for (i = 0; i < n; i++) {
+		struct tjob *j = &jobs[i];
+
+		if (j->started) {
+			sig = j->stop_sig ? j->stop_sig : interrupt_collect(j->ts.tid);
+			if (sig < 0)
+				return -1;
+			/* A fault: drop the signal, reach the pending trap. */
+			if (sig > 0 && (ptrace(PTRACE_CONT, j->ts.tid, NULL, NULL) ||
+					interrupt_wait(j->ts.tid)))
+				return -1;
+			j->started = 0;
+			compel_step("thread stopped");
+		}
+		if (j->ts.tid && (thread_state_restore(&j->ts) || rseq_restore(&j->ts)))
+			err = -1;
+		else if (j->ts.tid)
+			compel_step("thread restored");
+	}
+	return err;
+}
+
+static int run_batch(struct compel_ctl *ctl, const pid_t *tids, int n,
+		     unsigned int cmd, int main_args, compel_thread_done_fn done,
+		     void *priv)
+{
+	struct tjob jobs[COMPEL_THREAD_SLOTS];
+	int i, k, err = 0;
+
+	if (!ctl->running) {
+		pr_err("no daemon running in %d", ctl->pid);
+		errno = EINVAL;
+		return -1;
+	}
+	for (k = 0; k < n && !err; k += COMPEL_THREAD_SLOTS) {
+		int nr = min(n - k, COMPEL_THREAD_SLOTS);
+
+		memset(jobs, 0, sizeof(jobs));
+		for (i = 0; i < nr && !err; i++) {
+			jobs[i].slot = i;
+			err = prepare_job(ctl, &jobs[i], tids[k + i], cmd, main_args);
+		}
+		ctl->watch = tids + k;
+		ctl->nr_watch = nr;
+		if (!err)
+			err = collect(ctl, jobs, nr, done, priv);
+		drain_log(ctl);
+		if (take_back(ctl, jobs, nr))
+			err = -1;
+		ctl->nr_watch = 0;
+		for (i = 0; i < nr; i++)
+			thread_state_free(&jobs[i].ts);
+	}
+	return err ? -1 : 0;
+}
+
+static int store_ret(void *priv, pid_t tid, int ret, void *args)
+{
+	(void)tid;
+	(void)args;
+	*(int *)priv = ret;
+	return 0;
 }
 
 int compel_run_in_thread(struct compel_ctl *ctl, pid_t tid, unsigned int cmd,
 			 int *ret)
 {
-	struct compel_shared *h = ctl->hdr;
-	struct thread_state ts;
-	struct compel_msg m;
-	unsigned long uc;
-	int started = 0, err = -1;
+	return run_batch(ctl, &tid, 1, cmd, 1, store_ret, ret);
+}
 
-	if (!ctl->running || tid == ctl->pid) {
-		pr_err("run in thread %d: no daemon, or daemon's own thread", tid);
-		errno = EINVAL;
-		return -1;
-	}
-	if (thread_state_save(&ts, tid))
-		return -1;
-	if (rseq_clear(&ts))
-		goto out;
-	arch_build_frame(&ts, ctl->r.local + ctl->r.tframe_off,
-			 ctl->r.remote + ctl->r.tframe_off, &uc);
-	h->thread.frame_uc = uc;
-	h->thread.rseq_cs_ptr = ts.rseq_cleared ? ts.rseq_cs_ptr : 0;
-	h->thread.rseq_cs_val = ts.rseq_cs_val;
-	h->thread_cmd = cmd;
-	h->thread_tid = tid;
-	compel_step("thread frame built");
-	if (start_thread(ctl, &ts, &started))
-		goto out;
-	if (rpc_recv(ctl, &m, NULL, 0, tid))
-		goto out;
-	if (m.cmd != COMPEL_MSG_REPLY || m.tid != tid) {
-		pr_err("thread %d: unexpected message %#x from %d", tid, m.cmd, m.tid);
-		goto out;
-	}
-	compel_step("thread replied");
-	*ret = m.ret;
-	err = 0;
-out:
-	drain_log(ctl);
-	if (take_back(ctl, &ts, started))
-		err = -1;
-	thread_state_free(&ts);
-	return err;
+int compel_run_in_threads(struct compel_ctl *ctl, const pid_t *tids, int n,
+			  unsigned int cmd, compel_thread_done_fn done, void *priv)
+{
+	return run_batch(ctl, tids, n, cmd, 0, done, priv);
 }

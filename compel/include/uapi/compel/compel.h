@@ -18,6 +18,7 @@
  *      compel_rpc_recv_fds()       take fds the parasite sends back
  *      compel_rpc_wait()           wait for the command's result
  *      compel_run_in_thread()      one command in another thread's context
+ *      compel_run_in_threads()     the same in many threads, in parallel
  *   7. compel_cure(ctl)            stop the parasite, restore everything,
  *                                  unmap the region
  *   8. compel_release(ctl)         free the handle
@@ -193,6 +194,20 @@ int compel_rpc_call_sync(struct compel_ctl *ctl, unsigned int cmd, int *ret);
  */
 int compel_run_in_thread(struct compel_ctl *ctl, pid_t tid,
 			 unsigned int cmd, int *ret);
+
+/*
+ * Run cmd in each of the n threads tids[] (seized, stopped, not the
+ * daemon's), up to 16 at a time in parallel.  Each thread gets its own
+ * COMPEL_THREAD_ARGS_SIZE-byte argument area, filled with the first
+ * bytes of compel_args() before it starts; when it has replied,
+ * done(priv, tid, ret, area) is called (caller-side pointer to that
+ * area, valid during the call).  A non-zero return from done stops the
+ * batch.  Every thread is restored and left stopped, whatever happens.
+ */
+#define COMPEL_THREAD_ARGS_SIZE	4096
+typedef int (*compel_thread_done_fn)(void *priv, pid_t tid, int ret, void *args);
+int compel_run_in_threads(struct compel_ctl *ctl, const pid_t *tids, int n,
+			  unsigned int cmd, compel_thread_done_fn done, void *priv);
 
 /*
  * Stop the parasite, restore registers, xsave area, signal mask and

@@ -23,7 +23,7 @@
 
 void std_sigreturn(unsigned long uc) __attribute__((noreturn));
 long std_daemon_main(struct compel_shared *h);
-long std_thread_main(struct compel_shared *h);
+long std_thread_main(struct compel_thread_slot *sl);
 
 static int sock = -1;
 
@@ -228,21 +228,22 @@ long std_daemon_main(struct compel_shared *h)
 	go_home(&h->daemon);
 }
 
-long std_thread_main(struct compel_shared *h)
+long std_thread_main(struct compel_thread_slot *sl)
 {
+	struct compel_shared *h = (struct compel_shared *)(unsigned long)sl->shared;
 	struct compel_msg m = { COMPEL_MSG_REPLY, 0, 0, 0 };
 	struct std_pollfd pfd = { h->sock_fd, 0, 0 };
 	struct parasite_ctx ctx = { 0 };
 	long ret;
 
-	enter(&h->thread);
+	enter(&sl->ci);
 	sys_sigaltstack(0, (struct std_stack *)(unsigned long)
-			(h->thread.frame_uc + UC_STACK_OFF));
-	ctx.args = (void *)(unsigned long)h->args;
-	ctx.args_size = h->args_size;
+			(sl->ci.frame_uc + UC_STACK_OFF));
+	ctx.args = (void *)(unsigned long)sl->args;
+	ctx.args_size = sl->args_size;
 	ctx.in_thread = 1;
 	ctx.sock = h->sock_fd;
-	m.ret = parasite_cmd(h->thread_cmd, &ctx);
+	m.ret = parasite_cmd(sl->cmd, &ctx);
 	m.tid = sys_gettid();
 	if (pfd.fd >= 0 && send_msg(h->sock_fd, &m, 0, 0) == 0) {
 		/* Park until libcompel stops us or the caller hangs up. */
@@ -250,5 +251,5 @@ long std_thread_main(struct compel_shared *h)
 			ret = sys_ppoll(&pfd, 1, 0);
 		while (ret == 0 || ret == -4 /* EINTR */);
 	}
-	go_home(&h->thread);
+	go_home(&sl->ci);
 }
