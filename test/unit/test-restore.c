@@ -932,6 +932,111 @@ static void spoil_no_inventory(const struct victim_ctl *v)
 	unlink(path);
 }
 
+/* Read every entry of an image, let @fn change entry @i, write it back. */
+static void rewrite(const struct victim_ctl *v, enum img_kind kind, unsigned int id,
+		    void (*fn)(unsigned int i, ProtobufCMessage *m))
+{
+	ProtobufCMessage *m[256];
+	struct cr_img *img;
+	unsigned int n = 0, i;
+	int dfd = open(v->dir, O_RDONLY | O_DIRECTORY);
+
+	img = img_open(dfd, kind, id);
+	while (img && n < 256 && img_read_entry(img, &m[n]) == 1)
+		n++;
+	if (img)
+		img_close(img);
+	for (i = 0; i < n; i++)
+		fn(i, m[i]);
+	img = img_create(dfd, kind, id);
+	for (i = 0; img && i < n; i++)
+		if (img_write_entry(img, m[i]))
+			break;
+	if (img)
+		img_commit(img);
+	for (i = 0; i < n; i++)
+		img_free_entry(m[i]);
+	close(dfd);
+}
+
+static void mm_overlap(unsigned int i, ProtobufCMessage *m)
+{
+	MmEntry *mm = (MmEntry *)m;
+
+	(void)i;
+	if (mm->n_vmas > 1)
+		mm->vmas[1]->start = mm->vmas[0]->start;
+}
+
+static void mm_shared_anon(unsigned int i, ProtobufCMessage *m)
+{
+	MmEntry *mm = (MmEntry *)m;
+
+	(void)i;
+	mm->vmas[0]->kind = VMA_KIND__VMA_ANON_SHARED;
+}
+
+static void mm_kernel_addr(unsigned int i, ProtobufCMessage *m)
+{
+	MmEntry *mm = (MmEntry *)m;
+
+	(void)i;
+	mm->vmas[mm->n_vmas - 2]->end = 0xffff800000000000ULL;
+}
+
+static void pagemap_outside(unsigned int i, ProtobufCMessage *m)
+{
+	if (i == 1)
+		((PagemapEntry *)m)->vaddr = 0x1000;	/* below every vma */
+}
+
+static void fds_repeat(unsigned int i, ProtobufCMessage *m)
+{
+	if (i == 1)
+		((FdEntry *)m)->fd = 0;
+	if (i == 0)
+		((FdEntry *)m)->fd = 0;
+}
+
+static void files_mtime(unsigned int i, ProtobufCMessage *m)
+{
+	RegFileEntry *rf = (RegFileEntry *)m;
+
+	(void)i;
+	if (S_ISREG(rf->mode))
+		rf->mtime_ns += 1;
+}
+
+static void core_xsave_short(unsigned int i, ProtobufCMessage *m)
+{
+	if (i == 1)
+		((ThreadCoreEntry *)m)->xsave.len = 576;
+}
+
+static void core_bad_signo(unsigned int i, ProtobufCMessage *m)
+{
+	if (i == 0 && ((TaskCoreEntry *)m)->n_sigactions)
+		((TaskCoreEntry *)m)->sigactions[0]->signo = SIGKILL;
+}
+
+static void spoil_mm_overlap(const struct victim_ctl *v) { rewrite(v, IMG_MM, (unsigned)v->pid, mm_overlap); }
+static void spoil_mm_shared_anon(const struct victim_ctl *v) { rewrite(v, IMG_MM, (unsigned)v->pid, mm_shared_anon); }
+static void spoil_mm_kernel_addr(const struct victim_ctl *v) { rewrite(v, IMG_MM, (unsigned)v->pid, mm_kernel_addr); }
+static void spoil_pagemap_outside(const struct victim_ctl *v) { rewrite(v, IMG_PAGEMAP, (unsigned)v->pid, pagemap_outside); }
+static void spoil_fds_repeat(const struct victim_ctl *v) { rewrite(v, IMG_FDS, (unsigned)v->pid, fds_repeat); }
+static void spoil_files_mtime(const struct victim_ctl *v) { rewrite(v, IMG_REG_FILES, 0, files_mtime); }
+static void spoil_xsave_short(const struct victim_ctl *v) { rewrite(v, IMG_CORE, (unsigned)v->pid, core_xsave_short); }
+static void spoil_bad_signo(const struct victim_ctl *v) { rewrite(v, IMG_CORE, (unsigned)v->pid, core_bad_signo); }
+
+static int test_mm_overlap(void) { return broken(spoil_mm_overlap, "ascending"); }
+static int test_mm_shared_anon(void) { return broken(spoil_mm_shared_anon, "does not support"); }
+static int test_mm_kernel_addr(void) { return broken(spoil_mm_kernel_addr, "user space"); }
+static int test_pagemap_outside(void) { return broken(spoil_pagemap_outside, "not inside one private vma"); }
+static int test_fds_repeat(void) { return broken(spoil_fds_repeat, "is repeated"); }
+static int test_files_mtime(void) { return broken(spoil_files_mtime, "modified since the dump"); }
+static int test_xsave_short(void) { return broken(spoil_xsave_short, "xsave area is 576 bytes"); }
+static int test_bad_signo(void) { return broken(spoil_bad_signo, "bad or repeated sigaction signal 9"); }
+
 static int test_core_truncated(void)
 {
 	return broken(spoil_core_truncated, "core-");
@@ -1016,6 +1121,14 @@ static const struct unit_case cases[] = {
 	{ "garbage in core image refused, no leftover", test_core_garbage },
 	{ "truncated pages image refused, no leftover", test_pages_truncated },
 	{ "missing inventory refused", test_no_inventory },
+	{ "overlapping vmas refused", test_mm_overlap },
+	{ "shared anonymous vma refused (not supported)", test_mm_shared_anon },
+	{ "vma in kernel space refused", test_mm_kernel_addr },
+	{ "pagemap run outside its vma refused", test_pagemap_outside },
+	{ "repeated fd number refused", test_fds_repeat },
+	{ "file changed since the dump refused", test_files_mtime },
+	{ "xsave of another size refused", test_xsave_short },
+	{ "sigaction for SIGKILL refused", test_bad_signo },
 	{ "pid in use names the pid (clone3)", test_pid_in_use },
 	{ "pid in use names the pid (ns_last_pid)", test_pid_in_use_ns_last_pid },
 };
