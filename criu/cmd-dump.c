@@ -54,6 +54,19 @@ uint64_t dump_now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+void dump_phase(struct dump_stats *s, const char *name)
+{
+	uint64_t now = dump_now_us();
+
+	if (s->nr_phases < DUMP_MAX_PHASES) {
+		s->phase[s->nr_phases].name = name;
+		s->phase[s->nr_phases].us = now - s->mark;
+		s->nr_phases++;
+	}
+	pr_info("phase %s: %lu us", name, (unsigned long)(now - s->mark));
+	s->mark = now;
+}
+
 static void compel_log(enum compel_log_level lvl, const char *file, int line, const char *msg)
 {
 	static const unsigned int map[] = {
@@ -288,6 +301,8 @@ static int kill_task(struct dump_task *t)
 
 static void print_stats(const struct dump_task *t)
 {
+	unsigned int i;
+
 	pr_msg("Dump statistics\n");
 	pr_msg("  freezing time   %lu us\n", (unsigned long)t->stats.freezing_us);
 	pr_msg("  frozen time     %lu us\n", (unsigned long)t->stats.frozen_us);
@@ -296,6 +311,9 @@ static void print_stats(const struct dump_task *t)
 	pr_msg("  pages scanned   %lu\n", (unsigned long)t->stats.pages_scanned);
 	pr_msg("  pages skipped   %lu\n", (unsigned long)t->stats.pages_skipped);
 	pr_msg("  pages written   %lu\n", (unsigned long)t->stats.pages_written);
+	for (i = 0; i < t->stats.nr_phases; i++)
+		pr_msg("  phase %-9s %lu us\n", t->stats.phase[i].name,
+		       (unsigned long)t->stats.phase[i].us);
 }
 
 static void dump_task_free(struct dump_task *t)
@@ -346,6 +364,7 @@ int cmd_dump(struct cr_options *o)
 
 	pr_info("seizing %d", t.pid);
 	t_start = dump_now_us();
+	t.stats.mark = t_start;
 	if (compel_seize_task(t.pid, 0, &t.tids, &t.nr_tids)) {
 		int err = errno;
 
@@ -362,12 +381,15 @@ int cmd_dump(struct cr_options *o)
 	seized = true;
 	t_frozen = dump_now_us();
 	t.stats.freezing_us = t_frozen - t_start;
+	dump_phase(&t.stats, "seize");
 	if (dump_fault("after-seize") || check_task(&t))
 		goto fail;
+	dump_phase(&t.stats, "check");
 
 	if (dump_collect_core_ptrace(&t) || dump_collect_core_proc(&t) ||
 	    dump_collect_vmas(&t) || dump_collect_fds(&t) || dump_collect_fs(&t))
 		goto fail;
+	dump_phase(&t.stats, "collect");
 	if (dump_fault("after-collect"))
 		goto fail;
 
@@ -380,11 +402,14 @@ int cmd_dump(struct cr_options *o)
 		pr_err("can't infect %d", t.pid);
 		goto fail;
 	}
+	dump_phase(&t.stats, "infect");
 	if (dump_fault("after-infect") || dump_collect_core_parasite(&t) ||
 	    dump_fault("after-parasite"))
 		goto fail;
+	dump_phase(&t.stats, "parasite");
 	if (dump_pages(&t))
 		goto fail;
+	dump_phase(&t.stats, "pages");
 	wrote |= W_PAGES;
 	if (dump_fault("before-cure"))
 		goto fail;
@@ -394,6 +419,7 @@ int cmd_dump(struct cr_options *o)
 	}
 	compel_release(t.ctl);
 	t.ctl = NULL;
+	dump_phase(&t.stats, "cure");
 	if (dump_fault("after-cure"))
 		goto fail;
 
@@ -409,6 +435,7 @@ int cmd_dump(struct cr_options *o)
 	if (write_pstree(&t))
 		goto fail;
 	wrote |= W_PSTREE;
+	dump_phase(&t.stats, "write");
 	t.stats.frozen_us = dump_now_us() - t_frozen;
 	if (write_stats(&t))
 		goto fail;
@@ -416,6 +443,7 @@ int cmd_dump(struct cr_options *o)
 	if (dump_fault("before-inventory") || write_inventory(&t))
 		goto fail;
 	complete = true;
+	dump_phase(&t.stats, "inventory");
 	pr_info("dump of %d complete", t.pid);
 
 	if (o->leave_running || o->leave_stopped) {
@@ -431,6 +459,7 @@ int cmd_dump(struct cr_options *o)
 		goto done;
 	}
 	ret = 0;
+	dump_phase(&t.stats, o->leave_running ? "detach" : o->leave_stopped ? "stop" : "kill");
 done:
 	t.stats.frozen_us = dump_now_us() - t_frozen;
 	if (o->display_stats)

@@ -23,9 +23,15 @@
 struct compel_ctl;
 struct cr_img;
 
+#define DUMP_MAX_PHASES		16
+
 struct dump_stats {
 	uint64_t freezing_us, frozen_us, memdump_us, memwrite_us;
 	uint64_t pages_scanned, pages_skipped, pages_written;
+	/* wall time per phase, for the log and --display-stats */
+	struct { const char *name; uint64_t us; } phase[DUMP_MAX_PHASES];
+	unsigned int nr_phases;
+	uint64_t mark;		/* end of the previous phase */
 };
 
 /* reg-files.img entries, shared by fds, vmas, cwd/root and exe. */
@@ -71,6 +77,8 @@ int dump_fault(const char *point);
 
 /* Microseconds of CLOCK_MONOTONIC. */
 uint64_t dump_now_us(void);
+/* Close phase @name: its time runs from the previous call (or the start). */
+void dump_phase(struct dump_stats *s, const char *name);
 
 /* dump-files.c: reg-files entries */
 int dump_files_add(struct dump_files *f, const char *path, const struct stat *stb,
