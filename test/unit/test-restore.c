@@ -1037,6 +1037,101 @@ static int test_files_mtime(void) { return broken(spoil_files_mtime, "modified s
 static int test_xsave_short(void) { return broken(spoil_xsave_short, "xsave area is 576 bytes"); }
 static int test_bad_signo(void) { return broken(spoil_bad_signo, "bad or repeated sigaction signal 9"); }
 
+static void mm_bad_code(unsigned int i, ProtobufCMessage *m)
+{
+	MmEntry *mm = (MmEntry *)m;
+
+	(void)i;
+	mm->start_code = mm->end_code + PAGE;	/* only the kernel checks these */
+}
+
+static void spoil_mm_bad_code(const struct victim_ctl *v) { rewrite(v, IMG_MM, (unsigned)v->pid, mm_bad_code); }
+
+/* Fails inside the restorer, after criu's memory is gone: still reported and reaped. */
+static int test_restorer_failure(void) { return broken(spoil_mm_bad_code, "prctl(PR_SET_MM_MAP) failed"); }
+
+static int slurp(const char *path, char **buf, size_t *len)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0 || fstat(fd, &st))
+		return -1;
+	*len = (size_t)st.st_size;
+	*buf = malloc(*len + 1);
+	if (!*buf || read(fd, *buf, *len) != (ssize_t)*len) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static int spit(const char *path, const char *buf, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC);
+	int ret = fd >= 0 && write(fd, buf, len) == (ssize_t)len ? 0 : -1;
+
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+/*
+ * Random byte changes in the protobuf images: criu must never die of a
+ * signal, a refused restore leaves no task, and a restore that went through
+ * with nonsense is the task's problem (it is killed here).
+ */
+static int test_random_corruption(void)
+{
+	static const char *const names[] = { "core-%d.img", "mm-%d.img", "pagemap-%d.img",
+					     "fds-%d.img", "reg-files.img", "pstree.img" };
+	const char *extra[] = { "-d", NULL };
+	struct victim_ctl v;
+	unsigned int seed = 12345, it, refused = 0;
+
+	CHECK(prepare(&v, false) == 0);
+	for (it = 0; it < 48; it++) {
+		char path[160], name[64], *orig, *bad;
+		size_t len, k;
+		pid_t criu;
+		int rc;
+
+		snprintf(name, sizeof(name), names[it % 6], v.pid);
+		snprintf(path, sizeof(path), "%s/%s", v.dir, name);
+		CHECK(slurp(path, &orig, &len) == 0 && len > 8);
+		bad = malloc(len);
+		CHECK(bad);
+		memcpy(bad, orig, len);
+		for (k = 0; k < 1 + it % 4; k++)
+			bad[4 + rand_r(&seed) % (len - 4)] ^= (char)(1 + rand_r(&seed) % 255);
+		CHECK(spit(path, bad, len) == 0);
+		snprintf(path, sizeof(path), "%s/restore.pid", v.dir);
+		unlink(path);
+		criu = run_criu(v.dir, extra, NULL);
+		rc = wait_status(criu);
+		snprintf(path, sizeof(path), "%s/%s", v.dir, name);
+		CHECK(spit(path, orig, len) == 0);
+		free(orig);
+		free(bad);
+		if (rc >= 128) {
+			snprintf(unit_why, sizeof(unit_why), "criu died of signal %d on a corrupt %s",
+				 rc - 128, name);
+			return -1;
+		}
+		if (rc == 0) {
+			reap(v.pid);	/* restored anyway: ours as subreaper */
+		} else {
+			refused++;
+			CHECK(!pid_alive(v.pid));
+		}
+		CHECK(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD);
+	}
+	CHECK(refused > 0);
+	rm_dir(v.dir);
+	return 0;
+}
+
 static int test_core_truncated(void)
 {
 	return broken(spoil_core_truncated, "core-");
@@ -1129,6 +1224,8 @@ static const struct unit_case cases[] = {
 	{ "file changed since the dump refused", test_files_mtime },
 	{ "xsave of another size refused", test_xsave_short },
 	{ "sigaction for SIGKILL refused", test_bad_signo },
+	{ "failure inside the restorer reported, task reaped", test_restorer_failure },
+	{ "random corruption: refused or restored, never a crash", test_random_corruption },
 	{ "pid in use names the pid (clone3)", test_pid_in_use },
 	{ "pid in use names the pid (ns_last_pid)", test_pid_in_use_ns_last_pid },
 };
