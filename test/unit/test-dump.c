@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/rseq.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -35,6 +36,8 @@
 #include "pstree.pb-c.h"
 #include "unit.h"
 
+#define __stringify_1(x)	#x
+#define __stringify_num(x)	__stringify_1(x)
 #define PG		4096ul
 #define REGION_PAGES	64
 #define FILE_PAGES	4
@@ -55,12 +58,13 @@ static const unsigned int touched[] = { 0, 1, 5, 10, 11, 12 };
 #define PTIMER_VALUE_S	1000
 #define PTIMER_IVAL_S	7
 
-enum { V_PLAIN, V_PIPE, V_SHARED, V_THREAD, V_CHILD, V_SHELL };
+enum { V_PLAIN, V_PIPE, V_SHARED, V_THREAD, V_CHILD, V_SHELL, V_RSEQ };
 
 /* V_SHELL: the pty slave the victim keeps open, in the test's session. */
 static char pts_path[64];
 
 struct victim_info {
+	uint64_t rseq_cs_word, rseq_cs;		/* V_RSEQ */
 	uint64_t region, fmap, tls, handler;
 	uint64_t sparse, none, altstack;
 	int32_t timer_id;
@@ -128,6 +132,54 @@ static sigset_t victim_mask(void)
 	return s;
 }
 
+/*
+ * V_RSEQ: sleep in pause() with the thread's rseq_cs armed, as a thread
+ * stopped inside a critical section has it. rdi: the rseq_cs word, rsi: the
+ * descriptor. Any abort (preemption before the syscall) re-arms and retries.
+ */
+struct cs_desc {
+	uint32_t version, flags;
+	uint64_t start_ip, post_commit_offset, abort_ip;
+} __attribute__((aligned(32)));
+
+extern char tdump_cs_start[], tdump_cs_end[], tdump_cs_abort[];
+void tdump_rseq_pause(uint64_t *word, const struct cs_desc *d) __attribute__((noreturn));
+
+__asm__(".text\n"
+	".type tdump_rseq_pause, @function\n"
+	"tdump_rseq_pause:\n"
+	"0:	movq %rsi, (%rdi)\n"
+	"tdump_cs_start:\n"
+	"	movl $" __stringify_num(SYS_pause) ", %eax\n"
+	"	syscall\n"
+	"	nop\n"
+	"tdump_cs_end:\n"
+	"	jmp 0b\n"
+	"	.long 0x53053053\n"		/* RSEQ_SIG on x86 */
+	"tdump_cs_abort:\n"
+	"	jmp 0b\n");
+
+static struct cs_desc victim_cs;
+
+static void rseq_victim(int ready)
+{
+	uint64_t *word = (uint64_t *)((char *)__builtin_thread_pointer() + __rseq_offset + 8);
+	struct victim_info info;
+
+	memset(&info, 0, sizeof(info));
+	if (!__rseq_size)
+		_exit(50);
+	victim_cs.start_ip = (uintptr_t)tdump_cs_start;
+	victim_cs.post_commit_offset = tdump_cs_end - tdump_cs_start;
+	victim_cs.abort_ip = (uintptr_t)tdump_cs_abort;
+	info.rseq_cs_word = (uintptr_t)word;
+	info.rseq_cs = (uintptr_t)&victim_cs;
+	if (write(ready, &info, sizeof(info)) != sizeof(info))
+		_exit(51);
+	close(ready);
+	tdump_rseq_pause(word, &victim_cs);
+}
+
 static void *idle_thread(void *arg)
 {
 	(void)arg;
@@ -164,6 +216,8 @@ static void victim_main(int ready, int kind, const char *file)
 	for (i = 3; i < 1024; i++)
 		if (i != ready)
 			close(i);
+	if (kind == V_RSEQ)
+		rseq_victim(ready);
 	if (kind == V_PIPE && pipe(keep))
 		_exit(20);
 	if (kind == V_SHELL && open(pts_path, O_RDWR | O_NOCTTY) < 0)
@@ -962,6 +1016,44 @@ static int body_shell(struct victim *v)
 	return 0;
 }
 
+/* The image holds the task's rseq_cs, not the 0 compel keeps there meanwhile. */
+static int body_rseq(struct victim *v)
+{
+	struct run *runs = calloc(4096, sizeof(*runs));
+	uint64_t word = 0, now = 0;
+	char name[64], mem[64];
+	int64_t off;
+	int dfd, fd, nr = 0, r;
+
+	CHECK(runs);
+	r = run_dump(v, NULL, "--leave-running");
+	dfd = open(v->dir, O_RDONLY | O_DIRECTORY);
+	if (!r && dfd >= 0)
+		r = read_pagemap(v, dfd, runs, 4096, &nr);
+	off = r ? -1 : page_off(runs, nr, v->info.rseq_cs_word);
+	free(runs);
+	snprintf(name, sizeof(name), "pages-%d.img", v->pid);
+	fd = dfd >= 0 ? openat(dfd, name, O_RDONLY) : -1;
+	if (fd >= 0 && off >= 0 && pread(fd, &word, 8, off) != 8)
+		word = 0;
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
+	/* and the live task has it back too */
+	snprintf(mem, sizeof(mem), "/proc/%d/mem", v->pid);
+	fd = open(mem, O_RDONLY);
+	if (fd >= 0 && pread(fd, &now, 8, v->info.rseq_cs_word) != 8)
+		now = 0;
+	if (fd >= 0)
+		close(fd);
+	CHECK(r == 0 && off >= 0);
+	CHECK(word == v->info.rseq_cs);
+	CHECK(now == v->info.rseq_cs);
+	CHECK(victim_free(v));
+	return 0;
+}
+
 static int body_kill(struct victim *v)
 {
 	int st;
@@ -1024,6 +1116,7 @@ static int test_shell(void)
 	return ret;
 }
 
+static int test_rseq(void) { return with_victim(V_RSEQ, body_rseq); }
 static int test_kill(void) { return with_victim(V_PLAIN, body_kill); }
 static int test_leave_stopped(void) { return with_victim(V_PLAIN, body_leave_stopped); }
 
@@ -1036,6 +1129,7 @@ static const struct unit_case cases[] = {
 	{ "a second thread is refused", test_thread },
 	{ "a child is refused", test_child },
 	{ "a job of another session needs --shell-job; its pty is FD_TTY", test_shell },
+	{ "rseq_cs armed in the task is in the image, not compel's 0", test_rseq },
 	{ "a plain dump kills the victim", test_kill },
 	{ "--leave-stopped leaves it stopped", test_leave_stopped },
 };
