@@ -35,17 +35,17 @@ struct compel_ctl *compel_prepare(pid_t tid)
 		return NULL;
 	ctl->pid = tid;
 	ctl->listen_fd = ctl->sock = ctl->log_rd = -1;
-	if (thread_state_save(&ctl->st, tid))
+	if (cpl_thread_state_save(&ctl->st, tid))
 		goto err;
 	if (compel_task_creds(tid, &cr))
 		goto err_st;
 	ctl->seccomp = cr.seccomp;
-	if (rseq_clear(&ctl->st))
+	if (cpl_rseq_clear(&ctl->st))
 		goto err_st;
 	compel_step("prepared");
 	return ctl;
 err_st:
-	thread_state_free(&ctl->st);
+	cpl_thread_state_free(&ctl->st);
 err:
 	free(ctl);
 	return NULL;
@@ -53,7 +53,7 @@ err:
 
 int compel_in_syscall(struct compel_ctl *ctl, long *nr)
 {
-	return arch_in_restartable_syscall(&ctl->st.regs, nr);
+	return cpl_arch_in_restartable_syscall(&ctl->st.regs, nr);
 }
 
 void *compel_args(struct compel_ctl *ctl)
@@ -79,7 +79,7 @@ static void layout(struct compel_ctl *ctl, const struct compel_blob *b,
 
 	r->blob_off = off;
 	off += round_up(b->mem_size, PAGE);
-	r->frame_size = arch_frame_size(ctl->st.xsave_len);
+	r->frame_size = cpl_arch_frame_size(ctl->st.xsave_len);
 	r->dframe_off = off;
 	off += r->frame_size;
 	r->dstack_top = off + STACK_SIZE;
@@ -148,7 +148,7 @@ static int map_region(struct compel_ctl *ctl)
 	void *p;
 	int fd;
 
-	if (ptrace_syscall(ctl, __NR_mmap, &ret, args))
+	if (cpl_ptrace_syscall(ctl, __NR_mmap, &ret, args))
 		return -1;
 	if (is_err(ret)) {
 		errno = -ret;
@@ -186,7 +186,7 @@ static int unmap_region(struct compel_ctl *ctl)
 	ctl->hdr = NULL;
 	if (!ctl->r.remote)
 		return 0;
-	if (ptrace_syscall(ctl, __NR_munmap, &ret, args) || ret) {
+	if (cpl_ptrace_syscall(ctl, __NR_munmap, &ret, args) || ret) {
 		pr_err("munmap in %d: %ld", ctl->pid, ret);
 		return -1;
 	}
@@ -222,7 +222,7 @@ static void fill_region(struct compel_ctl *ctl, const struct compel_blob *b)
 	h->log_level = compel_log_max;
 	h->addr_len = ctl->addr_len;
 	memcpy(h->addr, ctl->addr, ctl->addr_len);
-	arch_build_frame(&ctl->st, r->local + r->dframe_off, r->remote + r->dframe_off, &uc);
+	cpl_arch_build_frame(&ctl->st, r->local + r->dframe_off, r->remote + r->dframe_off, &uc);
 	h->daemon.frame_uc = uc;
 	if (ctl->st.rseq_cleared) {
 		h->daemon.rseq_cs_ptr = ctl->st.rseq_cs_ptr;
@@ -238,9 +238,9 @@ static int start_daemon(struct compel_ctl *ctl, const struct compel_blob *b)
 	uint64_t block = ~0ULL;
 	compel_regs_t r = ctl->st.regs;
 
-	arch_regs_call(&r, ctl->r.remote + ctl->r.blob_off + b->daemon_entry,
+	cpl_arch_regs_call(&r, ctl->r.remote + ctl->r.blob_off + b->daemon_entry,
 		       ctl->r.remote + ctl->r.dstack_top, ctl->r.remote);
-	if (arch_set_regs(ctl->pid, &r))
+	if (cpl_arch_set_regs(ctl->pid, &r))
 		return -1;
 	ctl->infected = 1;
 	compel_step("daemon regs set");
@@ -351,7 +351,7 @@ static int send_msg(int sock, struct compel_msg *m, const int *fds, unsigned int
 }
 
 /* One message from the parasite; fds (up to max_fds) kept, extra closed. */
-int rpc_recv(struct compel_ctl *ctl, struct compel_msg *m, int *fds,
+int cpl_rpc_recv(struct compel_ctl *ctl, struct compel_msg *m, int *fds,
 	     unsigned int max_fds, pid_t watch)
 {
 	char cbuf[CMSG_SPACE(sizeof(int) * COMPEL_MAX_FDS)] __aligned(8);
@@ -386,7 +386,7 @@ int rpc_recv(struct compel_ctl *ctl, struct compel_msg *m, int *fds,
 	return 0;
 }
 
-void drain_log(struct compel_ctl *ctl)
+void cpl_drain_log(struct compel_ctl *ctl)
 {
 	char buf[512];
 	ssize_t n;
@@ -428,7 +428,7 @@ int compel_rpc_recv_fds(struct compel_ctl *ctl, int *fds, unsigned int nfds)
 	struct compel_msg m;
 	unsigned int i;
 
-	if (rpc_recv(ctl, &m, fds, nfds, ctl->pid))
+	if (cpl_rpc_recv(ctl, &m, fds, nfds, ctl->pid))
 		return -1;
 	if (m.cmd != COMPEL_MSG_FDS || m.nfds != nfds) {
 		pr_err("expected %u fds, got message %#x with %u", nfds, m.cmd, m.nfds);
@@ -444,9 +444,9 @@ int compel_rpc_wait(struct compel_ctl *ctl, int *ret)
 {
 	struct compel_msg m;
 
-	if (rpc_recv(ctl, &m, NULL, 0, ctl->pid))
+	if (cpl_rpc_recv(ctl, &m, NULL, 0, ctl->pid))
 		return -1;
-	drain_log(ctl);
+	cpl_drain_log(ctl);
 	if (m.cmd != COMPEL_MSG_REPLY) {
 		pr_err("unexpected message %#x from parasite", m.cmd);
 		errno = EPROTO;
@@ -526,7 +526,7 @@ int compel_syscall(struct compel_ctl *ctl, long nr, long *ret,
 	int r;
 
 	if (!ctl->running)
-		return ptrace_syscall(ctl, nr, ret, args);
+		return cpl_ptrace_syscall(ctl, nr, ret, args);
 	ctl->hdr->sc.nr = nr;
 	memcpy(ctl->hdr->sc.arg, args, sizeof(args));
 	if (compel_rpc_call_sync(ctl, COMPEL_CMD_SYSCALL, &r))
@@ -546,7 +546,7 @@ static int fini_daemon(struct compel_ctl *ctl)
 	struct compel_msg m = { .cmd = COMPEL_CMD_FINI };
 	struct __ptrace_syscall_info si;
 	unsigned long lo = ctl->r.remote, hi = lo + ctl->r.size;
-	int event, sig = interrupt_and_wait(ctl->pid);
+	int event, sig = cpl_interrupt_and_wait(ctl->pid);
 	long last = -1;
 
 	if (sig < 0)
@@ -588,15 +588,15 @@ static int stop_daemon(struct compel_ctl *ctl)
 	int sig = ctl->stop_sig;
 
 	if (ctl->running) {
-		sig = interrupt_and_wait(ctl->pid);
+		sig = cpl_interrupt_and_wait(ctl->pid);
 		if (sig < 0)
 			return -1;
-	} else if (sig && interrupt_prepare(ctl->pid)) {
+	} else if (sig && cpl_interrupt_prepare(ctl->pid)) {
 		return -1;
 	}
 	if (sig > 0) {
 		/* Signal-delivery-stop: drop the signal, reach the trap. */
-		if (ptrace(PTRACE_CONT, ctl->pid, NULL, NULL) || interrupt_wait(ctl->pid))
+		if (ptrace(PTRACE_CONT, ctl->pid, NULL, NULL) || cpl_interrupt_wait(ctl->pid))
 			return -1;
 	}
 	ctl->running = 0;
@@ -616,7 +616,7 @@ static int close_remote_fd(struct compel_ctl *ctl, int32_t *slot)
 		return 0;
 	*slot = -1;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (ptrace_syscall(ctl, __NR_close, &ret, args))
+	if (cpl_ptrace_syscall(ctl, __NR_close, &ret, args))
 		return -1;
 	compel_step("parasite fd closed");
 	return 0;
@@ -633,14 +633,14 @@ int compel_cure(struct compel_ctl *ctl)
 		if (ret == 0) {
 			/* In the marker's syscall-exit stop: safe to restore
 			 * here (a detach still applies the restart fix-up). */
-			drain_log(ctl);
-			if (thread_state_restore(&ctl->st))
+			cpl_drain_log(ctl);
+			if (cpl_thread_state_restore(&ctl->st))
 				return -1;
 			ctl->infected = 0;
 			compel_step("registers restored");
-			if (interrupt_prepare(ctl->pid) ||
+			if (cpl_interrupt_prepare(ctl->pid) ||
 			    ptrace(PTRACE_CONT, ctl->pid, NULL, NULL) ||
-			    interrupt_wait(ctl->pid))
+			    cpl_interrupt_wait(ctl->pid))
 				return -1;
 		}
 		ret = 0;
@@ -649,18 +649,18 @@ int compel_cure(struct compel_ctl *ctl)
 		/* Fallback: a daemon that faulted or never connected. */
 		if (stop_daemon(ctl))
 			return -1;
-		drain_log(ctl);
+		cpl_drain_log(ctl);
 		/* Parasite fds first: a stopped daemon without them still
 		 * finds its way home (recvmsg fails, it self-cures). */
 		if (close_remote_fd(ctl, &ctl->hdr->log_fd) ||
 		    close_remote_fd(ctl, &ctl->hdr->sock_fd) ||
-		    thread_state_restore(&ctl->st))
+		    cpl_thread_state_restore(&ctl->st))
 			return -1;
 		ctl->infected = 0;
 		compel_step("registers restored");
 	}
 	ret |= unmap_region(ctl);
-	ret |= rseq_restore(&ctl->st);
+	ret |= cpl_rseq_restore(&ctl->st);
 	compel_step("cured");
 	if (ctl->listen_fd >= 0)
 		close(ctl->listen_fd);
@@ -678,6 +678,6 @@ void compel_release(struct compel_ctl *ctl)
 		return;
 	if (ctl->infected || ctl->r.remote || ctl->st.rseq_cleared)
 		compel_cure(ctl);
-	thread_state_free(&ctl->st);
+	cpl_thread_state_free(&ctl->st);
 	free(ctl);
 }

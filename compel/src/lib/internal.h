@@ -1,4 +1,4 @@
-/* libcompel internals shared by its source files. */
+/* libcompel internals shared by its source files (global names: cpl_*). */
 #ifndef COMPEL_INTERNAL_H
 #define COMPEL_INTERNAL_H
 
@@ -68,45 +68,45 @@ struct compel_ctl {
 
 /* ---- ptrace.c ---- */
 int compel_wait_stop(pid_t tid, int *event, int *sig);
-int thread_state_save(struct thread_state *ts, pid_t tid);
-int thread_state_restore(struct thread_state *ts);
-void thread_state_free(struct thread_state *ts);
-int rseq_clear(struct thread_state *ts);
-int rseq_restore(struct thread_state *ts);
-int interrupt_and_wait(pid_t tid);
-int interrupt_prepare(pid_t tid);
-int interrupt_wait(pid_t tid);
-int interrupt_collect(pid_t tid);
+int cpl_thread_state_save(struct thread_state *ts, pid_t tid);
+int cpl_thread_state_restore(struct thread_state *ts);
+void cpl_thread_state_free(struct thread_state *ts);
+int cpl_rseq_clear(struct thread_state *ts);
+int cpl_rseq_restore(struct thread_state *ts);
+int cpl_interrupt_and_wait(pid_t tid);
+int cpl_interrupt_prepare(pid_t tid);
+int cpl_interrupt_wait(pid_t tid);
+int cpl_interrupt_collect(pid_t tid);
 
 /* ---- rsys.c ---- */
-int find_gadget(struct compel_ctl *ctl);
-int ptrace_syscall(struct compel_ctl *ctl, long nr, long *ret,
+int cpl_find_gadget(struct compel_ctl *ctl);
+int cpl_ptrace_syscall(struct compel_ctl *ctl, long nr, long *ret,
 		   const unsigned long *args);
 
 /* ---- infect.c ---- */
 #define SLOT_STACK	(32 * 1024UL)
 #define SLOT_ARGS	COMPEL_THREAD_ARGS_SIZE
 /* watch: thread to check for faults while waiting; 0: ctl->watch[]. */
-int rpc_recv(struct compel_ctl *ctl, struct compel_msg *m, int *fds,
+int cpl_rpc_recv(struct compel_ctl *ctl, struct compel_msg *m, int *fds,
 	     unsigned int max_fds, pid_t watch);
-void drain_log(struct compel_ctl *ctl);
+void cpl_drain_log(struct compel_ctl *ctl);
 
 /* ---- arch (arch/<arch>/src/lib) ---- */
-int arch_get_regs(pid_t tid, compel_regs_t *r);
-int arch_set_regs(pid_t tid, const compel_regs_t *r);
-int arch_get_xsave(pid_t tid, uint8_t **buf, size_t *len);
-int arch_set_xsave(pid_t tid, const uint8_t *buf, size_t len);
-size_t arch_frame_size(size_t xsave_len);
+int cpl_arch_get_regs(pid_t tid, compel_regs_t *r);
+int cpl_arch_set_regs(pid_t tid, const compel_regs_t *r);
+int cpl_arch_get_xsave(pid_t tid, uint8_t **buf, size_t *len);
+int cpl_arch_set_xsave(pid_t tid, const uint8_t *buf, size_t len);
+size_t cpl_arch_frame_size(size_t xsave_len);
 /* Build an rt_sigframe at local/remote that returns to ts's state. */
-int arch_build_frame(const struct thread_state *ts, void *local,
+int cpl_arch_build_frame(const struct thread_state *ts, void *local,
 		     unsigned long remote, unsigned long *uc_remote);
-void arch_regs_syscall(compel_regs_t *r, unsigned long ip, long nr,
+void cpl_arch_regs_syscall(compel_regs_t *r, unsigned long ip, long nr,
 		       const unsigned long *args);
-long arch_regs_result(const compel_regs_t *r);
-void arch_regs_call(compel_regs_t *r, unsigned long ip, unsigned long sp,
+long cpl_arch_regs_result(const compel_regs_t *r);
+void cpl_arch_regs_call(compel_regs_t *r, unsigned long ip, unsigned long sp,
 		    unsigned long arg);
 /* 1 and *nr if stopped in a syscall the kernel will restart. */
-int arch_in_restartable_syscall(const compel_regs_t *r, long *nr);
-long arch_regs_syscall_nr(const compel_regs_t *r);
+int cpl_arch_in_restartable_syscall(const compel_regs_t *r, long *nr);
+long cpl_arch_regs_syscall_nr(const compel_regs_t *r);
 
 #endif

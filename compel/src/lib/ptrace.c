@@ -121,7 +121,7 @@ static int wait_interrupt_stop(pid_t tid, int *crash_sig)
 	}
 }
 
-int interrupt_prepare(pid_t tid)
+int cpl_interrupt_prepare(pid_t tid)
 {
 	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL)) {
 		pr_perror("PTRACE_INTERRUPT %d", tid);
@@ -130,13 +130,13 @@ int interrupt_prepare(pid_t tid)
 	return 0;
 }
 
-int interrupt_wait(pid_t tid)
+int cpl_interrupt_wait(pid_t tid)
 {
 	return wait_interrupt_stop(tid, NULL);
 }
 
-/* After interrupt_prepare(): -1, 0 (interrupt stop) or a fault signal. */
-int interrupt_collect(pid_t tid)
+/* After cpl_interrupt_prepare(): -1, 0 (interrupt stop) or a fault signal. */
+int cpl_interrupt_collect(pid_t tid)
 {
 	int crash = 0;
 
@@ -146,11 +146,11 @@ int interrupt_collect(pid_t tid)
 }
 
 /* Returns -1, 0 (interrupt stop) or a signal the thread stopped with. */
-int interrupt_and_wait(pid_t tid)
+int cpl_interrupt_and_wait(pid_t tid)
 {
 	int crash = 0;
 
-	if (interrupt_prepare(tid) || wait_interrupt_stop(tid, &crash))
+	if (cpl_interrupt_prepare(tid) || wait_interrupt_stop(tid, &crash))
 		return -1;
 	return crash;
 }
@@ -292,14 +292,14 @@ static int peek(pid_t tid, uint64_t addr, uint64_t *val)
 	return 0;
 }
 
-int thread_state_save(struct thread_state *ts, pid_t tid)
+int cpl_thread_state_save(struct thread_state *ts, pid_t tid)
 {
 	struct rseq_config rc;
 
 	memset(ts, 0, sizeof(*ts));
 	ts->tid = tid;
-	if (arch_get_regs(tid, &ts->regs) ||
-	    arch_get_xsave(tid, &ts->xsave, &ts->xsave_len))
+	if (cpl_arch_get_regs(tid, &ts->regs) ||
+	    cpl_arch_get_xsave(tid, &ts->xsave, &ts->xsave_len))
 		return -1;
 	if (ptrace(PTRACE_GETSIGMASK, tid, (void *)sizeof(ts->sigmask), &ts->sigmask)) {
 		pr_perror("PTRACE_GETSIGMASK %d", tid);
@@ -317,18 +317,18 @@ int thread_state_save(struct thread_state *ts, pid_t tid)
 	}
 	return 0;
 err:
-	thread_state_free(ts);
+	cpl_thread_state_free(ts);
 	return -1;
 }
 
-void thread_state_free(struct thread_state *ts)
+void cpl_thread_state_free(struct thread_state *ts)
 {
 	free(ts->xsave);
 	ts->xsave = NULL;
 }
 
 /* Keep any rseq critical section from covering code compel runs. */
-int rseq_clear(struct thread_state *ts)
+int cpl_rseq_clear(struct thread_state *ts)
 {
 	if (!ts->rseq_cs_ptr || !ts->rseq_cs_val || ts->rseq_cleared)
 		return 0;
@@ -340,7 +340,7 @@ int rseq_clear(struct thread_state *ts)
 	return 0;
 }
 
-int rseq_restore(struct thread_state *ts)
+int cpl_rseq_restore(struct thread_state *ts)
 {
 	if (!ts->rseq_cleared)
 		return 0;
@@ -354,15 +354,15 @@ int rseq_restore(struct thread_state *ts)
 }
 
 /* Order matters for kill-safety: see Documentation/compel.md. */
-int thread_state_restore(struct thread_state *ts)
+int cpl_thread_state_restore(struct thread_state *ts)
 {
-	if (arch_set_xsave(ts->tid, ts->xsave, ts->xsave_len))
+	if (cpl_arch_set_xsave(ts->tid, ts->xsave, ts->xsave_len))
 		return -1;
 	if (ptrace(PTRACE_SETSIGMASK, ts->tid, (void *)sizeof(ts->sigmask), &ts->sigmask)) {
 		pr_perror("PTRACE_SETSIGMASK %d", ts->tid);
 		return -1;
 	}
-	return arch_set_regs(ts->tid, &ts->regs);
+	return cpl_arch_set_regs(ts->tid, &ts->regs);
 }
 
 static int parse_ids(const char *line, const char *key, unsigned int *v)

@@ -39,7 +39,7 @@ static int scan_range(struct compel_ctl *ctl, int memfd, unsigned long start,
 	return ctl->gadget && ctl->zero_addr ? 0 : -1;
 }
 
-int find_gadget(struct compel_ctl *ctl)
+int cpl_find_gadget(struct compel_ctl *ctl)
 {
 	char path[64], line[512], perm[8], name[256];
 	unsigned long s, e;
@@ -109,21 +109,21 @@ static int wait_syscall_stop(pid_t tid)
  * thread sits in a syscall-exit stop: the detach sets TIF_SIGPENDING,
  * so the kernel applies the saved -ERESTART* fix-up on the way out.
  */
-int ptrace_syscall(struct compel_ctl *ctl, long nr, long *ret,
+int cpl_ptrace_syscall(struct compel_ctl *ctl, long nr, long *ret,
 		   const unsigned long *args)
 {
 	pid_t tid = ctl->pid;
 	uint64_t block = ~0ULL, mask;
 	compel_regs_t r, saved;
 
-	if (!ctl->gadget && find_gadget(ctl))
+	if (!ctl->gadget && cpl_find_gadget(ctl))
 		return -1;
-	if (arch_get_regs(tid, &saved) ||
+	if (cpl_arch_get_regs(tid, &saved) ||
 	    ptrace(PTRACE_GETSIGMASK, tid, (void *)sizeof(mask), &mask))
 		goto err;
 	r = saved;
-	arch_regs_syscall(&r, ctl->gadget, nr, args);
-	if (arch_set_regs(tid, &r))
+	cpl_arch_regs_syscall(&r, ctl->gadget, nr, args);
+	if (cpl_arch_set_regs(tid, &r))
 		goto err;
 	compel_step("window: syscall regs set");
 	if (ptrace(PTRACE_SETSIGMASK, tid, (void *)sizeof(block), &block) ||
@@ -131,16 +131,16 @@ int ptrace_syscall(struct compel_ctl *ctl, long nr, long *ret,
 		goto err;
 	compel_step("window: syscall entry");
 	if (ptrace(PTRACE_SYSCALL, tid, NULL, NULL) || wait_syscall_stop(tid) ||
-	    arch_get_regs(tid, &r))
+	    cpl_arch_get_regs(tid, &r))
 		goto err;
-	*ret = arch_regs_result(&r);
+	*ret = cpl_arch_regs_result(&r);
 	if (ptrace(PTRACE_SETSIGMASK, tid, (void *)sizeof(mask), &mask) ||
-	    arch_set_regs(tid, &saved))
+	    cpl_arch_set_regs(tid, &saved))
 		goto err;
 	compel_step("syscall done");
 	/* From syscall-exit-stop back to an interrupt stop. */
-	if (interrupt_prepare(tid) || ptrace(PTRACE_CONT, tid, NULL, NULL) ||
-	    interrupt_wait(tid))
+	if (cpl_interrupt_prepare(tid) || ptrace(PTRACE_CONT, tid, NULL, NULL) ||
+	    cpl_interrupt_wait(tid))
 		goto err;
 	pr_debug("remote syscall %ld in %d = %ld", nr, tid, *ret);
 	return 0;

@@ -35,7 +35,7 @@ static void fill_slot(struct compel_ctl *ctl, struct tjob *j, unsigned int cmd,
 	size_t args = base + ctl->r.frame_size + SLOT_STACK;
 	unsigned long uc;
 
-	arch_build_frame(&j->ts, ctl->r.local + base, ctl->r.remote + base, &uc);
+	cpl_arch_build_frame(&j->ts, ctl->r.local + base, ctl->r.remote + base, &uc);
 	sl->ci.frame_uc = uc;
 	sl->ci.rseq_cs_ptr = j->ts.rseq_cleared ? j->ts.rseq_cs_ptr : 0;
 	sl->ci.rseq_cs_val = j->ts.rseq_cs_val;
@@ -59,10 +59,10 @@ static int start_thread(struct compel_ctl *ctl, struct tjob *j)
 	compel_regs_t r = j->ts.regs;
 	pid_t tid = j->ts.tid;
 
-	arch_regs_call(&r, ctl->r.remote + ctl->r.blob_off + ctl->thread_entry,
+	cpl_arch_regs_call(&r, ctl->r.remote + ctl->r.blob_off + ctl->thread_entry,
 		       ctl->r.remote + stack_top, ctl->r.remote +
 		       offsetof(struct compel_shared, slot[j->slot]));
-	if (arch_set_regs(tid, &r))
+	if (cpl_arch_set_regs(tid, &r))
 		return -1;
 	compel_step("thread regs set");
 	if (ptrace(PTRACE_SETSIGMASK, tid, (void *)sizeof(block), &block)) {
@@ -87,9 +87,9 @@ static int prepare_job(struct compel_ctl *ctl, struct tjob *j, pid_t tid,
 		errno = EINVAL;
 		return -1;
 	}
-	if (thread_state_save(&j->ts, tid))
+	if (cpl_thread_state_save(&j->ts, tid))
 		return -1;
-	if (rseq_clear(&j->ts))
+	if (cpl_rseq_clear(&j->ts))
 		return -1;
 	fill_slot(ctl, j, cmd, main_args);
 	compel_step("thread frame built");
@@ -107,7 +107,7 @@ static int collect(struct compel_ctl *ctl, struct tjob *jobs, int n,
 	for (i = 0; i < n; i++)
 		left += jobs[i].started;
 	while (left > 0) {
-		if (rpc_recv(ctl, &m, NULL, 0, 0))
+		if (cpl_rpc_recv(ctl, &m, NULL, 0, 0))
 			return -1;
 		for (i = 0; i < n && jobs[i].ts.tid != m.tid; i++)
 			;
@@ -136,24 +136,24 @@ static int take_back(struct compel_ctl *ctl, struct tjob *jobs, int n)
 			jobs[i].stop_sig = ctl->thread_stop_sig;
 			ctl->thread_stop_sig = 0;
 		}
-		if (jobs[i].started && interrupt_prepare(jobs[i].ts.tid))
+		if (jobs[i].started && cpl_interrupt_prepare(jobs[i].ts.tid))
 			return -1;
 	}
 	for (i = 0; i < n; i++) {
 		struct tjob *j = &jobs[i];
 
 		if (j->started) {
-			sig = j->stop_sig ? j->stop_sig : interrupt_collect(j->ts.tid);
+			sig = j->stop_sig ? j->stop_sig : cpl_interrupt_collect(j->ts.tid);
 			if (sig < 0)
 				return -1;
 			/* A fault: drop the signal, reach the pending trap. */
 			if (sig > 0 && (ptrace(PTRACE_CONT, j->ts.tid, NULL, NULL) ||
-					interrupt_wait(j->ts.tid)))
+					cpl_interrupt_wait(j->ts.tid)))
 				return -1;
 			j->started = 0;
 			compel_step("thread stopped");
 		}
-		if (j->ts.tid && (thread_state_restore(&j->ts) || rseq_restore(&j->ts)))
+		if (j->ts.tid && (cpl_thread_state_restore(&j->ts) || cpl_rseq_restore(&j->ts)))
 			err = -1;
 		else if (j->ts.tid)
 			compel_step("thread restored");
@@ -185,12 +185,12 @@ static int run_batch(struct compel_ctl *ctl, const pid_t *tids, int n,
 		ctl->nr_watch = nr;
 		if (!err)
 			err = collect(ctl, jobs, nr, done, priv);
-		drain_log(ctl);
+		cpl_drain_log(ctl);
 		if (take_back(ctl, jobs, nr))
 			err = -1;
 		ctl->nr_watch = 0;
 		for (i = 0; i < nr; i++)
-			thread_state_free(&jobs[i].ts);
+			cpl_thread_state_free(&jobs[i].ts);
 	}
 	return err ? -1 : 0;
 }

@@ -92,7 +92,7 @@ size_t compel_xsave_size(void)
 	return xs.size;
 }
 
-int arch_get_regs(pid_t tid, compel_regs_t *r)
+int cpl_arch_get_regs(pid_t tid, compel_regs_t *r)
 {
 	if (ptrace(PTRACE_GETREGS, tid, NULL, r)) {
 		pr_perror("PTRACE_GETREGS %d", tid);
@@ -101,7 +101,7 @@ int arch_get_regs(pid_t tid, compel_regs_t *r)
 	return 0;
 }
 
-int arch_set_regs(pid_t tid, const compel_regs_t *r)
+int cpl_arch_set_regs(pid_t tid, const compel_regs_t *r)
 {
 	if (ptrace(PTRACE_SETREGS, tid, NULL, r)) {
 		pr_perror("PTRACE_SETREGS %d", tid);
@@ -110,7 +110,7 @@ int arch_set_regs(pid_t tid, const compel_regs_t *r)
 	return 0;
 }
 
-int arch_get_xsave(pid_t tid, uint8_t **buf, size_t *len)
+int cpl_arch_get_xsave(pid_t tid, uint8_t **buf, size_t *len)
 {
 	size_t size = compel_xsave_size();
 	struct iovec iov;
@@ -133,7 +133,7 @@ int arch_get_xsave(pid_t tid, uint8_t **buf, size_t *len)
 	return 0;
 }
 
-int arch_set_xsave(pid_t tid, const uint8_t *buf, size_t len)
+int cpl_arch_set_xsave(pid_t tid, const uint8_t *buf, size_t len)
 {
 	struct iovec iov = { (void *)buf, len };
 
@@ -146,12 +146,12 @@ int arch_set_xsave(pid_t tid, const uint8_t *buf, size_t len)
 	return 0;
 }
 
-size_t arch_frame_size(size_t xsave_len)
+size_t cpl_arch_frame_size(size_t xsave_len)
 {
 	return round_up(FRAME_FP_OFF + xsave_len + 4 + 64, 4096UL);
 }
 
-int arch_in_restartable_syscall(const compel_regs_t *r, long *nr)
+int cpl_arch_in_restartable_syscall(const compel_regs_t *r, long *nr)
 {
 	if ((long)r->orig_rax < 0)
 		return 0;
@@ -165,7 +165,7 @@ int arch_in_restartable_syscall(const compel_regs_t *r, long *nr)
 	return 0;
 }
 
-long arch_regs_syscall_nr(const compel_regs_t *r)
+long cpl_arch_regs_syscall_nr(const compel_regs_t *r)
 {
 	return (long)r->orig_rax;
 }
@@ -181,7 +181,7 @@ long arch_regs_syscall_nr(const compel_regs_t *r)
  */
 static void restart_in_place(compel_regs_t *r)
 {
-	if (!arch_in_restartable_syscall(r, NULL))
+	if (!cpl_arch_in_restartable_syscall(r, NULL))
 		return;
 	r->rax = r->orig_rax;
 	r->rip -= 2;
@@ -223,7 +223,7 @@ static void fill_fpstate(const struct thread_state *ts, uint8_t *fp)
 	memcpy(fp + size, &magic2, 4);
 }
 
-int arch_build_frame(const struct thread_state *ts, void *local,
+int cpl_arch_build_frame(const struct thread_state *ts, void *local,
 		     unsigned long remote, unsigned long *uc_remote)
 {
 	struct k_rt_sigframe *f = local;
@@ -250,7 +250,7 @@ int arch_build_frame(const struct thread_state *ts, void *local,
 	return 0;
 }
 
-void arch_regs_syscall(compel_regs_t *r, unsigned long ip, long nr,
+void cpl_arch_regs_syscall(compel_regs_t *r, unsigned long ip, long nr,
 		       const unsigned long *args)
 {
 	r->rip = ip;
@@ -264,12 +264,12 @@ void arch_regs_syscall(compel_regs_t *r, unsigned long ip, long nr,
 	r->r9 = args[5];
 }
 
-long arch_regs_result(const compel_regs_t *r)
+long cpl_arch_regs_result(const compel_regs_t *r)
 {
 	return (long)r->rax;
 }
 
-void arch_regs_call(compel_regs_t *r, unsigned long ip, unsigned long sp,
+void cpl_arch_regs_call(compel_regs_t *r, unsigned long ip, unsigned long sp,
 		    unsigned long arg)
 {
 	r->rip = ip;
