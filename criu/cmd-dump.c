@@ -422,6 +422,21 @@ int cmd_dump(struct cr_options *o)
 	dump_phase(&t.stats, "cure");
 	if (dump_fault("after-cure"))
 		goto fail;
+	/*
+	 * Everything is collected. A task that is to run on anyway may do so
+	 * while the images are written: a failure from here on leaves it
+	 * running, as it must. A task to be killed or left stopped stays
+	 * frozen until the inventory is in place.
+	 */
+	if (o->leave_running) {
+		if (compel_detach_task(t.tids, t.nr_tids)) {
+			pr_err("can't detach from %d", t.pid);
+			goto fail;
+		}
+		seized = false;
+		t.stats.frozen_us = dump_now_us() - t_frozen;
+		dump_phase(&t.stats, "detach");
+	}
 
 	if (write_core(&t))
 		goto fail;
@@ -436,7 +451,8 @@ int cmd_dump(struct cr_options *o)
 		goto fail;
 	wrote |= W_PSTREE;
 	dump_phase(&t.stats, "write");
-	t.stats.frozen_us = dump_now_us() - t_frozen;
+	if (seized)
+		t.stats.frozen_us = dump_now_us() - t_frozen;
 	if (write_stats(&t))
 		goto fail;
 	wrote |= W_STATS;
@@ -446,8 +462,8 @@ int cmd_dump(struct cr_options *o)
 	dump_phase(&t.stats, "inventory");
 	pr_info("dump of %d complete", t.pid);
 
-	if (o->leave_running || o->leave_stopped) {
-		if (o->leave_stopped && kill(t.pid, SIGSTOP)) {
+	if (o->leave_stopped) {
+		if (kill(t.pid, SIGSTOP)) {
 			pr_perror("can't stop %d", t.pid);
 			goto done;
 		}
@@ -455,13 +471,15 @@ int cmd_dump(struct cr_options *o)
 			pr_err("can't detach from %d", t.pid);
 			goto done;
 		}
-	} else if (kill_task(&t)) {
+	} else if (!o->leave_running && kill_task(&t)) {
 		goto done;
 	}
 	ret = 0;
-	dump_phase(&t.stats, o->leave_running ? "detach" : o->leave_stopped ? "stop" : "kill");
+	if (!o->leave_running)
+		dump_phase(&t.stats, o->leave_stopped ? "stop" : "kill");
 done:
-	t.stats.frozen_us = dump_now_us() - t_frozen;
+	if (seized)
+		t.stats.frozen_us = dump_now_us() - t_frozen;
 	if (o->display_stats)
 		print_stats(&t);
 	goto out;
