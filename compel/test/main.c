@@ -295,8 +295,8 @@ static const struct tcase cases[] = {
 /* Victims for the kill-at-every-step sweeps. */
 static const struct tcase kill_cases[] = {
 	{ .name = "read", .v = V(VK_READ, 3, 400), .d = D(3, SYS_read, .per_thread = 1) },
-	{ .name = "nanosleep-rseq", .v = V(VK_NANOSLEEP, 2, 800, .hostile_rseq = 1),
-	  .d = D(2, SYS_nanosleep, .batch = 1, .hostile_rseq = 1) },
+	{ .name = "nanosleep-rseq", .v = V(VK_NANOSLEEP, 3, 800, .hostile_rseq = 1),
+	  .d = D(3, SYS_nanosleep, .batch = 1, .hostile_rseq = 1) },
 };
 
 static void report(const char *name, int ret, const char *why)
