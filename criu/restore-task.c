@@ -636,6 +636,111 @@ static void fill_args(const struct rst_image *ri, const struct staging *st, stru
 	a->frame_size = 4096;
 }
 
+static const VmaEntry *vma_at(const struct rst_image *ri, uint64_t addr, size_t *idx)
+{
+	size_t i;
+
+	for (i = 0; i < ri->mm->n_vmas; i++)
+		if (ri->mm->vmas[i]->start <= addr && addr < ri->mm->vmas[i]->end) {
+			*idx = i;
+			return ri->mm->vmas[i];
+		}
+	return NULL;
+}
+
+/*
+ * "syscall", then only xors that zero a scratch register (the vdso's
+ * speculation hygiene after its fallback syscalls), then "ret". The zeroed
+ * registers do not matter: the final frame sets every register.
+ */
+static bool syscall_ret_gadget(const unsigned char *p, size_t len)
+{
+	size_t i = 2, steps;
+
+	if (len < 3 || p[0] != 0x0f || p[1] != 0x05)
+		return false;
+	for (steps = 0; steps < 12 && i < len; steps++) {
+		unsigned char m;
+
+		if (p[i] == 0xc3)
+			return true;
+		if (p[i] == 0x31 && i + 1 < len) {
+			m = p[i + 1];	/* xor r32, same r32: not esp/ebp */
+			if ((m & 0xc0) != 0xc0 || ((m >> 3) & 7) != (m & 7) || (m & 7) == 4 || (m & 7) == 5)
+				return false;
+			i += 2;
+		} else if ((p[i] == 0x45 || p[i] == 0x4d) && i + 2 < len && p[i + 1] == 0x31) {
+			m = p[i + 2];	/* xor r8-r15, same */
+			if ((m & 0xc0) != 0xc0 || ((m >> 3) & 7) != (m & 7))
+				return false;
+			i += 3;
+		} else {
+			return false;
+		}
+	}
+	return false;
+}
+
+/*
+ * Plan the restorer's exit without leftovers (see restorer-args.h): a
+ * "syscall; ret" in the vdso, the task's own rt_sigreturn trampoline (from
+ * a saved SA_RESTORER, checked byte for byte in the staged memory) and room
+ * on the task's stack below sp and its red zone for two frames and the
+ * xsave image, where a signal delivery would have put them anyway.
+ * Anything missing: the region stays (the restore is still correct).
+ */
+static void plan_clean_exit(const struct rst_image *ri, const struct staging *st,
+			    const struct proc_vmas *self, struct restorer_args *a)
+{
+	static const unsigned char rt_a[] = { 0x48, 0xc7, 0xc0, 0x0f, 0, 0, 0, 0x0f, 0x05 };
+	static const unsigned char rt_b[] = { 0xb8, 0x0f, 0, 0, 0, 0x0f, 0x05 };
+	const struct proc_vma *vd = self_special(self, PROC_VMA_VDSO);
+	uint64_t gadget = 0, tramp = 0, sp = a->regs.sp, xs, f2, f1;
+	const VmaEntry *v;
+	size_t i, k;
+
+	for (i = 0; i < ri->mm->n_vmas && vd; i++)
+		if (ri->mm->vmas[i]->kind == VMA_KIND__VMA_VDSO)
+			for (k = 0; k + 2 <= vd->end - vd->start && !gadget; k++)
+				if (syscall_ret_gadget((const unsigned char *)(unsigned long)vd->start + k,
+						       vd->end - vd->start - k))
+					gadget = ri->mm->vmas[i]->start + k;
+	for (i = 0; i < ri->core->n_sigactions && gadget && !tramp; i++) {
+		const SigactionEntry *s = ri->core->sigactions[i];
+		const unsigned char *code;
+
+		if (!(s->flags & 0x04000000 /* SA_RESTORER */) || !s->restorer)
+			continue;
+		v = vma_at(ri, s->restorer, &k);
+		if (!v || !st->tmp[k] || !(v->prot & PROT_EXEC) || s->restorer + sizeof(rt_a) > v->end)
+			continue;
+		code = (const unsigned char *)(unsigned long)(st->tmp[k] + (s->restorer - v->start));
+		if (!memcmp(code, rt_a, sizeof(rt_a)) || !memcmp(code, rt_b, sizeof(rt_b)))
+			tramp = s->restorer;
+	}
+	v = vma_at(ri, sp - 1, &k);
+	if (!gadget || !tramp || !v || !st->tmp[k] || !(v->prot & PROT_WRITE) || sp < 4096) {
+		warn("the restorer region stays mapped in the task (%s)",
+		     !gadget ? "no syscall;ret in the vdso" : !tramp ?
+		     "no rt_sigreturn trampoline among the sigactions" : "no room on the stack");
+		return;
+	}
+	xs = round_down(sp - 128 - (a->xsave_size + 4), 64);
+	f2 = round_down(xs - RST_SIGFRAME_MAX, 16) - 8;
+	f1 = round_down(f2 - RST_SIGFRAME_MAX, 16) - 8;
+	if (xs > sp || f1 < v->start + PAGE) {
+		warn("the restorer region stays mapped in the task (no room on the stack)");
+		return;
+	}
+	a->final_gadget = gadget;
+	a->final_trampoline = tramp;
+	a->final_xsave = xs;
+	a->final_frame = f2;
+	a->first_frame = f1;
+	a->region_start = st->start;
+	a->region_len = st->region_len;
+}
+
 /* glibc registered rseq for criu's thread; the kernel must forget it before
  * that memory goes away (the restorer registers the task's own). */
 static void drop_own_rseq(void)
@@ -758,6 +863,8 @@ void rst_task_main(struct rst_image *ri, struct rst_files *f, const struct cr_op
 		a->nr_vmas++;
 	}
 	fill_args(ri, &st, a);
+	if (!getenv("CRIU_RESTORER_STAYS"))
+		plan_clean_exit(ri, &st, &self, a);
 
 	/* ---- everything that needs libc and criu's memory ---- */
 	restore_misc(ri, f);

@@ -75,6 +75,8 @@ struct k_rt_sigframe {
 	__u8			info[128];
 };
 
+_Static_assert(sizeof(struct k_rt_sigframe) <= RST_SIGFRAME_MAX, "frame size");
+
 /* Software bytes at offset 464 of the fxsave area. */
 struct k_fpx_sw_bytes {
 	__u32 magic1;
@@ -267,14 +269,16 @@ static void set_thread_state(struct restorer_args *a)
 	TRY(a, syscall2(__NR_arch_prctl, R_ARCH_SET_GS, a->regs.gs_base), "arch_prctl(ARCH_SET_GS)");
 }
 
-static unsigned long build_frame(struct restorer_args *a)
+static unsigned long build_frame(struct restorer_args *a, __u64 at, __u64 xsave)
 {
-	struct k_rt_sigframe *f = (struct k_rt_sigframe *)(unsigned long)a->frame;
+	struct k_rt_sigframe *f = (struct k_rt_sigframe *)(unsigned long)at;
 	struct k_sigcontext *sc = &f->uc.uc_mcontext;
-	unsigned char *xs = (unsigned char *)(unsigned long)a->xsave;
+	unsigned char *xs = (unsigned char *)(unsigned long)xsave;
 	struct k_fpx_sw_bytes *sw = (struct k_fpx_sw_bytes *)(xs + 464);
 	__u32 magic2 = FP_XSTATE_MAGIC2;
 
+	if (xsave != a->xsave)
+		memcpy(xs, (void *)(unsigned long)a->xsave, a->xsave_size);
 	memset(f, 0, sizeof(*f));
 	f->uc.uc_flags = UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
 	/* rt_sigreturn applies uc_stack as the alternate stack: it must be the task's. */
@@ -305,7 +309,7 @@ static unsigned long build_frame(struct restorer_args *a)
 	sc->flags = a->regs.flags;
 	sc->cs = (__u16)a->regs.cs;
 	sc->ss = (__u16)a->regs.ss;
-	sc->fpstate = a->xsave;
+	sc->fpstate = xsave;
 	f->uc.uc_sigmask = a->blocked;
 
 	/* Tell the kernel the area is a full xsave image, not a bare fxsave. */
@@ -314,6 +318,35 @@ static unsigned long build_frame(struct restorer_args *a)
 	sw->extended_size = a->xsave_size + 4;
 	sw->xfeatures = a->xfeatures;
 	memcpy(xs + a->xsave_size, &magic2, 4);
+	return (unsigned long)&f->uc;
+}
+
+/*
+ * A frame that resumes at the vdso's "syscall; ret" with munmap(region) in
+ * the registers and rsp on the task's frame, whose first word (pretcode) is
+ * the task's own rt_sigreturn trampoline: the region unmaps itself and
+ * nothing of criu is left in the task.
+ */
+static unsigned long build_unmap_frame(struct restorer_args *a)
+{
+	struct k_rt_sigframe *f = (struct k_rt_sigframe *)(unsigned long)a->first_frame;
+	struct k_rt_sigframe *last = (struct k_rt_sigframe *)(unsigned long)a->final_frame;
+	struct k_sigcontext *sc = &f->uc.uc_mcontext;
+
+	last->pretcode = a->final_trampoline;
+	memset(f, 0, sizeof(*f));
+	f->uc.uc_flags = UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
+	f->uc.uc_stack.ss_flags = 2;	/* SS_DISABLE; the final frame sets the real one */
+	sc->ip = a->final_gadget;
+	sc->sp = a->final_frame;
+	sc->ax = __NR_munmap;
+	sc->di = a->region_start;
+	sc->si = a->region_len;
+	sc->flags = 0x202;		/* IF */
+	sc->cs = (__u16)a->regs.cs;
+	sc->ss = (__u16)a->regs.ss;
+	sc->fpstate = 0;		/* initial FPU state; the final frame restores it */
+	f->uc.uc_sigmask = ~0ULL;	/* nothing delivered in between */
 	return (unsigned long)&f->uc;
 }
 
@@ -335,7 +368,12 @@ void restorer_main(struct restorer_args *a)
 	set_process_state(a);
 	set_thread_state(a);
 	queue_pending(a);
-	uc = build_frame(a);
+	if (a->final_gadget) {
+		build_frame(a, a->final_frame, a->final_xsave);
+		uc = build_unmap_frame(a);
+	} else {
+		uc = build_frame(a, a->frame, a->xsave);
+	}
 
 	/* Before "R": criu may exit as soon as it reads it (-d). */
 	sys_prctl(1 /* PR_SET_PDEATHSIG */, a->pdeath_sig, 0, 0, 0);

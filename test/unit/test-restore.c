@@ -191,6 +191,7 @@ struct victim_ctl {
 	} usr1;
 	char dir[64];
 	char result[128];
+	char maps[16384];	/* "start-end perms" of each line, at capture */
 };
 
 static int victim_start(struct victim_ctl *v)
@@ -511,6 +512,35 @@ static int cap_fds(pid_t pid, int dfd, struct cap_files *cf)
 	return img_commit(img);
 }
 
+/* The address and permission columns of /proc/PID/maps, one line each. */
+static int maps_layout(pid_t pid, char *out, size_t len)
+{
+	char path[64], line[512];
+	size_t used = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	out[0] = '\0';
+	while (fgets(line, sizeof(line), f)) {
+		char range[64], perms[8];
+		int n;
+
+		if (sscanf(line, "%63s %7s", range, perms) != 2)
+			continue;
+		n = snprintf(out + used, len - used, "%s %s\n", range, perms);
+		if (n < 0 || (size_t)n >= len - used) {
+			fclose(f);
+			return -1;
+		}
+		used += (size_t)n;
+	}
+	fclose(f);
+	return 0;
+}
+
 static int capture(struct victim_ctl *v)
 {
 	struct user_regs_struct r;
@@ -605,6 +635,8 @@ static int capture(struct victim_ctl *v)
 		core.cwd_id = cap_file(&cf, cwd, O_RDONLY | O_DIRECTORY, 0);
 	}
 
+	if (maps_layout(pid, v->maps, sizeof(v->maps)))
+		FAIL_OUT;
 	if (cap_memory(pid, dfd, &cf, &mm, v->brk) || cap_fds(pid, dfd, &cf))
 		FAIL_OUT;
 	img = img_create(dfd, IMG_CORE, (unsigned)pid);
@@ -797,7 +829,26 @@ static int roundtrip(const char *pid_method)
 			 v.pid, v.dir);
 		return -1;
 	}
-	usleep(20000);
+	/* the same layout as at capture: nothing of criu's is left */
+	{
+		static char now[16384];
+
+		CHECK(maps_layout(pid, now, sizeof(now)) == 0);
+		if (strcmp(now, v.maps)) {
+			FILE *f;
+			char path[160];
+
+			snprintf(path, sizeof(path), "%s/maps.restored", v.dir);
+			f = fopen(path, "w");
+			if (f) {
+				fprintf(f, "%s---- at capture:\n%s", now, v.maps);
+				fclose(f);
+			}
+			reap(criu);
+			snprintf(unit_why, sizeof(unit_why), "layout differs after restore, see %s", path);
+			return -1;
+		}
+	}
 	CHECK(kill(pid, SIGUSR1) == 0);
 	rc = wait_status(criu);
 	if (rc != 42 || !result_ok(&v)) {

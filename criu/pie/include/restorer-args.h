@@ -26,6 +26,7 @@
 #define RST_MAX_CLOSE		8
 #define RST_STACK_SIZE		(64 * 1024)
 #define RST_MAX_PENDING		256
+#define RST_SIGFRAME_MAX	512	/* >= sizeof the kernel's x86_64 rt_sigframe */
 
 /* A private area prepared at @tmp, moved to @start by the restorer. */
 struct rst_vma {
@@ -151,6 +152,22 @@ struct restorer_args {
 	__u64			xfeatures;
 	__u64			frame;		/* where to build the rt_sigframe (in the region) */
 	__u64			frame_size;
+
+	/*
+	 * Leaving without a trace: when criu found a "syscall; ret" in the
+	 * task's (moved) vdso and the task's own rt_sigreturn trampoline (a
+	 * saved SA_RESTORER), the restorer sigreturns first into the gadget
+	 * with rax = munmap of the region and rsp = @final_frame, a signal
+	 * frame on the task's stack below its sp whose return address is the
+	 * trampoline. 0 in @final_gadget: the region stays mapped.
+	 */
+	__u64			final_gadget;
+	__u64			final_trampoline;
+	__u64			final_frame;	/* rt_sigframe for the task, on its stack */
+	__u64			final_xsave;	/* its fpstate, 64-byte aligned */
+	__u64			first_frame;	/* the frame that runs the gadget */
+	__u64			region_start;
+	__u64			region_len;
 };
 
 #endif /* CRIU_PIE_RESTORER_ARGS_H */
