@@ -465,6 +465,108 @@ static int scan_vma(struct page_xfer *x, int pm_fd, const VmaEntry *v)
 	return 0;
 }
 
+/* ---- without PAGEMAP_SCAN: read /proc/PID/pagemap --------------------------- */
+
+#define PM_PRESENT	(1ull << 63)
+#define PM_SWAPPED	(1ull << 62)
+#define PM_FILE		(1ull << 61)	/* file page or shared anonymous */
+#define PM_PFN		((1ull << 55) - 1)
+#define HPAGE_PAGES	512
+
+/* PFNs of the zero pages, found by read-faulting memory of our own. */
+struct zero_pfns {
+	uint64_t zero;		/* 0: unknown (no PFNs visible) */
+	uint64_t huge;		/* first PFN of the huge zero page, 0: none seen */
+};
+
+static uint64_t own_pfn(int pm, const volatile char *p)
+{
+	uint64_t e = 0;
+
+	(void)*p;
+	if (pread(pm, &e, sizeof(e), (uintptr_t)p / PAGE * 8) != sizeof(e))
+		return 0;
+	return (e & PM_PRESENT) ? (e & PM_PFN) : 0;
+}
+
+static void probe_zero_pfns(struct zero_pfns *z)
+{
+	size_t len = 2 * HPAGE_PAGES * PAGE;
+	char *m, *aligned;
+	uint64_t pfn;
+	int pm;
+
+	memset(z, 0, sizeof(*z));
+	pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (pm < 0)
+		return;
+	m = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m != MAP_FAILED) {
+		z->zero = own_pfn(pm, m);
+		/* A read fault on an aligned THP-enabled range may map the huge one. */
+		aligned = (char *)(((uintptr_t)m + HPAGE_PAGES * PAGE - 1) &
+				   ~(HPAGE_PAGES * PAGE - 1));
+		if (!madvise(aligned, HPAGE_PAGES * PAGE, MADV_HUGEPAGE)) {
+			pfn = own_pfn(pm, aligned);
+			if (pfn && pfn != z->zero)
+				z->huge = pfn;
+		}
+		munmap(m, len);
+	}
+	close(pm);
+	if (!z->zero)
+		pr_warn("no PFNs in pagemap: zero pages will be dumped as data");
+	pr_debug("zero page pfn %lx, huge zero page pfn %lx", (unsigned long)z->zero,
+		 (unsigned long)z->huge);
+}
+
+static bool is_zero_pfn(const struct zero_pfns *z, uint64_t pfn)
+{
+	if (z->zero && pfn == z->zero)
+		return true;
+	return z->huge && pfn >= z->huge && pfn < z->huge + HPAGE_PAGES;
+}
+
+static int scan_vma_pagemap(struct page_xfer *x, int pm_fd, const VmaEntry *v,
+			    const struct zero_pfns *z)
+{
+	uint64_t buf[512], addr = v->start, run_s = 0, run_e = 0;
+	bool file = v->kind == VMA_KIND__VMA_FILE_PRIVATE;
+
+	while (addr < v->end) {
+		size_t n = (v->end - addr) / PAGE, i;
+		ssize_t r;
+
+		if (n > 512)
+			n = 512;
+		r = pread(pm_fd, buf, n * 8, addr / PAGE * 8);
+		if (r != (ssize_t)(n * 8)) {
+			pr_perror("can't read pagemap at %lx", (unsigned long)addr);
+			return -1;
+		}
+		for (i = 0; i < n; i++, addr += PAGE) {
+			uint64_t e = buf[i];
+			bool keep = (e & (PM_PRESENT | PM_SWAPPED)) &&
+				    !((e & PM_PRESENT) && is_zero_pfn(z, e & PM_PFN)) &&
+				    !(file && (e & PM_FILE));
+
+			if (!keep)
+				continue;
+			if (run_e == addr) {
+				run_e += PAGE;
+				continue;
+			}
+			if (run_e && add_run(x, v, run_s, run_e))
+				return -1;
+			run_s = addr;
+			run_e = addr + PAGE;
+		}
+	}
+	if (run_e && add_run(x, v, run_s, run_e))
+		return -1;
+	return 0;
+}
+
 int dump_pages(struct dump_task *t)
 {
 	struct page_xfer x = { .t = t, .pipe = { -1, -1 }, .mem_fd = -1, .rseq_off = -1 };
@@ -474,9 +576,13 @@ int dump_pages(struct dump_task *t)
 	int pm_fd = -1, ret = -1;
 	size_t i;
 
-	if (!kdat.has_pagemap_scan) {
-		pr_err("dumping memory without the PAGEMAP_SCAN ioctl is not supported yet");
-		return -1;
+	struct zero_pfns z;
+	/* CRIU_DUMP_NO_PAGEMAP_SCAN=1 forces the fallback (for its test). */
+	bool scan = kdat.has_pagemap_scan && !getenv("CRIU_DUMP_NO_PAGEMAP_SCAN");
+
+	if (!scan) {
+		pr_info("reading /proc/%d/pagemap page by page (no PAGEMAP_SCAN)", t->pid);
+		probe_zero_pfns(&z);
 	}
 	if (compel_args_size(t->ctl) < sizeof(struct parasite_pages)) {
 		pr_err("parasite argument area too small");
@@ -507,7 +613,7 @@ int dump_pages(struct dump_task *t)
 		if (v->kind != VMA_KIND__VMA_ANON_PRIVATE && v->kind != VMA_KIND__VMA_FILE_PRIVATE)
 			continue;
 		t->stats.pages_scanned += (v->end - v->start) / PAGE;
-		if (scan_vma(&x, pm_fd, v))
+		if (scan ? scan_vma(&x, pm_fd, v) : scan_vma_pagemap(&x, pm_fd, v, &z))
 			goto out;
 	}
 	if (flush_chunk(&x))

@@ -1095,6 +1095,17 @@ static int with_victim(int kind, int (*body)(struct victim *))
 }
 
 static int test_leave_running(void) { return with_victim(V_PLAIN, body_leave_running); }
+/* The same images from the /proc/PID/pagemap fallback. */
+static int test_no_pagemap_scan(void)
+{
+	int ret;
+
+	setenv("CRIU_DUMP_NO_PAGEMAP_SCAN", "1", 1);
+	ret = with_victim(V_PLAIN, body_leave_running);
+	unsetenv("CRIU_DUMP_NO_PAGEMAP_SCAN");
+	return ret;
+}
+
 static int test_faults(void) { return with_victim(V_PLAIN, body_faults); }
 static int test_pipe(void) { return with_victim(V_PIPE, body_pipe); }
 static int test_shared(void) { return with_victim(V_SHARED, body_shared); }
@@ -1123,6 +1134,7 @@ static int test_leave_stopped(void) { return with_victim(V_PLAIN, body_leave_sto
 static const struct unit_case cases[] = {
 	{ "--leave-running: images hold the victim's pages, registers, signals, files",
 	  test_leave_running },
+	{ "without PAGEMAP_SCAN, /proc/PID/pagemap gives the same pages", test_no_pagemap_scan },
 	{ "every fault point leaves the victim running and no inventory", test_faults },
 	{ "an open pipe is refused and the victim survives", test_pipe },
 	{ "a shared anonymous mapping is refused", test_shared },
