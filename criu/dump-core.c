@@ -223,9 +223,9 @@ int dump_collect_core_ptrace(struct dump_task *t)
 	if (peek_signals(tid, 0, &th->pending, &th->n_pending) ||
 	    peek_signals(tid, PEEK_SHARED, &t->core.shared_pending, &t->core.n_shared_pending))
 		return -1;
-	pr_info("%d: ip %lx sp %lx ax %lx orig_ax %lx blocked %lx, %zu+%zu signals pending",
-		tid, (unsigned long)r.rip, (unsigned long)r.rsp, (unsigned long)r.rax,
-		(unsigned long)r.orig_rax, (unsigned long)mask, th->n_pending,
+	pr_info("%d: ip %lx sp %lx ax %ld orig_ax %ld blocked %lx, %zu+%zu signals pending",
+		tid, (unsigned long)r.rip, (unsigned long)r.rsp, (long)r.rax,
+		(long)r.orig_rax, (unsigned long)mask, th->n_pending,
 		t->core.n_shared_pending);
 	return 0;
 }
