@@ -27,6 +27,35 @@
 #define NS_LAST_PID	"/proc/sys/kernel/ns_last_pid"
 #define NS_LAST_PID_TRIES 8
 
+/*
+ * A pid held only by a zombie is about to be free: its reaper (often init,
+ * which reaps lazily) has not got to it yet. Give it a moment.
+ */
+static void wait_zombie_gone(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	int i, fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	for (i = 0; i < 200; i++) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			return;
+		buf[n] = '\0';
+		p = strrchr(buf, ')');
+		if (!p || p[1] != ' ' || p[2] != 'Z')
+			return;
+		if (i == 0)
+			pr_info("pid %d is a zombie not reaped yet; waiting for it", pid);
+		usleep(10000);
+	}
+}
+
 static pid_t fork_clone3(pid_t pid)
 {
 	struct clone_args ca;
@@ -117,6 +146,7 @@ pid_t rst_fork_pid(pid_t pid)
 		pr_err("neither clone3 with set_tid nor ns_last_pid works: cannot choose the pid");
 		return -1;
 	}
+	wait_zombie_gone(pid);
 	pr_info("creating pid %d with %s", pid, use_clone3 ? "clone3(set_tid)" : "ns_last_pid");
 	return use_clone3 ? fork_clone3(pid) : fork_ns_last_pid(pid);
 }

@@ -684,7 +684,8 @@ static bool syscall_ret_gadget(const unsigned char *p, size_t len)
 /*
  * Plan the restorer's exit without leftovers (see restorer-args.h): a
  * "syscall; ret" in the vdso, the task's own rt_sigreturn trampoline (from
- * a saved SA_RESTORER, checked byte for byte in the staged memory) and room
+ * a saved SA_RESTORER, checked byte for byte in the staged memory, else the
+ * same instruction bytes found in the task's executable memory) and room
  * on the task's stack below sp and its red zone for two frames and the
  * xsave image, where a signal delivery would have put them anyway.
  * Anything missing: the region stays (the restore is still correct).
@@ -718,11 +719,23 @@ static void plan_clean_exit(const struct rst_image *ri, const struct staging *st
 		if (!memcmp(code, rt_a, sizeof(rt_a)) || !memcmp(code, rt_b, sizeof(rt_b)))
 			tramp = s->restorer;
 	}
+	/* No handler names one: glibc's trampoline is in libc's code anyway. */
+	for (i = 0; i < ri->mm->n_vmas && gadget && !tramp; i++) {
+		const unsigned char *code = (const unsigned char *)(unsigned long)st->tmp[i], *hit;
+		size_t len = ri->mm->vmas[i]->end - ri->mm->vmas[i]->start;
+
+		v = ri->mm->vmas[i];
+		if (!code || !(v->prot & PROT_EXEC))
+			continue;
+		hit = memmem(code, len, rt_a, sizeof(rt_a));
+		if (hit)
+			tramp = v->start + (uint64_t)(hit - code);
+	}
 	v = vma_at(ri, sp - 1, &k);
 	if (!gadget || !tramp || !v || !st->tmp[k] || !(v->prot & PROT_WRITE) || sp < 4096) {
 		warn("the restorer region stays mapped in the task (%s)",
 		     !gadget ? "no syscall;ret in the vdso" : !tramp ?
-		     "no rt_sigreturn trampoline among the sigactions" : "no room on the stack");
+		     "no rt_sigreturn trampoline in the task's code" : "no room on the stack");
 		return;
 	}
 	xs = round_down(sp - 128 - (a->xsave_size + 4), 64);
