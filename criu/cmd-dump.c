@@ -353,11 +353,6 @@ int cmd_dump(struct cr_options *o)
 		pr_perror("can't open the images dir %s", o->images_dir);
 		return -1;
 	}
-	/* An inventory left from an earlier dump would vouch for a mixed set. */
-	if (unlinkat(t.dirfd, img_desc(IMG_INVENTORY)->fmt, 0) && errno != ENOENT) {
-		pr_perror("can't remove the old inventory.img");
-		goto out;
-	}
 	kerndat_probe(KD_PAGEMAP_SCAN);
 	compel_log_init(compel_log, log_get_level() >= LOG_DEBUG ? COMPEL_LOG_DEBUG :
 			log_get_level() >= LOG_INFO ? COMPEL_LOG_INFO : COMPEL_LOG_WARN);
@@ -407,6 +402,15 @@ int cmd_dump(struct cr_options *o)
 	    dump_fault("after-parasite"))
 		goto fail;
 	dump_phase(&t.stats, "parasite");
+	/*
+	 * The first image is about to be written: an inventory left by an
+	 * earlier dump here would vouch for a mixed set. (A dump that fails
+	 * before this point leaves an earlier one intact.)
+	 */
+	if (unlinkat(t.dirfd, img_desc(IMG_INVENTORY)->fmt, 0) && errno != ENOENT) {
+		pr_perror("can't remove the old inventory.img");
+		goto fail;
+	}
 	if (dump_pages(&t))
 		goto fail;
 	dump_phase(&t.stats, "pages");

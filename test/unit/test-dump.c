@@ -929,6 +929,20 @@ static int body_faults(struct victim *v)
 	return 0;
 }
 
+/* Over a complete dump: failing before any image leaves it; failing later drops its inventory. */
+static int body_over_old(struct victim *v)
+{
+	CHECK(run_dump(v, NULL, "--leave-running") == 0);
+	CHECK(dir_has(v, "inventory.img"));
+	CHECK(run_dump(v, "after-parasite", "--leave-running") != 0);
+	CHECK(dir_has(v, "inventory.img"));
+	CHECK(run_dump(v, "mid-pages", "--leave-running") != 0);
+	CHECK(!dir_has(v, "inventory.img"));
+	CHECK(victim_free(v));
+	CHECK(victim_verdict(v) == 0);
+	return 0;
+}
+
 static int body_pipe(struct victim *v)
 {
 	CHECK(run_dump(v, NULL, "--leave-running") != 0);
@@ -1107,6 +1121,7 @@ static int test_no_pagemap_scan(void)
 }
 
 static int test_faults(void) { return with_victim(V_PLAIN, body_faults); }
+static int test_over_old(void) { return with_victim(V_PLAIN, body_over_old); }
 static int test_pipe(void) { return with_victim(V_PIPE, body_pipe); }
 static int test_shared(void) { return with_victim(V_SHARED, body_shared); }
 static int test_thread(void) { return with_victim(V_THREAD, body_thread); }
@@ -1136,6 +1151,8 @@ static const struct unit_case cases[] = {
 	  test_leave_running },
 	{ "without PAGEMAP_SCAN, /proc/PID/pagemap gives the same pages", test_no_pagemap_scan },
 	{ "every fault point leaves the victim running and no inventory", test_faults },
+	{ "a failed dump over an earlier one: intact before pages, no inventory after",
+	  test_over_old },
 	{ "an open pipe is refused and the victim survives", test_pipe },
 	{ "a shared anonymous mapping is refused", test_shared },
 	{ "a second thread is refused", test_thread },
