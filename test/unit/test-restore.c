@@ -29,6 +29,7 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/user.h>
@@ -124,7 +125,7 @@ static long victim_wait(volatile sig_atomic_t *flag)
 	return bad;
 }
 
-static __attribute__((noreturn)) void victim(int ready, const char *result)
+static __attribute__((noreturn)) void victim(int ready, const char *result, const char *tty)
 {
 	uint64_t *buf, want, x = 88172645463325252ULL;
 	char msg[128];
@@ -141,7 +142,7 @@ static __attribute__((noreturn)) void victim(int ready, const char *result)
 		_exit(2);
 	if (write(RESULT_FD, "before\n", 7) != 7)
 		_exit(2);
-	fd = open("/dev/null", O_RDWR);
+	fd = open(tty[0] ? tty : "/dev/null", O_RDWR | O_NOCTTY);
 	for (i = 0; i < 3; i++)
 		dup2(fd, i);
 	for (i = 3; i < 1024; i++)
@@ -175,6 +176,8 @@ static __attribute__((noreturn)) void victim(int ready, const char *result)
 	if (sigaltstack(NULL, &alt) || alt.ss_sp != altstack || alt.ss_size != sizeof(altstack) ||
 	    alt.ss_flags)
 		bad += 10;
+	if (tty[0] && (!isatty(0) || !isatty(2)))
+		bad += 100;	/* --shell-job: criu's terminal */
 
 	n = snprintf(msg, sizeof(msg), "pid %d regs %ld sum %s\n", getpid(), bad,
 		     checksum(buf, VICTIM_BUF / 8) == want ? "ok" : "bad");
@@ -192,6 +195,7 @@ struct victim_ctl {
 	char dir[64];
 	char result[128];
 	char maps[16384];	/* "start-end perms" of each line, at capture */
+	char tty[64];		/* the victim's terminal, "" for /dev/null */
 };
 
 static int victim_start(struct victim_ctl *v)
@@ -213,7 +217,7 @@ static int victim_start(struct victim_ctl *v)
 	v->pid = fork();
 	if (v->pid == 0) {
 		close(p[0]);
-		victim(p[1], v->result);
+		victim(p[1], v->result, v->tty);
 	}
 	signal(SIGUSR1, SIG_DFL);
 	close(p[1]);
@@ -503,6 +507,8 @@ static int cap_fds(pid_t pid, int dfd, struct cap_files *cf)
 		fe.fd = (uint32_t)atoi(de->d_name);
 		fe.kind = S_ISREG(st.st_mode) ? FD_KIND__FD_REG : S_ISDIR(st.st_mode) ? FD_KIND__FD_DIR :
 			  FD_KIND__FD_CHR;
+		if (S_ISCHR(st.st_mode) && major(st.st_rdev) == 136)	/* a pty slave */
+			fe.kind = FD_KIND__FD_TTY;
 		fe.cloexec = flags & O_CLOEXEC;
 		fe.id = cap_file(cf, link, flags & ~(unsigned)O_CLOEXEC, pos);
 		if (!fe.id || img_write_entry(img, &fe.base))
@@ -672,6 +678,7 @@ out:
 /* ---- driving criu ---------------------------------------------------------- */
 
 static char criu_path[PATH_MAX];
+static const char *criu_stdin;	/* terminal to run criu on, NULL: inherited */
 
 static pid_t run_criu(const char *dir, const char *const *extra, const char *pid_method)
 {
@@ -689,6 +696,12 @@ static pid_t run_criu(const char *dir, const char *const *extra, const char *pid
 		argv[n] = NULL;
 		dup2(fd, 2);
 		dup2(fd, 1);
+		if (criu_stdin) {
+			int t = open(criu_stdin, O_RDWR | O_NOCTTY);
+
+			if (t < 0 || dup2(t, 0) < 0)
+				_exit(126);
+		}
 		setenv("CRIU_WIP", "1", 1);
 		if (pid_method)
 			setenv("CRIU_PID_METHOD", pid_method, 1);
@@ -784,10 +797,14 @@ static void rm_dir(const char *dir)
 	rmdir(dir);
 }
 
+static const char *victim_tty;	/* terminal for the next victim, NULL: /dev/null */
+
 /* A victim, captured into a fresh directory and killed (unless @keep). */
 static int prepare(struct victim_ctl *v, bool keep)
 {
 	memset(v, 0, sizeof(*v));
+	if (victim_tty)
+		snprintf(v->tty, sizeof(v->tty), "%s", victim_tty);
 	strcpy(v->dir, "/tmp/criu-test-restore.XXXXXX");
 	if (!mkdtemp(v->dir))
 		return -1;
@@ -1234,6 +1251,58 @@ static int test_pid_in_use_ns_last_pid(void)
 	return pid_in_use("ns_last_pid");
 }
 
+/*
+ * A victim on a terminal: refused without --shell-job; with it, the task
+ * gets criu's terminal, session and process group.
+ */
+static int test_shell_job(void)
+{
+	const char *extra[] = { "--shell-job", NULL };
+	struct victim_ctl v;
+	char name[64], link[64], path[64];
+	pid_t criu, pid;
+	ssize_t n;
+	int m, rc;
+
+	m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	CHECK(m >= 0 && grantpt(m) == 0 && unlockpt(m) == 0 && ptsname_r(m, name, sizeof(name)) == 0);
+	victim_tty = name;
+	rc = prepare(&v, false);
+	victim_tty = NULL;
+	CHECK(rc == 0);
+
+	criu = run_criu(v.dir, NULL, NULL);
+	CHECK(wait_status(criu) == 1);
+	CHECK(log_has(v.dir, "--shell-job"));
+	CHECK(!pid_alive(v.pid));
+
+	criu_stdin = name;
+	criu = run_criu(v.dir, extra, NULL);
+	criu_stdin = NULL;
+	pid = read_pidfile(v.dir, 10000);
+	if (pid != v.pid) {
+		reap(criu);
+		close(m);
+		snprintf(unit_why, sizeof(unit_why), "no restored pid; see %s", v.dir);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/fd/0", pid);
+	n = readlink(path, link, sizeof(link) - 1);
+	link[n > 0 ? n : 0] = '\0';
+	rc = getsid(pid) == getsid(0) && getpgid(pid) == getpgid(criu) && !strcmp(link, name);
+	kill(pid, SIGUSR1);
+	n = wait_status(criu);
+	close(m);
+	m = (int)n;
+	CHECK(rc);
+	if (m != 42) {
+		snprintf(unit_why, sizeof(unit_why), "criu exited %d; see %s", m, v.dir);
+		return -1;
+	}
+	rm_dir(v.dir);
+	return 0;
+}
+
 static int setup(void)
 {
 	char self[PATH_MAX - 64];
@@ -1277,6 +1346,7 @@ static const struct unit_case cases[] = {
 	{ "sigaction for SIGKILL refused", test_bad_signo },
 	{ "failure inside the restorer reported, task reaped", test_restorer_failure },
 	{ "random corruption: refused or restored, never a crash", test_random_corruption },
+	{ "--shell-job: refused without, criu's terminal and session with", test_shell_job },
 	{ "pid in use names the pid (clone3)", test_pid_in_use },
 	{ "pid in use names the pid (ns_last_pid)", test_pid_in_use_ns_last_pid },
 };
