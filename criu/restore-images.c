@@ -20,6 +20,7 @@
 #include "log.h"
 #include "image.h"
 #include "inventory.h"
+#include "kerndat.h"
 #include "restore.h"
 
 #define PAGE		4096ULL
@@ -229,6 +230,28 @@ static int check_core(struct rst_image *ri)
 		memcpy(&signo, b->data, 4);
 		if (signo < 1 || signo > 64 || signo == SIGKILL || signo == SIGSTOP) {
 			pr_err("core-%d.img: pending signal %d cannot be queued again", ri->pid, signo);
+			return -1;
+		}
+	}
+	if (c->creds) {
+		const CredsEntry *cr = c->creds;
+		uint64_t known;
+
+		kerndat_probe(KD_CAPS);
+		known = kdat.cap_last_cap >= 63 ? ~0ULL : (1ULL << (kdat.cap_last_cap + 1)) - 1;
+		if (cr->n_uid != 4 || cr->n_gid != 4 || cr->n_groups > RST_MAX_GROUPS_IMG) {
+			pr_err("core-%d.img: credentials need 4 uids, 4 gids and at most %d groups",
+			       ri->pid, RST_MAX_GROUPS_IMG);
+			return -1;
+		}
+		if ((cr->cap_inh | cr->cap_prm | cr->cap_eff | cr->cap_amb) & ~known) {
+			pr_err("core-%d.img: the task had capabilities this kernel does not know (last is %u)",
+			       ri->pid, kdat.cap_last_cap);
+			return -1;
+		}
+		if ((cr->cap_eff & ~cr->cap_prm) || (cr->cap_amb & ~(cr->cap_prm & cr->cap_inh))) {
+			pr_err("core-%d.img: effective or ambient capabilities outside the permitted set",
+			       ri->pid);
 			return -1;
 		}
 	}

@@ -107,18 +107,6 @@ static int comm_set(const char *comm)
 	return prctl(PR_SET_NAME, buf, 0, 0, 0);
 }
 
-static void restore_creds(const CredsEntry *c)
-{
-	uid_t r, e, s;
-	gid_t gr, ge, gs;
-
-	if (getresuid(&r, &e, &s) || getresgid(&gr, &ge, &gs))
-		die("getresuid: %s", strerror(errno));
-	if (c->n_uid < 3 || c->n_gid < 3 || c->uid[0] != r || c->uid[1] != e || c->uid[2] != s ||
-	    c->gid[0] != gr || c->gid[1] != ge || c->gid[2] != gs)
-		die("the task ran with other credentials than criu's: restoring credentials is not supported yet");
-}
-
 static void restore_rlimits(const TaskCoreEntry *c)
 {
 	size_t i;
@@ -186,8 +174,6 @@ static void restore_misc(const struct rst_image *ri, const struct rst_files *f)
 		warn("THP disable: %s", strerror(errno));
 	if (c->has_dumpable && prctl(PR_SET_DUMPABLE, c->dumpable, 0, 0, 0))
 		warn("dumpable %u: %s", c->dumpable, strerror(errno));
-	if (c->creds)
-		restore_creds(c->creds);
 }
 
 static void restore_session(const struct rst_image *ri, const struct cr_options *o)
@@ -586,6 +572,7 @@ static void fill_args(const struct rst_image *ri, const struct staging *st, stru
 		a->robust_len = t->has_robust_list_len ? t->robust_list_len : 24;
 	}
 	BUILD_BUG_ON(RST_MAX_PENDING != RST_MAX_PENDING_SIGS);
+	BUILD_BUG_ON(RST_MAX_GROUPS != RST_MAX_GROUPS_IMG);
 	for (i = 0; i < c->n_shared_pending + t->n_pending; i++) {
 		bool shared = i < c->n_shared_pending;
 		const ProtobufCBinaryData *b = shared ? &c->shared_pending[i] :
@@ -597,6 +584,28 @@ static void fill_args(const struct rst_image *ri, const struct staging *st, stru
 		p->signo = (uint32_t)signo;
 		p->shared = shared;
 		memcpy(p->info, b->data, sizeof(p->info));
+	}
+	if (c->creds) {
+		const CredsEntry *cr = c->creds;
+		struct rst_creds *d = &a->creds;
+
+		d->has = 1;
+		memcpy(d->uid, cr->uid, sizeof(d->uid));
+		memcpy(d->gid, cr->gid, sizeof(d->gid));
+		d->ngroups = (uint32_t)cr->n_groups;
+		memcpy(d->groups, cr->groups, cr->n_groups * sizeof(uint32_t));
+		d->cap_inh = cr->cap_inh;
+		d->cap_prm = cr->cap_prm;
+		d->cap_eff = cr->cap_eff;
+		d->cap_bnd = cr->cap_bnd;
+		d->has_amb = cr->has_cap_amb;
+		d->cap_amb = cr->cap_amb;
+		d->has_secbits = cr->has_securebits;
+		d->secbits = cr->securebits;
+		d->no_new_privs = cr->has_no_new_privs && cr->no_new_privs;
+		d->cap_last = kdat.cap_last_cap;
+		d->has_dumpable = c->has_dumpable;
+		d->dumpable = c->dumpable;
 	}
 	if (t->has_clear_tid_addr) {
 		a->has_tid_addr = 1;

@@ -31,6 +31,7 @@
 #define RST_MAX_PAGE_RUNS	(1u << 20)
 #define RST_MAX_XSAVE		(64 * 1024)
 #define RST_MAX_PENDING_SIGS	256	/* = RST_MAX_PENDING of restorer-args.h */
+#define RST_MAX_GROUPS_IMG	256	/* = RST_MAX_GROUPS */
 
 /* One run of dumped pages, and where it sits in pages-PID.img. */
 struct rst_pages {

@@ -231,6 +231,78 @@ static void set_process_state(struct restorer_args *a)
 	}
 }
 
+#define R_PR_SET_DUMPABLE	4
+#define R_PR_SET_KEEPCAPS	8
+#define R_PR_CAPBSET_READ	23
+#define R_PR_CAPBSET_DROP	24
+#define R_PR_SET_SECUREBITS	28
+#define R_PR_SET_NO_NEW_PRIVS	38
+#define R_PR_CAP_AMBIENT	47
+#define R_PR_CAP_AMBIENT_RAISE	2
+#define R_PR_CAP_AMBIENT_CLEAR_ALL 4
+#define R_SECBIT_KEEP_CAPS	(1 << 4)
+#define R_CAP_VERSION_3		0x20080522
+
+struct k_cap_header {
+	__u32 version;
+	int pid;
+};
+
+struct k_cap_data {
+	__u32 effective, permitted, inheritable;
+};
+
+/*
+ * Credentials, once nothing else needs privileges: the bounding set shrinks
+ * and securebits are set while we are still root with every capability;
+ * KEEP_CAPS carries the permitted set over the uid change, capset then sets
+ * exactly the dumped sets, ambient ones are raised, and dumpable (reset by a
+ * uid change) and no_new_privs come last.
+ */
+static void set_creds(struct restorer_args *a)
+{
+	struct rst_creds *c = &a->creds;
+	struct k_cap_header h = { R_CAP_VERSION_3, 0 };
+	struct k_cap_data d[2];
+	unsigned int i;
+
+	if (!c->has)
+		return;
+	for (i = 0; i <= c->cap_last && i < 64; i++)
+		if (!(c->cap_bnd & (1ULL << i)) && sys_prctl(R_PR_CAPBSET_READ, i, 0, 0, 0) == 1)
+			TRY(a, sys_prctl(R_PR_CAPBSET_DROP, i, 0, 0, 0), "dropping from the bounding set");
+	if (c->has_secbits)
+		TRY(a, sys_prctl(R_PR_SET_SECUREBITS, c->secbits | R_SECBIT_KEEP_CAPS, 0, 0, 0),
+		    "PR_SET_SECUREBITS");
+	else
+		TRY(a, sys_prctl(R_PR_SET_KEEPCAPS, 1, 0, 0, 0), "PR_SET_KEEPCAPS");
+	TRY(a, syscall2(__NR_setgroups, c->ngroups, (long)c->groups), "setgroups");
+	TRY(a, syscall3(__NR_setresgid, c->gid[0], c->gid[1], c->gid[2]), "setresgid");
+	syscall1(__NR_setfsgid, c->gid[3]);
+	TRY(a, syscall3(__NR_setresuid, c->uid[0], c->uid[1], c->uid[2]), "setresuid");
+	syscall1(__NR_setfsuid, c->uid[3]);
+	d[0].effective = (__u32)c->cap_eff;
+	d[0].permitted = (__u32)c->cap_prm;
+	d[0].inheritable = (__u32)c->cap_inh;
+	d[1].effective = (__u32)(c->cap_eff >> 32);
+	d[1].permitted = (__u32)(c->cap_prm >> 32);
+	d[1].inheritable = (__u32)(c->cap_inh >> 32);
+	TRY(a, syscall2(__NR_capset, (long)&h, (long)d), "capset");
+	if (c->has_amb) {
+		TRY(a, sys_prctl(R_PR_CAP_AMBIENT, R_PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "clearing ambient caps");
+		for (i = 0; i <= c->cap_last && i < 64; i++)
+			if (c->cap_amb & (1ULL << i))
+				TRY(a, sys_prctl(R_PR_CAP_AMBIENT, R_PR_CAP_AMBIENT_RAISE, i, 0, 0),
+				    "raising an ambient cap");
+	}
+	if (!(c->has_secbits && (c->secbits & R_SECBIT_KEEP_CAPS)))
+		TRY(a, sys_prctl(R_PR_SET_KEEPCAPS, 0, 0, 0, 0), "PR_SET_KEEPCAPS");
+	if (c->has_dumpable)
+		TRY(a, sys_prctl(R_PR_SET_DUMPABLE, c->dumpable, 0, 0, 0), "PR_SET_DUMPABLE");
+	if (c->no_new_privs)
+		TRY(a, sys_prctl(R_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "PR_SET_NO_NEW_PRIVS");
+}
+
 /* Signals pending at dump time, queued again (still blocked until sigreturn). */
 static void queue_pending(struct restorer_args *a)
 {
@@ -368,6 +440,7 @@ void restorer_main(struct restorer_args *a)
 	set_process_state(a);
 	set_thread_state(a);
 	queue_pending(a);
+	set_creds(a);
 	if (a->final_gadget) {
 		build_frame(a, a->final_frame, a->final_xsave);
 		uc = build_unmap_frame(a);

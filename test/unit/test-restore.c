@@ -28,6 +28,8 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <grp.h>
+#include <linux/prctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
@@ -56,6 +58,56 @@
 /* ---- the victim --------------------------------------------------------- */
 
 static volatile sig_atomic_t victim_go;
+static bool victim_drop_creds;	/* the next victim becomes uid 1000 with a few caps */
+
+/* The credential lines of /proc/self/status, to compare before and after. */
+static void creds_summary(char *out, size_t len)
+{
+	static const char *const keys[] = { "Uid:", "Gid:", "Groups:", "CapInh:", "CapPrm:",
+					    "CapEff:", "CapBnd:", "CapAmb:", "NoNewPrivs:" };
+	char buf[4096], *p, *e;
+	size_t used = 0, k;
+	int fd = open("/proc/self/status", O_RDONLY);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	out[0] = '\0';
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		p = strstr(buf, keys[k]);
+		e = p ? strchr(p, '\n') : NULL;
+		if (e && used + (size_t)(e - p) + 2 < len) {
+			memcpy(out + used, p, (size_t)(e - p) + 1);
+			used += (size_t)(e - p) + 1;
+			out[used] = '\0';
+		}
+	}
+	if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 1 && used + 12 < len)
+		strcat(out, "undumpable\n");
+}
+
+struct k_caphdr { uint32_t version; int pid; };
+struct k_capdata { uint32_t eff, prm, inh; };
+
+static int victim_creds(void)
+{
+	struct k_caphdr h = { 0x20080522, 0 };
+	struct k_capdata d[2] = { { 0, 0, 0 }, { 0, 0, 0 } };
+	gid_t groups[2] = { 1234, 5678 };
+
+	d[0].eff = d[0].prm = (1u << 5 /* CAP_KILL */) | (1u << 10 /* CAP_NET_BIND_SERVICE */);
+	d[0].inh = 1u << 5;
+	if (prctl(PR_CAPBSET_DROP, 22 /* CAP_SYS_BOOT */, 0, 0, 0) || setgroups(2, groups) ||
+	    setresgid(2000, 2001, 2002) || prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) ||
+	    setresuid(1000, 1001, 1002) || syscall(SYS_capset, &h, d) ||
+	    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, 5, 0, 0) ||
+	    prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) || prctl(PR_SET_DUMPABLE, 1, 0, 0, 0))
+		return -1;
+	return 0;
+}
 
 static void victim_on_usr1(int sig)
 {
@@ -130,7 +182,7 @@ static __attribute__((noreturn)) void victim(int ready, const char *result, cons
 	uint64_t *buf, want, x = 88172645463325252ULL;
 	char msg[128];
 	int fd, i, n;
-	static char altstack[65536];
+	static char altstack[65536], creds_before[1024], creds_after[1024];
 	uint64_t report[3];
 	void *brk_now;
 	stack_t alt;
@@ -158,6 +210,9 @@ static __attribute__((noreturn)) void victim(int ready, const char *result, cons
 		buf[i] = (i % 3) ? x : 0;	/* some zero words, like real memory */
 	}
 	want = checksum(buf, VICTIM_BUF / 8);
+	if (victim_drop_creds && victim_creds())
+		_exit(2);
+	creds_summary(creds_before, sizeof(creds_before));
 	alt.ss_sp = altstack;
 	alt.ss_size = sizeof(altstack);
 	alt.ss_flags = 0;
@@ -178,6 +233,13 @@ static __attribute__((noreturn)) void victim(int ready, const char *result, cons
 		bad += 10;
 	if (tty[0] && (!isatty(0) || !isatty(2)))
 		bad += 100;	/* --shell-job: criu's terminal */
+	creds_summary(creds_after, sizeof(creds_after));
+	if (strcmp(creds_before, creds_after)) {
+		bad += 1000;
+		if (write(RESULT_FD, creds_before, strlen(creds_before)) < 0 ||
+		    write(RESULT_FD, creds_after, strlen(creds_after)) < 0)
+			_exit(3);
+	}
 
 	n = snprintf(msg, sizeof(msg), "pid %d regs %ld sum %s\n", getpid(), bad,
 		     checksum(buf, VICTIM_BUF / 8) == want ? "ok" : "bad");
@@ -560,6 +622,9 @@ static int capture(struct victim_ctl *v)
 	SigactionEntry sa = SIGACTION_ENTRY__INIT, *sas[1] = { &sa };
 	RseqEntry re = RSEQ_ENTRY__INIT;
 	SigaltstackEntry alt = SIGALTSTACK_ENTRY__INIT;
+	CredsEntry cr = CREDS_ENTRY__INIT;
+	struct proc_status pst;
+	uint32_t cuid[4], cgid[4], cgroups[64];
 	MmEntry mm = MM_ENTRY__INIT;
 	PstreeEntry ps = PSTREE_ENTRY__INIT;
 	InventoryEntry inv;
@@ -643,6 +708,31 @@ static int capture(struct victim_ctl *v)
 
 	if (maps_layout(pid, v->maps, sizeof(v->maps)))
 		FAIL_OUT;
+	if (proc_read_status(pid, &pst))
+		FAIL_OUT;
+	cr.n_uid = cr.n_gid = 4;
+	cr.uid = cuid;
+	cr.gid = cgid;
+	for (i = 0; i < 4; i++) {
+		cuid[i] = pst.uid[i];
+		cgid[i] = pst.gid[i];
+	}
+	cr.n_groups = pst.ngroups < 64 ? pst.ngroups : 64;
+	for (i = 0; i < cr.n_groups; i++)
+		cgroups[i] = pst.groups[i];
+	cr.groups = cgroups;
+	cr.cap_inh = pst.capinh;
+	cr.cap_prm = pst.capprm;
+	cr.cap_eff = pst.capeff;
+	cr.cap_bnd = pst.capbnd;
+	cr.has_cap_amb = true;
+	cr.cap_amb = pst.capamb;
+	cr.has_no_new_privs = true;
+	cr.no_new_privs = pst.no_new_privs;
+	proc_status_free(&pst);
+	core.creds = &cr;
+	core.has_dumpable = true;
+	core.dumpable = 1;
 	if (cap_memory(pid, dfd, &cf, &mm, v->brk) || cap_fds(pid, dfd, &cf))
 		FAIL_OUT;
 	img = img_create(dfd, IMG_CORE, (unsigned)pid);
@@ -1303,6 +1393,17 @@ static int test_shell_job(void)
 	return 0;
 }
 
+/* A task with its own uids, gids, groups and capability sets gets them all back. */
+static int test_creds(void)
+{
+	int rc;
+
+	victim_drop_creds = true;
+	rc = roundtrip(NULL);
+	victim_drop_creds = false;
+	return rc;
+}
+
 static int setup(void)
 {
 	char self[PATH_MAX - 64];
@@ -1346,6 +1447,7 @@ static const struct unit_case cases[] = {
 	{ "sigaction for SIGKILL refused", test_bad_signo },
 	{ "failure inside the restorer reported, task reaped", test_restorer_failure },
 	{ "random corruption: refused or restored, never a crash", test_random_corruption },
+	{ "credentials: uids, gids, groups, capability sets", test_creds },
 	{ "--shell-job: refused without, criu's terminal and session with", test_shell_job },
 	{ "pid in use names the pid (clone3)", test_pid_in_use },
 	{ "pid in use names the pid (ns_last_pid)", test_pid_in_use_ns_last_pid },

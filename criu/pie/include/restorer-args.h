@@ -26,7 +26,8 @@
 #define RST_MAX_CLOSE		8
 #define RST_STACK_SIZE		(64 * 1024)
 #define RST_MAX_PENDING		256
-#define RST_SIGFRAME_MAX	512	/* >= sizeof the kernel's x86_64 rt_sigframe */
+#define RST_SIGFRAME_MAX	512
+#define RST_MAX_GROUPS		256	/* >= sizeof the kernel's x86_64 rt_sigframe */
 
 /* A private area prepared at @tmp, moved to @start by the restorer. */
 struct rst_vma {
@@ -94,6 +95,24 @@ struct rst_pending {
 	__u8	info[128];
 };
 
+/* Credentials, applied last among the privileged steps. */
+struct rst_creds {
+	__u32	has;
+	__u32	uid[4];		/* real, effective, saved, fs */
+	__u32	gid[4];
+	__u32	ngroups;
+	__u32	groups[RST_MAX_GROUPS];
+	__u64	cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
+	__u32	cap_last;	/* highest capability this kernel knows */
+	__u32	has_amb;
+	__u32	has_secbits;
+	__u32	secbits;
+	__u32	no_new_privs;
+	__u32	has_dumpable;	/* a uid change resets it: set again after */
+	__u32	dumpable;
+	__u32	pad;
+};
+
 struct restorer_args {
 	__u64			magic;
 
@@ -127,6 +146,7 @@ struct restorer_args {
 
 	__u32			nr_pending;
 	__u32			pad1;
+	struct rst_creds	creds;
 	struct rst_pending	pending[RST_MAX_PENDING];
 
 	/* the thread */
