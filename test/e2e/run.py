@@ -84,8 +84,15 @@ def start(cmd, tmp):
                          pass_fds=(w,), start_new_session=True)
     os.close(w)
     log.close()
-    ready, _, _ = select.select([r], [], [], 20)
-    got = os.read(r, 1) if ready else b""
+    # Ready means "R" and then end of file: the program has closed its end
+    # of the pipe, which must not be in the checkpoint.
+    got, end = b"", time.monotonic() + 20
+    while time.monotonic() < end:
+        ready, _, _ = select.select([r], [], [], max(0, end - time.monotonic()))
+        chunk = os.read(r, 16) if ready else b""
+        if not chunk:
+            break
+        got += chunk
     os.close(r)
     if got != b"R":
         p.kill()
