@@ -411,6 +411,50 @@ static void fill_pages(const struct rst_image *ri, const struct staging *st)
 	}
 }
 
+/*
+ * Per-vma advice and anonymous names, set on the staged copy: they live in
+ * the vma and move with it. Only advice that is a lasting property of the
+ * mapping is replayed; one-shot or destructive advice (DONTNEED, FREE,
+ * REMOVE...) never is.
+ */
+#define STICKY_MADV	((1ULL << MADV_RANDOM) | (1ULL << MADV_SEQUENTIAL) | \
+			 (1ULL << MADV_DONTFORK) | (1ULL << MADV_DOFORK) | \
+			 (1ULL << MADV_MERGEABLE) | (1ULL << MADV_UNMERGEABLE) | \
+			 (1ULL << MADV_HUGEPAGE) | (1ULL << MADV_NOHUGEPAGE) | \
+			 (1ULL << MADV_DONTDUMP) | (1ULL << MADV_DODUMP) | \
+			 (1ULL << MADV_WIPEONFORK) | (1ULL << MADV_KEEPONFORK))
+#ifndef PR_SET_VMA
+# define PR_SET_VMA		0x53564d41	/* 5.17 */
+# define PR_SET_VMA_ANON_NAME	0
+#endif
+
+static void stage_vma_attrs(const struct rst_image *ri, const struct staging *st)
+{
+	size_t i;
+	int adv;
+
+	for (i = 0; i < ri->mm->n_vmas; i++) {
+		const VmaEntry *v = ri->mm->vmas[i];
+		void *at = (void *)(unsigned long)st->tmp[i];
+		size_t len = v->end - v->start;
+
+		if (!staged(v))
+			continue;
+		if (v->has_madv && (v->madv & ~STICKY_MADV))
+			warn("vma [%#llx, %#llx): advice bits %#llx are not replayed",
+			     (unsigned long long)v->start, (unsigned long long)v->end,
+			     (unsigned long long)(v->madv & ~STICKY_MADV));
+		for (adv = 0; v->has_madv && adv < 64; adv++)
+			if ((v->madv & STICKY_MADV & (1ULL << adv)) && madvise(at, len, adv))
+				warn("vma [%#llx, %#llx): madvise %d: %s", (unsigned long long)v->start,
+				     (unsigned long long)v->end, adv, strerror(errno));
+		if (v->name && v->kind == VMA_KIND__VMA_ANON_PRIVATE &&
+		    prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)at, len, v->name))
+			warn("vma [%#llx, %#llx): cannot name it '%.80s': %s", (unsigned long long)v->start,
+			     (unsigned long long)v->end, v->name, strerror(errno));
+	}
+}
+
 static void stage_memory(const struct rst_image *ri, const struct rst_files *f, struct staging *st)
 {
 	size_t i;
@@ -436,6 +480,7 @@ static void stage_memory(const struct rst_image *ri, const struct rst_files *f, 
 			    (unsigned long long)v->end, strerror(errno));
 	}
 	fill_pages(ri, st);
+	stage_vma_attrs(ri, st);
 }
 
 /* ---- the jump ------------------------------------------------------------- */

@@ -183,7 +183,7 @@ static __attribute__((noreturn)) void victim(int ready, const char *result, cons
 	char msg[128];
 	int fd, i, n;
 	static char altstack[65536], creds_before[1024], creds_after[1024];
-	uint64_t report[3];
+	uint64_t report[4];
 	void *brk_now;
 	stack_t alt;
 	long bad;
@@ -202,6 +202,10 @@ static __attribute__((noreturn)) void victim(int ready, const char *result, cons
 			close(i);
 	buf = mmap(NULL, VICTIM_BUF, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (buf == MAP_FAILED)
+		_exit(2);
+	/* properties of the vma itself: a name (if the kernel has them) and lasting advice */
+	prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, buf, VICTIM_BUF, "victim-buf");
+	if (madvise(buf, VICTIM_BUF, MADV_DONTFORK) || madvise(buf, VICTIM_BUF, MADV_WIPEONFORK))
 		_exit(2);
 	for (i = 0; i < (int)(VICTIM_BUF / 8); i++) {
 		x ^= x << 13;
@@ -222,6 +226,7 @@ static __attribute__((noreturn)) void victim(int ready, const char *result, cons
 	report[0] = (uint64_t)(unsigned long)brk_now;
 	report[1] = (uint64_t)(unsigned long)altstack;
 	report[2] = sizeof(altstack);
+	report[3] = (uint64_t)(unsigned long)buf;
 	if (write(ready, report, sizeof(report)) != sizeof(report))
 		_exit(2);
 	close(ready);
@@ -250,7 +255,7 @@ static __attribute__((noreturn)) void victim(int ready, const char *result, cons
 
 struct victim_ctl {
 	pid_t pid;
-	uint64_t brk, alt_sp, alt_size;
+	uint64_t brk, alt_sp, alt_size, buf;
 	struct sigaction_entry_raw {
 		uint64_t handler, flags, restorer, mask;
 	} usr1;
@@ -263,7 +268,7 @@ struct victim_ctl {
 static int victim_start(struct victim_ctl *v)
 {
 	struct sigaction sa;
-	uint64_t report[3];
+	uint64_t report[4];
 	int p[2];
 	ssize_t n;
 
@@ -299,6 +304,7 @@ static int victim_start(struct victim_ctl *v)
 	v->brk = report[0];
 	v->alt_sp = report[1];
 	v->alt_size = report[2];
+	v->buf = report[3];
 	return n == sizeof(report) ? 0 : -1;
 }
 
@@ -389,7 +395,7 @@ static int cap_memory(pid_t pid, int dfd, struct cap_files *cf, MmEntry *mm, uin
 	int memfd, mapfd, n, ret = -1;
 	size_t i;
 
-	if (proc_read_maps(pid, &vmas))
+	if (proc_read_smaps(pid, &vmas))
 		return -1;
 	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
 	memfd = open(path, O_RDONLY);
@@ -431,6 +437,24 @@ static int cap_memory(pid_t pid, int dfd, struct cap_files *cf, MmEntry *mm, uin
 			}
 			if (pv->kind == PROC_VMA_HEAP)
 				v->has_heap = v->heap = true;
+			if (pv->kind == PROC_VMA_ANON_NAMED && strlen(pv->path) > 7) {
+				v->name = strndup(pv->path + 6, strlen(pv->path) - 7);
+			}
+			{
+				static const struct { uint64_t vmf; int adv; } adv[] = {
+					{ PROC_VMF(DC), MADV_DONTFORK }, { PROC_VMF(WF), MADV_WIPEONFORK },
+					{ PROC_VMF(HG), MADV_HUGEPAGE }, { PROC_VMF(NH), MADV_NOHUGEPAGE },
+					{ PROC_VMF(DD), MADV_DONTDUMP }, { PROC_VMF(RR), MADV_RANDOM },
+					{ PROC_VMF(SR), MADV_SEQUENTIAL }, { PROC_VMF(MG), MADV_MERGEABLE },
+				};
+				size_t k;
+
+				for (k = 0; k < sizeof(adv) / sizeof(adv[0]); k++)
+					if (pv->vmflags & adv[k].vmf) {
+						v->has_madv = true;
+						v->madv |= 1ULL << adv[k].adv;
+					}
+			}
 		}
 		mm->vmas[mm->n_vmas++] = v;
 		if (v->kind != VMA_KIND__VMA_ANON_PRIVATE && v->kind != VMA_KIND__VMA_FILE_PRIVATE)
@@ -593,12 +617,14 @@ static int maps_layout(pid_t pid, char *out, size_t len)
 		return -1;
 	out[0] = '\0';
 	while (fgets(line, sizeof(line), f)) {
-		char range[64], perms[8];
+		char range[64], perms[8], name[128] = "";
 		int n;
 
-		if (sscanf(line, "%63s %7s", range, perms) != 2)
+		if (sscanf(line, "%63s %7s %*s %*s %*s %127s", range, perms, name) < 2)
 			continue;
-		n = snprintf(out + used, len - used, "%s %s\n", range, perms);
+		if (strncmp(name, "[anon:", 6))
+			name[0] = '\0';
+		n = snprintf(out + used, len - used, "%s %s %s\n", range, perms, name);
 		if (n < 0 || (size_t)n >= len - used) {
 			fclose(f);
 			return -1;
@@ -953,6 +979,22 @@ static int roundtrip(const char *pid_method)
 			}
 			reap(criu);
 			snprintf(unit_why, sizeof(unit_why), "layout differs after restore, see %s", path);
+			return -1;
+		}
+	}
+	{
+		struct proc_vmas sm = { 0 };
+		bool found = false;
+		size_t k;
+
+		CHECK(proc_read_smaps(pid, &sm) == 0);
+		for (k = 0; k < sm.nr; k++)
+			if (sm.v[k].start == v.buf)
+				found = (sm.v[k].vmflags & PROC_VMF(DC)) && (sm.v[k].vmflags & PROC_VMF(WF));
+		proc_vmas_free(&sm);
+		if (!found) {
+			reap(criu);
+			snprintf(unit_why, sizeof(unit_why), "buffer vma lost its DONTFORK/WIPEONFORK advice");
 			return -1;
 		}
 	}
