@@ -261,8 +261,8 @@ static int run(const struct dplan *p, struct compel_ctl *ctl, const pid_t *tids,
 		return bad("remote getpid: %ld", ret);
 	if (p->full && check_remote_mm(ctl))
 		return -1;
-	if (p->eintr)
-		syscall(SYS_tgkill, p->pid, p->pid, SIGUSR1);
+	if (p->eintr && syscall(SYS_tgkill, p->pid, p->pid, SIGUSR1))
+		return bad("tgkill SIGUSR1: %m");
 	if (compel_infect(ctl, &parasite_blob, 1 << 20))
 		return bad("infect failed");
 	if (check_echo(ctl, p->pid))

@@ -85,7 +85,7 @@ static long task_syscall(pid_t pid, const char *tid)
 }
 
 /*
- * Wait until n threads sit in syscall `only`, or (only == -1) in any
+ * Wait until at least n threads sit in syscall `only`, or (only == -1) in any
  * of the syscalls victims block in, or (only == -2) in read or futex.
  */
 static int wait_blocked(pid_t pid, int n, long only)
@@ -117,7 +117,7 @@ static int wait_blocked(pid_t pid, int n, long only)
 				blocked++;
 		}
 		closedir(d);
-		if (blocked == n)
+		if (blocked >= n)
 			return 0;
 		usleep(1000);
 	}
@@ -295,6 +295,8 @@ static const struct tcase cases[] = {
 /* Victims for the kill-at-every-step sweeps. */
 static const struct tcase kill_cases[] = {
 	{ .name = "read", .v = V(VK_READ, 3, 400), .d = D(3, SYS_read, .per_thread = 1) },
+	{ .name = "read-eintr", .v = V(VK_READ, 2, 400, .eintr = 1),
+	  .d = D(2, SYS_read, .eintr = 1, .batch = 1) },
 	{ .name = "nanosleep-rseq", .v = V(VK_NANOSLEEP, 3, 800, .hostile_rseq = 1),
 	  .d = D(3, SYS_nanosleep, .batch = 1, .hostile_rseq = 1) },
 };

@@ -48,6 +48,15 @@ struct compel_cure_info {
 	__u64	rseq_cs_val;	/* value to put back there */
 	__u64	pending;	/* written by the parasite: signals pending
 				   when it started (SIGPIPE bookkeeping) */
+	/* Stopped in a restartable syscall: how to turn it into EINTR. */
+	__u64	sigmask;	/* the thread's own signal mask */
+	__u64	frame_ax;	/* victim address of the frame's result reg */
+	__u64	frame_ip;	/* victim address of the frame's ip */
+	__u64	eintr_ip;	/* ip after the syscall instruction */
+	__u32	restart;	/* 512, 513, 514, 516 (-ERESTART*) or 0 */
+	__u32	__pad;
+	__u64	stop_pending;	/* signals pending when compel stopped it
+				   (a handler may have taken one since) */
 };
 
 struct compel_shared {

@@ -200,7 +200,6 @@ static void fill_region(struct compel_ctl *ctl, const struct compel_blob *b)
 	struct compel_shared *h = ctl->hdr;
 	struct region *r = &ctl->r;
 	uint8_t *blob = r->local + r->blob_off;
-	unsigned long uc;
 	unsigned int i;
 
 	memcpy(blob, b->code, b->code_size);
@@ -222,8 +221,9 @@ static void fill_region(struct compel_ctl *ctl, const struct compel_blob *b)
 	h->log_level = compel_log_max;
 	h->addr_len = ctl->addr_len;
 	memcpy(h->addr, ctl->addr, ctl->addr_len);
-	cpl_arch_build_frame(&ctl->st, r->local + r->dframe_off, r->remote + r->dframe_off, &uc);
-	h->daemon.frame_uc = uc;
+	ctl->st.pending = cpl_read_pending(ctl->pid);	/* as late as possible */
+	cpl_arch_build_frame(&ctl->st, r->local + r->dframe_off,
+			     r->remote + r->dframe_off, &h->daemon);
 	if (ctl->st.rseq_cleared) {
 		h->daemon.rseq_cs_ptr = ctl->st.rseq_cs_ptr;
 		h->daemon.rseq_cs_val = ctl->st.rseq_cs_val;

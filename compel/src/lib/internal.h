@@ -31,6 +31,7 @@ struct thread_state {
 	uint8_t		*xsave;		/* NULL if the CPU has no xsave */
 	size_t		xsave_len;
 	uint64_t	sigmask;
+	uint64_t	pending;	/* SigPnd | ShdPnd from /proc when saved */
 	uint64_t	rseq_cs_ptr;	/* &rseq->rseq_cs, 0 if no rseq */
 	uint64_t	rseq_cs_val;
 	int		rseq_cleared;
@@ -72,6 +73,7 @@ int cpl_thread_state_save(struct thread_state *ts, pid_t tid);
 int cpl_thread_state_restore(struct thread_state *ts);
 void cpl_thread_state_free(struct thread_state *ts);
 int cpl_rseq_clear(struct thread_state *ts);
+uint64_t cpl_read_pending(pid_t tid);
 int cpl_rseq_restore(struct thread_state *ts);
 int cpl_interrupt_and_wait(pid_t tid);
 int cpl_interrupt_prepare(pid_t tid);
@@ -99,7 +101,7 @@ int cpl_arch_set_xsave(pid_t tid, const uint8_t *buf, size_t len);
 size_t cpl_arch_frame_size(size_t xsave_len);
 /* Build an rt_sigframe at local/remote that returns to ts's state. */
 int cpl_arch_build_frame(const struct thread_state *ts, void *local,
-		     unsigned long remote, unsigned long *uc_remote);
+			 unsigned long remote, struct compel_cure_info *ci);
 void cpl_arch_regs_syscall(compel_regs_t *r, unsigned long ip, long nr,
 		       const unsigned long *args);
 long cpl_arch_regs_result(const compel_regs_t *r);

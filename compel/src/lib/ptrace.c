@@ -292,6 +292,25 @@ static int peek(pid_t tid, uint64_t addr, uint64_t *val)
 	return 0;
 }
 
+/* Pending signals of a thread (its own and its process's). */
+uint64_t cpl_read_pending(pid_t tid)
+{
+	char path[64], line[128];
+	uint64_t v, all = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", tid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "SigPnd: %" SCNx64, &v) == 1 ||
+		    sscanf(line, "ShdPnd: %" SCNx64, &v) == 1)
+			all |= v;
+	fclose(f);
+	return all;
+}
+
 int cpl_thread_state_save(struct thread_state *ts, pid_t tid)
 {
 	struct rseq_config rc;
@@ -305,6 +324,7 @@ int cpl_thread_state_save(struct thread_state *ts, pid_t tid)
 		pr_perror("PTRACE_GETSIGMASK %d", tid);
 		goto err;
 	}
+	ts->pending = cpl_read_pending(tid);
 	memset(&rc, 0, sizeof(rc));
 	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, tid, (void *)sizeof(rc), &rc) < 0) {
 		pr_warn("no rseq configuration for %d: %m", tid);

@@ -33,10 +33,8 @@ static void fill_slot(struct compel_ctl *ctl, struct tjob *j, unsigned int cmd,
 	struct compel_thread_slot *sl = &ctl->hdr->slot[j->slot];
 	size_t base = slot_base(ctl, j->slot);
 	size_t args = base + ctl->r.frame_size + SLOT_STACK;
-	unsigned long uc;
 
-	cpl_arch_build_frame(&j->ts, ctl->r.local + base, ctl->r.remote + base, &uc);
-	sl->ci.frame_uc = uc;
+	cpl_arch_build_frame(&j->ts, ctl->r.local + base, ctl->r.remote + base, &sl->ci);
 	sl->ci.rseq_cs_ptr = j->ts.rseq_cleared ? j->ts.rseq_cs_ptr : 0;
 	sl->ci.rseq_cs_val = j->ts.rseq_cs_val;
 	sl->cmd = cmd;

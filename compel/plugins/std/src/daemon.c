@@ -40,6 +40,48 @@ static void enter(struct compel_cure_info *ci)
 	sys_rt_sigpending(&ci->pending);
 }
 
+#define SA_RESTART	0x10000000UL
+#define ERESTARTSYS	512
+#define ERESTARTNOINTR	513
+
+struct k_sigaction {
+	unsigned long	handler, flags, restorer;
+	__u64		mask;
+};
+
+/*
+ * rt_sigreturn cannot carry "restart pending", so the frame backs the
+ * thread up to its syscall instruction.  If a signal with a handler is
+ * about to be delivered, the kernel would have failed the syscall with
+ * EINTR instead (as it does on resume): do the same in the frame.
+ * `pending` includes what was pending when compel stopped the thread:
+ * if the caller died before the parasite blocked signals, a handler may
+ * already have run for it on our way in.
+ */
+static void restart_or_eintr(struct compel_cure_info *ci, __u64 pending)
+{
+	__u64 deliver = pending & ~ci->sigmask;
+	struct k_sigaction ka;
+	int sig, eintr = 0;
+
+	if (!ci->restart || !deliver)
+		return;
+	for (sig = 1; sig <= 64; sig++) {
+		if (!(deliver & (1ULL << (sig - 1))) ||
+		    sys_rt_sigaction(sig, 0, &ka) || ka.handler <= 1 /* DFL, IGN */)
+			continue;
+		if (ci->restart == ERESTARTSYS)
+			eintr = !(ka.flags & SA_RESTART);
+		else
+			eintr = ci->restart != ERESTARTNOINTR;
+		break;	/* the first handled signal decides */
+	}
+	if (eintr) {
+		*(volatile __u64 *)(unsigned long)ci->frame_ax = (__u64)-4L; /* EINTR */
+		*(volatile __u64 *)(unsigned long)ci->frame_ip = ci->eintr_ip;
+	}
+}
+
 static __attribute__((noreturn)) void go_home(struct compel_cure_info *ci)
 {
 	__u64 pipe = 1ULL << (STD_SIGPIPE - 1), now = 0;
@@ -47,8 +89,11 @@ static __attribute__((noreturn)) void go_home(struct compel_cure_info *ci)
 	char info[128];
 
 	sys_rt_sigpending(&now);
-	if ((now & pipe) && !(ci->pending & pipe))
+	if ((now & pipe) && !(ci->pending & pipe)) {
 		sys_rt_sigtimedwait(&pipe, info, &zero);
+		now &= ~pipe;
+	}
+	restart_or_eintr(ci, now | ci->stop_pending);
 	if (ci->rseq_cs_ptr)
 		*(volatile __u64 *)(unsigned long)ci->rseq_cs_ptr = ci->rseq_cs_val;
 	std_sigreturn(ci->frame_uc);

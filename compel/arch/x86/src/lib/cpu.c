@@ -177,7 +177,8 @@ long cpl_arch_regs_syscall_nr(const compel_regs_t *r)
  * run.  rt_sigreturn also resets the restart block, so a syscall that
  * asked for restart_syscall (-ERESTART_RESTARTBLOCK: nanosleep, futex
  * and poll timeouts...) is issued again with its original arguments;
- * its timeout starts over.  Only the self-cure path uses this frame.
+ * its timeout starts over.  Only the self-cure path uses this frame; the
+ * parasite switches it to -EINTR when a handler is about to run.
  */
 static void restart_in_place(compel_regs_t *r)
 {
@@ -223,14 +224,26 @@ static void fill_fpstate(const struct thread_state *ts, uint8_t *fp)
 	memcpy(fp + size, &magic2, 4);
 }
 
+/*
+ * Fills the cure info of the thread too: the frame's address, and
+ * where its rax/rip live so that a parasite going home can turn a
+ * restart into -EINTR if a handler is about to run.
+ */
 int cpl_arch_build_frame(const struct thread_state *ts, void *local,
-		     unsigned long remote, unsigned long *uc_remote)
+			 unsigned long remote, struct compel_cure_info *ci)
 {
 	struct k_rt_sigframe *f = local;
 	struct k_sigcontext *mc = &f->uc.mc;
 	compel_regs_t r = ts->regs;
+	unsigned long mc_remote = remote + offsetof(struct k_rt_sigframe, uc.mc);
 
 	memset(local, 0, FRAME_FP_OFF);
+	ci->restart = cpl_arch_in_restartable_syscall(&r, NULL) ? -(long)r.rax : 0;
+	ci->eintr_ip = r.rip;
+	ci->sigmask = ts->sigmask;
+	ci->stop_pending = ts->pending;
+	ci->frame_ax = mc_remote + offsetof(struct k_sigcontext, rax);
+	ci->frame_ip = mc_remote + offsetof(struct k_sigcontext, rip);
 	restart_in_place(&r);
 	mc->r8 = r.r8; mc->r9 = r.r9; mc->r10 = r.r10; mc->r11 = r.r11;
 	mc->r12 = r.r12; mc->r13 = r.r13; mc->r14 = r.r14; mc->r15 = r.r15;
@@ -246,7 +259,7 @@ int cpl_arch_build_frame(const struct thread_state *ts, void *local,
 		mc->fpstate = remote + FRAME_FP_OFF;
 		f->uc.uc_flags |= UC_FP_XSTATE;
 	}
-	*uc_remote = remote + offsetof(struct k_rt_sigframe, uc);
+	ci->frame_uc = remote + offsetof(struct k_rt_sigframe, uc);
 	return 0;
 }
 

@@ -81,6 +81,9 @@ static inline int sys_rt_sigtimedwait(const __u64 *set, void *info,
 static inline ssize_t sys_sendto(int fd, const void *buf, size_t n, int fl)
 { return syscall6(__NR_sendto, fd, __sc_l(buf), n, fl, 0, 0); }
 
+static inline int sys_rt_sigaction(int sig, const void *act, void *old)
+{ return syscall4(__NR_rt_sigaction, sig, __sc_l(act), __sc_l(old), 8); }
+
 static inline int sys_getitimer(int which, void *val)
 { return syscall2(__NR_getitimer, which, __sc_l(val)); }
 
