@@ -28,8 +28,26 @@
  * a system call failed), and explain failures through the log callback.
  * Nothing is written to stdout/stderr by the library.
  *
- * If the caller dies at any point, the victim goes on as before: see
- * Documentation/compel.md for the window-by-window argument.
+ * If the caller dies at any point, the victim goes on as before, except
+ * inside a remote syscall made with ptrace (a few microseconds; one in
+ * compel_infect(), one in compel_cure(), one per compel_syscall() before
+ * infection): see Documentation/compel.md, window by window.
+ *
+ * Parasite side: plugins/std/include/std/parasite.h.  A dump pulling
+ * pages would do, with a command MY_VMSPLICE of its own parasite:
+ *
+ *	struct my_args *a = compel_args(ctl);
+ *	a->addr = vma_start; a->len = len;	// victim addresses
+ *	pipe(p);
+ *	compel_rpc_call(ctl, MY_VMSPLICE, &p[1], 1);
+ *	... read p[0] while the parasite vmsplices into p[1] ...
+ *	compel_rpc_wait(ctl, &ret);
+ *
+ * and for file descriptors: compel_rpc_call(ctl, MY_SEND_FDS, NULL, 0),
+ * then compel_rpc_recv_fds() per batch the parasite sends with
+ * std_send_fds(), then compel_rpc_wait().  Pointers the parasite is to
+ * use must be victim addresses: compel_args_remote() is the argument
+ * area's.  compel_syscall(ctl, __NR_mmap, ...) etc. for the victim's mm.
  */
 #ifndef COMPEL_UAPI_COMPEL_H
 #define COMPEL_UAPI_COMPEL_H
