@@ -301,6 +301,43 @@ static const struct tcase kill_cases[] = {
 	  .d = D(3, SYS_nanosleep, .batch = 1, .hostile_rseq = 1) },
 };
 
+/*
+ * The host tool must refuse what cannot become a blob.  Runs
+ * <dir>/../compel hgen on objects built by the Makefile.
+ */
+static int hgen_refuses(const char *obj, const char *msg, char *why, size_t n)
+{
+	char self[1024], cmd[3 * 1024 + 128], out[512] = "";
+	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	FILE *f;
+	int st;
+
+	if (len <= 0)
+		return -1;
+	self[len] = '\0';
+	*strrchr(self, '/') = '\0';
+	/* Output next to the objects: never a system file. */
+	snprintf(cmd, sizeof(cmd), "'%s/../compel' hgen -i '%s/%s' -o '%s/refused.h' 2>&1",
+		 self, self, obj, self);
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	len = fread(out, 1, sizeof(out) - 1, f);
+	out[len > 0 ? len : 0] = '\0';
+	st = pclose(f);
+	snprintf(cmd, sizeof(cmd), "%s/refused.h", self);
+	if (access(cmd, F_OK) == 0) {
+		unlink(cmd);
+		snprintf(why, n, "hgen %s wrote an output file", obj);
+		return -1;
+	}
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 1 || !strstr(out, msg)) {
+		snprintf(why, n, "hgen %s: status %#x, output '%.200s'", obj, st, out);
+		return -1;
+	}
+	return 0;
+}
+
 static void report(const char *name, int ret, const char *why)
 {
 	if (ret) {
@@ -361,6 +398,14 @@ int main(int argc, char **argv)
 			continue;
 		report(cases[i].name, run_case(&cases[i], 0, &steps, sname, why,
 					       sizeof(why)), why);
+	}
+	if (!strncmp("hgen", only, strlen(only))) {
+		report("hgen-refuses-absolute-relocs",
+		       hgen_refuses("bad-abs.o", "not position independent", why,
+				    sizeof(why)), why);
+		report("hgen-refuses-undefined-symbols",
+		       hgen_refuses("bad-undef.o", "undefined symbol 'nowhere'", why,
+				    sizeof(why)), why);
 	}
 	for (i = 0; i < sizeof(kill_cases) / sizeof(kill_cases[0]); i++) {
 		char name[64];
