@@ -622,43 +622,51 @@ static int close_remote_fd(struct compel_ctl *ctl, int32_t *slot)
 	return 0;
 }
 
+/* Normal path: returns 0 with the thread restored, 1 to fall back. */
+static int cure_normal(struct compel_ctl *ctl)
+{
+	int ret = fini_daemon(ctl);
+
+	if (ret)
+		return ret;
+	/* In the marker's syscall-exit stop: safe to restore here (a
+	 * detach would still apply the restart fix-up). */
+	cpl_drain_log(ctl);
+	if (cpl_thread_state_restore(&ctl->st))
+		return -1;
+	ctl->infected = 0;
+	compel_step("registers restored");
+	if (cpl_interrupt_prepare(ctl->pid) || ptrace(PTRACE_CONT, ctl->pid, NULL, NULL) ||
+	    cpl_interrupt_wait(ctl->pid))
+		return -1;
+	return 0;
+}
+
+/* Fallback: a daemon that faulted or never connected. */
+static int cure_fallback(struct compel_ctl *ctl)
+{
+	if (stop_daemon(ctl))
+		return -1;
+	cpl_drain_log(ctl);
+	/* Parasite fds first: a stopped daemon without them still finds
+	 * its way home (recvmsg fails, it self-cures). */
+	if (close_remote_fd(ctl, &ctl->hdr->log_fd) ||
+	    close_remote_fd(ctl, &ctl->hdr->sock_fd) ||
+	    cpl_thread_state_restore(&ctl->st))
+		return -1;
+	ctl->infected = 0;
+	compel_step("registers restored");
+	return 0;
+}
+
 int compel_cure(struct compel_ctl *ctl)
 {
 	int ret = 0;
 
-	if (ctl->infected && ctl->running && ctl->sock >= 0) {
-		ret = fini_daemon(ctl);
-		if (ret < 0)
-			return -1;
-		if (ret == 0) {
-			/* In the marker's syscall-exit stop: safe to restore
-			 * here (a detach still applies the restart fix-up). */
-			cpl_drain_log(ctl);
-			if (cpl_thread_state_restore(&ctl->st))
-				return -1;
-			ctl->infected = 0;
-			compel_step("registers restored");
-			if (cpl_interrupt_prepare(ctl->pid) ||
-			    ptrace(PTRACE_CONT, ctl->pid, NULL, NULL) ||
-			    cpl_interrupt_wait(ctl->pid))
-				return -1;
-		}
-		ret = 0;
-	}
-	if (ctl->infected) {
-		/* Fallback: a daemon that faulted or never connected. */
-		if (stop_daemon(ctl))
-			return -1;
-		cpl_drain_log(ctl);
-		/* Parasite fds first: a stopped daemon without them still
-		 * finds its way home (recvmsg fails, it self-cures). */
-		if (close_remote_fd(ctl, &ctl->hdr->log_fd) ||
-		    close_remote_fd(ctl, &ctl->hdr->sock_fd) ||
-		    cpl_thread_state_restore(&ctl->st))
-			return -1;
-		ctl->infected = 0;
-		compel_step("registers restored");
-	}
+	if (ctl->infected && ctl->running && ctl->sock >= 0 && cure_normal(ctl) < 0)
+		return -1;
+	if (ctl->infected && cure_fallback(ctl))
+		return -1;
 	ret |= unmap_region(ctl);
 	ret |= cpl_rseq_restore(&ctl->st);
 	compel_step("cured");
