@@ -295,6 +295,8 @@ static const struct tcase cases[] = {
 /* Victims for the kill-at-every-step sweeps. */
 static const struct tcase kill_cases[] = {
 	{ .name = "read", .v = V(VK_READ, 3, 400), .d = D(3, SYS_read, .per_thread = 1) },
+	{ .name = "seccomp", .v = V(VK_READ, 2, 400, .seccomp = 1),
+	  .d = D(2, SYS_read, .seccomp = 1, .batch = 1) },
 	{ .name = "read-eintr", .v = V(VK_READ, 2, 400, .eintr = 1),
 	  .d = D(2, SYS_read, .eintr = 1, .batch = 1) },
 	{ .name = "nanosleep-rseq", .v = V(VK_NANOSLEEP, 3, 800, .hostile_rseq = 1),

@@ -70,7 +70,8 @@ struct compel_shared {
 	__s32	log_fd;		/* written by the daemon */
 	__u32	log_level;	/* highest level the parasite should send */
 	__u32	addr_len;	/* bytes of sun_path used (abstract name) */
-	__u32	__pad;
+	__u16	__pad;
+	__u16	sun_family;	/* AF_UNIX: with addr, a struct sockaddr_un */
 	char	addr[108];	/* sun_path of the caller's listening socket */
 	__u32	__pad2;
 	struct compel_cure_info	daemon;	/* leader thread running the daemon */

@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,6 +221,7 @@ static void fill_region(struct compel_ctl *ctl, const struct compel_blob *b)
 	h->sock_fd = h->log_fd = -1;
 	h->log_level = compel_log_max;
 	h->addr_len = ctl->addr_len;
+	h->sun_family = AF_UNIX;
 	memcpy(h->addr, ctl->addr, ctl->addr_len);
 	ctl->st.pending = cpl_read_pending(ctl->pid);	/* as late as possible */
 	cpl_arch_build_frame(&ctl->st, r->local + r->dframe_off,
@@ -230,6 +232,34 @@ static void fill_region(struct compel_ctl *ctl, const struct compel_blob *b)
 	}
 	for (i = 0; i < COMPEL_THREAD_SLOTS; i++)
 		h->slot[i].shared = r->remote;
+}
+
+/*
+ * Under seccomp, the filter is back if we die, and the daemon's own
+ * socket()/connect() could then be what it forbids: make them here,
+ * remote syscalls made while the filter is suspended.
+ */
+static int preconnect(struct compel_ctl *ctl)
+{
+	unsigned long a[6] = { AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0 };
+	long fd, ret;
+
+	if (cpl_ptrace_syscall(ctl, __NR_socket, &fd, a) || is_err(fd)) {
+		pr_err("remote socket in %d: %ld", ctl->pid, fd);
+		return -1;
+	}
+	a[0] = fd;
+	a[1] = ctl->r.remote + offsetof(struct compel_shared, sun_family);
+	a[2] = 2 + ctl->addr_len;
+	if (cpl_ptrace_syscall(ctl, __NR_connect, &ret, a) || ret) {
+		pr_err("remote connect in %d: %ld", ctl->pid, ret);
+		a[0] = fd;
+		cpl_ptrace_syscall(ctl, __NR_close, &ret, a);
+		return -1;
+	}
+	ctl->hdr->sock_fd = fd;
+	compel_step("socket connected for the daemon");
+	return 0;
 }
 
 /* Point the thread at the daemon entry; SETREGS before SETSIGMASK. */
@@ -509,6 +539,8 @@ int compel_infect(struct compel_ctl *ctl, const struct compel_blob *blob,
 		goto err;
 	fill_region(ctl, blob);
 	ctl->thread_entry = blob->thread_entry;
+	if (ctl->seccomp && preconnect(ctl))
+		goto err;
 	if (start_daemon(ctl, blob) || connect_daemon(ctl))
 		goto err;
 	pr_info("parasite %s running in %d", blob->name, ctl->pid);

@@ -30,8 +30,8 @@
  *
  * If the caller dies at any point, the victim goes on as before, except
  * inside a remote syscall made with ptrace (a few microseconds; one in
- * compel_infect(), one in compel_cure(), one per compel_syscall() before
- * infection): see Documentation/compel.md, window by window.
+ * compel_infect() (three for a victim under seccomp), one in
+ * compel_cure(), one per compel_syscall() before infection): see Documentation/compel.md, window by window.
  *
  * Parasite side: plugins/std/include/std/parasite.h.  A dump pulling
  * pages would do, with a command MY_VMSPLICE of its own parasite:

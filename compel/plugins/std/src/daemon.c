@@ -246,19 +246,22 @@ static void close_fds(struct compel_shared *h)
 
 long std_daemon_main(struct compel_shared *h)
 {
-	struct std_sockaddr_un sun;
 	int fini = 0;
 
 	enter(&h->daemon);
 	sys_sigaltstack(0, (struct std_stack *)(unsigned long)
 			(h->daemon.frame_uc + UC_STACK_OFF));
-	sun.sun_family = STD_AF_UNIX;
-	memcpy(sun.sun_path, h->addr, h->addr_len);
-	sock = sys_socket(STD_AF_UNIX, STD_SOCK_SEQPACKET | STD_SOCK_CLOEXEC, 0);
-	if (sock >= 0) {
-		h->sock_fd = sock;
-		if (sys_connect(sock, &sun, 2 + h->addr_len) == 0)
-			fini = serve(h);
+	if (h->sock_fd >= 0) {
+		/* Connected by libcompel already (victims under seccomp). */
+		sock = h->sock_fd;
+		fini = serve(h);
+	} else {
+		sock = sys_socket(STD_AF_UNIX, STD_SOCK_SEQPACKET | STD_SOCK_CLOEXEC, 0);
+		if (sock >= 0) {
+			h->sock_fd = sock;
+			if (sys_connect(sock, &h->sun_family, 2 + h->addr_len) == 0)
+				fini = serve(h);
+		}
 	}
 	/*
 	 * Asked to finish: close our fds, then make the marker syscall at
