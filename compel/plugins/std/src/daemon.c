@@ -202,7 +202,7 @@ static int serve(struct compel_shared *h)
 	struct parasite_ctx ctx;
 	struct compel_msg m;
 	unsigned int i;
-	int ret, fini;
+	int ret;
 
 	for (;;) {
 		if (recv_msg(sock, &m, fds, &ctx.nfds) < 0)
@@ -212,10 +212,9 @@ static int serve(struct compel_shared *h)
 		ctx.fds = fds;
 		ctx.in_thread = 0;
 		ctx.sock = sock;
-		fini = m.cmd == COMPEL_CMD_FINI;
-		if (fini)
-			ret = 0;
-		else if (m.cmd >= COMPEL_CMD_BUILTIN)
+		if (m.cmd == COMPEL_CMD_FINI)
+			return 1;	/* no reply: libcompel follows our syscalls */
+		if (m.cmd >= COMPEL_CMD_BUILTIN)
 			ret = builtin(h, &m, &ctx);
 		else
 			ret = parasite_cmd(m.cmd, &ctx);
@@ -225,8 +224,8 @@ static int serve(struct compel_shared *h)
 		m.cmd = COMPEL_MSG_REPLY;
 		m.ret = ret;
 		m.tid = sys_gettid();
-		if (send_msg(sock, &m, 0, 0) < 0 || fini)
-			return fini;
+		if (send_msg(sock, &m, 0, 0) < 0)
+			return 0;
 	}
 }
 
