@@ -16,6 +16,7 @@
 #include "parasite-blob.h"
 
 static struct vshared *vs;
+static const struct dplan *plan;
 static int kill_at;
 static char logbuf[8192];
 static size_t loglen;
@@ -75,6 +76,12 @@ static int check_remote_mm(struct compel_ctl *ctl)
 	return 0;
 }
 
+/* The victim's pid as it sees it (1 when it is a pid namespace's init). */
+static pid_t inner(pid_t pid)
+{
+	return plan->pidns ? 1 : pid;
+}
+
 static int check_echo(struct compel_ctl *ctl, pid_t pid)
 {
 	char *args = compel_args(ctl);
@@ -82,10 +89,10 @@ static int check_echo(struct compel_ctl *ctl, pid_t pid)
 	int ret;
 
 	strcpy(args, "hello");
-	if (compel_rpc_call_sync(ctl, TCMD_ECHO, &ret) || ret != pid ||
+	if (compel_rpc_call_sync(ctl, TCMD_ECHO, &ret) || ret != inner(pid) ||
 	    strcmp(args, "echo:hello"))
 		return bad("echo: ret %d args '%.20s'", ret, args);
-	if (compel_syscall(ctl, SYS_gettid, &tid, 0, 0, 0, 0, 0, 0) || tid != pid)
+	if (compel_syscall(ctl, SYS_gettid, &tid, 0, 0, 0, 0, 0, 0) || tid != inner(pid))
 		return bad("gettid through the parasite: %ld", tid);
 	if (compel_rpc_call_sync(ctl, TCMD_RELOCS, &ret) ||
 	    ret != 'a' + 'b' + 'g' + 1 + 2 * 0x5eed)
@@ -164,22 +171,31 @@ static int check_log(struct compel_ctl *ctl)
 	return 0;
 }
 
-static int vthread_of(pid_t tid)
+/* Victim thread by its TLS pointer (tids differ across pid namespaces). */
+static int vthread_of(unsigned long tls)
 {
 	int i;
 
 	for (i = 0; i < VMAX_THREADS; i++)
-		if (vs->t[i].tid == tid)
+		if (vs->t[i].tls == tls)
 			return i;
 	return -1;
+}
+
+/* ret/ti from a thread command run in thread `tid` (our pid ns). */
+static int thread_ok(pid_t tid, int ret, const struct tinfo *ti)
+{
+	int idx = vthread_of(ti->tls);
+
+	return idx >= 0 && ret == ti->tid && ti->tid == vs->t[idx].tid &&
+	       (plan->pidns || ret == tid);
 }
 
 static int thread_done(void *priv, pid_t tid, int ret, void *args)
 {
 	struct tinfo *ti = args;
-	int idx = vthread_of(tid);
 
-	if (ret != tid || idx < 0 || ti->tls != vs->t[idx].tls || ti->tid != tid)
+	if (!thread_ok(tid, ret, ti))
 		return bad("thread %d (batch): ret %d tls %#lx", tid, ret, ti->tls);
 	++*(int *)priv;
 	return 0;
@@ -203,16 +219,15 @@ static int check_batch(struct compel_ctl *ctl, const pid_t *tids, int n, int cra
 static int check_threads(struct compel_ctl *ctl, const pid_t *tids, int n)
 {
 	struct tinfo *ti = compel_args(ctl);
-	int i, r, idx;
+	int i, r;
 
-	if (compel_rpc_call_sync(ctl, TCMD_THREAD_INFO, &r) || r != tids[0] ||
-	    ti->tls != vs->t[0].tls)
+	if (compel_rpc_call_sync(ctl, TCMD_THREAD_INFO, &r) ||
+	    !thread_ok(tids[0], r, ti) || ti->tls != vs->t[0].tls)
 		return bad("daemon thread info: %d", r);
 	for (i = 1; i < n; i++) {
-		idx = vthread_of(tids[i]);
 		memset(ti, 0, sizeof(*ti));
 		if (compel_run_in_thread(ctl, tids[i], TCMD_THREAD_INFO, &r) ||
-		    r != tids[i] || idx < 0 || ti->tls != vs->t[idx].tls)
+		    !thread_ok(tids[i], r, ti))
 			return bad("thread %d: ret %d tls %#lx", tids[i], r, ti->tls);
 	}
 	return 0;
@@ -257,7 +272,7 @@ static int run(const struct dplan *p, struct compel_ctl *ctl, const pid_t *tids,
 		return -1;
 	if (p->expect_nr >= 0 && (!compel_in_syscall(ctl, &nr) || nr != p->expect_nr))
 		return bad("leader not stopped in syscall %ld (%ld)", p->expect_nr, nr);
-	if (compel_syscall(ctl, SYS_getpid, &ret, 0, 0, 0, 0, 0, 0) || ret != p->pid)
+	if (compel_syscall(ctl, SYS_getpid, &ret, 0, 0, 0, 0, 0, 0) || ret != inner(p->pid))
 		return bad("remote getpid: %ld", ret);
 	if (p->full && check_remote_mm(ctl))
 		return -1;
@@ -291,6 +306,7 @@ int drive(struct vshared *shared, const struct dplan *p)
 	int n, ret;
 
 	vs = shared;
+	plan = p;
 	kill_at = p->kill_at;
 	compel_log_init(on_log, COMPEL_LOG_DEBUG);
 	compel_set_step_hook(on_step);

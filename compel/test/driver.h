@@ -18,6 +18,7 @@ struct dplan {
 	int		hostile_rseq;	/* leader armed rseq_cs: check it is kept */
 	int		batch;		/* per-thread commands in parallel */
 	int		thread_crash;	/* a faulting command in the threads */
+	int		pidns;		/* victim is init of its own pid namespace */
 };
 
 /* Runs in a child process; returns 0 on success, else fills vs->dwhy. */

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@ struct tcase {
 	struct vconf	v;
 	struct dplan	d;
 	int		vfork;		/* victim starts as a vfork parent */
+	int		pidns;		/* victim is init of a new pid namespace */
 };
 
 static int failed;
@@ -159,6 +161,41 @@ static void victim_fork(struct vshared *vs, const struct tcase *tc, int vfpipe)
 	victim_main(vs, &tc->v);
 }
 
+/*
+ * Pid namespace case: this child unshares, forks the victim (pid 1
+ * inside), publishes its outer pid, and exits with its status.
+ */
+static void pidns_parent(struct vshared *vs, const struct tcase *tc, int vfpipe)
+{
+	pid_t v;
+	int st;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (unshare(CLONE_NEWPID))
+		_exit(97);
+	v = fork();
+	if (v == 0)
+		victim_fork(vs, tc, vfpipe);
+	__atomic_store_n(&vs->global_pid, v, __ATOMIC_SEQ_CST);
+	if (waitpid(v, &st, 0) != v)
+		_exit(98);
+	_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+}
+
+static pid_t pidns_victim(struct vshared *vs)
+{
+	int i;
+
+	for (i = 0; i < 5000; i++) {
+		pid_t v = __atomic_load_n(&vs->global_pid, __ATOMIC_SEQ_CST);
+
+		if (v > 0)
+			return v;
+		usleep(1000);
+	}
+	return -1;
+}
+
 /* The vfork case: seizing a vfork parent must fail cleanly first. */
 static int vfork_check(pid_t pid, int vfwr, char *why, size_t n)
 {
@@ -201,7 +238,7 @@ static int run_case(const struct tcase *tc, int kill_at, int *steps, char *step_
 	struct vshared *vs = mmap(NULL, sizeof(*vs), PROT_READ | PROT_WRITE,
 				  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	int rp[2], ready[2], vf[2], st, ret = -1;
-	pid_t victim, driver;
+	pid_t victim, driver, waiter;
 	struct dplan d = tc->d;
 
 	why[0] = 0;
@@ -210,9 +247,17 @@ static int run_case(const struct tcase *tc, int kill_at, int *steps, char *step_
 	vs->read_rd = rp[0];
 	vs->read_wr = rp[1];
 	vs->ready_wr = ready[1];
-	victim = fork();
-	if (victim == 0)
+	waiter = victim = fork();
+	if (victim == 0) {
+		if (tc->pidns)
+			pidns_parent(vs, tc, vf[0]);
 		victim_fork(vs, tc, vf[0]);
+	}
+	if (tc->pidns && (victim = pidns_victim(vs)) <= 0) {
+		snprintf(why, n, "no victim in a new pid namespace");
+		victim = waiter;
+		goto kill_victim;
+	}
 	if (tc->vfork && vfork_check(victim, vf[1], why, n))
 		goto kill_victim;
 	if (read_ready(ready[0], tc->v.nthreads, 10000) ||
@@ -242,7 +287,7 @@ static int run_case(const struct tcase *tc, int kill_at, int *steps, char *step_
 	/* Threads resume asynchronously: release them once they block again. */
 	wait_blocked(victim, released_waiters(&tc->v), -2);
 	release(vs);
-	if (wait_pid(victim, 20000, &st)) {
+	if (wait_pid(waiter, 20000, &st)) {
 		snprintf(why, n, "victim hung after compel left");
 		goto kill_victim;
 	}
@@ -256,7 +301,7 @@ static int run_case(const struct tcase *tc, int kill_at, int *steps, char *step_
 	goto out;
 kill_victim:
 	kill(victim, SIGKILL);
-	waitpid(victim, NULL, __WALL);
+	waitpid(waiter, NULL, __WALL);
 out:
 	close(rp[0]); close(rp[1]); close(ready[0]); close(ready[1]);
 	close(vf[0]); close(vf[1]);
@@ -288,6 +333,10 @@ static const struct tcase cases[] = {
 	  .d = D(2, SYS_read, .crash = 1) },
 	{ .name = "thread-command-crash", .v = V(VK_READ, 4, 1000),
 	  .d = D(4, SYS_read, .thread_crash = 1) },
+	{ .name = "pid-namespace-init", .v = V(VK_READ, 6, 1000),
+	  .d = D(6, SYS_read, .full = 1, .batch = 1, .pidns = 1), .pidns = 1 },
+	{ .name = "pid-namespace-init-serial", .v = V(VK_READ, 3, 1000),
+	  .d = D(3, SYS_read, .per_thread = 1, .pidns = 1), .pidns = 1 },
 	{ .name = "vfork-parent", .v = V(VK_READ, 1, 1000), .d = D(1, SYS_read),
 	  .vfork = 1 },
 };

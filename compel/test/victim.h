@@ -38,6 +38,7 @@ struct vshared {
 	int		hostile_stop;
 	int		usr1_count;
 	unsigned long	rseq_cs_addr;	/* hostile victim: &rseq->rseq_cs */
+	int		global_pid;	/* pid-ns victim: its pid seen from outside */
 	struct vthread	t[VMAX_THREADS];
 	/* written by the driver */
 	int		steps;		/* compel steps reached */

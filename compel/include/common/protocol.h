@@ -30,8 +30,10 @@
 struct compel_msg {
 	__u32	cmd;		/* command, or COMPEL_MSG_* from the parasite */
 	__s32	ret;		/* reply: handler result (>= 0 or -errno) */
-	__s32	tid;		/* reply: thread that ran the command */
+	__s32	tid;		/* reply: gettid() of the thread (its pid ns) */
 	__u32	nfds;		/* fds attached with SCM_RIGHTS */
+	__s32	slot;		/* reply from a thread slot: its index, else -1 */
+	__u32	__pad;
 };
 
 /* Remote syscall request, run by the daemon on COMPEL_CMD_SYSCALL. */

@@ -107,17 +107,18 @@ static int collect(struct compel_ctl *ctl, struct tjob *jobs, int n,
 	while (left > 0) {
 		if (cpl_rpc_recv(ctl, &m, NULL, 0, 0))
 			return -1;
-		for (i = 0; i < n && jobs[i].ts.tid != m.tid; i++)
-			;
-		if (m.cmd != COMPEL_MSG_REPLY || i == n || jobs[i].replied) {
-			pr_err("unexpected message %#x from %d", m.cmd, m.tid);
+		/* Slots, not tids: the victim may see other pids (pid ns). */
+		i = m.slot;
+		if (m.cmd != COMPEL_MSG_REPLY || i < 0 || i >= n || !jobs[i].started ||
+		    jobs[i].replied) {
+			pr_err("unexpected message %#x from slot %d", m.cmd, m.slot);
 			return -1;
 		}
 		jobs[i].replied = 1;
 		jobs[i].ret = m.ret;
 		left--;
 		base = slot_base(ctl, jobs[i].slot) + ctl->r.frame_size + SLOT_STACK;
-		if (done && !err && done(priv, m.tid, m.ret, ctl->r.local + base))
+		if (done && !err && done(priv, jobs[i].ts.tid, m.ret, ctl->r.local + base))
 			err = -1;
 	}
 	compel_step("threads replied");

@@ -152,7 +152,7 @@ static int recv_msg(int fd, struct compel_msg *m, int *fds, unsigned int *nfds)
 
 int std_send_fds(struct parasite_ctx *ctx, const int *fds, unsigned int n)
 {
-	struct compel_msg m = { COMPEL_MSG_FDS, 0, sys_gettid(), n };
+	struct compel_msg m = { COMPEL_MSG_FDS, 0, sys_gettid(), n, -1, 0 };
 
 	return send_msg(ctx->sock, &m, fds, n);
 }
@@ -224,6 +224,7 @@ static int serve(struct compel_shared *h)
 		m.cmd = COMPEL_MSG_REPLY;
 		m.ret = ret;
 		m.tid = sys_gettid();
+		m.slot = -1;
 		if (send_msg(sock, &m, 0, 0) < 0)
 			return 0;
 	}
@@ -278,7 +279,7 @@ long std_daemon_main(struct compel_shared *h)
 long std_thread_main(struct compel_thread_slot *sl)
 {
 	struct compel_shared *h = (struct compel_shared *)(unsigned long)sl->shared;
-	struct compel_msg m = { COMPEL_MSG_REPLY, 0, 0, 0 };
+	struct compel_msg m = { COMPEL_MSG_REPLY, 0, 0, 0, (int)(sl - h->slot), 0 };
 	struct std_pollfd pfd = { h->sock_fd, 0, 0 };
 	struct parasite_ctx ctx = { 0 };
 	long ret;
