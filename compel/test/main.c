@@ -67,10 +67,11 @@ static int read_ready(int fd, int n, int timeout_ms)
 	return 0;
 }
 
-/* First field of /proc/<pid>/task/<tid>/syscall, -1 if running. */
-static long task_syscall(pid_t pid, const char *tid)
+/* Syscall number a thread is blocked in (-1: running) and its arg 0. */
+static long task_syscall(pid_t pid, const char *tid, unsigned long *arg0)
 {
-	char path[300], buf[64];
+	char path[300], buf[128];
+	long nr;
 	int fd;
 	ssize_t n;
 
@@ -83,14 +84,23 @@ static long task_syscall(pid_t pid, const char *tid)
 	if (n <= 0 || buf[0] < '0' || buf[0] > '9')
 		return -1;
 	buf[n] = 0;
-	return atol(buf);
+	*arg0 = 0;
+	return sscanf(buf, "%ld %lx", &nr, arg0) >= 1 ? nr : -1;
+}
+
+/* Blocked where the runner releases it: read on our pipe, wait on our futex. */
+static int releasable(const struct vshared *vs, long nr, unsigned long a0)
+{
+	return (nr == SYS_read && a0 == (unsigned long)vs->read_rd) ||
+	       (nr == SYS_futex && a0 == (unsigned long)&vs->futex);
 }
 
 /*
- * Wait until at least n threads sit in syscall `only`, or (only == -1) in any
- * of the syscalls victims block in, or (only == -2) in read or futex.
+ * Wait until at least n threads sit in syscall `only`, or (only == -1) in
+ * any of the syscalls victims block in, or (only == -2) in one the
+ * runner releases (other futex waits, in glibc say, do not count).
  */
-static int wait_blocked(pid_t pid, int n, long only)
+static int wait_blocked(const struct vshared *vs, pid_t pid, int n, long only)
 {
 	char path[64];
 	int tries, blocked;
@@ -109,13 +119,14 @@ static int wait_blocked(pid_t pid, int n, long only)
 			return -1;
 		blocked = 0;
 		while ((de = readdir(d))) {
+			unsigned long a0 = 0;
 			long nr;
 
 			if (de->d_name[0] == '.')
 				continue;
-			nr = task_syscall(pid, de->d_name);
-			if (only >= 0 ? nr == only : (nr == SYS_read || nr == SYS_futex ||
-						      (only == -1 && nr == SYS_nanosleep)))
+			nr = task_syscall(pid, de->d_name, &a0);
+			if (only >= 0 ? nr == only : only == -2 ? releasable(vs, nr, a0) :
+			    (releasable(vs, nr, a0) || nr == SYS_nanosleep))
 				blocked++;
 		}
 		closedir(d);
@@ -201,7 +212,7 @@ static int vfork_check(pid_t pid, int vfwr, char *why, size_t n)
 {
 	int r;
 
-	if (wait_blocked(pid, 1, SYS_vfork)) {
+	if (wait_blocked(NULL, pid, 1, SYS_vfork)) {
 		snprintf(why, n, "victim never blocked in vfork");
 		return -1;
 	}
@@ -261,7 +272,7 @@ static int run_case(const struct tcase *tc, int kill_at, int *steps, char *step_
 	if (tc->vfork && vfork_check(victim, vf[1], why, n))
 		goto kill_victim;
 	if (read_ready(ready[0], tc->v.nthreads, 10000) ||
-	    wait_blocked(victim, tc->v.nthreads, -1)) {
+	    wait_blocked(vs, victim, tc->v.nthreads, -1)) {
 		snprintf(why, n, "victim not ready");
 		goto kill_victim;
 	}
@@ -285,7 +296,7 @@ static int run_case(const struct tcase *tc, int kill_at, int *steps, char *step_
 			goto kill_victim;
 	}
 	/* Threads resume asynchronously: release them once they block again. */
-	wait_blocked(victim, released_waiters(&tc->v), -2);
+	wait_blocked(vs, victim, released_waiters(&tc->v), -2);
 	release(vs);
 	if (wait_pid(waiter, 20000, &st)) {
 		snprintf(why, n, "victim hung after compel left");
