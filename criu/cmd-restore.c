@@ -85,11 +85,47 @@ static int probe_sigframe_xstate(struct rst_image *ri)
 	return 0;
 }
 
-static int check_xsave(struct rst_image *ri)
+/* One thread's xsave image: this CPU's size, enabled components, standard header. */
+static int check_xsave_one(const struct rst_image *ri, const ThreadCoreEntry *t, uint64_t *bv_all)
 {
-	const uint8_t *x = ri->thread->xsave.data;
+	const uint8_t *x = t->xsave.data;
 	uint64_t bv, comp;
 	uint32_t mxcsr;
+	size_t i;
+
+	if (t->xsave.len != kdat.xsave_size) {
+		pr_err("core-%d.img: thread %u: xsave area is %zu bytes, this CPU's is %u: extended state layouts differ",
+		       ri->pid, t->tid, t->xsave.len, kdat.xsave_size);
+		return -1;
+	}
+	memcpy(&mxcsr, x + 24, 4);
+	memcpy(&bv, x + 512, 8);
+	memcpy(&comp, x + 520, 8);
+	if (mxcsr & 0xffff0000u) {
+		pr_err("core-%d.img: thread %u: xsave: reserved MXCSR bits set (%#x)", ri->pid, t->tid,
+		       mxcsr);
+		return -1;
+	}
+	if (bv & ~kdat.xfeatures) {
+		pr_err("core-%d.img: thread %u: xsave: state components %#llx are not enabled on this CPU (%#llx)",
+		       ri->pid, t->tid, (unsigned long long)bv, (unsigned long long)kdat.xfeatures);
+		return -1;
+	}
+	for (i = 528; i < 576; i++)
+		if (x[i])
+			comp = 1;
+	if (comp) {
+		pr_err("core-%d.img: thread %u: xsave header is compacted or has reserved bytes set",
+		       ri->pid, t->tid);
+		return -1;
+	}
+	*bv_all |= bv;
+	return 0;
+}
+
+static int check_xsave(struct rst_image *ri)
+{
+	uint64_t bv = 0;
 	size_t i;
 
 	kerndat_probe(KD_XSAVE);
@@ -97,30 +133,9 @@ static int check_xsave(struct rst_image *ri)
 		pr_err("this CPU has no xsave: cannot restore the extended register state");
 		return -1;
 	}
-	if (ri->thread->xsave.len != kdat.xsave_size) {
-		pr_err("core-%d.img: xsave area is %zu bytes, this CPU's is %u: extended state layouts differ",
-		       ri->pid, ri->thread->xsave.len, kdat.xsave_size);
-		return -1;
-	}
-	memcpy(&mxcsr, x + 24, 4);
-	memcpy(&bv, x + 512, 8);
-	memcpy(&comp, x + 520, 8);
-	if (mxcsr & 0xffff0000u) {
-		pr_err("core-%d.img: xsave: reserved MXCSR bits set (%#x)", ri->pid, mxcsr);
-		return -1;
-	}
-	if (bv & ~kdat.xfeatures) {
-		pr_err("core-%d.img: xsave: state components %#llx are not enabled on this CPU (%#llx)",
-		       ri->pid, (unsigned long long)bv, (unsigned long long)kdat.xfeatures);
-		return -1;
-	}
-	for (i = 528; i < 576; i++)
-		if (x[i])
-			comp = 1;
-	if (comp) {
-		pr_err("core-%d.img: xsave header is compacted or has reserved bytes set", ri->pid);
-		return -1;
-	}
+	for (i = 0; i < ri->nr_threads; i++)
+		if (check_xsave_one(ri, ri->threads[i], &bv))
+			return -1;
 	/* AMX tile data is there only if the task had asked for it: ask too. */
 	if ((bv & (1ULL << 18)) && syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18)) {
 		pr_perror("the task used AMX tile data; permission for it");

@@ -143,38 +143,107 @@ static int read_core(struct rst_image *ri)
 	if (r != 1) {
 		if (r == 0)
 			pr_err("core-%d.img: empty (no task_core_entry)", ri->pid);
-		if (r == 1)
-			img_free_entry(m);
 		img_close(img);
 		return -1;
 	}
 	ri->core = (TaskCoreEntry *)m;
-	r = img_read_entry(img, &m);
-	if (r == 1)
-		ri->thread = (ThreadCoreEntry *)m;
-	else if (r == 0)
-		pr_err("core-%d.img: no thread_core_entry", ri->pid);
-	if (r == 1) {
-		r = img_read_entry(img, &m);
-		if (r == 1) {
-			pr_err("core-%d.img: more than one thread: multi-threaded restore is not supported yet",
-			       ri->pid);
+	ri->threads = calloc(RST_MAX_THREADS_IMG, sizeof(*ri->threads));
+	if (!ri->threads) {
+		img_close(img);
+		return -1;
+	}
+	while ((r = img_read_entry(img, &m)) == 1) {
+		if (ri->nr_threads == RST_MAX_THREADS_IMG) {
+			pr_err("core-%d.img: more than %d threads are not supported", ri->pid,
+			       RST_MAX_THREADS_IMG);
 			img_free_entry(m);
 			r = -1;
+			break;
 		}
-	} else {
-		r = -1;
+		ri->threads[ri->nr_threads++] = (ThreadCoreEntry *)m;
 	}
 	img_close(img);
-	return r;
+	if (r == 0 && !ri->nr_threads) {
+		pr_err("core-%d.img: no thread_core_entry", ri->pid);
+		r = -1;
+	}
+	if (r < 0)
+		return -1;
+	ri->thread = ri->threads[0];
+	return 0;
+}
+
+static int check_pending(const struct rst_image *ri, const ProtobufCBinaryData *b, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		int32_t signo;
+
+		if (b[i].len != 128) {
+			pr_err("core-%d.img: pending siginfo of %zu bytes (want 128)", ri->pid, b[i].len);
+			return -1;
+		}
+		memcpy(&signo, b[i].data, 4);
+		if (signo < 1 || signo > 64 || signo == SIGKILL || signo == SIGSTOP) {
+			pr_err("core-%d.img: pending signal %d cannot be queued again", ri->pid, signo);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int check_thread(const struct rst_image *ri, size_t k)
+{
+	const ThreadCoreEntry *t = ri->threads[k];
+	const UserRegsX86Entry *rg = t->regs;
+	size_t j;
+
+	if (t->tid != ri->pstree->threads[k]) {
+		pr_err("core-%d.img: thread %zu has tid %u, pstree.img says %u", ri->pid, k, t->tid,
+		       ri->pstree->threads[k]);
+		return -1;
+	}
+	for (j = 0; j < k; j++)
+		if (ri->threads[j]->tid == t->tid) {
+			pr_err("core-%d.img: tid %u appears twice", ri->pid, t->tid);
+			return -1;
+		}
+	if (t->tid < 2 || t->tid > (1u << 22)) {
+		pr_err("core-%d.img: tid %u out of range", ri->pid, t->tid);
+		return -1;
+	}
+	if (t->comm && strnlen(t->comm, 64) >= 64) {
+		pr_err("core-%d.img: thread %u: comm too long", ri->pid, t->tid);
+		return -1;
+	}
+	/* Only user code and data selectors; anything else would not sigreturn. */
+	if (rg->cs != 0x33 || rg->ss != 0x2b) {
+		pr_err("core-%d.img: thread %u: unexpected segment selectors cs %#llx ss %#llx", ri->pid,
+		       t->tid, (unsigned long long)rg->cs, (unsigned long long)rg->ss);
+		return -1;
+	}
+	if (rg->ip >= RST_TASK_SIZE || rg->fs_base >= RST_TASK_SIZE || rg->gs_base >= RST_TASK_SIZE) {
+		pr_err("core-%d.img: thread %u: ip/fs_base/gs_base outside user space", ri->pid, t->tid);
+		return -1;
+	}
+	if (t->xsave.len < 576 || t->xsave.len > RST_MAX_XSAVE || t->xsave.len % 64) {
+		pr_err("core-%d.img: thread %u: xsave area of %zu bytes is not plausible", ri->pid,
+		       t->tid, t->xsave.len);
+		return -1;
+	}
+	if (t->rseq && t->rseq->ptr && (t->rseq->ptr >= RST_TASK_SIZE || t->rseq->len < 32 ||
+					t->rseq->len > 4096 || (t->rseq->ptr & 31))) {
+		pr_err("core-%d.img: thread %u: bad rseq registration", ri->pid, t->tid);
+		return -1;
+	}
+	return check_pending(ri, t->pending, t->n_pending);
 }
 
 static int check_core(struct rst_image *ri)
 {
 	TaskCoreEntry *c = ri->core;
-	ThreadCoreEntry *t = ri->thread;
-	const UserRegsX86Entry *rg = t->regs;
-	size_t i;
+	size_t i, pending = c->n_shared_pending;
 	uint64_t seen = 0;
 
 	if (c->state != 1 && c->state != 3) {
@@ -182,8 +251,9 @@ static int check_core(struct rst_image *ri)
 		       ri->pid, c->state);
 		return -1;
 	}
-	if (t->tid != (uint32_t)ri->pid) {
-		pr_err("core-%d.img: leader thread has tid %u", ri->pid, t->tid);
+	if (ri->nr_threads != ri->pstree->n_threads) {
+		pr_err("core-%d.img: %zu threads, pstree.img lists %zu", ri->pid, ri->nr_threads,
+		       ri->pstree->n_threads);
 		return -1;
 	}
 	if (strnlen(c->comm, 64) >= 64) {
@@ -213,26 +283,15 @@ static int check_core(struct rst_image *ri)
 		pr_err("core-%d.img: posix timers are not supported yet", ri->pid);
 		return -1;
 	}
-	if (c->n_shared_pending + t->n_pending > RST_MAX_PENDING_SIGS) {
+	for (i = 0; i < ri->nr_threads; i++)
+		pending += ri->threads[i]->n_pending;
+	if (pending > RST_MAX_PENDING_SIGS) {
 		pr_err("core-%d.img: %zu pending signals, at most %d are supported", ri->pid,
-		       c->n_shared_pending + t->n_pending, RST_MAX_PENDING_SIGS);
+		       pending, RST_MAX_PENDING_SIGS);
 		return -1;
 	}
-	for (i = 0; i < c->n_shared_pending + t->n_pending; i++) {
-		const ProtobufCBinaryData *b = i < c->n_shared_pending ? &c->shared_pending[i] :
-					       &t->pending[i - c->n_shared_pending];
-		int32_t signo;
-
-		if (b->len != 128) {
-			pr_err("core-%d.img: pending siginfo of %zu bytes (want 128)", ri->pid, b->len);
-			return -1;
-		}
-		memcpy(&signo, b->data, 4);
-		if (signo < 1 || signo > 64 || signo == SIGKILL || signo == SIGSTOP) {
-			pr_err("core-%d.img: pending signal %d cannot be queued again", ri->pid, signo);
-			return -1;
-		}
-	}
+	if (check_pending(ri, c->shared_pending, c->n_shared_pending))
+		return -1;
 	if (c->creds) {
 		const CredsEntry *cr = c->creds;
 		uint64_t known;
@@ -255,29 +314,9 @@ static int check_core(struct rst_image *ri)
 			return -1;
 		}
 	}
-	if (t->comm && strnlen(t->comm, 64) >= 64) {
-		pr_err("core-%d.img: thread comm too long", ri->pid);
-		return -1;
-	}
-	/* Only user code and data selectors; anything else would not sigreturn. */
-	if (rg->cs != 0x33 || rg->ss != 0x2b) {
-		pr_err("core-%d.img: unexpected segment selectors cs %#llx ss %#llx", ri->pid,
-		       (unsigned long long)rg->cs, (unsigned long long)rg->ss);
-		return -1;
-	}
-	if (rg->ip >= RST_TASK_SIZE || rg->fs_base >= RST_TASK_SIZE || rg->gs_base >= RST_TASK_SIZE) {
-		pr_err("core-%d.img: ip/fs_base/gs_base outside user space", ri->pid);
-		return -1;
-	}
-	if (t->xsave.len < 576 || t->xsave.len > RST_MAX_XSAVE || t->xsave.len % 64) {
-		pr_err("core-%d.img: xsave area of %zu bytes is not plausible", ri->pid, t->xsave.len);
-		return -1;
-	}
-	if (t->rseq && t->rseq->ptr && (t->rseq->ptr >= RST_TASK_SIZE || t->rseq->len < 32 ||
-					t->rseq->len > 4096 || (t->rseq->ptr & 31))) {
-		pr_err("core-%d.img: bad rseq registration", ri->pid);
-		return -1;
-	}
+	for (i = 0; i < ri->nr_threads; i++)
+		if (check_thread(ri, i))
+			return -1;
 	return 0;
 }
 
@@ -512,9 +551,10 @@ int rst_images_read(int dirfd, struct rst_image *ri)
 	}
 	ri->pstree = (PstreeEntry *)m;
 	if (ri->pstree->pid < 2 || ri->pstree->pid > (1u << 22) || ri->pstree->ppid != 0 ||
-	    ri->pstree->n_threads != 1 || ri->pstree->threads[0] != ri->pstree->pid) {
-		pr_err("pstree.img: pid %u with %zu threads: only one single-threaded process (pid > 1) is supported",
-		       ri->pstree->pid, ri->pstree->n_threads);
+	    ri->pstree->n_threads < 1 || ri->pstree->n_threads > RST_MAX_THREADS_IMG ||
+	    ri->pstree->threads[0] != ri->pstree->pid) {
+		pr_err("pstree.img: pid %u with %zu threads: one process (pid > 1, leader first, at most %d threads) is supported",
+		       ri->pstree->pid, ri->pstree->n_threads, RST_MAX_THREADS_IMG);
 		return -1;
 	}
 	if (ri->inv->has_root_pid && ri->inv->root_pid != ri->pstree->pid) {
@@ -551,8 +591,9 @@ void rst_images_free(struct rst_image *ri)
 		img_free_entry(&ri->pstree->base);
 	if (ri->core)
 		img_free_entry(&ri->core->base);
-	if (ri->thread)
-		img_free_entry(&ri->thread->base);
+	for (i = 0; i < ri->nr_threads; i++)
+		img_free_entry(&ri->threads[i]->base);
+	free(ri->threads);
 	if (ri->mm)
 		img_free_entry(&ri->mm->base);
 	for (i = 0; i < ri->nr_fds; i++)

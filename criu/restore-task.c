@@ -332,27 +332,32 @@ static uint64_t find_gap(const struct rst_image *ri, const struct proc_vmas *sel
 
 struct staging {
 	uint64_t start, len;		/* the whole reservation */
-	uint64_t region_len;		/* restorer code, args, stack... at start */
+	uint64_t region_len;		/* restorer code, args, stacks... at start */
 	uint64_t scratch, scratch_len;
-	uint64_t args_off, vmas_off, xsave_off, frame_off, stack_top_off;
+	uint64_t args_off, vmas_off, threads_off;
+	uint64_t per_thread_off, per_thread;	/* xsave image and frame of thread i */
+	uint64_t stacks_off;		/* one RST_STACK_SIZE stack per thread */
 	uint64_t *tmp;			/* per vma: staged address, 0 if none */
 };
 
 static void stage_layout(const struct rst_image *ri, struct staging *st, uint64_t specials_len)
 {
-	uint64_t off = round_up((uint64_t)restorer_blob.mem_size, PAGE);
+	uint64_t off = round_up((uint64_t)restorer_blob.mem_size, PAGE), xs_max = 0;
 	size_t i;
 
+	for (i = 0; i < ri->nr_threads; i++)
+		xs_max = max(xs_max, (uint64_t)ri->threads[i]->xsave.len);
 	st->args_off = off;
 	off = round_up(off + sizeof(struct restorer_args), 64);
 	st->vmas_off = off;
 	off = round_up(off + ri->mm->n_vmas * sizeof(struct rst_vma), 64);
-	st->xsave_off = off;
-	off = round_up(off + ri->thread->xsave.len + 64, 64);
-	st->frame_off = off;
-	off = round_up(off + 4096, PAGE);
-	off += RST_STACK_SIZE;
-	st->stack_top_off = off;
+	st->threads_off = off;
+	off = round_up(off + ri->nr_threads * sizeof(struct rst_thread), 64);
+	st->per_thread_off = off;
+	st->per_thread = round_up(xs_max + 64, 64) + 4096;
+	off = round_up(off + ri->nr_threads * st->per_thread, PAGE);
+	st->stacks_off = off;
+	off += ri->nr_threads * (uint64_t)RST_STACK_SIZE;
 	st->region_len = off;
 	st->scratch = off;
 	st->scratch_len = specials_len;
@@ -570,11 +575,71 @@ static void adjust_for_restart(struct rst_regs *r, int64_t orig_ax)
 	}
 }
 
-static void fill_args(const struct rst_image *ri, const struct staging *st, struct restorer_args *a)
+static void fill_thread(const struct rst_image *ri, const struct staging *st, size_t k,
+			struct rst_thread *d)
+{
+	const ThreadCoreEntry *t = ri->threads[k];
+	const UserRegsX86Entry *g = t->regs;
+	uint64_t block = st->start + st->per_thread_off + k * st->per_thread;
+
+	d->tid = t->tid;
+	if (t->comm)
+		strncpy(d->comm, t->comm, sizeof(d->comm) - 1);
+	if (t->altstack && !(t->altstack->flags & SS_DISABLE)) {
+		d->has_altstack = 1;
+		d->altstack_sp = t->altstack->sp;
+		d->altstack_size = t->altstack->size;
+		d->altstack_flags = t->altstack->flags & SS_AUTODISARM;
+	}
+	if (t->rseq && t->rseq->ptr) {
+		d->has_rseq = 1;
+		d->rseq_ptr = t->rseq->ptr;
+		d->rseq_len = t->rseq->len;
+		d->rseq_sig = t->rseq->sig;
+	}
+	if (t->has_robust_list) {
+		d->has_robust = 1;
+		d->robust_list = t->robust_list;
+		d->robust_len = t->has_robust_list_len ? t->robust_list_len : 24;
+	}
+	if (t->has_clear_tid_addr) {
+		d->has_tid_addr = 1;
+		d->tid_addr = t->clear_tid_addr;
+	}
+	d->regs = (struct rst_regs){
+		.r15 = g->r15, .r14 = g->r14, .r13 = g->r13, .r12 = g->r12, .bp = g->bp,
+		.bx = g->bx, .r11 = g->r11, .r10 = g->r10, .r9 = g->r9, .r8 = g->r8,
+		.ax = g->ax, .cx = g->cx, .dx = g->dx, .si = g->si, .di = g->di, .ip = g->ip,
+		.cs = g->cs, .flags = g->flags, .sp = g->sp, .ss = g->ss,
+		.fs_base = g->fs_base, .gs_base = g->gs_base,
+	};
+	adjust_for_restart(&d->regs, (int64_t)g->orig_ax);
+	d->blocked = t->blocked & ~((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)));
+	d->xsave = block;
+	memcpy((void *)(unsigned long)d->xsave, t->xsave.data, t->xsave.len);
+	d->frame = block + st->per_thread - 4096;
+	d->stack_top = st->start + st->stacks_off + (k + 1) * (uint64_t)RST_STACK_SIZE;
+}
+
+static void add_pending(struct restorer_args *a, const ProtobufCBinaryData *b, size_t n, uint32_t tid)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct rst_pending *p = &a->pending[a->nr_pending++];
+		int32_t signo;
+
+		memcpy(&signo, b[i].data, 4);
+		p->signo = (uint32_t)signo;
+		p->tid = tid;
+		memcpy(p->info, b[i].data, sizeof(p->info));
+	}
+}
+
+static void fill_args(const struct rst_image *ri, const struct staging *st, struct restorer_args *a,
+		      struct rst_thread *threads)
 {
 	const TaskCoreEntry *c = ri->core;
-	const ThreadCoreEntry *t = ri->thread;
-	const UserRegsX86Entry *g = t->regs;
 	const MmEntry *mm = ri->mm;
 	size_t i;
 
@@ -599,37 +664,12 @@ static void fill_args(const struct rst_image *ri, const struct staging *st, stru
 		a->itimer[it->which][2] = it->value_us / 1000000;
 		a->itimer[it->which][3] = it->value_us % 1000000;
 	}
-	if (t->altstack && !(t->altstack->flags & SS_DISABLE)) {
-		a->has_altstack = 1;
-		a->altstack_sp = t->altstack->sp;
-		a->altstack_size = t->altstack->size;
-		a->altstack_flags = t->altstack->flags & SS_AUTODISARM;
-	}
-	if (t->rseq && t->rseq->ptr) {
-		a->has_rseq = 1;
-		a->rseq_ptr = t->rseq->ptr;
-		a->rseq_len = t->rseq->len;
-		a->rseq_sig = t->rseq->sig;
-	}
-	if (t->has_robust_list) {
-		a->has_robust = 1;
-		a->robust_list = t->robust_list;
-		a->robust_len = t->has_robust_list_len ? t->robust_list_len : 24;
-	}
 	BUILD_BUG_ON(RST_MAX_PENDING != RST_MAX_PENDING_SIGS);
 	BUILD_BUG_ON(RST_MAX_GROUPS != RST_MAX_GROUPS_IMG);
-	for (i = 0; i < c->n_shared_pending + t->n_pending; i++) {
-		bool shared = i < c->n_shared_pending;
-		const ProtobufCBinaryData *b = shared ? &c->shared_pending[i] :
-					       &t->pending[i - c->n_shared_pending];
-		struct rst_pending *p = &a->pending[a->nr_pending++];
-		int32_t signo;
-
-		memcpy(&signo, b->data, 4);
-		p->signo = (uint32_t)signo;
-		p->shared = shared;
-		memcpy(p->info, b->data, sizeof(p->info));
-	}
+	BUILD_BUG_ON(RST_MAX_THREADS != RST_MAX_THREADS_IMG);
+	add_pending(a, c->shared_pending, c->n_shared_pending, 0);
+	for (i = 0; i < ri->nr_threads; i++)
+		add_pending(a, ri->threads[i]->pending, ri->threads[i]->n_pending, ri->threads[i]->tid);
 	if (c->creds) {
 		const CredsEntry *cr = c->creds;
 		struct rst_creds *d = &a->creds;
@@ -652,10 +692,6 @@ static void fill_args(const struct rst_image *ri, const struct staging *st, stru
 		d->has_dumpable = c->has_dumpable;
 		d->dumpable = c->dumpable;
 	}
-	if (t->has_clear_tid_addr) {
-		a->has_tid_addr = 1;
-		a->tid_addr = t->clear_tid_addr;
-	}
 
 	a->has_mm_map = 1;
 	a->mm.start_code = mm->start_code;
@@ -673,21 +709,14 @@ static void fill_args(const struct rst_image *ri, const struct staging *st, stru
 		a->auxv[i] = mm->auxv[i];
 	a->mm.auxv_size = (uint32_t)(mm->n_auxv * sizeof(uint64_t));
 
-	a->regs = (struct rst_regs){
-		.r15 = g->r15, .r14 = g->r14, .r13 = g->r13, .r12 = g->r12, .bp = g->bp,
-		.bx = g->bx, .r11 = g->r11, .r10 = g->r10, .r9 = g->r9, .r8 = g->r8,
-		.ax = g->ax, .cx = g->cx, .dx = g->dx, .si = g->si, .di = g->di, .ip = g->ip,
-		.cs = g->cs, .flags = g->flags, .sp = g->sp, .ss = g->ss,
-		.fs_base = g->fs_base, .gs_base = g->gs_base,
-	};
-	adjust_for_restart(&a->regs, (int64_t)g->orig_ax);
-	a->blocked = t->blocked & ~((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)));
-	a->xsave = st->start + st->xsave_off;
+	a->threads = (uint64_t)(unsigned long)threads;
+	a->nr_threads = (uint32_t)ri->nr_threads;
+	for (i = 0; i < ri->nr_threads; i++)
+		fill_thread(ri, st, i, &threads[i]);
 	a->xsave_size = ri->sig_xstate_size;
-	memcpy((void *)(unsigned long)a->xsave, t->xsave.data, t->xsave.len);
 	a->xfeatures = ri->sig_xfeatures;
-	a->frame = st->start + st->frame_off;
-	a->frame_size = 4096;
+	a->sync_fd[0] = a->sync_fd[1] = -1;
+	a->ns_last_pid_fd = -1;
 }
 
 static const VmaEntry *vma_at(const struct rst_image *ri, uint64_t addr, size_t *idx)
@@ -745,12 +774,13 @@ static bool syscall_ret_gadget(const unsigned char *p, size_t len)
  * Anything missing: the region stays (the restore is still correct).
  */
 static void plan_clean_exit(const struct rst_image *ri, const struct staging *st,
-			    const struct proc_vmas *self, struct restorer_args *a)
+			    const struct proc_vmas *self, struct restorer_args *a,
+			    struct rst_thread *threads)
 {
 	static const unsigned char rt_a[] = { 0x48, 0xc7, 0xc0, 0x0f, 0, 0, 0, 0x0f, 0x05 };
 	static const unsigned char rt_b[] = { 0xb8, 0x0f, 0, 0, 0, 0x0f, 0x05 };
 	const struct proc_vma *vd = self_special(self, PROC_VMA_VDSO);
-	uint64_t gadget = 0, tramp = 0, sp = a->regs.sp, xs, f2, f1;
+	uint64_t gadget = 0, tramp = 0;
 	const VmaEntry *v;
 	size_t i, k;
 
@@ -785,25 +815,30 @@ static void plan_clean_exit(const struct rst_image *ri, const struct staging *st
 		if (hit)
 			tramp = v->start + (uint64_t)(hit - code);
 	}
-	v = vma_at(ri, sp - 1, &k);
-	if (!gadget || !tramp || !v || !st->tmp[k] || !(v->prot & PROT_WRITE) || sp < 4096) {
+	if (!gadget || !tramp) {
 		warn("the restorer region stays mapped in the task (%s)",
-		     !gadget ? "no syscall;ret in the vdso" : !tramp ?
-		     "no rt_sigreturn trampoline in the task's code" : "no room on the stack");
+		     !gadget ? "no syscall;ret in the vdso" : "no rt_sigreturn trampoline in the task's code");
 		return;
 	}
-	xs = round_down(sp - 128 - (a->xsave_size + 4), 64);
-	f2 = round_down(xs - RST_SIGFRAME_MAX, 16) - 8;
-	f1 = round_down(f2 - RST_SIGFRAME_MAX, 16) - 8;
-	if (xs > sp || f1 < v->start + PAGE) {
-		warn("the restorer region stays mapped in the task (no room on the stack)");
-		return;
+	for (i = 0; i < a->nr_threads; i++) {
+		struct rst_thread *t = &threads[i];
+		uint64_t sp = t->regs.sp, xs, f2, f1;
+
+		v = vma_at(ri, sp - 1, &k);
+		if (!v || !st->tmp[k] || !(v->prot & PROT_WRITE) || sp < 4096 ||
+		    (xs = round_down(sp - 128 - (a->xsave_size + 4), 64)) > sp ||
+		    (f2 = round_down(xs - RST_SIGFRAME_MAX, 16) - 8) > xs ||
+		    (f1 = round_down(f2 - RST_SIGFRAME_MAX, 16) - 8) < v->start + PAGE) {
+			warn("the restorer region stays mapped in the task (no room on the stack of thread %u)",
+			     t->tid);
+			return;
+		}
+		t->final_xsave = xs;
+		t->final_frame = f2;
+		t->first_frame = f1;
 	}
 	a->final_gadget = gadget;
 	a->final_trampoline = tramp;
-	a->final_xsave = xs;
-	a->final_frame = f2;
-	a->first_frame = f1;
 	a->region_start = st->start;
 	a->region_len = st->region_len;
 }
@@ -849,7 +884,8 @@ void rst_task_main(struct rst_image *ri, struct rst_files *f, const struct cr_op
 	uint64_t specials_len, at, prev;
 	unsigned char *region;
 	sigset_t all;
-	int helpers[RST_MAX_CLOSE], nr_helpers = 0;
+	int helpers[RST_MAX_CLOSE + 3], nr_helpers = 0, ns_slot = -1, sync_slot = -1;
+	struct rst_thread *threads;
 	void *p;
 
 	status_fd = sfd;
@@ -929,9 +965,27 @@ void rst_task_main(struct rst_image *ri, struct rst_files *f, const struct cr_op
 		}
 		a->nr_vmas++;
 	}
-	fill_args(ri, &st, a);
+	threads = (struct rst_thread *)(region + st.threads_off);
+	fill_args(ri, &st, a, threads);
 	if (!getenv("CRIU_RESTORER_STAYS"))
-		plan_clean_exit(ri, &st, &self, a);
+		plan_clean_exit(ri, &st, &self, a, threads);
+	if (ri->nr_threads > 1) {
+		const char *method = getenv("CRIU_PID_METHOD");
+		int sync[2];
+
+		if ((method && !strcmp(method, "ns_last_pid")) ||
+		    (!method && kerndat_probe(KD_CLONE3_SET_TID))) {
+			ns_slot = nr_helpers;
+			helpers[nr_helpers] = open("/proc/sys/kernel/ns_last_pid", O_WRONLY | O_CLOEXEC);
+			if (helpers[nr_helpers++] < 0)
+				die("cannot open ns_last_pid for the threads: %s", strerror(errno));
+		}
+		if (pipe2(sync, O_CLOEXEC))
+			die("pipe: %s", strerror(errno));
+		sync_slot = nr_helpers;
+		helpers[nr_helpers++] = sync[0];
+		helpers[nr_helpers++] = sync[1];
+	}
 
 	/* ---- everything that needs libc and criu's memory ---- */
 	restore_misc(ri, f);
@@ -957,6 +1011,12 @@ void rst_task_main(struct rst_image *ri, struct rst_files *f, const struct cr_op
 			if (rv[i].fd >= 0)
 				rv[i].fd = helpers[rv[i].fd];
 		a->mm.exe_fd = exe_slot >= 0 ? (uint32_t)helpers[exe_slot] : (uint32_t)-1;
+		if (ns_slot >= 0)
+			a->ns_last_pid_fd = helpers[ns_slot];
+		if (sync_slot >= 0) {
+			a->sync_fd[0] = helpers[sync_slot];
+			a->sync_fd[1] = helpers[sync_slot + 1];
+		}
 		a->nr_close = 0;
 	}
 	a->status_fd = status_fd;
@@ -978,7 +1038,7 @@ void rst_task_main(struct rst_image *ri, struct rst_files *f, const struct cr_op
 		"movq	%1, %%rdi\n"
 		"jmpq	*%2\n"
 		:
-		: "r"(st.start + st.stack_top_off), "r"(a), "r"(st.start + entry)
+		: "r"(st.start + st.stacks_off + RST_STACK_SIZE), "r"(a), "r"(st.start + entry)
 		: "memory");
 	__builtin_unreachable();
 }

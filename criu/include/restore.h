@@ -32,6 +32,7 @@
 #define RST_MAX_XSAVE		(64 * 1024)
 #define RST_MAX_PENDING_SIGS	256	/* = RST_MAX_PENDING of restorer-args.h */
 #define RST_MAX_GROUPS_IMG	256	/* = RST_MAX_GROUPS */
+#define RST_MAX_THREADS_IMG	64	/* = RST_MAX_THREADS */
 
 /* One run of dumped pages, and where it sits in pages-PID.img. */
 struct rst_pages {
@@ -48,7 +49,9 @@ struct rst_image {
 	pid_t		pid;
 
 	TaskCoreEntry	*core;
-	ThreadCoreEntry	*thread;	/* the leader, the only thread supported */
+	ThreadCoreEntry	**threads;	/* leader first */
+	size_t		nr_threads;
+	ThreadCoreEntry	*thread;	/* the leader: threads[0] */
 	MmEntry		*mm;
 	FdEntry		**fds;
 	size_t		nr_fds;

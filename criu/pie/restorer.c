@@ -13,10 +13,16 @@
  *      overlapping old and new positions cannot clobber each other)
  *   3. move every staged private area into place, set its protection;
  *      map shared file areas; drop what is left of the staging area
- *   4. PR_SET_MM_MAP (mm fields, auxv, exe), sigactions, itimers,
- *      sigaltstack, rseq, robust list, clear-tid address, fs/gs base
- *   5. report success, close criu's helper descriptors, build an
- *      rt_sigframe from the saved registers and rt_sigreturn into them
+ *   4. PR_SET_MM_MAP (mm fields, auxv, exe), sigactions, itimers
+ *   5. the other threads, each with its tid (clone3 set_tid, or
+ *      ns_last_pid); every thread then sets its own sigaltstack, rseq,
+ *      robust list, clear-tid address, fs/gs base, pending signals and
+ *      credentials, and reports ready
+ *   6. the leader reports success, closes criu's helpers, stops if asked,
+ *      lets the threads go and leaves last: every thread builds an
+ *      rt_sigframe from its saved registers and rt_sigreturns into them
+ *      (through the vdso, so that the region can unmap itself; see
+ *      restorer-args.h)
  */
 #include <std/syscall.h>
 #include <std/string.h>
@@ -303,45 +309,52 @@ static void set_creds(struct restorer_args *a)
 		TRY(a, sys_prctl(R_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "PR_SET_NO_NEW_PRIVS");
 }
 
-/* Signals pending at dump time, queued again (still blocked until sigreturn). */
-static void queue_pending(struct restorer_args *a)
+/*
+ * Signals pending at dump time, queued again while still blocked: the
+ * process queue by the leader (@tid 0), each thread's queue by that thread.
+ */
+static void queue_pending(struct restorer_args *a, __u32 tid)
 {
 	unsigned int i;
 
 	for (i = 0; i < a->nr_pending; i++) {
 		struct rst_pending *p = &a->pending[i];
 
-		if (p->shared)
+		if (p->tid != tid)
+			continue;
+		if (!tid)
 			TRY(a, syscall3(__NR_rt_sigqueueinfo, a->pid, p->signo, (long)p->info),
 			    "rt_sigqueueinfo of a pending signal");
 		else
-			TRY(a, syscall4(__NR_rt_tgsigqueueinfo, a->pid, a->pid, p->signo, (long)p->info),
+			TRY(a, syscall4(__NR_rt_tgsigqueueinfo, a->pid, tid, p->signo, (long)p->info),
 			    "rt_tgsigqueueinfo of a pending signal");
 	}
 }
 
-static void set_thread_state(struct restorer_args *a)
+static void set_thread_state(struct restorer_args *a, struct rst_thread *t)
 {
-	if (a->has_altstack) {
+	if (t->comm[0])
+		sys_prctl(15 /* PR_SET_NAME */, (unsigned long)t->comm, 0, 0, 0);
+	if (t->has_altstack) {
 		struct std_stack ss;
 
 		memset(&ss, 0, sizeof(ss));
-		ss.ss_sp = (void *)(unsigned long)a->altstack_sp;
-		ss.ss_flags = (int)a->altstack_flags;
-		ss.ss_size = a->altstack_size;
+		ss.ss_sp = (void *)(unsigned long)t->altstack_sp;
+		ss.ss_flags = (int)t->altstack_flags;
+		ss.ss_size = t->altstack_size;
 		TRY(a, sys_sigaltstack(&ss, 0), "sigaltstack");
 	}
-	if (a->has_rseq)
-		TRY(a, syscall4(__NR_rseq, a->rseq_ptr, a->rseq_len, 0, a->rseq_sig), "rseq");
-	if (a->has_robust)
-		TRY(a, syscall2(__NR_set_robust_list, a->robust_list, a->robust_len), "set_robust_list");
-	if (a->has_tid_addr)
-		syscall1(__NR_set_tid_address, a->tid_addr);
-	TRY(a, syscall2(__NR_arch_prctl, R_ARCH_SET_FS, a->regs.fs_base), "arch_prctl(ARCH_SET_FS)");
-	TRY(a, syscall2(__NR_arch_prctl, R_ARCH_SET_GS, a->regs.gs_base), "arch_prctl(ARCH_SET_GS)");
+	if (t->has_rseq)
+		TRY(a, syscall4(__NR_rseq, t->rseq_ptr, t->rseq_len, 0, t->rseq_sig), "rseq");
+	if (t->has_robust)
+		TRY(a, syscall2(__NR_set_robust_list, t->robust_list, t->robust_len), "set_robust_list");
+	if (t->has_tid_addr)
+		syscall1(__NR_set_tid_address, t->tid_addr);
+	TRY(a, syscall2(__NR_arch_prctl, R_ARCH_SET_FS, t->regs.fs_base), "arch_prctl(ARCH_SET_FS)");
+	TRY(a, syscall2(__NR_arch_prctl, R_ARCH_SET_GS, t->regs.gs_base), "arch_prctl(ARCH_SET_GS)");
 }
 
-static unsigned long build_frame(struct restorer_args *a, __u64 at, __u64 xsave)
+static unsigned long build_frame(struct restorer_args *a, struct rst_thread *t, __u64 at, __u64 xsave)
 {
 	struct k_rt_sigframe *f = (struct k_rt_sigframe *)(unsigned long)at;
 	struct k_sigcontext *sc = &f->uc.uc_mcontext;
@@ -349,40 +362,40 @@ static unsigned long build_frame(struct restorer_args *a, __u64 at, __u64 xsave)
 	struct k_fpx_sw_bytes *sw = (struct k_fpx_sw_bytes *)(xs + 464);
 	__u32 magic2 = FP_XSTATE_MAGIC2;
 
-	if (xsave != a->xsave)
-		memcpy(xs, (void *)(unsigned long)a->xsave, a->xsave_size);
+	if (xsave != t->xsave)
+		memcpy(xs, (void *)(unsigned long)t->xsave, a->xsave_size);
 	memset(f, 0, sizeof(*f));
 	f->uc.uc_flags = UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
 	/* rt_sigreturn applies uc_stack as the alternate stack: it must be the task's. */
-	if (a->has_altstack) {
-		f->uc.uc_stack.ss_sp = a->altstack_sp;
-		f->uc.uc_stack.ss_size = a->altstack_size;
-		f->uc.uc_stack.ss_flags = (__s32)a->altstack_flags;
+	if (t->has_altstack) {
+		f->uc.uc_stack.ss_sp = t->altstack_sp;
+		f->uc.uc_stack.ss_size = t->altstack_size;
+		f->uc.uc_stack.ss_flags = (__s32)t->altstack_flags;
 	} else {
 		f->uc.uc_stack.ss_flags = 2;	/* SS_DISABLE */
 	}
-	sc->r8 = a->regs.r8;
-	sc->r9 = a->regs.r9;
-	sc->r10 = a->regs.r10;
-	sc->r11 = a->regs.r11;
-	sc->r12 = a->regs.r12;
-	sc->r13 = a->regs.r13;
-	sc->r14 = a->regs.r14;
-	sc->r15 = a->regs.r15;
-	sc->di = a->regs.di;
-	sc->si = a->regs.si;
-	sc->bp = a->regs.bp;
-	sc->bx = a->regs.bx;
-	sc->dx = a->regs.dx;
-	sc->ax = a->regs.ax;
-	sc->cx = a->regs.cx;
-	sc->sp = a->regs.sp;
-	sc->ip = a->regs.ip;
-	sc->flags = a->regs.flags;
-	sc->cs = (__u16)a->regs.cs;
-	sc->ss = (__u16)a->regs.ss;
+	sc->r8 = t->regs.r8;
+	sc->r9 = t->regs.r9;
+	sc->r10 = t->regs.r10;
+	sc->r11 = t->regs.r11;
+	sc->r12 = t->regs.r12;
+	sc->r13 = t->regs.r13;
+	sc->r14 = t->regs.r14;
+	sc->r15 = t->regs.r15;
+	sc->di = t->regs.di;
+	sc->si = t->regs.si;
+	sc->bp = t->regs.bp;
+	sc->bx = t->regs.bx;
+	sc->dx = t->regs.dx;
+	sc->ax = t->regs.ax;
+	sc->cx = t->regs.cx;
+	sc->sp = t->regs.sp;
+	sc->ip = t->regs.ip;
+	sc->flags = t->regs.flags;
+	sc->cs = (__u16)t->regs.cs;
+	sc->ss = (__u16)t->regs.ss;
 	sc->fpstate = xsave;
-	f->uc.uc_sigmask = a->blocked;
+	f->uc.uc_sigmask = t->blocked;
 
 	/* Tell the kernel the area is a full xsave image, not a bare fxsave. */
 	sw->magic1 = FP_XSTATE_MAGIC1;
@@ -394,15 +407,17 @@ static unsigned long build_frame(struct restorer_args *a, __u64 at, __u64 xsave)
 }
 
 /*
- * A frame that resumes at the vdso's "syscall; ret" with munmap(region) in
- * the registers and rsp on the task's frame, whose first word (pretcode) is
- * the task's own rt_sigreturn trampoline: the region unmaps itself and
- * nothing of criu is left in the task.
+ * A frame that resumes at the vdso's "syscall; ret" with @nr(@a0, @a1, @a2)
+ * in the registers and rsp on the thread's final frame, whose first word
+ * (pretcode) is the task's own rt_sigreturn trampoline: the syscall runs
+ * outside the region (the leader's unmaps it), the ret enters the
+ * trampoline and the second rt_sigreturn restores the thread.
  */
-static unsigned long build_unmap_frame(struct restorer_args *a)
+static unsigned long build_gadget_frame(struct restorer_args *a, struct rst_thread *t,
+					long nr, __u64 a0, __u64 a1, __u64 a2)
 {
-	struct k_rt_sigframe *f = (struct k_rt_sigframe *)(unsigned long)a->first_frame;
-	struct k_rt_sigframe *last = (struct k_rt_sigframe *)(unsigned long)a->final_frame;
+	struct k_rt_sigframe *f = (struct k_rt_sigframe *)(unsigned long)t->first_frame;
+	struct k_rt_sigframe *last = (struct k_rt_sigframe *)(unsigned long)t->final_frame;
 	struct k_sigcontext *sc = &f->uc.uc_mcontext;
 
 	last->pretcode = a->final_trampoline;
@@ -410,22 +425,136 @@ static unsigned long build_unmap_frame(struct restorer_args *a)
 	f->uc.uc_flags = UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
 	f->uc.uc_stack.ss_flags = 2;	/* SS_DISABLE; the final frame sets the real one */
 	sc->ip = a->final_gadget;
-	sc->sp = a->final_frame;
-	sc->ax = __NR_munmap;
-	sc->di = a->region_start;
-	sc->si = a->region_len;
+	sc->sp = t->final_frame;
+	sc->ax = (__u64)nr;
+	sc->di = a0;
+	sc->si = a1;
+	sc->dx = a2;
 	sc->flags = 0x202;		/* IF */
-	sc->cs = (__u16)a->regs.cs;
-	sc->ss = (__u16)a->regs.ss;
+	sc->cs = (__u16)t->regs.cs;
+	sc->ss = (__u16)t->regs.ss;
 	sc->fpstate = 0;		/* initial FPU state; the final frame restores it */
 	f->uc.uc_sigmask = ~0ULL;	/* nothing delivered in between */
 	return (unsigned long)&f->uc;
 }
 
-void restorer_main(struct restorer_args *a)
+static void futex_wait(__u32 *word, __u32 val)
+{
+	syscall4(__NR_futex, (long)word, 0 /* FUTEX_WAIT */, val, 0);
+}
+
+static void futex_wake(__u32 *word)
+{
+	syscall3(__NR_futex, (long)word, 1 /* FUTEX_WAKE */, 0x7fffffff);
+}
+
+/* clone3 for a thread: the child runs fn(arg, idx) on the stack in @ca. */
+long restorer_clone_thread(void *ca, unsigned long size, void (*fn)(struct restorer_args *, long),
+			   struct restorer_args *arg, long idx);
+__asm__(
+	"	.text\n"
+	"	.globl	restorer_clone_thread\n"
+	"	.hidden	restorer_clone_thread\n"
+	"restorer_clone_thread:\n"
+	"	pushq	%r12\n"
+	"	pushq	%r13\n"
+	"	pushq	%r14\n"
+	"	movq	%rdx, %r12\n"
+	"	movq	%rcx, %r13\n"
+	"	movq	%r8, %r14\n"
+	"	movl	$435, %eax\n"		/* clone3 */
+	"	syscall\n"
+	"	testq	%rax, %rax\n"
+	"	jz	1f\n"
+	"	popq	%r14\n"
+	"	popq	%r13\n"
+	"	popq	%r12\n"
+	"	ret\n"
+	"1:	xorl	%ebp, %ebp\n"
+	"	movq	%r13, %rdi\n"
+	"	movq	%r14, %rsi\n"
+	"	callq	*%r12\n"
+	"	ud2\n");
+
+struct k_clone_args {
+	__u64 flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+	__u64 set_tid, set_tid_size, cgroup;
+};
+
+/* VM | FS | FILES | SIGHAND | THREAD | SYSVSEM */
+#define R_CLONE_THREAD_FLAGS	(0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000)
+
+static void thread_main(struct restorer_args *a, long idx) __attribute__((noreturn));
+
+static void make_threads(struct restorer_args *a)
+{
+	struct rst_thread *t = (struct rst_thread *)(unsigned long)a->threads;
+	unsigned int i;
+
+	for (i = 1; i < a->nr_threads; i++) {
+		struct k_clone_args ca;
+		__u64 tid = t[i].tid;	/* set_tid is an array of pid_t: first 4 bytes */
+		long r;
+
+		memset(&ca, 0, sizeof(ca));
+		ca.flags = R_CLONE_THREAD_FLAGS;
+		ca.stack = t[i].stack_top - RST_STACK_SIZE;
+		ca.stack_size = RST_STACK_SIZE;
+		if (a->ns_last_pid_fd >= 0) {
+			char buf[16];
+			int n = std_snprintf(buf, sizeof(buf), "%u", t[i].tid - 1);
+
+			TRY(a, syscall4(__NR_pwrite64, a->ns_last_pid_fd, (long)buf, n, 0),
+			    "write to ns_last_pid for a thread");
+		} else {
+			ca.set_tid = (__u64)(unsigned long)&tid;
+			ca.set_tid_size = 1;
+		}
+		r = restorer_clone_thread(&ca, sizeof(ca), thread_main, a, (long)i);
+		if (r < 0)
+			fail(a, "clone3 of a thread (its tid in use?)", r);
+		if (r != (long)t[i].tid)
+			fail(a, "a thread got another tid than the dumped one", -1);
+	}
+}
+
+/* Every thread ends here: out through the vdso when possible, else directly. */
+static void __attribute__((noreturn)) leave(struct restorer_args *a, struct rst_thread *t, int leader)
 {
 	unsigned long uc;
+
+	if (a->final_gadget) {
+		build_frame(a, t, t->final_frame, t->final_xsave);
+		if (leader)
+			uc = build_gadget_frame(a, t, __NR_munmap, a->region_start, a->region_len, 0);
+		else	/* one byte (of the final frame) tells the leader we are out */
+			uc = build_gadget_frame(a, t, __NR_write, (__u64)(long)a->sync_fd[1],
+						t->final_frame, 1);
+	} else {
+		uc = build_frame(a, t, t->frame, t->xsave);
+	}
+	restorer_sigreturn(uc);
+}
+
+static void thread_main(struct restorer_args *a, long idx)
+{
+	struct rst_thread *t = (struct rst_thread *)(unsigned long)a->threads + idx;
+
+	set_thread_state(a, t);
+	queue_pending(a, t->tid);
+	set_creds(a);
+	__atomic_add_fetch(&a->nr_ready, 1, __ATOMIC_SEQ_CST);
+	futex_wake(&a->nr_ready);
+	while (!__atomic_load_n(&a->go, __ATOMIC_SEQ_CST))
+		futex_wait(&a->go, 0);
+	leave(a, t, 0);
+}
+
+void restorer_main(struct restorer_args *a)
+{
+	struct rst_thread *leader = (struct rst_thread *)(unsigned long)a->threads;
 	unsigned int i;
+	__u32 n;
 
 	if (a->magic != RESTORER_ARGS_MAGIC)
 		sys_exit_group(125);
@@ -438,15 +567,15 @@ void restorer_main(struct restorer_args *a)
 		TRY(a, sys_munmap((void *)(unsigned long)a->staging_start, a->staging_len),
 		    "munmap of the staging area");
 	set_process_state(a);
-	set_thread_state(a);
-	queue_pending(a);
+	make_threads(a);	/* while still privileged: set_tid needs it */
+	if (a->ns_last_pid_fd >= 0)
+		sys_close(a->ns_last_pid_fd);
+	set_thread_state(a, leader);
+	queue_pending(a, 0);
+	queue_pending(a, leader->tid);
 	set_creds(a);
-	if (a->final_gadget) {
-		build_frame(a, a->final_frame, a->final_xsave);
-		uc = build_unmap_frame(a);
-	} else {
-		uc = build_frame(a, a->frame, a->xsave);
-	}
+	while ((n = __atomic_load_n(&a->nr_ready, __ATOMIC_SEQ_CST)) < a->nr_threads - 1)
+		futex_wait(&a->nr_ready, n);
 
 	/* Before "R": criu may exit as soon as it reads it (-d). */
 	sys_prctl(1 /* PR_SET_PDEATHSIG */, a->pdeath_sig, 0, 0, 0);
@@ -456,5 +585,25 @@ void restorer_main(struct restorer_args *a)
 	sys_close(a->status_fd);
 	if (a->leave_stopped)
 		syscall2(__NR_kill, a->pid, R_SIGSTOP);
-	restorer_sigreturn(uc);
+
+	__atomic_store_n(&a->go, 1, __ATOMIC_SEQ_CST);
+	futex_wake(&a->go);
+	if (a->final_gadget && a->nr_threads > 1) {
+		/* the region goes away with the leader: wait until every thread is out */
+		char buf[RST_MAX_THREADS];
+		long got = 0, r;
+
+		while (got < (long)a->nr_threads - 1) {
+			r = sys_read(a->sync_fd[0], buf, a->nr_threads - 1 - (unsigned long)got);
+			if (r <= 0 && r != -4 /* EINTR */)
+				sys_exit_group(126);	/* cannot happen: the write end is ours */
+			if (r > 0)
+				got += r;
+		}
+	}
+	if (a->sync_fd[0] >= 0) {
+		sys_close(a->sync_fd[0]);
+		sys_close(a->sync_fd[1]);
+	}
+	leave(a, leader, 1);
 }

@@ -29,6 +29,7 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <grp.h>
+#include <pthread.h>
 #include <linux/prctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -59,6 +60,9 @@
 
 static volatile sig_atomic_t victim_go;
 static bool victim_drop_creds;	/* the next victim becomes uid 1000 with a few caps */
+static int victim_nr_threads;	/* extra threads of the next victim */
+static long victim_thread_bad[8];
+static int victim_threads_started, victim_threads_done;
 
 /* The credential lines of /proc/self/status, to compare before and after. */
 static void creds_summary(char *out, size_t len)
@@ -177,6 +181,28 @@ static long victim_wait(volatile sig_atomic_t *flag)
 	return bad;
 }
 
+static long victim_wait(volatile sig_atomic_t *flag);
+
+/* An extra thread: its own name, registers and wait; reports into victim_thread_bad. */
+static void *victim_thread(void *arg)
+{
+	long idx = (long)arg, bad;
+	char name[16], now[16] = "";
+
+	snprintf(name, sizeof(name), "vthr-%ld", idx);
+	prctl(PR_SET_NAME, name, 0, 0, 0);
+	__atomic_add_fetch(&victim_threads_started, 1, __ATOMIC_SEQ_CST);
+	bad = victim_wait(&victim_go);
+	prctl(PR_GET_NAME, now, 0, 0, 0);
+	if (strcmp(now, name))
+		bad += 10000;
+	victim_thread_bad[idx] = bad;
+	__atomic_add_fetch(&victim_threads_done, 1, __ATOMIC_SEQ_CST);
+	for (;;)
+		pause();
+	return NULL;
+}
+
 static __attribute__((noreturn)) void victim(int ready, const char *result, const char *tty)
 {
 	uint64_t *buf, want, x = 88172645463325252ULL;
@@ -222,6 +248,14 @@ static __attribute__((noreturn)) void victim(int ready, const char *result, cons
 	alt.ss_flags = 0;
 	if (sigaltstack(&alt, NULL))
 		_exit(2);
+	for (i = 0; i < victim_nr_threads; i++) {
+		pthread_t th;
+
+		if (pthread_create(&th, NULL, victim_thread, (void *)(long)i))
+			_exit(2);
+	}
+	while (__atomic_load_n(&victim_threads_started, __ATOMIC_SEQ_CST) < victim_nr_threads)
+		usleep(1000);
 	brk_now = sbrk(0);
 	report[0] = (uint64_t)(unsigned long)brk_now;
 	report[1] = (uint64_t)(unsigned long)altstack;
@@ -238,6 +272,12 @@ static __attribute__((noreturn)) void victim(int ready, const char *result, cons
 		bad += 10;
 	if (tty[0] && (!isatty(0) || !isatty(2)))
 		bad += 100;	/* --shell-job: criu's terminal */
+	for (i = 0; i < 5000 && __atomic_load_n(&victim_threads_done, __ATOMIC_SEQ_CST) < victim_nr_threads; i++)
+		usleep(1000);
+	if (i == 5000)
+		bad += 100000;
+	for (i = 0; i < victim_nr_threads; i++)
+		bad += victim_thread_bad[i];
 	creds_summary(creds_after, sizeof(creds_after));
 	if (strcmp(creds_before, creds_after)) {
 		bad += 1000;
@@ -263,6 +303,8 @@ struct victim_ctl {
 	char result[128];
 	char maps[16384];	/* "start-end perms" of each line, at capture */
 	char tty[64];		/* the victim's terminal, "" for /dev/null */
+	pid_t tids[8];		/* threads seized by the capture */
+	int nr_tids;
 };
 
 static int victim_start(struct victim_ctl *v)
@@ -635,18 +677,107 @@ static int maps_layout(pid_t pid, char *out, size_t len)
 	return 0;
 }
 
-static int capture(struct victim_ctl *v)
+struct cap_thread {
+	ThreadCoreEntry tc;
+	UserRegsX86Entry ur;
+	RseqEntry re;
+	uint8_t xs[65536];
+	char comm[64];
+};
+
+/* One stopped thread into @ct. */
+static int cap_thread(pid_t pid, pid_t tid, struct cap_thread *ct)
 {
 	struct user_regs_struct r;
-	static uint8_t xs[65536];
-	struct iovec iov = { xs, sizeof(xs) };
+	struct iovec iov = { ct->xs, sizeof(ct->xs) };
 	struct { uint64_t ptr; uint32_t size, sig, flags, pad; } rs;
+	uint64_t mask = 0, head = 0;
+	size_t hlen = 0;
+	char path[64];
+	int fd;
+	ssize_t n;
+
+	thread_core_entry__init(&ct->tc);
+	user_regs_x86_entry__init(&ct->ur);
+	rseq_entry__init(&ct->re);
+	if (ptrace(PTRACE_GETREGS, tid, 0, &r) || ptrace(PTRACE_GETREGSET, tid, NT_X86_XSTATE, &iov) ||
+	    ptrace(PTRACE_GETSIGMASK_, tid, sizeof(mask), &mask) ||
+	    ptrace(PTRACE_GET_RSEQ_CONFIGURATION, tid, sizeof(rs), &rs) < 0 ||
+	    syscall(SYS_get_robust_list, tid, &head, &hlen))
+		return -1;
+#define R(x) ct->ur.x = r.x
+#define RR(x) ct->ur.x = r.r##x
+	R(r15); R(r14); R(r13); R(r12); R(r11); R(r10); R(r9); R(r8); RR(ax); RR(cx); RR(dx);
+	RR(si); RR(di); ct->ur.orig_ax = r.orig_rax; RR(ip); R(cs); ct->ur.flags = r.eflags; RR(sp);
+	R(ss); R(fs_base); R(gs_base); R(ds); R(es); R(fs); R(gs); RR(bp); RR(bx);
+#undef R
+#undef RR
+	ct->tc.tid = (uint32_t)tid;
+	ct->tc.regs = &ct->ur;
+	ct->tc.xsave.data = ct->xs;
+	ct->tc.xsave.len = iov.iov_len;
+	ct->tc.blocked = mask;
+	if (rs.ptr) {
+		ct->re.ptr = rs.ptr;
+		ct->re.len = rs.size;
+		ct->re.sig = rs.sig;
+		ct->tc.rseq = &ct->re;
+	}
+	ct->tc.has_robust_list = ct->tc.has_robust_list_len = true;
+	ct->tc.robust_list = head;
+	ct->tc.robust_list_len = hlen;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tid);
+	fd = open(path, O_RDONLY);
+	n = fd >= 0 ? read(fd, ct->comm, sizeof(ct->comm) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return -1;
+	ct->comm[n] = '\0';
+	ct->comm[strcspn(ct->comm, "\n")] = '\0';
+	ct->tc.comm = ct->comm;
+	return 0;
+}
+
+/* Seize and stop every thread; tids[0] is the leader. */
+static int cap_seize(pid_t pid, pid_t *tids, int max, struct victim_ctl *v)
+{
+	char path[64];
+	struct dirent *de;
+	int n = 1, st;
+	DIR *d;
+
+	tids[0] = pid;
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((de = readdir(d)) && n < max) {
+		pid_t t = atoi(de->d_name);
+
+		if (t > 0 && t != pid)
+			tids[n++] = t;
+	}
+	closedir(d);
+	for (st = 0; st < n; st++) {
+		int ws;
+
+		if (ptrace(PTRACE_SEIZE, tids[st], 0, 0))
+			return -1;
+		v->tids[v->nr_tids++] = tids[st];
+		if (ptrace(PTRACE_INTERRUPT, tids[st], 0, 0) ||
+		    waitpid(tids[st], &ws, __WALL) != tids[st] || !WIFSTOPPED(ws))
+			return -1;
+	}
+	return n;
+}
+
+static int capture(struct victim_ctl *v)
+{
+	static struct cap_thread ct[8];
 	struct cap_files cf = { { 0 }, 0 };
-	UserRegsX86Entry ur = USER_REGS_X86_ENTRY__INIT;
-	ThreadCoreEntry tc = THREAD_CORE_ENTRY__INIT;
 	TaskCoreEntry core = TASK_CORE_ENTRY__INIT;
 	SigactionEntry sa = SIGACTION_ENTRY__INIT, *sas[1] = { &sa };
-	RseqEntry re = RSEQ_ENTRY__INIT;
 	SigaltstackEntry alt = SIGALTSTACK_ENTRY__INIT;
 	CredsEntry cr = CREDS_ENTRY__INIT;
 	struct proc_status pst;
@@ -654,56 +785,28 @@ static int capture(struct victim_ctl *v)
 	MmEntry mm = MM_ENTRY__INIT;
 	PstreeEntry ps = PSTREE_ENTRY__INIT;
 	InventoryEntry inv;
-	uint32_t threads[1];
-	uint64_t mask = 0, head = 0;
-	size_t hlen = 0;
-	char comm[64], buf[2048], *p;
+	uint32_t threads[8];
+	pid_t tids[8];
+	char buf[2048], *p, *comm;
 	struct cr_img *img;
 	pid_t pid = v->pid;
-	int dfd, st, ret = -1;
+	int dfd, ret = -1, nt;
 	unsigned int i;
 
 	dfd = open(v->dir, O_RDONLY | O_DIRECTORY);
 	if (dfd < 0)
 		return -1;
-	if (ptrace(PTRACE_SEIZE, pid, 0, 0) || ptrace(PTRACE_INTERRUPT, pid, 0, 0) ||
-	    waitpid(pid, &st, __WALL) != pid || !WIFSTOPPED(st))
+	nt = cap_seize(pid, tids, 8, v);
+	if (nt < 1)
 		FAIL_OUT;
-	if (ptrace(PTRACE_GETREGS, pid, 0, &r) || ptrace(PTRACE_GETREGSET, pid, NT_X86_XSTATE, &iov) ||
-	    ptrace(PTRACE_GETSIGMASK_, pid, sizeof(mask), &mask) ||
-	    ptrace(PTRACE_GET_RSEQ_CONFIGURATION, pid, sizeof(rs), &rs) < 0 ||
-	    syscall(SYS_get_robust_list, pid, &head, &hlen))
-		FAIL_OUT;
-
-#define R(x) ur.x = r.x
-#define RR(x) ur.x = r.r##x
-	R(r15); R(r14); R(r13); R(r12); R(r11); R(r10); R(r9); R(r8); RR(ax); RR(cx); RR(dx);
-	RR(si); RR(di); ur.orig_ax = r.orig_rax; RR(ip); R(cs); ur.flags = r.eflags; RR(sp); R(ss);
-	R(fs_base); R(gs_base); R(ds); R(es); R(fs); R(gs); RR(bp); RR(bx);
-#undef R
-#undef RR
-	tc.tid = (uint32_t)pid;
-	tc.regs = &ur;
-	tc.xsave.data = xs;
-	tc.xsave.len = iov.iov_len;
-	tc.blocked = mask;
-	if (rs.ptr) {
-		re.ptr = rs.ptr;
-		re.len = rs.size;
-		re.sig = rs.sig;
-		tc.rseq = &re;
-	}
+	for (i = 0; i < (unsigned)nt; i++)
+		if (cap_thread(pid, tids[i], &ct[i]))
+			FAIL_OUT;
+	comm = ct[0].comm;
 	alt.sp = v->alt_sp;
 	alt.size = v->alt_size;
 	alt.flags = 0;
-	tc.altstack = &alt;
-	tc.has_robust_list = tc.has_robust_list_len = true;
-	tc.robust_list = head;
-	tc.robust_list_len = hlen;
-	if (read_text("/proc/%d/comm", pid, comm, sizeof(comm)) <= 0)
-		FAIL_OUT;
-	comm[strcspn(comm, "\n")] = '\0';
-	tc.comm = comm;
+	ct[0].tc.altstack = &alt;
 
 	core.state = 1;
 	core.comm = comm;
@@ -762,7 +865,12 @@ static int capture(struct victim_ctl *v)
 	if (cap_memory(pid, dfd, &cf, &mm, v->brk) || cap_fds(pid, dfd, &cf))
 		FAIL_OUT;
 	img = img_create(dfd, IMG_CORE, (unsigned)pid);
-	if (!img || img_write_entry(img, &core.base) || img_write_entry(img, &tc.base) || img_commit(img))
+	if (!img || img_write_entry(img, &core.base))
+		FAIL_OUT;
+	for (i = 0; i < (unsigned)nt; i++)
+		if (img_write_entry(img, &ct[i].tc.base))
+			FAIL_OUT;
+	if (img_commit(img))
 		FAIL_OUT;
 	if (write_one(dfd, IMG_MM, (unsigned)pid, &mm.base))
 		FAIL_OUT;
@@ -772,11 +880,12 @@ static int capture(struct victim_ctl *v)
 			FAIL_OUT;
 	if (!img || img_commit(img))
 		FAIL_OUT;
-	threads[0] = (uint32_t)pid;
+	for (i = 0; i < (unsigned)nt; i++)
+		threads[i] = (uint32_t)tids[i];
 	ps.pid = (uint32_t)pid;
 	ps.pgid = (uint32_t)getpgid(pid);
 	ps.sid = (uint32_t)getsid(pid);
-	ps.n_threads = 1;
+	ps.n_threads = (size_t)nt;
 	ps.threads = threads;
 	if (write_one(dfd, IMG_PSTREE, 0, &ps.base))
 		FAIL_OUT;
@@ -918,6 +1027,8 @@ static const char *victim_tty;	/* terminal for the next victim, NULL: /dev/null 
 /* A victim, captured into a fresh directory and killed (unless @keep). */
 static int prepare(struct victim_ctl *v, bool keep)
 {
+	int rc, i;
+
 	memset(v, 0, sizeof(*v));
 	if (victim_tty)
 		snprintf(v->tty, sizeof(v->tty), "%s", victim_tty);
@@ -927,17 +1038,15 @@ static int prepare(struct victim_ctl *v, bool keep)
 	snprintf(v->result, sizeof(v->result), "%s/result", v->dir);
 	if (victim_start(v))
 		return -1;
-	if (capture(v)) {
+	rc = capture(v);
+	if (rc)
 		fprintf(stderr, "capture of %d failed at line %d: %s\n", v->pid, cap_line, strerror(errno));
+	/* untraced again, so that killing it leaves no traced zombie threads to reap */
+	for (i = 0; i < v->nr_tids; i++)
+		ptrace(PTRACE_DETACH, v->tids[i], 0, 0);
+	if (rc || !keep)
 		reap(v->pid);
-		return -1;
-	}
-	if (keep) {
-		ptrace(PTRACE_DETACH, v->pid, 0, 0);
-		return 0;
-	}
-	reap(v->pid);
-	return 0;
+	return rc;
 }
 
 static bool pid_alive(pid_t pid)
@@ -950,7 +1059,7 @@ static int roundtrip(const char *pid_method)
 {
 	struct victim_ctl v;
 	pid_t criu, pid;
-	int rc;
+	int rc, st = 0;
 
 	CHECK(prepare(&v, false) == 0);
 	criu = run_criu(v.dir, NULL, pid_method);
@@ -977,6 +1086,7 @@ static int roundtrip(const char *pid_method)
 				fprintf(f, "%s---- at capture:\n%s", now, v.maps);
 				fclose(f);
 			}
+			reap(pid);
 			reap(criu);
 			snprintf(unit_why, sizeof(unit_why), "layout differs after restore, see %s", path);
 			return -1;
@@ -993,13 +1103,21 @@ static int roundtrip(const char *pid_method)
 				found = (sm.v[k].vmflags & PROC_VMF(DC)) && (sm.v[k].vmflags & PROC_VMF(WF));
 		proc_vmas_free(&sm);
 		if (!found) {
+			reap(pid);
 			reap(criu);
 			snprintf(unit_why, sizeof(unit_why), "buffer vma lost its DONTFORK/WIPEONFORK advice");
 			return -1;
 		}
 	}
 	CHECK(kill(pid, SIGUSR1) == 0);
-	rc = wait_status(criu);
+	for (rc = 0; rc < 1000 && waitpid(criu, &st, WNOHANG) == 0; rc++)
+		usleep(10000);
+	if (rc == 1000) {
+		kill(pid, SIGKILL);	/* stuck: nothing may stay behind */
+		rc = wait_status(criu);
+	} else {
+		rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	}
 	if (rc != 42 || !result_ok(&v)) {
 		snprintf(unit_why, sizeof(unit_why), "criu exited %d (want 42); see %s", rc, v.dir);
 		return -1;
@@ -1446,6 +1564,27 @@ static int test_creds(void)
 	return rc;
 }
 
+/* Three threads, each with its own registers, name, rseq area and TLS. */
+static int threads_roundtrip(const char *method)
+{
+	int rc;
+
+	victim_nr_threads = 2;
+	rc = roundtrip(method);
+	victim_nr_threads = 0;
+	return rc;
+}
+
+static int test_threads(void)
+{
+	return threads_roundtrip(NULL);
+}
+
+static int test_threads_ns_last_pid(void)
+{
+	return threads_roundtrip("ns_last_pid");
+}
+
 static int setup(void)
 {
 	char self[PATH_MAX - 64];
@@ -1490,6 +1629,8 @@ static const struct unit_case cases[] = {
 	{ "failure inside the restorer reported, task reaped", test_restorer_failure },
 	{ "random corruption: refused or restored, never a crash", test_random_corruption },
 	{ "credentials: uids, gids, groups, capability sets", test_creds },
+	{ "three threads (clone3 set_tid)", test_threads },
+	{ "three threads (ns_last_pid forced)", test_threads_ns_last_pid },
 	{ "--shell-job: refused without, criu's terminal and session with", test_shell_job },
 	{ "pid in use names the pid (clone3)", test_pid_in_use },
 	{ "pid in use names the pid (ns_last_pid)", test_pid_in_use_ns_last_pid },

@@ -27,7 +27,8 @@
 #define RST_STACK_SIZE		(64 * 1024)
 #define RST_MAX_PENDING		256
 #define RST_SIGFRAME_MAX	512
-#define RST_MAX_GROUPS		256	/* >= sizeof the kernel's x86_64 rt_sigframe */
+#define RST_MAX_GROUPS		256
+#define RST_MAX_THREADS		64	/* >= sizeof the kernel's x86_64 rt_sigframe */
 
 /* A private area prepared at @tmp, moved to @start by the restorer. */
 struct rst_vma {
@@ -91,7 +92,7 @@ struct rst_regs {
 /* A queued signal to queue again, as PTRACE_PEEKSIGINFO returned it. */
 struct rst_pending {
 	__u32	signo;
-	__u32	shared;		/* 1: the process queue, 0: the thread's */
+	__u32	tid;		/* 0: the process queue, else that thread's */
 	__u8	info[128];
 };
 
@@ -149,7 +150,37 @@ struct restorer_args {
 	struct rst_creds	creds;
 	struct rst_pending	pending[RST_MAX_PENDING];
 
-	/* the thread */
+	/* the threads, leader first: struct rst_thread[nr_threads] */
+	__u64			threads;
+	__u32			nr_threads;
+	__s32			ns_last_pid_fd;	/* >= 0: threads get their tid this way, not clone3 */
+	__u32			xsave_size;	/* as this kernel's signal frames have it */
+	__u32			pad2;
+	__u64			xfeatures;
+
+	/* threads report ready here and wait for go (futex words) */
+	__u32			nr_ready;
+	__u32			go;
+	__u32			nr_failed;
+	__s32			sync_fd[2];	/* threads write one byte each once out of the region */
+
+	/*
+	 * Leaving without a trace: when criu found a "syscall; ret" in the
+	 * task's (moved) vdso and the task's own rt_sigreturn trampoline, each
+	 * thread sigreturns first into the gadget (rsp = its final frame on its
+	 * own stack, whose return address is the trampoline): threads with
+	 * write(sync_fd[1]) in the registers, the leader, last, with munmap of
+	 * the region. 0 in @final_gadget: the region stays mapped.
+	 */
+	__u64			final_gadget;
+	__u64			final_trampoline;
+	__u64			region_start;
+	__u64			region_len;
+};
+
+struct rst_thread {
+	__u32			tid;
+	char			comm[16];
 	__u32			has_altstack;
 	__u64			altstack_sp;
 	__u64			altstack_size;
@@ -164,30 +195,16 @@ struct restorer_args {
 	__u64			robust_len;
 	__u64			tid_addr;
 
-	struct rst_regs		regs;
+	struct rst_regs		regs;		/* restart rules already applied */
 	__u64			blocked;
-	__u64			xsave;		/* pointer, 64-byte aligned, followed by room for magic2 */
-	__u32			xsave_size;
-	__u32			pad2;
-	__u64			xfeatures;
-	__u64			frame;		/* where to build the rt_sigframe (in the region) */
-	__u64			frame_size;
+	__u64			xsave;		/* pointer, 64-byte aligned, room for magic2 after */
+	__u64			frame;		/* rt_sigframe in the region (no clean exit) */
+	__u64			stack_top;	/* restorer stack of a non-leader thread */
 
-	/*
-	 * Leaving without a trace: when criu found a "syscall; ret" in the
-	 * task's (moved) vdso and the task's own rt_sigreturn trampoline (a
-	 * saved SA_RESTORER), the restorer sigreturns first into the gadget
-	 * with rax = munmap of the region and rsp = @final_frame, a signal
-	 * frame on the task's stack below its sp whose return address is the
-	 * trampoline. 0 in @final_gadget: the region stays mapped.
-	 */
-	__u64			final_gadget;
-	__u64			final_trampoline;
-	__u64			final_frame;	/* rt_sigframe for the task, on its stack */
-	__u64			final_xsave;	/* its fpstate, 64-byte aligned */
+	/* clean exit (see final_gadget) */
+	__u64			final_frame;	/* rt_sigframe on the thread's own stack */
+	__u64			final_xsave;
 	__u64			first_frame;	/* the frame that runs the gadget */
-	__u64			region_start;
-	__u64			region_len;
 };
 
 #endif /* CRIU_PIE_RESTORER_ARGS_H */
