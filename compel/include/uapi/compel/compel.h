@@ -26,7 +26,8 @@
  *
  * All calls return 0 on success and -1 on failure (with errno set where
  * a system call failed), and explain failures through the log callback.
- * Nothing is written to stdout/stderr by the library.
+ * Nothing is written to stdout/stderr by the library.  As ptrace wants,
+ * every call for one victim must come from the thread that seized it.
  *
  * If the caller dies at any point, the victim goes on as before, except
  * inside a remote syscall made with ptrace (a few microseconds; one in
