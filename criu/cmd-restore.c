@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -28,6 +29,8 @@
 #include "kerndat.h"
 #include "log.h"
 #include "restore.h"
+#include "image.h"
+#include "stats.pb-c.h"
 
 static volatile uint32_t probe_magic, probe_size;
 static volatile uint64_t probe_features;
@@ -214,6 +217,41 @@ static int collect_status(int fd)
 	return ready && !failed;
 }
 
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* stats-restore.img in the work dir; a failure to write it is only a warning. */
+static void write_stats(const struct cr_options *o, const struct rst_image *ri, uint64_t fork_us,
+			uint64_t restore_us)
+{
+	StatsEntry se = STATS_ENTRY__INIT;
+	RestoreStatsEntry rs = RESTORE_STATS_ENTRY__INIT;
+	struct cr_img *img;
+	int dfd;
+
+	rs.forking_time = fork_us;
+	rs.restore_time = restore_us;
+	rs.pages_restored = ri->pages_total;
+	rs.has_tasks = true;
+	rs.tasks = 1;
+	se.restore = &rs;
+	if (o->display_stats)
+		pr_msg("restore: forking %llu us, restore %llu us, %llu pages, %zu thread(s)\n",
+		       (unsigned long long)fork_us, (unsigned long long)restore_us,
+		       (unsigned long long)ri->pages_total, ri->nr_threads);
+	dfd = open(o->work_dir ? o->work_dir : o->images_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	img = dfd >= 0 ? img_create(dfd, IMG_STATS_RESTORE, 0) : NULL;
+	if (!img || img_write_entry(img, &se.base) || img_commit(img))
+		pr_warn("could not write stats-restore.img");
+	if (dfd >= 0)
+		close(dfd);
+}
+
 static void kill_task(pid_t pid)
 {
 	kill(pid, SIGKILL);
@@ -235,6 +273,7 @@ int cmd_restore(struct cr_options *o)
 	struct rst_image ri;
 	struct rst_files files;
 	int dirfd, pfd[2] = { -1, -1 }, ret = -1, st;
+	uint64_t t0 = 0, t_fork = 0;
 	pid_t pid = -1;
 
 	memset(&files, 0, sizeof(files));
@@ -250,9 +289,11 @@ int cmd_restore(struct cr_options *o)
 		goto out;
 	}
 	fflush(NULL);
+	t0 = now_us();
 	pid = rst_fork_pid(ri.pid);
 	if (pid < 0)
 		goto out;
+	t_fork = now_us();
 	if (pid == 0) {
 		close(pfd[0]);
 		rst_task_main(&ri, &files, o, pfd[1]);
@@ -272,6 +313,7 @@ int cmd_restore(struct cr_options *o)
 		goto out;
 	}
 	pr_info("task %d restored", pid);
+	write_stats(o, &ri, t_fork - t0, now_us() - t_fork);
 	if (o->leave_stopped || ri.core->state == 3) {
 		if (waitpid(pid, &st, WUNTRACED) != pid || !WIFSTOPPED(st)) {
 			pr_err("task %d did not stop as asked (status %#x)", pid, st);

@@ -50,6 +50,7 @@
 #include "files.pb-c.h"
 #include "pagemap.pb-c.h"
 #include "pstree.pb-c.h"
+#include "stats.pb-c.h"
 
 #define PAGE		4096UL
 #define VICTIM_BUF	(4UL << 20)
@@ -1154,6 +1155,21 @@ static int test_detached(void)
 	CHECK(waitpid(pid, &st, 0) == pid);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 42);
 	CHECK(result_ok(&v));
+	{
+		ProtobufCMessage *m;
+		int dfd = open(v.dir, O_RDONLY | O_DIRECTORY);
+		bool ok = dfd >= 0 && img_read_one(dfd, IMG_STATS_RESTORE, 0, &m) == 0;
+
+		if (ok) {
+			StatsEntry *se = (StatsEntry *)m;
+
+			ok = se->restore && se->restore->pages_restored >= VICTIM_BUF / PAGE;
+			img_free_entry(m);
+		}
+		if (dfd >= 0)
+			close(dfd);
+		CHECK(ok);
+	}
 	rm_dir(v.dir);
 	return 0;
 }
