@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <ucontext.h>
 
@@ -217,6 +218,26 @@ static int collect_status(int fd)
 	return ready && !failed;
 }
 
+/*
+ * The task's code may hold pointers into the vdso it was started with (glibc
+ * resolves its symbols once). Moving this kernel's vdso to the same place is
+ * only safe when it is the same vdso: say so when the kernel changed.
+ */
+static void warn_foreign_vdso(const struct rst_image *ri)
+{
+	struct utsname u;
+	size_t i;
+
+	if (uname(&u) || !strcmp(u.release, ri->inv->kernel_release))
+		return;
+	for (i = 0; i < ri->mm->n_vmas; i++)
+		if (ri->mm->vmas[i]->kind == VMA_KIND__VMA_VDSO) {
+			pr_warn("images come from kernel %s, this is %s: the task's cached vdso entry points may not match this kernel's vdso",
+				ri->inv->kernel_release, u.release);
+			return;
+		}
+}
+
 static uint64_t now_us(void)
 {
 	struct timespec ts;
@@ -284,6 +305,7 @@ int cmd_restore(struct cr_options *o)
 	}
 	if (rst_images_read(dirfd, &ri) || check_xsave(&ri) || rst_files_open(&ri, o, &files))
 		goto out;
+	warn_foreign_vdso(&ri);
 	if (pipe2(pfd, O_CLOEXEC)) {
 		pr_perror("pipe");
 		goto out;

@@ -61,6 +61,11 @@ int rst_check_file_identity(const RegFileEntry *rf, int fd, bool content_matters
 		       (unsigned long long)rf->dev, (unsigned long long)rf->ino);
 		return -1;
 	}
+	if (S_ISCHR(st.st_mode) && rf->has_rdev && (uint64_t)st.st_rdev != rf->rdev) {
+		pr_err("%s: another device than at dump time (rdev %llx, was %llx)", rf->path,
+		       (unsigned long long)st.st_rdev, (unsigned long long)rf->rdev);
+		return -1;
+	}
 	if (!content_matters)
 		return 0;
 	if (rf->has_size && (uint64_t)st.st_size != rf->size) {
