@@ -63,6 +63,10 @@ static volatile sig_atomic_t victim_go;
 static bool victim_drop_creds;	/* the next victim becomes uid 1000 with a few caps */
 static int victim_nr_threads;	/* extra threads of the next victim */
 static long victim_thread_bad[8];
+/* Each thread's tid and clear-tid address (PR_GET_TID_ADDRESS): the capture
+ * reads these from the victim's memory, at the same address as ours. */
+static pid_t victim_tid[9];
+static uint64_t victim_tid_addr[9];
 static int victim_threads_started, victim_threads_done;
 
 /* The credential lines of /proc/self/status, to compare before and after. */
@@ -190,13 +194,20 @@ static void *victim_thread(void *arg)
 	long idx = (long)arg, bad;
 	char name[16], now[16] = "";
 
+	uint64_t tid_addr = 0;
+
 	snprintf(name, sizeof(name), "vthr-%ld", idx);
 	prctl(PR_SET_NAME, name, 0, 0, 0);
+	victim_tid[idx + 1] = (pid_t)syscall(SYS_gettid);
+	prctl(PR_GET_TID_ADDRESS, &victim_tid_addr[idx + 1], 0, 0, 0);
 	__atomic_add_fetch(&victim_threads_started, 1, __ATOMIC_SEQ_CST);
 	bad = victim_wait(&victim_go);
 	prctl(PR_GET_NAME, now, 0, 0, 0);
 	if (strcmp(now, name))
 		bad += 10000;
+	prctl(PR_GET_TID_ADDRESS, &tid_addr, 0, 0, 0);
+	if (tid_addr != victim_tid_addr[idx + 1])
+		bad += 20000;
 	victim_thread_bad[idx] = bad;
 	__atomic_add_fetch(&victim_threads_done, 1, __ATOMIC_SEQ_CST);
 	for (;;)
@@ -249,6 +260,8 @@ static __attribute__((noreturn)) void victim(int ready, const char *result, cons
 	alt.ss_flags = 0;
 	if (sigaltstack(&alt, NULL))
 		_exit(2);
+	victim_tid[0] = getpid();
+	prctl(PR_GET_TID_ADDRESS, &victim_tid_addr[0], 0, 0, 0);
 	for (i = 0; i < victim_nr_threads; i++) {
 		pthread_t th;
 
@@ -273,6 +286,13 @@ static __attribute__((noreturn)) void victim(int ready, const char *result, cons
 		bad += 10;
 	if (tty[0] && (!isatty(0) || !isatty(2)))
 		bad += 100;	/* --shell-job: criu's terminal */
+	{
+		uint64_t now_addr = 0;
+
+		prctl(PR_GET_TID_ADDRESS, &now_addr, 0, 0, 0);
+		if (!now_addr || now_addr != victim_tid_addr[0])
+			bad += 200000;	/* clear-tid address lost */
+	}
 	for (i = 0; i < 5000 && __atomic_load_n(&victim_threads_done, __ATOMIC_SEQ_CST) < victim_nr_threads; i++)
 		usleep(1000);
 	if (i == 5000)
@@ -803,6 +823,24 @@ static int capture(struct victim_ctl *v)
 	for (i = 0; i < (unsigned)nt; i++)
 		if (cap_thread(pid, tids[i], &ct[i]))
 			FAIL_OUT;
+	{
+		/* clear-tid addresses the victim looked up for us (no ptrace request for them) */
+		pid_t vt[9];
+		uint64_t va[9];
+		struct iovec local[2] = { { vt, sizeof(vt) }, { va, sizeof(va) } };
+		struct iovec remote[2] = { { victim_tid, sizeof(victim_tid) },
+					   { victim_tid_addr, sizeof(victim_tid_addr) } };
+		unsigned int j;
+
+		if (process_vm_readv(pid, local, 2, remote, 2, 0) != sizeof(vt) + sizeof(va))
+			FAIL_OUT;
+		for (i = 0; i < (unsigned)nt; i++)
+			for (j = 0; j < 9; j++)
+				if (vt[j] == tids[i] && va[j]) {
+					ct[i].tc.has_clear_tid_addr = true;
+					ct[i].tc.clear_tid_addr = va[j];
+				}
+	}
 	comm = ct[0].comm;
 	alt.sp = v->alt_sp;
 	alt.size = v->alt_size;
@@ -1412,7 +1450,7 @@ static int spit(const char *path, const char *buf, size_t len)
 }
 
 /*
- * Random byte changes in the protobuf images: criu must never die of a
+ * Random byte changes (and cuts) in the protobuf images: criu must never die of a
  * signal, a refused restore leaves no task, and a restore that went through
  * with nonsense is the task's problem (it is killed here).
  */
@@ -1425,7 +1463,7 @@ static int test_random_corruption(void)
 	unsigned int seed = 12345, it, refused = 0;
 
 	CHECK(prepare(&v, false) == 0);
-	for (it = 0; it < 48; it++) {
+	for (it = 0; it < 96; it++) {
 		char path[160], name[64], *orig, *bad;
 		size_t len, k;
 		pid_t criu;
@@ -1439,7 +1477,8 @@ static int test_random_corruption(void)
 		memcpy(bad, orig, len);
 		for (k = 0; k < 1 + it % 4; k++)
 			bad[4 + rand_r(&seed) % (len - 4)] ^= (char)(1 + rand_r(&seed) % 255);
-		CHECK(spit(path, bad, len) == 0);
+		/* every fifth round: cut the file short instead */
+		CHECK(spit(path, bad, it % 5 == 4 ? 4 + rand_r(&seed) % (len - 4) : len) == 0);
 		snprintf(path, sizeof(path), "%s/restore.pid", v.dir);
 		unlink(path);
 		criu = run_criu(v.dir, extra, NULL);
