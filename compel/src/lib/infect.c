@@ -41,12 +41,15 @@ struct compel_ctl *compel_prepare(pid_t tid)
 	if (compel_task_creds(tid, &cr))
 		goto err_st;
 	ctl->seccomp = cr.seccomp;
+	if (ctl->seccomp == 2)
+		cpl_seccomp_load(ctl);	/* unknown filters: fds are not closed */
 	if (cpl_rseq_clear(&ctl->st))
 		goto err_st;
 	compel_step("prepared");
 	return ctl;
 err_st:
 	cpl_thread_state_free(&ctl->st);
+	cpl_seccomp_free(ctl);
 err:
 	free(ctl);
 	return NULL;
@@ -526,6 +529,35 @@ static int connect_daemon(struct compel_ctl *ctl)
 	return 0;
 }
 
+/*
+ * Under seccomp: may a parasite curing itself (filters back on) close
+ * its fds (those known so far)?  Warn about a filter that would stop it
+ * on its way home.
+ */
+static void check_filters(struct compel_ctl *ctl, int warn)
+{
+	static const long home[] = { __NR_rt_sigpending, __NR_rt_sigtimedwait,
+				     __NR_rt_sigaction, __NR_rt_sigreturn };
+	uint64_t ip = ctl->r.remote + ctl->r.blob_off, a[6] = { 0 };
+	struct compel_shared *h = ctl->hdr;
+	unsigned int i;
+
+	a[0] = h->sock_fd;
+	h->may_close = cpl_seccomp_allows(ctl, __NR_close, a, ip);
+	if (h->log_fd >= 0) {
+		a[0] = h->log_fd;
+		h->may_close &= cpl_seccomp_allows(ctl, __NR_close, a, ip);
+	}
+	a[0] = 0;
+	for (i = 0; warn && i < ARRAY_SIZE(home); i++)
+		if (!cpl_seccomp_allows(ctl, home[i], a, ip))
+			pr_warn("the seccomp filter of %d forbids syscall %ld: should "
+				"the caller die, the parasite could not go home", ctl->pid,
+				home[i]);
+	pr_debug("seccomp: parasite in %d may%s close its fds", ctl->pid,
+		 h->may_close ? "" : " not");
+}
+
 int compel_infect(struct compel_ctl *ctl, const struct compel_blob *blob,
 		  size_t args_size)
 {
@@ -541,8 +573,12 @@ int compel_infect(struct compel_ctl *ctl, const struct compel_blob *blob,
 	ctl->thread_entry = blob->thread_entry;
 	if (ctl->seccomp && preconnect(ctl))
 		goto err;
+	if (ctl->seccomp)
+		check_filters(ctl, 1);
 	if (start_daemon(ctl, blob) || connect_daemon(ctl))
 		goto err;
+	if (ctl->seccomp)
+		check_filters(ctl, 0);	/* now with the log fd */
 	pr_info("parasite %s running in %d", blob->name, ctl->pid);
 	return 0;
 err:
@@ -719,5 +755,6 @@ void compel_release(struct compel_ctl *ctl)
 	if (ctl->infected || ctl->r.remote || ctl->st.rseq_cleared)
 		compel_cure(ctl);
 	cpl_thread_state_free(&ctl->st);
+	cpl_seccomp_free(ctl);
 	free(ctl);
 }

@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 #include <sys/types.h>
+#include <linux/filter.h>
 #include "compel/compel.h"
 #include "protocol.h"
 #include "arch.h"
@@ -65,6 +66,11 @@ struct compel_ctl {
 	int		listen_fd, sock, log_rd;
 	char		addr[108];
 	int		addr_len;
+	struct bpf_prog_copy {		/* the victim's seccomp filters */
+		int	len;
+		struct sock_filter *insns;
+	} *filters;
+	int		nr_filters;
 };
 
 /* ---- ptrace.c ---- */
@@ -79,6 +85,12 @@ int cpl_interrupt_and_wait(pid_t tid);
 int cpl_interrupt_prepare(pid_t tid);
 int cpl_interrupt_wait(pid_t tid);
 int cpl_interrupt_collect(pid_t tid);
+
+/* ---- seccomp.c ---- */
+int cpl_seccomp_load(struct compel_ctl *ctl);
+void cpl_seccomp_free(struct compel_ctl *ctl);
+int cpl_seccomp_allows(struct compel_ctl *ctl, long nr, const uint64_t *args,
+		       uint64_t ip);
 
 /* ---- rsys.c ---- */
 int cpl_find_gadget(struct compel_ctl *ctl);
