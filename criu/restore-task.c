@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/personality.h>
@@ -561,6 +562,28 @@ static uint64_t plan_specials(const struct rst_image *ri, const struct proc_vmas
 	return total;
 }
 
+/*
+ * The kernel finishes these calls through the thread's restart block, which
+ * does not survive a checkpoint. A relative sleep is the common case, and
+ * when the caller passed a buffer for the time left the kernel has already
+ * written it there before stopping: issue the call again with that buffer
+ * as the request, so the task sleeps what it had left. Anything else
+ * returns EINTR, as if a handled signal had arrived.
+ */
+static void restart_block(struct rst_regs *r, int64_t orig_ax)
+{
+	if (orig_ax == SYS_nanosleep && r->si) {		/* (req, rem) */
+		r->di = r->si;
+	} else if (orig_ax == SYS_clock_nanosleep && !(r->si & TIMER_ABSTIME) && r->r10) {
+		r->dx = r->r10;					/* (clock, flags, req, rem) */
+	} else {
+		r->ax = (uint64_t)-EINTR;
+		return;
+	}
+	r->ax = (uint64_t)orig_ax;
+	r->ip -= 2;
+}
+
 static void adjust_for_restart(struct rst_regs *r, int64_t orig_ax)
 {
 	int64_t ax = (int64_t)r->ax;
@@ -571,7 +594,7 @@ static void adjust_for_restart(struct rst_regs *r, int64_t orig_ax)
 		r->ax = (uint64_t)orig_ax;
 		r->ip -= 2;
 	} else if (ax == -516) {			/* ERESTART_RESTARTBLOCK */
-		r->ax = (uint64_t)-EINTR;
+		restart_block(r, orig_ax);
 	}
 }
 
