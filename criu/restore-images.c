@@ -284,9 +284,28 @@ static int check_core(struct rst_image *ri)
 			pr_err("core-%d.img: bad rlimit resource %u", ri->pid, c->rlimits[i]->resource);
 			return -1;
 		}
-	if (c->n_posix_timers) {
-		pr_err("core-%d.img: posix timers are not supported yet", ri->pid);
+	if (c->n_posix_timers > RST_MAX_TIMERS_IMG) {
+		pr_err("core-%d.img: %zu posix timers, at most %d are supported", ri->pid,
+		       c->n_posix_timers, RST_MAX_TIMERS_IMG);
 		return -1;
+	}
+	for (i = 0; i < c->n_posix_timers; i++) {
+		const PosixTimerEntry *t = c->posix_timers[i];
+		size_t j;
+		bool tid_ok = false;
+
+		for (j = 0; j < i; j++)
+			if (c->posix_timers[j]->id == t->id)
+				break;
+		for (j = 0; j < ri->pstree->n_threads; j++)
+			tid_ok |= t->has_notify_tid && t->notify_tid == ri->pstree->threads[j];
+		if (t->id < 0 || j < i ||
+		    (t->notify != 0 /* SIGNAL */ && t->notify != 1 /* NONE */ && t->notify != 4 /* THREAD_ID */) ||
+		    (t->notify != 1 && (t->signo < 1 || t->signo > 64)) || (t->notify == 4 && !tid_ok)) {
+			pr_err("core-%d.img: posix timer %d: repeated id, or notification %u (signal %u) that cannot be set up",
+			       ri->pid, t->id, t->notify, t->signo);
+			return -1;
+		}
 	}
 	for (i = 0; i < ri->nr_threads; i++)
 		pending += ri->threads[i]->n_pending;

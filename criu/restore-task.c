@@ -690,6 +690,22 @@ static void fill_args(const struct rst_image *ri, const struct staging *st, stru
 	BUILD_BUG_ON(RST_MAX_PENDING != RST_MAX_PENDING_SIGS);
 	BUILD_BUG_ON(RST_MAX_GROUPS != RST_MAX_GROUPS_IMG);
 	BUILD_BUG_ON(RST_MAX_THREADS != RST_MAX_THREADS_IMG);
+	BUILD_BUG_ON(RST_MAX_TIMERS != RST_MAX_TIMERS_IMG);
+	for (i = 0; i < c->n_posix_timers; i++) {
+		const PosixTimerEntry *pt = c->posix_timers[i];
+		struct rst_timer *t = &a->timers[a->nr_timers++];
+
+		t->id = pt->id;
+		t->clock = pt->clock;
+		t->notify = pt->notify;
+		t->signo = pt->signo;
+		t->sival = pt->sival;
+		t->notify_tid = pt->has_notify_tid ? pt->notify_tid : 0;
+		t->interval_ns = pt->interval_ns;
+		t->value_ns = pt->value_ns;
+		if (pt->has_overrun && pt->overrun)
+			warn("posix timer %d: an overrun count of %u is not restored", pt->id, pt->overrun);
+	}
 	add_pending(a, c->shared_pending, c->n_shared_pending, 0);
 	for (i = 0; i < ri->nr_threads; i++)
 		add_pending(a, ri->threads[i]->pending, ri->threads[i]->n_pending, ri->threads[i]->tid);

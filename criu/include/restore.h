@@ -33,6 +33,7 @@
 #define RST_MAX_PENDING_SIGS	256	/* = RST_MAX_PENDING of restorer-args.h */
 #define RST_MAX_GROUPS_IMG	256	/* = RST_MAX_GROUPS */
 #define RST_MAX_THREADS_IMG	64	/* = RST_MAX_THREADS */
+#define RST_MAX_TIMERS_IMG	64	/* = RST_MAX_TIMERS */
 
 /* One run of dumped pages, and where it sits in pages-PID.img. */
 struct rst_pages {

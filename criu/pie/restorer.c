@@ -518,6 +518,60 @@ static void make_threads(struct restorer_args *a)
 	}
 }
 
+struct k_sigevent {
+	__u64 value;
+	__s32 signo;
+	__s32 notify;
+	__s32 tid;
+	__s32 pad[11];
+};
+
+struct k_itimerspec {
+	__s64 int_sec, int_nsec, val_sec, val_nsec;
+};
+
+#define R_PR_TIMER_CREATE_RESTORE_IDS	77
+
+/*
+ * POSIX timers, after the threads exist (SIGEV_THREAD_ID names one): with
+ * PR_TIMER_CREATE_RESTORE_IDS on, timer_create takes the id it is given.
+ */
+static void make_timers(struct restorer_args *a)
+{
+	unsigned int i;
+
+	if (!a->nr_timers)
+		return;
+	TRY(a, sys_prctl(R_PR_TIMER_CREATE_RESTORE_IDS, 1, 0, 0, 0),
+	    "PR_TIMER_CREATE_RESTORE_IDS (this kernel cannot give a timer its id)");
+	for (i = 0; i < a->nr_timers; i++) {
+		struct rst_timer *t = &a->timers[i];
+		struct k_sigevent ev;
+		struct k_itimerspec its;
+		__s32 id = t->id;
+		long r;
+
+		memset(&ev, 0, sizeof(ev));
+		ev.value = t->sival;
+		ev.signo = (__s32)t->signo;
+		ev.notify = (__s32)t->notify;
+		ev.tid = (__s32)t->notify_tid;
+		r = syscall3(__NR_timer_create, t->clock, (long)&ev, (long)&id);
+		if (r < 0)
+			fail(a, "timer_create", r);
+		if (id != t->id)
+			fail(a, "timer_create gave another id", -1);
+		if (!t->value_ns)
+			continue;
+		its.int_sec = (__s64)(t->interval_ns / 1000000000ULL);
+		its.int_nsec = (__s64)(t->interval_ns % 1000000000ULL);
+		its.val_sec = (__s64)(t->value_ns / 1000000000ULL);
+		its.val_nsec = (__s64)(t->value_ns % 1000000000ULL);
+		TRY(a, syscall4(__NR_timer_settime, id, 0, (long)&its, 0), "timer_settime");
+	}
+	TRY(a, sys_prctl(R_PR_TIMER_CREATE_RESTORE_IDS, 0, 0, 0, 0), "PR_TIMER_CREATE_RESTORE_IDS off");
+}
+
 /* Every thread ends here: out through the vdso when possible, else directly. */
 static void __attribute__((noreturn)) leave(struct restorer_args *a, struct rst_thread *t, int leader)
 {
@@ -568,6 +622,7 @@ void restorer_main(struct restorer_args *a)
 		    "munmap of the staging area");
 	set_process_state(a);
 	make_threads(a);	/* while still privileged: set_tid needs it */
+	make_timers(a);
 	if (a->ns_last_pid_fd >= 0)
 		sys_close(a->ns_last_pid_fd);
 	set_thread_state(a, leader);

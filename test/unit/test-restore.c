@@ -62,6 +62,8 @@
 static volatile sig_atomic_t victim_go;
 static bool victim_drop_creds;	/* the next victim becomes uid 1000 with a few caps */
 static int victim_nr_threads;	/* extra threads of the next victim */
+static bool victim_timers;	/* the next victim has two POSIX timers */
+static int victim_timer_id[2];	/* read by the capture from the victim's memory */
 static long victim_thread_bad[8];
 /* Each thread's tid and clear-tid address (PR_GET_TID_ADDRESS): the capture
  * reads these from the victim's memory, at the same address as ours. */
@@ -260,6 +262,21 @@ static __attribute__((noreturn)) void victim(int ready, const char *result, cons
 	alt.ss_flags = 0;
 	if (sigaltstack(&alt, NULL))
 		_exit(2);
+	if (victim_timers) {
+		struct sigevent sev;
+		struct itimerspec its = { { 50, 0 }, { 100, 0 } };
+
+		memset(&sev, 0, sizeof(sev));
+		sev.sigev_notify = SIGEV_NONE;
+		if (syscall(SYS_timer_create, CLOCK_MONOTONIC, &sev, &victim_timer_id[0]) ||
+		    syscall(SYS_timer_settime, victim_timer_id[0], 0, &its, NULL))
+			_exit(2);
+		sev.sigev_notify = SIGEV_SIGNAL;
+		sev.sigev_signo = SIGRTMIN + 2;
+		sev.sigev_value.sival_int = 77;
+		if (syscall(SYS_timer_create, CLOCK_REALTIME, &sev, &victim_timer_id[1]))
+			_exit(2);
+	}
 	victim_tid[0] = getpid();
 	prctl(PR_GET_TID_ADDRESS, &victim_tid_addr[0], 0, 0, 0);
 	for (i = 0; i < victim_nr_threads; i++) {
@@ -292,6 +309,15 @@ static __attribute__((noreturn)) void victim(int ready, const char *result, cons
 		prctl(PR_GET_TID_ADDRESS, &now_addr, 0, 0, 0);
 		if (!now_addr || now_addr != victim_tid_addr[0])
 			bad += 200000;	/* clear-tid address lost */
+	}
+	if (victim_timers) {
+		struct itimerspec a, b;
+
+		if (syscall(SYS_timer_gettime, victim_timer_id[0], &a) ||
+		    syscall(SYS_timer_gettime, victim_timer_id[1], &b) ||
+		    a.it_interval.tv_sec != 50 || a.it_value.tv_sec > 100 ||
+		    (!a.it_value.tv_sec && !a.it_value.tv_nsec) || b.it_value.tv_sec || b.it_value.tv_nsec)
+			bad += 300000;
 	}
 	for (i = 0; i < 5000 && __atomic_load_n(&victim_threads_done, __ATOMIC_SEQ_CST) < victim_nr_threads; i++)
 		usleep(1000);
@@ -799,6 +825,8 @@ static int capture(struct victim_ctl *v)
 	struct cap_files cf = { { 0 }, 0 };
 	TaskCoreEntry core = TASK_CORE_ENTRY__INIT;
 	SigactionEntry sa = SIGACTION_ENTRY__INIT, *sas[1] = { &sa };
+	PosixTimerEntry pt[2] = { POSIX_TIMER_ENTRY__INIT, POSIX_TIMER_ENTRY__INIT };
+	PosixTimerEntry *pts[2] = { &pt[0], &pt[1] };
 	SigaltstackEntry alt = SIGALTSTACK_ENTRY__INIT;
 	CredsEntry cr = CREDS_ENTRY__INIT;
 	struct proc_status pst;
@@ -842,6 +870,26 @@ static int capture(struct victim_ctl *v)
 				}
 	}
 	comm = ct[0].comm;
+	if (victim_timers) {
+		/* what the victim armed (the capture cannot read the time left: a bit more is fine) */
+		int ids[2];
+		struct iovec l = { ids, sizeof(ids) }, r = { victim_timer_id, sizeof(victim_timer_id) };
+
+		if (process_vm_readv(pid, &l, 1, &r, 1, 0) != sizeof(ids))
+			FAIL_OUT;
+		pt[0].id = ids[0];
+		pt[0].clock = CLOCK_MONOTONIC;
+		pt[0].notify = SIGEV_NONE;
+		pt[0].interval_ns = 50000000000ULL;
+		pt[0].value_ns = 100000000000ULL;
+		pt[1].id = ids[1];
+		pt[1].clock = CLOCK_REALTIME;
+		pt[1].notify = SIGEV_SIGNAL;
+		pt[1].signo = (uint32_t)SIGRTMIN + 2;
+		pt[1].sival = 77;
+		core.n_posix_timers = 2;
+		core.posix_timers = pts;
+	}
 	alt.sp = v->alt_sp;
 	alt.size = v->alt_size;
 	alt.flags = 0;
@@ -1640,6 +1688,19 @@ static int test_threads_ns_last_pid(void)
 	return threads_roundtrip("ns_last_pid");
 }
 
+/* Two POSIX timers come back with their ids, clocks, notification and times. */
+static int test_posix_timers(void)
+{
+	int rc;
+
+	if (prctl(77 /* PR_TIMER_CREATE_RESTORE_IDS */, 2, 0, 0, 0) < 0)
+		return 0;	/* this kernel cannot: restore refuses, nothing to check */
+	victim_timers = true;
+	rc = roundtrip(NULL);
+	victim_timers = false;
+	return rc;
+}
+
 static int setup(void)
 {
 	char self[PATH_MAX - 64];
@@ -1685,6 +1746,7 @@ static const struct unit_case cases[] = {
 	{ "random corruption: refused or restored, never a crash", test_random_corruption },
 	{ "credentials: uids, gids, groups, capability sets", test_creds },
 	{ "three threads (clone3 set_tid)", test_threads },
+	{ "posix timers: ids, clocks, notification, time left", test_posix_timers },
 	{ "three threads (ns_last_pid forced)", test_threads_ns_last_pid },
 	{ "--shell-job: refused without, criu's terminal and session with", test_shell_job },
 	{ "pid in use names the pid (clone3)", test_pid_in_use },

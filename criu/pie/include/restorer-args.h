@@ -28,7 +28,8 @@
 #define RST_MAX_PENDING		256
 #define RST_SIGFRAME_MAX	512
 #define RST_MAX_GROUPS		256
-#define RST_MAX_THREADS		64	/* >= sizeof the kernel's x86_64 rt_sigframe */
+#define RST_MAX_THREADS		64
+#define RST_MAX_TIMERS		64	/* >= sizeof the kernel's x86_64 rt_sigframe */
 
 /* A private area prepared at @tmp, moved to @start by the restorer. */
 struct rst_vma {
@@ -114,6 +115,19 @@ struct rst_creds {
 	__u32	pad;
 };
 
+/* A POSIX timer, created again with its id (PR_TIMER_CREATE_RESTORE_IDS). */
+struct rst_timer {
+	__s32	id;
+	__u32	clock;
+	__u32	notify;		/* SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD_ID */
+	__u32	signo;
+	__u64	sival;
+	__u32	notify_tid;
+	__u32	pad;
+	__u64	interval_ns;
+	__u64	value_ns;	/* 0: disarmed */
+};
+
 struct restorer_args {
 	__u64			magic;
 
@@ -146,7 +160,8 @@ struct restorer_args {
 	__u32			itimer_set[3];
 
 	__u32			nr_pending;
-	__u32			pad1;
+	__u32			nr_timers;
+	struct rst_timer	timers[RST_MAX_TIMERS];
 	struct rst_creds	creds;
 	struct rst_pending	pending[RST_MAX_PENDING];
 
