@@ -465,9 +465,21 @@ static void stage_memory(const struct rst_image *ri, const struct rst_files *f, 
 {
 	size_t i;
 
+	bool *filled = calloc(ri->mm->n_vmas + 1, sizeof(*filled));
+
+	if (!filled)
+		die("out of memory");
+	for (i = 0; i < ri->nr_runs; i++)
+		filled[ri->runs[i].vma] = true;
 	for (i = 0; i < ri->mm->n_vmas; i++) {
 		const VmaEntry *v = ri->mm->vmas[i];
 		int flags = MAP_PRIVATE | MAP_FIXED;
+		/*
+		 * Writable only while pages are read in: a big reservation
+		 * without dumped pages (PROT_NONE heaps of a JVM...) must not be
+		 * charged as writable memory it never was.
+		 */
+		int prot = filled[i] ? PROT_READ | PROT_WRITE : (int)v->prot;
 		void *p;
 
 		if (!staged(v))
@@ -477,14 +489,15 @@ static void stage_memory(const struct rst_image *ri, const struct rst_files *f, 
 			flags |= MAP_GROWSDOWN;
 		if (v->kind == VMA_KIND__VMA_ANON_PRIVATE)
 			p = mmap((void *)(unsigned long)st->tmp[i], v->end - v->start,
-				 PROT_READ | PROT_WRITE, flags | MAP_ANONYMOUS, -1, 0);
+				 prot, flags | MAP_ANONYMOUS, -1, 0);
 		else
 			p = mmap((void *)(unsigned long)st->tmp[i], v->end - v->start,
-				 PROT_READ | PROT_WRITE, flags, f->vma_fd[i], (off_t)v->pgoff);
+				 prot, flags, f->vma_fd[i], (off_t)v->pgoff);
 		if (p == MAP_FAILED)
 			die("cannot stage vma [%#llx, %#llx): %s", (unsigned long long)v->start,
 			    (unsigned long long)v->end, strerror(errno));
 	}
+	free(filled);
 	fill_pages(ri, st);
 	stage_vma_attrs(ri, st);
 }
@@ -836,7 +849,9 @@ static void plan_clean_exit(const struct rst_image *ri, const struct staging *st
 		if (!(s->flags & 0x04000000 /* SA_RESTORER */) || !s->restorer)
 			continue;
 		v = vma_at(ri, s->restorer, &k);
-		if (!v || !st->tmp[k] || !(v->prot & PROT_EXEC) || s->restorer + sizeof(rt_a) > v->end)
+		/* the staged copy is readable only where the vma is (or has pages) */
+		if (!v || !st->tmp[k] || (v->prot & (PROT_EXEC | PROT_READ)) != (PROT_EXEC | PROT_READ) ||
+		    s->restorer + sizeof(rt_a) > v->end)
 			continue;
 		code = (const unsigned char *)(unsigned long)(st->tmp[k] + (s->restorer - v->start));
 		if (!memcmp(code, rt_a, sizeof(rt_a)) || !memcmp(code, rt_b, sizeof(rt_b)))
@@ -848,7 +863,7 @@ static void plan_clean_exit(const struct rst_image *ri, const struct staging *st
 		size_t len = ri->mm->vmas[i]->end - ri->mm->vmas[i]->start;
 
 		v = ri->mm->vmas[i];
-		if (!code || !(v->prot & PROT_EXEC))
+		if (!code || (v->prot & (PROT_EXEC | PROT_READ)) != (PROT_EXEC | PROT_READ))
 			continue;
 		hit = memmem(code, len, rt_a, sizeof(rt_a));
 		if (hit)
