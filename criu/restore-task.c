@@ -222,12 +222,32 @@ static int move_high(int fd, int floor)
 static void restore_fds(struct rst_image *ri, struct rst_files *f, int *helpers, int nr_helpers)
 {
 	int floor = 0, i, j, top;
+	struct rlimit nofile;
+	bool lifted = false;
+	char *target;
 	size_t k;
 
 	for (k = 0; k < ri->nr_fds; k++)
 		if ((int)ri->fds[k]->fd >= floor)
 			floor = (int)ri->fds[k]->fd + 1;
 	floor = max(floor, 3);
+	/*
+	 * The helpers go above every target number, which may be at the task's
+	 * (already restored) RLIMIT_NOFILE: lift the soft limit meanwhile.
+	 */
+	if (!getrlimit(RLIMIT_NOFILE, &nofile) && nofile.rlim_cur < (rlim_t)floor + 64) {
+		struct rlimit more = { (rlim_t)floor + 64, nofile.rlim_max };
+
+		if (more.rlim_cur > more.rlim_max || setrlimit(RLIMIT_NOFILE, &more))
+			die("fd %d needs RLIMIT_NOFILE above %llu for criu's helpers", floor - 1,
+			    (unsigned long long)nofile.rlim_max);
+		lifted = true;
+	}
+	target = calloc((size_t)floor, 1);
+	if (!target)
+		die("out of memory");
+	for (k = 0; k < ri->nr_fds; k++)
+		target[ri->fds[k]->fd] = 1;
 
 	status_fd = move_high(status_fd, floor);
 	for (i = 0; i < nr_helpers; i++)
@@ -249,14 +269,10 @@ static void restore_fds(struct rst_image *ri, struct rst_files *f, int *helpers,
 			die("cannot install fd %u: %s", fe->fd, strerror(errno));
 	}
 	/* Close everything else: below floor what is not a target, above what is not a helper. */
-	for (i = 0; i < floor; i++) {
-		bool target = false;
-
-		for (k = 0; k < ri->nr_fds && !target; k++)
-			target = (int)ri->fds[k]->fd == i;
-		if (!target)
+	for (i = 0; i < floor; i++)
+		if (!target[i])
 			close(i);
-	}
+	free(target);
 	top = status_fd;
 	for (i = 0; i < nr_helpers; i++)
 		top = max(top, helpers[i]);
@@ -269,6 +285,9 @@ static void restore_fds(struct rst_image *ri, struct rst_files *f, int *helpers,
 			close(i);
 	}
 	syscall(SYS_close_range, top + 1, ~0U, 0);
+	if (lifted && setrlimit(RLIMIT_NOFILE, &nofile))
+		warn("RLIMIT_NOFILE: cannot put the soft limit back to %llu: %s",
+		     (unsigned long long)nofile.rlim_cur, strerror(errno));
 	for (k = 0; k < ri->nr_reg; k++)
 		f->reg_fd[k] = -1;
 	f->tty_fd = -1;

@@ -27,6 +27,7 @@
 #include <elf.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/ptrace.h>
 #include <grp.h>
 #include <pthread.h>
@@ -234,11 +235,21 @@ static __attribute__((noreturn)) void victim(int ready, const char *result, cons
 		_exit(2);
 	if (write(RESULT_FD, "before\n", 7) != 7)
 		_exit(2);
+	/* the highest fd its (lowered) soft limit allows: criu's helpers must still fit */
+	{
+		struct rlimit rl;
+
+		if (getrlimit(RLIMIT_NOFILE, &rl))
+			_exit(2);
+		rl.rlim_cur = 1024;
+		if (setrlimit(RLIMIT_NOFILE, &rl) || dup2(RESULT_FD, 1023) != 1023)
+			_exit(2);
+	}
 	fd = open(tty[0] ? tty : "/dev/null", O_RDWR | O_NOCTTY);
 	for (i = 0; i < 3; i++)
 		dup2(fd, i);
 	for (i = 3; i < 1024; i++)
-		if (i != RESULT_FD && i != ready)
+		if (i != RESULT_FD && i != ready && i != 1023)
 			close(i);
 	buf = mmap(NULL, VICTIM_BUF, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (buf == MAP_FAILED)
@@ -303,6 +314,12 @@ static __attribute__((noreturn)) void victim(int ready, const char *result, cons
 		bad += 10;
 	if (tty[0] && (!isatty(0) || !isatty(2)))
 		bad += 100;	/* --shell-job: criu's terminal */
+	{
+		struct rlimit rl;
+
+		if (fcntl(1023, F_GETFD) < 0 || getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur != 1024)
+			bad += 400000;
+	}
 	{
 		uint64_t now_addr = 0;
 
@@ -827,6 +844,8 @@ static int capture(struct victim_ctl *v)
 	SigactionEntry sa = SIGACTION_ENTRY__INIT, *sas[1] = { &sa };
 	PosixTimerEntry pt[2] = { POSIX_TIMER_ENTRY__INIT, POSIX_TIMER_ENTRY__INIT };
 	PosixTimerEntry *pts[2] = { &pt[0], &pt[1] };
+	RlimitEntry rle = RLIMIT_ENTRY__INIT, *rles[1] = { &rle };
+	struct rlimit nofile;
 	SigaltstackEntry alt = SIGALTSTACK_ENTRY__INIT;
 	CredsEntry cr = CREDS_ENTRY__INIT;
 	struct proc_status pst;
@@ -836,7 +855,7 @@ static int capture(struct victim_ctl *v)
 	InventoryEntry inv;
 	uint32_t threads[8];
 	pid_t tids[8];
-	char buf[2048], *p, *comm;
+	char buf[4096], *p, *comm;
 	struct cr_img *img;
 	pid_t pid = v->pid;
 	int dfd, ret = -1, nt;
@@ -870,6 +889,15 @@ static int capture(struct victim_ctl *v)
 				}
 	}
 	comm = ct[0].comm;
+	/* prlimit() on another uid's task needs CAP_SYS_RESOURCE: read /proc instead */
+	if (read_text("/proc/%d/limits", pid, buf, sizeof(buf)) <= 0 || !(p = strstr(buf, "Max open files")) ||
+	    sscanf(p + 14, "%lu %lu", &nofile.rlim_cur, &nofile.rlim_max) != 2)
+		FAIL_OUT;
+	rle.resource = RLIMIT_NOFILE;
+	rle.cur = nofile.rlim_cur;
+	rle.max = nofile.rlim_max;
+	core.n_rlimits = 1;
+	core.rlimits = rles;
 	if (victim_timers) {
 		/* what the victim armed (the capture cannot read the time left: a bit more is fine) */
 		int ids[2];
