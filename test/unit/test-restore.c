@@ -1498,6 +1498,60 @@ static void spoil_mm_bad_code(const struct victim_ctl *v) { rewrite(v, IMG_MM, (
 /* Fails inside the restorer, after criu's memory is gone: still reported and reaped. */
 static int test_restorer_failure(void) { return broken(spoil_mm_bad_code, "prctl(PR_SET_MM_MAP) failed"); }
 
+static void pstree_extra_thread(unsigned int i, ProtobufCMessage *m)
+{
+	PstreeEntry *ps = (PstreeEntry *)m;
+	uint32_t *two = malloc(2 * sizeof(*two));	/* protobuf-c frees with free() */
+
+	(void)i;
+	if (!two)
+		return;
+	two[0] = ps->threads[0];
+	two[1] = ps->threads[0] + 1;
+	free(ps->threads);
+	ps->threads = two;
+	ps->n_threads = 2;
+}
+
+static void core_bad_caps(unsigned int i, ProtobufCMessage *m)
+{
+	TaskCoreEntry *c = (TaskCoreEntry *)m;
+
+	if (i == 0 && c->creds)
+		c->creds->cap_eff |= 1ULL << 62;	/* no kernel has 62 capabilities */
+}
+
+static void core_bad_timer(unsigned int i, ProtobufCMessage *m)
+{
+	TaskCoreEntry *c = (TaskCoreEntry *)m;
+	PosixTimerEntry *t, **ts;
+
+	if (i != 0 || c->n_posix_timers)
+		return;
+	/* malloc'ed: img_free_entry frees them with free() */
+	t = malloc(sizeof(*t));
+	ts = malloc(sizeof(*ts));
+	if (!t || !ts)
+		return;
+	posix_timer_entry__init(t);
+	t->id = 3;
+	t->notify = 4;		/* SIGEV_THREAD_ID ... */
+	t->signo = SIGALRM;
+	t->has_notify_tid = true;
+	t->notify_tid = 1;	/* ... to a thread that is not one of ours */
+	ts[0] = t;
+	c->n_posix_timers = 1;
+	c->posix_timers = ts;
+}
+
+static void spoil_pstree_threads(const struct victim_ctl *v) { rewrite(v, IMG_PSTREE, 0, pstree_extra_thread); }
+static void spoil_bad_caps(const struct victim_ctl *v) { rewrite(v, IMG_CORE, (unsigned)v->pid, core_bad_caps); }
+static void spoil_bad_timer(const struct victim_ctl *v) { rewrite(v, IMG_CORE, (unsigned)v->pid, core_bad_timer); }
+
+static int test_pstree_threads(void) { return broken(spoil_pstree_threads, "pstree.img lists 2"); }
+static int test_bad_caps(void) { return broken(spoil_bad_caps, "capabilities this kernel does not know"); }
+static int test_bad_timer(void) { return broken(spoil_bad_timer, "posix timer 3"); }
+
 static int slurp(const char *path, char **buf, size_t *len)
 {
 	struct stat st;
@@ -1770,6 +1824,9 @@ static const struct unit_case cases[] = {
 	{ "file changed since the dump refused", test_files_mtime },
 	{ "xsave of another size refused", test_xsave_short },
 	{ "sigaction for SIGKILL refused", test_bad_signo },
+	{ "pstree thread list not matching the core image refused", test_pstree_threads },
+	{ "unknown capabilities refused", test_bad_caps },
+	{ "timer notifying a foreign thread refused", test_bad_timer },
 	{ "failure inside the restorer reported, task reaped", test_restorer_failure },
 	{ "random corruption: refused or restored, never a crash", test_random_corruption },
 	{ "credentials: uids, gids, groups, capability sets", test_creds },
