@@ -2,7 +2,6 @@
  * criu: the command table and the one place that exits.
  */
 #include <errno.h>
-#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,17 +18,16 @@ struct command {
 	const char *args;		/* positional arguments, for --help */
 	const char *help;
 	unsigned int min_args, max_args;	/* after the command word */
-	bool wip;		/* being built: refused as not supported yet */
 };
 
-/* name, function, arguments, help, min and max arguments[, .wip = true] */
+/* name, function, arguments, help, min and max arguments */
 #define CMD(n, f, a, h, lo, hi, ...)						\
 	{ .name = n, .fn = f, .args = a, .help = h, .min_args = lo, .max_args = hi, __VA_ARGS__ }
 
 static const struct command commands[] = {
-	CMD("dump",	 cmd_dump,	"-t PID",	"checkpoint the tree rooted at PID into the images dir", 0, 0, .wip = true),
+	CMD("dump",	 cmd_dump,	"-t PID",	"checkpoint the tree rooted at PID into the images dir", 0, 0),
 	CMD("pre-dump",	 NULL,		"-t PID",	"save memory only, leaving the tree running", 0, 0),
-	CMD("restore",	 cmd_restore,	"",		"recreate the tree from the images dir", 0, 0, .wip = true),
+	CMD("restore",	 cmd_restore,	"",		"recreate the tree from the images dir", 0, 0),
 	CMD("check",	 cmd_check,	"",		"probe the kernel for what dump and restore need", 0, 0),
 	CMD("show",	 cmd_show,	"FILE|DIR",	"decode images to JSON on stdout", 1, 1),
 	CMD("encode",	 cmd_encode,	"IN.json OUT",	"write an image from the JSON that show prints", 2, 2),
@@ -52,7 +50,7 @@ static void print_help(void)
 
 		snprintf(spell, sizeof(spell), "%s %s", commands[i].name, commands[i].args);
 		printf("  %-24s %s%s\n", spell, commands[i].help,
-		       commands[i].fn && !commands[i].wip ? "" : " (not supported yet)");
+		       commands[i].fn ? "" : " (not supported yet)");
 	}
 	opts_help(stdout);
 }
@@ -120,7 +118,7 @@ static int run(int argc, char **argv)
 	pr_info("criu %s: %s", CRIU_VERSION, cmd->name);
 	if (opts_check_supported(&o)) {
 		ret = -1;
-	} else if (!cmd->fn || (cmd->wip && !getenv("CRIU_WIP"))) {
+	} else if (!cmd->fn) {
 		pr_err("%s is not supported yet", cmd->name);
 		ret = -1;
 	} else {

@@ -543,7 +543,6 @@ static int run_dump2(const struct victim *v, const char *fault, const char *opt,
 		dup2(fd, 2);
 		fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		dup2(fd, 1);
-		setenv("CRIU_WIP", "1", 1);
 		if (fault)
 			setenv("CRIU_FAULT", fault, 1);
 		else
