@@ -39,6 +39,10 @@ CASES = [
     ("task_attrs", prog("task_attrs"), "once", [], []),
     ("vector_regs", prog("vector_regs"), "once", [], []),
     ("leave_running_twice", prog("counter"), "twice", [], []),
+    ("restore_attached", prog("counter"), "attached", [], []),
+    ("itimer", prog("itimer"), "once", [], []),
+    ("uid1000", prog("uid1000"), "once", [], []),
+    ("rseq", prog("rseq"), "once", [], []),
     ("python", ["/usr/bin/python3", os.path.join(E2E, "py_loop.py")], "once", [], []),
 ]
 
@@ -134,6 +138,38 @@ def restore(imgs, opts, env, pid):
         raise CaseFailed("restored as pid %d, not %d" % (got, pid))
 
 
+def restore_attached(imgs, opts, env, pid):
+    """criu restore without -d waits for the task and exits with its status."""
+    pidfile = os.path.join(imgs, "restored.pid")
+    proc = subprocess.Popen([CRIU, "restore", "-D", imgs, "--pidfile", "restored.pid",
+                             "-o", "restore.log", "-v4"] + opts, cwd=imgs, env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    end = time.monotonic() + 30
+    while not os.path.exists(pidfile) and proc.poll() is None and time.monotonic() < end:
+        time.sleep(0.005)
+    if proc.poll() is not None or not os.path.exists(pidfile):
+        proc.kill()
+        out = proc.communicate()[0]
+        raise CaseFailed("restore ended early (%s): %s %s" % (
+            proc.returncode, out.strip()[:300], log_errors(os.path.join(imgs, "restore.log"))))
+    with open(pidfile) as f:
+        got = int(f.read().strip() or 0)
+    if got != pid:
+        proc.kill()
+        proc.wait()
+        raise CaseFailed("restored as pid %d, not %d" % (got, pid))
+    os.kill(pid, signal.SIGTERM)
+    try:
+        rc = proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise CaseFailed("criu restore did not return after the task exited")
+    if rc != 0:
+        raise CaseFailed("criu restore exited %d; the task's status should be 0" % rc)
+
+
 def run_case(name, cmd, flow, dopts, ropts, env):
     tmp = tempfile.mkdtemp(prefix="criu-e2e-%s." % name)
     pid = None
@@ -155,10 +191,14 @@ def run_case(name, cmd, flow, dopts, ropts, env):
         status = p.wait(timeout=20)
         if flow != "twice" and status != -signal.SIGKILL:
             raise CaseFailed("after dump the task ended with %s, not SIGKILL" % status)
-        restore(imgs, ropts, env, pid)
-        os.kill(pid, signal.SIGTERM)
-        status = wait_pid(pid, 30)
-        pid = None
+        if flow == "attached":
+            restore_attached(imgs, ropts, env, pid)
+            pid, status = None, 0
+        else:
+            restore(imgs, ropts, env, pid)
+            os.kill(pid, signal.SIGTERM)
+            status = wait_pid(pid, 30)
+            pid = None
         try:
             with open(os.path.join(tmp, "result")) as f:
                 result = f.read().strip()
