@@ -44,6 +44,7 @@ CASES = [
     ("uid1000", prog("uid1000"), "once", [], []),
     ("rseq", prog("rseq"), "once", [], []),
     ("python", ["/usr/bin/python3", os.path.join(E2E, "py_loop.py")], "once", [], []),
+    ("shell_job_tmux", prog("echo_job"), "tmux", [], []),
 ]
 
 
@@ -170,10 +171,93 @@ def restore_attached(imgs, opts, env, pid):
         raise CaseFailed("criu restore exited %d; the task's status should be 0" % rc)
 
 
+class Tmux:
+    """A private tmux server with one bash pane, driven like a person would."""
+
+    def __init__(self, tmp):
+        self.sock = os.path.join(tmp, "tmux.sock")
+        self.tmux("-f", "/dev/null", "new-session", "-d", "-x", "150", "-y", "40",
+                  "env", "PS1=$ ", "bash", "--norc", "--noprofile", "-i")
+
+    def tmux(self, *args):
+        return subprocess.run(["tmux", "-S", self.sock] + list(args), check=True,
+                              capture_output=True, text=True, timeout=20).stdout
+
+    def type(self, text):
+        self.tmux("send-keys", "-l", text)
+        self.tmux("send-keys", "Enter")
+
+    def screen(self):
+        return self.tmux("capture-pane", "-p", "-S", "-200")
+
+    def wait_for(self, text, after=0, timeout=20):
+        """Wait until text shows on a screen line at or past `after`; return
+        the number of the line after it."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            lines = self.screen().splitlines()
+            for i in range(after, len(lines)):
+                if text in lines[i]:
+                    return i + 1
+            time.sleep(0.02)
+        raise CaseFailed("%r never showed; screen: %s" % (text, " | ".join(
+            l for l in self.screen().splitlines() if l.strip())[-600:]))
+
+    def kill(self):
+        subprocess.run(["tmux", "-S", self.sock, "kill-server"], capture_output=True)
+
+
+def shell_job(cmd, tmp, env):
+    """Dump a shell job with --shell-job, restore it in the same pane, type to it."""
+    t = Tmux(tmp)
+    try:
+        shell = int(t.tmux("display", "-p", "#{pane_pid}").strip())
+        t.wait_for("$")
+        t.type(" ".join(cmd))
+        t.wait_for("READY")
+        kids = children_of(shell)
+        if len(kids) != 1:
+            raise CaseFailed("expected one job under the shell, found %s" % kids)
+        pid = kids[0]
+        imgs = os.path.join(tmp, "imgs")
+        dump(pid, imgs, ["--shell-job"], env)
+        n = t.wait_for("$", t.wait_for("Killed"))
+        t.type("%s restore --shell-job -D %s -o restore.log -v4" % (CRIU, imgs))
+        n = t.wait_for("restore --shell-job", n - 1)
+        # The job comes back with its pid, under criu, in the pane's foreground.
+        end = time.monotonic() + 20
+        while not os.path.exists("/proc/%d" % pid) and time.monotonic() < end:
+            time.sleep(0.01)
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        pgrp, tpgid = int(fields[2]), int(fields[5])
+        if pgrp != tpgid:
+            raise CaseFailed("restored job (group %d) is not the terminal's foreground (%d)"
+                             % (pgrp, tpgid))
+        t.type("typed after restore")
+        t.wait_for("echo: typed after restore", n)
+        t.tmux("send-keys", "C-d")
+        t.type("echo criu-said-$?")
+        t.wait_for("criu-said-0", n)
+    finally:
+        t.kill()
+
+
+def children_of(pid):
+    kids = []
+    for task in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/children" % (pid, task)) as f:
+            kids += [int(x) for x in f.read().split()]
+    return kids
+
+
 def run_case(name, cmd, flow, dopts, ropts, env):
     tmp = tempfile.mkdtemp(prefix="criu-e2e-%s." % name)
     pid = None
     try:
+        if flow == "tmux":
+            shell_job(cmd, tmp, env)
+            return None
         p = start(cmd, tmp)
         pid = p.pid
         if isinstance(flow, tuple):
