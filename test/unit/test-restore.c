@@ -1288,6 +1288,26 @@ static int test_detached(void)
 	return 0;
 }
 
+/* criu restore (attached) exits with 128 + the signal that killed the task. */
+static int test_exit_signal(void)
+{
+	struct victim_ctl v;
+	pid_t criu, pid;
+
+	CHECK(prepare(&v, false) == 0);
+	criu = run_criu(v.dir, NULL, NULL);
+	CHECK(criu > 0);
+	pid = read_pidfile(v.dir, 10000);
+	if (pid != v.pid) {
+		reap(criu);
+		return -1;
+	}
+	CHECK(kill(pid, SIGKILL) == 0);
+	CHECK(wait_status(criu) == 128 + SIGKILL);
+	rm_dir(v.dir);
+	return 0;
+}
+
 static int test_leave_stopped(void)
 {
 	const char *extra[] = { "-d", "--leave-stopped", NULL };
@@ -1812,6 +1832,7 @@ static const struct unit_case cases[] = {
 	{ "restore round trip (ns_last_pid forced)", test_roundtrip_ns_last_pid },
 	{ "restore -d: task reparented, exits 42", test_detached },
 	{ "restore --leave-stopped", test_leave_stopped },
+	{ "attached restore exits 128+signal when the task is killed", test_exit_signal },
 	{ "truncated core image refused, no leftover", test_core_truncated },
 	{ "garbage in core image refused, no leftover", test_core_garbage },
 	{ "truncated pages image refused, no leftover", test_pages_truncated },
