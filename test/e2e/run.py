@@ -178,6 +178,8 @@ class Tmux:
         self.sock = os.path.join(tmp, "tmux.sock")
         self.tmux("-f", "/dev/null", "new-session", "-d", "-x", "150", "-y", "40",
                   "env", "PS1=$ ", "bash", "--norc", "--noprofile", "-i")
+        # The server daemonizes and so becomes this subreaper's child: reap it.
+        self.server = int(self.tmux("display", "-p", "#{pid}").strip())
 
     def tmux(self, *args):
         return subprocess.run(["tmux", "-S", self.sock] + list(args), check=True,
@@ -205,6 +207,11 @@ class Tmux:
 
     def kill(self):
         subprocess.run(["tmux", "-S", self.sock, "kill-server"], capture_output=True)
+        try:
+            os.kill(self.server, signal.SIGKILL)
+            wait_pid(self.server, 10)
+        except (ProcessLookupError, ChildProcessError):
+            pass
 
 
 def shell_job(cmd, tmp, env):
@@ -301,6 +308,19 @@ def run_case(name, cmd, flow, dopts, ropts, env):
             except (ProcessLookupError, ChildProcessError):
                 pass
         shutil.rmtree(tmp, ignore_errors=True)
+        reap_orphans()
+
+
+def reap_orphans():
+    """As a subreaper this runner inherits orphans (daemons, criu's helpers):
+    reap every child that has already exited."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
 
 
 def not_built():
