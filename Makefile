@@ -79,6 +79,10 @@ PIE_CPPFLAGS	:= -Icompel/plugins/std/include -Icompel/plugins/std/arch/$(ARCH)/i
 		   -Icompel/include/common -Iinclude/common -Icriu/pie/include -MMD -MP
 CPPFLAGS	+= -Icriu/pie/include -Icriu/pie
 
+# Keep the objects: make's clean-up of intermediates would otherwise print
+# after the test summary, which must stay the last line of `make test`.
+.SECONDARY: $(PIE_SRC:.c=.po)
+
 criu/pie/%.po: criu/pie/%.c $(COMPEL_TOOL)
 	$(E) "  PCC     $@"
 	$(Q)$(CC) $$(./$(COMPEL_TOOL) cflags) $(WARNINGS) $(PIE_CPPFLAGS) -c -o $@ $<
