@@ -47,6 +47,11 @@ kill_bigmem() {
 	[ -n "$pid" ] || return 0
 	if grep -qs bigmem "/proc/$pid/comm"; then
 		kill -KILL "$pid" 2>/dev/null
+		# our (disowned) child is reaped by the shell while sleep runs
+		for ((i = 0; i < 50; i++)); do
+			[ -e "/proc/$pid" ] || break
+			sleep 0.02
+		done
 	fi
 	return 0
 }
