@@ -21,7 +21,7 @@
 # Everything started here (victim, restored task, tmpfs mount, work dir) is
 # cleaned up on exit, failure or interrupt.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 ROOT=$PWD
 CRIU=$ROOT/criu/criu
 MIB=${BENCH_MIB:-1024}
