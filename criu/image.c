@@ -453,6 +453,60 @@ int img_read_one(int dirfd, enum img_kind kind, unsigned int id, ProtobufCMessag
 	return ret;
 }
 
+int img_read_all(int dirfd, enum img_kind kind, unsigned int id, size_t max,
+		 int (*check)(const ProtobufCMessage *m, void *ctx), void *ctx,
+		 ProtobufCMessage ***out, size_t *nr)
+{
+	struct cr_img *img = img_open(dirfd, kind, id);
+	ProtobufCMessage *m;
+	size_t cap = 0;
+	int r;
+
+	*out = NULL;
+	*nr = 0;
+	if (!img)
+		return -1;
+	while ((r = img_read_entry(img, &m)) == 1) {
+		if (max && *nr >= max) {
+			pr_err("%s: more than %zu entries", img->name, max);
+			r = -1;
+		} else if (check && check(m, ctx)) {
+			r = -1;
+		} else if (*nr == cap) {
+			void *p = realloc(*out, (cap = cap ? cap * 2 : 16) * sizeof(**out));
+
+			if (p) {
+				*out = p;
+			} else {
+				pr_err("out of memory");
+				r = -1;
+			}
+		}
+		if (r < 0) {
+			img_free_entry(m);
+			break;
+		}
+		(*out)[(*nr)++] = m;
+	}
+	img_close(img);
+	if (r < 0) {
+		img_free_all(*out, *nr);
+		*out = NULL;
+		*nr = 0;
+		return -1;
+	}
+	return 0;
+}
+
+void img_free_all(ProtobufCMessage **v, size_t nr)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++)
+		img_free_entry(v[i]);
+	free(v);
+}
+
 void img_close(struct cr_img *img)
 {
 	if (!img)

@@ -92,48 +92,35 @@ static int check_path(const char *img, const char *path)
 	return 0;
 }
 
+static int check_reg_file(const ProtobufCMessage *m, void *ctx)
+{
+	const RegFileEntry *rf = (const RegFileEntry *)m;
+	const struct rst_image *ri = ctx;
+
+	if (ri->nr_reg >= RST_MAX_REG_FILES) {
+		pr_err("reg-files.img: more than %d entries", RST_MAX_REG_FILES);
+		return -1;
+	}
+	if (check_path("reg-files.img", rf->path))
+		return -1;
+	if (rst_reg_file(ri, rf->id)) {
+		pr_err("reg-files.img: duplicate id %u", rf->id);
+		return -1;
+	}
+	return 0;
+}
+
 static int read_reg_files(struct rst_image *ri)
 {
-	struct cr_img *img;
-	ProtobufCMessage *m;
-	size_t cap = 0;
-	int r;
-
 	if (faccessat(ri->dirfd, "reg-files.img", F_OK, 0) && errno == ENOENT)
 		return 0;	/* no file referenced at all */
-	img = img_open(ri->dirfd, IMG_REG_FILES, 0);
-	if (!img)
-		return -1;
-	while ((r = img_read_entry(img, &m)) == 1) {
-		RegFileEntry *rf = (RegFileEntry *)m;
-
-		if (ri->nr_reg >= RST_MAX_REG_FILES) {
-			pr_err("reg-files.img: more than %d entries", RST_MAX_REG_FILES);
-			img_free_entry(m);
-			r = -1;
-			break;
-		}
-		if (check_path("reg-files.img", rf->path) || rst_reg_file(ri, rf->id)) {
-			if (rst_reg_file(ri, rf->id))
-				pr_err("reg-files.img: duplicate id %u", rf->id);
-			img_free_entry(m);
-			r = -1;
-			break;
-		}
-		if (ri->nr_reg == cap) {
-			void *p = realloc(ri->reg, (cap = cap ? cap * 2 : 16) * sizeof(*ri->reg));
-
-			if (!p) {
-				img_free_entry(m);
-				r = -1;
-				break;
-			}
-			ri->reg = p;
-		}
-		ri->reg[ri->nr_reg++] = rf;
-	}
-	img_close(img);
-	return r < 0 ? -1 : 0;
+	/*
+	 * ri->reg holds the entries kept so far while reading, for the duplicate
+	 * check. No cap passed: check_reg_file() refuses entry RST_MAX_REG_FILES
+	 * itself, so the message keeps this file's prefix.
+	 */
+	return img_read_all(ri->dirfd, IMG_REG_FILES, 0, 0, check_reg_file, ri,
+			    (ProtobufCMessage ***)&ri->reg, &ri->nr_reg);
 }
 
 static int read_core(struct rst_image *ri)
@@ -506,52 +493,38 @@ static int read_pagemap(struct rst_image *ri)
 	return 0;
 }
 
+static int check_fd(const ProtobufCMessage *m, void *ctx)
+{
+	const FdEntry *fe = (const FdEntry *)m;
+	const struct rst_image *ri = ctx;
+	const RegFileEntry *rf = rst_reg_file(ri, fe->id);
+	bool bad = ri->nr_fds >= RST_MAX_FDS || fe->fd >= 1u << 20 || !rf;
+	size_t i;
+
+	for (i = 0; !bad && i < ri->nr_fds; i++)
+		bad = ri->fds[i]->fd == fe->fd;
+	if (!bad) {
+		switch (fe->kind) {
+		case FD_KIND__FD_REG: bad = !S_ISREG(rf->mode); break;
+		case FD_KIND__FD_DIR: bad = !S_ISDIR(rf->mode); break;
+		case FD_KIND__FD_CHR:
+		case FD_KIND__FD_TTY: bad = !S_ISCHR(rf->mode); break;
+		default: bad = true;
+		}
+	}
+	if (bad) {
+		pr_err("fds-%d.img: fd %u (kind %d, file id %u) is repeated, out of range, of an unknown kind or names no matching file",
+		       ri->pid, fe->fd, fe->kind, fe->id);
+		return -1;
+	}
+	return 0;
+}
+
 static int read_fds(struct rst_image *ri)
 {
-	struct cr_img *img = img_open(ri->dirfd, IMG_FDS, ri->pid);
-	ProtobufCMessage *m;
-	size_t cap = 0, i;
-	int r;
-
-	if (!img)
-		return -1;
-	while ((r = img_read_entry(img, &m)) == 1) {
-		FdEntry *fe = (FdEntry *)m;
-		RegFileEntry *rf = rst_reg_file(ri, fe->id);
-		bool bad = ri->nr_fds >= RST_MAX_FDS || fe->fd >= 1u << 20 || !rf;
-
-		for (i = 0; !bad && i < ri->nr_fds; i++)
-			bad = ri->fds[i]->fd == fe->fd;
-		if (!bad) {
-			switch (fe->kind) {
-			case FD_KIND__FD_REG: bad = !S_ISREG(rf->mode); break;
-			case FD_KIND__FD_DIR: bad = !S_ISDIR(rf->mode); break;
-			case FD_KIND__FD_CHR:
-			case FD_KIND__FD_TTY: bad = !S_ISCHR(rf->mode); break;
-			default: bad = true;
-			}
-		}
-		if (bad) {
-			pr_err("fds-%d.img: fd %u (kind %d, file id %u) is repeated, out of range, of an unknown kind or names no matching file",
-			       ri->pid, fe->fd, fe->kind, fe->id);
-			img_free_entry(m);
-			r = -1;
-			break;
-		}
-		if (ri->nr_fds == cap) {
-			void *p = realloc(ri->fds, (cap = cap ? cap * 2 : 16) * sizeof(*ri->fds));
-
-			if (!p) {
-				img_free_entry(m);
-				r = -1;
-				break;
-			}
-			ri->fds = p;
-		}
-		ri->fds[ri->nr_fds++] = fe;
-	}
-	img_close(img);
-	return r < 0 ? -1 : 0;
+	/* No cap here: check_fd() refuses entry RST_MAX_FDS with its own message. */
+	return img_read_all(ri->dirfd, IMG_FDS, ri->pid, 0, check_fd, ri,
+			    (ProtobufCMessage ***)&ri->fds, &ri->nr_fds);
 }
 
 int rst_images_read(int dirfd, struct rst_image *ri)

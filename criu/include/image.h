@@ -24,6 +24,7 @@
  *   2. img_read_entry(img, &msg) until it returns 0 (clean end) or -1 (error,
  *      already logged); free each message with img_free_entry()
  *   3. img_close(img)
+ *   img_read_one() and img_read_all() do all three for a whole image.
  *
  * Everything read is untrusted: a wrong magic, an entry size over the kind's
  * cap, a truncated size or entry, an entry protobuf-c cannot unpack, or more
@@ -87,6 +88,18 @@ int img_read_entry(struct cr_img *img, ProtobufCMessage **msg);
 void img_free_entry(ProtobufCMessage *msg);
 /* Reads the one entry a single-entry image holds; -1 unless exactly one. */
 int img_read_one(int dirfd, enum img_kind kind, unsigned int id, ProtobufCMessage **msg);
+/*
+ * Reads every entry of an image into a malloc'ed array of messages, at most
+ * @max of them (0: no cap; then @check must bound the count). @check, if not
+ * NULL, vets each entry before it is kept and logs why it refuses one; *@out
+ * and *@nr are kept current while reading, so @check may look at the entries
+ * already kept (e.g. for duplicates). On any failure everything read is
+ * freed, *@out is NULL, *@nr is 0 and -1 is returned. Free with img_free_all().
+ */
+int img_read_all(int dirfd, enum img_kind kind, unsigned int id, size_t max,
+		 int (*check)(const ProtobufCMessage *m, void *ctx), void *ctx,
+		 ProtobufCMessage ***out, size_t *nr);
+void img_free_all(ProtobufCMessage **v, size_t nr);
 void img_close(struct cr_img *img);
 
 const struct img_desc *img_kind_of(const struct cr_img *img);

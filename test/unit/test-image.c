@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cpuinfo.pb-c.h"
+#include "files.pb-c.h"
 #include "image.h"
 #include "inventory.pb-c.h"
 #include "json.h"
@@ -725,6 +726,110 @@ static int test_kind_by_name(void)
 	return 0;
 }
 
+/* ---- img_read_all ----------------------------------------------------------- */
+
+#define RA_N	40	/* more than the first allocation, so the array must grow */
+
+struct ra_ctx {
+	ProtobufCMessage ***out;	/* the caller's array, seen while reading */
+	size_t *nr;
+	unsigned int calls;
+	bool ordered;			/* every earlier entry was visible, in order */
+	uint32_t refuse_fd;		/* refuse the entry with this fd (0: none) */
+};
+
+static int ra_check(const ProtobufCMessage *m, void *arg)
+{
+	const FdEntry *fe = (const FdEntry *)m;
+	struct ra_ctx *c = arg;
+	size_t i;
+
+	if (*c->nr != c->calls)
+		c->ordered = false;
+	for (i = 0; i < *c->nr; i++)
+		if (((FdEntry *)(*c->out)[i])->fd != 100 + i)
+			c->ordered = false;
+	c->calls++;
+	if (fe->fd == c->refuse_fd) {
+		pr_err("test: refusing fd %u", fe->fd);
+		return -1;
+	}
+	return 0;
+}
+
+/* fds-7.img with RA_N entries, fd 100 + i. */
+static int ra_write(void)
+{
+	FdEntry e[RA_N];
+	ProtobufCMessage *m[RA_N];
+	unsigned int i;
+
+	for (i = 0; i < RA_N; i++) {
+		fd_entry__init(&e[i]);
+		e[i].fd = 100 + i;
+		e[i].kind = FD_KIND__FD_REG;
+		e[i].id = i;
+		m[i] = &e[i].base;
+	}
+	return write_image(tfd, IMG_FDS, 7, m, RA_N);
+}
+
+static int test_read_all(void)
+{
+	ProtobufCMessage *junk = NULL, **v = &junk;	/* must be reset */
+	size_t nr = 99, i;
+	struct ra_ctx c = { &v, &nr, 0, true, 0 };
+
+	/* No such image: nothing returned. */
+	CHECK(fresh_dir() == 0);
+	CHECK(img_read_all(tfd, IMG_FDS, 7, 0, NULL, NULL, &v, &nr) == -1);
+	CHECK(v == NULL && nr == 0);
+
+	/* Success: every entry, in order, each vetted once with the earlier ones visible. */
+	CHECK(ra_write() == 0);
+	CHECK(img_read_all(tfd, IMG_FDS, 7, RA_N, ra_check, &c, &v, &nr) == 0);
+	CHECK(nr == RA_N && v != NULL && c.calls == RA_N && c.ordered);
+	for (i = 0; i < nr; i++)
+		CHECK(((FdEntry *)v[i])->fd == 100 + i && ((FdEntry *)v[i])->id == i);
+	img_free_all(v, nr);
+
+	/* No check, no cap. */
+	CHECK(img_read_all(tfd, IMG_FDS, 7, 0, NULL, NULL, &v, &nr) == 0);
+	CHECK(nr == RA_N && ((FdEntry *)v[RA_N - 1])->fd == 100 + RA_N - 1);
+	img_free_all(v, nr);
+
+	/* Cap exceeded by one: refused before @check sees the extra entry, all freed. */
+	c.calls = 0;
+	CHECK(img_read_all(tfd, IMG_FDS, 7, RA_N - 1, ra_check, &c, &v, &nr) == -1);
+	CHECK(v == NULL && nr == 0 && c.calls == RA_N - 1);
+	CHECK(logged("fds-7.img: more than 39 entries"));
+
+	/* @check refuses the 20th entry (after the array has grown): all freed. */
+	CHECK(fresh_dir() == 0);
+	CHECK(ra_write() == 0);
+	c.calls = 0;
+	c.refuse_fd = 119;
+	CHECK(img_read_all(tfd, IMG_FDS, 7, 0, ra_check, &c, &v, &nr) == -1);
+	CHECK(v == NULL && nr == 0 && c.calls == 20 && c.ordered);
+	CHECK(logged("test: refusing fd 119"));
+	CHECK(!logged("more than"));
+
+	/* A broken entry after good ones: the read error fails it, all freed. */
+	{
+		size_t len;
+		uint8_t *buf = slurp(tfd, "fds-7.img", &len);
+
+		CHECK(buf && len > 10);
+		CHECK(put_file("fds-7.img", buf, len - 1) == 0);
+	}
+	CHECK(img_read_all(tfd, IMG_FDS, 7, 0, NULL, NULL, &v, &nr) == -1);
+	CHECK(v == NULL && nr == 0);
+	CHECK(logged("truncated entry"));
+
+	img_free_all(NULL, 0);
+	return 0;
+}
+
 static const struct unit_case cases[] = {
 	{ "round trip: inventory, every field and escapes", test_rt_inventory },
 	{ "round trip: inventory, UTF-8, raw bytes, 64-bit", test_rt_inventory_utf8 },
@@ -747,6 +852,7 @@ static const struct unit_case cases[] = {
 	{ "framing: writer entry count and type checks", test_writer_limits },
 	{ "encode: names, kinds, ranges, required fields", test_encode_rejects },
 	{ "raw kinds by name: digits only", test_kind_by_name },
+	{ "read all: cap, check refusing, read error, success", test_read_all },
 };
 
 UNIT_MAIN(cases)
