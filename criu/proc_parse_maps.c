@@ -161,14 +161,15 @@ static int parse_vma_header(struct plines *it, struct ptext *l, struct proc_vma 
 	return parse_vma_name(it, l, v);
 }
 
-/* Append a parsed header line to @out. */
-static int add_vma(struct plines *it, struct ptext *l, struct proc_vmas *out)
+/*
+ * A header line into @elem, the slot after the last mapping of the struct
+ * proc_vmas @ctx (the caller counts it on success).
+ */
+static int vma_line(struct plines *it, struct ptext *l, void *elem, void *ctx)
 {
-	struct proc_vma *v;
+	const struct proc_vmas *out = ctx;
+	struct proc_vma *v = elem;
 
-	if (pt_grow((void **)&out->v, &out->cap, out->nr, sizeof(*out->v), MAX_VMAS))
-		return -1;
-	v = &out->v[out->nr];
 	if (parse_vma_header(it, l, v)) {
 		free(v->path);
 		return -1;
@@ -178,27 +179,28 @@ static int add_vma(struct plines *it, struct ptext *l, struct proc_vmas *out)
 		free(v->path);
 		return -1;
 	}
-	out->nr++;
 	return 0;
 }
 
 int proc_parse_maps(const char *text, size_t len, const char *name, struct proc_vmas *out)
 {
-	struct plines it;
-	struct ptext l;
-	int ret;
-
 	memset(out, 0, sizeof(*out));
-	plines_init(&it, text, len, name);
-	while ((ret = plines_next(&it, &l)) > 0)
-		if (add_vma(&it, &l, out))
-			goto err;
-	if (ret < 0)
-		goto err;
+	if (pt_parse_lines(text, len, name, (void **)&out->v, &out->nr, &out->cap,
+			   sizeof(*out->v), MAX_VMAS, vma_line, out)) {
+		proc_vmas_free(out);
+		return -1;
+	}
 	return 0;
-err:
-	proc_vmas_free(out);
-	return -1;
+}
+
+/* Append a parsed header line to @out (smaps, where not every line is one). */
+static int add_vma(struct plines *it, struct ptext *l, struct proc_vmas *out)
+{
+	if (pt_grow((void **)&out->v, &out->cap, out->nr, sizeof(*out->v), MAX_VMAS) ||
+	    vma_line(it, l, &out->v[out->nr], out))
+		return -1;
+	out->nr++;
+	return 0;
 }
 
 /* Does the line start like "hex-"? Then it is a mapping header. */

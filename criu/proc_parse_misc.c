@@ -109,11 +109,12 @@ static int mnt_ids(struct ptext *l, struct proc_mount *m)
 	return 0;
 }
 
-static int mnt_line(struct plines *it, struct ptext *l, struct proc_mount *m)
+static int mnt_line(struct plines *it, struct ptext *l, void *elem, void *ctx)
 {
+	struct proc_mount *m = elem;
 	struct ptext f[6], opt;
 
-	memset(m, 0, sizeof(*m));
+	(void)ctx;
 	if (mnt_ids(l, m)) {
 		pt_err(it, "bad mount ids or device");
 		return -1;
@@ -143,24 +144,13 @@ static int mnt_line(struct plines *it, struct ptext *l, struct proc_mount *m)
 
 int proc_parse_mountinfo(const char *text, size_t len, const char *name, struct proc_mounts *out)
 {
-	struct plines it;
-	struct ptext l;
-	int ret;
-
 	memset(out, 0, sizeof(*out));
-	plines_init(&it, text, len, name);
-	while ((ret = plines_next(&it, &l)) > 0) {
-		if (pt_grow((void **)&out->m, &out->cap, out->nr, sizeof(*out->m), MAX_MOUNTS) ||
-		    mnt_line(&it, &l, &out->m[out->nr]))
-			goto err;
-		out->nr++;
+	if (pt_parse_lines(text, len, name, (void **)&out->m, &out->nr, &out->cap,
+			   sizeof(*out->m), MAX_MOUNTS, mnt_line, NULL)) {
+		proc_mounts_free(out);
+		return -1;
 	}
-	if (ret < 0)
-		goto err;
 	return 0;
-err:
-	proc_mounts_free(out);
-	return -1;
 }
 
 int proc_read_mountinfo(pid_t pid, struct proc_mounts *out)
@@ -182,11 +172,13 @@ void proc_cgroups_free(struct proc_cgroups *cgs)
 }
 
 /* "ID:CONTROLLERS:PATH"; the path may itself contain ':'. */
-static int cg_line(struct plines *it, struct ptext *l, struct proc_cgroup *cg)
+static int cg_line(struct plines *it, struct ptext *l, void *elem, void *ctx)
 {
+	struct proc_cgroup *cg = elem;
 	struct ptext ctl;
 	size_t cl, pl;
 
+	(void)ctx;
 	if (pt_u32(l, 10, &cg->hier_id) || pt_char(l, ':') || pt_until(l, ':', &ctl)) {
 		pt_err(it, "expected \"id:controllers:path\"");
 		return -1;
@@ -212,24 +204,13 @@ static int cg_line(struct plines *it, struct ptext *l, struct proc_cgroup *cg)
 
 int proc_parse_cgroup(const char *text, size_t len, const char *name, struct proc_cgroups *out)
 {
-	struct plines it;
-	struct ptext l;
-	int ret;
-
 	memset(out, 0, sizeof(*out));
-	plines_init(&it, text, len, name);
-	while ((ret = plines_next(&it, &l)) > 0) {
-		if (pt_grow((void **)&out->c, &out->cap, out->nr, sizeof(*out->c), MAX_CGROUPS) ||
-		    cg_line(&it, &l, &out->c[out->nr]))
-			goto err;
-		out->nr++;
+	if (pt_parse_lines(text, len, name, (void **)&out->c, &out->nr, &out->cap,
+			   sizeof(*out->c), MAX_CGROUPS, cg_line, NULL)) {
+		proc_cgroups_free(out);
+		return -1;
 	}
-	if (ret < 0)
-		goto err;
 	return 0;
-err:
-	proc_cgroups_free(out);
-	return -1;
 }
 
 int proc_read_cgroup(pid_t pid, struct proc_cgroups *out)

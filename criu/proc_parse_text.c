@@ -399,3 +399,25 @@ int pt_grow(void **arr, size_t *cap, size_t nr, size_t elsz, size_t max)
 	*cap = ncap;
 	return 0;
 }
+
+int pt_parse_lines(const char *text, size_t len, const char *name,
+		   void **arr, size_t *nr, size_t *cap, size_t elsz, size_t max,
+		   pt_line_fn line_fn, void *ctx)
+{
+	struct plines it;
+	struct ptext l;
+	void *elem;
+	int ret;
+
+	plines_init(&it, text, len, name);
+	while ((ret = plines_next(&it, &l)) > 0) {
+		if (pt_grow(arr, cap, *nr, elsz, max))
+			return -1;
+		elem = (char *)*arr + *nr * elsz;
+		memset(elem, 0, elsz);
+		if (line_fn(&it, &l, elem, ctx))
+			return -1;
+		(*nr)++;
+	}
+	return ret < 0 ? -1 : 0;
+}

@@ -98,6 +98,24 @@ size_t pt_unescape(const struct ptext *src, char *dst);
  */
 int pt_grow(void **arr, size_t *cap, size_t nr, size_t elsz, size_t max);
 
+/*
+ * Parse @line of the file being walked by @it into the zeroed element @elem.
+ * On failure it logs, releases whatever it allocated for @elem, and returns
+ * -1; the element is then not counted.
+ */
+typedef int (*pt_line_fn)(struct plines *it, struct ptext *line, void *elem, void *ctx);
+
+/*
+ * Parse each line of @text into one more element of the growing array
+ * (*arr, *nr, *cap) of @elsz-byte elements, at most @max of them, through
+ * @line_fn. Returns 0, or -1 (logged) on a bad line, a truncated file or
+ * too many lines; the @nr elements parsed so far are left for the caller
+ * to free.
+ */
+int pt_parse_lines(const char *text, size_t len, const char *name,
+		   void **arr, size_t *nr, size_t *cap, size_t elsz, size_t max,
+		   pt_line_fn line_fn, void *ctx);
+
 /* Build "/proc/PID/rest" into @buf; -1 if it does not fit. */
 int pt_proc_path(char *buf, size_t size, int pid, const char *rest);
 
