@@ -5,7 +5,7 @@
  *      (inventory, xsave), open every file the task needs (restore-files.c)
  *   2. fork the task with its pid (restore-fork.c)
  *   3. the task restores itself (restore-task.c, then the restorer blob)
- *      and reports over a pipe: "W" warnings, "E" a fatal error, "R" ready
+ *      and reports over a pipe: "W" warnings, "E" a fatal error, "R<region>" ready
  *   4. on any failure the task is killed and reaped; otherwise the pidfile
  *      is written and criu either returns (-d) or waits for the task and
  *      exits with its status (128 + signal when it was killed)
@@ -13,6 +13,7 @@
  * See Documentation/restore.md.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -180,7 +181,7 @@ static int write_pidfile(const struct cr_options *o, pid_t pid)
 }
 
 /* Read the task's reports until it closes the pipe. 1: ready, 0: not. */
-static int collect_status(int fd)
+static int collect_status(int fd, unsigned long long *region)
 {
 	char buf[16384], *line, *nl;
 	size_t have = 0;
@@ -213,9 +214,38 @@ static int collect_status(int fd)
 			pr_warn("%s", line + 1);
 		} else if (line[0] == 'R') {
 			ready = 1;
+			*region = strtoull(line + 1, NULL, 16);
 		}
 	}
 	return ready && !failed;
+}
+
+/*
+ * The restorer's region is unmapped by the last of the task's own steps,
+ * after it reported ready. Wait until it is gone, so that whoever looks at
+ * the task once criu has answered sees only the task's memory.
+ */
+static void wait_region_gone(pid_t pid, unsigned long long region)
+{
+	char path[32], line[256];
+	int i;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	for (i = 0; region && i < 5000; i++) {
+		FILE *f = fopen(path, "re");
+		bool found = false;
+
+		if (!f)
+			return;		/* the task is gone already: its status says the rest */
+		while (!found && fgets(line, sizeof(line), f))
+			found = strtoull(line, NULL, 16) == region;
+		fclose(f);
+		if (!found)
+			return;
+		usleep(1000);
+	}
+	if (region)
+		pr_warn("the restorer region %#llx is still mapped in task %d", region, pid);
 }
 
 /*
@@ -295,6 +325,7 @@ int cmd_restore(struct cr_options *o)
 	struct rst_files files;
 	int dirfd, pfd[2] = { -1, -1 }, ret = -1, st;
 	uint64_t t0 = 0, t_fork = 0;
+	unsigned long long region = 0;
 	pid_t pid = -1;
 
 	memset(&files, 0, sizeof(files));
@@ -322,7 +353,7 @@ int cmd_restore(struct cr_options *o)
 	}
 	close(pfd[1]);
 	pfd[1] = -1;
-	if (!collect_status(pfd[0])) {
+	if (!collect_status(pfd[0], &region)) {
 		if (waitpid(pid, &st, WNOHANG) == pid)
 			pr_err("task %d died while being restored (status %#x)", pid, st);
 		else
@@ -330,6 +361,9 @@ int cmd_restore(struct cr_options *o)
 		kill_task(pid);
 		goto out;
 	}
+	/* A task left stopped stops before that last step. */
+	if (!o->leave_stopped && ri.core->state != 3)
+		wait_region_gone(pid, region);
 	if (write_pidfile(o, pid)) {
 		kill_task(pid);
 		goto out;

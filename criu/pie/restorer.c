@@ -138,11 +138,6 @@ int parasite_cmd(unsigned int cmd, struct parasite_ctx *ctx)
 	return -38;	/* -ENOSYS */
 }
 
-static void report(struct restorer_args *a, const char *msg)
-{
-	sys_write(a->status_fd, msg, std_strlen(msg));
-}
-
 static __attribute__((noreturn)) void fail(struct restorer_args *a, const char *what, long err)
 {
 	char buf[160];
@@ -634,7 +629,18 @@ void restorer_main(struct restorer_args *a)
 
 	/* Before "R": criu may exit as soon as it reads it (-d). */
 	sys_prctl(1 /* PR_SET_PDEATHSIG */, a->pdeath_sig, 0, 0, 0);
-	report(a, "R\n");
+	{
+		/*
+		 * "R<address>": the region that goes away last, once every
+		 * thread is out; criu waits for it to leave the task's maps.
+		 */
+		char ready[32];
+		int n = std_snprintf(ready, sizeof(ready), "R%llx\n",
+				     a->final_gadget ? (unsigned long long)a->region_start : 0ull);
+
+		if (n > 0)
+			sys_write(a->status_fd, ready, (size_t)n);
+	}
 	for (i = 0; i < a->nr_close; i++)
 		sys_close(a->close_fds[i]);
 	sys_close(a->status_fd);
