@@ -17,30 +17,15 @@
 #include "json.h"
 #include "log.h"
 #include "pbjson.h"
+#include "fuzz-dir.h"
 
-static char dir[64];
 static int dirfd = -1;
-
-static void cleanup(void)
-{
-	rmdir(dir);
-}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	log_init(NULL, NULL, LOG_NONE);
-	snprintf(dir, sizeof(dir), "/dev/shm/criu-fuzz-json.XXXXXX");
-	if (!mkdtemp(dir)) {
-		snprintf(dir, sizeof(dir), "/tmp/criu-fuzz-json.XXXXXX");
-		if (!mkdtemp(dir))
-			abort();
-	}
-	dirfd = open(dir, O_RDONLY | O_DIRECTORY);
-	if (dirfd < 0)
-		abort();
-	atexit(cleanup);
+	dirfd = fuzz_dir_init("fuzz-json");
 	return 0;
 }
 
