@@ -1,0 +1,204 @@
+/*
+ * The table of descriptor kinds and what every kind shares: object ids,
+ * criu's copy of a task's descriptor, the restore-side object index.
+ * See criu/include/files.h.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+
+#define LOG_PREFIX "files: "
+#include "log.h"
+#include "dump.h"
+#include "files.h"
+#include "image.h"
+
+extern const struct fd_ops fd_reg_ops, fd_dir_ops, fd_chr_ops, fd_tty_ops;
+
+/* Asked in this order on dump; the first match owns the descriptor. */
+static const struct fd_ops *const fd_kinds[] = {
+	&fd_reg_ops,
+	&fd_dir_ops,
+	&fd_tty_ops,
+	&fd_chr_ops,
+};
+
+const struct fd_ops *fd_ops(FdKind kind)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(fd_kinds); i++)
+		if (fd_kinds[i]->kind == kind)
+			return fd_kinds[i];
+	return NULL;
+}
+
+const struct fd_ops *fd_ops_match(const struct fd_probe *p)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(fd_kinds); i++)
+		if (fd_kinds[i]->match && fd_kinds[i]->match(p))
+			return fd_kinds[i];
+	return NULL;
+}
+
+const char *fd_kind_str(FdKind kind)
+{
+	const struct fd_ops *ops = fd_ops(kind);
+
+	return ops ? ops->name : "unknown";
+}
+
+static FdKind store_of(const struct fd_ops *ops)
+{
+	return ops->store ? ops->store : ops->kind;
+}
+
+/* ---- dump ------------------------------------------------------------------ */
+
+int fd_probe_local(struct fd_probe *p)
+{
+	if (p->local >= 0)
+		return p->local;
+	p->local = (int)syscall(SYS_pidfd_getfd, p->pidfd, p->fd, 0);
+	if (p->local < 0)
+		pr_perror("fd %d of %d: pidfd_getfd (needed to read the object)", p->fd, p->pid);
+	return p->local;
+}
+
+uint32_t fd_obj_id(struct dump_files *d)
+{
+	return ++d->next_id;
+}
+
+int fd_write_entries(int dirfd, int kind, ProtobufCMessage **v, size_t nr)
+{
+	struct cr_img *img;
+	size_t i;
+
+	if (!nr)
+		return 0;
+	img = img_create(dirfd, (enum img_kind)kind, 0);
+	if (!img)
+		return -1;
+	for (i = 0; i < nr; i++)
+		if (img_write_entry(img, v[i])) {
+			img_abort(img);
+			return -1;
+		}
+	return img_commit(img);
+}
+
+int fd_kinds_write(struct dump_files *d, int dirfd)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(fd_kinds); i++)
+		if (fd_kinds[i]->write && fd_kinds[i]->write(d, dirfd))
+			return -1;
+	return 0;
+}
+
+void fd_kinds_free(struct dump_files *d)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(fd_kinds); i++)
+		if (fd_kinds[i]->free)
+			fd_kinds[i]->free(d);
+}
+
+/* ---- restore ------------------------------------------------------------- */
+
+int fd_rst_add(struct fd_rst *r, FdKind store, uint32_t id, const ProtobufCMessage *e)
+{
+	if (r->nr_obj == r->cap_obj) {
+		size_t cap = r->cap_obj ? 2 * r->cap_obj : 64;
+		struct fd_obj *n = realloc(r->obj, cap * sizeof(*n));
+
+		if (!n) {
+			pr_err("out of memory for %zu objects", cap);
+			return -1;
+		}
+		r->obj = n;
+		r->cap_obj = cap;
+	}
+	r->obj[r->nr_obj++] = (struct fd_obj){ .id = id, .store = store, .e = e };
+	return 0;
+}
+
+static int obj_cmp(const void *a, const void *b)
+{
+	const struct fd_obj *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+int fd_rst_index(struct fd_rst *r)
+{
+	size_t i;
+
+	if (r->nr_obj)
+		qsort(r->obj, r->nr_obj, sizeof(*r->obj), obj_cmp);
+	for (i = 1; i < r->nr_obj; i++)
+		if (r->obj[i].id == r->obj[i - 1].id) {
+			pr_err("object id %u is used twice (by %s and %s images)", r->obj[i].id,
+			       fd_kind_str(r->obj[i - 1].store), fd_kind_str(r->obj[i].store));
+			return -1;
+		}
+	return 0;
+}
+
+struct fd_obj *fd_rst_find(const struct fd_rst *r, uint32_t id)
+{
+	struct fd_obj key = { .id = id };
+
+	if (!r->nr_obj)
+		return NULL;
+	return bsearch(&key, r->obj, r->nr_obj, sizeof(*r->obj), obj_cmp);
+}
+
+int fd_rst_read(struct fd_rst *r, int dirfd)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(fd_kinds); i++)
+		if (fd_kinds[i]->read && fd_kinds[i]->read(r, dirfd))
+			return -1;
+	return fd_rst_index(r);
+}
+
+int fd_rst_check(const struct fd_rst *r, const FdEntry *fe, const char *img)
+{
+	const struct fd_ops *ops = fd_ops(fe->kind);
+	struct fd_obj *o;
+
+	if (!ops) {
+		pr_err("%s: fd %u has the unknown kind %d", img, fe->fd, fe->kind);
+		return -1;
+	}
+	o = fd_rst_find(r, fe->id);
+	if (!o || o->store != store_of(ops)) {
+		pr_err("%s: fd %u (%s) names object %u, which is no %s object", img, fe->fd,
+		       ops->name, fe->id, fd_kind_str(store_of(ops)));
+		return -1;
+	}
+	if (ops->check && ops->check(r, fe, o))
+		return -1;
+	o->users++;
+	return 0;
+}
+
+void fd_rst_free(struct fd_rst *r)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(fd_kinds); i++)
+		if (fd_kinds[i]->rst_free)
+			fd_kinds[i]->rst_free(r);
+	free(r->obj);
+	memset(r, 0, sizeof(*r));
+}
