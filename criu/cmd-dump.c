@@ -24,6 +24,7 @@
 #include "log.h"
 #include "commands.h"
 #include "dump.h"
+#include "files.h"
 #include "image.h"
 #include "inventory.h"
 #include "kerndat.h"
@@ -103,6 +104,8 @@ static void remove_images(struct dump_task *t, unsigned int wrote)
 		if (unlinkat(t->dirfd, name, 0) && errno != ENOENT)
 			pr_pwarn("can't remove %s", name);
 	}
+	if (wrote & W_FILES)
+		fd_kinds_remove(t->dirfd);
 }
 
 /* Refuse, before anything else happens, what the images cannot hold yet. */

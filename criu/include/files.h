@@ -57,6 +57,7 @@
 #include "files.pb-c.h"
 
 #define FD_KIND_MAX	32	/* > every FdKind value */
+#define RST_MAX_OBJECTS	(1 << 20)	/* entries per kind's image */
 
 struct dump_files;
 struct fd_rst;
@@ -85,6 +86,15 @@ struct fd_ops {
 	FdKind		kind;
 	const char	*name;
 	FdKind		store;		/* image owner; 0: itself */
+	/*
+	 * Simple kinds: one image (enum img_kind) of entries whose field 1 is
+	 * the id. Their objects go to fd_list(d, kind) on dump; write(), free()
+	 * and read() may then be NULL: the generic ones write the list, free it,
+	 * and read the image calling validate() on every entry.
+	 */
+	int		img;
+	int		extra_img;	/* another image the kind writes, for clean-up */
+	int	(*validate)(const ProtobufCMessage *m, uint32_t *id);
 
 	/* dump */
 	bool	(*match)(const struct fd_probe *p);
@@ -108,19 +118,37 @@ struct fd_rst {
 	void		*priv[FD_KIND_MAX];	/* each kind's images */
 };
 
+/* A growing list of image entries a kind owns (freed as unpacked messages). */
+struct fd_list {
+	ProtobufCMessage	**v;
+	size_t			nr, cap;
+};
+
 /* criu/files.c */
 const struct fd_ops *fd_ops(FdKind kind);	/* NULL: unknown kind */
 const struct fd_ops *fd_ops_match(const struct fd_probe *p);
 /* The kind's name for messages, also for unknown kinds. */
 const char *fd_kind_str(FdKind kind);
 
+/* Dump: is the probed fd the anon inode "anon_inode:@name"? */
+bool fd_probe_anon(const struct fd_probe *p, const char *name);
 /* Dump: criu's own copy of the probed descriptor (pidfd_getfd); -1 logged. */
 int fd_probe_local(struct fd_probe *p);
 /* Dump: a new id, unique across the dump. */
 uint32_t fd_obj_id(struct dump_files *d);
+/* Dump: the list of simple kind @kind (created on first use); NULL logged. */
+struct fd_list *fd_list(struct dump_files *d, FdKind kind);
+/* Add @msg (malloc'ed, with malloc'ed fields) to @l, which then owns it. */
+int fd_list_add(struct fd_list *l, void *msg);
+void fd_list_free(struct fd_list *l);
+/* Restore: the entries read for simple kind @kind. */
+const struct fd_list *fd_rst_list(const struct fd_rst *r, FdKind kind);
+
 /* Dump: every kind's write(), free(). */
 int fd_kinds_write(struct dump_files *d, int dirfd);
 void fd_kinds_free(struct dump_files *d);
+/* Dump: remove every kind's images (a failed dump). */
+void fd_kinds_remove(int dirfd);
 /* Dump: write @nr entries of @v into image @kind (0 entries: no file). */
 int fd_write_entries(int dirfd, int kind, ProtobufCMessage **v, size_t nr);
 

@@ -45,6 +45,10 @@ CASES = [
     ("rseq", prog("rseq"), "once", [], []),
     ("python", ["/usr/bin/python3", os.path.join(E2E, "py_loop.py")], "once", [], []),
     ("shell_job_tmux", prog("echo_job"), "tmux", [], []),
+    ("pipe", prog("pipe"), "once", [], []),
+    ("eventfd", prog("eventfd"), "once", [], []),
+    ("signalfd", prog("signalfd"), "once", [], []),
+    ("timerfd", prog("timerfd"), "once", [], []),
 ]
 
 
