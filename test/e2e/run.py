@@ -49,6 +49,8 @@ CASES = [
     ("eventfd", prog("eventfd"), "once", [], []),
     ("signalfd", prog("signalfd"), "once", [], []),
     ("timerfd", prog("timerfd"), "once", [], []),
+    ("epoll", prog("epoll"), "once", [], []),
+    ("inotify", prog("inotify"), "once", [], []),
 ]
 
 
