@@ -26,9 +26,9 @@
 #include "image.h"
 
 /* readlink of a /proc link into @buf; -1 logged on failure. */
-static int read_link(const char *link, char *buf, size_t len)
+static int read_link_at(int dirfd, const char *link, char *buf, size_t len)
 {
-	ssize_t n = readlink(link, buf, len - 1);
+	ssize_t n = readlinkat(dirfd, link, buf, len - 1);
 
 	if (n < 0) {
 		pr_perror("can't readlink %s", link);
@@ -40,6 +40,36 @@ static int read_link(const char *link, char *buf, size_t len)
 	}
 	buf[n] = '\0';
 	return 0;
+}
+
+static int read_link(const char *link, char *buf, size_t len)
+{
+	return read_link_at(AT_FDCWD, link, buf, len);
+}
+
+/*
+ * /proc/PID/fdinfo/N through the fdinfo directory's fd (no path walk per
+ * fd); long ones (epoll, inotify) go through proc_read_fdinfo().
+ */
+static int read_fdinfo_at(const struct fd_probe *p, int infofd, const char *name,
+			  struct proc_fdinfo *fi)
+{
+	char buf[4096], src[64];
+	ssize_t n = -1;
+	int fd = openat(infofd, name, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf));
+		close(fd);
+	}
+	if (n < 0) {
+		pr_perror("can't read /proc/%d/fdinfo/%s", p->pid, name);
+		return -1;
+	}
+	if ((size_t)n == sizeof(buf))
+		return proc_read_fdinfo(p->pid, p->fd, fi);
+	snprintf(src, sizeof(src), "/proc/%d/fdinfo/%s", p->pid, name);
+	return proc_parse_fdinfo(buf, (size_t)n, src, fi);
 }
 
 /* Name of a kind we refuse, for the message. */
@@ -167,22 +197,22 @@ static int shared_id(struct dump_files *f, const struct fd_probe *p, struct dump
 }
 
 /* Classify fd @fd and give it an object; the probe is released by the caller. */
-static int collect_one(struct dump_task *t, struct fd_probe *p, FdEntry *e)
+static int collect_one(struct dump_task *t, struct fd_probe *p, int infofd, FdEntry *e)
 {
-	char link[64], kind[PATH_MAX + 32];
+	char link[16], kind[PATH_MAX + 32];
 	const struct fd_ops *ops;
 	struct dump_fd_seen *seen;
 	uint32_t id;
 	int ret;
 
-	snprintf(link, sizeof(link), "/proc/%d/fd/%d", t->pid, p->fd);
-	if (read_link(link, (char *)p->link, PATH_MAX + 32))
+	snprintf(link, sizeof(link), "%d", p->fd);
+	if (read_link_at(p->procfd, link, (char *)p->link, PATH_MAX + 32))
 		return -1;
-	if (stat(link, &p->st)) {
-		pr_perror("can't stat %s (%s)", link, p->link);
+	if (fstatat(p->procfd, link, &p->st, 0)) {
+		pr_perror("can't stat /proc/%d/fd/%s (%s)", t->pid, link, p->link);
 		return -1;
 	}
-	if (proc_read_fdinfo(t->pid, p->fd, &p->fi))
+	if (read_fdinfo_at(p, infofd, link, &p->fi))
 		return -1;
 	ops = fd_ops_match(p);
 	if (!ops) {
@@ -221,25 +251,39 @@ static int open_pidfd(pid_t pid)
 	return fd;
 }
 
+static int open_dir(pid_t pid, const char *name)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		pr_perror("can't open %s", path);
+	return fd;
+}
+
 int dump_collect_fds(struct dump_task *t)
 {
 	struct dump_files *f = &t->files;
 	char target[PATH_MAX + 32];
-	int *fds = NULL, ret = -1, pidfd;
+	int *fds = NULL, ret = -1, pidfd, procfd, infofd;
 	size_t nr, i;
 
 	if (list_fds(t->pid, &fds, &nr))
 		return -1;
 	pidfd = open_pidfd(t->pid);
+	procfd = open_dir(t->pid, "fd");
+	infofd = open_dir(t->pid, "fdinfo");
 	f->fd = calloc(nr ? nr : 1, sizeof(*f->fd));
-	if (!f->fd || pidfd < 0)
+	if (!f->fd || pidfd < 0 || procfd < 0 || infofd < 0)
 		goto out;
 	for (i = 0; i < nr; i++) {
 		struct fd_probe p = {
 			.pid = t->pid, .fd = fds[i], .link = target, .o = t->o,
-			.pidfd = pidfd, .local = -1,
+			.pidfd = pidfd, .procfd = procfd, .local = -1,
 		};
-		int err = collect_one(t, &p, &f->fd[f->nr_fd]);
+		int err = collect_one(t, &p, infofd, &f->fd[f->nr_fd]);
 
 		proc_fdinfo_free(&p.fi);
 		if (p.local >= 0)
@@ -252,6 +296,10 @@ int dump_collect_fds(struct dump_task *t)
 out:
 	if (pidfd >= 0)
 		close(pidfd);
+	if (procfd >= 0)
+		close(procfd);
+	if (infofd >= 0)
+		close(infofd);
 	free(fds);
 	return ret;
 }

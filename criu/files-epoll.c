@@ -35,11 +35,11 @@ static bool ep_match(const struct fd_probe *p)
 /* Is the file registered as @t still the one open at fd t->tfd? */
 static int check_target(const struct fd_probe *p, const struct proc_epoll_tfd *t)
 {
-	char link[64];
+	char link[16];
 	struct stat st;
 
-	snprintf(link, sizeof(link), "/proc/%d/fd/%d", p->pid, t->tfd);
-	if (stat(link, &st) || (t->ino && (uint64_t)st.st_ino != t->ino)) {
+	snprintf(link, sizeof(link), "%d", t->tfd);
+	if (fstatat(p->procfd, link, &st, 0) || (t->ino && (uint64_t)st.st_ino != t->ino)) {
 		pr_err("fd %d: epoll watches a file no longer open at fd %d: not supported yet",
 		       p->fd, t->tfd);
 		return -1;

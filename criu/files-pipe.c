@@ -36,6 +36,8 @@
 struct pipe_dump {
 	struct fd_list	*pipes, *fifos, *data;
 	void		*seen;		/* tsearch of pipe_id values in data */
+	int		tmp[2];		/* scratch pipe, empty between uses; -1 */
+	int		tmp_size;
 };
 
 static int id_cmp(const void *a, const void *b)
@@ -53,6 +55,7 @@ static struct pipe_dump *pipe_state(struct dump_files *d)
 		return pd;
 	pd = calloc(1, sizeof(*pd));
 	if (pd) {
+		pd->tmp[0] = pd->tmp[1] = -1;
 		pd->pipes = calloc(1, sizeof(*pd->pipes));
 		pd->fifos = calloc(1, sizeof(*pd->fifos));
 		pd->data = calloc(1, sizeof(*pd->data));
@@ -81,17 +84,34 @@ static bool fifo_match(const struct fd_probe *p)
 	return S_ISFIFO(p->st.st_mode) && p->link[0] == '/';
 }
 
-/* Copy what is queued in the pipe behind @p into @de, leaving it queued. */
-static int peek_data(struct fd_probe *p, PipeDataEntry *de)
+/* The scratch pipe, at least @size bytes big. */
+static int scratch(struct pipe_dump *pd, int size)
 {
-	char link[64];
-	int src, tmp[2] = { -1, -1 }, size, ret = -1;
+	if (pd->tmp[0] < 0 && pipe2(pd->tmp, O_CLOEXEC | O_NONBLOCK)) {
+		pr_perror("scratch pipe");
+		return -1;
+	}
+	if (pd->tmp_size < size) {
+		if (fcntl(pd->tmp[1], F_SETPIPE_SZ, size) < size) {
+			pr_perror("scratch pipe of %d bytes", size);
+			return -1;
+		}
+		pd->tmp_size = size;
+	}
+	return 0;
+}
+
+/* Copy what is queued in the pipe behind @p into @de, leaving it queued. */
+static int peek_data(struct pipe_dump *pd, struct fd_probe *p, PipeDataEntry *de)
+{
+	char link[16];
+	int src, size, ret = -1;
 	ssize_t n, got = 0;
 
-	snprintf(link, sizeof(link), "/proc/%d/fd/%d", p->pid, p->fd);
-	src = open(link, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	snprintf(link, sizeof(link), "%d", p->fd);
+	src = openat(p->procfd, link, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (src < 0) {
-		pr_perror("fd %d: cannot open the pipe again through %s", p->fd, link);
+		pr_perror("fd %d: cannot open the pipe again through /proc/%d/fd", p->fd, p->pid);
 		return -1;
 	}
 	size = fcntl(src, F_GETPIPE_SZ);
@@ -101,11 +121,9 @@ static int peek_data(struct fd_probe *p, PipeDataEntry *de)
 		goto out;
 	}
 	de->size = (uint32_t)size;
-	if (pipe2(tmp, O_CLOEXEC | O_NONBLOCK) || fcntl(tmp[1], F_SETPIPE_SZ, size) < size) {
-		pr_perror("fd %d: scratch pipe of %d bytes", p->fd, size);
+	if (scratch(pd, size))
 		goto out;
-	}
-	n = tee(src, tmp[1], (size_t)size, SPLICE_F_NONBLOCK);
+	n = tee(src, pd->tmp[1], (size_t)size, SPLICE_F_NONBLOCK);
 	if (n < 0 && errno != EAGAIN) {
 		pr_perror("fd %d: tee", p->fd);
 		goto out;
@@ -117,7 +135,7 @@ static int peek_data(struct fd_probe *p, PipeDataEntry *de)
 			goto out;
 		}
 		while (got < n) {
-			ssize_t r = read(tmp[0], de->data.data + got, (size_t)(n - got));
+			ssize_t r = read(pd->tmp[0], de->data.data + got, (size_t)(n - got));
 
 			if (r <= 0) {
 				pr_perror("fd %d: reading the scratch pipe", p->fd);
@@ -131,10 +149,6 @@ static int peek_data(struct fd_probe *p, PipeDataEntry *de)
 	ret = 0;
 out:
 	close(src);
-	if (tmp[0] >= 0) {
-		close(tmp[0]);
-		close(tmp[1]);
-	}
 	return ret;
 }
 
@@ -157,7 +171,7 @@ static int dump_data(struct pipe_dump *pd, struct fd_probe *p)
 	pipe_data_entry__init(de);
 	de->pipe_id = *key = p->st.st_ino;
 	found = tsearch(key, &pd->seen, id_cmp);
-	if (!found || peek_data(p, de)) {
+	if (!found || peek_data(pd, p, de)) {
 		if (!found)
 			free(key);
 		protobuf_c_message_free_unpacked(&de->base, NULL);
@@ -243,6 +257,10 @@ static void pipe_free(struct dump_files *d)
 	fd_list_free(pd->fifos);
 	fd_list_free(pd->data);
 	tdestroy(pd->seen, free);
+	if (pd->tmp[0] >= 0) {
+		close(pd->tmp[0]);
+		close(pd->tmp[1]);
+	}
 	free(pd);
 	d->priv[FD_KIND__FD_PIPE] = NULL;
 }

@@ -18,6 +18,9 @@
 # round, then the best of each column, its ratios being best dump (restore)
 # throughput over best memcpy.
 #
+# Then scripts/bench-fds.sh: dump and restore of 10,000 descriptors against
+# dup2. BENCH_PARTS (default "mem fds") picks the parts.
+#
 # Everything started here (victim, restored task, tmpfs mount, work dir) is
 # cleaned up on exit, failure or interrupt.
 set -u
@@ -26,11 +29,18 @@ ROOT=$PWD
 CRIU=$ROOT/criu/criu
 MIB=${BENCH_MIB:-1024}
 ROUNDS=${BENCH_ROUNDS:-3}
+PARTS=" ${BENCH_PARTS:-mem fds} "
 
 if "$CRIU" --help | grep -qE '^  dump .*not supported yet'; then
 	echo "bench: dump/restore benchmarks arrive with dump and restore (not built yet)"
 	exit 0
 fi
+
+case $PARTS in
+*" mem "*) ;;
+*" fds "*) exec "$ROOT/scripts/bench-fds.sh" ;;
+*) exit 0 ;;
+esac
 
 WORK=
 MNT=
@@ -206,4 +216,7 @@ grep -E 'time|phase|pages' "$WORK/dump.$best_d.log" | sed 's/^/  /'
 echo "fastest restore (round $best_r, --display-stats):"
 sed 's/^/  /' "$WORK/restore.$best_r.log"
 echo
+case $PARTS in
+*" fds "*) "$ROOT/scripts/bench-fds.sh" || exit 1 ;;
+esac
 exit 0

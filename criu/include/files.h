@@ -71,6 +71,7 @@ struct fd_probe {
 	struct proc_fdinfo	fi;
 	const struct cr_options	*o;
 	int			pidfd;		/* the task's pidfd, for fd_probe_local() */
+	int			procfd;		/* /proc/PID/fd, for *at() calls on "N" */
 	int			local;		/* criu's copy, -1 until fd_probe_local() */
 };
 
