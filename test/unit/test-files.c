@@ -17,6 +17,7 @@
 #include "options.h"
 #include "epoll.pb-c.h"
 #include "eventfd.pb-c.h"
+#include "fanotify.pb-c.h"
 #include "inotify.pb-c.h"
 #include "pipe.pb-c.h"
 #include "timerfd.pb-c.h"
@@ -191,6 +192,7 @@ static int test_bad_entries(void)
 	InotifyWdEntry w1 = INOTIFY_WD_ENTRY__INIT, w2, *wds[] = { &w1, &w2 };
 	InotifyEntry in = INOTIFY_ENTRY__INIT;
 	EventfdEntry e = efd(3, UINT64_MAX);
+	FanotifyEntry fan = FANOTIFY_ENTRY__INIT;
 
 	CHECK(refused(IMG_EVENTFDS, &e.base));			/* counter cannot be set */
 	ep.id = 1;
@@ -224,6 +226,9 @@ static int test_bad_entries(void)
 	w2 = w1;
 	w2.wd = 2;
 	CHECK(refused(IMG_INOTIFYS, &in.base));			/* watches out of order */
+	fan.id = 6;
+	fan.init_flags = 0x4;	/* FAN_CLASS_CONTENT */
+	CHECK(refused(IMG_FANOTIFYS, &fan.base));		/* permission class */
 	return 0;
 }
 
@@ -231,7 +236,7 @@ static const struct unit_case cases[] = {
 	{ "an eventfd image is read, checked and opened with its counter", test_eventfd_open },
 	{ "one id used by two kinds is refused", test_duplicate_id_across_kinds },
 	{ "a pipe comes back with its size, data and per-end flags", test_pipe_open_with_data },
-	{ "bad eventfd, epoll, timerfd, pipe and inotify entries are refused", test_bad_entries },
+	{ "bad eventfd, epoll, timerfd, pipe, inotify and fanotify entries are refused", test_bad_entries },
 };
 
 UNIT_MAIN(cases)
