@@ -64,15 +64,15 @@ static int check_entry(const ProtobufCMessage *m, void *ctx)
 		pr_err("shmem.img: object id %u is zero or repeated", e->id);
 		return -1;
 	}
+	if (e->kind != SHMEM_KIND__SHMEM_ANON && !memfd) {
+		pr_err("shmem.img: object %u has unknown kind %d", e->id, e->kind);
+		return -1;
+	}
 	if (!e->size || e->size > RST_MAX_SHMEM_SIZE || e->nr_pages > page_up(e->size) / PAGE ||
 	    (!memfd && page_up(e->size) != e->size)) {
 		pr_err("shmem.img: object %u: size %llu with %llu pages is zero, over %llu, not page aligned or too small",
 		       e->id, (unsigned long long)e->size, (unsigned long long)e->nr_pages,
 		       (unsigned long long)RST_MAX_SHMEM_SIZE);
-		return -1;
-	}
-	if (e->kind != SHMEM_KIND__SHMEM_ANON && !memfd) {
-		pr_err("shmem.img: object %u has unknown kind %d", e->id, e->kind);
 		return -1;
 	}
 	if (memfd != !!e->name || memfd != e->has_seals ||
