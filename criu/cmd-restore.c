@@ -360,6 +360,8 @@ int cmd_restore(struct cr_options *o)
 	}
 	close(pfd[1]);
 	pfd[1] = -1;
+	/* The task holds its own descriptors now: criu must not keep the objects alive. */
+	rst_shmem_free(&shm);
 	if (!collect_status(pfd[0], &region)) {
 		if (waitpid(pid, &st, WNOHANG) == pid)
 			pr_err("task %d died while being restored (status %#x)", pid, st);
