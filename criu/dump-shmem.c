@@ -315,8 +315,14 @@ int dump_shmem_write(struct dump_shmems *s, int dirfd)
 	char *buf;
 	size_t i;
 
-	if (!s->nr)
+	if (!s->nr) {
+		/* an earlier dump's list here would name objects this one lacks */
+		if (unlinkat(dirfd, img_desc(IMG_SHMEM)->fmt, 0) && errno != ENOENT) {
+			pr_perror("can't remove the old %s", img_desc(IMG_SHMEM)->fmt);
+			return -1;
+		}
 		return 0;
+	}
 	buf = malloc(COPY_BUF);
 	if (!buf) {
 		pr_err("out of memory");
