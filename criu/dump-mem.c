@@ -26,6 +26,7 @@
 #include "kerndat.h"
 #include "pagemap.pb-c.h"
 #include "parasite-proto.h"
+#include "restorer-args.h"
 
 #define PAGE		4096ul
 #define PIPE_WANT	(4u << 20)	/* we ask for this much, pipe-max-size permitting */
@@ -207,6 +208,23 @@ static int fill_vma(struct dump_task *t, const struct proc_vma *pv, VmaEntry *v)
 	return 0;
 }
 
+/* The restorer maps shared vmas from descriptors it has room for: refuse more now. */
+static int check_fd_vmas(const struct dump_task *t)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < t->mm.n_vmas; i++)
+		if (t->vmas[i].kind == VMA_KIND__VMA_FILE_SHARED ||
+		    t->vmas[i].kind == VMA_KIND__VMA_ANON_SHARED)
+			n++;
+	if (n > RST_MAX_FD_VMAS) {
+		pr_err("%zu shared mappings (files, shared memory) in %d: more than %d are not supported yet",
+		       n, t->pid, RST_MAX_FD_VMAS);
+		return -1;
+	}
+	return 0;
+}
+
 int dump_collect_vmas(struct dump_task *t)
 {
 	size_t i;
@@ -231,7 +249,7 @@ int dump_collect_vmas(struct dump_task *t)
 			 t->vmas[i].prot, t->vmas[i].flags, t->vmas[i].kind, t->pvmas.v[i].path);
 	}
 	t->mm.vmas = t->vma_ptrs;
-	return 0;
+	return check_fd_vmas(t);
 }
 
 void dump_mm_free(struct dump_task *t)

@@ -1037,8 +1037,9 @@ void rst_task_main(struct rst_image *ri, struct rst_files *f, const struct cr_op
 			.kind = (uint32_t)v->kind,
 		};
 		if (mapped_from_fd(v)) {
-			if (nr_helpers >= RST_MAX_CLOSE - 2)
-				die("more than %d shared mappings (files, shared memory) are not supported yet", RST_MAX_CLOSE - 2);
+			if (nr_helpers >= RST_MAX_FD_VMAS)
+				die("more than %d shared mappings (files, shared memory) are not supported yet",
+				    RST_MAX_FD_VMAS);
 			rv[a->nr_vmas].fd = nr_helpers;	/* index until the fds are final */
 			helpers[nr_helpers++] = f->vma_fd[i];
 			f->vma_fd[i] = -1;
