@@ -43,6 +43,9 @@ CASES = [
     ("itimer", prog("itimer"), "once", [], []),
     ("uid1000", prog("uid1000"), "once", [], []),
     ("rseq", prog("rseq"), "once", [], []),
+    ("threads", prog("threads"), "once", [], []),
+    ("threads_blocked", prog("threads_blocked"), "once", [], []),
+    ("threads_many", prog("threads_many"), "once", [], []),
     ("python", ["/usr/bin/python3", os.path.join(E2E, "py_loop.py")], "once", [], []),
     ("shell_job_tmux", prog("echo_job"), "tmux", [], []),
 ]
