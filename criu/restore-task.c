@@ -800,15 +800,25 @@ static void fill_args(const struct rst_image *ri, const struct staging *st, stru
 	a->ns_last_pid_fd = -1;
 }
 
+/* The vma holding @addr (vmas are validated ascending, not overlapping): binary search,
+ * as it runs once per thread. */
 static const VmaEntry *vma_at(const struct rst_image *ri, uint64_t addr, size_t *idx)
 {
-	size_t i;
+	size_t lo = 0, hi = ri->mm->n_vmas;
 
-	for (i = 0; i < ri->mm->n_vmas; i++)
-		if (ri->mm->vmas[i]->start <= addr && addr < ri->mm->vmas[i]->end) {
-			*idx = i;
-			return ri->mm->vmas[i];
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const VmaEntry *v = ri->mm->vmas[mid];
+
+		if (addr < v->start) {
+			hi = mid;
+		} else if (addr >= v->end) {
+			lo = mid + 1;
+		} else {
+			*idx = mid;
+			return v;
 		}
+	}
 	return NULL;
 }
 

@@ -276,13 +276,15 @@ dump_restore_threads() {
 
 threads_bench() {
 	local r base one many
+	: >"$WORK/trounds"
 	for ((r = 1; r <= ROUNDS; r++)); do
 		base=$("$WORK/bin/manythreads" base "$NTHREADS" 5) || die "baseline failed"
 		many=$(dump_restore_threads "$NTHREADS") || exit 1
 		one=$(dump_restore_threads 1) || exit 1
-		echo "$r $base $many $one"
+		echo "$r $base $many $one" >>"$WORK/trounds"
 		printf 'bench: threads round %d/%d done\n' "$r" "$ROUNDS" >&2
-	done | awk -v n="$NTHREADS" '
+	done
+	awk -v n="$NTHREADS" '
 	function row(name, b, d, rs, dm, rm) {
 		printf "| %-5s | %9.1f | %9.1f | %9.1f | %10.2f | %10.2f | %9.1f | %9.1f |\n",
 			name, b, d, rs, d / b, rs / b, dm, rm
@@ -304,7 +306,7 @@ threads_bench() {
 	}
 	# best per-thread times over the best baseline
 	END { row("best", bb, bd, brs, bdm, brm) }
-'
+' "$WORK/trounds"
 	echo
 }
 
