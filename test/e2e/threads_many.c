@@ -1,7 +1,9 @@
 /*
- * 1000 threads, each waiting in a futex; after the restore every one
- * checks its tid (gettid()), its TLS value and its name, and the main
- * thread joins them all (each thread's clear-child-tid word at work).
+ * 1000 threads, each waiting in a futex with a signal queued to it alone
+ * (1000 pending signals in all, each thread's queue its own); after the
+ * restore every one checks its tid (gettid()), its TLS value, its name and
+ * its signal's value, and the main thread joins them all (each thread's
+ * clear-child-tid word at work).
  */
 #include <limits.h>
 #include <pthread.h>
@@ -28,11 +30,18 @@ static void *worker_main(void *arg)
 {
 	struct worker *me = arg;
 	char name[16], got[16];
+	struct timespec zero = { 0, 0 };
+	sigset_t own;
+	siginfo_t si;
 
 	me->tid = (pid_t)syscall(SYS_gettid);
 	tls_value = 0x5a000000u + (unsigned int)me->idx;
 	snprintf(name, sizeof(name), "many-%d", me->idx);
 	prctl(PR_SET_NAME, name, 0, 0, 0);
+	sigemptyset(&own);
+	sigaddset(&own, SIGRTMIN);
+	pthread_sigmask(SIG_BLOCK, &own, NULL);
+	pthread_sigqueue(pthread_self(), SIGRTMIN, (union sigval){ .sival_int = me->idx });
 	__atomic_add_fetch(&nr_waiting, 1, __ATOMIC_SEQ_CST);
 	while (!__atomic_load_n(&go, __ATOMIC_SEQ_CST))
 		syscall(SYS_futex, &go, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
@@ -42,6 +51,8 @@ static void *worker_main(void *arg)
 		me->bad = 2;
 	else if (prctl(PR_GET_NAME, got, 0, 0, 0) || strcmp(got, name))
 		me->bad = 3;
+	else if (sigtimedwait(&own, &si, &zero) != SIGRTMIN || si.si_value.sival_int != me->idx)
+		me->bad = 4;
 	return NULL;
 }
 
