@@ -234,48 +234,55 @@ int compel_detach_task(const pid_t *tids, int nr)
 	return ret ? -1 : 0;
 }
 
-static int has_tid(const pid_t *t, int n, pid_t tid)
+static int tid_cmp(const void *a, const void *b)
 {
-	while (n--)
-		if (t[n] == tid)
-			return 1;
-	return 0;
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
 }
 
 /* The thread ids in /proc/<pid>/task not in t[0..n): malloc'ed in *fresh. */
 static int list_new(pid_t pid, const pid_t *t, int n, pid_t **fresh, int *nr)
 {
+	pid_t *known = malloc((n ? n : 1) * sizeof(*known));
 	char path[64];
 	struct dirent *de;
-	int cap = 0;
-	DIR *d;
+	int cap = 0, ret = -1;
+	DIR *d = NULL;
 
 	*fresh = NULL;
 	*nr = 0;
+	if (!known)
+		return -1;
+	/* sorted, for a lookup per entry that stays cheap with thousands of threads */
+	memcpy(known, t, n * sizeof(*known));
+	qsort(known, n, sizeof(*known), tid_cmp);
 	snprintf(path, sizeof(path), "/proc/%d/task", pid);
 	d = opendir(path);
 	if (!d) {
 		pr_perror("opendir %s", path);
-		return -1;
+		goto out;
 	}
 	while ((de = readdir(d))) {
 		pid_t tid = atoi(de->d_name), *f;
 
-		if (tid <= 0 || has_tid(t, n, tid))
+		if (tid <= 0 || bsearch(&tid, known, n, sizeof(*known), tid_cmp))
 			continue;
 		if (*nr == cap) {
 			cap = cap ? 2 * cap : 64;
 			f = realloc(*fresh, cap * sizeof(*f));
-			if (!f) {
-				closedir(d);
-				return -1;
-			}
+			if (!f)
+				goto out;
 			*fresh = f;
 		}
 		(*fresh)[(*nr)++] = tid;
 	}
-	closedir(d);
-	return 0;
+	ret = 0;
+out:
+	if (d)
+		closedir(d);
+	free(known);
+	return ret;
 }
 
 /*
