@@ -59,7 +59,7 @@ static const unsigned int touched[] = { 0, 1, 5, 10, 11, 12 };
 #define PTIMER_VALUE_S	1000
 #define PTIMER_IVAL_S	7
 
-enum { V_PLAIN, V_PIPE, V_SHARED, V_THREAD, V_CHILD, V_SHELL, V_RSEQ };
+enum { V_PLAIN, V_PIPE, V_SHARED, V_THREAD, V_CHILD, V_SHELL, V_RSEQ, V_THREAD_CREDS };
 
 /* V_SHELL: the pty slave the victim keeps open, in the test's session. */
 static char pts_path[64];
@@ -196,7 +196,7 @@ struct vthread {
 };
 
 static struct vthread vth[VICTIM_THREADS];
-static int vthreads_go;
+static int vthreads_go, vthreads_set;
 
 static int vthread_check(struct vthread *me)
 {
@@ -243,10 +243,25 @@ static void *vthread_main(void *arg)
 	sigaddset(&m, me->own_sig);
 	pthread_sigmask(SIG_SETMASK, &m, NULL);
 	pthread_sigqueue(pthread_self(), me->own_sig, (union sigval){ .sival_int = me->idx + 100 });
+	__atomic_add_fetch(&vthreads_set, 1, __ATOMIC_SEQ_CST);
 	while (!__atomic_load_n(&vthreads_go, __ATOMIC_SEQ_CST))
 		syscall(SYS_futex, &vthreads_go, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
 	if (!me->bad)
 		me->bad = vthread_check(me);
+	return NULL;
+}
+
+/* V_THREAD_CREDS: a thread with another effective gid (raw syscall: glibc would set all). */
+static int other_gid_set;
+
+static void *other_gid_thread(void *arg)
+{
+	(void)arg;
+	if (syscall(SYS_setresgid, -1, 4242, -1))
+		_exit(47);
+	__atomic_store_n(&other_gid_set, 1, __ATOMIC_SEQ_CST);
+	for (;;)
+		pause();
 	return NULL;
 }
 
@@ -265,6 +280,8 @@ static void vthreads_start(void)
 			_exit(44);
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
+	while (__atomic_load_n(&vthreads_set, __ATOMIC_SEQ_CST) < VICTIM_THREADS)
+		usleep(1000);
 }
 
 /* Wake the threads, join them (their clear-tid words must work): 0 if all are fine. */
@@ -384,6 +401,19 @@ static void victim_main(int ready, int kind, const char *file)
 	sigprocmask(SIG_SETMASK, &mask, NULL);
 	if (kind == V_THREAD)
 		vthreads_start();
+	if (kind == V_THREAD_CREDS) {
+		sigset_t usr1, old;
+		pthread_t th;
+
+		sigemptyset(&usr1);
+		sigaddset(&usr1, SIGUSR1);
+		sigprocmask(SIG_BLOCK, &usr1, &old);
+		if (pthread_create(&th, NULL, other_gid_thread, NULL))
+			_exit(44);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		while (!__atomic_load_n(&other_gid_set, __ATOMIC_SEQ_CST))
+			usleep(1000);
+	}
 	if (kind == V_CHILD) {
 		child = fork();
 		if (child < 0)
@@ -1131,6 +1161,17 @@ static int body_thread(struct victim *v)
 	return 0;
 }
 
+static int body_thread_creds(struct victim *v)
+{
+	CHECK(run_dump(v, NULL, "--leave-running") != 0);
+	CHECK(log_has(v, "other credentials than its leader"));
+	CHECK(log_has(v, "not supported yet"));
+	CHECK(!dir_has(v, "inventory.img"));
+	CHECK(victim_free(v));
+	CHECK(victim_verdict(v) == 0);
+	return 0;
+}
+
 static int body_child(struct victim *v)
 {
 	CHECK(run_dump(v, NULL, "--leave-running") != 0);
@@ -1283,6 +1324,7 @@ static int test_pipe(void) { return with_victim(V_PIPE, body_pipe); }
 static int test_shared(void) { return with_victim(V_SHARED, body_shared); }
 static int test_thread(void) { return with_victim(V_THREAD, body_thread); }
 static int test_child(void) { return with_victim(V_CHILD, body_child); }
+static int test_thread_creds(void) { return with_victim(V_THREAD_CREDS, body_thread_creds); }
 static int test_shell(void)
 {
 	int master = posix_openpt(O_RDWR | O_NOCTTY), ret;
@@ -1313,6 +1355,7 @@ static const struct unit_case cases[] = {
 	{ "an open pipe is refused and the victim survives", test_pipe },
 	{ "a shared anonymous mapping is refused", test_shared },
 	{ "threads: failed dumps leave all unharmed; a good one has every thread", test_thread },
+	{ "a thread with its own credentials is refused, all threads unharmed", test_thread_creds },
 	{ "a child is refused", test_child },
 	{ "a job of another session needs --shell-job; its pty is FD_TTY", test_shell },
 	{ "rseq_cs armed in the task is in the image, not compel's 0", test_rseq },
