@@ -383,11 +383,11 @@ int cmd_dump(struct cr_options *o)
 	t_frozen = dump_now_us();
 	t.stats.freezing_us = t_frozen - t_start;
 	dump_phase(&t.stats, "seize");
-	if (dump_fault("after-seize") || check_task(&t))
+	if (dump_fault("after-seize") || check_task(&t) || dump_check_threads(&t))
 		goto fail;
 	dump_phase(&t.stats, "check");
 
-	if (dump_check_threads(&t) || dump_collect_threads_ptrace(&t) ||
+	if (dump_collect_threads_ptrace(&t) ||
 	    dump_collect_core_ptrace(&t) || dump_collect_core_proc(&t) ||
 	    dump_collect_vmas(&t) || dump_collect_fds(&t) || dump_collect_fs(&t))
 		goto fail;
