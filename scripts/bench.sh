@@ -240,7 +240,8 @@ start_threads_victim() {
 		die "threads victim did not start: '$line' $(cat "$WORK/victim.err")"
 }
 
-# dump and restore a victim of $1 threads; prints "DUMP_US RESTORE_US"
+# dump and restore a victim of $1 threads; sets TIMES to "DUMP_US RESTORE_US"
+# (not run in a subshell: VICTIM must stay visible to the cleanup)
 dump_restore_threads() {
 	local n=$1 t0 t1 d rs
 	start_threads_victim "$n"
@@ -271,7 +272,7 @@ dump_restore_threads() {
 	[ "$(cat "$WORK/result" 2>/dev/null)" = PASS ] ||
 		die "restored threads: '$(cat "$WORK/result" 2>/dev/null)'"
 	rm -rf "$IMG"
-	echo "$d $rs"
+	TIMES="$d $rs"
 }
 
 threads_bench() {
@@ -279,8 +280,10 @@ threads_bench() {
 	: >"$WORK/trounds"
 	for ((r = 1; r <= ROUNDS; r++)); do
 		base=$("$WORK/bin/manythreads" base "$NTHREADS" 5) || die "baseline failed"
-		many=$(dump_restore_threads "$NTHREADS") || exit 1
-		one=$(dump_restore_threads 1) || exit 1
+		dump_restore_threads "$NTHREADS"
+		many=$TIMES
+		dump_restore_threads 1
+		one=$TIMES
 		echo "$r $base $many $one" >>"$WORK/trounds"
 		printf 'bench: threads round %d/%d done\n' "$r" "$ROUNDS" >&2
 	done
