@@ -55,7 +55,7 @@ die() {
 }
 
 # kill PID only if it is still one of our victims (pids get reused)
-kill_bigmem() {
+kill_victim() {
 	local pid=$1
 	[ -n "$pid" ] || return 0
 	if grep -qsE 'bigmem|manythreads' "/proc/$pid/comm"; then
@@ -70,7 +70,7 @@ kill_bigmem() {
 }
 
 cleanup() {
-	kill_bigmem "$VICTIM"
+	kill_victim "$VICTIM"
 	if [ -n "$MNT" ]; then
 		umount "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null
 	fi
