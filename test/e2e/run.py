@@ -46,6 +46,7 @@ CASES = [
     ("threads", prog("threads"), "once", [], []),
     ("threads_blocked", prog("threads_blocked"), "once", [], []),
     ("threads_many", prog("threads_many"), "once", [], []),
+    ("thread_timer", prog("thread_timer"), "once", [], []),
     ("python", ["/usr/bin/python3", os.path.join(E2E, "py_loop.py")], "once", [], []),
     ("shell_job_tmux", prog("echo_job"), "tmux", [], []),
 ]
