@@ -47,6 +47,8 @@ CASES = [
     ("threads_blocked", prog("threads_blocked"), "once", [], []),
     ("threads_many", prog("threads_many"), "once", [], []),
     ("thread_timer", prog("thread_timer"), "once", [], []),
+    ("shmem", prog("shmem"), "once", [], []),
+    ("memfd", prog("memfd"), "once", [], []),
     ("python", ["/usr/bin/python3", os.path.join(E2E, "py_loop.py")], "once", [], []),
     ("shell_job_tmux", prog("echo_job"), "tmux", [], []),
 ]
