@@ -724,14 +724,20 @@ static void fill_args(const struct rst_image *ri, const struct staging *st, stru
 	}
 	for (i = 0; i < c->n_itimers; i++) {
 		const ItimerEntry *it = c->itimers[i];
+		/*
+		 * A periodic timer read exactly as it expired shows no time
+		 * left (the kernel re-arms it an instant later): it is armed,
+		 * its next expiry one interval away.
+		 */
+		uint64_t value = it->value_us ? it->value_us : it->interval_us;
 
-		if (!it->value_us)
+		if (!value)
 			continue;
 		a->itimer_set[it->which] = 1;
 		a->itimer[it->which][0] = it->interval_us / 1000000;
 		a->itimer[it->which][1] = it->interval_us % 1000000;
-		a->itimer[it->which][2] = it->value_us / 1000000;
-		a->itimer[it->which][3] = it->value_us % 1000000;
+		a->itimer[it->which][2] = value / 1000000;
+		a->itimer[it->which][3] = value % 1000000;
 	}
 	BUILD_BUG_ON(RST_MAX_GROUPS != RST_MAX_GROUPS_IMG);
 	BUILD_BUG_ON(RST_MAX_TIMERS != RST_MAX_TIMERS_IMG);
