@@ -24,6 +24,7 @@
 #include "log.h"
 #include "commands.h"
 #include "dump.h"
+#include "files.h"
 #include "image.h"
 #include "inventory.h"
 #include "kerndat.h"
@@ -105,6 +106,8 @@ static void remove_images(struct dump_task *t, unsigned int wrote)
 	}
 	if (wrote & W_SHMEM)
 		dump_shmem_remove(t->shm, t->dirfd);
+	if (wrote & W_FILES)
+		fd_kinds_remove(t->dirfd);
 }
 
 /* Refuse, before anything else happens, what the images cannot hold yet. */

@@ -25,8 +25,10 @@
 # (best of 5) in the same round. Reported: microseconds per thread (wall
 # time / threads) for dump and restore and their ratio to the baseline's
 # microseconds per thread, best of the rounds; also the cost of each
-# thread beyond the first ((T(N) - T(1)) / (N - 1)). BENCH_PARTS
-# ("mem threads") picks the parts.
+# thread beyond the first ((T(N) - T(1)) / (N - 1)).
+#
+# Then scripts/bench-fds.sh: dump and restore of 10,000 descriptors against
+# dup2. BENCH_PARTS ("mem threads fds") picks the parts.
 #
 # Everything started here (victim, restored task, tmpfs mount, work dir) is
 # cleaned up on exit, failure or interrupt.
@@ -37,7 +39,7 @@ CRIU=$ROOT/criu/criu
 MIB=${BENCH_MIB:-1024}
 ROUNDS=${BENCH_ROUNDS:-3}
 NTHREADS=${BENCH_THREADS:-1000}
-PARTS=${BENCH_PARTS:-mem threads}
+PARTS=${BENCH_PARTS:-mem threads fds}
 
 if "$CRIU" --help | grep -qE '^  dump .*not supported yet'; then
 	echo "bench: dump/restore benchmarks arrive with dump and restore (not built yet)"
@@ -317,6 +319,7 @@ for part in $PARTS; do
 	case "$part" in
 	mem) mem_bench ;;
 	threads) threads_bench ;;
+	fds) "$ROOT/scripts/bench-fds.sh" || exit 1 ;;
 	*) die "unknown BENCH_PARTS entry '$part'" ;;
 	esac
 done

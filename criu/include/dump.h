@@ -36,12 +36,29 @@ struct dump_stats {
 	uint64_t mark;		/* end of the previous phase */
 };
 
-/* reg-files.img entries, shared by fds, vmas, cwd/root and exe. */
+/* One descriptor seen so far, to find open file descriptions shared by dup/fork. */
+struct dump_fd_seen {
+	uint64_t	dev, ino;	/* of the file: only equal ones are kcmp'ed */
+	uint64_t	kind, key;	/* fd kind and its share_key(): must be equal too */
+	pid_t		pid;
+	int		fd;
+	uint32_t	id;
+};
+
+/*
+ * Every object of the dump (criu/include/files.h). The objects and the id
+ * counter belong to the whole dump; fd/nr_fd are the descriptors of the
+ * task being collected. reg-files.img entries (e) are shared by fds, vmas,
+ * cwd/root and exe.
+ */
 struct dump_files {
 	RegFileEntry	**e;
 	size_t		nr, cap;
 	FdEntry		*fd;
 	size_t		nr_fd;
+	uint32_t	next_id;
+	void		*seen;		/* tsearch tree of struct dump_fd_seen */
+	void		*priv[32];	/* FD_KIND_MAX: each kind's objects */
 };
 
 /* One thread's core entry and the storage its fields point into. */
@@ -113,6 +130,8 @@ void dump_phase(struct dump_stats *s, const char *name);
 /* dump-files.c: reg-files entries */
 int dump_files_add(struct dump_files *f, const char *path, const struct stat *stb,
 		   unsigned int flags, uint64_t pos, uint32_t *id);
+/* Does @path (of a /proc link) still lead to @stb's file? -1 logged if not. */
+int dump_check_path(const char *what, const char *path, const struct stat *stb);
 int dump_collect_fds(struct dump_task *t);
 int dump_collect_fs(struct dump_task *t);	/* cwd, root, exe */
 void dump_files_free(struct dump_files *f);

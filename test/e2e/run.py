@@ -51,6 +51,13 @@ CASES = [
     ("memfd", prog("memfd"), "once", [], []),
     ("python", ["/usr/bin/python3", os.path.join(E2E, "py_loop.py")], "once", [], []),
     ("shell_job_tmux", prog("echo_job"), "tmux", [], []),
+    ("pipe", prog("pipe"), "once", [], []),
+    ("eventfd", prog("eventfd"), "once", [], []),
+    ("signalfd", prog("signalfd"), "once", [], []),
+    ("timerfd", prog("timerfd"), "once", [], []),
+    ("epoll", prog("epoll"), "once", [], []),
+    ("inotify", prog("inotify"), "once", [], []),
+    ("fanotify", prog("fanotify"), "once", [], []),
 ]
 
 
