@@ -27,9 +27,8 @@
 # microseconds per thread, best of the rounds; also the cost of each
 # thread beyond the first ((T(N) - T(1)) / (N - 1)).
 #
-# Then descriptors (scripts/bench-fds.sh): dump and restore of 10,000
-# descriptors of mixed kinds against dup2. BENCH_PARTS ("mem threads fds")
-# picks the parts.
+# Then scripts/bench-fds.sh: dump and restore of 10,000 descriptors against
+# dup2. BENCH_PARTS ("mem threads fds") picks the parts.
 #
 # Everything started here (victim, restored task, tmpfs mount, work dir) is
 # cleaned up on exit, failure or interrupt.

@@ -270,20 +270,6 @@ static void *other_gid_thread(void *arg)
 	return NULL;
 }
 
-/* An inotify watch on @file with one event queued and never read. */
-static int inotify_queued(const char *file)
-{
-	int in = inotify_init1(0), fd;
-
-	if (in < 0 || inotify_add_watch(in, file, IN_OPEN) < 0)
-		return -1;
-	fd = open(file, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	close(fd);
-	return 0;
-}
-
 static void vthreads_start(void)
 {
 	sigset_t usr1, old;
@@ -315,6 +301,20 @@ static int vthreads_verdict(void)
 		bad |= vth[i].bad;
 	}
 	return bad;
+}
+
+/* An inotify watch on @file with one event queued and never read. */
+static int inotify_queued(const char *file)
+{
+	int in = inotify_init1(0), fd;
+
+	if (in < 0 || inotify_add_watch(in, file, IN_OPEN) < 0)
+		return -1;
+	fd = open(file, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
 }
 
 /* The victim's body; never returns. */
