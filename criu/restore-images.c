@@ -24,7 +24,7 @@
 #include "restore.h"
 
 #define PAGE		4096ULL
-#define PE_PRESENT	1
+#include "pagemap-flags.h"
 
 static bool page_aligned(uint64_t x)
 {

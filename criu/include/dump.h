@@ -66,6 +66,12 @@ struct dump_task {
 	unsigned long		auxv[2 * PROC_AUXV_MAX];
 	struct dump_files	files;
 
+	/*
+	 * The parent process in the tree, NULL for the root. Set before
+	 * dump_pages(): pages still shared with it since fork() are not stored.
+	 */
+	const struct dump_task	*parent;
+
 	/* rseq_cs word the parasite's stay cleared in memory; put back in pages */
 	uint64_t		rseq_cs_addr, rseq_cs_val;
 
@@ -92,6 +98,13 @@ int dump_write_files(struct dump_task *t);
 int dump_collect_vmas(struct dump_task *t);	/* before infection */
 int dump_pages(struct dump_task *t);		/* through the parasite */
 void dump_mm_free(struct dump_task *t);
+
+/* dump-cow.c: pages shared with the parent process since fork() */
+int cow_open_pagemap(pid_t pid);
+/* @out[i] = 1 when page i of [start, end) is the same physical page in both. */
+int cow_shared_map(int child_pm, int parent_pm, uint64_t start, uint64_t end, uint8_t *out);
+/* The parent's vma that @v may have inherited (same range, kind, file), or NULL. */
+const VmaEntry *cow_parent_vma(const MmEntry *parent, const VmaEntry *v);
 
 /* dump-core.c */
 int dump_collect_core_ptrace(struct dump_task *t);	/* seized, before prepare */
