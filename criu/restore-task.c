@@ -258,6 +258,18 @@ static __noreturn void become_zombie(const struct rst_image *ri)
 	die("signal %d did not end the zombie", sig);
 }
 
+/*
+ * CRIU_FAULT=restore-last-task: the last process of pstree.img fails, while
+ * the others are at any point of their restore (tests the undo).
+ */
+static void fault_point(const struct rst_tree *tr, size_t idx)
+{
+	const char *f = getenv("CRIU_FAULT");
+
+	if (f && !strcmp(f, "restore-last-task") && idx == tr->nr - 1)
+		die("fault injected at restore-last-task");
+}
+
 /* A stand-in for an exited group leader: make the group and end (its parent reaps). */
 static __noreturn void helper_main(void)
 {
@@ -1113,6 +1125,7 @@ void rst_task_main(struct rst_tree *tr, size_t idx, const struct cr_options *o, 
 		_exit(1);	/* the parent died before PDEATHSIG was armed: all is being undone */
 
 	start_session(tr, idx, o);
+	fault_point(tr, idx);
 	if (ri->zombie) {
 		join_group(tr, idx);
 		become_zombie(ri);
