@@ -53,7 +53,7 @@ int dump_files_add(struct dump_files *f, const char *path, const struct stat *st
 		free(e);
 		return -1;
 	}
-	e->id = f->nr + 1;
+	e->id = f->id_base + (uint32_t)f->nr + 1;
 	e->flags = flags;
 	e->pos = pos;
 	e->mode = stb->st_mode;
@@ -332,7 +332,7 @@ int dump_collect_fs(struct dump_task *t)
 	return 0;
 }
 
-int dump_write_files(struct dump_task *t)
+int dump_write_fds(struct dump_task *t)
 {
 	struct cr_img *img;
 	size_t i;
@@ -345,15 +345,25 @@ int dump_write_files(struct dump_task *t)
 			img_abort(img);
 			return -1;
 		}
-	if (img_commit(img))
-		return -1;
-	img = img_create(t->dirfd, IMG_REG_FILES, 0);
+	return img_commit(img);
+}
+
+int dump_write_reg_files(const struct dump_tree *tr)
+{
+	struct cr_img *img;
+	size_t i, k;
+
+	img = img_create(tr->dirfd, IMG_REG_FILES, 0);
 	if (!img)
 		return -1;
-	for (i = 0; i < t->files.nr; i++)
-		if (img_write_entry(img, &t->files.e[i]->base)) {
-			img_abort(img);
-			return -1;
-		}
+	for (k = 0; k < tr->nr; k++) {
+		const struct dump_files *f = &tr->t[k]->files;
+
+		for (i = 0; i < f->nr; i++)
+			if (img_write_entry(img, &f->e[i]->base)) {
+				img_abort(img);
+				return -1;
+			}
+	}
 	return img_commit(img);
 }

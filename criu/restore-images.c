@@ -1,5 +1,6 @@
 /*
- * Restore, step 1: read and validate every image of the process.
+ * Restore, step 1: read and validate every image of one process (the
+ * tree's own images, inventory and pstree, are read by restore-tree.c).
  *
  * Everything here is untrusted input. Each check below rejects with a
  * message naming the image and what is wrong; nothing is created (no
@@ -155,13 +156,51 @@ static int read_core(struct rst_image *ri)
 		ri->threads[ri->nr_threads++] = (ThreadCoreEntry *)m;
 	}
 	img_close(img);
-	if (r == 0 && !ri->nr_threads) {
+	if (r == 0 && !ri->nr_threads && !ri->zombie) {
 		pr_err("core-%d.img: no thread_core_entry", ri->pid);
 		r = -1;
 	}
 	if (r < 0)
 		return -1;
 	ri->thread = ri->threads[0];
+	return 0;
+}
+
+/*
+ * A zombie: state 2, no threads, and a wait status the kernel can give
+ * again: an exit code, or a fatal signal without a core dump.
+ */
+static int check_zombie(const struct rst_image *ri)
+{
+	const TaskCoreEntry *c = ri->core;
+	uint32_t st = c->has_exit_code ? (uint32_t)c->exit_code : 0;
+	unsigned int sig = st & 0x7f;
+
+	if (c->state != 2 || ri->nr_threads) {
+		pr_err("core-%d.img: pstree.img lists no threads but the task is not a zombie "
+		       "(state %u, %zu threads)", ri->pid, c->state, ri->nr_threads);
+		return -1;
+	}
+	if (strnlen(c->comm, 64) >= 64) {
+		pr_err("core-%d.img: comm too long", ri->pid);
+		return -1;
+	}
+	if (!c->has_exit_code || (sig == 0 && st > 0xff00) || (sig && (st & ~0xffu))) {
+		pr_err("core-%d.img: zombie exit status %#x is not a wait status", ri->pid, st);
+		return -1;
+	}
+	if (st & 0x80) {
+		pr_err("core-%d.img: zombie killed by signal %u with a core dump: "
+		       "not supported yet", ri->pid, sig);
+		return -1;
+	}
+	if (sig == 0x7f || sig == SIGCHLD || sig == SIGCONT || sig == SIGURG ||
+	    sig == SIGWINCH || sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN ||
+	    sig == SIGTTOU || sig > 64) {
+		pr_err("core-%d.img: zombie 'killed' by signal %u, which does not kill", ri->pid,
+		       sig);
+		return -1;
+	}
 	return 0;
 }
 
@@ -527,43 +566,40 @@ static int read_fds(struct rst_image *ri)
 			    (ProtobufCMessage ***)&ri->fds, &ri->nr_fds);
 }
 
-int rst_images_read(int dirfd, struct rst_image *ri)
+/* reg-files.img, once for the tree: every process's ids are unique in it. */
+int rst_reg_files_read(int dirfd, RegFileEntry ***reg, size_t *nr)
+{
+	struct rst_image tmp;
+
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.dirfd = dirfd;
+	if (read_reg_files(&tmp)) {
+		img_free_all((ProtobufCMessage **)tmp.reg, tmp.nr_reg);
+		return -1;
+	}
+	*reg = tmp.reg;
+	*nr = tmp.nr_reg;
+	return 0;
+}
+
+/*
+ * The images of one process of the tree. @ri has dirfd, inv, pstree, pid,
+ * reg and nr_reg (shared by the tree) set; a pstree entry without threads
+ * is a zombie, which has only its core image.
+ */
+int rst_images_read(struct rst_image *ri)
 {
 	ProtobufCMessage *m;
 
-	memset(ri, 0, sizeof(*ri));
-	ri->dirfd = dirfd;
 	ri->pages_fd = -1;
-
-	if (img_read_one(dirfd, IMG_INVENTORY, 0, &m)) {
-		pr_err("no usable inventory.img: the dump is missing or incomplete");
+	ri->zombie = ri->pstree->n_threads == 0;
+	if (read_core(ri))
 		return -1;
-	}
-	ri->inv = (InventoryEntry *)m;
-	if (inventory_check(ri->inv))
+	if (ri->zombie)
+		return check_zombie(ri);
+	if (check_core(ri))
 		return -1;
-	if (img_read_one(dirfd, IMG_PSTREE, 0, &m)) {
-		pr_err("pstree.img must hold exactly one process");
-		return -1;
-	}
-	ri->pstree = (PstreeEntry *)m;
-	if (ri->pstree->pid < 2 || ri->pstree->pid > (1u << 22) || ri->pstree->ppid != 0 ||
-	    ri->pstree->n_threads < 1 || ri->pstree->n_threads > RST_MAX_THREADS_IMG ||
-	    ri->pstree->threads[0] != ri->pstree->pid) {
-		pr_err("pstree.img: pid %u with %zu threads: one process (pid > 1, leader first, at most %d threads) is supported",
-		       ri->pstree->pid, ri->pstree->n_threads, RST_MAX_THREADS_IMG);
-		return -1;
-	}
-	if (ri->inv->has_root_pid && ri->inv->root_pid != ri->pstree->pid) {
-		pr_err("inventory root pid %u differs from pstree pid %u", ri->inv->root_pid,
-		       ri->pstree->pid);
-		return -1;
-	}
-	ri->pid = (pid_t)ri->pstree->pid;
-
-	if (read_reg_files(ri) || read_core(ri) || check_core(ri))
-		return -1;
-	if (img_read_one(dirfd, IMG_MM, ri->pid, &m)) {
+	if (img_read_one(ri->dirfd, IMG_MM, ri->pid, &m)) {
 		pr_err("mm-%d.img must hold exactly one entry", ri->pid);
 		return -1;
 	}
@@ -578,14 +614,11 @@ int rst_images_read(int dirfd, struct rst_image *ri)
 	return 0;
 }
 
+/* Frees what rst_images_read() read; inv, pstree and reg belong to the tree. */
 void rst_images_free(struct rst_image *ri)
 {
 	size_t i;
 
-	if (ri->inv)
-		img_free_entry(&ri->inv->base);
-	if (ri->pstree)
-		img_free_entry(&ri->pstree->base);
 	if (ri->core)
 		img_free_entry(&ri->core->base);
 	for (i = 0; i < ri->nr_threads; i++)
@@ -595,10 +628,7 @@ void rst_images_free(struct rst_image *ri)
 		img_free_entry(&ri->mm->base);
 	for (i = 0; i < ri->nr_fds; i++)
 		img_free_entry(&ri->fds[i]->base);
-	for (i = 0; i < ri->nr_reg; i++)
-		img_free_entry(&ri->reg[i]->base);
 	free(ri->fds);
-	free(ri->reg);
 	free(ri->runs);
 	if (ri->pages_img)
 		img_close(ri->pages_img);

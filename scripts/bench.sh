@@ -18,6 +18,19 @@
 # round, then the best of each column, its ratios being best dump (restore)
 # throughput over best memcpy.
 #
+# Process trees (BENCH_TREE_N processes, default 100; BENCH_TREE_ROUNDS,
+# default 5): test/bench/forktree.c starts a tree (a root with children of
+# ten children each) under a subreaper holder; each round measures the
+# baseline (one fork+exit+wait, best of 5 batches of 200), then dump (wall
+# time, the kill included) and restore -d (wall time until criu returns:
+# every process reported ready and was released), then SIGTERM makes the
+# tree stop top down, each process checking its children and its pid: a
+# FAIL fails the benchmark. Reported: ms per process for dump and restore,
+# and each divided by the baseline of its round; the best row takes the
+# best of each column.
+#
+# BENCH_PARTS picks the parts (default "memory tree").
+#
 # Everything started here (victim, restored task, tmpfs mount, work dir) is
 # cleaned up on exit, failure or interrupt.
 set -u
@@ -26,6 +39,9 @@ ROOT=$PWD
 CRIU=$ROOT/criu/criu
 MIB=${BENCH_MIB:-1024}
 ROUNDS=${BENCH_ROUNDS:-3}
+PARTS=${BENCH_PARTS:-memory tree}
+TREE_N=${BENCH_TREE_N:-100}
+TREE_ROUNDS=${BENCH_TREE_ROUNDS:-5}
 
 if "$CRIU" --help | grep -qE '^  dump .*not supported yet'; then
 	echo "bench: dump/restore benchmarks arrive with dump and restore (not built yet)"
@@ -76,6 +92,7 @@ mkdir "$WORK/bin" "$WORK/tmpfs"
 CC=${CC:-cc}
 $CC -O2 -Wall -o "$WORK/bin/bigmem" test/bench/bigmem.c || die "cannot build bigmem"
 $CC -O2 -Wall -o "$WORK/bin/memcpy" test/bench/memcpy.c || die "cannot build memcpy"
+$CC -O2 -Wall -o "$WORK/bin/forktree" test/bench/forktree.c || die "cannot build forktree"
 
 # ---- tmpfs for the images ---------------------------------------------------
 # images of MIB MiB plus a little metadata; a private mount so that nothing
@@ -97,113 +114,198 @@ now_us() {
 	echo "${EPOCHREALTIME/./}"
 }
 
+memory_bench() {
 # ---- rounds -----------------------------------------------------------------
-declare -a R_MEMCPY R_DUMP R_RST R_FROZEN
-for ((r = 1; r <= ROUNDS; r++)); do
-	# baseline
-	R_MEMCPY[r]=$("$WORK/bin/memcpy" "$MIB" 5) || die "memcpy failed"
+	declare -a R_MEMCPY R_DUMP R_RST R_FROZEN
+	for ((r = 1; r <= ROUNDS; r++)); do
+		# baseline
+		R_MEMCPY[r]=$("$WORK/bin/memcpy" "$MIB" 5) || die "memcpy failed"
+	
+		# victim: fills its memory, reports "ready PID SUM" through a fifo and
+		# closes it (the dump takes no fifos or pipes). Our child, so that we
+		# reap it at once when the dump kills it (a lazy init would keep its pid
+		# busy and make the restore wait); disowned, so no "Killed" notices.
+		rm -f "$WORK/ready" "$WORK/result" "$WORK/pid"
+		mkfifo "$WORK/ready" || die "mkfifo failed"
+		"$WORK/bin/bigmem" "$MIB" 3 "$WORK/result" 3>"$WORK/ready" </dev/null >/dev/null 2>"$WORK/bigmem.err" &
+		echo $! >"$WORK/vpid"
+		disown $!
+		VICTIM=$(cat "$WORK/vpid")	# for the cleanup, should the start fail
+		line=
+		read -r -t 120 line <"$WORK/ready"
+		set -- $line
+		[ "${1:-}" = ready ] && [ "${2:-}" = "$VICTIM" ] ||
+			die "victim did not start: '$line' $(cat "$WORK/bigmem.err")"
+		sum=$3
+	
+		# dump
+		mkdir -p "$IMG"
+		t0=$(now_us)
+		"$CRIU" dump -t "$VICTIM" -D "$IMG" --display-stats >"$WORK/dump.$r.log" 2>&1 ||
+			{ cat "$WORK/dump.$r.log" >&2; die "dump failed (round $r)"; }
+		t1=$(now_us)
+		R_DUMP[r]=$((t1 - t0))
+		# the shell reaps its (disowned) child on SIGCHLD: wait until the pid
+		# is free again, outside the timed part
+		for ((i = 0; i < 200; i++)); do
+			[ -e "/proc/$VICTIM" ] || break
+			sleep 0.01
+		done
+		R_FROZEN[r]=$("$CRIU" show "$IMG/stats-dump.img" | sed -n 's/.*"frozen_time": *\([0-9]*\).*/\1/p')
+		[ -n "${R_FROZEN[r]}" ] || die "no frozen_time in stats-dump.img"
+	
+		# restore
+		t0=$(now_us)
+		"$CRIU" restore -D "$IMG" -d --pidfile "$WORK/pid" --display-stats >"$WORK/restore.$r.log" 2>&1 ||
+			{ cat "$WORK/restore.$r.log" >&2; die "restore failed (round $r)"; }
+		t1=$(now_us)
+		R_RST[r]=$((t1 - t0))
+		[ "$(cat "$WORK/pid")" = "$VICTIM" ] || die "restored pid $(cat "$WORK/pid") is not $VICTIM"
+		state=$(sed -n 's/^State:\t\(.\).*/\1/p' "/proc/$VICTIM/status" 2>/dev/null)
+		case "$state" in
+		R | S) ;;
+		*) die "restored task is in state '$state'" ;;
+		esac
+	
+		# the restored task checks its own memory
+		kill -TERM "$VICTIM"
+		for ((i = 0; i < 600; i++)); do
+			[ -d "/proc/$VICTIM" ] && ! grep -qs '^State:.Z' "/proc/$VICTIM/status" || break
+			sleep 0.05
+		done
+		[ -d "/proc/$VICTIM" ] && ! grep -qs '^State:.Z' "/proc/$VICTIM/status" &&
+			die "restored task did not exit after SIGTERM"
+		VICTIM=
+		res=$(cat "$WORK/result" 2>/dev/null)
+		[ "$res" = "PASS $sum" ] || die "restored memory: '${res:-no result}' (expected PASS $sum)"
+	
+		rm -rf "$IMG"
+		printf 'bench: round %d/%d done\n' "$r" "$ROUNDS" >&2
+	done
+	
+	# ---- report -----------------------------------------------------------------
+	{
+		for ((r = 1; r <= ROUNDS; r++)); do
+			echo "$r ${R_MEMCPY[r]} ${R_DUMP[r]} ${R_RST[r]} ${R_FROZEN[r]}"
+		done
+	} | awk -v mib="$MIB" '
+		function row(name, m, d, rs, dr, rr, f) {
+			printf "| %-5s | %11.2f | %9.2f | %12.2f | %11.2f | %14.2f | %9.0f |\n",
+				name, m, d, rs, dr, rr, f / 1000
+		}
+		BEGIN {
+			bytes = mib * 1048576
+			printf "\ndump and restore of %d MiB of random anonymous memory, images on tmpfs\n\n", mib
+			print "| round | memcpy GB/s | dump GB/s | restore GB/s | dump/memcpy | restore/memcpy | frozen ms |"
+			print "| ----- | ----------- | --------- | ------------ | ----------- | -------------- | --------- |"
+		}
+		{
+			m = $2; d = bytes / $3 / 1000; rs = bytes / $4 / 1000
+			dr = d / m; rr = rs / m
+			row($1, m, d, rs, dr, rr, $5)
+			if (NR == 1 || m > bm) bm = m
+			if (NR == 1 || d > bd) bd = d
+			if (NR == 1 || rs > brs) brs = rs
+			if (NR == 1 || $5 < bf) bf = $5
+		}
+		# the best throughputs over the best baseline: a round with a slow
+		# memcpy cannot flatter the ratios
+		END { row("best", bm, bd, brs, bd / bm, brs / bm, bf) }
+	'
+	# where the time went in the round with the fastest dump / restore
+	best_d=1 best_r=1
+	for ((r = 2; r <= ROUNDS; r++)); do
+		((R_DUMP[r] < R_DUMP[best_d])) && best_d=$r
+		((R_RST[r] < R_RST[best_r])) && best_r=$r
+	done
+	echo
+	echo "fastest dump (round $best_d, --display-stats):"
+	grep -E 'time|phase|pages' "$WORK/dump.$best_d.log" | sed 's/^/  /'
+	echo "fastest restore (round $best_r, --display-stats):"
+	sed 's/^/  /' "$WORK/restore.$best_r.log"
+	echo
+}
 
-	# victim: fills its memory, reports "ready PID SUM" through a fifo and
-	# closes it (the dump takes no fifos or pipes). Our child, so that we
-	# reap it at once when the dump kills it (a lazy init would keep its pid
-	# busy and make the restore wait); disowned, so no "Killed" notices.
-	rm -f "$WORK/ready" "$WORK/result" "$WORK/pid"
-	mkfifo "$WORK/ready" || die "mkfifo failed"
-	"$WORK/bin/bigmem" "$MIB" 3 "$WORK/result" 3>"$WORK/ready" </dev/null >/dev/null 2>"$WORK/bigmem.err" &
-	echo $! >"$WORK/vpid"
-	disown $!
-	VICTIM=$(cat "$WORK/vpid")	# for the cleanup, should the start fail
-	line=
-	read -r -t 120 line <"$WORK/ready"
-	set -- $line
-	[ "${1:-}" = ready ] && [ "${2:-}" = "$VICTIM" ] ||
-		die "victim did not start: '$line' $(cat "$WORK/bigmem.err")"
-	sum=$3
+# ---- process trees ----------------------------------------------------------
+TREE_ROOT=
+kill_tree_root() {
+	if [ -n "$TREE_ROOT" ] && grep -qs forktree "/proc/$TREE_ROOT/comm"; then
+		kill -KILL -- "-$TREE_ROOT" 2>/dev/null	# its session's group: the whole tree
+	fi
+	TREE_ROOT=
+}
+trap 'kill_tree_root; cleanup' EXIT
 
-	# dump
-	mkdir -p "$IMG"
-	t0=$(now_us)
-	"$CRIU" dump -t "$VICTIM" -D "$IMG" --display-stats >"$WORK/dump.$r.log" 2>&1 ||
-		{ cat "$WORK/dump.$r.log" >&2; die "dump failed (round $r)"; }
-	t1=$(now_us)
-	R_DUMP[r]=$((t1 - t0))
-	# the shell reaps its (disowned) child on SIGCHLD: wait until the pid
-	# is free again, outside the timed part
-	for ((i = 0; i < 200; i++)); do
-		[ -e "/proc/$VICTIM" ] || break
+# wait until no process of session $1 is left (zombies reaped by their holder or init)
+session_gone() {
+	local i
+	for ((i = 0; i < 500; i++)); do
+		ps -e -o sid= | grep -qw "$1" || return 0
 		sleep 0.01
 	done
-	R_FROZEN[r]=$("$CRIU" show "$IMG/stats-dump.img" | sed -n 's/.*"frozen_time": *\([0-9]*\).*/\1/p')
-	[ -n "${R_FROZEN[r]}" ] || die "no frozen_time in stats-dump.img"
+	return 1
+}
 
-	# restore
-	t0=$(now_us)
-	"$CRIU" restore -D "$IMG" -d --pidfile "$WORK/pid" --display-stats >"$WORK/restore.$r.log" 2>&1 ||
-		{ cat "$WORK/restore.$r.log" >&2; die "restore failed (round $r)"; }
-	t1=$(now_us)
-	R_RST[r]=$((t1 - t0))
-	[ "$(cat "$WORK/pid")" = "$VICTIM" ] || die "restored pid $(cat "$WORK/pid") is not $VICTIM"
-	state=$(sed -n 's/^State:\t\(.\).*/\1/p' "/proc/$VICTIM/status" 2>/dev/null)
-	case "$state" in
-	R | S) ;;
-	*) die "restored task is in state '$state'" ;;
-	esac
-
-	# the restored task checks its own memory
-	kill -TERM "$VICTIM"
-	for ((i = 0; i < 600; i++)); do
-		[ -d "/proc/$VICTIM" ] && ! grep -qs '^State:.Z' "/proc/$VICTIM/status" || break
-		sleep 0.05
+tree_bench() {
+	local r line t0 t1 res
+	declare -a B D RS
+	for ((r = 1; r <= TREE_ROUNDS; r++)); do
+		B[r]=$("$WORK/bin/forktree" base 200) || die "forktree base failed"
+		rm -f "$WORK/ready" "$WORK/result" "$WORK/pid"
+		mkfifo "$WORK/ready" || die "mkfifo failed"
+		"$WORK/bin/forktree" tree "$TREE_N" 3 "$WORK/result" 3>"$WORK/ready" </dev/null >/dev/null 2>&1 &
+		disown $!
+		line=
+		read -r -t 60 line <"$WORK/ready"
+		set -- $line
+		[ "${1:-}" = ready ] || die "tree did not start: '$line'"
+		TREE_ROOT=$2
+		mkdir -p "$IMG"
+		t0=$(now_us)
+		"$CRIU" dump -t "$TREE_ROOT" -D "$IMG" >"$WORK/tdump.$r.log" 2>&1 ||
+			{ cat "$WORK/tdump.$r.log" >&2; die "tree dump failed (round $r)"; }
+		t1=$(now_us)
+		D[r]=$((t1 - t0))
+		session_gone "$TREE_ROOT" || die "the dumped tree's processes are still there"
+		t0=$(now_us)
+		"$CRIU" restore -D "$IMG" -d --pidfile "$WORK/pid" >"$WORK/trst.$r.log" 2>&1 ||
+			{ cat "$WORK/trst.$r.log" >&2; die "tree restore failed (round $r)"; }
+		t1=$(now_us)
+		RS[r]=$((t1 - t0))
+		[ "$(ps -e -o sid= | grep -cw "$TREE_ROOT")" = "$TREE_N" ] ||
+			die "restored tree does not have $TREE_N processes"
+		kill -TERM "$TREE_ROOT"
+		session_gone "$TREE_ROOT" || die "restored tree did not stop"
+		TREE_ROOT=
+		res=$(cat "$WORK/result" 2>/dev/null)
+		[ "$res" = PASS ] || die "restored tree: '${res:-no result}'"
+		rm -rf "$IMG"
+		printf 'bench: tree round %d/%d done\n' "$r" "$TREE_ROUNDS" >&2
 	done
-	[ -d "/proc/$VICTIM" ] && ! grep -qs '^State:.Z' "/proc/$VICTIM/status" &&
-		die "restored task did not exit after SIGTERM"
-	VICTIM=
-	res=$(cat "$WORK/result" 2>/dev/null)
-	[ "$res" = "PASS $sum" ] || die "restored memory: '${res:-no result}' (expected PASS $sum)"
+	for ((r = 1; r <= TREE_ROUNDS; r++)); do
+		echo "$r ${B[r]} ${D[r]} ${RS[r]}"
+	done | awk -v n="$TREE_N" '
+		function row(name, b, d, rs) {
+			printf "| %-5s | %17.1f | %15.3f | %10.2f | %18.3f | %13.2f |\n",
+				name, b, d, d * 1000 / b, rs, rs * 1000 / b
+		}
+		BEGIN {
+			printf "\ndump and restore of a tree of %d processes (ms per process; ratio = that / one fork+exit+wait)\n\n", n
+			print "| round | fork+exit+wait us | dump ms/process | dump ratio | restore ms/process | restore ratio |"
+			print "| ----- | ----------------- | --------------- | ---------- | ------------------ | ------------- |"
+		}
+		{
+			b = $2; d = $3 / 1000 / n; rs = $4 / 1000 / n
+			row($1, b, d, rs)
+			if (NR == 1 || d * 1000 / b < bdr) { bdr = d * 1000 / b; bd = d; bdb = b }
+			if (NR == 1 || rs * 1000 / b < brr) { brr = rs * 1000 / b; brs = rs; brb = b }
+		}
+		END {
+			printf "| best  | %17s | %15.3f | %10.2f | %18.3f | %13.2f |\n", "-", bd, bdr, brs, brr
+		}'
+	echo
+}
 
-	rm -rf "$IMG"
-	printf 'bench: round %d/%d done\n' "$r" "$ROUNDS" >&2
-done
-
-# ---- report -----------------------------------------------------------------
-{
-	for ((r = 1; r <= ROUNDS; r++)); do
-		echo "$r ${R_MEMCPY[r]} ${R_DUMP[r]} ${R_RST[r]} ${R_FROZEN[r]}"
-	done
-} | awk -v mib="$MIB" '
-	function row(name, m, d, rs, dr, rr, f) {
-		printf "| %-5s | %11.2f | %9.2f | %12.2f | %11.2f | %14.2f | %9.0f |\n",
-			name, m, d, rs, dr, rr, f / 1000
-	}
-	BEGIN {
-		bytes = mib * 1048576
-		printf "\ndump and restore of %d MiB of random anonymous memory, images on tmpfs\n\n", mib
-		print "| round | memcpy GB/s | dump GB/s | restore GB/s | dump/memcpy | restore/memcpy | frozen ms |"
-		print "| ----- | ----------- | --------- | ------------ | ----------- | -------------- | --------- |"
-	}
-	{
-		m = $2; d = bytes / $3 / 1000; rs = bytes / $4 / 1000
-		dr = d / m; rr = rs / m
-		row($1, m, d, rs, dr, rr, $5)
-		if (NR == 1 || m > bm) bm = m
-		if (NR == 1 || d > bd) bd = d
-		if (NR == 1 || rs > brs) brs = rs
-		if (NR == 1 || $5 < bf) bf = $5
-	}
-	# the best throughputs over the best baseline: a round with a slow
-	# memcpy cannot flatter the ratios
-	END { row("best", bm, bd, brs, bd / bm, brs / bm, bf) }
-'
-# where the time went in the round with the fastest dump / restore
-best_d=1 best_r=1
-for ((r = 2; r <= ROUNDS; r++)); do
-	((R_DUMP[r] < R_DUMP[best_d])) && best_d=$r
-	((R_RST[r] < R_RST[best_r])) && best_r=$r
-done
-echo
-echo "fastest dump (round $best_d, --display-stats):"
-grep -E 'time|phase|pages' "$WORK/dump.$best_d.log" | sed 's/^/  /'
-echo "fastest restore (round $best_r, --display-stats):"
-sed 's/^/  /' "$WORK/restore.$best_r.log"
-echo
+case " $PARTS " in *" memory "*) memory_bench ;; esac
+case " $PARTS " in *" tree "*) tree_bench ;; esac
 exit 0

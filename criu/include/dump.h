@@ -34,16 +34,26 @@ struct dump_stats {
 	uint64_t mark;		/* end of the previous phase */
 };
 
-/* reg-files.img entries, shared by fds, vmas, cwd/root and exe. */
+/*
+ * reg-files.img entries, shared by fds, vmas, cwd/root and exe. One
+ * reg-files.img serves the whole tree: each process numbers its entries
+ * from @id_base + 1, the sum of the entries of the processes before it.
+ */
 struct dump_files {
 	RegFileEntry	**e;
 	size_t		nr, cap;
+	uint32_t	id_base;
 	FdEntry		*fd;
 	size_t		nr_fd;
 };
 
 struct dump_task {
 	pid_t			pid;
+	pid_t			ppid;		/* 0 for the root */
+	bool			zombie;		/* recorded from /proc only */
+	bool			seized;
+	bool			scanned;	/* children read since it was seized */
+	unsigned int		wrote;		/* W_* images of this run, per pid */
 	const struct cr_options	*o;
 	int			dirfd;		/* the images directory */
 	pid_t			*tids;
@@ -78,6 +88,32 @@ struct dump_task {
 	struct dump_stats	stats;
 };
 
+/*
+ * The dumped tree: every process, parents before children (pstree.img
+ * order), the root first. dump-tree.c collects it.
+ */
+struct dump_tree {
+	struct dump_task	**t;
+	size_t			nr, cap;
+	const struct cr_options	*o;
+	int			dirfd;
+	struct dump_stats	stats;		/* phases and totals of the tree */
+};
+
+/* dump-tree.c */
+/* Seize @root and every descendant until a scan of all of them finds none new. */
+int dump_tree_collect(struct dump_tree *tr, pid_t root);
+/* Sessions and groups the restore can rebuild; refuse the rest. */
+int dump_tree_check_ids(const struct dump_tree *tr);
+/* Detach every seized task (they run on); returns -1 if one failed. */
+int dump_tree_detach(struct dump_tree *tr);
+/* SIGKILL every live task and wait until all are gone. */
+int dump_tree_kill(struct dump_tree *tr);
+/* SIGSTOP every live task, then detach. */
+int dump_tree_stop(struct dump_tree *tr);
+struct dump_task *dump_tree_find(const struct dump_tree *tr, pid_t pid);
+void dump_tree_free(struct dump_tree *tr);
+
 /* Fail with a logged error when env CRIU_FAULT names @point. */
 int dump_fault(const char *point);
 
@@ -92,7 +128,9 @@ int dump_files_add(struct dump_files *f, const char *path, const struct stat *st
 int dump_collect_fds(struct dump_task *t);
 int dump_collect_fs(struct dump_task *t);	/* cwd, root, exe */
 void dump_files_free(struct dump_files *f);
-int dump_write_files(struct dump_task *t);
+int dump_write_fds(struct dump_task *t);
+/* One reg-files.img with the entries of every process of the tree. */
+int dump_write_reg_files(const struct dump_tree *tr);
 
 /* dump-mem.c */
 int dump_collect_vmas(struct dump_task *t);	/* before infection */

@@ -34,6 +34,7 @@
 #define RST_MAX_GROUPS_IMG	256	/* = RST_MAX_GROUPS */
 #define RST_MAX_THREADS_IMG	64	/* = RST_MAX_THREADS */
 #define RST_MAX_TIMERS_IMG	64	/* = RST_MAX_TIMERS */
+#define RST_MAX_TASKS		512	/* processes in pstree.img (one pages fd each) */
 
 /* One run of dumped pages, and where it sits in pages-PID.img. */
 struct rst_pages {
@@ -46,8 +47,9 @@ struct rst_pages {
 struct rst_image {
 	int		dirfd;		/* images directory (O_PATH|O_DIRECTORY) */
 	InventoryEntry	*inv;
-	PstreeEntry	*pstree;
+	PstreeEntry	*pstree;	/* this process's entry (the tree owns it) */
 	pid_t		pid;
+	bool		zombie;		/* no threads: only core-PID.img */
 
 	TaskCoreEntry	*core;
 	ThreadCoreEntry	**threads;	/* leader first */
@@ -56,7 +58,7 @@ struct rst_image {
 	MmEntry		*mm;
 	FdEntry		**fds;
 	size_t		nr_fds;
-	RegFileEntry	**reg;
+	RegFileEntry	**reg;		/* the tree's reg-files.img */
 	size_t		nr_reg;
 
 	struct rst_pages *runs;
@@ -83,11 +85,49 @@ struct rst_files {
 	int		tty_fd;		/* criu's terminal, for FD_TTY with --shell-job */
 };
 
+/* An address range [start, end). */
+struct rst_range_list {
+	uint64_t	(*r)[2];
+	size_t		nr;
+};
+
+/*
+ * The whole dump: pstree.img validated (restore-tree.c), and one rst_image
+ * per process in pstree order (parents first, the root at 0).
+ */
+struct rst_tree {
+	int		dirfd;
+	InventoryEntry	*inv;
+	PstreeEntry	**ps;
+	size_t		nr;
+	RegFileEntry	**reg;
+	size_t		nr_reg;
+	struct rst_image *ri;
+	size_t		nr_live;	/* processes that are not zombies */
+	/*
+	 * Per process: the pid of a helper its parent creates right before it,
+	 * to recreate a process group whose leader had exited (0: none).
+	 */
+	pid_t		*helper;
+	/* Every live process's target vmas, sorted and merged: staging avoids them. */
+	struct rst_range_list targets;
+	/* criu's own: the parent of the root, and what a shell job gets */
+	pid_t		criu_pid, criu_sid, criu_pgid;
+	bool		shell_job;
+};
+
+/* Read and validate inventory, pstree and every process's images. */
+int rst_tree_read(int dirfd, const struct cr_options *o, struct rst_tree *tr);
+void rst_tree_free(struct rst_tree *tr);
+/* Index of @pid in the tree, or -1. */
+ssize_t rst_tree_find(const struct rst_tree *tr, pid_t pid);
+
 int rst_files_open(const struct rst_image *ri, const struct cr_options *o, struct rst_files *f);
 void rst_files_close(const struct rst_image *ri, struct rst_files *f);
 
-/* Read and validate the images of the tree's (single) process. */
-int rst_images_read(int dirfd, struct rst_image *ri);
+/* Read and validate the images of one process (restore-images.c). */
+int rst_images_read(struct rst_image *ri);
+int rst_reg_files_read(int dirfd, RegFileEntry ***reg, size_t *nr);
 void rst_images_free(struct rst_image *ri);
 /* reg-files entry @id, or NULL. */
 RegFileEntry *rst_reg_file(const struct rst_image *ri, uint32_t id);
@@ -102,11 +142,13 @@ int rst_check_file_identity(const RegFileEntry *rf, int fd, bool content_matters
 pid_t rst_fork_pid(pid_t pid);
 
 /*
- * Run in the new task: never returns. Failures are written to @status_fd as
- * "E<message>\n" and the task exits; success is "R\n" from the restorer.
+ * Run in the new task (process @idx of the tree): never returns. Failures
+ * are written to @status_fd (shared by the tree) as "E<message>\n" and the
+ * task exits; success is "R<pid> <region>\n" from the restorer, which then
+ * waits for one byte on @go_fd (end of file: criu is gone, the task exits).
  */
-void rst_task_main(struct rst_image *ri, struct rst_files *f, const struct cr_options *o,
-		   int status_fd)
+void rst_task_main(struct rst_tree *tr, size_t idx, const struct cr_options *o,
+		   int status_fd, int go_fd)
 	__attribute__((noreturn));
 
 #endif /* CRIU_RESTORE_H */

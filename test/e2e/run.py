@@ -45,6 +45,12 @@ CASES = [
     ("rseq", prog("rseq"), "once", [], []),
     ("python", ["/usr/bin/python3", os.path.join(E2E, "py_loop.py")], "once", [], []),
     ("shell_job_tmux", prog("echo_job"), "tmux", [], []),
+    ("tree", prog("tree"), "once", [], []),
+    ("tree_attached", prog("tree"), "attached", [], []),
+    ("pgrp_orphan", prog("pgrp_orphan"), "once", [], []),
+    ("tree_dump_fault", prog("tree"), "dump_fault", [], []),
+    ("tree_restore_fault", prog("tree"), "restore_fault", [], []),
+    ("py_workers", ["/usr/bin/python3", os.path.join(E2E, "py_workers.py")], "once", [], []),
 ]
 
 
@@ -168,7 +174,8 @@ def restore_attached(imgs, opts, env, pid):
         proc.wait()
         raise CaseFailed("criu restore did not return after the task exited")
     if rc != 0:
-        raise CaseFailed("criu restore exited %d; the task's status should be 0" % rc)
+        raise CaseFailed("criu restore exited %d; the task's status should be 0: %s" % (
+            rc, log_errors(os.path.join(imgs, "restore.log"))))
 
 
 class Tmux:
@@ -277,15 +284,20 @@ def run_case(name, cmd, flow, dopts, ropts, env):
             p.kill()
             imgs = os.path.join(tmp, "imgs2")
         else:
+            if flow == "dump_fault":
+                dump_fault(pid, tmp, dopts, env)
             imgs = os.path.join(tmp, "imgs")
             dump(pid, imgs, dopts, env)
         status = p.wait(timeout=20)
         if flow != "twice" and status != -signal.SIGKILL:
             raise CaseFailed("after dump the task ended with %s, not SIGKILL" % status)
+        tree_gone(tmp)  # the dump killed the whole tree; orphans are reaped here
         if flow == "attached":
             restore_attached(imgs, ropts, env, pid)
             pid, status = None, 0
         else:
+            if flow == "restore_fault":
+                restore_fault(imgs, tmp, ropts, env)
             restore(imgs, ropts, env, pid)
             os.kill(pid, signal.SIGTERM)
             status = wait_pid(pid, 30)
@@ -297,6 +309,7 @@ def run_case(name, cmd, flow, dopts, ropts, env):
             result = "no result (wait status %#x)" % status
         if result != "PASS":
             raise CaseFailed(result)
+        tree_gone(tmp)
         return None
     except (CaseFailed, subprocess.TimeoutExpired, OSError, ValueError) as e:
         return str(e)
@@ -309,6 +322,66 @@ def run_case(name, cmd, flow, dopts, ropts, env):
                 pass
         shutil.rmtree(tmp, ignore_errors=True)
         reap_orphans()
+
+
+def tree_pids(tmp):
+    with open(os.path.join(tmp, "pids")) as f:
+        return [int(x) for x in f.read().split()]
+
+
+def proc_status(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return dict(l.split(":", 1) for l in f if ":" in l)
+
+
+def dump_fault(pid, tmp, opts, env):
+    """A dump failing in the tree's second process leaves every process
+    running: not traced, not stopped (zombies stay zombies)."""
+    imgs = os.path.join(tmp, "imgs-fault")
+    os.makedirs(imgs)
+    fenv = dict(env, CRIU_FAULT="after-parasite", CRIU_FAULT_NTH="2")
+    rc, out = criu(["dump", "-t", str(pid), "-D", imgs, "-o", "dump.log", "-v4"] + opts,
+                   imgs, fenv)
+    if rc == 0 or "fault injected at after-parasite" not in open(
+            os.path.join(imgs, "dump.log")).read():
+        raise CaseFailed("dump with a fault in the second process: exit %d" % rc)
+    if os.path.exists(os.path.join(imgs, "inventory.img")):
+        raise CaseFailed("a failed dump left an inventory")
+    for p in tree_pids(tmp):
+        st = proc_status(p)
+        state = st["State"].split()[0]
+        if int(st["TracerPid"]) != 0 or state in ("T", "t"):
+            raise CaseFailed("after the failed dump %d is %s, traced by %s" % (
+                p, state, st["TracerPid"].strip()))
+
+
+def restore_fault(imgs, tmp, opts, env):
+    """A restore failing in the last process leaves no process behind."""
+    fenv = dict(env, CRIU_FAULT="restore-last-task")
+    rc, out = criu(["restore", "-D", imgs, "-d", "-o", "restore-fault.log", "-v4"] + opts,
+                   imgs, fenv)
+    if rc == 0 or "fault injected" not in open(os.path.join(imgs, "restore-fault.log")).read():
+        raise CaseFailed("restore with a fault in the last process: exit %d" % rc)
+    tree_gone(tmp, 0)
+
+
+def tree_gone(tmp, timeout=10):
+    """Every pid a tree case listed in its "pids" file is gone (this runner,
+    a subreaper, reaps the ones it inherits)."""
+    try:
+        with open(os.path.join(tmp, "pids")) as f:
+            pids = [int(x) for x in f.read().split()]
+    except OSError:
+        return
+    end = time.monotonic() + timeout
+    while True:
+        reap_orphans()
+        left = [p for p in pids if os.path.exists("/proc/%d" % p)]
+        if not left:
+            return
+        if time.monotonic() > end:
+            raise CaseFailed("processes of the tree left behind: %s" % left)
+        time.sleep(0.01)
 
 
 def reap_orphans():

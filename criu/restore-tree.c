@@ -1,0 +1,304 @@
+/*
+ * Restore, step 1 for the tree: inventory.img and pstree.img, validated as
+ * untrusted input, then every process's images (restore-images.c).
+ *
+ * pstree.img rules: 1..RST_MAX_TASKS entries, pids unique (threads too),
+ * the root first with ppid 0 and the inventory's root pid, every other
+ * ppid naming an earlier entry that is not a zombie. A live process has
+ * 1..RST_MAX_THREADS_IMG threads, its pid first; a zombie has none.
+ *
+ * Sessions and groups are checked here against what the restore can build
+ * (restore-task.c does it): a session is either led by its process (setsid)
+ * or inherited from the parent; a group is led by its process, joined
+ * (leader in the tree, same session), the root's outside group with
+ * --shell-job, or one whose leader had exited: a helper with that pid
+ * creates it (see rst_tree.helper). Anything else is refused here, before
+ * a process exists.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define LOG_PREFIX "restore: "
+#include "log.h"
+#include "image.h"
+#include "inventory.h"
+#include "restore.h"
+
+#define PID_MAX_LIMIT	(1u << 22)
+
+ssize_t rst_tree_find(const struct rst_tree *tr, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < tr->nr; i++)
+		if (tr->ps[i]->pid == (uint32_t)pid)
+			return (ssize_t)i;
+	return -1;
+}
+
+/* pid or tid @id is used by an entry before @upto (or by an earlier thread of it). */
+static bool id_taken(const struct rst_tree *tr, size_t upto, uint32_t id)
+{
+	size_t i, k;
+
+	for (i = 0; i < upto; i++) {
+		if (tr->ps[i]->pid == id)
+			return true;
+		for (k = 0; k < tr->ps[i]->n_threads; k++)
+			if (tr->ps[i]->threads[k] == id)
+				return true;
+	}
+	return false;
+}
+
+static int check_entry(const struct rst_tree *tr, size_t i)
+{
+	const PstreeEntry *e = tr->ps[i];
+	size_t k, j;
+	ssize_t p;
+
+	if (e->pid < 2 || e->pid >= PID_MAX_LIMIT || e->sid >= PID_MAX_LIMIT ||
+	    e->pgid >= PID_MAX_LIMIT || !e->sid || !e->pgid) {
+		pr_err("pstree.img: entry %zu: pid %u, group %u, session %u out of range", i,
+		       e->pid, e->pgid, e->sid);
+		return -1;
+	}
+	if (id_taken(tr, i, e->pid)) {
+		pr_err("pstree.img: pid %u appears twice", e->pid);
+		return -1;
+	}
+	if (e->n_threads > RST_MAX_THREADS_IMG ||
+	    (e->n_threads && e->threads[0] != e->pid)) {
+		pr_err("pstree.img: pid %u: %zu threads (at most %d, the leader first)", e->pid,
+		       e->n_threads, RST_MAX_THREADS_IMG);
+		return -1;
+	}
+	for (k = 1; k < e->n_threads; k++) {
+		bool dup = e->threads[k] < 2 || e->threads[k] >= PID_MAX_LIMIT ||
+			   id_taken(tr, i, e->threads[k]);
+
+		for (j = 0; j < k && !dup; j++)
+			dup = e->threads[j] == e->threads[k];
+		if (dup) {
+			pr_err("pstree.img: pid %u: thread %u repeated or out of range", e->pid,
+			       e->threads[k]);
+			return -1;
+		}
+	}
+	if (i == 0) {
+		if (e->ppid || !e->n_threads) {
+			pr_err("pstree.img: the root %u must come first, alive, with ppid 0", e->pid);
+			return -1;
+		}
+		if (tr->inv->has_root_pid && tr->inv->root_pid != e->pid) {
+			pr_err("inventory root pid %u differs from pstree root %u", tr->inv->root_pid,
+			       e->pid);
+			return -1;
+		}
+		return 0;
+	}
+	p = rst_tree_find(tr, (pid_t)e->ppid);
+	if (p < 0 || (size_t)p >= i || !tr->ps[p]->n_threads) {
+		pr_err("pstree.img: the parent %u of %u is not an earlier live process of the tree",
+		       e->ppid, e->pid);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_session(const struct rst_tree *tr, size_t i)
+{
+	const PstreeEntry *e = tr->ps[i], *root = tr->ps[0];
+
+	if (e->sid == e->pid)
+		return 0;
+	if (i == 0) {
+		if (tr->shell_job)
+			return 0;
+		pr_err("the task was in session %u, which is not its own: restore it with --shell-job",
+		       e->sid);
+		return -1;
+	}
+	if (tr->ps[rst_tree_find(tr, (pid_t)e->ppid)]->sid != e->sid) {
+		pr_err("pstree.img: %u is in session %u, its parent %u in another: not supported yet",
+		       e->pid, e->sid, e->ppid);
+		return -1;
+	}
+	if (e->sid == root->sid && root->sid != root->pid && !tr->shell_job) {
+		pr_err("pstree.img: session %u is the root's outside session: needs --shell-job",
+		       e->sid);
+		return -1;
+	}
+	return 0;
+}
+
+/* The first process (pstree order) in group @pgid. */
+static size_t first_member(const struct rst_tree *tr, uint32_t pgid)
+{
+	size_t i;
+
+	for (i = 0; tr->ps[i]->pgid != pgid; i++)
+		;
+	return i;
+}
+
+static int check_group(struct rst_tree *tr, size_t i)
+{
+	const PstreeEntry *e = tr->ps[i], *root = tr->ps[0], *leader;
+	ssize_t l;
+	size_t f;
+
+	if (e->pgid == e->pid)
+		return 0;
+	if (tr->shell_job && e->pgid == root->pgid && root->pgid != root->pid)
+		return 0;	/* criu's group, as the root's */
+	if (i == 0) {
+		pr_err("the task was in process group %u, which is not its own: restore it with --shell-job",
+		       e->pgid);
+		return -1;
+	}
+	l = rst_tree_find(tr, (pid_t)e->pgid);
+	if (l >= 0) {
+		leader = tr->ps[l];
+		if (leader->pgid != e->pgid || leader->sid != e->sid) {
+			pr_err("pstree.img: group %u of %u: its leader is in group %u session %u: "
+			       "not supported yet", e->pgid, e->pid, leader->pgid, leader->sid);
+			return -1;
+		}
+		return 0;
+	}
+	if (e->pgid == e->sid || id_taken(tr, tr->nr, e->pgid)) {
+		pr_err("pstree.img: group %u of %u: its leader (the session's) is missing: "
+		       "not supported yet", e->pgid, e->pid);
+		return -1;
+	}
+	f = first_member(tr, e->pgid);
+	if (tr->ps[f]->sid != e->sid) {
+		pr_err("pstree.img: group %u spans sessions %u and %u", e->pgid, tr->ps[f]->sid,
+		       e->sid);
+		return -1;
+	}
+	tr->helper[f] = (pid_t)e->pgid;	/* the first member's parent creates it */
+	return 0;
+}
+
+static int read_pstree(struct rst_tree *tr)
+{
+	size_t i;
+
+	if (img_read_all(tr->dirfd, IMG_PSTREE, 0, RST_MAX_TASKS, NULL, NULL,
+			 (ProtobufCMessage ***)&tr->ps, &tr->nr))
+		return -1;
+	if (!tr->nr) {
+		pr_err("pstree.img: no process");
+		return -1;
+	}
+	tr->helper = calloc(tr->nr, sizeof(*tr->helper));
+	tr->ri = calloc(tr->nr, sizeof(*tr->ri));
+	if (!tr->helper || !tr->ri)
+		return -1;
+	for (i = 0; i < tr->nr; i++)
+		if (check_entry(tr, i))
+			return -1;
+	for (i = 0; i < tr->nr; i++)
+		if (check_session(tr, i) || check_group(tr, i))
+			return -1;
+	return 0;
+}
+
+static int range_cmp(const void *a, const void *b)
+{
+	const uint64_t *x = a, *y = b;
+
+	return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+/* The union of every live process's vmas, for the staging reservations. */
+static int collect_targets(struct rst_tree *tr)
+{
+	size_t i, k, n = 0, total = 0;
+	uint64_t (*r)[2];
+
+	for (i = 0; i < tr->nr; i++)
+		if (!tr->ri[i].zombie)
+			total += tr->ri[i].mm->n_vmas;
+	r = calloc(total + 1, sizeof(*r));
+	if (!r)
+		return -1;
+	for (i = 0; i < tr->nr; i++)
+		for (k = 0; !tr->ri[i].zombie && k < tr->ri[i].mm->n_vmas; k++) {
+			const VmaEntry *v = tr->ri[i].mm->vmas[k];
+
+			if (v->kind == VMA_KIND__VMA_VSYSCALL)
+				continue;
+			r[n][0] = v->start;
+			r[n++][1] = v->end;
+		}
+	qsort(r, n, sizeof(*r), range_cmp);
+	for (i = 0, k = 0; i < n; i++) {
+		if (k && r[i][0] <= r[k - 1][1]) {
+			if (r[i][1] > r[k - 1][1])
+				r[k - 1][1] = r[i][1];
+			continue;
+		}
+		r[k][0] = r[i][0];
+		r[k++][1] = r[i][1];
+	}
+	tr->targets.r = r;
+	tr->targets.nr = k;
+	return 0;
+}
+
+int rst_tree_read(int dirfd, const struct cr_options *o, struct rst_tree *tr)
+{
+	ProtobufCMessage *m;
+	size_t i;
+
+	memset(tr, 0, sizeof(*tr));
+	tr->dirfd = dirfd;
+	tr->shell_job = o->shell_job;
+	tr->criu_pid = getpid();
+	tr->criu_sid = getsid(0);
+	tr->criu_pgid = getpgid(0);
+	if (img_read_one(dirfd, IMG_INVENTORY, 0, &m)) {
+		pr_err("no usable inventory.img: the dump is missing or incomplete");
+		return -1;
+	}
+	tr->inv = (InventoryEntry *)m;
+	if (inventory_check(tr->inv) || read_pstree(tr) ||
+	    rst_reg_files_read(dirfd, &tr->reg, &tr->nr_reg))
+		return -1;
+	for (i = 0; i < tr->nr; i++) {
+		struct rst_image *ri = &tr->ri[i];
+
+		ri->dirfd = dirfd;
+		ri->inv = tr->inv;
+		ri->pstree = tr->ps[i];
+		ri->pid = (pid_t)tr->ps[i]->pid;
+		ri->reg = tr->reg;
+		ri->nr_reg = tr->nr_reg;
+		if (rst_images_read(ri))
+			return -1;
+		tr->nr_live += !ri->zombie;
+	}
+	return collect_targets(tr);
+}
+
+void rst_tree_free(struct rst_tree *tr)
+{
+	size_t i;
+
+	for (i = 0; tr->ri && i < tr->nr; i++)
+		rst_images_free(&tr->ri[i]);
+	free(tr->ri);
+	img_free_all((ProtobufCMessage **)tr->ps, tr->nr);
+	img_free_all((ProtobufCMessage **)tr->reg, tr->nr_reg);
+	if (tr->inv)
+		img_free_entry(&tr->inv->base);
+	free(tr->helper);
+	free(tr->targets.r);
+	memset(tr, 0, sizeof(*tr));
+}
