@@ -22,6 +22,7 @@
 #define LOG_PREFIX "dump: "
 #include "log.h"
 #include "dump.h"
+#include "vma.h"
 
 #define PAGE		4096ull
 #define PM_PRESENT	(1ull << 63)
@@ -85,29 +86,35 @@ int cow_shared_map(int child_pm, int parent_pm, uint64_t start, uint64_t end, ui
 	return 0;
 }
 
-const VmaEntry *cow_parent_vma(const MmEntry *parent, const VmaEntry *v)
+static const RegFileEntry *file_by_id(const struct dump_files *f, uint32_t id)
 {
-	size_t lo = 0, hi = parent->n_vmas;
+	size_t i;
 
-	if (v->kind != VMA_KIND__VMA_ANON_PRIVATE && v->kind != VMA_KIND__VMA_FILE_PRIVATE)
-		return NULL;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const VmaEntry *pv = parent->vmas[mid];
-
-		if (pv->end <= v->start) {
-			lo = mid + 1;
-		} else if (pv->start >= v->end) {
-			hi = mid;
-		} else {
-			if (pv->start != v->start || pv->end != v->end || pv->kind != v->kind ||
-			    pv->pgoff != v->pgoff)
-				return NULL;
-			if (v->kind == VMA_KIND__VMA_FILE_PRIVATE &&
-			    (!pv->has_file_id || !v->has_file_id || pv->file_id != v->file_id))
-				return NULL;
-			return pv;
-		}
-	}
+	for (i = 0; i < f->nr; i++)
+		if (f->e[i]->id == id)
+			return f->e[i];
 	return NULL;
+}
+
+/* Same file behind two reg-files ids (each process numbers its own). */
+static bool same_file(const struct dump_task *a, uint32_t ida, const struct dump_task *b,
+		      uint32_t idb)
+{
+	const RegFileEntry *x = file_by_id(&a->files, ida), *y = file_by_id(&b->files, idb);
+
+	return x && y && x->dev == y->dev && x->ino == y->ino && !strcmp(x->path, y->path);
+}
+
+const VmaEntry *cow_parent_vma(const struct dump_task *parent, const struct dump_task *child,
+			       const VmaEntry *v)
+{
+	long i = vma_inherited_from(&parent->mm, v);
+	const VmaEntry *pv = i < 0 ? NULL : parent->mm.vmas[i];
+
+	if (!pv || v->kind != VMA_KIND__VMA_FILE_PRIVATE)
+		return pv;
+	if (!pv->has_file_id || !v->has_file_id ||
+	    !same_file(parent, pv->file_id, child, v->file_id))
+		return NULL;
+	return pv;
 }

@@ -614,7 +614,7 @@ static int cow_begin(struct page_xfer *x, int pm_fd, const VmaEntry *v)
 	uint8_t *map;
 
 	x->cow = NULL;
-	if (!p || !cow_parent_vma(&p->mm, v))
+	if (!p || !cow_parent_vma(p, x->t, v))
 		return 0;
 	if (x->parent_pm < 0) {
 		x->parent_pm = cow_open_pagemap(p->pid);

@@ -141,8 +141,9 @@ void dump_mm_free(struct dump_task *t);
 int cow_open_pagemap(pid_t pid);
 /* @out[i] = 1 when page i of [start, end) is the same physical page in both. */
 int cow_shared_map(int child_pm, int parent_pm, uint64_t start, uint64_t end, uint8_t *out);
-/* The parent's vma that @v may have inherited (same range, kind, file), or NULL. */
-const VmaEntry *cow_parent_vma(const MmEntry *parent, const VmaEntry *v);
+/* The vma of @parent that @child's @v may have inherited (same range, kind, file), or NULL. */
+const VmaEntry *cow_parent_vma(const struct dump_task *parent, const struct dump_task *child,
+			       const VmaEntry *v);
 
 /* dump-core.c */
 int dump_collect_core_ptrace(struct dump_task *t);	/* seized, before prepare */

@@ -48,6 +48,7 @@ CASES = [
     ("tree", prog("tree"), "once", [], []),
     ("tree_attached", prog("tree"), "attached", [], []),
     ("pgrp_orphan", prog("pgrp_orphan"), "once", [], []),
+    ("cow", prog("cow"), "once", [], []),
     ("tree_dump_fault", prog("tree"), "dump_fault", [], []),
     ("tree_restore_fault", prog("tree"), "restore_fault", [], []),
     ("py_workers", ["/usr/bin/python3", os.path.join(E2E, "py_workers.py")], "once", [], []),

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 
 #include "dump.h"
+#include "vma.h"
 #include "unit.h"
 
 #define PG	4096ul
@@ -95,55 +96,54 @@ out:
 	return ret;
 }
 
-static void vma(VmaEntry *v, uint64_t s, uint64_t e, VmaKind k, uint32_t file)
+static void vma(VmaEntry *v, uint64_t s, uint64_t e, VmaKind k, uint64_t pgoff)
 {
 	vma_entry__init(v);
 	v->start = s;
 	v->end = e;
 	v->kind = k;
-	if (file) {
-		v->has_file_id = true;
-		v->file_id = file;
-	}
+	v->pgoff = pgoff;
 }
 
-static int test_parent_vma(void)
+static int test_inherited_from(void)
 {
 	VmaEntry pv[4], c;
 	VmaEntry *pp[4] = { &pv[0], &pv[1], &pv[2], &pv[3] };
 	MmEntry mm = MM_ENTRY__INIT;
 
 	vma(&pv[0], 0x1000, 0x3000, VMA_KIND__VMA_ANON_PRIVATE, 0);
-	vma(&pv[1], 0x5000, 0x9000, VMA_KIND__VMA_FILE_PRIVATE, 7);
-	vma(&pv[2], 0x9000, 0xa000, VMA_KIND__VMA_FILE_SHARED, 7);
+	vma(&pv[1], 0x5000, 0x9000, VMA_KIND__VMA_FILE_PRIVATE, 0x2000);
+	vma(&pv[2], 0x9000, 0xa000, VMA_KIND__VMA_FILE_SHARED, 0);
 	vma(&pv[3], 0x10000, 0x20000, VMA_KIND__VMA_ANON_PRIVATE, 0);
 	mm.vmas = pp;
 	mm.n_vmas = 4;
 
 	vma(&c, 0x1000, 0x3000, VMA_KIND__VMA_ANON_PRIVATE, 0);
-	CHECK(cow_parent_vma(&mm, &c) == &pv[0]);
+	CHECK(vma_inherited_from(&mm, &c) == 0);
 	vma(&c, 0x10000, 0x20000, VMA_KIND__VMA_ANON_PRIVATE, 0);
-	CHECK(cow_parent_vma(&mm, &c) == &pv[3]);
+	CHECK(vma_inherited_from(&mm, &c) == 3);
 	vma(&c, 0x10000, 0x18000, VMA_KIND__VMA_ANON_PRIVATE, 0);	/* resized */
-	CHECK(cow_parent_vma(&mm, &c) == NULL);
-	vma(&c, 0x5000, 0x9000, VMA_KIND__VMA_FILE_PRIVATE, 7);
-	CHECK(cow_parent_vma(&mm, &c) == &pv[1]);
-	vma(&c, 0x5000, 0x9000, VMA_KIND__VMA_FILE_PRIVATE, 8);	/* another file */
-	CHECK(cow_parent_vma(&mm, &c) == NULL);
+	CHECK(vma_inherited_from(&mm, &c) == -1);
+	vma(&c, 0x5000, 0x9000, VMA_KIND__VMA_FILE_PRIVATE, 0x2000);
+	CHECK(vma_inherited_from(&mm, &c) == 1);
+	vma(&c, 0x5000, 0x9000, VMA_KIND__VMA_FILE_PRIVATE, 0x3000);	/* another offset */
+	CHECK(vma_inherited_from(&mm, &c) == -1);
 	vma(&c, 0x5000, 0x9000, VMA_KIND__VMA_ANON_PRIVATE, 0);	/* another kind */
-	CHECK(cow_parent_vma(&mm, &c) == NULL);
-	vma(&c, 0x9000, 0xa000, VMA_KIND__VMA_FILE_SHARED, 7);	/* shared: never */
-	CHECK(cow_parent_vma(&mm, &c) == NULL);
+	CHECK(vma_inherited_from(&mm, &c) == -1);
+	vma(&c, 0x9000, 0xa000, VMA_KIND__VMA_FILE_SHARED, 0);	/* shared: never */
+	CHECK(vma_inherited_from(&mm, &c) == -1);
 	vma(&c, 0x30000, 0x31000, VMA_KIND__VMA_ANON_PRIVATE, 0);	/* nothing there */
-	CHECK(cow_parent_vma(&mm, &c) == NULL);
+	CHECK(vma_inherited_from(&mm, &c) == -1);
+	vma(&c, 0x0, 0x1000, VMA_KIND__VMA_ANON_PRIVATE, 0);
+	CHECK(vma_inherited_from(&mm, &c) == -1);
 	mm.n_vmas = 0;
 	vma(&c, 0x1000, 0x3000, VMA_KIND__VMA_ANON_PRIVATE, 0);
-	CHECK(cow_parent_vma(&mm, &c) == NULL);
+	CHECK(vma_inherited_from(&mm, &c) == -1);
 	return 0;
 }
 
 static const struct unit_case cases[] = {
 	{ "pages shared since fork are found by PFN", test_shared_map },
-	{ "an inherited vma matches range, kind and file", test_parent_vma },
+	{ "an inherited vma matches range, kind and offset", test_inherited_from },
 };
 UNIT_MAIN(cases)
