@@ -150,6 +150,12 @@ static int scan_children(struct dump_tree *tr, struct dump_task *t, size_t *adde
 		for (i = 0; i < kids.nr; i++) {
 			if (dump_tree_find(tr, kids.pid[i]))
 				continue;
+			if (kids.pid[i] == getpid()) {
+				pr_err("criu itself (%d) is in the tree of %d: cannot dump it",
+				       getpid(), tr->t[0]->pid);
+				proc_pids_free(&kids);
+				return -1;
+			}
 			if (!tree_add(tr, kids.pid[i], t->pid)) {
 				proc_pids_free(&kids);
 				return -1;

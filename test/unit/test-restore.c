@@ -1572,6 +1572,85 @@ static int test_pstree_threads(void) { return broken(spoil_pstree_threads, "pstr
 static int test_bad_caps(void) { return broken(spoil_bad_caps, "capabilities this kernel does not know"); }
 static int test_bad_timer(void) { return broken(spoil_bad_timer, "posix timer 3"); }
 
+/* pstree.img: the dumped entry, then entries made up from @extra (pid 0: the root's + n). */
+static PstreeEntry extra[2];
+static size_t nr_extra;
+
+static void pstree_append(const struct victim_ctl *v)
+{
+	ProtobufCMessage *root = NULL;
+	struct cr_img *img;
+	int dfd = open(v->dir, O_RDONLY | O_DIRECTORY);
+	size_t i;
+
+	img = img_open(dfd, IMG_PSTREE, 0);
+	if (img && img_read_entry(img, &root) != 1)
+		root = NULL;
+	if (img)
+		img_close(img);
+	img = root ? img_create(dfd, IMG_PSTREE, 0) : NULL;
+	if (img && !img_write_entry(img, root)) {
+		for (i = 0; i < nr_extra; i++)
+			if (img_write_entry(img, &extra[i].base))
+				break;
+		img_commit(img);
+	}
+	if (root)
+		img_free_entry(root);
+	close(dfd);
+}
+
+/* An entry for pid @pid (root + @pid when small) under @ppid, leading its group and session. */
+static void extra_entry(size_t k, const struct victim_ctl *v, uint32_t pid, uint32_t ppid,
+			uint32_t sid, bool zombie)
+{
+	static uint32_t tids[2];
+
+	pstree_entry__init(&extra[k]);
+	extra[k].pid = pid < 100 ? (uint32_t)v->pid + 1000 + pid : pid;
+	extra[k].ppid = ppid;
+	extra[k].pgid = extra[k].pid;
+	extra[k].sid = sid ? sid : extra[k].pid;
+	tids[k] = extra[k].pid;
+	extra[k].n_threads = zombie ? 0 : 1;
+	extra[k].threads = &tids[k];
+	nr_extra = k + 1;
+}
+
+static void spoil_pstree_dup(const struct victim_ctl *v)
+{
+	extra_entry(0, v, (uint32_t)v->pid, (uint32_t)v->pid, 0, false);
+	pstree_append(v);
+}
+
+static void spoil_pstree_orphan(const struct victim_ctl *v)
+{
+	extra_entry(0, v, 1, 1, 0, false);	/* parent: pid 1, not in the tree */
+	pstree_append(v);
+}
+
+static void spoil_pstree_zombie_parent(const struct victim_ctl *v)
+{
+	extra_entry(0, v, 1, (uint32_t)v->pid, 0, true);
+	extra_entry(1, v, 2, extra[0].pid, 0, false);
+	pstree_append(v);
+}
+
+static void spoil_pstree_session(const struct victim_ctl *v)
+{
+	extra_entry(0, v, 1, (uint32_t)v->pid, (uint32_t)v->pid + 1003, false);
+	extra[0].pgid = (uint32_t)v->pid;	/* in the root's group, another session */
+	pstree_append(v);
+}
+
+static int test_pstree_dup(void) { return broken(spoil_pstree_dup, "appears twice"); }
+static int test_pstree_orphan(void) { return broken(spoil_pstree_orphan, "is not an earlier live process"); }
+static int test_pstree_zombie_parent(void)
+{
+	return broken(spoil_pstree_zombie_parent, "is not an earlier live process");
+}
+static int test_pstree_session(void) { return broken(spoil_pstree_session, "its parent"); }
+
 static int slurp(const char *path, char **buf, size_t *len)
 {
 	struct stat st;
@@ -1846,6 +1925,10 @@ static const struct unit_case cases[] = {
 	{ "xsave of another size refused", test_xsave_short },
 	{ "sigaction for SIGKILL refused", test_bad_signo },
 	{ "pstree thread list not matching the core image refused", test_pstree_threads },
+	{ "pstree: a pid twice refused", test_pstree_dup },
+	{ "pstree: a parent outside the tree refused", test_pstree_orphan },
+	{ "pstree: a child of a zombie refused", test_pstree_zombie_parent },
+	{ "pstree: a session neither its own nor its parent's refused", test_pstree_session },
 	{ "unknown capabilities refused", test_bad_caps },
 	{ "timer notifying a foreign thread refused", test_bad_timer },
 	{ "failure inside the restorer reported, task reaped", test_restorer_failure },
