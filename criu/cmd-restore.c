@@ -528,6 +528,7 @@ int cmd_restore(struct cr_options *o)
 		kill_tree(pid, &gfd[1]);
 		goto out;
 	}
+	pr_info("all %zu processes ready, released", tr.nr_live);
 	/* A task left stopped stops before that last step. */
 	for (i = 0; i < tr.nr; i++)
 		if (!tr.ri[i].zombie && !o->leave_stopped && tr.ri[i].core->state != 3)

@@ -26,8 +26,8 @@
 # every process reported ready and was released), then SIGTERM makes the
 # tree stop top down, each process checking its children and its pid: a
 # FAIL fails the benchmark. Reported: ms per process for dump and restore,
-# and each divided by the baseline of its round; the best row takes the
-# best of each column.
+# and each divided by the baseline of its round; the best row divides the
+# best time per process by the best baseline of the run.
 #
 # BENCH_PARTS picks the parts (default "memory tree").
 #
@@ -297,12 +297,12 @@ tree_bench() {
 		{
 			b = $2; d = $3 / 1000 / n; rs = $4 / 1000 / n
 			row($1, b, d, rs)
-			if (NR == 1 || d * 1000 / b < bdr) { bdr = d * 1000 / b; bd = d; bdb = b }
-			if (NR == 1 || rs * 1000 / b < brr) { brr = rs * 1000 / b; brs = rs; brb = b }
+			if (NR == 1 || b < bb) bb = b
+			if (NR == 1 || d < bd) bd = d
+			if (NR == 1 || rs < brs) brs = rs
 		}
-		END {
-			printf "| best  | %17s | %15.3f | %10.2f | %18.3f | %13.2f |\n", "-", bd, bdr, brs, brr
-		}'
+		# the best times over the best baseline, as for memory
+		END { row("best", bb, bd, brs) }'
 	echo
 }
 
