@@ -240,6 +240,34 @@ static bool pid_alive(pid_t pid)
 	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
 }
 
+/*
+ * @t is a first member of session @sid whose leader has exited: its
+ * parent is in another session. The restore makes the session with a
+ * helper that forks all first members, so they must share one parent.
+ */
+static bool first_of_session(const struct dump_tree *tr, const struct dump_task *t)
+{
+	const struct dump_task *parent = dump_tree_find(tr, t->ppid);
+
+	return parent && parent->stat.session != t->stat.session;
+}
+
+static int check_exited_session(const struct dump_tree *tr, const struct dump_task *t)
+{
+	size_t i;
+
+	if (!first_of_session(tr, t))
+		return 0;
+	for (i = 0; i < tr->nr; i++)
+		if (tr->t[i]->stat.session == t->stat.session && first_of_session(tr, tr->t[i]) &&
+		    tr->t[i]->ppid != t->ppid) {
+			pr_err("session %d (its leader exited) has first members under %d and %d: "
+			       "not supported yet", t->stat.session, t->ppid, tr->t[i]->ppid);
+			return -1;
+		}
+	return 0;
+}
+
 /* The session of @t is one the restore can give it. */
 static int check_sid(const struct dump_tree *tr, const struct dump_task *t)
 {
@@ -256,10 +284,11 @@ static int check_sid(const struct dump_tree *tr, const struct dump_task *t)
 		return -1;
 	}
 	if (!dump_tree_find(tr, sid) && !(tr->o->shell_job && sid == root->stat.session)) {
-		pr_err("session %d of %d: its leader %s; only sessions led inside the tree "
-		       "(or, with --shell-job, the root's) are supported", sid, t->pid,
-		       pid_alive(sid) ? "is outside the dumped tree" :
-		       "has exited: restoring such a session is not supported yet");
+		if (!pid_alive(sid) && sid != root->stat.session)
+			return check_exited_session(tr, t);
+		pr_err("session %d of %d: its leader is outside the dumped tree; only sessions "
+		       "led inside the tree (or, with --shell-job, the root's) are supported",
+		       sid, t->pid);
 		return -1;
 	}
 	parent = dump_tree_find(tr, t->ppid);
@@ -301,9 +330,28 @@ static int check_pgid(const struct dump_tree *tr, const struct dump_task *t)
 		return -1;
 	}
 	if (pgid == t->stat.session) {
-		pr_err("process group %d of %d: its leader, the session leader, has exited: "
-		       "not supported yet", pgid, t->pid);
+		size_t i;
+
+		/* the session helper makes the group: a first member must hold it */
+		for (i = 0; i < tr->nr; i++)
+			if (tr->t[i]->stat.session == pgid && tr->t[i]->stat.pgrp == pgid &&
+			    first_of_session(tr, tr->t[i]))
+				return 0;
+		pr_err("process group %d of %d: its leader, the session leader, has exited and "
+		       "no first member of the session is in it: not supported yet", pgid, t->pid);
 		return -1;
+	}
+	{
+		size_t i;
+
+		for (i = 0; tr->t[i]->stat.pgrp != pgid; i++)
+			;
+		if (first_of_session(tr, tr->t[i]) && !dump_tree_find(tr, t->stat.session)) {
+			pr_err("process group %d (leader exited) begins with %d, a first member of "
+			       "session %d (leader exited): not supported yet", pgid, tr->t[i]->pid,
+			       t->stat.session);
+			return -1;
+		}
 	}
 	pr_info("process group %d of %d: leader exited, restored with a helper", pgid, t->pid);
 	return 0;

@@ -299,6 +299,62 @@ static pid_t fork_task(struct rst_tree *tr, size_t k, const struct cr_options *o
 }
 
 /*
+ * A stand-in for an exited session leader: make the session (and its
+ * group), fork every first member of it, and end. Its parent is a
+ * subreaper meanwhile: the members become its children, as dumped.
+ */
+static __noreturn void session_helper_main(struct rst_tree *tr, pid_t sid,
+					   const struct cr_options *o, int go_fd)
+{
+	size_t k;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) || setsid() < 0)
+		die("session helper %d: %s", sid, strerror(errno));
+	for (k = 0; k < tr->nr; k++)
+		if (tr->sess_helper[k] == sid)
+			fork_task(tr, k, o, go_fd);
+	_exit(0);
+}
+
+/*
+ * The session helper's children: wait until it has exited and handed us
+ * to our parent (the dumped one), before anything else.
+ */
+static void wait_adopted(pid_t helper)
+{
+	int i;
+
+	for (i = 0; getppid() == helper; i++) {
+		if (i == 20000)
+			die("session helper %d did not exit", helper);
+		usleep(500);
+	}
+}
+
+/* Fork the session helper for first member @k (once per session), reap it. */
+static void fork_session(struct rst_tree *tr, size_t k, const struct cr_options *o, int go_fd)
+{
+	pid_t sid = tr->sess_helper[k], h;
+	size_t j;
+
+	for (j = 0; j < k; j++)
+		if (tr->sess_helper[j] == sid)
+			return;		/* the helper made it with an earlier one */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))
+		die("PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
+	h = rst_fork_pid(sid);
+	if (h < 0)
+		die("cannot create the helper for session %d", sid);
+	if (h == 0)
+		session_helper_main(tr, sid, o, go_fd);
+	if (waitpid(h, NULL, 0) != h)
+		die("cannot reap the session helper %d: %s", h, strerror(errno));
+	for (j = k; j < tr->nr; j++)
+		if (tr->sess_helper[j] == sid && tr->ri[j].zombie)
+			wait_dead((pid_t)tr->ps[j]->pid);
+}
+
+/*
  * Fork the children of process @idx, in pstree order, each with its pid.
  * A group whose leader had exited is made first by a helper with the
  * leader's pid; it ends at once and its zombie holds the group until its
@@ -307,7 +363,7 @@ static pid_t fork_task(struct rst_tree *tr, size_t k, const struct cr_options *o
  */
 static bool fork_children(struct rst_tree *tr, size_t idx, const struct cr_options *o, int go_fd)
 {
-	bool ended = false;
+	bool ended = false, subreaper = false;
 	size_t k;
 
 	for (k = idx + 1; k < tr->nr; k++) {
@@ -315,6 +371,11 @@ static bool fork_children(struct rst_tree *tr, size_t idx, const struct cr_optio
 
 		if (tr->ps[k]->ppid != tr->ps[idx]->pid)
 			continue;
+		if (tr->sess_helper[k]) {
+			fork_session(tr, k, o, go_fd);
+			ended = subreaper = true;
+			continue;
+		}
 		if (tr->helper[k]) {
 			h = rst_fork_pid(tr->helper[k]);
 			if (h < 0)
@@ -334,6 +395,9 @@ static bool fork_children(struct rst_tree *tr, size_t idx, const struct cr_optio
 		if (h && waitpid(h, NULL, 0) != h)
 			die("cannot reap the helper %d: %s", h, strerror(errno));
 	}
+	/* restore_misc() sets the dumped value; until then, not one of ours */
+	if (subreaper)
+		prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
 	return ended;
 }
 
@@ -1119,6 +1183,8 @@ void rst_task_main(struct rst_tree *tr, size_t idx, const struct cr_options *o, 
 	sigprocmask(SIG_BLOCK, &all, NULL);
 	if (getpid() != ri->pid)
 		die("got pid %d instead of %d", getpid(), ri->pid);
+	if (tr->sess_helper[idx])
+		wait_adopted(tr->sess_helper[idx]);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0))
 		die("PR_SET_PDEATHSIG: %s", strerror(errno));
 	if (getppid() != parent)

@@ -8,12 +8,15 @@
  * 1..RST_MAX_THREADS_IMG threads, its pid first; a zombie has none.
  *
  * Sessions and groups are checked here against what the restore can build
- * (restore-task.c does it): a session is either led by its process (setsid)
- * or inherited from the parent; a group is led by its process, joined
+ * (restore-task.c does it): a session is led by its process (setsid),
+ * inherited from the parent, or one whose leader had exited: a helper with
+ * that pid makes it and forks its first members (rst_tree.sess_helper),
+ * which must share one parent; a group is led by its process, joined
  * (leader in the tree, same session), the root's outside group with
- * --shell-job, or one whose leader had exited: a helper with that pid
- * creates it (see rst_tree.helper). Anything else is refused here, before
- * a process exists.
+ * --shell-job, the group of an exited session leader held by a first
+ * member, or one whose leader had exited: a helper with that pid creates
+ * it (rst_tree.helper). Anything else is refused here, before a process
+ * exists.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -109,9 +112,10 @@ static int check_entry(const struct rst_tree *tr, size_t i)
 	return 0;
 }
 
-static int check_session(const struct rst_tree *tr, size_t i)
+static int check_session(struct rst_tree *tr, size_t i)
 {
 	const PstreeEntry *e = tr->ps[i], *root = tr->ps[0];
+	size_t k;
 
 	if (e->sid == e->pid)
 		return 0;
@@ -122,17 +126,44 @@ static int check_session(const struct rst_tree *tr, size_t i)
 		       e->sid);
 		return -1;
 	}
-	if (tr->ps[rst_tree_find(tr, (pid_t)e->ppid)]->sid != e->sid) {
+	if (tr->ps[rst_tree_find(tr, (pid_t)e->ppid)]->sid == e->sid) {
+		if (e->sid == root->sid && root->sid != root->pid && !tr->shell_job) {
+			pr_err("pstree.img: session %u is the root's outside session: needs --shell-job",
+			       e->sid);
+			return -1;
+		}
+		return 0;	/* inherited from the parent */
+	}
+	if (rst_tree_find(tr, (pid_t)e->sid) >= 0 || id_taken(tr, tr->nr, e->sid) ||
+	    e->sid == root->sid) {
 		pr_err("pstree.img: %u is in session %u, its parent %u in another: not supported yet",
 		       e->pid, e->sid, e->ppid);
 		return -1;
 	}
-	if (e->sid == root->sid && root->sid != root->pid && !tr->shell_job) {
-		pr_err("pstree.img: session %u is the root's outside session: needs --shell-job",
-		       e->sid);
-		return -1;
-	}
+	/*
+	 * The session's leader had exited: a helper takes its pid, calls
+	 * setsid and forks the session's first members, which its exit hands
+	 * to their parent (a subreaper meanwhile). They need one parent.
+	 */
+	for (k = 0; k < i; k++)
+		if (tr->sess_helper[k] == (pid_t)e->sid && tr->ps[k]->ppid != e->ppid) {
+			pr_err("pstree.img: session %u (leader exited) has first members under %u and %u: "
+			       "not supported yet", e->sid, tr->ps[k]->ppid, e->ppid);
+			return -1;
+		}
+	tr->sess_helper[i] = (pid_t)e->sid;
 	return 0;
+}
+
+/* A first member of session @sid (made by its helper) is in group @sid. */
+static bool session_group_made(const struct rst_tree *tr, uint32_t sid)
+{
+	size_t k;
+
+	for (k = 0; k < tr->nr; k++)
+		if (tr->sess_helper[k] == (pid_t)sid && tr->ps[k]->pgid == sid)
+			return true;
+	return false;
 }
 
 /* The first process (pstree order) in group @pgid. */
@@ -170,12 +201,20 @@ static int check_group(struct rst_tree *tr, size_t i)
 		}
 		return 0;
 	}
+	if (e->pgid == e->sid && session_group_made(tr, e->sid))
+		return 0;	/* the session helper's group, held by a first member */
 	if (e->pgid == e->sid || id_taken(tr, tr->nr, e->pgid)) {
 		pr_err("pstree.img: group %u of %u: its leader (the session's) is missing: "
 		       "not supported yet", e->pgid, e->pid);
 		return -1;
 	}
 	f = first_member(tr, e->pgid);
+	if (tr->sess_helper[f]) {
+		pr_err("pstree.img: group %u (leader exited) begins with %u, a first member of "
+		       "session %u (leader exited): not supported yet", e->pgid, tr->ps[f]->pid,
+		       e->sid);
+		return -1;
+	}
 	if (tr->ps[f]->sid != e->sid) {
 		pr_err("pstree.img: group %u spans sessions %u and %u", e->pgid, tr->ps[f]->sid,
 		       e->sid);
@@ -197,14 +236,18 @@ static int read_pstree(struct rst_tree *tr)
 		return -1;
 	}
 	tr->helper = calloc(tr->nr, sizeof(*tr->helper));
+	tr->sess_helper = calloc(tr->nr, sizeof(*tr->sess_helper));
 	tr->ri = calloc(tr->nr, sizeof(*tr->ri));
-	if (!tr->helper || !tr->ri)
+	if (!tr->helper || !tr->sess_helper || !tr->ri)
 		return -1;
 	for (i = 0; i < tr->nr; i++)
 		if (check_entry(tr, i))
 			return -1;
 	for (i = 0; i < tr->nr; i++)
-		if (check_session(tr, i) || check_group(tr, i))
+		if (check_session(tr, i))
+			return -1;
+	for (i = 0; i < tr->nr; i++)
+		if (check_group(tr, i))
 			return -1;
 	return 0;
 }
@@ -299,6 +342,7 @@ void rst_tree_free(struct rst_tree *tr)
 	if (tr->inv)
 		img_free_entry(&tr->inv->base);
 	free(tr->helper);
+	free(tr->sess_helper);
 	free(tr->targets.r);
 	memset(tr, 0, sizeof(*tr));
 }

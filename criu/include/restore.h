@@ -109,6 +109,12 @@ struct rst_tree {
 	 * to recreate a process group whose leader had exited (0: none).
 	 */
 	pid_t		*helper;
+	/*
+	 * Per process: the session (its leader had exited) whose helper forks
+	 * it; the helper, forked by the process's parent, calls setsid, forks
+	 * every such first member and exits (0: none).
+	 */
+	pid_t		*sess_helper;
 	/* Every live process's target vmas, sorted and merged: staging avoids them. */
 	struct rst_range_list targets;
 	/* criu's own: the parent of the root, and what a shell job gets */

@@ -48,6 +48,7 @@ CASES = [
     ("tree", prog("tree"), "once", [], []),
     ("tree_attached", prog("tree"), "attached", [], []),
     ("pgrp_orphan", prog("pgrp_orphan"), "once", [], []),
+    ("sess_orphan", prog("sess_orphan"), "once", [], []),
     ("tree_leave_running_twice", prog("tree"), "twice", [], []),
     ("tree_stopped", prog("tree"), "stopped", [], []),
     ("tree_dump_fault", prog("tree"), "dump_fault", [], []),

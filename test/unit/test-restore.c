@@ -1638,8 +1638,9 @@ static void spoil_pstree_zombie_parent(const struct victim_ctl *v)
 
 static void spoil_pstree_session(const struct victim_ctl *v)
 {
-	extra_entry(0, v, 1, (uint32_t)v->pid, (uint32_t)v->pid + 1003, false);
-	extra[0].pgid = (uint32_t)v->pid;	/* in the root's group, another session */
+	extra_entry(0, v, 1, (uint32_t)v->pid, 0, false);
+	/* a sibling in the first one's session, which it neither leads nor inherited */
+	extra_entry(1, v, 2, (uint32_t)v->pid, extra[0].pid, false);
 	pstree_append(v);
 }
 
