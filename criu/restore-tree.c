@@ -330,6 +330,18 @@ int rst_tree_read(int dirfd, const struct cr_options *o, struct rst_tree *tr)
 	return collect_targets(tr);
 }
 
+void rst_tree_drop_pages(struct rst_tree *tr)
+{
+	size_t i;
+
+	for (i = 0; i < tr->nr; i++) {
+		if (tr->ri[i].pages_img)
+			img_close(tr->ri[i].pages_img);
+		tr->ri[i].pages_img = NULL;
+		tr->ri[i].pages_fd = -1;
+	}
+}
+
 void rst_tree_free(struct rst_tree *tr)
 {
 	size_t i;

@@ -125,6 +125,8 @@ struct rst_tree {
 /* Read and validate inventory, pstree and every process's images. */
 int rst_tree_read(int dirfd, const struct cr_options *o, struct rst_tree *tr);
 void rst_tree_free(struct rst_tree *tr);
+/* Close criu's copies of the pages images once the root has inherited them. */
+void rst_tree_drop_pages(struct rst_tree *tr);
 /* Index of @pid in the tree, or -1. */
 ssize_t rst_tree_find(const struct rst_tree *tr, pid_t pid);
 

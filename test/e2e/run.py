@@ -378,12 +378,21 @@ def dump_fault(pid, tmp, opts, env):
 
 
 def restore_fault(imgs, tmp, opts, env):
-    """A restore failing in the last process leaves no process behind."""
+    """A restore failing in the last process, or after the release, leaves
+    no process behind."""
     fenv = dict(env, CRIU_FAULT="restore-last-task")
     rc, out = criu(["restore", "-D", imgs, "-d", "-o", "restore-fault.log", "-v4"] + opts,
                    imgs, fenv)
     if rc == 0 or "fault injected" not in open(os.path.join(imgs, "restore-fault.log")).read():
         raise CaseFailed("restore with a fault in the last process: exit %d" % rc)
+    tree_gone(tmp, 0)
+    # failing after the tree was released (the pidfile cannot be written):
+    # every process is running its own code by then, and is killed all the same
+    rc, out = criu(["restore", "-D", imgs, "-d", "--pidfile", "no/such/dir/pid",
+                    "-o", "restore-late.log", "-v4"] + opts, imgs, env)
+    if rc == 0 or "cannot write the pidfile" not in open(
+            os.path.join(imgs, "restore-late.log")).read():
+        raise CaseFailed("restore with an unwritable pidfile: exit %d" % rc)
     tree_gone(tmp, 0)
 
 
