@@ -122,12 +122,41 @@ static void remove_tree_images(const struct dump_tree *tr, unsigned int wrote)
 	remove_images(tr->dirfd, 0, wrote);
 }
 
+/* @pid is in criu's namespaces, all of them (criu's are read once per dump). */
+static int check_namespaces(pid_t pid)
+{
+	static const char *ns[] = { "pid", "mnt", "net", "ipc", "uts", "user", "cgroup", "time" };
+	static struct stat self_ns[sizeof(ns) / sizeof(ns[0])];	/* st_ino 0: not built in */
+	static bool self_ns_read;
+	size_t i;
+
+	for (i = 0; !self_ns_read && i < sizeof(ns) / sizeof(ns[0]); i++) {
+		char b[64];
+
+		snprintf(b, sizeof(b), "/proc/self/ns/%s", ns[i]);
+		if (stat(b, &self_ns[i]))
+			self_ns[i].st_ino = 0;
+	}
+	self_ns_read = true;
+	for (i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+		char a[64];
+		struct stat sa;
+
+		snprintf(a, sizeof(a), "/proc/%d/ns/%s", pid, ns[i]);
+		if (!self_ns[i].st_ino || stat(a, &sa))
+			continue;	/* namespace kind not built into this kernel */
+		if (sa.st_ino != self_ns[i].st_ino || sa.st_dev != self_ns[i].st_dev) {
+			pr_err("%s namespace: %d is in another one than criu; "
+			       "namespaces are not supported yet", ns[i], pid);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Refuse, before the task is touched, what the images cannot hold yet. */
 static int check_task(struct dump_task *t)
 {
-	static const char *ns[] = { "pid", "mnt", "net", "ipc", "uts", "user", "cgroup", "time" };
-	size_t i;
-
 	if (t->nr_tids > 1) {
 		pr_err("threads: %d threads in %d, more than one is not supported yet",
 		       t->nr_tids, t->pid);
@@ -143,21 +172,7 @@ static int check_task(struct dump_task *t)
 		pr_err("seccomp (mode %u) in %d is not supported yet", t->st.seccomp, t->pid);
 		return -1;
 	}
-	for (i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
-		char a[64], b[64];
-		struct stat sa, sb;
-
-		snprintf(a, sizeof(a), "/proc/%d/ns/%s", t->pid, ns[i]);
-		snprintf(b, sizeof(b), "/proc/self/ns/%s", ns[i]);
-		if (stat(a, &sa) || stat(b, &sb))
-			continue;	/* namespace kind not built into this kernel */
-		if (sa.st_ino != sb.st_ino || sa.st_dev != sb.st_dev) {
-			pr_err("%s namespace: %d is in another one than criu; "
-			       "namespaces are not supported yet", ns[i], t->pid);
-			return -1;
-		}
-	}
-	return 0;
+	return check_namespaces(t->pid);
 }
 
 static int write_one(int dirfd, enum img_kind kind, unsigned int id, const ProtobufCMessage *m)
