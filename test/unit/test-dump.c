@@ -58,7 +58,7 @@ static const unsigned int touched[] = { 0, 1, 5, 10, 11, 12 };
 #define PTIMER_VALUE_S	1000
 #define PTIMER_IVAL_S	7
 
-enum { V_PLAIN, V_PIPE, V_SHARED, V_THREAD, V_CHILD, V_SHELL, V_RSEQ };
+enum { V_PLAIN, V_PIPE, V_SHARED, V_THREAD, V_CHILD, V_SHELL, V_RSEQ, V_VFORK };
 
 /* V_SHELL: the pty slave the victim keeps open, in the test's session. */
 static char pts_path[64];
@@ -301,7 +301,7 @@ static void victim_main(int ready, int kind, const char *file)
 			_exit(44);
 		sigprocmask(SIG_SETMASK, &mask, NULL);
 	}
-	if (kind == V_CHILD) {
+	if (kind == V_CHILD || kind == V_VFORK) {
 		child = fork();
 		if (child < 0)
 			_exit(45);
@@ -311,6 +311,12 @@ static void victim_main(int ready, int kind, const char *file)
 			if (getppid() == 1)
 				_exit(0);
 			close(ready);
+			/* V_VFORK: the child waits in vfork for a grandchild that never execs */
+			if (kind == V_VFORK && vfork() == 0) {
+				prctl(PR_SET_PDEATHSIG, SIGKILL);
+				for (;;)
+					pause();
+			}
 			for (;;)
 				pause();
 		}
@@ -983,6 +989,25 @@ static int body_child(struct victim *v)
 	return 0;
 }
 
+/* A vfork parent in the tree is refused by name; the tree runs on. */
+static int body_vfork(struct victim *v)
+{
+	int verdict;
+
+	/* the child and grandchild die with the victim: adopt and reap them */
+	CHECK(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0);
+	CHECK(run_dump(v, NULL, "--leave-running") != 0);
+	CHECK(log_has(v, "is a vfork parent waiting for its child"));
+	CHECK(!dir_has(v, "inventory.img"));
+	CHECK(victim_free(v));
+	verdict = victim_verdict(v);
+	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+		;
+	prctl(PR_SET_CHILD_SUBREAPER, 0);
+	CHECK(verdict == 0);
+	return 0;
+}
+
 static int body_shell(struct victim *v)
 {
 	ProtobufCMessage *m, *e;
@@ -1124,6 +1149,7 @@ static int test_pipe(void) { return with_victim(V_PIPE, body_pipe); }
 static int test_shared(void) { return with_victim(V_SHARED, body_shared); }
 static int test_thread(void) { return with_victim(V_THREAD, body_thread); }
 static int test_child(void) { return with_victim(V_CHILD, body_child); }
+static int test_vfork(void) { return with_victim(V_VFORK, body_vfork); }
 static int test_shell(void)
 {
 	int master = posix_openpt(O_RDWR | O_NOCTTY), ret;
@@ -1155,6 +1181,7 @@ static const struct unit_case cases[] = {
 	{ "a shared anonymous mapping is refused", test_shared },
 	{ "a second thread is refused", test_thread },
 	{ "a child is dumped with its parent, both run on", test_child },
+	{ "a vfork parent in the tree is refused, the tree runs on", test_vfork },
 	{ "a job of another session needs --shell-job; its pty is FD_TTY", test_shell },
 	{ "rseq_cs armed in the task is in the image, not compel's 0", test_rseq },
 	{ "a plain dump kills the victim", test_kill },
