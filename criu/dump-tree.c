@@ -11,6 +11,7 @@
  * parent always before its children.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,12 +26,26 @@
 
 #define DUMP_MAX_TASKS	(1u << 16)
 
-static bool access_pid_gone(pid_t pid)
+/*
+ * /proc/PID/stat of a task that may vanish at any moment: 1 when it is
+ * gone (nothing logged: not an error here), 0 parsed, -1 parse error.
+ */
+static int stat_or_gone(pid_t pid, struct proc_stat *st)
 {
-	char path[32];
+	char path[32], buf[4096];
+	ssize_t n;
+	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d", pid);
-	return access(path, F_OK) != 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 1;
+	buf[n] = '\0';
+	return proc_parse_stat(buf, (size_t)n, path, st) ? -1 : 0;
 }
 
 struct dump_task *dump_tree_find(const struct dump_tree *tr, pid_t pid)
@@ -106,10 +121,11 @@ static void tree_drop(struct dump_tree *tr, size_t i)
 /* 1: seized, 0: a zombie (recorded), 2: gone, -1: error (logged). */
 static int seize_one(struct dump_task *t)
 {
-	int err;
+	int err, r;
 
-	if (proc_read_stat(t->pid, &t->stat))
-		return access_pid_gone(t->pid) ? 2 : -1;
+	r = stat_or_gone(t->pid, &t->stat);
+	if (r)
+		return r > 0 ? 2 : -1;
 	if (t->stat.state == 'Z' || t->stat.state == 'X') {
 		t->zombie = true;
 		return 0;
@@ -119,9 +135,10 @@ static int seize_one(struct dump_task *t)
 		return 1;
 	}
 	err = errno;
-	if (access_pid_gone(t->pid))
+	r = stat_or_gone(t->pid, &t->stat);
+	if (r > 0)
 		return 2;
-	if (!proc_read_stat(t->pid, &t->stat) && (t->stat.state == 'Z' || t->stat.state == 'X')) {
+	if (!r && (t->stat.state == 'Z' || t->stat.state == 'X')) {
 		t->zombie = true;
 		return 0;
 	}
@@ -411,11 +428,10 @@ int dump_tree_stop(struct dump_tree *tr)
 static bool task_gone(pid_t pid, uint64_t start_time)
 {
 	struct proc_stat st;
+	int r = stat_or_gone(pid, &st);
 
-	if (access_pid_gone(pid))
-		return true;
-	if (proc_read_stat(pid, &st))
-		return access_pid_gone(pid);
+	if (r)
+		return r > 0;
 	return st.state == 'Z' || st.state == 'X' || st.start_time != start_time;
 }
 
