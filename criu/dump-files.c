@@ -171,6 +171,59 @@ static int fd_same_file(pid_t pid, int a, int b)
 	return syscall(SYS_kcmp, pid, pid, KCMP_FILE, a, b) == 0;
 }
 
+/* The reg-files entry @id, whichever process of the tree added it. */
+static const RegFileEntry *tree_reg_file(const struct dump_tree *tr, uint32_t id)
+{
+	size_t k;
+
+	for (k = 0; k < tr->nr; k++) {
+		const struct dump_files *f = &tr->t[k]->files;
+
+		if (id > f->id_base && id <= f->id_base + f->nr)
+			return f->e[id - f->id_base - 1];
+	}
+	return NULL;
+}
+
+/*
+ * @fd of @t shares its open file description with a process dumped before
+ * (kcmp, tried only on the same file): with its parent, it takes the
+ * parent's id and the restore lets the child inherit it (0 and *id set);
+ * with another process only, the restore could not share it: refused (-1).
+ * 0 and *id 0: shared with nobody before.
+ */
+static int shared_in_tree(const struct dump_task *t, int fd, const struct stat *stb, uint32_t *id)
+{
+	const struct dump_tree *tr = t->tree;
+	pid_t other = 0;
+	size_t k, j;
+
+	*id = 0;
+	for (k = 0; tr && k < tr->nr && tr->t[k] != t; k++) {
+		const struct dump_task *o = tr->t[k];
+
+		for (j = 0; j < o->files.nr_fd; j++) {
+			const FdEntry *pe = &o->files.fd[j];
+			const RegFileEntry *rf = tree_reg_file(tr, pe->id);
+
+			if (!rf || rf->dev != stb->st_dev || rf->ino != stb->st_ino ||
+			    syscall(SYS_kcmp, o->pid, t->pid, KCMP_FILE, pe->fd, fd) != 0)
+				continue;
+			if (o->pid == t->ppid) {
+				*id = pe->id;
+				return 0;
+			}
+			other = o->pid;
+		}
+	}
+	if (other) {
+		pr_err("fd %d of %d shares its open file with %d, which is not its parent: "
+		       "not supported yet", fd, t->pid, other);
+		return -1;
+	}
+	return 0;
+}
+
 static int cmp_int(const void *a, const void *b)
 {
 	return *(const int *)a - *(const int *)b;
@@ -279,6 +332,11 @@ int dump_collect_fds(struct dump_task *t)
 				id = f->fd[j].id;
 				break;
 			}
+		if (!id && (k == FD_KIND__FD_REG || k == FD_KIND__FD_DIR) &&
+		    shared_in_tree(t, fds[i], &stb, &id)) {
+			proc_fdinfo_free(&fi);
+			goto out;
+		}
 		if (!id && dump_files_add(f, target, &stb, fi.flags & ~O_CLOEXEC,
 					  fi.pos < 0 ? 0 : (uint64_t)fi.pos, &id)) {
 			proc_fdinfo_free(&fi);

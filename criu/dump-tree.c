@@ -82,6 +82,7 @@ static struct dump_task *tree_add(struct dump_tree *tr, pid_t pid, pid_t ppid)
 	mm_entry__init(&t->mm);
 	thread_core_entry__init(&t->thread);
 	t->o = tr->o;
+	t->tree = tr;
 	t->dirfd = tr->dirfd;
 	t->pid = pid;
 	t->ppid = ppid;

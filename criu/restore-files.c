@@ -1,9 +1,13 @@
 /*
- * Restore: open every file the task needs, in the parent, before the fork.
+ * Restore: open every file the task needs, in the task, before it stages
+ * its memory and forks its children.
  *
  * A file that is gone, replaced (dev/ino) or, for mapped files, changed
- * (size/mtime) fails the restore here, with nothing created yet. The task
- * inherits the descriptors and moves them to their final numbers.
+ * (size/mtime) fails the restore here. An open file the dump found shared
+ * with the parent (same reg-files id) is not opened again: the task has
+ * the parent's descriptor from the fork, and so shares its description
+ * (offset, flags) as the dumped pair did. The task moves the descriptors
+ * to their final numbers.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,7 +40,8 @@ static int open_checked(const RegFileEntry *rf, int flags, bool content_matters)
 	return fd;
 }
 
-int rst_files_open(const struct rst_image *ri, const struct cr_options *o, struct rst_files *f)
+int rst_files_open(const struct rst_image *ri, const struct cr_options *o, struct rst_files *f,
+		   const struct rst_files *parent)
 {
 	size_t i, j;
 
@@ -79,6 +84,12 @@ int rst_files_open(const struct rst_image *ri, const struct cr_options *o, struc
 		rf = ri->reg[j];	/* exists: checked when the images were read */
 		if (f->reg_fd[j] >= 0)
 			continue;	/* one open file description shared by several fds */
+		if (parent && parent->reg_fd && parent->reg_fd[j] >= 0 &&
+		    (fe->kind == FD_KIND__FD_REG || fe->kind == FD_KIND__FD_DIR)) {
+			/* the parent's: inherited with the fork, the description shared */
+			f->reg_fd[j] = parent->reg_fd[j];
+			continue;
+		}
 		f->reg_fd[j] = open_checked(rf, (int)(rf->flags & REOPEN_FLAGS), false);
 		if (f->reg_fd[j] < 0)
 			return -1;

@@ -51,6 +51,8 @@
 #endif
 
 static int status_fd = -1;
+/* This task's files while it forks its children: what they inherit. */
+static const struct rst_files *inherited_files;
 
 static void say(char kind, const char *fmt, va_list ap)
 {
@@ -1196,7 +1198,7 @@ void rst_task_main(struct rst_tree *tr, size_t idx, const struct cr_options *o, 
 		join_group(tr, idx);
 		become_zombie(ri);
 	}
-	if (rst_files_open(ri, o, f))
+	if (rst_files_open(ri, o, f, idx ? inherited_files : NULL))
 		die("cannot open the files of %d (see the log)", ri->pid);
 	entry = find_entry();
 
@@ -1241,6 +1243,7 @@ void rst_task_main(struct rst_tree *tr, size_t idx, const struct cr_options *o, 
 	 * inherited with the rest of criu's memory), before anything of this
 	 * task's own state that they would inherit.
 	 */
+	inherited_files = f;
 	if (fork_children(tr, idx, o, go_fd))
 		drain_sigchld();
 	join_group(tr, idx);

@@ -22,6 +22,7 @@
 
 struct compel_ctl;
 struct cr_img;
+struct dump_tree;
 
 #define DUMP_MAX_PHASES		16
 
@@ -54,6 +55,7 @@ struct dump_task {
 	bool			seized;
 	bool			scanned;	/* children read since it was seized */
 	unsigned int		wrote;		/* W_* images of this run, per pid */
+	const struct dump_tree	*tree;		/* the processes dumped before it */
 	const struct cr_options	*o;
 	int			dirfd;		/* the images directory */
 	pid_t			*tids;

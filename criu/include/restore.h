@@ -130,7 +130,9 @@ void rst_tree_drop_pages(struct rst_tree *tr);
 /* Index of @pid in the tree, or -1. */
 ssize_t rst_tree_find(const struct rst_tree *tr, pid_t pid);
 
-int rst_files_open(const struct rst_image *ri, const struct cr_options *o, struct rst_files *f);
+/* @parent: the parent's files (inherited with the fork), or NULL for the root. */
+int rst_files_open(const struct rst_image *ri, const struct cr_options *o, struct rst_files *f,
+		   const struct rst_files *parent);
 void rst_files_close(const struct rst_image *ri, struct rst_files *f);
 
 /* Read and validate the images of one process (restore-images.c). */

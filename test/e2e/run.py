@@ -49,6 +49,7 @@ CASES = [
     ("tree_attached", prog("tree"), "attached", [], []),
     ("pgrp_orphan", prog("pgrp_orphan"), "once", [], []),
     ("sess_orphan", prog("sess_orphan"), "once", [], []),
+    ("shared_file", prog("shared_file"), "once", [], []),
     ("tree_leave_running_twice", prog("tree"), "twice", [], []),
     ("tree_stopped", prog("tree"), "stopped", [], []),
     ("tree_dump_fault", prog("tree"), "dump_fault", [], []),

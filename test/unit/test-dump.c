@@ -58,7 +58,7 @@ static const unsigned int touched[] = { 0, 1, 5, 10, 11, 12 };
 #define PTIMER_VALUE_S	1000
 #define PTIMER_IVAL_S	7
 
-enum { V_PLAIN, V_PIPE, V_SHARED, V_THREAD, V_CHILD, V_SHELL, V_RSEQ, V_VFORK };
+enum { V_PLAIN, V_PIPE, V_SHARED, V_THREAD, V_CHILD, V_SHELL, V_RSEQ, V_VFORK, V_SIBLINGS };
 
 /* V_SHELL: the pty slave the victim keeps open, in the test's session. */
 static char pts_path[64];
@@ -189,6 +189,23 @@ static void *idle_thread(void *arg)
 }
 
 /* The victim's body; never returns. */
+/* A child of the victim: dies with it, whatever happens to the test. */
+static __attribute__((noreturn)) void victim_child(int ready, int kind)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() == 1)
+		_exit(0);
+	close(ready);
+	/* V_VFORK: the child waits in vfork for a grandchild that never execs */
+	if (kind == V_VFORK && vfork() == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (;;)
+			pause();
+	}
+	for (;;)
+		pause();
+}
+
 static void victim_main(int ready, int kind, const char *file)
 {
 	struct sigaction sa;
@@ -305,21 +322,21 @@ static void victim_main(int ready, int kind, const char *file)
 		child = fork();
 		if (child < 0)
 			_exit(45);
-		if (child == 0) {
-			/* dies with the victim, whatever happens to the test */
-			prctl(PR_SET_PDEATHSIG, SIGKILL);
-			if (getppid() == 1)
-				_exit(0);
-			close(ready);
-			/* V_VFORK: the child waits in vfork for a grandchild that never execs */
-			if (kind == V_VFORK && vfork() == 0) {
-				prctl(PR_SET_PDEATHSIG, SIGKILL);
-				for (;;)
-					pause();
-			}
-			for (;;)
-				pause();
+		if (child == 0)
+			victim_child(ready, kind);
+	}
+	if (kind == V_SIBLINGS) {
+		/* two children share an open file that the victim itself closed */
+		int s = open(file, O_RDONLY | O_CLOEXEC), k;
+
+		for (k = 0; k < 2; k++) {
+			child = fork();
+			if (child < 0)
+				_exit(45);
+			if (child == 0)
+				victim_child(ready, kind);
 		}
+		close(s);
 	}
 	/* One signal in each queue, blocked so they stay there. */
 	kill(getpid(), SIGUSR2);
@@ -989,15 +1006,18 @@ static int body_child(struct victim *v)
 	return 0;
 }
 
-/* A vfork parent in the tree is refused by name; the tree runs on. */
-static int body_vfork(struct victim *v)
+/*
+ * A dump of the victim's tree is refused with @msg and nothing is left
+ * behind: the victim (and its descendants, adopted and reaped here once it
+ * ends) ran on unharmed.
+ */
+static int tree_refused(struct victim *v, const char *msg)
 {
 	int verdict;
 
-	/* the child and grandchild die with the victim: adopt and reap them */
 	CHECK(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0);
 	CHECK(run_dump(v, NULL, "--leave-running") != 0);
-	CHECK(log_has(v, "is a vfork parent waiting for its child"));
+	CHECK(log_has(v, msg));
 	CHECK(!dir_has(v, "inventory.img"));
 	CHECK(victim_free(v));
 	verdict = victim_verdict(v);
@@ -1006,6 +1026,18 @@ static int body_vfork(struct victim *v)
 	prctl(PR_SET_CHILD_SUBREAPER, 0);
 	CHECK(verdict == 0);
 	return 0;
+}
+
+/* A vfork parent in the tree is refused by name. */
+static int body_vfork(struct victim *v)
+{
+	return tree_refused(v, "is a vfork parent waiting for its child");
+}
+
+/* Siblings sharing an open file their parent closed: the restore could not share it. */
+static int body_siblings(struct victim *v)
+{
+	return tree_refused(v, "which is not its parent: not supported yet");
 }
 
 static int body_shell(struct victim *v)
@@ -1150,6 +1182,7 @@ static int test_shared(void) { return with_victim(V_SHARED, body_shared); }
 static int test_thread(void) { return with_victim(V_THREAD, body_thread); }
 static int test_child(void) { return with_victim(V_CHILD, body_child); }
 static int test_vfork(void) { return with_victim(V_VFORK, body_vfork); }
+static int test_siblings(void) { return with_victim(V_SIBLINGS, body_siblings); }
 static int test_shell(void)
 {
 	int master = posix_openpt(O_RDWR | O_NOCTTY), ret;
@@ -1182,6 +1215,7 @@ static const struct unit_case cases[] = {
 	{ "a second thread is refused", test_thread },
 	{ "a child is dumped with its parent, both run on", test_child },
 	{ "a vfork parent in the tree is refused, the tree runs on", test_vfork },
+	{ "an open file shared by siblings only is refused, the tree runs on", test_siblings },
 	{ "a job of another session needs --shell-job; its pty is FD_TTY", test_shell },
 	{ "rseq_cs armed in the task is in the image, not compel's 0", test_rseq },
 	{ "a plain dump kills the victim", test_kill },
