@@ -89,7 +89,7 @@ static void compel_log(enum compel_log_level lvl, const char *file, int line, co
 /* Images this run wrote, removed again if the dump fails. */
 enum {
 	W_PAGES = 1 << 0, W_CORE = 1 << 1, W_MM = 1 << 2, W_FDS = 1 << 3,
-	W_REG_FILES = 1 << 4, W_PSTREE = 1 << 5, W_STATS = 1 << 6,
+	W_REG_FILES = 1 << 4, W_PSTREE = 1 << 5, W_STATS = 1 << 6, W_SHMEM = 1 << 7,
 };
 
 static void remove_images(int dirfd, pid_t pid, unsigned int wrote)
@@ -120,6 +120,8 @@ static void remove_tree_images(const struct dump_tree *tr, unsigned int wrote)
 	for (i = 0; i < tr->nr; i++)
 		remove_images(tr->dirfd, tr->t[i]->pid, tr->t[i]->wrote);
 	remove_images(tr->dirfd, 0, wrote);
+	if (wrote & W_SHMEM)
+		dump_shmem_remove(&tr->shm, tr->dirfd);
 }
 
 /* @pid is in criu's namespaces, all of them (criu's are read once per dump). */
@@ -479,6 +481,15 @@ int cmd_dump(struct cr_options *o)
 	if (dump_all(&tr))
 		goto fail;
 	dump_phase(&tr.stats, "tasks");
+	/*
+	 * Shared memory objects: every process's vmas are in and the tree is
+	 * still frozen (cured, not detached): nobody writes to the objects
+	 * while they are read.
+	 */
+	wrote |= W_SHMEM;
+	if (dump_shmem_write(&tr.shm, tr.dirfd))
+		goto fail;
+	dump_phase(&tr.stats, "shmem");
 	/*
 	 * Everything is collected. A tree that is to run on anyway may do so
 	 * while the images are written: a failure from here on leaves it

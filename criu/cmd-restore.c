@@ -516,6 +516,9 @@ int cmd_restore(struct cr_options *o)
 	}
 	if (rst_tree_read(dirfd, o, &tr) || check_host(&tr))
 		goto out;
+	/* Shared memory objects: created once, before the first fork, and inherited. */
+	if (rst_shmem_create(&tr.shm))
+		goto out;
 	ts.region = calloc(tr.nr, sizeof(*ts.region));
 	ts.pidfd = malloc(tr.nr * sizeof(*ts.pidfd));
 	if (!ts.region || !ts.pidfd)
@@ -546,6 +549,8 @@ int cmd_restore(struct cr_options *o)
 	close(gfd[0]);
 	pfd[1] = gfd[0] = -1;
 	rst_tree_drop_pages(&tr);	/* the processes have them: room for the pidfds */
+	/* The root holds its own descriptors now: criu must not keep the objects alive. */
+	rst_shmem_free(&tr.shm);
 	if (collect_status(&tr, pfd[0], &ts) || release_tree(&tr, &gfd[1])) {
 		pr_err("restoring the tree of %d failed; every process of it is killed", pid);
 		kill_tree(&tr, pid, &gfd[1], &ts);

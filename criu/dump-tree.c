@@ -83,6 +83,7 @@ static struct dump_task *tree_add(struct dump_tree *tr, pid_t pid, pid_t ppid)
 	thread_core_entry__init(&t->thread);
 	t->o = tr->o;
 	t->tree = tr;
+	t->shm = &tr->shm;
 	t->dirfd = tr->dirfd;
 	t->pid = pid;
 	t->ppid = ppid;
@@ -109,6 +110,7 @@ void dump_tree_free(struct dump_tree *tr)
 	free(tr->t);
 	tr->t = NULL;
 	tr->nr = tr->cap = 0;
+	dump_shmem_free(&tr->shm);
 }
 
 /* Drop entry @i (a task that exited and was reaped before it was seized). */

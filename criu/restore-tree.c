@@ -312,7 +312,7 @@ int rst_tree_read(int dirfd, const struct cr_options *o, struct rst_tree *tr)
 	}
 	tr->inv = (InventoryEntry *)m;
 	if (inventory_check(tr->inv) || read_pstree(tr) ||
-	    rst_reg_files_read(dirfd, &tr->reg, &tr->nr_reg))
+	    rst_reg_files_read(dirfd, &tr->reg, &tr->nr_reg) || rst_shmem_read(dirfd, &tr->shm))
 		return -1;
 	for (i = 0; i < tr->nr; i++) {
 		struct rst_image *ri = &tr->ri[i];
@@ -323,7 +323,8 @@ int rst_tree_read(int dirfd, const struct cr_options *o, struct rst_tree *tr)
 		ri->pid = (pid_t)tr->ps[i]->pid;
 		ri->reg = tr->reg;
 		ri->nr_reg = tr->nr_reg;
-		if (rst_images_read(ri))
+		if (rst_images_read(ri) ||
+		    (!ri->zombie && rst_shmem_check_mm(&tr->shm, ri->mm, ri->pid)))
 			return -1;
 		tr->nr_live += !ri->zombie;
 	}
@@ -355,6 +356,7 @@ void rst_tree_free(struct rst_tree *tr)
 		img_free_entry(&tr->inv->base);
 	free(tr->helper);
 	free(tr->sess_helper);
+	rst_shmem_free(&tr->shm);
 	free(tr->targets.r);
 	memset(tr, 0, sizeof(*tr));
 }
