@@ -159,11 +159,6 @@ static int check_namespaces(pid_t pid)
 /* Refuse, before the task is touched, what the images cannot hold yet. */
 static int check_task(struct dump_task *t)
 {
-	if (t->nr_tids > 1) {
-		pr_err("threads: %d threads in %d, more than one is not supported yet",
-		       t->nr_tids, t->pid);
-		return -1;
-	}
 	if (proc_read_status(t->pid, &t->st) || proc_read_stat(t->pid, &t->stat))
 		return -1;
 	if (t->st.tgid != t->pid) {
@@ -174,7 +169,7 @@ static int check_task(struct dump_task *t)
 		pr_err("seccomp (mode %u) in %d is not supported yet", t->st.seccomp, t->pid);
 		return -1;
 	}
-	return check_namespaces(t->pid);
+	return check_namespaces(t->pid) || dump_check_threads(t);
 }
 
 static int write_one(int dirfd, enum img_kind kind, unsigned int id, const ProtobufCMessage *m)
@@ -196,8 +191,7 @@ static int write_core(struct dump_task *t)
 
 	if (!img)
 		return -1;
-	if (img_write_entry(img, &t->core.base) ||
-	    (!t->zombie && img_write_entry(img, &t->thread.base))) {
+	if (img_write_entry(img, &t->core.base) || (!t->zombie && dump_write_threads(t, img))) {
 		img_abort(img);
 		return -1;
 	}
@@ -242,15 +236,24 @@ static int write_pstree(const struct dump_tree *tr)
 	for (i = 0; i < tr->nr; i++) {
 		const struct dump_task *t = tr->t[i];
 		PstreeEntry e = PSTREE_ENTRY__INIT;
-		uint32_t tid = t->pid;
+		uint32_t *tids = calloc(t->nr_tids + 1, sizeof(*tids));
+		int k, r;
 
+		if (!tids) {
+			img_abort(img);
+			return -1;
+		}
+		for (k = 0; !t->zombie && k < t->nr_tids; k++)
+			tids[k] = (uint32_t)t->tids[k];
 		e.pid = t->pid;
 		e.ppid = t->ppid;
 		e.pgid = t->stat.pgrp;
 		e.sid = t->stat.session;
-		e.n_threads = t->zombie ? 0 : 1;	/* a zombie has no threads left */
-		e.threads = &tid;
-		if (img_write_entry(img, &e.base)) {
+		e.n_threads = t->zombie ? 0 : (size_t)t->nr_tids;	/* a zombie has none left */
+		e.threads = tids;
+		r = img_write_entry(img, &e.base);
+		free(tids);
+		if (r) {
 			img_abort(img);
 			return -1;
 		}
@@ -353,7 +356,8 @@ static int dump_task(struct dump_task *t, bool *inv_gone)
 {
 	if (check_task(t))
 		return -1;
-	if (dump_collect_core_ptrace(t) || dump_collect_core_proc(t) ||
+	if (dump_collect_threads_ptrace(t) ||
+	    dump_collect_core_ptrace(t) || dump_collect_core_proc(t) ||
 	    dump_collect_vmas(t) || dump_collect_fds(t) || dump_collect_fs(t))
 		return -1;
 	if (dump_fault("after-collect"))
@@ -368,7 +372,7 @@ static int dump_task(struct dump_task *t, bool *inv_gone)
 		return -1;
 	}
 	if (dump_fault("after-infect") || dump_collect_core_parasite(t) ||
-	    dump_fault("after-parasite"))
+	    dump_collect_threads_parasite(t) || dump_fault("after-parasite"))
 		return -1;
 	if (!*inv_gone) {
 		if (unlinkat(t->dirfd, img_desc(IMG_INVENTORY)->fmt, 0) && errno != ENOENT) {

@@ -80,7 +80,6 @@ static struct dump_task *tree_add(struct dump_tree *tr, pid_t pid, pid_t ppid)
 		return NULL;
 	task_core_entry__init(&t->core);
 	mm_entry__init(&t->mm);
-	thread_core_entry__init(&t->thread);
 	t->o = tr->o;
 	t->tree = tr;
 	t->shm = &tr->shm;
@@ -450,16 +449,20 @@ int dump_tree_kill(struct dump_tree *tr)
 			pr_perror("can't kill %d", tr->t[i]->pid);
 			ret = -1;
 		}
-	/* We are their tracer: collect each exit so that its parent can reap it. */
+	/*
+	 * We are the tracer of every thread: collect each exit, the other
+	 * threads' first (a leader's is held back until they are gone), so
+	 * that each parent can reap its child.
+	 */
 	for (i = 0; i < tr->nr; i++) {
-		pid_t pid = tr->t[i]->pid;
+		struct dump_task *t = tr->t[i];
+		int k;
 
-		if (!tr->t[i]->seized)
-			continue;
-		while (waitpid(pid, &status, __WALL) == pid && !WIFEXITED(status) &&
-		       !WIFSIGNALED(status))
-			;
-		tr->t[i]->seized = false;
+		for (k = t->seized ? t->nr_tids - 1 : -1; k >= 0; k--)
+			while (waitpid(t->tids[k], &status, __WALL) == t->tids[k] &&
+			       !WIFEXITED(status) && !WIFSIGNALED(status))
+				;
+		t->seized = false;
 	}
 	for (i = 0; i < tr->nr; i++) {
 		const struct dump_task *t = tr->t[i];

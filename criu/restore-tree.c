@@ -42,25 +42,51 @@ ssize_t rst_tree_find(const struct rst_tree *tr, pid_t pid)
 	return -1;
 }
 
-/* pid or tid @id is used by an entry before @upto (or by an earlier thread of it). */
-static bool id_taken(const struct rst_tree *tr, size_t upto, uint32_t id)
+static int id_cmp(const void *a, const void *b)
 {
-	size_t i, k;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 
-	for (i = 0; i < upto; i++) {
-		if (tr->ps[i]->pid == id)
-			return true;
-		for (k = 0; k < tr->ps[i]->n_threads; k++)
-			if (tr->ps[i]->threads[k] == id)
-				return true;
+	return x < y ? -1 : x > y;
+}
+
+/* @id is a pid or tid of the tree (tr->ids: sorted, built by check_ids). */
+static bool id_taken(const struct rst_tree *tr, uint32_t id)
+{
+	return bsearch(&id, tr->ids, tr->nr_ids, sizeof(*tr->ids), id_cmp) != NULL;
+}
+
+/* Every pid and tid of the tree once (a live entry's pid is its first thread). */
+static int check_ids(struct rst_tree *tr)
+{
+	size_t i, k, n = 0;
+
+	for (i = 0; i < tr->nr; i++)
+		n += tr->ps[i]->n_threads ? tr->ps[i]->n_threads : 1;
+	tr->ids = malloc(n * sizeof(*tr->ids));
+	if (!tr->ids)
+		return -1;
+	for (i = 0; i < tr->nr; i++) {
+		const PstreeEntry *e = tr->ps[i];
+
+		for (k = 0; k < e->n_threads; k++)
+			tr->ids[tr->nr_ids++] = e->threads[k];
+		if (!e->n_threads)
+			tr->ids[tr->nr_ids++] = e->pid;
 	}
-	return false;
+	qsort(tr->ids, tr->nr_ids, sizeof(*tr->ids), id_cmp);
+	for (i = 1; i < tr->nr_ids; i++)
+		if (tr->ids[i] == tr->ids[i - 1]) {
+			pr_err("pstree.img: pid %u appears twice (as a process or a thread)",
+			       tr->ids[i]);
+			return -1;
+		}
+	return 0;
 }
 
 static int check_entry(const struct rst_tree *tr, size_t i)
 {
 	const PstreeEntry *e = tr->ps[i];
-	size_t k, j;
+	size_t k;
 	ssize_t p;
 
 	if (e->pid < 2 || e->pid >= PID_MAX_LIMIT || e->sid >= PID_MAX_LIMIT ||
@@ -69,28 +95,17 @@ static int check_entry(const struct rst_tree *tr, size_t i)
 		       e->pid, e->pgid, e->sid);
 		return -1;
 	}
-	if (id_taken(tr, i, e->pid)) {
-		pr_err("pstree.img: pid %u appears twice", e->pid);
-		return -1;
-	}
 	if (e->n_threads > RST_MAX_THREADS_IMG ||
 	    (e->n_threads && e->threads[0] != e->pid)) {
 		pr_err("pstree.img: pid %u: %zu threads (at most %d, the leader first)", e->pid,
 		       e->n_threads, RST_MAX_THREADS_IMG);
 		return -1;
 	}
-	for (k = 1; k < e->n_threads; k++) {
-		bool dup = e->threads[k] < 2 || e->threads[k] >= PID_MAX_LIMIT ||
-			   id_taken(tr, i, e->threads[k]);
-
-		for (j = 0; j < k && !dup; j++)
-			dup = e->threads[j] == e->threads[k];
-		if (dup) {
-			pr_err("pstree.img: pid %u: thread %u repeated or out of range", e->pid,
-			       e->threads[k]);
+	for (k = 1; k < e->n_threads; k++)
+		if (e->threads[k] < 2 || e->threads[k] >= PID_MAX_LIMIT) {
+			pr_err("pstree.img: pid %u: thread %u out of range", e->pid, e->threads[k]);
 			return -1;
 		}
-	}
 	if (i == 0) {
 		if (e->ppid || !e->n_threads) {
 			pr_err("pstree.img: the root %u must come first, alive, with ppid 0", e->pid);
@@ -134,7 +149,7 @@ static int check_session(struct rst_tree *tr, size_t i)
 		}
 		return 0;	/* inherited from the parent */
 	}
-	if (rst_tree_find(tr, (pid_t)e->sid) >= 0 || id_taken(tr, tr->nr, e->sid) ||
+	if (rst_tree_find(tr, (pid_t)e->sid) >= 0 || id_taken(tr, e->sid) ||
 	    e->sid == root->sid) {
 		pr_err("pstree.img: %u is in session %u, its parent %u in another: not supported yet",
 		       e->pid, e->sid, e->ppid);
@@ -203,7 +218,7 @@ static int check_group(struct rst_tree *tr, size_t i)
 	}
 	if (e->pgid == e->sid && session_group_made(tr, e->sid))
 		return 0;	/* the session helper's group, held by a first member */
-	if (e->pgid == e->sid || id_taken(tr, tr->nr, e->pgid)) {
+	if (e->pgid == e->sid || id_taken(tr, e->pgid)) {
 		pr_err("pstree.img: group %u of %u: its leader (the session's) is missing: "
 		       "not supported yet", e->pgid, e->pid);
 		return -1;
@@ -243,6 +258,8 @@ static int read_pstree(struct rst_tree *tr)
 	for (i = 0; i < tr->nr; i++)
 		if (check_entry(tr, i))
 			return -1;
+	if (check_ids(tr))
+		return -1;
 	for (i = 0; i < tr->nr; i++)
 		if (check_session(tr, i))
 			return -1;
@@ -356,6 +373,7 @@ void rst_tree_free(struct rst_tree *tr)
 		img_free_entry(&tr->inv->base);
 	free(tr->helper);
 	free(tr->sess_helper);
+	free(tr->ids);
 	rst_shmem_free(&tr->shm);
 	free(tr->targets.r);
 	memset(tr, 0, sizeof(*tr));
