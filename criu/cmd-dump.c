@@ -25,6 +25,7 @@
 #include "log.h"
 #include "commands.h"
 #include "dump.h"
+#include "files.h"
 #include "image.h"
 #include "inventory.h"
 #include "kerndat.h"
@@ -89,7 +90,7 @@ static void compel_log(enum compel_log_level lvl, const char *file, int line, co
 /* Images this run wrote, removed again if the dump fails. */
 enum {
 	W_PAGES = 1 << 0, W_CORE = 1 << 1, W_MM = 1 << 2, W_FDS = 1 << 3,
-	W_REG_FILES = 1 << 4, W_PSTREE = 1 << 5, W_STATS = 1 << 6, W_SHMEM = 1 << 7,
+	W_FD_OBJECTS = 1 << 4, W_PSTREE = 1 << 5, W_STATS = 1 << 6, W_SHMEM = 1 << 7,
 };
 
 static void remove_images(int dirfd, pid_t pid, unsigned int wrote)
@@ -97,7 +98,7 @@ static void remove_images(int dirfd, pid_t pid, unsigned int wrote)
 	static const struct { unsigned int bit; enum img_kind kind; bool per_pid; } list[] = {
 		{ W_PAGES, IMG_PAGEMAP, true }, { W_PAGES, IMG_PAGES, true },
 		{ W_CORE, IMG_CORE, true }, { W_MM, IMG_MM, true },
-		{ W_FDS, IMG_FDS, true }, { W_REG_FILES, IMG_REG_FILES, false },
+		{ W_FDS, IMG_FDS, true },
 		{ W_PSTREE, IMG_PSTREE, false }, { W_STATS, IMG_STATS_DUMP, false },
 	};
 	char name[64];
@@ -122,6 +123,8 @@ static void remove_tree_images(const struct dump_tree *tr, unsigned int wrote)
 	remove_images(tr->dirfd, 0, wrote);
 	if (wrote & W_SHMEM)
 		dump_shmem_remove(&tr->shm, tr->dirfd);
+	if (wrote & W_FD_OBJECTS)
+		fd_kinds_remove(tr->dirfd);
 }
 
 /* @pid is in criu's namespaces, all of them (criu's are read once per dump). */
@@ -393,11 +396,10 @@ static int dump_task(struct dump_task *t, bool *inv_gone)
 	return dump_fault("after-cure");
 }
 
-/* Every process in turn; reg-files ids continue from one process to the next. */
+/* Every process in turn; the fd objects (and their ids) are the tree's. */
 static int dump_all(struct dump_tree *tr)
 {
 	bool inv_gone = false;
-	uint32_t base = 0;
 	size_t i;
 
 	for (i = 0; i < tr->nr; i++) {
@@ -405,15 +407,13 @@ static int dump_all(struct dump_tree *tr)
 
 		if (t->zombie)
 			continue;
-		t->files.id_base = base;
 		if (dump_task(t, &inv_gone)) {
 			cure_task(t);
 			return -1;
 		}
-		base += (uint32_t)t->files.nr;
 		pr_debug("%d dumped", t->pid);
 	}
-	return 0;
+	return dump_check_shared_fds(tr);
 }
 
 static int write_all(struct dump_tree *tr, unsigned int *wrote)
@@ -423,9 +423,9 @@ static int write_all(struct dump_tree *tr, unsigned int *wrote)
 	for (i = 0; i < tr->nr; i++)
 		if (write_task(tr->t[i]))
 			return -1;
-	if (dump_write_reg_files(tr))
+	*wrote |= W_FD_OBJECTS;	/* each kind's images: reg-files, pipes... */
+	if (dump_write_fd_objects(tr))
 		return -1;
-	*wrote |= W_REG_FILES;
 	if (write_pstree(tr))
 		return -1;
 	*wrote |= W_PSTREE;

@@ -84,8 +84,8 @@ static int vma_file(struct dump_task *t, const struct proc_vma *pv, uint32_t *id
 		       pv->path);
 		return -1;
 	}
-	for (i = 0; i < t->files.nr; i++) {
-		RegFileEntry *e = t->files.e[i];
+	for (i = 0; i < t->files->nr; i++) {
+		RegFileEntry *e = t->files->e[i];
 
 		if (e->dev == stb.st_dev && e->ino == stb.st_ino && e->flags == flags &&
 		    e->pos == 0 && !strcmp(e->path, pv->path)) {
@@ -93,7 +93,7 @@ static int vma_file(struct dump_task *t, const struct proc_vma *pv, uint32_t *id
 			return 0;
 		}
 	}
-	return dump_files_add(&t->files, pv->path, &stb, flags, 0, id);
+	return dump_files_add(t->files, pv->path, &stb, flags, 0, id);
 }
 
 static int refuse_vmflags(const struct proc_vma *pv)

@@ -83,6 +83,7 @@ static struct dump_task *tree_add(struct dump_tree *tr, pid_t pid, pid_t ppid)
 	t->o = tr->o;
 	t->tree = tr;
 	t->shm = &tr->shm;
+	t->files = &tr->files;
 	t->dirfd = tr->dirfd;
 	t->pid = pid;
 	t->ppid = ppid;
@@ -94,7 +95,7 @@ static void task_free(struct dump_task *t)
 {
 	dump_core_free(t);
 	dump_mm_free(t);
-	dump_files_free(&t->files);
+	free(t->fds);
 	proc_status_free(&t->st);
 	free(t->tids);
 	free(t);
@@ -110,6 +111,7 @@ void dump_tree_free(struct dump_tree *tr)
 	tr->t = NULL;
 	tr->nr = tr->cap = 0;
 	dump_shmem_free(&tr->shm);
+	dump_files_free(&tr->files);
 }
 
 /* Drop entry @i (a task that exited and was reaped before it was seized). */

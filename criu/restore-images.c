@@ -34,12 +34,9 @@ static bool page_aligned(uint64_t x)
 
 RegFileEntry *rst_reg_file(const struct rst_image *ri, uint32_t id)
 {
-	size_t i;
+	const struct fd_obj *o = fd_rst_find(&ri->fdr, id);
 
-	for (i = 0; i < ri->nr_reg; i++)
-		if (ri->reg[i]->id == id)
-			return ri->reg[i];
-	return NULL;
+	return o && o->store == FD_KIND__FD_REG ? (RegFileEntry *)o->e : NULL;
 }
 
 int rst_check_file_identity(const RegFileEntry *rf, int fd, bool content_matters)
@@ -82,47 +79,6 @@ int rst_check_file_identity(const RegFileEntry *rf, int fd, bool content_matters
 	return 0;
 }
 
-static int check_path(const char *img, const char *path)
-{
-	size_t n = strnlen(path, PATH_MAX);
-
-	if (path[0] != '/' || n >= PATH_MAX) {
-		pr_err("%s: path is not absolute or too long: '%.100s'", img, path);
-		return -1;
-	}
-	return 0;
-}
-
-static int check_reg_file(const ProtobufCMessage *m, void *ctx)
-{
-	const RegFileEntry *rf = (const RegFileEntry *)m;
-	const struct rst_image *ri = ctx;
-
-	if (ri->nr_reg >= RST_MAX_REG_FILES) {
-		pr_err("reg-files.img: more than %d entries", RST_MAX_REG_FILES);
-		return -1;
-	}
-	if (check_path("reg-files.img", rf->path))
-		return -1;
-	if (rst_reg_file(ri, rf->id)) {
-		pr_err("reg-files.img: duplicate id %u", rf->id);
-		return -1;
-	}
-	return 0;
-}
-
-static int read_reg_files(struct rst_image *ri)
-{
-	if (faccessat(ri->dirfd, "reg-files.img", F_OK, 0) && errno == ENOENT)
-		return 0;	/* no file referenced at all */
-	/*
-	 * ri->reg holds the entries kept so far while reading, for the duplicate
-	 * check. No cap passed: check_reg_file() refuses entry RST_MAX_REG_FILES
-	 * itself, so the message keeps this file's prefix.
-	 */
-	return img_read_all(ri->dirfd, IMG_REG_FILES, 0, 0, check_reg_file, ri,
-			    (ProtobufCMessage ***)&ri->reg, &ri->nr_reg);
-}
 
 /* Room for one more thread entry (doubling: reading stays linear). */
 static int grow_threads(struct rst_image *ri)
@@ -583,60 +539,50 @@ static int read_pagemap(struct rst_image *ri)
 	return 0;
 }
 
+struct fds_ctx {
+	struct rst_image	*ri;
+	uint8_t			*used;	/* bitmap of fd numbers seen */
+	char			img[32];
+};
+
+#define RST_FD_LIMIT	(1u << 20)
+
 static int check_fd(const ProtobufCMessage *m, void *ctx)
 {
 	const FdEntry *fe = (const FdEntry *)m;
-	const struct rst_image *ri = ctx;
-	const RegFileEntry *rf = rst_reg_file(ri, fe->id);
-	bool bad = ri->nr_fds >= RST_MAX_FDS || fe->fd >= 1u << 20 || !rf;
-	size_t i;
+	struct fds_ctx *c = ctx;
 
-	for (i = 0; !bad && i < ri->nr_fds; i++)
-		bad = ri->fds[i]->fd == fe->fd;
-	if (!bad) {
-		switch (fe->kind) {
-		case FD_KIND__FD_REG: bad = !S_ISREG(rf->mode); break;
-		case FD_KIND__FD_DIR: bad = !S_ISDIR(rf->mode); break;
-		case FD_KIND__FD_CHR:
-		case FD_KIND__FD_TTY: bad = !S_ISCHR(rf->mode); break;
-		default: bad = true;
-		}
-	}
-	if (bad) {
-		pr_err("fds-%d.img: fd %u (kind %d, file id %u) is repeated, out of range, of an unknown kind or names no matching file",
-		       ri->pid, fe->fd, fe->kind, fe->id);
+	if (c->ri->nr_fds >= RST_MAX_FDS || fe->fd >= RST_FD_LIMIT ||
+	    (c->used[fe->fd / 8] & (1u << (fe->fd % 8)))) {
+		pr_err("%s: fd %u is repeated, out of range or one too many (at most %d)",
+		       c->img, fe->fd, RST_MAX_FDS);
 		return -1;
 	}
-	return 0;
+	c->used[fe->fd / 8] |= (uint8_t)(1u << (fe->fd % 8));
+	return fd_rst_check(&c->ri->fdr, fe, c->img);
 }
 
 static int read_fds(struct rst_image *ri)
 {
-	/* No cap here: check_fd() refuses entry RST_MAX_FDS with its own message. */
-	return img_read_all(ri->dirfd, IMG_FDS, ri->pid, 0, check_fd, ri,
-			    (ProtobufCMessage ***)&ri->fds, &ri->nr_fds);
-}
+	struct fds_ctx c = { .ri = ri, .used = calloc(RST_FD_LIMIT / 8, 1) };
+	int ret;
 
-/* reg-files.img, once for the tree: every process's ids are unique in it. */
-int rst_reg_files_read(int dirfd, RegFileEntry ***reg, size_t *nr)
-{
-	struct rst_image tmp;
-
-	memset(&tmp, 0, sizeof(tmp));
-	tmp.dirfd = dirfd;
-	if (read_reg_files(&tmp)) {
-		img_free_all((ProtobufCMessage **)tmp.reg, tmp.nr_reg);
+	if (!c.used) {
+		pr_err("out of memory");
 		return -1;
 	}
-	*reg = tmp.reg;
-	*nr = tmp.nr_reg;
-	return 0;
+	snprintf(c.img, sizeof(c.img), "fds-%d.img", ri->pid);
+	/* No cap here: check_fd() refuses entry RST_MAX_FDS with its own message. */
+	ret = img_read_all(ri->dirfd, IMG_FDS, ri->pid, 0, check_fd, &c,
+			   (ProtobufCMessage ***)&ri->fds, &ri->nr_fds);
+	free(c.used);
+	return ret;
 }
 
 /*
- * The images of one process of the tree. @ri has dirfd, inv, pstree, pid,
- * reg and nr_reg (shared by the tree) set; a pstree entry without threads
- * is a zombie, which has only its core image.
+ * The images of one process of the tree. @ri has dirfd, inv, pstree and
+ * pid (the tree's) set; a pstree entry without threads is a zombie, which
+ * has only its core image.
  */
 int rst_images_read(struct rst_image *ri)
 {
@@ -649,6 +595,9 @@ int rst_images_read(struct rst_image *ri)
 	if (ri->zombie)
 		return check_zombie(ri);
 	if (check_core(ri))
+		return -1;
+	/* every process reads the objects: it opens those it is the first to use */
+	if (fd_rst_read(&ri->fdr, ri->dirfd))
 		return -1;
 	if (img_read_one(ri->dirfd, IMG_MM, ri->pid, &m)) {
 		pr_err("mm-%d.img must hold exactly one entry", ri->pid);
@@ -665,7 +614,7 @@ int rst_images_read(struct rst_image *ri)
 	return 0;
 }
 
-/* Frees what rst_images_read() read; inv, pstree and reg belong to the tree. */
+/* Frees what rst_images_read() read; inv and pstree belong to the tree. */
 void rst_images_free(struct rst_image *ri)
 {
 	size_t i;
@@ -680,6 +629,7 @@ void rst_images_free(struct rst_image *ri)
 	for (i = 0; i < ri->nr_fds; i++)
 		img_free_entry(&ri->fds[i]->base);
 	free(ri->fds);
+	fd_rst_free(&ri->fdr);
 	free(ri->runs);
 	if (ri->pages_img)
 		img_close(ri->pages_img);

@@ -424,96 +424,27 @@ static void drain_sigchld(void)
 
 /* ---- descriptors --------------------------------------------------------- */
 
-static int move_high(int fd, int floor)
-{
-	int nfd;
-
-	if (fd < 0)
-		return fd;
-	nfd = fcntl(fd, F_DUPFD_CLOEXEC, floor);
-	if (nfd < 0)
-		die("cannot move descriptor %d above %d: %s", fd, floor, strerror(errno));
-	close(fd);
-	return nfd;
-}
-
 /*
- * Put every target descriptor at its number. Helpers (the status pipe,
- * the exe, shared file vmas) end up above every target number; they are
- * closed by the restorer. Anything else inherited from criu is closed.
+ * Put every target descriptor at its number and run the kinds' post steps
+ * (restore-fds.c). Helpers (the status pipe, the exe, shared file vmas) end
+ * up above every target number; they are closed by the restorer. Anything
+ * else inherited from criu is closed.
  */
 static void restore_fds(struct rst_image *ri, struct rst_files *f, int *helpers, int nr_helpers)
 {
-	int floor = 0, i, j, top;
-	struct rlimit nofile;
-	bool lifted = false;
-	char *target;
-	size_t k;
+	int keep[RST_MAX_CLOSE + 4], i;
+	char why[512];
 
-	for (k = 0; k < ri->nr_fds; k++)
-		if ((int)ri->fds[k]->fd >= floor)
-			floor = (int)ri->fds[k]->fd + 1;
-	floor = max(floor, 3);
-	/*
-	 * The helpers go above every target number, which may be at the task's
-	 * (already restored) RLIMIT_NOFILE: lift the soft limit meanwhile.
-	 */
-	if (!getrlimit(RLIMIT_NOFILE, &nofile) && nofile.rlim_cur < (rlim_t)floor + 64) {
-		struct rlimit more = { (rlim_t)floor + 64, nofile.rlim_max };
-
-		if (more.rlim_cur > more.rlim_max || setrlimit(RLIMIT_NOFILE, &more))
-			die("fd %d needs RLIMIT_NOFILE above %llu for criu's helpers", floor - 1,
-			    (unsigned long long)nofile.rlim_max);
-		lifted = true;
-	}
-	target = calloc((size_t)floor, 1);
-	if (!target)
-		die("out of memory");
-	for (k = 0; k < ri->nr_fds; k++)
-		target[ri->fds[k]->fd] = 1;
-
-	status_fd = move_high(status_fd, floor);
+	keep[0] = status_fd;
 	for (i = 0; i < nr_helpers; i++)
-		helpers[i] = move_high(helpers[i], floor);
-	for (k = 0; k < ri->nr_reg; k++)
-		f->reg_fd[k] = move_high(f->reg_fd[k], floor);
-	f->tty_fd = move_high(f->tty_fd, floor);
-
-	for (k = 0; k < ri->nr_fds; k++) {
-		const FdEntry *fe = ri->fds[k];
-		int src = f->tty_fd;
-
-		if (fe->kind != FD_KIND__FD_TTY) {
-			for (j = 0; j < (int)ri->nr_reg && ri->reg[j]->id != fe->id; j++)
-				;
-			src = f->reg_fd[j];
-		}
-		if (dup3(src, (int)fe->fd, fe->cloexec ? O_CLOEXEC : 0) < 0)
-			die("cannot install fd %u: %s", fe->fd, strerror(errno));
+		keep[i + 1] = helpers[i];
+	if (rst_fds_install(ri, f, keep, nr_helpers + 1, why, sizeof(why))) {
+		status_fd = keep[0];
+		die("%s", why);
 	}
-	/* Close everything else: below floor what is not a target, above what is not a helper. */
-	for (i = 0; i < floor; i++)
-		if (!target[i])
-			close(i);
-	free(target);
-	top = status_fd;
+	status_fd = keep[0];
 	for (i = 0; i < nr_helpers; i++)
-		top = max(top, helpers[i]);
-	for (i = floor; i <= top; i++) {
-		bool keep = i == status_fd;
-
-		for (j = 0; j < nr_helpers && !keep; j++)
-			keep = helpers[j] == i;
-		if (!keep)
-			close(i);
-	}
-	syscall(SYS_close_range, top + 1, ~0U, 0);
-	if (lifted && setrlimit(RLIMIT_NOFILE, &nofile))
-		warn("RLIMIT_NOFILE: cannot put the soft limit back to %llu: %s",
-		     (unsigned long long)nofile.rlim_cur, strerror(errno));
-	for (k = 0; k < ri->nr_reg; k++)
-		f->reg_fd[k] = -1;
-	f->tty_fd = -1;
+		helpers[i] = keep[i + 1];
 }
 
 /* ---- memory ---------------------------------------------------------------- */

@@ -329,7 +329,7 @@ int rst_tree_read(int dirfd, const struct cr_options *o, struct rst_tree *tr)
 	}
 	tr->inv = (InventoryEntry *)m;
 	if (inventory_check(tr->inv) || read_pstree(tr) ||
-	    rst_reg_files_read(dirfd, &tr->reg, &tr->nr_reg) || rst_shmem_read(dirfd, &tr->shm))
+	    rst_shmem_read(dirfd, &tr->shm))
 		return -1;
 	for (i = 0; i < tr->nr; i++) {
 		struct rst_image *ri = &tr->ri[i];
@@ -338,8 +338,6 @@ int rst_tree_read(int dirfd, const struct cr_options *o, struct rst_tree *tr)
 		ri->inv = tr->inv;
 		ri->pstree = tr->ps[i];
 		ri->pid = (pid_t)tr->ps[i]->pid;
-		ri->reg = tr->reg;
-		ri->nr_reg = tr->nr_reg;
 		if (rst_images_read(ri) ||
 		    (!ri->zombie && rst_shmem_check_mm(&tr->shm, ri->mm, ri->pid)))
 			return -1;
@@ -368,7 +366,6 @@ void rst_tree_free(struct rst_tree *tr)
 		rst_images_free(&tr->ri[i]);
 	free(tr->ri);
 	img_free_all((ProtobufCMessage **)tr->ps, tr->nr);
-	img_free_all((ProtobufCMessage **)tr->reg, tr->nr_reg);
 	if (tr->inv)
 		img_free_entry(&tr->inv->base);
 	free(tr->helper);

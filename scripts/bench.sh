@@ -27,6 +27,9 @@
 # microseconds per thread, best of the rounds; also the cost of each
 # thread beyond the first ((T(N) - T(1)) / (N - 1)).
 #
+# Then scripts/bench-fds.sh: dump and restore of 10,000 descriptors against
+# dup2.
+#
 # Process trees (BENCH_TREE_N processes, default 100; BENCH_TREE_ROUNDS,
 # default 5): test/bench/forktree.c starts a tree (a root with children of
 # ten children each) under a subreaper holder; each round measures the
@@ -38,7 +41,7 @@
 # and each divided by the baseline of its round; the best row divides the
 # best time per process by the best baseline of the run.
 #
-# BENCH_PARTS ("mem threads tree") picks the parts.
+# BENCH_PARTS ("mem threads fds tree") picks the parts.
 #
 # Everything started here (victim, restored task, tmpfs mount, work dir) is
 # cleaned up on exit, failure or interrupt.
@@ -49,7 +52,7 @@ CRIU=$ROOT/criu/criu
 MIB=${BENCH_MIB:-1024}
 ROUNDS=${BENCH_ROUNDS:-3}
 NTHREADS=${BENCH_THREADS:-1000}
-PARTS=${BENCH_PARTS:-mem threads tree}
+PARTS=${BENCH_PARTS:-mem threads fds tree}
 TREE_N=${BENCH_TREE_N:-100}
 TREE_ROUNDS=${BENCH_TREE_ROUNDS:-5}
 
@@ -412,6 +415,7 @@ for part in $PARTS; do
 	case "$part" in
 	mem) mem_bench ;;
 	threads) threads_bench ;;
+	fds) "$ROOT/scripts/bench-fds.sh" || exit 1 ;;
 	tree) tree_bench ;;
 	*) die "unknown BENCH_PARTS entry '$part'" ;;
 	esac

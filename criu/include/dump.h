@@ -37,17 +37,29 @@ struct dump_stats {
 	uint64_t mark;		/* end of the previous phase */
 };
 
+/* One descriptor seen so far, to find open file descriptions shared by dup/fork. */
+struct dump_fd_seen {
+	uint64_t	dev, ino;	/* of the file: only equal ones are kcmp'ed */
+	uint64_t	kind, key;	/* fd kind and its share_key(): must be equal too */
+	pid_t		pid;
+	int		fd;
+	uint32_t	id;
+};
+
 /*
- * reg-files.img entries, shared by fds, vmas, cwd/root and exe. One
- * reg-files.img serves the whole tree: each process numbers its entries
- * from @id_base + 1, the sum of the entries of the processes before it.
+ * Every object of the dump (criu/include/files.h). The objects, the id
+ * counter and the sharing tree belong to the whole dump: one for the
+ * process tree (dump_tree.files), so that an open file description that
+ * several processes hold is one object. reg-files.img entries (e) are
+ * shared by fds, vmas, cwd/root and exe. A process's descriptors are its
+ * own (dump_task.fds).
  */
 struct dump_files {
 	RegFileEntry	**e;
 	size_t		nr, cap;
-	uint32_t	id_base;
-	FdEntry		*fd;
-	size_t		nr_fd;
+	uint32_t	next_id;
+	void		*seen;		/* tsearch tree of struct dump_fd_seen */
+	void		*priv[32];	/* FD_KIND_MAX: each kind's objects */
 };
 
 /* One thread's core entry and the storage its fields point into. */
@@ -101,7 +113,9 @@ struct dump_task {
 	VmaEntry		*vmas;
 	VmaEntry		**vma_ptrs;
 	unsigned long		auxv[2 * PROC_AUXV_MAX];
-	struct dump_files	files;
+	struct dump_files	*files;		/* the tree's objects */
+	FdEntry			*fds;		/* this process's descriptors */
+	size_t			nr_fds;
 	struct dump_shmems	*shm;		/* the dump's table, shared by its tasks */
 
 	/*
@@ -124,6 +138,7 @@ struct dump_tree {
 	const struct cr_options	*o;
 	int			dirfd;
 	struct dump_shmems	shm;		/* shared memory objects of the tree */
+	struct dump_files	files;		/* fd objects and reg-files of the tree */
 	struct dump_stats	stats;		/* phases and totals of the tree */
 };
 
@@ -152,12 +167,18 @@ void dump_phase(struct dump_stats *s, const char *name);
 /* dump-files.c: reg-files entries */
 int dump_files_add(struct dump_files *f, const char *path, const struct stat *stb,
 		   unsigned int flags, uint64_t pos, uint32_t *id);
+/* Does @path (of a /proc link) still lead to @stb's file? -1 logged if not. */
+int dump_check_path(const char *what, const char *path, const struct stat *stb);
 int dump_collect_fds(struct dump_task *t);
 int dump_collect_fs(struct dump_task *t);	/* cwd, root, exe */
 void dump_files_free(struct dump_files *f);
 int dump_write_fds(struct dump_task *t);
-/* One reg-files.img with the entries of every process of the tree. */
-int dump_write_reg_files(const struct dump_tree *tr);
+/*
+ * Objects used by several processes must be ones the restore can hand
+ * down through the forks: -1 logged if not. Then every kind's images.
+ */
+int dump_check_shared_fds(const struct dump_tree *tr);
+int dump_write_fd_objects(struct dump_tree *tr);
 
 /* dump-mem.c */
 int dump_collect_vmas(struct dump_task *t);	/* before infection */

@@ -19,6 +19,7 @@
 #include "options.h"
 #include "core.pb-c.h"
 #include "mm.pb-c.h"
+#include "files.h"
 #include "files.pb-c.h"
 #include "pagemap.pb-c.h"
 #include "pstree.pb-c.h"
@@ -27,7 +28,7 @@
 
 #define RST_TASK_SIZE		0x7ffffffff000ULL	/* 47-bit user space */
 #define RST_MAX_VMAS		65536
-#define RST_MAX_FDS		4096
+#define RST_MAX_FDS		65536
 #define RST_MAX_REG_FILES	65536
 #define RST_MAX_PAGE_RUNS	(1u << 20)
 #define RST_MAX_XSAVE		(64 * 1024)
@@ -63,8 +64,7 @@ struct rst_image {
 	MmEntry		*mm;
 	FdEntry		**fds;
 	size_t		nr_fds;
-	RegFileEntry	**reg;		/* the tree's reg-files.img */
-	size_t		nr_reg;
+	struct fd_rst	fdr;		/* every object of every fd kind */
 
 	struct rst_pages *runs;
 	size_t		nr_runs;
@@ -82,12 +82,11 @@ struct rst_image {
  * file fails the restore before anything exists); the task inherits them.
  */
 struct rst_files {
-	int		*reg_fd;	/* per ri->reg entry used by an fd, else -1 */
+	int		*obj_fd;	/* per ri->fdr.obj named by an fd, else -1 */
 	int		*vma_fd;	/* per mm vma with a file, else -1 */
 	int		exe_fd;		/* -1: none */
 	int		cwd_fd;
 	int		root_fd;
-	int		tty_fd;		/* criu's terminal, for FD_TTY with --shell-job */
 };
 
 /*
@@ -144,8 +143,6 @@ struct rst_tree {
 	InventoryEntry	*inv;
 	PstreeEntry	**ps;
 	size_t		nr;
-	RegFileEntry	**reg;
-	size_t		nr_reg;
 	struct rst_image *ri;
 	size_t		nr_live;	/* processes that are not zombies */
 	/*
@@ -184,14 +181,23 @@ int rst_files_open(const struct rst_image *ri, const struct cr_options *o, struc
 		   const struct rst_files *parent);
 void rst_files_close(const struct rst_image *ri, struct rst_files *f);
 
+/*
+ * In the task: every fd at its number (criu's @keep fds, e.g. the status
+ * pipe, moved above them), the rest closed, then each kind's post().
+ * -1 with the reason in @why.
+ */
+int rst_fds_install(const struct rst_image *ri, struct rst_files *f, int *keep, int nr_keep,
+		    char *why, size_t len);
+
 /* Read and validate the images of one process (restore-images.c). */
 int rst_images_read(struct rst_image *ri);
-int rst_reg_files_read(int dirfd, RegFileEntry ***reg, size_t *nr);
 void rst_images_free(struct rst_image *ri);
 /* reg-files entry @id, or NULL. */
 RegFileEntry *rst_reg_file(const struct rst_image *ri, uint32_t id);
 /* Check that @path still is the file the dump saw (dev/ino/size/mtime). */
 int rst_check_file_identity(const RegFileEntry *rf, int fd, bool content_matters);
+/* Open @rf's path with @flags (O_CLOEXEC added) and check its identity. */
+int rst_reg_open(const RegFileEntry *rf, int flags, bool content_matters);
 
 /*
  * Create a child with exactly @pid; returns 0 in the child, the pid in the

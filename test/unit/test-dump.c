@@ -4,7 +4,7 @@
  * the victim set up, and the victim then checks itself that it is unharmed.
  *
  * The victim talks to the test only through a pipe it closes before the
- * dump (an open pipe would be refused) and through its exit status: after
+ * dump and through its exit status: after
  * SIGUSR1 it re-checks its memory, mask, umask and handler and exits 0 when
  * everything is as it was.
  */
@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/inotify.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
@@ -63,7 +64,7 @@ static const unsigned int touched[] = { 0, 1, 5, 10, 11, 12 };
 
 /* V_SYSV, V_SEALED: shared memory the dump refuses (see shm_victim) */
 enum { V_PLAIN, V_PIPE, V_SYSV, V_THREAD, V_CHILD, V_SHELL, V_RSEQ, V_SEALED, V_THREAD_CREDS,
-       V_VFORK, V_SIBLINGS };
+       V_INOTIFY, V_VFORK, V_SIBLINGS };
 
 /* V_SHELL: the pty slave the victim keeps open, in the test's session. */
 static char pts_path[64];
@@ -319,6 +320,20 @@ static __attribute__((noreturn)) void victim_child(int ready, int kind)
 		pause();
 }
 
+/* An inotify watch on @file with one event queued and never read. */
+static int inotify_queued(const char *file)
+{
+	int in = inotify_init1(0), fd;
+
+	if (in < 0 || inotify_add_watch(in, file, IN_OPEN) < 0)
+		return -1;
+	fd = open(file, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
 /*
  * Shared memory the dump must refuse: a SysV segment (removed at once, it
  * lives while attached), a memfd mapped writable and then sealed against future writes (a restore could not map
@@ -379,7 +394,9 @@ static void victim_main(int ready, int kind, const char *file)
 			close(i);
 	if (kind == V_RSEQ)
 		rseq_victim(ready);
-	if (kind == V_PIPE && pipe(keep))
+	if (kind == V_PIPE && pipe2(keep, O_DIRECT))	/* packet mode: still refused */
+		_exit(20);
+	if (kind == V_INOTIFY && inotify_queued(file))	/* an unread event: refused */
 		_exit(20);
 	if (kind == V_SHELL && open(pts_path, O_RDWR | O_NOCTTY) < 0)
 		_exit(19);
@@ -1136,7 +1153,18 @@ static int body_over_old(struct victim *v)
 static int body_pipe(struct victim *v)
 {
 	CHECK(run_dump(v, NULL, "--leave-running") != 0);
-	CHECK(log_has(v, "unsupported fd type pipe (fd "));
+	CHECK(log_has(v, "packet-mode (O_DIRECT) pipe: not supported yet"));
+	CHECK(!dir_has(v, "inventory.img"));
+	CHECK(victim_free(v));
+	CHECK(victim_verdict(v) == 0);
+	return 0;
+}
+
+static int body_inotify(struct victim *v)
+{
+	CHECK(run_dump(v, NULL, "--leave-running") != 0);
+	CHECK(log_has(v, "inotify with "));
+	CHECK(log_has(v, "bytes of unread events: not supported yet"));
 	CHECK(!dir_has(v, "inventory.img"));
 	CHECK(victim_free(v));
 	CHECK(victim_verdict(v) == 0);
@@ -1415,6 +1443,7 @@ static int test_over_old(void) { return with_victim(V_PLAIN, body_over_old); }
 static int test_pipe(void) { return with_victim(V_PIPE, body_pipe); }
 static int test_sysv(void) { return with_victim(V_SYSV, body_sysv); }
 static int test_sealed(void) { return with_victim(V_SEALED, body_sealed); }
+static int test_inotify(void) { return with_victim(V_INOTIFY, body_inotify); }
 static int test_thread(void) { return with_victim(V_THREAD, body_thread); }
 static int test_child(void) { return with_victim(V_CHILD, body_child); }
 static int test_thread_creds(void) { return with_victim(V_THREAD_CREDS, body_thread_creds); }
@@ -1447,7 +1476,8 @@ static const struct unit_case cases[] = {
 	{ "every fault point leaves the victim running and no inventory", test_faults },
 	{ "a failed dump over an earlier one: intact before pages, no inventory after",
 	  test_over_old },
-	{ "an open pipe is refused and the victim survives", test_pipe },
+	{ "a packet-mode pipe is refused and the victim survives", test_pipe },
+	{ "inotify with an unread event is refused and the victim survives", test_inotify },
 	{ "a SysV shared memory segment is refused", test_sysv },
 	{ "a writable memfd mapping sealed against future writes is refused", test_sealed },
 	{ "threads: failed dumps leave all unharmed; a good one has every thread", test_thread },
