@@ -376,29 +376,6 @@ int dump_write_fd_objects(struct dump_tree *tr)
 
 /* ---- objects shared by processes ------------------------------------------ */
 
-/* What the sharing tree knows of each object id: its kind and inode. */
-struct obj_info {
-	uint64_t	dev, ino;
-	uint64_t	kind;
-	size_t		first;		/* the first process (tree order) using it */
-	bool		seen;
-};
-
-static struct obj_info *walk_info;
-static uint32_t walk_max;
-
-static void walk_one(const void *node, VISIT which, int depth)
-{
-	const struct dump_fd_seen *s = *(const struct dump_fd_seen *const *)node;
-
-	(void)depth;
-	if ((which == postorder || which == leaf) && s->id && s->id <= walk_max) {
-		walk_info[s->id].dev = s->dev;
-		walk_info[s->id].ino = s->ino;
-		walk_info[s->id].kind = s->kind;
-	}
-}
-
 static int cmp_u32(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -424,121 +401,48 @@ static uint32_t *task_ids(const struct dump_task *t, size_t *nr)
 	return v;
 }
 
-static ssize_t task_index(const struct dump_tree *tr, pid_t pid)
-{
-	size_t i;
-
-	for (i = 0; i < tr->nr; i++)
-		if (tr->t[i]->pid == pid)
-			return (ssize_t)i;
-	return -1;
-}
-
 /*
- * An object a process uses that an earlier process (tree order) used first
- * must be its parent's too: the restore opens an object in the first
- * process using it and hands it down through the forks. An epoll set is
- * never shared (its targets are registered by number in each process).
+ * Objects several processes use are opened once on restore, by their
+ * nearest common ancestor, and handed down through the forks: any sharing
+ * works, except an epoll set (its targets are registered by fd number in
+ * each process that holds it, which would register them twice).
  */
-static int check_inherited(const struct dump_tree *tr, struct obj_info *info, uint32_t **ids,
-			   size_t *nr)
-{
-	size_t i, k;
-
-	for (i = 0; i < tr->nr; i++) {
-		const struct dump_task *t = tr->t[i];
-		ssize_t p = task_index(tr, t->ppid);
-
-		for (k = 0; k < nr[i]; k++) {
-			struct obj_info *o = &info[ids[i][k]];
-
-			if (!o->seen) {
-				o->seen = true;
-				o->first = i;
-				continue;
-			}
-			if (o->kind == FD_KIND__FD_EPOLL) {
-				pr_err("an epoll set of %d is also %d's: epoll sets shared by "
-				       "processes are not supported yet", t->pid, tr->t[o->first]->pid);
-				return -1;
-			}
-			if (p < 0 || !bsearch(&ids[i][k], ids[p], nr[p], sizeof(uint32_t), cmp_u32)) {
-				pr_err("%d shares an open file (%s, object %u) with %d, which is not its "
-				       "parent: not supported yet", t->pid, fd_kind_str((FdKind)o->kind),
-				       ids[i][k], tr->t[o->first]->pid);
-				return -1;
-			}
-		}
-	}
-	return 0;
-}
-
-static int cmp_inode(const void *a, const void *b)
-{
-	const struct obj_info *x = *(const struct obj_info *const *)a;
-	const struct obj_info *y = *(const struct obj_info *const *)b;
-
-	if (x->dev != y->dev)
-		return x->dev < y->dev ? -1 : 1;
-	return x->ino < y->ino ? -1 : x->ino > y->ino;
-}
-
-/*
- * A pipe's (or FIFO's) objects are made together, by the first process
- * that opens one of them: every end must be first used by the same process.
- */
-static int check_pipes(const struct dump_tree *tr, struct obj_info *info, uint32_t max)
-{
-	struct obj_info **v = malloc((max + 1) * sizeof(*v));
-	size_t n = 0, i;
-	int ret = 0;
-
-	if (!v)
-		return -1;
-	for (i = 1; i <= max; i++)
-		if (info[i].seen && (info[i].kind == FD_KIND__FD_PIPE || info[i].kind == FD_KIND__FD_FIFO))
-			v[n++] = &info[i];
-	qsort(v, n, sizeof(*v), cmp_inode);
-	for (i = 1; i < n && !ret; i++)
-		if (!cmp_inode(&v[i - 1], &v[i]) && v[i - 1]->first != v[i]->first) {
-			pr_err("a %s (inode %llu) has ends first opened by %d and by %d: "
-			       "not supported yet", fd_kind_str((FdKind)v[i]->kind),
-			       (unsigned long long)v[i]->ino, tr->t[v[i - 1]->first]->pid,
-			       tr->t[v[i]->first]->pid);
-			ret = -1;
-		}
-	free(v);
-	return ret;
-}
-
 int dump_check_shared_fds(const struct dump_tree *tr)
 {
-	uint32_t max = tr->files.next_id, **ids = calloc(tr->nr + 1, sizeof(*ids));
-	size_t *nr = calloc(tr->nr + 1, sizeof(*nr)), i;
-	struct obj_info *info = calloc((size_t)max + 1, sizeof(*info));
-	int ret = -1;
+	uint32_t max = tr->files.next_id;
+	pid_t *first = calloc((size_t)max + 1, sizeof(*first));
+	size_t i, k, j, n;
+	int ret = 0;
 
-	if (!ids || !nr || !info)
-		goto out;
-	walk_info = info;
-	walk_max = max;
-	twalk(tr->files.seen, walk_one);
-	for (i = 0; i < tr->nr; i++) {
-		ids[i] = task_ids(tr->t[i], &nr[i]);
-		if (!ids[i])
-			goto out;
-		if (nr[i] && ids[i][nr[i] - 1] > max) {
-			pr_err("fd object id %u out of range", ids[i][nr[i] - 1]);
-			goto out;
+	if (!first)
+		return -1;
+	for (i = 0; i < tr->nr && !ret; i++) {
+		const struct dump_task *t = tr->t[i];
+		uint32_t *ids = task_ids(t, &n);
+
+		if (!ids) {
+			ret = -1;
+			break;
 		}
+		for (k = 0; k < n && !ret; k++) {
+			if (ids[k] > max) {
+				pr_err("fd object id %u out of range", ids[k]);
+				ret = -1;
+			} else if (!first[ids[k]]) {
+				first[ids[k]] = t->pid;
+			} else {
+				for (j = 0; j < t->nr_fds && t->fds[j].id != ids[k]; j++)
+					;
+				if (t->fds[j].kind == FD_KIND__FD_EPOLL) {
+					pr_err("an epoll set of %d (fd %u) is also %d's: epoll sets "
+					       "shared by processes are not supported yet", t->pid,
+					       t->fds[j].fd, first[ids[k]]);
+					ret = -1;
+				}
+			}
+		}
+		free(ids);
 	}
-	ret = check_inherited(tr, info, ids, nr) || check_pipes(tr, info, max) ? -1 : 0;
-out:
-	for (i = 0; ids && i < tr->nr; i++)
-		free(ids[i]);
-	free(ids);
-	free(nr);
-	free(info);
-	walk_info = NULL;
+	free(first);
 	return ret;
 }

@@ -27,10 +27,22 @@
  * One descriptor per object some fd names, in fd order, so the task can
  * put most of them in place without moving any (see restore_fds).
  */
-static int open_objects(const struct rst_image *ri, const struct cr_options *o, struct rst_files *f,
-			const struct rst_files *parent)
+static int open_one(const struct rst_image *ri, const struct cr_options *o, struct rst_files *f,
+		    size_t k, int kind)
 {
-	size_t i;
+	const struct fd_obj *obj = &ri->fdr.obj[k];
+
+	f->obj_fd[k] = fd_ops((FdKind)kind)->open((struct fd_rst *)&ri->fdr, obj, o);
+	return f->obj_fd[k] < 0 ? -1 : 0;
+}
+
+static int open_objects(const struct rst_image *ri, const struct cr_options *o, struct rst_files *f,
+			const struct rst_files *parent, const struct rst_opener *opener, size_t self)
+{
+	size_t i, k;
+
+	for (k = 0; parent && parent->obj_fd && k < ri->fdr.nr_obj; k++)
+		f->obj_fd[k] = parent->obj_fd[k];	/* inherited with the fork */
 
 	for (i = 0; i < ri->nr_fds; i++) {
 		const FdEntry *fe = ri->fds[i];
@@ -38,15 +50,19 @@ static int open_objects(const struct rst_image *ri, const struct cr_options *o, 
 		size_t k = (size_t)(obj - ri->fdr.obj);	/* exists: checked on reading */
 
 		if (f->obj_fd[k] >= 0)
-			continue;	/* one open file description shared by several fds */
-		if (parent && parent->obj_fd && parent->obj_fd[k] >= 0) {
-			f->obj_fd[k] = parent->obj_fd[k];	/* inherited with the fork */
-			continue;
+			continue;	/* shared by several fds, or inherited */
+		if (opener && opener[k].proc != self) {
+			pr_err("fd %u: object %u was not handed down by process #%zu", fe->fd,
+			       obj->id, opener[k].proc);
+			return -1;
 		}
-		f->obj_fd[k] = fd_ops(fe->kind)->open((struct fd_rst *)&ri->fdr, obj, o);
-		if (f->obj_fd[k] < 0)
+		if (open_one(ri, o, f, k, fe->kind))
 			return -1;
 	}
+	/* what this process opens for its descendants only */
+	for (k = 0; opener && k < ri->fdr.nr_obj; k++)
+		if (opener[k].proc == self && f->obj_fd[k] < 0 && open_one(ri, o, f, k, opener[k].kind))
+			return -1;
 	return 0;
 }
 
@@ -75,7 +91,7 @@ static int lift_nofile(size_t need)
 }
 
 int rst_files_open(const struct rst_image *ri, const struct cr_options *o, struct rst_files *f,
-		   const struct rst_files *parent)
+		   const struct rst_files *parent, const struct rst_opener *opener, size_t self)
 {
 	size_t i;
 
@@ -91,7 +107,7 @@ int rst_files_open(const struct rst_image *ri, const struct cr_options *o, struc
 		f->obj_fd[i] = -1;
 	for (i = 0; i < ri->mm->n_vmas; i++)
 		f->vma_fd[i] = -1;
-	if (lift_nofile(ri->fdr.nr_obj + ri->mm->n_vmas) || open_objects(ri, o, f, parent))
+	if (lift_nofile(ri->fdr.nr_obj + ri->mm->n_vmas) || open_objects(ri, o, f, parent, opener, self))
 		return -1;
 
 	for (i = 0; i < ri->mm->n_vmas; i++) {

@@ -1162,7 +1162,7 @@ void rst_task_main(struct rst_tree *tr, size_t idx, const struct cr_options *o, 
 		join_group(tr, idx);
 		become_zombie(ri);
 	}
-	if (rst_files_open(ri, o, f, idx ? inherited_files : NULL) ||
+	if (rst_files_open(ri, o, f, idx ? inherited_files : NULL, tr->opener, idx) ||
 	    rst_shmem_vma_fds(&tr->shm, ri->mm, f->vma_fd))
 		die("cannot open the files of %d (see the log)", ri->pid);
 	entry = find_entry();

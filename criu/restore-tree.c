@@ -20,6 +20,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,6 +30,7 @@
 #include "image.h"
 #include "inventory.h"
 #include "restore.h"
+#include "files.h"
 
 #define PID_MAX_LIMIT	(1u << 22)
 
@@ -312,6 +314,125 @@ static int collect_targets(struct rst_tree *tr)
 	return 0;
 }
 
+/* ---- who opens each fd object ------------------------------------------- */
+
+/* Nearest common ancestor of processes @a and @b (indices; par/depth of the tree). */
+static size_t common_ancestor(const size_t *par, const unsigned int *depth, size_t a, size_t b)
+{
+	while (depth[a] > depth[b])
+		a = par[a];
+	while (depth[b] > depth[a])
+		b = par[b];
+	while (a != b) {
+		a = par[a];
+		b = par[b];
+	}
+	return a;
+}
+
+static void add_user(struct rst_opener *op, const size_t *par, const unsigned int *depth,
+		     size_t i, int kind)
+{
+	if (op->proc == SIZE_MAX) {
+		op->proc = i;
+		op->kind = kind;
+	} else {
+		op->proc = common_ancestor(par, depth, op->proc, i);
+	}
+}
+
+struct grouped {
+	int		store;
+	uint64_t	group;
+	size_t		k;
+};
+
+static int grouped_cmp(const void *a, const void *b)
+{
+	const struct grouped *x = a, *y = b;
+
+	if (x->store != y->store)
+		return x->store < y->store ? -1 : 1;
+	return x->group < y->group ? -1 : x->group > y->group;
+}
+
+/* Objects made together (a pipe's ends) get the common ancestor of all their users. */
+static int join_groups(struct rst_tree *tr, const struct fd_rst *fdr, const size_t *par,
+		       const unsigned int *depth)
+{
+	struct grouped *g = malloc((tr->nr_obj + 1) * sizeof(*g));
+	size_t n = 0, i, j, k;
+
+	if (!g)
+		return -1;
+	for (k = 0; k < tr->nr_obj; k++) {
+		const struct fd_ops *ops = fd_ops(fdr->obj[k].store);
+		uint64_t grp = ops && ops->group ? ops->group(&fdr->obj[k]) : 0;
+
+		if (grp && tr->opener[k].proc != SIZE_MAX)
+			g[n++] = (struct grouped){ (int)fdr->obj[k].store, grp, k };
+	}
+	qsort(g, n, sizeof(*g), grouped_cmp);
+	for (i = 0; i < n; i = j) {
+		size_t a = tr->opener[g[i].k].proc;
+
+		for (j = i + 1; j < n && !grouped_cmp(&g[i], &g[j]); j++)
+			a = common_ancestor(par, depth, a, tr->opener[g[j].k].proc);
+		for (k = i; k < j; k++)
+			tr->opener[g[k].k].proc = a;
+	}
+	free(g);
+	return 0;
+}
+
+/*
+ * Every fd object is opened by one process, the nearest common ancestor of
+ * all processes using it (or another object of its group), before it forks;
+ * each process takes over its parent's open objects, so the object reaches
+ * every user through the forks and is one open file description, one pipe,
+ * as dumped. Every live process reads the same objects: same indices.
+ */
+static int plan_openers(struct rst_tree *tr)
+{
+	const struct fd_rst *fdr = &tr->ri[0].fdr;
+	size_t *par = calloc(tr->nr, sizeof(*par)), i, j, k;
+	unsigned int *depth = calloc(tr->nr, sizeof(*depth));
+	int ret = -1;
+
+	tr->nr_obj = fdr->nr_obj;
+	tr->opener = malloc((tr->nr_obj + 1) * sizeof(*tr->opener));
+	if (!par || !depth || !tr->opener)
+		goto out;
+	for (k = 0; k < tr->nr_obj; k++)
+		tr->opener[k] = (struct rst_opener){ SIZE_MAX, 0 };
+	for (i = 1; i < tr->nr; i++) {
+		par[i] = (size_t)rst_tree_find(tr, (pid_t)tr->ps[i]->ppid);	/* earlier: checked */
+		depth[i] = depth[par[i]] + 1;
+	}
+	for (i = 0; i < tr->nr; i++) {
+		const struct rst_image *ri = &tr->ri[i];
+
+		if (ri->zombie)
+			continue;
+		if (ri->fdr.nr_obj != tr->nr_obj) {
+			pr_err("process %d read %zu fd objects, the root %zu", ri->pid,
+			       ri->fdr.nr_obj, tr->nr_obj);
+			goto out;
+		}
+		for (j = 0; j < ri->nr_fds; j++) {
+			const struct fd_obj *o = fd_rst_find(&ri->fdr, ri->fds[j]->id);
+
+			k = (size_t)(o - ri->fdr.obj);
+			add_user(&tr->opener[k], par, depth, i, (int)ri->fds[j]->kind);
+		}
+	}
+	ret = join_groups(tr, fdr, par, depth);
+out:
+	free(par);
+	free(depth);
+	return ret;
+}
+
 int rst_tree_read(int dirfd, const struct cr_options *o, struct rst_tree *tr)
 {
 	ProtobufCMessage *m;
@@ -343,7 +464,7 @@ int rst_tree_read(int dirfd, const struct cr_options *o, struct rst_tree *tr)
 			return -1;
 		tr->nr_live += !ri->zombie;
 	}
-	return collect_targets(tr);
+	return plan_openers(tr) || collect_targets(tr);
 }
 
 void rst_tree_drop_pages(struct rst_tree *tr)
@@ -371,6 +492,7 @@ void rst_tree_free(struct rst_tree *tr)
 	free(tr->helper);
 	free(tr->sess_helper);
 	free(tr->ids);
+	free(tr->opener);
 	rst_shmem_free(&tr->shm);
 	free(tr->targets.r);
 	memset(tr, 0, sizeof(*tr));

@@ -128,6 +128,12 @@ void rst_shmem_free(struct rst_shmems *s);
 /* Object @id (and its index into the table), or NULL. */
 const ShmemEntry *rst_shmem_find(const struct rst_shmems *s, uint32_t id, size_t *idx);
 
+/* Who opens an fd object in a tree, and as which fd kind (FD_TTY, FD_DIR...). */
+struct rst_opener {
+	size_t		proc;		/* index in pstree order; SIZE_MAX: nobody */
+	int		kind;
+};
+
 /* Address ranges [r[i][0], r[i][1]). */
 struct rst_range_list {
 	uint64_t	(*r)[2];
@@ -161,6 +167,14 @@ struct rst_tree {
 	size_t		nr_ids;
 	/* Every live process's target vmas, sorted and merged: staging avoids them. */
 	struct rst_range_list targets;
+	/*
+	 * Per fd object (index into every process's fdr.obj, the same in all):
+	 * the process (index) that opens it, the nearest common ancestor of
+	 * every process using it or another object of its group; the others
+	 * get it through the forks. SIZE_MAX: nobody uses it.
+	 */
+	struct rst_opener *opener;
+	size_t		nr_obj;
 	/* Shared memory objects, made in criu before the root is forked. */
 	struct rst_shmems shm;
 	/* criu's own: the parent of the root, and what a shell job gets */
@@ -176,9 +190,13 @@ void rst_tree_drop_pages(struct rst_tree *tr);
 /* Index of @pid in the tree, or -1. */
 ssize_t rst_tree_find(const struct rst_tree *tr, pid_t pid);
 
-/* @parent: the parent's files (inherited with the fork), or NULL for the root. */
+/*
+ * @parent: the parent's files (inherited with the fork, all taken over), or
+ * NULL for the root; @opener (NULL: open whatever the task uses): per
+ * object, the process that opens it; @self: this process's index.
+ */
 int rst_files_open(const struct rst_image *ri, const struct cr_options *o, struct rst_files *f,
-		   const struct rst_files *parent);
+		   const struct rst_files *parent, const struct rst_opener *opener, size_t self);
 void rst_files_close(const struct rst_image *ri, struct rst_files *f);
 
 /*

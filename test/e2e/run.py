@@ -64,10 +64,13 @@ CASES = [
     ("sess_orphan", prog("sess_orphan"), "once", [], []),
     ("shared_file", prog("shared_file"), "once", [], []),
     ("shared_mem", prog("shared_mem"), "once", [], []),
+    ("pipe_tree", prog("pipe_tree"), "once", [], []),
+    ("pipeline", prog("pipeline"), "once", [], []),
     ("tree_leave_running_twice", prog("tree"), "twice", [], []),
     ("tree_stopped", prog("tree"), "stopped", [], []),
     ("tree_dump_fault", prog("tree"), "dump_fault", [], []),
     ("tree_restore_fault", prog("tree"), "restore_fault", [], []),
+    ("sh_pipeline", ["/usr/bin/python3", os.path.join(E2E, "sh_pipeline.py")], "once", [], []),
     ("py_workers", ["/usr/bin/python3", os.path.join(E2E, "py_workers.py")], "once", [], []),
 ]
 
