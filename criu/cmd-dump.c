@@ -25,6 +25,7 @@
 #include "log.h"
 #include "commands.h"
 #include "dump.h"
+#include "files.h"
 #include "image.h"
 #include "inventory.h"
 #include "kerndat.h"
@@ -89,7 +90,7 @@ static void compel_log(enum compel_log_level lvl, const char *file, int line, co
 /* Images this run wrote, removed again if the dump fails. */
 enum {
 	W_PAGES = 1 << 0, W_CORE = 1 << 1, W_MM = 1 << 2, W_FDS = 1 << 3,
-	W_REG_FILES = 1 << 4, W_PSTREE = 1 << 5, W_STATS = 1 << 6,
+	W_FD_OBJECTS = 1 << 4, W_PSTREE = 1 << 5, W_STATS = 1 << 6, W_SHMEM = 1 << 7,
 };
 
 static void remove_images(int dirfd, pid_t pid, unsigned int wrote)
@@ -97,7 +98,7 @@ static void remove_images(int dirfd, pid_t pid, unsigned int wrote)
 	static const struct { unsigned int bit; enum img_kind kind; bool per_pid; } list[] = {
 		{ W_PAGES, IMG_PAGEMAP, true }, { W_PAGES, IMG_PAGES, true },
 		{ W_CORE, IMG_CORE, true }, { W_MM, IMG_MM, true },
-		{ W_FDS, IMG_FDS, true }, { W_REG_FILES, IMG_REG_FILES, false },
+		{ W_FDS, IMG_FDS, true },
 		{ W_PSTREE, IMG_PSTREE, false }, { W_STATS, IMG_STATS_DUMP, false },
 	};
 	char name[64];
@@ -120,19 +121,47 @@ static void remove_tree_images(const struct dump_tree *tr, unsigned int wrote)
 	for (i = 0; i < tr->nr; i++)
 		remove_images(tr->dirfd, tr->t[i]->pid, tr->t[i]->wrote);
 	remove_images(tr->dirfd, 0, wrote);
+	if (wrote & W_SHMEM)
+		dump_shmem_remove(&tr->shm, tr->dirfd);
+	if (wrote & W_FD_OBJECTS)
+		fd_kinds_remove(tr->dirfd);
+}
+
+/* @pid is in criu's namespaces, all of them (criu's are read once per dump). */
+static int check_namespaces(pid_t pid)
+{
+	static const char *ns[] = { "pid", "mnt", "net", "ipc", "uts", "user", "cgroup", "time" };
+	static struct stat self_ns[sizeof(ns) / sizeof(ns[0])];	/* st_ino 0: not built in */
+	static bool self_ns_read;
+	size_t i;
+
+	for (i = 0; !self_ns_read && i < sizeof(ns) / sizeof(ns[0]); i++) {
+		char b[64];
+
+		snprintf(b, sizeof(b), "/proc/self/ns/%s", ns[i]);
+		if (stat(b, &self_ns[i]))
+			self_ns[i].st_ino = 0;
+	}
+	self_ns_read = true;
+	for (i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+		char a[64];
+		struct stat sa;
+
+		snprintf(a, sizeof(a), "/proc/%d/ns/%s", pid, ns[i]);
+		if (!self_ns[i].st_ino || stat(a, &sa))
+			continue;	/* namespace kind not built into this kernel */
+		if (sa.st_ino != self_ns[i].st_ino || sa.st_dev != self_ns[i].st_dev) {
+			pr_err("%s namespace: %d is in another one than criu; "
+			       "namespaces are not supported yet", ns[i], pid);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /* Refuse, before the task is touched, what the images cannot hold yet. */
 static int check_task(struct dump_task *t)
 {
-	static const char *ns[] = { "pid", "mnt", "net", "ipc", "uts", "user", "cgroup", "time" };
-	size_t i;
-
-	if (t->nr_tids > 1) {
-		pr_err("threads: %d threads in %d, more than one is not supported yet",
-		       t->nr_tids, t->pid);
-		return -1;
-	}
 	if (proc_read_status(t->pid, &t->st) || proc_read_stat(t->pid, &t->stat))
 		return -1;
 	if (t->st.tgid != t->pid) {
@@ -143,21 +172,7 @@ static int check_task(struct dump_task *t)
 		pr_err("seccomp (mode %u) in %d is not supported yet", t->st.seccomp, t->pid);
 		return -1;
 	}
-	for (i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
-		char a[64], b[64];
-		struct stat sa, sb;
-
-		snprintf(a, sizeof(a), "/proc/%d/ns/%s", t->pid, ns[i]);
-		snprintf(b, sizeof(b), "/proc/self/ns/%s", ns[i]);
-		if (stat(a, &sa) || stat(b, &sb))
-			continue;	/* namespace kind not built into this kernel */
-		if (sa.st_ino != sb.st_ino || sa.st_dev != sb.st_dev) {
-			pr_err("%s namespace: %d is in another one than criu; "
-			       "namespaces are not supported yet", ns[i], t->pid);
-			return -1;
-		}
-	}
-	return 0;
+	return check_namespaces(t->pid) || dump_check_threads(t);
 }
 
 static int write_one(int dirfd, enum img_kind kind, unsigned int id, const ProtobufCMessage *m)
@@ -179,8 +194,7 @@ static int write_core(struct dump_task *t)
 
 	if (!img)
 		return -1;
-	if (img_write_entry(img, &t->core.base) ||
-	    (!t->zombie && img_write_entry(img, &t->thread.base))) {
+	if (img_write_entry(img, &t->core.base) || (!t->zombie && dump_write_threads(t, img))) {
 		img_abort(img);
 		return -1;
 	}
@@ -225,15 +239,24 @@ static int write_pstree(const struct dump_tree *tr)
 	for (i = 0; i < tr->nr; i++) {
 		const struct dump_task *t = tr->t[i];
 		PstreeEntry e = PSTREE_ENTRY__INIT;
-		uint32_t tid = t->pid;
+		uint32_t *tids = calloc(t->nr_tids + 1, sizeof(*tids));
+		int k, r;
 
+		if (!tids) {
+			img_abort(img);
+			return -1;
+		}
+		for (k = 0; !t->zombie && k < t->nr_tids; k++)
+			tids[k] = (uint32_t)t->tids[k];
 		e.pid = t->pid;
 		e.ppid = t->ppid;
 		e.pgid = t->stat.pgrp;
 		e.sid = t->stat.session;
-		e.n_threads = t->zombie ? 0 : 1;	/* a zombie has no threads left */
-		e.threads = &tid;
-		if (img_write_entry(img, &e.base)) {
+		e.n_threads = t->zombie ? 0 : (size_t)t->nr_tids;	/* a zombie has none left */
+		e.threads = tids;
+		r = img_write_entry(img, &e.base);
+		free(tids);
+		if (r) {
 			img_abort(img);
 			return -1;
 		}
@@ -336,7 +359,8 @@ static int dump_task(struct dump_task *t, bool *inv_gone)
 {
 	if (check_task(t))
 		return -1;
-	if (dump_collect_core_ptrace(t) || dump_collect_core_proc(t) ||
+	if (dump_collect_threads_ptrace(t) ||
+	    dump_collect_core_ptrace(t) || dump_collect_core_proc(t) ||
 	    dump_collect_vmas(t) || dump_collect_fds(t) || dump_collect_fs(t))
 		return -1;
 	if (dump_fault("after-collect"))
@@ -351,7 +375,7 @@ static int dump_task(struct dump_task *t, bool *inv_gone)
 		return -1;
 	}
 	if (dump_fault("after-infect") || dump_collect_core_parasite(t) ||
-	    dump_fault("after-parasite"))
+	    dump_collect_threads_parasite(t) || dump_fault("after-parasite"))
 		return -1;
 	if (!*inv_gone) {
 		if (unlinkat(t->dirfd, img_desc(IMG_INVENTORY)->fmt, 0) && errno != ENOENT) {
@@ -372,11 +396,10 @@ static int dump_task(struct dump_task *t, bool *inv_gone)
 	return dump_fault("after-cure");
 }
 
-/* Every process in turn; reg-files ids continue from one process to the next. */
+/* Every process in turn; the fd objects (and their ids) are the tree's. */
 static int dump_all(struct dump_tree *tr)
 {
 	bool inv_gone = false;
-	uint32_t base = 0;
 	size_t i;
 
 	for (i = 0; i < tr->nr; i++) {
@@ -384,7 +407,6 @@ static int dump_all(struct dump_tree *tr)
 
 		if (t->zombie)
 			continue;
-		t->files.id_base = base;
 		/* Parents come first: the parent's vmas are known by now. */
 		t->parent = t->ppid ? dump_tree_find(tr, t->ppid) : NULL;
 		if (t->parent && t->parent->zombie)
@@ -393,10 +415,9 @@ static int dump_all(struct dump_tree *tr)
 			cure_task(t);
 			return -1;
 		}
-		base += (uint32_t)t->files.nr;
 		pr_debug("%d dumped", t->pid);
 	}
-	return 0;
+	return dump_check_shared_fds(tr);
 }
 
 static int write_all(struct dump_tree *tr, unsigned int *wrote)
@@ -406,9 +427,9 @@ static int write_all(struct dump_tree *tr, unsigned int *wrote)
 	for (i = 0; i < tr->nr; i++)
 		if (write_task(tr->t[i]))
 			return -1;
-	if (dump_write_reg_files(tr))
+	*wrote |= W_FD_OBJECTS;	/* each kind's images: reg-files, pipes... */
+	if (dump_write_fd_objects(tr))
 		return -1;
-	*wrote |= W_REG_FILES;
 	if (write_pstree(tr))
 		return -1;
 	*wrote |= W_PSTREE;
@@ -468,6 +489,15 @@ int cmd_dump(struct cr_options *o)
 	if (dump_all(&tr))
 		goto fail;
 	dump_phase(&tr.stats, "tasks");
+	/*
+	 * Shared memory objects: every process's vmas are in and the tree is
+	 * still frozen (cured, not detached): nobody writes to the objects
+	 * while they are read.
+	 */
+	wrote |= W_SHMEM;
+	if (dump_shmem_write(&tr.shm, tr.dirfd))
+		goto fail;
+	dump_phase(&tr.stats, "shmem");
 	/*
 	 * Everything is collected. A tree that is to run on anyway may do so
 	 * while the images are written: a failure from here on leaves it

@@ -31,6 +31,7 @@
 #define LOG_PREFIX "restore: "
 #include "commands.h"
 #include "kerndat.h"
+#include "kernel-compat.h"
 #include "log.h"
 #include "restore.h"
 #include "proc_parse.h"
@@ -203,8 +204,18 @@ static bool died(pid_t pid)
 	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
 }
 
+/*
+ * What criu knows of each process of the tree while it restores: the
+ * region to see gone, and a pidfd taken when it reported ready (it is
+ * alive then, blocked on the go pipe): -1 not ready, -2 ready without one.
+ */
+struct tree_status {
+	unsigned long long	*region;
+	int			*pidfd;
+};
+
 /* One line from the tree: "E..." fatal, "W..." warning, "R<pid> <region>" ready. */
-static int status_line(struct rst_tree *tr, char *line, unsigned long long *region, bool *ready)
+static int status_line(struct rst_tree *tr, char *line, struct tree_status *ts)
 {
 	unsigned long long r = 0;
 	unsigned int pid = 0;
@@ -219,12 +230,14 @@ static int status_line(struct rst_tree *tr, char *line, unsigned long long *regi
 		return 0;
 	}
 	if (line[0] != 'R' || sscanf(line + 1, "%u %llx", &pid, &r) != 2 ||
-	    (k = rst_tree_find(tr, (pid_t)pid)) < 0 || ready[k]) {
+	    (k = rst_tree_find(tr, (pid_t)pid)) < 0 || ts->pidfd[k] != -1) {
 		pr_err("unexpected report from the tree: '%.80s'", line);
 		return -1;
 	}
-	ready[k] = true;
-	region[k] = r;
+	ts->pidfd[k] = (int)syscall(__NR_pidfd_open, pid, 0);
+	if (ts->pidfd[k] < 0)
+		ts->pidfd[k] = -2;
+	ts->region[k] = r;
 	return 1;
 }
 
@@ -233,7 +246,7 @@ static int status_line(struct rst_tree *tr, char *line, unsigned long long *regi
  * one failed or died (-1). A process that dies without a word is seen as
  * a zombie: its parent, stuck in its own restore, does not reap it.
  */
-static int collect_status(struct rst_tree *tr, int fd, unsigned long long *region, bool *ready)
+static int collect_status(struct rst_tree *tr, int fd, struct tree_status *ts)
 {
 	static char buf[16384];
 	size_t have = 0, nr_ready = 0, i;
@@ -248,7 +261,7 @@ static int collect_status(struct rst_tree *tr, int fd, unsigned long long *regio
 			return -1;
 		if (r <= 0) {
 			for (i = 0; i < tr->nr; i++)
-				if (!tr->ri[i].zombie && !ready[i] && died(tr->ri[i].pid)) {
+				if (!tr->ri[i].zombie && ts->pidfd[i] == -1 && died(tr->ri[i].pid)) {
 					pr_err("process %d died while being restored", tr->ri[i].pid);
 					return -1;
 				}
@@ -264,7 +277,7 @@ static int collect_status(struct rst_tree *tr, int fd, unsigned long long *regio
 		buf[have] = '\0';
 		while ((nl = strchr(buf, '\n'))) {
 			*nl = '\0';
-			r = status_line(tr, buf, region, ready);
+			r = status_line(tr, buf, ts);
 			if (r < 0)
 				return -1;
 			nr_ready += (size_t)r;
@@ -290,7 +303,7 @@ static void wait_region_gone(pid_t pid, unsigned long long region)
 	int i;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	for (i = 0; region && i < 5000; i++) {
+	for (i = 0; region && i < 50000; i++) {
 		FILE *f = fopen(path, "re");
 		bool found = false;
 
@@ -301,7 +314,7 @@ static void wait_region_gone(pid_t pid, unsigned long long region)
 		fclose(f);
 		if (!found)
 			return;
-		usleep(1000);
+		usleep(100);
 	}
 	if (region)
 		pr_warn("the restorer region %#llx is still mapped in task %d", region, pid);
@@ -368,18 +381,26 @@ static void write_stats(const struct cr_options *o, const struct rst_tree *tr, u
 }
 
 /*
- * Undo: end of file on the go pipe ends the processes that reported, the
- * root's SIGKILL ends the rest (each has PDEATHSIG=SIGKILL until it
- * reports); criu is the subreaper of all of them and reaps until none is left.
+ * Undo: end of file on the go pipe ends the processes that reported and
+ * wait for it; once released, they are killed through the pidfd taken
+ * when they reported; the root's SIGKILL ends the rest (each has
+ * PDEATHSIG=SIGKILL until it reports). criu is the subreaper of all of
+ * them and reaps until none is left.
  */
 static int exit_code(int st);
 
-static void kill_tree(pid_t root, int *go_w)
+static void kill_tree(const struct rst_tree *tr, pid_t root, int *go_w,
+		      const struct tree_status *ts)
 {
+	size_t i;
+
 	if (*go_w >= 0) {
 		close(*go_w);
 		*go_w = -1;
 	}
+	for (i = 0; i < tr->nr; i++)
+		if (ts->pidfd[i] >= 0)
+			syscall(__NR_pidfd_send_signal, ts->pidfd[i], SIGKILL, NULL, 0);
 	if (root > 0)
 		kill(root, SIGKILL);
 	while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR)
@@ -483,8 +504,7 @@ int cmd_restore(struct cr_options *o)
 	struct rst_tree tr;
 	int dirfd, pfd[2] = { -1, -1 }, gfd[2] = { -1, -1 }, ret = -1;
 	uint64_t t0 = 0, t_fork = 0;
-	unsigned long long *region = NULL;
-	bool *ready = NULL;
+	struct tree_status ts = { NULL, NULL };
 	pid_t pid = -1;
 	size_t i;
 
@@ -496,10 +516,15 @@ int cmd_restore(struct cr_options *o)
 	}
 	if (rst_tree_read(dirfd, o, &tr) || check_host(&tr))
 		goto out;
-	region = calloc(tr.nr, sizeof(*region));
-	ready = calloc(tr.nr, sizeof(*ready));
-	if (!region || !ready)
+	/* Shared memory objects: created once, before the first fork, and inherited. */
+	if (rst_shmem_create(&tr.shm))
 		goto out;
+	ts.region = calloc(tr.nr, sizeof(*ts.region));
+	ts.pidfd = malloc(tr.nr * sizeof(*ts.pidfd));
+	if (!ts.region || !ts.pidfd)
+		goto out;
+	for (i = 0; i < tr.nr; i++)
+		ts.pidfd[i] = -1;
 	/* Orphans of a failed restore come to criu, which reaps them. */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)) {
 		pr_perror("PR_SET_CHILD_SUBREAPER");
@@ -523,23 +548,27 @@ int cmd_restore(struct cr_options *o)
 	close(pfd[1]);
 	close(gfd[0]);
 	pfd[1] = gfd[0] = -1;
-	if (collect_status(&tr, pfd[0], region, ready) || release_tree(&tr, &gfd[1])) {
+	rst_tree_drop_pages(&tr);	/* the processes have them: room for the pidfds */
+	/* The root holds its own descriptors now: criu must not keep the objects alive. */
+	rst_shmem_free(&tr.shm);
+	if (collect_status(&tr, pfd[0], &ts) || release_tree(&tr, &gfd[1])) {
 		pr_err("restoring the tree of %d failed; every process of it is killed", pid);
-		kill_tree(pid, &gfd[1]);
+		kill_tree(&tr, pid, &gfd[1], &ts);
 		goto out;
 	}
+	pr_info("all %zu processes ready, released", tr.nr_live);
 	/* A task left stopped stops before that last step. */
 	for (i = 0; i < tr.nr; i++)
 		if (!tr.ri[i].zombie && !o->leave_stopped && tr.ri[i].core->state != 3)
-			wait_region_gone(tr.ri[i].pid, region[i]);
+			wait_region_gone(tr.ri[i].pid, ts.region[i]);
 	if (write_pidfile(o, pid)) {
-		kill_tree(pid, &gfd[1]);
+		kill_tree(&tr, pid, &gfd[1], &ts);
 		goto out;
 	}
 	pr_info("tree of %d restored (%zu processes)", pid, tr.nr);
 	write_stats(o, &tr, t_fork - t0, now_us() - t_fork);
 	if (wait_stopped(&tr, o)) {
-		kill_tree(pid, &gfd[1]);
+		kill_tree(&tr, pid, &gfd[1], &ts);
 		goto out;
 	}
 	ret = 0;
@@ -552,8 +581,11 @@ out:
 		if (gfd[i] >= 0)
 			close(gfd[i]);
 	}
-	free(region);
-	free(ready);
+	for (i = 0; ts.pidfd && i < tr.nr; i++)
+		if (ts.pidfd[i] >= 0)
+			close(ts.pidfd[i]);
+	free(ts.region);
+	free(ts.pidfd);
 	rst_tree_free(&tr);
 	close(dirfd);
 	if (ret > 0) {

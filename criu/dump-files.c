@@ -1,12 +1,13 @@
 /*
- * Dump: open files. Every descriptor of the task becomes an fd_entry that
- * names a reg_file_entry; descriptors sharing one open file description
- * (dup, fork) share the entry, found with kcmp(KCMP_FILE). cwd, root, the
- * exe and mapped files get entries too. Anything that is not a regular
- * file, a directory, a memory character device or (with --shell-job) the
- * terminal is refused before the task is touched.
+ * Dump: descriptors. Every descriptor of the task becomes an fd_entry that
+ * names an object of its kind (criu/include/files.h); descriptors sharing
+ * one open file description (dup, fork) share the object, found with
+ * kcmp(KCMP_FILE) among fds on the same inode. cwd, root, the exe and
+ * mapped files get reg-files entries too. A descriptor no kind claims is
+ * refused before the task is touched.
  */
 #include <dirent.h>
+#include <search.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -21,73 +22,13 @@
 #define LOG_PREFIX "dump: "
 #include "log.h"
 #include "dump.h"
+#include "files.h"
 #include "image.h"
 
-#define DELETED_SUFFIX " (deleted)"
-
-static uint64_t ts_ns(const struct timespec *ts)
-{
-	return (uint64_t)ts->tv_sec * 1000000000ull + ts->tv_nsec;
-}
-
-int dump_files_add(struct dump_files *f, const char *path, const struct stat *stb,
-		   unsigned int flags, uint64_t pos, uint32_t *id)
-{
-	RegFileEntry *e;
-
-	if (f->nr == f->cap) {
-		size_t cap = f->cap ? 2 * f->cap : 16;
-		RegFileEntry **n = realloc(f->e, cap * sizeof(*n));
-
-		if (!n)
-			return -1;
-		f->e = n;
-		f->cap = cap;
-	}
-	e = calloc(1, sizeof(*e));
-	if (!e)
-		return -1;
-	reg_file_entry__init(e);
-	e->path = strdup(path);
-	if (!e->path) {
-		free(e);
-		return -1;
-	}
-	e->id = f->id_base + (uint32_t)f->nr + 1;
-	e->flags = flags;
-	e->pos = pos;
-	e->mode = stb->st_mode;
-	e->has_size = e->has_dev = e->has_ino = e->has_mtime_ns = true;
-	e->size = stb->st_size;
-	e->dev = stb->st_dev;
-	e->ino = stb->st_ino;
-	e->mtime_ns = ts_ns(&stb->st_mtim);
-	if (S_ISCHR(stb->st_mode)) {
-		e->has_rdev = true;
-		e->rdev = stb->st_rdev;
-	}
-	f->e[f->nr++] = e;
-	*id = e->id;
-	return 0;
-}
-
-void dump_files_free(struct dump_files *f)
-{
-	size_t i;
-
-	for (i = 0; i < f->nr; i++) {
-		free(f->e[i]->path);
-		free(f->e[i]);
-	}
-	free(f->e);
-	free(f->fd);
-	memset(f, 0, sizeof(*f));
-}
-
 /* readlink of a /proc link into @buf; -1 logged on failure. */
-static int read_link(const char *link, char *buf, size_t len)
+static int read_link_at(int dirfd, const char *link, char *buf, size_t len)
 {
-	ssize_t n = readlink(link, buf, len - 1);
+	ssize_t n = readlinkat(dirfd, link, buf, len - 1);
 
 	if (n < 0) {
 		pr_perror("can't readlink %s", link);
@@ -101,29 +42,34 @@ static int read_link(const char *link, char *buf, size_t len)
 	return 0;
 }
 
-/*
- * The path a link names must still lead to the same file, or a restore
- * would open something else: deleted and replaced files are refused.
- */
-static int check_path(const char *what, const char *path, const struct stat *stb)
+static int read_link(const char *link, char *buf, size_t len)
 {
-	size_t len = strlen(path), sl = strlen(DELETED_SUFFIX);
-	struct stat now;
+	return read_link_at(AT_FDCWD, link, buf, len);
+}
 
-	if (path[0] != '/') {
-		pr_err("%s: path '%s' is not supported yet", what, path);
+/*
+ * /proc/PID/fdinfo/N through the fdinfo directory's fd (no path walk per
+ * fd); long ones (epoll, inotify) go through proc_read_fdinfo().
+ */
+static int read_fdinfo_at(const struct fd_probe *p, int infofd, const char *name,
+			  struct proc_fdinfo *fi)
+{
+	char buf[4096], src[64];
+	ssize_t n = -1;
+	int fd = openat(infofd, name, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf));
+		close(fd);
+	}
+	if (n < 0) {
+		pr_perror("can't read /proc/%d/fdinfo/%s", p->pid, name);
 		return -1;
 	}
-	if (len > sl && !strcmp(path + len - sl, DELETED_SUFFIX)) {
-		pr_err("%s: deleted file %s is not supported yet", what, path);
-		return -1;
-	}
-	if (stat(path, &now) || now.st_dev != stb->st_dev || now.st_ino != stb->st_ino) {
-		pr_err("%s: %s was replaced or moved since it was opened; "
-		       "such files are not supported yet", what, path);
-		return -1;
-	}
-	return 0;
+	if ((size_t)n == sizeof(buf))
+		return proc_read_fdinfo(p->pid, p->fd, fi);
+	snprintf(src, sizeof(src), "/proc/%d/fdinfo/%s", p->pid, name);
+	return proc_parse_fdinfo(buf, (size_t)n, src, fi);
 }
 
 /* Name of a kind we refuse, for the message. */
@@ -145,30 +91,6 @@ static void fd_kind_name(const char *link, const struct stat *stb, char *buf, si
 		snprintf(buf, len, "chr:%u:%u", major(stb->st_rdev), minor(stb->st_rdev));
 	else
 		snprintf(buf, len, "%s", link);
-}
-
-static bool is_tty(const struct stat *stb)
-{
-	unsigned int ma = major(stb->st_rdev), mi = minor(stb->st_rdev);
-
-	if (!S_ISCHR(stb->st_mode))
-		return false;
-	if (ma >= 136 && ma <= 143)		/* /dev/pts/N */
-		return true;
-	if (ma == 4)				/* virtual consoles, serial */
-		return true;
-	return ma == 5 && (mi == 0 || mi == 1);	/* /dev/tty, /dev/console */
-}
-
-/* /dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom, ... */
-static bool is_mem_chr(const struct stat *stb)
-{
-	return S_ISCHR(stb->st_mode) && major(stb->st_rdev) == 1;
-}
-
-static int fd_same_file(pid_t pid, int a, int b)
-{
-	return syscall(SYS_kcmp, pid, pid, KCMP_FILE, a, b) == 0;
 }
 
 static int cmp_int(const void *a, const void *b)
@@ -221,77 +143,170 @@ static int list_fds(pid_t pid, int **out, size_t *nr)
 	return 0;
 }
 
+/*
+ * Order of descriptors by open file description: inode, fd kind and the
+ * kind's share key first (anon-inode kinds all share one inode; an
+ * immutable per-object id such as eventfd-id spares most kcmp calls), then
+ * kcmp(KCMP_FILE), which orders files consistently across processes.
+ */
+static int seen_cmp(const void *a, const void *b)
+{
+	const struct dump_fd_seen *x = a, *y = b;
+	long r;
+
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	if (x->ino != y->ino)
+		return x->ino < y->ino ? -1 : 1;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	r = syscall(SYS_kcmp, x->pid, y->pid, KCMP_FILE, x->fd, y->fd);
+	if (r == 0 || r == 1 || r == 2)
+		return r == 0 ? 0 : r == 1 ? -1 : 1;
+	/* kcmp failed (logged by nobody): never equal, keep a stable order */
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return x->fd < y->fd ? -1 : x->fd > y->fd;
+}
+
+/*
+ * The object of an earlier fd sharing @p's open file description, or 0;
+ * @p is remembered otherwise. A search tree keeps this O(log n) kcmp calls
+ * per fd even for thousands of anon-inode fds, which all share one inode.
+ */
+static int shared_id(struct dump_files *f, const struct fd_ops *ops, const struct fd_probe *p,
+		     struct dump_fd_seen **mine)
+{
+	struct dump_fd_seen *s = malloc(sizeof(*s)), **found;
+
+	*mine = NULL;
+	if (!s) {
+		pr_err("out of memory");
+		return -1;
+	}
+	*s = (struct dump_fd_seen){
+		.dev = p->st.st_dev, .ino = p->st.st_ino, .pid = p->pid, .fd = p->fd,
+		.kind = (uint64_t)ops->kind, .key = ops->share_key ? ops->share_key(p) : 0,
+	};
+	found = tsearch(s, &f->seen, seen_cmp);
+	if (!found) {
+		free(s);
+		pr_err("out of memory");
+		return -1;
+	}
+	if (*found != s) {
+		free(s);
+		return (int)(*found)->id;
+	}
+	*mine = s;
+	return 0;
+}
+
+/* Classify fd @fd and give it an object; the probe is released by the caller. */
+static int collect_one(struct dump_task *t, struct fd_probe *p, int infofd, FdEntry *e)
+{
+	char link[16], kind[PATH_MAX + 32];
+	const struct fd_ops *ops;
+	struct dump_fd_seen *seen;
+	uint32_t id;
+	int ret;
+
+	snprintf(link, sizeof(link), "%d", p->fd);
+	if (read_link_at(p->procfd, link, (char *)p->link, PATH_MAX + 32))
+		return -1;
+	if (fstatat(p->procfd, link, &p->st, 0)) {
+		pr_perror("can't stat /proc/%d/fd/%s (%s)", t->pid, link, p->link);
+		return -1;
+	}
+	if (read_fdinfo_at(p, infofd, link, &p->fi))
+		return -1;
+	ops = fd_ops_match(p);
+	if (!ops) {
+		fd_kind_name(p->link, &p->st, kind, sizeof(kind));
+		pr_err("unsupported fd type %s (fd %d): not supported yet", kind, p->fd);
+		return -1;
+	}
+	fd_entry__init(e);
+	e->fd = p->fd;
+	e->kind = ops->kind;
+	e->cloexec = !!(p->fi.flags & O_CLOEXEC);
+	ret = shared_id(t->files, ops, p, &seen);
+	if (ret < 0)
+		return -1;
+	id = (uint32_t)ret;
+	if (seen) {
+		if (ops->dump(t->files, p, &id)) {
+			tdelete(seen, &t->files->seen, seen_cmp);
+			free(seen);
+			return -1;
+		}
+		seen->id = id;
+	}
+	e->id = id;
+	pr_debug("fd %d: %s kind %s id %u%s", p->fd, p->link, ops->name, id,
+		 e->cloexec ? " cloexec" : "");
+	return 0;
+}
+
+static int open_pidfd(pid_t pid)
+{
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	if (fd < 0)
+		pr_perror("pidfd_open %d", pid);
+	return fd;
+}
+
+static int open_dir(pid_t pid, const char *name)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		pr_perror("can't open %s", path);
+	return fd;
+}
+
 int dump_collect_fds(struct dump_task *t)
 {
-	struct dump_files *f = &t->files;
-	int *fds = NULL, ret = -1;
-	size_t nr, i, j;
+	char target[PATH_MAX + 32];
+	int *fds = NULL, ret = -1, pidfd, procfd, infofd;
+	size_t nr, i;
 
 	if (list_fds(t->pid, &fds, &nr))
 		return -1;
-	f->fd = calloc(nr ? nr : 1, sizeof(*f->fd));
-	if (!f->fd)
+	pidfd = open_pidfd(t->pid);
+	procfd = open_dir(t->pid, "fd");
+	infofd = open_dir(t->pid, "fdinfo");
+	t->fds = calloc(nr ? nr : 1, sizeof(*t->fds));
+	if (!t->fds || pidfd < 0 || procfd < 0 || infofd < 0)
 		goto out;
 	for (i = 0; i < nr; i++) {
-		char link[64], target[PATH_MAX + 32], kind[PATH_MAX + 32], what[32];
-		struct proc_fdinfo fi = { 0 };
-		struct stat stb;
-		FdEntry *e = &f->fd[f->nr_fd];
-		FdKind k;
-		uint32_t id = 0;
+		struct fd_probe p = {
+			.pid = t->pid, .fd = fds[i], .link = target, .o = t->o,
+			.pidfd = pidfd, .procfd = procfd, .local = -1,
+		};
+		int err = collect_one(t, &p, infofd, &t->fds[t->nr_fds]);
 
-		snprintf(link, sizeof(link), "/proc/%d/fd/%d", t->pid, fds[i]);
-		snprintf(what, sizeof(what), "fd %d", fds[i]);
-		if (read_link(link, target, sizeof(target)))
+		proc_fdinfo_free(&p.fi);
+		if (p.local >= 0)
+			close(p.local);
+		if (err)
 			goto out;
-		if (stat(link, &stb)) {
-			pr_perror("can't stat %s (%s)", link, target);
-			goto out;
-		}
-		if (S_ISREG(stb.st_mode))
-			k = FD_KIND__FD_REG;
-		else if (S_ISDIR(stb.st_mode))
-			k = FD_KIND__FD_DIR;
-		else if (is_tty(&stb) && t->o->shell_job)
-			k = FD_KIND__FD_TTY;
-		else if (is_tty(&stb)) {
-			pr_err("fd %d is the terminal %s: a shell job, needs --shell-job",
-			       fds[i], target);
-			goto out;
-		} else if (is_mem_chr(&stb))
-			k = FD_KIND__FD_CHR;
-		else {
-			fd_kind_name(target, &stb, kind, sizeof(kind));
-			pr_err("unsupported fd type %s (fd %d): not supported yet", kind, fds[i]);
-			goto out;
-		}
-		if (k != FD_KIND__FD_TTY && check_path(what, target, &stb))
-			goto out;
-		if (proc_read_fdinfo(t->pid, fds[i], &fi))
-			goto out;
-		fd_entry__init(e);
-		e->fd = fds[i];
-		e->kind = k;
-		e->cloexec = !!(fi.flags & O_CLOEXEC);
-		/* An fd sharing its open file description with an earlier one. */
-		for (j = 0; j < f->nr_fd; j++)
-			if (fd_same_file(t->pid, f->fd[j].fd, fds[i])) {
-				id = f->fd[j].id;
-				break;
-			}
-		if (!id && dump_files_add(f, target, &stb, fi.flags & ~O_CLOEXEC,
-					  fi.pos < 0 ? 0 : (uint64_t)fi.pos, &id)) {
-			proc_fdinfo_free(&fi);
-			goto out;
-		}
-		proc_fdinfo_free(&fi);
-		e->id = id;
-		f->nr_fd++;
-		pr_debug("fd %d: %s kind %d id %u%s", fds[i], target, k, id,
-			 e->cloexec ? " cloexec" : "");
+		t->nr_fds++;
 	}
 	ret = 0;
 out:
+	if (pidfd >= 0)
+		close(pidfd);
+	if (procfd >= 0)
+		close(procfd);
+	if (infofd >= 0)
+		close(infofd);
 	free(fds);
 	return ret;
 }
@@ -308,9 +323,9 @@ static int add_link(struct dump_task *t, const char *name, unsigned int flags, u
 		pr_perror("can't stat %s", link);
 		return -1;
 	}
-	if (check_path(name, target, &stb))
+	if (dump_check_path(name, target, &stb))
 		return -1;
-	return dump_files_add(&t->files, target, &stb, flags, 0, id);
+	return dump_files_add(t->files, target, &stb, flags, 0, id);
 }
 
 int dump_collect_fs(struct dump_task *t)
@@ -332,38 +347,102 @@ int dump_collect_fs(struct dump_task *t)
 	return 0;
 }
 
+void dump_files_free(struct dump_files *f)
+{
+	fd_kinds_free(f);
+	tdestroy(f->seen, free);
+	memset(f, 0, sizeof(*f));
+}
+
 int dump_write_fds(struct dump_task *t)
 {
-	struct cr_img *img;
+	struct cr_img *img = img_create(t->dirfd, IMG_FDS, t->pid);
 	size_t i;
 
-	img = img_create(t->dirfd, IMG_FDS, t->pid);
 	if (!img)
 		return -1;
-	for (i = 0; i < t->files.nr_fd; i++)
-		if (img_write_entry(img, &t->files.fd[i].base)) {
+	for (i = 0; i < t->nr_fds; i++)
+		if (img_write_entry(img, &t->fds[i].base)) {
 			img_abort(img);
 			return -1;
 		}
 	return img_commit(img);
 }
 
-int dump_write_reg_files(const struct dump_tree *tr)
+int dump_write_fd_objects(struct dump_tree *tr)
 {
-	struct cr_img *img;
-	size_t i, k;
+	return fd_kinds_write(&tr->files, tr->dirfd);
+}
 
-	img = img_create(tr->dirfd, IMG_REG_FILES, 0);
-	if (!img)
+/* ---- objects shared by processes ------------------------------------------ */
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The ids a process's descriptors name, sorted, each once. */
+static uint32_t *task_ids(const struct dump_task *t, size_t *nr)
+{
+	uint32_t *v = malloc((t->nr_fds + 1) * sizeof(*v));
+	size_t i, n = 0;
+
+	if (!v)
+		return NULL;
+	for (i = 0; i < t->nr_fds; i++)
+		v[i] = t->fds[i].id;
+	qsort(v, t->nr_fds, sizeof(*v), cmp_u32);
+	for (i = 0; i < t->nr_fds; i++)
+		if (!n || v[n - 1] != v[i])
+			v[n++] = v[i];
+	*nr = n;
+	return v;
+}
+
+/*
+ * Objects several processes use are opened once on restore, by their
+ * nearest common ancestor, and handed down through the forks: any sharing
+ * works, except an epoll set (its targets are registered by fd number in
+ * each process that holds it, which would register them twice).
+ */
+int dump_check_shared_fds(const struct dump_tree *tr)
+{
+	uint32_t max = tr->files.next_id;
+	pid_t *first = calloc((size_t)max + 1, sizeof(*first));
+	size_t i, k, j, n;
+	int ret = 0;
+
+	if (!first)
 		return -1;
-	for (k = 0; k < tr->nr; k++) {
-		const struct dump_files *f = &tr->t[k]->files;
+	for (i = 0; i < tr->nr && !ret; i++) {
+		const struct dump_task *t = tr->t[i];
+		uint32_t *ids = task_ids(t, &n);
 
-		for (i = 0; i < f->nr; i++)
-			if (img_write_entry(img, &f->e[i]->base)) {
-				img_abort(img);
-				return -1;
+		if (!ids) {
+			ret = -1;
+			break;
+		}
+		for (k = 0; k < n && !ret; k++) {
+			if (ids[k] > max) {
+				pr_err("fd object id %u out of range", ids[k]);
+				ret = -1;
+			} else if (!first[ids[k]]) {
+				first[ids[k]] = t->pid;
+			} else {
+				for (j = 0; j < t->nr_fds && t->fds[j].id != ids[k]; j++)
+					;
+				if (t->fds[j].kind == FD_KIND__FD_EPOLL) {
+					pr_err("an epoll set of %d (fd %u) is also %d's: epoll sets "
+					       "shared by processes are not supported yet", t->pid,
+					       t->fds[j].fd, first[ids[k]]);
+					ret = -1;
+				}
 			}
+		}
+		free(ids);
 	}
-	return img_commit(img);
+	free(first);
+	return ret;
 }

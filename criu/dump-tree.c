@@ -11,6 +11,7 @@
  * parent always before its children.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,12 +26,26 @@
 
 #define DUMP_MAX_TASKS	(1u << 16)
 
-static bool access_pid_gone(pid_t pid)
+/*
+ * /proc/PID/stat of a task that may vanish at any moment: 1 when it is
+ * gone (nothing logged: not an error here), 0 parsed, -1 parse error.
+ */
+static int stat_or_gone(pid_t pid, struct proc_stat *st)
 {
-	char path[32];
+	char path[32], buf[4096];
+	ssize_t n;
+	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d", pid);
-	return access(path, F_OK) != 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 1;
+	buf[n] = '\0';
+	return proc_parse_stat(buf, (size_t)n, path, st) ? -1 : 0;
 }
 
 struct dump_task *dump_tree_find(const struct dump_tree *tr, pid_t pid)
@@ -65,8 +80,10 @@ static struct dump_task *tree_add(struct dump_tree *tr, pid_t pid, pid_t ppid)
 		return NULL;
 	task_core_entry__init(&t->core);
 	mm_entry__init(&t->mm);
-	thread_core_entry__init(&t->thread);
 	t->o = tr->o;
+	t->tree = tr;
+	t->shm = &tr->shm;
+	t->files = &tr->files;
 	t->dirfd = tr->dirfd;
 	t->pid = pid;
 	t->ppid = ppid;
@@ -78,7 +95,7 @@ static void task_free(struct dump_task *t)
 {
 	dump_core_free(t);
 	dump_mm_free(t);
-	dump_files_free(&t->files);
+	free(t->fds);
 	proc_status_free(&t->st);
 	free(t->tids);
 	free(t);
@@ -93,6 +110,8 @@ void dump_tree_free(struct dump_tree *tr)
 	free(tr->t);
 	tr->t = NULL;
 	tr->nr = tr->cap = 0;
+	dump_shmem_free(&tr->shm);
+	dump_files_free(&tr->files);
 }
 
 /* Drop entry @i (a task that exited and was reaped before it was seized). */
@@ -106,10 +125,11 @@ static void tree_drop(struct dump_tree *tr, size_t i)
 /* 1: seized, 0: a zombie (recorded), 2: gone, -1: error (logged). */
 static int seize_one(struct dump_task *t)
 {
-	int err;
+	int err, r;
 
-	if (proc_read_stat(t->pid, &t->stat))
-		return access_pid_gone(t->pid) ? 2 : -1;
+	r = stat_or_gone(t->pid, &t->stat);
+	if (r)
+		return r > 0 ? 2 : -1;
 	if (t->stat.state == 'Z' || t->stat.state == 'X') {
 		t->zombie = true;
 		return 0;
@@ -119,9 +139,10 @@ static int seize_one(struct dump_task *t)
 		return 1;
 	}
 	err = errno;
-	if (access_pid_gone(t->pid))
+	r = stat_or_gone(t->pid, &t->stat);
+	if (r > 0)
 		return 2;
-	if (!proc_read_stat(t->pid, &t->stat) && (t->stat.state == 'Z' || t->stat.state == 'X')) {
+	if (!r && (t->stat.state == 'Z' || t->stat.state == 'X')) {
 		t->zombie = true;
 		return 0;
 	}
@@ -150,6 +171,12 @@ static int scan_children(struct dump_tree *tr, struct dump_task *t, size_t *adde
 		for (i = 0; i < kids.nr; i++) {
 			if (dump_tree_find(tr, kids.pid[i]))
 				continue;
+			if (kids.pid[i] == getpid()) {
+				pr_err("criu itself (%d) is in the tree of %d: cannot dump it",
+				       getpid(), tr->t[0]->pid);
+				proc_pids_free(&kids);
+				return -1;
+			}
 			if (!tree_add(tr, kids.pid[i], t->pid)) {
 				proc_pids_free(&kids);
 				return -1;
@@ -234,6 +261,34 @@ static bool pid_alive(pid_t pid)
 	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
 }
 
+/*
+ * @t is a first member of session @sid whose leader has exited: its
+ * parent is in another session. The restore makes the session with a
+ * helper that forks all first members, so they must share one parent.
+ */
+static bool first_of_session(const struct dump_tree *tr, const struct dump_task *t)
+{
+	const struct dump_task *parent = dump_tree_find(tr, t->ppid);
+
+	return parent && parent->stat.session != t->stat.session;
+}
+
+static int check_exited_session(const struct dump_tree *tr, const struct dump_task *t)
+{
+	size_t i;
+
+	if (!first_of_session(tr, t))
+		return 0;
+	for (i = 0; i < tr->nr; i++)
+		if (tr->t[i]->stat.session == t->stat.session && first_of_session(tr, tr->t[i]) &&
+		    tr->t[i]->ppid != t->ppid) {
+			pr_err("session %d (its leader exited) has first members under %d and %d: "
+			       "not supported yet", t->stat.session, t->ppid, tr->t[i]->ppid);
+			return -1;
+		}
+	return 0;
+}
+
 /* The session of @t is one the restore can give it. */
 static int check_sid(const struct dump_tree *tr, const struct dump_task *t)
 {
@@ -250,10 +305,11 @@ static int check_sid(const struct dump_tree *tr, const struct dump_task *t)
 		return -1;
 	}
 	if (!dump_tree_find(tr, sid) && !(tr->o->shell_job && sid == root->stat.session)) {
-		pr_err("session %d of %d: its leader %s; only sessions led inside the tree "
-		       "(or, with --shell-job, the root's) are supported", sid, t->pid,
-		       pid_alive(sid) ? "is outside the dumped tree" :
-		       "has exited: restoring such a session is not supported yet");
+		if (!pid_alive(sid) && sid != root->stat.session)
+			return check_exited_session(tr, t);
+		pr_err("session %d of %d: its leader is outside the dumped tree; only sessions "
+		       "led inside the tree (or, with --shell-job, the root's) are supported",
+		       sid, t->pid);
 		return -1;
 	}
 	parent = dump_tree_find(tr, t->ppid);
@@ -295,9 +351,28 @@ static int check_pgid(const struct dump_tree *tr, const struct dump_task *t)
 		return -1;
 	}
 	if (pgid == t->stat.session) {
-		pr_err("process group %d of %d: its leader, the session leader, has exited: "
-		       "not supported yet", pgid, t->pid);
+		size_t i;
+
+		/* the session helper makes the group: a first member must hold it */
+		for (i = 0; i < tr->nr; i++)
+			if (tr->t[i]->stat.session == pgid && tr->t[i]->stat.pgrp == pgid &&
+			    first_of_session(tr, tr->t[i]))
+				return 0;
+		pr_err("process group %d of %d: its leader, the session leader, has exited and "
+		       "no first member of the session is in it: not supported yet", pgid, t->pid);
 		return -1;
+	}
+	{
+		size_t i;
+
+		for (i = 0; tr->t[i]->stat.pgrp != pgid; i++)
+			;
+		if (first_of_session(tr, tr->t[i]) && !dump_tree_find(tr, t->stat.session)) {
+			pr_err("process group %d (leader exited) begins with %d, a first member of "
+			       "session %d (leader exited): not supported yet", pgid, tr->t[i]->pid,
+			       t->stat.session);
+			return -1;
+		}
 	}
 	pr_info("process group %d of %d: leader exited, restored with a helper", pgid, t->pid);
 	return 0;
@@ -357,11 +432,10 @@ int dump_tree_stop(struct dump_tree *tr)
 static bool task_gone(pid_t pid, uint64_t start_time)
 {
 	struct proc_stat st;
+	int r = stat_or_gone(pid, &st);
 
-	if (access_pid_gone(pid))
-		return true;
-	if (proc_read_stat(pid, &st))
-		return access_pid_gone(pid);
+	if (r)
+		return r > 0;
 	return st.state == 'Z' || st.state == 'X' || st.start_time != start_time;
 }
 
@@ -377,16 +451,20 @@ int dump_tree_kill(struct dump_tree *tr)
 			pr_perror("can't kill %d", tr->t[i]->pid);
 			ret = -1;
 		}
-	/* We are their tracer: collect each exit so that its parent can reap it. */
+	/*
+	 * We are the tracer of every thread: collect each exit, the other
+	 * threads' first (a leader's is held back until they are gone), so
+	 * that each parent can reap its child.
+	 */
 	for (i = 0; i < tr->nr; i++) {
-		pid_t pid = tr->t[i]->pid;
+		struct dump_task *t = tr->t[i];
+		int k;
 
-		if (!tr->t[i]->seized)
-			continue;
-		while (waitpid(pid, &status, __WALL) == pid && !WIFEXITED(status) &&
-		       !WIFSIGNALED(status))
-			;
-		tr->t[i]->seized = false;
+		for (k = t->seized ? t->nr_tids - 1 : -1; k >= 0; k--)
+			while (waitpid(t->tids[k], &status, __WALL) == t->tids[k] &&
+			       !WIFEXITED(status) && !WIFSIGNALED(status))
+				;
+		t->seized = false;
 	}
 	for (i = 0; i < tr->nr; i++) {
 		const struct dump_task *t = tr->t[i];

@@ -5,11 +5,19 @@
 #include "image.h"
 #include "core.pb-c.h"
 #include "cpuinfo.pb-c.h"
+#include "epoll.pb-c.h"
+#include "eventfd.pb-c.h"
+#include "fanotify.pb-c.h"
 #include "files.pb-c.h"
+#include "inotify.pb-c.h"
+#include "pipe.pb-c.h"
+#include "signalfd.pb-c.h"
+#include "timerfd.pb-c.h"
 #include "mm.pb-c.h"
 #include "inventory.pb-c.h"
 #include "pagemap.pb-c.h"
 #include "pstree.pb-c.h"
+#include "shmem.pb-c.h"
 #include "stats.pb-c.h"
 
 /* Four ASCII letters, readable in a hex dump of the file's first bytes. */
@@ -41,6 +49,29 @@ static const struct img_desc descs[IMG_KIND_MAX] = {
 				1 * KiB, 0, NULL, &fd_entry__descriptor },
 	[IMG_REG_FILES]	    = { "reg-files", "reg-files.img", IMG_MAGIC('R', 'E', 'G', 'F'),
 				8 * KiB, 0, NULL, &reg_file_entry__descriptor },
+	[IMG_SHMEM]	    = { "shmem", "shmem.img", IMG_MAGIC('S', 'H', 'M', 'O'),
+				8 * KiB, 0, NULL, &shmem_entry__descriptor },
+	[IMG_SHMEM_PAGEMAP] = { "shmem-pagemap", "shmem-pagemap-%u.img", IMG_MAGIC('S', 'H', 'M', 'P'),
+				64, 0, NULL, &shmem_run__descriptor },
+	[IMG_SHMEM_PAGES]   = { "shmem-pages", "shmem-pages-%u.img", 0, 0, 0, NULL, NULL },
+	[IMG_PIPES]	    = { "pipes", "pipes.img", IMG_MAGIC('P', 'I', 'P', 'E'),
+				256, 0, NULL, &pipe_entry__descriptor },
+	[IMG_FIFOS]	    = { "fifos", "fifos.img", IMG_MAGIC('F', 'I', 'F', 'O'),
+				8 * KiB, 0, NULL, &fifo_entry__descriptor },
+	[IMG_PIPES_DATA]    = { "pipes-data", "pipes-data.img", IMG_MAGIC('P', 'D', 'A', 'T'),
+				4 * MiB + 64, 0, NULL, &pipe_data_entry__descriptor },
+	[IMG_EVENTFDS]	    = { "eventfds", "eventfds.img", IMG_MAGIC('E', 'V', 'F', 'D'),
+				256, 0, NULL, &eventfd_entry__descriptor },
+	[IMG_SIGNALFDS]	    = { "signalfds", "signalfds.img", IMG_MAGIC('S', 'G', 'F', 'D'),
+				256, 0, NULL, &signalfd_entry__descriptor },
+	[IMG_TIMERFDS]	    = { "timerfds", "timerfds.img", IMG_MAGIC('T', 'M', 'F', 'D'),
+				256, 0, NULL, &timerfd_entry__descriptor },
+	[IMG_EPOLLS]	    = { "epolls", "epolls.img", IMG_MAGIC('E', 'P', 'O', 'L'),
+				4 * MiB, 0, NULL, &epoll_entry__descriptor },
+	[IMG_INOTIFYS]	    = { "inotifys", "inotifys.img", IMG_MAGIC('I', 'N', 'O', 'T'),
+				4 * MiB, 0, NULL, &inotify_entry__descriptor },
+	[IMG_FANOTIFYS]	    = { "fanotifys", "fanotifys.img", IMG_MAGIC('F', 'A', 'N', 'O'),
+				4 * MiB, 0, NULL, &fanotify_entry__descriptor },
 };
 
 const struct img_desc *img_desc(enum img_kind kind)

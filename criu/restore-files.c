@@ -1,9 +1,14 @@
 /*
- * Restore: open every file the task needs, in the parent, before the fork.
+ * Restore: open every object and file the task needs, in the task, before
+ * it stages its memory and forks its children.
  *
  * A file that is gone, replaced (dev/ino) or, for mapped files, changed
- * (size/mtime) fails the restore here, with nothing created yet. The task
- * inherits the descriptors and moves them to their final numbers.
+ * (size/mtime) fails the restore here. An object the parent has open (the
+ * dump gave both the same id: one open file description, pipe end...) is
+ * not opened again: the task has the parent's descriptor from the fork and
+ * so shares it as the dumped pair did (the dump refuses sharing that the
+ * forks cannot hand down). The task moves the descriptors to their final
+ * numbers (restore-fds.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,83 +16,99 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #define LOG_PREFIX "restore: "
 #include "log.h"
 #include "restore.h"
 
-/* open(2) flags we reproduce; creation flags make no sense on restore. */
-#define REOPEN_FLAGS	(O_ACCMODE | O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | \
-			 O_SYNC | O_DSYNC | O_LARGEFILE | O_DIRECTORY | O_PATH)
-
-static int open_checked(const RegFileEntry *rf, int flags, bool content_matters)
+/*
+ * One descriptor per object some fd names, in fd order, so the task can
+ * put most of them in place without moving any (see restore_fds).
+ */
+static int open_one(const struct rst_image *ri, const struct cr_options *o, struct rst_files *f,
+		    size_t k, int kind)
 {
-	int fd = open(rf->path, flags | O_CLOEXEC | O_NOCTTY);
+	const struct fd_obj *obj = &ri->fdr.obj[k];
 
-	if (fd < 0) {
-		pr_perror("cannot open %s", rf->path);
-		return -1;
-	}
-	if (rst_check_file_identity(rf, fd, content_matters)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
+	f->obj_fd[k] = fd_ops((FdKind)kind)->open((struct fd_rst *)&ri->fdr, obj, o);
+	return f->obj_fd[k] < 0 ? -1 : 0;
 }
 
-int rst_files_open(const struct rst_image *ri, const struct cr_options *o, struct rst_files *f)
+static int open_objects(const struct rst_image *ri, const struct cr_options *o, struct rst_files *f,
+			const struct rst_files *parent, const struct rst_opener *opener, size_t self)
 {
-	size_t i, j;
+	size_t i, k;
 
-	memset(f, 0, sizeof(*f));
-	f->exe_fd = f->cwd_fd = f->root_fd = f->tty_fd = -1;
-	f->reg_fd = malloc((ri->nr_reg + 1) * sizeof(int));
-	f->vma_fd = malloc((ri->mm->n_vmas + 1) * sizeof(int));
-	if (!f->reg_fd || !f->vma_fd) {
-		pr_err("out of memory");
-		return -1;
-	}
-	for (i = 0; i < ri->nr_reg; i++)
-		f->reg_fd[i] = -1;
-	for (i = 0; i < ri->mm->n_vmas; i++)
-		f->vma_fd[i] = -1;
+	for (k = 0; parent && parent->obj_fd && k < ri->fdr.nr_obj; k++)
+		f->obj_fd[k] = parent->obj_fd[k];	/* inherited with the fork */
 
 	for (i = 0; i < ri->nr_fds; i++) {
 		const FdEntry *fe = ri->fds[i];
-		const RegFileEntry *rf = NULL;
+		const struct fd_obj *obj = fd_rst_find(&ri->fdr, fe->id);
+		size_t k = (size_t)(obj - ri->fdr.obj);	/* exists: checked on reading */
 
-		if (fe->kind == FD_KIND__FD_TTY) {
-			if (!o->shell_job) {
-				pr_err("fd %u is a terminal: restore with --shell-job to put the task on criu's terminal",
-				       fe->fd);
-				return -1;
-			}
-			if (f->tty_fd < 0) {
-				f->tty_fd = isatty(STDIN_FILENO) ?
-					fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3) :
-					open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
-				if (f->tty_fd < 0) {
-					pr_perror("--shell-job: criu has no terminal for fd %u", fe->fd);
-					return -1;
-				}
-			}
-			continue;
-		}
-		for (j = 0; j < ri->nr_reg && ri->reg[j]->id != fe->id; j++)
-			;
-		rf = ri->reg[j];	/* exists: checked when the images were read */
-		if (f->reg_fd[j] >= 0)
-			continue;	/* one open file description shared by several fds */
-		f->reg_fd[j] = open_checked(rf, (int)(rf->flags & REOPEN_FLAGS), false);
-		if (f->reg_fd[j] < 0)
-			return -1;
-		if (fe->kind == FD_KIND__FD_REG && !(rf->flags & O_PATH) &&
-		    lseek(f->reg_fd[j], (off_t)rf->pos, SEEK_SET) != (off_t)rf->pos) {
-			pr_perror("cannot seek %s to %llu", rf->path, (unsigned long long)rf->pos);
+		if (f->obj_fd[k] >= 0)
+			continue;	/* shared by several fds, or inherited */
+		if (opener && opener[k].proc != self) {
+			pr_err("fd %u: object %u was not handed down by process #%zu", fe->fd,
+			       obj->id, opener[k].proc);
 			return -1;
 		}
+		if (open_one(ri, o, f, k, fe->kind))
+			return -1;
 	}
+	/* what this process opens for its descendants only */
+	for (k = 0; opener && k < ri->fdr.nr_obj; k++)
+		if (opener[k].proc == self && f->obj_fd[k] < 0 && open_one(ri, o, f, k, opener[k].kind))
+			return -1;
+	return 0;
+}
+
+/*
+ * criu holds one descriptor per object until the fork: lift its soft
+ * RLIMIT_NOFILE to the hard one when they may not fit (the task sets its
+ * own limits later).
+ */
+static int lift_nofile(size_t need)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= need + 256)
+		return 0;
+	if (rl.rlim_max < need + 256) {
+		pr_err("%zu objects to open: RLIMIT_NOFILE's hard limit %llu is too low", need,
+		       (unsigned long long)rl.rlim_max);
+		return -1;
+	}
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl)) {
+		pr_perror("setrlimit RLIMIT_NOFILE");
+		return -1;
+	}
+	return 0;
+}
+
+int rst_files_open(const struct rst_image *ri, const struct cr_options *o, struct rst_files *f,
+		   const struct rst_files *parent, const struct rst_opener *opener, size_t self)
+{
+	size_t i;
+
+	memset(f, 0, sizeof(*f));
+	f->exe_fd = f->cwd_fd = f->root_fd = -1;
+	f->obj_fd = malloc((ri->fdr.nr_obj + 1) * sizeof(int));
+	f->vma_fd = malloc((ri->mm->n_vmas + 1) * sizeof(int));
+	if (!f->obj_fd || !f->vma_fd) {
+		pr_err("out of memory");
+		return -1;
+	}
+	for (i = 0; i < ri->fdr.nr_obj; i++)
+		f->obj_fd[i] = -1;
+	for (i = 0; i < ri->mm->n_vmas; i++)
+		f->vma_fd[i] = -1;
+	if (lift_nofile(ri->fdr.nr_obj + ri->mm->n_vmas) || open_objects(ri, o, f, parent, opener, self))
+		return -1;
 
 	for (i = 0; i < ri->mm->n_vmas; i++) {
 		const VmaEntry *v = ri->mm->vmas[i];
@@ -99,17 +120,17 @@ int rst_files_open(const struct rst_image *ri, const struct cr_options *o, struc
 		rf = rst_reg_file(ri, v->file_id);
 		if (v->kind == VMA_KIND__VMA_FILE_SHARED && (v->prot & PROT_WRITE))
 			acc = O_RDWR;
-		f->vma_fd[i] = open_checked(rf, acc, v->kind == VMA_KIND__VMA_FILE_PRIVATE);
+		f->vma_fd[i] = rst_reg_open(rf, acc, v->kind == VMA_KIND__VMA_FILE_PRIVATE);
 		if (f->vma_fd[i] < 0)
 			return -1;
 	}
 	if (ri->mm->has_exe_file_id) {
-		f->exe_fd = open_checked(rst_reg_file(ri, ri->mm->exe_file_id), O_RDONLY, true);
+		f->exe_fd = rst_reg_open(rst_reg_file(ri, ri->mm->exe_file_id), O_RDONLY, true);
 		if (f->exe_fd < 0)
 			return -1;
 	}
 	if (ri->core->has_cwd_id) {
-		f->cwd_fd = open_checked(rst_reg_file(ri, ri->core->cwd_id), O_RDONLY | O_DIRECTORY, false);
+		f->cwd_fd = rst_reg_open(rst_reg_file(ri, ri->core->cwd_id), O_RDONLY | O_DIRECTORY, false);
 		if (f->cwd_fd < 0)
 			return -1;
 	}
@@ -129,10 +150,10 @@ void rst_files_close(const struct rst_image *ri, struct rst_files *f)
 {
 	size_t i;
 
-	if (f->reg_fd)
-		for (i = 0; i < ri->nr_reg; i++)
-			if (f->reg_fd[i] >= 0)
-				close(f->reg_fd[i]);
+	if (f->obj_fd)
+		for (i = 0; i < ri->fdr.nr_obj; i++)
+			if (f->obj_fd[i] >= 0)
+				close(f->obj_fd[i]);
 	if (f->vma_fd)
 		for (i = 0; ri->mm && i < ri->mm->n_vmas; i++)
 			if (f->vma_fd[i] >= 0)
@@ -141,10 +162,8 @@ void rst_files_close(const struct rst_image *ri, struct rst_files *f)
 		close(f->exe_fd);
 	if (f->cwd_fd >= 0)
 		close(f->cwd_fd);
-	if (f->tty_fd >= 0)
-		close(f->tty_fd);
-	free(f->reg_fd);
+	free(f->obj_fd);
 	free(f->vma_fd);
 	memset(f, 0, sizeof(*f));
-	f->exe_fd = f->cwd_fd = f->root_fd = f->tty_fd = -1;
+	f->exe_fd = f->cwd_fd = f->root_fd = -1;
 }

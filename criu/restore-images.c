@@ -34,12 +34,9 @@ static bool page_aligned(uint64_t x)
 
 RegFileEntry *rst_reg_file(const struct rst_image *ri, uint32_t id)
 {
-	size_t i;
+	const struct fd_obj *o = fd_rst_find(&ri->fdr, id);
 
-	for (i = 0; i < ri->nr_reg; i++)
-		if (ri->reg[i]->id == id)
-			return ri->reg[i];
-	return NULL;
+	return o && o->store == FD_KIND__FD_REG ? (RegFileEntry *)o->e : NULL;
 }
 
 int rst_check_file_identity(const RegFileEntry *rf, int fd, bool content_matters)
@@ -82,46 +79,24 @@ int rst_check_file_identity(const RegFileEntry *rf, int fd, bool content_matters
 	return 0;
 }
 
-static int check_path(const char *img, const char *path)
-{
-	size_t n = strnlen(path, PATH_MAX);
 
-	if (path[0] != '/' || n >= PATH_MAX) {
-		pr_err("%s: path is not absolute or too long: '%.100s'", img, path);
+/* Room for one more thread entry (doubling: reading stays linear). */
+static int grow_threads(struct rst_image *ri)
+{
+	size_t n = ri->nr_threads, cap;
+	ThreadCoreEntry **t;
+
+	/* capacity: 8, then the next power of two */
+	if (n && (n < 8 || (n & (n - 1))))
+		return 0;
+	cap = n ? 2 * n : 8;
+	t = realloc(ri->threads, cap * sizeof(*t));
+	if (!t) {
+		pr_err("core-%d.img: out of memory for %zu threads", ri->pid, ri->nr_threads + 1);
 		return -1;
 	}
+	ri->threads = t;
 	return 0;
-}
-
-static int check_reg_file(const ProtobufCMessage *m, void *ctx)
-{
-	const RegFileEntry *rf = (const RegFileEntry *)m;
-	const struct rst_image *ri = ctx;
-
-	if (ri->nr_reg >= RST_MAX_REG_FILES) {
-		pr_err("reg-files.img: more than %d entries", RST_MAX_REG_FILES);
-		return -1;
-	}
-	if (check_path("reg-files.img", rf->path))
-		return -1;
-	if (rst_reg_file(ri, rf->id)) {
-		pr_err("reg-files.img: duplicate id %u", rf->id);
-		return -1;
-	}
-	return 0;
-}
-
-static int read_reg_files(struct rst_image *ri)
-{
-	if (faccessat(ri->dirfd, "reg-files.img", F_OK, 0) && errno == ENOENT)
-		return 0;	/* no file referenced at all */
-	/*
-	 * ri->reg holds the entries kept so far while reading, for the duplicate
-	 * check. No cap passed: check_reg_file() refuses entry RST_MAX_REG_FILES
-	 * itself, so the message keeps this file's prefix.
-	 */
-	return img_read_all(ri->dirfd, IMG_REG_FILES, 0, 0, check_reg_file, ri,
-			    (ProtobufCMessage ***)&ri->reg, &ri->nr_reg);
 }
 
 static int read_core(struct rst_image *ri)
@@ -140,15 +115,15 @@ static int read_core(struct rst_image *ri)
 		return -1;
 	}
 	ri->core = (TaskCoreEntry *)m;
-	ri->threads = calloc(RST_MAX_THREADS_IMG, sizeof(*ri->threads));
-	if (!ri->threads) {
-		img_close(img);
-		return -1;
-	}
 	while ((r = img_read_entry(img, &m)) == 1) {
 		if (ri->nr_threads == RST_MAX_THREADS_IMG) {
 			pr_err("core-%d.img: more than %d threads are not supported", ri->pid,
 			       RST_MAX_THREADS_IMG);
+			img_free_entry(m);
+			r = -1;
+			break;
+		}
+		if (grow_threads(ri)) {
 			img_free_entry(m);
 			r = -1;
 			break;
@@ -162,7 +137,7 @@ static int read_core(struct rst_image *ri)
 	}
 	if (r < 0)
 		return -1;
-	ri->thread = ri->threads[0];
+	ri->thread = ri->nr_threads ? ri->threads[0] : NULL;
 	return 0;
 }
 
@@ -204,10 +179,16 @@ static int check_zombie(const struct rst_image *ri)
 	return 0;
 }
 
+/* One queue: the process's or a thread's. */
 static int check_pending(const struct rst_image *ri, const ProtobufCBinaryData *b, size_t n)
 {
 	size_t i;
 
+	if (n > RST_MAX_PENDING_SIGS) {
+		pr_err("core-%d.img: %zu signals pending in one queue, at most %d are supported",
+		       ri->pid, n, RST_MAX_PENDING_SIGS);
+		return -1;
+	}
 	for (i = 0; i < n; i++) {
 		int32_t signo;
 
@@ -228,18 +209,12 @@ static int check_thread(const struct rst_image *ri, size_t k)
 {
 	const ThreadCoreEntry *t = ri->threads[k];
 	const UserRegsX86Entry *rg = t->regs;
-	size_t j;
 
 	if (t->tid != ri->pstree->threads[k]) {
 		pr_err("core-%d.img: thread %zu has tid %u, pstree.img says %u", ri->pid, k, t->tid,
 		       ri->pstree->threads[k]);
 		return -1;
 	}
-	for (j = 0; j < k; j++)
-		if (ri->threads[j]->tid == t->tid) {
-			pr_err("core-%d.img: tid %u appears twice", ri->pid, t->tid);
-			return -1;
-		}
 	if (t->tid < 2 || t->tid > (1u << 22)) {
 		pr_err("core-%d.img: tid %u out of range", ri->pid, t->tid);
 		return -1;
@@ -271,10 +246,40 @@ static int check_thread(const struct rst_image *ri, size_t k)
 	return check_pending(ri, t->pending, t->n_pending);
 }
 
+static int u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* No tid twice (sorted copy: linear-logarithmic for many threads). */
+static int check_tids_unique(const struct rst_image *ri)
+{
+	uint32_t *tids = malloc(ri->nr_threads * sizeof(*tids));
+	size_t i;
+	int ret = 0;
+
+	if (!tids) {
+		pr_err("core-%d.img: out of memory", ri->pid);
+		return -1;
+	}
+	for (i = 0; i < ri->nr_threads; i++)
+		tids[i] = ri->threads[i]->tid;
+	qsort(tids, ri->nr_threads, sizeof(*tids), u32_cmp);
+	for (i = 1; i < ri->nr_threads && !ret; i++)
+		if (tids[i] == tids[i - 1]) {
+			pr_err("core-%d.img: tid %u appears twice", ri->pid, tids[i]);
+			ret = -1;
+		}
+	free(tids);
+	return ret;
+}
+
 static int check_core(struct rst_image *ri)
 {
 	TaskCoreEntry *c = ri->core;
-	size_t i, pending = c->n_shared_pending;
+	size_t i;
 	uint64_t seen = 0;
 
 	if (c->state != 1 && c->state != 3) {
@@ -333,13 +338,6 @@ static int check_core(struct rst_image *ri)
 			return -1;
 		}
 	}
-	for (i = 0; i < ri->nr_threads; i++)
-		pending += ri->threads[i]->n_pending;
-	if (pending > RST_MAX_PENDING_SIGS) {
-		pr_err("core-%d.img: %zu pending signals, at most %d are supported", ri->pid,
-		       pending, RST_MAX_PENDING_SIGS);
-		return -1;
-	}
 	if (check_pending(ri, c->shared_pending, c->n_shared_pending))
 		return -1;
 	if (c->creds) {
@@ -367,12 +365,13 @@ static int check_core(struct rst_image *ri)
 	for (i = 0; i < ri->nr_threads; i++)
 		if (check_thread(ri, i))
 			return -1;
-	return 0;
+	return check_tids_unique(ri);
 }
 
 static bool staged_kind(int kind)
 {
-	return kind == VMA_KIND__VMA_ANON_PRIVATE || kind == VMA_KIND__VMA_FILE_PRIVATE;
+	return kind == VMA_KIND__VMA_ANON_PRIVATE || kind == VMA_KIND__VMA_FILE_PRIVATE ||
+	       kind == VMA_KIND__VMA_SHMEM_PRIVATE;
 }
 
 static int check_mm(struct rst_image *ri)
@@ -422,6 +421,14 @@ static int check_mm(struct rst_image *ri)
 			    !S_ISCHR(rst_reg_file(ri, v->file_id)->mode)) {
 				pr_err("mm-%d.img: vma %zu maps %s, not a regular file", ri->pid, i,
 				       rst_reg_file(ri, v->file_id)->path);
+				return -1;
+			}
+			break;
+		case VMA_KIND__VMA_ANON_SHARED:
+		case VMA_KIND__VMA_SHMEM_PRIVATE:
+			/* the object itself: rst_shmem_check_mm() */
+			if (!v->has_shmem_id || v->has_file_id) {
+				pr_err("mm-%d.img: vma %zu names no shared memory object", ri->pid, i);
 				return -1;
 			}
 			break;
@@ -552,60 +559,50 @@ static int read_pagemap(struct rst_image *ri)
 	return 0;
 }
 
+struct fds_ctx {
+	struct rst_image	*ri;
+	uint8_t			*used;	/* bitmap of fd numbers seen */
+	char			img[32];
+};
+
+#define RST_FD_LIMIT	(1u << 20)
+
 static int check_fd(const ProtobufCMessage *m, void *ctx)
 {
 	const FdEntry *fe = (const FdEntry *)m;
-	const struct rst_image *ri = ctx;
-	const RegFileEntry *rf = rst_reg_file(ri, fe->id);
-	bool bad = ri->nr_fds >= RST_MAX_FDS || fe->fd >= 1u << 20 || !rf;
-	size_t i;
+	struct fds_ctx *c = ctx;
 
-	for (i = 0; !bad && i < ri->nr_fds; i++)
-		bad = ri->fds[i]->fd == fe->fd;
-	if (!bad) {
-		switch (fe->kind) {
-		case FD_KIND__FD_REG: bad = !S_ISREG(rf->mode); break;
-		case FD_KIND__FD_DIR: bad = !S_ISDIR(rf->mode); break;
-		case FD_KIND__FD_CHR:
-		case FD_KIND__FD_TTY: bad = !S_ISCHR(rf->mode); break;
-		default: bad = true;
-		}
-	}
-	if (bad) {
-		pr_err("fds-%d.img: fd %u (kind %d, file id %u) is repeated, out of range, of an unknown kind or names no matching file",
-		       ri->pid, fe->fd, fe->kind, fe->id);
+	if (c->ri->nr_fds >= RST_MAX_FDS || fe->fd >= RST_FD_LIMIT ||
+	    (c->used[fe->fd / 8] & (1u << (fe->fd % 8)))) {
+		pr_err("%s: fd %u is repeated, out of range or one too many (at most %d)",
+		       c->img, fe->fd, RST_MAX_FDS);
 		return -1;
 	}
-	return 0;
+	c->used[fe->fd / 8] |= (uint8_t)(1u << (fe->fd % 8));
+	return fd_rst_check(&c->ri->fdr, fe, c->img);
 }
 
 static int read_fds(struct rst_image *ri)
 {
-	/* No cap here: check_fd() refuses entry RST_MAX_FDS with its own message. */
-	return img_read_all(ri->dirfd, IMG_FDS, ri->pid, 0, check_fd, ri,
-			    (ProtobufCMessage ***)&ri->fds, &ri->nr_fds);
-}
+	struct fds_ctx c = { .ri = ri, .used = calloc(RST_FD_LIMIT / 8, 1) };
+	int ret;
 
-/* reg-files.img, once for the tree: every process's ids are unique in it. */
-int rst_reg_files_read(int dirfd, RegFileEntry ***reg, size_t *nr)
-{
-	struct rst_image tmp;
-
-	memset(&tmp, 0, sizeof(tmp));
-	tmp.dirfd = dirfd;
-	if (read_reg_files(&tmp)) {
-		img_free_all((ProtobufCMessage **)tmp.reg, tmp.nr_reg);
+	if (!c.used) {
+		pr_err("out of memory");
 		return -1;
 	}
-	*reg = tmp.reg;
-	*nr = tmp.nr_reg;
-	return 0;
+	snprintf(c.img, sizeof(c.img), "fds-%d.img", ri->pid);
+	/* No cap here: check_fd() refuses entry RST_MAX_FDS with its own message. */
+	ret = img_read_all(ri->dirfd, IMG_FDS, ri->pid, 0, check_fd, &c,
+			   (ProtobufCMessage ***)&ri->fds, &ri->nr_fds);
+	free(c.used);
+	return ret;
 }
 
 /*
- * The images of one process of the tree. @ri has dirfd, inv, pstree, pid,
- * reg and nr_reg (shared by the tree) set; a pstree entry without threads
- * is a zombie, which has only its core image.
+ * The images of one process of the tree. @ri has dirfd, inv, pstree and
+ * pid (the tree's) set; a pstree entry without threads is a zombie, which
+ * has only its core image.
  */
 int rst_images_read(struct rst_image *ri)
 {
@@ -618,6 +615,9 @@ int rst_images_read(struct rst_image *ri)
 	if (ri->zombie)
 		return check_zombie(ri);
 	if (check_core(ri))
+		return -1;
+	/* every process reads the objects: it opens those it is the first to use */
+	if (fd_rst_read(&ri->fdr, ri->dirfd))
 		return -1;
 	if (img_read_one(ri->dirfd, IMG_MM, ri->pid, &m)) {
 		pr_err("mm-%d.img must hold exactly one entry", ri->pid);
@@ -634,7 +634,7 @@ int rst_images_read(struct rst_image *ri)
 	return 0;
 }
 
-/* Frees what rst_images_read() read; inv, pstree and reg belong to the tree. */
+/* Frees what rst_images_read() read; inv and pstree belong to the tree. */
 void rst_images_free(struct rst_image *ri)
 {
 	size_t i;
@@ -649,6 +649,7 @@ void rst_images_free(struct rst_image *ri)
 	for (i = 0; i < ri->nr_fds; i++)
 		img_free_entry(&ri->fds[i]->base);
 	free(ri->fds);
+	fd_rst_free(&ri->fdr);
 	free(ri->runs);
 	free(ri->cow);
 	free(ri->inherit);

@@ -51,6 +51,8 @@
 #endif
 
 static int status_fd = -1;
+/* This task's files while it forks its children: what they inherit. */
+static const struct rst_files *inherited_files;
 
 static void say(char kind, const char *fmt, va_list ap)
 {
@@ -92,7 +94,14 @@ static __printf(1, 2) void warn(const char *fmt, ...)
 
 static bool staged(const VmaEntry *v)
 {
-	return v->kind == VMA_KIND__VMA_ANON_PRIVATE || v->kind == VMA_KIND__VMA_FILE_PRIVATE;
+	return v->kind == VMA_KIND__VMA_ANON_PRIVATE || v->kind == VMA_KIND__VMA_FILE_PRIVATE ||
+	       v->kind == VMA_KIND__VMA_SHMEM_PRIVATE;
+}
+
+/* Mapped by the restorer from a descriptor: shared files and shmem objects. */
+static bool mapped_from_fd(const VmaEntry *v)
+{
+	return v->kind == VMA_KIND__VMA_FILE_SHARED || v->kind == VMA_KIND__VMA_ANON_SHARED;
 }
 
 static bool special(const VmaEntry *v)
@@ -299,6 +308,62 @@ static pid_t fork_task(struct rst_tree *tr, size_t k, const struct cr_options *o
 }
 
 /*
+ * A stand-in for an exited session leader: make the session (and its
+ * group), fork every first member of it, and end. Its parent is a
+ * subreaper meanwhile: the members become its children, as dumped.
+ */
+static __noreturn void session_helper_main(struct rst_tree *tr, pid_t sid,
+					   const struct cr_options *o, int go_fd)
+{
+	size_t k;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) || setsid() < 0)
+		die("session helper %d: %s", sid, strerror(errno));
+	for (k = 0; k < tr->nr; k++)
+		if (tr->sess_helper[k] == sid)
+			fork_task(tr, k, o, go_fd);
+	_exit(0);
+}
+
+/*
+ * The session helper's children: wait until it has exited and handed us
+ * to our parent (the dumped one), before anything else.
+ */
+static void wait_adopted(pid_t helper)
+{
+	int i;
+
+	for (i = 0; getppid() == helper; i++) {
+		if (i == 20000)
+			die("session helper %d did not exit", helper);
+		usleep(500);
+	}
+}
+
+/* Fork the session helper for first member @k (once per session), reap it. */
+static void fork_session(struct rst_tree *tr, size_t k, const struct cr_options *o, int go_fd)
+{
+	pid_t sid = tr->sess_helper[k], h;
+	size_t j;
+
+	for (j = 0; j < k; j++)
+		if (tr->sess_helper[j] == sid)
+			return;		/* the helper made it with an earlier one */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))
+		die("PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
+	h = rst_fork_pid(sid);
+	if (h < 0)
+		die("cannot create the helper for session %d", sid);
+	if (h == 0)
+		session_helper_main(tr, sid, o, go_fd);
+	if (waitpid(h, NULL, 0) != h)
+		die("cannot reap the session helper %d: %s", h, strerror(errno));
+	for (j = k; j < tr->nr; j++)
+		if (tr->sess_helper[j] == sid && tr->ri[j].zombie)
+			wait_dead((pid_t)tr->ps[j]->pid);
+}
+
+/*
  * Fork the children of process @idx, in pstree order, each with its pid.
  * A group whose leader had exited is made first by a helper with the
  * leader's pid; it ends at once and its zombie holds the group until its
@@ -307,7 +372,7 @@ static pid_t fork_task(struct rst_tree *tr, size_t k, const struct cr_options *o
  */
 static bool fork_children(struct rst_tree *tr, size_t idx, const struct cr_options *o, int go_fd)
 {
-	bool ended = false;
+	bool ended = false, subreaper = false;
 	size_t k;
 
 	for (k = idx + 1; k < tr->nr; k++) {
@@ -315,6 +380,11 @@ static bool fork_children(struct rst_tree *tr, size_t idx, const struct cr_optio
 
 		if (tr->ps[k]->ppid != tr->ps[idx]->pid)
 			continue;
+		if (tr->sess_helper[k]) {
+			fork_session(tr, k, o, go_fd);
+			ended = subreaper = true;
+			continue;
+		}
 		if (tr->helper[k]) {
 			h = rst_fork_pid(tr->helper[k]);
 			if (h < 0)
@@ -334,6 +404,9 @@ static bool fork_children(struct rst_tree *tr, size_t idx, const struct cr_optio
 		if (h && waitpid(h, NULL, 0) != h)
 			die("cannot reap the helper %d: %s", h, strerror(errno));
 	}
+	/* restore_misc() sets the dumped value; until then, not one of ours */
+	if (subreaper)
+		prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
 	return ended;
 }
 
@@ -351,96 +424,27 @@ static void drain_sigchld(void)
 
 /* ---- descriptors --------------------------------------------------------- */
 
-static int move_high(int fd, int floor)
-{
-	int nfd;
-
-	if (fd < 0)
-		return fd;
-	nfd = fcntl(fd, F_DUPFD_CLOEXEC, floor);
-	if (nfd < 0)
-		die("cannot move descriptor %d above %d: %s", fd, floor, strerror(errno));
-	close(fd);
-	return nfd;
-}
-
 /*
- * Put every target descriptor at its number. Helpers (the status pipe,
- * the exe, shared file vmas) end up above every target number; they are
- * closed by the restorer. Anything else inherited from criu is closed.
+ * Put every target descriptor at its number and run the kinds' post steps
+ * (restore-fds.c). Helpers (the status pipe, the exe, shared file vmas) end
+ * up above every target number; they are closed by the restorer. Anything
+ * else inherited from criu is closed.
  */
 static void restore_fds(struct rst_image *ri, struct rst_files *f, int *helpers, int nr_helpers)
 {
-	int floor = 0, i, j, top;
-	struct rlimit nofile;
-	bool lifted = false;
-	char *target;
-	size_t k;
+	int keep[RST_MAX_CLOSE + 4], i;
+	char why[512];
 
-	for (k = 0; k < ri->nr_fds; k++)
-		if ((int)ri->fds[k]->fd >= floor)
-			floor = (int)ri->fds[k]->fd + 1;
-	floor = max(floor, 3);
-	/*
-	 * The helpers go above every target number, which may be at the task's
-	 * (already restored) RLIMIT_NOFILE: lift the soft limit meanwhile.
-	 */
-	if (!getrlimit(RLIMIT_NOFILE, &nofile) && nofile.rlim_cur < (rlim_t)floor + 64) {
-		struct rlimit more = { (rlim_t)floor + 64, nofile.rlim_max };
-
-		if (more.rlim_cur > more.rlim_max || setrlimit(RLIMIT_NOFILE, &more))
-			die("fd %d needs RLIMIT_NOFILE above %llu for criu's helpers", floor - 1,
-			    (unsigned long long)nofile.rlim_max);
-		lifted = true;
-	}
-	target = calloc((size_t)floor, 1);
-	if (!target)
-		die("out of memory");
-	for (k = 0; k < ri->nr_fds; k++)
-		target[ri->fds[k]->fd] = 1;
-
-	status_fd = move_high(status_fd, floor);
+	keep[0] = status_fd;
 	for (i = 0; i < nr_helpers; i++)
-		helpers[i] = move_high(helpers[i], floor);
-	for (k = 0; k < ri->nr_reg; k++)
-		f->reg_fd[k] = move_high(f->reg_fd[k], floor);
-	f->tty_fd = move_high(f->tty_fd, floor);
-
-	for (k = 0; k < ri->nr_fds; k++) {
-		const FdEntry *fe = ri->fds[k];
-		int src = f->tty_fd;
-
-		if (fe->kind != FD_KIND__FD_TTY) {
-			for (j = 0; j < (int)ri->nr_reg && ri->reg[j]->id != fe->id; j++)
-				;
-			src = f->reg_fd[j];
-		}
-		if (dup3(src, (int)fe->fd, fe->cloexec ? O_CLOEXEC : 0) < 0)
-			die("cannot install fd %u: %s", fe->fd, strerror(errno));
+		keep[i + 1] = helpers[i];
+	if (rst_fds_install(ri, f, keep, nr_helpers + 1, why, sizeof(why))) {
+		status_fd = keep[0];
+		die("%s", why);
 	}
-	/* Close everything else: below floor what is not a target, above what is not a helper. */
-	for (i = 0; i < floor; i++)
-		if (!target[i])
-			close(i);
-	free(target);
-	top = status_fd;
+	status_fd = keep[0];
 	for (i = 0; i < nr_helpers; i++)
-		top = max(top, helpers[i]);
-	for (i = floor; i <= top; i++) {
-		bool keep = i == status_fd;
-
-		for (j = 0; j < nr_helpers && !keep; j++)
-			keep = helpers[j] == i;
-		if (!keep)
-			close(i);
-	}
-	syscall(SYS_close_range, top + 1, ~0U, 0);
-	if (lifted && setrlimit(RLIMIT_NOFILE, &nofile))
-		warn("RLIMIT_NOFILE: cannot put the soft limit back to %llu: %s",
-		     (unsigned long long)nofile.rlim_cur, strerror(errno));
-	for (k = 0; k < ri->nr_reg; k++)
-		f->reg_fd[k] = -1;
-	f->tty_fd = -1;
+		helpers[i] = keep[i + 1];
 }
 
 /* ---- memory ---------------------------------------------------------------- */
@@ -506,17 +510,21 @@ struct staging {
 	uint64_t scratch, scratch_len;
 	uint64_t args_off, vmas_off, threads_off;
 	uint64_t per_thread_off, per_thread;	/* xsave image and frame of thread i */
-	uint64_t stacks_off;		/* one RST_STACK_SIZE stack per thread */
+	uint64_t pending_off;		/* struct rst_pending[], see restorer_args */
+	uint64_t stacks_off;		/* the leader's stack, then the others' */
 	uint64_t *tmp;			/* per vma: staged address, 0 if none */
 };
 
 static void stage_layout(const struct rst_image *ri, struct staging *st, uint64_t specials_len)
 {
 	uint64_t off = round_up((uint64_t)restorer_blob.mem_size, PAGE), xs_max = 0;
+	uint64_t pending = ri->core->n_shared_pending;
 	size_t i;
 
-	for (i = 0; i < ri->nr_threads; i++)
+	for (i = 0; i < ri->nr_threads; i++) {
 		xs_max = max(xs_max, (uint64_t)ri->threads[i]->xsave.len);
+		pending += ri->threads[i]->n_pending;
+	}
 	st->args_off = off;
 	off = round_up(off + sizeof(struct restorer_args), 64);
 	st->vmas_off = off;
@@ -525,9 +533,11 @@ static void stage_layout(const struct rst_image *ri, struct staging *st, uint64_
 	off = round_up(off + ri->nr_threads * sizeof(struct rst_thread), 64);
 	st->per_thread_off = off;
 	st->per_thread = round_up(xs_max + 64, 64) + 4096;
-	off = round_up(off + ri->nr_threads * st->per_thread, PAGE);
+	off = round_up(off + ri->nr_threads * st->per_thread, 64);
+	st->pending_off = off;
+	off = round_up(off + pending * sizeof(struct rst_pending), PAGE);
 	st->stacks_off = off;
-	off += ri->nr_threads * (uint64_t)RST_STACK_SIZE;
+	off += RST_STACK_SIZE + (ri->nr_threads - 1) * (uint64_t)RST_THREAD_STACK_SIZE;
 	st->region_len = off;
 	st->scratch = off;
 	st->scratch_len = specials_len;
@@ -866,15 +876,16 @@ static void fill_thread(const struct rst_image *ri, const struct staging *st, si
 	d->xsave = block;
 	memcpy((void *)(unsigned long)d->xsave, t->xsave.data, t->xsave.len);
 	d->frame = block + st->per_thread - 4096;
-	d->stack_top = st->start + st->stacks_off + (k + 1) * (uint64_t)RST_STACK_SIZE;
+	d->stack_top = st->start + st->stacks_off + RST_STACK_SIZE + k * (uint64_t)RST_THREAD_STACK_SIZE;
 }
 
 static void add_pending(struct restorer_args *a, const ProtobufCBinaryData *b, size_t n, uint32_t tid)
 {
+	struct rst_pending *pending = (struct rst_pending *)(unsigned long)a->pending;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		struct rst_pending *p = &a->pending[a->nr_pending++];
+		struct rst_pending *p = &pending[a->nr_pending++];
 		int32_t signo;
 
 		memcpy(&signo, b[i].data, 4);
@@ -903,18 +914,22 @@ static void fill_args(const struct rst_image *ri, const struct staging *st, stru
 	}
 	for (i = 0; i < c->n_itimers; i++) {
 		const ItimerEntry *it = c->itimers[i];
+		/*
+		 * A periodic timer read exactly as it expired shows no time
+		 * left (the kernel re-arms it an instant later): it is armed,
+		 * its next expiry one interval away.
+		 */
+		uint64_t value = it->value_us ? it->value_us : it->interval_us;
 
-		if (!it->value_us)
+		if (!value)
 			continue;
 		a->itimer_set[it->which] = 1;
 		a->itimer[it->which][0] = it->interval_us / 1000000;
 		a->itimer[it->which][1] = it->interval_us % 1000000;
-		a->itimer[it->which][2] = it->value_us / 1000000;
-		a->itimer[it->which][3] = it->value_us % 1000000;
+		a->itimer[it->which][2] = value / 1000000;
+		a->itimer[it->which][3] = value % 1000000;
 	}
-	BUILD_BUG_ON(RST_MAX_PENDING != RST_MAX_PENDING_SIGS);
 	BUILD_BUG_ON(RST_MAX_GROUPS != RST_MAX_GROUPS_IMG);
-	BUILD_BUG_ON(RST_MAX_THREADS != RST_MAX_THREADS_IMG);
 	BUILD_BUG_ON(RST_MAX_TIMERS != RST_MAX_TIMERS_IMG);
 	for (i = 0; i < c->n_posix_timers; i++) {
 		const PosixTimerEntry *pt = c->posix_timers[i];
@@ -931,9 +946,14 @@ static void fill_args(const struct rst_image *ri, const struct staging *st, stru
 		if (pt->has_overrun && pt->overrun)
 			warn("posix timer %d: an overrun count of %u is not restored", pt->id, pt->overrun);
 	}
+	a->pending = st->start + st->pending_off;
 	add_pending(a, c->shared_pending, c->n_shared_pending, 0);
-	for (i = 0; i < ri->nr_threads; i++)
+	a->nr_shared_pending = a->nr_pending;
+	for (i = 0; i < ri->nr_threads; i++) {
+		threads[i].pending_first = a->nr_pending;
+		threads[i].nr_pending = (uint32_t)ri->threads[i]->n_pending;
 		add_pending(a, ri->threads[i]->pending, ri->threads[i]->n_pending, ri->threads[i]->tid);
+	}
 	if (c->creds) {
 		const CredsEntry *cr = c->creds;
 		struct rst_creds *d = &a->creds;
@@ -983,15 +1003,25 @@ static void fill_args(const struct rst_image *ri, const struct staging *st, stru
 	a->ns_last_pid_fd = -1;
 }
 
+/* The vma holding @addr (vmas are validated ascending, not overlapping): binary search,
+ * as it runs once per thread. */
 static const VmaEntry *vma_at(const struct rst_image *ri, uint64_t addr, size_t *idx)
 {
-	size_t i;
+	size_t lo = 0, hi = ri->mm->n_vmas;
 
-	for (i = 0; i < ri->mm->n_vmas; i++)
-		if (ri->mm->vmas[i]->start <= addr && addr < ri->mm->vmas[i]->end) {
-			*idx = i;
-			return ri->mm->vmas[i];
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const VmaEntry *v = ri->mm->vmas[mid];
+
+		if (addr < v->start) {
+			hi = mid;
+		} else if (addr >= v->end) {
+			lo = mid + 1;
+		} else {
+			*idx = mid;
+			return v;
 		}
+	}
 	return NULL;
 }
 
@@ -1162,6 +1192,8 @@ void rst_task_main(struct rst_tree *tr, size_t idx, const struct cr_options *o, 
 	sigprocmask(SIG_BLOCK, &all, NULL);
 	if (getpid() != ri->pid)
 		die("got pid %d instead of %d", getpid(), ri->pid);
+	if (tr->sess_helper[idx])
+		wait_adopted(tr->sess_helper[idx]);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0))
 		die("PR_SET_PDEATHSIG: %s", strerror(errno));
 	if (getppid() != parent)
@@ -1173,7 +1205,8 @@ void rst_task_main(struct rst_tree *tr, size_t idx, const struct cr_options *o, 
 		join_group(tr, idx);
 		become_zombie(ri);
 	}
-	if (rst_files_open(ri, o, f))
+	if (rst_files_open(ri, o, f, idx ? inherited_files : NULL, tr->opener, idx) ||
+	    rst_shmem_vma_fds(&tr->shm, ri->mm, f->vma_fd))
 		die("cannot open the files of %d (see the log)", ri->pid);
 	entry = find_entry();
 
@@ -1219,6 +1252,7 @@ void rst_task_main(struct rst_tree *tr, size_t idx, const struct cr_options *o, 
 	 * inherited with the rest of criu's memory), before anything of this
 	 * task's own state that they would inherit.
 	 */
+	inherited_files = f;
 	if (fork_children(tr, idx, o, go_fd))
 		drain_sigchld();
 	join_group(tr, idx);
@@ -1238,16 +1272,17 @@ void rst_task_main(struct rst_tree *tr, size_t idx, const struct cr_options *o, 
 	for (i = 0; i < ri->mm->n_vmas; i++) {
 		const VmaEntry *v = ri->mm->vmas[i];
 
-		if (!staged(v) && v->kind != VMA_KIND__VMA_FILE_SHARED)
+		if (!staged(v) && !mapped_from_fd(v))
 			continue;
 		rv[a->nr_vmas] = (struct rst_vma){
 			.start = v->start, .len = v->end - v->start, .tmp = st.tmp[i],
 			.pgoff = v->pgoff, .prot = v->prot, .flags = MAP_SHARED, .fd = -1,
 			.kind = (uint32_t)v->kind,
 		};
-		if (v->kind == VMA_KIND__VMA_FILE_SHARED) {
-			if (nr_helpers >= RST_MAX_CLOSE - 2)
-				die("more than %d shared file mappings are not supported yet", RST_MAX_CLOSE - 2);
+		if (mapped_from_fd(v)) {
+			if (nr_helpers >= RST_MAX_FD_VMAS)
+				die("more than %d shared mappings (files, shared memory) are not supported yet",
+				    RST_MAX_FD_VMAS);
 			rv[a->nr_vmas].fd = nr_helpers;	/* index until the fds are final */
 			helpers[nr_helpers++] = f->vma_fd[i];
 			f->vma_fd[i] = -1;

@@ -8,15 +8,19 @@
  * 1..RST_MAX_THREADS_IMG threads, its pid first; a zombie has none.
  *
  * Sessions and groups are checked here against what the restore can build
- * (restore-task.c does it): a session is either led by its process (setsid)
- * or inherited from the parent; a group is led by its process, joined
+ * (restore-task.c does it): a session is led by its process (setsid),
+ * inherited from the parent, or one whose leader had exited: a helper with
+ * that pid makes it and forks its first members (rst_tree.sess_helper),
+ * which must share one parent; a group is led by its process, joined
  * (leader in the tree, same session), the root's outside group with
- * --shell-job, or one whose leader had exited: a helper with that pid
- * creates it (see rst_tree.helper). Anything else is refused here, before
- * a process exists.
+ * --shell-job, the group of an exited session leader held by a first
+ * member, or one whose leader had exited: a helper with that pid creates
+ * it (rst_tree.helper). Anything else is refused here, before a process
+ * exists.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,6 +31,7 @@
 #include "inventory.h"
 #include "restore.h"
 #include "vma.h"
+#include "files.h"
 
 #define PID_MAX_LIMIT	(1u << 22)
 
@@ -40,25 +45,51 @@ ssize_t rst_tree_find(const struct rst_tree *tr, pid_t pid)
 	return -1;
 }
 
-/* pid or tid @id is used by an entry before @upto (or by an earlier thread of it). */
-static bool id_taken(const struct rst_tree *tr, size_t upto, uint32_t id)
+static int id_cmp(const void *a, const void *b)
 {
-	size_t i, k;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 
-	for (i = 0; i < upto; i++) {
-		if (tr->ps[i]->pid == id)
-			return true;
-		for (k = 0; k < tr->ps[i]->n_threads; k++)
-			if (tr->ps[i]->threads[k] == id)
-				return true;
+	return x < y ? -1 : x > y;
+}
+
+/* @id is a pid or tid of the tree (tr->ids: sorted, built by check_ids). */
+static bool id_taken(const struct rst_tree *tr, uint32_t id)
+{
+	return bsearch(&id, tr->ids, tr->nr_ids, sizeof(*tr->ids), id_cmp) != NULL;
+}
+
+/* Every pid and tid of the tree once (a live entry's pid is its first thread). */
+static int check_ids(struct rst_tree *tr)
+{
+	size_t i, k, n = 0;
+
+	for (i = 0; i < tr->nr; i++)
+		n += tr->ps[i]->n_threads ? tr->ps[i]->n_threads : 1;
+	tr->ids = malloc(n * sizeof(*tr->ids));
+	if (!tr->ids)
+		return -1;
+	for (i = 0; i < tr->nr; i++) {
+		const PstreeEntry *e = tr->ps[i];
+
+		for (k = 0; k < e->n_threads; k++)
+			tr->ids[tr->nr_ids++] = e->threads[k];
+		if (!e->n_threads)
+			tr->ids[tr->nr_ids++] = e->pid;
 	}
-	return false;
+	qsort(tr->ids, tr->nr_ids, sizeof(*tr->ids), id_cmp);
+	for (i = 1; i < tr->nr_ids; i++)
+		if (tr->ids[i] == tr->ids[i - 1]) {
+			pr_err("pstree.img: pid %u appears twice (as a process or a thread)",
+			       tr->ids[i]);
+			return -1;
+		}
+	return 0;
 }
 
 static int check_entry(const struct rst_tree *tr, size_t i)
 {
 	const PstreeEntry *e = tr->ps[i];
-	size_t k, j;
+	size_t k;
 	ssize_t p;
 
 	if (e->pid < 2 || e->pid >= PID_MAX_LIMIT || e->sid >= PID_MAX_LIMIT ||
@@ -67,28 +98,17 @@ static int check_entry(const struct rst_tree *tr, size_t i)
 		       e->pid, e->pgid, e->sid);
 		return -1;
 	}
-	if (id_taken(tr, i, e->pid)) {
-		pr_err("pstree.img: pid %u appears twice", e->pid);
-		return -1;
-	}
 	if (e->n_threads > RST_MAX_THREADS_IMG ||
 	    (e->n_threads && e->threads[0] != e->pid)) {
 		pr_err("pstree.img: pid %u: %zu threads (at most %d, the leader first)", e->pid,
 		       e->n_threads, RST_MAX_THREADS_IMG);
 		return -1;
 	}
-	for (k = 1; k < e->n_threads; k++) {
-		bool dup = e->threads[k] < 2 || e->threads[k] >= PID_MAX_LIMIT ||
-			   id_taken(tr, i, e->threads[k]);
-
-		for (j = 0; j < k && !dup; j++)
-			dup = e->threads[j] == e->threads[k];
-		if (dup) {
-			pr_err("pstree.img: pid %u: thread %u repeated or out of range", e->pid,
-			       e->threads[k]);
+	for (k = 1; k < e->n_threads; k++)
+		if (e->threads[k] < 2 || e->threads[k] >= PID_MAX_LIMIT) {
+			pr_err("pstree.img: pid %u: thread %u out of range", e->pid, e->threads[k]);
 			return -1;
 		}
-	}
 	if (i == 0) {
 		if (e->ppid || !e->n_threads) {
 			pr_err("pstree.img: the root %u must come first, alive, with ppid 0", e->pid);
@@ -110,9 +130,10 @@ static int check_entry(const struct rst_tree *tr, size_t i)
 	return 0;
 }
 
-static int check_session(const struct rst_tree *tr, size_t i)
+static int check_session(struct rst_tree *tr, size_t i)
 {
 	const PstreeEntry *e = tr->ps[i], *root = tr->ps[0];
+	size_t k;
 
 	if (e->sid == e->pid)
 		return 0;
@@ -123,17 +144,44 @@ static int check_session(const struct rst_tree *tr, size_t i)
 		       e->sid);
 		return -1;
 	}
-	if (tr->ps[rst_tree_find(tr, (pid_t)e->ppid)]->sid != e->sid) {
+	if (tr->ps[rst_tree_find(tr, (pid_t)e->ppid)]->sid == e->sid) {
+		if (e->sid == root->sid && root->sid != root->pid && !tr->shell_job) {
+			pr_err("pstree.img: session %u is the root's outside session: needs --shell-job",
+			       e->sid);
+			return -1;
+		}
+		return 0;	/* inherited from the parent */
+	}
+	if (rst_tree_find(tr, (pid_t)e->sid) >= 0 || id_taken(tr, e->sid) ||
+	    e->sid == root->sid) {
 		pr_err("pstree.img: %u is in session %u, its parent %u in another: not supported yet",
 		       e->pid, e->sid, e->ppid);
 		return -1;
 	}
-	if (e->sid == root->sid && root->sid != root->pid && !tr->shell_job) {
-		pr_err("pstree.img: session %u is the root's outside session: needs --shell-job",
-		       e->sid);
-		return -1;
-	}
+	/*
+	 * The session's leader had exited: a helper takes its pid, calls
+	 * setsid and forks the session's first members, which its exit hands
+	 * to their parent (a subreaper meanwhile). They need one parent.
+	 */
+	for (k = 0; k < i; k++)
+		if (tr->sess_helper[k] == (pid_t)e->sid && tr->ps[k]->ppid != e->ppid) {
+			pr_err("pstree.img: session %u (leader exited) has first members under %u and %u: "
+			       "not supported yet", e->sid, tr->ps[k]->ppid, e->ppid);
+			return -1;
+		}
+	tr->sess_helper[i] = (pid_t)e->sid;
 	return 0;
+}
+
+/* A first member of session @sid (made by its helper) is in group @sid. */
+static bool session_group_made(const struct rst_tree *tr, uint32_t sid)
+{
+	size_t k;
+
+	for (k = 0; k < tr->nr; k++)
+		if (tr->sess_helper[k] == (pid_t)sid && tr->ps[k]->pgid == sid)
+			return true;
+	return false;
 }
 
 /* The first process (pstree order) in group @pgid. */
@@ -171,12 +219,20 @@ static int check_group(struct rst_tree *tr, size_t i)
 		}
 		return 0;
 	}
-	if (e->pgid == e->sid || id_taken(tr, tr->nr, e->pgid)) {
+	if (e->pgid == e->sid && session_group_made(tr, e->sid))
+		return 0;	/* the session helper's group, held by a first member */
+	if (e->pgid == e->sid || id_taken(tr, e->pgid)) {
 		pr_err("pstree.img: group %u of %u: its leader (the session's) is missing: "
 		       "not supported yet", e->pgid, e->pid);
 		return -1;
 	}
 	f = first_member(tr, e->pgid);
+	if (tr->sess_helper[f]) {
+		pr_err("pstree.img: group %u (leader exited) begins with %u, a first member of "
+		       "session %u (leader exited): not supported yet", e->pgid, tr->ps[f]->pid,
+		       e->sid);
+		return -1;
+	}
 	if (tr->ps[f]->sid != e->sid) {
 		pr_err("pstree.img: group %u spans sessions %u and %u", e->pgid, tr->ps[f]->sid,
 		       e->sid);
@@ -198,14 +254,20 @@ static int read_pstree(struct rst_tree *tr)
 		return -1;
 	}
 	tr->helper = calloc(tr->nr, sizeof(*tr->helper));
+	tr->sess_helper = calloc(tr->nr, sizeof(*tr->sess_helper));
 	tr->ri = calloc(tr->nr, sizeof(*tr->ri));
-	if (!tr->helper || !tr->ri)
+	if (!tr->helper || !tr->sess_helper || !tr->ri)
 		return -1;
 	for (i = 0; i < tr->nr; i++)
 		if (check_entry(tr, i))
 			return -1;
+	if (check_ids(tr))
+		return -1;
 	for (i = 0; i < tr->nr; i++)
-		if (check_session(tr, i) || check_group(tr, i))
+		if (check_session(tr, i))
+			return -1;
+	for (i = 0; i < tr->nr; i++)
+		if (check_group(tr, i))
 			return -1;
 	return 0;
 }
@@ -253,19 +315,16 @@ static int collect_targets(struct rst_tree *tr)
 	return 0;
 }
 
-static bool same_file(const struct rst_tree *tr, const VmaEntry *a, const VmaEntry *b)
+/* The same file behind the vmas of two processes (their reg-files ids may differ). */
+static bool same_file(const struct rst_image *ra, const VmaEntry *a, const struct rst_image *rb,
+		      const VmaEntry *b)
 {
-	const RegFileEntry *x = NULL, *y = NULL;
-	size_t i;
+	const RegFileEntry *x, *y;
 
 	if (a->kind != VMA_KIND__VMA_FILE_PRIVATE)
 		return true;
-	for (i = 0; i < tr->nr_reg; i++) {
-		if (tr->reg[i]->id == a->file_id)
-			x = tr->reg[i];
-		if (tr->reg[i]->id == b->file_id)
-			y = tr->reg[i];
-	}
+	x = rst_reg_file(ra, a->file_id);
+	y = rst_reg_file(rb, b->file_id);
 	return x && y && x->dev == y->dev && x->ino == y->ino && !strcmp(x->path, y->path);
 }
 
@@ -303,7 +362,7 @@ static int link_cow(struct rst_tree *tr, size_t k)
 		if (ri->inherit[ri->cow[i].vma] >= 0)
 			continue;
 		j = vma_inherited_from(pr->mm, v);
-		if (j < 0 || !same_file(tr, v, pr->mm->vmas[j])) {
+		if (j < 0 || !same_file(ri, v, pr, pr->mm->vmas[j])) {
 			pr_err("pagemap-%d.img: pages at %#llx shared with parent %d, which has no such vma",
 			       ri->pid, (unsigned long long)ri->cow[i].vaddr, pr->pid);
 			return -1;
@@ -311,6 +370,125 @@ static int link_cow(struct rst_tree *tr, size_t k)
 		ri->inherit[ri->cow[i].vma] = (int32_t)j;
 	}
 	return 0;
+}
+
+/* ---- who opens each fd object ------------------------------------------- */
+
+/* Nearest common ancestor of processes @a and @b (indices; par/depth of the tree). */
+static size_t common_ancestor(const size_t *par, const unsigned int *depth, size_t a, size_t b)
+{
+	while (depth[a] > depth[b])
+		a = par[a];
+	while (depth[b] > depth[a])
+		b = par[b];
+	while (a != b) {
+		a = par[a];
+		b = par[b];
+	}
+	return a;
+}
+
+static void add_user(struct rst_opener *op, const size_t *par, const unsigned int *depth,
+		     size_t i, int kind)
+{
+	if (op->proc == SIZE_MAX) {
+		op->proc = i;
+		op->kind = kind;
+	} else {
+		op->proc = common_ancestor(par, depth, op->proc, i);
+	}
+}
+
+struct grouped {
+	int		store;
+	uint64_t	group;
+	size_t		k;
+};
+
+static int grouped_cmp(const void *a, const void *b)
+{
+	const struct grouped *x = a, *y = b;
+
+	if (x->store != y->store)
+		return x->store < y->store ? -1 : 1;
+	return x->group < y->group ? -1 : x->group > y->group;
+}
+
+/* Objects made together (a pipe's ends) get the common ancestor of all their users. */
+static int join_groups(struct rst_tree *tr, const struct fd_rst *fdr, const size_t *par,
+		       const unsigned int *depth)
+{
+	struct grouped *g = malloc((tr->nr_obj + 1) * sizeof(*g));
+	size_t n = 0, i, j, k;
+
+	if (!g)
+		return -1;
+	for (k = 0; k < tr->nr_obj; k++) {
+		const struct fd_ops *ops = fd_ops(fdr->obj[k].store);
+		uint64_t grp = ops && ops->group ? ops->group(&fdr->obj[k]) : 0;
+
+		if (grp && tr->opener[k].proc != SIZE_MAX)
+			g[n++] = (struct grouped){ (int)fdr->obj[k].store, grp, k };
+	}
+	qsort(g, n, sizeof(*g), grouped_cmp);
+	for (i = 0; i < n; i = j) {
+		size_t a = tr->opener[g[i].k].proc;
+
+		for (j = i + 1; j < n && !grouped_cmp(&g[i], &g[j]); j++)
+			a = common_ancestor(par, depth, a, tr->opener[g[j].k].proc);
+		for (k = i; k < j; k++)
+			tr->opener[g[k].k].proc = a;
+	}
+	free(g);
+	return 0;
+}
+
+/*
+ * Every fd object is opened by one process, the nearest common ancestor of
+ * all processes using it (or another object of its group), before it forks;
+ * each process takes over its parent's open objects, so the object reaches
+ * every user through the forks and is one open file description, one pipe,
+ * as dumped. Every live process reads the same objects: same indices.
+ */
+static int plan_openers(struct rst_tree *tr)
+{
+	const struct fd_rst *fdr = &tr->ri[0].fdr;
+	size_t *par = calloc(tr->nr, sizeof(*par)), i, j, k;
+	unsigned int *depth = calloc(tr->nr, sizeof(*depth));
+	int ret = -1;
+
+	tr->nr_obj = fdr->nr_obj;
+	tr->opener = malloc((tr->nr_obj + 1) * sizeof(*tr->opener));
+	if (!par || !depth || !tr->opener)
+		goto out;
+	for (k = 0; k < tr->nr_obj; k++)
+		tr->opener[k] = (struct rst_opener){ SIZE_MAX, 0 };
+	for (i = 1; i < tr->nr; i++) {
+		par[i] = (size_t)rst_tree_find(tr, (pid_t)tr->ps[i]->ppid);	/* earlier: checked */
+		depth[i] = depth[par[i]] + 1;
+	}
+	for (i = 0; i < tr->nr; i++) {
+		const struct rst_image *ri = &tr->ri[i];
+
+		if (ri->zombie)
+			continue;
+		if (ri->fdr.nr_obj != tr->nr_obj) {
+			pr_err("process %d read %zu fd objects, the root %zu", ri->pid,
+			       ri->fdr.nr_obj, tr->nr_obj);
+			goto out;
+		}
+		for (j = 0; j < ri->nr_fds; j++) {
+			const struct fd_obj *o = fd_rst_find(&ri->fdr, ri->fds[j]->id);
+
+			k = (size_t)(o - ri->fdr.obj);
+			add_user(&tr->opener[k], par, depth, i, (int)ri->fds[j]->kind);
+		}
+	}
+	ret = join_groups(tr, fdr, par, depth);
+out:
+	free(par);
+	free(depth);
+	return ret;
 }
 
 int rst_tree_read(int dirfd, const struct cr_options *o, struct rst_tree *tr)
@@ -330,7 +508,7 @@ int rst_tree_read(int dirfd, const struct cr_options *o, struct rst_tree *tr)
 	}
 	tr->inv = (InventoryEntry *)m;
 	if (inventory_check(tr->inv) || read_pstree(tr) ||
-	    rst_reg_files_read(dirfd, &tr->reg, &tr->nr_reg))
+	    rst_shmem_read(dirfd, &tr->shm))
 		return -1;
 	for (i = 0; i < tr->nr; i++) {
 		struct rst_image *ri = &tr->ri[i];
@@ -339,16 +517,27 @@ int rst_tree_read(int dirfd, const struct cr_options *o, struct rst_tree *tr)
 		ri->inv = tr->inv;
 		ri->pstree = tr->ps[i];
 		ri->pid = (pid_t)tr->ps[i]->pid;
-		ri->reg = tr->reg;
-		ri->nr_reg = tr->nr_reg;
-		if (rst_images_read(ri))
+		if (rst_images_read(ri) ||
+		    (!ri->zombie && rst_shmem_check_mm(&tr->shm, ri->mm, ri->pid)))
 			return -1;
 		tr->nr_live += !ri->zombie;
 	}
 	for (i = 0; i < tr->nr; i++)
 		if (link_cow(tr, i))
 			return -1;
-	return collect_targets(tr);
+	return plan_openers(tr) || collect_targets(tr);
+}
+
+void rst_tree_drop_pages(struct rst_tree *tr)
+{
+	size_t i;
+
+	for (i = 0; i < tr->nr; i++) {
+		if (tr->ri[i].pages_img)
+			img_close(tr->ri[i].pages_img);
+		tr->ri[i].pages_img = NULL;
+		tr->ri[i].pages_fd = -1;
+	}
 }
 
 void rst_tree_free(struct rst_tree *tr)
@@ -359,10 +548,13 @@ void rst_tree_free(struct rst_tree *tr)
 		rst_images_free(&tr->ri[i]);
 	free(tr->ri);
 	img_free_all((ProtobufCMessage **)tr->ps, tr->nr);
-	img_free_all((ProtobufCMessage **)tr->reg, tr->nr_reg);
 	if (tr->inv)
 		img_free_entry(&tr->inv->base);
 	free(tr->helper);
+	free(tr->sess_helper);
+	free(tr->ids);
+	free(tr->opener);
+	rst_shmem_free(&tr->shm);
 	free(tr->targets.r);
 	memset(tr, 0, sizeof(*tr));
 }

@@ -18,6 +18,18 @@
 # round, then the best of each column, its ratios being best dump (restore)
 # throughput over best memcpy.
 #
+# Then threads (BENCH_THREADS, default 1000): a victim of that many
+# threads, each waiting in a futex (test/bench/manythreads.c), dumped and
+# restored BENCH_ROUNDS times, and a 1-thread victim of the same program
+# once per round; the baseline is creating and joining as many threads
+# (best of 5) in the same round. Reported: microseconds per thread (wall
+# time / threads) for dump and restore and their ratio to the baseline's
+# microseconds per thread, best of the rounds; also the cost of each
+# thread beyond the first ((T(N) - T(1)) / (N - 1)).
+#
+# Then scripts/bench-fds.sh: dump and restore of 10,000 descriptors against
+# dup2.
+#
 # Process trees (BENCH_TREE_N processes, default 100; BENCH_TREE_ROUNDS,
 # default 5): test/bench/forktree.c starts a tree (a root with children of
 # ten children each) under a subreaper holder; each round measures the
@@ -26,10 +38,10 @@
 # every process reported ready and was released), then SIGTERM makes the
 # tree stop top down, each process checking its children and its pid: a
 # FAIL fails the benchmark. Reported: ms per process for dump and restore,
-# and each divided by the baseline of its round; the best row takes the
-# best of each column.
+# and each divided by the baseline of its round; the best row divides the
+# best time per process by the best baseline of the run.
 #
-# BENCH_PARTS picks the parts (default "memory tree").
+# BENCH_PARTS ("mem threads fds tree") picks the parts.
 #
 # Everything started here (victim, restored task, tmpfs mount, work dir) is
 # cleaned up on exit, failure or interrupt.
@@ -39,7 +51,8 @@ ROOT=$PWD
 CRIU=$ROOT/criu/criu
 MIB=${BENCH_MIB:-1024}
 ROUNDS=${BENCH_ROUNDS:-3}
-PARTS=${BENCH_PARTS:-memory tree}
+NTHREADS=${BENCH_THREADS:-1000}
+PARTS=${BENCH_PARTS:-mem threads fds tree}
 TREE_N=${BENCH_TREE_N:-100}
 TREE_ROUNDS=${BENCH_TREE_ROUNDS:-5}
 
@@ -58,11 +71,11 @@ die() {
 	exit 1
 }
 
-# kill PID only if it is still one of our bigmem processes (pids get reused)
-kill_bigmem() {
+# kill PID only if it is still one of our victims (pids get reused)
+kill_victim() {
 	local pid=$1
 	[ -n "$pid" ] || return 0
-	if grep -qs bigmem "/proc/$pid/comm"; then
+	if grep -qsE 'bigmem|manythreads' "/proc/$pid/comm"; then
 		kill -KILL "$pid" 2>/dev/null
 		# our (disowned) child is reaped by the shell while sleep runs
 		for ((i = 0; i < 50; i++)); do
@@ -74,7 +87,7 @@ kill_bigmem() {
 }
 
 cleanup() {
-	kill_bigmem "$VICTIM"
+	kill_victim "$VICTIM"
 	if [ -n "$MNT" ]; then
 		umount "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null
 	fi
@@ -93,6 +106,8 @@ CC=${CC:-cc}
 $CC -O2 -Wall -o "$WORK/bin/bigmem" test/bench/bigmem.c || die "cannot build bigmem"
 $CC -O2 -Wall -o "$WORK/bin/memcpy" test/bench/memcpy.c || die "cannot build memcpy"
 $CC -O2 -Wall -o "$WORK/bin/forktree" test/bench/forktree.c || die "cannot build forktree"
+$CC -O2 -Wall -pthread -o "$WORK/bin/manythreads" test/bench/manythreads.c ||
+	die "cannot build manythreads"
 
 # ---- tmpfs for the images ---------------------------------------------------
 # images of MIB MiB plus a little metadata; a private mount so that nothing
@@ -114,115 +129,205 @@ now_us() {
 	echo "${EPOCHREALTIME/./}"
 }
 
-memory_bench() {
+mem_bench() {
 # ---- rounds -----------------------------------------------------------------
-	declare -a R_MEMCPY R_DUMP R_RST R_FROZEN
+declare -a R_MEMCPY R_DUMP R_RST R_FROZEN
+for ((r = 1; r <= ROUNDS; r++)); do
+	# baseline
+	R_MEMCPY[r]=$("$WORK/bin/memcpy" "$MIB" 5) || die "memcpy failed"
+
+	# victim: fills its memory, reports "ready PID SUM" through a fifo and
+	# closes it (the dump takes no fifos or pipes). Our child, so that we
+	# reap it at once when the dump kills it (a lazy init would keep its pid
+	# busy and make the restore wait); disowned, so no "Killed" notices.
+	rm -f "$WORK/ready" "$WORK/result" "$WORK/pid"
+	mkfifo "$WORK/ready" || die "mkfifo failed"
+	"$WORK/bin/bigmem" "$MIB" 3 "$WORK/result" 3>"$WORK/ready" </dev/null >/dev/null 2>"$WORK/bigmem.err" &
+	echo $! >"$WORK/vpid"
+	disown $!
+	VICTIM=$(cat "$WORK/vpid")	# for the cleanup, should the start fail
+	line=
+	read -r -t 120 line <"$WORK/ready"
+	set -- $line
+	[ "${1:-}" = ready ] && [ "${2:-}" = "$VICTIM" ] ||
+		die "victim did not start: '$line' $(cat "$WORK/bigmem.err")"
+	sum=$3
+
+	# dump
+	mkdir -p "$IMG"
+	t0=$(now_us)
+	"$CRIU" dump -t "$VICTIM" -D "$IMG" --display-stats >"$WORK/dump.$r.log" 2>&1 ||
+		{ cat "$WORK/dump.$r.log" >&2; die "dump failed (round $r)"; }
+	t1=$(now_us)
+	R_DUMP[r]=$((t1 - t0))
+	# the shell reaps its (disowned) child on SIGCHLD: wait until the pid
+	# is free again, outside the timed part
+	for ((i = 0; i < 200; i++)); do
+		[ -e "/proc/$VICTIM" ] || break
+		sleep 0.01
+	done
+	R_FROZEN[r]=$("$CRIU" show "$IMG/stats-dump.img" | sed -n 's/.*"frozen_time": *\([0-9]*\).*/\1/p')
+	[ -n "${R_FROZEN[r]}" ] || die "no frozen_time in stats-dump.img"
+
+	# restore
+	t0=$(now_us)
+	"$CRIU" restore -D "$IMG" -d --pidfile "$WORK/pid" --display-stats >"$WORK/restore.$r.log" 2>&1 ||
+		{ cat "$WORK/restore.$r.log" >&2; die "restore failed (round $r)"; }
+	t1=$(now_us)
+	R_RST[r]=$((t1 - t0))
+	[ "$(cat "$WORK/pid")" = "$VICTIM" ] || die "restored pid $(cat "$WORK/pid") is not $VICTIM"
+	state=$(sed -n 's/^State:\t\(.\).*/\1/p' "/proc/$VICTIM/status" 2>/dev/null)
+	case "$state" in
+	R | S) ;;
+	*) die "restored task is in state '$state'" ;;
+	esac
+
+	# the restored task checks its own memory
+	kill -TERM "$VICTIM"
+	for ((i = 0; i < 600; i++)); do
+		[ -d "/proc/$VICTIM" ] && ! grep -qs '^State:.Z' "/proc/$VICTIM/status" || break
+		sleep 0.05
+	done
+	[ -d "/proc/$VICTIM" ] && ! grep -qs '^State:.Z' "/proc/$VICTIM/status" &&
+		die "restored task did not exit after SIGTERM"
+	VICTIM=
+	res=$(cat "$WORK/result" 2>/dev/null)
+	[ "$res" = "PASS $sum" ] || die "restored memory: '${res:-no result}' (expected PASS $sum)"
+
+	rm -rf "$IMG"
+	printf 'bench: round %d/%d done\n' "$r" "$ROUNDS" >&2
+done
+
+# ---- report -----------------------------------------------------------------
+{
 	for ((r = 1; r <= ROUNDS; r++)); do
-		# baseline
-		R_MEMCPY[r]=$("$WORK/bin/memcpy" "$MIB" 5) || die "memcpy failed"
-	
-		# victim: fills its memory, reports "ready PID SUM" through a fifo and
-		# closes it (the dump takes no fifos or pipes). Our child, so that we
-		# reap it at once when the dump kills it (a lazy init would keep its pid
-		# busy and make the restore wait); disowned, so no "Killed" notices.
-		rm -f "$WORK/ready" "$WORK/result" "$WORK/pid"
-		mkfifo "$WORK/ready" || die "mkfifo failed"
-		"$WORK/bin/bigmem" "$MIB" 3 "$WORK/result" 3>"$WORK/ready" </dev/null >/dev/null 2>"$WORK/bigmem.err" &
-		echo $! >"$WORK/vpid"
-		disown $!
-		VICTIM=$(cat "$WORK/vpid")	# for the cleanup, should the start fail
-		line=
-		read -r -t 120 line <"$WORK/ready"
-		set -- $line
-		[ "${1:-}" = ready ] && [ "${2:-}" = "$VICTIM" ] ||
-			die "victim did not start: '$line' $(cat "$WORK/bigmem.err")"
-		sum=$3
-	
-		# dump
-		mkdir -p "$IMG"
-		t0=$(now_us)
-		"$CRIU" dump -t "$VICTIM" -D "$IMG" --display-stats >"$WORK/dump.$r.log" 2>&1 ||
-			{ cat "$WORK/dump.$r.log" >&2; die "dump failed (round $r)"; }
-		t1=$(now_us)
-		R_DUMP[r]=$((t1 - t0))
-		# the shell reaps its (disowned) child on SIGCHLD: wait until the pid
-		# is free again, outside the timed part
-		for ((i = 0; i < 200; i++)); do
-			[ -e "/proc/$VICTIM" ] || break
-			sleep 0.01
-		done
-		R_FROZEN[r]=$("$CRIU" show "$IMG/stats-dump.img" | sed -n 's/.*"frozen_time": *\([0-9]*\).*/\1/p')
-		[ -n "${R_FROZEN[r]}" ] || die "no frozen_time in stats-dump.img"
-	
-		# restore
-		t0=$(now_us)
-		"$CRIU" restore -D "$IMG" -d --pidfile "$WORK/pid" --display-stats >"$WORK/restore.$r.log" 2>&1 ||
-			{ cat "$WORK/restore.$r.log" >&2; die "restore failed (round $r)"; }
-		t1=$(now_us)
-		R_RST[r]=$((t1 - t0))
-		[ "$(cat "$WORK/pid")" = "$VICTIM" ] || die "restored pid $(cat "$WORK/pid") is not $VICTIM"
-		state=$(sed -n 's/^State:\t\(.\).*/\1/p' "/proc/$VICTIM/status" 2>/dev/null)
-		case "$state" in
-		R | S) ;;
-		*) die "restored task is in state '$state'" ;;
-		esac
-	
-		# the restored task checks its own memory
-		kill -TERM "$VICTIM"
-		for ((i = 0; i < 600; i++)); do
-			[ -d "/proc/$VICTIM" ] && ! grep -qs '^State:.Z' "/proc/$VICTIM/status" || break
-			sleep 0.05
-		done
-		[ -d "/proc/$VICTIM" ] && ! grep -qs '^State:.Z' "/proc/$VICTIM/status" &&
-			die "restored task did not exit after SIGTERM"
-		VICTIM=
-		res=$(cat "$WORK/result" 2>/dev/null)
-		[ "$res" = "PASS $sum" ] || die "restored memory: '${res:-no result}' (expected PASS $sum)"
-	
-		rm -rf "$IMG"
-		printf 'bench: round %d/%d done\n' "$r" "$ROUNDS" >&2
+		echo "$r ${R_MEMCPY[r]} ${R_DUMP[r]} ${R_RST[r]} ${R_FROZEN[r]}"
 	done
-	
-	# ---- report -----------------------------------------------------------------
+} | awk -v mib="$MIB" '
+	function row(name, m, d, rs, dr, rr, f) {
+		printf "| %-5s | %11.2f | %9.2f | %12.2f | %11.2f | %14.2f | %9.0f |\n",
+			name, m, d, rs, dr, rr, f / 1000
+	}
+	BEGIN {
+		bytes = mib * 1048576
+		printf "\ndump and restore of %d MiB of random anonymous memory, images on tmpfs\n\n", mib
+		print "| round | memcpy GB/s | dump GB/s | restore GB/s | dump/memcpy | restore/memcpy | frozen ms |"
+		print "| ----- | ----------- | --------- | ------------ | ----------- | -------------- | --------- |"
+	}
 	{
-		for ((r = 1; r <= ROUNDS; r++)); do
-			echo "$r ${R_MEMCPY[r]} ${R_DUMP[r]} ${R_RST[r]} ${R_FROZEN[r]}"
-		done
-	} | awk -v mib="$MIB" '
-		function row(name, m, d, rs, dr, rr, f) {
-			printf "| %-5s | %11.2f | %9.2f | %12.2f | %11.2f | %14.2f | %9.0f |\n",
-				name, m, d, rs, dr, rr, f / 1000
-		}
-		BEGIN {
-			bytes = mib * 1048576
-			printf "\ndump and restore of %d MiB of random anonymous memory, images on tmpfs\n\n", mib
-			print "| round | memcpy GB/s | dump GB/s | restore GB/s | dump/memcpy | restore/memcpy | frozen ms |"
-			print "| ----- | ----------- | --------- | ------------ | ----------- | -------------- | --------- |"
-		}
-		{
-			m = $2; d = bytes / $3 / 1000; rs = bytes / $4 / 1000
-			dr = d / m; rr = rs / m
-			row($1, m, d, rs, dr, rr, $5)
-			if (NR == 1 || m > bm) bm = m
-			if (NR == 1 || d > bd) bd = d
-			if (NR == 1 || rs > brs) brs = rs
-			if (NR == 1 || $5 < bf) bf = $5
-		}
-		# the best throughputs over the best baseline: a round with a slow
-		# memcpy cannot flatter the ratios
-		END { row("best", bm, bd, brs, bd / bm, brs / bm, bf) }
-	'
-	# where the time went in the round with the fastest dump / restore
-	best_d=1 best_r=1
-	for ((r = 2; r <= ROUNDS; r++)); do
-		((R_DUMP[r] < R_DUMP[best_d])) && best_d=$r
-		((R_RST[r] < R_RST[best_r])) && best_r=$r
-	done
+		m = $2; d = bytes / $3 / 1000; rs = bytes / $4 / 1000
+		dr = d / m; rr = rs / m
+		row($1, m, d, rs, dr, rr, $5)
+		if (NR == 1 || m > bm) bm = m
+		if (NR == 1 || d > bd) bd = d
+		if (NR == 1 || rs > brs) brs = rs
+		if (NR == 1 || $5 < bf) bf = $5
+	}
+	# the best throughputs over the best baseline: a round with a slow
+	# memcpy cannot flatter the ratios
+	END { row("best", bm, bd, brs, bd / bm, brs / bm, bf) }
+'
+# where the time went in the round with the fastest dump / restore
+best_d=1 best_r=1
+for ((r = 2; r <= ROUNDS; r++)); do
+	((R_DUMP[r] < R_DUMP[best_d])) && best_d=$r
+	((R_RST[r] < R_RST[best_r])) && best_r=$r
+done
+echo
+echo "fastest dump (round $best_d, --display-stats):"
+grep -E 'time|phase|pages' "$WORK/dump.$best_d.log" | sed 's/^/  /'
+echo "fastest restore (round $best_r, --display-stats):"
+sed 's/^/  /' "$WORK/restore.$best_r.log"
+echo
 	echo
-	echo "fastest dump (round $best_d, --display-stats):"
-	grep -E 'time|phase|pages' "$WORK/dump.$best_d.log" | sed 's/^/  /'
-	echo "fastest restore (round $best_r, --display-stats):"
-	sed 's/^/  /' "$WORK/restore.$best_r.log"
+}
+
+# ---- threads ------------------------------------------------------------------
+# start a manythreads victim of $1 threads; sets VICTIM
+start_threads_victim() {
+	local line=
+	rm -f "$WORK/ready" "$WORK/result" "$WORK/pid"
+	mkfifo "$WORK/ready" || die "mkfifo failed"
+	"$WORK/bin/manythreads" victim "$1" 3 "$WORK/result" 3>"$WORK/ready" </dev/null \
+		>/dev/null 2>"$WORK/victim.err" &
+	echo $! >"$WORK/vpid"
+	disown $!
+	VICTIM=$(cat "$WORK/vpid")
+	read -r -t 120 line <"$WORK/ready"
+	[ "$line" = "ready $VICTIM" ] ||
+		die "threads victim did not start: '$line' $(cat "$WORK/victim.err")"
+}
+
+# dump and restore a victim of $1 threads; sets TIMES to "DUMP_US RESTORE_US"
+# (not run in a subshell: VICTIM must stay visible to the cleanup)
+dump_restore_threads() {
+	local n=$1 t0 t1 d rs
+	start_threads_victim "$n"
+	mkdir -p "$IMG"
+	t0=$(now_us)
+	"$CRIU" dump -t "$VICTIM" -D "$IMG" >"$WORK/tdump.log" 2>&1 ||
+		{ cat "$WORK/tdump.log" >&2; die "dump of $n threads failed"; }
+	t1=$(now_us)
+	d=$((t1 - t0))
+	for ((i = 0; i < 200; i++)); do
+		[ -e "/proc/$VICTIM" ] || break
+		sleep 0.01
+	done
+	t0=$(now_us)
+	"$CRIU" restore -D "$IMG" -d --pidfile "$WORK/pid" >"$WORK/trestore.log" 2>&1 ||
+		{ cat "$WORK/trestore.log" >&2; die "restore of $n threads failed"; }
+	t1=$(now_us)
+	rs=$((t1 - t0))
+	[ "$(cat "$WORK/pid")" = "$VICTIM" ] || die "restored pid $(cat "$WORK/pid") is not $VICTIM"
+	kill -TERM "$VICTIM"
+	for ((i = 0; i < 600; i++)); do
+		[ -d "/proc/$VICTIM" ] && ! grep -qs '^State:.Z' "/proc/$VICTIM/status" || break
+		sleep 0.05
+	done
+	[ -d "/proc/$VICTIM" ] && ! grep -qs '^State:.Z' "/proc/$VICTIM/status" &&
+		die "restored threads victim did not exit after SIGTERM"
+	VICTIM=
+	[ "$(cat "$WORK/result" 2>/dev/null)" = PASS ] ||
+		die "restored threads: '$(cat "$WORK/result" 2>/dev/null)'"
+	rm -rf "$IMG"
+	TIMES="$d $rs"
+}
+
+threads_bench() {
+	local r base one many
+	: >"$WORK/trounds"
+	for ((r = 1; r <= ROUNDS; r++)); do
+		base=$("$WORK/bin/manythreads" base "$NTHREADS" 5) || die "baseline failed"
+		dump_restore_threads "$NTHREADS"
+		many=$TIMES
+		dump_restore_threads 1
+		one=$TIMES
+		echo "$r $base $many $one" >>"$WORK/trounds"
+		printf 'bench: threads round %d/%d done\n' "$r" "$ROUNDS" >&2
+	done
+	awk -v n="$NTHREADS" '
+	function row(name, b, d, rs, dm, rm) {
+		printf "| %-5s | %9.1f | %9.1f | %9.1f | %10.2f | %10.2f | %9.1f | %9.1f |\n",
+			name, b, d, rs, d / b, rs / b, dm, rm
+	}
+	BEGIN {
+		printf "\ndump and restore of %d threads (each in a futex wait)\n\n", n
+		print "| round | create+join us/thr | dump us/thr | restore us/thr | dump/base | restore/base | dump us/extra thr | restore us/extra thr |"
+		print "| ----- | --------- | --------- | --------- | ---------- | ---------- | --------- | --------- |"
+	}
+	{
+		b = $2 / (n - 1); d = $3 / n; rs = $4 / n
+		dm = ($3 - $5) / (n - 1); rm = ($4 - $6) / (n - 1)
+		row($1, b, d, rs, dm, rm)
+		if (NR == 1 || b < bb) bb = b
+		if (NR == 1 || d < bd) bd = d
+		if (NR == 1 || rs < brs) brs = rs
+		if (NR == 1 || dm < bdm) bdm = dm
+		if (NR == 1 || rm < brm) brm = rm
+	}
+	# best per-thread times over the best baseline
+	END { row("best", bb, bd, brs, bdm, brm) }
+' "$WORK/trounds"
 	echo
 }
 
@@ -255,8 +360,8 @@ tree_bench() {
 		mkfifo "$WORK/ready" || die "mkfifo failed"
 		"$WORK/bin/forktree" tree "$TREE_N" 3 "$WORK/result" 3>"$WORK/ready" </dev/null >/dev/null 2>&1 &
 		disown $!
-		line=
-		read -r -t 60 line <"$WORK/ready"
+		# to the end of the fifo: the root has closed it (the dump takes no fifos)
+		line=$(timeout 60 cat "$WORK/ready")
 		set -- $line
 		[ "${1:-}" = ready ] || die "tree did not start: '$line'"
 		TREE_ROOT=$2
@@ -297,15 +402,22 @@ tree_bench() {
 		{
 			b = $2; d = $3 / 1000 / n; rs = $4 / 1000 / n
 			row($1, b, d, rs)
-			if (NR == 1 || d * 1000 / b < bdr) { bdr = d * 1000 / b; bd = d; bdb = b }
-			if (NR == 1 || rs * 1000 / b < brr) { brr = rs * 1000 / b; brs = rs; brb = b }
+			if (NR == 1 || b < bb) bb = b
+			if (NR == 1 || d < bd) bd = d
+			if (NR == 1 || rs < brs) brs = rs
 		}
-		END {
-			printf "| best  | %17s | %15.3f | %10.2f | %18.3f | %13.2f |\n", "-", bd, bdr, brs, brr
-		}'
+		# the best times over the best baseline, as for memory
+		END { row("best", bb, bd, brs) }'
 	echo
 }
 
-case " $PARTS " in *" memory "*) memory_bench ;; esac
-case " $PARTS " in *" tree "*) tree_bench ;; esac
+for part in $PARTS; do
+	case "$part" in
+	mem) mem_bench ;;
+	threads) threads_bench ;;
+	fds) "$ROOT/scripts/bench-fds.sh" || exit 1 ;;
+	tree) tree_bench ;;
+	*) die "unknown BENCH_PARTS entry '$part'" ;;
+	esac
+done
 exit 0

@@ -19,9 +19,12 @@
 #include "core.pb-c.h"
 #include "files.pb-c.h"
 #include "mm.pb-c.h"
+#include "shmem.pb-c.h"
 
 struct compel_ctl;
 struct cr_img;
+struct dump_tree;
+struct parasite_thread;
 
 #define DUMP_MAX_PHASES		16
 
@@ -34,17 +37,55 @@ struct dump_stats {
 	uint64_t mark;		/* end of the previous phase */
 };
 
+/* One descriptor seen so far, to find open file descriptions shared by dup/fork. */
+struct dump_fd_seen {
+	uint64_t	dev, ino;	/* of the file: only equal ones are kcmp'ed */
+	uint64_t	kind, key;	/* fd kind and its share_key(): must be equal too */
+	pid_t		pid;
+	int		fd;
+	uint32_t	id;
+};
+
 /*
- * reg-files.img entries, shared by fds, vmas, cwd/root and exe. One
- * reg-files.img serves the whole tree: each process numbers its entries
- * from @id_base + 1, the sum of the entries of the processes before it.
+ * Every object of the dump (criu/include/files.h). The objects, the id
+ * counter and the sharing tree belong to the whole dump: one for the
+ * process tree (dump_tree.files), so that an open file description that
+ * several processes hold is one object. reg-files.img entries (e) are
+ * shared by fds, vmas, cwd/root and exe. A process's descriptors are its
+ * own (dump_task.fds).
  */
 struct dump_files {
 	RegFileEntry	**e;
 	size_t		nr, cap;
-	uint32_t	id_base;
-	FdEntry		*fd;
-	size_t		nr_fd;
+	uint32_t	next_id;
+	void		*seen;		/* tsearch tree of struct dump_fd_seen */
+	void		*priv[32];	/* FD_KIND_MAX: each kind's objects */
+};
+
+/* One thread's core entry and the storage its fields point into. */
+struct dump_thread {
+	ThreadCoreEntry		core;
+	UserRegsX86Entry	regs;
+	SigaltstackEntry	altstack;
+	RseqEntry		rseq;
+	uint8_t			*xsave;
+};
+
+/*
+ * Shared memory objects of the whole dump, one per shmem inode, whatever
+ * the number of vmas and processes mapping it. The dump command owns one
+ * table and points every task's @shm at it (dump-shmem.c).
+ */
+struct dump_shmem {
+	dev_t		dev;
+	ino_t		ino;
+	int		fd;		/* /proc/PID/map_files/... of the first vma seen */
+	ShmemEntry	e;		/* e.id = index + 1 */
+};
+
+struct dump_shmems {
+	struct dump_shmem *v;
+	size_t		nr, cap;
 };
 
 struct dump_task {
@@ -54,10 +95,12 @@ struct dump_task {
 	bool			seized;
 	bool			scanned;	/* children read since it was seized */
 	unsigned int		wrote;		/* W_* images of this run, per pid */
+	const struct dump_tree	*tree;		/* the processes dumped before it */
 	const struct cr_options	*o;
 	int			dirfd;		/* the images directory */
-	pid_t			*tids;
+	pid_t			*tids;		/* leader first, as compel seized them */
 	int			nr_tids;
+	struct dump_thread	*th;		/* [nr_tids], same order */
 	struct compel_ctl	*ctl;		/* non-NULL while prepared/infected */
 
 	struct proc_status	st;
@@ -66,15 +109,14 @@ struct dump_task {
 
 	/* images being built */
 	TaskCoreEntry		core;
-	ThreadCoreEntry		thread;		/* the leader (one thread only) */
-	UserRegsX86Entry	regs;
-	uint8_t			*xsave;
-	size_t			xsave_len;
 	MmEntry			mm;
 	VmaEntry		*vmas;
 	VmaEntry		**vma_ptrs;
 	unsigned long		auxv[2 * PROC_AUXV_MAX];
-	struct dump_files	files;
+	struct dump_files	*files;		/* the tree's objects */
+	FdEntry			*fds;		/* this process's descriptors */
+	size_t			nr_fds;
+	struct dump_shmems	*shm;		/* the dump's table, shared by its tasks */
 
 	/*
 	 * The parent process in the tree, NULL for the root. Set before
@@ -82,7 +124,11 @@ struct dump_task {
 	 */
 	const struct dump_task	*parent;
 
-	/* rseq_cs word the parasite's stay cleared in memory; put back in pages */
+	/*
+	 * rseq_cs word of the leader (the daemon's thread), cleared in memory
+	 * while the pages are read; put back in the pages image. Other threads
+	 * have theirs back once their command ran.
+	 */
 	uint64_t		rseq_cs_addr, rseq_cs_val;
 
 	struct dump_stats	stats;
@@ -97,6 +143,8 @@ struct dump_tree {
 	size_t			nr, cap;
 	const struct cr_options	*o;
 	int			dirfd;
+	struct dump_shmems	shm;		/* shared memory objects of the tree */
+	struct dump_files	files;		/* fd objects and reg-files of the tree */
 	struct dump_stats	stats;		/* phases and totals of the tree */
 };
 
@@ -125,12 +173,18 @@ void dump_phase(struct dump_stats *s, const char *name);
 /* dump-files.c: reg-files entries */
 int dump_files_add(struct dump_files *f, const char *path, const struct stat *stb,
 		   unsigned int flags, uint64_t pos, uint32_t *id);
+/* Does @path (of a /proc link) still lead to @stb's file? -1 logged if not. */
+int dump_check_path(const char *what, const char *path, const struct stat *stb);
 int dump_collect_fds(struct dump_task *t);
 int dump_collect_fs(struct dump_task *t);	/* cwd, root, exe */
 void dump_files_free(struct dump_files *f);
 int dump_write_fds(struct dump_task *t);
-/* One reg-files.img with the entries of every process of the tree. */
-int dump_write_reg_files(const struct dump_tree *tr);
+/*
+ * Objects used by several processes must be ones the restore can hand
+ * down through the forks: -1 logged if not. Then every kind's images.
+ */
+int dump_check_shared_fds(const struct dump_tree *tr);
+int dump_write_fd_objects(struct dump_tree *tr);
 
 /* dump-mem.c */
 int dump_collect_vmas(struct dump_task *t);	/* before infection */
@@ -146,9 +200,38 @@ const VmaEntry *cow_parent_vma(const struct dump_task *parent, const struct dump
 			       const VmaEntry *v);
 
 /* dump-core.c */
+
+/*
+ * dump-shmem.c: shared memory objects.
+ *   1. dump_shmem_is_object(pv): is this vma a shmem object mapping (SysV and
+ *      named anonymous ones included, which dump_shmem_add refuses)?
+ *   2. dump_shmem_add(): for each such vma while the task is seized; returns
+ *      the object id (same inode, same id, across tasks)
+ *   3. dump_shmem_write(): once, after every task's vmas are in, still frozen
+ *   4. dump_shmem_remove() on failure, dump_shmem_free() at the end
+ */
+bool dump_shmem_is_object(const struct proc_vma *pv);
+int dump_shmem_add(struct dump_shmems *s, pid_t pid, const struct proc_vma *pv, uint32_t *id);
+int dump_shmem_write(struct dump_shmems *s, int dirfd);
+void dump_shmem_remove(const struct dump_shmems *s, int dirfd);
+void dump_shmem_free(struct dump_shmems *s);
+
+/* dump-core.c: process-wide state */
 int dump_collect_core_ptrace(struct dump_task *t);	/* seized, before prepare */
 int dump_collect_core_parasite(struct dump_task *t);	/* infected */
 int dump_collect_core_proc(struct dump_task *t);
 void dump_core_free(struct dump_task *t);
+
+/* dump-threads.c: every thread's core entry, leader first */
+int dump_check_threads(struct dump_task *t);		/* seized, after check_task */
+int dump_collect_threads_ptrace(struct dump_task *t);	/* seized, before prepare */
+int dump_collect_threads_parasite(struct dump_task *t);	/* infected, after the leader */
+int dump_write_threads(struct dump_task *t, struct cr_img *img);
+/* sigaltstack and clear-tid address the parasite read, into @th */
+void dump_thread_state(struct dump_thread *th, const struct parasite_thread *p);
+/* Every siginfo queued (the thread's queue, or the process's with flags 1). */
+int dump_peek_signals(pid_t tid, uint32_t flags, ProtobufCBinaryData **out, size_t *nr);
+void dump_free_signals(ProtobufCBinaryData *d, size_t nr);
+void dump_threads_free(struct dump_task *t);
 
 #endif /* CRIU_DUMP_H */

@@ -54,6 +54,18 @@ enum img_kind {
 	IMG_MM,
 	IMG_FDS,
 	IMG_REG_FILES,
+	IMG_SHMEM,		/* shared memory objects, one entry each */
+	IMG_SHMEM_PAGEMAP,	/* data runs of one object */
+	IMG_SHMEM_PAGES,	/* raw page data of one object */
+	IMG_PIPES,
+	IMG_FIFOS,
+	IMG_PIPES_DATA,
+	IMG_EVENTFDS,
+	IMG_SIGNALFDS,
+	IMG_TIMERFDS,
+	IMG_EPOLLS,
+	IMG_INOTIFYS,
+	IMG_FANOTIFYS,
 	IMG_KIND_MAX,
 };
 

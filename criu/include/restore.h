@@ -19,22 +19,26 @@
 #include "options.h"
 #include "core.pb-c.h"
 #include "mm.pb-c.h"
+#include "files.h"
 #include "files.pb-c.h"
 #include "pagemap.pb-c.h"
 #include "pstree.pb-c.h"
 #include "inventory.pb-c.h"
+#include "shmem.pb-c.h"
 
 #define RST_TASK_SIZE		0x7ffffffff000ULL	/* 47-bit user space */
 #define RST_MAX_VMAS		65536
-#define RST_MAX_FDS		4096
+#define RST_MAX_FDS		65536
 #define RST_MAX_REG_FILES	65536
 #define RST_MAX_PAGE_RUNS	(1u << 20)
 #define RST_MAX_XSAVE		(64 * 1024)
-#define RST_MAX_PENDING_SIGS	256	/* = RST_MAX_PENDING of restorer-args.h */
+#define RST_MAX_PENDING_SIGS	256	/* per queue: the process's and each thread's */
 #define RST_MAX_GROUPS_IMG	256	/* = RST_MAX_GROUPS */
-#define RST_MAX_THREADS_IMG	64	/* = RST_MAX_THREADS */
+#define RST_MAX_THREADS_IMG	8192	/* the restorer region grows with them */
 #define RST_MAX_TIMERS_IMG	64	/* = RST_MAX_TIMERS */
 #define RST_MAX_TASKS		512	/* processes in pstree.img (one pages fd each) */
+#define RST_MAX_SHMEM		4096	/* shared memory objects per dump */
+#define RST_MAX_SHMEM_SIZE	(1ULL << 40)	/* bytes per object */
 
 /* One run of dumped pages, and where it sits in pages-PID.img. */
 struct rst_pages {
@@ -43,6 +47,8 @@ struct rst_pages {
 	uint64_t	file_off;
 	unsigned int	vma;		/* index into mm->vmas */
 };
+
+struct cr_img;
 
 struct rst_image {
 	int		dirfd;		/* images directory (O_PATH|O_DIRECTORY) */
@@ -58,8 +64,7 @@ struct rst_image {
 	MmEntry		*mm;
 	FdEntry		**fds;
 	size_t		nr_fds;
-	RegFileEntry	**reg;		/* the tree's reg-files.img */
-	size_t		nr_reg;
+	struct fd_rst	fdr;		/* every object of every fd kind */
 
 	struct rst_pages *runs;
 	size_t		nr_runs;
@@ -88,15 +93,59 @@ struct rst_image {
  * file fails the restore before anything exists); the task inherits them.
  */
 struct rst_files {
-	int		*reg_fd;	/* per ri->reg entry used by an fd, else -1 */
+	int		*obj_fd;	/* per ri->fdr.obj named by an fd, else -1 */
 	int		*vma_fd;	/* per mm vma with a file, else -1 */
 	int		exe_fd;		/* -1: none */
 	int		cwd_fd;
 	int		root_fd;
-	int		tty_fd;		/* criu's terminal, for FD_TTY with --shell-job */
 };
 
-/* An address range [start, end). */
+/*
+ * Shared memory objects of the whole dump (restore-shmem.c). One table per
+ * restore, owned by the criu process that forks the tree:
+ *   1. rst_shmem_read(dirfd, &s)      - shmem.img and every object's runs,
+ *                                       validated; absent shmem.img: no objects
+ *   2. rst_shmem_check_mm(&s, mm, pid) - for every process: its shared vmas
+ *                                       name known objects and fit inside them
+ *   3. rst_shmem_create(&s)           - once, before the first fork: creates
+ *                                       and fills every object; s.fd[i] is
+ *                                       object s.e[i], CLOEXEC, inherited by
+ *                                       every task forked afterwards
+ *   4. rst_shmem_vma_fds(&s, mm, vma_fd) - in (or for) each process: a dup of
+ *                                       the object's fd per shared vma, mapped
+ *                                       by the restorer like a shared file
+ *   5. rst_shmem_free(&s)
+ * A write through one process's mapping is seen by every other: they all map
+ * the same inode.
+ */
+struct rst_shmem_runs {
+	struct { uint64_t offset, nr_pages; } *v;
+	size_t		nr, cap;
+};
+
+struct rst_shmems {
+	ShmemEntry	**e;
+	size_t		nr;
+	struct rst_shmem_runs *runs;	/* per object */
+	struct cr_img	**pages;	/* per object: shmem-pages-ID.img */
+	int		*fd;		/* per object: -1 until created */
+};
+
+int rst_shmem_read(int dirfd, struct rst_shmems *s);
+int rst_shmem_check_mm(const struct rst_shmems *s, const MmEntry *mm, pid_t pid);
+int rst_shmem_create(struct rst_shmems *s);
+int rst_shmem_vma_fds(const struct rst_shmems *s, const MmEntry *mm, int *vma_fd);
+void rst_shmem_free(struct rst_shmems *s);
+/* Object @id (and its index into the table), or NULL. */
+const ShmemEntry *rst_shmem_find(const struct rst_shmems *s, uint32_t id, size_t *idx);
+
+/* Who opens an fd object in a tree, and as which fd kind (FD_TTY, FD_DIR...). */
+struct rst_opener {
+	size_t		proc;		/* index in pstree order; SIZE_MAX: nobody */
+	int		kind;
+};
+
+/* Address ranges [r[i][0], r[i][1]). */
 struct rst_range_list {
 	uint64_t	(*r)[2];
 	size_t		nr;
@@ -111,8 +160,6 @@ struct rst_tree {
 	InventoryEntry	*inv;
 	PstreeEntry	**ps;
 	size_t		nr;
-	RegFileEntry	**reg;
-	size_t		nr_reg;
 	struct rst_image *ri;
 	size_t		nr_live;	/* processes that are not zombies */
 	/*
@@ -120,8 +167,27 @@ struct rst_tree {
 	 * to recreate a process group whose leader had exited (0: none).
 	 */
 	pid_t		*helper;
+	/*
+	 * Per process: the session (its leader had exited) whose helper forks
+	 * it; the helper, forked by the process's parent, calls setsid, forks
+	 * every such first member and exits (0: none).
+	 */
+	pid_t		*sess_helper;
+	/* Every pid and tid of the tree, sorted. */
+	uint32_t	*ids;
+	size_t		nr_ids;
 	/* Every live process's target vmas, sorted and merged: staging avoids them. */
 	struct rst_range_list targets;
+	/*
+	 * Per fd object (index into every process's fdr.obj, the same in all):
+	 * the process (index) that opens it, the nearest common ancestor of
+	 * every process using it or another object of its group; the others
+	 * get it through the forks. SIZE_MAX: nobody uses it.
+	 */
+	struct rst_opener *opener;
+	size_t		nr_obj;
+	/* Shared memory objects, made in criu before the root is forked. */
+	struct rst_shmems shm;
 	/* criu's own: the parent of the root, and what a shell job gets */
 	pid_t		criu_pid, criu_sid, criu_pgid;
 	bool		shell_job;
@@ -130,20 +196,37 @@ struct rst_tree {
 /* Read and validate inventory, pstree and every process's images. */
 int rst_tree_read(int dirfd, const struct cr_options *o, struct rst_tree *tr);
 void rst_tree_free(struct rst_tree *tr);
+/* Close criu's copies of the pages images once the root has inherited them. */
+void rst_tree_drop_pages(struct rst_tree *tr);
 /* Index of @pid in the tree, or -1. */
 ssize_t rst_tree_find(const struct rst_tree *tr, pid_t pid);
 
-int rst_files_open(const struct rst_image *ri, const struct cr_options *o, struct rst_files *f);
+/*
+ * @parent: the parent's files (inherited with the fork, all taken over), or
+ * NULL for the root; @opener (NULL: open whatever the task uses): per
+ * object, the process that opens it; @self: this process's index.
+ */
+int rst_files_open(const struct rst_image *ri, const struct cr_options *o, struct rst_files *f,
+		   const struct rst_files *parent, const struct rst_opener *opener, size_t self);
 void rst_files_close(const struct rst_image *ri, struct rst_files *f);
+
+/*
+ * In the task: every fd at its number (criu's @keep fds, e.g. the status
+ * pipe, moved above them), the rest closed, then each kind's post().
+ * -1 with the reason in @why.
+ */
+int rst_fds_install(const struct rst_image *ri, struct rst_files *f, int *keep, int nr_keep,
+		    char *why, size_t len);
 
 /* Read and validate the images of one process (restore-images.c). */
 int rst_images_read(struct rst_image *ri);
-int rst_reg_files_read(int dirfd, RegFileEntry ***reg, size_t *nr);
 void rst_images_free(struct rst_image *ri);
 /* reg-files entry @id, or NULL. */
 RegFileEntry *rst_reg_file(const struct rst_image *ri, uint32_t id);
 /* Check that @path still is the file the dump saw (dev/ino/size/mtime). */
 int rst_check_file_identity(const RegFileEntry *rf, int fd, bool content_matters);
+/* Open @rf's path with @flags (O_CLOEXEC added) and check its identity. */
+int rst_reg_open(const RegFileEntry *rf, int flags, bool content_matters);
 
 /*
  * Create a child with exactly @pid; returns 0 in the child, the pid in the

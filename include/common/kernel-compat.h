@@ -106,4 +106,13 @@ struct pm_scan_arg {
 
 /* ---- memfd_secret, landlock and friends are not needed yet ------ */
 
+/* ---- fd kinds: ioctls whose uapi headers clash with glibc's ---------- */
+
+#ifndef TFD_IOC_SET_TICKS			/* 3.17, linux/timerfd.h */
+# define TFD_IOC_SET_TICKS	_IOW('T', 0, __u64)
+#endif
+#ifndef INOTIFY_IOC_SETNEXTWD			/* 4.13, linux/inotify.h */
+# define INOTIFY_IOC_SETNEXTWD	_IOW('I', 0, __s32)
+#endif
+
 #endif /* COMMON_KERNEL_COMPAT_H */

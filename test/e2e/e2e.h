@@ -199,6 +199,60 @@ static inline int e2e_parent_is_criu(void)
 	return !strcmp(comm, "criu\n");
 }
 
+/*
+ * After the restore: @me's ids are unchanged (10 + which differs), the
+ * process is in group @leader (15), the group is alive (16) and no process
+ * @leader exists (17): the leader had exited before the dump.
+ */
+static inline int e2e_check_leaderless(const struct e2e_ids *me, pid_t leader)
+{
+	int r = e2e_ids_check(me);
+
+	if (r)
+		return 10 + r;
+	if (getpgid(0) != leader)
+		return 15;
+	if (kill(-leader, 0))
+		return 16;
+	if (getpgid(leader) != -1 || errno != ESRCH)
+		return 17;
+	return 0;
+}
+
+/*
+ * A member of a tree case, once set up: record its ids, list itself, close
+ * its end of the tree's readiness pipe and wait for the restore and SIGTERM.
+ */
+static inline void e2e_member_ready(struct e2e_ids *me, int *ready_w)
+{
+	e2e_ids_get(me);
+	e2e_note_pid();
+	close(*ready_w);
+	*ready_w = -1;
+	e2e_wait_stop();
+}
+
+/*
+ * The root of a tree case, once its tree is set up: list itself, report
+ * ready, wait for the restore and SIGTERM, check its own ids (an attached
+ * restore's criu is its parent now). Fails the case on a mismatch.
+ */
+static inline void e2e_root_ready(void)
+{
+	struct e2e_ids me;
+	int r;
+
+	e2e_note_pid();
+	e2e_ids_get(&me);
+	e2e_ready();
+	e2e_wait_stop();
+	if (getppid() != me.ppid && e2e_parent_is_criu())
+		me.ppid = getppid();
+	r = e2e_ids_check(&me);
+	if (r)
+		e2e_fail("root: ids changed (%d)", r);
+}
+
 /* In a forked child: the harness's readiness pipe is the parent's to close. */
 static inline void e2e_child(void)
 {

@@ -10,21 +10,6 @@
 static int ready_r = -1, ready_w = -1;
 static pid_t leader;
 
-static int check_group(const struct e2e_ids *me)
-{
-	int r = e2e_ids_check(me);
-
-	if (r)
-		return 10 + r;
-	if (getpgid(0) != leader)
-		return 15;
-	if (kill(-leader, 0))
-		return 16;
-	if (getpgid(leader) != -1 || errno != ESRCH)
-		return 17;
-	return 0;
-}
-
 static pid_t spawn(int (*fn)(void))
 {
 	return e2e_spawn(fn, &ready_r);
@@ -34,11 +19,8 @@ static int proc_m1(void)
 {
 	struct e2e_ids me;
 
-	e2e_ids_get(&me);
-	e2e_note_pid();
-	close(ready_w);
-	e2e_wait_stop();
-	return check_group(&me);
+	e2e_member_ready(&me, &ready_w);
+	return e2e_check_leaderless(&me, leader);
 }
 
 static int proc_m(void)
@@ -50,11 +32,8 @@ static int proc_m(void)
 	if (setpgid(0, leader) && getpgid(0) != leader)
 		return 2;
 	m1 = spawn(proc_m1);
-	e2e_ids_get(&me);
-	e2e_note_pid();
-	close(ready_w);
-	e2e_wait_stop();
-	r = check_group(&me);
+	e2e_member_ready(&me, &ready_w);
+	r = e2e_check_leaderless(&me, leader);
 	if (r)
 		return r;
 	r = e2e_reap(m1, 0, 0);
@@ -71,7 +50,6 @@ static int proc_l(void)
 
 int main(int argc, char **argv)
 {
-	struct e2e_ids me;
 	pid_t m;
 	int r;
 
@@ -84,13 +62,7 @@ int main(int argc, char **argv)
 	kill(leader, SIGKILL);
 	waitpid(leader, NULL, 0);
 	e2e_tree_wait(&ready_r, &ready_w);
-	e2e_note_pid();
-	e2e_ids_get(&me);
-	e2e_ready();
-	e2e_wait_stop();
-	r = e2e_ids_check(&me);
-	if (r)
-		e2e_fail("root: ids changed (%d)", r);
+	e2e_root_ready();
 	r = e2e_reap(m, 0, 0);
 	if (r)
 		e2e_fail("member %d: code %d", m, r);

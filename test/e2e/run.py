@@ -27,7 +27,7 @@ def prog(name):
     return [os.path.join(E2E, name)]
 
 
-SYS_FUTEX, SYS_CLOCK_NANOSLEEP = 202, 230
+SYS_PAUSE, SYS_FUTEX, SYS_CLOCK_NANOSLEEP = 34, 202, 230
 
 # name, command, flow, extra dump options, extra restore options
 CASES = [
@@ -43,14 +43,35 @@ CASES = [
     ("itimer", prog("itimer"), "once", [], []),
     ("uid1000", prog("uid1000"), "once", [], []),
     ("rseq", prog("rseq"), "once", [], []),
+    ("threads", prog("threads"), "once", [], []),
+    ("threads_blocked", prog("threads_blocked"), "once", [], []),
+    ("threads_many", prog("threads_many"), "once", [], []),
+    ("thread_timer", prog("thread_timer"), "once", [], []),
+    ("shmem", prog("shmem"), "once", [], []),
+    ("memfd", prog("memfd"), "once", [], []),
     ("python", ["/usr/bin/python3", os.path.join(E2E, "py_loop.py")], "once", [], []),
     ("shell_job_tmux", prog("echo_job"), "tmux", [], []),
+    ("pipe", prog("pipe"), "once", [], []),
+    ("eventfd", prog("eventfd"), "once", [], []),
+    ("signalfd", prog("signalfd"), "once", [], []),
+    ("timerfd", prog("timerfd"), "once", [], []),
+    ("epoll", prog("epoll"), "once", [], []),
+    ("inotify", prog("inotify"), "once", [], []),
+    ("fanotify", prog("fanotify"), "once", [], []),
     ("tree", prog("tree"), "once", [], []),
     ("tree_attached", prog("tree"), "attached", [], []),
     ("pgrp_orphan", prog("pgrp_orphan"), "once", [], []),
     ("cow", prog("cow"), "once", [], []),
+    ("sess_orphan", prog("sess_orphan"), "once", [], []),
+    ("shared_file", prog("shared_file"), "once", [], []),
+    ("shared_mem", prog("shared_mem"), "once", [], []),
+    ("pipe_tree", prog("pipe_tree"), "once", [], []),
+    ("pipeline", prog("pipeline"), "once", [], []),
+    ("tree_leave_running_twice", prog("tree"), "twice", [], []),
+    ("tree_stopped", prog("tree"), "stopped", [], []),
     ("tree_dump_fault", prog("tree"), "dump_fault", [], []),
     ("tree_restore_fault", prog("tree"), "restore_fault", [], []),
+    ("sh_pipeline", ["/usr/bin/python3", os.path.join(E2E, "sh_pipeline.py")], "once", [], []),
     ("py_workers", ["/usr/bin/python3", os.path.join(E2E, "py_workers.py")], "once", [], []),
 ]
 
@@ -283,14 +304,21 @@ def run_case(name, cmd, flow, dopts, ropts, env):
                 raise CaseFailed("--leave-running: the task is gone")
             dump(pid, os.path.join(tmp, "imgs2"), ["--leave-running"] + dopts, env)
             p.kill()
+            kill_tree(tmp)
             imgs = os.path.join(tmp, "imgs2")
+        elif flow == "stopped":
+            imgs = os.path.join(tmp, "imgs")
+            dump(pid, imgs, ["--leave-stopped"] + dopts, env)
+            tree_states(tmp, "T")
+            p.kill()
+            kill_tree(tmp)
         else:
             if flow == "dump_fault":
                 dump_fault(pid, tmp, dopts, env)
             imgs = os.path.join(tmp, "imgs")
             dump(pid, imgs, dopts, env)
         status = p.wait(timeout=20)
-        if flow != "twice" and status != -signal.SIGKILL:
+        if flow not in ("twice", "stopped") and status != -signal.SIGKILL:
             raise CaseFailed("after dump the task ended with %s, not SIGKILL" % status)
         tree_gone(tmp)  # the dump killed the whole tree; orphans are reaped here
         if flow == "attached":
@@ -299,7 +327,19 @@ def run_case(name, cmd, flow, dopts, ropts, env):
         else:
             if flow == "restore_fault":
                 restore_fault(imgs, tmp, ropts, env)
-            restore(imgs, ropts, env, pid)
+            if flow == "stopped":
+                restore(imgs, ["--leave-stopped"] + ropts, env, pid)
+                tree_states(tmp, "T")
+                for q in tree_pids(tmp):
+                    os.kill(q, signal.SIGCONT)
+                # SIGTERM only once each is back in pause(): one arriving while
+                # the restorer still has it blocked is handled before pause()
+                # starts again, which then waits for ever (the program's race)
+                for q in tree_pids(tmp):
+                    if proc_status(q)["State"].split()[0] != "Z":
+                        wait_blocked(q, SYS_PAUSE)
+            else:
+                restore(imgs, ropts, env, pid)
             os.kill(pid, signal.SIGTERM)
             status = wait_pid(pid, 30)
             pid = None
@@ -357,13 +397,45 @@ def dump_fault(pid, tmp, opts, env):
 
 
 def restore_fault(imgs, tmp, opts, env):
-    """A restore failing in the last process leaves no process behind."""
+    """A restore failing in the last process, or after the release, leaves
+    no process behind."""
     fenv = dict(env, CRIU_FAULT="restore-last-task")
     rc, out = criu(["restore", "-D", imgs, "-d", "-o", "restore-fault.log", "-v4"] + opts,
                    imgs, fenv)
     if rc == 0 or "fault injected" not in open(os.path.join(imgs, "restore-fault.log")).read():
         raise CaseFailed("restore with a fault in the last process: exit %d" % rc)
     tree_gone(tmp, 0)
+    # failing after the tree was released (the pidfile cannot be written):
+    # every process is running its own code by then, and is killed all the same
+    rc, out = criu(["restore", "-D", imgs, "-d", "--pidfile", "no/such/dir/pid",
+                    "-o", "restore-late.log", "-v4"] + opts, imgs, env)
+    if rc == 0 or "cannot write the pidfile" not in open(
+            os.path.join(imgs, "restore-late.log")).read():
+        raise CaseFailed("restore with an unwritable pidfile: exit %d" % rc)
+    tree_gone(tmp, 0)
+
+
+def tree_states(tmp, want):
+    """Every listed process is in state `want` (zombies stay zombies)."""
+    for p in tree_pids(tmp):
+        end = time.monotonic() + 10
+        while True:
+            state = proc_status(p)["State"].split()[0]
+            if state in (want, "Z"):
+                break
+            if time.monotonic() > end:
+                raise CaseFailed("%d is in state %s, not %s" % (p, state, want))
+            time.sleep(0.005)
+
+
+def kill_tree(tmp):
+    """SIGKILL every live process a tree case listed (they are ours and alive)."""
+    if os.path.exists(os.path.join(tmp, "pids")):
+        for p in tree_pids(tmp):
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 def tree_gone(tmp, timeout=10):

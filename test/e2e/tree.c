@@ -33,10 +33,7 @@ static int live(const struct kid *kids, int n)
 	struct e2e_ids me;
 	int i, r;
 
-	e2e_ids_get(&me);
-	e2e_note_pid();
-	close(ready_w);		/* every writer closed: the whole tree is ready */
-	e2e_wait_stop();
+	e2e_member_ready(&me, &ready_w);
 	r = e2e_ids_check(&me);
 	if (r)
 		return 10 + r;
@@ -124,20 +121,7 @@ int main(int argc, char **argv)
 	k[3] = (struct kid){ spawn(zombie_signal), 1, SIGUSR1 };
 	e2e_wait_zombie(k[3].pid);
 	e2e_tree_wait(&ready_r, &ready_w);
-	e2e_note_pid();
-	{
-		struct e2e_ids me;
-
-		e2e_ids_get(&me);
-		e2e_ready();
-		e2e_wait_stop();
-		/* an attached restore is the root's parent: criu */
-		if (getppid() != me.ppid && e2e_parent_is_criu())
-			me.ppid = getppid();
-		r = e2e_ids_check(&me);
-		if (r)
-			e2e_fail("root: ids changed (%d)", r);
-	}
+	e2e_root_ready();
 	for (i = 0; i < MAX_KIDS; i++) {
 		r = e2e_reap(k[i].pid, k[i].zombie, k[i].want);
 		if (r)

@@ -1520,7 +1520,7 @@ static void spoil_xsave_short(const struct victim_ctl *v) { rewrite(v, IMG_CORE,
 static void spoil_bad_signo(const struct victim_ctl *v) { rewrite(v, IMG_CORE, (unsigned)v->pid, core_bad_signo); }
 
 static int test_mm_overlap(void) { return broken(spoil_mm_overlap, "ascending"); }
-static int test_mm_shared_anon(void) { return broken(spoil_mm_shared_anon, "does not support"); }
+static int test_mm_shared_anon(void) { return broken(spoil_mm_shared_anon, "names no shared memory object"); }
 static int test_mm_kernel_addr(void) { return broken(spoil_mm_kernel_addr, "user space"); }
 static int test_pagemap_outside(void) { return broken(spoil_pagemap_outside, "not inside one private vma"); }
 static int test_pagemap_cow(void) { return broken(spoil_pagemap_cow, "not a live process of the tree"); }
@@ -1589,13 +1589,123 @@ static void core_bad_timer(unsigned int i, ProtobufCMessage *m)
 	c->posix_timers = ts;
 }
 
+/* 257 signals queued to the leader thread: one more than a queue may hold. */
+static void core_many_pending(unsigned int i, ProtobufCMessage *m)
+{
+	ThreadCoreEntry *th = (ThreadCoreEntry *)m;
+	ProtobufCBinaryData *d;
+	size_t k;
+
+	if (i != 1)
+		return;
+	d = calloc(257, sizeof(*d));	/* protobuf-c frees with free() */
+	if (!d)
+		return;
+	for (k = 0; k < 257; k++) {
+		int32_t signo = SIGRTMIN;
+
+		d[k].data = calloc(1, 128);
+		if (!d[k].data)
+			return;
+		memcpy(d[k].data, &signo, sizeof(signo));
+		d[k].len = 128;
+	}
+	for (k = 0; k < th->n_pending; k++)
+		free(th->pending[k].data);
+	free(th->pending);
+	th->pending = d;
+	th->n_pending = 257;
+}
+
 static void spoil_pstree_threads(const struct victim_ctl *v) { rewrite(v, IMG_PSTREE, 0, pstree_extra_thread); }
+static void spoil_many_pending(const struct victim_ctl *v) { rewrite(v, IMG_CORE, (unsigned)v->pid, core_many_pending); }
 static void spoil_bad_caps(const struct victim_ctl *v) { rewrite(v, IMG_CORE, (unsigned)v->pid, core_bad_caps); }
 static void spoil_bad_timer(const struct victim_ctl *v) { rewrite(v, IMG_CORE, (unsigned)v->pid, core_bad_timer); }
 
 static int test_pstree_threads(void) { return broken(spoil_pstree_threads, "pstree.img lists 2"); }
+static int test_many_pending(void) { return broken(spoil_many_pending, "257 signals pending in one queue"); }
 static int test_bad_caps(void) { return broken(spoil_bad_caps, "capabilities this kernel does not know"); }
 static int test_bad_timer(void) { return broken(spoil_bad_timer, "posix timer 3"); }
+
+/* pstree.img: the dumped entry, then entries made up from @extra (pid 0: the root's + n). */
+static PstreeEntry extra[2];
+static size_t nr_extra;
+
+static void pstree_append(const struct victim_ctl *v)
+{
+	ProtobufCMessage *root = NULL;
+	struct cr_img *img;
+	int dfd = open(v->dir, O_RDONLY | O_DIRECTORY);
+	size_t i;
+
+	img = img_open(dfd, IMG_PSTREE, 0);
+	if (img && img_read_entry(img, &root) != 1)
+		root = NULL;
+	if (img)
+		img_close(img);
+	img = root ? img_create(dfd, IMG_PSTREE, 0) : NULL;
+	if (img && !img_write_entry(img, root)) {
+		for (i = 0; i < nr_extra; i++)
+			if (img_write_entry(img, &extra[i].base))
+				break;
+		img_commit(img);
+	}
+	if (root)
+		img_free_entry(root);
+	close(dfd);
+}
+
+/* An entry for pid @pid (root + @pid when small) under @ppid, leading its group and session. */
+static void extra_entry(size_t k, const struct victim_ctl *v, uint32_t pid, uint32_t ppid,
+			uint32_t sid, bool zombie)
+{
+	static uint32_t tids[2];
+
+	pstree_entry__init(&extra[k]);
+	extra[k].pid = pid < 100 ? (uint32_t)v->pid + 1000 + pid : pid;
+	extra[k].ppid = ppid;
+	extra[k].pgid = extra[k].pid;
+	extra[k].sid = sid ? sid : extra[k].pid;
+	tids[k] = extra[k].pid;
+	extra[k].n_threads = zombie ? 0 : 1;
+	extra[k].threads = &tids[k];
+	nr_extra = k + 1;
+}
+
+static void spoil_pstree_dup(const struct victim_ctl *v)
+{
+	extra_entry(0, v, (uint32_t)v->pid, (uint32_t)v->pid, 0, false);
+	pstree_append(v);
+}
+
+static void spoil_pstree_orphan(const struct victim_ctl *v)
+{
+	extra_entry(0, v, 1, 1, 0, false);	/* parent: pid 1, not in the tree */
+	pstree_append(v);
+}
+
+static void spoil_pstree_zombie_parent(const struct victim_ctl *v)
+{
+	extra_entry(0, v, 1, (uint32_t)v->pid, 0, true);
+	extra_entry(1, v, 2, extra[0].pid, 0, false);
+	pstree_append(v);
+}
+
+static void spoil_pstree_session(const struct victim_ctl *v)
+{
+	extra_entry(0, v, 1, (uint32_t)v->pid, 0, false);
+	/* a sibling in the first one's session, which it neither leads nor inherited */
+	extra_entry(1, v, 2, (uint32_t)v->pid, extra[0].pid, false);
+	pstree_append(v);
+}
+
+static int test_pstree_dup(void) { return broken(spoil_pstree_dup, "appears twice"); }
+static int test_pstree_orphan(void) { return broken(spoil_pstree_orphan, "is not an earlier live process"); }
+static int test_pstree_zombie_parent(void)
+{
+	return broken(spoil_pstree_zombie_parent, "is not an earlier live process");
+}
+static int test_pstree_session(void) { return broken(spoil_pstree_session, "its parent"); }
 
 static int slurp(const char *path, char **buf, size_t *len)
 {
@@ -1863,7 +1973,7 @@ static const struct unit_case cases[] = {
 	{ "truncated pages image refused, no leftover", test_pages_truncated },
 	{ "missing inventory refused", test_no_inventory },
 	{ "overlapping vmas refused", test_mm_overlap },
-	{ "shared anonymous vma refused (not supported)", test_mm_shared_anon },
+	{ "shared anonymous vma without its object refused", test_mm_shared_anon },
 	{ "vma in kernel space refused", test_mm_kernel_addr },
 	{ "pagemap run outside its vma refused", test_pagemap_outside },
 	{ "pages shared with a parent the root does not have refused", test_pagemap_cow },
@@ -1873,6 +1983,11 @@ static const struct unit_case cases[] = {
 	{ "xsave of another size refused", test_xsave_short },
 	{ "sigaction for SIGKILL refused", test_bad_signo },
 	{ "pstree thread list not matching the core image refused", test_pstree_threads },
+	{ "pstree: a pid twice refused", test_pstree_dup },
+	{ "pstree: a parent outside the tree refused", test_pstree_orphan },
+	{ "pstree: a child of a zombie refused", test_pstree_zombie_parent },
+	{ "pstree: a session neither its own nor its parent's refused", test_pstree_session },
+	{ "257 signals pending to one thread refused (256 per queue)", test_many_pending },
 	{ "unknown capabilities refused", test_bad_caps },
 	{ "timer notifying a foreign thread refused", test_bad_timer },
 	{ "failure inside the restorer reported, task reaped", test_restorer_failure },

@@ -1,0 +1,334 @@
+/*
+ * Regular files, directories, memory character devices and the terminal:
+ * four fd kinds keeping their objects in reg-files.img (images/files.proto).
+ *
+ * Dump: the path the /proc link names must still lead to the same inode
+ * (deleted and replaced files are refused). Restore: the path is opened
+ * again and must be the same file (dev/ino, rdev for devices); regular
+ * files get their position back. The terminal (--shell-job) is criu's own.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#define LOG_PREFIX "files: "
+#include "log.h"
+#include "dump.h"
+#include "files.h"
+#include "image.h"
+#include "restore.h"
+
+#define DELETED_SUFFIX " (deleted)"
+
+/* open(2) flags we reproduce; creation flags make no sense on restore. */
+#define REOPEN_FLAGS	(O_ACCMODE | O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | \
+			 O_SYNC | O_DSYNC | O_LARGEFILE | O_DIRECTORY | O_PATH)
+
+/* ---- dump ------------------------------------------------------------------ */
+
+static uint64_t ts_ns(const struct timespec *ts)
+{
+	return (uint64_t)ts->tv_sec * 1000000000ull + ts->tv_nsec;
+}
+
+int dump_files_add(struct dump_files *f, const char *path, const struct stat *stb,
+		   unsigned int flags, uint64_t pos, uint32_t *id)
+{
+	RegFileEntry *e;
+
+	if (f->nr == f->cap) {
+		size_t cap = f->cap ? 2 * f->cap : 16;
+		RegFileEntry **n = realloc(f->e, cap * sizeof(*n));
+
+		if (!n)
+			return -1;
+		f->e = n;
+		f->cap = cap;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -1;
+	reg_file_entry__init(e);
+	e->path = strdup(path);
+	if (!e->path) {
+		free(e);
+		return -1;
+	}
+	e->id = fd_obj_id(f);
+	e->flags = flags;
+	e->pos = pos;
+	e->mode = stb->st_mode;
+	e->has_size = e->has_dev = e->has_ino = e->has_mtime_ns = true;
+	e->size = stb->st_size;
+	e->dev = stb->st_dev;
+	e->ino = stb->st_ino;
+	e->mtime_ns = ts_ns(&stb->st_mtim);
+	if (S_ISCHR(stb->st_mode)) {
+		e->has_rdev = true;
+		e->rdev = stb->st_rdev;
+	}
+	f->e[f->nr++] = e;
+	*id = e->id;
+	return 0;
+}
+
+/*
+ * The path a link names must still lead to the same file, or a restore
+ * would open something else: deleted and replaced files are refused.
+ */
+int dump_check_path(const char *what, const char *path, const struct stat *stb)
+{
+	size_t len = strlen(path), sl = strlen(DELETED_SUFFIX);
+	struct stat now;
+
+	if (path[0] != '/') {
+		pr_err("%s: path '%s' is not supported yet", what, path);
+		return -1;
+	}
+	if (len > sl && !strcmp(path + len - sl, DELETED_SUFFIX)) {
+		pr_err("%s: deleted file %s is not supported yet", what, path);
+		return -1;
+	}
+	if (stat(path, &now) || now.st_dev != stb->st_dev || now.st_ino != stb->st_ino) {
+		pr_err("%s: %s was replaced or moved since it was opened; "
+		       "such files are not supported yet", what, path);
+		return -1;
+	}
+	return 0;
+}
+
+static bool is_tty(const struct fd_probe *p)
+{
+	unsigned int ma = major(p->st.st_rdev), mi = minor(p->st.st_rdev);
+
+	if (!S_ISCHR(p->st.st_mode))
+		return false;
+	if (ma >= 136 && ma <= 143)		/* /dev/pts/N */
+		return true;
+	if (ma == 4)				/* virtual consoles, serial */
+		return true;
+	return ma == 5 && (mi == 0 || mi == 1);	/* /dev/tty, /dev/console */
+}
+
+static bool reg_match(const struct fd_probe *p)
+{
+	return S_ISREG(p->st.st_mode);
+}
+
+static bool dir_match(const struct fd_probe *p)
+{
+	return S_ISDIR(p->st.st_mode);
+}
+
+/* /dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom, ... */
+static bool chr_match(const struct fd_probe *p)
+{
+	return S_ISCHR(p->st.st_mode) && major(p->st.st_rdev) == 1;
+}
+
+static int reg_dump(struct dump_files *d, struct fd_probe *p, uint32_t *id)
+{
+	char what[32];
+
+	snprintf(what, sizeof(what), "fd %d", p->fd);
+	if (dump_check_path(what, p->link, &p->st))
+		return -1;
+	return dump_files_add(d, p->link, &p->st, p->fi.flags & ~O_CLOEXEC,
+			      p->fi.pos < 0 ? 0 : (uint64_t)p->fi.pos, id);
+}
+
+static int tty_dump(struct dump_files *d, struct fd_probe *p, uint32_t *id)
+{
+	if (!p->o->shell_job) {
+		pr_err("fd %d is the terminal %s: a shell job, needs --shell-job", p->fd, p->link);
+		return -1;
+	}
+	return dump_files_add(d, p->link, &p->st, p->fi.flags & ~O_CLOEXEC, 0, id);
+}
+
+static int reg_write(struct dump_files *d, int dirfd)
+{
+	size_t i;
+	struct cr_img *img = img_create(dirfd, IMG_REG_FILES, 0);
+
+	if (!img)
+		return -1;
+	for (i = 0; i < d->nr; i++)
+		if (img_write_entry(img, &d->e[i]->base)) {
+			img_abort(img);
+			return -1;
+		}
+	return img_commit(img);
+}
+
+static void reg_free(struct dump_files *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->nr; i++) {
+		free(f->e[i]->path);
+		free(f->e[i]);
+	}
+	free(f->e);
+	f->e = NULL;
+	f->nr = f->cap = 0;
+}
+
+/* ---- restore ----------------------------------------------------------------- */
+
+struct reg_rst {
+	RegFileEntry	**e;
+	size_t		nr;
+};
+
+static int check_reg_file(const ProtobufCMessage *m, void *ctx)
+{
+	const RegFileEntry *rf = (const RegFileEntry *)m;
+	struct fd_rst *r = ctx;
+	struct reg_rst *rr = r->priv[FD_KIND__FD_REG];
+	size_t n = strnlen(rf->path, PATH_MAX);
+
+	if (rr->nr >= RST_MAX_REG_FILES) {
+		pr_err("reg-files.img: more than %d entries", RST_MAX_REG_FILES);
+		return -1;
+	}
+	if (rf->path[0] != '/' || n >= PATH_MAX) {
+		pr_err("reg-files.img: path is not absolute or too long: '%.100s'", rf->path);
+		return -1;
+	}
+	return fd_rst_add(r, FD_KIND__FD_REG, rf->id, m);
+}
+
+static int reg_read(struct fd_rst *r, int dirfd)
+{
+	struct reg_rst *rr = calloc(1, sizeof(*rr));
+
+	if (!rr) {
+		pr_err("out of memory");
+		return -1;
+	}
+	r->priv[FD_KIND__FD_REG] = rr;
+	if (faccessat(dirfd, "reg-files.img", F_OK, 0) && errno == ENOENT)
+		return 0;	/* a task with no files at all */
+	return img_read_all(dirfd, IMG_REG_FILES, 0, 0, check_reg_file, r,
+			    (ProtobufCMessage ***)&rr->e, &rr->nr);
+}
+
+static void reg_rst_free(struct fd_rst *r)
+{
+	struct reg_rst *rr = r->priv[FD_KIND__FD_REG];
+
+	if (!rr)
+		return;
+	img_free_all((ProtobufCMessage **)rr->e, rr->nr);
+	free(rr);
+	r->priv[FD_KIND__FD_REG] = NULL;
+}
+
+static int mode_check(const FdEntry *fe, const struct fd_obj *o, mode_t type)
+{
+	const RegFileEntry *rf = (const RegFileEntry *)o->e;
+
+	if ((rf->mode & S_IFMT) != type) {
+		pr_err("fds: fd %u (%s) names %s of mode %o", fe->fd, fd_kind_str(fe->kind),
+		       rf->path, rf->mode);
+		return -1;
+	}
+	return 0;
+}
+
+static int reg_check(const struct fd_rst *r, const FdEntry *fe, const struct fd_obj *o)
+{
+	(void)r;
+	return mode_check(fe, o, S_IFREG);
+}
+
+static int dir_check(const struct fd_rst *r, const FdEntry *fe, const struct fd_obj *o)
+{
+	(void)r;
+	return mode_check(fe, o, S_IFDIR);
+}
+
+static int chr_check(const struct fd_rst *r, const FdEntry *fe, const struct fd_obj *o)
+{
+	(void)r;
+	return mode_check(fe, o, S_IFCHR);
+}
+
+int rst_reg_open(const RegFileEntry *rf, int flags, bool content_matters)
+{
+	int fd = open(rf->path, flags | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0) {
+		pr_perror("cannot open %s", rf->path);
+		return -1;
+	}
+	if (rst_check_file_identity(rf, fd, content_matters)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int reg_open(struct fd_rst *r, const struct fd_obj *o, const struct cr_options *opt)
+{
+	const RegFileEntry *rf = (const RegFileEntry *)o->e;
+	int fd = rst_reg_open(rf, (int)(rf->flags & REOPEN_FLAGS), false);
+
+	(void)r;
+	(void)opt;
+	if (fd < 0 || !S_ISREG(rf->mode) || (rf->flags & O_PATH))
+		return fd;
+	if (lseek(fd, (off_t)rf->pos, SEEK_SET) != (off_t)rf->pos) {
+		pr_perror("cannot seek %s to %llu", rf->path, (unsigned long long)rf->pos);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The task goes onto criu's terminal. */
+static int tty_open(struct fd_rst *r, const struct fd_obj *o, const struct cr_options *opt)
+{
+	int fd;
+
+	(void)r;
+	if (!opt->shell_job) {
+		pr_err("%s is a terminal: restore with --shell-job to put the task on criu's terminal",
+		       ((const RegFileEntry *)o->e)->path);
+		return -1;
+	}
+	fd = isatty(STDIN_FILENO) ? fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3) :
+		open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		pr_perror("--shell-job: criu has no terminal for %s", ((const RegFileEntry *)o->e)->path);
+	return fd;
+}
+
+const struct fd_ops fd_reg_ops = {
+	.kind = FD_KIND__FD_REG, .name = "regular file",
+	.match = reg_match, .dump = reg_dump, .write = reg_write, .free = reg_free,
+	.read = reg_read, .check = reg_check, .open = reg_open, .rst_free = reg_rst_free,
+};
+
+const struct fd_ops fd_dir_ops = {
+	.kind = FD_KIND__FD_DIR, .name = "directory", .store = FD_KIND__FD_REG,
+	.match = dir_match, .dump = reg_dump,
+	.check = dir_check, .open = reg_open,
+};
+
+const struct fd_ops fd_chr_ops = {
+	.kind = FD_KIND__FD_CHR, .name = "memory device", .store = FD_KIND__FD_REG,
+	.match = chr_match, .dump = reg_dump,
+	.check = chr_check, .open = reg_open,
+};
+
+const struct fd_ops fd_tty_ops = {
+	.kind = FD_KIND__FD_TTY, .name = "terminal", .store = FD_KIND__FD_REG,
+	.match = is_tty, .dump = tty_dump,
+	.check = chr_check, .open = tty_open,
+};

@@ -1,0 +1,194 @@
+/*
+ * Restore, in the task: put every descriptor at its number, then run the
+ * kinds' post() steps (criu/include/files.h).
+ *
+ * criu opened one descriptor per object, in fd order, before the fork.
+ * Each fd entry dup3()s its object's descriptor into its number; an object
+ * whose descriptor sits on a number still to be filled is first moved above
+ * every target number, and an object's descriptor is closed once its last
+ * fd is in place. Opened in fd order, most objects land right above their
+ * targets, so few moves are needed and no extra descriptor per object.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+
+#include "restore.h"
+
+struct install {
+	const struct rst_image	*ri;
+	struct rst_files	*f;
+	int			floor;		/* above every target number */
+	int			hi;		/* above every target and object fd */
+	int			*occ;		/* [hi]: object index at that number, -1 */
+	unsigned int		*left;		/* per object: fds still to install */
+	char			*why;
+	size_t			len;
+};
+
+static __attribute__((format(printf, 2, 3))) int fail(struct install *in, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(in->why, in->len, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int move_up(struct install *in, int fd, int *out)
+{
+	int nfd = fcntl(fd, F_DUPFD_CLOEXEC, in->hi);
+
+	if (nfd < 0)
+		return fail(in, "cannot move descriptor %d above %d: %s", fd, in->hi, strerror(errno));
+	close(fd);
+	*out = nfd;
+	return 0;
+}
+
+static int plan(struct install *in, int *keep, int nr_keep)
+{
+	const struct rst_image *ri = in->ri;
+	size_t k;
+	int i;
+
+	in->floor = 3;
+	for (k = 0; k < ri->nr_fds; k++)
+		if ((int)ri->fds[k]->fd >= in->floor)
+			in->floor = (int)ri->fds[k]->fd + 1;
+	in->hi = in->floor;
+	for (k = 0; k < ri->fdr.nr_obj; k++)
+		if (in->f->obj_fd[k] >= in->hi)
+			in->hi = in->f->obj_fd[k] + 1;
+	for (i = 0; i < nr_keep; i++)
+		if (keep[i] >= 0 && move_up(in, keep[i], &keep[i]))
+			return -1;
+	in->occ = malloc((size_t)in->hi * sizeof(*in->occ));
+	in->left = calloc(ri->fdr.nr_obj + 1, sizeof(*in->left));
+	if (!in->occ || !in->left)
+		return fail(in, "out of memory for %d descriptors", in->hi);
+	for (i = 0; i < in->hi; i++)
+		in->occ[i] = -1;
+	for (k = 0; k < ri->fdr.nr_obj; k++) {
+		in->left[k] = ri->fdr.obj[k].users;
+		if (in->f->obj_fd[k] >= 0)
+			in->occ[in->f->obj_fd[k]] = (int)k;
+	}
+	return 0;
+}
+
+static int install_one(struct install *in, const FdEntry *fe)
+{
+	const struct fd_obj *o = fd_rst_find(&in->ri->fdr, fe->id);
+	size_t k = (size_t)(o - in->ri->fdr.obj);
+	int *src = &in->f->obj_fd[k], t = (int)fe->fd, p = in->occ[t];
+
+	if (*src == t) {
+		/* already there: stays as the source of any other fd of the object */
+		in->occ[t] = -1;
+		if (fcntl(t, F_SETFD, fe->cloexec ? FD_CLOEXEC : 0))
+			return fail(in, "fd %d: F_SETFD: %s", t, strerror(errno));
+		in->left[k]--;
+		return 0;
+	}
+	if (p >= 0) {
+		if (move_up(in, t, &in->f->obj_fd[p]))
+			return -1;
+		in->occ[t] = -1;
+	}
+	if (dup3(*src, t, fe->cloexec ? O_CLOEXEC : 0) < 0)
+		return fail(in, "cannot install fd %d: %s", t, strerror(errno));
+	if (--in->left[k] == 0 && (*src >= in->floor || in->occ[*src] == (int)k)) {
+		/* kept only if it is one of the object's own numbers (occ cleared) */
+		if (*src < in->hi)
+			in->occ[*src] = -1;
+		close(*src);
+		*src = -1;
+	}
+	return 0;
+}
+
+/* Close what is neither a target nor kept. */
+static void close_rest(struct install *in, const int *keep, int nr_keep)
+{
+	const struct rst_image *ri = in->ri;
+	char *target = calloc((size_t)in->floor, 1);
+	int i, j, top = -1;
+	size_t k;
+
+	if (target)
+		for (k = 0; k < ri->nr_fds; k++)
+			target[ri->fds[k]->fd] = 1;
+	for (i = 0; target && i < in->floor; i++)
+		if (!target[i])
+			close(i);
+	free(target);
+	for (i = 0; i < nr_keep; i++)
+		top = top > keep[i] ? top : keep[i];
+	for (i = in->floor; i <= top; i++) {
+		bool kept = false;
+
+		for (j = 0; j < nr_keep && !kept; j++)
+			kept = keep[j] == i;
+		if (!kept)
+			close(i);
+	}
+	syscall(SYS_close_range, (unsigned int)(top < in->floor ? in->floor : top + 1), ~0U, 0);
+}
+
+static int run_post(struct install *in)
+{
+	const struct rst_image *ri = in->ri;
+	size_t k;
+
+	for (k = 0; k < ri->nr_fds; k++) {
+		const FdEntry *fe = ri->fds[k];
+		const struct fd_ops *ops = fd_ops(fe->kind);
+		char why[256] = "";
+
+		if (!ops->post)
+			continue;
+		if (ops->post(&ri->fdr, fe, fd_rst_find(&ri->fdr, fe->id), why, sizeof(why)))
+			return fail(in, "fd %u (%s): %s", fe->fd, ops->name, why);
+	}
+	return 0;
+}
+
+int rst_fds_install(const struct rst_image *ri, struct rst_files *f, int *keep, int nr_keep,
+		    char *why, size_t len)
+{
+	struct install in = { .ri = ri, .f = f, .why = why, .len = len };
+	struct rlimit nofile, more;
+	bool lifted = false;
+	size_t k;
+	int ret = -1;
+
+	/* Moves go above every number in use, maybe past the task's RLIMIT_NOFILE. */
+	if (!getrlimit(RLIMIT_NOFILE, &nofile) && nofile.rlim_cur < nofile.rlim_max) {
+		more = (struct rlimit){ nofile.rlim_max, nofile.rlim_max };
+		lifted = !setrlimit(RLIMIT_NOFILE, &more);
+	}
+	if (plan(&in, keep, nr_keep))
+		goto out;
+	for (k = 0; k < ri->nr_fds; k++)
+		if (install_one(&in, ri->fds[k]))
+			goto out;
+	close_rest(&in, keep, nr_keep);
+	for (k = 0; k < ri->fdr.nr_obj; k++)
+		f->obj_fd[k] = -1;	/* closed, or now a target */
+	ret = run_post(&in);
+out:
+	if (lifted && setrlimit(RLIMIT_NOFILE, &nofile) && !ret)
+		ret = fail(&in, "RLIMIT_NOFILE: cannot put the soft limit back to %llu: %s",
+			   (unsigned long long)nofile.rlim_cur, strerror(errno));
+	free(in.occ);
+	free(in.left);
+	return ret;
+}

@@ -1,0 +1,70 @@
+/*
+ * An epoll set over a pipe, an eventfd (edge-triggered) and a periodic
+ * timerfd keeps its registrations and data and still wakes after restore.
+ */
+#include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+
+#include "e2e.h"
+
+static void add(int ep, int fd, uint32_t events, uint64_t data)
+{
+	struct epoll_event ev = { .events = events, .data.u64 = data };
+
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev))
+		e2e_fail("epoll_ctl: %s", strerror(errno));
+}
+
+/* Wait up to @ms for an event carrying @data. */
+static int wait_for(int ep, uint64_t data, int ms)
+{
+	struct epoll_event ev[8];
+	int n, i;
+
+	n = epoll_wait(ep, ev, 8, ms);
+	for (i = 0; i < n; i++)
+		if (ev[i].data.u64 == data)
+			return 1;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct itimerspec its = { { 0, 100000000 }, { 0, 100000000 } };
+	uint64_t one = 1, v;
+	int p[2], efd, tfd, ep;
+	char c;
+
+	e2e_init(argc, argv);
+	efd = eventfd(0, EFD_NONBLOCK);
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (pipe(p) || efd < 0 || tfd < 0 || ep < 0 || timerfd_settime(tfd, 0, &its, NULL))
+		e2e_fail("setup: %s", strerror(errno));
+	add(ep, p[0], EPOLLIN, 0x1111);
+	add(ep, efd, EPOLLIN | EPOLLET, 0x2222);
+	add(ep, tfd, EPOLLIN, 0x3333);
+
+	e2e_ready();
+	e2e_wait_stop();
+
+	if (!(fcntl(ep, F_GETFD) & FD_CLOEXEC))
+		e2e_fail("epoll lost its close-on-exec flag");
+	if (wait_for(ep, 0x1111, 0) || wait_for(ep, 0x2222, 0))
+		e2e_fail("pipe or eventfd reported before anything was written");
+	if (write(p[1], "x", 1) != 1 || !wait_for(ep, 0x1111, 2000))
+		e2e_fail("no event for the pipe");
+	if (read(p[0], &c, 1) != 1)
+		e2e_fail("pipe read: %s", strerror(errno));
+	if (write(efd, &one, sizeof(one)) != sizeof(one) || !wait_for(ep, 0x2222, 2000))
+		e2e_fail("no event for the eventfd");
+	if (wait_for(ep, 0x2222, 0))
+		e2e_fail("edge-triggered eventfd reported twice");
+	if (read(tfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		e2e_fail("timerfd read: %s", strerror(errno));
+	if (!wait_for(ep, 0x3333, 2000))
+		e2e_fail("the timerfd does not wake the epoll any more");
+	e2e_pass();
+}
