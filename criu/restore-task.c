@@ -214,12 +214,16 @@ static void start_session(const struct rst_tree *tr, size_t idx, const struct cr
 		die("setpgid: %s", strerror(errno));
 }
 
-/* The group this task is to be in, with the root's outside group mapped to criu's. */
+/*
+ * The group this task is to be in. A shell job's group, the root's (which
+ * the root may lead or not), is criu's: the shell stops and continues the
+ * job by criu's group (Ctrl-Z, fg), and the terminal's foreground is it.
+ */
 static pid_t target_pgid(const struct rst_tree *tr, size_t idx)
 {
 	const PstreeEntry *e = tr->ps[idx], *root = tr->ps[0];
 
-	if (tr->shell_job && e->pgid == root->pgid && root->pgid != root->pid)
+	if (tr->shell_job && e->pgid == root->pgid)
 		return tr->criu_pgid;
 	return (pid_t)e->pgid;
 }

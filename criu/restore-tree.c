@@ -200,10 +200,10 @@ static int check_group(struct rst_tree *tr, size_t i)
 	ssize_t l;
 	size_t f;
 
+	if (tr->shell_job && e->pgid == root->pgid)
+		return 0;	/* a shell job's group: criu's */
 	if (e->pgid == e->pid)
 		return 0;
-	if (tr->shell_job && e->pgid == root->pgid && root->pgid != root->pid)
-		return 0;	/* criu's group, as the root's */
 	if (i == 0) {
 		pr_err("the task was in process group %u, which is not its own: restore it with --shell-job",
 		       e->pgid);

@@ -308,6 +308,7 @@ def shell_job_tree(tmp, env):
         imgs = os.path.join(tmp, "imgs")
         dump(root, imgs, ["--shell-job"], env)
         n = t.wait_for("$", t.wait_for("Killed"))
+        reap_orphans()  # the job's children came to this subreaper
         t.type("%s restore --shell-job -D %s -o restore.log -v4" % (CRIU, imgs))
         n = t.wait_for("restore --shell-job", n - 1)
         end = time.monotonic() + 20
