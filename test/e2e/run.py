@@ -52,7 +52,6 @@ CASES = [
     ("python", ["/usr/bin/python3", os.path.join(E2E, "py_loop.py")], "once", [], []),
     ("shell_job_tmux", prog("echo_job"), "tmux", [], []),
     ("shell_job_tree", [], "tmux_tree", [], []),
-    ("tmux_server", [], "tmux_server", [], []),
     ("pipe", prog("pipe"), "once", [], []),
     ("eventfd", prog("eventfd"), "once", [], []),
     ("signalfd", prog("signalfd"), "once", [], []),
