@@ -202,6 +202,7 @@ void fd_kinds_remove(int dirfd)
 	for (i = 0; i < ARRAY_SIZE(fd_kinds); i++) {
 		remove_img(dirfd, fd_kinds[i]->img);
 		remove_img(dirfd, fd_kinds[i]->extra_img);
+		remove_img(dirfd, fd_kinds[i]->data_img);
 	}
 }
 

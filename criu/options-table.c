@@ -50,7 +50,7 @@ const struct opt_def opt_table[] = {
 	OPT("network-lock", NO_SHORT, OPT_STR, network_lock, false, GRP_FILES, "METHOD", "how connections are frozen: iptables, nftables, skip", .choices = network_lock_modes),
 	OPT("file-locks", 'l', OPT_BOOL, file_locks, false, GRP_FILES, NULL, "dump and restore file locks"),
 	OPT("link-remap", NO_SHORT, OPT_BOOL, link_remap, false, GRP_FILES, NULL, "allow re-linking unlinked-but-open files at restore"),
-	OPT("ghost-limit", NO_SHORT, OPT_SIZE, ghost_limit, false, GRP_FILES, "SIZE", "largest deleted file stored in the image (K, M, G suffixes)"),
+	OPT("ghost-limit", NO_SHORT, OPT_SIZE, ghost_limit, true, GRP_FILES, "SIZE", "largest deleted file stored in the image (K, M, G suffixes)"),
 	OPT("external", NO_SHORT, OPT_LIST, external, false, GRP_FILES, "RES", "a resource outside the tree (repeatable)"),
 	OPT("inherit-fd", NO_SHORT, OPT_INHERIT_FD, inherit_fd, false, GRP_FILES, "fd[N]:RES", "give fd N of criu to the restored tree as RES (repeatable)"),
 	OPT("empty-ns", NO_SHORT, OPT_STR, empty_ns, false, GRP_NS, "net", "create an empty namespace of this kind on restore", .choices = empty_ns_kinds),

@@ -73,6 +73,7 @@ struct fd_probe {
 	int			pidfd;		/* the task's pidfd, for fd_probe_local() */
 	int			procfd;		/* /proc/PID/fd, for *at() calls on "N" */
 	int			local;		/* criu's copy, -1 until fd_probe_local() */
+	int			imgdir;		/* the images directory, for data written while collecting */
 };
 
 /* One object on the restore side. */
@@ -95,6 +96,7 @@ struct fd_ops {
 	 */
 	int		img;
 	int		extra_img;	/* another image the kind writes, for clean-up */
+	int		data_img;	/* a raw data image it writes, for clean-up */
 	int	(*validate)(const ProtobufCMessage *m, uint32_t *id);
 
 	/* dump */

@@ -51,6 +51,9 @@ CASES = [
     ("timerfd", prog("timerfd"), "once", [], []),
     ("epoll", prog("epoll"), "once", [], []),
     ("inotify", prog("inotify"), "once", [], []),
+    ("ghost", prog("ghost"), "once", [], []),
+    ("ghost_over_limit", prog("ghost"), ("refused", "over --ghost-limit (524288 bytes)"),
+     ["--ghost-limit", "512K"], []),
 ]
 
 
@@ -264,6 +267,49 @@ def children_of(pid):
     return kids
 
 
+def refused(pid, p, tmp, dopts, env, text):
+    """The dump must fail naming why, and leave the task running: it then
+    checks itself as after a restore."""
+    imgs = os.path.join(tmp, "imgs")
+    try:
+        dump(pid, imgs, dopts, env)
+    except CaseFailed as e:
+        if text not in str(e):
+            raise CaseFailed("dump failed, but not with %r: %s" % (text, e))
+    else:
+        raise CaseFailed("dump succeeded; expected a refusal with %r" % text)
+    if p.poll() is not None:
+        raise CaseFailed("the refused task is gone (status %s)" % p.returncode)
+    os.kill(pid, signal.SIGTERM)
+    return p.wait(timeout=30)
+
+
+def dump_and_restore(p, flow, tmp, dopts, ropts, env):
+    """Dump the task, restore it, stop it; return its wait status."""
+    pid = p.pid
+    if isinstance(flow, tuple):
+        wait_blocked(pid, flow[1])
+    if flow == "twice":
+        dump(pid, os.path.join(tmp, "imgs1"), ["--leave-running"] + dopts, env)
+        if p.poll() is not None:
+            raise CaseFailed("--leave-running: the task is gone")
+        dump(pid, os.path.join(tmp, "imgs2"), ["--leave-running"] + dopts, env)
+        p.kill()
+        imgs = os.path.join(tmp, "imgs2")
+    else:
+        imgs = os.path.join(tmp, "imgs")
+        dump(pid, imgs, dopts, env)
+    status = p.wait(timeout=20)
+    if flow != "twice" and status != -signal.SIGKILL:
+        raise CaseFailed("after dump the task ended with %s, not SIGKILL" % status)
+    if flow == "attached":
+        restore_attached(imgs, ropts, env, pid)
+        return 0
+    restore(imgs, ropts, env, pid)
+    os.kill(pid, signal.SIGTERM)
+    return wait_pid(pid, 30)
+
+
 def run_case(name, cmd, flow, dopts, ropts, env):
     tmp = tempfile.mkdtemp(prefix="criu-e2e-%s." % name)
     pid = None
@@ -273,29 +319,11 @@ def run_case(name, cmd, flow, dopts, ropts, env):
             return None
         p = start(cmd, tmp)
         pid = p.pid
-        if isinstance(flow, tuple):
-            wait_blocked(pid, flow[1])
-        if flow == "twice":
-            dump(pid, os.path.join(tmp, "imgs1"), ["--leave-running"] + dopts, env)
-            if p.poll() is not None:
-                raise CaseFailed("--leave-running: the task is gone")
-            dump(pid, os.path.join(tmp, "imgs2"), ["--leave-running"] + dopts, env)
-            p.kill()
-            imgs = os.path.join(tmp, "imgs2")
+        if isinstance(flow, tuple) and flow[0] == "refused":
+            status = refused(pid, p, tmp, dopts, env, flow[1])
         else:
-            imgs = os.path.join(tmp, "imgs")
-            dump(pid, imgs, dopts, env)
-        status = p.wait(timeout=20)
-        if flow != "twice" and status != -signal.SIGKILL:
-            raise CaseFailed("after dump the task ended with %s, not SIGKILL" % status)
-        if flow == "attached":
-            restore_attached(imgs, ropts, env, pid)
-            pid, status = None, 0
-        else:
-            restore(imgs, ropts, env, pid)
-            os.kill(pid, signal.SIGTERM)
-            status = wait_pid(pid, 30)
-            pid = None
+            status = dump_and_restore(p, flow, tmp, dopts, ropts, env)
+        pid = None
         try:
             with open(os.path.join(tmp, "result")) as f:
                 result = f.read().strip()
