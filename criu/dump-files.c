@@ -23,6 +23,7 @@
 #include "log.h"
 #include "dump.h"
 #include "files.h"
+#include "files-reg.h"
 #include "image.h"
 
 /* readlink of a /proc link into @buf; -1 logged on failure. */
@@ -308,6 +309,7 @@ static int add_link(struct dump_task *t, const char *name, unsigned int flags, u
 {
 	char link[64], target[PATH_MAX + 32];
 	struct stat stb;
+	int src, ret;
 
 	snprintf(link, sizeof(link), "/proc/%d/%s", t->pid, name);
 	if (read_link(link, target, sizeof(target)))
@@ -316,9 +318,15 @@ static int add_link(struct dump_task *t, const char *name, unsigned int flags, u
 		pr_perror("can't stat %s", link);
 		return -1;
 	}
-	if (dump_check_path(name, target, &stb))
-		return -1;
-	return dump_files_add(&t->files, target, &stb, flags, 0, id);
+	if (!S_ISREG(stb.st_mode) || stb.st_nlink)
+		return dump_check_path(name, target, &stb) ? -1 :
+			dump_files_add(&t->files, target, &stb, flags, 0, id);
+	/* a deleted executable (replaced by an upgrade, say): a ghost */
+	src = open(link, O_RDONLY | O_CLOEXEC);
+	ret = ghost_add_file(&t->files, t->o, t->dirfd, src, target, &stb, flags, 0, id);
+	if (src >= 0)
+		close(src);
+	return ret;
 }
 
 int dump_collect_fs(struct dump_task *t)

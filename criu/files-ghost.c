@@ -137,6 +137,25 @@ int ghost_dump(struct dump_files *d, const struct cr_options *o, int dirfd, cons
 	return 0;
 }
 
+int ghost_add_file(struct dump_files *d, const struct cr_options *o, int dirfd, int src,
+		   const char *link, const struct stat *st, unsigned int flags, uint64_t pos,
+		   uint32_t *id)
+{
+	char path[PATH_MAX];
+	uint32_t ghost;
+
+	if (src < 0) {
+		pr_perror("cannot open deleted file %s to read it", link);
+		return -1;
+	}
+	if (ghost_dump(d, o, dirfd, link, st, src, path, sizeof(path), &ghost) ||
+	    dump_files_add(d, path, st, flags, pos, id))
+		return -1;
+	d->e[d->nr - 1]->has_ghost_id = true;
+	d->e[d->nr - 1]->ghost_id = ghost;
+	return 0;
+}
+
 int ghost_write(struct dump_files *d, int dirfd)
 {
 	struct ghost_dump *g = d->priv[FD_KIND__FD_REG];
@@ -279,6 +298,23 @@ static int unlink_ours(const char *path, int fd)
 	return 0;
 }
 
+/*
+ * Keep a read-only descriptor: one open for writing would stop the file
+ * from becoming an exe (PR_SET_MM_MAP denies write access to it).
+ */
+static int keep_readonly(int fd, const char *path)
+{
+	char self[64];
+	int ro;
+
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	ro = open(self, O_RDONLY | O_CLOEXEC);
+	if (ro < 0)
+		pr_perror("deleted file %s: cannot reopen it", path);
+	close(fd);
+	return ro;
+}
+
 static int ghost_create(struct ghost_rst *g, size_t k, const char *path)
 {
 	const GhostFileEntry *e = g->e[k];
@@ -298,8 +334,8 @@ static int ghost_create(struct ghost_rst *g, size_t k, const char *path)
 		return -1;
 	}
 	pr_info("deleted file %s: ghost %u created%s", path, e->id, linked ? "" : " nameless");
-	g->fd[k] = fd;
-	return 0;
+	g->fd[k] = keep_readonly(fd, path);
+	return g->fd[k] < 0 ? -1 : 0;
 }
 
 int ghost_open(const struct fd_rst *r, const RegFileEntry *rf, int flags)

@@ -146,44 +146,32 @@ static bool chr_match(const struct fd_probe *p)
 	return S_ISCHR(p->st.st_mode) && major(p->st.st_rdev) == 1;
 }
 
-/* The deleted regular file of @p becomes a ghost; @path gets its old path. */
-static int reg_ghost(struct dump_files *d, struct fd_probe *p, char *path, size_t len,
-		     uint32_t *ghost_id)
+/* The deleted regular file of @p becomes a ghost. */
+static int reg_ghost(struct dump_files *d, struct fd_probe *p, uint32_t *id)
 {
 	char name[16];
 	int src, ret;
 
 	snprintf(name, sizeof(name), "%d", p->fd);
 	src = openat(p->procfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (src < 0) {
-		pr_perror("fd %d: cannot open deleted file %s to read it", p->fd, p->link);
-		return -1;
-	}
-	ret = ghost_dump(d, p->o, p->imgdir, p->link, &p->st, src, path, len, ghost_id);
-	close(src);
+	ret = ghost_add_file(d, p->o, p->imgdir, src, p->link, &p->st, p->fi.flags & ~O_CLOEXEC,
+			     p->fi.pos < 0 ? 0 : (uint64_t)p->fi.pos, id);
+	if (src >= 0)
+		close(src);
 	return ret;
 }
 
 static int reg_dump(struct dump_files *d, struct fd_probe *p, uint32_t *id)
 {
-	char what[32], path[PATH_MAX];
-	const char *name = p->link;
-	uint32_t ghost = 0;
+	char what[32];
 
 	snprintf(what, sizeof(what), "fd %d", p->fd);
-	if (S_ISREG(p->st.st_mode) && p->st.st_nlink == 0) {
-		if (reg_ghost(d, p, path, sizeof(path), &ghost))
-			return -1;
-		name = path;
-	} else if (dump_check_path(what, p->link, &p->st)) {
+	if (S_ISREG(p->st.st_mode) && p->st.st_nlink == 0)
+		return reg_ghost(d, p, id);
+	if (dump_check_path(what, p->link, &p->st))
 		return -1;
-	}
-	if (dump_files_add(d, name, &p->st, p->fi.flags & ~O_CLOEXEC,
-			   p->fi.pos < 0 ? 0 : (uint64_t)p->fi.pos, id))
-		return -1;
-	d->e[d->nr - 1]->has_ghost_id = ghost != 0;
-	d->e[d->nr - 1]->ghost_id = ghost;
-	return 0;
+	return dump_files_add(d, p->link, &p->st, p->fi.flags & ~O_CLOEXEC,
+			      p->fi.pos < 0 ? 0 : (uint64_t)p->fi.pos, id);
 }
 
 static int tty_dump(struct dump_files *d, struct fd_probe *p, uint32_t *id)

@@ -38,6 +38,13 @@ struct ghost_dump {
  */
 int ghost_dump(struct dump_files *d, const struct cr_options *o, int dirfd, const char *link,
 	       const struct stat *st, int src, char *path, size_t len, uint32_t *ghost_id);
+/*
+ * ghost_dump(), then a reg-files entry for it (@flags, @pos) whose id goes
+ * to @id. @src: an fd to read the file through (-1: logged as unopenable).
+ */
+int ghost_add_file(struct dump_files *d, const struct cr_options *o, int dirfd, int src,
+		   const char *link, const struct stat *st, unsigned int flags, uint64_t pos,
+		   uint32_t *id);
 int ghost_write(struct dump_files *d, int dirfd);
 void ghost_free(struct dump_files *d);
 
@@ -45,7 +52,7 @@ void ghost_free(struct dump_files *d);
 struct ghost_rst {
 	GhostFileEntry	**e;
 	size_t		nr;
-	int		*fd;		/* the created file, O_RDWR; -1 until needed */
+	int		*fd;		/* the created file, O_RDONLY; -1 until needed */
 	struct cr_img	*raw;		/* ghost-data.img, NULL without ghosts */
 	uint64_t	raw_size;
 };

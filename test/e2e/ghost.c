@@ -1,10 +1,11 @@
 /*
  * Deleted files keep content, holes, mode, sharing and positions: a sparse
  * 600 KiB file open twice (read-write at 12345 with a dup, write-only
- * O_APPEND), then unlinked; and a deleted file whose name now belongs to a
+ * O_APPEND) and mapped shared, then unlinked; and a deleted file whose name now belongs to a
  * new file, which must stay untouched.
  */
 #include <stdbool.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include "e2e.h"
@@ -60,6 +61,7 @@ int main(int argc, char **argv)
 {
 	char path[512], reused[512], buf[16];
 	int rw, dup_rw, app, old, now;
+	unsigned char *map;
 	struct stat st;
 	off_t d;
 
@@ -76,6 +78,9 @@ int main(int argc, char **argv)
 	if (ftruncate(rw, SIZE) || fchmod(rw, 0640) || write(old, "old file", 8) != 8)
 		e2e_fail("setup: %s", strerror(errno));
 	dup_rw = dup(rw);
+	map = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, rw, 0);
+	if (map == MAP_FAILED)
+		e2e_fail("mmap: %s", strerror(errno));
 	if (lseek(rw, 12345, SEEK_SET) != 12345 || unlink(path) || unlink(reused))
 		e2e_fail("setup: %s", strerror(errno));
 	now = open(reused, O_RDWR | O_CREAT | O_EXCL, 0600);
@@ -96,6 +101,12 @@ int main(int argc, char **argv)
 	check_range(rw, 0, HOLE_AT, false);
 	check_range(rw, HOLE_AT, 4096, true);
 	check_range(rw, DATA2, 10000, false);
+	if (map[4097] != pattern(4097))
+		e2e_fail("mapping lost its content");
+	map[100] = 0xa5;
+	if (pread(rw, buf, 1, 100) != 1 || (unsigned char)buf[0] != 0xa5)
+		e2e_fail("the mapping is not the restored file any more");
+	map[100] = pattern(100);
 	check_range(rw, SIZE - 4096, 4096, true);
 	d = lseek(rw, HOLE_AT + 8192, SEEK_DATA);
 	if (d <= HOLE_AT || d > DATA2)

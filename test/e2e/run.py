@@ -52,6 +52,7 @@ CASES = [
     ("epoll", prog("epoll"), "once", [], []),
     ("inotify", prog("inotify"), "once", [], []),
     ("ghost", prog("ghost"), "once", [], []),
+    ("ghost_exe", prog("ghost_exe"), "once", [], []),
     ("ghost_over_limit", prog("ghost"), ("refused", "over --ghost-limit (524288 bytes)"),
      ["--ghost-limit", "512K"], []),
 ]
