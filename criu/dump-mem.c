@@ -69,7 +69,8 @@ static int vma_file(struct dump_task *t, const struct proc_vma *pv, uint32_t *id
 		pr_perror("can't stat %s (%s)", link, pv->path);
 		return -1;
 	}
-	if (!S_ISREG(stb.st_mode) || (pv->deleted && stb.st_nlink)) {
+	if (!S_ISREG(stb.st_mode) || (pv->deleted && stb.st_nlink) ||
+	    !strncmp(pv->path, "/memfd:", 7)) {
 		pr_err("mapping of %s%s (mode %o) at %lx-%lx is not supported yet", pv->path,
 		       pv->deleted ? " (deleted)" : "", stb.st_mode, (unsigned long)pv->start,
 		       (unsigned long)pv->end);

@@ -101,6 +101,26 @@ static GhostFileEntry *new_ghost(const struct stat *st, uint32_t id)
 	return e;
 }
 
+/*
+ * Its directory must still be there, on the file's filesystem: else the
+ * file was no file of a path (a kernel-internal shmem file, a memfd) or the
+ * directory went with it, and there is nowhere to create it again.
+ */
+static int check_dir(const char *path, const struct stat *st)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[PATH_MAX];
+	struct stat ds;
+
+	snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	if (stat(dir, &ds) || !S_ISDIR(ds.st_mode) || ds.st_dev != st->st_dev) {
+		pr_err("deleted file %s: its directory is gone or on another filesystem "
+		       "(a kernel-internal file?); not supported yet", path);
+		return -1;
+	}
+	return 0;
+}
+
 int ghost_dump(struct dump_files *d, const struct cr_options *o, int dirfd, const char *link,
 	       const struct stat *st, int src, char *path, size_t len, uint32_t *ghost_id)
 {
@@ -108,7 +128,7 @@ int ghost_dump(struct dump_files *d, const struct cr_options *o, int dirfd, cons
 	GhostFileEntry *e;
 	size_t i;
 
-	if (old_path(link, path, len) || !(g = ghost_state(d)))
+	if (old_path(link, path, len) || check_dir(path, st) || !(g = ghost_state(d)))
 		return -1;
 	for (i = 0; i < g->list.nr; i++)
 		if (g->dev[i] == st->st_dev && g->ino[i] == st->st_ino) {

@@ -53,6 +53,7 @@ CASES = [
     ("inotify", prog("inotify"), "once", [], []),
     ("ghost", prog("ghost"), "once", [], []),
     ("ghost_exe", prog("ghost_exe"), "once", [], []),
+    ("memfd_fd", prog("memfd_fd"), "once", [], []),
     ("ghost_over_limit", prog("ghost"), ("refused", "over --ghost-limit (524288 bytes)"),
      ["--ghost-limit", "512K"], []),
 ]
