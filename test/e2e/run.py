@@ -54,6 +54,9 @@ CASES = [
     ("ghost", prog("ghost"), "once", [], []),
     ("ghost_exe", prog("ghost_exe"), "once", [], []),
     ("memfd_fd", prog("memfd_fd"), "once", [], []),
+    ("renamed", prog("renamed"), "once", [], []),
+    ("unlinked_linked", prog("unlinked_linked"),
+     ("refused", "keeps 1 other name(s), which /proc does not tell"), [], []),
     ("ghost_over_limit", prog("ghost"), ("refused", "over --ghost-limit (524288 bytes)"),
      ["--ghost-limit", "512K"], []),
 ]
