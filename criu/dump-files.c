@@ -24,6 +24,7 @@
 #include "dump.h"
 #include "files.h"
 #include "files-reg.h"
+#include "files-locks.h"
 #include "image.h"
 
 /* readlink of a /proc link into @buf; -1 logged on failure. */
@@ -238,6 +239,8 @@ static int collect_one(struct dump_task *t, struct fd_probe *p, int infofd, FdEn
 		seen->id = id;
 	}
 	e->id = id;
+	if (dump_fd_locks(t, p, ops->kind, id))
+		return -1;
 	pr_debug("fd %d: %s kind %s id %u%s", p->fd, p->link, ops->name, id,
 		 e->cloexec ? " cloexec" : "");
 	return 0;
@@ -293,7 +296,7 @@ int dump_collect_fds(struct dump_task *t)
 			goto out;
 		f->nr_fd++;
 	}
-	ret = 0;
+	ret = dump_check_locks(t);
 out:
 	if (pidfd >= 0)
 		close(pidfd);

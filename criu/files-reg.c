@@ -23,6 +23,7 @@
 #include "dump.h"
 #include "files.h"
 #include "files-reg.h"
+#include "files-locks.h"
 #include "image.h"
 #include "restore.h"
 
@@ -231,7 +232,7 @@ static int check_reg_file(const ProtobufCMessage *m, void *ctx)
 		pr_err("reg-files.img: path is not absolute or too long: '%.100s'", rf->path);
 		return -1;
 	}
-	if (rf->has_ghost_id && ghost_check(&rr->g, rf))
+	if ((rf->has_ghost_id && ghost_check(&rr->g, rf)) || rst_locks_check(rf))
 		return -1;
 	return fd_rst_add(r, FD_KIND__FD_REG, rf->id, m);
 }
@@ -320,14 +321,27 @@ static int reg_open(struct fd_rst *r, const struct fd_obj *o, const struct cr_op
 	int fd = rst_reg_open(r, rf, (int)(rf->flags & REOPEN_FLAGS), false);
 
 	(void)opt;
-	if (fd < 0 || !S_ISREG(rf->mode) || (rf->flags & O_PATH))
-		return fd;
-	if (lseek(fd, (off_t)rf->pos, SEEK_SET) != (off_t)rf->pos) {
+	if (fd < 0)
+		return -1;
+	if (S_ISREG(rf->mode) && !(rf->flags & O_PATH) &&
+	    lseek(fd, (off_t)rf->pos, SEEK_SET) != (off_t)rf->pos) {
 		pr_perror("cannot seek %s to %llu", rf->path, (unsigned long long)rf->pos);
 		close(fd);
 		return -1;
 	}
+	if (rst_locks_take(rf, fd)) {
+		close(fd);
+		return -1;
+	}
 	return fd;
+}
+
+/* In the task: its own POSIX locks, now that the fds are in place. */
+static int reg_post(const struct fd_rst *r, const FdEntry *fe, const struct fd_obj *o,
+		    char *why, size_t len)
+{
+	(void)r;
+	return rst_locks_posix((const RegFileEntry *)o->e, (int)fe->fd, why, len);
 }
 
 /* The task goes onto criu's terminal. */
@@ -352,13 +366,14 @@ const struct fd_ops fd_reg_ops = {
 	.kind = FD_KIND__FD_REG, .name = "regular file",
 	.extra_img = IMG_GHOST_FILES, .data_img = IMG_GHOST_DATA,
 	.match = reg_match, .dump = reg_dump, .write = reg_write, .free = reg_free,
-	.read = reg_read, .check = reg_check, .open = reg_open, .rst_free = reg_rst_free,
+	.read = reg_read, .check = reg_check, .open = reg_open, .post = reg_post,
+	.rst_free = reg_rst_free,
 };
 
 const struct fd_ops fd_dir_ops = {
 	.kind = FD_KIND__FD_DIR, .name = "directory", .store = FD_KIND__FD_REG,
 	.match = dir_match, .dump = reg_dump,
-	.check = dir_check, .open = reg_open,
+	.check = dir_check, .open = reg_open, .post = reg_post,
 };
 
 const struct fd_ops fd_chr_ops = {

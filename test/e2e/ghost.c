@@ -4,7 +4,6 @@
  * O_APPEND) and mapped shared, then unlinked; and a deleted file whose name now belongs to a
  * new file, which must stay untouched.
  */
-#include <stdbool.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 

@@ -4,7 +4,6 @@
  * and a second open file description reopened through /proc; an unsealable
  * close-on-exec memfd with mode 0600.
  */
-#include <stdbool.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 

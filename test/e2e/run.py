@@ -57,6 +57,8 @@ CASES = [
     ("renamed", prog("renamed"), "once", [], []),
     ("unlinked_linked", prog("unlinked_linked"),
      ("refused", "keeps 1 other name(s), which /proc does not tell"), [], []),
+    ("locks", prog("locks"), "once", ["--file-locks"], []),
+    ("locks_need_l", prog("locks"), ("refused", "dump with -l/--file-locks"), [], []),
     ("ghost_over_limit", prog("ghost"), ("refused", "over --ghost-limit (524288 bytes)"),
      ["--ghost-limit", "512K"], []),
 ]
