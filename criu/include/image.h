@@ -62,6 +62,7 @@ enum img_kind {
 	IMG_TIMERFDS,
 	IMG_EPOLLS,
 	IMG_INOTIFYS,
+	IMG_FANOTIFYS,
 	IMG_GHOST_FILES,
 	IMG_GHOST_DATA,		/* raw file data */
 	IMG_MEMFDS,

@@ -51,6 +51,7 @@ CASES = [
     ("timerfd", prog("timerfd"), "once", [], []),
     ("epoll", prog("epoll"), "once", [], []),
     ("inotify", prog("inotify"), "once", [], []),
+    ("fanotify", prog("fanotify"), "once", [], []),
     ("ghost", prog("ghost"), "once", [], []),
     ("ghost_exe", prog("ghost_exe"), "once", [], []),
     ("memfd_fd", prog("memfd_fd"), "once", [], []),
