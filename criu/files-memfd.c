@@ -175,13 +175,30 @@ static int memfd_inode(struct memfd_dump *m, struct fd_probe *p, uint32_t *id)
 	return 0;
 }
 
+/*
+ * A memfd the task also maps is a shared memory object (dump-shmem.c) the
+ * restore creates on its own: an fd of it here would get a second memfd.
+ */
+static int mapped_too(const struct fd_probe *p)
+{
+	size_t i;
+
+	for (i = 0; p->shm && i < p->shm->nr; i++)
+		if (p->shm->v[i].dev == p->st.st_dev && p->shm->v[i].ino == p->st.st_ino) {
+			pr_err("fd %d: memfd %s is also mapped; a memfd both open and mapped is "
+			       "not supported yet", p->fd, p->link);
+			return -1;
+		}
+	return 0;
+}
+
 static int memfd_dump(struct dump_files *d, struct fd_probe *p, uint32_t *id)
 {
 	struct memfd_dump *m = memfd_state(d);
 	MemfdEntry *e;
 	uint32_t inode;
 
-	if (!m || memfd_inode(m, p, &inode))
+	if (!m || mapped_too(p) || memfd_inode(m, p, &inode))
 		return -1;
 	e = malloc(sizeof(*e));
 	if (!e) {

@@ -19,6 +19,7 @@
 #include "inventory.pb-c.h"
 #include "pagemap.pb-c.h"
 #include "pstree.pb-c.h"
+#include "shmem.pb-c.h"
 #include "stats.pb-c.h"
 
 /* Four ASCII letters, readable in a hex dump of the file's first bytes. */
@@ -76,6 +77,11 @@ static const struct img_desc descs[IMG_KIND_MAX] = {
 	[IMG_MEMFD_INODES]  = { "memfd-inodes", "memfd-inodes.img", IMG_MAGIC('M', 'F', 'D', 'I'),
 				1 * MiB, 0, NULL, &memfd_inode_entry__descriptor },
 	[IMG_MEMFD_DATA]    = { "memfd-data", "memfd-data.img", 0, 0, 0, NULL, NULL },
+	[IMG_SHMEM]	    = { "shmem", "shmem.img", IMG_MAGIC('S', 'H', 'M', 'O'),
+				8 * KiB, 0, NULL, &shmem_entry__descriptor },
+	[IMG_SHMEM_PAGEMAP] = { "shmem-pagemap", "shmem-pagemap-%u.img", IMG_MAGIC('S', 'H', 'M', 'P'),
+				64, 0, NULL, &shmem_run__descriptor },
+	[IMG_SHMEM_PAGES]   = { "shmem-pages", "shmem-pages-%u.img", 0, 0, 0, NULL, NULL },
 };
 
 const struct img_desc *img_desc(enum img_kind kind)

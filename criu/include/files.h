@@ -60,6 +60,7 @@
 #define RST_MAX_OBJECTS	(1 << 20)	/* entries per kind's image */
 
 struct dump_files;
+struct dump_shmems;
 struct fd_rst;
 
 /* What the dump knows about one descriptor before a kind claims it. */
@@ -74,6 +75,7 @@ struct fd_probe {
 	int			procfd;		/* /proc/PID/fd, for *at() calls on "N" */
 	int			local;		/* criu's copy, -1 until fd_probe_local() */
 	int			imgdir;		/* the images directory, for data written while collecting */
+	const struct dump_shmems *shm;		/* the dump's shared memory objects (mapped memfds) */
 };
 
 /* One object on the restore side. */
