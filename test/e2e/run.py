@@ -57,6 +57,7 @@ CASES = [
     ("ghost", prog("ghost"), "once", [], []),
     ("ghost_exe", prog("ghost_exe"), "once", [], []),
     ("memfd_fd", prog("memfd_fd"), "once", [], []),
+    ("tail_f", ["tail", "-f"], "tail", [], []),
     ("memfd_open_mapped", prog("memfd_open_mapped"),
      ("refused", "a memfd both open and mapped is not supported yet"), [], []),
     ("renamed", prog("renamed"), "once", [], []),
@@ -271,6 +272,51 @@ def shell_job(cmd, tmp, env):
         t.kill()
 
 
+def wait_text(path, text, timeout=20):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        with open(path, errors="replace") as f:
+            if text in f.read():
+                return
+        time.sleep(0.02)
+    with open(path, errors="replace") as f:
+        raise CaseFailed("%r never showed in %s: %r" % (text, path, f.read()[-300:]))
+
+
+def tail_f(cmd, tmp, env):
+    """A real `tail -f` (inotify, a regular file as stdout) is dumped and
+    restored, and prints the lines appended after the restore."""
+    log, out = os.path.join(tmp, "watched.log"), os.path.join(tmp, "tail.out")
+    with open(log, "w") as f:
+        f.write("line 1\nline 2\nbefore dump\n")
+    with open(out, "w") as o:
+        p = subprocess.Popen(cmd + [log], cwd=tmp, env=env, stdin=subprocess.DEVNULL,
+                             stdout=o, stderr=subprocess.STDOUT, start_new_session=True)
+    pid = p.pid
+    try:
+        wait_text(out, "before dump")
+        imgs = os.path.join(tmp, "imgs")
+        dump(pid, imgs, [], env)
+        if p.wait(timeout=20) != -signal.SIGKILL:
+            raise CaseFailed("after dump tail ended with %s, not SIGKILL" % p.returncode)
+        with open(log, "a") as f:
+            f.write("while it was dumped\n")
+        restore(imgs, [], env, pid)
+        with open(log, "a") as f:
+            f.write("after restore\n")
+        wait_text(out, "after restore")
+        with open(out) as f:
+            got = f.read()
+        if got != "line 1\nline 2\nbefore dump\nwhile it was dumped\nafter restore\n":
+            raise CaseFailed("tail printed %r" % got)
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            wait_pid(pid, 10)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+
+
 def children_of(pid):
     kids = []
     for task in os.listdir("/proc/%d/task" % pid):
@@ -328,6 +374,9 @@ def run_case(name, cmd, flow, dopts, ropts, env):
     try:
         if flow == "tmux":
             shell_job(cmd, tmp, env)
+            return None
+        if flow == "tail":
+            tail_f(cmd, tmp, env)
             return None
         p = start(cmd, tmp)
         pid = p.pid
