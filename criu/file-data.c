@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #define LOG_PREFIX "files: "
 #include "log.h"
@@ -146,6 +147,46 @@ void fdata_abort(struct fdata_out *w)
 }
 
 /* ---- restore ------------------------------------------------------------- */
+
+struct cr_img *fdata_open(int dirfd, int kind, uint64_t *size)
+{
+	struct cr_img *img = img_open(dirfd, (enum img_kind)kind, 0);
+	struct stat st;
+
+	if (!img)
+		return NULL;
+	if (fstat(img_raw_fd(img), &st)) {
+		pr_perror("%s: stat", img_desc((enum img_kind)kind)->fmt);
+		img_close(img);
+		return NULL;
+	}
+	*size = (uint64_t)st.st_size;
+	return img;
+}
+
+int *fdata_fds_new(size_t n)
+{
+	int *fds = malloc((n + 1) * sizeof(*fds));
+	size_t i;
+
+	if (!fds) {
+		pr_err("out of memory");
+		return NULL;
+	}
+	for (i = 0; i < n; i++)
+		fds[i] = -1;
+	return fds;
+}
+
+void fdata_fds_free(int *fds, size_t n)
+{
+	size_t i;
+
+	for (i = 0; fds && i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(fds);
+}
 
 int fdata_check(const char *what, const FileData *d, uint64_t size, uint64_t raw_size)
 {

@@ -231,31 +231,15 @@ static int check_ghost(const ProtobufCMessage *m, void *ctx)
 
 int ghost_read(struct ghost_rst *g, int dirfd)
 {
-	struct stat st;
-	size_t i;
-
 	memset(g, 0, sizeof(*g));
 	if (faccessat(dirfd, img_desc(IMG_GHOST_FILES)->fmt, F_OK, 0) && errno == ENOENT)
 		return 0;
-	g->raw = img_open(dirfd, IMG_GHOST_DATA, 0);
-	if (!g->raw)
+	g->raw = fdata_open(dirfd, IMG_GHOST_DATA, &g->raw_size);
+	if (!g->raw || img_read_all(dirfd, IMG_GHOST_FILES, 0, 0, check_ghost, g,
+				    (ProtobufCMessage ***)&g->e, &g->nr))
 		return -1;
-	if (fstat(img_raw_fd(g->raw), &st)) {
-		pr_perror("ghost-data.img: stat");
-		return -1;
-	}
-	g->raw_size = (uint64_t)st.st_size;
-	if (img_read_all(dirfd, IMG_GHOST_FILES, 0, 0, check_ghost, g, (ProtobufCMessage ***)&g->e,
-			 &g->nr))
-		return -1;
-	g->fd = malloc((g->nr + 1) * sizeof(*g->fd));
-	if (!g->fd) {
-		pr_err("out of memory");
-		return -1;
-	}
-	for (i = 0; i < g->nr; i++)
-		g->fd[i] = -1;
-	return 0;
+	g->fd = fdata_fds_new(g->nr);
+	return g->fd ? 0 : -1;
 }
 
 int ghost_check(const struct ghost_rst *g, const RegFileEntry *rf)
@@ -377,12 +361,7 @@ int ghost_open(const struct fd_rst *r, const RegFileEntry *rf, int flags)
 
 void ghost_rst_free(struct ghost_rst *g)
 {
-	size_t i;
-
-	for (i = 0; g->fd && i < g->nr; i++)
-		if (g->fd[i] >= 0)
-			close(g->fd[i]);
-	free(g->fd);
+	fdata_fds_free(g->fd, g->nr);
 	if (g->raw)
 		img_close(g->raw);
 	img_free_all((ProtobufCMessage **)g->e, g->nr);

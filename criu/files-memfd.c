@@ -303,25 +303,9 @@ static int check_fd(const ProtobufCMessage *msg, void *ctx)
 	return fd_rst_add(m->r, FD_KIND__FD_MEMFD, e->id, msg);
 }
 
-static int read_raw(struct memfd_rst *m, int dirfd)
-{
-	struct stat st;
-
-	m->raw = img_open(dirfd, IMG_MEMFD_DATA, 0);
-	if (!m->raw)
-		return -1;
-	if (fstat(img_raw_fd(m->raw), &st)) {
-		pr_perror("memfd-data.img: stat");
-		return -1;
-	}
-	m->raw_size = (uint64_t)st.st_size;
-	return 0;
-}
-
 static int memfd_read(struct fd_rst *r, int dirfd)
 {
 	struct memfd_rst *m = calloc(1, sizeof(*m));
-	size_t i;
 
 	if (!m) {
 		pr_err("out of memory");
@@ -331,19 +315,14 @@ static int memfd_read(struct fd_rst *r, int dirfd)
 	m->r = r;
 	if (faccessat(dirfd, img_desc(IMG_MEMFDS)->fmt, F_OK, 0) && errno == ENOENT)
 		return 0;
-	if (read_raw(m, dirfd) ||
+	m->raw = fdata_open(dirfd, IMG_MEMFD_DATA, &m->raw_size);
+	if (!m->raw ||
 	    img_read_all(dirfd, IMG_MEMFD_INODES, 0, 0, check_inode, m,
 			 (ProtobufCMessage ***)&m->inode, &m->nr_inode) ||
 	    img_read_all(dirfd, IMG_MEMFDS, 0, 0, check_fd, m, (ProtobufCMessage ***)&m->e, &m->nr))
 		return -1;
-	m->fd = malloc((m->nr_inode + 1) * sizeof(*m->fd));
-	if (!m->fd) {
-		pr_err("out of memory");
-		return -1;
-	}
-	for (i = 0; i < m->nr_inode; i++)
-		m->fd[i] = -1;
-	return 0;
+	m->fd = fdata_fds_new(m->nr_inode);
+	return m->fd ? 0 : -1;
 }
 
 static int seal(int fd, const MemfdInodeEntry *e)
@@ -409,14 +388,10 @@ static int memfd_open(struct fd_rst *r, const struct fd_obj *o, const struct cr_
 static void memfd_rst_free(struct fd_rst *r)
 {
 	struct memfd_rst *m = r->priv[FD_KIND__FD_MEMFD];
-	size_t i;
 
 	if (!m)
 		return;
-	for (i = 0; m->fd && i < m->nr_inode; i++)
-		if (m->fd[i] >= 0)
-			close(m->fd[i]);
-	free(m->fd);
+	fdata_fds_free(m->fd, m->nr_inode);
 	if (m->raw)
 		img_close(m->raw);
 	img_free_all((ProtobufCMessage **)m->inode, m->nr_inode);

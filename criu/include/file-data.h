@@ -10,12 +10,15 @@
  *   2. fdata_commit(&out) when the kind writes its images, or
  *      fdata_abort(&out) on failure (no file left behind).
  * Restore:
+ *   0. fdata_open() the raw image (its size bounds every entry);
+ *      fdata_fds_new() for the files to create, fdata_fds_free() at the end.
  *   1. fdata_check() on every entry read, against the raw image's size.
  *   2. fdata_fill(dst, raw, &data, size): writes the runs, sizes the file.
  */
 #ifndef CRIU_FILE_DATA_H
 #define CRIU_FILE_DATA_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "file-data.pb-c.h"
@@ -35,6 +38,13 @@ int fdata_commit(struct fdata_out *w);
 void fdata_abort(struct fdata_out *w);
 /* A heap FileData with no runs, or NULL (logged). */
 FileData *fdata_new(void);
+
+/* Raw image @kind and its size; NULL logged. */
+struct cr_img *fdata_open(int dirfd, int kind, uint64_t *size);
+/* @n descriptors, all -1 (one per file to create); NULL logged. */
+int *fdata_fds_new(size_t n);
+/* Close the open ones, free the table. */
+void fdata_fds_free(int *fds, size_t n);
 
 /* Runs ascending, inside @size, their bytes inside @raw_size. -1 logged. */
 int fdata_check(const char *what, const FileData *d, uint64_t size, uint64_t raw_size);

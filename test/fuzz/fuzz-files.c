@@ -54,23 +54,6 @@ static void put(enum img_kind kind, const uint8_t *data, size_t size)
 	close(fd);
 }
 
-static size_t piece(const uint8_t **data, size_t *size, const uint8_t **out)
-{
-	size_t n;
-
-	if (*size < 2)
-		return 0;
-	n = (size_t)(*data)[0] | (size_t)(*data)[1] << 8;
-	*data += 2;
-	*size -= 2;
-	if (n > *size)
-		n = *size;
-	*out = *data;
-	*data += n;
-	*size -= n;
-	return n;
-}
-
 /* Create the small memfds the reader accepted. */
 static void open_memfds(struct fd_rst *r)
 {
@@ -114,7 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t i, n;
 
 	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-		n = piece(&data, &size, &p);
+		n = fuzz_piece(&data, &size, &p);
 		put(kinds[i], p, n);
 	}
 	memset(&r, 0, sizeof(r));
