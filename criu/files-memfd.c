@@ -4,8 +4,9 @@
  *
  * Dump: one memfd_entry per open file description (flags, position), one
  * memfd_inode_entry per memfd (name, size, mode, owner, seals from
- * F_GET_SEALS) with its data runs in memfd-data.img, read through a fresh
- * open of /proc/PID/fd/N so the task's position does not move. hugetlbfs
+ * F_GET_SEALS) with its data runs in memfd-data.img, both read through a
+ * fresh open of /proc/PID/fd/N (the task's position does not move, and an
+ * O_PATH fd can be read so too). hugetlbfs
  * memfds are refused.
  *
  * Restore: each memfd is created once with memfd_create(name,
@@ -80,20 +81,18 @@ static char *memfd_name(const struct fd_probe *p)
 	return strndup(n, len - sl);
 }
 
-/* Seals and filesystem through criu's copy of the descriptor. */
-static int memfd_seals(struct fd_probe *p, uint32_t *seals)
+/* Seals and filesystem through @src, criu's own open of the memfd. */
+static int memfd_seals(const struct fd_probe *p, int src, uint32_t *seals)
 {
-	int local = fd_probe_local(p), s;
 	struct statfs sfs;
+	int s;
 
-	if (local < 0)
-		return -1;
-	if (fstatfs(local, &sfs) || (unsigned long)sfs.f_type == HUGETLBFS_MAGIC) {
+	if (fstatfs(src, &sfs) || (unsigned long)sfs.f_type == HUGETLBFS_MAGIC) {
 		pr_err("fd %d: %s is a hugetlbfs memfd (or unreadable); not supported yet", p->fd,
 		       p->link);
 		return -1;
 	}
-	s = fcntl(local, F_GET_SEALS);
+	s = fcntl(src, F_GET_SEALS);
 	if (s < 0) {
 		pr_perror("fd %d: F_GET_SEALS", p->fd);
 		return -1;
@@ -102,7 +101,7 @@ static int memfd_seals(struct fd_probe *p, uint32_t *seals)
 	return 0;
 }
 
-static MemfdInodeEntry *new_inode(struct fd_probe *p, uint32_t id)
+static MemfdInodeEntry *new_inode(struct fd_probe *p, int src, uint32_t id)
 {
 	MemfdInodeEntry *e = calloc(1, sizeof(*e));
 
@@ -118,27 +117,38 @@ static MemfdInodeEntry *new_inode(struct fd_probe *p, uint32_t id)
 	e->mode = p->st.st_mode & 07777;
 	e->uid = p->st.st_uid;
 	e->gid = p->st.st_gid;
-	if (!e->name || !e->data || memfd_seals(p, &e->seals)) {
+	if (!e->name || !e->data || memfd_seals(p, src, &e->seals)) {
 		protobuf_c_message_free_unpacked(&e->base, NULL);
 		return NULL;
 	}
 	return e;
 }
 
-static int save_data(struct memfd_dump *m, struct fd_probe *p, MemfdInodeEntry *e)
+/* A new open of @p's memfd (O_PATH fds too), which criu may seek. */
+static int open_src(const struct fd_probe *p)
 {
 	char name[16];
-	int src, ret;
+	int src;
 
 	snprintf(name, sizeof(name), "%d", p->fd);
 	src = openat(p->procfd, name, O_RDONLY | O_CLOEXEC);
-	if (src < 0) {
+	if (src < 0)
 		pr_perror("fd %d: cannot open %s to read it", p->fd, p->link);
-		return -1;
+	return src;
+}
+
+static MemfdInodeEntry *save_inode(struct memfd_dump *m, struct fd_probe *p, uint32_t id)
+{
+	int src = open_src(p);
+	MemfdInodeEntry *e = src < 0 ? NULL : new_inode(p, src, id);
+
+	if (e && fdata_save(&m->out, p->imgdir, IMG_MEMFD_DATA, src, e->size, e->data)) {
+		protobuf_c_message_free_unpacked(&e->base, NULL);
+		e = NULL;
 	}
-	ret = fdata_save(&m->out, p->imgdir, IMG_MEMFD_DATA, src, e->size, e->data);
-	close(src);
-	return ret;
+	if (src >= 0)
+		close(src);
+	return e;
 }
 
 /* The inode entry of @p's memfd, new or already seen through another fd. */
@@ -159,13 +169,9 @@ static int memfd_inode(struct memfd_dump *m, struct fd_probe *p, uint32_t *id)
 		return -1;
 	}
 	m->ino = ino;
-	e = new_inode(p, (uint32_t)m->inodes.nr + 1);
+	e = save_inode(m, p, (uint32_t)m->inodes.nr + 1);
 	if (!e)
 		return -1;
-	if (save_data(m, p, e)) {
-		protobuf_c_message_free_unpacked(&e->base, NULL);
-		return -1;
-	}
 	m->ino[m->inodes.nr] = p->st.st_ino;
 	if (fd_list_add(&m->inodes, e))
 		return -1;

@@ -2,7 +2,7 @@
  * Deleted files keep content, holes, mode, sharing and positions: a sparse
  * 600 KiB file open twice (read-write at 12345 with a dup, write-only
  * O_APPEND) and mapped shared, then unlinked; and a deleted file whose name now belongs to a
- * new file, which must stay untouched.
+ * new file, which must stay untouched; an empty deleted file.
  */
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -59,7 +59,7 @@ static void check_deleted(int fd, const char *what)
 int main(int argc, char **argv)
 {
 	char path[512], reused[512], buf[16];
-	int rw, dup_rw, app, old, now;
+	int rw, dup_rw, app, old, now, empty;
 	unsigned char *map;
 	struct stat st;
 	off_t d;
@@ -82,6 +82,10 @@ int main(int argc, char **argv)
 		e2e_fail("mmap: %s", strerror(errno));
 	if (lseek(rw, 12345, SEEK_SET) != 12345 || unlink(path) || unlink(reused))
 		e2e_fail("setup: %s", strerror(errno));
+	e2e_path(path, sizeof(path), "empty");
+	empty = open(path, O_RDONLY | O_CREAT | O_EXCL, 0644);
+	if (empty < 0 || unlink(path))
+		e2e_fail("empty file: %s", strerror(errno));
 	now = open(reused, O_RDWR | O_CREAT | O_EXCL, 0600);
 	if (now < 0 || write(now, "new file", 8) != 8)
 		e2e_fail("new file: %s", strerror(errno));
@@ -95,6 +99,9 @@ int main(int argc, char **argv)
 	check_deleted(rw, "rw");
 	check_deleted(app, "append");
 	check_deleted(old, "reused");
+	check_deleted(empty, "empty");
+	if (fstat(empty, &st) || st.st_size != 0 || (st.st_mode & 07777) != 0644)
+		e2e_fail("empty: size %lld mode %o", (long long)st.st_size, st.st_mode & 07777);
 	if (fstat(rw, &st) || st.st_size != SIZE || (st.st_mode & 07777) != 0640)
 		e2e_fail("size %lld mode %o", (long long)st.st_size, st.st_mode & 07777);
 	check_range(rw, 0, HOLE_AT, false);

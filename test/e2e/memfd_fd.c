@@ -1,7 +1,8 @@
 /*
  * memfd descriptors keep name, content (holes too), size, seals, mode,
  * positions, close-on-exec and sharing: a sealed sparse memfd with a dup
- * and a second open file description reopened through /proc; an unsealable
+ * and a second open file description reopened through /proc (and an O_PATH
+ * one); an unsealable
  * close-on-exec memfd with mode 0600.
  */
 #include <sys/mman.h>
@@ -36,7 +37,7 @@ static void check_bytes(int fd, off_t off, const char *want, size_t len)
 
 int main(int argc, char **argv)
 {
-	int a, shared, other, plain, seals;
+	int a, shared, other, plain, seals, opath;
 	char self[64], zero[16] = { 0 };
 	struct stat sa, so;
 
@@ -52,8 +53,9 @@ int main(int argc, char **argv)
 		e2e_fail("F_ADD_SEALS: %s", strerror(errno));
 	snprintf(self, sizeof(self), "/proc/self/fd/%d", a);
 	other = open(self, O_RDONLY | O_NONBLOCK);
+	opath = open(self, O_PATH);
 	shared = dup2(a, 50);
-	if (other < 0 || shared != 50 || lseek(a, 777, SEEK_SET) != 777 ||
+	if (other < 0 || opath < 0 || shared != 50 || lseek(a, 777, SEEK_SET) != 777 ||
 	    lseek(other, 5, SEEK_SET) != 5)
 		e2e_fail("setup: %s", strerror(errno));
 
@@ -63,6 +65,9 @@ int main(int argc, char **argv)
 	check_link(a, "/memfd:criu test: a (deleted)");
 	check_link(other, "/memfd:criu test: a (deleted)");
 	check_link(plain, "/memfd:plain (deleted)");
+	check_link(opath, "/memfd:criu test: a (deleted)");
+	if (!(fcntl(opath, F_GETFL) & O_PATH))
+		e2e_fail("O_PATH memfd fd lost O_PATH: %o", fcntl(opath, F_GETFL));
 	if (fstat(a, &sa) || fstat(other, &so) || sa.st_ino != so.st_ino || sa.st_size != SIZE)
 		e2e_fail("the two open files of memfd a are not one %d-byte memfd", SIZE);
 	seals = fcntl(a, F_GET_SEALS);
