@@ -64,6 +64,9 @@ CASES = [
     ("unlinked_linked", prog("unlinked_linked"),
      ("refused", "keeps 1 other name(s), which /proc does not tell"), [], []),
     ("locks", prog("locks"), "once", ["--file-locks"], []),
+    ("locks_taken_meanwhile", prog("locks"),
+     ("restore_refused", "another process holds a conflicting one", "flock-ex"),
+     ["--file-locks"], []),
     ("locks_need_l", prog("locks"), ("refused", "dump with -l/--file-locks"), [], []),
     ("ghost_over_limit", prog("ghost"), ("refused", "over --ghost-limit (524288 bytes)"),
      ["--ghost-limit", "512K"], []),
@@ -342,6 +345,26 @@ def refused(pid, p, tmp, dopts, env, text):
     return p.wait(timeout=30)
 
 
+def restore_refused(p, tmp, dopts, ropts, env, text, locked):
+    """Between dump and restore someone else takes an exclusive flock on
+    the file `locked`: the restore must fail naming why, and leave no task."""
+    import fcntl
+    imgs = os.path.join(tmp, "imgs")
+    dump(p.pid, imgs, dopts, env)
+    p.wait(timeout=20)
+    with open(os.path.join(tmp, locked), "r+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        try:
+            restore(imgs, ropts, env, p.pid)
+        except CaseFailed as e:
+            if text not in str(e):
+                raise CaseFailed("restore failed, but not with %r: %s" % (text, e))
+        else:
+            raise CaseFailed("restore succeeded; expected a refusal with %r" % text)
+    if os.path.exists("/proc/%d" % p.pid):
+        raise CaseFailed("pid %d exists after the refused restore" % p.pid)
+
+
 def dump_and_restore(p, flow, tmp, dopts, ropts, env):
     """Dump the task, restore it, stop it; return its wait status."""
     pid = p.pid
@@ -382,6 +405,9 @@ def run_case(name, cmd, flow, dopts, ropts, env):
         pid = p.pid
         if isinstance(flow, tuple) and flow[0] == "refused":
             status = refused(pid, p, tmp, dopts, env, flow[1])
+        elif isinstance(flow, tuple) and flow[0] == "restore_refused":
+            restore_refused(p, tmp, dopts, ropts, env, flow[1], flow[2])
+            return None
         else:
             status = dump_and_restore(p, flow, tmp, dopts, ropts, env)
         pid = None
