@@ -71,6 +71,8 @@ CASES = [
     ("locks_taken_meanwhile", prog("locks"),
      ("restore_refused", "another process holds a conflicting one", "flock-ex"),
      ["--file-locks"], []),
+    ("lock_mapped", prog("lock_mapped"), ("refused", "which the task also maps"),
+     ["--file-locks"], []),
     ("locks_need_l", prog("locks"), ("refused", "dump with -l/--file-locks"), [], []),
     ("ghost_over_limit", prog("ghost"), ("refused", "over --ghost-limit (524288 bytes)"),
      ["--ghost-limit", "512K"], []),
