@@ -337,11 +337,15 @@ int cmd_restore(struct cr_options *o)
 		return -1;
 	}
 	if (rst_shmem_read(dirfd, &shm) || rst_images_read(dirfd, &ri) ||
-	    rst_shmem_check_mm(&shm, ri.mm, ri.pid) || check_xsave(&ri) ||
-	    rst_files_open(&ri, o, &files))
+	    rst_shmem_check_mm(&shm, ri.mm, ri.pid) || check_xsave(&ri))
 		goto out;
-	/* Shared memory objects: created once, before the fork, and inherited. */
-	if (rst_shmem_create(&shm) || rst_shmem_vma_fds(&shm, ri.mm, files.vma_fd))
+	/*
+	 * Shared memory objects: created once, before the fork, and inherited;
+	 * before the files, as a memfd fd may reopen a mapped memfd's object.
+	 */
+	ri.fdr.shm = &shm;
+	if (rst_shmem_create(&shm) || rst_files_open(&ri, o, &files) ||
+	    rst_shmem_vma_fds(&shm, ri.mm, files.vma_fd))
 		goto out;
 	warn_foreign_vdso(&ri);
 	if (pipe2(pfd, O_CLOEXEC)) {

@@ -110,16 +110,20 @@ static int save_runs(struct fdata_out *w, int src, uint64_t size, FileData *d, c
 	return 0;
 }
 
+int fdata_start(struct fdata_out *w, int dirfd, int kind)
+{
+	if (!w->img)
+		w->img = img_create(dirfd, (enum img_kind)kind, 0);
+	return w->img ? 0 : -1;
+}
+
 int fdata_save(struct fdata_out *w, int dirfd, int kind, int src, uint64_t size, FileData *d)
 {
 	char *buf;
 	int ret;
 
-	if (!w->img) {
-		w->img = img_create(dirfd, (enum img_kind)kind, 0);
-		if (!w->img)
-			return -1;
-	}
+	if (fdata_start(w, dirfd, kind))
+		return -1;
 	buf = malloc(COPY_BUF);
 	if (!buf) {
 		pr_err("out of memory");

@@ -7,12 +7,14 @@
  * F_GET_SEALS) with its data runs in memfd-data.img, both read through a
  * fresh open of /proc/PID/fd/N (the task's position does not move, and an
  * O_PATH fd can be read so too). hugetlbfs
- * memfds are refused.
+ * memfds are refused. A memfd the task also maps is a shared memory object
+ * (dump-shmem.c): its inode entry then only names that object.
  *
  * Restore: each memfd is created once with memfd_create(name,
  * MFD_ALLOW_SEALING), filled, given mode and owner, then sealed; every open
  * file description is reopened from it through /proc/self/fd and seeked.
- * Mappings of memfds are the shared-memory code's, not this kind's.
+ * A mapped memfd is the shared memory code's object, created before the
+ * files (restore-shmem.c): its descriptions are reopened from that one.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +34,7 @@
 #include "files.h"
 #include "image.h"
 #include "memfd.pb-c.h"
+#include "restore.h"
 
 #define MEMFD_PREFIX	"/memfd:"
 #define DELETED_SUFFIX	" (deleted)"
@@ -124,6 +127,20 @@ static MemfdInodeEntry *new_inode(struct fd_probe *p, int src, uint32_t id)
 	return e;
 }
 
+/*
+ * The id of the shared memory object (dump-shmem.c) that @p's memfd is
+ * when the task also maps it, or 0: the object then carries the content.
+ */
+static uint32_t mapped_object(const struct fd_probe *p)
+{
+	size_t i;
+
+	for (i = 0; p->shm && i < p->shm->nr; i++)
+		if (p->shm->v[i].dev == p->st.st_dev && p->shm->v[i].ino == p->st.st_ino)
+			return p->shm->v[i].e.id;
+	return 0;
+}
+
 /* A new open of @p's memfd (O_PATH fds too), which criu may seek. */
 static int open_src(const struct fd_probe *p)
 {
@@ -142,7 +159,12 @@ static MemfdInodeEntry *save_inode(struct memfd_dump *m, struct fd_probe *p, uin
 	int src = open_src(p);
 	MemfdInodeEntry *e = src < 0 ? NULL : new_inode(p, src, id);
 
-	if (e && fdata_save(&m->out, p->imgdir, IMG_MEMFD_DATA, src, e->size, e->data)) {
+	if (e) {
+		e->shmem_id = mapped_object(p);
+		e->has_shmem_id = e->shmem_id != 0;
+	}
+	if (e && !e->has_shmem_id &&
+	    fdata_save(&m->out, p->imgdir, IMG_MEMFD_DATA, src, e->size, e->data)) {
 		protobuf_c_message_free_unpacked(&e->base, NULL);
 		e = NULL;
 	}
@@ -176,25 +198,9 @@ static int memfd_inode(struct memfd_dump *m, struct fd_probe *p, uint32_t *id)
 	if (fd_list_add(&m->inodes, e))
 		return -1;
 	*id = e->id;
-	pr_info("fd %d: memfd '%s', %llu bytes in %zu runs, seals %#x", p->fd, e->name,
-		(unsigned long long)e->size, e->data->n_runs, e->seals);
-	return 0;
-}
-
-/*
- * A memfd the task also maps is a shared memory object (dump-shmem.c) the
- * restore creates on its own: an fd of it here would get a second memfd.
- */
-static int mapped_too(const struct fd_probe *p)
-{
-	size_t i;
-
-	for (i = 0; p->shm && i < p->shm->nr; i++)
-		if (p->shm->v[i].dev == p->st.st_dev && p->shm->v[i].ino == p->st.st_ino) {
-			pr_err("fd %d: memfd %s is also mapped; a memfd both open and mapped is "
-			       "not supported yet", p->fd, p->link);
-			return -1;
-		}
+	pr_info("fd %d: memfd '%s', %llu bytes in %zu runs, seals %#x%s", p->fd, e->name,
+		(unsigned long long)e->size, e->data->n_runs, e->seals,
+		e->has_shmem_id ? ", mapped: the shmem object's" : "");
 	return 0;
 }
 
@@ -204,7 +210,7 @@ static int memfd_dump(struct dump_files *d, struct fd_probe *p, uint32_t *id)
 	MemfdEntry *e;
 	uint32_t inode;
 
-	if (!m || mapped_too(p) || memfd_inode(m, p, &inode))
+	if (!m || memfd_inode(m, p, &inode))
 		return -1;
 	e = malloc(sizeof(*e));
 	if (!e) {
@@ -233,7 +239,8 @@ static int memfd_write(struct dump_files *d, int dirfd)
 		return 0;
 	}
 	if (fd_write_entries(dirfd, IMG_MEMFD_INODES, m->inodes.v, m->inodes.nr) ||
-	    fd_write_entries(dirfd, IMG_MEMFDS, m->fds.v, m->fds.nr))
+	    fd_write_entries(dirfd, IMG_MEMFDS, m->fds.v, m->fds.nr) ||
+	    fdata_start(&m->out, dirfd, IMG_MEMFD_DATA))	/* all mapped: an empty one */
 		return -1;
 	return fdata_commit(&m->out);
 }
@@ -289,6 +296,11 @@ static int check_inode(const ProtobufCMessage *msg, void *ctx)
 	    (e->seals & ~(uint32_t)KNOWN_SEALS) || (e->mode & ~07777u)) {
 		pr_err("memfd-inodes.img: memfd %u: name, size %llu, seals %#x or mode %o invalid",
 		       e->id, (unsigned long long)e->size, e->seals, e->mode);
+		return -1;
+	}
+	if (e->has_shmem_id && (!e->shmem_id || e->data->n_runs)) {
+		pr_err("memfd-inodes.img: memfd %u is shmem object %u and has %zu runs of its own",
+		       e->id, e->shmem_id, e->data->n_runs);
 		return -1;
 	}
 	snprintf(what, sizeof(what), "memfd-inodes.img: memfd %u", e->id);
@@ -364,18 +376,44 @@ static int create_memfd(struct memfd_rst *m, size_t k)
 	return 0;
 }
 
+/* The descriptor of the (mapped) memfd @e, created by the shmem code. */
+static int shmem_fd(const struct fd_rst *r, const MemfdInodeEntry *e)
+{
+	const ShmemEntry *se = r->shm ? rst_shmem_find(r->shm, e->shmem_id, NULL) : NULL;
+	size_t k = 0;
+
+	if (se)
+		rst_shmem_find(r->shm, e->shmem_id, &k);
+	if (!se || se->kind != SHMEM_KIND__SHMEM_MEMFD || r->shm->fd[k] < 0) {
+		pr_err("memfd '%s' names shared memory object %u, which is no memfd created here",
+		       e->name, e->shmem_id);
+		return -1;
+	}
+	return r->shm->fd[k];
+}
+
+/* The memfd of inode @k: created here, or the mapped one's object. */
+static int inode_fd(struct fd_rst *r, struct memfd_rst *m, size_t k)
+{
+	if (m->inode[k]->has_shmem_id)
+		return shmem_fd(r, m->inode[k]);
+	if (m->fd[k] < 0 && create_memfd(m, k))
+		return -1;
+	return m->fd[k];
+}
+
 static int memfd_open(struct fd_rst *r, const struct fd_obj *o, const struct cr_options *opt)
 {
 	struct memfd_rst *m = r->priv[FD_KIND__FD_MEMFD];
 	const MemfdEntry *e = (const MemfdEntry *)o->e;
 	size_t k = e->inode_id - 1;	/* checked on reading */
+	int fd = inode_fd(r, m, k);
 	char self[64];
-	int fd;
 
 	(void)opt;
-	if (m->fd[k] < 0 && create_memfd(m, k))
+	if (fd < 0)
 		return -1;
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", m->fd[k]);
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
 	fd = open(self, (int)e->flags | O_CLOEXEC);
 	if (fd < 0) {
 		pr_perror("memfd '%s': cannot open it again with flags %o", m->inode[k]->name,

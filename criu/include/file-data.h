@@ -7,7 +7,8 @@
  *   1. fdata_save(&out, dirfd, kind, src, size, &data) for each file: finds
  *      data with SEEK_DATA/SEEK_HOLE on @src (an fd criu may seek) and
  *      appends the runs to raw image @kind, created on first use.
- *   2. fdata_commit(&out) when the kind writes its images, or
+ *   2. fdata_commit(&out) when the kind writes its images (fdata_start()
+ *      first if the raw image must exist even with no file saved), or
  *      fdata_abort(&out) on failure (no file left behind).
  * Restore:
  *   0. fdata_open() the raw image (its size bounds every entry);
@@ -34,6 +35,8 @@ struct fdata_out {
 
 /* Fills @d (runs malloc'ed, freed with the message). -1 logged. */
 int fdata_save(struct fdata_out *w, int dirfd, int kind, int src, uint64_t size, FileData *d);
+/* Create raw image @kind now if no file did (an empty one); -1 logged. */
+int fdata_start(struct fdata_out *w, int dirfd, int kind);
 int fdata_commit(struct fdata_out *w);
 void fdata_abort(struct fdata_out *w);
 /* A heap FileData with no runs, or NULL (logged). */

@@ -61,6 +61,7 @@
 
 struct dump_files;
 struct dump_shmems;
+struct rst_shmems;
 struct fd_rst;
 
 /* What the dump knows about one descriptor before a kind claims it. */
@@ -127,6 +128,8 @@ struct fd_rst {
 	struct fd_obj	*obj;		/* sorted by id once fd_rst_index() ran */
 	size_t		nr_obj, cap_obj;
 	void		*priv[FD_KIND_MAX];	/* each kind's images */
+	/* the dump's shared memory objects, created before open() (mapped memfds) */
+	const struct rst_shmems *shm;
 };
 
 /* A growing list of image entries a kind owns (freed as unpacked messages). */
