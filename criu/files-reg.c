@@ -6,7 +6,8 @@
  * A file renamed since it was opened is found under its new name, which
  * the link shows. A deleted regular file becomes a ghost (files-ghost.c);
  * a deleted file with other names left, and a path leading elsewhere, are
- * refused. Restore: the path is opened again and must be the same file
+ * refused. O_PATH fds of any file type are kept as paths (FD_PATH).
+ * Restore: the path is opened again and must be the same file
  * (dev/ino, rdev for devices), or the ghost is reopened; regular files get
  * their position back. The terminal (--shell-job) is criu's own.
  */
@@ -173,6 +174,30 @@ static int reg_dump(struct dump_files *d, struct fd_probe *p, uint32_t *id)
 		return -1;
 	return dump_files_add(d, p->link, &p->st, p->fi.flags & ~O_CLOEXEC,
 			      p->fi.pos < 0 ? 0 : (uint64_t)p->fi.pos, id);
+}
+
+/*
+ * An O_PATH fd opens nothing but a path, whatever the file type (FIFO,
+ * socket, device, symlink with O_NOFOLLOW): it is kept as a path, checked
+ * like any other, without lstat following a symlink it names.
+ */
+static bool path_match(const struct fd_probe *p)
+{
+	return (p->fi.flags & O_PATH) && p->link[0] == '/';
+}
+
+static int path_dump(struct dump_files *d, struct fd_probe *p, uint32_t *id)
+{
+	struct stat now;
+
+	if (!S_ISLNK(p->st.st_mode))
+		return reg_dump(d, p, id);
+	if (lstat(p->link, &now) || now.st_dev != p->st.st_dev || now.st_ino != p->st.st_ino) {
+		pr_err("fd %d: symlink %s is gone or another one now: not supported yet", p->fd,
+		       p->link);
+		return -1;
+	}
+	return dump_files_add(d, p->link, &p->st, p->fi.flags & ~O_CLOEXEC, 0, id);
 }
 
 static int tty_dump(struct dump_files *d, struct fd_probe *p, uint32_t *id)
@@ -344,6 +369,27 @@ static int reg_post(const struct fd_rst *r, const FdEntry *fe, const struct fd_o
 	return rst_locks_posix((const RegFileEntry *)o->e, (int)fe->fd, why, len);
 }
 
+static int path_check(const struct fd_rst *r, const FdEntry *fe, const struct fd_obj *o)
+{
+	const RegFileEntry *rf = (const RegFileEntry *)o->e;
+
+	(void)r;
+	if (!(rf->flags & O_PATH) || rf->n_locks) {
+		pr_err("fds: fd %u (O_PATH) names %s, open without O_PATH or locked", fe->fd,
+		       rf->path);
+		return -1;
+	}
+	return 0;
+}
+
+static int path_open(struct fd_rst *r, const struct fd_obj *o, const struct cr_options *opt)
+{
+	const RegFileEntry *rf = (const RegFileEntry *)o->e;
+
+	(void)opt;
+	return rst_reg_open(r, rf, (int)(rf->flags & (O_PATH | O_NOFOLLOW | O_DIRECTORY)), false);
+}
+
 /* The task goes onto criu's terminal. */
 static int tty_open(struct fd_rst *r, const struct fd_obj *o, const struct cr_options *opt)
 {
@@ -380,6 +426,12 @@ const struct fd_ops fd_chr_ops = {
 	.kind = FD_KIND__FD_CHR, .name = "memory device", .store = FD_KIND__FD_REG,
 	.match = chr_match, .dump = reg_dump,
 	.check = chr_check, .open = reg_open,
+};
+
+const struct fd_ops fd_path_ops = {
+	.kind = FD_KIND__FD_PATH, .name = "O_PATH file", .store = FD_KIND__FD_REG,
+	.match = path_match, .dump = path_dump,
+	.check = path_check, .open = path_open,
 };
 
 const struct fd_ops fd_tty_ops = {

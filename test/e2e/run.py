@@ -64,6 +64,7 @@ CASES = [
     ("tail_f", ["tail", "-f"], "tail", [], []),
     ("memfd_open_mapped", prog("memfd_open_mapped"), "once", [], []),
     ("renamed", prog("renamed"), "once", [], []),
+    ("opath", prog("opath"), "once", [], []),
     ("unlinked_linked", prog("unlinked_linked"),
      ("refused", "keeps 1 other name(s), which /proc does not tell"), [], []),
     ("locks", prog("locks"), "once", ["--file-locks"], []),
