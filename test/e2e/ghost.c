@@ -1,5 +1,5 @@
 /*
- * Deleted files keep content, holes, mode, sharing and positions: a sparse
+ * Deleted files keep content, holes, mode, owner, sharing and positions: a sparse
  * 600 KiB file open twice (read-write at 12345 with a dup, write-only
  * O_APPEND) and mapped shared, then unlinked; and a deleted file whose name now belongs to a
  * new file, which must stay untouched; an empty deleted file.
@@ -74,7 +74,8 @@ int main(int argc, char **argv)
 		e2e_fail("open: %s", strerror(errno));
 	fill(rw, 0, HOLE_AT);
 	fill(rw, DATA2, 10000);
-	if (ftruncate(rw, SIZE) || fchmod(rw, 0640) || write(old, "old file", 8) != 8)
+	if (ftruncate(rw, SIZE) || fchown(rw, 1000, 1001) || fchmod(rw, 0640) ||
+	    write(old, "old file", 8) != 8)
 		e2e_fail("setup: %s", strerror(errno));
 	dup_rw = dup(rw);
 	map = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, rw, 0);
@@ -102,8 +103,10 @@ int main(int argc, char **argv)
 	check_deleted(empty, "empty");
 	if (fstat(empty, &st) || st.st_size != 0 || (st.st_mode & 07777) != 0644)
 		e2e_fail("empty: size %lld mode %o", (long long)st.st_size, st.st_mode & 07777);
-	if (fstat(rw, &st) || st.st_size != SIZE || (st.st_mode & 07777) != 0640)
-		e2e_fail("size %lld mode %o", (long long)st.st_size, st.st_mode & 07777);
+	if (fstat(rw, &st) || st.st_size != SIZE || (st.st_mode & 07777) != 0640 ||
+	    st.st_uid != 1000 || st.st_gid != 1001)
+		e2e_fail("size %lld mode %o owner %u:%u", (long long)st.st_size,
+			 st.st_mode & 07777, st.st_uid, st.st_gid);
 	check_range(rw, 0, HOLE_AT, false);
 	check_range(rw, HOLE_AT, 4096, true);
 	check_range(rw, DATA2, 10000, false);
