@@ -293,7 +293,8 @@ int dump_collect_fds(struct dump_task *t)
 	for (i = 0; i < nr; i++) {
 		struct fd_probe p = {
 			.pid = t->pid, .fd = fds[i], .link = target, .o = t->o,
-			.pidfd = pidfd, .procfd = procfd, .local = -1, .imgdir = t->dirfd, .shm = t->shm,
+			.pidfd = pidfd, .procfd = procfd, .local = -1,
+			.imgdir = t->dirfd, .shm = t->shm,
 		};
 		int err = collect_one(t, &p, infofd, &f->fd[f->nr_fd]);
 
