@@ -101,7 +101,8 @@ static int add_lock(RegFileEntry *e, const struct proc_lock *l)
 	return 0;
 }
 
-static int check_lock(const struct dump_task *t, const struct fd_probe *p, const struct proc_lock *l)
+static int check_lock(const struct dump_task *t, const struct fd_probe *p,
+		      const struct proc_lock *l)
 {
 	if (l->kind == PROC_LOCK_LEASE || l->kind == PROC_LOCK_OTHER) {
 		pr_err("fd %d (%s) holds a lease or an unknown kind of lock: not supported yet",
