@@ -5,8 +5,9 @@
  * data runs (holes kept) in ghost-data.img; files over --ghost-limit are
  * refused. Restore: the file is created again where it was (an O_TMPFILE
  * in the same directory if that name is taken now), filled, given its
- * owner, mode and times, and unlinked at once; criu keeps that descriptor
- * and every open file description is reopened from it.
+ * owner, mode and times, and unlinked at once, all in criu before the first
+ * fork; every process inherits that descriptor and reopens every open file
+ * description, mapping or exe of the ghost from it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +26,14 @@
 #define DELETED_SUFFIX	" (deleted)"
 #define RST_MAX_GHOSTS	65536
 #define RST_MAX_GHOST_SIZE (1ull << 40)
+
+/*
+ * Restore: the ghosts made, by id - 1. criu makes them all before the first
+ * fork (rst_ghosts_create), so every process of a tree inherits the same
+ * descriptors: one inode, however many processes open or map it.
+ */
+static int *made;
+static size_t nr_made;
 
 /* ---- dump ------------------------------------------------------------------ */
 
@@ -238,8 +247,7 @@ int ghost_read(struct ghost_rst *g, int dirfd)
 	if (!g->raw || img_read_all(dirfd, IMG_GHOST_FILES, 0, 0, check_ghost, g,
 				    (ProtobufCMessage ***)&g->e, &g->nr))
 		return -1;
-	g->fd = fdata_fds_new(g->nr);
-	return g->fd ? 0 : -1;
+	return 0;
 }
 
 int ghost_check(const struct ghost_rst *g, const RegFileEntry *rf)
@@ -338,21 +346,63 @@ static int ghost_create(struct ghost_rst *g, size_t k, const char *path)
 		return -1;
 	}
 	pr_info("deleted file %s: ghost %u created%s", path, e->id, linked ? "" : " nameless");
-	g->fd[k] = keep_readonly(fd, path);
-	return g->fd[k] < 0 ? -1 : 0;
+	made[k] = keep_readonly(fd, path);
+	return made[k] < 0 ? -1 : 0;
+}
+
+/* The table of made ghosts, sized for @g's. */
+static int made_table(const struct ghost_rst *g)
+{
+	if (made && nr_made == g->nr)
+		return 0;
+	if (made) {
+		pr_err("ghosts of two different dumps in one restore");
+		return -1;
+	}
+	made = fdata_fds_new(g->nr);
+	nr_made = made ? g->nr : 0;
+	return made ? 0 : -1;
+}
+
+/* Ghost @k of @rr, made now if it is not yet. */
+static int ghost_fd(struct reg_rst *rr, size_t k, const char *path)
+{
+	if (made_table(&rr->g))
+		return -1;
+	if (made[k] < 0 && ghost_create(&rr->g, k, path))
+		return -1;
+	return made[k];
+}
+
+int rst_ghosts_create(const struct fd_rst *r)
+{
+	struct reg_rst *rr = r->priv[FD_KIND__FD_REG];
+	size_t i;
+
+	for (i = 0; rr && i < rr->nr; i++)
+		if (rr->e[i]->has_ghost_id &&
+		    ghost_fd(rr, rr->e[i]->ghost_id - 1, rr->e[i]->path) < 0)
+			return -1;
+	return 0;
+}
+
+void rst_ghosts_close(void)
+{
+	fdata_fds_free(made, nr_made);
+	made = NULL;
+	nr_made = 0;
 }
 
 int ghost_open(const struct fd_rst *r, const RegFileEntry *rf, int flags)
 {
 	struct reg_rst *rr = r->priv[FD_KIND__FD_REG];
-	struct ghost_rst *g = &rr->g;
-	size_t k = rf->ghost_id - 1;	/* checked by ghost_check() */
+	int gfd = ghost_fd(rr, rf->ghost_id - 1, rf->path);	/* id checked by ghost_check() */
 	char self[64];
 	int fd;
 
-	if (g->fd[k] < 0 && ghost_create(g, k, rf->path))
+	if (gfd < 0)
 		return -1;
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", g->fd[k]);
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", gfd);
 	fd = open(self, flags | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		pr_perror("deleted file %s: cannot open it again", rf->path);
@@ -361,7 +411,6 @@ int ghost_open(const struct fd_rst *r, const RegFileEntry *rf, int flags)
 
 void ghost_rst_free(struct ghost_rst *g)
 {
-	fdata_fds_free(g->fd, g->nr);
 	if (g->raw)
 		img_close(g->raw);
 	img_free_all((ProtobufCMessage **)g->e, g->nr);

@@ -55,7 +55,7 @@ static bool task_maps(const struct dump_task *t, const struct stat *st)
 
 		if (!v->has_file_id)
 			continue;
-		e = entry_by_id((struct dump_files *)&t->files, v->file_id);
+		e = entry_by_id(t->files, v->file_id);
 		if (e && e->dev == st->st_dev && e->ino == st->st_ino)
 			return true;
 	}
@@ -132,7 +132,7 @@ int dump_fd_locks(struct dump_task *t, const struct fd_probe *p, FdKind kind, ui
 		       p->fd, p->link, ls.nr);
 		goto out;
 	}
-	e = kind == FD_KIND__FD_REG || kind == FD_KIND__FD_DIR ? entry_by_id(&t->files, id) : NULL;
+	e = kind == FD_KIND__FD_REG || kind == FD_KIND__FD_DIR ? entry_by_id(t->files, id) : NULL;
 	if (!e) {
 		pr_err("fd %d (%s): file locks on a %s are not supported yet", p->fd, p->link,
 		       fd_kind_str(kind));
@@ -179,7 +179,7 @@ int dump_check_locks(const struct dump_task *t)
 		return -1;
 	held = posix_in_proc(&ls, t->pid);
 	proc_locks_free(&ls);
-	seen = posix_in_images(&t->files, t->pid);
+	seen = posix_in_images(t->files, t->pid);
 	if (held > seen) {
 		pr_err("/proc/locks shows %zu POSIX locks of %d, its descriptors only %zu: "
 		       "locks not tied to an open file are not supported yet", held, t->pid, seen);

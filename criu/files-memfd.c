@@ -429,6 +429,12 @@ static int memfd_open(struct fd_rst *r, const struct fd_obj *o, const struct cr_
 	return fd;
 }
 
+/* Every open file description of one memfd is opened by one process. */
+static uint64_t memfd_group(const struct fd_obj *o)
+{
+	return ((const MemfdEntry *)o->e)->inode_id;
+}
+
 static void memfd_rst_free(struct fd_rst *r)
 {
 	struct memfd_rst *m = r->priv[FD_KIND__FD_MEMFD];
@@ -448,5 +454,6 @@ const struct fd_ops fd_memfd_ops = {
 	.kind = FD_KIND__FD_MEMFD, .name = "memfd",
 	.img = IMG_MEMFDS, .extra_img = IMG_MEMFD_INODES, .data_img = IMG_MEMFD_DATA,
 	.match = memfd_match, .dump = memfd_dump, .write = memfd_write, .free = memfd_free,
-	.read = memfd_read, .open = memfd_open, .rst_free = memfd_rst_free,
+	.read = memfd_read, .open = memfd_open, .group = memfd_group,
+	.rst_free = memfd_rst_free,
 };

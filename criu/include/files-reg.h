@@ -7,8 +7,9 @@
  * ghost-files.img + ghost-data.img, and its reg_file_entry names it by
  * ghost_id. Restore creates the file again at its old path (or, when that
  * name is taken, as an O_TMPFILE in the same directory), fills it, unlinks
- * it and keeps one descriptor; every open of the entry reopens that
- * descriptor through /proc/self/fd with its own flags.
+ * it and keeps one descriptor (criu makes every ghost before the first
+ * fork, so all processes of a tree share it); every open of the entry
+ * reopens that descriptor through /proc/self/fd with its own flags.
  */
 #ifndef CRIU_FILES_REG_H
 #define CRIU_FILES_REG_H
@@ -52,7 +53,6 @@ void ghost_free(struct dump_files *d);
 struct ghost_rst {
 	GhostFileEntry	**e;
 	size_t		nr;
-	int		*fd;		/* the created file, O_RDONLY; -1 until needed */
 	struct cr_img	*raw;		/* ghost-data.img, NULL without ghosts */
 	uint64_t	raw_size;
 };
@@ -68,6 +68,12 @@ int ghost_read(struct ghost_rst *g, int dirfd);
 int ghost_check(const struct ghost_rst *g, const RegFileEntry *rf);
 /* A new open file description of @rf's ghost with @flags. -1 logged. */
 int ghost_open(const struct fd_rst *r, const RegFileEntry *rf, int flags);
+/*
+ * Make every ghost of @r now (criu, before the first fork: the processes
+ * inherit them), and close criu's descriptors of them once forked.
+ */
+int rst_ghosts_create(const struct fd_rst *r);
+void rst_ghosts_close(void);
 void ghost_rst_free(struct ghost_rst *g);
 
 #endif /* CRIU_FILES_REG_H */

@@ -27,7 +27,7 @@ def prog(name):
     return [os.path.join(E2E, name)]
 
 
-SYS_FUTEX, SYS_CLOCK_NANOSLEEP = 202, 230
+SYS_PAUSE, SYS_FUTEX, SYS_CLOCK_NANOSLEEP = 34, 202, 230
 
 # name, command, flow, extra dump options, extra restore options
 CASES = [
@@ -58,6 +58,21 @@ CASES = [
     ("epoll", prog("epoll"), "once", [], []),
     ("inotify", prog("inotify"), "once", [], []),
     ("fanotify", prog("fanotify"), "once", [], []),
+    ("tree", prog("tree"), "once", [], []),
+    ("tree_attached", prog("tree"), "attached", [], []),
+    ("pgrp_orphan", prog("pgrp_orphan"), "once", [], []),
+    ("cow", prog("cow"), "once", [], []),
+    ("sess_orphan", prog("sess_orphan"), "once", [], []),
+    ("shared_file", prog("shared_file"), "once", [], []),
+    ("shared_mem", prog("shared_mem"), "once", [], []),
+    ("pipe_tree", prog("pipe_tree"), "once", [], []),
+    ("pipeline", prog("pipeline"), "once", [], []),
+    ("tree_leave_running_twice", prog("tree"), "twice", [], []),
+    ("tree_stopped", prog("tree"), "stopped", [], []),
+    ("tree_dump_fault", prog("tree"), "dump_fault", [], []),
+    ("tree_restore_fault", prog("tree"), "restore_fault", [], []),
+    ("sh_pipeline", ["/usr/bin/python3", os.path.join(E2E, "sh_pipeline.py")], "once", [], []),
+    ("py_workers", ["/usr/bin/python3", os.path.join(E2E, "py_workers.py")], "once", [], []),
     ("ghost", prog("ghost"), "once", [], []),
     ("ghost_exe", prog("ghost_exe"), "once", [], []),
     ("memfd_fd", prog("memfd_fd"), "once", [], []),
@@ -199,7 +214,8 @@ def restore_attached(imgs, opts, env, pid):
         proc.wait()
         raise CaseFailed("criu restore did not return after the task exited")
     if rc != 0:
-        raise CaseFailed("criu restore exited %d; the task's status should be 0" % rc)
+        raise CaseFailed("criu restore exited %d; the task's status should be 0: %s" % (
+            rc, log_errors(os.path.join(imgs, "restore.log"))))
 
 
 class Tmux:
@@ -372,7 +388,7 @@ def restore_refused(p, tmp, dopts, ropts, env, text, locked):
 
 
 def dump_and_restore(p, flow, tmp, dopts, ropts, env):
-    """Dump the task, restore it, stop it; return its wait status."""
+    """Dump the task (its tree), restore it, stop it; return its wait status."""
     pid = p.pid
     if isinstance(flow, tuple):
         wait_blocked(pid, flow[1])
@@ -382,17 +398,41 @@ def dump_and_restore(p, flow, tmp, dopts, ropts, env):
             raise CaseFailed("--leave-running: the task is gone")
         dump(pid, os.path.join(tmp, "imgs2"), ["--leave-running"] + dopts, env)
         p.kill()
+        kill_tree(tmp)
         imgs = os.path.join(tmp, "imgs2")
+    elif flow == "stopped":
+        imgs = os.path.join(tmp, "imgs")
+        dump(pid, imgs, ["--leave-stopped"] + dopts, env)
+        tree_states(tmp, "T")
+        p.kill()
+        kill_tree(tmp)
     else:
+        if flow == "dump_fault":
+            dump_fault(pid, tmp, dopts, env)
         imgs = os.path.join(tmp, "imgs")
         dump(pid, imgs, dopts, env)
     status = p.wait(timeout=20)
-    if flow != "twice" and status != -signal.SIGKILL:
+    if flow not in ("twice", "stopped") and status != -signal.SIGKILL:
         raise CaseFailed("after dump the task ended with %s, not SIGKILL" % status)
+    tree_gone(tmp)  # the dump killed the whole tree; orphans are reaped here
     if flow == "attached":
         restore_attached(imgs, ropts, env, pid)
         return 0
-    restore(imgs, ropts, env, pid)
+    if flow == "restore_fault":
+        restore_fault(imgs, tmp, ropts, env)
+    if flow == "stopped":
+        restore(imgs, ["--leave-stopped"] + ropts, env, pid)
+        tree_states(tmp, "T")
+        for q in tree_pids(tmp):
+            os.kill(q, signal.SIGCONT)
+        # SIGTERM only once each is back in pause(): one arriving while
+        # the restorer still has it blocked is handled before pause()
+        # starts again, which then waits for ever (the program's race)
+        for q in tree_pids(tmp):
+            if proc_status(q)["State"].split()[0] != "Z":
+                wait_blocked(q, SYS_PAUSE)
+    else:
+        restore(imgs, ropts, env, pid)
     os.kill(pid, signal.SIGTERM)
     return wait_pid(pid, 30)
 
@@ -424,6 +464,7 @@ def run_case(name, cmd, flow, dopts, ropts, env):
             result = "no result (wait status %#x)" % status
         if result != "PASS":
             raise CaseFailed(result)
+        tree_gone(tmp)
         return None
     except (CaseFailed, subprocess.TimeoutExpired, OSError, ValueError) as e:
         return str(e)
@@ -436,6 +477,98 @@ def run_case(name, cmd, flow, dopts, ropts, env):
                 pass
         shutil.rmtree(tmp, ignore_errors=True)
         reap_orphans()
+
+
+def tree_pids(tmp):
+    with open(os.path.join(tmp, "pids")) as f:
+        return [int(x) for x in f.read().split()]
+
+
+def proc_status(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return dict(l.split(":", 1) for l in f if ":" in l)
+
+
+def dump_fault(pid, tmp, opts, env):
+    """A dump failing in the tree's second process leaves every process
+    running: not traced, not stopped (zombies stay zombies)."""
+    imgs = os.path.join(tmp, "imgs-fault")
+    os.makedirs(imgs)
+    fenv = dict(env, CRIU_FAULT="after-parasite", CRIU_FAULT_NTH="2")
+    rc, out = criu(["dump", "-t", str(pid), "-D", imgs, "-o", "dump.log", "-v4"] + opts,
+                   imgs, fenv)
+    if rc == 0 or "fault injected at after-parasite" not in open(
+            os.path.join(imgs, "dump.log")).read():
+        raise CaseFailed("dump with a fault in the second process: exit %d" % rc)
+    if os.path.exists(os.path.join(imgs, "inventory.img")):
+        raise CaseFailed("a failed dump left an inventory")
+    for p in tree_pids(tmp):
+        st = proc_status(p)
+        state = st["State"].split()[0]
+        if int(st["TracerPid"]) != 0 or state in ("T", "t"):
+            raise CaseFailed("after the failed dump %d is %s, traced by %s" % (
+                p, state, st["TracerPid"].strip()))
+
+
+def restore_fault(imgs, tmp, opts, env):
+    """A restore failing in the last process, or after the release, leaves
+    no process behind."""
+    fenv = dict(env, CRIU_FAULT="restore-last-task")
+    rc, out = criu(["restore", "-D", imgs, "-d", "-o", "restore-fault.log", "-v4"] + opts,
+                   imgs, fenv)
+    if rc == 0 or "fault injected" not in open(os.path.join(imgs, "restore-fault.log")).read():
+        raise CaseFailed("restore with a fault in the last process: exit %d" % rc)
+    tree_gone(tmp, 0)
+    # failing after the tree was released (the pidfile cannot be written):
+    # every process is running its own code by then, and is killed all the same
+    rc, out = criu(["restore", "-D", imgs, "-d", "--pidfile", "no/such/dir/pid",
+                    "-o", "restore-late.log", "-v4"] + opts, imgs, env)
+    if rc == 0 or "cannot write the pidfile" not in open(
+            os.path.join(imgs, "restore-late.log")).read():
+        raise CaseFailed("restore with an unwritable pidfile: exit %d" % rc)
+    tree_gone(tmp, 0)
+
+
+def tree_states(tmp, want):
+    """Every listed process is in state `want` (zombies stay zombies)."""
+    for p in tree_pids(tmp):
+        end = time.monotonic() + 10
+        while True:
+            state = proc_status(p)["State"].split()[0]
+            if state in (want, "Z"):
+                break
+            if time.monotonic() > end:
+                raise CaseFailed("%d is in state %s, not %s" % (p, state, want))
+            time.sleep(0.005)
+
+
+def kill_tree(tmp):
+    """SIGKILL every live process a tree case listed (they are ours and alive)."""
+    if os.path.exists(os.path.join(tmp, "pids")):
+        for p in tree_pids(tmp):
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def tree_gone(tmp, timeout=10):
+    """Every pid a tree case listed in its "pids" file is gone (this runner,
+    a subreaper, reaps the ones it inherits)."""
+    try:
+        with open(os.path.join(tmp, "pids")) as f:
+            pids = [int(x) for x in f.read().split()]
+    except OSError:
+        return
+    end = time.monotonic() + timeout
+    while True:
+        reap_orphans()
+        left = [p for p in pids if os.path.exists("/proc/%d" % p)]
+        if not left:
+            return
+        if time.monotonic() > end:
+            raise CaseFailed("processes of the tree left behind: %s" % left)
+        time.sleep(0.01)
 
 
 def reap_orphans():
