@@ -83,6 +83,7 @@ CASES = [
     ("unlinked_linked", prog("unlinked_linked"),
      ("refused", "keeps 1 other name(s), which /proc does not tell"), [], []),
     ("locks", prog("locks"), "once", ["--file-locks"], []),
+    ("tree_files", prog("tree_files"), "once", ["--file-locks"], []),
     ("locks_taken_meanwhile", prog("locks"),
      ("restore_refused", "another process holds a conflicting one", "flock-ex"),
      ["--file-locks"], []),
