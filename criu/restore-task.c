@@ -219,7 +219,8 @@ static pid_t target_pgid(const struct rst_tree *tr, size_t idx)
 {
 	const PstreeEntry *e = tr->ps[idx], *root = tr->ps[0];
 
-	if (tr->shell_job && e->pgid == root->pgid && root->pgid != root->pid)
+	/* a shell job's root stays in criu's group, whether it led its own or not */
+	if (tr->shell_job && e->pgid == root->pgid)
 		return tr->criu_pgid;
 	return (pid_t)e->pgid;
 }

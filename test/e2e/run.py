@@ -51,6 +51,7 @@ CASES = [
     ("memfd", prog("memfd"), "once", [], []),
     ("python", ["/usr/bin/python3", os.path.join(E2E, "py_loop.py")], "once", [], []),
     ("shell_job_tmux", prog("echo_job"), "tmux", [], []),
+    ("shell_job_tree", ["sh", "-c", "'%s | cat'" % prog("echo_job")[0]], "tmux", [], []),
     ("pipe", prog("pipe"), "once", [], []),
     ("eventfd", prog("eventfd"), "once", [], []),
     ("signalfd", prog("signalfd"), "once", [], []),
@@ -254,8 +255,11 @@ def shell_job(cmd, tmp, env):
         if len(kids) != 1:
             raise CaseFailed("expected one job under the shell, found %s" % kids)
         pid = kids[0]
+        tree = descendants(pid)
         imgs = os.path.join(tmp, "imgs")
         dump(pid, imgs, ["--shell-job"], env)
+        # the job's children come to this subreaper when it dies: reap them
+        wait_gone(tree)
         n = t.wait_for("$", t.wait_for("Killed"))
         t.type("%s restore --shell-job -D %s -o restore.log -v4" % (CRIU, imgs))
         n = t.wait_for("restore --shell-job", n - 1)
@@ -276,6 +280,27 @@ def shell_job(cmd, tmp, env):
         t.wait_for("criu-said-0", n)
     finally:
         t.kill()
+
+
+def descendants(pid):
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += children_of(p)
+    return out
+
+
+def wait_gone(pids, timeout=10):
+    end = time.monotonic() + timeout
+    while True:
+        reap_orphans()
+        left = [p for p in pids if os.path.exists("/proc/%d" % p)]
+        if not left:
+            return
+        if time.monotonic() > end:
+            raise CaseFailed("processes left behind: %s" % left)
+        time.sleep(0.01)
 
 
 def children_of(pid):
@@ -445,15 +470,7 @@ def tree_gone(tmp, timeout=10):
             pids = [int(x) for x in f.read().split()]
     except OSError:
         return
-    end = time.monotonic() + timeout
-    while True:
-        reap_orphans()
-        left = [p for p in pids if os.path.exists("/proc/%d" % p)]
-        if not left:
-            return
-        if time.monotonic() > end:
-            raise CaseFailed("processes of the tree left behind: %s" % left)
-        time.sleep(0.01)
+    wait_gone(pids, timeout)
 
 
 def reap_orphans():
