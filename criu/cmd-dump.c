@@ -407,6 +407,10 @@ static int dump_all(struct dump_tree *tr)
 
 		if (t->zombie)
 			continue;
+		/* Parents come first: the parent's vmas are known by now. */
+		t->parent = t->ppid ? dump_tree_find(tr, t->ppid) : NULL;
+		if (t->parent && t->parent->zombie)
+			t->parent = NULL;
 		if (dump_task(t, &inv_gone)) {
 			cure_task(t);
 			return -1;

@@ -25,7 +25,7 @@
 #include "restore.h"
 
 #define PAGE		4096ULL
-#define PE_PRESENT	1
+#include "pagemap-flags.h"
 
 static bool page_aligned(uint64_t x)
 {
@@ -445,12 +445,32 @@ static int check_mm(struct rst_image *ri)
 	return 0;
 }
 
+static int add_run(struct rst_pages **v, size_t *nr, size_t *cap, const PagemapEntry *pe,
+		   uint64_t off, size_t vma)
+{
+	if (*nr == *cap) {
+		void *p = realloc(*v, (*cap = *cap ? *cap * 2 : 64) * sizeof(**v));
+
+		if (!p) {
+			pr_err("out of memory for page runs");
+			return -1;
+		}
+		*v = p;
+	}
+	(*v)[*nr].vaddr = pe->vaddr;
+	(*v)[*nr].nr_pages = pe->nr_pages;
+	(*v)[*nr].file_off = off;
+	(*v)[*nr].vma = (unsigned int)vma;
+	(*nr)++;
+	return 0;
+}
+
 static int read_pagemap(struct rst_image *ri)
 {
 	struct cr_img *img = img_open(ri->dirfd, IMG_PAGEMAP, ri->pid);
 	ProtobufCMessage *m;
 	PagemapHead *head;
-	size_t cap = 0, vi = 0;
+	size_t cap = 0, cow_cap = 0, vi = 0;
 	uint64_t prev_end = 0, off = 0;
 	struct stat st;
 	int r;
@@ -477,11 +497,11 @@ static int read_pagemap(struct rst_image *ri)
 		uint64_t end;
 		VmaEntry *v;
 
-		if (ri->nr_runs >= RST_MAX_PAGE_RUNS || !pe->nr_pages ||
+		if (ri->nr_runs + ri->nr_cow >= RST_MAX_PAGE_RUNS || !pe->nr_pages ||
 		    !page_aligned(pe->vaddr) || pe->vaddr >= RST_TASK_SIZE ||
 		    pe->nr_pages > (RST_TASK_SIZE - pe->vaddr) / PAGE || pe->vaddr < prev_end ||
-		    !pe->has_flags || pe->flags != PE_PRESENT) {
-			pr_err("pagemap-%d.img: run %zu (vaddr %#llx, %u pages, flags %u) is out of order, out of range or not PRESENT",
+		    !pe->has_flags || (pe->flags != PE_PRESENT && pe->flags != PE_COW)) {
+			pr_err("pagemap-%d.img: run %zu (vaddr %#llx, %u pages, flags %u) is out of order, out of range or neither PRESENT nor COW",
 			       ri->pid, ri->nr_runs, (unsigned long long)pe->vaddr, pe->nr_pages,
 			       pe->has_flags ? pe->flags : 0);
 			img_free_entry(m);
@@ -499,21 +519,21 @@ static int read_pagemap(struct rst_image *ri)
 			r = -1;
 			break;
 		}
-		if (ri->nr_runs == cap) {
-			void *p = realloc(ri->runs, (cap = cap ? cap * 2 : 64) * sizeof(*ri->runs));
-
-			if (!p) {
+		if (pe->flags == PE_COW) {
+			if (add_run(&ri->cow, &ri->nr_cow, &cow_cap, pe, 0, vi)) {
 				img_free_entry(m);
 				r = -1;
 				break;
 			}
-			ri->runs = p;
+			prev_end = end;
+			img_free_entry(m);
+			continue;
 		}
-		ri->runs[ri->nr_runs].vaddr = pe->vaddr;
-		ri->runs[ri->nr_runs].nr_pages = pe->nr_pages;
-		ri->runs[ri->nr_runs].file_off = off;
-		ri->runs[ri->nr_runs].vma = (unsigned int)vi;
-		ri->nr_runs++;
+		if (add_run(&ri->runs, &ri->nr_runs, &cap, pe, off, vi)) {
+			img_free_entry(m);
+			r = -1;
+			break;
+		}
 		off += pe->nr_pages * PAGE;
 		prev_end = end;
 		img_free_entry(m);
@@ -631,6 +651,8 @@ void rst_images_free(struct rst_image *ri)
 	free(ri->fds);
 	fd_rst_free(&ri->fdr);
 	free(ri->runs);
+	free(ri->cow);
+	free(ri->inherit);
 	if (ri->pages_img)
 		img_close(ri->pages_img);
 	memset(ri, 0, sizeof(*ri));

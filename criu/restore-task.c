@@ -214,12 +214,15 @@ static void start_session(const struct rst_tree *tr, size_t idx, const struct cr
 		die("setpgid: %s", strerror(errno));
 }
 
-/* The group this task is to be in, with the root's outside group mapped to criu's. */
+/*
+ * The group this task is to be in. A shell job's group, the root's (which
+ * the root may lead or not), is criu's: the shell stops and continues the
+ * job by criu's group (Ctrl-Z, fg), and the terminal's foreground is it.
+ */
 static pid_t target_pgid(const struct rst_tree *tr, size_t idx)
 {
 	const PstreeEntry *e = tr->ps[idx], *root = tr->ps[0];
 
-	/* a shell job's root stays in criu's group, whether it led its own or not */
 	if (tr->shell_job && e->pgid == root->pgid)
 		return tr->criu_pgid;
 	return (pid_t)e->pgid;
@@ -641,7 +644,43 @@ static void stage_vma_attrs(const struct rst_image *ri, const struct staging *st
 	}
 }
 
-static void stage_memory(const struct rst_image *ri, const struct rst_files *f, struct staging *st)
+/*
+ * An inherited vma: take over the parent's staged copy (moved, so the pages
+ * stay shared with the parent), then drop every page that is not one of
+ * the shared runs: what this process has of its own is read in after, the
+ * rest is zero (anonymous) or the file's again (private file mapping).
+ */
+static void *take_over(const struct rst_image *ri, const struct rst_image *parent, size_t i,
+		       uint64_t to)
+{
+	const VmaEntry *v = ri->mm->vmas[i];
+	uint64_t from = parent->staged[ri->inherit[i]], pos = v->start, len = v->end - v->start;
+	void *p = mremap((void *)(unsigned long)from, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
+			 (void *)(unsigned long)to);
+	size_t k;
+
+	if (p == MAP_FAILED)
+		die("cannot take over the parent's vma [%#llx, %#llx) staged at %#llx: %s",
+		    (unsigned long long)v->start, (unsigned long long)v->end,
+		    (unsigned long long)from, strerror(errno));
+	for (k = 0; k <= ri->nr_cow; k++) {
+		const struct rst_pages *c = k < ri->nr_cow ? &ri->cow[k] : NULL;
+		uint64_t end = c && c->vma == i ? c->vaddr : v->end;
+
+		if (c && c->vma != i)
+			continue;
+		if (end > pos && madvise((char *)p + (pos - v->start), end - pos, MADV_DONTNEED))
+			die("madvise DONTNEED in [%#llx, %#llx): %s", (unsigned long long)pos,
+			    (unsigned long long)end, strerror(errno));
+		if (!c)
+			break;
+		pos = c->vaddr + c->nr_pages * PAGE;
+	}
+	return p;
+}
+
+static void stage_memory(const struct rst_image *ri, const struct rst_image *parent,
+			 const struct rst_files *f, struct staging *st)
 {
 	size_t i;
 
@@ -667,12 +706,19 @@ static void stage_memory(const struct rst_image *ri, const struct rst_files *f, 
 		st->tmp[i] += st->start;
 		if (v->flags & MAP_GROWSDOWN)
 			flags |= MAP_GROWSDOWN;
-		if (v->kind == VMA_KIND__VMA_ANON_PRIVATE)
+		if (ri->inherit && ri->inherit[i] >= 0) {
+			p = take_over(ri, parent, i, st->tmp[i]);
+			if (mprotect(p, v->end - v->start, prot))
+				die("mprotect of the inherited vma [%#llx, %#llx): %s",
+				    (unsigned long long)v->start, (unsigned long long)v->end,
+				    strerror(errno));
+		} else if (v->kind == VMA_KIND__VMA_ANON_PRIVATE) {
 			p = mmap((void *)(unsigned long)st->tmp[i], v->end - v->start,
 				 prot, flags | MAP_ANONYMOUS, -1, 0);
-		else
+		} else {
 			p = mmap((void *)(unsigned long)st->tmp[i], v->end - v->start,
 				 prot, flags, f->vma_fd[i], (off_t)v->pgoff);
+		}
 		if (p == MAP_FAILED)
 			die("cannot stage vma [%#llx, %#llx): %s", (unsigned long long)v->start,
 			    (unsigned long long)v->end, strerror(errno));
@@ -1200,7 +1246,8 @@ void rst_task_main(struct rst_tree *tr, size_t idx, const struct cr_options *o, 
 		w += at;
 		memcpy(region + restorer_blob.relocs[i], &w, 8);
 	}
-	stage_memory(ri, f, &st);
+	stage_memory(ri, idx ? &tr->ri[rst_tree_find(tr, (pid_t)ri->pstree->ppid)] : NULL, f, &st);
+	ri->staged = st.tmp;	/* where the children find what they share with us */
 	keep[nr_keep++] = (struct range){ st.start, st.start + st.len };
 
 	/*

@@ -30,6 +30,7 @@
 #include "image.h"
 #include "inventory.h"
 #include "restore.h"
+#include "vma.h"
 #include "files.h"
 
 #define PID_MAX_LIMIT	(1u << 22)
@@ -199,10 +200,10 @@ static int check_group(struct rst_tree *tr, size_t i)
 	ssize_t l;
 	size_t f;
 
+	if (tr->shell_job && e->pgid == root->pgid)
+		return 0;	/* a shell job's group: criu's */
 	if (e->pgid == e->pid)
 		return 0;
-	if (tr->shell_job && e->pgid == root->pgid && root->pgid != root->pid)
-		return 0;	/* criu's group, as the root's */
 	if (i == 0) {
 		pr_err("the task was in process group %u, which is not its own: restore it with --shell-job",
 		       e->pgid);
@@ -311,6 +312,63 @@ static int collect_targets(struct rst_tree *tr)
 	}
 	tr->targets.r = r;
 	tr->targets.nr = k;
+	return 0;
+}
+
+/* The same file behind the vmas of two processes (their reg-files ids may differ). */
+static bool same_file(const struct rst_image *ra, const VmaEntry *a, const struct rst_image *rb,
+		      const VmaEntry *b)
+{
+	const RegFileEntry *x, *y;
+
+	if (a->kind != VMA_KIND__VMA_FILE_PRIVATE)
+		return true;
+	x = rst_reg_file(ra, a->file_id);
+	y = rst_reg_file(rb, b->file_id);
+	return x && y && x->dev == y->dev && x->ino == y->ino && !strcmp(x->path, y->path);
+}
+
+/*
+ * Pages shared with the parent since fork() (PE_COW runs) are taken over
+ * from the parent's staged copy: the parent must be a live process of the
+ * tree with the very same vma (range, kind, offset, file).
+ */
+static int link_cow(struct rst_tree *tr, size_t k)
+{
+	struct rst_image *ri = &tr->ri[k];
+	const struct rst_image *pr;
+	ssize_t p = k ? rst_tree_find(tr, (pid_t)tr->ps[k]->ppid) : -1;
+	size_t i;
+
+	if (!ri->nr_cow)
+		return 0;
+	if (p < 0 || (size_t)p >= k || tr->ri[p].zombie) {
+		pr_err("pagemap-%d.img: pages shared with the parent process, which is not a live process of the tree",
+		       ri->pid);
+		return -1;
+	}
+	pr = &tr->ri[p];
+	ri->inherit = malloc(ri->mm->n_vmas * sizeof(*ri->inherit) + 1);
+	if (!ri->inherit) {
+		pr_err("out of memory");
+		return -1;
+	}
+	for (i = 0; i < ri->mm->n_vmas; i++)
+		ri->inherit[i] = -1;
+	for (i = 0; i < ri->nr_cow; i++) {
+		const VmaEntry *v = ri->mm->vmas[ri->cow[i].vma];
+		long j;
+
+		if (ri->inherit[ri->cow[i].vma] >= 0)
+			continue;
+		j = vma_inherited_from(pr->mm, v);
+		if (j < 0 || !same_file(ri, v, pr, pr->mm->vmas[j])) {
+			pr_err("pagemap-%d.img: pages at %#llx shared with parent %d, which has no such vma",
+			       ri->pid, (unsigned long long)ri->cow[i].vaddr, pr->pid);
+			return -1;
+		}
+		ri->inherit[ri->cow[i].vma] = (int32_t)j;
+	}
 	return 0;
 }
 
@@ -464,6 +522,9 @@ int rst_tree_read(int dirfd, const struct cr_options *o, struct rst_tree *tr)
 			return -1;
 		tr->nr_live += !ri->zombie;
 	}
+	for (i = 0; i < tr->nr; i++)
+		if (link_cow(tr, i))
+			return -1;
 	return plan_openers(tr) || collect_targets(tr);
 }
 

@@ -119,6 +119,12 @@ struct dump_task {
 	struct dump_shmems	*shm;		/* the dump's table, shared by its tasks */
 
 	/*
+	 * The parent process in the tree, NULL for the root. Set before
+	 * dump_pages(): pages still shared with it since fork() are not stored.
+	 */
+	const struct dump_task	*parent;
+
+	/*
 	 * rseq_cs word of the leader (the daemon's thread), cleared in memory
 	 * while the pages are read; put back in the pages image. Other threads
 	 * have theirs back once their command ran.
@@ -184,6 +190,16 @@ int dump_write_fd_objects(struct dump_tree *tr);
 int dump_collect_vmas(struct dump_task *t);	/* before infection */
 int dump_pages(struct dump_task *t);		/* through the parasite */
 void dump_mm_free(struct dump_task *t);
+
+/* dump-cow.c: pages shared with the parent process since fork() */
+int cow_open_pagemap(pid_t pid);
+/* @out[i] = 1 when page i of [start, end) is the same physical page in both. */
+int cow_shared_map(int child_pm, int parent_pm, uint64_t start, uint64_t end, uint8_t *out);
+/* The vma of @parent that @child's @v may have inherited (same range, kind, file), or NULL. */
+const VmaEntry *cow_parent_vma(const struct dump_task *parent, const struct dump_task *child,
+			       const VmaEntry *v);
+
+/* dump-core.c */
 
 /*
  * dump-shmem.c: shared memory objects.

@@ -68,6 +68,17 @@ struct rst_image {
 
 	struct rst_pages *runs;
 	size_t		nr_runs;
+	/*
+	 * PE_COW runs: pages shared with the parent process since fork(). A vma
+	 * with any is inherited: per vma, the parent's vma index it comes from
+	 * (-1: none; set and checked by rst_tree_read()). The child takes over
+	 * the parent's staged copy, so those pages are shared again.
+	 */
+	struct rst_pages *cow;
+	size_t		nr_cow;
+	int32_t		*inherit;
+	/* Per vma, where this process staged it (absolute; set before it forks). */
+	uint64_t	*staged;
 	uint64_t	pages_total;	/* pages in pages-PID.img */
 	int		pages_fd;	/* raw page data, read-only */
 	struct cr_img	*pages_img;

@@ -51,7 +51,7 @@ CASES = [
     ("memfd", prog("memfd"), "once", [], []),
     ("python", ["/usr/bin/python3", os.path.join(E2E, "py_loop.py")], "once", [], []),
     ("shell_job_tmux", prog("echo_job"), "tmux", [], []),
-    ("shell_job_tree", ["sh", "-c", "'%s | cat'" % prog("echo_job")[0]], "tmux", [], []),
+    ("shell_job_tree", [], "tmux_tree", [], []),
     ("pipe", prog("pipe"), "once", [], []),
     ("eventfd", prog("eventfd"), "once", [], []),
     ("signalfd", prog("signalfd"), "once", [], []),
@@ -62,6 +62,7 @@ CASES = [
     ("tree", prog("tree"), "once", [], []),
     ("tree_attached", prog("tree"), "attached", [], []),
     ("pgrp_orphan", prog("pgrp_orphan"), "once", [], []),
+    ("cow", prog("cow"), "once", [], []),
     ("sess_orphan", prog("sess_orphan"), "once", [], []),
     ("shared_file", prog("shared_file"), "once", [], []),
     ("shared_mem", prog("shared_mem"), "once", [], []),
@@ -303,6 +304,119 @@ def wait_gone(pids, timeout=10):
         time.sleep(0.01)
 
 
+def job_stat(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return fields[0], int(fields[2]), int(fields[5])  # state, pgrp, tpgid
+
+
+def shell_job_tree(tmp, env):
+    """A job of three processes (sh, and echo_job | cat under it) is dumped
+    with --shell-job and restored in the same pane: it is the terminal's
+    foreground, echoes what is typed, stops on Ctrl-Z (the shell says so),
+    and carries on after fg."""
+    t = Tmux(tmp)
+    try:
+        shell = int(t.tmux("display", "-p", "#{pane_pid}").strip())
+        t.wait_for("$")
+        t.type("sh -c '%s | cat'" % os.path.join(E2E, "echo_job"))
+        t.wait_for("READY")
+        kids = children_of(shell)
+        if len(kids) != 1:
+            raise CaseFailed("expected one job under the shell, found %s" % kids)
+        root = kids[0]
+        pids = [root] + children_of(root)
+        if len(pids) != 3:
+            raise CaseFailed("expected sh with two children, found %s" % pids)
+        imgs = os.path.join(tmp, "imgs")
+        dump(root, imgs, ["--shell-job"], env)
+        n = t.wait_for("$", t.wait_for("Killed"))
+        reap_orphans()  # the job's children came to this subreaper
+        t.type("%s restore --shell-job -D %s -o restore.log -v4" % (CRIU, imgs))
+        n = t.wait_for("restore --shell-job", n - 1)
+        end = time.monotonic() + 20
+        while not all(os.path.exists("/proc/%d" % p) for p in pids) and time.monotonic() < end:
+            time.sleep(0.01)
+        for p in pids:
+            _, pgrp, tpgid = job_stat(p)
+            if pgrp != tpgid:
+                raise CaseFailed("restored process %d (group %d) is not in the terminal's "
+                                 "foreground group (%d)" % (p, pgrp, tpgid))
+        t.type("typed after restore")
+        n = t.wait_for("echo: typed after restore", n)
+        t.tmux("send-keys", "C-z")
+        n = t.wait_for("Stopped", n)
+        for p in pids:
+            if job_stat(p)[0] != "T":
+                raise CaseFailed("process %d did not stop on Ctrl-Z" % p)
+        t.type("fg")
+        t.type("typed after fg")
+        n = t.wait_for("echo: typed after fg", n)
+        t.tmux("send-keys", "C-d")
+        t.type("echo criu-said-$?")
+        t.wait_for("criu-said-0", n)
+    finally:
+        t.kill()
+
+
+def socket_fds(pid):
+    n = 0
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            n += os.readlink("/proc/%d/fd/%s" % (pid, fd)).startswith("socket:")
+        except OSError:
+            pass
+    return n
+
+
+def top_clock(t, window):
+    """The clock of top's header line in @window, or None."""
+    for line in t.tmux("capture-pane", "-p", "-t", window).splitlines():
+        if line.startswith("top - "):
+            return line.split()[2]
+    return None
+
+
+def tmux_server(tmp, env):
+    """A tmux server with bash in one window and top in another is dumped
+    (server, shells, ptys, listening socket) and restored; clients that
+    attach afterwards find bash with its variable and top still running."""
+    t = Tmux(tmp)
+    try:
+        t.wait_for("$")
+        t.type("X=criu$((6*7)); echo set-$X")
+        n = t.wait_for("set-criu42")
+        t.tmux("new-window", "-d", "top", "-d", "0.3")
+        end = time.monotonic() + 20
+        while top_clock(t, ":1") is None and time.monotonic() < end:
+            time.sleep(0.05)
+        if top_clock(t, ":1") is None:
+            raise CaseFailed("top never showed")
+        # Only the listening socket: every client has gone.
+        end = time.monotonic() + 20
+        while socket_fds(t.server) != 1 and time.monotonic() < end:
+            time.sleep(0.01)
+        pids = [t.server] + children_of(t.server)
+        imgs = os.path.join(tmp, "imgs")
+        dump(t.server, imgs, [], env)
+        wait_pid(t.server, 20)
+        for p in pids:
+            if os.path.exists("/proc/%d" % p):
+                raise CaseFailed("process %d of the tmux tree is still there after the dump" % p)
+        restore(imgs, [], env, t.server)
+        t.type("echo again-$X")
+        t.wait_for("again-criu42", n)
+        first = top_clock(t, ":1")
+        end = time.monotonic() + 20
+        while top_clock(t, ":1") == first and time.monotonic() < end:
+            time.sleep(0.05)
+        if top_clock(t, ":1") == first:
+            raise CaseFailed("top stopped refreshing after the restore (%s)" % first)
+        t.type("exit")
+    finally:
+        t.kill()
+
+
 def children_of(pid):
     kids = []
     for task in os.listdir("/proc/%d/task" % pid):
@@ -317,6 +431,12 @@ def run_case(name, cmd, flow, dopts, ropts, env):
     try:
         if flow == "tmux":
             shell_job(cmd, tmp, env)
+            return None
+        if flow == "tmux_tree":
+            shell_job_tree(tmp, env)
+            return None
+        if flow == "tmux_server":
+            tmux_server(tmp, env)
             return None
         p = start(cmd, tmp)
         pid = p.pid

@@ -1458,6 +1458,23 @@ static void pagemap_outside(unsigned int i, ProtobufCMessage *m)
 		((PagemapEntry *)m)->vaddr = 0x1000;	/* below every vma */
 }
 
+static long cow_cut;
+
+/* The first run becomes PE_COW (its data would not be in the page file). */
+static void pagemap_cow(unsigned int i, ProtobufCMessage *m)
+{
+	if (i == 1) {
+		((PagemapEntry *)m)->flags = 8;
+		cow_cut = (long)((PagemapEntry *)m)->nr_pages * 4096;
+	}
+}
+
+static void pagemap_flags(unsigned int i, ProtobufCMessage *m)
+{
+	if (i == 1)
+		((PagemapEntry *)m)->flags = 16;
+}
+
 static void fds_repeat(unsigned int i, ProtobufCMessage *m)
 {
 	if (i == 1)
@@ -1491,6 +1508,12 @@ static void spoil_mm_overlap(const struct victim_ctl *v) { rewrite(v, IMG_MM, (u
 static void spoil_mm_shared_anon(const struct victim_ctl *v) { rewrite(v, IMG_MM, (unsigned)v->pid, mm_shared_anon); }
 static void spoil_mm_kernel_addr(const struct victim_ctl *v) { rewrite(v, IMG_MM, (unsigned)v->pid, mm_kernel_addr); }
 static void spoil_pagemap_outside(const struct victim_ctl *v) { rewrite(v, IMG_PAGEMAP, (unsigned)v->pid, pagemap_outside); }
+static void spoil_pagemap_cow(const struct victim_ctl *v)
+{
+	rewrite(v, IMG_PAGEMAP, (unsigned)v->pid, pagemap_cow);
+	truncate_file(v, "pages-%d.img", cow_cut);
+}
+static void spoil_pagemap_flags(const struct victim_ctl *v) { rewrite(v, IMG_PAGEMAP, (unsigned)v->pid, pagemap_flags); }
 static void spoil_fds_repeat(const struct victim_ctl *v) { rewrite(v, IMG_FDS, (unsigned)v->pid, fds_repeat); }
 static void spoil_files_mtime(const struct victim_ctl *v) { rewrite(v, IMG_REG_FILES, 0, files_mtime); }
 static void spoil_xsave_short(const struct victim_ctl *v) { rewrite(v, IMG_CORE, (unsigned)v->pid, core_xsave_short); }
@@ -1500,6 +1523,8 @@ static int test_mm_overlap(void) { return broken(spoil_mm_overlap, "ascending");
 static int test_mm_shared_anon(void) { return broken(spoil_mm_shared_anon, "names no shared memory object"); }
 static int test_mm_kernel_addr(void) { return broken(spoil_mm_kernel_addr, "user space"); }
 static int test_pagemap_outside(void) { return broken(spoil_pagemap_outside, "not inside one private vma"); }
+static int test_pagemap_cow(void) { return broken(spoil_pagemap_cow, "not a live process of the tree"); }
+static int test_pagemap_flags(void) { return broken(spoil_pagemap_flags, "neither PRESENT nor COW"); }
 static int test_fds_repeat(void) { return broken(spoil_fds_repeat, "is repeated"); }
 static int test_files_mtime(void) { return broken(spoil_files_mtime, "modified since the dump"); }
 static int test_xsave_short(void) { return broken(spoil_xsave_short, "xsave area is 576 bytes"); }
@@ -1951,6 +1976,8 @@ static const struct unit_case cases[] = {
 	{ "shared anonymous vma without its object refused", test_mm_shared_anon },
 	{ "vma in kernel space refused", test_mm_kernel_addr },
 	{ "pagemap run outside its vma refused", test_pagemap_outside },
+	{ "pages shared with a parent the root does not have refused", test_pagemap_cow },
+	{ "pagemap run with unknown flags refused", test_pagemap_flags },
 	{ "repeated fd number refused", test_fds_repeat },
 	{ "file changed since the dump refused", test_files_mtime },
 	{ "xsave of another size refused", test_xsave_short },
