@@ -325,7 +325,7 @@ static int add_link(struct dump_task *t, const char *name, unsigned int flags, u
 	}
 	if (dump_check_path(name, target, &stb))
 		return -1;
-	return dump_files_add(t->files, target, &stb, flags, 0, id);
+	return dump_files_reuse(t->files, target, &stb, flags, id);
 }
 
 int dump_collect_fs(struct dump_task *t)
@@ -345,6 +345,23 @@ int dump_collect_fs(struct dump_task *t)
 	t->mm.has_exe_file_id = true;
 	t->mm.exe_file_id = id;
 	return 0;
+}
+
+int dump_files_reuse(struct dump_files *f, const char *path, const struct stat *stb,
+		     unsigned int flags, uint32_t *id)
+{
+	size_t i;
+
+	for (i = 0; i < f->nr; i++) {
+		const RegFileEntry *e = f->e[i];
+
+		if (e->dev == stb->st_dev && e->ino == stb->st_ino && e->flags == flags &&
+		    e->pos == 0 && !strcmp(e->path, path)) {
+			*id = e->id;
+			return 0;
+		}
+	}
+	return dump_files_add(f, path, stb, flags, 0, id);
 }
 
 void dump_files_free(struct dump_files *f)

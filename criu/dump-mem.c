@@ -62,7 +62,6 @@ static int vma_file(struct dump_task *t, const struct proc_vma *pv, uint32_t *id
 	char link[96];
 	struct stat stb, now;
 	unsigned int flags = (pv->shared && (pv->prot & PROT_WRITE)) ? O_RDWR : O_RDONLY;
-	size_t i;
 
 	if (pv->deleted) {
 		pr_err("mapping of deleted file %s at %lx-%lx is not supported yet",
@@ -85,16 +84,7 @@ static int vma_file(struct dump_task *t, const struct proc_vma *pv, uint32_t *id
 		       pv->path);
 		return -1;
 	}
-	for (i = 0; i < t->files->nr; i++) {
-		RegFileEntry *e = t->files->e[i];
-
-		if (e->dev == stb.st_dev && e->ino == stb.st_ino && e->flags == flags &&
-		    e->pos == 0 && !strcmp(e->path, pv->path)) {
-			*id = e->id;
-			return 0;
-		}
-	}
-	return dump_files_add(t->files, pv->path, &stb, flags, 0, id);
+	return dump_files_reuse(t->files, pv->path, &stb, flags, id);
 }
 
 static int refuse_vmflags(const struct proc_vma *pv)
