@@ -505,6 +505,12 @@ def run_case(name, cmd, flow, dopts, ropts, env):
                 os.waitpid(pid, 0)
             except (ProcessLookupError, ChildProcessError):
                 pass
+        # a failed tree case may leave processes of its tree: end them
+        try:
+            kill_tree(tmp, check=True)
+            reap_orphans()
+        except (OSError, ValueError):
+            pass
         shutil.rmtree(tmp, ignore_errors=True)
         reap_orphans()
 
@@ -572,14 +578,21 @@ def tree_states(tmp, want):
             time.sleep(0.005)
 
 
-def kill_tree(tmp):
-    """SIGKILL every live process a tree case listed (they are ours and alive)."""
-    if os.path.exists(os.path.join(tmp, "pids")):
-        for p in tree_pids(tmp):
-            try:
-                os.kill(p, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+def kill_tree(tmp, check=False):
+    """SIGKILL every live process a tree case listed. With check, only those
+    still running the case's program (its command line names tmp): a pid
+    that ended may belong to someone else by now."""
+    if not os.path.exists(os.path.join(tmp, "pids")):
+        return
+    for p in tree_pids(tmp):
+        try:
+            if check:
+                with open("/proc/%d/cmdline" % p, "rb") as f:
+                    if tmp.encode() not in f.read():
+                        continue
+            os.kill(p, signal.SIGKILL)
+        except (ProcessLookupError, FileNotFoundError):
+            pass
 
 
 def tree_gone(tmp, timeout=10):
