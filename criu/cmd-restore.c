@@ -304,7 +304,7 @@ static void wait_region_gone(pid_t pid, unsigned long long region)
 	int i;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	for (i = 0; region && i < 50000; i++) {
+	for (i = 0; region && i < 5000; i++) {
 		FILE *f = fopen(path, "re");
 		bool found = false;
 
@@ -315,7 +315,7 @@ static void wait_region_gone(pid_t pid, unsigned long long region)
 		fclose(f);
 		if (!found)
 			return;
-		usleep(100);
+		usleep(1000);
 	}
 	if (region)
 		pr_warn("the restorer region %#llx is still mapped in task %d", region, pid);

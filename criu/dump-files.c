@@ -331,7 +331,7 @@ static int add_link(struct dump_task *t, const char *name, unsigned int flags, u
 	}
 	if (!S_ISREG(stb.st_mode) || stb.st_nlink)
 		return dump_check_path(name, target, &stb) ? -1 :
-			dump_files_add(t->files, target, &stb, flags, 0, id);
+			dump_files_reuse(t->files, target, &stb, flags, id);
 	/* a deleted executable (replaced by an upgrade, say): a ghost */
 	src = open(link, O_RDONLY | O_CLOEXEC);
 	ret = ghost_add_file(t->files, t->o, t->dirfd, src, target, &stb, flags, 0, id);
@@ -357,6 +357,23 @@ int dump_collect_fs(struct dump_task *t)
 	t->mm.has_exe_file_id = true;
 	t->mm.exe_file_id = id;
 	return 0;
+}
+
+int dump_files_reuse(struct dump_files *f, const char *path, const struct stat *stb,
+		     unsigned int flags, uint32_t *id)
+{
+	size_t i;
+
+	for (i = 0; i < f->nr; i++) {
+		const RegFileEntry *e = f->e[i];
+
+		if (e->dev == stb->st_dev && e->ino == stb->st_ino && e->flags == flags &&
+		    e->pos == 0 && !strcmp(e->path, path)) {
+			*id = e->id;
+			return 0;
+		}
+	}
+	return dump_files_add(f, path, stb, flags, 0, id);
 }
 
 void dump_files_free(struct dump_files *f)

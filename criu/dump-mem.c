@@ -63,7 +63,6 @@ static int vma_file(struct dump_task *t, const struct proc_vma *pv, uint32_t *id
 	char link[96];
 	struct stat stb, now;
 	unsigned int flags = (pv->shared && (pv->prot & PROT_WRITE)) ? O_RDWR : O_RDONLY;
-	size_t i;
 
 	snprintf(link, sizeof(link), "/proc/%d/map_files/%lx-%lx", t->pid,
 		 (unsigned long)pv->start, (unsigned long)pv->end);
@@ -77,15 +76,6 @@ static int vma_file(struct dump_task *t, const struct proc_vma *pv, uint32_t *id
 		       pv->deleted ? " (deleted)" : "", stb.st_mode, (unsigned long)pv->start,
 		       (unsigned long)pv->end);
 		return -1;
-	}
-	for (i = 0; i < t->files->nr; i++) {
-		RegFileEntry *e = t->files->e[i];
-
-		if (e->dev == stb.st_dev && e->ino == stb.st_ino && e->flags == flags &&
-		    e->pos == 0 && !strcmp(e->path, pv->path)) {
-			*id = e->id;
-			return 0;
-		}
 	}
 	if (pv->deleted) {
 		char deleted[PATH_MAX + 16];
@@ -102,7 +92,7 @@ static int vma_file(struct dump_task *t, const struct proc_vma *pv, uint32_t *id
 		       "put over it); such mappings are not supported yet", pv->path);
 		return -1;
 	}
-	return dump_files_add(t->files, pv->path, &stb, flags, 0, id);
+	return dump_files_reuse(t->files, pv->path, &stb, flags, id);
 }
 
 static int refuse_vmflags(const struct proc_vma *pv)

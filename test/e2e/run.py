@@ -275,8 +275,11 @@ def shell_job(cmd, tmp, env):
         if len(kids) != 1:
             raise CaseFailed("expected one job under the shell, found %s" % kids)
         pid = kids[0]
+        tree = descendants(pid)
         imgs = os.path.join(tmp, "imgs")
         dump(pid, imgs, ["--shell-job"], env)
+        # the job's children come to this subreaper when it dies: reap them
+        wait_gone(tree)
         n = t.wait_for("$", t.wait_for("Killed"))
         t.type("%s restore --shell-job -D %s -o restore.log -v4" % (CRIU, imgs))
         n = t.wait_for("restore --shell-job", n - 1)
@@ -297,6 +300,27 @@ def shell_job(cmd, tmp, env):
         t.wait_for("criu-said-0", n)
     finally:
         t.kill()
+
+
+def descendants(pid):
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += children_of(p)
+    return out
+
+
+def wait_gone(pids, timeout=10):
+    end = time.monotonic() + timeout
+    while True:
+        reap_orphans()
+        left = [p for p in pids if os.path.exists("/proc/%d" % p)]
+        if not left:
+            return
+        if time.monotonic() > end:
+            raise CaseFailed("processes left behind: %s" % left)
+        time.sleep(0.01)
 
 
 def job_stat(pid):
@@ -596,6 +620,12 @@ def run_case(name, cmd, flow, dopts, ropts, env):
                 os.waitpid(pid, 0)
             except (ProcessLookupError, ChildProcessError):
                 pass
+        # a failed tree case may leave processes of its tree: end them
+        try:
+            kill_tree(tmp, check=True)
+            reap_orphans()
+        except (OSError, ValueError):
+            pass
         shutil.rmtree(tmp, ignore_errors=True)
         reap_orphans()
 
@@ -663,14 +693,21 @@ def tree_states(tmp, want):
             time.sleep(0.005)
 
 
-def kill_tree(tmp):
-    """SIGKILL every live process a tree case listed (they are ours and alive)."""
-    if os.path.exists(os.path.join(tmp, "pids")):
-        for p in tree_pids(tmp):
-            try:
-                os.kill(p, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+def kill_tree(tmp, check=False):
+    """SIGKILL every live process a tree case listed. With check, only those
+    still running the case's program (its command line names tmp): a pid
+    that ended may belong to someone else by now."""
+    if not os.path.exists(os.path.join(tmp, "pids")):
+        return
+    for p in tree_pids(tmp):
+        try:
+            if check:
+                with open("/proc/%d/cmdline" % p, "rb") as f:
+                    if tmp.encode() not in f.read():
+                        continue
+            os.kill(p, signal.SIGKILL)
+        except (ProcessLookupError, FileNotFoundError):
+            pass
 
 
 def tree_gone(tmp, timeout=10):
@@ -681,15 +718,7 @@ def tree_gone(tmp, timeout=10):
             pids = [int(x) for x in f.read().split()]
     except OSError:
         return
-    end = time.monotonic() + timeout
-    while True:
-        reap_orphans()
-        left = [p for p in pids if os.path.exists("/proc/%d" % p)]
-        if not left:
-            return
-        if time.monotonic() > end:
-            raise CaseFailed("processes of the tree left behind: %s" % left)
-        time.sleep(0.01)
+    wait_gone(pids, timeout)
 
 
 def reap_orphans():
