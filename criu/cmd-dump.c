@@ -28,6 +28,7 @@
 #include "image.h"
 #include "inventory.h"
 #include "kerndat.h"
+#include "tty.h"
 #include "pstree.pb-c.h"
 #include "stats.pb-c.h"
 #include "parasite-proto.h"
@@ -163,7 +164,8 @@ static int check_task(struct dump_task *t)
 			       "needs --shell-job", t->pid, t->stat.session);
 			return -1;
 		}
-		if (t->stat.tty_nr) {
+		/* a pts: the pty kind checks that its pair is in the dump */
+		if (t->stat.tty_nr && !tty_nr_is_pts(t->stat.tty_nr)) {
 			pr_err("%d has a controlling terminal: a shell job, needs --shell-job",
 			       t->pid);
 			return -1;

@@ -31,6 +31,7 @@
 #include "kerndat.h"
 #include "log.h"
 #include "restore.h"
+#include "tty.h"
 #include "image.h"
 #include "stats.pb-c.h"
 
@@ -334,7 +335,9 @@ int cmd_restore(struct cr_options *o)
 		pr_perror("cannot open the images dir %s", o->images_dir ? o->images_dir : ".");
 		return -1;
 	}
-	if (rst_images_read(dirfd, &ri) || check_xsave(&ri) || rst_files_open(&ri, o, &files))
+	if (rst_images_read(dirfd, &ri) || check_xsave(&ri) ||
+	    rst_pty_check_sessions(&ri.fdr, &ri.pstree, 1, o->shell_job) ||
+	    rst_files_open(&ri, o, &files))
 		goto out;
 	warn_foreign_vdso(&ri);
 	if (pipe2(pfd, O_CLOEXEC)) {

@@ -10,6 +10,7 @@
 #include "files.pb-c.h"
 #include "inotify.pb-c.h"
 #include "pipe.pb-c.h"
+#include "pty.pb-c.h"
 #include "signalfd.pb-c.h"
 #include "timerfd.pb-c.h"
 #include "mm.pb-c.h"
@@ -63,6 +64,10 @@ static const struct img_desc descs[IMG_KIND_MAX] = {
 				4 * MiB, 0, NULL, &epoll_entry__descriptor },
 	[IMG_INOTIFYS]	    = { "inotifys", "inotifys.img", IMG_MAGIC('I', 'N', 'O', 'T'),
 				4 * MiB, 0, NULL, &inotify_entry__descriptor },
+	[IMG_PTY_FILES]	    = { "pty-files", "pty-files.img", IMG_MAGIC('P', 'T', 'Y', 'F'),
+				256, 0, NULL, &pty_file_entry__descriptor },
+	[IMG_PTYS]	    = { "ptys", "ptys.img", IMG_MAGIC('P', 'T', 'Y', 'S'),
+				512, 0, NULL, &pty_entry__descriptor },
 };
 
 const struct img_desc *img_desc(enum img_kind kind)

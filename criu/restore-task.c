@@ -39,6 +39,7 @@
 #include "kerndat.h"
 #include "proc_parse.h"
 #include "restore.h"
+#include "tty.h"
 #include "restorer-args.h"
 #include "restorer-blob.h"
 
@@ -177,15 +178,24 @@ static void restore_misc(const struct rst_image *ri, const struct rst_files *f)
 		warn("dumpable %u: %s", c->dumpable, strerror(errno));
 }
 
-static void restore_session(const struct rst_image *ri, const struct cr_options *o)
+/*
+ * The session and group, then the controlling terminal if the session's
+ * is a pty of the dump (criu/include/tty.h: the leader takes it right
+ * after setsid, the foreground group once it exists).
+ */
+static void restore_session(const struct rst_image *ri, const struct rst_files *f,
+			    const struct cr_options *o)
 {
 	pid_t pid = ri->pid;
+	char why[256];
 
 	if (o->shell_job)
 		return;		/* stays in criu's session and process group */
 	if (ri->pstree->sid == (uint32_t)pid) {
 		if (setsid() < 0)
 			die("setsid: %s", strerror(errno));
+		if (rst_pty_set_ctty(&ri->fdr, f->obj_fd, pid, why, sizeof(why)))
+			die("%s", why);
 	} else if (ri->pstree->sid != (uint32_t)getsid(0)) {
 		die("the task was in session %u, which is not its own: restore it with --shell-job",
 		    ri->pstree->sid);
@@ -197,6 +207,8 @@ static void restore_session(const struct rst_image *ri, const struct cr_options 
 		die("the task was in process group %u, which is not its own: restore it with --shell-job",
 		    ri->pstree->pgid);
 	}
+	if (rst_pty_set_fg(&ri->fdr, f->obj_fd, getsid(0), getpgid(0), why, sizeof(why)))
+		die("%s", why);
 }
 
 /* ---- descriptors --------------------------------------------------------- */
@@ -901,7 +913,7 @@ void rst_task_main(struct rst_image *ri, struct rst_files *f, const struct cr_op
 		die("PR_SET_PDEATHSIG: %s", strerror(errno));
 	entry = find_entry();
 
-	restore_session(ri, o);
+	restore_session(ri, f, o);
 
 	/* ---- memory: reserve, stage, fill ---- */
 	if (proc_read_maps(getpid(), &self))

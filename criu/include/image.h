@@ -62,6 +62,8 @@ enum img_kind {
 	IMG_TIMERFDS,
 	IMG_EPOLLS,
 	IMG_INOTIFYS,
+	IMG_PTY_FILES,
+	IMG_PTYS,
 	IMG_KIND_MAX,
 };
 

@@ -102,6 +102,8 @@ RegFileEntry *rst_reg_file(const struct rst_image *ri, uint32_t id);
 int rst_check_file_identity(const RegFileEntry *rf, int fd, bool content_matters);
 /* Open @rf's path with @flags (O_CLOEXEC added) and check its identity. */
 int rst_reg_open(const RegFileEntry *rf, int flags, bool content_matters);
+/* criu's terminal for a task's terminal @what (--shell-job), else -1 logged. */
+int rst_shell_tty_open(const char *what, const struct cr_options *opt);
 
 /*
  * Create a child with exactly @pid; returns 0 in the child, the pid in the

@@ -51,6 +51,8 @@ CASES = [
     ("timerfd", prog("timerfd"), "once", [], []),
     ("epoll", prog("epoll"), "once", [], []),
     ("inotify", prog("inotify"), "once", [], []),
+    ("pty_pair", prog("pty_pair"), "once", [], []),
+    ("pty_ctty", prog("pty_ctty"), "once", [], []),
 ]
 
 

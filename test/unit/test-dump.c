@@ -34,6 +34,7 @@
 #include "mm.pb-c.h"
 #include "pagemap.pb-c.h"
 #include "pstree.pb-c.h"
+#include "pty.pb-c.h"
 #include "unit.h"
 
 #define __stringify_1(x)	#x
@@ -1001,17 +1002,20 @@ static int body_shell(struct victim *v)
 	while (img && (r = img_read_entry(img, &e)) == 1) {
 		FdEntry *f = (FdEntry *)e;
 
-		if (f->kind == FD_KIND__FD_TTY)
+		if (f->kind == FD_KIND__FD_PTY)
 			tty_id = f->id;
 		img_free_entry(e);
 	}
 	if (img)
 		img_close(img);
-	img = img_open(dfd, IMG_REG_FILES, 0);
+	/* the pty's master is the test's: an external slave, criu's terminal on restore */
+	img = img_open(dfd, IMG_PTY_FILES, 0);
 	while (img && (r = img_read_entry(img, &e)) == 1) {
-		RegFileEntry *f = (RegFileEntry *)e;
+		PtyFileEntry *f = (PtyFileEntry *)e;
+		char path[64];
 
-		if (f->id == tty_id && !strcmp(f->path, pts_path) && S_ISCHR(f->mode))
+		snprintf(path, sizeof(path), "/dev/pts/%u", f->index);
+		if (f->id == tty_id && !strcmp(path, pts_path) && f->external && !f->master)
 			ok = 1;
 		img_free_entry(e);
 	}
@@ -1156,7 +1160,7 @@ static const struct unit_case cases[] = {
 	{ "a shared anonymous mapping is refused", test_shared },
 	{ "a second thread is refused", test_thread },
 	{ "a child is refused", test_child },
-	{ "a job of another session needs --shell-job; its pty is FD_TTY", test_shell },
+	{ "a job of another session needs --shell-job; its pty is an external FD_PTY slave", test_shell },
 	{ "rseq_cs armed in the task is in the image, not compel's 0", test_rseq },
 	{ "a plain dump kills the victim", test_kill },
 	{ "--leave-stopped leaves it stopped", test_leave_stopped },
