@@ -53,6 +53,7 @@ CASES = [
     ("inotify", prog("inotify"), "once", [], []),
     ("pty_pair", prog("pty_pair"), "once", [], []),
     ("pty_ctty", prog("pty_ctty"), "once", [], []),
+    ("python_pty", ["/usr/bin/python3", os.path.join(E2E, "py_pty.py")], "once", [], []),
 ]
 
 

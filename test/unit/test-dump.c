@@ -59,7 +59,7 @@ static const unsigned int touched[] = { 0, 1, 5, 10, 11, 12 };
 #define PTIMER_VALUE_S	1000
 #define PTIMER_IVAL_S	7
 
-enum { V_PLAIN, V_PIPE, V_SHARED, V_THREAD, V_CHILD, V_SHELL, V_RSEQ };
+enum { V_PLAIN, V_PIPE, V_SHARED, V_THREAD, V_CHILD, V_SHELL, V_RSEQ, V_PTY_DATA, V_PTY_CTTY };
 
 /* V_SHELL: the pty slave the victim keeps open, in the test's session. */
 static char pts_path[64];
@@ -189,6 +189,23 @@ static void *idle_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * V_PTY_DATA: a pty pair with a line the slave has not read;
+ * V_PTY_CTTY: a pty pair whose slave is the victim's controlling terminal.
+ */
+static int victim_pty(int kind)
+{
+	char name[64];
+	int m = posix_openpt(O_RDWR | O_NOCTTY), s;
+
+	if (m < 0 || grantpt(m) || unlockpt(m) || ptsname_r(m, name, sizeof(name)))
+		return -1;
+	s = open(name, O_RDWR | (kind == V_PTY_DATA ? O_NOCTTY : 0));
+	if (s < 0)
+		return -1;
+	return kind == V_PTY_DATA && write(m, "queued\n", 7) != 7 ? -1 : 0;
+}
+
 /* The victim's body; never returns. */
 static void victim_main(int ready, int kind, const char *file)
 {
@@ -223,6 +240,8 @@ static void victim_main(int ready, int kind, const char *file)
 		_exit(20);
 	if (kind == V_SHELL && open(pts_path, O_RDWR | O_NOCTTY) < 0)
 		_exit(19);
+	if ((kind == V_PTY_DATA || kind == V_PTY_CTTY) && victim_pty(kind))
+		_exit(22);
 	if (kind == V_SHARED &&
 	    mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0) == MAP_FAILED)
 		_exit(21);
@@ -953,6 +972,39 @@ static int body_pipe(struct victim *v)
 	return 0;
 }
 
+static int body_pty_data(struct victim *v)
+{
+	CHECK(run_dump(v, NULL, "--leave-running") != 0);
+	CHECK(log_has(v, "a pty holding data is not supported yet"));
+	CHECK(!dir_has(v, "inventory.img"));
+	CHECK(victim_free(v));
+	CHECK(victim_verdict(v) == 0);
+	return 0;
+}
+
+/* Its own pty as controlling terminal: refused with --shell-job, dumped without. */
+static int body_pty_ctty(struct victim *v)
+{
+	ProtobufCMessage **e = NULL;
+	size_t nr = 0;
+	int dfd, ok;
+
+	CHECK(run_dump2(v, NULL, "--leave-running", "--shell-job") != 0);
+	CHECK(log_has(v, "--shell-job (which keeps criu's terminal) is not supported with it"));
+	CHECK(victim_free(v));
+	CHECK(run_dump(v, NULL, "--leave-running") == 0);
+	dfd = open(v->dir, O_RDONLY | O_DIRECTORY);
+	CHECK(dfd >= 0);
+	ok = !img_read_all(dfd, IMG_PTYS, 0, 0, NULL, NULL, &e, &nr) && nr == 1 &&
+	     ((PtyEntry *)e[0])->sid == (uint32_t)v->pid &&
+	     ((PtyEntry *)e[0])->fg_pgrp == (uint32_t)v->pid;
+	img_free_all(e, nr);
+	close(dfd);
+	CHECK(ok);
+	CHECK(victim_verdict(v) == 0);
+	return 0;
+}
+
 static int body_shared(struct victim *v)
 {
 	CHECK(run_dump(v, NULL, "--leave-running") != 0);
@@ -1146,6 +1198,8 @@ static int test_shell(void)
 }
 
 static int test_rseq(void) { return with_victim(V_RSEQ, body_rseq); }
+static int test_pty_data(void) { return with_victim(V_PTY_DATA, body_pty_data); }
+static int test_pty_ctty(void) { return with_victim(V_PTY_CTTY, body_pty_ctty); }
 static int test_kill(void) { return with_victim(V_PLAIN, body_kill); }
 static int test_leave_stopped(void) { return with_victim(V_PLAIN, body_leave_stopped); }
 
@@ -1157,6 +1211,8 @@ static const struct unit_case cases[] = {
 	{ "a failed dump over an earlier one: intact before pages, no inventory after",
 	  test_over_old },
 	{ "a packet-mode pipe is refused and the victim survives", test_pipe },
+	{ "a pty with a line queued is refused and the victim survives", test_pty_data },
+	{ "a pty as controlling terminal: refused with --shell-job, its session dumped", test_pty_ctty },
 	{ "a shared anonymous mapping is refused", test_shared },
 	{ "a second thread is refused", test_thread },
 	{ "a child is refused", test_child },
