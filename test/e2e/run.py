@@ -51,6 +51,7 @@ CASES = [
     ("timerfd", prog("timerfd"), "once", [], []),
     ("epoll", prog("epoll"), "once", [], []),
     ("inotify", prog("inotify"), "once", [], []),
+    ("fanotify", prog("fanotify"), "once", [], []),
     ("pty_pair", prog("pty_pair"), "once", [], []),
     ("pty_ctty", prog("pty_ctty"), "once", [], []),
     ("python_pty", ["/usr/bin/python3", os.path.join(E2E, "py_pty.py")], "once", [], []),
