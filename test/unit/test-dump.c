@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/rseq.h>
@@ -59,7 +60,8 @@ static const unsigned int touched[] = { 0, 1, 5, 10, 11, 12 };
 #define PTIMER_VALUE_S	1000
 #define PTIMER_IVAL_S	7
 
-enum { V_PLAIN, V_PIPE, V_SHARED, V_THREAD, V_CHILD, V_SHELL, V_RSEQ, V_PTY_DATA, V_PTY_CTTY };
+enum { V_PLAIN, V_PIPE, V_SHARED, V_THREAD, V_CHILD, V_SHELL, V_RSEQ, V_INOTIFY, V_PTY_DATA,
+       V_PTY_CTTY };
 
 /* V_SHELL: the pty slave the victim keeps open, in the test's session. */
 static char pts_path[64];
@@ -206,6 +208,20 @@ static int victim_pty(int kind)
 	return kind == V_PTY_DATA && write(m, "queued\n", 7) != 7 ? -1 : 0;
 }
 
+/* An inotify watch on @file with one event queued and never read. */
+static int inotify_queued(const char *file)
+{
+	int in = inotify_init1(0), fd;
+
+	if (in < 0 || inotify_add_watch(in, file, IN_OPEN) < 0)
+		return -1;
+	fd = open(file, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
 /* The victim's body; never returns. */
 static void victim_main(int ready, int kind, const char *file)
 {
@@ -237,6 +253,8 @@ static void victim_main(int ready, int kind, const char *file)
 	if (kind == V_RSEQ)
 		rseq_victim(ready);
 	if (kind == V_PIPE && pipe2(keep, O_DIRECT))	/* packet mode: still refused */
+		_exit(20);
+	if (kind == V_INOTIFY && inotify_queued(file))	/* an unread event: refused */
 		_exit(20);
 	if (kind == V_SHELL && open(pts_path, O_RDWR | O_NOCTTY) < 0)
 		_exit(19);
@@ -972,6 +990,17 @@ static int body_pipe(struct victim *v)
 	return 0;
 }
 
+static int body_inotify(struct victim *v)
+{
+	CHECK(run_dump(v, NULL, "--leave-running") != 0);
+	CHECK(log_has(v, "inotify with "));
+	CHECK(log_has(v, "bytes of unread events: not supported yet"));
+	CHECK(!dir_has(v, "inventory.img"));
+	CHECK(victim_free(v));
+	CHECK(victim_verdict(v) == 0);
+	return 0;
+}
+
 static int body_pty_data(struct victim *v)
 {
 	CHECK(run_dump(v, NULL, "--leave-running") != 0);
@@ -1179,6 +1208,7 @@ static int test_faults(void) { return with_victim(V_PLAIN, body_faults); }
 static int test_over_old(void) { return with_victim(V_PLAIN, body_over_old); }
 static int test_pipe(void) { return with_victim(V_PIPE, body_pipe); }
 static int test_shared(void) { return with_victim(V_SHARED, body_shared); }
+static int test_inotify(void) { return with_victim(V_INOTIFY, body_inotify); }
 static int test_thread(void) { return with_victim(V_THREAD, body_thread); }
 static int test_child(void) { return with_victim(V_CHILD, body_child); }
 static int test_shell(void)
@@ -1211,6 +1241,7 @@ static const struct unit_case cases[] = {
 	{ "a failed dump over an earlier one: intact before pages, no inventory after",
 	  test_over_old },
 	{ "a packet-mode pipe is refused and the victim survives", test_pipe },
+	{ "inotify with an unread event is refused and the victim survives", test_inotify },
 	{ "a pty with a line queued is refused and the victim survives", test_pty_data },
 	{ "a pty as controlling terminal: refused with --shell-job, its session dumped", test_pty_ctty },
 	{ "a shared anonymous mapping is refused", test_shared },
