@@ -5,11 +5,12 @@
  * /dev/tty writes to that pty, and ^B typed at the master interrupts the
  * foreground group (us) with SIGINT.
  *
- * To grow into a tree: fork members into other groups of the session
- * before e2e_ready() and make one of them the foreground; check_ctty()
- * takes the expected foreground group.
+ * With --fg-child (needs process trees): a child in a group of its own
+ * is the foreground instead, and the ^B interrupts it, not us.
  */
+#include <stdbool.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 
 #include "e2e-pty.h"
 
@@ -51,13 +52,58 @@ static void check_ctty(const struct e2e_pty *p, pid_t fg)
 		e2e_fail("/proc/self/stat tty_nr %#x is not %s", nr, p->name);
 }
 
+/*
+ * --fg-child: a child in a group of its own is the foreground. After the
+ * restore it checks that it still is, and takes the SIGINT of the ^B its
+ * parent types at the master; its exit status says how it went.
+ */
+static __attribute__((noreturn)) void fg_child(const struct e2e_pty *p, const sigset_t *intr)
+{
+	struct timespec five = { 5, 0 };
+	sigset_t term;
+
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_BLOCK, &term, NULL);
+	setpgid(0, 0);
+	while (sigwaitinfo(&term, NULL) != SIGTERM)
+		;
+	if (tcgetpgrp(p->slave) != getpgrp() || getsid(0) != getppid())
+		_exit(1);
+	if (sigtimedwait(intr, NULL, &five) != SIGINT)
+		_exit(2);
+	_exit(0);
+}
+
+/* The foreground child's verdict, then the terminal back to us. */
+static void reap_fg_child(const struct e2e_pty *p, pid_t child)
+{
+	sigset_t ttou;
+	int st = 0;
+
+	if (waitpid(child, &st, 0) != child || !WIFEXITED(st) || WEXITSTATUS(st))
+		e2e_fail("the foreground child failed (status %#x: 1 not foreground, 2 no SIGINT)", st);
+	sigemptyset(&ttou);
+	sigaddset(&ttou, SIGTTOU);
+	sigprocmask(SIG_BLOCK, &ttou, NULL);	/* we are in the background */
+	if (tcsetpgrp(p->slave, getpgrp()))
+		e2e_fail("tcsetpgrp back: %s", strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
 	struct timespec five = { 5, 0 };
+	bool with_child = argc > 2 && !strcmp(argv[1], "--fg-child");
 	struct e2e_pty p;
 	struct termios t;
+	pid_t fg, child = 0;
 	sigset_t set;
 
+	if (with_child) {
+		argv[1] = argv[0];
+		argv++;
+		argc--;
+	}
 	e2e_init(argc, argv);
 	if (getsid(0) != getpid() && setsid() < 0)
 		e2e_fail("setsid: %s", strerror(errno));
@@ -66,21 +112,34 @@ int main(int argc, char **argv)
 	t.c_cc[VINTR] = 2;
 	t.c_lflag &= ~(tcflag_t)ECHO;
 	e2e_pty_set(&p, &t, 50, 132);
-	if (tcsetpgrp(p.slave, getpgrp()))
-		e2e_fail("tcsetpgrp: %s", strerror(errno));
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigprocmask(SIG_BLOCK, &set, NULL);	/* taken with sigtimedwait below */
-	check_ctty(&p, getpgrp());
+	fg = getpgrp();
+	if (with_child) {
+		child = fork();
+		if (child == 0)
+			fg_child(&p, &set);
+		if (child < 0 || (setpgid(child, child) && errno != EACCES))
+			e2e_fail("fork: %s", strerror(errno));
+		fg = child;
+	}
+	if (tcsetpgrp(p.slave, fg))
+		e2e_fail("tcsetpgrp: %s", strerror(errno));
+	check_ctty(&p, fg);
 
 	e2e_ready();
 	e2e_wait_stop();
 
 	e2e_pty_check(&p);
-	check_ctty(&p, getpgrp());
+	check_ctty(&p, fg);
+	if (child)
+		kill(child, SIGTERM);
 	if (write(p.master, "\x02", 1) != 1)
 		e2e_fail("write ^B: %s", strerror(errno));
-	if (sigtimedwait(&set, NULL, &five) != SIGINT)
+	if (child)
+		reap_fg_child(&p, child);
+	else if (sigtimedwait(&set, NULL, &five) != SIGINT)
 		e2e_fail("^B at the master did not interrupt the foreground group in 5 s");
 	e2e_pty_carry(p.master, p.slave, "typed\n", "typed\n", 6, "master to slave");
 	e2e_pty_carry(p.slave, p.master, "shown\n", "shown\r\n", 7, "slave to master (ONLCR)");

@@ -55,7 +55,8 @@ CASES = [
     ("pty_pair", prog("pty_pair"), "once", [], []),
     ("pty_ctty", prog("pty_ctty"), "once", [], []),
     ("python_pty", ["/usr/bin/python3", os.path.join(E2E, "py_pty.py")], "once", [], []),
-    # needs process trees (this program, script(1) and its job):
+    # need process trees: a child as the foreground group; script(1) and its job
+    # ("pty_ctty_fg_child", prog("pty_ctty") + ["--fg-child"], "once", [], []),
     # ("pty_script", prog("pty_script"), "once", [], []),
 ]
 
