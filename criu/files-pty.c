@@ -425,6 +425,11 @@ static int pty_write(struct dump_files *d, int dirfd)
 
 	if (!pd)
 		return 0;
+	if (pd->pairs.nr > PTY_MAX_PAIRS || pd->files.nr > PTY_MAX_FILES) {
+		pr_err("%zu pty pairs, %zu pty open files: more than %d or %d is not supported yet",
+		       pd->pairs.nr, pd->files.nr, PTY_MAX_PAIRS, PTY_MAX_FILES);
+		return -1;
+	}
 	if (resolve_slaves(pd))
 		return -1;
 	for (i = 0; i < pd->nr_tasks; i++)
