@@ -468,9 +468,10 @@ int cmd_dump(struct cr_options *o)
 	if (write_one(&t, IMG_MM, t.pid, &t.mm.base))
 		goto fail;
 	wrote |= W_MM;
+	/* several images; a kind's write() may refuse after others are written (ptys) */
+	wrote |= W_FILES;
 	if (dump_write_files(&t))
 		goto fail;
-	wrote |= W_FILES;
 	if (write_pstree(&t))
 		goto fail;
 	wrote |= W_PSTREE;

@@ -65,9 +65,12 @@ static const unsigned int touched[] = { 0, 1, 5, 10, 11, 12 };
 
 /* V_SYSV, V_SEALED: shared memory the dump refuses (see shm_victim) */
 enum { V_PLAIN, V_PIPE, V_SYSV, V_THREAD, V_CHILD, V_SHELL, V_RSEQ, V_SEALED, V_THREAD_CREDS,
-       V_INOTIFY, V_PTY_DATA, V_PTY_CTTY };
+       V_INOTIFY, V_PTY_DATA, V_PTY_CTTY, V_PTY_OUTSIDE };
 
-/* V_SHELL: the pty slave the victim keeps open, in the test's session. */
+/*
+ * V_SHELL: the pty slave the victim keeps open, in the test's session;
+ * V_PTY_OUTSIDE: the same slave held by a victim leading its own session.
+ */
 static char pts_path[64];
 
 struct victim_info {
@@ -399,7 +402,7 @@ static void victim_main(int ready, int kind, const char *file)
 		_exit(20);
 	if (kind == V_INOTIFY && inotify_queued(file))	/* an unread event: refused */
 		_exit(20);
-	if (kind == V_SHELL && open(pts_path, O_RDWR | O_NOCTTY) < 0)
+	if ((kind == V_SHELL || kind == V_PTY_OUTSIDE) && open(pts_path, O_RDWR | O_NOCTTY) < 0)
 		_exit(19);
 	if ((kind == V_PTY_DATA || kind == V_PTY_CTTY) && victim_pty(kind))
 		_exit(22);
@@ -1447,7 +1450,23 @@ static int test_inotify(void) { return with_victim(V_INOTIFY, body_inotify); }
 static int test_thread(void) { return with_victim(V_THREAD, body_thread); }
 static int test_child(void) { return with_victim(V_CHILD, body_child); }
 static int test_thread_creds(void) { return with_victim(V_THREAD_CREDS, body_thread_creds); }
-static int test_shell(void)
+/*
+ * A slave whose master is outside, in a victim leading its session: refused
+ * when the images are written, and what was written is removed.
+ */
+static int body_pty_outside(struct victim *v)
+{
+	CHECK(run_dump(v, NULL, "--leave-running") != 0);
+	CHECK(log_has(v, "its master is not in the dump: the terminal of a shell job, "
+		      "needs --shell-job"));
+	CHECK(!dir_has(v, "inventory.img") && !dir_has(v, "reg-files.img") &&
+	      !dir_has(v, "pty-files.img"));
+	CHECK(victim_free(v));
+	CHECK(victim_verdict(v) == 0);
+	return 0;
+}
+
+static int with_test_pty(int kind, int (*body)(struct victim *))
 {
 	int master = posix_openpt(O_RDWR | O_NOCTTY), ret;
 
@@ -1458,10 +1477,13 @@ static int test_shell(void)
 		snprintf(unit_why, sizeof(unit_why), "no pty: %s", strerror(errno));
 		return -1;
 	}
-	ret = with_victim(V_SHELL, body_shell);
+	ret = with_victim(kind, body);
 	close(master);
 	return ret;
 }
+
+static int test_shell(void) { return with_test_pty(V_SHELL, body_shell); }
+static int test_pty_outside(void) { return with_test_pty(V_PTY_OUTSIDE, body_pty_outside); }
 
 static int test_rseq(void) { return with_victim(V_RSEQ, body_rseq); }
 static int test_pty_data(void) { return with_victim(V_PTY_DATA, body_pty_data); }
@@ -1480,6 +1502,8 @@ static const struct unit_case cases[] = {
 	{ "inotify with an unread event is refused and the victim survives", test_inotify },
 	{ "a pty with a line queued is refused and the victim survives", test_pty_data },
 	{ "a pty as controlling terminal: refused with --shell-job, its session dumped", test_pty_ctty },
+	{ "an outside pty slave is refused at write time and the written images removed",
+	  test_pty_outside },
 	{ "a SysV shared memory segment is refused", test_sysv },
 	{ "a writable memfd mapping sealed against future writes is refused", test_sealed },
 	{ "threads: failed dumps leave all unharmed; a good one has every thread", test_thread },
