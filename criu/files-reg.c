@@ -1,6 +1,7 @@
 /*
  * Regular files, directories, memory character devices and terminals other
- * than ptys (/dev/tty, consoles): four fd kinds keeping their objects in reg-files.img (images/files.proto).
+ * than ptys (/dev/tty, consoles): four fd kinds keeping their objects in
+ * reg-files.img (images/files.proto). Ptys are criu/files-pty.c's.
  *
  * Dump: the path the /proc link names must still lead to the same inode
  * (deleted and replaced files are refused). Restore: the path is opened
