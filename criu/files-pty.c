@@ -32,6 +32,7 @@
 #include "dump.h"
 #include "files.h"
 #include "image.h"
+#include "kerndat.h"
 #include "restore.h"
 #include "tty.h"
 #include "pty.pb-c.h"
@@ -46,6 +47,7 @@
 #define PTY_MAX_PID	(1u << 22)
 #define PTY_NCC		19		/* termios2 c_cc */
 #define N_TTY_LDISC	0
+#define PTY_MAX_DATA	4096		/* N_TTY_BUF_SIZE: an input queue holds no more */
 
 /* open(2) flags of an end we reproduce */
 #define PTY_FLAGS	(O_ACCMODE | O_NONBLOCK | O_APPEND | O_LARGEFILE)
@@ -116,7 +118,7 @@ static bool pty_match(const struct fd_probe *p)
 	return is_master(p) || (S_ISCHR(p->st.st_mode) && major(p->st.st_rdev) == PTS_MAJOR);
 }
 
-/* Bytes queued on @fd in either direction: refused, they cannot be peeked. */
+/* Bytes queued at the slave (either way) or unsent: refused, they cannot be peeked. */
 static int check_empty(int fd, uint32_t index, const char *end)
 {
 	int in = 0, out = 0;
@@ -131,6 +133,76 @@ static int check_empty(int fd, uint32_t index, const char *end)
 		return -1;
 	}
 	return 0;
+}
+
+/* Give @len bytes back to the master's input queue, in order; -1 logged. */
+static int master_unread(int fd, uint32_t index, const uint8_t *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (ioctl(fd, TIOCSTI, &buf[i])) {
+			pr_perror("pty %u: TIOCSTI gave back %zu of %zu bytes to the master", index,
+				  i, len);
+			return -1;
+		}
+	return 0;
+}
+
+/*
+ * What the slave wrote and the master has not read, peeked: read from the
+ * master (its input side is raw: no echo, no translation, whatever the
+ * slave's termios) until empty, and at once given back with TIOCSTI
+ * (CAP_SYS_ADMIN, checked first), while every holder is frozen. Packet
+ * mode (reads carry a status byte) and unsent bytes are refused.
+ */
+static int master_data(int fd, uint32_t index, bool packet, PtyEntry *e)
+{
+	int in = 0, out = 0;
+	size_t total = 0;
+	uint8_t *buf;
+	ssize_t n;
+
+	if (ioctl(fd, FIONREAD, &in) || ioctl(fd, TIOCOUTQ, &out)) {
+		pr_perror("pty %u: FIONREAD/TIOCOUTQ on the master", index);
+		return -1;
+	}
+	if (out || (in && packet)) {
+		pr_err("pty %u: %d bytes unread at the master, %d unsent%s: not supported yet",
+		       index, in, out, packet ? ", in packet mode" : "");
+		return -1;
+	}
+	if (!in)
+		return 0;
+	if (kerndat_probe(KD_CAPS) || !kdat.has_cap_sys_admin) {
+		pr_err("pty %u: %d bytes unread at the master: reading them needs CAP_SYS_ADMIN "
+		       "(TIOCSTI gives them back)", index, in);
+		return -1;
+	}
+	buf = malloc(PTY_MAX_DATA);
+	if (!buf) {
+		pr_err("out of memory");
+		return -1;
+	}
+	/* until empty: bytes still on their way in come after what was read */
+	while (!ioctl(fd, FIONREAD, &in) && in > 0 && total + (size_t)in <= PTY_MAX_DATA) {
+		n = read(fd, buf + total, (size_t)in);
+		if (n <= 0)
+			break;
+		total += (size_t)n;
+	}
+	if (in)
+		pr_err("pty %u: the master's queue did not empty (%d bytes after %zu read)",
+		       index, in, total);
+	if (!master_unread(fd, index, buf, total) && !in) {
+		e->has_master_data = true;
+		e->master_data.data = buf;
+		e->master_data.len = total;
+		pr_info("pty %u: %zu bytes unread at the master kept", index, total);
+		return 0;
+	}
+	free(buf);
+	return -1;
 }
 
 static int check_ldisc(int fd, uint32_t index, const char *end)
@@ -186,7 +258,7 @@ static int pair_dump(struct pty_dump *pd, int fd, uint32_t index)
 		pr_perror("pty %u: TIOCGPGRP", index);
 		return -1;
 	}
-	if (check_empty(fd, index, "master") || check_ldisc(fd, index, "master"))
+	if (check_ldisc(fd, index, "master"))
 		return -1;
 	if (poll(&pfd, 1, 0) < 0) {
 		pr_perror("pty %u: poll", index);
@@ -211,6 +283,10 @@ static int pair_dump(struct pty_dump *pd, int fd, uint32_t index)
 		e->has_sid = e->has_fg_pgrp = true;
 		e->sid = (uint32_t)sid;
 		e->fg_pgrp = (uint32_t)pgrp;
+	}
+	if (master_data(fd, index, e->packet, e)) {
+		protobuf_c_message_free_unpacked(&e->base, NULL);
+		return -1;
 	}
 	return fd_list_add(&pd->pairs, e);
 }
@@ -510,6 +586,11 @@ static int check_pair(const ProtobufCMessage *m, void *ctx)
 		       e->index);
 		return -1;
 	}
+	if (e->has_master_data && (e->master_data.len > PTY_MAX_DATA || e->packet)) {
+		pr_err("ptys.img: pty %u: %zu bytes of master data (packet mode %d)", e->index,
+		       e->master_data.len, e->packet);
+		return -1;
+	}
 	if (e->has_sid != e->has_fg_pgrp || (e->has_sid && (e->sid < 1 || e->sid >= PTY_MAX_PID ||
 	    e->fg_pgrp < 1 || e->fg_pgrp >= PTY_MAX_PID))) {
 		pr_err("ptys.img: pty %u: session %u or foreground group %u out of range", e->index,
@@ -734,6 +815,8 @@ static int make_pair(struct pty_rst *pr, const PtyEntry *e)
 		return -1;
 	}
 	if (set_modes(e, m))
+		return -1;
+	if (e->has_master_data && master_unread(m, e->index, e->master_data.data, e->master_data.len))
 		return -1;
 	for (i = 0; i < pr->nr_files; i++) {
 		const PtyFileEntry *f = pr->files[i];

@@ -76,7 +76,7 @@ static const struct img_desc descs[IMG_KIND_MAX] = {
 	[IMG_PTY_FILES]	    = { "pty-files", "pty-files.img", IMG_MAGIC('P', 'T', 'Y', 'F'),
 				256, 0, NULL, &pty_file_entry__descriptor },
 	[IMG_PTYS]	    = { "ptys", "ptys.img", IMG_MAGIC('P', 'T', 'Y', 'S'),
-				512, 0, NULL, &pty_entry__descriptor },
+				8 * KiB, 0, NULL, &pty_entry__descriptor },
 };
 
 const struct img_desc *img_desc(enum img_kind kind)

@@ -1,7 +1,8 @@
 /*
  * Pty pairs held by one process keep their /dev/pts index, termios, window
  * size and modes, and carry bytes both ways:
- *   a: raw mode with VINTR moved to ^A, 37x101;
+ *   a: raw mode with VINTR moved to ^A, 37x101, bytes the slave wrote and
+ *      the master has not read;
  *   b: canonical mode without echo, packet mode and O_NONBLOCK on the
  *      master, the slave exclusive and dup'ed to fd 50;
  *   c: a master alone whose slave was opened and closed (reads EIO).
@@ -23,6 +24,8 @@ int main(int argc, char **argv)
 	t.c_cc[VMIN] = 1;
 	t.c_cc[VTIME] = 0;
 	e2e_pty_set(&a, &t, 37, 101);
+	if (write(a.slave, "unread\r\n", 8) != 8)
+		e2e_fail("a: write: %s", strerror(errno));
 
 	e2e_pty_open(&b, O_NOCTTY);
 	tcgetattr(b.slave, &t);
@@ -42,6 +45,9 @@ int main(int argc, char **argv)
 	e2e_wait_stop();
 
 	e2e_pty_check(&a);
+	e2e_pty_read(a.master, buf, 8, "a: what the master had not read");
+	if (memcmp(buf, "unread\r\n", 8))
+		e2e_fail("a: the master reads '%.8s', not what was queued", buf);
 	e2e_pty_carry(a.master, a.slave, "ping\x01", "ping\x01", 5, "a: master to slave");
 	e2e_pty_carry(a.slave, a.master, "pong\n", "pong\n", 5, "a: slave to master");
 

@@ -304,6 +304,7 @@ static int test_pty_open(void)
 	struct termios2 t;
 	struct winsize ws;
 	struct fd_rst r;
+	char buf[16];
 	int s, m, n = next_pty_index(), idx = -1, lck = 0, excl = 0, ok;
 
 	CHECK(n >= 0);
@@ -311,6 +312,9 @@ static int test_pty_open(void)
 	e = pty_pair((uint32_t)n + 2);
 	e.locked = true;
 	e.has_exclusive = e.exclusive = true;
+	e.has_master_data = true;
+	e.master_data.data = (uint8_t *)"out\r\n";
+	e.master_data.len = 5;
 	f[0] = pty_end(1, e.index, true);
 	f[1] = pty_end(2, e.index, false);
 	CHECK(put_ptys(f, 2, &e) == 0);
@@ -321,7 +325,7 @@ static int test_pty_open(void)
 	     !ioctl(s, TCGETS2, &t) && t.c_lflag == e.lflag && t.c_cc[1] == 28 &&
 	     !ioctl(s, TIOCGWINSZ, &ws) && ws.ws_row == 33 && ws.ws_col == 99 &&
 	     !ioctl(m, TIOCGPTLCK, &lck) && lck == 1 && !ioctl(s, TIOCGEXCL, &excl) && excl &&
-	     write(m, "x\n", 2) == 2;
+	     read(m, buf, sizeof(buf)) == 5 && !memcmp(buf, "out\r\n", 5) && write(m, "x\n", 2) == 2;
 	if (s >= 0)
 		close(s);
 	if (m >= 0)
@@ -383,6 +387,16 @@ static int test_pty_bad_entries(void)
 	e.sid = 100;
 	CHECK(pty_refused(f, 2, &e));			/* a session without a foreground */
 	e = pty_pair(4);
+	e.has_master_data = e.packet = true;
+	e.master_data.len = 1;
+	e.master_data.data = pty_cc;
+	CHECK(pty_refused(f, 2, &e));			/* data in packet mode */
+	e.packet = false;
+	e.master_data.len = 5000;
+	e.master_data.data = calloc(1, 5000);
+	CHECK(pty_refused(f, 2, &e));			/* more than an input queue holds */
+	free(e.master_data.data);
+	e = pty_pair(4);
 	e.has_slave_closed = e.slave_closed = true;
 	CHECK(pty_refused(f, 2, &e));			/* closed, yet a slave is open */
 	f[1].flags = O_ACCMODE;
@@ -423,7 +437,8 @@ static const struct unit_case cases[] = {
 	{ "one id used by two kinds is refused", test_duplicate_id_across_kinds },
 	{ "a pipe comes back with its size, data and per-end flags", test_pipe_open_with_data },
 	{ "bad eventfd, epoll, timerfd, pipe, inotify and fanotify entries are refused", test_bad_entries },
-	{ "a pty pair comes back under its index, with its modes, slave before master", test_pty_open },
+	{ "a pty pair comes back under its index, with its modes and unread output, slave first",
+	  test_pty_open },
 	{ "a pty whose index is in use is refused", test_pty_index_taken },
 	{ "bad pty ends and pairs are refused", test_pty_bad_entries },
 	{ "a pty's session and foreground group must be restored processes", test_pty_sessions },
