@@ -7,8 +7,10 @@
  * size, packet mode, lock, exclusive mode, session and foreground group) is
  * read through criu's copy of the master (pidfd_getfd): termios and window
  * ioctls on a master act on its slave, and TIOCGSID/TIOCGPGRP on a master
- * answer for the slave whatever criu's own terminal is. Queued bytes cannot
- * be read without consuming them: a pair holding any is refused.
+ * answer for the slave whatever criu's own terminal is. What the master has
+ * not read is peeked (read, then given back with TIOCSTI); what the slave
+ * has not read cannot be given back unchanged, so a pair holding any is
+ * refused.
  *
  * On restore /dev/ptmx hands out the lowest free index: criu opens it until
  * the dumped index comes, holding the lower ones meanwhile (bounded), and
