@@ -59,6 +59,8 @@ CASES = [
     ("inotify", prog("inotify"), "once", [], []),
     ("fanotify", prog("fanotify"), "once", [], []),
     ("pty_pair", prog("pty_pair"), "once", [], []),
+    # the second dump sees the master's unread bytes only if the first gave them back
+    ("pty_pair_twice", prog("pty_pair"), "twice", [], []),
     ("pty_ctty", prog("pty_ctty"), "once", [], []),
     ("python_pty", ["/usr/bin/python3", os.path.join(E2E, "py_pty.py")], "once", [], []),
     # need process trees: a child as the foreground group; script(1) and its job
