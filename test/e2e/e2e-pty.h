@@ -21,6 +21,24 @@ struct e2e_pty {
 	struct winsize	ws;
 };
 
+/*
+ * Append @pid to "pids" next to the result file: with process trees the
+ * harness waits until every process listed there is gone (and reaps the
+ * orphans it inherits) before it restores.
+ */
+static inline void e2e_pty_note_pid(pid_t pid)
+{
+	char path[512], line[32];
+	int fd, n;
+
+	e2e_path(path, sizeof(path), "pids");
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	n = snprintf(line, sizeof(line), "%d\n", (int)pid);
+	if (fd < 0 || write(fd, line, (size_t)n) != n)
+		e2e_fail("cannot note pid %d in %s", (int)pid, path);
+	close(fd);
+}
+
 /* A new pair; the slave is opened with @slave_flags (O_NOCTTY or not). */
 static inline void e2e_pty_open(struct e2e_pty *p, int slave_flags)
 {

@@ -122,6 +122,8 @@ int main(int argc, char **argv)
 			fg_child(&p, &set);
 		if (child < 0 || (setpgid(child, child) && errno != EACCES))
 			e2e_fail("fork: %s", strerror(errno));
+		e2e_pty_note_pid(getpid());
+		e2e_pty_note_pid(child);
 		fg = child;
 	}
 	if (tcsetpgrp(p.slave, fg))

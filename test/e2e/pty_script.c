@@ -97,6 +97,9 @@ int main(int argc, char **argv)
 	unlink(fifo);
 	if (sscanf(msg, "R %d", &jobpid) != 1 || jobpid <= 0)
 		e2e_fail("the job under script did not get ready ('%s')", msg);
+	e2e_pty_note_pid(getpid());
+	e2e_pty_note_pid(script);
+	e2e_pty_note_pid(jobpid);
 	e2e_ready();
 	e2e_wait_stop();
 	kill(jobpid, SIGTERM);

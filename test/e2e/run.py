@@ -63,7 +63,8 @@ CASES = [
     ("pty_pair_twice", prog("pty_pair"), "twice", [], []),
     ("pty_ctty", prog("pty_ctty"), "once", [], []),
     ("python_pty", ["/usr/bin/python3", os.path.join(E2E, "py_pty.py")], "once", [], []),
-    # need process trees: a child as the foreground group; script(1) and its job
+    # need process trees (they pass on branch ptys-on-tree): a child as the
+    # foreground group; script(1) and its job
     # ("pty_ctty_fg_child", prog("pty_ctty") + ["--fg-child"], "once", [], []),
     # ("pty_script", prog("pty_script"), "once", [], []),
 ]
