@@ -555,12 +555,16 @@ static uint64_t plan_specials(const struct rst_image *ri, const struct proc_vmas
  * does not survive a checkpoint. A relative sleep is the common case, and
  * when the caller passed a buffer for the time left the kernel has already
  * written it there before stopping: issue the call again with that buffer
- * as the request, so the task sleeps what it had left. Anything else
- * returns EINTR, as if a handled signal had arrived.
+ * as the request, so the task sleeps what it had left. poll() always
+ * stops this way; one without a timeout (negative) is simply issued again
+ * with its arguments, still in their registers. Anything else returns
+ * EINTR, as if a handled signal had arrived.
  */
 static void restart_block(struct rst_regs *r, int64_t orig_ax)
 {
-	if (orig_ax == SYS_nanosleep && r->si) {		/* (req, rem) */
+	if (orig_ax == SYS_poll && (int32_t)r->dx < 0) {	/* (fds, nfds, timeout) */
+		/* nothing to change: wait again, for ever */
+	} else if (orig_ax == SYS_nanosleep && r->si) {		/* (req, rem) */
 		r->di = r->si;
 	} else if (orig_ax == SYS_clock_nanosleep && !(r->si & TIMER_ABSTIME) && r->r10) {
 		r->dx = r->r10;					/* (clock, flags, req, rem) */

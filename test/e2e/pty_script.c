@@ -15,10 +15,8 @@
  * The job cannot report through the harness's ready pipe: script passes
  * its descriptors on, and would hold the pipe open itself.
  *
- * script(1) waits in poll() with a timeout, which resumes with EINTR after a
- * restore (Documentation/restore.md, Known gaps); script then ends its job
- * with SIGTERM itself. The job's checks run after the restore either way:
- * this case is about the pty, not about script surviving.
+ * script(1) waits in poll() without a timeout: the restore issues it again
+ * (before, it came back with EINTR and script ended its job at once).
  */
 #include <sys/stat.h>
 #include <sys/wait.h>

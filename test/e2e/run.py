@@ -27,7 +27,7 @@ def prog(name):
     return [os.path.join(E2E, name)]
 
 
-SYS_FUTEX, SYS_CLOCK_NANOSLEEP = 202, 230
+SYS_POLL, SYS_FUTEX, SYS_CLOCK_NANOSLEEP = 7, 202, 230
 
 # name, command, flow, extra dump options, extra restore options
 CASES = [
@@ -35,6 +35,7 @@ CASES = [
     ("memory", prog("memory"), "once", [], []),
     ("sleeper", prog("sleeper"), ("blocked", SYS_CLOCK_NANOSLEEP), [], []),
     ("futex", prog("futex"), ("blocked", SYS_FUTEX), [], []),
+    ("poll_forever", prog("poll_forever"), ("blocked", SYS_POLL), [], []),
     ("signals", prog("signals"), "once", [], []),
     ("task_attrs", prog("task_attrs"), "once", [], []),
     ("vector_regs", prog("vector_regs"), "once", [], []),
