@@ -890,10 +890,18 @@ static int pty_open(struct fd_rst *r, const struct fd_obj *o, const struct cr_op
 	return fd;
 }
 
+/* The ends of one pair are made together (in a tree, by one process). */
+static uint64_t pty_group(const struct fd_obj *o)
+{
+	const PtyFileEntry *fe = (const PtyFileEntry *)o->e;
+
+	return fe->external ? 0 : (uint64_t)fe->index + 1;
+}
+
 const struct fd_ops fd_pty_ops = {
 	.kind = FD_KIND__FD_PTY, .name = "pty", .extra_img = IMG_PTYS, .img = IMG_PTY_FILES,
 	.match = pty_match, .dump = pty_dump, .write = pty_write, .free = pty_free,
-	.read = pty_read, .open = pty_open, .rst_free = pty_rst_free,
+	.read = pty_read, .open = pty_open, .rst_free = pty_rst_free, .group = pty_group,
 };
 
 /* ---- restore: sessions ----------------------------------------------------- */
