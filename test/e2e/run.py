@@ -27,7 +27,7 @@ def prog(name):
     return [os.path.join(E2E, name)]
 
 
-SYS_PAUSE, SYS_FUTEX, SYS_CLOCK_NANOSLEEP = 34, 202, 230
+SYS_POLL, SYS_PAUSE, SYS_FUTEX, SYS_CLOCK_NANOSLEEP = 7, 34, 202, 230
 
 # name, command, flow, extra dump options, extra restore options
 CASES = [
@@ -35,6 +35,7 @@ CASES = [
     ("memory", prog("memory"), "once", [], []),
     ("sleeper", prog("sleeper"), ("blocked", SYS_CLOCK_NANOSLEEP), [], []),
     ("futex", prog("futex"), ("blocked", SYS_FUTEX), [], []),
+    ("poll_forever", prog("poll_forever"), ("blocked", SYS_POLL), [], []),
     ("signals", prog("signals"), "once", [], []),
     ("task_attrs", prog("task_attrs"), "once", [], []),
     ("vector_regs", prog("vector_regs"), "once", [], []),
@@ -93,6 +94,13 @@ CASES = [
     ("locks_need_l", prog("locks"), ("refused", "dump with -l/--file-locks"), [], []),
     ("ghost_over_limit", prog("ghost"), ("refused", "over --ghost-limit (524288 bytes)"),
      ["--ghost-limit", "512K"], []),
+    ("pty_pair", prog("pty_pair"), "once", [], []),
+    # the second dump sees the master's unread bytes only if the first gave them back
+    ("pty_pair_twice", prog("pty_pair"), "twice", [], []),
+    ("pty_ctty", prog("pty_ctty"), "once", [], []),
+    ("python_pty", ["/usr/bin/python3", os.path.join(E2E, "py_pty.py")], "once", [], []),
+    ("pty_ctty_fg_child", prog("pty_ctty") + ["--fg-child"], "once", [], []),
+    ("pty_script", prog("pty_script"), "once", [], []),
 ]
 
 
