@@ -13,6 +13,7 @@
 #include <asm/termbits.h>
 
 #include "unit.h"
+#include "tmpdir.h"
 #include "files.h"
 #include "image.h"
 #include "log.h"
@@ -26,39 +27,12 @@
 #include "pty.pb-c.h"
 #include "tty.h"
 
-static char tdir[64];
 static int tfd = -1;
-
-static int remove_dir(void)
-{
-	char cmd[128];
-
-	if (tfd < 0)
-		return 0;
-	close(tfd);
-	tfd = -1;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tdir);
-	return system(cmd) ? -1 : 0;
-}
-
-static void remove_last_dir(void)
-{
-	remove_dir();
-}
 
 /* A fresh, empty images directory (the last one is removed at exit). */
 static int fresh_dir(void)
 {
-	static bool registered;
-
-	if (!registered && !atexit(remove_last_dir))
-		registered = true;
-	if (remove_dir())
-		return -1;
-	snprintf(tdir, sizeof(tdir), "/tmp/criu-test-files.XXXXXX");
-	if (!mkdtemp(tdir))
-		return -1;
-	tfd = open(tdir, O_RDONLY | O_DIRECTORY);
+	tfd = unit_fresh_dir("files");
 	log_init(NULL, NULL, LOG_NONE);
 	return tfd < 0 ? -1 : 0;
 }

@@ -25,46 +25,20 @@
 #include "pbjson.h"
 #include "pstree.pb-c.h"
 #include "stats.pb-c.h"
+#include "tmpdir.h"
 #include "unit.h"
 
 /* ---- helpers ----------------------------------------------------------------- */
 
-static char tdir[64];
 static int tfd = -1;
-
-static int remove_dir(void)
-{
-	char cmd[96];
-
-	if (tfd < 0)
-		return 0;
-	close(tfd);
-	tfd = -1;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tdir);
-	return system(cmd) ? -1 : 0;
-}
-
-static void remove_last_dir(void)
-{
-	remove_dir();
-}
 
 /* A fresh empty directory for one case; errors and worse go to its "log". */
 static int fresh_dir(void)
 {
-	static bool registered;
-
-	if (!registered && !atexit(remove_last_dir))
-		registered = true;
-	if (remove_dir())
-		return -1;
-	snprintf(tdir, sizeof(tdir), "/tmp/criu-test-image.XXXXXX");
-	if (!mkdtemp(tdir))
-		return -1;
-	tfd = open(tdir, O_RDONLY | O_DIRECTORY);
+	tfd = unit_fresh_dir("image");
 	if (tfd < 0)
 		return -1;
-	return log_init(tdir, "log", LOG_ERROR);
+	return log_init(unit_dir_path(), "log", LOG_ERROR);
 }
 
 static uint8_t *slurp(int dirfd, const char *name, size_t *len)
