@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -23,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/futex.h>
 
 static const char *e2e_result_path;
 static volatile sig_atomic_t e2e_stop;
@@ -99,6 +102,32 @@ static inline void e2e_wait_stop(void)
 {
 	while (!e2e_stop)
 		pause();
+}
+
+/*
+ * Thread programs: the main thread blocks SIGTERM while it creates workers
+ * (so SIGTERM stays the main thread's), waits until they all counted
+ * themselves in, and after the restore opens the futex gate they wait on.
+ */
+static inline void e2e_term_mask(int how)
+{
+	sigset_t term;
+
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	pthread_sigmask(how, &term, NULL);
+}
+
+static inline void e2e_wait_count(int *arrived, int n)
+{
+	while (__atomic_load_n(arrived, __ATOMIC_SEQ_CST) < n)
+		usleep(1000);
+}
+
+static inline void e2e_open_gate(int *word)
+{
+	__atomic_store_n(word, 1, __ATOMIC_SEQ_CST);
+	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
 
 /* A scratch file path next to the result file (the harness removes the dir). */

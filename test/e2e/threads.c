@@ -193,7 +193,6 @@ static int has_avx(void)
 
 int main(int argc, char **argv)
 {
-	sigset_t term;
 	int i, j;
 
 	e2e_init(argc, argv);
@@ -208,19 +207,15 @@ int main(int argc, char **argv)
 			w[i].r.yin[j] = (uint8_t)(i * 31 + j * 7 + 1);
 	}
 	/* workers inherit SIGTERM blocked; the main thread unblocks it after */
-	sigemptyset(&term);
-	sigaddset(&term, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &term, NULL);
+	e2e_term_mask(SIG_BLOCK);
 	for (i = 0; i < NR_THREADS; i++)
 		if (pthread_create(&w[i].th, NULL, worker_main, &w[i]))
 			e2e_fail("pthread_create %d failed", i);
-	pthread_sigmask(SIG_UNBLOCK, &term, NULL);
-	while (__atomic_load_n(&nr_loaded, __ATOMIC_SEQ_CST) < NR_THREADS)
-		usleep(1000);
+	e2e_term_mask(SIG_UNBLOCK);
+	e2e_wait_count(&nr_loaded, NR_THREADS);
 	e2e_ready();
 	e2e_wait_stop();
-	__atomic_store_n(&go, 1, __ATOMIC_SEQ_CST);
-	syscall(SYS_futex, &go, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+	e2e_open_gate(&go);
 	for (i = 0; i < NR_THREADS; i++)
 		pthread_join(w[i].th, NULL);
 	for (i = 0; i < NR_THREADS; i++)

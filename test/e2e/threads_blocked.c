@@ -99,25 +99,21 @@ int main(int argc, char **argv)
 	static void *(*const fn[3])(void *) = { futex_waiter, sleeper, abs_sleeper };
 	static const long want[3] = { SYS_futex, SYS_nanosleep, SYS_clock_nanosleep };
 	pthread_t th[3];
-	sigset_t term;
 	int i;
 
 	e2e_init(argc, argv);
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	sigemptyset(&term);
-	sigaddset(&term, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &term, NULL);	/* SIGTERM is the main thread's */
+	e2e_term_mask(SIG_BLOCK);	/* SIGTERM is the main thread's */
 	for (i = 0; i < 3; i++)
 		if (pthread_create(&th[i], NULL, fn[i], NULL))
 			e2e_fail("pthread_create failed");
-	pthread_sigmask(SIG_UNBLOCK, &term, NULL);
+	e2e_term_mask(SIG_UNBLOCK);
 	for (i = 0; i < 3; i++)
 		while (!__atomic_load_n(&tids[i], __ATOMIC_SEQ_CST) || in_syscall(tids[i]) != want[i])
 			usleep(1000);
 	e2e_ready();
 	e2e_wait_stop();
-	__atomic_store_n(&word, 1, __ATOMIC_SEQ_CST);
-	syscall(SYS_futex, &word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+	e2e_open_gate(&word);
 	for (i = 0; i < 3; i++)
 		pthread_join(th[i], NULL);
 	for (i = 0; i < 3; i++)

@@ -59,27 +59,22 @@ static void *worker_main(void *arg)
 int main(int argc, char **argv)
 {
 	pthread_attr_t attr;
-	sigset_t term;
 	int i;
 
 	e2e_init(argc, argv);
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 64 * 1024);
-	sigemptyset(&term);
-	sigaddset(&term, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &term, NULL);	/* SIGTERM is the main thread's */
+	e2e_term_mask(SIG_BLOCK);	/* SIGTERM is the main thread's */
 	for (i = 0; i < NR_THREADS; i++) {
 		w[i].idx = i;
 		if (pthread_create(&w[i].th, &attr, worker_main, &w[i]))
 			e2e_fail("pthread_create %d failed", i);
 	}
-	pthread_sigmask(SIG_UNBLOCK, &term, NULL);
-	while (__atomic_load_n(&nr_waiting, __ATOMIC_SEQ_CST) < NR_THREADS)
-		usleep(1000);
+	e2e_term_mask(SIG_UNBLOCK);
+	e2e_wait_count(&nr_waiting, NR_THREADS);
 	e2e_ready();
 	e2e_wait_stop();
-	__atomic_store_n(&go, 1, __ATOMIC_SEQ_CST);
-	syscall(SYS_futex, &go, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+	e2e_open_gate(&go);
 	for (i = 0; i < NR_THREADS; i++)
 		pthread_join(w[i].th, NULL);
 	for (i = 0; i < NR_THREADS; i++)
