@@ -158,6 +158,20 @@ static inline const char *e2e_perms(const void *addr)
 	return perms;
 }
 
+/* An fd on the object behind the mapping [@addr, @addr + @len), or e2e_fail(). */
+static inline int e2e_map_fd(const void *addr, size_t len)
+{
+	char link[80];
+	int fd;
+
+	snprintf(link, sizeof(link), "/proc/self/map_files/%lx-%lx", (unsigned long)addr,
+		 (unsigned long)addr + len);
+	fd = open(link, O_RDONLY);
+	if (fd < 0)
+		e2e_fail("open %s: %s", link, strerror(errno));
+	return fd;
+}
+
 /* FNV-1a over a buffer: cheap, deterministic checksums for memory checks. */
 static inline uint64_t e2e_hash(const void *p, size_t len)
 {

@@ -13,19 +13,6 @@
 #define NAME	"e2e shm:obj"
 #define SEALS	(F_SEAL_SHRINK | F_SEAL_GROW)
 
-static int object_fd(const void *addr, size_t len)
-{
-	char link[80];
-	int fd;
-
-	snprintf(link, sizeof(link), "/proc/self/map_files/%lx-%lx", (unsigned long)addr,
-		 (unsigned long)addr + len);
-	fd = open(link, O_RDONLY);
-	if (fd < 0)
-		e2e_fail("open %s: %s", link, strerror(errno));
-	return fd;
-}
-
 static int maps_has(const void *addr, const char *want)
 {
 	unsigned long a = (unsigned long)addr, lo, hi;
@@ -80,7 +67,7 @@ int main(int argc, char **argv)
 		e2e_fail("private memfd mapping changed");
 	if (!maps_has(shared, "/memfd:" NAME " (deleted)") || !maps_has(priv, "/memfd:" NAME " (deleted)"))
 		e2e_fail("memfd name lost in /proc/self/maps");
-	fd = object_fd(shared, 6 * PAGE);
+	fd = e2e_map_fd(shared, 6 * PAGE);
 	seals = fcntl(fd, F_GET_SEALS);
 	if (fstat(fd, &st) || st.st_size != SIZE)
 		e2e_fail("memfd size %lld, was %d", (long long)st.st_size, SIZE);

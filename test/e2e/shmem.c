@@ -16,15 +16,9 @@
 /* Which pages of the object behind @addr are data (1) or holes (0). */
 static void layout(const void *addr, size_t len, char *out)
 {
-	char link[80];
+	int fd = e2e_map_fd(addr, len);
 	size_t i;
-	int fd;
 
-	snprintf(link, sizeof(link), "/proc/self/map_files/%lx-%lx", (unsigned long)addr,
-		 (unsigned long)addr + len);
-	fd = open(link, O_RDONLY);
-	if (fd < 0)
-		e2e_fail("open %s: %s", link, strerror(errno));
 	for (i = 0; i < len / PAGE; i++) {
 		off_t d = lseek(fd, (off_t)(i * PAGE), SEEK_DATA);
 
