@@ -25,9 +25,9 @@
 #include "log.h"
 #include "dump.h"
 #include "image.h"
+#include "memfd.h"
 
 #define PAGE		4096ull
-#define MEMFD_PREFIX	"/memfd:"
 #define COPY_BUF	(1u << 20)
 
 static uint64_t page_up(uint64_t x)

@@ -34,14 +34,11 @@
 #include "files.h"
 #include "image.h"
 #include "memfd.pb-c.h"
+#include "memfd.h"
 #include "restore.h"
 
-#define MEMFD_PREFIX	"/memfd:"
 #define DELETED_SUFFIX	" (deleted)"
-#define MFD_NAME_MAX	249		/* the kernel's limit on a name */
 #define HUGETLBFS_MAGIC	0x958458f6
-#define KNOWN_SEALS	(F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | \
-			 F_SEAL_FUTURE_WRITE | F_SEAL_EXEC)
 #define KO_LARGEFILE	0100000		/* x86-64 kernel's, in fdinfo; glibc's O_LARGEFILE is 0 */
 #define MEMFD_FLAGS	(O_ACCMODE | O_APPEND | O_NONBLOCK | KO_LARGEFILE | O_PATH | O_NOATIME)
 #define RST_MAX_MEMFDS	65536
@@ -77,7 +74,7 @@ static char *memfd_name(const struct fd_probe *p)
 	const char *n = p->link + strlen(MEMFD_PREFIX);
 	size_t len = strlen(n), sl = strlen(DELETED_SUFFIX);
 
-	if (len < sl || strcmp(n + len - sl, DELETED_SUFFIX) || len - sl > MFD_NAME_MAX) {
+	if (len < sl || strcmp(n + len - sl, DELETED_SUFFIX) || len - sl > MEMFD_NAME_MAX) {
 		pr_err("fd %d: odd memfd link %s", p->fd, p->link);
 		return NULL;
 	}
@@ -292,8 +289,8 @@ static int check_inode(const ProtobufCMessage *msg, void *ctx)
 		       m->nr_inode, e->id, RST_MAX_MEMFDS);
 		return -1;
 	}
-	if (strlen(e->name) > MFD_NAME_MAX || e->size > RST_MAX_MEMFD_SIZE ||
-	    (e->seals & ~(uint32_t)KNOWN_SEALS) || (e->mode & ~07777u)) {
+	if (strlen(e->name) > MEMFD_NAME_MAX || e->size > RST_MAX_MEMFD_SIZE ||
+	    (e->seals & ~(uint32_t)MEMFD_KNOWN_SEALS) || (e->mode & ~07777u)) {
 		pr_err("memfd-inodes.img: memfd %u: name, size %llu, seals %#x or mode %o invalid",
 		       e->id, (unsigned long long)e->size, e->seals, e->mode);
 		return -1;

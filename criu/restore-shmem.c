@@ -22,12 +22,10 @@
 #define LOG_PREFIX "restore: "
 #include "log.h"
 #include "image.h"
+#include "memfd.h"
 #include "restore.h"
 
 #define PAGE		4096ULL
-#define MFD_NAME_MAX	249	/* the kernel's limit on a memfd name */
-#define KNOWN_SEALS	(F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | \
-			 F_SEAL_FUTURE_WRITE | 0x20 /* F_SEAL_EXEC, 6.3 */)
 #define COPY_BUF	(1u << 20)
 
 static uint64_t page_up(uint64_t x)
@@ -76,7 +74,7 @@ static int check_entry(const ProtobufCMessage *m, void *ctx)
 		return -1;
 	}
 	if (memfd != !!e->name || memfd != e->has_seals ||
-	    (e->name && strlen(e->name) > MFD_NAME_MAX) || (e->seals & ~(uint32_t)KNOWN_SEALS)) {
+	    (e->name && strlen(e->name) > MEMFD_NAME_MAX) || (e->seals & ~(uint32_t)MEMFD_KNOWN_SEALS)) {
 		pr_err("shmem.img: object %u: name or seals (%#x) missing, unexpected or invalid",
 		       e->id, e->seals);
 		return -1;
