@@ -30,22 +30,10 @@ die() {
 	exit 1
 }
 
-# kill PID only if it is still one of our manyfds processes (pids get reused)
-kill_victim() {
-	local pid=$1 i
-	[ -n "$pid" ] || return 0
-	if grep -qs manyfds "/proc/$pid/comm"; then
-		kill -KILL "$pid" 2>/dev/null
-		for ((i = 0; i < 50; i++)); do
-			[ -e "/proc/$pid" ] || break
-			sleep 0.02
-		done
-	fi
-	return 0
-}
+. "$ROOT/scripts/bench-lib.sh"
 
 cleanup() {
-	kill_victim "$VICTIM"
+	kill_victim "$VICTIM" manyfds
 	[ -n "$WORK" ] && rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -57,20 +45,6 @@ WORK=$(mktemp -d /dev/shm/criu-bench-fds.XXXXXX 2>/dev/null || mktemp -d /tmp/cr
 mkdir "$WORK/bin" "$WORK/files"
 : >"$WORK/files/file"
 ${CC:-cc} -O2 -Wall -o "$WORK/bin/manyfds" test/bench/manyfds.c || die "cannot build manyfds"
-
-now_us() {
-	echo "${EPOCHREALTIME/./}"
-}
-
-# wait until pid $1 is gone (the shell reaps its disowned child)
-wait_gone() {
-	local i
-	for ((i = 0; i < 300; i++)); do
-		[ -e "/proc/$1" ] || return 0
-		sleep 0.01
-	done
-	die "pid $1 did not go away"
-}
 
 # start a victim with $1 fds; sets VICTIM
 start_victim() {
@@ -96,7 +70,7 @@ cycle() {
 		{ grep Error "$img/dump.log" >&2; die "dump of $1 fds failed"; }
 	t1=$(now_us)
 	CY_D=$((t1 - t0))
-	wait_gone "$VICTIM"
+	wait_gone "$VICTIM" 300 || die "pid $VICTIM did not go away"
 	t0=$(now_us)
 	"$CRIU" restore -D "$img" -d --pidfile "$WORK/pid" -o restore.log ||
 		{ grep Error "$img/restore.log" >&2; die "restore of $1 fds failed"; }
@@ -108,7 +82,7 @@ cycle() {
 		[ -s "$WORK/result" ] && break
 		sleep 0.01
 	done
-	kill_victim "$VICTIM"
+	kill_victim "$VICTIM" manyfds
 	VICTIM=
 	[ "$(cat "$WORK/result" 2>/dev/null)" = PASS ] ||
 		die "restored victim with $1 fds: $(cat "$WORK/result" 2>/dev/null || echo no result)"

@@ -71,23 +71,10 @@ die() {
 	exit 1
 }
 
-# kill PID only if it is still one of our victims (pids get reused)
-kill_victim() {
-	local pid=$1
-	[ -n "$pid" ] || return 0
-	if grep -qsE 'bigmem|manythreads' "/proc/$pid/comm"; then
-		kill -KILL "$pid" 2>/dev/null
-		# our (disowned) child is reaped by the shell while sleep runs
-		for ((i = 0; i < 50; i++)); do
-			[ -e "/proc/$pid" ] || break
-			sleep 0.02
-		done
-	fi
-	return 0
-}
+. "$ROOT/scripts/bench-lib.sh"
 
 cleanup() {
-	kill_victim "$VICTIM"
+	kill_victim "$VICTIM" 'bigmem|manythreads'
 	if [ -n "$MNT" ]; then
 		umount "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null
 	fi
@@ -124,11 +111,6 @@ else
 fi
 IMG=$IMGROOT/img
 
-# microseconds, without a fork (bash 5)
-now_us() {
-	echo "${EPOCHREALTIME/./}"
-}
-
 mem_bench() {
 # ---- rounds -----------------------------------------------------------------
 declare -a R_MEMCPY R_DUMP R_RST R_FROZEN
@@ -160,12 +142,8 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		{ cat "$WORK/dump.$r.log" >&2; die "dump failed (round $r)"; }
 	t1=$(now_us)
 	R_DUMP[r]=$((t1 - t0))
-	# the shell reaps its (disowned) child on SIGCHLD: wait until the pid
-	# is free again, outside the timed part
-	for ((i = 0; i < 200; i++)); do
-		[ -e "/proc/$VICTIM" ] || break
-		sleep 0.01
-	done
+	# wait until the pid is free again, outside the timed part
+	wait_gone "$VICTIM" 200
 	R_FROZEN[r]=$("$CRIU" show "$IMG/stats-dump.img" | sed -n 's/.*"frozen_time": *\([0-9]*\).*/\1/p')
 	[ -n "${R_FROZEN[r]}" ] || die "no frozen_time in stats-dump.img"
 
@@ -184,12 +162,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 
 	# the restored task checks its own memory
 	kill -TERM "$VICTIM"
-	for ((i = 0; i < 600; i++)); do
-		[ -d "/proc/$VICTIM" ] && ! grep -qs '^State:.Z' "/proc/$VICTIM/status" || break
-		sleep 0.05
-	done
-	[ -d "/proc/$VICTIM" ] && ! grep -qs '^State:.Z' "/proc/$VICTIM/status" &&
-		die "restored task did not exit after SIGTERM"
+	wait_exited "$VICTIM" || die "restored task did not exit after SIGTERM"
 	VICTIM=
 	res=$(cat "$WORK/result" 2>/dev/null)
 	[ "$res" = "PASS $sum" ] || die "restored memory: '${res:-no result}' (expected PASS $sum)"
@@ -269,10 +242,7 @@ dump_restore_threads() {
 		{ cat "$WORK/tdump.log" >&2; die "dump of $n threads failed"; }
 	t1=$(now_us)
 	d=$((t1 - t0))
-	for ((i = 0; i < 200; i++)); do
-		[ -e "/proc/$VICTIM" ] || break
-		sleep 0.01
-	done
+	wait_gone "$VICTIM" 200
 	t0=$(now_us)
 	"$CRIU" restore -D "$IMG" -d --pidfile "$WORK/pid" >"$WORK/trestore.log" 2>&1 ||
 		{ cat "$WORK/trestore.log" >&2; die "restore of $n threads failed"; }
@@ -280,12 +250,7 @@ dump_restore_threads() {
 	rs=$((t1 - t0))
 	[ "$(cat "$WORK/pid")" = "$VICTIM" ] || die "restored pid $(cat "$WORK/pid") is not $VICTIM"
 	kill -TERM "$VICTIM"
-	for ((i = 0; i < 600; i++)); do
-		[ -d "/proc/$VICTIM" ] && ! grep -qs '^State:.Z' "/proc/$VICTIM/status" || break
-		sleep 0.05
-	done
-	[ -d "/proc/$VICTIM" ] && ! grep -qs '^State:.Z' "/proc/$VICTIM/status" &&
-		die "restored threads victim did not exit after SIGTERM"
+	wait_exited "$VICTIM" || die "restored threads victim did not exit after SIGTERM"
 	VICTIM=
 	[ "$(cat "$WORK/result" 2>/dev/null)" = PASS ] ||
 		die "restored threads: '$(cat "$WORK/result" 2>/dev/null)'"
