@@ -40,24 +40,6 @@ static void put(const char *name, const uint8_t *data, size_t size)
 	close(fd);
 }
 
-/* The next u16-prefixed piece of the input. */
-static size_t piece(const uint8_t **data, size_t *size, const uint8_t **out)
-{
-	size_t n;
-
-	if (*size < 2)
-		return 0;
-	n = (size_t)(*data)[0] | (size_t)(*data)[1] << 8;
-	*data += 2;
-	*size -= 2;
-	if (n > *size)
-		n = *size;
-	*out = *data;
-	*data += n;
-	*size -= n;
-	return n;
-}
-
 static void name_of(enum img_kind kind, unsigned int id, char *buf, size_t len)
 {
 	snprintf(buf, len, img_desc(kind)->fmt, id);
@@ -72,9 +54,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n, i;
 	bool small = true;
 
-	n = piece(&data, &size, &p);
+	n = fuzz_piece(&data, &size, &p);
 	put("shmem.img", p, n);
-	n = piece(&data, &size, &p);
+	n = fuzz_piece(&data, &size, &p);
 	for (id = 1; id <= NR_IDS; id++) {
 		name_of(IMG_SHMEM_PAGEMAP, id, name, sizeof(name));
 		put(name, p, n);
