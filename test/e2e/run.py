@@ -118,6 +118,13 @@ def log_errors(path, limit=6):
     return " | ".join(lines[:limit])
 
 
+def no_errors(path, what):
+    """Tools grep criu's logs for "Error": a run that succeeded has none."""
+    errs = log_errors(path)
+    if errs:
+        raise CaseFailed("%s succeeded but logged errors: %s" % (what, errs))
+
+
 def criu(args, workdir, env, timeout=120):
     res = subprocess.run([CRIU] + args, cwd=workdir, env=env, timeout=timeout,
                          stdin=subprocess.DEVNULL, capture_output=True, text=True)
@@ -182,6 +189,7 @@ def dump(pid, imgs, opts, env):
     if rc != 0:
         raise CaseFailed("dump exited %d: %s %s" % (rc, out.strip()[:300],
                                                      log_errors(os.path.join(imgs, "dump.log"))))
+    no_errors(os.path.join(imgs, "dump.log"), "dump")
 
 
 def restore(imgs, opts, env, pid):
@@ -190,6 +198,7 @@ def restore(imgs, opts, env, pid):
     if rc != 0:
         raise CaseFailed("restore exited %d: %s %s" % (rc, out.strip()[:300],
                                                         log_errors(os.path.join(imgs, "restore.log"))))
+    no_errors(os.path.join(imgs, "restore.log"), "restore")
     with open(os.path.join(imgs, "restored.pid")) as f:
         got = int(f.read().strip())
     if got != pid:
