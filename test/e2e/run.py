@@ -68,6 +68,7 @@ CASES = [
     ("shared_file", prog("shared_file"), "once", [], []),
     ("shared_mem", prog("shared_mem"), "once", [], []),
     ("pipe_tree", prog("pipe_tree"), "once", [], []),
+    ("pipe_combos", prog("pipe_combos"), "once", [], []),
     ("pipeline", prog("pipeline"), "once", [], []),
     ("tree_leave_running_twice", prog("tree"), "twice", [], []),
     ("tree_stopped", prog("tree"), "stopped", [], []),
@@ -115,6 +116,13 @@ def log_errors(path, limit=6):
     except OSError:
         return ""
     return " | ".join(lines[:limit])
+
+
+def no_errors(path, what):
+    """Tools grep criu's logs for "Error": a run that succeeded has none."""
+    errs = log_errors(path)
+    if errs:
+        raise CaseFailed("%s succeeded but logged errors: %s" % (what, errs))
 
 
 def criu(args, workdir, env, timeout=120):
@@ -181,6 +189,7 @@ def dump(pid, imgs, opts, env):
     if rc != 0:
         raise CaseFailed("dump exited %d: %s %s" % (rc, out.strip()[:300],
                                                      log_errors(os.path.join(imgs, "dump.log"))))
+    no_errors(os.path.join(imgs, "dump.log"), "dump")
 
 
 def restore(imgs, opts, env, pid):
@@ -189,6 +198,7 @@ def restore(imgs, opts, env, pid):
     if rc != 0:
         raise CaseFailed("restore exited %d: %s %s" % (rc, out.strip()[:300],
                                                         log_errors(os.path.join(imgs, "restore.log"))))
+    no_errors(os.path.join(imgs, "restore.log"), "restore")
     with open(os.path.join(imgs, "restored.pid")) as f:
         got = int(f.read().strip())
     if got != pid:
