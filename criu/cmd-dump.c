@@ -387,6 +387,9 @@ int cmd_dump(struct cr_options *o)
 	if (dump_collect_core_ptrace(&t) || dump_collect_core_proc(&t) ||
 	    dump_collect_vmas(&t) || dump_collect_fds(&t) || dump_collect_fs(&t))
 		goto fail;
+	/* with several tasks: after the last one's fds */
+	if (fd_kinds_resolve(&t.files, o))
+		goto fail;
 	dump_phase(&t.stats, "collect");
 	if (dump_fault("after-collect"))
 		goto fail;

@@ -11,6 +11,8 @@
 #include "inotify.pb-c.h"
 #include "pipe.pb-c.h"
 #include "signalfd.pb-c.h"
+#include "sk-inet.pb-c.h"
+#include "sk-unix.pb-c.h"
 #include "timerfd.pb-c.h"
 #include "mm.pb-c.h"
 #include "inventory.pb-c.h"
@@ -63,6 +65,10 @@ static const struct img_desc descs[IMG_KIND_MAX] = {
 				4 * MiB, 0, NULL, &epoll_entry__descriptor },
 	[IMG_INOTIFYS]	    = { "inotifys", "inotifys.img", IMG_MAGIC('I', 'N', 'O', 'T'),
 				4 * MiB, 0, NULL, &inotify_entry__descriptor },
+	[IMG_UNIX_SKS]	    = { "unix-sks", "unix-sks.img", IMG_MAGIC('U', 'N', 'S', 'K'),
+				8 * MiB, 0, NULL, &unix_sk_entry__descriptor },
+	[IMG_INET_SKS]	    = { "inet-sks", "inet-sks.img", IMG_MAGIC('I', 'N', 'S', 'K'),
+				4 * KiB, 0, NULL, &inet_sk_entry__descriptor },
 };
 
 const struct img_desc *img_desc(enum img_kind kind)

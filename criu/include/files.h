@@ -26,7 +26,10 @@
  *      dump() may call fd_probe_local() for criu's own copy of the
  *      descriptor (pidfd_getfd(2)) to inspect the object (pipe contents,
  *      ...). dump() may refuse with "not supported yet".
- *   4. After every task: write() writes the kind's image(s); free() drops
+ *   4. Once every task's fds are collected, before any task is infected:
+ *      resolve() (may be NULL) links objects across tasks (socket peers)
+ *      and may refuse what it finds (a peer outside the dump).
+ *   5. After every task: write() writes the kind's image(s); free() drops
  *      the state.
  *
  * Restore (criu/restore-files.c, criu/restore-task.c):
@@ -100,6 +103,7 @@ struct fd_ops {
 	/* dump */
 	bool	(*match)(const struct fd_probe *p);
 	int	(*dump)(struct dump_files *d, struct fd_probe *p, uint32_t *id);
+	int	(*resolve)(struct dump_files *d, const struct cr_options *o);
 	int	(*write)(struct dump_files *d, int dirfd);
 	void	(*free)(struct dump_files *d);
 
@@ -145,6 +149,8 @@ void fd_list_free(struct fd_list *l);
 /* Restore: the entries read for simple kind @kind. */
 const struct fd_list *fd_rst_list(const struct fd_rst *r, FdKind kind);
 
+/* Dump: every kind's resolve(), once all tasks are collected. */
+int fd_kinds_resolve(struct dump_files *d, const struct cr_options *o);
 /* Dump: every kind's write(), free(). */
 int fd_kinds_write(struct dump_files *d, int dirfd);
 void fd_kinds_free(struct dump_files *d);

@@ -62,6 +62,8 @@ enum img_kind {
 	IMG_TIMERFDS,
 	IMG_EPOLLS,
 	IMG_INOTIFYS,
+	IMG_UNIX_SKS,
+	IMG_INET_SKS,
 	IMG_KIND_MAX,
 };
 

@@ -51,6 +51,12 @@ CASES = [
     ("timerfd", prog("timerfd"), "once", [], []),
     ("epoll", prog("epoll"), "once", [], []),
     ("inotify", prog("inotify"), "once", [], []),
+    ("unix_pair", prog("unix_pair"), "once", [], []),
+    ("unix_listen", prog("unix_listen"), "once", [], []),
+    ("inet_listen", prog("inet_listen"), "once", [], []),
+    ("unix_ext_refused", prog("unix_ext"), ("refused", "--ext-unix-sk"), [], []),
+    ("unix_ext", prog("unix_ext") + ["--ext"], "once", ["--ext-unix-sk"], []),
+    ("tcp_established_refused", prog("tcp_est"), ("refused", "--tcp-established"), [], []),
 ]
 
 
@@ -264,6 +270,32 @@ def children_of(pid):
     return kids
 
 
+def refused(p, imgs, opts, env, why):
+    """The dump must fail, say why, and leave the task running; then stop it."""
+    os.makedirs(imgs)
+    rc, out = criu(["dump", "-t", str(p.pid), "-D", imgs, "-o", "dump.log", "-v4"] + opts,
+                   imgs, env)
+    errors = log_errors(os.path.join(imgs, "dump.log"))
+    if rc == 0:
+        raise CaseFailed("the dump succeeded; it should have been refused (%s)" % why)
+    if why not in errors:
+        raise CaseFailed("the refusal does not mention %s: %s" % (why, errors))
+    if p.poll() is not None:
+        raise CaseFailed("the refused dump harmed the task (status %s)" % p.returncode)
+    os.kill(p.pid, signal.SIGTERM)
+
+
+def check_result(tmp, status):
+    try:
+        with open(os.path.join(tmp, "result")) as f:
+            result = f.read().strip()
+    except OSError:
+        result = "no result (wait status %#x)" % status
+    if result != "PASS":
+        raise CaseFailed(result)
+    return None
+
+
 def run_case(name, cmd, flow, dopts, ropts, env):
     tmp = tempfile.mkdtemp(prefix="criu-e2e-%s." % name)
     pid = None
@@ -273,8 +305,13 @@ def run_case(name, cmd, flow, dopts, ropts, env):
             return None
         p = start(cmd, tmp)
         pid = p.pid
-        if isinstance(flow, tuple):
+        if isinstance(flow, tuple) and flow[0] == "blocked":
             wait_blocked(pid, flow[1])
+        if isinstance(flow, tuple) and flow[0] == "refused":
+            refused(p, os.path.join(tmp, "imgs"), dopts, env, flow[1])
+            status = wait_pid(pid, 30)
+            pid = None
+            return check_result(tmp, status)
         if flow == "twice":
             dump(pid, os.path.join(tmp, "imgs1"), ["--leave-running"] + dopts, env)
             if p.poll() is not None:
@@ -295,15 +332,8 @@ def run_case(name, cmd, flow, dopts, ropts, env):
             restore(imgs, ropts, env, pid)
             os.kill(pid, signal.SIGTERM)
             status = wait_pid(pid, 30)
-            pid = None
-        try:
-            with open(os.path.join(tmp, "result")) as f:
-                result = f.read().strip()
-        except OSError:
-            result = "no result (wait status %#x)" % status
-        if result != "PASS":
-            raise CaseFailed(result)
-        return None
+        pid = None
+        return check_result(tmp, status)
     except (CaseFailed, subprocess.TimeoutExpired, OSError, ValueError) as e:
         return str(e)
     finally:
