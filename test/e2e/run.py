@@ -12,6 +12,7 @@ import os
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -57,6 +58,8 @@ CASES = [
     ("unix_ext_refused", prog("unix_ext"), ("refused", "--ext-unix-sk"), [], []),
     ("unix_ext", prog("unix_ext") + ["--ext"], "once", ["--ext-unix-sk"], []),
     ("tcp_established_refused", prog("tcp_est"), ("refused", "--tcp-established"), [], []),
+    ("sk_epoll", prog("sk_epoll"), "once", [], []),
+    ("http_server", ["/usr/bin/python3", "-m", "http.server"], "http", [], []),
 ]
 
 
@@ -270,6 +273,68 @@ def children_of(pid):
     return kids
 
 
+def http_get(port, path, timeout=10):
+    import urllib.request
+    url = "http://127.0.0.1:%d/%s" % (port, path)
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return r.read()
+
+
+def one_thread(pid, timeout=20):
+    """Wait until a server's request threads are gone (threads are not dumped yet)."""
+    end = time.monotonic() + timeout
+    while len(os.listdir("/proc/%d/task" % pid)) > 1:
+        if time.monotonic() > end:
+            raise CaseFailed("pid %d still has several threads" % pid)
+        time.sleep(0.01)
+
+
+def http_server(cmd, tmp, dopts, ropts, env):
+    """A real server: answers before the dump and after the restore."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    www = os.path.join(tmp, "www")
+    os.makedirs(www)
+    body = b"served across a checkpoint\n" * 100
+    with open(os.path.join(www, "file.txt"), "wb") as f:
+        f.write(body)
+    with open(os.path.join(tmp, "server.log"), "w") as log:
+        p = subprocess.Popen(cmd + ["--bind", "127.0.0.1", str(port)], cwd=www, env=env,
+                             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                             start_new_session=True)
+    try:
+        end = time.monotonic() + 20
+        while True:
+            try:
+                got = http_get(port, "file.txt", 2)
+                break
+            except OSError:
+                if p.poll() is not None or time.monotonic() > end:
+                    raise CaseFailed("the server never answered")
+                time.sleep(0.05)
+        if got != body:
+            raise CaseFailed("wrong answer before the dump")
+        one_thread(p.pid)
+        imgs = os.path.join(tmp, "imgs")
+        dump(p.pid, imgs, dopts, env)
+        if p.wait(timeout=20) != -signal.SIGKILL:
+            raise CaseFailed("after dump the server ended with %s" % p.returncode)
+        restore(imgs, ropts, env, p.pid)
+        try:
+            for i in range(3):
+                if http_get(port, "file.txt") != body:
+                    raise CaseFailed("wrong answer %d after the restore" % i)
+        finally:
+            os.kill(p.pid, signal.SIGTERM)
+            wait_pid(p.pid, 30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
 def refused(p, imgs, opts, env, why):
     """The dump must fail, say why, and leave the task running; then stop it."""
     os.makedirs(imgs)
@@ -302,6 +367,9 @@ def run_case(name, cmd, flow, dopts, ropts, env):
     try:
         if flow == "tmux":
             shell_job(cmd, tmp, env)
+            return None
+        if flow == "http":
+            http_server(cmd, tmp, dopts, ropts, env)
             return None
         p = start(cmd, tmp)
         pid = p.pid
