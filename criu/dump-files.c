@@ -144,7 +144,9 @@ static int list_fds(pid_t pid, int **out, size_t *nr)
 }
 
 /*
- * Order of descriptors by open file description: inode first, then
+ * Order of descriptors by open file description: inode, fd kind and the
+ * kind's share key first (anon-inode kinds all share one inode; an
+ * immutable per-object id such as eventfd-id spares most kcmp calls), then
  * kcmp(KCMP_FILE), which orders files consistently across processes.
  */
 static int seen_cmp(const void *a, const void *b)
@@ -156,6 +158,10 @@ static int seen_cmp(const void *a, const void *b)
 		return x->dev < y->dev ? -1 : 1;
 	if (x->ino != y->ino)
 		return x->ino < y->ino ? -1 : 1;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
 	r = syscall(SYS_kcmp, x->pid, y->pid, KCMP_FILE, x->fd, y->fd);
 	if (r == 0 || r == 1 || r == 2)
 		return r == 0 ? 0 : r == 1 ? -1 : 1;
@@ -170,7 +176,8 @@ static int seen_cmp(const void *a, const void *b)
  * @p is remembered otherwise. A search tree keeps this O(log n) kcmp calls
  * per fd even for thousands of anon-inode fds, which all share one inode.
  */
-static int shared_id(struct dump_files *f, const struct fd_probe *p, struct dump_fd_seen **mine)
+static int shared_id(struct dump_files *f, const struct fd_ops *ops, const struct fd_probe *p,
+		     struct dump_fd_seen **mine)
 {
 	struct dump_fd_seen *s = malloc(sizeof(*s)), **found;
 
@@ -181,6 +188,7 @@ static int shared_id(struct dump_files *f, const struct fd_probe *p, struct dump
 	}
 	*s = (struct dump_fd_seen){
 		.dev = p->st.st_dev, .ino = p->st.st_ino, .pid = p->pid, .fd = p->fd,
+		.kind = (uint64_t)ops->kind, .key = ops->share_key ? ops->share_key(p) : 0,
 	};
 	found = tsearch(s, &f->seen, seen_cmp);
 	if (!found) {
@@ -224,7 +232,7 @@ static int collect_one(struct dump_task *t, struct fd_probe *p, int infofd, FdEn
 	e->fd = p->fd;
 	e->kind = ops->kind;
 	e->cloexec = !!(p->fi.flags & O_CLOEXEC);
-	ret = shared_id(&t->files, p, &seen);
+	ret = shared_id(&t->files, ops, p, &seen);
 	if (ret < 0)
 		return -1;
 	id = (uint32_t)ret;

@@ -20,6 +20,14 @@ static bool efd_match(const struct fd_probe *p)
 	return fd_probe_anon(p, "[eventfd]");
 }
 
+/* eventfd-id (6.x) names the eventfd context for its lifetime. */
+static uint64_t efd_key(const struct fd_probe *p)
+{
+	struct proc_eventfd pe;
+
+	return proc_fdinfo_eventfd(&p->fi, &pe) || pe.id < 0 ? 0 : (uint64_t)pe.id + 1;
+}
+
 static int efd_dump(struct dump_files *d, struct fd_probe *p, uint32_t *id)
 {
 	struct fd_list *l = fd_list(d, FD_KIND__FD_EVENTFD);
@@ -84,6 +92,6 @@ static int efd_open(struct fd_rst *r, const struct fd_obj *o, const struct cr_op
 
 const struct fd_ops fd_eventfd_ops = {
 	.kind = FD_KIND__FD_EVENTFD, .name = "eventfd", .img = IMG_EVENTFDS,
-	.match = efd_match, .dump = efd_dump,
+	.match = efd_match, .share_key = efd_key, .dump = efd_dump,
 	.validate = efd_validate, .open = efd_open,
 };

@@ -16,14 +16,13 @@
 #include <unistd.h>
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
 
 #define LOG_PREFIX "inotify: "
 #include "log.h"
 #include "dump.h"
 #include "files.h"
 #include "image.h"
+#include "fsnotify.h"
 #include "kernel-compat.h"
 #include "inotify.pb-c.h"
 
@@ -34,91 +33,6 @@
 static bool ino_match(const struct fd_probe *p)
 {
 	return fd_probe_anon(p, "inotify");
-}
-
-/* A descriptor of some mount of device @dev in criu's mount namespace. */
-static int mount_fd(dev_t dev)
-{
-	struct proc_mounts mm = { 0 };
-	int fd = -1;
-	size_t i;
-
-	if (proc_read_mountinfo(getpid(), &mm))
-		return -1;
-	for (i = 0; i < mm.nr && fd < 0; i++)
-		if (makedev(mm.m[i].major, mm.m[i].minor) == dev)
-			fd = open(mm.m[i].mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	proc_mounts_free(&mm);
-	return fd;
-}
-
-/* The path of the watched inode, checked to lead to it. */
-static char *watch_path(const struct fd_probe *p, const struct proc_inotify_wd *w, dev_t dev)
-{
-	char link[64], buf[PATH_MAX];
-	struct file_handle *fh;
-	int mfd, fd;
-	ssize_t n;
-	struct stat st;
-
-	if (!w->fh.bytes) {
-		pr_err("fd %d: watch %d has no file handle in fdinfo: not supported yet", p->fd, w->wd);
-		return NULL;
-	}
-	mfd = mount_fd(dev);
-	fh = malloc(sizeof(*fh) + w->fh.bytes);
-	if (mfd < 0 || !fh) {
-		pr_err("fd %d: watch %d: no mount of device %u:%u found", p->fd, w->wd,
-		       major(dev), minor(dev));
-		goto fail;
-	}
-	fh->handle_bytes = w->fh.bytes;
-	fh->handle_type = w->fh.type;
-	memcpy(fh->f_handle, w->fh.handle, w->fh.bytes);
-	fd = open_by_handle_at(mfd, fh, O_PATH | O_CLOEXEC);
-	if (fd < 0) {
-		pr_perror("fd %d: watch %d: open_by_handle_at", p->fd, w->wd);
-		goto fail;
-	}
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, buf, sizeof(buf) - 1);
-	close(fd);
-	close(mfd);
-	free(fh);
-	if (n <= 0 || n >= (ssize_t)sizeof(buf) - 1) {
-		pr_err("fd %d: watch %d: cannot read the path of inode %llu", p->fd, w->wd,
-		       (unsigned long long)w->ino);
-		return NULL;
-	}
-	buf[n] = '\0';
-	if (buf[0] != '/' || stat(buf, &st) || st.st_ino != w->ino || st.st_dev != dev) {
-		pr_err("fd %d: watch %d: inode %llu has no path leading to it (%s): not supported yet",
-		       p->fd, w->wd, (unsigned long long)w->ino, buf);
-		return NULL;
-	}
-	return strdup(buf);
-fail:
-	if (mfd >= 0)
-		close(mfd);
-	free(fh);
-	return NULL;
-}
-
-static int no_queued_events(struct fd_probe *p)
-{
-	int fd = fd_probe_local(p), n = 0;
-
-	if (fd < 0)
-		return -1;
-	if (ioctl(fd, FIONREAD, &n)) {
-		pr_perror("fd %d: FIONREAD", p->fd);
-		return -1;
-	}
-	if (n) {
-		pr_err("fd %d: inotify with %d bytes of unread events: not supported yet", p->fd, n);
-		return -1;
-	}
-	return 0;
 }
 
 static int fill_wds(InotifyEntry *e, const struct fd_probe *p, const struct proc_inotify_wd *w,
@@ -135,8 +49,9 @@ static int fill_wds(InotifyEntry *e, const struct fd_probe *p, const struct proc
 	if (!e->wds)
 		return -1;
 	for (i = 0; i < nr; i++) {
-		dev_t dev = makedev(w[i].sdev >> 20, w[i].sdev & 0xfffff);
+		dev_t dev = fsn_dev(w[i].sdev);
 		InotifyWdEntry *we = malloc(sizeof(*we));
+		char what[48];
 
 		if (!we)
 			return -1;
@@ -146,7 +61,8 @@ static int fill_wds(InotifyEntry *e, const struct fd_probe *p, const struct proc
 		we->mask = w[i].mask & IN_USER_MASK;
 		we->ino = w[i].ino;
 		we->dev = dev;
-		we->path = watch_path(p, &w[i], dev);
+		snprintf(what, sizeof(what), "fd %d: watch %d", p->fd, w[i].wd);
+		we->path = fsn_handle_path(what, &w[i].fh, w[i].ino, dev);
 		if (!we->path)
 			return -1;
 	}
@@ -167,7 +83,7 @@ static int ino_dump(struct dump_files *d, struct fd_probe *p, uint32_t *id)
 	size_t nr = 0;
 	InotifyEntry *e;
 
-	if (!l || no_queued_events(p) || proc_fdinfo_inotify(&p->fi, &w, &nr) < 0)
+	if (!l || fsn_no_queued_events(p, "inotify") || proc_fdinfo_inotify(&p->fi, &w, &nr) < 0)
 		return -1;
 	e = malloc(sizeof(*e));
 	if (!e) {
@@ -215,13 +131,10 @@ static int ino_validate(const ProtobufCMessage *m, uint32_t *id)
 
 static int add_watch(int fd, const InotifyWdEntry *w)
 {
-	struct stat st;
 	int wd;
 
-	if (stat(w->path, &st) || st.st_ino != w->ino || st.st_dev != w->dev) {
-		pr_err("%s: not the inode watched at dump time", w->path);
+	if (fsn_check_path(w->path, w->ino, w->dev))
 		return -1;
-	}
 	if (ioctl(fd, INOTIFY_IOC_SETNEXTWD, w->wd)) {
 		pr_perror("INOTIFY_IOC_SETNEXTWD %d: keeping watch numbers is not supported", w->wd);
 		return -1;

@@ -20,7 +20,7 @@
 extern const struct fd_ops fd_reg_ops, fd_dir_ops, fd_chr_ops, fd_tty_ops;
 extern const struct fd_ops fd_pipe_ops, fd_fifo_ops;
 extern const struct fd_ops fd_eventfd_ops, fd_signalfd_ops, fd_timerfd_ops;
-extern const struct fd_ops fd_epoll_ops, fd_inotify_ops;
+extern const struct fd_ops fd_epoll_ops, fd_inotify_ops, fd_fanotify_ops;
 extern const struct fd_ops fd_unix_sk_ops, fd_inet_sk_ops, fd_other_sk_ops;
 
 /* Asked in this order on dump; the first match owns the descriptor. */
@@ -36,6 +36,7 @@ static const struct fd_ops *const fd_kinds[] = {
 	&fd_timerfd_ops,
 	&fd_epoll_ops,
 	&fd_inotify_ops,
+	&fd_fanotify_ops,
 	&fd_unix_sk_ops,
 	&fd_inet_sk_ops,
 	&fd_other_sk_ops,	/* every other socket, refused by name: last */

@@ -7,6 +7,7 @@
 #include "cpuinfo.pb-c.h"
 #include "epoll.pb-c.h"
 #include "eventfd.pb-c.h"
+#include "fanotify.pb-c.h"
 #include "files.pb-c.h"
 #include "inotify.pb-c.h"
 #include "pipe.pb-c.h"
@@ -65,6 +66,8 @@ static const struct img_desc descs[IMG_KIND_MAX] = {
 				4 * MiB, 0, NULL, &epoll_entry__descriptor },
 	[IMG_INOTIFYS]	    = { "inotifys", "inotifys.img", IMG_MAGIC('I', 'N', 'O', 'T'),
 				4 * MiB, 0, NULL, &inotify_entry__descriptor },
+	[IMG_FANOTIFYS]	    = { "fanotifys", "fanotifys.img", IMG_MAGIC('F', 'A', 'N', 'O'),
+				4 * MiB, 0, NULL, &fanotify_entry__descriptor },
 	[IMG_UNIX_SKS]	    = { "unix-sks", "unix-sks.img", IMG_MAGIC('U', 'N', 'S', 'K'),
 				8 * MiB, 0, NULL, &unix_sk_entry__descriptor },
 	[IMG_INET_SKS]	    = { "inet-sks", "inet-sks.img", IMG_MAGIC('I', 'N', 'S', 'K'),

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #define LOG_PREFIX "restore: "
@@ -39,6 +40,30 @@ static int open_objects(const struct rst_image *ri, const struct cr_options *o, 
 	return 0;
 }
 
+/*
+ * criu holds one descriptor per object until the fork: lift its soft
+ * RLIMIT_NOFILE to the hard one when they may not fit (the task sets its
+ * own limits later).
+ */
+static int lift_nofile(size_t need)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= need + 256)
+		return 0;
+	if (rl.rlim_max < need + 256) {
+		pr_err("%zu objects to open: RLIMIT_NOFILE's hard limit %llu is too low", need,
+		       (unsigned long long)rl.rlim_max);
+		return -1;
+	}
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl)) {
+		pr_perror("setrlimit RLIMIT_NOFILE");
+		return -1;
+	}
+	return 0;
+}
+
 int rst_files_open(const struct rst_image *ri, const struct cr_options *o, struct rst_files *f)
 {
 	size_t i;
@@ -55,7 +80,7 @@ int rst_files_open(const struct rst_image *ri, const struct cr_options *o, struc
 		f->obj_fd[i] = -1;
 	for (i = 0; i < ri->mm->n_vmas; i++)
 		f->vma_fd[i] = -1;
-	if (open_objects(ri, o, f))
+	if (lift_nofile(ri->fdr.nr_obj + ri->mm->n_vmas) || open_objects(ri, o, f))
 		return -1;
 
 	for (i = 0; i < ri->mm->n_vmas; i++) {

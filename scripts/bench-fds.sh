@@ -13,8 +13,9 @@
 #              restored full victim then checks its fds (count, queued pipe
 #              bytes, eventfd counters) on SIGTERM: anything but PASS fails
 # Per descriptor = (full - empty) / BENCH_FDS, and its ratio to one dup2 of
-# the same round. The best row takes the best of each column, its ratios
-# being the best per-fd time over the best dup2.
+# the same round. The best row takes the best (lowest) of each time column,
+# so its per-fd figures are (best full - best empty) / BENCH_FDS, and its
+# ratios are those over the best dup2.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 ROOT=$PWD
@@ -143,8 +144,10 @@ done
 	{
 		row($1, $2, $3, $4, $5, $6)
 		if (NR == 1 || $2 < bdup) bdup = $2
-		if (NR == 1 || $4 - $3 < bd) { bd = $4 - $3; bd0 = $3; bdn = $4 }
-		if (NR == 1 || $6 - $5 < br) { br = $6 - $5; br0 = $5; brn = $6 }
+		if (NR == 1 || $3 < bd0) bd0 = $3
+		if (NR == 1 || $4 < bdn) bdn = $4
+		if (NR == 1 || $5 < br0) br0 = $5
+		if (NR == 1 || $6 < brn) brn = $6
 	}
 	END { row("best", bdup, bd0, bdn, br0, brn) }
 '

@@ -37,6 +37,7 @@ struct dump_stats {
 /* One descriptor seen so far, to find open file descriptions shared by dup/fork. */
 struct dump_fd_seen {
 	uint64_t	dev, ino;	/* of the file: only equal ones are kcmp'ed */
+	uint64_t	kind, key;	/* fd kind and its share_key(): must be equal too */
 	pid_t		pid;
 	int		fd;
 	uint32_t	id;

@@ -102,6 +102,12 @@ struct fd_ops {
 
 	/* dump */
 	bool	(*match)(const struct fd_probe *p);
+	/*
+	 * May be NULL. A value that differs between two fds only if they are
+	 * different objects and never changes for one object (eventfd-id):
+	 * fds with different keys are not kcmp'ed.
+	 */
+	uint64_t (*share_key)(const struct fd_probe *p);
 	int	(*dump)(struct dump_files *d, struct fd_probe *p, uint32_t *id);
 	int	(*resolve)(struct dump_files *d, const struct cr_options *o);
 	int	(*write)(struct dump_files *d, int dirfd);

@@ -52,6 +52,7 @@ CASES = [
     ("timerfd", prog("timerfd"), "once", [], []),
     ("epoll", prog("epoll"), "once", [], []),
     ("inotify", prog("inotify"), "once", [], []),
+    ("fanotify", prog("fanotify"), "once", [], []),
     ("unix_pair", prog("unix_pair"), "once", [], []),
     ("unix_listen", prog("unix_listen"), "once", [], []),
     ("inet_listen", prog("inet_listen"), "once", [], []),

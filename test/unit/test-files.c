@@ -1,0 +1,242 @@
+/*
+ * The fd-kind table on the restore side, without a task: images written
+ * here are read back by fd_rst_read() (every kind's validation), fd
+ * entries checked by fd_rst_check(), and objects created by the kinds'
+ * open() and looked at from this process.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "unit.h"
+#include "files.h"
+#include "image.h"
+#include "log.h"
+#include "options.h"
+#include "epoll.pb-c.h"
+#include "eventfd.pb-c.h"
+#include "fanotify.pb-c.h"
+#include "inotify.pb-c.h"
+#include "pipe.pb-c.h"
+#include "timerfd.pb-c.h"
+
+static char tdir[64];
+static int tfd = -1;
+
+static int remove_dir(void)
+{
+	char cmd[128];
+
+	if (tfd < 0)
+		return 0;
+	close(tfd);
+	tfd = -1;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tdir);
+	return system(cmd) ? -1 : 0;
+}
+
+static void remove_last_dir(void)
+{
+	remove_dir();
+}
+
+/* A fresh, empty images directory (the last one is removed at exit). */
+static int fresh_dir(void)
+{
+	static bool registered;
+
+	if (!registered && !atexit(remove_last_dir))
+		registered = true;
+	if (remove_dir())
+		return -1;
+	snprintf(tdir, sizeof(tdir), "/tmp/criu-test-files.XXXXXX");
+	if (!mkdtemp(tdir))
+		return -1;
+	tfd = open(tdir, O_RDONLY | O_DIRECTORY);
+	log_init(NULL, NULL, LOG_NONE);
+	return tfd < 0 ? -1 : 0;
+}
+
+static int put(enum img_kind kind, ProtobufCMessage *m)
+{
+	struct cr_img *img = img_create(tfd, kind, 0);
+
+	if (!img || img_write_entry(img, m))
+		return -1;
+	return img_commit(img);
+}
+
+static int read_ok(struct fd_rst *r)
+{
+	memset(r, 0, sizeof(*r));
+	return fd_rst_read(r, tfd);
+}
+
+static EventfdEntry efd(uint32_t id, uint64_t counter)
+{
+	EventfdEntry e = EVENTFD_ENTRY__INIT;
+
+	e.id = id;
+	e.counter = counter;
+	return e;
+}
+
+static int test_eventfd_open(void)
+{
+	EventfdEntry e = efd(7, 0x123456789aULL);
+	struct cr_options o = { 0 };
+	FdEntry fe = FD_ENTRY__INIT;
+	struct fd_rst r;
+	uint64_t v = 0;
+	int fd, ret;
+
+	CHECK(fresh_dir() == 0);
+	CHECK(put(IMG_EVENTFDS, &e.base) == 0);
+	CHECK(read_ok(&r) == 0);
+	fe.kind = FD_KIND__FD_EVENTFD;
+	fe.id = 7;
+	CHECK(fd_rst_check(&r, &fe, "fds") == 0);
+	fe.kind = FD_KIND__FD_TIMERFD;
+	CHECK(fd_rst_check(&r, &fe, "fds") == -1);	/* no timerfd of that id */
+	fe.kind = FD_KIND__FD_EVENTFD;
+	fe.id = 8;
+	CHECK(fd_rst_check(&r, &fe, "fds") == -1);	/* no object at all */
+	fd = fd_ops(FD_KIND__FD_EVENTFD)->open(&r, fd_rst_find(&r, 7), &o);
+	CHECK(fd >= 0);
+	ret = read(fd, &v, sizeof(v)) == sizeof(v) && v == 0x123456789aULL;
+	close(fd);
+	fd_rst_free(&r);
+	CHECK(ret);
+	return 0;
+}
+
+static int test_duplicate_id_across_kinds(void)
+{
+	EventfdEntry e = efd(5, 1);
+	TimerfdEntry t = TIMERFD_ENTRY__INIT;
+	struct fd_rst r;
+
+	t.id = 5;
+	t.clockid = 1;
+	CHECK(fresh_dir() == 0);
+	CHECK(put(IMG_EVENTFDS, &e.base) == 0 && put(IMG_TIMERFDS, &t.base) == 0);
+	CHECK(read_ok(&r) == -1);
+	fd_rst_free(&r);
+	return 0;
+}
+
+static int test_pipe_open_with_data(void)
+{
+	PipeEntry rd = PIPE_ENTRY__INIT, wr = PIPE_ENTRY__INIT;
+	PipeDataEntry d = PIPE_DATA_ENTRY__INIT;
+	struct cr_options o = { 0 };
+	struct fd_rst r;
+	char buf[16] = "";
+	int a, b, ok;
+
+	rd.id = 1;
+	rd.pipe_id = 99;
+	rd.flags = O_RDONLY | O_NONBLOCK;
+	wr.id = 2;
+	wr.pipe_id = 99;
+	wr.flags = O_WRONLY;
+	d.pipe_id = 99;
+	d.size = 65536 * 2;
+	d.has_data = true;
+	d.data.data = (uint8_t *)"queued";
+	d.data.len = 6;
+	CHECK(fresh_dir() == 0);
+	{
+		struct cr_img *img = img_create(tfd, IMG_PIPES, 0);
+
+		CHECK(img && !img_write_entry(img, &rd.base) && !img_write_entry(img, &wr.base));
+		CHECK(img_commit(img) == 0);
+	}
+	CHECK(put(IMG_PIPES_DATA, &d.base) == 0);
+	CHECK(read_ok(&r) == 0);
+	a = fd_ops(FD_KIND__FD_PIPE)->open(&r, fd_rst_find(&r, 1), &o);
+	b = fd_ops(FD_KIND__FD_PIPE)->open(&r, fd_rst_find(&r, 2), &o);
+	ok = a >= 0 && b >= 0 && fcntl(b, F_GETPIPE_SZ) == 131072 &&
+	     (fcntl(a, F_GETFL) & O_NONBLOCK) && !(fcntl(b, F_GETFL) & O_NONBLOCK) &&
+	     read(a, buf, sizeof(buf)) == 6 && !memcmp(buf, "queued", 6) &&
+	     (fcntl(a, F_GETFL) & O_ACCMODE) == O_RDONLY;
+	close(a);
+	close(b);
+	fd_rst_free(&r);
+	CHECK(ok);
+	return 0;
+}
+
+/* Each image is refused on its own. */
+static int refused(enum img_kind kind, ProtobufCMessage *m)
+{
+	struct fd_rst r;
+	int ret;
+
+	if (fresh_dir() || put(kind, m))
+		return 0;
+	ret = read_ok(&r);
+	fd_rst_free(&r);
+	return ret == -1;
+}
+
+static int test_bad_entries(void)
+{
+	EpollTfdEntry tfd = EPOLL_TFD_ENTRY__INIT, *tfds[] = { &tfd };
+	EpollEntry ep = EPOLL_ENTRY__INIT;
+	TimerfdEntry t = TIMERFD_ENTRY__INIT;
+	PipeEntry p = PIPE_ENTRY__INIT;
+	PipeDataEntry d = PIPE_DATA_ENTRY__INIT;
+	InotifyWdEntry w1 = INOTIFY_WD_ENTRY__INIT, w2, *wds[] = { &w1, &w2 };
+	InotifyEntry in = INOTIFY_ENTRY__INIT;
+	EventfdEntry e = efd(3, UINT64_MAX);
+	FanotifyEntry fan = FANOTIFY_ENTRY__INIT;
+
+	CHECK(refused(IMG_EVENTFDS, &e.base));			/* counter cannot be set */
+	ep.id = 1;
+	ep.n_tfds = 1;
+	ep.tfds = tfds;
+	tfd.fd = 1u << 20;
+	CHECK(refused(IMG_EPOLLS, &ep.base));			/* target out of range */
+	t.id = 2;
+	t.clockid = 1;
+	t.value_nsec = 1000000000;
+	CHECK(refused(IMG_TIMERFDS, &t.base));			/* nsec out of range */
+	t.value_nsec = 0;
+	t.clockid = 42;
+	CHECK(refused(IMG_TIMERFDS, &t.base));			/* unknown clock */
+	p.id = 4;
+	p.flags = O_RDWR | O_APPEND;
+	CHECK(refused(IMG_PIPES, &p.base));			/* flags we never write */
+	d.pipe_id = 1;
+	d.size = 4096;
+	d.has_data = true;
+	d.data.len = 5000;
+	d.data.data = calloc(1, 5000);
+	CHECK(refused(IMG_PIPES_DATA, &d.base));		/* more data than room */
+	free(d.data.data);
+	in.id = 5;
+	in.n_wds = 2;
+	in.wds = wds;
+	w1.wd = 3;
+	w1.mask = 0x100;
+	w1.path = "/tmp";
+	w2 = w1;
+	w2.wd = 2;
+	CHECK(refused(IMG_INOTIFYS, &in.base));			/* watches out of order */
+	fan.id = 6;
+	fan.init_flags = 0x4;	/* FAN_CLASS_CONTENT */
+	CHECK(refused(IMG_FANOTIFYS, &fan.base));		/* permission class */
+	return 0;
+}
+
+static const struct unit_case cases[] = {
+	{ "an eventfd image is read, checked and opened with its counter", test_eventfd_open },
+	{ "one id used by two kinds is refused", test_duplicate_id_across_kinds },
+	{ "a pipe comes back with its size, data and per-end flags", test_pipe_open_with_data },
+	{ "bad eventfd, epoll, timerfd, pipe, inotify and fanotify entries are refused", test_bad_entries },
+};
+
+UNIT_MAIN(cases)
