@@ -82,7 +82,7 @@ static void compel_log(enum compel_log_level lvl, const char *file, int line, co
 /* Images this run wrote, removed again if the dump fails. */
 enum {
 	W_PAGES = 1 << 0, W_CORE = 1 << 1, W_MM = 1 << 2, W_FILES = 1 << 3,
-	W_PSTREE = 1 << 4, W_STATS = 1 << 5,
+	W_PSTREE = 1 << 4, W_STATS = 1 << 5, W_SHMEM = 1 << 6,
 };
 
 static void remove_images(struct dump_task *t, unsigned int wrote)
@@ -106,6 +106,8 @@ static void remove_images(struct dump_task *t, unsigned int wrote)
 	}
 	if (wrote & W_FILES)
 		fd_kinds_remove(t->dirfd);
+	if (wrote & W_SHMEM)
+		dump_shmem_remove(t->shm, t->dirfd);
 }
 
 /* Refuse, before anything else happens, what the images cannot hold yet. */
@@ -331,6 +333,7 @@ static void dump_task_free(struct dump_task *t)
 int cmd_dump(struct cr_options *o)
 {
 	struct dump_task t;
+	struct dump_shmems shm = { 0 };
 	uint64_t t_start, t_frozen = 0;
 	unsigned int wrote = 0;
 	bool seized = false, complete = false;
@@ -341,6 +344,7 @@ int cmd_dump(struct cr_options *o)
 	mm_entry__init(&t.mm);
 	thread_core_entry__init(&t.thread);
 	t.o = o;
+	t.shm = &shm;
 	t.pid = o->tree_pid;
 	t.dirfd = -1;
 	if (t.pid <= 0) {
@@ -419,8 +423,12 @@ int cmd_dump(struct cr_options *o)
 	}
 	if (dump_pages(&t))
 		goto fail;
-	dump_phase(&t.stats, "pages");
 	wrote |= W_PAGES;
+	/* still frozen: nobody writes to the objects while they are read */
+	wrote |= W_SHMEM;
+	if (dump_shmem_write(&shm, t.dirfd))
+		goto fail;
+	dump_phase(&t.stats, "pages");
 	if (dump_fault("before-cure"))
 		goto fail;
 	if (compel_cure(t.ctl)) {
@@ -507,6 +515,7 @@ fail:
 	pr_err("dump of %d failed; it was left running", t.pid);
 out:
 	dump_task_free(&t);
+	dump_shmem_free(&shm);
 	if (t.dirfd >= 0)
 		close(t.dirfd);
 	return ret;

@@ -323,18 +323,25 @@ int cmd_restore(struct cr_options *o)
 {
 	struct rst_image ri;
 	struct rst_files files;
+	struct rst_shmems shm;
 	int dirfd, pfd[2] = { -1, -1 }, ret = -1, st;
 	uint64_t t0 = 0, t_fork = 0;
 	unsigned long long region = 0;
 	pid_t pid = -1;
 
 	memset(&files, 0, sizeof(files));
+	memset(&shm, 0, sizeof(shm));
 	dirfd = open(o->images_dir ? o->images_dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0) {
 		pr_perror("cannot open the images dir %s", o->images_dir ? o->images_dir : ".");
 		return -1;
 	}
-	if (rst_images_read(dirfd, &ri) || check_xsave(&ri) || rst_files_open(&ri, o, &files))
+	if (rst_shmem_read(dirfd, &shm) || rst_images_read(dirfd, &ri) ||
+	    rst_shmem_check_mm(&shm, ri.mm, ri.pid) || check_xsave(&ri) ||
+	    rst_files_open(&ri, o, &files))
+		goto out;
+	/* Shared memory objects: created once, before the fork, and inherited. */
+	if (rst_shmem_create(&shm) || rst_shmem_vma_fds(&shm, ri.mm, files.vma_fd))
 		goto out;
 	warn_foreign_vdso(&ri);
 	if (pipe2(pfd, O_CLOEXEC)) {
@@ -353,6 +360,8 @@ int cmd_restore(struct cr_options *o)
 	}
 	close(pfd[1]);
 	pfd[1] = -1;
+	/* The task holds its own descriptors now: criu must not keep the objects alive. */
+	rst_shmem_free(&shm);
 	if (!collect_status(pfd[0], &region)) {
 		if (waitpid(pid, &st, WNOHANG) == pid)
 			pr_err("task %d died while being restored (status %#x)", pid, st);
@@ -398,6 +407,7 @@ out:
 		close(pfd[1]);
 	rst_files_close(&ri, &files);
 	rst_images_free(&ri);
+	rst_shmem_free(&shm);
 	close(dirfd);
 	if (ret > 0) {
 		/* the task's own exit status becomes criu's */

@@ -26,6 +26,7 @@
 #include "kerndat.h"
 #include "pagemap.pb-c.h"
 #include "parasite-proto.h"
+#include "restorer-args.h"
 
 #define PAGE		4096ul
 #define PIPE_WANT	(4u << 20)	/* we ask for this much, pipe-max-size permitting */
@@ -150,7 +151,8 @@ static int fill_vma(struct dump_task *t, const struct proc_vma *pv, VmaEntry *v)
 	case PROC_VMA_STACK:
 	case PROC_VMA_ANON_NAMED:
 		if (pv->shared) {
-			pr_err("MAP_SHARED anonymous mapping at %lx-%lx is not supported yet",
+			/* shmem-backed ones show as /dev/zero (deleted) */
+			pr_err("MAP_SHARED anonymous mapping at %lx-%lx without a shmem file is not supported yet",
 			       (unsigned long)pv->start, (unsigned long)pv->end);
 			return -1;
 		}
@@ -174,11 +176,12 @@ static int fill_vma(struct dump_task *t, const struct proc_vma *pv, VmaEntry *v)
 		}
 		break;
 	case PROC_VMA_FILE:
-		if (pv->shared && (!strncmp(pv->path, "/SYSV", 5) ||
-				   !strncmp(pv->path, "/dev/zero", 9))) {
-			pr_err("MAP_SHARED anonymous mapping at %lx-%lx (%s) is not supported yet",
-			       (unsigned long)pv->start, (unsigned long)pv->end, pv->path);
-			return -1;
+		if (dump_shmem_is_object(pv)) {
+			v->kind = pv->shared ? VMA_KIND__VMA_ANON_SHARED : VMA_KIND__VMA_SHMEM_PRIVATE;
+			v->has_shmem_id = true;
+			if (dump_shmem_add(t->shm, t->pid, pv, &v->shmem_id))
+				return -1;
+			break;
 		}
 		v->kind = pv->shared ? VMA_KIND__VMA_FILE_SHARED : VMA_KIND__VMA_FILE_PRIVATE;
 		v->has_file_id = true;
@@ -186,9 +189,7 @@ static int fill_vma(struct dump_task *t, const struct proc_vma *pv, VmaEntry *v)
 			return -1;
 		break;
 	case PROC_VMA_ANON_SHMEM:
-		pr_err("MAP_SHARED anonymous mapping at %lx-%lx (%s) is not supported yet",
-		       (unsigned long)pv->start, (unsigned long)pv->end, pv->path);
-		return -1;
+		return dump_shmem_add(t->shm, t->pid, pv, &v->shmem_id);	/* refuses, logged */
 	default:
 		pr_err("mapping %s at %lx-%lx is not supported yet", pv->path,
 		       (unsigned long)pv->start, (unsigned long)pv->end);
@@ -203,6 +204,23 @@ static int fill_vma(struct dump_task *t, const struct proc_vma *pv, VmaEntry *v)
 	if (!special) {
 		v->madv = vmflags_madv(pv->vmflags);
 		v->has_madv = v->madv != 0;
+	}
+	return 0;
+}
+
+/* The restorer maps shared vmas from descriptors it has room for: refuse more now. */
+static int check_fd_vmas(const struct dump_task *t)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < t->mm.n_vmas; i++)
+		if (t->vmas[i].kind == VMA_KIND__VMA_FILE_SHARED ||
+		    t->vmas[i].kind == VMA_KIND__VMA_ANON_SHARED)
+			n++;
+	if (n > RST_MAX_FD_VMAS) {
+		pr_err("%zu shared mappings (files, shared memory) in %d: more than %d are not supported yet",
+		       n, t->pid, RST_MAX_FD_VMAS);
+		return -1;
 	}
 	return 0;
 }
@@ -231,7 +249,7 @@ int dump_collect_vmas(struct dump_task *t)
 			 t->vmas[i].prot, t->vmas[i].flags, t->vmas[i].kind, t->pvmas.v[i].path);
 	}
 	t->mm.vmas = t->vma_ptrs;
-	return 0;
+	return check_fd_vmas(t);
 }
 
 void dump_mm_free(struct dump_task *t)
@@ -424,7 +442,7 @@ static int scan_vma(struct page_xfer *x, int pm_fd, const VmaEntry *v)
 	uint64_t skip_mask = PAGE_IS_PFNZERO;
 
 	/* In a private file mapping only the task's own (anonymous) copies count. */
-	if (v->kind == VMA_KIND__VMA_FILE_PRIVATE)
+	if (v->kind == VMA_KIND__VMA_FILE_PRIVATE || v->kind == VMA_KIND__VMA_SHMEM_PRIVATE)
 		skip_mask |= PAGE_IS_FILE;
 	while (pos < v->end) {
 		struct pm_scan_arg a = {
@@ -531,7 +549,7 @@ static int scan_vma_pagemap(struct page_xfer *x, int pm_fd, const VmaEntry *v,
 			    const struct zero_pfns *z)
 {
 	uint64_t buf[512], addr = v->start, run_s = 0, run_e = 0;
-	bool file = v->kind == VMA_KIND__VMA_FILE_PRIVATE;
+	bool file = v->kind == VMA_KIND__VMA_FILE_PRIVATE || v->kind == VMA_KIND__VMA_SHMEM_PRIVATE;
 
 	while (addr < v->end) {
 		size_t n = (v->end - addr) / PAGE, i;
@@ -610,7 +628,8 @@ int dump_pages(struct dump_task *t)
 	for (i = 0; i < t->mm.n_vmas; i++) {
 		const VmaEntry *v = t->mm.vmas[i];
 
-		if (v->kind != VMA_KIND__VMA_ANON_PRIVATE && v->kind != VMA_KIND__VMA_FILE_PRIVATE)
+		if (v->kind != VMA_KIND__VMA_ANON_PRIVATE && v->kind != VMA_KIND__VMA_FILE_PRIVATE &&
+		    v->kind != VMA_KIND__VMA_SHMEM_PRIVATE)
 			continue;
 		t->stats.pages_scanned += (v->end - v->start) / PAGE;
 		if (scan ? scan_vma(&x, pm_fd, v) : scan_vma_pagemap(&x, pm_fd, v, &z))

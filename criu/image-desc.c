@@ -19,6 +19,7 @@
 #include "inventory.pb-c.h"
 #include "pagemap.pb-c.h"
 #include "pstree.pb-c.h"
+#include "shmem.pb-c.h"
 #include "stats.pb-c.h"
 
 /* Four ASCII letters, readable in a hex dump of the file's first bytes. */
@@ -72,6 +73,11 @@ static const struct img_desc descs[IMG_KIND_MAX] = {
 				8 * MiB, 0, NULL, &unix_sk_entry__descriptor },
 	[IMG_INET_SKS]	    = { "inet-sks", "inet-sks.img", IMG_MAGIC('I', 'N', 'S', 'K'),
 				4 * KiB, 0, NULL, &inet_sk_entry__descriptor },
+	[IMG_SHMEM]	    = { "shmem", "shmem.img", IMG_MAGIC('S', 'H', 'M', 'O'),
+				8 * KiB, 0, NULL, &shmem_entry__descriptor },
+	[IMG_SHMEM_PAGEMAP] = { "shmem-pagemap", "shmem-pagemap-%u.img", IMG_MAGIC('S', 'H', 'M', 'P'),
+				64, 0, NULL, &shmem_run__descriptor },
+	[IMG_SHMEM_PAGES]   = { "shmem-pages", "shmem-pages-%u.img", 0, 0, 0, NULL, NULL },
 };
 
 const struct img_desc *img_desc(enum img_kind kind)

@@ -289,7 +289,8 @@ static int check_core(struct rst_image *ri)
 
 static bool staged_kind(int kind)
 {
-	return kind == VMA_KIND__VMA_ANON_PRIVATE || kind == VMA_KIND__VMA_FILE_PRIVATE;
+	return kind == VMA_KIND__VMA_ANON_PRIVATE || kind == VMA_KIND__VMA_FILE_PRIVATE ||
+	       kind == VMA_KIND__VMA_SHMEM_PRIVATE;
 }
 
 static int check_mm(struct rst_image *ri)
@@ -339,6 +340,14 @@ static int check_mm(struct rst_image *ri)
 			    !S_ISCHR(rst_reg_file(ri, v->file_id)->mode)) {
 				pr_err("mm-%d.img: vma %zu maps %s, not a regular file", ri->pid, i,
 				       rst_reg_file(ri, v->file_id)->path);
+				return -1;
+			}
+			break;
+		case VMA_KIND__VMA_ANON_SHARED:
+		case VMA_KIND__VMA_SHMEM_PRIVATE:
+			/* the object itself: rst_shmem_check_mm() */
+			if (!v->has_shmem_id || v->has_file_id) {
+				pr_err("mm-%d.img: vma %zu names no shared memory object", ri->pid, i);
 				return -1;
 			}
 			break;

@@ -88,7 +88,14 @@ static __printf(1, 2) void warn(const char *fmt, ...)
 
 static bool staged(const VmaEntry *v)
 {
-	return v->kind == VMA_KIND__VMA_ANON_PRIVATE || v->kind == VMA_KIND__VMA_FILE_PRIVATE;
+	return v->kind == VMA_KIND__VMA_ANON_PRIVATE || v->kind == VMA_KIND__VMA_FILE_PRIVATE ||
+	       v->kind == VMA_KIND__VMA_SHMEM_PRIVATE;
+}
+
+/* Mapped by the restorer from a descriptor: shared files and shmem objects. */
+static bool mapped_from_fd(const VmaEntry *v)
+{
+	return v->kind == VMA_KIND__VMA_FILE_SHARED || v->kind == VMA_KIND__VMA_ANON_SHARED;
 }
 
 static bool special(const VmaEntry *v)
@@ -953,16 +960,17 @@ void rst_task_main(struct rst_image *ri, struct rst_files *f, const struct cr_op
 	for (i = 0; i < ri->mm->n_vmas; i++) {
 		const VmaEntry *v = ri->mm->vmas[i];
 
-		if (!staged(v) && v->kind != VMA_KIND__VMA_FILE_SHARED)
+		if (!staged(v) && !mapped_from_fd(v))
 			continue;
 		rv[a->nr_vmas] = (struct rst_vma){
 			.start = v->start, .len = v->end - v->start, .tmp = st.tmp[i],
 			.pgoff = v->pgoff, .prot = v->prot, .flags = MAP_SHARED, .fd = -1,
 			.kind = (uint32_t)v->kind,
 		};
-		if (v->kind == VMA_KIND__VMA_FILE_SHARED) {
-			if (nr_helpers >= RST_MAX_CLOSE - 2)
-				die("more than %d shared file mappings are not supported yet", RST_MAX_CLOSE - 2);
+		if (mapped_from_fd(v)) {
+			if (nr_helpers >= RST_MAX_FD_VMAS)
+				die("more than %d shared mappings (files, shared memory) are not supported yet",
+				    RST_MAX_FD_VMAS);
 			rv[a->nr_vmas].fd = nr_helpers;	/* index until the fds are final */
 			helpers[nr_helpers++] = f->vma_fd[i];
 			f->vma_fd[i] = -1;

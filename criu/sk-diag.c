@@ -146,10 +146,15 @@ struct collect {
 /* Hand every message of one datagram to c->one; 1 once NLMSG_DONE is seen. */
 static int walk(const char *buf, size_t n, const struct collect *c)
 {
-	const struct nlmsghdr *h;
-	int len = (int)n;
+	size_t off = 0;
 
-	for (h = (const struct nlmsghdr *)buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+	while (n - off >= sizeof(struct nlmsghdr)) {
+		const struct nlmsghdr *h = (const struct nlmsghdr *)(buf + off);
+
+		if (h->nlmsg_len < sizeof(*h) || h->nlmsg_len > n - off) {
+			pr_err("sock_diag: a message of %u bytes in %zu left", h->nlmsg_len, n - off);
+			return -1;
+		}
 		if (h->nlmsg_type == NLMSG_DONE)
 			return 1;
 		if (h->nlmsg_type == NLMSG_ERROR) {
@@ -161,6 +166,7 @@ static int walk(const char *buf, size_t n, const struct collect *c)
 		}
 		if (c->one(h, c->arg))
 			return -1;
+		off += NLMSG_ALIGN(h->nlmsg_len);
 	}
 	return 0;
 }

@@ -19,6 +19,7 @@
 #include "core.pb-c.h"
 #include "files.pb-c.h"
 #include "mm.pb-c.h"
+#include "shmem.pb-c.h"
 
 struct compel_ctl;
 struct cr_img;
@@ -59,6 +60,23 @@ struct dump_files {
 	void		*priv[32];	/* FD_KIND_MAX: each kind's objects */
 };
 
+/*
+ * Shared memory objects of the whole dump, one per shmem inode, whatever
+ * the number of vmas and processes mapping it. The dump command owns one
+ * table and points every task's @shm at it (dump-shmem.c).
+ */
+struct dump_shmem {
+	dev_t		dev;
+	ino_t		ino;
+	int		fd;		/* /proc/PID/map_files/... of the first vma seen */
+	ShmemEntry	e;		/* e.id = index + 1 */
+};
+
+struct dump_shmems {
+	struct dump_shmem *v;
+	size_t		nr, cap;
+};
+
 struct dump_task {
 	pid_t			pid;
 	const struct cr_options	*o;
@@ -82,6 +100,7 @@ struct dump_task {
 	VmaEntry		**vma_ptrs;
 	unsigned long		auxv[2 * PROC_AUXV_MAX];
 	struct dump_files	files;
+	struct dump_shmems	*shm;		/* the dump's table, shared by its tasks */
 
 	/* rseq_cs word the parasite's stay cleared in memory; put back in pages */
 	uint64_t		rseq_cs_addr, rseq_cs_val;
@@ -111,6 +130,21 @@ int dump_write_files(struct dump_task *t);
 int dump_collect_vmas(struct dump_task *t);	/* before infection */
 int dump_pages(struct dump_task *t);		/* through the parasite */
 void dump_mm_free(struct dump_task *t);
+
+/*
+ * dump-shmem.c: shared memory objects.
+ *   1. dump_shmem_is_object(pv): is this vma a shmem object mapping (SysV and
+ *      named anonymous ones included, which dump_shmem_add refuses)?
+ *   2. dump_shmem_add(): for each such vma while the task is seized; returns
+ *      the object id (same inode, same id, across tasks)
+ *   3. dump_shmem_write(): once, after every task's vmas are in, still frozen
+ *   4. dump_shmem_remove() on failure, dump_shmem_free() at the end
+ */
+bool dump_shmem_is_object(const struct proc_vma *pv);
+int dump_shmem_add(struct dump_shmems *s, pid_t pid, const struct proc_vma *pv, uint32_t *id);
+int dump_shmem_write(struct dump_shmems *s, int dirfd);
+void dump_shmem_remove(const struct dump_shmems *s, int dirfd);
+void dump_shmem_free(struct dump_shmems *s);
 
 /* dump-core.c */
 int dump_collect_core_ptrace(struct dump_task *t);	/* seized, before prepare */

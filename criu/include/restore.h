@@ -24,6 +24,7 @@
 #include "pagemap.pb-c.h"
 #include "pstree.pb-c.h"
 #include "inventory.pb-c.h"
+#include "shmem.pb-c.h"
 
 #define RST_TASK_SIZE		0x7ffffffff000ULL	/* 47-bit user space */
 #define RST_MAX_VMAS		65536
@@ -35,6 +36,8 @@
 #define RST_MAX_GROUPS_IMG	256	/* = RST_MAX_GROUPS */
 #define RST_MAX_THREADS_IMG	64	/* = RST_MAX_THREADS */
 #define RST_MAX_TIMERS_IMG	64	/* = RST_MAX_TIMERS */
+#define RST_MAX_SHMEM		4096	/* shared memory objects per dump */
+#define RST_MAX_SHMEM_SIZE	(1ULL << 40)	/* bytes per object */
 
 /* One run of dumped pages, and where it sits in pages-PID.img. */
 struct rst_pages {
@@ -43,6 +46,8 @@ struct rst_pages {
 	uint64_t	file_off;
 	unsigned int	vma;		/* index into mm->vmas */
 };
+
+struct cr_img;
 
 struct rst_image {
 	int		dirfd;		/* images directory (O_PATH|O_DIRECTORY) */
@@ -81,6 +86,45 @@ struct rst_files {
 	int		cwd_fd;
 	int		root_fd;
 };
+
+/*
+ * Shared memory objects of the whole dump (restore-shmem.c). One table per
+ * restore, owned by the criu process that forks the tree:
+ *   1. rst_shmem_read(dirfd, &s)      - shmem.img and every object's runs,
+ *                                       validated; absent shmem.img: no objects
+ *   2. rst_shmem_check_mm(&s, mm, pid) - for every process: its shared vmas
+ *                                       name known objects and fit inside them
+ *   3. rst_shmem_create(&s)           - once, before the first fork: creates
+ *                                       and fills every object; s.fd[i] is
+ *                                       object s.e[i], CLOEXEC, inherited by
+ *                                       every task forked afterwards
+ *   4. rst_shmem_vma_fds(&s, mm, vma_fd) - in (or for) each process: a dup of
+ *                                       the object's fd per shared vma, mapped
+ *                                       by the restorer like a shared file
+ *   5. rst_shmem_free(&s)
+ * A write through one process's mapping is seen by every other: they all map
+ * the same inode.
+ */
+struct rst_shmem_runs {
+	struct { uint64_t offset, nr_pages; } *v;
+	size_t		nr, cap;
+};
+
+struct rst_shmems {
+	ShmemEntry	**e;
+	size_t		nr;
+	struct rst_shmem_runs *runs;	/* per object */
+	struct cr_img	**pages;	/* per object: shmem-pages-ID.img */
+	int		*fd;		/* per object: -1 until created */
+};
+
+int rst_shmem_read(int dirfd, struct rst_shmems *s);
+int rst_shmem_check_mm(const struct rst_shmems *s, const MmEntry *mm, pid_t pid);
+int rst_shmem_create(struct rst_shmems *s);
+int rst_shmem_vma_fds(const struct rst_shmems *s, const MmEntry *mm, int *vma_fd);
+void rst_shmem_free(struct rst_shmems *s);
+/* Object @id (and its index into the table), or NULL. */
+const ShmemEntry *rst_shmem_find(const struct rst_shmems *s, uint32_t id, size_t *idx);
 
 int rst_files_open(const struct rst_image *ri, const struct cr_options *o, struct rst_files *f);
 void rst_files_close(const struct rst_image *ri, struct rst_files *f);

@@ -44,6 +44,8 @@ CASES = [
     ("itimer", prog("itimer"), "once", [], []),
     ("uid1000", prog("uid1000"), "once", [], []),
     ("rseq", prog("rseq"), "once", [], []),
+    ("shmem", prog("shmem"), "once", [], []),
+    ("memfd", prog("memfd"), "once", [], []),
     ("python", ["/usr/bin/python3", os.path.join(E2E, "py_loop.py")], "once", [], []),
     ("shell_job_tmux", prog("echo_job"), "tmux", [], []),
     ("pipe", prog("pipe"), "once", [], []),

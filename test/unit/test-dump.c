@@ -19,7 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ipc.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 #include <sys/prctl.h>
 #include <sys/rseq.h>
 #include <sys/stat.h>
@@ -58,7 +60,8 @@ static const unsigned int touched[] = { 0, 1, 5, 10, 11, 12 };
 #define PTIMER_VALUE_S	1000
 #define PTIMER_IVAL_S	7
 
-enum { V_PLAIN, V_PIPE, V_SHARED, V_THREAD, V_CHILD, V_SHELL, V_RSEQ };
+/* V_SYSV, V_SEALED: shared memory the dump refuses (see shm_victim) */
+enum { V_PLAIN, V_PIPE, V_SYSV, V_THREAD, V_CHILD, V_SHELL, V_RSEQ, V_SEALED };
 
 /* V_SHELL: the pty slave the victim keeps open, in the test's session. */
 static char pts_path[64];
@@ -189,6 +192,36 @@ static void *idle_thread(void *arg)
 }
 
 /* The victim's body; never returns. */
+/*
+ * Shared memory the dump must refuse: a SysV segment (removed at once, it
+ * lives while attached), a memfd mapped writable and then sealed against future writes (a restore could not map
+ * it writable again).
+ */
+static int shm_victim(int kind)
+{
+	void *p;
+	int id, fd;
+
+	switch (kind) {
+	case V_SYSV:
+		id = shmget(IPC_PRIVATE, PG, IPC_CREAT | 0600);
+		p = id < 0 ? (void *)-1 : shmat(id, NULL, 0);
+		if (id >= 0)
+			shmctl(id, IPC_RMID, NULL);
+		return p == (void *)-1 ? -1 : 0;
+	case V_SEALED:
+		fd = memfd_create("victim", MFD_ALLOW_SEALING);
+		if (fd < 0 || ftruncate(fd, PG))
+			return -1;
+		p = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED || fcntl(fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE))
+			return -1;
+		close(fd);
+		return 0;
+	}
+	return 0;
+}
+
 static void victim_main(int ready, int kind, const char *file)
 {
 	struct sigaction sa;
@@ -222,8 +255,7 @@ static void victim_main(int ready, int kind, const char *file)
 		_exit(20);
 	if (kind == V_SHELL && open(pts_path, O_RDWR | O_NOCTTY) < 0)
 		_exit(19);
-	if (kind == V_SHARED &&
-	    mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0) == MAP_FAILED)
+	if (shm_victim(kind))
 		_exit(21);
 
 	r = mmap(NULL, REGION_PAGES * PG, PROT_READ | PROT_WRITE,
@@ -952,15 +984,18 @@ static int body_pipe(struct victim *v)
 	return 0;
 }
 
-static int body_shared(struct victim *v)
+static int refused_shm(struct victim *v, const char *what)
 {
 	CHECK(run_dump(v, NULL, "--leave-running") != 0);
-	CHECK(log_has(v, "MAP_SHARED anonymous mapping"));
+	CHECK(log_has(v, what));
 	CHECK(log_has(v, "is not supported yet"));
-	CHECK(!dir_has(v, "inventory.img"));
+	CHECK(!dir_has(v, "inventory.img") && !dir_has(v, "shmem.img"));
 	CHECK(victim_verdict(v) == 0);
 	return 0;
 }
+
+static int body_sysv(struct victim *v) { return refused_shm(v, "SysV shared memory segment /SYSV"); }
+static int body_sealed(struct victim *v) { return refused_shm(v, "sealed against future writes"); }
 
 static int body_thread(struct victim *v)
 {
@@ -1122,7 +1157,8 @@ static int test_no_pagemap_scan(void)
 static int test_faults(void) { return with_victim(V_PLAIN, body_faults); }
 static int test_over_old(void) { return with_victim(V_PLAIN, body_over_old); }
 static int test_pipe(void) { return with_victim(V_PIPE, body_pipe); }
-static int test_shared(void) { return with_victim(V_SHARED, body_shared); }
+static int test_sysv(void) { return with_victim(V_SYSV, body_sysv); }
+static int test_sealed(void) { return with_victim(V_SEALED, body_sealed); }
 static int test_thread(void) { return with_victim(V_THREAD, body_thread); }
 static int test_child(void) { return with_victim(V_CHILD, body_child); }
 static int test_shell(void)
@@ -1153,7 +1189,8 @@ static const struct unit_case cases[] = {
 	{ "a failed dump over an earlier one: intact before pages, no inventory after",
 	  test_over_old },
 	{ "a packet-mode pipe is refused and the victim survives", test_pipe },
-	{ "a shared anonymous mapping is refused", test_shared },
+	{ "a SysV shared memory segment is refused", test_sysv },
+	{ "a writable memfd mapping sealed against future writes is refused", test_sealed },
 	{ "a second thread is refused", test_thread },
 	{ "a child is refused", test_child },
 	{ "a job of another session needs --shell-job; its pty is FD_TTY", test_shell },

@@ -1497,7 +1497,7 @@ static void spoil_xsave_short(const struct victim_ctl *v) { rewrite(v, IMG_CORE,
 static void spoil_bad_signo(const struct victim_ctl *v) { rewrite(v, IMG_CORE, (unsigned)v->pid, core_bad_signo); }
 
 static int test_mm_overlap(void) { return broken(spoil_mm_overlap, "ascending"); }
-static int test_mm_shared_anon(void) { return broken(spoil_mm_shared_anon, "does not support"); }
+static int test_mm_shared_anon(void) { return broken(spoil_mm_shared_anon, "names no shared memory object"); }
 static int test_mm_kernel_addr(void) { return broken(spoil_mm_kernel_addr, "user space"); }
 static int test_pagemap_outside(void) { return broken(spoil_pagemap_outside, "not inside one private vma"); }
 static int test_fds_repeat(void) { return broken(spoil_fds_repeat, "is repeated"); }
@@ -1838,7 +1838,7 @@ static const struct unit_case cases[] = {
 	{ "truncated pages image refused, no leftover", test_pages_truncated },
 	{ "missing inventory refused", test_no_inventory },
 	{ "overlapping vmas refused", test_mm_overlap },
-	{ "shared anonymous vma refused (not supported)", test_mm_shared_anon },
+	{ "shared anonymous vma without its object refused", test_mm_shared_anon },
 	{ "vma in kernel space refused", test_mm_kernel_addr },
 	{ "pagemap run outside its vma refused", test_pagemap_outside },
 	{ "repeated fd number refused", test_fds_repeat },

@@ -23,7 +23,8 @@
 #define RST_MAX_SPECIAL		4
 #define RST_MAX_AUXV		128	/* u64 words */
 #define RST_MAX_SIG		64
-#define RST_MAX_CLOSE		8
+#define RST_MAX_CLOSE		32
+#define RST_MAX_FD_VMAS		(RST_MAX_CLOSE - 2)	/* vmas mapped from a descriptor */
 #define RST_STACK_SIZE		(64 * 1024)
 #define RST_MAX_PENDING		256
 #define RST_SIGFRAME_MAX	512
