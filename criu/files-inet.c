@@ -170,8 +170,8 @@ static int dump_diag(struct inet_dump *id, const struct fd_probe *p, InetSkEntry
 		e->backlog = s->wqueue;
 	}
 	if (e->proto == IPPROTO_UDP && (s->rqueue || s->shutdown)) {
-		pr_err("fd %d: UDP socket with %u bytes of datagrams queued or shut down (%u): "
-		       "not supported yet", p->fd, s->rqueue, s->shutdown);
+		pr_err("fd %d: UDP socket with datagrams queued (%u bytes of its receive buffer) "
+		       "or shut down (%u): not supported yet", p->fd, s->rqueue, s->shutdown);
 		return -1;
 	}
 	return 0;

@@ -62,6 +62,12 @@ CASES = [
     ("unix_ext", prog("unix_ext") + ["--ext"], "once", ["--ext-unix-sk"], []),
     ("tcp_established_refused", prog("tcp_est"), ("refused", "--tcp-established"), [], []),
     ("sk_epoll", prog("sk_epoll"), "once", [], []),
+    ("sk_refuse_rights", prog("sk_refuse") + ["rights"], ("refused", "SCM_RIGHTS"), [], []),
+    ("sk_refuse_pending_unix", prog("sk_refuse") + ["pending"], ("refused", "not accepted yet"),
+     [], []),
+    ("sk_refuse_pending_tcp", prog("sk_refuse") + ["tcp"], ("refused", "not accepted yet"), [], []),
+    ("sk_refuse_udp_queue", prog("sk_refuse") + ["udp"], ("refused", "datagrams queued"), [], []),
+    ("sk_refuse_netlink", prog("sk_refuse") + ["netlink"], ("refused", "netlink socket"), [], []),
     ("http_server", ["/usr/bin/python3", "-m", "http.server"], "http", [], []),
 ]
 

@@ -4,7 +4,8 @@
  * accept new connections after restore (the process connects to itself);
  * a datagram socket bound to a path receives from a new sender; a datagram
  * socket connected one way to it still sends there; an unconnected,
- * unnamed stream socket can still be connected.
+ * unnamed stream socket can still be connected; a connection accepted
+ * before the dump keeps the bytes queued both ways.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -64,7 +65,7 @@ int main(int argc, char **argv)
 {
 	char path[512], dpath[512], abs_name[64], buf[32];
 	struct sockaddr_un a;
-	int lst, lsp, dg, dgc, un, rcvbuf = 100000, before;
+	int lst, lsp, dg, dgc, un, rcvbuf = 100000, before, cl, sv;
 	struct stat st;
 	socklen_t len;
 
@@ -87,12 +88,24 @@ int main(int argc, char **argv)
 	if (dgc < 0 || connect(dgc, (struct sockaddr *)&a, len))
 		e2e_fail("dgram connect: %s", strerror(errno));
 	un = socket(AF_UNIX, SOCK_STREAM, 0);
+	cl = socket(AF_UNIX, SOCK_STREAM, 0);
+	len = addr(&a, path, false);
+	if (cl < 0 || connect(cl, (struct sockaddr *)&a, len) || (sv = accept(lst, NULL, NULL)) < 0 ||
+	    write(cl, "to server", 9) != 9 || write(sv, "to client", 9) != 9)
+		e2e_fail("accepted connection: %s", strerror(errno));
+	len = addr(&a, dpath, false);
 
 	e2e_ready();
 	e2e_wait_stop();
 
 	if (stat(path, &st) || !S_ISSOCK(st.st_mode) || (st.st_mode & 07777) != 0640)
 		e2e_fail("%s: not a socket of mode 0640 (%o)", path, st.st_mode);
+	e2e_read_all(sv, buf, 9, "accepted end");
+	if (memcmp(buf, "to server", 9))
+		e2e_fail("accepted end: got '%.9s'", buf);
+	e2e_read_all(cl, buf, 9, "connecting end");
+	if (memcmp(buf, "to client", 9) || write(cl, "more", 4) != 4 || read(sv, buf, 4) != 4)
+		e2e_fail("connecting end: got '%.9s', or no new data", buf);
 	talk(lst, SOCK_STREAM, path, false);
 	talk(lsp, SOCK_SEQPACKET, abs_name, true);
 	if (send(dgc, "one way", 7, 0) != 7 || recv(dg, buf, sizeof(buf), 0) != 7 ||
