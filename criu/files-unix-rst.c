@@ -5,6 +5,10 @@
  * naming it (or its peer) is opened, and kept until its own open() hands
  * it out:
  *   listening     socket, bind to its name, listen(backlog)
+ *   accepted      a stream/seqpacket pair one of whose ends carries the
+ *                 name of a listening socket of the dump: the other end
+ *                 is connected to that listener again and the first is
+ *                 accept()ed from it, so both report the names they had
  *   a pair        both ends in the dump, each the other's peer:
  *                 socketpair(); each end's queue is sent again from the
  *                 other end (one send per message: boundaries kept)
@@ -17,9 +21,9 @@
  *                 close. Datagram: connected again to the outside peer's
  *                 name (--ext-unix-sk), unconnected if it had none
  *   unconnected   socket, bind to its name if it had one
- * then options, shutdown(), O_NONBLOCK. Connected stream and seqpacket
- * sockets come back without a name of their own (getsockname() is empty
- * for the accepting end). A name in the file system is bound again where
+ * then options, shutdown(), O_NONBLOCK. Other connected stream and
+ * seqpacket pairs come back without names (an accepted end whose listener
+ * is not in the dump reports an empty getsockname()). A name in the file system is bound again where
  * it was: a socket file left there by the dumped task (same inode, or no
  * one listening) is replaced, anything else is refused; mode and owner
  * are put back; a name whose file was deleted is bound and unlinked again.
@@ -48,6 +52,8 @@ struct rsk {
 	const UnixSkEntry	*e;
 	int			fd;	/* made and not handed out yet; -1 */
 	int			made;
+	int			any;	/* its descriptor, handed out or not (-1: none):
+					   all stay open in criu until the fork */
 };
 
 struct unix_rst {
@@ -173,7 +179,7 @@ int unix_read(struct fd_rst *r, int dirfd)
 		return -1;
 	}
 	for (i = 0; i < ur->nr; i++)
-		ur->s[i] = (struct rsk){ .e = (const UnixSkEntry *)ur->v[i], .fd = -1 };
+		ur->s[i] = (struct rsk){ .e = (const UnixSkEntry *)ur->v[i], .fd = -1, .any = -1 };
 	qsort(ur->s, ur->nr, sizeof(*ur->s), cmp_id);
 	for (i = 1; i < ur->nr; i++)
 		if (ur->s[i].e->id == ur->s[i - 1].e->id)
@@ -322,7 +328,7 @@ static int finish(struct rsk *s)
 
 static int new_socket(struct rsk *s)
 {
-	s->fd = socket(AF_UNIX, (int)s->e->type | SOCK_CLOEXEC, 0);
+	s->fd = s->any = socket(AF_UNIX, (int)s->e->type | SOCK_CLOEXEC, 0);
 	if (s->fd < 0) {
 		pr_perror("unix socket %u: socket", s->e->id);
 		return -1;
@@ -339,8 +345,8 @@ static int make_pair(struct rsk *a, struct rsk *b)
 		pr_perror("unix socket %u: socketpair", a->e->id);
 		return -1;
 	}
-	a->fd = sv[0];
-	b->fd = sv[1];
+	a->fd = a->any = sv[0];
+	b->fd = b->any = sv[1];
 	b->made = MADE_BUSY;
 	if (sk_opts_restore(a->fd, a->e->opts, a->e->n_opts) ||
 	    sk_opts_restore(b->fd, b->e->opts, b->e->n_opts))
@@ -378,13 +384,69 @@ static int make_orphan(struct rsk *s)
 		pr_perror("unix socket %u: socketpair", e->id);
 		return -1;
 	}
-	s->fd = sv[0];
+	s->fd = s->any = sv[0];
 	ret = sk_opts_restore(s->fd, e->opts, e->n_opts) || send_queue(sv[1], e);
 	close(sv[1]);
 	return ret ? -1 : finish(s);
 }
 
 static int make(struct unix_rst *ur, struct rsk *s);
+
+static bool same_name(const UnixSkEntry *x, const UnixSkEntry *y)
+{
+	if (!x->has_name || !y->has_name || x->name.len != y->name.len ||
+	    memcmp(x->name.data, y->name.data, x->name.len))
+		return false;
+	/* a path may have been bound by two sockets in turn: the same file, then */
+	return !x->name.data[0] || (x->has_vfs_ino && y->has_vfs_ino && x->vfs_ino == y->vfs_ino);
+}
+
+/* The listening socket of the dump whose name @e carries (accepted from it), or NULL. */
+static struct rsk *listener_of(struct unix_rst *ur, const UnixSkEntry *e)
+{
+	size_t i;
+
+	if (!e->has_name || e->type == SOCK_DGRAM)
+		return NULL;
+	for (i = 0; i < ur->nr; i++)
+		if (ur->s[i].e->state == USK_LISTEN && ur->s[i].e->type == e->type &&
+		    same_name(ur->s[i].e, e))
+			return &ur->s[i];
+	return NULL;
+}
+
+/*
+ * @a was accepted from listener @l and is connected to @b: connect a new
+ * @b to @l and accept @a from it, so that both report the names they had.
+ */
+static int make_accepted(struct unix_rst *ur, struct rsk *a, struct rsk *b, struct rsk *l)
+{
+	struct sockaddr_un sa;
+
+	if (l->made == MADE_BUSY) {
+		pr_err("unix socket %u: its listener %u is being made", a->e->id, l->e->id);
+		return -1;
+	}
+	if (l->made == MADE_NOT && make(ur, l))
+		return -1;
+	b->made = MADE_BUSY;
+	if (new_socket(b) || (b->e->has_name && bind_name(b->fd, b->e)))
+		return -1;
+	if (connect(b->fd, (struct sockaddr *)&sa, make_addr(&sa, &l->e->name))) {
+		pr_perror("unix socket %u: connect to its listener %u", b->e->id, l->e->id);
+		return -1;
+	}
+	a->fd = accept4(l->any, NULL, NULL, SOCK_CLOEXEC);
+	if (a->fd < 0) {
+		pr_perror("unix socket %u: accept from its listener %u", a->e->id, l->e->id);
+		return -1;
+	}
+	a->any = a->fd;
+	if (sk_opts_restore(a->fd, a->e->opts, a->e->n_opts) ||
+	    send_queue(b->fd, a->e) || send_queue(a->fd, b->e))
+		return -1;
+	return finish(a) || finish(b) ? -1 : 0;
+}
 
 /* A datagram socket connected to a named socket of the dump, not back. */
 static int make_one_way(struct unix_rst *ur, struct rsk *s, struct rsk *p)
@@ -429,8 +491,14 @@ static int make(struct unix_rst *ur, struct rsk *s)
 	if (!e->has_peer)
 		return make_orphan(s);
 	p = find(ur, e->peer);
-	if (p->e->has_peer && p->e->peer == e->id)
-		return make_pair(s, p);
+	if (p->e->has_peer && p->e->peer == e->id) {
+		struct rsk *l = listener_of(ur, e);
+
+		if (l)
+			return make_accepted(ur, s, p, l);
+		l = listener_of(ur, p->e);
+		return l ? make_accepted(ur, p, s, l) : make_pair(s, p);
+	}
 	return make_one_way(ur, s, p);
 }
 

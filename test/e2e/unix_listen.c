@@ -100,6 +100,20 @@ int main(int argc, char **argv)
 
 	if (stat(path, &st) || !S_ISSOCK(st.st_mode) || (st.st_mode & 07777) != 0640)
 		e2e_fail("%s: not a socket of mode 0640 (%o)", path, st.st_mode);
+	{
+		struct sockaddr_un got;
+		socklen_t glen = sizeof(got);
+
+		len = addr(&a, path, false);
+		if (getsockname(sv, (struct sockaddr *)&got, &glen) || glen != len ||
+		    memcmp(&got, &a, len))
+			e2e_fail("the accepted end lost the listener's name");
+		glen = sizeof(got);
+		if (getpeername(cl, (struct sockaddr *)&got, &glen) || glen != len ||
+		    memcmp(&got, &a, len))
+			e2e_fail("the connecting end lost its peer's name");
+		len = addr(&a, dpath, false);
+	}
 	e2e_read_all(sv, buf, 9, "accepted end");
 	if (memcmp(buf, "to server", 9))
 		e2e_fail("accepted end: got '%.9s'", buf);
