@@ -63,7 +63,14 @@ static const struct opt_def opt_defs[] = {
 	{ OPT(SOL_TCP, TCP_KEEPCNT), HOW_INT, "TCP_KEEPCNT" },
 	{ OPT(SOL_IP, IP_TOS), HOW_INT, "IP_TOS" },
 	{ OPT(SOL_IP, IP_TTL), HOW_INT, "IP_TTL" },
+	{ OPT(SOL_SOCKET, SO_BINDTOIFINDEX), HOW_INT, "SO_BINDTOIFINDEX" },
 	{ OPT(SOL_IP, IP_FREEBIND), HOW_INT, "IP_FREEBIND" },
+	{ OPT(SOL_IP, IP_MULTICAST_TTL), HOW_INT, "IP_MULTICAST_TTL" },
+	{ OPT(SOL_IP, IP_MULTICAST_LOOP), HOW_INT, "IP_MULTICAST_LOOP" },
+	{ OPT(SOL_IPV6, IPV6_UNICAST_HOPS), HOW_INT, "IPV6_UNICAST_HOPS" },
+	{ OPT(SOL_IPV6, IPV6_TCLASS), HOW_INT, "IPV6_TCLASS" },
+	{ OPT(SOL_IPV6, IPV6_MULTICAST_HOPS), HOW_INT, "IPV6_MULTICAST_HOPS" },
+	{ OPT(SOL_IPV6, IPV6_MULTICAST_LOOP), HOW_INT, "IPV6_MULTICAST_LOOP" },
 };
 
 static const struct opt_def *opt_def(uint32_t opt)
@@ -146,13 +153,30 @@ static int add_opt(SkOpt ***opts, size_t *nr, uint32_t opt, int64_t val)
 	return 0;
 }
 
-int sk_opts_dump(int fd, int family, int type, int proto, SkOpt ***opts, size_t *nr)
+/* A socket filter (classic or eBPF) cannot be read back whole: refused. */
+static int check_filter(int fd, int tfd)
+{
+	socklen_t len = 0;
+
+	if (!getsockopt(fd, SOL_SOCKET, SO_GET_FILTER, NULL, &len) && !len)
+		return 0;
+	pr_err("fd %d: a socket filter (SO_ATTACH_FILTER/SO_ATTACH_BPF) is attached: "
+	       "not supported yet", tfd);
+	return -1;
+}
+
+int sk_opts_dump(int fd, int tfd, int family, int type, int proto, SkOpt ***opts, size_t *nr)
 {
 	int fresh = socket(family, type | SOCK_CLOEXEC, proto);
 	size_t i;
 
 	*opts = NULL;
 	*nr = 0;
+	if (check_filter(fd, tfd)) {
+		if (fresh >= 0)
+			close(fresh);
+		return -1;
+	}
 	if (fresh < 0) {
 		pr_perror("a fresh %s socket of family %d to compare options with",
 			  sk_type_str((unsigned int)type), family);

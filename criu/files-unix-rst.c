@@ -60,6 +60,8 @@ struct unix_rst {
 	ProtobufCMessage	**v;
 	size_t			nr;
 	struct rsk		*s;	/* sorted by id */
+	struct rsk		**lst;	/* the listening ones */
+	size_t			nr_lst;
 };
 
 /* ---- reading ------------------------------------------------------------------------- */
@@ -184,6 +186,14 @@ int unix_read(struct fd_rst *r, int dirfd)
 	for (i = 1; i < ur->nr; i++)
 		if (ur->s[i].e->id == ur->s[i - 1].e->id)
 			return bad(ur->s[i].e, "listed twice");
+	ur->lst = calloc(ur->nr + 1, sizeof(*ur->lst));
+	if (!ur->lst) {
+		pr_err("out of memory");
+		return -1;
+	}
+	for (i = 0; i < ur->nr; i++)
+		if (ur->s[i].e->state == USK_LISTEN)
+			ur->lst[ur->nr_lst++] = &ur->s[i];
 	return check_peers(ur);
 }
 
@@ -198,6 +208,7 @@ void unix_rst_free(struct fd_rst *r)
 		if (ur->s[i].fd >= 0)
 			close(ur->s[i].fd);
 	free(ur->s);
+	free(ur->lst);
 	img_free_all(ur->v, ur->nr);
 	free(ur);
 	r->priv[FD_KIND__FD_UNIX_SK] = NULL;
@@ -408,10 +419,9 @@ static struct rsk *listener_of(struct unix_rst *ur, const UnixSkEntry *e)
 
 	if (!e->has_name || e->type == SOCK_DGRAM)
 		return NULL;
-	for (i = 0; i < ur->nr; i++)
-		if (ur->s[i].e->state == USK_LISTEN && ur->s[i].e->type == e->type &&
-		    same_name(ur->s[i].e, e))
-			return &ur->s[i];
+	for (i = 0; i < ur->nr_lst; i++)
+		if (ur->lst[i]->e->type == e->type && same_name(ur->lst[i]->e, e))
+			return ur->lst[i];
 	return NULL;
 }
 

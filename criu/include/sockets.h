@@ -75,7 +75,8 @@ void sk_diag_free(struct sk_diag *t);
 struct fd_probe;
 /* Family, type, protocol of a probed socket (criu's copy); NULL skips one. -1 logged. */
 int sk_probe(const struct fd_probe *p, int *family, int *type, int *proto);
-int sk_opts_dump(int fd, int family, int type, int proto, SkOpt ***opts, size_t *nr);
+/* Options of @fd (fd @tfd in the task, for messages) differing from a fresh socket. */
+int sk_opts_dump(int fd, int tfd, int family, int type, int proto, SkOpt ***opts, size_t *nr);
 int sk_opts_check(SkOpt *const *opts, size_t nr, const char *img, uint32_t id);
 /* Set on @fd; -1 logged. */
 int sk_opts_restore(int fd, SkOpt *const *opts, size_t nr);

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <linux/filter.h>
 #include <linux/inet_diag.h>
 #include <linux/rtnetlink.h>
 #include <linux/unix_diag.h>
@@ -228,7 +229,7 @@ static int test_opts_roundtrip(void)
 	      !setsockopt(a, SOL_SOCKET, SO_PRIORITY, &prio, sizeof(prio)) &&
 	      !setsockopt(a, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) &&
 	      !setsockopt(a, SOL_TCP, TCP_NODELAY, &one, sizeof(one)));
-	CHECK(!sk_opts_dump(a, AF_INET, SOCK_STREAM, IPPROTO_TCP, &o, &nr));
+	CHECK(!sk_opts_dump(a, 3, AF_INET, SOCK_STREAM, IPPROTO_TCP, &o, &nr));
 	CHECK(nr == 5);
 	CHECK(!sk_opts_check(o, nr, "test", 1));
 	CHECK(!sk_opts_restore(b, o, nr));
@@ -246,6 +247,23 @@ static int test_opts_roundtrip(void)
 	free(o);
 	close(a);
 	close(b);
+	return 0;
+}
+
+static int test_opts_filter(void)
+{
+	struct sock_filter code[] = { BPF_STMT(BPF_RET | BPF_K, 0xffff) };
+	struct sock_fprog prog = { .len = 1, .filter = code };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	SkOpt **o = NULL;
+	size_t nr = 0;
+
+	CHECK(fd >= 0);
+	CHECK(!sk_opts_dump(fd, 3, AF_INET, SOCK_DGRAM, IPPROTO_UDP, &o, &nr) && nr == 0);
+	free(o);
+	CHECK(!setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)));
+	CHECK(sk_opts_dump(fd, 3, AF_INET, SOCK_DGRAM, IPPROTO_UDP, &o, &nr) == -1);
+	close(fd);
 	return 0;
 }
 
@@ -378,6 +396,7 @@ static const struct unit_case cases[] = {
 	{ "unix diag of real sockets: peers, listener, pending", test_diag_unix_live },
 	{ "inet diag of real sockets: TCP listener, UDP", test_diag_inet_live },
 	{ "socket options: dump, check, restore", test_opts_roundtrip },
+	{ "socket options: an attached filter is refused", test_opts_filter },
 	{ "unix-sks.img: bad entries refused", test_unix_img },
 	{ "inet-sks.img: bad entries refused", test_inet_img },
 	{ "scratch directory removed", test_cleanup },
