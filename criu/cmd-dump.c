@@ -1,5 +1,5 @@
 /*
- * criu dump: checkpoint one single-threaded process into the images dir.
+ * criu dump: checkpoint one process (all its threads) into the images dir.
  *
  * Phases (Documentation/dump.md has the full story and the fault points):
  *   seize -> check what we cannot carry yet -> collect through ptrace and
@@ -104,10 +104,10 @@ static void remove_images(struct dump_task *t, unsigned int wrote)
 		if (unlinkat(t->dirfd, name, 0) && errno != ENOENT)
 			pr_pwarn("can't remove %s", name);
 	}
-	if (wrote & W_FILES)
-		fd_kinds_remove(t->dirfd);
 	if (wrote & W_SHMEM)
 		dump_shmem_remove(t->shm, t->dirfd);
+	if (wrote & W_FILES)
+		fd_kinds_remove(t->dirfd);
 }
 
 /* Refuse, before anything else happens, what the images cannot hold yet. */
@@ -117,11 +117,6 @@ static int check_task(struct dump_task *t)
 	struct proc_pids kids;
 	size_t i;
 
-	if (t->nr_tids > 1) {
-		pr_err("threads: %d threads in %d, more than one is not supported yet",
-		       t->nr_tids, t->pid);
-		return -1;
-	}
 	if (proc_read_status(t->pid, &t->st) || proc_read_stat(t->pid, &t->stat))
 		return -1;
 	if (t->st.state == 'Z' || t->st.state == 'X') {
@@ -186,7 +181,7 @@ static int write_core(struct dump_task *t)
 
 	if (!img)
 		return -1;
-	if (img_write_entry(img, &t->core.base) || img_write_entry(img, &t->thread.base)) {
+	if (img_write_entry(img, &t->core.base) || dump_write_threads(t, img)) {
 		img_abort(img);
 		return -1;
 	}
@@ -210,15 +205,22 @@ static int write_one(struct dump_task *t, enum img_kind kind, unsigned int id,
 static int write_pstree(struct dump_task *t)
 {
 	PstreeEntry e = PSTREE_ENTRY__INIT;
-	uint32_t tid = t->pid;
+	uint32_t *tids = malloc(t->nr_tids * sizeof(*tids));
+	int i, ret;
 
+	if (!tids)
+		return -1;
+	for (i = 0; i < t->nr_tids; i++)
+		tids[i] = t->tids[i];
 	e.pid = t->pid;
 	e.ppid = 0;
 	e.pgid = t->stat.pgrp;
 	e.sid = t->stat.session;
-	e.n_threads = 1;
-	e.threads = &tid;
-	return write_one(t, IMG_PSTREE, 0, &e.base);
+	e.n_threads = t->nr_tids;
+	e.threads = tids;
+	ret = write_one(t, IMG_PSTREE, 0, &e.base);
+	free(tids);
+	return ret;
 }
 
 static void fill_stats(const struct dump_task *t, DumpStatsEntry *d)
@@ -284,16 +286,21 @@ static int kill_task(struct dump_task *t)
 {
 	unsigned int timeout = t->o->timeout ? t->o->timeout : DEFAULT_TIMEOUT;
 	uint64_t until = dump_now_us() + timeout * 1000000ull;
-	int status;
+	int status, i;
 
 	if (kill(t->pid, SIGKILL)) {
 		pr_perror("can't kill %d", t->pid);
 		return -1;
 	}
-	/* We are its tracer: collect the exit so its parent can reap it. */
-	while (waitpid(t->pid, &status, __WALL) == t->pid &&
-	       !WIFEXITED(status) && !WIFSIGNALED(status))
-		;
+	/*
+	 * We are the tracer of every thread: collect each exit, the other
+	 * threads' first (the leader's is held back until they are gone), so
+	 * that its parent can reap it.
+	 */
+	for (i = t->nr_tids - 1; i >= 0; i--)
+		while (waitpid(t->tids[i], &status, __WALL) == t->tids[i] &&
+		       !WIFEXITED(status) && !WIFSIGNALED(status))
+			;
 	while (!task_gone(t->pid, t->stat.start_time)) {
 		if (dump_now_us() > until) {
 			pr_err("%d did not die within %u s of SIGKILL", t->pid, timeout);
@@ -342,7 +349,6 @@ int cmd_dump(struct cr_options *o)
 	memset(&t, 0, sizeof(t));
 	task_core_entry__init(&t.core);
 	mm_entry__init(&t.mm);
-	thread_core_entry__init(&t.thread);
 	t.o = o;
 	t.shm = &shm;
 	t.pid = o->tree_pid;
@@ -384,11 +390,12 @@ int cmd_dump(struct cr_options *o)
 	t_frozen = dump_now_us();
 	t.stats.freezing_us = t_frozen - t_start;
 	dump_phase(&t.stats, "seize");
-	if (dump_fault("after-seize") || check_task(&t))
+	if (dump_fault("after-seize") || check_task(&t) || dump_check_threads(&t))
 		goto fail;
 	dump_phase(&t.stats, "check");
 
-	if (dump_collect_core_ptrace(&t) || dump_collect_core_proc(&t) ||
+	if (dump_collect_threads_ptrace(&t) ||
+	    dump_collect_core_ptrace(&t) || dump_collect_core_proc(&t) ||
 	    dump_collect_vmas(&t) || dump_collect_fds(&t) || dump_collect_fs(&t))
 		goto fail;
 	/* with several tasks: after the last one's fds */
@@ -409,7 +416,7 @@ int cmd_dump(struct cr_options *o)
 	}
 	dump_phase(&t.stats, "infect");
 	if (dump_fault("after-infect") || dump_collect_core_parasite(&t) ||
-	    dump_fault("after-parasite"))
+	    dump_collect_threads_parasite(&t) || dump_fault("after-parasite"))
 		goto fail;
 	dump_phase(&t.stats, "parasite");
 	/*

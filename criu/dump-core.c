@@ -1,9 +1,10 @@
 /*
- * Dump: per-process and per-thread state for core-PID.img and the mm fields.
+ * Dump: process-wide state for core-PID.img and the mm fields.
  *
+ * Process-wide state, once per process (per-thread state: dump-threads.c).
  * Three sources, each trusted for what it is best at:
- *  - ptrace, while the thread is stopped and before compel touches it:
- *    registers, xsave, signal mask, rseq, pending signals;
+ *  - ptrace, while the task is stopped and before compel touches it:
+ *    the process's pending signals;
  *  - /proc and syscalls on the pid from criu: credentials, limits, sched,
  *    mm layout, auxv, personality, oom_score_adj, POSIX timer list;
  *  - the parasite, for what only the task itself can ask: signal actions,
@@ -32,28 +33,7 @@
 #include "dump.h"
 #include "parasite-proto.h"
 
-#ifndef NT_X86_XSTATE
-# define NT_X86_XSTATE		0x202
-#endif
-#define XSAVE_MAX		(64 * 1024)
-#define SIGINFO_SIZE		128
-#define PEEK_BATCH		32
 #define SCHED_DEADLINE_POLICY	6
-
-struct rseq_conf {			/* PTRACE_GET_RSEQ_CONFIGURATION */
-	uint64_t ptr;
-	uint32_t size;
-	uint32_t sig;
-	uint32_t flags;
-	uint32_t pad;
-};
-
-struct peek_args {			/* struct ptrace_peeksiginfo_args */
-	uint64_t off;
-	uint32_t flags;
-	int32_t nr;
-};
-#define PEEK_SHARED		1
 
 static int read_small_file(const char *path, char *buf, size_t len)
 {
@@ -74,158 +54,13 @@ static int read_small_file(const char *path, char *buf, size_t len)
 	return 0;
 }
 
-/* Every siginfo queued (thread queue, or the shared one with PEEK_SHARED). */
-static int peek_signals(pid_t tid, uint32_t flags, ProtobufCBinaryData **out, size_t *nr)
-{
-	uint8_t buf[PEEK_BATCH * SIGINFO_SIZE];
-	struct peek_args a = { .off = 0, .flags = flags, .nr = PEEK_BATCH };
-	size_t cap = 0;
-
-	*out = NULL;
-	*nr = 0;
-	for (;;) {
-		long n = ptrace(PTRACE_PEEKSIGINFO, tid, &a, buf), i;
-
-		if (n < 0) {
-			pr_perror("PTRACE_PEEKSIGINFO on %d", tid);
-			return -1;
-		}
-		if (n == 0)
-			return 0;
-		for (i = 0; i < n; i++) {
-			ProtobufCBinaryData *d;
-
-			if (*nr == cap) {
-				cap = cap ? 2 * cap : 8;
-				d = realloc(*out, cap * sizeof(*d));
-				if (!d)
-					return -1;
-				*out = d;
-			}
-			d = &(*out)[*nr];
-			d->data = malloc(SIGINFO_SIZE);
-			if (!d->data)
-				return -1;
-			memcpy(d->data, buf + i * SIGINFO_SIZE, SIGINFO_SIZE);
-			d->len = SIGINFO_SIZE;
-			(*nr)++;
-		}
-		a.off += n;
-	}
-}
-
-static void free_signals(ProtobufCBinaryData *d, size_t nr)
-{
-	size_t i;
-
-	for (i = 0; i < nr; i++)
-		free(d[i].data);
-	free(d);
-}
-
+/* Process-wide part of what ptrace reads: the shared pending queue. */
 int dump_collect_core_ptrace(struct dump_task *t)
 {
-	ThreadCoreEntry *th = &t->thread;
-	struct user_regs_struct r;
-	struct rseq_conf rc;
-	struct iovec iov;
-	uint64_t mask;
-	long head, len;
-	pid_t tid = t->pid;
-
-	thread_core_entry__init(th);
-	user_regs_x86_entry__init(&t->regs);
-	th->tid = tid;
-	th->regs = &t->regs;
-
-	if (ptrace(PTRACE_GETREGS, tid, NULL, &r)) {
-		pr_perror("PTRACE_GETREGS on %d", tid);
+	if (dump_peek_signals(t->pid, 1 /* PTRACE_PEEKSIGINFO_SHARED */,
+			      &t->core.shared_pending, &t->core.n_shared_pending))
 		return -1;
-	}
-	t->regs.r15 = r.r15;
-	t->regs.r14 = r.r14;
-	t->regs.r13 = r.r13;
-	t->regs.r12 = r.r12;
-	t->regs.bp = r.rbp;
-	t->regs.bx = r.rbx;
-	t->regs.r11 = r.r11;
-	t->regs.r10 = r.r10;
-	t->regs.r9 = r.r9;
-	t->regs.r8 = r.r8;
-	t->regs.ax = r.rax;
-	t->regs.cx = r.rcx;
-	t->regs.dx = r.rdx;
-	t->regs.si = r.rsi;
-	t->regs.di = r.rdi;
-	t->regs.orig_ax = r.orig_rax;
-	t->regs.ip = r.rip;
-	t->regs.cs = r.cs;
-	t->regs.flags = r.eflags;
-	t->regs.sp = r.rsp;
-	t->regs.ss = r.ss;
-	t->regs.fs_base = r.fs_base;
-	t->regs.gs_base = r.gs_base;
-	t->regs.ds = r.ds;
-	t->regs.es = r.es;
-	t->regs.fs = r.fs;
-	t->regs.gs = r.gs;
-
-	t->xsave = malloc(XSAVE_MAX);
-	if (!t->xsave)
-		return -1;
-	iov.iov_base = t->xsave;
-	iov.iov_len = XSAVE_MAX;
-	if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_X86_XSTATE, &iov)) {
-		pr_perror("PTRACE_GETREGSET(NT_X86_XSTATE) on %d", tid);
-		return -1;
-	}
-	t->xsave_len = iov.iov_len;
-	th->xsave.data = t->xsave;
-	th->xsave.len = t->xsave_len;
-
-	if (ptrace(PTRACE_GETSIGMASK, tid, (void *)sizeof(mask), &mask)) {
-		pr_perror("PTRACE_GETSIGMASK on %d", tid);
-		return -1;
-	}
-	th->blocked = mask;
-
-	memset(&rc, 0, sizeof(rc));
-	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, tid, (void *)sizeof(rc), &rc) < 0) {
-		pr_perror("PTRACE_GET_RSEQ_CONFIGURATION on %d", tid);
-		return -1;
-	}
-	if (rc.ptr) {
-		th->rseq = calloc(1, sizeof(*th->rseq));
-		if (!th->rseq)
-			return -1;
-		rseq_entry__init(th->rseq);
-		th->rseq->ptr = rc.ptr;
-		th->rseq->len = rc.size;
-		th->rseq->sig = rc.sig;
-		/* rseq_cs (offset 8): compel clears it while the parasite runs. */
-		t->rseq_cs_addr = rc.ptr + 8;
-		errno = 0;
-		t->rseq_cs_val = ptrace(PTRACE_PEEKDATA, tid, (void *)t->rseq_cs_addr, NULL);
-		if (errno) {
-			pr_perror("can't read rseq_cs of %d", tid);
-			return -1;
-		}
-	}
-
-	if (syscall(SYS_get_robust_list, tid, &head, &len)) {
-		pr_perror("get_robust_list(%d)", tid);
-		return -1;
-	}
-	th->has_robust_list = th->has_robust_list_len = true;
-	th->robust_list = head;
-	th->robust_list_len = len;
-
-	if (peek_signals(tid, 0, &th->pending, &th->n_pending) ||
-	    peek_signals(tid, PEEK_SHARED, &t->core.shared_pending, &t->core.n_shared_pending))
-		return -1;
-	pr_info("%d: ip %lx sp %lx ax %ld orig_ax %ld blocked %lx, %zu+%zu signals pending",
-		tid, (unsigned long)r.rip, (unsigned long)r.rsp, (long)r.rax,
-		(long)r.orig_rax, (unsigned long)mask, th->n_pending,
+	pr_info("%d: %d threads, %zu signals pending for the process", t->pid, t->nr_tids,
 		t->core.n_shared_pending);
 	return 0;
 }
@@ -328,15 +163,7 @@ int dump_collect_core_parasite(struct dump_task *t)
 		e->interval_us = m->itimer[i].interval_sec * 1000000ull + m->itimer[i].interval_usec;
 		e->value_us = m->itimer[i].value_sec * 1000000ull + m->itimer[i].value_usec;
 	}
-	t->thread.altstack = calloc(1, sizeof(*t->thread.altstack));
-	if (!t->thread.altstack)
-		return -1;
-	sigaltstack_entry__init(t->thread.altstack);
-	t->thread.altstack->sp = m->ss_sp;
-	t->thread.altstack->size = m->ss_size;
-	t->thread.altstack->flags = (uint32_t)m->ss_flags & ~(uint32_t)SS_ONSTACK;
-	t->thread.has_clear_tid_addr = true;
-	t->thread.clear_tid_addr = m->clear_tid_addr;
+	dump_thread_state(&t->th[0], &m->thread);
 	c->umask = m->umask;
 	c->has_dumpable = c->has_pdeath_sig = c->has_child_subreaper = true;
 	c->dumpable = m->dumpable;
@@ -349,8 +176,8 @@ int dump_collect_core_parasite(struct dump_task *t)
 		pr_warn("personality: %x in /proc, %x from the task", c->personality,
 			m->personality);
 	pr_info("umask %o brk %lx altstack %lx+%lx clear_tid %lx", c->umask,
-		(unsigned long)m->brk, (unsigned long)m->ss_sp, (unsigned long)m->ss_size,
-		(unsigned long)m->clear_tid_addr);
+		(unsigned long)m->brk, (unsigned long)m->thread.ss_sp,
+		(unsigned long)m->thread.ss_size, (unsigned long)m->thread.clear_tid_addr);
 	return collect_timers(t);
 }
 
@@ -397,7 +224,7 @@ int dump_collect_core_proc(struct dump_task *t)
 	struct proc_limits lim;
 	struct proc_auxv av;
 	struct sched_param sp;
-	char path[64], buf[256], *nl;
+	char path[64], buf[256];
 	int policy, nice, i;
 
 	c->state = 1;
@@ -460,16 +287,6 @@ int dump_collect_core_proc(struct dump_task *t)
 	c->has_oom_score_adj = true;
 	c->oom_score_adj = atoi(buf);
 
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", t->pid, t->pid);
-	if (read_small_file(path, buf, sizeof(buf)))
-		return -1;
-	nl = strchr(buf, '\n');
-	if (nl)
-		*nl = '\0';
-	t->thread.comm = strdup(buf);
-	if (!t->thread.comm)
-		return -1;
-
 	/* mm: /proc/PID/stat fields 26-28 and 45-51, and auxv */
 	t->mm.start_code = t->stat.start_code;
 	t->mm.end_code = t->stat.end_code;
@@ -513,10 +330,6 @@ void dump_core_free(struct dump_task *t)
 		free(c->creds->groups);
 		free(c->creds);
 	}
-	free_signals(c->shared_pending, c->n_shared_pending);
-	free_signals(t->thread.pending, t->thread.n_pending);
-	free(t->thread.rseq);
-	free(t->thread.altstack);
-	free(t->thread.comm);
-	free(t->xsave);
+	dump_free_signals(c->shared_pending, c->n_shared_pending);
+	dump_threads_free(t);
 }

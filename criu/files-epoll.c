@@ -16,7 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/epoll.h>
-#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/kcmp.h>
 
 #define LOG_PREFIX "epoll: "
 #include "log.h"
@@ -32,14 +33,16 @@ static bool ep_match(const struct fd_probe *p)
 	return fd_probe_anon(p, "[eventpoll]");
 }
 
-/* Is the file registered as @t still the one open at fd t->tfd? */
-static int check_target(const struct fd_probe *p, const struct proc_epoll_tfd *t)
+/*
+ * Is the file registered as @t (the @toff'th registration under that
+ * number) still the one open at fd t->tfd? kcmp(KCMP_EPOLL_TFD) compares
+ * the very open file description.
+ */
+static int check_target(const struct fd_probe *p, const struct proc_epoll_tfd *t, unsigned int toff)
 {
-	char link[16];
-	struct stat st;
+	struct kcmp_epoll_slot slot = { (__u32)p->fd, (__u32)t->tfd, toff };
 
-	snprintf(link, sizeof(link), "%d", t->tfd);
-	if (fstatat(p->procfd, link, &st, 0) || (t->ino && (uint64_t)st.st_ino != t->ino)) {
+	if (syscall(SYS_kcmp, p->pid, p->pid, KCMP_EPOLL_TFD, t->tfd, &slot) != 0) {
 		pr_err("fd %d: epoll watches a file no longer open at fd %d: not supported yet",
 		       p->fd, t->tfd);
 		return -1;
@@ -47,10 +50,51 @@ static int check_target(const struct fd_probe *p, const struct proc_epoll_tfd *t
 	return 0;
 }
 
+struct tfd_ref {
+	int	tfd;
+	size_t	i;
+};
+
+static int ref_cmp(const void *a, const void *b)
+{
+	const struct tfd_ref *x = a, *y = b;
+
+	if (x->tfd != y->tfd)
+		return x->tfd < y->tfd ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/*
+ * toff[i]: how many targets before @i (in fdinfo order, which is the
+ * kernel's tree order KCMP_EPOLL_TFD counts in) share its fd number.
+ */
+static unsigned int *target_offsets(const struct proc_epoll_tfd *t, size_t nr)
+{
+	struct tfd_ref *r = calloc(nr + 1, sizeof(*r));
+	unsigned int *toff = calloc(nr + 1, sizeof(*toff));
+	size_t i;
+
+	if (!r || !toff) {
+		free(r);
+		free(toff);
+		return NULL;
+	}
+	for (i = 0; i < nr; i++)
+		r[i] = (struct tfd_ref){ t[i].tfd, i };
+	qsort(r, nr, sizeof(*r), ref_cmp);
+	for (i = 1; i < nr; i++)
+		if (r[i].tfd == r[i - 1].tfd)
+			toff[r[i].i] = toff[r[i - 1].i] + 1;
+	free(r);
+	return toff;
+}
+
 static int fill_tfds(EpollEntry *e, const struct fd_probe *p, const struct proc_epoll_tfd *t,
 		     size_t nr)
 {
+	unsigned int *toff;
 	size_t i;
+	int ret = -1;
 
 	if (nr > EPOLL_MAX_TFDS) {
 		pr_err("fd %d: epoll with %zu targets: more than %d is not supported yet", p->fd,
@@ -58,23 +102,27 @@ static int fill_tfds(EpollEntry *e, const struct fd_probe *p, const struct proc_
 		return -1;
 	}
 	e->tfds = calloc(nr + 1, sizeof(*e->tfds));
-	if (!e->tfds)
-		return -1;
+	toff = target_offsets(t, nr);
+	if (!e->tfds || !toff)
+		goto out;
 	for (i = 0; i < nr; i++) {
 		EpollTfdEntry *te;
 
-		if (check_target(p, &t[i]))
-			return -1;
+		if (check_target(p, &t[i], toff[i]))
+			goto out;
 		te = malloc(sizeof(*te));
 		if (!te)
-			return -1;
+			goto out;
 		epoll_tfd_entry__init(te);
 		te->fd = (uint32_t)t[i].tfd;
 		te->events = t[i].events;
 		te->data = t[i].data;
 		e->tfds[e->n_tfds++] = te;
 	}
-	return 0;
+	ret = 0;
+out:
+	free(toff);
+	return ret;
 }
 
 static int ep_dump(struct dump_files *d, struct fd_probe *p, uint32_t *id)

@@ -51,6 +51,11 @@ static const struct img_desc descs[IMG_KIND_MAX] = {
 				1 * KiB, 0, NULL, &fd_entry__descriptor },
 	[IMG_REG_FILES]	    = { "reg-files", "reg-files.img", IMG_MAGIC('R', 'E', 'G', 'F'),
 				8 * KiB, 0, NULL, &reg_file_entry__descriptor },
+	[IMG_SHMEM]	    = { "shmem", "shmem.img", IMG_MAGIC('S', 'H', 'M', 'O'),
+				8 * KiB, 0, NULL, &shmem_entry__descriptor },
+	[IMG_SHMEM_PAGEMAP] = { "shmem-pagemap", "shmem-pagemap-%u.img", IMG_MAGIC('S', 'H', 'M', 'P'),
+				64, 0, NULL, &shmem_run__descriptor },
+	[IMG_SHMEM_PAGES]   = { "shmem-pages", "shmem-pages-%u.img", 0, 0, 0, NULL, NULL },
 	[IMG_PIPES]	    = { "pipes", "pipes.img", IMG_MAGIC('P', 'I', 'P', 'E'),
 				256, 0, NULL, &pipe_entry__descriptor },
 	[IMG_FIFOS]	    = { "fifos", "fifos.img", IMG_MAGIC('F', 'I', 'F', 'O'),
@@ -73,11 +78,6 @@ static const struct img_desc descs[IMG_KIND_MAX] = {
 				8 * MiB, 0, NULL, &unix_sk_entry__descriptor },
 	[IMG_INET_SKS]	    = { "inet-sks", "inet-sks.img", IMG_MAGIC('I', 'N', 'S', 'K'),
 				4 * KiB, 0, NULL, &inet_sk_entry__descriptor },
-	[IMG_SHMEM]	    = { "shmem", "shmem.img", IMG_MAGIC('S', 'H', 'M', 'O'),
-				8 * KiB, 0, NULL, &shmem_entry__descriptor },
-	[IMG_SHMEM_PAGEMAP] = { "shmem-pagemap", "shmem-pagemap-%u.img", IMG_MAGIC('S', 'H', 'M', 'P'),
-				64, 0, NULL, &shmem_run__descriptor },
-	[IMG_SHMEM_PAGES]   = { "shmem-pages", "shmem-pages-%u.img", 0, 0, 0, NULL, NULL },
 };
 
 const struct img_desc *img_desc(enum img_kind kind)

@@ -79,6 +79,25 @@ int rst_check_file_identity(const RegFileEntry *rf, int fd, bool content_matters
 }
 
 
+/* Room for one more thread entry (doubling: reading stays linear). */
+static int grow_threads(struct rst_image *ri)
+{
+	size_t n = ri->nr_threads, cap;
+	ThreadCoreEntry **t;
+
+	/* capacity: 8, then the next power of two */
+	if (n && (n < 8 || (n & (n - 1))))
+		return 0;
+	cap = n ? 2 * n : 8;
+	t = realloc(ri->threads, cap * sizeof(*t));
+	if (!t) {
+		pr_err("core-%d.img: out of memory for %zu threads", ri->pid, ri->nr_threads + 1);
+		return -1;
+	}
+	ri->threads = t;
+	return 0;
+}
+
 static int read_core(struct rst_image *ri)
 {
 	struct cr_img *img = img_open(ri->dirfd, IMG_CORE, ri->pid);
@@ -95,15 +114,15 @@ static int read_core(struct rst_image *ri)
 		return -1;
 	}
 	ri->core = (TaskCoreEntry *)m;
-	ri->threads = calloc(RST_MAX_THREADS_IMG, sizeof(*ri->threads));
-	if (!ri->threads) {
-		img_close(img);
-		return -1;
-	}
 	while ((r = img_read_entry(img, &m)) == 1) {
 		if (ri->nr_threads == RST_MAX_THREADS_IMG) {
 			pr_err("core-%d.img: more than %d threads are not supported", ri->pid,
 			       RST_MAX_THREADS_IMG);
+			img_free_entry(m);
+			r = -1;
+			break;
+		}
+		if (grow_threads(ri)) {
 			img_free_entry(m);
 			r = -1;
 			break;
@@ -121,10 +140,16 @@ static int read_core(struct rst_image *ri)
 	return 0;
 }
 
+/* One queue: the process's or a thread's. */
 static int check_pending(const struct rst_image *ri, const ProtobufCBinaryData *b, size_t n)
 {
 	size_t i;
 
+	if (n > RST_MAX_PENDING_SIGS) {
+		pr_err("core-%d.img: %zu signals pending in one queue, at most %d are supported",
+		       ri->pid, n, RST_MAX_PENDING_SIGS);
+		return -1;
+	}
 	for (i = 0; i < n; i++) {
 		int32_t signo;
 
@@ -145,18 +170,12 @@ static int check_thread(const struct rst_image *ri, size_t k)
 {
 	const ThreadCoreEntry *t = ri->threads[k];
 	const UserRegsX86Entry *rg = t->regs;
-	size_t j;
 
 	if (t->tid != ri->pstree->threads[k]) {
 		pr_err("core-%d.img: thread %zu has tid %u, pstree.img says %u", ri->pid, k, t->tid,
 		       ri->pstree->threads[k]);
 		return -1;
 	}
-	for (j = 0; j < k; j++)
-		if (ri->threads[j]->tid == t->tid) {
-			pr_err("core-%d.img: tid %u appears twice", ri->pid, t->tid);
-			return -1;
-		}
 	if (t->tid < 2 || t->tid > (1u << 22)) {
 		pr_err("core-%d.img: tid %u out of range", ri->pid, t->tid);
 		return -1;
@@ -188,10 +207,40 @@ static int check_thread(const struct rst_image *ri, size_t k)
 	return check_pending(ri, t->pending, t->n_pending);
 }
 
+static int u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* No tid twice (sorted copy: linear-logarithmic for many threads). */
+static int check_tids_unique(const struct rst_image *ri)
+{
+	uint32_t *tids = malloc(ri->nr_threads * sizeof(*tids));
+	size_t i;
+	int ret = 0;
+
+	if (!tids) {
+		pr_err("core-%d.img: out of memory", ri->pid);
+		return -1;
+	}
+	for (i = 0; i < ri->nr_threads; i++)
+		tids[i] = ri->threads[i]->tid;
+	qsort(tids, ri->nr_threads, sizeof(*tids), u32_cmp);
+	for (i = 1; i < ri->nr_threads && !ret; i++)
+		if (tids[i] == tids[i - 1]) {
+			pr_err("core-%d.img: tid %u appears twice", ri->pid, tids[i]);
+			ret = -1;
+		}
+	free(tids);
+	return ret;
+}
+
 static int check_core(struct rst_image *ri)
 {
 	TaskCoreEntry *c = ri->core;
-	size_t i, pending = c->n_shared_pending;
+	size_t i;
 	uint64_t seen = 0;
 
 	if (c->state != 1 && c->state != 3) {
@@ -250,13 +299,6 @@ static int check_core(struct rst_image *ri)
 			return -1;
 		}
 	}
-	for (i = 0; i < ri->nr_threads; i++)
-		pending += ri->threads[i]->n_pending;
-	if (pending > RST_MAX_PENDING_SIGS) {
-		pr_err("core-%d.img: %zu pending signals, at most %d are supported", ri->pid,
-		       pending, RST_MAX_PENDING_SIGS);
-		return -1;
-	}
 	if (check_pending(ri, c->shared_pending, c->n_shared_pending))
 		return -1;
 	if (c->creds) {
@@ -284,7 +326,7 @@ static int check_core(struct rst_image *ri)
 	for (i = 0; i < ri->nr_threads; i++)
 		if (check_thread(ri, i))
 			return -1;
-	return 0;
+	return check_tids_unique(ri);
 }
 
 static bool staged_kind(int kind)

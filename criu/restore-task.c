@@ -294,17 +294,21 @@ struct staging {
 	uint64_t scratch, scratch_len;
 	uint64_t args_off, vmas_off, threads_off;
 	uint64_t per_thread_off, per_thread;	/* xsave image and frame of thread i */
-	uint64_t stacks_off;		/* one RST_STACK_SIZE stack per thread */
+	uint64_t pending_off;		/* struct rst_pending[], see restorer_args */
+	uint64_t stacks_off;		/* the leader's stack, then the others' */
 	uint64_t *tmp;			/* per vma: staged address, 0 if none */
 };
 
 static void stage_layout(const struct rst_image *ri, struct staging *st, uint64_t specials_len)
 {
 	uint64_t off = round_up((uint64_t)restorer_blob.mem_size, PAGE), xs_max = 0;
+	uint64_t pending = ri->core->n_shared_pending;
 	size_t i;
 
-	for (i = 0; i < ri->nr_threads; i++)
+	for (i = 0; i < ri->nr_threads; i++) {
 		xs_max = max(xs_max, (uint64_t)ri->threads[i]->xsave.len);
+		pending += ri->threads[i]->n_pending;
+	}
 	st->args_off = off;
 	off = round_up(off + sizeof(struct restorer_args), 64);
 	st->vmas_off = off;
@@ -313,9 +317,11 @@ static void stage_layout(const struct rst_image *ri, struct staging *st, uint64_
 	off = round_up(off + ri->nr_threads * sizeof(struct rst_thread), 64);
 	st->per_thread_off = off;
 	st->per_thread = round_up(xs_max + 64, 64) + 4096;
-	off = round_up(off + ri->nr_threads * st->per_thread, PAGE);
+	off = round_up(off + ri->nr_threads * st->per_thread, 64);
+	st->pending_off = off;
+	off = round_up(off + pending * sizeof(struct rst_pending), PAGE);
 	st->stacks_off = off;
-	off += ri->nr_threads * (uint64_t)RST_STACK_SIZE;
+	off += RST_STACK_SIZE + (ri->nr_threads - 1) * (uint64_t)RST_THREAD_STACK_SIZE;
 	st->region_len = off;
 	st->scratch = off;
 	st->scratch_len = specials_len;
@@ -611,15 +617,16 @@ static void fill_thread(const struct rst_image *ri, const struct staging *st, si
 	d->xsave = block;
 	memcpy((void *)(unsigned long)d->xsave, t->xsave.data, t->xsave.len);
 	d->frame = block + st->per_thread - 4096;
-	d->stack_top = st->start + st->stacks_off + (k + 1) * (uint64_t)RST_STACK_SIZE;
+	d->stack_top = st->start + st->stacks_off + RST_STACK_SIZE + k * (uint64_t)RST_THREAD_STACK_SIZE;
 }
 
 static void add_pending(struct restorer_args *a, const ProtobufCBinaryData *b, size_t n, uint32_t tid)
 {
+	struct rst_pending *pending = (struct rst_pending *)(unsigned long)a->pending;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		struct rst_pending *p = &a->pending[a->nr_pending++];
+		struct rst_pending *p = &pending[a->nr_pending++];
 		int32_t signo;
 
 		memcpy(&signo, b[i].data, 4);
@@ -648,18 +655,22 @@ static void fill_args(const struct rst_image *ri, const struct staging *st, stru
 	}
 	for (i = 0; i < c->n_itimers; i++) {
 		const ItimerEntry *it = c->itimers[i];
+		/*
+		 * A periodic timer read exactly as it expired shows no time
+		 * left (the kernel re-arms it an instant later): it is armed,
+		 * its next expiry one interval away.
+		 */
+		uint64_t value = it->value_us ? it->value_us : it->interval_us;
 
-		if (!it->value_us)
+		if (!value)
 			continue;
 		a->itimer_set[it->which] = 1;
 		a->itimer[it->which][0] = it->interval_us / 1000000;
 		a->itimer[it->which][1] = it->interval_us % 1000000;
-		a->itimer[it->which][2] = it->value_us / 1000000;
-		a->itimer[it->which][3] = it->value_us % 1000000;
+		a->itimer[it->which][2] = value / 1000000;
+		a->itimer[it->which][3] = value % 1000000;
 	}
-	BUILD_BUG_ON(RST_MAX_PENDING != RST_MAX_PENDING_SIGS);
 	BUILD_BUG_ON(RST_MAX_GROUPS != RST_MAX_GROUPS_IMG);
-	BUILD_BUG_ON(RST_MAX_THREADS != RST_MAX_THREADS_IMG);
 	BUILD_BUG_ON(RST_MAX_TIMERS != RST_MAX_TIMERS_IMG);
 	for (i = 0; i < c->n_posix_timers; i++) {
 		const PosixTimerEntry *pt = c->posix_timers[i];
@@ -676,9 +687,14 @@ static void fill_args(const struct rst_image *ri, const struct staging *st, stru
 		if (pt->has_overrun && pt->overrun)
 			warn("posix timer %d: an overrun count of %u is not restored", pt->id, pt->overrun);
 	}
+	a->pending = st->start + st->pending_off;
 	add_pending(a, c->shared_pending, c->n_shared_pending, 0);
-	for (i = 0; i < ri->nr_threads; i++)
+	a->nr_shared_pending = a->nr_pending;
+	for (i = 0; i < ri->nr_threads; i++) {
+		threads[i].pending_first = a->nr_pending;
+		threads[i].nr_pending = (uint32_t)ri->threads[i]->n_pending;
 		add_pending(a, ri->threads[i]->pending, ri->threads[i]->n_pending, ri->threads[i]->tid);
+	}
 	if (c->creds) {
 		const CredsEntry *cr = c->creds;
 		struct rst_creds *d = &a->creds;
@@ -728,15 +744,25 @@ static void fill_args(const struct rst_image *ri, const struct staging *st, stru
 	a->ns_last_pid_fd = -1;
 }
 
+/* The vma holding @addr (vmas are validated ascending, not overlapping): binary search,
+ * as it runs once per thread. */
 static const VmaEntry *vma_at(const struct rst_image *ri, uint64_t addr, size_t *idx)
 {
-	size_t i;
+	size_t lo = 0, hi = ri->mm->n_vmas;
 
-	for (i = 0; i < ri->mm->n_vmas; i++)
-		if (ri->mm->vmas[i]->start <= addr && addr < ri->mm->vmas[i]->end) {
-			*idx = i;
-			return ri->mm->vmas[i];
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const VmaEntry *v = ri->mm->vmas[mid];
+
+		if (addr < v->start) {
+			hi = mid;
+		} else if (addr >= v->end) {
+			lo = mid + 1;
+		} else {
+			*idx = mid;
+			return v;
 		}
+	}
 	return NULL;
 }
 

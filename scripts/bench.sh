@@ -18,8 +18,17 @@
 # round, then the best of each column, its ratios being best dump (restore)
 # throughput over best memcpy.
 #
+# Then threads (BENCH_THREADS, default 1000): a victim of that many
+# threads, each waiting in a futex (test/bench/manythreads.c), dumped and
+# restored BENCH_ROUNDS times, and a 1-thread victim of the same program
+# once per round; the baseline is creating and joining as many threads
+# (best of 5) in the same round. Reported: microseconds per thread (wall
+# time / threads) for dump and restore and their ratio to the baseline's
+# microseconds per thread, best of the rounds; also the cost of each
+# thread beyond the first ((T(N) - T(1)) / (N - 1)).
+#
 # Then scripts/bench-fds.sh: dump and restore of 10,000 descriptors against
-# dup2. BENCH_PARTS (default "mem fds") picks the parts.
+# dup2. BENCH_PARTS ("mem threads fds") picks the parts.
 #
 # Everything started here (victim, restored task, tmpfs mount, work dir) is
 # cleaned up on exit, failure or interrupt.
@@ -29,18 +38,13 @@ ROOT=$PWD
 CRIU=$ROOT/criu/criu
 MIB=${BENCH_MIB:-1024}
 ROUNDS=${BENCH_ROUNDS:-3}
-PARTS=" ${BENCH_PARTS:-mem fds} "
+NTHREADS=${BENCH_THREADS:-1000}
+PARTS=${BENCH_PARTS:-mem threads fds}
 
 if "$CRIU" --help | grep -qE '^  dump .*not supported yet'; then
 	echo "bench: dump/restore benchmarks arrive with dump and restore (not built yet)"
 	exit 0
 fi
-
-case $PARTS in
-*" mem "*) ;;
-*" fds "*) exec "$ROOT/scripts/bench-fds.sh" ;;
-*) exit 0 ;;
-esac
 
 WORK=
 MNT=
@@ -52,11 +56,11 @@ die() {
 	exit 1
 }
 
-# kill PID only if it is still one of our bigmem processes (pids get reused)
-kill_bigmem() {
+# kill PID only if it is still one of our victims (pids get reused)
+kill_victim() {
 	local pid=$1
 	[ -n "$pid" ] || return 0
-	if grep -qs bigmem "/proc/$pid/comm"; then
+	if grep -qsE 'bigmem|manythreads' "/proc/$pid/comm"; then
 		kill -KILL "$pid" 2>/dev/null
 		# our (disowned) child is reaped by the shell while sleep runs
 		for ((i = 0; i < 50; i++)); do
@@ -68,7 +72,7 @@ kill_bigmem() {
 }
 
 cleanup() {
-	kill_bigmem "$VICTIM"
+	kill_victim "$VICTIM"
 	if [ -n "$MNT" ]; then
 		umount "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null
 	fi
@@ -86,6 +90,8 @@ mkdir "$WORK/bin" "$WORK/tmpfs"
 CC=${CC:-cc}
 $CC -O2 -Wall -o "$WORK/bin/bigmem" test/bench/bigmem.c || die "cannot build bigmem"
 $CC -O2 -Wall -o "$WORK/bin/memcpy" test/bench/memcpy.c || die "cannot build memcpy"
+$CC -O2 -Wall -pthread -o "$WORK/bin/manythreads" test/bench/manythreads.c ||
+	die "cannot build manythreads"
 
 # ---- tmpfs for the images ---------------------------------------------------
 # images of MIB MiB plus a little metadata; a private mount so that nothing
@@ -107,6 +113,7 @@ now_us() {
 	echo "${EPOCHREALTIME/./}"
 }
 
+mem_bench() {
 # ---- rounds -----------------------------------------------------------------
 declare -a R_MEMCPY R_DUMP R_RST R_FROZEN
 for ((r = 1; r <= ROUNDS; r++)); do
@@ -216,7 +223,104 @@ grep -E 'time|phase|pages' "$WORK/dump.$best_d.log" | sed 's/^/  /'
 echo "fastest restore (round $best_r, --display-stats):"
 sed 's/^/  /' "$WORK/restore.$best_r.log"
 echo
-case $PARTS in
-*" fds "*) "$ROOT/scripts/bench-fds.sh" || exit 1 ;;
-esac
+	echo
+}
+
+# ---- threads ------------------------------------------------------------------
+# start a manythreads victim of $1 threads; sets VICTIM
+start_threads_victim() {
+	local line=
+	rm -f "$WORK/ready" "$WORK/result" "$WORK/pid"
+	mkfifo "$WORK/ready" || die "mkfifo failed"
+	"$WORK/bin/manythreads" victim "$1" 3 "$WORK/result" 3>"$WORK/ready" </dev/null \
+		>/dev/null 2>"$WORK/victim.err" &
+	echo $! >"$WORK/vpid"
+	disown $!
+	VICTIM=$(cat "$WORK/vpid")
+	read -r -t 120 line <"$WORK/ready"
+	[ "$line" = "ready $VICTIM" ] ||
+		die "threads victim did not start: '$line' $(cat "$WORK/victim.err")"
+}
+
+# dump and restore a victim of $1 threads; sets TIMES to "DUMP_US RESTORE_US"
+# (not run in a subshell: VICTIM must stay visible to the cleanup)
+dump_restore_threads() {
+	local n=$1 t0 t1 d rs
+	start_threads_victim "$n"
+	mkdir -p "$IMG"
+	t0=$(now_us)
+	"$CRIU" dump -t "$VICTIM" -D "$IMG" >"$WORK/tdump.log" 2>&1 ||
+		{ cat "$WORK/tdump.log" >&2; die "dump of $n threads failed"; }
+	t1=$(now_us)
+	d=$((t1 - t0))
+	for ((i = 0; i < 200; i++)); do
+		[ -e "/proc/$VICTIM" ] || break
+		sleep 0.01
+	done
+	t0=$(now_us)
+	"$CRIU" restore -D "$IMG" -d --pidfile "$WORK/pid" >"$WORK/trestore.log" 2>&1 ||
+		{ cat "$WORK/trestore.log" >&2; die "restore of $n threads failed"; }
+	t1=$(now_us)
+	rs=$((t1 - t0))
+	[ "$(cat "$WORK/pid")" = "$VICTIM" ] || die "restored pid $(cat "$WORK/pid") is not $VICTIM"
+	kill -TERM "$VICTIM"
+	for ((i = 0; i < 600; i++)); do
+		[ -d "/proc/$VICTIM" ] && ! grep -qs '^State:.Z' "/proc/$VICTIM/status" || break
+		sleep 0.05
+	done
+	[ -d "/proc/$VICTIM" ] && ! grep -qs '^State:.Z' "/proc/$VICTIM/status" &&
+		die "restored threads victim did not exit after SIGTERM"
+	VICTIM=
+	[ "$(cat "$WORK/result" 2>/dev/null)" = PASS ] ||
+		die "restored threads: '$(cat "$WORK/result" 2>/dev/null)'"
+	rm -rf "$IMG"
+	TIMES="$d $rs"
+}
+
+threads_bench() {
+	local r base one many
+	: >"$WORK/trounds"
+	for ((r = 1; r <= ROUNDS; r++)); do
+		base=$("$WORK/bin/manythreads" base "$NTHREADS" 5) || die "baseline failed"
+		dump_restore_threads "$NTHREADS"
+		many=$TIMES
+		dump_restore_threads 1
+		one=$TIMES
+		echo "$r $base $many $one" >>"$WORK/trounds"
+		printf 'bench: threads round %d/%d done\n' "$r" "$ROUNDS" >&2
+	done
+	awk -v n="$NTHREADS" '
+	function row(name, b, d, rs, dm, rm) {
+		printf "| %-5s | %9.1f | %9.1f | %9.1f | %10.2f | %10.2f | %9.1f | %9.1f |\n",
+			name, b, d, rs, d / b, rs / b, dm, rm
+	}
+	BEGIN {
+		printf "\ndump and restore of %d threads (each in a futex wait)\n\n", n
+		print "| round | create+join us/thr | dump us/thr | restore us/thr | dump/base | restore/base | dump us/extra thr | restore us/extra thr |"
+		print "| ----- | --------- | --------- | --------- | ---------- | ---------- | --------- | --------- |"
+	}
+	{
+		b = $2 / (n - 1); d = $3 / n; rs = $4 / n
+		dm = ($3 - $5) / (n - 1); rm = ($4 - $6) / (n - 1)
+		row($1, b, d, rs, dm, rm)
+		if (NR == 1 || b < bb) bb = b
+		if (NR == 1 || d < bd) bd = d
+		if (NR == 1 || rs < brs) brs = rs
+		if (NR == 1 || dm < bdm) bdm = dm
+		if (NR == 1 || rm < brm) brm = rm
+	}
+	# best per-thread times over the best baseline
+	END { row("best", bb, bd, brs, bdm, brm) }
+' "$WORK/trounds"
+	echo
+}
+
+for part in $PARTS; do
+	case "$part" in
+	mem) mem_bench ;;
+	threads) threads_bench ;;
+	fds) "$ROOT/scripts/bench-fds.sh" || exit 1 ;;
+	*) die "unknown BENCH_PARTS entry '$part'" ;;
+	esac
+done
 exit 0

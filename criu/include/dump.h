@@ -23,6 +23,7 @@
 
 struct compel_ctl;
 struct cr_img;
+struct parasite_thread;
 
 #define DUMP_MAX_PHASES		16
 
@@ -60,6 +61,15 @@ struct dump_files {
 	void		*priv[32];	/* FD_KIND_MAX: each kind's objects */
 };
 
+/* One thread's core entry and the storage its fields point into. */
+struct dump_thread {
+	ThreadCoreEntry		core;
+	UserRegsX86Entry	regs;
+	SigaltstackEntry	altstack;
+	RseqEntry		rseq;
+	uint8_t			*xsave;
+};
+
 /*
  * Shared memory objects of the whole dump, one per shmem inode, whatever
  * the number of vmas and processes mapping it. The dump command owns one
@@ -81,8 +91,9 @@ struct dump_task {
 	pid_t			pid;
 	const struct cr_options	*o;
 	int			dirfd;		/* the images directory */
-	pid_t			*tids;
+	pid_t			*tids;		/* leader first, as compel seized them */
 	int			nr_tids;
+	struct dump_thread	*th;		/* [nr_tids], same order */
 	struct compel_ctl	*ctl;		/* non-NULL while prepared/infected */
 
 	struct proc_status	st;
@@ -91,10 +102,6 @@ struct dump_task {
 
 	/* images being built */
 	TaskCoreEntry		core;
-	ThreadCoreEntry		thread;		/* the leader (one thread only) */
-	UserRegsX86Entry	regs;
-	uint8_t			*xsave;
-	size_t			xsave_len;
 	MmEntry			mm;
 	VmaEntry		*vmas;
 	VmaEntry		**vma_ptrs;
@@ -102,7 +109,11 @@ struct dump_task {
 	struct dump_files	files;
 	struct dump_shmems	*shm;		/* the dump's table, shared by its tasks */
 
-	/* rseq_cs word the parasite's stay cleared in memory; put back in pages */
+	/*
+	 * rseq_cs word of the leader (the daemon's thread), cleared in memory
+	 * while the pages are read; put back in the pages image. Other threads
+	 * have theirs back once their command ran.
+	 */
 	uint64_t		rseq_cs_addr, rseq_cs_val;
 
 	struct dump_stats	stats;
@@ -146,10 +157,22 @@ int dump_shmem_write(struct dump_shmems *s, int dirfd);
 void dump_shmem_remove(const struct dump_shmems *s, int dirfd);
 void dump_shmem_free(struct dump_shmems *s);
 
-/* dump-core.c */
+/* dump-core.c: process-wide state */
 int dump_collect_core_ptrace(struct dump_task *t);	/* seized, before prepare */
 int dump_collect_core_parasite(struct dump_task *t);	/* infected */
 int dump_collect_core_proc(struct dump_task *t);
 void dump_core_free(struct dump_task *t);
+
+/* dump-threads.c: every thread's core entry, leader first */
+int dump_check_threads(struct dump_task *t);		/* seized, after check_task */
+int dump_collect_threads_ptrace(struct dump_task *t);	/* seized, before prepare */
+int dump_collect_threads_parasite(struct dump_task *t);	/* infected, after the leader */
+int dump_write_threads(struct dump_task *t, struct cr_img *img);
+/* sigaltstack and clear-tid address the parasite read, into @th */
+void dump_thread_state(struct dump_thread *th, const struct parasite_thread *p);
+/* Every siginfo queued (the thread's queue, or the process's with flags 1). */
+int dump_peek_signals(pid_t tid, uint32_t flags, ProtobufCBinaryData **out, size_t *nr);
+void dump_free_signals(ProtobufCBinaryData *d, size_t nr);
+void dump_threads_free(struct dump_task *t);
 
 #endif /* CRIU_DUMP_H */

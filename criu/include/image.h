@@ -54,6 +54,9 @@ enum img_kind {
 	IMG_MM,
 	IMG_FDS,
 	IMG_REG_FILES,
+	IMG_SHMEM,		/* shared memory objects, one entry each */
+	IMG_SHMEM_PAGEMAP,	/* data runs of one object */
+	IMG_SHMEM_PAGES,	/* raw page data of one object */
 	IMG_PIPES,
 	IMG_FIFOS,
 	IMG_PIPES_DATA,
@@ -65,9 +68,6 @@ enum img_kind {
 	IMG_FANOTIFYS,
 	IMG_UNIX_SKS,
 	IMG_INET_SKS,
-	IMG_SHMEM,		/* shared memory objects, one entry each */
-	IMG_SHMEM_PAGEMAP,	/* data runs of one object */
-	IMG_SHMEM_PAGES,	/* raw page data of one object */
 	IMG_KIND_MAX,
 };
 

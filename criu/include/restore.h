@@ -32,9 +32,9 @@
 #define RST_MAX_REG_FILES	65536
 #define RST_MAX_PAGE_RUNS	(1u << 20)
 #define RST_MAX_XSAVE		(64 * 1024)
-#define RST_MAX_PENDING_SIGS	256	/* = RST_MAX_PENDING of restorer-args.h */
+#define RST_MAX_PENDING_SIGS	256	/* per queue: the process's and each thread's */
 #define RST_MAX_GROUPS_IMG	256	/* = RST_MAX_GROUPS */
-#define RST_MAX_THREADS_IMG	64	/* = RST_MAX_THREADS */
+#define RST_MAX_THREADS_IMG	8192	/* the restorer region grows with them */
 #define RST_MAX_TIMERS_IMG	64	/* = RST_MAX_TIMERS */
 #define RST_MAX_SHMEM		4096	/* shared memory objects per dump */
 #define RST_MAX_SHMEM_SIZE	(1ULL << 40)	/* bytes per object */

@@ -65,12 +65,36 @@ static int dump_pages(struct parasite_ctx *ctx)
 	return done == p->total ? 0 : -P_EINVAL;
 }
 
+/* sigaltstack and clear-tid address of the calling thread */
+static long thread_state(struct parasite_thread *t)
+{
+	struct std_stack ss;
+	unsigned long tid_addr = 0;
+	long ret;
+
+	memset(t, 0, sizeof(*t));
+	ret = sys_sigaltstack(NULL, &ss);
+	if (ret)
+		return (int)ret;
+	t->ss_sp = (unsigned long)ss.ss_sp;
+	t->ss_size = ss.ss_size;
+	t->ss_flags = ss.ss_flags;
+	ret = sys_prctl(P_PR_GET_TID_ADDRESS, (unsigned long)&tid_addr, 0, 0, 0);
+	if (ret)
+		return (int)ret;
+	t->clear_tid_addr = tid_addr;
+	return 0;
+}
+
+static int dump_thread(struct parasite_ctx *ctx)
+{
+	return (int)thread_state(ctx->args);
+}
+
 static int dump_misc(struct parasite_ctx *ctx)
 {
 	struct parasite_misc *m = ctx->args;
 	struct k_itimerval it;
-	struct std_stack ss;
-	unsigned long tid_addr = 0;
 	long ret;
 	int sig, i;
 
@@ -91,22 +115,15 @@ static int dump_misc(struct parasite_ctx *ctx)
 		m->itimer[i].value_sec = it.it_value_sec;
 		m->itimer[i].value_usec = it.it_value_usec;
 	}
-	ret = sys_sigaltstack(NULL, &ss);
+	ret = thread_state(&m->thread);
 	if (ret)
 		return (int)ret;
-	m->ss_sp = (unsigned long)ss.ss_sp;
-	m->ss_size = ss.ss_size;
-	m->ss_flags = ss.ss_flags;
 
 	/* umask(2) only reports the old mask by replacing it: put it back. */
 	ret = syscall1(__NR_umask, 0);
 	syscall1(__NR_umask, ret);
 	m->umask = (__u32)ret;
 
-	ret = sys_prctl(P_PR_GET_TID_ADDRESS, (unsigned long)&tid_addr, 0, 0, 0);
-	if (ret)
-		return (int)ret;
-	m->clear_tid_addr = tid_addr;
 	m->brk = syscall1(__NR_brk, 0);
 	ret = syscall1(__NR_personality, 0xffffffffL);
 	if (ret < 0)
@@ -165,6 +182,8 @@ int parasite_cmd(unsigned int cmd, struct parasite_ctx *ctx)
 		return dump_misc(ctx);
 	case PARASITE_CMD_DUMP_TIMERS:
 		return dump_timers(ctx);
+	case PARASITE_CMD_DUMP_THREAD:
+		return dump_thread(ctx);
 	}
 	return -P_EINVAL;
 }

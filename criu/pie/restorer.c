@@ -308,15 +308,14 @@ static void set_creds(struct restorer_args *a)
  * Signals pending at dump time, queued again while still blocked: the
  * process queue by the leader (@tid 0), each thread's queue by that thread.
  */
-static void queue_pending(struct restorer_args *a, __u32 tid)
+static void queue_pending(struct restorer_args *a, __u32 first, __u32 nr, __u32 tid)
 {
+	struct rst_pending *pending = (struct rst_pending *)(unsigned long)a->pending;
 	unsigned int i;
 
-	for (i = 0; i < a->nr_pending; i++) {
-		struct rst_pending *p = &a->pending[i];
+	for (i = first; i < first + nr; i++) {
+		struct rst_pending *p = &pending[i];
 
-		if (p->tid != tid)
-			continue;
 		if (!tid)
 			TRY(a, syscall3(__NR_rt_sigqueueinfo, a->pid, p->signo, (long)p->info),
 			    "rt_sigqueueinfo of a pending signal");
@@ -493,8 +492,8 @@ static void make_threads(struct restorer_args *a)
 
 		memset(&ca, 0, sizeof(ca));
 		ca.flags = R_CLONE_THREAD_FLAGS;
-		ca.stack = t[i].stack_top - RST_STACK_SIZE;
-		ca.stack_size = RST_STACK_SIZE;
+		ca.stack = t[i].stack_top - RST_THREAD_STACK_SIZE;
+		ca.stack_size = RST_THREAD_STACK_SIZE;
 		if (a->ns_last_pid_fd >= 0) {
 			char buf[16];
 			int n = std_snprintf(buf, sizeof(buf), "%u", t[i].tid - 1);
@@ -590,7 +589,7 @@ static void thread_main(struct restorer_args *a, long idx)
 	struct rst_thread *t = (struct rst_thread *)(unsigned long)a->threads + idx;
 
 	set_thread_state(a, t);
-	queue_pending(a, t->tid);
+	queue_pending(a, t->pending_first, t->nr_pending, t->tid);
 	set_creds(a);
 	__atomic_add_fetch(&a->nr_ready, 1, __ATOMIC_SEQ_CST);
 	futex_wake(&a->nr_ready);
@@ -621,8 +620,8 @@ void restorer_main(struct restorer_args *a)
 	if (a->ns_last_pid_fd >= 0)
 		sys_close(a->ns_last_pid_fd);
 	set_thread_state(a, leader);
-	queue_pending(a, 0);
-	queue_pending(a, leader->tid);
+	queue_pending(a, 0, a->nr_shared_pending, 0);
+	queue_pending(a, leader->pending_first, leader->nr_pending, leader->tid);
 	set_creds(a);
 	while ((n = __atomic_load_n(&a->nr_ready, __ATOMIC_SEQ_CST)) < a->nr_threads - 1)
 		futex_wait(&a->nr_ready, n);
@@ -651,11 +650,12 @@ void restorer_main(struct restorer_args *a)
 	futex_wake(&a->go);
 	if (a->final_gadget && a->nr_threads > 1) {
 		/* the region goes away with the leader: wait until every thread is out */
-		char buf[RST_MAX_THREADS];
-		long got = 0, r;
+		char buf[256];
+		long got = 0, r, want;
 
 		while (got < (long)a->nr_threads - 1) {
-			r = sys_read(a->sync_fd[0], buf, a->nr_threads - 1 - (unsigned long)got);
+			want = (long)a->nr_threads - 1 - got;
+			r = sys_read(a->sync_fd[0], buf, want < (long)sizeof(buf) ? (unsigned long)want : sizeof(buf));
 			if (r <= 0 && r != -4 /* EINTR */)
 				sys_exit_group(126);	/* cannot happen: the write end is ours */
 			if (r > 0)

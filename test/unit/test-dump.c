@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/inotify.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
@@ -29,6 +30,7 @@
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <linux/futex.h>
 
 #include "image.h"
 #include "core.pb-c.h"
@@ -61,7 +63,8 @@ static const unsigned int touched[] = { 0, 1, 5, 10, 11, 12 };
 #define PTIMER_IVAL_S	7
 
 /* V_SYSV, V_SEALED: shared memory the dump refuses (see shm_victim) */
-enum { V_PLAIN, V_PIPE, V_SYSV, V_THREAD, V_CHILD, V_SHELL, V_RSEQ, V_SEALED };
+enum { V_PLAIN, V_PIPE, V_SYSV, V_THREAD, V_CHILD, V_SHELL, V_RSEQ, V_SEALED, V_THREAD_CREDS,
+       V_INOTIFY };
 
 /* V_SHELL: the pty slave the victim keeps open, in the test's session. */
 static char pts_path[64];
@@ -183,12 +186,135 @@ static void rseq_victim(int ready)
 	tdump_rseq_pause(word, &victim_cs);
 }
 
-static void *idle_thread(void *arg)
+/*
+ * V_THREAD: VICTIM_THREADS threads (more than compel runs at once), each
+ * with a name, sigaltstack, blocked mask and queued signal of its own,
+ * waiting in a futex until the verdict; then each checks its state.
+ */
+#define VICTIM_THREADS	20
+
+struct vthread {
+	pthread_t	th;
+	int		idx, own_sig, bad;
+	pid_t		tid;
+	void		*alt;
+};
+
+static struct vthread vth[VICTIM_THREADS];
+static int vthreads_go, vthreads_set;
+
+static int vthread_check(struct vthread *me)
+{
+	char name[16], want[16];
+	sigset_t cur, one;
+	siginfo_t si;
+	struct timespec zero = { 0, 0 };
+	stack_t ss;
+
+	snprintf(want, sizeof(want), "vt-%d", me->idx);
+	if (prctl(PR_GET_NAME, name, 0, 0, 0) || strcmp(name, want))
+		return 1;
+	if (sigaltstack(NULL, &ss) || ss.ss_sp != me->alt || ss.ss_size != ALT_SIZE)
+		return 2;
+	pthread_sigmask(SIG_BLOCK, NULL, &cur);
+	if (!sigismember(&cur, me->own_sig) || !sigismember(&cur, SIGUSR1) ||
+	    sigismember(&cur, SIGRTMIN + (me->idx + 1) % VICTIM_THREADS))
+		return 3;
+	sigemptyset(&one);
+	sigaddset(&one, me->own_sig);
+	if (sigtimedwait(&one, &si, &zero) != me->own_sig || si.si_value.sival_int != me->idx + 100)
+		return 4;
+	if (syscall(SYS_gettid) != me->tid)
+		return 5;
+	return 0;
+}
+
+static void *vthread_main(void *arg)
+{
+	struct vthread *me = arg;
+	char name[16];
+	sigset_t m;
+	stack_t ss = { .ss_size = ALT_SIZE };
+
+	me->tid = (pid_t)syscall(SYS_gettid);
+	snprintf(name, sizeof(name), "vt-%d", me->idx);
+	prctl(PR_SET_NAME, name, 0, 0, 0);
+	me->alt = ss.ss_sp = malloc(ALT_SIZE);
+	if (!me->alt || sigaltstack(&ss, NULL))
+		me->bad = 10;
+	me->own_sig = SIGRTMIN + me->idx;
+	m = victim_mask();		/* the process's queue is the main thread's */
+	sigaddset(&m, SIGUSR1);
+	sigaddset(&m, me->own_sig);
+	pthread_sigmask(SIG_SETMASK, &m, NULL);
+	pthread_sigqueue(pthread_self(), me->own_sig, (union sigval){ .sival_int = me->idx + 100 });
+	__atomic_add_fetch(&vthreads_set, 1, __ATOMIC_SEQ_CST);
+	while (!__atomic_load_n(&vthreads_go, __ATOMIC_SEQ_CST))
+		syscall(SYS_futex, &vthreads_go, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+	if (!me->bad)
+		me->bad = vthread_check(me);
+	return NULL;
+}
+
+/* V_THREAD_CREDS: a thread with another effective gid (raw syscall: glibc would set all). */
+static int other_gid_set;
+
+static void *other_gid_thread(void *arg)
 {
 	(void)arg;
+	if (syscall(SYS_setresgid, -1, 4242, -1))
+		_exit(47);
+	__atomic_store_n(&other_gid_set, 1, __ATOMIC_SEQ_CST);
 	for (;;)
 		pause();
 	return NULL;
+}
+
+static void vthreads_start(void)
+{
+	sigset_t usr1, old;
+	int i;
+
+	/* SIGUSR1 must reach the main thread, the one in pause(). */
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &usr1, &old);
+	for (i = 0; i < VICTIM_THREADS; i++) {
+		vth[i].idx = i;
+		if (pthread_create(&vth[i].th, NULL, vthread_main, &vth[i]))
+			_exit(44);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	while (__atomic_load_n(&vthreads_set, __ATOMIC_SEQ_CST) < VICTIM_THREADS)
+		usleep(1000);
+}
+
+/* Wake the threads, join them (their clear-tid words must work): 0 if all are fine. */
+static int vthreads_verdict(void)
+{
+	int i, bad = 0;
+
+	__atomic_store_n(&vthreads_go, 1, __ATOMIC_SEQ_CST);
+	syscall(SYS_futex, &vthreads_go, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+	for (i = 0; i < VICTIM_THREADS; i++) {
+		pthread_join(vth[i].th, NULL);
+		bad |= vth[i].bad;
+	}
+	return bad;
+}
+
+/* An inotify watch on @file with one event queued and never read. */
+static int inotify_queued(const char *file)
+{
+	int in = inotify_init1(0), fd;
+
+	if (in < 0 || inotify_add_watch(in, file, IN_OPEN) < 0)
+		return -1;
+	fd = open(file, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
 }
 
 /* The victim's body; never returns. */
@@ -252,6 +378,8 @@ static void victim_main(int ready, int kind, const char *file)
 	if (kind == V_RSEQ)
 		rseq_victim(ready);
 	if (kind == V_PIPE && pipe2(keep, O_DIRECT))	/* packet mode: still refused */
+		_exit(20);
+	if (kind == V_INOTIFY && inotify_queued(file))	/* an unread event: refused */
 		_exit(20);
 	if (kind == V_SHELL && open(pts_path, O_RDWR | O_NOCTTY) < 0)
 		_exit(19);
@@ -321,17 +449,20 @@ static void victim_main(int ready, int kind, const char *file)
 	if (sigaction(SIGUSR1, &sa, NULL))
 		_exit(26);
 	sigprocmask(SIG_SETMASK, &mask, NULL);
-	if (kind == V_THREAD) {
-		sigset_t usr1;
+	if (kind == V_THREAD)
+		vthreads_start();
+	if (kind == V_THREAD_CREDS) {
+		sigset_t usr1, old;
 		pthread_t th;
 
-		/* SIGUSR1 must reach the main thread, the one in pause(). */
 		sigemptyset(&usr1);
 		sigaddset(&usr1, SIGUSR1);
-		sigprocmask(SIG_BLOCK, &usr1, NULL);
-		if (pthread_create(&th, NULL, idle_thread, NULL))
+		sigprocmask(SIG_BLOCK, &usr1, &old);
+		if (pthread_create(&th, NULL, other_gid_thread, NULL))
 			_exit(44);
-		sigprocmask(SIG_SETMASK, &mask, NULL);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		while (!__atomic_load_n(&other_gid_set, __ATOMIC_SEQ_CST))
+			usleep(1000);
 	}
 	if (kind == V_CHILD) {
 		child = fork();
@@ -365,6 +496,8 @@ static void victim_main(int ready, int kind, const char *file)
 
 	while (!got_usr1)
 		pause();
+	if (kind == V_THREAD && vthreads_verdict())
+		_exit(46);
 	if (child > 0) {	/* reap it: a zombie left to the test would be a stray */
 		kill(child, SIGKILL);
 		waitpid(child, NULL, 0);
@@ -512,15 +645,12 @@ static int victim_verdict(struct victim *v)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 100 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 }
 
-/* Not traced, not stopped. */
-static int victim_free(const struct victim *v)
+static int task_free(const char *path)
 {
-	char path[64], line[256];
+	char line[256];
 	int tracer = -1, stopped = 1;
-	FILE *f;
+	FILE *f = fopen(path, "r");
 
-	snprintf(path, sizeof(path), "/proc/%d/status", v->pid);
-	f = fopen(path, "r");
 	if (!f)
 		return 0;
 	while (fgets(line, sizeof(line), f)) {
@@ -536,6 +666,29 @@ static int victim_free(const struct victim *v)
 	}
 	fclose(f);
 	return tracer == 0 && !stopped;
+}
+
+/* Not traced, not stopped: every thread of it. */
+static int victim_free(const struct victim *v)
+{
+	char path[300];
+	struct dirent *de;
+	DIR *d;
+	int ok = 1, n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", v->pid);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while ((de = readdir(d)) && ok) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/status", v->pid, de->d_name);
+		ok = task_free(path);
+		n++;
+	}
+	closedir(d);
+	return ok && n > 0;
 }
 
 static const char *criu_path(void)
@@ -984,6 +1137,17 @@ static int body_pipe(struct victim *v)
 	return 0;
 }
 
+static int body_inotify(struct victim *v)
+{
+	CHECK(run_dump(v, NULL, "--leave-running") != 0);
+	CHECK(log_has(v, "inotify with "));
+	CHECK(log_has(v, "bytes of unread events: not supported yet"));
+	CHECK(!dir_has(v, "inventory.img"));
+	CHECK(victim_free(v));
+	CHECK(victim_verdict(v) == 0);
+	return 0;
+}
+
 static int refused_shm(struct victim *v, const char *what)
 {
 	CHECK(run_dump(v, NULL, "--leave-running") != 0);
@@ -997,10 +1161,74 @@ static int refused_shm(struct victim *v, const char *what)
 static int body_sysv(struct victim *v) { return refused_shm(v, "SysV shared memory segment /SYSV"); }
 static int body_sealed(struct victim *v) { return refused_shm(v, "sealed against future writes"); }
 
+/* Every thread's entry is in core-PID.img, leader first, in pstree.img's order. */
+static int check_thread_images(const struct victim *v)
+{
+	ProtobufCMessage *m;
+	struct cr_img *img;
+	PstreeEntry *ps;
+	int dfd, r, n = 0, i, named = 0;
+
+	dfd = open(v->dir, O_RDONLY | O_DIRECTORY);
+	CHECK(dfd >= 0);
+	img = img_open(dfd, IMG_PSTREE, 0);
+	CHECK(img && img_read_entry(img, &m) == 1);
+	img_close(img);
+	ps = (PstreeEntry *)m;
+	CHECK(ps->n_threads == VICTIM_THREADS + 1 && ps->threads[0] == (uint32_t)v->pid);
+	img = img_open(dfd, IMG_CORE, v->pid);
+	close(dfd);
+	CHECK(img && img_read_entry(img, &m) == 1);
+	img_free_entry(m);
+	while ((r = img_read_entry(img, &m)) == 1) {
+		ThreadCoreEntry *th = (ThreadCoreEntry *)m;
+
+		CHECK(n < (int)ps->n_threads && th->tid == ps->threads[n]);
+		CHECK(th->altstack && th->has_clear_tid_addr && th->xsave.len >= 576);
+		for (i = 0; n && i < VICTIM_THREADS; i++)
+			if (th->comm && !strncmp(th->comm, "vt-", 3) &&
+			    atoi(th->comm + 3) == i && th->n_pending == 1 &&
+			    (th->blocked & (1ull << (SIGRTMIN + i - 1))))
+				named++;
+		img_free_entry(m);
+		n++;
+	}
+	img_close(img);
+	img_free_entry(&ps->base);
+	CHECK(r == 0 && n == VICTIM_THREADS + 1);
+	CHECK(named == VICTIM_THREADS);
+	return 0;
+}
+
+/*
+ * A failed dump at every fault point leaves every thread as it was (not
+ * traced, not stopped, its own state intact); a good one has them all.
+ */
 static int body_thread(struct victim *v)
 {
+	size_t i;
+
+	for (i = 0; i < sizeof(faults) / sizeof(faults[0]); i++) {
+		if (run_dump(v, faults[i], "--leave-running") == 0 || dir_has(v, "inventory.img") ||
+		    !victim_free(v)) {
+			snprintf(unit_why, sizeof(unit_why), "fault %s: dump succeeded, images left "
+				 "or a thread still held", faults[i]);
+			return -1;
+		}
+	}
+	CHECK(run_dump(v, NULL, "--leave-running") == 0);
+	CHECK(dir_has(v, "inventory.img"));
+	CHECK(victim_free(v));
+	if (check_thread_images(v))
+		return -1;
+	CHECK(victim_verdict(v) == 0);
+	return 0;
+}
+
+static int body_thread_creds(struct victim *v)
+{
 	CHECK(run_dump(v, NULL, "--leave-running") != 0);
-	CHECK(log_has(v, "threads: 2 threads"));
+	CHECK(log_has(v, "other credentials than its leader"));
 	CHECK(log_has(v, "not supported yet"));
 	CHECK(!dir_has(v, "inventory.img"));
 	CHECK(victim_free(v));
@@ -1159,8 +1387,10 @@ static int test_over_old(void) { return with_victim(V_PLAIN, body_over_old); }
 static int test_pipe(void) { return with_victim(V_PIPE, body_pipe); }
 static int test_sysv(void) { return with_victim(V_SYSV, body_sysv); }
 static int test_sealed(void) { return with_victim(V_SEALED, body_sealed); }
+static int test_inotify(void) { return with_victim(V_INOTIFY, body_inotify); }
 static int test_thread(void) { return with_victim(V_THREAD, body_thread); }
 static int test_child(void) { return with_victim(V_CHILD, body_child); }
+static int test_thread_creds(void) { return with_victim(V_THREAD_CREDS, body_thread_creds); }
 static int test_shell(void)
 {
 	int master = posix_openpt(O_RDWR | O_NOCTTY), ret;
@@ -1189,9 +1419,11 @@ static const struct unit_case cases[] = {
 	{ "a failed dump over an earlier one: intact before pages, no inventory after",
 	  test_over_old },
 	{ "a packet-mode pipe is refused and the victim survives", test_pipe },
+	{ "inotify with an unread event is refused and the victim survives", test_inotify },
 	{ "a SysV shared memory segment is refused", test_sysv },
 	{ "a writable memfd mapping sealed against future writes is refused", test_sealed },
-	{ "a second thread is refused", test_thread },
+	{ "threads: failed dumps leave all unharmed; a good one has every thread", test_thread },
+	{ "a thread with its own credentials is refused, all threads unharmed", test_thread_creds },
 	{ "a child is refused", test_child },
 	{ "a job of another session needs --shell-job; its pty is FD_TTY", test_shell },
 	{ "rseq_cs armed in the task is in the image, not compel's 0", test_rseq },

@@ -1564,11 +1564,41 @@ static void core_bad_timer(unsigned int i, ProtobufCMessage *m)
 	c->posix_timers = ts;
 }
 
+/* 257 signals queued to the leader thread: one more than a queue may hold. */
+static void core_many_pending(unsigned int i, ProtobufCMessage *m)
+{
+	ThreadCoreEntry *th = (ThreadCoreEntry *)m;
+	ProtobufCBinaryData *d;
+	size_t k;
+
+	if (i != 1)
+		return;
+	d = calloc(257, sizeof(*d));	/* protobuf-c frees with free() */
+	if (!d)
+		return;
+	for (k = 0; k < 257; k++) {
+		int32_t signo = SIGRTMIN;
+
+		d[k].data = calloc(1, 128);
+		if (!d[k].data)
+			return;
+		memcpy(d[k].data, &signo, sizeof(signo));
+		d[k].len = 128;
+	}
+	for (k = 0; k < th->n_pending; k++)
+		free(th->pending[k].data);
+	free(th->pending);
+	th->pending = d;
+	th->n_pending = 257;
+}
+
 static void spoil_pstree_threads(const struct victim_ctl *v) { rewrite(v, IMG_PSTREE, 0, pstree_extra_thread); }
+static void spoil_many_pending(const struct victim_ctl *v) { rewrite(v, IMG_CORE, (unsigned)v->pid, core_many_pending); }
 static void spoil_bad_caps(const struct victim_ctl *v) { rewrite(v, IMG_CORE, (unsigned)v->pid, core_bad_caps); }
 static void spoil_bad_timer(const struct victim_ctl *v) { rewrite(v, IMG_CORE, (unsigned)v->pid, core_bad_timer); }
 
 static int test_pstree_threads(void) { return broken(spoil_pstree_threads, "pstree.img lists 2"); }
+static int test_many_pending(void) { return broken(spoil_many_pending, "257 signals pending in one queue"); }
 static int test_bad_caps(void) { return broken(spoil_bad_caps, "capabilities this kernel does not know"); }
 static int test_bad_timer(void) { return broken(spoil_bad_timer, "posix timer 3"); }
 
@@ -1846,6 +1876,7 @@ static const struct unit_case cases[] = {
 	{ "xsave of another size refused", test_xsave_short },
 	{ "sigaction for SIGKILL refused", test_bad_signo },
 	{ "pstree thread list not matching the core image refused", test_pstree_threads },
+	{ "257 signals pending to one thread refused (256 per queue)", test_many_pending },
 	{ "unknown capabilities refused", test_bad_caps },
 	{ "timer notifying a foreign thread refused", test_bad_timer },
 	{ "failure inside the restorer reported, task reaped", test_restorer_failure },

@@ -24,6 +24,11 @@ enum {
 	PARASITE_CMD_DUMP_MISC,
 	/* args: struct parasite_timers; ids in, values out. */
 	PARASITE_CMD_DUMP_TIMERS,
+	/*
+	 * Run in each non-leader thread (compel_run_in_threads): what only
+	 * the thread itself can ask. args: struct parasite_thread (reply only).
+	 */
+	PARASITE_CMD_DUMP_THREAD,
 };
 
 /* Room for iovecs per DUMP_PAGES command (vmsplice takes at most 1024). */
@@ -56,15 +61,22 @@ struct parasite_itimer {
 	__u64	value_sec, value_usec;
 };
 
+/* Per-thread state (fits compel's per-thread argument area). */
+struct parasite_thread {
+	__u64	ss_sp;			/* sigaltstack */
+	__u64	ss_size;
+	__s32	ss_flags;
+	__u32	pad;
+	__u64	clear_tid_addr;		/* PR_GET_TID_ADDRESS */
+};
+
 struct parasite_misc {
 	/* index sig - 1; SIGKILL and SIGSTOP are left zero */
 	struct parasite_sigaction	act[PARASITE_NSIG];
 	struct parasite_itimer		itimer[3];	/* REAL, VIRTUAL, PROF */
-	__u64				ss_sp;		/* sigaltstack */
-	__u64				ss_size;
-	__s32				ss_flags;
+	struct parasite_thread		thread;		/* the leader's */
 	__u32				umask;
-	__u64				clear_tid_addr;	/* PR_GET_TID_ADDRESS */
+	__u32				pad0;
 	__u64				brk;		/* brk(0) */
 	__u32				personality;	/* personality(0xffffffff) */
 	__u32				dumpable;	/* PR_GET_DUMPABLE */

@@ -25,12 +25,11 @@
 #define RST_MAX_SIG		64
 #define RST_MAX_CLOSE		32
 #define RST_MAX_FD_VMAS		(RST_MAX_CLOSE - 2)	/* vmas mapped from a descriptor */
-#define RST_STACK_SIZE		(64 * 1024)
-#define RST_MAX_PENDING		256
-#define RST_SIGFRAME_MAX	512
+#define RST_STACK_SIZE		(64 * 1024)	/* the leader's */
+#define RST_THREAD_STACK_SIZE	(16 * 1024)	/* each other thread's */
+#define RST_SIGFRAME_MAX	512	/* >= sizeof the kernel's x86_64 rt_sigframe */
 #define RST_MAX_GROUPS		256
-#define RST_MAX_THREADS		64
-#define RST_MAX_TIMERS		64	/* >= sizeof the kernel's x86_64 rt_sigframe */
+#define RST_MAX_TIMERS		64
 
 /* A private area prepared at @tmp, moved to @start by the restorer. */
 struct rst_vma {
@@ -160,11 +159,19 @@ struct restorer_args {
 	__u64			itimer[3][4];		/* interval sec/usec, value sec/usec */
 	__u32			itimer_set[3];
 
-	__u32			nr_pending;
 	__u32			nr_timers;
+	__u32			pad1;
 	struct rst_timer	timers[RST_MAX_TIMERS];
 	struct rst_creds	creds;
-	struct rst_pending	pending[RST_MAX_PENDING];
+
+	/*
+	 * Pointer to struct rst_pending[nr_pending] in the region: the
+	 * process queue's first (nr_shared_pending), then each thread's run
+	 * (rst_thread.pending_first/nr_pending).
+	 */
+	__u64			pending;
+	__u32			nr_pending;
+	__u32			nr_shared_pending;
 
 	/* the threads, leader first: struct rst_thread[nr_threads] */
 	__u64			threads;
@@ -210,6 +217,8 @@ struct rst_thread {
 	__u64			robust_list;
 	__u64			robust_len;
 	__u64			tid_addr;
+	__u32			pending_first;	/* this thread's queue in args->pending */
+	__u32			nr_pending;
 
 	struct rst_regs		regs;		/* restart rules already applied */
 	__u64			blocked;
