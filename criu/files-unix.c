@@ -394,12 +394,21 @@ static int external(struct unix_dump *ud, struct usk *s, const struct cr_options
 	return 0;
 }
 
-/* Datagrams can be queued again only from the other end of a pair in the dump. */
-static int check_dgram_queue(const struct usk *s, const struct usk *peer)
+/*
+ * What restore could not make again: a socket connected to itself, one
+ * connected one way to a socket without a name, datagrams queued that did
+ * not come from the other end of a pair in the dump.
+ */
+static int check_peer(const struct usk *s, const struct usk *peer)
 {
-	if (s->e->type != SOCK_DGRAM || !s->e->n_queue)
-		return 0;
-	if (peer && peer->e->has_peer_ino && peer->e->peer_ino == s->e->ino)
+	bool mutual = peer && peer->e->has_peer_ino && peer->e->peer_ino == s->e->ino;
+
+	if (peer == s || (peer && !mutual && !peer->e->has_name)) {
+		pr_err("fd %d of %d: unix socket connected to itself, or one way to a socket "
+		       "without a name: not supported yet", s->fd, s->pid);
+		return -1;
+	}
+	if (s->e->type != SOCK_DGRAM || !s->e->n_queue || mutual)
 		return 0;
 	pr_err("fd %d of %d: %zu datagrams queued on a socket that is not one end of a pair "
 	       "in the dump (their senders would be lost): not supported yet", s->fd, s->pid,
@@ -429,7 +438,7 @@ static int unix_resolve(struct dump_files *d, const struct cr_options *o)
 				s->e->peer = peer->e->id;
 			}
 		}
-		if (check_dgram_queue(s, peer))
+		if (check_peer(s, peer))
 			return -1;
 	}
 	return 0;

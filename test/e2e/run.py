@@ -72,6 +72,7 @@ CASES = [
     ("sk_refuse_pending_tcp", prog("sk_refuse") + ["tcp"], ("refused", "not accepted yet"), [], []),
     ("sk_refuse_udp_queue", prog("sk_refuse") + ["udp"], ("refused", "datagrams queued"), [], []),
     ("sk_refuse_netlink", prog("sk_refuse") + ["netlink"], ("refused", "netlink socket"), [], []),
+    ("sk_refuse_self", prog("sk_refuse") + ["self"], ("refused", "connected to itself"), [], []),
     ("http_server", ["/usr/bin/python3", "-m", "http.server"], "http", [], []),
 ]
 

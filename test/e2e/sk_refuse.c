@@ -6,6 +6,7 @@
  *   tcp       a TCP listener with a connection not accepted yet
  *   udp       a UDP socket with a datagram queued
  *   netlink   a netlink socket (another family)
+ *   self      a unix datagram socket connected to itself
  * After the refused dump the process checks the state is intact.
  */
 #include <stddef.h>
@@ -88,6 +89,12 @@ static void setup(const char *mode)
 		    connect(fds[1], (struct sockaddr *)&a, len) ||
 		    (type == SOCK_DGRAM && send(fds[1], "dgram", 5, 0) != 5))
 			e2e_fail("setup: %s", strerror(errno));
+	} else if (!strcmp(mode, "self")) {
+		len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(un.sun_path + 1));
+		fds[0] = socket(AF_UNIX, SOCK_DGRAM, 0);
+		if (bind(fds[0], (struct sockaddr *)&un, len) ||
+		    connect(fds[0], (struct sockaddr *)&un, len))
+			e2e_fail("setup: %s", strerror(errno));
 	} else {
 		fds[0] = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
 		if (fds[0] < 0)
@@ -111,6 +118,9 @@ static void check(const char *mode)
 	} else if (!strcmp(mode, "udp")) {
 		if (recv(fds[0], buf, sizeof(buf), MSG_DONTWAIT) != 5 || memcmp(buf, "dgram", 5))
 			e2e_fail("the queued datagram is lost");
+	} else if (!strcmp(mode, "self")) {
+		if (send(fds[0], "me", 2, 0) != 2 || recv(fds[0], buf, sizeof(buf), 0) != 2)
+			e2e_fail("the self-connected socket no longer talks to itself");
 	} else if (fcntl(fds[0], F_GETFD) < 0) {
 		e2e_fail("the netlink socket is gone");
 	}
