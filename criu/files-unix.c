@@ -187,6 +187,11 @@ static int peek_queue(struct unix_dump *ud, const struct fd_probe *p, int fd, Un
 			pr_err("fd %d: a zero-length message in the queue: not supported yet", p->fd);
 			goto out;
 		}
+		if (e->n_queue >= USK_MAX_MSGS) {
+			pr_err("fd %d: more than %d messages queued: not supported yet", p->fd,
+			       USK_MAX_MSGS);
+			goto out;
+		}
 		if (add_msg(e, ud->buf, (size_t)n))
 			goto out;
 		got += (size_t)n;
