@@ -370,6 +370,22 @@ static int make_pair(struct rsk *a, struct rsk *b)
 	return finish(a) || finish(b) ? -1 : 0;
 }
 
+/* The stand-in peer's send buffer, big enough for @to's queue whatever the real one had. */
+static int room_for(int fd, const UnixSkEntry *to)
+{
+	size_t i, total = 0;
+	int size;
+
+	for (i = 0; i < to->n_queue; i++)
+		total += to->queue[i].len + 1024;	/* bytes and per-buffer overhead */
+	size = (int)(total + (256 << 10));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size))) {
+		pr_perror("unix socket %u: SO_SNDBUFFORCE %d for its queue", to->id, size);
+		return -1;
+	}
+	return 0;
+}
+
 /* The peer is gone or outside the dump: the other end of a pair, closed. */
 static int make_orphan(struct rsk *s)
 {
@@ -396,7 +412,8 @@ static int make_orphan(struct rsk *s)
 		return -1;
 	}
 	s->fd = s->any = sv[0];
-	ret = sk_opts_restore(s->fd, e->opts, e->n_opts) || send_queue(sv[1], e);
+	ret = sk_opts_restore(s->fd, e->opts, e->n_opts) || room_for(sv[1], e) ||
+	      send_queue(sv[1], e);
 	close(sv[1]);
 	return ret ? -1 : finish(s);
 }
