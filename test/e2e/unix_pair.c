@@ -55,7 +55,8 @@ static void check_msgs(int fd, const char *tag, int n)
 int main(int argc, char **argv)
 {
 	static unsigned char buf[BIG];
-	int st[2], dg[2], sp[2], half[2], dup_fd, sndbuf = 1 << 20;
+	int st[2], dg[2], sp[2], half[2], dup_fd, sndbuf = 1 << 20, one = 1, peek = 0, v, want;
+	socklen_t len = sizeof(v);
 	char line[64];
 	size_t i;
 
@@ -63,7 +64,11 @@ int main(int argc, char **argv)
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, st) || socketpair(AF_UNIX, SOCK_DGRAM, 0, dg) ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sp) || socketpair(AF_UNIX, SOCK_STREAM, 0, half))
 		e2e_fail("socketpair: %s", strerror(errno));
-	if (setsockopt(st[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)))
+	if (setsockopt(st[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)) ||
+	    setsockopt(sp[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) ||
+	    setsockopt(sp[0], SOL_SOCKET, SO_PEEK_OFF, &peek, sizeof(peek)))
+		e2e_fail("setsockopt: %s", strerror(errno));
+	if (getsockopt(st[0], SOL_SOCKET, SO_SNDBUF, &want, &len))
 		e2e_fail("SO_SNDBUF: %s", strerror(errno));
 	for (i = 0; i < BIG; i++)
 		buf[i] = pattern(i);
@@ -97,6 +102,12 @@ int main(int argc, char **argv)
 	check_msgs(dg[1], "dgram a->b", 5);
 	check_msgs(dg[0], "dgram b->a", 5);
 	check_msgs(sp[1], "seqpacket", 3);
+	if (getsockopt(sp[0], SOL_SOCKET, SO_PASSCRED, &v, &len) || v != 1 ||
+	    getsockopt(sp[0], SOL_SOCKET, SO_PEEK_OFF, &v, &len) || v != 0)
+		e2e_fail("SO_PASSCRED or SO_PEEK_OFF lost");
+	len = sizeof(v);
+	if (getsockopt(st[0], SOL_SOCKET, SO_SNDBUF, &v, &len) || v != want)
+		e2e_fail("SO_SNDBUF is %d, not %d", v, want);
 	send_msgs(sp[1], "seqpacket new", 2);
 	check_msgs(sp[0], "seqpacket new", 2);
 	e2e_read_all(half[1], line, 10, "half");
