@@ -72,17 +72,25 @@ static int bad(const UnixSkEntry *e, const char *what)
 	return -1;
 }
 
-static int check_name(const UnixSkEntry *e)
+/* An abstract name, or an absolute path without a NUL. */
+static int check_one_name(const UnixSkEntry *e, const ProtobufCBinaryData *n)
 {
-	if (!e->has_name)
-		return e->state == USK_LISTEN ? bad(e, "listening without a name") : 0;
-	if (!e->name.len || e->name.len > SK_NAME_MAX)
+	if (!n->len || n->len > SK_NAME_MAX)
 		return bad(e, "name length out of range");
-	if (e->name.data[0] == '\0')
+	if (n->data[0] == '\0')
 		return 0;
-	if (e->name.data[0] != '/' || memchr(e->name.data, '\0', e->name.len))
+	if (n->data[0] != '/' || memchr(n->data, '\0', n->len))
 		return bad(e, "path name not absolute or with a NUL");
 	return 0;
+}
+
+static int check_name(const UnixSkEntry *e)
+{
+	if (e->has_ext_peer_name && check_one_name(e, &e->ext_peer_name))
+		return -1;
+	if (!e->has_name)
+		return e->state == USK_LISTEN ? bad(e, "listening without a name") : 0;
+	return check_one_name(e, &e->name);
 }
 
 static int check_queue(const UnixSkEntry *e)
@@ -115,9 +123,8 @@ static int check_entry(const ProtobufCMessage *m, void *ctx)
 		return bad(e, "bad flags or shutdown");
 	if (e->has_peer && (e->state != USK_CONNECTED || e->peer == e->id || e->ext_peer))
 		return bad(e, "a peer, but not connected (or its own peer)");
-	if (e->has_ext_peer_name && (!e->ext_peer || e->type != SOCK_DGRAM ||
-				     !e->ext_peer_name.len || e->ext_peer_name.len > SK_NAME_MAX))
-		return bad(e, "bad name of the outside peer");
+	if (e->has_ext_peer_name && (!e->ext_peer || e->type != SOCK_DGRAM))
+		return bad(e, "a name of the outside peer, but none or not a datagram socket");
 	if (check_name(e) || check_queue(e) ||
 	    sk_opts_check(e->opts, e->n_opts, "unix-sks.img", e->id))
 		return -1;

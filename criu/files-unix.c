@@ -207,28 +207,35 @@ out:
 
 /* ---- name and bound file -------------------------------------------------------------- */
 
-static int dump_name(const struct fd_probe *p, const struct sk_unix_diag *u, UnixSkEntry *e)
+/* A name as the image keeps it: a path up to its NUL (if bind() was given one). */
+static int put_name(ProtobufCBinaryData *to, const char *name, size_t len)
 {
-	char path[SK_NAME_MAX + 1];
-	size_t len = u->name_len;
-	struct stat st;
-
-	if (!len)
-		return 0;
-	if (u->name[0])		/* a path: up to its NUL, if bind() was given one */
-		len = strnlen(u->name, len);
-	e->has_name = true;
-	e->name.len = len;
-	e->name.data = malloc(len);
-	if (!e->name.data) {
+	if (name[0])
+		len = strnlen(name, len);
+	to->data = malloc(len);
+	if (!to->data) {
 		pr_err("out of memory");
 		return -1;
 	}
-	memcpy(e->name.data, u->name, len);
+	memcpy(to->data, name, len);
+	to->len = len;
+	return 0;
+}
+
+static int dump_name(const struct fd_probe *p, const struct sk_unix_diag *u, UnixSkEntry *e)
+{
+	char path[SK_NAME_MAX + 1];
+	struct stat st;
+
+	if (!u->name_len)
+		return 0;
+	e->has_name = true;
+	if (put_name(&e->name, u->name, u->name_len))
+		return -1;
 	if (u->name[0] == '\0')
 		return 0;	/* abstract */
-	memcpy(path, u->name, len);
-	path[len] = '\0';
+	memcpy(path, e->name.data, e->name.len);
+	path[e->name.len] = '\0';
 	if (path[0] != '/') {
 		pr_err("fd %d: bound to the relative path %s: not supported yet", p->fd, path);
 		return -1;
@@ -384,16 +391,13 @@ static int external(struct unix_dump *ud, struct usk *s, const struct cr_options
 		return -1;
 	}
 	s->e->has_ext_peer = s->e->ext_peer = true;
-	if (pu && pu->name_len && s->e->type == SOCK_DGRAM) {
-		s->e->has_ext_peer_name = true;
-		s->e->ext_peer_name.len = pu->name_len;
-		s->e->ext_peer_name.data = malloc(pu->name_len);
-		if (!s->e->ext_peer_name.data) {
-			pr_err("out of memory");
-			return -1;
-		}
-		memcpy(s->e->ext_peer_name.data, pu->name, pu->name_len);
-	}
+	if (s->e->type == SOCK_DGRAM && name[0] && pu->name[0] && pu->name[0] != '/')
+		pr_warn("fd %d of %d: the outside peer's name %s is relative: restored unconnected",
+			s->fd, s->pid, name);
+	else if (s->e->type == SOCK_DGRAM && name[0] &&
+		 put_name(&s->e->ext_peer_name, pu->name, pu->name_len))
+		return -1;
+	s->e->has_ext_peer_name = s->e->ext_peer_name.len > 0;
 	pr_info("fd %d of %d: peer %llu%s%s is outside the dump (--ext-unix-sk)", s->fd, s->pid,
 		(unsigned long long)s->e->peer_ino, name[0] ? " " : "", name);
 	return 0;
