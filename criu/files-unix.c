@@ -153,6 +153,14 @@ static ssize_t peek_one(struct unix_dump *ud, const struct fd_probe *p, int fd, 
 	return n;
 }
 
+/* Is an out-of-band byte waiting (peeked, so it stays)? */
+static bool has_oob(int fd)
+{
+	char c;
+
+	return recv(fd, &c, 1, MSG_OOB | MSG_PEEK | MSG_DONTWAIT) == 1;
+}
+
 /*
  * Everything queued, oldest first, leaving the queue and SO_PEEK_OFF as
  * they were. Stream and seqpacket: SIOCINQ says how many bytes; datagram:
@@ -168,6 +176,10 @@ static int peek_queue(struct unix_dump *ud, const struct fd_probe *p, int fd, Un
 		return -1;
 	if (!dgram && ioctl(fd, SIOCINQ, &inq)) {
 		pr_perror("fd %d: SIOCINQ", p->fd);
+		return -1;
+	}
+	if (e->type == SOCK_STREAM && has_oob(fd)) {
+		pr_err("fd %d: out-of-band data (MSG_OOB) queued: not supported yet", p->fd);
 		return -1;
 	}
 	if (!dgram && inq <= 0)

@@ -73,6 +73,7 @@ CASES = [
     ("sk_refuse_udp_queue", prog("sk_refuse") + ["udp"], ("refused", "datagrams queued"), [], []),
     ("sk_refuse_netlink", prog("sk_refuse") + ["netlink"], ("refused", "netlink socket"), [], []),
     ("sk_refuse_self", prog("sk_refuse") + ["self"], ("refused", "connected to itself"), [], []),
+    ("sk_refuse_oob", prog("sk_refuse") + ["oob"], ("refused", "out-of-band"), [], []),
     ("http_server", ["/usr/bin/python3", "-m", "http.server"], "http", [], []),
 ]
 

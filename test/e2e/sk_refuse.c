@@ -7,6 +7,7 @@
  *   udp       a UDP socket with a datagram queued
  *   netlink   a netlink socket (another family)
  *   self      a unix datagram socket connected to itself
+ *   oob       a unix stream socket with an out-of-band byte queued
  * After the refused dump the process checks the state is intact.
  */
 #include <stddef.h>
@@ -89,6 +90,11 @@ static void setup(const char *mode)
 		    connect(fds[1], (struct sockaddr *)&a, len) ||
 		    (type == SOCK_DGRAM && send(fds[1], "dgram", 5, 0) != 5))
 			e2e_fail("setup: %s", strerror(errno));
+	} else if (!strcmp(mode, "oob")) {
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) || send(sv[0], "ab", 2, 0) != 2 ||
+		    send(sv[0], "!", 1, MSG_OOB) != 1)
+			e2e_fail("setup: %s", strerror(errno));
+		fds[0] = sv[1];
 	} else if (!strcmp(mode, "self")) {
 		len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(un.sun_path + 1));
 		fds[0] = socket(AF_UNIX, SOCK_DGRAM, 0);
@@ -118,6 +124,9 @@ static void check(const char *mode)
 	} else if (!strcmp(mode, "udp")) {
 		if (recv(fds[0], buf, sizeof(buf), MSG_DONTWAIT) != 5 || memcmp(buf, "dgram", 5))
 			e2e_fail("the queued datagram is lost");
+	} else if (!strcmp(mode, "oob")) {
+		if (recv(fds[0], buf, 1, MSG_OOB) != 1 || buf[0] != '!' || recv(fds[0], buf, 2, 0) != 2)
+			e2e_fail("the out-of-band byte or the data is lost");
 	} else if (!strcmp(mode, "self")) {
 		if (send(fds[0], "me", 2, 0) != 2 || recv(fds[0], buf, sizeof(buf), 0) != 2)
 			e2e_fail("the self-connected socket no longer talks to itself");
