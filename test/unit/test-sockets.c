@@ -217,25 +217,32 @@ static int getint(int fd, int level, int opt)
 static int test_opts_roundtrip(void)
 {
 	int a = socket(AF_INET, SOCK_STREAM, 0), b = socket(AF_INET, SOCK_STREAM, 0);
-	int one = 1, buf = 123456, prio = 3;
+	int one = 1, buf = 123456, prio = 3, defer = 5, uto = 7000;
 	struct linger lg = { 1, 9 }, got;
 	socklen_t len = sizeof(got);
 	SkOpt **o;
 	size_t nr, i;
 
 	CHECK(a >= 0 && b >= 0);
-	CHECK(!setsockopt(a, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) &&
-	      !setsockopt(a, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf)) &&
-	      !setsockopt(a, SOL_SOCKET, SO_PRIORITY, &prio, sizeof(prio)) &&
-	      !setsockopt(a, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) &&
-	      !setsockopt(a, SOL_TCP, TCP_NODELAY, &one, sizeof(one)));
+	CHECK(!setsockopt(a, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)));
+	CHECK(!setsockopt(a, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf)));
+	CHECK(!setsockopt(a, SOL_SOCKET, SO_PRIORITY, &prio, sizeof(prio)));
+	CHECK(!setsockopt(a, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+	CHECK(!setsockopt(a, SOL_TCP, TCP_NODELAY, &one, sizeof(one)));
+	CHECK(!setsockopt(a, SOL_TCP, TCP_DEFER_ACCEPT, &defer, sizeof(defer)));
+	CHECK(!setsockopt(a, SOL_TCP, TCP_USER_TIMEOUT, &uto, sizeof(uto)));
+	CHECK(!setsockopt(a, SOL_IP, IP_PKTINFO, &one, sizeof(one)));
+	CHECK(!setsockopt(a, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)));
 	CHECK(!sk_opts_dump(a, 3, AF_INET, SOCK_STREAM, IPPROTO_TCP, &o, &nr));
-	CHECK(nr == 5);
+	CHECK(nr == 9);
 	CHECK(!sk_opts_check(o, nr, "test", 1));
 	CHECK(!sk_opts_restore(b, o, nr));
 	CHECK(getint(b, SOL_SOCKET, SO_REUSEADDR) == 1 && getint(b, SOL_SOCKET, SO_PRIORITY) == 3);
 	CHECK(getint(b, SOL_SOCKET, SO_RCVBUF) == getint(a, SOL_SOCKET, SO_RCVBUF));
 	CHECK(getint(b, SOL_TCP, TCP_NODELAY) == 1);
+	CHECK(getint(b, SOL_TCP, TCP_DEFER_ACCEPT) == getint(a, SOL_TCP, TCP_DEFER_ACCEPT));
+	CHECK(getint(b, SOL_TCP, TCP_USER_TIMEOUT) == 7000 && getint(b, SOL_IP, IP_PKTINFO) == 1);
+	CHECK(getint(b, SOL_SOCKET, SO_TIMESTAMPNS) == 1);
 	CHECK(!getsockopt(b, SOL_SOCKET, SO_LINGER, &got, &len) && got.l_onoff && got.l_linger == 9);
 	o[0]->opt = 0xffff;
 	CHECK(sk_opts_check(o, nr, "test", 1) == -1);	/* unknown */
