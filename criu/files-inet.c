@@ -177,6 +177,40 @@ static int dump_diag(struct inet_dump *id, const struct fd_probe *p, InetSkEntry
 	return 0;
 }
 
+#define ISK_CONG_MAX	16	/* TCP_CA_NAME_MAX */
+
+/* TCP_CONGESTION when it is not what a fresh socket gets. */
+static int dump_congestion(const struct fd_probe *p, int fd, InetSkEntry *e)
+{
+	char mine[ISK_CONG_MAX + 1] = "", def[ISK_CONG_MAX + 1] = "";
+	socklen_t len = ISK_CONG_MAX;
+	int fresh;
+
+	if (e->proto != IPPROTO_TCP)
+		return 0;
+	if (getsockopt(fd, SOL_TCP, TCP_CONGESTION, mine, &len)) {
+		pr_perror("fd %d: TCP_CONGESTION", p->fd);
+		return -1;
+	}
+	len = ISK_CONG_MAX;
+	fresh = socket((int)e->family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (fresh < 0 || getsockopt(fresh, SOL_TCP, TCP_CONGESTION, def, &len)) {
+		pr_perror("a fresh TCP socket's TCP_CONGESTION");
+		if (fresh >= 0)
+			close(fresh);
+		return -1;
+	}
+	close(fresh);
+	if (!strcmp(mine, def))
+		return 0;
+	e->congestion = strdup(mine);
+	if (!e->congestion) {
+		pr_err("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 static int dump_v6only(const struct fd_probe *p, int fd, InetSkEntry *e)
 {
 	socklen_t len = sizeof(int);
@@ -216,7 +250,7 @@ static int inet_dump(struct dump_files *d, struct fd_probe *p, uint32_t *oid)
 	e->state = ISK_CLOSE;
 	e->flags = p->fi.flags & O_NONBLOCK;
 	if ((proto == IPPROTO_TCP && tcp_state(p, fd, e)) || dump_addrs(p, fd, e) ||
-	    dump_diag(id, p, e) || dump_v6only(p, fd, e) ||
+	    dump_diag(id, p, e) || dump_v6only(p, fd, e) || dump_congestion(p, fd, e) ||
 	    sk_opts_dump(fd, p->fd, family, type, proto, &e->opts, &nr))
 		goto err;
 	e->n_opts = nr;
@@ -284,6 +318,8 @@ static int inet_validate(const ProtobufCMessage *m, uint32_t *id)
 		return bad(e, "peer address or flags out of place");
 	if (e->has_v6only && e->family != AF_INET6)
 		return bad(e, "IPV6_V6ONLY on an IPv4 socket");
+	if (e->congestion && (!tcp || !e->congestion[0] || strlen(e->congestion) > ISK_CONG_MAX))
+		return bad(e, "TCP_CONGESTION on a UDP socket, empty or too long");
 	if (check_addr(e, e->has_src_addr, &e->src_addr, e->has_src_port, e->src_port) ||
 	    check_addr(e, e->has_dst_addr, &e->dst_addr, e->has_dst_port, e->dst_port) ||
 	    sk_opts_check(e->opts, e->n_opts, "inet-sks.img", e->id))
@@ -331,6 +367,11 @@ static int setup(int fd, const InetSkEntry *e)
 
 	if (sk_opts_restore(fd, e->opts, e->n_opts))
 		return -1;
+	if (e->congestion &&
+	    setsockopt(fd, SOL_TCP, TCP_CONGESTION, e->congestion, (socklen_t)strlen(e->congestion))) {
+		pr_perror("inet socket %u: TCP_CONGESTION %s", e->id, e->congestion);
+		return -1;
+	}
 	if (e->has_v6only && setsockopt(fd, SOL_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only))) {
 		pr_perror("inet socket %u: IPV6_V6ONLY", e->id);
 		return -1;

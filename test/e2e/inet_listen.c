@@ -4,8 +4,8 @@
  * picked, accept new connections after restore; a UDP socket bound to
  * 127.0.0.1 receives, one connected to it sends; a TCP socket bound but
  * not listening keeps its port; a fresh TCP socket stays unbound; socket
- * options (SO_KEEPALIVE, SO_RCVTIMEO, SO_LINGER, SO_PRIORITY, TCP_NODELAY)
- * are kept.
+ * options (SO_KEEPALIVE, SO_RCVTIMEO, SO_LINGER, SO_PRIORITY, TCP_NODELAY,
+ * TCP_CONGESTION) are kept.
  */
 #include <stddef.h>
 #include <arpa/inet.h>
@@ -105,7 +105,8 @@ int main(int argc, char **argv)
 	    setsockopt(l4, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
 	    setsockopt(l4, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) ||
 	    setsockopt(l4, SOL_SOCKET, SO_PRIORITY, &prio, sizeof(prio)) ||
-	    setsockopt(l4, SOL_TCP, TCP_NODELAY, &one, sizeof(one)))
+	    setsockopt(l4, SOL_TCP, TCP_NODELAY, &one, sizeof(one)) ||
+	    setsockopt(l4, SOL_TCP, TCP_CONGESTION, "reno", 4))
 		e2e_fail("setsockopt: %s", strerror(errno));
 	len = sizeof(want_tv);
 	getsockopt(l4, SOL_SOCKET, SO_RCVTIMEO, &want_tv, &len);	/* in jiffies: rounded */
@@ -143,6 +144,10 @@ int main(int argc, char **argv)
 	if (getint(l4, SOL_SOCKET, SO_KEEPALIVE) != 1 || getint(l4, SOL_SOCKET, SO_PRIORITY) != 5 ||
 	    getint(l4, SOL_TCP, TCP_NODELAY) != 1)
 		e2e_fail("SO_KEEPALIVE, SO_PRIORITY or TCP_NODELAY lost");
+	len = sizeof(buf);
+	memset(buf, 0, sizeof(buf));
+	if (getsockopt(l4, SOL_TCP, TCP_CONGESTION, buf, &len) || strcmp(buf, "reno"))
+		e2e_fail("TCP_CONGESTION is '%s', not reno", buf);
 	len = sizeof(got_tv);
 	getsockopt(l4, SOL_SOCKET, SO_RCVTIMEO, &got_tv, &len);
 	len = sizeof(got_lg);
