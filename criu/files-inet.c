@@ -48,6 +48,7 @@ static const char *const tcp_states[] = {
 
 struct inet_dump {
 	struct sk_diag	diag;
+	struct sk_opt_cache opts;
 	struct fd_list	l;
 };
 
@@ -251,7 +252,7 @@ static int inet_dump(struct dump_files *d, struct fd_probe *p, uint32_t *oid)
 	e->flags = p->fi.flags & O_NONBLOCK;
 	if ((proto == IPPROTO_TCP && tcp_state(p, fd, e)) || dump_addrs(p, fd, e) ||
 	    dump_diag(id, p, e) || dump_v6only(p, fd, e) || dump_congestion(p, fd, e) ||
-	    sk_opts_dump(fd, p->fd, family, type, proto, &e->opts, &nr))
+	    sk_opts_dump(&id->opts, fd, p->fd, family, type, proto, &e->opts, &nr))
 		goto err;
 	e->n_opts = nr;
 	e->id = *oid = fd_obj_id(d);

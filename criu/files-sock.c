@@ -183,37 +183,61 @@ static int check_filter(int fd, int tfd)
 	return -1;
 }
 
-int sk_opts_dump(int fd, int tfd, int family, int type, int proto, SkOpt ***opts, size_t *nr)
+_Static_assert(ARRAY_SIZE(opt_defs) <= SK_OPTS_TABLE, "one bit per option in sk_defaults.have");
+
+/* What a fresh socket of this kind reports: read once per dump and kind. */
+static const struct sk_defaults *defaults(struct sk_opt_cache *c, int family, int type, int proto)
 {
-	int fresh = socket(family, type | SOCK_CLOEXEC, proto);
+	struct sk_defaults *d = &c->row[SK_DEFAULTS_ROWS - 1];	/* reused when all are taken */
+	int fresh;
+	size_t i;
+
+	for (i = 0; i < SK_DEFAULTS_ROWS; i++) {
+		if (c->row[i].family == family && c->row[i].type == type && c->row[i].proto == proto)
+			return &c->row[i];
+		if (!c->row[i].family) {
+			d = &c->row[i];
+			break;
+		}
+	}
+	fresh = socket(family, type | SOCK_CLOEXEC, proto);
+	if (fresh < 0) {
+		pr_perror("a fresh %s socket of family %d to compare options with",
+			  sk_type_str((unsigned int)type), family);
+		return NULL;
+	}
+	*d = (struct sk_defaults){ .family = family, .type = type, .proto = proto };
+	for (i = 0; i < ARRAY_SIZE(opt_defs); i++)
+		if (!get_opt(fresh, &opt_defs[i], &d->val[i]))
+			d->have |= 1ull << i;	/* an option of this kind of socket */
+	close(fresh);
+	return d;
+}
+
+int sk_opts_dump(struct sk_opt_cache *c, int fd, int tfd, int family, int type, int proto,
+		 SkOpt ***opts, size_t *nr)
+{
+	const struct sk_defaults *d;
 	size_t i;
 
 	*opts = NULL;
 	*nr = 0;
-	if (check_filter(fd, tfd)) {
-		if (fresh >= 0)
-			close(fresh);
+	if (check_filter(fd, tfd))
 		return -1;
-	}
-	if (fresh < 0) {
-		pr_perror("a fresh %s socket of family %d to compare options with",
-			  sk_type_str((unsigned int)type), family);
+	d = defaults(c, family, type, proto);
+	if (!d)
 		return -1;
-	}
 	for (i = 0; i < ARRAY_SIZE(opt_defs); i++) {
-		int64_t mine, def;
+		int64_t mine;
 
-		if (get_opt(fd, &opt_defs[i], &mine) || get_opt(fresh, &opt_defs[i], &def))
-			continue;	/* not an option of this kind of socket */
-		if (mine != def && add_opt(opts, nr, opt_defs[i].opt, mine)) {
-			close(fresh);
+		if (!(d->have & (1ull << i)) || get_opt(fd, &opt_defs[i], &mine) ||
+		    mine == d->val[i])
+			continue;
+		pr_debug("fd %d: %s = %lld (default %lld)", tfd, opt_defs[i].name,
+			 (long long)mine, (long long)d->val[i]);
+		if (add_opt(opts, nr, opt_defs[i].opt, mine))
 			return -1;
-		}
-		if (mine != def)
-			pr_debug("%s = %lld (default %lld)", opt_defs[i].name, (long long)mine,
-				 (long long)def);
 	}
-	close(fresh);
 	return 0;
 }
 

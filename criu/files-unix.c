@@ -49,6 +49,7 @@ struct usk {
 
 struct unix_dump {
 	struct sk_diag	diag;
+	struct sk_opt_cache opts;
 	struct usk	*s;
 	size_t		nr, cap;
 	char		*buf;		/* USK_MAX_QUEUE bytes for peeking */
@@ -360,7 +361,7 @@ static int unix_dump(struct dump_files *d, struct fd_probe *p, uint32_t *id)
 	if (!e)
 		return -1;
 	if (dump_name(p, u, e) || (u->state != USK_LISTEN && peek_queue(ud, p, fd, e)) ||
-	    sk_opts_dump(fd, p->fd, AF_UNIX, (int)u->type, 0, &e->opts, &nr))
+	    sk_opts_dump(&ud->opts, fd, p->fd, AF_UNIX, (int)u->type, 0, &e->opts, &nr))
 		goto err;
 	e->n_opts = nr;
 	e->id = *id = fd_obj_id(d);

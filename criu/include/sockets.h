@@ -75,8 +75,27 @@ void sk_diag_free(struct sk_diag *t);
 struct fd_probe;
 /* Family, type, protocol of a probed socket (criu's copy); NULL skips one. -1 logged. */
 int sk_probe(const struct fd_probe *p, int *family, int *type, int *proto);
-/* Options of @fd (fd @tfd in the task, for messages) differing from a fresh socket. */
-int sk_opts_dump(int fd, int tfd, int family, int type, int proto, SkOpt ***opts, size_t *nr);
+#define SK_OPTS_TABLE		64	/* options criu knows, at most */
+#define SK_DEFAULTS_ROWS	8	/* kinds of sockets remembered */
+
+/* The options of a fresh socket of one kind (family 0: row unused). */
+struct sk_defaults {
+	int		family, type, proto;
+	uint64_t	have;			/* bit per option this kind has */
+	int64_t		val[SK_OPTS_TABLE];
+};
+
+/* Kept by a socket kind for the whole dump; starts zeroed. */
+struct sk_opt_cache {
+	struct sk_defaults	row[SK_DEFAULTS_ROWS];
+};
+
+/*
+ * Options of @fd (fd @tfd in the task, for messages) that differ from a
+ * fresh socket of its kind (read once into @c). A socket filter is refused.
+ */
+int sk_opts_dump(struct sk_opt_cache *c, int fd, int tfd, int family, int type, int proto,
+		 SkOpt ***opts, size_t *nr);
 int sk_opts_check(SkOpt *const *opts, size_t nr, const char *img, uint32_t id);
 /* Set on @fd; -1 logged. */
 int sk_opts_restore(int fd, SkOpt *const *opts, size_t nr);

@@ -214,6 +214,8 @@ static int getint(int fd, int level, int opt)
 	return v;
 }
 
+static struct sk_opt_cache cache;
+
 static int test_opts_roundtrip(void)
 {
 	int a = socket(AF_INET, SOCK_STREAM, 0), b = socket(AF_INET, SOCK_STREAM, 0);
@@ -233,7 +235,7 @@ static int test_opts_roundtrip(void)
 	CHECK(!setsockopt(a, SOL_TCP, TCP_USER_TIMEOUT, &uto, sizeof(uto)));
 	CHECK(!setsockopt(a, SOL_IP, IP_PKTINFO, &one, sizeof(one)));
 	CHECK(!setsockopt(a, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)));
-	CHECK(!sk_opts_dump(a, 3, AF_INET, SOCK_STREAM, IPPROTO_TCP, &o, &nr));
+	CHECK(!sk_opts_dump(&cache, a, 3, AF_INET, SOCK_STREAM, IPPROTO_TCP, &o, &nr));
 	CHECK(nr == 9);
 	CHECK(!sk_opts_check(o, nr, "test", 1));
 	CHECK(!sk_opts_restore(b, o, nr));
@@ -266,10 +268,10 @@ static int test_opts_filter(void)
 	size_t nr = 0;
 
 	CHECK(fd >= 0);
-	CHECK(!sk_opts_dump(fd, 3, AF_INET, SOCK_DGRAM, IPPROTO_UDP, &o, &nr) && nr == 0);
+	CHECK(!sk_opts_dump(&cache, fd, 3, AF_INET, SOCK_DGRAM, IPPROTO_UDP, &o, &nr) && nr == 0);
 	free(o);
 	CHECK(!setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)));
-	CHECK(sk_opts_dump(fd, 3, AF_INET, SOCK_DGRAM, IPPROTO_UDP, &o, &nr) == -1);
+	CHECK(sk_opts_dump(&cache, fd, 3, AF_INET, SOCK_DGRAM, IPPROTO_UDP, &o, &nr) == -1);
 	close(fd);
 	return 0;
 }
