@@ -103,7 +103,8 @@ static int check_queue(const UnixSkEntry *e)
 		total += e->queue[i].len;
 	if (total > USK_MAX_QUEUE)
 		return bad(e, "too many queued bytes");
-	if (e->n_queue && e->state != USK_CONNECTED)
+	if (e->n_queue && e->state != USK_CONNECTED &&
+	    !(e->type == SOCK_DGRAM && e->queue_unnamed && e->has_name))
 		return bad(e, "data queued on a socket that is not connected");
 	return 0;
 }
@@ -154,16 +155,20 @@ static int check_peers(const struct unix_rst *ur)
 	for (i = 0; i < ur->nr; i++) {
 		const UnixSkEntry *e = ur->s[i].e;
 		const struct rsk *p = e->has_peer ? find(ur, e->peer) : NULL;
+		bool mutual = p && p->e->has_peer && p->e->peer == e->id;
 
+		if (e->type == SOCK_DGRAM && e->n_queue && !mutual &&
+		    !(e->queue_unnamed && e->has_name))
+			return bad(e, "datagrams queued that neither a peer nor an unnamed sender "
+				   "can send again");
 		if (!e->has_peer)
 			continue;
 		if (!p || p->e->type != e->type)
 			return bad(e, "its peer is no unix socket of the same type");
-		if (e->type != SOCK_DGRAM && (!p->e->has_peer || p->e->peer != e->id))
+		if (e->type != SOCK_DGRAM && !mutual)
 			return bad(e, "its stream peer is connected elsewhere");
-		if ((!p->e->has_peer || p->e->peer != e->id) &&
-		    (!p->e->has_name || e->n_queue))
-			return bad(e, "connected one way to a socket without a name, or with data");
+		if (!mutual && !p->e->has_name)
+			return bad(e, "connected one way to a socket without a name");
 	}
 	return 0;
 }
@@ -393,6 +398,40 @@ static int room_for(int fd, const UnixSkEntry *to)
 	return 0;
 }
 
+/*
+ * Datagrams from senders without a name, queued on a datagram socket that
+ * has one: sent again to its name from an unnamed socket (before it is
+ * connected anywhere, which would refuse them).
+ */
+static int requeue_unnamed(const struct rsk *s)
+{
+	const UnixSkEntry *e = s->e;
+	struct sockaddr_un a;
+	socklen_t len;
+	size_t i;
+	int fd;
+
+	if (e->type != SOCK_DGRAM || !e->n_queue || !e->queue_unnamed)
+		return 0;
+	len = make_addr(&a, &e->name);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || room_for(fd, e)) {
+		pr_perror("unix socket %u: a sender for its queue", e->id);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	for (i = 0; i < e->n_queue; i++)
+		if (sendto(fd, e->queue[i].data, e->queue[i].len, MSG_DONTWAIT | MSG_NOSIGNAL,
+			   (struct sockaddr *)&a, len) != (ssize_t)e->queue[i].len) {
+			pr_perror("unix socket %u: queueing datagram %zu again", e->id, i);
+			close(fd);
+			return -1;
+		}
+	close(fd);
+	return 0;
+}
+
 /* The peer is gone or outside the dump: the other end of a pair, closed. */
 static int make_orphan(struct rsk *s)
 {
@@ -401,7 +440,7 @@ static int make_orphan(struct rsk *s)
 	int sv[2], ret;
 
 	if (e->type == SOCK_DGRAM) {
-		if (new_socket(s) || (e->has_name && bind_name(s->fd, e)))
+		if (new_socket(s) || (e->has_name && bind_name(s->fd, e)) || requeue_unnamed(s))
 			return -1;
 		if (!e->has_ext_peer_name)
 			return finish(s);
@@ -493,7 +532,7 @@ static int make_one_way(struct unix_rst *ur, struct rsk *s, struct rsk *p)
 	}
 	if (p->made == MADE_NOT && make(ur, p))
 		return -1;
-	if (new_socket(s) || (s->e->has_name && bind_name(s->fd, s->e)))
+	if (new_socket(s) || (s->e->has_name && bind_name(s->fd, s->e)) || requeue_unnamed(s))
 		return -1;
 	if (connect(s->fd, (struct sockaddr *)&a, make_addr(&a, &p->e->name))) {
 		pr_perror("unix socket %u: connect to socket %u", s->e->id, p->e->id);
@@ -518,7 +557,7 @@ static int make(struct unix_rst *ur, struct rsk *s)
 		return finish(s);
 	}
 	if (e->state == USK_CLOSE) {
-		if (new_socket(s) || (e->has_name && bind_name(s->fd, e)))
+		if (new_socket(s) || (e->has_name && bind_name(s->fd, e)) || requeue_unnamed(s))
 			return -1;
 		return finish(s);
 	}

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <search.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <linux/sockios.h>
 
 #define LOG_PREFIX "unix: "
@@ -125,12 +127,14 @@ static int add_msg(UnixSkEntry *e, const char *data, size_t len)
 
 /* One peek at the current offset: bytes, or -1 logged; *end at EAGAIN. */
 static ssize_t peek_one(struct unix_dump *ud, const struct fd_probe *p, int fd, size_t room,
-			bool *end)
+			bool *end, bool *named)
 {
 	char ctl[CMSG_SPACE(64 * sizeof(int))];
+	struct sockaddr_un from;
 	struct iovec iov = { ud->buf, room };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
-			     .msg_controllen = sizeof(ctl) };
+			     .msg_controllen = sizeof(ctl), .msg_name = &from,
+			     .msg_namelen = sizeof(from) };
 	ssize_t n = recvmsg(fd, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 
 	*end = false;
@@ -151,6 +155,8 @@ static ssize_t peek_one(struct unix_dump *ud, const struct fd_probe *p, int fd, 
 		pr_err("fd %d: more than %u bytes queued: not supported yet", p->fd, USK_MAX_QUEUE);
 		return -1;
 	}
+	if (mh.msg_namelen > offsetof(struct sockaddr_un, sun_path))
+		*named = true;	/* its sender had a name */
 	return n;
 }
 
@@ -169,7 +175,7 @@ static bool has_oob(int fd)
  */
 static int peek_queue(struct unix_dump *ud, const struct fd_probe *p, int fd, UnixSkEntry *e)
 {
-	bool dgram = e->type == SOCK_DGRAM, end;
+	bool dgram = e->type == SOCK_DGRAM, end, named = false;
 	int inq = 0, off, zero = 0, ret = -1;
 	size_t got = 0;
 
@@ -190,7 +196,7 @@ static int peek_queue(struct unix_dump *ud, const struct fd_probe *p, int fd, Un
 		return -1;
 	}
 	while (dgram || got < (size_t)inq) {
-		ssize_t n = peek_one(ud, p, fd, USK_MAX_QUEUE - got, &end);
+		ssize_t n = peek_one(ud, p, fd, USK_MAX_QUEUE - got, &end, &named);
 
 		if (n < 0)
 			goto out;
@@ -208,6 +214,10 @@ static int peek_queue(struct unix_dump *ud, const struct fd_probe *p, int fd, Un
 		if (add_msg(e, ud->buf, (size_t)n))
 			goto out;
 		got += (size_t)n;
+	}
+	if (dgram && e->n_queue) {
+		e->has_queue_unnamed = true;
+		e->queue_unnamed = !named;
 	}
 	ret = 0;
 out:
@@ -419,7 +429,9 @@ static int external(struct unix_dump *ud, struct usk *s, const struct cr_options
 /*
  * What restore could not make again: a socket connected to itself, one
  * connected one way to a socket without a name, datagrams queued that did
- * not come from the other end of a pair in the dump.
+ * not come from the other end of a pair in the dump, unless they all came
+ * from senders without a name to a socket with one (restore sends them
+ * again from an unnamed socket).
  */
 static int check_peer(const struct usk *s, const struct usk *peer)
 {
@@ -430,11 +442,12 @@ static int check_peer(const struct usk *s, const struct usk *peer)
 		       "without a name: not supported yet", s->fd, s->pid);
 		return -1;
 	}
-	if (s->e->type != SOCK_DGRAM || !s->e->n_queue || mutual)
+	if (s->e->type != SOCK_DGRAM || !s->e->n_queue || mutual ||
+	    (s->e->queue_unnamed && s->e->has_name))
 		return 0;
 	pr_err("fd %d of %d: %zu datagrams queued on a socket that is not one end of a pair "
-	       "in the dump (their senders would be lost): not supported yet", s->fd, s->pid,
-	       s->e->n_queue);
+	       "in the dump, from senders with names or to a socket without one (the senders "
+	       "would be lost): not supported yet", s->fd, s->pid, s->e->n_queue);
 	return -1;
 }
 

@@ -74,6 +74,8 @@ CASES = [
     ("sk_refuse_netlink", prog("sk_refuse") + ["netlink"], ("refused", "netlink socket"), [], []),
     ("sk_refuse_self", prog("sk_refuse") + ["self"], ("refused", "connected to itself"), [], []),
     ("sk_refuse_oob", prog("sk_refuse") + ["oob"], ("refused", "out-of-band"), [], []),
+    ("sk_refuse_dgram_named", prog("sk_refuse") + ["dgnamed"], ("refused", "senders with names"),
+     [], []),
     ("http_server", ["/usr/bin/python3", "-m", "http.server"], "http", [], []),
 ]
 

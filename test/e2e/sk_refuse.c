@@ -8,6 +8,7 @@
  *   netlink   a netlink socket (another family)
  *   self      a unix datagram socket connected to itself
  *   oob       a unix stream socket with an out-of-band byte queued
+ *   dgnamed   a datagram queued on a bound unix socket by a bound sender
  * After the refused dump the process checks the state is intact.
  */
 #include <stddef.h>
@@ -90,6 +91,16 @@ static void setup(const char *mode)
 		    connect(fds[1], (struct sockaddr *)&a, len) ||
 		    (type == SOCK_DGRAM && send(fds[1], "dgram", 5, 0) != 5))
 			e2e_fail("setup: %s", strerror(errno));
+	} else if (!strcmp(mode, "dgnamed")) {
+		struct sockaddr_un me = un;
+
+		len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(un.sun_path + 1));
+		me.sun_path[1] ^= 1;	/* another abstract name */
+		fds[0] = socket(AF_UNIX, SOCK_DGRAM, 0);
+		fds[1] = socket(AF_UNIX, SOCK_DGRAM, 0);
+		if (bind(fds[0], (struct sockaddr *)&un, len) || bind(fds[1], (struct sockaddr *)&me, len) ||
+		    sendto(fds[1], "named", 5, 0, (struct sockaddr *)&un, len) != 5)
+			e2e_fail("setup: %s", strerror(errno));
 	} else if (!strcmp(mode, "oob")) {
 		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) || send(sv[0], "ab", 2, 0) != 2 ||
 		    send(sv[0], "!", 1, MSG_OOB) != 1)
@@ -123,6 +134,9 @@ static void check(const char *mode)
 			e2e_fail("the pending connection is lost: %s", strerror(errno));
 	} else if (!strcmp(mode, "udp")) {
 		if (recv(fds[0], buf, sizeof(buf), MSG_DONTWAIT) != 5 || memcmp(buf, "dgram", 5))
+			e2e_fail("the queued datagram is lost");
+	} else if (!strcmp(mode, "dgnamed")) {
+		if (recv(fds[0], buf, sizeof(buf), MSG_DONTWAIT) != 5 || memcmp(buf, "named", 5))
 			e2e_fail("the queued datagram is lost");
 	} else if (!strcmp(mode, "oob")) {
 		if (recv(fds[0], buf, 1, MSG_OOB) != 1 || buf[0] != '!' || recv(fds[0], buf, 2, 0) != 2)

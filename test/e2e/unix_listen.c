@@ -5,7 +5,8 @@
  * a datagram socket bound to a path receives from a new sender; a datagram
  * socket connected one way to it still sends there; an unconnected,
  * unnamed stream socket can still be connected; a connection accepted
- * before the dump keeps the bytes queued both ways.
+ * before the dump keeps the bytes queued both ways; datagrams queued on
+ * the bound socket by a sender without a name are still there.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -94,6 +95,9 @@ int main(int argc, char **argv)
 	    write(cl, "to server", 9) != 9 || write(sv, "to client", 9) != 9)
 		e2e_fail("accepted connection: %s", strerror(errno));
 	len = addr(&a, dpath, false);
+	/* queued for the bound datagram socket, from senders without names */
+	if (send(dgc, "queued 1", 8, 0) != 8 || send(dgc, "queued 22", 9, 0) != 9)
+		e2e_fail("queueing datagrams: %s", strerror(errno));
 
 	e2e_ready();
 	e2e_wait_stop();
@@ -122,6 +126,10 @@ int main(int argc, char **argv)
 		e2e_fail("connecting end: got '%.9s', or no new data", buf);
 	talk(lst, SOCK_STREAM, path, false);
 	talk(lsp, SOCK_SEQPACKET, abs_name, true);
+	if (recv(dg, buf, sizeof(buf), MSG_DONTWAIT) != 8 || memcmp(buf, "queued 1", 8) ||
+	    recv(dg, buf, sizeof(buf), MSG_DONTWAIT) != 9 || memcmp(buf, "queued 22", 9) ||
+	    recv(dg, buf, sizeof(buf), MSG_DONTWAIT) != -1)
+		e2e_fail("the datagrams queued on %s are lost or out of order", dpath);
 	if (send(dgc, "one way", 7, 0) != 7 || recv(dg, buf, sizeof(buf), 0) != 7 ||
 	    memcmp(buf, "one way", 7))
 		e2e_fail("the one-way datagram socket no longer reaches %s", dpath);
