@@ -342,6 +342,19 @@ static int test_unix_img(void)
 	u[0].queue = &q;
 	CHECK(read_back(IMG_UNIX_SKS, u, NULL, 1) == -1);	/* data on a listener */
 	unix_pair(u);
+	u[0].type = SOCK_DGRAM;
+	u[0].state = 7;
+	u[0].has_peer = false;
+	u[0].n_queue = 1;
+	u[0].queue = &q;
+	CHECK(read_back(IMG_UNIX_SKS, u, NULL, 1) == -1);	/* queue, no sender can resend */
+	u[0].has_queue_unnamed = u[0].queue_unnamed = true;
+	CHECK(read_back(IMG_UNIX_SKS, u, NULL, 1) == -1);	/* ... nor a name to send to */
+	u[0].has_name = true;
+	u[0].name.len = 5;
+	u[0].name.data = (uint8_t *)"\0abcd";
+	CHECK(read_back(IMG_UNIX_SKS, u, NULL, 1) == 0);	/* unnamed senders, named socket */
+	unix_pair(u);
 	u[0].type = 9;
 	CHECK(read_back(IMG_UNIX_SKS, u, NULL, 2) == -1);	/* unknown type */
 	unix_pair(u);
