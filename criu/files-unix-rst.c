@@ -21,12 +21,15 @@
  *                 close. Datagram: connected again to the outside peer's
  *                 name (--ext-unix-sk), unconnected if it had none
  *   unconnected   socket, bind to its name if it had one
- * then options, shutdown(), O_NONBLOCK. Other connected stream and
- * seqpacket pairs come back without names (an accepted end whose listener
- * is not in the dump reports an empty getsockname()). A name in the file system is bound again where
- * it was: a socket file left there by the dumped task (same inode, or no
- * one listening) is replaced, anything else is refused; mode and owner
- * are put back; a name whose file was deleted is bound and unlinked again.
+ * then options, shutdown(), O_NONBLOCK. A datagram socket not in a pair
+ * whose queue came from unnamed senders gets it sent again to its name
+ * from an unnamed socket, before it is connected anywhere. Other connected
+ * stream and seqpacket pairs come back without names (an accepted end
+ * whose listener is not in the dump reports an empty getsockname()).
+ * A name in the file system is bound again where it was: a socket file
+ * left there by the dumped task (same inode, or no one listening) is
+ * replaced, anything else is refused; mode and owner are put back; a name
+ * whose file was deleted is bound and unlinked again.
  */
 #include <errno.h>
 #include <fcntl.h>

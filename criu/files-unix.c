@@ -13,10 +13,12 @@
  *
  * Restore (criu/files-unix-rst.c): see there.
  *
- * Refused ("not supported yet"): descriptors in flight (SCM_RIGHTS),
- * listening sockets with connections not accepted yet, datagrams queued on
- * a socket that is not one end of a pair in the dump, names relative to
- * the cwd, zero-length datagrams in a queue.
+ * Refused ("not supported yet"): descriptors in flight (SCM_RIGHTS), an
+ * out-of-band byte, listening sockets with connections not accepted yet,
+ * datagrams queued on a socket that is not one end of a pair in the dump
+ * unless all came from unnamed senders to a named socket, names relative
+ * to the cwd, zero-length messages in a queue, a socket connected to
+ * itself, more than 4 MiB or 65536 messages queued.
  */
 #include <errno.h>
 #include <fcntl.h>
