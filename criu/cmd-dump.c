@@ -1,12 +1,13 @@
 /*
- * criu dump: checkpoint one process (all its threads) into the images dir.
+ * criu dump: checkpoint a process tree into the images dir.
  *
  * Phases (Documentation/dump.md has the full story and the fault points):
- *   seize -> check what we cannot carry yet -> collect through ptrace and
- *   /proc -> infect -> collect through the parasite -> pages -> cure ->
- *   write images -> inventory.img (last) -> kill / leave running / stopped.
- * Any failure before the inventory is written cures and detaches the task,
- * which goes on exactly as before, and removes the images of this run.
+ *   seize the tree (dump-tree.c) -> check sessions and groups -> for each
+ *   process in turn: check what we cannot carry yet, collect through ptrace
+ *   and /proc, infect, collect through the parasite, pages, cure -> write
+ *   images -> inventory.img (last) -> kill / leave running / stopped.
+ * Any failure before the inventory is written cures and detaches every
+ * task, which all go on exactly as before, and removes the images of this run.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,11 +38,18 @@
 #define PARASITE_ARGS_SIZE	(sizeof(struct parasite_pages) > sizeof(struct parasite_timers) ? \
 				 sizeof(struct parasite_pages) : sizeof(struct parasite_timers))
 
+/*
+ * CRIU_FAULT=<point> fails the dump there; with CRIU_FAULT_NTH=N only the
+ * Nth time the point is reached (N = 2: in the second process of a tree).
+ */
 int dump_fault(const char *point)
 {
-	const char *f = getenv("CRIU_FAULT");
+	const char *f = getenv("CRIU_FAULT"), *nth = getenv("CRIU_FAULT_NTH");
+	static unsigned int hits;
 
 	if (!f || strcmp(f, point))
+		return 0;
+	if (nth && ++hits != (unsigned int)atoi(nth))
 		return 0;
 	pr_err("fault injected at %s", point);
 	return -1;
@@ -81,16 +89,16 @@ static void compel_log(enum compel_log_level lvl, const char *file, int line, co
 
 /* Images this run wrote, removed again if the dump fails. */
 enum {
-	W_PAGES = 1 << 0, W_CORE = 1 << 1, W_MM = 1 << 2, W_FILES = 1 << 3,
-	W_PSTREE = 1 << 4, W_STATS = 1 << 5, W_SHMEM = 1 << 6,
+	W_PAGES = 1 << 0, W_CORE = 1 << 1, W_MM = 1 << 2, W_FDS = 1 << 3,
+	W_FD_OBJECTS = 1 << 4, W_PSTREE = 1 << 5, W_STATS = 1 << 6, W_SHMEM = 1 << 7,
 };
 
-static void remove_images(struct dump_task *t, unsigned int wrote)
+static void remove_images(int dirfd, pid_t pid, unsigned int wrote)
 {
 	static const struct { unsigned int bit; enum img_kind kind; bool per_pid; } list[] = {
 		{ W_PAGES, IMG_PAGEMAP, true }, { W_PAGES, IMG_PAGES, true },
 		{ W_CORE, IMG_CORE, true }, { W_MM, IMG_MM, true },
-		{ W_FILES, IMG_FDS, true }, { W_FILES, IMG_REG_FILES, false },
+		{ W_FDS, IMG_FDS, true },
 		{ W_PSTREE, IMG_PSTREE, false }, { W_STATS, IMG_STATS_DUMP, false },
 	};
 	char name[64];
@@ -100,98 +108,76 @@ static void remove_images(struct dump_task *t, unsigned int wrote)
 		if (!(wrote & list[i].bit))
 			continue;
 		snprintf(name, sizeof(name), img_desc(list[i].kind)->fmt,
-			 list[i].per_pid ? (unsigned int)t->pid : 0u);
-		if (unlinkat(t->dirfd, name, 0) && errno != ENOENT)
+			 list[i].per_pid ? (unsigned int)pid : 0u);
+		if (unlinkat(dirfd, name, 0) && errno != ENOENT)
 			pr_pwarn("can't remove %s", name);
 	}
-	if (wrote & W_SHMEM)
-		dump_shmem_remove(t->shm, t->dirfd);
-	if (wrote & W_FILES)
-		fd_kinds_remove(t->dirfd);
 }
 
-/* Refuse, before anything else happens, what the images cannot hold yet. */
-static int check_task(struct dump_task *t)
+static void remove_tree_images(const struct dump_tree *tr, unsigned int wrote)
 {
-	static const char *ns[] = { "pid", "mnt", "net", "ipc", "uts", "user", "cgroup", "time" };
-	struct proc_pids kids;
 	size_t i;
 
-	if (proc_read_status(t->pid, &t->st) || proc_read_stat(t->pid, &t->stat))
-		return -1;
-	if (t->st.state == 'Z' || t->st.state == 'X') {
-		pr_err("%d is a zombie: dumping zombies is not supported yet", t->pid);
-		return -1;
-	}
-	if (t->st.tgid != t->pid) {
-		pr_err("%d is a thread of %d, not a process", t->pid, t->st.tgid);
-		return -1;
-	}
-	if (proc_read_children(t->pid, t->pid, &kids))
-		return -1;
-	if (kids.nr) {
-		pr_err("children: %d has %zu (first %d); process trees are not supported yet",
-		       t->pid, kids.nr, kids.pid[0]);
-		proc_pids_free(&kids);
-		return -1;
-	}
-	proc_pids_free(&kids);
-	if (t->st.seccomp) {
-		pr_err("seccomp (mode %u) is not supported yet", t->st.seccomp);
-		return -1;
-	}
-	for (i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
-		char a[64], b[64];
-		struct stat sa, sb;
+	for (i = 0; i < tr->nr; i++)
+		remove_images(tr->dirfd, tr->t[i]->pid, tr->t[i]->wrote);
+	remove_images(tr->dirfd, 0, wrote);
+	if (wrote & W_SHMEM)
+		dump_shmem_remove(&tr->shm, tr->dirfd);
+	if (wrote & W_FD_OBJECTS)
+		fd_kinds_remove(tr->dirfd);
+}
 
-		snprintf(a, sizeof(a), "/proc/%d/ns/%s", t->pid, ns[i]);
+/* @pid is in criu's namespaces, all of them (criu's are read once per dump). */
+static int check_namespaces(pid_t pid)
+{
+	static const char *ns[] = { "pid", "mnt", "net", "ipc", "uts", "user", "cgroup", "time" };
+	static struct stat self_ns[sizeof(ns) / sizeof(ns[0])];	/* st_ino 0: not built in */
+	static bool self_ns_read;
+	size_t i;
+
+	for (i = 0; !self_ns_read && i < sizeof(ns) / sizeof(ns[0]); i++) {
+		char b[64];
+
 		snprintf(b, sizeof(b), "/proc/self/ns/%s", ns[i]);
-		if (stat(a, &sa) || stat(b, &sb))
+		if (stat(b, &self_ns[i]))
+			self_ns[i].st_ino = 0;
+	}
+	self_ns_read = true;
+	for (i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+		char a[64];
+		struct stat sa;
+
+		snprintf(a, sizeof(a), "/proc/%d/ns/%s", pid, ns[i]);
+		if (!self_ns[i].st_ino || stat(a, &sa))
 			continue;	/* namespace kind not built into this kernel */
-		if (sa.st_ino != sb.st_ino || sa.st_dev != sb.st_dev) {
+		if (sa.st_ino != self_ns[i].st_ino || sa.st_dev != self_ns[i].st_dev) {
 			pr_err("%s namespace: %d is in another one than criu; "
-			       "namespaces are not supported yet", ns[i], t->pid);
+			       "namespaces are not supported yet", ns[i], pid);
 			return -1;
 		}
-	}
-	if (!t->o->shell_job) {
-		if (t->stat.session != t->pid) {
-			pr_err("%d is in session %d it does not lead: a shell job, "
-			       "needs --shell-job", t->pid, t->stat.session);
-			return -1;
-		}
-		if (t->stat.tty_nr) {
-			pr_err("%d has a controlling terminal: a shell job, needs --shell-job",
-			       t->pid);
-			return -1;
-		}
-	}
-	/* A shell job's group and session are criu's on restore. */
-	if (!t->o->shell_job && t->stat.pgrp != t->pid) {
-		pr_err("process group %d led by another process is not supported yet",
-		       t->stat.pgrp);
-		return -1;
 	}
 	return 0;
 }
 
-static int write_core(struct dump_task *t)
+/* Refuse, before the task is touched, what the images cannot hold yet. */
+static int check_task(struct dump_task *t)
 {
-	struct cr_img *img = img_create(t->dirfd, IMG_CORE, t->pid);
-
-	if (!img)
+	if (proc_read_status(t->pid, &t->st) || proc_read_stat(t->pid, &t->stat))
 		return -1;
-	if (img_write_entry(img, &t->core.base) || dump_write_threads(t, img)) {
-		img_abort(img);
+	if (t->st.tgid != t->pid) {
+		pr_err("%d is a thread of %d, not a process", t->pid, t->st.tgid);
 		return -1;
 	}
-	return img_commit(img);
+	if (t->st.seccomp) {
+		pr_err("seccomp (mode %u) in %d is not supported yet", t->st.seccomp, t->pid);
+		return -1;
+	}
+	return check_namespaces(t->pid) || dump_check_threads(t);
 }
 
-static int write_one(struct dump_task *t, enum img_kind kind, unsigned int id,
-		     const ProtobufCMessage *m)
+static int write_one(int dirfd, enum img_kind kind, unsigned int id, const ProtobufCMessage *m)
 {
-	struct cr_img *img = img_create(t->dirfd, kind, id);
+	struct cr_img *img = img_create(dirfd, kind, id);
 
 	if (!img)
 		return -1;
@@ -202,52 +188,120 @@ static int write_one(struct dump_task *t, enum img_kind kind, unsigned int id,
 	return img_commit(img);
 }
 
-static int write_pstree(struct dump_task *t)
+static int write_core(struct dump_task *t)
 {
-	PstreeEntry e = PSTREE_ENTRY__INIT;
-	uint32_t *tids = malloc(t->nr_tids * sizeof(*tids));
-	int i, ret;
+	struct cr_img *img = img_create(t->dirfd, IMG_CORE, t->pid);
 
-	if (!tids)
+	if (!img)
 		return -1;
-	for (i = 0; i < t->nr_tids; i++)
-		tids[i] = t->tids[i];
-	e.pid = t->pid;
-	e.ppid = 0;
-	e.pgid = t->stat.pgrp;
-	e.sid = t->stat.session;
-	e.n_threads = t->nr_tids;
-	e.threads = tids;
-	ret = write_one(t, IMG_PSTREE, 0, &e.base);
-	free(tids);
-	return ret;
+	if (img_write_entry(img, &t->core.base) || (!t->zombie && dump_write_threads(t, img))) {
+		img_abort(img);
+		return -1;
+	}
+	return img_commit(img);
 }
 
-static void fill_stats(const struct dump_task *t, DumpStatsEntry *d)
+/* A zombie: its exit status and name; no memory, files or threads. */
+static int fill_zombie(struct dump_task *t)
 {
-	d->freezing_time = t->stats.freezing_us;
-	d->frozen_time = t->stats.frozen_us;
-	d->memdump_time = t->stats.memdump_us;
-	d->memwrite_time = t->stats.memwrite_us;
-	d->pages_scanned = t->stats.pages_scanned;
-	d->pages_skipped = t->stats.pages_skipped;
-	d->pages_written = t->stats.pages_written;
-	d->has_tasks = d->has_threads = true;
-	d->tasks = 1;
-	d->threads = t->nr_tids;
+	t->core.state = 2;
+	t->core.has_exit_code = true;
+	t->core.exit_code = t->stat.exit_code;
+	t->core.comm = strdup(t->stat.comm);
+	return t->core.comm ? 0 : -1;
 }
 
-static int write_stats(struct dump_task *t)
+static int write_task(struct dump_task *t)
+{
+	if (t->zombie && fill_zombie(t))
+		return -1;
+	if (write_core(t))
+		return -1;
+	t->wrote |= W_CORE;
+	if (t->zombie)
+		return 0;
+	if (write_one(t->dirfd, IMG_MM, t->pid, &t->mm.base))
+		return -1;
+	t->wrote |= W_MM;
+	if (dump_write_fds(t))
+		return -1;
+	t->wrote |= W_FDS;
+	return 0;
+}
+
+static int write_pstree(const struct dump_tree *tr)
+{
+	struct cr_img *img = img_create(tr->dirfd, IMG_PSTREE, 0);
+	size_t i;
+
+	if (!img)
+		return -1;
+	for (i = 0; i < tr->nr; i++) {
+		const struct dump_task *t = tr->t[i];
+		PstreeEntry e = PSTREE_ENTRY__INIT;
+		uint32_t *tids = calloc(t->nr_tids + 1, sizeof(*tids));
+		int k, r;
+
+		if (!tids) {
+			img_abort(img);
+			return -1;
+		}
+		for (k = 0; !t->zombie && k < t->nr_tids; k++)
+			tids[k] = (uint32_t)t->tids[k];
+		e.pid = t->pid;
+		e.ppid = t->ppid;
+		e.pgid = t->stat.pgrp;
+		e.sid = t->stat.session;
+		e.n_threads = t->zombie ? 0 : (size_t)t->nr_tids;	/* a zombie has none left */
+		e.threads = tids;
+		r = img_write_entry(img, &e.base);
+		free(tids);
+		if (r) {
+			img_abort(img);
+			return -1;
+		}
+	}
+	return img_commit(img);
+}
+
+/* Per-process counters into the tree's. */
+static void sum_stats(struct dump_tree *tr)
+{
+	size_t i;
+
+	for (i = 0; i < tr->nr; i++) {
+		const struct dump_stats *s = &tr->t[i]->stats;
+
+		tr->stats.memdump_us += s->memdump_us;
+		tr->stats.memwrite_us += s->memwrite_us;
+		tr->stats.pages_scanned += s->pages_scanned;
+		tr->stats.pages_skipped += s->pages_skipped;
+		tr->stats.pages_written += s->pages_written;
+	}
+}
+
+static int write_stats(const struct dump_tree *tr)
 {
 	DumpStatsEntry d = DUMP_STATS_ENTRY__INIT;
 	StatsEntry s = STATS_ENTRY__INIT;
+	size_t i;
 
-	fill_stats(t, &d);
+	d.freezing_time = tr->stats.freezing_us;
+	d.frozen_time = tr->stats.frozen_us;
+	d.memdump_time = tr->stats.memdump_us;
+	d.memwrite_time = tr->stats.memwrite_us;
+	d.pages_scanned = tr->stats.pages_scanned;
+	d.pages_skipped = tr->stats.pages_skipped;
+	d.pages_written = tr->stats.pages_written;
+	d.has_tasks = d.has_threads = true;
+	d.tasks = tr->nr;
+	for (i = 0; i < tr->nr; i++)
+		d.threads += tr->t[i]->zombie ? 0 : tr->t[i]->nr_tids;
 	s.dump = &d;
-	return write_one(t, IMG_STATS_DUMP, 0, &s.base);
+	return write_one(tr->dirfd, IMG_STATS_DUMP, 0, &s.base);
 }
 
-static int write_inventory(struct dump_task *t)
+static int write_inventory(const struct dump_tree *tr)
 {
 	InventoryEntry inv = INVENTORY_ENTRY__INIT;
 	struct timespec ts;
@@ -257,103 +311,155 @@ static int write_inventory(struct dump_task *t)
 		return -1;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	inv.has_root_pid = true;
-	inv.root_pid = t->pid;
+	inv.root_pid = tr->t[0]->pid;
 	inv.has_shell_job = true;
-	inv.shell_job = t->o->shell_job;
+	inv.shell_job = tr->o->shell_job;
 	inv.has_dump_time_ns = true;
 	inv.dump_time_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-	ret = write_one(t, IMG_INVENTORY, 0, &inv.base);
+	ret = write_one(tr->dirfd, IMG_INVENTORY, 0, &inv.base);
 	inventory_release(&inv);
 	return ret;
 }
 
-/* /proc/PID/stat says the task is gone or a zombie (or the pid was reused). */
-static bool task_gone(pid_t pid, uint64_t start_time)
+static void print_stats(const struct dump_tree *tr)
 {
-	struct proc_stat st;
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if (access(path, F_OK))
-		return true;
-	if (proc_read_stat(pid, &st))
-		return access(path, F_OK) != 0;
-	return st.state == 'Z' || st.state == 'X' || st.start_time != start_time;
-}
-
-/* The dump is complete: kill the task and wait until it is gone. */
-static int kill_task(struct dump_task *t)
-{
-	unsigned int timeout = t->o->timeout ? t->o->timeout : DEFAULT_TIMEOUT;
-	uint64_t until = dump_now_us() + timeout * 1000000ull;
-	int status, i;
-
-	if (kill(t->pid, SIGKILL)) {
-		pr_perror("can't kill %d", t->pid);
-		return -1;
-	}
-	/*
-	 * We are the tracer of every thread: collect each exit, the other
-	 * threads' first (the leader's is held back until they are gone), so
-	 * that its parent can reap it.
-	 */
-	for (i = t->nr_tids - 1; i >= 0; i--)
-		while (waitpid(t->tids[i], &status, __WALL) == t->tids[i] &&
-		       !WIFEXITED(status) && !WIFSIGNALED(status))
-			;
-	while (!task_gone(t->pid, t->stat.start_time)) {
-		if (dump_now_us() > until) {
-			pr_err("%d did not die within %u s of SIGKILL", t->pid, timeout);
-			return -1;
-		}
-		usleep(1000);
-	}
-	return 0;
-}
-
-static void print_stats(const struct dump_task *t)
-{
+	const struct dump_stats *s = &tr->stats;
 	unsigned int i;
 
 	pr_msg("Dump statistics\n");
-	pr_msg("  freezing time   %lu us\n", (unsigned long)t->stats.freezing_us);
-	pr_msg("  frozen time     %lu us\n", (unsigned long)t->stats.frozen_us);
-	pr_msg("  memdump time    %lu us\n", (unsigned long)t->stats.memdump_us);
-	pr_msg("  memwrite time   %lu us\n", (unsigned long)t->stats.memwrite_us);
-	pr_msg("  pages scanned   %lu\n", (unsigned long)t->stats.pages_scanned);
-	pr_msg("  pages skipped   %lu\n", (unsigned long)t->stats.pages_skipped);
-	pr_msg("  pages written   %lu\n", (unsigned long)t->stats.pages_written);
-	for (i = 0; i < t->stats.nr_phases; i++)
-		pr_msg("  phase %-9s %lu us\n", t->stats.phase[i].name,
-		       (unsigned long)t->stats.phase[i].us);
+	pr_msg("  processes       %zu\n", tr->nr);
+	pr_msg("  freezing time   %lu us\n", (unsigned long)s->freezing_us);
+	pr_msg("  frozen time     %lu us\n", (unsigned long)s->frozen_us);
+	pr_msg("  memdump time    %lu us\n", (unsigned long)s->memdump_us);
+	pr_msg("  memwrite time   %lu us\n", (unsigned long)s->memwrite_us);
+	pr_msg("  pages scanned   %lu\n", (unsigned long)s->pages_scanned);
+	pr_msg("  pages skipped   %lu\n", (unsigned long)s->pages_skipped);
+	pr_msg("  pages written   %lu\n", (unsigned long)s->pages_written);
+	for (i = 0; i < s->nr_phases; i++)
+		pr_msg("  phase %-9s %lu us\n", s->phase[i].name, (unsigned long)s->phase[i].us);
 }
 
-static void dump_task_free(struct dump_task *t)
+/* Cure @t if the parasite is (half) in. */
+static void cure_task(struct dump_task *t)
 {
-	dump_core_free(t);
-	dump_mm_free(t);
-	dump_files_free(&t->files);
-	proc_status_free(&t->st);
-	free(t->tids);
+	if (!t->ctl)
+		return;
+	if (compel_cure(t->ctl))
+		pr_err("can't cure %d: it may not survive", t->pid);
+	compel_release(t->ctl);
+	t->ctl = NULL;
+}
+
+/*
+ * One live process, seized: check, collect, infect, parasite, pages, cure.
+ * The first pages image of the run removes an earlier inventory.img first
+ * (@inv_gone): it would vouch for a mixed set.
+ */
+static int dump_task(struct dump_task *t, bool *inv_gone)
+{
+	if (check_task(t))
+		return -1;
+	if (dump_collect_threads_ptrace(t) ||
+	    dump_collect_core_ptrace(t) || dump_collect_core_proc(t) ||
+	    dump_collect_vmas(t) || dump_collect_fds(t) || dump_collect_fs(t))
+		return -1;
+	if (dump_fault("after-collect"))
+		return -1;
+	t->ctl = compel_prepare(t->pid);
+	if (!t->ctl) {
+		pr_err("can't prepare %d for infection", t->pid);
+		return -1;
+	}
+	if (compel_infect(t->ctl, &parasite_blob, PARASITE_ARGS_SIZE)) {
+		pr_err("can't infect %d", t->pid);
+		return -1;
+	}
+	if (dump_fault("after-infect") || dump_collect_core_parasite(t) ||
+	    dump_collect_threads_parasite(t) || dump_fault("after-parasite"))
+		return -1;
+	if (!*inv_gone) {
+		if (unlinkat(t->dirfd, img_desc(IMG_INVENTORY)->fmt, 0) && errno != ENOENT) {
+			pr_perror("can't remove the old inventory.img");
+			return -1;
+		}
+		*inv_gone = true;
+	}
+	t->wrote |= W_PAGES;	/* dump_pages drops what it did not commit */
+	if (dump_pages(t) || dump_fault("before-cure"))
+		return -1;
+	if (compel_cure(t->ctl)) {
+		pr_err("can't cure %d", t->pid);
+		return -1;
+	}
+	compel_release(t->ctl);
+	t->ctl = NULL;
+	return dump_fault("after-cure");
+}
+
+/* Every process in turn; the fd objects (and their ids) are the tree's. */
+static int dump_all(struct dump_tree *tr)
+{
+	bool inv_gone = false;
+	size_t i;
+
+	for (i = 0; i < tr->nr; i++) {
+		struct dump_task *t = tr->t[i];
+
+		if (t->zombie)
+			continue;
+		/* Parents come first: the parent's vmas are known by now. */
+		t->parent = t->ppid ? dump_tree_find(tr, t->ppid) : NULL;
+		if (t->parent && t->parent->zombie)
+			t->parent = NULL;
+		if (dump_task(t, &inv_gone)) {
+			cure_task(t);
+			return -1;
+		}
+		pr_debug("%d dumped", t->pid);
+	}
+	/* links across processes (socket peers): every process's fds are in */
+	return dump_check_shared_fds(tr) || fd_kinds_resolve(&tr->files, tr->o) ? -1 : 0;
+}
+
+static int write_all(struct dump_tree *tr, unsigned int *wrote)
+{
+	size_t i;
+
+	for (i = 0; i < tr->nr; i++)
+		if (write_task(tr->t[i]))
+			return -1;
+	*wrote |= W_FD_OBJECTS;	/* each kind's images: reg-files, pipes... */
+	if (dump_write_fd_objects(tr))
+		return -1;
+	if (write_pstree(tr))
+		return -1;
+	*wrote |= W_PSTREE;
+	return 0;
+}
+
+/* The dump is complete: the final action on every task. */
+static int finish(struct dump_tree *tr)
+{
+	const struct cr_options *o = tr->o;
+
+	if (o->leave_running)
+		return 0;	/* detached before the images were written */
+	if (o->leave_stopped)
+		return dump_tree_stop(tr);
+	return dump_tree_kill(tr);
 }
 
 int cmd_dump(struct cr_options *o)
 {
-	struct dump_task t;
-	struct dump_shmems shm = { 0 };
+	struct dump_tree tr;
 	uint64_t t_start, t_frozen = 0;
 	unsigned int wrote = 0;
-	bool seized = false, complete = false;
+	bool complete = false;
 	int ret = -1;
 
-	memset(&t, 0, sizeof(t));
-	task_core_entry__init(&t.core);
-	mm_entry__init(&t.mm);
-	t.o = o;
-	t.shm = &shm;
-	t.pid = o->tree_pid;
-	t.dirfd = -1;
-	if (t.pid <= 0) {
+	memset(&tr, 0, sizeof(tr));
+	tr.o = o;
+	if (o->tree_pid <= 0) {
 		pr_err("dump needs the pid of the process (-t PID)");
 		return -1;
 	}
@@ -361,8 +467,8 @@ int cmd_dump(struct cr_options *o)
 		pr_err("--leave-running and --leave-stopped exclude each other");
 		return -1;
 	}
-	t.dirfd = open(o->images_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (t.dirfd < 0) {
+	tr.dirfd = open(o->images_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (tr.dirfd < 0) {
 		pr_perror("can't open the images dir %s", o->images_dir);
 		return -1;
 	}
@@ -370,160 +476,73 @@ int cmd_dump(struct cr_options *o)
 	compel_log_init(compel_log, log_get_level() >= LOG_DEBUG ? COMPEL_LOG_DEBUG :
 			log_get_level() >= LOG_INFO ? COMPEL_LOG_INFO : COMPEL_LOG_WARN);
 
-	pr_info("seizing %d", t.pid);
+	pr_info("seizing the tree of %d", o->tree_pid);
 	t_start = dump_now_us();
-	t.stats.mark = t_start;
-	if (compel_seize_task(t.pid, 0, &t.tids, &t.nr_tids)) {
-		int err = errno;
-
-		if (err == EBUSY || (!proc_read_stat(t.pid, &t.stat) && t.stat.state == 'T'))
-			pr_err("%d is stopped (group stop): dumping stopped tasks is not supported yet",
-			       t.pid);
-		else if (err == EAGAIN)
-			pr_err("%d is a vfork parent waiting for its child: not supported yet",
-			       t.pid);
-		else
-			pr_err("can't seize %d", t.pid);
-		goto out;
-	}
-	seized = true;
+	tr.stats.mark = t_start;
+	if (dump_tree_collect(&tr, o->tree_pid))
+		goto fail;
 	t_frozen = dump_now_us();
-	t.stats.freezing_us = t_frozen - t_start;
-	dump_phase(&t.stats, "seize");
-	if (dump_fault("after-seize") || check_task(&t) || dump_check_threads(&t))
+	tr.stats.freezing_us = t_frozen - t_start;
+	dump_phase(&tr.stats, "seize");
+	if (dump_fault("after-seize") || dump_tree_check_ids(&tr))
 		goto fail;
-	dump_phase(&t.stats, "check");
-
-	if (dump_collect_threads_ptrace(&t) ||
-	    dump_collect_core_ptrace(&t) || dump_collect_core_proc(&t) ||
-	    dump_collect_vmas(&t) || dump_collect_fds(&t) || dump_collect_fs(&t))
+	dump_phase(&tr.stats, "check");
+	if (dump_all(&tr))
 		goto fail;
-	/* with several tasks: after the last one's fds */
-	if (fd_kinds_resolve(&t.files, o))
-		goto fail;
-	dump_phase(&t.stats, "collect");
-	if (dump_fault("after-collect"))
-		goto fail;
-
-	t.ctl = compel_prepare(t.pid);
-	if (!t.ctl) {
-		pr_err("can't prepare %d for infection", t.pid);
-		goto fail;
-	}
-	if (compel_infect(t.ctl, &parasite_blob, PARASITE_ARGS_SIZE)) {
-		pr_err("can't infect %d", t.pid);
-		goto fail;
-	}
-	dump_phase(&t.stats, "infect");
-	if (dump_fault("after-infect") || dump_collect_core_parasite(&t) ||
-	    dump_collect_threads_parasite(&t) || dump_fault("after-parasite"))
-		goto fail;
-	dump_phase(&t.stats, "parasite");
+	dump_phase(&tr.stats, "tasks");
 	/*
-	 * The first image is about to be written: an inventory left by an
-	 * earlier dump here would vouch for a mixed set. (A dump that fails
-	 * before this point leaves an earlier one intact.)
+	 * Shared memory objects: every process's vmas are in and the tree is
+	 * still frozen (cured, not detached): nobody writes to the objects
+	 * while they are read.
 	 */
-	if (unlinkat(t.dirfd, img_desc(IMG_INVENTORY)->fmt, 0) && errno != ENOENT) {
-		pr_perror("can't remove the old inventory.img");
-		goto fail;
-	}
-	if (dump_pages(&t))
-		goto fail;
-	wrote |= W_PAGES;
-	/* still frozen: nobody writes to the objects while they are read */
 	wrote |= W_SHMEM;
-	if (dump_shmem_write(&shm, t.dirfd))
+	if (dump_shmem_write(&tr.shm, tr.dirfd))
 		goto fail;
-	dump_phase(&t.stats, "pages");
-	if (dump_fault("before-cure"))
-		goto fail;
-	if (compel_cure(t.ctl)) {
-		pr_err("can't cure %d", t.pid);
-		goto fail;
-	}
-	compel_release(t.ctl);
-	t.ctl = NULL;
-	dump_phase(&t.stats, "cure");
-	if (dump_fault("after-cure"))
-		goto fail;
+	dump_phase(&tr.stats, "shmem");
 	/*
-	 * Everything is collected. A task that is to run on anyway may do so
+	 * Everything is collected. A tree that is to run on anyway may do so
 	 * while the images are written: a failure from here on leaves it
-	 * running, as it must. A task to be killed or left stopped stays
+	 * running, as it must. A tree to be killed or left stopped stays
 	 * frozen until the inventory is in place.
 	 */
 	if (o->leave_running) {
-		if (compel_detach_task(t.tids, t.nr_tids)) {
-			pr_err("can't detach from %d", t.pid);
+		if (dump_tree_detach(&tr))
 			goto fail;
-		}
-		seized = false;
-		t.stats.frozen_us = dump_now_us() - t_frozen;
-		dump_phase(&t.stats, "detach");
+		tr.stats.frozen_us = dump_now_us() - t_frozen;
+		dump_phase(&tr.stats, "detach");
 	}
-
-	if (write_core(&t))
+	if (write_all(&tr, &wrote))
 		goto fail;
-	wrote |= W_CORE;
-	if (write_one(&t, IMG_MM, t.pid, &t.mm.base))
-		goto fail;
-	wrote |= W_MM;
-	if (dump_write_files(&t))
-		goto fail;
-	wrote |= W_FILES;
-	if (write_pstree(&t))
-		goto fail;
-	wrote |= W_PSTREE;
-	dump_phase(&t.stats, "write");
-	if (seized)
-		t.stats.frozen_us = dump_now_us() - t_frozen;
-	if (write_stats(&t))
+	dump_phase(&tr.stats, "write");
+	if (!o->leave_running)
+		tr.stats.frozen_us = dump_now_us() - t_frozen;
+	sum_stats(&tr);
+	if (write_stats(&tr))
 		goto fail;
 	wrote |= W_STATS;
-	if (dump_fault("before-inventory") || write_inventory(&t))
+	if (dump_fault("before-inventory") || write_inventory(&tr))
 		goto fail;
 	complete = true;
-	dump_phase(&t.stats, "inventory");
-	pr_info("dump of %d complete", t.pid);
-
-	if (o->leave_stopped) {
-		if (kill(t.pid, SIGSTOP)) {
-			pr_perror("can't stop %d", t.pid);
-			goto done;
-		}
-		if (compel_detach_task(t.tids, t.nr_tids)) {
-			pr_err("can't detach from %d", t.pid);
-			goto done;
-		}
-	} else if (!o->leave_running && kill_task(&t)) {
+	dump_phase(&tr.stats, "inventory");
+	pr_info("dump of the tree of %d (%zu processes) complete", o->tree_pid, tr.nr);
+	if (finish(&tr))
 		goto done;
-	}
 	ret = 0;
 	if (!o->leave_running)
-		dump_phase(&t.stats, o->leave_stopped ? "stop" : "kill");
+		dump_phase(&tr.stats, o->leave_stopped ? "stop" : "kill");
 done:
-	if (seized)
-		t.stats.frozen_us = dump_now_us() - t_frozen;
+	if (!o->leave_running)
+		tr.stats.frozen_us = dump_now_us() - t_frozen;
 	if (o->display_stats)
-		print_stats(&t);
+		print_stats(&tr);
 	goto out;
 fail:
-	if (t.ctl) {
-		if (compel_cure(t.ctl))
-			pr_err("can't cure %d: it may not survive", t.pid);
-		compel_release(t.ctl);
-		t.ctl = NULL;
-	}
-	if (seized && compel_detach_task(t.tids, t.nr_tids))
-		pr_err("can't detach from %d", t.pid);
+	dump_tree_detach(&tr);
 	if (!complete)
-		remove_images(&t, wrote);
-	pr_err("dump of %d failed; it was left running", t.pid);
+		remove_tree_images(&tr, wrote);
+	pr_err("dump of %d failed; every process of its tree was left running", o->tree_pid);
 out:
-	dump_task_free(&t);
-	dump_shmem_free(&shm);
-	if (t.dirfd >= 0)
-		close(t.dirfd);
+	dump_tree_free(&tr);
+	close(tr.dirfd);
 	return ret;
 }

@@ -23,14 +23,18 @@
 #include <unistd.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <poll.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <ucontext.h>
 
 #define LOG_PREFIX "restore: "
 #include "commands.h"
 #include "kerndat.h"
+#include "kernel-compat.h"
 #include "log.h"
 #include "restore.h"
+#include "proc_parse.h"
 #include "image.h"
 #include "stats.pb-c.h"
 
@@ -180,44 +184,112 @@ static int write_pidfile(const struct cr_options *o, pid_t pid)
 	return close(fd);
 }
 
-/* Read the task's reports until it closes the pipe. 1: ready, 0: not. */
-static int collect_status(int fd, unsigned long long *region)
+/* A live process of the tree that has not reported ends as a zombie: it died. */
+static bool died(pid_t pid)
 {
-	char buf[16384], *line, *nl;
-	size_t have = 0;
-	int ready = 0, failed = 0;
+	char path[32], buf[256], *p;
 	ssize_t n;
+	int fd;
 
-	for (;;) {
-		n = read(fd, buf + have, sizeof(buf) - 1 - have);
-		if (n < 0 && errno == EINTR)
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;	/* not created yet */
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}
+
+/*
+ * What criu knows of each process of the tree while it restores: the
+ * region to see gone, and a pidfd taken when it reported ready (it is
+ * alive then, blocked on the go pipe): -1 not ready, -2 ready without one.
+ */
+struct tree_status {
+	unsigned long long	*region;
+	int			*pidfd;
+};
+
+/* One line from the tree: "E..." fatal, "W..." warning, "R<pid> <region>" ready. */
+static int status_line(struct rst_tree *tr, char *line, struct tree_status *ts)
+{
+	unsigned long long r = 0;
+	unsigned int pid = 0;
+	ssize_t k;
+
+	if (line[0] == 'E') {
+		pr_err("%s", line + 1);
+		return -1;
+	}
+	if (line[0] == 'W') {
+		pr_warn("%s", line + 1);
+		return 0;
+	}
+	if (line[0] != 'R' || sscanf(line + 1, "%u %llx", &pid, &r) != 2 ||
+	    (k = rst_tree_find(tr, (pid_t)pid)) < 0 || ts->pidfd[k] != -1) {
+		pr_err("unexpected report from the tree: '%.80s'", line);
+		return -1;
+	}
+	ts->pidfd[k] = (int)syscall(__NR_pidfd_open, pid, 0);
+	if (ts->pidfd[k] < 0)
+		ts->pidfd[k] = -2;
+	ts->region[k] = r;
+	return 1;
+}
+
+/*
+ * Read the reports of the tree until every live process said "R" (0), or
+ * one failed or died (-1). A process that dies without a word is seen as
+ * a zombie: its parent, stuck in its own restore, does not reap it.
+ */
+static int collect_status(struct rst_tree *tr, int fd, struct tree_status *ts)
+{
+	static char buf[16384];
+	size_t have = 0, nr_ready = 0, i;
+	char *nl;
+
+	while (nr_ready < tr->nr_live) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+		ssize_t n;
+		int r = poll(&pfd, 1, 100);
+
+		if (r < 0 && errno != EINTR)
+			return -1;
+		if (r <= 0) {
+			for (i = 0; i < tr->nr; i++)
+				if (!tr->ri[i].zombie && ts->pidfd[i] == -1 && died(tr->ri[i].pid)) {
+					pr_err("process %d died while being restored", tr->ri[i].pid);
+					return -1;
+				}
 			continue;
-		if (n <= 0)
-			break;
+		}
+		n = read(fd, buf + have, sizeof(buf) - 1 - have);
+		if (n <= 0) {
+			pr_err("the tree stopped reporting (%zu of %zu processes ready)", nr_ready,
+			       tr->nr_live);
+			return -1;
+		}
 		have += (size_t)n;
-		if (have == sizeof(buf) - 1) {
-			pr_err("the task sent too many messages");
-			return 0;
-		}
-	}
-	buf[have] = '\0';
-	for (line = buf; *line; line = nl + 1) {
-		nl = strchr(line, '\n');
-		if (!nl)
-			nl = line + strlen(line) - 1;	/* an unterminated last line */
-		else
+		buf[have] = '\0';
+		while ((nl = strchr(buf, '\n'))) {
 			*nl = '\0';
-		if (line[0] == 'E') {
-			pr_err("%s", line + 1);
-			failed = 1;
-		} else if (line[0] == 'W') {
-			pr_warn("%s", line + 1);
-		} else if (line[0] == 'R') {
-			ready = 1;
-			*region = strtoull(line + 1, NULL, 16);
+			r = status_line(tr, buf, ts);
+			if (r < 0)
+				return -1;
+			nr_ready += (size_t)r;
+			have -= (size_t)(nl + 1 - buf);
+			memmove(buf, nl + 1, have + 1);
+		}
+		if (have == sizeof(buf) - 1) {
+			pr_err("the tree sent a line too long");
+			return -1;
 		}
 	}
-	return ready && !failed;
+	return 0;
 }
 
 /*
@@ -231,7 +303,7 @@ static void wait_region_gone(pid_t pid, unsigned long long region)
 	int i;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	for (i = 0; region && i < 5000; i++) {
+	for (i = 0; region && i < 50000; i++) {
 		FILE *f = fopen(path, "re");
 		bool found = false;
 
@@ -242,7 +314,7 @@ static void wait_region_gone(pid_t pid, unsigned long long region)
 		fclose(f);
 		if (!found)
 			return;
-		usleep(1000);
+		usleep(100);
 	}
 	if (region)
 		pr_warn("the restorer region %#llx is still mapped in task %d", region, pid);
@@ -277,9 +349,12 @@ static uint64_t now_us(void)
 }
 
 /* stats-restore.img in the work dir; a failure to write it is only a warning. */
-static void write_stats(const struct cr_options *o, const struct rst_image *ri, uint64_t fork_us,
+static void write_stats(const struct cr_options *o, const struct rst_tree *tr, uint64_t fork_us,
 			uint64_t restore_us)
 {
+	uint64_t pages = 0;
+	size_t i;
+
 	StatsEntry se = STATS_ENTRY__INIT;
 	RestoreStatsEntry rs = RESTORE_STATS_ENTRY__INIT;
 	struct cr_img *img;
@@ -287,14 +362,16 @@ static void write_stats(const struct cr_options *o, const struct rst_image *ri, 
 
 	rs.forking_time = fork_us;
 	rs.restore_time = restore_us;
-	rs.pages_restored = ri->pages_total;
+	for (i = 0; i < tr->nr; i++)
+		pages += tr->ri[i].pages_total;
+	rs.pages_restored = pages;
 	rs.has_tasks = true;
-	rs.tasks = 1;
+	rs.tasks = tr->nr;
 	se.restore = &rs;
 	if (o->display_stats)
-		pr_msg("restore: forking %llu us, restore %llu us, %llu pages, %zu thread(s)\n",
+		pr_msg("restore: forking %llu us, restore %llu us, %llu pages, %zu process(es)\n",
 		       (unsigned long long)fork_us, (unsigned long long)restore_us,
-		       (unsigned long long)ri->pages_total, ri->nr_threads);
+		       (unsigned long long)pages, tr->nr);
 	dfd = open(o->work_dir ? o->work_dir : o->images_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	img = dfd >= 0 ? img_create(dfd, IMG_STATS_RESTORE, 0) : NULL;
 	if (!img || img_write_entry(img, &se.base) || img_commit(img))
@@ -303,11 +380,80 @@ static void write_stats(const struct cr_options *o, const struct rst_image *ri, 
 		close(dfd);
 }
 
-static void kill_task(pid_t pid)
+/*
+ * Undo: end of file on the go pipe ends the processes that reported and
+ * wait for it; once released, they are killed through the pidfd taken
+ * when they reported; the root's SIGKILL ends the rest (each has
+ * PDEATHSIG=SIGKILL until it reports). criu is the subreaper of all of
+ * them and reaps until none is left.
+ */
+static int exit_code(int st);
+
+static void kill_tree(const struct rst_tree *tr, pid_t root, int *go_w,
+		      const struct tree_status *ts)
 {
-	kill(pid, SIGKILL);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+	size_t i;
+
+	if (*go_w >= 0) {
+		close(*go_w);
+		*go_w = -1;
+	}
+	for (i = 0; i < tr->nr; i++)
+		if (ts->pidfd[i] >= 0)
+			syscall(__NR_pidfd_send_signal, ts->pidfd[i], SIGKILL, NULL, 0);
+	if (root > 0)
+		kill(root, SIGKILL);
+	while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR)
 		;
+}
+
+/* Every process that is to stay stopped has stopped (bounded). */
+static int wait_stopped(const struct rst_tree *tr, const struct cr_options *o)
+{
+	size_t i;
+	int st;
+
+	for (i = 0; i < tr->nr; i++) {
+		const struct rst_image *ri = &tr->ri[i];
+		int tries;
+
+		if (ri->zombie || !(o->leave_stopped || ri->core->state == 3))
+			continue;
+		if (i == 0) {
+			if (waitpid(ri->pid, &st, WUNTRACED) != ri->pid || !WIFSTOPPED(st)) {
+				pr_err("task %d did not stop as asked (status %#x)", ri->pid, st);
+				return -1;
+			}
+			continue;
+		}
+		for (tries = 0; tries < 5000; tries++) {
+			struct proc_stat ps;
+
+			if (!proc_read_stat(ri->pid, &ps) && ps.state == 'T')
+				break;
+			usleep(1000);
+		}
+	}
+	return 0;
+}
+
+/* Attached: wait for the root (reaping whatever else the subreaper adopts). */
+static int wait_root(pid_t root)
+{
+	int st;
+	pid_t p;
+
+	for (;;) {
+		p = waitpid(-1, &st, 0);
+		if (p == root && (WIFEXITED(st) || WIFSIGNALED(st)))
+			break;
+		if (p < 0 && errno != EINTR) {
+			pr_perror("waitpid %d", root);
+			return -1;
+		}
+	}
+	pr_info("task %d finished with status %#x", root, st);
+	return exit_code(st);
 }
 
 static int exit_code(int st)
@@ -319,95 +465,128 @@ static int exit_code(int st)
 	return 1;
 }
 
+static int check_host(struct rst_tree *tr)
+{
+	size_t i;
+
+	for (i = 0; i < tr->nr; i++)
+		if (!tr->ri[i].zombie && check_xsave(&tr->ri[i]))
+			return -1;
+	warn_foreign_vdso(&tr->ri[0]);
+	return 0;
+}
+
+/* The barrier: one byte per live process, then end of file. */
+static int release_tree(const struct rst_tree *tr, int *go_w)
+{
+	char ones[256];
+	size_t left = tr->nr_live;
+
+	memset(ones, 'G', sizeof(ones));
+	while (left) {
+		ssize_t n = write(*go_w, ones, left < sizeof(ones) ? left : sizeof(ones));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			pr_perror("cannot release the tree");
+			return -1;
+		}
+		left -= (size_t)n;
+	}
+	close(*go_w);
+	*go_w = -1;
+	return 0;
+}
+
 int cmd_restore(struct cr_options *o)
 {
-	struct rst_image ri;
-	struct rst_files files;
-	struct rst_shmems shm;
-	int dirfd, pfd[2] = { -1, -1 }, ret = -1, st;
+	struct rst_tree tr;
+	int dirfd, pfd[2] = { -1, -1 }, gfd[2] = { -1, -1 }, ret = -1;
 	uint64_t t0 = 0, t_fork = 0;
-	unsigned long long region = 0;
+	struct tree_status ts = { NULL, NULL };
 	pid_t pid = -1;
+	size_t i;
 
-	memset(&files, 0, sizeof(files));
-	memset(&shm, 0, sizeof(shm));
+	memset(&tr, 0, sizeof(tr));
 	dirfd = open(o->images_dir ? o->images_dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0) {
 		pr_perror("cannot open the images dir %s", o->images_dir ? o->images_dir : ".");
 		return -1;
 	}
-	if (rst_shmem_read(dirfd, &shm) || rst_images_read(dirfd, &ri) ||
-	    rst_shmem_check_mm(&shm, ri.mm, ri.pid) || check_xsave(&ri) ||
-	    rst_files_open(&ri, o, &files))
+	if (rst_tree_read(dirfd, o, &tr) || check_host(&tr))
 		goto out;
-	/* Shared memory objects: created once, before the fork, and inherited. */
-	if (rst_shmem_create(&shm) || rst_shmem_vma_fds(&shm, ri.mm, files.vma_fd))
+	/* Shared memory objects: created once, before the first fork, and inherited. */
+	if (rst_shmem_create(&tr.shm))
 		goto out;
-	warn_foreign_vdso(&ri);
-	if (pipe2(pfd, O_CLOEXEC)) {
+	ts.region = calloc(tr.nr, sizeof(*ts.region));
+	ts.pidfd = malloc(tr.nr * sizeof(*ts.pidfd));
+	if (!ts.region || !ts.pidfd)
+		goto out;
+	for (i = 0; i < tr.nr; i++)
+		ts.pidfd[i] = -1;
+	/* Orphans of a failed restore come to criu, which reaps them. */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)) {
+		pr_perror("PR_SET_CHILD_SUBREAPER");
+		goto out;
+	}
+	if (pipe2(pfd, O_CLOEXEC) || pipe2(gfd, O_CLOEXEC)) {
 		pr_perror("pipe");
 		goto out;
 	}
 	fflush(NULL);
 	t0 = now_us();
-	pid = rst_fork_pid(ri.pid);
+	pid = rst_fork_pid(tr.ri[0].pid);
 	if (pid < 0)
 		goto out;
-	t_fork = now_us();
 	if (pid == 0) {
 		close(pfd[0]);
-		rst_task_main(&ri, &files, o, pfd[1]);
+		close(gfd[1]);
+		rst_task_main(&tr, 0, o, pfd[1], gfd[0]);
 	}
+	t_fork = now_us();
 	close(pfd[1]);
-	pfd[1] = -1;
-	/* The task holds its own descriptors now: criu must not keep the objects alive. */
-	rst_shmem_free(&shm);
-	if (!collect_status(pfd[0], &region)) {
-		if (waitpid(pid, &st, WNOHANG) == pid)
-			pr_err("task %d died while being restored (status %#x)", pid, st);
-		else
-			pr_err("restoring task %d failed", pid);
-		kill_task(pid);
+	close(gfd[0]);
+	pfd[1] = gfd[0] = -1;
+	rst_tree_drop_pages(&tr);	/* the processes have them: room for the pidfds */
+	/* The root holds its own descriptors now: criu must not keep the objects alive. */
+	rst_shmem_free(&tr.shm);
+	if (collect_status(&tr, pfd[0], &ts) || release_tree(&tr, &gfd[1])) {
+		pr_err("restoring the tree of %d failed; every process of it is killed", pid);
+		kill_tree(&tr, pid, &gfd[1], &ts);
 		goto out;
 	}
+	pr_info("all %zu processes ready, released", tr.nr_live);
 	/* A task left stopped stops before that last step. */
-	if (!o->leave_stopped && ri.core->state != 3)
-		wait_region_gone(pid, region);
+	for (i = 0; i < tr.nr; i++)
+		if (!tr.ri[i].zombie && !o->leave_stopped && tr.ri[i].core->state != 3)
+			wait_region_gone(tr.ri[i].pid, ts.region[i]);
 	if (write_pidfile(o, pid)) {
-		kill_task(pid);
+		kill_tree(&tr, pid, &gfd[1], &ts);
 		goto out;
 	}
-	pr_info("task %d restored", pid);
-	write_stats(o, &ri, t_fork - t0, now_us() - t_fork);
-	if (o->leave_stopped || ri.core->state == 3) {
-		if (waitpid(pid, &st, WUNTRACED) != pid || !WIFSTOPPED(st)) {
-			pr_err("task %d did not stop as asked (status %#x)", pid, st);
-			if (!WIFEXITED(st) && !WIFSIGNALED(st))
-				kill_task(pid);
-			goto out;
-		}
+	pr_info("tree of %d restored (%zu processes)", pid, tr.nr);
+	write_stats(o, &tr, t_fork - t0, now_us() - t_fork);
+	if (wait_stopped(&tr, o)) {
+		kill_tree(&tr, pid, &gfd[1], &ts);
+		goto out;
 	}
 	ret = 0;
-	if (o->restore_detached)
-		goto out;
-
-	while (waitpid(pid, &st, 0) < 0) {
-		if (errno != EINTR) {
-			pr_perror("waitpid %d", pid);
-			ret = -1;
-			goto out;
-		}
-	}
-	pr_info("task %d finished with status %#x", pid, st);
-	ret = exit_code(st);
+	if (!o->restore_detached)
+		ret = wait_root(pid);
 out:
-	if (pfd[0] >= 0)
-		close(pfd[0]);
-	if (pfd[1] >= 0)
-		close(pfd[1]);
-	rst_files_close(&ri, &files);
-	rst_images_free(&ri);
-	rst_shmem_free(&shm);
+	for (i = 0; i < 2; i++) {
+		if (pfd[i] >= 0)
+			close(pfd[i]);
+		if (gfd[i] >= 0)
+			close(gfd[i]);
+	}
+	for (i = 0; ts.pidfd && i < tr.nr; i++)
+		if (ts.pidfd[i] >= 0)
+			close(ts.pidfd[i]);
+	free(ts.region);
+	free(ts.pidfd);
+	rst_tree_free(&tr);
 	close(dirfd);
 	if (ret > 0) {
 		/* the task's own exit status becomes criu's */

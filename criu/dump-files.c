@@ -232,13 +232,13 @@ static int collect_one(struct dump_task *t, struct fd_probe *p, int infofd, FdEn
 	e->fd = p->fd;
 	e->kind = ops->kind;
 	e->cloexec = !!(p->fi.flags & O_CLOEXEC);
-	ret = shared_id(&t->files, ops, p, &seen);
+	ret = shared_id(t->files, ops, p, &seen);
 	if (ret < 0)
 		return -1;
 	id = (uint32_t)ret;
 	if (seen) {
-		if (ops->dump(&t->files, p, &id)) {
-			tdelete(seen, &t->files.seen, seen_cmp);
+		if (ops->dump(t->files, p, &id)) {
+			tdelete(seen, &t->files->seen, seen_cmp);
 			free(seen);
 			return -1;
 		}
@@ -273,7 +273,6 @@ static int open_dir(pid_t pid, const char *name)
 
 int dump_collect_fds(struct dump_task *t)
 {
-	struct dump_files *f = &t->files;
 	char target[PATH_MAX + 32];
 	int *fds = NULL, ret = -1, pidfd, procfd, infofd;
 	size_t nr, i;
@@ -283,22 +282,22 @@ int dump_collect_fds(struct dump_task *t)
 	pidfd = open_pidfd(t->pid);
 	procfd = open_dir(t->pid, "fd");
 	infofd = open_dir(t->pid, "fdinfo");
-	f->fd = calloc(nr ? nr : 1, sizeof(*f->fd));
-	if (!f->fd || pidfd < 0 || procfd < 0 || infofd < 0)
+	t->fds = calloc(nr ? nr : 1, sizeof(*t->fds));
+	if (!t->fds || pidfd < 0 || procfd < 0 || infofd < 0)
 		goto out;
 	for (i = 0; i < nr; i++) {
 		struct fd_probe p = {
 			.pid = t->pid, .fd = fds[i], .link = target, .o = t->o,
 			.pidfd = pidfd, .procfd = procfd, .local = -1,
 		};
-		int err = collect_one(t, &p, infofd, &f->fd[f->nr_fd]);
+		int err = collect_one(t, &p, infofd, &t->fds[t->nr_fds]);
 
 		proc_fdinfo_free(&p.fi);
 		if (p.local >= 0)
 			close(p.local);
 		if (err)
 			goto out;
-		f->nr_fd++;
+		t->nr_fds++;
 	}
 	ret = 0;
 out:
@@ -326,7 +325,7 @@ static int add_link(struct dump_task *t, const char *name, unsigned int flags, u
 	}
 	if (dump_check_path(name, target, &stb))
 		return -1;
-	return dump_files_add(&t->files, target, &stb, flags, 0, id);
+	return dump_files_add(t->files, target, &stb, flags, 0, id);
 }
 
 int dump_collect_fs(struct dump_task *t)
@@ -351,25 +350,99 @@ int dump_collect_fs(struct dump_task *t)
 void dump_files_free(struct dump_files *f)
 {
 	fd_kinds_free(f);
-	free(f->fd);
 	tdestroy(f->seen, free);
 	memset(f, 0, sizeof(*f));
 }
 
-int dump_write_files(struct dump_task *t)
+int dump_write_fds(struct dump_task *t)
 {
-	struct cr_img *img;
+	struct cr_img *img = img_create(t->dirfd, IMG_FDS, t->pid);
 	size_t i;
 
-	img = img_create(t->dirfd, IMG_FDS, t->pid);
 	if (!img)
 		return -1;
-	for (i = 0; i < t->files.nr_fd; i++)
-		if (img_write_entry(img, &t->files.fd[i].base)) {
+	for (i = 0; i < t->nr_fds; i++)
+		if (img_write_entry(img, &t->fds[i].base)) {
 			img_abort(img);
 			return -1;
 		}
-	if (img_commit(img))
+	return img_commit(img);
+}
+
+int dump_write_fd_objects(struct dump_tree *tr)
+{
+	return fd_kinds_write(&tr->files, tr->dirfd);
+}
+
+/* ---- objects shared by processes ------------------------------------------ */
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The ids a process's descriptors name, sorted, each once. */
+static uint32_t *task_ids(const struct dump_task *t, size_t *nr)
+{
+	uint32_t *v = malloc((t->nr_fds + 1) * sizeof(*v));
+	size_t i, n = 0;
+
+	if (!v)
+		return NULL;
+	for (i = 0; i < t->nr_fds; i++)
+		v[i] = t->fds[i].id;
+	qsort(v, t->nr_fds, sizeof(*v), cmp_u32);
+	for (i = 0; i < t->nr_fds; i++)
+		if (!n || v[n - 1] != v[i])
+			v[n++] = v[i];
+	*nr = n;
+	return v;
+}
+
+/*
+ * Objects several processes use are opened once on restore, by their
+ * nearest common ancestor, and handed down through the forks: any sharing
+ * works, except an epoll set (its targets are registered by fd number in
+ * each process that holds it, which would register them twice).
+ */
+int dump_check_shared_fds(const struct dump_tree *tr)
+{
+	uint32_t max = tr->files.next_id;
+	pid_t *first = calloc((size_t)max + 1, sizeof(*first));
+	size_t i, k, j, n;
+	int ret = 0;
+
+	if (!first)
 		return -1;
-	return fd_kinds_write(&t->files, t->dirfd);
+	for (i = 0; i < tr->nr && !ret; i++) {
+		const struct dump_task *t = tr->t[i];
+		uint32_t *ids = task_ids(t, &n);
+
+		if (!ids) {
+			ret = -1;
+			break;
+		}
+		for (k = 0; k < n && !ret; k++) {
+			if (ids[k] > max) {
+				pr_err("fd object id %u out of range", ids[k]);
+				ret = -1;
+			} else if (!first[ids[k]]) {
+				first[ids[k]] = t->pid;
+			} else {
+				for (j = 0; j < t->nr_fds && t->fds[j].id != ids[k]; j++)
+					;
+				if (t->fds[j].kind == FD_KIND__FD_EPOLL) {
+					pr_err("an epoll set of %d (fd %u) is also %d's: epoll sets "
+					       "shared by processes are not supported yet", t->pid,
+					       t->fds[j].fd, first[ids[k]]);
+					ret = -1;
+				}
+			}
+		}
+		free(ids);
+	}
+	free(first);
+	return ret;
 }

@@ -25,6 +25,7 @@
 #include "image.h"
 #include "kerndat.h"
 #include "pagemap.pb-c.h"
+#include "pagemap-flags.h"
 #include "parasite-proto.h"
 #include "restorer-args.h"
 
@@ -84,8 +85,8 @@ static int vma_file(struct dump_task *t, const struct proc_vma *pv, uint32_t *id
 		       pv->path);
 		return -1;
 	}
-	for (i = 0; i < t->files.nr; i++) {
-		RegFileEntry *e = t->files.e[i];
+	for (i = 0; i < t->files->nr; i++) {
+		RegFileEntry *e = t->files->e[i];
 
 		if (e->dev == stb.st_dev && e->ino == stb.st_ino && e->flags == flags &&
 		    e->pos == 0 && !strcmp(e->path, pv->path)) {
@@ -93,7 +94,7 @@ static int vma_file(struct dump_task *t, const struct proc_vma *pv, uint32_t *id
 			return 0;
 		}
 	}
-	return dump_files_add(&t->files, pv->path, &stb, flags, 0, id);
+	return dump_files_add(t->files, pv->path, &stb, flags, 0, id);
 }
 
 static int refuse_vmflags(const struct proc_vma *pv)
@@ -279,6 +280,10 @@ struct page_xfer {
 	int			mem_fd;		/* /proc/PID/mem, for unreadable vmas */
 	unsigned int		flushes;
 	int64_t			rseq_off;	/* where rseq_cs lands in the file, -1 */
+	int			parent_pm;	/* the parent's pagemap, -1: no parent */
+	const uint8_t		*cow;		/* per page of the vma: shared with the parent */
+	uint64_t		cow_start;	/* the vma's start */
+	uint64_t		cow_pages;	/* pages left out as PE_COW */
 };
 
 static int pipe_setup(struct page_xfer *x)
@@ -390,12 +395,11 @@ static int copy_unreadable(struct page_xfer *x, uint64_t start, uint64_t len)
 	return 0;
 }
 
-static int add_run(struct page_xfer *x, const VmaEntry *v, uint64_t start, uint64_t end)
+/* Pagemap entries for [start, end) with @flags (nr_pages is 32 bits). */
+static int write_entries(struct page_xfer *x, uint64_t start, uint64_t end, uint32_t flags)
 {
-	struct parasite_pages *p = x->args;
 	uint64_t a;
 
-	/* The pagemap entries: nr_pages is 32 bits. */
 	for (a = start; a < end;) {
 		uint64_t n = (end - a) / PAGE;
 		PagemapEntry pe = PAGEMAP_ENTRY__INIT;
@@ -405,11 +409,21 @@ static int add_run(struct page_xfer *x, const VmaEntry *v, uint64_t start, uint6
 		pe.vaddr = a;
 		pe.nr_pages = (uint32_t)n;
 		pe.has_flags = true;
-		pe.flags = 1;	/* PRESENT */
+		pe.flags = flags;
 		if (img_write_entry(x->pagemap, &pe.base))
 			return -1;
 		a += n * PAGE;
 	}
+	return 0;
+}
+
+static int store_run(struct page_xfer *x, const VmaEntry *v, uint64_t start, uint64_t end)
+{
+	struct parasite_pages *p = x->args;
+	uint64_t a;
+
+	if (write_entries(x, start, end, PE_PRESENT))
+		return -1;
 	x->t->stats.pages_written += (end - start) / PAGE;
 	if (x->t->rseq_cs_val && x->t->rseq_cs_addr >= start && x->t->rseq_cs_addr + 8 <= end)
 		x->rseq_off = x->file_off + p->total + (x->t->rseq_cs_addr - start);
@@ -430,6 +444,32 @@ static int add_run(struct page_xfer *x, const VmaEntry *v, uint64_t start, uint6
 		if (p->total == x->pipe_size || p->nr_iovs == PARASITE_MAX_IOVS)
 			if (flush_chunk(x))
 				return -1;
+	}
+	return 0;
+}
+
+/*
+ * A run of pages worth storing. Where the vma was inherited from the
+ * parent, the pages still shared with it become PE_COW runs without data.
+ */
+static int add_run(struct page_xfer *x, const VmaEntry *v, uint64_t start, uint64_t end)
+{
+	uint64_t a, s;
+
+	if (!x->cow)
+		return store_run(x, v, start, end);
+	for (a = start; a < end;) {
+		bool shared = x->cow[(a - x->cow_start) / PAGE];
+
+		for (s = a; a < end && x->cow[(a - x->cow_start) / PAGE] == shared; a += PAGE)
+			;
+		if (shared) {
+			if (write_entries(x, s, a, PE_COW))
+				return -1;
+			x->cow_pages += (a - s) / PAGE;
+		} else if (store_run(x, v, s, a)) {
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -585,9 +625,45 @@ static int scan_vma_pagemap(struct page_xfer *x, int pm_fd, const VmaEntry *v,
 	return 0;
 }
 
+/* Before scanning @v: which of its pages the child shares with its parent. */
+static int cow_begin(struct page_xfer *x, int pm_fd, const VmaEntry *v)
+{
+	const struct dump_task *p = x->t->parent;
+	uint8_t *map;
+
+	x->cow = NULL;
+	if (!p || !cow_parent_vma(p, x->t, v))
+		return 0;
+	if (x->parent_pm < 0) {
+		x->parent_pm = cow_open_pagemap(p->pid);
+		if (x->parent_pm < 0)
+			return -1;
+	}
+	map = malloc((v->end - v->start) / PAGE);
+	if (!map) {
+		pr_err("out of memory for the pages of %lx-%lx", (unsigned long)v->start,
+		       (unsigned long)v->end);
+		return -1;
+	}
+	if (cow_shared_map(pm_fd, x->parent_pm, v->start, v->end, map)) {
+		free(map);
+		return -1;
+	}
+	x->cow = map;
+	x->cow_start = v->start;
+	return 0;
+}
+
+static void cow_end(struct page_xfer *x)
+{
+	free((void *)x->cow);
+	x->cow = NULL;
+}
+
 int dump_pages(struct dump_task *t)
 {
-	struct page_xfer x = { .t = t, .pipe = { -1, -1 }, .mem_fd = -1, .rseq_off = -1 };
+	struct page_xfer x = { .t = t, .pipe = { -1, -1 }, .mem_fd = -1, .rseq_off = -1,
+			       .parent_pm = -1 };
 	PagemapHead head = PAGEMAP_HEAD__INIT;
 	struct cr_img *pages = NULL;
 	char path[64];
@@ -627,14 +703,22 @@ int dump_pages(struct dump_task *t)
 		goto out;
 	for (i = 0; i < t->mm.n_vmas; i++) {
 		const VmaEntry *v = t->mm.vmas[i];
+		int r;
 
 		if (v->kind != VMA_KIND__VMA_ANON_PRIVATE && v->kind != VMA_KIND__VMA_FILE_PRIVATE &&
 		    v->kind != VMA_KIND__VMA_SHMEM_PRIVATE)
 			continue;
 		t->stats.pages_scanned += (v->end - v->start) / PAGE;
-		if (scan ? scan_vma(&x, pm_fd, v) : scan_vma_pagemap(&x, pm_fd, v, &z))
+		if (cow_begin(&x, pm_fd, v))
+			goto out;
+		r = scan ? scan_vma(&x, pm_fd, v) : scan_vma_pagemap(&x, pm_fd, v, &z);
+		cow_end(&x);
+		if (r)
 			goto out;
 	}
+	if (x.cow_pages)
+		pr_info("%d: %lu pages shared with its parent since fork() left to it",
+			t->pid, (unsigned long)x.cow_pages);
 	if (flush_chunk(&x))
 		goto out;
 	/*
@@ -667,6 +751,8 @@ out:
 	}
 	if (x.mem_fd >= 0)
 		close(x.mem_fd);
+	if (x.parent_pm >= 0)
+		close(x.parent_pm);
 	close(pm_fd);
 	return ret;
 }

@@ -7,7 +7,7 @@
  * sock_diag walks), the addresses from getsockname()/getpeername(), the
  * backlog, pending connections, queued bytes and shutdown from sock_diag.
  * Restore: socket, options and IPV6_V6ONLY, bind, then listen or connect,
- * in criu before the fork.
+ * in the process that opens the object (before it forks).
  *
  * Refused ("not supported yet"): TCP in any state but LISTEN and CLOSE
  * (established connections need --tcp-established, not built), listening

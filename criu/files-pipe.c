@@ -534,14 +534,26 @@ static int fifo_open(struct fd_rst *r, const struct fd_obj *o, const struct cr_o
 	return fd;
 }
 
+static uint64_t pipe_group(const struct fd_rst *r, const struct fd_obj *o)
+{
+	(void)r;
+	return ((const PipeEntry *)o->e)->pipe_id;
+}
+
+static uint64_t fifo_group(const struct fd_rst *r, const struct fd_obj *o)
+{
+	(void)r;
+	return ((const FifoEntry *)o->e)->pipe_id;
+}
+
 const struct fd_ops fd_pipe_ops = {
 	.kind = FD_KIND__FD_PIPE, .name = "pipe", .img = IMG_PIPES, .extra_img = IMG_PIPES_DATA,
 	.match = pipe_match, .dump = pipe_dump, .write = pipe_write, .free = pipe_free,
-	.read = pipe_read, .open = pipe_open, .rst_free = pipe_rst_free,
+	.read = pipe_read, .open = pipe_open, .rst_free = pipe_rst_free, .group = pipe_group,
 };
 
 const struct fd_ops fd_fifo_ops = {
 	.kind = FD_KIND__FD_FIFO, .name = "fifo", .img = IMG_FIFOS,
-	.match = fifo_match, .dump = fifo_dump, .open = fifo_open,
+	.match = fifo_match, .dump = fifo_dump, .open = fifo_open, .group = fifo_group,
 	/* written, read and freed with the pipes */
 };

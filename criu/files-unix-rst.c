@@ -1,9 +1,10 @@
 /*
  * Unix sockets, restore (images/sk-unix.proto; the dump is criu/files-unix.c).
  *
- * Every socket is made in criu before the fork, once, when the first fd
- * naming it (or its peer) is opened, and kept until its own open() hands
- * it out:
+ * Every socket is made once, when the first fd naming it (or its peer) is
+ * opened, and kept until its own open() hands it out; the sockets one
+ * make() creates together are one group (unix_group()), which a process
+ * tree opens in one process, before the forks hand them down:
  *   listening     socket, bind to its name, listen(backlog)
  *   accepted      a stream/seqpacket pair one of whose ends carries the
  *                 name of a listening socket of the dump: the other end
@@ -55,6 +56,7 @@ struct rsk {
 	const UnixSkEntry	*e;
 	int			fd;	/* made and not handed out yet; -1 */
 	int			made;
+	size_t			up;	/* union-find parent: sockets made together */
 	int			any;	/* its descriptor, handed out or not (-1: none):
 					   all stay open in criu until the fork */
 };
@@ -176,6 +178,44 @@ static int check_peers(const struct unix_rst *ur)
 	return 0;
 }
 
+static size_t root(const struct unix_rst *ur, size_t i)
+{
+	while (ur->s[i].up != i)
+		i = ur->s[i].up;
+	return i;
+}
+
+static void join(struct unix_rst *ur, size_t a, size_t b)
+{
+	a = root(ur, a);
+	b = root(ur, b);
+	if (a != b)
+		ur->s[a > b ? a : b].up = a < b ? a : b;
+}
+
+static struct rsk *listener_of(struct unix_rst *ur, const UnixSkEntry *e);
+
+/*
+ * Sockets one make() creates together share a group (fd_ops.group), so
+ * that in a process tree one process opens them all: a socket and its peer,
+ * and an accepted socket and its listener.
+ */
+static void join_made_together(struct unix_rst *ur)
+{
+	size_t i;
+
+	for (i = 0; i < ur->nr; i++) {
+		const UnixSkEntry *e = ur->s[i].e;
+		struct rsk *p = e->has_peer ? find(ur, e->peer) : NULL;
+		struct rsk *l = listener_of(ur, e);
+
+		if (p)
+			join(ur, i, (size_t)(p - ur->s));
+		if (l && p && p->e->has_peer && p->e->peer == e->id)
+			join(ur, i, (size_t)(l - ur->s));
+	}
+}
+
 int unix_read(struct fd_rst *r, int dirfd)
 {
 	struct unix_rst *ur = calloc(1, sizeof(*ur));
@@ -198,6 +238,8 @@ int unix_read(struct fd_rst *r, int dirfd)
 	for (i = 0; i < ur->nr; i++)
 		ur->s[i] = (struct rsk){ .e = (const UnixSkEntry *)ur->v[i], .fd = -1, .any = -1 };
 	qsort(ur->s, ur->nr, sizeof(*ur->s), cmp_id);
+	for (i = 0; i < ur->nr; i++)
+		ur->s[i].up = i;
 	for (i = 1; i < ur->nr; i++)
 		if (ur->s[i].e->id == ur->s[i - 1].e->id)
 			return bad(ur->s[i].e, "listed twice");
@@ -209,7 +251,18 @@ int unix_read(struct fd_rst *r, int dirfd)
 	for (i = 0; i < ur->nr; i++)
 		if (ur->s[i].e->state == USK_LISTEN)
 			ur->lst[ur->nr_lst++] = &ur->s[i];
-	return check_peers(ur);
+	if (check_peers(ur))
+		return -1;
+	join_made_together(ur);
+	return 0;
+}
+
+uint64_t unix_group(const struct fd_rst *r, const struct fd_obj *o)
+{
+	const struct unix_rst *ur = r->priv[FD_KIND__FD_UNIX_SK];
+	const struct rsk *s = ur ? find(ur, o->id) : NULL;
+
+	return s ? (uint64_t)root(ur, (size_t)(s - ur->s)) + 1 : 0;
 }
 
 void unix_rst_free(struct fd_rst *r)

@@ -522,5 +522,5 @@ const struct fd_ops fd_unix_sk_ops = {
 	.kind = FD_KIND__FD_UNIX_SK, .name = "unix socket", .img = IMG_UNIX_SKS,
 	.match = unix_match, .dump = unix_dump, .resolve = unix_resolve,
 	.write = unix_write, .free = unix_free,
-	.read = unix_read, .open = unix_open, .rst_free = unix_rst_free,
+	.read = unix_read, .open = unix_open, .rst_free = unix_rst_free, .group = unix_group,
 };

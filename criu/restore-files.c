@@ -1,9 +1,14 @@
 /*
- * Restore: open every file the task needs, in the parent, before the fork.
+ * Restore: open every object and file the task needs, in the task, before
+ * it stages its memory and forks its children.
  *
  * A file that is gone, replaced (dev/ino) or, for mapped files, changed
- * (size/mtime) fails the restore here, with nothing created yet. The task
- * inherits the descriptors and moves them to their final numbers.
+ * (size/mtime) fails the restore here. An object the parent has open (the
+ * dump gave both the same id: one open file description, pipe end...) is
+ * not opened again: the task has the parent's descriptor from the fork and
+ * so shares it as the dumped pair did (the dump refuses sharing that the
+ * forks cannot hand down). The task moves the descriptors to their final
+ * numbers (restore-fds.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,9 +27,22 @@
  * One descriptor per object some fd names, in fd order, so the task can
  * put most of them in place without moving any (see restore_fds).
  */
-static int open_objects(const struct rst_image *ri, const struct cr_options *o, struct rst_files *f)
+static int open_one(const struct rst_image *ri, const struct cr_options *o, struct rst_files *f,
+		    size_t k, int kind)
 {
-	size_t i;
+	const struct fd_obj *obj = &ri->fdr.obj[k];
+
+	f->obj_fd[k] = fd_ops((FdKind)kind)->open((struct fd_rst *)&ri->fdr, obj, o);
+	return f->obj_fd[k] < 0 ? -1 : 0;
+}
+
+static int open_objects(const struct rst_image *ri, const struct cr_options *o, struct rst_files *f,
+			const struct rst_files *parent, const struct rst_opener *opener, size_t self)
+{
+	size_t i, k;
+
+	for (k = 0; parent && parent->obj_fd && k < ri->fdr.nr_obj; k++)
+		f->obj_fd[k] = parent->obj_fd[k];	/* inherited with the fork */
 
 	for (i = 0; i < ri->nr_fds; i++) {
 		const FdEntry *fe = ri->fds[i];
@@ -32,11 +50,19 @@ static int open_objects(const struct rst_image *ri, const struct cr_options *o, 
 		size_t k = (size_t)(obj - ri->fdr.obj);	/* exists: checked on reading */
 
 		if (f->obj_fd[k] >= 0)
-			continue;	/* one open file description shared by several fds */
-		f->obj_fd[k] = fd_ops(fe->kind)->open((struct fd_rst *)&ri->fdr, obj, o);
-		if (f->obj_fd[k] < 0)
+			continue;	/* shared by several fds, or inherited */
+		if (opener && opener[k].proc != self) {
+			pr_err("fd %u: object %u was not handed down by process #%zu", fe->fd,
+			       obj->id, opener[k].proc);
+			return -1;
+		}
+		if (open_one(ri, o, f, k, fe->kind))
 			return -1;
 	}
+	/* what this process opens for its descendants only */
+	for (k = 0; opener && k < ri->fdr.nr_obj; k++)
+		if (opener[k].proc == self && f->obj_fd[k] < 0 && open_one(ri, o, f, k, opener[k].kind))
+			return -1;
 	return 0;
 }
 
@@ -64,7 +90,8 @@ static int lift_nofile(size_t need)
 	return 0;
 }
 
-int rst_files_open(const struct rst_image *ri, const struct cr_options *o, struct rst_files *f)
+int rst_files_open(const struct rst_image *ri, const struct cr_options *o, struct rst_files *f,
+		   const struct rst_files *parent, const struct rst_opener *opener, size_t self)
 {
 	size_t i;
 
@@ -80,7 +107,7 @@ int rst_files_open(const struct rst_image *ri, const struct cr_options *o, struc
 		f->obj_fd[i] = -1;
 	for (i = 0; i < ri->mm->n_vmas; i++)
 		f->vma_fd[i] = -1;
-	if (lift_nofile(ri->fdr.nr_obj + ri->mm->n_vmas) || open_objects(ri, o, f))
+	if (lift_nofile(ri->fdr.nr_obj + ri->mm->n_vmas) || open_objects(ri, o, f, parent, opener, self))
 		return -1;
 
 	for (i = 0; i < ri->mm->n_vmas; i++) {

@@ -56,19 +56,41 @@ static void wait_zombie_gone(pid_t pid)
 	}
 }
 
+/*
+ * clone3 says EEXIST also while the number is still a process group or
+ * session id: the dumped group's members killed by the dump may be zombies
+ * their reaper (init, lazily) has not collected yet. With no process of
+ * that pid, wait for them a little (2 s at most).
+ */
+static bool held_by_zombies(pid_t pid, int *tries)
+{
+	if (kill(pid, 0) == 0 || errno != ESRCH || ++*tries > 200)
+		return false;
+	if (*tries == 1)
+		pr_info("pid %d is still a group or session id of unreaped processes; waiting", pid);
+	usleep(10000);
+	return true;
+}
+
 static pid_t fork_clone3(pid_t pid)
 {
 	struct clone_args ca;
 	pid_t tid = pid;
+	int tries = 0;
 	long r;
 
 	memset(&ca, 0, sizeof(ca));
 	ca.exit_signal = SIGCHLD;
 	ca.set_tid = (uint64_t)(unsigned long)&tid;
 	ca.set_tid_size = 1;
-	r = syscall(__NR_clone3, &ca, sizeof(ca));
+	do
+		r = syscall(__NR_clone3, &ca, sizeof(ca));
+	while (r < 0 && errno == EEXIST && held_by_zombies(pid, &tries));
 	if (r < 0) {
-		if (errno == EEXIST)
+		if (errno == EEXIST && tries)
+			pr_err("pid %d is in use as the process group or session of processes not reaped yet: cannot restore the task with it",
+			       pid);
+		else if (errno == EEXIST)
 			pr_err("pid %d is in use: cannot restore the task with it", pid);
 		else
 			pr_perror("clone3 with set_tid %d", pid);

@@ -1,5 +1,6 @@
 /*
- * Restore, step 1: read and validate every image of the process.
+ * Restore, step 1: read and validate every image of one process (the
+ * tree's own images, inventory and pstree, are read by restore-tree.c).
  *
  * Everything here is untrusted input. Each check below rejects with a
  * message naming the image and what is wrong; nothing is created (no
@@ -24,7 +25,7 @@
 #include "restore.h"
 
 #define PAGE		4096ULL
-#define PE_PRESENT	1
+#include "pagemap-flags.h"
 
 static bool page_aligned(uint64_t x)
 {
@@ -130,13 +131,51 @@ static int read_core(struct rst_image *ri)
 		ri->threads[ri->nr_threads++] = (ThreadCoreEntry *)m;
 	}
 	img_close(img);
-	if (r == 0 && !ri->nr_threads) {
+	if (r == 0 && !ri->nr_threads && !ri->zombie) {
 		pr_err("core-%d.img: no thread_core_entry", ri->pid);
 		r = -1;
 	}
 	if (r < 0)
 		return -1;
-	ri->thread = ri->threads[0];
+	ri->thread = ri->nr_threads ? ri->threads[0] : NULL;
+	return 0;
+}
+
+/*
+ * A zombie: state 2, no threads, and a wait status the kernel can give
+ * again: an exit code, or a fatal signal without a core dump.
+ */
+static int check_zombie(const struct rst_image *ri)
+{
+	const TaskCoreEntry *c = ri->core;
+	uint32_t st = c->has_exit_code ? (uint32_t)c->exit_code : 0;
+	unsigned int sig = st & 0x7f;
+
+	if (c->state != 2 || ri->nr_threads) {
+		pr_err("core-%d.img: pstree.img lists no threads but the task is not a zombie "
+		       "(state %u, %zu threads)", ri->pid, c->state, ri->nr_threads);
+		return -1;
+	}
+	if (strnlen(c->comm, 64) >= 64) {
+		pr_err("core-%d.img: comm too long", ri->pid);
+		return -1;
+	}
+	if (!c->has_exit_code || (sig == 0 && st > 0xff00) || (sig && (st & ~0xffu))) {
+		pr_err("core-%d.img: zombie exit status %#x is not a wait status", ri->pid, st);
+		return -1;
+	}
+	if (st & 0x80) {
+		pr_err("core-%d.img: zombie killed by signal %u with a core dump: "
+		       "not supported yet", ri->pid, sig);
+		return -1;
+	}
+	if (sig == 0x7f || sig == SIGCHLD || sig == SIGCONT || sig == SIGURG ||
+	    sig == SIGWINCH || sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN ||
+	    sig == SIGTTOU || sig > 64) {
+		pr_err("core-%d.img: zombie 'killed' by signal %u, which does not kill", ri->pid,
+		       sig);
+		return -1;
+	}
 	return 0;
 }
 
@@ -406,12 +445,32 @@ static int check_mm(struct rst_image *ri)
 	return 0;
 }
 
+static int add_run(struct rst_pages **v, size_t *nr, size_t *cap, const PagemapEntry *pe,
+		   uint64_t off, size_t vma)
+{
+	if (*nr == *cap) {
+		void *p = realloc(*v, (*cap = *cap ? *cap * 2 : 64) * sizeof(**v));
+
+		if (!p) {
+			pr_err("out of memory for page runs");
+			return -1;
+		}
+		*v = p;
+	}
+	(*v)[*nr].vaddr = pe->vaddr;
+	(*v)[*nr].nr_pages = pe->nr_pages;
+	(*v)[*nr].file_off = off;
+	(*v)[*nr].vma = (unsigned int)vma;
+	(*nr)++;
+	return 0;
+}
+
 static int read_pagemap(struct rst_image *ri)
 {
 	struct cr_img *img = img_open(ri->dirfd, IMG_PAGEMAP, ri->pid);
 	ProtobufCMessage *m;
 	PagemapHead *head;
-	size_t cap = 0, vi = 0;
+	size_t cap = 0, cow_cap = 0, vi = 0;
 	uint64_t prev_end = 0, off = 0;
 	struct stat st;
 	int r;
@@ -438,11 +497,11 @@ static int read_pagemap(struct rst_image *ri)
 		uint64_t end;
 		VmaEntry *v;
 
-		if (ri->nr_runs >= RST_MAX_PAGE_RUNS || !pe->nr_pages ||
+		if (ri->nr_runs + ri->nr_cow >= RST_MAX_PAGE_RUNS || !pe->nr_pages ||
 		    !page_aligned(pe->vaddr) || pe->vaddr >= RST_TASK_SIZE ||
 		    pe->nr_pages > (RST_TASK_SIZE - pe->vaddr) / PAGE || pe->vaddr < prev_end ||
-		    !pe->has_flags || pe->flags != PE_PRESENT) {
-			pr_err("pagemap-%d.img: run %zu (vaddr %#llx, %u pages, flags %u) is out of order, out of range or not PRESENT",
+		    !pe->has_flags || (pe->flags != PE_PRESENT && pe->flags != PE_COW)) {
+			pr_err("pagemap-%d.img: run %zu (vaddr %#llx, %u pages, flags %u) is out of order, out of range or neither PRESENT nor COW",
 			       ri->pid, ri->nr_runs, (unsigned long long)pe->vaddr, pe->nr_pages,
 			       pe->has_flags ? pe->flags : 0);
 			img_free_entry(m);
@@ -460,21 +519,21 @@ static int read_pagemap(struct rst_image *ri)
 			r = -1;
 			break;
 		}
-		if (ri->nr_runs == cap) {
-			void *p = realloc(ri->runs, (cap = cap ? cap * 2 : 64) * sizeof(*ri->runs));
-
-			if (!p) {
+		if (pe->flags == PE_COW) {
+			if (add_run(&ri->cow, &ri->nr_cow, &cow_cap, pe, 0, vi)) {
 				img_free_entry(m);
 				r = -1;
 				break;
 			}
-			ri->runs = p;
+			prev_end = end;
+			img_free_entry(m);
+			continue;
 		}
-		ri->runs[ri->nr_runs].vaddr = pe->vaddr;
-		ri->runs[ri->nr_runs].nr_pages = pe->nr_pages;
-		ri->runs[ri->nr_runs].file_off = off;
-		ri->runs[ri->nr_runs].vma = (unsigned int)vi;
-		ri->nr_runs++;
+		if (add_run(&ri->runs, &ri->nr_runs, &cap, pe, off, vi)) {
+			img_free_entry(m);
+			r = -1;
+			break;
+		}
 		off += pe->nr_pages * PAGE;
 		prev_end = end;
 		img_free_entry(m);
@@ -540,43 +599,27 @@ static int read_fds(struct rst_image *ri)
 	return ret;
 }
 
-int rst_images_read(int dirfd, struct rst_image *ri)
+/*
+ * The images of one process of the tree. @ri has dirfd, inv, pstree and
+ * pid (the tree's) set; a pstree entry without threads is a zombie, which
+ * has only its core image.
+ */
+int rst_images_read(struct rst_image *ri)
 {
 	ProtobufCMessage *m;
 
-	memset(ri, 0, sizeof(*ri));
-	ri->dirfd = dirfd;
 	ri->pages_fd = -1;
-
-	if (img_read_one(dirfd, IMG_INVENTORY, 0, &m)) {
-		pr_err("no usable inventory.img: the dump is missing or incomplete");
+	ri->zombie = ri->pstree->n_threads == 0;
+	if (read_core(ri))
 		return -1;
-	}
-	ri->inv = (InventoryEntry *)m;
-	if (inventory_check(ri->inv))
+	if (ri->zombie)
+		return check_zombie(ri);
+	if (check_core(ri))
 		return -1;
-	if (img_read_one(dirfd, IMG_PSTREE, 0, &m)) {
-		pr_err("pstree.img must hold exactly one process");
+	/* every process reads the objects: it opens those it is the first to use */
+	if (fd_rst_read(&ri->fdr, ri->dirfd))
 		return -1;
-	}
-	ri->pstree = (PstreeEntry *)m;
-	if (ri->pstree->pid < 2 || ri->pstree->pid > (1u << 22) || ri->pstree->ppid != 0 ||
-	    ri->pstree->n_threads < 1 || ri->pstree->n_threads > RST_MAX_THREADS_IMG ||
-	    ri->pstree->threads[0] != ri->pstree->pid) {
-		pr_err("pstree.img: pid %u with %zu threads: one process (pid > 1, leader first, at most %d threads) is supported",
-		       ri->pstree->pid, ri->pstree->n_threads, RST_MAX_THREADS_IMG);
-		return -1;
-	}
-	if (ri->inv->has_root_pid && ri->inv->root_pid != ri->pstree->pid) {
-		pr_err("inventory root pid %u differs from pstree pid %u", ri->inv->root_pid,
-		       ri->pstree->pid);
-		return -1;
-	}
-	ri->pid = (pid_t)ri->pstree->pid;
-
-	if (fd_rst_read(&ri->fdr, dirfd) || read_core(ri) || check_core(ri))
-		return -1;
-	if (img_read_one(dirfd, IMG_MM, ri->pid, &m)) {
+	if (img_read_one(ri->dirfd, IMG_MM, ri->pid, &m)) {
 		pr_err("mm-%d.img must hold exactly one entry", ri->pid);
 		return -1;
 	}
@@ -591,14 +634,11 @@ int rst_images_read(int dirfd, struct rst_image *ri)
 	return 0;
 }
 
+/* Frees what rst_images_read() read; inv and pstree belong to the tree. */
 void rst_images_free(struct rst_image *ri)
 {
 	size_t i;
 
-	if (ri->inv)
-		img_free_entry(&ri->inv->base);
-	if (ri->pstree)
-		img_free_entry(&ri->pstree->base);
 	if (ri->core)
 		img_free_entry(&ri->core->base);
 	for (i = 0; i < ri->nr_threads; i++)
@@ -611,6 +651,8 @@ void rst_images_free(struct rst_image *ri)
 	free(ri->fds);
 	fd_rst_free(&ri->fdr);
 	free(ri->runs);
+	free(ri->cow);
+	free(ri->inherit);
 	if (ri->pages_img)
 		img_close(ri->pages_img);
 	memset(ri, 0, sizeof(*ri));

@@ -34,6 +34,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 
 #include "compiler.h"
 #include "kerndat.h"
@@ -50,14 +51,19 @@
 #endif
 
 static int status_fd = -1;
+/* This task's files while it forks its children: what they inherit. */
+static const struct rst_files *inherited_files;
 
 static void say(char kind, const char *fmt, va_list ap)
 {
 	char buf[512];
 	int n;
 
+	int p;
+
 	buf[0] = kind;
-	n = vsnprintf(buf + 1, sizeof(buf) - 2, fmt, ap);
+	p = snprintf(buf + 1, 32, "%d: ", getpid());
+	n = p + vsnprintf(buf + 1 + p, sizeof(buf) - 2 - (size_t)p, fmt, ap);
 	if (n < 0)
 		n = 0;
 	if (n > (int)sizeof(buf) - 3)
@@ -184,26 +190,240 @@ static void restore_misc(const struct rst_image *ri, const struct rst_files *f)
 		warn("dumpable %u: %s", c->dumpable, strerror(errno));
 }
 
-static void restore_session(const struct rst_image *ri, const struct cr_options *o)
+/*
+ * Sessions and groups, first part, right after the fork and before this
+ * task forks its own children (they inherit both): setsid for a session
+ * leader, setpgid(0, 0) for a group leader. Joining another group waits
+ * until the children are forked (join_group): its leader may be one of them.
+ */
+static void start_session(const struct rst_tree *tr, size_t idx, const struct cr_options *o)
 {
-	pid_t pid = ri->pid;
+	const PstreeEntry *e = tr->ps[idx];
+	pid_t pid = (pid_t)e->pid;
 
-	if (o->shell_job)
+	if (idx == 0 && o->shell_job)
 		return;		/* stays in criu's session and process group */
-	if (ri->pstree->sid == (uint32_t)pid) {
+	if (e->sid == (uint32_t)pid) {
 		if (setsid() < 0)
 			die("setsid: %s", strerror(errno));
-	} else if (ri->pstree->sid != (uint32_t)getsid(0)) {
+	} else if (idx == 0) {
 		die("the task was in session %u, which is not its own: restore it with --shell-job",
-		    ri->pstree->sid);
+		    e->sid);
 	}
-	if (ri->pstree->pgid == (uint32_t)pid) {
-		if (getpgid(0) != pid && setpgid(0, 0))
-			die("setpgid: %s", strerror(errno));
-	} else if (ri->pstree->pgid != (uint32_t)getpgid(0)) {
-		die("the task was in process group %u, which is not its own: restore it with --shell-job",
-		    ri->pstree->pgid);
+	if (e->pgid == (uint32_t)pid && getpgid(0) != pid && setpgid(0, 0))
+		die("setpgid: %s", strerror(errno));
+}
+
+/*
+ * The group this task is to be in. A shell job's group, the root's (which
+ * the root may lead or not), is criu's: the shell stops and continues the
+ * job by criu's group (Ctrl-Z, fg), and the terminal's foreground is it.
+ */
+static pid_t target_pgid(const struct rst_tree *tr, size_t idx)
+{
+	const PstreeEntry *e = tr->ps[idx], *root = tr->ps[0];
+
+	if (tr->shell_job && e->pgid == root->pgid)
+		return tr->criu_pgid;
+	return (pid_t)e->pgid;
+}
+
+/*
+ * Join a group led by another process. Its leader (or the helper standing
+ * in for an exited one) may not have made it yet: retry while the kernel
+ * says the group does not exist (EPERM), bounded.
+ */
+static void join_group(const struct rst_tree *tr, size_t idx)
+{
+	pid_t pgid = target_pgid(tr, idx);
+	int i;
+
+	if (idx == 0 && tr->shell_job)
+		return;
+	for (i = 0; getpgid(0) != pgid; i++) {
+		if (!setpgid(0, pgid))
+			break;
+		if (errno != EPERM || i == 20000)
+			die("cannot join process group %d: %s", pgid, strerror(errno));
+		usleep(500);
 	}
+}
+
+/*
+ * A zombie comes back as one: it ends the way the dumped one did and its
+ * parent, which is being restored, never reaps it. No core dump for a
+ * signal that would make one (the image has no core flag: checked).
+ */
+static __noreturn void become_zombie(const struct rst_image *ri)
+{
+	int st = ri->core->exit_code, sig = st & 0x7f;
+	sigset_t set;
+
+	prctl(PR_SET_NAME, ri->core->comm, 0, 0, 0);
+	if (!sig)
+		_exit((st >> 8) & 0xff);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	signal(sig, SIG_DFL);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	kill(getpid(), sig);
+	die("signal %d did not end the zombie", sig);
+}
+
+/*
+ * CRIU_FAULT=restore-last-task: the last process of pstree.img fails, while
+ * the others are at any point of their restore (tests the undo).
+ */
+static void fault_point(const struct rst_tree *tr, size_t idx)
+{
+	const char *f = getenv("CRIU_FAULT");
+
+	if (f && !strcmp(f, "restore-last-task") && idx == tr->nr - 1)
+		die("fault injected at restore-last-task");
+}
+
+/* A stand-in for an exited group leader: make the group and end (its parent reaps). */
+static __noreturn void helper_main(void)
+{
+	if (setpgid(0, 0))
+		die("helper: setpgid: %s", strerror(errno));
+	_exit(0);
+}
+
+/* Wait until child @pid has ended, without reaping it. */
+static void wait_dead(pid_t pid)
+{
+	siginfo_t si;
+
+	while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) && errno == EINTR)
+		;
+}
+
+static pid_t fork_task(struct rst_tree *tr, size_t k, const struct cr_options *o, int go_fd)
+{
+	pid_t pid = rst_fork_pid((pid_t)tr->ps[k]->pid);
+
+	if (pid < 0)
+		die("cannot create process %u", tr->ps[k]->pid);
+	if (pid == 0)
+		rst_task_main(tr, k, o, status_fd, go_fd);
+	return pid;
+}
+
+/*
+ * A stand-in for an exited session leader: make the session (and its
+ * group), fork every first member of it, and end. Its parent is a
+ * subreaper meanwhile: the members become its children, as dumped.
+ */
+static __noreturn void session_helper_main(struct rst_tree *tr, pid_t sid,
+					   const struct cr_options *o, int go_fd)
+{
+	size_t k;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) || setsid() < 0)
+		die("session helper %d: %s", sid, strerror(errno));
+	for (k = 0; k < tr->nr; k++)
+		if (tr->sess_helper[k] == sid)
+			fork_task(tr, k, o, go_fd);
+	_exit(0);
+}
+
+/*
+ * The session helper's children: wait until it has exited and handed us
+ * to our parent (the dumped one), before anything else.
+ */
+static void wait_adopted(pid_t helper)
+{
+	int i;
+
+	for (i = 0; getppid() == helper; i++) {
+		if (i == 20000)
+			die("session helper %d did not exit", helper);
+		usleep(500);
+	}
+}
+
+/* Fork the session helper for first member @k (once per session), reap it. */
+static void fork_session(struct rst_tree *tr, size_t k, const struct cr_options *o, int go_fd)
+{
+	pid_t sid = tr->sess_helper[k], h;
+	size_t j;
+
+	for (j = 0; j < k; j++)
+		if (tr->sess_helper[j] == sid)
+			return;		/* the helper made it with an earlier one */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))
+		die("PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
+	h = rst_fork_pid(sid);
+	if (h < 0)
+		die("cannot create the helper for session %d", sid);
+	if (h == 0)
+		session_helper_main(tr, sid, o, go_fd);
+	if (waitpid(h, NULL, 0) != h)
+		die("cannot reap the session helper %d: %s", h, strerror(errno));
+	for (j = k; j < tr->nr; j++)
+		if (tr->sess_helper[j] == sid && tr->ri[j].zombie)
+			wait_dead((pid_t)tr->ps[j]->pid);
+}
+
+/*
+ * Fork the children of process @idx, in pstree order, each with its pid.
+ * A group whose leader had exited is made first by a helper with the
+ * leader's pid; it ends at once and its zombie holds the group until its
+ * first member is in, then it is reaped. Returns whether any child ended
+ * (a zombie, a helper): their SIGCHLD is not the task's.
+ */
+static bool fork_children(struct rst_tree *tr, size_t idx, const struct cr_options *o, int go_fd)
+{
+	bool ended = false, subreaper = false;
+	size_t k;
+
+	for (k = idx + 1; k < tr->nr; k++) {
+		pid_t h = 0, c;
+
+		if (tr->ps[k]->ppid != tr->ps[idx]->pid)
+			continue;
+		if (tr->sess_helper[k]) {
+			fork_session(tr, k, o, go_fd);
+			ended = subreaper = true;
+			continue;
+		}
+		if (tr->helper[k]) {
+			h = rst_fork_pid(tr->helper[k]);
+			if (h < 0)
+				die("cannot create the helper for group %d", tr->helper[k]);
+			if (h == 0)
+				helper_main();
+			wait_dead(h);
+			ended = true;
+		}
+		c = fork_task(tr, k, o, go_fd);
+		if (tr->ri[k].zombie) {
+			wait_dead(c);
+			ended = true;
+		} else if (h && setpgid(c, h) && getpgid(c) != h) {
+			die("cannot put %d into group %d: %s", c, h, strerror(errno));
+		}
+		if (h && waitpid(h, NULL, 0) != h)
+			die("cannot reap the helper %d: %s", h, strerror(errno));
+	}
+	/* restore_misc() sets the dumped value; until then, not one of ours */
+	if (subreaper)
+		prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+	return ended;
+}
+
+/* Drop the SIGCHLD that zombies and helpers sent while the task was being made. */
+static void drain_sigchld(void)
+{
+	struct timespec zero = { 0, 0 };
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	while (sigtimedwait(&set, NULL, &zero) == SIGCHLD)
+		;
 }
 
 /* ---- descriptors --------------------------------------------------------- */
@@ -244,48 +464,48 @@ static int range_cmp(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-/* Highest address range of @len bytes free in both layouts, with margins. */
-static uint64_t find_gap(const struct rst_image *ri, const struct proc_vmas *self, uint64_t len)
+/*
+ * Highest address range of @len bytes, with margins, free in criu's layout
+ * (as this task has it: its parent's staging included) and in the target
+ * layout of every process of the tree: a child forked after its parent
+ * staged could then keep the parent's staged areas where they are.
+ */
+static uint64_t find_gap(const struct rst_tree *tr, const struct proc_vmas *self, uint64_t len)
 {
-	size_t n = 0, i;
-	struct range *r = calloc(self->nr + ri->mm->n_vmas + 1, sizeof(*r));
-	uint64_t top = RST_TASK_SIZE - MARGIN, found = 0;
+	size_t n = 0, i, m = 0;
+	struct range *r = calloc(self->nr + tr->targets.nr + 1, sizeof(*r));
+	uint64_t top = RST_TASK_SIZE - MARGIN, hi;
 
 	if (!r)
 		die("out of memory");
 	for (i = 0; i < self->nr; i++)
 		if (self->v[i].kind != PROC_VMA_VSYSCALL)
 			r[n++] = (struct range){ self->v[i].start, self->v[i].end };
-	for (i = 0; i < ri->mm->n_vmas; i++)
-		if (ri->mm->vmas[i]->kind != VMA_KIND__VMA_VSYSCALL)
-			r[n++] = (struct range){ ri->mm->vmas[i]->start, ri->mm->vmas[i]->end };
+	for (i = 0; i < tr->targets.nr; i++)
+		r[n++] = (struct range){ tr->targets.r[i][0], tr->targets.r[i][1] };
 	qsort(r, n, sizeof(*r), range_cmp);
-	/* Walk down from the top: the gap above range i is [end_i, start_{i+1}). */
-	for (i = n + 1; i-- > 0;) {
-		uint64_t lo = i ? r[i - 1].end : LOW_LIMIT;
-		uint64_t hi = i < n ? r[i].start : top;
-		size_t k;
-
-		/* ranges may overlap between the two layouts: skip covered spans */
-		for (k = i; k < n; k++)
-			if (r[k].start < hi && r[k].end > lo)
-				hi = min(hi, r[k].start);
-		if (hi > top)
-			hi = top;
-		lo = max(lo, (uint64_t)LOW_LIMIT);
-		if (hi > lo && hi - lo >= len + 2 * MARGIN) {
-			bool clear = true;
-
-			found = round_down(hi - MARGIN - len, PAGE);
-			for (k = 0; k < n && clear; k++)
-				clear = r[k].end <= found - MARGIN || r[k].start >= found + len + MARGIN;
-			if (clear)
-				break;
-			found = 0;
+	for (i = 0; i < n; i++) {		/* merge overlapping and touching ranges */
+		if (m && r[i].start <= r[m - 1].end) {
+			r[m - 1].end = max(r[m - 1].end, r[i].end);
+			continue;
 		}
+		r[m++] = r[i];
+	}
+	/* Walk down from the top: the gap below range i is [end_{i-1}, start_i). */
+	hi = top;
+	for (i = m + 1; i-- > 0;) {
+		uint64_t lo = i ? r[i - 1].end : LOW_LIMIT, h = i < m ? min(r[i].start, hi) : hi;
+
+		lo = max(lo, (uint64_t)LOW_LIMIT);
+		if (h > lo && h - lo >= len + 2 * MARGIN) {
+			free(r);
+			return round_down(h - MARGIN - len, PAGE);
+		}
+		if (i && r[i - 1].end <= LOW_LIMIT)
+			break;
 	}
 	free(r);
-	return found;
+	return 0;
 }
 
 struct staging {
@@ -424,7 +644,43 @@ static void stage_vma_attrs(const struct rst_image *ri, const struct staging *st
 	}
 }
 
-static void stage_memory(const struct rst_image *ri, const struct rst_files *f, struct staging *st)
+/*
+ * An inherited vma: take over the parent's staged copy (moved, so the pages
+ * stay shared with the parent), then drop every page that is not one of
+ * the shared runs: what this process has of its own is read in after, the
+ * rest is zero (anonymous) or the file's again (private file mapping).
+ */
+static void *take_over(const struct rst_image *ri, const struct rst_image *parent, size_t i,
+		       uint64_t to)
+{
+	const VmaEntry *v = ri->mm->vmas[i];
+	uint64_t from = parent->staged[ri->inherit[i]], pos = v->start, len = v->end - v->start;
+	void *p = mremap((void *)(unsigned long)from, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
+			 (void *)(unsigned long)to);
+	size_t k;
+
+	if (p == MAP_FAILED)
+		die("cannot take over the parent's vma [%#llx, %#llx) staged at %#llx: %s",
+		    (unsigned long long)v->start, (unsigned long long)v->end,
+		    (unsigned long long)from, strerror(errno));
+	for (k = 0; k <= ri->nr_cow; k++) {
+		const struct rst_pages *c = k < ri->nr_cow ? &ri->cow[k] : NULL;
+		uint64_t end = c && c->vma == i ? c->vaddr : v->end;
+
+		if (c && c->vma != i)
+			continue;
+		if (end > pos && madvise((char *)p + (pos - v->start), end - pos, MADV_DONTNEED))
+			die("madvise DONTNEED in [%#llx, %#llx): %s", (unsigned long long)pos,
+			    (unsigned long long)end, strerror(errno));
+		if (!c)
+			break;
+		pos = c->vaddr + c->nr_pages * PAGE;
+	}
+	return p;
+}
+
+static void stage_memory(const struct rst_image *ri, const struct rst_image *parent,
+			 const struct rst_files *f, struct staging *st)
 {
 	size_t i;
 
@@ -450,12 +706,19 @@ static void stage_memory(const struct rst_image *ri, const struct rst_files *f, 
 		st->tmp[i] += st->start;
 		if (v->flags & MAP_GROWSDOWN)
 			flags |= MAP_GROWSDOWN;
-		if (v->kind == VMA_KIND__VMA_ANON_PRIVATE)
+		if (ri->inherit && ri->inherit[i] >= 0) {
+			p = take_over(ri, parent, i, st->tmp[i]);
+			if (mprotect(p, v->end - v->start, prot))
+				die("mprotect of the inherited vma [%#llx, %#llx): %s",
+				    (unsigned long long)v->start, (unsigned long long)v->end,
+				    strerror(errno));
+		} else if (v->kind == VMA_KIND__VMA_ANON_PRIVATE) {
 			p = mmap((void *)(unsigned long)st->tmp[i], v->end - v->start,
 				 prot, flags | MAP_ANONYMOUS, -1, 0);
-		else
+		} else {
 			p = mmap((void *)(unsigned long)st->tmp[i], v->end - v->start,
 				 prot, flags, f->vma_fd[i], (off_t)v->pgoff);
+		}
 		if (p == MAP_FAILED)
 			die("cannot stage vma [%#llx, %#llx): %s", (unsigned long long)v->start,
 			    (unsigned long long)v->end, strerror(errno));
@@ -910,8 +1173,10 @@ static size_t find_entry(void)
 	return found;
 }
 
-void rst_task_main(struct rst_image *ri, struct rst_files *f, const struct cr_options *o, int sfd)
+void rst_task_main(struct rst_tree *tr, size_t idx, const struct cr_options *o, int sfd, int go_fd)
 {
+	struct rst_image *ri = &tr->ri[idx];
+	struct rst_files files, *f = &files;
 	struct proc_vmas self = { 0 };
 	struct range keep[RST_MAX_SPECIAL + 2];
 	size_t nr_keep = 0, i, entry;
@@ -921,8 +1186,9 @@ void rst_task_main(struct rst_image *ri, struct rst_files *f, const struct cr_op
 	uint64_t specials_len, at, prev;
 	unsigned char *region;
 	sigset_t all;
-	int helpers[RST_MAX_CLOSE + 3], nr_helpers = 0, ns_slot = -1, sync_slot = -1;
+	int helpers[RST_MAX_CLOSE + 4], nr_helpers = 0, ns_slot = -1, sync_slot = -1, go_slot;
 	struct rst_thread *threads;
+	pid_t parent = idx ? (pid_t)ri->pstree->ppid : tr->criu_pid;
 	void *p;
 
 	status_fd = sfd;
@@ -930,11 +1196,23 @@ void rst_task_main(struct rst_image *ri, struct rst_files *f, const struct cr_op
 	sigprocmask(SIG_BLOCK, &all, NULL);
 	if (getpid() != ri->pid)
 		die("got pid %d instead of %d", getpid(), ri->pid);
+	if (tr->sess_helper[idx])
+		wait_adopted(tr->sess_helper[idx]);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0))
 		die("PR_SET_PDEATHSIG: %s", strerror(errno));
-	entry = find_entry();
+	if (getppid() != parent)
+		_exit(1);	/* the parent died before PDEATHSIG was armed: all is being undone */
 
-	restore_session(ri, o);
+	start_session(tr, idx, o);
+	fault_point(tr, idx);
+	if (ri->zombie) {
+		join_group(tr, idx);
+		become_zombie(ri);
+	}
+	if (rst_files_open(ri, o, f, idx ? inherited_files : NULL, tr->opener, idx) ||
+	    rst_shmem_vma_fds(&tr->shm, ri->mm, f->vma_fd))
+		die("cannot open the files of %d (see the log)", ri->pid);
+	entry = find_entry();
 
 	/* ---- memory: reserve, stage, fill ---- */
 	if (proc_read_maps(getpid(), &self))
@@ -944,7 +1222,7 @@ void rst_task_main(struct rst_image *ri, struct rst_files *f, const struct cr_op
 		die("out of memory");
 	specials_len = plan_specials(ri, &self, a, keep, &nr_keep);
 	stage_layout(ri, &st, specials_len);
-	at = find_gap(ri, &self, st.len);
+	at = find_gap(tr, &self, st.len);
 	if (!at)
 		die("no address range of %llu bytes is free in both criu's and the task's layouts",
 		    (unsigned long long)st.len);
@@ -968,8 +1246,20 @@ void rst_task_main(struct rst_image *ri, struct rst_files *f, const struct cr_op
 		w += at;
 		memcpy(region + restorer_blob.relocs[i], &w, 8);
 	}
-	stage_memory(ri, f, &st);
+	stage_memory(ri, idx ? &tr->ri[rst_tree_find(tr, (pid_t)ri->pstree->ppid)] : NULL, f, &st);
+	ri->staged = st.tmp;	/* where the children find what they share with us */
 	keep[nr_keep++] = (struct range){ st.start, st.start + st.len };
+
+	/*
+	 * The children, after the staging (a follow-up lets them share the
+	 * parent's staged private memory copy-on-write; now each drops what it
+	 * inherited with the rest of criu's memory), before anything of this
+	 * task's own state that they would inherit.
+	 */
+	inherited_files = f;
+	if (fork_children(tr, idx, o, go_fd))
+		drain_sigchld();
+	join_group(tr, idx);
 
 	/* ---- arguments ---- */
 	a = memcpy(region + st.args_off, a, sizeof(*a));
@@ -1024,6 +1314,8 @@ void rst_task_main(struct rst_image *ri, struct rst_files *f, const struct cr_op
 		helpers[nr_helpers++] = sync[0];
 		helpers[nr_helpers++] = sync[1];
 	}
+	go_slot = nr_helpers;
+	helpers[nr_helpers++] = go_fd;
 
 	/* ---- everything that needs libc and criu's memory ---- */
 	restore_misc(ri, f);
@@ -1055,6 +1347,7 @@ void rst_task_main(struct rst_image *ri, struct rst_files *f, const struct cr_op
 			a->sync_fd[0] = helpers[sync_slot];
 			a->sync_fd[1] = helpers[sync_slot + 1];
 		}
+		a->go_fd = helpers[go_slot];
 		a->nr_close = 0;
 	}
 	a->status_fd = status_fd;

@@ -28,7 +28,20 @@
 # thread beyond the first ((T(N) - T(1)) / (N - 1)).
 #
 # Then scripts/bench-fds.sh: dump and restore of 10,000 descriptors against
-# dup2. BENCH_PARTS ("mem threads fds") picks the parts.
+# dup2.
+#
+# Process trees (BENCH_TREE_N processes, default 100; BENCH_TREE_ROUNDS,
+# default 5): test/bench/forktree.c starts a tree (a root with children of
+# ten children each) under a subreaper holder; each round measures the
+# baseline (one fork+exit+wait, best of 5 batches of 200), then dump (wall
+# time, the kill included) and restore -d (wall time until criu returns:
+# every process reported ready and was released), then SIGTERM makes the
+# tree stop top down, each process checking its children and its pid: a
+# FAIL fails the benchmark. Reported: ms per process for dump and restore,
+# and each divided by the baseline of its round; the best row divides the
+# best time per process by the best baseline of the run.
+#
+# BENCH_PARTS ("mem threads fds tree") picks the parts.
 #
 # Everything started here (victim, restored task, tmpfs mount, work dir) is
 # cleaned up on exit, failure or interrupt.
@@ -39,7 +52,9 @@ CRIU=$ROOT/criu/criu
 MIB=${BENCH_MIB:-1024}
 ROUNDS=${BENCH_ROUNDS:-3}
 NTHREADS=${BENCH_THREADS:-1000}
-PARTS=${BENCH_PARTS:-mem threads fds}
+PARTS=${BENCH_PARTS:-mem threads fds tree}
+TREE_N=${BENCH_TREE_N:-100}
+TREE_ROUNDS=${BENCH_TREE_ROUNDS:-5}
 
 if "$CRIU" --help | grep -qE '^  dump .*not supported yet'; then
 	echo "bench: dump/restore benchmarks arrive with dump and restore (not built yet)"
@@ -90,6 +105,7 @@ mkdir "$WORK/bin" "$WORK/tmpfs"
 CC=${CC:-cc}
 $CC -O2 -Wall -o "$WORK/bin/bigmem" test/bench/bigmem.c || die "cannot build bigmem"
 $CC -O2 -Wall -o "$WORK/bin/memcpy" test/bench/memcpy.c || die "cannot build memcpy"
+$CC -O2 -Wall -o "$WORK/bin/forktree" test/bench/forktree.c || die "cannot build forktree"
 $CC -O2 -Wall -pthread -o "$WORK/bin/manythreads" test/bench/manythreads.c ||
 	die "cannot build manythreads"
 
@@ -315,11 +331,92 @@ threads_bench() {
 	echo
 }
 
+# ---- process trees ----------------------------------------------------------
+TREE_ROOT=
+kill_tree_root() {
+	if [ -n "$TREE_ROOT" ] && grep -qs forktree "/proc/$TREE_ROOT/comm"; then
+		kill -KILL -- "-$TREE_ROOT" 2>/dev/null	# its session's group: the whole tree
+	fi
+	TREE_ROOT=
+}
+trap 'kill_tree_root; cleanup' EXIT
+
+# wait until no process of session $1 is left (zombies reaped by their holder or init)
+session_gone() {
+	local i
+	for ((i = 0; i < 500; i++)); do
+		ps -e -o sid= | grep -qw "$1" || return 0
+		sleep 0.01
+	done
+	return 1
+}
+
+tree_bench() {
+	local r line t0 t1 res
+	declare -a B D RS
+	for ((r = 1; r <= TREE_ROUNDS; r++)); do
+		B[r]=$("$WORK/bin/forktree" base 200) || die "forktree base failed"
+		rm -f "$WORK/ready" "$WORK/result" "$WORK/pid"
+		mkfifo "$WORK/ready" || die "mkfifo failed"
+		"$WORK/bin/forktree" tree "$TREE_N" 3 "$WORK/result" 3>"$WORK/ready" </dev/null >/dev/null 2>&1 &
+		disown $!
+		# to the end of the fifo: the root has closed it (the dump takes no fifos)
+		line=$(timeout 60 cat "$WORK/ready")
+		set -- $line
+		[ "${1:-}" = ready ] || die "tree did not start: '$line'"
+		TREE_ROOT=$2
+		mkdir -p "$IMG"
+		t0=$(now_us)
+		"$CRIU" dump -t "$TREE_ROOT" -D "$IMG" >"$WORK/tdump.$r.log" 2>&1 ||
+			{ cat "$WORK/tdump.$r.log" >&2; die "tree dump failed (round $r)"; }
+		t1=$(now_us)
+		D[r]=$((t1 - t0))
+		session_gone "$TREE_ROOT" || die "the dumped tree's processes are still there"
+		t0=$(now_us)
+		"$CRIU" restore -D "$IMG" -d --pidfile "$WORK/pid" >"$WORK/trst.$r.log" 2>&1 ||
+			{ cat "$WORK/trst.$r.log" >&2; die "tree restore failed (round $r)"; }
+		t1=$(now_us)
+		RS[r]=$((t1 - t0))
+		[ "$(ps -e -o sid= | grep -cw "$TREE_ROOT")" = "$TREE_N" ] ||
+			die "restored tree does not have $TREE_N processes"
+		kill -TERM "$TREE_ROOT"
+		session_gone "$TREE_ROOT" || die "restored tree did not stop"
+		TREE_ROOT=
+		res=$(cat "$WORK/result" 2>/dev/null)
+		[ "$res" = PASS ] || die "restored tree: '${res:-no result}'"
+		rm -rf "$IMG"
+		printf 'bench: tree round %d/%d done\n' "$r" "$TREE_ROUNDS" >&2
+	done
+	for ((r = 1; r <= TREE_ROUNDS; r++)); do
+		echo "$r ${B[r]} ${D[r]} ${RS[r]}"
+	done | awk -v n="$TREE_N" '
+		function row(name, b, d, rs) {
+			printf "| %-5s | %17.1f | %15.3f | %10.2f | %18.3f | %13.2f |\n",
+				name, b, d, d * 1000 / b, rs, rs * 1000 / b
+		}
+		BEGIN {
+			printf "\ndump and restore of a tree of %d processes (ms per process; ratio = that / one fork+exit+wait)\n\n", n
+			print "| round | fork+exit+wait us | dump ms/process | dump ratio | restore ms/process | restore ratio |"
+			print "| ----- | ----------------- | --------------- | ---------- | ------------------ | ------------- |"
+		}
+		{
+			b = $2; d = $3 / 1000 / n; rs = $4 / 1000 / n
+			row($1, b, d, rs)
+			if (NR == 1 || b < bb) bb = b
+			if (NR == 1 || d < bd) bd = d
+			if (NR == 1 || rs < brs) brs = rs
+		}
+		# the best times over the best baseline, as for memory
+		END { row("best", bb, bd, brs) }'
+	echo
+}
+
 for part in $PARTS; do
 	case "$part" in
 	mem) mem_bench ;;
 	threads) threads_bench ;;
 	fds) "$ROOT/scripts/bench-fds.sh" || exit 1 ;;
+	tree) tree_bench ;;
 	*) die "unknown BENCH_PARTS entry '$part'" ;;
 	esac
 done

@@ -23,6 +23,7 @@
 
 struct compel_ctl;
 struct cr_img;
+struct dump_tree;
 struct parasite_thread;
 
 #define DUMP_MAX_PHASES		16
@@ -46,16 +47,16 @@ struct dump_fd_seen {
 };
 
 /*
- * Every object of the dump (criu/include/files.h). The objects and the id
- * counter belong to the whole dump; fd/nr_fd are the descriptors of the
- * task being collected. reg-files.img entries (e) are shared by fds, vmas,
- * cwd/root and exe.
+ * Every object of the dump (criu/include/files.h). The objects, the id
+ * counter and the sharing tree belong to the whole dump: one for the
+ * process tree (dump_tree.files), so that an open file description that
+ * several processes hold is one object. reg-files.img entries (e) are
+ * shared by fds, vmas, cwd/root and exe. A process's descriptors are its
+ * own (dump_task.fds).
  */
 struct dump_files {
 	RegFileEntry	**e;
 	size_t		nr, cap;
-	FdEntry		*fd;
-	size_t		nr_fd;
 	uint32_t	next_id;
 	void		*seen;		/* tsearch tree of struct dump_fd_seen */
 	void		*priv[32];	/* FD_KIND_MAX: each kind's objects */
@@ -89,6 +90,12 @@ struct dump_shmems {
 
 struct dump_task {
 	pid_t			pid;
+	pid_t			ppid;		/* 0 for the root */
+	bool			zombie;		/* recorded from /proc only */
+	bool			seized;
+	bool			scanned;	/* children read since it was seized */
+	unsigned int		wrote;		/* W_* images of this run, per pid */
+	const struct dump_tree	*tree;		/* the processes dumped before it */
 	const struct cr_options	*o;
 	int			dirfd;		/* the images directory */
 	pid_t			*tids;		/* leader first, as compel seized them */
@@ -106,8 +113,16 @@ struct dump_task {
 	VmaEntry		*vmas;
 	VmaEntry		**vma_ptrs;
 	unsigned long		auxv[2 * PROC_AUXV_MAX];
-	struct dump_files	files;
+	struct dump_files	*files;		/* the tree's objects */
+	FdEntry			*fds;		/* this process's descriptors */
+	size_t			nr_fds;
 	struct dump_shmems	*shm;		/* the dump's table, shared by its tasks */
+
+	/*
+	 * The parent process in the tree, NULL for the root. Set before
+	 * dump_pages(): pages still shared with it since fork() are not stored.
+	 */
+	const struct dump_task	*parent;
 
 	/*
 	 * rseq_cs word of the leader (the daemon's thread), cleared in memory
@@ -118,6 +133,34 @@ struct dump_task {
 
 	struct dump_stats	stats;
 };
+
+/*
+ * The dumped tree: every process, parents before children (pstree.img
+ * order), the root first. dump-tree.c collects it.
+ */
+struct dump_tree {
+	struct dump_task	**t;
+	size_t			nr, cap;
+	const struct cr_options	*o;
+	int			dirfd;
+	struct dump_shmems	shm;		/* shared memory objects of the tree */
+	struct dump_files	files;		/* fd objects and reg-files of the tree */
+	struct dump_stats	stats;		/* phases and totals of the tree */
+};
+
+/* dump-tree.c */
+/* Seize @root and every descendant until a scan of all of them finds none new. */
+int dump_tree_collect(struct dump_tree *tr, pid_t root);
+/* Sessions and groups the restore can rebuild; refuse the rest. */
+int dump_tree_check_ids(const struct dump_tree *tr);
+/* Detach every seized task (they run on); returns -1 if one failed. */
+int dump_tree_detach(struct dump_tree *tr);
+/* SIGKILL every live task and wait until all are gone. */
+int dump_tree_kill(struct dump_tree *tr);
+/* SIGSTOP every live task, then detach. */
+int dump_tree_stop(struct dump_tree *tr);
+struct dump_task *dump_tree_find(const struct dump_tree *tr, pid_t pid);
+void dump_tree_free(struct dump_tree *tr);
 
 /* Fail with a logged error when env CRIU_FAULT names @point. */
 int dump_fault(const char *point);
@@ -135,12 +178,28 @@ int dump_check_path(const char *what, const char *path, const struct stat *stb);
 int dump_collect_fds(struct dump_task *t);
 int dump_collect_fs(struct dump_task *t);	/* cwd, root, exe */
 void dump_files_free(struct dump_files *f);
-int dump_write_files(struct dump_task *t);
+int dump_write_fds(struct dump_task *t);
+/*
+ * Objects used by several processes must be ones the restore can hand
+ * down through the forks: -1 logged if not. Then every kind's images.
+ */
+int dump_check_shared_fds(const struct dump_tree *tr);
+int dump_write_fd_objects(struct dump_tree *tr);
 
 /* dump-mem.c */
 int dump_collect_vmas(struct dump_task *t);	/* before infection */
 int dump_pages(struct dump_task *t);		/* through the parasite */
 void dump_mm_free(struct dump_task *t);
+
+/* dump-cow.c: pages shared with the parent process since fork() */
+int cow_open_pagemap(pid_t pid);
+/* @out[i] = 1 when page i of [start, end) is the same physical page in both. */
+int cow_shared_map(int child_pm, int parent_pm, uint64_t start, uint64_t end, uint8_t *out);
+/* The vma of @parent that @child's @v may have inherited (same range, kind, file), or NULL. */
+const VmaEntry *cow_parent_vma(const struct dump_task *parent, const struct dump_task *child,
+			       const VmaEntry *v);
+
+/* dump-core.c */
 
 /*
  * dump-shmem.c: shared memory objects.

@@ -119,6 +119,14 @@ struct fd_ops {
 	int	(*open)(struct fd_rst *r, const struct fd_obj *o, const struct cr_options *opt);
 	int	(*post)(const struct fd_rst *r, const FdEntry *fe, const struct fd_obj *o,
 			char *why, size_t len);
+	/*
+	 * May be NULL. Objects of this kind with the same nonzero group are
+	 * made together by one open() state (the two ends of one pipe, every
+	 * open of one FIFO, a unix socket and its peer): in a process tree one
+	 * process opens all of them and hands them down through the forks.
+	 * Called after read(), with what it kept in @r.
+	 */
+	uint64_t (*group)(const struct fd_rst *r, const struct fd_obj *o);
 	void	(*rst_free)(struct fd_rst *r);
 };
 

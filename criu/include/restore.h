@@ -36,6 +36,7 @@
 #define RST_MAX_GROUPS_IMG	256	/* = RST_MAX_GROUPS */
 #define RST_MAX_THREADS_IMG	8192	/* the restorer region grows with them */
 #define RST_MAX_TIMERS_IMG	64	/* = RST_MAX_TIMERS */
+#define RST_MAX_TASKS		512	/* processes in pstree.img (one pages fd each) */
 #define RST_MAX_SHMEM		4096	/* shared memory objects per dump */
 #define RST_MAX_SHMEM_SIZE	(1ULL << 40)	/* bytes per object */
 
@@ -52,8 +53,9 @@ struct cr_img;
 struct rst_image {
 	int		dirfd;		/* images directory (O_PATH|O_DIRECTORY) */
 	InventoryEntry	*inv;
-	PstreeEntry	*pstree;
+	PstreeEntry	*pstree;	/* this process's entry (the tree owns it) */
 	pid_t		pid;
+	bool		zombie;		/* no threads: only core-PID.img */
 
 	TaskCoreEntry	*core;
 	ThreadCoreEntry	**threads;	/* leader first */
@@ -66,6 +68,17 @@ struct rst_image {
 
 	struct rst_pages *runs;
 	size_t		nr_runs;
+	/*
+	 * PE_COW runs: pages shared with the parent process since fork(). A vma
+	 * with any is inherited: per vma, the parent's vma index it comes from
+	 * (-1: none; set and checked by rst_tree_read()). The child takes over
+	 * the parent's staged copy, so those pages are shared again.
+	 */
+	struct rst_pages *cow;
+	size_t		nr_cow;
+	int32_t		*inherit;
+	/* Per vma, where this process staged it (absolute; set before it forks). */
+	uint64_t	*staged;
 	uint64_t	pages_total;	/* pages in pages-PID.img */
 	int		pages_fd;	/* raw page data, read-only */
 	struct cr_img	*pages_img;
@@ -126,7 +139,75 @@ void rst_shmem_free(struct rst_shmems *s);
 /* Object @id (and its index into the table), or NULL. */
 const ShmemEntry *rst_shmem_find(const struct rst_shmems *s, uint32_t id, size_t *idx);
 
-int rst_files_open(const struct rst_image *ri, const struct cr_options *o, struct rst_files *f);
+/* Who opens an fd object in a tree, and as which fd kind (FD_TTY, FD_DIR...). */
+struct rst_opener {
+	size_t		proc;		/* index in pstree order; SIZE_MAX: nobody */
+	int		kind;
+};
+
+/* Address ranges [r[i][0], r[i][1]). */
+struct rst_range_list {
+	uint64_t	(*r)[2];
+	size_t		nr;
+};
+
+/*
+ * The whole dump: pstree.img validated (restore-tree.c), and one rst_image
+ * per process in pstree order (parents first, the root at 0).
+ */
+struct rst_tree {
+	int		dirfd;
+	InventoryEntry	*inv;
+	PstreeEntry	**ps;
+	size_t		nr;
+	struct rst_image *ri;
+	size_t		nr_live;	/* processes that are not zombies */
+	/*
+	 * Per process: the pid of a helper its parent creates right before it,
+	 * to recreate a process group whose leader had exited (0: none).
+	 */
+	pid_t		*helper;
+	/*
+	 * Per process: the session (its leader had exited) whose helper forks
+	 * it; the helper, forked by the process's parent, calls setsid, forks
+	 * every such first member and exits (0: none).
+	 */
+	pid_t		*sess_helper;
+	/* Every pid and tid of the tree, sorted. */
+	uint32_t	*ids;
+	size_t		nr_ids;
+	/* Every live process's target vmas, sorted and merged: staging avoids them. */
+	struct rst_range_list targets;
+	/*
+	 * Per fd object (index into every process's fdr.obj, the same in all):
+	 * the process (index) that opens it, the nearest common ancestor of
+	 * every process using it or another object of its group; the others
+	 * get it through the forks. SIZE_MAX: nobody uses it.
+	 */
+	struct rst_opener *opener;
+	size_t		nr_obj;
+	/* Shared memory objects, made in criu before the root is forked. */
+	struct rst_shmems shm;
+	/* criu's own: the parent of the root, and what a shell job gets */
+	pid_t		criu_pid, criu_sid, criu_pgid;
+	bool		shell_job;
+};
+
+/* Read and validate inventory, pstree and every process's images. */
+int rst_tree_read(int dirfd, const struct cr_options *o, struct rst_tree *tr);
+void rst_tree_free(struct rst_tree *tr);
+/* Close criu's copies of the pages images once the root has inherited them. */
+void rst_tree_drop_pages(struct rst_tree *tr);
+/* Index of @pid in the tree, or -1. */
+ssize_t rst_tree_find(const struct rst_tree *tr, pid_t pid);
+
+/*
+ * @parent: the parent's files (inherited with the fork, all taken over), or
+ * NULL for the root; @opener (NULL: open whatever the task uses): per
+ * object, the process that opens it; @self: this process's index.
+ */
+int rst_files_open(const struct rst_image *ri, const struct cr_options *o, struct rst_files *f,
+		   const struct rst_files *parent, const struct rst_opener *opener, size_t self);
 void rst_files_close(const struct rst_image *ri, struct rst_files *f);
 
 /*
@@ -137,8 +218,8 @@ void rst_files_close(const struct rst_image *ri, struct rst_files *f);
 int rst_fds_install(const struct rst_image *ri, struct rst_files *f, int *keep, int nr_keep,
 		    char *why, size_t len);
 
-/* Read and validate the images of the tree's (single) process. */
-int rst_images_read(int dirfd, struct rst_image *ri);
+/* Read and validate the images of one process (restore-images.c). */
+int rst_images_read(struct rst_image *ri);
 void rst_images_free(struct rst_image *ri);
 /* reg-files entry @id, or NULL. */
 RegFileEntry *rst_reg_file(const struct rst_image *ri, uint32_t id);
@@ -155,11 +236,13 @@ int rst_reg_open(const RegFileEntry *rf, int flags, bool content_matters);
 pid_t rst_fork_pid(pid_t pid);
 
 /*
- * Run in the new task: never returns. Failures are written to @status_fd as
- * "E<message>\n" and the task exits; success is "R\n" from the restorer.
+ * Run in the new task (process @idx of the tree): never returns. Failures
+ * are written to @status_fd (shared by the tree) as "E<message>\n" and the
+ * task exits; success is "R<pid> <region>\n" from the restorer, which then
+ * waits for one byte on @go_fd (end of file: criu is gone, the task exits).
  */
-void rst_task_main(struct rst_image *ri, struct rst_files *f, const struct cr_options *o,
-		   int status_fd)
+void rst_task_main(struct rst_tree *tr, size_t idx, const struct cr_options *o,
+		   int status_fd, int go_fd)
 	__attribute__((noreturn));
 
 #endif /* CRIU_RESTORE_H */

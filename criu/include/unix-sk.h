@@ -20,5 +20,6 @@
 int unix_read(struct fd_rst *r, int dirfd);
 int unix_open(struct fd_rst *r, const struct fd_obj *o, const struct cr_options *opt);
 void unix_rst_free(struct fd_rst *r);
+uint64_t unix_group(const struct fd_rst *r, const struct fd_obj *o);
 
 #endif /* CRIU_UNIX_SK_H */

@@ -633,8 +633,8 @@ void restorer_main(struct restorer_args *a)
 		 * "R<address>": the region that goes away last, once every
 		 * thread is out; criu waits for it to leave the task's maps.
 		 */
-		char ready[32];
-		int n = std_snprintf(ready, sizeof(ready), "R%llx\n",
+		char ready[48];
+		int n = std_snprintf(ready, sizeof(ready), "R%u %llx\n", a->pid,
 				     a->final_gadget ? (unsigned long long)a->region_start : 0ull);
 
 		if (n > 0)
@@ -643,6 +643,18 @@ void restorer_main(struct restorer_args *a)
 	for (i = 0; i < a->nr_close; i++)
 		sys_close(a->close_fds[i]);
 	sys_close(a->status_fd);
+	/* Nobody of the tree runs before every one of them is ready. */
+	{
+		char go;
+		long r;
+
+		do
+			r = sys_read(a->go_fd, &go, 1);
+		while (r == -4 /* EINTR */);
+		if (r != 1)
+			sys_exit_group(1);	/* criu gave up or died */
+		sys_close(a->go_fd);
+	}
 	if (a->leave_stopped)
 		syscall2(__NR_kill, a->pid, R_SIGSTOP);
 

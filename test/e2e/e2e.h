@@ -154,4 +154,201 @@ static inline uint64_t e2e_hash(const void *p, size_t len)
 	return h;
 }
 
+/* ---- process trees ------------------------------------------------------ */
+
+#include <sys/wait.h>
+
+/* What a process of a tree checks about itself after the restore. */
+struct e2e_ids {
+	pid_t pid, ppid, pgid, sid;
+};
+
+static inline void e2e_ids_get(struct e2e_ids *x)
+{
+	x->pid = getpid();
+	x->ppid = getppid();
+	x->pgid = getpgid(0);
+	x->sid = getsid(0);
+}
+
+/* 0 when pid, ppid, group and session are what @x recorded, else which differs (1..4). */
+static inline int e2e_ids_check(const struct e2e_ids *x)
+{
+	struct e2e_ids now;
+
+	e2e_ids_get(&now);
+	return now.pid != x->pid ? 1 : now.ppid != x->ppid ? 2 : now.pgid != x->pgid ? 3 :
+	       now.sid != x->sid ? 4 : 0;
+}
+
+/*
+ * Append this process's pid to "pids" next to the result file: the harness
+ * checks at the end that every one of them is gone.
+ */
+static inline void e2e_note_pid(void)
+{
+	char path[512], line[32];
+	int fd, n;
+
+	e2e_path(path, sizeof(path), "pids");
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	n = snprintf(line, sizeof(line), "%d\n", getpid());
+	if (fd < 0 || write(fd, line, (size_t)n) != n)
+		exit(3);
+	close(fd);
+}
+
+/* The parent is a criu process (an attached restore waits for its root). */
+static inline int e2e_parent_is_criu(void)
+{
+	char path[64], comm[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", getppid());
+	f = fopen(path, "re");
+	if (f) {
+		if (!fgets(comm, sizeof(comm), f))
+			comm[0] = '\0';
+		fclose(f);
+	}
+	return !strcmp(comm, "criu\n");
+}
+
+/*
+ * After the restore: @me's ids are unchanged (10 + which differs), the
+ * process is in group @leader (15), the group is alive (16) and no process
+ * @leader exists (17): the leader had exited before the dump.
+ */
+static inline int e2e_check_leaderless(const struct e2e_ids *me, pid_t leader)
+{
+	int r = e2e_ids_check(me);
+
+	if (r)
+		return 10 + r;
+	if (getpgid(0) != leader)
+		return 15;
+	if (kill(-leader, 0))
+		return 16;
+	if (getpgid(leader) != -1 || errno != ESRCH)
+		return 17;
+	return 0;
+}
+
+/*
+ * A member of a tree case, once set up: record its ids, list itself, close
+ * its end of the tree's readiness pipe and wait for the restore and SIGTERM.
+ */
+static inline void e2e_member_ready(struct e2e_ids *me, int *ready_w)
+{
+	e2e_ids_get(me);
+	e2e_note_pid();
+	close(*ready_w);
+	*ready_w = -1;
+	e2e_wait_stop();
+}
+
+/*
+ * The root of a tree case, once its tree is set up: list itself, report
+ * ready, wait for the restore and SIGTERM, check its own ids (an attached
+ * restore's criu is its parent now). Fails the case on a mismatch.
+ */
+static inline void e2e_root_ready(void)
+{
+	struct e2e_ids me;
+	int r;
+
+	e2e_note_pid();
+	e2e_ids_get(&me);
+	e2e_ready();
+	e2e_wait_stop();
+	if (getppid() != me.ppid && e2e_parent_is_criu())
+		me.ppid = getppid();
+	r = e2e_ids_check(&me);
+	if (r)
+		e2e_fail("root: ids changed (%d)", r);
+}
+
+/* In a forked child: the harness's readiness pipe is the parent's to close. */
+static inline void e2e_child(void)
+{
+	const char *s = getenv("E2E_READY_FD");
+
+	if (s)
+		close(atoi(s));
+}
+
+/*
+ * Readiness inside a tree: every process inherits the write end and closes
+ * it once set up; end of file on the read end means all of them are.
+ */
+static inline void e2e_tree_pipe(int *r, int *w)
+{
+	int p[2];
+
+	if (pipe(p))
+		e2e_fail("pipe: %s", strerror(errno));
+	*r = p[0];
+	*w = p[1];
+}
+
+static inline void e2e_tree_wait(int *r, int *w)
+{
+	char c;
+	ssize_t n;
+
+	close(*w);
+	while ((n = read(*r, &c, 1)) > 0 || (n < 0 && errno == EINTR))
+		;
+	close(*r);
+	*r = *w = -1;
+}
+
+/*
+ * Fork a child of the tree that runs @fn and exits with what it returns;
+ * @closing (if >= 0) is a descriptor only the parent keeps (the read end of
+ * a readiness pipe), set to -1 in the child.
+ */
+static inline pid_t e2e_spawn(int (*fn)(void), int *closing)
+{
+	pid_t p = fork();
+
+	if (p < 0)
+		exit(2);
+	if (p == 0) {
+		e2e_child();
+		if (*closing >= 0)
+			close(*closing);
+		*closing = -1;
+		_exit(fn());
+	}
+	return p;
+}
+
+/* Wait (without reaping) until child @pid has ended: it is a zombie now. */
+static inline void e2e_wait_zombie(pid_t pid)
+{
+	siginfo_t si;
+
+	while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) && errno == EINTR)
+		;
+}
+
+/*
+ * Stop child @pid (SIGTERM) unless it is @zombie, reap it and compare its
+ * wait status with @want. Returns 0 or, for a child that failed its own
+ * checks, its exit code.
+ */
+static inline int e2e_reap(pid_t pid, int zombie, int want)
+{
+	int st = -1;
+
+	if (!zombie)
+		kill(pid, SIGTERM);
+	if (waitpid(pid, &st, zombie ? WNOHANG : 0) != pid)
+		return 90;	/* a zombie must be there already */
+	if (st == want)
+		return 0;
+	return WIFEXITED(st) && WEXITSTATUS(st) ? WEXITSTATUS(st) : 91;
+}
+
 #endif /* E2E_H */

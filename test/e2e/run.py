@@ -28,7 +28,7 @@ def prog(name):
     return [os.path.join(E2E, name)]
 
 
-SYS_FUTEX, SYS_CLOCK_NANOSLEEP = 202, 230
+SYS_PAUSE, SYS_FUTEX, SYS_CLOCK_NANOSLEEP = 34, 202, 230
 
 # name, command, flow, extra dump options, extra restore options
 CASES = [
@@ -52,6 +52,7 @@ CASES = [
     ("memfd", prog("memfd"), "once", [], []),
     ("python", ["/usr/bin/python3", os.path.join(E2E, "py_loop.py")], "once", [], []),
     ("shell_job_tmux", prog("echo_job"), "tmux", [], []),
+    ("shell_job_tree", [], "tmux_tree", [], []),
     ("pipe", prog("pipe"), "once", [], []),
     ("eventfd", prog("eventfd"), "once", [], []),
     ("signalfd", prog("signalfd"), "once", [], []),
@@ -59,8 +60,24 @@ CASES = [
     ("epoll", prog("epoll"), "once", [], []),
     ("inotify", prog("inotify"), "once", [], []),
     ("fanotify", prog("fanotify"), "once", [], []),
+    ("tree", prog("tree"), "once", [], []),
+    ("tree_attached", prog("tree"), "attached", [], []),
+    ("pgrp_orphan", prog("pgrp_orphan"), "once", [], []),
+    ("cow", prog("cow"), "once", [], []),
+    ("sess_orphan", prog("sess_orphan"), "once", [], []),
+    ("shared_file", prog("shared_file"), "once", [], []),
+    ("shared_mem", prog("shared_mem"), "once", [], []),
+    ("pipe_tree", prog("pipe_tree"), "once", [], []),
+    ("pipeline", prog("pipeline"), "once", [], []),
+    ("tree_leave_running_twice", prog("tree"), "twice", [], []),
+    ("tree_stopped", prog("tree"), "stopped", [], []),
+    ("tree_dump_fault", prog("tree"), "dump_fault", [], []),
+    ("tree_restore_fault", prog("tree"), "restore_fault", [], []),
+    ("sh_pipeline", ["/usr/bin/python3", os.path.join(E2E, "sh_pipeline.py")], "once", [], []),
+    ("py_workers", ["/usr/bin/python3", os.path.join(E2E, "py_workers.py")], "once", [], []),
     ("unix_pair", prog("unix_pair"), "once", [], []),
     ("unix_listen", prog("unix_listen"), "once", [], []),
+    ("unix_tree", prog("unix_tree"), "once", [], []),
     ("inet_listen", prog("inet_listen"), "once", [], []),
     ("unix_ext_refused", prog("unix_ext"), ("refused", "--ext-unix-sk"), [], []),
     ("unix_ext", prog("unix_ext") + ["--ext"], "once", ["--ext-unix-sk"], []),
@@ -200,7 +217,8 @@ def restore_attached(imgs, opts, env, pid):
         proc.wait()
         raise CaseFailed("criu restore did not return after the task exited")
     if rc != 0:
-        raise CaseFailed("criu restore exited %d; the task's status should be 0" % rc)
+        raise CaseFailed("criu restore exited %d; the task's status should be 0: %s" % (
+            rc, log_errors(os.path.join(imgs, "restore.log"))))
 
 
 class Tmux:
@@ -278,6 +296,119 @@ def shell_job(cmd, tmp, env):
         t.tmux("send-keys", "C-d")
         t.type("echo criu-said-$?")
         t.wait_for("criu-said-0", n)
+    finally:
+        t.kill()
+
+
+def job_stat(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return fields[0], int(fields[2]), int(fields[5])  # state, pgrp, tpgid
+
+
+def shell_job_tree(tmp, env):
+    """A job of three processes (sh, and echo_job | cat under it) is dumped
+    with --shell-job and restored in the same pane: it is the terminal's
+    foreground, echoes what is typed, stops on Ctrl-Z (the shell says so),
+    and carries on after fg."""
+    t = Tmux(tmp)
+    try:
+        shell = int(t.tmux("display", "-p", "#{pane_pid}").strip())
+        t.wait_for("$")
+        t.type("sh -c '%s | cat'" % os.path.join(E2E, "echo_job"))
+        t.wait_for("READY")
+        kids = children_of(shell)
+        if len(kids) != 1:
+            raise CaseFailed("expected one job under the shell, found %s" % kids)
+        root = kids[0]
+        pids = [root] + children_of(root)
+        if len(pids) != 3:
+            raise CaseFailed("expected sh with two children, found %s" % pids)
+        imgs = os.path.join(tmp, "imgs")
+        dump(root, imgs, ["--shell-job"], env)
+        n = t.wait_for("$", t.wait_for("Killed"))
+        reap_orphans()  # the job's children came to this subreaper
+        t.type("%s restore --shell-job -D %s -o restore.log -v4" % (CRIU, imgs))
+        n = t.wait_for("restore --shell-job", n - 1)
+        end = time.monotonic() + 20
+        while not all(os.path.exists("/proc/%d" % p) for p in pids) and time.monotonic() < end:
+            time.sleep(0.01)
+        for p in pids:
+            _, pgrp, tpgid = job_stat(p)
+            if pgrp != tpgid:
+                raise CaseFailed("restored process %d (group %d) is not in the terminal's "
+                                 "foreground group (%d)" % (p, pgrp, tpgid))
+        t.type("typed after restore")
+        n = t.wait_for("echo: typed after restore", n)
+        t.tmux("send-keys", "C-z")
+        n = t.wait_for("Stopped", n)
+        for p in pids:
+            if job_stat(p)[0] != "T":
+                raise CaseFailed("process %d did not stop on Ctrl-Z" % p)
+        t.type("fg")
+        t.type("typed after fg")
+        n = t.wait_for("echo: typed after fg", n)
+        t.tmux("send-keys", "C-d")
+        t.type("echo criu-said-$?")
+        t.wait_for("criu-said-0", n)
+    finally:
+        t.kill()
+
+
+def socket_fds(pid):
+    n = 0
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            n += os.readlink("/proc/%d/fd/%s" % (pid, fd)).startswith("socket:")
+        except OSError:
+            pass
+    return n
+
+
+def top_clock(t, window):
+    """The clock of top's header line in @window, or None."""
+    for line in t.tmux("capture-pane", "-p", "-t", window).splitlines():
+        if line.startswith("top - "):
+            return line.split()[2]
+    return None
+
+
+def tmux_server(tmp, env):
+    """A tmux server with bash in one window and top in another is dumped
+    (server, shells, ptys, listening socket) and restored; clients that
+    attach afterwards find bash with its variable and top still running."""
+    t = Tmux(tmp)
+    try:
+        t.wait_for("$")
+        t.type("X=criu$((6*7)); echo set-$X")
+        n = t.wait_for("set-criu42")
+        t.tmux("new-window", "-d", "top", "-d", "0.3")
+        end = time.monotonic() + 20
+        while top_clock(t, ":1") is None and time.monotonic() < end:
+            time.sleep(0.05)
+        if top_clock(t, ":1") is None:
+            raise CaseFailed("top never showed")
+        # Only the listening socket: every client has gone.
+        end = time.monotonic() + 20
+        while socket_fds(t.server) != 1 and time.monotonic() < end:
+            time.sleep(0.01)
+        pids = [t.server] + children_of(t.server)
+        imgs = os.path.join(tmp, "imgs")
+        dump(t.server, imgs, [], env)
+        wait_pid(t.server, 20)
+        for p in pids:
+            if os.path.exists("/proc/%d" % p):
+                raise CaseFailed("process %d of the tmux tree is still there after the dump" % p)
+        restore(imgs, [], env, t.server)
+        t.type("echo again-$X")
+        t.wait_for("again-criu42", n)
+        first = top_clock(t, ":1")
+        end = time.monotonic() + 20
+        while top_clock(t, ":1") == first and time.monotonic() < end:
+            time.sleep(0.05)
+        if top_clock(t, ":1") == first:
+            raise CaseFailed("top stopped refreshing after the restore (%s)" % first)
+        t.type("exit")
     finally:
         t.kill()
 
@@ -388,6 +519,12 @@ def run_case(name, cmd, flow, dopts, ropts, env):
         if flow == "http":
             http_server(cmd, tmp, dopts, ropts, env)
             return None
+        if flow == "tmux_tree":
+            shell_job_tree(tmp, env)
+            return None
+        if flow == "tmux_server":
+            tmux_server(tmp, env)
+            return None
         p = start(cmd, tmp)
         pid = p.pid
         if isinstance(flow, tuple) and flow[0] == "blocked":
@@ -403,22 +540,48 @@ def run_case(name, cmd, flow, dopts, ropts, env):
                 raise CaseFailed("--leave-running: the task is gone")
             dump(pid, os.path.join(tmp, "imgs2"), ["--leave-running"] + dopts, env)
             p.kill()
+            kill_tree(tmp)
             imgs = os.path.join(tmp, "imgs2")
+        elif flow == "stopped":
+            imgs = os.path.join(tmp, "imgs")
+            dump(pid, imgs, ["--leave-stopped"] + dopts, env)
+            tree_states(tmp, "T")
+            p.kill()
+            kill_tree(tmp)
         else:
+            if flow == "dump_fault":
+                dump_fault(pid, tmp, dopts, env)
             imgs = os.path.join(tmp, "imgs")
             dump(pid, imgs, dopts, env)
         status = p.wait(timeout=20)
-        if flow != "twice" and status != -signal.SIGKILL:
+        if flow not in ("twice", "stopped") and status != -signal.SIGKILL:
             raise CaseFailed("after dump the task ended with %s, not SIGKILL" % status)
+        tree_gone(tmp)  # the dump killed the whole tree; orphans are reaped here
         if flow == "attached":
             restore_attached(imgs, ropts, env, pid)
             pid, status = None, 0
         else:
-            restore(imgs, ropts, env, pid)
+            if flow == "restore_fault":
+                restore_fault(imgs, tmp, ropts, env)
+            if flow == "stopped":
+                restore(imgs, ["--leave-stopped"] + ropts, env, pid)
+                tree_states(tmp, "T")
+                for q in tree_pids(tmp):
+                    os.kill(q, signal.SIGCONT)
+                # SIGTERM only once each is back in pause(): one arriving while
+                # the restorer still has it blocked is handled before pause()
+                # starts again, which then waits for ever (the program's race)
+                for q in tree_pids(tmp):
+                    if proc_status(q)["State"].split()[0] != "Z":
+                        wait_blocked(q, SYS_PAUSE)
+            else:
+                restore(imgs, ropts, env, pid)
             os.kill(pid, signal.SIGTERM)
             status = wait_pid(pid, 30)
-        pid = None
-        return check_result(tmp, status)
+            pid = None
+        check_result(tmp, status)
+        tree_gone(tmp)
+        return None
     except (CaseFailed, subprocess.TimeoutExpired, OSError, ValueError) as e:
         return str(e)
     finally:
@@ -430,6 +593,98 @@ def run_case(name, cmd, flow, dopts, ropts, env):
                 pass
         shutil.rmtree(tmp, ignore_errors=True)
         reap_orphans()
+
+
+def tree_pids(tmp):
+    with open(os.path.join(tmp, "pids")) as f:
+        return [int(x) for x in f.read().split()]
+
+
+def proc_status(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return dict(l.split(":", 1) for l in f if ":" in l)
+
+
+def dump_fault(pid, tmp, opts, env):
+    """A dump failing in the tree's second process leaves every process
+    running: not traced, not stopped (zombies stay zombies)."""
+    imgs = os.path.join(tmp, "imgs-fault")
+    os.makedirs(imgs)
+    fenv = dict(env, CRIU_FAULT="after-parasite", CRIU_FAULT_NTH="2")
+    rc, out = criu(["dump", "-t", str(pid), "-D", imgs, "-o", "dump.log", "-v4"] + opts,
+                   imgs, fenv)
+    if rc == 0 or "fault injected at after-parasite" not in open(
+            os.path.join(imgs, "dump.log")).read():
+        raise CaseFailed("dump with a fault in the second process: exit %d" % rc)
+    if os.path.exists(os.path.join(imgs, "inventory.img")):
+        raise CaseFailed("a failed dump left an inventory")
+    for p in tree_pids(tmp):
+        st = proc_status(p)
+        state = st["State"].split()[0]
+        if int(st["TracerPid"]) != 0 or state in ("T", "t"):
+            raise CaseFailed("after the failed dump %d is %s, traced by %s" % (
+                p, state, st["TracerPid"].strip()))
+
+
+def restore_fault(imgs, tmp, opts, env):
+    """A restore failing in the last process, or after the release, leaves
+    no process behind."""
+    fenv = dict(env, CRIU_FAULT="restore-last-task")
+    rc, out = criu(["restore", "-D", imgs, "-d", "-o", "restore-fault.log", "-v4"] + opts,
+                   imgs, fenv)
+    if rc == 0 or "fault injected" not in open(os.path.join(imgs, "restore-fault.log")).read():
+        raise CaseFailed("restore with a fault in the last process: exit %d" % rc)
+    tree_gone(tmp, 0)
+    # failing after the tree was released (the pidfile cannot be written):
+    # every process is running its own code by then, and is killed all the same
+    rc, out = criu(["restore", "-D", imgs, "-d", "--pidfile", "no/such/dir/pid",
+                    "-o", "restore-late.log", "-v4"] + opts, imgs, env)
+    if rc == 0 or "cannot write the pidfile" not in open(
+            os.path.join(imgs, "restore-late.log")).read():
+        raise CaseFailed("restore with an unwritable pidfile: exit %d" % rc)
+    tree_gone(tmp, 0)
+
+
+def tree_states(tmp, want):
+    """Every listed process is in state `want` (zombies stay zombies)."""
+    for p in tree_pids(tmp):
+        end = time.monotonic() + 10
+        while True:
+            state = proc_status(p)["State"].split()[0]
+            if state in (want, "Z"):
+                break
+            if time.monotonic() > end:
+                raise CaseFailed("%d is in state %s, not %s" % (p, state, want))
+            time.sleep(0.005)
+
+
+def kill_tree(tmp):
+    """SIGKILL every live process a tree case listed (they are ours and alive)."""
+    if os.path.exists(os.path.join(tmp, "pids")):
+        for p in tree_pids(tmp):
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def tree_gone(tmp, timeout=10):
+    """Every pid a tree case listed in its "pids" file is gone (this runner,
+    a subreaper, reaps the ones it inherits)."""
+    try:
+        with open(os.path.join(tmp, "pids")) as f:
+            pids = [int(x) for x in f.read().split()]
+    except OSError:
+        return
+    end = time.monotonic() + timeout
+    while True:
+        reap_orphans()
+        left = [p for p in pids if os.path.exists("/proc/%d" % p)]
+        if not left:
+            return
+        if time.monotonic() > end:
+            raise CaseFailed("processes of the tree left behind: %s" % left)
+        time.sleep(0.01)
 
 
 def reap_orphans():

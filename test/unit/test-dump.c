@@ -23,6 +23,7 @@
 #include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/rseq.h>
 #include <sys/stat.h>
@@ -64,7 +65,7 @@ static const unsigned int touched[] = { 0, 1, 5, 10, 11, 12 };
 
 /* V_SYSV, V_SEALED: shared memory the dump refuses (see shm_victim) */
 enum { V_PLAIN, V_PIPE, V_SYSV, V_THREAD, V_CHILD, V_SHELL, V_RSEQ, V_SEALED, V_THREAD_CREDS,
-       V_INOTIFY };
+       V_INOTIFY, V_VFORK, V_SIBLINGS };
 
 /* V_SHELL: the pty slave the victim keeps open, in the test's session. */
 static char pts_path[64];
@@ -303,6 +304,23 @@ static int vthreads_verdict(void)
 	return bad;
 }
 
+/* A child of the victim: dies with it, whatever happens to the test. */
+static __attribute__((noreturn)) void victim_child(int ready, int kind)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() == 1)
+		_exit(0);
+	close(ready);
+	/* V_VFORK: the child waits in vfork for a grandchild that never execs */
+	if (kind == V_VFORK && vfork() == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (;;)
+			pause();
+	}
+	for (;;)
+		pause();
+}
+
 /* An inotify watch on @file with one event queued and never read. */
 static int inotify_queued(const char *file)
 {
@@ -317,7 +335,6 @@ static int inotify_queued(const char *file)
 	return 0;
 }
 
-/* The victim's body; never returns. */
 /*
  * Shared memory the dump must refuse: a SysV segment (removed at once, it
  * lives while attached), a memfd mapped writable and then sealed against future writes (a restore could not map
@@ -348,6 +365,7 @@ static int shm_victim(int kind)
 	return 0;
 }
 
+/* The victim's body; never returns. */
 static void victim_main(int ready, int kind, const char *file)
 {
 	struct sigaction sa;
@@ -464,19 +482,25 @@ static void victim_main(int ready, int kind, const char *file)
 		while (!__atomic_load_n(&other_gid_set, __ATOMIC_SEQ_CST))
 			usleep(1000);
 	}
-	if (kind == V_CHILD) {
+	if (kind == V_CHILD || kind == V_VFORK) {
 		child = fork();
 		if (child < 0)
 			_exit(45);
-		if (child == 0) {
-			/* dies with the victim, whatever happens to the test */
-			prctl(PR_SET_PDEATHSIG, SIGKILL);
-			if (getppid() == 1)
-				_exit(0);
-			close(ready);
-			for (;;)
-				pause();
+		if (child == 0)
+			victim_child(ready, kind);
+	}
+	if (kind == V_SIBLINGS) {
+		/* two children share an epoll set that the victim itself closed */
+		int s = epoll_create1(EPOLL_CLOEXEC), k;
+
+		for (k = 0; k < 2; k++) {
+			child = fork();
+			if (child < 0)
+				_exit(45);
+			if (child == 0)
+				victim_child(ready, kind);
 		}
+		close(s);
 	}
 	/* One signal in each queue, blocked so they stay there. */
 	kill(getpid(), SIGUSR2);
@@ -1238,13 +1262,50 @@ static int body_thread_creds(struct victim *v)
 
 static int body_child(struct victim *v)
 {
-	CHECK(run_dump(v, NULL, "--leave-running") != 0);
-	CHECK(log_has(v, "children:"));
-	CHECK(log_has(v, "not supported yet"));
-	CHECK(!dir_has(v, "inventory.img"));
+	CHECK(run_dump(v, NULL, "--leave-running") == 0);
+	CHECK(log_has(v, "2 processes"));
+	CHECK(dir_has(v, "inventory.img"));
 	CHECK(victim_free(v));
 	CHECK(victim_verdict(v) == 0);
 	return 0;
+}
+
+/*
+ * A dump of the victim's tree is refused with @msg and nothing is left
+ * behind: the victim (and its descendants, adopted and reaped here once it
+ * ends) ran on unharmed.
+ */
+static int tree_refused(struct victim *v, const char *msg)
+{
+	int dumped, logged, inv, free_, verdict;
+
+	CHECK(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0);
+	dumped = run_dump(v, NULL, "--leave-running");
+	logged = log_has(v, msg);
+	inv = dir_has(v, "inventory.img");
+	free_ = victim_free(v);
+	verdict = victim_verdict(v);
+	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+		;
+	prctl(PR_SET_CHILD_SUBREAPER, 0);
+	CHECK(dumped != 0);
+	CHECK(logged);
+	CHECK(!inv);
+	CHECK(free_);
+	CHECK(verdict == 0);
+	return 0;
+}
+
+/* A vfork parent in the tree is refused by name. */
+static int body_vfork(struct victim *v)
+{
+	return tree_refused(v, "is a vfork parent waiting for its child");
+}
+
+/* An epoll set two processes hold: each would register its targets again. */
+static int body_siblings(struct victim *v)
+{
+	return tree_refused(v, "epoll sets shared by processes are not supported yet");
 }
 
 static int body_shell(struct victim *v)
@@ -1391,6 +1452,8 @@ static int test_inotify(void) { return with_victim(V_INOTIFY, body_inotify); }
 static int test_thread(void) { return with_victim(V_THREAD, body_thread); }
 static int test_child(void) { return with_victim(V_CHILD, body_child); }
 static int test_thread_creds(void) { return with_victim(V_THREAD_CREDS, body_thread_creds); }
+static int test_vfork(void) { return with_victim(V_VFORK, body_vfork); }
+static int test_siblings(void) { return with_victim(V_SIBLINGS, body_siblings); }
 static int test_shell(void)
 {
 	int master = posix_openpt(O_RDWR | O_NOCTTY), ret;
@@ -1424,7 +1487,9 @@ static const struct unit_case cases[] = {
 	{ "a writable memfd mapping sealed against future writes is refused", test_sealed },
 	{ "threads: failed dumps leave all unharmed; a good one has every thread", test_thread },
 	{ "a thread with its own credentials is refused, all threads unharmed", test_thread_creds },
-	{ "a child is refused", test_child },
+	{ "a child is dumped with its parent, both run on", test_child },
+	{ "a vfork parent in the tree is refused, the tree runs on", test_vfork },
+	{ "an epoll set shared by two processes is refused, the tree runs on", test_siblings },
 	{ "a job of another session needs --shell-job; its pty is FD_TTY", test_shell },
 	{ "rseq_cs armed in the task is in the image, not compel's 0", test_rseq },
 	{ "a plain dump kills the victim", test_kill },

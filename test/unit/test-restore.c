@@ -1458,6 +1458,23 @@ static void pagemap_outside(unsigned int i, ProtobufCMessage *m)
 		((PagemapEntry *)m)->vaddr = 0x1000;	/* below every vma */
 }
 
+static long cow_cut;
+
+/* The first run becomes PE_COW (its data would not be in the page file). */
+static void pagemap_cow(unsigned int i, ProtobufCMessage *m)
+{
+	if (i == 1) {
+		((PagemapEntry *)m)->flags = 8;
+		cow_cut = (long)((PagemapEntry *)m)->nr_pages * 4096;
+	}
+}
+
+static void pagemap_flags(unsigned int i, ProtobufCMessage *m)
+{
+	if (i == 1)
+		((PagemapEntry *)m)->flags = 16;
+}
+
 static void fds_repeat(unsigned int i, ProtobufCMessage *m)
 {
 	if (i == 1)
@@ -1491,6 +1508,12 @@ static void spoil_mm_overlap(const struct victim_ctl *v) { rewrite(v, IMG_MM, (u
 static void spoil_mm_shared_anon(const struct victim_ctl *v) { rewrite(v, IMG_MM, (unsigned)v->pid, mm_shared_anon); }
 static void spoil_mm_kernel_addr(const struct victim_ctl *v) { rewrite(v, IMG_MM, (unsigned)v->pid, mm_kernel_addr); }
 static void spoil_pagemap_outside(const struct victim_ctl *v) { rewrite(v, IMG_PAGEMAP, (unsigned)v->pid, pagemap_outside); }
+static void spoil_pagemap_cow(const struct victim_ctl *v)
+{
+	rewrite(v, IMG_PAGEMAP, (unsigned)v->pid, pagemap_cow);
+	truncate_file(v, "pages-%d.img", cow_cut);
+}
+static void spoil_pagemap_flags(const struct victim_ctl *v) { rewrite(v, IMG_PAGEMAP, (unsigned)v->pid, pagemap_flags); }
 static void spoil_fds_repeat(const struct victim_ctl *v) { rewrite(v, IMG_FDS, (unsigned)v->pid, fds_repeat); }
 static void spoil_files_mtime(const struct victim_ctl *v) { rewrite(v, IMG_REG_FILES, 0, files_mtime); }
 static void spoil_xsave_short(const struct victim_ctl *v) { rewrite(v, IMG_CORE, (unsigned)v->pid, core_xsave_short); }
@@ -1500,6 +1523,8 @@ static int test_mm_overlap(void) { return broken(spoil_mm_overlap, "ascending");
 static int test_mm_shared_anon(void) { return broken(spoil_mm_shared_anon, "names no shared memory object"); }
 static int test_mm_kernel_addr(void) { return broken(spoil_mm_kernel_addr, "user space"); }
 static int test_pagemap_outside(void) { return broken(spoil_pagemap_outside, "not inside one private vma"); }
+static int test_pagemap_cow(void) { return broken(spoil_pagemap_cow, "not a live process of the tree"); }
+static int test_pagemap_flags(void) { return broken(spoil_pagemap_flags, "neither PRESENT nor COW"); }
 static int test_fds_repeat(void) { return broken(spoil_fds_repeat, "is repeated"); }
 static int test_files_mtime(void) { return broken(spoil_files_mtime, "modified since the dump"); }
 static int test_xsave_short(void) { return broken(spoil_xsave_short, "xsave area is 576 bytes"); }
@@ -1601,6 +1626,86 @@ static int test_pstree_threads(void) { return broken(spoil_pstree_threads, "pstr
 static int test_many_pending(void) { return broken(spoil_many_pending, "257 signals pending in one queue"); }
 static int test_bad_caps(void) { return broken(spoil_bad_caps, "capabilities this kernel does not know"); }
 static int test_bad_timer(void) { return broken(spoil_bad_timer, "posix timer 3"); }
+
+/* pstree.img: the dumped entry, then entries made up from @extra (pid 0: the root's + n). */
+static PstreeEntry extra[2];
+static size_t nr_extra;
+
+static void pstree_append(const struct victim_ctl *v)
+{
+	ProtobufCMessage *root = NULL;
+	struct cr_img *img;
+	int dfd = open(v->dir, O_RDONLY | O_DIRECTORY);
+	size_t i;
+
+	img = img_open(dfd, IMG_PSTREE, 0);
+	if (img && img_read_entry(img, &root) != 1)
+		root = NULL;
+	if (img)
+		img_close(img);
+	img = root ? img_create(dfd, IMG_PSTREE, 0) : NULL;
+	if (img && !img_write_entry(img, root)) {
+		for (i = 0; i < nr_extra; i++)
+			if (img_write_entry(img, &extra[i].base))
+				break;
+		img_commit(img);
+	}
+	if (root)
+		img_free_entry(root);
+	close(dfd);
+}
+
+/* An entry for pid @pid (root + @pid when small) under @ppid, leading its group and session. */
+static void extra_entry(size_t k, const struct victim_ctl *v, uint32_t pid, uint32_t ppid,
+			uint32_t sid, bool zombie)
+{
+	static uint32_t tids[2];
+
+	pstree_entry__init(&extra[k]);
+	extra[k].pid = pid < 100 ? (uint32_t)v->pid + 1000 + pid : pid;
+	extra[k].ppid = ppid;
+	extra[k].pgid = extra[k].pid;
+	extra[k].sid = sid ? sid : extra[k].pid;
+	tids[k] = extra[k].pid;
+	extra[k].n_threads = zombie ? 0 : 1;
+	extra[k].threads = &tids[k];
+	nr_extra = k + 1;
+}
+
+static void spoil_pstree_dup(const struct victim_ctl *v)
+{
+	extra_entry(0, v, (uint32_t)v->pid, (uint32_t)v->pid, 0, false);
+	pstree_append(v);
+}
+
+static void spoil_pstree_orphan(const struct victim_ctl *v)
+{
+	extra_entry(0, v, 1, 1, 0, false);	/* parent: pid 1, not in the tree */
+	pstree_append(v);
+}
+
+static void spoil_pstree_zombie_parent(const struct victim_ctl *v)
+{
+	extra_entry(0, v, 1, (uint32_t)v->pid, 0, true);
+	extra_entry(1, v, 2, extra[0].pid, 0, false);
+	pstree_append(v);
+}
+
+static void spoil_pstree_session(const struct victim_ctl *v)
+{
+	extra_entry(0, v, 1, (uint32_t)v->pid, 0, false);
+	/* a sibling in the first one's session, which it neither leads nor inherited */
+	extra_entry(1, v, 2, (uint32_t)v->pid, extra[0].pid, false);
+	pstree_append(v);
+}
+
+static int test_pstree_dup(void) { return broken(spoil_pstree_dup, "appears twice"); }
+static int test_pstree_orphan(void) { return broken(spoil_pstree_orphan, "is not an earlier live process"); }
+static int test_pstree_zombie_parent(void)
+{
+	return broken(spoil_pstree_zombie_parent, "is not an earlier live process");
+}
+static int test_pstree_session(void) { return broken(spoil_pstree_session, "its parent"); }
 
 static int slurp(const char *path, char **buf, size_t *len)
 {
@@ -1871,11 +1976,17 @@ static const struct unit_case cases[] = {
 	{ "shared anonymous vma without its object refused", test_mm_shared_anon },
 	{ "vma in kernel space refused", test_mm_kernel_addr },
 	{ "pagemap run outside its vma refused", test_pagemap_outside },
+	{ "pages shared with a parent the root does not have refused", test_pagemap_cow },
+	{ "pagemap run with unknown flags refused", test_pagemap_flags },
 	{ "repeated fd number refused", test_fds_repeat },
 	{ "file changed since the dump refused", test_files_mtime },
 	{ "xsave of another size refused", test_xsave_short },
 	{ "sigaction for SIGKILL refused", test_bad_signo },
 	{ "pstree thread list not matching the core image refused", test_pstree_threads },
+	{ "pstree: a pid twice refused", test_pstree_dup },
+	{ "pstree: a parent outside the tree refused", test_pstree_orphan },
+	{ "pstree: a child of a zombie refused", test_pstree_zombie_parent },
+	{ "pstree: a session neither its own nor its parent's refused", test_pstree_session },
 	{ "257 signals pending to one thread refused (256 per queue)", test_many_pending },
 	{ "unknown capabilities refused", test_bad_caps },
 	{ "timer notifying a foreign thread refused", test_bad_timer },

@@ -138,7 +138,12 @@ struct restorer_args {
 	__u32			nr_close;
 	__u32			pid;
 	__u32			pdeath_sig;	/* set last: until then criu's death kills us */
-	__u32			pad0;
+	/*
+	 * The tree's barrier: after "R" the task reads one byte here; criu
+	 * writes one per process once every one has reported. End of file
+	 * (criu gone, or giving up) ends the task.
+	 */
+	__s32			go_fd;
 
 	/* criu's memory to drop, then what to move in place */
 	struct rst_range	unmap[RST_MAX_UNMAP];

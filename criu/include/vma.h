@@ -1,0 +1,17 @@
+/*
+ * Helpers over the vma lists of mm.proto, shared by dump and restore.
+ */
+#ifndef CRIU_VMA_H
+#define CRIU_VMA_H
+
+#include "mm.pb-c.h"
+
+/*
+ * The index of the vma of @mm (ascending, non-overlapping) that a child's
+ * private vma @v may have been inherited from through fork(): same range,
+ * kind and file offset. -1 when there is none or @v is not private memory.
+ * The caller compares files (ids differ between processes).
+ */
+long vma_inherited_from(const MmEntry *mm, const VmaEntry *v);
+
+#endif /* CRIU_VMA_H */
