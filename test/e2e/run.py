@@ -78,6 +78,7 @@ CASES = [
     ("unix_pair", prog("unix_pair"), "once", [], []),
     ("unix_listen", prog("unix_listen"), "once", [], []),
     ("unix_tree", prog("unix_tree"), "once", [], []),
+    ("sk_prefork", prog("sk_prefork"), "once", [], []),
     ("inet_listen", prog("inet_listen"), "once", [], []),
     ("unix_ext_refused", prog("unix_ext"), ("refused", "--ext-unix-sk"), [], []),
     ("unix_ext", prog("unix_ext") + ["--ext"], "once", ["--ext-unix-sk"], []),
