@@ -95,6 +95,7 @@ CASES = [
     ("sk_refuse_dgram_named", prog("sk_refuse") + ["dgnamed"], ("refused", "senders with names"),
      [], []),
     ("http_server", ["/usr/bin/python3", "-m", "http.server"], "http", [], []),
+    ("redis_unix", ["/usr/bin/redis-server"], "redis", [], []),
 ]
 
 
@@ -484,6 +485,45 @@ def http_server(cmd, tmp, dopts, ropts, env):
             p.wait()
 
 
+def redis_server(cmd, tmp, dopts, ropts, env):
+    """redis-server on a unix socket only: a key set before the dump is
+    read back after the restore, through a new connection to the socket."""
+    sock = os.path.join(tmp, "redis.sock")
+
+    def cli(*args):
+        return subprocess.run(["redis-cli", "-s", sock] + list(args), capture_output=True,
+                              text=True, timeout=10, env=env).stdout.strip()
+
+    with open(os.path.join(tmp, "server.log"), "w") as log:
+        p = subprocess.Popen(cmd + ["--port", "0", "--unixsocket", sock, "--save", "",
+                                    "--appendonly", "no", "--daemonize", "no", "--dir", tmp],
+                             cwd=tmp, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                             stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        end = time.monotonic() + 20
+        while not (os.path.exists(sock) and cli("PING") == "PONG"):
+            if p.poll() is not None or time.monotonic() > end:
+                raise CaseFailed("redis never answered")
+            time.sleep(0.05)
+        if cli("SET", "checkpoint", "kept") != "OK":
+            raise CaseFailed("SET failed before the dump")
+        imgs = os.path.join(tmp, "imgs")
+        dump(p.pid, imgs, dopts, env)
+        if p.wait(timeout=20) != -signal.SIGKILL:
+            raise CaseFailed("after dump redis ended with %s" % p.returncode)
+        restore(imgs, ropts, env, p.pid)
+        try:
+            if cli("GET", "checkpoint") != "kept" or cli("SET", "after", "1") != "OK":
+                raise CaseFailed("redis lost its key or stopped answering after the restore")
+        finally:
+            os.kill(p.pid, signal.SIGTERM)
+            wait_pid(p.pid, 30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
 def refused(p, imgs, opts, env, why):
     """The dump must fail, say why, and leave the task running; then stop it."""
     os.makedirs(imgs)
@@ -519,6 +559,9 @@ def run_case(name, cmd, flow, dopts, ropts, env):
             return None
         if flow == "http":
             http_server(cmd, tmp, dopts, ropts, env)
+            return None
+        if flow == "redis":
+            redis_server(cmd, tmp, dopts, ropts, env)
             return None
         if flow == "tmux_tree":
             shell_job_tree(tmp, env)
