@@ -34,6 +34,7 @@
 #include "kernel-compat.h"
 #include "log.h"
 #include "restore.h"
+#include "files-reg.h"
 #include "proc_parse.h"
 #include "image.h"
 #include "stats.pb-c.h"
@@ -303,7 +304,7 @@ static void wait_region_gone(pid_t pid, unsigned long long region)
 	int i;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	for (i = 0; region && i < 50000; i++) {
+	for (i = 0; region && i < 5000; i++) {
 		FILE *f = fopen(path, "re");
 		bool found = false;
 
@@ -314,7 +315,7 @@ static void wait_region_gone(pid_t pid, unsigned long long region)
 		fclose(f);
 		if (!found)
 			return;
-		usleep(100);
+		usleep(1000);
 	}
 	if (region)
 		pr_warn("the restorer region %#llx is still mapped in task %d", region, pid);
@@ -516,8 +517,11 @@ int cmd_restore(struct cr_options *o)
 	}
 	if (rst_tree_read(dirfd, o, &tr) || check_host(&tr))
 		goto out;
-	/* Shared memory objects: created once, before the first fork, and inherited. */
-	if (rst_shmem_create(&tr.shm))
+	/*
+	 * Shared memory objects and deleted files (ghosts): created once,
+	 * before the first fork, and inherited.
+	 */
+	if (rst_shmem_create(&tr.shm) || rst_ghosts_create(&tr.ri[0].fdr))
 		goto out;
 	ts.region = calloc(tr.nr, sizeof(*ts.region));
 	ts.pidfd = malloc(tr.nr * sizeof(*ts.pidfd));
@@ -551,6 +555,7 @@ int cmd_restore(struct cr_options *o)
 	rst_tree_drop_pages(&tr);	/* the processes have them: room for the pidfds */
 	/* The root holds its own descriptors now: criu must not keep the objects alive. */
 	rst_shmem_free(&tr.shm);
+	rst_ghosts_close();
 	if (collect_status(&tr, pfd[0], &ts) || release_tree(&tr, &gfd[1])) {
 		pr_err("restoring the tree of %d failed; every process of it is killed", pid);
 		kill_tree(&tr, pid, &gfd[1], &ts);
@@ -586,6 +591,7 @@ out:
 			close(ts.pidfd[i]);
 	free(ts.region);
 	free(ts.pidfd);
+	rst_ghosts_close();
 	rst_tree_free(&tr);
 	close(dirfd);
 	if (ret > 0) {

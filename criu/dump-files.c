@@ -23,6 +23,8 @@
 #include "log.h"
 #include "dump.h"
 #include "files.h"
+#include "files-reg.h"
+#include "files-locks.h"
 #include "image.h"
 
 /* readlink of a /proc link into @buf; -1 logged on failure. */
@@ -245,6 +247,8 @@ static int collect_one(struct dump_task *t, struct fd_probe *p, int infofd, FdEn
 		seen->id = id;
 	}
 	e->id = id;
+	if (dump_fd_locks(t, p, ops->kind, id))
+		return -1;
 	pr_debug("fd %d: %s kind %s id %u%s", p->fd, p->link, ops->name, id,
 		 e->cloexec ? " cloexec" : "");
 	return 0;
@@ -289,6 +293,7 @@ int dump_collect_fds(struct dump_task *t)
 		struct fd_probe p = {
 			.pid = t->pid, .fd = fds[i], .link = target, .o = t->o,
 			.pidfd = pidfd, .procfd = procfd, .local = -1,
+			.imgdir = t->dirfd, .shm = t->shm,
 		};
 		int err = collect_one(t, &p, infofd, &t->fds[t->nr_fds]);
 
@@ -299,7 +304,7 @@ int dump_collect_fds(struct dump_task *t)
 			goto out;
 		t->nr_fds++;
 	}
-	ret = 0;
+	ret = dump_check_locks(t);
 out:
 	if (pidfd >= 0)
 		close(pidfd);
@@ -315,6 +320,7 @@ static int add_link(struct dump_task *t, const char *name, unsigned int flags, u
 {
 	char link[64], target[PATH_MAX + 32];
 	struct stat stb;
+	int src, ret;
 
 	snprintf(link, sizeof(link), "/proc/%d/%s", t->pid, name);
 	if (read_link(link, target, sizeof(target)))
@@ -323,9 +329,15 @@ static int add_link(struct dump_task *t, const char *name, unsigned int flags, u
 		pr_perror("can't stat %s", link);
 		return -1;
 	}
-	if (dump_check_path(name, target, &stb))
-		return -1;
-	return dump_files_add(t->files, target, &stb, flags, 0, id);
+	if (!S_ISREG(stb.st_mode) || stb.st_nlink)
+		return dump_check_path(name, target, &stb) ? -1 :
+			dump_files_reuse(t->files, target, &stb, flags, id);
+	/* a deleted executable (replaced by an upgrade, say): a ghost */
+	src = open(link, O_RDONLY | O_CLOEXEC);
+	ret = ghost_add_file(t->files, t->o, t->dirfd, src, target, &stb, flags, 0, id);
+	if (src >= 0)
+		close(src);
+	return ret;
 }
 
 int dump_collect_fs(struct dump_task *t)
@@ -345,6 +357,23 @@ int dump_collect_fs(struct dump_task *t)
 	t->mm.has_exe_file_id = true;
 	t->mm.exe_file_id = id;
 	return 0;
+}
+
+int dump_files_reuse(struct dump_files *f, const char *path, const struct stat *stb,
+		     unsigned int flags, uint32_t *id)
+{
+	size_t i;
+
+	for (i = 0; i < f->nr; i++) {
+		const RegFileEntry *e = f->e[i];
+
+		if (e->dev == stb->st_dev && e->ino == stb->st_ino && e->flags == flags &&
+		    e->pos == 0 && !strcmp(e->path, path)) {
+			*id = e->id;
+			return 0;
+		}
+	}
+	return dump_files_add(f, path, stb, flags, 0, id);
 }
 
 void dump_files_free(struct dump_files *f)

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "dump.h"
 #include "image.h"
+#include "files-reg.h"
 #include "kerndat.h"
 #include "pagemap.pb-c.h"
 #include "pagemap-flags.h"
@@ -62,39 +63,36 @@ static int vma_file(struct dump_task *t, const struct proc_vma *pv, uint32_t *id
 	char link[96];
 	struct stat stb, now;
 	unsigned int flags = (pv->shared && (pv->prot & PROT_WRITE)) ? O_RDWR : O_RDONLY;
-	size_t i;
 
-	if (pv->deleted) {
-		pr_err("mapping of deleted file %s at %lx-%lx is not supported yet",
-		       pv->path, (unsigned long)pv->start, (unsigned long)pv->end);
-		return -1;
-	}
 	snprintf(link, sizeof(link), "/proc/%d/map_files/%lx-%lx", t->pid,
 		 (unsigned long)pv->start, (unsigned long)pv->end);
 	if (stat(link, &stb)) {
 		pr_perror("can't stat %s (%s)", link, pv->path);
 		return -1;
 	}
-	if (!S_ISREG(stb.st_mode)) {
-		pr_err("mapping of %s (mode %o) at %lx-%lx is not supported yet", pv->path,
-		       stb.st_mode, (unsigned long)pv->start, (unsigned long)pv->end);
+	if (!S_ISREG(stb.st_mode) || (pv->deleted && stb.st_nlink) ||
+	    !strncmp(pv->path, "/memfd:", 7)) {
+		pr_err("mapping of %s%s (mode %o) at %lx-%lx is not supported yet", pv->path,
+		       pv->deleted ? " (deleted)" : "", stb.st_mode, (unsigned long)pv->start,
+		       (unsigned long)pv->end);
 		return -1;
+	}
+	if (pv->deleted) {
+		char deleted[PATH_MAX + 16];
+		int src = open(link, O_RDONLY | O_CLOEXEC), ret;
+
+		snprintf(deleted, sizeof(deleted), "%s (deleted)", pv->path);
+		ret = ghost_add_file(t->files, t->o, t->dirfd, src, deleted, &stb, flags, 0, id);
+		if (src >= 0)
+			close(src);
+		return ret;
 	}
 	if (stat(pv->path, &now) || now.st_dev != stb.st_dev || now.st_ino != stb.st_ino) {
-		pr_err("mapped file %s was replaced or moved; such mappings are not supported yet",
-		       pv->path);
+		pr_err("mapped file %s no longer leads to the mapped file (another mount or a file "
+		       "put over it); such mappings are not supported yet", pv->path);
 		return -1;
 	}
-	for (i = 0; i < t->files->nr; i++) {
-		RegFileEntry *e = t->files->e[i];
-
-		if (e->dev == stb.st_dev && e->ino == stb.st_ino && e->flags == flags &&
-		    e->pos == 0 && !strcmp(e->path, pv->path)) {
-			*id = e->id;
-			return 0;
-		}
-	}
-	return dump_files_add(t->files, pv->path, &stb, flags, 0, id);
+	return dump_files_reuse(t->files, pv->path, &stb, flags, id);
 }
 
 static int refuse_vmflags(const struct proc_vma *pv)

@@ -2,10 +2,14 @@
  * Regular files, directories, memory character devices and the terminal:
  * four fd kinds keeping their objects in reg-files.img (images/files.proto).
  *
- * Dump: the path the /proc link names must still lead to the same inode
- * (deleted and replaced files are refused). Restore: the path is opened
- * again and must be the same file (dev/ino, rdev for devices); regular
- * files get their position back. The terminal (--shell-job) is criu's own.
+ * Dump: the path the /proc link names must still lead to the same inode.
+ * A file renamed since it was opened is found under its new name, which
+ * the link shows. A deleted regular file becomes a ghost (files-ghost.c);
+ * a deleted file with other names left, and a path leading elsewhere, are
+ * refused. O_PATH fds of any file type are kept as paths (FD_PATH).
+ * Restore: the path is opened again and must be the same file
+ * (dev/ino, rdev for devices), or the ghost is reopened; regular files get
+ * their position back. The terminal (--shell-job) is criu's own.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +23,8 @@
 #include "log.h"
 #include "dump.h"
 #include "files.h"
+#include "files-reg.h"
+#include "files-locks.h"
 #include "image.h"
 #include "restore.h"
 
@@ -76,29 +82,41 @@ int dump_files_add(struct dump_files *f, const char *path, const struct stat *st
 	return 0;
 }
 
+static bool has_deleted_suffix(const char *path)
+{
+	size_t len = strlen(path), sl = strlen(DELETED_SUFFIX);
+
+	return len > sl && !strcmp(path + len - sl, DELETED_SUFFIX);
+}
+
 /*
  * The path a link names must still lead to the same file, or a restore
- * would open something else: deleted and replaced files are refused.
+ * would open something else. A renamed file is fine: the link names it by
+ * its new name. Deleted files are the callers' (ghosts) or refused here.
  */
 int dump_check_path(const char *what, const char *path, const struct stat *stb)
 {
-	size_t len = strlen(path), sl = strlen(DELETED_SUFFIX);
 	struct stat now;
 
 	if (path[0] != '/') {
 		pr_err("%s: path '%s' is not supported yet", what, path);
 		return -1;
 	}
-	if (len > sl && !strcmp(path + len - sl, DELETED_SUFFIX)) {
-		pr_err("%s: deleted file %s is not supported yet", what, path);
+	if (!stat(path, &now) && now.st_dev == stb->st_dev && now.st_ino == stb->st_ino)
+		return 0;	/* even if its name really ends in " (deleted)" */
+	if (has_deleted_suffix(path) && stb->st_nlink > 0) {
+		pr_err("%s: %s was unlinked but the file keeps %lu other name(s), which /proc does not "
+		       "tell; such files are not supported yet", what, path, (unsigned long)stb->st_nlink);
 		return -1;
 	}
-	if (stat(path, &now) || now.st_dev != stb->st_dev || now.st_ino != stb->st_ino) {
-		pr_err("%s: %s was replaced or moved since it was opened; "
-		       "such files are not supported yet", what, path);
+	if (has_deleted_suffix(path)) {
+		pr_err("%s: deleted %s %s is not supported yet", what,
+		       S_ISDIR(stb->st_mode) ? "directory" : "file", path);
 		return -1;
 	}
-	return 0;
+	pr_err("%s: %s no longer leads to the file that was opened (another mount or a file put "
+	       "over it); not supported yet", what, path);
+	return -1;
 }
 
 static bool is_tty(const struct fd_probe *p)
@@ -130,15 +148,56 @@ static bool chr_match(const struct fd_probe *p)
 	return S_ISCHR(p->st.st_mode) && major(p->st.st_rdev) == 1;
 }
 
+/* The deleted regular file of @p becomes a ghost. */
+static int reg_ghost(struct dump_files *d, struct fd_probe *p, uint32_t *id)
+{
+	char name[16];
+	int src, ret;
+
+	snprintf(name, sizeof(name), "%d", p->fd);
+	src = openat(p->procfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	ret = ghost_add_file(d, p->o, p->imgdir, src, p->link, &p->st, p->fi.flags & ~O_CLOEXEC,
+			     p->fi.pos < 0 ? 0 : (uint64_t)p->fi.pos, id);
+	if (src >= 0)
+		close(src);
+	return ret;
+}
+
 static int reg_dump(struct dump_files *d, struct fd_probe *p, uint32_t *id)
 {
 	char what[32];
 
 	snprintf(what, sizeof(what), "fd %d", p->fd);
+	if (S_ISREG(p->st.st_mode) && p->st.st_nlink == 0)
+		return reg_ghost(d, p, id);
 	if (dump_check_path(what, p->link, &p->st))
 		return -1;
 	return dump_files_add(d, p->link, &p->st, p->fi.flags & ~O_CLOEXEC,
 			      p->fi.pos < 0 ? 0 : (uint64_t)p->fi.pos, id);
+}
+
+/*
+ * An O_PATH fd opens nothing but a path, whatever the file type (FIFO,
+ * socket, device, symlink with O_NOFOLLOW): it is kept as a path, checked
+ * like any other, without lstat following a symlink it names.
+ */
+static bool path_match(const struct fd_probe *p)
+{
+	return (p->fi.flags & O_PATH) && p->link[0] == '/';
+}
+
+static int path_dump(struct dump_files *d, struct fd_probe *p, uint32_t *id)
+{
+	struct stat now;
+
+	if (!S_ISLNK(p->st.st_mode))
+		return reg_dump(d, p, id);
+	if (lstat(p->link, &now) || now.st_dev != p->st.st_dev || now.st_ino != p->st.st_ino) {
+		pr_err("fd %d: symlink %s is gone or another one now: not supported yet", p->fd,
+		       p->link);
+		return -1;
+	}
+	return dump_files_add(d, p->link, &p->st, p->fi.flags & ~O_CLOEXEC, 0, id);
 }
 
 static int tty_dump(struct dump_files *d, struct fd_probe *p, uint32_t *id)
@@ -162,13 +221,16 @@ static int reg_write(struct dump_files *d, int dirfd)
 			img_abort(img);
 			return -1;
 		}
-	return img_commit(img);
+	if (img_commit(img))
+		return -1;
+	return ghost_write(d, dirfd);
 }
 
 static void reg_free(struct dump_files *f)
 {
 	size_t i;
 
+	ghost_free(f);
 	for (i = 0; i < f->nr; i++) {
 		free(f->e[i]->path);
 		free(f->e[i]);
@@ -179,11 +241,6 @@ static void reg_free(struct dump_files *f)
 }
 
 /* ---- restore ----------------------------------------------------------------- */
-
-struct reg_rst {
-	RegFileEntry	**e;
-	size_t		nr;
-};
 
 static int check_reg_file(const ProtobufCMessage *m, void *ctx)
 {
@@ -200,6 +257,8 @@ static int check_reg_file(const ProtobufCMessage *m, void *ctx)
 		pr_err("reg-files.img: path is not absolute or too long: '%.100s'", rf->path);
 		return -1;
 	}
+	if ((rf->has_ghost_id && ghost_check(&rr->g, rf)) || rst_locks_check(rf))
+		return -1;
 	return fd_rst_add(r, FD_KIND__FD_REG, rf->id, m);
 }
 
@@ -212,6 +271,8 @@ static int reg_read(struct fd_rst *r, int dirfd)
 		return -1;
 	}
 	r->priv[FD_KIND__FD_REG] = rr;
+	if (ghost_read(&rr->g, dirfd))
+		return -1;
 	if (faccessat(dirfd, "reg-files.img", F_OK, 0) && errno == ENOENT)
 		return 0;	/* a task with no files at all */
 	return img_read_all(dirfd, IMG_REG_FILES, 0, 0, check_reg_file, r,
@@ -225,6 +286,7 @@ static void reg_rst_free(struct fd_rst *r)
 	if (!rr)
 		return;
 	img_free_all((ProtobufCMessage **)rr->e, rr->nr);
+	ghost_rst_free(&rr->g);
 	free(rr);
 	r->priv[FD_KIND__FD_REG] = NULL;
 }
@@ -259,9 +321,13 @@ static int chr_check(const struct fd_rst *r, const FdEntry *fe, const struct fd_
 	return mode_check(fe, o, S_IFCHR);
 }
 
-int rst_reg_open(const RegFileEntry *rf, int flags, bool content_matters)
+int rst_reg_open(const struct fd_rst *r, const RegFileEntry *rf, int flags, bool content_matters)
 {
-	int fd = open(rf->path, flags | O_CLOEXEC | O_NOCTTY);
+	int fd;
+
+	if (rf->has_ghost_id)
+		return ghost_open(r, rf, flags);
+	fd = open(rf->path, flags | O_CLOEXEC | O_NOCTTY);
 
 	if (fd < 0) {
 		pr_perror("cannot open %s", rf->path);
@@ -277,18 +343,51 @@ int rst_reg_open(const RegFileEntry *rf, int flags, bool content_matters)
 static int reg_open(struct fd_rst *r, const struct fd_obj *o, const struct cr_options *opt)
 {
 	const RegFileEntry *rf = (const RegFileEntry *)o->e;
-	int fd = rst_reg_open(rf, (int)(rf->flags & REOPEN_FLAGS), false);
+	int fd = rst_reg_open(r, rf, (int)(rf->flags & REOPEN_FLAGS), false);
 
-	(void)r;
 	(void)opt;
-	if (fd < 0 || !S_ISREG(rf->mode) || (rf->flags & O_PATH))
-		return fd;
-	if (lseek(fd, (off_t)rf->pos, SEEK_SET) != (off_t)rf->pos) {
+	if (fd < 0)
+		return -1;
+	if (S_ISREG(rf->mode) && !(rf->flags & O_PATH) &&
+	    lseek(fd, (off_t)rf->pos, SEEK_SET) != (off_t)rf->pos) {
 		pr_perror("cannot seek %s to %llu", rf->path, (unsigned long long)rf->pos);
 		close(fd);
 		return -1;
 	}
+	if (rst_locks_take(rf, fd)) {
+		close(fd);
+		return -1;
+	}
 	return fd;
+}
+
+/* In the task: its own POSIX locks, now that the fds are in place. */
+static int reg_post(const struct fd_rst *r, const FdEntry *fe, const struct fd_obj *o,
+		    char *why, size_t len)
+{
+	(void)r;
+	return rst_locks_posix((const RegFileEntry *)o->e, (int)fe->fd, why, len);
+}
+
+static int path_check(const struct fd_rst *r, const FdEntry *fe, const struct fd_obj *o)
+{
+	const RegFileEntry *rf = (const RegFileEntry *)o->e;
+
+	(void)r;
+	if (!(rf->flags & O_PATH) || rf->n_locks) {
+		pr_err("fds: fd %u (O_PATH) names %s, open without O_PATH or locked", fe->fd,
+		       rf->path);
+		return -1;
+	}
+	return 0;
+}
+
+static int path_open(struct fd_rst *r, const struct fd_obj *o, const struct cr_options *opt)
+{
+	const RegFileEntry *rf = (const RegFileEntry *)o->e;
+
+	(void)opt;
+	return rst_reg_open(r, rf, (int)(rf->flags & (O_PATH | O_NOFOLLOW | O_DIRECTORY)), false);
 }
 
 /* The task goes onto criu's terminal. */
@@ -311,20 +410,28 @@ static int tty_open(struct fd_rst *r, const struct fd_obj *o, const struct cr_op
 
 const struct fd_ops fd_reg_ops = {
 	.kind = FD_KIND__FD_REG, .name = "regular file",
+	.extra_img = IMG_GHOST_FILES, .data_img = IMG_GHOST_DATA,
 	.match = reg_match, .dump = reg_dump, .write = reg_write, .free = reg_free,
-	.read = reg_read, .check = reg_check, .open = reg_open, .rst_free = reg_rst_free,
+	.read = reg_read, .check = reg_check, .open = reg_open, .post = reg_post,
+	.rst_free = reg_rst_free,
 };
 
 const struct fd_ops fd_dir_ops = {
 	.kind = FD_KIND__FD_DIR, .name = "directory", .store = FD_KIND__FD_REG,
 	.match = dir_match, .dump = reg_dump,
-	.check = dir_check, .open = reg_open,
+	.check = dir_check, .open = reg_open, .post = reg_post,
 };
 
 const struct fd_ops fd_chr_ops = {
 	.kind = FD_KIND__FD_CHR, .name = "memory device", .store = FD_KIND__FD_REG,
 	.match = chr_match, .dump = reg_dump,
 	.check = chr_check, .open = reg_open,
+};
+
+const struct fd_ops fd_path_ops = {
+	.kind = FD_KIND__FD_PATH, .name = "O_PATH file", .store = FD_KIND__FD_REG,
+	.match = path_match, .dump = path_dump,
+	.check = path_check, .open = path_open,
 };
 
 const struct fd_ops fd_tty_ops = {

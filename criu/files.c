@@ -17,14 +17,16 @@
 #include "files.h"
 #include "image.h"
 
-extern const struct fd_ops fd_reg_ops, fd_dir_ops, fd_chr_ops, fd_tty_ops;
+extern const struct fd_ops fd_reg_ops, fd_dir_ops, fd_chr_ops, fd_tty_ops, fd_path_ops;
 extern const struct fd_ops fd_pipe_ops, fd_fifo_ops;
 extern const struct fd_ops fd_eventfd_ops, fd_signalfd_ops, fd_timerfd_ops;
-extern const struct fd_ops fd_epoll_ops, fd_inotify_ops, fd_fanotify_ops;
+extern const struct fd_ops fd_epoll_ops, fd_inotify_ops, fd_fanotify_ops, fd_memfd_ops;
 extern const struct fd_ops fd_unix_sk_ops, fd_inet_sk_ops, fd_other_sk_ops;
 
 /* Asked in this order on dump; the first match owns the descriptor. */
 static const struct fd_ops *const fd_kinds[] = {
+	&fd_memfd_ops,		/* before regular files: a memfd is one too */
+	&fd_path_ops,		/* O_PATH of any file type: a path, nothing opened */
 	&fd_reg_ops,
 	&fd_dir_ops,
 	&fd_tty_ops,
@@ -217,6 +219,7 @@ void fd_kinds_remove(int dirfd)
 	for (i = 0; i < ARRAY_SIZE(fd_kinds); i++) {
 		remove_img(dirfd, fd_kinds[i]->img);
 		remove_img(dirfd, fd_kinds[i]->extra_img);
+		remove_img(dirfd, fd_kinds[i]->data_img);
 	}
 }
 

@@ -9,6 +9,8 @@
 #include "eventfd.pb-c.h"
 #include "fanotify.pb-c.h"
 #include "files.pb-c.h"
+#include "ghost.pb-c.h"
+#include "memfd.pb-c.h"
 #include "inotify.pb-c.h"
 #include "pipe.pb-c.h"
 #include "signalfd.pb-c.h"
@@ -74,6 +76,14 @@ static const struct img_desc descs[IMG_KIND_MAX] = {
 				4 * MiB, 0, NULL, &inotify_entry__descriptor },
 	[IMG_FANOTIFYS]	    = { "fanotifys", "fanotifys.img", IMG_MAGIC('F', 'A', 'N', 'O'),
 				4 * MiB, 0, NULL, &fanotify_entry__descriptor },
+	[IMG_GHOST_FILES]   = { "ghost-files", "ghost-files.img", IMG_MAGIC('G', 'H', 'S', 'T'),
+				1 * MiB, 0, NULL, &ghost_file_entry__descriptor },
+	[IMG_GHOST_DATA]    = { "ghost-data", "ghost-data.img", 0, 0, 0, NULL, NULL },
+	[IMG_MEMFDS]	    = { "memfds", "memfds.img", IMG_MAGIC('M', 'F', 'D', 'F'),
+				256, 0, NULL, &memfd_entry__descriptor },
+	[IMG_MEMFD_INODES]  = { "memfd-inodes", "memfd-inodes.img", IMG_MAGIC('M', 'F', 'D', 'I'),
+				1 * MiB, 0, NULL, &memfd_inode_entry__descriptor },
+	[IMG_MEMFD_DATA]    = { "memfd-data", "memfd-data.img", 0, 0, 0, NULL, NULL },
 	[IMG_UNIX_SKS]	    = { "unix-sks", "unix-sks.img", IMG_MAGIC('U', 'N', 'S', 'K'),
 				8 * MiB, 0, NULL, &unix_sk_entry__descriptor },
 	[IMG_INET_SKS]	    = { "inet-sks", "inet-sks.img", IMG_MAGIC('I', 'N', 'S', 'K'),

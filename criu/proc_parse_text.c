@@ -265,8 +265,8 @@ int pt_unum(struct ptext *t, unsigned int base, uint64_t max, uint64_t *v)
 	int d;
 
 	while (s < t->end && (d = digit_value(*s)) < (int)base) {
-		if (acc > (max - (uint64_t)d) / base)
-			return -1;
+		if ((uint64_t)d > max || acc > (max - (uint64_t)d) / base)
+			return -1;	/* (d > max: max - d would wrap around) */
 		acc = acc * base + (uint64_t)d;
 		s++;
 	}

@@ -120,17 +120,17 @@ int rst_files_open(const struct rst_image *ri, const struct cr_options *o, struc
 		rf = rst_reg_file(ri, v->file_id);
 		if (v->kind == VMA_KIND__VMA_FILE_SHARED && (v->prot & PROT_WRITE))
 			acc = O_RDWR;
-		f->vma_fd[i] = rst_reg_open(rf, acc, v->kind == VMA_KIND__VMA_FILE_PRIVATE);
+		f->vma_fd[i] = rst_reg_open(&ri->fdr, rf, acc, v->kind == VMA_KIND__VMA_FILE_PRIVATE);
 		if (f->vma_fd[i] < 0)
 			return -1;
 	}
 	if (ri->mm->has_exe_file_id) {
-		f->exe_fd = rst_reg_open(rst_reg_file(ri, ri->mm->exe_file_id), O_RDONLY, true);
+		f->exe_fd = rst_reg_open(&ri->fdr, rst_reg_file(ri, ri->mm->exe_file_id), O_RDONLY, true);
 		if (f->exe_fd < 0)
 			return -1;
 	}
 	if (ri->core->has_cwd_id) {
-		f->cwd_fd = rst_reg_open(rst_reg_file(ri, ri->core->cwd_id), O_RDONLY | O_DIRECTORY, false);
+		f->cwd_fd = rst_reg_open(&ri->fdr, rst_reg_file(ri, ri->core->cwd_id), O_RDONLY | O_DIRECTORY, false);
 		if (f->cwd_fd < 0)
 			return -1;
 	}

@@ -806,13 +806,16 @@ static uint64_t plan_specials(const struct rst_image *ri, const struct proc_vmas
  * does not survive a checkpoint. A relative sleep is the common case, and
  * when the caller passed a buffer for the time left the kernel has already
  * written it there before stopping: issue the call again with that buffer
- * as the request, so the task sleeps what it had left. Anything else
+ * as the request, so the task sleeps what it had left. A poll() without
+ * a timeout (tail -f waits so) is simply issued again. Anything else
  * returns EINTR, as if a handled signal had arrived.
  */
 static void restart_block(struct rst_regs *r, int64_t orig_ax)
 {
 	if (orig_ax == SYS_nanosleep && r->si) {		/* (req, rem) */
 		r->di = r->si;
+	} else if (orig_ax == SYS_poll && (int)r->dx < 0) {	/* (fds, nfds, timeout) */
+		/* the same call: nothing to carry over */
 	} else if (orig_ax == SYS_clock_nanosleep && !(r->si & TIMER_ABSTIME) && r->r10) {
 		r->dx = r->r10;					/* (clock, flags, req, rem) */
 	} else {

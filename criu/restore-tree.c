@@ -520,6 +520,7 @@ int rst_tree_read(int dirfd, const struct cr_options *o, struct rst_tree *tr)
 		if (rst_images_read(ri) ||
 		    (!ri->zombie && rst_shmem_check_mm(&tr->shm, ri->mm, ri->pid)))
 			return -1;
+		ri->fdr.shm = &tr->shm;	/* a mapped memfd's fds reopen its object */
 		tr->nr_live += !ri->zombie;
 	}
 	for (i = 0; i < tr->nr; i++)

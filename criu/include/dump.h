@@ -173,6 +173,13 @@ void dump_phase(struct dump_stats *s, const char *name);
 /* dump-files.c: reg-files entries */
 int dump_files_add(struct dump_files *f, const char *path, const struct stat *stb,
 		   unsigned int flags, uint64_t pos, uint32_t *id);
+/*
+ * A reg-files entry for @path (@stb, @flags, offset 0) that is not an open
+ * descriptor (a mapped file, cwd, root, exe): one the tree already has is
+ * reused, so every process of a tree running one program names one entry.
+ */
+int dump_files_reuse(struct dump_files *f, const char *path, const struct stat *stb,
+		     unsigned int flags, uint32_t *id);
 /* Does @path (of a /proc link) still lead to @stb's file? -1 logged if not. */
 int dump_check_path(const char *what, const char *path, const struct stat *stb);
 int dump_collect_fds(struct dump_task *t);

@@ -63,6 +63,8 @@
 #define RST_MAX_OBJECTS	(1 << 20)	/* entries per kind's image */
 
 struct dump_files;
+struct dump_shmems;
+struct rst_shmems;
 struct fd_rst;
 
 /* What the dump knows about one descriptor before a kind claims it. */
@@ -76,6 +78,8 @@ struct fd_probe {
 	int			pidfd;		/* the task's pidfd, for fd_probe_local() */
 	int			procfd;		/* /proc/PID/fd, for *at() calls on "N" */
 	int			local;		/* criu's copy, -1 until fd_probe_local() */
+	int			imgdir;		/* the images directory, for data written while collecting */
+	const struct dump_shmems *shm;		/* the dump's shared memory objects (mapped memfds) */
 };
 
 /* One object on the restore side. */
@@ -98,6 +102,7 @@ struct fd_ops {
 	 */
 	int		img;
 	int		extra_img;	/* another image the kind writes, for clean-up */
+	int		data_img;	/* a raw data image it writes, for clean-up */
 	int	(*validate)(const ProtobufCMessage *m, uint32_t *id);
 
 	/* dump */
@@ -135,6 +140,8 @@ struct fd_rst {
 	struct fd_obj	*obj;		/* sorted by id once fd_rst_index() ran */
 	size_t		nr_obj, cap_obj;
 	void		*priv[FD_KIND_MAX];	/* each kind's images */
+	/* the dump's shared memory objects, created before open() (mapped memfds) */
+	const struct rst_shmems *shm;
 };
 
 /* A growing list of image entries a kind owns (freed as unpacked messages). */

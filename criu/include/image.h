@@ -66,6 +66,11 @@ enum img_kind {
 	IMG_EPOLLS,
 	IMG_INOTIFYS,
 	IMG_FANOTIFYS,
+	IMG_GHOST_FILES,
+	IMG_GHOST_DATA,		/* raw file data */
+	IMG_MEMFDS,
+	IMG_MEMFD_INODES,
+	IMG_MEMFD_DATA,		/* raw file data */
 	IMG_UNIX_SKS,
 	IMG_INET_SKS,
 	IMG_KIND_MAX,

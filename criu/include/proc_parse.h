@@ -355,6 +355,41 @@ struct proc_timer {
 	int		clockid;
 };
 
+/* ---- file locks: /proc/locks and fdinfo "lock:" lines (proc_parse_locks.c) ---- */
+
+enum proc_lock_kind {
+	PROC_LOCK_OTHER,	/* ACCESS, UNKNOWN, ... */
+	PROC_LOCK_POSIX,
+	PROC_LOCK_OFD,
+	PROC_LOCK_FLOCK,
+	PROC_LOCK_LEASE,	/* leases and delegations */
+};
+
+struct proc_lock {
+	unsigned int		id;
+	bool			blocked;	/* "->": a waiter, not a holder */
+	enum proc_lock_kind	kind;
+	bool			write;		/* WRITE; else READ (or UNLCK) */
+	int			pid;		/* -1 for OFD locks */
+	unsigned int		maj, min;	/* of the file's filesystem */
+	uint64_t		ino;
+	uint64_t		start, end;	/* bytes, end inclusive; UINT64_MAX: EOF */
+};
+
+struct proc_locks {
+	struct proc_lock	*l;
+	size_t			nr, cap;
+};
+
+struct ptext;
+/* One line (without "lock:"), from @t to its end; -1 if malformed (not logged). */
+int proc_parse_lock(struct ptext *t, struct proc_lock *l);
+int proc_parse_locks(const char *text, size_t len, const char *name, struct proc_locks *out);
+int proc_read_locks(struct proc_locks *out);		/* /proc/locks */
+void proc_locks_free(struct proc_locks *locks);
+/* The "lock:" lines of @fi: 0, 1 if there are none, -1 logged. */
+int proc_fdinfo_locks(const struct proc_fdinfo *fi, struct proc_locks *out);
+
 struct proc_timers {
 	struct proc_timer *t;
 	size_t		nr, cap;

@@ -225,8 +225,11 @@ void rst_images_free(struct rst_image *ri);
 RegFileEntry *rst_reg_file(const struct rst_image *ri, uint32_t id);
 /* Check that @path still is the file the dump saw (dev/ino/size/mtime). */
 int rst_check_file_identity(const RegFileEntry *rf, int fd, bool content_matters);
-/* Open @rf's path with @flags (O_CLOEXEC added) and check its identity. */
-int rst_reg_open(const RegFileEntry *rf, int flags, bool content_matters);
+/*
+ * Open @rf's path with @flags (O_CLOEXEC added) and check its identity, or
+ * reopen its ghost (a deleted file, created again once) from @r.
+ */
+int rst_reg_open(const struct fd_rst *r, const RegFileEntry *rf, int flags, bool content_matters);
 
 /*
  * Create a child with exactly @pid; returns 0 in the child, the pid in the

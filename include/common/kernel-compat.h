@@ -103,6 +103,9 @@ struct pm_scan_arg {
 # define MFD_NOEXEC_SEAL	0x0008U
 # define MFD_EXEC		0x0010U
 #endif
+#ifndef F_SEAL_EXEC				/* 6.3, linux/fcntl.h */
+# define F_SEAL_EXEC		0x0020
+#endif
 
 /* ---- memfd_secret, landlock and friends are not needed yet ------ */
 

@@ -75,6 +75,25 @@ CASES = [
     ("tree_restore_fault", prog("tree"), "restore_fault", [], []),
     ("sh_pipeline", ["/usr/bin/python3", os.path.join(E2E, "sh_pipeline.py")], "once", [], []),
     ("py_workers", ["/usr/bin/python3", os.path.join(E2E, "py_workers.py")], "once", [], []),
+    ("ghost", prog("ghost"), "once", [], []),
+    ("ghost_exe", prog("ghost_exe"), "once", [], []),
+    ("memfd_fd", prog("memfd_fd"), "once", [], []),
+    ("tail_f", ["tail", "-f"], "tail", [], []),
+    ("memfd_open_mapped", prog("memfd_open_mapped"), "once", [], []),
+    ("renamed", prog("renamed"), "once", [], []),
+    ("opath", prog("opath"), "once", [], []),
+    ("unlinked_linked", prog("unlinked_linked"),
+     ("refused", "keeps 1 other name(s), which /proc does not tell"), [], []),
+    ("locks", prog("locks"), "once", ["--file-locks"], []),
+    ("tree_files", prog("tree_files"), "once", ["--file-locks"], []),
+    ("locks_taken_meanwhile", prog("locks"),
+     ("restore_refused", "another process holds a conflicting one", "flock-ex"),
+     ["--file-locks"], []),
+    ("lock_mapped", prog("lock_mapped"), ("refused", "which the task also maps"),
+     ["--file-locks"], []),
+    ("locks_need_l", prog("locks"), ("refused", "dump with -l/--file-locks"), [], []),
+    ("ghost_over_limit", prog("ghost"), ("refused", "over --ghost-limit (524288 bytes)"),
+     ["--ghost-limit", "512K"], []),
     ("unix_pair", prog("unix_pair"), "once", [], []),
     ("unix_listen", prog("unix_listen"), "once", [], []),
     ("unix_tree", prog("unix_tree"), "once", [], []),
@@ -278,8 +297,11 @@ def shell_job(cmd, tmp, env):
         if len(kids) != 1:
             raise CaseFailed("expected one job under the shell, found %s" % kids)
         pid = kids[0]
+        tree = descendants(pid)
         imgs = os.path.join(tmp, "imgs")
         dump(pid, imgs, ["--shell-job"], env)
+        # the job's children come to this subreaper when it dies: reap them
+        wait_gone(tree)
         n = t.wait_for("$", t.wait_for("Killed"))
         t.type("%s restore --shell-job -D %s -o restore.log -v4" % (CRIU, imgs))
         n = t.wait_for("restore --shell-job", n - 1)
@@ -300,6 +322,27 @@ def shell_job(cmd, tmp, env):
         t.wait_for("criu-said-0", n)
     finally:
         t.kill()
+
+
+def descendants(pid):
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += children_of(p)
+    return out
+
+
+def wait_gone(pids, timeout=10):
+    end = time.monotonic() + timeout
+    while True:
+        reap_orphans()
+        left = [p for p in pids if os.path.exists("/proc/%d" % p)]
+        if not left:
+            return
+        if time.monotonic() > end:
+            raise CaseFailed("processes left behind: %s" % left)
+        time.sleep(0.01)
 
 
 def job_stat(pid):
@@ -415,12 +458,144 @@ def tmux_server(tmp, env):
         t.kill()
 
 
+def wait_text(path, text, timeout=20):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        with open(path, errors="replace") as f:
+            if text in f.read():
+                return
+        time.sleep(0.02)
+    with open(path, errors="replace") as f:
+        raise CaseFailed("%r never showed in %s: %r" % (text, path, f.read()[-300:]))
+
+
+def tail_f(cmd, tmp, env):
+    """A real `tail -f` (inotify, a regular file as stdout) is dumped and
+    restored, and prints the lines appended after the restore."""
+    log, out = os.path.join(tmp, "watched.log"), os.path.join(tmp, "tail.out")
+    with open(log, "w") as f:
+        f.write("line 1\nline 2\nbefore dump\n")
+    with open(out, "w") as o:
+        p = subprocess.Popen(cmd + [log], cwd=tmp, env=env, stdin=subprocess.DEVNULL,
+                             stdout=o, stderr=subprocess.STDOUT, start_new_session=True)
+    pid = p.pid
+    try:
+        wait_text(out, "before dump")
+        imgs = os.path.join(tmp, "imgs")
+        dump(pid, imgs, [], env)
+        if p.wait(timeout=20) != -signal.SIGKILL:
+            raise CaseFailed("after dump tail ended with %s, not SIGKILL" % p.returncode)
+        with open(log, "a") as f:
+            f.write("while it was dumped\n")
+        restore(imgs, [], env, pid)
+        with open(log, "a") as f:
+            f.write("after restore\n")
+        wait_text(out, "after restore")
+        with open(out) as f:
+            got = f.read()
+        if got != "line 1\nline 2\nbefore dump\nwhile it was dumped\nafter restore\n":
+            raise CaseFailed("tail printed %r" % got)
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            wait_pid(pid, 10)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+
+
 def children_of(pid):
     kids = []
     for task in os.listdir("/proc/%d/task" % pid):
         with open("/proc/%d/task/%s/children" % (pid, task)) as f:
             kids += [int(x) for x in f.read().split()]
     return kids
+
+
+def refused(pid, p, tmp, dopts, env, text):
+    """The dump must fail naming why, and leave the task running: it then
+    checks itself as after a restore."""
+    imgs = os.path.join(tmp, "imgs")
+    try:
+        dump(pid, imgs, dopts, env)
+    except CaseFailed as e:
+        if text not in str(e):
+            raise CaseFailed("dump failed, but not with %r: %s" % (text, e))
+    else:
+        raise CaseFailed("dump succeeded; expected a refusal with %r" % text)
+    if p.poll() is not None:
+        raise CaseFailed("the refused task is gone (status %s)" % p.returncode)
+    os.kill(pid, signal.SIGTERM)
+    return p.wait(timeout=30)
+
+
+def restore_refused(p, tmp, dopts, ropts, env, text, locked):
+    """Between dump and restore someone else takes an exclusive flock on
+    the file `locked`: the restore must fail naming why, and leave no task."""
+    import fcntl
+    imgs = os.path.join(tmp, "imgs")
+    dump(p.pid, imgs, dopts, env)
+    p.wait(timeout=20)
+    with open(os.path.join(tmp, locked), "r+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        try:
+            restore(imgs, ropts, env, p.pid)
+        except CaseFailed as e:
+            if text not in str(e):
+                raise CaseFailed("restore failed, but not with %r: %s" % (text, e))
+        else:
+            raise CaseFailed("restore succeeded; expected a refusal with %r" % text)
+    if os.path.exists("/proc/%d" % p.pid):
+        raise CaseFailed("pid %d exists after the refused restore" % p.pid)
+
+
+def dump_and_restore(p, flow, tmp, dopts, ropts, env):
+    """Dump the task (its tree), restore it, stop it; return its wait status."""
+    pid = p.pid
+    if isinstance(flow, tuple):
+        wait_blocked(pid, flow[1])
+    if flow == "twice":
+        dump(pid, os.path.join(tmp, "imgs1"), ["--leave-running"] + dopts, env)
+        if p.poll() is not None:
+            raise CaseFailed("--leave-running: the task is gone")
+        dump(pid, os.path.join(tmp, "imgs2"), ["--leave-running"] + dopts, env)
+        p.kill()
+        kill_tree(tmp)
+        imgs = os.path.join(tmp, "imgs2")
+    elif flow == "stopped":
+        imgs = os.path.join(tmp, "imgs")
+        dump(pid, imgs, ["--leave-stopped"] + dopts, env)
+        tree_states(tmp, "T")
+        p.kill()
+        kill_tree(tmp)
+    else:
+        if flow == "dump_fault":
+            dump_fault(pid, tmp, dopts, env)
+        imgs = os.path.join(tmp, "imgs")
+        dump(pid, imgs, dopts, env)
+    status = p.wait(timeout=20)
+    if flow not in ("twice", "stopped") and status != -signal.SIGKILL:
+        raise CaseFailed("after dump the task ended with %s, not SIGKILL" % status)
+    tree_gone(tmp)  # the dump killed the whole tree; orphans are reaped here
+    if flow == "attached":
+        restore_attached(imgs, ropts, env, pid)
+        return 0
+    if flow == "restore_fault":
+        restore_fault(imgs, tmp, ropts, env)
+    if flow == "stopped":
+        restore(imgs, ["--leave-stopped"] + ropts, env, pid)
+        tree_states(tmp, "T")
+        for q in tree_pids(tmp):
+            os.kill(q, signal.SIGCONT)
+        # SIGTERM only once each is back in pause(): one arriving while
+        # the restorer still has it blocked is handled before pause()
+        # starts again, which then waits for ever (the program's race)
+        for q in tree_pids(tmp):
+            if proc_status(q)["State"].split()[0] != "Z":
+                wait_blocked(q, SYS_PAUSE)
+    else:
+        restore(imgs, ropts, env, pid)
+    os.kill(pid, signal.SIGTERM)
+    return wait_pid(pid, 30)
 
 
 def http_get(port, path, timeout=10):
@@ -524,32 +699,6 @@ def redis_server(cmd, tmp, dopts, ropts, env):
             p.wait()
 
 
-def refused(p, imgs, opts, env, why):
-    """The dump must fail, say why, and leave the task running; then stop it."""
-    os.makedirs(imgs)
-    rc, out = criu(["dump", "-t", str(p.pid), "-D", imgs, "-o", "dump.log", "-v4"] + opts,
-                   imgs, env)
-    errors = log_errors(os.path.join(imgs, "dump.log"))
-    if rc == 0:
-        raise CaseFailed("the dump succeeded; it should have been refused (%s)" % why)
-    if why not in errors:
-        raise CaseFailed("the refusal does not mention %s: %s" % (why, errors))
-    if p.poll() is not None:
-        raise CaseFailed("the refused dump harmed the task (status %s)" % p.returncode)
-    os.kill(p.pid, signal.SIGTERM)
-
-
-def check_result(tmp, status):
-    try:
-        with open(os.path.join(tmp, "result")) as f:
-            result = f.read().strip()
-    except OSError:
-        result = "no result (wait status %#x)" % status
-    if result != "PASS":
-        raise CaseFailed(result)
-    return None
-
-
 def run_case(name, cmd, flow, dopts, ropts, env):
     tmp = tempfile.mkdtemp(prefix="criu-e2e-%s." % name)
     pid = None
@@ -557,73 +706,38 @@ def run_case(name, cmd, flow, dopts, ropts, env):
         if flow == "tmux":
             shell_job(cmd, tmp, env)
             return None
-        if flow == "http":
-            http_server(cmd, tmp, dopts, ropts, env)
-            return None
-        if flow == "redis":
-            redis_server(cmd, tmp, dopts, ropts, env)
-            return None
         if flow == "tmux_tree":
             shell_job_tree(tmp, env)
             return None
         if flow == "tmux_server":
             tmux_server(tmp, env)
             return None
+        if flow == "tail":
+            tail_f(cmd, tmp, env)
+            return None
+        if flow == "http":
+            http_server(cmd, tmp, dopts, ropts, env)
+            return None
+        if flow == "redis":
+            redis_server(cmd, tmp, dopts, ropts, env)
+            return None
         p = start(cmd, tmp)
         pid = p.pid
-        if isinstance(flow, tuple) and flow[0] == "blocked":
-            wait_blocked(pid, flow[1])
         if isinstance(flow, tuple) and flow[0] == "refused":
-            refused(p, os.path.join(tmp, "imgs"), dopts, env, flow[1])
-            status = wait_pid(pid, 30)
-            pid = None
-            return check_result(tmp, status)
-        if flow == "twice":
-            dump(pid, os.path.join(tmp, "imgs1"), ["--leave-running"] + dopts, env)
-            if p.poll() is not None:
-                raise CaseFailed("--leave-running: the task is gone")
-            dump(pid, os.path.join(tmp, "imgs2"), ["--leave-running"] + dopts, env)
-            p.kill()
-            kill_tree(tmp)
-            imgs = os.path.join(tmp, "imgs2")
-        elif flow == "stopped":
-            imgs = os.path.join(tmp, "imgs")
-            dump(pid, imgs, ["--leave-stopped"] + dopts, env)
-            tree_states(tmp, "T")
-            p.kill()
-            kill_tree(tmp)
+            status = refused(pid, p, tmp, dopts, env, flow[1])
+        elif isinstance(flow, tuple) and flow[0] == "restore_refused":
+            restore_refused(p, tmp, dopts, ropts, env, flow[1], flow[2])
+            return None
         else:
-            if flow == "dump_fault":
-                dump_fault(pid, tmp, dopts, env)
-            imgs = os.path.join(tmp, "imgs")
-            dump(pid, imgs, dopts, env)
-        status = p.wait(timeout=20)
-        if flow not in ("twice", "stopped") and status != -signal.SIGKILL:
-            raise CaseFailed("after dump the task ended with %s, not SIGKILL" % status)
-        tree_gone(tmp)  # the dump killed the whole tree; orphans are reaped here
-        if flow == "attached":
-            restore_attached(imgs, ropts, env, pid)
-            pid, status = None, 0
-        else:
-            if flow == "restore_fault":
-                restore_fault(imgs, tmp, ropts, env)
-            if flow == "stopped":
-                restore(imgs, ["--leave-stopped"] + ropts, env, pid)
-                tree_states(tmp, "T")
-                for q in tree_pids(tmp):
-                    os.kill(q, signal.SIGCONT)
-                # SIGTERM only once each is back in pause(): one arriving while
-                # the restorer still has it blocked is handled before pause()
-                # starts again, which then waits for ever (the program's race)
-                for q in tree_pids(tmp):
-                    if proc_status(q)["State"].split()[0] != "Z":
-                        wait_blocked(q, SYS_PAUSE)
-            else:
-                restore(imgs, ropts, env, pid)
-            os.kill(pid, signal.SIGTERM)
-            status = wait_pid(pid, 30)
-            pid = None
-        check_result(tmp, status)
+            status = dump_and_restore(p, flow, tmp, dopts, ropts, env)
+        pid = None
+        try:
+            with open(os.path.join(tmp, "result")) as f:
+                result = f.read().strip()
+        except OSError:
+            result = "no result (wait status %#x)" % status
+        if result != "PASS":
+            raise CaseFailed(result)
         tree_gone(tmp)
         return None
     except (CaseFailed, subprocess.TimeoutExpired, OSError, ValueError) as e:
@@ -635,6 +749,12 @@ def run_case(name, cmd, flow, dopts, ropts, env):
                 os.waitpid(pid, 0)
             except (ProcessLookupError, ChildProcessError):
                 pass
+        # a failed tree case may leave processes of its tree: end them
+        try:
+            kill_tree(tmp, check=True)
+            reap_orphans()
+        except (OSError, ValueError):
+            pass
         shutil.rmtree(tmp, ignore_errors=True)
         reap_orphans()
 
@@ -702,14 +822,21 @@ def tree_states(tmp, want):
             time.sleep(0.005)
 
 
-def kill_tree(tmp):
-    """SIGKILL every live process a tree case listed (they are ours and alive)."""
-    if os.path.exists(os.path.join(tmp, "pids")):
-        for p in tree_pids(tmp):
-            try:
-                os.kill(p, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+def kill_tree(tmp, check=False):
+    """SIGKILL every live process a tree case listed. With check, only those
+    still running the case's program (its command line names tmp): a pid
+    that ended may belong to someone else by now."""
+    if not os.path.exists(os.path.join(tmp, "pids")):
+        return
+    for p in tree_pids(tmp):
+        try:
+            if check:
+                with open("/proc/%d/cmdline" % p, "rb") as f:
+                    if tmp.encode() not in f.read():
+                        continue
+            os.kill(p, signal.SIGKILL)
+        except (ProcessLookupError, FileNotFoundError):
+            pass
 
 
 def tree_gone(tmp, timeout=10):
@@ -720,15 +847,7 @@ def tree_gone(tmp, timeout=10):
             pids = [int(x) for x in f.read().split()]
     except OSError:
         return
-    end = time.monotonic() + timeout
-    while True:
-        reap_orphans()
-        left = [p for p in pids if os.path.exists("/proc/%d" % p)]
-        if not left:
-            return
-        if time.monotonic() > end:
-            raise CaseFailed("processes of the tree left behind: %s" % left)
-        time.sleep(0.01)
+    wait_gone(pids, timeout)
 
 
 def reap_orphans():

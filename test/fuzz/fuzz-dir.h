@@ -7,6 +7,7 @@
 #define FUZZ_DIR_H
 
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -36,6 +37,27 @@ static inline int fuzz_dir_init(const char *name)
 		abort();
 	atexit(fuzz_dir_remove);
 	return fuzz_dirfd;
+}
+
+/*
+ * The next u16-little-endian-length-prefixed piece of the input (cut at its
+ * end): its length, *out pointing at it; 0 when nothing is left.
+ */
+static inline size_t fuzz_piece(const uint8_t **data, size_t *size, const uint8_t **out)
+{
+	size_t n;
+
+	if (*size < 2)
+		return 0;
+	n = (size_t)(*data)[0] | (size_t)(*data)[1] << 8;
+	*data += 2;
+	*size -= 2;
+	if (n > *size)
+		n = *size;
+	*out = *data;
+	*data += n;
+	*size -= n;
+	return n;
 }
 
 #endif /* FUZZ_DIR_H */

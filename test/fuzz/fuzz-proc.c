@@ -27,6 +27,7 @@ static void fdinfo_kinds(const char *t, size_t n)
 	struct proc_inotify_wd *wds = NULL;
 	struct proc_fanotify fan = { 0 };
 	struct proc_timerfd tfd;
+	struct proc_locks locks;
 	uint64_t mask;
 	size_t nr;
 
@@ -41,6 +42,8 @@ static void fdinfo_kinds(const char *t, size_t n)
 		free(wds);
 	if (proc_fdinfo_fanotify(&fi, &fan) == 0)
 		free(fan.marks);
+	if (proc_fdinfo_locks(&fi, &locks) == 0)
+		proc_locks_free(&locks);
 	proc_fdinfo_free(&fi);
 }
 
@@ -52,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	n = size - 1;
-	switch (data[0] % 11) {
+	switch (data[0] % 12) {
 	case 0: { struct proc_vmas v = { 0 }; if (!proc_parse_maps(t, n, "maps", &v)) proc_vmas_free(&v); break; }
 	case 1: { struct proc_vmas v = { 0 }; if (!proc_parse_smaps(t, n, "smaps", &v)) proc_vmas_free(&v); break; }
 	case 2: { struct proc_status s = { 0 }; if (!proc_parse_status(t, n, "status", &s)) proc_status_free(&s); break; }
@@ -64,6 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 8: { struct proc_auxv a; proc_parse_auxv(t, n, "auxv", &a); break; }
 	case 9: { struct proc_timers m = { 0 }; if (!proc_parse_timers(t, n, "timers", &m)) proc_timers_free(&m); break; }
 	case 10: { struct proc_cgroups c = { 0 }; if (!proc_parse_cgroup(t, n, "cgroup", &c)) proc_cgroups_free(&c); break; }
+	case 11: { struct proc_locks l; if (!proc_parse_locks(t, n, "locks", &l)) proc_locks_free(&l); break; }
 	}
 	return 0;
 }

@@ -163,7 +163,7 @@ static int test_not_supported(void)
 	CHECK(opts_check_supported(&o) == -1);
 	CHECK(parse("dump", "--no-tcp-established", "-t", "1", NULL) == 0);
 	CHECK(opts_check_supported(&o) == 0);
-	CHECK(parse("dump", "--ghost-limit", "1M", NULL) == 0);
+	CHECK(parse("dump", "--cgroup-props", "x", NULL) == 0);
 	CHECK(opts_check_supported(&o) == -1);
 	CHECK(parse("check", "--extra", "-v4", NULL) == 0);
 	CHECK(opts_check_supported(&o) == 0);

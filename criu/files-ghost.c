@@ -1,0 +1,418 @@
+/*
+ * Deleted files still open or mapped ("ghosts"): criu/include/files-reg.h.
+ *
+ * Dump: one ghost_file_entry per inode, with mode, owner, times and the
+ * data runs (holes kept) in ghost-data.img; files over --ghost-limit are
+ * refused. Restore: the file is created again where it was (an O_TMPFILE
+ * in the same directory if that name is taken now), filled, given its
+ * owner, mode and times, and unlinked at once, all in criu before the first
+ * fork; every process inherits that descriptor and reopens every open file
+ * description, mapping or exe of the ghost from it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#define LOG_PREFIX "files: "
+#include "log.h"
+#include "dump.h"
+#include "files-reg.h"
+#include "image.h"
+
+#define DELETED_SUFFIX	" (deleted)"
+#define RST_MAX_GHOSTS	65536
+#define RST_MAX_GHOST_SIZE (1ull << 40)
+
+/*
+ * Restore: the ghosts made, by id - 1. criu makes them all before the first
+ * fork (rst_ghosts_create), so every process of a tree inherits the same
+ * descriptors: one inode, however many processes open or map it.
+ */
+static int *made;
+static size_t nr_made;
+
+/* ---- dump ------------------------------------------------------------------ */
+
+static struct ghost_dump *ghost_state(struct dump_files *d)
+{
+	if (!d->priv[FD_KIND__FD_REG]) {
+		d->priv[FD_KIND__FD_REG] = calloc(1, sizeof(struct ghost_dump));
+		if (!d->priv[FD_KIND__FD_REG])
+			pr_err("out of memory");
+	}
+	return d->priv[FD_KIND__FD_REG];
+}
+
+static uint64_t ts_ns(const struct timespec *ts)
+{
+	return (uint64_t)ts->tv_sec * 1000000000ull + (uint64_t)ts->tv_nsec;
+}
+
+/* The old path: @link without " (deleted)". */
+static int old_path(const char *link, char *path, size_t len)
+{
+	size_t ll = strlen(link), sl = strlen(DELETED_SUFFIX);
+
+	if (link[0] != '/' || ll <= sl || strcmp(link + ll - sl, DELETED_SUFFIX) ||
+	    ll - sl >= len) {
+		pr_err("deleted file '%s': not a path ending in \"%s\"; not supported yet", link,
+		       DELETED_SUFFIX);
+		return -1;
+	}
+	memcpy(path, link, ll - sl);
+	path[ll - sl] = '\0';
+	return 0;
+}
+
+static int remember_inode(struct ghost_dump *g, const struct stat *st)
+{
+	size_t n = g->list.nr + 1;
+	uint64_t *dev = realloc(g->dev, n * sizeof(*dev)), *ino;
+
+	if (dev)
+		g->dev = dev;
+	ino = dev ? realloc(g->ino, n * sizeof(*ino)) : NULL;
+	if (!ino) {
+		pr_err("out of memory");
+		return -1;
+	}
+	g->ino = ino;
+	g->dev[n - 1] = st->st_dev;
+	g->ino[n - 1] = st->st_ino;
+	return 0;
+}
+
+static GhostFileEntry *new_ghost(const struct stat *st, uint32_t id)
+{
+	GhostFileEntry *e = malloc(sizeof(*e));
+
+	if (!e) {
+		pr_err("out of memory");
+		return NULL;
+	}
+	ghost_file_entry__init(e);
+	e->data = fdata_new();
+	if (!e->data) {
+		free(e);
+		return NULL;
+	}
+	e->id = id;
+	e->mode = st->st_mode;
+	e->uid = st->st_uid;
+	e->gid = st->st_gid;
+	e->size = (uint64_t)st->st_size;
+	e->atime_ns = ts_ns(&st->st_atim);
+	e->mtime_ns = ts_ns(&st->st_mtim);
+	return e;
+}
+
+/*
+ * Its directory must still be there, on the file's filesystem: else the
+ * file was no file of a path (a kernel-internal shmem file, a memfd) or the
+ * directory went with it, and there is nowhere to create it again.
+ */
+static int check_dir(const char *path, const struct stat *st)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[PATH_MAX];
+	struct stat ds;
+
+	snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	if (stat(dir, &ds) || !S_ISDIR(ds.st_mode) || ds.st_dev != st->st_dev) {
+		pr_err("deleted file %s: its directory is gone or on another filesystem "
+		       "(a kernel-internal file?); not supported yet", path);
+		return -1;
+	}
+	return 0;
+}
+
+int ghost_dump(struct dump_files *d, const struct cr_options *o, int dirfd, const char *link,
+	       const struct stat *st, int src, char *path, size_t len, uint32_t *ghost_id)
+{
+	struct ghost_dump *g;
+	GhostFileEntry *e;
+	size_t i;
+
+	if (old_path(link, path, len) || check_dir(path, st) || !(g = ghost_state(d)))
+		return -1;
+	for (i = 0; i < g->list.nr; i++)
+		if (g->dev[i] == st->st_dev && g->ino[i] == st->st_ino) {
+			*ghost_id = ((GhostFileEntry *)g->list.v[i])->id;
+			return 0;
+		}
+	if ((uint64_t)st->st_size > o->ghost_limit) {
+		pr_err("deleted file %s is %lld bytes, over --ghost-limit (%llu bytes): "
+		       "dump with a larger --ghost-limit to carry it", path, (long long)st->st_size,
+		       (unsigned long long)o->ghost_limit);
+		return -1;
+	}
+	e = new_ghost(st, (uint32_t)g->list.nr + 1);
+	if (!e)
+		return -1;
+	if (fdata_save(&g->out, dirfd, IMG_GHOST_DATA, src, e->size, e->data) ||
+	    remember_inode(g, st)) {
+		protobuf_c_message_free_unpacked(&e->base, NULL);
+		return -1;
+	}
+	if (fd_list_add(&g->list, e))
+		return -1;
+	*ghost_id = e->id;
+	pr_info("deleted file %s: ghost %u, %llu bytes in %zu runs", path, e->id,
+		(unsigned long long)e->size, e->data->n_runs);
+	return 0;
+}
+
+int ghost_add_file(struct dump_files *d, const struct cr_options *o, int dirfd, int src,
+		   const char *link, const struct stat *st, unsigned int flags, uint64_t pos,
+		   uint32_t *id)
+{
+	char path[PATH_MAX];
+	uint32_t ghost;
+
+	if (src < 0) {
+		pr_perror("cannot open deleted file %s to read it", link);
+		return -1;
+	}
+	if (ghost_dump(d, o, dirfd, link, st, src, path, sizeof(path), &ghost) ||
+	    dump_files_add(d, path, st, flags, pos, id))
+		return -1;
+	d->e[d->nr - 1]->has_ghost_id = true;
+	d->e[d->nr - 1]->ghost_id = ghost;
+	return 0;
+}
+
+int ghost_write(struct dump_files *d, int dirfd)
+{
+	struct ghost_dump *g = d->priv[FD_KIND__FD_REG];
+
+	if (!g || !g->list.nr) {	/* no ghost: drop an earlier dump's */
+		unlinkat(dirfd, img_desc(IMG_GHOST_FILES)->fmt, 0);
+		unlinkat(dirfd, img_desc(IMG_GHOST_DATA)->fmt, 0);
+		return 0;
+	}
+	if (fd_write_entries(dirfd, IMG_GHOST_FILES, g->list.v, g->list.nr))
+		return -1;
+	return fdata_commit(&g->out);
+}
+
+void ghost_free(struct dump_files *d)
+{
+	struct ghost_dump *g = d->priv[FD_KIND__FD_REG];
+	size_t i;
+
+	if (!g)
+		return;
+	fdata_abort(&g->out);
+	for (i = 0; i < g->list.nr; i++)
+		protobuf_c_message_free_unpacked(g->list.v[i], NULL);
+	free(g->list.v);
+	free(g->dev);
+	free(g->ino);
+	free(g);
+	d->priv[FD_KIND__FD_REG] = NULL;
+}
+
+/* ---- restore ----------------------------------------------------------------- */
+
+static int check_ghost(const ProtobufCMessage *m, void *ctx)
+{
+	const GhostFileEntry *e = (const GhostFileEntry *)m;
+	const struct ghost_rst *g = ctx;
+	char what[64];
+
+	if (g->nr >= RST_MAX_GHOSTS || e->id != g->nr + 1) {
+		pr_err("ghost-files.img: entry %zu has id %u (ids are 1, 2, ... up to %d)", g->nr,
+		       e->id, RST_MAX_GHOSTS);
+		return -1;
+	}
+	if (!S_ISREG(e->mode) || e->size > RST_MAX_GHOST_SIZE) {
+		pr_err("ghost-files.img: ghost %u: mode %o or size %llu is not a plain file's",
+		       e->id, e->mode, (unsigned long long)e->size);
+		return -1;
+	}
+	snprintf(what, sizeof(what), "ghost-files.img: ghost %u", e->id);
+	return fdata_check(what, e->data, e->size, g->raw_size);
+}
+
+int ghost_read(struct ghost_rst *g, int dirfd)
+{
+	memset(g, 0, sizeof(*g));
+	if (faccessat(dirfd, img_desc(IMG_GHOST_FILES)->fmt, F_OK, 0) && errno == ENOENT)
+		return 0;
+	g->raw = fdata_open(dirfd, IMG_GHOST_DATA, &g->raw_size);
+	if (!g->raw || img_read_all(dirfd, IMG_GHOST_FILES, 0, 0, check_ghost, g,
+				    (ProtobufCMessage ***)&g->e, &g->nr))
+		return -1;
+	return 0;
+}
+
+int ghost_check(const struct ghost_rst *g, const RegFileEntry *rf)
+{
+	if (!rf->ghost_id || rf->ghost_id > g->nr || !S_ISREG(rf->mode)) {
+		pr_err("reg-files.img: %s names ghost %u, which ghost-files.img lacks "
+		       "(or it is no plain file)", rf->path, rf->ghost_id);
+		return -1;
+	}
+	return 0;
+}
+
+static int set_attrs(const GhostFileEntry *e, int fd, const char *path)
+{
+	struct timespec ts[2] = {
+		{ (time_t)(e->atime_ns / 1000000000ull), (long)(e->atime_ns % 1000000000ull) },
+		{ (time_t)(e->mtime_ns / 1000000000ull), (long)(e->mtime_ns % 1000000000ull) },
+	};
+
+	/* chown before chmod: chown drops set-id bits */
+	if (fchown(fd, e->uid, e->gid) || fchmod(fd, e->mode & 07777) || futimens(fd, ts)) {
+		pr_perror("deleted file %s: cannot give it back owner %u:%u, mode %o or times",
+			  path, e->uid, e->gid, e->mode & 07777);
+		return -1;
+	}
+	return 0;
+}
+
+/* Create the file at @path, or nameless beside it if @path is taken. */
+static int create_at(const char *path, bool *linked)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+	*linked = fd >= 0;
+	if (fd >= 0 || errno != EEXIST)
+		goto out;
+	snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+out:
+	if (fd < 0)
+		pr_perror("deleted file %s: cannot create it again (is its directory gone?)", path);
+	return fd;
+}
+
+/* Remove the name we gave the file, if it still is ours. */
+static int unlink_ours(const char *path, int fd)
+{
+	struct stat a, b;
+
+	if (fstat(fd, &a) || lstat(path, &b) || a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
+		pr_err("deleted file %s: its new name was taken over while restoring", path);
+		return -1;
+	}
+	if (unlink(path)) {
+		pr_perror("deleted file %s: cannot unlink it again", path);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Keep a read-only descriptor: one open for writing would stop the file
+ * from becoming an exe (PR_SET_MM_MAP denies write access to it).
+ */
+static int keep_readonly(int fd, const char *path)
+{
+	char self[64];
+	int ro;
+
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	ro = open(self, O_RDONLY | O_CLOEXEC);
+	if (ro < 0)
+		pr_perror("deleted file %s: cannot reopen it", path);
+	close(fd);
+	return ro;
+}
+
+static int ghost_create(struct ghost_rst *g, size_t k, const char *path)
+{
+	const GhostFileEntry *e = g->e[k];
+	bool linked;
+	int fd = create_at(path, &linked);
+
+	if (fd < 0)
+		return -1;
+	if (fdata_fill(path, fd, img_raw_fd(g->raw), e->data, e->size) || set_attrs(e, fd, path)) {
+		if (linked && unlink_ours(path, fd))
+			pr_warn("left %s behind", path);
+		close(fd);
+		return -1;
+	}
+	if (linked && unlink_ours(path, fd)) {
+		close(fd);
+		return -1;
+	}
+	pr_info("deleted file %s: ghost %u created%s", path, e->id, linked ? "" : " nameless");
+	made[k] = keep_readonly(fd, path);
+	return made[k] < 0 ? -1 : 0;
+}
+
+/* The table of made ghosts, sized for @g's. */
+static int made_table(const struct ghost_rst *g)
+{
+	if (made && nr_made == g->nr)
+		return 0;
+	if (made) {
+		pr_err("ghosts of two different dumps in one restore");
+		return -1;
+	}
+	made = fdata_fds_new(g->nr);
+	nr_made = made ? g->nr : 0;
+	return made ? 0 : -1;
+}
+
+/* Ghost @k of @rr, made now if it is not yet. */
+static int ghost_fd(struct reg_rst *rr, size_t k, const char *path)
+{
+	if (made_table(&rr->g))
+		return -1;
+	if (made[k] < 0 && ghost_create(&rr->g, k, path))
+		return -1;
+	return made[k];
+}
+
+int rst_ghosts_create(const struct fd_rst *r)
+{
+	struct reg_rst *rr = r->priv[FD_KIND__FD_REG];
+	size_t i;
+
+	for (i = 0; rr && i < rr->nr; i++)
+		if (rr->e[i]->has_ghost_id &&
+		    ghost_fd(rr, rr->e[i]->ghost_id - 1, rr->e[i]->path) < 0)
+			return -1;
+	return 0;
+}
+
+void rst_ghosts_close(void)
+{
+	fdata_fds_free(made, nr_made);
+	made = NULL;
+	nr_made = 0;
+}
+
+int ghost_open(const struct fd_rst *r, const RegFileEntry *rf, int flags)
+{
+	struct reg_rst *rr = r->priv[FD_KIND__FD_REG];
+	int gfd = ghost_fd(rr, rf->ghost_id - 1, rf->path);	/* id checked by ghost_check() */
+	char self[64];
+	int fd;
+
+	if (gfd < 0)
+		return -1;
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", gfd);
+	fd = open(self, flags | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		pr_perror("deleted file %s: cannot open it again", rf->path);
+	return fd;
+}
+
+void ghost_rst_free(struct ghost_rst *g)
+{
+	if (g->raw)
+		img_close(g->raw);
+	img_free_all((ProtobufCMessage **)g->e, g->nr);
+	memset(g, 0, sizeof(*g));
+}

@@ -1,0 +1,57 @@
+/*
+ * A task whose executable was deleted (as after a package upgrade) is
+ * dumped and restored: it copies itself next to the result file, runs the
+ * copy, which removes itself; after restore /proc/self/exe still names the
+ * deleted copy, with its exact bytes.
+ */
+#include <sys/stat.h>
+
+#include "e2e.h"
+
+static void copy_self(const char *to)
+{
+	char buf[65536];
+	int in = open("/proc/self/exe", O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_EXCL, 0700);
+	ssize_t n;
+
+	if (in < 0 || out < 0)
+		e2e_fail("copy: %s", strerror(errno));
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			e2e_fail("copy: %s", strerror(errno));
+	close(in);
+	close(out);
+}
+
+int main(int argc, char **argv)
+{
+	char path[512], target[600];
+	struct stat st, me;
+	ssize_t n;
+
+	e2e_init(argc, argv);
+	e2e_path(path, sizeof(path), "ghost_exe");
+	if (!getenv("GHOST_EXE_COPY")) {
+		copy_self(path);
+		setenv("GHOST_EXE_COPY", "1", 1);
+		execv(path, (char *[]){ path, argv[1], NULL });
+		e2e_fail("exec %s: %s", path, strerror(errno));
+	}
+	if (stat(path, &me) || unlink(path))
+		e2e_fail("unlink %s: %s", path, strerror(errno));
+
+	e2e_ready();
+	e2e_wait_stop();
+
+	n = readlink("/proc/self/exe", target, sizeof(target) - 1);
+	if (n < 0 || stat("/proc/self/exe", &st))
+		e2e_fail("/proc/self/exe: %s", strerror(errno));
+	target[n] = '\0';
+	if (!strstr(target, " (deleted)") || st.st_nlink != 0)
+		e2e_fail("exe is %s (nlink %lu), not the deleted copy", target,
+			 (unsigned long)st.st_nlink);
+	if (st.st_size != me.st_size || (st.st_mode & 07777) != 0700)
+		e2e_fail("exe size %lld mode %o, was %lld 0700", (long long)st.st_size,
+			 st.st_mode & 07777, (long long)me.st_size);
+	e2e_pass();
+}
