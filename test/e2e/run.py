@@ -614,8 +614,40 @@ def one_thread(pid, timeout=20):
         time.sleep(0.01)
 
 
+def serve_across(p, tmp, dopts, ropts, env, ready, before, after):
+    """A real server @p: wait until ready() (polled), before(), dump it,
+    restore it, after(), then stop it. The checks raise CaseFailed."""
+    try:
+        end = time.monotonic() + 20
+        while not ready():
+            if p.poll() is not None or time.monotonic() > end:
+                raise CaseFailed("the server never answered")
+            time.sleep(0.05)
+        before()
+        imgs = os.path.join(tmp, "imgs")
+        dump(p.pid, imgs, dopts, env)
+        if p.wait(timeout=20) != -signal.SIGKILL:
+            raise CaseFailed("after dump the server ended with %s" % p.returncode)
+        restore(imgs, ropts, env, p.pid)
+        try:
+            after()
+        finally:
+            os.kill(p.pid, signal.SIGTERM)
+            wait_pid(p.pid, 30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def server(cmd, tmp, cwd, env):
+    with open(os.path.join(tmp, "server.log"), "w") as log:
+        return subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+
+
 def http_server(cmd, tmp, dopts, ropts, env):
-    """A real server: answers before the dump and after the restore."""
+    """python3 -m http.server: answers before the dump and after the restore."""
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
@@ -625,39 +657,20 @@ def http_server(cmd, tmp, dopts, ropts, env):
     body = b"served across a checkpoint\n" * 100
     with open(os.path.join(www, "file.txt"), "wb") as f:
         f.write(body)
-    with open(os.path.join(tmp, "server.log"), "w") as log:
-        p = subprocess.Popen(cmd + ["--bind", "127.0.0.1", str(port)], cwd=www, env=env,
-                             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                             start_new_session=True)
-    try:
-        end = time.monotonic() + 20
-        while True:
-            try:
-                got = http_get(port, "file.txt", 2)
-                break
-            except OSError:
-                if p.poll() is not None or time.monotonic() > end:
-                    raise CaseFailed("the server never answered")
-                time.sleep(0.05)
-        if got != body:
-            raise CaseFailed("wrong answer before the dump")
-        one_thread(p.pid)
-        imgs = os.path.join(tmp, "imgs")
-        dump(p.pid, imgs, dopts, env)
-        if p.wait(timeout=20) != -signal.SIGKILL:
-            raise CaseFailed("after dump the server ended with %s" % p.returncode)
-        restore(imgs, ropts, env, p.pid)
+
+    def ready():
         try:
-            for i in range(3):
-                if http_get(port, "file.txt") != body:
-                    raise CaseFailed("wrong answer %d after the restore" % i)
-        finally:
-            os.kill(p.pid, signal.SIGTERM)
-            wait_pid(p.pid, 30)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+            return http_get(port, "file.txt", 2) == body
+        except OSError:
+            return False
+
+    def after():
+        for i in range(3):
+            if http_get(port, "file.txt") != body:
+                raise CaseFailed("wrong answer %d after the restore" % i)
+
+    p = server(cmd + ["--bind", "127.0.0.1", str(port)], tmp, www, env)
+    serve_across(p, tmp, dopts, ropts, env, ready, lambda: one_thread(p.pid), after)
 
 
 def redis_server(cmd, tmp, dopts, ropts, env):
@@ -669,34 +682,18 @@ def redis_server(cmd, tmp, dopts, ropts, env):
         return subprocess.run(["redis-cli", "-s", sock] + list(args), capture_output=True,
                               text=True, timeout=10, env=env).stdout.strip()
 
-    with open(os.path.join(tmp, "server.log"), "w") as log:
-        p = subprocess.Popen(cmd + ["--port", "0", "--unixsocket", sock, "--save", "",
-                                    "--appendonly", "no", "--daemonize", "no", "--dir", tmp],
-                             cwd=tmp, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                             stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        end = time.monotonic() + 20
-        while not (os.path.exists(sock) and cli("PING") == "PONG"):
-            if p.poll() is not None or time.monotonic() > end:
-                raise CaseFailed("redis never answered")
-            time.sleep(0.05)
+    def before():
         if cli("SET", "checkpoint", "kept") != "OK":
             raise CaseFailed("SET failed before the dump")
-        imgs = os.path.join(tmp, "imgs")
-        dump(p.pid, imgs, dopts, env)
-        if p.wait(timeout=20) != -signal.SIGKILL:
-            raise CaseFailed("after dump redis ended with %s" % p.returncode)
-        restore(imgs, ropts, env, p.pid)
-        try:
-            if cli("GET", "checkpoint") != "kept" or cli("SET", "after", "1") != "OK":
-                raise CaseFailed("redis lost its key or stopped answering after the restore")
-        finally:
-            os.kill(p.pid, signal.SIGTERM)
-            wait_pid(p.pid, 30)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+
+    def after():
+        if cli("GET", "checkpoint") != "kept" or cli("SET", "after", "1") != "OK":
+            raise CaseFailed("redis lost its key or stopped answering after the restore")
+
+    p = server(cmd + ["--port", "0", "--unixsocket", sock, "--save", "", "--appendonly", "no",
+                      "--daemonize", "no", "--dir", tmp], tmp, tmp, env)
+    serve_across(p, tmp, dopts, ropts, env,
+                 lambda: os.path.exists(sock) and cli("PING") == "PONG", before, after)
 
 
 def run_case(name, cmd, flow, dopts, ropts, env):
