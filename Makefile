@@ -128,7 +128,7 @@ test/unit/test-%: test/unit/test-%.c $(CRIU_INTERNAL) $(TEST_HELPERS) $(COMPEL_L
 E2E_SRC		:= $(wildcard test/e2e/*.c)
 E2E_BIN		:= $(E2E_SRC:.c=)
 
-test/e2e/%: test/e2e/%.c test/e2e/e2e.h
+test/e2e/%: test/e2e/%.c $(wildcard test/e2e/*.h)
 	$(E) "  LINK    $@"
 	$(Q)$(CC) $(CFLAGS) $(WARNINGS) -D_GNU_SOURCE -Iinclude/common -o $@ $< -lpthread
 

@@ -29,6 +29,7 @@
 #include "image.h"
 #include "inventory.h"
 #include "kerndat.h"
+#include "tty.h"
 #include "pstree.pb-c.h"
 #include "stats.pb-c.h"
 #include "parasite-proto.h"
@@ -98,7 +99,7 @@ static void remove_images(int dirfd, pid_t pid, unsigned int wrote)
 	static const struct { unsigned int bit; enum img_kind kind; bool per_pid; } list[] = {
 		{ W_PAGES, IMG_PAGEMAP, true }, { W_PAGES, IMG_PAGES, true },
 		{ W_CORE, IMG_CORE, true }, { W_MM, IMG_MM, true },
-		{ W_FDS, IMG_FDS, true },
+		{ W_FDS, IMG_FDS, true }, { W_FD_OBJECTS, IMG_REG_FILES, false },
 		{ W_PSTREE, IMG_PSTREE, false }, { W_STATS, IMG_STATS_DUMP, false },
 	};
 	char name[64];

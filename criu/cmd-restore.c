@@ -36,6 +36,7 @@
 #include "restore.h"
 #include "files-reg.h"
 #include "proc_parse.h"
+#include "tty.h"
 #include "image.h"
 #include "stats.pb-c.h"
 
@@ -515,7 +516,8 @@ int cmd_restore(struct cr_options *o)
 		pr_perror("cannot open the images dir %s", o->images_dir ? o->images_dir : ".");
 		return -1;
 	}
-	if (rst_tree_read(dirfd, o, &tr) || check_host(&tr))
+	if (rst_tree_read(dirfd, o, &tr) || check_host(&tr) ||
+	    rst_pty_check_sessions(&tr.ri[0].fdr, tr.ps, tr.nr, o->shell_job))
 		goto out;
 	/*
 	 * Shared memory objects and deleted files (ghosts): created once,

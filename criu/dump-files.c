@@ -26,6 +26,7 @@
 #include "files-reg.h"
 #include "files-locks.h"
 #include "image.h"
+#include "tty.h"
 
 /* readlink of a /proc link into @buf; -1 logged on failure. */
 static int read_link_at(int dirfd, const char *link, char *buf, size_t len)
@@ -281,7 +282,7 @@ int dump_collect_fds(struct dump_task *t)
 	int *fds = NULL, ret = -1, pidfd, procfd, infofd;
 	size_t nr, i;
 
-	if (list_fds(t->pid, &fds, &nr))
+	if (dump_pty_note_task(t->files, t->o, t->pid, &t->stat) || list_fds(t->pid, &fds, &nr))
 		return -1;
 	pidfd = open_pidfd(t->pid);
 	procfd = open_dir(t->pid, "fd");

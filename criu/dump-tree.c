@@ -23,6 +23,7 @@
 #define LOG_PREFIX "dump: "
 #include "log.h"
 #include "dump.h"
+#include "tty.h"
 
 #define DUMP_MAX_TASKS	(1u << 16)
 
@@ -385,7 +386,9 @@ int dump_tree_check_ids(const struct dump_tree *tr)
 	for (i = 0; i < tr->nr; i++) {
 		const struct dump_task *t = tr->t[i];
 
-		if (!tr->o->shell_job && t->stat.tty_nr && !t->zombie) {
+		/* a pts: the pty kind checks that its pair is in the dump */
+		if (!tr->o->shell_job && t->stat.tty_nr && !tty_nr_is_pts(t->stat.tty_nr) &&
+		    !t->zombie) {
 			pr_err("%d has a controlling terminal: a shell job, needs --shell-job", t->pid);
 			return -1;
 		}

@@ -1,6 +1,7 @@
 /*
- * Regular files, directories, memory character devices and the terminal:
- * four fd kinds keeping their objects in reg-files.img (images/files.proto).
+ * Regular files, directories, memory character devices and terminals other
+ * than ptys (/dev/tty, consoles): four fd kinds keeping their objects in
+ * reg-files.img (images/files.proto). Ptys are criu/files-pty.c's.
  *
  * Dump: the path the /proc link names must still lead to the same inode.
  * A file renamed since it was opened is found under its new name, which
@@ -125,7 +126,7 @@ static bool is_tty(const struct fd_probe *p)
 
 	if (!S_ISCHR(p->st.st_mode))
 		return false;
-	if (ma >= 136 && ma <= 143)		/* /dev/pts/N */
+	if (ma >= 137 && ma <= 143)		/* old pts majors; 136 is FD_PTY's */
 		return true;
 	if (ma == 4)				/* virtual consoles, serial */
 		return true;
@@ -390,22 +391,27 @@ static int path_open(struct fd_rst *r, const struct fd_obj *o, const struct cr_o
 	return rst_reg_open(r, rf, (int)(rf->flags & (O_PATH | O_NOFOLLOW | O_DIRECTORY)), false);
 }
 
-/* The task goes onto criu's terminal. */
-static int tty_open(struct fd_rst *r, const struct fd_obj *o, const struct cr_options *opt)
+/* The task goes onto criu's terminal (--shell-job) in place of @what. */
+int rst_shell_tty_open(const char *what, const struct cr_options *opt)
 {
 	int fd;
 
-	(void)r;
 	if (!opt->shell_job) {
 		pr_err("%s is a terminal: restore with --shell-job to put the task on criu's terminal",
-		       ((const RegFileEntry *)o->e)->path);
+		       what);
 		return -1;
 	}
 	fd = isatty(STDIN_FILENO) ? fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3) :
 		open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
-		pr_perror("--shell-job: criu has no terminal for %s", ((const RegFileEntry *)o->e)->path);
+		pr_perror("--shell-job: criu has no terminal for %s", what);
 	return fd;
+}
+
+static int tty_open(struct fd_rst *r, const struct fd_obj *o, const struct cr_options *opt)
+{
+	(void)r;
+	return rst_shell_tty_open(((const RegFileEntry *)o->e)->path, opt);
 }
 
 const struct fd_ops fd_reg_ops = {

@@ -21,6 +21,7 @@ extern const struct fd_ops fd_reg_ops, fd_dir_ops, fd_chr_ops, fd_tty_ops, fd_pa
 extern const struct fd_ops fd_pipe_ops, fd_fifo_ops;
 extern const struct fd_ops fd_eventfd_ops, fd_signalfd_ops, fd_timerfd_ops;
 extern const struct fd_ops fd_epoll_ops, fd_inotify_ops, fd_fanotify_ops, fd_memfd_ops;
+extern const struct fd_ops fd_pty_ops;
 extern const struct fd_ops fd_unix_sk_ops, fd_inet_sk_ops, fd_other_sk_ops;
 
 /* Asked in this order on dump; the first match owns the descriptor. */
@@ -29,6 +30,7 @@ static const struct fd_ops *const fd_kinds[] = {
 	&fd_path_ops,		/* O_PATH of any file type: a path, nothing opened */
 	&fd_reg_ops,
 	&fd_dir_ops,
+	&fd_pty_ops,
 	&fd_tty_ops,
 	&fd_chr_ops,
 	&fd_pipe_ops,

@@ -13,6 +13,7 @@
 #include "memfd.pb-c.h"
 #include "inotify.pb-c.h"
 #include "pipe.pb-c.h"
+#include "pty.pb-c.h"
 #include "signalfd.pb-c.h"
 #include "sk-inet.pb-c.h"
 #include "sk-unix.pb-c.h"
@@ -84,6 +85,10 @@ static const struct img_desc descs[IMG_KIND_MAX] = {
 	[IMG_MEMFD_INODES]  = { "memfd-inodes", "memfd-inodes.img", IMG_MAGIC('M', 'F', 'D', 'I'),
 				1 * MiB, 0, NULL, &memfd_inode_entry__descriptor },
 	[IMG_MEMFD_DATA]    = { "memfd-data", "memfd-data.img", 0, 0, 0, NULL, NULL },
+	[IMG_PTY_FILES]	    = { "pty-files", "pty-files.img", IMG_MAGIC('P', 'T', 'Y', 'F'),
+				256, 0, NULL, &pty_file_entry__descriptor },
+	[IMG_PTYS]	    = { "ptys", "ptys.img", IMG_MAGIC('P', 'T', 'Y', 'S'),
+				8 * KiB, 0, NULL, &pty_entry__descriptor },
 	[IMG_UNIX_SKS]	    = { "unix-sks", "unix-sks.img", IMG_MAGIC('U', 'N', 'S', 'K'),
 				8 * MiB, 0, NULL, &unix_sk_entry__descriptor },
 	[IMG_INET_SKS]	    = { "inet-sks", "inet-sks.img", IMG_MAGIC('I', 'N', 'S', 'K'),

@@ -40,6 +40,7 @@
 #include "kerndat.h"
 #include "proc_parse.h"
 #include "restore.h"
+#include "tty.h"
 #include "restorer-args.h"
 #include "restorer-blob.h"
 
@@ -212,6 +213,34 @@ static void start_session(const struct rst_tree *tr, size_t idx, const struct cr
 	}
 	if (e->pgid == (uint32_t)pid && getpgid(0) != pid && setpgid(0, 0))
 		die("setpgid: %s", strerror(errno));
+}
+
+/*
+ * A session leader whose controlling terminal was a pty of the dump takes
+ * it once the pair's descriptors are there and before it forks: only the
+ * children forked after it share it (criu/include/tty.h).
+ */
+static void take_ctty(const struct rst_tree *tr, size_t idx, const struct rst_image *ri,
+		      const struct rst_files *f)
+{
+	char why[256];
+
+	if ((idx == 0 && tr->shell_job) || tr->ps[idx]->sid != tr->ps[idx]->pid)
+		return;
+	if (rst_pty_set_ctty(&ri->fdr, f->obj_fd, ri->pid, why, sizeof(why)))
+		die("%s", why);
+}
+
+/* In its final group: the foreground of its session's pty if it was. */
+static void take_fg(const struct rst_tree *tr, size_t idx, const struct rst_image *ri,
+		    const struct rst_files *f)
+{
+	char why[256];
+
+	if (idx == 0 && tr->shell_job)
+		return;
+	if (rst_pty_set_fg(&ri->fdr, f->obj_fd, getsid(0), getpgid(0), why, sizeof(why)))
+		die("%s", why);
 }
 
 /*
@@ -806,16 +835,17 @@ static uint64_t plan_specials(const struct rst_image *ri, const struct proc_vmas
  * does not survive a checkpoint. A relative sleep is the common case, and
  * when the caller passed a buffer for the time left the kernel has already
  * written it there before stopping: issue the call again with that buffer
- * as the request, so the task sleeps what it had left. A poll() without
- * a timeout (tail -f waits so) is simply issued again. Anything else
- * returns EINTR, as if a handled signal had arrived.
+ * as the request, so the task sleeps what it had left. poll() always
+ * stops this way; one without a timeout (negative) is simply issued again
+ * with its arguments, still in their registers. Anything else returns
+ * EINTR, as if a handled signal had arrived.
  */
 static void restart_block(struct rst_regs *r, int64_t orig_ax)
 {
-	if (orig_ax == SYS_nanosleep && r->si) {		/* (req, rem) */
+	if (orig_ax == SYS_poll && (int32_t)r->dx < 0) {	/* (fds, nfds, timeout) */
+		/* nothing to change: wait again, for ever */
+	} else if (orig_ax == SYS_nanosleep && r->si) {		/* (req, rem) */
 		r->di = r->si;
-	} else if (orig_ax == SYS_poll && (int)r->dx < 0) {	/* (fds, nfds, timeout) */
-		/* the same call: nothing to carry over */
 	} else if (orig_ax == SYS_clock_nanosleep && !(r->si & TIMER_ABSTIME) && r->r10) {
 		r->dx = r->r10;					/* (clock, flags, req, rem) */
 	} else {
@@ -1215,6 +1245,7 @@ void rst_task_main(struct rst_tree *tr, size_t idx, const struct cr_options *o, 
 	if (rst_files_open(ri, o, f, idx ? inherited_files : NULL, tr->opener, idx) ||
 	    rst_shmem_vma_fds(&tr->shm, ri->mm, f->vma_fd))
 		die("cannot open the files of %d (see the log)", ri->pid);
+	take_ctty(tr, idx, ri, f);
 	entry = find_entry();
 
 	/* ---- memory: reserve, stage, fill ---- */
@@ -1263,6 +1294,7 @@ void rst_task_main(struct rst_tree *tr, size_t idx, const struct cr_options *o, 
 	if (fork_children(tr, idx, o, go_fd))
 		drain_sigchld();
 	join_group(tr, idx);
+	take_fg(tr, idx, ri, f);
 
 	/* ---- arguments ---- */
 	a = memcpy(region + st.args_off, a, sizeof(*a));

@@ -71,6 +71,8 @@ enum img_kind {
 	IMG_MEMFDS,
 	IMG_MEMFD_INODES,
 	IMG_MEMFD_DATA,		/* raw file data */
+	IMG_PTY_FILES,
+	IMG_PTYS,
 	IMG_UNIX_SKS,
 	IMG_INET_SKS,
 	IMG_KIND_MAX,

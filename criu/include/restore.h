@@ -230,6 +230,8 @@ int rst_check_file_identity(const RegFileEntry *rf, int fd, bool content_matters
  * reopen its ghost (a deleted file, created again once) from @r.
  */
 int rst_reg_open(const struct fd_rst *r, const RegFileEntry *rf, int flags, bool content_matters);
+/* criu's terminal for a task's terminal @what (--shell-job), else -1 logged. */
+int rst_shell_tty_open(const char *what, const struct cr_options *opt);
 
 /*
  * Create a child with exactly @pid; returns 0 in the child, the pid in the

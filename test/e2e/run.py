@@ -28,7 +28,7 @@ def prog(name):
     return [os.path.join(E2E, name)]
 
 
-SYS_PAUSE, SYS_FUTEX, SYS_CLOCK_NANOSLEEP = 34, 202, 230
+SYS_POLL, SYS_PAUSE, SYS_FUTEX, SYS_CLOCK_NANOSLEEP = 7, 34, 202, 230
 
 # name, command, flow, extra dump options, extra restore options
 CASES = [
@@ -36,6 +36,7 @@ CASES = [
     ("memory", prog("memory"), "once", [], []),
     ("sleeper", prog("sleeper"), ("blocked", SYS_CLOCK_NANOSLEEP), [], []),
     ("futex", prog("futex"), ("blocked", SYS_FUTEX), [], []),
+    ("poll_forever", prog("poll_forever"), ("blocked", SYS_POLL), [], []),
     ("signals", prog("signals"), "once", [], []),
     ("task_attrs", prog("task_attrs"), "once", [], []),
     ("vector_regs", prog("vector_regs"), "once", [], []),
@@ -68,6 +69,7 @@ CASES = [
     ("shared_file", prog("shared_file"), "once", [], []),
     ("shared_mem", prog("shared_mem"), "once", [], []),
     ("pipe_tree", prog("pipe_tree"), "once", [], []),
+    ("pipe_combos", prog("pipe_combos"), "once", [], []),
     ("pipeline", prog("pipeline"), "once", [], []),
     ("tree_leave_running_twice", prog("tree"), "twice", [], []),
     ("tree_stopped", prog("tree"), "stopped", [], []),
@@ -94,6 +96,13 @@ CASES = [
     ("locks_need_l", prog("locks"), ("refused", "dump with -l/--file-locks"), [], []),
     ("ghost_over_limit", prog("ghost"), ("refused", "over --ghost-limit (524288 bytes)"),
      ["--ghost-limit", "512K"], []),
+    ("pty_pair", prog("pty_pair"), "once", [], []),
+    # the second dump sees the master's unread bytes only if the first gave them back
+    ("pty_pair_twice", prog("pty_pair"), "twice", [], []),
+    ("pty_ctty", prog("pty_ctty"), "once", [], []),
+    ("python_pty", ["/usr/bin/python3", os.path.join(E2E, "py_pty.py")], "once", [], []),
+    ("pty_ctty_fg_child", prog("pty_ctty") + ["--fg-child"], "once", [], []),
+    ("pty_script", prog("pty_script"), "once", [], []),
     ("unix_pair", prog("unix_pair"), "once", [], []),
     ("unix_listen", prog("unix_listen"), "once", [], []),
     ("unix_tree", prog("unix_tree"), "once", [], []),
@@ -129,6 +138,13 @@ def log_errors(path, limit=6):
     except OSError:
         return ""
     return " | ".join(lines[:limit])
+
+
+def no_errors(path, what):
+    """Tools grep criu's logs for "Error": a run that succeeded has none."""
+    errs = log_errors(path)
+    if errs:
+        raise CaseFailed("%s succeeded but logged errors: %s" % (what, errs))
 
 
 def criu(args, workdir, env, timeout=120):
@@ -195,6 +211,7 @@ def dump(pid, imgs, opts, env):
     if rc != 0:
         raise CaseFailed("dump exited %d: %s %s" % (rc, out.strip()[:300],
                                                      log_errors(os.path.join(imgs, "dump.log"))))
+    no_errors(os.path.join(imgs, "dump.log"), "dump")
 
 
 def restore(imgs, opts, env, pid):
@@ -203,6 +220,7 @@ def restore(imgs, opts, env, pid):
     if rc != 0:
         raise CaseFailed("restore exited %d: %s %s" % (rc, out.strip()[:300],
                                                         log_errors(os.path.join(imgs, "restore.log"))))
+    no_errors(os.path.join(imgs, "restore.log"), "restore")
     with open(os.path.join(imgs, "restored.pid")) as f:
         got = int(f.read().strip())
     if got != pid:

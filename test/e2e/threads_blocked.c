@@ -3,9 +3,9 @@
  * one waits in a futex until woken (the kernel restarts the wait), one
  * sleeps 2 s in nanosleep (it resumes with the time it had left and must
  * not return early), one waits in clock_nanosleep with an absolute
- * deadline (restarted as is). Readiness: /proc says each thread is inside
- * its syscall. (A thread in read() on a pipe is left out: pipes are not
- * carried by the fd code yet.)
+ * deadline (restarted as is), one reads a pipe until the main thread
+ * writes to it after the restore (the read is restarted and gets exactly
+ * that). Readiness: /proc says each thread is inside its syscall.
  */
 #include <limits.h>
 #include <pthread.h>
@@ -16,10 +16,12 @@
 #include "e2e.h"
 
 #define SLEEP_NS	2000000000ll
+#define NTH		4
 
 static int word;
-static pid_t tids[3];
-static char err[3][160];
+static pid_t tids[NTH];
+static char err[NTH][160];
+static int pfd[2];
 static struct timespec start;
 
 static int64_t since_start_ns(void)
@@ -78,6 +80,20 @@ static void *abs_sleeper(void *arg)
 	return NULL;
 }
 
+static void *reader(void *arg)
+{
+	char buf[16];
+	ssize_t n;
+
+	(void)arg;
+	tids[3] = (pid_t)syscall(SYS_gettid);
+	n = read(pfd[0], buf, sizeof(buf));
+	if (n != 5 || memcmp(buf, "after", 5))
+		snprintf(err[3], sizeof(err[3]), "read gave %zd (%s)", n,
+			 n < 0 ? strerror(errno) : "not the bytes written after the restore");
+	return NULL;
+}
+
 static long in_syscall(pid_t tid)
 {
 	char path[64];
@@ -96,31 +112,35 @@ static long in_syscall(pid_t tid)
 
 int main(int argc, char **argv)
 {
-	static void *(*const fn[3])(void *) = { futex_waiter, sleeper, abs_sleeper };
-	static const long want[3] = { SYS_futex, SYS_nanosleep, SYS_clock_nanosleep };
-	pthread_t th[3];
+	static void *(*const fn[NTH])(void *) = { futex_waiter, sleeper, abs_sleeper, reader };
+	static const long want[NTH] = { SYS_futex, SYS_nanosleep, SYS_clock_nanosleep, SYS_read };
+	pthread_t th[NTH];
 	sigset_t term;
 	int i;
 
 	e2e_init(argc, argv);
+	if (pipe(pfd))
+		e2e_fail("pipe: %s", strerror(errno));
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	sigemptyset(&term);
 	sigaddset(&term, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &term, NULL);	/* SIGTERM is the main thread's */
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < NTH; i++)
 		if (pthread_create(&th[i], NULL, fn[i], NULL))
 			e2e_fail("pthread_create failed");
 	pthread_sigmask(SIG_UNBLOCK, &term, NULL);
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < NTH; i++)
 		while (!__atomic_load_n(&tids[i], __ATOMIC_SEQ_CST) || in_syscall(tids[i]) != want[i])
 			usleep(1000);
 	e2e_ready();
 	e2e_wait_stop();
 	__atomic_store_n(&word, 1, __ATOMIC_SEQ_CST);
 	syscall(SYS_futex, &word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
-	for (i = 0; i < 3; i++)
+	if (write(pfd[1], "after", 5) != 5)
+		e2e_fail("write: %s", strerror(errno));
+	for (i = 0; i < NTH; i++)
 		pthread_join(th[i], NULL);
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < NTH; i++)
 		if (err[i][0])
 			e2e_fail("thread %d: %s", i, err[i]);
 	e2e_pass();

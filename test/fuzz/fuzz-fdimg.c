@@ -8,7 +8,8 @@
  * set, two images: the second byte chooses the other one and the next two
  * bytes give the first file's length. The files are written under their
  * standard names into a private directory, read back with fd_rst_read(),
- * freed and removed. Nothing may crash, leak or trip a sanitizer.
+ * checked against a one-process pstree (the pty session check), freed and
+ * removed. Nothing may crash, leak or trip a sanitizer.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -18,12 +19,13 @@
 
 #include "files.h"
 #include "image.h"
+#include "tty.h"
 #include "fuzz-dir.h"
 
 static const enum img_kind kinds[] = {
 	IMG_REG_FILES, IMG_PIPES, IMG_FIFOS, IMG_PIPES_DATA, IMG_EVENTFDS,
-	IMG_SIGNALFDS, IMG_TIMERFDS, IMG_EPOLLS, IMG_INOTIFYS, IMG_FANOTIFYS, IMG_UNIX_SKS,
-	IMG_INET_SKS,
+	IMG_SIGNALFDS, IMG_TIMERFDS, IMG_EPOLLS, IMG_INOTIFYS, IMG_FANOTIFYS,
+	IMG_PTY_FILES, IMG_PTYS, IMG_UNIX_SKS, IMG_INET_SKS,
 };
 #define NR_KINDS (sizeof(kinds) / sizeof(kinds[0]))
 
@@ -50,6 +52,7 @@ static void put(enum img_kind kind, const uint8_t *data, size_t size, char *name
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	PstreeEntry leader = PSTREE_ENTRY__INIT, *ps[1] = { &leader };
 	char a[64], b[64] = "";
 	struct fd_rst r;
 	size_t first;
@@ -68,7 +71,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		put(kinds[data[0] % NR_KINDS], data + 1, size - 1, a, sizeof(a));
 	}
 	memset(&r, 0, sizeof(r));
-	fd_rst_read(&r, dirfd);
+	leader.pid = leader.sid = leader.pgid = 100;
+	if (!fd_rst_read(&r, dirfd))
+		rst_pty_check_sessions(&r, ps, 1, false);
 	fd_rst_free(&r);
 	unlinkat(dirfd, a, 0);
 	if (b[0])

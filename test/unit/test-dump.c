@@ -39,6 +39,7 @@
 #include "mm.pb-c.h"
 #include "pagemap.pb-c.h"
 #include "pstree.pb-c.h"
+#include "pty.pb-c.h"
 #include "unit.h"
 
 #define __stringify_1(x)	#x
@@ -65,9 +66,13 @@ static const unsigned int touched[] = { 0, 1, 5, 10, 11, 12 };
 
 /* V_SYSV, V_SEALED: shared memory the dump refuses (see shm_victim) */
 enum { V_PLAIN, V_PIPE, V_SYSV, V_THREAD, V_CHILD, V_SHELL, V_RSEQ, V_SEALED, V_THREAD_CREDS,
-       V_INOTIFY, V_VFORK, V_SIBLINGS };
+       V_INOTIFY, V_VFORK, V_SIBLINGS, V_PTY_DATA,
+       V_PTY_CTTY, V_PTY_OUTSIDE };
 
-/* V_SHELL: the pty slave the victim keeps open, in the test's session. */
+/*
+ * V_SHELL: the pty slave the victim keeps open, in the test's session;
+ * V_PTY_OUTSIDE: the same slave held by a victim leading its own session.
+ */
 static char pts_path[64];
 
 struct victim_info {
@@ -271,6 +276,23 @@ static void *other_gid_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * V_PTY_DATA: a pty pair with a line the slave has not read;
+ * V_PTY_CTTY: a pty pair whose slave is the victim's controlling terminal.
+ */
+static int victim_pty(int kind)
+{
+	char name[64];
+	int m = posix_openpt(O_RDWR | O_NOCTTY), s;
+
+	if (m < 0 || grantpt(m) || unlockpt(m) || ptsname_r(m, name, sizeof(name)))
+		return -1;
+	s = open(name, O_RDWR | (kind == V_PTY_DATA ? O_NOCTTY : 0));
+	if (s < 0)
+		return -1;
+	return kind == V_PTY_DATA && write(m, "queued\n", 7) != 7 ? -1 : 0;
+}
+
 static void vthreads_start(void)
 {
 	sigset_t usr1, old;
@@ -399,8 +421,10 @@ static void victim_main(int ready, int kind, const char *file)
 		_exit(20);
 	if (kind == V_INOTIFY && inotify_queued(file))	/* an unread event: refused */
 		_exit(20);
-	if (kind == V_SHELL && open(pts_path, O_RDWR | O_NOCTTY) < 0)
+	if ((kind == V_SHELL || kind == V_PTY_OUTSIDE) && open(pts_path, O_RDWR | O_NOCTTY) < 0)
 		_exit(19);
+	if ((kind == V_PTY_DATA || kind == V_PTY_CTTY) && victim_pty(kind))
+		_exit(22);
 	if (shm_victim(kind))
 		_exit(21);
 
@@ -1172,6 +1196,39 @@ static int body_inotify(struct victim *v)
 	return 0;
 }
 
+static int body_pty_data(struct victim *v)
+{
+	CHECK(run_dump(v, NULL, "--leave-running") != 0);
+	CHECK(log_has(v, "a pty holding data is not supported yet"));
+	CHECK(!dir_has(v, "inventory.img"));
+	CHECK(victim_free(v));
+	CHECK(victim_verdict(v) == 0);
+	return 0;
+}
+
+/* Its own pty as controlling terminal: refused with --shell-job, dumped without. */
+static int body_pty_ctty(struct victim *v)
+{
+	ProtobufCMessage **e = NULL;
+	size_t nr = 0;
+	int dfd, ok;
+
+	CHECK(run_dump2(v, NULL, "--leave-running", "--shell-job") != 0);
+	CHECK(log_has(v, "--shell-job (which keeps criu's terminal) is not supported with it"));
+	CHECK(victim_free(v));
+	CHECK(run_dump(v, NULL, "--leave-running") == 0);
+	dfd = open(v->dir, O_RDONLY | O_DIRECTORY);
+	CHECK(dfd >= 0);
+	ok = !img_read_all(dfd, IMG_PTYS, 0, 0, NULL, NULL, &e, &nr) && nr == 1 &&
+	     ((PtyEntry *)e[0])->sid == (uint32_t)v->pid &&
+	     ((PtyEntry *)e[0])->fg_pgrp == (uint32_t)v->pid;
+	img_free_all(e, nr);
+	close(dfd);
+	CHECK(ok);
+	CHECK(victim_verdict(v) == 0);
+	return 0;
+}
+
 static int refused_shm(struct victim *v, const char *what)
 {
 	CHECK(run_dump(v, NULL, "--leave-running") != 0);
@@ -1325,17 +1382,20 @@ static int body_shell(struct victim *v)
 	while (img && (r = img_read_entry(img, &e)) == 1) {
 		FdEntry *f = (FdEntry *)e;
 
-		if (f->kind == FD_KIND__FD_TTY)
+		if (f->kind == FD_KIND__FD_PTY)
 			tty_id = f->id;
 		img_free_entry(e);
 	}
 	if (img)
 		img_close(img);
-	img = img_open(dfd, IMG_REG_FILES, 0);
+	/* the pty's master is the test's: an external slave, criu's terminal on restore */
+	img = img_open(dfd, IMG_PTY_FILES, 0);
 	while (img && (r = img_read_entry(img, &e)) == 1) {
-		RegFileEntry *f = (RegFileEntry *)e;
+		PtyFileEntry *f = (PtyFileEntry *)e;
+		char path[64];
 
-		if (f->id == tty_id && !strcmp(f->path, pts_path) && S_ISCHR(f->mode))
+		snprintf(path, sizeof(path), "/dev/pts/%u", f->index);
+		if (f->id == tty_id && !strcmp(path, pts_path) && f->external && !f->master)
 			ok = 1;
 		img_free_entry(e);
 	}
@@ -1454,7 +1514,24 @@ static int test_child(void) { return with_victim(V_CHILD, body_child); }
 static int test_thread_creds(void) { return with_victim(V_THREAD_CREDS, body_thread_creds); }
 static int test_vfork(void) { return with_victim(V_VFORK, body_vfork); }
 static int test_siblings(void) { return with_victim(V_SIBLINGS, body_siblings); }
-static int test_shell(void)
+
+/*
+ * A slave whose master is outside, in a victim leading its session: refused
+ * when the images are written, and what was written is removed.
+ */
+static int body_pty_outside(struct victim *v)
+{
+	CHECK(run_dump(v, NULL, "--leave-running") != 0);
+	CHECK(log_has(v, "its master is not in the dump: the terminal of a shell job, "
+		      "needs --shell-job"));
+	CHECK(!dir_has(v, "inventory.img") && !dir_has(v, "reg-files.img") &&
+	      !dir_has(v, "pty-files.img"));
+	CHECK(victim_free(v));
+	CHECK(victim_verdict(v) == 0);
+	return 0;
+}
+
+static int with_test_pty(int kind, int (*body)(struct victim *))
 {
 	int master = posix_openpt(O_RDWR | O_NOCTTY), ret;
 
@@ -1465,12 +1542,17 @@ static int test_shell(void)
 		snprintf(unit_why, sizeof(unit_why), "no pty: %s", strerror(errno));
 		return -1;
 	}
-	ret = with_victim(V_SHELL, body_shell);
+	ret = with_victim(kind, body);
 	close(master);
 	return ret;
 }
 
+static int test_shell(void) { return with_test_pty(V_SHELL, body_shell); }
+static int test_pty_outside(void) { return with_test_pty(V_PTY_OUTSIDE, body_pty_outside); }
+
 static int test_rseq(void) { return with_victim(V_RSEQ, body_rseq); }
+static int test_pty_data(void) { return with_victim(V_PTY_DATA, body_pty_data); }
+static int test_pty_ctty(void) { return with_victim(V_PTY_CTTY, body_pty_ctty); }
 static int test_kill(void) { return with_victim(V_PLAIN, body_kill); }
 static int test_leave_stopped(void) { return with_victim(V_PLAIN, body_leave_stopped); }
 
@@ -1483,6 +1565,10 @@ static const struct unit_case cases[] = {
 	  test_over_old },
 	{ "a packet-mode pipe is refused and the victim survives", test_pipe },
 	{ "inotify with an unread event is refused and the victim survives", test_inotify },
+	{ "a pty with a line queued is refused and the victim survives", test_pty_data },
+	{ "a pty as controlling terminal: refused with --shell-job, its session dumped", test_pty_ctty },
+	{ "an outside pty slave is refused at write time and the written images removed",
+	  test_pty_outside },
 	{ "a SysV shared memory segment is refused", test_sysv },
 	{ "a writable memfd mapping sealed against future writes is refused", test_sealed },
 	{ "threads: failed dumps leave all unharmed; a good one has every thread", test_thread },
@@ -1490,7 +1576,7 @@ static const struct unit_case cases[] = {
 	{ "a child is dumped with its parent, both run on", test_child },
 	{ "a vfork parent in the tree is refused, the tree runs on", test_vfork },
 	{ "an epoll set shared by two processes is refused, the tree runs on", test_siblings },
-	{ "a job of another session needs --shell-job; its pty is FD_TTY", test_shell },
+	{ "a job of another session needs --shell-job; its pty is an external FD_PTY slave", test_shell },
 	{ "rseq_cs armed in the task is in the image, not compel's 0", test_rseq },
 	{ "a plain dump kills the victim", test_kill },
 	{ "--leave-stopped leaves it stopped", test_leave_stopped },

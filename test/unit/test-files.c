@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <asm/termbits.h>
 
 #include "unit.h"
 #include "files.h"
@@ -21,6 +23,8 @@
 #include "inotify.pb-c.h"
 #include "pipe.pb-c.h"
 #include "timerfd.pb-c.h"
+#include "pty.pb-c.h"
+#include "tty.h"
 
 static char tdir[64];
 static int tfd = -1;
@@ -232,11 +236,212 @@ static int test_bad_entries(void)
 	return 0;
 }
 
+/* ---- ptys ---------------------------------------------------------------- */
+
+static uint8_t pty_cc[19] = { 3, 28, 127, 21, 4, 0, 1, 0, 17, 19, 26, 0, 18, 15, 23, 22 };
+
+static PtyEntry pty_pair(uint32_t index)
+{
+	PtyEntry e = PTY_ENTRY__INIT;
+
+	e.index = index;
+	e.iflag = 0x500;
+	e.oflag = 5;
+	e.cflag = 0xbf;
+	e.lflag = 0x8a3b & ~0x8u;	/* canonical, no ECHO */
+	e.cc.len = sizeof(pty_cc);
+	e.cc.data = pty_cc;
+	e.ispeed = e.ospeed = 38400;
+	e.rows = 33;
+	e.cols = 99;
+	return e;
+}
+
+static PtyFileEntry pty_end(uint32_t id, uint32_t index, bool master)
+{
+	PtyFileEntry f = PTY_FILE_ENTRY__INIT;
+
+	f.id = id;
+	f.index = index;
+	f.master = master;
+	f.flags = O_RDWR;
+	return f;
+}
+
+static int put_ptys(PtyFileEntry *files, size_t nr, PtyEntry *pair)
+{
+	struct cr_img *img;
+	size_t i;
+
+	if (fresh_dir())
+		return -1;
+	img = img_create(tfd, IMG_PTY_FILES, 0);
+	for (i = 0; img && i < nr; i++)
+		if (img_write_entry(img, &files[i].base))
+			return -1;
+	if (!img || img_commit(img))
+		return -1;
+	return pair ? put(IMG_PTYS, &pair->base) : 0;
+}
+
+/* The index /dev/ptmx gives next (and frees again). */
+static int next_pty_index(void)
+{
+	int fd = open("/dev/ptmx", O_RDWR | O_NOCTTY), n = -1;
+
+	if (fd >= 0 && ioctl(fd, TIOCGPTN, &n))
+		n = -1;
+	if (fd >= 0)
+		close(fd);
+	return n;
+}
+
+static int test_pty_open(void)
+{
+	PtyFileEntry f[2];
+	struct cr_options o = { 0 };
+	PtyEntry e;
+	struct termios2 t;
+	struct winsize ws;
+	struct fd_rst r;
+	char buf[16];
+	int s, m, n = next_pty_index(), idx = -1, lck = 0, excl = 0, ok;
+
+	CHECK(n >= 0);
+	/* two above the next free one: the two below are held meanwhile */
+	e = pty_pair((uint32_t)n + 2);
+	e.locked = true;
+	e.has_exclusive = e.exclusive = true;
+	e.has_master_data = true;
+	e.master_data.data = (uint8_t *)"out\r\n";
+	e.master_data.len = 5;
+	f[0] = pty_end(1, e.index, true);
+	f[1] = pty_end(2, e.index, false);
+	CHECK(put_ptys(f, 2, &e) == 0);
+	CHECK(read_ok(&r) == 0);
+	s = fd_ops(FD_KIND__FD_PTY)->open(&r, fd_rst_find(&r, 2), &o);	/* the slave first */
+	m = fd_ops(FD_KIND__FD_PTY)->open(&r, fd_rst_find(&r, 1), &o);
+	ok = s >= 0 && m >= 0 && !ioctl(m, TIOCGPTN, &idx) && idx == n + 2 &&
+	     !ioctl(s, TCGETS2, &t) && t.c_lflag == e.lflag && t.c_cc[1] == 28 &&
+	     !ioctl(s, TIOCGWINSZ, &ws) && ws.ws_row == 33 && ws.ws_col == 99 &&
+	     !ioctl(m, TIOCGPTLCK, &lck) && lck == 1 && !ioctl(s, TIOCGEXCL, &excl) && excl &&
+	     read(m, buf, sizeof(buf)) == 5 && !memcmp(buf, "out\r\n", 5) && write(m, "x\n", 2) == 2;
+	if (s >= 0)
+		close(s);
+	if (m >= 0)
+		close(m);
+	fd_rst_free(&r);
+	CHECK(ok);
+	return 0;
+}
+
+static int test_pty_index_taken(void)
+{
+	int held = open("/dev/ptmx", O_RDWR | O_NOCTTY), n = -1, fd;
+	struct cr_options o = { 0 };
+	PtyFileEntry f;
+	PtyEntry e;
+	struct fd_rst r;
+
+	CHECK(held >= 0 && !ioctl(held, TIOCGPTN, &n));
+	e = pty_pair((uint32_t)n);
+	f = pty_end(1, e.index, true);
+	fd = put_ptys(&f, 1, &e) || read_ok(&r) ? -2 :
+	     fd_ops(FD_KIND__FD_PTY)->open(&r, fd_rst_find(&r, 1), &o);
+	close(held);
+	fd_rst_free(&r);
+	if (fd >= 0)
+		close(fd);
+	CHECK(fd == -1);
+	return 0;
+}
+
+/* The pty images, written together, are refused. */
+static int pty_refused(PtyFileEntry *files, size_t nr, PtyEntry *pair)
+{
+	struct fd_rst r;
+	int ret;
+
+	if (put_ptys(files, nr, pair))
+		return 0;
+	ret = read_ok(&r);
+	fd_rst_free(&r);
+	return ret == -1;
+}
+
+static int test_pty_bad_entries(void)
+{
+	PtyFileEntry f[3] = { pty_end(1, 4, true), pty_end(2, 4, false), pty_end(3, 4, true) };
+	PtyEntry e = pty_pair(4);
+
+	CHECK(pty_refused(f + 1, 1, &e));		/* a pair without its master */
+	CHECK(pty_refused(f + 1, 1, NULL));		/* a slave without its pair */
+	CHECK(pty_refused(f, 3, &e));			/* two masters */
+	f[1].id = 1;
+	CHECK(pty_refused(f, 2, &e));			/* ids not ascending */
+	f[1].id = 2;
+	e.cc.len = 5;
+	CHECK(pty_refused(f, 2, &e));			/* control characters cut */
+	e = pty_pair(4);
+	e.has_sid = true;
+	e.sid = 100;
+	CHECK(pty_refused(f, 2, &e));			/* a session without a foreground */
+	e = pty_pair(4);
+	e.has_master_data = e.packet = true;
+	e.master_data.len = 1;
+	e.master_data.data = pty_cc;
+	CHECK(pty_refused(f, 2, &e));			/* data in packet mode */
+	e.packet = false;
+	e.master_data.len = 5000;
+	e.master_data.data = calloc(1, 5000);
+	CHECK(pty_refused(f, 2, &e));			/* more than an input queue holds */
+	free(e.master_data.data);
+	e = pty_pair(4);
+	e.has_slave_closed = e.slave_closed = true;
+	CHECK(pty_refused(f, 2, &e));			/* closed, yet a slave is open */
+	f[1].flags = O_ACCMODE;
+	CHECK(pty_refused(f, 2, NULL));			/* flags we never write */
+	f[1] = pty_end(2, 4, true);
+	f[1].has_external = f[1].external = true;
+	CHECK(pty_refused(f + 1, 1, NULL));		/* an outside master */
+	return 0;
+}
+
+static int test_pty_sessions(void)
+{
+	PstreeEntry p = PSTREE_ENTRY__INIT, *ps[] = { &p };
+	PtyFileEntry f[2] = { pty_end(1, 4, true), pty_end(2, 4, false) };
+	PtyEntry e = pty_pair(4);
+	struct fd_rst r;
+	int ok;
+
+	e.has_sid = e.has_fg_pgrp = true;
+	e.sid = e.fg_pgrp = 100;
+	p.pid = p.sid = p.pgid = 100;
+	CHECK(put_ptys(f, 2, &e) == 0);
+	CHECK(read_ok(&r) == 0);
+	ok = !rst_pty_check_sessions(&r, ps, 1, false) &&
+	     rst_pty_check_sessions(&r, ps, 1, true) == -1;	/* --shell-job */
+	p.pgid = 101;
+	ok = ok && rst_pty_check_sessions(&r, ps, 1, false) == -1;	/* no foreground group */
+	p.pgid = 100;
+	p.sid = p.pid = 101;
+	ok = ok && rst_pty_check_sessions(&r, ps, 1, false) == -1;	/* no session leader */
+	fd_rst_free(&r);
+	CHECK(ok);
+	return 0;
+}
+
 static const struct unit_case cases[] = {
 	{ "an eventfd image is read, checked and opened with its counter", test_eventfd_open },
 	{ "one id used by two kinds is refused", test_duplicate_id_across_kinds },
 	{ "a pipe comes back with its size, data and per-end flags", test_pipe_open_with_data },
 	{ "bad eventfd, epoll, timerfd, pipe, inotify and fanotify entries are refused", test_bad_entries },
+	{ "a pty pair comes back under its index, with its modes and unread output, slave first",
+	  test_pty_open },
+	{ "a pty whose index is in use is refused", test_pty_index_taken },
+	{ "bad pty ends and pairs are refused", test_pty_bad_entries },
+	{ "a pty's session and foreground group must be restored processes", test_pty_sessions },
 };
 
 UNIT_MAIN(cases)
