@@ -124,6 +124,7 @@ CASES = [
      [], []),
     ("http_server", ["/usr/bin/python3", "-m", "http.server"], "http", [], []),
     ("redis_unix", ["/usr/bin/redis-server"], "redis", [], []),
+    ("tmux_server", [], "tmux_server", [], []),
 ]
 
 
@@ -459,6 +460,10 @@ def tmux_server(tmp, env):
         imgs = os.path.join(tmp, "imgs")
         dump(t.server, imgs, [], env)
         wait_pid(t.server, 20)
+        end = time.monotonic() + 20
+        while any(os.path.exists("/proc/%d" % p) for p in pids) and time.monotonic() < end:
+            reap_orphans()  # the shells, orphaned by the dump's kill, are this subreaper's
+            time.sleep(0.01)
         for p in pids:
             if os.path.exists("/proc/%d" % p):
                 raise CaseFailed("process %d of the tmux tree is still there after the dump" % p)
