@@ -418,7 +418,8 @@ static int dump_all(struct dump_tree *tr)
 		}
 		pr_debug("%d dumped", t->pid);
 	}
-	return dump_check_shared_fds(tr);
+	/* links across processes (socket peers): every process's fds are in */
+	return dump_check_shared_fds(tr) || fd_kinds_resolve(&tr->files, tr->o) ? -1 : 0;
 }
 
 static int write_all(struct dump_tree *tr, unsigned int *wrote)

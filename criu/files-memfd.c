@@ -427,8 +427,9 @@ static int memfd_open(struct fd_rst *r, const struct fd_obj *o, const struct cr_
 }
 
 /* Every open file description of one memfd is opened by one process. */
-static uint64_t memfd_group(const struct fd_obj *o)
+static uint64_t memfd_group(const struct fd_rst *r, const struct fd_obj *o)
 {
+	(void)r;
 	return ((const MemfdEntry *)o->e)->inode_id;
 }
 

@@ -534,13 +534,15 @@ static int fifo_open(struct fd_rst *r, const struct fd_obj *o, const struct cr_o
 	return fd;
 }
 
-static uint64_t pipe_group(const struct fd_obj *o)
+static uint64_t pipe_group(const struct fd_rst *r, const struct fd_obj *o)
 {
+	(void)r;
 	return ((const PipeEntry *)o->e)->pipe_id;
 }
 
-static uint64_t fifo_group(const struct fd_obj *o)
+static uint64_t fifo_group(const struct fd_rst *r, const struct fd_obj *o)
 {
+	(void)r;
 	return ((const FifoEntry *)o->e)->pipe_id;
 }
 

@@ -891,10 +891,11 @@ static int pty_open(struct fd_rst *r, const struct fd_obj *o, const struct cr_op
 }
 
 /* The ends of one pair are made together (in a tree, by one process). */
-static uint64_t pty_group(const struct fd_obj *o)
+static uint64_t pty_group(const struct fd_rst *r, const struct fd_obj *o)
 {
 	const PtyFileEntry *fe = (const PtyFileEntry *)o->e;
 
+	(void)r;
 	return fe->external ? 0 : (uint64_t)fe->index + 1;
 }
 

@@ -22,6 +22,7 @@ extern const struct fd_ops fd_pipe_ops, fd_fifo_ops;
 extern const struct fd_ops fd_eventfd_ops, fd_signalfd_ops, fd_timerfd_ops;
 extern const struct fd_ops fd_epoll_ops, fd_inotify_ops, fd_fanotify_ops, fd_memfd_ops;
 extern const struct fd_ops fd_pty_ops;
+extern const struct fd_ops fd_unix_sk_ops, fd_inet_sk_ops, fd_other_sk_ops;
 
 /* Asked in this order on dump; the first match owns the descriptor. */
 static const struct fd_ops *const fd_kinds[] = {
@@ -40,6 +41,9 @@ static const struct fd_ops *const fd_kinds[] = {
 	&fd_epoll_ops,
 	&fd_inotify_ops,
 	&fd_fanotify_ops,
+	&fd_unix_sk_ops,
+	&fd_inet_sk_ops,
+	&fd_other_sk_ops,	/* every other socket, refused by name: last */
 };
 
 const struct fd_ops *fd_ops(FdKind kind)
@@ -154,6 +158,16 @@ void fd_list_free(struct fd_list *l)
 		protobuf_c_message_free_unpacked(l->v[i], NULL);
 	free(l->v);
 	free(l);
+}
+
+int fd_kinds_resolve(struct dump_files *d, const struct cr_options *o)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(fd_kinds); i++)
+		if (fd_kinds[i]->resolve && fd_kinds[i]->resolve(d, o))
+			return -1;
+	return 0;
 }
 
 int fd_kinds_write(struct dump_files *d, int dirfd)

@@ -15,6 +15,8 @@
 #include "pipe.pb-c.h"
 #include "pty.pb-c.h"
 #include "signalfd.pb-c.h"
+#include "sk-inet.pb-c.h"
+#include "sk-unix.pb-c.h"
 #include "timerfd.pb-c.h"
 #include "mm.pb-c.h"
 #include "inventory.pb-c.h"
@@ -87,6 +89,10 @@ static const struct img_desc descs[IMG_KIND_MAX] = {
 				256, 0, NULL, &pty_file_entry__descriptor },
 	[IMG_PTYS]	    = { "ptys", "ptys.img", IMG_MAGIC('P', 'T', 'Y', 'S'),
 				8 * KiB, 0, NULL, &pty_entry__descriptor },
+	[IMG_UNIX_SKS]	    = { "unix-sks", "unix-sks.img", IMG_MAGIC('U', 'N', 'S', 'K'),
+				8 * MiB, 0, NULL, &unix_sk_entry__descriptor },
+	[IMG_INET_SKS]	    = { "inet-sks", "inet-sks.img", IMG_MAGIC('I', 'N', 'S', 'K'),
+				4 * KiB, 0, NULL, &inet_sk_entry__descriptor },
 };
 
 const struct img_desc *img_desc(enum img_kind kind)

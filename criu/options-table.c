@@ -43,7 +43,7 @@ const struct opt_def opt_table[] = {
 	OPT("shell-job", 'j', OPT_BOOL, shell_job, true, GRP_DUMP, NULL, "allow a job of an interactive shell; restore onto criu's terminal"),
 	OPT("root", 'r', OPT_STR, root, false, GRP_RESTORE, "PATH", "root filesystem for restore"),
 	OPT("exec-cmd", NO_SHORT, OPT_BOOL, exec_cmd, false, GRP_RESTORE, NULL, "after restore, exec the command given after '--' in place of criu"),
-	OPT("ext-unix-sk", 'x', OPT_BOOL, ext_unix_sk, false, GRP_FILES, NULL, "allow unix sockets connected to peers outside the tree"),
+	OPT("ext-unix-sk", 'x', OPT_BOOL, ext_unix_sk, true, GRP_FILES, NULL, "allow unix sockets connected to peers outside the tree"),
 	OPT("tcp-established", NO_SHORT, OPT_BOOL, tcp_established, false, GRP_FILES, NULL, "checkpoint/restore established TCP connections"),
 	OPT("tcp-close", NO_SHORT, OPT_BOOL, tcp_close, false, GRP_FILES, NULL, "restore established TCP connections as closed"),
 	OPT("skip-in-flight", NO_SHORT, OPT_BOOL, skip_in_flight, false, GRP_FILES, NULL, "ignore half-open incoming TCP connections"),

@@ -425,7 +425,7 @@ static int join_groups(struct rst_tree *tr, const struct fd_rst *fdr, const size
 		return -1;
 	for (k = 0; k < tr->nr_obj; k++) {
 		const struct fd_ops *ops = fd_ops(fdr->obj[k].store);
-		uint64_t grp = ops && ops->group ? ops->group(&fdr->obj[k]) : 0;
+		uint64_t grp = ops && ops->group ? ops->group(fdr, &fdr->obj[k]) : 0;
 
 		if (grp && tr->opener[k].proc != SIZE_MAX)
 			g[n++] = (struct grouped){ (int)fdr->obj[k].store, grp, k };

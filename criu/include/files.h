@@ -26,7 +26,10 @@
  *      dump() may call fd_probe_local() for criu's own copy of the
  *      descriptor (pidfd_getfd(2)) to inspect the object (pipe contents,
  *      ...). dump() may refuse with "not supported yet".
- *   4. After every task: write() writes the kind's image(s); free() drops
+ *   4. Once every task's fds are collected, before any task is infected:
+ *      resolve() (may be NULL) links objects across tasks (socket peers)
+ *      and may refuse what it finds (a peer outside the dump).
+ *   5. After every task: write() writes the kind's image(s); free() drops
  *      the state.
  *
  * Restore (criu/restore-files.c, criu/restore-task.c):
@@ -111,6 +114,7 @@ struct fd_ops {
 	 */
 	uint64_t (*share_key)(const struct fd_probe *p);
 	int	(*dump)(struct dump_files *d, struct fd_probe *p, uint32_t *id);
+	int	(*resolve)(struct dump_files *d, const struct cr_options *o);
 	int	(*write)(struct dump_files *d, int dirfd);
 	void	(*free)(struct dump_files *d);
 
@@ -123,10 +127,11 @@ struct fd_ops {
 	/*
 	 * May be NULL. Objects of this kind with the same nonzero group are
 	 * made together by one open() state (the two ends of one pipe, every
-	 * open of one FIFO): in a process tree one process opens all of them
-	 * and hands them down through the forks.
+	 * open of one FIFO, a unix socket and its peer): in a process tree one
+	 * process opens all of them and hands them down through the forks.
+	 * Called after read(), with what it kept in @r.
 	 */
-	uint64_t (*group)(const struct fd_obj *o);
+	uint64_t (*group)(const struct fd_rst *r, const struct fd_obj *o);
 	void	(*rst_free)(struct fd_rst *r);
 };
 
@@ -165,6 +170,8 @@ void fd_list_free(struct fd_list *l);
 /* Restore: the entries read for simple kind @kind. */
 const struct fd_list *fd_rst_list(const struct fd_rst *r, FdKind kind);
 
+/* Dump: every kind's resolve(), once all tasks are collected. */
+int fd_kinds_resolve(struct dump_files *d, const struct cr_options *o);
 /* Dump: every kind's write(), free(). */
 int fd_kinds_write(struct dump_files *d, int dirfd);
 void fd_kinds_free(struct dump_files *d);

@@ -73,6 +73,8 @@ enum img_kind {
 	IMG_MEMFD_DATA,		/* raw file data */
 	IMG_PTY_FILES,
 	IMG_PTYS,
+	IMG_UNIX_SKS,
+	IMG_INET_SKS,
 	IMG_KIND_MAX,
 };
 

@@ -97,6 +97,21 @@ static inline __attribute__((noreturn, format(printf, 1, 2))) void e2e_fail(cons
 	exit(1);
 }
 
+/* Read exactly @len bytes of @fd, or fail the test naming @what. */
+static inline void e2e_read_all(int fd, void *buf, size_t len, const char *what)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read(fd, (char *)buf + got, len - got);
+
+		if (n <= 0)
+			e2e_fail("%s: read returned %zd after %zu of %zu bytes (%s)", what, n, got,
+				 len, strerror(errno));
+		got += (size_t)n;
+	}
+}
+
 /* Block until SIGTERM arrives (pause() returns on any handled signal). */
 static inline void e2e_wait_stop(void)
 {

@@ -15,20 +15,6 @@ static unsigned char pattern(size_t i)
 	return (unsigned char)(i * 7 + i / 251);
 }
 
-static void read_all(int fd, unsigned char *buf, size_t len, const char *what)
-{
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t n = read(fd, buf + got, len - got);
-
-		if (n <= 0)
-			e2e_fail("%s: read returned %zd after %zu of %zu bytes (%s)", what, n, got,
-				 len, strerror(errno));
-		got += (size_t)n;
-	}
-}
-
 int main(int argc, char **argv)
 {
 	static unsigned char buf[BIG];
@@ -64,7 +50,7 @@ int main(int argc, char **argv)
 	if (!(fcntl(big[0], F_GETFL) & O_NONBLOCK) || (fcntl(big[1], F_GETFL) & O_NONBLOCK))
 		e2e_fail("O_NONBLOCK not kept on the right end");
 	memset(buf, 0, sizeof(buf));
-	read_all(big[0], buf, BIG, "big pipe");
+	e2e_read_all(big[0], buf, BIG, "big pipe");
 	for (i = 0; i < BIG; i++)
 		if (buf[i] != pattern(i))
 			e2e_fail("big pipe: byte %zu is %u, not %u", i, buf[i], pattern(i));
@@ -76,10 +62,10 @@ int main(int argc, char **argv)
 		e2e_fail("fd 100 no longer shares the write end");
 	if (write(100, "x", 1) != 1 || read(big[0], msg, 1) != 1 || msg[0] != 'x')
 		e2e_fail("the pipe does not carry new data");
-	read_all(half[0], (unsigned char *)msg, 5, "half pipe");
+	e2e_read_all(half[0], msg, 5, "half pipe");
 	if (memcmp(msg, "hello", 5) || read(half[0], msg, 1) != 0)
 		e2e_fail("half pipe: data lost or no EOF");
-	read_all(fifo_ro, (unsigned char *)msg, 9, "fifo");
+	e2e_read_all(fifo_ro, msg, 9, "fifo");
 	if (memcmp(msg, "fifo data", 9))
 		e2e_fail("fifo: got '%.9s'", msg);
 	if (write(fifo, "again", 5) != 5 || read(fifo_ro, msg, 5) != 5 || memcmp(msg, "again", 5))

@@ -12,6 +12,7 @@ import os
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -102,6 +103,28 @@ CASES = [
     ("python_pty", ["/usr/bin/python3", os.path.join(E2E, "py_pty.py")], "once", [], []),
     ("pty_ctty_fg_child", prog("pty_ctty") + ["--fg-child"], "once", [], []),
     ("pty_script", prog("pty_script"), "once", [], []),
+    ("unix_pair", prog("unix_pair"), "once", [], []),
+    ("unix_listen", prog("unix_listen"), "once", [], []),
+    ("unix_tree", prog("unix_tree"), "once", [], []),
+    ("sk_prefork", prog("sk_prefork"), "once", [], []),
+    ("inet_listen", prog("inet_listen"), "once", [], []),
+    ("unix_ext_refused", prog("unix_ext"), ("refused", "--ext-unix-sk"), [], []),
+    ("unix_ext", prog("unix_ext") + ["--ext"], "once", ["--ext-unix-sk"], []),
+    ("tcp_established_refused", prog("tcp_est"), ("refused", "--tcp-established"), [], []),
+    ("sk_epoll", prog("sk_epoll"), "once", [], []),
+    ("sk_refuse_rights", prog("sk_refuse") + ["rights"], ("refused", "SCM_RIGHTS"), [], []),
+    ("sk_refuse_pending_unix", prog("sk_refuse") + ["pending"], ("refused", "not accepted yet"),
+     [], []),
+    ("sk_refuse_pending_tcp", prog("sk_refuse") + ["tcp"], ("refused", "not accepted yet"), [], []),
+    ("sk_refuse_udp_queue", prog("sk_refuse") + ["udp"], ("refused", "datagrams queued"), [], []),
+    ("sk_refuse_netlink", prog("sk_refuse") + ["netlink"], ("refused", "netlink socket"), [], []),
+    ("sk_refuse_self", prog("sk_refuse") + ["self"], ("refused", "connected to itself"), [], []),
+    ("sk_refuse_oob", prog("sk_refuse") + ["oob"], ("refused", "out-of-band"), [], []),
+    ("sk_refuse_dgram_named", prog("sk_refuse") + ["dgnamed"], ("refused", "senders with names"),
+     [], []),
+    ("http_server", ["/usr/bin/python3", "-m", "http.server"], "http", [], []),
+    ("redis_unix", ["/usr/bin/redis-server"], "redis", [], []),
+    ("tmux_server", [], "tmux_server", [], []),
 ]
 
 
@@ -437,6 +460,10 @@ def tmux_server(tmp, env):
         imgs = os.path.join(tmp, "imgs")
         dump(t.server, imgs, [], env)
         wait_pid(t.server, 20)
+        end = time.monotonic() + 20
+        while any(os.path.exists("/proc/%d" % p) for p in pids) and time.monotonic() < end:
+            reap_orphans()  # the shells, orphaned by the dump's kill, are this subreaper's
+            time.sleep(0.01)
         for p in pids:
             if os.path.exists("/proc/%d" % p):
                 raise CaseFailed("process %d of the tmux tree is still there after the dump" % p)
@@ -594,6 +621,104 @@ def dump_and_restore(p, flow, tmp, dopts, ropts, env):
     return wait_pid(pid, 30)
 
 
+def http_get(port, path, timeout=10):
+    import urllib.request
+    url = "http://127.0.0.1:%d/%s" % (port, path)
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return r.read()
+
+
+def one_thread(pid, timeout=20):
+    """Wait until a server's request threads are gone (threads are not dumped yet)."""
+    end = time.monotonic() + timeout
+    while len(os.listdir("/proc/%d/task" % pid)) > 1:
+        if time.monotonic() > end:
+            raise CaseFailed("pid %d still has several threads" % pid)
+        time.sleep(0.01)
+
+
+def serve_across(p, tmp, dopts, ropts, env, ready, before, after):
+    """A real server @p: wait until ready() (polled), before(), dump it,
+    restore it, after(), then stop it. The checks raise CaseFailed."""
+    try:
+        end = time.monotonic() + 20
+        while not ready():
+            if p.poll() is not None or time.monotonic() > end:
+                raise CaseFailed("the server never answered")
+            time.sleep(0.05)
+        before()
+        imgs = os.path.join(tmp, "imgs")
+        dump(p.pid, imgs, dopts, env)
+        if p.wait(timeout=20) != -signal.SIGKILL:
+            raise CaseFailed("after dump the server ended with %s" % p.returncode)
+        restore(imgs, ropts, env, p.pid)
+        try:
+            after()
+        finally:
+            os.kill(p.pid, signal.SIGTERM)
+            wait_pid(p.pid, 30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def server(cmd, tmp, cwd, env):
+    with open(os.path.join(tmp, "server.log"), "w") as log:
+        return subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def http_server(cmd, tmp, dopts, ropts, env):
+    """python3 -m http.server: answers before the dump and after the restore."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    www = os.path.join(tmp, "www")
+    os.makedirs(www)
+    body = b"served across a checkpoint\n" * 100
+    with open(os.path.join(www, "file.txt"), "wb") as f:
+        f.write(body)
+
+    def ready():
+        try:
+            return http_get(port, "file.txt", 2) == body
+        except OSError:
+            return False
+
+    def after():
+        for i in range(3):
+            if http_get(port, "file.txt") != body:
+                raise CaseFailed("wrong answer %d after the restore" % i)
+
+    p = server(cmd + ["--bind", "127.0.0.1", str(port)], tmp, www, env)
+    serve_across(p, tmp, dopts, ropts, env, ready, lambda: one_thread(p.pid), after)
+
+
+def redis_server(cmd, tmp, dopts, ropts, env):
+    """redis-server on a unix socket only: a key set before the dump is
+    read back after the restore, through a new connection to the socket."""
+    sock = os.path.join(tmp, "redis.sock")
+
+    def cli(*args):
+        return subprocess.run(["redis-cli", "-s", sock] + list(args), capture_output=True,
+                              text=True, timeout=10, env=env).stdout.strip()
+
+    def before():
+        if cli("SET", "checkpoint", "kept") != "OK":
+            raise CaseFailed("SET failed before the dump")
+
+    def after():
+        if cli("GET", "checkpoint") != "kept" or cli("SET", "after", "1") != "OK":
+            raise CaseFailed("redis lost its key or stopped answering after the restore")
+
+    p = server(cmd + ["--port", "0", "--unixsocket", sock, "--save", "", "--appendonly", "no",
+                      "--daemonize", "no", "--dir", tmp], tmp, tmp, env)
+    serve_across(p, tmp, dopts, ropts, env,
+                 lambda: os.path.exists(sock) and cli("PING") == "PONG", before, after)
+
+
 def run_case(name, cmd, flow, dopts, ropts, env):
     tmp = tempfile.mkdtemp(prefix="criu-e2e-%s." % name)
     pid = None
@@ -609,6 +734,12 @@ def run_case(name, cmd, flow, dopts, ropts, env):
             return None
         if flow == "tail":
             tail_f(cmd, tmp, env)
+            return None
+        if flow == "http":
+            http_server(cmd, tmp, dopts, ropts, env)
+            return None
+        if flow == "redis":
+            redis_server(cmd, tmp, dopts, ropts, env)
             return None
         p = start(cmd, tmp)
         pid = p.pid

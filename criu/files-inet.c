@@ -1,0 +1,421 @@
+/*
+ * TCP and UDP sockets without a connection (images/sk-inet.proto), IPv4
+ * and IPv6: TCP listening (address, port, backlog, IPV6_V6ONLY, options)
+ * or closed (bound or not), UDP bound and/or connected.
+ *
+ * Dump: the state from TCP_INFO (closed TCP sockets are in no table
+ * sock_diag walks), the addresses from getsockname()/getpeername(), the
+ * backlog, pending connections, queued bytes and shutdown from sock_diag.
+ * Restore: socket, options and IPV6_V6ONLY, bind, then listen or connect,
+ * in the process that opens the object (before it forks).
+ *
+ * Refused ("not supported yet"): TCP in any state but LISTEN and CLOSE
+ * (established connections need --tcp-established, not built), listening
+ * sockets with connections not accepted yet, UDP sockets with datagrams
+ * queued or shut down.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <linux/sockios.h>
+
+#define LOG_PREFIX "inet: "
+#include "log.h"
+#include "dump.h"
+#include "files.h"
+#include "image.h"
+#include "sockets.h"
+#include "sk-inet.pb-c.h"
+
+#define ISK_LISTEN	10	/* TCP_LISTEN */
+#define ISK_CLOSE	7	/* TCP_CLOSE */
+#define ISK_CONNECTED	1	/* TCP_ESTABLISHED: a connected UDP socket */
+#define ISK_MAX_BACKLOG	(1u << 20)
+
+static const char *const tcp_states[] = {
+	"?", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT",
+	"CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING", "NEW_SYN_RECV",
+};
+
+struct inet_dump {
+	struct sk_diag	diag;
+	struct sk_opt_cache opts;
+	struct fd_list	l;
+};
+
+static struct inet_dump *inet_state(struct dump_files *d)
+{
+	struct inet_dump *id = d->priv[FD_KIND__FD_INET_SK];
+
+	if (!id) {
+		id = calloc(1, sizeof(*id));
+		if (!id)
+			pr_err("out of memory");
+		d->priv[FD_KIND__FD_INET_SK] = id;
+	}
+	return id;
+}
+
+static bool inet_match(const struct fd_probe *p)
+{
+	int family, type, proto;
+
+	if (!S_ISSOCK(p->st.st_mode) || sk_probe(p, &family, &type, &proto))
+		return false;
+	if (family != AF_INET && family != AF_INET6)
+		return false;
+	return (type == SOCK_STREAM && proto == IPPROTO_TCP) ||
+	       (type == SOCK_DGRAM && proto == IPPROTO_UDP);
+}
+
+/* Address and port of a sockaddr as the image keeps them. */
+static int put_addr(const struct sockaddr_storage *ss, ProtobufCBinaryData *addr, uint32_t *port)
+{
+	const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+	size_t len = ss->ss_family == AF_INET6 ? 16 : 4;
+
+	addr->data = malloc(len);
+	if (!addr->data) {
+		pr_err("out of memory");
+		return -1;
+	}
+	addr->len = len;
+	if (ss->ss_family == AF_INET6) {
+		memcpy(addr->data, &in6->sin6_addr, 16);
+		*port = ntohs(in6->sin6_port);
+	} else {
+		memcpy(addr->data, &in->sin_addr, 4);
+		*port = ntohs(in->sin_port);
+	}
+	return 0;
+}
+
+static int dump_addrs(const struct fd_probe *p, int fd, InetSkEntry *e)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len)) {
+		pr_perror("fd %d: getsockname", p->fd);
+		return -1;
+	}
+	e->has_src_addr = e->has_src_port = true;
+	if (put_addr(&ss, &e->src_addr, &e->src_port))
+		return -1;
+	if (e->proto != IPPROTO_UDP)
+		return 0;
+	len = sizeof(ss);
+	if (getpeername(fd, (struct sockaddr *)&ss, &len)) {
+		if (errno == ENOTCONN)
+			return 0;
+		pr_perror("fd %d: getpeername", p->fd);
+		return -1;
+	}
+	e->state = ISK_CONNECTED;
+	e->has_dst_addr = e->has_dst_port = true;
+	return put_addr(&ss, &e->dst_addr, &e->dst_port);
+}
+
+static int tcp_state(const struct fd_probe *p, int fd, InetSkEntry *e)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	if (getsockopt(fd, SOL_TCP, TCP_INFO, &ti, &len)) {
+		pr_perror("fd %d: TCP_INFO", p->fd);
+		return -1;
+	}
+	if (ti.tcpi_state != ISK_LISTEN && ti.tcpi_state != ISK_CLOSE) {
+		pr_err("fd %d: TCP connection in state %s: established TCP connections need "
+		       "--tcp-established, which is not supported yet", p->fd,
+		       ti.tcpi_state < 13 ? tcp_states[ti.tcpi_state] : "?");
+		return -1;
+	}
+	e->state = ti.tcpi_state;
+	return 0;
+}
+
+/* What sock_diag knows: the backlog, pending connections, queued bytes. */
+static int dump_diag(struct inet_dump *id, const struct fd_probe *p, InetSkEntry *e)
+{
+	const struct sk_inet_diag *s;
+	int err;
+
+	s = sk_diag_inet(&id->diag, (int)e->family, (int)e->proto, p->st.st_ino, &err);
+	if (err)
+		return -1;
+	if (!s) {
+		if (e->state == ISK_CLOSE && e->proto == IPPROTO_TCP)
+			return 0;	/* closed TCP sockets are in no table sock_diag walks */
+		pr_err("fd %d: sock_diag does not list socket %llu", p->fd,
+		       (unsigned long long)p->st.st_ino);
+		return -1;
+	}
+	if (e->state == ISK_LISTEN) {
+		if (s->rqueue) {
+			pr_err("fd %d: listening TCP socket with %u connections not accepted yet: "
+			       "not supported yet", p->fd, s->rqueue);
+			return -1;
+		}
+		e->has_backlog = true;
+		e->backlog = s->wqueue;
+	}
+	if (e->proto == IPPROTO_UDP && (s->rqueue || s->shutdown)) {
+		pr_err("fd %d: UDP socket with datagrams queued (%u bytes of its receive buffer) "
+		       "or shut down (%u): not supported yet", p->fd, s->rqueue, s->shutdown);
+		return -1;
+	}
+	return 0;
+}
+
+#define ISK_CONG_MAX	16	/* TCP_CA_NAME_MAX */
+
+/* TCP_CONGESTION when it is not what a fresh socket gets. */
+static int dump_congestion(const struct fd_probe *p, int fd, InetSkEntry *e)
+{
+	char mine[ISK_CONG_MAX + 1] = "", def[ISK_CONG_MAX + 1] = "";
+	socklen_t len = ISK_CONG_MAX;
+	int fresh;
+
+	if (e->proto != IPPROTO_TCP)
+		return 0;
+	if (getsockopt(fd, SOL_TCP, TCP_CONGESTION, mine, &len)) {
+		pr_perror("fd %d: TCP_CONGESTION", p->fd);
+		return -1;
+	}
+	len = ISK_CONG_MAX;
+	fresh = socket((int)e->family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+	if (fresh < 0 || getsockopt(fresh, SOL_TCP, TCP_CONGESTION, def, &len)) {
+		pr_perror("a fresh TCP socket's TCP_CONGESTION");
+		if (fresh >= 0)
+			close(fresh);
+		return -1;
+	}
+	close(fresh);
+	if (!strcmp(mine, def))
+		return 0;
+	e->congestion = strdup(mine);
+	if (!e->congestion) {
+		pr_err("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static int dump_v6only(const struct fd_probe *p, int fd, InetSkEntry *e)
+{
+	socklen_t len = sizeof(int);
+	int v;
+
+	if (e->family != AF_INET6)
+		return 0;
+	if (getsockopt(fd, SOL_IPV6, IPV6_V6ONLY, &v, &len)) {
+		pr_perror("fd %d: IPV6_V6ONLY", p->fd);
+		return -1;
+	}
+	e->has_v6only = true;
+	e->v6only = v != 0;
+	return 0;
+}
+
+static int inet_dump(struct dump_files *d, struct fd_probe *p, uint32_t *oid)
+{
+	struct inet_dump *id = inet_state(d);
+	int fd, family, type, proto;
+	InetSkEntry *e;
+	size_t nr;
+
+	if (!id || sk_probe(p, &family, &type, &proto))
+		return -1;
+	fd = p->local;
+	e = calloc(1, sizeof(*e));
+	if (!e) {
+		pr_err("out of memory");
+		return -1;
+	}
+	inet_sk_entry__init(e);
+	e->ino = p->st.st_ino;
+	e->family = (uint32_t)family;
+	e->type = (uint32_t)type;
+	e->proto = (uint32_t)proto;
+	e->state = ISK_CLOSE;
+	e->flags = p->fi.flags & O_NONBLOCK;
+	if ((proto == IPPROTO_TCP && tcp_state(p, fd, e)) || dump_addrs(p, fd, e) ||
+	    dump_diag(id, p, e) || dump_v6only(p, fd, e) || dump_congestion(p, fd, e) ||
+	    sk_opts_dump(&id->opts, fd, p->fd, family, type, proto, &e->opts, &nr))
+		goto err;
+	e->n_opts = nr;
+	e->id = *oid = fd_obj_id(d);
+	return fd_list_add(&id->l, e);
+err:
+	protobuf_c_message_free_unpacked(&e->base, NULL);
+	return -1;
+}
+
+static int inet_write(struct dump_files *d, int dirfd)
+{
+	struct inet_dump *id = d->priv[FD_KIND__FD_INET_SK];
+
+	return id ? fd_write_entries(dirfd, IMG_INET_SKS, id->l.v, id->l.nr) : 0;
+}
+
+static void inet_free(struct dump_files *d)
+{
+	struct inet_dump *id = d->priv[FD_KIND__FD_INET_SK];
+	size_t i;
+
+	if (!id)
+		return;
+	for (i = 0; i < id->l.nr; i++)
+		protobuf_c_message_free_unpacked(id->l.v[i], NULL);
+	free(id->l.v);
+	sk_diag_free(&id->diag);
+	free(id);
+	d->priv[FD_KIND__FD_INET_SK] = NULL;
+}
+
+/* ---- restore ------------------------------------------------------------------------- */
+
+static int bad(const InetSkEntry *e, const char *what)
+{
+	pr_err("inet-sks.img: object %u: %s", e->id, what);
+	return -1;
+}
+
+static int check_addr(const InetSkEntry *e, bool has, const ProtobufCBinaryData *a,
+		      bool has_port, uint32_t port)
+{
+	if (!has)
+		return has_port ? bad(e, "a port without an address") : 0;
+	if (a->len != (e->family == AF_INET6 ? 16u : 4u) || !has_port || port > 65535)
+		return bad(e, "address of the wrong size or port out of range");
+	return 0;
+}
+
+static int inet_validate(const ProtobufCMessage *m, uint32_t *id)
+{
+	const InetSkEntry *e = (const InetSkEntry *)m;
+	bool tcp = e->type == SOCK_STREAM && e->proto == IPPROTO_TCP;
+	bool udp = e->type == SOCK_DGRAM && e->proto == IPPROTO_UDP;
+
+	if ((e->family != AF_INET && e->family != AF_INET6) || (!tcp && !udp))
+		return bad(e, "not TCP or UDP over IPv4 or IPv6");
+	if (tcp ? e->state != ISK_LISTEN && e->state != ISK_CLOSE :
+		  e->state != ISK_CONNECTED && e->state != ISK_CLOSE)
+		return bad(e, "state out of range");
+	if ((e->state == ISK_LISTEN) != e->has_backlog || e->backlog > ISK_MAX_BACKLOG)
+		return bad(e, "backlog missing or out of range");
+	if ((e->state == ISK_CONNECTED) != e->has_dst_addr || (e->flags & ~(uint32_t)O_NONBLOCK))
+		return bad(e, "peer address or flags out of place");
+	if (e->has_v6only && e->family != AF_INET6)
+		return bad(e, "IPV6_V6ONLY on an IPv4 socket");
+	if (e->congestion && (!tcp || !e->congestion[0] || strlen(e->congestion) > ISK_CONG_MAX))
+		return bad(e, "TCP_CONGESTION on a UDP socket, empty or too long");
+	if (check_addr(e, e->has_src_addr, &e->src_addr, e->has_src_port, e->src_port) ||
+	    check_addr(e, e->has_dst_addr, &e->dst_addr, e->has_dst_port, e->dst_port) ||
+	    sk_opts_check(e->opts, e->n_opts, "inet-sks.img", e->id))
+		return -1;
+	if (e->state == ISK_LISTEN && (!e->has_src_port || !e->src_port))
+		return bad(e, "listening without a port");
+	*id = e->id;
+	return 0;
+}
+
+static socklen_t make_addr(const InetSkEntry *e, const ProtobufCBinaryData *a, uint32_t port,
+			   struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *in = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (e->family == AF_INET6) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)port);
+		memcpy(&in6->sin6_addr, a->data, 16);
+		return sizeof(*in6);
+	}
+	in->sin_family = AF_INET;
+	in->sin_port = htons((uint16_t)port);
+	memcpy(&in->sin_addr, a->data, 4);
+	return sizeof(*in);
+}
+
+static const char *addr_str(const InetSkEntry *e, const ProtobufCBinaryData *a, uint32_t port,
+			    char *buf, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+
+	inet_ntop((int)e->family, a->data, ip, sizeof(ip));
+	snprintf(buf, len, e->family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, port);
+	return buf;
+}
+
+static int setup(int fd, const InetSkEntry *e)
+{
+	struct sockaddr_storage ss;
+	char buf[INET6_ADDRSTRLEN + 16];
+	int v6only = e->v6only;
+
+	if (sk_opts_restore(fd, e->opts, e->n_opts))
+		return -1;
+	if (e->congestion &&
+	    setsockopt(fd, SOL_TCP, TCP_CONGESTION, e->congestion, (socklen_t)strlen(e->congestion))) {
+		pr_perror("inet socket %u: TCP_CONGESTION %s", e->id, e->congestion);
+		return -1;
+	}
+	if (e->has_v6only && setsockopt(fd, SOL_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only))) {
+		pr_perror("inet socket %u: IPV6_V6ONLY", e->id);
+		return -1;
+	}
+	if (e->has_src_port && e->src_port &&
+	    bind(fd, (struct sockaddr *)&ss, make_addr(e, &e->src_addr, e->src_port, &ss))) {
+		pr_perror("inet socket %u: bind to %s", e->id,
+			  addr_str(e, &e->src_addr, e->src_port, buf, sizeof(buf)));
+		return -1;
+	}
+	if (e->state == ISK_LISTEN && listen(fd, (int)e->backlog)) {
+		pr_perror("inet socket %u: listen(%u)", e->id, e->backlog);
+		return -1;
+	}
+	if (e->state == ISK_CONNECTED &&
+	    connect(fd, (struct sockaddr *)&ss, make_addr(e, &e->dst_addr, e->dst_port, &ss))) {
+		pr_perror("inet socket %u: connect to %s", e->id,
+			  addr_str(e, &e->dst_addr, e->dst_port, buf, sizeof(buf)));
+		return -1;
+	}
+	return sk_set_flags(fd, e->flags);
+}
+
+static int inet_open(struct fd_rst *r, const struct fd_obj *o, const struct cr_options *opt)
+{
+	const InetSkEntry *e = (const InetSkEntry *)o->e;
+	int fd = socket((int)e->family, (int)e->type | SOCK_CLOEXEC, (int)e->proto);
+
+	(void)r;
+	(void)opt;
+	if (fd < 0) {
+		pr_perror("inet socket %u: socket", e->id);
+		return -1;
+	}
+	if (setup(fd, e)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+const struct fd_ops fd_inet_sk_ops = {
+	.kind = FD_KIND__FD_INET_SK, .name = "inet socket", .img = IMG_INET_SKS,
+	.match = inet_match, .dump = inet_dump, .write = inet_write, .free = inet_free,
+	.validate = inet_validate, .open = inet_open,
+};

@@ -1,0 +1,650 @@
+/*
+ * Unix sockets, restore (images/sk-unix.proto; the dump is criu/files-unix.c).
+ *
+ * Every socket is made once, when the first fd naming it (or its peer) is
+ * opened, and kept until its own open() hands it out; the sockets one
+ * make() creates together are one group (unix_group()), which a process
+ * tree opens in one process, before the forks hand them down:
+ *   listening     socket, bind to its name, listen(backlog)
+ *   accepted      a stream/seqpacket pair one of whose ends carries the
+ *                 name of a listening socket of the dump: the other end
+ *                 is connected to that listener again and the first is
+ *                 accept()ed from it, so both report the names they had
+ *   a pair        both ends in the dump, each the other's peer:
+ *                 socketpair(); each end's queue is sent again from the
+ *                 other end (one send per message: boundaries kept)
+ *   one-way       a datagram socket connected to a named socket of the
+ *                 dump that is not connected back: that one is made
+ *                 first, then connect() to its name
+ *   peer gone or  stream/seqpacket: one end of a new socketpair, its queue
+ *   outside       sent from the other end, which is then closed: the
+ *                 socket reads its data, then EOF, as after the peer's
+ *                 close. Datagram: connected again to the outside peer's
+ *                 name (--ext-unix-sk), unconnected if it had none
+ *   unconnected   socket, bind to its name if it had one
+ * then options, shutdown(), O_NONBLOCK. A datagram socket not in a pair
+ * whose queue came from unnamed senders gets it sent again to its name
+ * from an unnamed socket, before it is connected anywhere. Other connected
+ * stream and seqpacket pairs come back without names (an accepted end
+ * whose listener is not in the dump reports an empty getsockname()).
+ * A name in the file system is bound again where it was: a socket file
+ * left there by the dumped task (same inode, or no one listening) is
+ * replaced, anything else is refused; mode and owner are put back; a name
+ * whose file was deleted is bound and unlinked again.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+
+#define LOG_PREFIX "unix: "
+#include "log.h"
+#include "files.h"
+#include "image.h"
+#include "sockets.h"
+#include "unix-sk.h"
+
+enum { MADE_NOT, MADE_BUSY, MADE_DONE };
+
+struct rsk {
+	const UnixSkEntry	*e;
+	int			fd;	/* made and not handed out yet; -1 */
+	int			made;
+	size_t			up;	/* union-find parent: sockets made together */
+	int			any;	/* its descriptor, handed out or not (-1: none):
+					   all stay open in criu until the fork */
+};
+
+struct unix_rst {
+	ProtobufCMessage	**v;
+	size_t			nr;
+	struct rsk		*s;	/* sorted by id */
+	struct rsk		**lst;	/* the listening ones */
+	size_t			nr_lst;
+};
+
+/* ---- reading ------------------------------------------------------------------------- */
+
+static int bad(const UnixSkEntry *e, const char *what)
+{
+	pr_err("unix-sks.img: object %u: %s", e->id, what);
+	return -1;
+}
+
+/* An abstract name, or an absolute path without a NUL. */
+static int check_one_name(const UnixSkEntry *e, const ProtobufCBinaryData *n)
+{
+	if (!n->len || n->len > SK_NAME_MAX)
+		return bad(e, "name length out of range");
+	if (n->data[0] == '\0')
+		return 0;
+	if (n->data[0] != '/' || memchr(n->data, '\0', n->len))
+		return bad(e, "path name not absolute or with a NUL");
+	return 0;
+}
+
+static int check_name(const UnixSkEntry *e)
+{
+	if (e->has_ext_peer_name && check_one_name(e, &e->ext_peer_name))
+		return -1;
+	if (!e->has_name)
+		return e->state == USK_LISTEN ? bad(e, "listening without a name") : 0;
+	return check_one_name(e, &e->name);
+}
+
+static int check_queue(const UnixSkEntry *e)
+{
+	size_t i, total = 0;
+
+	if (e->n_queue > USK_MAX_MSGS)
+		return bad(e, "too many queued messages");
+	for (i = 0; i < e->n_queue; i++)
+		total += e->queue[i].len;
+	if (total > USK_MAX_QUEUE)
+		return bad(e, "too many queued bytes");
+	if (e->n_queue && e->state != USK_CONNECTED &&
+	    !(e->type == SOCK_DGRAM && e->queue_unnamed && e->has_name))
+		return bad(e, "data queued on a socket that is not connected");
+	return 0;
+}
+
+static int check_entry(const ProtobufCMessage *m, void *ctx)
+{
+	const UnixSkEntry *e = (const UnixSkEntry *)m;
+
+	if (e->type != SOCK_STREAM && e->type != SOCK_DGRAM && e->type != SOCK_SEQPACKET)
+		return bad(e, "unknown type");
+	if (e->state != USK_LISTEN && e->state != USK_CONNECTED && e->state != USK_CLOSE)
+		return bad(e, "unknown state");
+	if (e->state == USK_LISTEN && (e->type == SOCK_DGRAM || !e->has_backlog ||
+				       e->backlog > USK_MAX_BACKLOG))
+		return bad(e, "listening datagram socket or backlog out of range");
+	if ((e->flags & ~(uint32_t)O_NONBLOCK) || (e->has_shutdown && e->shutdown > 3))
+		return bad(e, "bad flags or shutdown");
+	if (e->has_peer && (e->state != USK_CONNECTED || e->peer == e->id || e->ext_peer))
+		return bad(e, "a peer, but not connected (or its own peer)");
+	if (e->has_ext_peer_name && (!e->ext_peer || e->type != SOCK_DGRAM))
+		return bad(e, "a name of the outside peer, but none or not a datagram socket");
+	if (check_name(e) || check_queue(e) ||
+	    sk_opts_check(e->opts, e->n_opts, "unix-sks.img", e->id))
+		return -1;
+	return fd_rst_add(ctx, FD_KIND__FD_UNIX_SK, e->id, m);
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	const struct rsk *x = a, *y = b;
+
+	return x->e->id < y->e->id ? -1 : x->e->id > y->e->id;
+}
+
+static struct rsk *find(const struct unix_rst *ur, uint32_t id)
+{
+	UnixSkEntry ke = { .id = id };
+	struct rsk key = { .e = &ke };
+
+	return ur->nr ? bsearch(&key, ur->s, ur->nr, sizeof(*ur->s), cmp_id) : NULL;
+}
+
+/* Peers exist, are unix sockets of the same type; stream peers point back. */
+static int check_peers(const struct unix_rst *ur)
+{
+	size_t i;
+
+	for (i = 0; i < ur->nr; i++) {
+		const UnixSkEntry *e = ur->s[i].e;
+		const struct rsk *p = e->has_peer ? find(ur, e->peer) : NULL;
+		bool mutual = p && p->e->has_peer && p->e->peer == e->id;
+
+		if (e->type == SOCK_DGRAM && e->n_queue && !mutual &&
+		    !(e->queue_unnamed && e->has_name))
+			return bad(e, "datagrams queued that neither a peer nor an unnamed sender "
+				   "can send again");
+		if (!e->has_peer)
+			continue;
+		if (!p || p->e->type != e->type)
+			return bad(e, "its peer is no unix socket of the same type");
+		if (e->type != SOCK_DGRAM && !mutual)
+			return bad(e, "its stream peer is connected elsewhere");
+		if (!mutual && !p->e->has_name)
+			return bad(e, "connected one way to a socket without a name");
+	}
+	return 0;
+}
+
+static size_t root(const struct unix_rst *ur, size_t i)
+{
+	while (ur->s[i].up != i)
+		i = ur->s[i].up;
+	return i;
+}
+
+static void join(struct unix_rst *ur, size_t a, size_t b)
+{
+	a = root(ur, a);
+	b = root(ur, b);
+	if (a != b)
+		ur->s[a > b ? a : b].up = a < b ? a : b;
+}
+
+static struct rsk *listener_of(struct unix_rst *ur, const UnixSkEntry *e);
+
+/*
+ * Sockets one make() creates together share a group (fd_ops.group), so
+ * that in a process tree one process opens them all: a socket and its peer,
+ * and an accepted socket and its listener.
+ */
+static void join_made_together(struct unix_rst *ur)
+{
+	size_t i;
+
+	for (i = 0; i < ur->nr; i++) {
+		const UnixSkEntry *e = ur->s[i].e;
+		struct rsk *p = e->has_peer ? find(ur, e->peer) : NULL;
+		struct rsk *l = listener_of(ur, e);
+
+		if (p)
+			join(ur, i, (size_t)(p - ur->s));
+		if (l && p && p->e->has_peer && p->e->peer == e->id)
+			join(ur, i, (size_t)(l - ur->s));
+	}
+}
+
+int unix_read(struct fd_rst *r, int dirfd)
+{
+	struct unix_rst *ur = calloc(1, sizeof(*ur));
+	size_t i;
+
+	if (!ur) {
+		pr_err("out of memory");
+		return -1;
+	}
+	r->priv[FD_KIND__FD_UNIX_SK] = ur;
+	if (faccessat(dirfd, img_desc(IMG_UNIX_SKS)->fmt, F_OK, 0) && errno == ENOENT)
+		return 0;
+	if (img_read_all(dirfd, IMG_UNIX_SKS, 0, RST_MAX_OBJECTS, check_entry, r, &ur->v, &ur->nr))
+		return -1;
+	ur->s = calloc(ur->nr + 1, sizeof(*ur->s));
+	if (!ur->s) {
+		pr_err("out of memory");
+		return -1;
+	}
+	for (i = 0; i < ur->nr; i++)
+		ur->s[i] = (struct rsk){ .e = (const UnixSkEntry *)ur->v[i], .fd = -1, .any = -1 };
+	qsort(ur->s, ur->nr, sizeof(*ur->s), cmp_id);
+	for (i = 0; i < ur->nr; i++)
+		ur->s[i].up = i;
+	for (i = 1; i < ur->nr; i++)
+		if (ur->s[i].e->id == ur->s[i - 1].e->id)
+			return bad(ur->s[i].e, "listed twice");
+	ur->lst = calloc(ur->nr + 1, sizeof(*ur->lst));
+	if (!ur->lst) {
+		pr_err("out of memory");
+		return -1;
+	}
+	for (i = 0; i < ur->nr; i++)
+		if (ur->s[i].e->state == USK_LISTEN)
+			ur->lst[ur->nr_lst++] = &ur->s[i];
+	if (check_peers(ur))
+		return -1;
+	join_made_together(ur);
+	return 0;
+}
+
+uint64_t unix_group(const struct fd_rst *r, const struct fd_obj *o)
+{
+	const struct unix_rst *ur = r->priv[FD_KIND__FD_UNIX_SK];
+	const struct rsk *s = ur ? find(ur, o->id) : NULL;
+
+	return s ? (uint64_t)root(ur, (size_t)(s - ur->s)) + 1 : 0;
+}
+
+void unix_rst_free(struct fd_rst *r)
+{
+	struct unix_rst *ur = r->priv[FD_KIND__FD_UNIX_SK];
+	size_t i;
+
+	if (!ur)
+		return;
+	for (i = 0; ur->s && i < ur->nr; i++)
+		if (ur->s[i].fd >= 0)
+			close(ur->s[i].fd);
+	free(ur->s);
+	free(ur->lst);
+	img_free_all(ur->v, ur->nr);
+	free(ur);
+	r->priv[FD_KIND__FD_UNIX_SK] = NULL;
+}
+
+/* ---- names ---------------------------------------------------------------------------- */
+
+static socklen_t make_addr(struct sockaddr_un *a, const ProtobufCBinaryData *name)
+{
+	memset(a, 0, sizeof(*a));
+	a->sun_family = AF_UNIX;
+	memcpy(a->sun_path, name->data, name->len);
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + name->len);
+}
+
+static const char *name_str(const ProtobufCBinaryData *name, char *buf)
+{
+	memcpy(buf, name->data, name->len);
+	buf[name->len] = '\0';
+	if (!buf[0])
+		buf[0] = '@';
+	return buf;
+}
+
+/* Is the socket file at @path one nobody serves any more? */
+static bool stale(const UnixSkEntry *e, const char *path, const struct stat *st)
+{
+	struct sockaddr_un a;
+	socklen_t len = make_addr(&a, &e->name);
+	int fd, ret;
+
+	if (e->has_vfs_ino && st->st_ino == e->vfs_ino && e->has_vfs_dev &&
+	    st->st_dev == makedev(e->vfs_dev >> 20, e->vfs_dev & 0xfffff))
+		return true;	/* the very file the dumped socket was bound to */
+	fd = socket(AF_UNIX, (int)e->type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return false;
+	ret = connect(fd, (struct sockaddr *)&a, len);
+	close(fd);
+	(void)path;
+	return ret && errno == ECONNREFUSED;
+}
+
+static int put_file_attrs(const UnixSkEntry *e, const char *path)
+{
+	if (e->has_mode && chmod(path, e->mode & 07777)) {
+		pr_perror("%s: chmod %#o", path, e->mode & 07777);
+		return -1;
+	}
+	if (e->has_uid && e->has_gid && lchown(path, e->uid, e->gid)) {
+		pr_perror("%s: chown %u:%u", path, e->uid, e->gid);
+		return -1;
+	}
+	return 0;
+}
+
+static int bind_name(int fd, const UnixSkEntry *e)
+{
+	char path[SK_NAME_MAX + 1];
+	struct sockaddr_un a;
+	socklen_t len = make_addr(&a, &e->name);
+	struct stat st;
+
+	name_str(&e->name, path);
+	if (e->name.data[0] && !lstat(path, &st)) {
+		if (e->deleted || !S_ISSOCK(st.st_mode) || !stale(e, path, &st)) {
+			pr_err("unix socket %u: %s exists and is not the dumped socket's file: "
+			       "not replaced", e->id, path);
+			return -1;
+		}
+		if (unlink(path)) {
+			pr_perror("unix socket %u: removing the stale socket file %s", e->id, path);
+			return -1;
+		}
+	}
+	if (bind(fd, (struct sockaddr *)&a, len)) {
+		pr_perror("unix socket %u: bind to %s", e->id, path);
+		return -1;
+	}
+	if (!e->name.data[0])
+		return 0;
+	if (e->deleted && unlink(path)) {
+		pr_perror("unix socket %u: unlinking %s again", e->id, path);
+		return -1;
+	}
+	return e->deleted ? 0 : put_file_attrs(e, path);
+}
+
+/* ---- making sockets ------------------------------------------------------------------- */
+
+static int send_queue(int from, const UnixSkEntry *to)
+{
+	size_t i;
+
+	for (i = 0; i < to->n_queue; i++) {
+		size_t off = 0;
+
+		do {
+			ssize_t n = send(from, to->queue[i].data + off, to->queue[i].len - off,
+					 MSG_DONTWAIT | MSG_NOSIGNAL);
+
+			if (n < 0) {
+				pr_perror("unix socket %u: queueing message %zu (%zu bytes) again",
+					  to->id, i, to->queue[i].len);
+				return -1;
+			}
+			off += (size_t)n;
+		} while (off < to->queue[i].len && to->type == SOCK_STREAM);
+	}
+	return 0;
+}
+
+static int finish(struct rsk *s)
+{
+	const UnixSkEntry *e = s->e;
+	int how = e->has_shutdown ? (int)e->shutdown : 0;
+
+	/* RCV_SHUTDOWN 1 -> SHUT_RD 0, SEND_SHUTDOWN 2 -> SHUT_WR 1, both -> SHUT_RDWR 2 */
+	if (how && shutdown(s->fd, how - 1) && errno != ENOTCONN) {
+		pr_perror("unix socket %u: shutdown(%d)", e->id, how - 1);
+		return -1;
+	}
+	if (sk_set_flags(s->fd, e->flags))
+		return -1;
+	s->made = MADE_DONE;
+	return 0;
+}
+
+static int new_socket(struct rsk *s)
+{
+	s->fd = s->any = socket(AF_UNIX, (int)s->e->type | SOCK_CLOEXEC, 0);
+	if (s->fd < 0) {
+		pr_perror("unix socket %u: socket", s->e->id);
+		return -1;
+	}
+	return sk_opts_restore(s->fd, s->e->opts, s->e->n_opts);
+}
+
+/* Both ends in the dump: one socketpair, each queue sent from the other end. */
+static int make_pair(struct rsk *a, struct rsk *b)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, (int)a->e->type | SOCK_CLOEXEC, 0, sv)) {
+		pr_perror("unix socket %u: socketpair", a->e->id);
+		return -1;
+	}
+	a->fd = a->any = sv[0];
+	b->fd = b->any = sv[1];
+	b->made = MADE_BUSY;
+	if (sk_opts_restore(a->fd, a->e->opts, a->e->n_opts) ||
+	    sk_opts_restore(b->fd, b->e->opts, b->e->n_opts))
+		return -1;
+	if (a->e->type == SOCK_DGRAM && ((a->e->has_name && bind_name(a->fd, a->e)) ||
+					 (b->e->has_name && bind_name(b->fd, b->e))))
+		return -1;
+	if (send_queue(b->fd, a->e) || send_queue(a->fd, b->e))
+		return -1;
+	return finish(a) || finish(b) ? -1 : 0;
+}
+
+/* The stand-in peer's send buffer, big enough for @to's queue whatever the real one had. */
+static int room_for(int fd, const UnixSkEntry *to)
+{
+	size_t i, total = 0;
+	int size;
+
+	for (i = 0; i < to->n_queue; i++)
+		total += to->queue[i].len + 1024;	/* bytes and per-buffer overhead */
+	size = (int)(total + (256 << 10));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size))) {
+		pr_perror("unix socket %u: SO_SNDBUFFORCE %d for its queue", to->id, size);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Datagrams from senders without a name, queued on a datagram socket that
+ * has one: sent again to its name from an unnamed socket (before it is
+ * connected anywhere, which would refuse them).
+ */
+static int requeue_unnamed(const struct rsk *s)
+{
+	const UnixSkEntry *e = s->e;
+	struct sockaddr_un a;
+	socklen_t len;
+	size_t i;
+	int fd;
+
+	if (e->type != SOCK_DGRAM || !e->n_queue || !e->queue_unnamed)
+		return 0;
+	len = make_addr(&a, &e->name);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || room_for(fd, e)) {
+		pr_perror("unix socket %u: a sender for its queue", e->id);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	for (i = 0; i < e->n_queue; i++)
+		if (sendto(fd, e->queue[i].data, e->queue[i].len, MSG_DONTWAIT | MSG_NOSIGNAL,
+			   (struct sockaddr *)&a, len) != (ssize_t)e->queue[i].len) {
+			pr_perror("unix socket %u: queueing datagram %zu again", e->id, i);
+			close(fd);
+			return -1;
+		}
+	close(fd);
+	return 0;
+}
+
+/* The peer is gone or outside the dump: the other end of a pair, closed. */
+static int make_orphan(struct rsk *s)
+{
+	const UnixSkEntry *e = s->e;
+	struct sockaddr_un a;
+	int sv[2], ret;
+
+	if (e->type == SOCK_DGRAM) {
+		if (new_socket(s) || (e->has_name && bind_name(s->fd, e)) || requeue_unnamed(s))
+			return -1;
+		if (!e->has_ext_peer_name)
+			return finish(s);
+		if (connect(s->fd, (struct sockaddr *)&a, make_addr(&a, &e->ext_peer_name))) {
+			char buf[SK_NAME_MAX + 1];
+
+			pr_perror("unix socket %u: connecting again to the outside peer %s", e->id,
+				  name_str(&e->ext_peer_name, buf));
+			return -1;
+		}
+		return finish(s);
+	}
+	if (socketpair(AF_UNIX, (int)e->type | SOCK_CLOEXEC, 0, sv)) {
+		pr_perror("unix socket %u: socketpair", e->id);
+		return -1;
+	}
+	s->fd = s->any = sv[0];
+	ret = sk_opts_restore(s->fd, e->opts, e->n_opts) || room_for(sv[1], e) ||
+	      send_queue(sv[1], e);
+	close(sv[1]);
+	return ret ? -1 : finish(s);
+}
+
+static int make(struct unix_rst *ur, struct rsk *s);
+
+static bool same_name(const UnixSkEntry *x, const UnixSkEntry *y)
+{
+	if (!x->has_name || !y->has_name || x->name.len != y->name.len ||
+	    memcmp(x->name.data, y->name.data, x->name.len))
+		return false;
+	/* a path may have been bound by two sockets in turn: the same file, then */
+	return !x->name.data[0] || (x->has_vfs_ino && y->has_vfs_ino && x->vfs_ino == y->vfs_ino);
+}
+
+/* The listening socket of the dump whose name @e carries (accepted from it), or NULL. */
+static struct rsk *listener_of(struct unix_rst *ur, const UnixSkEntry *e)
+{
+	size_t i;
+
+	if (!e->has_name || e->type == SOCK_DGRAM)
+		return NULL;
+	for (i = 0; i < ur->nr_lst; i++)
+		if (ur->lst[i]->e->type == e->type && same_name(ur->lst[i]->e, e))
+			return ur->lst[i];
+	return NULL;
+}
+
+/*
+ * @a was accepted from listener @l and is connected to @b: connect a new
+ * @b to @l and accept @a from it, so that both report the names they had.
+ */
+static int make_accepted(struct unix_rst *ur, struct rsk *a, struct rsk *b, struct rsk *l)
+{
+	struct sockaddr_un sa;
+
+	if (l->made == MADE_BUSY) {
+		pr_err("unix socket %u: its listener %u is being made", a->e->id, l->e->id);
+		return -1;
+	}
+	if (l->made == MADE_NOT && make(ur, l))
+		return -1;
+	b->made = MADE_BUSY;
+	if (new_socket(b) || (b->e->has_name && bind_name(b->fd, b->e)))
+		return -1;
+	if (connect(b->fd, (struct sockaddr *)&sa, make_addr(&sa, &l->e->name))) {
+		pr_perror("unix socket %u: connect to its listener %u", b->e->id, l->e->id);
+		return -1;
+	}
+	a->fd = accept4(l->any, NULL, NULL, SOCK_CLOEXEC);
+	if (a->fd < 0) {
+		pr_perror("unix socket %u: accept from its listener %u", a->e->id, l->e->id);
+		return -1;
+	}
+	a->any = a->fd;
+	if (sk_opts_restore(a->fd, a->e->opts, a->e->n_opts) ||
+	    send_queue(b->fd, a->e) || send_queue(a->fd, b->e))
+		return -1;
+	return finish(a) || finish(b) ? -1 : 0;
+}
+
+/* A datagram socket connected to a named socket of the dump, not back. */
+static int make_one_way(struct unix_rst *ur, struct rsk *s, struct rsk *p)
+{
+	struct sockaddr_un a;
+
+	if (p->made == MADE_BUSY) {
+		pr_err("unix socket %u: a cycle of one-way connections", s->e->id);
+		return -1;
+	}
+	if (p->made == MADE_NOT && make(ur, p))
+		return -1;
+	if (new_socket(s) || (s->e->has_name && bind_name(s->fd, s->e)) || requeue_unnamed(s))
+		return -1;
+	if (connect(s->fd, (struct sockaddr *)&a, make_addr(&a, &p->e->name))) {
+		pr_perror("unix socket %u: connect to socket %u", s->e->id, p->e->id);
+		return -1;
+	}
+	return finish(s);
+}
+
+static int make(struct unix_rst *ur, struct rsk *s)
+{
+	const UnixSkEntry *e = s->e;
+	struct rsk *p;
+
+	s->made = MADE_BUSY;
+	if (e->state == USK_LISTEN) {
+		if (new_socket(s) || bind_name(s->fd, e))
+			return -1;
+		if (listen(s->fd, (int)e->backlog)) {
+			pr_perror("unix socket %u: listen(%u)", e->id, e->backlog);
+			return -1;
+		}
+		return finish(s);
+	}
+	if (e->state == USK_CLOSE) {
+		if (new_socket(s) || (e->has_name && bind_name(s->fd, e)) || requeue_unnamed(s))
+			return -1;
+		return finish(s);
+	}
+	if (!e->has_peer)
+		return make_orphan(s);
+	p = find(ur, e->peer);
+	if (p->e->has_peer && p->e->peer == e->id) {
+		struct rsk *l = listener_of(ur, e);
+
+		if (l)
+			return make_accepted(ur, s, p, l);
+		l = listener_of(ur, p->e);
+		return l ? make_accepted(ur, p, s, l) : make_pair(s, p);
+	}
+	return make_one_way(ur, s, p);
+}
+
+int unix_open(struct fd_rst *r, const struct fd_obj *o, const struct cr_options *opt)
+{
+	struct unix_rst *ur = r->priv[FD_KIND__FD_UNIX_SK];
+	struct rsk *s = find(ur, o->id);
+	int fd;
+
+	(void)opt;
+	if (s->made == MADE_NOT && make(ur, s))
+		return -1;
+	if (s->fd < 0) {
+		pr_err("unix socket %u: opened twice", o->id);
+		return -1;
+	}
+	fd = s->fd;
+	s->fd = -1;
+	return fd;
+}

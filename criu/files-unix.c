@@ -1,0 +1,526 @@
+/*
+ * Unix sockets (images/sk-unix.proto): stream, datagram and seqpacket;
+ * unnamed, bound to a path or an abstract name; listening, connected or
+ * not. One unix_sk_entry per socket, peers named by object id, so a pair
+ * whose ends live in two processes of one dump is one pair again.
+ *
+ * Dump: sock_diag gives the peer's inode, state, pending connections,
+ * shutdown and the bound file; criu's copy of the descriptor gives options
+ * and the receive queue, read with MSG_PEEK at SO_PEEK_OFF offsets (put
+ * back afterwards) so nothing is consumed. resolve(), once every task is
+ * collected, turns peer inodes into object ids and refuses a peer outside
+ * the dump unless --ext-unix-sk.
+ *
+ * Restore (criu/files-unix-rst.c): see there.
+ *
+ * Refused ("not supported yet"): descriptors in flight (SCM_RIGHTS), an
+ * out-of-band byte, listening sockets with connections not accepted yet,
+ * datagrams queued on a socket that is not one end of a pair in the dump
+ * unless all came from unnamed senders to a named socket, names relative
+ * to the cwd, zero-length messages in a queue, a socket connected to
+ * itself, more than 4 MiB or 65536 messages queued.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <search.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/tcp.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <linux/sockios.h>
+
+#define LOG_PREFIX "unix: "
+#include "log.h"
+#include "dump.h"
+#include "files.h"
+#include "image.h"
+#include "sockets.h"
+#include "unix-sk.h"
+
+/* One socket being dumped, with where it was seen for messages. */
+struct usk {
+	UnixSkEntry	*e;
+	pid_t		pid;
+	int		fd;
+};
+
+struct unix_dump {
+	struct sk_diag	diag;
+	struct sk_opt_cache opts;
+	struct usk	*s;
+	size_t		nr, cap;
+	char		*buf;		/* USK_MAX_QUEUE bytes for peeking */
+};
+
+static struct unix_dump *unix_state(struct dump_files *d)
+{
+	struct unix_dump *ud = d->priv[FD_KIND__FD_UNIX_SK];
+
+	if (ud)
+		return ud;
+	ud = calloc(1, sizeof(*ud));
+	if (ud)
+		ud->buf = malloc(USK_MAX_QUEUE);
+	if (!ud || !ud->buf) {
+		if (ud)
+			free(ud);
+		pr_err("out of memory");
+		return NULL;
+	}
+	d->priv[FD_KIND__FD_UNIX_SK] = ud;
+	return ud;
+}
+
+static bool unix_match(const struct fd_probe *p)
+{
+	int family = -1;
+
+	return S_ISSOCK(p->st.st_mode) && !sk_probe(p, &family, NULL, NULL) && family == AF_UNIX;
+}
+
+/* ---- the receive queue, peeked ------------------------------------------------------- */
+
+/* Close descriptors a peek brought along; 1 if there were any. */
+static int drop_rights(struct msghdr *mh)
+{
+	struct cmsghdr *c;
+	int found = 0;
+
+	for (c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		int *fds = (int *)CMSG_DATA(c);
+		size_t i, n;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < n; i++)
+			close(fds[i]);
+		found = 1;
+	}
+	return found;
+}
+
+static int add_msg(UnixSkEntry *e, const char *data, size_t len)
+{
+	ProtobufCBinaryData *n = realloc(e->queue, (e->n_queue + 1) * sizeof(*n));
+
+	if (!n) {
+		pr_err("out of memory");
+		return -1;
+	}
+	e->queue = n;
+	n[e->n_queue].len = len;
+	n[e->n_queue].data = malloc(len ? len : 1);
+	if (!n[e->n_queue].data) {
+		pr_err("out of memory");
+		return -1;
+	}
+	memcpy(n[e->n_queue].data, data, len);
+	e->n_queue++;
+	return 0;
+}
+
+/* One peek at the current offset: bytes, or -1 logged; *end at EAGAIN. */
+static ssize_t peek_one(struct unix_dump *ud, const struct fd_probe *p, int fd, size_t room,
+			bool *end, bool *named)
+{
+	char ctl[CMSG_SPACE(64 * sizeof(int))];
+	struct sockaddr_un from;
+	struct iovec iov = { ud->buf, room };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+			     .msg_controllen = sizeof(ctl), .msg_name = &from,
+			     .msg_namelen = sizeof(from) };
+	ssize_t n = recvmsg(fd, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+	*end = false;
+	if (n < 0 && errno == EAGAIN) {
+		*end = true;
+		return 0;
+	}
+	if (n < 0) {
+		pr_perror("fd %d: peeking at the queue", p->fd);
+		return -1;
+	}
+	if (drop_rights(&mh) || (mh.msg_flags & MSG_CTRUNC)) {
+		pr_err("fd %d: descriptors in flight (SCM_RIGHTS) in the queue: not supported yet",
+		       p->fd);
+		return -1;
+	}
+	if (mh.msg_flags & MSG_TRUNC || (size_t)n >= room) {
+		pr_err("fd %d: more than %u bytes queued: not supported yet", p->fd, USK_MAX_QUEUE);
+		return -1;
+	}
+	if (mh.msg_namelen > offsetof(struct sockaddr_un, sun_path))
+		*named = true;	/* its sender had a name */
+	return n;
+}
+
+/* Is an out-of-band byte waiting (peeked, so it stays)? */
+static bool has_oob(int fd)
+{
+	char c;
+
+	return recv(fd, &c, 1, MSG_OOB | MSG_PEEK | MSG_DONTWAIT) == 1;
+}
+
+/*
+ * Everything queued, oldest first, leaving the queue and SO_PEEK_OFF as
+ * they were. Stream and seqpacket: SIOCINQ says how many bytes; datagram:
+ * until EAGAIN.
+ */
+static int peek_queue(struct unix_dump *ud, const struct fd_probe *p, int fd, UnixSkEntry *e)
+{
+	bool dgram = e->type == SOCK_DGRAM, end, named = false;
+	int inq = 0, off, zero = 0, ret = -1;
+	size_t got = 0;
+
+	if (sk_getint(fd, SO_PEEK_OFF, &off))
+		return -1;
+	if (!dgram && ioctl(fd, SIOCINQ, &inq)) {
+		pr_perror("fd %d: SIOCINQ", p->fd);
+		return -1;
+	}
+	if (e->type == SOCK_STREAM && has_oob(fd)) {
+		pr_err("fd %d: out-of-band data (MSG_OOB) queued: not supported yet", p->fd);
+		return -1;
+	}
+	if (!dgram && inq <= 0)
+		return 0;
+	if (setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero))) {
+		pr_perror("fd %d: SO_PEEK_OFF", p->fd);
+		return -1;
+	}
+	while (dgram || got < (size_t)inq) {
+		ssize_t n = peek_one(ud, p, fd, USK_MAX_QUEUE - got, &end, &named);
+
+		if (n < 0)
+			goto out;
+		if (end || (n == 0 && e->type == SOCK_STREAM))
+			break;
+		if (n == 0) {
+			pr_err("fd %d: a zero-length message in the queue: not supported yet", p->fd);
+			goto out;
+		}
+		if (e->n_queue >= USK_MAX_MSGS) {
+			pr_err("fd %d: more than %d messages queued: not supported yet", p->fd,
+			       USK_MAX_MSGS);
+			goto out;
+		}
+		if (add_msg(e, ud->buf, (size_t)n))
+			goto out;
+		got += (size_t)n;
+	}
+	if (dgram && e->n_queue) {
+		e->has_queue_unnamed = true;
+		e->queue_unnamed = !named;
+	}
+	ret = 0;
+out:
+	if (setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off))) {
+		pr_perror("fd %d: putting SO_PEEK_OFF back to %d", p->fd, off);
+		ret = -1;
+	}
+	return ret;
+}
+
+/* ---- name and bound file -------------------------------------------------------------- */
+
+/* A name as the image keeps it: a path up to its NUL (if bind() was given one). */
+static int put_name(ProtobufCBinaryData *to, const char *name, size_t len)
+{
+	if (name[0])
+		len = strnlen(name, len);
+	to->data = malloc(len);
+	if (!to->data) {
+		pr_err("out of memory");
+		return -1;
+	}
+	memcpy(to->data, name, len);
+	to->len = len;
+	return 0;
+}
+
+static int dump_name(const struct fd_probe *p, const struct sk_unix_diag *u, UnixSkEntry *e)
+{
+	char path[SK_NAME_MAX + 1];
+	struct stat st;
+
+	if (!u->name_len)
+		return 0;
+	e->has_name = true;
+	if (put_name(&e->name, u->name, u->name_len))
+		return -1;
+	if (u->name[0] == '\0')
+		return 0;	/* abstract */
+	memcpy(path, e->name.data, e->name.len);
+	path[e->name.len] = '\0';
+	if (path[0] != '/') {
+		pr_err("fd %d: bound to the relative path %s: not supported yet", p->fd, path);
+		return -1;
+	}
+	e->has_vfs_ino = e->has_vfs_dev = u->has_vfs;
+	e->vfs_ino = u->vfs_ino;
+	e->vfs_dev = u->vfs_dev;
+	/* sock_diag gives the kernel's dev_t: 12 bits major, 20 bits minor */
+	if (!u->has_vfs || stat(path, &st) || !S_ISSOCK(st.st_mode) || st.st_ino != u->vfs_ino ||
+	    st.st_dev != makedev(u->vfs_dev >> 20, u->vfs_dev & 0xfffff)) {
+		e->has_deleted = e->deleted = true;
+		return 0;
+	}
+	e->has_mode = e->has_uid = e->has_gid = true;
+	e->mode = st.st_mode;
+	e->uid = st.st_uid;
+	e->gid = st.st_gid;
+	return 0;
+}
+
+/* ---- dump ---------------------------------------------------------------------------- */
+
+static int check_diag(const struct fd_probe *p, const struct sk_unix_diag *u)
+{
+	if (u->type != SOCK_STREAM && u->type != SOCK_DGRAM && u->type != SOCK_SEQPACKET) {
+		pr_err("fd %d: unix socket of type %u: not supported yet", p->fd, u->type);
+		return -1;
+	}
+	if (u->state != USK_LISTEN && u->state != USK_CONNECTED && u->state != USK_CLOSE) {
+		pr_err("fd %d: unix socket in state %u (connecting?): not supported yet", p->fd,
+		       u->state);
+		return -1;
+	}
+	if (u->state == USK_LISTEN && (u->nr_icons || u->rqueue)) {
+		pr_err("fd %d: listening unix socket with %u connections not accepted yet: "
+		       "not supported yet", p->fd, u->nr_icons > u->rqueue ? u->nr_icons : u->rqueue);
+		return -1;
+	}
+	return 0;
+}
+
+static UnixSkEntry *new_entry(const struct fd_probe *p, const struct sk_unix_diag *u)
+{
+	UnixSkEntry *e = calloc(1, sizeof(*e));
+
+	if (!e) {
+		pr_err("out of memory");
+		return NULL;
+	}
+	unix_sk_entry__init(e);
+	e->ino = u->ino;
+	e->type = u->type;
+	e->state = u->state;
+	e->flags = p->fi.flags & O_NONBLOCK;
+	if (u->peer) {
+		e->has_peer_ino = true;
+		e->peer_ino = u->peer;
+	}
+	if (u->state == USK_LISTEN) {
+		e->has_backlog = true;
+		e->backlog = u->wqueue;
+	}
+	if (u->shutdown) {
+		e->has_shutdown = true;
+		e->shutdown = u->shutdown & 3;
+	}
+	return e;
+}
+
+static int remember(struct unix_dump *ud, UnixSkEntry *e, const struct fd_probe *p)
+{
+	if (ud->nr == ud->cap) {
+		size_t cap = ud->cap ? 2 * ud->cap : 16;
+		struct usk *n = realloc(ud->s, cap * sizeof(*n));
+
+		if (!n) {
+			pr_err("out of memory");
+			return -1;
+		}
+		ud->s = n;
+		ud->cap = cap;
+	}
+	ud->s[ud->nr++] = (struct usk){ e, p->pid, p->fd };
+	return 0;
+}
+
+static int unix_dump(struct dump_files *d, struct fd_probe *p, uint32_t *id)
+{
+	struct unix_dump *ud = unix_state(d);
+	const struct sk_unix_diag *u;
+	UnixSkEntry *e;
+	int fd, err;
+	size_t nr;
+
+	if (!ud)
+		return -1;
+	fd = fd_probe_local(p);
+	if (fd < 0)
+		return -1;
+	u = sk_diag_unix(&ud->diag, p->st.st_ino, &err);
+	if (!u) {
+		if (!err)
+			pr_err("fd %d: sock_diag does not list unix socket %llu", p->fd,
+			       (unsigned long long)p->st.st_ino);
+		return -1;
+	}
+	if (check_diag(p, u))
+		return -1;
+	e = new_entry(p, u);
+	if (!e)
+		return -1;
+	if (dump_name(p, u, e) || (u->state != USK_LISTEN && peek_queue(ud, p, fd, e)) ||
+	    sk_opts_dump(&ud->opts, fd, p->fd, AF_UNIX, (int)u->type, 0, &e->opts, &nr))
+		goto err;
+	e->n_opts = nr;
+	e->id = *id = fd_obj_id(d);
+	if (remember(ud, e, p))
+		goto err;
+	return 0;
+err:
+	protobuf_c_message_free_unpacked(&e->base, NULL);
+	return -1;
+}
+
+static int cmp_ino(const void *a, const void *b)
+{
+	const struct usk *x = a, *y = b;
+
+	return x->e->ino < y->e->ino ? -1 : x->e->ino > y->e->ino;
+}
+
+/* A peer outside the dump: allowed with --ext-unix-sk (its name kept). */
+static int external(struct unix_dump *ud, struct usk *s, const struct cr_options *o)
+{
+	const struct sk_unix_diag *pu;
+	char name[SK_NAME_MAX + 1] = "";
+	int err;
+
+	pu = sk_diag_unix(&ud->diag, s->e->peer_ino, &err);
+	if (err)
+		return -1;
+	if (pu && pu->name_len) {
+		memcpy(name, pu->name, pu->name_len);
+		name[pu->name_len] = '\0';
+		if (!name[0])
+			name[0] = '@';
+	}
+	if (!o->ext_unix_sk) {
+		pr_err("fd %d of %d: unix %s socket connected to socket %llu%s%s outside the dump: "
+		       "not supported without --ext-unix-sk", s->fd, s->pid,
+		       sk_type_str(s->e->type), (unsigned long long)s->e->peer_ino,
+		       name[0] ? " " : "", name);
+		return -1;
+	}
+	s->e->has_ext_peer = s->e->ext_peer = true;
+	if (s->e->type == SOCK_DGRAM && name[0] && pu->name[0] && pu->name[0] != '/')
+		pr_warn("fd %d of %d: the outside peer's name %s is relative: restored unconnected",
+			s->fd, s->pid, name);
+	else if (s->e->type == SOCK_DGRAM && name[0] &&
+		 put_name(&s->e->ext_peer_name, pu->name, pu->name_len))
+		return -1;
+	s->e->has_ext_peer_name = s->e->ext_peer_name.len > 0;
+	pr_info("fd %d of %d: peer %llu%s%s is outside the dump (--ext-unix-sk)", s->fd, s->pid,
+		(unsigned long long)s->e->peer_ino, name[0] ? " " : "", name);
+	return 0;
+}
+
+/*
+ * What restore could not make again: a socket connected to itself, one
+ * connected one way to a socket without a name, datagrams queued that did
+ * not come from the other end of a pair in the dump, unless they all came
+ * from senders without a name to a socket with one (restore sends them
+ * again from an unnamed socket).
+ */
+static int check_peer(const struct usk *s, const struct usk *peer)
+{
+	bool mutual = peer && peer->e->has_peer_ino && peer->e->peer_ino == s->e->ino;
+
+	if (peer == s || (peer && !mutual && !peer->e->has_name)) {
+		pr_err("fd %d of %d: unix socket connected to itself, or one way to a socket "
+		       "without a name: not supported yet", s->fd, s->pid);
+		return -1;
+	}
+	if (s->e->type != SOCK_DGRAM || !s->e->n_queue || mutual ||
+	    (s->e->queue_unnamed && s->e->has_name))
+		return 0;
+	pr_err("fd %d of %d: %zu datagrams queued on a socket that is not one end of a pair "
+	       "in the dump, from senders with names or to a socket without one (the senders "
+	       "would be lost): not supported yet", s->fd, s->pid, s->e->n_queue);
+	return -1;
+}
+
+static int unix_resolve(struct dump_files *d, const struct cr_options *o)
+{
+	struct unix_dump *ud = d->priv[FD_KIND__FD_UNIX_SK];
+	size_t i;
+
+	if (!ud)
+		return 0;
+	qsort(ud->s, ud->nr, sizeof(*ud->s), cmp_ino);
+	for (i = 0; i < ud->nr; i++) {
+		struct usk *s = &ud->s[i], *peer = NULL, key;
+		UnixSkEntry ke = { .ino = s->e->peer_ino };
+
+		if (s->e->has_peer_ino) {
+			key.e = &ke;
+			peer = bsearch(&key, ud->s, ud->nr, sizeof(*ud->s), cmp_ino);
+			if (!peer && external(ud, s, o))
+				return -1;
+			if (peer) {
+				s->e->has_peer = true;
+				s->e->peer = peer->e->id;
+			}
+		}
+		if (check_peer(s, peer))
+			return -1;
+	}
+	return 0;
+}
+
+static int unix_write(struct dump_files *d, int dirfd)
+{
+	struct unix_dump *ud = d->priv[FD_KIND__FD_UNIX_SK];
+	ProtobufCMessage **v;
+	size_t i;
+	int ret;
+
+	if (!ud || !ud->nr)
+		return 0;
+	v = malloc(ud->nr * sizeof(*v));
+	if (!v) {
+		pr_err("out of memory");
+		return -1;
+	}
+	for (i = 0; i < ud->nr; i++)
+		v[i] = &ud->s[i].e->base;
+	ret = fd_write_entries(dirfd, IMG_UNIX_SKS, v, ud->nr);
+	free(v);
+	return ret;
+}
+
+static void unix_free(struct dump_files *d)
+{
+	struct unix_dump *ud = d->priv[FD_KIND__FD_UNIX_SK];
+	size_t i;
+
+	if (!ud)
+		return;
+	for (i = 0; i < ud->nr; i++)
+		protobuf_c_message_free_unpacked(&ud->s[i].e->base, NULL);
+	free(ud->s);
+	free(ud->buf);
+	sk_diag_free(&ud->diag);
+	free(ud);
+	d->priv[FD_KIND__FD_UNIX_SK] = NULL;
+}
+
+const struct fd_ops fd_unix_sk_ops = {
+	.kind = FD_KIND__FD_UNIX_SK, .name = "unix socket", .img = IMG_UNIX_SKS,
+	.match = unix_match, .dump = unix_dump, .resolve = unix_resolve,
+	.write = unix_write, .free = unix_free,
+	.read = unix_read, .open = unix_open, .rst_free = unix_rst_free, .group = unix_group,
+};

@@ -1,0 +1,109 @@
+/*
+ * Sockets: what the socket kinds (criu/files-unix.c, criu/files-inet.c)
+ * share.
+ *
+ * sock_diag (criu/sk-diag.c) tells what only the kernel's tables know:
+ * a unix socket's peer inode, pending connections, queue lengths, its
+ * bound file; an inet socket's state, queues and shutdown. One table per
+ * dump, filled on first use (one netlink dump per family and protocol),
+ * looked up by inode:
+ *   1. struct sk_diag t = { 0 };
+ *   2. sk_diag_unix(&t, ino) / sk_diag_inet(&t, family, proto, ino)
+ *      (NULL: the kernel does not list the socket)
+ *   3. sk_diag_free(&t)
+ * sk_diag_parse_unix() and sk_diag_parse_inet() decode one netlink answer;
+ * they take untrusted bytes and are unit-tested on their own.
+ *
+ * Socket options (criu/files-sock.c): sk_opts_dump() lists those that
+ * differ from a fresh socket of the same kind, sk_opts_restore() sets them
+ * again; sk_opts_check() validates them read from an image.
+ */
+#ifndef CRIU_SOCKETS_H
+#define CRIU_SOCKETS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/netlink.h>
+
+#include "sk-opts.pb-c.h"
+
+#define SK_NAME_MAX	108	/* sizeof(sun_path) */
+
+struct sk_unix_diag {
+	uint64_t	ino;
+	uint64_t	peer;		/* 0: none or gone */
+	uint8_t		type, state;
+	uint8_t		shutdown;
+	bool		has_vfs;
+	uint64_t	vfs_ino, vfs_dev;
+	uint32_t	rqueue, wqueue;	/* listening: pending and backlog */
+	uint32_t	nr_icons;	/* connections not accepted yet */
+	size_t		name_len;	/* 0: unnamed */
+	char		name[SK_NAME_MAX];
+};
+
+struct sk_inet_diag {
+	uint64_t	ino;
+	uint8_t		family, proto, state, shutdown;
+	int		v6only;		/* -1: not reported */
+	uint16_t	sport, dport;	/* host order */
+	uint8_t		src[16], dst[16];
+	uint32_t	rqueue, wqueue;	/* listening: pending and backlog */
+};
+
+struct sk_diag {
+	struct sk_unix_diag	*u;
+	size_t			nr_u, cap_u;
+	bool			have_u;
+	struct sk_inet_diag	*in;
+	size_t			nr_in, cap_in;
+	unsigned int		have_in;	/* bit per (family, proto) dumped */
+};
+
+/* One answer: 0 filled, 1 not a socket of that kind, -1 logged if malformed. */
+int sk_diag_parse_unix(const struct nlmsghdr *h, struct sk_unix_diag *u);
+int sk_diag_parse_inet(const struct nlmsghdr *h, int proto, struct sk_inet_diag *s);
+
+/* NULL if the kernel does not list it (not logged); -1 through @err. */
+const struct sk_unix_diag *sk_diag_unix(struct sk_diag *t, uint64_t ino, int *err);
+const struct sk_inet_diag *sk_diag_inet(struct sk_diag *t, int family, int proto,
+					uint64_t ino, int *err);
+void sk_diag_free(struct sk_diag *t);
+
+/* criu/files-sock.c */
+struct fd_probe;
+/* Family, type, protocol of a probed socket (criu's copy); NULL skips one. -1 logged. */
+int sk_probe(const struct fd_probe *p, int *family, int *type, int *proto);
+#define SK_OPTS_TABLE		64	/* options criu knows, at most */
+#define SK_DEFAULTS_ROWS	8	/* kinds of sockets remembered */
+
+/* The options of a fresh socket of one kind (family 0: row unused). */
+struct sk_defaults {
+	int		family, type, proto;
+	uint64_t	have;			/* bit per option this kind has */
+	int64_t		val[SK_OPTS_TABLE];
+};
+
+/* Kept by a socket kind for the whole dump; starts zeroed. */
+struct sk_opt_cache {
+	struct sk_defaults	row[SK_DEFAULTS_ROWS];
+};
+
+/*
+ * Options of @fd (fd @tfd in the task, for messages) that differ from a
+ * fresh socket of its kind (read once into @c). A socket filter is refused.
+ */
+int sk_opts_dump(struct sk_opt_cache *c, int fd, int tfd, int family, int type, int proto,
+		 SkOpt ***opts, size_t *nr);
+int sk_opts_check(SkOpt *const *opts, size_t nr, const char *img, uint32_t id);
+/* Set on @fd; -1 logged. */
+int sk_opts_restore(int fd, SkOpt *const *opts, size_t nr);
+/* getsockopt(SOL_SOCKET) of an int; -1 logged. */
+int sk_getint(int fd, int opt, int *val);
+/* O_NONBLOCK of a socket file; -1 logged (closes nothing). */
+int sk_set_flags(int fd, uint32_t flags);
+/* "stream", "dgram", ... for messages. */
+const char *sk_type_str(unsigned int type);
+
+#endif /* CRIU_SOCKETS_H */

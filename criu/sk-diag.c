@@ -1,0 +1,377 @@
+/*
+ * sock_diag over plain netlink (NETLINK_SOCK_DIAG): every unix socket, or
+ * every TCP/UDP socket of one family, in one dump request; the answers are
+ * kept sorted by inode. See criu/include/sockets.h.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <linux/inet_diag.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
+
+#define LOG_PREFIX "sk-diag: "
+#include "log.h"
+#include "sockets.h"
+
+#define DIAG_BUF	(32 * 1024)
+#define DIAG_MAX	(1u << 22)	/* sockets of one kind we index */
+
+/* ---- parsers ------------------------------------------------------------------ */
+
+static const struct rtattr *first_attr(const struct nlmsghdr *h, size_t hdr, int *len)
+{
+	size_t off = NLMSG_ALIGN(hdr);
+
+	*len = (int)h->nlmsg_len - (int)NLMSG_LENGTH(off);
+	return (const struct rtattr *)((const char *)NLMSG_DATA(h) + off);
+}
+
+static int unix_attr(const struct rtattr *a, struct sk_unix_diag *u)
+{
+	size_t len = RTA_PAYLOAD(a);
+	const void *p = RTA_DATA(a);
+
+	switch (a->rta_type) {
+	case UNIX_DIAG_NAME:
+		if (len > SK_NAME_MAX)
+			return -1;
+		memcpy(u->name, p, len);
+		u->name_len = len;
+		break;
+	case UNIX_DIAG_VFS:
+		if (len < sizeof(struct unix_diag_vfs))
+			return -1;
+		u->has_vfs = true;
+		u->vfs_ino = ((const struct unix_diag_vfs *)p)->udiag_vfs_ino;
+		u->vfs_dev = ((const struct unix_diag_vfs *)p)->udiag_vfs_dev;
+		break;
+	case UNIX_DIAG_PEER:
+		if (len < sizeof(uint32_t))
+			return -1;
+		u->peer = *(const uint32_t *)p;
+		break;
+	case UNIX_DIAG_ICONS:
+		u->nr_icons = (uint32_t)(len / sizeof(uint32_t));
+		break;
+	case UNIX_DIAG_RQLEN:
+		if (len < sizeof(struct unix_diag_rqlen))
+			return -1;
+		u->rqueue = ((const struct unix_diag_rqlen *)p)->udiag_rqueue;
+		u->wqueue = ((const struct unix_diag_rqlen *)p)->udiag_wqueue;
+		break;
+	case UNIX_DIAG_SHUTDOWN:
+		if (len < 1)
+			return -1;
+		u->shutdown = *(const uint8_t *)p;
+		break;
+	}
+	return 0;
+}
+
+int sk_diag_parse_unix(const struct nlmsghdr *h, struct sk_unix_diag *u)
+{
+	const struct unix_diag_msg *m = NLMSG_DATA(h);
+	const struct rtattr *a;
+	int len;
+
+	if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*m))) {
+		pr_err("unix diag answer of %u bytes is too short", h->nlmsg_len);
+		return -1;
+	}
+	if (m->udiag_family != AF_UNIX)
+		return 1;
+	memset(u, 0, sizeof(*u));
+	u->ino = m->udiag_ino;
+	u->type = m->udiag_type;
+	u->state = m->udiag_state;
+	for (a = first_attr(h, sizeof(*m), &len); RTA_OK(a, len); a = RTA_NEXT(a, len))
+		if (unix_attr(a, u)) {
+			pr_err("unix diag: socket %u: attribute %u of %u bytes is malformed",
+			       m->udiag_ino, a->rta_type, a->rta_len);
+			return -1;
+		}
+	return 0;
+}
+
+int sk_diag_parse_inet(const struct nlmsghdr *h, int proto, struct sk_inet_diag *s)
+{
+	const struct inet_diag_msg *m = NLMSG_DATA(h);
+	const struct rtattr *a;
+	int len;
+
+	if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*m))) {
+		pr_err("inet diag answer of %u bytes is too short", h->nlmsg_len);
+		return -1;
+	}
+	if (m->idiag_family != AF_INET && m->idiag_family != AF_INET6)
+		return 1;
+	memset(s, 0, sizeof(*s));
+	s->ino = m->idiag_inode;
+	s->family = m->idiag_family;
+	s->proto = (uint8_t)proto;
+	s->state = m->idiag_state;
+	s->v6only = -1;
+	s->sport = ntohs(m->id.idiag_sport);
+	s->dport = ntohs(m->id.idiag_dport);
+	memcpy(s->src, m->id.idiag_src, 16);
+	memcpy(s->dst, m->id.idiag_dst, 16);
+	s->rqueue = m->idiag_rqueue;
+	s->wqueue = m->idiag_wqueue;
+	for (a = first_attr(h, sizeof(*m), &len); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		if (RTA_PAYLOAD(a) < 1) {
+			pr_err("inet diag: socket %u: empty attribute %u", m->idiag_inode, a->rta_type);
+			return -1;
+		}
+		if (a->rta_type == INET_DIAG_SHUTDOWN)
+			s->shutdown = *(const uint8_t *)RTA_DATA(a);
+		else if (a->rta_type == INET_DIAG_SKV6ONLY)
+			s->v6only = *(const uint8_t *)RTA_DATA(a) != 0;
+	}
+	return 0;
+}
+
+/* ---- the dump request ---------------------------------------------------------- */
+
+struct collect {
+	int	(*one)(const struct nlmsghdr *h, void *arg);
+	void	*arg;
+};
+
+/* Hand every message of one datagram to c->one; 1 once NLMSG_DONE is seen. */
+static int walk(const char *buf, size_t n, const struct collect *c)
+{
+	size_t off = 0;
+
+	while (n - off >= sizeof(struct nlmsghdr)) {
+		const struct nlmsghdr *h = (const struct nlmsghdr *)(buf + off);
+
+		if (h->nlmsg_len < sizeof(*h) || h->nlmsg_len > n - off) {
+			pr_err("sock_diag: a message of %u bytes in %zu left", h->nlmsg_len, n - off);
+			return -1;
+		}
+		if (h->nlmsg_type == NLMSG_DONE)
+			return 1;
+		if (h->nlmsg_type == NLMSG_ERROR) {
+			const struct nlmsgerr *e = NLMSG_DATA(h);
+
+			errno = h->nlmsg_len >= NLMSG_LENGTH(sizeof(*e)) ? -e->error : EIO;
+			pr_perror("sock_diag refused the request");
+			return -1;
+		}
+		if (c->one(h, c->arg))
+			return -1;
+		off += NLMSG_ALIGN(h->nlmsg_len);
+	}
+	return 0;
+}
+
+static int diag_request(const void *req, size_t len, const struct collect *c)
+{
+	struct sockaddr_nl nl = { .nl_family = AF_NETLINK };
+	int fd, ret = -1;
+	char *buf;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (fd < 0) {
+		pr_perror("NETLINK_SOCK_DIAG socket");
+		return -1;
+	}
+	buf = malloc(DIAG_BUF);
+	if (!buf) {
+		pr_err("out of memory");
+		goto out;
+	}
+	if (sendto(fd, req, len, 0, (struct sockaddr *)&nl, sizeof(nl)) != (ssize_t)len) {
+		pr_perror("sock_diag request");
+		goto out;
+	}
+	while (ret < 0) {
+		ssize_t n = recv(fd, buf, DIAG_BUF, 0);
+		int w;
+
+		if (n <= 0) {
+			pr_perror("sock_diag answer");
+			break;
+		}
+		w = walk(buf, (size_t)n, c);
+		if (w < 0)
+			break;
+		if (w)
+			ret = 0;
+	}
+out:
+	free(buf);
+	close(fd);
+	return ret;
+}
+
+static int cmp_u(const void *a, const void *b)
+{
+	const struct sk_unix_diag *x = a, *y = b;
+
+	return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+static int cmp_in(const void *a, const void *b)
+{
+	const struct sk_inet_diag *x = a, *y = b;
+
+	return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+/* Room for one more element of @size in *@v (capacity *@cap); -1 if none. */
+static int grow(void **v, size_t nr, size_t *cap, size_t size)
+{
+	void *n;
+
+	if (nr < *cap)
+		return 0;
+	if (nr >= DIAG_MAX)
+		return -1;
+	n = realloc(*v, (nr ? 2 * nr : 64) * size);
+	if (!n)
+		return -1;
+	*v = n;
+	*cap = nr ? 2 * nr : 64;
+	return 0;
+}
+
+static int one_unix(const struct nlmsghdr *h, void *arg)
+{
+	struct sk_diag *t = arg;
+	int r;
+
+	if (grow((void **)&t->u, t->nr_u, &t->cap_u, sizeof(*t->u))) {
+		pr_err("more than %u unix sockets, or out of memory", DIAG_MAX);
+		return -1;
+	}
+	r = sk_diag_parse_unix(h, &t->u[t->nr_u]);
+	if (r < 0)
+		return -1;
+	if (!r)
+		t->nr_u++;
+	return 0;
+}
+
+struct inet_arg {
+	struct sk_diag	*t;
+	int		proto;
+};
+
+static int one_inet(const struct nlmsghdr *h, void *arg)
+{
+	struct inet_arg *ia = arg;
+	struct sk_diag *t = ia->t;
+	int r;
+
+	if (grow((void **)&t->in, t->nr_in, &t->cap_in, sizeof(*t->in))) {
+		pr_err("more than %u inet sockets, or out of memory", DIAG_MAX);
+		return -1;
+	}
+	r = sk_diag_parse_inet(h, ia->proto, &t->in[t->nr_in]);
+	if (r < 0)
+		return -1;
+	if (!r)
+		t->nr_in++;
+	return 0;
+}
+
+static int collect_unix(struct sk_diag *t)
+{
+	struct {
+		struct nlmsghdr		h;
+		struct unix_diag_req	r;
+	} req = {
+		.h = { .nlmsg_len = sizeof(req), .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+		       .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
+		.r = { .sdiag_family = AF_UNIX, .udiag_states = ~0u,
+		       .udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_PEER |
+				     UDIAG_SHOW_ICONS | UDIAG_SHOW_RQLEN },
+	};
+	struct collect c = { one_unix, t };
+
+	if (diag_request(&req, sizeof(req), &c))
+		return -1;
+	if (t->nr_u)
+		qsort(t->u, t->nr_u, sizeof(*t->u), cmp_u);
+	t->have_u = true;
+	return 0;
+}
+
+static int collect_inet(struct sk_diag *t, int family, int proto)
+{
+	struct {
+		struct nlmsghdr			h;
+		struct inet_diag_req_v2		r;
+	} req = {
+		.h = { .nlmsg_len = sizeof(req), .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+		       .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
+		.r = { .sdiag_family = (uint8_t)family, .sdiag_protocol = (uint8_t)proto,
+		       .idiag_states = ~0u },
+	};
+	struct inet_arg ia = { t, proto };
+	struct collect c = { one_inet, &ia };
+
+	if (diag_request(&req, sizeof(req), &c))
+		return -1;
+	if (t->nr_in)
+		qsort(t->in, t->nr_in, sizeof(*t->in), cmp_in);
+	return 0;
+}
+
+const struct sk_unix_diag *sk_diag_unix(struct sk_diag *t, uint64_t ino, int *err)
+{
+	struct sk_unix_diag key = { .ino = ino };
+
+	*err = 0;
+	if (!t->have_u && collect_unix(t)) {
+		*err = -1;
+		return NULL;
+	}
+	return t->nr_u ? bsearch(&key, t->u, t->nr_u, sizeof(*t->u), cmp_u) : NULL;
+}
+
+static unsigned int inet_bit(int family, int proto)
+{
+	return 1u << ((family == AF_INET6) * 2 + (proto == IPPROTO_UDP));
+}
+
+const struct sk_inet_diag *sk_diag_inet(struct sk_diag *t, int family, int proto,
+					uint64_t ino, int *err)
+{
+	struct sk_inet_diag key = { .ino = ino }, *s;
+	size_t i;
+
+	*err = 0;
+	if (!(t->have_in & inet_bit(family, proto))) {
+		if (collect_inet(t, family, proto)) {
+			*err = -1;
+			return NULL;
+		}
+		t->have_in |= inet_bit(family, proto);
+	}
+	s = t->nr_in ? bsearch(&key, t->in, t->nr_in, sizeof(*t->in), cmp_in) : NULL;
+	if (!s)
+		return NULL;
+	/* an inode is one socket, but step over any twin of another protocol */
+	i = (size_t)(s - t->in);
+	while (i > 0 && t->in[i - 1].ino == ino)
+		i--;
+	for (; i < t->nr_in && t->in[i].ino == ino; i++)
+		if (t->in[i].family == family && t->in[i].proto == proto)
+			return &t->in[i];
+	return NULL;
+}
+
+void sk_diag_free(struct sk_diag *t)
+{
+	free(t->u);
+	free(t->in);
+	memset(t, 0, sizeof(*t));
+}

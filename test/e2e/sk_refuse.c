@@ -1,0 +1,163 @@
+/*
+ * Sockets the dump must refuse, leaving the process and the socket as
+ * they were ("sk_refuse MODE RESULT"):
+ *   rights    a descriptor in flight (SCM_RIGHTS) in a unix queue
+ *   pending   a unix listener with a connection not accepted yet
+ *   tcp       a TCP listener with a connection not accepted yet
+ *   udp       a UDP socket with a datagram queued
+ *   netlink   a netlink socket (another family)
+ *   self      a unix datagram socket connected to itself
+ *   oob       a unix stream socket with an out-of-band byte queued
+ *   dgnamed   a datagram queued on a bound unix socket by a bound sender
+ * After the refused dump the process checks the state is intact.
+ */
+#include <stddef.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <linux/netlink.h>
+
+#include "e2e.h"
+
+static int fds[4];
+
+static void send_fd(int sock, int fd)
+{
+	char ctl[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { "f", 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+			     .msg_controllen = sizeof(ctl) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	if (sendmsg(sock, &mh, 0) != 1)
+		e2e_fail("sendmsg: %s", strerror(errno));
+}
+
+static int recv_fd(int sock)
+{
+	char ctl[CMSG_SPACE(sizeof(int))], b;
+	struct iovec iov = { &b, 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+			     .msg_controllen = sizeof(ctl) };
+	struct cmsghdr *c;
+	int fd = -1;
+
+	if (recvmsg(sock, &mh, MSG_DONTWAIT) != 1 || !(c = CMSG_FIRSTHDR(&mh)) ||
+	    c->cmsg_type != SCM_RIGHTS)
+		e2e_fail("the descriptor in flight is lost");
+	memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	return fd;
+}
+
+static socklen_t lo(struct sockaddr_in *a)
+{
+	*a = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	return sizeof(*a);
+}
+
+static void setup(const char *mode)
+{
+	struct sockaddr_un un = { .sun_family = AF_UNIX };
+	struct sockaddr_in a;
+	socklen_t len = lo(&a);
+	int sv[2], p[2];
+
+	snprintf(un.sun_path + 1, sizeof(un.sun_path) - 1, "criu-e2e-refuse-%d", getpid());
+	if (!strcmp(mode, "rights")) {
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) || pipe(p) || write(p[1], "via fd", 6) != 6)
+			e2e_fail("setup: %s", strerror(errno));
+		send_fd(sv[0], p[0]);
+		close(p[0]);
+		fds[0] = sv[1];
+	} else if (!strcmp(mode, "pending")) {
+		len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(un.sun_path + 1));
+		fds[0] = socket(AF_UNIX, SOCK_STREAM, 0);
+		fds[1] = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (bind(fds[0], (struct sockaddr *)&un, len) || listen(fds[0], 1) ||
+		    connect(fds[1], (struct sockaddr *)&un, len))
+			e2e_fail("setup: %s", strerror(errno));
+	} else if (!strcmp(mode, "tcp") || !strcmp(mode, "udp")) {
+		int type = mode[0] == 't' ? SOCK_STREAM : SOCK_DGRAM;
+
+		fds[0] = socket(AF_INET, type, 0);
+		fds[1] = socket(AF_INET, type, 0);
+		if (bind(fds[0], (struct sockaddr *)&a, len) || (type == SOCK_STREAM && listen(fds[0], 1)) ||
+		    getsockname(fds[0], (struct sockaddr *)&a, &len) ||
+		    connect(fds[1], (struct sockaddr *)&a, len) ||
+		    (type == SOCK_DGRAM && send(fds[1], "dgram", 5, 0) != 5))
+			e2e_fail("setup: %s", strerror(errno));
+	} else if (!strcmp(mode, "dgnamed")) {
+		struct sockaddr_un me = un;
+
+		len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(un.sun_path + 1));
+		me.sun_path[1] ^= 1;	/* another abstract name */
+		fds[0] = socket(AF_UNIX, SOCK_DGRAM, 0);
+		fds[1] = socket(AF_UNIX, SOCK_DGRAM, 0);
+		if (bind(fds[0], (struct sockaddr *)&un, len) || bind(fds[1], (struct sockaddr *)&me, len) ||
+		    sendto(fds[1], "named", 5, 0, (struct sockaddr *)&un, len) != 5)
+			e2e_fail("setup: %s", strerror(errno));
+	} else if (!strcmp(mode, "oob")) {
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) || send(sv[0], "ab", 2, 0) != 2 ||
+		    send(sv[0], "!", 1, MSG_OOB) != 1)
+			e2e_fail("setup: %s", strerror(errno));
+		fds[0] = sv[1];
+	} else if (!strcmp(mode, "self")) {
+		len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(un.sun_path + 1));
+		fds[0] = socket(AF_UNIX, SOCK_DGRAM, 0);
+		if (bind(fds[0], (struct sockaddr *)&un, len) ||
+		    connect(fds[0], (struct sockaddr *)&un, len))
+			e2e_fail("setup: %s", strerror(errno));
+	} else {
+		fds[0] = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+		if (fds[0] < 0)
+			e2e_fail("netlink: %s", strerror(errno));
+	}
+}
+
+static void check(const char *mode)
+{
+	char buf[8];
+	int fd;
+
+	if (!strcmp(mode, "rights")) {
+		fd = recv_fd(fds[0]);
+		if (read(fd, buf, 6) != 6 || memcmp(buf, "via fd", 6))
+			e2e_fail("the pipe sent across does not hold its data");
+	} else if (!strcmp(mode, "pending") || !strcmp(mode, "tcp")) {
+		fd = accept(fds[0], NULL, NULL);
+		if (fd < 0 || write(fds[1], "x", 1) != 1 || read(fd, buf, 1) != 1)
+			e2e_fail("the pending connection is lost: %s", strerror(errno));
+	} else if (!strcmp(mode, "udp")) {
+		if (recv(fds[0], buf, sizeof(buf), MSG_DONTWAIT) != 5 || memcmp(buf, "dgram", 5))
+			e2e_fail("the queued datagram is lost");
+	} else if (!strcmp(mode, "dgnamed")) {
+		if (recv(fds[0], buf, sizeof(buf), MSG_DONTWAIT) != 5 || memcmp(buf, "named", 5))
+			e2e_fail("the queued datagram is lost");
+	} else if (!strcmp(mode, "oob")) {
+		if (recv(fds[0], buf, 1, MSG_OOB) != 1 || buf[0] != '!' || recv(fds[0], buf, 2, 0) != 2)
+			e2e_fail("the out-of-band byte or the data is lost");
+	} else if (!strcmp(mode, "self")) {
+		if (send(fds[0], "me", 2, 0) != 2 || recv(fds[0], buf, sizeof(buf), 0) != 2)
+			e2e_fail("the self-connected socket no longer talks to itself");
+	} else if (fcntl(fds[0], F_GETFD) < 0) {
+		e2e_fail("the netlink socket is gone");
+	}
+}
+
+int main(int argc, char **argv)
+{
+	char *args[] = { argv[0], argv[argc - 1], NULL };
+	const char *mode = argc > 2 ? argv[1] : "";
+
+	e2e_init(2, args);
+	setup(mode);
+	e2e_ready();
+	e2e_wait_stop();
+	check(mode);
+	e2e_pass();
+}

@@ -1,0 +1,427 @@
+/*
+ * Sockets: the sock_diag parsers on crafted answers (short, malformed,
+ * other families), the same parsers on what this kernel says about real
+ * sockets, socket options dumped and set again, and the validation of
+ * unix-sks.img / inet-sks.img entries read back.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <linux/filter.h>
+#include <linux/inet_diag.h>
+#include <linux/rtnetlink.h>
+#include <linux/unix_diag.h>
+
+#include "unit.h"
+#include "files.h"
+#include "image.h"
+#include "log.h"
+#include "sockets.h"
+#include "sk-inet.pb-c.h"
+#include "sk-unix.pb-c.h"
+
+/* ---- crafted netlink answers ----------------------------------------------------------- */
+
+struct msg {
+	union {
+		struct nlmsghdr	h;
+		char		buf[1024];
+	};
+};
+
+static void msg_init(struct msg *m, const void *body, size_t len)
+{
+	memset(m, 0, sizeof(*m));
+	memcpy(NLMSG_DATA(&m->h), body, len);
+	m->h.nlmsg_len = NLMSG_LENGTH(len);
+}
+
+static void msg_attr(struct msg *m, unsigned short type, const void *data, size_t len)
+{
+	struct rtattr *a = (struct rtattr *)(m->buf + NLMSG_ALIGN(m->h.nlmsg_len));
+
+	a->rta_type = type;
+	a->rta_len = (unsigned short)RTA_LENGTH(len);
+	memcpy(RTA_DATA(a), data, len);
+	m->h.nlmsg_len = NLMSG_ALIGN(m->h.nlmsg_len) + RTA_ALIGN(a->rta_len);
+}
+
+static int test_parse_unix(void)
+{
+	struct unix_diag_msg um = { .udiag_family = AF_UNIX, .udiag_type = SOCK_SEQPACKET,
+				    .udiag_state = 10, .udiag_ino = 4242 };
+	struct unix_diag_rqlen rq = { .udiag_rqueue = 2, .udiag_wqueue = 128 };
+	struct unix_diag_vfs vfs = { .udiag_vfs_ino = 77, .udiag_vfs_dev = 0x800001 };
+	uint32_t peer = 4343, icons[2] = { 1, 2 };
+	uint8_t shut = 3;
+	struct sk_unix_diag u;
+	struct msg m;
+
+	msg_init(&m, &um, sizeof(um));
+	msg_attr(&m, UNIX_DIAG_NAME, "\0abstract", 9);
+	msg_attr(&m, UNIX_DIAG_PEER, &peer, sizeof(peer));
+	msg_attr(&m, UNIX_DIAG_RQLEN, &rq, sizeof(rq));
+	msg_attr(&m, UNIX_DIAG_ICONS, icons, sizeof(icons));
+	msg_attr(&m, UNIX_DIAG_VFS, &vfs, sizeof(vfs));
+	msg_attr(&m, UNIX_DIAG_SHUTDOWN, &shut, 1);
+	msg_attr(&m, 200, "ignored", 7);
+	CHECK(sk_diag_parse_unix(&m.h, &u) == 0);
+	CHECK(u.ino == 4242 && u.type == SOCK_SEQPACKET && u.state == 10 && u.peer == 4343);
+	CHECK(u.name_len == 9 && !memcmp(u.name, "\0abstract", 9));
+	CHECK(u.rqueue == 2 && u.wqueue == 128 && u.nr_icons == 2 && u.shutdown == 3);
+	CHECK(u.has_vfs && u.vfs_ino == 77 && u.vfs_dev == 0x800001);
+	return 0;
+}
+
+static int test_parse_unix_bad(void)
+{
+	struct unix_diag_msg um = { .udiag_family = AF_UNIX, .udiag_ino = 1 };
+	char name[SK_NAME_MAX + 1] = "/too/long";
+	struct sk_unix_diag u;
+	struct msg m;
+
+	msg_init(&m, &um, sizeof(um));
+	m.h.nlmsg_len = NLMSG_LENGTH(sizeof(um) - 1);
+	CHECK(sk_diag_parse_unix(&m.h, &u) == -1);		/* short header */
+	msg_init(&m, &um, sizeof(um));
+	msg_attr(&m, UNIX_DIAG_NAME, name, sizeof(name));
+	CHECK(sk_diag_parse_unix(&m.h, &u) == -1);		/* name over sun_path */
+	msg_init(&m, &um, sizeof(um));
+	msg_attr(&m, UNIX_DIAG_PEER, "ab", 2);
+	CHECK(sk_diag_parse_unix(&m.h, &u) == -1);		/* short peer */
+	msg_init(&m, &um, sizeof(um));
+	msg_attr(&m, UNIX_DIAG_RQLEN, "abcd", 4);
+	CHECK(sk_diag_parse_unix(&m.h, &u) == -1);		/* short rqlen */
+	um.udiag_family = AF_INET;
+	msg_init(&m, &um, sizeof(um));
+	CHECK(sk_diag_parse_unix(&m.h, &u) == 1);		/* not ours */
+	um.udiag_family = AF_UNIX;
+	msg_init(&m, &um, sizeof(um));
+	msg_attr(&m, UNIX_DIAG_PEER, "abcd", 4);
+	((struct rtattr *)(m.buf + NLMSG_LENGTH(sizeof(um))))->rta_len = 200;	/* past the end */
+	CHECK(sk_diag_parse_unix(&m.h, &u) == 0 && u.peer == 0);	/* attribute not taken */
+	return 0;
+}
+
+static int test_parse_inet(void)
+{
+	struct inet_diag_msg im = { .idiag_family = AF_INET6, .idiag_state = 10,
+				    .idiag_rqueue = 0, .idiag_wqueue = 511, .idiag_inode = 99 };
+	struct sk_inet_diag s;
+	uint8_t one = 1, shut = 2;
+	struct msg m;
+
+	im.id.idiag_sport = htons(8080);
+	im.id.idiag_src[3] = htonl(1);
+	msg_init(&m, &im, sizeof(im));
+	msg_attr(&m, INET_DIAG_SHUTDOWN, &shut, 1);
+	msg_attr(&m, INET_DIAG_SKV6ONLY, &one, 1);
+	CHECK(sk_diag_parse_inet(&m.h, IPPROTO_TCP, &s) == 0);
+	CHECK(s.ino == 99 && s.family == AF_INET6 && s.proto == IPPROTO_TCP && s.state == 10);
+	CHECK(s.sport == 8080 && s.wqueue == 511 && s.shutdown == 2 && s.v6only == 1);
+	CHECK(s.src[15] == 1);
+	msg_init(&m, &im, sizeof(im));
+	CHECK(sk_diag_parse_inet(&m.h, IPPROTO_TCP, &s) == 0 && s.v6only == -1);
+	msg_attr(&m, INET_DIAG_SHUTDOWN, &shut, 0);
+	CHECK(sk_diag_parse_inet(&m.h, IPPROTO_TCP, &s) == -1);	/* empty attribute */
+	m.h.nlmsg_len = NLMSG_LENGTH(8);
+	CHECK(sk_diag_parse_inet(&m.h, IPPROTO_TCP, &s) == -1);	/* short */
+	im.idiag_family = AF_UNIX;
+	msg_init(&m, &im, sizeof(im));
+	CHECK(sk_diag_parse_inet(&m.h, IPPROTO_TCP, &s) == 1);
+	return 0;
+}
+
+/* ---- what the kernel says about real sockets ------------------------------------------- */
+
+static uint64_t ino_of(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) ? 0 : st.st_ino;
+}
+
+static int test_diag_unix_live(void)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	const struct sk_unix_diag *u, *v;
+	struct sk_diag t = { 0 };
+	int sv[2], l, c, err, ret = -1;
+	socklen_t len;
+
+	snprintf(a.sun_path + 1, sizeof(a.sun_path) - 1, "criu-test-sockets-%d", getpid());
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(a.sun_path + 1));
+	l = socket(AF_UNIX, SOCK_STREAM, 0);
+	c = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) || bind(l, (struct sockaddr *)&a, len) ||
+	    listen(l, 9) || connect(c, (struct sockaddr *)&a, len) || shutdown(sv[0], SHUT_WR))
+		goto out;
+	u = sk_diag_unix(&t, ino_of(sv[0]), &err);
+	v = sk_diag_unix(&t, ino_of(sv[1]), &err);
+	CHECK(u && v && u->peer == v->ino && v->peer == u->ino && u->type == SOCK_DGRAM);
+	CHECK(u->shutdown == 2 && !u->name_len);
+	u = sk_diag_unix(&t, ino_of(l), &err);
+	CHECK(u && u->state == 10 && u->wqueue == 9 && u->nr_icons == 1 && u->rqueue == 1);
+	CHECK(u->name_len == len - offsetof(struct sockaddr_un, sun_path) &&
+	      !memcmp(u->name, a.sun_path, u->name_len));
+	CHECK(!sk_diag_unix(&t, 1, &err) && !err);
+	ret = 0;
+out:
+	sk_diag_free(&t);
+	close(l);
+	close(c);
+	return ret;
+}
+
+static int test_diag_inet_live(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	const struct sk_inet_diag *s;
+	struct sk_diag t = { 0 };
+	int l = socket(AF_INET, SOCK_STREAM, 0), u = socket(AF_INET, SOCK_DGRAM, 0), err;
+	socklen_t len = sizeof(a);
+
+	CHECK(l >= 0 && u >= 0);
+	CHECK(!bind(l, (struct sockaddr *)&a, sizeof(a)) && !listen(l, 33));
+	CHECK(!getsockname(l, (struct sockaddr *)&a, &len) && !bind(u, (struct sockaddr *)&a, len));
+	s = sk_diag_inet(&t, AF_INET, IPPROTO_TCP, ino_of(l), &err);
+	CHECK(s && s->state == 10 && s->wqueue == 33 && s->sport == ntohs(a.sin_port));
+	CHECK(s->src[0] == 127 && s->rqueue == 0);
+	s = sk_diag_inet(&t, AF_INET, IPPROTO_UDP, ino_of(u), &err);
+	CHECK(s && s->proto == IPPROTO_UDP && s->sport == ntohs(a.sin_port));
+	CHECK(!sk_diag_inet(&t, AF_INET6, IPPROTO_TCP, ino_of(l), &err) && !err);
+	sk_diag_free(&t);
+	close(l);
+	close(u);
+	return 0;
+}
+
+/* ---- options --------------------------------------------------------------------------- */
+
+static int getint(int fd, int level, int opt)
+{
+	socklen_t len = sizeof(int);
+	int v = -1;
+
+	getsockopt(fd, level, opt, &v, &len);
+	return v;
+}
+
+static struct sk_opt_cache cache;
+
+static int test_opts_roundtrip(void)
+{
+	int a = socket(AF_INET, SOCK_STREAM, 0), b = socket(AF_INET, SOCK_STREAM, 0);
+	int one = 1, buf = 123456, prio = 3, defer = 5, uto = 7000;
+	struct linger lg = { 1, 9 }, got;
+	socklen_t len = sizeof(got);
+	SkOpt **o;
+	size_t nr, i;
+
+	CHECK(a >= 0 && b >= 0);
+	CHECK(!setsockopt(a, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)));
+	CHECK(!setsockopt(a, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf)));
+	CHECK(!setsockopt(a, SOL_SOCKET, SO_PRIORITY, &prio, sizeof(prio)));
+	CHECK(!setsockopt(a, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+	CHECK(!setsockopt(a, SOL_TCP, TCP_NODELAY, &one, sizeof(one)));
+	CHECK(!setsockopt(a, SOL_TCP, TCP_DEFER_ACCEPT, &defer, sizeof(defer)));
+	CHECK(!setsockopt(a, SOL_TCP, TCP_USER_TIMEOUT, &uto, sizeof(uto)));
+	CHECK(!setsockopt(a, SOL_IP, IP_PKTINFO, &one, sizeof(one)));
+	CHECK(!setsockopt(a, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)));
+	CHECK(!sk_opts_dump(&cache, a, 3, AF_INET, SOCK_STREAM, IPPROTO_TCP, &o, &nr));
+	CHECK(nr == 9);
+	CHECK(!sk_opts_check(o, nr, "test", 1));
+	CHECK(!sk_opts_restore(b, o, nr));
+	CHECK(getint(b, SOL_SOCKET, SO_REUSEADDR) == 1 && getint(b, SOL_SOCKET, SO_PRIORITY) == 3);
+	CHECK(getint(b, SOL_SOCKET, SO_RCVBUF) == getint(a, SOL_SOCKET, SO_RCVBUF));
+	CHECK(getint(b, SOL_TCP, TCP_NODELAY) == 1);
+	CHECK(getint(b, SOL_TCP, TCP_DEFER_ACCEPT) == getint(a, SOL_TCP, TCP_DEFER_ACCEPT));
+	CHECK(getint(b, SOL_TCP, TCP_USER_TIMEOUT) == 7000 && getint(b, SOL_IP, IP_PKTINFO) == 1);
+	CHECK(getint(b, SOL_SOCKET, SO_TIMESTAMPNS) == 1);
+	CHECK(!getsockopt(b, SOL_SOCKET, SO_LINGER, &got, &len) && got.l_onoff && got.l_linger == 9);
+	o[0]->opt = 0xffff;
+	CHECK(sk_opts_check(o, nr, "test", 1) == -1);	/* unknown */
+	o[0]->opt = SOL_SOCKET << 16 | SO_PRIORITY;
+	o[0]->val = (int64_t)1 << 40;
+	CHECK(sk_opts_check(o, nr, "test", 1) == -1);	/* out of range */
+	for (i = 0; i < nr; i++)
+		free(o[i]);
+	free(o);
+	close(a);
+	close(b);
+	return 0;
+}
+
+static int test_opts_filter(void)
+{
+	struct sock_filter code[] = { BPF_STMT(BPF_RET | BPF_K, 0xffff) };
+	struct sock_fprog prog = { .len = 1, .filter = code };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	SkOpt **o = NULL;
+	size_t nr = 0;
+
+	CHECK(fd >= 0);
+	CHECK(!sk_opts_dump(&cache, fd, 3, AF_INET, SOCK_DGRAM, IPPROTO_UDP, &o, &nr) && nr == 0);
+	free(o);
+	CHECK(!setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)));
+	CHECK(sk_opts_dump(&cache, fd, 3, AF_INET, SOCK_DGRAM, IPPROTO_UDP, &o, &nr) == -1);
+	close(fd);
+	return 0;
+}
+
+/* ---- image validation ------------------------------------------------------------------- */
+
+static char scratch[] = "/tmp/criu-test-sockets.XXXXXX";
+
+/* Write @nr unix entries and read them back as a restore would: 0 or -1. */
+static int read_back(int kind, UnixSkEntry *u, InetSkEntry *in, size_t nr)
+{
+	ProtobufCMessage *v[4];
+	struct fd_rst r = { 0 };
+	int dirfd = open(scratch, O_RDONLY | O_DIRECTORY), ret;
+	size_t i;
+
+	for (i = 0; i < nr; i++)
+		v[i] = kind == IMG_UNIX_SKS ? &u[i].base : &in[i].base;
+	unlinkat(dirfd, "unix-sks.img", 0);
+	unlinkat(dirfd, "inet-sks.img", 0);
+	ret = fd_write_entries(dirfd, kind, v, nr) ? -2 : fd_rst_read(&r, dirfd);
+	fd_rst_free(&r);
+	close(dirfd);
+	return ret;
+}
+
+static void unix_pair(UnixSkEntry *u)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		unix_sk_entry__init(&u[i]);
+		u[i].id = 10 + i;
+		u[i].ino = 100 + i;
+		u[i].type = SOCK_STREAM;
+		u[i].state = 1;
+		u[i].has_peer = true;
+		u[i].peer = 11 - i;
+	}
+}
+
+static int test_unix_img(void)
+{
+	ProtobufCBinaryData q = { 3, (uint8_t *)"abc" };
+	UnixSkEntry u[2];
+
+	if (!mkdtemp(scratch))
+		return -1;
+	unix_pair(u);
+	CHECK(read_back(IMG_UNIX_SKS, u, NULL, 2) == 0);
+	u[1].peer = 12;
+	CHECK(read_back(IMG_UNIX_SKS, u, NULL, 2) == -1);	/* peer missing */
+	unix_pair(u);
+	u[1].has_peer = false;
+	CHECK(read_back(IMG_UNIX_SKS, u, NULL, 2) == -1);	/* stream peer not pointing back */
+	unix_pair(u);
+	u[0].state = 10;
+	u[0].has_peer = false;
+	u[0].has_backlog = true;
+	CHECK(read_back(IMG_UNIX_SKS, u, NULL, 1) == -1);	/* listening without a name */
+	u[0].has_name = true;
+	u[0].name.len = 4;
+	u[0].name.data = (uint8_t *)"rel!";
+	CHECK(read_back(IMG_UNIX_SKS, u, NULL, 1) == -1);	/* relative path */
+	u[0].name.data = (uint8_t *)"/ok!";
+	CHECK(read_back(IMG_UNIX_SKS, u, NULL, 1) == 0);
+	u[0].n_queue = 1;
+	u[0].queue = &q;
+	CHECK(read_back(IMG_UNIX_SKS, u, NULL, 1) == -1);	/* data on a listener */
+	unix_pair(u);
+	u[0].type = SOCK_DGRAM;
+	u[0].state = 7;
+	u[0].has_peer = false;
+	u[0].n_queue = 1;
+	u[0].queue = &q;
+	CHECK(read_back(IMG_UNIX_SKS, u, NULL, 1) == -1);	/* queue, no sender can resend */
+	u[0].has_queue_unnamed = u[0].queue_unnamed = true;
+	CHECK(read_back(IMG_UNIX_SKS, u, NULL, 1) == -1);	/* ... nor a name to send to */
+	u[0].has_name = true;
+	u[0].name.len = 5;
+	u[0].name.data = (uint8_t *)"\0abcd";
+	CHECK(read_back(IMG_UNIX_SKS, u, NULL, 1) == 0);	/* unnamed senders, named socket */
+	unix_pair(u);
+	u[0].type = 9;
+	CHECK(read_back(IMG_UNIX_SKS, u, NULL, 2) == -1);	/* unknown type */
+	unix_pair(u);
+	u[1].id = 10;
+	u[1].peer = 10;
+	CHECK(read_back(IMG_UNIX_SKS, u, NULL, 2) == -1);	/* own peer, id twice */
+	return 0;
+}
+
+static int test_inet_img(void)
+{
+	InetSkEntry e;
+	uint8_t lo[4] = { 127, 0, 0, 1 };
+
+	inet_sk_entry__init(&e);
+	e.id = 5;
+	e.family = AF_INET;
+	e.type = SOCK_STREAM;
+	e.proto = IPPROTO_TCP;
+	e.state = 10;
+	e.has_backlog = true;
+	e.backlog = 5;
+	e.has_src_addr = e.has_src_port = true;
+	e.src_addr.len = 4;
+	e.src_addr.data = lo;
+	e.src_port = 8080;
+	CHECK(read_back(IMG_INET_SKS, NULL, &e, 1) == 0);
+	e.src_port = 70000;
+	CHECK(read_back(IMG_INET_SKS, NULL, &e, 1) == -1);	/* port */
+	e.src_port = 8080;
+	e.src_addr.len = 3;
+	CHECK(read_back(IMG_INET_SKS, NULL, &e, 1) == -1);	/* address size */
+	e.src_addr.len = 4;
+	e.state = 1;
+	CHECK(read_back(IMG_INET_SKS, NULL, &e, 1) == -1);	/* established TCP */
+	e.state = 10;
+	e.has_v6only = true;
+	CHECK(read_back(IMG_INET_SKS, NULL, &e, 1) == -1);	/* v6only on v4 */
+	e.has_v6only = false;
+	e.proto = IPPROTO_SCTP;
+	CHECK(read_back(IMG_INET_SKS, NULL, &e, 1) == -1);
+	return 0;
+}
+
+static int test_cleanup(void)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "%s/unix-sks.img", scratch);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/inet-sks.img", scratch);
+	unlink(path);
+	CHECK(!rmdir(scratch));
+	return 0;
+}
+
+static const struct unit_case cases[] = {
+	{ "unix diag: every attribute parsed", test_parse_unix },
+	{ "unix diag: short, oversized, foreign answers", test_parse_unix_bad },
+	{ "inet diag: v6 listener, shutdown, v6only; malformed", test_parse_inet },
+	{ "unix diag of real sockets: peers, listener, pending", test_diag_unix_live },
+	{ "inet diag of real sockets: TCP listener, UDP", test_diag_inet_live },
+	{ "socket options: dump, check, restore", test_opts_roundtrip },
+	{ "socket options: an attached filter is refused", test_opts_filter },
+	{ "unix-sks.img: bad entries refused", test_unix_img },
+	{ "inet-sks.img: bad entries refused", test_inet_img },
+	{ "scratch directory removed", test_cleanup },
+};
+
+UNIT_MAIN(cases)
