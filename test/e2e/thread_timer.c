@@ -48,8 +48,11 @@ int main(int argc, char **argv)
 	sigemptyset(&s);
 	sigaddset(&s, TICK_SIG);
 	pthread_sigmask(SIG_BLOCK, &s, NULL);	/* every thread: only sigwaitinfo takes it */
+	/* SIGTERM must reach the main thread, the one in pause() */
+	e2e_term_mask(SIG_BLOCK);
 	if (pthread_create(&th, NULL, worker, NULL))
 		e2e_fail("pthread_create failed");
+	e2e_term_mask(SIG_UNBLOCK);
 	while (!__atomic_load_n(&worker_tid, __ATOMIC_SEQ_CST))
 		usleep(1000);
 	memset(&sev, 0, sizeof(sev));
