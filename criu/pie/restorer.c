@@ -477,8 +477,50 @@ struct k_clone_args {
 
 /* VM | FS | FILES | SIGHAND | THREAD | SYSVSEM */
 #define R_CLONE_THREAD_FLAGS	(0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000)
+#define R_CLONE_CHILD_CLEARTID	0x200000
+#define R_CLONE_CHILD_SETTID	0x1000000
+#define R_NS_LAST_PID_TRIES	8
 
 static void thread_main(struct restorer_args *a, long idx) __attribute__((noreturn));
+
+/*
+ * Thread @i with its dumped tid: 0 done, < 0 an error. With ns_last_pid a
+ * fork elsewhere on the host may take the tid first: the thread that got
+ * another tid ends at once (thread_main checks), and once the kernel has
+ * cleared @ctid (the thread no longer uses its stack) 1 says "try again".
+ */
+static long make_thread(struct restorer_args *a, struct rst_thread *t, unsigned int i)
+{
+	struct k_clone_args ca;
+	__u64 tid = t[i].tid;	/* set_tid is an array of pid_t: first 4 bytes */
+	__u32 ctid = 0;
+	long r;
+
+	memset(&ca, 0, sizeof(ca));
+	ca.flags = R_CLONE_THREAD_FLAGS;
+	ca.stack = t[i].stack_top - RST_THREAD_STACK_SIZE;
+	ca.stack_size = RST_THREAD_STACK_SIZE;
+	if (a->ns_last_pid_fd >= 0) {
+		char buf[16];
+		int n = std_snprintf(buf, sizeof(buf), "%u", t[i].tid - 1);
+
+		TRY(a, syscall4(__NR_pwrite64, a->ns_last_pid_fd, (long)buf, n, 0),
+		    "write to ns_last_pid for a thread");
+		ca.flags |= R_CLONE_CHILD_SETTID | R_CLONE_CHILD_CLEARTID;
+		ca.child_tid = (__u64)(unsigned long)&ctid;
+	} else {
+		ca.set_tid = (__u64)(unsigned long)&tid;
+		ca.set_tid_size = 1;
+	}
+	r = restorer_clone_thread(&ca, sizeof(ca), thread_main, a, (long)i);
+	if (r < 0 || r == (long)t[i].tid)
+		return r < 0 ? r : 0;
+	if (a->ns_last_pid_fd < 0)
+		return 1;
+	while (__atomic_load_n(&ctid, __ATOMIC_SEQ_CST))
+		futex_wait(&ctid, (__u32)r);
+	return 1;
+}
 
 static void make_threads(struct restorer_args *a)
 {
@@ -486,28 +528,14 @@ static void make_threads(struct restorer_args *a)
 	unsigned int i;
 
 	for (i = 1; i < a->nr_threads; i++) {
-		struct k_clone_args ca;
-		__u64 tid = t[i].tid;	/* set_tid is an array of pid_t: first 4 bytes */
+		unsigned int tries = 0;
 		long r;
 
-		memset(&ca, 0, sizeof(ca));
-		ca.flags = R_CLONE_THREAD_FLAGS;
-		ca.stack = t[i].stack_top - RST_THREAD_STACK_SIZE;
-		ca.stack_size = RST_THREAD_STACK_SIZE;
-		if (a->ns_last_pid_fd >= 0) {
-			char buf[16];
-			int n = std_snprintf(buf, sizeof(buf), "%u", t[i].tid - 1);
-
-			TRY(a, syscall4(__NR_pwrite64, a->ns_last_pid_fd, (long)buf, n, 0),
-			    "write to ns_last_pid for a thread");
-		} else {
-			ca.set_tid = (__u64)(unsigned long)&tid;
-			ca.set_tid_size = 1;
-		}
-		r = restorer_clone_thread(&ca, sizeof(ca), thread_main, a, (long)i);
+		while ((r = make_thread(a, t, i)) > 0 && ++tries < R_NS_LAST_PID_TRIES)
+			;
 		if (r < 0)
 			fail(a, "clone3 of a thread (its tid in use?)", r);
-		if (r != (long)t[i].tid)
+		if (r > 0)
 			fail(a, "a thread got another tid than the dumped one", -1);
 	}
 }
@@ -588,6 +616,8 @@ static void thread_main(struct restorer_args *a, long idx)
 {
 	struct rst_thread *t = (struct rst_thread *)(unsigned long)a->threads + idx;
 
+	if (sys_gettid() != (int)t->tid)	/* ns_last_pid lost a race: the leader tries again */
+		syscall1(__NR_exit, 0);
 	set_thread_state(a, t);
 	queue_pending(a, t->pending_first, t->nr_pending, t->tid);
 	set_creds(a);

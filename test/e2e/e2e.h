@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <time.h>
 #include <sys/syscall.h>
 #include <linux/futex.h>
 
@@ -112,11 +113,18 @@ static inline void e2e_read_all(int fd, void *buf, size_t len, const char *what)
 	}
 }
 
-/* Block until SIGTERM arrives (pause() returns on any handled signal). */
+/*
+ * Wait until SIGTERM has arrived. Not pause(): a task restored inside
+ * pause() re-issues it, and a SIGTERM whose handler runs just before that
+ * (between the restorer's sigreturn and the restarted call) would leave it
+ * asleep for ever; a short sleep looks at the flag again.
+ */
 static inline void e2e_wait_stop(void)
 {
+	const struct timespec ts = { 0, 20 * 1000 * 1000 };
+
 	while (!e2e_stop)
-		pause();
+		nanosleep(&ts, NULL);
 }
 
 /*

@@ -28,7 +28,7 @@ def prog(name):
     return [os.path.join(E2E, name)]
 
 
-SYS_POLL, SYS_PAUSE, SYS_FUTEX, SYS_CLOCK_NANOSLEEP = 7, 34, 202, 230
+SYS_POLL, SYS_FUTEX, SYS_CLOCK_NANOSLEEP = 7, 202, 230
 
 # name, command, flow, extra dump options, extra restore options
 CASES = [
@@ -609,12 +609,8 @@ def dump_and_restore(p, flow, tmp, dopts, ropts, env):
         tree_states(tmp, "T")
         for q in tree_pids(tmp):
             os.kill(q, signal.SIGCONT)
-        # SIGTERM only once each is back in pause(): one arriving while
-        # the restorer still has it blocked is handled before pause()
-        # starts again, which then waits for ever (the program's race)
-        for q in tree_pids(tmp):
-            if proc_status(q)["State"].split()[0] != "Z":
-                wait_blocked(q, SYS_PAUSE)
+        # (e2e_wait_stop sleeps in short steps, so a SIGTERM arriving as
+        # the tree resumes is seen: see restore.md, Known gaps)
     else:
         restore(imgs, ropts, env, pid)
     os.kill(pid, signal.SIGTERM)

@@ -48,7 +48,7 @@ int main(int argc, char **argv)
 	sigemptyset(&s);
 	sigaddset(&s, TICK_SIG);
 	pthread_sigmask(SIG_BLOCK, &s, NULL);	/* every thread: only sigwaitinfo takes it */
-	/* SIGTERM must reach the main thread, the one in pause() */
+	/* SIGTERM must reach the main thread, the one waiting for it */
 	e2e_term_mask(SIG_BLOCK);
 	if (pthread_create(&th, NULL, worker, NULL))
 		e2e_fail("pthread_create failed");
