@@ -1,8 +1,12 @@
 /*
- * An epoll set over a pipe, an eventfd (edge-triggered) and a periodic
- * timerfd keeps its registrations and data and still wakes after restore.
+ * An epoll set over a pipe, an eventfd (edge-triggered), a periodic
+ * timerfd and a listening TCP socket keeps its registrations and data and
+ * still wakes after restore (the socket when a connection comes in).
  */
 #include <stdint.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
@@ -30,8 +34,25 @@ static int wait_for(int ep, uint64_t data, int ms)
 	return 0;
 }
 
+/* A TCP listener on a free port of 127.0.0.1; its address in @sa. */
+static int listener(struct sockaddr_in *sa)
+{
+	socklen_t len = sizeof(*sa);
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	sa->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (s < 0 || bind(s, (struct sockaddr *)sa, sizeof(*sa)) || listen(s, 4) ||
+	    getsockname(s, (struct sockaddr *)sa, &len))
+		e2e_fail("listener: %s", strerror(errno));
+	return s;
+}
+
 int main(int argc, char **argv)
 {
+	struct sockaddr_in sa;
+	int ls, cs;
 	struct itimerspec its = { { 0, 100000000 }, { 0, 100000000 } };
 	uint64_t one = 1, v;
 	int p[2], efd, tfd, ep;
@@ -46,6 +67,8 @@ int main(int argc, char **argv)
 	add(ep, p[0], EPOLLIN, 0x1111);
 	add(ep, efd, EPOLLIN | EPOLLET, 0x2222);
 	add(ep, tfd, EPOLLIN, 0x3333);
+	ls = listener(&sa);
+	add(ep, ls, EPOLLIN, 0x4444);
 
 	e2e_ready();
 	e2e_wait_stop();
@@ -66,5 +89,14 @@ int main(int argc, char **argv)
 		e2e_fail("timerfd read: %s", strerror(errno));
 	if (!wait_for(ep, 0x3333, 2000))
 		e2e_fail("the timerfd does not wake the epoll any more");
+	if (wait_for(ep, 0x4444, 0))
+		e2e_fail("the listener reported before anyone connected");
+	cs = socket(AF_INET, SOCK_STREAM, 0);
+	if (cs < 0 || connect(cs, (struct sockaddr *)&sa, sizeof(sa)))
+		e2e_fail("connect to the restored listener: %s", strerror(errno));
+	if (!wait_for(ep, 0x4444, 2000))
+		e2e_fail("no event for the connection to the listener");
+	if (accept(ls, NULL, NULL) < 0)
+		e2e_fail("accept: %s", strerror(errno));
 	e2e_pass();
 }
