@@ -24,7 +24,7 @@ static int cpuinfo_dump(int dirfd)
 	e.cpu = &cpu;
 	img = img_create(dirfd, IMG_CPUINFO, 0);
 	if (img && !img_write_entry(img, &e.base)) {
-		ret = img_commit(img);
+		ret = img_commit_durable(img);
 		img = NULL;
 	}
 	img_abort(img);

@@ -186,7 +186,8 @@ static int write_one(int dirfd, enum img_kind kind, unsigned int id, const Proto
 		img_abort(img);
 		return -1;
 	}
-	return img_commit(img);
+	/* the inventory, written last, makes the whole set durable */
+	return kind == IMG_INVENTORY ? img_commit_durable(img) : img_commit(img);
 }
 
 static int write_core(struct dump_task *t)

@@ -356,7 +356,7 @@ int json_to_img(const struct json_value *doc, const char *src, int dirfd, const 
 		img_abort(img);
 		return -1;
 	}
-	return img_commit(img);
+	return img_commit_durable(img);
 }
 
 /* The whole of @path ("-": stdin), at most JSON_MAX_DOC bytes. */

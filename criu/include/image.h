@@ -17,6 +17,11 @@
  *   3. img_commit(img)                     - flushes and renames to the final name;
  *      a crash before this leaves only the ".part" file, never a file that
  *      looks complete. img_abort(img) drops it instead.
+ *   4. the one file that says a set is complete (inventory.img of a dump,
+ *      the only file of a one-file command) is committed last with
+ *      img_commit_durable(): syncfs() of the images filesystem, then the
+ *      file's data, then its name. After a crash a set either has it and
+ *      is whole on disk, or lacks it and is refused.
  *
  * Reading (restore, show):
  *   1. img = img_open(dirfd, IMG_x, id), or img_open_file(dirfd, name) which
@@ -98,6 +103,7 @@ const struct img_desc *img_desc_find(const char *name, uint32_t magic, bool have
 struct cr_img *img_create(int dirfd, enum img_kind kind, unsigned int id);
 int img_write_entry(struct cr_img *img, const ProtobufCMessage *msg);
 int img_commit(struct cr_img *img);
+int img_commit_durable(struct cr_img *img);
 void img_abort(struct cr_img *img);
 
 struct cr_img *img_open(int dirfd, enum img_kind kind, unsigned int id);
