@@ -680,24 +680,24 @@ static void stage_vma_attrs(const struct rst_image *ri, const struct staging *st
  * rest is zero (anonymous) or the file's again (private file mapping).
  */
 static void *take_over(const struct rst_image *ri, const struct rst_image *parent, size_t i,
-		       uint64_t to)
+		       uint64_t to, size_t *k)
 {
 	const VmaEntry *v = ri->mm->vmas[i];
 	uint64_t from = parent->staged[ri->inherit[i]], pos = v->start, len = v->end - v->start;
 	void *p = mremap((void *)(unsigned long)from, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
 			 (void *)(unsigned long)to);
-	size_t k;
 
 	if (p == MAP_FAILED)
 		die("cannot take over the parent's vma [%#llx, %#llx) staged at %#llx: %s",
 		    (unsigned long long)v->start, (unsigned long long)v->end,
 		    (unsigned long long)from, strerror(errno));
-	for (k = 0; k <= ri->nr_cow; k++) {
-		const struct rst_pages *c = k < ri->nr_cow ? &ri->cow[k] : NULL;
-		uint64_t end = c && c->vma == i ? c->vaddr : v->end;
+	/* The runs are in address order: @k walks them once over all vmas. */
+	while (*k < ri->nr_cow && ri->cow[*k].vma < i)
+		(*k)++;
+	for (;; (*k)++) {
+		const struct rst_pages *c = *k < ri->nr_cow && ri->cow[*k].vma == i ? &ri->cow[*k] : NULL;
+		uint64_t end = c ? c->vaddr : v->end;
 
-		if (c && c->vma != i)
-			continue;
 		if (end > pos && madvise((char *)p + (pos - v->start), end - pos, MADV_DONTNEED))
 			die("madvise DONTNEED in [%#llx, %#llx): %s", (unsigned long long)pos,
 			    (unsigned long long)end, strerror(errno));
@@ -711,7 +711,7 @@ static void *take_over(const struct rst_image *ri, const struct rst_image *paren
 static void stage_memory(const struct rst_image *ri, const struct rst_image *parent,
 			 const struct rst_files *f, struct staging *st)
 {
-	size_t i;
+	size_t i, cow_k = 0;	/* cursor over ri->cow for take_over() */
 
 	bool *filled = calloc(ri->mm->n_vmas + 1, sizeof(*filled));
 
@@ -736,7 +736,7 @@ static void stage_memory(const struct rst_image *ri, const struct rst_image *par
 		if (v->flags & MAP_GROWSDOWN)
 			flags |= MAP_GROWSDOWN;
 		if (ri->inherit && ri->inherit[i] >= 0) {
-			p = take_over(ri, parent, i, st->tmp[i]);
+			p = take_over(ri, parent, i, st->tmp[i], &cow_k);
 			if (mprotect(p, v->end - v->start, prot))
 				die("mprotect of the inherited vma [%#llx, %#llx): %s",
 				    (unsigned long long)v->start, (unsigned long long)v->end,
