@@ -23,16 +23,12 @@
 #include "log.h"
 #include "dump.h"
 #include "vma.h"
+#include "pagemap-flags.h"
 
 #define PAGE		4096ull
-#define PM_PRESENT	(1ull << 63)
-#define PM_SWAPPED	(1ull << 62)
-#define PM_FILE		(1ull << 61)
-#define PM_EXCLUSIVE	(1ull << 56)
-#define PM_PFN		((1ull << 55) - 1)
 #define BATCH		512
 
-int cow_open_pagemap(pid_t pid)
+int dump_open_pagemap(pid_t pid)
 {
 	char path[64];
 	int fd;

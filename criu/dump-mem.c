@@ -523,10 +523,6 @@ static int scan_vma(struct page_xfer *x, int pm_fd, const VmaEntry *v)
 
 /* ---- without PAGEMAP_SCAN: read /proc/PID/pagemap --------------------------- */
 
-#define PM_PRESENT	(1ull << 63)
-#define PM_SWAPPED	(1ull << 62)
-#define PM_FILE		(1ull << 61)	/* file page or shared anonymous */
-#define PM_PFN		((1ull << 55) - 1)
 #define HPAGE_PAGES	512
 
 /* PFNs of the zero pages, found by read-faulting memory of our own. */
@@ -633,7 +629,7 @@ static int cow_begin(struct page_xfer *x, int pm_fd, const VmaEntry *v)
 	if (!p || !cow_parent_vma(p, x->t, v))
 		return 0;
 	if (x->parent_pm < 0) {
-		x->parent_pm = cow_open_pagemap(p->pid);
+		x->parent_pm = dump_open_pagemap(p->pid);
 		if (x->parent_pm < 0)
 			return -1;
 	}
@@ -664,7 +660,6 @@ int dump_pages(struct dump_task *t)
 			       .parent_pm = -1 };
 	PagemapHead head = PAGEMAP_HEAD__INIT;
 	struct cr_img *pages = NULL;
-	char path[64];
 	int pm_fd = -1, ret = -1;
 	size_t i;
 
@@ -683,12 +678,9 @@ int dump_pages(struct dump_task *t)
 	x.args = compel_args(t->ctl);
 	x.args->nr_iovs = 0;
 	x.args->total = 0;
-	snprintf(path, sizeof(path), "/proc/%d/pagemap", t->pid);
-	pm_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (pm_fd < 0) {
-		pr_perror("can't open %s", path);
+	pm_fd = dump_open_pagemap(t->pid);
+	if (pm_fd < 0)
 		return -1;
-	}
 	if (pipe_setup(&x))
 		goto out;
 	x.pagemap = img_create(t->dirfd, IMG_PAGEMAP, t->pid);

@@ -199,7 +199,7 @@ int dump_pages(struct dump_task *t);		/* through the parasite */
 void dump_mm_free(struct dump_task *t);
 
 /* dump-cow.c: pages shared with the parent process since fork() */
-int cow_open_pagemap(pid_t pid);
+int dump_open_pagemap(pid_t pid);
 /* @out[i] = 1 when page i of [start, end) is the same physical page in both. */
 int cow_shared_map(int child_pm, int parent_pm, uint64_t start, uint64_t end, uint8_t *out);
 /* The vma of @parent that @child's @v may have inherited (same range, kind, file), or NULL. */

@@ -60,8 +60,8 @@ static int test_shared_map(void)
 	if (read(ready[0], &c, 1) != 1)
 		goto out;
 	m[PARENT_WRITES * PG] = 'p';
-	cpm = cow_open_pagemap(pid);
-	ppm = cow_open_pagemap(getpid());
+	cpm = dump_open_pagemap(pid);
+	ppm = dump_open_pagemap(getpid());
 	if (cpm < 0 || ppm < 0)
 		goto out;
 	if (cow_shared_map(cpm, ppm, (uintptr_t)m, (uintptr_t)m + NPAGES * PG, map))
