@@ -515,8 +515,8 @@ static long make_thread(struct restorer_args *a, struct rst_thread *t, unsigned 
 	r = restorer_clone_thread(&ca, sizeof(ca), thread_main, a, (long)i);
 	if (r < 0 || r == (long)t[i].tid)
 		return r < 0 ? r : 0;
-	if (a->ns_last_pid_fd < 0)
-		return 1;
+	if (a->ns_last_pid_fd < 0)	/* set_tid cannot give another: never retry */
+		fail(a, "a thread got another tid than the dumped one", -1);
 	while (__atomic_load_n(&ctid, __ATOMIC_SEQ_CST))
 		futex_wait(&ctid, (__u32)r);
 	return 1;
