@@ -120,10 +120,14 @@ UNIT_SRC	:= $(wildcard test/unit/test-*.c)
 UNIT_BIN	:= $(UNIT_SRC:.c=)
 TEST_HELPERS	:= $(wildcard test/lib/*.c)
 
+# A test may have sources of its own besides test-NAME.c (listed below).
 test/unit/test-%: test/unit/test-%.c $(CRIU_INTERNAL) $(TEST_HELPERS) $(COMPEL_LIB)
 	$(E) "  LINK    $@"
-	$(Q)$(CC) $(CFLAGS) $(WARNINGS) $(CPPFLAGS) -Itest/lib -o $@ $< $(TEST_HELPERS) \
+	$(Q)$(CC) $(CFLAGS) $(WARNINGS) $(CPPFLAGS) -Itest/lib -o $@ $< \
+		$(filter-out $< $(TEST_HELPERS),$(filter %.c,$^)) $(TEST_HELPERS) \
 		$(CRIU_INTERNAL) $(COMPEL_LIB) $(LDLIBS)
+
+test/unit/test-restore: test/unit/restore-capture.c test/unit/restore-capture.h
 
 E2E_SRC		:= $(wildcard test/e2e/*.c)
 E2E_BIN		:= $(E2E_SRC:.c=)
