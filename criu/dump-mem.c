@@ -33,6 +33,7 @@
 #define PAGE		4096ul
 #define PIPE_WANT	(4u << 20)	/* we ask for this much, pipe-max-size permitting */
 #define SCAN_VEC	512
+#define COW_BATCH	512	/* pagemap entries compared with the parent's at once */
 
 static uint64_t vmflags_madv(uint64_t f)
 {
@@ -279,8 +280,8 @@ struct page_xfer {
 	unsigned int		flushes;
 	int64_t			rseq_off;	/* where rseq_cs lands in the file, -1 */
 	int			parent_pm;	/* the parent's pagemap, -1: no parent */
-	const uint8_t		*cow;		/* per page of the vma: shared with the parent */
-	uint64_t		cow_start;	/* the vma's start */
+	int			pm_fd;		/* the task's own pagemap */
+	bool			cow;		/* this vma was inherited from the parent */
 	uint64_t		cow_pages;	/* pages left out as PE_COW */
 };
 
@@ -446,30 +447,48 @@ static int store_run(struct page_xfer *x, const VmaEntry *v, uint64_t start, uin
 	return 0;
 }
 
+/* [s, e) as one kind of run: PE_COW (shared with the parent) or stored. */
+static int class_run(struct page_xfer *x, const VmaEntry *v, uint64_t s, uint64_t e, bool shared)
+{
+	if (!shared)
+		return store_run(x, v, s, e);
+	x->cow_pages += (e - s) / PAGE;
+	return write_entries(x, s, e, PE_COW);
+}
+
 /*
  * A run of pages worth storing. Where the vma was inherited from the
  * parent, the pages still shared with it become PE_COW runs without data.
+ * Only the run's own pagemap entries are compared, a batch at a time: a
+ * huge mostly empty inherited vma costs nothing more than its pages.
  */
 static int add_run(struct page_xfer *x, const VmaEntry *v, uint64_t start, uint64_t end)
 {
-	uint64_t a, s;
+	uint8_t map[COW_BATCH];
+	uint64_t a, s = start;
+	bool cur = false;
+	size_t i, n;
 
 	if (!x->cow)
 		return store_run(x, v, start, end);
-	for (a = start; a < end;) {
-		bool shared = x->cow[(a - x->cow_start) / PAGE];
-
-		for (s = a; a < end && x->cow[(a - x->cow_start) / PAGE] == shared; a += PAGE)
-			;
-		if (shared) {
-			if (write_entries(x, s, a, PE_COW))
-				return -1;
-			x->cow_pages += (a - s) / PAGE;
-		} else if (store_run(x, v, s, a)) {
+	for (a = start; a < end; a += n * PAGE) {
+		n = (end - a) / PAGE < COW_BATCH ? (end - a) / PAGE : COW_BATCH;
+		if (cow_shared_map(x->pm_fd, x->parent_pm, a, a + n * PAGE, map))
 			return -1;
+		for (i = 0; i < n; i++) {
+			uint64_t pa = a + i * PAGE;
+
+			if (pa == start) {
+				cur = map[i];
+			} else if (map[i] != cur) {
+				if (class_run(x, v, s, pa, cur))
+					return -1;
+				s = pa;
+				cur = map[i];
+			}
 		}
 	}
-	return 0;
+	return class_run(x, v, s, end, cur);
 }
 
 /* Scan one vma; every stored run goes through add_run(). */
@@ -619,39 +638,18 @@ static int scan_vma_pagemap(struct page_xfer *x, int pm_fd, const VmaEntry *v,
 	return 0;
 }
 
-/* Before scanning @v: which of its pages the child shares with its parent. */
-static int cow_begin(struct page_xfer *x, int pm_fd, const VmaEntry *v)
+/* Before scanning @v: is it inherited from the parent (its pages may be shared)? */
+static int cow_begin(struct page_xfer *x, const VmaEntry *v)
 {
 	const struct dump_task *p = x->t->parent;
-	uint8_t *map;
 
-	x->cow = NULL;
-	if (!p || !cow_parent_vma(p, x->t, v))
-		return 0;
-	if (x->parent_pm < 0) {
+	x->cow = p && cow_parent_vma(p, x->t, v);
+	if (x->cow && x->parent_pm < 0) {
 		x->parent_pm = dump_open_pagemap(p->pid);
 		if (x->parent_pm < 0)
 			return -1;
 	}
-	map = malloc((v->end - v->start) / PAGE);
-	if (!map) {
-		pr_err("out of memory for the pages of %lx-%lx", (unsigned long)v->start,
-		       (unsigned long)v->end);
-		return -1;
-	}
-	if (cow_shared_map(pm_fd, x->parent_pm, v->start, v->end, map)) {
-		free(map);
-		return -1;
-	}
-	x->cow = map;
-	x->cow_start = v->start;
 	return 0;
-}
-
-static void cow_end(struct page_xfer *x)
-{
-	free((void *)x->cow);
-	x->cow = NULL;
 }
 
 int dump_pages(struct dump_task *t)
@@ -681,6 +679,7 @@ int dump_pages(struct dump_task *t)
 	pm_fd = dump_open_pagemap(t->pid);
 	if (pm_fd < 0)
 		return -1;
+	x.pm_fd = pm_fd;
 	if (pipe_setup(&x))
 		goto out;
 	x.pagemap = img_create(t->dirfd, IMG_PAGEMAP, t->pid);
@@ -699,10 +698,9 @@ int dump_pages(struct dump_task *t)
 		    v->kind != VMA_KIND__VMA_SHMEM_PRIVATE)
 			continue;
 		t->stats.pages_scanned += (v->end - v->start) / PAGE;
-		if (cow_begin(&x, pm_fd, v))
+		if (cow_begin(&x, v))
 			goto out;
 		r = scan ? scan_vma(&x, pm_fd, v) : scan_vma_pagemap(&x, pm_fd, v, &z);
-		cow_end(&x);
 		if (r)
 			goto out;
 	}
