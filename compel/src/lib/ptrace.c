@@ -383,12 +383,43 @@ static uint64_t status_hex(const char *text, const char *key)
  */
 uint64_t cpl_read_pending(pid_t tid)
 {
-	char buf[4096], file[32];
+	char buf[4096], file[32], path[64], *big = NULL;
+	uint64_t ret;
+	size_t len = 0, cap = 0;
+	ssize_t n;
+	int fd;
 
 	snprintf(file, sizeof(file), "task/%d/status", tid);
 	if (read_proc_line(tid, file, buf, sizeof(buf)))
 		return 0;
-	return status_hex(buf, "\nSigPnd:") | status_hex(buf, "\nShdPnd:");
+	if (strstr(buf, "\nShdPnd:") || strlen(buf) < sizeof(buf) - 1)
+		return status_hex(buf, "\nSigPnd:") | status_hex(buf, "\nShdPnd:");
+	/* Past 4 KiB (hundreds of supplementary groups): read it all. */
+	snprintf(path, sizeof(path), "/proc/%d/%s", tid, file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	do {
+		if (cap - len < 4096) {
+			char *b = realloc(big, cap = cap ? 2 * cap : 16384);
+
+			if (!b) {
+				len = 0;
+				break;
+			}
+			big = b;
+		}
+		n = read(fd, big + len, cap - len - 1);
+		if (n > 0)
+			len += (size_t)n;
+	} while (n > 0);
+	close(fd);
+	if (!big)
+		return 0;
+	big[len] = '\0';
+	ret = status_hex(big, "\nSigPnd:") | status_hex(big, "\nShdPnd:");
+	free(big);
+	return ret;
 }
 
 int cpl_thread_state_save(struct thread_state *ts, pid_t tid)
