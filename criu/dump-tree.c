@@ -136,6 +136,18 @@ static int seize_one(struct dump_task *t)
 		return 0;
 	}
 	if (!compel_seize_task(t->pid, 0, &t->tids, &t->nr_tids)) {
+		/*
+		 * A child that exited and was reaped before this (its parent
+		 * ignores SIGCHLD) may have left its pid to a stranger: what we
+		 * hold now must still be the parent's child.
+		 */
+		if (t->ppid && (stat_or_gone(t->pid, &t->stat) || t->stat.ppid != t->ppid)) {
+			compel_detach_task(t->tids, t->nr_tids);
+			free(t->tids);
+			t->tids = NULL;
+			t->nr_tids = 0;
+			return 2;
+		}
 		t->seized = true;
 		return 1;
 	}
@@ -423,12 +435,15 @@ int dump_tree_stop(struct dump_tree *tr)
 {
 	size_t i;
 
+	int ret = 0;
+
+	/* Every task is let go even if one cannot be stopped: none stays traced. */
 	for (i = 0; i < tr->nr; i++)
 		if (tr->t[i]->seized && kill(tr->t[i]->pid, SIGSTOP)) {
 			pr_perror("can't stop %d", tr->t[i]->pid);
-			return -1;
+			ret = -1;
 		}
-	return dump_tree_detach(tr);
+	return dump_tree_detach(tr) ? -1 : ret;
 }
 
 /* /proc/PID/stat says the task is gone or a zombie (or the pid was reused). */
