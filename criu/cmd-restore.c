@@ -391,6 +391,21 @@ static void write_stats(const struct cr_options *o, const struct rst_tree *tr, u
  */
 static int exit_code(int st);
 
+/* SIGKILL every child of criu. */
+static void kill_children(void)
+{
+	char path[64];
+	long pid;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
+	f = fopen(path, "re");
+	while (f && fscanf(f, "%ld", &pid) == 1)
+		kill((pid_t)pid, SIGKILL);
+	if (f)
+		fclose(f);
+}
+
 static void kill_tree(const struct rst_tree *tr, pid_t root, int *go_w,
 		      const struct tree_status *ts)
 {
@@ -405,8 +420,15 @@ static void kill_tree(const struct rst_tree *tr, pid_t root, int *go_w,
 			syscall(__NR_pidfd_send_signal, ts->pidfd[i], SIGKILL, NULL, 0);
 	if (root > 0)
 		kill(root, SIGKILL);
-	while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR)
-		;
+	/*
+	 * criu is the tree's subreaper: whatever is left (a process forked by
+	 * the tree since the release, one without a pidfd) comes to it as its
+	 * parent dies. Kill every child each round, so none keeps the reaping
+	 * waiting.
+	 */
+	do
+		kill_children();
+	while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR);
 }
 
 /* Every process that is to stay stopped has stopped (bounded). */
