@@ -301,22 +301,22 @@ static const char *name_str(const ProtobufCBinaryData *name, char *buf)
 	return buf;
 }
 
-/* Is the socket file at @path one nobody serves any more? */
-static bool stale(const UnixSkEntry *e, const char *path, const struct stat *st)
+/*
+ * Is the socket file at @path one nobody serves any more? Only a refused
+ * connection says so: the same inode as the dumped socket's is no proof
+ * (the dumped server may run on after --leave-running).
+ */
+static bool stale(const UnixSkEntry *e)
 {
 	struct sockaddr_un a;
 	socklen_t len = make_addr(&a, &e->name);
 	int fd, ret;
 
-	if (e->has_vfs_ino && st->st_ino == e->vfs_ino && e->has_vfs_dev &&
-	    st->st_dev == makedev(e->vfs_dev >> 20, e->vfs_dev & 0xfffff))
-		return true;	/* the very file the dumped socket was bound to */
 	fd = socket(AF_UNIX, (int)e->type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return false;
 	ret = connect(fd, (struct sockaddr *)&a, len);
 	close(fd);
-	(void)path;
 	return ret && errno == ECONNREFUSED;
 }
 
@@ -342,7 +342,7 @@ static int bind_name(int fd, const UnixSkEntry *e)
 
 	name_str(&e->name, path);
 	if (e->name.data[0] && !lstat(path, &st)) {
-		if (e->deleted || !S_ISSOCK(st.st_mode) || !stale(e, path, &st)) {
+		if (e->deleted || !S_ISSOCK(st.st_mode) || !stale(e)) {
 			pr_err("unix socket %u: %s exists and is not the dumped socket's file: "
 			       "not replaced", e->id, path);
 			return -1;
