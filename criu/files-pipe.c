@@ -508,16 +508,22 @@ static int fifo_open(struct fd_rst *r, const struct fd_obj *o, const struct cr_o
 
 	(void)opt;
 	if (rp->hold < 0) {
-		rp->hold = open(e->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-		if (rp->hold < 0) {
+		/* checked through O_PATH before anything at the path is opened */
+		int pfd = open(e->path, O_PATH | O_CLOEXEC);
+
+		if (pfd < 0) {
 			pr_perror("cannot open the FIFO %s", e->path);
 			return -1;
 		}
-		if (fstat(rp->hold, &st) || !S_ISFIFO(st.st_mode) ||
+		if (fstat(pfd, &st) || !S_ISFIFO(st.st_mode) ||
 		    (uint64_t)st.st_ino != e->pipe_id || (uint64_t)st.st_dev != e->dev) {
 			pr_err("%s: not the FIFO of the dump", e->path);
+			close(pfd);
 			return -1;
 		}
+		rp->hold = rst_reopen(pfd, O_RDWR | O_NONBLOCK, e->path);
+		if (rp->hold < 0)
+			return -1;
 		if (fill(rp, rp->hold))
 			return -1;
 	}

@@ -322,14 +322,31 @@ static int chr_check(const struct fd_rst *r, const FdEntry *fe, const struct fd_
 	return mode_check(fe, o, S_IFCHR);
 }
 
+int rst_reopen(int pathfd, int flags, const char *what)
+{
+	char proc[64];
+	int fd;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pathfd);
+	fd = open(proc, (flags & ~(O_PATH | O_NOFOLLOW)) | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		pr_perror("cannot open %s", what);
+	close(pathfd);
+	return fd;
+}
+
 int rst_reg_open(const struct fd_rst *r, const RegFileEntry *rf, int flags, bool content_matters)
 {
 	int fd;
 
 	if (rf->has_ghost_id)
 		return ghost_open(r, rf, flags);
-	fd = open(rf->path, flags | O_CLOEXEC | O_NOCTTY);
-
+	/*
+	 * Look before opening: an O_PATH descriptor opens nothing (no FIFO
+	 * to block on, no device to wake), is checked, and only then is the
+	 * very same inode opened for real through it.
+	 */
+	fd = open(rf->path, (flags & (O_PATH | O_NOFOLLOW | O_DIRECTORY)) | O_PATH | O_CLOEXEC);
 	if (fd < 0) {
 		pr_perror("cannot open %s", rf->path);
 		return -1;
@@ -338,7 +355,7 @@ int rst_reg_open(const struct fd_rst *r, const RegFileEntry *rf, int flags, bool
 		close(fd);
 		return -1;
 	}
-	return fd;
+	return (flags & O_PATH) ? fd : rst_reopen(fd, flags, rf->path);
 }
 
 static int reg_open(struct fd_rst *r, const struct fd_obj *o, const struct cr_options *opt)

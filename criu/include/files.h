@@ -167,6 +167,13 @@ struct fd_list *fd_list(struct dump_files *d, FdKind kind);
 /* Add @msg (malloc'ed, with malloc'ed fields) to @l, which then owns it. */
 int fd_list_add(struct fd_list *l, void *msg);
 void fd_list_free(struct fd_list *l);
+/*
+ * Restore: open the inode behind O_PATH descriptor @pathfd (which is
+ * closed) with @flags, once it has been checked; -1 logged. Opening a path
+ * from an image only after looking at it through O_PATH means a FIFO or a
+ * device put there is never opened by mistake.
+ */
+int rst_reopen(int pathfd, int flags, const char *what);
 /* Restore: the entries read for simple kind @kind. */
 const struct fd_list *fd_rst_list(const struct fd_rst *r, FdKind kind);
 
