@@ -34,7 +34,6 @@
 #include "dump.h"
 #include "files.h"
 #include "image.h"
-#include "kerndat.h"
 #include "restore.h"
 #include "tty.h"
 #include "pty.pb-c.h"
@@ -152,10 +151,30 @@ static int master_unread(int fd, uint32_t index, const uint8_t *buf, size_t len)
 }
 
 /*
+ * Whether TIOCSTI gives a byte back here: tried on a pty of criu's own
+ * before any task's bytes are read (a capability check alone misses user
+ * namespaces, the legacy_tiocsti sysctl and LSMs). Asked once per dump.
+ */
+static bool tiocsti_works(void)
+{
+	static int works = -1;
+	char c = 'x', got = 0;
+	int m;
+
+	if (works >= 0)
+		return works;
+	m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	works = m >= 0 && !ioctl(m, TIOCSTI, &c) && read(m, &got, 1) == 1 && got == c;
+	if (m >= 0)
+		close(m);
+	return works;
+}
+
+/*
  * What the slave wrote and the master has not read, peeked: read from the
  * master (its input side is raw: no echo, no translation, whatever the
  * slave's termios) until empty, and at once given back with TIOCSTI
- * (CAP_SYS_ADMIN, checked first), while every holder is frozen. Packet
+ * (tried on a pty of criu's own first), while every holder is frozen. Packet
  * mode (reads carry a status byte) and unsent bytes are refused.
  */
 static int master_data(int fd, uint32_t index, bool packet, PtyEntry *e)
@@ -176,9 +195,10 @@ static int master_data(int fd, uint32_t index, bool packet, PtyEntry *e)
 	}
 	if (!in)
 		return 0;
-	if (kerndat_probe(KD_CAPS) || !kdat.has_cap_sys_admin) {
-		pr_err("pty %u: %d bytes unread at the master: reading them needs CAP_SYS_ADMIN "
-		       "(TIOCSTI gives them back)", index, in);
+	if (!tiocsti_works()) {
+		pr_err("pty %u: %d bytes unread at the master: reading them needs TIOCSTI to give "
+		       "them back, which this host refuses (capability, dev.tty.legacy_tiocsti, LSM)",
+		       index, in);
 		return -1;
 	}
 	buf = malloc(PTY_MAX_DATA);
