@@ -40,6 +40,7 @@
 #include "kerndat.h"
 #include "proc_parse.h"
 #include "restore.h"
+#include "vma.h"
 #include "tty.h"
 #include "restorer-args.h"
 #include "restorer-blob.h"
@@ -1044,22 +1045,12 @@ static void fill_args(const struct rst_image *ri, const struct staging *st, stru
  * as it runs once per thread. */
 static const VmaEntry *vma_at(const struct rst_image *ri, uint64_t addr, size_t *idx)
 {
-	size_t lo = 0, hi = ri->mm->n_vmas;
+	long i = vma_find(ri->mm, addr);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const VmaEntry *v = ri->mm->vmas[mid];
-
-		if (addr < v->start) {
-			hi = mid;
-		} else if (addr >= v->end) {
-			lo = mid + 1;
-		} else {
-			*idx = mid;
-			return v;
-		}
-	}
-	return NULL;
+	if (i < 0)
+		return NULL;
+	*idx = (size_t)i;
+	return ri->mm->vmas[i];
 }
 
 /*

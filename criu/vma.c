@@ -5,23 +5,35 @@
 
 #include "vma.h"
 
-long vma_inherited_from(const MmEntry *mm, const VmaEntry *v)
+long vma_find(const MmEntry *mm, uint64_t addr)
 {
 	size_t lo = 0, hi = mm->n_vmas;
 
-	if (v->kind != VMA_KIND__VMA_ANON_PRIVATE && v->kind != VMA_KIND__VMA_FILE_PRIVATE)
-		return -1;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		const VmaEntry *pv = mm->vmas[mid];
+		const VmaEntry *v = mm->vmas[mid];
 
-		if (pv->end <= v->start)
-			lo = mid + 1;
-		else if (pv->start >= v->end)
+		if (addr < v->start)
 			hi = mid;
+		else if (addr >= v->end)
+			lo = mid + 1;
 		else
-			return pv->start == v->start && pv->end == v->end && pv->kind == v->kind &&
-			       pv->pgoff == v->pgoff ? (long)mid : -1;
+			return (long)mid;
 	}
 	return -1;
+}
+
+long vma_inherited_from(const MmEntry *mm, const VmaEntry *v)
+{
+	const VmaEntry *pv;
+	long i;
+
+	if (v->kind != VMA_KIND__VMA_ANON_PRIVATE && v->kind != VMA_KIND__VMA_FILE_PRIVATE)
+		return -1;
+	i = vma_find(mm, v->start);
+	if (i < 0)
+		return -1;
+	pv = mm->vmas[i];
+	return pv->start == v->start && pv->end == v->end && pv->kind == v->kind &&
+	       pv->pgoff == v->pgoff ? i : -1;
 }

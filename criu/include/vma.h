@@ -4,7 +4,12 @@
 #ifndef CRIU_VMA_H
 #define CRIU_VMA_H
 
+#include <stdint.h>
+
 #include "mm.pb-c.h"
+
+/* The index of the vma of @mm (ascending, non-overlapping) holding @addr, or -1. */
+long vma_find(const MmEntry *mm, uint64_t addr);
 
 /*
  * The index of the vma of @mm (ascending, non-overlapping) that a child's
