@@ -156,6 +156,7 @@ int rst_shmem_read(int dirfd, struct rst_shmems *s)
 	size_t i;
 
 	memset(s, 0, sizeof(*s));
+	s->dirfd = dirfd;
 	if (faccessat(dirfd, img_desc(IMG_SHMEM)->fmt, F_OK, 0) && errno == ENOENT)
 		return 0;	/* no shared memory in this dump */
 	if (img_read_all(dirfd, IMG_SHMEM, 0, 0, check_entry, s, (ProtobufCMessage ***)&s->e,
@@ -170,9 +171,14 @@ int rst_shmem_read(int dirfd, struct rst_shmems *s)
 	}
 	for (i = 0; i < s->nr; i++)
 		s->fd[i] = -1;
-	for (i = 0; i < s->nr; i++)
+	/* each page file is checked now and opened again to fill its object:
+	 * thousands of objects must not hold thousands of descriptors */
+	for (i = 0; i < s->nr; i++) {
 		if (read_runs(dirfd, s->e[i], &s->runs[i]) || open_pages(dirfd, s->e[i], &s->pages[i]))
 			return -1;
+		img_close(s->pages[i]);
+		s->pages[i] = NULL;
+	}
 	return 0;
 }
 
@@ -278,12 +284,17 @@ static int fill_object(const ShmemEntry *e, const struct rst_shmem_runs *r, int 
 static int create_one(struct rst_shmems *s, size_t i, char *buf)
 {
 	const ShmemEntry *e = s->e[i];
-	int fd = e->kind == SHMEM_KIND__SHMEM_MEMFD ? create_memfd(e) : create_anon(e);
+	int fd = e->kind == SHMEM_KIND__SHMEM_MEMFD ? create_memfd(e) : create_anon(e), r;
 
 	if (fd < 0)
 		return -1;
 	s->fd[i] = fd;
-	if (fill_object(e, &s->runs[i], img_raw_fd(s->pages[i]), fd, buf))
+	if (open_pages(s->dirfd, e, &s->pages[i]))
+		return -1;
+	r = fill_object(e, &s->runs[i], img_raw_fd(s->pages[i]), fd, buf);
+	img_close(s->pages[i]);
+	s->pages[i] = NULL;
+	if (r)
 		return -1;
 	if (e->has_seals && e->seals && fcntl(fd, F_ADD_SEALS, (int)e->seals)) {
 		pr_perror("cannot seal memfd '%s' with %#x", e->name, e->seals);

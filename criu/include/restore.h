@@ -127,8 +127,9 @@ struct rst_shmems {
 	ShmemEntry	**e;
 	size_t		nr;
 	struct rst_shmem_runs *runs;	/* per object */
-	struct cr_img	**pages;	/* per object: shmem-pages-ID.img */
+	struct cr_img	**pages;	/* per object: shmem-pages-ID.img, open only while filled */
 	int		*fd;		/* per object: -1 until created */
+	int		dirfd;		/* the images directory */
 };
 
 int rst_shmem_read(int dirfd, struct rst_shmems *s);
