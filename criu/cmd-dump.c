@@ -342,14 +342,20 @@ static void print_stats(const struct dump_tree *tr)
 }
 
 /* Cure @t if the parasite is (half) in. */
-static void cure_task(struct dump_task *t)
+/* The one way out of an infection, success or not: cure once, release. */
+static int cure_task(struct dump_task *t)
 {
+	int ret = 0;
+
 	if (!t->ctl)
-		return;
-	if (compel_cure(t->ctl))
+		return 0;
+	if (compel_cure(t->ctl)) {
 		pr_err("can't cure %d: it may not survive", t->pid);
+		ret = -1;
+	}
 	compel_release(t->ctl);
 	t->ctl = NULL;
+	return ret;
 }
 
 /*
@@ -389,12 +395,8 @@ static int dump_task(struct dump_task *t, bool *inv_gone)
 	t->wrote |= W_PAGES;	/* dump_pages drops what it did not commit */
 	if (dump_pages(t) || dump_fault("before-cure"))
 		return -1;
-	if (compel_cure(t->ctl)) {
-		pr_err("can't cure %d", t->pid);
+	if (cure_task(t))
 		return -1;
-	}
-	compel_release(t->ctl);
-	t->ctl = NULL;
 	return dump_fault("after-cure");
 }
 
