@@ -571,9 +571,20 @@ static void probe_zero_pfns(struct zero_pfns *z)
 	pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	if (pm < 0)
 		return;
-	m = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	/*
+	 * Two read faults must give the same PFN: a kernel booted without the
+	 * zero page (pvm_no_zero_page=1) hands out real pages, and the PFN of
+	 * one we free could be the victim's next.
+	 */
+	m = mmap(NULL, 2 * PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m != MAP_FAILED) {
-		z->zero = own_pfn(pm, m);
+		pfn = own_pfn(pm, m);
+		if (pfn && pfn == own_pfn(pm, m + PAGE))
+			z->zero = pfn;
+		munmap(m, 2 * PAGE);
+	}
+	m = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (z->zero && m != MAP_FAILED) {
 		/* A read fault on an aligned THP-enabled range may map the huge one. */
 		aligned = (char *)(((uintptr_t)m + HPAGE_PAGES * PAGE - 1) &
 				   ~(HPAGE_PAGES * PAGE - 1));
@@ -582,11 +593,12 @@ static void probe_zero_pfns(struct zero_pfns *z)
 			if (pfn && pfn != z->zero)
 				z->huge = pfn;
 		}
-		munmap(m, len);
 	}
+	if (m != MAP_FAILED)
+		munmap(m, len);
 	close(pm);
 	if (!z->zero)
-		pr_warn("no PFNs in pagemap: zero pages will be dumped as data");
+		pr_info("no shared zero page seen in pagemap: zero pages are dumped as data");
 	pr_debug("zero page pfn %lx, huge zero page pfn %lx", (unsigned long)z->zero,
 		 (unsigned long)z->huge);
 }

@@ -37,6 +37,7 @@
 #include "core.pb-c.h"
 #include "files.pb-c.h"
 #include "mm.pb-c.h"
+#include "pagemap-flags.h"
 #include "pagemap.pb-c.h"
 #include "pstree.pb-c.h"
 #include "pty.pb-c.h"
@@ -873,6 +874,61 @@ static int64_t page_off(const struct run *runs, int nr, uint64_t addr)
 	return -1;
 }
 
+/*
+ * Does a read fault map the shared zero page? Some hypervisor guests boot with
+ * the zero page turned off (e.g. pvm_no_zero_page=1): then a page the victim
+ * only read is a real page of zeros, and storing it is right.
+ */
+static bool read_fault_maps_zero_page(void)
+{
+	volatile const uint8_t *a, *b;
+	uint64_t ea = 0, eb = 0;
+	bool shared = false;
+	int pm;
+
+	pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (pm < 0)
+		return true;
+	a = mmap(NULL, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	b = mmap(NULL, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (a != MAP_FAILED && b != MAP_FAILED) {
+		(void)a[0];
+		(void)b[0];
+		if (pread(pm, &ea, 8, (uintptr_t)a / PG * 8) == 8 &&
+		    pread(pm, &eb, 8, (uintptr_t)b / PG * 8) == 8)
+			shared = (ea & PM_PFN) && (ea & PM_PFN) == (eb & PM_PFN);
+	}
+	if (a != MAP_FAILED)
+		munmap((void *)a, PG);
+	if (b != MAP_FAILED)
+		munmap((void *)b, PG);
+	close(pm);
+	return shared;
+}
+
+/* A page the victim only read: not stored, or (no zero page) stored as zeros. */
+static int check_read_only_page(int pfd, int64_t o)
+{
+	uint8_t buf[PG];
+	unsigned int off;
+
+	if (o < 0)
+		return 0;
+	if (read_fault_maps_zero_page()) {
+		snprintf(unit_why, sizeof(unit_why), "page %lu stored, never written",
+			 (unsigned long)READ_ONLY_PAGE);
+		return -1;
+	}
+	if (pread(pfd, buf, PG, o) != (ssize_t)PG)
+		return -1;
+	for (off = 0; off < PG; off++)
+		if (buf[off]) {
+			snprintf(unit_why, sizeof(unit_why), "read-only page stored not as zeros");
+			return -1;
+		}
+	return 0;
+}
+
 static int check_pages(const struct victim *v, int dfd)
 {
 	static struct run runs[4096];
@@ -891,6 +947,13 @@ static int check_pages(const struct victim *v, int dfd)
 
 		for (t = 0; t < sizeof(touched) / sizeof(touched[0]); t++)
 			want |= touched[t] == p;
+		if (p == READ_ONLY_PAGE) {
+			if (check_read_only_page(pfd, o)) {
+				close(pfd);
+				return -1;
+			}
+			continue;
+		}
 		if (!want) {
 			if (o >= 0) {
 				close(pfd);
