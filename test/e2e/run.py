@@ -83,6 +83,7 @@ CASES = [
     ("tail_f", ["tail", "-f"], "tail", [], []),
     ("memfd_open_mapped", prog("memfd_open_mapped"), "once", [], []),
     ("vma_flags", prog("vma_flags"), "once", [], []),
+    ("memfd_exec", prog("memfd_exec"), "once", [], []),
     ("vma_maxprot", prog("vma_maxprot"), "once", [], []),
     ("vma_refuse_guard", prog("vma_refuse") + ["guard"],
      ("refused", "VMA flag 'gu' (may hold guard regions"), [], []),
