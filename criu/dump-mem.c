@@ -63,7 +63,8 @@ static int vma_file(struct dump_task *t, const struct proc_vma *pv, uint32_t *id
 {
 	char link[96];
 	struct stat stb, now;
-	unsigned int flags = (pv->shared && (pv->prot & PROT_WRITE)) ? O_RDWR : O_RDONLY;
+	/* a shared mapping may be made writable (mw) only if its file is open for writing */
+	unsigned int flags = (pv->shared && (pv->vmflags & PROC_VMF(MW))) ? O_RDWR : O_RDONLY;
 
 	snprintf(link, sizeof(link), "/proc/%d/map_files/%lx-%lx", t->pid,
 		 (unsigned long)pv->start, (unsigned long)pv->end);
@@ -96,27 +97,52 @@ static int vma_file(struct dump_task *t, const struct proc_vma *pv, uint32_t *id
 	return dump_files_reuse(t->files, pv->path, &stb, flags, id);
 }
 
+/*
+ * Every VmFlags code is restored or refused (vmflags.h): refuse the
+ * mapping on the first one that is not restored, unknown codes included.
+ * The kernel's own mappings (vdso, vvar) are moved, not made, and skip this.
+ */
 static int refuse_vmflags(const struct proc_vma *pv)
 {
-	static const struct { uint64_t bit; const char *what; } bad[] = {
-		{ PROC_VMF(LO), "mlocked mapping" },
-		{ PROC_VMF(UM), "userfaultfd-registered mapping" },
-		{ PROC_VMF(UW), "userfaultfd-registered mapping" },
-		{ PROC_VMF(UI), "userfaultfd-registered mapping" },
-		{ PROC_VMF(IO), "I/O mapping" },
-		{ PROC_VMF(PF), "PFN mapping" },
-		{ PROC_VMF(SS), "shadow stack mapping" },
-		{ PROC_VMF(SL), "sealed mapping" },
-	};
-	size_t i;
+	const struct vmflag_desc *d;
+	unsigned int bit;
 
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (pv->vmflags & bad[i].bit) {
-			pr_err("%s at %lx-%lx (%s) is not supported yet", bad[i].what,
-			       (unsigned long)pv->start, (unsigned long)pv->end, pv->path);
-			return -1;
-		}
+	for (bit = 0; bit < 64; bit++) {
+		if (!(pv->vmflags & (1ULL << bit)))
+			continue;
+		d = bit < vmflag_table_size ? &vmflag_table[bit] : NULL;
+		if (d && d->policy == VMF_KEPT)
+			continue;
+		pr_err("VMA flag '%s' (%s) at %lx-%lx (%s) is not supported yet",
+		       d ? d->code : "??", d ? d->meaning : "a flag this criu does not know",
+		       (unsigned long)pv->start, (unsigned long)pv->end, pv->path);
+		return -1;
+	}
 	return 0;
+}
+
+/* What a restore cannot learn from prot, kind and advice: vmflags.h, "how". */
+static void fill_vma_vmflags(const struct proc_vma *pv, VmaEntry *v)
+{
+	uint64_t f = pv->vmflags;
+
+	v->has_max_prot = true;
+	v->max_prot = (f & PROC_VMF(MR) ? PROT_READ : 0) | (f & PROC_VMF(MW) ? PROT_WRITE : 0) |
+		      (f & PROC_VMF(ME) ? PROT_EXEC : 0);
+	v->has_locked = v->locked = !!(f & PROC_VMF(LO));
+	v->has_lock_on_fault = v->lock_on_fault = !!(f & PROC_VMF(LF));
+	if (v->flags & MAP_PRIVATE || (v->flags & MAP_TYPE) == MAP_DROPPABLE) {
+		v->has_accounted = true;
+		v->accounted = !!(f & PROC_VMF(AC));
+	}
+	if (f & PROC_VMF(DP))
+		v->flags = (v->flags & ~MAP_TYPE) | MAP_DROPPABLE;
+	if (f & PROC_VMF(GD))
+		v->flags |= MAP_GROWSDOWN;
+	if (f & PROC_VMF(NR))
+		v->flags |= MAP_NORESERVE;
+	v->madv = vmflags_madv(f);
+	v->has_madv = v->madv != 0;
 }
 
 static int fill_vma(struct dump_task *t, const struct proc_vma *pv, VmaEntry *v)
@@ -195,16 +221,21 @@ static int fill_vma(struct dump_task *t, const struct proc_vma *pv, VmaEntry *v)
 		       (unsigned long)pv->start, (unsigned long)pv->end);
 		return -1;
 	}
-	if (!special && refuse_vmflags(pv))
+	if (special)
+		return 0;
+	if (!pv->has_vmflags) {
+		pr_err("smaps shows no VmFlags for %lx-%lx", (unsigned long)pv->start,
+		       (unsigned long)pv->end);
 		return -1;
-	if (pv->vmflags & PROC_VMF(GD))
-		v->flags |= MAP_GROWSDOWN;
-	if (pv->vmflags & PROC_VMF(NR))
-		v->flags |= MAP_NORESERVE;
-	if (!special) {
-		v->madv = vmflags_madv(pv->vmflags);
-		v->has_madv = v->madv != 0;
 	}
+	if (refuse_vmflags(pv))
+		return -1;
+	if (pv->pkey) {
+		pr_err("memory protection key %u of %lx-%lx (%s) is not supported yet", pv->pkey,
+		       (unsigned long)pv->start, (unsigned long)pv->end, pv->path);
+		return -1;
+	}
+	fill_vma_vmflags(pv, v);
 	return 0;
 }
 
@@ -421,6 +452,17 @@ static int store_run(struct page_xfer *x, const VmaEntry *v, uint64_t start, uin
 	struct parasite_pages *p = x->args;
 	uint64_t a;
 
+	/*
+	 * Own pages in a private mapping that was never writable (no "ac"):
+	 * written through ptrace (a debugger's breakpoints). The restore
+	 * fills pages through a writable copy, which would charge it.
+	 */
+	if (v->has_accounted && !v->accounted && !(v->flags & MAP_NORESERVE) &&
+	    !(v->prot & PROT_WRITE)) {
+		pr_err("pages written by ptrace into the never-writable mapping %lx-%lx are not supported yet",
+		       (unsigned long)v->start, (unsigned long)v->end);
+		return -1;
+	}
 	if (write_entries(x, start, end, PE_PRESENT))
 		return -1;
 	x->t->stats.pages_written += (end - start) / PAGE;

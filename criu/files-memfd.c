@@ -38,6 +38,7 @@
 #include "restore.h"
 
 #define DELETED_SUFFIX	" (deleted)"
+#define SETFL_FLAGS	(O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME)
 #define HUGETLBFS_MAGIC	0x958458f6
 #define KO_LARGEFILE	0100000		/* x86-64 kernel's, in fdinfo; glibc's O_LARGEFILE is 0 */
 #define MEMFD_FLAGS	(O_ACCMODE | O_APPEND | O_NONBLOCK | KO_LARGEFILE | O_PATH | O_NOATIME)
@@ -271,6 +272,7 @@ struct memfd_rst {
 	MemfdInodeEntry	**inode;
 	size_t		nr_inode;
 	int		*fd;		/* per inode: created memfd, -1 */
+	bool		*creator_given;	/* per inode: its creating description went to a task */
 	MemfdEntry	**e;
 	size_t		nr;
 	struct cr_img	*raw;
@@ -337,7 +339,12 @@ static int memfd_read(struct fd_rst *r, int dirfd)
 	    img_read_all(dirfd, IMG_MEMFDS, 0, 0, check_fd, m, (ProtobufCMessage ***)&m->e, &m->nr))
 		return -1;
 	m->fd = fdata_fds_new(m->nr_inode);
-	return m->fd ? 0 : -1;
+	m->creator_given = calloc(m->nr_inode + 1, sizeof(*m->creator_given));
+	if (!m->fd || !m->creator_given) {
+		pr_err("out of memory");
+		return -1;
+	}
+	return 0;
 }
 
 static int seal(int fd, const MemfdInodeEntry *e)
@@ -399,19 +406,49 @@ static int inode_fd(struct fd_rst *r, struct memfd_rst *m, size_t k)
 	return m->fd[k];
 }
 
+/*
+ * memfd_create()'s own description is read-write but not counted as a
+ * writer of the inode (fexecve() of the memfd works while it is open);
+ * one reopened read-write through /proc is (ETXTBSY). So the first
+ * read-write description of a memfd is the creating one, a dup of @fd with
+ * the status flags of @e; -1 when they cannot be given to it (reopen then).
+ */
+static int creator_description(int fd, const MemfdEntry *e)
+{
+	int want = (int)e->flags & ~O_CLOEXEC, dup;
+
+	if ((want & O_ACCMODE) != O_RDWR)
+		return -1;
+	dup = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (dup < 0)
+		return -1;
+	if (fcntl(dup, F_SETFL, want & SETFL_FLAGS) || (fcntl(dup, F_GETFL) | O_LARGEFILE) !=
+							 (want | O_LARGEFILE)) {
+		close(dup);
+		return -1;
+	}
+	return dup;
+}
+
 static int memfd_open(struct fd_rst *r, const struct fd_obj *o, const struct cr_options *opt)
 {
 	struct memfd_rst *m = r->priv[FD_KIND__FD_MEMFD];
 	const MemfdEntry *e = (const MemfdEntry *)o->e;
 	size_t k = e->inode_id - 1;	/* checked on reading */
-	int fd = inode_fd(r, m, k);
+	int src = inode_fd(r, m, k), fd = -1;
 	char self[64];
 
 	(void)opt;
-	if (fd < 0)
+	if (src < 0)
 		return -1;
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
-	fd = open(self, (int)e->flags | O_CLOEXEC);
+	if (!m->creator_given[k]) {
+		fd = creator_description(src, e);
+		m->creator_given[k] = fd >= 0;
+	}
+	if (fd < 0) {
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", src);
+		fd = open(self, (int)e->flags | O_CLOEXEC);
+	}
 	if (fd < 0) {
 		pr_perror("memfd '%s': cannot open it again with flags %o", m->inode[k]->name,
 			  e->flags);
@@ -440,6 +477,7 @@ static void memfd_rst_free(struct fd_rst *r)
 	if (!m)
 		return;
 	fdata_fds_free(m->fd, m->nr_inode);
+	free(m->creator_given);
 	if (m->raw)
 		img_close(m->raw);
 	img_free_all((ProtobufCMessage **)m->inode, m->nr_inode);

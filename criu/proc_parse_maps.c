@@ -22,28 +22,19 @@
 #define MAX_VMAS	(1u << 22)
 #define DELETED_SUFFIX	" (deleted)"
 
-static const char vmflag_codes[][3] = {
-	[PROC_VMF_RD] = "rd", [PROC_VMF_WR] = "wr", [PROC_VMF_EX] = "ex",
-	[PROC_VMF_SH] = "sh", [PROC_VMF_MR] = "mr", [PROC_VMF_MW] = "mw",
-	[PROC_VMF_ME] = "me", [PROC_VMF_MS] = "ms", [PROC_VMF_GD] = "gd",
-	[PROC_VMF_PF] = "pf", [PROC_VMF_DW] = "dw", [PROC_VMF_LO] = "lo",
-	[PROC_VMF_IO] = "io", [PROC_VMF_SR] = "sr", [PROC_VMF_RR] = "rr",
-	[PROC_VMF_DC] = "dc", [PROC_VMF_DE] = "de", [PROC_VMF_AC] = "ac",
-	[PROC_VMF_NR] = "nr", [PROC_VMF_HT] = "ht", [PROC_VMF_SF] = "sf",
-	[PROC_VMF_NL] = "nl", [PROC_VMF_AR] = "ar", [PROC_VMF_WF] = "wf",
-	[PROC_VMF_DD] = "dd", [PROC_VMF_SD] = "sd", [PROC_VMF_MM] = "mm",
-	[PROC_VMF_HG] = "hg", [PROC_VMF_NH] = "nh", [PROC_VMF_MG] = "mg",
-	[PROC_VMF_UM] = "um", [PROC_VMF_UW] = "uw", [PROC_VMF_UI] = "ui",
-	[PROC_VMF_SS] = "ss", [PROC_VMF_SL] = "sl", [PROC_VMF_LF] = "lf",
-	[PROC_VMF_BT] = "bt", [PROC_VMF_MT] = "mt", [PROC_VMF_DP] = "dp",
-};
+#define VMF_ROW(name, code, meaning, policy, how) \
+	[PROC_VMF_##name] = { code, meaning, policy, how },
+const struct vmflag_desc vmflag_table[] = { VMFLAGS_TABLE(VMF_ROW) };
+#undef VMF_ROW
+const unsigned int vmflag_table_size = ARRAY_SIZE(vmflag_table);
+_Static_assert(PROC_VMF_NR_KNOWN < PROC_VMF_UNKNOWN, "VmFlags bits fit in 64 bits");
 
 int proc_vmflag_bit(const char *code)
 {
 	size_t i;
 
-	for (i = 0; i < ARRAY_SIZE(vmflag_codes); i++)
-		if (vmflag_codes[i][0] && !strcmp(vmflag_codes[i], code))
+	for (i = 0; i < ARRAY_SIZE(vmflag_table); i++)
+		if (!strcmp(vmflag_table[i].code, code))
 			return (int)i;
 	return -1;
 }
@@ -229,8 +220,9 @@ static int parse_vmflags(struct plines *it, struct ptext *l, struct proc_vma *v)
 		if (pt_eol(l))
 			return 0;
 		pt_token(l, &tok);
-		if (pt_len(&tok) != 2 || tok.p[0] < 'a' || tok.p[0] > 'z' ||
-		    tok.p[1] < 'a' || tok.p[1] > 'z') {
+		/* "??": a bit the kernel has no name for (refused as unknown) */
+		if (pt_len(&tok) != 2 || ((tok.p[0] < 'a' || tok.p[0] > 'z' || tok.p[1] < 'a' ||
+					   tok.p[1] > 'z') && memcmp(tok.p, "??", 2))) {
 			pt_err(it, "bad VmFlags code");
 			return -1;
 		}
@@ -271,6 +263,14 @@ static int parse_smaps_field(struct plines *it, struct ptext *l, struct proc_vma
 		return parse_kb(it, l, "Anonymous", &v->anon_kb);
 	if (KEY_IS("Swap"))
 		return parse_kb(it, l, "Swap", &v->swap_kb);
+	if (KEY_IS("ProtectionKey")) {
+		pt_skip_blanks(l);
+		if (pt_u32(l, 10, &v->pkey) || pt_done(l)) {
+			pt_err(it, "bad ProtectionKey value");
+			return -1;
+		}
+		return 0;
+	}
 #undef KEY_IS
 	return 0;
 }

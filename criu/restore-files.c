@@ -18,10 +18,12 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #define LOG_PREFIX "restore: "
 #include "log.h"
 #include "restore.h"
+#include "vma.h"
 
 /*
  * One descriptor per object some fd names, in fd order, so the task can
@@ -90,6 +92,31 @@ static int lift_nofile(size_t need)
 	return 0;
 }
 
+/*
+ * A file mapping may be made executable (VmFlags "me") unless its file is
+ * on a noexec mount: the mount now must say the same as at dump.
+ */
+static int check_may_exec(const VmaEntry *v, int fd, const char *path)
+{
+	struct statvfs sv;
+	bool may_exec;
+
+	if (!v->has_max_prot)
+		return 0;
+	if (fstatvfs(fd, &sv)) {
+		pr_perror("statvfs of %s", path);
+		return -1;
+	}
+	may_exec = !(sv.f_flag & ST_NOEXEC);
+	if (may_exec != !!(v->max_prot & PROT_EXEC)) {
+		pr_err("mapping of %s at %#llx: its mount %s; a changed maximum protection is not supported yet",
+		       path, (unsigned long long)v->start,
+		       may_exec ? "allows exec now, was noexec at dump" : "is noexec now, was not at dump");
+		return -1;
+	}
+	return 0;
+}
+
 int rst_files_open(const struct rst_image *ri, const struct cr_options *o, struct rst_files *f,
 		   const struct rst_files *parent, const struct rst_opener *opener, size_t self)
 {
@@ -118,10 +145,10 @@ int rst_files_open(const struct rst_image *ri, const struct cr_options *o, struc
 		if (v->kind != VMA_KIND__VMA_FILE_PRIVATE && v->kind != VMA_KIND__VMA_FILE_SHARED)
 			continue;
 		rf = rst_reg_file(ri, v->file_id);
-		if (v->kind == VMA_KIND__VMA_FILE_SHARED && (v->prot & PROT_WRITE))
+		if (v->kind == VMA_KIND__VMA_FILE_SHARED && (vma_max_prot(v) & PROT_WRITE))
 			acc = O_RDWR;
 		f->vma_fd[i] = rst_reg_open(&ri->fdr, rf, acc, v->kind == VMA_KIND__VMA_FILE_PRIVATE);
-		if (f->vma_fd[i] < 0)
+		if (f->vma_fd[i] < 0 || check_may_exec(v, f->vma_fd[i], rf->path))
 			return -1;
 	}
 	if (ri->mm->has_exe_file_id) {

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "image.h"
 #include "inventory.h"
+#include "kernel-compat.h"
 #include "kerndat.h"
 #include "restore.h"
 
@@ -374,6 +375,31 @@ static bool staged_kind(int kind)
 	       kind == VMA_KIND__VMA_SHMEM_PRIVATE;
 }
 
+/* What fill_vma_vmflags() of the dump records: bits that make sense together. */
+static int check_vma_vmflags(const struct rst_image *ri, size_t i, const VmaEntry *v)
+{
+	uint32_t type = v->flags & MAP_TYPE;
+	bool private = type == MAP_PRIVATE || type == MAP_DROPPABLE;
+
+	if ((type != MAP_PRIVATE && type != MAP_SHARED && type != MAP_DROPPABLE) ||
+	    (type == MAP_DROPPABLE && v->kind != VMA_KIND__VMA_ANON_PRIVATE)) {
+		pr_err("mm-%d.img: vma %zu has mapping type %#x", ri->pid, i, type);
+		return -1;
+	}
+	if (v->has_max_prot && ((v->max_prot & ~(uint32_t)(PROT_READ | PROT_WRITE | PROT_EXEC)) ||
+				(v->prot & ~v->max_prot))) {
+		pr_err("mm-%d.img: vma %zu has prot %#x beyond its max_prot %#x", ri->pid, i,
+		       v->prot, v->max_prot);
+		return -1;
+	}
+	if ((v->lock_on_fault && !v->locked) || (v->has_accounted && !private) ||
+	    (v->accounted && (v->flags & MAP_NORESERVE))) {
+		pr_err("mm-%d.img: vma %zu has contradictory lock or accounting flags", ri->pid, i);
+		return -1;
+	}
+	return 0;
+}
+
 static int check_mm(struct rst_image *ri)
 {
 	MmEntry *mm = ri->mm;
@@ -403,6 +429,8 @@ static int check_mm(struct rst_image *ri)
 			pr_err("mm-%d.img: vma %zu has prot %#x", ri->pid, i, v->prot);
 			return -1;
 		}
+		if (check_vma_vmflags(ri, i, v))
+			return -1;
 		prev_end = v->end;
 		switch (v->kind) {
 		case VMA_KIND__VMA_ANON_PRIVATE:

@@ -24,6 +24,7 @@
 #include "image.h"
 #include "memfd.h"
 #include "restore.h"
+#include "vma.h"
 
 #define PAGE		4096ULL
 #define COPY_BUF	(1u << 20)
@@ -326,6 +327,31 @@ int rst_shmem_create(struct rst_shmems *s)
 	return 0;
 }
 
+/*
+ * The descriptor vma @v maps object @fd from: a shared mapping that may
+ * not be made writable (no VmFlags "mw": mapped from a read-only
+ * descriptor) gets a read-only one, anything else the object's own
+ * (read-write, and for a memfd not counted as a writer: fexecve() of it
+ * works, as it did with the task's own memfd_create() descriptor).
+ */
+static int vma_object_fd(int fd, const VmaEntry *v)
+{
+	char self[64];
+	int ret;
+
+	if (v->kind != VMA_KIND__VMA_ANON_SHARED || (vma_max_prot(v) & PROT_WRITE)) {
+		ret = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		if (ret < 0)
+			pr_perror("dup of shared memory object %u", v->shmem_id);
+		return ret;
+	}
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	ret = open(self, O_RDONLY | O_CLOEXEC);
+	if (ret < 0)
+		pr_perror("read-only open of shared memory object %u", v->shmem_id);
+	return ret;
+}
+
 int rst_shmem_vma_fds(const struct rst_shmems *s, const MmEntry *mm, int *vma_fd)
 {
 	size_t i, k;
@@ -339,11 +365,9 @@ int rst_shmem_vma_fds(const struct rst_shmems *s, const MmEntry *mm, int *vma_fd
 			pr_err("vma %zu: shared memory object %u was not created", i, v->shmem_id);
 			return -1;
 		}
-		vma_fd[i] = fcntl(s->fd[k], F_DUPFD_CLOEXEC, 3);
-		if (vma_fd[i] < 0) {
-			pr_perror("dup of shared memory object %u", v->shmem_id);
+		vma_fd[i] = vma_object_fd(s->fd[k], v);
+		if (vma_fd[i] < 0)
 			return -1;
-		}
 	}
 	return 0;
 }

@@ -38,6 +38,7 @@
 
 #include "compiler.h"
 #include "kerndat.h"
+#include "kernel-compat.h"
 #include "proc_parse.h"
 #include "restore.h"
 #include "vma.h"
@@ -667,6 +668,9 @@ static void stage_vma_attrs(const struct rst_image *ri, const struct staging *st
 			if ((v->madv & STICKY_MADV & (1ULL << adv)) && madvise(at, len, adv))
 				warn("vma [%#llx, %#llx): madvise %d: %s", (unsigned long long)v->start,
 				     (unsigned long long)v->end, adv, strerror(errno));
+		if (v->locked && mlock2(at, len, v->lock_on_fault ? MLOCK_ONFAULT : 0))
+			die("vma [%#llx, %#llx): mlock: %s", (unsigned long long)v->start,
+			    (unsigned long long)v->end, strerror(errno));
 		if (v->name && v->kind == VMA_KIND__VMA_ANON_PRIVATE &&
 		    prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)at, len, v->name))
 			warn("vma [%#llx, %#llx): cannot name it '%.80s': %s", (unsigned long long)v->start,
@@ -709,6 +713,28 @@ static void *take_over(const struct rst_image *ri, const struct rst_image *paren
 	return p;
 }
 
+/* mmap flags of @v's staged copy: its type (private or droppable), growsdown, noreserve. */
+static int stage_flags(const VmaEntry *v)
+{
+	int type = (v->flags & MAP_TYPE) == MAP_DROPPABLE ? MAP_DROPPABLE : MAP_PRIVATE;
+
+	return type | MAP_FIXED | (int)(v->flags & (MAP_GROWSDOWN | MAP_NORESERVE));
+}
+
+/*
+ * The staged copy's protection. Writable while pages are read in, or when
+ * the vma was charged to the commit limit (VmFlags "ac": it was writable
+ * once, mprotect to the final prot keeps the charge). Not otherwise: a big
+ * reservation never written (PROT_NONE heaps of a JVM...) must not be
+ * charged as writable memory it never was.
+ */
+static int stage_prot(const VmaEntry *v, bool filled)
+{
+	if (filled || (v->has_accounted && v->accounted))
+		return PROT_READ | PROT_WRITE;
+	return (int)v->prot;
+}
+
 static void stage_memory(const struct rst_image *ri, const struct rst_image *parent,
 			 const struct rst_files *f, struct staging *st)
 {
@@ -722,20 +748,13 @@ static void stage_memory(const struct rst_image *ri, const struct rst_image *par
 		filled[ri->runs[i].vma] = true;
 	for (i = 0; i < ri->mm->n_vmas; i++) {
 		const VmaEntry *v = ri->mm->vmas[i];
-		int flags = MAP_PRIVATE | MAP_FIXED;
-		/*
-		 * Writable only while pages are read in: a big reservation
-		 * without dumped pages (PROT_NONE heaps of a JVM...) must not be
-		 * charged as writable memory it never was.
-		 */
-		int prot = filled[i] ? PROT_READ | PROT_WRITE : (int)v->prot;
+		int flags = stage_flags(v);
+		int prot = stage_prot(v, filled[i]);
 		void *p;
 
 		if (!staged(v))
 			continue;
 		st->tmp[i] += st->start;
-		if (v->flags & MAP_GROWSDOWN)
-			flags |= MAP_GROWSDOWN;
 		if (ri->inherit && ri->inherit[i] >= 0) {
 			p = take_over(ri, parent, i, st->tmp[i], &cow_k);
 			if (mprotect(p, v->end - v->start, prot))

@@ -37,3 +37,8 @@ long vma_inherited_from(const MmEntry *mm, const VmaEntry *v)
 	return pv->start == v->start && pv->end == v->end && pv->kind == v->kind &&
 	       pv->pgoff == v->pgoff ? i : -1;
 }
+
+uint32_t vma_max_prot(const VmaEntry *v)
+{
+	return v->has_max_prot ? v->max_prot : v->prot;
+}

@@ -30,6 +30,8 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
+#include "vmflags.h"
+
 /* Largest /proc text file we agree to read into memory. */
 #define PROC_FILE_MAX		(256u << 20)
 /* Longest path-like string (maps path, mount point, cgroup path) accepted. */
@@ -61,18 +63,14 @@ enum proc_vma_kind {
 	PROC_VMA_OTHER,		/* any other name ([uprobes], anon_inode:...) */
 };
 
-/* VmFlags bits (two-letter codes of smaps, see proc_vmflag_bit()). */
+/* VmFlags bits: one per row of VMFLAGS_TABLE (vmflags.h), see proc_vmflag_bit(). */
+#define PROC_VMF_ENUM(name, code, meaning, policy, how) PROC_VMF_##name,
 enum {
-	PROC_VMF_RD, PROC_VMF_WR, PROC_VMF_EX, PROC_VMF_SH, PROC_VMF_MR,
-	PROC_VMF_MW, PROC_VMF_ME, PROC_VMF_MS, PROC_VMF_GD, PROC_VMF_PF,
-	PROC_VMF_DW, PROC_VMF_LO, PROC_VMF_IO, PROC_VMF_SR, PROC_VMF_RR,
-	PROC_VMF_DC, PROC_VMF_DE, PROC_VMF_AC, PROC_VMF_NR, PROC_VMF_HT,
-	PROC_VMF_SF, PROC_VMF_NL, PROC_VMF_AR, PROC_VMF_WF, PROC_VMF_DD,
-	PROC_VMF_SD, PROC_VMF_MM, PROC_VMF_HG, PROC_VMF_NH, PROC_VMF_MG,
-	PROC_VMF_UM, PROC_VMF_UW, PROC_VMF_UI, PROC_VMF_SS, PROC_VMF_SL,
-	PROC_VMF_LF, PROC_VMF_BT, PROC_VMF_MT, PROC_VMF_DP,
-	PROC_VMF_UNKNOWN = 63,	/* some code this table does not know */
+	VMFLAGS_TABLE(PROC_VMF_ENUM)
+	PROC_VMF_NR_KNOWN,
+	PROC_VMF_UNKNOWN = 63,	/* some code this table does not know, or "??" */
 };
+#undef PROC_VMF_ENUM
 #define PROC_VMF(code)		(1ULL << PROC_VMF_##code)
 
 struct proc_vma {
@@ -90,6 +88,7 @@ struct proc_vma {
 	bool		has_vmflags;
 	uint64_t	vmflags;	/* PROC_VMF() bits */
 	uint64_t	rss_kb, pss_kb, anon_kb, swap_kb;
+	uint32_t	pkey;		/* ProtectionKey (0 without pkeys) */
 };
 
 struct proc_vmas {

@@ -19,4 +19,7 @@ long vma_find(const MmEntry *mm, uint64_t addr);
  */
 long vma_inherited_from(const MmEntry *mm, const VmaEntry *v);
 
+/* The PROT_* bits @v may get by mprotect (VmFlags mr mw me); images without it: its prot. */
+uint32_t vma_max_prot(const VmaEntry *v);
+
 #endif /* CRIU_VMA_H */

@@ -26,6 +26,12 @@
 # define UFFD_FEATURE_MOVE		(1 << 16)
 #endif
 
+/* ---- mmap (linux/mman.h) ------------------------------------------ */
+
+#ifndef MAP_DROPPABLE				/* 6.11: a mapping type, like MAP_PRIVATE */
+# define MAP_DROPPABLE		0x08
+#endif
+
 /* ---- PAGEMAP_SCAN ioctl on /proc/PID/pagemap (linux/fs.h), 6.7 --- */
 
 #ifndef PAGEMAP_SCAN

@@ -283,6 +283,41 @@ static int test_smaps_hostile(void)
 	return 0;
 }
 
+/*
+ * Codes captured on 6.18 (guard regions, mlock onfault, droppable, mseal),
+ * plus a ProtectionKey and the kernel's "??" for a bit it has no name for.
+ */
+static int test_smaps_vmflags(void)
+{
+	struct proc_vmas v;
+	unsigned int i, j;
+
+	CHECK(PARSE_FIXTURE(proc_parse_smaps, "smaps-vmflags.txt", &v) == 0);
+	CHECK(v.nr == 4);
+	CHECK(v.v[0].vmflags == (PROC_VMF(RD) | PROC_VMF(WR) | PROC_VMF(MR) | PROC_VMF(MW) |
+				 PROC_VMF(ME) | PROC_VMF(AC) | PROC_VMF(SL) | PROC_VMF(UNKNOWN)));
+	CHECK(v.v[0].pkey == 3 && v.v[1].pkey == 0 && v.v[2].pkey == 0);
+	CHECK(v.v[1].vmflags == (PROC_VMF(RD) | PROC_VMF(WR) | PROC_VMF(MR) | PROC_VMF(MW) |
+				 PROC_VMF(ME) | PROC_VMF(NR) | PROC_VMF(WF) | PROC_VMF(DD) |
+				 PROC_VMF(DP)));
+	CHECK((v.v[2].vmflags & (PROC_VMF(GU) | PROC_VMF(LO) | PROC_VMF(LF))) ==
+	      (PROC_VMF(GU) | PROC_VMF(LO) | PROC_VMF(LF)));
+	CHECK(v.v[3].vmflags & PROC_VMF(GU));
+	proc_vmas_free(&v);
+	CHECK(PARSE_STR(proc_parse_smaps, "1000-2000 r-xp 0 1:2 3\nProtectionKey: x\n", &v) == -1);
+	CHECK(PARSE_STR(proc_parse_smaps, "1000-2000 r-xp 0 1:2 3\nVmFlags: rd ?\n", &v) == -1);
+	/* the table: one distinct two-letter code per row, every row has a policy */
+	CHECK(vmflag_table_size == PROC_VMF_NR_KNOWN);
+	for (i = 0; i < vmflag_table_size; i++) {
+		CHECK(strlen(vmflag_table[i].code) == 2 && vmflag_table[i].meaning[0]);
+		CHECK(proc_vmflag_bit(vmflag_table[i].code) == (int)i);
+		for (j = 0; j < i; j++)
+			CHECK(strcmp(vmflag_table[i].code, vmflag_table[j].code));
+	}
+	CHECK(proc_vmflag_bit("??") == -1);
+	return 0;
+}
+
 /* ---- status ----------------------------------------------------------------- */
 
 static int test_status_captured(void)
@@ -1331,6 +1366,7 @@ static const struct unit_case cases[] = {
 	{ "maps: hostile input", test_maps_hostile },
 	{ "smaps: captured file", test_smaps_captured },
 	{ "smaps: hostile input", test_smaps_hostile },
+	{ "smaps: every VmFlags code, ??, ProtectionKey", test_smaps_vmflags },
 	{ "status: captured file", test_status_captured },
 	{ "status: nested namespaces, groups, escapes", test_status_handmade },
 	{ "status: hostile input", test_status_hostile },

@@ -280,6 +280,7 @@ static void one_vma(MmEntry *mm, VmaEntry *v, VmaEntry **vp, uint64_t pgoff)
 	mm->n_vmas = 1;
 	mm->vmas = vp;
 	v->kind = VMA_KIND__VMA_ANON_SHARED;
+	v->prot = PROT_READ | PROT_WRITE;	/* a writable one: its object fd is read-write */
 	v->start = 0x10000000;
 	v->end = v->start + 16 * PAGE;
 	v->pgoff = pgoff;
