@@ -172,6 +172,11 @@ int dump_collect_core_parasite(struct dump_task *t)
 	t->mm.brk = m->brk;
 	t->mm.has_thp_disabled = true;
 	t->mm.thp_disabled = m->thp_disabled;
+	c->has_membarrier = true;
+	c->membarrier = m->membarrier;
+	if (m->membarrier_unseen)
+		pr_warn("membarrier: this kernel cannot tell registrations %#x of %d (it needs 6.3); one would not be restored",
+			m->membarrier_unseen, t->pid);
 	if (m->personality != c->personality)
 		pr_warn("personality: %x in /proc, %x from the task", c->personality,
 			m->personality);

@@ -22,6 +22,7 @@
 #include "image.h"
 #include "inventory.h"
 #include "kerndat.h"
+#include "kernel-compat.h"
 #include "restore.h"
 
 #define PAGE		4096ULL
@@ -350,6 +351,11 @@ static int check_core(struct rst_image *ri)
 		}
 	if (check_posix_timers(ri))
 		return -1;
+	if (c->has_membarrier && (c->membarrier & ~MEMBARRIER_REGISTRATIONS)) {
+		pr_err("core-%d.img: membarrier registrations %#x: not registrations", ri->pid,
+		       c->membarrier);
+		return -1;
+	}
 	if (check_pending(ri, c->shared_pending, c->n_shared_pending))
 		return -1;
 	if (c->creds) {

@@ -38,6 +38,7 @@
 
 #include "compiler.h"
 #include "kerndat.h"
+#include "kernel-compat.h"
 #include "proc_parse.h"
 #include "restore.h"
 #include "vma.h"
@@ -153,6 +154,19 @@ static void restore_rlimits(const TaskCoreEntry *c)
 	}
 }
 
+/*
+ * membarrier(2) registrations belong to the mm and a fork passes them on:
+ * made after this task's children are forked, each registers its own.
+ */
+static void restore_membarrier(const TaskCoreEntry *c)
+{
+	unsigned int bit;
+
+	for (bit = 0; c->has_membarrier && bit < 32; bit++)
+		if ((c->membarrier & (1U << bit)) && syscall(SYS_membarrier, 1U << bit, 0, 0))
+			die("membarrier registration %#x: %s", 1U << bit, strerror(errno));
+}
+
 static void restore_misc(const struct rst_image *ri, const struct rst_files *f)
 {
 	const TaskCoreEntry *c = ri->core;
@@ -190,6 +204,7 @@ static void restore_misc(const struct rst_image *ri, const struct rst_files *f)
 		warn("THP disable: %s", strerror(errno));
 	if (c->has_dumpable && prctl(PR_SET_DUMPABLE, c->dumpable, 0, 0, 0))
 		warn("dumpable %u: %s", c->dumpable, strerror(errno));
+	restore_membarrier(c);
 }
 
 /*
