@@ -43,6 +43,7 @@
 #include "restore.h"
 #include "vma.h"
 #include "tty.h"
+#include "parasite-proto.h"
 #include "restorer-args.h"
 #include "restorer-blob.h"
 
@@ -984,6 +985,7 @@ static void fill_args(const struct rst_image *ri, const struct staging *st, stru
 	}
 	BUILD_BUG_ON(RST_MAX_GROUPS != RST_MAX_GROUPS_IMG);
 	BUILD_BUG_ON(RST_MAX_TIMERS != RST_MAX_TIMERS_IMG);
+	BUILD_BUG_ON(RST_MAX_TIMERS != PARASITE_MAX_TIMERS);	/* every timer a dump takes */
 	for (i = 0; i < c->n_posix_timers; i++) {
 		const PosixTimerEntry *pt = c->posix_timers[i];
 		struct rst_timer *t = &a->timers[a->nr_timers++];

@@ -35,7 +35,7 @@
 #define RST_MAX_PENDING_SIGS	256	/* per queue: the process's and each thread's */
 #define RST_MAX_GROUPS_IMG	256	/* = RST_MAX_GROUPS */
 #define RST_MAX_THREADS_IMG	8192	/* the restorer region grows with them */
-#define RST_MAX_TIMERS_IMG	64	/* = RST_MAX_TIMERS */
+#define RST_MAX_TIMERS_IMG	256	/* = RST_MAX_TIMERS */
 #define RST_MAX_TASKS		512	/* processes in pstree.img (one pages fd each) */
 #define RST_MAX_SHMEM		4096	/* shared memory objects per dump */
 #define RST_MAX_SHMEM_SIZE	(1ULL << 40)	/* bytes per object */

@@ -4,6 +4,7 @@
  * and (no more than) the time they had left; the periodic one keeps firing
  * with its value. /proc/self/timers, which shows id, signal, value, notify
  * target and clock of each, must read the same after the restore.
+ * "many": 200 more (SIGEV_NONE, some armed), the dump's limit being 256.
  */
 #include <sys/syscall.h>
 #include <time.h>
@@ -11,6 +12,8 @@
 #include "e2e.h"
 
 #define NR		6	/* created; one is deleted again: ids with a hole */
+#define NR_MORE		200	/* "many" */
+#define TXT_MAX		(64 << 10)
 #define TICK_VAL	101
 #define SEC		1000000000LL
 
@@ -68,21 +71,45 @@ static void make(int i)
 		e2e_fail("timer_settime %d: %s", i, strerror(errno));
 }
 
+static void make_more(void)
+{
+	struct sigevent ev = { .sigev_notify = SIGEV_NONE };
+	struct itimerspec its = { { 0, 0 }, { 10000, 0 } };
+	timer_t t;
+	int i;
+
+	for (i = 0; i < NR_MORE; i++)
+		if (timer_create(CLOCK_MONOTONIC, &ev, &t) || (i % 3 == 0 && timer_settime(t, 0, &its, NULL)))
+			e2e_fail("timer %d of %d more: %s", i, NR_MORE, strerror(errno));
+}
+
 /* /proc/self/timers with its entries sorted: the kernel lists them newest first. */
 static void read_timers(char *out, size_t size)
 {
-	char buf[4096], *blk[2 * NR], *p;
+	static char buf[TXT_MAX];
+	static char *blk[NR + NR_MORE];
+	char *p;
 	int fd = open("/proc/self/timers", O_RDONLY), n = 0, i, j;
-	ssize_t len = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	ssize_t len = 0, got = 1;
 
-	if (len < 0)
+	while (fd >= 0 && got > 0 && (size_t)len < sizeof(buf) - 1) {
+		got = read(fd, buf + len, sizeof(buf) - 1 - (size_t)len);
+		len += got > 0 ? got : 0;
+	}
+	if (fd < 0 || got < 0)
 		e2e_fail("/proc/self/timers: %s", strerror(errno));
 	close(fd);
+	while (len && buf[len - 1] == '\n')
+		len--;
 	buf[len] = '\0';
-	for (p = strstr(buf, "ID:"); p && n < 2 * NR; p = strstr(p + 1, "ID:"))
+	/* an entry starts with "ID:" at a line start ("ClockID:" is inside one) */
+	for (p = strncmp(buf, "ID:", 3) ? NULL : buf; p; p = strstr(p, "\nID:")) {
+		if (p != buf)
+			*p++ = '\0';
+		if (n == NR + NR_MORE)
+			e2e_fail("more timers than were made");
 		blk[n++] = p;
-	for (p = buf; (p = strstr(p + 1, "ID:"));)
-		p[-1] = '\0';	/* each entry ends at the next one */
+	}
 	for (i = 1; i < n; i++)
 		for (j = i; j > 0 && strcmp(blk[j - 1], blk[j]) > 0; j--) {
 			p = blk[j];
@@ -113,13 +140,16 @@ static void check(int i, const struct itimerspec *before)
 
 int main(int argc, char **argv)
 {
-	static char before_txt[4096], after_txt[4096];
+	static char before_txt[TXT_MAX], after_txt[TXT_MAX];
+	char *args[] = { argv[0], argv[argc - 1], NULL };	/* [many] RESULT-FILE */
 	struct itimerspec before[NR];
 	struct sigaction sa;
 	sigset_t s;
 	int i, seen;
 
-	e2e_init(argc, argv);
+	e2e_init(2, args);
+	if (argc > 2 && !strcmp(argv[1], "many"))
+		make_more();
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_tick;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;

@@ -50,6 +50,7 @@ CASES = [
     ("threads_many", prog("threads_many"), "once", [], []),
     ("thread_timer", prog("thread_timer"), "once", [], []),
     ("posix_timers", prog("posix_timers"), "once", [], []),
+    ("posix_timers_many", prog("posix_timers") + ["many"], "once", [], []),
     ("membarrier", prog("membarrier"), "once", [], []),
     ("shmem", prog("shmem"), "once", [], []),
     ("memfd", prog("memfd"), "once", [], []),
