@@ -223,6 +223,34 @@ static int collect_creds(struct dump_task *t)
 	return 0;
 }
 
+/*
+ * Audit login uid and session: per thread in the kernel, once per process
+ * in the image (the restorer's threads inherit the leader's).
+ */
+static int collect_audit(struct dump_task *t)
+{
+	struct proc_audit leader, a;
+	int i;
+
+	if (proc_read_audit(t->pid, t->pid, &leader))
+		return -1;
+	for (i = 1; i < t->nr_tids; i++) {
+		if (proc_read_audit(t->pid, t->tids[i], &a))
+			return -1;
+		if (a.present != leader.present || a.loginuid != leader.loginuid ||
+		    a.sessionid != leader.sessionid) {
+			pr_err("thread %d of %d has another audit login uid or session (%u, %u) than its leader (%u, %u): per-thread audit ids are not supported yet",
+			       t->tids[i], t->pid, a.loginuid, a.sessionid, leader.loginuid,
+			       leader.sessionid);
+			return -1;
+		}
+	}
+	t->core.has_loginuid = t->core.has_audit_session = leader.present;
+	t->core.loginuid = leader.loginuid;
+	t->core.audit_session = leader.sessionid;
+	return 0;
+}
+
 int dump_collect_core_proc(struct dump_task *t)
 {
 	TaskCoreEntry *c = &t->core;
@@ -259,7 +287,7 @@ int dump_collect_core_proc(struct dump_task *t)
 		e->max = lim.lim[i].rlim_max;
 	}
 
-	if (collect_creds(t))
+	if (collect_creds(t) || collect_audit(t))
 		return -1;
 
 	policy = sched_getscheduler(t->pid);

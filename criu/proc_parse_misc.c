@@ -1,10 +1,11 @@
 /*
  * The smaller /proc files: mountinfo, cgroup, timers, children, the task
- * directory and the binary auxv.
+ * directory, the binary auxv and the audit ids.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -456,4 +457,35 @@ int proc_auxv_get(const struct proc_auxv *av, unsigned long type, unsigned long 
 		}
 	}
 	return -1;
+}
+
+/* ---- audit ids ------------------------------------------------------------------ */
+
+int proc_parse_audit_id(const char *text, size_t len, const char *name, uint32_t *id)
+{
+	struct ptext t = { text, text + len };
+
+	if (pt_u32(&t, 10, id) || (!pt_eol(&t) && pt_char(&t, '\n')) || !pt_eol(&t)) {
+		pr_err("%s: not one number", name);
+		return -1;
+	}
+	return 0;
+}
+
+int proc_read_audit(pid_t pid, pid_t tid, struct proc_audit *a)
+{
+	char path[64], login[48], session[48];
+
+	memset(a, 0, sizeof(*a));
+	snprintf(login, sizeof(login), "task/%d/loginuid", tid);
+	snprintf(session, sizeof(session), "task/%d/sessionid", tid);
+	if (pt_proc_path(path, sizeof(path), pid, login))
+		return -1;
+	if (access(path, F_OK) && errno == ENOENT)
+		return 0;	/* a kernel without audit: no ids to carry */
+	if (READ_AND_PARSE(pid, login, proc_parse_audit_id, &a->loginuid) ||
+	    READ_AND_PARSE(pid, session, proc_parse_audit_id, &a->sessionid))
+		return -1;
+	a->present = true;
+	return 0;
 }

@@ -156,6 +156,27 @@ static void restore_rlimits(const TaskCoreEntry *c)
 }
 
 /*
+ * A task dumped outside any audit session leaves criu's, inherited by the
+ * fork, for none (CAP_AUDIT_CONTROL, while criu's privileges last). Any
+ * other case is criu's own session (rst_tree_read checked).
+ */
+static void leave_audit_session(const struct rst_tree *tr, const TaskCoreEntry *c)
+{
+	char unset[16];
+	int fd, n;
+
+	if (!c->has_loginuid || c->loginuid != PROC_AUDIT_UNSET || !tr->criu_audit.present ||
+	    tr->criu_audit.loginuid == PROC_AUDIT_UNSET)
+		return;
+	n = snprintf(unset, sizeof(unset), "%u", PROC_AUDIT_UNSET);
+	fd = open("/proc/self/loginuid", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, unset, (size_t)n) != n)
+		die("cannot leave criu's audit session %u (login uid %u) for none: %s",
+		    tr->criu_audit.sessionid, tr->criu_audit.loginuid, strerror(errno));
+	close(fd);
+}
+
+/*
  * membarrier(2) registrations belong to the mm and a fork passes them on:
  * made after this task's children are forked, each registers its own.
  */
@@ -1362,6 +1383,7 @@ void rst_task_main(struct rst_tree *tr, size_t idx, const struct cr_options *o, 
 
 	/* ---- everything that needs libc and criu's memory ---- */
 	restore_misc(ri, f);
+	leave_audit_session(tr, ri->core);
 	{
 		int exe_slot = -1;
 

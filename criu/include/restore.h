@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include "options.h"
+#include "proc_parse.h"
 #include "core.pb-c.h"
 #include "mm.pb-c.h"
 #include "files.h"
@@ -191,6 +192,7 @@ struct rst_tree {
 	struct rst_shmems shm;
 	/* criu's own: the parent of the root, and what a shell job gets */
 	pid_t		criu_pid, criu_sid, criu_pgid;
+	struct proc_audit criu_audit;	/* every process forked inherits it */
 	bool		shell_job;
 };
 
