@@ -1,6 +1,6 @@
 /*
  * The smaller /proc files: mountinfo, cgroup, timers, children, the task
- * directory, the binary auxv and the audit ids.
+ * directory, the binary auxv, the audit ids and the time namespace offsets.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -488,4 +488,73 @@ int proc_read_audit(pid_t pid, pid_t tid, struct proc_audit *a)
 		return -1;
 	a->present = true;
 	return 0;
+}
+
+/* ---- timens_offsets ---------------------------------------------------------------- */
+
+#define TIMENS_SEC_MAX	9223372036LL	/* KTIME_SEC_MAX */
+
+/* "<clock> <sec> <nsec>" */
+static int timens_line(struct plines *it, struct ptext *l, struct proc_timens *out,
+		       unsigned int *seen)
+{
+	struct ptext clock;
+	int64_t sec;
+	uint32_t nsec;
+	bool mono;
+
+	pt_skip_blanks(l);
+	pt_token(l, &clock);
+	pt_skip_blanks(l);
+	if (pt_snum(l, -TIMENS_SEC_MAX, TIMENS_SEC_MAX, &sec) || !pt_skip_blanks(l) ||
+	    pt_u32(l, 10, &nsec) || nsec >= 1000000000u || pt_done(l)) {
+		pt_err(it, "bad offset line");
+		return -1;
+	}
+	mono = pt_len(&clock) == 9 && pt_starts(&clock, "monotonic");
+	if (!mono && !(pt_len(&clock) == 8 && pt_starts(&clock, "boottime"))) {
+		pt_err(it, "an offset of clock '%.*s' is not supported yet", (int)pt_len(&clock),
+		       clock.p);
+		return -1;
+	}
+	if (*seen & (mono ? 1 : 2)) {
+		pt_err(it, "a clock appears twice");
+		return -1;
+	}
+	*seen |= mono ? 1 : 2;
+	if (mono) {
+		out->mono_sec = sec;
+		out->mono_nsec = nsec;
+	} else {
+		out->boot_sec = sec;
+		out->boot_nsec = nsec;
+	}
+	return 0;
+}
+
+int proc_parse_timens_offsets(const char *text, size_t len, const char *name,
+			      struct proc_timens *out)
+{
+	struct plines it;
+	struct ptext l;
+	unsigned int seen = 0;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	plines_init(&it, text, len, name);
+	while ((r = plines_next(&it, &l)) > 0)
+		if (timens_line(&it, &l, out, &seen))
+			return -1;
+	if (r < 0)
+		return -1;
+	if (seen != 3) {
+		pr_err("%s: the monotonic or the boottime offset is missing", name);
+		return -1;
+	}
+	return 0;
+}
+
+int proc_read_timens_offsets(pid_t pid, struct proc_timens *out)
+{
+	return READ_AND_PARSE(pid, "timens_offsets", proc_parse_timens_offsets, out);
 }

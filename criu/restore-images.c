@@ -351,6 +351,17 @@ static int check_core(struct rst_image *ri)
 		}
 	if (check_posix_timers(ri))
 		return -1;
+	if (c->timens_for_children) {
+		const TimensEntry *tn = c->timens_for_children;
+		const int64_t max = 9223372036LL;	/* KTIME_SEC_MAX */
+
+		if (tn->monotonic_nsec >= 1000000000u || tn->boottime_nsec >= 1000000000u ||
+		    tn->monotonic_sec > max || tn->monotonic_sec < -max ||
+		    tn->boottime_sec > max || tn->boottime_sec < -max) {
+			pr_err("core-%d.img: time namespace offsets out of range", ri->pid);
+			return -1;
+		}
+	}
 	if (c->has_membarrier && (c->membarrier & ~MEMBARRIER_REGISTRATIONS)) {
 		pr_err("core-%d.img: membarrier registrations %#x: not registrations", ri->pid,
 		       c->membarrier);

@@ -177,6 +177,31 @@ static void leave_audit_session(const struct rst_tree *tr, const TaskCoreEntry *
 }
 
 /*
+ * The time namespace the task had made for its children (and none had
+ * entered): made the same way, after this task's children are forked (they
+ * were in this task's own), with the same offsets, settable only now.
+ */
+static void restore_timens(const TaskCoreEntry *c)
+{
+	const TimensEntry *tn = c->timens_for_children;
+	char text[96];
+	int fd, n;
+
+	if (!tn)
+		return;
+	if (unshare(CLONE_NEWTIME))
+		die("unshare(CLONE_NEWTIME) for the children's time namespace: %s", strerror(errno));
+	n = snprintf(text, sizeof(text), "monotonic %lld %u\nboottime %lld %u\n",
+		     (long long)tn->monotonic_sec, tn->monotonic_nsec, (long long)tn->boottime_sec,
+		     tn->boottime_nsec);
+	fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, text, (size_t)n) != n)
+		die("cannot set the offsets of the children's time namespace (%s): %s", text,
+		    strerror(errno));
+	close(fd);
+}
+
+/*
  * membarrier(2) registrations belong to the mm and a fork passes them on:
  * made after this task's children are forked, each registers its own.
  */
@@ -227,6 +252,7 @@ static void restore_misc(const struct rst_image *ri, const struct rst_files *f)
 	if (c->has_dumpable && prctl(PR_SET_DUMPABLE, c->dumpable, 0, 0, 0))
 		warn("dumpable %u: %s", c->dumpable, strerror(errno));
 	restore_membarrier(c);
+	restore_timens(c);
 }
 
 /*

@@ -862,6 +862,30 @@ static int test_audit_id(void)
 	return 0;
 }
 
+#define TN(s)	proc_parse_timens_offsets(s, strlen(s), "timens_offsets", &tn)
+
+static int test_timens_offsets(void)
+{
+	struct proc_timens tn;
+
+	CHECK(TN("monotonic           0         0\nboottime            0         0\n") == 0);
+	CHECK(tn.mono_sec == 0 && tn.boot_sec == 0 && tn.mono_nsec == 0 && tn.boot_nsec == 0);
+	CHECK(TN("monotonic        1000         5\nboottime           -5 999999999\n") == 0);
+	CHECK(tn.mono_sec == 1000 && tn.mono_nsec == 5 && tn.boot_sec == -5);
+	CHECK(tn.boot_nsec == 999999999);
+	CHECK(TN("boottime 1 2\nmonotonic 3 4\n") == 0 && tn.mono_sec == 3 && tn.boot_nsec == 2);
+	CHECK(TN("monotonic 0 0\n") == -1);				/* boottime missing */
+	CHECK(TN("monotonic 0 0\nmonotonic 0 0\nboottime 0 0\n") == -1);
+	CHECK(TN("monotonic 0 0\nboottime 0 0\nunknown 0 0\n") == -1);	/* not carried */
+	CHECK(TN("monotonic 0 1000000000\nboottime 0 0\n") == -1);
+	CHECK(TN("monotonic 9223372037 0\nboottime 0 0\n") == -1);
+	CHECK(TN("monotonic 0 0 0\nboottime 0 0\n") == -1);
+	CHECK(TN("monotonic 0\nboottime 0 0\n") == -1);
+	CHECK(TN("monotonic 0 0\nboottime 0 0") == -1);		/* truncated */
+	CHECK(TN("") == -1);
+	return 0;
+}
+
 /* ---- mutation: no input may crash a parser ------------------------------------ */
 
 static uint32_t rng_state = 12345;
@@ -1383,6 +1407,7 @@ static const struct unit_case cases[] = {
 	{ "children: pid lists", test_children },
 	{ "auxv: bounds and terminator", test_auxv },
 	{ "audit ids: one number", test_audit_id },
+	{ "timens_offsets: both clocks, bounds", test_timens_offsets },
 	{ "all parsers survive random mutations of the fixtures", test_mutations },
 	{ "live: maps vs. own code, stack and mmap", test_live_maps },
 	{ "live: smaps flags and rss vs. madvise", test_live_smaps },
