@@ -22,6 +22,7 @@
 #include <sched.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/user.h>
@@ -172,6 +173,11 @@ int dump_collect_core_parasite(struct dump_task *t)
 	t->mm.brk = m->brk;
 	t->mm.has_thp_disabled = true;
 	t->mm.thp_disabled = m->thp_disabled;
+	c->has_membarrier = true;
+	c->membarrier = m->membarrier;
+	if (m->membarrier_unseen)
+		pr_warn("membarrier: this kernel cannot tell registrations %#x of %d (it needs 6.3); one would not be restored",
+			m->membarrier_unseen, t->pid);
 	if (m->personality != c->personality)
 		pr_warn("personality: %x in /proc, %x from the task", c->personality,
 			m->personality);
@@ -218,6 +224,98 @@ static int collect_creds(struct dump_task *t)
 	return 0;
 }
 
+/*
+ * Audit login uid and session: per thread in the kernel, once per process
+ * in the image (the restorer's threads inherit the leader's).
+ */
+static int collect_audit(struct dump_task *t)
+{
+	struct proc_audit leader, a;
+	int i;
+
+	if (proc_read_audit(t->pid, t->pid, &leader))
+		return -1;
+	for (i = 1; i < t->nr_tids; i++) {
+		if (proc_read_audit(t->pid, t->tids[i], &a))
+			return -1;
+		if (a.present != leader.present || a.loginuid != leader.loginuid ||
+		    a.sessionid != leader.sessionid) {
+			pr_err("thread %d of %d has another audit login uid or session (%u, %u) than its leader (%u, %u): per-thread audit ids are not supported yet",
+			       t->tids[i], t->pid, a.loginuid, a.sessionid, leader.loginuid,
+			       leader.sessionid);
+			return -1;
+		}
+	}
+	t->core.has_loginuid = t->core.has_audit_session = leader.present;
+	t->core.loginuid = leader.loginuid;
+	t->core.audit_session = leader.sessionid;
+	return 0;
+}
+
+/*
+ * Write the offsets just read back to the namespace: nothing changes, unless
+ * a process has entered it, which froze them (EACCES).
+ */
+static int timens_check_unused(pid_t pid, const struct proc_timens *tn)
+{
+	char path[64], text[96];
+	int fd, n, ret = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/timens_offsets", pid);
+	n = snprintf(text, sizeof(text), "monotonic %lld %u\nboottime %lld %u\n",
+		     (long long)tn->mono_sec, tn->mono_nsec, (long long)tn->boot_sec, tn->boot_nsec);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, text, (size_t)n) != n) {
+		if (errno == EACCES)
+			pr_err("%d has a time namespace for its children (unshare(CLONE_NEWTIME)) that a process has entered already: it is not supported yet",
+			       pid);
+		else
+			pr_perror("can't check the time namespace for the children of %d", pid);
+		ret = -1;
+	}
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+/*
+ * A time namespace the process made for its children (unshare(CLONE_NEWTIME))
+ * and that none entered yet: the restore makes one the same way, with the
+ * same offsets. One that was entered is a namespace of its own: refused.
+ */
+static int collect_timens(struct dump_task *t)
+{
+	struct stat own, kids;
+	struct proc_timens tn;
+	TimensEntry *e;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/time", t->pid);
+	if (stat(path, &own))
+		return 0;	/* no time namespaces in this kernel */
+	snprintf(path, sizeof(path), "/proc/%d/ns/time_for_children", t->pid);
+	if (stat(path, &kids)) {
+		pr_perror("can't stat %s", path);
+		return -1;
+	}
+	if (own.st_ino == kids.st_ino && own.st_dev == kids.st_dev)
+		return 0;
+	if (proc_read_timens_offsets(t->pid, &tn) || timens_check_unused(t->pid, &tn))
+		return -1;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -1;
+	timens_entry__init(e);
+	e->monotonic_sec = tn.mono_sec;
+	e->monotonic_nsec = tn.mono_nsec;
+	e->boottime_sec = tn.boot_sec;
+	e->boottime_nsec = tn.boot_nsec;
+	t->core.timens_for_children = e;
+	pr_info("%d: a time namespace for its children, monotonic %+lld.%09u boottime %+lld.%09u",
+		t->pid, (long long)tn.mono_sec, tn.mono_nsec, (long long)tn.boot_sec, tn.boot_nsec);
+	return 0;
+}
+
 int dump_collect_core_proc(struct dump_task *t)
 {
 	TaskCoreEntry *c = &t->core;
@@ -254,7 +352,7 @@ int dump_collect_core_proc(struct dump_task *t)
 		e->max = lim.lim[i].rlim_max;
 	}
 
-	if (collect_creds(t))
+	if (collect_creds(t) || collect_audit(t) || collect_timens(t))
 		return -1;
 
 	policy = sched_getscheduler(t->pid);
@@ -330,6 +428,7 @@ void dump_core_free(struct dump_task *t)
 		free(c->creds->groups);
 		free(c->creds);
 	}
+	free(c->timens_for_children);
 	dump_free_signals(c->shared_pending, c->n_shared_pending);
 	dump_threads_free(t);
 }

@@ -1,10 +1,11 @@
 /*
  * The smaller /proc files: mountinfo, cgroup, timers, children, the task
- * directory and the binary auxv.
+ * directory, the binary auxv, the audit ids and the time namespace offsets.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -456,4 +457,104 @@ int proc_auxv_get(const struct proc_auxv *av, unsigned long type, unsigned long 
 		}
 	}
 	return -1;
+}
+
+/* ---- audit ids ------------------------------------------------------------------ */
+
+int proc_parse_audit_id(const char *text, size_t len, const char *name, uint32_t *id)
+{
+	struct ptext t = { text, text + len };
+
+	if (pt_u32(&t, 10, id) || (!pt_eol(&t) && pt_char(&t, '\n')) || !pt_eol(&t)) {
+		pr_err("%s: not one number", name);
+		return -1;
+	}
+	return 0;
+}
+
+int proc_read_audit(pid_t pid, pid_t tid, struct proc_audit *a)
+{
+	char path[64], login[48], session[48];
+
+	memset(a, 0, sizeof(*a));
+	snprintf(login, sizeof(login), "task/%d/loginuid", tid);
+	snprintf(session, sizeof(session), "task/%d/sessionid", tid);
+	if (pt_proc_path(path, sizeof(path), pid, login))
+		return -1;
+	if (access(path, F_OK) && errno == ENOENT)
+		return 0;	/* a kernel without audit: no ids to carry */
+	if (READ_AND_PARSE(pid, login, proc_parse_audit_id, &a->loginuid) ||
+	    READ_AND_PARSE(pid, session, proc_parse_audit_id, &a->sessionid))
+		return -1;
+	a->present = true;
+	return 0;
+}
+
+/* ---- timens_offsets ---------------------------------------------------------------- */
+
+#define TIMENS_SEC_MAX	9223372036LL	/* KTIME_SEC_MAX */
+
+/* "<clock> <sec> <nsec>" */
+static int timens_line(struct plines *it, struct ptext *l, struct proc_timens *out,
+		       unsigned int *seen)
+{
+	struct ptext clock;
+	int64_t sec;
+	uint32_t nsec;
+	bool mono;
+
+	pt_skip_blanks(l);
+	pt_token(l, &clock);
+	pt_skip_blanks(l);
+	if (pt_snum(l, -TIMENS_SEC_MAX, TIMENS_SEC_MAX, &sec) || !pt_skip_blanks(l) ||
+	    pt_u32(l, 10, &nsec) || nsec >= 1000000000u || pt_done(l)) {
+		pt_err(it, "bad offset line");
+		return -1;
+	}
+	mono = pt_len(&clock) == 9 && pt_starts(&clock, "monotonic");
+	if (!mono && !(pt_len(&clock) == 8 && pt_starts(&clock, "boottime"))) {
+		pt_err(it, "an offset of clock '%.*s' is not supported yet", (int)pt_len(&clock),
+		       clock.p);
+		return -1;
+	}
+	if (*seen & (mono ? 1 : 2)) {
+		pt_err(it, "a clock appears twice");
+		return -1;
+	}
+	*seen |= mono ? 1 : 2;
+	if (mono) {
+		out->mono_sec = sec;
+		out->mono_nsec = nsec;
+	} else {
+		out->boot_sec = sec;
+		out->boot_nsec = nsec;
+	}
+	return 0;
+}
+
+int proc_parse_timens_offsets(const char *text, size_t len, const char *name,
+			      struct proc_timens *out)
+{
+	struct plines it;
+	struct ptext l;
+	unsigned int seen = 0;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	plines_init(&it, text, len, name);
+	while ((r = plines_next(&it, &l)) > 0)
+		if (timens_line(&it, &l, out, &seen))
+			return -1;
+	if (r < 0)
+		return -1;
+	if (seen != 3) {
+		pr_err("%s: the monotonic or the boottime offset is missing", name);
+		return -1;
+	}
+	return 0;
+}
+
+int proc_read_timens_offsets(pid_t pid, struct proc_timens *out)
+{
+	return READ_AND_PARSE(pid, "timens_offsets", proc_parse_timens_offsets, out);
 }

@@ -23,6 +23,7 @@
 #include "inventory.h"
 #include "kernel-compat.h"
 #include "kerndat.h"
+#include "kernel-compat.h"
 #include "restore.h"
 
 #define PAGE		4096ULL
@@ -277,6 +278,39 @@ static int check_tids_unique(const struct rst_image *ri)
 	return ret;
 }
 
+/* Ids unique and >= 0; a notification the restorer can set up, to a thread of the image. */
+static int check_posix_timers(const struct rst_image *ri)
+{
+	const TaskCoreEntry *c = ri->core;
+	size_t i, j;
+
+	if (c->n_posix_timers > RST_MAX_TIMERS_IMG) {
+		pr_err("core-%d.img: %zu posix timers, at most %d are supported", ri->pid,
+		       c->n_posix_timers, RST_MAX_TIMERS_IMG);
+		return -1;
+	}
+	for (i = 0; i < c->n_posix_timers; i++) {
+		const PosixTimerEntry *t = c->posix_timers[i];
+		bool tid_ok = false;
+
+		for (j = 0; j < i; j++)
+			if (c->posix_timers[j]->id == t->id) {
+				pr_err("core-%d.img: posix timer id %d appears twice", ri->pid, t->id);
+				return -1;
+			}
+		for (j = 0; j < ri->pstree->n_threads; j++)
+			tid_ok |= t->has_notify_tid && t->notify_tid == ri->pstree->threads[j];
+		if (t->id < 0 ||
+		    (t->notify != 0 /* SIGNAL */ && t->notify != 1 /* NONE */ && t->notify != 4 /* THREAD_ID */) ||
+		    (t->notify != 1 && (t->signo < 1 || t->signo > 64)) || (t->notify == 4 && !tid_ok)) {
+			pr_err("core-%d.img: posix timer %d: notification %u (signal %u) that cannot be set up",
+			       ri->pid, t->id, t->notify, t->signo);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int check_core(struct rst_image *ri)
 {
 	TaskCoreEntry *c = ri->core;
@@ -316,28 +350,23 @@ static int check_core(struct rst_image *ri)
 			pr_err("core-%d.img: bad rlimit resource %u", ri->pid, c->rlimits[i]->resource);
 			return -1;
 		}
-	if (c->n_posix_timers > RST_MAX_TIMERS_IMG) {
-		pr_err("core-%d.img: %zu posix timers, at most %d are supported", ri->pid,
-		       c->n_posix_timers, RST_MAX_TIMERS_IMG);
+	if (check_posix_timers(ri))
 		return -1;
-	}
-	for (i = 0; i < c->n_posix_timers; i++) {
-		const PosixTimerEntry *t = c->posix_timers[i];
-		size_t j;
-		bool tid_ok = false;
+	if (c->timens_for_children) {
+		const TimensEntry *tn = c->timens_for_children;
+		const int64_t max = 9223372036LL;	/* KTIME_SEC_MAX */
 
-		for (j = 0; j < i; j++)
-			if (c->posix_timers[j]->id == t->id)
-				break;
-		for (j = 0; j < ri->pstree->n_threads; j++)
-			tid_ok |= t->has_notify_tid && t->notify_tid == ri->pstree->threads[j];
-		if (t->id < 0 || j < i ||
-		    (t->notify != 0 /* SIGNAL */ && t->notify != 1 /* NONE */ && t->notify != 4 /* THREAD_ID */) ||
-		    (t->notify != 1 && (t->signo < 1 || t->signo > 64)) || (t->notify == 4 && !tid_ok)) {
-			pr_err("core-%d.img: posix timer %d: repeated id, or notification %u (signal %u) that cannot be set up",
-			       ri->pid, t->id, t->notify, t->signo);
+		if (tn->monotonic_nsec >= 1000000000u || tn->boottime_nsec >= 1000000000u ||
+		    tn->monotonic_sec > max || tn->monotonic_sec < -max ||
+		    tn->boottime_sec > max || tn->boottime_sec < -max) {
+			pr_err("core-%d.img: time namespace offsets out of range", ri->pid);
 			return -1;
 		}
+	}
+	if (c->has_membarrier && (c->membarrier & ~MEMBARRIER_REGISTRATIONS)) {
+		pr_err("core-%d.img: membarrier registrations %#x: not registrations", ri->pid,
+		       c->membarrier);
+		return -1;
 	}
 	if (check_pending(ri, c->shared_pending, c->n_shared_pending))
 		return -1;

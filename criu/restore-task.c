@@ -43,6 +43,7 @@
 #include "restore.h"
 #include "vma.h"
 #include "tty.h"
+#include "parasite-proto.h"
 #include "restorer-args.h"
 #include "restorer-blob.h"
 
@@ -154,6 +155,65 @@ static void restore_rlimits(const TaskCoreEntry *c)
 	}
 }
 
+/*
+ * A task dumped outside any audit session leaves criu's, inherited by the
+ * fork, for none (CAP_AUDIT_CONTROL, while criu's privileges last). Any
+ * other case is criu's own session (rst_tree_read checked).
+ */
+static void leave_audit_session(const struct rst_tree *tr, const TaskCoreEntry *c)
+{
+	char unset[16];
+	int fd, n;
+
+	if (!c->has_loginuid || c->loginuid != PROC_AUDIT_UNSET || !tr->criu_audit.present ||
+	    tr->criu_audit.loginuid == PROC_AUDIT_UNSET)
+		return;
+	n = snprintf(unset, sizeof(unset), "%u", PROC_AUDIT_UNSET);
+	fd = open("/proc/self/loginuid", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, unset, (size_t)n) != n)
+		die("cannot leave criu's audit session %u (login uid %u) for none: %s",
+		    tr->criu_audit.sessionid, tr->criu_audit.loginuid, strerror(errno));
+	close(fd);
+}
+
+/*
+ * The time namespace the task had made for its children (and none had
+ * entered): made the same way, after this task's children are forked (they
+ * were in this task's own), with the same offsets, settable only now.
+ */
+static void restore_timens(const TaskCoreEntry *c)
+{
+	const TimensEntry *tn = c->timens_for_children;
+	char text[96];
+	int fd, n;
+
+	if (!tn)
+		return;
+	if (unshare(CLONE_NEWTIME))
+		die("unshare(CLONE_NEWTIME) for the children's time namespace: %s", strerror(errno));
+	n = snprintf(text, sizeof(text), "monotonic %lld %u\nboottime %lld %u\n",
+		     (long long)tn->monotonic_sec, tn->monotonic_nsec, (long long)tn->boottime_sec,
+		     tn->boottime_nsec);
+	fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, text, (size_t)n) != n)
+		die("cannot set the offsets of the children's time namespace (%s): %s", text,
+		    strerror(errno));
+	close(fd);
+}
+
+/*
+ * membarrier(2) registrations belong to the mm and a fork passes them on:
+ * made after this task's children are forked, each registers its own.
+ */
+static void restore_membarrier(const TaskCoreEntry *c)
+{
+	unsigned int bit;
+
+	for (bit = 0; c->has_membarrier && bit < 32; bit++)
+		if ((c->membarrier & (1U << bit)) && syscall(SYS_membarrier, 1U << bit, 0, 0))
+			die("membarrier registration %#x: %s", 1U << bit, strerror(errno));
+}
+
 static void restore_misc(const struct rst_image *ri, const struct rst_files *f)
 {
 	const TaskCoreEntry *c = ri->core;
@@ -191,6 +251,8 @@ static void restore_misc(const struct rst_image *ri, const struct rst_files *f)
 		warn("THP disable: %s", strerror(errno));
 	if (c->has_dumpable && prctl(PR_SET_DUMPABLE, c->dumpable, 0, 0, 0))
 		warn("dumpable %u: %s", c->dumpable, strerror(errno));
+	restore_membarrier(c);
+	restore_timens(c);
 }
 
 /*
@@ -988,6 +1050,7 @@ static void fill_args(const struct rst_image *ri, const struct staging *st, stru
 	}
 	BUILD_BUG_ON(RST_MAX_GROUPS != RST_MAX_GROUPS_IMG);
 	BUILD_BUG_ON(RST_MAX_TIMERS != RST_MAX_TIMERS_IMG);
+	BUILD_BUG_ON(RST_MAX_TIMERS != PARASITE_MAX_TIMERS);	/* every timer a dump takes */
 	for (i = 0; i < c->n_posix_timers; i++) {
 		const PosixTimerEntry *pt = c->posix_timers[i];
 		struct rst_timer *t = &a->timers[a->nr_timers++];
@@ -1364,6 +1427,7 @@ void rst_task_main(struct rst_tree *tr, size_t idx, const struct cr_options *o, 
 
 	/* ---- everything that needs libc and criu's memory ---- */
 	restore_misc(ri, f);
+	leave_audit_session(tr, ri->core);
 	{
 		int exe_slot = -1;
 

@@ -491,6 +491,28 @@ out:
 	return ret;
 }
 
+/*
+ * The kernel hands out a new audit session id whenever a login uid is set;
+ * no id can be asked for. A restored task inherits criu's ids, and can
+ * leave them for none (restore-task.c): a task that was in a session comes
+ * back only from a restore that runs in that very session.
+ */
+static int check_audit(const struct rst_tree *tr, const struct rst_image *ri)
+{
+	const TaskCoreEntry *c = ri->core;
+	const struct proc_audit *own = &tr->criu_audit;
+
+	if (!c->has_loginuid || !c->has_audit_session)
+		return 0;	/* dumped on a kernel without audit */
+	if (c->loginuid == PROC_AUDIT_UNSET && c->audit_session == PROC_AUDIT_UNSET)
+		return 0;
+	if (own->present && c->loginuid == own->loginuid && c->audit_session == own->sessionid)
+		return 0;
+	pr_err("%d was in audit session %u (login uid %u), this criu runs in session %u: a task comes back into its audit session only from within that session; anywhere else it is not supported yet",
+	       ri->pid, c->audit_session, c->loginuid, own->present ? own->sessionid : PROC_AUDIT_UNSET);
+	return -1;
+}
+
 int rst_tree_read(int dirfd, const struct cr_options *o, struct rst_tree *tr)
 {
 	ProtobufCMessage *m;
@@ -502,6 +524,8 @@ int rst_tree_read(int dirfd, const struct cr_options *o, struct rst_tree *tr)
 	tr->criu_pid = getpid();
 	tr->criu_sid = getsid(0);
 	tr->criu_pgid = getpgid(0);
+	if (proc_read_audit(tr->criu_pid, tr->criu_pid, &tr->criu_audit))
+		return -1;
 	if (img_read_one(dirfd, IMG_INVENTORY, 0, &m)) {
 		pr_err("no usable inventory.img: the dump is missing or incomplete");
 		return -1;
@@ -518,7 +542,8 @@ int rst_tree_read(int dirfd, const struct cr_options *o, struct rst_tree *tr)
 		ri->pstree = tr->ps[i];
 		ri->pid = (pid_t)tr->ps[i]->pid;
 		if (rst_images_read(ri) ||
-		    (!ri->zombie && rst_shmem_check_mm(&tr->shm, ri->mm, ri->pid)))
+		    (!ri->zombie && (rst_shmem_check_mm(&tr->shm, ri->mm, ri->pid) ||
+				     check_audit(tr, ri))))
 			return -1;
 		ri->fdr.shm = &tr->shm;	/* a mapped memfd's fds reopen its object */
 		tr->nr_live += !ri->zombie;

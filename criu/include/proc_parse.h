@@ -342,6 +342,31 @@ int proc_read_auxv(pid_t pid, struct proc_auxv *av);
 /* Value for @type, or -1 (with *val untouched) if absent. */
 int proc_auxv_get(const struct proc_auxv *av, unsigned long type, unsigned long *val);
 
+/* ---- /proc/PID/task/TID/loginuid and sessionid (audit ids) ------------------ */
+
+#define PROC_AUDIT_UNSET	4294967295u	/* AUDIT_UID_UNSET, AUDIT_SID_UNSET */
+
+struct proc_audit {
+	bool		present;	/* false: a kernel without CONFIG_AUDIT */
+	uint32_t	loginuid, sessionid;
+};
+
+/* One decimal number (the kernel writes no newline; one is accepted). */
+int proc_parse_audit_id(const char *text, size_t len, const char *name, uint32_t *id);
+int proc_read_audit(pid_t pid, pid_t tid, struct proc_audit *a);
+
+/* ---- /proc/PID/timens_offsets (of the time namespace for children) ---------- */
+
+struct proc_timens {
+	int64_t		mono_sec, boot_sec;
+	uint32_t	mono_nsec, boot_nsec;
+};
+
+/* Both clocks must be there; another clock is refused (not carried). */
+int proc_parse_timens_offsets(const char *text, size_t len, const char *name,
+			      struct proc_timens *out);
+int proc_read_timens_offsets(pid_t pid, struct proc_timens *out);
+
 /* ---- /proc/PID/timers ----------------------------------------------------- */
 
 struct proc_timer {

@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include "options.h"
+#include "proc_parse.h"
 #include "core.pb-c.h"
 #include "mm.pb-c.h"
 #include "files.h"
@@ -35,7 +36,7 @@
 #define RST_MAX_PENDING_SIGS	256	/* per queue: the process's and each thread's */
 #define RST_MAX_GROUPS_IMG	256	/* = RST_MAX_GROUPS */
 #define RST_MAX_THREADS_IMG	8192	/* the restorer region grows with them */
-#define RST_MAX_TIMERS_IMG	64	/* = RST_MAX_TIMERS */
+#define RST_MAX_TIMERS_IMG	256	/* = RST_MAX_TIMERS */
 #define RST_MAX_TASKS		512	/* processes in pstree.img (one pages fd each) */
 #define RST_MAX_SHMEM		4096	/* shared memory objects per dump */
 #define RST_MAX_SHMEM_SIZE	(1ULL << 40)	/* bytes per object */
@@ -191,6 +192,7 @@ struct rst_tree {
 	struct rst_shmems shm;
 	/* criu's own: the parent of the root, and what a shell job gets */
 	pid_t		criu_pid, criu_sid, criu_pgid;
+	struct proc_audit criu_audit;	/* every process forked inherits it */
 	bool		shell_job;
 };
 

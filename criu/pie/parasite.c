@@ -8,8 +8,11 @@
 #include <std/log.h>
 #include <std/parasite.h>
 #include "parasite-proto.h"
+#include "kernel-compat.h"
 
+#define P_EPERM			1
 #define P_EINVAL		22
+#define P_ENOSYS		38
 #define P_SIGKILL		9
 #define P_SIGSTOP		19
 #define P_PR_GET_PDEATHSIG	2
@@ -91,6 +94,37 @@ static int dump_thread(struct parasite_ctx *ctx)
 	return (int)thread_state(ctx->args);
 }
 
+/*
+ * The process's membarrier registrations. Before 6.3 the kernel cannot list
+ * them: each private kind is seen by issuing its command (a barrier, or
+ * EPERM when not registered); a global expedited one cannot be seen at all.
+ */
+static int membarrier_state(struct parasite_misc *m)
+{
+	static const int reg[] = { MEMBARRIER_REGISTER_PRIVATE_EXPEDITED,
+				   MEMBARRIER_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE,
+				   MEMBARRIER_REGISTER_PRIVATE_EXPEDITED_RSEQ };
+	long ret = syscall3(__NR_membarrier, MEMBARRIER_GET_REGISTRATIONS, 0, 0);
+	unsigned int i;
+
+	if (ret >= 0 || ret == -P_ENOSYS) {
+		m->membarrier = ret < 0 ? 0 : (__u32)ret;
+		return 0;
+	}
+	if (ret != -P_EINVAL)
+		return (int)ret;
+	m->membarrier_unseen = MEMBARRIER_REGISTER_GLOBAL_EXPEDITED;
+	for (i = 0; i < sizeof(reg) / sizeof(reg[0]); i++) {
+		/* the command a registration allows is the bit below it */
+		ret = syscall3(__NR_membarrier, reg[i] >> 1, 0, 0);
+		if (!ret)
+			m->membarrier |= reg[i];
+		else if (ret != -P_EPERM && ret != -P_EINVAL)
+			return (int)ret;
+	}
+	return 0;
+}
+
 static int dump_misc(struct parasite_ctx *ctx)
 {
 	struct parasite_misc *m = ctx->args;
@@ -145,7 +179,7 @@ static int dump_misc(struct parasite_ctx *ctx)
 	if (ret < 0)
 		return (int)ret;
 	m->thp_disabled = (__u32)ret;
-	return 0;
+	return membarrier_state(m);
 }
 
 static int dump_timers(struct parasite_ctx *ctx)

@@ -113,6 +113,19 @@ struct pm_scan_arg {
 # define F_SEAL_EXEC		0x0020
 #endif
 
+/* ---- membarrier (linux/membarrier.h has enum constants: own names) ---- */
+
+#define MEMBARRIER_GET_REGISTRATIONS	(1 << 9)	/* 6.3 */
+/* The registrations a process can have (MEMBARRIER_CMD_REGISTER_*). */
+#define MEMBARRIER_REGISTER_GLOBAL_EXPEDITED		(1 << 2)
+#define MEMBARRIER_REGISTER_PRIVATE_EXPEDITED		(1 << 4)	/* 4.14 */
+#define MEMBARRIER_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE	(1 << 6)	/* 4.16 */
+#define MEMBARRIER_REGISTER_PRIVATE_EXPEDITED_RSEQ	(1 << 8)	/* 5.10 */
+#define MEMBARRIER_REGISTRATIONS	(MEMBARRIER_REGISTER_GLOBAL_EXPEDITED | \
+					 MEMBARRIER_REGISTER_PRIVATE_EXPEDITED | \
+					 MEMBARRIER_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE | \
+					 MEMBARRIER_REGISTER_PRIVATE_EXPEDITED_RSEQ)
+
 /* ---- memfd_secret, landlock and friends are not needed yet ------ */
 
 /* ---- fd kinds: ioctls whose uapi headers clash with glibc's ---------- */

@@ -49,6 +49,18 @@ CASES = [
     ("threads_blocked", prog("threads_blocked"), "once", [], []),
     ("threads_many", prog("threads_many"), "once", [], []),
     ("thread_timer", prog("thread_timer"), "once", [], []),
+    ("posix_timers", prog("posix_timers"), "once", [], []),
+    ("posix_timers_many", prog("posix_timers") + ["many"], "once", [], []),
+    ("membarrier", prog("membarrier"), "once", [], []),
+    ("audit_same", prog("audit") + ["same"], ("audit", "once"), [], []),
+    ("audit_cleared", prog("audit") + ["cleared"], ("audit", "once"), [], []),
+    ("audit_own_refused", prog("audit") + ["own"],
+     ("restore_refused", "only from within that session", None), [], []),
+    ("audit_thread_refused", prog("audit") + ["thread"], ("refused", "per-thread audit ids"),
+     [], []),
+    ("timens_pending", prog("timens") + ["pending"], "once", [], []),
+    ("timens_entered_refused", prog("timens") + ["entered"],
+     ("refused", "that a process has entered already"), [], []),
     ("shmem", prog("shmem"), "once", [], []),
     ("memfd", prog("memfd"), "once", [], []),
     ("python", ["/usr/bin/python3", os.path.join(E2E, "py_loop.py")], "once", [], []),
@@ -560,14 +572,16 @@ def refused(pid, p, tmp, dopts, env, text):
 
 
 def restore_refused(p, tmp, dopts, ropts, env, text, locked):
-    """Between dump and restore someone else takes an exclusive flock on
-    the file `locked`: the restore must fail naming why, and leave no task."""
+    """The restore must fail naming why, and leave no task. With `locked`,
+    someone else takes an exclusive flock on that file between dump and
+    restore."""
     import fcntl
     imgs = os.path.join(tmp, "imgs")
     dump(p.pid, imgs, dopts, env)
     p.wait(timeout=20)
-    with open(os.path.join(tmp, locked), "r+") as f:
-        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    with open(os.path.join(tmp, locked or "locked"), "a+") as f:
+        if locked:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         try:
             restore(imgs, ropts, env, p.pid)
         except CaseFailed as e:
@@ -723,7 +737,34 @@ def redis_server(cmd, tmp, dopts, ropts, env):
                  lambda: os.path.exists(sock) and cli("PING") == "PONG", before, after)
 
 
+AUDIT_LOGINUID = "4242"
+
+
+def in_audit_session(name, env):
+    """Run case @name with its inner flow in a runner of its own that first
+    enters an audit session (sets its login uid): the program, criu dump and
+    criu restore all inherit that session."""
+    res = subprocess.run([sys.executable, os.path.abspath(__file__), "--audit-session", name],
+                         env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                         timeout=300)
+    out = res.stdout.strip()
+    if res.returncode == 0 and out == "PASS":
+        return None
+    return "in an audit session: %s %s" % (out, res.stderr.strip()[-300:])
+
+
+def audit_session_main(name, env):
+    with open("/proc/self/loginuid", "w") as f:
+        f.write(AUDIT_LOGINUID)
+    _, cmd, flow, dopts, ropts = [c for c in CASES if c[0] == name][0]
+    err = run_case(name, cmd, flow[1], dopts, ropts, env)
+    print(err or "PASS", flush=True)
+    return 1 if err else 0
+
+
 def run_case(name, cmd, flow, dopts, ropts, env):
+    if isinstance(flow, tuple) and flow[0] == "audit":
+        return in_audit_session(name, env)
     tmp = tempfile.mkdtemp(prefix="criu-e2e-%s." % name)
     pid = None
     try:
@@ -902,6 +943,8 @@ def main():
             print("SKIP e2e: %s: %s not built yet" % (case[0], " and ".join(missing)))
         return 0
     wanted = sys.argv[1:]
+    if wanted[:1] == ["--audit-session"]:
+        return audit_session_main(wanted[1], env)
     failed = 0
     for name, cmd, flow, dopts, ropts in CASES:
         if wanted and name not in wanted:

@@ -882,6 +882,45 @@ static int test_auxv(void)
 	return 0;
 }
 
+static int test_audit_id(void)
+{
+	uint32_t id = 7;
+
+	CHECK(proc_parse_audit_id("4294967295", 10, "loginuid", &id) == 0 && id == 4294967295u);
+	CHECK(proc_parse_audit_id("12\n", 3, "sessionid", &id) == 0 && id == 12);
+	CHECK(proc_parse_audit_id("4294967296", 10, "loginuid", &id) == -1);
+	CHECK(proc_parse_audit_id("", 0, "loginuid", &id) == -1);
+	CHECK(proc_parse_audit_id("-1", 2, "loginuid", &id) == -1);
+	CHECK(proc_parse_audit_id("1 2", 3, "loginuid", &id) == -1);
+	CHECK(proc_parse_audit_id("1\n\n", 3, "loginuid", &id) == -1);
+	CHECK(proc_parse_audit_id("12345", 2, "loginuid", &id) == 0 && id == 12);	/* @len bounds it */
+	return 0;
+}
+
+#define TN(s)	proc_parse_timens_offsets(s, strlen(s), "timens_offsets", &tn)
+
+static int test_timens_offsets(void)
+{
+	struct proc_timens tn;
+
+	CHECK(TN("monotonic           0         0\nboottime            0         0\n") == 0);
+	CHECK(tn.mono_sec == 0 && tn.boot_sec == 0 && tn.mono_nsec == 0 && tn.boot_nsec == 0);
+	CHECK(TN("monotonic        1000         5\nboottime           -5 999999999\n") == 0);
+	CHECK(tn.mono_sec == 1000 && tn.mono_nsec == 5 && tn.boot_sec == -5);
+	CHECK(tn.boot_nsec == 999999999);
+	CHECK(TN("boottime 1 2\nmonotonic 3 4\n") == 0 && tn.mono_sec == 3 && tn.boot_nsec == 2);
+	CHECK(TN("monotonic 0 0\n") == -1);				/* boottime missing */
+	CHECK(TN("monotonic 0 0\nmonotonic 0 0\nboottime 0 0\n") == -1);
+	CHECK(TN("monotonic 0 0\nboottime 0 0\nunknown 0 0\n") == -1);	/* not carried */
+	CHECK(TN("monotonic 0 1000000000\nboottime 0 0\n") == -1);
+	CHECK(TN("monotonic 9223372037 0\nboottime 0 0\n") == -1);
+	CHECK(TN("monotonic 0 0 0\nboottime 0 0\n") == -1);
+	CHECK(TN("monotonic 0\nboottime 0 0\n") == -1);
+	CHECK(TN("monotonic 0 0\nboottime 0 0") == -1);		/* truncated */
+	CHECK(TN("") == -1);
+	return 0;
+}
+
 /* ---- mutation: no input may crash a parser ------------------------------------ */
 
 static uint32_t rng_state = 12345;
@@ -1357,6 +1396,24 @@ static int test_live_auxv(void)
 	return 0;
 }
 
+/* The runner's own ids, read through its task directory too. */
+static int test_live_audit(void)
+{
+	struct proc_audit a, t;
+	char buf[32];
+	FILE *f = fopen("/proc/self/sessionid", "r");
+
+	if (!f)
+		return 0;	/* a kernel without audit */
+	CHECK(fgets(buf, sizeof(buf), f) != NULL);
+	fclose(f);
+	CHECK(proc_read_audit(getpid(), getpid(), &a) == 0 && a.present);
+	CHECK(a.sessionid == strtoul(buf, NULL, 10));
+	CHECK(proc_read_audit(getpid(), gettid(), &t) == 0);
+	CHECK(t.loginuid == a.loginuid && t.sessionid == a.sessionid);
+	return 0;
+}
+
 /* ---- table ------------------------------------------------------------------ */
 
 static const struct unit_case cases[] = {
@@ -1385,6 +1442,8 @@ static const struct unit_case cases[] = {
 	{ "timers: captured and hand-made", test_timers },
 	{ "children: pid lists", test_children },
 	{ "auxv: bounds and terminator", test_auxv },
+	{ "audit ids: one number", test_audit_id },
+	{ "timens_offsets: both clocks, bounds", test_timens_offsets },
 	{ "all parsers survive random mutations of the fixtures", test_mutations },
 	{ "live: maps vs. own code, stack and mmap", test_live_maps },
 	{ "live: smaps flags and rss vs. madvise", test_live_smaps },
@@ -1400,6 +1459,7 @@ static const struct unit_case cases[] = {
 	{ "live: children vs. fork", test_live_children },
 	{ "live: task list vs. gettid", test_live_tasks },
 	{ "live: auxv vs. getauxval", test_live_auxv },
+	{ "live: audit ids vs. /proc/self", test_live_audit },
 };
 
 UNIT_MAIN(cases)

@@ -980,6 +980,64 @@ static void core_bad_timer(unsigned int i, ProtobufCMessage *m)
 	c->posix_timers = ts;
 }
 
+/* Two timers with one id. */
+static void core_timer_twice(unsigned int i, ProtobufCMessage *m)
+{
+	TaskCoreEntry *c = (TaskCoreEntry *)m;
+	PosixTimerEntry **ts;
+	int k;
+
+	if (i != 0 || c->n_posix_timers)
+		return;
+	ts = calloc(2, sizeof(*ts));	/* img_free_entry frees with free() */
+	for (k = 0; ts && k < 2; k++) {
+		ts[k] = malloc(sizeof(**ts));
+		if (!ts[k])
+			return;
+		posix_timer_entry__init(ts[k]);
+		ts[k]->id = 5;
+		ts[k]->notify = 1;	/* SIGEV_NONE */
+		c->n_posix_timers = (size_t)k + 1;
+		c->posix_timers = ts;
+	}
+}
+
+/* Task state the restore refuses: a membarrier command bit, time offsets, another audit session. */
+static void core_bad_membarrier(unsigned int i, ProtobufCMessage *m)
+{
+	TaskCoreEntry *c = (TaskCoreEntry *)m;
+
+	if (i == 0) {
+		c->has_membarrier = true;
+		c->membarrier = 1u << 3;	/* a command, not a registration */
+	}
+}
+
+static void core_bad_timens(unsigned int i, ProtobufCMessage *m)
+{
+	TaskCoreEntry *c = (TaskCoreEntry *)m;
+	TimensEntry *tn = malloc(sizeof(*tn));
+
+	if (i != 0 || !tn) {
+		free(tn);
+		return;
+	}
+	timens_entry__init(tn);
+	tn->boottime_nsec = 1000000000u;
+	c->timens_for_children = tn;
+}
+
+static void core_foreign_audit(unsigned int i, ProtobufCMessage *m)
+{
+	TaskCoreEntry *c = (TaskCoreEntry *)m;
+
+	if (i == 0) {
+		c->has_loginuid = c->has_audit_session = true;
+		c->loginuid = 4242;
+		c->audit_session = 4000000000u;	/* nobody's */
+	}
+}
+
 /* 257 signals queued to the leader thread: one more than a queue may hold. */
 static void core_many_pending(unsigned int i, ProtobufCMessage *m)
 {
@@ -1012,11 +1070,19 @@ static void spoil_pstree_threads(const struct victim_ctl *v) { rewrite(v, IMG_PS
 static void spoil_many_pending(const struct victim_ctl *v) { rewrite(v, IMG_CORE, (unsigned)v->pid, core_many_pending); }
 static void spoil_bad_caps(const struct victim_ctl *v) { rewrite(v, IMG_CORE, (unsigned)v->pid, core_bad_caps); }
 static void spoil_bad_timer(const struct victim_ctl *v) { rewrite(v, IMG_CORE, (unsigned)v->pid, core_bad_timer); }
+static void spoil_timer_twice(const struct victim_ctl *v) { rewrite(v, IMG_CORE, (unsigned)v->pid, core_timer_twice); }
+static void spoil_bad_membarrier(const struct victim_ctl *v) { rewrite(v, IMG_CORE, (unsigned)v->pid, core_bad_membarrier); }
+static void spoil_bad_timens(const struct victim_ctl *v) { rewrite(v, IMG_CORE, (unsigned)v->pid, core_bad_timens); }
+static void spoil_foreign_audit(const struct victim_ctl *v) { rewrite(v, IMG_CORE, (unsigned)v->pid, core_foreign_audit); }
 
 static int test_pstree_threads(void) { return broken(spoil_pstree_threads, "pstree.img lists 2"); }
 static int test_many_pending(void) { return broken(spoil_many_pending, "257 signals pending in one queue"); }
 static int test_bad_caps(void) { return broken(spoil_bad_caps, "capabilities this kernel does not know"); }
 static int test_bad_timer(void) { return broken(spoil_bad_timer, "posix timer 3"); }
+static int test_timer_twice(void) { return broken(spoil_timer_twice, "posix timer id 5 appears twice"); }
+static int test_bad_membarrier(void) { return broken(spoil_bad_membarrier, "not registrations"); }
+static int test_bad_timens(void) { return broken(spoil_bad_timens, "time namespace offsets out of range"); }
+static int test_foreign_audit(void) { return broken(spoil_foreign_audit, "only from within that session"); }
 
 /* pstree.img: the dumped entry, then entries made up from @extra (pid 0: the root's + n). */
 static PstreeEntry extra[2];
@@ -1381,6 +1447,10 @@ static const struct unit_case cases[] = {
 	{ "257 signals pending to one thread refused (256 per queue)", test_many_pending },
 	{ "unknown capabilities refused", test_bad_caps },
 	{ "timer notifying a foreign thread refused", test_bad_timer },
+	{ "two timers with one id refused", test_timer_twice },
+	{ "membarrier bits that are no registrations refused", test_bad_membarrier },
+	{ "time namespace offsets out of range refused", test_bad_timens },
+	{ "a task of another audit session refused", test_foreign_audit },
 	{ "failure inside the restorer reported, task reaped", test_restorer_failure },
 	{ "random corruption: refused or restored, never a crash", test_random_corruption },
 	{ "credentials: uids, gids, groups, capability sets", test_creds },

@@ -83,6 +83,10 @@ struct parasite_misc {
 	__u32				pdeath_sig;	/* PR_GET_PDEATHSIG */
 	__u32				child_subreaper;
 	__u32				thp_disabled;	/* PR_GET_THP_DISABLE */
+	/* membarrier(2): the process's MEMBARRIER_CMD_REGISTER_* bits ... */
+	__u32				membarrier;
+	/* ... and those this kernel cannot tell (before 6.3: global expedited) */
+	__u32				membarrier_unseen;
 	__u32				pad;
 };
 

@@ -29,7 +29,7 @@
 #define RST_THREAD_STACK_SIZE	(16 * 1024)	/* each other thread's */
 #define RST_SIGFRAME_MAX	512	/* >= sizeof the kernel's x86_64 rt_sigframe */
 #define RST_MAX_GROUPS		256
-#define RST_MAX_TIMERS		64
+#define RST_MAX_TIMERS		256	/* = PARASITE_MAX_TIMERS: what a dump takes */
 
 /* A private area prepared at @tmp, moved to @start by the restorer. */
 struct rst_vma {
