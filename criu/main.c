@@ -88,7 +88,7 @@ static int run(int argc, char **argv)
 		if (ret == OPTS_HELP)
 			print_help();
 		else
-			printf("Version: %s\n", CRIU_VERSION);
+			printf("Version: %s\nGitID: %s\n", CRIU_VERSION, CRIU_GITID);
 		opts_free(&o);
 		return 0;
 	}
@@ -115,7 +115,7 @@ static int run(int argc, char **argv)
 		ret = -1;
 		goto out;
 	}
-	pr_info("criu %s: %s", CRIU_VERSION, cmd->name);
+	pr_info("criu %s (%s): %s", CRIU_VERSION, CRIU_GITID, cmd->name);
 	if (opts_check_supported(&o)) {
 		ret = -1;
 	} else if (!cmd->fn) {

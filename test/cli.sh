@@ -36,7 +36,12 @@ t_help_lists_every_command() {
 
 t_version() {
 	run --version
-	[ $rc -eq 0 ] && grep -q "^Version: $(cat VERSION)$" "$TMP/out" || { fail "$1" "--version: $(cat "$TMP/out")"; return; }
+	[ $rc -eq 0 ] && [ "$(sed -n 1p "$TMP/out")" = "Version: $(cat VERSION)" ] ||
+		{ fail "$1" "--version: $(cat "$TMP/out")"; return; }
+	grep -qE '^GitID: [^ ]+$' <(sed -n 2p "$TMP/out") || { fail "$1" "no GitID line: $(cat "$TMP/out")"; return; }
+	# LXC wants at least 2.0, and compares the text as a string
+	[ "$(printf '%s\n' "$(cat VERSION)" 4.0 | sort -V | head -n1)" = 4.0 ] ||
+		{ fail "$1" "version $(cat VERSION) is below 4.0"; return; }
 	run -V
 	[ $rc -eq 0 ] && grep -q "^Version: " "$TMP/out" || { fail "$1" "-V"; return; }
 	pass "$1"
