@@ -165,19 +165,20 @@ int probe_tun_ns(struct kd_status *st)
 
 int probe_userns(struct kd_status *st)
 {
-	int fd = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC), u;
+	int fd = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC), u, ret = 0;
 
 	if (fd < 0)
 		return kd_fail(st, "open /proc/self/ns/pid", errno);
 	u = ioctl(fd, NS_GET_USERNS);
-	close(fd);
 	if (u < 0)
-		return kd_fail(st, "NS_GET_USERNS", errno);
-	close(u);
-	return 0;
+		ret = kd_fail(st, "NS_GET_USERNS", errno);
+	else
+		close(u);
+	close(fd);
+	return ret;
 }
 
-/* One stat() or access() is the whole probe. */
+/* The probe is whether @path exists. */
 static int exists(const char *path, struct kd_status *st)
 {
 	if (access(path, F_OK))
@@ -206,7 +207,7 @@ int probe_apparmor(struct kd_status *st)
 	return exists("/sys/kernel/security/apparmor", st);
 }
 
-/* @what in /proc/@file as a whole word. */
+/* Whether /proc/@file holds @word as a whole word (else fail with @step). */
 static int proc_lists(const char *file, const char *word, const char *step,
 		      struct kd_status *st)
 {
