@@ -94,6 +94,7 @@ PROBE_CHECK(chk_timer_cr_ids, KD_TIMER_CR_IDS)
 PROBE_CHECK(chk_breakpoints, KD_BREAKPOINTS)
 PROBE_CHECK(chk_guard_pages, KD_GUARD_PAGES)
 PROBE_CHECK(chk_seccomp_filters, KD_SECCOMP_FILTERS)
+PROBE_CHECK(chk_nftables, KD_NFTABLES)
 
 /* pidfd_open and pidfd_getfd, both. */
 static int chk_pidfd_store(char *why, unsigned int len)
@@ -272,7 +273,7 @@ const struct check_feature check_features[] = {
 	     "a network namespace left outside the images", .gap = NO_NS),
 	FEAT("newifindex", NULL, OPT, NULL, NULL, chk_not_probed,
 	     "IFLA_NEW_IFINDEX gives a restored device its index", .gap = NO_NET),
-	FEAT("nftables", NULL, OPT, NULL, NULL, chk_not_probed,
+	FEAT("nftables", NULL, OPT, NULL, NULL, chk_nftables,
 	     "nftables rules", .gap = "nftables rules"),
 	FEAT("has_ipt_legacy", NULL, OPT, NULL, NULL, chk_ipt_legacy,
 	     "iptables-legacy, for the iptables network lock", .gap = "the network lock (no dumpable tree needs one yet)"),
@@ -282,7 +283,7 @@ const struct check_feature check_features[] = {
 	     "NSpid in /proc/PID/status, for nested pid namespaces", .gap = NO_NS),
 	FEAT("apparmor_stacking", NULL, OPT, NULL, NULL, chk_apparmor,
 	     "AppArmor namespaces and stacked profiles", .gap = "LSM profiles"),
-	FEAT("network_lock_nftables", NULL, OPT, NULL, NULL, chk_not_probed,
+	FEAT("network_lock_nftables", NULL, OPT, NULL, NULL, chk_nftables,
 	     "the nftables network lock", .gap = "the network lock (no dumpable tree needs one yet)"),
 	FEAT("sockopt_buf_lock", NULL, OPT, NULL, NULL, chk_so_buf_lock,
 	     "SO_BUF_LOCK", .gap = "SO_BUF_LOCK set without a buffer size"),

@@ -32,6 +32,8 @@
 #include <linux/kcmp.h>
 #include <linux/mount.h>
 #include <linux/netlink.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nf_tables.h>
 #include <linux/nsfs.h>
 #include <linux/openat2.h>
 #include <linux/sockios.h>
@@ -466,4 +468,33 @@ static int seccomp_get_filter(pid_t pid, struct kd_status *st)
 int probe_seccomp_filters(struct kd_status *st)
 {
 	return kd_with_stopped_child(0, seccomp_get_filter, st);
+}
+
+/* Ask nf_tables for its rule-set generation: an answer means it is there. */
+int probe_nftables(struct kd_status *st)
+{
+	struct { struct nlmsghdr h; struct nfgenmsg g; } req = {
+		.h = { .nlmsg_len = sizeof(req), .nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK,
+		       .nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN, .nlmsg_seq = 1 },
+		.g = { .nfgen_family = AF_UNSPEC, .version = NFNETLINK_V0 },
+	};
+	struct timeval tv = { .tv_sec = 5 };
+	char buf[4096] __aligned(8);
+	struct nlmsghdr *h = (void *)buf;
+	int fd, err = 0;
+	ssize_t n;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+	if (fd < 0)
+		return kd_fail(st, "socket(NETLINK_NETFILTER)", errno);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (send(fd, &req, sizeof(req), 0) < 0 || (n = recv(fd, buf, sizeof(buf), 0)) < 0)
+		err = errno;
+	else if (!NLMSG_OK(h, n))
+		err = EPROTO;
+	else if (h->nlmsg_type == NLMSG_ERROR && h->nlmsg_len >= NLMSG_LENGTH(sizeof(int)))
+		err = -*(int *)NLMSG_DATA(h);
+	close(fd);
+	pr_debug("nf_tables NFT_MSG_GETGEN: %s", err ? strerror(err) : "answered");
+	return err ? kd_fail(st, "nf_tables NFT_MSG_GETGEN", err) : 0;
 }

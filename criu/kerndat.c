@@ -1119,6 +1119,7 @@ static const struct {
 	[KD_BREAKPOINTS] = { "breakpoints", probe_breakpoints, NULL },
 	[KD_GUARD_PAGES] = { "pagemap_scan_guard_pages", probe_guard_pages, NULL },
 	[KD_SECCOMP_FILTERS] = { "seccomp_filters", probe_seccomp_filters, NULL },
+	[KD_NFTABLES] = { "nftables", probe_nftables, NULL },
 };
 
 const char *kerndat_probe_name(enum kd_probe_id id)

@@ -68,5 +68,6 @@ int probe_timer_cr_ids(struct kd_status *st);
 int probe_breakpoints(struct kd_status *st);
 int probe_guard_pages(struct kd_status *st);
 int probe_seccomp_filters(struct kd_status *st);
+int probe_nftables(struct kd_status *st);
 
 #endif /* CRIU_KERNDAT_PROBE_H */

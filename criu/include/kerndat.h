@@ -82,6 +82,7 @@ enum kd_probe_id {
 	KD_BREAKPOINTS,		/* debug registers through PTRACE_POKEUSER */
 	KD_GUARD_PAGES,		/* PAGEMAP_SCAN reports MADV_GUARD_INSTALL pages */
 	KD_SECCOMP_FILTERS,	/* PTRACE_SECCOMP_GET_FILTER is a known request */
+	KD_NFTABLES,		/* nf_tables answers NFT_MSG_GETGEN */
 	KD_NR_PROBES,
 };
 
