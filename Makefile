@@ -33,7 +33,8 @@ WARNINGS	:= -Wall -Wextra
 CPPFLAGS	+= -D_GNU_SOURCE -Iinclude/common -Icriu/include -Icriu/arch/$(ARCH)/include \
 		   -Iimages -Icompel/include/uapi -MMD -MP
 CRIU_VERSION	:= $(shell cat VERSION 2>/dev/null || echo 0.0)
-CPPFLAGS	+= -DCRIU_VERSION=\"$(CRIU_VERSION)\"
+CRIU_GITID	:= $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+CPPFLAGS	+= -DCRIU_VERSION=\"$(CRIU_VERSION)\" -DCRIU_GITID=\"$(CRIU_GITID)\"
 PKG_LIBS	:= libprotobuf-c libcap
 LDLIBS		+= $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null)
 

@@ -46,12 +46,13 @@
 #include "log.h"
 #include "proc_parse.h"
 #include "kerndat.h"
+#include "kerndat-probe.h"
 
 struct kerndat kdat;
 
 /* ---- small helpers --------------------------------------------------- */
 
-static int kd_fail(struct kd_status *st, const char *step, int err)
+int kd_fail(struct kd_status *st, const char *step, int err)
 {
 	st->step = step;
 	st->err = err;
@@ -154,15 +155,10 @@ static int kd_seize_stop(pid_t pid, long opts, struct kd_status *st)
  * processes) and errno. Child code uses raw syscalls only, as glibc's
  * per-thread state is stale after a raw clone3.
  */
-struct kd_child_res {
-	struct kd_status st;
-	long val;
-};
-
 static const char kd_newns_step[] = "clone3 into a new namespace (needs CAP_SYS_ADMIN)";
 
-static int kd_run_child(uint64_t flags, int (*fn)(struct kd_child_res *),
-			struct kd_child_res *out, struct kd_status *st)
+int kd_run_child(uint64_t flags, int (*fn)(struct kd_child_res *),
+		 struct kd_child_res *out, struct kd_status *st)
 {
 	struct kd_child_res *r;
 	int status;
@@ -192,7 +188,7 @@ static int kd_run_child(uint64_t flags, int (*fn)(struct kd_child_res *),
 	return 0;
 }
 
-static int kd_read_file(const char *path, char *buf, size_t len)
+int kd_read_file(const char *path, char *buf, size_t len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
@@ -240,8 +236,8 @@ static int probe_caps(struct kd_status *st)
 /* ---- ptrace ------------------------------------------------------------ */
 
 /* Seize a sleeper with @opts, stop it, run @fn on it (if any), reap it. */
-static int with_stopped_child(long opts, int (*fn)(pid_t, struct kd_status *),
-			      struct kd_status *st)
+int kd_with_stopped_child(long opts, int (*fn)(pid_t, struct kd_status *),
+			  struct kd_status *st)
 {
 	pid_t pid = kd_sleeper();
 	int ret;
@@ -259,12 +255,12 @@ static int with_stopped_child(long opts, int (*fn)(pid_t, struct kd_status *),
 
 static int probe_ptrace_seize(struct kd_status *st)
 {
-	return with_stopped_child(0, NULL, st);
+	return kd_with_stopped_child(0, NULL, st);
 }
 
 static int probe_seccomp_suspend(struct kd_status *st)
 {
-	return with_stopped_child(PTRACE_O_SUSPEND_SECCOMP, NULL, st);
+	return kd_with_stopped_child(PTRACE_O_SUSPEND_SECCOMP, NULL, st);
 }
 
 /* Queue SIGUSR1 (blocked) in the stopped child and read it back. */
@@ -290,7 +286,7 @@ static int peek_one_signal(pid_t pid, struct kd_status *st)
 
 static int probe_peeksiginfo(struct kd_status *st)
 {
-	return with_stopped_child(0, peek_one_signal, st);
+	return kd_with_stopped_child(0, peek_one_signal, st);
 }
 
 /* glibc >= 2.35 exports it; 0 or absent means glibc registered no rseq. */
@@ -318,7 +314,7 @@ static int get_rseq_conf(pid_t pid, struct kd_status *st)
 static int probe_rseq_conf(struct kd_status *st)
 {
 	kdat.rseq_in_use = &__rseq_size && __rseq_size > 0;	/* if ptrace can't tell */
-	return with_stopped_child(0, get_rseq_conf, st);
+	return kd_with_stopped_child(0, get_rseq_conf, st);
 }
 
 /* ---- process tree ------------------------------------------------------ */
@@ -889,8 +885,8 @@ static int probe_tcp_repair(struct kd_status *st)
  * Send one SOCK_DIAG_BY_FAMILY dump request and read the answer up to
  * NLMSG_DONE. An unsupported family answers with an error (ENOENT).
  */
-static int sock_diag_dump(const void *req, size_t len, const char *what,
-			  struct kd_status *st)
+int kd_sock_diag_dump(const void *req, size_t len, const char *what,
+		      struct kd_status *st)
 {
 	struct { struct nlmsghdr h; char body[64]; } msg = {};
 	struct timeval tv = { .tv_sec = 5 };
@@ -934,7 +930,7 @@ static int probe_sock_diag_unix(struct kd_status *st)
 	struct unix_diag_req r = { .sdiag_family = AF_UNIX, .udiag_states = -1,
 				   .udiag_show = UDIAG_SHOW_NAME };
 
-	return sock_diag_dump(&r, sizeof(r), "unix", st);
+	return kd_sock_diag_dump(&r, sizeof(r), "unix", st);
 }
 
 static int probe_sock_diag_inet(struct kd_status *st)
@@ -942,7 +938,7 @@ static int probe_sock_diag_inet(struct kd_status *st)
 	struct inet_diag_req_v2 r = { .sdiag_family = AF_INET, .sdiag_protocol = IPPROTO_TCP,
 				      .idiag_states = -1 };
 
-	return sock_diag_dump(&r, sizeof(r), "inet (tcp)", st);
+	return kd_sock_diag_dump(&r, sizeof(r), "inet (tcp)", st);
 }
 
 static int probe_sock_diag_netlink(struct kd_status *st)
@@ -950,14 +946,14 @@ static int probe_sock_diag_netlink(struct kd_status *st)
 	struct netlink_diag_req r = { .sdiag_family = AF_NETLINK,
 				      .sdiag_protocol = NDIAG_PROTO_ALL };
 
-	return sock_diag_dump(&r, sizeof(r), "netlink", st);
+	return kd_sock_diag_dump(&r, sizeof(r), "netlink", st);
 }
 
 static int probe_sock_diag_packet(struct kd_status *st)
 {
 	struct packet_diag_req r = { .sdiag_family = AF_PACKET };
 
-	return sock_diag_dump(&r, sizeof(r), "packet", st);
+	return kd_sock_diag_dump(&r, sizeof(r), "packet", st);
 }
 
 /* ---- namespaces and cgroups ---------------------------------------------- */
@@ -1092,6 +1088,38 @@ static const struct {
 	[KD_SOCK_DIAG_PACKET] = { "sock_diag_packet", probe_sock_diag_packet, &kdat.has_sock_diag_packet },
 	[KD_TIMENS] = { "timens", probe_timens, &kdat.has_timens },
 	[KD_CGROUP] = { "cgroup", probe_cgroup, NULL },
+	[KD_MNT_ID] = { "mnt_id", probe_mnt_id, NULL },
+	[KD_FDINFO_LOCK] = { "fdinfo_lock", probe_fdinfo_lock, NULL },
+	[KD_TIMERFD] = { "timerfd", probe_timerfd, NULL },
+	[KD_KCMP_EPOLL] = { "kcmp_epoll", probe_kcmp_epoll, NULL },
+	[KD_AIO] = { "aio", probe_aio, NULL },
+	[KD_TUN] = { "tun", probe_tun, NULL },
+	[KD_TUN_NS] = { "tun_ns", probe_tun_ns, NULL },
+	[KD_USERNS] = { "userns", probe_userns, NULL },
+	[KD_CGROUPNS] = { "cgroupns", probe_cgroupns, NULL },
+	[KD_NETNS] = { "netns", probe_netns, NULL },
+	[KD_NS_PID] = { "ns_pid", probe_ns_pid, NULL },
+	[KD_LOGINUID] = { "loginuid", probe_loginuid, NULL },
+	[KD_AUTOFS] = { "autofs", probe_autofs, NULL },
+	[KD_OVERLAYFS] = { "overlayfs", probe_overlayfs, NULL },
+	[KD_APPARMOR] = { "apparmor", probe_apparmor, NULL },
+	[KD_IPT_LEGACY] = { "iptables-legacy", probe_ipt_legacy, NULL },
+	[KD_COMPAT] = { "compat", probe_compat, NULL },
+	[KD_MAP_VDSO] = { "map_vdso", probe_map_vdso, NULL },
+	[KD_SK_NS] = { "sk_ns", probe_sk_ns, NULL },
+	[KD_SK_UNIX_FILE] = { "sk_unix_file", probe_sk_unix_file, NULL },
+	[KD_DIAG_RAW] = { "sock_diag_raw", probe_diag_raw, NULL },
+	[KD_NSID] = { "nsid", probe_nsid, NULL },
+	[KD_MEMFD_HUGETLB] = { "memfd_hugetlb", probe_memfd_hugetlb, NULL },
+	[KD_MOVE_MOUNT_GROUP] = { "move_mount_set_group", probe_move_mount_group, NULL },
+	[KD_OPENAT2] = { "openat2", probe_openat2, NULL },
+	[KD_SO_BUF_LOCK] = { "so_buf_lock", probe_so_buf_lock, NULL },
+	[KD_IPV6_FREEBIND] = { "ipv6_freebind", probe_ipv6_freebind, NULL },
+	[KD_TIMER_CR_IDS] = { "timer_cr_ids", probe_timer_cr_ids, NULL },
+	[KD_BREAKPOINTS] = { "breakpoints", probe_breakpoints, NULL },
+	[KD_GUARD_PAGES] = { "pagemap_scan_guard_pages", probe_guard_pages, NULL },
+	[KD_SECCOMP_FILTERS] = { "seccomp_filters", probe_seccomp_filters, NULL },
+	[KD_NFTABLES] = { "nftables", probe_nftables, NULL },
 };
 
 const char *kerndat_probe_name(enum kd_probe_id id)

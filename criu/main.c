@@ -65,6 +65,26 @@ static const struct command *find_command(const char *name)
 	return NULL;
 }
 
+static bool command_built(const char *name)
+{
+	const struct command *cmd = find_command(name);
+
+	return cmd && cmd->fn;
+}
+
+/*
+ * --close FD...: descriptors the caller leaked to criu. Closed before the
+ * log is opened, so the log never lands on one of them; a number that is
+ * not open is fine.
+ */
+static void close_fds(const struct cr_options *o)
+{
+	unsigned int i;
+
+	for (i = 0; i < o->close_fds.n; i++)
+		close(atoi(o->close_fds.v[i]));	/* syntax checked when parsed */
+}
+
 /* Defaults that depend on other options: -W defaults to -D. */
 static int finish_options(struct cr_options *o)
 {
@@ -82,13 +102,14 @@ static int run(int argc, char **argv)
 	unsigned int nargs;
 	int ret;
 
+	check_set_command_built(command_built);
 	opts_init(&o);
 	ret = opts_parse(&o, argc, argv);
 	if (ret == OPTS_HELP || ret == OPTS_VERSION) {
 		if (ret == OPTS_HELP)
 			print_help();
 		else
-			printf("Version: %s\n", CRIU_VERSION);
+			printf("Version: %s\nGitID: %s\n", CRIU_VERSION, CRIU_GITID);
 		opts_free(&o);
 		return 0;
 	}
@@ -111,11 +132,12 @@ static int run(int argc, char **argv)
 			cmd->max_args ? "arguments: " : "no arguments", cmd->args);
 		goto usage;
 	}
+	close_fds(&o);
 	if (finish_options(&o) || log_init(o.work_dir, o.log_file, o.verbosity)) {
 		ret = -1;
 		goto out;
 	}
-	pr_info("criu %s: %s", CRIU_VERSION, cmd->name);
+	pr_info("criu %s (%s): %s", CRIU_VERSION, CRIU_GITID, cmd->name);
 	if (opts_check_supported(&o)) {
 		ret = -1;
 	} else if (!cmd->fn) {

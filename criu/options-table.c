@@ -7,6 +7,8 @@
  * with "not supported yet", never ignored.
  */
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "options-table.h"
 
@@ -19,10 +21,50 @@
 	  .off = offsetof(struct cr_options, field), .supported = supp,		\
 	  .group = grp, .metavar = meta, .help = text, __VA_ARGS__ }
 
-static const char *const network_lock_modes[] = { "iptables", "nftables", "skip", NULL };
+static const char *const network_lock_modes[] = { "iptables", "nftables", "skip", "none", NULL };
 static const char *const pre_dump_modes[] = { "splice", "read", NULL };
 static const char *const cgroup_modes[] = { "none", "props", "soft", "full", "strict", "ignore", NULL };
+static const char *const cgroup_modes_built[] = { "ignore", NULL };
 static const char *const empty_ns_kinds[] = { "net", NULL };
+static const char *const file_validation_modes[] = { "filesize", "buildid", NULL };
+
+/* "A:B" with both sides non-empty; @sep is the separator. */
+static bool two_sides(const char *v, char sep)
+{
+	const char *p = strchr(v, sep);
+
+	return p && p != v && p[1];
+}
+
+/* --ext-mount-map auto | KEY:VALUE */
+static bool valid_ext_mount_map(const char *v)
+{
+	return !strcmp(v, "auto") || two_sides(v, ':');
+}
+
+/* --veth-pair IN=OUT[@BRIDGE] */
+static bool valid_veth_pair(const char *v)
+{
+	return two_sides(v, '=');
+}
+
+/* --lsm-profile apparmor:NAME | selinux:NAME */
+static bool valid_lsm_profile(const char *v)
+{
+	return (!strncmp(v, "apparmor:", 9) && v[9]) || (!strncmp(v, "selinux:", 8) && v[8]);
+}
+
+/* --close FD: a decimal descriptor number */
+static bool valid_fd(const char *v)
+{
+	char *end;
+	long n;
+
+	if (*v < '0' || *v > '9')
+		return false;
+	n = strtol(v, &end, 10);
+	return !*end && n >= 0 && n <= 0x7fffffff;
+}
 
 const struct opt_def opt_table[] = {
 	/*  name, short, kind, field, supported, group, metavar, help[, choices, implicit] */
@@ -43,35 +85,56 @@ const struct opt_def opt_table[] = {
 	OPT("shell-job", 'j', OPT_BOOL, shell_job, true, GRP_DUMP, NULL, "allow a job of an interactive shell; restore onto criu's terminal"),
 	OPT("root", 'r', OPT_STR, root, false, GRP_RESTORE, "PATH", "root filesystem for restore"),
 	OPT("exec-cmd", NO_SHORT, OPT_BOOL, exec_cmd, false, GRP_RESTORE, NULL, "after restore, exec the command given after '--' in place of criu"),
+	OPT("daemon", NO_SHORT, OPT_BOOL, restore_detached, true, GRP_RESTORE, NULL, "the same as --restore-detached"),
+	OPT("weak-sysctls", NO_SHORT, OPT_BOOL, weak_sysctls, true, GRP_RESTORE, NULL, "skip sysctls this kernel lacks (no sysctl is restored without namespaces)"),
+	OPT("skip-file-rwx-check", NO_SHORT, OPT_BOOL, skip_file_rwx_check, true, GRP_RESTORE, NULL, "do not compare file permission bits on restore (they never are yet)"),
+	OPT("file-validation", NO_SHORT, OPT_STR, file_validation, true, GRP_RESTORE, "MODE", "filesize or buildid; restore always checks dev/ino, and size and mtime of mapped files", .choices = file_validation_modes),
+	OPT("lsm-profile", NO_SHORT, OPT_STR, lsm_profile, false, GRP_RESTORE, "TYPE:NAME", "LSM profile (apparmor:NAME or selinux:NAME) for the restored tree", .valid = valid_lsm_profile),
+	OPT("cpu-cap", NO_SHORT, OPT_OPTSTR, cpu_cap, false, GRP_RESTORE, "CAP[,CAP]", "CPU capabilities to record or check: none, fpu, ins, cpu, all", .implicit = "all"),
+	OPT("allow-uprobes", NO_SHORT, OPT_BOOL, allow_uprobes, false, GRP_DUMP, NULL, "dump tasks that have a [uprobes] mapping"),
 	OPT("ext-unix-sk", 'x', OPT_BOOL, ext_unix_sk, true, GRP_FILES, NULL, "allow unix sockets connected to peers outside the tree"),
 	OPT("tcp-established", NO_SHORT, OPT_BOOL, tcp_established, false, GRP_FILES, NULL, "checkpoint/restore established TCP connections"),
 	OPT("tcp-close", NO_SHORT, OPT_BOOL, tcp_close, false, GRP_FILES, NULL, "restore established TCP connections as closed"),
 	OPT("skip-in-flight", NO_SHORT, OPT_BOOL, skip_in_flight, false, GRP_FILES, NULL, "ignore half-open incoming TCP connections"),
-	OPT("network-lock", NO_SHORT, OPT_STR, network_lock, false, GRP_FILES, "METHOD", "how connections are frozen: iptables, nftables, skip", .choices = network_lock_modes),
+	OPT("network-lock", NO_SHORT, OPT_STR, network_lock, true, GRP_FILES, "METHOD", "how connections are frozen: iptables, nftables, skip/none (no dumpable tree needs a lock yet)", .choices = network_lock_modes),
 	OPT("file-locks", 'l', OPT_BOOL, file_locks, true, GRP_FILES, NULL, "dump and restore file locks"),
 	OPT("link-remap", NO_SHORT, OPT_BOOL, link_remap, false, GRP_FILES, NULL, "allow re-linking unlinked-but-open files at restore"),
 	OPT("ghost-limit", NO_SHORT, OPT_SIZE, ghost_limit, true, GRP_FILES, "SIZE", "largest deleted file stored in the image (K, M, G suffixes)"),
 	OPT("external", NO_SHORT, OPT_LIST, external, false, GRP_FILES, "RES", "a resource outside the tree (repeatable)"),
 	OPT("inherit-fd", NO_SHORT, OPT_INHERIT_FD, inherit_fd, false, GRP_FILES, "fd[N]:RES", "give fd N of criu to the restored tree as RES (repeatable)"),
+	OPT("force-irmap", NO_SHORT, OPT_BOOL, force_irmap, true, GRP_FILES, NULL, "resolve inotify/fanotify watch paths at dump (always done)"),
+	OPT("irmap-scan-path", NO_SHORT, OPT_LIST, irmap_scan_path, false, GRP_FILES, "PATH", "where to search for watched inodes (repeatable)"),
+	OPT("ghost-fiemap", NO_SHORT, OPT_BOOL, ghost_fiemap, true, GRP_FILES, NULL, "find a ghost file's data with FIEMAP (data runs are found with SEEK_DATA; same image)"),
+	OPT("evasive-devices", NO_SHORT, OPT_BOOL, evasive_devices, false, GRP_FILES, NULL, "use any path to a device file whose own path is gone"),
 	OPT("empty-ns", NO_SHORT, OPT_STR, empty_ns, false, GRP_NS, "net", "create an empty namespace of this kind on restore", .choices = empty_ns_kinds),
 	OPT("join-ns", 'J', OPT_JOIN_NS, join_ns, false, GRP_NS, "NS:PID|FILE", "join an existing namespace on restore (repeatable)"),
-	OPT("manage-cgroups", NO_SHORT, OPT_OPTSTR, manage_cgroups, false, GRP_NS, "MODE", "cgroup handling: none, props, soft (default), full, strict, ignore", .choices = cgroup_modes, .implicit = "soft"),
+	OPT("manage-cgroups", NO_SHORT, OPT_OPTSTR, manage_cgroups, false, GRP_NS, "MODE", "cgroup handling: none, props, soft (default), full, strict, ignore (only ignore is built)", .choices = cgroup_modes, .implicit = "soft", .supported_choices = cgroup_modes_built),
 	OPT("cgroup-root", NO_SHORT, OPT_LIST, cgroup_root, false, GRP_NS, "[CTL:]PATH", "restore cgroups under PATH (repeatable)"),
 	OPT("cgroup-props", NO_SHORT, OPT_STR, cgroup_props, false, GRP_NS, "STRING", "cgroup properties to restore"),
 	OPT("cgroup-props-file", NO_SHORT, OPT_STR, cgroup_props_file, false, GRP_NS, "FILE", "cgroup properties to restore, from a file"),
 	OPT("cgroup-dump-controller", NO_SHORT, OPT_STR, cgroup_dump_controller, false, GRP_NS, "NAME", "dump only this cgroup controller"),
 	OPT("cgroup-yard", NO_SHORT, OPT_STR, cgroup_yard, false, GRP_NS, "PATH", "where cgroup hierarchies are mounted while working"),
+	OPT("ext-mount-map", 'M', OPT_LIST, ext_mount_map, true, GRP_NS, "auto|KEY:VAL", "external mounts of the tree's mount namespace (repeatable)", .valid = valid_ext_mount_map),
+	OPT("enable-external-sharing", NO_SHORT, OPT_BOOL, enable_external_sharing, true, GRP_NS, NULL, "allow external mounts shared with the outside"),
+	OPT("enable-external-masters", NO_SHORT, OPT_BOOL, enable_external_masters, true, GRP_NS, NULL, "allow external mounts that are slaves of outside mounts"),
+	OPT("enable-fs", NO_SHORT, OPT_LIST, enable_fs, true, GRP_NS, "FS[,FS]", "file systems whose mounts may be auto-detected (repeatable)"),
+	OPT("skip-mnt", NO_SHORT, OPT_LIST, skip_mnt, true, GRP_NS, "PATH", "leave this mount out of a mount namespace dump (repeatable)"),
+	OPT("mntns-compat-mode", NO_SHORT, OPT_BOOL, mntns_compat_mode, true, GRP_NS, NULL, "restore mounts the older way"),
+	OPT("lsm-mount-context", NO_SHORT, OPT_STR, lsm_mount_context, true, GRP_NS, "CONTEXT", "new context= for restored mounts that had one"),
+	OPT("veth-pair", NO_SHORT, OPT_LIST, veth_pair, true, GRP_NS, "IN=OUT", "outside name of a restored veth device (repeatable)", .valid = valid_veth_pair),
 	OPT("track-mem", NO_SHORT, OPT_BOOL, track_mem, false, GRP_MEM, NULL, "track memory changes for a later incremental dump"),
 	OPT("prev-images-dir", NO_SHORT, OPT_STR, prev_images_dir, false, GRP_MEM, "DIR", "parent images, relative to the images dir"),
-	OPT("pre-dump-mode", NO_SHORT, OPT_STR, pre_dump_mode, false, GRP_MEM, "MODE", "how pre-dump copies pages: splice or read", .choices = pre_dump_modes),
+	OPT("pre-dump-mode", NO_SHORT, OPT_STR, pre_dump_mode, true, GRP_MEM, "MODE", "how pre-dump copies pages: splice (default) or read; no effect on dump", .choices = pre_dump_modes),
 	OPT("page-server", NO_SHORT, OPT_BOOL, page_server, false, GRP_MEM, NULL, "send pages to a page server"),
 	OPT("address", NO_SHORT, OPT_STR, address, false, GRP_MEM, "ADDR", "page server address"),
 	OPT("port", NO_SHORT, OPT_PORT, port, false, GRP_MEM, "PORT", "page server port"),
 	OPT("ps-socket", NO_SHORT, OPT_FD, ps_socket, false, GRP_MEM, "FD", "use an already connected page server socket"),
 	OPT("lazy-pages", NO_SHORT, OPT_BOOL, lazy_pages, false, GRP_MEM, NULL, "restore memory on demand"),
 	OPT("auto-dedup", NO_SHORT, OPT_BOOL, auto_dedup, false, GRP_MEM, NULL, "punch holes in parent images as they are superseded"),
+	OPT("stream", NO_SHORT, OPT_BOOL, stream, false, GRP_MEM, NULL, "send or read images through an image streamer"),
 	OPT("tls", NO_SHORT, OPT_BOOL, tls, false, GRP_MEM, NULL, "TLS for remote transfers"),
 	OPT("tls-cacert", NO_SHORT, OPT_STR, tls_cacert, false, GRP_MEM, "FILE", "TLS CA certificate"),
+	OPT("tls-cacrl", NO_SHORT, OPT_STR, tls_cacrl, false, GRP_MEM, "FILE", "TLS certificate revocation list"),
 	OPT("tls-cert", NO_SHORT, OPT_STR, tls_cert, false, GRP_MEM, "FILE", "TLS certificate"),
 	OPT("tls-key", NO_SHORT, OPT_STR, tls_key, false, GRP_MEM, "FILE", "TLS private key"),
 	OPT("tls-no-cn-verify", NO_SHORT, OPT_BOOL, tls_no_cn_verify, false, GRP_MEM, NULL, "do not check the peer certificate's common name"),
@@ -79,11 +142,14 @@ const struct opt_def opt_table[] = {
 	OPT("status-fd", NO_SHORT, OPT_FD, status_fd, false, GRP_INTEG, "FD", "write one \\0 byte to FD when ready, then close it"),
 	OPT("libdir", 'L', OPT_STR, libdir, false, GRP_INTEG, "DIR", "plugin directory"),
 	OPT("unprivileged", NO_SHORT, OPT_BOOL, unprivileged, false, GRP_INTEG, NULL, "run without full root, accepting the limits"),
+	OPT("deprecated", NO_SHORT, OPT_BOOL, deprecated, true, GRP_INTEG, NULL, "allow deprecated features (there are none)"),
+	OPT("close", NO_SHORT, OPT_LIST, close_fds, true, GRP_INTEG, "FD", "close FD before doing anything else (repeatable)", .valid = valid_fd),
 	OPT("config", NO_SHORT, OPT_CONFIG, config_file, true, GRP_COMMON, "FILE", "read options from FILE after the default files"),
 	OPT("no-default-config", NO_SHORT, OPT_FLAG, no_default_config, true, GRP_COMMON, NULL, "skip /etc/criu/default.conf, ~/.criu/default.conf and $CRIU_CONFIG_FILE"),
 	OPT("feature", NO_SHORT, OPT_LIST, features, true, GRP_CHECK, "NAME", "check: probe only this feature (repeatable)"),
 	OPT("extra", NO_SHORT, OPT_BOOL, check_extra, true, GRP_CHECK, NULL, "check: also probe optional features"),
 	OPT("all", NO_SHORT, OPT_BOOL, check_all, true, GRP_CHECK, NULL, "check: probe every feature"),
+	OPT("experimental", NO_SHORT, OPT_BOOL, check_experimental, true, GRP_CHECK, NULL, "check: also probe experimental features (there are none)"),
 	OPT("help", 'h', OPT_HELP, NO_FIELD, true, GRP_COMMON, NULL, "show this help"),
 	OPT("version", 'V', OPT_VERSION, NO_FIELD, true, GRP_COMMON, NULL, "show the version"),
 };

@@ -38,6 +38,7 @@ void opts_init(struct cr_options *o)
 	o->ghost_limit = DEFAULT_GHOST_LIMIT;
 	o->status_fd = -1;
 	o->ps_socket = -1;
+	o->ghost_fiemap = true;
 }
 
 static void list_free(struct str_list *l)
@@ -208,26 +209,26 @@ static void bad_value(const struct opt_def *d, const char *val, const struct ori
 		fprintf(stderr, "criu: bad value '%s' for --%s\n", val ? val : "", d->name);
 }
 
-static int set_verbosity(struct cr_options *o, const char *val)
+/*
+ * -v's attached text, read as the established tool reads it: a run starting
+ * with 'v' counts every character plus the -v itself (-vvv is 3 more),
+ * anything else is a number read like atoi(): leading digits, 0 when there
+ * are none, so "-verbosity=0" (-v with "erbosity=0") is level 0.
+ */
+static void set_verbosity(struct cr_options *o, const char *val)
 {
-	unsigned long n;
+	long n;
 
 	if (!val) {
-		o->verbosity++;
+		n = (long)o->verbosity + 1;
 	} else if (val[0] == 'v') {
-		/* -vvv arrives as -v with "vv" */
-		for (o->verbosity++; *val == 'v'; val++)
-			o->verbosity++;
-		if (*val)
-			return -1;
-	} else if (parse_ulong(val, 64, &n)) {
-		return -1;
+		n = (long)o->verbosity + 1 + (long)strnlen(val, LOG_DEBUG + 1);
 	} else {
-		o->verbosity = n;
+		n = strtol(val, NULL, 10);	/* 0 when no digits lead */
 	}
-	if (o->verbosity > LOG_DEBUG)
-		o->verbosity = LOG_DEBUG;
-	return 0;
+	if (n < 0)
+		n = 0;
+	o->verbosity = n > LOG_DEBUG ? LOG_DEBUG : n;
 }
 
 static int replace_str(char **slot, const char *val)
@@ -258,7 +259,7 @@ static int set_option(struct cr_options *o, const struct opt_def *d, bool negate
 		break;
 	case OPT_STR:
 	case OPT_CONFIG:
-		if (!in_choices(d->choices, val))
+		if (!in_choices(d->choices, val) || (d->valid && !d->valid(val)))
 			goto bad;
 		ret = replace_str(f, val);
 		break;
@@ -297,13 +298,12 @@ static int set_option(struct cr_options *o, const struct opt_def *d, bool negate
 		ret = list_add(f, val);
 		break;
 	case OPT_LIST:
-		if (!*val)
+		if (!*val || (d->valid && !d->valid(val)))
 			goto bad;
 		ret = list_add(f, val);
 		break;
 	case OPT_VERBOSITY:
-		if (set_verbosity(o, val))
-			goto bad;
+		set_verbosity(o, val);
 		break;
 	case OPT_HELP:
 	case OPT_VERSION:
@@ -586,7 +586,14 @@ int opts_check_supported(const struct cr_options *o)
 		/* --no-x of a feature not built yet asks for nothing. */
 		if (d->kind == OPT_BOOL && !*(bool *)field((struct cr_options *)o, d))
 			continue;
-		pr_err("--%s is not supported yet", d->name);
+		if (d->supported_choices &&
+		    in_choices(d->supported_choices, *(char **)field((struct cr_options *)o, d)))
+			continue;
+		if (d->supported_choices)
+			pr_err("--%s=%s is not supported yet", d->name,
+			       *(char **)field((struct cr_options *)o, d));
+		else
+			pr_err("--%s is not supported yet", d->name);
 		ret = -1;
 	}
 	return ret;

@@ -36,7 +36,12 @@ t_help_lists_every_command() {
 
 t_version() {
 	run --version
-	[ $rc -eq 0 ] && grep -q "^Version: $(cat VERSION)$" "$TMP/out" || { fail "$1" "--version: $(cat "$TMP/out")"; return; }
+	[ $rc -eq 0 ] && [ "$(sed -n 1p "$TMP/out")" = "Version: $(cat VERSION)" ] ||
+		{ fail "$1" "--version: $(cat "$TMP/out")"; return; }
+	grep -qE '^GitID: [^ ]+$' <(sed -n 2p "$TMP/out") || { fail "$1" "no GitID line: $(cat "$TMP/out")"; return; }
+	# LXC wants at least 2.0, and compares the text as a string
+	[ "$(printf '%s\n' "$(cat VERSION)" 4.0 | sort -V | head -n1)" = 4.0 ] ||
+		{ fail "$1" "version $(cat VERSION) is below 4.0"; return; }
 	run -V
 	[ $rc -eq 0 ] && grep -q "^Version: " "$TMP/out" || { fail "$1" "-V"; return; }
 	pass "$1"
@@ -136,6 +141,217 @@ t_man_page_lists_every_option() {
 		grep -qE -- "(^|[ ,])$o([][ ,=]|$)" "$TMP/man.txt" ||
 			{ fail "$1" "Documentation/criu.8 does not describe $o"; return; }
 	done
+	pass "$1"
+}
+
+# Start `sleep` as a session leader with only stdin/out/err; sets $SLEEPER.
+start_sleeper() {
+	(
+		for fd in /proc/$BASHPID/fd/*; do
+			fd=${fd##*/}
+			[ "$fd" -gt 2 ] && eval "exec $fd>&-"
+		done
+		exec setsid sleep 1000
+	) </dev/null >/dev/null 2>&1 &
+	SLEEPER=$!
+	disown "$SLEEPER"	# its end is criu's business, not a job of this shell
+	until [ "$(readlink /proc/$SLEEPER/exe 2>/dev/null)" = "$(readlink -f "$(command -v sleep)")" ]; do
+		sleep 0.02
+	done
+}
+
+# Dump (and wait for the end of) $SLEEPER with extra options "$@" into $TMP/$name.
+dump_sleeper() {
+	local name=$1
+	shift
+	rm -rf "${TMP:?}/$name" && mkdir -p "$TMP/$name"
+	run dump -t "$SLEEPER" -D "$TMP/$name" -o dump.log "$@"
+	[ $rc -eq 0 ] || kill -9 "$SLEEPER" 2>/dev/null
+	while kill -0 "$SLEEPER" 2>/dev/null; do sleep 0.02; done	# reaped by this shell
+	return $rc
+}
+
+t_pre_dump_mode() {
+	start_sleeper
+	dump_sleeper pdm --pre-dump-mode splice ||
+		{ fail "$1" "dump --pre-dump-mode splice: $(cat "$TMP/err" "$TMP/pdm/dump.log")"; return; }
+	start_sleeper
+	dump_sleeper pdm --pre-dump-mode=read ||
+		{ fail "$1" "dump --pre-dump-mode=read: $(cat "$TMP/err" "$TMP/pdm/dump.log")"; return; }
+	run dump -t 1 --pre-dump-mode copy
+	[ $rc -eq 1 ] && grep -q "bad value 'copy' for --pre-dump-mode" "$TMP/err" ||
+		{ fail "$1" "--pre-dump-mode copy: exit $rc: $(cat "$TMP/err")"; return; }
+	run pre-dump -t 1 --pre-dump-mode read
+	if ! grep -q "Error (.*): pre-dump is not supported yet" "$TMP/err"; then
+		grep -q -- "--pre-dump-mode" "$TMP/err" && { fail "$1" "pre-dump refused the mode: $(cat "$TMP/err")"; return; }
+	fi
+	pass "$1"
+}
+
+# What -v... gives, seen from the log of one passing and one failing check:
+# 0 silent, 1 errors, 3 info with timestamps, 4 debug ("kerndat:" lines).
+verbosity_of() {
+	run check --feature memfd --feature tun "$@"
+	if grep -q "kerndat: " "$TMP/err"; then echo 4
+	elif grep -q "^(.*check: memfd: yes" "$TMP/err"; then echo 3
+	elif grep -q "Error" "$TMP/err"; then echo 1
+	elif [ -s "$TMP/err" ]; then echo "?"
+	else echo 0
+	fi
+}
+
+t_verbosity_spellings() {
+	local spell want got
+	# spelling:level as the established tool reads it
+	for case in "-v0:0" "-v1:1" "-v3:3" "-v4:4" "-v:3" "-vv:4" "-vvv:4" "--verbosity=0:0" \
+		    "--verbosity=3:3" "--verbosity:3" "-verbosity=0:0" "-verbosity=4:0" "-vabc:0"; do
+		spell=${case%:*} want=${case##*:}
+		got=$(verbosity_of "$spell")
+		[ "$got" = "$want" ] || { fail "$1" "$spell gives level $got, want $want"; return; }
+	done
+	got=$(verbosity_of -v0 -v)
+	[ "$got" = 1 ] || { fail "$1" "-v0 -v gives $got, want 1"; return; }
+	run check -verbosity=0 --feature memfd
+	[ $rc -eq 0 ] && [ ! -s "$TMP/err" ] && grep -qx "Looks good." "$TMP/out" ||
+		{ fail "$1" "check -verbosity=0 --feature memfd: exit $rc: $(cat "$TMP/err")"; return; }
+	# the number must be attached: "--verbosity 4" is --verbosity and a word "4"
+	run check --verbosity 4
+	[ $rc -eq 1 ] && grep -q "check takes no arguments" "$TMP/err" ||
+		{ fail "$1" "--verbosity 4: exit $rc: $(cat "$TMP/err")"; return; }
+	pass "$1"
+}
+
+# Unbuilt options of this line are refused by name, the rest pass silently.
+t_lxc_dump_command_line() {
+	local o
+	mkdir -p "$TMP/lxc"
+	run dump --tcp-established --file-locks --link-remap --manage-cgroups=full \
+		--ext-mount-map auto --enable-external-sharing --enable-external-masters \
+		--enable-fs hugetlbfs --enable-fs tracefs --cgroup-root /lxc/ct \
+		--cgroup-root memory:/lxc/ct --skip-in-flight --freeze-cgroup /sys/fs/cgroup/freezer/lxc/ct \
+		--ext-mount-map /dev/console:console --force-irmap -D "$TMP/lxc" -o dump.log -t 1
+	[ $rc -eq 1 ] || { fail "$1" "exit $rc"; return; }
+	[ ! -s "$TMP/err" ] || { fail "$1" "stderr: $(cat "$TMP/err")"; return; }
+	for o in tcp-established link-remap manage-cgroups=full cgroup-root skip-in-flight freeze-cgroup; do
+		grep -q "Error (.*): --$o is not supported yet" "$TMP/lxc/dump.log" ||
+			{ fail "$1" "--$o not refused: $(cat "$TMP/lxc/dump.log")"; return; }
+	done
+	for o in file-locks ext-mount-map enable-external enable-fs force-irmap; do
+		grep -q -- "--$o" "$TMP/lxc/dump.log" && { fail "$1" "--$o refused: $(cat "$TMP/lxc/dump.log")"; return; }
+	done
+	pass "$1"
+}
+
+# Every option of the established tool's man page, with a value where it takes one.
+MAN_OPTIONS=(
+	"-v" "-vvv" "-v4" "--verbosity=4" "--config=/dev/null" "--no-default-config" "--pidfile /tmp/x"
+	"-o -" "--log-file -" "--display-stats" "--no-display-stats" "-D ." "--images-dir ."
+	"--stream" "--prev-images-dir ../x" "-W ." "--work-dir ." "--close 99" "-L /tmp" "--libdir /tmp"
+	"--enable-fs hugetlbfs" "--enable-fs all" "--action-script /bin/true" "--unprivileged" "--track-mem"
+	"--pre-dump-mode=splice" "--pre-dump-mode=read" "-t 1" "--tree 1" "-R" "--leave-running" "-s"
+	"--leave-stopped" "--external mnt[]:sm" "--freeze-cgroup /x" "--manage-cgroups"
+	"--manage-cgroups=ignore" "--cgroup-props x" "--cgroup-props-file /x" "--cgroup-dump-controller cpu"
+	"--cgroup-yard /x" "--tcp-established" "--tcp-close" "--skip-in-flight" "--evasive-devices"
+	"--page-server" "--force-irmap" "--auto-dedup" "-l" "--file-locks" "--link-remap" "--timeout 5"
+	"--ghost-limit 1M" "--ghost-fiemap" "--no-ghost-fiemap" "-j" "--shell-job" "--cpu-cap"
+	"--cpu-cap=fpu,ins" "--cgroup-root /x" "--cgroup-root cpu:/x" "--lazy-pages"
+	"--file-validation filesize" "--file-validation buildid" "--network-lock iptables"
+	"--network-lock nftables" "--network-lock skip" "--allow-uprobes" "--inherit-fd fd[3]:tty[1:2]"
+	"-d" "--restore-detached" "-S" "--restore-sibling" "--log-pid" "-r /x" "--root /x"
+	"-J net:/x" "--join-ns uts:1" "--veth-pair eth0=veth0" "--lsm-profile apparmor:x"
+	"--lsm-mount-context system_u:object_r:x:s0" "--auto-dedup" "--weak-sysctls"
+	"--skip-file-rwx-check" "--extra" "--experimental" "--all" "--daemon" "--status-fd 9"
+	"--address 127.0.0.1" "--port 1234" "--ps-socket 9" "--tls-cacert /x" "--tls-cacrl /x"
+	"--tls-cert /x" "--tls-key /x" "--tls" "--tls-no-cn-verify" "--ext-mount-map auto"
+	"-M a:b" "--enable-external-sharing" "--enable-external-masters" "--skip-mnt /x"
+	"--irmap-scan-path /x" "--mntns-compat-mode" "--deprecated" "-x" "--ext-unix-sk"
+	"--empty-ns net" "--exec-cmd" "--no-leave-running"
+)
+
+t_man_page_options_parse() {
+	local spell
+	for spell in "${MAN_OPTIONS[@]}"; do
+		# shellcheck disable=SC2086
+		run check --feature memfd $spell
+		if [ $rc -ne 0 ]; then
+			grep -qE "Error \(.*\): --[a-z-]+(=[a-z]+)? is not supported yet" "$TMP/err" ||
+				{ fail "$1" "$spell: exit $rc: $(cat "$TMP/err")"; return; }
+		fi
+		grep -qi "usage\|bad value\|unknown\|unrecognized" "$TMP/err" &&
+			{ fail "$1" "$spell: $(cat "$TMP/err")"; return; }
+	done
+	for spell in "--ext-mount-map nocolon" "--veth-pair eth0" "--lsm-profile smack:x" \
+		     "--file-validation md5" "--network-lock ebtables" "--close x" "--enable-fs="; do
+		# shellcheck disable=SC2086
+		run check $spell
+		[ $rc -eq 1 ] && grep -q "bad value" "$TMP/err" || { fail "$1" "$spell accepted"; return; }
+	done
+	pass "$1"
+}
+
+# Options whose meaning is already true of every tree we dump: a real dump
+# and restore with all of them.
+t_options_true_of_every_tree() {
+	local pid
+	start_sleeper
+	pid=$SLEEPER
+	dump_sleeper free --ext-mount-map auto -M /dev/console:console --enable-external-sharing \
+		--enable-external-masters --enable-fs hugetlbfs --skip-mnt /proc --force-irmap \
+		--ghost-fiemap --network-lock skip --manage-cgroups=ignore --pre-dump-mode splice \
+		--deprecated --close 99 ||
+		{ fail "$1" "dump: $(cat "$TMP/err" "$TMP/free/dump.log")"; return; }
+	run restore -D "$TMP/free" -o restore.log --daemon --mntns-compat-mode --weak-sysctls \
+		--skip-file-rwx-check --file-validation filesize --lsm-mount-context x \
+		--veth-pair eth0=veth0 --no-ghost-fiemap --manage-cgroups=ignore
+	[ $rc -eq 0 ] || { fail "$1" "restore: $(cat "$TMP/err" "$TMP/free/restore.log")"; return; }
+	[ "$(readlink /proc/$pid/exe)" = "$(readlink -f "$(command -v sleep)")" ] ||
+		{ fail "$1" "pid $pid is not sleep after restore"; return; }
+	kill -9 "$pid"
+	grep -q "Error" "$TMP/free/dump.log" "$TMP/free/restore.log" && { fail "$1" "Error in a log"; return; }
+	pass "$1"
+}
+
+t_close_option() {
+	run check --close 1 --feature memfd
+	[ $rc -eq 0 ] && [ ! -s "$TMP/out" ] || { fail "$1" "--close 1 kept stdout: $(cat "$TMP/out")"; return; }
+	pass "$1"
+}
+
+# The names the established tool knows, plus ours.
+FEATURES="mnt_id mem_dirty_track aio_remap timerfd tun tun_ns userns fdinfo_lock seccomp_suspend
+seccomp_filters loginuid cgroupns autofs tcp_half_closed compat_cr uffd uffd-noncoop can_map_vdso
+sk_ns sk_unix_file net_diag_raw nsid link_nsid kcmp_epoll timens external_net_ns clone3_set_tid
+newifindex nftables has_ipt_legacy pidfd_store ns_pid apparmor_stacking network_lock_nftables
+sockopt_buf_lock memfd_hugetlb move_mount_set_group openat2 get_rseq_conf ipv6_freebind pagemap_scan
+timer_cr_ids overlayfs_maps breakpoints pagemap_scan_guard_pages
+ptrace_seize ptrace_peeksiginfo ptrace_rseq_conf map_files kcmp ns_last_pid memfd pidfd_open vdso
+cap_checkpoint_restore prctl_mm_map uffd-wp uffd_wp_async tcp_repair sock_diag_unix sock_diag_inet
+sock_diag_netlink sock_diag_packet pidfd_getfd cgroupv2"
+
+t_check_feature_names() {
+	local f
+	for f in $FEATURES; do
+		run check --feature "$f"
+		if [ $rc -eq 0 ]; then
+			grep -qx "Looks good." "$TMP/out" || { fail "$1" "$f: exit 0 without Looks good."; return; }
+		else
+			grep -qE "Error \(.*\): check: $f( is missing: this system lacks it|: the kernel has it, but it is not supported by this criu yet|: not supported by this criu yet)" "$TMP/err" ||
+				{ fail "$1" "$f: exit $rc: $(cat "$TMP/err")"; return; }
+		fi
+	done
+	# kernel support alone is not enough: these are things our dump cannot carry yet
+	for f in tun userns cgroupns autofs compat_cr sk_ns external_net_ns network_lock_nftables \
+		 aio_remap breakpoints; do
+		run check --feature "$f"
+		[ $rc -eq 1 ] && grep -q "not supported by this criu yet" "$TMP/err" ||
+			{ fail "$1" "$f answered yes"; return; }
+	done
+	run check --feature memfd --feature mnt_id --feature tun
+	[ $rc -eq 1 ] && grep -q "check: tun" "$TMP/err" && grep -q "check: mnt_id" <("$CRIU" check --feature memfd --feature mnt_id -v3 2>&1) ||
+		{ fail "$1" "--feature does not accumulate"; return; }
+	run check --feature no_such_thing
+	[ $rc -eq 1 ] && grep -q "unknown feature 'no_such_thing'; valid names: .*pagemap_scan_guard_pages" "$TMP/err" ||
+		{ fail "$1" "unknown name: exit $rc: $(cat "$TMP/err")"; return; }
 	pass "$1"
 }
 

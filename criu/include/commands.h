@@ -7,6 +7,8 @@
 #ifndef CRIU_COMMANDS_H
 #define CRIU_COMMANDS_H
 
+#include <stdbool.h>
+
 #include "options.h"
 
 int cmd_check(struct cr_options *o);
@@ -15,5 +17,12 @@ int cmd_restore(struct cr_options *o);
 int cmd_show(struct cr_options *o);
 int cmd_encode(struct cr_options *o);
 int cmd_cpuinfo(struct cr_options *o);
+
+/*
+ * check asks main's table whether a command is built (false: unknown or
+ * "not supported yet"); main installs the question before any command runs.
+ * Without it every command but check counts as not built.
+ */
+void check_set_command_built(bool (*built)(const char *name));
 
 #endif /* CRIU_COMMANDS_H */

@@ -50,6 +50,39 @@ enum kd_probe_id {
 	KD_SOCK_DIAG_PACKET,
 	KD_TIMENS,		/* unshare(CLONE_NEWTIME) + offsets, in a child */
 	KD_CGROUP,		/* cgroup layout; ok when a cgroup2 mount exists */
+	/* kernel sides of the established tool's feature names (check only) */
+	KD_MNT_ID,		/* fdinfo shows mnt_id */
+	KD_FDINFO_LOCK,		/* fdinfo shows a flock as a lock: line */
+	KD_TIMERFD,		/* timerfd fdinfo shows its clock and timer */
+	KD_KCMP_EPOLL,		/* kcmp(KCMP_EPOLL_TFD) finds an epoll target */
+	KD_AIO,			/* io_setup / io_destroy */
+	KD_TUN,			/* /dev/net/tun + TUNSETIFF */
+	KD_TUN_NS,		/* TUNGETDEVNETNS on an attached tun fd */
+	KD_USERNS,		/* NS_GET_USERNS on a namespace fd */
+	KD_CGROUPNS,		/* /proc/self/ns/cgroup */
+	KD_NETNS,		/* /proc/self/ns/net */
+	KD_NS_PID,		/* NSpid: in /proc/self/status */
+	KD_LOGINUID,		/* /proc/self/loginuid */
+	KD_AUTOFS,		/* autofs in /proc/filesystems */
+	KD_OVERLAYFS,		/* overlay in /proc/filesystems */
+	KD_APPARMOR,		/* /sys/kernel/security/apparmor */
+	KD_IPT_LEGACY,		/* an iptables-legacy binary in PATH */
+	KD_COMPAT,		/* int $0x80 answers in a child (IA32 emulation) */
+	KD_MAP_VDSO,		/* ARCH_MAP_VDSO_64 maps a vdso again in a child */
+	KD_SK_NS,		/* SIOCGSKNS on a socket */
+	KD_SK_UNIX_FILE,	/* SIOCUNIXFILE known (ENOENT when unbound) */
+	KD_DIAG_RAW,		/* sock_diag for raw inet sockets */
+	KD_NSID,		/* NETLINK_LISTEN_ALL_NSID on an rtnetlink socket */
+	KD_MEMFD_HUGETLB,	/* memfd_create(MFD_HUGETLB) */
+	KD_MOVE_MOUNT_GROUP,	/* move_mount knows MOVE_MOUNT_SET_GROUP */
+	KD_OPENAT2,		/* openat2 */
+	KD_SO_BUF_LOCK,		/* setsockopt(SO_BUF_LOCK) */
+	KD_IPV6_FREEBIND,	/* setsockopt(IPV6_FREEBIND) */
+	KD_TIMER_CR_IDS,	/* prctl(PR_TIMER_CREATE_RESTORE_IDS) */
+	KD_BREAKPOINTS,		/* debug registers through PTRACE_POKEUSER */
+	KD_GUARD_PAGES,		/* PAGEMAP_SCAN reports MADV_GUARD_INSTALL pages */
+	KD_SECCOMP_FILTERS,	/* PTRACE_SECCOMP_GET_FILTER is a known request */
+	KD_NFTABLES,		/* nf_tables answers NFT_MSG_GETGEN */
 	KD_NR_PROBES,
 };
 
@@ -176,6 +209,14 @@ struct check_feature {
 	/* 0 present; -1 missing, with the reason written into @why */
 	int (*check)(char *why, unsigned int len);
 	const char *descr;
+	/*
+	 * What our criu can carry: the feature is only of use to command
+	 * @cmd (NULL: any), and @gap (NULL: none) names what of it this criu
+	 * cannot checkpoint yet. A feature the kernel has but criu cannot
+	 * carry is missing all the same.
+	 */
+	const char *cmd;
+	const char *gap;
 };
 
 extern const struct check_feature check_features[];

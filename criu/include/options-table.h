@@ -42,6 +42,10 @@ struct opt_def {
 	const char *help;
 	const char *const *choices;
 	const char *implicit;	/* OPT_OPTSTR: the value when none is given */
+	/* OPT_STR, OPT_LIST: the value's syntax (NULL: any non-empty text) */
+	bool (*valid)(const char *value);
+	/* !supported: these values are built all the same (NULL: none) */
+	const char *const *supported_choices;
 };
 
 extern const struct opt_def opt_table[];

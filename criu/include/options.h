@@ -56,6 +56,13 @@ struct cr_options {
 	uint64_t ghost_limit;
 	struct str_list external;
 	struct str_list inherit_fd;
+	bool force_irmap;
+	struct str_list irmap_scan_path;
+	bool ghost_fiemap;
+	bool evasive_devices;
+	char *file_validation;
+	bool skip_file_rwx_check;
+	bool allow_uprobes;
 
 	/* namespaces, root, cgroups */
 	char *root;
@@ -67,6 +74,18 @@ struct cr_options {
 	char *cgroup_props_file;
 	char *cgroup_dump_controller;
 	char *cgroup_yard;
+
+	/* mounts (only a mount namespace of the tree's own uses these) */
+	struct str_list ext_mount_map;
+	bool enable_external_sharing;
+	bool enable_external_masters;
+	struct str_list enable_fs;
+	struct str_list skip_mnt;
+	bool mntns_compat_mode;
+	char *lsm_mount_context;
+	char *lsm_profile;
+	struct str_list veth_pair;
+	bool weak_sysctls;
 
 	/* memory: incremental, remote, lazy */
 	bool track_mem;
@@ -83,6 +102,9 @@ struct cr_options {
 	bool tls_no_cn_verify;
 	bool lazy_pages;
 	bool auto_dedup;
+	bool stream;
+	char *tls_cacrl;
+	char *cpu_cap;
 
 	/* integration */
 	struct str_list action_scripts;
@@ -92,11 +114,14 @@ struct cr_options {
 	char *config_file;
 	bool no_default_config;
 	bool unprivileged;
+	bool deprecated;
+	struct str_list close_fds;
 
 	/* check */
 	struct str_list features;
 	bool check_extra;
 	bool check_all;
+	bool check_experimental;
 
 	/* positional words: the command, its arguments, --exec-cmd's command */
 	struct str_list args;

@@ -137,4 +137,14 @@ struct pm_scan_arg {
 # define INOTIFY_IOC_SETNEXTWD	_IOW('I', 0, __s32)
 #endif
 
+/* ---- memory and process control -------------------------------- */
+
+#ifndef MADV_GUARD_INSTALL			/* 6.13, asm-generic/mman-common.h */
+# define MADV_GUARD_INSTALL	102
+#endif
+#ifndef PR_TIMER_CREATE_RESTORE_IDS		/* 6.15, linux/prctl.h */
+# define PR_TIMER_CREATE_RESTORE_IDS		77
+# define PR_TIMER_CREATE_RESTORE_IDS_GET	2
+#endif
+
 #endif /* COMMON_KERNEL_COMPAT_H */

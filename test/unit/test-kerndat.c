@@ -40,6 +40,31 @@ static const char *const optional_names[] = {
 	"cgroupv2", "mem_dirty_track",
 };
 
+/* The established tool's names: each must be known here too. */
+static const char *const established_names[] = {
+	"mnt_id", "mem_dirty_track", "aio_remap", "timerfd", "tun", "tun_ns", "userns",
+	"fdinfo_lock", "seccomp_suspend", "seccomp_filters", "loginuid", "cgroupns", "autofs",
+	"tcp_half_closed", "compat_cr", "uffd", "uffd-noncoop", "can_map_vdso", "sk_ns",
+	"sk_unix_file", "net_diag_raw", "nsid", "link_nsid", "kcmp_epoll", "timens",
+	"external_net_ns", "clone3_set_tid", "newifindex", "nftables", "has_ipt_legacy",
+	"pidfd_store", "ns_pid", "apparmor_stacking", "network_lock_nftables", "sockopt_buf_lock",
+	"memfd_hugetlb", "move_mount_set_group", "openat2", "get_rseq_conf", "ipv6_freebind",
+	"pagemap_scan", "timer_cr_ids", "overlayfs_maps", "breakpoints", "pagemap_scan_guard_pages",
+};
+
+/*
+ * The command table lives in main.c, which unit tests do not link: this
+ * double says dump, restore and check are built, and pre-dump when a test
+ * asks for it.
+ */
+static bool pre_dump_built;
+
+static bool command_built(const char *name)
+{
+	return !strcmp(name, "dump") || !strcmp(name, "restore") || !strcmp(name, "check") ||
+	       (pre_dump_built && !strcmp(name, "pre-dump"));
+}
+
 static bool no_children(void)
 {
 	return waitpid(-1, NULL, WNOHANG | __WALL) < 0 && errno == ECHILD;
@@ -50,7 +75,6 @@ static int test_table_unique(void)
 	unsigned int i, j;
 	const char *ni[2], *nj[2];
 
-	CHECK(check_features_nr == ARRAY_SIZE(required_names) + ARRAY_SIZE(optional_names));
 	for (i = 0; i < check_features_nr; i++) {
 		CHECK(check_features[i].name && check_features[i].check);
 		CHECK(check_features[i].descr && check_features[i].descr[0]);
@@ -82,6 +106,15 @@ static int test_lookup(void)
 	for (i = 0; i < ARRAY_SIZE(optional_names); i++) {
 		f = check_feature_find(optional_names[i]);
 		CHECK(f && !f->required);
+	}
+	for (i = 0; i < ARRAY_SIZE(established_names); i++) {
+		f = check_feature_find(established_names[i]);
+		if (!f) {
+			snprintf(unit_why, sizeof(unit_why), "%s unknown", established_names[i]);
+			return -1;
+		}
+		CHECK(!f->required || !strcmp(established_names[i], "clone3_set_tid") ||
+		      !strcmp(established_names[i], "get_rseq_conf"));
 	}
 	f = check_feature_find("get_rseq_conf");
 	CHECK(f && f == check_feature_find("ptrace_rseq_conf"));
@@ -294,7 +327,8 @@ static int test_cmd_check(void)
 	CHECK(run_check(&o, out, sizeof(out)) == 0);
 	log_set_level(DEFAULT_LOGLEVEL);
 	CHECK(!strncmp(out, "Looks good.\n", 12));
-	CHECK(!kdat.has_soft_dirty == !!strstr(out, "mem_dirty_track"));
+	/* what criu cannot carry is not a missing optional feature of the machine */
+	CHECK(!strstr(out, "mem_dirty_track") && !strstr(out, "tun"));
 	/* a named optional feature is required: missing means failure */
 	memset(&o, 0, sizeof(o));
 	o.features.v = sd;
@@ -302,8 +336,47 @@ static int test_cmd_check(void)
 	log_set_level(LOG_NONE);
 	ret = run_check(&o, out, sizeof(out));
 	log_set_level(DEFAULT_LOGLEVEL);
-	CHECK(ret == (kdat.has_soft_dirty ? 0 : -1));
-	CHECK(!strcmp(out, kdat.has_soft_dirty ? "Looks good.\n" : ""));
+	CHECK(ret == -1 && !strcmp(out, ""));	/* pre-dump is not built */
+	return 0;
+}
+
+/* A feature is there when the kernel has it AND criu can carry it. */
+static int test_carried(void)
+{
+	const struct check_feature *f;
+	char *names[1] = { "mem_dirty_track" };
+	struct cr_options o;
+	int ret, ret2, ret3;
+	char why[256], out[256];
+
+	kerndat_init();
+	/* tun: the kernel side is probed, but criu cannot dump tun files yet */
+	f = check_feature_find("tun");
+	CHECK(f && f->gap);
+	CHECK(f->check(why, sizeof(why)) == (kdat.st[KD_TUN].ok ? 0 : -1));
+	/* mem_dirty_track follows our tracking and the pre-dump command */
+	f = check_feature_find("mem_dirty_track");
+	CHECK(f && f->cmd && !strcmp(f->cmd, "pre-dump") && !f->gap);
+	CHECK((f->check(why, sizeof(why)) == 0) == kdat.has_uffd_wp_async);
+	memset(&o, 0, sizeof(o));
+	o.features.v = names;
+	o.features.n = 1;
+	log_set_level(LOG_NONE);
+	ret = run_check(&o, out, sizeof(out));		/* no command table: not built */
+	check_set_command_built(command_built);
+	ret2 = run_check(&o, out, sizeof(out));	/* dump, restore, check only */
+	pre_dump_built = true;
+	ret3 = run_check(&o, out, sizeof(out));	/* and pre-dump */
+	pre_dump_built = false;
+	check_set_command_built(NULL);
+	log_set_level(DEFAULT_LOGLEVEL);
+	CHECK(ret == -1 && ret2 == -1);
+	CHECK(ret3 == (kdat.has_uffd_wp_async ? 0 : -1));
+	/* what dump and restore use today is carried */
+	f = check_feature_find("mnt_id");
+	CHECK(f && !f->gap && !f->cmd);
+	f = check_feature_find("timer_cr_ids");
+	CHECK(f && !f->gap && !f->cmd);
 	CHECK(no_children());
 	return 0;
 }
@@ -320,6 +393,7 @@ static const struct unit_case cases[] = {
 	{ "cgroup2 mount is a cgroup2 fs", test_cgroup },
 	{ "uffd results consistent", test_uffd_consistent },
 	{ "cmd_check: default, --feature, unknown, --all", test_cmd_check },
+	{ "features: kernel and criu both", test_carried },
 };
 
 UNIT_MAIN(cases)

@@ -29,8 +29,22 @@ static int parse(const char *first, ...)
 	return opts_parse(&o, argc, argv);
 }
 
+/* A value @d->valid accepts, for the options whose syntax it checks. */
+static const char *valid_sample(const struct opt_def *d)
+{
+	static const char *const samples[] = { "3", "auto", "eth0=veth0", "apparmor:x", NULL };
+	unsigned int i;
+
+	for (i = 0; samples[i]; i++)
+		if (d->valid(samples[i]))
+			return samples[i];
+	return "no sample";
+}
+
 static const char *sample_value(const struct opt_def *d)
 {
+	if (d->valid)
+		return valid_sample(d);
 	switch (d->kind) {
 	case OPT_STR: case OPT_OPTSTR:
 		return d->choices ? d->choices[0] : "/some/path";
@@ -115,6 +129,7 @@ static int test_defaults(void)
 	CHECK(o.ghost_limit == DEFAULT_GHOST_LIMIT);
 	CHECK(o.status_fd == -1);
 	CHECK(!o.leave_running && !o.shell_job && !o.tree_pid);
+	CHECK(o.ghost_fiemap);
 	return 0;
 }
 
@@ -128,8 +143,19 @@ static int test_verbosity(void)
 	CHECK(parse("check", "-v1", NULL) == 0 && o.verbosity == 1);
 	CHECK(parse("check", "--verbosity=4", NULL) == 0 && o.verbosity == 4);
 	CHECK(parse("check", "--verbosity", NULL) == 0 && o.verbosity == 3);
-	CHECK(parse("check", "-vx", NULL) == -1);
-	CHECK(parse("check", "--verbosity=loud", NULL) == -1);
+	/* attached text is read as the established tool reads it */
+	CHECK(parse("check", "-verbosity=0", NULL) == 0 && o.verbosity == 0);
+	CHECK(parse("check", "-verbosity=4", NULL) == 0 && o.verbosity == 0);
+	CHECK(parse("check", "-vx", NULL) == 0 && o.verbosity == 0);
+	CHECK(parse("check", "--verbosity=loud", NULL) == 0 && o.verbosity == 0);
+	CHECK(parse("check", "-v3x", NULL) == 0 && o.verbosity == 3);
+	CHECK(parse("check", "-v-1", NULL) == 0 && o.verbosity == 0);
+	CHECK(parse("check", "--verbosity=99999999999999999999", NULL) == 0 && o.verbosity == 4);
+	CHECK(parse("check", "-v0", "-vv", NULL) == 0 && o.verbosity == 2);
+	CHECK(parse("check", "-v0", "-vvx", NULL) == 0 && o.verbosity == 3);
+	CHECK(parse("check", "-v0", "--verbosity", NULL) == 0 && o.verbosity == 1);
+	/* not attached: --verbosity and a positional word */
+	CHECK(parse("check", "--verbosity", "0", NULL) == 0 && o.verbosity == 3 && o.args.n == 2);
 	return 0;
 }
 
@@ -144,6 +170,10 @@ static int test_bad_input(void)
 		{ "--join-ns", "net" }, { "--pre-dump-mode", "copy" }, { "--empty-ns", "pid" },
 		{ "--manage-cgroups=most", NULL }, { "--leave-running=yes", NULL },
 		{ "--timeout", "1s" }, { "--status-fd", "x" }, { "--external", "" },
+		{ "--ext-mount-map", "x" }, { "--ext-mount-map", ":x" }, { "-M", "x:" },
+		{ "--veth-pair", "eth0" }, { "--lsm-profile", "smack:x" }, { "--lsm-profile", "selinux:" },
+		{ "--close", "-1" }, { "--close", "3x" }, { "--file-validation", "md5" },
+		{ "--enable-fs", "" }, { "--network-lock", "ebtables" },
 	};
 	unsigned int i;
 
@@ -168,6 +198,37 @@ static int test_not_supported(void)
 	CHECK(parse("check", "--extra", "-v4", NULL) == 0);
 	CHECK(opts_check_supported(&o) == 0);
 	CHECK(opts_is_set(&o, "extra") && !opts_is_set(&o, "all"));
+	/* only some values of --manage-cgroups are built */
+	CHECK(parse("dump", "--manage-cgroups=ignore", NULL) == 0);
+	CHECK(opts_check_supported(&o) == 0);
+	CHECK(parse("dump", "--manage-cgroups=full", NULL) == 0);
+	CHECK(opts_check_supported(&o) == -1);
+	CHECK(parse("dump", "--manage-cgroups", NULL) == 0);
+	CHECK(opts_check_supported(&o) == -1);
+	return 0;
+}
+
+/* What runtimes and test harnesses send, value syntax included. */
+static int test_callers_spellings(void)
+{
+	CHECK(parse("dump", "--pre-dump-mode", "splice", "-t", "1", NULL) == 0);
+	CHECK_STR(o.pre_dump_mode, "splice");
+	CHECK(opts_check_supported(&o) == 0);
+	CHECK(parse("dump", "--pre-dump-mode=read", NULL) == 0);
+	CHECK_STR(o.pre_dump_mode, "read");
+	CHECK(parse("dump", "--ext-mount-map", "auto", "-M", "/dev/console:console",
+		    "--enable-fs", "hugetlbfs", "--enable-fs", "tracefs", "--enable-external-sharing",
+		    "--enable-external-masters", "--force-irmap", "--ghost-fiemap", NULL) == 0);
+	CHECK(o.ext_mount_map.n == 2 && o.enable_fs.n == 2);
+	CHECK_STR(o.ext_mount_map.v[1], "/dev/console:console");
+	CHECK(o.enable_external_sharing && o.enable_external_masters && o.force_irmap);
+	CHECK(opts_check_supported(&o) == 0);
+	CHECK(parse("dump", "--no-ghost-fiemap", NULL) == 0 && !o.ghost_fiemap);
+	CHECK(parse("restore", "--daemon", NULL) == 0 && o.restore_detached);
+	CHECK(parse("check", "--network-lock", "none", "--close", "7", NULL) == 0);
+	CHECK(opts_check_supported(&o) == 0);
+	CHECK(parse("restore", "--lsm-profile", "apparmor:lxc", NULL) == 0);
+	CHECK(opts_check_supported(&o) == -1);
 	return 0;
 }
 
@@ -338,6 +399,7 @@ static const struct unit_case cases[] = {
 	{ "verbosity forms", test_verbosity },
 	{ "malformed arguments are usage errors", test_bad_input },
 	{ "options not built yet are refused", test_not_supported },
+	{ "what callers send", test_callers_spellings },
 	{ "positional words", test_positional_and_exec },
 	{ "config file syntax", test_config_file },
 	{ "config file errors", test_config_errors },
