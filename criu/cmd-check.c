@@ -244,7 +244,7 @@ const struct check_feature check_features[] = {
 	FEAT("seccomp_filters", NULL, OPT, NULL, NULL, chk_seccomp_filters,
 	     "PTRACE_SECCOMP_GET_FILTER reads seccomp filters", .gap = NO_SECCOMP),
 	FEAT("loginuid", NULL, OPT, NULL, NULL, chk_loginuid,
-	     "the audit login uid of a task", .gap = "the audit loginuid"),
+	     "the audit login uid of a task"),
 	FEAT("cgroupns", NULL, OPT, NULL, NULL, chk_cgroupns,
 	     "cgroup namespaces", .gap = NO_NS),
 	FEAT("autofs", NULL, OPT, NULL, NULL, chk_autofs,
