@@ -300,13 +300,26 @@ t_options_true_of_every_tree() {
 		--ghost-fiemap --network-lock skip --manage-cgroups=ignore --pre-dump-mode splice \
 		--deprecated --close 99 ||
 		{ fail "$1" "dump: $(cat "$TMP/err" "$TMP/free/dump.log")"; return; }
-	run restore -D "$TMP/free" -o restore.log --daemon --mntns-compat-mode --weak-sysctls \
+	# Attached, so the restored sleep is criu's child and criu reaps it
+	# (detached, it would be left to whoever adopts orphans).
+	"$CRIU" restore -D "$TMP/free" -o restore.log -v3 --mntns-compat-mode --weak-sysctls \
 		--skip-file-rwx-check --file-validation filesize --lsm-mount-context x \
-		--veth-pair eth0=veth0 --no-ghost-fiemap --manage-cgroups=ignore
-	[ $rc -eq 0 ] || { fail "$1" "restore: $(cat "$TMP/err" "$TMP/free/restore.log")"; return; }
-	[ "$(readlink /proc/$pid/exe)" = "$(readlink -f "$(command -v sleep)")" ] ||
-		{ fail "$1" "pid $pid is not sleep after restore"; return; }
+		--veth-pair eth0=veth0 --no-ghost-fiemap --manage-cgroups=ignore \
+		>"$TMP/out" 2>"$TMP/err" &
+	local crpid=$! i want
+	want=$(readlink -f "$(command -v sleep)")
+	for i in $(seq 500); do	# until criu released the restored sleep, or gave up
+		grep -q "tree of $pid restored" "$TMP/free/restore.log" 2>/dev/null && break
+		kill -0 "$crpid" 2>/dev/null || break
+		sleep 0.02
+	done
+	if [ "$(readlink /proc/$pid/exe 2>/dev/null)" != "$want" ]; then
+		kill -9 "$pid" 2>/dev/null; wait "$crpid"
+		fail "$1" "pid $pid is not sleep after restore: $(cat "$TMP/err" "$TMP/free/restore.log")"
+		return
+	fi
 	kill -9 "$pid"
+	wait "$crpid"
 	grep -q "Error" "$TMP/free/dump.log" "$TMP/free/restore.log" && { fail "$1" "Error in a log"; return; }
 	pass "$1"
 }
