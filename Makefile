@@ -35,6 +35,12 @@ CPPFLAGS	+= -D_GNU_SOURCE -Iinclude/common -Icriu/include -Icriu/arch/$(ARCH)/in
 CRIU_VERSION	:= $(shell cat VERSION 2>/dev/null || echo 0.0)
 CRIU_GITID	:= $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 CPPFLAGS	+= -DCRIU_VERSION=\"$(CRIU_VERSION)\" -DCRIU_GITID=\"$(CRIU_GITID)\"
+# The objects that print the version are rebuilt when it changes: the stamp
+# is rewritten only when its text differs.
+VERSION_STAMP	:= criu/.version-stamp
+$(shell echo '$(CRIU_VERSION) $(CRIU_GITID)' | cmp -s - $(VERSION_STAMP) || \
+	echo '$(CRIU_VERSION) $(CRIU_GITID)' > $(VERSION_STAMP))
+criu/main.o criu/inventory.o test/unit/test-inventory: $(VERSION_STAMP)
 PKG_LIBS	:= libprotobuf-c libcap
 LDLIBS		+= $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null)
 
