@@ -9,6 +9,7 @@ counts them). While dump/restore are refused as "not supported yet" every
 case is skipped.
 """
 import os
+import re
 import select
 import shutil
 import signal
@@ -571,9 +572,10 @@ def restore_refused(p, tmp, dopts, ropts, env, text, locked):
         raise CaseFailed("pid %d exists after the refused restore" % p.pid)
 
 
-def dump_and_restore(p, flow, tmp, dopts, ropts, env):
+def dump_and_restore(name, p, flow, tmp, dopts, ropts, env):
     """Dump the task (its tree), restore it, stop it; return its wait status."""
     pid = p.pid
+    before = None
     if isinstance(flow, tuple):
         wait_blocked(pid, flow[1])
     if flow == "twice":
@@ -593,6 +595,8 @@ def dump_and_restore(p, flow, tmp, dopts, ropts, env):
     else:
         if flow == "dump_fault":
             dump_fault(pid, tmp, dopts, env)
+        if flow == "once" or isinstance(flow, tuple):
+            before = snapshot(pid)
         imgs = os.path.join(tmp, "imgs")
         dump(pid, imgs, dopts, env)
     status = p.wait(timeout=20)
@@ -613,8 +617,224 @@ def dump_and_restore(p, flow, tmp, dopts, ropts, env):
         # the tree resumes is seen: see restore.md, Known gaps)
     else:
         restore(imgs, ropts, env, pid)
+    diff = snapshot_diff(name, before, snapshot(pid)) if before else ""
     os.kill(pid, signal.SIGTERM)
-    return wait_pid(pid, 30)
+    status = wait_pid(pid, 30)
+    if diff:
+        raise CaseFailed("/proc differs after the restore:\n    " + diff)
+    return status
+
+
+# ---- the safety net: /proc before the dump == /proc after the restore --------
+#
+# For "once"-style cases every process and thread of the tree is read from
+# /proc once the program is ready and again right after the restore; any
+# difference fails the case. What legitimately differs is normalised below,
+# each with its reason. Objects the restore creates anew (pipes, sockets,
+# deleted files, memfds, shared anonymous memory) get new inode numbers:
+# those are replaced by labels in order of first sight, so sharing (two fds,
+# or an fd and a mapping, on one object) is still compared.
+
+# status fields that move on their own (memory use, scheduling, counters);
+# Ngid is the NUMA balancing group, chosen by the kernel
+STATUS_SKIP = ("State", "FDSize", "VmPeak", "VmSize", "VmLck", "VmPin", "VmHWM", "VmRSS",
+               "RssAnon", "RssFile", "RssShmem", "VmData", "VmStk", "VmExe", "VmLib", "VmPTE",
+               "VmSwap", "HugetlbPages", "voluntary_ctxt_switches",
+               "nonvoluntary_ctxt_switches", "SigQ", "Ngid")
+# /proc/PID/stat fields compared (0-based after the comm); the others are
+# counters, times and the current cpu and stack pointer
+STAT_KEEP = {1: "ppid", 2: "pgrp", 3: "session", 4: "tty_nr", 5: "tpgid", 6: "flags",
+             15: "priority", 16: "nice", 17: "num_threads", 22: "rsslim", 23: "startcode",
+             24: "endcode", 25: "startstack", 35: "exit_signal", 37: "rt_priority",
+             38: "policy", 42: "start_data", 43: "end_data", 44: "start_brk", 45: "arg_start",
+             46: "arg_end", 47: "env_start", 48: "env_end"}
+# PF_ bits of stat's flags that tell what the task did, not what it is:
+# PF_FORKNOEXEC (restored tasks are forked by criu and never exec),
+# PF_SUPERPRIV (used root powers: the restorer does), PF_NPROC_EXCEEDED
+PF_VOLATILE = 0x40 | 0x100 | 0x1000
+PROC_FILES = ("limits", "personality", "timerslack_ns", "loginuid", "sessionid",
+              "oom_score_adj", "coredump_filter", "cgroup", "cmdline", "environ",
+              "timers", "attr/current", "setgroups", "uid_map", "gid_map")
+# per thread, besides status and stat
+TASK_FILES = ("comm",)
+INO = re.compile(r"\{ino:(\d+)\}")
+RECREATED = re.compile(r"^(pipe|socket):\[(\d+)\]$")
+O_CLOEXEC, O_LARGEFILE = 0o2000000, 0o100000
+# Cases whose program changes its own /proc state while it runs: key regex
+# left out of the comparison, and why.
+NET_SKIP = {
+    # the workers open and close their progress files all the time
+    "py_workers": (r"^\d+ fd(info)? 3\b", "progress files come and go"),
+}
+
+
+def read_proc(path, binary=False):
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        return "<%s>" % (e.strerror or e)
+    return data.hex() if binary else data.decode(errors="replace")
+
+
+def recreated_name(name):
+    """A file the restore makes anew (a new inode number)."""
+    return (name.endswith(" (deleted)") or name.startswith("/memfd:")
+            or name.startswith("/SYSV") or name.startswith("/dev/zero"))
+
+
+def snap_task(pid, tid, out):
+    base = "%d/%d" % (pid, tid)
+    for line in read_proc("/proc/%d/task/%d/status" % (pid, tid)).splitlines():
+        k, _, v = line.partition(":")
+        if k and k not in STATUS_SKIP:
+            out["%s status %s" % (base, k)] = " ".join(v.split())
+    fields = read_proc("/proc/%d/task/%d/stat" % (pid, tid)).rsplit(")", 1)[-1].split()
+    for i, name in STAT_KEEP.items():
+        if i < len(fields):
+            v = fields[i]
+            if name == "flags":
+                v = "%#x" % (int(v) & ~PF_VOLATILE)
+            out["%s stat %s" % (base, name)] = v
+    for f in TASK_FILES:
+        out["%s %s" % (base, f)] = read_proc("/proc/%d/task/%d/%s" % (pid, tid, f)).strip()
+    # timerslack_ns is per thread, readable through /proc/TID
+    out["%s timerslack_ns" % base] = read_proc("/proc/%d/timerslack_ns" % tid).strip()
+    for line in read_proc("/proc/%d/task/%d/sched" % (pid, tid)).splitlines():
+        k, _, v = line.partition(":")
+        if k.strip() in ("policy", "prio"):
+            out["%s sched %s" % (base, k.strip())] = v.strip()
+
+
+def fdinfo_value(key, v):
+    if key == "ino" and v.isdigit():
+        return "{ino:%s}" % v
+    if key == "eventfd-id":
+        return "(id)"           # one per eventfd, from a kernel counter
+    if key == "it_value":
+        return "(time left)"    # a timerfd's time left runs on
+    if key == "tfd":
+        # epoll target: "N events: E data: D pos:P ino:HEX sdev:DEV"
+        return re.sub(r"ino:([0-9a-f]+)", lambda m: "ino:{ino:%d}" % int(m.group(1), 16), v)
+    return v
+
+
+def snap_fds(pid, out, recreated):
+    for fd in sorted(int(x) for x in os.listdir("/proc/%d/fd" % pid)):
+        try:
+            link = os.readlink("/proc/%d/fd/%d" % (pid, fd))
+        except OSError:
+            continue
+        info = read_proc("/proc/%d/fdinfo/%d" % (pid, fd))
+        m = RECREATED.match(link)
+        if m:
+            recreated.append(int(m.group(2)))
+            link = "%s:[{ino:%s}]" % (m.group(1), m.group(2))
+        # keys repeat (one "tfd:" per epoll target, one line per watch or
+        # mark) in the kernel's own order: compare them sorted
+        lines = {}
+        for line in info.splitlines():
+            k, _, v = line.partition(":")
+            lines.setdefault(k, []).append(fdinfo_value(k, v.strip()))
+        ino = INO.match(lines.get("ino", [""])[0])
+        if ino and recreated_name(link):
+            recreated.append(int(ino.group(1)))
+        out["%d fd %d" % (pid, fd)] = link
+        for k, vs in lines.items():
+            out["%d fdinfo %d %s" % (pid, fd, k)] = " | ".join(sorted(vs))
+
+
+def snap_maps(pid, out, recreated):
+    cur = None
+    for line in read_proc("/proc/%d/smaps" % pid).splitlines():
+        parts = line.split(None, 5)
+        if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+            addr, perms, off, dev, ino = parts[:5]
+            name = parts[5] if len(parts) > 5 else ""
+            if ino != "0" and recreated_name(name):
+                recreated.append(int(ino))
+            cur = "%d vma %s" % (pid, addr)
+            out[cur] = " ".join((perms, off, dev, "{ino:%s}" % ino, name))
+        elif cur and parts and parts[0] in ("VmFlags:", "ProtectionKey:"):
+            out["%s %s" % (cur, parts[0][:-1])] = " ".join(parts[1:])
+
+
+def snap_process(pid, out, recreated):
+    for f in PROC_FILES:
+        out["%d %s" % (pid, f)] = read_proc("/proc/%d/%s" % (pid, f))
+    out["%d auxv" % pid] = read_proc("/proc/%d/auxv" % pid, binary=True)
+    for link in ("cwd", "root", "exe"):
+        try:
+            out["%d %s" % (pid, link)] = os.readlink("/proc/%d/%s" % (pid, link))
+        except OSError as e:
+            out["%d %s" % (pid, link)] = "<%s>" % e.strerror
+    for ns in sorted(os.listdir("/proc/%d/ns" % pid)):
+        out["%d ns %s" % (pid, ns)] = os.readlink("/proc/%d/ns/%s" % (pid, ns))
+    tids = sorted(int(t) for t in os.listdir("/proc/%d/task" % pid))
+    out["%d threads" % pid] = " ".join(map(str, tids))
+    for tid in tids:
+        snap_task(pid, tid, out)
+    snap_maps(pid, out, recreated)
+    snap_fds(pid, out, recreated)
+
+
+def normalise(snap):
+    """What legitimately differs, or differs for a known reason, made equal."""
+    for k, v in list(snap.items()):
+        if re.match(r"^\d+ vma .* VmFlags$", k):
+            # TODO issue 10: MAP_NORESERVE (nr, and so no "ac" accounting)
+            # is dumped but not applied by the restore (VMA flags item)
+            snap[k] = " ".join(f for f in v.split() if f not in ("nr", "ac"))
+        m = re.match(r"^(\d+) fdinfo (\d+) flags$", k)
+        if m and snap.get("%s fd %s" % m.groups(), "").startswith("/dev/pts/"):
+            # GAP (audit.md, Known gaps): a pty slave made by TIOCGPTPEER
+            # keeps O_CLOEXEC in its file flags and has no O_LARGEFILE
+            snap[k] = "0%o" % (int(v, 8) & ~(O_CLOEXEC | O_LARGEFILE))
+        if re.match(r"^\d+ fdinfo \d+ fanotify flags$", k):
+            # the group is made with FAN_CLOEXEC (criu opens every object
+            # close-on-exec); the fd's own close-on-exec is compared in "flags"
+            fl, _, rest = v.partition(" ")
+            snap[k] = "%x %s" % (int(fl, 16) & ~1, rest)
+    return snap
+
+
+def same(a, b):
+    """Values that differ only as documented."""
+    # files.md, ghosts: a deleted file whose name is taken by another file
+    # at restore is made as an O_TMPFILE: its link reads DIR/#INO (deleted)
+    m = re.match(r"^(.*/)#\d+ \(deleted\)$", b)
+    return bool(m) and a.startswith(m.group(1)) and a.endswith(" (deleted)")
+
+
+def snapshot(root):
+    """Everything /proc says about the tree under root, as key -> text."""
+    out, recreated = {}, []
+    pids = sorted(descendants(root))
+    out["tree"] = " ".join(map(str, pids))
+    for pid in pids:
+        try:
+            snap_process(pid, out, recreated)
+        except FileNotFoundError:
+            out["%d" % pid] = "<gone while read>"
+    labels = {}
+    for ino in recreated:
+        labels.setdefault(ino, "I%d" % len(labels))
+    for k, v in out.items():
+        out[k] = INO.sub(lambda m: labels.get(int(m.group(1)), m.group(1)), v)
+    return normalise(out)
+
+
+def snapshot_diff(name, before, after, limit=12):
+    """'' if equal, else the differences, one per line."""
+    skip = NET_SKIP.get(name, (None,))[0]
+    lines = []
+    for k in sorted(set(before) | set(after)):
+        a, b = before.get(k, "<none>"), after.get(k, "<none>")
+        if a != b and not (skip and re.match(skip, k)) and not same(a, b):
+            lines.append("%s: %r -> %r" % (k, a[:160], b[:160]))
+    if len(lines) > limit:
+        lines = lines[:limit] + ["... and %d more" % (len(lines) - limit)]
+    return "\n    ".join(lines)
 
 
 def http_get(port, path, timeout=10):
@@ -745,7 +965,7 @@ def run_case(name, cmd, flow, dopts, ropts, env):
             restore_refused(p, tmp, dopts, ropts, env, flow[1], flow[2])
             return None
         else:
-            status = dump_and_restore(p, flow, tmp, dopts, ropts, env)
+            status = dump_and_restore(name, p, flow, tmp, dopts, ropts, env)
         pid = None
         try:
             with open(os.path.join(tmp, "result")) as f:
