@@ -17,6 +17,8 @@
  *   dnotify          F_NOTIFY on a directory
  *   exit_signal      a child made by clone() with SIGUSR1 as its exit signal
  *   mdwe             PR_SET_MDWE refuse-exec-gain (the dump fails unclearly)
+ *   pid_for_children unshare(CLONE_NEWPID) without a child yet
+ *   chroot           chroot into a directory (the dump takes it, the restore refuses)
  */
 #include <sched.h>
 #include <sys/personality.h>
@@ -36,6 +38,7 @@ static const char *mode;
 static char dir[512];
 static volatile sig_atomic_t got_io, got_usr2;
 static pid_t kid;
+static int real_root = -1;
 
 static void on_io(int sig) { (void)sig; got_io = 1; }
 static void on_usr2(int sig) { (void)sig; got_usr2 = 1; }
@@ -93,6 +96,15 @@ static int set_mode(void)
 		set_dnotify();
 		return 0;
 	}
+	if (!strcmp(mode, "pid_for_children"))
+		return unshare(CLONE_NEWPID);
+	if (!strcmp(mode, "chroot")) {
+		e2e_path(dir, sizeof(dir), "root");
+		real_root = open("/", O_PATH | O_DIRECTORY);
+		if (mkdir(dir, 0700) || real_root < 0)
+			return -1;
+		return chroot(dir) || chdir("/") ? -1 : 0;
+	}
 	if (!strcmp(mode, "exit_signal")) {
 		e2e_note_pid();
 		kid = (pid_t)syscall(SYS_clone, SIGUSR1, 0, 0, 0, 0);
@@ -131,6 +143,11 @@ static long get_mode(void)
 		return prctl(PR_MCE_KILL_GET, 0, 0, 0, 0);
 	if (!strcmp(mode, "mdwe"))
 		return prctl(PR_GET_MDWE_NR, 0, 0, 0, 0);
+	if (!strcmp(mode, "chroot")) {
+		struct stat st;
+
+		return stat("/", &st) ? -1 : (long)st.st_ino;
+	}
 	if (!strcmp(mode, "keyring")) {
 		long id = syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0);
 
@@ -173,6 +190,8 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "dnotify"))
 		check_dnotify();
 	after = get_mode();
+	if (real_root >= 0 && (fchdir(real_root) || chroot(".") || rmdir(dir)))
+		e2e_fail("chroot: cannot get out: %s", strerror(errno));
 	if (kid > 0) {
 		kill(kid, SIGKILL);
 		waitpid(kid, NULL, __WALL);
