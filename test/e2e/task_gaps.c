@@ -19,6 +19,9 @@
  *   mdwe             PR_SET_MDWE refuse-exec-gain (the dump fails unclearly)
  *   pid_for_children unshare(CLONE_NEWPID) without a child yet
  *   chroot           chroot into a directory (the dump takes it, the restore refuses)
+ *   memory_merge     PR_SET_MEMORY_MERGE 1 (KSM for the whole process)
+ *   autogroup        nice 5 written to /proc/self/autogroup (the session's group)
+ *   mempolicy        set_mempolicy(MPOL_PREFERRED, node 0)
  */
 #include <sched.h>
 #include <sys/personality.h>
@@ -33,6 +36,9 @@
 #define PR_SET_MDWE_NR		65
 #define PR_GET_MDWE_NR		66
 #define IOPRIO_BE_5		((2 << 13) | 5)
+#define PR_SET_MEMORY_MERGE_NR	67
+#define PR_GET_MEMORY_MERGE_NR	68
+#define MPOL_PREFERRED_NR	1
 
 static const char *mode;
 static char dir[512];
@@ -55,6 +61,16 @@ static void set_dnotify(void)
 		e2e_fail("F_NOTIFY: %s", strerror(errno));
 }
 
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	int r = fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text) ? -1 : 0;
+
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
 static int set_mode(void)
 {
 	cpu_set_t cpus;
@@ -65,13 +81,8 @@ static int set_mode(void)
 		return sched_setaffinity(0, sizeof(cpus), &cpus);
 	if (!strcmp(mode, "ioprio"))
 		return (int)syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, IOPRIO_BE_5);
-	if (!strcmp(mode, "coredump_filter")) {
-		int fd = open("/proc/self/coredump_filter", O_WRONLY);
-		int r = fd < 0 || write(fd, "0x7b", 4) != 4 ? -1 : 0;
-
-		close(fd);
-		return r;
-	}
+	if (!strcmp(mode, "coredump_filter"))
+		return write_file("/proc/self/coredump_filter", "0x7b");
 	if (!strcmp(mode, "timerslack"))
 		return prctl(PR_SET_TIMERSLACK, 123457, 0, 0, 0);
 	if (!strcmp(mode, "pdeathsig")) {
@@ -95,6 +106,15 @@ static int set_mode(void)
 	if (!strcmp(mode, "dnotify")) {
 		set_dnotify();
 		return 0;
+	}
+	if (!strcmp(mode, "memory_merge"))
+		return prctl(PR_SET_MEMORY_MERGE_NR, 1, 0, 0, 0);
+	if (!strcmp(mode, "autogroup"))
+		return write_file("/proc/self/autogroup", "5");
+	if (!strcmp(mode, "mempolicy")) {
+		unsigned long node0 = 1;
+
+		return (int)syscall(SYS_set_mempolicy, MPOL_PREFERRED_NR, &node0, 64);
 	}
 	if (!strcmp(mode, "pid_for_children"))
 		return unshare(CLONE_NEWPID);
@@ -143,6 +163,24 @@ static long get_mode(void)
 		return prctl(PR_MCE_KILL_GET, 0, 0, 0, 0);
 	if (!strcmp(mode, "mdwe"))
 		return prctl(PR_GET_MDWE_NR, 0, 0, 0, 0);
+	if (!strcmp(mode, "memory_merge"))
+		return prctl(PR_GET_MEMORY_MERGE_NR, 0, 0, 0, 0);
+	if (!strcmp(mode, "mempolicy")) {
+		unsigned long nodes = 0;
+
+		return syscall(SYS_get_mempolicy, &v, &nodes, 64, 0, 0) ? -1 : v * 100 + (long)nodes;
+	}
+	if (!strcmp(mode, "autogroup")) {
+		FILE *f = fopen("/proc/self/autogroup", "re");
+		char *nice;
+
+		if (!f || !fgets(buf, sizeof(buf), f))
+			buf[0] = '\0';
+		if (f)
+			fclose(f);
+		nice = strstr(buf, "nice ");
+		return nice ? atol(nice + 5) : -100;
+	}
 	if (!strcmp(mode, "chroot")) {
 		struct stat st;
 
