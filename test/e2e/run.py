@@ -110,6 +110,7 @@ CASES = [
     ("renamed", prog("renamed"), "once", [], []),
     ("opath", prog("opath"), "once", [], []),
     ("file_flags", prog("file_flags"), "once", [], []),
+    ("gap_dir_pos", prog("file_flags") + ["--dir"], ("gap", " pos: "), [], []),
     ("unlinked_linked", prog("unlinked_linked"),
      ("refused", "keeps 1 other name(s), which /proc does not tell"), [], []),
     ("locks", prog("locks"), "once", ["--file-locks"], []),
