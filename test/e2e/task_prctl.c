@@ -1,21 +1,59 @@
 /*
  * Task attributes set with prctl, sched_*, setpriority, capset and
- * /proc/self come back: nice 5 under SCHED_BATCH, oom_score_adj 123, not
- * dumpable, child subreaper, THP disabled, no_new_privs, CAP_SYS_BOOT
- * dropped from the bounding set, CAP_NET_RAW from the effective set,
- * CAP_NET_BIND_SERVICE ambient, three supplementary groups, personality
- * UNAME26, RLIMIT_CORE 4096. (The harness also compares /proc.)
+ * /proc/self come back: nice 5 under SCHED_BATCH with SCHED_RESET_ON_FORK,
+ * oom_score_adj 123, not dumpable, child subreaper, THP disabled,
+ * no_new_privs, CAP_SYS_BOOT dropped from the bounding set, CAP_NET_RAW
+ * from the effective set, CAP_NET_BIND_SERVICE ambient, three
+ * supplementary groups, personality UNAME26, RLIMIT_CORE 4096; the
+ * ITIMER_VIRTUAL and ITIMER_PROF timers armed far away and the robust futex
+ * list head. (The harness also compares /proc.)
  */
 #include <grp.h>
 #include <sched.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/time.h>
 #include <linux/capability.h>
 
 #include "e2e.h"
 
 #define CAP_BIT(c)	(1u << (c))
+
+static struct {
+	void	*next;
+	long	offset;
+	void	*pending;
+} robust_head = { &robust_head, 0, NULL };
+
+static void set_more(void)
+{
+	struct itimerval far = { { 1000, 0 }, { 2000, 0 } };
+
+	if (setitimer(ITIMER_VIRTUAL, &far, NULL) || setitimer(ITIMER_PROF, &far, NULL))
+		e2e_fail("setitimer: %s", strerror(errno));
+	if (syscall(SYS_set_robust_list, &robust_head, sizeof(robust_head)))
+		e2e_fail("set_robust_list: %s", strerror(errno));
+}
+
+static void check_more(void)
+{
+	struct itimerval now;
+	void *head = NULL;
+	size_t len = 0;
+	int which;
+
+	for (which = ITIMER_VIRTUAL; which <= ITIMER_PROF; which++) {
+		getitimer(which, &now);
+		if (now.it_interval.tv_sec != 1000 || now.it_value.tv_sec < 1990 ||
+		    now.it_value.tv_sec > 2000)
+			e2e_fail("itimer %d: interval %ld, value %ld", which,
+				 (long)now.it_interval.tv_sec, (long)now.it_value.tv_sec);
+	}
+	if (syscall(SYS_get_robust_list, 0, &head, &len) || head != &robust_head ||
+	    len != sizeof(robust_head))
+		e2e_fail("robust list %p/%zu, not %p", head, len, (void *)&robust_head);
+}
 
 static void caps(struct __user_cap_data_struct *d, int set)
 {
@@ -44,7 +82,8 @@ static void set_all(void)
 	struct rlimit core = { 4096, RLIM_INFINITY };
 	int fd;
 
-	if (sched_setscheduler(0, SCHED_BATCH, &sp) || setpriority(PRIO_PROCESS, 0, 5))
+	if (sched_setscheduler(0, SCHED_BATCH | SCHED_RESET_ON_FORK, &sp) ||
+	    setpriority(PRIO_PROCESS, 0, 5))
 		e2e_fail("sched: %s", strerror(errno));
 	fd = open("/proc/self/oom_score_adj", O_WRONLY);
 	if (fd < 0 || write(fd, "123", 3) != 3)
@@ -73,7 +112,8 @@ static void check_all(void)
 	int n, sub = 0;
 
 	errno = 0;
-	if (sched_getscheduler(0) != SCHED_BATCH || sched_getparam(0, &sp) || sp.sched_priority)
+	if (sched_getscheduler(0) != (SCHED_BATCH | SCHED_RESET_ON_FORK) || sched_getparam(0, &sp) ||
+	    sp.sched_priority)
 		e2e_fail("policy %d", sched_getscheduler(0));
 	if (getpriority(PRIO_PROCESS, 0) != 5)
 		e2e_fail("nice %d", getpriority(PRIO_PROCESS, 0));
@@ -111,9 +151,12 @@ int main(int argc, char **argv)
 {
 	e2e_init(argc, argv);
 	set_all();
+	set_more();
 	check_all();
+	check_more();
 	e2e_ready();
 	e2e_wait_stop();
 	check_all();
+	check_more();
 	e2e_pass();
 }
