@@ -9,6 +9,7 @@ counts them). While dump/restore are refused as "not supported yet" every
 case is skipped.
 """
 import os
+import re
 import select
 import shutil
 import signal
@@ -22,6 +23,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 CRIU = os.path.join(ROOT, "criu", "criu")
 E2E = os.path.join(ROOT, "test", "e2e")
 PR_SET_CHILD_SUBREAPER = 36
+WALL = 0x40000000
 
 
 def prog(name):
@@ -39,6 +41,32 @@ CASES = [
     ("poll_forever", prog("poll_forever"), ("blocked", SYS_POLL), [], []),
     ("signals", prog("signals"), "once", [], []),
     ("task_attrs", prog("task_attrs"), "once", [], []),
+    ("task_prctl", prog("task_prctl"), "once", [], []),
+    # known gaps (Documentation/audit.md): these must fail, naming what is lost
+    ("gap_affinity", prog("task_gaps") + ["affinity"], ("gap", "Cpus_allowed"), [], []),
+    ("gap_ioprio", prog("task_gaps") + ["ioprio"], ("gap", "ioprio:"), [], []),
+    ("gap_coredump_filter", prog("task_gaps") + ["coredump_filter"],
+     ("gap", "coredump_filter"), [], []),
+    ("gap_timerslack", prog("task_gaps") + ["timerslack"], ("gap", "timerslack_ns"), [], []),
+    ("gap_pdeathsig", prog("task_gaps") + ["pdeathsig"],
+     ("gap", "parent death signal fired"), [], []),
+    ("gap_securebits", prog("task_gaps") + ["securebits"], ("gap", "securebits:"), [], []),
+    ("gap_keepcaps", prog("task_gaps") + ["keepcaps"], ("gap", "keepcaps:"), [], []),
+    ("gap_tsc", prog("task_gaps") + ["tsc"], ("gap", "tsc:"), [], []),
+    ("gap_mce", prog("task_gaps") + ["mce"], ("gap", "stat flags"), [], []),
+    ("gap_read_implies_exec", prog("task_gaps") + ["read_implies_exec"],
+     ("gap", "VmFlags"), [], []),
+    ("gap_keyring", prog("task_gaps") + ["keyring"], ("gap", "keyring:"), [], []),
+    ("gap_dnotify", prog("task_gaps") + ["dnotify"], ("gap", "dnotify: no SIGIO"), [], []),
+    ("gap_exit_signal", prog("task_gaps") + ["exit_signal"], ("gap", "exit_signal"), [], []),
+    ("gap_mdwe", prog("task_gaps") + ["mdwe"], ("gap", "can't infect"), [], []),
+    ("gap_pid_for_children", prog("task_gaps") + ["pid_for_children"],
+     ("gap", "ns pid_for_children"), [], []),
+    ("gap_chroot", prog("task_gaps") + ["chroot"],
+     ("gap", "restoring a task into a different root is not supported yet"), [], []),
+    ("gap_memory_merge", prog("task_gaps") + ["memory_merge"], ("gap", "memory_merge:"), [], []),
+    ("gap_autogroup", prog("task_gaps") + ["autogroup"], ("gap", "autogroup:"), [], []),
+    ("gap_mempolicy", prog("task_gaps") + ["mempolicy"], ("gap", "mempolicy:"), [], []),
     ("vector_regs", prog("vector_regs"), "once", [], []),
     ("leave_running_twice", prog("counter"), "twice", [], []),
     ("restore_attached", prog("counter"), "attached", [], []),
@@ -104,6 +132,8 @@ CASES = [
      ("refused", "VMA flag 'um' (userfaultfd missing-page"), [], []),
     ("renamed", prog("renamed"), "once", [], []),
     ("opath", prog("opath"), "once", [], []),
+    ("file_flags", prog("file_flags"), "once", [], []),
+    ("gap_dir_pos", prog("file_flags") + ["--dir"], ("gap", " pos: "), [], []),
     ("unlinked_linked", prog("unlinked_linked"),
      ("refused", "keeps 1 other name(s), which /proc does not tell"), [], []),
     ("locks", prog("locks"), "once", ["--file-locks"], []),
@@ -593,9 +623,10 @@ def restore_refused(p, tmp, dopts, ropts, env, text, locked):
         raise CaseFailed("pid %d exists after the refused restore" % p.pid)
 
 
-def dump_and_restore(p, flow, tmp, dopts, ropts, env):
+def dump_and_restore(name, p, flow, tmp, dopts, ropts, env):
     """Dump the task (its tree), restore it, stop it; return its wait status."""
     pid = p.pid
+    before = None
     if isinstance(flow, tuple):
         wait_blocked(pid, flow[1])
     if flow == "twice":
@@ -615,6 +646,8 @@ def dump_and_restore(p, flow, tmp, dopts, ropts, env):
     else:
         if flow == "dump_fault":
             dump_fault(pid, tmp, dopts, env)
+        if flow == "once" or isinstance(flow, tuple):
+            before = snapshot(pid)
         imgs = os.path.join(tmp, "imgs")
         dump(pid, imgs, dopts, env)
     status = p.wait(timeout=20)
@@ -635,8 +668,262 @@ def dump_and_restore(p, flow, tmp, dopts, ropts, env):
         # the tree resumes is seen: see restore.md, Known gaps)
     else:
         restore(imgs, ropts, env, pid)
+    diff = settled_diff(name, before, pid) if before else ""
     os.kill(pid, signal.SIGTERM)
-    return wait_pid(pid, 30)
+    status = wait_pid(pid, 30)
+    if diff:
+        raise CaseFailed("/proc differs after the restore:\n    " + diff)
+    return status
+
+
+# ---- the safety net: /proc before the dump == /proc after the restore --------
+#
+# For "once"-style cases every process and thread of the tree is read from
+# /proc once the program is ready and again right after the restore; any
+# difference fails the case. What legitimately differs is normalised below,
+# each with its reason. Objects the restore creates anew (pipes, sockets,
+# deleted files, memfds, shared anonymous memory) get new inode numbers:
+# those are replaced by labels in order of first sight, so sharing (two fds,
+# or an fd and a mapping, on one object) is still compared.
+
+# status fields that move on their own (memory use, scheduling, counters);
+# Ngid is the NUMA balancing group, chosen by the kernel
+STATUS_SKIP = ("State", "FDSize", "VmPeak", "VmSize", "VmLck", "VmPin", "VmHWM", "VmRSS",
+               "RssAnon", "RssFile", "RssShmem", "VmData", "VmStk", "VmExe", "VmLib", "VmPTE",
+               "VmSwap", "HugetlbPages", "voluntary_ctxt_switches",
+               "nonvoluntary_ctxt_switches", "SigQ", "Ngid")
+# /proc/PID/stat fields compared (0-based after the comm); the others are
+# counters, times and the current cpu and stack pointer
+STAT_KEEP = {1: "ppid", 2: "pgrp", 3: "session", 4: "tty_nr", 5: "tpgid", 6: "flags",
+             15: "priority", 16: "nice", 17: "num_threads", 22: "rsslim", 23: "startcode",
+             24: "endcode", 25: "startstack", 35: "exit_signal", 37: "rt_priority",
+             38: "policy", 42: "start_data", 43: "end_data", 44: "start_brk", 45: "arg_start",
+             46: "arg_end", 47: "env_start", 48: "env_end", 49: "exit_code"}
+# What a zombie still tells: who it was and how it ended (the rest of its
+# status is whatever it had when it died, or the restore's helper's)
+ZOMBIE_KEEP = ("status Name", "status Tgid", "status Pid", "status PPid", "status NSpid",
+               "status NStgid", "status NSpgid", "status NSsid", "stat ppid", "stat pgrp",
+               "stat session", "stat exit_code", "stat exit_signal", "zombie")
+# PF_ bits of stat's flags that tell what the task did, not what it is:
+# PF_FORKNOEXEC (restored tasks are forked by criu and never exec),
+# PF_SUPERPRIV (used root powers: the restorer does), PF_NPROC_EXCEEDED
+PF_VOLATILE = 0x40 | 0x100 | 0x1000
+PROC_FILES = ("limits", "personality", "timerslack_ns", "loginuid", "sessionid",
+              "oom_score_adj", "coredump_filter", "cgroup", "cmdline", "environ",
+              "timers", "attr/current", "setgroups", "uid_map", "gid_map")
+# per thread, besides status and stat
+TASK_FILES = ("comm",)
+INO = re.compile(r"\{ino:(\d+)\}")
+RECREATED = re.compile(r"^(pipe|socket):\[(\d+)\]$")
+O_CLOEXEC, O_LARGEFILE = 0o2000000, 0o100000
+# Cases whose program changes its own /proc state while it runs: key regex
+# left out of the comparison, and why.
+NET_SKIP = {
+    # the workers open and close their progress files all the time
+    "py_workers": (r"^\d+ fd(info)? 3\b", "progress files come and go"),
+}
+
+
+def read_proc(path, binary=False):
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        return "<%s>" % (e.strerror or e)
+    return data.hex() if binary else data.decode(errors="replace")
+
+
+def recreated_name(name):
+    """A file the restore makes anew (a new inode number)."""
+    return (name.endswith(" (deleted)") or name.startswith("/memfd:")
+            or name.startswith("/SYSV") or name.startswith("/dev/zero"))
+
+
+def snap_task(pid, tid, out):
+    base = "%d/%d" % (pid, tid)
+    task = {}
+    snap_task_files(pid, tid, task)
+    if task.get("status State", "").startswith("Z"):
+        task = {k: v for k, v in task.items() if k in ZOMBIE_KEEP}
+        task["zombie"] = "yes"
+    task.pop("status State", None)
+    for k, v in task.items():
+        out["%s %s" % (base, k)] = v
+
+
+def snap_task_files(pid, tid, out):
+    for line in read_proc("/proc/%d/task/%d/status" % (pid, tid)).splitlines():
+        k, _, v = line.partition(":")
+        if k and (k not in STATUS_SKIP or k == "State"):
+            out["status %s" % k] = " ".join(v.split())
+    fields = read_proc("/proc/%d/task/%d/stat" % (pid, tid)).rsplit(")", 1)[-1].split()
+    for i, name in STAT_KEEP.items():
+        if i < len(fields):
+            v = fields[i]
+            if name == "flags":
+                v = "%#x" % (int(v) & ~PF_VOLATILE)
+            out["stat %s" % name] = v
+    for f in TASK_FILES:
+        out[f] = read_proc("/proc/%d/task/%d/%s" % (pid, tid, f)).strip()
+    # timerslack_ns is per thread, readable through /proc/TID
+    out["timerslack_ns"] = read_proc("/proc/%d/timerslack_ns" % tid).strip()
+    for line in read_proc("/proc/%d/task/%d/sched" % (pid, tid)).splitlines():
+        k, _, v = line.partition(":")
+        if k.strip() in ("policy", "prio"):
+            out["sched %s" % k.strip()] = v.strip()
+
+
+def fdinfo_value(key, v):
+    if key == "ino" and v.isdigit():
+        return "{ino:%s}" % v
+    if key == "eventfd-id":
+        return "(id)"           # one per eventfd, from a kernel counter
+    if key == "it_value":
+        return "(time left)"    # a timerfd's time left runs on
+    if key == "tfd":
+        # epoll target: "N events: E data: D pos:P ino:HEX sdev:DEV"
+        return re.sub(r"ino:([0-9a-f]+)", lambda m: "ino:{ino:%d}" % int(m.group(1), 16), v)
+    return v
+
+
+def snap_fds(pid, out, recreated):
+    for fd in sorted(int(x) for x in os.listdir("/proc/%d/fd" % pid)):
+        try:
+            link = os.readlink("/proc/%d/fd/%d" % (pid, fd))
+        except OSError:
+            continue
+        info = read_proc("/proc/%d/fdinfo/%d" % (pid, fd))
+        m = RECREATED.match(link)
+        if m:
+            recreated.append(int(m.group(2)))
+            link = "%s:[{ino:%s}]" % (m.group(1), m.group(2))
+        # keys repeat (one "tfd:" per epoll target, one line per watch or
+        # mark) in the kernel's own order: compare them sorted
+        lines = {}
+        for line in info.splitlines():
+            k, _, v = line.partition(":")
+            lines.setdefault(k, []).append(fdinfo_value(k, v.strip()))
+        ino = INO.match(lines.get("ino", [""])[0])
+        if ino and recreated_name(link):
+            recreated.append(int(ino.group(1)))
+        out["%d fd %d" % (pid, fd)] = link
+        for k, vs in lines.items():
+            out["%d fdinfo %d %s" % (pid, fd, k)] = " | ".join(sorted(vs))
+
+
+def snap_maps(pid, out, recreated):
+    cur = None
+    for line in read_proc("/proc/%d/smaps" % pid).splitlines():
+        parts = line.split(None, 5)
+        if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+            addr, perms, off, dev, ino = parts[:5]
+            name = parts[5] if len(parts) > 5 else ""
+            if ino != "0" and recreated_name(name):
+                recreated.append(int(ino))
+            cur = "%d vma %s" % (pid, addr)
+            out[cur] = " ".join((perms, off, dev, "{ino:%s}" % ino, name))
+        elif cur and parts and parts[0] in ("VmFlags:", "ProtectionKey:"):
+            out["%s %s" % (cur, parts[0][:-1])] = " ".join(parts[1:])
+
+
+def snap_process(pid, out, recreated):
+    for f in PROC_FILES:
+        out["%d %s" % (pid, f)] = read_proc("/proc/%d/%s" % (pid, f))
+    out["%d auxv" % pid] = read_proc("/proc/%d/auxv" % pid, binary=True)
+    for link in ("cwd", "root", "exe"):
+        try:
+            out["%d %s" % (pid, link)] = os.readlink("/proc/%d/%s" % (pid, link))
+        except OSError as e:
+            out["%d %s" % (pid, link)] = "<%s>" % e.strerror
+    for ns in sorted(os.listdir("/proc/%d/ns" % pid)):
+        try:
+            out["%d ns %s" % (pid, ns)] = os.readlink("/proc/%d/ns/%s" % (pid, ns))
+        except OSError as e:
+            # pid_for_children after unshare(CLONE_NEWPID), before a child
+            out["%d ns %s" % (pid, ns)] = "<%s>" % e.strerror
+    tids = sorted(int(t) for t in os.listdir("/proc/%d/task" % pid))
+    out["%d threads" % pid] = " ".join(map(str, tids))
+    for tid in tids:
+        snap_task(pid, tid, out)
+    snap_maps(pid, out, recreated)
+    snap_fds(pid, out, recreated)
+
+
+def normalise(snap):
+    """What legitimately differs, or differs for a known reason, made equal."""
+    for k, v in list(snap.items()):
+        if re.match(r"^\d+ vma .* VmFlags$", k):
+            # TODO issue 10: MAP_NORESERVE (nr, and so no "ac" accounting)
+            # is dumped but not applied by the restore (VMA flags item)
+            snap[k] = " ".join(f for f in v.split() if f not in ("nr", "ac"))
+        m = re.match(r"^(\d+) fdinfo (\d+) flags$", k)
+        if m and snap.get("%s fd %s" % m.groups(), "").startswith("/dev/pts/"):
+            # GAP (audit.md, Known gaps): a pty slave made by TIOCGPTPEER
+            # keeps O_CLOEXEC in its file flags and has no O_LARGEFILE
+            snap[k] = "0%o" % (int(v, 8) & ~(O_CLOEXEC | O_LARGEFILE))
+        if re.match(r"^\d+ fdinfo \d+ fanotify flags$", k):
+            # the group is made with FAN_CLOEXEC (criu opens every object
+            # close-on-exec); the fd's own close-on-exec is compared in "flags"
+            fl, _, rest = v.partition(" ")
+            snap[k] = "%x %s" % (int(fl, 16) & ~1, rest)
+    return snap
+
+
+def same(a, b):
+    """Values that differ only as documented."""
+    # files.md, ghosts: a deleted file whose name is taken by another file
+    # at restore is made as an O_TMPFILE: its link reads DIR/#INO (deleted)
+    m = re.match(r"^(.*/)#\d+ \(deleted\)$", b)
+    return bool(m) and a.startswith(m.group(1)) and a.endswith(" (deleted)")
+
+
+def snapshot(root):
+    """Everything /proc says about the tree under root, as key -> text."""
+    out, recreated = {}, []
+    pids = sorted(descendants(root))
+    out["tree"] = " ".join(map(str, pids))
+    for pid in pids:
+        try:
+            snap_process(pid, out, recreated)
+        except FileNotFoundError:
+            out["%d" % pid] = "<gone while read>"
+    labels = {}
+    for ino in recreated:
+        labels.setdefault(ino, "I%d" % len(labels))
+    for k, v in out.items():
+        out[k] = INO.sub(lambda m: labels.get(int(m.group(1)), m.group(1)), v)
+    return normalise(out)
+
+
+def snapshot_diff(name, before, after, limit=12):
+    """'' if equal, else the differences, one per line."""
+    skip = NET_SKIP.get(name, (None,))[0]
+    lines = []
+    for k in sorted(set(before) | set(after)):
+        a, b = before.get(k, "<none>"), after.get(k, "<none>")
+        if a != b and not (skip and re.match(skip, k)) and not same(a, b):
+            lines.append("%s: %r -> %r" % (k, a[:160], b[:160]))
+    if len(lines) > limit:
+        lines = lines[:limit] + ["... and %d more" % (len(lines) - limit)]
+    return "\n    ".join(lines)
+
+
+def settled_diff(name, before, pid, timeout=2.0):
+    """The difference of /proc after the restore. criu restore -d returns
+    once every task is released, but a task may still be finishing its way
+    out of the restorer for a moment (seen under load: every signal still
+    blocked, no handler yet): compare again until equal or the time is up,
+    and say so when it took more than one look."""
+    end = time.monotonic() + timeout
+    first = diff = snapshot_diff(name, before, snapshot(pid))
+    while diff and time.monotonic() < end:
+        time.sleep(0.02)
+        diff = snapshot_diff(name, before, snapshot(pid))
+    if first and not diff:
+        print("note e2e: %s: /proc matched only %.2fs after the restore returned; first "
+              "look: %s" % (name, timeout - (end - time.monotonic()),
+                            " ".join(first.split())[:300]), flush=True)
+    return diff
 
 
 def http_get(port, path, timeout=10):
@@ -793,17 +1080,13 @@ def run_case(name, cmd, flow, dopts, ropts, env):
         elif isinstance(flow, tuple) and flow[0] == "restore_refused":
             restore_refused(p, tmp, dopts, ropts, env, flow[1], flow[2])
             return None
+        elif isinstance(flow, tuple) and flow[0] == "gap":
+            known_gap(name, p, tmp, dopts, ropts, env, flow[1])
+            return None
         else:
-            status = dump_and_restore(p, flow, tmp, dopts, ropts, env)
+            status = dump_and_restore(name, p, flow, tmp, dopts, ropts, env)
         pid = None
-        try:
-            with open(os.path.join(tmp, "result")) as f:
-                result = f.read().strip()
-        except OSError:
-            result = "no result (wait status %#x)" % status
-        if result != "PASS":
-            raise CaseFailed(result)
-        tree_gone(tmp)
+        check_result(tmp, status)
         return None
     except (CaseFailed, subprocess.TimeoutExpired, OSError, ValueError) as e:
         return str(e)
@@ -822,6 +1105,31 @@ def run_case(name, cmd, flow, dopts, ropts, env):
             pass
         shutil.rmtree(tmp, ignore_errors=True)
         reap_orphans()
+
+
+def check_result(tmp, status):
+    try:
+        with open(os.path.join(tmp, "result")) as f:
+            result = f.read().strip()
+    except OSError:
+        result = "no result (wait status %#x)" % status
+    if result != "PASS":
+        raise CaseFailed(result)
+    tree_gone(tmp)
+
+
+def known_gap(name, p, tmp, dopts, ropts, env, text):
+    """A gap listed in Documentation/audit.md ("Known gaps"): the case runs
+    as a "once" case and must fail, with `text` in the reason, until the
+    gap is closed; then its line becomes a "once" case."""
+    try:
+        check_result(tmp, dump_and_restore(name, p, "once", tmp, dopts, ropts, env))
+    except CaseFailed as e:
+        if text not in str(e):
+            raise CaseFailed("known gap, but it failed otherwise (not with %r): %s" % (text, e))
+        return
+    raise CaseFailed("known gap %r is closed: make the case \"once\" and update "
+                     "Documentation/audit.md" % text)
 
 
 def tree_pids(tmp):
@@ -920,7 +1228,8 @@ def reap_orphans():
     reap every child that has already exited."""
     while True:
         try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
+            # __WALL: also children whose exit signal is not SIGCHLD
+            pid, _ = os.waitpid(-1, os.WNOHANG | WALL)
         except ChildProcessError:
             return
         if pid == 0:
