@@ -852,10 +852,6 @@ def snap_process(pid, out, recreated):
 def normalise(snap):
     """What legitimately differs, or differs for a known reason, made equal."""
     for k, v in list(snap.items()):
-        if re.match(r"^\d+ vma .* VmFlags$", k):
-            # TODO issue 10: MAP_NORESERVE (nr, and so no "ac" accounting)
-            # is dumped but not applied by the restore (VMA flags item)
-            snap[k] = " ".join(f for f in v.split() if f not in ("nr", "ac"))
         m = re.match(r"^(\d+) fdinfo (\d+) flags$", k)
         if m and snap.get("%s fd %s" % m.groups(), "").startswith("/dev/pts/"):
             # GAP (audit.md, Known gaps): a pty slave made by TIOCGPTPEER
