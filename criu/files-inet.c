@@ -6,8 +6,9 @@
  * Dump: the state from TCP_INFO (closed TCP sockets are in no table
  * sock_diag walks), the addresses from getsockname()/getpeername(), the
  * backlog, pending connections, queued bytes and shutdown from sock_diag.
- * Restore: socket, options and IPV6_V6ONLY, bind, then listen or connect,
- * in the process that opens the object (before it forks).
+ * Restore: socket, options (IPV6_V6ONLY among them), bind, then listen or
+ * connect, then the options set late (buffer sizes), in the process that
+ * opens the object (before it forks).
  *
  * Refused ("not supported yet"): TCP in any state but LISTEN and CLOSE
  * (established connections need --tcp-established, not built), listening
@@ -155,8 +156,8 @@ static int dump_diag(struct inet_dump *id, const struct fd_probe *p, InetSkEntry
 	if (err)
 		return -1;
 	if (!s) {
-		if (e->state == ISK_CLOSE && e->proto == IPPROTO_TCP)
-			return 0;	/* closed TCP sockets are in no table sock_diag walks */
+		if (e->state == ISK_CLOSE && (e->proto == IPPROTO_TCP || !e->src_port))
+			return 0;	/* closed TCP, unbound UDP: in no table sock_diag walks */
 		pr_err("fd %d: sock_diag does not list socket %llu", p->fd,
 		       (unsigned long long)p->st.st_ino);
 		return -1;
@@ -175,56 +176,6 @@ static int dump_diag(struct inet_dump *id, const struct fd_probe *p, InetSkEntry
 		       "or shut down (%u): not supported yet", p->fd, s->rqueue, s->shutdown);
 		return -1;
 	}
-	return 0;
-}
-
-#define ISK_CONG_MAX	16	/* TCP_CA_NAME_MAX */
-
-/* TCP_CONGESTION when it is not what a fresh socket gets. */
-static int dump_congestion(const struct fd_probe *p, int fd, InetSkEntry *e)
-{
-	char mine[ISK_CONG_MAX + 1] = "", def[ISK_CONG_MAX + 1] = "";
-	socklen_t len = ISK_CONG_MAX;
-	int fresh;
-
-	if (e->proto != IPPROTO_TCP)
-		return 0;
-	if (getsockopt(fd, SOL_TCP, TCP_CONGESTION, mine, &len)) {
-		pr_perror("fd %d: TCP_CONGESTION", p->fd);
-		return -1;
-	}
-	len = ISK_CONG_MAX;
-	fresh = socket((int)e->family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
-	if (fresh < 0 || getsockopt(fresh, SOL_TCP, TCP_CONGESTION, def, &len)) {
-		pr_perror("a fresh TCP socket's TCP_CONGESTION");
-		if (fresh >= 0)
-			close(fresh);
-		return -1;
-	}
-	close(fresh);
-	if (!strcmp(mine, def))
-		return 0;
-	e->congestion = strdup(mine);
-	if (!e->congestion) {
-		pr_err("out of memory");
-		return -1;
-	}
-	return 0;
-}
-
-static int dump_v6only(const struct fd_probe *p, int fd, InetSkEntry *e)
-{
-	socklen_t len = sizeof(int);
-	int v;
-
-	if (e->family != AF_INET6)
-		return 0;
-	if (getsockopt(fd, SOL_IPV6, IPV6_V6ONLY, &v, &len)) {
-		pr_perror("fd %d: IPV6_V6ONLY", p->fd);
-		return -1;
-	}
-	e->has_v6only = true;
-	e->v6only = v != 0;
 	return 0;
 }
 
@@ -251,8 +202,7 @@ static int inet_dump(struct dump_files *d, struct fd_probe *p, uint32_t *oid)
 	e->state = ISK_CLOSE;
 	e->flags = p->fi.flags & O_NONBLOCK;
 	if ((proto == IPPROTO_TCP && tcp_state(p, fd, e)) || dump_addrs(p, fd, e) ||
-	    dump_diag(id, p, e) || dump_v6only(p, fd, e) || dump_congestion(p, fd, e) ||
-	    sk_opts_dump(&id->opts, fd, p->fd, family, type, proto, &e->opts, &nr))
+	    dump_diag(id, p, e) || sk_opts_dump(&id->opts, fd, p->fd, family, type, proto, &e->opts, &nr))
 		goto err;
 	e->n_opts = nr;
 	e->id = *oid = fd_obj_id(d);
@@ -317,10 +267,6 @@ static int inet_validate(const ProtobufCMessage *m, uint32_t *id)
 		return bad(e, "backlog missing or out of range");
 	if ((e->state == ISK_CONNECTED) != e->has_dst_addr || (e->flags & ~(uint32_t)O_NONBLOCK))
 		return bad(e, "peer address or flags out of place");
-	if (e->has_v6only && e->family != AF_INET6)
-		return bad(e, "IPV6_V6ONLY on an IPv4 socket");
-	if (e->congestion && (!tcp || !e->congestion[0] || strlen(e->congestion) > ISK_CONG_MAX))
-		return bad(e, "TCP_CONGESTION on a UDP socket, empty or too long");
 	if (check_addr(e, e->has_src_addr, &e->src_addr, e->has_src_port, e->src_port) ||
 	    check_addr(e, e->has_dst_addr, &e->dst_addr, e->has_dst_port, e->dst_port) ||
 	    sk_opts_check(e->opts, e->n_opts, "inet-sks.img", e->id))
@@ -364,19 +310,9 @@ static int setup(int fd, const InetSkEntry *e)
 {
 	struct sockaddr_storage ss;
 	char buf[INET6_ADDRSTRLEN + 16];
-	int v6only = e->v6only;
 
-	if (sk_opts_restore(fd, e->opts, e->n_opts))
+	if (sk_opts_restore(fd, e->opts, e->n_opts, false))
 		return -1;
-	if (e->congestion &&
-	    setsockopt(fd, SOL_TCP, TCP_CONGESTION, e->congestion, (socklen_t)strlen(e->congestion))) {
-		pr_perror("inet socket %u: TCP_CONGESTION %s", e->id, e->congestion);
-		return -1;
-	}
-	if (e->has_v6only && setsockopt(fd, SOL_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only))) {
-		pr_perror("inet socket %u: IPV6_V6ONLY", e->id);
-		return -1;
-	}
 	if (e->has_src_port && e->src_port &&
 	    bind(fd, (struct sockaddr *)&ss, make_addr(e, &e->src_addr, e->src_port, &ss))) {
 		pr_perror("inet socket %u: bind to %s", e->id,
@@ -393,6 +329,8 @@ static int setup(int fd, const InetSkEntry *e)
 			  addr_str(e, &e->dst_addr, e->dst_port, buf, sizeof(buf)));
 		return -1;
 	}
+	if (sk_opts_restore(fd, e->opts, e->n_opts, true))
+		return -1;
 	return sk_set_flags(fd, e->flags);
 }
 

@@ -9,11 +9,16 @@
  *   self      a unix datagram socket connected to itself
  *   oob       a unix stream socket with an out-of-band byte queued
  *   dgnamed   a datagram queued on a bound unix socket by a bound sender
+ *   encap     a UDP socket with UDP_ENCAP set
+ *   repair    a closed TCP socket in repair mode (TCP_REPAIR)
+ *   ipopts    a UDP socket with IP options (IP_OPTIONS)
  * After the refused dump the process checks the state is intact.
  */
 #include <stddef.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <linux/netlink.h>
@@ -91,6 +96,20 @@ static void setup(const char *mode)
 		    connect(fds[1], (struct sockaddr *)&a, len) ||
 		    (type == SOCK_DGRAM && send(fds[1], "dgram", 5, 0) != 5))
 			e2e_fail("setup: %s", strerror(errno));
+	} else if (!strcmp(mode, "encap") || !strcmp(mode, "ipopts")) {
+		static const unsigned char nops[4] = { 1, 1, 1, 0 };
+		int espinudp = 2;
+
+		fds[0] = socket(AF_INET, SOCK_DGRAM, 0);
+		if (mode[0] == 'e' ? setsockopt(fds[0], SOL_UDP, UDP_ENCAP, &espinudp, sizeof(espinudp)) :
+				     setsockopt(fds[0], SOL_IP, IP_OPTIONS, nops, sizeof(nops)))
+			e2e_fail("setup: %s", strerror(errno));
+	} else if (!strcmp(mode, "repair")) {
+		int one = 1;
+
+		fds[0] = socket(AF_INET, SOCK_STREAM, 0);
+		if (setsockopt(fds[0], SOL_TCP, TCP_REPAIR, &one, sizeof(one)))
+			e2e_fail("setup: %s", strerror(errno));
 	} else if (!strcmp(mode, "dgnamed")) {
 		struct sockaddr_un me = un;
 
@@ -135,6 +154,14 @@ static void check(const char *mode)
 	} else if (!strcmp(mode, "udp")) {
 		if (recv(fds[0], buf, sizeof(buf), MSG_DONTWAIT) != 5 || memcmp(buf, "dgram", 5))
 			e2e_fail("the queued datagram is lost");
+	} else if (!strcmp(mode, "encap") || !strcmp(mode, "ipopts") || !strcmp(mode, "repair")) {
+		int level = mode[0] == 'e' ? SOL_UDP : mode[0] == 'i' ? SOL_IP : SOL_TCP;
+		int name = mode[0] == 'e' ? UDP_ENCAP : mode[0] == 'i' ? IP_OPTIONS : TCP_REPAIR;
+		char v[40] = { 0 };
+		socklen_t vlen = sizeof(v);
+
+		if (getsockopt(fds[0], level, name, v, &vlen) || !vlen || !v[0])
+			e2e_fail("the option is gone");
 	} else if (!strcmp(mode, "dgnamed")) {
 		if (recv(fds[0], buf, sizeof(buf), MSG_DONTWAIT) != 5 || memcmp(buf, "named", 5))
 			e2e_fail("the queued datagram is lost");
