@@ -13,7 +13,7 @@
  * Refused ("not supported yet"): TCP in any state but LISTEN and CLOSE
  * (established connections need --tcp-established, not built), listening
  * sockets with connections not accepted yet, UDP sockets with datagrams
- * queued or shut down.
+ * queued, unsent corked data or shut down, a pending error or error queue.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <poll.h>
+#include <time.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -179,6 +181,48 @@ static int dump_diag(struct inet_dump *id, const struct fd_probe *p, InetSkEntry
 	return 0;
 }
 
+/*
+ * Data sent on a corked UDP socket (UDP_CORK, MSG_MORE) waits in its write
+ * queue and cannot be read back: refused. Sent datagrams leave the queue
+ * as the device takes them, so a non-zero count is looked at a few times.
+ */
+static int check_unsent(const struct fd_probe *p, int fd, const InetSkEntry *e)
+{
+	const struct timespec tick = { 0, 5 * 1000 * 1000 };
+	int outq = 0, i;
+
+	if (e->proto != IPPROTO_UDP)
+		return 0;
+	for (i = 0; i < 20; i++) {
+		if (ioctl(fd, SIOCOUTQ, &outq)) {
+			pr_perror("fd %d: SIOCOUTQ", p->fd);
+			return -1;
+		}
+		if (!outq)
+			return 0;
+		nanosleep(&tick, NULL);
+	}
+	pr_err("fd %d: unsent corked data on a UDP socket (%d bytes, UDP_CORK or MSG_MORE): "
+	       "not supported yet", p->fd, outq);
+	return -1;
+}
+
+/* A pending error (SO_ERROR, which reading clears) or error queue entries. */
+static int check_error(const struct fd_probe *p, int fd)
+{
+	struct pollfd pfd = { .fd = fd };
+
+	if (poll(&pfd, 1, 0) < 0) {
+		pr_perror("fd %d: poll", p->fd);
+		return -1;
+	}
+	if (!(pfd.revents & POLLERR))
+		return 0;
+	pr_err("fd %d: a pending socket error (SO_ERROR) or error queue (MSG_ERRQUEUE): "
+	       "not supported yet", p->fd);
+	return -1;
+}
+
 static int inet_dump(struct dump_files *d, struct fd_probe *p, uint32_t *oid)
 {
 	struct inet_dump *id = inet_state(d);
@@ -202,7 +246,8 @@ static int inet_dump(struct dump_files *d, struct fd_probe *p, uint32_t *oid)
 	e->state = ISK_CLOSE;
 	e->flags = p->fi.flags & O_NONBLOCK;
 	if ((proto == IPPROTO_TCP && tcp_state(p, fd, e)) || dump_addrs(p, fd, e) ||
-	    dump_diag(id, p, e) || sk_opts_dump(&id->opts, fd, p->fd, family, type, proto, &e->opts, &nr))
+	    dump_diag(id, p, e) || check_unsent(p, fd, e) || check_error(p, fd) ||
+	    sk_opts_dump(&id->opts, fd, p->fd, family, type, proto, &e->opts, &nr))
 		goto err;
 	e->n_opts = nr;
 	e->id = *oid = fd_obj_id(d);

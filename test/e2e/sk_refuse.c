@@ -9,18 +9,24 @@
  *   self      a unix datagram socket connected to itself
  *   oob       a unix stream socket with an out-of-band byte queued
  *   dgnamed   a datagram queued on a bound unix socket by a bound sender
+ *   udpcork   a UDP socket corked (UDP_CORK) with a datagram not sent yet
+ *   udpmore   a UDP socket holding data sent with MSG_MORE
+ *   udperr    a connected UDP socket with an error pending (ECONNREFUSED)
  *   encap     a UDP socket with UDP_ENCAP set
  *   repair    a closed TCP socket in repair mode (TCP_REPAIR)
  *   ipopts    a UDP socket with IP options (IP_OPTIONS)
  * After the refused dump the process checks the state is intact.
  */
+#include <poll.h>
 #include <stddef.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <netinet/udp.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <linux/sockios.h>
 #include <linux/netlink.h>
 
 #include "e2e.h"
@@ -96,6 +102,29 @@ static void setup(const char *mode)
 		    connect(fds[1], (struct sockaddr *)&a, len) ||
 		    (type == SOCK_DGRAM && send(fds[1], "dgram", 5, 0) != 5))
 			e2e_fail("setup: %s", strerror(errno));
+	} else if (!strcmp(mode, "udpcork") || !strcmp(mode, "udpmore")) {
+		int one = 1, cork = mode[3] == 'c';
+
+		fds[0] = socket(AF_INET, SOCK_DGRAM, 0);
+		if (bind(fds[0], (struct sockaddr *)&a, len) || getsockname(fds[0], (struct sockaddr *)&a, &len) ||
+		    connect(fds[0], (struct sockaddr *)&a, len) ||
+		    (cork && setsockopt(fds[0], SOL_UDP, UDP_CORK, &one, sizeof(one))) ||
+		    send(fds[0], "corked", 6, cork ? 0 : MSG_MORE) != 6)
+			e2e_fail("setup: %s", strerror(errno));
+	} else if (!strcmp(mode, "udperr")) {
+		struct pollfd pfd;
+		int gone = socket(AF_INET, SOCK_DGRAM, 0);
+
+		/* a port nobody listens on: the datagram comes back as ICMP unreachable */
+		if (gone < 0 || bind(gone, (struct sockaddr *)&a, len) ||
+		    getsockname(gone, (struct sockaddr *)&a, &len) || close(gone))
+			e2e_fail("setup: %s", strerror(errno));
+		fds[0] = socket(AF_INET, SOCK_DGRAM, 0);
+		if (connect(fds[0], (struct sockaddr *)&a, len) || send(fds[0], "x", 1, 0) != 1)
+			e2e_fail("setup: %s", strerror(errno));
+		pfd = (struct pollfd){ .fd = fds[0] };
+		if (poll(&pfd, 1, 5000) != 1 || !(pfd.revents & POLLERR))
+			e2e_fail("setup: no error came back");
 	} else if (!strcmp(mode, "encap") || !strcmp(mode, "ipopts")) {
 		static const unsigned char nops[4] = { 1, 1, 1, 0 };
 		int espinudp = 2;
@@ -154,6 +183,24 @@ static void check(const char *mode)
 	} else if (!strcmp(mode, "udp")) {
 		if (recv(fds[0], buf, sizeof(buf), MSG_DONTWAIT) != 5 || memcmp(buf, "dgram", 5))
 			e2e_fail("the queued datagram is lost");
+	} else if (!strcmp(mode, "udpcork") || !strcmp(mode, "udpmore")) {
+		int zero = 0;
+
+		if (ioctl(fds[0], SIOCOUTQ, &zero) || zero <= 0)
+			e2e_fail("the corked data is gone");
+		zero = 0;
+		if (mode[3] == 'c')
+			setsockopt(fds[0], SOL_UDP, UDP_CORK, &zero, sizeof(zero));
+		else
+			send(fds[0], "!", 1, 0);
+		if (recv(fds[0], buf, sizeof(buf), 0) < 6 || memcmp(buf, "corked", 6))
+			e2e_fail("the corked datagram did not arrive");
+	} else if (!strcmp(mode, "udperr")) {
+		int err = 0;
+		socklen_t elen = sizeof(err);
+
+		if (getsockopt(fds[0], SOL_SOCKET, SO_ERROR, &err, &elen) || err != ECONNREFUSED)
+			e2e_fail("the pending error is %d, not ECONNREFUSED", err);
 	} else if (!strcmp(mode, "encap") || !strcmp(mode, "ipopts") || !strcmp(mode, "repair")) {
 		int level = mode[0] == 'e' ? SOL_UDP : mode[0] == 'i' ? SOL_IP : SOL_TCP;
 		int name = mode[0] == 'e' ? UDP_ENCAP : mode[0] == 'i' ? IP_OPTIONS : TCP_REPAIR;
