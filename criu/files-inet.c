@@ -13,7 +13,8 @@
  * Refused ("not supported yet"): TCP in any state but LISTEN and CLOSE
  * (established connections need --tcp-established, not built), listening
  * sockets with connections not accepted yet, UDP sockets with datagrams
- * queued, unsent corked data or shut down, a pending error or error queue.
+ * queued, unsent corked data or shut down, a pending error or error queue,
+ * multicast group memberships.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -207,6 +208,91 @@ static int check_unsent(const struct fd_probe *p, int fd, const InetSkEntry *e)
 	return -1;
 }
 
+/*
+ * Multicast memberships: no getsockopt lists them, but MCAST_MSFILTER
+ * answers for one group on one interface whether the socket joined it.
+ * The groups any socket joined are in /proc/PID/net/igmp and igmp6.
+ */
+static int joined(int fd, int level, int ifindex, const struct sockaddr_storage *group)
+{
+	struct group_filter gf;
+	socklen_t len = sizeof(gf);
+
+	memset(&gf, 0, sizeof(gf));
+	gf.gf_interface = (uint32_t)ifindex;
+	gf.gf_group = *group;
+	gf.gf_fmode = MCAST_INCLUDE;
+	return !getsockopt(fd, level, MCAST_MSFILTER, &gf, &len);
+}
+
+static int refuse_group(const struct fd_probe *p, const struct sockaddr_storage *group, int ifindex)
+{
+	const void *a = group->ss_family == AF_INET6 ?
+		(const void *)&((const struct sockaddr_in6 *)group)->sin6_addr :
+		(const void *)&((const struct sockaddr_in *)group)->sin_addr;
+	char ip[INET6_ADDRSTRLEN] = "?";
+
+	inet_ntop(group->ss_family, a, ip, sizeof(ip));
+	pr_err("fd %d: member of the multicast group %s on interface %d: not supported yet",
+	       p->fd, ip, ifindex);
+	return -1;
+}
+
+/* One line of igmp (a device line sets *ifindex) or igmp6: 1 if it names a group. */
+static int parse_group(const char *line, bool v6, int *ifindex, struct sockaddr_storage *g)
+{
+	unsigned int b[16], addr;
+	int i;
+
+	memset(g, 0, sizeof(*g));
+	if (!v6) {
+		if (line[0] != '\t' && sscanf(line, "%d", ifindex) != 1)
+			*ifindex = 0;	/* the heading */
+		if (line[0] != '\t')
+			return 0;
+		if (sscanf(line, " %8x", &addr) != 1)
+			return 0;
+		g->ss_family = AF_INET;
+		((struct sockaddr_in *)g)->sin_addr.s_addr = addr;	/* printed as it lies */
+		return 1;
+	}
+	if (sscanf(line, "%d %*s %2x%2x%2x%2x%2x%2x%2x%2x%2x%2x%2x%2x%2x%2x%2x%2x", ifindex,
+		   &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &b[6], &b[7], &b[8], &b[9], &b[10],
+		   &b[11], &b[12], &b[13], &b[14], &b[15]) != 17)
+		return 0;
+	g->ss_family = AF_INET6;
+	for (i = 0; i < 16; i++)
+		((struct sockaddr_in6 *)g)->sin6_addr.s6_addr[i] = (uint8_t)b[i];
+	return 1;
+}
+
+static int check_groups_in(const struct fd_probe *p, int fd, bool v6)
+{
+	struct sockaddr_storage g;
+	char path[64], line[256];
+	int ifindex = 0, ret = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/net/%s", p->pid, v6 ? "igmp6" : "igmp");
+	f = fopen(path, "re");
+	if (!f)
+		return 0;	/* no IPv6 or no multicast in the kernel: nobody joined */
+	while (!ret && fgets(line, sizeof(line), f))
+		if (parse_group(line, v6, &ifindex, &g) &&
+		    joined(fd, v6 ? SOL_IPV6 : SOL_IP, ifindex, &g))
+			ret = refuse_group(p, &g, ifindex);
+	fclose(f);
+	return ret;
+}
+
+static int check_groups(const struct fd_probe *p, int fd, const InetSkEntry *e)
+{
+	if (e->proto != IPPROTO_UDP)
+		return 0;	/* TCP sockets cannot join groups */
+	return check_groups_in(p, fd, false) ||
+	       (e->family == AF_INET6 && check_groups_in(p, fd, true)) ? -1 : 0;
+}
+
 /* A pending error (SO_ERROR, which reading clears) or error queue entries. */
 static int check_error(const struct fd_probe *p, int fd)
 {
@@ -247,6 +333,7 @@ static int inet_dump(struct dump_files *d, struct fd_probe *p, uint32_t *oid)
 	e->flags = p->fi.flags & O_NONBLOCK;
 	if ((proto == IPPROTO_TCP && tcp_state(p, fd, e)) || dump_addrs(p, fd, e) ||
 	    dump_diag(id, p, e) || check_unsent(p, fd, e) || check_error(p, fd) ||
+	    check_groups(p, fd, e) ||
 	    sk_opts_dump(&id->opts, fd, p->fd, family, type, proto, &e->opts, &nr))
 		goto err;
 	e->n_opts = nr;

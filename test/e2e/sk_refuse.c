@@ -15,6 +15,8 @@
  *   encap     a UDP socket with UDP_ENCAP set
  *   repair    a closed TCP socket in repair mode (TCP_REPAIR)
  *   ipopts    a UDP socket with IP options (IP_OPTIONS)
+ *   mcast     a UDP socket, member of the group 224.1.2.3 on lo
+ *   mcast6    a UDP socket, member of the group ff05::1234 on lo
  * After the refused dump the process checks the state is intact.
  */
 #include <poll.h>
@@ -133,6 +135,20 @@ static void setup(const char *mode)
 		if (mode[0] == 'e' ? setsockopt(fds[0], SOL_UDP, UDP_ENCAP, &espinudp, sizeof(espinudp)) :
 				     setsockopt(fds[0], SOL_IP, IP_OPTIONS, nops, sizeof(nops)))
 			e2e_fail("setup: %s", strerror(errno));
+	} else if (!strcmp(mode, "mcast")) {
+		struct ip_mreqn mr = { .imr_ifindex = 1 };
+
+		mr.imr_multiaddr.s_addr = htonl(0xe0010203);
+		fds[0] = socket(AF_INET, SOCK_DGRAM, 0);
+		if (setsockopt(fds[0], SOL_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)))
+			e2e_fail("setup: %s", strerror(errno));
+	} else if (!strcmp(mode, "mcast6")) {
+		struct ipv6_mreq mr = { .ipv6mr_interface = 1 };
+
+		inet_pton(AF_INET6, "ff05::1234", &mr.ipv6mr_multiaddr);
+		fds[0] = socket(AF_INET6, SOCK_DGRAM, 0);
+		if (setsockopt(fds[0], SOL_IPV6, IPV6_ADD_MEMBERSHIP, &mr, sizeof(mr)))
+			e2e_fail("setup: %s", strerror(errno));
 	} else if (!strcmp(mode, "repair")) {
 		int one = 1;
 
@@ -201,6 +217,18 @@ static void check(const char *mode)
 
 		if (getsockopt(fds[0], SOL_SOCKET, SO_ERROR, &err, &elen) || err != ECONNREFUSED)
 			e2e_fail("the pending error is %d, not ECONNREFUSED", err);
+	} else if (!strcmp(mode, "mcast")) {
+		struct ip_mreqn mr = { .imr_ifindex = 1 };
+
+		mr.imr_multiaddr.s_addr = htonl(0xe0010203);
+		if (setsockopt(fds[0], SOL_IP, IP_DROP_MEMBERSHIP, &mr, sizeof(mr)))
+			e2e_fail("the membership is gone: %s", strerror(errno));
+	} else if (!strcmp(mode, "mcast6")) {
+		struct ipv6_mreq mr = { .ipv6mr_interface = 1 };
+
+		inet_pton(AF_INET6, "ff05::1234", &mr.ipv6mr_multiaddr);
+		if (setsockopt(fds[0], SOL_IPV6, IPV6_DROP_MEMBERSHIP, &mr, sizeof(mr)))
+			e2e_fail("the membership is gone: %s", strerror(errno));
 	} else if (!strcmp(mode, "encap") || !strcmp(mode, "ipopts") || !strcmp(mode, "repair")) {
 		int level = mode[0] == 'e' ? SOL_UDP : mode[0] == 'i' ? SOL_IP : SOL_TCP;
 		int name = mode[0] == 'e' ? UDP_ENCAP : mode[0] == 'i' ? IP_OPTIONS : TCP_REPAIR;
