@@ -13,8 +13,8 @@
  * Refused ("not supported yet"): TCP in any state but LISTEN and CLOSE
  * (established connections need --tcp-established, not built), listening
  * sockets with connections not accepted yet, UDP sockets with datagrams
- * queued, unsent corked data or shut down, a pending error or error queue,
- * multicast group memberships.
+ * queued, unsent corked data or shut down, multicast group memberships
+ * (and what criu/files-sock.c refuses for every socket).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <poll.h>
 #include <time.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -293,22 +292,6 @@ static int check_groups(const struct fd_probe *p, int fd, const InetSkEntry *e)
 	       (e->family == AF_INET6 && check_groups_in(p, fd, true)) ? -1 : 0;
 }
 
-/* A pending error (SO_ERROR, which reading clears) or error queue entries. */
-static int check_error(const struct fd_probe *p, int fd)
-{
-	struct pollfd pfd = { .fd = fd };
-
-	if (poll(&pfd, 1, 0) < 0) {
-		pr_perror("fd %d: poll", p->fd);
-		return -1;
-	}
-	if (!(pfd.revents & POLLERR))
-		return 0;
-	pr_err("fd %d: a pending socket error (SO_ERROR) or error queue (MSG_ERRQUEUE): "
-	       "not supported yet", p->fd);
-	return -1;
-}
-
 static int inet_dump(struct dump_files *d, struct fd_probe *p, uint32_t *oid)
 {
 	struct inet_dump *id = inet_state(d);
@@ -331,8 +314,8 @@ static int inet_dump(struct dump_files *d, struct fd_probe *p, uint32_t *oid)
 	e->proto = (uint32_t)proto;
 	e->state = ISK_CLOSE;
 	e->flags = p->fi.flags & O_NONBLOCK;
-	if ((proto == IPPROTO_TCP && tcp_state(p, fd, e)) || dump_addrs(p, fd, e) ||
-	    dump_diag(id, p, e) || check_unsent(p, fd, e) || check_error(p, fd) ||
+	if (sk_check_error(fd, p->fd) || (proto == IPPROTO_TCP && tcp_state(p, fd, e)) ||
+	    dump_addrs(p, fd, e) || dump_diag(id, p, e) || check_unsent(p, fd, e) ||
 	    check_groups(p, fd, e) ||
 	    sk_opts_dump(&id->opts, fd, p->fd, family, type, proto, &e->opts, &nr))
 		goto err;

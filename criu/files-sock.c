@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -84,7 +85,7 @@ static const struct opt_def opt_defs[] = {
 	SET(SOL_SOCKET, SO_DEBUG, INT),
 	SET(SOL_SOCKET, SO_REUSEADDR, INT),
 	NONE(SOL_SOCKET, SO_TYPE, "read-only"),
-	NONE(SOL_SOCKET, SO_ERROR, "a pending error, refused by poll(POLLERR) on inet sockets"),
+	NONE(SOL_SOCKET, SO_ERROR, "reading clears it; a pending one is refused (sk_check_error)"),
 	SET(SOL_SOCKET, SO_DONTROUTE, INT),
 	SET(SOL_SOCKET, SO_BROADCAST, INT),
 	SET(SOL_SOCKET, SO_KEEPALIVE, INT),
@@ -441,6 +442,22 @@ static int refuse(int tfd, const struct opt_def *d, const struct sk_opt_val *min
 		pr_err("fd %d: socket option %s (%s) is %lld, a fresh socket has %lld: "
 		       "not supported yet", tfd, d->name, d->why, (long long)mine->i,
 		       (long long)def->i);
+	return -1;
+}
+
+/* Reading SO_ERROR would clear a pending error: poll() tells without. */
+int sk_check_error(int fd, int tfd)
+{
+	struct pollfd pfd = { .fd = fd };
+
+	if (poll(&pfd, 1, 0) < 0) {
+		pr_perror("fd %d: poll", tfd);
+		return -1;
+	}
+	if (!(pfd.revents & POLLERR))
+		return 0;
+	pr_err("fd %d: a pending socket error (SO_ERROR) or error queue (MSG_ERRQUEUE): "
+	       "not supported yet", tfd);
 	return -1;
 }
 

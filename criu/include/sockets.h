@@ -104,6 +104,12 @@ struct sk_opt_cache {
  */
 int sk_opts_dump(struct sk_opt_cache *c, int fd, int tfd, int family, int type, int proto,
 		 SkOpt ***opts, size_t *nr);
+/*
+ * A pending error (SO_ERROR: an ICMP unreachable, a unix peer gone with
+ * data unread) or error queue entries: refused, logged. Called before
+ * anything reads from the socket (a read would take the error).
+ */
+int sk_check_error(int fd, int tfd);
 int sk_opts_check(SkOpt *const *opts, size_t nr, const char *img, uint32_t id);
 /*
  * Set on @fd, in the table's order; -1 logged. Called twice: @late false

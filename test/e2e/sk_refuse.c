@@ -12,6 +12,9 @@
  *   udpcork   a UDP socket corked (UDP_CORK) with a datagram not sent yet
  *   udpmore   a UDP socket holding data sent with MSG_MORE
  *   udperr    a connected UDP socket with an error pending (ECONNREFUSED)
+ *   unixerr   a unix stream socket whose peer closed with data unread (ECONNRESET)
+ *   unixdgerr a unix datagram pair, one end disconnected with a datagram unread
+ *             (ECONNRESET on the other)
  *   encap     a UDP socket with UDP_ENCAP set
  *   repair    a closed TCP socket in repair mode (TCP_REPAIR)
  *   ipopts    a UDP socket with IP options (IP_OPTIONS)
@@ -113,6 +116,19 @@ static void setup(const char *mode)
 		    (cork && setsockopt(fds[0], SOL_UDP, UDP_CORK, &one, sizeof(one))) ||
 		    send(fds[0], "corked", 6, cork ? 0 : MSG_MORE) != 6)
 			e2e_fail("setup: %s", strerror(errno));
+	} else if (!strcmp(mode, "unixdgerr")) {
+		struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+
+		/* the end that goes away had a datagram unread: the other is told */
+		if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) || write(sv[1], "x", 1) != 1 ||
+		    connect(sv[0], &unspec, sizeof(unspec)))
+			e2e_fail("setup: %s", strerror(errno));
+		fds[0] = sv[1];
+	} else if (!strcmp(mode, "unixerr")) {
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) || write(sv[0], "unread", 6) != 6 ||
+		    close(sv[1]))
+			e2e_fail("setup: %s", strerror(errno));
+		fds[0] = sv[0];
 	} else if (!strcmp(mode, "udperr")) {
 		struct pollfd pfd;
 		int gone = socket(AF_INET, SOCK_DGRAM, 0);
@@ -211,6 +227,9 @@ static void check(const char *mode)
 			send(fds[0], "!", 1, 0);
 		if (recv(fds[0], buf, sizeof(buf), 0) < 6 || memcmp(buf, "corked", 6))
 			e2e_fail("the corked datagram did not arrive");
+	} else if (!strcmp(mode, "unixerr") || !strcmp(mode, "unixdgerr")) {
+		if (read(fds[0], buf, 1) != -1 || errno != ECONNRESET)
+			e2e_fail("the pending ECONNRESET is lost");
 	} else if (!strcmp(mode, "udperr")) {
 		int err = 0;
 		socklen_t elen = sizeof(err);
