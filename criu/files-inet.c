@@ -164,6 +164,11 @@ static int dump_diag(struct inet_dump *id, const struct fd_probe *p, InetSkEntry
 		       (unsigned long long)p->st.st_ino);
 		return -1;
 	}
+	/* sock_diag tells for listeners only: a closed socket's keys stay unseen */
+	if (s->md5) {
+		pr_err("fd %d: TCP_MD5SIG keys are set: not supported yet", p->fd);
+		return -1;
+	}
 	if (e->state == ISK_LISTEN) {
 		if (s->rqueue) {
 			pr_err("fd %d: listening TCP socket with %u connections not accepted yet: "

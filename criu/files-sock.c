@@ -240,6 +240,7 @@ static const struct opt_def opt_defs[] = {
 	NONE(SOL_TCP, TCP_THIN_DUPACK, "obsolete: reads 0, setting does nothing"),
 	SET(SOL_TCP, TCP_USER_TIMEOUT, INT),
 	REFUSE(SOL_TCP, TCP_REPAIR, INT, "TCP repair mode"),
+	/* TCP_MD5SIG cannot be read: sock_diag tells of a listener's keys (files-inet.c) */
 	SET(SOL_TCP, TCP_FASTOPEN, INT),
 	NONE(SOL_TCP, TCP_TIMESTAMP, "a clock; its offset can be set only in repair mode"),
 	SET(SOL_TCP, TCP_NOTSENT_LOWAT, INT),

@@ -47,6 +47,7 @@ struct sk_inet_diag {
 	uint64_t	ino;
 	uint8_t		family, proto, state, shutdown;
 	int		v6only;		/* -1: not reported */
+	bool		md5;		/* TCP_MD5SIG keys (INET_DIAG_MD5SIG, CAP_NET_ADMIN) */
 	uint16_t	sport, dport;	/* host order */
 	uint8_t		src[16], dst[16];
 	uint32_t	rqueue, wqueue;	/* listening: pending and backlog */

@@ -18,6 +18,7 @@
  *   encap     a UDP socket with UDP_ENCAP set
  *   repair    a closed TCP socket in repair mode (TCP_REPAIR)
  *   ipopts    a UDP socket with IP options (IP_OPTIONS)
+ *   md5       a TCP listener with a TCP_MD5SIG key
  *   mcast     a UDP socket, member of the group 224.1.2.3 on lo
  *   mcast6    a UDP socket, member of the group ff05::1234 on lo
  * After the refused dump the process checks the state is intact.
@@ -165,6 +166,15 @@ static void setup(const char *mode)
 		fds[0] = socket(AF_INET6, SOCK_DGRAM, 0);
 		if (setsockopt(fds[0], SOL_IPV6, IPV6_ADD_MEMBERSHIP, &mr, sizeof(mr)))
 			e2e_fail("setup: %s", strerror(errno));
+	} else if (!strcmp(mode, "md5")) {
+		struct tcp_md5sig md5 = { .tcpm_keylen = 6 };
+
+		memcpy(&md5.tcpm_addr, &a, sizeof(a));
+		memcpy(md5.tcpm_key, "secret", 6);
+		fds[0] = socket(AF_INET, SOCK_STREAM, 0);
+		if (setsockopt(fds[0], SOL_TCP, TCP_MD5SIG, &md5, sizeof(md5)) ||
+		    bind(fds[0], (struct sockaddr *)&a, len) || listen(fds[0], 1))
+			e2e_fail("setup: %s", strerror(errno));
 	} else if (!strcmp(mode, "repair")) {
 		int one = 1;
 
@@ -236,6 +246,13 @@ static void check(const char *mode)
 
 		if (getsockopt(fds[0], SOL_SOCKET, SO_ERROR, &err, &elen) || err != ECONNREFUSED)
 			e2e_fail("the pending error is %d, not ECONNREFUSED", err);
+	} else if (!strcmp(mode, "md5")) {
+		struct tcp_md5sig md5 = { .tcpm_keylen = 0 };
+
+		/* deleting the key for 127.0.0.1 fails if there is none */
+		lo((struct sockaddr_in *)&md5.tcpm_addr);
+		if (setsockopt(fds[0], SOL_TCP, TCP_MD5SIG, &md5, sizeof(md5)))
+			e2e_fail("the TCP_MD5SIG key is gone: %s", strerror(errno));
 	} else if (!strcmp(mode, "mcast")) {
 		struct ip_mreqn mr = { .imr_ifindex = 1 };
 

@@ -116,7 +116,7 @@ static int test_parse_inet(void)
 	struct inet_diag_msg im = { .idiag_family = AF_INET6, .idiag_state = 10,
 				    .idiag_rqueue = 0, .idiag_wqueue = 511, .idiag_inode = 99 };
 	struct sk_inet_diag s;
-	uint8_t one = 1, shut = 2;
+	uint8_t one = 1, shut = 2, md5[100] = { 0 };	/* one struct tcp_diag_md5sig */
 	struct msg m;
 
 	im.id.idiag_sport = htons(8080);
@@ -124,12 +124,13 @@ static int test_parse_inet(void)
 	msg_init(&m, &im, sizeof(im));
 	msg_attr(&m, INET_DIAG_SHUTDOWN, &shut, 1);
 	msg_attr(&m, INET_DIAG_SKV6ONLY, &one, 1);
+	msg_attr(&m, INET_DIAG_MD5SIG, md5, sizeof(md5));
 	CHECK(sk_diag_parse_inet(&m.h, IPPROTO_TCP, &s) == 0);
 	CHECK(s.ino == 99 && s.family == AF_INET6 && s.proto == IPPROTO_TCP && s.state == 10);
-	CHECK(s.sport == 8080 && s.wqueue == 511 && s.shutdown == 2 && s.v6only == 1);
+	CHECK(s.sport == 8080 && s.wqueue == 511 && s.shutdown == 2 && s.v6only == 1 && s.md5);
 	CHECK(s.src[15] == 1);
 	msg_init(&m, &im, sizeof(im));
-	CHECK(sk_diag_parse_inet(&m.h, IPPROTO_TCP, &s) == 0 && s.v6only == -1);
+	CHECK(sk_diag_parse_inet(&m.h, IPPROTO_TCP, &s) == 0 && s.v6only == -1 && !s.md5);
 	msg_attr(&m, INET_DIAG_SHUTDOWN, &shut, 0);
 	CHECK(sk_diag_parse_inet(&m.h, IPPROTO_TCP, &s) == -1);	/* empty attribute */
 	m.h.nlmsg_len = NLMSG_LENGTH(8);
@@ -554,7 +555,7 @@ static int test_cleanup(void)
 static const struct unit_case cases[] = {
 	{ "unix diag: every attribute parsed", test_parse_unix },
 	{ "unix diag: short, oversized, foreign answers", test_parse_unix_bad },
-	{ "inet diag: v6 listener, shutdown, v6only; malformed", test_parse_inet },
+	{ "inet diag: v6 listener, shutdown, v6only, md5; malformed", test_parse_inet },
 	{ "unix diag of real sockets: peers, listener, pending", test_diag_unix_live },
 	{ "inet diag of real sockets: TCP listener, UDP", test_diag_inet_live },
 	{ "socket options: dump, check, restore", test_opts_roundtrip },
