@@ -58,7 +58,9 @@
  * sender); WITHBUF rows are kept whenever a buffer size is (SO_BUF_LOCK:
  * setting a size locks it, SO_BUF_LOCK then says what stays locked);
  * ALWAYS rows are kept even when equal to the default here (IPV6_V6ONLY,
- * whose default is a sysctl that decides what bind() takes).
+ * whose default is a sysctl that decides what bind() takes). Once all are
+ * set, each is read back and must be what the dump saw, except MOVES rows,
+ * which the kernel changes on its own (SO_INCOMING_CPU, on every packet).
  */
 enum opt_how { HOW_INT, HOW_BUF, HOW_TV, HOW_LINGER, HOW_U64, HOW_BYTES, HOW_STR, HOW_FILTER };
 enum opt_act { ACT_SET, ACT_REFUSE, ACT_NONE };
@@ -66,6 +68,7 @@ enum opt_act { ACT_SET, ACT_REFUSE, ACT_NONE };
 #define OPT_LATE	1
 #define OPT_WITHBUF	2
 #define OPT_ALWAYS	4
+#define OPT_MOVES	8
 #define OPT_BYTES_MAX	64
 
 struct opt_def {
@@ -121,7 +124,7 @@ static const struct opt_def opt_defs[] = {
 	SET(SOL_SOCKET, SO_BUSY_POLL, INT),
 	SET(SOL_SOCKET, SO_MAX_PACING_RATE, U64),
 	NONE(SOL_SOCKET, SO_BPF_EXTENSIONS, "read-only: what the kernel offers"),
-	SET(SOL_SOCKET, SO_INCOMING_CPU, INT),
+	SETF(SOL_SOCKET, SO_INCOMING_CPU, INT, OPT_MOVES),
 	NONE(SOL_SOCKET, SO_MEMINFO, "read-only: memory counters"),
 	NONE(SOL_SOCKET, SO_INCOMING_NAPI_ID, "read-only: the last receiving queue"),
 	NONE(SOL_SOCKET, SO_COOKIE, "identity: a new socket has a new cookie"),
@@ -580,6 +583,28 @@ static int set_opt(int fd, const struct opt_def *d, const SkOpt *o)
 	return 0;
 }
 
+/* The option reads back as the image has it (after everything is set: order matters). */
+static int verify_opt(int fd, const struct opt_def *d, const SkOpt *o)
+{
+	struct sk_opt_val now;
+	bool same;
+
+	if (d->flags & OPT_MOVES)
+		return 0;
+	if (get_opt(fd, d, &now)) {
+		pr_perror("reading %s back", d->name);
+		return -1;
+	}
+	same = o->has_data ? now.len == o->data.len && !memcmp(now.b, o->data.data, now.len) :
+			     now.i == o->val;
+	if (same)
+		return 0;
+	pr_err("socket option %s reads %lld (%u bytes) after restore, the dump had %lld "
+	       "(%zu bytes)", d->name, (long long)now.i, now.len, (long long)o->val,
+	       o->has_data ? o->data.len : 0);
+	return -1;
+}
+
 int sk_opts_restore(int fd, SkOpt *const *opts, size_t nr, bool late)
 {
 	size_t i;
@@ -590,6 +615,9 @@ int sk_opts_restore(int fd, SkOpt *const *opts, size_t nr, bool late)
 		if (!!(d->flags & OPT_LATE) == late && set_opt(fd, d, opts[i]))
 			return -1;
 	}
+	for (i = 0; late && i < nr; i++)
+		if (verify_opt(fd, opt_def(opts[i]->opt), opts[i]))
+			return -1;
 	return 0;
 }
 

@@ -115,7 +115,9 @@ int sk_opts_check(SkOpt *const *opts, size_t nr, const char *img, uint32_t id);
 /*
  * Set on @fd, in the table's order; -1 logged. Called twice: @late false
  * before bind/connect/listen, @late true once the socket is connected and
- * its queue filled (buffer sizes, SO_PASSCRED, SO_BUF_LOCK ...).
+ * its queue filled (buffer sizes, SO_PASSCRED, SO_BUF_LOCK ...); the late
+ * call then reads every option back: one that is not what the dump saw
+ * fails the restore.
  */
 int sk_opts_restore(int fd, SkOpt *const *opts, size_t nr, bool late);
 /* The table's name of an option, NULL if criu does not know it (tests). */
