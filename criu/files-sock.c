@@ -42,7 +42,8 @@
  *   BUF     SO_RCVBUF/SO_SNDBUF: getsockopt says twice what was asked, set
  *           again through SO_*BUFFORCE (CAP_NET_ADMIN), so above rmem_max too;
  *   TV      struct timeval, kept in microseconds;
- *   LINGER  struct linger, kept as seconds or -1 when off;
+ *   LINGER  struct linger, kept as l_onoff << 32 | l_linger (off, it still
+ *           reads the seconds last set);
  *   U64     a 64-bit value (SO_MAX_PACING_RATE);
  *   BYTES   a small struct or key, kept as the bytes getsockopt gave;
  *   STR     a name (an interface, a congestion control), up to its NUL;
@@ -344,7 +345,7 @@ static int get_opt(int fd, const struct opt_def *d, struct sk_opt_val *v)
 		v->i = (int64_t)u.tv.tv_sec * 1000000 + u.tv.tv_usec;
 		break;
 	case HOW_LINGER:
-		v->i = u.l.l_onoff ? u.l.l_linger : -1;
+		v->i = (int64_t)!!u.l.l_onoff << 32 | (uint32_t)u.l.l_linger;
 		break;
 	case HOW_U64:
 		v->i = (int64_t)u.u;
@@ -512,7 +513,7 @@ static bool opt_ok(const struct opt_def *d, const SkOpt *o)
 	case HOW_TV:
 		return v >= 0 && v <= (int64_t)INT_MAX * 1000000;
 	case HOW_LINGER:
-		return v >= -1 && v <= INT_MAX;
+		return v >= 0 && (v >> 32) <= 1 && (v & 0xffffffff) <= INT_MAX;
 	case HOW_BUF:
 		return v >= 0 && v <= INT_MAX;
 	case HOW_U64:
@@ -546,7 +547,7 @@ static int set_opt(int fd, const struct opt_def *d, const SkOpt *o)
 {
 	int level = (int)(d->opt >> 16), name = (int)(d->opt & 0xffff), i = (int)o->val;
 	struct timeval tv = { .tv_sec = o->val / 1000000, .tv_usec = o->val % 1000000 };
-	struct linger l = { .l_onoff = o->val >= 0, .l_linger = o->val >= 0 ? (int)o->val : 0 };
+	struct linger l = { .l_onoff = 1, .l_linger = (int)(o->val & 0xffffffff) };
 	uint64_t u = (uint64_t)o->val;
 	const void *p = &i;
 	socklen_t len = sizeof(i);
@@ -562,6 +563,13 @@ static int set_opt(int fd, const struct opt_def *d, const SkOpt *o)
 		len = sizeof(tv);
 		break;
 	case HOW_LINGER:
+		/* the seconds are kept only when turned on: on first, then off */
+		if (!(o->val >> 32) && l.l_linger && setsockopt(fd, level, name, &l, sizeof(l))) {
+			pr_perror("setsockopt %s on for %d s", d->name, l.l_linger);
+			return -1;
+		}
+		l.l_onoff = (int)(o->val >> 32);
+		l.l_linger = l.l_onoff ? l.l_linger : 0;
 		p = &l;
 		len = sizeof(l);
 		break;

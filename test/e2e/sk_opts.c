@@ -5,8 +5,9 @@
  * one on [::1], a closed TCP socket, a UDP socket bound and connected
  * (corked, with nothing pending), an unbound UDP socket and a UDP socket
  * on [::1]. Buffer sizes over rmem_max/wmem_max (SO_*BUFFORCE) are among
- * them. Every value is read back before the dump and compared, byte for
- * byte, after the restore.
+ * them, and SO_LINGER turned off after it was on (it reads { 0, 9 }).
+ * Every value is read back before the dump and compared, byte for byte,
+ * after the restore.
  */
 #include <stddef.h>
 #include <arpa/inet.h>
@@ -73,7 +74,7 @@ static const int force = 4 << 20, prefs = IPV6_PREFER_SRC_TMP;
 static const int uto = 5000, seg = 1000, rto_max = 60000, rto_min = 100000, delack = 100000;
 static const uint64_t pacing = 1000000;
 static const struct timeval tv = { 2, 500000 };
-static const struct linger lg = { 1, 5 };
+static const struct linger lg = { 1, 5 }, lg_on = { 1, 9 }, lg_off = { 0, 0 };
 static const struct so_timestamping ts = { SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE, 0 };
 static const uint32_t port_range = 40000u | 50000u << 16;
 static int lo_index, lo_index_be;
@@ -101,6 +102,8 @@ static struct opt opts[] = {
 	O(UD, SOL_SOCKET, SO_RCVPRIORITY, one),
 	O(UD, SOL_SOCKET, SO_DEBUG, one),
 	O(UD, SOL_SOCKET, SO_SNDTIMEO, tv),
+	O(UD, SOL_SOCKET, SO_LINGER, lg_on),
+	O(UD, SOL_SOCKET, SO_LINGER, lg_off),	/* off, and reads { 0, 9 } */
 	O(SQ, SOL_SOCKET, SO_PASSCRED, one),
 	O(SQ, SOL_SOCKET, SO_RCVBUFFORCE, force),
 	O(SQ, SOL_SOCKET, SO_SNDBUFFORCE, force),
