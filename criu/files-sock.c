@@ -33,7 +33,6 @@
 #include "kernel-compat.h"
 #include "sockets.h"
 
-#define SK_MAX_OPTS	64
 #define OPT(level, name)	((uint32_t)(level) << 16 | (uint32_t)(name))
 
 /*
@@ -527,7 +526,7 @@ int sk_opts_check(SkOpt *const *opts, size_t nr, const char *img, uint32_t id)
 {
 	size_t i;
 
-	if (nr > SK_MAX_OPTS) {
+	if (nr > ARRAY_SIZE(opt_defs)) {	/* at most one of each */
 		pr_err("%s: object %u: %zu socket options", img, id, nr);
 		return -1;
 	}

@@ -21,6 +21,7 @@
 #include <linux/unix_diag.h>
 
 #include "unit.h"
+#include "kernel-compat.h"
 #include "files.h"
 #include "image.h"
 #include "log.h"
@@ -405,6 +406,57 @@ static int test_opts_bytes(void)
 	return 0;
 }
 
+/* More options than the old limit of 64 on one socket: all kept, checked, set, read back. */
+static int test_opts_many(void)
+{
+	static const int on[][2] = {
+		{ SOL_SOCKET, SO_DEBUG }, { SOL_SOCKET, SO_REUSEADDR }, { SOL_SOCKET, SO_DONTROUTE },
+		{ SOL_SOCKET, SO_BROADCAST }, { SOL_SOCKET, SO_KEEPALIVE }, { SOL_SOCKET, SO_OOBINLINE },
+		{ SOL_SOCKET, SO_NO_CHECK }, { SOL_SOCKET, SO_REUSEPORT }, { SOL_SOCKET, SO_TIMESTAMP },
+		{ SOL_SOCKET, SO_RXQ_OVFL }, { SOL_SOCKET, SO_WIFI_STATUS }, { SOL_SOCKET, SO_NOFCS },
+		{ SOL_SOCKET, SO_LOCK_FILTER }, { SOL_SOCKET, SO_SELECT_ERR_QUEUE },
+		{ SOL_SOCKET, SO_ZEROCOPY }, { SOL_SOCKET, SO_RCVMARK }, { SOL_SOCKET, SO_RCVPRIORITY },
+		{ SOL_SOCKET, SO_PREFER_BUSY_POLL }, { SOL_SOCKET, SO_PRIORITY }, { SOL_SOCKET, SO_MARK },
+		{ SOL_IP, IP_RECVOPTS }, { SOL_IP, IP_RETOPTS }, { SOL_IP, IP_PKTINFO },
+		{ SOL_IP, IP_RECVERR }, { SOL_IP, IP_RECVTTL }, { SOL_IP, IP_RECVTOS },
+		{ SOL_IP, IP_FREEBIND }, { SOL_IP, IP_PASSSEC }, { SOL_IP, IP_TRANSPARENT },
+		{ SOL_IP, IP_RECVORIGDSTADDR }, { SOL_IP, IP_CHECKSUM }, { SOL_IP, IP_BIND_ADDRESS_NO_PORT },
+		{ SOL_IP, IP_RECVFRAGSIZE }, { SOL_IP, IP_RECVERR_RFC4884 }, { SOL_IP, IP_MULTICAST_ALL },
+		{ SOL_IP, IP_TOS }, { SOL_IP, IP_TTL }, { SOL_IP, IP_MINTTL },
+		{ SOL_IPV6, IPV6_2292PKTINFO }, { SOL_IPV6, IPV6_2292HOPOPTS },
+		{ SOL_IPV6, IPV6_2292DSTOPTS }, { SOL_IPV6, IPV6_2292RTHDR }, { SOL_IPV6, IPV6_2292HOPLIMIT },
+		{ SOL_IPV6, IPV6_FLOWINFO }, { SOL_IPV6, IPV6_RECVERR }, { SOL_IPV6, IPV6_V6ONLY },
+		{ SOL_IPV6, IPV6_ROUTER_ALERT_ISOLATE }, { SOL_IPV6, IPV6_RECVERR_RFC4884 },
+		{ SOL_IPV6, IPV6_FLOWINFO_SEND }, { SOL_IPV6, IPV6_RECVPKTINFO },
+		{ SOL_IPV6, IPV6_RECVHOPLIMIT }, { SOL_IPV6, IPV6_RECVHOPOPTS }, { SOL_IPV6, IPV6_RECVRTHDR },
+		{ SOL_IPV6, IPV6_RECVDSTOPTS }, { SOL_IPV6, IPV6_RECVPATHMTU }, { SOL_IPV6, IPV6_DONTFRAG },
+		{ SOL_IPV6, IPV6_RECVTCLASS }, { SOL_IPV6, IPV6_RECVORIGDSTADDR },
+		{ SOL_IPV6, IPV6_TRANSPARENT }, { SOL_IPV6, IPV6_RECVFRAGSIZE }, { SOL_IPV6, IPV6_FREEBIND },
+		{ SOL_IPV6, IPV6_TCLASS }, { SOL_IPV6, IPV6_UNICAST_HOPS }, { SOL_IPV6, IPV6_MINHOPCOUNT },
+		{ SOL_UDP, UDP_CORK }, { SOL_UDP, UDP_NO_CHECK6_TX }, { SOL_UDP, UDP_NO_CHECK6_RX },
+		{ SOL_UDP, UDP_GRO },
+	};
+	int a = socket(AF_INET6, SOCK_DGRAM, 0), b = socket(AF_INET6, SOCK_DGRAM, 0), one = 1;
+	SkOpt **o;
+	size_t nr, i;
+
+	CHECK(a >= 0 && b >= 0);
+	for (i = 0; i < ARRAY_SIZE(on); i++)
+		CHECK(!setsockopt(a, on[i][0], on[i][1], &one, sizeof(one)));
+	CHECK(!sk_opts_dump(&cache, a, 3, AF_INET6, SOCK_DGRAM, IPPROTO_UDP, &o, &nr));
+	CHECK(nr > 64);	/* and IPV6_V6ONLY; one of them is on on a fresh socket */
+	CHECK(!sk_opts_check(o, nr, "test", 1));
+	CHECK(!sk_opts_restore(b, o, nr, false) && !sk_opts_restore(b, o, nr, true));
+	for (i = 0; i < ARRAY_SIZE(on); i++)
+		CHECK(getint(b, on[i][0], on[i][1]) == getint(a, on[i][0], on[i][1]));
+	for (i = 0; i < nr; i++)
+		sk_opt__free_unpacked(o[i], NULL);
+	free(o);
+	close(a);
+	close(b);
+	return 0;
+}
+
 /* ---- image validation ------------------------------------------------------------------- */
 
 static char scratch[] = "/tmp/criu-test-sockets.XXXXXX";
@@ -567,6 +619,7 @@ static const struct unit_case cases[] = {
 	{ "socket options: every readable one is in the table", test_opts_table_complete },
 	{ "socket options: none kept of a fresh socket", test_opts_fresh },
 	{ "socket options: names, keys, u64, forced sizes, refusal", test_opts_bytes },
+	{ "socket options: more than 64 on one socket", test_opts_many },
 	{ "unix-sks.img: bad entries refused", test_unix_img },
 	{ "inet-sks.img: bad entries refused", test_inet_img },
 	{ "scratch directory removed", test_cleanup },
