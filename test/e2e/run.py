@@ -136,6 +136,8 @@ CASES = [
     ("sk_refuse_udp_encap", prog("sk_refuse") + ["encap"], ("refused", "UDP_ENCAP"), [], []),
     ("sk_refuse_tcp_repair", prog("sk_refuse") + ["repair"], ("refused", "TCP_REPAIR"), [], []),
     ("sk_refuse_ip_options", prog("sk_refuse") + ["ipopts"], ("refused", "IP_OPTIONS"), [], []),
+    ("sk_refuse_ipv6_hopopts", prog("sk_refuse") + ["v6hop"], ("refused", "IPV6_HOPOPTS"), [], []),
+    ("sk_refuse_filter", prog("sk_refuse") + ["filter"], ("refused", "socket filter"), [], []),
     ("sk_refuse_tcp_md5", prog("sk_refuse") + ["md5"], ("refused", "TCP_MD5SIG"), [], []),
     ("sk_refuse_mcast", prog("sk_refuse") + ["mcast"],
      ("refused", "multicast group 224.1.2.3 on interface 1"), [], []),

@@ -18,6 +18,8 @@
  *   encap     a UDP socket with UDP_ENCAP set
  *   repair    a closed TCP socket in repair mode (TCP_REPAIR)
  *   ipopts    a UDP socket with IP options (IP_OPTIONS)
+ *   v6hop     a UDPv6 socket with a sticky hop-by-hop options header
+ *   filter    a UDP socket with a classic socket filter attached
  *   md5       a TCP listener with a TCP_MD5SIG key
  *   mcast     a UDP socket, member of the group 224.1.2.3 on lo
  *   mcast6    a UDP socket, member of the group ff05::1234 on lo
@@ -33,6 +35,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <linux/sockios.h>
+#include <linux/filter.h>
 #include <linux/netlink.h>
 
 #include "e2e.h"
@@ -175,6 +178,20 @@ static void setup(const char *mode)
 		if (setsockopt(fds[0], SOL_TCP, TCP_MD5SIG, &md5, sizeof(md5)) ||
 		    bind(fds[0], (struct sockaddr *)&a, len) || listen(fds[0], 1))
 			e2e_fail("setup: %s", strerror(errno));
+	} else if (!strcmp(mode, "v6hop")) {
+		/* next header, length 0 (8 bytes), a PadN option of 4 bytes */
+		static const unsigned char hop[8] = { 0, 0, 1, 4, 0, 0, 0, 0 };
+
+		fds[0] = socket(AF_INET6, SOCK_DGRAM, 0);
+		if (setsockopt(fds[0], SOL_IPV6, IPV6_HOPOPTS, hop, sizeof(hop)))
+			e2e_fail("setup: %s", strerror(errno));
+	} else if (!strcmp(mode, "filter")) {
+		struct sock_filter code[] = { BPF_STMT(BPF_RET | BPF_K, 0xffff) };
+		struct sock_fprog prog = { .len = 1, .filter = code };
+
+		fds[0] = socket(AF_INET, SOCK_DGRAM, 0);
+		if (setsockopt(fds[0], SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)))
+			e2e_fail("setup: %s", strerror(errno));
 	} else if (!strcmp(mode, "repair")) {
 		int one = 1;
 
@@ -265,13 +282,21 @@ static void check(const char *mode)
 		inet_pton(AF_INET6, "ff05::1234", &mr.ipv6mr_multiaddr);
 		if (setsockopt(fds[0], SOL_IPV6, IPV6_DROP_MEMBERSHIP, &mr, sizeof(mr)))
 			e2e_fail("the membership is gone: %s", strerror(errno));
-	} else if (!strcmp(mode, "encap") || !strcmp(mode, "ipopts") || !strcmp(mode, "repair")) {
-		int level = mode[0] == 'e' ? SOL_UDP : mode[0] == 'i' ? SOL_IP : SOL_TCP;
-		int name = mode[0] == 'e' ? UDP_ENCAP : mode[0] == 'i' ? IP_OPTIONS : TCP_REPAIR;
+	} else if (!strcmp(mode, "filter")) {
+		socklen_t flen = 0;
+
+		if (getsockopt(fds[0], SOL_SOCKET, SO_GET_FILTER, NULL, &flen) || flen != 1)
+			e2e_fail("the socket filter is gone");
+	} else if (!strcmp(mode, "encap") || !strcmp(mode, "ipopts") || !strcmp(mode, "repair") ||
+		   !strcmp(mode, "v6hop")) {
+		int level = mode[0] == 'e' ? SOL_UDP : mode[0] == 'i' ? SOL_IP :
+			    mode[0] == 'v' ? SOL_IPV6 : SOL_TCP;
+		int name = mode[0] == 'e' ? UDP_ENCAP : mode[0] == 'i' ? IP_OPTIONS :
+			   mode[0] == 'v' ? IPV6_HOPOPTS : TCP_REPAIR;
 		char v[40] = { 0 };
 		socklen_t vlen = sizeof(v);
 
-		if (getsockopt(fds[0], level, name, v, &vlen) || !vlen || !v[0])
+		if (getsockopt(fds[0], level, name, v, &vlen) || !vlen || !(v[0] | v[2]))
 			e2e_fail("the option is gone");
 	} else if (!strcmp(mode, "dgnamed")) {
 		if (recv(fds[0], buf, sizeof(buf), MSG_DONTWAIT) != 5 || memcmp(buf, "named", 5))
