@@ -57,8 +57,10 @@
  * queue is sent again (buffer sizes, SO_PASSCRED, which would autobind a
  * sender); WITHBUF rows are kept whenever a buffer size is (SO_BUF_LOCK:
  * setting a size locks it, SO_BUF_LOCK then says what stays locked);
- * ALWAYS rows are kept even when equal to the default here (IPV6_V6ONLY,
- * whose default is a sysctl that decides what bind() takes). Once all are
+ * ALWAYS rows are kept even when equal to the default here: IPV6_V6ONLY,
+ * whose default is a sysctl that decides what bind() takes, and the unix
+ * SO_PASS* flags, which a socket accepted on restore takes from its
+ * listener. Once all are
  * set, each is read back and must be what the dump saw, except MOVES rows,
  * which the kernel changes on its own (SO_INCOMING_CPU, on every packet).
  */
@@ -98,7 +100,7 @@ static const struct opt_def opt_defs[] = {
 	SET(SOL_SOCKET, SO_LINGER, LINGER),
 	NONE(SOL_SOCKET, SO_BSDCOMPAT, "obsolete: reads 0, setting does nothing"),
 	SET(SOL_SOCKET, SO_REUSEPORT, INT),
-	SETF(SOL_SOCKET, SO_PASSCRED, INT, OPT_LATE),
+	SETF(SOL_SOCKET, SO_PASSCRED, INT, OPT_LATE | OPT_ALWAYS),
 	NONE(SOL_SOCKET, SO_PEERCRED, "the peer's, read-only"),
 	NONE(SOL_SOCKET, SO_SNDLOWAT, "fixed at 1, cannot be set"),
 	SET(SOL_SOCKET, SO_RCVTIMEO_OLD, TV),
@@ -109,7 +111,7 @@ static const struct opt_def opt_defs[] = {
 	SET(SOL_SOCKET, SO_TIMESTAMP_OLD, INT),
 	NONE(SOL_SOCKET, SO_ACCEPTCONN, "read-only: listening"),
 	NONE(SOL_SOCKET, SO_PEERSEC, "the peer's, read-only"),
-	SET(SOL_SOCKET, SO_PASSSEC, INT),
+	SETF(SOL_SOCKET, SO_PASSSEC, INT, OPT_ALWAYS),
 	SET(SOL_SOCKET, SO_TIMESTAMPNS_OLD, INT),
 	SET(SOL_SOCKET, SO_MARK, INT),
 	SET(SOL_SOCKET, SO_TIMESTAMPING_OLD, BYTES),
@@ -141,10 +143,10 @@ static const struct opt_def opt_defs[] = {
 	SET(SOL_SOCKET, SO_RESERVE_MEM, INT),
 	SET(SOL_SOCKET, SO_TXREHASH, INT),
 	SET(SOL_SOCKET, SO_RCVMARK, INT),
-	SETF(SOL_SOCKET, SO_PASSPIDFD, INT, OPT_LATE),
+	SETF(SOL_SOCKET, SO_PASSPIDFD, INT, OPT_LATE | OPT_ALWAYS),
 	NONE(SOL_SOCKET, SO_PEERPIDFD, "the peer's, read-only"),
 	SET(SOL_SOCKET, SO_RCVPRIORITY, INT),
-	SET(SOL_SOCKET, SO_PASSRIGHTS, INT),
+	SETF(SOL_SOCKET, SO_PASSRIGHTS, INT, OPT_ALWAYS),
 	/* sizes last, then what depends on them */
 	SETF(SOL_SOCKET, SO_SNDBUF, BUF, OPT_LATE),
 	SETF(SOL_SOCKET, SO_RCVBUF, BUF, OPT_LATE),

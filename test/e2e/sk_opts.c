@@ -1,7 +1,8 @@
 /*
  * Socket options survive: a broad set of options that differ from a fresh
  * socket's is set on a unix stream socket (one end of a pair), a unix
- * datagram socket, a unix seqpacket socket, a TCP listener on 127.0.0.1,
+ * datagram socket, a unix seqpacket socket, a unix listener and a socket
+ * it accepted (SO_PASSCRED turned off again), a TCP listener on 127.0.0.1,
  * one on [::1], a closed TCP socket, a UDP socket bound and connected
  * (corked, with nothing pending), an unbound UDP socket and a UDP socket
  * on [::1]. Buffer sizes over rmem_max/wmem_max (SO_*BUFFORCE) are among
@@ -17,6 +18,7 @@
 #include <netinet/udp.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <linux/net_tstamp.h>
 
 #include "e2e.h"
@@ -52,8 +54,9 @@
 #define TCP_DELACK_MAX_US 46
 #endif
 
-enum { US, UD, SQ, L4, L6, TC, UDP, U0, U6, NR_SK };
+enum { US, UD, SQ, LU, AC, L4, L6, TC, UDP, U0, U6, NR_SK };
 static const char *const sk_name[NR_SK] = { "unix stream", "unix dgram", "unix seqpacket",
+					    "unix listener", "unix accepted",
 					    "tcp4 listener", "tcp6 listener", "closed tcp", "udp",
 					    "unbound udp", "udp6" };
 
@@ -108,6 +111,9 @@ static struct opt opts[] = {
 	O(SQ, SOL_SOCKET, SO_RCVBUFFORCE, force),
 	O(SQ, SOL_SOCKET, SO_SNDBUFFORCE, force),
 	O(SQ, SOL_SOCKET, SO_PEEK_OFF, v7),
+	O(LU, SOL_SOCKET, SO_PASSSEC, one),
+	O(AC, SOL_SOCKET, SO_PASSCRED, zero),	/* it came on from the listener */
+	O(AC, SOL_SOCKET, SO_PASSSEC, zero),
 	O(L4, SOL_TCP, TCP_CORK, one),
 	O(L4, SOL_SOCKET, SO_NO_CHECK, one),
 	O(L4, SOL_SOCKET, SO_RCVBUF, rcvbuf),
@@ -228,6 +234,27 @@ static struct opt opts[] = {
 	O(U6, SOL_SOCKET, SO_RCVBUFFORCE, force),
 };
 
+/* A unix listener with SO_PASSCRED and SO_PASSSEC on: what it accepts has them on too. */
+static void unix_accepted(int *fd)
+{
+	struct sockaddr_un un = { .sun_family = AF_UNIX };
+	socklen_t len;
+	int cl;
+
+	snprintf(un.sun_path + 1, sizeof(un.sun_path) - 1, "criu-e2e-sk-opts-%d", getpid());
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(un.sun_path + 1));
+	fd[LU] = socket(AF_UNIX, SOCK_STREAM, 0);
+	cl = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd[LU] < 0 || cl < 0 || setsockopt(fd[LU], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) ||
+	    setsockopt(fd[LU], SOL_SOCKET, SO_PASSSEC, &one, sizeof(one)) ||
+	    bind(fd[LU], (struct sockaddr *)&un, len) || listen(fd[LU], 4) ||
+	    connect(cl, (struct sockaddr *)&un, len))
+		e2e_fail("unix listener: %s", strerror(errno));
+	fd[AC] = accept(fd[LU], NULL, NULL);
+	if (fd[AC] < 0)
+		e2e_fail("accept: %s", strerror(errno));
+}
+
 static void make(int *fd)
 {
 	struct sockaddr_storage ss;
@@ -240,6 +267,7 @@ static void make(int *fd)
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv))
 		e2e_fail("socketpair: %s", strerror(errno));
 	fd[SQ] = sv[1];
+	unix_accepted(fd);
 	fd[UD] = socket(AF_UNIX, SOCK_DGRAM, 0);
 	fd[L4] = socket(AF_INET, SOCK_STREAM, 0);
 	fd[L6] = socket(AF_INET6, SOCK_STREAM, 0);

@@ -334,7 +334,10 @@ static int test_opts_table_complete(void)
 	return 0;
 }
 
-/* A fresh socket of each kind has nothing to keep (IPV6_V6ONLY is always kept). */
+/*
+ * A fresh socket of each kind has nothing to keep but what is always kept:
+ * IPV6_V6ONLY, the unix SO_PASSCRED, SO_PASSSEC, SO_PASSPIDFD, SO_PASSRIGHTS.
+ */
 static int test_opts_fresh(void)
 {
 	size_t k, i;
@@ -342,15 +345,15 @@ static int test_opts_fresh(void)
 	for (k = 0; k < ARRAY_SIZE(kinds); k++) {
 		const struct kind *d = &kinds[k];
 		int fd = socket(d->family, d->type, d->proto);
+		size_t nr, want = d->family == AF_INET6 ? 1 : d->family == AF_UNIX ? 4 : 0;
 		SkOpt **o;
-		size_t nr;
 
 		CHECK(fd >= 0);
 		CHECK(!sk_opts_dump(&cache, fd, 3, d->family, d->type, d->proto, &o, &nr));
-		if (nr != (d->family == AF_INET6))
+		if (nr != want)
 			fprintf(stderr, "%s: %zu options kept of a fresh socket, first %#x\n", d->name,
 				nr, nr ? o[0]->opt : 0);
-		CHECK(nr == (d->family == AF_INET6));
+		CHECK(nr == want);
 		for (i = 0; i < nr; i++)
 			sk_opt__free_unpacked(o[i], NULL);
 		free(o);
