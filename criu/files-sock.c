@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <linux/net_tstamp.h>
 
 #define LOG_PREFIX "socket: "
 #include "log.h"
@@ -63,6 +64,8 @@
  * listener. Once all are
  * set, each is read back and must be what the dump saw, except MOVES rows,
  * which the kernel changes on its own (SO_INCOMING_CPU, on every packet).
+ * COUNTER rows start, on a UDP socket, a counter every send moves and no
+ * getsockopt reads (SO_ZEROCOPY, SO_TIMESTAMPING's OPT_ID): refused there.
  */
 enum opt_how { HOW_INT, HOW_BUF, HOW_TV, HOW_LINGER, HOW_U64, HOW_BYTES, HOW_STR, HOW_FILTER };
 enum opt_act { ACT_SET, ACT_REFUSE, ACT_NONE };
@@ -71,6 +74,7 @@ enum opt_act { ACT_SET, ACT_REFUSE, ACT_NONE };
 #define OPT_WITHBUF	2
 #define OPT_ALWAYS	4
 #define OPT_MOVES	8
+#define OPT_COUNTER	16
 #define OPT_BYTES_MAX	64
 
 struct opt_def {
@@ -82,6 +86,7 @@ struct opt_def {
 
 #define SET(l, n, h)		{ OPT(l, n), HOW_##h, ACT_SET, 0, #n, NULL }
 #define SETF(l, n, h, f)	{ OPT(l, n), HOW_##h, ACT_SET, f, #n, NULL }
+#define SETW(l, n, h, f, w)	{ OPT(l, n), HOW_##h, ACT_SET, f, #n, w }
 #define REFUSE(l, n, h, w)	{ OPT(l, n), HOW_##h, ACT_REFUSE, 0, #n, w }
 #define NONE(l, n, w)		{ OPT(l, n), HOW_INT, ACT_NONE, 0, #n, w }
 
@@ -114,7 +119,8 @@ static const struct opt_def opt_defs[] = {
 	SETF(SOL_SOCKET, SO_PASSSEC, INT, OPT_ALWAYS),
 	SET(SOL_SOCKET, SO_TIMESTAMPNS_OLD, INT),
 	SET(SOL_SOCKET, SO_MARK, INT),
-	SET(SOL_SOCKET, SO_TIMESTAMPING_OLD, BYTES),
+	SETW(SOL_SOCKET, SO_TIMESTAMPING_OLD, BYTES, OPT_COUNTER,
+	     "SOF_TIMESTAMPING_OPT_ID on UDP: the key counter cannot be read"),
 	NONE(SOL_SOCKET, SO_PROTOCOL, "read-only"),
 	NONE(SOL_SOCKET, SO_DOMAIN, "read-only"),
 	SET(SOL_SOCKET, SO_RXQ_OVFL, INT),
@@ -130,7 +136,8 @@ static const struct opt_def opt_defs[] = {
 	NONE(SOL_SOCKET, SO_MEMINFO, "read-only: memory counters"),
 	NONE(SOL_SOCKET, SO_INCOMING_NAPI_ID, "read-only: the last receiving queue"),
 	NONE(SOL_SOCKET, SO_COOKIE, "identity: a new socket has a new cookie"),
-	SET(SOL_SOCKET, SO_ZEROCOPY, INT),
+	SETW(SOL_SOCKET, SO_ZEROCOPY, INT, OPT_COUNTER,
+	     "on UDP: the notification counter cannot be read"),
 	SET(SOL_SOCKET, SO_TXTIME, BYTES),
 	NONE(SOL_SOCKET, SO_BINDTOIFINDEX, "the same as SO_BINDTODEVICE"),
 	SET(SOL_SOCKET, SO_TIMESTAMP_NEW, INT),
@@ -438,6 +445,20 @@ static const struct sk_defaults *defaults(struct sk_opt_cache *c, int family, in
 	return d;
 }
 
+/* A COUNTER row on UDP: SO_ZEROCOPY on, SO_TIMESTAMPING with OPT_ID. */
+static bool udp_counter(const struct opt_def *o, int proto, const struct sk_opt_val *v)
+{
+	uint32_t tsflags = 0;
+
+	if (!(o->flags & OPT_COUNTER) || proto != IPPROTO_UDP)
+		return false;
+	if (o->how != HOW_BYTES)
+		return v->i != 0;
+	if (v->len >= sizeof(tsflags))
+		memcpy(&tsflags, v->b, sizeof(tsflags));	/* struct so_timestamping: flags first */
+	return tsflags & SOF_TIMESTAMPING_OPT_ID;
+}
+
 static int refuse(int tfd, const struct opt_def *d, const struct sk_opt_val *mine,
 		  const struct sk_opt_val *def)
 {
@@ -490,7 +511,7 @@ int sk_opts_dump(struct sk_opt_cache *c, int fd, int tfd, int family, int type, 
 		dflt = have_bit(d, i) && same_val(&mine, &d->val[i]);
 		if (dflt && !(o->flags & OPT_ALWAYS) && !((o->flags & OPT_WITHBUF) && sizes))
 			continue;
-		if (o->act == ACT_REFUSE)
+		if (o->act == ACT_REFUSE || udp_counter(o, proto, &mine))
 			return refuse(tfd, o, &mine, &d->val[i]);
 		pr_debug("fd %d: %s = %lld (%u bytes)", tfd, o->name, (long long)mine.i, mine.len);
 		sizes |= o->how == HOW_BUF;

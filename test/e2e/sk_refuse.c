@@ -20,6 +20,8 @@
  *   ipopts    a UDP socket with IP options (IP_OPTIONS)
  *   v6hop     a UDPv6 socket with a sticky hop-by-hop options header
  *   filter    a UDP socket with a classic socket filter attached
+ *   zerocopy  a UDP socket with SO_ZEROCOPY on (its counter is unreadable)
+ *   tsoptid   a UDP socket with SO_TIMESTAMPING's OPT_ID (likewise)
  *   md5       a TCP listener with a TCP_MD5SIG key
  *   mcast     a UDP socket, member of the group 224.1.2.3 on lo
  *   mcast6    a UDP socket, member of the group ff05::1234 on lo
@@ -36,6 +38,7 @@
 #include <sys/un.h>
 #include <linux/sockios.h>
 #include <linux/filter.h>
+#include <linux/net_tstamp.h>
 #include <linux/netlink.h>
 
 #include "e2e.h"
@@ -185,6 +188,15 @@ static void setup(const char *mode)
 		fds[0] = socket(AF_INET6, SOCK_DGRAM, 0);
 		if (setsockopt(fds[0], SOL_IPV6, IPV6_HOPOPTS, hop, sizeof(hop)))
 			e2e_fail("setup: %s", strerror(errno));
+	} else if (!strcmp(mode, "zerocopy") || !strcmp(mode, "tsoptid")) {
+		struct so_timestamping ts = { SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_TX_SOFTWARE |
+					      SOF_TIMESTAMPING_SOFTWARE, 0 };
+		int one = 1;
+
+		fds[0] = socket(AF_INET, SOCK_DGRAM, 0);
+		if (mode[0] == 'z' ? setsockopt(fds[0], SOL_SOCKET, SO_ZEROCOPY, &one, sizeof(one)) :
+				     setsockopt(fds[0], SOL_SOCKET, SO_TIMESTAMPING, &ts, sizeof(ts)))
+			e2e_fail("setup: %s", strerror(errno));
 	} else if (!strcmp(mode, "filter")) {
 		struct sock_filter code[] = { BPF_STMT(BPF_RET | BPF_K, 0xffff) };
 		struct sock_fprog prog = { .len = 1, .filter = code };
@@ -282,6 +294,13 @@ static void check(const char *mode)
 		inet_pton(AF_INET6, "ff05::1234", &mr.ipv6mr_multiaddr);
 		if (setsockopt(fds[0], SOL_IPV6, IPV6_DROP_MEMBERSHIP, &mr, sizeof(mr)))
 			e2e_fail("the membership is gone: %s", strerror(errno));
+	} else if (!strcmp(mode, "zerocopy") || !strcmp(mode, "tsoptid")) {
+		int v[2] = { 0, 0 };
+		socklen_t vlen = sizeof(v);
+
+		if (getsockopt(fds[0], SOL_SOCKET, mode[0] == 'z' ? SO_ZEROCOPY : SO_TIMESTAMPING, v,
+			       &vlen) || !v[0])
+			e2e_fail("the option is gone");
 	} else if (!strcmp(mode, "filter")) {
 		socklen_t flen = 0;
 
