@@ -61,10 +61,9 @@
  * ALWAYS rows are kept even when equal to the default here: IPV6_V6ONLY,
  * whose default is a sysctl that decides what bind() takes, and the unix
  * SO_PASS* flags, which a socket accepted on restore takes from its
- * listener. Once all are
- * set, each is read back and must be what the dump saw, except MOVES rows,
- * which the kernel changes on its own (SO_INCOMING_CPU, on every packet).
- * COUNTER rows start, on a UDP socket, a counter every send moves and no
+ * listener. Once all are set, each is read back and must be what the dump
+ * saw, except MOVES rows, which the kernel changes on its own
+ * (SO_INCOMING_CPU, on every packet). COUNTER rows start, on a UDP socket, a counter every send moves and no
  * getsockopt reads (SO_ZEROCOPY, SO_TIMESTAMPING's OPT_ID): refused there.
  */
 enum opt_how { HOW_INT, HOW_BUF, HOW_TV, HOW_LINGER, HOW_U64, HOW_BYTES, HOW_STR, HOW_FILTER };
