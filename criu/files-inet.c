@@ -6,13 +6,15 @@
  * Dump: the state from TCP_INFO (closed TCP sockets are in no table
  * sock_diag walks), the addresses from getsockname()/getpeername(), the
  * backlog, pending connections, queued bytes and shutdown from sock_diag.
- * Restore: socket, options and IPV6_V6ONLY, bind, then listen or connect,
- * in the process that opens the object (before it forks).
+ * Restore: socket, options (IPV6_V6ONLY among them), bind, then listen or
+ * connect, then the options set late (buffer sizes), in the process that
+ * opens the object (before it forks).
  *
  * Refused ("not supported yet"): TCP in any state but LISTEN and CLOSE
  * (established connections need --tcp-established, not built), listening
  * sockets with connections not accepted yet, UDP sockets with datagrams
- * queued or shut down.
+ * queued, unsent corked data or shut down, multicast group memberships
+ * (and what criu/files-sock.c refuses for every socket).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <time.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -155,10 +158,15 @@ static int dump_diag(struct inet_dump *id, const struct fd_probe *p, InetSkEntry
 	if (err)
 		return -1;
 	if (!s) {
-		if (e->state == ISK_CLOSE && e->proto == IPPROTO_TCP)
-			return 0;	/* closed TCP sockets are in no table sock_diag walks */
+		if (e->state == ISK_CLOSE && (e->proto == IPPROTO_TCP || !e->src_port))
+			return 0;	/* closed TCP, unbound UDP: in no table sock_diag walks */
 		pr_err("fd %d: sock_diag does not list socket %llu", p->fd,
 		       (unsigned long long)p->st.st_ino);
+		return -1;
+	}
+	/* sock_diag tells for listeners only: a closed socket's keys stay unseen */
+	if (s->md5) {
+		pr_err("fd %d: TCP_MD5SIG keys are set: not supported yet", p->fd);
 		return -1;
 	}
 	if (e->state == ISK_LISTEN) {
@@ -178,54 +186,115 @@ static int dump_diag(struct inet_dump *id, const struct fd_probe *p, InetSkEntry
 	return 0;
 }
 
-#define ISK_CONG_MAX	16	/* TCP_CA_NAME_MAX */
-
-/* TCP_CONGESTION when it is not what a fresh socket gets. */
-static int dump_congestion(const struct fd_probe *p, int fd, InetSkEntry *e)
+/*
+ * Data sent on a corked UDP socket (UDP_CORK, MSG_MORE) waits in its write
+ * queue and cannot be read back: refused. Sent datagrams leave the queue
+ * as the device takes them, so a non-zero count is looked at a few times.
+ */
+static int check_unsent(const struct fd_probe *p, int fd, const InetSkEntry *e)
 {
-	char mine[ISK_CONG_MAX + 1] = "", def[ISK_CONG_MAX + 1] = "";
-	socklen_t len = ISK_CONG_MAX;
-	int fresh;
+	const struct timespec tick = { 0, 5 * 1000 * 1000 };
+	int outq = 0, i;
 
-	if (e->proto != IPPROTO_TCP)
+	if (e->proto != IPPROTO_UDP)
 		return 0;
-	if (getsockopt(fd, SOL_TCP, TCP_CONGESTION, mine, &len)) {
-		pr_perror("fd %d: TCP_CONGESTION", p->fd);
-		return -1;
+	for (i = 0; i < 20; i++) {
+		if (ioctl(fd, SIOCOUTQ, &outq)) {
+			pr_perror("fd %d: SIOCOUTQ", p->fd);
+			return -1;
+		}
+		if (!outq)
+			return 0;
+		nanosleep(&tick, NULL);
 	}
-	len = ISK_CONG_MAX;
-	fresh = socket((int)e->family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
-	if (fresh < 0 || getsockopt(fresh, SOL_TCP, TCP_CONGESTION, def, &len)) {
-		pr_perror("a fresh TCP socket's TCP_CONGESTION");
-		if (fresh >= 0)
-			close(fresh);
-		return -1;
-	}
-	close(fresh);
-	if (!strcmp(mine, def))
-		return 0;
-	e->congestion = strdup(mine);
-	if (!e->congestion) {
-		pr_err("out of memory");
-		return -1;
-	}
-	return 0;
+	pr_err("fd %d: unsent corked data on a UDP socket (%d bytes, UDP_CORK or MSG_MORE): "
+	       "not supported yet", p->fd, outq);
+	return -1;
 }
 
-static int dump_v6only(const struct fd_probe *p, int fd, InetSkEntry *e)
+/*
+ * Multicast memberships: no getsockopt lists them, but MCAST_MSFILTER
+ * answers for one group on one interface whether the socket joined it.
+ * The groups any socket joined are in /proc/PID/net/igmp and igmp6.
+ */
+static int joined(int fd, int level, int ifindex, const struct sockaddr_storage *group)
 {
-	socklen_t len = sizeof(int);
-	int v;
+	struct group_filter gf;
+	socklen_t len = sizeof(gf);
 
-	if (e->family != AF_INET6)
-		return 0;
-	if (getsockopt(fd, SOL_IPV6, IPV6_V6ONLY, &v, &len)) {
-		pr_perror("fd %d: IPV6_V6ONLY", p->fd);
-		return -1;
+	memset(&gf, 0, sizeof(gf));
+	gf.gf_interface = (uint32_t)ifindex;
+	gf.gf_group = *group;
+	gf.gf_fmode = MCAST_INCLUDE;
+	return !getsockopt(fd, level, MCAST_MSFILTER, &gf, &len);
+}
+
+static int refuse_group(const struct fd_probe *p, const struct sockaddr_storage *group, int ifindex)
+{
+	const void *a = group->ss_family == AF_INET6 ?
+		(const void *)&((const struct sockaddr_in6 *)group)->sin6_addr :
+		(const void *)&((const struct sockaddr_in *)group)->sin_addr;
+	char ip[INET6_ADDRSTRLEN] = "?";
+
+	inet_ntop(group->ss_family, a, ip, sizeof(ip));
+	pr_err("fd %d: member of the multicast group %s on interface %d: not supported yet",
+	       p->fd, ip, ifindex);
+	return -1;
+}
+
+/* One line of igmp (a device line sets *ifindex) or igmp6: 1 if it names a group. */
+static int parse_group(const char *line, bool v6, int *ifindex, struct sockaddr_storage *g)
+{
+	unsigned int b[16], addr;
+	int i;
+
+	memset(g, 0, sizeof(*g));
+	if (!v6) {
+		if (line[0] != '\t' && sscanf(line, "%d", ifindex) != 1)
+			*ifindex = 0;	/* the heading */
+		if (line[0] != '\t')
+			return 0;
+		if (sscanf(line, " %8x", &addr) != 1)
+			return 0;
+		g->ss_family = AF_INET;
+		((struct sockaddr_in *)g)->sin_addr.s_addr = addr;	/* printed as it lies */
+		return 1;
 	}
-	e->has_v6only = true;
-	e->v6only = v != 0;
-	return 0;
+	if (sscanf(line, "%d %*s %2x%2x%2x%2x%2x%2x%2x%2x%2x%2x%2x%2x%2x%2x%2x%2x", ifindex,
+		   &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &b[6], &b[7], &b[8], &b[9], &b[10],
+		   &b[11], &b[12], &b[13], &b[14], &b[15]) != 17)
+		return 0;
+	g->ss_family = AF_INET6;
+	for (i = 0; i < 16; i++)
+		((struct sockaddr_in6 *)g)->sin6_addr.s6_addr[i] = (uint8_t)b[i];
+	return 1;
+}
+
+static int check_groups_in(const struct fd_probe *p, int fd, bool v6)
+{
+	struct sockaddr_storage g;
+	char path[64], line[256];
+	int ifindex = 0, ret = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/net/%s", p->pid, v6 ? "igmp6" : "igmp");
+	f = fopen(path, "re");
+	if (!f)
+		return 0;	/* no IPv6 or no multicast in the kernel: nobody joined */
+	while (!ret && fgets(line, sizeof(line), f))
+		if (parse_group(line, v6, &ifindex, &g) &&
+		    joined(fd, v6 ? SOL_IPV6 : SOL_IP, ifindex, &g))
+			ret = refuse_group(p, &g, ifindex);
+	fclose(f);
+	return ret;
+}
+
+static int check_groups(const struct fd_probe *p, int fd, const InetSkEntry *e)
+{
+	if (e->proto != IPPROTO_UDP)
+		return 0;	/* TCP sockets cannot join groups */
+	return check_groups_in(p, fd, false) ||
+	       (e->family == AF_INET6 && check_groups_in(p, fd, true)) ? -1 : 0;
 }
 
 static int inet_dump(struct dump_files *d, struct fd_probe *p, uint32_t *oid)
@@ -250,8 +319,9 @@ static int inet_dump(struct dump_files *d, struct fd_probe *p, uint32_t *oid)
 	e->proto = (uint32_t)proto;
 	e->state = ISK_CLOSE;
 	e->flags = p->fi.flags & O_NONBLOCK;
-	if ((proto == IPPROTO_TCP && tcp_state(p, fd, e)) || dump_addrs(p, fd, e) ||
-	    dump_diag(id, p, e) || dump_v6only(p, fd, e) || dump_congestion(p, fd, e) ||
+	if (sk_check_error(fd, p->fd) || (proto == IPPROTO_TCP && tcp_state(p, fd, e)) ||
+	    dump_addrs(p, fd, e) || dump_diag(id, p, e) || check_unsent(p, fd, e) ||
+	    check_groups(p, fd, e) ||
 	    sk_opts_dump(&id->opts, fd, p->fd, family, type, proto, &e->opts, &nr))
 		goto err;
 	e->n_opts = nr;
@@ -317,10 +387,6 @@ static int inet_validate(const ProtobufCMessage *m, uint32_t *id)
 		return bad(e, "backlog missing or out of range");
 	if ((e->state == ISK_CONNECTED) != e->has_dst_addr || (e->flags & ~(uint32_t)O_NONBLOCK))
 		return bad(e, "peer address or flags out of place");
-	if (e->has_v6only && e->family != AF_INET6)
-		return bad(e, "IPV6_V6ONLY on an IPv4 socket");
-	if (e->congestion && (!tcp || !e->congestion[0] || strlen(e->congestion) > ISK_CONG_MAX))
-		return bad(e, "TCP_CONGESTION on a UDP socket, empty or too long");
 	if (check_addr(e, e->has_src_addr, &e->src_addr, e->has_src_port, e->src_port) ||
 	    check_addr(e, e->has_dst_addr, &e->dst_addr, e->has_dst_port, e->dst_port) ||
 	    sk_opts_check(e->opts, e->n_opts, "inet-sks.img", e->id))
@@ -364,19 +430,9 @@ static int setup(int fd, const InetSkEntry *e)
 {
 	struct sockaddr_storage ss;
 	char buf[INET6_ADDRSTRLEN + 16];
-	int v6only = e->v6only;
 
-	if (sk_opts_restore(fd, e->opts, e->n_opts))
+	if (sk_opts_restore(fd, e->opts, e->n_opts, false))
 		return -1;
-	if (e->congestion &&
-	    setsockopt(fd, SOL_TCP, TCP_CONGESTION, e->congestion, (socklen_t)strlen(e->congestion))) {
-		pr_perror("inet socket %u: TCP_CONGESTION %s", e->id, e->congestion);
-		return -1;
-	}
-	if (e->has_v6only && setsockopt(fd, SOL_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only))) {
-		pr_perror("inet socket %u: IPV6_V6ONLY", e->id);
-		return -1;
-	}
 	if (e->has_src_port && e->src_port &&
 	    bind(fd, (struct sockaddr *)&ss, make_addr(e, &e->src_addr, e->src_port, &ss))) {
 		pr_perror("inet socket %u: bind to %s", e->id,
@@ -393,6 +449,8 @@ static int setup(int fd, const InetSkEntry *e)
 			  addr_str(e, &e->dst_addr, e->dst_port, buf, sizeof(buf)));
 		return -1;
 	}
+	if (sk_opts_restore(fd, e->opts, e->n_opts, true))
+		return -1;
 	return sk_set_flags(fd, e->flags);
 }
 

@@ -399,7 +399,7 @@ static int finish(struct rsk *s)
 		pr_perror("unix socket %u: shutdown(%d)", e->id, how - 1);
 		return -1;
 	}
-	if (sk_set_flags(s->fd, e->flags))
+	if (sk_opts_restore(s->fd, e->opts, e->n_opts, true) || sk_set_flags(s->fd, e->flags))
 		return -1;
 	s->made = MADE_DONE;
 	return 0;
@@ -412,7 +412,7 @@ static int new_socket(struct rsk *s)
 		pr_perror("unix socket %u: socket", s->e->id);
 		return -1;
 	}
-	return sk_opts_restore(s->fd, s->e->opts, s->e->n_opts);
+	return sk_opts_restore(s->fd, s->e->opts, s->e->n_opts, false);
 }
 
 /* Both ends in the dump: one socketpair, each queue sent from the other end. */
@@ -427,8 +427,8 @@ static int make_pair(struct rsk *a, struct rsk *b)
 	a->fd = a->any = sv[0];
 	b->fd = b->any = sv[1];
 	b->made = MADE_BUSY;
-	if (sk_opts_restore(a->fd, a->e->opts, a->e->n_opts) ||
-	    sk_opts_restore(b->fd, b->e->opts, b->e->n_opts))
+	if (sk_opts_restore(a->fd, a->e->opts, a->e->n_opts, false) ||
+	    sk_opts_restore(b->fd, b->e->opts, b->e->n_opts, false))
 		return -1;
 	if (a->e->type == SOCK_DGRAM && ((a->e->has_name && bind_name(a->fd, a->e)) ||
 					 (b->e->has_name && bind_name(b->fd, b->e))))
@@ -514,7 +514,7 @@ static int make_orphan(struct rsk *s)
 		return -1;
 	}
 	s->fd = s->any = sv[0];
-	ret = sk_opts_restore(s->fd, e->opts, e->n_opts) || room_for(sv[1], e) ||
+	ret = sk_opts_restore(s->fd, e->opts, e->n_opts, false) || room_for(sv[1], e) ||
 	      send_queue(sv[1], e);
 	close(sv[1]);
 	return ret ? -1 : finish(s);
@@ -571,7 +571,7 @@ static int make_accepted(struct unix_rst *ur, struct rsk *a, struct rsk *b, stru
 		return -1;
 	}
 	a->any = a->fd;
-	if (sk_opts_restore(a->fd, a->e->opts, a->e->n_opts) ||
+	if (sk_opts_restore(a->fd, a->e->opts, a->e->n_opts, false) ||
 	    send_queue(b->fd, a->e) || send_queue(a->fd, b->e))
 		return -1;
 	return finish(a) || finish(b) ? -1 : 0;

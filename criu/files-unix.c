@@ -18,7 +18,8 @@
  * datagrams queued on a socket that is not one end of a pair in the dump
  * unless all came from unnamed senders to a named socket, names relative
  * to the cwd, zero-length messages in a queue, a socket connected to
- * itself, more than 4 MiB or 65536 messages queued.
+ * itself, more than 4 MiB or 65536 messages queued, a pending error
+ * (ECONNRESET from a peer gone with data unread).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -367,7 +368,7 @@ static int unix_dump(struct dump_files *d, struct fd_probe *p, uint32_t *id)
 			       (unsigned long long)p->st.st_ino);
 		return -1;
 	}
-	if (check_diag(p, u))
+	if (check_diag(p, u) || sk_check_error(fd, p->fd))
 		return -1;
 	e = new_entry(p, u);
 	if (!e)

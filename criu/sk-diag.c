@@ -132,6 +132,8 @@ int sk_diag_parse_inet(const struct nlmsghdr *h, int proto, struct sk_inet_diag 
 			s->shutdown = *(const uint8_t *)RTA_DATA(a);
 		else if (a->rta_type == INET_DIAG_SKV6ONLY)
 			s->v6only = *(const uint8_t *)RTA_DATA(a) != 0;
+		else if (a->rta_type == INET_DIAG_MD5SIG)
+			s->md5 = true;
 	}
 	return 0;
 }
@@ -312,8 +314,9 @@ static int collect_inet(struct sk_diag *t, int family, int proto)
 	} req = {
 		.h = { .nlmsg_len = sizeof(req), .nlmsg_type = SOCK_DIAG_BY_FAMILY,
 		       .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
+		/* INET_DIAG_INFO brings the protocol's extras: INET_DIAG_MD5SIG */
 		.r = { .sdiag_family = (uint8_t)family, .sdiag_protocol = (uint8_t)proto,
-		       .idiag_states = ~0u },
+		       .idiag_states = ~0u, .idiag_ext = 1 << (INET_DIAG_INFO - 1) },
 	};
 	struct inet_arg ia = { t, proto };
 	struct collect c = { one_inet, &ia };

@@ -47,6 +47,7 @@ struct sk_inet_diag {
 	uint64_t	ino;
 	uint8_t		family, proto, state, shutdown;
 	int		v6only;		/* -1: not reported */
+	bool		md5;		/* TCP_MD5SIG keys (INET_DIAG_MD5SIG, CAP_NET_ADMIN) */
 	uint16_t	sport, dport;	/* host order */
 	uint8_t		src[16], dst[16];
 	uint32_t	rqueue, wqueue;	/* listening: pending and backlog */
@@ -75,14 +76,21 @@ void sk_diag_free(struct sk_diag *t);
 struct fd_probe;
 /* Family, type, protocol of a probed socket (criu's copy); NULL skips one. -1 logged. */
 int sk_probe(const struct fd_probe *p, int *family, int *type, int *proto);
-#define SK_OPTS_TABLE		64	/* options criu knows, at most */
+#define SK_OPTS_TABLE		256	/* options criu knows, at most */
 #define SK_DEFAULTS_ROWS	8	/* kinds of sockets remembered */
+
+/* One option's value: an integer, or up to 64 bytes (a name, a key, a struct). */
+struct sk_opt_val {
+	int64_t		i;
+	uint32_t	len;
+	unsigned char	b[64];
+};
 
 /* The options of a fresh socket of one kind (family 0: row unused). */
 struct sk_defaults {
-	int		family, type, proto;
-	uint64_t	have;			/* bit per option this kind has */
-	int64_t		val[SK_OPTS_TABLE];
+	int			family, type, proto;
+	uint64_t		have[SK_OPTS_TABLE / 64];	/* bit per option it reads */
+	struct sk_opt_val	val[SK_OPTS_TABLE];
 };
 
 /* Kept by a socket kind for the whole dump; starts zeroed. */
@@ -92,13 +100,28 @@ struct sk_opt_cache {
 
 /*
  * Options of @fd (fd @tfd in the task, for messages) that differ from a
- * fresh socket of its kind (read once into @c). A socket filter is refused.
+ * fresh socket of its kind (read once into @c). One the table refuses
+ * (a socket filter, TCP_ULP, UDP_ENCAP, TCP_REPAIR, ...) fails it, logged.
  */
 int sk_opts_dump(struct sk_opt_cache *c, int fd, int tfd, int family, int type, int proto,
 		 SkOpt ***opts, size_t *nr);
+/*
+ * A pending error (SO_ERROR: an ICMP unreachable, a unix peer gone with
+ * data unread) or error queue entries: refused, logged. Called before
+ * anything reads from the socket (a read would take the error).
+ */
+int sk_check_error(int fd, int tfd);
 int sk_opts_check(SkOpt *const *opts, size_t nr, const char *img, uint32_t id);
-/* Set on @fd; -1 logged. */
-int sk_opts_restore(int fd, SkOpt *const *opts, size_t nr);
+/*
+ * Set on @fd, in the table's order; -1 logged. Called twice: @late false
+ * before bind/connect/listen, @late true once the socket is connected and
+ * its queue filled (buffer sizes, SO_PASSCRED, SO_BUF_LOCK ...); the late
+ * call then reads every option back: one that is not what the dump saw
+ * fails the restore.
+ */
+int sk_opts_restore(int fd, SkOpt *const *opts, size_t nr, bool late);
+/* The table's name of an option, NULL if criu does not know it (tests). */
+const char *sk_opt_name(int level, int name);
 /* getsockopt(SOL_SOCKET) of an int; -1 logged. */
 int sk_getint(int fd, int opt, int *val);
 /* O_NONBLOCK of a socket file; -1 logged (closes nothing). */

@@ -147,4 +147,45 @@ struct pm_scan_arg {
 # define PR_TIMER_CREATE_RESTORE_IDS_GET	2
 #endif
 
+/* ---- socket options (asm-generic/socket.h, linux/in*.h, linux/tcp.h) -- */
+
+#ifndef SO_PASSPIDFD				/* 6.5 */
+# define SO_PASSPIDFD		76
+# define SO_PEERPIDFD		77
+#endif
+#ifndef SO_RCVPRIORITY				/* 6.14 */
+# define SO_RCVPRIORITY		82
+#endif
+#ifndef SO_PASSRIGHTS				/* 6.16 */
+# define SO_PASSRIGHTS		83
+#endif
+#ifndef IP_LOCAL_PORT_RANGE			/* 6.3 */
+# define IP_LOCAL_PORT_RANGE	51
+#endif
+#ifndef IP_PROTOCOL				/* 6.0 */
+# define IP_PROTOCOL		52
+#endif
+#ifndef IPV6_FLOWINFO				/* 2.6.12, not in glibc's netinet/in.h */
+# define IPV6_FLOWINFO		11
+#endif
+#ifndef IPV6_FLOWINFO_SEND			/* 2.6.12, likewise */
+# define IPV6_FLOWINFO_SEND	33
+#endif
+#ifndef UDPLITE_SEND_CSCOV			/* 2.6.20, not in glibc's netinet/udp.h */
+# define UDPLITE_SEND_CSCOV	10
+# define UDPLITE_RECV_CSCOV	11
+#endif
+#ifndef TCP_IS_MPTCP				/* 5.16, not in glibc's netinet/tcp.h */
+# define TCP_IS_MPTCP		43
+#endif
+#ifndef TCP_RTO_MAX_MS				/* 6.15 */
+# define TCP_RTO_MAX_MS		44
+#endif
+#ifndef TCP_RTO_MIN_US				/* 6.15 */
+# define TCP_RTO_MIN_US		45
+#endif
+#ifndef TCP_DELACK_MAX_US			/* 6.15 */
+# define TCP_DELACK_MAX_US	46
+#endif
+
 #endif /* COMMON_KERNEL_COMPAT_H */

@@ -403,4 +403,27 @@ static inline int e2e_reap(pid_t pid, int zombie, int want)
 	return WIFEXITED(st) && WEXITSTATUS(st) ? WEXITSTATUS(st) : 91;
 }
 
+/* ---- sockets ------------------------------------------------------------ */
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+/* The loopback address of @family (AF_INET or AF_INET6) with @port. */
+static inline socklen_t e2e_loopback(struct sockaddr_storage *ss, int family, unsigned short port)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_addr = in6addr_loopback;
+		a->sin6_port = htons(port);
+		return sizeof(*a);
+	}
+	((struct sockaddr_in *)ss)->sin_family = AF_INET;
+	((struct sockaddr_in *)ss)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	((struct sockaddr_in *)ss)->sin_port = htons(port);
+	return sizeof(struct sockaddr_in);
+}
+
 #endif /* E2E_H */

@@ -16,26 +16,6 @@
 
 #include "e2e.h"
 
-static socklen_t loopback(struct sockaddr_storage *ss, int family, unsigned short port)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (family == AF_INET6) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
-
-		a->sin6_family = AF_INET6;
-		a->sin6_addr = in6addr_loopback;
-		a->sin6_port = htons(port);
-		return sizeof(*a);
-	} else {
-		struct sockaddr_in *a = (struct sockaddr_in *)ss;
-
-		a->sin_family = AF_INET;
-		a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		a->sin_port = htons(port);
-		return sizeof(*a);
-	}
-}
-
 static unsigned short port_of(int fd)
 {
 	struct sockaddr_storage ss;
@@ -50,7 +30,7 @@ static unsigned short port_of(int fd)
 static int bound(int family, int type)
 {
 	struct sockaddr_storage ss;
-	socklen_t len = loopback(&ss, family, 0);
+	socklen_t len = e2e_loopback(&ss, family, 0);
 	int fd = socket(family, type, 0), one = 1;
 
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
@@ -63,7 +43,7 @@ static int bound(int family, int type)
 static void talk(int lfd, int family, unsigned short port)
 {
 	struct sockaddr_storage ss;
-	socklen_t len = loopback(&ss, family, port);
+	socklen_t len = e2e_loopback(&ss, family, port);
 	int c = socket(family, SOCK_STREAM, 0), s;
 	char buf[8];
 
@@ -116,7 +96,7 @@ int main(int argc, char **argv)
 	u = bound(AF_INET, SOCK_DGRAM);
 	uc = socket(AF_INET, SOCK_DGRAM, 0);
 	pu = port_of(u);
-	len = loopback(&ss, AF_INET, pu);
+	len = e2e_loopback(&ss, AF_INET, pu);
 	if (uc < 0 || connect(uc, (struct sockaddr *)&ss, len))
 		e2e_fail("udp connect: %s", strerror(errno));
 	closed = bound(AF_INET, SOCK_STREAM);

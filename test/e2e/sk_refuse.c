@@ -9,13 +9,36 @@
  *   self      a unix datagram socket connected to itself
  *   oob       a unix stream socket with an out-of-band byte queued
  *   dgnamed   a datagram queued on a bound unix socket by a bound sender
+ *   udpcork   a UDP socket corked (UDP_CORK) with a datagram not sent yet
+ *   udpmore   a UDP socket holding data sent with MSG_MORE
+ *   udperr    a connected UDP socket with an error pending (ECONNREFUSED)
+ *   unixerr   a unix stream socket whose peer closed with data unread (ECONNRESET)
+ *   unixdgerr a unix datagram pair, one end disconnected with a datagram unread
+ *             (ECONNRESET on the other)
+ *   encap     a UDP socket with UDP_ENCAP set
+ *   repair    a closed TCP socket in repair mode (TCP_REPAIR)
+ *   ipopts    a UDP socket with IP options (IP_OPTIONS)
+ *   v6hop     a UDPv6 socket with a sticky hop-by-hop options header
+ *   filter    a UDP socket with a classic socket filter attached
+ *   zerocopy  a UDP socket with SO_ZEROCOPY on (its counter is unreadable)
+ *   tsoptid   a UDP socket with SO_TIMESTAMPING's OPT_ID (likewise)
+ *   md5       a TCP listener with a TCP_MD5SIG key
+ *   mcast     a UDP socket, member of the group 224.1.2.3 on lo
+ *   mcast6    a UDP socket, member of the group ff05::1234 on lo
  * After the refused dump the process checks the state is intact.
  */
+#include <poll.h>
 #include <stddef.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <netinet/udp.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <linux/sockios.h>
+#include <linux/filter.h>
+#include <linux/net_tstamp.h>
 #include <linux/netlink.h>
 
 #include "e2e.h"
@@ -91,6 +114,102 @@ static void setup(const char *mode)
 		    connect(fds[1], (struct sockaddr *)&a, len) ||
 		    (type == SOCK_DGRAM && send(fds[1], "dgram", 5, 0) != 5))
 			e2e_fail("setup: %s", strerror(errno));
+	} else if (!strcmp(mode, "udpcork") || !strcmp(mode, "udpmore")) {
+		int one = 1, cork = mode[3] == 'c';
+
+		fds[0] = socket(AF_INET, SOCK_DGRAM, 0);
+		if (bind(fds[0], (struct sockaddr *)&a, len) || getsockname(fds[0], (struct sockaddr *)&a, &len) ||
+		    connect(fds[0], (struct sockaddr *)&a, len) ||
+		    (cork && setsockopt(fds[0], SOL_UDP, UDP_CORK, &one, sizeof(one))) ||
+		    send(fds[0], "corked", 6, cork ? 0 : MSG_MORE) != 6)
+			e2e_fail("setup: %s", strerror(errno));
+	} else if (!strcmp(mode, "unixdgerr")) {
+		struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+
+		/* the end that goes away had a datagram unread: the other is told */
+		if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) || write(sv[1], "x", 1) != 1 ||
+		    connect(sv[0], &unspec, sizeof(unspec)))
+			e2e_fail("setup: %s", strerror(errno));
+		fds[0] = sv[1];
+	} else if (!strcmp(mode, "unixerr")) {
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) || write(sv[0], "unread", 6) != 6 ||
+		    close(sv[1]))
+			e2e_fail("setup: %s", strerror(errno));
+		fds[0] = sv[0];
+	} else if (!strcmp(mode, "udperr")) {
+		struct pollfd pfd;
+		int gone = socket(AF_INET, SOCK_DGRAM, 0);
+
+		/* a port nobody listens on: the datagram comes back as ICMP unreachable */
+		if (gone < 0 || bind(gone, (struct sockaddr *)&a, len) ||
+		    getsockname(gone, (struct sockaddr *)&a, &len) || close(gone))
+			e2e_fail("setup: %s", strerror(errno));
+		fds[0] = socket(AF_INET, SOCK_DGRAM, 0);
+		if (connect(fds[0], (struct sockaddr *)&a, len) || send(fds[0], "x", 1, 0) != 1)
+			e2e_fail("setup: %s", strerror(errno));
+		pfd = (struct pollfd){ .fd = fds[0] };
+		if (poll(&pfd, 1, 5000) != 1 || !(pfd.revents & POLLERR))
+			e2e_fail("setup: no error came back");
+	} else if (!strcmp(mode, "encap") || !strcmp(mode, "ipopts")) {
+		static const unsigned char nops[4] = { 1, 1, 1, 0 };
+		int espinudp = 2;
+
+		fds[0] = socket(AF_INET, SOCK_DGRAM, 0);
+		if (mode[0] == 'e' ? setsockopt(fds[0], SOL_UDP, UDP_ENCAP, &espinudp, sizeof(espinudp)) :
+				     setsockopt(fds[0], SOL_IP, IP_OPTIONS, nops, sizeof(nops)))
+			e2e_fail("setup: %s", strerror(errno));
+	} else if (!strcmp(mode, "mcast")) {
+		struct ip_mreqn mr = { .imr_ifindex = 1 };
+
+		mr.imr_multiaddr.s_addr = htonl(0xe0010203);
+		fds[0] = socket(AF_INET, SOCK_DGRAM, 0);
+		if (setsockopt(fds[0], SOL_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)))
+			e2e_fail("setup: %s", strerror(errno));
+	} else if (!strcmp(mode, "mcast6")) {
+		struct ipv6_mreq mr = { .ipv6mr_interface = 1 };
+
+		inet_pton(AF_INET6, "ff05::1234", &mr.ipv6mr_multiaddr);
+		fds[0] = socket(AF_INET6, SOCK_DGRAM, 0);
+		if (setsockopt(fds[0], SOL_IPV6, IPV6_ADD_MEMBERSHIP, &mr, sizeof(mr)))
+			e2e_fail("setup: %s", strerror(errno));
+	} else if (!strcmp(mode, "md5")) {
+		struct tcp_md5sig md5 = { .tcpm_keylen = 6 };
+
+		memcpy(&md5.tcpm_addr, &a, sizeof(a));
+		memcpy(md5.tcpm_key, "secret", 6);
+		fds[0] = socket(AF_INET, SOCK_STREAM, 0);
+		if (setsockopt(fds[0], SOL_TCP, TCP_MD5SIG, &md5, sizeof(md5)) ||
+		    bind(fds[0], (struct sockaddr *)&a, len) || listen(fds[0], 1))
+			e2e_fail("setup: %s", strerror(errno));
+	} else if (!strcmp(mode, "v6hop")) {
+		/* next header, length 0 (8 bytes), a PadN option of 4 bytes */
+		static const unsigned char hop[8] = { 0, 0, 1, 4, 0, 0, 0, 0 };
+
+		fds[0] = socket(AF_INET6, SOCK_DGRAM, 0);
+		if (setsockopt(fds[0], SOL_IPV6, IPV6_HOPOPTS, hop, sizeof(hop)))
+			e2e_fail("setup: %s", strerror(errno));
+	} else if (!strcmp(mode, "zerocopy") || !strcmp(mode, "tsoptid")) {
+		struct so_timestamping ts = { SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_TX_SOFTWARE |
+					      SOF_TIMESTAMPING_SOFTWARE, 0 };
+		int one = 1;
+
+		fds[0] = socket(AF_INET, SOCK_DGRAM, 0);
+		if (mode[0] == 'z' ? setsockopt(fds[0], SOL_SOCKET, SO_ZEROCOPY, &one, sizeof(one)) :
+				     setsockopt(fds[0], SOL_SOCKET, SO_TIMESTAMPING, &ts, sizeof(ts)))
+			e2e_fail("setup: %s", strerror(errno));
+	} else if (!strcmp(mode, "filter")) {
+		struct sock_filter code[] = { BPF_STMT(BPF_RET | BPF_K, 0xffff) };
+		struct sock_fprog prog = { .len = 1, .filter = code };
+
+		fds[0] = socket(AF_INET, SOCK_DGRAM, 0);
+		if (setsockopt(fds[0], SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)))
+			e2e_fail("setup: %s", strerror(errno));
+	} else if (!strcmp(mode, "repair")) {
+		int one = 1;
+
+		fds[0] = socket(AF_INET, SOCK_STREAM, 0);
+		if (setsockopt(fds[0], SOL_TCP, TCP_REPAIR, &one, sizeof(one)))
+			e2e_fail("setup: %s", strerror(errno));
 	} else if (!strcmp(mode, "dgnamed")) {
 		struct sockaddr_un me = un;
 
@@ -135,6 +254,69 @@ static void check(const char *mode)
 	} else if (!strcmp(mode, "udp")) {
 		if (recv(fds[0], buf, sizeof(buf), MSG_DONTWAIT) != 5 || memcmp(buf, "dgram", 5))
 			e2e_fail("the queued datagram is lost");
+	} else if (!strcmp(mode, "udpcork") || !strcmp(mode, "udpmore")) {
+		int zero = 0;
+
+		if (ioctl(fds[0], SIOCOUTQ, &zero) || zero <= 0)
+			e2e_fail("the corked data is gone");
+		zero = 0;
+		if (mode[3] == 'c')
+			setsockopt(fds[0], SOL_UDP, UDP_CORK, &zero, sizeof(zero));
+		else
+			send(fds[0], "!", 1, 0);
+		if (recv(fds[0], buf, sizeof(buf), 0) < 6 || memcmp(buf, "corked", 6))
+			e2e_fail("the corked datagram did not arrive");
+	} else if (!strcmp(mode, "unixerr") || !strcmp(mode, "unixdgerr")) {
+		if (read(fds[0], buf, 1) != -1 || errno != ECONNRESET)
+			e2e_fail("the pending ECONNRESET is lost");
+	} else if (!strcmp(mode, "udperr")) {
+		int err = 0;
+		socklen_t elen = sizeof(err);
+
+		if (getsockopt(fds[0], SOL_SOCKET, SO_ERROR, &err, &elen) || err != ECONNREFUSED)
+			e2e_fail("the pending error is %d, not ECONNREFUSED", err);
+	} else if (!strcmp(mode, "md5")) {
+		struct tcp_md5sig md5 = { .tcpm_keylen = 0 };
+
+		/* deleting the key for 127.0.0.1 fails if there is none */
+		lo((struct sockaddr_in *)&md5.tcpm_addr);
+		if (setsockopt(fds[0], SOL_TCP, TCP_MD5SIG, &md5, sizeof(md5)))
+			e2e_fail("the TCP_MD5SIG key is gone: %s", strerror(errno));
+	} else if (!strcmp(mode, "mcast")) {
+		struct ip_mreqn mr = { .imr_ifindex = 1 };
+
+		mr.imr_multiaddr.s_addr = htonl(0xe0010203);
+		if (setsockopt(fds[0], SOL_IP, IP_DROP_MEMBERSHIP, &mr, sizeof(mr)))
+			e2e_fail("the membership is gone: %s", strerror(errno));
+	} else if (!strcmp(mode, "mcast6")) {
+		struct ipv6_mreq mr = { .ipv6mr_interface = 1 };
+
+		inet_pton(AF_INET6, "ff05::1234", &mr.ipv6mr_multiaddr);
+		if (setsockopt(fds[0], SOL_IPV6, IPV6_DROP_MEMBERSHIP, &mr, sizeof(mr)))
+			e2e_fail("the membership is gone: %s", strerror(errno));
+	} else if (!strcmp(mode, "zerocopy") || !strcmp(mode, "tsoptid")) {
+		int v[2] = { 0, 0 };
+		socklen_t vlen = sizeof(v);
+
+		if (getsockopt(fds[0], SOL_SOCKET, mode[0] == 'z' ? SO_ZEROCOPY : SO_TIMESTAMPING, v,
+			       &vlen) || !v[0])
+			e2e_fail("the option is gone");
+	} else if (!strcmp(mode, "filter")) {
+		socklen_t flen = 0;
+
+		if (getsockopt(fds[0], SOL_SOCKET, SO_GET_FILTER, NULL, &flen) || flen != 1)
+			e2e_fail("the socket filter is gone");
+	} else if (!strcmp(mode, "encap") || !strcmp(mode, "ipopts") || !strcmp(mode, "repair") ||
+		   !strcmp(mode, "v6hop")) {
+		int level = mode[0] == 'e' ? SOL_UDP : mode[0] == 'i' ? SOL_IP :
+			    mode[0] == 'v' ? SOL_IPV6 : SOL_TCP;
+		int name = mode[0] == 'e' ? UDP_ENCAP : mode[0] == 'i' ? IP_OPTIONS :
+			   mode[0] == 'v' ? IPV6_HOPOPTS : TCP_REPAIR;
+		char v[40] = { 0 };
+		socklen_t vlen = sizeof(v);
+
+		if (getsockopt(fds[0], level, name, v, &vlen) || !vlen || !(v[0] | v[2]))
+			e2e_fail("the option is gone");
 	} else if (!strcmp(mode, "dgnamed")) {
 		if (recv(fds[0], buf, sizeof(buf), MSG_DONTWAIT) != 5 || memcmp(buf, "named", 5))
 			e2e_fail("the queued datagram is lost");

@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -20,6 +21,7 @@
 #include <linux/unix_diag.h>
 
 #include "unit.h"
+#include "kernel-compat.h"
 #include "files.h"
 #include "image.h"
 #include "log.h"
@@ -115,7 +117,7 @@ static int test_parse_inet(void)
 	struct inet_diag_msg im = { .idiag_family = AF_INET6, .idiag_state = 10,
 				    .idiag_rqueue = 0, .idiag_wqueue = 511, .idiag_inode = 99 };
 	struct sk_inet_diag s;
-	uint8_t one = 1, shut = 2;
+	uint8_t one = 1, shut = 2, md5[100] = { 0 };	/* one struct tcp_diag_md5sig */
 	struct msg m;
 
 	im.id.idiag_sport = htons(8080);
@@ -123,12 +125,13 @@ static int test_parse_inet(void)
 	msg_init(&m, &im, sizeof(im));
 	msg_attr(&m, INET_DIAG_SHUTDOWN, &shut, 1);
 	msg_attr(&m, INET_DIAG_SKV6ONLY, &one, 1);
+	msg_attr(&m, INET_DIAG_MD5SIG, md5, sizeof(md5));
 	CHECK(sk_diag_parse_inet(&m.h, IPPROTO_TCP, &s) == 0);
 	CHECK(s.ino == 99 && s.family == AF_INET6 && s.proto == IPPROTO_TCP && s.state == 10);
-	CHECK(s.sport == 8080 && s.wqueue == 511 && s.shutdown == 2 && s.v6only == 1);
+	CHECK(s.sport == 8080 && s.wqueue == 511 && s.shutdown == 2 && s.v6only == 1 && s.md5);
 	CHECK(s.src[15] == 1);
 	msg_init(&m, &im, sizeof(im));
-	CHECK(sk_diag_parse_inet(&m.h, IPPROTO_TCP, &s) == 0 && s.v6only == -1);
+	CHECK(sk_diag_parse_inet(&m.h, IPPROTO_TCP, &s) == 0 && s.v6only == -1 && !s.md5);
 	msg_attr(&m, INET_DIAG_SHUTDOWN, &shut, 0);
 	CHECK(sk_diag_parse_inet(&m.h, IPPROTO_TCP, &s) == -1);	/* empty attribute */
 	m.h.nlmsg_len = NLMSG_LENGTH(8);
@@ -236,9 +239,9 @@ static int test_opts_roundtrip(void)
 	CHECK(!setsockopt(a, SOL_IP, IP_PKTINFO, &one, sizeof(one)));
 	CHECK(!setsockopt(a, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)));
 	CHECK(!sk_opts_dump(&cache, a, 3, AF_INET, SOCK_STREAM, IPPROTO_TCP, &o, &nr));
-	CHECK(nr == 9);
+	CHECK(nr == 10);	/* and SO_BUF_LOCK, which SO_RCVBUF set */
 	CHECK(!sk_opts_check(o, nr, "test", 1));
-	CHECK(!sk_opts_restore(b, o, nr));
+	CHECK(!sk_opts_restore(b, o, nr, false) && !sk_opts_restore(b, o, nr, true));
 	CHECK(getint(b, SOL_SOCKET, SO_REUSEADDR) == 1 && getint(b, SOL_SOCKET, SO_PRIORITY) == 3);
 	CHECK(getint(b, SOL_SOCKET, SO_RCVBUF) == getint(a, SOL_SOCKET, SO_RCVBUF));
 	CHECK(getint(b, SOL_TCP, TCP_NODELAY) == 1);
@@ -246,6 +249,10 @@ static int test_opts_roundtrip(void)
 	CHECK(getint(b, SOL_TCP, TCP_USER_TIMEOUT) == 7000 && getint(b, SOL_IP, IP_PKTINFO) == 1);
 	CHECK(getint(b, SOL_SOCKET, SO_TIMESTAMPNS) == 1);
 	CHECK(!getsockopt(b, SOL_SOCKET, SO_LINGER, &got, &len) && got.l_onoff && got.l_linger == 9);
+	for (i = 0; i < nr; i++)
+		if (o[i]->opt == (SOL_SOCKET << 16 | SO_RCVBUF))
+			o[i]->val |= 1;	/* the kernel keeps sizes even: reads back otherwise */
+	CHECK(sk_opts_restore(b, o, nr, true) == -1);
 	o[0]->opt = 0xffff;
 	CHECK(sk_opts_check(o, nr, "test", 1) == -1);	/* unknown */
 	o[0]->opt = SOL_SOCKET << 16 | SO_PRIORITY;
@@ -273,6 +280,183 @@ static int test_opts_filter(void)
 	CHECK(!setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)));
 	CHECK(sk_opts_dump(&cache, fd, 3, AF_INET, SOCK_DGRAM, IPPROTO_UDP, &o, &nr) == -1);
 	close(fd);
+	return 0;
+}
+
+
+/* ---- the option table against this kernel ------------------------------------------------ */
+
+struct kind {
+	int		family, type, proto;
+	const char	*name;
+};
+
+static const struct kind kinds[] = {
+	{ AF_UNIX, SOCK_STREAM, 0, "unix stream" },
+	{ AF_UNIX, SOCK_DGRAM, 0, "unix dgram" },
+	{ AF_UNIX, SOCK_SEQPACKET, 0, "unix seqpacket" },
+	{ AF_INET, SOCK_STREAM, IPPROTO_TCP, "tcp4" },
+	{ AF_INET6, SOCK_STREAM, IPPROTO_TCP, "tcp6" },
+	{ AF_INET, SOCK_DGRAM, IPPROTO_UDP, "udp4" },
+	{ AF_INET6, SOCK_DGRAM, IPPROTO_UDP, "udp6" },
+};
+
+/*
+ * Every option getsockopt() reads on a fresh socket of each kind criu
+ * carries is in the table (kept, refused or known not to be an option):
+ * an option a newer kernel adds fails here until it is placed.
+ */
+static int test_opts_table_complete(void)
+{
+	static const int levels[] = { SOL_SOCKET, SOL_IP, SOL_IPV6, SOL_TCP, SOL_UDP };
+	size_t k, l;
+	int name, missing = 0;
+
+	for (k = 0; k < ARRAY_SIZE(kinds); k++) {
+		int fd = socket(kinds[k].family, kinds[k].type, kinds[k].proto);
+
+		CHECK(fd >= 0);
+		for (l = 0; l < ARRAY_SIZE(levels); l++)
+			for (name = 0; name < 128; name++) {
+				unsigned char buf[512];
+				socklen_t len = sizeof(buf);
+
+				if (getsockopt(fd, levels[l], name, buf, &len) ||
+				    sk_opt_name(levels[l], name))
+					continue;
+				fprintf(stderr, "%s: option %d of level %d is readable, not in "
+					"the table\n", kinds[k].name, name, levels[l]);
+				missing++;
+			}
+		close(fd);
+	}
+	CHECK(missing == 0);
+	return 0;
+}
+
+/*
+ * A fresh socket of each kind has nothing to keep but what is always kept:
+ * IPV6_V6ONLY, the unix SO_PASSCRED, SO_PASSSEC, SO_PASSPIDFD, SO_PASSRIGHTS.
+ */
+static int test_opts_fresh(void)
+{
+	size_t k, i;
+
+	for (k = 0; k < ARRAY_SIZE(kinds); k++) {
+		const struct kind *d = &kinds[k];
+		int fd = socket(d->family, d->type, d->proto);
+		size_t nr, want = d->family == AF_INET6 ? 1 : d->family == AF_UNIX ? 4 : 0;
+		SkOpt **o;
+
+		CHECK(fd >= 0);
+		CHECK(!sk_opts_dump(&cache, fd, 3, d->family, d->type, d->proto, &o, &nr));
+		if (nr != want)
+			fprintf(stderr, "%s: %zu options kept of a fresh socket, first %#x\n", d->name,
+				nr, nr ? o[0]->opt : 0);
+		CHECK(nr == want);
+		for (i = 0; i < nr; i++)
+			sk_opt__free_unpacked(o[i], NULL);
+		free(o);
+		close(fd);
+	}
+	return 0;
+}
+
+/* Names, keys and 64-bit values; SO_BUF_LOCK after the sizes; refused options. */
+static int test_opts_bytes(void)
+{
+	int a = socket(AF_INET, SOCK_STREAM, 0), b = socket(AF_INET, SOCK_STREAM, 0);
+	unsigned char key[16] = "0123456789abcdef", got[32];
+	uint64_t rate = 123456789, grate = 0;
+	int big = 8 << 20, lock = 2, one = 1;
+	socklen_t len;
+	SkOpt **o;
+	size_t nr, i;
+
+	CHECK(a >= 0 && b >= 0);
+	CHECK(!setsockopt(a, SOL_SOCKET, SO_BINDTODEVICE, "lo", 2));
+	CHECK(!setsockopt(a, SOL_TCP, TCP_CONGESTION, "reno", 4));
+	CHECK(!setsockopt(a, SOL_TCP, TCP_FASTOPEN_KEY, key, sizeof(key)));
+	CHECK(!setsockopt(a, SOL_SOCKET, SO_MAX_PACING_RATE, &rate, sizeof(rate)));
+	CHECK(!setsockopt(a, SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big)));	/* over wmem_max */
+	CHECK(!setsockopt(a, SOL_SOCKET, SO_BUF_LOCK, &lock, sizeof(lock)));
+	CHECK(!setsockopt(a, SOL_TCP, TCP_CORK, &one, sizeof(one)));
+	CHECK(!sk_opts_dump(&cache, a, 3, AF_INET, SOCK_STREAM, IPPROTO_TCP, &o, &nr));
+	CHECK(nr == 7);
+	CHECK(!sk_opts_check(o, nr, "test", 1));
+	CHECK(!sk_opts_restore(b, o, nr, false) && !sk_opts_restore(b, o, nr, true));
+	len = sizeof(got);
+	CHECK(!getsockopt(b, SOL_SOCKET, SO_BINDTODEVICE, got, &len) && !strcmp((char *)got, "lo"));
+	len = sizeof(got);
+	CHECK(!getsockopt(b, SOL_TCP, TCP_CONGESTION, got, &len) && !strcmp((char *)got, "reno"));
+	len = sizeof(got);
+	CHECK(!getsockopt(b, SOL_TCP, TCP_FASTOPEN_KEY, got, &len) && len == 16 &&
+	      !memcmp(got, key, 16));
+	len = sizeof(grate);
+	CHECK(!getsockopt(b, SOL_SOCKET, SO_MAX_PACING_RATE, &grate, &len) && grate == rate);
+	CHECK(getint(b, SOL_SOCKET, SO_SNDBUF) == getint(a, SOL_SOCKET, SO_SNDBUF));
+	CHECK(getint(b, SOL_SOCKET, SO_BUF_LOCK) == 2 && getint(b, SOL_TCP, TCP_CORK) == 1);
+	for (i = 0; i < nr; i++)
+		sk_opt__free_unpacked(o[i], NULL);
+	free(o);
+	CHECK(!setsockopt(a, SOL_TCP, TCP_REPAIR, &one, sizeof(one)));
+	CHECK(sk_opts_dump(&cache, a, 3, AF_INET, SOCK_STREAM, IPPROTO_TCP, &o, &nr) == -1);
+	for (i = 0; i < nr; i++)
+		sk_opt__free_unpacked(o[i], NULL);
+	free(o);
+	close(a);
+	close(b);
+	return 0;
+}
+
+/* More options than the old limit of 64 on one socket: all kept, checked, set, read back. */
+static int test_opts_many(void)
+{
+	static const int on[][2] = {
+		{ SOL_SOCKET, SO_DEBUG }, { SOL_SOCKET, SO_REUSEADDR }, { SOL_SOCKET, SO_DONTROUTE },
+		{ SOL_SOCKET, SO_BROADCAST }, { SOL_SOCKET, SO_KEEPALIVE }, { SOL_SOCKET, SO_OOBINLINE },
+		{ SOL_SOCKET, SO_NO_CHECK }, { SOL_SOCKET, SO_REUSEPORT }, { SOL_SOCKET, SO_TIMESTAMP },
+		{ SOL_SOCKET, SO_RXQ_OVFL }, { SOL_SOCKET, SO_WIFI_STATUS }, { SOL_SOCKET, SO_NOFCS },
+		{ SOL_SOCKET, SO_LOCK_FILTER }, { SOL_SOCKET, SO_SELECT_ERR_QUEUE },
+		{ SOL_SOCKET, SO_ZEROCOPY }, { SOL_SOCKET, SO_RCVMARK }, { SOL_SOCKET, SO_RCVPRIORITY },
+		{ SOL_SOCKET, SO_PREFER_BUSY_POLL }, { SOL_SOCKET, SO_PRIORITY }, { SOL_SOCKET, SO_MARK },
+		{ SOL_IP, IP_RECVOPTS }, { SOL_IP, IP_RETOPTS }, { SOL_IP, IP_PKTINFO },
+		{ SOL_IP, IP_RECVERR }, { SOL_IP, IP_RECVTTL }, { SOL_IP, IP_RECVTOS },
+		{ SOL_IP, IP_FREEBIND }, { SOL_IP, IP_PASSSEC }, { SOL_IP, IP_TRANSPARENT },
+		{ SOL_IP, IP_RECVORIGDSTADDR }, { SOL_IP, IP_CHECKSUM }, { SOL_IP, IP_BIND_ADDRESS_NO_PORT },
+		{ SOL_IP, IP_RECVFRAGSIZE }, { SOL_IP, IP_RECVERR_RFC4884 }, { SOL_IP, IP_MULTICAST_ALL },
+		{ SOL_IP, IP_TOS }, { SOL_IP, IP_TTL }, { SOL_IP, IP_MINTTL },
+		{ SOL_IPV6, IPV6_2292PKTINFO }, { SOL_IPV6, IPV6_2292HOPOPTS },
+		{ SOL_IPV6, IPV6_2292DSTOPTS }, { SOL_IPV6, IPV6_2292RTHDR }, { SOL_IPV6, IPV6_2292HOPLIMIT },
+		{ SOL_IPV6, IPV6_FLOWINFO }, { SOL_IPV6, IPV6_RECVERR }, { SOL_IPV6, IPV6_V6ONLY },
+		{ SOL_IPV6, IPV6_ROUTER_ALERT_ISOLATE }, { SOL_IPV6, IPV6_RECVERR_RFC4884 },
+		{ SOL_IPV6, IPV6_FLOWINFO_SEND }, { SOL_IPV6, IPV6_RECVPKTINFO },
+		{ SOL_IPV6, IPV6_RECVHOPLIMIT }, { SOL_IPV6, IPV6_RECVHOPOPTS }, { SOL_IPV6, IPV6_RECVRTHDR },
+		{ SOL_IPV6, IPV6_RECVDSTOPTS }, { SOL_IPV6, IPV6_RECVPATHMTU }, { SOL_IPV6, IPV6_DONTFRAG },
+		{ SOL_IPV6, IPV6_RECVTCLASS }, { SOL_IPV6, IPV6_RECVORIGDSTADDR },
+		{ SOL_IPV6, IPV6_TRANSPARENT }, { SOL_IPV6, IPV6_RECVFRAGSIZE }, { SOL_IPV6, IPV6_FREEBIND },
+		{ SOL_IPV6, IPV6_TCLASS }, { SOL_IPV6, IPV6_UNICAST_HOPS }, { SOL_IPV6, IPV6_MINHOPCOUNT },
+		{ SOL_UDP, UDP_CORK }, { SOL_UDP, UDP_NO_CHECK6_TX }, { SOL_UDP, UDP_NO_CHECK6_RX },
+		{ SOL_UDP, UDP_GRO },
+	};
+	int a = socket(AF_INET6, SOCK_DGRAM, 0), b = socket(AF_INET6, SOCK_DGRAM, 0), one = 1;
+	SkOpt **o;
+	size_t nr, i;
+
+	CHECK(a >= 0 && b >= 0);
+	for (i = 0; i < ARRAY_SIZE(on); i++)
+		CHECK(!setsockopt(a, on[i][0], on[i][1], &one, sizeof(one)));
+	CHECK(!sk_opts_dump(&cache, a, 3, AF_INET6, SOCK_DGRAM, IPPROTO_UDP, &o, &nr));
+	CHECK(nr > 64);	/* and IPV6_V6ONLY; one of them is on on a fresh socket */
+	CHECK(!sk_opts_check(o, nr, "test", 1));
+	CHECK(!sk_opts_restore(b, o, nr, false) && !sk_opts_restore(b, o, nr, true));
+	for (i = 0; i < ARRAY_SIZE(on); i++)
+		CHECK(getint(b, on[i][0], on[i][1]) == getint(a, on[i][0], on[i][1]));
+	for (i = 0; i < nr; i++)
+		sk_opt__free_unpacked(o[i], NULL);
+	free(o);
+	close(a);
+	close(b);
 	return 0;
 }
 
@@ -366,6 +550,7 @@ static int test_unix_img(void)
 
 static int test_inet_img(void)
 {
+	SkOpt op = SK_OPT__INIT, *ops[1] = { &op };
 	InetSkEntry e;
 	uint8_t lo[4] = { 127, 0, 0, 1 };
 
@@ -381,6 +566,10 @@ static int test_inet_img(void)
 	e.src_addr.len = 4;
 	e.src_addr.data = lo;
 	e.src_port = 8080;
+	op.opt = SOL_TCP << 16 | TCP_CONGESTION;
+	op.has_data = true;
+	op.data.len = 4;
+	op.data.data = (uint8_t *)"reno\0";
 	CHECK(read_back(IMG_INET_SKS, NULL, &e, 1) == 0);
 	e.src_port = 70000;
 	CHECK(read_back(IMG_INET_SKS, NULL, &e, 1) == -1);	/* port */
@@ -391,9 +580,20 @@ static int test_inet_img(void)
 	e.state = 1;
 	CHECK(read_back(IMG_INET_SKS, NULL, &e, 1) == -1);	/* established TCP */
 	e.state = 10;
-	e.has_v6only = true;
-	CHECK(read_back(IMG_INET_SKS, NULL, &e, 1) == -1);	/* v6only on v4 */
-	e.has_v6only = false;
+	e.n_opts = 1;
+	e.opts = ops;
+	CHECK(read_back(IMG_INET_SKS, NULL, &e, 1) == 0);	/* TCP_CONGESTION "reno" */
+	op.data.len = 5;
+	CHECK(read_back(IMG_INET_SKS, NULL, &e, 1) == -1);	/* a NUL in a name */
+	op.data.len = 4;
+	op.has_data = false;
+	CHECK(read_back(IMG_INET_SKS, NULL, &e, 1) == -1);	/* a name without its bytes */
+	op.opt = SOL_TCP << 16 | TCP_REPAIR;
+	op.val = 1;
+	CHECK(read_back(IMG_INET_SKS, NULL, &e, 1) == -1);	/* one the dump refuses */
+	op.opt = SOL_SOCKET << 16 | SO_COOKIE;
+	CHECK(read_back(IMG_INET_SKS, NULL, &e, 1) == -1);	/* read-only */
+	e.n_opts = 0;
 	e.proto = IPPROTO_SCTP;
 	CHECK(read_back(IMG_INET_SKS, NULL, &e, 1) == -1);
 	return 0;
@@ -414,11 +614,15 @@ static int test_cleanup(void)
 static const struct unit_case cases[] = {
 	{ "unix diag: every attribute parsed", test_parse_unix },
 	{ "unix diag: short, oversized, foreign answers", test_parse_unix_bad },
-	{ "inet diag: v6 listener, shutdown, v6only; malformed", test_parse_inet },
+	{ "inet diag: v6 listener, shutdown, v6only, md5; malformed", test_parse_inet },
 	{ "unix diag of real sockets: peers, listener, pending", test_diag_unix_live },
 	{ "inet diag of real sockets: TCP listener, UDP", test_diag_inet_live },
 	{ "socket options: dump, check, restore", test_opts_roundtrip },
 	{ "socket options: an attached filter is refused", test_opts_filter },
+	{ "socket options: every readable one is in the table", test_opts_table_complete },
+	{ "socket options: none kept of a fresh socket", test_opts_fresh },
+	{ "socket options: names, keys, u64, forced sizes, refusal", test_opts_bytes },
+	{ "socket options: more than 64 on one socket", test_opts_many },
 	{ "unix-sks.img: bad entries refused", test_unix_img },
 	{ "inet-sks.img: bad entries refused", test_inet_img },
 	{ "scratch directory removed", test_cleanup },
