@@ -854,6 +854,10 @@ def snap_maps(pid, out, recreated):
 def snap_process(pid, out, recreated):
     for f in PROC_FILES:
         out["%d %s" % (pid, f)] = read_proc("/proc/%d/%s" % (pid, f))
+    # the kernel lists POSIX timers in hash order: compare them by id
+    timers = re.split(r"(?m)^(?=ID: )", out["%d timers" % pid])
+    out["%d timers" % pid] = "".join(sorted(timers, key=lambda t: int(t.split()[1])
+                                            if t.startswith("ID: ") else -1))
     out["%d auxv" % pid] = read_proc("/proc/%d/auxv" % pid, binary=True)
     for link in ("cwd", "root", "exe"):
         try:
@@ -866,6 +870,12 @@ def snap_process(pid, out, recreated):
         except OSError as e:
             # pid_for_children after unshare(CLONE_NEWPID), before a child
             out["%d ns %s" % (pid, ns)] = "<%s>" % e.strerror
+    # a time namespace made for the children is made anew by the restore:
+    # what is compared is that it is the task's own (its offsets are checked
+    # by the program), not its inode number
+    tfc = "%d ns time_for_children" % pid
+    if out.get(tfc, "").startswith("time:") and out[tfc] != out.get("%d ns time" % pid):
+        out[tfc] = "(a time namespace of its own for the children)"
     tids = sorted(int(t) for t in os.listdir("/proc/%d/task" % pid))
     out["%d threads" % pid] = " ".join(map(str, tids))
     for tid in tids:
