@@ -100,6 +100,7 @@ CASES = [
     # the second dump sees the master's unread bytes only if the first gave them back
     ("pty_pair_twice", prog("pty_pair"), "twice", [], []),
     ("pty_ctty", prog("pty_ctty"), "once", [], []),
+    ("pty_owner", prog("pty_owner"), "once", [], []),
     ("python_pty", ["/usr/bin/python3", os.path.join(E2E, "py_pty.py")], "once", [], []),
     ("pty_ctty_fg_child", prog("pty_ctty") + ["--fg-child"], "once", [], []),
     ("pty_script", prog("pty_script"), "once", [], []),
