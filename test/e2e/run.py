@@ -79,6 +79,7 @@ CASES = [
     ("py_workers", ["/usr/bin/python3", os.path.join(E2E, "py_workers.py")], "once", [], []),
     ("ghost", prog("ghost"), "once", [], []),
     ("ghost_exe", prog("ghost_exe"), "once", [], []),
+    ("tmpfile", prog("tmpfile"), "once", [], []),
     ("memfd_fd", prog("memfd_fd"), "once", [], []),
     ("tail_f", ["tail", "-f"], "tail", [], []),
     ("memfd_open_mapped", prog("memfd_open_mapped"), "once", [], []),
