@@ -186,9 +186,12 @@ int dump_collect_fds(struct dump_task *t);
 int dump_collect_fs(struct dump_task *t);	/* cwd, root, exe */
 void dump_files_free(struct dump_files *f);
 int dump_write_fds(struct dump_task *t);
+void dump_fds_free(struct dump_task *t);
 /*
  * Objects used by several processes must be ones the restore can hand
- * down through the forks: -1 logged if not. Then every kind's images.
+ * down through the forks, and the owner of each file's signals (F_SETOWN)
+ * a process or group the restore makes: -1 logged if not. Then every
+ * kind's images.
  */
 int dump_check_shared_fds(const struct dump_tree *tr);
 int dump_write_fd_objects(struct dump_tree *tr);

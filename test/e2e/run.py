@@ -69,6 +69,8 @@ CASES = [
     ("shared_file", prog("shared_file"), "once", [], []),
     ("shared_mem", prog("shared_mem"), "once", [], []),
     ("pipe_tree", prog("pipe_tree"), "once", [], []),
+    ("fown", prog("fown"), "once", [], []),
+    ("fown_uid", prog("fown") + ["uid"], "once", [], []),
     ("pipe_combos", prog("pipe_combos"), "once", [], []),
     ("pipeline", prog("pipeline"), "once", [], []),
     ("tree_leave_running_twice", prog("tree"), "twice", [], []),
