@@ -310,6 +310,115 @@ static int open_dir(pid_t pid, const char *name)
 	return fd;
 }
 
+/* ---- descriptor tables shared by processes (CLONE_FILES) -------------------- */
+
+static int kcmp_files(pid_t a, pid_t b)
+{
+	long r = syscall(SYS_kcmp, a, b, KCMP_FILES, 0, 0);
+
+	return r == 0 ? 0 : r == 1 ? -1 : r == 2 ? 1 : 3;
+}
+
+static int table_cmp(const void *a, const void *b)
+{
+	const struct dump_task *x = *(struct dump_task *const *)a, *y = *(struct dump_task *const *)b;
+	int r = kcmp_files(x->pid, y->pid);
+
+	/* kcmp failed: never equal (checked again below), a stable order */
+	return r != 3 ? r : x->pid < y->pid ? -1 : 1;
+}
+
+static bool has_children(const struct dump_tree *tr, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < tr->nr; i++)
+		if (tr->t[i]->ppid == pid)
+			return true;
+	return false;
+}
+
+/*
+ * One table shared by the processes @g[0..n): the restore makes the
+ * sharers with CLONE_FILES from the one whose parent is not among them,
+ * once that one's fds are in place: they must be its children, without
+ * children of their own (they would be forked before it, with a table of
+ * its own), in its session and in its group or their own.
+ */
+static int check_table(const struct dump_tree *tr, struct dump_task **g, size_t n)
+{
+	struct dump_task *owner = NULL;
+	size_t i, k;
+
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < n && g[k]->pid != g[i]->ppid; k++)
+			;
+		if (k < n)
+			continue;
+		if (owner) {
+			pr_err("descriptor table shared by %d and %d, which are not parent and child, "
+			       "is not supported yet", owner->pid, g[i]->pid);
+			return -1;
+		}
+		owner = g[i];
+	}
+	for (i = 0; owner && i < n; i++) {
+		struct dump_task *m = g[i];
+		const char *why = NULL;
+
+		if (m == owner)
+			continue;
+		if (m->ppid != owner->pid)
+			why = "the second is a grandchild of the first";
+		else if (has_children(tr, m->pid))
+			why = "the child has children of its own";
+		else if (m->stat.session != owner->stat.session ||
+			 (m->stat.pgrp != owner->stat.pgrp && m->stat.pgrp != m->pid))
+			why = "the child is in another session or process group";
+		if (why) {
+			pr_err("descriptor table shared by %d and %d (%s) is not supported yet",
+			       owner->pid, m->pid, why);
+			return -1;
+		}
+		m->files_of = owner->pid;
+		pr_info("%d shares the descriptor table of its parent %d", m->pid, owner->pid);
+	}
+	if (!owner) {	/* a cycle of parents: cannot happen */
+		pr_err("descriptor table shared by %d and %d is not supported yet", g[0]->pid, g[1]->pid);
+		return -1;
+	}
+	return 0;
+}
+
+int dump_check_fd_tables(struct dump_tree *tr)
+{
+	struct dump_task **v = calloc(tr->nr + 1, sizeof(*v)), *root = tr->t[0];
+	size_t n = 0, i, j;
+	int ret = 0;
+
+	if (!v) {
+		pr_err("out of memory");
+		return -1;
+	}
+	if (!root->zombie && root->stat.ppid > 0 && kcmp_files(root->pid, root->stat.ppid) == 0) {
+		pr_err("descriptor table shared by %d and its parent %d (outside the dump) is not "
+		       "supported yet", root->pid, root->stat.ppid);
+		ret = -1;
+	}
+	for (i = 0; i < tr->nr; i++)
+		if (!tr->t[i]->zombie)
+			v[n++] = tr->t[i];
+	qsort(v, n, sizeof(*v), table_cmp);
+	for (i = 0; i < n && !ret; i = j) {
+		for (j = i + 1; j < n && kcmp_files(v[i]->pid, v[j]->pid) == 0; j++)
+			;
+		if (j - i > 1)
+			ret = check_table(tr, v + i, j - i);
+	}
+	free(v);
+	return ret;
+}
+
 int dump_collect_fds(struct dump_task *t)
 {
 	char target[PATH_MAX + 32];
@@ -547,7 +656,11 @@ int dump_check_shared_fds(const struct dump_tree *tr)
 		return -1;
 	for (i = 0; i < tr->nr && !ret; i++) {
 		const struct dump_task *t = tr->t[i];
-		uint32_t *ids = task_ids(t, &n);
+		uint32_t *ids;
+
+		if (t->files_of)
+			continue;	/* its parent's table, restored once */
+		ids = task_ids(t, &n);
 
 		if (!ids) {
 			ret = -1;

@@ -218,20 +218,52 @@ static int run_post(struct install *in)
 	return 0;
 }
 
+/* Moves go above every number in use, maybe past the task's RLIMIT_NOFILE. */
+static bool lift_nofile(struct rlimit *nofile)
+{
+	struct rlimit more;
+
+	if (getrlimit(RLIMIT_NOFILE, nofile) || nofile->rlim_cur >= nofile->rlim_max)
+		return false;
+	more = (struct rlimit){ nofile->rlim_max, nofile->rlim_max };
+	return !setrlimit(RLIMIT_NOFILE, &more);
+}
+
+static int drop_nofile(struct install *in, const struct rlimit *nofile, int ret)
+{
+	if (setrlimit(RLIMIT_NOFILE, nofile) && !ret)
+		ret = fail(in, "RLIMIT_NOFILE: cannot put the soft limit back to %llu: %s",
+			   (unsigned long long)nofile->rlim_cur, strerror(errno));
+	return ret;
+}
+
+int rst_fds_keep_above(const struct rst_image *owner, int *keep, int nr_keep, char *why,
+		       size_t len)
+{
+	struct install in = { .ri = owner, .why = why, .len = len, .hi = 3 };
+	struct rlimit nofile;
+	bool lifted = lift_nofile(&nofile);
+	int i, ret = 0;
+	size_t k;
+
+	for (k = 0; k < owner->nr_fds; k++)
+		if ((int)owner->fds[k]->fd >= in.hi)
+			in.hi = (int)owner->fds[k]->fd + 1;
+	for (i = 0; i < nr_keep && !ret; i++)
+		if (keep[i] >= 0 && keep[i] < in.hi)
+			ret = move_up(&in, keep[i], &keep[i]);
+	return lifted ? drop_nofile(&in, &nofile, ret) : ret;
+}
+
 int rst_fds_install(const struct rst_image *ri, struct rst_files *f, int *keep, int nr_keep,
 		    char *why, size_t len)
 {
 	struct install in = { .ri = ri, .f = f, .why = why, .len = len };
-	struct rlimit nofile, more;
-	bool lifted = false;
+	struct rlimit nofile;
+	bool lifted = lift_nofile(&nofile);
 	size_t k;
 	int ret = -1;
 
-	/* Moves go above every number in use, maybe past the task's RLIMIT_NOFILE. */
-	if (!getrlimit(RLIMIT_NOFILE, &nofile) && nofile.rlim_cur < nofile.rlim_max) {
-		more = (struct rlimit){ nofile.rlim_max, nofile.rlim_max };
-		lifted = !setrlimit(RLIMIT_NOFILE, &more);
-	}
 	if (plan(&in, keep, nr_keep))
 		goto out;
 	for (k = 0; k < ri->nr_fds; k++)
@@ -242,9 +274,8 @@ int rst_fds_install(const struct rst_image *ri, struct rst_files *f, int *keep, 
 		f->obj_fd[k] = -1;	/* closed, or now a target */
 	ret = restore_fowns(&in) || run_post(&in) ? -1 : 0;
 out:
-	if (lifted && setrlimit(RLIMIT_NOFILE, &nofile) && !ret)
-		ret = fail(&in, "RLIMIT_NOFILE: cannot put the soft limit back to %llu: %s",
-			   (unsigned long long)nofile.rlim_cur, strerror(errno));
+	if (lifted)
+		ret = drop_nofile(&in, &nofile, ret);
 	free(in.occ);
 	free(in.left);
 	return ret;
