@@ -216,8 +216,11 @@ static int shared_id(struct dump_files *f, const struct fd_ops *ops, const struc
 static int dump_fown(struct fd_probe *p, FdEntry *e)
 {
 	struct f_owner_ex own = { 0 };
-	int fd = fd_probe_local(p), sig;
+	int fd, sig;
 
+	if (p->fi.flags & O_PATH)
+		return 0;	/* opens nothing: no owner, no signal (fcntl says EBADF) */
+	fd = fd_probe_local(p);
 	if (fd < 0)
 		return -1;
 	sig = fcntl(fd, F_GETSIG);
