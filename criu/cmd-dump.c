@@ -254,6 +254,8 @@ static int write_pstree(const struct dump_tree *tr)
 		e.ppid = t->ppid;
 		e.pgid = t->stat.pgrp;
 		e.sid = t->stat.session;
+		e.has_files_of = t->files_of != 0;
+		e.files_of = (uint32_t)t->files_of;
 		e.n_threads = t->zombie ? 0 : (size_t)t->nr_tids;	/* a zombie has none left */
 		e.threads = tids;
 		r = img_write_entry(img, &e.base);
@@ -488,7 +490,7 @@ int cmd_dump(struct cr_options *o)
 	t_frozen = dump_now_us();
 	tr.stats.freezing_us = t_frozen - t_start;
 	dump_phase(&tr.stats, "seize");
-	if (dump_fault("after-seize") || dump_tree_check_ids(&tr))
+	if (dump_fault("after-seize") || dump_tree_check_ids(&tr) || dump_check_fd_tables(&tr))
 		goto fail;
 	dump_phase(&tr.stats, "check");
 	if (dump_all(&tr))

@@ -207,6 +207,42 @@ static int shared_id(struct dump_files *f, const struct fd_ops *ops, const struc
 	return 0;
 }
 
+/*
+ * Signal-driven I/O of the open file description (every kind): owner and
+ * signal through criu's copy (nothing in fdinfo shows them), O_ASYNC from
+ * fdinfo. Nothing of it set: no fown_entry. Kept with the description's
+ * first fd in the tree only: one process sets it again, with its creds.
+ */
+static int dump_fown(struct fd_probe *p, FdEntry *e)
+{
+	struct f_owner_ex own = { 0 };
+	int fd, sig;
+
+	if (p->fi.flags & O_PATH)
+		return 0;	/* opens nothing: no owner, no signal (fcntl says EBADF) */
+	fd = fd_probe_local(p);
+	if (fd < 0)
+		return -1;
+	sig = fcntl(fd, F_GETSIG);
+	if (sig < 0 || fcntl(fd, F_GETOWN_EX, &own)) {
+		pr_perror("fd %d of %d: cannot read its signal owner", p->fd, p->pid);
+		return -1;
+	}
+	if (!own.pid && !sig && !(p->fi.flags & O_ASYNC))
+		return 0;
+	e->fown = malloc(sizeof(*e->fown));
+	if (!e->fown) {
+		pr_err("out of memory");
+		return -1;
+	}
+	fown_entry__init(e->fown);
+	e->fown->type = own.pid > 0 ? (uint32_t)own.type : 0;
+	e->fown->pid = own.pid > 0 ? (uint32_t)own.pid : 0;
+	e->fown->signum = (uint32_t)sig;
+	e->fown->async = !!(p->fi.flags & O_ASYNC);
+	return 0;
+}
+
 /* Classify fd @fd and give it an object; the probe is released by the caller. */
 static int collect_one(struct dump_task *t, struct fd_probe *p, int infofd, FdEntry *e)
 {
@@ -240,7 +276,8 @@ static int collect_one(struct dump_task *t, struct fd_probe *p, int infofd, FdEn
 		return -1;
 	id = (uint32_t)ret;
 	if (seen) {
-		if (ops->dump(t->files, p, &id)) {
+		/* the first holder (parents come first) sets the owner again */
+		if (dump_fown(p, e) || ops->dump(t->files, p, &id)) {
 			tdelete(seen, &t->files->seen, seen_cmp);
 			free(seen);
 			return -1;
@@ -276,6 +313,115 @@ static int open_dir(pid_t pid, const char *name)
 	return fd;
 }
 
+/* ---- descriptor tables shared by processes (CLONE_FILES) -------------------- */
+
+static int kcmp_files(pid_t a, pid_t b)
+{
+	long r = syscall(SYS_kcmp, a, b, KCMP_FILES, 0, 0);
+
+	return r == 0 ? 0 : r == 1 ? -1 : r == 2 ? 1 : 3;
+}
+
+static int table_cmp(const void *a, const void *b)
+{
+	const struct dump_task *x = *(struct dump_task *const *)a, *y = *(struct dump_task *const *)b;
+	int r = kcmp_files(x->pid, y->pid);
+
+	/* kcmp failed: never equal (checked again below), a stable order */
+	return r != 3 ? r : x->pid < y->pid ? -1 : 1;
+}
+
+static bool has_children(const struct dump_tree *tr, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < tr->nr; i++)
+		if (tr->t[i]->ppid == pid)
+			return true;
+	return false;
+}
+
+/*
+ * One table shared by the processes @g[0..n): the restore makes the
+ * sharers with CLONE_FILES from the one whose parent is not among them,
+ * once that one's fds are in place: they must be its children, without
+ * children of their own (they would be forked before it, with a table of
+ * its own), in its session and in its group or their own.
+ */
+static int check_table(const struct dump_tree *tr, struct dump_task **g, size_t n)
+{
+	struct dump_task *owner = NULL;
+	size_t i, k;
+
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < n && g[k]->pid != g[i]->ppid; k++)
+			;
+		if (k < n)
+			continue;
+		if (owner) {
+			pr_err("descriptor table shared by %d and %d, which are not parent and child, "
+			       "is not supported yet", owner->pid, g[i]->pid);
+			return -1;
+		}
+		owner = g[i];
+	}
+	for (i = 0; owner && i < n; i++) {
+		struct dump_task *m = g[i];
+		const char *why = NULL;
+
+		if (m == owner)
+			continue;
+		if (m->ppid != owner->pid)
+			why = "the second is a grandchild of the first";
+		else if (has_children(tr, m->pid))
+			why = "the child has children of its own";
+		else if (m->stat.session != owner->stat.session ||
+			 (m->stat.pgrp != owner->stat.pgrp && m->stat.pgrp != m->pid))
+			why = "the child is in another session or process group";
+		if (why) {
+			pr_err("descriptor table shared by %d and %d (%s) is not supported yet",
+			       owner->pid, m->pid, why);
+			return -1;
+		}
+		m->files_of = owner->pid;
+		pr_info("%d shares the descriptor table of its parent %d", m->pid, owner->pid);
+	}
+	if (!owner) {	/* a cycle of parents: cannot happen */
+		pr_err("descriptor table shared by %d and %d is not supported yet", g[0]->pid, g[1]->pid);
+		return -1;
+	}
+	return 0;
+}
+
+int dump_check_fd_tables(struct dump_tree *tr)
+{
+	struct dump_task **v = calloc(tr->nr + 1, sizeof(*v)), *root = tr->t[0];
+	size_t n = 0, i, j;
+	int ret = 0;
+
+	if (!v) {
+		pr_err("out of memory");
+		return -1;
+	}
+	if (!root->zombie && root->stat.ppid > 0 && kcmp_files(root->pid, root->stat.ppid) == 0) {
+		pr_err("descriptor table shared by %d and its parent %d (outside the dump) is not "
+		       "supported yet", root->pid, root->stat.ppid);
+		ret = -1;
+	}
+	for (i = 0; i < tr->nr; i++)
+		if (!tr->t[i]->zombie)
+			v[n++] = tr->t[i];
+	qsort(v, n, sizeof(*v), table_cmp);
+	for (i = 0; i < n && !ret; i = j) {
+		for (j = i + 1; j < n && kcmp_files(v[i]->pid, v[j]->pid) == 0; j++)
+			;
+		if (j - i > 1)
+			ret = check_table(tr, v + i, j - i);
+	}
+	free(v);
+	return ret;
+}
+
 int dump_collect_fds(struct dump_task *t)
 {
 	char target[PATH_MAX + 32];
@@ -301,8 +447,10 @@ int dump_collect_fds(struct dump_task *t)
 		proc_fdinfo_free(&p.fi);
 		if (p.local >= 0)
 			close(p.local);
-		if (err)
+		if (err) {
+			free(t->fds[t->nr_fds].fown);
 			goto out;
+		}
 		t->nr_fds++;
 	}
 	ret = dump_check_locks(t);
@@ -399,6 +547,16 @@ int dump_write_fds(struct dump_task *t)
 	return img_commit(img);
 }
 
+void dump_fds_free(struct dump_task *t)
+{
+	size_t i;
+
+	for (i = 0; t->fds && i < t->nr_fds; i++)
+		free(t->fds[i].fown);
+	free(t->fds);
+	t->fds = NULL;
+}
+
 int dump_write_fd_objects(struct dump_tree *tr)
 {
 	return fd_kinds_write(&tr->files, tr->dirfd);
@@ -431,6 +589,59 @@ static uint32_t *task_ids(const struct dump_task *t, size_t *nr)
 	return v;
 }
 
+/* The thread @tid of a process of the tree other than its leader. */
+static bool tree_thread(const struct dump_tree *tr, pid_t tid)
+{
+	size_t i;
+	int k;
+
+	for (i = 0; i < tr->nr; i++)
+		for (k = 1; k < tr->t[i]->nr_tids; k++)
+			if (tr->t[i]->tids[k] == tid)
+				return true;
+	return false;
+}
+
+static bool tree_group(const struct dump_tree *tr, pid_t pgid)
+{
+	size_t i;
+
+	for (i = 0; i < tr->nr; i++)
+		if (tr->t[i]->stat.pgrp == pgid)
+			return true;
+	return false;
+}
+
+/*
+ * The owner of a file's signals is set again in the restored process: it
+ * must be a process the restore makes (threads come only later, in the
+ * restorer) or the group of one. With --shell-job the root's group becomes
+ * criu's, another number.
+ */
+static int check_owner(const struct dump_tree *tr, const struct dump_task *t, const FdEntry *e)
+{
+	pid_t who = (pid_t)e->fown->pid;
+	const char *what = "process";
+
+	if (!who)
+		return 0;
+	if (e->fown->type == F_OWNER_PGRP) {
+		if (tree_group(tr, who) && !(tr->o->shell_job && who == tr->t[0]->stat.pgrp &&
+					     who != tr->t[0]->pid))
+			return 0;
+		what = "process group";
+	} else if (dump_tree_find(tr, who)) {
+		return 0;
+	} else if (tree_thread(tr, who)) {
+		pr_err("fd %u of %d: its signals go to thread %d (F_OWNER_TID), not a process's "
+		       "main thread: not supported yet", e->fd, t->pid, who);
+		return -1;
+	}
+	pr_err("fd %u of %d: its signals go to %s %d (F_SETOWN), which the dump does not "
+	       "restore: not supported yet", e->fd, t->pid, what, who);
+	return -1;
+}
+
 /*
  * Objects several processes use are opened once on restore, by their
  * nearest common ancestor, and handed down through the forks: any sharing
@@ -448,12 +659,19 @@ int dump_check_shared_fds(const struct dump_tree *tr)
 		return -1;
 	for (i = 0; i < tr->nr && !ret; i++) {
 		const struct dump_task *t = tr->t[i];
-		uint32_t *ids = task_ids(t, &n);
+		uint32_t *ids;
+
+		if (t->files_of)
+			continue;	/* its parent's table, restored once */
+		ids = task_ids(t, &n);
 
 		if (!ids) {
 			ret = -1;
 			break;
 		}
+		for (k = 0; k < t->nr_fds && !ret; k++)
+			if (t->fds[k].fown && check_owner(tr, t, &t->fds[k]))
+				ret = -1;
 		for (k = 0; k < n && !ret; k++) {
 			if (ids[k] > max) {
 				pr_err("fd object id %u out of range", ids[k]);

@@ -96,7 +96,7 @@ static void task_free(struct dump_task *t)
 {
 	dump_core_free(t);
 	dump_mm_free(t);
-	free(t->fds);
+	dump_fds_free(t);
 	proc_status_free(&t->st);
 	free(t->tids);
 	free(t);

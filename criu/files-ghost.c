@@ -8,6 +8,13 @@
  * owner, mode and times, and unlinked at once, all in criu before the first
  * fork; every process inherits that descriptor and reopens every open file
  * description, mapping or exe of the ghost from it.
+ *
+ * An unnamed temporary file (open(dir, O_TMPFILE)) is a ghost whose old
+ * name is "DIR/#INO": the one open file description with the kernel's
+ * __O_TMPFILE bit in its flags is the O_TMPFILE open itself. Restore makes the ghost with that
+ * very open (same flags for F_GETFL, linkable with linkat() again) in DIR,
+ * and hands that description to its fd; the ghost's other descriptions,
+ * mappings and the exe reopen it as for any ghost.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +41,8 @@
  */
 static int *made;
 static size_t nr_made;
+/* By id - 1: the O_TMPFILE open of an unnamed temporary file, until handed out. */
+static int *tmp_desc;
 
 /* ---- dump ------------------------------------------------------------------ */
 
@@ -257,6 +266,11 @@ int ghost_check(const struct ghost_rst *g, const RegFileEntry *rf)
 		       "(or it is no plain file)", rf->path, rf->ghost_id);
 		return -1;
 	}
+	if ((rf->flags & TMPFILE_BIT) && ((rf->flags & O_ACCMODE) == O_RDONLY ||
+	    (rf->flags & O_TMPFILE) != O_TMPFILE || (rf->flags & ~GHOST_TMPFILE_FLAGS & ~O_CLOEXEC))) {
+		pr_err("reg-files.img: %s: O_TMPFILE open with flags %#o", rf->path, rf->flags);
+		return -1;
+	}
 	return 0;
 }
 
@@ -287,7 +301,8 @@ static int create_at(const char *path, bool *linked)
 	if (fd >= 0 || errno != EEXIST)
 		goto out;
 	snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
-	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	/* O_EXCL: a deleted file must not be linkable again, as before */
+	fd = open(dir, O_TMPFILE | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
 out:
 	if (fd < 0)
 		pr_perror("deleted file %s: cannot create it again (is its directory gone?)", path);
@@ -327,15 +342,51 @@ static int keep_readonly(int fd, const char *path)
 	return ro;
 }
 
-static int ghost_create(struct ghost_rst *g, size_t k, const char *path)
+/* The entry of ghost @k opened with O_TMPFILE, or NULL (a second one fails in ghost_open). */
+static const RegFileEntry *tmpfile_of(const struct reg_rst *rr, size_t k)
 {
-	const GhostFileEntry *e = g->e[k];
-	bool linked;
-	int fd = create_at(path, &linked);
+	size_t i;
 
-	if (fd < 0)
+	for (i = 0; i < rr->nr; i++)
+		if (rr->e[i]->has_ghost_id && rr->e[i]->ghost_id == k + 1 &&
+		    (rr->e[i]->flags & TMPFILE_BIT))
+			return rr->e[i];
+	return NULL;
+}
+
+/*
+ * An unnamed temporary file again, in the directory of "DIR/#INO" (@path),
+ * with the dumped open's flags; @fd gets a read-write open of it to fill.
+ */
+static int tmpfile_create(size_t k, const RegFileEntry *rf, const char *path, int *fd)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[PATH_MAX], self[64];
+
+	snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	tmp_desc[k] = open(dir, (int)(rf->flags & GHOST_TMPFILE_FLAGS) | O_CLOEXEC, 0600);
+	if (tmp_desc[k] < 0) {
+		pr_perror("unnamed temporary file of %s: cannot make it again", dir);
 		return -1;
-	if (fdata_fill(path, fd, img_raw_fd(g->raw), e->data, e->size) || set_attrs(e, fd, path)) {
+	}
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", tmp_desc[k]);
+	*fd = open(self, O_RDWR | O_CLOEXEC);
+	if (*fd < 0)
+		pr_perror("unnamed temporary file of %s: cannot open it to fill it", dir);
+	return *fd < 0 ? -1 : 0;
+}
+
+static int ghost_create(struct reg_rst *rr, size_t k, const char *path)
+{
+	const GhostFileEntry *e = rr->g.e[k];
+	const RegFileEntry *tmp = tmpfile_of(rr, k);
+	bool linked = false;
+	int fd = -1;
+
+	if (tmp ? tmpfile_create(k, tmp, path, &fd) : (fd = create_at(path, &linked)) < 0)
+		return -1;
+	if (fdata_fill(path, fd, img_raw_fd(rr->g.raw), e->data, e->size) ||
+	    set_attrs(e, fd, path)) {
 		if (linked && unlink_ours(path, fd))
 			pr_warn("left %s behind", path);
 		close(fd);
@@ -345,7 +396,8 @@ static int ghost_create(struct ghost_rst *g, size_t k, const char *path)
 		close(fd);
 		return -1;
 	}
-	pr_info("deleted file %s: ghost %u created%s", path, e->id, linked ? "" : " nameless");
+	pr_info("deleted file %s: ghost %u created%s", path, e->id,
+		tmp ? " as an unnamed temporary file" : linked ? "" : " nameless");
 	made[k] = keep_readonly(fd, path);
 	return made[k] < 0 ? -1 : 0;
 }
@@ -360,8 +412,14 @@ static int made_table(const struct ghost_rst *g)
 		return -1;
 	}
 	made = fdata_fds_new(g->nr);
-	nr_made = made ? g->nr : 0;
-	return made ? 0 : -1;
+	tmp_desc = made ? fdata_fds_new(g->nr) : NULL;
+	if (!tmp_desc) {
+		free(made);
+		made = NULL;
+		return -1;
+	}
+	nr_made = g->nr;
+	return 0;
 }
 
 /* Ghost @k of @rr, made now if it is not yet. */
@@ -369,7 +427,7 @@ static int ghost_fd(struct reg_rst *rr, size_t k, const char *path)
 {
 	if (made_table(&rr->g))
 		return -1;
-	if (made[k] < 0 && ghost_create(&rr->g, k, path))
+	if (made[k] < 0 && ghost_create(rr, k, path))
 		return -1;
 	return made[k];
 }
@@ -389,7 +447,8 @@ int rst_ghosts_create(const struct fd_rst *r)
 void rst_ghosts_close(void)
 {
 	fdata_fds_free(made, nr_made);
-	made = NULL;
+	fdata_fds_free(tmp_desc, nr_made);
+	made = tmp_desc = NULL;
 	nr_made = 0;
 }
 
@@ -402,6 +461,15 @@ int ghost_open(const struct fd_rst *r, const RegFileEntry *rf, int flags)
 
 	if (gfd < 0)
 		return -1;
+	if (rf->flags & TMPFILE_BIT) {
+		/* the O_TMPFILE open itself: one object, opened once */
+		fd = tmp_desc[rf->ghost_id - 1];
+		tmp_desc[rf->ghost_id - 1] = -1;
+		if (fd < 0)
+			pr_err("unnamed temporary file %s: its O_TMPFILE open was handed out already",
+			       rf->path);
+		return fd;
+	}
 	snprintf(self, sizeof(self), "/proc/self/fd/%d", gfd);
 	fd = open(self, flags | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)

@@ -257,6 +257,29 @@ static void put_termios(PtyEntry *e, const struct termios2 *t, const struct wins
 	e->ypixel = ws->ws_ypixel;
 }
 
+/* Owner, group and permissions of the slave node /dev/pts/@index. */
+static int node_dump(uint32_t index, PtyEntry *e)
+{
+	char path[32];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/dev/pts/%u", index);
+	if (stat(path, &st)) {
+		pr_perror("pty %u: cannot stat %s", index, path);
+		return -1;
+	}
+	if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(PTS_MAJOR, index)) {
+		pr_err("pty %u: %s is not its slave: other devpts instances are not supported yet",
+		       index, path);
+		return -1;
+	}
+	e->has_uid = e->has_gid = e->has_perm = true;
+	e->uid = st.st_uid;
+	e->gid = st.st_gid;
+	e->perm = st.st_mode & 07777;
+	return 0;
+}
+
 /* The pair's state, through the master @fd. */
 static int pair_dump(struct pty_dump *pd, int fd, uint32_t index)
 {
@@ -306,7 +329,7 @@ static int pair_dump(struct pty_dump *pd, int fd, uint32_t index)
 		e->sid = (uint32_t)sid;
 		e->fg_pgrp = (uint32_t)pgrp;
 	}
-	if (master_data(fd, index, e->packet, e)) {
+	if (master_data(fd, index, e->packet, e) || node_dump(index, e)) {
 		protobuf_c_message_free_unpacked(&e->base, NULL);
 		return -1;
 	}
@@ -608,6 +631,11 @@ static int check_pair(const ProtobufCMessage *m, void *ctx)
 		       e->index);
 		return -1;
 	}
+	if (e->has_uid != e->has_gid || e->has_uid != e->has_perm || e->perm > 07777) {
+		pr_err("ptys.img: pty %u: slave owner or permissions %o incomplete or out of range",
+		       e->index, e->perm);
+		return -1;
+	}
 	if (e->has_master_data && (e->master_data.len > PTY_MAX_DATA || e->packet)) {
 		pr_err("ptys.img: pty %u: %zu bytes of master data (packet mode %d)", e->index,
 		       e->master_data.len, e->packet);
@@ -819,6 +847,40 @@ static int open_slave(const PtyEntry *e, int m, uint32_t flags)
 	return fd;
 }
 
+/*
+ * The slave node's owner and permissions, through a path checked to be
+ * this pair's node (the master is open, so the node exists).
+ */
+static int node_restore(const PtyEntry *e)
+{
+	char path[32], self[64];
+	struct stat st;
+	int fd;
+
+	if (!e->has_uid)
+		return 0;
+	snprintf(path, sizeof(path), "/dev/pts/%u", e->index);
+	fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) || !S_ISCHR(st.st_mode) ||
+	    st.st_rdev != makedev(PTS_MAJOR, e->index)) {
+		pr_err("pty %u: %s is not its slave node", e->index, path);
+		goto err;
+	}
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	/* chown before chmod: chown drops set-id bits */
+	if (fchownat(fd, "", e->uid, e->gid, AT_EMPTY_PATH) || chmod(self, e->perm)) {
+		pr_perror("pty %u: cannot give %s owner %u:%u mode %o", e->index, path, e->uid,
+			  e->gid, e->perm);
+		goto err;
+	}
+	close(fd);
+	return 0;
+err:
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
 /* The master, every slave open file description, the modes, then the lock. */
 static int make_pair(struct pty_rst *pr, const PtyEntry *e)
 {
@@ -836,7 +898,7 @@ static int make_pair(struct pty_rst *pr, const PtyEntry *e)
 		pr_perror("pty %u: unlockpt", e->index);
 		return -1;
 	}
-	if (set_modes(e, m))
+	if (set_modes(e, m) || node_restore(e))
 		return -1;
 	if (e->has_master_data && master_unread(m, e->index, e->master_data.data, e->master_data.len))
 		return -1;

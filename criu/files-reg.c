@@ -258,6 +258,10 @@ static int check_reg_file(const ProtobufCMessage *m, void *ctx)
 		pr_err("reg-files.img: path is not absolute or too long: '%.100s'", rf->path);
 		return -1;
 	}
+	if (!rf->has_ghost_id && (rf->flags & TMPFILE_BIT)) {
+		pr_err("reg-files.img: %s: an O_TMPFILE open of a file with a name", rf->path);
+		return -1;
+	}
 	if ((rf->has_ghost_id && ghost_check(&rr->g, rf)) || rst_locks_check(rf))
 		return -1;
 	return fd_rst_add(r, FD_KIND__FD_REG, rf->id, m);

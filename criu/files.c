@@ -11,6 +11,8 @@
 #include <unistd.h>
 #include <sys/syscall.h>
 
+#define RST_MAX_PID	(1u << 22)	/* PID_MAX_LIMIT */
+
 #define LOG_PREFIX "files: "
 #include "log.h"
 #include "dump.h"
@@ -339,6 +341,12 @@ int fd_rst_check(const struct fd_rst *r, const FdEntry *fe, const char *img)
 
 	if (!ops) {
 		pr_err("%s: fd %u has the unknown kind %d", img, fe->fd, fe->kind);
+		return -1;
+	}
+	if (fe->fown && (fe->fown->type > F_OWNER_PGRP || fe->fown->pid >= RST_MAX_PID ||
+			 fe->fown->signum > 64)) {
+		pr_err("%s: fd %u: signal owner type %u pid %u or signal %u out of range", img,
+		       fe->fd, fe->fown->type, fe->fown->pid, fe->fown->signum);
 		return -1;
 	}
 	o = fd_rst_find(r, fe->id);

@@ -143,6 +143,63 @@ static void close_rest(struct install *in, const int *keep, int nr_keep)
 	syscall(SYS_close_range, (unsigned int)(top < in->floor ? in->floor : top + 1), ~0U, 0);
 }
 
+/* Set @fe's signal owner; a process of another branch may not be forked yet (10 s). */
+static int set_owner(struct install *in, const FdEntry *fe)
+{
+	struct f_owner_ex own = { .type = (int)fe->fown->type, .pid = (pid_t)fe->fown->pid };
+	int tries;
+
+	for (tries = 0; fcntl((int)fe->fd, F_SETOWN_EX, &own); tries++) {
+		if (errno != ESRCH || tries == 10000)
+			return fail(in, "fd %u: F_SETOWN_EX %u of %d: %s", fe->fd, fe->fown->type,
+				    own.pid, strerror(errno));
+		usleep(1000);
+	}
+	return 0;
+}
+
+static int set_fown(struct install *in, const FdEntry *fe)
+{
+	const FownEntry *f = fe->fown;
+	int fd = (int)fe->fd, fl;
+
+	if (f->pid && set_owner(in, fe))
+		return -1;
+	if (f->signum && fcntl(fd, F_SETSIG, (int)f->signum))
+		return fail(in, "fd %d: F_SETSIG %u: %s", fd, f->signum, strerror(errno));
+	if (f->async && ((fl = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, fl | O_ASYNC)))
+		return fail(in, "fd %d: O_ASYNC: %s", fd, strerror(errno));
+	return 0;
+}
+
+/*
+ * Signal-driven I/O of every fd (fown_entry). With the owner the kernel
+ * records the caller's real and effective uid, which decide later whether
+ * the signal may be sent: the task takes its dumped ones meanwhile (the
+ * saved uid stays 0, so it can come back; the restorer sets its creds).
+ */
+static int restore_fowns(struct install *in)
+{
+	const struct rst_image *ri = in->ri;
+	const CredsEntry *cr = ri->core->creds;
+	bool as_task = cr && cr->n_uid >= 2 && (cr->uid[0] || cr->uid[1]);
+	int ret = 0;
+	size_t k;
+
+	for (k = 0; k < ri->nr_fds && !ri->fds[k]->fown; k++)
+		;
+	if (k == ri->nr_fds)
+		return 0;
+	if (as_task && syscall(SYS_setresuid, cr->uid[0], cr->uid[1], 0))
+		return fail(in, "setresuid %u %u: %s", cr->uid[0], cr->uid[1], strerror(errno));
+	for (; k < ri->nr_fds && !ret; k++)
+		if (ri->fds[k]->fown)
+			ret = set_fown(in, ri->fds[k]);
+	if (as_task && syscall(SYS_setresuid, 0, 0, 0) && !ret)
+		ret = fail(in, "setresuid back to 0: %s", strerror(errno));
+	return ret;
+}
+
 static int run_post(struct install *in)
 {
 	const struct rst_image *ri = in->ri;
@@ -161,20 +218,52 @@ static int run_post(struct install *in)
 	return 0;
 }
 
+/* Moves go above every number in use, maybe past the task's RLIMIT_NOFILE. */
+static bool lift_nofile(struct rlimit *nofile)
+{
+	struct rlimit more;
+
+	if (getrlimit(RLIMIT_NOFILE, nofile) || nofile->rlim_cur >= nofile->rlim_max)
+		return false;
+	more = (struct rlimit){ nofile->rlim_max, nofile->rlim_max };
+	return !setrlimit(RLIMIT_NOFILE, &more);
+}
+
+static int drop_nofile(struct install *in, const struct rlimit *nofile, int ret)
+{
+	if (setrlimit(RLIMIT_NOFILE, nofile) && !ret)
+		ret = fail(in, "RLIMIT_NOFILE: cannot put the soft limit back to %llu: %s",
+			   (unsigned long long)nofile->rlim_cur, strerror(errno));
+	return ret;
+}
+
+int rst_fds_keep_above(const struct rst_image *owner, int *keep, int nr_keep, char *why,
+		       size_t len)
+{
+	struct install in = { .ri = owner, .why = why, .len = len, .hi = 3 };
+	struct rlimit nofile;
+	bool lifted = lift_nofile(&nofile);
+	int i, ret = 0;
+	size_t k;
+
+	for (k = 0; k < owner->nr_fds; k++)
+		if ((int)owner->fds[k]->fd >= in.hi)
+			in.hi = (int)owner->fds[k]->fd + 1;
+	for (i = 0; i < nr_keep && !ret; i++)
+		if (keep[i] >= 0 && keep[i] < in.hi)
+			ret = move_up(&in, keep[i], &keep[i]);
+	return lifted ? drop_nofile(&in, &nofile, ret) : ret;
+}
+
 int rst_fds_install(const struct rst_image *ri, struct rst_files *f, int *keep, int nr_keep,
 		    char *why, size_t len)
 {
 	struct install in = { .ri = ri, .f = f, .why = why, .len = len };
-	struct rlimit nofile, more;
-	bool lifted = false;
+	struct rlimit nofile;
+	bool lifted = lift_nofile(&nofile);
 	size_t k;
 	int ret = -1;
 
-	/* Moves go above every number in use, maybe past the task's RLIMIT_NOFILE. */
-	if (!getrlimit(RLIMIT_NOFILE, &nofile) && nofile.rlim_cur < nofile.rlim_max) {
-		more = (struct rlimit){ nofile.rlim_max, nofile.rlim_max };
-		lifted = !setrlimit(RLIMIT_NOFILE, &more);
-	}
 	if (plan(&in, keep, nr_keep))
 		goto out;
 	for (k = 0; k < ri->nr_fds; k++)
@@ -183,11 +272,10 @@ int rst_fds_install(const struct rst_image *ri, struct rst_files *f, int *keep, 
 	close_rest(&in, keep, nr_keep);
 	for (k = 0; k < ri->fdr.nr_obj; k++)
 		f->obj_fd[k] = -1;	/* closed, or now a target */
-	ret = run_post(&in);
+	ret = restore_fowns(&in) || run_post(&in) ? -1 : 0;
 out:
-	if (lifted && setrlimit(RLIMIT_NOFILE, &nofile) && !ret)
-		ret = fail(&in, "RLIMIT_NOFILE: cannot put the soft limit back to %llu: %s",
-			   (unsigned long long)nofile.rlim_cur, strerror(errno));
+	if (lifted)
+		ret = drop_nofile(&in, &nofile, ret);
 	free(in.occ);
 	free(in.left);
 	return ret;

@@ -72,7 +72,7 @@ static bool held_by_zombies(pid_t pid, int *tries)
 	return true;
 }
 
-static pid_t fork_clone3(pid_t pid)
+static pid_t fork_clone3(pid_t pid, unsigned long flags)
 {
 	struct clone_args ca;
 	pid_t tid = pid;
@@ -80,6 +80,7 @@ static pid_t fork_clone3(pid_t pid)
 	long r;
 
 	memset(&ca, 0, sizeof(ca));
+	ca.flags = flags;
 	ca.exit_signal = SIGCHLD;
 	ca.set_tid = (uint64_t)(unsigned long)&tid;
 	ca.set_tid_size = 1;
@@ -99,7 +100,13 @@ static pid_t fork_clone3(pid_t pid)
 	return (pid_t)r;
 }
 
-static pid_t fork_ns_last_pid(pid_t pid)
+/* fork(), or a clone with @flags (CLONE_FILES) that otherwise is one. */
+static pid_t fork_flags(unsigned long flags)
+{
+	return flags ? (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0) : fork();
+}
+
+static pid_t fork_ns_last_pid(pid_t pid, unsigned long flags)
 {
 	char buf[32];
 	int i, fd, len;
@@ -127,7 +134,7 @@ static pid_t fork_ns_last_pid(pid_t pid)
 			pr_perror("cannot write %d to " NS_LAST_PID, pid - 1);
 			break;
 		}
-		got = fork();
+		got = fork_flags(flags);
 		if (got < 0) {
 			pr_perror("fork");
 			break;
@@ -151,7 +158,7 @@ static pid_t fork_ns_last_pid(pid_t pid)
 	return -1;
 }
 
-pid_t rst_fork_pid(pid_t pid)
+pid_t rst_fork_pid_flags(pid_t pid, unsigned long flags)
 {
 	const char *method = getenv("CRIU_PID_METHOD");
 	bool use_clone3;
@@ -170,5 +177,10 @@ pid_t rst_fork_pid(pid_t pid)
 	}
 	wait_zombie_gone(pid);
 	pr_info("creating pid %d with %s", pid, use_clone3 ? "clone3(set_tid)" : "ns_last_pid");
-	return use_clone3 ? fork_clone3(pid) : fork_ns_last_pid(pid);
+	return use_clone3 ? fork_clone3(pid, flags) : fork_ns_last_pid(pid, flags);
+}
+
+pid_t rst_fork_pid(pid_t pid)
+{
+	return rst_fork_pid_flags(pid, 0);
 }

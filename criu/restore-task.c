@@ -303,6 +303,8 @@ static void take_fg(const struct rst_tree *tr, size_t idx, const struct rst_imag
 
 	if (idx == 0 && tr->shell_job)
 		return;
+	if (tr->sharer[idx] && tr->ps[idx]->pgid != tr->ps[idx]->pid)
+		return;	/* its parent's group: the parent made it the foreground if it was */
 	if (rst_pty_set_fg(&ri->fdr, f->obj_fd, getsid(0), getpgid(0), why, sizeof(why)))
 		die("%s", why);
 }
@@ -475,8 +477,8 @@ static bool fork_children(struct rst_tree *tr, size_t idx, const struct cr_optio
 	for (k = idx + 1; k < tr->nr; k++) {
 		pid_t h = 0, c;
 
-		if (tr->ps[k]->ppid != tr->ps[idx]->pid)
-			continue;
+		if (tr->ps[k]->ppid != tr->ps[idx]->pid || tr->sharer[k])
+			continue;	/* a sharer comes once our fds are in place */
 		if (tr->sess_helper[k]) {
 			fork_session(tr, k, o, go_fd);
 			ended = subreaper = true;
@@ -522,26 +524,118 @@ static void drain_sigchld(void)
 /* ---- descriptors --------------------------------------------------------- */
 
 /*
- * Put every target descriptor at its number and run the kinds' post steps
- * (restore-fds.c). Helpers (the status pipe, the exe, shared file vmas) end
- * up above every target number; they are closed by the restorer. Anything
- * else inherited from criu is closed.
+ * The descriptors a process sharing our table needs, as pointers: its
+ * files @f and its pages image (inherited from criu like ours).
  */
-static void restore_fds(struct rst_image *ri, struct rst_files *f, int *helpers, int nr_helpers)
+static size_t sharer_fds(struct rst_image *ri, struct rst_files *f, int **out)
 {
-	int keep[RST_MAX_CLOSE + 4], i;
+	size_t n = 0, i;
+
+	if (ri->pages_fd >= 0)
+		out[n++] = &ri->pages_fd;
+	for (i = 0; i < ri->mm->n_vmas; i++)
+		if (f->vma_fd[i] >= 0)
+			out[n++] = &f->vma_fd[i];
+	if (f->exe_fd >= 0)
+		out[n++] = &f->exe_fd;
+	if (f->cwd_fd >= 0)
+		out[n++] = &f->cwd_fd;
+	return n;
+}
+
+/*
+ * Put every target descriptor at its number and run the kinds' post steps
+ * (restore-fds.c). Helpers (the status pipe, the exe, shared file vmas, the
+ * files opened for the children sharing our table) end up above every
+ * target number; the restorer closes ours. Anything else inherited from
+ * criu is closed.
+ */
+static void restore_fds(struct rst_tree *tr, size_t idx, struct rst_files *f, int *helpers,
+			int nr_helpers)
+{
+	struct rst_image *ri = &tr->ri[idx];
+	size_t n = (size_t)nr_helpers + 1, k, i, j;
+	int **theirs, *keep, ret;
 	char why[512];
 
+	for (k = idx + 1; k < tr->nr; k++)
+		if (tr->sharer[k] && tr->ps[k]->ppid == (uint32_t)ri->pid)
+			n += tr->ri[k].mm->n_vmas + 3;
+	keep = malloc(n * sizeof(*keep));
+	theirs = malloc(n * sizeof(*theirs));
+	if (!keep || !theirs)
+		die("out of memory");
 	keep[0] = status_fd;
-	for (i = 0; i < nr_helpers; i++)
+	for (i = 0; i < (size_t)nr_helpers; i++)
 		keep[i + 1] = helpers[i];
-	if (rst_fds_install(ri, f, keep, nr_helpers + 1, why, sizeof(why))) {
-		status_fd = keep[0];
-		die("%s", why);
-	}
+	n = (size_t)nr_helpers + 1;
+	for (k = idx + 1, j = 0; k < tr->nr; k++)
+		if (tr->sharer[k] && tr->ps[k]->ppid == (uint32_t)ri->pid)
+			j += sharer_fds(&tr->ri[k], &tr->sharer_files[k], theirs + j);
+	for (i = 0; i < j; i++)
+		keep[n + i] = *theirs[i];
+	if (tr->sharer[idx])
+		ret = rst_fds_keep_above(&tr->ri[rst_tree_find(tr, (pid_t)ri->pstree->ppid)], keep,
+					 (int)n, why, sizeof(why));
+	else
+		ret = rst_fds_install(ri, f, keep, (int)(n + j), why, sizeof(why));
 	status_fd = keep[0];
-	for (i = 0; i < nr_helpers; i++)
+	if (ret)
+		die("%s", why);
+	for (i = 0; i < (size_t)nr_helpers; i++)
 		helpers[i] = keep[i + 1];
+	for (i = 0; i < j; i++)
+		*theirs[i] = keep[n + i];
+	free(keep);
+	free(theirs);
+}
+
+/*
+ * The children sharing our descriptor table, now that its fds are in
+ * place: forked with CLONE_FILES, each with its own copies of the status
+ * and go pipes (ours are closed by our restorer) above every fd number.
+ */
+static void fork_sharers(struct rst_tree *tr, size_t idx, const struct cr_options *o, int go_fd)
+{
+	const struct rst_image *ri = &tr->ri[idx];
+	int floor = 3, sfd, gfd;
+	size_t k;
+
+	for (k = 0; k < ri->nr_fds; k++)
+		if ((int)ri->fds[k]->fd >= floor)
+			floor = (int)ri->fds[k]->fd + 1;
+	for (k = idx + 1; k < tr->nr; k++) {
+		pid_t pid;
+
+		if (!tr->sharer[k] || tr->ps[k]->ppid != (uint32_t)ri->pid)
+			continue;
+		sfd = fcntl(status_fd, F_DUPFD_CLOEXEC, floor);
+		gfd = fcntl(go_fd, F_DUPFD_CLOEXEC, floor);
+		if (sfd < 0 || gfd < 0)
+			die("cannot copy the status and go pipes for %u: %s", tr->ps[k]->pid,
+			    strerror(errno));
+		pid = rst_fork_pid_flags((pid_t)tr->ps[k]->pid, CLONE_FILES);
+		if (pid < 0)
+			die("cannot create process %u", tr->ps[k]->pid);
+		if (pid == 0)
+			rst_task_main(tr, k, o, sfd, gfd);
+	}
+}
+
+/* Open the files of the children sharing our table, while ours are opened. */
+static void open_sharer_files(struct rst_tree *tr, size_t idx, const struct cr_options *o)
+{
+	size_t k;
+
+	for (k = idx + 1; k < tr->nr; k++) {
+		struct rst_image *ri = &tr->ri[k];
+
+		if (!tr->sharer[k] || tr->ps[k]->ppid != tr->ps[idx]->pid)
+			continue;
+		if (rst_files_open(ri, o, &tr->sharer_files[k], NULL, tr->opener, k) ||
+		    rst_shmem_vma_fds(&tr->shm, ri->mm, tr->sharer_files[k].vma_fd))
+			die("cannot open the files of %d (see the log)", ri->pid);
+	}
 }
 
 /* ---- memory ---------------------------------------------------------------- */
@@ -1315,9 +1409,12 @@ void rst_task_main(struct rst_tree *tr, size_t idx, const struct cr_options *o, 
 		join_group(tr, idx);
 		become_zombie(ri);
 	}
-	if (rst_files_open(ri, o, f, idx ? inherited_files : NULL, tr->opener, idx) ||
-	    rst_shmem_vma_fds(&tr->shm, ri->mm, f->vma_fd))
+	if (tr->sharer[idx])
+		f = &tr->sharer_files[idx];	/* opened by the parent */
+	else if (rst_files_open(ri, o, f, idx ? inherited_files : NULL, tr->opener, idx) ||
+		 rst_shmem_vma_fds(&tr->shm, ri->mm, f->vma_fd))
 		die("cannot open the files of %d (see the log)", ri->pid);
+	open_sharer_files(tr, idx, o);
 	take_ctty(tr, idx, ri, f);
 	entry = find_entry();
 
@@ -1355,6 +1452,10 @@ void rst_task_main(struct rst_tree *tr, size_t idx, const struct cr_options *o, 
 	}
 	stage_memory(ri, idx ? &tr->ri[rst_tree_find(tr, (pid_t)ri->pstree->ppid)] : NULL, f, &st);
 	ri->staged = st.tmp;	/* where the children find what they share with us */
+	if (tr->sharer[idx] && ri->pages_fd >= 0) {
+		close(ri->pages_fd);	/* kept for us by our parent: nobody else closes it */
+		ri->pages_fd = -1;
+	}
 	keep[nr_keep++] = (struct range){ st.start, st.start + st.len };
 
 	/*
@@ -1445,7 +1546,7 @@ void rst_task_main(struct rst_tree *tr, size_t idx, const struct cr_options *o, 
 			close(f->cwd_fd);
 			f->cwd_fd = -1;
 		}
-		restore_fds(ri, f, helpers, nr_helpers);
+		restore_fds(tr, idx, f, helpers, nr_helpers);
 		for (i = 0; i < a->nr_vmas; i++)
 			if (rv[i].fd >= 0)
 				rv[i].fd = helpers[rv[i].fd];
@@ -1458,6 +1559,7 @@ void rst_task_main(struct rst_tree *tr, size_t idx, const struct cr_options *o, 
 		}
 		a->go_fd = helpers[go_slot];
 		a->nr_close = 0;
+		fork_sharers(tr, idx, o, a->go_fd);
 	}
 	a->status_fd = status_fd;
 

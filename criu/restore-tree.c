@@ -242,6 +242,36 @@ static int check_group(struct rst_tree *tr, size_t i)
 	return 0;
 }
 
+/*
+ * A process sharing its parent's descriptor table (files_of): its parent
+ * forks it with CLONE_FILES once its own fds are in place, so it must be a
+ * live child without children, in its parent's session, in its parent's
+ * group or its own (what the dump accepts).
+ */
+static int check_sharer(struct rst_tree *tr, size_t i)
+{
+	const PstreeEntry *e = tr->ps[i], *p;
+	ssize_t pi;
+	size_t k;
+
+	if (!e->has_files_of)
+		return 0;
+	pi = rst_tree_find(tr, (pid_t)e->ppid);
+	p = pi >= 0 ? tr->ps[pi] : NULL;
+	for (k = i + 1; k < tr->nr && tr->ps[k]->ppid != e->pid; k++)
+		;
+	if (!p || e->files_of != e->ppid || !e->n_threads || tr->sharer[pi] || k < tr->nr ||
+	    e->sid != p->sid || (e->pgid != p->pgid && e->pgid != e->pid) || tr->helper[i] ||
+	    tr->sess_helper[i]) {
+		pr_err("pstree.img: %u shares the descriptor table of %u: only a live child without "
+		       "children, in its parent's session and group or its own, can", e->pid,
+		       e->files_of);
+		return -1;
+	}
+	tr->sharer[i] = true;
+	return 0;
+}
+
 static int read_pstree(struct rst_tree *tr)
 {
 	size_t i;
@@ -256,7 +286,9 @@ static int read_pstree(struct rst_tree *tr)
 	tr->helper = calloc(tr->nr, sizeof(*tr->helper));
 	tr->sess_helper = calloc(tr->nr, sizeof(*tr->sess_helper));
 	tr->ri = calloc(tr->nr, sizeof(*tr->ri));
-	if (!tr->helper || !tr->sess_helper || !tr->ri)
+	tr->sharer = calloc(tr->nr, sizeof(*tr->sharer));
+	tr->sharer_files = calloc(tr->nr, sizeof(*tr->sharer_files));
+	if (!tr->helper || !tr->sess_helper || !tr->ri || !tr->sharer || !tr->sharer_files)
 		return -1;
 	for (i = 0; i < tr->nr; i++)
 		if (check_entry(tr, i))
@@ -268,6 +300,9 @@ static int read_pstree(struct rst_tree *tr)
 			return -1;
 	for (i = 0; i < tr->nr; i++)
 		if (check_group(tr, i))
+			return -1;
+	for (i = 0; i < tr->nr; i++)
+		if (check_sharer(tr, i))
 			return -1;
 	return 0;
 }
@@ -369,6 +404,31 @@ static int link_cow(struct rst_tree *tr, size_t k)
 		}
 		ri->inherit[ri->cow[i].vma] = (int32_t)j;
 	}
+	return 0;
+}
+
+/*
+ * A sharer's fds-PID.img must be its parent's (one table): then it is
+ * dropped, the parent's fds are the table's, restored once.
+ */
+static int drop_sharer_fds(struct rst_tree *tr, size_t k)
+{
+	struct rst_image *ri = &tr->ri[k];
+	const struct rst_image *p = &tr->ri[rst_tree_find(tr, (pid_t)tr->ps[k]->ppid)];
+	size_t i;
+	bool same = ri->nr_fds == p->nr_fds;
+
+	for (i = 0; same && i < ri->nr_fds; i++)
+		same = ri->fds[i]->fd == p->fds[i]->fd && ri->fds[i]->kind == p->fds[i]->kind &&
+		       ri->fds[i]->id == p->fds[i]->id && ri->fds[i]->cloexec == p->fds[i]->cloexec;
+	if (!same) {
+		pr_err("fds-%d.img: %d shares the descriptor table of %d, but its fds differ",
+		       ri->pid, ri->pid, p->pid);
+		return -1;
+	}
+	for (i = 0; i < ri->nr_fds; i++)
+		img_free_entry(&ri->fds[i]->base);
+	ri->nr_fds = 0;
 	return 0;
 }
 
@@ -549,7 +609,7 @@ int rst_tree_read(int dirfd, const struct cr_options *o, struct rst_tree *tr)
 		tr->nr_live += !ri->zombie;
 	}
 	for (i = 0; i < tr->nr; i++)
-		if (link_cow(tr, i))
+		if (link_cow(tr, i) || (tr->sharer[i] && drop_sharer_fds(tr, i)))
 			return -1;
 	return plan_openers(tr) || collect_targets(tr);
 }
@@ -580,6 +640,8 @@ void rst_tree_free(struct rst_tree *tr)
 	free(tr->sess_helper);
 	free(tr->ids);
 	free(tr->opener);
+	free(tr->sharer);
+	free(tr->sharer_files);
 	rst_shmem_free(&tr->shm);
 	free(tr->targets.r);
 	memset(tr, 0, sizeof(*tr));

@@ -92,6 +92,7 @@ struct dump_task {
 	pid_t			pid;
 	pid_t			ppid;		/* 0 for the root */
 	bool			zombie;		/* recorded from /proc only */
+	pid_t			files_of;	/* shares the descriptor table of this parent, or 0 */
 	bool			seized;
 	bool			scanned;	/* children read since it was seized */
 	unsigned int		wrote;		/* W_* images of this run, per pid */
@@ -182,13 +183,22 @@ int dump_files_reuse(struct dump_files *f, const char *path, const struct stat *
 		     unsigned int flags, uint32_t *id);
 /* Does @path (of a /proc link) still lead to @stb's file? -1 logged if not. */
 int dump_check_path(const char *what, const char *path, const struct stat *stb);
+/*
+ * Processes sharing one descriptor table (clone(CLONE_FILES), kcmp
+ * KCMP_FILES): a parent and children of it that have none of their own
+ * are noted (files_of); any other shape is refused. -1 logged.
+ */
+int dump_check_fd_tables(struct dump_tree *tr);
 int dump_collect_fds(struct dump_task *t);
 int dump_collect_fs(struct dump_task *t);	/* cwd, root, exe */
 void dump_files_free(struct dump_files *f);
 int dump_write_fds(struct dump_task *t);
+void dump_fds_free(struct dump_task *t);
 /*
  * Objects used by several processes must be ones the restore can hand
- * down through the forks: -1 logged if not. Then every kind's images.
+ * down through the forks, and the owner of each file's signals (F_SETOWN)
+ * a process or group the restore makes: -1 logged if not. Then every
+ * kind's images.
  */
 int dump_check_shared_fds(const struct dump_tree *tr);
 int dump_write_fd_objects(struct dump_tree *tr);

@@ -188,6 +188,13 @@ struct rst_tree {
 	 */
 	struct rst_opener *opener;
 	size_t		nr_obj;
+	/*
+	 * Per process: it shares its parent's descriptor table (files_of):
+	 * the parent opens its files for it and forks it with CLONE_FILES
+	 * once its own fds are in place; its fds are the parent's.
+	 */
+	bool		*sharer;
+	struct rst_files *sharer_files;	/* per process, filled by the parent */
 	/* Shared memory objects, made in criu before the root is forked. */
 	struct rst_shmems shm;
 	/* criu's own: the parent of the root, and what a shell job gets */
@@ -220,6 +227,13 @@ void rst_files_close(const struct rst_image *ri, struct rst_files *f);
  */
 int rst_fds_install(const struct rst_image *ri, struct rst_files *f, int *keep, int nr_keep,
 		    char *why, size_t len);
+/*
+ * In a process sharing the descriptor table of @owner (its parent, whose
+ * fds are in place already): only move @keep above every number of
+ * @owner's fds. -1 with the reason in @why.
+ */
+int rst_fds_keep_above(const struct rst_image *owner, int *keep, int nr_keep, char *why,
+		       size_t len);
 
 /* Read and validate the images of one process (restore-images.c). */
 int rst_images_read(struct rst_image *ri);
@@ -242,6 +256,8 @@ int rst_shell_tty_open(const char *what, const struct cr_options *opt);
  * ns_last_pid forces a method.
  */
 pid_t rst_fork_pid(pid_t pid);
+/* The same with clone @flags: CLONE_FILES for a process sharing its parent's table. */
+pid_t rst_fork_pid_flags(pid_t pid, unsigned long flags);
 
 /*
  * Run in the new task (process @idx of the tree): never returns. Failures

@@ -378,6 +378,44 @@ static int test_pty_bad_entries(void)
 	f[1] = pty_end(2, 4, true);
 	f[1].has_external = f[1].external = true;
 	CHECK(pty_refused(f + 1, 1, NULL));		/* an outside master */
+	f[1] = pty_end(2, 4, false);
+	e = pty_pair(4);
+	e.has_uid = e.has_gid = e.has_perm = true;
+	e.perm = 010000;
+	CHECK(pty_refused(f, 2, &e));			/* slave permissions past 07777 */
+	e.perm = 0620;
+	e.has_gid = false;
+	CHECK(pty_refused(f, 2, &e));			/* an owner without its group */
+	return 0;
+}
+
+/* fd entries: a signal owner (fown_entry) in range, or refused. */
+static int test_bad_fown(void)
+{
+	EventfdEntry e = efd(7, 1);
+	FownEntry own = FOWN_ENTRY__INIT;
+	FdEntry fe = FD_ENTRY__INIT;
+	struct fd_rst r;
+
+	CHECK(fresh_dir() == 0);
+	CHECK(put(IMG_EVENTFDS, &e.base) == 0);
+	CHECK(read_ok(&r) == 0);
+	fe.kind = FD_KIND__FD_EVENTFD;
+	fe.id = 7;
+	fe.fown = &own;
+	own.type = F_OWNER_PGRP;
+	own.pid = 100;
+	own.signum = 64;
+	CHECK(fd_rst_check(&r, &fe, "fds") == 0);
+	own.type = 3;
+	CHECK(fd_rst_check(&r, &fe, "fds") == -1);	/* no such owner type */
+	own.type = F_OWNER_PID;
+	own.pid = 1u << 22;
+	CHECK(fd_rst_check(&r, &fe, "fds") == -1);	/* past PID_MAX_LIMIT */
+	own.pid = 100;
+	own.signum = 65;
+	CHECK(fd_rst_check(&r, &fe, "fds") == -1);	/* no such signal */
+	fd_rst_free(&r);
 	return 0;
 }
 
@@ -416,6 +454,7 @@ static const struct unit_case cases[] = {
 	{ "a pty whose index is in use is refused", test_pty_index_taken },
 	{ "bad pty ends and pairs are refused", test_pty_bad_entries },
 	{ "a pty's session and foreground group must be restored processes", test_pty_sessions },
+	{ "a signal owner out of range is refused", test_bad_fown },
 };
 
 UNIT_MAIN(cases)

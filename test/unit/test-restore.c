@@ -1156,7 +1156,21 @@ static void spoil_pstree_session(const struct victim_ctl *v)
 	pstree_append(v);
 }
 
+static void spoil_pstree_sharer(const struct victim_ctl *v)
+{
+	/* shares the root's descriptor table, yet has a child of its own */
+	extra_entry(0, v, 1, (uint32_t)v->pid, 0, false);
+	extra[0].has_files_of = true;
+	extra[0].files_of = (uint32_t)v->pid;
+	extra_entry(1, v, 2, extra[0].pid, 0, false);
+	pstree_append(v);
+}
+
 static int test_pstree_dup(void) { return broken(spoil_pstree_dup, "appears twice"); }
+static int test_pstree_sharer(void)
+{
+	return broken(spoil_pstree_sharer, "shares the descriptor table of");
+}
 static int test_pstree_orphan(void) { return broken(spoil_pstree_orphan, "is not an earlier live process"); }
 static int test_pstree_zombie_parent(void)
 {
@@ -1444,6 +1458,8 @@ static const struct unit_case cases[] = {
 	{ "pstree: a parent outside the tree refused", test_pstree_orphan },
 	{ "pstree: a child of a zombie refused", test_pstree_zombie_parent },
 	{ "pstree: a session neither its own nor its parent's refused", test_pstree_session },
+	{ "pstree: a descriptor table shared in a shape the restore cannot make refused",
+	  test_pstree_sharer },
 	{ "257 signals pending to one thread refused (256 per queue)", test_many_pending },
 	{ "unknown capabilities refused", test_bad_caps },
 	{ "timer notifying a foreign thread refused", test_bad_timer },
