@@ -224,7 +224,7 @@ static int test_fd_kinds(void)
 }
 
 static const char *const states[] = {
-	"restored", "refused", "GAP", "in progress (issue 10)", "untested",
+	"restored", "refused", "GAP", "untested",
 };
 
 static bool has_test(const char *proof)
