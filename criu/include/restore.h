@@ -243,6 +243,9 @@ int rst_shell_tty_open(const char *what, const struct cr_options *opt);
  */
 pid_t rst_fork_pid(pid_t pid);
 
+/* The root sets its parent death signal only once criu has exited (-d). */
+bool rst_root_pdeath_deferred(const struct rst_tree *tr, const struct cr_options *o);
+
 /*
  * Run in the new task (process @idx of the tree): never returns. Failures
  * are written to @status_fd (shared by the tree) as "E<message>\n" and the
