@@ -47,6 +47,7 @@ CASES = [
     ("prctl_timerslack", prog("task_gaps") + ["timerslack"], "once", [], []),
     ("prctl_pdeathsig_root", prog("task_gaps") + ["pdeathsig"], "once", [], []),
     ("prctl_pdeathsig_root_attached", prog("task_gaps") + ["pdeathsig"], "attached", [], []),
+    ("prctl_pdeathsig_root_stopped", prog("task_gaps") + ["pdeathsig"], "stopped", [], []),
     ("prctl_securebits", prog("task_gaps") + ["securebits"], "once", [], []),
     ("prctl_keepcaps", prog("task_gaps") + ["keepcaps"], "once", [], []),
     ("prctl_tsc", prog("task_gaps") + ["tsc"], "once", [], []),

@@ -87,6 +87,7 @@ static int set_mode(void)
 	if (!strcmp(mode, "timerslack"))
 		return prctl(PR_SET_TIMERSLACK, 123457, 0, 0, 0);
 	if (!strcmp(mode, "pdeathsig")) {
+		e2e_note_pid();		/* for the "stopped" flow */
 		signal(SIGUSR2, on_usr2);
 		return prctl(PR_SET_PDEATHSIG, SIGUSR2, 0, 0, 0);
 	}
