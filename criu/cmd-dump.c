@@ -380,6 +380,8 @@ static int dump_task(struct dump_task *t, bool *inv_gone)
 		pr_err("can't prepare %d for infection", t->pid);
 		return -1;
 	}
+	if (dump_check_mdwe(t))
+		return -1;
 	if (compel_infect(t->ctl, &parasite_blob, PARASITE_ARGS_SIZE)) {
 		pr_err("can't infect %d", t->pid);
 		return -1;

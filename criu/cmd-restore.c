@@ -588,7 +588,8 @@ int cmd_restore(struct cr_options *o)
 	pr_info("all %zu processes ready, released", tr.nr_live);
 	/* A task left stopped stops before that last step. */
 	for (i = 0; i < tr.nr; i++)
-		if (!tr.ri[i].zombie && !o->leave_stopped && tr.ri[i].core->state != 3)
+		if (!tr.ri[i].zombie && !o->leave_stopped && tr.ri[i].core->state != 3 &&
+		    !(i == 0 && rst_root_pdeath_deferred(&tr, o)))
 			wait_region_gone(tr.ri[i].pid, ts.region[i]);
 	if (write_pidfile(o, pid)) {
 		kill_tree(&tr, pid, &gfd[1], &ts);

@@ -168,7 +168,11 @@ int dump_collect_core_parasite(struct dump_task *t)
 	c->umask = m->umask;
 	c->has_dumpable = c->has_pdeath_sig = c->has_child_subreaper = true;
 	c->dumpable = m->dumpable;
-	c->pdeath_sig = m->pdeath_sig;
+	c->pdeath_sig = m->thread.pdeath_sig;
+	c->creds->has_securebits = true;
+	c->creds->securebits = m->thread.securebits;
+	c->has_memory_merge = m->memory_merge != ~0U;
+	c->memory_merge = m->memory_merge;
 	c->child_subreaper = m->child_subreaper;
 	t->mm.brk = m->brk;
 	t->mm.has_thp_disabled = true;
@@ -185,6 +189,27 @@ int dump_collect_core_parasite(struct dump_task *t)
 		(unsigned long)m->brk, (unsigned long)m->thread.ss_sp,
 		(unsigned long)m->thread.ss_size, (unsigned long)m->thread.clear_tid_addr);
 	return collect_timers(t);
+}
+
+/*
+ * Memory-deny-write-execute (PR_SET_MDWE) forbids the writable and
+ * executable mapping the parasite needs, and /proc does not show it: ask the
+ * task with a remote prctl before infecting it.
+ */
+int dump_check_mdwe(struct dump_task *t)
+{
+	long ret;
+
+	if (compel_syscall(t->ctl, SYS_prctl, &ret, PR_GET_MDWE, 0, 0, 0, 0, 0)) {
+		pr_err("can't run prctl(PR_GET_MDWE) in %d", t->pid);
+		return -1;
+	}
+	if (ret > 0) {
+		pr_err("%d: memory-deny-write-execute (PR_SET_MDWE, flags %#lx) is not supported yet",
+		       t->pid, ret);
+		return -1;
+	}
+	return 0;	/* off, or a kernel without it (EINVAL) */
 }
 
 static int collect_creds(struct dump_task *t)

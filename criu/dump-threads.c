@@ -344,6 +344,30 @@ void dump_thread_state(struct dump_thread *th, const struct parasite_thread *p)
 	th->altstack.flags = (uint32_t)p->ss_flags & ~(uint32_t)SS_ONSTACK;
 	th->core.has_clear_tid_addr = true;
 	th->core.clear_tid_addr = p->clear_tid_addr;
+	th->core.has_timerslack_ns = th->core.has_tsc = th->core.has_mce_kill = true;
+	th->core.timerslack_ns = p->timerslack;
+	th->core.tsc = p->tsc;
+	th->core.mce_kill = p->mce_kill;
+}
+
+/*
+ * What the kernel keeps per thread but the image once per process: the
+ * securebits (credentials) must be the leader's, and no other thread may
+ * have a parent death signal (a new thread has none).
+ */
+static int check_thread_prctls(const struct dump_task *t, pid_t tid, const struct parasite_thread *p)
+{
+	if (p->securebits != t->core.creds->securebits) {
+		pr_err("thread %d of %d has other securebits (%#x) than its leader (%#x): per-thread credentials are not supported yet",
+		       tid, t->pid, p->securebits, t->core.creds->securebits);
+		return -1;
+	}
+	if (p->pdeath_sig) {
+		pr_err("thread %d of %d has a parent death signal (%u) of its own: a parent death signal on a thread other than the leader is not supported yet",
+		       tid, t->pid, p->pdeath_sig);
+		return -1;
+	}
+	return 0;
 }
 
 struct tid_idx {
@@ -378,6 +402,8 @@ static int thread_done(void *priv, pid_t tid, int ret, void *args)
 		pr_err("a reply from thread %d, which is not one of %d's", tid, run->t->pid);
 		return -1;
 	}
+	if (check_thread_prctls(run->t, tid, args))
+		return -1;
 	dump_thread_state(&run->t->th[hit->idx], args);
 	run->done++;
 	return 0;

@@ -147,6 +147,9 @@ static int read_core(struct rst_image *ri)
  * A zombie: state 2, no threads, and a wait status the kernel can give
  * again: an exit code, or a fatal signal without a core dump.
  */
+/* SECBIT_* and their locks, up to SECBIT_EXEC_DENY_INTERACTIVE_LOCKED (6.14) */
+#define SECUREBITS_KNOWN	0xfffu
+
 static int check_zombie(const struct rst_image *ri)
 {
 	const TaskCoreEntry *c = ri->core;
@@ -243,6 +246,11 @@ static int check_thread(const struct rst_image *ri, size_t k)
 	if (t->rseq && t->rseq->ptr && (t->rseq->ptr >= RST_TASK_SIZE || t->rseq->len < 32 ||
 					t->rseq->len > 4096 || (t->rseq->ptr & 31))) {
 		pr_err("core-%d.img: thread %u: bad rseq registration", ri->pid, t->tid);
+		return -1;
+	}
+	if ((t->has_tsc && t->tsc != 1 && t->tsc != 2) || (t->has_mce_kill && t->mce_kill > 2)) {
+		pr_err("core-%d.img: thread %u: TSC mode %u or machine-check policy %u unknown",
+		       ri->pid, t->tid, t->tsc, t->mce_kill);
 		return -1;
 	}
 	return check_pending(ri, t->pending, t->n_pending);
@@ -370,6 +378,10 @@ static int check_core(struct rst_image *ri)
 	}
 	if (check_pending(ri, c->shared_pending, c->n_shared_pending))
 		return -1;
+	if (c->has_memory_merge && c->memory_merge > 1) {
+		pr_err("core-%d.img: memory merge %u is not 0 or 1", ri->pid, c->memory_merge);
+		return -1;
+	}
 	if (c->creds) {
 		const CredsEntry *cr = c->creds;
 		uint64_t known;
@@ -384,6 +396,10 @@ static int check_core(struct rst_image *ri)
 		if ((cr->cap_inh | cr->cap_prm | cr->cap_eff | cr->cap_amb) & ~known) {
 			pr_err("core-%d.img: the task had capabilities this kernel does not know (last is %u)",
 			       ri->pid, kdat.cap_last_cap);
+			return -1;
+		}
+		if (cr->has_securebits && (cr->securebits & ~SECUREBITS_KNOWN)) {
+			pr_err("core-%d.img: securebits %#x unknown", ri->pid, cr->securebits);
 			return -1;
 		}
 		if ((cr->cap_eff & ~cr->cap_prm) || (cr->cap_amb & ~(cr->cap_prm & cr->cap_inh))) {

@@ -27,7 +27,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
-#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/rseq.h>
@@ -221,8 +220,6 @@ static void restore_misc(const struct rst_image *ri, const struct rst_files *f)
 	umask((mode_t)(c->umask & 0777));
 	if (comm_set(ri->thread->comm ? ri->thread->comm : c->comm))
 		die("PR_SET_NAME: %s", strerror(errno));
-	if (personality(c->personality) < 0)
-		die("personality %#x: %s", c->personality, strerror(errno));
 	if (f->cwd_fd >= 0 && fchdir(f->cwd_fd))
 		die("cannot change to the dumped cwd: %s", strerror(errno));
 	restore_rlimits(c);
@@ -1077,6 +1074,9 @@ static void fill_thread(const struct rst_image *ri, const struct staging *st, si
 		d->has_tid_addr = 1;
 		d->tid_addr = t->clear_tid_addr;
 	}
+	d->timerslack = t->has_timerslack_ns ? t->timerslack_ns : 0;
+	d->tsc = t->has_tsc ? t->tsc : 0;
+	d->mce_kill = t->has_mce_kill ? t->mce_kill + 1 : 0;
 	d->regs = (struct rst_regs){
 		.r15 = g->r15, .r14 = g->r14, .r13 = g->r13, .r12 = g->r12, .bp = g->bp,
 		.bx = g->bx, .r11 = g->r11, .r10 = g->r10, .r9 = g->r9, .r8 = g->r8,
@@ -1207,6 +1207,9 @@ static void fill_args(const struct rst_image *ri, const struct staging *st, stru
 		a->auxv[i] = mm->auxv[i];
 	a->mm.auxv_size = (uint32_t)(mm->n_auxv * sizeof(uint64_t));
 
+	/* READ_IMPLIES_EXEC would make every readable mapping executable */
+	a->personality = c->personality;
+	a->memory_merge = c->has_memory_merge && c->memory_merge;
 	a->threads = (uint64_t)(unsigned long)threads;
 	a->nr_threads = (uint32_t)ri->nr_threads;
 	for (i = 0; i < ri->nr_threads; i++)
@@ -1373,6 +1376,20 @@ static size_t find_entry(void)
 	return found;
 }
 
+/*
+ * The root's parent death signal was for its parent outside the tree. criu
+ * stands in for that parent while it waits for the root (attached), but a
+ * detached restore's exit is no parent's death: the root then sets the
+ * signal only once criu has gone, and criu does not wait for it to leave
+ * the restorer.
+ */
+bool rst_root_pdeath_deferred(const struct rst_tree *tr, const struct cr_options *o)
+{
+	const TaskCoreEntry *c = tr->ri[0].core;
+
+	return o->restore_detached && !tr->ri[0].zombie && c->has_pdeath_sig && c->pdeath_sig;
+}
+
 void rst_task_main(struct rst_tree *tr, size_t idx, const struct cr_options *o, int sfd, int go_fd)
 {
 	struct rst_image *ri = &tr->ri[idx];
@@ -1476,6 +1493,8 @@ void rst_task_main(struct rst_tree *tr, size_t idx, const struct cr_options *o, 
 	a->pid = (uint32_t)ri->pid;
 	a->leave_stopped = o->leave_stopped || ri->core->state == 3;
 	a->pdeath_sig = ri->core->has_pdeath_sig && ri->core->pdeath_sig < 65 ? ri->core->pdeath_sig : 0;
+	if (idx == 0 && rst_root_pdeath_deferred(tr, o))
+		a->pdeath_after = (uint32_t)tr->criu_pid;
 	for (i = 0; i < a->nr_special; i++)
 		a->special[i].scratch += st.start + st.scratch;
 	a->staging_start = st.start + st.region_len;

@@ -236,6 +236,7 @@ void dump_shmem_free(struct dump_shmems *s);
 /* dump-core.c: process-wide state */
 int dump_collect_core_ptrace(struct dump_task *t);	/* seized, before prepare */
 int dump_collect_core_parasite(struct dump_task *t);	/* infected */
+int dump_check_mdwe(struct dump_task *t);		/* prepared, not infected yet */
 int dump_collect_core_proc(struct dump_task *t);
 void dump_core_free(struct dump_task *t);
 

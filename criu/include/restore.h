@@ -259,6 +259,9 @@ pid_t rst_fork_pid(pid_t pid);
 /* The same with clone @flags: CLONE_FILES for a process sharing its parent's table. */
 pid_t rst_fork_pid_flags(pid_t pid, unsigned long flags);
 
+/* The root sets its parent death signal only once criu has exited (-d). */
+bool rst_root_pdeath_deferred(const struct rst_tree *tr, const struct cr_options *o);
+
 /*
  * Run in the new task (process @idx of the tree): never returns. Failures
  * are written to @status_fd (shared by the tree) as "E<message>\n" and the

@@ -20,6 +20,10 @@
 #define P_PR_GET_CHILD_SUBREAPER 37
 #define P_PR_GET_TID_ADDRESS	40
 #define P_PR_GET_THP_DISABLE	42
+#define P_PR_GET_TSC		25
+#define P_PR_GET_SECUREBITS	27
+#define P_PR_GET_TIMERSLACK	30
+#define P_PR_MCE_KILL_GET	34
 
 struct k_itimerval {
 	long	it_interval_sec, it_interval_usec;
@@ -68,7 +72,33 @@ static int dump_pages(struct parasite_ctx *ctx)
 	return done == p->total ? 0 : -P_EINVAL;
 }
 
-/* sigaltstack and clear-tid address of the calling thread */
+/* Per-thread prctl values: the kernel keeps them in each task, not the process. */
+static long thread_prctls(struct parasite_thread *t)
+{
+	int v = 0;
+	long ret;
+
+	t->timerslack = (__u64)sys_prctl(P_PR_GET_TIMERSLACK, 0, 0, 0, 0);
+	ret = sys_prctl(P_PR_GET_TSC, (unsigned long)&v, 0, 0, 0);
+	if (ret)
+		return ret;
+	t->tsc = (__u32)v;
+	ret = sys_prctl(P_PR_MCE_KILL_GET, 0, 0, 0, 0);
+	if (ret < 0)
+		return ret;
+	t->mce_kill = (__u32)ret;
+	ret = sys_prctl(P_PR_GET_SECUREBITS, 0, 0, 0, 0);
+	if (ret < 0)
+		return ret;
+	t->securebits = (__u32)ret;
+	ret = sys_prctl(P_PR_GET_PDEATHSIG, (unsigned long)&v, 0, 0, 0);
+	if (ret)
+		return ret;
+	t->pdeath_sig = (__u32)v;
+	return 0;
+}
+
+/* sigaltstack, clear-tid address and prctl values of the calling thread */
 static long thread_state(struct parasite_thread *t)
 {
 	struct std_stack ss;
@@ -86,7 +116,7 @@ static long thread_state(struct parasite_thread *t)
 	if (ret)
 		return (int)ret;
 	t->clear_tid_addr = tid_addr;
-	return 0;
+	return thread_prctls(t);
 }
 
 static int dump_thread(struct parasite_ctx *ctx)
@@ -167,10 +197,11 @@ static int dump_misc(struct parasite_ctx *ctx)
 	if (ret < 0)
 		return (int)ret;
 	m->dumpable = (__u32)ret;
-	ret = sys_prctl(P_PR_GET_PDEATHSIG, (unsigned long)&sig, 0, 0, 0);
-	if (ret)
+	/* EINVAL: a kernel without KSM (or before 6.4), where it cannot be on */
+	ret = sys_prctl(PR_GET_MEMORY_MERGE, 0, 0, 0, 0);
+	if (ret < 0 && ret != -P_EINVAL)
 		return (int)ret;
-	m->pdeath_sig = sig;
+	m->memory_merge = ret < 0 ? ~0U : (__u32)ret;
 	ret = sys_prctl(P_PR_GET_CHILD_SUBREAPER, (unsigned long)&sig, 0, 0, 0);
 	if (ret)
 		return (int)ret;

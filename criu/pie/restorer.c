@@ -13,10 +13,13 @@
  *      overlapping old and new positions cannot clobber each other)
  *   3. move every staged private area into place, set its protection;
  *      map shared file areas; drop what is left of the staging area
- *   4. PR_SET_MM_MAP (mm fields, auxv, exe), sigactions, itimers
+ *   4. PR_SET_MM_MAP (mm fields, auxv, exe), personality and KSM
+ *      merge-any (only now: both change how mappings are made),
+ *      sigactions, itimers
  *   5. the other threads, each with its tid (clone3 set_tid, or
  *      ns_last_pid); every thread then sets its own sigaltstack, rseq,
- *      robust list, clear-tid address, fs/gs base, pending signals and
+ *      robust list, clear-tid address, timer slack, TSC mode,
+ *      machine-check policy, fs/gs base, pending signals and
  *      credentials, and reports ready
  *   6. the leader reports success, closes criu's helpers, stops if asked,
  *      lets the threads go and leaves last: every thread builds an
@@ -39,6 +42,13 @@
 #define R_MREMAP_FIXED		2
 #define R_PR_SET_MM	35
 #define R_PR_SET_MM_MAP	14
+#define R_PR_SET_MEMORY_MERGE	67
+#define R_PR_SET_TSC		26
+#define R_PR_SET_TIMERSLACK	29
+#define R_PR_MCE_KILL		33
+#define R_PR_MCE_KILL_CLEAR	0
+#define R_PR_MCE_KILL_SET	1
+#define R_PR_MCE_KILL_DEFAULT	2
 #define R_ARCH_SET_GS	0x1001
 #define R_ARCH_SET_FS	0x1002
 #define R_SIGSTOP	19
@@ -219,6 +229,10 @@ static void set_process_state(struct restorer_args *a)
 		ka.mask = a->sig[i].mask;
 		TRY(a, syscall4(__NR_rt_sigaction, i + 1, (long)&ka, 0, 8), "rt_sigaction");
 	}
+	/* now that every mapping is made: READ_IMPLIES_EXEC would have changed them */
+	syscall1(__NR_personality, a->personality);
+	if (a->memory_merge)
+		TRY(a, sys_prctl(R_PR_SET_MEMORY_MERGE, 1, 0, 0, 0), "PR_SET_MEMORY_MERGE");
 	for (i = 0; i < 3; i++) {
 		struct k_itimerval it;
 
@@ -232,8 +246,8 @@ static void set_process_state(struct restorer_args *a)
 	}
 }
 
+#define R_PR_SET_PDEATHSIG	1
 #define R_PR_SET_DUMPABLE	4
-#define R_PR_SET_KEEPCAPS	8
 #define R_PR_CAPBSET_READ	23
 #define R_PR_CAPBSET_DROP	24
 #define R_PR_SET_SECUREBITS	28
@@ -241,7 +255,7 @@ static void set_process_state(struct restorer_args *a)
 #define R_PR_CAP_AMBIENT	47
 #define R_PR_CAP_AMBIENT_RAISE	2
 #define R_PR_CAP_AMBIENT_CLEAR_ALL 4
-#define R_SECBIT_KEEP_CAPS	(1 << 4)
+#define R_SECBIT_NO_SETUID_FIXUP (1 << 2)
 #define R_CAP_VERSION_3		0x20080522
 
 struct k_cap_header {
@@ -253,12 +267,32 @@ struct k_cap_data {
 	__u32 effective, permitted, inheritable;
 };
 
+/* capset of the three sets; @d is left with what was set */
+static void set_caps(struct restorer_args *a, struct k_cap_data *d, __u64 eff, __u64 prm, __u64 inh)
+{
+	struct k_cap_header h = { R_CAP_VERSION_3, 0 };
+
+	d[0].effective = (__u32)eff;
+	d[0].permitted = (__u32)prm;
+	d[0].inheritable = (__u32)inh;
+	d[1].effective = (__u32)(eff >> 32);
+	d[1].permitted = (__u32)(prm >> 32);
+	d[1].inheritable = (__u32)(inh >> 32);
+	TRY(a, syscall2(__NR_capset, (long)&h, (long)d), "capset");
+}
+
 /*
- * Credentials, once nothing else needs privileges: the bounding set shrinks
- * and securebits are set while we are still root with every capability;
- * KEEP_CAPS carries the permitted set over the uid change, capset then sets
- * exactly the dumped sets, ambient ones are raised, and dumpable (reset by a
- * uid change) and no_new_privs come last.
+ * Credentials (per thread: every thread runs this), once nothing else needs
+ * privileges. Each step needs what an earlier one would take away:
+ *   1. the inheritable set, while the bounding set is still full;
+ *   2. the bounding set shrinks (needs CAP_SETPCAP);
+ *   3. the ids, under SECBIT_NO_SETUID_FIXUP: the kernel leaves the
+ *      capabilities alone (no KEEP_CAPS game);
+ *   4. ambient capabilities (before a SECBIT_NO_CAP_AMBIENT_RAISE);
+ *   5. the dumped securebits, locks and KEEP_CAPS included (needs
+ *      CAP_SETPCAP, still effective);
+ *   6. capset to exactly the dumped sets;
+ *   7. dumpable (a uid change resets it) and no_new_privs.
  */
 static void set_creds(struct restorer_args *a)
 {
@@ -269,26 +303,19 @@ static void set_creds(struct restorer_args *a)
 
 	if (!c->has)
 		return;
+	TRY(a, syscall2(__NR_capget, (long)&h, (long)d), "capget");
+	set_caps(a, d, d[0].effective | (__u64)d[1].effective << 32,
+		 d[0].permitted | (__u64)d[1].permitted << 32, c->cap_inh);
 	for (i = 0; i <= c->cap_last && i < 64; i++)
 		if (!(c->cap_bnd & (1ULL << i)) && sys_prctl(R_PR_CAPBSET_READ, i, 0, 0, 0) == 1)
 			TRY(a, sys_prctl(R_PR_CAPBSET_DROP, i, 0, 0, 0), "dropping from the bounding set");
-	if (c->has_secbits)
-		TRY(a, sys_prctl(R_PR_SET_SECUREBITS, c->secbits | R_SECBIT_KEEP_CAPS, 0, 0, 0),
-		    "PR_SET_SECUREBITS");
-	else
-		TRY(a, sys_prctl(R_PR_SET_KEEPCAPS, 1, 0, 0, 0), "PR_SET_KEEPCAPS");
+	TRY(a, sys_prctl(R_PR_SET_SECUREBITS, R_SECBIT_NO_SETUID_FIXUP, 0, 0, 0),
+	    "PR_SET_SECUREBITS(NO_SETUID_FIXUP)");
 	TRY(a, syscall2(__NR_setgroups, c->ngroups, (long)c->groups), "setgroups");
 	TRY(a, syscall3(__NR_setresgid, c->gid[0], c->gid[1], c->gid[2]), "setresgid");
 	syscall1(__NR_setfsgid, c->gid[3]);
 	TRY(a, syscall3(__NR_setresuid, c->uid[0], c->uid[1], c->uid[2]), "setresuid");
 	syscall1(__NR_setfsuid, c->uid[3]);
-	d[0].effective = (__u32)c->cap_eff;
-	d[0].permitted = (__u32)c->cap_prm;
-	d[0].inheritable = (__u32)c->cap_inh;
-	d[1].effective = (__u32)(c->cap_eff >> 32);
-	d[1].permitted = (__u32)(c->cap_prm >> 32);
-	d[1].inheritable = (__u32)(c->cap_inh >> 32);
-	TRY(a, syscall2(__NR_capset, (long)&h, (long)d), "capset");
 	if (c->has_amb) {
 		TRY(a, sys_prctl(R_PR_CAP_AMBIENT, R_PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "clearing ambient caps");
 		for (i = 0; i <= c->cap_last && i < 64; i++)
@@ -296,8 +323,9 @@ static void set_creds(struct restorer_args *a)
 				TRY(a, sys_prctl(R_PR_CAP_AMBIENT, R_PR_CAP_AMBIENT_RAISE, i, 0, 0),
 				    "raising an ambient cap");
 	}
-	if (!(c->has_secbits && (c->secbits & R_SECBIT_KEEP_CAPS)))
-		TRY(a, sys_prctl(R_PR_SET_KEEPCAPS, 0, 0, 0, 0), "PR_SET_KEEPCAPS");
+	TRY(a, sys_prctl(R_PR_SET_SECUREBITS, c->has_secbits ? c->secbits : 0, 0, 0, 0),
+	    "PR_SET_SECUREBITS");
+	set_caps(a, d, c->cap_eff, c->cap_prm, c->cap_inh);
 	if (c->has_dumpable)
 		TRY(a, sys_prctl(R_PR_SET_DUMPABLE, c->dumpable, 0, 0, 0), "PR_SET_DUMPABLE");
 	if (c->no_new_privs)
@@ -325,6 +353,20 @@ static void queue_pending(struct restorer_args *a, __u32 first, __u32 nr, __u32 
 	}
 }
 
+/* What the kernel keeps per thread (a thread made here has the leader's so far). */
+static void set_thread_prctls(struct restorer_args *a, struct rst_thread *t)
+{
+	if (t->timerslack)	/* 0: a real-time thread, which has no slack */
+		TRY(a, sys_prctl(R_PR_SET_TIMERSLACK, t->timerslack, 0, 0, 0), "PR_SET_TIMERSLACK");
+	if (t->tsc)
+		TRY(a, sys_prctl(R_PR_SET_TSC, t->tsc, 0, 0, 0), "PR_SET_TSC");
+	if (t->mce_kill == R_PR_MCE_KILL_DEFAULT + 1)
+		TRY(a, sys_prctl(R_PR_MCE_KILL, R_PR_MCE_KILL_CLEAR, 0, 0, 0), "PR_MCE_KILL_CLEAR");
+	else if (t->mce_kill)
+		TRY(a, sys_prctl(R_PR_MCE_KILL, R_PR_MCE_KILL_SET, t->mce_kill - 1, 0, 0),
+		    "PR_MCE_KILL_SET");
+}
+
 static void set_thread_state(struct restorer_args *a, struct rst_thread *t)
 {
 	if (t->comm[0])
@@ -344,6 +386,7 @@ static void set_thread_state(struct restorer_args *a, struct rst_thread *t)
 		TRY(a, syscall2(__NR_set_robust_list, t->robust_list, t->robust_len), "set_robust_list");
 	if (t->has_tid_addr)
 		syscall1(__NR_set_tid_address, t->tid_addr);
+	set_thread_prctls(a, t);
 	TRY(a, syscall2(__NR_arch_prctl, R_ARCH_SET_FS, t->regs.fs_base), "arch_prctl(ARCH_SET_FS)");
 	TRY(a, syscall2(__NR_arch_prctl, R_ARCH_SET_GS, t->regs.gs_base), "arch_prctl(ARCH_SET_GS)");
 }
@@ -628,6 +671,20 @@ static void thread_main(struct restorer_args *a, long idx)
 	leave(a, t, 0);
 }
 
+/*
+ * The root of a detached restore: criu exits after the release, and the
+ * root goes to a subreaper (or init) then. Its parent death signal is for
+ * that new parent, not for criu: set it once criu is no longer the parent.
+ */
+static void pdeath_once_criu_gone(struct restorer_args *a)
+{
+	struct { __s64 sec, nsec; } ms = { 0, 1000000 };
+
+	while (syscall0(__NR_getppid) == (long)a->pdeath_after)
+		syscall2(__NR_nanosleep, (long)&ms, 0);
+	sys_prctl(R_PR_SET_PDEATHSIG, a->pdeath_sig, 0, 0, 0);
+}
+
 void restorer_main(struct restorer_args *a)
 {
 	struct rst_thread *leader = (struct rst_thread *)(unsigned long)a->threads;
@@ -657,7 +714,7 @@ void restorer_main(struct restorer_args *a)
 		futex_wait(&a->nr_ready, n);
 
 	/* Before "R": criu may exit as soon as it reads it (-d). */
-	sys_prctl(1 /* PR_SET_PDEATHSIG */, a->pdeath_sig, 0, 0, 0);
+	sys_prctl(R_PR_SET_PDEATHSIG, a->pdeath_after ? 0 : a->pdeath_sig, 0, 0, 0);
 	{
 		/*
 		 * "R<address>": the region that goes away last, once every
@@ -687,6 +744,8 @@ void restorer_main(struct restorer_args *a)
 	}
 	if (a->leave_stopped)
 		syscall2(__NR_kill, a->pid, R_SIGSTOP);
+	if (a->pdeath_after)
+		pdeath_once_criu_gone(a);
 
 	__atomic_store_n(&a->go, 1, __ATOMIC_SEQ_CST);
 	futex_wake(&a->go);

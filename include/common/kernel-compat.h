@@ -32,6 +32,18 @@
 # define MAP_DROPPABLE		0x08
 #endif
 
+/* ---- prctl (linux/prctl.h) --------------------------------------- */
+
+#ifndef PR_SET_MDWE				/* 6.3 */
+# define PR_SET_MDWE			65
+# define PR_MDWE_REFUSE_EXEC_GAIN	(1UL << 0)
+# define PR_GET_MDWE			66
+#endif
+#ifndef PR_SET_MEMORY_MERGE			/* 6.4 */
+# define PR_SET_MEMORY_MERGE		67
+# define PR_GET_MEMORY_MERGE		68
+#endif
+
 /* ---- PAGEMAP_SCAN ioctl on /proc/PID/pagemap (linux/fs.h), 6.7 --- */
 
 #ifndef PAGEMAP_SCAN

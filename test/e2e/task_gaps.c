@@ -2,13 +2,14 @@
  * Known gaps (Documentation/audit.md, "Known gaps"): "task_gaps MODE RESULT"
  * sets one task attribute that the restore does not bring back yet, and
  * checks it after the restore like any case. Its CASES line has the "gap"
- * flow: the case must fail, naming what is lost, until the gap is closed.
+ * flow: the case must fail, naming what is lost, until the gap is closed;
+ * then the line becomes a "once" (or "refused") case.
  *   affinity         sched_setaffinity to cpu 0 alone
  *   ioprio           ioprio_set best-effort level 5
  *   coredump_filter  0x7b written to /proc/self/coredump_filter
  *   timerslack       PR_SET_TIMERSLACK 123457 ns
  *   pdeathsig        PR_SET_PDEATHSIG on the tree's root (whose parent is outside)
- *   securebits       SECBIT_NOROOT
+ *   securebits       NOROOT, NO_SETUID_FIXUP, NO_CAP_AMBIENT_RAISE, three locks
  *   keepcaps         PR_SET_KEEPCAPS 1
  *   tsc              PR_SET_TSC PR_TSC_SIGSEGV
  *   mce              PR_MCE_KILL_SET early
@@ -16,7 +17,7 @@
  *   keyring          a session keyring of its own (KEYCTL_JOIN_SESSION_KEYRING)
  *   dnotify          F_NOTIFY on a directory
  *   exit_signal      a child made by clone() with SIGUSR1 as its exit signal
- *   mdwe             PR_SET_MDWE refuse-exec-gain (the dump fails unclearly)
+ *   mdwe             PR_SET_MDWE refuse-exec-gain (the dump refuses it)
  *   pid_for_children unshare(CLONE_NEWPID) without a child yet
  *   chroot           chroot into a directory (the dump takes it, the restore refuses)
  *   memory_merge     PR_SET_MEMORY_MERGE 1 (KSM for the whole process)
@@ -86,11 +87,14 @@ static int set_mode(void)
 	if (!strcmp(mode, "timerslack"))
 		return prctl(PR_SET_TIMERSLACK, 123457, 0, 0, 0);
 	if (!strcmp(mode, "pdeathsig")) {
+		e2e_note_pid();		/* for the "stopped" flow */
 		signal(SIGUSR2, on_usr2);
 		return prctl(PR_SET_PDEATHSIG, SIGUSR2, 0, 0, 0);
 	}
 	if (!strcmp(mode, "securebits"))
-		return prctl(PR_SET_SECUREBITS, SECBIT_NOROOT, 0, 0, 0);
+		return prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED |
+			     SECBIT_NO_SETUID_FIXUP | SECBIT_KEEP_CAPS_LOCKED |
+			     SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED, 0, 0, 0);
 	if (!strcmp(mode, "keepcaps"))
 		return prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
 	if (!strcmp(mode, "tsc"))

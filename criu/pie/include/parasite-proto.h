@@ -68,6 +68,11 @@ struct parasite_thread {
 	__s32	ss_flags;
 	__u32	pad;
 	__u64	clear_tid_addr;		/* PR_GET_TID_ADDRESS */
+	__u64	timerslack;		/* PR_GET_TIMERSLACK */
+	__u32	tsc;			/* PR_GET_TSC */
+	__u32	mce_kill;		/* PR_MCE_KILL_GET */
+	__u32	securebits;		/* PR_GET_SECUREBITS (credentials are per thread) */
+	__u32	pdeath_sig;		/* PR_GET_PDEATHSIG (per thread too) */
 };
 
 struct parasite_misc {
@@ -80,7 +85,7 @@ struct parasite_misc {
 	__u64				brk;		/* brk(0) */
 	__u32				personality;	/* personality(0xffffffff) */
 	__u32				dumpable;	/* PR_GET_DUMPABLE */
-	__u32				pdeath_sig;	/* PR_GET_PDEATHSIG */
+	__u32				memory_merge;	/* PR_GET_MEMORY_MERGE; ~0: no KSM */
 	__u32				child_subreaper;
 	__u32				thp_disabled;	/* PR_GET_THP_DISABLE */
 	/* membarrier(2): the process's MEMBARRIER_CMD_REGISTER_* bits ... */

@@ -139,6 +139,12 @@ struct restorer_args {
 	__u32			pid;
 	__u32			pdeath_sig;	/* set last: until then criu's death kills us */
 	/*
+	 * Non-zero (criu's pid): set pdeath_sig only once criu has gone
+	 * (the root of a detached restore, whose parent was outside the
+	 * tree: criu's exit is not its parent's death).
+	 */
+	__u32			pdeath_after;
+	/*
 	 * The tree's barrier: after "R" the task reads one byte here; criu
 	 * writes one per process once every one has reported. End of file
 	 * (criu gone, or giving up) ends the task.
@@ -163,6 +169,8 @@ struct restorer_args {
 	struct rst_sigaction	sig[RST_MAX_SIG];	/* index signo - 1 */
 	__u64			itimer[3][4];		/* interval sec/usec, value sec/usec */
 	__u32			itimer_set[3];
+	__u32			personality;	/* set once the mappings are made */
+	__u32			memory_merge;	/* 1: PR_SET_MEMORY_MERGE, likewise */
 
 	__u32			nr_timers;
 	__u32			pad1;
@@ -224,6 +232,9 @@ struct rst_thread {
 	__u64			tid_addr;
 	__u32			pending_first;	/* this thread's queue in args->pending */
 	__u32			nr_pending;
+	__u64			timerslack;	/* PR_SET_TIMERSLACK; 0: leave */
+	__u32			tsc;		/* PR_SET_TSC; 0: leave */
+	__u32			mce_kill;	/* PR_MCE_KILL_GET value + 1; 0: leave */
 
 	struct rst_regs		regs;		/* restart rules already applied */
 	__u64			blocked;
