@@ -64,7 +64,11 @@ static void wait_zombie_gone(pid_t pid)
  */
 static bool held_by_zombies(pid_t pid, int *tries)
 {
-	if (kill(pid, 0) == 0 || errno != ESRCH || ++*tries > 200)
+	int clone_errno = errno;	/* the caller reports clone3's errno, not kill's */
+	bool gone = kill(pid, 0) < 0 && errno == ESRCH;
+
+	errno = clone_errno;
+	if (!gone || ++*tries > 200)
 		return false;
 	if (*tries == 1)
 		pr_info("pid %d is still a group or session id of unreaped processes; waiting", pid);
