@@ -243,6 +243,35 @@ static int dump_fown(struct fd_probe *p, FdEntry *e)
 	return 0;
 }
 
+/*
+ * fdinfo's flags are the file's flags with O_CLOEXEC added when the fd is
+ * close-on-exec. open(2) never leaves O_CLOEXEC in a file's flags, but
+ * TIOCGPTPEER keeps it there for good: then fdinfo shows O_CLOEXEC whatever
+ * the fd's own flag, which nothing else shows from outside the task.
+ */
+static int check_file_flags(struct fd_probe *p)
+{
+	int fd, fl;
+
+	if (p->fi.flags & O_PATH)
+		return 0;	/* F_GETFL on O_PATH tells nothing more */
+	fd = fd_probe_local(p);
+	if (fd < 0)
+		return -1;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0) {
+		pr_perror("fd %d of %d: F_GETFL", p->fd, p->pid);
+		return -1;
+	}
+	if (fl & O_CLOEXEC) {
+		pr_err("fd %d of %d (%s) has O_CLOEXEC among its file flags (made by TIOCGPTPEER "
+		       "with O_CLOEXEC): whether the fd is close-on-exec cannot be read, not "
+		       "supported yet", p->fd, p->pid, p->link);
+		return -1;
+	}
+	return 0;
+}
+
 /* Classify fd @fd and give it an object; the probe is released by the caller. */
 static int collect_one(struct dump_task *t, struct fd_probe *p, int infofd, FdEntry *e)
 {
@@ -277,7 +306,7 @@ static int collect_one(struct dump_task *t, struct fd_probe *p, int infofd, FdEn
 	id = (uint32_t)ret;
 	if (seen) {
 		/* the first holder (parents come first) sets the owner again */
-		if (dump_fown(p, e) || ops->dump(t->files, p, &id)) {
+		if (check_file_flags(p) || dump_fown(p, e) || ops->dump(t->files, p, &id)) {
 			tdelete(seen, &t->files->seen, seen_cmp);
 			free(seen);
 			return -1;

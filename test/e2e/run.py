@@ -159,6 +159,8 @@ CASES = [
     ("pty_pair", prog("pty_pair"), "once", [], []),
     # the second dump sees the master's unread bytes only if the first gave them back
     ("pty_pair_twice", prog("pty_pair"), "twice", [], []),
+    ("pty_refuse_peer_cloexec", prog("pty_pair") + ["--peer-cloexec"],
+     ("refused", "has O_CLOEXEC among its file flags"), [], []),
     ("pty_ctty", prog("pty_ctty"), "once", [], []),
     ("pty_owner", prog("pty_owner"), "once", [], []),
     ("python_pty", ["/usr/bin/python3", os.path.join(E2E, "py_pty.py")], "once", [], []),
@@ -751,7 +753,6 @@ PROC_FILES = ("limits", "personality", "timerslack_ns", "loginuid", "sessionid",
 TASK_FILES = ("comm",)
 INO = re.compile(r"\{ino:(\d+)\}")
 RECREATED = re.compile(r"^(pipe|socket):\[(\d+)\]$")
-O_CLOEXEC, O_LARGEFILE = 0o2000000, 0o100000
 # Cases whose program changes its own /proc state while it runs: key regex
 # left out of the comparison, and why.
 NET_SKIP = {
@@ -898,11 +899,6 @@ def snap_process(pid, out, recreated):
 def normalise(snap):
     """What legitimately differs, or differs for a known reason, made equal."""
     for k, v in list(snap.items()):
-        m = re.match(r"^(\d+) fdinfo (\d+) flags$", k)
-        if m and snap.get("%s fd %s" % m.groups(), "").startswith("/dev/pts/"):
-            # GAP (audit.md, Known gaps): a pty slave made by TIOCGPTPEER
-            # keeps O_CLOEXEC in its file flags and has no O_LARGEFILE
-            snap[k] = "0%o" % (int(v, 8) & ~(O_CLOEXEC | O_LARGEFILE))
         if re.match(r"^\d+ fdinfo \d+ fanotify flags$", k):
             # the group is made with FAN_CLOEXEC (criu opens every object
             # close-on-exec); the fd's own close-on-exec is compared in "flags"
