@@ -112,6 +112,8 @@ CASES = [
     ("fown", prog("fown"), "once", [], []),
     ("fown_uid", prog("fown") + ["uid"], "once", [], []),
     ("fown_twice", prog("fown"), "twice", [], []),
+    ("fown_outside_refused", prog("fown") + ["outside"],
+     ("refused", "(F_SETOWN), which the dump does not restore: not supported yet"), [], []),
     ("fd_table", prog("fd_table"), "once", [], []),
     ("fd_table_two", prog("fd_table") + ["two"], "once", [], []),
     ("fd_table_twice", prog("fd_table"), "twice", [], []),
