@@ -230,6 +230,13 @@ static int dump_fown(struct fd_probe *p, FdEntry *e)
 	}
 	if (!own.pid && !sig && !(p->fi.flags & O_ASYNC))
 		return 0;
+	if (S_ISDIR(p->st.st_mode) && own.pid) {
+		/* F_NOTIFY makes its caller the owner; the watch itself shows nowhere */
+		pr_err("fd %d of %d: directory %s has a signal owner (%d), as F_NOTIFY sets one: "
+		       "its directory notifications cannot be read, not supported yet", p->fd,
+		       p->pid, p->link, own.pid);
+		return -1;
+	}
 	e->fown = malloc(sizeof(*e->fown));
 	if (!e->fown) {
 		pr_err("out of memory");
