@@ -279,6 +279,31 @@ static int check_file_flags(struct fd_probe *p)
 	return 0;
 }
 
+/*
+ * The write-life hint (F_SET_RW_HINT) lives in the inode, which the restore
+ * makes anew for most kinds (pipes, sockets, ghosts, memfds) and may find
+ * evicted from memory for the others: it goes with the description's first
+ * fd, as its owner does, and is set again through it.
+ */
+static int dump_write_hint(struct fd_probe *p, FdEntry *e)
+{
+	uint64_t hint = RWH_WRITE_LIFE_NOT_SET;
+	int fd;
+
+	if (p->fi.flags & O_PATH)
+		return 0;	/* fcntl says EBADF */
+	fd = fd_probe_local(p);
+	if (fd < 0)
+		return -1;
+	if (fcntl(fd, F_GET_RW_HINT, &hint)) {
+		pr_perror("fd %d of %d: F_GET_RW_HINT", p->fd, p->pid);
+		return -1;
+	}
+	e->has_write_hint = hint != RWH_WRITE_LIFE_NOT_SET;
+	e->write_hint = hint;
+	return 0;
+}
+
 /* Classify fd @fd and give it an object; the probe is released by the caller. */
 static int collect_one(struct dump_task *t, struct fd_probe *p, int infofd, FdEntry *e)
 {
@@ -313,7 +338,8 @@ static int collect_one(struct dump_task *t, struct fd_probe *p, int infofd, FdEn
 	id = (uint32_t)ret;
 	if (seen) {
 		/* the first holder (parents come first) sets the owner again */
-		if (check_file_flags(p) || dump_fown(p, e) || ops->dump(t->files, p, &id)) {
+		if (check_file_flags(p) || dump_fown(p, e) || dump_write_hint(p, e) ||
+		    ops->dump(t->files, p, &id)) {
 			tdelete(seen, &t->files->seen, seen_cmp);
 			free(seen);
 			return -1;

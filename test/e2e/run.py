@@ -146,6 +146,8 @@ CASES = [
     ("renamed", prog("renamed"), "once", [], []),
     ("opath", prog("opath"), "once", [], []),
     ("file_flags", prog("file_flags"), "once", [], []),
+    ("write_hint", prog("write_hint"), "once", [], []),
+    ("write_hint_twice", prog("write_hint"), "twice", [], []),
     ("dir_pos", prog("file_flags") + ["--dir"], "once", [], []),
     ("dir_pos_tmpfs", prog("file_flags") + ["--dir-tmpfs"], "once", [], []),
     ("dir_pos_twice", prog("file_flags") + ["--dir"], "twice", [], []),
