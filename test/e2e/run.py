@@ -120,6 +120,8 @@ CASES = [
     ("fd_table_twice", prog("fd_table"), "twice", [], []),
     ("fd_table_nested", prog("fd_table") + ["nested"],
      ("refused", "(the child has children of its own) is not supported yet"), [], []),
+    ("fd_table_outside_refused", prog("fd_table") + ["outside"],
+     ("refused", "is also used by task"), [], []),
     ("pipe_combos", prog("pipe_combos"), "once", [], []),
     ("pipeline", prog("pipeline"), "once", [], []),
     ("tree_leave_running_twice", prog("tree"), "twice", [], []),
