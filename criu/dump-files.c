@@ -230,6 +230,13 @@ static int dump_fown(struct fd_probe *p, FdEntry *e)
 	}
 	if (!own.pid && !sig && !(p->fi.flags & O_ASYNC))
 		return 0;
+	if (S_ISDIR(p->st.st_mode) && own.pid) {
+		/* F_NOTIFY makes its caller the owner; the watch itself shows nowhere */
+		pr_err("fd %d of %d: directory %s has a signal owner (%d), as F_NOTIFY sets one: "
+		       "its directory notifications cannot be read, not supported yet", p->fd,
+		       p->pid, p->link, own.pid);
+		return -1;
+	}
 	e->fown = malloc(sizeof(*e->fown));
 	if (!e->fown) {
 		pr_err("out of memory");
@@ -240,6 +247,60 @@ static int dump_fown(struct fd_probe *p, FdEntry *e)
 	e->fown->pid = own.pid > 0 ? (uint32_t)own.pid : 0;
 	e->fown->signum = (uint32_t)sig;
 	e->fown->async = !!(p->fi.flags & O_ASYNC);
+	return 0;
+}
+
+/*
+ * fdinfo's flags are the file's flags with O_CLOEXEC added when the fd is
+ * close-on-exec. open(2) never leaves O_CLOEXEC in a file's flags, but
+ * TIOCGPTPEER keeps it there for good: then fdinfo shows O_CLOEXEC whatever
+ * the fd's own flag, which nothing else shows from outside the task.
+ */
+static int check_file_flags(struct fd_probe *p)
+{
+	int fd, fl;
+
+	if (p->fi.flags & O_PATH)
+		return 0;	/* F_GETFL on O_PATH tells nothing more */
+	fd = fd_probe_local(p);
+	if (fd < 0)
+		return -1;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0) {
+		pr_perror("fd %d of %d: F_GETFL", p->fd, p->pid);
+		return -1;
+	}
+	if (fl & O_CLOEXEC) {
+		pr_err("fd %d of %d (%s) has O_CLOEXEC among its file flags (made by TIOCGPTPEER "
+		       "with O_CLOEXEC): whether the fd is close-on-exec cannot be read, not "
+		       "supported yet", p->fd, p->pid, p->link);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The write-life hint (F_SET_RW_HINT) lives in the inode, which the restore
+ * makes anew for most kinds (pipes, sockets, ghosts, memfds) and may find
+ * evicted from memory for the others: it goes with the description's first
+ * fd, as its owner does, and is set again through it.
+ */
+static int dump_write_hint(struct fd_probe *p, FdEntry *e)
+{
+	uint64_t hint = RWH_WRITE_LIFE_NOT_SET;
+	int fd;
+
+	if (p->fi.flags & O_PATH)
+		return 0;	/* fcntl says EBADF */
+	fd = fd_probe_local(p);
+	if (fd < 0)
+		return -1;
+	if (fcntl(fd, F_GET_RW_HINT, &hint)) {
+		pr_perror("fd %d of %d: F_GET_RW_HINT", p->fd, p->pid);
+		return -1;
+	}
+	e->has_write_hint = hint != RWH_WRITE_LIFE_NOT_SET;
+	e->write_hint = hint;
 	return 0;
 }
 
@@ -277,7 +338,8 @@ static int collect_one(struct dump_task *t, struct fd_probe *p, int infofd, FdEn
 	id = (uint32_t)ret;
 	if (seen) {
 		/* the first holder (parents come first) sets the owner again */
-		if (dump_fown(p, e) || ops->dump(t->files, p, &id)) {
+		if (check_file_flags(p) || dump_fown(p, e) || dump_write_hint(p, e) ||
+		    ops->dump(t->files, p, &id)) {
 			tdelete(seen, &t->files->seen, seen_cmp);
 			free(seen);
 			return -1;
@@ -393,25 +455,122 @@ static int check_table(const struct dump_tree *tr, struct dump_task **g, size_t 
 	return 0;
 }
 
+/*
+ * The process of @v[0..n) (sorted by table) whose table task @tid uses, in
+ * @in (NULL: none); -1 if kcmp cannot tell (logged). A task criu may not
+ * inspect (EPERM: it holds capabilities criu lacks) counts 1 in @hidden.
+ */
+static int table_of(struct dump_task **v, size_t n, pid_t tid, struct dump_task **in,
+		    unsigned int *hidden)
+{
+	size_t lo = 0, hi = n;
+
+	*in = NULL;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int r = kcmp_files(v[mid]->pid, tid);
+
+		if (r == 0) {
+			*in = v[mid];
+			return 0;
+		}
+		if (r == 3 && errno == ESRCH)
+			return 0;	/* gone meanwhile: it shares nothing now */
+		if (r == 3 && errno == EPERM) {
+			(*hidden)++;
+			return 0;
+		}
+		if (r == 3) {
+			pr_perror("kcmp(KCMP_FILES) of %d and %d", v[mid]->pid, tid);
+			return -1;
+		}
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+/* A thread of process @pid, outside the tree, using a table of @v: refused. */
+static int check_outside_task(struct dump_task **v, size_t n, pid_t pid, unsigned int *hidden)
+{
+	char path[64];
+	struct dirent *de;
+	int ret = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d)
+		return 0;	/* gone meanwhile */
+	while (!ret && (de = readdir(d))) {
+		pid_t tid = (pid_t)atoi(de->d_name);
+		struct dump_task *in = NULL;
+
+		if (tid > 0 && table_of(v, n, tid, &in, hidden))
+			ret = -1;
+		else if (in) {
+			pr_err("descriptor table of %d is also used by task %d of process %d, "
+			       "outside the dump: not supported yet", in->pid, tid, pid);
+			ret = -1;
+		}
+	}
+	closedir(d);
+	return ret;
+}
+
+/*
+ * A table that a process outside the tree also uses would come back split
+ * (the outsider keeps the old one). Nothing in /proc counts a table's
+ * users, so every task on the system is compared with kcmp(KCMP_FILES):
+ * threads too, as one may keep a table its leader has unshared. @v is
+ * sorted by table: log2(n) calls per task. The tree is frozen, so only an
+ * outside sharer can make a new one, and it is found itself (unless it
+ * exits between the making and its turn, after the new one's turn).
+ */
+static int check_outside_sharers(const struct dump_tree *tr, struct dump_task **v, size_t n)
+{
+	unsigned int hidden = 0;
+	struct dirent *de;
+	int ret = 0;
+	DIR *d;
+
+	if (!n)
+		return 0;
+	d = opendir("/proc");
+	if (!d) {
+		pr_perror("can't open /proc");
+		return -1;
+	}
+	while (!ret && (de = readdir(d))) {
+		pid_t pid = (pid_t)atoi(de->d_name);
+
+		if (pid > 0 && !dump_tree_find(tr, pid))
+			ret = check_outside_task(v, n, pid, &hidden);
+	}
+	closedir(d);
+	if (hidden)
+		pr_info("%u tasks with capabilities criu lacks (kcmp: EPERM) could not be "
+			"compared with the tree's descriptor tables", hidden);
+	return ret;
+}
+
 int dump_check_fd_tables(struct dump_tree *tr)
 {
-	struct dump_task **v = calloc(tr->nr + 1, sizeof(*v)), *root = tr->t[0];
+	struct dump_task **v = calloc(tr->nr + 1, sizeof(*v));
 	size_t n = 0, i, j;
-	int ret = 0;
+	int ret;
 
 	if (!v) {
 		pr_err("out of memory");
 		return -1;
 	}
-	if (!root->zombie && root->stat.ppid > 0 && kcmp_files(root->pid, root->stat.ppid) == 0) {
-		pr_err("descriptor table shared by %d and its parent %d (outside the dump) is not "
-		       "supported yet", root->pid, root->stat.ppid);
-		ret = -1;
-	}
 	for (i = 0; i < tr->nr; i++)
 		if (!tr->t[i]->zombie)
 			v[n++] = tr->t[i];
 	qsort(v, n, sizeof(*v), table_cmp);
+	ret = check_outside_sharers(tr, v, n);
 	for (i = 0; i < n && !ret; i = j) {
 		for (j = i + 1; j < n && kcmp_files(v[i]->pid, v[j]->pid) == 0; j++)
 			;

@@ -33,6 +33,7 @@
 #include "log.h"
 #include "dump.h"
 #include "files.h"
+#include "files-reg.h"
 #include "image.h"
 #include "restore.h"
 #include "tty.h"
@@ -50,8 +51,11 @@
 #define N_TTY_LDISC	0
 #define PTY_MAX_DATA	4096		/* N_TTY_BUF_SIZE: an input queue holds no more */
 
-/* open(2) flags of an end we reproduce */
-#define PTY_FLAGS	(O_ACCMODE | O_NONBLOCK | O_APPEND | O_LARGEFILE)
+/*
+ * open(2) flags of an end we reproduce. O_LARGEFILE as the kernel shows it:
+ * a slave made by TIOCGPTPEER (glibc's openpty) has none.
+ */
+#define PTY_FLAGS	(O_ACCMODE | O_NONBLOCK | O_APPEND | KERNEL_O_LARGEFILE)
 
 /* ---- dump ------------------------------------------------------------------ */
 
@@ -838,12 +842,25 @@ static int set_modes(const PtyEntry *e, int m)
 	return 0;
 }
 
+/*
+ * A slave open file description with exactly the dumped file flags:
+ * TIOCGPTPEER keeps whatever it is given in them (O_CLOEXEC too, which
+ * F_GETFL and fdinfo would then show for good), and adds no O_LARGEFILE.
+ * criu's descriptor is made close-on-exec afterwards, as a fd flag only.
+ */
 static int open_slave(const PtyEntry *e, int m, uint32_t flags)
 {
-	int fd = ioctl(m, TIOCGPTPEER, (int)(flags | O_NOCTTY | O_CLOEXEC));
+	int fd = ioctl(m, TIOCGPTPEER, (int)(flags | O_NOCTTY));
 
-	if (fd < 0)
+	if (fd < 0) {
 		pr_perror("pty %u: TIOCGPTPEER", e->index);
+		return -1;
+	}
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC)) {
+		pr_perror("pty %u: F_SETFD", e->index);
+		close(fd);
+		return -1;
+	}
 	return fd;
 }
 

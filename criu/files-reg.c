@@ -9,8 +9,8 @@
  * a deleted file with other names left, and a path leading elsewhere, are
  * refused. O_PATH fds of any file type are kept as paths (FD_PATH).
  * Restore: the path is opened again and must be the same file
- * (dev/ino, rdev for devices), or the ghost is reopened; regular files get
- * their position back. The terminal (--shell-job) is criu's own.
+ * (dev/ino, rdev for devices), or the ghost is reopened; regular files and
+ * directories get their position back. The terminal (--shell-job) is criu's own.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +18,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
+#include <linux/magic.h>
 
 #define LOG_PREFIX "files: "
 #include "log.h"
@@ -164,6 +166,36 @@ static int reg_ghost(struct dump_files *d, struct fd_probe *p, uint32_t *id)
 	return ret;
 }
 
+/*
+ * A directory's position is the file system's cookie for the next entry
+ * (telldir). Where the cookie alone says where the listing goes on (ext4:
+ * a hash of the next name, or a byte offset in an unindexed directory;
+ * tmpfs: the next entry's fixed offset), a fresh open put there with lseek
+ * reads exactly what the dumped fd would have. Elsewhere (a cursor kept
+ * in the open file, as devpts and other simple file systems do) it is
+ * refused; position 0 is the start everywhere.
+ */
+static int check_dir_pos(struct fd_probe *p)
+{
+	struct statfs sf;
+	int fd;
+
+	if (p->fi.pos <= 0 || (p->fi.flags & O_PATH))
+		return 0;
+	fd = fd_probe_local(p);
+	if (fd < 0)
+		return -1;
+	if (fstatfs(fd, &sf)) {
+		pr_perror("fd %d: statfs of %s", p->fd, p->link);
+		return -1;
+	}
+	if (sf.f_type == EXT4_SUPER_MAGIC || sf.f_type == TMPFS_MAGIC)
+		return 0;
+	pr_err("fd %d: position in the listing of directory %s (%lld, file system %#llx) is not "
+	       "supported yet", p->fd, p->link, (long long)p->fi.pos, (unsigned long long)sf.f_type);
+	return -1;
+}
+
 static int reg_dump(struct dump_files *d, struct fd_probe *p, uint32_t *id)
 {
 	char what[32];
@@ -171,7 +203,7 @@ static int reg_dump(struct dump_files *d, struct fd_probe *p, uint32_t *id)
 	snprintf(what, sizeof(what), "fd %d", p->fd);
 	if (S_ISREG(p->st.st_mode) && p->st.st_nlink == 0)
 		return reg_ghost(d, p, id);
-	if (dump_check_path(what, p->link, &p->st))
+	if (dump_check_path(what, p->link, &p->st) || (S_ISDIR(p->st.st_mode) && check_dir_pos(p)))
 		return -1;
 	return dump_files_add(d, p->link, &p->st, p->fi.flags & ~O_CLOEXEC,
 			      p->fi.pos < 0 ? 0 : (uint64_t)p->fi.pos, id);
@@ -370,7 +402,8 @@ static int reg_open(struct fd_rst *r, const struct fd_obj *o, const struct cr_op
 	(void)opt;
 	if (fd < 0)
 		return -1;
-	if (S_ISREG(rf->mode) && !(rf->flags & O_PATH) &&
+	/* a directory's position is its file system's cookie (checked at dump) */
+	if ((S_ISREG(rf->mode) || (S_ISDIR(rf->mode) && rf->pos)) && !(rf->flags & O_PATH) &&
 	    lseek(fd, (off_t)rf->pos, SEEK_SET) != (off_t)rf->pos) {
 		pr_perror("cannot seek %s to %llu", rf->path, (unsigned long long)rf->pos);
 		close(fd);

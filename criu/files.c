@@ -349,6 +349,11 @@ int fd_rst_check(const struct fd_rst *r, const FdEntry *fe, const char *img)
 		       fe->fd, fe->fown->type, fe->fown->pid, fe->fown->signum);
 		return -1;
 	}
+	if (fe->has_write_hint && (!fe->write_hint || fe->write_hint > RWH_WRITE_LIFE_EXTREME)) {
+		pr_err("%s: fd %u: write-life hint %llu out of range", img, fe->fd,
+		       (unsigned long long)fe->write_hint);
+		return -1;
+	}
 	o = fd_rst_find(r, fe->id);
 	if (!o || o->store != store_of(ops)) {
 		pr_err("%s: fd %u (%s) names object %u, which is no %s object", img, fe->fd,

@@ -200,6 +200,23 @@ static int restore_fowns(struct install *in)
 	return ret;
 }
 
+/* The write-life hint of each description's inode (set through its first fd). */
+static int restore_write_hints(struct install *in)
+{
+	const struct rst_image *ri = in->ri;
+	size_t k;
+
+	for (k = 0; k < ri->nr_fds; k++) {
+		const FdEntry *fe = ri->fds[k];
+		uint64_t hint = fe->write_hint;
+
+		if (fe->has_write_hint && fcntl((int)fe->fd, F_SET_RW_HINT, &hint))
+			return fail(in, "fd %u: F_SET_RW_HINT %llu: %s", fe->fd,
+				    (unsigned long long)hint, strerror(errno));
+	}
+	return 0;
+}
+
 static int run_post(struct install *in)
 {
 	const struct rst_image *ri = in->ri;
@@ -272,7 +289,7 @@ int rst_fds_install(const struct rst_image *ri, struct rst_files *f, int *keep, 
 	close_rest(&in, keep, nr_keep);
 	for (k = 0; k < ri->fdr.nr_obj; k++)
 		f->obj_fd[k] = -1;	/* closed, or now a target */
-	ret = restore_fowns(&in) || run_post(&in) ? -1 : 0;
+	ret = restore_write_hints(&in) || restore_fowns(&in) || run_post(&in) ? -1 : 0;
 out:
 	if (lifted)
 		ret = drop_nofile(&in, &nofile, ret);

@@ -19,7 +19,31 @@ struct e2e_pty {
 	char		name[64];	/* /dev/pts/N */
 	struct termios	tio;		/* as set before the dump */
 	struct winsize	ws;
+	int		fl[2], fdfl[2];	/* F_GETFL, F_GETFD of master and slave */
 };
+
+/* Remember the file flags and fd flags of both ends, as the dump should see them. */
+static inline void e2e_pty_note_flags(struct e2e_pty *p)
+{
+	p->fl[0] = fcntl(p->master, F_GETFL);
+	p->fl[1] = fcntl(p->slave, F_GETFL);
+	p->fdfl[0] = fcntl(p->master, F_GETFD);
+	p->fdfl[1] = fcntl(p->slave, F_GETFD);
+}
+
+/* The same file flags (exactly, O_LARGEFILE too) and close-on-exec as noted. */
+static inline void e2e_pty_check_flags(const struct e2e_pty *p)
+{
+	int i, fd[2] = { p->master, p->slave };
+
+	for (i = 0; i < 2; i++) {
+		int fl = fcntl(fd[i], F_GETFL), fdfl = fcntl(fd[i], F_GETFD);
+
+		if (fl != p->fl[i] || fdfl != p->fdfl[i])
+			e2e_fail("%s %s (fd %d): file flags %#o, fd flags %#x; were %#o, %#x", p->name,
+				 i ? "slave" : "master", fd[i], fl, fdfl, p->fl[i], p->fdfl[i]);
+	}
+}
 
 /*
  * Append @pid to "pids" next to the result file: with process trees the
@@ -49,6 +73,7 @@ static inline void e2e_pty_open(struct e2e_pty *p, int slave_flags)
 	p->slave = open(p->name, O_RDWR | slave_flags);
 	if (p->slave < 0)
 		e2e_fail("open %s: %s", p->name, strerror(errno));
+	e2e_pty_note_flags(p);
 }
 
 /* Set @tio and @ws on the slave and remember them. */
@@ -59,9 +84,10 @@ static inline void e2e_pty_set(struct e2e_pty *p, const struct termios *tio, uns
 	if (tcsetattr(p->slave, TCSANOW, tio) || ioctl(p->master, TIOCSWINSZ, &p->ws) ||
 	    tcgetattr(p->slave, &p->tio))
 		e2e_fail("%s: tcsetattr/TIOCSWINSZ: %s", p->name, strerror(errno));
+	e2e_pty_note_flags(p);
 }
 
-/* Same /dev/pts/N, same termios and window size as before the dump. */
+/* Same /dev/pts/N, same termios, window size and flags as before the dump. */
 static inline void e2e_pty_check(const struct e2e_pty *p)
 {
 	struct termios now;
@@ -83,6 +109,7 @@ static inline void e2e_pty_check(const struct e2e_pty *p)
 	if (memcmp(&ws, &p->ws, sizeof(ws)))
 		e2e_fail("%s: window %ux%u, was %ux%u", p->name, ws.ws_row, ws.ws_col, p->ws.ws_row,
 			 p->ws.ws_col);
+	e2e_pty_check_flags(p);
 }
 
 /* Read exactly @len bytes from @fd within 5 s. */

@@ -6,7 +6,10 @@
  * opens afterwards is seen by the other.
  *   (no argument) the parent and one such child;
  *   two           the parent and two such children;
- *   nested        the child has a child sharing the table too: refused.
+ *   nested        the child has a child sharing the table too: refused;
+ *   outside       a sibling made with CLONE_PARENT (the harness's child,
+ *                 outside the tree) shares the table: refused, and it is
+ *                 still shared afterwards.
  */
 #include <sched.h>
 #include <sys/mman.h>
@@ -125,6 +128,25 @@ static int child(int i, int nr)
 	return 10 + exchange(to_parent[1], to_child[0], "child-after", "parent-after");
 }
 
+static __attribute__((noreturn)) void outside_sharer(void)
+{
+	pid_t s = (pid_t)syscall(SYS_clone, CLONE_FILES | CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+
+	if (s < 0)
+		e2e_fail("clone: %s", strerror(errno));
+	if (s == 0) {
+		e2e_note_pid();	/* the harness ends it if we cannot */
+		for (;;)
+			pause();
+	}
+	e2e_ready();
+	e2e_wait_stop();
+	if (!same_table(getpid(), s))
+		e2e_fail("the table is no longer shared with %d", s);
+	kill(s, SIGKILL);	/* the harness, its parent, reaps it */
+	e2e_pass();
+}
+
 int main(int argc, char **argv)
 {
 	unsigned char fds_before[16], fds_after[16];
@@ -137,6 +159,8 @@ int main(int argc, char **argv)
 		mode = argv[1];
 		e2e_result_path = argv[2];
 	}
+	if (!strcmp(mode, "outside"))
+		outside_sharer();
 	nr = !strcmp(mode, "two") ? 2 : 1;
 	e2e_path(dir, sizeof(dir), ".");
 	before = open_marker("before");

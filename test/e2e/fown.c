@@ -9,6 +9,8 @@
  * The child waits for a byte on a gate pipe. With "uid" it is uid 1001 and the parent sets every owner as uid
  * 1000: the kernel then sends the child nothing (the setter's uids decide),
  * and so after the restore.
+ * With "outside" the owner of a pipe is the harness (our parent, outside the
+ * tree): the dump refuses, and the owner is still there afterwards.
  */
 #include <libgen.h>
 #include <sys/stat.h>
@@ -104,12 +106,30 @@ static void become_users(const char *result)
 	close(pf);
 }
 
+static __attribute__((noreturn)) void outside_owner(void)
+{
+	pid_t who = getppid();
+	int p[2];
+
+	if (pipe(p) || fcntl(p[0], F_SETOWN, who))
+		e2e_fail("pipe, F_SETOWN %d: %s", who, strerror(errno));
+	e2e_ready();
+	e2e_wait_stop();
+	if (fcntl(p[0], F_GETOWN) != who)
+		e2e_fail("the owner is %d, not %d", fcntl(p[0], F_GETOWN), who);
+	e2e_pass();
+}
+
 int main(int argc, char **argv)
 {
 	sigset_t block;
 	pid_t c;
 	int r;
 
+	if (argc > 2 && !strcmp(argv[1], "outside")) {
+		e2e_init(argc - 1, argv + 1);
+		outside_owner();
+	}
 	e2e_init(argc, argv);
 	other_uid = argc > 2 && !strcmp(argv[1], "uid");
 	if (other_uid) {

@@ -15,7 +15,8 @@
  *   mce              PR_MCE_KILL_SET early
  *   read_implies_exec  personality READ_IMPLIES_EXEC (mappings made before it)
  *   keyring          a session keyring of its own (KEYCTL_JOIN_SESSION_KEYRING)
- *   dnotify          F_NOTIFY on a directory
+ *   dnotify          F_NOTIFY on a directory (now refused at dump: the case
+ *                    "dnotify_refused" checks the watch is still there after)
  *   exit_signal      a child made by clone() with SIGUSR1 as its exit signal
  *   mdwe             PR_SET_MDWE refuse-exec-gain (the dump refuses it)
  *   pid_for_children unshare(CLONE_NEWPID) without a child yet

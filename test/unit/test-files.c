@@ -389,19 +389,28 @@ static int test_pty_bad_entries(void)
 	return 0;
 }
 
-/* fd entries: a signal owner (fown_entry) in range, or refused. */
-static int test_bad_fown(void)
+/* An eventfd object 7 read back into @r, and an fd entry @fe naming it. */
+static int one_eventfd(struct fd_rst *r, FdEntry *fe)
 {
 	EventfdEntry e = efd(7, 1);
-	FownEntry own = FOWN_ENTRY__INIT;
-	FdEntry fe = FD_ENTRY__INIT;
-	struct fd_rst r;
 
 	CHECK(fresh_dir() == 0);
 	CHECK(put(IMG_EVENTFDS, &e.base) == 0);
-	CHECK(read_ok(&r) == 0);
-	fe.kind = FD_KIND__FD_EVENTFD;
-	fe.id = 7;
+	CHECK(read_ok(r) == 0);
+	fd_entry__init(fe);
+	fe->kind = FD_KIND__FD_EVENTFD;
+	fe->id = 7;
+	return 0;
+}
+
+/* fd entries: a signal owner (fown_entry) in range, or refused. */
+static int test_bad_fown(void)
+{
+	FownEntry own = FOWN_ENTRY__INIT;
+	FdEntry fe;
+	struct fd_rst r;
+
+	CHECK(one_eventfd(&r, &fe) == 0);
 	fe.fown = &own;
 	own.type = F_OWNER_PGRP;
 	own.pid = 100;
@@ -415,6 +424,24 @@ static int test_bad_fown(void)
 	own.pid = 100;
 	own.signum = 65;
 	CHECK(fd_rst_check(&r, &fe, "fds") == -1);	/* no such signal */
+	fd_rst_free(&r);
+	return 0;
+}
+
+/* fd entries: a write-life hint is one of RWH_WRITE_LIFE_NONE..EXTREME. */
+static int test_bad_write_hint(void)
+{
+	FdEntry fe;
+	struct fd_rst r;
+
+	CHECK(one_eventfd(&r, &fe) == 0);
+	fe.has_write_hint = true;
+	fe.write_hint = RWH_WRITE_LIFE_EXTREME;
+	CHECK(fd_rst_check(&r, &fe, "fds") == 0);
+	fe.write_hint = RWH_WRITE_LIFE_EXTREME + 1;
+	CHECK(fd_rst_check(&r, &fe, "fds") == -1);	/* no such hint */
+	fe.write_hint = RWH_WRITE_LIFE_NOT_SET;
+	CHECK(fd_rst_check(&r, &fe, "fds") == -1);	/* "not set" is written as absent */
 	fd_rst_free(&r);
 	return 0;
 }
@@ -455,6 +482,7 @@ static const struct unit_case cases[] = {
 	{ "bad pty ends and pairs are refused", test_pty_bad_entries },
 	{ "a pty's session and foreground group must be restored processes", test_pty_sessions },
 	{ "a signal owner out of range is refused", test_bad_fown },
+	{ "a write-life hint out of range is refused", test_bad_write_hint },
 };
 
 UNIT_MAIN(cases)
