@@ -283,6 +283,40 @@ int dump_collect_vmas(struct dump_task *t)
 	return check_fd_vmas(t);
 }
 
+/*
+ * mlockall(MCL_FUTURE) is not shown in /proc (mm->def_flags), but every
+ * mapping made while it is in force gets its flags: the parasite's region,
+ * mapped by the infection, is one. Its "lo" (and "lf" for MCL_ONFAULT) tell
+ * what a restore sets again.
+ */
+int dump_collect_mlockall(struct dump_task *t)
+{
+	uint64_t at = compel_args_remote(t->ctl);
+	struct proc_vmas now = { 0 };
+	uint64_t f = 0;
+	size_t i;
+	int ret = -1;
+
+	if (proc_read_smaps(t->pid, &now))
+		return -1;
+	for (i = 0; i < now.nr && now.v[i].start <= at; i++)
+		if (at < now.v[i].end && now.v[i].has_vmflags) {
+			f = now.v[i].vmflags;
+			ret = 0;
+		}
+	proc_vmas_free(&now);
+	if (ret) {
+		pr_err("the parasite's region at %llx is not in the smaps of %d",
+		       (unsigned long long)at, t->pid);
+		return -1;
+	}
+	t->mm.has_mlockall = true;
+	t->mm.mlockall = f & PROC_VMF(LO) ? MCL_FUTURE | (f & PROC_VMF(LF) ? MCL_ONFAULT : 0) : 0;
+	if (t->mm.mlockall)
+		pr_info("%d: mlockall(%#x) in force", t->pid, t->mm.mlockall);
+	return 0;
+}
+
 void dump_mm_free(struct dump_task *t)
 {
 	size_t i;

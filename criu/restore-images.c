@@ -495,6 +495,12 @@ static int check_mm(struct rst_image *ri)
 			return -1;
 		}
 	}
+	if (mm->has_mlockall && mm->mlockall && mm->mlockall != MCL_FUTURE &&
+	    mm->mlockall != (MCL_FUTURE | MCL_ONFAULT)) {
+		pr_err("mm-%d.img: mlockall flags %#x are not MCL_FUTURE [| MCL_ONFAULT]", ri->pid,
+		       mm->mlockall);
+		return -1;
+	}
 	if (mm->has_exe_file_id && !rst_reg_file(ri, mm->exe_file_id)) {
 		pr_err("mm-%d.img: exe file id %u unknown", ri->pid, mm->exe_file_id);
 		return -1;
