@@ -131,6 +131,8 @@ static void fill_vma_vmflags(const struct proc_vma *pv, VmaEntry *v)
 		      (f & PROC_VMF(ME) ? PROT_EXEC : 0);
 	v->has_locked = v->locked = !!(f & PROC_VMF(LO));
 	v->has_lock_on_fault = v->lock_on_fault = !!(f & PROC_VMF(LF));
+	if ((f & PROC_VMF(SH)) && !(f & PROC_VMF(MW)))
+		v->has_sealed_shared = v->sealed_shared = true;
 	if (v->flags & MAP_PRIVATE || (v->flags & MAP_TYPE) == MAP_DROPPABLE) {
 		v->has_accounted = true;
 		v->accounted = !!(f & PROC_VMF(AC));

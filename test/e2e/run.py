@@ -124,6 +124,7 @@ CASES = [
     ("memfd_open_mapped", prog("memfd_open_mapped"), "once", [], []),
     ("vma_flags", prog("vma_flags"), "once", [], []),
     ("memfd_exec", prog("memfd_exec"), "once", [], []),
+    ("memfd_noexec", prog("memfd_noexec"), "once", [], []),
     ("mlockall_future", prog("mlockall") + ["future"], "once", [], []),
     ("mlockall_onfault", prog("mlockall") + ["onfault"], "once", [], []),
     ("mlockall_none", prog("mlockall") + ["none"], "once", [], []),
