@@ -155,6 +155,9 @@ CASES = [
     ("pty_pair", prog("pty_pair"), "once", [], []),
     # the second dump sees the master's unread bytes only if the first gave them back
     ("pty_pair_twice", prog("pty_pair"), "twice", [], []),
+    ("pty_lock", prog("pty_lock"), "once", [], []),
+    ("gap_pty_io_error", prog("pty_lock") + ["--io-error"], ("gap", "in I/O error, now it writes"),
+     [], []),
     ("pty_ctty", prog("pty_ctty"), "once", [], []),
     ("python_pty", ["/usr/bin/python3", os.path.join(E2E, "py_pty.py")], "once", [], []),
     ("pty_ctty_fg_child", prog("pty_ctty") + ["--fg-child"], "once", [], []),
