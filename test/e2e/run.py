@@ -98,6 +98,7 @@ CASES = [
     ("eventfd", prog("eventfd"), "once", [], []),
     ("signalfd", prog("signalfd"), "once", [], []),
     ("timerfd", prog("timerfd"), "once", [], []),
+    ("timerfd_flags", prog("timerfd_flags"), "once", [], []),
     ("epoll", prog("epoll"), "once", [], []),
     ("inotify", prog("inotify"), "once", [], []),
     ("fanotify", prog("fanotify"), "once", [], []),
