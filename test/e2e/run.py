@@ -102,6 +102,7 @@ CASES = [
     ("epoll", prog("epoll"), "once", [], []),
     ("inotify", prog("inotify"), "once", [], []),
     ("fanotify", prog("fanotify"), "once", [], []),
+    ("fanotify_mount_marks", prog("fanotify") + ["--mount-marks"], "once", [], []),
     ("tree", prog("tree"), "once", [], []),
     ("tree_attached", prog("tree"), "attached", [], []),
     ("pgrp_orphan", prog("pgrp_orphan"), "once", [], []),
