@@ -868,11 +868,6 @@ def normalise(snap):
             # GAP (audit.md, Known gaps): a pty slave made by TIOCGPTPEER
             # keeps O_CLOEXEC in its file flags and has no O_LARGEFILE
             snap[k] = "0%o" % (int(v, 8) & ~(O_CLOEXEC | O_LARGEFILE))
-        if re.match(r"^\d+ fdinfo \d+ fanotify flags$", k):
-            # the group is made with FAN_CLOEXEC (criu opens every object
-            # close-on-exec); the fd's own close-on-exec is compared in "flags"
-            fl, _, rest = v.partition(" ")
-            snap[k] = "%x %s" % (int(fl, 16) & ~1, rest)
     return snap
 
 
