@@ -386,8 +386,9 @@ static int dump_task(struct dump_task *t, bool *inv_gone)
 			pr_err("can't infect %d", t->pid);
 		return -1;
 	}
-	if (dump_fault("after-infect") || dump_collect_mlockall(t) || dump_collect_core_parasite(t) ||
-	    dump_collect_threads_parasite(t) || dump_fault("after-parasite"))
+	if (dump_fault("after-infect") || dump_collect_mlockall(t) ||
+	    dump_collect_core_parasite(t) || dump_collect_threads_parasite(t) ||
+	    dump_fault("after-parasite"))
 		return -1;
 	if (!*inv_gone) {
 		if (unlinkat(t->dirfd, img_desc(IMG_INVENTORY)->fmt, 0) && errno != ENOENT) {

@@ -427,8 +427,10 @@ static int check_vma_vmflags(const struct rst_image *ri, size_t i, const VmaEntr
 		pr_err("mm-%d.img: vma %zu has contradictory lock or accounting flags", ri->pid, i);
 		return -1;
 	}
-	if (v->sealed_shared && (v->kind != VMA_KIND__VMA_ANON_SHARED || (vma_max_prot(v) & PROT_WRITE))) {
-		pr_err("mm-%d.img: vma %zu is sealed_shared but no read-only shared memory mapping", ri->pid, i);
+	if (v->sealed_shared &&
+	    (v->kind != VMA_KIND__VMA_ANON_SHARED || (vma_max_prot(v) & PROT_WRITE))) {
+		pr_err("mm-%d.img: vma %zu is sealed_shared but no read-only shared memory mapping",
+		       ri->pid, i);
 		return -1;
 	}
 	return 0;

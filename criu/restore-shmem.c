@@ -349,7 +349,8 @@ static int vma_object_fd(int fd, const VmaEntry *v)
 	char self[64];
 	int ret;
 
-	if (v->kind != VMA_KIND__VMA_ANON_SHARED || (vma_max_prot(v) & PROT_WRITE) || v->sealed_shared) {
+	if (v->kind != VMA_KIND__VMA_ANON_SHARED || (vma_max_prot(v) & PROT_WRITE) ||
+	    v->sealed_shared) {
 		ret = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 		if (ret < 0)
 			pr_perror("dup of shared memory object %u", v->shmem_id);
