@@ -383,11 +383,16 @@ static int dump_task(struct dump_task *t, bool *inv_gone)
 	if (dump_check_mdwe(t))
 		return -1;
 	if (compel_infect(t->ctl, &parasite_blob, PARASITE_ARGS_SIZE)) {
-		pr_err("can't infect %d", t->pid);
+		if (compel_map_error(t->ctl) == EAGAIN)
+			pr_err("%d is under mlockall(MCL_FUTURE) with no RLIMIT_MEMLOCK left for the parasite, which must be mapped locked: not supported yet",
+			       t->pid);
+		else
+			pr_err("can't infect %d", t->pid);
 		return -1;
 	}
-	if (dump_fault("after-infect") || dump_collect_core_parasite(t) ||
-	    dump_collect_threads_parasite(t) || dump_fault("after-parasite"))
+	if (dump_fault("after-infect") || dump_collect_mlockall(t) ||
+	    dump_collect_core_parasite(t) || dump_collect_threads_parasite(t) ||
+	    dump_fault("after-parasite"))
 		return -1;
 	if (!*inv_gone) {
 		if (unlinkat(t->dirfd, img_desc(IMG_INVENTORY)->fmt, 0) && errno != ENOENT) {

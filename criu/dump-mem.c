@@ -131,6 +131,8 @@ static void fill_vma_vmflags(const struct proc_vma *pv, VmaEntry *v)
 		      (f & PROC_VMF(ME) ? PROT_EXEC : 0);
 	v->has_locked = v->locked = !!(f & PROC_VMF(LO));
 	v->has_lock_on_fault = v->lock_on_fault = !!(f & PROC_VMF(LF));
+	if ((f & PROC_VMF(SH)) && !(f & PROC_VMF(MW)))
+		v->has_sealed_shared = v->sealed_shared = true;
 	if (v->flags & MAP_PRIVATE || (v->flags & MAP_TYPE) == MAP_DROPPABLE) {
 		v->has_accounted = true;
 		v->accounted = !!(f & PROC_VMF(AC));
@@ -281,6 +283,40 @@ int dump_collect_vmas(struct dump_task *t)
 	}
 	t->mm.vmas = t->vma_ptrs;
 	return check_fd_vmas(t);
+}
+
+/*
+ * mlockall(MCL_FUTURE) is not shown in /proc (mm->def_flags), but every
+ * mapping made while it is in force gets its flags: the parasite's region,
+ * mapped by the infection, is one. Its "lo" (and "lf" for MCL_ONFAULT) tell
+ * what a restore sets again.
+ */
+int dump_collect_mlockall(struct dump_task *t)
+{
+	uint64_t at = compel_args_remote(t->ctl);
+	struct proc_vmas now = { 0 };
+	uint64_t f = 0;
+	size_t i;
+	int ret = -1;
+
+	if (proc_read_smaps(t->pid, &now))
+		return -1;
+	for (i = 0; i < now.nr && now.v[i].start <= at; i++)
+		if (at < now.v[i].end && now.v[i].has_vmflags) {
+			f = now.v[i].vmflags;
+			ret = 0;
+		}
+	proc_vmas_free(&now);
+	if (ret) {
+		pr_err("the parasite's region at %llx is not in the smaps of %d",
+		       (unsigned long long)at, t->pid);
+		return -1;
+	}
+	t->mm.has_mlockall = true;
+	t->mm.mlockall = f & PROC_VMF(LO) ? MCL_FUTURE | (f & PROC_VMF(LF) ? MCL_ONFAULT : 0) : 0;
+	if (t->mm.mlockall)
+		pr_info("%d: mlockall(%#x) in force", t->pid, t->mm.mlockall);
+	return 0;
 }
 
 void dump_mm_free(struct dump_task *t)

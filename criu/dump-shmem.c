@@ -122,6 +122,10 @@ static int fill_object(struct dump_shmem *o, const struct proc_vma *pv, ShmemKin
 	o->e.name = strdup(pv->path + strlen(MEMFD_PREFIX));
 	if (!o->e.name)
 		return -1;
+	o->e.has_mode = o->e.has_uid = o->e.has_gid = true;
+	o->e.mode = st->st_mode & 07777;
+	o->e.uid = st->st_uid;
+	o->e.gid = st->st_gid;
 	o->e.has_seals = true;
 	o->e.seals = (uint32_t)fcntl(o->fd, F_GET_SEALS);
 	if ((int)o->e.seals < 0) {

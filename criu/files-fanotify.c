@@ -139,7 +139,7 @@ static int fan_dump(struct dump_files *d, struct fd_probe *p, uint32_t *id)
 	fanotify_entry__init(e);
 	e->id = *id = fd_obj_id(d);
 	e->flags = p->fi.flags & O_NONBLOCK;
-	e->init_flags = fan.flags & ~(FAN_CLOEXEC | FAN_NONBLOCK);
+	e->init_flags = fan.flags & ~FAN_NONBLOCK;	/* FAN_CLOEXEC: fdinfo shows it */
 	e->event_flags = fan.event_flags;
 	if (fill_marks(e, p, &fan)) {
 		protobuf_c_message_free_unpacked(&e->base, NULL);
@@ -159,7 +159,7 @@ static int fan_validate(const ProtobufCMessage *m, uint32_t *id)
 	const FanotifyEntry *e = (const FanotifyEntry *)m;
 	size_t i;
 
-	if ((e->flags & ~O_NONBLOCK) || (e->init_flags & ~FAN_INIT_KEEP) ||
+	if ((e->flags & ~O_NONBLOCK) || (e->init_flags & ~(FAN_INIT_KEEP | FAN_CLOEXEC)) ||
 	    (e->event_flags & ~FAN_EVENT_KEEP) || e->n_marks > FAN_MAX_MARKS)
 		goto bad;
 	for (i = 0; i < e->n_marks; i++) {
@@ -206,10 +206,14 @@ static int add_mark(int fd, const FanotifyMarkEntry *me)
 	return 0;
 }
 
+/*
+ * The group keeps its fanotify_init() flags, FAN_CLOEXEC too (fdinfo shows
+ * it): made without it, criu's own descriptor is made close-on-exec at once.
+ */
 static int fan_open(struct fd_rst *r, const struct fd_obj *o, const struct cr_options *opt)
 {
 	const FanotifyEntry *e = (const FanotifyEntry *)o->e;
-	int fd = fanotify_init(e->init_flags | FAN_CLOEXEC | (e->flags & O_NONBLOCK ? FAN_NONBLOCK : 0),
+	int fd = fanotify_init(e->init_flags | (e->flags & O_NONBLOCK ? FAN_NONBLOCK : 0),
 			       e->event_flags);
 	size_t i;
 
@@ -217,6 +221,11 @@ static int fan_open(struct fd_rst *r, const struct fd_obj *o, const struct cr_op
 	(void)opt;
 	if (fd < 0) {
 		pr_perror("fanotify_init %#x %#x", e->init_flags, e->event_flags);
+		return -1;
+	}
+	if (!(e->init_flags & FAN_CLOEXEC) && fcntl(fd, F_SETFD, FD_CLOEXEC)) {
+		pr_perror("fanotify: close-on-exec");
+		close(fd);
 		return -1;
 	}
 	for (i = 0; i < e->n_marks; i++)

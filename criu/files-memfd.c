@@ -11,7 +11,8 @@
  * (dump-shmem.c): its inode entry then only names that object.
  *
  * Restore: each memfd is created once with memfd_create(name,
- * MFD_ALLOW_SEALING), filled, given mode and owner, then sealed; every open
+ * MFD_ALLOW_SEALING and MFD_EXEC or MFD_NOEXEC_SEAL as its mode and seals
+ * say), filled, given mode and owner, then sealed; every open
  * file description is reopened from it through /proc/self/fd and seeked.
  * A mapped memfd is the shared memory code's object, created before the
  * files (restore-shmem.c): its descriptions are reopened from that one.
@@ -361,11 +362,22 @@ static int seal(int fd, const MemfdInodeEntry *e)
 	return 0;
 }
 
+int memfd_create_like(const char *name, uint32_t mode, uint32_t seals)
+{
+	unsigned int exec = (seals & F_SEAL_EXEC) && !(mode & 0111) ? MFD_NOEXEC_SEAL : MFD_EXEC;
+	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | exec);
+
+	/* before 6.3 neither flag is known (EINVAL), and every memfd may be executed */
+	if (fd < 0 && errno == EINVAL)
+		fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	return fd;
+}
+
 static int create_memfd(struct memfd_rst *m, size_t k)
 {
 	const MemfdInodeEntry *e = m->inode[k];
 	char what[300];
-	int fd = memfd_create(e->name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	int fd = memfd_create_like(e->name, e->mode, e->seals);
 
 	if (fd < 0) {
 		pr_perror("memfd_create('%s')", e->name);

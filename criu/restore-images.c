@@ -25,6 +25,7 @@
 #include "kerndat.h"
 #include "kernel-compat.h"
 #include "restore.h"
+#include "vma.h"
 
 #define PAGE		4096ULL
 #include "pagemap-flags.h"
@@ -442,6 +443,12 @@ static int check_vma_vmflags(const struct rst_image *ri, size_t i, const VmaEntr
 		pr_err("mm-%d.img: vma %zu has contradictory lock or accounting flags", ri->pid, i);
 		return -1;
 	}
+	if (v->sealed_shared &&
+	    (v->kind != VMA_KIND__VMA_ANON_SHARED || (vma_max_prot(v) & PROT_WRITE))) {
+		pr_err("mm-%d.img: vma %zu is sealed_shared but no read-only shared memory mapping",
+		       ri->pid, i);
+		return -1;
+	}
 	return 0;
 }
 
@@ -510,6 +517,12 @@ static int check_mm(struct rst_image *ri)
 			       ri->pid, i, v->kind);
 			return -1;
 		}
+	}
+	if (mm->has_mlockall && mm->mlockall && mm->mlockall != MCL_FUTURE &&
+	    mm->mlockall != (MCL_FUTURE | MCL_ONFAULT)) {
+		pr_err("mm-%d.img: mlockall flags %#x are not MCL_FUTURE [| MCL_ONFAULT]", ri->pid,
+		       mm->mlockall);
+		return -1;
 	}
 	if (mm->has_exe_file_id && !rst_reg_file(ri, mm->exe_file_id)) {
 		pr_err("mm-%d.img: exe file id %u unknown", ri->pid, mm->exe_file_id);

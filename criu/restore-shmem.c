@@ -75,9 +75,10 @@ static int check_entry(const ProtobufCMessage *m, void *ctx)
 		return -1;
 	}
 	if (memfd != !!e->name || memfd != e->has_seals ||
-	    (e->name && strlen(e->name) > MEMFD_NAME_MAX) || (e->seals & ~(uint32_t)MEMFD_KNOWN_SEALS)) {
-		pr_err("shmem.img: object %u: name or seals (%#x) missing, unexpected or invalid",
-		       e->id, e->seals);
+	    (e->name && strlen(e->name) > MEMFD_NAME_MAX) || (e->seals & ~(uint32_t)MEMFD_KNOWN_SEALS) ||
+	    (!memfd && (e->has_mode || e->has_uid || e->has_gid)) || (e->mode & ~07777u)) {
+		pr_err("shmem.img: object %u: name or seals (%#x), mode (%o) or owner missing, unexpected or invalid",
+		       e->id, e->seals, e->mode);
 		return -1;
 	}
 	return 0;
@@ -235,7 +236,7 @@ static int create_anon(const ShmemEntry *e)
 
 static int create_memfd(const ShmemEntry *e)
 {
-	int fd = memfd_create(e->name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	int fd = memfd_create_like(e->name, e->has_mode ? e->mode : 0777, e->seals);
 
 	if (fd < 0) {
 		pr_perror("cannot create memfd '%s' (object %u)", e->name, e->id);
@@ -297,6 +298,14 @@ static int create_one(struct rst_shmems *s, size_t i, char *buf)
 	s->pages[i] = NULL;
 	if (r)
 		return -1;
+	if (e->has_uid && e->has_gid && fchown(fd, e->uid, e->gid)) {
+		pr_perror("cannot give memfd '%s' owner %u:%u", e->name, e->uid, e->gid);
+		return -1;
+	}
+	if (e->has_mode && fchmod(fd, e->mode)) {
+		pr_perror("cannot give memfd '%s' mode %o", e->name, e->mode);
+		return -1;
+	}
 	if (e->has_seals && e->seals && fcntl(fd, F_ADD_SEALS, (int)e->seals)) {
 		pr_perror("cannot seal memfd '%s' with %#x", e->name, e->seals);
 		return -1;
@@ -330,7 +339,8 @@ int rst_shmem_create(struct rst_shmems *s)
 /*
  * The descriptor vma @v maps object @fd from: a shared mapping that may
  * not be made writable (no VmFlags "mw": mapped from a read-only
- * descriptor) gets a read-only one, anything else the object's own
+ * descriptor, unless "sh" says the memfd's write seals forbid it) gets a
+ * read-only one, anything else the object's own
  * (read-write, and for a memfd not counted as a writer: fexecve() of it
  * works, as it did with the task's own memfd_create() descriptor).
  */
@@ -339,7 +349,8 @@ static int vma_object_fd(int fd, const VmaEntry *v)
 	char self[64];
 	int ret;
 
-	if (v->kind != VMA_KIND__VMA_ANON_SHARED || (vma_max_prot(v) & PROT_WRITE)) {
+	if (v->kind != VMA_KIND__VMA_ANON_SHARED || (vma_max_prot(v) & PROT_WRITE) ||
+	    v->sealed_shared) {
 		ret = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 		if (ret < 0)
 			pr_perror("dup of shared memory object %u", v->shmem_id);

@@ -1206,6 +1206,7 @@ static void fill_args(const struct rst_image *ri, const struct staging *st, stru
 	for (i = 0; i < mm->n_auxv; i++)
 		a->auxv[i] = mm->auxv[i];
 	a->mm.auxv_size = (uint32_t)(mm->n_auxv * sizeof(uint64_t));
+	a->mlockall = mm->has_mlockall ? mm->mlockall : 0;
 
 	/* READ_IMPLIES_EXEC would make every readable mapping executable */
 	a->personality = c->personality;

@@ -205,6 +205,7 @@ int dump_write_fd_objects(struct dump_tree *tr);
 
 /* dump-mem.c */
 int dump_collect_vmas(struct dump_task *t);	/* before infection */
+int dump_collect_mlockall(struct dump_task *t);	/* once infected */
 int dump_pages(struct dump_task *t);		/* through the parasite */
 void dump_mm_free(struct dump_task *t);
 

@@ -208,6 +208,17 @@ static void place_vmas(struct restorer_args *a)
 			sys_close(v[i].fd);
 }
 
+/*
+ * mlockall(MCL_FUTURE) once every vma is in place: what exists keeps the
+ * lock it was dumped with ("lo"/"lf" of each vma), only the mappings made
+ * from now on are locked.
+ */
+static void set_mlockall(struct restorer_args *a)
+{
+	if (a->mlockall)
+		TRY(a, syscall1(__NR_mlockall, a->mlockall), "mlockall(MCL_FUTURE)");
+}
+
 static void set_process_state(struct restorer_args *a)
 {
 	unsigned int i;
@@ -701,6 +712,7 @@ void restorer_main(struct restorer_args *a)
 	if (a->staging_len)
 		TRY(a, sys_munmap((void *)(unsigned long)a->staging_start, a->staging_len),
 		    "munmap of the staging area");
+	set_mlockall(a);
 	set_process_state(a);
 	make_threads(a);	/* while still privileged: set_tid needs it */
 	make_timers(a);

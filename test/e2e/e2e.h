@@ -66,6 +66,7 @@ static inline void e2e_ready(void)
 		exit(2);
 	}
 	close(fd);
+	unsetenv("E2E_READY_FD");	/* e2e_child() must not close what reuses the number */
 }
 
 static inline void e2e_result(const char *text)

@@ -12,9 +12,8 @@
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 
-#include "e2e.h"
+#include "e2e-exec.h"
 
 /* The open descriptor numbers, as a string "0 1 2 5 ". */
 static void fd_list(char *out, size_t size)
@@ -42,37 +41,6 @@ static void fd_list(char *out, size_t size)
 		len += (size_t)snprintf(out + len, size - len, "%d ", fds[i]);
 }
 
-/* Run the memfd's program in a child: 0 when it ran and exited 0, else the errno or 1000 + status. */
-static int run(int fd)
-{
-	char *const args[] = { "true", NULL }, *const env[] = { NULL };
-	int st, p[2], err = 0;
-	pid_t pid;
-
-	if (pipe2(p, O_CLOEXEC))
-		return errno;
-	pid = fork();
-	if (pid < 0)
-		return errno;
-	if (pid == 0) {
-		e2e_child();
-		syscall(SYS_execveat, fd, "", args, env, AT_EMPTY_PATH);
-		err = errno;
-		if (write(p[1], &err, sizeof(err)) < 0)
-			_exit(126);
-		_exit(127);
-	}
-	close(p[1]);
-	if (read(p[0], &err, sizeof(err)) != sizeof(err))
-		err = 0;
-	close(p[0]);
-	if (waitpid(pid, &st, 0) != pid)
-		return errno;
-	if (err)
-		return err;
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1000 + st;
-}
-
 int main(int argc, char **argv)
 {
 	char self[64], before[512], after[512], *shared, *priv;
@@ -95,7 +63,7 @@ int main(int argc, char **argv)
 	priv = mmap(NULL, 8192, PROT_READ, MAP_PRIVATE, ro, 0);
 	if (shared == MAP_FAILED || priv == MAP_FAILED)
 		e2e_fail("mmap: %s", strerror(errno));
-	r = run(ro) ?: run(rw);
+	r = e2e_fexec(ro) ?: e2e_fexec(rw);
 	if (r)
 		e2e_fail("fexecve before the dump: %d", r);
 
@@ -113,7 +81,7 @@ int main(int argc, char **argv)
 		e2e_fail("the mappings lost the program's header");
 	if (mprotect(shared, 4096, PROT_READ | PROT_WRITE) == 0 || errno != EACCES)
 		e2e_fail("the shared read-only mapping can be made writable");
-	r = run(ro) ?: run(rw);
+	r = e2e_fexec(ro) ?: e2e_fexec(rw);
 	if (r)
 		e2e_fail("fexecve of the restored memfd: %s (%d)", r < 1000 ? strerror(r) : "bad exit", r);
 	e2e_pass();

@@ -106,9 +106,11 @@ CASES = [
     ("eventfd", prog("eventfd"), "once", [], []),
     ("signalfd", prog("signalfd"), "once", [], []),
     ("timerfd", prog("timerfd"), "once", [], []),
+    ("timerfd_flags", prog("timerfd_flags"), "once", [], []),
     ("epoll", prog("epoll"), "once", [], []),
     ("inotify", prog("inotify"), "once", [], []),
     ("fanotify", prog("fanotify"), "once", [], []),
+    ("fanotify_mount_marks", prog("fanotify") + ["--mount-marks"], "once", [], []),
     ("tree", prog("tree"), "once", [], []),
     ("tree_attached", prog("tree"), "attached", [], []),
     ("pgrp_orphan", prog("pgrp_orphan"), "once", [], []),
@@ -148,6 +150,12 @@ CASES = [
     ("memfd_open_mapped", prog("memfd_open_mapped"), "once", [], []),
     ("vma_flags", prog("vma_flags"), "once", [], []),
     ("memfd_exec", prog("memfd_exec"), "once", [], []),
+    ("memfd_noexec", prog("memfd_noexec"), "once", [], []),
+    ("mlockall_future", prog("mlockall") + ["future"], "once", [], []),
+    ("mlockall_onfault", prog("mlockall") + ["onfault"], "once", [], []),
+    ("mlockall_none", prog("mlockall") + ["none"], "once", [], []),
+    ("mlockall_limit_refused", prog("mlockall") + ["limit"],
+     ("refused", "under mlockall(MCL_FUTURE) with no RLIMIT_MEMLOCK left"), [], []),
     ("vma_maxprot", prog("vma_maxprot"), "once", [], []),
     ("vma_refuse_guard", prog("vma_refuse") + ["guard"],
      ("refused", "VMA flag 'gu' (may hold guard regions"), [], []),
@@ -181,6 +189,9 @@ CASES = [
     ("pty_pair_twice", prog("pty_pair"), "twice", [], []),
     ("pty_refuse_peer_cloexec", prog("pty_pair") + ["--peer-cloexec"],
      ("refused", "has O_CLOEXEC among its file flags"), [], []),
+    ("pty_lock", prog("pty_lock"), "once", [], []),
+    ("gap_pty_io_error", prog("pty_lock") + ["--io-error"], ("gap", "in I/O error, now it writes"),
+     [], []),
     ("pty_ctty", prog("pty_ctty"), "once", [], []),
     ("pty_owner", prog("pty_owner"), "once", [], []),
     ("python_pty", ["/usr/bin/python3", os.path.join(E2E, "py_pty.py")], "once", [], []),
@@ -738,8 +749,8 @@ def dump_and_restore(name, p, flow, tmp, dopts, ropts, env):
 #
 # For "once"-style cases every process and thread of the tree is read from
 # /proc once the program is ready and again right after the restore; any
-# difference fails the case. What legitimately differs is normalised below,
-# each with its reason. Objects the restore creates anew (pipes, sockets,
+# difference fails the case. What legitimately differs is normalised where it
+# is read, each with its reason. Objects the restore creates anew (pipes, sockets,
 # deleted files, memfds, shared anonymous memory) get new inode numbers:
 # those are replaced by labels in order of first sight, so sharing (two fds,
 # or an fd and a mapping, on one object) is still compared.
@@ -916,17 +927,6 @@ def snap_process(pid, out, recreated):
     snap_fds(pid, out, recreated)
 
 
-def normalise(snap):
-    """What legitimately differs, or differs for a known reason, made equal."""
-    for k, v in list(snap.items()):
-        if re.match(r"^\d+ fdinfo \d+ fanotify flags$", k):
-            # the group is made with FAN_CLOEXEC (criu opens every object
-            # close-on-exec); the fd's own close-on-exec is compared in "flags"
-            fl, _, rest = v.partition(" ")
-            snap[k] = "%x %s" % (int(fl, 16) & ~1, rest)
-    return snap
-
-
 def same(a, b):
     """Values that differ only as documented."""
     # files.md, ghosts: a deleted file whose name is taken by another file
@@ -950,7 +950,7 @@ def snapshot(root):
         labels.setdefault(ino, "I%d" % len(labels))
     for k, v in out.items():
         out[k] = INO.sub(lambda m: labels.get(int(m.group(1)), m.group(1)), v)
-    return normalise(out)
+    return out
 
 
 def snapshot_diff(name, before, after, limit=12):

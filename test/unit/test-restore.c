@@ -934,6 +934,25 @@ static void spoil_mm_bad_code(const struct victim_ctl *v) { rewrite(v, IMG_MM, (
 /* Fails inside the restorer, after criu's memory is gone: still reported and reaped. */
 static int test_restorer_failure(void) { return broken(spoil_mm_bad_code, "prctl(PR_SET_MM_MAP) failed"); }
 
+static void mm_bad_mlockall(unsigned int i, ProtobufCMessage *m)
+{
+	(void)i;
+	((MmEntry *)m)->has_mlockall = true;
+	((MmEntry *)m)->mlockall = MCL_CURRENT | MCL_FUTURE;	/* would lock every vma */
+}
+
+static void mm_sealed_private(unsigned int i, ProtobufCMessage *m)
+{
+	(void)i;
+	((MmEntry *)m)->vmas[0]->has_sealed_shared = true;	/* a private vma */
+	((MmEntry *)m)->vmas[0]->sealed_shared = true;
+}
+
+static void spoil_mm_sealed(const struct victim_ctl *v) { rewrite(v, IMG_MM, (unsigned)v->pid, mm_sealed_private); }
+static int test_mm_sealed(void) { return broken(spoil_mm_sealed, "is sealed_shared but no read-only shared"); }
+static void spoil_mm_mlockall(const struct victim_ctl *v) { rewrite(v, IMG_MM, (unsigned)v->pid, mm_bad_mlockall); }
+static int test_mm_mlockall(void) { return broken(spoil_mm_mlockall, "are not MCL_FUTURE [| MCL_ONFAULT]"); }
+
 static void pstree_extra_thread(unsigned int i, ProtobufCMessage *m)
 {
 	PstreeEntry *ps = (PstreeEntry *)m;
@@ -1444,6 +1463,8 @@ static const struct unit_case cases[] = {
 	{ "truncated pages image refused, no leftover", test_pages_truncated },
 	{ "missing inventory refused", test_no_inventory },
 	{ "overlapping vmas refused", test_mm_overlap },
+	{ "mlockall flags other than MCL_FUTURE [| MCL_ONFAULT] refused", test_mm_mlockall },
+	{ "sealed_shared on a vma that is no shared memory mapping refused", test_mm_sealed },
 	{ "shared anonymous vma without its object refused", test_mm_shared_anon },
 	{ "vma in kernel space refused", test_mm_kernel_addr },
 	{ "pagemap run outside its vma refused", test_pagemap_outside },

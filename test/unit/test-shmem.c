@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 
 #include "image.h"
+#include "kernel-compat.h"
 #include "log.h"
 #include "restore.h"
 #include "shmem.pb-c.h"
@@ -73,6 +74,7 @@ struct obj {
 	uint64_t size;
 	const char *name;
 	int seals;		/* -1: none */
+	int mode;		/* 0: none */
 	uint64_t runs[4][2];
 	unsigned int nr_runs;
 	long pages_delta;	/* bytes added to (or cut from) the pages file */
@@ -127,6 +129,8 @@ static int write_set(const struct obj *objs, unsigned int nr)
 		e.has_seals = objs[i].seals >= 0;
 		e.seals = objs[i].seals >= 0 ? (uint32_t)objs[i].seals : 0;
 		e.nr_pages = pages + (uint64_t)objs[i].nr_pages_delta;
+		e.has_mode = objs[i].mode != 0;
+		e.mode = (uint32_t)objs[i].mode;
 		CHECK(!img_write_entry(img, &e.base));
 		CHECK(!write_obj(&objs[i]));
 	}
@@ -140,7 +144,7 @@ static const struct obj good_anon = {
 };
 static const struct obj good_memfd = {
 	.id = 3, .kind = SHMEM_KIND__SHMEM_MEMFD, .size = 2 * PAGE + 10, .name = "unit:obj",
-	.seals = F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL,
+	.seals = F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL | F_SEAL_EXEC, .mode = 0640,
 	.runs = { { 2 * PAGE, 1 } }, .nr_runs = 1,
 };
 
@@ -173,6 +177,7 @@ static int test_good_set(void)
 	CHECK(!fstat(s.fd[1], &st) && st.st_size == 2 * PAGE + 10);
 	CHECK(pread(s.fd[1], buf, PAGE, 2 * PAGE) == 10 && buf[9] == 'a');
 	CHECK(fcntl(s.fd[1], F_GET_SEALS) == good_memfd.seals);
+	CHECK((st.st_mode & 07777) == 0640);
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", s.fd[1]);
 	n = readlink(link, name, sizeof(name) - 1);
 	CHECK(n > 0);
@@ -264,6 +269,12 @@ static int test_bad_ids_names_seals(void)
 	CHECK(!refused(&o, 1, "name or seals"));
 	o = good_anon;
 	o.name = "anon with a name";
+	CHECK(!refused(&o, 1, "name or seals"));
+	o = good_anon;
+	o.mode = 0600;
+	CHECK(!refused(&o, 1, "name or seals"));
+	o = good_memfd;
+	o.mode = 010777;
 	CHECK(!refused(&o, 1, "name or seals"));
 	o = good_memfd;
 	o.kind = 9;
@@ -378,7 +389,7 @@ static int test_cleanup(void)
 }
 
 static const struct unit_case cases[] = {
-	{ "good set: created once, content, holes, name, size, seals", test_good_set },
+	{ "good set: created once, content, holes, name, size, seals, mode", test_good_set },
 	{ "sizes: unaligned, huge, zero, more pages than fit refused", test_bad_sizes },
 	{ "runs: outside, overlapping, unaligned, empty refused", test_bad_runs },
 	{ "pages file shorter or longer than announced refused", test_bad_pages_file },

@@ -155,7 +155,7 @@ static int map_region(struct compel_ctl *ctl)
 	if (cpl_ptrace_syscall(ctl, __NR_mmap, &ret, args))
 		return -1;
 	if (is_err(ret)) {
-		errno = -ret;
+		errno = ctl->r.map_err = (int)-ret;
 		pr_perror("mmap in %d", ctl->pid);
 		return -1;
 	}
@@ -584,6 +584,11 @@ int compel_infect(struct compel_ctl *ctl, const struct compel_blob *blob,
 err:
 	compel_cure(ctl);
 	return -1;
+}
+
+int compel_map_error(const struct compel_ctl *ctl)
+{
+	return ctl->r.map_err;
 }
 
 int compel_syscall(struct compel_ctl *ctl, long nr, long *ret,

@@ -45,6 +45,7 @@ struct region {
 	size_t		blob_off, dframe_off, frame_size, dstack_top;
 	size_t		slot_off, slot_size;	/* thread slots: frame, stack, args */
 	size_t		args_off, args_size;
+	int		map_err;	/* errno of the victim's mmap of it, 0: none */
 };
 
 struct compel_ctl {

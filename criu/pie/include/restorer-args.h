@@ -161,6 +161,8 @@ struct restorer_args {
 	__u64			vmas;		/* pointer to struct rst_vma[nr_vmas] */
 	__u32			nr_vmas;
 	__u32			has_mm_map;
+	__u32			mlockall;	/* MCL_FUTURE [| MCL_ONFAULT], 0: none */
+	__u32			pad3;
 
 	struct rst_mm_map	mm;
 	__u64			auxv[RST_MAX_AUXV];

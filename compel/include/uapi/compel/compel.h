@@ -182,6 +182,13 @@ int compel_syscall(struct compel_ctl *ctl, long nr, long *ret,
  */
 int compel_infect(struct compel_ctl *ctl, const struct compel_blob *blob,
 		  size_t args_size);
+/*
+ * After a failed compel_infect(): the errno of the victim's own mmap of the
+ * region, 0 if that mmap did not fail. EAGAIN there means the victim's
+ * locked-memory limit: under mlockall(MCL_FUTURE) every new mapping is
+ * locked, the region too.
+ */
+int compel_map_error(const struct compel_ctl *ctl);
 
 /* Caller-side address of the argument area, and its victim address. */
 void *compel_args(struct compel_ctl *ctl);
