@@ -8,7 +8,7 @@
 #   make V=1        show the commands
 #
 # New sources are picked up by wildcard: criu/*.c, criu/arch/x86/*.c,
-# images/*.proto, test/unit/test-*.c, test/fuzz/fuzz-*.c.
+# images/*.proto, images/est/*.proto, test/unit/test-*.c, test/fuzz/fuzz-*.c.
 
 .DEFAULT_GOAL := all
 SHELL := /bin/bash
@@ -51,7 +51,11 @@ deps:
 	$(Q)./scripts/install-deps.sh
 
 # ---- images: protobuf schemas -----------------------------------------------
-PROTOS		:= $(wildcard images/*.proto)
+# images/est/ holds the schemas of the established format (package est);
+# protoc-c runs from images/ for both, so those are named "est/NAME.proto",
+# their generated files land next to them and include each other as
+# "est/NAME.pb-c.h".
+PROTOS		:= $(wildcard images/*.proto images/est/*.proto)
 PB_C		:= $(PROTOS:.proto=.pb-c.c)
 PB_H		:= $(PROTOS:.proto=.pb-c.h)
 PB_O		:= $(PB_C:.c=.o)

@@ -1,12 +1,17 @@
 #!/bin/sh
 # Install every Debian package that building criu and running its tests needs.
 # Idempotent: when everything is already present it only checks and exits 0.
+#
+# criu (Debian's build of the established tool) is here for /usr/bin/crit,
+# which the tests use to decode images in the established format. Its
+# /usr/sbin/criu does not start on current kernels: the tests always run
+# ours by path (criu/criu), never a criu found through PATH.
 set -eu
 
 PKGS="build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev
 libnl-3-dev libnl-route-3-dev libcap-dev libnet1-dev libbsd-dev
 clang libclang-rt-14-dev python3 tmux iproute2 procps manpages-dev
-redis-server"
+redis-server criu"
 
 missing=""
 for p in $PKGS; do

@@ -8,9 +8,12 @@
  *	UNIT_MAIN(cases)
  *
  * Each case returns 0 (pass) or -1 (fail). CHECK() records what failed and
- * fails the case. Output, one line per case, is what test/run.py counts:
+ * fails the case; SKIP() ends a case that cannot run here (a missing input
+ * outside the repository), saying why. Output, one line per case, is what
+ * test/run.py counts:
  *	PASS <program>: <case>
  *	FAIL <program>: <case>: <first failed check>
+ *	SKIP <program>: <case>: <why>
  * The program exits 1 if any case failed.
  */
 #ifndef TEST_UNIT_H
@@ -45,6 +48,14 @@ extern char unit_why[512];
 			return -1;						\
 		}								\
 	} while (0)
+
+/* End the case as skipped; the arguments are printf's. */
+#define SKIP(...)								\
+	do {									\
+		snprintf(unit_why, sizeof(unit_why), __VA_ARGS__);		\
+		return UNIT_SKIPPED;						\
+	} while (0)
+#define UNIT_SKIPPED	1
 
 int unit_run(const char *prog, const struct unit_case *cases, unsigned int n);
 

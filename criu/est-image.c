@@ -1,0 +1,254 @@
+/* The established image format: kind table and framing, see include/est-image.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#define LOG_PREFIX "est-image: "
+#include "est-image.h"
+#include "log.h"
+
+#include "est/core.pb-c.h"
+#include "est/cpuinfo.pb-c.h"
+#include "est/fdinfo.pb-c.h"
+#include "est/file-lock.pb-c.h"
+#include "est/fs.pb-c.h"
+#include "est/ghost-file.pb-c.h"
+#include "est/inventory.pb-c.h"
+#include "est/memfd.pb-c.h"
+#include "est/mm.pb-c.h"
+#include "est/pagemap.pb-c.h"
+#include "est/pipe-data.pb-c.h"
+#include "est/pstree.pb-c.h"
+#include "est/remap-file-path.pb-c.h"
+#include "est/seccomp.pb-c.h"
+#include "est/sk-packet.pb-c.h"
+#include "est/stats.pb-c.h"
+#include "est/tcp-stream.pb-c.h"
+#include "est/timens.pb-c.h"
+#include "est/tty.pb-c.h"
+
+#define C	EST_MAGIC_COMMON
+#define S	EST_MAGIC_SERVICE
+#define D(x)	&est__##x##__descriptor
+
+/* One row per file name pattern; the magics are those of the format (§1.1). */
+static const struct est_kind kinds[] = {
+	{ "INVENTORY",   "inventory.img",	 0, 0x58313116, D(inventory_entry), NULL, 1, EST_EXTRA_NONE },
+	{ "STATS",       "stats-dump",		 S, 0x57093306, D(stats_entry), NULL, 1, EST_EXTRA_NONE },
+	{ "STATS",       "stats-restore",	 S, 0x57093306, D(stats_entry), NULL, 1, EST_EXTRA_NONE },
+	{ "PSTREE",      "pstree.img",		 C, 0x50273030, D(pstree_entry), NULL, 0, EST_EXTRA_NONE },
+	{ "CORE",        "core-%u.img",		 C, 0x55053847, D(core_entry), NULL, 1, EST_EXTRA_NONE },
+	{ "IDS",         "ids-%u.img",		 C, 0x54432030, D(task_kobj_ids_entry), NULL, 1, EST_EXTRA_NONE },
+	{ "MM",          "mm-%u.img",		 C, 0x57492820, D(mm_entry), NULL, 1, EST_EXTRA_NONE },
+	{ "PAGEMAP",     "pagemap-%u.img",	 C, 0x56084025, D(pagemap_head), D(pagemap_entry), 0, EST_EXTRA_NONE },
+	{ "PAGEMAP",     "pagemap-shmem-%u.img", C, 0x56084025, D(pagemap_head), D(pagemap_entry), 0, EST_EXTRA_NONE },
+	{ "pages",       "pages-%u.img",	 0, 0, NULL, NULL, 0, EST_EXTRA_NONE },
+	{ "FS",          "fs-%u.img",		 C, 0x51403912, D(fs_entry), NULL, 1, EST_EXTRA_NONE },
+	{ "FILES",       "files.img",		 C, 0x56303138, D(file_entry), NULL, 0, EST_EXTRA_NONE },
+	{ "FDINFO",      "fdinfo-%u.img",	 C, 0x56213732, D(fdinfo_entry), NULL, 0, EST_EXTRA_NONE },
+	{ "PIPES_DATA",  "pipes-data.img",	 C, 0x56453709, D(pipe_data_entry), NULL, 0, EST_EXTRA_PIPE_DATA },
+	{ "FIFO_DATA",   "fifo-data.img",	 C, 0x59333054, D(pipe_data_entry), NULL, 0, EST_EXTRA_PIPE_DATA },
+	{ "SK_QUEUES",   "sk-queues.img",	 C, 0x56264026, D(sk_packet_entry), NULL, 0, EST_EXTRA_SK_QUEUE },
+	{ "TCP_STREAM",  "tcp-stream-%x.img",	 C, 0x51465506, D(tcp_stream_entry), NULL, 1, EST_EXTRA_TCP_STREAM },
+	{ "REMAP_FPATH", "remap-fpath.img",	 C, 0x59133954, D(remap_file_path_entry), NULL, 0, EST_EXTRA_NONE },
+	{ "GHOST_FILE",  "ghost-file-%x.img",	 C, 0x52583605, D(ghost_file_entry), D(ghost_chunk_entry), 0, EST_EXTRA_GHOST },
+	{ "MEMFD_INODE", "memfd.img",		 C, 0x48453499, D(memfd_inode_entry), NULL, 0, EST_EXTRA_NONE },
+	{ "TTY_INFO",    "tty-info.img",	 C, 0x59453036, D(tty_info_entry), NULL, 0, EST_EXTRA_NONE },
+	{ "TTY_DATA",    "tty-data.img",	 C, 0x59413026, D(tty_data_entry), NULL, 0, EST_EXTRA_NONE },
+	{ "FILE_LOCKS",  "filelocks.img",	 C, 0x54323616, D(file_lock_entry), NULL, 0, EST_EXTRA_NONE },
+	{ "SECCOMP",     "seccomp.img",		 C, 0x64413049, D(seccomp_entry), NULL, 1, EST_EXTRA_NONE },
+	{ "TIMENS",      "timens-%u.img",	 C, 0x43114433, D(timens_entry), NULL, 1, EST_EXTRA_NONE },
+	{ "CPUINFO",     "cpuinfo.img",		 C, 0x61404013, D(cpuinfo_entry), NULL, 1, EST_EXTRA_NONE },
+};
+
+const struct est_kind *est_kinds(unsigned int *n)
+{
+	*n = sizeof(kinds) / sizeof(kinds[0]);
+	return kinds;
+}
+
+/* Does @name match @pat, whose only conversion may be one %u or %x? */
+static bool name_matches(const char *pat, const char *name)
+{
+	const char *conv = strchr(pat, '%');
+	size_t pre, digits;
+
+	if (!conv)
+		return !strcmp(pat, name);
+	pre = conv - pat;
+	if (strncmp(pat, name, pre))
+		return false;
+	name += pre;
+	digits = strspn(name, conv[1] == 'x' ? "0123456789abcdef" : "0123456789");
+	if (!digits || digits > 16)
+		return false;
+	return !strcmp(conv + 2, name + digits);
+}
+
+const struct est_kind *est_kind_by_name(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (name_matches(kinds[i].pattern, name))
+			return &kinds[i];
+	return NULL;
+}
+
+const struct est_kind *est_kind_by_magic(uint32_t magic)
+{
+	unsigned int i;
+
+	for (i = 0; magic && i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (kinds[i].magic == magic)
+			return &kinds[i];
+	return NULL;
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+int est_parse_init(struct est_parser *p, const struct est_kind *kind,
+		   const void *buf, size_t len, const char *name)
+{
+	size_t words = kind->head ? 2 : 1;
+
+	memset(p, 0, sizeof(*p));
+	p->kind = kind;
+	p->name = name;
+	p->buf = buf;
+	p->len = len;
+	if (!kind->magic) {
+		pr_err("%s: a raw %s file has no entries", name, kind->name);
+		return -1;
+	}
+	if (len < words * 4) {
+		pr_err("%s: %zu bytes, too short for the magic", name, len);
+		return -1;
+	}
+	if (kind->head && get_le32(p->buf) != kind->head) {
+		pr_err("%s: head word 0x%x, expected 0x%x", name, get_le32(p->buf), kind->head);
+		return -1;
+	}
+	if (get_le32(p->buf + (words - 1) * 4) != kind->magic) {
+		pr_err("%s: magic 0x%x, expected 0x%x (%s)", name,
+		       get_le32(p->buf + (words - 1) * 4), kind->magic, kind->name);
+		return -1;
+	}
+	p->off = words * 4;
+	return 0;
+}
+
+/* How many bytes follow entry @e (already unpacked); -1 if not known. */
+static int64_t extra_len(struct est_parser *p, const struct est_entry *e)
+{
+	switch (p->kind->extra) {
+	case EST_EXTRA_NONE:
+		return 0;
+	case EST_EXTRA_PIPE_DATA:
+		return ((const Est__PipeDataEntry *)e->msg)->bytes;
+	case EST_EXTRA_SK_QUEUE:
+		return ((const Est__SkPacketEntry *)e->msg)->length;
+	case EST_EXTRA_TCP_STREAM: {
+		const Est__TcpStreamEntry *t = (const void *)e->msg;
+
+		return (int64_t)t->inq_len + t->outq_len;
+	}
+	case EST_EXTRA_GHOST:
+		if (e->desc == &est__ghost_chunk_entry__descriptor) {
+			uint64_t l = ((const Est__GhostChunkEntry *)e->msg)->len;
+
+			return l > INT64_MAX ? -1 : (int64_t)l;
+		}
+		if (((const Est__GhostFileEntry *)e->msg)->chunks)
+			return 0;
+		p->rest_is_extra = true;
+		return p->len - p->off;
+	}
+	return -1;
+}
+
+int est_parse_next(struct est_parser *p, struct est_entry *e)
+{
+	uint32_t size;
+	int64_t extra;
+
+	memset(e, 0, sizeof(*e));
+	if (p->off == p->len || p->rest_is_extra)
+		return 0;
+	e->offset = p->off;
+	if (p->kind->max_entries && p->nr >= p->kind->max_entries) {
+		pr_err("%s: more than %u entries at offset %zu", p->name,
+		       p->kind->max_entries, p->off);
+		return -1;
+	}
+	if (p->len - p->off < 4) {
+		pr_err("%s: truncated entry size at offset %zu", p->name, p->off);
+		return -1;
+	}
+	size = get_le32(p->buf + p->off);
+	if (size > EST_ENTRY_MAX || size > p->len - p->off - 4) {
+		pr_err("%s: entry of %u bytes at offset %zu: over the cap or the file",
+		       p->name, size, p->off);
+		return -1;
+	}
+	e->desc = p->nr && p->kind->rest ? p->kind->rest : p->kind->first;
+	e->packed = p->buf + p->off + 4;
+	e->packed_len = size;
+	e->msg = protobuf_c_message_unpack(e->desc, NULL, size, e->packed);
+	if (!e->msg) {
+		pr_err("%s: entry at offset %zu is not a valid %s", p->name, p->off,
+		       e->desc->name);
+		return -1;
+	}
+	p->off += 4 + size;
+	extra = extra_len(p, e);
+	if (extra < 0 || (uint64_t)extra > p->len - p->off) {
+		pr_err("%s: entry at offset %zu announces more data than the file has",
+		       p->name, e->offset);
+		est_entry_release(e);
+		return -1;
+	}
+	if (p->kind->extra != EST_EXTRA_NONE) {
+		e->extra = p->buf + p->off;
+		e->extra_len = extra;
+	}
+	p->off += extra;
+	p->nr++;
+	return 1;
+}
+
+void est_entry_release(struct est_entry *e)
+{
+	if (e->msg)
+		protobuf_c_message_free_unpacked(e->msg, NULL);
+	e->msg = NULL;
+}
+
+size_t est_unknown_fields(const ProtobufCMessage *m)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+	size_t n = m->n_unknown_fields;
+	unsigned int i;
+
+	for (i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		const char *at = (const char *)m + f->offset;
+		size_t j, count;
+
+		if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		if (f->label != PROTOBUF_C_LABEL_REPEATED) {
+			const ProtobufCMessage *sub = *(ProtobufCMessage *const *)at;
+
+			if (sub)
+				n += est_unknown_fields(sub);
+			continue;
+		}
+		count = *(const size_t *)((const char *)m + f->quantifier_offset);
+		for (j = 0; j < count; j++)
+			n += est_unknown_fields((*(ProtobufCMessage *const *const *)at)[j]);
+	}
+	return n;
+}

@@ -1,0 +1,129 @@
+/*
+ * The established image format (issue 11): which file holds which kind, how
+ * its entries are framed, and which message type each entry has. Schemas in
+ * images/est/; the whole map in Documentation/image-format-plan.md §1.
+ *
+ * A file is
+ *
+ *	[u32 head]	EST_MAGIC_COMMON, or EST_MAGIC_SERVICE for stats-*,
+ *			absent for inventory.img (all words little-endian)
+ *	u32 magic	the kind (crit names the file by it)
+ *	{ u32 size; u8 msg[size]; u8 extra[]; }*
+ *
+ * "extra" is a payload some kinds put after an entry: pipes-data/fifo-data
+ * (pipe_data_entry.bytes), sk-queues (sk_packet_entry.length), tcp-stream
+ * (inq_len + outq_len), ghost files (ghost_chunk_entry.len after each chunk,
+ * or the whole rest of the file after a ghost_file_entry without chunks).
+ * The pagemap's first entry is a pagemap_head, the others pagemap_entry; a
+ * ghost file's first is a ghost_file_entry, the others ghost_chunk_entry.
+ * pages-N.img is raw page data: a kind without magic or entries.
+ *
+ * Parsing a file held in memory:
+ *   1. kind = est_kind_by_name(file name)	(NULL: not an image we know)
+ *   2. est_parse_init(&p, kind, buf, len, name)	checks the magic words
+ *   3. est_parse_next(&p, &e) until it returns 0 (clean end) or -1 (error,
+ *      logged with the file name and offset); each entry is unpacked with
+ *      the kind's type, e.packed/e.extra point into buf;
+ *      est_entry_release(&e) frees the message
+ *
+ * Everything is untrusted: sizes, entry counts and extra lengths are checked
+ * against the caps and the bytes left before use.
+ */
+#ifndef CRIU_EST_IMAGE_H
+#define CRIU_EST_IMAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <protobuf-c/protobuf-c.h>
+
+#define EST_MAGIC_COMMON	0x54564319u
+#define EST_MAGIC_SERVICE	0x55105940u
+#define EST_ENTRY_MAX		(16u << 20)	/* our cap on one entry's size */
+
+/* What follows an entry, and which of its fields says how long it is. */
+enum est_extra {
+	EST_EXTRA_NONE,
+	EST_EXTRA_PIPE_DATA,	/* pipe_data_entry.bytes */
+	EST_EXTRA_SK_QUEUE,	/* sk_packet_entry.length */
+	EST_EXTRA_TCP_STREAM,	/* tcp_stream_entry.inq_len + outq_len */
+	EST_EXTRA_GHOST,	/* rest of file, or ghost_chunk_entry.len */
+};
+
+struct est_kind {
+	const char *name;	/* crit's name of the kind ("CORE"); "pages" for raw */
+	const char *pattern;	/* file name; one %u (decimal) or %x (hex) at most */
+	uint32_t head;		/* head word, 0 = none */
+	uint32_t magic;		/* kind word, 0 = raw file */
+	const ProtobufCMessageDescriptor *first;	/* type of entry 0 */
+	const ProtobufCMessageDescriptor *rest;		/* type of the others */
+	unsigned int max_entries;	/* 0 = no limit */
+	enum est_extra extra;
+};
+
+/* The rows of the table, for iterating; n set to their number. */
+const struct est_kind *est_kinds(unsigned int *n);
+/* The kind whose pattern @name matches, or NULL. */
+const struct est_kind *est_kind_by_name(const char *name);
+/* The kind of a kind word (the first row that has it), or NULL. */
+const struct est_kind *est_kind_by_magic(uint32_t magic);
+
+struct est_parser {
+	const struct est_kind *kind;
+	const char *name;		/* for messages */
+	const uint8_t *buf;
+	size_t len, off;
+	unsigned int nr;		/* entries returned so far */
+	bool rest_is_extra;		/* a ghost without chunks: done after entry 0 */
+};
+
+struct est_entry {
+	const ProtobufCMessageDescriptor *desc;
+	ProtobufCMessage *msg;
+	size_t offset;			/* file offset of the size word */
+	const uint8_t *packed;		/* the message bytes as read */
+	size_t packed_len;
+	const uint8_t *extra;		/* NULL when the kind has none */
+	size_t extra_len;
+};
+
+int est_parse_init(struct est_parser *p, const struct est_kind *kind,
+		   const void *buf, size_t len, const char *name);
+int est_parse_next(struct est_parser *p, struct est_entry *e);
+void est_entry_release(struct est_entry *e);
+
+/*
+ * Unknown fields anywhere in @m and its sub-messages: fields of the
+ * established format our schemas leave out (or that a newer tool added).
+ */
+size_t est_unknown_fields(const ProtobufCMessage *m);
+
+/*
+ * How crit prints a field in its pretty JSON. The established schemas carry
+ * this as custom field options; protobuf-c drops those, so they live here.
+ * Messages not listed print plainly; a hex note on a message-typed field
+ * applies to every integer inside it.
+ */
+enum est_json_kind {
+	EST_JSON_HEX,		/* "0x%x" */
+	EST_JSON_FLAGS,		/* names from map @arg, then "0x" remainder */
+	EST_JSON_DEV,		/* "major:minor", kernel encoding */
+	EST_JSON_ODEV,		/* "major:minor", glibc (old) encoding */
+	EST_JSON_DICT,		/* value names from dict @arg */
+	EST_JSON_IPADD,		/* IPv4 / IPv6 address text */
+	EST_JSON_CONV,		/* converter @arg (unix_name: quoted-printable) */
+};
+
+struct est_json_note {
+	const ProtobufCMessageDescriptor *msg;
+	const char *field;
+	enum est_json_kind kind;
+	const char *arg;
+};
+
+const struct est_json_note *est_json_notes(unsigned int *n);
+/* The note of @field of @msg, or NULL. */
+const struct est_json_note *est_json_note(const ProtobufCMessageDescriptor *msg,
+					  const char *field);
+
+#endif /* CRIU_EST_IMAGE_H */
