@@ -39,6 +39,7 @@
 #include "dump.h"
 #include "image.h"
 #include "parasite-proto.h"
+#include "sched-state.h"
 
 #ifndef NT_X86_XSTATE
 # define NT_X86_XSTATE		0x202
@@ -344,6 +345,7 @@ void dump_thread_state(struct dump_thread *th, const struct parasite_thread *p)
 	th->altstack.flags = (uint32_t)p->ss_flags & ~(uint32_t)SS_ONSTACK;
 	th->core.has_clear_tid_addr = true;
 	th->core.clear_tid_addr = p->clear_tid_addr;
+	dump_sched_thread(th, p);
 }
 
 struct tid_idx {

@@ -72,7 +72,7 @@ static bool held_by_zombies(pid_t pid, int *tries)
 	return true;
 }
 
-static pid_t fork_clone3(pid_t pid)
+static pid_t fork_clone3(pid_t pid, int exit_signal)
 {
 	struct clone_args ca;
 	pid_t tid = pid;
@@ -80,7 +80,7 @@ static pid_t fork_clone3(pid_t pid)
 	long r;
 
 	memset(&ca, 0, sizeof(ca));
-	ca.exit_signal = SIGCHLD;
+	ca.exit_signal = (uint64_t)exit_signal;
 	ca.set_tid = (uint64_t)(unsigned long)&tid;
 	ca.set_tid_size = 1;
 	do
@@ -99,7 +99,15 @@ static pid_t fork_clone3(pid_t pid)
 	return (pid_t)r;
 }
 
-static pid_t fork_ns_last_pid(pid_t pid)
+/* fork(), or a bare clone when the parent is to get another signal than SIGCHLD. */
+static pid_t fork_sig(int exit_signal)
+{
+	if (exit_signal == SIGCHLD)
+		return fork();
+	return (pid_t)syscall(SYS_clone, (unsigned long)exit_signal, 0, 0, 0, 0);
+}
+
+static pid_t fork_ns_last_pid(pid_t pid, int exit_signal)
 {
 	char buf[32];
 	int i, fd, len;
@@ -127,7 +135,7 @@ static pid_t fork_ns_last_pid(pid_t pid)
 			pr_perror("cannot write %d to " NS_LAST_PID, pid - 1);
 			break;
 		}
-		got = fork();
+		got = fork_sig(exit_signal);
 		if (got < 0) {
 			pr_perror("fork");
 			break;
@@ -143,7 +151,7 @@ static pid_t fork_ns_last_pid(pid_t pid)
 			return got;
 		}
 		pr_warn("fork got pid %d instead of %d, retrying", got, pid);
-		waitpid(got, NULL, 0);
+		waitpid(got, NULL, __WALL);
 	}
 	if (i == NS_LAST_PID_TRIES)
 		pr_err("could not get pid %d through " NS_LAST_PID " after %d tries", pid, i);
@@ -152,6 +160,11 @@ static pid_t fork_ns_last_pid(pid_t pid)
 }
 
 pid_t rst_fork_pid(pid_t pid)
+{
+	return rst_fork_pid_sig(pid, SIGCHLD);
+}
+
+pid_t rst_fork_pid_sig(pid_t pid, int exit_signal)
 {
 	const char *method = getenv("CRIU_PID_METHOD");
 	bool use_clone3;
@@ -170,5 +183,5 @@ pid_t rst_fork_pid(pid_t pid)
 	}
 	wait_zombie_gone(pid);
 	pr_info("creating pid %d with %s", pid, use_clone3 ? "clone3(set_tid)" : "ns_last_pid");
-	return use_clone3 ? fork_clone3(pid) : fork_ns_last_pid(pid);
+	return use_clone3 ? fork_clone3(pid, exit_signal) : fork_ns_last_pid(pid, exit_signal);
 }

@@ -242,6 +242,8 @@ int rst_shell_tty_open(const char *what, const struct cr_options *opt);
  * ns_last_pid forces a method.
  */
 pid_t rst_fork_pid(pid_t pid);
+/* The same, the parent to get @exit_signal (0: none) when it ends. */
+pid_t rst_fork_pid_sig(pid_t pid, int exit_signal);
 
 /*
  * Run in the new task (process @idx of the tree): never returns. Failures
