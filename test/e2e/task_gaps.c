@@ -22,8 +22,13 @@
  *   memory_merge     PR_SET_MEMORY_MERGE 1 (KSM for the whole process)
  *   autogroup        nice 5 written to /proc/self/autogroup (the session's group)
  *   mempolicy        set_mempolicy(MPOL_PREFERRED, node 0)
+ *   mbind            mbind(MPOL_PREFERRED, node 0) of a mapping
+ *   mbind_same       the same, and the task's own policy the same too (so
+ *                    /proc/PID/numa_maps shows no difference)
+ * Modes of gaps now closed stay, run by restored or refused cases.
  */
 #include <sched.h>
+#include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -116,6 +121,17 @@ static int set_mode(void)
 
 		return (int)syscall(SYS_set_mempolicy, MPOL_PREFERRED_NR, &node0, 64);
 	}
+	if (!strncmp(mode, "mbind", 5)) {
+		unsigned long node0 = 1;
+		void *p = mmap(NULL, 1 << 16, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			       -1, 0);
+
+		if (!strcmp(mode, "mbind_same") &&
+		    syscall(SYS_set_mempolicy, MPOL_PREFERRED_NR, &node0, 64))
+			return -1;
+		return p == MAP_FAILED ? -1 :
+		       (int)syscall(SYS_mbind, p, 1 << 16, MPOL_PREFERRED_NR, &node0, 64, 0);
+	}
 	if (!strcmp(mode, "pid_for_children"))
 		return unshare(CLONE_NEWPID);
 	if (!strcmp(mode, "chroot")) {
@@ -126,6 +142,7 @@ static int set_mode(void)
 		return chroot(dir) || chdir("/") ? -1 : 0;
 	}
 	if (!strcmp(mode, "exit_signal")) {
+		signal(SIGUSR1, SIG_IGN);	/* the child's end, after the restore */
 		e2e_note_pid();
 		kid = (pid_t)syscall(SYS_clone, SIGUSR1, 0, 0, 0, 0);
 		if (kid == 0) {
