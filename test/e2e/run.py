@@ -55,6 +55,10 @@ CASES = [
      ("refused", "a session keyring (keyctl JOIN_SESSION_KEYRING) other than criu's is "
                  "not supported yet"),
      [], []),
+    ("process_keyring_refused", prog("task_gaps") + ["process_keyring"],
+     ("refused", "has a process keyring"), [], []),
+    ("thread_keyring_refused", prog("task_gaps") + ["thread_keyring"],
+     ("refused", "has a thread keyring"), [], []),
     ("pid_for_children_refused", prog("task_gaps") + ["pid_for_children"],
      ("refused", "a pid namespace for children (unshare(CLONE_NEWPID)) is not supported yet"),
      [], []),

@@ -14,6 +14,8 @@
  *   mce              PR_MCE_KILL_SET early
  *   read_implies_exec  personality READ_IMPLIES_EXEC (mappings made before it)
  *   keyring          a session keyring of its own (KEYCTL_JOIN_SESSION_KEYRING)
+ *   process_keyring  a process keyring (KEY_SPEC_PROCESS_KEYRING, created)
+ *   thread_keyring   a thread keyring (KEY_SPEC_THREAD_KEYRING, created)
  *   dnotify          F_NOTIFY on a directory
  *   exit_signal      a child made by clone() with SIGUSR1 as its exit signal
  *   mdwe             PR_SET_MDWE refuse-exec-gain (the dump fails unclearly)
@@ -108,6 +110,9 @@ static int set_mode(void)
 		return syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, "e2e-task-gaps") < 0 ? -1 : 0;
 	if (!strcmp(mode, "mdwe"))
 		return prctl(PR_SET_MDWE_NR, 1, 0, 0, 0);
+	if (!strcmp(mode, "process_keyring") || !strcmp(mode, "thread_keyring"))
+		return syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, mode[0] == 'p' ?
+			       KEY_SPEC_PROCESS_KEYRING : KEY_SPEC_THREAD_KEYRING, 1) < 0 ? -1 : 0;
 	if (!strcmp(mode, "dnotify")) {
 		set_dnotify();
 		return 0;
