@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 
 #define LOG_PREFIX "dump: "
 #include <compel/compel.h>
@@ -97,12 +98,39 @@ int sched_read_list(const char *path, uint64_t *mask, size_t words)
 	return 0;
 }
 
-uint32_t sched_own_session_keyring(void)
+/*
+ * Asking for the session keyring installs the user's session keyring as
+ * the session keyring when there is none: a child asks, so that criu's own
+ * credentials, which the restored tasks inherit, stay as they are.
+ */
+int sched_own_session_keyring(uint32_t *id)
 {
-	long s = syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION, 0);
-	long u = syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_USER_SESSION, 0);
+	int p[2], st;
+	pid_t kid;
+	ssize_t n;
 
-	return s > 0 && s != u ? (uint32_t)s : 0;
+	if (pipe2(p, O_CLOEXEC)) {
+		pr_perror("pipe");
+		return -1;
+	}
+	kid = fork();
+	if (kid == 0) {
+		long s = syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION, 0);
+		long u = syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_USER_SESSION, 0);
+		uint32_t own = s > 0 && s != u ? (uint32_t)s : 0;
+
+		_exit(write(p[1], &own, sizeof(own)) == sizeof(own) ? 0 : 1);
+	}
+	close(p[1]);
+	n = kid < 0 ? -1 : read(p[0], id, sizeof(*id));
+	close(p[0]);
+	if (kid > 0)
+		waitpid(kid, &st, 0);
+	if (n != sizeof(*id)) {
+		pr_perror("can't learn criu's own session keyring");
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -302,9 +330,13 @@ void dump_sched_thread(struct dump_thread *th, const struct parasite_thread *p)
  */
 static int check_keyrings(struct dump_task *t)
 {
-	uint32_t criu = sched_own_session_keyring();
+	static uint32_t criu;	/* criu's, asked once per dump */
+	static bool known;
 	int i;
 
+	if (!known && sched_own_session_keyring(&criu))
+		return -1;
+	known = true;
 	for (i = 0; i < t->nr_tids; i++) {
 		const struct dump_thread *th = &t->th[i];
 		uint32_t own = th->key_session > 0 && th->key_session != th->key_user_session ?

@@ -176,11 +176,12 @@ static int check_exit_signal(const struct rst_tree *tr, size_t k)
 int rst_check_sched_host(const struct rst_tree *tr)
 {
 	uint64_t cpus[SCHED_MASK_WORDS], nodes[SCHED_MASK_WORDS];
-	uint32_t own = sched_own_session_keyring();
+	uint32_t own;
 	int criu_nice;
 	size_t k;
 
-	if (sched_read_list("/sys/devices/system/cpu/online", cpus, SCHED_MASK_WORDS) ||
+	if (sched_own_session_keyring(&own) ||
+	    sched_read_list("/sys/devices/system/cpu/online", cpus, SCHED_MASK_WORDS) ||
 	    criu_autogroup_nice(&criu_nice))
 		return -1;
 	if (access("/sys/devices/system/node/online", F_OK)) {

@@ -49,10 +49,10 @@ int sched_parse_list(const char *text, uint64_t *mask, size_t words);
 /* The same, read from a sysfs file; -1 logged if unreadable or malformed. */
 int sched_read_list(const char *path, uint64_t *mask, size_t words);
 /*
- * criu's own session keyring, or 0 when it has none (the kernel then shows
- * the user's session keyring in its place).
+ * criu's own session keyring into @id, 0 when it has none (the kernel then
+ * shows the user's session keyring in its place); -1 logged on failure.
  */
-uint32_t sched_own_session_keyring(void);
+int sched_own_session_keyring(uint32_t *id);
 
 int dump_check_sched(const struct dump_task *t);
 int dump_collect_sched(struct dump_task *t);
