@@ -10,7 +10,9 @@
  *                                  blocked mask, rseq, robust list, the
  *                                  thread's own pending signals
  *   dump_collect_threads_parasite() what only the thread itself can ask
- *                                  (sigaltstack, clear-tid address): the
+ *                                  (sigaltstack, clear-tid address, and for
+ *                                  sched-state.h its NUMA policy and
+ *                                  keyrings): the
  *                                  leader's come with PARASITE_CMD_DUMP_MISC,
  *                                  the others' from PARASITE_CMD_DUMP_THREAD
  *                                  run in every thread, 16 at a time

@@ -16,8 +16,9 @@
  *   4. PR_SET_MM_MAP (mm fields, auxv, exe), sigactions, itimers
  *   5. the other threads, each with its tid (clone3 set_tid, or
  *      ns_last_pid); every thread then sets its own sigaltstack, rseq,
- *      robust list, clear-tid address, fs/gs base, pending signals and
- *      credentials, and reports ready
+ *      robust list, clear-tid address, fs/gs base, CPU affinity, I/O
+ *      priority, NUMA policy, pending signals and credentials, and
+ *      reports ready
  *   6. the leader reports success, closes criu's helpers, stops if asked,
  *      lets the threads go and leaves last: every thread builds an
  *      rt_sigframe from its saved registers and rt_sigreturns into them
