@@ -25,6 +25,7 @@
 #include "log.h"
 #include "commands.h"
 #include "dump.h"
+#include "sched-state.h"
 #include "files.h"
 #include "image.h"
 #include "inventory.h"
@@ -38,6 +39,7 @@
 /* Argument area: the largest command layout, rounded up. */
 #define PARASITE_ARGS_SIZE	(sizeof(struct parasite_pages) > sizeof(struct parasite_timers) ? \
 				 sizeof(struct parasite_pages) : sizeof(struct parasite_timers))
+_Static_assert(sizeof(struct parasite_vma_policies) <= PARASITE_ARGS_SIZE, "argument area");
 
 /*
  * CRIU_FAULT=<point> fails the dump there; with CRIU_FAULT_NTH=N only the
@@ -258,6 +260,9 @@ static int write_pstree(const struct dump_tree *tr)
 		e.files_of = (uint32_t)t->files_of;
 		e.n_threads = t->zombie ? 0 : (size_t)t->nr_tids;	/* a zombie has none left */
 		e.threads = tids;
+		/* the root's parent is not restored: criu's is SIGCHLD */
+		e.has_exit_signal = i && t->stat.exit_signal != SIGCHLD;
+		e.exit_signal = (uint32_t)t->stat.exit_signal;
 		r = img_write_entry(img, &e.base);
 		free(tids);
 		if (r) {
@@ -367,9 +372,9 @@ static int cure_task(struct dump_task *t)
  */
 static int dump_task(struct dump_task *t, bool *inv_gone)
 {
-	if (check_task(t))
+	if (check_task(t) || dump_check_sched(t))
 		return -1;
-	if (dump_collect_threads_ptrace(t) ||
+	if (dump_collect_threads_ptrace(t) || dump_collect_sched(t) ||
 	    dump_collect_core_ptrace(t) || dump_collect_core_proc(t) ||
 	    dump_collect_vmas(t) || dump_collect_fds(t) || dump_collect_fs(t))
 		return -1;
@@ -392,6 +397,7 @@ static int dump_task(struct dump_task *t, bool *inv_gone)
 	}
 	if (dump_fault("after-infect") || dump_collect_mlockall(t) ||
 	    dump_collect_core_parasite(t) || dump_collect_threads_parasite(t) ||
+	    dump_finish_sched(t) ||
 	    dump_fault("after-parasite"))
 		return -1;
 	if (!*inv_gone) {
@@ -431,7 +437,7 @@ static int dump_all(struct dump_tree *tr)
 		pr_debug("%d dumped", t->pid);
 	}
 	/* links across processes (socket peers): every process's fds are in */
-	return dump_check_shared_fds(tr) || fd_kinds_resolve(&tr->files, tr->o) ? -1 : 0;
+	return dump_check_autogroups(tr) || dump_check_shared_fds(tr) || fd_kinds_resolve(&tr->files, tr->o) ? -1 : 0;
 }
 
 static int write_all(struct dump_tree *tr, unsigned int *wrote)

@@ -34,6 +34,7 @@
 #include "kernel-compat.h"
 #include "log.h"
 #include "restore.h"
+#include "sched-state.h"
 #include "files-reg.h"
 #include "proc_parse.h"
 #include "tty.h"
@@ -497,7 +498,7 @@ static int check_host(struct rst_tree *tr)
 		if (!tr->ri[i].zombie && check_xsave(&tr->ri[i]))
 			return -1;
 	warn_foreign_vdso(&tr->ri[0]);
-	return 0;
+	return rst_check_sched_host(tr);
 }
 
 /* The barrier: one byte per live process, then end of file. */

@@ -10,7 +10,9 @@
  *                                  blocked mask, rseq, robust list, the
  *                                  thread's own pending signals
  *   dump_collect_threads_parasite() what only the thread itself can ask
- *                                  (sigaltstack, clear-tid address): the
+ *                                  (sigaltstack, clear-tid address, and for
+ *                                  sched-state.h its NUMA policy and
+ *                                  keyrings): the
  *                                  leader's come with PARASITE_CMD_DUMP_MISC,
  *                                  the others' from PARASITE_CMD_DUMP_THREAD
  *                                  run in every thread, 16 at a time
@@ -39,6 +41,7 @@
 #include "dump.h"
 #include "image.h"
 #include "parasite-proto.h"
+#include "sched-state.h"
 
 #ifndef NT_X86_XSTATE
 # define NT_X86_XSTATE		0x202
@@ -348,6 +351,7 @@ void dump_thread_state(struct dump_thread *th, const struct parasite_thread *p)
 	th->core.timerslack_ns = p->timerslack;
 	th->core.tsc = p->tsc;
 	th->core.mce_kill = p->mce_kill;
+	dump_sched_thread(th, p);
 }
 
 /*

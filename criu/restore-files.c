@@ -164,10 +164,11 @@ int rst_files_open(const struct rst_image *ri, const struct cr_options *o, struc
 	if (ri->core->has_root_id) {
 		const RegFileEntry *rf = rst_reg_file(ri, ri->core->root_id);
 
+		/* another root (chroot): entered by restore-task.c, enter_root() */
 		if (strcmp(rf->path, "/")) {
-			pr_err("root %s: restoring a task into a different root is not supported yet",
-			       rf->path);
-			return -1;
+			f->root_fd = rst_reg_open(&ri->fdr, rf, O_RDONLY | O_DIRECTORY, false);
+			if (f->root_fd < 0)
+				return -1;
 		}
 	}
 	return 0;
@@ -189,6 +190,8 @@ void rst_files_close(const struct rst_image *ri, struct rst_files *f)
 		close(f->exe_fd);
 	if (f->cwd_fd >= 0)
 		close(f->cwd_fd);
+	if (f->root_fd >= 0)
+		close(f->root_fd);
 	free(f->obj_fd);
 	free(f->vma_fd);
 	memset(f, 0, sizeof(*f));

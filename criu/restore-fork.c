@@ -76,7 +76,7 @@ static bool held_by_zombies(pid_t pid, int *tries)
 	return true;
 }
 
-static pid_t fork_clone3(pid_t pid, unsigned long flags)
+static pid_t fork_clone3(pid_t pid, unsigned long flags, int exit_signal)
 {
 	struct clone_args ca;
 	pid_t tid = pid;
@@ -85,7 +85,7 @@ static pid_t fork_clone3(pid_t pid, unsigned long flags)
 
 	memset(&ca, 0, sizeof(ca));
 	ca.flags = flags;
-	ca.exit_signal = SIGCHLD;
+	ca.exit_signal = (uint64_t)exit_signal;
 	ca.set_tid = (uint64_t)(unsigned long)&tid;
 	ca.set_tid_size = 1;
 	do
@@ -104,13 +104,18 @@ static pid_t fork_clone3(pid_t pid, unsigned long flags)
 	return (pid_t)r;
 }
 
-/* fork(), or a clone with @flags (CLONE_FILES) that otherwise is one. */
-static pid_t fork_flags(unsigned long flags)
+/*
+ * fork(), or a bare clone when it takes @flags (CLONE_FILES) or the parent
+ * is to get another signal than SIGCHLD when the child ends.
+ */
+static pid_t fork_as(unsigned long flags, int exit_signal)
 {
-	return flags ? (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0) : fork();
+	if (!flags && exit_signal == SIGCHLD)
+		return fork();
+	return (pid_t)syscall(SYS_clone, flags | (unsigned long)exit_signal, 0, 0, 0, 0);
 }
 
-static pid_t fork_ns_last_pid(pid_t pid, unsigned long flags)
+static pid_t fork_ns_last_pid(pid_t pid, unsigned long flags, int exit_signal)
 {
 	char buf[32];
 	int i, fd, len;
@@ -138,7 +143,7 @@ static pid_t fork_ns_last_pid(pid_t pid, unsigned long flags)
 			pr_perror("cannot write %d to " NS_LAST_PID, pid - 1);
 			break;
 		}
-		got = fork_flags(flags);
+		got = fork_as(flags, exit_signal);
 		if (got < 0) {
 			pr_perror("fork");
 			break;
@@ -154,7 +159,7 @@ static pid_t fork_ns_last_pid(pid_t pid, unsigned long flags)
 			return got;
 		}
 		pr_warn("fork got pid %d instead of %d, retrying", got, pid);
-		waitpid(got, NULL, 0);
+		waitpid(got, NULL, __WALL);
 	}
 	if (i == NS_LAST_PID_TRIES)
 		pr_err("could not get pid %d through " NS_LAST_PID " after %d tries", pid, i);
@@ -162,7 +167,12 @@ static pid_t fork_ns_last_pid(pid_t pid, unsigned long flags)
 	return -1;
 }
 
-pid_t rst_fork_pid_flags(pid_t pid, unsigned long flags)
+pid_t rst_fork_pid(pid_t pid)
+{
+	return rst_fork_pid_as(pid, 0, SIGCHLD);
+}
+
+pid_t rst_fork_pid_as(pid_t pid, unsigned long flags, int exit_signal)
 {
 	const char *method = getenv("CRIU_PID_METHOD");
 	bool use_clone3;
@@ -181,10 +191,6 @@ pid_t rst_fork_pid_flags(pid_t pid, unsigned long flags)
 	}
 	wait_zombie_gone(pid);
 	pr_info("creating pid %d with %s", pid, use_clone3 ? "clone3(set_tid)" : "ns_last_pid");
-	return use_clone3 ? fork_clone3(pid, flags) : fork_ns_last_pid(pid, flags);
-}
-
-pid_t rst_fork_pid(pid_t pid)
-{
-	return rst_fork_pid_flags(pid, 0);
+	return use_clone3 ? fork_clone3(pid, flags, exit_signal)
+			  : fork_ns_last_pid(pid, flags, exit_signal);
 }

@@ -26,6 +26,7 @@
 #include "kernel-compat.h"
 #include "restore.h"
 #include "vma.h"
+#include "sched-state.h"
 
 #define PAGE		4096ULL
 #include "pagemap-flags.h"
@@ -359,7 +360,7 @@ static int check_core(struct rst_image *ri)
 			pr_err("core-%d.img: bad rlimit resource %u", ri->pid, c->rlimits[i]->resource);
 			return -1;
 		}
-	if (check_posix_timers(ri))
+	if (check_posix_timers(ri) || rst_check_sched_image(ri))
 		return -1;
 	if (c->timens_for_children) {
 		const TimensEntry *tn = c->timens_for_children;

@@ -40,6 +40,7 @@
 #include "kernel-compat.h"
 #include "proc_parse.h"
 #include "restore.h"
+#include "sched-state.h"
 #include "vma.h"
 #include "tty.h"
 #include "parasite-proto.h"
@@ -252,6 +253,56 @@ static void restore_misc(const struct rst_image *ri, const struct rst_files *f)
 	restore_timens(c);
 }
 
+/* ---- core dumps, autogroup, root (sched-state.h) ------------------------ */
+
+static void write_self(const char *name, const char *text)
+{
+	char path[64];
+	int fd, n = (int)strlen(text);
+
+	snprintf(path, sizeof(path), "/proc/self/%s", name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, text, (size_t)n) != n)
+		die("cannot write '%s' to %s: %s", text, path, strerror(errno));
+	close(fd);
+}
+
+/*
+ * coredump_filter belongs to the mm: set after the children are forked.
+ * The autogroup is the session's, made by its setsid(): every process of
+ * the session writes the same nice value into it, except those that stay
+ * in criu's session (a shell job's: checked equal to criu's).
+ */
+static void restore_sched(const struct rst_tree *tr, size_t idx, const TaskCoreEntry *c)
+{
+	char text[32];
+
+	if (c->has_coredump_filter) {
+		snprintf(text, sizeof(text), "%#x", c->coredump_filter);
+		write_self("coredump_filter", text);
+	}
+	if (c->has_autogroup_nice && c->autogroup_nice &&
+	    !(tr->shell_job && tr->ps[idx]->sid == tr->ps[0]->sid)) {
+		snprintf(text, sizeof(text), "%d", c->autogroup_nice);
+		write_self("autogroup", text);
+	}
+}
+
+/*
+ * Another root (chroot): entered last among the steps that use paths, as
+ * criu sees them; the cwd is set again from its descriptor.
+ */
+static void enter_root(struct rst_files *f)
+{
+	if (f->root_fd < 0)
+		return;
+	if (fchdir(f->root_fd) || chroot(".") ||
+	    (f->cwd_fd >= 0 && fchdir(f->cwd_fd)))
+		die("cannot enter the dumped root: %s", strerror(errno));
+	close(f->root_fd);
+	f->root_fd = -1;
+}
+
 /*
  * Sessions and groups, first part, right after the fork and before this
  * task forks its own children (they inherit both): setsid for a session
@@ -388,13 +439,19 @@ static void wait_dead(pid_t pid)
 {
 	siginfo_t si;
 
-	while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) && errno == EINTR)
+	while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT | __WALL) && errno == EINTR)
 		;
+}
+
+static int task_exit_signal(const PstreeEntry *e)
+{
+	return e->has_exit_signal ? (int)e->exit_signal : SIGCHLD;
 }
 
 static pid_t fork_task(struct rst_tree *tr, size_t k, const struct cr_options *o, int go_fd)
 {
-	pid_t pid = rst_fork_pid((pid_t)tr->ps[k]->pid);
+	const PstreeEntry *e = tr->ps[k];
+	pid_t pid = rst_fork_pid_as((pid_t)e->pid, 0, task_exit_signal(e));
 
 	if (pid < 0)
 		die("cannot create process %u", tr->ps[k]->pid);
@@ -506,15 +563,23 @@ static bool fork_children(struct rst_tree *tr, size_t idx, const struct cr_optio
 	return ended;
 }
 
-/* Drop the SIGCHLD that zombies and helpers sent while the task was being made. */
-static void drain_sigchld(void)
+/*
+ * Drop the SIGCHLD that zombies and helpers sent while the task was being
+ * made, and the other exit signals of zombies.
+ */
+static void drain_sigchld(const struct rst_tree *tr, size_t idx)
 {
 	struct timespec zero = { 0, 0 };
 	sigset_t set;
+	size_t k;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
-	while (sigtimedwait(&set, NULL, &zero) == SIGCHLD)
+	for (k = idx + 1; k < tr->nr; k++)
+		if (tr->ps[k]->ppid == tr->ps[idx]->pid && tr->ri[k].zombie &&
+		    tr->ps[k]->has_exit_signal && tr->ps[k]->exit_signal)
+			sigaddset(&set, (int)tr->ps[k]->exit_signal);
+	while (sigtimedwait(&set, NULL, &zero) > 0)
 		;
 }
 
@@ -611,7 +676,7 @@ static void fork_sharers(struct rst_tree *tr, size_t idx, const struct cr_option
 		if (sfd < 0 || gfd < 0)
 			die("cannot copy the status and go pipes for %u: %s", tr->ps[k]->pid,
 			    strerror(errno));
-		pid = rst_fork_pid_flags((pid_t)tr->ps[k]->pid, CLONE_FILES);
+		pid = rst_fork_pid_as((pid_t)tr->ps[k]->pid, CLONE_FILES, task_exit_signal(tr->ps[k]));
 		if (pid < 0)
 			die("cannot create process %u", tr->ps[k]->pid);
 		if (pid == 0)
@@ -1090,6 +1155,7 @@ static void fill_thread(const struct rst_image *ri, const struct staging *st, si
 	memcpy((void *)(unsigned long)d->xsave, t->xsave.data, t->xsave.len);
 	d->frame = block + st->per_thread - 4096;
 	d->stack_top = st->start + st->stacks_off + RST_STACK_SIZE + k * (uint64_t)RST_THREAD_STACK_SIZE;
+	rst_fill_thread_sched(t, d);
 }
 
 static void add_pending(struct restorer_args *a, const ProtobufCBinaryData *b, size_t n, uint32_t tid)
@@ -1484,7 +1550,7 @@ void rst_task_main(struct rst_tree *tr, size_t idx, const struct cr_options *o, 
 	 */
 	inherited_files = f;
 	if (fork_children(tr, idx, o, go_fd))
-		drain_sigchld();
+		drain_sigchld(tr, idx);
 	join_group(tr, idx);
 	take_fg(tr, idx, ri, f);
 
@@ -1548,7 +1614,9 @@ void rst_task_main(struct rst_tree *tr, size_t idx, const struct cr_options *o, 
 
 	/* ---- everything that needs libc and criu's memory ---- */
 	restore_misc(ri, f);
+	restore_sched(tr, idx, ri->core);
 	leave_audit_session(tr, ri->core);
+	enter_root(f);
 	{
 		int exe_slot = -1;
 

@@ -69,6 +69,11 @@ struct dump_thread {
 	SigaltstackEntry	altstack;
 	RseqEntry		rseq;
 	uint8_t			*xsave;
+	/* sched-state.h: storage of cpus_allowed and mempolicy_nodes */
+	uint64_t		cpus[16];
+	uint64_t		nodes[16];
+	/* keyrings the parasite saw: serial, or -errno */
+	int32_t			key_thread, key_process, key_session, key_user_session;
 };
 
 /*
@@ -131,6 +136,8 @@ struct dump_task {
 	 * have theirs back once their command ran.
 	 */
 	uint64_t		rseq_cs_addr, rseq_cs_val;
+
+	long			autogroup;	/* /proc/PID/autogroup id, -1: none */
 
 	struct dump_stats	stats;
 };

@@ -256,8 +256,11 @@ int rst_shell_tty_open(const char *what, const struct cr_options *opt);
  * ns_last_pid forces a method.
  */
 pid_t rst_fork_pid(pid_t pid);
-/* The same with clone @flags: CLONE_FILES for a process sharing its parent's table. */
-pid_t rst_fork_pid_flags(pid_t pid, unsigned long flags);
+/*
+ * The same with clone @flags (CLONE_FILES for a process sharing its parent's
+ * table), the parent to get @exit_signal (0: none) when the child ends.
+ */
+pid_t rst_fork_pid_as(pid_t pid, unsigned long flags, int exit_signal);
 
 /* The root sets its parent death signal only once criu has exited (-d). */
 bool rst_root_pdeath_deferred(const struct rst_tree *tr, const struct cr_options *o);

@@ -98,7 +98,40 @@ static long thread_prctls(struct parasite_thread *t)
 	return 0;
 }
 
-/* sigaltstack, clear-tid address and prctl values of the calling thread */
+#define P_KEY_SPEC_THREAD_KEYRING	(-1)
+#define P_KEY_SPEC_PROCESS_KEYRING	(-2)
+#define P_KEY_SPEC_SESSION_KEYRING	(-3)
+#define P_KEY_SPEC_USER_SESSION_KEYRING	(-5)
+#define P_KEYCTL_GET_KEYRING_ID		0
+
+/*
+ * NUMA policy and keyrings of the calling thread. A keyring the kernel
+ * cannot tell (no keys support: -ENOSYS) is left as the error.
+ */
+static long thread_mem_keys(struct parasite_thread *t)
+{
+	int mode = 0;
+	long ret;
+
+	ret = syscall5(__NR_get_mempolicy, (long)&mode, (long)t->mempolicy_nodes,
+		       PARASITE_MAX_NODES, 0, 0);
+	if (ret == -P_ENOSYS)
+		mode = 0;	/* no NUMA in this kernel: the default policy */
+	else if (ret)
+		return ret;
+	t->mempolicy = mode;
+	t->keyring_thread = (__s32)syscall3(__NR_keyctl, P_KEYCTL_GET_KEYRING_ID,
+					    P_KEY_SPEC_THREAD_KEYRING, 0);
+	t->keyring_process = (__s32)syscall3(__NR_keyctl, P_KEYCTL_GET_KEYRING_ID,
+					     P_KEY_SPEC_PROCESS_KEYRING, 0);
+	t->keyring_session = (__s32)syscall3(__NR_keyctl, P_KEYCTL_GET_KEYRING_ID,
+					     P_KEY_SPEC_SESSION_KEYRING, 0);
+	t->keyring_user_session = (__s32)syscall3(__NR_keyctl, P_KEYCTL_GET_KEYRING_ID,
+						  P_KEY_SPEC_USER_SESSION_KEYRING, 0);
+	return 0;
+}
+
+/* sigaltstack, clear-tid address, prctl values, NUMA policy and keyrings of the calling thread */
 static long thread_state(struct parasite_thread *t)
 {
 	struct std_stack ss;
@@ -116,7 +149,8 @@ static long thread_state(struct parasite_thread *t)
 	if (ret)
 		return (int)ret;
 	t->clear_tid_addr = tid_addr;
-	return thread_prctls(t);
+	ret = thread_prctls(t);
+	return ret ? (int)ret : (int)thread_mem_keys(t);
 }
 
 static int dump_thread(struct parasite_ctx *ctx)
@@ -238,6 +272,24 @@ static int dump_timers(struct parasite_ctx *ctx)
 	return 0;
 }
 
+#define P_MPOL_F_ADDR	(1 << 1)
+
+static int vma_policies(struct parasite_ctx *ctx)
+{
+	struct parasite_vma_policies *v = ctx->args;
+	unsigned int i;
+
+	if (v->nr > PARASITE_MAX_VMA_POLICIES)
+		return -P_EINVAL;
+	for (i = 0; i < v->nr; i++) {
+		int mode = 0;
+		long ret = syscall5(__NR_get_mempolicy, (long)&mode, 0, 0, v->addr[i], P_MPOL_F_ADDR);
+
+		v->mode[i] = ret ? (__s32)ret : mode;
+	}
+	return 0;
+}
+
 int parasite_cmd(unsigned int cmd, struct parasite_ctx *ctx)
 {
 	switch (cmd) {
@@ -249,6 +301,8 @@ int parasite_cmd(unsigned int cmd, struct parasite_ctx *ctx)
 		return dump_timers(ctx);
 	case PARASITE_CMD_DUMP_THREAD:
 		return dump_thread(ctx);
+	case PARASITE_CMD_VMA_POLICIES:
+		return vma_policies(ctx);
 	}
 	return -P_EINVAL;
 }

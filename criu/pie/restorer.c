@@ -19,8 +19,8 @@
  *   5. the other threads, each with its tid (clone3 set_tid, or
  *      ns_last_pid); every thread then sets its own sigaltstack, rseq,
  *      robust list, clear-tid address, timer slack, TSC mode,
- *      machine-check policy, fs/gs base, pending signals and
- *      credentials, and reports ready
+ *      machine-check policy, fs/gs base, CPU affinity, I/O priority,
+ *      NUMA policy, pending signals and credentials, and reports ready
  *   6. the leader reports success, closes criu's helpers, stops if asked,
  *      lets the threads go and leaves last: every thread builds an
  *      rt_sigframe from its saved registers and rt_sigreturns into them
@@ -402,6 +402,32 @@ static void set_thread_state(struct restorer_args *a, struct rst_thread *t)
 	TRY(a, syscall2(__NR_arch_prctl, R_ARCH_SET_GS, t->regs.gs_base), "arch_prctl(ARCH_SET_GS)");
 }
 
+#define R_IOPRIO_WHO_PROCESS	1
+#define R_MAX_NODES		(RST_MASK_WORDS * 64)
+
+/*
+ * CPU affinity, I/O priority and NUMA policy: each thread its own (a new
+ * thread has its creator's until then), before the credentials change.
+ */
+static void set_thread_sched(struct restorer_args *a, struct rst_thread *t)
+{
+	__u64 every[RST_MASK_WORDS];
+
+	if (t->nr_cpus) {
+		TRY(a, syscall3(__NR_sched_setaffinity, 0, t->nr_cpus * 8, (long)t->cpus),
+		    "sched_setaffinity");
+	} else {
+		memset(every, 0xff, sizeof(every));
+		TRY(a, syscall3(__NR_sched_setaffinity, 0, sizeof(every), (long)every),
+		    "sched_setaffinity to every cpu");
+	}
+	if (t->has_ioprio)
+		TRY(a, syscall3(__NR_ioprio_set, R_IOPRIO_WHO_PROCESS, 0, t->ioprio), "ioprio_set");
+	if (t->has_mempolicy)
+		TRY(a, syscall3(__NR_set_mempolicy, t->mempolicy, (long)t->nodes, R_MAX_NODES + 1),
+		    "set_mempolicy");
+}
+
 static unsigned long build_frame(struct restorer_args *a, struct rst_thread *t, __u64 at, __u64 xsave)
 {
 	struct k_rt_sigframe *f = (struct k_rt_sigframe *)(unsigned long)at;
@@ -673,6 +699,7 @@ static void thread_main(struct restorer_args *a, long idx)
 	if (sys_gettid() != (int)t->tid)	/* ns_last_pid lost a race: the leader tries again */
 		syscall1(__NR_exit, 0);
 	set_thread_state(a, t);
+	set_thread_sched(a, t);
 	queue_pending(a, t->pending_first, t->nr_pending, t->tid);
 	set_creds(a);
 	__atomic_add_fetch(&a->nr_ready, 1, __ATOMIC_SEQ_CST);
@@ -719,6 +746,7 @@ void restorer_main(struct restorer_args *a)
 	if (a->ns_last_pid_fd >= 0)
 		sys_close(a->ns_last_pid_fd);
 	set_thread_state(a, leader);
+	set_thread_sched(a, leader);
 	queue_pending(a, 0, a->nr_shared_pending, 0);
 	queue_pending(a, leader->pending_first, leader->nr_pending, leader->tid);
 	set_creds(a);

@@ -15,17 +15,24 @@
  *   mce              PR_MCE_KILL_SET early
  *   read_implies_exec  personality READ_IMPLIES_EXEC (mappings made before it)
  *   keyring          a session keyring of its own (KEYCTL_JOIN_SESSION_KEYRING)
+ *   process_keyring  a process keyring (KEY_SPEC_PROCESS_KEYRING, created)
+ *   thread_keyring   a thread keyring (KEY_SPEC_THREAD_KEYRING, created)
  *   dnotify          F_NOTIFY on a directory (now refused at dump: the case
  *                    "dnotify_refused" checks the watch is still there after)
  *   exit_signal      a child made by clone() with SIGUSR1 as its exit signal
  *   mdwe             PR_SET_MDWE refuse-exec-gain (the dump refuses it)
  *   pid_for_children unshare(CLONE_NEWPID) without a child yet
- *   chroot           chroot into a directory (the dump takes it, the restore refuses)
+ *   chroot           chroot into a directory (restored there)
  *   memory_merge     PR_SET_MEMORY_MERGE 1 (KSM for the whole process)
  *   autogroup        nice 5 written to /proc/self/autogroup (the session's group)
  *   mempolicy        set_mempolicy(MPOL_PREFERRED, node 0)
+ *   mbind            mbind(MPOL_PREFERRED, node 0) of a mapping
+ *   mbind_same       the same, and the task's own policy the same too (so
+ *                    /proc/PID/numa_maps shows no difference)
+ * Modes of gaps now closed stay, run by restored or refused cases.
  */
 #include <sched.h>
+#include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -108,6 +115,9 @@ static int set_mode(void)
 		return syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, "e2e-task-gaps") < 0 ? -1 : 0;
 	if (!strcmp(mode, "mdwe"))
 		return prctl(PR_SET_MDWE_NR, 1, 0, 0, 0);
+	if (!strcmp(mode, "process_keyring") || !strcmp(mode, "thread_keyring"))
+		return syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, mode[0] == 'p' ?
+			       KEY_SPEC_PROCESS_KEYRING : KEY_SPEC_THREAD_KEYRING, 1) < 0 ? -1 : 0;
 	if (!strcmp(mode, "dnotify")) {
 		set_dnotify();
 		return 0;
@@ -121,6 +131,17 @@ static int set_mode(void)
 
 		return (int)syscall(SYS_set_mempolicy, MPOL_PREFERRED_NR, &node0, 64);
 	}
+	if (!strncmp(mode, "mbind", 5)) {
+		unsigned long node0 = 1;
+		void *p = mmap(NULL, 1 << 16, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			       -1, 0);
+
+		if (!strcmp(mode, "mbind_same") &&
+		    syscall(SYS_set_mempolicy, MPOL_PREFERRED_NR, &node0, 64))
+			return -1;
+		return p == MAP_FAILED ? -1 :
+		       (int)syscall(SYS_mbind, p, 1 << 16, MPOL_PREFERRED_NR, &node0, 64, 0);
+	}
 	if (!strcmp(mode, "pid_for_children"))
 		return unshare(CLONE_NEWPID);
 	if (!strcmp(mode, "chroot")) {
@@ -131,6 +152,7 @@ static int set_mode(void)
 		return chroot(dir) || chdir("/") ? -1 : 0;
 	}
 	if (!strcmp(mode, "exit_signal")) {
+		signal(SIGUSR1, SIG_IGN);	/* the child's end, after the restore */
 		e2e_note_pid();
 		kid = (pid_t)syscall(SYS_clone, SIGUSR1, 0, 0, 0, 0);
 		if (kid == 0) {

@@ -1,11 +1,14 @@
 /*
  * A task of another user: uid/gid 1000 everywhere, one supplementary group,
  * no capabilities. criu (root, without CAP_SYS_RESOURCE) dumps and restores
- * it; the credentials must come back exactly.
+ * it; the credentials must come back exactly, and the session keyring it
+ * sees (criu's, or when criu has none, uid 1000's user session keyring).
  */
 #include <grp.h>
 #include <libgen.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/keyctl.h>
 
 #include "e2e.h"
 
@@ -29,6 +32,7 @@ int main(int argc, char **argv)
 	gid_t gr, ge, gs, groups[4];
 	char dir[512];
 	int fd, n;
+	long keyring;
 
 	e2e_init(argc, argv);
 	/* the result file must stay writable for uid 1000 */
@@ -40,8 +44,12 @@ int main(int argc, char **argv)
 	if (setgroups(1, (gid_t[]){ 1001 }) || setresgid(1000, 1000, 1000) ||
 	    setresuid(1000, 1000, 1000))
 		e2e_fail("dropping to uid 1000: %s", strerror(errno));
+	keyring = syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0);
 	e2e_ready();
 	e2e_wait_stop();
+	if (syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0) != keyring)
+		e2e_fail("session keyring: %ld, not %ld as before", syscall(SYS_keyctl,
+			 KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0), keyring);
 
 	getresuid(&r, &e, &s);
 	getresgid(&gr, &ge, &gs);

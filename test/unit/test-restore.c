@@ -1085,6 +1085,62 @@ static void core_many_pending(unsigned int i, ProtobufCMessage *m)
 	th->n_pending = 257;
 }
 
+/* Scheduling state the restore refuses (sched-state.h). */
+static void core_bad_autogroup(unsigned int i, ProtobufCMessage *m)
+{
+	TaskCoreEntry *c = (TaskCoreEntry *)m;
+
+	if (i == 0) {
+		c->has_autogroup_nice = true;
+		c->autogroup_nice = 42;
+	}
+}
+
+static void core_foreign_keyring(unsigned int i, ProtobufCMessage *m)
+{
+	TaskCoreEntry *c = (TaskCoreEntry *)m;
+
+	if (i == 0) {
+		c->has_session_keyring = true;
+		c->session_keyring = 0x7ffffff0u;	/* nobody's */
+	}
+}
+
+static void core_bad_mempolicy(unsigned int i, ProtobufCMessage *m)
+{
+	ThreadCoreEntry *th = (ThreadCoreEntry *)m;
+
+	if (i == 1) {
+		th->has_mempolicy = true;
+		th->mempolicy = 99;
+	}
+}
+
+/* Only cpu 1000 (the last word of the mask): not online on this host. */
+static void core_offline_cpus(unsigned int i, ProtobufCMessage *m)
+{
+	ThreadCoreEntry *th = (ThreadCoreEntry *)m;
+	uint64_t *w = calloc(16, sizeof(*w));	/* protobuf-c frees with free() */
+
+	if (i != 1 || !w) {
+		free(w);
+		return;
+	}
+	w[15] = 1ULL << (1000 % 64);
+	free(th->cpus_allowed);
+	th->cpus_allowed = w;
+	th->n_cpus_allowed = 16;
+}
+
+static void spoil_bad_autogroup(const struct victim_ctl *v) { rewrite(v, IMG_CORE, (unsigned)v->pid, core_bad_autogroup); }
+static void spoil_foreign_keyring(const struct victim_ctl *v) { rewrite(v, IMG_CORE, (unsigned)v->pid, core_foreign_keyring); }
+static void spoil_bad_mempolicy(const struct victim_ctl *v) { rewrite(v, IMG_CORE, (unsigned)v->pid, core_bad_mempolicy); }
+static void spoil_offline_cpus(const struct victim_ctl *v) { rewrite(v, IMG_CORE, (unsigned)v->pid, core_offline_cpus); }
+static int test_bad_autogroup(void) { return broken(spoil_bad_autogroup, "autogroup nice 42 out of range"); }
+static int test_foreign_keyring(void) { return broken(spoil_foreign_keyring, "only from a criu in it"); }
+static int test_bad_mempolicy(void) { return broken(spoil_bad_mempolicy, "NUMA policy 0x63 is not a policy"); }
+static int test_offline_cpus(void) { return broken(spoil_offline_cpus, "none of which is online here"); }
+
 static void spoil_pstree_threads(const struct victim_ctl *v) { rewrite(v, IMG_PSTREE, 0, pstree_extra_thread); }
 static void spoil_many_pending(const struct victim_ctl *v) { rewrite(v, IMG_CORE, (unsigned)v->pid, core_many_pending); }
 static void spoil_bad_caps(const struct victim_ctl *v) { rewrite(v, IMG_CORE, (unsigned)v->pid, core_bad_caps); }
@@ -1488,6 +1544,10 @@ static const struct unit_case cases[] = {
 	{ "membarrier bits that are no registrations refused", test_bad_membarrier },
 	{ "time namespace offsets out of range refused", test_bad_timens },
 	{ "a task of another audit session refused", test_foreign_audit },
+	{ "autogroup nice out of range refused", test_bad_autogroup },
+	{ "a session keyring other than criu's refused", test_foreign_keyring },
+	{ "a NUMA policy that is none refused", test_bad_mempolicy },
+	{ "an affinity with no cpu online here refused", test_offline_cpus },
 	{ "failure inside the restorer reported, task reaped", test_restorer_failure },
 	{ "random corruption: refused or restored, never a crash", test_random_corruption },
 	{ "credentials: uids, gids, groups, capability sets", test_creds },

@@ -29,6 +29,12 @@ enum {
 	 * the thread itself can ask. args: struct parasite_thread (reply only).
 	 */
 	PARASITE_CMD_DUMP_THREAD,
+	/*
+	 * args: struct parasite_vma_policies: addresses in, the mode of the
+	 * NUMA policy of the mapping at each out (get_mempolicy MPOL_F_ADDR:
+	 * MPOL_DEFAULT when the mapping has none of its own, -errno if none).
+	 */
+	PARASITE_CMD_VMA_POLICIES,
 };
 
 /* Room for iovecs per DUMP_PAGES command (vmsplice takes at most 1024). */
@@ -61,6 +67,9 @@ struct parasite_itimer {
 	__u64	value_sec, value_usec;
 };
 
+/* Nodes a NUMA policy's mask may name (the kernel's MAX_NUMNODES is at most 1024). */
+#define PARASITE_MAX_NODES	1024
+
 /* Per-thread state (fits compel's per-thread argument area). */
 struct parasite_thread {
 	__u64	ss_sp;			/* sigaltstack */
@@ -73,6 +82,15 @@ struct parasite_thread {
 	__u32	mce_kill;		/* PR_MCE_KILL_GET */
 	__u32	securebits;		/* PR_GET_SECUREBITS (credentials are per thread) */
 	__u32	pdeath_sig;		/* PR_GET_PDEATHSIG (per thread too) */
+	/* NUMA policy of the thread: get_mempolicy(mode, nodes, PARASITE_MAX_NODES) */
+	__s32	mempolicy;
+	/* keyrings (KEYCTL_GET_KEYRING_ID, no create): a serial, or -errno (-ENOKEY: none) */
+	__s32	keyring_thread;
+	__s32	keyring_process;
+	__s32	keyring_session;
+	__s32	keyring_user_session;	/* what the session one is when the task has none */
+	__u32	pad1;
+	__u64	mempolicy_nodes[PARASITE_MAX_NODES / 64];
 };
 
 struct parasite_misc {
@@ -93,6 +111,15 @@ struct parasite_misc {
 	/* ... and those this kernel cannot tell (before 6.3: global expedited) */
 	__u32				membarrier_unseen;
 	__u32				pad;
+};
+
+#define PARASITE_MAX_VMA_POLICIES	512
+
+struct parasite_vma_policies {
+	__u32	nr;
+	__u32	pad;
+	__u64	addr[PARASITE_MAX_VMA_POLICIES];
+	__s32	mode[PARASITE_MAX_VMA_POLICIES];
 };
 
 #define PARASITE_MAX_TIMERS	256

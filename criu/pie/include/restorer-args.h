@@ -30,6 +30,7 @@
 #define RST_SIGFRAME_MAX	512	/* >= sizeof the kernel's x86_64 rt_sigframe */
 #define RST_MAX_GROUPS		256
 #define RST_MAX_TIMERS		256	/* = PARASITE_MAX_TIMERS: what a dump takes */
+#define RST_MASK_WORDS		16	/* cpus and NUMA nodes: 1024 each */
 
 /* A private area prepared at @tmp, moved to @start by the restorer. */
 struct rst_vma {
@@ -248,6 +249,16 @@ struct rst_thread {
 	__u64			final_frame;	/* rt_sigframe on the thread's own stack */
 	__u64			final_xsave;
 	__u64			first_frame;	/* the frame that runs the gadget */
+
+	/* scheduling and memory placement, set by the thread itself */
+	__u32			has_ioprio;
+	__u32			ioprio;		/* ioprio_set(IOPRIO_WHO_PROCESS, 0, ...) */
+	__u32			has_mempolicy;
+	__s32			mempolicy;	/* set_mempolicy mode and flags */
+	__u32			nr_cpus;	/* words of @cpus; 0: every cpu */
+	__u32			pad_sched;
+	__u64			cpus[RST_MASK_WORDS];
+	__u64			nodes[RST_MASK_WORDS];	/* of the NUMA policy */
 };
 
 #endif /* CRIU_PIE_RESTORER_ARGS_H */
