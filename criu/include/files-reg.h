@@ -26,13 +26,8 @@
 struct cr_img;
 struct dump_files;
 
-/*
- * The kernel's own O_TMPFILE bit (glibc's O_TMPFILE and __O_TMPFILE both
- * include O_DIRECTORY), and O_LARGEFILE as fdinfo shows it (glibc makes it
- * 0 on 64-bit).
- */
+/* The kernel's own O_TMPFILE bit (glibc's O_TMPFILE and __O_TMPFILE both include O_DIRECTORY). */
 #define TMPFILE_BIT		(O_TMPFILE & ~O_DIRECTORY)
-#define KERNEL_O_LARGEFILE	0100000
 /* open(2) flags an unnamed temporary file (O_TMPFILE) is made again with. */
 #define GHOST_TMPFILE_FLAGS	(O_ACCMODE | O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | \
 				 O_SYNC | O_DSYNC | KERNEL_O_LARGEFILE | O_TMPFILE)

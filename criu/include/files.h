@@ -61,6 +61,8 @@
 
 #define FD_KIND_MAX	32	/* > every FdKind value */
 #define RST_MAX_OBJECTS	(1 << 20)	/* entries per kind's image */
+/* O_LARGEFILE as the x86-64 kernel shows it in fdinfo (glibc's is 0 on 64-bit). */
+#define KERNEL_O_LARGEFILE	0100000
 
 struct dump_files;
 struct dump_shmems;
