@@ -21,7 +21,7 @@
 #define IMP_MAX_IMAGE		(64u << 20)	/* bytes of one protobuf image */
 #define IMP_MAX_PROCS		1024
 #define IMP_MAX_THREADS		1024		/* per process */
-#define IMP_MAX_OBJECTS		65536		/* files.img entries */
+#define IMP_MAX_OBJECTS		16384		/* files.img entries (lookups by inode are linear) */
 
 struct imp_file {
 	char name[64];
@@ -45,6 +45,8 @@ struct imp {
 	size_t nr_procs;
 	Est__FileEntry **obj;		/* files.img, sorted by id */
 	size_t nr_obj;
+	/* unix sockets' queues from sk-queues.img, by socket id (est-import-files.c) */
+	void *skq;
 };
 
 /* est-import.c: reading the established files */
