@@ -34,7 +34,7 @@ struct skq {
 
 struct skqs {
 	struct skq *v;
-	size_t nr;
+	size_t nr, cap;
 	size_t bytes;
 };
 
@@ -140,14 +140,16 @@ static int add_skq(struct imp *im, const struct est_entry *e, void *ctx)
 		pr_err("sk-queues.img: too many queued messages or bytes");
 		return -1;
 	}
-	if (!(q->nr & (q->nr - 1)) || !q->nr) {
-		struct skq *n = realloc(q->v, (q->nr ? 2 * q->nr : 16) * sizeof(*n));
+	if (q->nr == q->cap) {
+		size_t cap = q->cap ? 2 * q->cap : 16;
+		struct skq *n = realloc(q->v, cap * sizeof(*n));
 
 		if (!n) {
 			pr_err("out of memory");
 			return -1;
 		}
 		q->v = n;
+		q->cap = cap;
 	}
 	q->v[q->nr].id_for = p->id_for;
 	q->v[q->nr].data.len = e->extra_len;

@@ -5,7 +5,8 @@
  * ones did, moved where ours keeps them. Then doctored copies of the single
  * set (an unknown kind, a short page file, a pagemap run in a parent image,
  * a run outside every vma, a broken files.img entry) must be refused without
- * a crash and without leaving the private directory behind.
+ * a crash and without leaving the private directory behind, and random
+ * corruption of any file must end in a conversion or a refusal, never a crash.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -380,11 +381,55 @@ static int test_refusals(void)
 	return 0;
 }
 
+/* Random bytes of a random file changed, or the file cut: converted or refused, never a crash. */
+static int test_corruption(void)
+{
+	static const char *const files[] = { "inventory.img", "pstree.img", "core-32601.img",
+		"ids-32601.img", "fs-32601.img", "mm-32601.img", "pagemap-32601.img",
+		"files.img", "fdinfo-2.img", "pipes-data.img", "seccomp.img" };
+	char p[PATH_MAX];
+	unsigned int round, seed = 11;
+	int d;
+
+	if (golden("single", p, sizeof(p)))
+		SKIP("no golden images at %.300s", p);
+	for (round = 0; round < 200; round++) {
+		const char *f = files[rand_r(&seed) % (sizeof(files) / sizeof(files[0]))];
+		struct est_import imp;
+		struct stat st;
+		unsigned int k;
+		int fd, r;
+
+		d = copy_single();
+		CHECK(d >= 0 && fstatat(d, f, &st, 0) == 0 && st.st_size > 0);
+		fd = openat(d, f, O_RDWR | O_CLOEXEC);
+		CHECK(fd >= 0);
+		if (round % 8 == 7) {
+			CHECK(ftruncate(fd, rand_r(&seed) % st.st_size) == 0);
+		} else {
+			for (k = 0; k < 1 + round % 4; k++) {
+				uint8_t b = (uint8_t)rand_r(&seed);
+
+				CHECK(pwrite(fd, &b, 1, rand_r(&seed) % st.st_size) == 1);
+			}
+		}
+		close(fd);
+		log_set_level(LOG_NONE);
+		r = est_import(d, &imp);
+		log_set_level(LOG_ERROR);
+		if (!r)
+			est_import_release(&imp);
+		CHECK(imp.dirfd == -1 && !imp.path[0]);
+	}
+	return 0;
+}
+
 static const struct unit_case cases[] = {
 	{ "golden single converts, values where ours keeps them", test_single },
 	{ "golden tree: processes, threads and their masks", test_tree },
 	{ "golden fds: socketpair with queues, eventfd, timerfds", test_fds },
 	{ "doctored copies are refused", test_refusals },
+	{ "200 random corruptions: converted or refused, no crash", test_corruption },
 };
 
 int main(int argc, char **argv)
