@@ -4,6 +4,7 @@
  * fds-PID images (plan §2.9-§2.14). Kinds converted: REG, PIPE, EVENTFD,
  * TIMERFD, UNIXSK; any other is refused.
  */
+#include <elf.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,6 +212,76 @@ static int push(struct out_list *l, ProtobufCMessage *m)
 	return 0;
 }
 
+/* NT_GNU_BUILD_ID of the ELF file open at @fd into @out (at most @max bytes); its size, 0 if none. */
+static size_t read_build_id(int fd, uint8_t *out, size_t max)
+{
+	static uint8_t notes[1 << 16];
+	Elf64_Ehdr eh;
+	unsigned int i;
+
+	if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr) ||
+	    eh.e_phnum > 256)
+		return 0;
+	for (i = 0; i < eh.e_phnum; i++) {
+		Elf64_Phdr ph;
+		size_t off = 0;
+
+		if (pread(fd, &ph, sizeof(ph), eh.e_phoff + i * sizeof(ph)) != sizeof(ph) ||
+		    ph.p_type != PT_NOTE || ph.p_filesz > sizeof(notes) ||
+		    pread(fd, notes, ph.p_filesz, ph.p_offset) != (ssize_t)ph.p_filesz)
+			continue;
+		while (ph.p_filesz - off >= sizeof(Elf64_Nhdr)) {
+			Elf64_Nhdr nh;
+			size_t name, desc;
+
+			memcpy(&nh, notes + off, sizeof(nh));
+			name = (nh.n_namesz + 3) & ~3u;
+			desc = (nh.n_descsz + 3) & ~3u;
+			if (name + desc > ph.p_filesz - off - sizeof(nh))
+				break;
+			if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+			    !memcmp(notes + off + sizeof(nh), "GNU", 4) && nh.n_descsz <= max) {
+				memcpy(out, notes + off + sizeof(nh) + name, nh.n_descsz);
+				return nh.n_descsz;
+			}
+			off += sizeof(nh) + name + desc;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The format identifies an executable or mapped ELF file by its size and
+ * build-id (ours by dev/ino/mtime, which it lacks): a file at the path
+ * with another build-id is another file. A file that cannot be opened is
+ * left to the restore, which says so.
+ */
+static int check_build_id(const Est__RegFileEntry *r)
+{
+	uint8_t want[64], got[64];
+	size_t n = r->n_build_id * 4, have;
+	int fd;
+
+	if (!r->n_build_id)
+		return 0;
+	if (n > sizeof(want)) {
+		pr_err("files.img: file %u: a build-id of %zu bytes", r->id, n);
+		return -1;
+	}
+	fd = open(r->name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	memcpy(want, r->build_id, n);	/* the words hold the note's bytes in order */
+	have = read_build_id(fd, got, sizeof(got));
+	close(fd);
+	if (!have || (have + 3) / 4 != r->n_build_id || memcmp(got, want, have)) {
+		pr_err("%s: not the file of the dump: its build-id differs", r->name);
+		return -1;
+	}
+	return 0;
+}
+
 static ProtobufCMessage *conv_reg(const Est__RegFileEntry *r)
 {
 	RegFileEntry *o;
@@ -220,6 +291,8 @@ static ProtobufCMessage *conv_reg(const Est__RegFileEntry *r)
 		       r->id, r->name);
 		return NULL;
 	}
+	if (check_build_id(r))
+		return NULL;
 	o = imp_zalloc(sizeof(*o));
 	if (!o)
 		return NULL;
