@@ -401,8 +401,9 @@ static int write_inventory(struct imp *im)
 /* Files a restore does not need, and the ones it must not meet unconverted. */
 static int check_leftovers(struct imp *im)
 {
-	static const char *const ignored[] = { "stats-dump", "stats-restore", "timens-0.img",
-					       "cpuinfo.img" };
+	/* stats-restore.img: ours, left by a restore without -W */
+	static const char *const ignored[] = { "stats-dump", "stats-restore", "stats-restore.img",
+					       "timens-0.img", "cpuinfo.img" };
 	size_t i, j;
 
 	for (i = 0; i < im->nr_files; i++) {
