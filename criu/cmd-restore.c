@@ -39,6 +39,7 @@
 #include "proc_parse.h"
 #include "tty.h"
 #include "image.h"
+#include "est-import.h"
 #include "stats.pb-c.h"
 
 static volatile uint32_t probe_magic, probe_size;
@@ -530,14 +531,31 @@ int cmd_restore(struct cr_options *o)
 	int dirfd, pfd[2] = { -1, -1 }, gfd[2] = { -1, -1 }, ret = -1;
 	uint64_t t0 = 0, t_fork = 0;
 	struct tree_status ts = { NULL, NULL };
+	struct est_import imp = { .dirfd = -1 };
 	pid_t pid = -1;
 	size_t i;
+	int est;
 
 	memset(&tr, 0, sizeof(tr));
 	dirfd = open(o->images_dir ? o->images_dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0) {
 		pr_perror("cannot open the images dir %s", o->images_dir ? o->images_dir : ".");
 		return -1;
+	}
+	/* Images of the established format: converted to ours in a private directory. */
+	est = est_import_detect(dirfd);
+	if (est < 0 || (est && est_import(dirfd, &imp))) {
+		close(dirfd);
+		return -1;
+	}
+	if (est) {
+		close(dirfd);
+		dirfd = dup(imp.dirfd);
+		if (dirfd < 0) {
+			pr_perror("dup");
+			est_import_release(&imp);
+			return -1;
+		}
 	}
 	if (rst_tree_read(dirfd, o, &tr) || check_host(&tr) ||
 	    rst_pty_check_sessions(&tr.ri[0].fdr, tr.ps, tr.nr, o->shell_job))
@@ -620,6 +638,8 @@ out:
 	rst_ghosts_close();
 	rst_tree_free(&tr);
 	close(dirfd);
+	if (est)
+		est_import_release(&imp);
 	if (ret > 0) {
 		/* the task's own exit status becomes criu's */
 		log_fini();

@@ -1,0 +1,654 @@
+/*
+ * Established core-TID.img (one per thread) -> our core-PID.img (the task
+ * core, then one thread core per thread). Plan §2.6, §2.7, §3.3, §3.4.
+ */
+#include <cpuid.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOG_PREFIX "est-import: "
+#include "est-import-int.h"
+#include "kerndat.h"
+#include "log.h"
+
+#include "core.pb-c.h"
+
+#define NSIG_EST	62	/* sigactions: 1..64 without SIGKILL, SIGSTOP */
+#define NR_RLIMITS	16
+
+struct core_out {
+	TaskCoreEntry tc;
+	CredsEntry creds;
+	uint32_t ids[8];
+	SigactionEntry sa[NSIG_EST], *sap[NSIG_EST];
+	ItimerEntry it[3], *itp[3];
+	PosixTimerEntry *pt, **ptp;
+	RlimitEntry rl[NR_RLIMITS], *rlp[NR_RLIMITS];
+	ProtobufCBinaryData *shared;
+	size_t nr;			/* threads */
+	ThreadCoreEntry *th;
+	UserRegsX86Entry *regs;
+	SigaltstackEntry *sas;
+	RseqEntry *rseq;
+	ProtobufCBinaryData **pending;
+	uint8_t **xsave;
+	Est__CoreEntry **in;
+};
+
+static void core_out_free(struct core_out *o)
+{
+	size_t i;
+
+	for (i = 0; i < o->nr; i++) {
+		if (o->xsave)
+			free(o->xsave[i]);
+		if (o->pending)
+			free(o->pending[i]);
+		if (o->in && o->in[i])
+			protobuf_c_message_free_unpacked(&o->in[i]->base, NULL);
+	}
+	free(o->th);
+	free(o->regs);
+	free(o->sas);
+	free(o->rseq);
+	free(o->pending);
+	free(o->xsave);
+	free(o->in);
+	free(o->pt);
+	free(o->ptp);
+	free(o->shared);
+}
+
+/* Signal queues: 128-byte siginfos, ours checks them further. */
+static int queue(const Est__SignalQueueEntry *q, ProtobufCBinaryData **out, size_t *n,
+		 const char *img)
+{
+	size_t i;
+
+	*n = 0;
+	if (!q || !q->n_signals)
+		return 0;
+	if (q->n_signals > 4096) {
+		pr_err("%s: %zu queued signals", img, q->n_signals);
+		return -1;
+	}
+	*out = imp_zalloc(q->n_signals * sizeof(**out));
+	if (!*out)
+		return -1;
+	for (i = 0; i < q->n_signals; i++)
+		(*out)[i] = q->signals[i]->siginfo;
+	*n = q->n_signals;
+	return 0;
+}
+
+/* ---- x86 extended state: the split fields -> one standard-format XSAVE area ---- */
+
+struct xcomp {
+	unsigned int bit;
+	size_t width;	/* bytes per element */
+	size_t count;	/* elements the format stores */
+};
+
+static int put_comp(uint8_t *x, const struct xcomp *c, const void *data, size_t n,
+		    uint64_t *bv, const char *img)
+{
+	unsigned int a, b, cx, d;
+
+	if (!n) {
+		if (*bv & (1ULL << c->bit)) {
+			pr_err("%s: xsave: component %u is in use but its data is missing", img,
+			       c->bit);
+			return -1;
+		}
+		return 0;
+	}
+	if (n != c->count) {
+		pr_err("%s: xsave: component %u has %zu elements, the format has %zu", img,
+		       c->bit, n, c->count);
+		return -1;
+	}
+	if (!(kdat.xfeatures & (1ULL << c->bit))) {
+		if (*bv & (1ULL << c->bit)) {
+			pr_err("not supported yet: %s: xsave component %u is in use, this CPU does not have it",
+			       img, c->bit);
+			return -1;
+		}
+		return 0;	/* in its initial state: nothing lost */
+	}
+	__cpuid_count(0xd, c->bit, a, b, cx, d);
+	(void)cx;
+	(void)d;
+	if (a < c->width * c->count || b < 576 || b + a > kdat.xsave_size) {
+		pr_err("%s: xsave component %u does not fit this CPU's layout", img, c->bit);
+		return -1;
+	}
+	memcpy(x + b, data, c->width * c->count);
+	return 0;
+}
+
+static uint8_t *build_xsave(const Est__UserX86FpregsEntry *f, const char *img)
+{
+	static const struct xcomp ymm = { 2, 4, 64 }, bndreg = { 3, 8, 8 }, bndcsr = { 4, 8, 8 },
+		opmask = { 5, 8, 8 }, zmm = { 6, 8, 64 }, hi16 = { 7, 8, 128 }, pkru = { 9, 4, 2 };
+	const Est__UserX86XsaveEntry *xs = f->xsave;
+	uint64_t bv = xs ? xs->xstate_bv : 3;
+	uint64_t known = 3 | 1ULL << 2 | 1ULL << 3 | 1ULL << 4 | 1ULL << 5 | 1ULL << 6 |
+			 1ULL << 7 | 1ULL << 9;
+	uint16_t w[4] = { f->cwd, f->swd, f->twd, f->fop };
+	uint8_t *x;
+
+	if (f->n_st_space != 32 || f->n_xmm_space != 64 || f->cwd > 0xffff || f->swd > 0xffff ||
+	    f->twd > 0xffff || f->fop > 0xffff || (xs && xs->cet && (xs->cet->cet || xs->cet->ssp))) {
+		pr_err("not supported yet: %s: fpregs of an unexpected shape (or shadow stack state)", img);
+		return NULL;
+	}
+	if (bv & ~known) {
+		pr_err("not supported yet: %s: xsave components %#llx", img,
+		       (unsigned long long)(bv & ~known));
+		return NULL;
+	}
+	x = imp_zalloc(kdat.xsave_size);
+	if (!x)
+		return NULL;
+	memcpy(x, w, sizeof(w));
+	memcpy(x + 8, &f->rip, 8);
+	memcpy(x + 16, &f->rdp, 8);
+	memcpy(x + 24, &f->mxcsr, 4);
+	memcpy(x + 28, &f->mxcsr_mask, 4);
+	memcpy(x + 32, f->st_space, 128);
+	memcpy(x + 160, f->xmm_space, 256);
+	if (xs && (put_comp(x, &ymm, xs->ymmh_space, xs->n_ymmh_space, &bv, img) ||
+		   put_comp(x, &bndreg, xs->bndreg_state, xs->n_bndreg_state, &bv, img) ||
+		   put_comp(x, &bndcsr, xs->bndcsr_state, xs->n_bndcsr_state, &bv, img) ||
+		   put_comp(x, &opmask, xs->opmask_reg, xs->n_opmask_reg, &bv, img) ||
+		   put_comp(x, &zmm, xs->zmm_upper, xs->n_zmm_upper, &bv, img) ||
+		   put_comp(x, &hi16, xs->hi16_zmm, xs->n_hi16_zmm, &bv, img) ||
+		   put_comp(x, &pkru, xs->pkru, xs->n_pkru, &bv, img))) {
+		free(x);
+		return NULL;
+	}
+	bv &= kdat.xfeatures;
+	memcpy(x + 512, &bv, 8);
+	return x;
+}
+
+/* ---- per thread ------------------------------------------------------------ */
+
+static int check_thread_info(const Est__ThreadInfoX86 *ti, const char *img)
+{
+	size_t i;
+
+	if (ti->gpregs->has_mode && ti->gpregs->mode != EST__USER_X86_REGS_MODE__NATIVE) {
+		pr_err("not supported yet: %s: a 32-bit (compat) task", img);
+		return -1;
+	}
+	for (i = 0; i < ti->n_tls; i++)
+		if (!ti->tls[i]->seg_not_present) {
+			pr_err("not supported yet: %s: a TLS descriptor in the GDT (set_thread_area)",
+			       img);
+			return -1;
+		}
+	return 0;
+}
+
+static int check_thread_core(const Est__ThreadCoreEntry *t, const char *img)
+{
+	if ((t->has_seccomp_mode && t->seccomp_mode != EST__SECCOMP_MODE__disabled) ||
+	    (t->has_blk_sigset_extended && t->blk_sigset_extended) ||
+	    (t->rseq_entry && t->rseq_entry->has_rseq_cs_pointer && t->rseq_entry->rseq_cs_pointer)) {
+		pr_err("not supported yet: %s: seccomp, extended signal masks or an rseq critical section",
+		       img);
+		return -1;
+	}
+	if (t->creds && (t->creds->lsm_profile || t->creds->lsm_sockcreate ||
+			 t->creds->has_apparmor_data)) {
+		pr_err("not supported yet: %s: LSM labels", img);
+		return -1;
+	}
+	return 0;
+}
+
+static int fill_thread(struct core_out *o, size_t k, uint32_t tid, const char *img)
+{
+	const Est__CoreEntry *c = o->in[k];
+	const Est__ThreadInfoX86 *ti = c->thread_info;
+	const Est__ThreadCoreEntry *tc = c->thread_core;
+	const Est__UserX86RegsEntry *g = ti->gpregs;
+	ThreadCoreEntry *t = &o->th[k];
+	UserRegsX86Entry *r = &o->regs[k];
+	size_t np;
+
+	if (check_thread_info(ti, img) || check_thread_core(tc, img))
+		return -1;
+	thread_core_entry__init(t);
+	user_regs_x86_entry__init(r);
+	t->tid = tid;
+	t->regs = r;
+	*r = (UserRegsX86Entry){ .base = r->base,
+		.r15 = g->r15, .r14 = g->r14, .r13 = g->r13, .r12 = g->r12, .bp = g->bp,
+		.bx = g->bx, .r11 = g->r11, .r10 = g->r10, .r9 = g->r9, .r8 = g->r8,
+		.ax = g->ax, .cx = g->cx, .dx = g->dx, .si = g->si, .di = g->di,
+		.ip = g->ip, .cs = g->cs, .flags = g->flags, .sp = g->sp, .ss = g->ss,
+		.fs_base = g->fs_base, .gs_base = g->gs_base, .ds = g->ds, .es = g->es,
+		.fs = g->fs, .gs = g->gs,
+	};
+	/*
+	 * The established dump stores the registers already adjusted for a
+	 * syscall restart (plan §3.4); ours adjusts at restore when orig_ax
+	 * names a syscall. -1: resume exactly as stored.
+	 */
+	r->orig_ax = (uint64_t)-1;
+	o->xsave[k] = build_xsave(ti->fpregs, img);
+	if (!o->xsave[k])
+		return -1;
+	t->xsave.data = o->xsave[k];
+	t->xsave.len = kdat.xsave_size;
+	if (k == 0) {
+		t->blocked = c->tc->blk_sigset;
+	} else {
+		if (!tc->has_blk_sigset) {
+			pr_err("%s: a thread without its signal mask", img);
+			return -1;
+		}
+		t->blocked = tc->blk_sigset;
+	}
+	if (tc->sas) {
+		sigaltstack_entry__init(&o->sas[k]);
+		o->sas[k].sp = tc->sas->ss_sp;
+		o->sas[k].size = tc->sas->ss_size;
+		o->sas[k].flags = tc->sas->ss_flags;
+		t->altstack = &o->sas[k];
+	}
+	if (tc->rseq_entry && tc->rseq_entry->rseq_abi_pointer) {
+		rseq_entry__init(&o->rseq[k]);
+		o->rseq[k].ptr = tc->rseq_entry->rseq_abi_pointer;
+		o->rseq[k].len = tc->rseq_entry->rseq_abi_size;
+		o->rseq[k].sig = tc->rseq_entry->signature;
+		t->rseq = &o->rseq[k];
+	}
+	if (ti->clear_tid_addr) {
+		t->has_clear_tid_addr = true;
+		t->clear_tid_addr = ti->clear_tid_addr;
+	}
+	if (tc->futex_rla) {
+		t->has_robust_list = t->has_robust_list_len = true;
+		t->robust_list = tc->futex_rla;
+		t->robust_list_len = tc->futex_rla_len;
+	}
+	t->comm = tc->comm;
+	if (queue(tc->signals_p, &o->pending[k], &np, img))
+		return -1;
+	t->n_pending = np;
+	t->pending = o->pending[k];
+	return 0;
+}
+
+/* ---- per process ------------------------------------------------------------ */
+
+static int creds_u64(const uint32_t *w, size_t n, uint64_t *out, const char *img)
+{
+	if (n != 2) {
+		pr_err("%s: a capability set of %zu words (want 2)", img, n);
+		return -1;
+	}
+	*out = w[0] | (uint64_t)w[1] << 32;
+	return 0;
+}
+
+static int fill_creds(struct core_out *o, const Est__CredsEntry *c, const char *img)
+{
+	CredsEntry *cr = &o->creds;
+
+	creds_entry__init(cr);
+	o->ids[0] = c->uid, o->ids[1] = c->euid, o->ids[2] = c->suid, o->ids[3] = c->fsuid;
+	o->ids[4] = c->gid, o->ids[5] = c->egid, o->ids[6] = c->sgid, o->ids[7] = c->fsgid;
+	cr->n_uid = cr->n_gid = 4;
+	cr->uid = o->ids;
+	cr->gid = o->ids + 4;
+	cr->n_groups = c->n_groups;
+	cr->groups = c->groups;
+	if (creds_u64(c->cap_inh, c->n_cap_inh, &cr->cap_inh, img) ||
+	    creds_u64(c->cap_prm, c->n_cap_prm, &cr->cap_prm, img) ||
+	    creds_u64(c->cap_eff, c->n_cap_eff, &cr->cap_eff, img) ||
+	    creds_u64(c->cap_bnd, c->n_cap_bnd, &cr->cap_bnd, img))
+		return -1;
+	if (c->n_cap_amb) {
+		if (creds_u64(c->cap_amb, c->n_cap_amb, &cr->cap_amb, img))
+			return -1;
+		cr->has_cap_amb = true;
+	}
+	cr->has_securebits = true;
+	cr->securebits = c->secbits;
+	if (c->has_no_new_privs) {
+		if (c->no_new_privs > 1) {
+			pr_err("%s: no_new_privs %u", img, c->no_new_privs);
+			return -1;
+		}
+		cr->has_no_new_privs = true;
+		cr->no_new_privs = c->no_new_privs;
+	}
+	o->tc.creds = cr;
+	return 0;
+}
+
+/* Ours keeps per process what the format keeps per thread: all threads must agree. */
+static int same_per_thread(const struct core_out *o, const char *img)
+{
+	const Est__ThreadCoreEntry *l = o->in[0]->thread_core;
+	size_t k;
+
+	for (k = 1; k < o->nr; k++) {
+		const Est__ThreadCoreEntry *t = o->in[k]->thread_core;
+		size_t a = l->creds ? protobuf_c_message_get_packed_size(&l->creds->base) : 0;
+		size_t b = t->creds ? protobuf_c_message_get_packed_size(&t->creds->base) : 0;
+		uint8_t *pa, *pb;
+		bool same = a == b;
+
+		if (same && a) {
+			pa = malloc(a);
+			pb = malloc(b);
+			same = pa && pb;
+			if (same) {
+				protobuf_c_message_pack(&l->creds->base, pa);
+				protobuf_c_message_pack(&t->creds->base, pb);
+				same = !memcmp(pa, pb, a);
+			}
+			free(pa);
+			free(pb);
+		}
+		if (!same || l->sched_nice != t->sched_nice || l->sched_policy != t->sched_policy ||
+		    l->sched_prio != t->sched_prio || l->pdeath_sig != t->pdeath_sig) {
+			pr_err("not supported yet: %s: threads with different credentials, scheduling or parent-death signal",
+			       img);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int us(uint64_t sec, uint64_t usec, uint64_t *out, const char *img)
+{
+	if (sec > (1ULL << 40) || usec >= 1000000) {
+		pr_err("%s: timer value out of range", img);
+		return -1;
+	}
+	*out = sec * 1000000 + usec;
+	return 0;
+}
+
+static int ns(uint64_t sec, uint64_t nsec, uint64_t *out, const char *img)
+{
+	if (sec > (1ULL << 33) || nsec >= 1000000000) {
+		pr_err("%s: timer value out of range", img);
+		return -1;
+	}
+	*out = sec * 1000000000 + nsec;
+	return 0;
+}
+
+static int fill_timers(struct core_out *o, const Est__TaskTimersEntry *t, const char *img)
+{
+	const Est__ItimerEntry *it[3] = { t->real, t->virt, t->prof };
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		itimer_entry__init(&o->it[i]);
+		o->it[i].which = i;
+		if (us(it[i]->isec, it[i]->iusec, &o->it[i].interval_us, img) ||
+		    us(it[i]->vsec, it[i]->vusec, &o->it[i].value_us, img))
+			return -1;
+		o->itp[i] = &o->it[i];
+	}
+	o->tc.n_itimers = 3;
+	o->tc.itimers = o->itp;
+	if (!t->n_posix)
+		return 0;
+	if (t->n_posix > 4096) {
+		pr_err("%s: %zu posix timers", img, t->n_posix);
+		return -1;
+	}
+	o->pt = imp_zalloc(t->n_posix * sizeof(*o->pt));
+	o->ptp = imp_zalloc(t->n_posix * sizeof(*o->ptp));
+	if (!o->pt || !o->ptp)
+		return -1;
+	for (i = 0; i < t->n_posix; i++) {
+		const Est__PosixTimerEntry *e = t->posix[i];
+		PosixTimerEntry *p = &o->pt[i];
+
+		posix_timer_entry__init(p);
+		p->id = (int32_t)e->it_id;
+		p->clock = e->clock_id;
+		p->notify = e->it_sigev_notify;
+		p->signo = e->si_signo;
+		p->sival = e->sival_ptr;
+		if (e->has_notify_thread_id) {
+			p->has_notify_tid = true;
+			p->notify_tid = (uint32_t)e->notify_thread_id;
+		}
+		p->has_overrun = true;
+		p->overrun = e->overrun;
+		if (ns(e->isec, e->insec, &p->interval_ns, img) ||
+		    ns(e->vsec, e->vnsec, &p->value_ns, img))
+			return -1;
+		o->ptp[i] = p;
+	}
+	o->tc.n_posix_timers = t->n_posix;
+	o->tc.posix_timers = o->ptp;
+	return 0;
+}
+
+static int fill_task(struct core_out *o, const struct imp_proc *p, const char *img)
+{
+	const Est__TaskCoreEntry *c = o->in[0]->tc;
+	TaskCoreEntry *tc = &o->tc;
+	size_t i, n;
+	int sig;
+
+	task_core_entry__init(tc);
+	if ((c->has_old_seccomp_mode && c->old_seccomp_mode) || c->has_cg_set ||
+	    (c->has_blk_sigset_extended && c->blk_sigset_extended) ||
+	    (c->has_membarrier_registration_mask && c->membarrier_registration_mask)) {
+		pr_err("not supported yet: %s: seccomp, a cgroup set, extended signal masks or membarrier registrations",
+		       img);
+		return -1;
+	}
+	tc->state = c->task_state;
+	if (c->task_state == 2) {
+		tc->has_exit_code = true;
+		tc->exit_code = (int32_t)c->exit_code;
+	}
+	tc->comm = c->comm;
+	tc->personality = c->personality;
+	if (c->n_sigactions && c->n_sigactions != NSIG_EST) {
+		pr_err("%s: %zu signal actions (the format has %d)", img, c->n_sigactions, NSIG_EST);
+		return -1;
+	}
+	for (i = 0, sig = 1; i < c->n_sigactions; i++, sig++) {
+		const Est__SaEntry *s = c->sigactions[i];
+
+		if (sig == SIGKILL || sig == SIGSTOP)
+			sig++;
+		if ((s->has_compat_sigaction && s->compat_sigaction) ||
+		    (s->has_mask_extended && s->mask_extended)) {
+			pr_err("not supported yet: %s: a 32-bit or extended signal action", img);
+			return -1;
+		}
+		sigaction_entry__init(&o->sa[i]);
+		o->sa[i].signo = sig;
+		o->sa[i].handler = s->sigaction;
+		o->sa[i].flags = s->flags;
+		o->sa[i].restorer = s->restorer;
+		o->sa[i].mask = s->mask;
+		o->sap[i] = &o->sa[i];
+	}
+	tc->n_sigactions = c->n_sigactions;
+	tc->sigactions = o->sap;
+	if (c->timers && fill_timers(o, c->timers, img))
+		return -1;
+	if (c->rlimits) {
+		if (c->rlimits->n_rlimits > NR_RLIMITS) {
+			pr_err("not supported yet: %s: %zu resource limits", img, c->rlimits->n_rlimits);
+			return -1;
+		}
+		for (i = 0; i < c->rlimits->n_rlimits; i++) {
+			rlimit_entry__init(&o->rl[i]);
+			o->rl[i].resource = i;
+			o->rl[i].cur = c->rlimits->rlimits[i]->cur;
+			o->rl[i].max = c->rlimits->rlimits[i]->max;
+			o->rlp[i] = &o->rl[i];
+		}
+		tc->n_rlimits = c->rlimits->n_rlimits;
+		tc->rlimits = o->rlp;
+	}
+	if (c->has_oom_score_adj) {
+		tc->has_oom_score_adj = true;
+		tc->oom_score_adj = c->oom_score_adj;
+	}
+	if (c->has_child_subreaper) {
+		tc->has_child_subreaper = true;
+		tc->child_subreaper = c->child_subreaper;
+	}
+	if (c->has_loginuid) {
+		tc->has_loginuid = true;
+		tc->loginuid = c->loginuid;
+	}
+	if (queue(c->signals_s, &o->shared, &n, img))
+		return -1;
+	tc->n_shared_pending = n;
+	tc->shared_pending = o->shared;
+	if (p->fs) {
+		tc->umask = p->fs->has_umask ? p->fs->umask : 022;
+		tc->has_cwd_id = tc->has_root_id = true;
+		tc->cwd_id = p->fs->cwd_id;
+		tc->root_id = p->fs->root_id;
+	}
+	if (!o->nr)
+		return 0;	/* a zombie */
+	{
+		const Est__ThreadCoreEntry *l = o->in[0]->thread_core;
+
+		if (same_per_thread(o, img))
+			return -1;
+		if (l->creds && fill_creds(o, l->creds, img))
+			return -1;
+		if (l->has_sched_policy) {
+			tc->has_sched_policy = true;
+			tc->sched_policy = l->sched_policy;
+		}
+		if (l->has_sched_nice) {
+			tc->has_nice = true;
+			tc->nice = l->sched_nice;
+		}
+		if (l->has_sched_prio) {
+			tc->has_sched_prio = true;
+			tc->sched_prio = l->sched_prio;
+		}
+		if (l->has_pdeath_sig) {
+			tc->has_pdeath_sig = true;
+			tc->pdeath_sig = l->pdeath_sig;
+		}
+	}
+	if (p->mm && p->mm->has_dumpable) {
+		if (p->mm->dumpable < 0 || p->mm->dumpable > 2) {
+			pr_err("mm-%u.img: dumpable %d", p->ps->pid, p->mm->dumpable);
+			return -1;
+		}
+		tc->has_dumpable = true;
+		tc->dumpable = p->mm->dumpable;
+	}
+	return 0;
+}
+
+static int read_cores(struct core_out *o, struct imp *im, const struct imp_proc *p)
+{
+	size_t k;
+
+	for (k = 0; k < o->nr; k++) {
+		char img[64];
+		const Est__CoreEntry *c;
+
+		snprintf(img, sizeof(img), "core-%u.img", p->ps->threads[k]);
+		o->in[k] = (Est__CoreEntry *)imp_read_one(im, img);
+		if (!o->in[k])
+			return -1;
+		c = o->in[k];
+		if (c->mtype != EST__CORE_ENTRY__MARCH__X86_64) {
+			pr_err("not supported yet: %s: machine type %d", img, c->mtype);
+			return -1;
+		}
+		if (!p->ids) {	/* a zombie: its task core only */
+			if (!c->tc || c->thread_info || c->thread_core || c->tc->task_state != 2) {
+				pr_err("%s: a process without ids-%u.img must be a zombie", img,
+				       p->ps->pid);
+				return -1;
+			}
+			continue;
+		}
+		if (!c->thread_info || !c->thread_core || (k == 0) != !!c->tc) {
+			pr_err("%s: thread state missing, or task state in a thread that does not lead",
+			       img);
+			return -1;
+		}
+		if (k == 0 && c->tc->task_state == 2) {
+			pr_err("%s: a zombie with memory and files", img);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int imp_core(struct imp *im, struct imp_proc *p)
+{
+	struct core_out o;
+	ProtobufCMessage **m = NULL;
+	char img[64];
+	size_t k, threads = p->ids ? p->ps->n_threads : 0;
+	int ret = -1;
+
+	memset(&o, 0, sizeof(o));
+	o.nr = p->ps->n_threads;
+	snprintf(img, sizeof(img), "core-%u.img", p->ps->pid);
+	if (!p->ids && o.nr != 1) {
+		pr_err("pstree.img: zombie %u lists %zu threads", p->ps->pid, o.nr);
+		return -1;
+	}
+	kerndat_probe(KD_XSAVE);
+	if (threads && (!kdat.has_xsave || kdat.xsave_size < 576 || kdat.xsave_size > (1u << 16))) {
+		pr_err("this CPU has no usable xsave");
+		return -1;
+	}
+	o.th = imp_zalloc(o.nr * sizeof(*o.th));
+	o.regs = imp_zalloc(o.nr * sizeof(*o.regs));
+	o.sas = imp_zalloc(o.nr * sizeof(*o.sas));
+	o.rseq = imp_zalloc(o.nr * sizeof(*o.rseq));
+	o.pending = imp_zalloc(o.nr * sizeof(*o.pending));
+	o.xsave = imp_zalloc(o.nr * sizeof(*o.xsave));
+	o.in = imp_zalloc(o.nr * sizeof(*o.in));
+	m = imp_zalloc((o.nr + 1) * sizeof(*m));
+	if (!o.th || !o.regs || !o.sas || !o.rseq || !o.pending || !o.xsave || !o.in || !m)
+		goto out;
+	if (read_cores(&o, im, p))
+		goto out;
+	if (p->ids && imp_mm_read(im, p))
+		goto out;
+	o.nr = threads;
+	if (fill_task(&o, p, img))
+		goto out;
+	m[0] = &o.tc.base;
+	for (k = 0; k < threads; k++) {
+		char t[64];
+
+		snprintf(t, sizeof(t), "core-%u.img", p->ps->threads[k]);
+		if (fill_thread(&o, k, p->ps->threads[k], t))
+			goto out;
+		m[k + 1] = &o.th[k].base;
+	}
+	ret = imp_write(im, IMG_CORE, p->ps->pid, m, threads + 1);
+out:
+	o.nr = p->ps->n_threads;
+	core_out_free(&o);
+	free(m);
+	return ret;
+}

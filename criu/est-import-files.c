@@ -1,0 +1,732 @@
+/*
+ * Established files.img, fdinfo-FILESID.img, pipes-data.img, sk-queues.img
+ * -> our reg-files, pipes, eventfds, timerfds, unix-sks, pipes-data and
+ * fds-PID images (plan §2.9-§2.14). Kinds converted: REG, PIPE, EVENTFD,
+ * TIMERFD, UNIXSK; any other is refused.
+ */
+#include <elf.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#define LOG_PREFIX "est-import: "
+#include "est-import-int.h"
+#include "log.h"
+
+#include "eventfd.pb-c.h"
+#include "files.pb-c.h"
+#include "pipe.pb-c.h"
+#include "sk-opts.pb-c.h"
+#include "sk-unix.pb-c.h"
+#include "timerfd.pb-c.h"
+#include "est/pipe-data.pb-c.h"
+#include "est/sk-packet.pb-c.h"
+
+#define MAX_QUEUED	(64u << 20)	/* bytes queued on unix sockets, all together */
+
+struct skq {
+	uint32_t id_for;
+	ProtobufCBinaryData data;
+};
+
+struct skqs {
+	struct skq *v;
+	size_t nr, cap;
+	size_t bytes;
+};
+
+static int obj_cmp(const void *a, const void *b)
+{
+	uint32_t x = (*(Est__FileEntry *const *)a)->id, y = (*(Est__FileEntry *const *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+const Est__FileEntry *imp_obj(const struct imp *im, uint32_t id)
+{
+	Est__FileEntry key = { .id = id }, *k = &key, **f;
+
+	if (!im->nr_obj)
+		return NULL;
+	f = bsearch(&k, im->obj, im->nr_obj, sizeof(*im->obj), obj_cmp);
+	return f ? *f : NULL;
+}
+
+static bool fown_set(const Est__FownEntry *f)
+{
+	return f && (f->uid || f->euid || f->signum || f->pid_type || f->pid);
+}
+
+/* The member of @f its type names, and its own id; NULL when they disagree. */
+static const void *member(const Est__FileEntry *f)
+{
+	const void *m = NULL;
+	uint32_t id = 0;
+	const Est__FownEntry *fown = NULL;
+	int set = !!f->reg + !!f->isk + !!f->efd + !!f->epfd + !!f->sgfd + !!f->tfd + !!f->ify +
+		  !!f->ffy + !!f->usk + !!f->fifo + !!f->pipe + !!f->tty + !!f->memfd;
+
+	switch (f->type) {
+	case EST__FD_TYPES__REG:
+		if (f->reg)
+			m = f->reg, id = f->reg->id, fown = f->reg->fown;
+		break;
+	case EST__FD_TYPES__PIPE:
+		if (f->pipe)
+			m = f->pipe, id = f->pipe->id, fown = f->pipe->fown;
+		break;
+	case EST__FD_TYPES__EVENTFD:
+		if (f->efd)
+			m = f->efd, id = f->efd->id, fown = f->efd->fown;
+		break;
+	case EST__FD_TYPES__TIMERFD:
+		if (f->tfd)
+			m = f->tfd, id = f->tfd->id, fown = f->tfd->fown;
+		break;
+	case EST__FD_TYPES__UNIXSK:
+		if (f->usk)
+			m = f->usk, id = f->usk->id, fown = f->usk->fown;
+		break;
+	default:
+		pr_err("not supported yet: files.img: object %u of type %d", f->id, f->type);
+		return NULL;
+	}
+	if (!m || set != 1 || id != f->id) {
+		pr_err("files.img: object %u: its type, member and ids disagree", f->id);
+		return NULL;
+	}
+	if (fown_set(fown)) {
+		pr_err("not supported yet: files.img: object %u has a signal owner (F_SETOWN)", f->id);
+		return NULL;
+	}
+	return m;
+}
+
+static int add_obj(struct imp *im, const struct est_entry *e, void *ctx)
+{
+	Est__FileEntry *f = (Est__FileEntry *)e->msg;
+
+	(void)ctx;
+	if (im->nr_obj == IMP_MAX_OBJECTS) {
+		pr_err("not supported yet: files.img: more than %d objects", IMP_MAX_OBJECTS);
+		return -1;
+	}
+	if (!member(f))
+		return -1;
+	im->obj[im->nr_obj++] = f;
+	((struct est_entry *)e)->msg = NULL;
+	return 0;
+}
+
+static int add_skq(struct imp *im, const struct est_entry *e, void *ctx)
+{
+	const Est__SkPacketEntry *p = (const Est__SkPacketEntry *)e->msg;
+	struct skqs *q = im->skq;
+	const Est__FileEntry *f = imp_obj(im, p->id_for);
+
+	(void)ctx;
+	if (p->n_scm) {
+		pr_err("not supported yet: sk-queues.img: a message carrying descriptors or credentials");
+		return -1;
+	}
+	if (!f || !f->usk) {
+		pr_err("sk-queues.img: message for object %u, which is no unix socket", p->id_for);
+		return -1;
+	}
+	if (q->nr == IMP_MAX_OBJECTS || e->extra_len > MAX_QUEUED - q->bytes) {
+		pr_err("sk-queues.img: too many queued messages or bytes");
+		return -1;
+	}
+	if (q->nr == q->cap) {
+		size_t cap = q->cap ? 2 * q->cap : 16;
+		struct skq *n = realloc(q->v, cap * sizeof(*n));
+
+		if (!n) {
+			pr_err("out of memory");
+			return -1;
+		}
+		q->v = n;
+		q->cap = cap;
+	}
+	q->v[q->nr].id_for = p->id_for;
+	q->v[q->nr].data.len = e->extra_len;
+	q->v[q->nr].data.data = malloc(e->extra_len ? e->extra_len : 1);
+	if (!q->v[q->nr].data.data) {
+		pr_err("out of memory");
+		return -1;
+	}
+	memcpy(q->v[q->nr].data.data, e->extra, e->extra_len);
+	q->bytes += e->extra_len;
+	q->nr++;
+	return 0;
+}
+
+int imp_files_read(struct imp *im)
+{
+	size_t i;
+
+	im->obj = imp_zalloc(IMP_MAX_OBJECTS * sizeof(*im->obj));
+	im->skq = imp_zalloc(sizeof(struct skqs));
+	if (!im->obj || !im->skq || imp_read_all(im, "files.img", false, add_obj, NULL))
+		return -1;
+	qsort(im->obj, im->nr_obj, sizeof(*im->obj), obj_cmp);
+	for (i = 1; i < im->nr_obj; i++)
+		if (im->obj[i]->id == im->obj[i - 1]->id) {
+			pr_err("files.img: object id %u twice", im->obj[i]->id);
+			return -1;
+		}
+	return imp_read_all(im, "sk-queues.img", true, add_skq, NULL);
+}
+
+void imp_files_free(struct imp *im)
+{
+	struct skqs *q = im->skq;
+	size_t i;
+
+	for (i = 0; i < im->nr_obj; i++)
+		protobuf_c_message_free_unpacked(&im->obj[i]->base, NULL);
+	free(im->obj);
+	for (i = 0; q && i < q->nr; i++)
+		free(q->v[i].data.data);
+	if (q)
+		free(q->v);
+	free(q);
+}
+
+/* ---- writing ours -------------------------------------------------------------- */
+
+struct out_list {
+	ProtobufCMessage **m;
+	size_t nr;
+};
+
+static int push(struct out_list *l, ProtobufCMessage *m)
+{
+	if (!m)
+		return -1;
+	l->m[l->nr++] = m;
+	return 0;
+}
+
+/* NT_GNU_BUILD_ID of the ELF file open at @fd into @out (at most @max bytes); its size, 0 if none. */
+static size_t read_build_id(int fd, uint8_t *out, size_t max)
+{
+	static uint8_t notes[1 << 16];
+	Elf64_Ehdr eh;
+	unsigned int i;
+
+	if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr) ||
+	    eh.e_phnum > 256)
+		return 0;
+	for (i = 0; i < eh.e_phnum; i++) {
+		Elf64_Phdr ph;
+		size_t off = 0;
+
+		if (pread(fd, &ph, sizeof(ph), eh.e_phoff + i * sizeof(ph)) != sizeof(ph) ||
+		    ph.p_type != PT_NOTE || ph.p_filesz > sizeof(notes) ||
+		    pread(fd, notes, ph.p_filesz, ph.p_offset) != (ssize_t)ph.p_filesz)
+			continue;
+		while (ph.p_filesz - off >= sizeof(Elf64_Nhdr)) {
+			Elf64_Nhdr nh;
+			size_t name, desc;
+
+			memcpy(&nh, notes + off, sizeof(nh));
+			name = (nh.n_namesz + 3) & ~3u;
+			desc = (nh.n_descsz + 3) & ~3u;
+			if (name + desc > ph.p_filesz - off - sizeof(nh))
+				break;
+			if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+			    !memcmp(notes + off + sizeof(nh), "GNU", 4) && nh.n_descsz <= max) {
+				memcpy(out, notes + off + sizeof(nh) + name, nh.n_descsz);
+				return nh.n_descsz;
+			}
+			off += sizeof(nh) + name + desc;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The format identifies an executable or mapped ELF file by its size and
+ * build-id (ours by dev/ino/mtime, which it lacks): a file at the path
+ * with another build-id is another file. A file that cannot be opened is
+ * left to the restore, which says so.
+ */
+static int check_build_id(const Est__RegFileEntry *r)
+{
+	uint8_t want[64], got[64];
+	size_t n = r->n_build_id * 4, have;
+	int fd;
+
+	if (!r->n_build_id)
+		return 0;
+	if (n > sizeof(want)) {
+		pr_err("files.img: file %u: a build-id of %zu bytes", r->id, n);
+		return -1;
+	}
+	fd = open(r->name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	memcpy(want, r->build_id, n);	/* the words hold the note's bytes in order */
+	have = read_build_id(fd, got, sizeof(got));
+	close(fd);
+	if (!have || (have + 3) / 4 != r->n_build_id || memcmp(got, want, have)) {
+		pr_err("%s: not the file of the dump: its build-id differs", r->name);
+		return -1;
+	}
+	return 0;
+}
+
+static ProtobufCMessage *conv_reg(const Est__RegFileEntry *r)
+{
+	RegFileEntry *o;
+
+	if (!r->has_mode || (r->has_ext && r->ext) || r->has_checksum || r->name[0] != '/') {
+		pr_err("not supported yet: files.img: file %u (%s): no mode, an external or checksummed file, or a relative path",
+		       r->id, r->name);
+		return NULL;
+	}
+	if (check_build_id(r))
+		return NULL;
+	o = imp_zalloc(sizeof(*o));
+	if (!o)
+		return NULL;
+	reg_file_entry__init(o);
+	o->id = r->id;
+	o->path = r->name;
+	o->flags = r->flags;
+	o->pos = r->pos;
+	o->mode = r->mode;
+	if (r->has_size) {
+		o->has_size = true;
+		o->size = r->size;
+	}
+	return &o->base;
+}
+
+static ProtobufCMessage *conv_pipe(const Est__PipeEntry *p)
+{
+	PipeEntry *o = imp_zalloc(sizeof(*o));
+
+	if (!o)
+		return NULL;
+	pipe_entry__init(o);
+	o->id = p->id;
+	o->pipe_id = p->pipe_id;
+	o->flags = p->flags;
+	return &o->base;
+}
+
+/* The format keeps the whole f_flags; ours the status flags beyond O_RDWR. */
+static int status_flags(uint32_t fl, uint32_t allowed, uint32_t id, uint32_t *out)
+{
+	if ((fl & O_ACCMODE) != O_RDWR || (fl & ~(uint32_t)(O_ACCMODE | allowed))) {
+		pr_err("not supported yet: files.img: object %u: file flags %#x", id, fl);
+		return -1;
+	}
+	*out = fl & allowed;
+	return 0;
+}
+
+static ProtobufCMessage *conv_eventfd(const Est__EventfdFileEntry *e)
+{
+	EventfdEntry *o = imp_zalloc(sizeof(*o));
+
+	if (!o)
+		return NULL;
+	eventfd_entry__init(o);
+	o->id = e->id;
+	o->counter = e->counter;
+	o->semaphore = false;	/* the format has no EFD_SEMAPHORE */
+	if (status_flags(e->flags, O_NONBLOCK, e->id, &o->flags)) {
+		free(o);
+		return NULL;
+	}
+	return &o->base;
+}
+
+static ProtobufCMessage *conv_timerfd(const Est__TimerfdEntry *t)
+{
+	TimerfdEntry *o = imp_zalloc(sizeof(*o));
+
+	if (!o)
+		return NULL;
+	timerfd_entry__init(o);
+	if (t->vnsec >= 1000000000 || t->insec >= 1000000000 ||
+	    status_flags(t->flags, O_NONBLOCK, t->id, &o->flags)) {
+		pr_err("files.img: timerfd %u: bad flags or nanoseconds", t->id);
+		free(o);
+		return NULL;
+	}
+	o->id = t->id;
+	o->clockid = t->clockid;
+	o->settime_flags = t->settime_flags;
+	o->ticks = t->ticks;
+	o->value_sec = t->vsec;
+	o->value_nsec = t->vnsec;
+	o->interval_sec = t->isec;
+	o->interval_nsec = t->insec;
+	return &o->base;
+}
+
+/* ---- unix sockets -------------------------------------------------------------- */
+
+struct usk_out {
+	UnixSkEntry e;
+	SkOpt opt[16], *optp[16];
+	ProtobufCBinaryData *queue;
+};
+
+static void add_opt(struct usk_out *u, int level, int name, int64_t val)
+{
+	SkOpt *o = &u->opt[u->e.n_opts];
+
+	sk_opt__init(o);
+	o->opt = (uint32_t)level << 16 | (uint32_t)name;
+	o->val = val;
+	u->optp[u->e.n_opts++] = o;
+}
+
+static int default_buf(int type, int name)
+{
+	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0), v = -1;
+	socklen_t l = sizeof(v);
+
+	if (fd >= 0) {
+		if (getsockopt(fd, SOL_SOCKET, name, &v, &l))
+			v = -1;
+		close(fd);
+	}
+	return v;
+}
+
+/* The format's fixed options -> ours: only what differs from a fresh socket. */
+static int conv_opts(struct usk_out *u, const Est__SkOptsEntry *s, int type, uint32_t id)
+{
+	uint64_t snd = s->so_snd_tmo_sec * 1000000 + s->so_snd_tmo_usec;
+	uint64_t rcv = s->so_rcv_tmo_sec * 1000000 + s->so_rcv_tmo_usec;
+
+	if (s->so_bound_dev || s->n_so_filter || s->has_tcp_keepcnt || s->has_tcp_keepidle ||
+	    s->has_tcp_keepintvl || s->has_so_linger || s->so_snd_tmo_sec > (1u << 31) ||
+	    s->so_rcv_tmo_sec > (1u << 31) || s->so_snd_tmo_usec >= 1000000 ||
+	    s->so_rcv_tmo_usec >= 1000000 || (s->has_so_no_check && s->so_no_check)) {
+		pr_err("not supported yet: files.img: unix socket %u: a bound device, filter, linger, TCP or out-of-range option",
+		       id);
+		return -1;
+	}
+	u->e.opts = u->optp;
+	if ((int)s->so_sndbuf != default_buf(type, SO_SNDBUF))
+		add_opt(u, SOL_SOCKET, SO_SNDBUF, s->so_sndbuf);
+	if ((int)s->so_rcvbuf != default_buf(type, SO_RCVBUF))
+		add_opt(u, SOL_SOCKET, SO_RCVBUF, s->so_rcvbuf);
+	if (snd)
+		add_opt(u, SOL_SOCKET, SO_SNDTIMEO_OLD, snd);
+	if (rcv)
+		add_opt(u, SOL_SOCKET, SO_RCVTIMEO_OLD, rcv);
+#define FLAG(f, name) if (s->has_##f && s->f) add_opt(u, SOL_SOCKET, name, s->f)
+	FLAG(reuseaddr, SO_REUSEADDR);
+	FLAG(so_priority, SO_PRIORITY);
+	FLAG(so_mark, SO_MARK);
+	FLAG(so_passcred, SO_PASSCRED);
+	FLAG(so_passsec, SO_PASSSEC);
+	FLAG(so_dontroute, SO_DONTROUTE);
+	FLAG(so_reuseport, SO_REUSEPORT);
+	FLAG(so_broadcast, SO_BROADCAST);
+	FLAG(so_keepalive, SO_KEEPALIVE);
+	FLAG(so_oobinline, SO_OOBINLINE);
+	FLAG(so_buf_lock, SO_BUF_LOCK);
+#undef FLAG
+	if (s->has_so_rcvlowat && s->so_rcvlowat != 1)
+		add_opt(u, SOL_SOCKET, SO_RCVLOWAT, s->so_rcvlowat);
+	return 0;
+}
+
+static const Est__UnixSkEntry *usk_by_ino(const struct imp *im, uint32_t ino)
+{
+	size_t i;
+
+	for (i = 0; i < im->nr_obj; i++)
+		if (im->obj[i]->usk && im->obj[i]->usk->ino == ino)
+			return im->obj[i]->usk;
+	return NULL;
+}
+
+static ProtobufCMessage *conv_unix(const struct imp *im, const Est__UnixSkEntry *s)
+{
+	struct usk_out *u = imp_zalloc(sizeof(*u));
+	const struct skqs *q = im->skq;
+	UnixSkEntry *e;
+	size_t i;
+
+	if (!u)
+		return NULL;
+	e = &u->e;
+	unix_sk_entry__init(e);
+	if (s->uflags || s->file_perms || s->name_dir || (s->has_deleted && s->deleted) ||
+	    s->name.len || (s->has_shutdown && s->shutdown) ||
+	    (s->type != SOCK_STREAM && s->type != SOCK_DGRAM && s->type != SOCK_SEQPACKET)) {
+		pr_err("not supported yet: files.img: unix socket %u: a bound name, an outside peer, a shutdown or type %u",
+		       s->id, s->type);
+		goto err;
+	}
+	if (s->has_ns_id && (!im->inv->root_ids->has_net_ns_id ||
+			     s->ns_id != im->inv->root_ids->net_ns_id)) {
+		pr_err("not supported yet: files.img: unix socket %u of another network namespace",
+		       s->id);
+		goto err;
+	}
+	e->id = s->id;
+	e->ino = s->ino;
+	e->type = s->type;
+	e->state = s->state;
+	if (s->state == 10) {
+		e->has_backlog = true;
+		e->backlog = s->backlog;
+	}
+	if (status_flags(s->flags, O_NONBLOCK, s->id, &e->flags))
+		goto err;
+	if (s->peer) {
+		const Est__UnixSkEntry *p = usk_by_ino(im, s->peer);
+
+		if (!p) {
+			pr_err("not supported yet: files.img: unix socket %u: its peer (inode %u) is outside the dump",
+			       s->id, s->peer);
+			goto err;
+		}
+		e->has_peer = e->has_peer_ino = true;
+		e->peer = p->id;
+		e->peer_ino = s->peer;
+	}
+	if (conv_opts(u, s->opts, (int)s->type, s->id))
+		goto err;
+	for (i = 0; i < q->nr; i++)
+		if (q->v[i].id_for == s->id)
+			e->n_queue++;
+	if (e->n_queue) {
+		u->queue = imp_zalloc(e->n_queue * sizeof(*u->queue));
+		if (!u->queue)
+			goto err;
+		e->queue = u->queue;
+		e->n_queue = 0;
+		for (i = 0; i < q->nr; i++)
+			if (q->v[i].id_for == s->id)
+				u->queue[e->n_queue++] = q->v[i].data;
+	}
+	return &e->base;
+err:
+	free(u);
+	return NULL;
+}
+
+static void free_list(struct out_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->nr; i++) {
+		if (l->m[i]->descriptor == &unix_sk_entry__descriptor)
+			free(((struct usk_out *)l->m[i])->queue);
+		free(l->m[i]);
+	}
+	free(l->m);
+}
+
+struct pd_ctx {
+	struct out_list l;
+	PipeDataEntry *pd;
+};
+
+static int add_pipe_data(struct imp *im, const struct est_entry *e, void *ctx)
+{
+	const Est__PipeDataEntry *p = (const Est__PipeDataEntry *)e->msg;
+	struct pd_ctx *c = ctx;
+	PipeDataEntry *o = &c->pd[c->l.nr];
+	size_t i;
+
+	for (i = 0; i < im->nr_obj; i++)
+		if (im->obj[i]->pipe && im->obj[i]->pipe->pipe_id == p->pipe_id)
+			break;
+	if (i == im->nr_obj || c->l.nr == im->nr_obj) {
+		pr_err("pipes-data.img: data for pipe %u, which no pipe of files.img is", p->pipe_id);
+		return -1;
+	}
+	for (i = 0; i < c->l.nr; i++)
+		if (c->pd[i].pipe_id == p->pipe_id) {
+			pr_err("pipes-data.img: pipe %u twice", p->pipe_id);
+			return -1;
+		}
+	pipe_data_entry__init(o);
+	o->pipe_id = p->pipe_id;
+	/* ours needs the pipe's size; the format has it optional (its default: 16 pages) */
+	o->size = p->has_size ? p->size : 65536;
+	o->has_data = true;
+	o->data.len = e->extra_len;
+	o->data.data = (uint8_t *)e->extra;
+	c->l.m[c->l.nr++] = &o->base;
+	return 0;
+}
+
+/* Copies the extras out: they point into the parser's buffer, freed after each entry. */
+static int write_pipes_data(struct imp *im)
+{
+	struct pd_ctx c = { { NULL, 0 }, NULL };
+	uint8_t *buf;
+	size_t len;
+	int ret = -1;
+
+	c.l.m = imp_zalloc((im->nr_obj + 1) * sizeof(*c.l.m));
+	c.pd = imp_zalloc((im->nr_obj + 1) * sizeof(*c.pd));
+	if (!c.l.m || !c.pd)
+		goto out;
+	/* read once to validate and count; the data is written from a second copy */
+	if (imp_load(im, "pipes-data.img", true, &buf, &len))
+		goto out;
+	if (!buf) {
+		ret = 0;
+		goto out;
+	}
+	{
+		struct est_parser p;
+		struct est_entry e;
+		int r = est_parse_init(&p, est_kind_by_name("pipes-data.img"), buf, len,
+				       "pipes-data.img");
+
+		while (!r && (r = est_parse_next(&p, &e)) == 1) {
+			r = add_pipe_data(im, &e, &c);
+			est_entry_release(&e);
+		}
+		if (r >= 0)
+			ret = imp_write(im, IMG_PIPES_DATA, 0, c.l.m, c.l.nr);
+	}
+	free(buf);
+out:
+	free(c.l.m);
+	free(c.pd);
+	return ret;
+}
+
+int imp_files_write(struct imp *im)
+{
+	struct out_list reg = { 0 }, pipe = { 0 }, efd = { 0 }, tfd = { 0 }, usk = { 0 };
+	struct out_list *all[] = { &reg, &pipe, &efd, &tfd, &usk };
+	size_t i;
+	int ret = -1;
+
+	for (i = 0; i < 5; i++) {
+		all[i]->m = imp_zalloc((im->nr_obj + 1) * sizeof(*all[i]->m));
+		if (!all[i]->m)
+			goto out;
+	}
+	for (i = 0; i < im->nr_obj; i++) {
+		const Est__FileEntry *f = im->obj[i];
+		int r;
+
+		switch (f->type) {
+		case EST__FD_TYPES__REG: r = push(&reg, conv_reg(f->reg)); break;
+		case EST__FD_TYPES__PIPE: r = push(&pipe, conv_pipe(f->pipe)); break;
+		case EST__FD_TYPES__EVENTFD: r = push(&efd, conv_eventfd(f->efd)); break;
+		case EST__FD_TYPES__TIMERFD: r = push(&tfd, conv_timerfd(f->tfd)); break;
+		case EST__FD_TYPES__UNIXSK: r = push(&usk, conv_unix(im, f->usk)); break;
+		default: r = -1; break;
+		}
+		if (r)
+			goto out;
+	}
+	if ((reg.nr && imp_write(im, IMG_REG_FILES, 0, reg.m, reg.nr)) ||
+	    (pipe.nr && imp_write(im, IMG_PIPES, 0, pipe.m, pipe.nr)) ||
+	    (efd.nr && imp_write(im, IMG_EVENTFDS, 0, efd.m, efd.nr)) ||
+	    (tfd.nr && imp_write(im, IMG_TIMERFDS, 0, tfd.m, tfd.nr)) ||
+	    (usk.nr && imp_write(im, IMG_UNIX_SKS, 0, usk.m, usk.nr)))
+		goto out;
+	ret = write_pipes_data(im);
+out:
+	for (i = 0; i < 5; i++)
+		if (all[i]->m)
+			free_list(all[i]);
+	return ret;
+}
+
+/* ---- fdinfo -------------------------------------------------------------------- */
+
+static FdKind fd_kind(const Est__FileEntry *f)
+{
+	const Est__RegFileEntry *r = f->reg;
+
+	switch (f->type) {
+	case EST__FD_TYPES__PIPE: return FD_KIND__FD_PIPE;
+	case EST__FD_TYPES__EVENTFD: return FD_KIND__FD_EVENTFD;
+	case EST__FD_TYPES__TIMERFD: return FD_KIND__FD_TIMERFD;
+	case EST__FD_TYPES__UNIXSK: return FD_KIND__FD_UNIX_SK;
+	case EST__FD_TYPES__REG:
+		if (r->flags & O_PATH)
+			return FD_KIND__FD_PATH;
+		if (S_ISREG(r->mode))
+			return FD_KIND__FD_REG;
+		if (S_ISDIR(r->mode))
+			return FD_KIND__FD_DIR;
+		if (S_ISCHR(r->mode))
+			return FD_KIND__FD_CHR;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+struct fd_ctx {
+	struct out_list l;
+	FdEntry *fe;
+	size_t cap;
+	const char *img;
+};
+
+static int add_fd(struct imp *im, const struct est_entry *e, void *ctx)
+{
+	const Est__FdinfoEntry *d = (const Est__FdinfoEntry *)e->msg;
+	const Est__FileEntry *f = imp_obj(im, d->id);
+	struct fd_ctx *c = ctx;
+	FdEntry *o;
+
+	if (c->l.nr == c->cap) {
+		pr_err("not supported yet: %s: more than %zu descriptors", c->img, c->cap);
+		return -1;
+	}
+	if (!f || f->type != d->type || (d->flags & ~1u) || d->xattr_security_selinux) {
+		pr_err("%s: fd %u: object %u unknown or of another type, or flags %#x", c->img, d->fd,
+		       d->id, d->flags);
+		return -1;
+	}
+	o = &c->fe[c->l.nr];
+	fd_entry__init(o);
+	o->fd = d->fd;
+	o->id = d->id;
+	o->cloexec = d->flags & 1;	/* FD_CLOEXEC */
+	o->kind = fd_kind(f);
+	if (!o->kind) {
+		pr_err("not supported yet: %s: fd %u opens %s, neither file, directory nor character device",
+		       c->img, d->fd, f->reg ? f->reg->name : "?");
+		return -1;
+	}
+	c->l.m[c->l.nr++] = &o->base;
+	return 0;
+}
+
+int imp_fdinfo(struct imp *im, struct imp_proc *p)
+{
+	struct fd_ctx c = { .cap = 65536 };
+	char name[64];
+	int ret = -1;
+
+	snprintf(name, sizeof(name), "fdinfo-%u.img", p->ids->files_id);
+	c.img = name;
+	c.l.m = imp_zalloc(c.cap * sizeof(*c.l.m));
+	c.fe = imp_zalloc(c.cap * sizeof(*c.fe));
+	if (c.l.m && c.fe && !imp_read_all(im, name, false, add_fd, &c))
+		ret = imp_write(im, IMG_FDS, p->ps->pid, c.l.m, c.l.nr);
+	free(c.l.m);
+	free(c.fe);
+	return ret;
+}

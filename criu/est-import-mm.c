@@ -1,0 +1,436 @@
+/*
+ * Established mm-PID.img, pagemap-PID.img, pages-N.img -> ours (plan §2.5,
+ * §2.8, §3.5): vma status bits become our kinds, the one [vvar] entry is
+ * split as this kernel lays it out, the auxv gets its AT_NULL back, and
+ * the page runs are copied into pages-PID.img without those the restore
+ * does not take (data inside vdso/vvar).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#define LOG_PREFIX "est-import: "
+#include "est-import-int.h"
+#include "log.h"
+
+#include "mm.pb-c.h"
+#include "pagemap.pb-c.h"
+#include "est/pagemap.pb-c.h"
+#include "pagemap-flags.h"
+
+#define PAGE		4096ULL
+#define TASK_SIZE	0x7ffffffff000ULL
+#define MAX_VMAS	65536
+#define MAX_AUXV	126	/* words; ours takes 128 with the AT_NULL pair */
+
+/* established vma_entry.status bits (plan §2.8) */
+#define ST_REGULAR	0x1u
+#define ST_STACK	0x2u
+#define ST_VSYSCALL	0x4u
+#define ST_VDSO		0x8u
+#define ST_HEAP		0x20u
+#define ST_FILE_PRIVATE	0x40u
+#define ST_FILE_SHARED	0x80u
+#define ST_ANON_PRIVATE	0x200u
+#define ST_VVAR		0x1000u
+#define ST_KNOWN	(ST_REGULAR | ST_STACK | ST_VSYSCALL | ST_VDSO | ST_HEAP | ST_FILE_PRIVATE | \
+			 ST_FILE_SHARED | ST_ANON_PRIVATE | ST_VVAR)
+
+/* established pagemap flags */
+#define EPE_PARENT	1u
+#define EPE_LAZY	2u
+#define EPE_PRESENT	4u
+
+int imp_mm_read(struct imp *im, struct imp_proc *p)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "mm-%u.img", p->ps->pid);
+	p->mm = (Est__MmEntry *)imp_read_one(im, name);
+	return p->mm ? 0 : -1;
+}
+
+/* Sizes of this kernel's [vvar] and [vvar_vclock] (0 when absent). */
+static void vvar_here(uint64_t *vvar, uint64_t *vclock)
+{
+	char line[512];
+	FILE *f = fopen("/proc/self/maps", "re");
+
+	*vvar = *vclock = 0;
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long long s, e;
+
+		if (sscanf(line, "%llx-%llx", &s, &e) != 2)
+			continue;
+		if (strstr(line, "[vvar]"))
+			*vvar = e - s;
+		else if (strstr(line, "[vvar_vclock]"))
+			*vclock = e - s;
+	}
+	if (f)
+		fclose(f);
+}
+
+struct mm_out {
+	MmEntry mm;
+	VmaEntry *v, **vp;
+	size_t nr;
+	uint64_t *auxv;
+};
+
+static VmaEntry *new_vma(struct mm_out *o, const Est__VmaEntry *e, VmaKind kind)
+{
+	VmaEntry *v = &o->v[o->nr];
+
+	vma_entry__init(v);
+	v->start = e->start;
+	v->end = e->end;
+	v->pgoff = e->pgoff;
+	v->prot = e->prot;
+	v->flags = e->flags;
+	v->kind = kind;
+	if (kind != VMA_KIND__VMA_ANON_PRIVATE)
+		v->flags &= ~(uint32_t)MAP_ANONYMOUS;	/* as our dump writes them */
+	if (e->has_madv) {
+		v->has_madv = true;
+		v->madv = e->madv;
+	}
+	o->vp[o->nr++] = v;
+	return v;
+}
+
+static int convert_vma(struct imp *im, struct mm_out *o, const Est__VmaEntry *e, const char *img)
+{
+	uint32_t st = e->status;
+	uint64_t vvar, vclock;
+	VmaEntry *v;
+
+	if ((st & ~ST_KNOWN) || (!(st & ST_REGULAR) && !(st & ST_VSYSCALL)) ||
+	    (e->flags & ~(uint32_t)(MAP_SHARED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN |
+				    MAP_NORESERVE))) {
+		pr_err("not supported yet: %s: vma [%#llx, %#llx) with status %#x, flags %#x", img,
+		       (unsigned long long)e->start, (unsigned long long)e->end, st, e->flags);
+		return -1;
+	}
+	if ((e->start | e->end) & (PAGE - 1) || e->start >= e->end) {
+		pr_err("%s: vma [%#llx, %#llx) is not page aligned", img,
+		       (unsigned long long)e->start, (unsigned long long)e->end);
+		return -1;
+	}
+	if (st & ST_VSYSCALL) {
+		new_vma(o, e, VMA_KIND__VMA_VSYSCALL);
+	} else if (st & ST_VDSO) {
+		new_vma(o, e, VMA_KIND__VMA_VDSO);
+	} else if (st & ST_VVAR) {
+		/* one entry for [vvar] and [vvar_vclock]: split as this kernel has them */
+		vvar_here(&vvar, &vclock);
+		v = new_vma(o, e, VMA_KIND__VMA_VVAR);
+		if (vvar && vclock && e->end - e->start == vvar + vclock) {
+			v->end = e->start + vvar;
+			v = new_vma(o, e, VMA_KIND__VMA_VVAR_VCLOCK);
+			v->start = e->start + vvar;
+		}
+	} else if (st & (ST_FILE_PRIVATE | ST_FILE_SHARED)) {
+		const Est__FileEntry *f = e->shmid <= UINT32_MAX ? imp_obj(im, e->shmid) : NULL;
+
+		if (!f || !f->reg) {
+			pr_err("%s: vma [%#llx, %#llx) maps file %llu, which is no regular file of files.img",
+			       img, (unsigned long long)e->start, (unsigned long long)e->end,
+			       (unsigned long long)e->shmid);
+			return -1;
+		}
+		v = new_vma(o, e, st & ST_FILE_PRIVATE ? VMA_KIND__VMA_FILE_PRIVATE :
+							 VMA_KIND__VMA_FILE_SHARED);
+		v->has_file_id = true;
+		v->file_id = e->shmid;
+	} else if (st & ST_ANON_PRIVATE) {
+		v = new_vma(o, e, VMA_KIND__VMA_ANON_PRIVATE);
+		if (st & ST_HEAP)
+			v->has_heap = v->heap = true;
+	} else {
+		pr_err("not supported yet: %s: vma [%#llx, %#llx) of status %#x", img,
+		       (unsigned long long)e->start, (unsigned long long)e->end, st);
+		return -1;
+	}
+	return 0;
+}
+
+static int convert_mm(struct imp *im, const Est__MmEntry *e, struct mm_out *o, const char *img)
+{
+	MmEntry *mm = &o->mm;
+	size_t i, n;
+
+	mm_entry__init(mm);
+	if (e->n_aios) {
+		pr_err("not supported yet: %s: AIO rings", img);
+		return -1;
+	}
+	if (!e->n_vmas || e->n_vmas > MAX_VMAS || e->n_mm_saved_auxv > MAX_AUXV ||
+	    e->n_mm_saved_auxv % 2) {
+		pr_err("%s: %zu vmas, %zu auxv words", img, e->n_vmas, e->n_mm_saved_auxv);
+		return -1;
+	}
+	o->v = imp_zalloc(2 * e->n_vmas * sizeof(*o->v));
+	o->vp = imp_zalloc(2 * e->n_vmas * sizeof(*o->vp));
+	o->auxv = imp_zalloc((e->n_mm_saved_auxv + 2) * sizeof(*o->auxv));
+	if (!o->v || !o->vp || !o->auxv)
+		return -1;
+	for (i = 0; i < e->n_vmas; i++)
+		if (convert_vma(im, o, e->vmas[i], img))
+			return -1;
+	mm->start_code = e->mm_start_code;
+	mm->end_code = e->mm_end_code;
+	mm->start_data = e->mm_start_data;
+	mm->end_data = e->mm_end_data;
+	mm->start_stack = e->mm_start_stack;
+	mm->start_brk = e->mm_start_brk;
+	mm->brk = e->mm_brk;
+	mm->arg_start = e->mm_arg_start;
+	mm->arg_end = e->mm_arg_end;
+	mm->env_start = e->mm_env_start;
+	mm->env_end = e->mm_env_end;
+	/* the format may leave out the AT_NULL pair; ours ends with it */
+	for (n = 0; n < e->n_mm_saved_auxv && e->mm_saved_auxv[n]; n += 2) {
+		o->auxv[n] = e->mm_saved_auxv[n];
+		o->auxv[n + 1] = e->mm_saved_auxv[n + 1];
+	}
+	mm->n_auxv = n + 2;
+	mm->auxv = o->auxv;
+	mm->has_exe_file_id = true;
+	mm->exe_file_id = e->exe_file_id;
+	if (!imp_obj(im, e->exe_file_id) || !imp_obj(im, e->exe_file_id)->reg) {
+		pr_err("%s: exe file %u is no regular file of files.img", img, e->exe_file_id);
+		return -1;
+	}
+	mm->n_vmas = o->nr;
+	mm->vmas = o->vp;
+	if (e->has_thp_disabled) {
+		mm->has_thp_disabled = true;
+		mm->thp_disabled = e->thp_disabled;
+	}
+	return 0;
+}
+
+/* ---- pagemap and pages --------------------------------------------------------- */
+
+struct pm_out {
+	const struct mm_out *mm;
+	PagemapEntry *pe;
+	size_t nr, cap;
+	int src, dst;		/* pages-N.img (theirs), pages-PID.img (ours) */
+	uint64_t src_size, src_off;
+	size_t vi;		/* vma cursor */
+	size_t last_vi;		/* vma of the last run kept */
+	uint64_t prev_end;
+	const char *img;
+};
+
+static int copy_pages(struct pm_out *o, uint64_t off, uint64_t len)
+{
+	static uint8_t buf[1 << 16];
+
+	while (len) {
+		size_t n = len < sizeof(buf) ? len : sizeof(buf);
+		ssize_t r = pread(o->src, buf, n, off);
+
+		if (r != (ssize_t)n || write(o->dst, buf, n) != (ssize_t)n) {
+			pr_perror("%s: copying page data", o->img);
+			return -1;
+		}
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int keep_run(struct pm_out *o, uint64_t vaddr, uint64_t nr, uint64_t src)
+{
+	PagemapEntry *last = o->nr ? &o->pe[o->nr - 1] : NULL;
+
+	if (copy_pages(o, src, nr * PAGE))
+		return -1;
+	/* runs merge within one vma only: ours wants each inside one */
+	if (last && o->last_vi == o->vi && last->vaddr + last->nr_pages * PAGE == vaddr &&
+	    last->nr_pages + nr < (1u << 31)) {
+		last->nr_pages += nr;
+		return 0;
+	}
+	if (o->nr == o->cap) {
+		size_t cap = o->cap ? 2 * o->cap : 64;
+		PagemapEntry *n = cap <= (1u << 22) ? realloc(o->pe, cap * sizeof(*n)) : NULL;
+
+		if (!n) {
+			pr_err("%s: too many page runs", o->img);
+			return -1;
+		}
+		o->pe = n;
+		o->cap = cap;
+	}
+	o->last_vi = o->vi;
+	last = &o->pe[o->nr++];
+	pagemap_entry__init(last);
+	last->vaddr = vaddr;
+	last->nr_pages = nr;
+	last->has_flags = true;
+	last->flags = PE_PRESENT;
+	return 0;
+}
+
+/* One established run: split over our vmas; data in vdso/vvar is dropped. */
+static int take_run(struct pm_out *o, uint64_t vaddr, uint64_t nr)
+{
+	const MmEntry *mm = &o->mm->mm;
+
+	while (nr) {
+		const VmaEntry *v;
+		uint64_t n;
+
+		while (o->vi < mm->n_vmas && mm->vmas[o->vi]->end <= vaddr)
+			o->vi++;
+		v = o->vi < mm->n_vmas ? mm->vmas[o->vi] : NULL;
+		if (!v || v->start > vaddr) {
+			pr_err("%s: pages at %#llx lie outside every vma", o->img,
+			       (unsigned long long)vaddr);
+			return -1;
+		}
+		n = (v->end - vaddr) / PAGE;
+		if (n > nr)
+			n = nr;
+		switch (v->kind) {
+		case VMA_KIND__VMA_ANON_PRIVATE:
+		case VMA_KIND__VMA_FILE_PRIVATE:
+			if (keep_run(o, vaddr, n, o->src_off))
+				return -1;
+			break;
+		case VMA_KIND__VMA_VDSO:
+		case VMA_KIND__VMA_VVAR:
+		case VMA_KIND__VMA_VVAR_VCLOCK:
+			break;	/* the restoring kernel's own pages are used */
+		default:
+			pr_err("not supported yet: %s: page data for a shared or special vma at %#llx",
+			       o->img, (unsigned long long)vaddr);
+			return -1;
+		}
+		o->src_off += n * PAGE;
+		vaddr += n * PAGE;
+		nr -= n;
+	}
+	return 0;
+}
+
+static int pm_entry(struct imp *im, const struct est_entry *e, void *ctx)
+{
+	struct pm_out *o = ctx;
+	char name[64];
+	struct stat st;
+
+	if (e->desc == &est__pagemap_head__descriptor) {
+		const Est__PagemapHead *h = (const Est__PagemapHead *)e->msg;
+
+		snprintf(name, sizeof(name), "pages-%u.img", h->pages_id);
+		if (imp_mark(im, name)) {
+			pr_err("%s: %s is missing or named by another pagemap too", o->img, name);
+			return -1;
+		}
+		o->src = openat(im->in, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (o->src < 0 || fstat(o->src, &st) || !S_ISREG(st.st_mode)) {
+			pr_perror("%s: cannot open %s", o->img, name);
+			return -1;
+		}
+		o->src_size = st.st_size;
+		return 0;
+	} else {
+		const Est__PagemapEntry *pe = (const Est__PagemapEntry *)e->msg;
+		uint64_t nr = pe->has_nr_pages ? pe->nr_pages : pe->compat_nr_pages;
+		uint32_t fl = pe->has_flags ? pe->flags :
+			      (pe->has_in_parent && pe->in_parent ? EPE_PARENT : EPE_PRESENT);
+
+		if ((fl & EPE_PARENT) || (pe->has_in_parent && pe->in_parent)) {
+			pr_err("not supported yet: %s: pages in a parent image (incremental dump)",
+			       o->img);
+			return -1;
+		}
+		if (fl & ~(EPE_LAZY | EPE_PRESENT) || !(fl & EPE_PRESENT)) {
+			pr_err("not supported yet: %s: page run flags %#x", o->img, fl);
+			return -1;
+		}
+		if (!nr || pe->vaddr & (PAGE - 1) || pe->vaddr >= TASK_SIZE ||
+		    nr > (TASK_SIZE - pe->vaddr) / PAGE || pe->vaddr < o->prev_end ||
+		    nr * PAGE > o->src_size - o->src_off) {
+			pr_err("%s: run at %#llx of %llu pages: out of order, out of range or beyond %s data",
+			       o->img, (unsigned long long)pe->vaddr, (unsigned long long)nr,
+			       "the page file's");
+			return -1;
+		}
+		o->prev_end = pe->vaddr + nr * PAGE;
+		return take_run(o, pe->vaddr, nr);
+	}
+}
+
+static int convert_pagemap(struct imp *im, const struct imp_proc *p, const struct mm_out *mm)
+{
+	struct pm_out o = { .mm = mm, .src = -1, .dst = -1 };
+	PagemapHead head = PAGEMAP_HEAD__INIT;
+	ProtobufCMessage **m = NULL;
+	struct cr_img *pages;
+	char name[64];
+	size_t i;
+	int ret = -1;
+
+	snprintf(name, sizeof(name), "pagemap-%u.img", p->ps->pid);
+	o.img = name;
+	pages = img_create(im->out, IMG_PAGES, p->ps->pid);
+	if (!pages)
+		return -1;
+	o.dst = img_raw_fd(pages);
+	if (imp_read_all(im, name, false, pm_entry, &o))
+		goto out;
+	if (o.src < 0 || o.src_off != o.src_size) {
+		pr_err("%s: the page file holds %llu bytes, the runs %llu", name,
+		       (unsigned long long)o.src_size, (unsigned long long)o.src_off);
+		goto out;
+	}
+	m = imp_zalloc((o.nr + 1) * sizeof(*m));
+	if (!m)
+		goto out;
+	head.pages_id = p->ps->pid;
+	m[0] = &head.base;
+	for (i = 0; i < o.nr; i++)
+		m[i + 1] = &o.pe[i].base;
+	if (imp_write(im, IMG_PAGEMAP, p->ps->pid, m, o.nr + 1))
+		goto out;
+	ret = img_commit(pages);
+	pages = NULL;
+out:
+	if (pages)
+		img_abort(pages);
+	if (o.src >= 0)
+		close(o.src);
+	free(o.pe);
+	free(m);
+	return ret;
+}
+
+int imp_mm(struct imp *im, struct imp_proc *p)
+{
+	struct mm_out o;
+	ProtobufCMessage *m = &o.mm.base;
+	char name[64];
+	int ret = -1;
+
+	memset(&o, 0, sizeof(o));
+	snprintf(name, sizeof(name), "mm-%u.img", p->ps->pid);
+	if (convert_mm(im, p->mm, &o, name) || imp_write(im, IMG_MM, p->ps->pid, &m, 1))
+		goto out;
+	ret = convert_pagemap(im, p, &o);
+out:
+	free(o.v);
+	free(o.vp);
+	free(o.auxv);
+	return ret;
+}

@@ -1,0 +1,526 @@
+/*
+ * Restoring established-format images: the driver. See include/est-import.h
+ * and Documentation/images.md, "The established format".
+ *
+ * Order: list the directory; inventory; pstree; files.img (objects shared
+ * by the tree); per process ids, fs, core of each thread, mm, pagemap and
+ * pages, fdinfo; then every file of the directory must have been converted
+ * (or be one we knowingly ignore), and our inventory is written last.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+
+#define LOG_PREFIX "est-import: "
+#include "est-import.h"
+#include "est-import-int.h"
+#include "log.h"
+
+#include "inventory.pb-c.h"
+#include "pstree.pb-c.h"
+#include "est/seccomp.pb-c.h"
+
+#define EST_INVENTORY_MAGIC	0x58313116u
+
+void *imp_zalloc(size_t n)
+{
+	void *p = calloc(1, n ? n : 1);
+
+	if (!p)
+		pr_err("out of memory (%zu bytes)", n);
+	return p;
+}
+
+int est_import_detect(int dirfd)
+{
+	uint8_t b[4];
+	int fd = openat(dirfd, "inventory.img", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, b, sizeof(b));
+	close(fd);
+	if (n < 0) {
+		pr_perror("inventory.img");
+		return -1;
+	}
+	return n == 4 && (b[0] | b[1] << 8 | b[2] << 16 | (uint32_t)b[3] << 24) == EST_INVENTORY_MAGIC;
+}
+
+static struct imp_file *find_file(struct imp *im, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < im->nr_files; i++)
+		if (!strcmp(im->files[i].name, name))
+			return &im->files[i];
+	return NULL;
+}
+
+int imp_mark(struct imp *im, const char *name)
+{
+	struct imp_file *f = find_file(im, name);
+
+	if (!f || f->used)
+		return -1;
+	f->used = true;
+	return 0;
+}
+
+int imp_load(struct imp *im, const char *name, bool optional, uint8_t **buf, size_t *len)
+{
+	struct imp_file *f = find_file(im, name);
+	struct stat st;
+	size_t got = 0;
+	int fd;
+
+	*buf = NULL;
+	*len = 0;
+	if (!f) {
+		if (optional)
+			return 0;
+		pr_err("%s is missing", name);
+		return -1;
+	}
+	f->used = true;
+	fd = openat(im->in, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || fstat(fd, &st)) {
+		pr_perror("cannot open %s", name);
+		goto err;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > IMP_MAX_IMAGE) {
+		pr_err("%s: not a regular file of at most %u bytes", name, IMP_MAX_IMAGE);
+		goto err;
+	}
+	*buf = malloc(st.st_size ? st.st_size : 1);
+	if (!*buf) {
+		pr_err("out of memory for %s", name);
+		goto err;
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, *buf + got, st.st_size - got);
+
+		if (n <= 0) {
+			pr_perror("cannot read %s", name);
+			goto err;
+		}
+		got += n;
+	}
+	close(fd);
+	*len = got;
+	return 0;
+err:
+	if (fd >= 0)
+		close(fd);
+	free(*buf);
+	*buf = NULL;
+	return -1;
+}
+
+int imp_read_all(struct imp *im, const char *name, bool optional, imp_entry_fn fn, void *ctx)
+{
+	const struct est_kind *kind = est_kind_by_name(name);
+	struct est_parser p;
+	struct est_entry e;
+	uint8_t *buf;
+	size_t len;
+	int r;
+
+	if (!kind || !kind->magic) {
+		pr_err("%s: not a protobuf image of the established format", name);
+		return -1;
+	}
+	if (imp_load(im, name, optional, &buf, &len))
+		return -1;
+	if (!buf)
+		return 0;
+	r = est_parse_init(&p, kind, buf, len, name);
+	while (!r && (r = est_parse_next(&p, &e)) == 1) {
+		r = fn(im, &e, ctx);
+		est_entry_release(&e);
+	}
+	free(buf);
+	return r < 0 ? -1 : 0;
+}
+
+static int take_one(struct imp *im, const struct est_entry *e, void *ctx)
+{
+	ProtobufCMessage **out = ctx;
+
+	(void)im;
+	if (*out) {
+		pr_err("more than one entry where the format has one");
+		return -1;
+	}
+	*out = e->msg;
+	((struct est_entry *)e)->msg = NULL;	/* ours now */
+	return 0;
+}
+
+ProtobufCMessage *imp_read_one(struct imp *im, const char *name)
+{
+	ProtobufCMessage *m = NULL;
+
+	if (imp_read_all(im, name, false, take_one, &m)) {
+		if (m)
+			protobuf_c_message_free_unpacked(m, NULL);
+		return NULL;
+	}
+	if (!m)
+		pr_err("%s: no entry", name);
+	return m;
+}
+
+int imp_write(struct imp *im, enum img_kind kind, unsigned int id, ProtobufCMessage **m, size_t n)
+{
+	struct cr_img *img = img_create(im->out, kind, id);
+	size_t i;
+
+	if (!img)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (img_write_entry(img, m[i])) {
+			img_abort(img);
+			return -1;
+		}
+	return img_commit(img);
+}
+
+static int list_dir(struct imp *im)
+{
+	int fd = dup(im->in);
+	struct dirent *de;
+	DIR *d;
+
+	d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		pr_perror("cannot list the images dir");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	rewinddir(d);
+	im->files = calloc(IMP_MAX_FILES, sizeof(*im->files));
+	if (!im->files) {
+		closedir(d);
+		pr_err("out of memory");
+		return -1;
+	}
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (im->nr_files == IMP_MAX_FILES || strlen(de->d_name) >= sizeof(im->files->name)) {
+			pr_err("not supported yet: more than %d files or a name as long as %s",
+			       IMP_MAX_FILES, de->d_name);
+			closedir(d);
+			return -1;
+		}
+		strcpy(im->files[im->nr_files++].name, de->d_name);
+	}
+	closedir(d);
+	return 0;
+}
+
+/* Namespace ids: ours restores in criu's own namespaces, so all must be the root's. */
+static int check_ns_ids(const Est__TaskKobjIdsEntry *t, const Est__TaskKobjIdsEntry *r,
+			const char *img)
+{
+#define NS(f) { #f, t->has_##f, t->f, r->has_##f, r->f }
+	const struct { const char *n; bool th; uint32_t tv; bool rh; uint32_t rv; } ns[] = {
+		NS(pid_ns_id), NS(net_ns_id), NS(ipc_ns_id), NS(uts_ns_id),
+		NS(mnt_ns_id), NS(user_ns_id), NS(cgroup_ns_id), NS(time_ns_id),
+	};
+#undef NS
+	size_t i;
+
+	for (i = 0; i < sizeof(ns) / sizeof(ns[0]); i++)
+		if (ns[i].th != ns[i].rh || ns[i].tv != ns[i].rv) {
+			pr_err("not supported yet: %s: %s differs from the dumping criu's (a namespace of its own)",
+			       img, ns[i].n);
+			return -1;
+		}
+	return 0;
+}
+
+static int read_inventory(struct imp *im)
+{
+	Est__InventoryEntry *inv;
+
+	inv = (Est__InventoryEntry *)imp_read_one(im, "inventory.img");
+	if (!inv)
+		return -1;
+	im->inv = inv;
+	if (inv->img_version != 2) {
+		pr_err("not supported yet: inventory.img: img_version %u (only 2)", inv->img_version);
+		return -1;
+	}
+	if (!inv->has_fdinfo_per_id || !inv->fdinfo_per_id || !inv->root_ids) {
+		pr_err("not supported yet: inventory.img without fdinfo_per_id or root_ids");
+		return -1;
+	}
+	if ((inv->has_lsmtype && inv->lsmtype != EST__LSMTYPE__NO_LSM) || inv->has_pre_dump_mode ||
+	    (inv->plugins_entry && inv->plugins_entry->n_plugins)) {
+		pr_err("not supported yet: inventory.img: LSM labels, a pre-dump or plugins");
+		return -1;
+	}
+	return 0;
+}
+
+static int add_ps(struct imp *im, const struct est_entry *e, void *ctx)
+{
+	Est__PstreeEntry *ps = (Est__PstreeEntry *)e->msg;
+	size_t i;
+
+	(void)ctx;
+	if (im->nr_procs == IMP_MAX_PROCS) {
+		pr_err("not supported yet: pstree.img: more than %d processes", IMP_MAX_PROCS);
+		return -1;
+	}
+	if (ps->pid < 2 || ps->pid > (1u << 22) || ps->n_threads > IMP_MAX_THREADS ||
+	    !ps->n_threads || ps->threads[0] != ps->pid) {
+		pr_err("pstree.img: process %u: bad pid or thread list", ps->pid);
+		return -1;
+	}
+	for (i = 0; i < im->nr_procs; i++)
+		if (im->procs[i].ps->pid == ps->pid) {
+			pr_err("pstree.img: pid %u twice", ps->pid);
+			return -1;
+		}
+	if (im->nr_procs ? !ps->ppid : ps->ppid) {
+		pr_err("pstree.img: process %u: only the first entry is the root", ps->pid);
+		return -1;
+	}
+	for (i = 0; ps->ppid && i < im->nr_procs; i++)
+		if (im->procs[i].ps->pid == ps->ppid)
+			break;
+	if (ps->ppid && i == im->nr_procs) {
+		pr_err("pstree.img: process %u: parent %u comes later or not at all", ps->pid,
+		       ps->ppid);
+		return -1;
+	}
+	im->procs[im->nr_procs++].ps = ps;
+	((struct est_entry *)e)->msg = NULL;
+	return 0;
+}
+
+static int write_pstree(struct imp *im)
+{
+	PstreeEntry *ps = imp_zalloc(im->nr_procs * sizeof(*ps));
+	ProtobufCMessage **m = imp_zalloc(im->nr_procs * sizeof(*m));
+	size_t i;
+	int ret = -1;
+
+	if (!ps || !m)
+		goto out;
+	for (i = 0; i < im->nr_procs; i++) {
+		const Est__PstreeEntry *e = im->procs[i].ps;
+
+		pstree_entry__init(&ps[i]);
+		ps[i].pid = e->pid;
+		ps[i].ppid = e->ppid;
+		ps[i].pgid = e->pgid;
+		ps[i].sid = e->sid;
+		/* a zombie: no threads in ours (est-import-core.c says which) */
+		ps[i].n_threads = im->procs[i].ids ? e->n_threads : 0;
+		ps[i].threads = e->threads;
+		m[i] = &ps[i].base;
+	}
+	ret = imp_write(im, IMG_PSTREE, 0, m, im->nr_procs);
+out:
+	free(ps);
+	free(m);
+	return ret;
+}
+
+static int read_proc(struct imp *im, struct imp_proc *p)
+{
+	char name[64];
+	size_t i;
+
+	snprintf(name, sizeof(name), "ids-%u.img", p->ps->pid);
+	if (!find_file(im, name))
+		return 0;	/* a zombie has only its core */
+	p->ids = (Est__TaskKobjIdsEntry *)imp_read_one(im, name);
+	if (!p->ids || check_ns_ids(p->ids, im->inv->root_ids, name))
+		return -1;
+	for (i = 0; i < im->nr_procs && &im->procs[i] != p; i++) {
+		const Est__TaskKobjIdsEntry *o = im->procs[i].ids;
+
+		if (o && (o->vm_id == p->ids->vm_id || o->files_id == p->ids->files_id ||
+			  o->fs_id == p->ids->fs_id || o->sighand_id == p->ids->sighand_id)) {
+			pr_err("not supported yet: processes %u and %u share memory, fd table, fs or signal handlers",
+			       im->procs[i].ps->pid, p->ps->pid);
+			return -1;
+		}
+	}
+	snprintf(name, sizeof(name), "fs-%u.img", p->ps->pid);
+	p->fs = (Est__FsEntry *)imp_read_one(im, name);
+	return p->fs ? 0 : -1;
+}
+
+static int check_seccomp(struct imp *im, const struct est_entry *e, void *ctx)
+{
+	const Est__SeccompEntry *s = (const Est__SeccompEntry *)e->msg;
+
+	(void)im;
+	(void)ctx;
+	if (s->n_seccomp_filters) {
+		pr_err("not supported yet: seccomp.img holds filters");
+		return -1;
+	}
+	return 0;
+}
+
+static int write_inventory(struct imp *im)
+{
+	InventoryEntry inv = INVENTORY_ENTRY__INIT;
+	ProtobufCMessage *m = &inv.base;
+	struct utsname u;
+
+	if (uname(&u)) {
+		pr_perror("uname");
+		return -1;
+	}
+	inv.img_version = IMG_FORMAT_VERSION;
+	inv.tool_version = "established format, imported by criu " CRIU_VERSION;
+	inv.kernel_release = u.release;
+	inv.arch = "x86_64";
+	inv.page_size = 4096;
+	inv.has_root_pid = true;
+	inv.root_pid = im->procs[0].ps->pid;
+	return imp_write(im, IMG_INVENTORY, 0, &m, 1);
+}
+
+/* Files a restore does not need, and the ones it must not meet unconverted. */
+static int check_leftovers(struct imp *im)
+{
+	/* stats-restore.img: ours, left by a restore without -W */
+	static const char *const ignored[] = { "stats-dump", "stats-restore", "stats-restore.img",
+					       "timens-0.img", "cpuinfo.img" };
+	size_t i, j;
+
+	for (i = 0; i < im->nr_files; i++) {
+		const char *n = im->files[i].name;
+		size_t l = strlen(n);
+
+		if (im->files[i].used || (l > 4 && !strcmp(n + l - 4, ".log")))
+			continue;
+		for (j = 0; j < sizeof(ignored) / sizeof(ignored[0]); j++)
+			if (!strcmp(n, ignored[j]))
+				break;
+		if (j < sizeof(ignored) / sizeof(ignored[0]))
+			continue;
+		pr_err("not supported yet: %s (%s) is not converted", n,
+		       est_kind_by_name(n) ? est_kind_by_name(n)->name : "unknown file");
+		return -1;
+	}
+	return 0;
+}
+
+static void imp_free(struct imp *im)
+{
+	size_t i;
+
+	imp_files_free(im);
+	for (i = 0; i < im->nr_procs; i++) {
+		struct imp_proc *p = &im->procs[i];
+
+		protobuf_c_message_free_unpacked(&p->ps->base, NULL);
+		if (p->ids)
+			protobuf_c_message_free_unpacked(&p->ids->base, NULL);
+		if (p->fs)
+			protobuf_c_message_free_unpacked(&p->fs->base, NULL);
+		if (p->mm)
+			protobuf_c_message_free_unpacked(&p->mm->base, NULL);
+	}
+	free(im->procs);
+	if (im->inv)
+		protobuf_c_message_free_unpacked(&im->inv->base, NULL);
+	free(im->files);
+}
+
+static int convert(struct imp *im)
+{
+	size_t i;
+
+	if (list_dir(im) || read_inventory(im))
+		return -1;
+	im->procs = imp_zalloc(IMP_MAX_PROCS * sizeof(*im->procs));
+	if (!im->procs || imp_read_all(im, "pstree.img", false, add_ps, NULL))
+		return -1;
+	if (!im->nr_procs) {
+		pr_err("pstree.img: no process");
+		return -1;
+	}
+	if (imp_read_all(im, "seccomp.img", true, check_seccomp, NULL) || imp_files_read(im))
+		return -1;
+	for (i = 0; i < im->nr_procs; i++) {
+		struct imp_proc *p = &im->procs[i];
+
+		if (read_proc(im, p) || imp_core(im, p))
+			return -1;
+		if (p->ids && (imp_mm(im, p) || imp_fdinfo(im, p)))
+			return -1;
+	}
+	if (imp_files_write(im) || write_pstree(im) || check_leftovers(im))
+		return -1;
+	return write_inventory(im);
+}
+
+int est_import(int dirfd, struct est_import *imp)
+{
+	struct imp im = { .in = dirfd, .out = -1 };
+	const char *tmp = getenv("TMPDIR");
+	int ret;
+
+	imp->dirfd = -1;
+	snprintf(imp->path, sizeof(imp->path), "%s/criu-est-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(imp->path)) {	/* mode 0700 */
+		pr_perror("cannot make a directory for the converted images");
+		imp->path[0] = 0;
+		return -1;
+	}
+	imp->dirfd = open(imp->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (imp->dirfd < 0) {
+		pr_perror("cannot open %s", imp->path);
+		est_import_release(imp);
+		return -1;
+	}
+	im.out = imp->dirfd;
+	pr_info("established-format images: converting into %s", imp->path);
+	ret = convert(&im);
+	imp_free(&im);
+	if (ret) {
+		pr_err("the established-format images cannot be restored");
+		est_import_release(imp);
+	}
+	return ret;
+}
+
+void est_import_release(struct est_import *imp)
+{
+	struct dirent *de;
+	DIR *d;
+
+	if (imp->dirfd >= 0) {
+		d = fdopendir(imp->dirfd);
+		while (d && (de = readdir(d)))
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+				unlinkat(imp->dirfd, de->d_name, 0);
+		if (d)
+			closedir(d);
+		else
+			close(imp->dirfd);
+		imp->dirfd = -1;
+	}
+	if (imp->path[0] && rmdir(imp->path))
+		pr_perror("cannot remove %s", imp->path);
+	imp->path[0] = 0;
+}

@@ -1,0 +1,77 @@
+/* Internals of the established-format importer (est-import*.c); see est-import.h. */
+#ifndef CRIU_EST_IMPORT_INT_H
+#define CRIU_EST_IMPORT_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "est-image.h"
+#include "image.h"
+
+#include "est/core.pb-c.h"
+#include "est/fdinfo.pb-c.h"
+#include "est/fs.pb-c.h"
+#include "est/ids.pb-c.h"
+#include "est/inventory.pb-c.h"
+#include "est/mm.pb-c.h"
+#include "est/pstree.pb-c.h"
+
+#define IMP_MAX_FILES		4096		/* files in an established directory */
+#define IMP_MAX_IMAGE		(64u << 20)	/* bytes of one protobuf image */
+#define IMP_MAX_PROCS		1024
+#define IMP_MAX_THREADS		1024		/* per process */
+#define IMP_MAX_OBJECTS		16384		/* files.img entries (lookups by inode are linear) */
+
+struct imp_file {
+	char name[64];
+	bool used;
+};
+
+/* One process of the tree, as the established images describe it. */
+struct imp_proc {
+	Est__PstreeEntry *ps;
+	Est__TaskKobjIdsEntry *ids;
+	Est__FsEntry *fs;
+	Est__MmEntry *mm;
+};
+
+struct imp {
+	int in, out;			/* established dir, our converted dir */
+	struct imp_file *files;
+	size_t nr_files;
+	Est__InventoryEntry *inv;
+	struct imp_proc *procs;
+	size_t nr_procs;
+	Est__FileEntry **obj;		/* files.img, sorted by id */
+	size_t nr_obj;
+	/* unix sockets' queues from sk-queues.img, by socket id (est-import-files.c) */
+	void *skq;
+};
+
+/* est-import.c: reading the established files */
+int imp_load(struct imp *im, const char *name, bool optional, uint8_t **buf, size_t *len);
+typedef int (*imp_entry_fn)(struct imp *im, const struct est_entry *e, void *ctx);
+int imp_read_all(struct imp *im, const char *name, bool optional, imp_entry_fn fn, void *ctx);
+/* The one entry of @name (ownership to the caller), NULL on error. */
+ProtobufCMessage *imp_read_one(struct imp *im, const char *name);
+/* Marks @name as converted: 0 if it exists and was not yet, else -1. */
+int imp_mark(struct imp *im, const char *name);
+int imp_write(struct imp *im, enum img_kind kind, unsigned int id, ProtobufCMessage **m, size_t n);
+const Est__FileEntry *imp_obj(const struct imp *im, uint32_t id);
+void *imp_zalloc(size_t n);
+
+/* est-import-core.c */
+int imp_core(struct imp *im, struct imp_proc *p);
+
+/* est-import-mm.c: imp_mm_read() reads mm-PID.img, imp_mm() writes mm, pagemap, pages */
+int imp_mm_read(struct imp *im, struct imp_proc *p);
+int imp_mm(struct imp *im, struct imp_proc *p);
+
+/* est-import-files.c */
+int imp_files_read(struct imp *im);
+int imp_files_write(struct imp *im);
+int imp_fdinfo(struct imp *im, struct imp_proc *p);
+void imp_files_free(struct imp *im);
+
+#endif /* CRIU_EST_IMPORT_INT_H */

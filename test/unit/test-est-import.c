@@ -1,0 +1,440 @@
+/*
+ * The importer of established-format images (criu/est-import*.c) on the
+ * golden sets in <repo>/../shared/golden (or $CRIU_GOLDEN_DIR): each set
+ * converts, and the converted images (ours) hold the values the established
+ * ones did, moved where ours keeps them. Then doctored copies of the single
+ * set (an unknown kind, a short page file, a pagemap run in a parent image,
+ * a run outside every vma, a broken files.img entry) must be refused without
+ * a crash and without leaving the private directory behind, and random
+ * corruption of any file must end in a conversion or a refusal, never a crash.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "est-image.h"
+#include "est-import.h"
+#include "image.h"
+#include "kerndat.h"
+#include "log.h"
+#include "tmpdir.h"
+#include "unit.h"
+
+#include "core.pb-c.h"
+#include "eventfd.pb-c.h"
+#include "files.pb-c.h"
+#include "inventory.pb-c.h"
+#include "mm.pb-c.h"
+#include "pagemap.pb-c.h"
+#include "pipe.pb-c.h"
+#include "pstree.pb-c.h"
+#include "sk-unix.pb-c.h"
+#include "timerfd.pb-c.h"
+#include "est/pagemap.pb-c.h"
+
+#define PAGE	4096u
+
+static int golden(const char *set, char *buf, size_t size)
+{
+	const char *env = getenv("CRIU_GOLDEN_DIR");
+	char exe[PATH_MAX - 64];
+	ssize_t n;
+
+	if (env && *env) {
+		snprintf(buf, size, "%s/%s", env, set);
+	} else {
+		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		if (n <= 0)
+			return -1;
+		exe[n] = '\0';
+		*strrchr(exe, '/') = '\0';		/* <repo>/test/unit */
+		snprintf(buf, size, "%s/../../../shared/golden/%s", exe, set);
+	}
+	return access(buf, F_OK);
+}
+
+#define OPEN_GOLDEN(set, fd)							\
+	do {									\
+		char _p[PATH_MAX];						\
+		if (golden(set, _p, sizeof(_p)))				\
+			SKIP("no golden images at %.300s: place shared/ next to " \
+			     "the repository or set CRIU_GOLDEN_DIR", _p);	\
+		fd = open(_p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);		\
+		CHECK(fd >= 0);							\
+	} while (0)
+
+static int read_all(int dirfd, enum img_kind kind, unsigned int id, ProtobufCMessage ***v,
+		    size_t *n)
+{
+	return img_read_all(dirfd, kind, id, 0, NULL, NULL, v, n);
+}
+
+static int convert(int fd, struct est_import *imp)
+{
+	int r = est_import(fd, imp);
+
+	close(fd);
+	return r;
+}
+
+/* Runs @check on the converted @set; the private directory goes whatever it says. */
+static int on_converted(const char *set, int (*check)(int dirfd))
+{
+	struct est_import imp;
+	int fd, r;
+
+	OPEN_GOLDEN(set, fd);
+	CHECK(est_import_detect(fd) == 1);
+	CHECK(convert(fd, &imp) == 0);
+	kerndat_probe(KD_XSAVE);
+	r = check(imp.dirfd);
+	est_import_release(&imp);
+	CHECK(!imp.path[0] && imp.dirfd == -1);
+	return r;
+}
+
+static int check_single(int dirfd)
+{
+	ProtobufCMessage **v = NULL, *m;
+	size_t n, i, pages = 0;
+	struct stat st;
+
+	CHECK(!img_read_one(dirfd, IMG_INVENTORY, 0, &m));
+	CHECK(((InventoryEntry *)m)->root_pid == 32601);
+	CHECK(((InventoryEntry *)m)->img_version == IMG_FORMAT_VERSION);
+	img_free_entry(m);
+
+	CHECK(!read_all(dirfd, IMG_CORE, 32601, &v, &n) && n == 2);
+	{
+		TaskCoreEntry *tc = (TaskCoreEntry *)v[0];
+		ThreadCoreEntry *t = (ThreadCoreEntry *)v[1];
+		uint64_t bv;
+		uint32_t mxcsr;
+
+		CHECK_STR(tc->comm, "single");
+		/* dense in the format: entry i is signal i+1, i+2 after SIGKILL, i+3 after SIGSTOP */
+		CHECK(tc->n_sigactions == 62 && tc->sigactions[0]->signo == 1);
+		CHECK(tc->sigactions[8]->signo == 10 && tc->sigactions[17]->signo == 20);
+		CHECK(tc->sigactions[61]->signo == 64);
+		CHECK(tc->sigactions[8]->handler == 4200976 && tc->sigactions[8]->flags == 67108864);
+		CHECK(tc->sigactions[11]->signo == 13 && tc->sigactions[11]->handler == 1);
+		CHECK(tc->n_rlimits == 16 && tc->rlimits[3]->resource == 3 &&
+		      tc->rlimits[3]->cur == 8388608);
+		CHECK(tc->n_itimers == 3 && tc->umask == 18 && tc->cwd_id == 5 && tc->root_id == 6);
+		CHECK(tc->creds && tc->creds->n_uid == 4 && tc->creds->has_securebits);
+		CHECK(tc->creds->cap_eff == ((uint64_t)511 << 32 | 4278190079u));
+		CHECK(t->tid == 32601 && t->regs->orig_ax == (uint64_t)-1);
+		CHECK(t->regs->ip == 0x4582e3 && t->regs->sp == 0x7fff27737418);
+		CHECK(t->has_clear_tid_addr && t->clear_tid_addr == 0x2bb73650);
+		CHECK(t->has_robust_list && t->robust_list == 733427296 && t->robust_list_len == 24);
+		CHECK(t->rseq && t->rseq->ptr == 733428896 && t->rseq->len == 32);
+		CHECK(t->altstack && t->altstack->flags == 2);
+		CHECK(t->xsave.len == kdat.xsave_size);
+		memcpy(&bv, t->xsave.data + 512, 8);
+		memcpy(&mxcsr, t->xsave.data + 24, 4);
+		CHECK(bv == (162 & kdat.xfeatures) && mxcsr == 8064);
+	}
+	img_free_all(v, n);
+	v = NULL;
+
+	CHECK(!img_read_one(dirfd, IMG_MM, 32601, &m));
+	{
+		MmEntry *mm = (MmEntry *)m;
+		uint64_t vvar = 0;
+
+		CHECK(mm->exe_file_id == 1 && mm->n_auxv == 46);
+		CHECK(mm->auxv[44] == 0 && mm->auxv[45] == 0 && mm->auxv[0] == 33);
+		for (i = 0; i < mm->n_vmas; i++) {
+			VmaEntry *e = mm->vmas[i];
+
+			if (e->kind == VMA_KIND__VMA_VVAR || e->kind == VMA_KIND__VMA_VVAR_VCLOCK)
+				vvar += e->end - e->start;
+			if (e->kind == VMA_KIND__VMA_VDSO)
+				CHECK(e->start == 0x7f8222432000ULL && !(e->flags & 0x20));
+			if (e->start == 0x2bb73000ULL)
+				CHECK(e->kind == VMA_KIND__VMA_ANON_PRIVATE && e->heap);
+			if (e->start == 0x401000ULL)
+				CHECK(e->kind == VMA_KIND__VMA_FILE_PRIVATE && e->file_id == 1);
+		}
+		CHECK(vvar == 6 * PAGE);
+	}
+	img_free_entry(m);
+
+	CHECK(!read_all(dirfd, IMG_PAGEMAP, 32601, &v, &n) && n > 1);
+	CHECK(((PagemapHead *)v[0])->pages_id == 32601);
+	for (i = 1; i < n; i++) {
+		PagemapEntry *pe = (PagemapEntry *)v[i];
+
+		CHECK(pe->flags == 1 && pe->vaddr != 0x7f8222432000ULL);	/* no vdso data */
+		pages += pe->nr_pages;
+	}
+	img_free_all(v, n);
+	v = NULL;
+	CHECK(pages == 62);	/* 64 in pages-1.img, 2 of them the vdso's */
+	CHECK(!fstatat(dirfd, "pages-32601.img", &st, 0) && st.st_size == 62 * PAGE);
+
+	CHECK(!read_all(dirfd, IMG_FDS, 32601, &v, &n) && n == 5);
+	CHECK(((FdEntry *)v[1])->kind == FD_KIND__FD_CHR && ((FdEntry *)v[3])->kind == FD_KIND__FD_PIPE);
+	img_free_all(v, n);
+	v = NULL;
+	CHECK(!read_all(dirfd, IMG_PIPES_DATA, 0, &v, &n) && n == 1);
+	CHECK(((PipeDataEntry *)v[0])->data.len == 40 && ((PipeDataEntry *)v[0])->size == 65536);
+	CHECK(!memcmp(((PipeDataEntry *)v[0])->data.data, "golden pipe data", 16));
+	img_free_all(v, n);
+	return 0;
+}
+
+static int test_single(void)
+{
+	return on_converted("single", check_single);
+}
+
+static int check_tree(int dirfd)
+{
+	ProtobufCMessage **v = NULL;
+	size_t n;
+
+	CHECK(!read_all(dirfd, IMG_PSTREE, 0, &v, &n) && n == 3);
+	CHECK(((PstreeEntry *)v[1])->ppid == 32611 && ((PstreeEntry *)v[2])->sid == 32611);
+	img_free_all(v, n);
+	CHECK(!read_all(dirfd, IMG_CORE, 32611, &v, &n) && n == 3);
+	CHECK(((ThreadCoreEntry *)v[1])->blocked == 0 && ((ThreadCoreEntry *)v[2])->tid == 32614);
+	CHECK(((ThreadCoreEntry *)v[2])->blocked == 0xa00);	/* SIGUSR1, SIGUSR2 */
+	img_free_all(v, n);
+	return 0;
+}
+
+static int test_tree(void)
+{
+	return on_converted("tree", check_tree);
+}
+
+static int check_fds(int dirfd)
+{
+	ProtobufCMessage **v = NULL;
+	size_t n;
+
+	CHECK(!read_all(dirfd, IMG_UNIX_SKS, 0, &v, &n) && n == 2);
+	{
+		UnixSkEntry *a = (UnixSkEntry *)v[0], *b = (UnixSkEntry *)v[1];
+
+		if (a->id != 3) {
+			UnixSkEntry *t = a;
+
+			a = b;
+			b = t;
+		}
+		CHECK(a->id == 3 && a->peer == 4 && b->peer == 3 && a->peer_ino == b->ino);
+		CHECK(a->n_queue == 1 && a->queue[0].len == 11 && b->n_queue == 1 &&
+		      b->queue[0].len == 29);
+		CHECK(a->flags == 0 && !a->has_backlog);
+	}
+	img_free_all(v, n);
+	CHECK(!read_all(dirfd, IMG_EVENTFDS, 0, &v, &n) && n == 1);
+	CHECK(((EventfdEntry *)v[0])->counter == 0x1244 && ((EventfdEntry *)v[0])->flags == O_NONBLOCK);
+	img_free_all(v, n);
+	CHECK(!read_all(dirfd, IMG_TIMERFDS, 0, &v, &n) && n == 2);
+	CHECK(((TimerfdEntry *)v[0])->interval_sec == 3600 && ((TimerfdEntry *)v[0])->flags == 0);
+	CHECK(((TimerfdEntry *)v[1])->ticks == 1 && ((TimerfdEntry *)v[1])->flags == O_NONBLOCK);
+	img_free_all(v, n);
+	CHECK(!read_all(dirfd, IMG_FDS, 32621, &v, &n) && n == 8);
+	CHECK(((FdEntry *)v[5])->kind == FD_KIND__FD_EVENTFD && ((FdEntry *)v[5])->cloexec);
+	img_free_all(v, n);
+	return 0;
+}
+
+static int test_fds(void)
+{
+	return on_converted("fds", check_fds);
+}
+
+/* ---- refusals on doctored copies of the single set ---------------------------- */
+
+static int copy_file(int from, int to, const char *name)
+{
+	char buf[1 << 16];
+	int a = openat(from, name, O_RDONLY | O_CLOEXEC), b;
+	ssize_t r;
+
+	b = openat(to, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (a < 0 || b < 0)
+		goto err;
+	while ((r = read(a, buf, sizeof(buf))) > 0)
+		if (write(b, buf, r) != r)
+			goto err;
+	close(a);
+	return close(b);
+err:
+	if (a >= 0)
+		close(a);
+	if (b >= 0)
+		close(b);
+	return -1;
+}
+
+/* A fresh copy of golden/single; its fd (the helper's), or -1. */
+static int copy_single(void)
+{
+	char p[PATH_MAX];
+	struct dirent *de;
+	int to, from;
+	DIR *d;
+
+	if (golden("single", p, sizeof(p)))
+		return -1;
+	to = unit_fresh_dir("est-import");
+	from = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d = from >= 0 ? fdopendir(from) : NULL;
+	if (to < 0 || !d)
+		return -1;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.' && copy_file(from, to, de->d_name)) {
+			closedir(d);
+			return -1;
+		}
+	closedir(d);
+	return to;
+}
+
+static int write_file(int dirfd, const char *name, const void *buf, size_t len)
+{
+	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int r = fd >= 0 && write(fd, buf, len) == (ssize_t)len ? 0 : -1;
+
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+/* A pagemap-32601.img of one run at @vaddr with @flags (the format's bits). */
+static int write_pagemap(int dirfd, uint64_t vaddr, uint32_t flags)
+{
+	Est__PagemapHead h = EST__PAGEMAP_HEAD__INIT;
+	Est__PagemapEntry e = EST__PAGEMAP_ENTRY__INIT;
+	uint8_t buf[256];
+	uint32_t w[2] = { EST_MAGIC_COMMON, 0x56084025 }, sz;
+	size_t off = 8;
+
+	h.pages_id = 1;
+	e.vaddr = vaddr;
+	e.compat_nr_pages = 64;
+	e.has_flags = true;
+	e.flags = flags;
+	memcpy(buf, w, 8);
+	sz = est__pagemap_head__pack(&h, buf + off + 4);
+	memcpy(buf + off, &sz, 4);
+	off += 4 + sz;
+	sz = est__pagemap_entry__pack(&e, buf + off + 4);
+	memcpy(buf + off, &sz, 4);
+	off += 4 + sz;
+	return write_file(dirfd, "pagemap-32601.img", buf, off);
+}
+
+static int refused(int dirfd)
+{
+	struct est_import imp;
+	int r;
+
+	log_set_level(LOG_NONE);
+	r = est_import(dirfd, &imp);
+	log_set_level(LOG_ERROR);
+	return r == -1 && imp.dirfd == -1 && !imp.path[0];
+}
+
+static int test_refusals(void)
+{
+	static const uint32_t tty[2] = { EST_MAGIC_COMMON, 0x59453036 };
+	static const uint8_t bad_entry[] = { 0x19, 0x43, 0x56, 0x54, 0x38, 0x31, 0x30, 0x56,
+					     4, 0, 0, 0, 0xff, 0xff, 0xff, 0xff };
+	char p[PATH_MAX];
+	int d;
+
+	if (golden("single", p, sizeof(p)))
+		SKIP("no golden images at %.300s", p);
+	d = copy_single();
+	CHECK(d >= 0);
+	CHECK(write_file(d, "tty-info.img", tty, sizeof(tty)) == 0);	/* a kind not converted */
+	CHECK(refused(d));
+	CHECK(unlinkat(d, "tty-info.img", 0) == 0);
+	CHECK(write_file(d, "strange-file", "x", 1) == 0);		/* no kind at all */
+	CHECK(refused(d));
+
+	d = copy_single();
+	CHECK(d >= 0 && truncate(strcat(strcpy(p, unit_dir_path()), "/pages-1.img"), 63 * PAGE) == 0);
+	CHECK(refused(d));						/* short page file */
+
+	d = copy_single();
+	CHECK(d >= 0 && write_pagemap(d, 0x2bb73000ULL, 1) == 0);	/* in a parent image */
+	CHECK(refused(d));
+	CHECK(write_pagemap(d, 0x1000, 4) == 0);			/* outside every vma */
+	CHECK(refused(d));
+	CHECK(write_pagemap(d, 0x2bb73000ULL, 2) == 0);			/* lazy, no data */
+	CHECK(refused(d));
+
+	d = copy_single();
+	CHECK(d >= 0 && write_file(d, "files.img", bad_entry, sizeof(bad_entry)) == 0);
+	CHECK(refused(d));						/* not a file_entry */
+	return 0;
+}
+
+/* Random bytes of a random file changed, or the file cut: converted or refused, never a crash. */
+static int test_corruption(void)
+{
+	static const char *const files[] = { "inventory.img", "pstree.img", "core-32601.img",
+		"ids-32601.img", "fs-32601.img", "mm-32601.img", "pagemap-32601.img",
+		"files.img", "fdinfo-2.img", "pipes-data.img", "seccomp.img" };
+	char p[PATH_MAX];
+	unsigned int round, seed = 11;
+	int d;
+
+	if (golden("single", p, sizeof(p)))
+		SKIP("no golden images at %.300s", p);
+	for (round = 0; round < 200; round++) {
+		const char *f = files[rand_r(&seed) % (sizeof(files) / sizeof(files[0]))];
+		struct est_import imp;
+		struct stat st;
+		unsigned int k;
+		int fd, r;
+
+		d = copy_single();
+		CHECK(d >= 0 && fstatat(d, f, &st, 0) == 0 && st.st_size > 0);
+		fd = openat(d, f, O_RDWR | O_CLOEXEC);
+		CHECK(fd >= 0);
+		if (round % 8 == 7) {
+			CHECK(ftruncate(fd, rand_r(&seed) % st.st_size) == 0);
+		} else {
+			for (k = 0; k < 1 + round % 4; k++) {
+				uint8_t b = (uint8_t)rand_r(&seed);
+
+				CHECK(pwrite(fd, &b, 1, rand_r(&seed) % st.st_size) == 1);
+			}
+		}
+		close(fd);
+		log_set_level(LOG_NONE);
+		r = est_import(d, &imp);
+		log_set_level(LOG_ERROR);
+		if (!r)
+			est_import_release(&imp);
+		CHECK(imp.dirfd == -1 && !imp.path[0]);
+	}
+	return 0;
+}
+
+static const struct unit_case cases[] = {
+	{ "golden single converts, values where ours keeps them", test_single },
+	{ "golden tree: processes, threads and their masks", test_tree },
+	{ "golden fds: socketpair with queues, eventfd, timerfds", test_fds },
+	{ "doctored copies are refused", test_refusals },
+	{ "200 random corruptions: converted or refused, no crash", test_corruption },
+};
+
+int main(int argc, char **argv)
+{
+	(void)argc;
+	log_init(NULL, NULL, LOG_ERROR);
+	return unit_run(argv[0], cases, sizeof(cases) / sizeof(cases[0]));
+}
