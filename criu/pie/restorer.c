@@ -559,7 +559,12 @@ struct k_clone_args {
 #define R_CLONE_THREAD_FLAGS	(0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000)
 #define R_CLONE_CHILD_CLEARTID	0x200000
 #define R_CLONE_CHILD_SETTID	0x1000000
-#define R_NS_LAST_PID_TRIES	8
+/*
+ * Tries of one thread's tid through ns_last_pid, 1 ms more between each:
+ * a process that took the tid (a compiler of a parallel build, say) must
+ * end before the tid is free again, so quick retries alone are not enough.
+ */
+#define R_NS_LAST_PID_TRIES	64
 
 static void thread_main(struct restorer_args *a, long idx) __attribute__((noreturn));
 
@@ -611,8 +616,11 @@ static void make_threads(struct restorer_args *a)
 		unsigned int tries = 0;
 		long r;
 
-		while ((r = make_thread(a, t, i)) > 0 && ++tries < R_NS_LAST_PID_TRIES)
-			;
+		while ((r = make_thread(a, t, i)) > 0 && ++tries < R_NS_LAST_PID_TRIES) {
+			struct { __s64 sec, nsec; } wait = { 0, 1000000L * tries };
+
+			syscall2(__NR_nanosleep, (long)&wait, 0);
+		}
 		if (r < 0)
 			fail(a, "clone3 of a thread (its tid in use?)", r);
 		if (r > 0)
