@@ -205,9 +205,14 @@ static int write_core(struct dump_task *t)
 	return img_commit(img);
 }
 
-/* A zombie: its exit status and name; no memory, files or threads. */
+/*
+ * A zombie: its exit status, name and ids (its parent's waitid reads its uid);
+ * no memory, files or threads.
+ */
 static int fill_zombie(struct dump_task *t)
 {
+	if (proc_read_status(t->pid, &t->st) || dump_collect_creds(t))
+		return -1;
 	t->core.state = 2;
 	t->core.has_exit_code = true;
 	t->core.exit_code = t->stat.exit_code;

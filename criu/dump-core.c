@@ -212,7 +212,8 @@ int dump_check_mdwe(struct dump_task *t)
 	return 0;	/* off, or a kernel without it (EINVAL) */
 }
 
-static int collect_creds(struct dump_task *t)
+/* From t->st (/proc/PID/status): also a zombie's, which the status still shows. */
+int dump_collect_creds(struct dump_task *t)
 {
 	CredsEntry *cr = calloc(1, sizeof(*cr));
 	size_t i;
@@ -377,7 +378,7 @@ int dump_collect_core_proc(struct dump_task *t)
 		e->max = lim.lim[i].rlim_max;
 	}
 
-	if (collect_creds(t) || collect_audit(t) || collect_timens(t))
+	if (dump_collect_creds(t) || collect_audit(t) || collect_timens(t))
 		return -1;
 
 	policy = sched_getscheduler(t->pid);

@@ -145,13 +145,45 @@ static int read_core(struct rst_image *ri)
 	return 0;
 }
 
+/* SECBIT_* and their locks, up to SECBIT_EXEC_DENY_INTERACTIVE_LOCKED (6.14) */
+#define SECUREBITS_KNOWN	0xfffu
+
+/* Credentials: of a live task, or the ids a zombie's helper takes. */
+static int check_creds(const struct rst_image *ri)
+{
+	const CredsEntry *cr = ri->core->creds;
+	uint64_t known;
+
+	if (!cr)
+		return 0;
+	kerndat_probe(KD_CAPS);
+	known = kdat.cap_last_cap >= 63 ? ~0ULL : (1ULL << (kdat.cap_last_cap + 1)) - 1;
+	if (cr->n_uid != 4 || cr->n_gid != 4 || cr->n_groups > RST_MAX_GROUPS_IMG) {
+		pr_err("core-%d.img: credentials need 4 uids, 4 gids and at most %d groups",
+		       ri->pid, RST_MAX_GROUPS_IMG);
+		return -1;
+	}
+	if ((cr->cap_inh | cr->cap_prm | cr->cap_eff | cr->cap_amb) & ~known) {
+		pr_err("core-%d.img: the task had capabilities this kernel does not know (last is %u)",
+		       ri->pid, kdat.cap_last_cap);
+		return -1;
+	}
+	if (cr->has_securebits && (cr->securebits & ~SECUREBITS_KNOWN)) {
+		pr_err("core-%d.img: securebits %#x unknown", ri->pid, cr->securebits);
+		return -1;
+	}
+	if ((cr->cap_eff & ~cr->cap_prm) || (cr->cap_amb & ~(cr->cap_prm & cr->cap_inh))) {
+		pr_err("core-%d.img: effective or ambient capabilities outside the permitted set",
+		       ri->pid);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * A zombie: state 2, no threads, and a wait status the kernel can give
  * again: an exit code, or a fatal signal without a core dump.
  */
-/* SECBIT_* and their locks, up to SECBIT_EXEC_DENY_INTERACTIVE_LOCKED (6.14) */
-#define SECUREBITS_KNOWN	0xfffu
-
 static int check_zombie(const struct rst_image *ri)
 {
 	const TaskCoreEntry *c = ri->core;
@@ -183,7 +215,7 @@ static int check_zombie(const struct rst_image *ri)
 		       sig);
 		return -1;
 	}
-	return 0;
+	return check_creds(ri);
 }
 
 /* One queue: the process's or a thread's. */
@@ -384,32 +416,8 @@ static int check_core(struct rst_image *ri)
 		pr_err("core-%d.img: memory merge %u is not 0 or 1", ri->pid, c->memory_merge);
 		return -1;
 	}
-	if (c->creds) {
-		const CredsEntry *cr = c->creds;
-		uint64_t known;
-
-		kerndat_probe(KD_CAPS);
-		known = kdat.cap_last_cap >= 63 ? ~0ULL : (1ULL << (kdat.cap_last_cap + 1)) - 1;
-		if (cr->n_uid != 4 || cr->n_gid != 4 || cr->n_groups > RST_MAX_GROUPS_IMG) {
-			pr_err("core-%d.img: credentials need 4 uids, 4 gids and at most %d groups",
-			       ri->pid, RST_MAX_GROUPS_IMG);
-			return -1;
-		}
-		if ((cr->cap_inh | cr->cap_prm | cr->cap_eff | cr->cap_amb) & ~known) {
-			pr_err("core-%d.img: the task had capabilities this kernel does not know (last is %u)",
-			       ri->pid, kdat.cap_last_cap);
-			return -1;
-		}
-		if (cr->has_securebits && (cr->securebits & ~SECUREBITS_KNOWN)) {
-			pr_err("core-%d.img: securebits %#x unknown", ri->pid, cr->securebits);
-			return -1;
-		}
-		if ((cr->cap_eff & ~cr->cap_prm) || (cr->cap_amb & ~(cr->cap_prm & cr->cap_inh))) {
-			pr_err("core-%d.img: effective or ambient capabilities outside the permitted set",
-			       ri->pid);
-			return -1;
-		}
-	}
+	if (check_creds(ri))
+		return -1;
 	for (i = 0; i < ri->nr_threads; i++)
 		if (check_thread(ri, i))
 			return -1;

@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
@@ -26,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/fsuid.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -393,6 +395,34 @@ static void join_group(const struct rst_tree *tr, size_t idx)
 }
 
 /*
+ * The ids the zombie had (its parent's waitid and SIGCHLD tell its uid, its
+ * status all of them): groups and gids while still root, then the uids;
+ * setres[ug]id set the fs ids to the effective ones, so these come after.
+ */
+static void zombie_ids(const CredsEntry *cr)
+{
+	gid_t groups[RST_MAX_GROUPS_IMG];
+	size_t i;
+
+	if (!cr)
+		return;		/* an image of an older criu */
+	for (i = 0; i < cr->n_groups; i++)
+		groups[i] = cr->groups[i];
+	errno = 0;
+	if (setgroups(cr->n_groups, groups) || setresgid(cr->gid[0], cr->gid[1], cr->gid[2]))
+		goto fail;
+	setfsgid(cr->gid[3]);
+	if (setfsgid(-1) != (int)cr->gid[3] || setresuid(cr->uid[0], cr->uid[1], cr->uid[2]))
+		goto fail;
+	setfsuid(cr->uid[3]);
+	if (setfsuid(-1) == (int)cr->uid[3])
+		return;
+fail:
+	die("cannot take the zombie's ids (uid %u, gid %u): %s", cr->uid[0], cr->gid[0],
+	    strerror(errno));
+}
+
+/*
  * A zombie comes back as one: it ends the way the dumped one did and its
  * parent, which is being restored, never reaps it. No core dump for a
  * signal that would make one (the image has no core flag: checked).
@@ -403,6 +433,7 @@ static __noreturn void become_zombie(const struct rst_image *ri)
 	sigset_t set;
 
 	prctl(PR_SET_NAME, ri->core->comm, 0, 0, 0);
+	zombie_ids(ri->core->creds);
 	if (!sig)
 		_exit((st >> 8) & 0xff);
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);

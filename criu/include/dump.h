@@ -246,6 +246,7 @@ int dump_collect_core_ptrace(struct dump_task *t);	/* seized, before prepare */
 int dump_collect_core_parasite(struct dump_task *t);	/* infected */
 int dump_check_mdwe(struct dump_task *t);		/* prepared, not infected yet */
 int dump_collect_core_proc(struct dump_task *t);
+int dump_collect_creds(struct dump_task *t);		/* from t->st */
 void dump_core_free(struct dump_task *t);
 
 /* dump-threads.c: every thread's core entry, leader first */

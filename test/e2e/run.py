@@ -70,6 +70,7 @@ CASES = [
     ("autogroup", prog("task_gaps") + ["autogroup"], "once", [], []),
     ("mempolicy", prog("task_gaps") + ["mempolicy"], "once", [], []),
     ("exit_signal", prog("task_gaps") + ["exit_signal"], "once", [], []),
+    ("zombie_uid", prog("task_gaps") + ["zombie_uid"], "once", [], []),
     ("chroot", prog("task_gaps") + ["chroot"], "once", [], []),
     ("keyring_refused", prog("task_gaps") + ["keyring"],
      ("refused", "a session keyring (keyctl JOIN_SESSION_KEYRING) other than criu's is "
@@ -779,9 +780,10 @@ STAT_KEEP = {1: "ppid", 2: "pgrp", 3: "session", 4: "tty_nr", 5: "tpgid", 6: "fl
              24: "endcode", 25: "startstack", 35: "exit_signal", 37: "rt_priority",
              38: "policy", 42: "start_data", 43: "end_data", 44: "start_brk", 45: "arg_start",
              46: "arg_end", 47: "env_start", 48: "env_end", 49: "exit_code"}
-# What a zombie still tells: who it was and how it ended (the rest of its
-# status is whatever it had when it died, or the restore's helper's)
-ZOMBIE_KEEP = ("status Name", "status Tgid", "status Pid", "status PPid", "status NSpid",
+# What a zombie still tells: who it was, its ids and how it ended (the rest
+# of its status is whatever it had when it died, or the restore's helper's)
+ZOMBIE_KEEP = ("status Name", "status Uid", "status Gid", "status Groups",
+               "status Tgid", "status Pid", "status PPid", "status NSpid",
                "status NStgid", "status NSpgid", "status NSsid", "stat ppid", "stat pgrp",
                "stat session", "stat exit_code", "stat exit_signal", "zombie")
 # PF_ bits of stat's flags that tell what the task did, not what it is:

@@ -29,6 +29,8 @@
  *   mbind            mbind(MPOL_PREFERRED, node 0) of a mapping
  *   mbind_same       the same, and the task's own policy the same too (so
  *                    /proc/PID/numa_maps shows no difference)
+ *   zombie_uid       a child that took uid/gid 1000 and groups 1000, 27, then
+ *                    exited: a zombie whose si_uid the parent's waitid reads
  * Modes of gaps now closed stay, run by restored or refused cases.
  */
 #include <sched.h>
@@ -37,6 +39,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <grp.h>
 #include <linux/keyctl.h>
 #include <linux/securebits.h>
 
@@ -78,6 +81,27 @@ static int write_file(const char *path, const char *text)
 	if (fd >= 0)
 		close(fd);
 	return r;
+}
+
+/* A child that changes its ids and exits; left a zombie (waitid WNOWAIT). */
+static int make_zombie_uid(void)
+{
+	gid_t groups[] = { 1000, 27 };
+	siginfo_t si;
+
+	e2e_note_pid();
+	kid = fork();
+	if (kid == 0) {
+		e2e_note_pid();		/* the harness reaps it after the dump */
+		if (setgroups(2, groups) || setresgid(1000, 1000, 1000) ||
+		    setresuid(1000, 1000, 1000))
+			_exit(1);
+		_exit(3);
+	}
+	memset(&si, 0, sizeof(si));
+	if (kid < 0 || waitid(P_PID, kid, &si, WEXITED | WNOWAIT))
+		return -1;
+	return si.si_status == 3 ? 0 : -1;
 }
 
 static int set_mode(void)
@@ -162,6 +186,8 @@ static int set_mode(void)
 		}
 		return kid < 0 ? -1 : 0;
 	}
+	if (!strcmp(mode, "zombie_uid"))
+		return make_zombie_uid();
 	e2e_fail("unknown mode %s", mode);
 }
 
@@ -218,6 +244,14 @@ static long get_mode(void)
 
 		syscall(SYS_keyctl, KEYCTL_DESCRIBE, id, buf, sizeof(buf) - 1);
 		return strstr(buf, "e2e-task-gaps") != NULL;
+	}
+	if (!strcmp(mode, "zombie_uid")) {
+		siginfo_t si;
+
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_PID, kid, &si, WEXITED | WNOWAIT))
+			return -1;
+		return si.si_uid * 1000L + si.si_status;
 	}
 	return 0;	/* seen in /proc by the harness, or checked by its effect */
 }
