@@ -390,7 +390,7 @@ static int dump_task(struct dump_task *t, bool *inv_gone)
 		pr_err("can't prepare %d for infection", t->pid);
 		return -1;
 	}
-	if (dump_check_mdwe(t))
+	if (dump_check_mdwe(t) || dump_check_sud(t))
 		return -1;
 	if (compel_infect(t->ctl, &parasite_blob, PARASITE_ARGS_SIZE)) {
 		if (compel_map_error(t->ctl) == EAGAIN)

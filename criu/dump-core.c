@@ -131,6 +131,8 @@ int dump_collect_core_parasite(struct dump_task *t)
 		pr_err("parasite could not collect task state: %d", r);
 		return -1;
 	}
+	if (dump_check_features(t, t->pid, &m->thread))
+		return -1;
 	c->sigactions = calloc(PARASITE_NSIG, sizeof(SigactionEntry *));
 	if (!c->sigactions)
 		return -1;

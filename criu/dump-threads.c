@@ -406,7 +406,7 @@ static int thread_done(void *priv, pid_t tid, int ret, void *args)
 		pr_err("a reply from thread %d, which is not one of %d's", tid, run->t->pid);
 		return -1;
 	}
-	if (check_thread_prctls(run->t, tid, args))
+	if (check_thread_prctls(run->t, tid, args) || dump_check_features(run->t, tid, args))
 		return -1;
 	dump_thread_state(&run->t->th[hit->idx], args);
 	run->done++;

@@ -247,6 +247,11 @@ int dump_collect_core_parasite(struct dump_task *t);	/* infected */
 int dump_check_mdwe(struct dump_task *t);		/* prepared, not infected yet */
 int dump_collect_core_proc(struct dump_task *t);
 int dump_collect_creds(struct dump_task *t);		/* from t->st */
+
+/* dump-features.c (task-features.h) */
+struct parasite_thread;
+int dump_check_sud(const struct dump_task *t);		/* seized, not infected */
+int dump_check_features(const struct dump_task *t, pid_t tid, const struct parasite_thread *p);
 void dump_core_free(struct dump_task *t);
 
 /* dump-threads.c: every thread's core entry, leader first */

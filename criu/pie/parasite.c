@@ -24,6 +24,9 @@
 #define P_PR_GET_SECUREBITS	27
 #define P_PR_GET_TIMERSLACK	30
 #define P_PR_MCE_KILL_GET	34
+#define P_PR_GET_SPECULATION_CTRL 52
+#define ARCH_GET_CPUID		0x1011
+#define ARCH_GET_XCOMP_PERM	0x1022
 
 struct k_itimerval {
 	long	it_interval_sec, it_interval_usec;
@@ -98,6 +101,20 @@ static long thread_prctls(struct parasite_thread *t)
 	return 0;
 }
 
+/* What criu compares with its own (task-features.h); errors are values too. */
+static void thread_features(struct parasite_thread *t)
+{
+	int i;
+
+	for (i = 0; i < 3; i++)
+		t->spec[i] = sys_prctl(P_PR_GET_SPECULATION_CTRL, i, 0, 0, 0);
+	t->cpuid = (__s32)syscall2(__NR_arch_prctl, ARCH_GET_CPUID, 0);
+	if (syscall2(__NR_arch_prctl, ARCH_GET_XCOMP_PERM, (unsigned long)&t->xcomp_perm))
+		t->xcomp_perm = 0;
+	if (syscall2(__NR_arch_prctl, ARCH_GET_UNTAG_MASK, (unsigned long)&t->untag_mask))
+		t->untag_mask = ~0ULL;
+}
+
 #define P_KEY_SPEC_THREAD_KEYRING	(-1)
 #define P_KEY_SPEC_PROCESS_KEYRING	(-2)
 #define P_KEY_SPEC_SESSION_KEYRING	(-3)
@@ -149,6 +166,7 @@ static long thread_state(struct parasite_thread *t)
 	if (ret)
 		return (int)ret;
 	t->clear_tid_addr = tid_addr;
+	thread_features(t);
 	ret = thread_prctls(t);
 	return ret ? (int)ret : (int)thread_mem_keys(t);
 }

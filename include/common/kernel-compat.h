@@ -113,6 +113,19 @@ struct pm_scan_arg {
 #ifndef PTRACE_SET_SYSCALL_USER_DISPATCH_CONFIG	/* 6.11 */
 # define PTRACE_SET_SYSCALL_USER_DISPATCH_CONFIG	0x4210
 # define PTRACE_GET_SYSCALL_USER_DISPATCH_CONFIG	0x4211
+/* struct ptrace_sud_config (6.11): mode, selector, offset, len */
+struct ptrace_sud_config {
+	unsigned long long	mode;
+	unsigned long long	selector;
+	unsigned long long	offset;
+	unsigned long long	len;
+};
+#endif
+
+/* ---- arch_prctl (asm/prctl.h) ----------------------------------- */
+
+#ifndef ARCH_GET_UNTAG_MASK			/* 6.4, linear address masking */
+# define ARCH_GET_UNTAG_MASK	0x4001
 #endif
 
 /* ---- memfd (linux/memfd.h) ------------------------------------- */

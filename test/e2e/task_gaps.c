@@ -29,6 +29,8 @@
  *   mbind            mbind(MPOL_PREFERRED, node 0) of a mapping
  *   mbind_same       the same, and the task's own policy the same too (so
  *                    /proc/PID/numa_maps shows no difference)
+ *   sud              syscall user dispatch on, its selector at "allow" (the
+ *                    dump refuses it: the case "sud_refused")
  *   zombie_uid       a child that took uid/gid 1000 and groups 1000, 27, then
  *                    exited: a zombie whose si_uid the parent's waitid reads
  * Modes of gaps now closed stay, run by restored or refused cases.
@@ -188,6 +190,11 @@ static int set_mode(void)
 	}
 	if (!strcmp(mode, "zombie_uid"))
 		return make_zombie_uid();
+	if (!strcmp(mode, "sud")) {
+		static char selector;	/* SYSCALL_DISPATCH_FILTER_ALLOW: nothing diverted */
+
+		return prctl(PR_SET_SYSCALL_USER_DISPATCH, 1 /* on */, 0, 0, &selector);
+	}
 	e2e_fail("unknown mode %s", mode);
 }
 

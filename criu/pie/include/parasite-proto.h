@@ -91,6 +91,11 @@ struct parasite_thread {
 	__s32	keyring_user_session;	/* what the session one is when the task has none */
 	__u32	pad1;
 	__u64	mempolicy_nodes[PARASITE_MAX_NODES / 64];
+	/* compared with criu's own (task-features.h) */
+	__s32	spec[3];		/* PR_GET_SPECULATION_CTRL 0..2, or -errno */
+	__s32	cpuid;			/* ARCH_GET_CPUID: 1, 0 (faulting) or -errno */
+	__u64	xcomp_perm;		/* ARCH_GET_XCOMP_PERM, 0 if it fails */
+	__u64	untag_mask;		/* ARCH_GET_UNTAG_MASK, ~0 if it fails (no LAM) */
 };
 
 struct parasite_misc {
