@@ -65,8 +65,9 @@ static int read_outside(pid_t tid, struct task_features *f)
 	struct proc_stat st;
 	unsigned long long cookie = 0;
 
+	/* EINVAL: no core scheduling in this kernel; ENODEV: no SMT, so no cookies */
 	if (prctl(PR_SCHED_CORE, SCHED_CORE_GET, tid, SCHED_CORE_SCOPE_THREAD, &cookie) &&
-	    errno != EINVAL) {	/* EINVAL: no core scheduling in this kernel */
+	    errno != EINVAL && errno != ENODEV) {
 		pr_perror("PR_SCHED_CORE_GET of %d", tid);
 		return -1;
 	}
