@@ -226,6 +226,8 @@ CASES = [
     ("sk_refuse_udp_queue", prog("sk_refuse") + ["udp"], ("refused", "datagrams queued"), [], []),
     ("sk_refuse_netlink", prog("sk_refuse") + ["netlink"], ("refused", "netlink socket"), [], []),
     ("sk_refuse_self", prog("sk_refuse") + ["self"], ("refused", "connected to itself"), [], []),
+    ("sk_refuse_accepted_name", prog("sk_refuse") + ["acceptgone"],
+     ("refused", "whose listener is not in the dump"), [], []),
     ("sk_refuse_oob", prog("sk_refuse") + ["oob"], ("refused", "out-of-band"), [], []),
     ("sk_refuse_dgram_named", prog("sk_refuse") + ["dgnamed"], ("refused", "senders with names"),
      [], []),
