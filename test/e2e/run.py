@@ -212,6 +212,7 @@ CASES = [
     ("unix_pair", prog("unix_pair"), "once", [], []),
     ("unix_listen", prog("unix_listen"), "once", [], []),
     ("unix_tree", prog("unix_tree"), "once", [], []),
+    ("gap_unix_peercred", prog("unix_cred"), ("gap", "socketpair: SO_PEERCRED pid"), [], []),
     ("sk_prefork", prog("sk_prefork"), "once", [], []),
     ("inet_listen", prog("inet_listen"), "once", [], []),
     ("sk_opts", prog("sk_opts"), "once", [], []),
