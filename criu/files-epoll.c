@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <linux/kcmp.h>
 
@@ -24,6 +25,7 @@
 #include "dump.h"
 #include "files.h"
 #include "image.h"
+#include "kernel-compat.h"
 #include "epoll.pb-c.h"
 
 #define EPOLL_MAX_TFDS	65536
@@ -125,6 +127,32 @@ out:
 	return ret;
 }
 
+/*
+ * Busy-poll parameters, through criu's copy of the instance. A kernel
+ * before 6.9 has none (ENOTTY): nothing to keep.
+ */
+static int dump_params(struct fd_probe *p, EpollEntry *e)
+{
+	struct epoll_params ep = { 0 };
+	int fd = fd_probe_local(p);
+
+	if (fd < 0)
+		return -1;
+	if (ioctl(fd, EPIOCGPARAMS, &ep)) {
+		if (errno == ENOTTY)
+			return 0;
+		pr_perror("fd %d: EPIOCGPARAMS", p->fd);
+		return -1;
+	}
+	if (!ep.busy_poll_usecs && !ep.busy_poll_budget && !ep.prefer_busy_poll)
+		return 0;
+	e->has_busy_poll_usecs = e->has_busy_poll_budget = e->has_prefer_busy_poll = true;
+	e->busy_poll_usecs = ep.busy_poll_usecs;
+	e->busy_poll_budget = ep.busy_poll_budget;
+	e->prefer_busy_poll = ep.prefer_busy_poll;
+	return 0;
+}
+
 static int ep_dump(struct dump_files *d, struct fd_probe *p, uint32_t *id)
 {
 	struct fd_list *l = fd_list(d, FD_KIND__FD_EPOLL);
@@ -143,7 +171,7 @@ static int ep_dump(struct dump_files *d, struct fd_probe *p, uint32_t *id)
 	epoll_entry__init(e);
 	e->id = *id = fd_obj_id(d);
 	e->flags = p->fi.flags & O_NONBLOCK;
-	if (fill_tfds(e, p, t, nr)) {
+	if (fill_tfds(e, p, t, nr) || dump_params(p, e)) {
 		free(t);
 		protobuf_c_message_free_unpacked(&e->base, NULL);
 		return -1;
@@ -161,12 +189,37 @@ static int ep_validate(const ProtobufCMessage *m, uint32_t *id)
 		pr_err("epolls.img: object %u: bad flags %#o or %zu targets", e->id, e->flags, e->n_tfds);
 		return -1;
 	}
+	/* the kernel's own bounds: usecs up to S32_MAX, a u16 budget */
+	if (e->busy_poll_usecs > 0x7fffffffu || e->busy_poll_budget > 0xffffu) {
+		pr_err("epolls.img: object %u: busy-poll %u usecs, budget %u out of range", e->id,
+		       e->busy_poll_usecs, e->busy_poll_budget);
+		return -1;
+	}
 	for (i = 0; i < e->n_tfds; i++)
 		if (e->tfds[i]->fd >= (1u << 20)) {
 			pr_err("epolls.img: object %u: target fd %u out of range", e->id, e->tfds[i]->fd);
 			return -1;
 		}
 	*id = e->id;
+	return 0;
+}
+
+/* A budget over NAPI_POLL_WEIGHT needs CAP_NET_ADMIN: criu sets it, not the task. */
+static int set_params(int fd, const EpollEntry *e)
+{
+	struct epoll_params ep = {
+		.busy_poll_usecs = e->busy_poll_usecs,
+		.busy_poll_budget = (__u16)e->busy_poll_budget,
+		.prefer_busy_poll = e->prefer_busy_poll,
+	};
+
+	if (!ep.busy_poll_usecs && !ep.busy_poll_budget && !ep.prefer_busy_poll)
+		return 0;
+	if (ioctl(fd, EPIOCSPARAMS, &ep)) {
+		pr_perror("epoll %u: EPIOCSPARAMS (%u usecs, budget %u, prefer %u)", e->id,
+			  ep.busy_poll_usecs, ep.busy_poll_budget, ep.prefer_busy_poll);
+		return -1;
+	}
 	return 0;
 }
 
@@ -183,6 +236,10 @@ static int ep_open(struct fd_rst *r, const struct fd_obj *o, const struct cr_opt
 	}
 	if ((e->flags & O_NONBLOCK) && fcntl(fd, F_SETFL, O_NONBLOCK)) {
 		pr_perror("epoll: F_SETFL");
+		close(fd);
+		return -1;
+	}
+	if (set_params(fd, e)) {
 		close(fd);
 		return -1;
 	}

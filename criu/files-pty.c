@@ -5,9 +5,16 @@
  *
  * A pair is known by its index N. Everything it carries (termios, window
  * size, packet mode, lock, exclusive mode, session and foreground group) is
- * read through criu's copy of the master (pidfd_getfd): termios and window
- * ioctls on a master act on its slave, and TIOCGSID/TIOCGPGRP on a master
- * answer for the slave whatever criu's own terminal is. What the master has
+ * read through criu's copy of the master (pidfd_getfd): termios, termios
+ * lock and window ioctls on a master act on its slave, and
+ * TIOCGSID/TIOCGPGRP on a master answer for the slave whatever criu's own
+ * terminal is. A slave in I/O error (a failed open of the locked slave
+ * leaves it so) is told by a zero-length write or read on criu's copy,
+ * which fails with EIO then and does nothing otherwise; restore fails an
+ * open of the locked slave again. Output stopped (^S, tcflow TCOOFF) shows
+ * as an end that does not poll writable while the other end's input has
+ * room; whether TCOOFF or ^S stopped it (only ^Q restarts the latter) is
+ * not observable, so it is refused. What the master has
  * not read is peeked (read, then given back with TIOCSTI); what the slave
  * has not read cannot be given back unchanged, so a pair holding any is
  * refused.
@@ -20,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,11 +72,18 @@ struct pty_task {
 	int	tty_nr;
 };
 
+/* What a slave's file tells of the pair, for the pair's entry. */
+struct pty_slave_note {
+	uint32_t	index;
+	bool		exclusive;	/* TIOCGEXCL */
+	bool		io_error;	/* TTY_IO_ERROR: reads and writes fail with EIO */
+};
+
 struct pty_dump {
 	struct fd_list		files;		/* PtyFileEntry, ids ascending */
 	struct fd_list		pairs;		/* PtyEntry, sorted by index on write */
-	uint32_t		*excl;		/* indexes a slave said TIOCGEXCL of */
-	size_t			nr_excl, cap_excl;
+	struct pty_slave_note	*notes;		/* what slaves told of their pair */
+	size_t			nr_notes, cap_notes;
 	struct pty_task		*tasks;
 	size_t			nr_tasks, cap_tasks;
 	bool			shell_job;
@@ -246,6 +261,58 @@ static int check_ldisc(int fd, uint32_t index, const char *end)
 	return 0;
 }
 
+/*
+ * An end whose output is stopped does not poll writable (pty_write_room()
+ * is 0). Called once the other end's input is known to have room (it holds
+ * no more than one n_tty buffer: master_data() and check_empty()).
+ */
+static int check_stopped(int fd, uint32_t index, const char *end)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+
+	if (poll(&pfd, 1, 0) < 0) {
+		pr_perror("pty %u: poll of the %s", index, end);
+		return -1;
+	}
+	if (!(pfd.revents & POLLOUT)) {
+		pr_err("pty %u: output of the %s stopped (^S or tcflow TCOOFF), or the other end's "
+		       "input full: not supported yet", index, end);
+		return -1;
+	}
+	return 0;
+}
+
+/* The slave's termios lock (TIOCGLCKTRMIOS through the master), kept when any bit is set. */
+static int dump_termios_lock(int fd, PtyEntry *e)
+{
+	static const uint8_t none[PTY_NCC];
+	struct termios l;
+
+	memset(&l, 0, sizeof(l));
+	if (ioctl(fd, TIOCGLCKTRMIOS, &l)) {
+		pr_perror("pty %u: TIOCGLCKTRMIOS", e->index);
+		return -1;
+	}
+	if (!l.c_iflag && !l.c_oflag && !l.c_cflag && !l.c_lflag && !l.c_line &&
+	    !memcmp(l.c_cc, none, PTY_NCC))
+		return 0;
+	e->lock_cc.data = malloc(PTY_NCC);
+	if (!e->lock_cc.data) {
+		pr_err("out of memory");
+		return -1;
+	}
+	e->has_lock_iflag = e->has_lock_oflag = e->has_lock_cflag = e->has_lock_lflag = true;
+	e->has_lock_line = e->has_lock_cc = true;
+	e->lock_iflag = l.c_iflag;
+	e->lock_oflag = l.c_oflag;
+	e->lock_cflag = l.c_cflag;
+	e->lock_lflag = l.c_lflag;
+	e->lock_line = l.c_line;
+	e->lock_cc.len = PTY_NCC;
+	memcpy(e->lock_cc.data, l.c_cc, PTY_NCC);
+	return 0;
+}
+
 static void put_termios(PtyEntry *e, const struct termios2 *t, const struct winsize *ws)
 {
 	e->iflag = t->c_iflag;
@@ -333,7 +400,8 @@ static int pair_dump(struct pty_dump *pd, int fd, uint32_t index)
 		e->sid = (uint32_t)sid;
 		e->fg_pgrp = (uint32_t)pgrp;
 	}
-	if (master_data(fd, index, e->packet, e) || node_dump(index, e)) {
+	if (master_data(fd, index, e->packet, e) || check_stopped(fd, index, "master") ||
+	    dump_termios_lock(fd, e) || node_dump(index, e)) {
 		protobuf_c_message_free_unpacked(&e->base, NULL);
 		return -1;
 	}
@@ -359,11 +427,49 @@ static int master_dump(struct pty_dump *pd, struct fd_probe *p, uint32_t *index)
 	return pair_dump(pd, fd, *index);
 }
 
+/*
+ * TTY_IO_ERROR: a zero-length write (read, for a read-only end) fails with
+ * EIO before anything else is looked at, and does nothing otherwise.
+ * SIGTTOU and SIGTTIN are blocked meanwhile: were this criu's own terminal
+ * and criu in the background, the job control check would stop criu.
+ */
+static int probe_io_error(int fd, int flags, uint32_t index, bool *io_error)
+{
+	sigset_t tt, old;
+	ssize_t n;
+	char c;
+
+	sigemptyset(&tt);
+	sigaddset(&tt, SIGTTOU);
+	sigaddset(&tt, SIGTTIN);
+	sigprocmask(SIG_BLOCK, &tt, &old);
+	n = (flags & O_ACCMODE) == O_RDONLY ? read(fd, &c, 0) : write(fd, &c, 0);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	*io_error = n < 0 && errno == EIO;
+	if (n < 0 && !*io_error && errno != EAGAIN) {
+		pr_perror("pty %u: a zero-length %s on the slave", index,
+			  (flags & O_ACCMODE) == O_RDONLY ? "read" : "write");
+		return -1;
+	}
+	return 0;
+}
+
+static int note_slave(struct pty_dump *pd, uint32_t index, bool exclusive, bool io_error)
+{
+	if (!exclusive && !io_error)
+		return 0;
+	if (grow((void **)&pd->notes, &pd->cap_notes, pd->nr_notes, sizeof(*pd->notes)))
+		return -1;
+	pd->notes[pd->nr_notes++] = (struct pty_slave_note){ index, exclusive, io_error };
+	return 0;
+}
+
 static int slave_dump(struct pty_dump *pd, struct fd_probe *p, uint32_t *index)
 {
 	char path[64];
 	struct stat pts;
 	int fd, excl = 0;
+	bool io_error;
 
 	*index = minor(p->st.st_rdev);
 	snprintf(path, sizeof(path), "/dev/pts/%u", *index);
@@ -379,14 +485,12 @@ static int slave_dump(struct pty_dump *pd, struct fd_probe *p, uint32_t *index)
 		pr_perror("fd %d: TIOCGEXCL", p->fd);
 		return -1;
 	}
-	if (check_empty(fd, *index, "slave") || check_ldisc(fd, *index, "slave"))
+	if (check_empty(fd, *index, "slave") || check_ldisc(fd, *index, "slave") ||
+	    probe_io_error(fd, (int)p->fi.flags, *index, &io_error))
 		return -1;
-	if (excl) {
-		if (grow((void **)&pd->excl, &pd->cap_excl, pd->nr_excl, sizeof(*pd->excl)))
-			return -1;
-		pd->excl[pd->nr_excl++] = *index;
-	}
-	return 0;
+	if (!io_error && check_stopped(fd, *index, "slave"))
+		return -1;
+	return note_slave(pd, *index, excl, io_error);
 }
 
 static int pty_dump(struct dump_files *d, struct fd_probe *p, uint32_t *id)
@@ -447,7 +551,7 @@ static const struct pty_task *find_task(const struct pty_dump *pd, pid_t pid)
 	return NULL;
 }
 
-/* Slaves without their master are the shell job's terminal; exclusive bits. */
+/* Slaves without their master are the shell job's terminal; what slaves noted. */
 static int resolve_slaves(struct pty_dump *pd)
 {
 	size_t i;
@@ -464,11 +568,19 @@ static int resolve_slaves(struct pty_dump *pd)
 		}
 		f->has_external = f->external = true;
 	}
-	for (i = 0; i < pd->nr_excl; i++) {
-		PtyEntry *e = find_pair(pd, pd->excl[i]);
+	for (i = 0; i < pd->nr_notes; i++) {
+		const struct pty_slave_note *n = &pd->notes[i];
+		PtyEntry *e = find_pair(pd, n->index);
 
-		if (e)
+		if (!e && n->io_error) {
+			pr_err("/dev/pts/%u: the shell job's terminal is in I/O error: not supported "
+			       "yet", n->index);
+			return -1;
+		}
+		if (e && n->exclusive)
 			e->has_exclusive = e->exclusive = true;
+		if (e && n->io_error)
+			e->has_slave_io_error = e->slave_io_error = true;
 	}
 	return 0;
 }
@@ -583,7 +695,7 @@ static void pty_free(struct dump_files *d)
 		protobuf_c_message_free_unpacked(pd->pairs.v[i], NULL);
 	free(pd->files.v);
 	free(pd->pairs.v);
-	free(pd->excl);
+	free(pd->notes);
 	free(pd->tasks);
 	free(pd);
 	d->priv[FD_KIND__FD_PTY] = NULL;
@@ -645,6 +757,11 @@ static int check_pair(const ProtobufCMessage *m, void *ctx)
 		       e->master_data.len, e->packet);
 		return -1;
 	}
+	if (e->has_lock_cc != e->has_lock_iflag || (e->has_lock_cc && (e->lock_cc.len != PTY_NCC ||
+	    e->lock_line > 255))) {
+		pr_err("ptys.img: pty %u: termios lock incomplete or out of range", e->index);
+		return -1;
+	}
 	if (e->has_sid != e->has_fg_pgrp || (e->has_sid && (e->sid < 1 || e->sid >= PTY_MAX_PID ||
 	    e->fg_pgrp < 1 || e->fg_pgrp >= PTY_MAX_PID))) {
 		pr_err("ptys.img: pty %u: session %u or foreground group %u out of range", e->index,
@@ -704,11 +821,11 @@ static int check_ends(const struct pty_rst *pr)
 	for (k = 0; k < pr->nr_pairs; k++) {
 		const PtyEntry *e = pr->pairs[k];
 
-		if (masters[k] != 1 || (e->exclusive && !slaves[k]) ||
+		if (masters[k] != 1 || ((e->exclusive || e->slave_io_error) && !slaves[k]) ||
 		    (e->slave_closed && slaves[k])) {
-			pr_err("ptys.img: pty %u: %u masters, %u slaves, exclusive %d, slave closed %d "
-			       "do not fit", e->index, masters[k], slaves[k], e->exclusive,
-			       e->slave_closed);
+			pr_err("ptys.img: pty %u: %u masters, %u slaves, exclusive %d, I/O error %d, "
+			       "slave closed %d do not fit", e->index, masters[k], slaves[k],
+			       e->exclusive, e->slave_io_error, e->slave_closed);
 			goto out;
 		}
 	}
@@ -826,6 +943,27 @@ static void get_termios(const PtyEntry *e, struct termios2 *t, struct winsize *w
 				(unsigned short)e->xpixel, (unsigned short)e->ypixel };
 }
 
+/* The slave's termios lock, once its termios is set (TIOCSLCKTRMIOS needs CAP_SYS_ADMIN). */
+static int set_termios_lock(const PtyEntry *e, int m)
+{
+	struct termios l;
+
+	if (!e->has_lock_cc)
+		return 0;
+	memset(&l, 0, sizeof(l));
+	l.c_iflag = e->lock_iflag;
+	l.c_oflag = e->lock_oflag;
+	l.c_cflag = e->lock_cflag;
+	l.c_lflag = e->lock_lflag;
+	l.c_line = (cc_t)e->lock_line;
+	memcpy(l.c_cc, e->lock_cc.data, PTY_NCC);
+	if (ioctl(m, TIOCSLCKTRMIOS, &l)) {
+		pr_perror("pty %u: TIOCSLCKTRMIOS", e->index);
+		return -1;
+	}
+	return 0;
+}
+
 /* Modes on the master @m (acting on the slave where they belong to it). */
 static int set_modes(const PtyEntry *e, int m)
 {
@@ -837,6 +975,33 @@ static int set_modes(const PtyEntry *e, int m)
 	if (ioctl(m, TCSETS2, &t) || ioctl(m, TIOCSWINSZ, &ws) ||
 	    (e->packet && ioctl(m, TIOCPKT, &on))) {
 		pr_perror("pty %u: cannot set termios, window size or packet mode", e->index);
+		return -1;
+	}
+	return set_termios_lock(e, m);
+}
+
+/*
+ * The open slave in I/O error again, as the task left it: an open of the
+ * node while the pair is locked fails (EIO) and leaves TTY_IO_ERROR set
+ * (the kernel's pty_open()). The pair is locked meanwhile; the caller
+ * sets the dumped lock afterwards.
+ */
+static int slave_io_error(const PtyEntry *e, int m)
+{
+	int lock = 1, fd;
+	char path[32];
+
+	snprintf(path, sizeof(path), "/dev/pts/%u", e->index);
+	if (ioctl(m, TIOCSPTLCK, &lock)) {
+		pr_perror("pty %u: lock", e->index);
+		return -1;
+	}
+	fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (fd >= 0 || errno != EIO) {
+		pr_perror("pty %u: an open of the locked slave %s (to put it in I/O error) did "
+			  "not fail with EIO", e->index, path);
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
 	return 0;
@@ -901,7 +1066,7 @@ err:
 /* The master, every slave open file description, the modes, then the lock. */
 static int make_pair(struct pty_rst *pr, const PtyEntry *e)
 {
-	int m = -1, unlock = 0, lock = 1, slave = -1;
+	int m = -1, unlock = 0, lock, slave = -1;
 	size_t i, mi = 0;
 
 	for (i = 0; i < pr->nr_files; i++)
@@ -939,8 +1104,11 @@ static int make_pair(struct pty_rst *pr, const PtyEntry *e)
 			return -1;
 		close(slave);
 	}
-	if (e->locked && ioctl(m, TIOCSPTLCK, &lock)) {
-		pr_perror("pty %u: lock", e->index);
+	if (e->slave_io_error && slave_io_error(e, m))
+		return -1;
+	lock = e->locked;
+	if (ioctl(m, TIOCSPTLCK, &lock)) {
+		pr_perror("pty %u: lock %d", e->index, lock);
 		return -1;
 	}
 	pr_info("pty %u restored", e->index);

@@ -24,9 +24,9 @@
  *   unconnected   socket, bind to its name if it had one
  * then options, shutdown(), O_NONBLOCK. A datagram socket not in a pair
  * whose queue came from unnamed senders gets it sent again to its name
- * from an unnamed socket, before it is connected anywhere. Other connected
- * stream and seqpacket pairs come back without names (an accepted end
- * whose listener is not in the dump reports an empty getsockname()).
+ * from an unnamed socket, before it is connected anywhere. An end of a
+ * stream or seqpacket pair made by socketpair() gets its name only if it
+ * was autobound (the dump refuses other names there).
  * A name in the file system is bound again where it was: a socket file
  * left there by the dumped task (same inode, or no one listening) is
  * replaced, anything else is refused; mode and owner are put back; a name
@@ -415,6 +415,14 @@ static int new_socket(struct rsk *s)
 	return sk_opts_restore(s->fd, s->e->opts, s->e->n_opts, false);
 }
 
+/* The name of an end of a socketpair: any for a datagram socket, an autobound one else. */
+static int bind_pair_name(const struct rsk *s)
+{
+	if (!s->e->has_name || (s->e->type != SOCK_DGRAM && !usk_autobind_name(s->e)))
+		return 0;
+	return bind_name(s->fd, s->e);
+}
+
 /* Both ends in the dump: one socketpair, each queue sent from the other end. */
 static int make_pair(struct rsk *a, struct rsk *b)
 {
@@ -430,8 +438,7 @@ static int make_pair(struct rsk *a, struct rsk *b)
 	if (sk_opts_restore(a->fd, a->e->opts, a->e->n_opts, false) ||
 	    sk_opts_restore(b->fd, b->e->opts, b->e->n_opts, false))
 		return -1;
-	if (a->e->type == SOCK_DGRAM && ((a->e->has_name && bind_name(a->fd, a->e)) ||
-					 (b->e->has_name && bind_name(b->fd, b->e))))
+	if (bind_pair_name(a) || bind_pair_name(b))
 		return -1;
 	if (send_queue(b->fd, a->e) || send_queue(a->fd, b->e))
 		return -1;
@@ -514,8 +521,8 @@ static int make_orphan(struct rsk *s)
 		return -1;
 	}
 	s->fd = s->any = sv[0];
-	ret = sk_opts_restore(s->fd, e->opts, e->n_opts, false) || room_for(sv[1], e) ||
-	      send_queue(sv[1], e);
+	ret = sk_opts_restore(s->fd, e->opts, e->n_opts, false) || bind_pair_name(s) ||
+	      room_for(sv[1], e) || send_queue(sv[1], e);
 	close(sv[1]);
 	return ret ? -1 : finish(s);
 }

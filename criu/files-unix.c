@@ -454,6 +454,52 @@ static int check_peer(const struct usk *s, const struct usk *peer)
 	return -1;
 }
 
+static bool same_name(const UnixSkEntry *x, const UnixSkEntry *y)
+{
+	if (!x->has_name || !y->has_name || x->name.len != y->name.len ||
+	    memcmp(x->name.data, y->name.data, x->name.len))
+		return false;
+	return !x->name.data[0] || (x->has_vfs_ino && y->has_vfs_ino && x->vfs_ino == y->vfs_ino &&
+				    x->vfs_dev == y->vfs_dev);
+}
+
+static bool has_listener(const struct unix_dump *ud, const UnixSkEntry *e)
+{
+	size_t i;
+
+	for (i = 0; i < ud->nr; i++)
+		if (ud->s[i].e->state == USK_LISTEN && ud->s[i].e->type == e->type &&
+		    same_name(ud->s[i].e, e))
+			return true;
+	return false;
+}
+
+/*
+ * A connected stream or seqpacket socket keeps its name only as restore
+ * makes it (criu/files-unix-rst.c): accepted again from a listener of the
+ * dump that has its name, or bound before connecting to such a listener,
+ * its peer being the accepted end, or autobound. Otherwise the name would
+ * be lost (the pair comes back from socketpair()), so it is refused.
+ */
+static int check_conn_name(const struct unix_dump *ud, const struct usk *s, const struct usk *peer)
+{
+	const UnixSkEntry *e = s->e;
+	char name[SK_NAME_MAX + 2] = "@";
+
+	if (!e->has_name || e->type == SOCK_DGRAM || e->state == USK_LISTEN ||
+	    e->state == USK_CLOSE || usk_autobind_name(e))
+		return 0;
+	if (peer && e->has_peer && peer->e->has_peer && peer->e->peer == e->id &&
+	    (has_listener(ud, e) || has_listener(ud, peer->e)))
+		return 0;
+	memcpy(name + !e->name.data[0], e->name.data + !e->name.data[0],
+	       e->name.len - !e->name.data[0]);
+	pr_err("fd %d of %d: connected unix %s socket named %s whose listener is not in the dump "
+	       "(accepted from a listener outside it or closed since, or bound before connecting): "
+	       "restoring its name is not supported yet", s->fd, s->pid, sk_type_str(e->type), name);
+	return -1;
+}
+
 static int unix_resolve(struct dump_files *d, const struct cr_options *o)
 {
 	struct unix_dump *ud = d->priv[FD_KIND__FD_UNIX_SK];
@@ -477,6 +523,16 @@ static int unix_resolve(struct dump_files *d, const struct cr_options *o)
 			}
 		}
 		if (check_peer(s, peer))
+			return -1;
+	}
+	for (i = 0; i < ud->nr; i++) {
+		struct usk *s = &ud->s[i], *peer = NULL, key;
+		UnixSkEntry ke = { .ino = s->e->peer_ino };
+
+		key.e = &ke;
+		if (s->e->has_peer)
+			peer = bsearch(&key, ud->s, ud->nr, sizeof(*ud->s), cmp_ino);
+		if (check_conn_name(ud, s, peer))
 			return -1;
 	}
 	return 0;

@@ -17,6 +17,25 @@
 #define USK_MAX_MSGS	65536		/* messages queued per socket */
 #define USK_MAX_BACKLOG	(1u << 20)
 
+/*
+ * An abstract name as the kernel's autobind makes it: NUL and five hex
+ * digits (a send with SO_PASSCRED, or bind() with no name). The socket owns
+ * it (it is in the abstract table), so restore binds it again explicitly,
+ * whatever the socket is connected to.
+ */
+static inline bool usk_autobind_name(const UnixSkEntry *e)
+{
+	size_t i;
+
+	if (!e->has_name || e->name.len != 6 || e->name.data[0])
+		return false;
+	for (i = 1; i < 6; i++)
+		if (!((e->name.data[i] >= '0' && e->name.data[i] <= '9') ||
+		      (e->name.data[i] >= 'a' && e->name.data[i] <= 'f')))
+			return false;
+	return true;
+}
+
 int unix_read(struct fd_rst *r, int dirfd);
 int unix_open(struct fd_rst *r, const struct fd_obj *o, const struct cr_options *opt);
 void unix_rst_free(struct fd_rst *r);

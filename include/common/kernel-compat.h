@@ -162,6 +162,17 @@ struct ptrace_sud_config {
 # define INOTIFY_IOC_SETNEXTWD	_IOW('I', 0, __s32)
 #endif
 
+#ifndef EPIOCSPARAMS				/* 6.9, linux/eventpoll.h */
+struct epoll_params {
+	__u32 busy_poll_usecs;
+	__u16 busy_poll_budget;
+	__u8 prefer_busy_poll;
+	__u8 __pad;		/* must be 0 */
+};
+# define EPIOCSPARAMS		_IOW(0x8A, 0x01, struct epoll_params)
+# define EPIOCGPARAMS		_IOR(0x8A, 0x02, struct epoll_params)
+#endif
+
 /* ---- memory and process control -------------------------------- */
 
 #ifndef MADV_GUARD_INSTALL			/* 6.13, asm-generic/mman-common.h */

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <linux/futex.h>
 
@@ -161,6 +162,22 @@ static inline void e2e_path(char *buf, size_t size, const char *name)
 	int dirlen = slash ? (int)(slash - e2e_result_path) : 1;
 
 	snprintf(buf, size, "%.*s/%s", dirlen, slash ? e2e_result_path : ".", name);
+}
+
+/*
+ * Before a program drops root: the result file made now and given to
+ * @uid:@gid, its directory searchable, so the program can still write it.
+ */
+static inline void e2e_result_for(uid_t uid, gid_t gid)
+{
+	char dir[PATH_MAX];
+	int fd = open(e2e_result_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	e2e_path(dir, sizeof(dir), ".");
+	if (fd < 0 || fchown(fd, uid, gid) || chmod(dir, 0711))
+		e2e_fail("making the result file %s writable for %u: %s", e2e_result_path, uid,
+			 strerror(errno));
+	close(fd);
 }
 
 /* The permission column ("r-xp") of the mapping holding @addr, or "none". */

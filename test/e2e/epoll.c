@@ -1,17 +1,20 @@
 /*
  * An epoll set over a pipe, an eventfd (edge-triggered), a periodic
  * timerfd and a listening TCP socket keeps its registrations and data and
- * still wakes after restore (the socket when a connection comes in).
+ * still wakes after restore (the socket when a connection comes in), and
+ * keeps its busy-poll parameters (EPIOCSPARAMS, 6.9).
  */
 #include <stdint.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
 
 #include "e2e.h"
+#include "kernel-compat.h"
 
 static void add(int ep, int fd, uint32_t events, uint64_t data)
 {
@@ -49,6 +52,23 @@ static int listener(struct sockaddr_in *sa)
 	return s;
 }
 
+/* Busy-poll parameters none of which is the default (budget over 64: CAP_NET_ADMIN). */
+static const struct epoll_params busy = { 25, 100, 1, 0 };
+
+static void check_params(int ep)
+{
+	struct epoll_params p = { 0 };
+
+	if (ioctl(ep, EPIOCGPARAMS, &p))
+		e2e_fail("EPIOCGPARAMS: %s", strerror(errno));
+	if (p.busy_poll_usecs != busy.busy_poll_usecs ||
+	    p.busy_poll_budget != busy.busy_poll_budget ||
+	    p.prefer_busy_poll != busy.prefer_busy_poll)
+		e2e_fail("busy-poll parameters %u usecs, budget %u, prefer %u; were %u, %u, %u",
+			 p.busy_poll_usecs, p.busy_poll_budget, p.prefer_busy_poll,
+			 busy.busy_poll_usecs, busy.busy_poll_budget, busy.prefer_busy_poll);
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_in sa;
@@ -69,9 +89,14 @@ int main(int argc, char **argv)
 	add(ep, tfd, EPOLLIN, 0x3333);
 	ls = listener(&sa);
 	add(ep, ls, EPOLLIN, 0x4444);
+	if (ioctl(ep, EPIOCSPARAMS, &busy))
+		e2e_fail("EPIOCSPARAMS: %s", strerror(errno));
+	check_params(ep);
 
 	e2e_ready();
 	e2e_wait_stop();
+
+	check_params(ep);
 
 	if (!(fcntl(ep, F_GETFD) & FD_CLOEXEC))
 		e2e_fail("epoll lost its close-on-exec flag");

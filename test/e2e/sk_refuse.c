@@ -97,13 +97,21 @@ static void setup(const char *mode)
 		send_fd(sv[0], p[0]);
 		close(p[0]);
 		fds[0] = sv[1];
-	} else if (!strcmp(mode, "pending")) {
+	} else if (!strcmp(mode, "pending") || !strcmp(mode, "acceptgone")) {
 		len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(un.sun_path + 1));
 		fds[0] = socket(AF_UNIX, SOCK_STREAM, 0);
 		fds[1] = socket(AF_UNIX, SOCK_STREAM, 0);
 		if (bind(fds[0], (struct sockaddr *)&un, len) || listen(fds[0], 1) ||
 		    connect(fds[1], (struct sockaddr *)&un, len))
 			e2e_fail("setup: %s", strerror(errno));
+		if (!strcmp(mode, "acceptgone")) {
+			/* accepted from a listener closed since: its name is no one's in the dump */
+			p[0] = fds[0];
+			fds[0] = accept(p[0], NULL, NULL);
+			if (fds[0] < 0)
+				e2e_fail("accept: %s", strerror(errno));
+			close(p[0]);
+		}
 	} else if (!strcmp(mode, "tcp") || !strcmp(mode, "udp")) {
 		int type = mode[0] == 't' ? SOCK_STREAM : SOCK_DGRAM;
 
@@ -323,6 +331,14 @@ static void check(const char *mode)
 	} else if (!strcmp(mode, "oob")) {
 		if (recv(fds[0], buf, 1, MSG_OOB) != 1 || buf[0] != '!' || recv(fds[0], buf, 2, 0) != 2)
 			e2e_fail("the out-of-band byte or the data is lost");
+	} else if (!strcmp(mode, "acceptgone")) {
+		struct sockaddr_un un;
+		socklen_t len = sizeof(un);
+
+		if (getsockname(fds[0], (struct sockaddr *)&un, &len) ||
+		    len <= offsetof(struct sockaddr_un, sun_path) || write(fds[1], "x", 1) != 1 ||
+		    read(fds[0], buf, 1) != 1)
+			e2e_fail("the accepted socket lost its name or its peer: %s", strerror(errno));
 	} else if (!strcmp(mode, "self")) {
 		if (send(fds[0], "me", 2, 0) != 2 || recv(fds[0], buf, sizeof(buf), 0) != 2)
 			e2e_fail("the self-connected socket no longer talks to itself");

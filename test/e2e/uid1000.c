@@ -5,7 +5,6 @@
  * sees (criu's, or when criu has none, uid 1000's user session keyring).
  */
 #include <grp.h>
-#include <libgen.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <linux/keyctl.h>
@@ -30,17 +29,11 @@ int main(int argc, char **argv)
 {
 	uid_t r, e, s;
 	gid_t gr, ge, gs, groups[4];
-	char dir[512];
-	int fd, n;
+	int n;
 	long keyring;
 
 	e2e_init(argc, argv);
-	/* the result file must stay writable for uid 1000 */
-	snprintf(dir, sizeof(dir), "%s", argv[1]);
-	fd = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	if (fd < 0 || fchown(fd, 1000, 1000) || chmod(dirname(dir), 0711))
-		e2e_fail("setup: %s", strerror(errno));
-	close(fd);
+	e2e_result_for(1000, 1000);
 	if (setgroups(1, (gid_t[]){ 1001 }) || setresgid(1000, 1000, 1000) ||
 	    setresuid(1000, 1000, 1000))
 		e2e_fail("dropping to uid 1000: %s", strerror(errno));

@@ -9,6 +9,8 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <sys/un.h>
+
 #include "e2e.h"
 
 #define BIG	150000
@@ -56,7 +58,8 @@ int main(int argc, char **argv)
 {
 	static unsigned char buf[BIG];
 	int st[2], dg[2], sp[2], half[2], dup_fd, sndbuf = 1 << 20, one = 1, peek = 0, v, want;
-	socklen_t len = sizeof(v);
+	socklen_t len = sizeof(v), name_len, len2;
+	struct sockaddr_un name, now;
 	char line[64];
 	size_t i;
 
@@ -81,9 +84,19 @@ int main(int argc, char **argv)
 	if (write(half[0], "last words", 10) != 10 || shutdown(half[0], SHUT_WR))
 		e2e_fail("half: %s", strerror(errno));
 	dup_fd = dup(st[1]);
+	/* the send with SO_PASSCRED autobound sp[0]: an abstract name of its own */
+	name_len = sizeof(name);
+	if (getsockname(sp[0], (struct sockaddr *)&name, &name_len) || name_len <= sizeof(sa_family_t))
+		e2e_fail("sp[0] is not autobound: %s", strerror(errno));
 
 	e2e_ready();
 	e2e_wait_stop();
+
+	len2 = sizeof(now);
+	if (getsockname(sp[0], (struct sockaddr *)&now, &len2) || len2 != name_len ||
+	    memcmp(&now, &name, name_len))
+		e2e_fail("the autobound name of sp[0] is lost (%u bytes now, %u before)", len2,
+			 name_len);
 
 	if (!(fcntl(st[1], F_GETFL) & O_NONBLOCK) || (fcntl(st[0], F_GETFL) & O_NONBLOCK))
 		e2e_fail("O_NONBLOCK not kept on the right end");
