@@ -37,6 +37,7 @@ def unit_suites():
 def suites():
     yield from unit_suites()
     yield ("cli", [os.path.join(ROOT, "test/cli.sh")], 120)
+    yield ("est-show", [os.path.join(ROOT, "test/est-show.sh")], 300)
     compel = os.path.join(ROOT, "compel/test/run")
     if os.access(compel, os.X_OK):
         yield ("compel", [compel], 600)
