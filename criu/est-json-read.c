@@ -111,7 +111,14 @@ static int get_enum(const struct rctx *c, const struct json_value *v, int32_t *o
 {
 	const ProtobufCEnumDescriptor *ed = c->field->descriptor;
 	const ProtobufCEnumValue *ev;
+	int64_t i;
 
+	if (v->type == JSON_NUMBER) {	/* how we print a value without a name */
+		if (json_get_i64(v, INT32_MIN, INT32_MAX, &i))
+			return rerr(c, v, "not a 32-bit enum value");
+		*out = i;
+		return 0;
+	}
 	if (v->type != JSON_STRING)
 		return rerr(c, v, "expected a %s value name", ed->name);
 	ev = protobuf_c_enum_descriptor_get_value_by_name(ed, v->str);
@@ -212,7 +219,7 @@ static int set_one_unknown(const struct rctx *c, ProtobufCMessageUnknownField *u
 	uint64_t t, w;
 
 	if (v->type != JSON_OBJECT || !tag || !wire || !data || v->len != 3 ||
-	    json_get_u64(tag, (1u << 29) - 1, &t) || !t || json_get_u64(wire, 5, &w) ||
+	    json_get_u64(tag, EST_TAG_MAX, &t) || !t || json_get_u64(wire, 5, &w) ||
 	    data->type != JSON_STRING || est_get_base64(data->str, data->len, &u->data, &u->len))
 		return rerr(c, v, "expected {\"tag\": 1.., \"wire_type\": 0..5, \"data\": base64}");
 	if (protobuf_c_message_descriptor_get_field(c->msg, t))
@@ -336,7 +343,8 @@ static void put_le32(struct jbuf *out, uint32_t v)
 #define ANY_LENGTH	UINT64_MAX
 
 /* The base64 string @v into @out, which must come to @want bytes (or ANY_LENGTH). */
-static int put_payload(const struct wctx *w, const struct json_value *v, uint64_t want)
+static int put_payload(const struct wctx *w, const struct json_value *v, uint64_t want,
+		       const struct json_value *entry)
 {
 	struct rctx c = { .src = w->src };
 	uint8_t *data;
@@ -344,7 +352,8 @@ static int put_payload(const struct wctx *w, const struct json_value *v, uint64_
 
 	if (!v) {
 		if (want)
-			return rerr(&c, v, "missing \"extra\" of %llu bytes", (unsigned long long)want);
+			return rerr(&c, entry, "missing \"extra\" of %llu bytes",
+				    (unsigned long long)want);
 		return 0;
 	}
 	if (v->type != JSON_STRING || est_get_base64(v->str, v->len, &data, &len))
@@ -360,16 +369,16 @@ static int put_payload(const struct wctx *w, const struct json_value *v, uint64_
 }
 
 static int put_tcp_queues(const struct wctx *w, const struct json_value *v,
-			  const Est__TcpStreamEntry *t)
+			  const Est__TcpStreamEntry *t, const struct json_value *entry)
 {
 	struct rctx c = { .src = w->src };
 
 	if (!v)
-		return put_payload(w, NULL, (uint64_t)t->inq_len + t->outq_len);
+		return put_payload(w, NULL, (uint64_t)t->inq_len + t->outq_len, entry);
 	if (v->type != JSON_OBJECT || v->len != 2 || !json_get(v, "inq") || !json_get(v, "outq"))
 		return rerr(&c, v, "\"extra\" must be {\"inq\": base64, \"outq\": base64}");
-	return put_payload(w, json_get(v, "inq"), t->inq_len) ?:
-	       put_payload(w, json_get(v, "outq"), t->outq_len);
+	return put_payload(w, json_get(v, "inq"), t->inq_len, entry) ?:
+	       put_payload(w, json_get(v, "outq"), t->outq_len, entry);
 }
 
 static int put_extra(struct wctx *w, const ProtobufCMessage *m, const struct json_value *extra,
@@ -381,21 +390,20 @@ static int put_extra(struct wctx *w, const ProtobufCMessage *m, const struct jso
 	case EST_EXTRA_NONE:
 		return extra ? rerr(&c, extra, "this kind has no \"extra\"") : 0;
 	case EST_EXTRA_PIPE_DATA:
-		return put_payload(w, extra, ((const Est__PipeDataEntry *)m)->bytes);
+		return put_payload(w, extra, ((const Est__PipeDataEntry *)m)->bytes, entry);
 	case EST_EXTRA_SK_QUEUE:
-		return put_payload(w, extra, ((const Est__SkPacketEntry *)m)->length);
+		return put_payload(w, extra, ((const Est__SkPacketEntry *)m)->length, entry);
 	case EST_EXTRA_TCP_STREAM:
-		return put_tcp_queues(w, extra, (const void *)m);
+		return put_tcp_queues(w, extra, (const void *)m, entry);
 	case EST_EXTRA_GHOST:
 		break;
 	}
 	if (m->descriptor == &est__ghost_chunk_entry__descriptor)
-		return put_payload(w, extra, ((const Est__GhostChunkEntry *)m)->len);
+		return put_payload(w, extra, ((const Est__GhostChunkEntry *)m)->len, entry);
 	if (((const Est__GhostFileEntry *)m)->chunks)
 		return extra ? rerr(&c, extra, "a chunked ghost file has no \"extra\" here") : 0;
 	w->done = true;
-	(void)entry;
-	return extra ? put_payload(w, extra, ANY_LENGTH) : 0;
+	return extra ? put_payload(w, extra, ANY_LENGTH, entry) : 0;
 }
 
 static int put_entry(struct wctx *w, const struct json_value *entry, size_t nr)

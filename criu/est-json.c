@@ -194,7 +194,7 @@ static void print_repeated(struct ew *w, const struct fctx *c, const ProtobufCMe
 
 	ew_open(w, '[');
 	if (w->pretty && c->note && c->note->kind == EST_JSON_IPADD && !c->hex &&
-	    (n == 1 || n >= 4)) {
+	    (n == 1 || n == 4)) {
 		ew_item(w, &items);
 		est_put_ipadd(w->jb, (const uint32_t *)arr, n);
 	} else {
@@ -338,6 +338,37 @@ static void print_extra(struct ew *w, const struct est_kind *k, const struct est
 	ew_close(w, '}', keys);
 }
 
+/*
+ * Whether every unknown field in @m and below has a field number protobuf
+ * allows: protobuf-c's reader keeps others (0 from a padded tag varint),
+ * which could not be written back as they were read.
+ */
+static bool tags_ok(const ProtobufCMessage *m)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+	unsigned int i;
+	size_t j, n;
+
+	for (j = 0; j < m->n_unknown_fields; j++)
+		if (!m->unknown_fields[j].tag || m->unknown_fields[j].tag > EST_TAG_MAX)
+			return false;
+	for (i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		ProtobufCMessage *const *sub = CMEMBER(m, f->offset);
+
+		if (f->type != PROTOBUF_C_TYPE_MESSAGE || !pbjson_field_present(m, f))
+			continue;
+		n = f->label == PROTOBUF_C_LABEL_REPEATED ?
+			*(const size_t *)CMEMBER(m, f->quantifier_offset) : 1;
+		if (f->label == PROTOBUF_C_LABEL_REPEATED)
+			sub = *(ProtobufCMessage *const *const *)sub;
+		for (j = 0; j < n; j++)
+			if (sub[j] && !tags_ok(sub[j]))
+				return false;
+	}
+	return true;
+}
+
 static int print_entries(struct ew *w, struct est_parser *p)
 {
 	unsigned int items = 0, n;
@@ -346,6 +377,12 @@ static int print_entries(struct ew *w, struct est_parser *p)
 
 	ew_open(w, '[');
 	while ((ret = est_parse_next(p, &e)) == 1) {
+		if (!tags_ok(e.msg)) {
+			pr_err("%s: entry at offset %zu has a field numbered 0 or above 2^29",
+			       p->name, e.offset);
+			est_entry_release(&e);
+			return -1;
+		}
 		n = 0;
 		ew_item(w, &items);
 		ew_open(w, '{');

@@ -618,7 +618,8 @@ void jbuf_putn(struct jbuf *jb, const char *s, size_t n)
 		jb->buf = p;
 		jb->cap = cap;
 	}
-	memcpy(jb->buf + jb->len, s, n);
+	if (n)			/* @s may be NULL then */
+		memcpy(jb->buf + jb->len, s, n);
 	jb->len += n;
 	jb->buf[jb->len] = '\0';
 }

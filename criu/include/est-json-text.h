@@ -14,6 +14,7 @@
 #include "json.h"
 
 #define EST_UNKNOWN_KEY	"_unknown_fields"
+#define EST_TAG_MAX	((1u << 29) - 1)	/* the largest protobuf field number */
 
 /* Python json.dumps(ensure_ascii=True); bytes that are not UTF-8 as \udcXX. */
 void est_put_string(struct jbuf *jb, const char *s, size_t len);
