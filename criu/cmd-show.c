@@ -221,7 +221,8 @@ static int show_dir(const char *path, bool pretty)
 		pr_perror("can't open %s", path);
 		return -1;
 	}
-	if (!faccessat(dirfd, "inventory.img", F_OK, 0) && est_file_kind(dirfd, "inventory.img") == 1) {
+	if (!faccessat(dirfd, "inventory.img", F_OK, 0) &&
+	    est_file_kind(dirfd, "inventory.img") == 1) {
 		jbuf_init(&jb);
 		ret = est_show_dir(dirfd, pretty, &jb, put_stdout);
 		jbuf_free(&jb);
@@ -271,7 +272,9 @@ int cmd_show(struct cr_options *o)
 		pr_perror("can't stat %s", path);
 		return -1;
 	}
-	return S_ISDIR(st.st_mode) ? show_dir(path, o->show_pretty) : show_file(path, o->show_pretty);
+	if (S_ISDIR(st.st_mode))
+		return show_dir(path, o->show_pretty);
+	return show_file(path, o->show_pretty);
 }
 
 /* ---- JSON -> image ----------------------------------------------------------- */

@@ -68,9 +68,13 @@ static int get_int(const struct rctx *c, const struct json_value *v, void *p)
 	bool sign = t == PROTOBUF_C_TYPE_INT32 || t == PROTOBUF_C_TYPE_SINT32 ||
 		    t == PROTOBUF_C_TYPE_SFIXED32 || t == PROTOBUF_C_TYPE_INT64 ||
 		    t == PROTOBUF_C_TYPE_SINT64 || t == PROTOBUF_C_TYPE_SFIXED64;
-	uint64_t mag, max = sign ? (is64 ? INT64_MAX : INT32_MAX) : (is64 ? UINT64_MAX : UINT32_MAX);
+	uint64_t mag, max;
 	bool neg = false;
 
+	if (sign)
+		max = is64 ? INT64_MAX : INT32_MAX;
+	else
+		max = is64 ? UINT64_MAX : UINT32_MAX;
 	if (v->type == JSON_NUMBER) {
 		if (est_get_int(v->str, &neg, &mag))
 			return rerr(c, v, "expected an integer, not %s", v->str);
@@ -142,7 +146,8 @@ static int set_value(const struct rctx *c, const struct json_value *v, void *p)
 		return get_enum(c, v, p);
 	case PROTOBUF_C_TYPE_BOOL:
 		if (v->type != JSON_TRUE && v->type != JSON_FALSE)
-			return rerr(c, v, "expected true or false, not %s", json_type_name(v->type));
+			return rerr(c, v, "expected true or false, not %s",
+				    json_type_name(v->type));
 		*(protobuf_c_boolean *)p = v->type == JSON_TRUE;
 		return 0;
 	case PROTOBUF_C_TYPE_STRING:
@@ -453,7 +458,8 @@ static const struct est_kind *kind_named(const struct json_value *magic, const c
 	if (file_name) {
 		k = est_kind_by_name(file_name);
 		if (!k || strcmp(k->name, magic->str) || !k->magic) {
-			pr_err("%s: \"%s\" is not the name of a %s image", src, file_name, magic->str);
+			pr_err("%s: \"%s\" is not the name of a %s image", src, file_name,
+			       magic->str);
 			return NULL;
 		}
 		return k;
@@ -474,7 +480,8 @@ int est_from_json(const struct json_value *doc, const char *src, const char *fil
 	size_t i;
 
 	if (doc->type != JSON_OBJECT || doc->len != 2 || !entries || entries->type != JSON_ARRAY) {
-		pr_err("%s: expected an object with exactly \"magic\" and \"entries\" (an array)", src);
+		pr_err("%s: expected an object with exactly \"magic\" and \"entries\" (an array)",
+		       src);
 		return -1;
 	}
 	w.kind = kind_named(json_get(doc, "magic"), src, file_name);

@@ -261,7 +261,8 @@ int est_get_qp(const char *s, size_t len, uint8_t **out, size_t *out_len)
 		} else if (s[i] == '=') {
 			o[n++] = '=';
 			i++;
-		} else if (i + 1 < len && json_hex_digit(s[i]) >= 0 && json_hex_digit(s[i + 1]) >= 0) {
+		} else if (i + 1 < len && json_hex_digit(s[i]) >= 0 &&
+			   json_hex_digit(s[i + 1]) >= 0) {
 			o[n++] = json_hex_digit(s[i]) << 4 | json_hex_digit(s[i + 1]);
 			i += 2;
 		} else {
