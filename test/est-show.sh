@@ -32,14 +32,18 @@ check_file() {
 	local c=$1 img=$2 b ref pretty
 	b=$(basename "$img")
 	mkdir -p "$TMP/re" "$TMP/enc"
-	"$CRIT" decode -i "$img" >"$TMP/crit.json" 2>"$TMP/err" ||
+	"$CRIT" decode -i "$img" >"$TMP/crit-compact.json" 2>"$TMP/err" ||
 		{ fail "$c" "crit decode $b: $(tail -1 "$TMP/err")"; return 1; }
-	"$CRIT" encode -i "$TMP/crit.json" -o "$TMP/re/$b" 2>"$TMP/err" ||
+	"$CRIT" encode -i "$TMP/crit-compact.json" -o "$TMP/re/$b" 2>"$TMP/err" ||
 		{ fail "$c" "crit encode $b: $(tail -1 "$TMP/err")"; return 1; }
 	ref=$img
 	same "$img" "$TMP/re/$b" || ref=$TMP/re/$b	# §5.3 fields: compare on crit's bytes
 	for pretty in "" --pretty; do
-		"$CRIT" decode -i "$img" $pretty >"$TMP/crit.json" 2>/dev/null
+		if [ -n "$pretty" ]; then
+			"$CRIT" decode -i "$img" --pretty >"$TMP/crit.json" 2>/dev/null
+		else
+			cp "$TMP/crit-compact.json" "$TMP/crit.json"
+		fi
 		"$CRIU" show $pretty "$ref" >"$TMP/ours.json" 2>"$TMP/err" ||
 			{ fail "$c" "criu show $pretty $b: $(tail -1 "$TMP/err")"; return 1; }
 		same "$TMP/crit.json" "$TMP/ours.json" ||
