@@ -8,6 +8,10 @@
  * unfinished dump are skipped). A file that fails to decode is left out of
  * that object (the error is logged) and the command fails at the end, but
  * the output stays one valid JSON document.
+ *
+ * Images of the established format (and a directory whose inventory.img is
+ * one) print as crit decode prints them, --pretty as crit decode --pretty;
+ * encode reads that JSON back (criu/est-show.c).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -20,6 +24,7 @@
 
 #define LOG_PREFIX "show: "
 #include "commands.h"
+#include "est-show.h"
 #include "image.h"
 #include "log.h"
 #include "pbjson.h"
@@ -144,7 +149,7 @@ static const char *base_name(const char *path)
 	return slash ? slash + 1 : path;
 }
 
-static int show_file(const char *path)
+static int show_file(const char *path, bool pretty)
 {
 	const char *slash = strrchr(path, '/');
 	char *dir = slash ? strndup(path, slash - path + 1) : strdup(".");
@@ -158,7 +163,14 @@ static int show_file(const char *path)
 		return -1;
 	}
 	jbuf_init(&jb);
-	if (!img_to_json(dirfd, base_name(path), &jb, 0)) {
+	ret = est_file_kind(dirfd, base_name(path));
+	if (ret == 1)
+		ret = est_show_file(dirfd, base_name(path), pretty, 0, &jb);
+	else if (!ret)
+		ret = img_to_json(dirfd, base_name(path), &jb, 0);
+	if (ret) {
+		ret = -1;
+	} else {
 		jbuf_putn(&jb, "\n", 1);
 		ret = put_stdout(&jb);
 	}
@@ -198,7 +210,7 @@ static int show_dir_entry(int dirfd, const char *name, struct jbuf *jb, bool fir
 	return img_to_json(dirfd, name, jb, 1);
 }
 
-static int show_dir(const char *path)
+static int show_dir(const char *path, bool pretty)
 {
 	struct dirent **list;
 	struct jbuf jb;
@@ -208,6 +220,14 @@ static int show_dir(const char *path)
 	if (dirfd < 0) {
 		pr_perror("can't open %s", path);
 		return -1;
+	}
+	if (!faccessat(dirfd, "inventory.img", F_OK, 0) &&
+	    est_file_kind(dirfd, "inventory.img") == 1) {
+		jbuf_init(&jb);
+		ret = est_show_dir(dirfd, pretty, &jb, put_stdout);
+		jbuf_free(&jb);
+		close(dirfd);
+		return ret;
 	}
 	n = scandirat(dirfd, ".", &list, image_name_filter, by_name);
 	if (n < 0) {
@@ -244,7 +264,7 @@ int cmd_show(struct cr_options *o)
 	const char *path;
 
 	if (o->args.n != 2) {
-		pr_err("usage: criu show FILE|DIR");
+		pr_err("usage: criu show [--pretty] FILE|DIR");
 		return -1;
 	}
 	path = o->args.v[1];
@@ -252,7 +272,9 @@ int cmd_show(struct cr_options *o)
 		pr_perror("can't stat %s", path);
 		return -1;
 	}
-	return S_ISDIR(st.st_mode) ? show_dir(path) : show_file(path);
+	if (S_ISDIR(st.st_mode))
+		return show_dir(path, o->show_pretty);
+	return show_file(path, o->show_pretty);
 }
 
 /* ---- JSON -> image ----------------------------------------------------------- */
@@ -420,6 +442,8 @@ int cmd_encode(struct cr_options *o)
 	dirfd = dir ? open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
 	if (dirfd < 0)
 		pr_perror("can't open the directory of %s", out);
+	else if (est_doc_names_est_kind(doc))
+		ret = est_encode(doc, in, dirfd, base_name(out));
 	else
 		ret = json_to_img(doc, in, dirfd, base_name(out));
 	if (dirfd >= 0)

@@ -111,6 +111,17 @@ static void skip_ws(struct jparser *ps)
 	}
 }
 
+int json_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 /* Four hex digits at @s (inside [s, end)), or -1. */
 static int32_t hex4(const char *s, const char *end)
 {
@@ -120,17 +131,11 @@ static int32_t hex4(const char *s, const char *end)
 	if (end - s < 4)
 		return -1;
 	for (i = 0; i < 4; i++) {
-		char c = s[i];
+		int d = json_hex_digit(s[i]);
 
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= c - '0';
-		else if (c >= 'a' && c <= 'f')
-			v |= c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			v |= c - 'A' + 10;
-		else
+		if (d < 0)
 			return -1;
+		v = v << 4 | d;
 	}
 	return v;
 }
@@ -613,7 +618,8 @@ void jbuf_putn(struct jbuf *jb, const char *s, size_t n)
 		jb->buf = p;
 		jb->cap = cap;
 	}
-	memcpy(jb->buf + jb->len, s, n);
+	if (n)			/* @s may be NULL then */
+		memcpy(jb->buf + jb->len, s, n);
 	jb->len += n;
 	jb->buf[jb->len] = '\0';
 }
@@ -649,6 +655,20 @@ void jbuf_indent(struct jbuf *jb, unsigned int level)
 		jbuf_putn(jb, spaces, min(level, (unsigned int)sizeof(spaces) - 1));
 }
 
+const char *json_short_escape(unsigned char c)
+{
+	switch (c) {
+	case '"': return "\\\"";
+	case '\\': return "\\\\";
+	case '\n': return "\\n";
+	case '\r': return "\\r";
+	case '\t': return "\\t";
+	case '\b': return "\\b";
+	case '\f': return "\\f";
+	}
+	return NULL;
+}
+
 void json_put_string(struct jbuf *jb, const char *s, size_t len)
 {
 	const unsigned char *u = (const unsigned char *)s;
@@ -656,17 +676,8 @@ void json_put_string(struct jbuf *jb, const char *s, size_t len)
 
 	jbuf_putn(jb, "\"", 1);
 	while (i < len) {
-		const char *esc = NULL;
+		const char *esc = json_short_escape(u[i]);
 
-		switch (u[i]) {
-		case '"': esc = "\\\""; break;
-		case '\\': esc = "\\\\"; break;
-		case '\n': esc = "\\n"; break;
-		case '\r': esc = "\\r"; break;
-		case '\t': esc = "\\t"; break;
-		case '\b': esc = "\\b"; break;
-		case '\f': esc = "\\f"; break;
-		}
 		if (esc) {
 			jbuf_puts(jb, esc);
 			i++;

@@ -150,6 +150,7 @@ const struct opt_def opt_table[] = {
 	OPT("extra", NO_SHORT, OPT_BOOL, check_extra, true, GRP_CHECK, NULL, "check: also probe optional features"),
 	OPT("all", NO_SHORT, OPT_BOOL, check_all, true, GRP_CHECK, NULL, "check: probe every feature"),
 	OPT("experimental", NO_SHORT, OPT_BOOL, check_experimental, true, GRP_CHECK, NULL, "check: also probe experimental features (there are none)"),
+	OPT("pretty", NO_SHORT, OPT_BOOL, show_pretty, true, GRP_COMMON, NULL, "show: print established-format images as crit decode --pretty does"),
 	OPT("help", 'h', OPT_HELP, NO_FIELD, true, GRP_COMMON, NULL, "show this help"),
 	OPT("version", 'V', OPT_VERSION, NO_FIELD, true, GRP_COMMON, NULL, "show the version"),
 };

@@ -12,7 +12,7 @@
 #define MEMBER(msg, off)	((void *)((char *)(msg) + (off)))
 #define CMEMBER(msg, off)	((const void *)((const char *)(msg) + (off)))
 
-static size_t elem_size(ProtobufCType type)
+size_t pbjson_elem_size(ProtobufCType type)
 {
 	switch (type) {
 	case PROTOBUF_C_TYPE_INT64:
@@ -40,8 +40,7 @@ static bool is_pointer_type(ProtobufCType type)
 	return type == PROTOBUF_C_TYPE_STRING || type == PROTOBUF_C_TYPE_MESSAGE;
 }
 
-/* Whether @f is set in @m the way protobuf_c_message_pack decides it. */
-static bool field_present(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f)
+bool pbjson_field_present(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f)
 {
 	const void *p = CMEMBER(m, f->offset);
 
@@ -180,7 +179,7 @@ static void print_array(struct jbuf *jb, const ProtobufCMessage *m,
 			jbuf_puts(jb, lines ? "," : ", ");
 		if (lines)
 			jbuf_indent(jb, level + 1);
-		print_value(jb, f, arr + i * elem_size(f->type), level + 1);
+		print_value(jb, f, arr + i * pbjson_elem_size(f->type), level + 1);
 	}
 	if (lines)
 		jbuf_indent(jb, level);
@@ -218,7 +217,7 @@ void pbjson_print(struct jbuf *jb, const ProtobufCMessage *msg, unsigned int lev
 	for (i = 0; i < d->n_fields; i++) {
 		const ProtobufCFieldDescriptor *f = &d->fields[i];
 
-		if (!field_present(msg, f))
+		if (!pbjson_field_present(msg, f))
 			continue;
 		if (!first)
 			jbuf_putn(jb, ",", 1);
@@ -286,7 +285,7 @@ void pbjson_free(ProtobufCMessage *msg)
 			char *arr = *(char **)p;
 
 			for (j = 0; arr && j < n; j++)
-				free_value(f, arr + j * elem_size(f->type));
+				free_value(f, arr + j * pbjson_elem_size(f->type));
 			free(arr);
 		} else if (!(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) ||
 			   *(uint32_t *)MEMBER(msg, f->quantifier_offset) == f->id) {
@@ -322,17 +321,6 @@ berr(const struct bctx *c, const struct json_value *v, const char *fmt, ...)
 	return -1;
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int get_hex(const struct bctx *c, const struct json_value *v, uint8_t **data, size_t *len)
 {
 	size_t i;
@@ -349,7 +337,7 @@ static int get_hex(const struct bctx *c, const struct json_value *v, uint8_t **d
 		return -1;
 	}
 	for (i = 0; i < *len; i++) {
-		int hi = hex_digit(v->str[2 * i]), lo = hex_digit(v->str[2 * i + 1]);
+		int hi = json_hex_digit(v->str[2 * i]), lo = json_hex_digit(v->str[2 * i + 1]);
 
 		if (hi < 0 || lo < 0) {
 			free(*data);
@@ -478,24 +466,49 @@ static int set_value(const struct bctx *c, const struct json_value *v, void *p)
 	return berr(c, v, "field type %d is not supported", f->type);
 }
 
+void *pbjson_repeated_alloc(ProtobufCMessage *m, const ProtobufCFieldDescriptor *f, size_t n)
+{
+	char *arr = calloc(n, pbjson_elem_size(f->type));
+
+	if (!arr) {
+		pr_err("out of memory");
+		return NULL;
+	}
+	/* Owned by the message from here on, so pbjson_free releases it. */
+	*(char **)MEMBER(m, f->offset) = arr;
+	*(size_t *)MEMBER(m, f->quantifier_offset) = n;
+	return arr;
+}
+
+void *pbjson_single_slot(ProtobufCMessage *m, const ProtobufCFieldDescriptor *f)
+{
+	if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+		uint32_t *which = MEMBER(m, f->quantifier_offset);
+
+		if (*which)
+			return NULL;
+		/* Set the case first: pbjson_free then knows what the union holds. */
+		*which = f->id;
+		memset(MEMBER(m, f->offset), 0, pbjson_elem_size(f->type));
+	} else if (f->label == PROTOBUF_C_LABEL_OPTIONAL && f->quantifier_offset) {
+		*(protobuf_c_boolean *)MEMBER(m, f->quantifier_offset) = 1;
+	}
+	return MEMBER(m, f->offset);
+}
+
 static int set_repeated(const struct bctx *c, ProtobufCMessage *m, const struct json_value *v)
 {
 	const ProtobufCFieldDescriptor *f = c->field;
-	size_t size = elem_size(f->type), i;
+	size_t size = pbjson_elem_size(f->type), i;
 	char *arr;
 
 	if (v->type != JSON_ARRAY)
 		return berr(c, v, "expected an array, not %s", json_type_name(v->type));
 	if (!v->len)
 		return 0;
-	arr = calloc(v->len, size);
-	if (!arr) {
-		pr_err("out of memory");
+	arr = pbjson_repeated_alloc(m, f, v->len);
+	if (!arr)
 		return -1;
-	}
-	/* Owned by the message from here on, so pbjson_free releases it. */
-	*(char **)MEMBER(m, f->offset) = arr;
-	*(size_t *)MEMBER(m, f->quantifier_offset) = v->len;
 	for (i = 0; i < v->len; i++) {
 		if (set_value(c, &v->items[i], arr + i * size))
 			return -1;
@@ -505,22 +518,14 @@ static int set_repeated(const struct bctx *c, ProtobufCMessage *m, const struct 
 
 static int set_field(const struct bctx *c, ProtobufCMessage *m, const struct json_value *v)
 {
-	const ProtobufCFieldDescriptor *f = c->field;
+	void *slot;
 
-	if (f->label == PROTOBUF_C_LABEL_REPEATED)
+	if (c->field->label == PROTOBUF_C_LABEL_REPEATED)
 		return set_repeated(c, m, v);
-	if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
-		uint32_t *which = MEMBER(m, f->quantifier_offset);
-
-		if (*which)
-			return berr(c, v, "another field of the same oneof is already set");
-		/* Set the case first: pbjson_free then knows what the union holds. */
-		*which = f->id;
-		memset(MEMBER(m, f->offset), 0, elem_size(f->type));
-	} else if (f->label == PROTOBUF_C_LABEL_OPTIONAL && f->quantifier_offset) {
-		*(protobuf_c_boolean *)MEMBER(m, f->quantifier_offset) = 1;
-	}
-	return set_value(c, v, MEMBER(m, f->offset));
+	slot = pbjson_single_slot(m, c->field);
+	if (!slot)
+		return berr(c, v, "another field of the same oneof is already set");
+	return set_value(c, v, slot);
 }
 
 /* A varint of exactly @len bytes at @p; returns its value in *v. */
@@ -539,8 +544,7 @@ static bool varint_ok(const uint8_t *p, size_t len, uint64_t *v)
 	return true;
 }
 
-/* Check that @data is one whole value of @wire type, as pack writes it. */
-static bool unknown_data_ok(unsigned int wire, const uint8_t *data, size_t len)
+bool pbjson_wire_value_ok(unsigned int wire, const uint8_t *data, size_t len)
 {
 	uint64_t v;
 	size_t pre;
@@ -580,7 +584,7 @@ static int set_one_unknown(const struct bctx *c, ProtobufCMessageUnknownField *u
 		return berr(c, tag, "tag %llu is a known field", (unsigned long long)t);
 	u->tag = t;
 	u->wire_type = w;
-	if (!unknown_data_ok(w, u->data, u->len))
+	if (!pbjson_wire_value_ok(w, u->data, u->len))
 		return berr(c, data, "data is not one value of wire type %llu", (unsigned long long)w);
 	return 0;
 }

@@ -39,6 +39,7 @@ def suites():
     yield ("cli", [os.path.join(ROOT, "test/cli.sh")], 120)
     # restores of images the established tool wrote (../shared/golden)
     yield ("golden", [os.path.join(ROOT, "test/golden.py")], 300)
+    yield ("est-show", [os.path.join(ROOT, "test/est-show.sh")], 300)
     compel = os.path.join(ROOT, "compel/test/run")
     if os.access(compel, os.X_OK):
         yield ("compel", [compel], 600)

@@ -83,6 +83,9 @@ int json_get_double(const struct json_value *v, double *out);
 
 const char *json_type_name(enum json_type t);
 
+/* The value of hex digit @c, or -1. */
+int json_hex_digit(char c);
+
 /* ---- writing ---------------------------------------------------------- */
 
 struct jbuf {
@@ -97,6 +100,8 @@ void jbuf_putn(struct jbuf *jb, const char *s, size_t n);
 void jbuf_puts(struct jbuf *jb, const char *s);
 void jbuf_printf(struct jbuf *jb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void jbuf_indent(struct jbuf *jb, unsigned int level);
+/* The two-character escape of @c ("\\n", "\\\"", ...), or NULL if it has none. */
+const char *json_short_escape(unsigned char c);
 /* Quoted JSON string of @len bytes, see the escaping rule above. */
 void json_put_string(struct jbuf *jb, const char *s, size_t len);
 

@@ -122,6 +122,7 @@ struct cr_options {
 	bool check_extra;
 	bool check_all;
 	bool check_experimental;
+	bool show_pretty;		/* show: crit's --pretty layout for established images */
 
 	/* positional words: the command, its arguments, --exec-cmd's command */
 	struct str_list args;

@@ -36,6 +36,19 @@ ProtobufCMessage *pbjson_build(const ProtobufCMessageDescriptor *desc,
 			       const struct json_value *obj, const char *src);
 void pbjson_free(ProtobufCMessage *msg);
 
+/* ---- helpers shared with the established format's dialect (est-json*.c) ---- */
+
+/* Bytes of one element of a field of @type in a protobuf-c message. */
+size_t pbjson_elem_size(ProtobufCType type);
+/* Whether @f is set in @m the way protobuf_c_message_pack decides it. */
+bool pbjson_field_present(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f);
+/* An array of @n zeroed elements for repeated field @f of @m, owned by @m; NULL (logged). */
+void *pbjson_repeated_alloc(ProtobufCMessage *m, const ProtobufCFieldDescriptor *f, size_t n);
+/* Mark non-repeated @f of @m present and return its slot; NULL if its oneof is already set. */
+void *pbjson_single_slot(ProtobufCMessage *m, const ProtobufCFieldDescriptor *f);
+/* Whether @data is one whole value of wire type @wire, as pack writes it. */
+bool pbjson_wire_value_ok(unsigned int wire, const uint8_t *data, size_t len);
+
 /* ---- whole images (criu/cmd-show.c) ------------------------------------- */
 
 /*
