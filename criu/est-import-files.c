@@ -1,8 +1,9 @@
 /*
  * Established files.img, fdinfo-FILESID.img, pipes-data.img, sk-queues.img
  * -> our reg-files, pipes, eventfds, timerfds, unix-sks, pipes-data and
- * fds-PID images (plan §2.9-§2.14). Kinds converted: REG, PIPE, EVENTFD,
- * TIMERFD, UNIXSK; any other is refused.
+ * fds-PID images (plan §2.9-§2.14). Kinds converted here: REG, PIPE,
+ * EVENTFD, TIMERFD, UNIXSK; those of est-import-fds.c through its table;
+ * any other is refused.
  */
 #include <elf.h>
 #include <fcntl.h>
@@ -91,9 +92,18 @@ static const void *member(const Est__FileEntry *f)
 		if (f->usk)
 			m = f->usk, id = f->usk->id, fown = f->usk->fown;
 		break;
-	default:
-		pr_err("not supported yet: files.img: object %u of type %d", f->id, f->type);
-		return NULL;
+	default: {
+		const struct imp_fd_kind *k = imp_fd_kind(f->type, NULL);
+		const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
+			&est__fd_types__descriptor, f->type);
+
+		if (!k) {
+			pr_err("not supported yet: files.img: object %u of type %s", f->id,
+			       v ? v->name : "unknown");
+			return NULL;
+		}
+		m = k->member(f, &id, &fown);
+	}
 	}
 	if (!m || set != 1 || id != f->id) {
 		pr_err("files.img: object %u: its type, member and ids disagree", f->id);
@@ -538,8 +548,18 @@ static void free_list(struct out_list *l)
 struct pd_ctx {
 	struct out_list l;
 	PipeDataEntry *pd;
+	bool fifo;		/* reading fifo-data.img, else pipes-data.img */
+	const char *img;
 };
 
+static uint32_t obj_pipe_id(const Est__FileEntry *f, bool fifo)
+{
+	if (fifo)
+		return f->fifo ? f->fifo->pipe_id : 0;
+	return f->pipe ? f->pipe->pipe_id : 0;
+}
+
+/* Both files go into our pipes-data.img, keyed by inode (ours refuses one inode twice). */
 static int add_pipe_data(struct imp *im, const struct est_entry *e, void *ctx)
 {
 	const Est__PipeDataEntry *p = (const Est__PipeDataEntry *)e->msg;
@@ -548,15 +568,16 @@ static int add_pipe_data(struct imp *im, const struct est_entry *e, void *ctx)
 	size_t i;
 
 	for (i = 0; i < im->nr_obj; i++)
-		if (im->obj[i]->pipe && im->obj[i]->pipe->pipe_id == p->pipe_id)
+		if (obj_pipe_id(im->obj[i], c->fifo) == p->pipe_id && p->pipe_id)
 			break;
 	if (i == im->nr_obj || c->l.nr == im->nr_obj) {
-		pr_err("pipes-data.img: data for pipe %u, which no pipe of files.img is", p->pipe_id);
+		pr_err("%s: data for %u, which no %s of files.img is", c->img, p->pipe_id,
+		       c->fifo ? "FIFO" : "pipe");
 		return -1;
 	}
 	for (i = 0; i < c->l.nr; i++)
 		if (c->pd[i].pipe_id == p->pipe_id) {
-			pr_err("pipes-data.img: pipe %u twice", p->pipe_id);
+			pr_err("%s: pipe %u twice", c->img, p->pipe_id);
 			return -1;
 		}
 	pipe_data_entry__init(o);
@@ -570,42 +591,71 @@ static int add_pipe_data(struct imp *im, const struct est_entry *e, void *ctx)
 	return 0;
 }
 
-/* Copies the extras out: they point into the parser's buffer, freed after each entry. */
+static int parse_pipe_data(struct imp *im, struct pd_ctx *c, const uint8_t *buf, size_t len)
+{
+	struct est_parser p;
+	struct est_entry e;
+	int r = est_parse_init(&p, est_kind_by_name(c->img), buf, len, c->img);
+
+	while (!r && (r = est_parse_next(&p, &e)) == 1) {
+		r = add_pipe_data(im, &e, c);
+		est_entry_release(&e);
+	}
+	return r < 0 ? -1 : 0;
+}
+
+/* The extras point into the files' buffers, kept until ours is written. */
 static int write_pipes_data(struct imp *im)
 {
-	struct pd_ctx c = { { NULL, 0 }, NULL };
-	uint8_t *buf;
-	size_t len;
+	static const char *const names[] = { "pipes-data.img", "fifo-data.img" };
+	struct pd_ctx c = { { NULL, 0 }, NULL, false, NULL };
+	uint8_t *buf[2] = { NULL, NULL };
+	size_t len, k;
 	int ret = -1;
 
 	c.l.m = imp_zalloc((im->nr_obj + 1) * sizeof(*c.l.m));
 	c.pd = imp_zalloc((im->nr_obj + 1) * sizeof(*c.pd));
 	if (!c.l.m || !c.pd)
 		goto out;
-	/* read once to validate and count; the data is written from a second copy */
-	if (imp_load(im, "pipes-data.img", true, &buf, &len))
-		goto out;
-	if (!buf) {
-		ret = 0;
-		goto out;
+	for (k = 0; k < 2; k++) {
+		if (imp_load(im, names[k], true, &buf[k], &len))
+			goto out;
+		c.fifo = k == 1;
+		c.img = names[k];
+		if (buf[k] && parse_pipe_data(im, &c, buf[k], len))
+			goto out;
 	}
-	{
-		struct est_parser p;
-		struct est_entry e;
-		int r = est_parse_init(&p, est_kind_by_name("pipes-data.img"), buf, len,
-				       "pipes-data.img");
-
-		while (!r && (r = est_parse_next(&p, &e)) == 1) {
-			r = add_pipe_data(im, &e, &c);
-			est_entry_release(&e);
-		}
-		if (r >= 0)
-			ret = imp_write(im, IMG_PIPES_DATA, 0, c.l.m, c.l.nr);
-	}
-	free(buf);
+	ret = c.l.nr ? imp_write(im, IMG_PIPES_DATA, 0, c.l.m, c.l.nr) : 0;
 out:
+	free(buf[0]);
+	free(buf[1]);
 	free(c.l.m);
 	free(c.pd);
+	return ret;
+}
+
+/* The kinds of est-import-fds.c: each into its own image of ours. */
+static int write_fd_kinds(struct imp *im)
+{
+	unsigned int nk, k;
+	const struct imp_fd_kind *t = imp_fd_kind(0, &nk);
+	struct out_list l = { imp_zalloc((im->nr_obj + 1) * sizeof(*l.m)), 0 };
+	size_t i;
+	int ret = 0;
+
+	if (!l.m)
+		return -1;
+	for (k = 0; !ret && k < nk; k++) {
+		for (i = 0; !ret && i < im->nr_obj; i++)
+			if ((int)im->obj[i]->type == (int)t[k].type)
+				ret = push(&l, t[k].conv(im, im->obj[i]));
+		if (!ret && l.nr)
+			ret = imp_write(im, t[k].img, 0, l.m, l.nr);
+		for (i = 0; i < l.nr; i++)
+			free(l.m[i]);
+		l.nr = 0;
+	}
+	free(l.m);
 	return ret;
 }
 
@@ -626,12 +676,15 @@ int imp_files_write(struct imp *im)
 		int r;
 
 		switch (f->type) {
-		case EST__FD_TYPES__REG: r = push(&reg, conv_reg(f->reg)); break;
+		case EST__FD_TYPES__REG:
+			/* a FIFO's path: ours keeps it in the FIFO's entry */
+			r = imp_reg_is_aux(im, f->id) ? 0 : push(&reg, conv_reg(f->reg));
+			break;
 		case EST__FD_TYPES__PIPE: r = push(&pipe, conv_pipe(f->pipe)); break;
 		case EST__FD_TYPES__EVENTFD: r = push(&efd, conv_eventfd(f->efd)); break;
 		case EST__FD_TYPES__TIMERFD: r = push(&tfd, conv_timerfd(f->tfd)); break;
 		case EST__FD_TYPES__UNIXSK: r = push(&usk, conv_unix(im, f->usk)); break;
-		default: r = -1; break;
+		default: r = 0; break;	/* write_fd_kinds() */
 		}
 		if (r)
 			goto out;
@@ -640,7 +693,7 @@ int imp_files_write(struct imp *im)
 	    (pipe.nr && imp_write(im, IMG_PIPES, 0, pipe.m, pipe.nr)) ||
 	    (efd.nr && imp_write(im, IMG_EVENTFDS, 0, efd.m, efd.nr)) ||
 	    (tfd.nr && imp_write(im, IMG_TIMERFDS, 0, tfd.m, tfd.nr)) ||
-	    (usk.nr && imp_write(im, IMG_UNIX_SKS, 0, usk.m, usk.nr)))
+	    (usk.nr && imp_write(im, IMG_UNIX_SKS, 0, usk.m, usk.nr)) || write_fd_kinds(im))
 		goto out;
 	ret = write_pipes_data(im);
 out:
@@ -671,8 +724,11 @@ static FdKind fd_kind(const Est__FileEntry *f)
 		if (S_ISCHR(r->mode))
 			return FD_KIND__FD_CHR;
 		return 0;
-	default:
-		return 0;
+	default: {
+		const struct imp_fd_kind *k = imp_fd_kind(f->type, NULL);
+
+		return k ? k->kind : 0;
+	}
 	}
 }
 
@@ -697,6 +753,11 @@ static int add_fd(struct imp *im, const struct est_entry *e, void *ctx)
 	if (!f || f->type != d->type || (d->flags & ~1u) || d->xattr_security_selinux) {
 		pr_err("%s: fd %u: object %u unknown or of another type, or flags %#x", c->img, d->fd,
 		       d->id, d->flags);
+		return -1;
+	}
+	if (f->reg && imp_reg_is_aux(im, f->id)) {
+		pr_err("not supported yet: %s: fd %u opens the path of a FIFO as a file", c->img,
+		       d->fd);
 		return -1;
 	}
 	o = &c->fe[c->l.nr];

@@ -16,6 +16,7 @@
 #include "est/inventory.pb-c.h"
 #include "est/mm.pb-c.h"
 #include "est/pstree.pb-c.h"
+#include "files.pb-c.h"
 
 #define IMP_MAX_FILES		4096		/* files in an established directory */
 #define IMP_MAX_IMAGE		(64u << 20)	/* bytes of one protobuf image */
@@ -73,5 +74,23 @@ int imp_files_read(struct imp *im);
 int imp_files_write(struct imp *im);
 int imp_fdinfo(struct imp *im, struct imp_proc *p);
 void imp_files_free(struct imp *im);
+
+/*
+ * est-import-fds.c: one row per further files.img kind. member() gives the
+ * kind's message, its id and signal owner (NULL: the member is absent);
+ * conv() gives ours in one allocation (free() releases it), NULL (logged)
+ * when the entry cannot be converted exactly.
+ */
+struct imp_fd_kind {
+	Est__FdTypes type;
+	FdKind kind;			/* ours in fd_entry */
+	enum img_kind img;		/* ours */
+	const void *(*member)(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown);
+	ProtobufCMessage *(*conv)(struct imp *im, const Est__FileEntry *f);
+};
+/* The row of @type, or NULL; with @n, the whole table and its size in *n. */
+const struct imp_fd_kind *imp_fd_kind(int type, unsigned int *n);
+/* Is REG object @id only the path of another object (a FIFO's)? */
+bool imp_reg_is_aux(const struct imp *im, uint32_t id);
 
 #endif /* CRIU_EST_IMPORT_INT_H */

@@ -34,7 +34,11 @@
 #include "pstree.pb-c.h"
 #include "sk-unix.pb-c.h"
 #include "timerfd.pb-c.h"
+#include "epoll.pb-c.h"
+#include "signalfd.pb-c.h"
+#include "est/fdinfo.pb-c.h"
 #include "est/pagemap.pb-c.h"
+#include "est/pipe-data.pb-c.h"
 
 #define PAGE	4096u
 
@@ -339,7 +343,7 @@ static int refused(int dirfd)
 	struct est_import imp;
 	int r;
 
-	log_set_level(LOG_NONE);
+	log_set_level(getenv("EST_IMPORT_VERBOSE") ? LOG_ERROR : LOG_NONE);
 	r = est_import(dirfd, &imp);
 	log_set_level(LOG_ERROR);
 	return r == -1 && imp.dirfd == -1 && !imp.path[0];
@@ -378,6 +382,286 @@ static int test_refusals(void)
 	d = copy_single();
 	CHECK(d >= 0 && write_file(d, "files.img", bad_entry, sizeof(bad_entry)) == 0);
 	CHECK(refused(d));						/* not a file_entry */
+	return 0;
+}
+
+
+/* ---- further fd kinds, on hand-made copies of the single set ------------------- */
+
+/* Appends one framed entry (+ @extra) to @name, which has its magic words already. */
+static int append(int dirfd, const char *name, const ProtobufCMessage *m, const void *extra,
+		  uint32_t extra_len)
+{
+	uint32_t sz = protobuf_c_message_get_packed_size(m);
+	uint8_t *buf = malloc(4 + sz + extra_len);
+	int fd = openat(dirfd, name, O_WRONLY | O_APPEND | O_CLOEXEC), r = -1;
+
+	if (buf && fd >= 0) {
+		memcpy(buf, &sz, 4);
+		protobuf_c_message_pack(m, buf + 4);
+		if (extra_len)
+			memcpy(buf + 4 + sz, extra, extra_len);
+		r = write(fd, buf, 4 + sz + extra_len) == (ssize_t)(4 + sz + extra_len) ? 0 : -1;
+	}
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return r;
+}
+
+static int new_image(int dirfd, const char *name, uint32_t magic)
+{
+	uint32_t w[2] = { EST_MAGIC_COMMON, magic };
+
+	return write_file(dirfd, name, w, sizeof(w));
+}
+
+static Est__FownEntry no_fown = EST__FOWN_ENTRY__INIT;
+
+static int add_object(int dirfd, Est__FileEntry *f)
+{
+	return append(dirfd, "files.img", &f->base, NULL, 0);
+}
+
+/* Appends a file_entry of @type and @id whose @member is @m. */
+#define ADD_OBJ(dirfd, type_, id_, member, m)					\
+	({									\
+		Est__FileEntry _f = EST__FILE_ENTRY__INIT;			\
+		_f.type = EST__FD_TYPES__##type_;				\
+		_f.id = (id_);							\
+		_f.member = (m);						\
+		add_object(dirfd, &_f);						\
+	})
+
+static int add_fdinfo(int dirfd, uint32_t fd, Est__FdTypes type, uint32_t id)
+{
+	Est__FdinfoEntry e = EST__FDINFO_ENTRY__INIT;
+
+	e.fd = fd;
+	e.type = type;
+	e.id = id;
+	return append(dirfd, "fdinfo-2.img", &e.base, NULL, 0);
+}
+
+/* What the hand-made directory holds besides the single set. */
+struct kinds_dir {
+	char fifo[PATH_MAX];
+	uint32_t fifo_ino;
+	/* doctoring */
+	uint32_t sgfd_flags, ep_tfd_id, ep_tfd2, fifo_regf, data_pipe_id;
+	bool fifo_fd_as_reg;
+};
+
+static void kinds_default(struct kinds_dir *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->sgfd_flags = O_RDWR | O_NONBLOCK;
+	k->ep_tfd_id = 103;
+	k->ep_tfd2 = 20;
+	k->fifo_regf = 100;
+}
+
+/*
+ * golden single + a FIFO (REG path 100, FIFO 101, fd 20, 5 queued bytes),
+ * a signalfd (102, fd 21, SIGUSR1), an epoll (103, fd 22) watching fds 21
+ * and 20. Returns the directory's fd.
+ */
+static int make_kinds(struct kinds_dir *k)
+{
+	Est__RegFileEntry reg = EST__REG_FILE_ENTRY__INIT;
+	Est__FifoEntry fifo = EST__FIFO_ENTRY__INIT;
+	Est__SignalfdEntry sg = EST__SIGNALFD_ENTRY__INIT;
+	Est__EventpollFileEntry ep = EST__EVENTPOLL_FILE_ENTRY__INIT;
+	Est__EventpollTfdEntry t[2] = { EST__EVENTPOLL_TFD_ENTRY__INIT,
+					EST__EVENTPOLL_TFD_ENTRY__INIT };
+	Est__EventpollTfdEntry *tp[2] = { &t[0], &t[1] };
+	Est__PipeDataEntry pd = EST__PIPE_DATA_ENTRY__INIT;
+	struct stat st;
+	int d = copy_single();
+
+	if (d < 0)
+		return -1;
+	snprintf(k->fifo, sizeof(k->fifo), "%s.fifo", unit_dir_path());	/* not an image */
+	unlink(k->fifo);
+	if (mkfifo(k->fifo, 0600) || stat(k->fifo, &st))
+		return -1;
+	k->fifo_ino = st.st_ino;
+
+	reg.id = 100;
+	reg.flags = O_RDONLY | 0100000;		/* O_LARGEFILE as the kernel shows it */
+	reg.fown = &no_fown;
+	reg.name = k->fifo;
+	reg.has_mode = true;
+	reg.mode = S_IFIFO | 0600;
+	if (ADD_OBJ(d, REG, 100, reg, &reg))
+		return -1;
+
+	fifo.id = 101;
+	fifo.pipe_id = k->fifo_ino;
+	fifo.has_regf_id = k->fifo_regf != 0;
+	fifo.regf_id = k->fifo_regf;
+	if (ADD_OBJ(d, FIFO, 101, fifo, &fifo))
+		return -1;
+
+	sg.id = 102;
+	sg.flags = k->sgfd_flags;
+	sg.fown = &no_fown;
+	sg.sigmask = 1u << 9;
+	if (ADD_OBJ(d, SIGNALFD, 102, sgfd, &sg))
+		return -1;
+
+	ep.id = 103;
+	ep.flags = O_RDWR;
+	ep.fown = &no_fown;
+	t[0].id = k->ep_tfd_id;
+	t[0].tfd = 21;
+	t[0].events = 1;			/* EPOLLIN */
+	t[0].data = 0x1234;
+	t[1].id = 103;
+	t[1].tfd = k->ep_tfd2;
+	t[1].events = 1u << 31 | 4;		/* EPOLLET | EPOLLOUT */
+	t[1].data = 7;
+	t[1].has_inode = true;			/* the reference's hint, not needed */
+	t[1].inode = k->fifo_ino;
+	ep.n_tfd = 2;
+	ep.tfd = tp;
+	if (ADD_OBJ(d, EVENTPOLL, 103, epfd, &ep))
+		return -1;
+
+	if (add_fdinfo(d, 20, k->fifo_fd_as_reg ? EST__FD_TYPES__REG : EST__FD_TYPES__FIFO,
+		       k->fifo_fd_as_reg ? 100 : 101) ||
+	    add_fdinfo(d, 21, EST__FD_TYPES__SIGNALFD, 102) ||
+	    add_fdinfo(d, 22, EST__FD_TYPES__EVENTPOLL, 103))
+		return -1;
+
+	pd.pipe_id = k->data_pipe_id ? k->data_pipe_id : k->fifo_ino;
+	pd.bytes = 5;
+	pd.has_size = true;
+	pd.size = 8192;
+	if (new_image(d, "fifo-data.img", 0x59333054) || append(d, "fifo-data.img", &pd.base,
+								 "hello", 5))
+		return -1;
+	return d;
+}
+
+static struct kinds_dir kinds;
+
+static int check_kinds(int dirfd)
+{
+	ProtobufCMessage **v = NULL;
+	size_t n, i;
+
+	CHECK(!read_all(dirfd, IMG_SIGNALFDS, 0, &v, &n) && n == 1);
+	{
+		SignalfdEntry *s = (SignalfdEntry *)v[0];
+
+		CHECK(s->id == 102 && s->flags == O_NONBLOCK && s->sigmask == 1u << 9);
+	}
+	img_free_all(v, n);
+
+	CHECK(!read_all(dirfd, IMG_EPOLLS, 0, &v, &n) && n == 1);
+	{
+		EpollEntry *e = (EpollEntry *)v[0];
+
+		CHECK(e->id == 103 && e->flags == 0 && e->n_tfds == 2);
+		CHECK(e->tfds[0]->fd == 21 && e->tfds[0]->events == 1 && e->tfds[0]->data == 0x1234);
+		CHECK(e->tfds[1]->fd == 20 && e->tfds[1]->events == (1u << 31 | 4) &&
+		      e->tfds[1]->data == 7);
+	}
+	img_free_all(v, n);
+
+	CHECK(!read_all(dirfd, IMG_FIFOS, 0, &v, &n) && n == 1);
+	{
+		FifoEntry *f = (FifoEntry *)v[0];
+		struct stat st;
+
+		CHECK(!stat(kinds.fifo, &st));
+		CHECK(f->id == 101 && f->pipe_id == kinds.fifo_ino && f->flags == O_RDONLY);
+		CHECK_STR(f->path, kinds.fifo);
+		CHECK(f->dev == st.st_dev);
+	}
+	img_free_all(v, n);
+
+	CHECK(!read_all(dirfd, IMG_PIPES_DATA, 0, &v, &n) && n == 2);
+	{
+		PipeDataEntry *p = (PipeDataEntry *)v[1];
+
+		CHECK(((PipeDataEntry *)v[0])->data.len == 40);
+		CHECK(p->pipe_id == kinds.fifo_ino && p->size == 8192 && p->data.len == 5 &&
+		      !memcmp(p->data.data, "hello", 5));
+	}
+	img_free_all(v, n);
+
+	CHECK(!read_all(dirfd, IMG_REG_FILES, 0, &v, &n) && n == 4);	/* not the FIFO's path */
+	for (i = 0; i < n; i++)
+		CHECK(((RegFileEntry *)v[i])->id != 100);
+	img_free_all(v, n);
+
+	CHECK(!read_all(dirfd, IMG_FDS, 32601, &v, &n) && n == 8);
+	CHECK(((FdEntry *)v[5])->fd == 20 && ((FdEntry *)v[5])->kind == FD_KIND__FD_FIFO &&
+	      ((FdEntry *)v[5])->id == 101);
+	CHECK(((FdEntry *)v[6])->kind == FD_KIND__FD_SIGNALFD && ((FdEntry *)v[6])->id == 102);
+	CHECK(((FdEntry *)v[7])->kind == FD_KIND__FD_EPOLL && ((FdEntry *)v[7])->id == 103);
+	img_free_all(v, n);
+	return 0;
+}
+
+static int test_kinds(void)
+{
+	struct est_import imp;
+	char p[PATH_MAX];
+	int d, r;
+
+	if (golden("single", p, sizeof(p)))
+		SKIP("no golden images at %.300s", p);
+	kinds_default(&kinds);
+	d = make_kinds(&kinds);
+	CHECK(d >= 0);
+	CHECK(est_import(d, &imp) == 0);
+	r = check_kinds(imp.dirfd);
+	est_import_release(&imp);
+	unlink(kinds.fifo);
+	return r;
+}
+
+/* Each doctored variant of make_kinds() must be refused. */
+static int test_kinds_refused(void)
+{
+	struct kinds_dir k;
+	char p[PATH_MAX];
+	unsigned int v;
+	int d;
+
+	if (golden("single", p, sizeof(p)))
+		SKIP("no golden images at %.300s", p);
+	for (v = 0; v < 8; v++) {
+		kinds_default(&k);
+		switch (v) {
+		case 0: k.sgfd_flags = O_WRONLY; break;		/* a signalfd is O_RDWR */
+		case 1: k.sgfd_flags = O_RDWR | O_APPEND; break;
+		case 2: k.ep_tfd_id = 102; break;		/* a target of another epoll */
+		case 3: k.ep_tfd2 = 21; break;			/* fd 21 twice */
+		case 4: k.fifo_regf = 0; break;			/* no path */
+		case 5: k.fifo_regf = 102; break;		/* a path that is a signalfd */
+		case 6: k.data_pipe_id = 12345; break;		/* data of no FIFO */
+		case 7: k.fifo_fd_as_reg = true; break;		/* the FIFO's path as a file */
+		}
+		d = make_kinds(&k);
+		CHECK(d >= 0);
+		if (!refused(d)) {
+			fprintf(stderr, "variant %u converted\n", v);
+			CHECK(0);
+		}
+		unlink(k.fifo);
+	}
+	/* the FIFO at the path is another one now */
+	kinds_default(&k);
+	d = make_kinds(&k);
+	CHECK(d >= 0 && strlen(k.fifo) < sizeof(p) - 4);
+	strcat(strcpy(p, k.fifo), ".new");
+	CHECK(mkfifo(p, 0600) == 0 && rename(p, k.fifo) == 0);	/* both alive: */
+	CHECK(refused(d));					/* another inode */
+	CHECK(unlink(k.fifo) == 0 && refused(d));		/* or none at all */
 	return 0;
 }
 
@@ -429,6 +713,8 @@ static const struct unit_case cases[] = {
 	{ "golden tree: processes, threads and their masks", test_tree },
 	{ "golden fds: socketpair with queues, eventfd, timerfds", test_fds },
 	{ "doctored copies are refused", test_refusals },
+	{ "FIFO with data, signalfd, epoll: converted field by field", test_kinds },
+	{ "doctored FIFO, signalfd, epoll entries are refused", test_kinds_refused },
 	{ "200 random corruptions: converted or refused, no crash", test_corruption },
 };
 
