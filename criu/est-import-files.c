@@ -292,7 +292,7 @@ static int check_build_id(const Est__RegFileEntry *r)
 	return 0;
 }
 
-static ProtobufCMessage *conv_reg(const Est__RegFileEntry *r)
+static ProtobufCMessage *conv_reg(const struct imp *im, const Est__RegFileEntry *r)
 {
 	RegFileEntry *o;
 
@@ -312,6 +312,7 @@ static ProtobufCMessage *conv_reg(const Est__RegFileEntry *r)
 	o->flags = r->flags;
 	o->pos = r->pos;
 	o->mode = r->mode;
+	o->locks = imp_locks_of(im, r->id, &o->n_locks);
 	if (r->has_size) {
 		o->has_size = true;
 		o->size = r->size;
@@ -678,7 +679,7 @@ int imp_files_write(struct imp *im)
 		switch (f->type) {
 		case EST__FD_TYPES__REG:
 			/* a FIFO's path: ours keeps it in the FIFO's entry */
-			r = imp_reg_is_aux(im, f->id) ? 0 : push(&reg, conv_reg(f->reg));
+			r = imp_reg_is_aux(im, f->id) ? 0 : push(&reg, conv_reg(im, f->reg));
 			break;
 		case EST__FD_TYPES__PIPE: r = push(&pipe, conv_pipe(f->pipe)); break;
 		case EST__FD_TYPES__EVENTFD: r = push(&efd, conv_eventfd(f->efd)); break;

@@ -48,6 +48,7 @@ struct imp {
 	size_t nr_obj;
 	/* unix sockets' queues from sk-queues.img, by socket id (est-import-files.c) */
 	void *skq;
+	void *locks;			/* filelocks.img (est-import-locks.c) */
 };
 
 /* est-import.c: reading the established files */
@@ -74,6 +75,15 @@ int imp_files_read(struct imp *im);
 int imp_files_write(struct imp *im);
 int imp_fdinfo(struct imp *im, struct imp_proc *p);
 void imp_files_free(struct imp *im);
+
+/*
+ * est-import-locks.c: imp_locks_read() reads filelocks.img (after files.img
+ * and every process's ids); imp_locks_of() gives the locks of REG object
+ * @id (ask once per object; they stay the importer's).
+ */
+int imp_locks_read(struct imp *im);
+FileLockEntry **imp_locks_of(const struct imp *im, uint32_t id, size_t *n);
+void imp_locks_free(struct imp *im);
 
 /*
  * est-import-fds.c: one row per further files.img kind. member() gives the

@@ -5,7 +5,9 @@
  * ones did, moved where ours keeps them. Then doctored copies of the single
  * set (an unknown kind, a short page file, a pagemap run in a parent image,
  * a run outside every vma, a broken files.img entry) must be refused without
- * a crash and without leaving the private directory behind, and random
+ * a crash and without leaving the private directory behind. Copies of the
+ * single set with hand-made objects added (FIFO, signalfd, epoll, file
+ * locks) convert field by field, and doctored ones are refused. Random
  * corruption of any file must end in a conversion or a refusal, never a crash.
  */
 #include <dirent.h>
@@ -37,6 +39,7 @@
 #include "epoll.pb-c.h"
 #include "signalfd.pb-c.h"
 #include "est/fdinfo.pb-c.h"
+#include "est/file-lock.pb-c.h"
 #include "est/pagemap.pb-c.h"
 #include "est/pipe-data.pb-c.h"
 
@@ -386,7 +389,7 @@ static int test_refusals(void)
 }
 
 
-/* ---- further fd kinds, on hand-made copies of the single set ------------------- */
+/* ---- further kinds, on hand-made copies of the single set ---------------------- */
 
 /* Appends one framed entry (+ @extra) to @name, which has its magic words already. */
 static int append(int dirfd, const char *name, const ProtobufCMessage *m, const void *extra,
@@ -450,6 +453,8 @@ struct kinds_dir {
 	/* doctoring */
 	uint32_t sgfd_flags, ep_tfd_id, ep_tfd2, fifo_regf, data_pipe_id;
 	bool fifo_fd_as_reg;
+	uint32_t lock_flag;		/* of the second lock */
+	int32_t lock_pid, lock_fd, flock_len;
 };
 
 static void kinds_default(struct kinds_dir *k)
@@ -459,6 +464,40 @@ static void kinds_default(struct kinds_dir *k)
 	k->ep_tfd_id = 103;
 	k->ep_tfd2 = 20;
 	k->fifo_regf = 100;
+	k->lock_flag = 1;		/* FL_POSIX */
+	k->lock_pid = 32601;
+	k->lock_fd = 23;
+}
+
+/* filelocks.img: a write flock and a read lock of @k's kind on 10+20, both through fd 23 */
+static int add_locks(int d, const struct kinds_dir *k)
+{
+	Est__RegFileEntry reg = EST__REG_FILE_ENTRY__INIT;
+	Est__FileLockEntry l = EST__FILE_LOCK_ENTRY__INIT;
+
+	reg.id = 104;
+	reg.flags = O_RDWR | 0100000;
+	reg.fown = &no_fown;
+	reg.name = "/var/tmp/locked";
+	reg.has_mode = true;
+	reg.mode = S_IFREG | 0644;
+	if (ADD_OBJ(d, REG, 104, reg, &reg) || add_fdinfo(d, 23, EST__FD_TYPES__REG, 104) ||
+	    new_image(d, "filelocks.img", 0x54323616))
+		return -1;
+	l.flag = 2;			/* FL_FLOCK */
+	l.type = 1;			/* F_WRLCK */
+	l.pid = 32601;
+	l.fd = 23;
+	l.len = k->flock_len;
+	if (append(d, "filelocks.img", &l.base, NULL, 0))
+		return -1;
+	l.flag = k->lock_flag;
+	l.type = 0;			/* F_RDLCK */
+	l.pid = k->lock_pid;
+	l.fd = k->lock_fd;
+	l.start = 10;
+	l.len = 20;
+	return append(d, "filelocks.img", &l.base, NULL, 0);
 }
 
 /*
@@ -531,7 +570,7 @@ static int make_kinds(struct kinds_dir *k)
 	if (add_fdinfo(d, 20, k->fifo_fd_as_reg ? EST__FD_TYPES__REG : EST__FD_TYPES__FIFO,
 		       k->fifo_fd_as_reg ? 100 : 101) ||
 	    add_fdinfo(d, 21, EST__FD_TYPES__SIGNALFD, 102) ||
-	    add_fdinfo(d, 22, EST__FD_TYPES__EVENTPOLL, 103))
+	    add_fdinfo(d, 22, EST__FD_TYPES__EVENTPOLL, 103) || add_locks(d, k))
 		return -1;
 
 	pd.pipe_id = k->data_pipe_id ? k->data_pipe_id : k->fifo_ino;
@@ -592,12 +631,23 @@ static int check_kinds(int dirfd)
 	}
 	img_free_all(v, n);
 
-	CHECK(!read_all(dirfd, IMG_REG_FILES, 0, &v, &n) && n == 4);	/* not the FIFO's path */
-	for (i = 0; i < n; i++)
-		CHECK(((RegFileEntry *)v[i])->id != 100);
+	CHECK(!read_all(dirfd, IMG_REG_FILES, 0, &v, &n) && n == 5);	/* not the FIFO's path */
+	for (i = 0; i < n; i++) {
+		RegFileEntry *r = (RegFileEntry *)v[i];
+
+		CHECK(r->id != 100);
+		CHECK(r->n_locks == (r->id == 104 ? 2 : 0));
+		if (r->id != 104)
+			continue;
+		CHECK(r->locks[0]->kind == FILE_LOCK_KIND__LOCK_FLOCK && r->locks[0]->write &&
+		      !r->locks[0]->start && !r->locks[0]->len && !r->locks[0]->has_pid);
+		CHECK(r->locks[1]->kind == FILE_LOCK_KIND__LOCK_POSIX && !r->locks[1]->write &&
+		      r->locks[1]->start == 10 && r->locks[1]->len == 20 &&
+		      r->locks[1]->has_pid && r->locks[1]->pid == 32601);
+	}
 	img_free_all(v, n);
 
-	CHECK(!read_all(dirfd, IMG_FDS, 32601, &v, &n) && n == 8);
+	CHECK(!read_all(dirfd, IMG_FDS, 32601, &v, &n) && n == 9);
 	CHECK(((FdEntry *)v[5])->fd == 20 && ((FdEntry *)v[5])->kind == FD_KIND__FD_FIFO &&
 	      ((FdEntry *)v[5])->id == 101);
 	CHECK(((FdEntry *)v[6])->kind == FD_KIND__FD_SIGNALFD && ((FdEntry *)v[6])->id == 102);
@@ -634,7 +684,7 @@ static int test_kinds_refused(void)
 
 	if (golden("single", p, sizeof(p)))
 		SKIP("no golden images at %.300s", p);
-	for (v = 0; v < 8; v++) {
+	for (v = 0; v < 14; v++) {
 		kinds_default(&k);
 		switch (v) {
 		case 0: k.sgfd_flags = O_WRONLY; break;		/* a signalfd is O_RDWR */
@@ -645,6 +695,12 @@ static int test_kinds_refused(void)
 		case 5: k.fifo_regf = 102; break;		/* a path that is a signalfd */
 		case 6: k.data_pipe_id = 12345; break;		/* data of no FIFO */
 		case 7: k.fifo_fd_as_reg = true; break;		/* the FIFO's path as a file */
+		case 8: k.lock_flag = 8; break;			/* a lease */
+		case 9: k.lock_pid = 32602; break;		/* no such process */
+		case 10: k.lock_fd = 24; break;			/* no such fd */
+		case 11: k.lock_fd = 20; break;			/* a lock on a FIFO */
+		case 12: k.flock_len = 5; break;		/* a flock has no range */
+		case 13: k.lock_fd = -1; break;
 		}
 		d = make_kinds(&k);
 		CHECK(d >= 0);
@@ -713,8 +769,8 @@ static const struct unit_case cases[] = {
 	{ "golden tree: processes, threads and their masks", test_tree },
 	{ "golden fds: socketpair with queues, eventfd, timerfds", test_fds },
 	{ "doctored copies are refused", test_refusals },
-	{ "FIFO with data, signalfd, epoll: converted field by field", test_kinds },
-	{ "doctored FIFO, signalfd, epoll entries are refused", test_kinds_refused },
+	{ "FIFO with data, signalfd, epoll, file locks: converted field by field", test_kinds },
+	{ "doctored FIFO, signalfd, epoll, lock entries are refused", test_kinds_refused },
 	{ "200 random corruptions: converted or refused, no crash", test_corruption },
 };
 
