@@ -301,7 +301,8 @@ static ProtobufCMessage *conv_reg(const struct imp *im, const Est__RegFileEntry 
 		       r->id, r->name);
 		return NULL;
 	}
-	if (check_build_id(r))
+	/* a ghost's content is in the dump, another file may have its name now */
+	if (!imp_ghost_of(im, r->id) && check_build_id(r))
 		return NULL;
 	o = imp_zalloc(sizeof(*o));
 	if (!o)
@@ -313,6 +314,8 @@ static ProtobufCMessage *conv_reg(const struct imp *im, const Est__RegFileEntry 
 	o->pos = r->pos;
 	o->mode = r->mode;
 	o->locks = imp_locks_of(im, r->id, &o->n_locks);
+	o->ghost_id = imp_ghost_of(im, r->id);
+	o->has_ghost_id = o->ghost_id != 0;
 	if (r->has_size) {
 		o->has_size = true;
 		o->size = r->size;

@@ -49,6 +49,7 @@ struct imp {
 	/* unix sockets' queues from sk-queues.img, by socket id (est-import-files.c) */
 	void *skq;
 	void *locks;			/* filelocks.img (est-import-locks.c) */
+	void *ghosts;			/* remap-fpath.img (est-import-ghost.c) */
 };
 
 /* est-import.c: reading the established files */
@@ -84,6 +85,15 @@ void imp_files_free(struct imp *im);
 int imp_locks_read(struct imp *im);
 FileLockEntry **imp_locks_of(const struct imp *im, uint32_t id, size_t *n);
 void imp_locks_free(struct imp *im);
+
+/*
+ * est-import-ghost.c: imp_ghosts() reads remap-fpath.img and the ghost
+ * files, writes ours (after files.img is read); imp_ghost_of() gives our
+ * ghost id of REG object @id, 0 for none.
+ */
+int imp_ghosts(struct imp *im);
+uint32_t imp_ghost_of(const struct imp *im, uint32_t reg_id);
+void imp_ghosts_free(struct imp *im);
 
 /*
  * est-import-fds.c: one row per further files.img kind. member() gives the

@@ -7,7 +7,7 @@
  * a run outside every vma, a broken files.img entry) must be refused without
  * a crash and without leaving the private directory behind. Copies of the
  * single set with hand-made objects added (FIFO, signalfd, epoll, file
- * locks) convert field by field, and doctored ones are refused. Random
+ * locks, deleted files) convert field by field, and doctored ones are refused. Random
  * corruption of any file must end in a conversion or a refusal, never a crash.
  */
 #include <dirent.h>
@@ -29,6 +29,7 @@
 #include "core.pb-c.h"
 #include "eventfd.pb-c.h"
 #include "files.pb-c.h"
+#include "ghost.pb-c.h"
 #include "inventory.pb-c.h"
 #include "mm.pb-c.h"
 #include "pagemap.pb-c.h"
@@ -40,7 +41,9 @@
 #include "signalfd.pb-c.h"
 #include "est/fdinfo.pb-c.h"
 #include "est/file-lock.pb-c.h"
+#include "est/ghost-file.pb-c.h"
 #include "est/pagemap.pb-c.h"
+#include "est/remap-file-path.pb-c.h"
 #include "est/pipe-data.pb-c.h"
 
 #define PAGE	4096u
@@ -455,6 +458,9 @@ struct kinds_dir {
 	bool fifo_fd_as_reg;
 	uint32_t lock_flag;		/* of the second lock */
 	int32_t lock_pid, lock_fd, flock_len;
+	/* ghosts: 1 linked remap, 2 chunk beyond the size, 3 chunks out of order,
+	 * 4 a directory, 5 size and whole content disagree, 6 no ghost file */
+	int ghost_bad;
 };
 
 static void kinds_default(struct kinds_dir *k)
@@ -467,6 +473,77 @@ static void kinds_default(struct kinds_dir *k)
 	k->lock_flag = 1;		/* FL_POSIX */
 	k->lock_pid = 32601;
 	k->lock_fd = 23;
+}
+
+static int add_reg(int d, uint32_t id, const char *name, uint32_t mode, uint32_t fd)
+{
+	Est__RegFileEntry reg = EST__REG_FILE_ENTRY__INIT;
+
+	reg.id = id;
+	reg.flags = O_RDWR | 0100000;
+	reg.fown = &no_fown;
+	reg.name = (char *)name;
+	reg.has_mode = true;
+	reg.mode = mode;
+	return ADD_OBJ(d, REG, id, reg, &reg) || add_fdinfo(d, fd, EST__FD_TYPES__REG, id);
+}
+
+static int add_remap(int d, uint32_t orig, uint32_t remap, int type)
+{
+	Est__RemapFilePathEntry r = EST__REMAP_FILE_PATH_ENTRY__INIT;
+
+	r.orig_id = orig;
+	r.remap_id = remap;
+	r.has_remap_type = type >= 0;
+	r.remap_type = type;
+	return append(d, "remap-fpath.img", &r.base, NULL, 0);
+}
+
+/*
+ * Deleted files: REG 105 (fd 24) is ghost 2, 10000 bytes in two chunks;
+ * REG 106 (fd 25) ghost 7 in the old form (bit 31, no type), its whole
+ * content after the entry.
+ */
+static int add_ghosts(int d, const struct kinds_dir *k)
+{
+	Est__GhostFileEntry g = EST__GHOST_FILE_ENTRY__INIT;
+	Est__GhostChunkEntry c = EST__GHOST_CHUNK_ENTRY__INIT;
+	Est__Timeval at = EST__TIMEVAL__INIT, mt = EST__TIMEVAL__INIT;
+
+	if (add_reg(d, 105, "/var/tmp/deleted", S_IFREG | 0640, 24) ||
+	    add_reg(d, 106, "/var/tmp/deleted2", S_IFREG | 0600, 25) ||
+	    new_image(d, "remap-fpath.img", 0x59133954) ||
+	    add_remap(d, 105, 2, k->ghost_bad == 1 ? 0 : 1) || add_remap(d, 106, 0x80000007, -1))
+		return -1;
+	at.tv_sec = 1700000000;
+	at.tv_usec = 5;
+	mt.tv_sec = 1700000001;
+	g.uid = 1000;
+	g.gid = 100;
+	g.mode = k->ghost_bad == 4 ? S_IFDIR | 0755 : S_IFREG | 0640;
+	g.atim = &at;
+	g.mtim = &mt;
+	g.has_chunks = g.chunks = true;
+	g.has_size = true;
+	g.size = 10000;
+	if (k->ghost_bad != 6 && new_image(d, "ghost-file-2.img", 0x52583605))
+		return -1;
+	if (k->ghost_bad != 6 && append(d, "ghost-file-2.img", &g.base, NULL, 0))
+		return -1;
+	c.len = 5;
+	c.off = k->ghost_bad == 3 ? 9000 : 0;
+	if (k->ghost_bad != 6 && append(d, "ghost-file-2.img", &c.base, "ghost", 5))
+		return -1;
+	c.len = 3;
+	c.off = k->ghost_bad == 2 ? 9998 : 8192;
+	if (k->ghost_bad != 6 && append(d, "ghost-file-2.img", &c.base, "end", 3))
+		return -1;
+	g.mode = S_IFREG | 0600;
+	g.has_chunks = g.chunks = false;
+	g.has_size = k->ghost_bad == 5;
+	g.size = 7;
+	return new_image(d, "ghost-file-7.img", 0x52583605) ||
+	       append(d, "ghost-file-7.img", &g.base, "whole!", 6);
 }
 
 /* filelocks.img: a write flock and a read lock of @k's kind on 10+20, both through fd 23 */
@@ -570,7 +647,8 @@ static int make_kinds(struct kinds_dir *k)
 	if (add_fdinfo(d, 20, k->fifo_fd_as_reg ? EST__FD_TYPES__REG : EST__FD_TYPES__FIFO,
 		       k->fifo_fd_as_reg ? 100 : 101) ||
 	    add_fdinfo(d, 21, EST__FD_TYPES__SIGNALFD, 102) ||
-	    add_fdinfo(d, 22, EST__FD_TYPES__EVENTPOLL, 103) || add_locks(d, k))
+	    add_fdinfo(d, 22, EST__FD_TYPES__EVENTPOLL, 103) || add_locks(d, k) ||
+	    add_ghosts(d, k))
 		return -1;
 
 	pd.pipe_id = k->data_pipe_id ? k->data_pipe_id : k->fifo_ino;
@@ -631,11 +709,13 @@ static int check_kinds(int dirfd)
 	}
 	img_free_all(v, n);
 
-	CHECK(!read_all(dirfd, IMG_REG_FILES, 0, &v, &n) && n == 5);	/* not the FIFO's path */
+	CHECK(!read_all(dirfd, IMG_REG_FILES, 0, &v, &n) && n == 7);	/* not the FIFO's path */
 	for (i = 0; i < n; i++) {
 		RegFileEntry *r = (RegFileEntry *)v[i];
 
 		CHECK(r->id != 100);
+		CHECK(r->has_ghost_id == (r->id == 105 || r->id == 106));
+		CHECK(r->ghost_id == (r->id == 105 ? 1 : r->id == 106 ? 2 : 0));
 		CHECK(r->n_locks == (r->id == 104 ? 2 : 0));
 		if (r->id != 104)
 			continue;
@@ -647,12 +727,39 @@ static int check_kinds(int dirfd)
 	}
 	img_free_all(v, n);
 
-	CHECK(!read_all(dirfd, IMG_FDS, 32601, &v, &n) && n == 9);
+	CHECK(!read_all(dirfd, IMG_FDS, 32601, &v, &n) && n == 11);
 	CHECK(((FdEntry *)v[5])->fd == 20 && ((FdEntry *)v[5])->kind == FD_KIND__FD_FIFO &&
 	      ((FdEntry *)v[5])->id == 101);
 	CHECK(((FdEntry *)v[6])->kind == FD_KIND__FD_SIGNALFD && ((FdEntry *)v[6])->id == 102);
 	CHECK(((FdEntry *)v[7])->kind == FD_KIND__FD_EPOLL && ((FdEntry *)v[7])->id == 103);
 	img_free_all(v, n);
+	return 0;
+}
+
+static int check_ghosts(int dirfd)
+{
+	ProtobufCMessage **v = NULL;
+	GhostFileEntry *a, *b;
+	char raw[32] = "";
+	size_t n;
+	int fd;
+
+	CHECK(!read_all(dirfd, IMG_GHOST_FILES, 0, &v, &n) && n == 2);
+	a = (GhostFileEntry *)v[0];
+	b = (GhostFileEntry *)v[1];
+	CHECK(a->id == 1 && a->mode == (S_IFREG | 0640) && a->uid == 1000 && a->gid == 100);
+	CHECK(a->size == 10000 && a->atime_ns == 1700000000ull * 1000000000 + 5000 &&
+	      a->mtime_ns == 1700000001ull * 1000000000);
+	CHECK(a->data->off == 0 && a->data->n_runs == 2 && a->data->runs[0]->off == 0 &&
+	      a->data->runs[0]->len == 5 && a->data->runs[1]->off == 8192 &&
+	      a->data->runs[1]->len == 3);
+	CHECK(b->id == 2 && b->size == 6 && b->data->off == 8 && b->data->n_runs == 1 &&
+	      b->data->runs[0]->off == 0 && b->data->runs[0]->len == 6);
+	img_free_all(v, n);
+	fd = openat(dirfd, "ghost-data.img", O_RDONLY | O_CLOEXEC);
+	CHECK(fd >= 0 && read(fd, raw, sizeof(raw)) == 14);
+	close(fd);
+	CHECK(!memcmp(raw, "ghostendwhole!", 14));	/* the runs, one after another */
 	return 0;
 }
 
@@ -668,7 +775,7 @@ static int test_kinds(void)
 	d = make_kinds(&kinds);
 	CHECK(d >= 0);
 	CHECK(est_import(d, &imp) == 0);
-	r = check_kinds(imp.dirfd);
+	r = check_kinds(imp.dirfd) || check_ghosts(imp.dirfd) ? -1 : 0;
 	est_import_release(&imp);
 	unlink(kinds.fifo);
 	return r;
@@ -684,7 +791,7 @@ static int test_kinds_refused(void)
 
 	if (golden("single", p, sizeof(p)))
 		SKIP("no golden images at %.300s", p);
-	for (v = 0; v < 14; v++) {
+	for (v = 0; v < 20; v++) {
 		kinds_default(&k);
 		switch (v) {
 		case 0: k.sgfd_flags = O_WRONLY; break;		/* a signalfd is O_RDWR */
@@ -697,10 +804,11 @@ static int test_kinds_refused(void)
 		case 7: k.fifo_fd_as_reg = true; break;		/* the FIFO's path as a file */
 		case 8: k.lock_flag = 8; break;			/* a lease */
 		case 9: k.lock_pid = 32602; break;		/* no such process */
-		case 10: k.lock_fd = 24; break;			/* no such fd */
+		case 10: k.lock_fd = 26; break;			/* no such fd */
 		case 11: k.lock_fd = 20; break;			/* a lock on a FIFO */
 		case 12: k.flock_len = 5; break;		/* a flock has no range */
 		case 13: k.lock_fd = -1; break;
+		default: k.ghost_bad = v - 13; break;		/* 14..19: 1..6 */
 		}
 		d = make_kinds(&k);
 		CHECK(d >= 0);
@@ -769,8 +877,8 @@ static const struct unit_case cases[] = {
 	{ "golden tree: processes, threads and their masks", test_tree },
 	{ "golden fds: socketpair with queues, eventfd, timerfds", test_fds },
 	{ "doctored copies are refused", test_refusals },
-	{ "FIFO with data, signalfd, epoll, file locks: converted field by field", test_kinds },
-	{ "doctored FIFO, signalfd, epoll, lock entries are refused", test_kinds_refused },
+	{ "FIFO with data, signalfd, epoll, file locks, ghosts: converted field by field", test_kinds },
+	{ "doctored FIFO, signalfd, epoll, lock, ghost entries are refused", test_kinds_refused },
 	{ "200 random corruptions: converted or refused, no crash", test_corruption },
 };
 
