@@ -2,7 +2,8 @@
  * Established files.img kinds beyond REG, PIPE, EVENTFD, TIMERFD, UNIXSK
  * (est-import-files.c) -> ours, one table row each (plan §2.11, §2.12):
  * SIGNALFD, EVENTPOLL with its targets, FIFO with its REG path entry
- * (fifo-data.img is merged into our pipes-data.img by est-import-files.c).
+ * (fifo-data.img is merged into our pipes-data.img by est-import-files.c),
+ * INETSK (est-import-sk.c).
  * Each converter returns ours in one allocation, so free() releases it.
  */
 #include <fcntl.h>
@@ -23,17 +24,6 @@
 
 #define MAX_TFDS	65536		/* targets of one epoll, as our restore takes */
 #define MAX_FD		(1u << 20)
-
-/* The format keeps the whole f_flags: O_RDWR, ours only O_NONBLOCK beyond it. */
-static int rdwr_nonblock(uint32_t fl, uint32_t id, uint32_t *out)
-{
-	if ((fl & O_ACCMODE) != O_RDWR || (fl & ~(uint32_t)(O_ACCMODE | O_NONBLOCK))) {
-		pr_err("not supported yet: files.img: object %u: file flags %#x", id, fl);
-		return -1;
-	}
-	*out = fl & O_NONBLOCK;
-	return 0;
-}
 
 /* ---- signalfd ------------------------------------------------------------------- */
 
@@ -56,7 +46,7 @@ static ProtobufCMessage *conv_signalfd(struct imp *im, const Est__FileEntry *f)
 	signalfd_entry__init(o);
 	o->id = f->sgfd->id;
 	o->sigmask = f->sgfd->sigmask;	/* bit N-1: signal N in both */
-	if (rdwr_nonblock(f->sgfd->flags, o->id, &o->flags)) {
+	if (imp_status_flags(f->sgfd->flags, O_NONBLOCK, o->id, &o->flags)) {
 		free(o);
 		return NULL;
 	}
@@ -105,7 +95,7 @@ static ProtobufCMessage *conv_epoll(struct imp *im, const Est__FileEntry *f)
 	p = (EpollTfdEntry **)&o->t[ep->n_tfd];
 	epoll_entry__init(&o->e);
 	o->e.id = ep->id;
-	if (rdwr_nonblock(ep->flags, ep->id, &o->e.flags))
+	if (imp_status_flags(ep->flags, O_NONBLOCK, ep->id, &o->e.flags))
 		goto err;
 	for (i = 0; i < ep->n_tfd; i++) {
 		const Est__EventpollTfdEntry *t = ep->tfd[i];
@@ -232,6 +222,7 @@ static const struct imp_fd_kind kinds[] = {
 	{ EST__FD_TYPES__SIGNALFD, FD_KIND__FD_SIGNALFD, IMG_SIGNALFDS, sgfd_member, conv_signalfd },
 	{ EST__FD_TYPES__EVENTPOLL, FD_KIND__FD_EPOLL, IMG_EPOLLS, epfd_member, conv_epoll },
 	{ EST__FD_TYPES__FIFO, FD_KIND__FD_FIFO, IMG_FIFOS, fifo_member, conv_fifo },
+	{ EST__FD_TYPES__INETSK, FD_KIND__FD_INET_SK, IMG_INET_SKS, imp_isk_member, imp_conv_inet },
 };
 
 const struct imp_fd_kind *imp_fd_kind(int type, unsigned int *n)

@@ -336,8 +336,7 @@ static ProtobufCMessage *conv_pipe(const Est__PipeEntry *p)
 	return &o->base;
 }
 
-/* The format keeps the whole f_flags; ours the status flags beyond O_RDWR. */
-static int status_flags(uint32_t fl, uint32_t allowed, uint32_t id, uint32_t *out)
+int imp_status_flags(uint32_t fl, uint32_t allowed, uint32_t id, uint32_t *out)
 {
 	if ((fl & O_ACCMODE) != O_RDWR || (fl & ~(uint32_t)(O_ACCMODE | allowed))) {
 		pr_err("not supported yet: files.img: object %u: file flags %#x", id, fl);
@@ -357,7 +356,7 @@ static ProtobufCMessage *conv_eventfd(const Est__EventfdFileEntry *e)
 	o->id = e->id;
 	o->counter = e->counter;
 	o->semaphore = false;	/* the format has no EFD_SEMAPHORE */
-	if (status_flags(e->flags, O_NONBLOCK, e->id, &o->flags)) {
+	if (imp_status_flags(e->flags, O_NONBLOCK, e->id, &o->flags)) {
 		free(o);
 		return NULL;
 	}
@@ -372,7 +371,7 @@ static ProtobufCMessage *conv_timerfd(const Est__TimerfdEntry *t)
 		return NULL;
 	timerfd_entry__init(o);
 	if (t->vnsec >= 1000000000 || t->insec >= 1000000000 ||
-	    status_flags(t->flags, O_NONBLOCK, t->id, &o->flags)) {
+	    imp_status_flags(t->flags, O_NONBLOCK, t->id, &o->flags)) {
 		pr_err("files.img: timerfd %u: bad flags or nanoseconds", t->id);
 		free(o);
 		return NULL;
@@ -392,73 +391,9 @@ static ProtobufCMessage *conv_timerfd(const Est__TimerfdEntry *t)
 
 struct usk_out {
 	UnixSkEntry e;
-	SkOpt opt[16], *optp[16];
+	struct imp_sk_opts o;
 	ProtobufCBinaryData *queue;
 };
-
-static void add_opt(struct usk_out *u, int level, int name, int64_t val)
-{
-	SkOpt *o = &u->opt[u->e.n_opts];
-
-	sk_opt__init(o);
-	o->opt = (uint32_t)level << 16 | (uint32_t)name;
-	o->val = val;
-	u->optp[u->e.n_opts++] = o;
-}
-
-static int default_buf(int type, int name)
-{
-	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0), v = -1;
-	socklen_t l = sizeof(v);
-
-	if (fd >= 0) {
-		if (getsockopt(fd, SOL_SOCKET, name, &v, &l))
-			v = -1;
-		close(fd);
-	}
-	return v;
-}
-
-/* The format's fixed options -> ours: only what differs from a fresh socket. */
-static int conv_opts(struct usk_out *u, const Est__SkOptsEntry *s, int type, uint32_t id)
-{
-	uint64_t snd = s->so_snd_tmo_sec * 1000000 + s->so_snd_tmo_usec;
-	uint64_t rcv = s->so_rcv_tmo_sec * 1000000 + s->so_rcv_tmo_usec;
-
-	if (s->so_bound_dev || s->n_so_filter || s->has_tcp_keepcnt || s->has_tcp_keepidle ||
-	    s->has_tcp_keepintvl || s->has_so_linger || s->so_snd_tmo_sec > (1u << 31) ||
-	    s->so_rcv_tmo_sec > (1u << 31) || s->so_snd_tmo_usec >= 1000000 ||
-	    s->so_rcv_tmo_usec >= 1000000 || (s->has_so_no_check && s->so_no_check)) {
-		pr_err("not supported yet: files.img: unix socket %u: a bound device, filter, linger, TCP or out-of-range option",
-		       id);
-		return -1;
-	}
-	u->e.opts = u->optp;
-	if ((int)s->so_sndbuf != default_buf(type, SO_SNDBUF))
-		add_opt(u, SOL_SOCKET, SO_SNDBUF, s->so_sndbuf);
-	if ((int)s->so_rcvbuf != default_buf(type, SO_RCVBUF))
-		add_opt(u, SOL_SOCKET, SO_RCVBUF, s->so_rcvbuf);
-	if (snd)
-		add_opt(u, SOL_SOCKET, SO_SNDTIMEO_OLD, snd);
-	if (rcv)
-		add_opt(u, SOL_SOCKET, SO_RCVTIMEO_OLD, rcv);
-#define FLAG(f, name) if (s->has_##f && s->f) add_opt(u, SOL_SOCKET, name, s->f)
-	FLAG(reuseaddr, SO_REUSEADDR);
-	FLAG(so_priority, SO_PRIORITY);
-	FLAG(so_mark, SO_MARK);
-	FLAG(so_passcred, SO_PASSCRED);
-	FLAG(so_passsec, SO_PASSSEC);
-	FLAG(so_dontroute, SO_DONTROUTE);
-	FLAG(so_reuseport, SO_REUSEPORT);
-	FLAG(so_broadcast, SO_BROADCAST);
-	FLAG(so_keepalive, SO_KEEPALIVE);
-	FLAG(so_oobinline, SO_OOBINLINE);
-	FLAG(so_buf_lock, SO_BUF_LOCK);
-#undef FLAG
-	if (s->has_so_rcvlowat && s->so_rcvlowat != 1)
-		add_opt(u, SOL_SOCKET, SO_RCVLOWAT, s->so_rcvlowat);
-	return 0;
-}
 
 static const Est__UnixSkEntry *usk_by_ino(const struct imp *im, uint32_t ino)
 {
@@ -481,11 +416,10 @@ static ProtobufCMessage *conv_unix(const struct imp *im, const Est__UnixSkEntry 
 		return NULL;
 	e = &u->e;
 	unix_sk_entry__init(e);
-	if (s->uflags || s->file_perms || s->name_dir || (s->has_deleted && s->deleted) ||
-	    s->name.len || (s->has_shutdown && s->shutdown) ||
+	if (s->uflags || (s->has_shutdown && s->shutdown > 3) ||
 	    (s->type != SOCK_STREAM && s->type != SOCK_DGRAM && s->type != SOCK_SEQPACKET)) {
-		pr_err("not supported yet: files.img: unix socket %u: a bound name, an outside peer, a shutdown or type %u",
-		       s->id, s->type);
+		pr_err("not supported yet: files.img: unix socket %u: an outside peer or another special (flags %#x), shutdown or type %u",
+		       s->id, s->uflags, s->type);
 		goto err;
 	}
 	if (s->has_ns_id && (!im->inv->root_ids->has_net_ns_id ||
@@ -502,7 +436,7 @@ static ProtobufCMessage *conv_unix(const struct imp *im, const Est__UnixSkEntry 
 		e->has_backlog = true;
 		e->backlog = s->backlog;
 	}
-	if (status_flags(s->flags, O_NONBLOCK, s->id, &e->flags))
+	if (imp_status_flags(s->flags, O_NONBLOCK, s->id, &e->flags))
 		goto err;
 	if (s->peer) {
 		const Est__UnixSkEntry *p = usk_by_ino(im, s->peer);
@@ -516,8 +450,15 @@ static ProtobufCMessage *conv_unix(const struct imp *im, const Est__UnixSkEntry 
 		e->peer = p->id;
 		e->peer_ino = s->peer;
 	}
-	if (conv_opts(u, s->opts, (int)s->type, s->id))
+	if (s->has_shutdown && s->shutdown) {	/* the same bits: 1 read, 2 write */
+		e->has_shutdown = true;
+		e->shutdown = s->shutdown;
+	}
+	if (imp_unix_name(im, s, e) ||
+	    imp_sk_opts(&u->o, s->opts, AF_UNIX, (int)s->type, 0, s->id))
 		goto err;
+	e->opts = u->o.p;
+	e->n_opts = u->o.n;
 	for (i = 0; i < q->nr; i++)
 		if (q->v[i].id_for == s->id)
 			e->n_queue++;

@@ -17,6 +17,8 @@
 #include "est/mm.pb-c.h"
 #include "est/pstree.pb-c.h"
 #include "files.pb-c.h"
+#include "sk-opts.pb-c.h"
+#include "sk-unix.pb-c.h"
 
 #define IMP_MAX_FILES		4096		/* files in an established directory */
 #define IMP_MAX_IMAGE		(64u << 20)	/* bytes of one protobuf image */
@@ -76,6 +78,9 @@ int imp_files_read(struct imp *im);
 int imp_files_write(struct imp *im);
 int imp_fdinfo(struct imp *im, struct imp_proc *p);
 void imp_files_free(struct imp *im);
+/* The format keeps an anon file's or socket's whole f_flags (O_RDWR and status
+ * flags), ours those of @allowed in *out; -1 (logged) for any other. */
+int imp_status_flags(uint32_t fl, uint32_t allowed, uint32_t id, uint32_t *out);
 
 /*
  * est-import-locks.c: imp_locks_read() reads filelocks.img (after files.img
@@ -94,6 +99,23 @@ void imp_locks_free(struct imp *im);
 int imp_ghosts(struct imp *im);
 uint32_t imp_ghost_of(const struct imp *im, uint32_t reg_id);
 void imp_ghosts_free(struct imp *im);
+
+/*
+ * est-import-sk.c: imp_sk_opts() turns the format's fixed options of a
+ * socket of (@family, @type, @proto) into our list in @o (its pointers stay
+ * valid with @o and the est message); imp_unix_name() fills the name, file
+ * attributes and file identity of our unix socket @e; the INETSK row.
+ */
+#define IMP_SK_OPTS	32
+struct imp_sk_opts {
+	SkOpt opt[IMP_SK_OPTS], *p[IMP_SK_OPTS];
+	size_t n;
+};
+int imp_sk_opts(struct imp_sk_opts *o, const Est__SkOptsEntry *s, int family, int type,
+		int proto, uint32_t id);
+int imp_unix_name(const struct imp *im, const Est__UnixSkEntry *s, UnixSkEntry *e);
+const void *imp_isk_member(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown);
+ProtobufCMessage *imp_conv_inet(struct imp *im, const Est__FileEntry *f);
 
 /*
  * est-import-fds.c: one row per further files.img kind. member() gives the

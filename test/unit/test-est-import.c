@@ -7,12 +7,15 @@
  * a run outside every vma, a broken files.img entry) must be refused without
  * a crash and without leaving the private directory behind. Copies of the
  * single set with hand-made objects added (FIFO, signalfd, epoll, file
- * locks, deleted files) convert field by field, and doctored ones are refused. Random
+ * locks, deleted files, named unix and inet sockets) convert field by field, and doctored ones are refused. Random
  * corruption of any file must end in a conversion or a refusal, never a crash.
  */
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -35,6 +38,7 @@
 #include "pagemap.pb-c.h"
 #include "pipe.pb-c.h"
 #include "pstree.pb-c.h"
+#include "sk-inet.pb-c.h"
 #include "sk-unix.pb-c.h"
 #include "timerfd.pb-c.h"
 #include "epoll.pb-c.h"
@@ -44,6 +48,8 @@
 #include "est/ghost-file.pb-c.h"
 #include "est/pagemap.pb-c.h"
 #include "est/remap-file-path.pb-c.h"
+#include "est/sk-inet.pb-c.h"
+#include "est/sk-unix.pb-c.h"
 #include "est/pipe-data.pb-c.h"
 
 #define PAGE	4096u
@@ -461,6 +467,10 @@ struct kinds_dir {
 	/* ghosts: 1 linked remap, 2 chunk beyond the size, 3 chunks out of order,
 	 * 4 a directory, 5 size and whole content disagree, 6 no ghost file */
 	int ghost_bad;
+	/* sockets: 1 established TCP, 2 AF_PACKET, 3 raw IP options, 4 a name relative
+	 * to a directory, 5 two listeners on one path, 6 a peer address while not
+	 * connected, 7 V6ONLY on IPv4, 8 an outside peer (USK_EXTERN) */
+	int sk_bad;
 };
 
 static void kinds_default(struct kinds_dir *k)
@@ -544,6 +554,114 @@ static int add_ghosts(int d, const struct kinds_dir *k)
 	g.size = 7;
 	return new_image(d, "ghost-file-7.img", 0x52583605) ||
 	       append(d, "ghost-file-7.img", &g.base, "whole!", 6);
+}
+
+static Est__SkOptsEntry *sk_opts(Est__SkOptsEntry *o)
+{
+	est__sk_opts_entry__init(o);
+	o->so_sndbuf = 12345 * 2;
+	o->so_rcvbuf = 54321 * 2;
+	o->so_rcv_tmo_sec = 2;
+	o->so_rcv_tmo_usec = 500;
+	return o;
+}
+
+static int add_unix(int d, uint32_t id, uint32_t fd, const char *name, size_t len, uint32_t type,
+		    uint32_t state, const struct kinds_dir *k)
+{
+	Est__UnixSkEntry u = EST__UNIX_SK_ENTRY__INIT;
+	Est__FilePermsEntry perms = EST__FILE_PERMS_ENTRY__INIT;
+	Est__SkOptsEntry o;
+
+	u.id = id;
+	u.ino = 900000 + id;
+	u.type = type;
+	u.state = state;
+	u.flags = O_RDWR;
+	u.uflags = k->sk_bad == 8 && id == 107;
+	u.backlog = state == 10 ? 5 : 0;
+	u.fown = &no_fown;
+	u.opts = sk_opts(&o);
+	u.name.data = (uint8_t *)name;
+	u.name.len = len;
+	if (name[0]) {
+		perms.mode = 0140755;
+		perms.uid = 1000;
+		perms.gid = 100;
+		u.file_perms = &perms;
+		u.name_dir = k->sk_bad == 4 ? "/var" : NULL;
+	} else {
+		u.has_shutdown = true;
+		u.shutdown = EST__SK_SHUTDOWN__READ;
+	}
+	return ADD_OBJ(d, UNIXSK, id, usk, &u) || add_fdinfo(d, fd, EST__FD_TYPES__UNIXSK, id);
+}
+
+/*
+ * Sockets: unix 107 listening on /var/tmp/est-sk (fd 26), unix 108 datagram
+ * on an abstract name, shut for reading (fd 27); TCP 109 listening on
+ * 127.0.0.1:5555 (fd 28); UDP 110 over IPv6 from [::1]:1000 to [::1]:53 (fd 29).
+ */
+static int add_sockets(int d, const struct kinds_dir *k)
+{
+	static const uint32_t lo4 = 0x0100007f, lo6[4] = { 0, 0, 0, 0x01000000 };
+	Est__InetSkEntry t = EST__INET_SK_ENTRY__INIT, u = EST__INET_SK_ENTRY__INIT;
+	Est__SkOptsEntry to, uo;
+	Est__TcpOptsEntry tcp = EST__TCP_OPTS_ENTRY__INIT;
+	Est__IpOptsEntry ip = EST__IP_OPTS_ENTRY__INIT;
+	Est__IpOptsRawEntry raw = EST__IP_OPTS_RAW_ENTRY__INIT;
+
+	if (add_unix(d, 107, 26, "/var/tmp/est-sk", 15, SOCK_STREAM, 10, k) ||
+	    add_unix(d, 108, 27, "\0est-abs", 8, SOCK_DGRAM, 7, k) ||
+	    (k->sk_bad == 5 && add_unix(d, 111, 30, "/var/tmp/est-sk", 15, SOCK_STREAM, 10, k)))
+		return -1;
+	t.id = 109;
+	t.ino = 900109;
+	t.family = k->sk_bad == 2 ? 17 : AF_INET;
+	t.type = SOCK_STREAM;
+	t.proto = IPPROTO_TCP;
+	t.state = k->sk_bad == 1 ? 1 : 10;
+	t.src_port = 5555;
+	t.flags = O_RDWR;
+	t.backlog = 16;
+	t.n_src_addr = 1;
+	t.src_addr = (uint32_t *)&lo4;
+	t.fown = &no_fown;
+	t.opts = sk_opts(&to);
+	to.has_reuseaddr = to.reuseaddr = true;
+	to.has_tcp_keepcnt = true;
+	to.tcp_keepcnt = 3;
+	to.has_so_linger = true;
+	to.so_linger = 7;
+	tcp.has_nodelay = tcp.nodelay = true;
+	t.tcp_opts = &tcp;
+	t.has_v6only = k->sk_bad == 7;
+	t.v6only = true;
+	if (k->sk_bad == 6) {
+		t.dst_port = 80;
+		t.n_dst_addr = 1;
+		t.dst_addr = (uint32_t *)&lo4;
+	}
+	if (ADD_OBJ(d, INETSK, 109, isk, &t) || add_fdinfo(d, 28, EST__FD_TYPES__INETSK, 109))
+		return -1;
+	u.id = 110;
+	u.ino = 900110;
+	u.family = AF_INET6;
+	u.type = SOCK_DGRAM;
+	u.proto = IPPROTO_UDP;
+	u.state = 1;
+	u.src_port = 1000;
+	u.dst_port = 53;
+	u.flags = O_RDWR | O_NONBLOCK;
+	u.n_src_addr = u.n_dst_addr = 4;
+	u.src_addr = u.dst_addr = (uint32_t *)lo6;
+	u.fown = &no_fown;
+	u.opts = sk_opts(&uo);
+	u.has_v6only = u.v6only = true;
+	ip.has_freebind = ip.freebind = true;
+	ip.raw = k->sk_bad == 3 ? &raw : NULL;
+	u.ip_opts = &ip;
+	return ADD_OBJ(d, INETSK, 110, isk, &u) || add_fdinfo(d, 29, EST__FD_TYPES__INETSK, 110);
 }
 
 /* filelocks.img: a write flock and a read lock of @k's kind on 10+20, both through fd 23 */
@@ -648,7 +766,7 @@ static int make_kinds(struct kinds_dir *k)
 		       k->fifo_fd_as_reg ? 100 : 101) ||
 	    add_fdinfo(d, 21, EST__FD_TYPES__SIGNALFD, 102) ||
 	    add_fdinfo(d, 22, EST__FD_TYPES__EVENTPOLL, 103) || add_locks(d, k) ||
-	    add_ghosts(d, k))
+	    add_ghosts(d, k) || add_sockets(d, k))
 		return -1;
 
 	pd.pipe_id = k->data_pipe_id ? k->data_pipe_id : k->fifo_ino;
@@ -727,7 +845,9 @@ static int check_kinds(int dirfd)
 	}
 	img_free_all(v, n);
 
-	CHECK(!read_all(dirfd, IMG_FDS, 32601, &v, &n) && n == 11);
+	CHECK(!read_all(dirfd, IMG_FDS, 32601, &v, &n) && n == 15);
+	CHECK(((FdEntry *)v[13])->kind == FD_KIND__FD_INET_SK && ((FdEntry *)v[13])->id == 109);
+	CHECK(((FdEntry *)v[12])->kind == FD_KIND__FD_UNIX_SK && ((FdEntry *)v[12])->id == 108);
 	CHECK(((FdEntry *)v[5])->fd == 20 && ((FdEntry *)v[5])->kind == FD_KIND__FD_FIFO &&
 	      ((FdEntry *)v[5])->id == 101);
 	CHECK(((FdEntry *)v[6])->kind == FD_KIND__FD_SIGNALFD && ((FdEntry *)v[6])->id == 102);
@@ -763,6 +883,64 @@ static int check_ghosts(int dirfd)
 	return 0;
 }
 
+/* The value of option (@level, @name) in @o, or -1 when absent. */
+static int64_t opt(SkOpt **o, size_t n, int level, int name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (o[i]->opt == ((uint32_t)level << 16 | (uint32_t)name))
+			return o[i]->val;
+	return -1;
+}
+
+static int check_sockets(int dirfd)
+{
+	ProtobufCMessage **v = NULL;
+	size_t n;
+
+	CHECK(!read_all(dirfd, IMG_UNIX_SKS, 0, &v, &n) && n == 2);
+	{
+		UnixSkEntry *l = (UnixSkEntry *)v[0], *a = (UnixSkEntry *)v[1];
+
+		CHECK(l->id == 107 && l->state == 10 && l->has_backlog && l->backlog == 5);
+		CHECK(l->has_name && l->name.len == 15 && !memcmp(l->name.data, "/var/tmp/est-sk", 15));
+		CHECK(l->has_mode && l->mode == 0140755 && l->uid == 1000 && l->gid == 100);
+		CHECK(l->has_vfs_ino && l->vfs_ino == 900107 && !l->deleted);
+		CHECK(opt(l->opts, l->n_opts, SOL_SOCKET, SO_SNDBUF) == 12345 * 2);
+		CHECK(opt(l->opts, l->n_opts, SOL_SOCKET, SO_RCVTIMEO_OLD) == 2000500);
+		CHECK(a->id == 108 && a->type == SOCK_DGRAM && a->has_name && a->name.len == 8 &&
+		      !a->name.data[0] && !a->has_mode && a->has_shutdown && a->shutdown == 1);
+	}
+	img_free_all(v, n);
+
+	CHECK(!read_all(dirfd, IMG_INET_SKS, 0, &v, &n) && n == 2);
+	{
+		InetSkEntry *t = (InetSkEntry *)v[0], *u = (InetSkEntry *)v[1];
+		static const uint8_t lo6[16] = { [15] = 1 };
+
+		CHECK(t->id == 109 && t->family == AF_INET && t->state == 10 && t->flags == 0);
+		CHECK(t->has_src_addr && t->src_addr.len == 4 &&
+		      !memcmp(t->src_addr.data, "\x7f\0\0\x01", 4) && t->src_port == 5555);
+		CHECK(!t->has_dst_addr && t->has_backlog && t->backlog == 16);
+		CHECK(opt(t->opts, t->n_opts, SOL_SOCKET, SO_REUSEADDR) == 1);
+		CHECK(opt(t->opts, t->n_opts, SOL_TCP, TCP_KEEPCNT) == 3);
+		CHECK(opt(t->opts, t->n_opts, SOL_TCP, TCP_NODELAY) == 1);
+		CHECK(opt(t->opts, t->n_opts, SOL_SOCKET, SO_LINGER) == ((int64_t)1 << 32 | 7));
+		CHECK(opt(t->opts, t->n_opts, SOL_IPV6, IPV6_V6ONLY) == -1);
+		CHECK(u->id == 110 && u->family == AF_INET6 && u->state == 1 &&
+		      u->flags == O_NONBLOCK);
+		CHECK(u->src_addr.len == 16 && !memcmp(u->src_addr.data, lo6, 16) &&
+		      u->src_port == 1000);
+		CHECK(u->has_dst_addr && u->dst_addr.len == 16 && !memcmp(u->dst_addr.data, lo6, 16) &&
+		      u->dst_port == 53 && !u->has_backlog);
+		CHECK(opt(u->opts, u->n_opts, SOL_IPV6, IPV6_V6ONLY) == 1);
+		CHECK(opt(u->opts, u->n_opts, SOL_IPV6, IPV6_FREEBIND) == 1);
+	}
+	img_free_all(v, n);
+	return 0;
+}
+
 static int test_kinds(void)
 {
 	struct est_import imp;
@@ -775,7 +953,7 @@ static int test_kinds(void)
 	d = make_kinds(&kinds);
 	CHECK(d >= 0);
 	CHECK(est_import(d, &imp) == 0);
-	r = check_kinds(imp.dirfd) || check_ghosts(imp.dirfd) ? -1 : 0;
+	r = check_kinds(imp.dirfd) || check_ghosts(imp.dirfd) || check_sockets(imp.dirfd) ? -1 : 0;
 	est_import_release(&imp);
 	unlink(kinds.fifo);
 	return r;
@@ -791,7 +969,7 @@ static int test_kinds_refused(void)
 
 	if (golden("single", p, sizeof(p)))
 		SKIP("no golden images at %.300s", p);
-	for (v = 0; v < 20; v++) {
+	for (v = 0; v < 28; v++) {
 		kinds_default(&k);
 		switch (v) {
 		case 0: k.sgfd_flags = O_WRONLY; break;		/* a signalfd is O_RDWR */
@@ -808,7 +986,12 @@ static int test_kinds_refused(void)
 		case 11: k.lock_fd = 20; break;			/* a lock on a FIFO */
 		case 12: k.flock_len = 5; break;		/* a flock has no range */
 		case 13: k.lock_fd = -1; break;
-		default: k.ghost_bad = v - 13; break;		/* 14..19: 1..6 */
+		default:
+			if (v < 20)
+				k.ghost_bad = v - 13;		/* 14..19: 1..6 */
+			else
+				k.sk_bad = v - 19;		/* 20..27: 1..8 */
+			break;
 		}
 		d = make_kinds(&k);
 		CHECK(d >= 0);
@@ -877,8 +1060,8 @@ static const struct unit_case cases[] = {
 	{ "golden tree: processes, threads and their masks", test_tree },
 	{ "golden fds: socketpair with queues, eventfd, timerfds", test_fds },
 	{ "doctored copies are refused", test_refusals },
-	{ "FIFO with data, signalfd, epoll, file locks, ghosts: converted field by field", test_kinds },
-	{ "doctored FIFO, signalfd, epoll, lock, ghost entries are refused", test_kinds_refused },
+	{ "FIFO, signalfd, epoll, locks, ghosts, sockets: converted field by field", test_kinds },
+	{ "doctored FIFO, signalfd, epoll, lock, ghost, socket entries are refused", test_kinds_refused },
 	{ "200 random corruptions: converted or refused, no crash", test_corruption },
 };
 
