@@ -3,7 +3,7 @@
  * (est-import-files.c) -> ours, one table row each (plan §2.11, §2.12):
  * SIGNALFD, EVENTPOLL with its targets, FIFO with its REG path entry
  * (fifo-data.img is merged into our pipes-data.img by est-import-files.c),
- * INETSK (est-import-sk.c).
+ * INETSK (est-import-sk.c), INOTIFY and FANOTIFY (est-import-fsnotify.c).
  * Each converter returns ours in one allocation, so free() releases it.
  */
 #include <fcntl.h>
@@ -223,6 +223,9 @@ static const struct imp_fd_kind kinds[] = {
 	{ EST__FD_TYPES__EVENTPOLL, FD_KIND__FD_EPOLL, IMG_EPOLLS, epfd_member, conv_epoll },
 	{ EST__FD_TYPES__FIFO, FD_KIND__FD_FIFO, IMG_FIFOS, fifo_member, conv_fifo },
 	{ EST__FD_TYPES__INETSK, FD_KIND__FD_INET_SK, IMG_INET_SKS, imp_isk_member, imp_conv_inet },
+	{ EST__FD_TYPES__INOTIFY, FD_KIND__FD_INOTIFY, IMG_INOTIFYS, imp_ify_member, imp_conv_inotify },
+	{ EST__FD_TYPES__FANOTIFY, FD_KIND__FD_FANOTIFY, IMG_FANOTIFYS, imp_ffy_member,
+	  imp_conv_fanotify },
 };
 
 const struct imp_fd_kind *imp_fd_kind(int type, unsigned int *n)

@@ -117,6 +117,12 @@ int imp_unix_name(const struct imp *im, const Est__UnixSkEntry *s, UnixSkEntry *
 const void *imp_isk_member(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown);
 ProtobufCMessage *imp_conv_inet(struct imp *im, const Est__FileEntry *f);
 
+/* est-import-fsnotify.c: the INOTIFY and FANOTIFY rows */
+const void *imp_ify_member(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown);
+ProtobufCMessage *imp_conv_inotify(struct imp *im, const Est__FileEntry *f);
+const void *imp_ffy_member(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown);
+ProtobufCMessage *imp_conv_fanotify(struct imp *im, const Est__FileEntry *f);
+
 /*
  * est-import-fds.c: one row per further files.img kind. member() gives the
  * kind's message, its id and signal owner (NULL: the member is absent);

@@ -7,7 +7,8 @@
  * a run outside every vma, a broken files.img entry) must be refused without
  * a crash and without leaving the private directory behind. Copies of the
  * single set with hand-made objects added (FIFO, signalfd, epoll, file
- * locks, deleted files, named unix and inet sockets) convert field by field, and doctored ones are refused. Random
+ * locks, deleted files, named unix and inet sockets, inotify, fanotify)
+ * convert field by field, and doctored ones are refused. Random
  * corruption of any file must end in a conversion or a refusal, never a crash.
  */
 #include <dirent.h>
@@ -16,6 +17,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/sysmacros.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -32,7 +34,9 @@
 #include "core.pb-c.h"
 #include "eventfd.pb-c.h"
 #include "files.pb-c.h"
+#include "fanotify.pb-c.h"
 #include "ghost.pb-c.h"
+#include "inotify.pb-c.h"
 #include "inventory.pb-c.h"
 #include "mm.pb-c.h"
 #include "pagemap.pb-c.h"
@@ -45,6 +49,7 @@
 #include "signalfd.pb-c.h"
 #include "est/fdinfo.pb-c.h"
 #include "est/file-lock.pb-c.h"
+#include "est/fsnotify.pb-c.h"
 #include "est/ghost-file.pb-c.h"
 #include "est/pagemap.pb-c.h"
 #include "est/remap-file-path.pb-c.h"
@@ -471,6 +476,9 @@ struct kinds_dir {
 	 * to a directory, 5 two listeners on one path, 6 a peer address while not
 	 * connected, 7 V6ONLY on IPv4, 8 an outside peer (USK_EXTERN) */
 	int sk_bad;
+	/* notification groups: 1 a handle without path, 2 a mount mark without its
+	 * path, 3 an inotify ignored mask, 4 O_APPEND on a group's fd */
+	int fsn_bad;
 };
 
 static void kinds_default(struct kinds_dir *k)
@@ -664,6 +672,68 @@ static int add_sockets(int d, const struct kinds_dir *k)
 	return ADD_OBJ(d, INETSK, 110, isk, &u) || add_fdinfo(d, 29, EST__FD_TYPES__INETSK, 110);
 }
 
+/*
+ * inotify 112 (fd 31) watching /var/tmp (inode 777 on 8:1, wd 1, IN_CREATE);
+ * fanotify 113 (fd 32, non-blocking) marking /etc (inode 778) and the mount at /.
+ */
+static int add_fsnotify(int d, const struct kinds_dir *k)
+{
+	static uint64_t words[16];
+	Est__FhEntry h1 = EST__FH_ENTRY__INIT, h2 = EST__FH_ENTRY__INIT;
+	Est__InotifyWdEntry w = EST__INOTIFY_WD_ENTRY__INIT, *wp = &w;
+	Est__InotifyFileEntry i = EST__INOTIFY_FILE_ENTRY__INIT;
+	Est__FanotifyInodeMarkEntry ie = EST__FANOTIFY_INODE_MARK_ENTRY__INIT;
+	Est__FanotifyMountMarkEntry me = EST__FANOTIFY_MOUNT_MARK_ENTRY__INIT;
+	Est__FanotifyMarkEntry m[2] = { EST__FANOTIFY_MARK_ENTRY__INIT,
+					EST__FANOTIFY_MARK_ENTRY__INIT };
+	Est__FanotifyMarkEntry *mp[2] = { &m[0], &m[1] };
+	Est__FanotifyFileEntry f = EST__FANOTIFY_FILE_ENTRY__INIT;
+
+	h1.bytes = h2.bytes = 8;
+	h1.type = h2.type = 1;
+	h1.n_handle = h2.n_handle = 16;
+	h1.handle = h2.handle = words;
+	h1.path = k->fsn_bad == 1 ? NULL : "/var/tmp";
+	h2.path = "/etc";
+	w.id = 112;
+	w.i_ino = 777;
+	w.mask = 0x100;
+	w.ignored_mask = k->fsn_bad == 3;
+	w.s_dev = 8 << 20 | 1;
+	w.wd = 1;
+	w.f_handle = &h1;
+	i.id = 112;
+	i.flags = O_RDONLY | (k->fsn_bad == 4 ? O_APPEND : 0);
+	i.fown = &no_fown;
+	i.n_wd = 1;
+	i.wd = &wp;
+	if (ADD_OBJ(d, INOTIFY, 112, ify, &i) || add_fdinfo(d, 31, EST__FD_TYPES__INOTIFY, 112))
+		return -1;
+	ie.i_ino = 778;
+	ie.f_handle = &h2;
+	me.mnt_id = 5;
+	me.path = k->fsn_bad == 2 ? NULL : "/";
+	m[0].id = m[1].id = 113;
+	m[0].type = EST__MARK_TYPE__INODE;
+	m[0].mask = 0x20;
+	m[0].s_dev = 8 << 20 | 1;
+	m[0].ie = &ie;
+	m[1].type = EST__MARK_TYPE__MOUNT;
+	m[1].mflags = 1;
+	m[1].mask = 0x8;
+	m[1].ignored_mask = 0x2;
+	m[1].s_dev = 8 << 20 | 2;
+	m[1].me = &me;
+	f.id = 113;
+	f.flags = O_RDWR | O_NONBLOCK;
+	f.fown = &no_fown;
+	f.faflags = 0x2 | 0x1;		/* FAN_NONBLOCK | FAN_CLOEXEC */
+	f.evflags = O_RDONLY | 0100000;
+	f.n_mark = 2;
+	f.mark = mp;
+	return ADD_OBJ(d, FANOTIFY, 113, ffy, &f) || add_fdinfo(d, 32, EST__FD_TYPES__FANOTIFY, 113);
+}
+
 /* filelocks.img: a write flock and a read lock of @k's kind on 10+20, both through fd 23 */
 static int add_locks(int d, const struct kinds_dir *k)
 {
@@ -766,7 +836,7 @@ static int make_kinds(struct kinds_dir *k)
 		       k->fifo_fd_as_reg ? 100 : 101) ||
 	    add_fdinfo(d, 21, EST__FD_TYPES__SIGNALFD, 102) ||
 	    add_fdinfo(d, 22, EST__FD_TYPES__EVENTPOLL, 103) || add_locks(d, k) ||
-	    add_ghosts(d, k) || add_sockets(d, k))
+	    add_ghosts(d, k) || add_sockets(d, k) || add_fsnotify(d, k))
 		return -1;
 
 	pd.pipe_id = k->data_pipe_id ? k->data_pipe_id : k->fifo_ino;
@@ -845,7 +915,9 @@ static int check_kinds(int dirfd)
 	}
 	img_free_all(v, n);
 
-	CHECK(!read_all(dirfd, IMG_FDS, 32601, &v, &n) && n == 15);
+	CHECK(!read_all(dirfd, IMG_FDS, 32601, &v, &n) && n == 17);
+	CHECK(((FdEntry *)v[15])->kind == FD_KIND__FD_INOTIFY && ((FdEntry *)v[15])->fd == 31);
+	CHECK(((FdEntry *)v[16])->kind == FD_KIND__FD_FANOTIFY && ((FdEntry *)v[16])->id == 113);
 	CHECK(((FdEntry *)v[13])->kind == FD_KIND__FD_INET_SK && ((FdEntry *)v[13])->id == 109);
 	CHECK(((FdEntry *)v[12])->kind == FD_KIND__FD_UNIX_SK && ((FdEntry *)v[12])->id == 108);
 	CHECK(((FdEntry *)v[5])->fd == 20 && ((FdEntry *)v[5])->kind == FD_KIND__FD_FIFO &&
@@ -941,6 +1013,39 @@ static int check_sockets(int dirfd)
 	return 0;
 }
 
+static int check_fsnotify(int dirfd)
+{
+	ProtobufCMessage **v = NULL;
+	size_t n;
+
+	CHECK(!read_all(dirfd, IMG_INOTIFYS, 0, &v, &n) && n == 1);
+	{
+		InotifyEntry *e = (InotifyEntry *)v[0];
+
+		CHECK(e->id == 112 && e->flags == 0 && e->n_wds == 1);
+		CHECK(e->wds[0]->wd == 1 && e->wds[0]->mask == 0x100 && e->wds[0]->ino == 777);
+		CHECK(e->wds[0]->dev == makedev(8, 1));
+		CHECK_STR(e->wds[0]->path, "/var/tmp");
+	}
+	img_free_all(v, n);
+	CHECK(!read_all(dirfd, IMG_FANOTIFYS, 0, &v, &n) && n == 1);
+	{
+		FanotifyEntry *e = (FanotifyEntry *)v[0];
+		FanotifyMarkEntry *a = e->marks[0], *b = e->marks[1];
+
+		CHECK(e->id == 113 && e->flags == O_NONBLOCK && e->init_flags == 0x1 &&
+		      e->event_flags == (O_RDONLY | 0100000) && e->n_marks == 2);
+		CHECK(a->kind == FANOTIFY_MARK_KIND__FAN_INODE && a->has_ino && a->ino == 778 &&
+		      a->mask == 0x20 && a->dev == makedev(8, 1));
+		CHECK_STR(a->path, "/etc");
+		CHECK(b->kind == FANOTIFY_MARK_KIND__FAN_MOUNT && !b->has_ino && b->mflags == 1 &&
+		      b->mask == 0x8 && b->ignored_mask == 0x2 && b->dev == makedev(8, 2));
+		CHECK_STR(b->path, "/");
+	}
+	img_free_all(v, n);
+	return 0;
+}
+
 static int test_kinds(void)
 {
 	struct est_import imp;
@@ -953,7 +1058,8 @@ static int test_kinds(void)
 	d = make_kinds(&kinds);
 	CHECK(d >= 0);
 	CHECK(est_import(d, &imp) == 0);
-	r = check_kinds(imp.dirfd) || check_ghosts(imp.dirfd) || check_sockets(imp.dirfd) ? -1 : 0;
+	r = check_kinds(imp.dirfd) || check_ghosts(imp.dirfd) || check_sockets(imp.dirfd) ||
+	    check_fsnotify(imp.dirfd) ? -1 : 0;
 	est_import_release(&imp);
 	unlink(kinds.fifo);
 	return r;
@@ -969,7 +1075,7 @@ static int test_kinds_refused(void)
 
 	if (golden("single", p, sizeof(p)))
 		SKIP("no golden images at %.300s", p);
-	for (v = 0; v < 28; v++) {
+	for (v = 0; v < 32; v++) {
 		kinds_default(&k);
 		switch (v) {
 		case 0: k.sgfd_flags = O_WRONLY; break;		/* a signalfd is O_RDWR */
@@ -989,8 +1095,10 @@ static int test_kinds_refused(void)
 		default:
 			if (v < 20)
 				k.ghost_bad = v - 13;		/* 14..19: 1..6 */
-			else
+			else if (v < 28)
 				k.sk_bad = v - 19;		/* 20..27: 1..8 */
+			else
+				k.fsn_bad = v - 27;		/* 28..31: 1..4 */
 			break;
 		}
 		d = make_kinds(&k);
@@ -1060,8 +1168,8 @@ static const struct unit_case cases[] = {
 	{ "golden tree: processes, threads and their masks", test_tree },
 	{ "golden fds: socketpair with queues, eventfd, timerfds", test_fds },
 	{ "doctored copies are refused", test_refusals },
-	{ "FIFO, signalfd, epoll, locks, ghosts, sockets: converted field by field", test_kinds },
-	{ "doctored FIFO, signalfd, epoll, lock, ghost, socket entries are refused", test_kinds_refused },
+	{ "FIFO, signalfd, epoll, locks, ghosts, sockets, inotify, fanotify: converted", test_kinds },
+	{ "doctored entries of those kinds are refused", test_kinds_refused },
 	{ "200 random corruptions: converted or refused, no crash", test_corruption },
 };
 
