@@ -3,7 +3,8 @@
  * (est-import-files.c) -> ours, one table row each (plan §2.11, §2.12):
  * SIGNALFD, EVENTPOLL with its targets, FIFO with its REG path entry
  * (fifo-data.img is merged into our pipes-data.img by est-import-files.c),
- * INETSK (est-import-sk.c), INOTIFY and FANOTIFY (est-import-fsnotify.c).
+ * INETSK (est-import-sk.c), INOTIFY and FANOTIFY (est-import-fsnotify.c),
+ * TTY (est-import-tty.c).
  * Each converter returns ours in one allocation, so free() releases it.
  */
 #include <fcntl.h>
@@ -153,6 +154,8 @@ bool imp_reg_is_aux(const struct imp *im, uint32_t id)
 {
 	size_t i;
 
+	if (imp_tty_path(im, id))
+		return true;
 	for (i = 0; i < im->nr_obj; i++)
 		if (im->obj[i]->fifo && im->obj[i]->fifo->has_regf_id &&
 		    im->obj[i]->fifo->regf_id == id)
@@ -226,6 +229,7 @@ static const struct imp_fd_kind kinds[] = {
 	{ EST__FD_TYPES__INOTIFY, FD_KIND__FD_INOTIFY, IMG_INOTIFYS, imp_ify_member, imp_conv_inotify },
 	{ EST__FD_TYPES__FANOTIFY, FD_KIND__FD_FANOTIFY, IMG_FANOTIFYS, imp_ffy_member,
 	  imp_conv_fanotify },
+	{ EST__FD_TYPES__TTY, FD_KIND__FD_PTY, IMG_PTY_FILES, imp_tty_member, imp_conv_tty },
 };
 
 const struct imp_fd_kind *imp_fd_kind(int type, unsigned int *n)

@@ -701,7 +701,7 @@ static int add_fd(struct imp *im, const struct est_entry *e, void *ctx)
 		return -1;
 	}
 	if (f->reg && imp_reg_is_aux(im, f->id)) {
-		pr_err("not supported yet: %s: fd %u opens the path of a FIFO as a file", c->img,
+		pr_err("not supported yet: %s: fd %u opens the path of a FIFO or tty file as a file", c->img,
 		       d->fd);
 		return -1;
 	}

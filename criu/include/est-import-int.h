@@ -52,6 +52,7 @@ struct imp {
 	void *skq;
 	void *locks;			/* filelocks.img (est-import-locks.c) */
 	void *ghosts;			/* remap-fpath.img (est-import-ghost.c) */
+	void *ttys;			/* tty-info.img, tty-data.img (est-import-tty.c) */
 };
 
 /* est-import.c: reading the established files */
@@ -117,6 +118,17 @@ int imp_unix_name(const struct imp *im, const Est__UnixSkEntry *s, UnixSkEntry *
 const void *imp_isk_member(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown);
 ProtobufCMessage *imp_conv_inet(struct imp *im, const Est__FileEntry *f);
 
+/*
+ * est-import-tty.c: imp_ttys() reads tty-info.img and tty-data.img and
+ * writes our ptys (after files.img is read); imp_tty_path() says whether
+ * REG object @id is only a tty file's path; the TTY row.
+ */
+int imp_ttys(struct imp *im);
+void imp_ttys_free(struct imp *im);
+bool imp_tty_path(const struct imp *im, uint32_t reg_id);
+const void *imp_tty_member(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown);
+ProtobufCMessage *imp_conv_tty(struct imp *im, const Est__FileEntry *f);
+
 /* est-import-fsnotify.c: the INOTIFY and FANOTIFY rows */
 const void *imp_ify_member(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown);
 ProtobufCMessage *imp_conv_inotify(struct imp *im, const Est__FileEntry *f);
@@ -138,7 +150,7 @@ struct imp_fd_kind {
 };
 /* The row of @type, or NULL; with @n, the whole table and its size in *n. */
 const struct imp_fd_kind *imp_fd_kind(int type, unsigned int *n);
-/* Is REG object @id only the path of another object (a FIFO's)? */
+/* Is REG object @id only the path of another object (a FIFO's, a tty file's)? */
 bool imp_reg_is_aux(const struct imp *im, uint32_t id);
 
 #endif /* CRIU_EST_IMPORT_INT_H */

@@ -7,8 +7,8 @@
  * a run outside every vma, a broken files.img entry) must be refused without
  * a crash and without leaving the private directory behind. Copies of the
  * single set with hand-made objects added (FIFO, signalfd, epoll, file
- * locks, deleted files, named unix and inet sockets, inotify, fanotify)
- * convert field by field, and doctored ones are refused. Random
+ * locks, deleted files, named unix and inet sockets, inotify, fanotify,
+ * ptys) convert field by field, and doctored ones are refused. Random
  * corruption of any file must end in a conversion or a refusal, never a crash.
  */
 #include <dirent.h>
@@ -42,6 +42,7 @@
 #include "pagemap.pb-c.h"
 #include "pipe.pb-c.h"
 #include "pstree.pb-c.h"
+#include "pty.pb-c.h"
 #include "sk-inet.pb-c.h"
 #include "sk-unix.pb-c.h"
 #include "timerfd.pb-c.h"
@@ -55,6 +56,7 @@
 #include "est/remap-file-path.pb-c.h"
 #include "est/sk-inet.pb-c.h"
 #include "est/sk-unix.pb-c.h"
+#include "est/tty.pb-c.h"
 #include "est/pipe-data.pb-c.h"
 
 #define PAGE	4096u
@@ -368,7 +370,7 @@ static int refused(int dirfd)
 
 static int test_refusals(void)
 {
-	static const uint32_t tty[2] = { EST_MAGIC_COMMON, 0x59453036 };
+	static const uint32_t memfd[2] = { EST_MAGIC_COMMON, 0x48453499 };
 	static const uint8_t bad_entry[] = { 0x19, 0x43, 0x56, 0x54, 0x38, 0x31, 0x30, 0x56,
 					     4, 0, 0, 0, 0xff, 0xff, 0xff, 0xff };
 	char p[PATH_MAX];
@@ -378,9 +380,9 @@ static int test_refusals(void)
 		SKIP("no golden images at %.300s", p);
 	d = copy_single();
 	CHECK(d >= 0);
-	CHECK(write_file(d, "tty-info.img", tty, sizeof(tty)) == 0);	/* a kind not converted */
+	CHECK(write_file(d, "memfd.img", memfd, sizeof(memfd)) == 0);	/* a kind not converted */
 	CHECK(refused(d));
-	CHECK(unlinkat(d, "tty-info.img", 0) == 0);
+	CHECK(unlinkat(d, "memfd.img", 0) == 0);
 	CHECK(write_file(d, "strange-file", "x", 1) == 0);		/* no kind at all */
 	CHECK(refused(d));
 
@@ -479,6 +481,9 @@ struct kinds_dir {
 	/* notification groups: 1 a handle without path, 2 a mount mark without its
 	 * path, 3 an inotify ignored mask, 4 O_APPEND on a group's fd */
 	int fsn_bad;
+	/* ptys: 1 a console, 2 bytes waiting at a slave, 3 locked termios, 4 18 control
+	 * characters, 5 a slave file at another pty's path, 6 a master without its slave */
+	int tty_bad;
 };
 
 static void kinds_default(struct kinds_dir *k)
@@ -734,6 +739,88 @@ static int add_fsnotify(int d, const struct kinds_dir *k)
 	return ADD_OBJ(d, FANOTIFY, 113, ffy, &f) || add_fdinfo(d, 32, EST__FD_TYPES__FANOTIFY, 113);
 }
 
+static int add_tty_file(int d, uint32_t id, uint32_t info, uint32_t regf, uint32_t flags,
+			uint32_t fd)
+{
+	Est__TtyFileEntry t = EST__TTY_FILE_ENTRY__INIT;
+
+	t.id = id;
+	t.tty_info_id = info;
+	t.flags = flags;
+	t.fown = &no_fown;
+	t.has_regf_id = true;
+	t.regf_id = regf;
+	return ADD_OBJ(d, TTY, id, tty, &t) || add_fdinfo(d, fd, EST__FD_TYPES__TTY, id);
+}
+
+static int add_tty_info(int d, uint32_t id, uint32_t index, bool master, const struct kinds_dir *k)
+{
+	static uint32_t cc[19] = { 3, 28, 127, 21, 4, 0, 1 };
+	Est__TtyInfoEntry i = EST__TTY_INFO_ENTRY__INIT;
+	Est__TermiosEntry t = EST__TERMIOS_ENTRY__INIT, lt = EST__TERMIOS_ENTRY__INIT;
+	Est__WinsizeEntry w = EST__WINSIZE_ENTRY__INIT;
+	Est__TtyPtyEntry pty = EST__TTY_PTY_ENTRY__INIT;
+
+	i.id = id;
+	i.type = k->tty_bad == 1 && index == 6 ? EST__TTY_TYPE__CONSOLE : EST__TTY_TYPE__PTY;
+	i.packet_mode = master;
+	i.exclusive = !master;
+	i.sid = i.pgrp = master ? 0 : 32601;
+	t.c_iflag = 0x500;
+	t.c_oflag = 0x5;
+	t.c_cflag = 0xbf;
+	t.c_lflag = 0x8a3b;
+	t.n_c_cc = k->tty_bad == 4 ? 18 : 19;
+	t.c_cc = cc;
+	lt.c_lflag = k->tty_bad == 3;
+	i.termios = &t;
+	i.termios_locked = &lt;
+	w.ws_row = 24;
+	w.ws_col = 80;
+	i.winsize = &w;
+	pty.index = index;
+	i.pty = &pty;
+	i.has_uid = i.has_gid = !master;
+	i.uid = 1000;
+	i.gid = 5;
+	return append(d, "tty-info.img", &i.base, NULL, 0);
+}
+
+/*
+ * pty 5: master (TTY 122, fd 33, /dev/ptmx REG 120, packet mode, 3 bytes
+ * unread) and slave (TTY 123, fd 34, /dev/pts/5 REG 121, exclusive, the
+ * controlling terminal of 32601); pty 6: a slave only (TTY 125, fd 35), a
+ * shell job's terminal.
+ */
+static int add_ttys(int d, const struct kinds_dir *k)
+{
+	Est__TtyDataEntry td = EST__TTY_DATA_ENTRY__INIT;
+	Est__RegFileEntry reg = EST__REG_FILE_ENTRY__INIT;
+	static const char *const names[] = { "/dev/ptmx", "/dev/pts/5", "/dev/pts/6" };
+	uint32_t r;
+
+	reg.fown = &no_fown;
+	reg.has_mode = true;
+	for (r = 0; r < 3; r++) {
+		reg.id = r == 2 ? 124 : 120 + r;
+		reg.flags = O_RDWR;
+		reg.name = (char *)(k->tty_bad == 5 && r == 1 ? "/dev/pts/7" : names[r]);
+		reg.mode = S_IFCHR | (r ? 0620 : 0666);
+		if (ADD_OBJ(d, REG, reg.id, reg, &reg))
+			return -1;
+	}
+	if (new_image(d, "tty-info.img", 0x59453036) || add_tty_info(d, 11, 5, true, k) ||
+	    add_tty_info(d, 10, 5, false, k) || add_tty_info(d, 12, 6, false, k) ||
+	    add_tty_file(d, 122, 11, 120, O_RDWR | 0100000, 33) ||
+	    (k->tty_bad != 6 && add_tty_file(d, 123, 10, 121, O_RDWR | O_NONBLOCK, 34)) ||
+	    add_tty_file(d, 125, 12, 124, O_RDWR, 35))
+		return -1;
+	td.tty_id = k->tty_bad == 2 ? 10 : 11;
+	td.data.data = (uint8_t *)"ls\n";
+	td.data.len = 3;
+	return new_image(d, "tty-data.img", 0x59413026) || append(d, "tty-data.img", &td.base, NULL, 0);
+}
+
 /* filelocks.img: a write flock and a read lock of @k's kind on 10+20, both through fd 23 */
 static int add_locks(int d, const struct kinds_dir *k)
 {
@@ -836,7 +923,7 @@ static int make_kinds(struct kinds_dir *k)
 		       k->fifo_fd_as_reg ? 100 : 101) ||
 	    add_fdinfo(d, 21, EST__FD_TYPES__SIGNALFD, 102) ||
 	    add_fdinfo(d, 22, EST__FD_TYPES__EVENTPOLL, 103) || add_locks(d, k) ||
-	    add_ghosts(d, k) || add_sockets(d, k) || add_fsnotify(d, k))
+	    add_ghosts(d, k) || add_sockets(d, k) || add_fsnotify(d, k) || add_ttys(d, k))
 		return -1;
 
 	pd.pipe_id = k->data_pipe_id ? k->data_pipe_id : k->fifo_ino;
@@ -915,7 +1002,8 @@ static int check_kinds(int dirfd)
 	}
 	img_free_all(v, n);
 
-	CHECK(!read_all(dirfd, IMG_FDS, 32601, &v, &n) && n == 17);
+	CHECK(!read_all(dirfd, IMG_FDS, 32601, &v, &n) && n == 20);
+	CHECK(((FdEntry *)v[17])->kind == FD_KIND__FD_PTY && ((FdEntry *)v[17])->id == 122);
 	CHECK(((FdEntry *)v[15])->kind == FD_KIND__FD_INOTIFY && ((FdEntry *)v[15])->fd == 31);
 	CHECK(((FdEntry *)v[16])->kind == FD_KIND__FD_FANOTIFY && ((FdEntry *)v[16])->id == 113);
 	CHECK(((FdEntry *)v[13])->kind == FD_KIND__FD_INET_SK && ((FdEntry *)v[13])->id == 109);
@@ -1046,6 +1134,39 @@ static int check_fsnotify(int dirfd)
 	return 0;
 }
 
+static int check_ttys(int dirfd)
+{
+	ProtobufCMessage **v = NULL;
+	size_t n;
+
+	CHECK(!read_all(dirfd, IMG_PTY_FILES, 0, &v, &n) && n == 3);
+	{
+		PtyFileEntry *m = (PtyFileEntry *)v[0], *s = (PtyFileEntry *)v[1];
+		PtyFileEntry *x = (PtyFileEntry *)v[2];
+
+		CHECK(m->id == 122 && m->index == 5 && m->master && m->flags == (O_RDWR | 0100000));
+		CHECK(s->id == 123 && s->index == 5 && !s->master && !s->external &&
+		      s->flags == (O_RDWR | O_NONBLOCK));
+		CHECK(x->id == 125 && x->index == 6 && !x->master && x->has_external && x->external);
+	}
+	img_free_all(v, n);
+	CHECK(!read_all(dirfd, IMG_PTYS, 0, &v, &n) && n == 1);
+	{
+		PtyEntry *e = (PtyEntry *)v[0];
+
+		CHECK(e->index == 5 && e->iflag == 0x500 && e->oflag == 0x5 && e->cflag == 0xbf &&
+		      e->lflag == 0x8a3b && e->cc.len == 19 && e->cc.data[2] == 127);
+		CHECK(e->rows == 24 && e->cols == 80 && e->packet && !e->locked && e->exclusive);
+		CHECK(e->has_slave_closed && !e->slave_closed);
+		CHECK(e->has_sid && e->sid == 32601 && e->fg_pgrp == 32601);
+		CHECK(e->has_master_data && e->master_data.len == 3 &&
+		      !memcmp(e->master_data.data, "ls\n", 3));
+		CHECK(e->has_uid && e->uid == 1000 && e->gid == 5 && e->perm == 0620);
+	}
+	img_free_all(v, n);
+	return 0;
+}
+
 static int test_kinds(void)
 {
 	struct est_import imp;
@@ -1059,7 +1180,7 @@ static int test_kinds(void)
 	CHECK(d >= 0);
 	CHECK(est_import(d, &imp) == 0);
 	r = check_kinds(imp.dirfd) || check_ghosts(imp.dirfd) || check_sockets(imp.dirfd) ||
-	    check_fsnotify(imp.dirfd) ? -1 : 0;
+	    check_fsnotify(imp.dirfd) || check_ttys(imp.dirfd) ? -1 : 0;
 	est_import_release(&imp);
 	unlink(kinds.fifo);
 	return r;
@@ -1075,7 +1196,7 @@ static int test_kinds_refused(void)
 
 	if (golden("single", p, sizeof(p)))
 		SKIP("no golden images at %.300s", p);
-	for (v = 0; v < 32; v++) {
+	for (v = 0; v < 38; v++) {
 		kinds_default(&k);
 		switch (v) {
 		case 0: k.sgfd_flags = O_WRONLY; break;		/* a signalfd is O_RDWR */
@@ -1097,8 +1218,10 @@ static int test_kinds_refused(void)
 				k.ghost_bad = v - 13;		/* 14..19: 1..6 */
 			else if (v < 28)
 				k.sk_bad = v - 19;		/* 20..27: 1..8 */
-			else
+			else if (v < 32)
 				k.fsn_bad = v - 27;		/* 28..31: 1..4 */
+			else
+				k.tty_bad = v - 31;		/* 32..37: 1..6 */
 			break;
 		}
 		d = make_kinds(&k);
@@ -1120,26 +1243,21 @@ static int test_kinds_refused(void)
 	return 0;
 }
 
-/* Random bytes of a random file changed, or the file cut: converted or refused, never a crash. */
-static int test_corruption(void)
+/* @rounds copies made by @make, a random one of @files changed or cut: converted or refused. */
+static int corrupt(int (*make)(void), const char *const *files, size_t nr, unsigned int rounds,
+		   unsigned int seed)
 {
-	static const char *const files[] = { "inventory.img", "pstree.img", "core-32601.img",
-		"ids-32601.img", "fs-32601.img", "mm-32601.img", "pagemap-32601.img",
-		"files.img", "fdinfo-2.img", "pipes-data.img", "seccomp.img" };
-	char p[PATH_MAX];
-	unsigned int round, seed = 11;
+	unsigned int round;
 	int d;
 
-	if (golden("single", p, sizeof(p)))
-		SKIP("no golden images at %.300s", p);
-	for (round = 0; round < 200; round++) {
-		const char *f = files[rand_r(&seed) % (sizeof(files) / sizeof(files[0]))];
+	for (round = 0; round < rounds; round++) {
+		const char *f = files[rand_r(&seed) % nr];
 		struct est_import imp;
 		struct stat st;
 		unsigned int k;
 		int fd, r;
 
-		d = copy_single();
+		d = make();
 		CHECK(d >= 0 && fstatat(d, f, &st, 0) == 0 && st.st_size > 0);
 		fd = openat(d, f, O_RDWR | O_CLOEXEC);
 		CHECK(fd >= 0);
@@ -1163,14 +1281,51 @@ static int test_corruption(void)
 	return 0;
 }
 
+/* Random bytes of a random file changed, or the file cut: converted or refused, never a crash. */
+static int test_corruption(void)
+{
+	static const char *const files[] = { "inventory.img", "pstree.img", "core-32601.img",
+		"ids-32601.img", "fs-32601.img", "mm-32601.img", "pagemap-32601.img",
+		"files.img", "fdinfo-2.img", "pipes-data.img", "seccomp.img" };
+	char p[PATH_MAX];
+
+	if (golden("single", p, sizeof(p)))
+		SKIP("no golden images at %.300s", p);
+	return corrupt(copy_single, files, sizeof(files) / sizeof(files[0]), 200, 11);
+}
+
+static int make_default_kinds(void)
+{
+	unlink(kinds.fifo);
+	kinds_default(&kinds);
+	return make_kinds(&kinds);
+}
+
+/* The same on the hand-made directory of every further kind. */
+static int test_kinds_corruption(void)
+{
+	static const char *const files[] = { "files.img", "fdinfo-2.img", "fifo-data.img",
+		"filelocks.img", "remap-fpath.img", "ghost-file-2.img", "ghost-file-7.img",
+		"tty-info.img", "tty-data.img" };
+	char p[PATH_MAX];
+	int r;
+
+	if (golden("single", p, sizeof(p)))
+		SKIP("no golden images at %.300s", p);
+	r = corrupt(make_default_kinds, files, sizeof(files) / sizeof(files[0]), 200, 12);
+	unlink(kinds.fifo);
+	return r;
+}
+
 static const struct unit_case cases[] = {
 	{ "golden single converts, values where ours keeps them", test_single },
 	{ "golden tree: processes, threads and their masks", test_tree },
 	{ "golden fds: socketpair with queues, eventfd, timerfds", test_fds },
 	{ "doctored copies are refused", test_refusals },
-	{ "FIFO, signalfd, epoll, locks, ghosts, sockets, inotify, fanotify: converted", test_kinds },
+	{ "FIFO, signalfd, epoll, locks, ghosts, sockets, fsnotify, ptys: converted", test_kinds },
 	{ "doctored entries of those kinds are refused", test_kinds_refused },
 	{ "200 random corruptions: converted or refused, no crash", test_corruption },
+	{ "200 more on the further kinds' images", test_kinds_corruption },
 };
 
 int main(int argc, char **argv)
