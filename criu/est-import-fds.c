@@ -4,7 +4,7 @@
  * SIGNALFD, EVENTPOLL with its targets, FIFO with its REG path entry
  * (fifo-data.img is merged into our pipes-data.img by est-import-files.c),
  * INETSK (est-import-sk.c), INOTIFY and FANOTIFY (est-import-fsnotify.c),
- * TTY (est-import-tty.c).
+ * TTY (est-import-tty.c), MEMFD (est-import-shmem.c).
  * Each converter returns ours in one allocation, so free() releases it.
  */
 #include <fcntl.h>
@@ -230,6 +230,7 @@ static const struct imp_fd_kind kinds[] = {
 	{ EST__FD_TYPES__FANOTIFY, FD_KIND__FD_FANOTIFY, IMG_FANOTIFYS, imp_ffy_member,
 	  imp_conv_fanotify },
 	{ EST__FD_TYPES__TTY, FD_KIND__FD_PTY, IMG_PTY_FILES, imp_tty_member, imp_conv_tty },
+	{ EST__FD_TYPES__MEMFD, FD_KIND__FD_MEMFD, IMG_MEMFDS, imp_memfd_member, imp_conv_memfd },
 };
 
 const struct imp_fd_kind *imp_fd_kind(int type, unsigned int *n)

@@ -22,7 +22,6 @@
 #include "est/remap-file-path.pb-c.h"
 
 #define MAX_GHOSTS	4096
-#define MAX_RUNS	4096		/* ours: FDATA_MAX_RUNS */
 #define OLD_GHOST_BIT	(1u << 31)	/* remap_id of images without remap_type */
 #define MAX_SEC		(UINT64_MAX / 1000000000ull - 1)
 
@@ -82,18 +81,15 @@ static int u32_cmp(const void *a, const void *b)
 struct ghost_out {
 	GhostFileEntry e;
 	FileData d;
-	size_t cap;
 };
 
-static void free_ghost(struct ghost_out *o)
+static void free_ghost(ProtobufCMessage *m)
 {
-	size_t i;
+	struct ghost_out *o = (struct ghost_out *)m;
 
 	if (!o)
 		return;
-	for (i = 0; i < o->d.n_runs; i++)
-		free(o->d.runs[i]);
-	free(o->d.runs);
+	imp_fdata_release(&o->d);
 	free(o);
 }
 
@@ -117,40 +113,20 @@ static int put_run(struct ghost_ctx *c, uint64_t off, const uint8_t *data, size_
 {
 	struct ghost_out *o = c->o;
 	const FileRun *last = o->d.n_runs ? o->d.runs[o->d.n_runs - 1] : NULL;
-	FileRun *r;
 
 	if (!len)
 		return 0;
-	if (o->d.n_runs == MAX_RUNS || (last && off < last->off + last->len) ||
-	    off > o->e.size || len > o->e.size - off) {
-		pr_err("%s: chunk at %llu of %zu bytes: more than %d, out of order or beyond the size",
-		       c->img, (unsigned long long)off, len, MAX_RUNS);
+	if ((last && off < last->off + last->len) || off > o->e.size || len > o->e.size - off) {
+		pr_err("%s: chunk at %llu of %zu bytes: out of order or beyond the size", c->img,
+		       (unsigned long long)off, len);
 		return -1;
 	}
 	if (write(c->raw, data, len) != (ssize_t)len) {
 		pr_perror("cannot write ghost-data.img");
 		return -1;
 	}
-	if (o->d.n_runs == o->cap) {
-		size_t cap = o->cap ? 2 * o->cap : 8;
-		FileRun **v = realloc(o->d.runs, cap * sizeof(*v));
-
-		if (!v) {
-			pr_err("out of memory");
-			return -1;
-		}
-		o->d.runs = v;
-		o->cap = cap;
-	}
-	r = imp_zalloc(sizeof(*r));
-	if (!r)
-		return -1;
-	file_run__init(r);
-	r->off = off;
-	r->len = len;
-	o->d.runs[o->d.n_runs++] = r;
 	*c->raw_off += len;
-	return 0;
+	return imp_fdata_add(&o->d, off, len, c->img);
 }
 
 static int ghost_entry(struct imp *im, const struct est_entry *e, void *ctx)
@@ -217,37 +193,16 @@ static struct ghost_out *conv_ghost(struct imp *im, uint32_t remap_id, uint32_t 
 	}
 	return o;
 err:
-	free_ghost(o);
+	free_ghost(&o->e.base);
 	return NULL;
 }
 
-static int write_ghosts(struct imp *im, struct imp_ghosts *g)
+static ProtobufCMessage *ghost_i(struct imp *im, size_t i, int raw, uint64_t *off, void *ctx)
 {
-	struct cr_img *raw = img_create(im->out, IMG_GHOST_DATA, 0);
-	ProtobufCMessage **m = imp_zalloc(g->nr_ids * sizeof(*m));
-	uint64_t off = 0;
-	size_t i, n = 0;
-	int ret = -1;
+	const struct imp_ghosts *g = ctx;
+	struct ghost_out *o = conv_ghost(im, g->ids[i], i + 1, raw, off);
 
-	if (!raw || !m)
-		goto out;
-	for (i = 0; i < g->nr_ids; i++, n++) {
-		struct ghost_out *o = conv_ghost(im, g->ids[i], i + 1, img_raw_fd(raw), &off);
-
-		if (!o)
-			goto out;
-		m[i] = &o->e.base;
-	}
-	if (!img_commit(raw))
-		ret = imp_write(im, IMG_GHOST_FILES, 0, m, n);
-	raw = NULL;
-out:
-	if (raw)
-		img_abort(raw);
-	for (i = 0; m && i < n; i++)
-		free_ghost((struct ghost_out *)m[i]);
-	free(m);
-	return ret;
+	return o ? &o->e.base : NULL;
 }
 
 int imp_ghosts(struct imp *im)
@@ -268,7 +223,8 @@ int imp_ghosts(struct imp *im)
 	for (i = 0; i < g->nr; i++)
 		if (!i || g->ids[i] != g->ids[g->nr_ids - 1])
 			g->ids[g->nr_ids++] = g->ids[i];
-	return g->nr_ids ? write_ghosts(im, g) : 0;
+	return g->nr_ids ? imp_write_data(im, IMG_GHOST_FILES, IMG_GHOST_DATA, g->nr_ids, ghost_i,
+					  free_ghost, g) : 0;
 }
 
 uint32_t imp_ghost_of(const struct imp *im, uint32_t reg_id)

@@ -432,6 +432,7 @@ static void imp_free(struct imp *im)
 	imp_locks_free(im);
 	imp_ghosts_free(im);
 	imp_ttys_free(im);
+	imp_memfds_free(im);
 	for (i = 0; i < im->nr_procs; i++) {
 		struct imp_proc *p = &im->procs[i];
 
@@ -472,7 +473,7 @@ static int convert(struct imp *im)
 		if (p->ids && (imp_mm(im, p) || imp_fdinfo(im, p)))
 			return -1;
 	}
-	if (imp_locks_read(im) || imp_ghosts(im) || imp_ttys(im) ||
+	if (imp_locks_read(im) || imp_ghosts(im) || imp_ttys(im) || imp_memfds(im) ||
 	    imp_files_write(im) || write_pstree(im) || check_leftovers(im))
 		return -1;
 	return write_inventory(im);

@@ -16,6 +16,7 @@
 #include "est/inventory.pb-c.h"
 #include "est/mm.pb-c.h"
 #include "est/pstree.pb-c.h"
+#include "file-data.pb-c.h"
 #include "files.pb-c.h"
 #include "sk-opts.pb-c.h"
 #include "sk-unix.pb-c.h"
@@ -53,6 +54,7 @@ struct imp {
 	void *locks;			/* filelocks.img (est-import-locks.c) */
 	void *ghosts;			/* remap-fpath.img (est-import-ghost.c) */
 	void *ttys;			/* tty-info.img, tty-data.img (est-import-tty.c) */
+	void *memfds;			/* memfd.img (est-import-shmem.c) */
 };
 
 /* est-import.c: reading the established files */
@@ -93,6 +95,20 @@ FileLockEntry **imp_locks_of(const struct imp *im, uint32_t id, size_t *n);
 void imp_locks_free(struct imp *im);
 
 /*
+ * est-import-data.c: content the dump carries. imp_fdata_add() appends a
+ * run of @len bytes at @off of the file to @d (merging an adjacent one);
+ * imp_write_data() makes raw image @raw_kind, calls @conv for i = 0..n-1
+ * (which writes its bytes to @raw at *off, moves *off, returns ours or NULL
+ * logged) and writes @kind; @release frees what @conv returned.
+ */
+int imp_fdata_add(FileData *d, uint64_t off, uint64_t len, const char *img);
+void imp_fdata_release(FileData *d);
+typedef ProtobufCMessage *(*imp_data_conv)(struct imp *im, size_t i, int raw, uint64_t *off,
+					   void *ctx);
+int imp_write_data(struct imp *im, enum img_kind kind, enum img_kind raw_kind, size_t n,
+		   imp_data_conv conv, void (*release)(ProtobufCMessage *m), void *ctx);
+
+/*
  * est-import-ghost.c: imp_ghosts() reads remap-fpath.img and the ghost
  * files, writes ours (after files.img is read); imp_ghost_of() gives our
  * ghost id of REG object @id, 0 for none.
@@ -128,6 +144,15 @@ void imp_ttys_free(struct imp *im);
 bool imp_tty_path(const struct imp *im, uint32_t reg_id);
 const void *imp_tty_member(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown);
 ProtobufCMessage *imp_conv_tty(struct imp *im, const Est__FileEntry *f);
+
+/*
+ * est-import-shmem.c: imp_memfds() reads memfd.img and the memfds' content,
+ * writes ours (after files.img is read); the MEMFD row.
+ */
+int imp_memfds(struct imp *im);
+void imp_memfds_free(struct imp *im);
+const void *imp_memfd_member(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown);
+ProtobufCMessage *imp_conv_memfd(struct imp *im, const Est__FileEntry *f);
 
 /* est-import-fsnotify.c: the INOTIFY and FANOTIFY rows */
 const void *imp_ify_member(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown);

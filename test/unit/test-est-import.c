@@ -8,7 +8,7 @@
  * a crash and without leaving the private directory behind. Copies of the
  * single set with hand-made objects added (FIFO, signalfd, epoll, file
  * locks, deleted files, named unix and inet sockets, inotify, fanotify,
- * ptys) convert field by field, and doctored ones are refused. Random
+ * ptys, memfds) convert field by field, and doctored ones are refused. Random
  * corruption of any file must end in a conversion or a refusal, never a crash.
  */
 #include <dirent.h>
@@ -38,6 +38,7 @@
 #include "ghost.pb-c.h"
 #include "inotify.pb-c.h"
 #include "inventory.pb-c.h"
+#include "memfd.pb-c.h"
 #include "mm.pb-c.h"
 #include "pagemap.pb-c.h"
 #include "pipe.pb-c.h"
@@ -52,6 +53,7 @@
 #include "est/file-lock.pb-c.h"
 #include "est/fsnotify.pb-c.h"
 #include "est/ghost-file.pb-c.h"
+#include "est/memfd.pb-c.h"
 #include "est/pagemap.pb-c.h"
 #include "est/remap-file-path.pb-c.h"
 #include "est/sk-inet.pb-c.h"
@@ -370,7 +372,7 @@ static int refused(int dirfd)
 
 static int test_refusals(void)
 {
-	static const uint32_t memfd[2] = { EST_MAGIC_COMMON, 0x48453499 };
+	static const uint32_t tcp[2] = { EST_MAGIC_COMMON, 0x51465506 };
 	static const uint8_t bad_entry[] = { 0x19, 0x43, 0x56, 0x54, 0x38, 0x31, 0x30, 0x56,
 					     4, 0, 0, 0, 0xff, 0xff, 0xff, 0xff };
 	char p[PATH_MAX];
@@ -380,9 +382,9 @@ static int test_refusals(void)
 		SKIP("no golden images at %.300s", p);
 	d = copy_single();
 	CHECK(d >= 0);
-	CHECK(write_file(d, "memfd.img", memfd, sizeof(memfd)) == 0);	/* a kind not converted */
+	CHECK(write_file(d, "tcp-stream-1.img", tcp, sizeof(tcp)) == 0);	/* a kind not converted */
 	CHECK(refused(d));
-	CHECK(unlinkat(d, "memfd.img", 0) == 0);
+	CHECK(unlinkat(d, "tcp-stream-1.img", 0) == 0);
 	CHECK(write_file(d, "strange-file", "x", 1) == 0);		/* no kind at all */
 	CHECK(refused(d));
 
@@ -484,6 +486,9 @@ struct kinds_dir {
 	/* ptys: 1 a console, 2 bytes waiting at a slave, 3 locked termios, 4 18 control
 	 * characters, 5 a slave file at another pty's path, 6 a master without its slave */
 	int tty_bad;
+	/* memfds: 1 hugetlb, 2 a run beyond the size, 3 pages in a parent image,
+	 * 4 a short page file, 5 a file of no inode, 6 a directory's mode */
+	int mem_bad;
 };
 
 static void kinds_default(struct kinds_dir *k)
@@ -821,6 +826,68 @@ static int add_ttys(int d, const struct kinds_dir *k)
 	return new_image(d, "tty-data.img", 0x59413026) || append(d, "tty-data.img", &td.base, NULL, 0);
 }
 
+static int add_memfd_inode(int d, uint64_t ino, const char *name, uint64_t size, uint32_t shmid,
+			   const struct kinds_dir *k)
+{
+	Est__MemfdInodeEntry m = EST__MEMFD_INODE_ENTRY__INIT;
+
+	m.inode_id = ino;
+	m.name = (char *)name;
+	m.size = size;
+	m.shmid = shmid;
+	m.seals = size ? 0x8 : 0;		/* F_SEAL_WRITE */
+	m.uid = 1000;
+	m.gid = 100;
+	m.has_hugetlb_flag = k->mem_bad == 1;
+	m.hugetlb_flag = 1;
+	m.has_mode = !size;
+	m.mode = k->mem_bad == 6 ? S_IFDIR | 0700 : S_IFREG | 0600;
+	return append(d, "memfd.img", &m.base, NULL, 0);
+}
+
+/*
+ * memfd inode 5001 "est-memfd" of 5000 bytes sealed for writing (shmem 77,
+ * 2 pages in pages-9.img, the second cut by the size), open as fd 36 (file
+ * 130, offset 10); inode 5002 "empty", mode 0600, open as fd 37 (file 131).
+ */
+static int add_memfds(int d, const struct kinds_dir *k)
+{
+	Est__MemfdFileEntry f = EST__MEMFD_FILE_ENTRY__INIT;
+	Est__PagemapHead h = EST__PAGEMAP_HEAD__INIT;
+	Est__PagemapEntry e = EST__PAGEMAP_ENTRY__INIT;
+	static uint8_t pages[2 * PAGE];
+	size_t i;
+
+	for (i = 0; i < sizeof(pages); i++)
+		pages[i] = (uint8_t)(i / 7);
+	if (new_image(d, "memfd.img", 0x48453499) ||
+	    add_memfd_inode(d, 5001, "est-memfd", 5000, 77, k) ||
+	    add_memfd_inode(d, 5002, "empty", 0, 78, k))
+		return -1;
+	h.pages_id = 9;
+	e.vaddr = k->mem_bad == 2 ? 8192 : 0;
+	e.compat_nr_pages = 2;
+	e.has_flags = true;
+	e.flags = k->mem_bad == 3 ? 1 : 4;
+	if (new_image(d, "pagemap-shmem-77.img", 0x56084025) ||
+	    append(d, "pagemap-shmem-77.img", &h.base, NULL, 0) ||
+	    append(d, "pagemap-shmem-77.img", &e.base, NULL, 0) ||
+	    write_file(d, "pages-9.img", pages, k->mem_bad == 4 ? PAGE : sizeof(pages)))
+		return -1;
+	f.id = 130;
+	f.flags = O_RDWR | 0100000;
+	f.pos = 10;
+	f.fown = &no_fown;
+	f.inode_id = 5001;
+	if (ADD_OBJ(d, MEMFD, 130, memfd, &f) || add_fdinfo(d, 36, EST__FD_TYPES__MEMFD, 130))
+		return -1;
+	f.id = 131;
+	f.flags = O_RDONLY;
+	f.pos = 0;
+	f.inode_id = k->mem_bad == 5 ? 5003 : 5002;
+	return ADD_OBJ(d, MEMFD, 131, memfd, &f) || add_fdinfo(d, 37, EST__FD_TYPES__MEMFD, 131);
+}
+
 /* filelocks.img: a write flock and a read lock of @k's kind on 10+20, both through fd 23 */
 static int add_locks(int d, const struct kinds_dir *k)
 {
@@ -923,7 +990,8 @@ static int make_kinds(struct kinds_dir *k)
 		       k->fifo_fd_as_reg ? 100 : 101) ||
 	    add_fdinfo(d, 21, EST__FD_TYPES__SIGNALFD, 102) ||
 	    add_fdinfo(d, 22, EST__FD_TYPES__EVENTPOLL, 103) || add_locks(d, k) ||
-	    add_ghosts(d, k) || add_sockets(d, k) || add_fsnotify(d, k) || add_ttys(d, k))
+	    add_ghosts(d, k) || add_sockets(d, k) || add_fsnotify(d, k) || add_ttys(d, k) ||
+	    add_memfds(d, k))
 		return -1;
 
 	pd.pipe_id = k->data_pipe_id ? k->data_pipe_id : k->fifo_ino;
@@ -1002,7 +1070,8 @@ static int check_kinds(int dirfd)
 	}
 	img_free_all(v, n);
 
-	CHECK(!read_all(dirfd, IMG_FDS, 32601, &v, &n) && n == 20);
+	CHECK(!read_all(dirfd, IMG_FDS, 32601, &v, &n) && n == 22);
+	CHECK(((FdEntry *)v[20])->kind == FD_KIND__FD_MEMFD && ((FdEntry *)v[20])->id == 130);
 	CHECK(((FdEntry *)v[17])->kind == FD_KIND__FD_PTY && ((FdEntry *)v[17])->id == 122);
 	CHECK(((FdEntry *)v[15])->kind == FD_KIND__FD_INOTIFY && ((FdEntry *)v[15])->fd == 31);
 	CHECK(((FdEntry *)v[16])->kind == FD_KIND__FD_FANOTIFY && ((FdEntry *)v[16])->id == 113);
@@ -1167,6 +1236,38 @@ static int check_ttys(int dirfd)
 	return 0;
 }
 
+static int check_memfds(int dirfd)
+{
+	ProtobufCMessage **v = NULL;
+	uint8_t raw[6000];
+	size_t n, i;
+	int fd;
+
+	CHECK(!read_all(dirfd, IMG_MEMFD_INODES, 0, &v, &n) && n == 2);
+	{
+		MemfdInodeEntry *a = (MemfdInodeEntry *)v[0], *b = (MemfdInodeEntry *)v[1];
+
+		CHECK(a->id == 1 && a->size == 5000 && a->seals == 8 && a->mode == 0777 &&
+		      a->uid == 1000 && a->gid == 100 && !a->has_shmem_id);
+		CHECK_STR(a->name, "est-memfd");
+		CHECK(a->data->off == 0 && a->data->n_runs == 1 && a->data->runs[0]->off == 0 &&
+		      a->data->runs[0]->len == 5000);
+		CHECK(b->id == 2 && b->size == 0 && b->mode == 0600 && !b->data->n_runs);
+	}
+	img_free_all(v, n);
+	CHECK(!read_all(dirfd, IMG_MEMFDS, 0, &v, &n) && n == 2);
+	CHECK(((MemfdEntry *)v[0])->id == 130 && ((MemfdEntry *)v[0])->inode_id == 1 &&
+	      ((MemfdEntry *)v[0])->pos == 10 && ((MemfdEntry *)v[0])->flags == (O_RDWR | 0100000));
+	CHECK(((MemfdEntry *)v[1])->inode_id == 2 && ((MemfdEntry *)v[1])->flags == O_RDONLY);
+	img_free_all(v, n);
+	fd = openat(dirfd, "memfd-data.img", O_RDONLY | O_CLOEXEC);
+	CHECK(fd >= 0 && read(fd, raw, sizeof(raw)) == 5000);
+	close(fd);
+	for (i = 0; i < 5000; i++)
+		CHECK(raw[i] == (uint8_t)(i / 7));
+	return 0;
+}
+
 static int test_kinds(void)
 {
 	struct est_import imp;
@@ -1180,7 +1281,7 @@ static int test_kinds(void)
 	CHECK(d >= 0);
 	CHECK(est_import(d, &imp) == 0);
 	r = check_kinds(imp.dirfd) || check_ghosts(imp.dirfd) || check_sockets(imp.dirfd) ||
-	    check_fsnotify(imp.dirfd) || check_ttys(imp.dirfd) ? -1 : 0;
+	    check_fsnotify(imp.dirfd) || check_ttys(imp.dirfd) || check_memfds(imp.dirfd) ? -1 : 0;
 	est_import_release(&imp);
 	unlink(kinds.fifo);
 	return r;
@@ -1196,7 +1297,7 @@ static int test_kinds_refused(void)
 
 	if (golden("single", p, sizeof(p)))
 		SKIP("no golden images at %.300s", p);
-	for (v = 0; v < 38; v++) {
+	for (v = 0; v < 44; v++) {
 		kinds_default(&k);
 		switch (v) {
 		case 0: k.sgfd_flags = O_WRONLY; break;		/* a signalfd is O_RDWR */
@@ -1220,8 +1321,10 @@ static int test_kinds_refused(void)
 				k.sk_bad = v - 19;		/* 20..27: 1..8 */
 			else if (v < 32)
 				k.fsn_bad = v - 27;		/* 28..31: 1..4 */
-			else
+			else if (v < 38)
 				k.tty_bad = v - 31;		/* 32..37: 1..6 */
+			else
+				k.mem_bad = v - 37;		/* 38..43: 1..6 */
 			break;
 		}
 		d = make_kinds(&k);
@@ -1306,7 +1409,7 @@ static int test_kinds_corruption(void)
 {
 	static const char *const files[] = { "files.img", "fdinfo-2.img", "fifo-data.img",
 		"filelocks.img", "remap-fpath.img", "ghost-file-2.img", "ghost-file-7.img",
-		"tty-info.img", "tty-data.img" };
+		"tty-info.img", "tty-data.img", "memfd.img", "pagemap-shmem-77.img" };
 	char p[PATH_MAX];
 	int r;
 
@@ -1322,7 +1425,7 @@ static const struct unit_case cases[] = {
 	{ "golden tree: processes, threads and their masks", test_tree },
 	{ "golden fds: socketpair with queues, eventfd, timerfds", test_fds },
 	{ "doctored copies are refused", test_refusals },
-	{ "FIFO, signalfd, epoll, locks, ghosts, sockets, fsnotify, ptys: converted", test_kinds },
+	{ "FIFO, signalfd, epoll, locks, ghosts, sockets, fsnotify, ptys, memfds", test_kinds },
 	{ "doctored entries of those kinds are refused", test_kinds_refused },
 	{ "200 random corruptions: converted or refused, no crash", test_corruption },
 	{ "200 more on the further kinds' images", test_kinds_corruption },

@@ -1,0 +1,273 @@
+/*
+ * Established memfds -> ours (plan §3.6): memfd.img inodes with files.img
+ * MEMFD entries, the content in pagemap-shmem-SHMID.img + pages-N.img
+ * (page runs at byte offsets, the last page cut by the size), become our
+ * memfd-inodes (ids renumbered 1, 2, ...), memfds and memfd-data runs.
+ * Memfds open as fds only: a mapped memfd or shared anonymous memory (a
+ * MEMFD or ANON_SHARED vma) is refused by est-import-mm.c; hugetlb memfds,
+ * pages in a parent image and runs beyond the size are refused here.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#define LOG_PREFIX "est-import: "
+#include "est-import-int.h"
+#include "files.h"
+#include "log.h"
+
+#include "memfd.pb-c.h"
+#include "est/memfd.pb-c.h"
+#include "est/pagemap.pb-c.h"
+
+#define MAX_MEMFDS	4096
+#define MAX_SIZE	(1ull << 40)	/* ours on restore */
+#define NAME_MAX_	249		/* memfd_create: 249 bytes of name */
+#define PAGE		4096ull
+#define EPE_PARENT	1u
+#define EPE_LAZY	2u
+#define EPE_PRESENT	4u
+#define SEALS		0x1fu		/* F_SEAL_SEAL .. F_SEAL_FUTURE_WRITE */
+#define MEMFD_FLAGS	(O_ACCMODE | O_APPEND | O_NONBLOCK | KERNEL_O_LARGEFILE | O_PATH | O_NOATIME)
+
+struct imp_memfds {
+	Est__MemfdInodeEntry *in[MAX_MEMFDS];	/* ours is index + 1 */
+	size_t nr;
+};
+
+static int add_inode(struct imp *im, const struct est_entry *e, void *ctx)
+{
+	Est__MemfdInodeEntry *m = (Est__MemfdInodeEntry *)e->msg;
+	struct imp_memfds *t = ctx;
+	size_t i;
+
+	(void)im;
+	if (t->nr == MAX_MEMFDS) {
+		pr_err("not supported yet: memfd.img: more than %d memfds", MAX_MEMFDS);
+		return -1;
+	}
+	if ((m->has_hugetlb_flag && m->hugetlb_flag) || m->size > MAX_SIZE ||
+	    strlen(m->name) > NAME_MAX_ || (m->seals & ~SEALS) ||
+	    (m->has_mode && (m->mode & ~07777u) != S_IFREG)) {
+		pr_err("not supported yet: memfd.img: memfd %s: hugetlb, size %llu, name, seals %#x or mode %o",
+		       m->name, (unsigned long long)m->size, m->seals, m->mode);
+		return -1;
+	}
+	for (i = 0; i < t->nr; i++)
+		if (t->in[i]->inode_id == m->inode_id || t->in[i]->shmid == m->shmid) {
+			pr_err("memfd.img: inode %llu or shmem %u twice",
+			       (unsigned long long)m->inode_id, m->shmid);
+			return -1;
+		}
+	t->in[t->nr++] = m;
+	((struct est_entry *)e)->msg = NULL;
+	return 0;
+}
+
+/* ---- content ---------------------------------------------------------------------- */
+
+struct data_ctx {
+	const Est__MemfdInodeEntry *in;
+	MemfdInodeEntry *o;
+	FileData *d;
+	int src, dst;		/* pages-N.img (theirs), memfd-data.img (ours) */
+	uint64_t src_size, src_off, prev_end, *dst_off;
+	const char *img;
+};
+
+static int copy(struct data_ctx *c, uint64_t len)
+{
+	static uint8_t buf[1 << 16];
+	uint64_t off = c->src_off;
+
+	while (len) {
+		size_t n = len < sizeof(buf) ? len : sizeof(buf);
+
+		if (pread(c->src, buf, n, off) != (ssize_t)n || write(c->dst, buf, n) != (ssize_t)n) {
+			pr_perror("%s: copying memfd data", c->img);
+			return -1;
+		}
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int pm_entry(struct imp *im, const struct est_entry *e, void *ctx)
+{
+	struct data_ctx *c = ctx;
+	char name[64];
+	struct stat st;
+
+	if (e->desc == &est__pagemap_head__descriptor) {
+		snprintf(name, sizeof(name), "pages-%u.img",
+			 ((const Est__PagemapHead *)e->msg)->pages_id);
+		if (imp_mark(im, name)) {
+			pr_err("%s: %s is missing or named by another pagemap too", c->img, name);
+			return -1;
+		}
+		c->src = openat(im->in, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (c->src < 0 || fstat(c->src, &st) || !S_ISREG(st.st_mode)) {
+			pr_perror("%s: cannot open %s", c->img, name);
+			return -1;
+		}
+		c->src_size = st.st_size;
+		return 0;
+	}
+	{
+		const Est__PagemapEntry *pe = (const Est__PagemapEntry *)e->msg;
+		uint64_t nr = pe->has_nr_pages ? pe->nr_pages : pe->compat_nr_pages, len;
+		uint32_t fl = pe->has_flags ? pe->flags :
+			      (pe->has_in_parent && pe->in_parent ? EPE_PARENT : EPE_PRESENT);
+
+		if ((fl & ~(EPE_LAZY | EPE_PRESENT)) || !(fl & EPE_PRESENT) ||
+		    (pe->has_in_parent && pe->in_parent)) {
+			pr_err("not supported yet: %s: page run flags %#x (a parent image, no data)",
+			       c->img, fl);
+			return -1;
+		}
+		/* the last page may be cut by the size, no page lies wholly beyond it */
+		if (!nr || pe->vaddr & (PAGE - 1) || pe->vaddr < c->prev_end ||
+		    pe->vaddr >= c->in->size || nr > (c->in->size - pe->vaddr + PAGE - 1) / PAGE ||
+		    nr * PAGE > c->src_size - c->src_off) {
+			pr_err("%s: run at %llu of %llu pages: out of order, beyond the size %llu or the page file",
+			       c->img, (unsigned long long)pe->vaddr, (unsigned long long)nr,
+			       (unsigned long long)c->in->size);
+			return -1;
+		}
+		len = nr * PAGE;
+		if (pe->vaddr + len > c->in->size)
+			len = c->in->size - pe->vaddr;	/* the last page, cut by the size */
+		c->prev_end = pe->vaddr + nr * PAGE;
+		if (copy(c, len) || imp_fdata_add(c->d, pe->vaddr, len, c->img))
+			return -1;
+		*c->dst_off += len;
+		c->src_off += nr * PAGE;
+		return 0;
+	}
+}
+
+struct inode_out {
+	MemfdInodeEntry e;
+	FileData d;
+};
+
+static void free_inode(ProtobufCMessage *m)
+{
+	struct inode_out *o = (struct inode_out *)m;
+
+	if (!o)
+		return;
+	imp_fdata_release(&o->d);
+	free(o);
+}
+
+static struct inode_out *conv_inode(struct imp *im, const Est__MemfdInodeEntry *in, uint32_t id,
+				    int dst, uint64_t *dst_off)
+{
+	struct inode_out *o = imp_zalloc(sizeof(*o));
+	char name[64];
+	struct data_ctx c = { .in = in, .src = -1, .dst = dst, .dst_off = dst_off, .img = name };
+
+	if (!o)
+		return NULL;
+	memfd_inode_entry__init(&o->e);
+	file_data__init(&o->d);
+	o->e.id = id;
+	o->e.name = in->name;
+	o->e.size = in->size;
+	o->e.seals = in->seals;
+	o->e.mode = in->has_mode ? in->mode & 07777 : 0777;	/* memfd_create's */
+	o->e.uid = in->uid;
+	o->e.gid = in->gid;
+	o->e.data = &o->d;
+	o->d.off = *dst_off;
+	c.o = &o->e;
+	c.d = &o->d;
+	snprintf(name, sizeof(name), "pagemap-shmem-%u.img", in->shmid);
+	if (imp_read_all(im, name, true, pm_entry, &c))
+		goto err;
+	if (c.src >= 0 && c.src_off != c.src_size) {
+		pr_err("%s: the page file holds %llu bytes, the runs %llu", name,
+		       (unsigned long long)c.src_size, (unsigned long long)c.src_off);
+		goto err;
+	}
+	if (c.src >= 0)
+		close(c.src);
+	return o;
+err:
+	if (c.src >= 0)
+		close(c.src);
+	free_inode(&o->e.base);
+	return NULL;
+}
+
+static ProtobufCMessage *inode_i(struct imp *im, size_t i, int raw, uint64_t *off, void *ctx)
+{
+	const struct imp_memfds *t = ctx;
+	struct inode_out *o = conv_inode(im, t->in[i], i + 1, raw, off);
+
+	return o ? &o->e.base : NULL;
+}
+
+int imp_memfds(struct imp *im)
+{
+	struct imp_memfds *t = imp_zalloc(sizeof(*t));
+
+	im->memfds = t;
+	if (!t || imp_read_all(im, "memfd.img", true, add_inode, t))
+		return -1;
+	return t->nr ? imp_write_data(im, IMG_MEMFD_INODES, IMG_MEMFD_DATA, t->nr, inode_i,
+				      free_inode, t) : 0;
+}
+
+void imp_memfds_free(struct imp *im)
+{
+	struct imp_memfds *t = im->memfds;
+	size_t i;
+
+	for (i = 0; t && i < t->nr; i++)
+		protobuf_c_message_free_unpacked(&t->in[i]->base, NULL);
+	free(t);
+	im->memfds = NULL;
+}
+
+/* ---- the MEMFD row ----------------------------------------------------------------- */
+
+const void *imp_memfd_member(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown)
+{
+	if (!f->memfd)
+		return NULL;
+	*id = f->memfd->id;
+	*fown = f->memfd->fown;
+	return f->memfd;
+}
+
+ProtobufCMessage *imp_conv_memfd(struct imp *im, const Est__FileEntry *f)
+{
+	const Est__MemfdFileEntry *s = f->memfd;
+	const struct imp_memfds *t = im->memfds;
+	MemfdEntry *o;
+	size_t i;
+
+	for (i = 0; t && i < t->nr; i++)
+		if (t->in[i]->inode_id == s->inode_id)
+			break;
+	if (!t || i == t->nr || (s->flags & ~(uint32_t)MEMFD_FLAGS) || (s->flags & O_ACCMODE) == 3) {
+		pr_err("files.img: memfd file %u: inode %llu not in memfd.img, or file flags %#x",
+		       s->id, (unsigned long long)s->inode_id, s->flags);
+		return NULL;
+	}
+	o = imp_zalloc(sizeof(*o));
+	if (!o)
+		return NULL;
+	memfd_entry__init(o);
+	o->id = s->id;
+	o->inode_id = i + 1;
+	o->flags = s->flags;
+	o->pos = s->pos;
+	return &o->base;
+}
