@@ -3,9 +3,12 @@
  * MEMFD entries, the content in pagemap-shmem-SHMID.img + pages-N.img
  * (page runs at byte offsets, the last page cut by the size), become our
  * memfd-inodes (ids renumbered 1, 2, ...), memfds and memfd-data runs.
- * Memfds open as fds only: a mapped memfd or shared anonymous memory (a
- * MEMFD or ANON_SHARED vma) is refused by est-import-mm.c; hugetlb memfds,
- * pages in a parent image and runs beyond the size are refused here.
+ * Shared anonymous memory (ANON_SHARED vmas named by shmid) becomes our
+ * shmem objects: the size is the largest extent of its vmas (the format
+ * has none), the content the same pagemap-shmem + pages images as page
+ * runs. A mapped memfd (a MEMFD vma: 4.x dumps every shared anonymous
+ * mapping so) is refused by est-import-mm.c; hugetlb memfds, pages in a
+ * parent image and runs beyond the size are refused here.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -20,6 +23,7 @@
 #include "log.h"
 
 #include "memfd.pb-c.h"
+#include "shmem.pb-c.h"
 #include "est/memfd.pb-c.h"
 #include "est/pagemap.pb-c.h"
 
@@ -70,8 +74,7 @@ static int add_inode(struct imp *im, const struct est_entry *e, void *ctx)
 /* ---- content ---------------------------------------------------------------------- */
 
 struct data_ctx {
-	const Est__MemfdInodeEntry *in;
-	MemfdInodeEntry *o;
+	uint64_t size;		/* of the object: runs end in its last page */
 	FileData *d;
 	int src, dst;		/* pages-N.img (theirs), memfd-data.img (ours) */
 	uint64_t src_size, src_off, prev_end, *dst_off;
@@ -131,16 +134,16 @@ static int pm_entry(struct imp *im, const struct est_entry *e, void *ctx)
 		}
 		/* the last page may be cut by the size, no page lies wholly beyond it */
 		if (!nr || pe->vaddr & (PAGE - 1) || pe->vaddr < c->prev_end ||
-		    pe->vaddr >= c->in->size || nr > (c->in->size - pe->vaddr + PAGE - 1) / PAGE ||
+		    pe->vaddr >= c->size || nr > (c->size - pe->vaddr + PAGE - 1) / PAGE ||
 		    nr * PAGE > c->src_size - c->src_off) {
 			pr_err("%s: run at %llu of %llu pages: out of order, beyond the size %llu or the page file",
 			       c->img, (unsigned long long)pe->vaddr, (unsigned long long)nr,
-			       (unsigned long long)c->in->size);
+			       (unsigned long long)c->size);
 			return -1;
 		}
 		len = nr * PAGE;
-		if (pe->vaddr + len > c->in->size)
-			len = c->in->size - pe->vaddr;	/* the last page, cut by the size */
+		if (pe->vaddr + len > c->size)
+			len = c->size - pe->vaddr;	/* the last page, cut by the size */
 		c->prev_end = pe->vaddr + nr * PAGE;
 		if (copy(c, len) || imp_fdata_add(c->d, pe->vaddr, len, c->img))
 			return -1;
@@ -148,6 +151,28 @@ static int pm_entry(struct imp *im, const struct est_entry *e, void *ctx)
 		c->src_off += nr * PAGE;
 		return 0;
 	}
+}
+
+/* The content of shmem object @shmid (none without its pagemap) through @c; src closed. */
+static int read_content(struct imp *im, struct data_ctx *c, uint64_t shmid, char *name,
+			size_t len)
+{
+	int ret = -1;
+
+	snprintf(name, len, "pagemap-shmem-%llu.img", (unsigned long long)shmid);
+	if (imp_read_all(im, name, true, pm_entry, c))
+		goto out;
+	if (c->src >= 0 && c->src_off != c->src_size) {
+		pr_err("%s: the page file holds %llu bytes, the runs %llu", name,
+		       (unsigned long long)c->src_size, (unsigned long long)c->src_off);
+		goto out;
+	}
+	ret = 0;
+out:
+	if (c->src >= 0)
+		close(c->src);
+	c->src = -1;
+	return ret;
 }
 
 struct inode_out {
@@ -170,7 +195,7 @@ static struct inode_out *conv_inode(struct imp *im, const Est__MemfdInodeEntry *
 {
 	struct inode_out *o = imp_zalloc(sizeof(*o));
 	char name[64];
-	struct data_ctx c = { .in = in, .src = -1, .dst = dst, .dst_off = dst_off, .img = name };
+	struct data_ctx c = { .size = in->size, .src = -1, .dst = dst, .dst_off = dst_off, .img = name };
 
 	if (!o)
 		return NULL;
@@ -185,22 +210,11 @@ static struct inode_out *conv_inode(struct imp *im, const Est__MemfdInodeEntry *
 	o->e.gid = in->gid;
 	o->e.data = &o->d;
 	o->d.off = *dst_off;
-	c.o = &o->e;
 	c.d = &o->d;
-	snprintf(name, sizeof(name), "pagemap-shmem-%u.img", in->shmid);
-	if (imp_read_all(im, name, true, pm_entry, &c))
+	if (read_content(im, &c, in->shmid, name, sizeof(name)))
 		goto err;
-	if (c.src >= 0 && c.src_off != c.src_size) {
-		pr_err("%s: the page file holds %llu bytes, the runs %llu", name,
-		       (unsigned long long)c.src_size, (unsigned long long)c.src_off);
-		goto err;
-	}
-	if (c.src >= 0)
-		close(c.src);
 	return o;
 err:
-	if (c.src >= 0)
-		close(c.src);
 	free_inode(&o->e.base);
 	return NULL;
 }
@@ -270,4 +284,128 @@ ProtobufCMessage *imp_conv_memfd(struct imp *im, const Est__FileEntry *f)
 	o->flags = s->flags;
 	o->pos = s->pos;
 	return &o->base;
+}
+
+/* ---- shared anonymous memory ------------------------------------------------------- */
+
+#define MAX_SHM		1024
+
+struct imp_shm {
+	uint64_t shmid[MAX_SHM], size[MAX_SHM];		/* ours is index + 1 */
+	size_t nr;
+};
+
+int imp_shm_vma(struct imp *im, uint64_t shmid, uint64_t pgoff, uint64_t len, uint32_t *id)
+{
+	struct imp_shm *s = im->shm;
+	size_t i;
+
+	if (!s && !(s = im->shm = imp_zalloc(sizeof(*s))))
+		return -1;
+	if ((pgoff & (PAGE - 1)) || pgoff > MAX_SIZE || len > MAX_SIZE - pgoff) {
+		pr_err("shared memory %llu: a vma at offset %llu of %llu bytes", (unsigned long long)shmid,
+		       (unsigned long long)pgoff, (unsigned long long)len);
+		return -1;
+	}
+	for (i = 0; i < s->nr && s->shmid[i] != shmid; i++)
+		;
+	if (i == s->nr) {
+		if (s->nr == MAX_SHM) {
+			pr_err("not supported yet: more than %d shared memory objects", MAX_SHM);
+			return -1;
+		}
+		s->shmid[s->nr++] = shmid;
+	}
+	if (pgoff + len > s->size[i])
+		s->size[i] = pgoff + len;
+	*id = i + 1;
+	return 0;
+}
+
+/* Our shmem-pagemap-ID and shmem-pages-ID of object @i; its page count into *pages. */
+static int write_shm(struct imp *im, size_t i, uint64_t *pages)
+{
+	const struct imp_shm *s = im->shm;
+	struct cr_img *raw = img_create(im->out, IMG_SHMEM_PAGES, i + 1);
+	FileData d = FILE_DATA__INIT;
+	ShmemRun *r = NULL;
+	ProtobufCMessage **m = NULL;
+	uint64_t off = 0;
+	char name[64];
+	struct data_ctx c = { .size = s->size[i], .d = &d, .src = -1, .dst_off = &off,
+			      .img = name };
+	size_t k;
+	int ret = -1;
+
+	if (!raw)
+		return -1;
+	c.dst = img_raw_fd(raw);
+	if (read_content(im, &c, s->shmid[i], name, sizeof(name)))
+		goto out;
+	r = imp_zalloc((d.n_runs + 1) * sizeof(*r));
+	m = imp_zalloc((d.n_runs + 1) * sizeof(*m));
+	if (!r || !m)
+		goto out;
+	for (k = 0; k < d.n_runs; k++) {	/* the size is page aligned: whole pages */
+		shmem_run__init(&r[k]);
+		r[k].offset = d.runs[k]->off;
+		r[k].nr_pages = d.runs[k]->len / PAGE;
+		m[k] = &r[k].base;
+	}
+	*pages = off / PAGE;
+	if (imp_write(im, IMG_SHMEM_PAGEMAP, i + 1, m, d.n_runs))
+		goto out;
+	ret = img_commit(raw);
+	raw = NULL;
+out:
+	if (raw)
+		img_abort(raw);
+	imp_fdata_release(&d);
+	free(r);
+	free(m);
+	return ret;
+}
+
+int imp_shm_write(struct imp *im)
+{
+	const struct imp_shm *s = im->shm;
+	const struct imp_memfds *t = im->memfds;
+	ShmemEntry *e;
+	ProtobufCMessage **m;
+	size_t i, k;
+	int ret = -1;
+
+	if (!s || !s->nr)
+		return 0;
+	for (i = 0; i < s->nr; i++)
+		for (k = 0; t && k < t->nr; k++)
+			if (t->in[k]->shmid == s->shmid[i]) {
+				pr_err("not supported yet: shared memory %llu is also a memfd of memfd.img",
+				       (unsigned long long)s->shmid[i]);
+				return -1;
+			}
+	e = imp_zalloc(s->nr * sizeof(*e));
+	m = imp_zalloc(s->nr * sizeof(*m));
+	if (!e || !m)
+		goto out;
+	for (i = 0; i < s->nr; i++) {
+		shmem_entry__init(&e[i]);
+		e[i].id = i + 1;
+		e[i].kind = SHMEM_KIND__SHMEM_ANON;
+		e[i].size = s->size[i];
+		if (write_shm(im, i, &e[i].nr_pages))
+			goto out;
+		m[i] = &e[i].base;
+	}
+	ret = imp_write(im, IMG_SHMEM, 0, m, s->nr);
+out:
+	free(e);
+	free(m);
+	return ret;
+}
+
+void imp_shm_free(struct imp *im)
+{
+	free(im->shm);
+	im->shm = NULL;
 }

@@ -433,6 +433,7 @@ static void imp_free(struct imp *im)
 	imp_ghosts_free(im);
 	imp_ttys_free(im);
 	imp_memfds_free(im);
+	imp_shm_free(im);
 	for (i = 0; i < im->nr_procs; i++) {
 		struct imp_proc *p = &im->procs[i];
 
@@ -474,7 +475,7 @@ static int convert(struct imp *im)
 			return -1;
 	}
 	if (imp_locks_read(im) || imp_ghosts(im) || imp_ttys(im) || imp_memfds(im) ||
-	    imp_files_write(im) || write_pstree(im) || check_leftovers(im))
+	    imp_shm_write(im) || imp_files_write(im) || write_pstree(im) || check_leftovers(im))
 		return -1;
 	return write_inventory(im);
 }

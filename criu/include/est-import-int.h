@@ -55,6 +55,7 @@ struct imp {
 	void *ghosts;			/* remap-fpath.img (est-import-ghost.c) */
 	void *ttys;			/* tty-info.img, tty-data.img (est-import-tty.c) */
 	void *memfds;			/* memfd.img (est-import-shmem.c) */
+	void *shm;			/* shared anonymous memory objects (est-import-shmem.c) */
 };
 
 /* est-import.c: reading the established files */
@@ -153,6 +154,14 @@ int imp_memfds(struct imp *im);
 void imp_memfds_free(struct imp *im);
 const void *imp_memfd_member(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown);
 ProtobufCMessage *imp_conv_memfd(struct imp *im, const Est__FileEntry *f);
+/*
+ * imp_shm_vma() notes a shared anonymous vma of object @shmid at @pgoff of
+ * @len bytes and gives our object id; imp_shm_write() writes the objects
+ * and their content once every process's mm is converted.
+ */
+int imp_shm_vma(struct imp *im, uint64_t shmid, uint64_t pgoff, uint64_t len, uint32_t *id);
+int imp_shm_write(struct imp *im);
+void imp_shm_free(struct imp *im);
 
 /* est-import-fsnotify.c: the INOTIFY and FANOTIFY rows */
 const void *imp_ify_member(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown);

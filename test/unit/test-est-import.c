@@ -8,7 +8,7 @@
  * a crash and without leaving the private directory behind. Copies of the
  * single set with hand-made objects added (FIFO, signalfd, epoll, file
  * locks, deleted files, named unix and inet sockets, inotify, fanotify,
- * ptys, memfds) convert field by field, and doctored ones are refused. Random
+ * ptys, memfds, shared anonymous memory) convert field by field, and doctored ones are refused. Random
  * corruption of any file must end in a conversion or a refusal, never a crash.
  */
 #include <dirent.h>
@@ -16,6 +16,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/sysmacros.h>
 #include <stdlib.h>
@@ -44,6 +45,7 @@
 #include "pipe.pb-c.h"
 #include "pstree.pb-c.h"
 #include "pty.pb-c.h"
+#include "shmem.pb-c.h"
 #include "sk-inet.pb-c.h"
 #include "sk-unix.pb-c.h"
 #include "timerfd.pb-c.h"
@@ -54,6 +56,7 @@
 #include "est/fsnotify.pb-c.h"
 #include "est/ghost-file.pb-c.h"
 #include "est/memfd.pb-c.h"
+#include "est/mm.pb-c.h"
 #include "est/pagemap.pb-c.h"
 #include "est/remap-file-path.pb-c.h"
 #include "est/sk-inet.pb-c.h"
@@ -489,6 +492,9 @@ struct kinds_dir {
 	/* memfds: 1 hugetlb, 2 a run beyond the size, 3 pages in a parent image,
 	 * 4 a short page file, 5 a file of no inode, 6 a directory's mode */
 	int mem_bad;
+	/* shared memory: 1 a run beyond the largest vma, 2 mapped private, 3 also a
+	 * memfd's shmid, 4 an offset not page aligned */
+	int shm_bad;
 };
 
 static void kinds_default(struct kinds_dir *k)
@@ -888,6 +894,69 @@ static int add_memfds(int d, const struct kinds_dir *k)
 	return ADD_OBJ(d, MEMFD, 131, memfd, &f) || add_fdinfo(d, 37, EST__FD_TYPES__MEMFD, 131);
 }
 
+/*
+ * Shared anonymous memory 90: vmas [0x200000, 0x204000) at offset 0 and
+ * [0x300000, 0x302000) at offset 0x4000 (so 6 pages), 2 pages of data at
+ * offset 0x1000 in pages-10.img. mm-32601.img is unpacked, given the two
+ * vmas first (they lie below the others) and packed again.
+ */
+static int add_shm(int d, const struct kinds_dir *k)
+{
+	static uint8_t pages[2 * PAGE], in[1 << 16], out[1 << 16];
+	Est__VmaEntry v[2] = { EST__VMA_ENTRY__INIT, EST__VMA_ENTRY__INIT };
+	Est__PagemapHead h = EST__PAGEMAP_HEAD__INIT;
+	Est__PagemapEntry e = EST__PAGEMAP_ENTRY__INIT;
+	Est__VmaEntry **vv, **old;
+	Est__MmEntry *mm;
+	uint32_t sz;
+	size_t i, n;
+	int fd = openat(d, "mm-32601.img", O_RDONLY | O_CLOEXEC);
+	ssize_t len = fd >= 0 ? read(fd, in, sizeof(in)) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (len < 12)
+		return -1;
+	memcpy(&sz, in + 8, 4);
+	mm = est__mm_entry__unpack(NULL, sz, in + 12);
+	if (!mm || !(vv = calloc(mm->n_vmas + 2, sizeof(*vv))))
+		return -1;
+	for (i = 0; i < 2; i++) {
+		v[i].start = i ? 0x300000 : 0x200000;
+		v[i].end = v[i].start + (i ? 2 : 4) * PAGE;
+		v[i].pgoff = i ? 0x4000 + (k->shm_bad == 4) * 8 : 0;
+		v[i].shmid = k->shm_bad == 3 ? 77 : 90;
+		v[i].prot = 3;
+		v[i].flags = (k->shm_bad == 2 ? MAP_PRIVATE : MAP_SHARED) | MAP_ANONYMOUS;
+		v[i].status = 0x1 | 0x100;		/* REGULAR | ANON_SHARED */
+		v[i].fd = -1;
+		vv[i] = &v[i];
+	}
+	memcpy(vv + 2, mm->vmas, mm->n_vmas * sizeof(*vv));
+	old = mm->vmas;
+	mm->vmas = vv;
+	mm->n_vmas += 2;
+	sz = est__mm_entry__get_packed_size(mm);
+	n = sz + 12 <= sizeof(out) ? est__mm_entry__pack(mm, out + 12) : 0;
+	mm->vmas = old;
+	mm->n_vmas -= 2;
+	est__mm_entry__free_unpacked(mm, NULL);
+	free(vv);
+	memcpy(out, in, 8);
+	memcpy(out + 8, &sz, 4);
+	if (n != sz || write_file(d, "mm-32601.img", out, 12 + sz))
+		return -1;
+	for (i = 0; i < sizeof(pages); i++)
+		pages[i] = (uint8_t)(i / 11);
+	h.pages_id = 10;
+	e.vaddr = k->shm_bad == 1 ? 5 * PAGE : PAGE;
+	e.compat_nr_pages = 2;
+	return new_image(d, "pagemap-shmem-90.img", 0x56084025) ||
+	       append(d, "pagemap-shmem-90.img", &h.base, NULL, 0) ||
+	       append(d, "pagemap-shmem-90.img", &e.base, NULL, 0) ||
+	       write_file(d, "pages-10.img", pages, sizeof(pages));
+}
+
 /* filelocks.img: a write flock and a read lock of @k's kind on 10+20, both through fd 23 */
 static int add_locks(int d, const struct kinds_dir *k)
 {
@@ -991,7 +1060,7 @@ static int make_kinds(struct kinds_dir *k)
 	    add_fdinfo(d, 21, EST__FD_TYPES__SIGNALFD, 102) ||
 	    add_fdinfo(d, 22, EST__FD_TYPES__EVENTPOLL, 103) || add_locks(d, k) ||
 	    add_ghosts(d, k) || add_sockets(d, k) || add_fsnotify(d, k) || add_ttys(d, k) ||
-	    add_memfds(d, k))
+	    add_memfds(d, k) || add_shm(d, k))
 		return -1;
 
 	pd.pipe_id = k->data_pipe_id ? k->data_pipe_id : k->fifo_ino;
@@ -1268,6 +1337,39 @@ static int check_memfds(int dirfd)
 	return 0;
 }
 
+static int check_shm(int dirfd)
+{
+	ProtobufCMessage **v = NULL, *m;
+	uint8_t raw[3 * PAGE];
+	size_t i, n;
+	int fd;
+
+	CHECK(!img_read_one(dirfd, IMG_MM, 32601, &m));
+	{
+		MmEntry *mm = (MmEntry *)m;
+
+		CHECK(mm->vmas[0]->kind == VMA_KIND__VMA_ANON_SHARED && mm->vmas[0]->has_shmem_id &&
+		      mm->vmas[0]->shmem_id == 1 && mm->vmas[0]->pgoff == 0 &&
+		      !(mm->vmas[0]->flags & MAP_ANONYMOUS) && (mm->vmas[0]->flags & MAP_SHARED));
+		CHECK(mm->vmas[1]->kind == VMA_KIND__VMA_ANON_SHARED && mm->vmas[1]->shmem_id == 1 &&
+		      mm->vmas[1]->pgoff == 0x4000 && mm->vmas[1]->start == 0x300000);
+	}
+	img_free_entry(m);
+	CHECK(!read_all(dirfd, IMG_SHMEM, 0, &v, &n) && n == 1);
+	CHECK(((ShmemEntry *)v[0])->id == 1 && ((ShmemEntry *)v[0])->kind == SHMEM_KIND__SHMEM_ANON &&
+	      ((ShmemEntry *)v[0])->size == 6 * PAGE && ((ShmemEntry *)v[0])->nr_pages == 2);
+	img_free_all(v, n);
+	CHECK(!read_all(dirfd, IMG_SHMEM_PAGEMAP, 1, &v, &n) && n == 1);
+	CHECK(((ShmemRun *)v[0])->offset == PAGE && ((ShmemRun *)v[0])->nr_pages == 2);
+	img_free_all(v, n);
+	fd = openat(dirfd, "shmem-pages-1.img", O_RDONLY | O_CLOEXEC);
+	CHECK(fd >= 0 && read(fd, raw, sizeof(raw)) == 2 * PAGE);
+	close(fd);
+	for (i = 0; i < 2 * PAGE; i++)
+		CHECK(raw[i] == (uint8_t)(i / 11));
+	return 0;
+}
+
 static int test_kinds(void)
 {
 	struct est_import imp;
@@ -1281,7 +1383,8 @@ static int test_kinds(void)
 	CHECK(d >= 0);
 	CHECK(est_import(d, &imp) == 0);
 	r = check_kinds(imp.dirfd) || check_ghosts(imp.dirfd) || check_sockets(imp.dirfd) ||
-	    check_fsnotify(imp.dirfd) || check_ttys(imp.dirfd) || check_memfds(imp.dirfd) ? -1 : 0;
+	    check_fsnotify(imp.dirfd) || check_ttys(imp.dirfd) || check_memfds(imp.dirfd) ||
+	    check_shm(imp.dirfd) ? -1 : 0;
 	est_import_release(&imp);
 	unlink(kinds.fifo);
 	return r;
@@ -1297,7 +1400,7 @@ static int test_kinds_refused(void)
 
 	if (golden("single", p, sizeof(p)))
 		SKIP("no golden images at %.300s", p);
-	for (v = 0; v < 44; v++) {
+	for (v = 0; v < 48; v++) {
 		kinds_default(&k);
 		switch (v) {
 		case 0: k.sgfd_flags = O_WRONLY; break;		/* a signalfd is O_RDWR */
@@ -1323,8 +1426,10 @@ static int test_kinds_refused(void)
 				k.fsn_bad = v - 27;		/* 28..31: 1..4 */
 			else if (v < 38)
 				k.tty_bad = v - 31;		/* 32..37: 1..6 */
-			else
+			else if (v < 44)
 				k.mem_bad = v - 37;		/* 38..43: 1..6 */
+			else
+				k.shm_bad = v - 43;		/* 44..47: 1..4 */
 			break;
 		}
 		d = make_kinds(&k);
@@ -1409,7 +1514,8 @@ static int test_kinds_corruption(void)
 {
 	static const char *const files[] = { "files.img", "fdinfo-2.img", "fifo-data.img",
 		"filelocks.img", "remap-fpath.img", "ghost-file-2.img", "ghost-file-7.img",
-		"tty-info.img", "tty-data.img", "memfd.img", "pagemap-shmem-77.img" };
+		"tty-info.img", "tty-data.img", "memfd.img", "pagemap-shmem-77.img",
+		"mm-32601.img", "pagemap-shmem-90.img" };
 	char p[PATH_MAX];
 	int r;
 
@@ -1425,7 +1531,7 @@ static const struct unit_case cases[] = {
 	{ "golden tree: processes, threads and their masks", test_tree },
 	{ "golden fds: socketpair with queues, eventfd, timerfds", test_fds },
 	{ "doctored copies are refused", test_refusals },
-	{ "FIFO, signalfd, epoll, locks, ghosts, sockets, fsnotify, ptys, memfds", test_kinds },
+	{ "FIFO, signalfd, epoll, locks, ghosts, sockets, fsnotify, ptys, memfds, shmem", test_kinds },
 	{ "doctored entries of those kinds are refused", test_kinds_refused },
 	{ "200 random corruptions: converted or refused, no crash", test_corruption },
 	{ "200 more on the further kinds' images", test_kinds_corruption },
