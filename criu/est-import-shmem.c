@@ -6,9 +6,12 @@
  * Shared anonymous memory (ANON_SHARED vmas named by shmid) becomes our
  * shmem objects: the size is the largest extent of its vmas (the format
  * has none), the content the same pagemap-shmem + pages images as page
- * runs. A mapped memfd (a MEMFD vma: 4.x dumps every shared anonymous
- * mapping so) is refused by est-import-mm.c; hugetlb memfds, pages in a
- * parent image and runs beyond the size are refused here.
+ * runs. A memfd mapped shared (a MEMFD | FILE_SHARED vma naming its MEMFD
+ * file: 4.x dumps every shared anonymous mapping so) becomes a shmem object
+ * of kind MEMFD with the inode's name, seals, mode and owner, its content
+ * there (an fd of the same memfd then names the object); mapped private,
+ * hugetlb memfds, pages in a parent image and runs beyond the size are
+ * refused.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -75,6 +78,7 @@ static int add_inode(struct imp *im, const struct est_entry *e, void *ctx)
 
 struct data_ctx {
 	uint64_t size;		/* of the object: runs end in its last page */
+	bool whole;		/* keep the last page whole (shmem pages), else cut it */
 	FileData *d;
 	int src, dst;		/* pages-N.img (theirs), memfd-data.img (ours) */
 	uint64_t src_size, src_off, prev_end, *dst_off;
@@ -142,7 +146,7 @@ static int pm_entry(struct imp *im, const struct est_entry *e, void *ctx)
 			return -1;
 		}
 		len = nr * PAGE;
-		if (pe->vaddr + len > c->size)
+		if (pe->vaddr + len > c->size && !c->whole)
 			len = c->size - pe->vaddr;	/* the last page, cut by the size */
 		c->prev_end = pe->vaddr + nr * PAGE;
 		if (copy(c, len) || imp_fdata_add(c->d, pe->vaddr, len, c->img))
@@ -174,6 +178,8 @@ out:
 	c->src = -1;
 	return ret;
 }
+
+static uint32_t shm_of_memfd(const struct imp *im, uint64_t inode_id);
 
 struct inode_out {
 	MemfdInodeEntry e;
@@ -211,7 +217,10 @@ static struct inode_out *conv_inode(struct imp *im, const Est__MemfdInodeEntry *
 	o->e.data = &o->d;
 	o->d.off = *dst_off;
 	c.d = &o->d;
-	if (read_content(im, &c, in->shmid, name, sizeof(name)))
+	o->e.shmem_id = shm_of_memfd(im, in->inode_id);
+	o->e.has_shmem_id = o->e.shmem_id != 0;
+	/* mapped: the content is the shmem object's (imp_shm_write) */
+	if (!o->e.has_shmem_id && read_content(im, &c, in->shmid, name, sizeof(name)))
 		goto err;
 	return o;
 err:
@@ -290,12 +299,27 @@ ProtobufCMessage *imp_conv_memfd(struct imp *im, const Est__FileEntry *f)
 
 #define MAX_SHM		1024
 
+/* Objects by key: the shmid of anonymous ones, the inode of mapped memfds. */
 struct imp_shm {
-	uint64_t shmid[MAX_SHM], size[MAX_SHM];		/* ours is index + 1 */
+	uint64_t key[MAX_SHM], size[MAX_SHM];		/* ours is index + 1 */
+	bool memfd[MAX_SHM];
 	size_t nr;
 };
 
-int imp_shm_vma(struct imp *im, uint64_t shmid, uint64_t pgoff, uint64_t len, uint32_t *id)
+/* Our object id of memfd inode @inode_id if a vma maps it, else 0. */
+static uint32_t shm_of_memfd(const struct imp *im, uint64_t inode_id)
+{
+	const struct imp_shm *s = im->shm;
+	size_t i;
+
+	for (i = 0; s && i < s->nr; i++)
+		if (s->memfd[i] && s->key[i] == inode_id)
+			return i + 1;
+	return 0;
+}
+
+int imp_shm_vma(struct imp *im, bool memfd, uint64_t key, uint64_t pgoff, uint64_t len,
+		uint32_t *id)
 {
 	struct imp_shm *s = im->shm;
 	size_t i;
@@ -303,18 +327,19 @@ int imp_shm_vma(struct imp *im, uint64_t shmid, uint64_t pgoff, uint64_t len, ui
 	if (!s && !(s = im->shm = imp_zalloc(sizeof(*s))))
 		return -1;
 	if ((pgoff & (PAGE - 1)) || pgoff > MAX_SIZE || len > MAX_SIZE - pgoff) {
-		pr_err("shared memory %llu: a vma at offset %llu of %llu bytes", (unsigned long long)shmid,
+		pr_err("shared memory %llu: a vma at offset %llu of %llu bytes", (unsigned long long)key,
 		       (unsigned long long)pgoff, (unsigned long long)len);
 		return -1;
 	}
-	for (i = 0; i < s->nr && s->shmid[i] != shmid; i++)
+	for (i = 0; i < s->nr && (s->key[i] != key || s->memfd[i] != memfd); i++)
 		;
 	if (i == s->nr) {
 		if (s->nr == MAX_SHM) {
 			pr_err("not supported yet: more than %d shared memory objects", MAX_SHM);
 			return -1;
 		}
-		s->shmid[s->nr++] = shmid;
+		s->memfd[s->nr] = memfd;
+		s->key[s->nr++] = key;
 	}
 	if (pgoff + len > s->size[i])
 		s->size[i] = pgoff + len;
@@ -322,17 +347,19 @@ int imp_shm_vma(struct imp *im, uint64_t shmid, uint64_t pgoff, uint64_t len, ui
 	return 0;
 }
 
-/* Our shmem-pagemap-ID and shmem-pages-ID of object @i; its page count into *pages. */
-static int write_shm(struct imp *im, size_t i, uint64_t *pages)
+/*
+ * Our shmem-pagemap-ID and shmem-pages-ID of object @i (@size bytes, its
+ * content in pagemap-shmem-@shmid): whole pages; the page count into *pages.
+ */
+static int write_shm(struct imp *im, size_t i, uint64_t size, uint64_t shmid, uint64_t *pages)
 {
-	const struct imp_shm *s = im->shm;
 	struct cr_img *raw = img_create(im->out, IMG_SHMEM_PAGES, i + 1);
 	FileData d = FILE_DATA__INIT;
 	ShmemRun *r = NULL;
 	ProtobufCMessage **m = NULL;
 	uint64_t off = 0;
 	char name[64];
-	struct data_ctx c = { .size = s->size[i], .d = &d, .src = -1, .dst_off = &off,
+	struct data_ctx c = { .size = size, .whole = true, .d = &d, .src = -1, .dst_off = &off,
 			      .img = name };
 	size_t k;
 	int ret = -1;
@@ -340,13 +367,13 @@ static int write_shm(struct imp *im, size_t i, uint64_t *pages)
 	if (!raw)
 		return -1;
 	c.dst = img_raw_fd(raw);
-	if (read_content(im, &c, s->shmid[i], name, sizeof(name)))
+	if (read_content(im, &c, shmid, name, sizeof(name)))
 		goto out;
 	r = imp_zalloc((d.n_runs + 1) * sizeof(*r));
 	m = imp_zalloc((d.n_runs + 1) * sizeof(*m));
 	if (!r || !m)
 		goto out;
-	for (k = 0; k < d.n_runs; k++) {	/* the size is page aligned: whole pages */
+	for (k = 0; k < d.n_runs; k++) {	/* whole pages */
 		shmem_run__init(&r[k]);
 		r[k].offset = d.runs[k]->off;
 		r[k].nr_pages = d.runs[k]->len / PAGE;
@@ -366,12 +393,42 @@ out:
 	return ret;
 }
 
+/* A mapped memfd: our object of kind MEMFD from its inode in memfd.img. */
+static int shm_memfd(const struct imp *im, size_t i, ShmemEntry *e, uint64_t *shmid)
+{
+	const struct imp_shm *s = im->shm;
+	const struct imp_memfds *t = im->memfds;
+	const Est__MemfdInodeEntry *in = NULL;
+	size_t k;
+
+	for (k = 0; t && k < t->nr; k++)
+		if (t->in[k]->inode_id == s->key[i])
+			in = t->in[k];
+	if (!in || !in->size || s->size[i] > (in->size + PAGE - 1) / PAGE * PAGE) {
+		pr_err("mapped memfd %llu: not in memfd.img, empty, or mapped past its size",
+		       (unsigned long long)s->key[i]);
+		return -1;
+	}
+	e->kind = SHMEM_KIND__SHMEM_MEMFD;
+	e->size = in->size;
+	e->name = in->name;
+	e->has_seals = true;
+	e->seals = in->seals;
+	e->has_mode = e->has_uid = e->has_gid = true;
+	e->mode = in->has_mode ? in->mode & 07777 : 0777;
+	e->uid = in->uid;
+	e->gid = in->gid;
+	*shmid = in->shmid;
+	return 0;
+}
+
 int imp_shm_write(struct imp *im)
 {
 	const struct imp_shm *s = im->shm;
 	const struct imp_memfds *t = im->memfds;
 	ShmemEntry *e;
 	ProtobufCMessage **m;
+	uint64_t shmid;
 	size_t i, k;
 	int ret = -1;
 
@@ -379,9 +436,9 @@ int imp_shm_write(struct imp *im)
 		return 0;
 	for (i = 0; i < s->nr; i++)
 		for (k = 0; t && k < t->nr; k++)
-			if (t->in[k]->shmid == s->shmid[i]) {
+			if (!s->memfd[i] && t->in[k]->shmid == s->key[i]) {
 				pr_err("not supported yet: shared memory %llu is also a memfd of memfd.img",
-				       (unsigned long long)s->shmid[i]);
+				       (unsigned long long)s->key[i]);
 				return -1;
 			}
 	e = imp_zalloc(s->nr * sizeof(*e));
@@ -393,7 +450,9 @@ int imp_shm_write(struct imp *im)
 		e[i].id = i + 1;
 		e[i].kind = SHMEM_KIND__SHMEM_ANON;
 		e[i].size = s->size[i];
-		if (write_shm(im, i, &e[i].nr_pages))
+		shmid = s->key[i];
+		if ((s->memfd[i] && shm_memfd(im, i, &e[i], &shmid)) ||
+		    write_shm(im, i, e[i].size, shmid, &e[i].nr_pages))
 			goto out;
 		m[i] = &e[i].base;
 	}

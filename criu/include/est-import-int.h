@@ -155,11 +155,13 @@ void imp_memfds_free(struct imp *im);
 const void *imp_memfd_member(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown);
 ProtobufCMessage *imp_conv_memfd(struct imp *im, const Est__FileEntry *f);
 /*
- * imp_shm_vma() notes a shared anonymous vma of object @shmid at @pgoff of
- * @len bytes and gives our object id; imp_shm_write() writes the objects
- * and their content once every process's mm is converted.
+ * imp_shm_vma() notes a shared vma at @pgoff of @len bytes of an anonymous
+ * object (@key: its shmid) or a memfd (@memfd, @key: its inode_id) and
+ * gives our object id; imp_shm_write() writes the objects and their content
+ * once every process's mm is converted and memfd.img is read.
  */
-int imp_shm_vma(struct imp *im, uint64_t shmid, uint64_t pgoff, uint64_t len, uint32_t *id);
+int imp_shm_vma(struct imp *im, bool memfd, uint64_t key, uint64_t pgoff, uint64_t len,
+		uint32_t *id);
 int imp_shm_write(struct imp *im);
 void imp_shm_free(struct imp *im);
 

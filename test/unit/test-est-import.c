@@ -493,7 +493,8 @@ struct kinds_dir {
 	 * 4 a short page file, 5 a file of no inode, 6 a directory's mode */
 	int mem_bad;
 	/* shared memory: 1 a run beyond the largest vma, 2 mapped private, 3 also a
-	 * memfd's shmid, 4 an offset not page aligned */
+	 * memfd's shmid, 4 an offset not page aligned, 5 a memfd mapped private,
+	 * 6 a memfd mapped past its size */
 	int shm_bad;
 };
 
@@ -868,7 +869,8 @@ static int add_memfds(int d, const struct kinds_dir *k)
 		pages[i] = (uint8_t)(i / 7);
 	if (new_image(d, "memfd.img", 0x48453499) ||
 	    add_memfd_inode(d, 5001, "est-memfd", 5000, 77, k) ||
-	    add_memfd_inode(d, 5002, "empty", 0, 78, k))
+	    add_memfd_inode(d, 5002, "empty", 0, 78, k) ||
+	    add_memfd_inode(d, 5003, "mapped", 8192, 79, k))
 		return -1;
 	h.pages_id = 9;
 	e.vaddr = k->mem_bad == 2 ? 8192 : 0;
@@ -890,8 +892,20 @@ static int add_memfds(int d, const struct kinds_dir *k)
 	f.id = 131;
 	f.flags = O_RDONLY;
 	f.pos = 0;
-	f.inode_id = k->mem_bad == 5 ? 5003 : 5002;
-	return ADD_OBJ(d, MEMFD, 131, memfd, &f) || add_fdinfo(d, 37, EST__FD_TYPES__MEMFD, 131);
+	f.inode_id = k->mem_bad == 5 ? 5004 : 5002;
+	if (ADD_OBJ(d, MEMFD, 131, memfd, &f) || add_fdinfo(d, 37, EST__FD_TYPES__MEMFD, 131))
+		return -1;
+	f.id = 132;			/* the file of a mapping only (add_shm) */
+	f.flags = O_RDWR | 0100000;
+	f.inode_id = 5003;
+	h.pages_id = 11;
+	e.vaddr = PAGE;
+	e.compat_nr_pages = 1;
+	return ADD_OBJ(d, MEMFD, 132, memfd, &f) ||
+	       new_image(d, "pagemap-shmem-79.img", 0x56084025) ||
+	       append(d, "pagemap-shmem-79.img", &h.base, NULL, 0) ||
+	       append(d, "pagemap-shmem-79.img", &e.base, NULL, 0) ||
+	       write_file(d, "pages-11.img", pages + PAGE, PAGE);
 }
 
 /*
@@ -903,7 +917,7 @@ static int add_memfds(int d, const struct kinds_dir *k)
 static int add_shm(int d, const struct kinds_dir *k)
 {
 	static uint8_t pages[2 * PAGE], in[1 << 16], out[1 << 16];
-	Est__VmaEntry v[2] = { EST__VMA_ENTRY__INIT, EST__VMA_ENTRY__INIT };
+	Est__VmaEntry v[3] = { EST__VMA_ENTRY__INIT, EST__VMA_ENTRY__INIT, EST__VMA_ENTRY__INIT };
 	Est__PagemapHead h = EST__PAGEMAP_HEAD__INIT;
 	Est__PagemapEntry e = EST__PAGEMAP_ENTRY__INIT;
 	Est__VmaEntry **vv, **old;
@@ -919,7 +933,7 @@ static int add_shm(int d, const struct kinds_dir *k)
 		return -1;
 	memcpy(&sz, in + 8, 4);
 	mm = est__mm_entry__unpack(NULL, sz, in + 12);
-	if (!mm || !(vv = calloc(mm->n_vmas + 2, sizeof(*vv))))
+	if (!mm || !(vv = calloc(mm->n_vmas + 3, sizeof(*vv))))
 		return -1;
 	for (i = 0; i < 2; i++) {
 		v[i].start = i ? 0x300000 : 0x200000;
@@ -932,14 +946,24 @@ static int add_shm(int d, const struct kinds_dir *k)
 		v[i].fd = -1;
 		vv[i] = &v[i];
 	}
-	memcpy(vv + 2, mm->vmas, mm->n_vmas * sizeof(*vv));
+	/* memfd 5003 (file 132) mapped shared, as 4.x dumps shared anonymous memory */
+	v[2].start = 0x380000;
+	v[2].end = 0x380000 + 2 * PAGE;
+	v[2].pgoff = k->shm_bad == 6 ? PAGE : 0;
+	v[2].shmid = 132;
+	v[2].prot = 3;
+	v[2].flags = k->shm_bad == 5 ? MAP_PRIVATE : MAP_SHARED;
+	v[2].status = 0x1 | 0x4000 | (k->shm_bad == 5 ? 0x40 : 0x80);
+	v[2].fd = -1;
+	vv[2] = &v[2];
+	memcpy(vv + 3, mm->vmas, mm->n_vmas * sizeof(*vv));
 	old = mm->vmas;
 	mm->vmas = vv;
-	mm->n_vmas += 2;
+	mm->n_vmas += 3;
 	sz = est__mm_entry__get_packed_size(mm);
 	n = sz + 12 <= sizeof(out) ? est__mm_entry__pack(mm, out + 12) : 0;
 	mm->vmas = old;
-	mm->n_vmas -= 2;
+	mm->n_vmas -= 3;
 	est__mm_entry__free_unpacked(mm, NULL);
 	free(vv);
 	memcpy(out, in, 8);
@@ -1312,7 +1336,7 @@ static int check_memfds(int dirfd)
 	size_t n, i;
 	int fd;
 
-	CHECK(!read_all(dirfd, IMG_MEMFD_INODES, 0, &v, &n) && n == 2);
+	CHECK(!read_all(dirfd, IMG_MEMFD_INODES, 0, &v, &n) && n == 3);
 	{
 		MemfdInodeEntry *a = (MemfdInodeEntry *)v[0], *b = (MemfdInodeEntry *)v[1];
 
@@ -1324,7 +1348,7 @@ static int check_memfds(int dirfd)
 		CHECK(b->id == 2 && b->size == 0 && b->mode == 0600 && !b->data->n_runs);
 	}
 	img_free_all(v, n);
-	CHECK(!read_all(dirfd, IMG_MEMFDS, 0, &v, &n) && n == 2);
+	CHECK(!read_all(dirfd, IMG_MEMFDS, 0, &v, &n) && n == 3);
 	CHECK(((MemfdEntry *)v[0])->id == 130 && ((MemfdEntry *)v[0])->inode_id == 1 &&
 	      ((MemfdEntry *)v[0])->pos == 10 && ((MemfdEntry *)v[0])->flags == (O_RDWR | 0100000));
 	CHECK(((MemfdEntry *)v[1])->inode_id == 2 && ((MemfdEntry *)v[1])->flags == O_RDONLY);
@@ -1353,11 +1377,28 @@ static int check_shm(int dirfd)
 		      !(mm->vmas[0]->flags & MAP_ANONYMOUS) && (mm->vmas[0]->flags & MAP_SHARED));
 		CHECK(mm->vmas[1]->kind == VMA_KIND__VMA_ANON_SHARED && mm->vmas[1]->shmem_id == 1 &&
 		      mm->vmas[1]->pgoff == 0x4000 && mm->vmas[1]->start == 0x300000);
+		CHECK(mm->vmas[2]->kind == VMA_KIND__VMA_ANON_SHARED && mm->vmas[2]->shmem_id == 2 &&
+		      !mm->vmas[2]->has_file_id && mm->vmas[2]->flags == MAP_SHARED);
 	}
 	img_free_entry(m);
-	CHECK(!read_all(dirfd, IMG_SHMEM, 0, &v, &n) && n == 1);
+	CHECK(!read_all(dirfd, IMG_SHMEM, 0, &v, &n) && n == 2);
 	CHECK(((ShmemEntry *)v[0])->id == 1 && ((ShmemEntry *)v[0])->kind == SHMEM_KIND__SHMEM_ANON &&
 	      ((ShmemEntry *)v[0])->size == 6 * PAGE && ((ShmemEntry *)v[0])->nr_pages == 2);
+	{
+		ShmemEntry *e = (ShmemEntry *)v[1];
+
+		CHECK(e->id == 2 && e->kind == SHMEM_KIND__SHMEM_MEMFD && e->size == 8192 &&
+		      e->nr_pages == 1 && e->has_seals && e->seals == 8 && e->mode == 0777 &&
+		      e->uid == 1000 && e->gid == 100);
+		CHECK_STR(e->name, "mapped");
+	}
+	img_free_all(v, n);
+	CHECK(!read_all(dirfd, IMG_SHMEM_PAGEMAP, 2, &v, &n) && n == 1);
+	CHECK(((ShmemRun *)v[0])->offset == PAGE && ((ShmemRun *)v[0])->nr_pages == 1);
+	img_free_all(v, n);
+	CHECK(!read_all(dirfd, IMG_MEMFD_INODES, 0, &v, &n) && n == 3);
+	CHECK(((MemfdInodeEntry *)v[2])->has_shmem_id && ((MemfdInodeEntry *)v[2])->shmem_id == 2 &&
+	      !((MemfdInodeEntry *)v[2])->data->n_runs);
 	img_free_all(v, n);
 	CHECK(!read_all(dirfd, IMG_SHMEM_PAGEMAP, 1, &v, &n) && n == 1);
 	CHECK(((ShmemRun *)v[0])->offset == PAGE && ((ShmemRun *)v[0])->nr_pages == 2);
@@ -1400,7 +1441,7 @@ static int test_kinds_refused(void)
 
 	if (golden("single", p, sizeof(p)))
 		SKIP("no golden images at %.300s", p);
-	for (v = 0; v < 48; v++) {
+	for (v = 0; v < 50; v++) {
 		kinds_default(&k);
 		switch (v) {
 		case 0: k.sgfd_flags = O_WRONLY; break;		/* a signalfd is O_RDWR */
@@ -1429,7 +1470,7 @@ static int test_kinds_refused(void)
 			else if (v < 44)
 				k.mem_bad = v - 37;		/* 38..43: 1..6 */
 			else
-				k.shm_bad = v - 43;		/* 44..47: 1..4 */
+				k.shm_bad = v - 43;		/* 44..49: 1..6 */
 			break;
 		}
 		d = make_kinds(&k);
@@ -1515,7 +1556,7 @@ static int test_kinds_corruption(void)
 	static const char *const files[] = { "files.img", "fdinfo-2.img", "fifo-data.img",
 		"filelocks.img", "remap-fpath.img", "ghost-file-2.img", "ghost-file-7.img",
 		"tty-info.img", "tty-data.img", "memfd.img", "pagemap-shmem-77.img",
-		"mm-32601.img", "pagemap-shmem-90.img" };
+		"mm-32601.img", "pagemap-shmem-90.img", "pagemap-shmem-79.img" };
 	char p[PATH_MAX];
 	int r;
 
