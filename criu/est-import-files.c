@@ -1,8 +1,9 @@
 /*
  * Established files.img, fdinfo-FILESID.img, pipes-data.img, sk-queues.img
  * -> our reg-files, pipes, eventfds, timerfds, unix-sks, pipes-data and
- * fds-PID images (plan §2.9-§2.14). Kinds converted: REG, PIPE, EVENTFD,
- * TIMERFD, UNIXSK; any other is refused.
+ * fds-PID images (plan §2.9-§2.14). Kinds converted here: REG, PIPE,
+ * EVENTFD, TIMERFD, UNIXSK; those of est-import-fds.c through its table;
+ * any other is refused.
  */
 #include <elf.h>
 #include <fcntl.h>
@@ -91,9 +92,18 @@ static const void *member(const Est__FileEntry *f)
 		if (f->usk)
 			m = f->usk, id = f->usk->id, fown = f->usk->fown;
 		break;
-	default:
-		pr_err("not supported yet: files.img: object %u of type %d", f->id, f->type);
-		return NULL;
+	default: {
+		const struct imp_fd_kind *k = imp_fd_kind(f->type, NULL);
+		const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
+			&est__fd_types__descriptor, f->type);
+
+		if (!k) {
+			pr_err("not supported yet: files.img: object %u of type %s", f->id,
+			       v ? v->name : "unknown");
+			return NULL;
+		}
+		m = k->member(f, &id, &fown);
+	}
 	}
 	if (!m || set != 1 || id != f->id) {
 		pr_err("files.img: object %u: its type, member and ids disagree", f->id);
@@ -282,7 +292,7 @@ static int check_build_id(const Est__RegFileEntry *r)
 	return 0;
 }
 
-static ProtobufCMessage *conv_reg(const Est__RegFileEntry *r)
+static ProtobufCMessage *conv_reg(const struct imp *im, const Est__RegFileEntry *r)
 {
 	RegFileEntry *o;
 
@@ -291,7 +301,8 @@ static ProtobufCMessage *conv_reg(const Est__RegFileEntry *r)
 		       r->id, r->name);
 		return NULL;
 	}
-	if (check_build_id(r))
+	/* a ghost's content is in the dump, another file may have its name now */
+	if (!imp_ghost_of(im, r->id) && check_build_id(r))
 		return NULL;
 	o = imp_zalloc(sizeof(*o));
 	if (!o)
@@ -302,6 +313,9 @@ static ProtobufCMessage *conv_reg(const Est__RegFileEntry *r)
 	o->flags = r->flags;
 	o->pos = r->pos;
 	o->mode = r->mode;
+	o->locks = imp_locks_of(im, r->id, &o->n_locks);
+	o->ghost_id = imp_ghost_of(im, r->id);
+	o->has_ghost_id = o->ghost_id != 0;
 	if (r->has_size) {
 		o->has_size = true;
 		o->size = r->size;
@@ -322,8 +336,7 @@ static ProtobufCMessage *conv_pipe(const Est__PipeEntry *p)
 	return &o->base;
 }
 
-/* The format keeps the whole f_flags; ours the status flags beyond O_RDWR. */
-static int status_flags(uint32_t fl, uint32_t allowed, uint32_t id, uint32_t *out)
+int imp_status_flags(uint32_t fl, uint32_t allowed, uint32_t id, uint32_t *out)
 {
 	if ((fl & O_ACCMODE) != O_RDWR || (fl & ~(uint32_t)(O_ACCMODE | allowed))) {
 		pr_err("not supported yet: files.img: object %u: file flags %#x", id, fl);
@@ -343,7 +356,7 @@ static ProtobufCMessage *conv_eventfd(const Est__EventfdFileEntry *e)
 	o->id = e->id;
 	o->counter = e->counter;
 	o->semaphore = false;	/* the format has no EFD_SEMAPHORE */
-	if (status_flags(e->flags, O_NONBLOCK, e->id, &o->flags)) {
+	if (imp_status_flags(e->flags, O_NONBLOCK, e->id, &o->flags)) {
 		free(o);
 		return NULL;
 	}
@@ -358,7 +371,7 @@ static ProtobufCMessage *conv_timerfd(const Est__TimerfdEntry *t)
 		return NULL;
 	timerfd_entry__init(o);
 	if (t->vnsec >= 1000000000 || t->insec >= 1000000000 ||
-	    status_flags(t->flags, O_NONBLOCK, t->id, &o->flags)) {
+	    imp_status_flags(t->flags, O_NONBLOCK, t->id, &o->flags)) {
 		pr_err("files.img: timerfd %u: bad flags or nanoseconds", t->id);
 		free(o);
 		return NULL;
@@ -378,73 +391,9 @@ static ProtobufCMessage *conv_timerfd(const Est__TimerfdEntry *t)
 
 struct usk_out {
 	UnixSkEntry e;
-	SkOpt opt[16], *optp[16];
+	struct imp_sk_opts o;
 	ProtobufCBinaryData *queue;
 };
-
-static void add_opt(struct usk_out *u, int level, int name, int64_t val)
-{
-	SkOpt *o = &u->opt[u->e.n_opts];
-
-	sk_opt__init(o);
-	o->opt = (uint32_t)level << 16 | (uint32_t)name;
-	o->val = val;
-	u->optp[u->e.n_opts++] = o;
-}
-
-static int default_buf(int type, int name)
-{
-	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0), v = -1;
-	socklen_t l = sizeof(v);
-
-	if (fd >= 0) {
-		if (getsockopt(fd, SOL_SOCKET, name, &v, &l))
-			v = -1;
-		close(fd);
-	}
-	return v;
-}
-
-/* The format's fixed options -> ours: only what differs from a fresh socket. */
-static int conv_opts(struct usk_out *u, const Est__SkOptsEntry *s, int type, uint32_t id)
-{
-	uint64_t snd = s->so_snd_tmo_sec * 1000000 + s->so_snd_tmo_usec;
-	uint64_t rcv = s->so_rcv_tmo_sec * 1000000 + s->so_rcv_tmo_usec;
-
-	if (s->so_bound_dev || s->n_so_filter || s->has_tcp_keepcnt || s->has_tcp_keepidle ||
-	    s->has_tcp_keepintvl || s->has_so_linger || s->so_snd_tmo_sec > (1u << 31) ||
-	    s->so_rcv_tmo_sec > (1u << 31) || s->so_snd_tmo_usec >= 1000000 ||
-	    s->so_rcv_tmo_usec >= 1000000 || (s->has_so_no_check && s->so_no_check)) {
-		pr_err("not supported yet: files.img: unix socket %u: a bound device, filter, linger, TCP or out-of-range option",
-		       id);
-		return -1;
-	}
-	u->e.opts = u->optp;
-	if ((int)s->so_sndbuf != default_buf(type, SO_SNDBUF))
-		add_opt(u, SOL_SOCKET, SO_SNDBUF, s->so_sndbuf);
-	if ((int)s->so_rcvbuf != default_buf(type, SO_RCVBUF))
-		add_opt(u, SOL_SOCKET, SO_RCVBUF, s->so_rcvbuf);
-	if (snd)
-		add_opt(u, SOL_SOCKET, SO_SNDTIMEO_OLD, snd);
-	if (rcv)
-		add_opt(u, SOL_SOCKET, SO_RCVTIMEO_OLD, rcv);
-#define FLAG(f, name) if (s->has_##f && s->f) add_opt(u, SOL_SOCKET, name, s->f)
-	FLAG(reuseaddr, SO_REUSEADDR);
-	FLAG(so_priority, SO_PRIORITY);
-	FLAG(so_mark, SO_MARK);
-	FLAG(so_passcred, SO_PASSCRED);
-	FLAG(so_passsec, SO_PASSSEC);
-	FLAG(so_dontroute, SO_DONTROUTE);
-	FLAG(so_reuseport, SO_REUSEPORT);
-	FLAG(so_broadcast, SO_BROADCAST);
-	FLAG(so_keepalive, SO_KEEPALIVE);
-	FLAG(so_oobinline, SO_OOBINLINE);
-	FLAG(so_buf_lock, SO_BUF_LOCK);
-#undef FLAG
-	if (s->has_so_rcvlowat && s->so_rcvlowat != 1)
-		add_opt(u, SOL_SOCKET, SO_RCVLOWAT, s->so_rcvlowat);
-	return 0;
-}
 
 static const Est__UnixSkEntry *usk_by_ino(const struct imp *im, uint32_t ino)
 {
@@ -467,11 +416,10 @@ static ProtobufCMessage *conv_unix(const struct imp *im, const Est__UnixSkEntry 
 		return NULL;
 	e = &u->e;
 	unix_sk_entry__init(e);
-	if (s->uflags || s->file_perms || s->name_dir || (s->has_deleted && s->deleted) ||
-	    s->name.len || (s->has_shutdown && s->shutdown) ||
+	if (s->uflags || (s->has_shutdown && s->shutdown > 3) ||
 	    (s->type != SOCK_STREAM && s->type != SOCK_DGRAM && s->type != SOCK_SEQPACKET)) {
-		pr_err("not supported yet: files.img: unix socket %u: a bound name, an outside peer, a shutdown or type %u",
-		       s->id, s->type);
+		pr_err("not supported yet: files.img: unix socket %u: an outside peer or another special (flags %#x), shutdown or type %u",
+		       s->id, s->uflags, s->type);
 		goto err;
 	}
 	if (s->has_ns_id && (!im->inv->root_ids->has_net_ns_id ||
@@ -488,7 +436,7 @@ static ProtobufCMessage *conv_unix(const struct imp *im, const Est__UnixSkEntry 
 		e->has_backlog = true;
 		e->backlog = s->backlog;
 	}
-	if (status_flags(s->flags, O_NONBLOCK, s->id, &e->flags))
+	if (imp_status_flags(s->flags, O_NONBLOCK, s->id, &e->flags))
 		goto err;
 	if (s->peer) {
 		const Est__UnixSkEntry *p = usk_by_ino(im, s->peer);
@@ -502,8 +450,15 @@ static ProtobufCMessage *conv_unix(const struct imp *im, const Est__UnixSkEntry 
 		e->peer = p->id;
 		e->peer_ino = s->peer;
 	}
-	if (conv_opts(u, s->opts, (int)s->type, s->id))
+	if (s->has_shutdown && s->shutdown) {	/* the same bits: 1 read, 2 write */
+		e->has_shutdown = true;
+		e->shutdown = s->shutdown;
+	}
+	if (imp_unix_name(im, s, e) ||
+	    imp_sk_opts(&u->o, s->opts, AF_UNIX, (int)s->type, 0, s->id))
 		goto err;
+	e->opts = u->o.p;
+	e->n_opts = u->o.n;
 	for (i = 0; i < q->nr; i++)
 		if (q->v[i].id_for == s->id)
 			e->n_queue++;
@@ -538,8 +493,18 @@ static void free_list(struct out_list *l)
 struct pd_ctx {
 	struct out_list l;
 	PipeDataEntry *pd;
+	bool fifo;		/* reading fifo-data.img, else pipes-data.img */
+	const char *img;
 };
 
+static uint32_t obj_pipe_id(const Est__FileEntry *f, bool fifo)
+{
+	if (fifo)
+		return f->fifo ? f->fifo->pipe_id : 0;
+	return f->pipe ? f->pipe->pipe_id : 0;
+}
+
+/* Both files go into our pipes-data.img, keyed by inode (ours refuses one inode twice). */
 static int add_pipe_data(struct imp *im, const struct est_entry *e, void *ctx)
 {
 	const Est__PipeDataEntry *p = (const Est__PipeDataEntry *)e->msg;
@@ -548,15 +513,16 @@ static int add_pipe_data(struct imp *im, const struct est_entry *e, void *ctx)
 	size_t i;
 
 	for (i = 0; i < im->nr_obj; i++)
-		if (im->obj[i]->pipe && im->obj[i]->pipe->pipe_id == p->pipe_id)
+		if (obj_pipe_id(im->obj[i], c->fifo) == p->pipe_id && p->pipe_id)
 			break;
 	if (i == im->nr_obj || c->l.nr == im->nr_obj) {
-		pr_err("pipes-data.img: data for pipe %u, which no pipe of files.img is", p->pipe_id);
+		pr_err("%s: data for %u, which no %s of files.img is", c->img, p->pipe_id,
+		       c->fifo ? "FIFO" : "pipe");
 		return -1;
 	}
 	for (i = 0; i < c->l.nr; i++)
 		if (c->pd[i].pipe_id == p->pipe_id) {
-			pr_err("pipes-data.img: pipe %u twice", p->pipe_id);
+			pr_err("%s: pipe %u twice", c->img, p->pipe_id);
 			return -1;
 		}
 	pipe_data_entry__init(o);
@@ -570,42 +536,71 @@ static int add_pipe_data(struct imp *im, const struct est_entry *e, void *ctx)
 	return 0;
 }
 
-/* Copies the extras out: they point into the parser's buffer, freed after each entry. */
+static int parse_pipe_data(struct imp *im, struct pd_ctx *c, const uint8_t *buf, size_t len)
+{
+	struct est_parser p;
+	struct est_entry e;
+	int r = est_parse_init(&p, est_kind_by_name(c->img), buf, len, c->img);
+
+	while (!r && (r = est_parse_next(&p, &e)) == 1) {
+		r = add_pipe_data(im, &e, c);
+		est_entry_release(&e);
+	}
+	return r < 0 ? -1 : 0;
+}
+
+/* The extras point into the files' buffers, kept until ours is written. */
 static int write_pipes_data(struct imp *im)
 {
-	struct pd_ctx c = { { NULL, 0 }, NULL };
-	uint8_t *buf;
-	size_t len;
+	static const char *const names[] = { "pipes-data.img", "fifo-data.img" };
+	struct pd_ctx c = { { NULL, 0 }, NULL, false, NULL };
+	uint8_t *buf[2] = { NULL, NULL };
+	size_t len, k;
 	int ret = -1;
 
 	c.l.m = imp_zalloc((im->nr_obj + 1) * sizeof(*c.l.m));
 	c.pd = imp_zalloc((im->nr_obj + 1) * sizeof(*c.pd));
 	if (!c.l.m || !c.pd)
 		goto out;
-	/* read once to validate and count; the data is written from a second copy */
-	if (imp_load(im, "pipes-data.img", true, &buf, &len))
-		goto out;
-	if (!buf) {
-		ret = 0;
-		goto out;
+	for (k = 0; k < 2; k++) {
+		if (imp_load(im, names[k], true, &buf[k], &len))
+			goto out;
+		c.fifo = k == 1;
+		c.img = names[k];
+		if (buf[k] && parse_pipe_data(im, &c, buf[k], len))
+			goto out;
 	}
-	{
-		struct est_parser p;
-		struct est_entry e;
-		int r = est_parse_init(&p, est_kind_by_name("pipes-data.img"), buf, len,
-				       "pipes-data.img");
-
-		while (!r && (r = est_parse_next(&p, &e)) == 1) {
-			r = add_pipe_data(im, &e, &c);
-			est_entry_release(&e);
-		}
-		if (r >= 0)
-			ret = imp_write(im, IMG_PIPES_DATA, 0, c.l.m, c.l.nr);
-	}
-	free(buf);
+	ret = c.l.nr ? imp_write(im, IMG_PIPES_DATA, 0, c.l.m, c.l.nr) : 0;
 out:
+	free(buf[0]);
+	free(buf[1]);
 	free(c.l.m);
 	free(c.pd);
+	return ret;
+}
+
+/* The kinds of est-import-fds.c: each into its own image of ours. */
+static int write_fd_kinds(struct imp *im)
+{
+	unsigned int nk, k;
+	const struct imp_fd_kind *t = imp_fd_kind(0, &nk);
+	struct out_list l = { imp_zalloc((im->nr_obj + 1) * sizeof(*l.m)), 0 };
+	size_t i;
+	int ret = 0;
+
+	if (!l.m)
+		return -1;
+	for (k = 0; !ret && k < nk; k++) {
+		for (i = 0; !ret && i < im->nr_obj; i++)
+			if ((int)im->obj[i]->type == (int)t[k].type)
+				ret = push(&l, t[k].conv(im, im->obj[i]));
+		if (!ret && l.nr)
+			ret = imp_write(im, t[k].img, 0, l.m, l.nr);
+		for (i = 0; i < l.nr; i++)
+			free(l.m[i]);
+		l.nr = 0;
+	}
+	free(l.m);
 	return ret;
 }
 
@@ -626,12 +621,15 @@ int imp_files_write(struct imp *im)
 		int r;
 
 		switch (f->type) {
-		case EST__FD_TYPES__REG: r = push(&reg, conv_reg(f->reg)); break;
+		case EST__FD_TYPES__REG:
+			/* a FIFO's path: ours keeps it in the FIFO's entry */
+			r = imp_reg_is_aux(im, f->id) ? 0 : push(&reg, conv_reg(im, f->reg));
+			break;
 		case EST__FD_TYPES__PIPE: r = push(&pipe, conv_pipe(f->pipe)); break;
 		case EST__FD_TYPES__EVENTFD: r = push(&efd, conv_eventfd(f->efd)); break;
 		case EST__FD_TYPES__TIMERFD: r = push(&tfd, conv_timerfd(f->tfd)); break;
 		case EST__FD_TYPES__UNIXSK: r = push(&usk, conv_unix(im, f->usk)); break;
-		default: r = -1; break;
+		default: r = 0; break;	/* write_fd_kinds() */
 		}
 		if (r)
 			goto out;
@@ -640,7 +638,7 @@ int imp_files_write(struct imp *im)
 	    (pipe.nr && imp_write(im, IMG_PIPES, 0, pipe.m, pipe.nr)) ||
 	    (efd.nr && imp_write(im, IMG_EVENTFDS, 0, efd.m, efd.nr)) ||
 	    (tfd.nr && imp_write(im, IMG_TIMERFDS, 0, tfd.m, tfd.nr)) ||
-	    (usk.nr && imp_write(im, IMG_UNIX_SKS, 0, usk.m, usk.nr)))
+	    (usk.nr && imp_write(im, IMG_UNIX_SKS, 0, usk.m, usk.nr)) || write_fd_kinds(im))
 		goto out;
 	ret = write_pipes_data(im);
 out:
@@ -671,8 +669,11 @@ static FdKind fd_kind(const Est__FileEntry *f)
 		if (S_ISCHR(r->mode))
 			return FD_KIND__FD_CHR;
 		return 0;
-	default:
-		return 0;
+	default: {
+		const struct imp_fd_kind *k = imp_fd_kind(f->type, NULL);
+
+		return k ? k->kind : 0;
+	}
 	}
 }
 
@@ -697,6 +698,11 @@ static int add_fd(struct imp *im, const struct est_entry *e, void *ctx)
 	if (!f || f->type != d->type || (d->flags & ~1u) || d->xattr_security_selinux) {
 		pr_err("%s: fd %u: object %u unknown or of another type, or flags %#x", c->img, d->fd,
 		       d->id, d->flags);
+		return -1;
+	}
+	if (f->reg && imp_reg_is_aux(im, f->id)) {
+		pr_err("not supported yet: %s: fd %u opens the path of a FIFO or tty file as a file", c->img,
+		       d->fd);
 		return -1;
 	}
 	o = &c->fe[c->l.nr];

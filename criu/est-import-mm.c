@@ -36,10 +36,12 @@
 #define ST_HEAP		0x20u
 #define ST_FILE_PRIVATE	0x40u
 #define ST_FILE_SHARED	0x80u
+#define ST_ANON_SHARED	0x100u
 #define ST_ANON_PRIVATE	0x200u
 #define ST_VVAR		0x1000u
+#define ST_MEMFD	0x4000u
 #define ST_KNOWN	(ST_REGULAR | ST_STACK | ST_VSYSCALL | ST_VDSO | ST_HEAP | ST_FILE_PRIVATE | \
-			 ST_FILE_SHARED | ST_ANON_PRIVATE | ST_VVAR)
+			 ST_FILE_SHARED | ST_ANON_SHARED | ST_ANON_PRIVATE | ST_VVAR | ST_MEMFD)
 
 /* established pagemap flags */
 #define EPE_PARENT	1u
@@ -135,6 +137,34 @@ static int convert_vma(struct imp *im, struct mm_out *o, const Est__VmaEntry *e,
 			v = new_vma(o, e, VMA_KIND__VMA_VVAR_VCLOCK);
 			v->start = e->start + vvar;
 		}
+	} else if (st & ST_ANON_SHARED) {
+		uint32_t id;
+
+		if (!(e->flags & MAP_SHARED)) {
+			pr_err("%s: vma [%#llx, %#llx): shared anonymous memory mapped private", img,
+			       (unsigned long long)e->start, (unsigned long long)e->end);
+			return -1;
+		}
+		if (imp_shm_vma(im, false, e->shmid, e->pgoff, e->end - e->start, &id))
+			return -1;
+		v = new_vma(o, e, VMA_KIND__VMA_ANON_SHARED);
+		v->has_shmem_id = true;
+		v->shmem_id = id;
+	} else if (st & ST_MEMFD) {
+		const Est__FileEntry *f = e->shmid <= UINT32_MAX ? imp_obj(im, e->shmid) : NULL;
+		uint32_t id;
+
+		if (!f || !f->memfd || !(st & ST_FILE_SHARED) || !(e->flags & MAP_SHARED)) {
+			pr_err("not supported yet: %s: vma [%#llx, %#llx): a memfd mapped private, or no MEMFD file %llu",
+			       img, (unsigned long long)e->start, (unsigned long long)e->end,
+			       (unsigned long long)e->shmid);
+			return -1;
+		}
+		if (imp_shm_vma(im, true, f->memfd->inode_id, e->pgoff, e->end - e->start, &id))
+			return -1;
+		v = new_vma(o, e, VMA_KIND__VMA_ANON_SHARED);
+		v->has_shmem_id = true;
+		v->shmem_id = id;
 	} else if (st & (ST_FILE_PRIVATE | ST_FILE_SHARED)) {
 		const Est__FileEntry *f = e->shmid <= UINT32_MAX ? imp_obj(im, e->shmid) : NULL;
 

@@ -429,6 +429,11 @@ static void imp_free(struct imp *im)
 	size_t i;
 
 	imp_files_free(im);
+	imp_locks_free(im);
+	imp_ghosts_free(im);
+	imp_ttys_free(im);
+	imp_memfds_free(im);
+	imp_shm_free(im);
 	for (i = 0; i < im->nr_procs; i++) {
 		struct imp_proc *p = &im->procs[i];
 
@@ -469,7 +474,8 @@ static int convert(struct imp *im)
 		if (p->ids && (imp_mm(im, p) || imp_fdinfo(im, p)))
 			return -1;
 	}
-	if (imp_files_write(im) || write_pstree(im) || check_leftovers(im))
+	if (imp_locks_read(im) || imp_ghosts(im) || imp_ttys(im) || imp_memfds(im) ||
+	    imp_shm_write(im) || imp_files_write(im) || write_pstree(im) || check_leftovers(im))
 		return -1;
 	return write_inventory(im);
 }

@@ -49,7 +49,7 @@ static int copy_run(int src, int dst, uint64_t off, uint64_t len, char *buf)
 	return 0;
 }
 
-static int add_run(FileData *d, uint64_t off, uint64_t len)
+int fdata_add_run(FileData *d, uint64_t off, uint64_t len)
 {
 	FileRun **v = realloc(d->runs, (d->n_runs + 1) * sizeof(*v));
 	FileRun *r = malloc(sizeof(*r));
@@ -102,7 +102,7 @@ static int save_runs(struct fdata_out *w, int src, uint64_t size, FileData *d, c
 			break;
 		if (d->n_runs == FDATA_MAX_RUNS - 1)
 			end = size;	/* the last run takes the rest, holes and all */
-		if (copy_run(src, fd, start, end - start, buf) || add_run(d, start, end - start))
+		if (copy_run(src, fd, start, end - start, buf) || fdata_add_run(d, start, end - start))
 			return -1;
 		w->off += end - start;
 		off = end;

@@ -16,6 +16,10 @@
 #include "est/inventory.pb-c.h"
 #include "est/mm.pb-c.h"
 #include "est/pstree.pb-c.h"
+#include "file-data.pb-c.h"
+#include "files.pb-c.h"
+#include "sk-opts.pb-c.h"
+#include "sk-unix.pb-c.h"
 
 #define IMP_MAX_FILES		4096		/* files in an established directory */
 #define IMP_MAX_IMAGE		(64u << 20)	/* bytes of one protobuf image */
@@ -47,6 +51,11 @@ struct imp {
 	size_t nr_obj;
 	/* unix sockets' queues from sk-queues.img, by socket id (est-import-files.c) */
 	void *skq;
+	void *locks;			/* filelocks.img (est-import-locks.c) */
+	void *ghosts;			/* remap-fpath.img (est-import-ghost.c) */
+	void *ttys;			/* tty-info.img, tty-data.img (est-import-tty.c) */
+	void *memfds;			/* memfd.img (est-import-shmem.c) */
+	void *shm;			/* shared anonymous memory objects (est-import-shmem.c) */
 };
 
 /* est-import.c: reading the established files */
@@ -73,5 +82,111 @@ int imp_files_read(struct imp *im);
 int imp_files_write(struct imp *im);
 int imp_fdinfo(struct imp *im, struct imp_proc *p);
 void imp_files_free(struct imp *im);
+/* The format keeps an anon file's or socket's whole f_flags (O_RDWR and status
+ * flags), ours those of @allowed in *out; -1 (logged) for any other. */
+int imp_status_flags(uint32_t fl, uint32_t allowed, uint32_t id, uint32_t *out);
+
+/*
+ * est-import-locks.c: imp_locks_read() reads filelocks.img (after files.img
+ * and every process's ids); imp_locks_of() gives the locks of REG object
+ * @id (ask once per object; they stay the importer's).
+ */
+int imp_locks_read(struct imp *im);
+FileLockEntry **imp_locks_of(const struct imp *im, uint32_t id, size_t *n);
+void imp_locks_free(struct imp *im);
+
+/*
+ * est-import-data.c: content the dump carries. imp_fdata_add() appends a
+ * run of @len bytes at @off of the file to @d (merging an adjacent one);
+ * imp_write_data() makes raw image @raw_kind, calls @conv for i = 0..n-1
+ * (which writes its bytes to @raw at *off, moves *off, returns ours or NULL
+ * logged) and writes @kind; @release frees what @conv returned.
+ */
+int imp_fdata_add(FileData *d, uint64_t off, uint64_t len, const char *img);
+void imp_fdata_release(FileData *d);
+typedef ProtobufCMessage *(*imp_data_conv)(struct imp *im, size_t i, int raw, uint64_t *off,
+					   void *ctx);
+int imp_write_data(struct imp *im, enum img_kind kind, enum img_kind raw_kind, size_t n,
+		   imp_data_conv conv, void (*release)(ProtobufCMessage *m), void *ctx);
+
+/*
+ * est-import-ghost.c: imp_ghosts() reads remap-fpath.img and the ghost
+ * files, writes ours (after files.img is read); imp_ghost_of() gives our
+ * ghost id of REG object @id, 0 for none.
+ */
+int imp_ghosts(struct imp *im);
+uint32_t imp_ghost_of(const struct imp *im, uint32_t reg_id);
+void imp_ghosts_free(struct imp *im);
+
+/*
+ * est-import-sk.c: imp_sk_opts() turns the format's fixed options of a
+ * socket of (@family, @type, @proto) into our list in @o (its pointers stay
+ * valid with @o and the est message); imp_unix_name() fills the name, file
+ * attributes and file identity of our unix socket @e; the INETSK row.
+ */
+#define IMP_SK_OPTS	32
+struct imp_sk_opts {
+	SkOpt opt[IMP_SK_OPTS], *p[IMP_SK_OPTS];
+	size_t n;
+};
+int imp_sk_opts(struct imp_sk_opts *o, const Est__SkOptsEntry *s, int family, int type,
+		int proto, uint32_t id);
+int imp_unix_name(const struct imp *im, const Est__UnixSkEntry *s, UnixSkEntry *e);
+const void *imp_isk_member(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown);
+ProtobufCMessage *imp_conv_inet(struct imp *im, const Est__FileEntry *f);
+
+/*
+ * est-import-tty.c: imp_ttys() reads tty-info.img and tty-data.img and
+ * writes our ptys (after files.img is read); imp_tty_path() says whether
+ * REG object @id is only a tty file's path; the TTY row.
+ */
+int imp_ttys(struct imp *im);
+void imp_ttys_free(struct imp *im);
+bool imp_tty_path(const struct imp *im, uint32_t reg_id);
+const void *imp_tty_member(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown);
+ProtobufCMessage *imp_conv_tty(struct imp *im, const Est__FileEntry *f);
+
+/*
+ * est-import-shmem.c: imp_memfds() reads memfd.img and the memfds' content,
+ * writes ours (after files.img is read); the MEMFD row.
+ */
+int imp_memfds(struct imp *im);
+void imp_memfds_free(struct imp *im);
+const void *imp_memfd_member(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown);
+ProtobufCMessage *imp_conv_memfd(struct imp *im, const Est__FileEntry *f);
+/*
+ * imp_shm_vma() notes a shared vma at @pgoff of @len bytes of an anonymous
+ * object (@key: its shmid) or a memfd (@memfd, @key: its inode_id) and
+ * gives our object id; imp_shm_write() writes the objects and their content
+ * once every process's mm is converted and memfd.img is read.
+ */
+int imp_shm_vma(struct imp *im, bool memfd, uint64_t key, uint64_t pgoff, uint64_t len,
+		uint32_t *id);
+int imp_shm_write(struct imp *im);
+void imp_shm_free(struct imp *im);
+
+/* est-import-fsnotify.c: the INOTIFY and FANOTIFY rows */
+const void *imp_ify_member(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown);
+ProtobufCMessage *imp_conv_inotify(struct imp *im, const Est__FileEntry *f);
+const void *imp_ffy_member(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown);
+ProtobufCMessage *imp_conv_fanotify(struct imp *im, const Est__FileEntry *f);
+
+/*
+ * est-import-fds.c: one row per further files.img kind. member() gives the
+ * kind's message, its id and signal owner (NULL: the member is absent);
+ * conv() gives ours in one allocation (free() releases it), NULL (logged)
+ * when the entry cannot be converted exactly.
+ */
+struct imp_fd_kind {
+	Est__FdTypes type;
+	FdKind kind;			/* ours in fd_entry */
+	enum img_kind img;		/* ours */
+	const void *(*member)(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown);
+	ProtobufCMessage *(*conv)(struct imp *im, const Est__FileEntry *f);
+};
+/* The row of @type, or NULL; with @n, the whole table and its size in *n. */
+const struct imp_fd_kind *imp_fd_kind(int type, unsigned int *n);
+/* Is REG object @id only the path of another object (a FIFO's, a tty file's)? */
+bool imp_reg_is_aux(const struct imp *im, uint32_t id);
 
 #endif /* CRIU_EST_IMPORT_INT_H */

@@ -39,6 +39,8 @@ int fdata_save(struct fdata_out *w, int dirfd, int kind, int src, uint64_t size,
 int fdata_start(struct fdata_out *w, int dirfd, int kind);
 int fdata_commit(struct fdata_out *w);
 void fdata_abort(struct fdata_out *w);
+/* Append the run [@off, @off + @len) to @d (heap, freed with it); -1 logged. */
+int fdata_add_run(FileData *d, uint64_t off, uint64_t len);
 /* A heap FileData with no runs, or NULL (logged). */
 FileData *fdata_new(void);
 

@@ -1,0 +1,335 @@
+/*
+ * Established sockets -> ours (plan §2.14, §2.16): the fixed socket options
+ * of sk_opts_entry become our sparse list (only what differs from a fresh
+ * socket of the kind, as our dump keeps them), the name of a unix socket,
+ * and inet sockets (files.img INETSK): TCP listening or closed, UDP bound
+ * and/or connected. Everything else - established TCP (tcp-stream images),
+ * raw IP options, socket filters, other namespaces - is refused.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#define LOG_PREFIX "est-import: "
+#include "est-import-int.h"
+#include "log.h"
+
+#include "sk-inet.pb-c.h"
+#include "sk-unix.pb-c.h"
+
+#define ISK_CONNECTED	1	/* TCP_ESTABLISHED: a connected UDP socket */
+#define ISK_CLOSE	7
+#define ISK_LISTEN	10
+
+static void add(struct imp_sk_opts *o, int level, int name, int64_t val)
+{
+	SkOpt *s = &o->opt[o->n];
+
+	sk_opt__init(s);
+	s->opt = (uint32_t)level << 16 | (uint32_t)name;
+	s->val = val;
+	o->p[o->n++] = s;
+}
+
+static int default_buf(int family, int type, int proto, int name)
+{
+	int fd = socket(family, type | SOCK_CLOEXEC, proto), v = -1;
+	socklen_t l = sizeof(v);
+
+	if (fd >= 0) {
+		if (getsockopt(fd, SOL_SOCKET, name, &v, &l))
+			v = -1;
+		close(fd);
+	}
+	return v;
+}
+
+int imp_sk_opts(struct imp_sk_opts *o, const Est__SkOptsEntry *s, int family, int type,
+		int proto, uint32_t id)
+{
+	uint64_t snd = s->so_snd_tmo_sec * 1000000 + s->so_snd_tmo_usec;
+	uint64_t rcv = s->so_rcv_tmo_sec * 1000000 + s->so_rcv_tmo_usec;
+	bool tcp = proto == IPPROTO_TCP;
+
+	o->n = 0;
+	if (s->n_so_filter || (!tcp && (s->has_tcp_keepcnt || s->has_tcp_keepidle ||
+					s->has_tcp_keepintvl)) ||
+	    s->so_snd_tmo_sec > (1u << 31) || s->so_rcv_tmo_sec > (1u << 31) ||
+	    s->so_snd_tmo_usec >= 1000000 || s->so_rcv_tmo_usec >= 1000000 ||
+	    (s->has_so_no_check && s->so_no_check) ||
+	    (s->so_bound_dev && (!*s->so_bound_dev || strlen(s->so_bound_dev) >= 16))) {
+		pr_err("not supported yet: files.img: socket %u: a filter, TCP options on another protocol, SO_NO_CHECK or an out-of-range option",
+		       id);
+		return -1;
+	}
+	if ((int)s->so_sndbuf != default_buf(family, type, proto, SO_SNDBUF))
+		add(o, SOL_SOCKET, SO_SNDBUF, s->so_sndbuf);
+	if ((int)s->so_rcvbuf != default_buf(family, type, proto, SO_RCVBUF))
+		add(o, SOL_SOCKET, SO_RCVBUF, s->so_rcvbuf);
+	if (snd)
+		add(o, SOL_SOCKET, SO_SNDTIMEO_OLD, snd);
+	if (rcv)
+		add(o, SOL_SOCKET, SO_RCVTIMEO_OLD, rcv);
+#define FLAG(f, level, name) if (s->has_##f && s->f) add(o, level, name, s->f)
+	FLAG(reuseaddr, SOL_SOCKET, SO_REUSEADDR);
+	FLAG(so_priority, SOL_SOCKET, SO_PRIORITY);
+	FLAG(so_mark, SOL_SOCKET, SO_MARK);
+	FLAG(so_passcred, SOL_SOCKET, SO_PASSCRED);
+	FLAG(so_passsec, SOL_SOCKET, SO_PASSSEC);
+	FLAG(so_dontroute, SOL_SOCKET, SO_DONTROUTE);
+	FLAG(so_reuseport, SOL_SOCKET, SO_REUSEPORT);
+	FLAG(so_broadcast, SOL_SOCKET, SO_BROADCAST);
+	FLAG(so_keepalive, SOL_SOCKET, SO_KEEPALIVE);
+	FLAG(so_oobinline, SOL_SOCKET, SO_OOBINLINE);
+	FLAG(so_buf_lock, SOL_SOCKET, SO_BUF_LOCK);
+	FLAG(tcp_keepcnt, SOL_TCP, TCP_KEEPCNT);
+	FLAG(tcp_keepidle, SOL_TCP, TCP_KEEPIDLE);
+	FLAG(tcp_keepintvl, SOL_TCP, TCP_KEEPINTVL);
+#undef FLAG
+	if (s->has_so_rcvlowat && s->so_rcvlowat != 1)
+		add(o, SOL_SOCKET, SO_RCVLOWAT, s->so_rcvlowat);
+	if (s->has_so_linger)	/* present when on; ours: l_onoff << 32 | l_linger */
+		add(o, SOL_SOCKET, SO_LINGER, (int64_t)1 << 32 | s->so_linger);
+	if (s->so_bound_dev) {
+		add(o, SOL_SOCKET, SO_BINDTODEVICE, 0);
+		o->opt[o->n - 1].has_data = true;
+		o->opt[o->n - 1].data.data = (uint8_t *)s->so_bound_dev;
+		o->opt[o->n - 1].data.len = strlen(s->so_bound_dev);
+	}
+	return 0;
+}
+
+/* ---- unix socket names ------------------------------------------------------------ */
+
+/*
+ * Ours tells an accepted connection's listener by the name and the socket
+ * file's inode, which the format lacks; it names the listener by the name
+ * alone. So a path is given the inode of the one listening socket of the
+ * dump bound to it (two of them: refused), or the socket's own.
+ */
+static int name_ino(const struct imp *im, const Est__UnixSkEntry *s, uint64_t *ino)
+{
+	const Est__UnixSkEntry *l = NULL;
+	size_t i;
+
+	for (i = 0; i < im->nr_obj; i++) {
+		const Est__UnixSkEntry *o = im->obj[i]->usk;
+
+		if (!o || o->state != ISK_LISTEN || o->name.len != s->name.len ||
+		    memcmp(o->name.data, s->name.data, s->name.len) || (o->has_deleted && o->deleted))
+			continue;
+		if (l) {
+			pr_err("not supported yet: files.img: unix sockets %u and %u listen on one path",
+			       l->id, o->id);
+			return -1;
+		}
+		l = o;
+	}
+	*ino = l ? l->ino : s->ino;
+	return 0;
+}
+
+int imp_unix_name(const struct imp *im, const Est__UnixSkEntry *s, UnixSkEntry *e)
+{
+	const uint8_t *n = s->name.data;
+	size_t len = s->name.len;
+
+	if (!len) {
+		if (s->file_perms || (s->has_deleted && s->deleted) || s->state == ISK_LISTEN) {
+			pr_err("files.img: unix socket %u: no name, but listening, a file or deleted",
+			       s->id);
+			return -1;
+		}
+		return 0;
+	}
+	if (s->name_dir || len > 108 || (n[0] && (n[0] != '/' || memchr(n, 0, len)))) {
+		pr_err("not supported yet: files.img: unix socket %u: a name relative to a directory, too long or with a NUL",
+		       s->id);
+		return -1;
+	}
+	e->has_name = true;
+	e->name = s->name;
+	if (!n[0])
+		return 0;	/* abstract */
+	if (s->file_perms) {
+		e->has_mode = e->has_uid = e->has_gid = true;
+		e->mode = s->file_perms->mode;
+		e->uid = s->file_perms->uid;
+		e->gid = s->file_perms->gid;
+	}
+	e->has_deleted = s->has_deleted;
+	e->deleted = s->has_deleted && s->deleted;
+	e->has_vfs_ino = true;
+	return name_ino(im, s, &e->vfs_ino);
+}
+
+/* ---- inet sockets ----------------------------------------------------------------- */
+
+const void *imp_isk_member(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown)
+{
+	if (!f->isk)
+		return NULL;
+	*id = f->isk->id;
+	*fown = f->isk->fown;
+	return f->isk;
+}
+
+struct inet_out {
+	InetSkEntry e;
+	struct imp_sk_opts o;
+	uint8_t src[16], dst[16];
+};
+
+/* @n words of the format -> @len address bytes; all-zero words absent are fine. */
+static int addr(const uint32_t *w, size_t n, size_t len, uint8_t *out, ProtobufCBinaryData *b)
+{
+	if (n != len / 4)
+		return -1;
+	memcpy(out, w, len);	/* the bytes in network order, as the words hold them */
+	b->data = out;
+	b->len = len;
+	return 0;
+}
+
+static bool zero_words(const uint32_t *w, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (w[i])
+			return false;
+	return true;
+}
+
+/* IP-level options and TCP_NODELAY/TCP_CORK, only when set (ours keeps what differs). */
+static int ip_tcp_opts(struct inet_out *o, const Est__InetSkEntry *s)
+{
+	const Est__IpOptsEntry *ip = s->ip_opts;
+	const Est__TcpOptsEntry *t = s->tcp_opts;
+	bool v6 = s->family == AF_INET6;
+
+	if (s->family == AF_INET6 || (s->has_v6only && s->v6only)) {
+		if (!v6) {
+			pr_err("files.img: inet socket %u: IPV6_V6ONLY on an IPv4 socket", s->id);
+			return -1;
+		}
+		/* kept always: its default is a sysctl */
+		add(&o->o, SOL_IPV6, IPV6_V6ONLY, s->has_v6only && s->v6only);
+	}
+	if (ip) {
+		if (ip->raw || (v6 && ((ip->has_tos && ip->tos) || (ip->has_ttl && ip->ttl) ||
+				       (ip->has_pktinfo && ip->pktinfo)))) {
+			pr_err("not supported yet: files.img: inet socket %u: raw IP options, or IPv4 TOS, TTL or PKTINFO on IPv6",
+			       s->id);
+			return -1;
+		}
+		if (ip->has_freebind && ip->freebind)
+			add(&o->o, v6 ? SOL_IPV6 : SOL_IP, v6 ? IPV6_FREEBIND : IP_FREEBIND, 1);
+		if (ip->has_tos && ip->tos)
+			add(&o->o, SOL_IP, IP_TOS, ip->tos);
+		if (ip->has_ttl && ip->ttl)
+			add(&o->o, SOL_IP, IP_TTL, ip->ttl);
+		if (ip->has_pktinfo && ip->pktinfo)
+			add(&o->o, SOL_IP, IP_PKTINFO, 1);
+	}
+	if (t) {
+		if (s->proto != IPPROTO_TCP || t->has_keepcnt || t->has_keepidle || t->has_keepintvl) {
+			pr_err("not supported yet: files.img: inet socket %u: TCP options on UDP, or keepalive in tcp_opts",
+			       s->id);
+			return -1;
+		}
+		if (t->has_nodelay && t->nodelay)
+			add(&o->o, SOL_TCP, TCP_NODELAY, 1);
+		if (t->has_cork && t->cork)
+			add(&o->o, SOL_TCP, TCP_CORK, 1);
+	}
+	return 0;
+}
+
+static int inet_kind(const struct imp *im, const Est__InetSkEntry *s)
+{
+	bool tcp = s->type == SOCK_STREAM && s->proto == IPPROTO_TCP;
+	bool udp = s->type == SOCK_DGRAM && s->proto == IPPROTO_UDP;
+
+	if ((s->family != AF_INET && s->family != AF_INET6) || (!tcp && !udp)) {
+		pr_err("not supported yet: files.img: inet socket %u: family %u, type %u, protocol %u (TCP and UDP over IPv4 and IPv6 only)",
+		       s->id, s->family, s->type, s->proto);
+		return -1;
+	}
+	if (tcp ? s->state != ISK_LISTEN && s->state != ISK_CLOSE :
+		  s->state != ISK_CONNECTED && s->state != ISK_CLOSE) {
+		pr_err("not supported yet: files.img: inet socket %u: %s in state %u (established TCP: tcp-stream images)",
+		       s->id, tcp ? "TCP" : "UDP", s->state);
+		return -1;
+	}
+	if (s->ifname || (s->has_shutdown && s->shutdown) || s->src_port > 65535 ||
+	    s->dst_port > 65535 || (s->state == ISK_LISTEN && !s->src_port)) {
+		pr_err("not supported yet: files.img: inet socket %u: an interface, a shutdown, or ports out of range",
+		       s->id);
+		return -1;
+	}
+	if (s->has_ns_id && (!im->inv->root_ids->has_net_ns_id ||
+			     s->ns_id != im->inv->root_ids->net_ns_id)) {
+		pr_err("not supported yet: files.img: inet socket %u of another network namespace",
+		       s->id);
+		return -1;
+	}
+	return 0;
+}
+
+ProtobufCMessage *imp_conv_inet(struct imp *im, const Est__FileEntry *f)
+{
+	const Est__InetSkEntry *s = f->isk;
+	size_t alen = s->family == AF_INET6 ? 16 : 4;
+	struct inet_out *o;
+
+	if (inet_kind(im, s))
+		return NULL;
+	o = imp_zalloc(sizeof(*o));
+	if (!o)
+		return NULL;
+	inet_sk_entry__init(&o->e);
+	o->e.id = s->id;
+	o->e.ino = s->ino;
+	o->e.family = s->family;
+	o->e.type = s->type;
+	o->e.proto = s->proto;
+	o->e.state = s->state;
+	if (imp_status_flags(s->flags, O_NONBLOCK, s->id, &o->e.flags))
+		goto err;
+	/* an unbound socket may come without address words */
+	if (s->n_src_addr || s->src_port) {
+		o->e.has_src_addr = o->e.has_src_port = true;
+		o->e.src_port = s->src_port;
+		if (addr(s->src_addr, s->n_src_addr, alen, o->src, &o->e.src_addr))
+			goto bad_addr;
+	}
+	if (s->state == ISK_CONNECTED) {
+		o->e.has_dst_addr = o->e.has_dst_port = true;
+		o->e.dst_port = s->dst_port;
+		if (addr(s->dst_addr, s->n_dst_addr, alen, o->dst, &o->e.dst_addr))
+			goto bad_addr;
+	} else if (s->dst_port || !zero_words(s->dst_addr, s->n_dst_addr)) {
+		goto bad_addr;
+	}
+	if (s->state == ISK_LISTEN) {
+		o->e.has_backlog = true;
+		o->e.backlog = s->backlog;
+	}
+	if (imp_sk_opts(&o->o, s->opts, (int)s->family, (int)s->type, (int)s->proto, s->id) ||
+	    ip_tcp_opts(o, s))
+		goto err;
+	o->e.opts = o->o.p;
+	o->e.n_opts = o->o.n;
+	return &o->e.base;
+bad_addr:
+	pr_err("files.img: inet socket %u: addresses of the wrong size, or a peer while not connected",
+	       s->id);
+err:
+	free(o);
+	return NULL;
+}
