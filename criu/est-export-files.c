@@ -1,0 +1,215 @@
+/*
+ * Our reg-files, pipes, pipes-data and fds-PID images -> established
+ * files.img, pipes-data.img and fdinfo-FILESID.img (plan §2.9-§2.11).
+ * Kinds converted: regular files, directories, character devices, O_PATH
+ * fds and terminals opened by path (all REG), pipes; any other is refused.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define LOG_PREFIX "est-export: "
+#include "est-export-int.h"
+#include "log.h"
+
+#include "files.pb-c.h"
+#include "pipe.pb-c.h"
+#include "est/fdinfo.pb-c.h"
+#include "est/fown.pb-c.h"
+#include "est/pipe.pb-c.h"
+#include "est/pipe-data.pb-c.h"
+#include "est/regfile.pb-c.h"
+
+static Est__FownEntry no_fown = EST__FOWN_ENTRY__INIT;
+
+struct ours {
+	ProtobufCMessage **reg, **pipe;
+	size_t nr_reg, nr_pipe;
+};
+
+static int conv_reg(struct exp_img *w, const RegFileEntry *r)
+{
+	Est__FileEntry f = EST__FILE_ENTRY__INIT;
+	Est__RegFileEntry e = EST__REG_FILE_ENTRY__INIT;
+
+	if (r->has_ghost_id || r->n_locks) {
+		pr_err("not supported yet: reg-files.img: file %u (%s) is deleted or holds locks",
+		       r->id, r->path);
+		return -1;
+	}
+	e.id = r->id;
+	e.flags = r->flags;
+	e.pos = r->pos;
+	e.fown = &no_fown;
+	e.name = r->path;
+	e.has_mode = true;
+	e.mode = r->mode;
+	if (r->has_size) {
+		e.has_size = true;
+		e.size = r->size;
+	}
+	f.type = EST__FD_TYPES__REG;
+	f.id = r->id;
+	f.reg = &e;
+	exp_img_add(w, &f.base, NULL, 0);
+	return 0;
+}
+
+static int conv_pipe(struct exp_img *w, const PipeEntry *p)
+{
+	Est__FileEntry f = EST__FILE_ENTRY__INIT;
+	Est__PipeEntry e = EST__PIPE_ENTRY__INIT;
+
+	if (p->pipe_id > UINT32_MAX) {
+		pr_err("pipes.img: pipe %u: inode %llu does not fit the format's 32 bits", p->id,
+		       (unsigned long long)p->pipe_id);
+		return -1;
+	}
+	e.id = p->id;
+	e.pipe_id = p->pipe_id;
+	e.flags = p->flags;
+	e.fown = &no_fown;
+	f.type = EST__FD_TYPES__PIPE;
+	f.id = p->id;
+	f.pipe = &e;
+	exp_img_add(w, &f.base, NULL, 0);
+	return 0;
+}
+
+static int read_optional(struct exp *ex, enum img_kind kind, const char *name,
+			 ProtobufCMessage ***m, size_t *nr)
+{
+	*m = NULL;
+	*nr = 0;
+	if (faccessat(ex->in, name, F_OK, 0))
+		return 0;
+	exp_used(ex, name);
+	return img_read_all(ex->in, kind, 0, 0, NULL, NULL, m, nr);
+}
+
+static int write_pipes_data(struct exp *ex)
+{
+	Est__PipeDataEntry e;
+	ProtobufCMessage **m;
+	struct exp_img w;
+	size_t nr, i;
+	int ret = -1;
+
+	if (read_optional(ex, IMG_PIPES_DATA, "pipes-data.img", &m, &nr))
+		return -1;
+	if (!m)
+		return 0;
+	exp_img_open(&w, "pipes-data.img");
+	for (i = 0; i < nr; i++) {
+		const PipeDataEntry *d = (const PipeDataEntry *)m[i];
+
+		if (d->pipe_id > UINT32_MAX) {
+			pr_err("pipes-data.img: pipe inode %llu does not fit 32 bits",
+			       (unsigned long long)d->pipe_id);
+			goto out;
+		}
+		est__pipe_data_entry__init(&e);
+		e.pipe_id = d->pipe_id;
+		e.bytes = d->has_data ? d->data.len : 0;
+		e.has_size = true;
+		e.size = d->size;
+		exp_img_add(&w, &e.base, d->has_data ? d->data.data : NULL, e.bytes);
+	}
+	ret = exp_img_close(ex, &w);
+out:
+	if (ret && w.buf)
+		free(w.buf);
+	img_free_all(m, nr);
+	return ret;
+}
+
+int exp_files(struct exp *ex)
+{
+	struct ours o;
+	struct exp_img w;
+	size_t i;
+	int ret = -1;
+
+	if (read_optional(ex, IMG_REG_FILES, "reg-files.img", &o.reg, &o.nr_reg) ||
+	    read_optional(ex, IMG_PIPES, "pipes.img", &o.pipe, &o.nr_pipe))
+		goto out;
+	exp_img_open(&w, "files.img");
+	for (i = 0; i < o.nr_reg; i++)
+		if (conv_reg(&w, (const RegFileEntry *)o.reg[i]))
+			goto drop;
+	for (i = 0; i < o.nr_pipe; i++)
+		if (conv_pipe(&w, (const PipeEntry *)o.pipe[i]))
+			goto drop;
+	if (exp_img_close(ex, &w))
+		goto out;
+	ret = write_pipes_data(ex);
+	goto out;
+drop:
+	free(w.buf);
+out:
+	img_free_all(o.reg, o.nr_reg);
+	img_free_all(o.pipe, o.nr_pipe);
+	return ret;
+}
+
+/* Our fd kind -> the format's fd type; 0: not converted. */
+static Est__FdTypes fd_type(FdKind k)
+{
+	switch (k) {
+	case FD_KIND__FD_REG:
+	case FD_KIND__FD_DIR:
+	case FD_KIND__FD_CHR:
+	case FD_KIND__FD_TTY:
+	case FD_KIND__FD_PATH:
+		return EST__FD_TYPES__REG;
+	case FD_KIND__FD_PIPE:
+		return EST__FD_TYPES__PIPE;
+	default:
+		return EST__FD_TYPES__UND;
+	}
+}
+
+int exp_fdinfo(struct exp *ex, struct exp_proc *p)
+{
+	Est__FdinfoEntry e;
+	ProtobufCMessage **m = NULL;
+	struct exp_img w;
+	char img[64], name[64];
+	size_t nr = 0, i;
+	int ret = -1;
+
+	snprintf(img, sizeof(img), "fds-%u.img", p->ps->pid);
+	if (img_read_all(ex->in, IMG_FDS, p->ps->pid, 0, NULL, NULL, &m, &nr))
+		return -1;
+	exp_used(ex, img);
+	snprintf(name, sizeof(name), "fdinfo-%u.img", p->ids);
+	exp_img_open(&w, name);
+	for (i = 0; i < nr; i++) {
+		const FdEntry *d = (const FdEntry *)m[i];
+
+		est__fdinfo_entry__init(&e);
+		e.id = d->id;
+		e.fd = d->fd;
+		e.flags = d->cloexec ? FD_CLOEXEC : 0;
+		e.type = fd_type(d->kind);
+		if (e.type == EST__FD_TYPES__UND) {
+			pr_err("not supported yet: %s: fd %u of kind %d", img, d->fd, d->kind);
+			goto drop;
+		}
+		if (d->fown) {
+			pr_err("not supported yet: %s: fd %u has an owner (F_SETOWN) or O_ASYNC", img,
+			       d->fd);
+			goto drop;
+		}
+		exp_img_add(&w, &e.base, NULL, 0);
+	}
+	ret = exp_img_close(ex, &w);
+	goto out;
+drop:
+	free(w.buf);
+out:
+	img_free_all(m, nr);
+	return ret;
+}
