@@ -49,7 +49,8 @@ struct run {
 	int exported;		/* 1 once dumped and exported */
 };
 
-static struct run runs[] = { { .prog = "counter" }, { .prog = "threads" }, { .prog = "tree" }, { .prog = "pipe_tree" } };
+static struct run runs[] = { { .prog = "counter" }, { .prog = "threads" }, { .prog = "tree" },
+			     { .prog = "pipe_tree" }, { .prog = "pipe" } };
 
 static const char *repo(void)
 {
@@ -591,6 +592,26 @@ CASES(1, threads)
 CASES(2, tree)
 CASES(3, pipe_tree)
 
+/* FIFOs are not converted yet: the export stops, saying so, and the dump itself was fine. */
+static int refused_fifo(void)
+{
+	struct run *r = &runs[4];
+	char inv[PATH_MAX + 32];
+	int ret;
+
+	ret = prepare(r);
+	snprintf(inv, sizeof(inv), "%s/inventory.img", r->ours);
+	if (!ret || access(inv, F_OK)) {
+		end_run(r);
+		CHECK(!"refused");
+	}
+	snprintf(inv, sizeof(inv), "%s/inventory.img", r->est);
+	ret = access(inv, F_OK);	/* the set is never marked complete */
+	end_run(r);
+	CHECK(ret);
+	return 0;
+}
+
 static const struct unit_case cases[] = {
 	{ "counter: crit decodes the export", crit_counter },
 	{ "counter: export, import, same images", trip_counter },
@@ -604,6 +625,7 @@ static const struct unit_case cases[] = {
 	{ "pipe_tree: crit decodes the export", crit_pipe_tree },
 	{ "pipe_tree: export, import, same images", trip_pipe_tree },
 	{ "pipe_tree: the export restores", rst_pipe_tree },
+	{ "pipe (FIFOs): the export is refused", refused_fifo },
 };
 
 int main(int argc, char **argv)
