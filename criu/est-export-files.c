@@ -1,8 +1,9 @@
 /*
- * Our reg-files, pipes, pipes-data and fds-PID images -> established
- * files.img, pipes-data.img and fdinfo-FILESID.img (plan §2.9-§2.11).
- * Kinds converted: regular files, directories, character devices, O_PATH
- * fds and terminals opened by path (all REG), pipes; any other is refused.
+ * Our reg-files, pipes, eventfds, timerfds, pipes-data and fds-PID images
+ * -> established files.img, pipes-data.img and fdinfo-FILESID.img (plan
+ * §2.9-§2.12). Kinds converted: regular files, directories, character
+ * devices, O_PATH fds and terminals opened by path (all REG), pipes,
+ * eventfds, timerfds; any other is refused.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,18 +16,22 @@
 #include "log.h"
 
 #include "files.pb-c.h"
+#include "eventfd.pb-c.h"
 #include "pipe.pb-c.h"
+#include "timerfd.pb-c.h"
+#include "est/eventfd.pb-c.h"
 #include "est/fdinfo.pb-c.h"
 #include "est/fown.pb-c.h"
 #include "est/pipe.pb-c.h"
 #include "est/pipe-data.pb-c.h"
 #include "est/regfile.pb-c.h"
+#include "est/timerfd.pb-c.h"
 
 static Est__FownEntry no_fown = EST__FOWN_ENTRY__INIT;
 
 struct ours {
-	ProtobufCMessage **reg, **pipe;
-	size_t nr_reg, nr_pipe;
+	ProtobufCMessage **reg, **pipe, **efd, **tfd;
+	size_t nr_reg, nr_pipe, nr_efd, nr_tfd;
 };
 
 static int conv_reg(struct exp_img *w, const RegFileEntry *r)
@@ -74,6 +79,55 @@ static int conv_pipe(struct exp_img *w, const PipeEntry *p)
 	f.type = EST__FD_TYPES__PIPE;
 	f.id = p->id;
 	f.pipe = &e;
+	exp_img_add(w, &f.base, NULL, 0);
+	return 0;
+}
+
+/* The format keeps an eventfd's or timerfd's whole f_flags; ours the status flags. */
+static uint32_t f_flags(uint32_t status)
+{
+	return O_RDWR | status;
+}
+
+static int conv_eventfd(struct exp_img *w, const EventfdEntry *e)
+{
+	Est__FileEntry f = EST__FILE_ENTRY__INIT;
+	Est__EventfdFileEntry o = EST__EVENTFD_FILE_ENTRY__INIT;
+
+	if (e->semaphore) {
+		pr_err("eventfds.img: eventfd %u " EXP_CANNOT "EFD_SEMAPHORE (an established restore makes a plain eventfd)",
+		       e->id);
+		return -1;
+	}
+	o.id = e->id;
+	o.flags = f_flags(e->flags);
+	o.fown = &no_fown;
+	o.counter = e->counter;
+	f.type = EST__FD_TYPES__EVENTFD;
+	f.id = e->id;
+	f.efd = &o;
+	exp_img_add(w, &f.base, NULL, 0);
+	return 0;
+}
+
+static int conv_timerfd(struct exp_img *w, const TimerfdEntry *t)
+{
+	Est__FileEntry f = EST__FILE_ENTRY__INIT;
+	Est__TimerfdEntry o = EST__TIMERFD_ENTRY__INIT;
+
+	o.id = t->id;
+	o.flags = f_flags(t->flags);
+	o.fown = &no_fown;
+	o.clockid = t->clockid;
+	o.ticks = t->ticks;
+	o.settime_flags = t->settime_flags;
+	o.vsec = t->value_sec;	/* time left, relative, in both */
+	o.vnsec = t->value_nsec;
+	o.isec = t->interval_sec;
+	o.insec = t->interval_nsec;
+	f.type = EST__FD_TYPES__TIMERFD;
+	f.id = t->id;
+	f.tfd = &o;
 	exp_img_add(w, &f.base, NULL, 0);
 	return 0;
 }
@@ -127,13 +181,15 @@ out:
 
 int exp_files(struct exp *ex)
 {
-	struct ours o;
+	struct ours o = { 0 };
 	struct exp_img w;
 	size_t i;
 	int ret = -1;
 
 	if (read_optional(ex, IMG_REG_FILES, "reg-files.img", &o.reg, &o.nr_reg) ||
-	    read_optional(ex, IMG_PIPES, "pipes.img", &o.pipe, &o.nr_pipe))
+	    read_optional(ex, IMG_PIPES, "pipes.img", &o.pipe, &o.nr_pipe) ||
+	    read_optional(ex, IMG_EVENTFDS, "eventfds.img", &o.efd, &o.nr_efd) ||
+	    read_optional(ex, IMG_TIMERFDS, "timerfds.img", &o.tfd, &o.nr_tfd))
 		goto out;
 	exp_img_open(&w, "files.img");
 	for (i = 0; i < o.nr_reg; i++)
@@ -141,6 +197,12 @@ int exp_files(struct exp *ex)
 			goto drop;
 	for (i = 0; i < o.nr_pipe; i++)
 		if (conv_pipe(&w, (const PipeEntry *)o.pipe[i]))
+			goto drop;
+	for (i = 0; i < o.nr_efd; i++)
+		if (conv_eventfd(&w, (const EventfdEntry *)o.efd[i]))
+			goto drop;
+	for (i = 0; i < o.nr_tfd; i++)
+		if (conv_timerfd(&w, (const TimerfdEntry *)o.tfd[i]))
 			goto drop;
 	if (exp_img_close(ex, &w))
 		goto out;
@@ -151,6 +213,8 @@ drop:
 out:
 	img_free_all(o.reg, o.nr_reg);
 	img_free_all(o.pipe, o.nr_pipe);
+	img_free_all(o.efd, o.nr_efd);
+	img_free_all(o.tfd, o.nr_tfd);
 	return ret;
 }
 
@@ -166,6 +230,10 @@ static Est__FdTypes fd_type(FdKind k)
 		return EST__FD_TYPES__REG;
 	case FD_KIND__FD_PIPE:
 		return EST__FD_TYPES__PIPE;
+	case FD_KIND__FD_EVENTFD:
+		return EST__FD_TYPES__EVENTFD;
+	case FD_KIND__FD_TIMERFD:
+		return EST__FD_TYPES__TIMERFD;
 	default:
 		return EST__FD_TYPES__UND;
 	}
@@ -195,7 +263,11 @@ int exp_fdinfo(struct exp *ex, struct exp_proc *p)
 		e.flags = d->cloexec ? FD_CLOEXEC : 0;
 		e.type = fd_type(d->kind);
 		if (e.type == EST__FD_TYPES__UND) {
-			pr_err("not supported yet: %s: fd %u of kind %d", img, d->fd, d->kind);
+			const ProtobufCEnumValue *k =
+				protobuf_c_enum_descriptor_get_value(&fd_kind__descriptor, d->kind);
+
+			pr_err("not supported yet: %s: fd %u of kind %s", img, d->fd,
+			       k ? k->name : "unknown");
 			goto drop;
 		}
 		if (d->fown) {
