@@ -52,7 +52,7 @@ struct run {
 
 static struct run runs[] = { { .prog = "counter" }, { .prog = "threads" }, { .prog = "tree" },
 			     { .prog = "pipe_tree" }, { .prog = "pipe" }, { .prog = "timerfd" },
-			     { .prog = "eventfd" } };
+			     { .prog = "eventfd" }, { .prog = "unix_pair" } };
 
 static const char *repo(void)
 {
@@ -652,6 +652,12 @@ static int refused_semaphore(void)
 	return refused(&runs[6]);
 }
 
+/* SO_PEEK_OFF set (to 0): the format has no field, recv would return other data */
+static int refused_peek_off(void)
+{
+	return refused(&runs[7]);
+}
+
 static const struct unit_case cases[] = {
 	{ "counter: crit decodes the export", crit_counter },
 	{ "counter: export, import, same images", trip_counter },
@@ -670,6 +676,7 @@ static const struct unit_case cases[] = {
 	{ "timerfd: the export restores", rst_timerfd },
 	{ "pipe (FIFOs): the export is refused", refused_fifo },
 	{ "eventfd (EFD_SEMAPHORE): the export is refused", refused_semaphore },
+	{ "unix_pair (SO_PEEK_OFF): the export is refused", refused_peek_off },
 };
 
 int main(int argc, char **argv)
