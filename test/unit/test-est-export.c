@@ -275,6 +275,20 @@ static int same_thread(const ThreadCoreEntry *a, const ThreadCoreEntry *b)
 	return 0;
 }
 
+/* @s is in @b with the same handler, flags, restorer and mask (ours lists all 62 or fewer). */
+static int same_sigaction(const SigactionEntry *s, const TaskCoreEntry *b)
+{
+	size_t k;
+
+	for (k = 0; k < b->n_sigactions; k++)
+		if (b->sigactions[k]->signo == s->signo)
+			return b->sigactions[k]->handler == s->handler &&
+			       b->sigactions[k]->flags == s->flags &&
+			       b->sigactions[k]->restorer == s->restorer &&
+			       b->sigactions[k]->mask == s->mask ? 0 : -1;
+	return s->handler || s->flags || s->mask ? -1 : 0;
+}
+
 static int same_core(int o, int i, unsigned int pid)
 {
 	ProtobufCMessage **va, **vb;
@@ -293,8 +307,11 @@ static int same_core(int o, int i, unsigned int pid)
 		      a->umask == b->umask && a->cwd_id == b->cwd_id &&
 		      a->n_rlimits == b->n_rlimits ? 0 : -1;
 		for (k = 0; !ret && k < a->n_sigactions; k++)
-			if (a->sigactions[k]->handler)
-				ret = -1 * !(k < b->n_sigactions || b->n_sigactions == 62);
+			ret = same_sigaction(a->sigactions[k], b);
+		for (k = 0; !ret && k < a->n_rlimits; k++)
+			ret = a->rlimits[k]->resource < b->n_rlimits &&
+			      b->rlimits[a->rlimits[k]->resource]->cur == a->rlimits[k]->cur &&
+			      b->rlimits[a->rlimits[k]->resource]->max == a->rlimits[k]->max ? 0 : -1;
 		for (k = 1; !ret && k < na; k++)
 			ret = same_thread((void *)va[k], (void *)vb[k]);
 	}
