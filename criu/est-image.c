@@ -1,6 +1,8 @@
 /* The established image format: kind table and framing, see include/est-image.h. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
 
 #define LOG_PREFIX "est-image: "
 #include "est-image.h"
@@ -251,4 +253,17 @@ size_t est_unknown_fields(const ProtobufCMessage *m)
 			n += est_unknown_fields((*(ProtobufCMessage *const *const *)at)[j]);
 	}
 	return n;
+}
+
+int est_unix_default_buf(int type, int name)
+{
+	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0), v = -1;
+	socklen_t l = sizeof(v);
+
+	if (fd >= 0) {
+		if (getsockopt(fd, SOL_SOCKET, name, &v, &l))
+			v = -1;
+		close(fd);
+	}
+	return v;
 }

@@ -121,6 +121,13 @@ struct est_json_note {
 	const char *arg;
 };
 
+/*
+ * getsockopt(@name) (SO_SNDBUF, SO_RCVBUF) of a fresh unix socket of @type:
+ * what the format's required buffer sizes are when nothing changed them;
+ * -1 if it cannot be read.
+ */
+int est_unix_default_buf(int type, int name);
+
 const struct est_json_note *est_json_notes(unsigned int *n);
 /* The note of @field of @msg, or NULL. */
 const struct est_json_note *est_json_note(const ProtobufCMessageDescriptor *msg,

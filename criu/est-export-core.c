@@ -1,0 +1,572 @@
+/*
+ * Our core-PID.img (task core, then one thread core per thread) ->
+ * established core-TID.img, one per thread (plan §2.6, §2.7, §3.3, §3.4):
+ * registers adjusted for a syscall restart as the format stores them, the
+ * raw XSAVE area split into fields, dense signal actions and rlimits, and
+ * what ours keeps per process copied into every thread.
+ */
+#include <cpuid.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+
+#define LOG_PREFIX "est-export: "
+#include "est-export-int.h"
+#include "log.h"
+
+#include "est/core.pb-c.h"
+
+#define NSIG_EST	62	/* sigactions: 1..64 without SIGKILL, SIGSTOP */
+#define NR_RLIMITS	16
+#define XSAVE_LEGACY	576	/* legacy region + header */
+
+/* What all threads of a process share in the format's terms. */
+struct task_out {
+	Est__TaskCoreEntry tc;
+	Est__TaskTimersEntry timers;
+	Est__ItimerEntry it[3];
+	Est__PosixTimerEntry *pt, **ptp;
+	Est__TaskRlimitsEntry rl;
+	Est__RlimitEntry r[NR_RLIMITS], *rp[NR_RLIMITS];
+	Est__SaEntry sa[NSIG_EST], *sap[NSIG_EST];
+	Est__SignalQueueEntry sq;
+	Est__SiginfoEntry *si, **sip;
+	Est__CredsEntry creds;
+	uint32_t caps[5][2];
+};
+
+struct thread_out {
+	Est__CoreEntry core;
+	Est__ThreadInfoX86 ti;
+	Est__UserX86RegsEntry g;
+	Est__UserX86FpregsEntry fp;
+	Est__UserX86XsaveEntry xs;
+	Est__UserDescT tls[3], *tlsp[3];
+	Est__ThreadCoreEntry th;
+	Est__ThreadSasEntry sas;
+	Est__RseqEntry rseq;
+	Est__SignalQueueEntry sq;
+	Est__SiginfoEntry *si, **sip;
+};
+
+/* ---- registers ---------------------------------------------------------------- */
+
+/*
+ * The format stores registers as the thread must resume (plan §3.4); ours
+ * stores them as stopped, with orig_ax, and adjusts at restore. This is
+ * that adjustment (restore-task.c, adjust_for_restart), done here instead.
+ */
+static void adjust_for_restart(Est__UserX86RegsEntry *r, int64_t orig_ax)
+{
+	int64_t ax = (int64_t)r->ax;
+
+	if (orig_ax < 0)
+		return;
+	if (ax == -512 || ax == -513 || ax == -514) {
+		r->ax = (uint64_t)orig_ax;
+		r->ip -= 2;
+	} else if (ax == -516) {	/* ERESTART_RESTARTBLOCK: re-issue what can be */
+		if (orig_ax == SYS_poll && (int32_t)r->dx < 0) {
+		} else if (orig_ax == SYS_nanosleep && r->si) {
+			r->di = r->si;
+		} else if (orig_ax == SYS_clock_nanosleep && !(r->si & TIMER_ABSTIME) && r->r10) {
+			r->dx = r->r10;
+		} else {
+			r->ax = (uint64_t)-4;	/* -EINTR */
+			return;
+		}
+		r->ax = (uint64_t)orig_ax;
+		r->ip -= 2;
+	}
+}
+
+static void fill_gpregs(Est__UserX86RegsEntry *g, const UserRegsX86Entry *r)
+{
+	est__user_x86_regs_entry__init(g);
+	g->r15 = r->r15, g->r14 = r->r14, g->r13 = r->r13, g->r12 = r->r12, g->bp = r->bp;
+	g->bx = r->bx, g->r11 = r->r11, g->r10 = r->r10, g->r9 = r->r9, g->r8 = r->r8;
+	g->ax = r->ax, g->cx = r->cx, g->dx = r->dx, g->si = r->si, g->di = r->di;
+	g->orig_ax = r->orig_ax, g->ip = r->ip, g->cs = r->cs, g->flags = r->flags;
+	g->sp = r->sp, g->ss = r->ss, g->fs_base = r->fs_base, g->gs_base = r->gs_base;
+	g->ds = r->ds, g->es = r->es, g->fs = r->fs, g->gs = r->gs;
+	g->has_mode = true;
+	g->mode = EST__USER_X86_REGS_MODE__NATIVE;
+	adjust_for_restart(g, (int64_t)r->orig_ax);
+}
+
+/* ---- the XSAVE area split into the format's fields ----------------------------- */
+
+struct xcomp {
+	unsigned int bit;
+	size_t width, count;	/* bytes per element, elements */
+};
+
+/* Component @c of the raw area @x (standard format) as an array, iff the dump's CPU has it. */
+static int get_comp(const uint8_t *x, size_t len, uint64_t xfeatures, const struct xcomp *c,
+		    void **out, size_t *n, const char *img)
+{
+	unsigned int a, b, cx, d;
+
+	*n = 0;
+	if (!(xfeatures & (1ULL << c->bit)))
+		return 0;
+	__cpuid_count(0xd, c->bit, a, b, cx, d);
+	(void)cx;
+	(void)d;
+	if (a < c->width * c->count || b < XSAVE_LEGACY || b + c->width * c->count > len) {
+		pr_err("%s: xsave component %u is not where this CPU puts it", img, c->bit);
+		return -1;
+	}
+	*out = (void *)(x + b);
+	*n = c->count;
+	return 0;
+}
+
+static int fill_fpregs(struct thread_out *t, const ThreadCoreEntry *th, uint64_t xfeatures,
+		       const char *img)
+{
+	static const struct xcomp ymm = { 2, 4, 64 }, bndreg = { 3, 8, 8 }, bndcsr = { 4, 8, 8 },
+		opmask = { 5, 8, 8 }, zmm = { 6, 8, 64 }, hi16 = { 7, 8, 128 }, pkru = { 9, 4, 2 };
+	const uint64_t known = 3 | 1ULL << 2 | 1ULL << 3 | 1ULL << 4 | 1ULL << 5 | 1ULL << 6 |
+			       1ULL << 7 | 1ULL << 9;
+	const uint8_t *x = th->xsave.data;
+	Est__UserX86FpregsEntry *f = &t->fp;
+	Est__UserX86XsaveEntry *xs = &t->xs;
+	uint16_t w[4];
+	uint64_t bv;
+
+	if (th->xsave.len < XSAVE_LEGACY) {
+		pr_err("%s: an xsave area of %zu bytes", img, th->xsave.len);
+		return -1;
+	}
+	memcpy(&bv, x + 512, 8);
+	if ((bv | xfeatures) & ~known) {
+		pr_err("%s " EXP_CANNOT "xsave components %#llx (only x87, SSE, AVX, MPX, AVX-512, PKRU)",
+		       img, (unsigned long long)((bv | xfeatures) & ~known));
+		return -1;
+	}
+	est__user_x86_fpregs_entry__init(f);
+	est__user_x86_xsave_entry__init(xs);
+	memcpy(w, x, sizeof(w));
+	f->cwd = w[0], f->swd = w[1], f->twd = w[2], f->fop = w[3];
+	memcpy(&f->rip, x + 8, 8);
+	memcpy(&f->rdp, x + 16, 8);
+	memcpy(&f->mxcsr, x + 24, 4);
+	memcpy(&f->mxcsr_mask, x + 28, 4);
+	f->n_st_space = 32;
+	f->st_space = (uint32_t *)(x + 32);
+	f->n_xmm_space = 64;
+	f->xmm_space = (uint32_t *)(x + 160);
+	xs->xstate_bv = bv;
+	if (get_comp(x, th->xsave.len, xfeatures, &ymm, (void **)&xs->ymmh_space, &xs->n_ymmh_space, img) ||
+	    get_comp(x, th->xsave.len, xfeatures, &bndreg, (void **)&xs->bndreg_state, &xs->n_bndreg_state, img) ||
+	    get_comp(x, th->xsave.len, xfeatures, &bndcsr, (void **)&xs->bndcsr_state, &xs->n_bndcsr_state, img) ||
+	    get_comp(x, th->xsave.len, xfeatures, &opmask, (void **)&xs->opmask_reg, &xs->n_opmask_reg, img) ||
+	    get_comp(x, th->xsave.len, xfeatures, &zmm, (void **)&xs->zmm_upper, &xs->n_zmm_upper, img) ||
+	    get_comp(x, th->xsave.len, xfeatures, &hi16, (void **)&xs->hi16_zmm, &xs->n_hi16_zmm, img) ||
+	    get_comp(x, th->xsave.len, xfeatures, &pkru, (void **)&xs->pkru, &xs->n_pkru, img))
+		return -1;
+	f->xsave = xs;
+	return 0;
+}
+
+/* ---- per thread ------------------------------------------------------------------ */
+
+static int wrap_queue(ProtobufCBinaryData *v, size_t n, Est__SignalQueueEntry *q,
+		      Est__SiginfoEntry **si, Est__SiginfoEntry ***sip)
+{
+	size_t i;
+
+	est__signal_queue_entry__init(q);
+	if (!n)
+		return 0;
+	*si = exp_zalloc(n * sizeof(**si));
+	*sip = exp_zalloc(n * sizeof(**sip));
+	if (!*si || !*sip)
+		return -1;
+	for (i = 0; i < n; i++) {
+		est__siginfo_entry__init(&(*si)[i]);
+		(*si)[i].siginfo = v[i];
+		(*sip)[i] = &(*si)[i];
+	}
+	q->n_signals = n;
+	q->signals = *sip;
+	return 0;
+}
+
+/* Per-thread state ours has and the format lacks: refused unless at its default. */
+static int check_thread(const ThreadCoreEntry *th, const char *img)
+{
+	if ((th->has_tsc && th->tsc != 1) || (th->has_mce_kill && th->mce_kill != 2) ||
+	    (th->has_mempolicy && th->mempolicy)) {
+		pr_err("%s " EXP_CANNOT "thread %u has PR_SET_TSC, PR_MCE_KILL or a NUMA memory policy set",
+		       img, th->tid);
+		return -1;
+	}
+	return 0;
+}
+
+static int fill_thread(struct thread_out *t, const ThreadCoreEntry *th, bool leader,
+		       struct task_out *to, uint64_t xfeatures, const char *img)
+{
+	size_t i;
+
+	if (check_thread(th, img))
+		return -1;
+	est__core_entry__init(&t->core);
+	est__thread_info_x86__init(&t->ti);
+	est__thread_core_entry__init(&t->th);
+	t->core.mtype = EST__CORE_ENTRY__MARCH__X86_64;
+	t->core.thread_info = &t->ti;
+	t->core.thread_core = &t->th;
+	if (leader)
+		t->core.tc = &to->tc;
+	t->ti.clear_tid_addr = th->has_clear_tid_addr ? th->clear_tid_addr : 0;
+	fill_gpregs(&t->g, th->regs);
+	t->ti.gpregs = &t->g;
+	if (fill_fpregs(t, th, xfeatures, img))
+		return -1;
+	t->ti.fpregs = &t->fp;
+	for (i = 0; i < 3; i++) {	/* empty GDT TLS slots: a 64-bit task uses fs_base */
+		est__user_desc_t__init(&t->tls[i]);
+		t->tls[i].entry_number = 12 + i;
+		t->tls[i].read_exec_only = t->tls[i].seg_not_present = true;
+		t->tlsp[i] = &t->tls[i];
+	}
+	t->ti.n_tls = 3;
+	t->ti.tls = t->tlsp;
+	t->th.futex_rla = th->has_robust_list ? th->robust_list : 0;
+	t->th.futex_rla_len = th->has_robust_list ? (th->has_robust_list_len ? th->robust_list_len : 24) : 0;
+	t->th.has_sched_nice = t->th.has_sched_policy = true;
+	if (!leader) {
+		t->th.has_blk_sigset = true;
+		t->th.blk_sigset = th->blocked;
+	}
+	est__thread_sas_entry__init(&t->sas);
+	if (th->altstack) {
+		t->sas.ss_sp = th->altstack->sp;
+		t->sas.ss_size = th->altstack->size;
+		t->sas.ss_flags = th->altstack->flags;
+	} else {
+		t->sas.ss_flags = SS_DISABLE;
+	}
+	t->th.sas = &t->sas;
+	if (wrap_queue(th->pending, th->n_pending, &t->sq, &t->si, &t->sip))
+		return -1;
+	t->th.signals_p = &t->sq;
+	t->th.creds = &to->creds;
+	t->th.comm = th->comm;
+	if (th->rseq && th->rseq->ptr) {
+		est__rseq_entry__init(&t->rseq);
+		t->rseq.rseq_abi_pointer = th->rseq->ptr;
+		t->rseq.rseq_abi_size = th->rseq->len;
+		t->rseq.signature = th->rseq->sig;
+		t->th.rseq_entry = &t->rseq;
+	}
+	return 0;
+}
+
+/* ---- per process ----------------------------------------------------------------- */
+
+static void cap_words(uint32_t w[2], uint64_t v)
+{
+	w[0] = (uint32_t)v;
+	w[1] = v >> 32;
+}
+
+static int fill_creds(struct task_out *o, const CredsEntry *c, const char *img)
+{
+	Est__CredsEntry *e = &o->creds;
+
+	est__creds_entry__init(e);
+	if (c->n_uid != 4 || c->n_gid != 4) {
+		pr_err("%s: credentials of %zu uids, %zu gids", img, c->n_uid, c->n_gid);
+		return -1;
+	}
+	e->uid = c->uid[0], e->euid = c->uid[1], e->suid = c->uid[2], e->fsuid = c->uid[3];
+	e->gid = c->gid[0], e->egid = c->gid[1], e->sgid = c->gid[2], e->fsgid = c->gid[3];
+	e->n_groups = c->n_groups;
+	e->groups = c->groups;
+	cap_words(o->caps[0], c->cap_inh);
+	cap_words(o->caps[1], c->cap_prm);
+	cap_words(o->caps[2], c->cap_eff);
+	cap_words(o->caps[3], c->cap_bnd);
+	e->n_cap_inh = e->n_cap_prm = e->n_cap_eff = e->n_cap_bnd = 2;
+	e->cap_inh = o->caps[0], e->cap_prm = o->caps[1];
+	e->cap_eff = o->caps[2], e->cap_bnd = o->caps[3];
+	if (c->has_cap_amb && c->cap_amb) {	/* crit 3.17 does not know it: only when set */
+		cap_words(o->caps[4], c->cap_amb);
+		e->n_cap_amb = 2;
+		e->cap_amb = o->caps[4];
+	}
+	e->secbits = c->has_securebits ? c->securebits : 0;
+	if (c->has_no_new_privs && c->no_new_privs) {
+		e->has_no_new_privs = true;
+		e->no_new_privs = 1;
+	}
+	return 0;
+}
+
+static int fill_timers(struct task_out *o, const TaskCoreEntry *c, const char *img)
+{
+	Est__ItimerEntry *it[3] = { &o->it[0], &o->it[1], &o->it[2] };
+	size_t i;
+
+	est__task_timers_entry__init(&o->timers);
+	for (i = 0; i < 3; i++)
+		est__itimer_entry__init(it[i]);
+	for (i = 0; i < c->n_itimers; i++) {
+		const ItimerEntry *e = c->itimers[i];
+
+		if (e->which > 2) {
+			pr_err("%s: itimer %u", img, e->which);
+			return -1;
+		}
+		it[e->which]->isec = e->interval_us / 1000000;
+		it[e->which]->iusec = e->interval_us % 1000000;
+		it[e->which]->vsec = e->value_us / 1000000;
+		it[e->which]->vusec = e->value_us % 1000000;
+	}
+	o->timers.real = it[0], o->timers.virt = it[1], o->timers.prof = it[2];
+	if (c->n_posix_timers) {
+		o->pt = exp_zalloc(c->n_posix_timers * sizeof(*o->pt));
+		o->ptp = exp_zalloc(c->n_posix_timers * sizeof(*o->ptp));
+		if (!o->pt || !o->ptp)
+			return -1;
+	}
+	for (i = 0; i < c->n_posix_timers; i++) {
+		const PosixTimerEntry *e = c->posix_timers[i];
+		Est__PosixTimerEntry *p = &o->pt[i];
+
+		est__posix_timer_entry__init(p);
+		p->it_id = (uint32_t)e->id;
+		p->clock_id = e->clock;
+		p->si_signo = e->signo;
+		p->it_sigev_notify = e->notify;
+		p->sival_ptr = e->sival;
+		p->overrun = e->has_overrun ? e->overrun : 0;
+		p->isec = e->interval_ns / 1000000000, p->insec = e->interval_ns % 1000000000;
+		p->vsec = e->value_ns / 1000000000, p->vnsec = e->value_ns % 1000000000;
+		if (e->has_notify_tid) {
+			p->has_notify_thread_id = true;
+			p->notify_thread_id = (int32_t)e->notify_tid;
+		}
+		o->ptp[i] = p;
+	}
+	o->timers.n_posix = c->n_posix_timers;
+	o->timers.posix = o->ptp;
+	o->tc.timers = &o->timers;
+	return 0;
+}
+
+static int fill_sigactions(struct task_out *o, const TaskCoreEntry *c, const char *img)
+{
+	size_t i;
+
+	for (i = 0; i < NSIG_EST; i++) {
+		est__sa_entry__init(&o->sa[i]);
+		o->sa[i].has_compat_sigaction = true;	/* false, as the reference writes it */
+		o->sap[i] = &o->sa[i];
+	}
+	for (i = 0; i < c->n_sigactions; i++) {
+		const SigactionEntry *s = c->sigactions[i];
+		unsigned int k = s->signo;
+
+		if (!k || k > 64 || k == SIGKILL || k == SIGSTOP) {
+			pr_err("%s: an action for signal %u", img, k);
+			return -1;
+		}
+		k = k - 1 - (k > SIGKILL) - (k > SIGSTOP);
+		o->sa[k].sigaction = s->handler;
+		o->sa[k].flags = s->flags;
+		o->sa[k].restorer = s->restorer;
+		o->sa[k].mask = s->mask;
+	}
+	o->tc.n_sigactions = NSIG_EST;
+	o->tc.sigactions = o->sap;
+	return 0;
+}
+
+static int fill_rlimits(struct task_out *o, const TaskCoreEntry *c, const char *img)
+{
+	bool seen[NR_RLIMITS] = { false };
+	size_t i;
+
+	est__task_rlimits_entry__init(&o->rl);
+	for (i = 0; i < c->n_rlimits; i++) {
+		const RlimitEntry *r = c->rlimits[i];
+
+		if (r->resource >= NR_RLIMITS || seen[r->resource]) {
+			pr_err("%s: resource limit %u", img, r->resource);
+			return -1;
+		}
+		seen[r->resource] = true;
+		est__rlimit_entry__init(&o->r[r->resource]);
+		o->r[r->resource].cur = r->cur;
+		o->r[r->resource].max = r->max;
+	}
+	if (!c->n_rlimits)
+		return 0;
+	for (i = 0; i < NR_RLIMITS; i++) {
+		if (!seen[i]) {
+			pr_err("%s: resource limit %zu is missing (the format has all 16)", img, i);
+			return -1;
+		}
+		o->rp[i] = &o->r[i];
+	}
+	o->rl.n_rlimits = NR_RLIMITS;
+	o->rl.rlimits = o->rp;
+	o->tc.rlimits = &o->rl;
+	return 0;
+}
+
+/* Per-process state ours has and the format lacks. */
+static int check_task(const TaskCoreEntry *c, const char *img)
+{
+	if ((c->has_membarrier && c->membarrier) || c->timens_for_children ||
+	    (c->has_memory_merge && c->memory_merge) ||
+	    (c->has_session_keyring && c->session_keyring)) {
+		pr_err("%s " EXP_CANNOT "membarrier registrations, a time namespace for children, KSM (PR_SET_MEMORY_MERGE) or a session keyring of criu's",
+		       img);
+		return -1;
+	}
+	if (c->state == 3) {
+		pr_err("not supported yet: %s: a stopped process", img);
+		return -1;
+	}
+	return 0;
+}
+
+static int fill_task(struct task_out *o, const TaskCoreEntry *c, const ThreadCoreEntry *leader,
+		     const char *img)
+{
+	Est__TaskCoreEntry *tc = &o->tc;
+
+	if (check_task(c, img))
+		return -1;
+	est__task_core_entry__init(tc);
+	tc->task_state = c->state;
+	tc->exit_code = c->has_exit_code ? (uint32_t)c->exit_code : 0;
+	tc->personality = c->personality;
+	tc->flags = 0;	/* PF_* flags: informational, ours does not keep them */
+	tc->comm = c->comm;
+	if (!leader)
+		return 0;	/* a zombie */
+	tc->blk_sigset = leader->blocked;
+	if (fill_timers(o, c, img) || fill_rlimits(o, c, img) || fill_sigactions(o, c, img))
+		return -1;
+	if (wrap_queue(c->shared_pending, c->n_shared_pending, &o->sq, &o->si, &o->sip))
+		return -1;
+	tc->signals_s = &o->sq;
+	if (c->has_loginuid) {
+		tc->has_loginuid = true;
+		tc->loginuid = c->loginuid;
+	}
+	tc->has_oom_score_adj = true;
+	tc->oom_score_adj = c->has_oom_score_adj ? c->oom_score_adj : 0;
+	tc->has_child_subreaper = true;
+	tc->child_subreaper = c->has_child_subreaper && c->child_subreaper;
+	if (c->creds)
+		return fill_creds(o, c->creds, img);
+	return 0;
+}
+
+static void per_thread_sched(struct thread_out *t, const TaskCoreEntry *c)
+{
+	t->th.sched_policy = c->has_sched_policy ? c->sched_policy : 0;
+	t->th.sched_nice = c->has_nice ? c->nice : 0;
+	if (c->has_sched_prio && c->sched_prio) {
+		t->th.has_sched_prio = true;
+		t->th.sched_prio = c->sched_prio;
+	}
+	if (c->has_pdeath_sig && c->pdeath_sig) {
+		t->th.has_pdeath_sig = true;
+		t->th.pdeath_sig = c->pdeath_sig;
+	}
+	if (!c->creds)
+		t->th.creds = NULL;
+}
+
+static int write_core(struct exp *ex, uint32_t tid, const Est__CoreEntry *c)
+{
+	struct exp_img w;
+	char name[64];
+
+	snprintf(name, sizeof(name), "core-%u.img", tid);
+	exp_img_open(&w, name);
+	exp_img_add(&w, &c->base, NULL, 0);
+	return exp_img_close(ex, &w);
+}
+
+int exp_core(struct exp *ex, struct exp_proc *p)
+{
+	struct task_out *to = exp_zalloc(sizeof(*to));
+	struct thread_out *t = NULL;
+	ProtobufCMessage **m = NULL;
+	size_t nr = 0, k;
+	uint64_t xfeatures = ex->inv->cpu ? ex->inv->cpu->xfeatures_mask : 3;
+	char img[64];
+	int ret = -1;
+
+	snprintf(img, sizeof(img), "core-%u.img", p->ps->pid);
+	if (!to || img_read_all(ex->in, IMG_CORE, p->ps->pid, 0, NULL, NULL, &m, &nr))
+		goto out;
+	exp_used(ex, img);
+	if (!nr || nr - 1 != p->ps->n_threads) {
+		pr_err("%s: %zu thread entries, pstree.img lists %zu threads", img,
+		       nr ? nr - 1 : 0, p->ps->n_threads);
+		goto out;
+	}
+	p->tc = (TaskCoreEntry *)m[0];
+	m[0] = NULL;
+	if (fill_task(to, p->tc, nr > 1 ? (ThreadCoreEntry *)m[1] : NULL, img))
+		goto out;
+	if (nr == 1) {	/* a zombie: mtype and task core only */
+		Est__CoreEntry c = EST__CORE_ENTRY__INIT;
+
+		if (p->tc->state != 2) {
+			pr_err("%s: a process without threads that is no zombie", img);
+			goto out;
+		}
+		c.mtype = EST__CORE_ENTRY__MARCH__X86_64;
+		c.tc = &to->tc;
+		ret = write_core(ex, p->ps->pid, &c);
+		goto out;
+	}
+	t = exp_zalloc((nr - 1) * sizeof(*t));
+	if (!t)
+		goto out;
+	for (k = 1; k < nr; k++) {
+		const ThreadCoreEntry *th = (ThreadCoreEntry *)m[k];
+
+		if (th->tid != p->ps->threads[k - 1]) {
+			pr_err("%s: thread %u where pstree.img has %u", img, th->tid,
+			       p->ps->threads[k - 1]);
+			goto out;
+		}
+		if (fill_thread(&t[k - 1], th, k == 1, to, xfeatures, img))
+			goto out;
+		per_thread_sched(&t[k - 1], p->tc);
+		if (write_core(ex, th->tid, &t[k - 1].core))
+			goto out;
+	}
+	ret = 0;
+out:
+	for (k = 0; t && k + 1 < nr; k++) {
+		free(t[k].si);
+		free(t[k].sip);
+	}
+	free(t);
+	if (to) {
+		free(to->pt);
+		free(to->ptp);
+		free(to->si);
+		free(to->sip);
+	}
+	free(to);
+	img_free_all(m, nr);
+	return ret;
+}

@@ -1,0 +1,442 @@
+/*
+ * Our mm-PID.img, pagemap-PID.img, pages-PID.img -> established mm-PID.img,
+ * pagemap-PID.img, pages-N.img (plan §2.5, §2.8, §3.5): vma kinds become
+ * status bits, [vvar] and [vvar_vclock] one entry, the auxv loses its
+ * AT_NULL pair (at most 44 words), page runs get the format's flag bits
+ * and field numbers, pages-N is numbered by a dump-wide counter from 1,
+ * and pages shared copy-on-write with the parent get the parent's data.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#define LOG_PREFIX "est-export: "
+#include "est-export-int.h"
+#include "log.h"
+
+#include "mm.pb-c.h"
+#include "pagemap.pb-c.h"
+#include "pagemap-flags.h"
+#include "est/mm.pb-c.h"
+#include "est/pagemap.pb-c.h"
+
+#define PAGE		4096ULL
+#define EST_AUXV_MAX	44	/* words the reference's x86 restore takes */
+
+#define ST_REGULAR	0x1u
+#define ST_VSYSCALL	0x4u
+#define ST_VDSO		0x8u
+#define ST_HEAP		0x20u
+#define ST_FILE_PRIVATE	0x40u
+#define ST_FILE_SHARED	0x80u
+#define ST_ANON_PRIVATE	0x200u
+#define ST_VVAR		0x1000u
+
+#define EPE_PARENT	1u
+#define EPE_LAZY	2u
+#define EPE_PRESENT	4u
+
+/* Our vma fields the format lacks, which a restore needs: refused when set. */
+static int check_vma(const VmaEntry *v, const char *img)
+{
+	uint32_t known = MAP_SHARED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN | MAP_NORESERVE;
+
+	if ((v->has_locked && v->locked) || (v->has_sealed_shared && v->sealed_shared) ||
+	    (v->flags & ~known)) {
+		pr_err("%s " EXP_CANNOT "vma [%#llx, %#llx) is mlock'ed, sealed or has flags %#x",
+		       img, (unsigned long long)v->start, (unsigned long long)v->end, v->flags);
+		return -1;
+	}
+	return 0;
+}
+
+static int conv_vma(Est__VmaEntry *e, const VmaEntry *v, const char *img)
+{
+	est__vma_entry__init(e);
+	e->start = v->start;
+	e->end = v->end;
+	e->pgoff = v->pgoff;
+	e->prot = v->prot;
+	e->flags = v->flags;
+	e->fd = -1;
+	if (v->has_madv && v->madv) {
+		e->has_madv = true;
+		e->madv = v->madv;
+	}
+	switch (v->kind) {
+	case VMA_KIND__VMA_ANON_PRIVATE:
+		e->status = ST_REGULAR | ST_ANON_PRIVATE | (v->has_heap && v->heap ? ST_HEAP : 0);
+		e->flags |= MAP_ANONYMOUS;
+		break;
+	case VMA_KIND__VMA_FILE_PRIVATE:
+	case VMA_KIND__VMA_FILE_SHARED:
+		if (!v->has_file_id) {
+			pr_err("%s: a file vma without its file", img);
+			return -1;
+		}
+		e->status = ST_REGULAR | (v->kind == VMA_KIND__VMA_FILE_PRIVATE ? ST_FILE_PRIVATE :
+										  ST_FILE_SHARED);
+		e->shmid = v->file_id;
+		e->has_fdflags = true;
+		e->fdflags = (v->flags & MAP_SHARED) && (v->prot & PROT_WRITE) ? O_RDWR : O_RDONLY;
+		break;
+	case VMA_KIND__VMA_VDSO:
+		e->status = ST_REGULAR | ST_VDSO | ST_ANON_PRIVATE;
+		e->flags |= MAP_ANONYMOUS;
+		break;
+	case VMA_KIND__VMA_VVAR:
+	case VMA_KIND__VMA_VVAR_VCLOCK:
+		e->status = ST_REGULAR | ST_VVAR | ST_ANON_PRIVATE;
+		e->flags |= MAP_ANONYMOUS;
+		break;
+	case VMA_KIND__VMA_VSYSCALL:
+		e->status = ST_VSYSCALL | ST_ANON_PRIVATE;	/* no REGULAR: not restored */
+		e->flags |= MAP_ANONYMOUS;
+		break;
+	default:
+		pr_err("not supported yet: %s: vma [%#llx, %#llx) of kind %d (shared memory)", img,
+		       (unsigned long long)v->start, (unsigned long long)v->end, v->kind);
+		return -1;
+	}
+	return 0;
+}
+
+struct mm_out {
+	Est__MmEntry mm;
+	Est__VmaEntry *v, **vp;
+	uint64_t auxv[EST_AUXV_MAX];
+};
+
+static int conv_mm(struct mm_out *o, const MmEntry *m, const TaskCoreEntry *tc, const char *img)
+{
+	Est__MmEntry *e = &o->mm;
+	size_t i, n = 0;
+
+	est__mm_entry__init(e);
+	if (m->has_mlockall && m->mlockall) {
+		pr_err("%s " EXP_CANNOT "mlockall()", img);
+		return -1;
+	}
+	if (!m->has_exe_file_id) {
+		pr_err("%s: no exe file", img);
+		return -1;
+	}
+	e->mm_start_code = m->start_code, e->mm_end_code = m->end_code;
+	e->mm_start_data = m->start_data, e->mm_end_data = m->end_data;
+	e->mm_start_stack = m->start_stack, e->mm_start_brk = m->start_brk, e->mm_brk = m->brk;
+	e->mm_arg_start = m->arg_start, e->mm_arg_end = m->arg_end;
+	e->mm_env_start = m->env_start, e->mm_env_end = m->env_end;
+	e->exe_file_id = m->exe_file_id;
+	/* pairs up to AT_NULL, at most 44 words, as the reference stores them */
+	for (i = 0; i + 1 < m->n_auxv && m->auxv[i] && n + 2 <= EST_AUXV_MAX; i += 2) {
+		o->auxv[n++] = m->auxv[i];
+		o->auxv[n++] = m->auxv[i + 1];
+	}
+	e->n_mm_saved_auxv = n;
+	e->mm_saved_auxv = o->auxv;
+	if (tc->has_dumpable) {
+		e->has_dumpable = true;
+		e->dumpable = tc->dumpable;
+	}
+	if (m->has_thp_disabled) {
+		e->has_thp_disabled = true;
+		e->thp_disabled = !!m->thp_disabled;
+	}
+	o->v = exp_zalloc(m->n_vmas * sizeof(*o->v));
+	o->vp = exp_zalloc(m->n_vmas * sizeof(*o->vp));
+	if (!o->v || !o->vp)
+		return -1;
+	for (i = 0; i < m->n_vmas; i++) {
+		const VmaEntry *v = m->vmas[i];
+		Est__VmaEntry *last = e->n_vmas ? o->vp[e->n_vmas - 1] : NULL;
+
+		if (check_vma(v, img))
+			return -1;
+		/* [vvar_vclock] right after [vvar]: one entry in the format */
+		if (v->kind == VMA_KIND__VMA_VVAR_VCLOCK && last && (last->status & ST_VVAR) &&
+		    last->end == v->start) {
+			last->end = v->end;
+			continue;
+		}
+		if (conv_vma(&o->v[e->n_vmas], v, img))
+			return -1;
+		o->vp[e->n_vmas] = &o->v[e->n_vmas];
+		e->n_vmas++;
+	}
+	e->vmas = o->vp;
+	return 0;
+}
+
+/* ---- pagemap and pages ------------------------------------------------------------ */
+
+struct exp_run {
+	uint64_t vaddr, nr, off;	/* off: in our page file (PRESENT runs) */
+	uint32_t flags;
+};
+
+struct exp_pages {
+	struct exp_run *r;
+	size_t nr;
+	int fd;				/* our pages-ID.img */
+};
+
+void exp_mm_release(struct exp_proc *p)
+{
+	if (!p->pages)
+		return;
+	if (p->pages->fd >= 0)
+		close(p->pages->fd);
+	free(p->pages->r);
+	free(p->pages);
+	p->pages = NULL;
+}
+
+static const struct exp_proc *parent_of(const struct exp *ex, const struct exp_proc *p)
+{
+	size_t i;
+
+	for (i = 0; i < ex->nr_procs && &ex->procs[i] != p; i++)
+		if (ex->procs[i].ps->pid == p->ps->ppid)
+			return &ex->procs[i];
+	return NULL;
+}
+
+/*
+ * Where the content of page @addr of @p is stored: 1 with *fd, *off; 0 when
+ * no process of the chain stored it (then it is what an uncovered page is,
+ * zero or the file's, in the parent as in the child); -1 on error.
+ */
+static int find_page(const struct exp *ex, const struct exp_proc *p, uint64_t addr, int *fd,
+		     uint64_t *off, const char *img)
+{
+	unsigned int depth;
+
+	for (depth = 0; depth < 4096; depth++) {
+		const struct exp_pages *pg = p->pages;
+		size_t lo = 0, hi = pg ? pg->nr : 0;
+
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+
+			if (pg->r[mid].vaddr + pg->r[mid].nr * PAGE <= addr)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo == (pg ? pg->nr : 0) || pg->r[lo].vaddr > addr)
+			return 0;
+		if (!(pg->r[lo].flags & PE_COW)) {
+			*fd = pg->fd;
+			*off = pg->r[lo].off + (addr - pg->r[lo].vaddr);
+			return 1;
+		}
+		p = parent_of(ex, p);
+		if (!p || !p->pages) {
+			pr_err("%s: page %#llx is shared with a parent process that is not in the dump",
+			       img, (unsigned long long)addr);
+			return -1;
+		}
+	}
+	pr_err("%s: a copy-on-write chain too long", img);
+	return -1;
+}
+
+/* Our pagemap into p->pages, checked against our page file. */
+static int read_pagemap(struct exp *ex, struct exp_proc *p, const char *img)
+{
+	ProtobufCMessage **m = NULL;
+	struct exp_pages *pg;
+	uint64_t off = 0, prev_end = 0;
+	struct stat st;
+	char name[64];
+	size_t nr = 0, i;
+	int ret = -1;
+
+	pg = p->pages = exp_zalloc(sizeof(*pg));
+	if (!pg)
+		return -1;
+	pg->fd = -1;
+	if (img_read_all(ex->in, IMG_PAGEMAP, p->ps->pid, 0, NULL, NULL, &m, &nr))
+		return -1;
+	exp_used(ex, img);
+	pg->r = exp_zalloc(nr * sizeof(*pg->r));
+	if (!nr || !pg->r)
+		goto out;
+	for (i = 1; i < nr; i++) {
+		const PagemapEntry *e = (const PagemapEntry *)m[i];
+		uint32_t fl = e->has_flags ? e->flags : PE_PRESENT;
+		struct exp_run *r = &pg->r[pg->nr++];
+
+		if (fl & PE_PARENT || !(fl & (PE_PRESENT | PE_COW)) ||
+		    fl & ~(PE_PRESENT | PE_LAZY | PE_COW) || (fl & PE_COW && fl != PE_COW)) {
+			pr_err("not supported yet: %s: page run flags %#x (only data in this dump)",
+			       img, fl);
+			goto out;
+		}
+		if (!e->nr_pages || e->vaddr & (PAGE - 1) || e->vaddr < prev_end) {
+			pr_err("%s: run at %#llx out of order", img, (unsigned long long)e->vaddr);
+			goto out;
+		}
+		r->vaddr = e->vaddr;
+		r->nr = e->nr_pages;
+		r->flags = fl;
+		r->off = off;
+		if (!(fl & PE_COW))
+			off += r->nr * PAGE;
+		prev_end = r->vaddr + r->nr * PAGE;
+	}
+	snprintf(name, sizeof(name), "pages-%u.img", ((PagemapHead *)m[0])->pages_id);
+	pg->fd = openat(ex->in, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (pg->fd < 0 || fstat(pg->fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != off) {
+		pr_err("%s: %s is missing or does not hold the %llu bytes of the runs", img, name,
+		       (unsigned long long)off);
+		goto out;
+	}
+	exp_used(ex, name);
+	ret = 0;
+out:
+	img_free_all(m, nr);
+	return ret;
+}
+
+struct pm_out {
+	struct exp_img w;
+	Est__PagemapEntry pe;	/* the run being gathered */
+	int dst;
+	const char *img;
+};
+
+static void flush_run(struct pm_out *o)
+{
+	if (o->pe.compat_nr_pages)
+		exp_img_add(&o->w, &o->pe.base, NULL, 0);
+	o->pe.compat_nr_pages = 0;
+}
+
+/* @n pages at @vaddr whose data is at @off of @fd go to pages-N.img and the pagemap. */
+static int add_pages(struct pm_out *o, uint64_t vaddr, uint64_t n, uint32_t flags, int fd,
+		     uint64_t off)
+{
+	static uint8_t buf[1 << 16];
+	uint64_t left = n * PAGE;
+
+	while (left) {
+		size_t k = left < sizeof(buf) ? left : sizeof(buf);
+
+		if (pread(fd, buf, k, off) != (ssize_t)k || write(o->dst, buf, k) != (ssize_t)k) {
+			pr_perror("%s: copying page data", o->img);
+			return -1;
+		}
+		off += k;
+		left -= k;
+	}
+	if (o->pe.compat_nr_pages && o->pe.flags == flags &&
+	    o->pe.vaddr + o->pe.compat_nr_pages * PAGE == vaddr && o->pe.compat_nr_pages + n < (1u << 31)) {
+		o->pe.compat_nr_pages += n;
+		return 0;
+	}
+	flush_run(o);
+	est__pagemap_entry__init(&o->pe);
+	o->pe.vaddr = vaddr;
+	o->pe.compat_nr_pages = n;
+	o->pe.has_flags = true;
+	o->pe.flags = flags;
+	return 0;
+}
+
+/*
+ * PE_COW runs (pages shared with the parent since fork(), no data of their
+ * own) have no counterpart in the format: each such page is stored in the
+ * child too, with the data of the process that holds it (plan §3.6). The
+ * content is the same; the restored pages are no longer shared.
+ */
+static int write_runs(struct exp *ex, struct exp_proc *p, struct pm_out *o)
+{
+	const struct exp_pages *pg = p->pages;
+	size_t i;
+
+	for (i = 0; i < pg->nr; i++) {
+		const struct exp_run *r = &pg->r[i];
+		uint64_t k;
+
+		if (!(r->flags & PE_COW)) {
+			if (add_pages(o, r->vaddr, r->nr, EPE_PRESENT | (r->flags & PE_LAZY ? EPE_LAZY : 0),
+				      pg->fd, r->off))
+				return -1;
+			continue;
+		}
+		for (k = 0; k < r->nr; k++) {
+			uint64_t addr = r->vaddr + k * PAGE, off;
+			int fd, f = find_page(ex, p, addr, &fd, &off, o->img);
+
+			if (f < 0 || (f && add_pages(o, addr, 1, EPE_PRESENT, fd, off)))
+				return -1;
+		}
+	}
+	flush_run(o);
+	return 0;
+}
+
+static int conv_pagemap(struct exp *ex, struct exp_proc *p)
+{
+	Est__PagemapHead head = EST__PAGEMAP_HEAD__INIT;
+	struct pm_out o;
+	char img[64], name[64];
+	int ret;
+
+	memset(&o, 0, sizeof(o));
+	snprintf(img, sizeof(img), "pagemap-%u.img", p->ps->pid);
+	o.img = img;
+	if (read_pagemap(ex, p, img))
+		return -1;
+	snprintf(name, sizeof(name), "pages-%u.img", ++ex->pages_id);
+	o.dst = openat(ex->out, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (o.dst < 0) {
+		pr_perror("cannot create %s", name);
+		return -1;
+	}
+	exp_img_open(&o.w, img);
+	head.pages_id = ex->pages_id;
+	exp_img_add(&o.w, &head.base, NULL, 0);
+	ret = write_runs(ex, p, &o);
+	if (close(o.dst) && !ret) {
+		pr_perror("cannot write %s", name);
+		ret = -1;
+	}
+	if (ret) {
+		free(o.w.buf);
+		return -1;
+	}
+	return exp_img_close(ex, &o.w);
+}
+
+int exp_mm(struct exp *ex, struct exp_proc *p)
+{
+	struct mm_out o;
+	MmEntry *m = NULL;
+	struct exp_img w;
+	char img[64];
+	int ret = -1;
+
+	memset(&o, 0, sizeof(o));
+	snprintf(img, sizeof(img), "mm-%u.img", p->ps->pid);
+	if (img_read_one(ex->in, IMG_MM, p->ps->pid, (ProtobufCMessage **)&m))
+		return -1;
+	exp_used(ex, img);
+	if (conv_mm(&o, m, p->tc, img))
+		goto out;
+	exp_img_open(&w, img);
+	exp_img_add(&w, &o.mm.base, NULL, 0);
+	if (exp_img_close(ex, &w))
+		goto out;
+	ret = conv_pagemap(ex, p);
+out:
+	free(o.v);
+	free(o.vp);
+	img_free_entry(&m->base);
+	return ret;
+}

@@ -1,0 +1,438 @@
+/*
+ * Writing established-format images from ours: the driver. See
+ * include/est-export.h and Documentation/images.md, "The exporter".
+ *
+ * Order: list our directory; inventory; pstree; files (objects shared by the
+ * tree); per process ids, fs, the cores of its threads, mm with pagemap and
+ * pages, fdinfo; seccomp, stats-dump; every file of ours must have been
+ * converted (or be one a restore does not need); inventory.img last.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <signal.h>
+
+#define LOG_PREFIX "est-export: "
+#include "est-export.h"
+#include "est-export-int.h"
+#include "log.h"
+
+#include "stats.pb-c.h"
+#include "est/fs.pb-c.h"
+#include "est/ids.pb-c.h"
+#include "est/inventory.pb-c.h"
+#include "est/pstree.pb-c.h"
+#include "est/seccomp.pb-c.h"
+#include "est/stats.pb-c.h"
+
+#define EXP_MAX_FILES	4096
+
+void *exp_zalloc(size_t n)
+{
+	void *p = calloc(1, n ? n : 1);
+
+	if (!p)
+		pr_err("out of memory (%zu bytes)", n);
+	return p;
+}
+
+static void put(struct exp_img *w, const void *p, size_t n)
+{
+	if (w->err || !n)
+		return;
+	if (w->len + n > w->cap) {
+		size_t cap = (w->len + n) * 2;
+		uint8_t *b = realloc(w->buf, cap);
+
+		if (!b) {
+			w->err = -1;
+			return;
+		}
+		w->buf = b;
+		w->cap = cap;
+	}
+	memcpy(w->buf + w->len, p, n);
+	w->len += n;
+}
+
+static void put_le32(struct exp_img *w, uint32_t v)
+{
+	uint8_t b[4] = { v, v >> 8, v >> 16, v >> 24 };
+
+	put(w, b, 4);
+}
+
+void exp_img_open(struct exp_img *w, const char *name)
+{
+	const struct est_kind *k = est_kind_by_name(name);
+
+	memset(w, 0, sizeof(*w));
+	snprintf(w->name, sizeof(w->name), "%s", name);
+	if (!k || !k->magic) {
+		pr_err("%s: not a protobuf image of the established format", name);
+		w->err = -1;
+		return;
+	}
+	if (k->head)
+		put_le32(w, k->head);
+	put_le32(w, k->magic);
+}
+
+void exp_img_add(struct exp_img *w, const ProtobufCMessage *m, const void *extra, size_t extra_len)
+{
+	size_t n = protobuf_c_message_get_packed_size(m);
+	uint8_t *b;
+
+	if (w->err)
+		return;
+	if (n > EST_ENTRY_MAX) {
+		pr_err("%s: an entry of %zu bytes", w->name, n);
+		w->err = -1;
+		return;
+	}
+	b = malloc(n ? n : 1);
+	if (!b) {
+		w->err = -1;
+		return;
+	}
+	protobuf_c_message_pack(m, b);
+	put_le32(w, n);
+	put(w, b, n);
+	free(b);
+	put(w, extra, extra_len);
+}
+
+int exp_img_close(struct exp *ex, struct exp_img *w)
+{
+	size_t off = 0;
+	int fd = -1, ret = -1;
+
+	if (w->err) {
+		pr_err("%s: cannot build the image", w->name);
+		goto out;
+	}
+	fd = openat(ex->out, w->name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		pr_perror("cannot create %s", w->name);
+		goto out;
+	}
+	while (off < w->len) {
+		ssize_t n = write(fd, w->buf + off, w->len - off);
+
+		if (n <= 0) {
+			pr_perror("cannot write %s", w->name);
+			goto out;
+		}
+		off += n;
+	}
+	ret = 0;
+out:
+	if (fd >= 0 && close(fd) && !ret) {
+		pr_perror("cannot write %s", w->name);
+		ret = -1;
+	}
+	free(w->buf);
+	w->buf = NULL;
+	return ret;
+}
+
+void exp_used(struct exp *ex, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ex->nr_names; i++)
+		if (!strcmp(ex->names[i], name))
+			ex->used[i] = true;
+}
+
+static int list_dir(struct exp *ex)
+{
+	int fd = dup(ex->in);
+	struct dirent *de;
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+
+	if (!d) {
+		pr_perror("cannot list the images dir");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	rewinddir(d);
+	ex->names = exp_zalloc(EXP_MAX_FILES * sizeof(*ex->names));
+	ex->used = exp_zalloc(EXP_MAX_FILES * sizeof(*ex->used));
+	while (ex->names && ex->used && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (ex->nr_names == EXP_MAX_FILES || strlen(de->d_name) >= sizeof(*ex->names)) {
+			pr_err("not supported yet: more than %d files or a name as long as %s",
+			       EXP_MAX_FILES, de->d_name);
+			closedir(d);
+			return -1;
+		}
+		strcpy(ex->names[ex->nr_names++], de->d_name);
+	}
+	closedir(d);
+	return ex->names && ex->used ? 0 : -1;
+}
+
+static int read_inventory(struct exp *ex)
+{
+	InventoryEntry *inv;
+
+	if (img_read_one(ex->in, IMG_INVENTORY, 0, (ProtobufCMessage **)&ex->inv))
+		return -1;
+	exp_used(ex, "inventory.img");
+	inv = ex->inv;
+	if (inv->img_version != IMG_FORMAT_VERSION || strcmp(inv->arch, "x86_64") ||
+	    inv->page_size != 4096) {
+		pr_err("inventory.img: version %u, arch %s, page size %u: not what this criu writes",
+		       inv->img_version, inv->arch, inv->page_size);
+		return -1;
+	}
+	if ((inv->has_pre_dump && inv->pre_dump) || inv->parent_dir ||
+	    (inv->has_tcp_established && inv->tcp_established)) {
+		pr_err("not supported yet: a pre-dump, an incremental dump or established TCP connections");
+		return -1;
+	}
+	return 0;
+}
+
+/* Kernel object ids (plan §3.1): criu's own are 1, process k's k + 2. */
+static void fill_ids(Est__TaskKobjIdsEntry *e, uint32_t id)
+{
+	est__task_kobj_ids_entry__init(e);
+	e->vm_id = e->files_id = e->fs_id = e->sighand_id = id;
+	/* the dump refuses a process outside criu's namespaces: all are criu's */
+	e->has_pid_ns_id = e->has_net_ns_id = e->has_ipc_ns_id = e->has_uts_ns_id = true;
+	e->has_mnt_ns_id = e->has_user_ns_id = e->has_cgroup_ns_id = e->has_time_ns_id = true;
+	e->pid_ns_id = 1, e->net_ns_id = 2, e->ipc_ns_id = 3, e->uts_ns_id = 4;
+	e->time_ns_id = 5, e->mnt_ns_id = 6, e->user_ns_id = 7, e->cgroup_ns_id = 8;
+}
+
+static int check_ps(const PstreeEntry *ps)
+{
+	if (ps->has_files_of) {
+		pr_err("not supported yet: process %u shares its parent's fd table", ps->pid);
+		return -1;
+	}
+	if (ps->has_exit_signal && ps->exit_signal != SIGCHLD) {
+		pr_err("process %u " EXP_CANNOT "it sends signal %u to its parent when it ends",
+		       ps->pid, ps->exit_signal);
+		return -1;
+	}
+	return 0;
+}
+
+static int write_pstree(struct exp *ex)
+{
+	Est__PstreeEntry *e = exp_zalloc(ex->nr_procs * sizeof(*e));
+	struct exp_img w;
+	size_t i;
+
+	if (!e)
+		return -1;
+	exp_img_open(&w, "pstree.img");
+	for (i = 0; i < ex->nr_procs; i++) {
+		PstreeEntry *ps = ex->procs[i].ps;
+
+		est__pstree_entry__init(&e[i]);
+		e[i].pid = ps->pid;
+		e[i].ppid = ps->ppid;
+		e[i].pgid = ps->pgid;
+		e[i].sid = ps->sid;
+		/* a zombie: threads = [pid] in the format */
+		e[i].n_threads = ps->n_threads ? ps->n_threads : 1;
+		e[i].threads = ps->n_threads ? ps->threads : &ps->pid;
+		exp_img_add(&w, &e[i].base, NULL, 0);
+	}
+	free(e);
+	return exp_img_close(ex, &w);
+}
+
+static int write_ids_fs(struct exp *ex, struct exp_proc *p)
+{
+	Est__TaskKobjIdsEntry ids;
+	Est__FsEntry fs = EST__FS_ENTRY__INIT;
+	struct exp_img w;
+	char name[64];
+
+	fill_ids(&ids, p->ids);
+	snprintf(name, sizeof(name), "ids-%u.img", p->ps->pid);
+	exp_img_open(&w, name);
+	exp_img_add(&w, &ids.base, NULL, 0);
+	if (exp_img_close(ex, &w))
+		return -1;
+	if (!p->tc->has_cwd_id || !p->tc->has_root_id) {
+		pr_err("core-%u.img: no cwd or root", p->ps->pid);
+		return -1;
+	}
+	fs.cwd_id = p->tc->cwd_id;
+	fs.root_id = p->tc->root_id;
+	fs.has_umask = true;
+	fs.umask = p->tc->umask;
+	snprintf(name, sizeof(name), "fs-%u.img", p->ps->pid);
+	exp_img_open(&w, name);
+	exp_img_add(&w, &fs.base, NULL, 0);
+	return exp_img_close(ex, &w);
+}
+
+static uint32_t sat32(uint64_t v)
+{
+	return v > UINT32_MAX ? UINT32_MAX : v;
+}
+
+/* stats-dump: the times and page counts both formats have (tasks/threads dropped). */
+static int write_stats(struct exp *ex)
+{
+	Est__StatsEntry st = EST__STATS_ENTRY__INIT;
+	Est__DumpStatsEntry d = EST__DUMP_STATS_ENTRY__INIT;
+	StatsEntry *ours = NULL;
+	struct exp_img w;
+	int ret;
+
+	if (!faccessat(ex->in, "stats-dump.img", F_OK, 0)) {
+		if (img_read_one(ex->in, IMG_STATS_DUMP, 0, (ProtobufCMessage **)&ours))
+			return -1;
+		exp_used(ex, "stats-dump.img");
+	}
+	if (ours && ours->dump) {
+		d.freezing_time = sat32(ours->dump->freezing_time);
+		d.frozen_time = sat32(ours->dump->frozen_time);
+		d.memdump_time = sat32(ours->dump->memdump_time);
+		d.memwrite_time = sat32(ours->dump->memwrite_time);
+		d.pages_scanned = ours->dump->pages_scanned;
+		d.pages_written = ours->dump->pages_written;
+		if (ours->dump->has_irmap_resolve) {
+			d.has_irmap_resolve = true;
+			d.irmap_resolve = sat32(ours->dump->irmap_resolve);
+		}
+		d.pages_lazy = ours->dump->has_pages_lazy ? ours->dump->pages_lazy : 0;
+	}
+	st.dump = &d;
+	exp_img_open(&w, "stats-dump");
+	exp_img_add(&w, &st.base, NULL, 0);
+	ret = exp_img_close(ex, &w);
+	if (ours)
+		img_free_entry(&ours->base);
+	return ret;
+}
+
+/* One empty entry, as the reference writes: no thread has a filter (ours refuses them). */
+static int write_seccomp(struct exp *ex)
+{
+	Est__SeccompEntry s = EST__SECCOMP_ENTRY__INIT;
+	struct exp_img w;
+
+	exp_img_open(&w, "seccomp.img");
+	exp_img_add(&w, &s.base, NULL, 0);
+	return exp_img_close(ex, &w);
+}
+
+static int write_inventory(struct exp *ex)
+{
+	Est__InventoryEntry inv = EST__INVENTORY_ENTRY__INIT;
+	Est__TaskKobjIdsEntry root;
+	struct exp_img w;
+
+	fill_ids(&root, 1);
+	inv.img_version = 2;
+	inv.has_fdinfo_per_id = inv.fdinfo_per_id = true;
+	inv.root_ids = &root;
+	inv.has_ns_per_id = inv.ns_per_id = true;
+	inv.has_lsmtype = true;
+	inv.lsmtype = EST__LSMTYPE__NO_LSM;
+	inv.has_network_lock_method = true;
+	inv.network_lock_method = 0;
+	exp_img_open(&w, "inventory.img");
+	exp_img_add(&w, &inv.base, NULL, 0);
+	return exp_img_close(ex, &w);
+}
+
+/* Our files a restore does not need; any other left unconverted is refused. */
+static int check_leftovers(struct exp *ex)
+{
+	size_t i;
+
+	for (i = 0; i < ex->nr_names; i++) {
+		const char *n = ex->names[i];
+		size_t l = strlen(n);
+
+		if (ex->used[i] || (l > 4 && !strcmp(n + l - 4, ".log")) ||
+		    !strcmp(n, "stats-restore.img") || !strcmp(n, "restored.pid"))
+			continue;
+		pr_err("not supported yet: %s is not converted", n);
+		return -1;
+	}
+	return 0;
+}
+
+static int read_procs(struct exp *ex)
+{
+	size_t i;
+
+	if (img_read_all(ex->in, IMG_PSTREE, 0, 0, NULL, NULL, &ex->ps, &ex->nr_procs))
+		return -1;
+	exp_used(ex, "pstree.img");
+	if (!ex->nr_procs) {
+		pr_err("pstree.img: no process");
+		return -1;
+	}
+	ex->procs = exp_zalloc(ex->nr_procs * sizeof(*ex->procs));
+	if (!ex->procs)
+		return -1;
+	for (i = 0; i < ex->nr_procs; i++) {
+		ex->procs[i].ps = (PstreeEntry *)ex->ps[i];
+		ex->procs[i].ids = i + 2;
+		if (check_ps(ex->procs[i].ps))
+			return -1;
+	}
+	return 0;
+}
+
+static int convert(struct exp *ex)
+{
+	size_t i;
+
+	if (list_dir(ex) || read_inventory(ex) || read_procs(ex) || exp_files(ex))
+		return -1;
+	for (i = 0; i < ex->nr_procs; i++) {
+		struct exp_proc *p = &ex->procs[i];
+
+		if (exp_core(ex, p))
+			return -1;
+		if (!p->ps->n_threads)
+			continue;	/* a zombie: its core only */
+		if (write_ids_fs(ex, p) || exp_mm(ex, p) || exp_fdinfo(ex, p))
+			return -1;
+	}
+	if (write_pstree(ex) || write_seccomp(ex) || write_stats(ex) || check_leftovers(ex))
+		return -1;
+	return write_inventory(ex);
+}
+
+int est_export(int in_dirfd, int out_dirfd)
+{
+	struct exp ex = { .in = in_dirfd, .out = out_dirfd };
+	size_t i;
+	int ret;
+
+	ret = convert(&ex);
+	for (i = 0; i < ex.nr_procs && ex.procs; i++) {
+		if (ex.procs[i].tc)
+			img_free_entry(&ex.procs[i].tc->base);
+		exp_mm_release(&ex.procs[i]);
+	}
+	free(ex.procs);
+	img_free_all(ex.ps, ex.nr_procs);
+	if (ex.inv)
+		img_free_entry(&ex.inv->base);
+	free(ex.names);
+	free(ex.used);
+	if (ret)
+		pr_err("the images cannot be exported to the established format");
+	return ret;
+}

@@ -1,0 +1,27 @@
+/*
+ * Writing a dump in the established image format (issue 11, step 5).
+ *
+ * The exporter reads a directory of our own images, as `criu dump` writes
+ * them, and writes the same dump in the established format into another
+ * (empty) directory. It is the mirror image of the importer (est-import.h):
+ * a directory it writes converts back through est_import() and restores
+ * with `criu restore`.
+ *
+ *   est_export(in, out): 0 when every file of @in was converted, -1 (the
+ *   reason logged) otherwise; @out may then hold a partial set.
+ *
+ * What the established format cannot express (a field that a restore needs
+ * and the format lacks: mlock'ed vmas, PR_SET_TSC, membarrier registrations
+ * ...) is refused with "... cannot be written in the established format:
+ * ..."; what the exporter does not convert yet (other fd kinds, shared
+ * memory, stopped tasks) with "not supported yet: ...". Pages a child shares
+ * copy-on-write with its parent (PE_COW) are stored in the child too, as the
+ * established tool dumps them. Fields that are only hints are dropped:
+ * Documentation/images.md lists them.
+ */
+#ifndef CRIU_EST_EXPORT_H
+#define CRIU_EST_EXPORT_H
+
+int est_export(int in_dirfd, int out_dirfd);
+
+#endif /* CRIU_EST_EXPORT_H */
