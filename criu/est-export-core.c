@@ -12,6 +12,9 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 #define LOG_PREFIX "est-export: "
 #include "est-export-int.h"
@@ -197,12 +200,36 @@ static int wrap_queue(ProtobufCBinaryData *v, size_t n, Est__SignalQueueEntry *q
 	return 0;
 }
 
-/* Per-thread state ours has and the format lacks: refused unless at its default. */
+#define DEFAULT_TIMERSLACK_NS	50000	/* what a thread of the established restore has */
+
+/* Every configured cpu in @m (bit N = cpu N, 64 a word)? */
+static bool all_cpus(const uint64_t *m, size_t n)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_CONF), c;
+
+	for (c = 0; c < cpus; c++)
+		if ((size_t)c / 64 >= n || !(m[c / 64] & (1ULL << (c % 64))))
+			return false;
+	return true;
+}
+
+/*
+ * Per-thread state ours has and the format lacks: refused unless at the
+ * value an established restore gives (its threads inherit its defaults).
+ */
 static int check_thread(const ThreadCoreEntry *th, const char *img)
 {
 	if ((th->has_tsc && th->tsc != 1) || (th->has_mce_kill && th->mce_kill != 2) ||
 	    (th->has_mempolicy && th->mempolicy)) {
 		pr_err("%s " EXP_CANNOT "thread %u has PR_SET_TSC, PR_MCE_KILL or a NUMA memory policy set",
+		       img, th->tid);
+		return -1;
+	}
+	/* a real-time thread reads 0: the kernel gives it no slack */
+	if ((th->has_timerslack_ns && th->timerslack_ns && th->timerslack_ns != DEFAULT_TIMERSLACK_NS) ||
+	    (th->has_ioprio && th->ioprio) ||
+	    (th->n_cpus_allowed && !all_cpus(th->cpus_allowed, th->n_cpus_allowed))) {
+		pr_err("%s " EXP_CANNOT "thread %u has a timer slack, an I/O priority or a CPU affinity of its own",
 		       img, th->tid);
 		return -1;
 	}
@@ -430,6 +457,13 @@ static int check_task(const TaskCoreEntry *c, const char *img)
 	    (c->has_memory_merge && c->memory_merge) ||
 	    (c->has_session_keyring && c->session_keyring)) {
 		pr_err("%s " EXP_CANNOT "membarrier registrations, a time namespace for children, KSM (PR_SET_MEMORY_MERGE) or a session keyring of criu's",
+		       img);
+		return -1;
+	}
+	if ((c->has_autogroup_nice && c->autogroup_nice) ||
+	    (c->has_coredump_filter && c->coredump_filter != 0x33) ||
+	    (c->has_audit_session && c->audit_session != UINT32_MAX)) {
+		pr_err("%s " EXP_CANNOT "an autogroup nice, a coredump_filter other than 0x33 or an audit session",
 		       img);
 		return -1;
 	}

@@ -434,6 +434,11 @@ int exp_fdinfo(struct exp *ex, struct exp_proc *p)
 			       d->fd);
 			goto drop;
 		}
+		if (d->has_write_hint && d->write_hint) {
+			pr_err("%s " EXP_CANNOT "fd %u's file has a write-life hint (F_SET_RW_HINT)",
+			       img, d->fd);
+			goto drop;
+		}
 		exp_img_add(&w, &e.base, NULL, 0);
 	}
 	ret = exp_img_close(ex, &w);

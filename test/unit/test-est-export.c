@@ -45,6 +45,7 @@
 
 struct run {
 	const char *prog;
+	const char *mode;	/* a first argument (task_gaps's mode), or NULL */
 	char tmp[PATH_MAX], ours[PATH_MAX + 8], est[PATH_MAX + 8];
 	pid_t pid;
 	int exported;		/* 1 once dumped and exported */
@@ -52,7 +53,8 @@ struct run {
 
 static struct run runs[] = { { .prog = "counter" }, { .prog = "threads" }, { .prog = "tree" },
 			     { .prog = "pipe_tree" }, { .prog = "pipe" }, { .prog = "timerfd" },
-			     { .prog = "eventfd" }, { .prog = "unix_pair" } };
+			     { .prog = "eventfd" }, { .prog = "unix_pair" },
+			     { .prog = "task_gaps", .mode = "affinity" } };
 
 static const char *repo(void)
 {
@@ -120,7 +122,10 @@ static int start(struct run *r)
 		dup2(null, 2);
 		if (chdir(r->tmp))
 			_exit(127);
-		execl(exe, r->prog, res, (char *)NULL);
+		if (r->mode)
+			execl(exe, r->prog, r->mode, res, (char *)NULL);
+		else
+			execl(exe, r->prog, res, (char *)NULL);
 		_exit(127);
 	}
 	close(p[1]);
@@ -675,6 +680,12 @@ static int refused_peek_off(void)
 	return refused(&runs[7]);
 }
 
+/* A CPU affinity of its own: the format has no field, the restore would unpin it */
+static int refused_affinity(void)
+{
+	return refused(&runs[8]);
+}
+
 static const struct unit_case cases[] = {
 	{ "counter: crit decodes the export", crit_counter },
 	{ "counter: export, import, same images", trip_counter },
@@ -694,6 +705,7 @@ static const struct unit_case cases[] = {
 	{ "pipe (FIFOs): the export is refused", refused_fifo },
 	{ "eventfd (EFD_SEMAPHORE): the export is refused", refused_semaphore },
 	{ "unix_pair (SO_PEEK_OFF): the export is refused", refused_peek_off },
+	{ "a CPU affinity of its own: the export is refused", refused_affinity },
 };
 
 int main(int argc, char **argv)
