@@ -1568,7 +1568,7 @@ void rst_task_main(struct rst_tree *tr, size_t idx, const struct cr_options *o, 
 	a->magic = RESTORER_ARGS_MAGIC;
 	a->pid = (uint32_t)ri->pid;
 	a->leave_stopped = o->leave_stopped || ri->core->state == 3;
-	a->pdeath_sig = ri->core->has_pdeath_sig && ri->core->pdeath_sig < 65 ? ri->core->pdeath_sig : 0;
+	a->pdeath_sig = ri->core->has_pdeath_sig ? ri->core->pdeath_sig : 0;	/* <= 64: checked */
 	if (idx == 0 && rst_root_pdeath_deferred(tr, o))
 		a->pdeath_after = (uint32_t)tr->criu_pid;
 	for (i = 0; i < a->nr_special; i++)

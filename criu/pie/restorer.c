@@ -241,7 +241,7 @@ static void set_process_state(struct restorer_args *a)
 		TRY(a, syscall4(__NR_rt_sigaction, i + 1, (long)&ka, 0, 8), "rt_sigaction");
 	}
 	/* now that every mapping is made: READ_IMPLIES_EXEC would have changed them */
-	syscall1(__NR_personality, a->personality);
+	TRY(a, syscall1(__NR_personality, a->personality), "personality");
 	if (a->memory_merge)
 		TRY(a, sys_prctl(R_PR_SET_MEMORY_MERGE, 1, 0, 0, 0), "PR_SET_MEMORY_MERGE");
 	for (i = 0; i < 3; i++) {

@@ -1132,6 +1132,48 @@ static void core_offline_cpus(unsigned int i, ProtobufCMessage *m)
 	th->n_cpus_allowed = 16;
 }
 
+/* cpu 0 (online) and cpu 1000 (not): the kernel would narrow the mask to cpu 0. */
+static void core_some_cpus_offline(unsigned int i, ProtobufCMessage *m)
+{
+	ThreadCoreEntry *th = (ThreadCoreEntry *)m;
+
+	core_offline_cpus(i, m);
+	if (i == 1 && th->n_cpus_allowed == 16)
+		th->cpus_allowed[0] = 1;
+}
+
+static void core_bad_pdeath(unsigned int i, ProtobufCMessage *m)
+{
+	TaskCoreEntry *c = (TaskCoreEntry *)m;
+
+	if (i == 0) {
+		c->has_pdeath_sig = true;
+		c->pdeath_sig = 65;
+	}
+}
+
+/* The query value ~0 and an unknown flag bit: no personality either. */
+static void core_query_personality(unsigned int i, ProtobufCMessage *m)
+{
+	if (i == 0)
+		((TaskCoreEntry *)m)->personality = ~0U;
+}
+
+static void core_bad_personality(unsigned int i, ProtobufCMessage *m)
+{
+	if (i == 0)
+		((TaskCoreEntry *)m)->personality = 0x10000000;
+}
+
+static void spoil_some_cpus_offline(const struct victim_ctl *v) { rewrite(v, IMG_CORE, (unsigned)v->pid, core_some_cpus_offline); }
+static void spoil_bad_pdeath(const struct victim_ctl *v) { rewrite(v, IMG_CORE, (unsigned)v->pid, core_bad_pdeath); }
+static void spoil_query_personality(const struct victim_ctl *v) { rewrite(v, IMG_CORE, (unsigned)v->pid, core_query_personality); }
+static void spoil_bad_personality(const struct victim_ctl *v) { rewrite(v, IMG_CORE, (unsigned)v->pid, core_bad_personality); }
+static int test_some_cpus_offline(void) { return broken(spoil_some_cpus_offline, "cpus 1000 of its affinity are not online here"); }
+static int test_bad_pdeath(void) { return broken(spoil_bad_pdeath, "parent death signal 65"); }
+static int test_query_personality(void) { return broken(spoil_query_personality, "personality 0xffffffff"); }
+static int test_bad_personality(void) { return broken(spoil_bad_personality, "personality 0x10000000"); }
+
 static void spoil_bad_autogroup(const struct victim_ctl *v) { rewrite(v, IMG_CORE, (unsigned)v->pid, core_bad_autogroup); }
 static void spoil_foreign_keyring(const struct victim_ctl *v) { rewrite(v, IMG_CORE, (unsigned)v->pid, core_foreign_keyring); }
 static void spoil_bad_mempolicy(const struct victim_ctl *v) { rewrite(v, IMG_CORE, (unsigned)v->pid, core_bad_mempolicy); }
@@ -1548,6 +1590,10 @@ static const struct unit_case cases[] = {
 	{ "a session keyring other than criu's refused", test_foreign_keyring },
 	{ "a NUMA policy that is none refused", test_bad_mempolicy },
 	{ "an affinity with no cpu online here refused", test_offline_cpus },
+	{ "an affinity with some cpus offline here refused", test_some_cpus_offline },
+	{ "a parent death signal above 64 refused", test_bad_pdeath },
+	{ "personality ~0 (the query) refused", test_query_personality },
+	{ "personality with an unknown bit refused", test_bad_personality },
 	{ "failure inside the restorer reported, task reaped", test_restorer_failure },
 	{ "random corruption: refused or restored, never a crash", test_random_corruption },
 	{ "credentials: uids, gids, groups, capability sets", test_creds },
