@@ -573,6 +573,41 @@ static int check_audit(const struct rst_tree *tr, const struct rst_image *ri)
 	return -1;
 }
 
+/* Does a process (type 1), thread (0) or group (2) of the tree have id @id? */
+static bool owner_in_tree(const struct rst_tree *tr, uint32_t type, uint32_t id)
+{
+	size_t i, k;
+
+	for (i = 0; i < tr->nr; i++) {
+		const PstreeEntry *e = tr->ps[i];
+
+		if ((type == F_OWNER_PID && e->pid == id) || (type == F_OWNER_PGRP && e->pgid == id))
+			return true;
+		for (k = 0; type == F_OWNER_TID && k < e->n_threads; k++)
+			if (e->threads[k] == id)
+				return true;
+	}
+	return false;
+}
+
+/* A signal owner is a process, thread or group of the restored tree (the dump refuses others). */
+static int check_owners(const struct rst_tree *tr, const struct rst_image *ri)
+{
+	static const char *const what[] = { "thread", "process", "process group" };
+	size_t k;
+
+	for (k = 0; k < ri->nr_fds; k++) {
+		const FownEntry *f = ri->fds[k]->fown;
+
+		if (!f || !f->pid || owner_in_tree(tr, f->type, f->pid))
+			continue;
+		pr_err("fds-%d.img: fd %u: signal owner %s %u is not in the restored tree", ri->pid,
+		       ri->fds[k]->fd, what[f->type], f->pid);
+		return -1;
+	}
+	return 0;
+}
+
 int rst_tree_read(int dirfd, const struct cr_options *o, struct rst_tree *tr)
 {
 	ProtobufCMessage *m;
@@ -609,7 +644,8 @@ int rst_tree_read(int dirfd, const struct cr_options *o, struct rst_tree *tr)
 		tr->nr_live += !ri->zombie;
 	}
 	for (i = 0; i < tr->nr; i++)
-		if (link_cow(tr, i) || (tr->sharer[i] && drop_sharer_fds(tr, i)))
+		if (check_owners(tr, &tr->ri[i]) || link_cow(tr, i) ||
+		    (tr->sharer[i] && drop_sharer_fds(tr, i)))
 			return -1;
 	return plan_openers(tr) || collect_targets(tr);
 }

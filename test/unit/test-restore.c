@@ -874,6 +874,30 @@ static void fds_repeat(unsigned int i, ProtobufCMessage *m)
 		((FdEntry *)m)->fd = 0;
 }
 
+/* fd 0 signals pid 1, which is no process of the restored tree; then its group. */
+static void fds_owner_outside(unsigned int i, ProtobufCMessage *m)
+{
+	FdEntry *fe = (FdEntry *)m;
+	FownEntry *own = calloc(1, sizeof(*own));
+
+	if (i != 0 || !own) {
+		free(own);
+		return;
+	}
+	fown_entry__init(own);
+	own->type = F_OWNER_PID;
+	own->pid = 1;
+	free(fe->fown);
+	fe->fown = own;
+}
+
+static void fds_group_outside(unsigned int i, ProtobufCMessage *m)
+{
+	fds_owner_outside(i, m);
+	if (i == 0 && ((FdEntry *)m)->fown)
+		((FdEntry *)m)->fown->type = F_OWNER_PGRP;
+}
+
 static void files_mtime(unsigned int i, ProtobufCMessage *m)
 {
 	RegFileEntry *rf = (RegFileEntry *)m;
@@ -917,6 +941,10 @@ static int test_pagemap_outside(void) { return broken(spoil_pagemap_outside, "no
 static int test_pagemap_cow(void) { return broken(spoil_pagemap_cow, "not a live process of the tree"); }
 static int test_pagemap_flags(void) { return broken(spoil_pagemap_flags, "neither PRESENT nor COW"); }
 static int test_fds_repeat(void) { return broken(spoil_fds_repeat, "is repeated"); }
+static void spoil_owner_outside(const struct victim_ctl *v) { rewrite(v, IMG_FDS, (unsigned)v->pid, fds_owner_outside); }
+static void spoil_group_outside(const struct victim_ctl *v) { rewrite(v, IMG_FDS, (unsigned)v->pid, fds_group_outside); }
+static int test_owner_outside(void) { return broken(spoil_owner_outside, "signal owner process 1 is not in the restored tree"); }
+static int test_group_outside(void) { return broken(spoil_group_outside, "signal owner process group 1 is not in the restored tree"); }
 static int test_files_mtime(void) { return broken(spoil_files_mtime, "modified since the dump"); }
 static int test_xsave_short(void) { return broken(spoil_xsave_short, "xsave area is 576 bytes"); }
 static int test_bad_signo(void) { return broken(spoil_bad_signo, "bad or repeated sigaction signal 9"); }
@@ -1569,6 +1597,8 @@ static const struct unit_case cases[] = {
 	{ "pages shared with a parent the root does not have refused", test_pagemap_cow },
 	{ "pagemap run with unknown flags refused", test_pagemap_flags },
 	{ "repeated fd number refused", test_fds_repeat },
+	{ "signal owner outside the tree refused", test_owner_outside },
+	{ "signal owner group outside the tree refused", test_group_outside },
 	{ "file changed since the dump refused", test_files_mtime },
 	{ "xsave of another size refused", test_xsave_short },
 	{ "sigaction for SIGKILL refused", test_bad_signo },
