@@ -573,24 +573,22 @@ static int check_audit(const struct rst_tree *tr, const struct rst_image *ri)
 	return -1;
 }
 
-/* Does a process (type 1), thread (0) or group (2) of the tree have id @id? */
+/*
+ * Is @id a process (type 1), a process's main thread (0, the only threads
+ * there are when owners are set) or a group (2) of the tree?
+ */
 static bool owner_in_tree(const struct rst_tree *tr, uint32_t type, uint32_t id)
 {
-	size_t i, k;
+	size_t i;
 
-	for (i = 0; i < tr->nr; i++) {
-		const PstreeEntry *e = tr->ps[i];
-
-		if ((type == F_OWNER_PID && e->pid == id) || (type == F_OWNER_PGRP && e->pgid == id))
+	for (i = 0; i < tr->nr; i++)
+		if ((type != F_OWNER_PGRP && tr->ps[i]->pid == id) ||
+		    (type == F_OWNER_PGRP && tr->ps[i]->pgid == id))
 			return true;
-		for (k = 0; type == F_OWNER_TID && k < e->n_threads; k++)
-			if (e->threads[k] == id)
-				return true;
-	}
 	return false;
 }
 
-/* A signal owner is a process, thread or group of the restored tree (the dump refuses others). */
+/* A signal owner is a process or group of the restored tree (the dump refuses others). */
 static int check_owners(const struct rst_tree *tr, const struct rst_image *ri)
 {
 	static const char *const what[] = { "thread", "process", "process group" };
