@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <linux/personality.h>
 
 #define LOG_PREFIX "restore: "
 #include "log.h"
@@ -184,6 +185,12 @@ static int check_creds(const struct rst_image *ri)
  * A zombie: state 2, no threads, and a wait status the kernel can give
  * again: an exit code, or a fatal signal without a core dump.
  */
+/* a personality id and every flag linux/personality.h defines */
+#define PERSONALITY_KNOWN                                                                        \
+	((uint32_t)PER_MASK | UNAME26 | ADDR_NO_RANDOMIZE | FDPIC_FUNCPTRS | MMAP_PAGE_ZERO |    \
+	 ADDR_COMPAT_LAYOUT | READ_IMPLIES_EXEC | ADDR_LIMIT_32BIT | SHORT_INODE | WHOLE_SECONDS | \
+	 STICKY_TIMEOUTS | ADDR_LIMIT_3GB)
+
 static int check_zombie(const struct rst_image *ri)
 {
 	const TaskCoreEntry *c = ri->core;
@@ -404,6 +411,15 @@ static int check_core(struct rst_image *ri)
 			pr_err("core-%d.img: time namespace offsets out of range", ri->pid);
 			return -1;
 		}
+	}
+	if (c->has_pdeath_sig && c->pdeath_sig > 64) {
+		pr_err("core-%d.img: parent death signal %u is no signal", ri->pid, c->pdeath_sig);
+		return -1;
+	}
+	if (c->personality & ~PERSONALITY_KNOWN) {
+		pr_err("core-%d.img: personality %#x has bits no personality has", ri->pid,
+		       c->personality);
+		return -1;
 	}
 	if (c->has_membarrier && (c->membarrier & ~MEMBARRIER_REGISTRATIONS)) {
 		pr_err("core-%d.img: membarrier registrations %#x: not registrations", ri->pid,

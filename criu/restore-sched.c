@@ -81,7 +81,28 @@ static bool within(const uint64_t *a, size_t n, const uint64_t *b)
 	return true;
 }
 
-/* Affinity and NUMA nodes of every thread, against the cpus and nodes online here. */
+/* The cpus of @a (n words) not in @online, as "3,1000" (cut short with "..."). */
+static void offline_list(const uint64_t *a, size_t n, const uint64_t *online, char *buf,
+			 size_t len)
+{
+	size_t i, at = 0;
+	unsigned int b;
+
+	buf[0] = 0;
+	for (i = 0; i < n; i++)
+		for (b = 0; b < 64; b++) {
+			if (!(a[i] & ~online[i] & (1ULL << b)))
+				continue;
+			if (at + 24 >= len) {
+				snprintf(buf + at, len - at, "...");
+				return;
+			}
+			at += (size_t)snprintf(buf + at, len - at, "%s%zu", at ? "," : "",
+					       i * 64 + b);
+		}
+}
+
+/* Affinity and NUMA nodes of every thread, against the cpus and nodes online here: exact or refused. */
 static int check_placement(const struct rst_image *ri, const uint64_t *cpus, const uint64_t *nodes)
 {
 	size_t i;
@@ -94,9 +115,14 @@ static int check_placement(const struct rst_image *ri, const uint64_t *cpus, con
 			       t->tid, ri->pid);
 			return -1;
 		}
-		if (t->n_cpus_allowed && !within(t->cpus_allowed, t->n_cpus_allowed, cpus))
-			pr_warn("thread %u of %d: some of the cpus of its affinity are not online here; it gets the others",
-				t->tid, ri->pid);
+		if (t->n_cpus_allowed && !within(t->cpus_allowed, t->n_cpus_allowed, cpus)) {
+			char list[256];
+
+			offline_list(t->cpus_allowed, t->n_cpus_allowed, cpus, list, sizeof(list));
+			pr_err("thread %u of %d: cpus %s of its affinity are not online here: it cannot be restored exactly on this host",
+			       t->tid, ri->pid, list);
+			return -1;
+		}
 		if (!within(t->mempolicy_nodes, t->n_mempolicy_nodes, nodes)) {
 			pr_err("thread %u of %d: its NUMA policy names nodes that are not online here: it cannot be restored on this host",
 			       t->tid, ri->pid);

@@ -618,7 +618,8 @@ static void drain_sigchld(const struct rst_tree *tr, size_t idx)
 
 /*
  * The descriptors a process sharing our table needs, as pointers: its
- * files @f and its pages image (inherited from criu like ours).
+ * files @f (exe, cwd, root, file vmas) and its pages image (inherited from
+ * criu like ours). At most n_vmas + 4.
  */
 static size_t sharer_fds(struct rst_image *ri, struct rst_files *f, int **out)
 {
@@ -633,27 +634,29 @@ static size_t sharer_fds(struct rst_image *ri, struct rst_files *f, int **out)
 		out[n++] = &f->exe_fd;
 	if (f->cwd_fd >= 0)
 		out[n++] = &f->cwd_fd;
+	if (f->root_fd >= 0)
+		out[n++] = &f->root_fd;
 	return n;
 }
 
 /*
  * Put every target descriptor at its number and run the kinds' post steps
- * (restore-fds.c). Helpers (the status pipe, the exe, shared file vmas, the
- * files opened for the children sharing our table) end up above every
- * target number; the restorer closes ours. Anything else inherited from
- * criu is closed.
+ * (restore-fds.c). Helpers (the status pipe, the exe, shared file vmas, our
+ * cwd and root until we enter them, the files opened for the children
+ * sharing our table) end up above every target number; the restorer closes
+ * ours. Anything else inherited from criu is closed.
  */
 static void restore_fds(struct rst_tree *tr, size_t idx, struct rst_files *f, int *helpers,
 			int nr_helpers)
 {
 	struct rst_image *ri = &tr->ri[idx];
-	size_t n = (size_t)nr_helpers + 1, k, i, j;
+	size_t n = (size_t)nr_helpers + 3, k, i, j, mine;
 	int **theirs, *keep, ret;
 	char why[512];
 
 	for (k = idx + 1; k < tr->nr; k++)
 		if (tr->sharer[k] && tr->ps[k]->ppid == (uint32_t)ri->pid)
-			n += tr->ri[k].mm->n_vmas + 3;
+			n += tr->ri[k].mm->n_vmas + 4;
 	keep = malloc(n * sizeof(*keep));
 	theirs = malloc(n * sizeof(*theirs));
 	if (!keep || !theirs)
@@ -662,14 +665,20 @@ static void restore_fds(struct rst_tree *tr, size_t idx, struct rst_files *f, in
 	for (i = 0; i < (size_t)nr_helpers; i++)
 		keep[i + 1] = helpers[i];
 	n = (size_t)nr_helpers + 1;
-	for (k = idx + 1, j = 0; k < tr->nr; k++)
+	j = 0;
+	if (f->cwd_fd >= 0)
+		theirs[j++] = &f->cwd_fd;
+	if (f->root_fd >= 0)
+		theirs[j++] = &f->root_fd;
+	mine = j;
+	for (k = idx + 1; k < tr->nr; k++)
 		if (tr->sharer[k] && tr->ps[k]->ppid == (uint32_t)ri->pid)
 			j += sharer_fds(&tr->ri[k], &tr->sharer_files[k], theirs + j);
 	for (i = 0; i < j; i++)
 		keep[n + i] = *theirs[i];
 	if (tr->sharer[idx])
 		ret = rst_fds_keep_above(&tr->ri[rst_tree_find(tr, (pid_t)ri->pstree->ppid)], keep,
-					 (int)n, why, sizeof(why));
+					 (int)(n + mine), why, sizeof(why));
 	else
 		ret = rst_fds_install(ri, f, keep, (int)(n + j), why, sizeof(why));
 	status_fd = keep[0];
@@ -1590,7 +1599,7 @@ void rst_task_main(struct rst_tree *tr, size_t idx, const struct cr_options *o, 
 	a->magic = RESTORER_ARGS_MAGIC;
 	a->pid = (uint32_t)ri->pid;
 	a->leave_stopped = o->leave_stopped || ri->core->state == 3;
-	a->pdeath_sig = ri->core->has_pdeath_sig && ri->core->pdeath_sig < 65 ? ri->core->pdeath_sig : 0;
+	a->pdeath_sig = ri->core->has_pdeath_sig ? ri->core->pdeath_sig : 0;	/* <= 64: checked */
 	if (idx == 0 && rst_root_pdeath_deferred(tr, o))
 		a->pdeath_after = (uint32_t)tr->criu_pid;
 	for (i = 0; i < a->nr_special; i++)
@@ -1644,10 +1653,6 @@ void rst_task_main(struct rst_tree *tr, size_t idx, const struct cr_options *o, 
 	helpers[nr_helpers++] = go_fd;
 
 	/* ---- everything that needs libc and criu's memory ---- */
-	restore_misc(ri, f);
-	restore_sched(tr, idx, ri->core);
-	leave_audit_session(tr, ri->core);
-	enter_root(f);
 	{
 		int exe_slot = -1;
 
@@ -1661,10 +1666,6 @@ void rst_task_main(struct rst_tree *tr, size_t idx, const struct cr_options *o, 
 				close(f->vma_fd[i]);
 				f->vma_fd[i] = -1;
 			}
-		if (f->cwd_fd >= 0) {
-			close(f->cwd_fd);
-			f->cwd_fd = -1;
-		}
 		restore_fds(tr, idx, f, helpers, nr_helpers);
 		for (i = 0; i < a->nr_vmas; i++)
 			if (rv[i].fd >= 0)
@@ -1679,6 +1680,15 @@ void rst_task_main(struct rst_tree *tr, size_t idx, const struct cr_options *o, 
 		a->go_fd = helpers[go_slot];
 		a->nr_close = 0;
 		fork_sharers(tr, idx, o, a->go_fd);
+	}
+	/* our own state, which the sharers forked just above do not inherit */
+	restore_misc(ri, f);
+	restore_sched(tr, idx, ri->core);
+	leave_audit_session(tr, ri->core);
+	enter_root(f);
+	if (f->cwd_fd >= 0) {
+		close(f->cwd_fd);
+		f->cwd_fd = -1;
 	}
 	a->status_fd = status_fd;
 

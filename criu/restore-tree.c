@@ -573,6 +573,39 @@ static int check_audit(const struct rst_tree *tr, const struct rst_image *ri)
 	return -1;
 }
 
+/*
+ * Is @id a process (type 1), a process's main thread (0, the only threads
+ * there are when owners are set) or a group (2) of the tree?
+ */
+static bool owner_in_tree(const struct rst_tree *tr, uint32_t type, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < tr->nr; i++)
+		if ((type != F_OWNER_PGRP && tr->ps[i]->pid == id) ||
+		    (type == F_OWNER_PGRP && tr->ps[i]->pgid == id))
+			return true;
+	return false;
+}
+
+/* A signal owner is a process or group of the restored tree (the dump refuses others). */
+static int check_owners(const struct rst_tree *tr, const struct rst_image *ri)
+{
+	static const char *const what[] = { "thread", "process", "process group" };
+	size_t k;
+
+	for (k = 0; k < ri->nr_fds; k++) {
+		const FownEntry *f = ri->fds[k]->fown;
+
+		if (!f || !f->pid || owner_in_tree(tr, f->type, f->pid))
+			continue;
+		pr_err("fds-%d.img: fd %u: signal owner %s %u is not in the restored tree", ri->pid,
+		       ri->fds[k]->fd, what[f->type], f->pid);
+		return -1;
+	}
+	return 0;
+}
+
 int rst_tree_read(int dirfd, const struct cr_options *o, struct rst_tree *tr)
 {
 	ProtobufCMessage *m;
@@ -609,7 +642,8 @@ int rst_tree_read(int dirfd, const struct cr_options *o, struct rst_tree *tr)
 		tr->nr_live += !ri->zombie;
 	}
 	for (i = 0; i < tr->nr; i++)
-		if (link_cow(tr, i) || (tr->sharer[i] && drop_sharer_fds(tr, i)))
+		if (check_owners(tr, &tr->ri[i]) || link_cow(tr, i) ||
+		    (tr->sharer[i] && drop_sharer_fds(tr, i)))
 			return -1;
 	return plan_openers(tr) || collect_targets(tr);
 }

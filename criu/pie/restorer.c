@@ -241,7 +241,7 @@ static void set_process_state(struct restorer_args *a)
 		TRY(a, syscall4(__NR_rt_sigaction, i + 1, (long)&ka, 0, 8), "rt_sigaction");
 	}
 	/* now that every mapping is made: READ_IMPLIES_EXEC would have changed them */
-	syscall1(__NR_personality, a->personality);
+	TRY(a, syscall1(__NR_personality, a->personality), "personality");
 	if (a->memory_merge)
 		TRY(a, sys_prctl(R_PR_SET_MEMORY_MERGE, 1, 0, 0, 0), "PR_SET_MEMORY_MERGE");
 	for (i = 0; i < 3; i++) {
@@ -720,15 +720,29 @@ static void thread_main(struct restorer_args *a, long idx)
 /*
  * The root of a detached restore: criu exits after the release, and the
  * root goes to a subreaper (or init) then. Its parent death signal is for
- * that new parent, not for criu: set it once criu is no longer the parent.
+ * that new parent, not for criu: set it once criu is no longer the parent
+ * (waited for on a pidfd of criu, polled where there is none). Should the
+ * new parent die before the signal is set, the kernel sends nothing: the
+ * parent is looked at again and the signal raised here then.
  */
 static void pdeath_once_criu_gone(struct restorer_args *a)
 {
 	struct { __s64 sec, nsec; } ms = { 0, 1000000 };
+	struct { int fd; short events, revents; } pfd = { -1, 1 /* POLLIN */, 0 };
+	long ppid;
 
-	while (syscall0(__NR_getppid) == (long)a->pdeath_after)
+	pfd.fd = (int)syscall2(__NR_pidfd_open, a->pdeath_after, 0);
+	if (pfd.fd >= 0) {
+		while (syscall0(__NR_getppid) == (long)a->pdeath_after &&
+		       syscall4(__NR_ppoll, (long)&pfd, 1, 0, 0) == -4 /* EINTR */)
+			;
+		syscall1(__NR_close, pfd.fd);
+	}
+	while ((ppid = syscall0(__NR_getppid)) == (long)a->pdeath_after)
 		syscall2(__NR_nanosleep, (long)&ms, 0);
 	sys_prctl(R_PR_SET_PDEATHSIG, a->pdeath_sig, 0, 0, 0);
+	if (syscall0(__NR_getppid) != ppid)
+		syscall2(__NR_kill, a->pid, a->pdeath_sig);
 }
 
 void restorer_main(struct restorer_args *a)

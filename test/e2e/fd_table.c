@@ -9,10 +9,15 @@
  *   nested        the child has a child sharing the table too: refused;
  *   outside       a sibling made with CLONE_PARENT (the harness's child,
  *                 outside the tree) shares the table: refused, and it is
- *                 still shared afterwards.
+ *                 still shared afterwards;
+ *   attrs         the child chroots into a directory; the parent then
+ *                 lowers its own hard core-size limit and makes a time
+ *                 namespace for its children: the child keeps its own
+ *                 root, limit and time namespace.
  */
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <linux/kcmp.h>
 
@@ -95,6 +100,36 @@ static pid_t clone_files(void)
 	return pid;
 }
 
+/* The attributes of @pid that attrs mode compares, as text. */
+static void attrs_of(pid_t pid, char *buf, size_t len)
+{
+	char path[64], ns[64] = "";
+	struct rlimit rl = { 0, 0 };
+	struct stat st = { 0 };
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/time", pid);
+	n = readlink(path, ns, sizeof(ns) - 1);
+	ns[n > 0 ? n : 0] = 0;
+	snprintf(path, sizeof(path), "/proc/%d/root/", pid);
+	stat(path, &st);
+	prlimit(pid, RLIMIT_CORE, NULL, &rl);
+	snprintf(buf, len, "%s root %lu core %llu/%llu", ns, (unsigned long)st.st_ino,
+		 (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max);
+}
+
+/* attrs mode, parent: make our own state differ from the child's. */
+static void attrs_parent(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_CORE, &rl))
+		e2e_fail("getrlimit: %s", strerror(errno));
+	rl.rlim_max = rl.rlim_cur = rl.rlim_max == 4096 ? 2048 : 4096;
+	if (setrlimit(RLIMIT_CORE, &rl) || unshare(CLONE_NEWTIME))
+		e2e_fail("setrlimit, unshare: %s", strerror(errno));
+}
+
 static int grandchild(void)
 {
 	e2e_note_pid();
@@ -109,6 +144,17 @@ static int child(int i, int nr)
 	int st;
 
 	snprintf(name, sizeof(name), "child%d", i);
+	if (!strcmp(mode, "attrs")) {
+		char root[600];
+
+		snprintf(root, sizeof(root), "%s/root", dir);
+		if (open_marker(name) < 0 || chroot(root) || chdir("/") ||
+		    write(to_parent[1], &c, 1) != 1)
+			return 1;
+		e2e_wait_stop();
+		shared[1 + i] = 'C';
+		return 10;
+	}
 	if (!strcmp(mode, "nested") && (g = clone_files()) == 0)
 		_exit(grandchild());
 	if (open_marker(name) < 0 || write(to_parent[1], &c, 1) != 1)
@@ -150,6 +196,7 @@ static __attribute__((noreturn)) void outside_sharer(void)
 int main(int argc, char **argv)
 {
 	unsigned char fds_before[16], fds_after[16];
+	char attrs_before[256], attrs_after[256];
 	int r, st, i, nr = 1;
 	pid_t pid[2];
 	char c;
@@ -163,6 +210,13 @@ int main(int argc, char **argv)
 		outside_sharer();
 	nr = !strcmp(mode, "two") ? 2 : 1;
 	e2e_path(dir, sizeof(dir), ".");
+	if (!strcmp(mode, "attrs")) {
+		char root[600];
+
+		snprintf(root, sizeof(root), "%s/root", dir);
+		if (mkdir(root, 0700) && errno != EEXIST)
+			e2e_fail("mkdir: %s", strerror(errno));
+	}
 	before = open_marker("before");
 	shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (before < 0 || shared == MAP_FAILED || pipe(to_child) || pipe(to_parent))
@@ -180,9 +234,15 @@ int main(int argc, char **argv)
 	for (i = 0; i < nr; i++)
 		if (read(to_parent[0], &c, 1) != 1)
 			e2e_fail("a child did not start");
+	if (!strcmp(mode, "attrs"))
+		attrs_parent();
+	attrs_of(pid[0], attrs_before, sizeof(attrs_before));
 	open_fds(fds_before);
 	e2e_root_ready();
 	open_fds(fds_after);
+	attrs_of(pid[0], attrs_after, sizeof(attrs_after));
+	if (strcmp(attrs_before, attrs_after))
+		e2e_fail("the child was %s, is %s", attrs_before, attrs_after);
 	for (i = 0; i < 128; i++)
 		if ((fds_before[i / 8] ^ fds_after[i / 8]) & (1 << (i % 8)))
 			e2e_fail("fd %d is %s after the restore", i,
@@ -195,13 +255,13 @@ int main(int argc, char **argv)
 		e2e_fail("a descriptor from before the dump is missing");
 	for (i = 0; i < nr; i++)
 		kill(pid[i], SIGTERM);
-	r = exchange(to_child[1], to_parent[0], "parent-after", "child-after");
+	r = strcmp(mode, "attrs") ? exchange(to_child[1], to_parent[0], "parent-after", "child-after") : 0;
 	for (i = 0; i < nr; i++)
 		if (waitpid(pid[i], &st, 0) != pid[i] || !WIFEXITED(st) || WEXITSTATUS(st) != 10)
 			e2e_fail("child %d: status %#x", pid[i], st);
 	if (r)
 		e2e_fail("the child's new descriptor is not ours (%d)", r);
 	if (shared[1] != 'C' || (nr > 1 && shared[2] != 'C'))
-		e2e_fail("the shared mapping is not shared any more");
+		e2e_fail("the shared mapping is not shared any more (%.3s)", shared);
 	e2e_pass();
 }

@@ -874,6 +874,30 @@ static void fds_repeat(unsigned int i, ProtobufCMessage *m)
 		((FdEntry *)m)->fd = 0;
 }
 
+/* fd 0 signals pid 1, which is no process of the restored tree; then its group. */
+static void fds_owner_outside(unsigned int i, ProtobufCMessage *m)
+{
+	FdEntry *fe = (FdEntry *)m;
+	FownEntry *own = calloc(1, sizeof(*own));
+
+	if (i != 0 || !own) {
+		free(own);
+		return;
+	}
+	fown_entry__init(own);
+	own->type = F_OWNER_PID;
+	own->pid = 1;
+	free(fe->fown);
+	fe->fown = own;
+}
+
+static void fds_group_outside(unsigned int i, ProtobufCMessage *m)
+{
+	fds_owner_outside(i, m);
+	if (i == 0 && ((FdEntry *)m)->fown)
+		((FdEntry *)m)->fown->type = F_OWNER_PGRP;
+}
+
 static void files_mtime(unsigned int i, ProtobufCMessage *m)
 {
 	RegFileEntry *rf = (RegFileEntry *)m;
@@ -917,6 +941,10 @@ static int test_pagemap_outside(void) { return broken(spoil_pagemap_outside, "no
 static int test_pagemap_cow(void) { return broken(spoil_pagemap_cow, "not a live process of the tree"); }
 static int test_pagemap_flags(void) { return broken(spoil_pagemap_flags, "neither PRESENT nor COW"); }
 static int test_fds_repeat(void) { return broken(spoil_fds_repeat, "is repeated"); }
+static void spoil_owner_outside(const struct victim_ctl *v) { rewrite(v, IMG_FDS, (unsigned)v->pid, fds_owner_outside); }
+static void spoil_group_outside(const struct victim_ctl *v) { rewrite(v, IMG_FDS, (unsigned)v->pid, fds_group_outside); }
+static int test_owner_outside(void) { return broken(spoil_owner_outside, "signal owner process 1 is not in the restored tree"); }
+static int test_group_outside(void) { return broken(spoil_group_outside, "signal owner process group 1 is not in the restored tree"); }
 static int test_files_mtime(void) { return broken(spoil_files_mtime, "modified since the dump"); }
 static int test_xsave_short(void) { return broken(spoil_xsave_short, "xsave area is 576 bytes"); }
 static int test_bad_signo(void) { return broken(spoil_bad_signo, "bad or repeated sigaction signal 9"); }
@@ -1131,6 +1159,48 @@ static void core_offline_cpus(unsigned int i, ProtobufCMessage *m)
 	th->cpus_allowed = w;
 	th->n_cpus_allowed = 16;
 }
+
+/* cpu 0 (online) and cpu 1000 (not): the kernel would narrow the mask to cpu 0. */
+static void core_some_cpus_offline(unsigned int i, ProtobufCMessage *m)
+{
+	ThreadCoreEntry *th = (ThreadCoreEntry *)m;
+
+	core_offline_cpus(i, m);
+	if (i == 1 && th->n_cpus_allowed == 16)
+		th->cpus_allowed[0] = 1;
+}
+
+static void core_bad_pdeath(unsigned int i, ProtobufCMessage *m)
+{
+	TaskCoreEntry *c = (TaskCoreEntry *)m;
+
+	if (i == 0) {
+		c->has_pdeath_sig = true;
+		c->pdeath_sig = 65;
+	}
+}
+
+/* The query value ~0 and an unknown flag bit: no personality either. */
+static void core_query_personality(unsigned int i, ProtobufCMessage *m)
+{
+	if (i == 0)
+		((TaskCoreEntry *)m)->personality = ~0U;
+}
+
+static void core_bad_personality(unsigned int i, ProtobufCMessage *m)
+{
+	if (i == 0)
+		((TaskCoreEntry *)m)->personality = 0x10000000;
+}
+
+static void spoil_some_cpus_offline(const struct victim_ctl *v) { rewrite(v, IMG_CORE, (unsigned)v->pid, core_some_cpus_offline); }
+static void spoil_bad_pdeath(const struct victim_ctl *v) { rewrite(v, IMG_CORE, (unsigned)v->pid, core_bad_pdeath); }
+static void spoil_query_personality(const struct victim_ctl *v) { rewrite(v, IMG_CORE, (unsigned)v->pid, core_query_personality); }
+static void spoil_bad_personality(const struct victim_ctl *v) { rewrite(v, IMG_CORE, (unsigned)v->pid, core_bad_personality); }
+static int test_some_cpus_offline(void) { return broken(spoil_some_cpus_offline, "cpus 1000 of its affinity are not online here"); }
+static int test_bad_pdeath(void) { return broken(spoil_bad_pdeath, "parent death signal 65"); }
+static int test_query_personality(void) { return broken(spoil_query_personality, "personality 0xffffffff"); }
+static int test_bad_personality(void) { return broken(spoil_bad_personality, "personality 0x10000000"); }
 
 static void spoil_bad_autogroup(const struct victim_ctl *v) { rewrite(v, IMG_CORE, (unsigned)v->pid, core_bad_autogroup); }
 static void spoil_foreign_keyring(const struct victim_ctl *v) { rewrite(v, IMG_CORE, (unsigned)v->pid, core_foreign_keyring); }
@@ -1527,6 +1597,8 @@ static const struct unit_case cases[] = {
 	{ "pages shared with a parent the root does not have refused", test_pagemap_cow },
 	{ "pagemap run with unknown flags refused", test_pagemap_flags },
 	{ "repeated fd number refused", test_fds_repeat },
+	{ "signal owner outside the tree refused", test_owner_outside },
+	{ "signal owner group outside the tree refused", test_group_outside },
 	{ "file changed since the dump refused", test_files_mtime },
 	{ "xsave of another size refused", test_xsave_short },
 	{ "sigaction for SIGKILL refused", test_bad_signo },
@@ -1548,6 +1620,10 @@ static const struct unit_case cases[] = {
 	{ "a session keyring other than criu's refused", test_foreign_keyring },
 	{ "a NUMA policy that is none refused", test_bad_mempolicy },
 	{ "an affinity with no cpu online here refused", test_offline_cpus },
+	{ "an affinity with some cpus offline here refused", test_some_cpus_offline },
+	{ "a parent death signal above 64 refused", test_bad_pdeath },
+	{ "personality ~0 (the query) refused", test_query_personality },
+	{ "personality with an unknown bit refused", test_bad_personality },
 	{ "failure inside the restorer reported, task reaped", test_restorer_failure },
 	{ "random corruption: refused or restored, never a crash", test_random_corruption },
 	{ "credentials: uids, gids, groups, capability sets", test_creds },
