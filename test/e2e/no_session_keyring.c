@@ -6,8 +6,11 @@
  * (4242): the usage count of _uid_ses.4242 in /proc/keys then counts the
  * credentials holding it. Nothing holds it before the dump (1: its link
  * from _uid.4242); a thread given it by the dump would hold it for ever.
+ * With "nproc" the task may not fork (RLIMIT_NPROC 1): the dump cannot ask
+ * in a child and must refuse, still without asking in the task.
  */
 #include <grp.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <linux/keyctl.h>
 
@@ -63,17 +66,27 @@ static void make_user_keyrings(void)
 
 int main(int argc, char **argv)
 {
+	bool nproc = argc > 2 && !strcmp(argv[1], "nproc");
 	int u;
 
+	if (nproc) {	/* MODE RESULT-FILE */
+		argc--;
+		argv++;
+	}
 	e2e_init(argc, argv);
 	e2e_result_for(KEY_UID, KEY_UID);
-	if (setgroups(0, NULL) || setresgid(KEY_UID, KEY_UID, KEY_UID) || setresuid(KEY_UID, KEY_UID, KEY_UID))
+	if (setgroups(0, NULL) || setresgid(KEY_UID, KEY_UID, KEY_UID) ||
+	    setresuid(KEY_UID, KEY_UID, KEY_UID))
 		e2e_fail("dropping to uid %d: %s", KEY_UID, strerror(errno));
 	make_user_keyrings();
 	u = wait_usage(1);
 	if (u != 1)
 		e2e_fail("before the dump _uid_ses.%d has usage %d, not 1: a session keyring"
 			 " already?", KEY_UID, u);
+	if (nproc && setrlimit(RLIMIT_NPROC, &(struct rlimit){ 1, 1 }))
+		e2e_fail("RLIMIT_NPROC: %s", strerror(errno));
+	if (nproc && fork() >= 0)
+		e2e_fail("fork works despite RLIMIT_NPROC 1");
 	e2e_ready();
 	e2e_wait_stop();
 	u = wait_usage(1);

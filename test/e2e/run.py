@@ -84,6 +84,8 @@ CASES = [
     ("thread_keyring_refused", prog("task_gaps") + ["thread_keyring"],
      ("refused", "has a thread keyring"), [], []),
     ("no_session_keyring", prog("no_session_keyring"), "leave_running", [], []),
+    ("no_session_keyring_nproc", prog("no_session_keyring") + ["nproc"],
+     ("refused", "its child asking for the session keyring failed"), [], []),
     ("pid_for_children_refused", prog("task_gaps") + ["pid_for_children"],
      ("refused", "a pid namespace for children (unshare(CLONE_NEWPID)) is not supported yet"),
      [], []),
