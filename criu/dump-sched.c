@@ -321,6 +321,7 @@ void dump_sched_thread(struct dump_thread *th, const struct parasite_thread *p)
 	th->key_process = p->keyring_process;
 	th->key_session = p->keyring_session;
 	th->key_user_session = p->keyring_user_session;
+	th->key_child = p->keyring_child;
 }
 
 /*
@@ -342,6 +343,11 @@ static int check_keyrings(struct dump_task *t)
 		uint32_t own = th->key_session > 0 && th->key_session != th->key_user_session ?
 			       (uint32_t)th->key_session : 0;
 
+		if (th->key_child) {
+			pr_err("thread %d of %d: its child asking for the session keyring failed (%d; asking in the thread would give it one): such a task is not supported yet",
+			       t->tids[i], t->pid, th->key_child);
+			return -1;
+		}
 		if (th->key_thread > 0 || th->key_process > 0) {
 			pr_err("thread %d of %d has a %s keyring (%d): keyrings are not supported yet",
 			       t->tids[i], t->pid, th->key_thread > 0 ? "thread" : "process",

@@ -72,8 +72,8 @@ struct dump_thread {
 	/* sched-state.h: storage of cpus_allowed and mempolicy_nodes */
 	uint64_t		cpus[16];
 	uint64_t		nodes[16];
-	/* keyrings the parasite saw: serial, or -errno */
-	int32_t			key_thread, key_process, key_session, key_user_session;
+	/* keyrings the parasite saw: serial, or -errno; key_child: see parasite-proto.h */
+	int32_t			key_thread, key_process, key_session, key_user_session, key_child;
 };
 
 /*

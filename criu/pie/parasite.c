@@ -120,10 +120,72 @@ static void thread_features(struct parasite_thread *t)
 #define P_KEY_SPEC_SESSION_KEYRING	(-3)
 #define P_KEY_SPEC_USER_SESSION_KEYRING	(-5)
 #define P_KEYCTL_GET_KEYRING_ID		0
+#define P_WALL				0x40000000
+
+/*
+ * Run in a child of the thread: clone() with no flags (a fork whose end
+ * signals nobody). It shares the parasite region, stack included, with
+ * the thread (MAP_SHARED), so it runs no C: it asks in registers, stores
+ * the answers and exits. Returns the child's pid or -errno.
+ */
+static long clone_ask_session(__s32 *session, __s32 *user_session)
+{
+	long ret;
+
+	__asm__ __volatile__("syscall\n\t"
+			     "test %%rax, %%rax\n\t"
+			     "jnz 1f\n\t"
+			     "mov %[keyctl], %%eax\n\t"
+			     "xor %%edi, %%edi\n\t"
+			     "mov %[ses], %%rsi\n\t"
+			     "xor %%edx, %%edx\n\t"
+			     "syscall\n\t"
+			     "movl %%eax, (%[s])\n\t"
+			     "mov %[keyctl], %%eax\n\t"
+			     "xor %%edi, %%edi\n\t"
+			     "mov %[user], %%rsi\n\t"
+			     "xor %%edx, %%edx\n\t"
+			     "syscall\n\t"
+			     "movl %%eax, (%[u])\n\t"
+			     "mov %[exit], %%eax\n\t"
+			     "xor %%edi, %%edi\n\t"
+			     "syscall\n\t"
+			     "1:\n\t"
+			     : "=a"(ret)
+			     : "a"(__NR_clone), "D"(0L), "S"(0L), "d"(0L), [s] "r"(session),
+			       [u] "r"(user_session), [keyctl] "i"(__NR_keyctl),
+			       [ses] "i"(P_KEY_SPEC_SESSION_KEYRING),
+			       [user] "i"(P_KEY_SPEC_USER_SESSION_KEYRING), [exit] "i"(__NR_exit)
+			     : "rcx", "r11", "memory");
+	return ret;
+}
+
+/*
+ * Asking for the session keyring installs the user's session keyring in a
+ * thread that has none: a child of the thread asks, with a copy of its
+ * credentials, and what it installs dies with it. keyring_child tells the
+ * dump when the child could not be made or did not end well.
+ */
+static void thread_session_keyrings(struct parasite_thread *t)
+{
+	int status = 0;
+	long kid;
+
+	kid = clone_ask_session(&t->keyring_session, &t->keyring_user_session);
+	if (kid < 0) {
+		t->keyring_child = (__s32)kid;
+		return;
+	}
+	if (syscall4(__NR_wait4, kid, (long)&status, P_WALL, 0) != kid)
+		t->keyring_child = -P_EINVAL;
+	else if (status)
+		t->keyring_child = status;
+}
 
 /*
  * NUMA policy and keyrings of the calling thread. A keyring the kernel
- * cannot tell (no keys support: -ENOSYS) is left as the error.
+ * cannot tell (no keys support: -ENOSYS) is left as the error. Without
+ * create, the thread and process keyrings are only looked at.
  */
 static long thread_mem_keys(struct parasite_thread *t)
 {
@@ -141,10 +203,7 @@ static long thread_mem_keys(struct parasite_thread *t)
 					    P_KEY_SPEC_THREAD_KEYRING, 0);
 	t->keyring_process = (__s32)syscall3(__NR_keyctl, P_KEYCTL_GET_KEYRING_ID,
 					     P_KEY_SPEC_PROCESS_KEYRING, 0);
-	t->keyring_session = (__s32)syscall3(__NR_keyctl, P_KEYCTL_GET_KEYRING_ID,
-					     P_KEY_SPEC_SESSION_KEYRING, 0);
-	t->keyring_user_session = (__s32)syscall3(__NR_keyctl, P_KEYCTL_GET_KEYRING_ID,
-						  P_KEY_SPEC_USER_SESSION_KEYRING, 0);
+	thread_session_keyrings(t);
 	return 0;
 }
 

@@ -83,6 +83,9 @@ CASES = [
      ("refused", "has a process keyring"), [], []),
     ("thread_keyring_refused", prog("task_gaps") + ["thread_keyring"],
      ("refused", "has a thread keyring"), [], []),
+    ("no_session_keyring", prog("no_session_keyring"), "leave_running", [], []),
+    ("no_session_keyring_nproc", prog("no_session_keyring") + ["nproc"],
+     ("refused", "its child asking for the session keyring failed"), [], []),
     ("pid_for_children_refused", prog("task_gaps") + ["pid_for_children"],
      ("refused", "a pid namespace for children (unshare(CLONE_NEWPID)) is not supported yet"),
      [], []),
@@ -690,6 +693,16 @@ def refused(pid, p, tmp, dopts, env, text):
     return p.wait(timeout=30)
 
 
+def leave_running(p, tmp, dopts, env):
+    """Dump with --leave-running, no restore: the task then checks that the
+    dump left it as it was."""
+    dump(p.pid, os.path.join(tmp, "imgs"), ["--leave-running"] + dopts, env)
+    if p.poll() is not None:
+        raise CaseFailed("--leave-running: the task is gone")
+    os.kill(p.pid, signal.SIGTERM)
+    return p.wait(timeout=30)
+
+
 def restore_refused(p, tmp, dopts, ropts, env, text, locked):
     """The restore must fail naming why, and leave no task. With `locked`,
     someone else takes an exclusive flock on that file between dump and
@@ -1159,6 +1172,8 @@ def run_case(name, cmd, flow, dopts, ropts, env):
         elif isinstance(flow, tuple) and flow[0] == "restore_refused":
             restore_refused(p, tmp, dopts, ropts, env, flow[1], flow[2])
             return None
+        elif flow == "leave_running":
+            status = leave_running(p, tmp, dopts, env)
         elif isinstance(flow, tuple) and flow[0] == "gap":
             known_gap(name, p, tmp, dopts, ropts, env, flow[1])
             return None

@@ -89,7 +89,7 @@ struct parasite_thread {
 	__s32	keyring_process;
 	__s32	keyring_session;
 	__s32	keyring_user_session;	/* what the session one is when the task has none */
-	__u32	pad1;
+	__s32	keyring_child;	/* the child asking for the two above: 0, -errno, or its wait status */
 	__u64	mempolicy_nodes[PARASITE_MAX_NODES / 64];
 	/* compared with criu's own (task-features.h) */
 	__s32	spec[3];		/* PR_GET_SPECULATION_CTRL 0..2, or -errno */
