@@ -157,6 +157,22 @@ static void restore_rlimits(const TaskCoreEntry *c)
 	}
 }
 
+/* Write @text whole into /proc/self/@name: 0, or -1 with errno. */
+static int write_self(const char *name, const char *text)
+{
+	char path[64];
+	int fd, n = (int)strlen(text), ret = 0;
+
+	snprintf(path, sizeof(path), "/proc/self/%s", name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (write(fd, text, (size_t)n) != n)
+		ret = -1;
+	close(fd);
+	return ret;
+}
+
 /*
  * A task dumped outside any audit session leaves criu's, inherited by the
  * fork, for none (CAP_AUDIT_CONTROL, while criu's privileges last). Any
@@ -165,17 +181,14 @@ static void restore_rlimits(const TaskCoreEntry *c)
 static void leave_audit_session(const struct rst_tree *tr, const TaskCoreEntry *c)
 {
 	char unset[16];
-	int fd, n;
 
 	if (!c->has_loginuid || c->loginuid != PROC_AUDIT_UNSET || !tr->criu_audit.present ||
 	    tr->criu_audit.loginuid == PROC_AUDIT_UNSET)
 		return;
-	n = snprintf(unset, sizeof(unset), "%u", PROC_AUDIT_UNSET);
-	fd = open("/proc/self/loginuid", O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, unset, (size_t)n) != n)
+	snprintf(unset, sizeof(unset), "%u", PROC_AUDIT_UNSET);
+	if (write_self("loginuid", unset))
 		die("cannot leave criu's audit session %u (login uid %u) for none: %s",
 		    tr->criu_audit.sessionid, tr->criu_audit.loginuid, strerror(errno));
-	close(fd);
 }
 
 /*
@@ -187,20 +200,17 @@ static void restore_timens(const TaskCoreEntry *c)
 {
 	const TimensEntry *tn = c->timens_for_children;
 	char text[96];
-	int fd, n;
 
 	if (!tn)
 		return;
 	if (unshare(CLONE_NEWTIME))
 		die("unshare(CLONE_NEWTIME) for the children's time namespace: %s", strerror(errno));
-	n = snprintf(text, sizeof(text), "monotonic %lld %u\nboottime %lld %u\n",
-		     (long long)tn->monotonic_sec, tn->monotonic_nsec, (long long)tn->boottime_sec,
-		     tn->boottime_nsec);
-	fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, text, (size_t)n) != n)
+	snprintf(text, sizeof(text), "monotonic %lld %u\nboottime %lld %u\n",
+		 (long long)tn->monotonic_sec, tn->monotonic_nsec, (long long)tn->boottime_sec,
+		 tn->boottime_nsec);
+	if (write_self("timens_offsets", text))
 		die("cannot set the offsets of the children's time namespace (%s): %s", text,
 		    strerror(errno));
-	close(fd);
 }
 
 /*
@@ -237,13 +247,10 @@ static void restore_misc(const struct rst_image *ri, const struct rst_files *f)
 		warn("nice %d: %s", c->nice, strerror(errno));
 	if (c->has_oom_score_adj) {
 		char buf[16];
-		int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-		int n = snprintf(buf, sizeof(buf), "%d", c->oom_score_adj);
 
-		if (fd < 0 || write(fd, buf, (size_t)n) != n)
+		snprintf(buf, sizeof(buf), "%d", c->oom_score_adj);
+		if (write_self("oom_score_adj", buf))
 			warn("oom_score_adj %d: %s", c->oom_score_adj, strerror(errno));
-		if (fd >= 0)
-			close(fd);
 	}
 	if (c->has_child_subreaper && prctl(PR_SET_CHILD_SUBREAPER, c->child_subreaper, 0, 0, 0))
 		warn("child subreaper: %s", strerror(errno));
@@ -257,18 +264,6 @@ static void restore_misc(const struct rst_image *ri, const struct rst_files *f)
 
 /* ---- core dumps, autogroup, root (sched-state.h) ------------------------ */
 
-static void write_self(const char *name, const char *text)
-{
-	char path[64];
-	int fd, n = (int)strlen(text);
-
-	snprintf(path, sizeof(path), "/proc/self/%s", name);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, text, (size_t)n) != n)
-		die("cannot write '%s' to %s: %s", text, path, strerror(errno));
-	close(fd);
-}
-
 /*
  * coredump_filter belongs to the mm: set after the children are forked.
  * The autogroup is the session's, made by its setsid(): every process of
@@ -281,12 +276,15 @@ static void restore_sched(const struct rst_tree *tr, size_t idx, const TaskCoreE
 
 	if (c->has_coredump_filter) {
 		snprintf(text, sizeof(text), "%#x", c->coredump_filter);
-		write_self("coredump_filter", text);
+		if (write_self("coredump_filter", text))
+			die("cannot write '%s' to /proc/self/coredump_filter: %s", text,
+			    strerror(errno));
 	}
 	if (c->has_autogroup_nice && c->autogroup_nice &&
 	    !(tr->shell_job && tr->ps[idx]->sid == tr->ps[0]->sid)) {
 		snprintf(text, sizeof(text), "%d", c->autogroup_nice);
-		write_self("autogroup", text);
+		if (write_self("autogroup", text))
+			die("cannot write '%s' to /proc/self/autogroup: %s", text, strerror(errno));
 	}
 }
 
