@@ -141,19 +141,11 @@ static void restore_rlimits(const TaskCoreEntry *c)
 			continue;
 		if (!setrlimit((int)rl->resource, &want))
 			continue;
-		/* A hard limit above ours cannot be restored without CAP_SYS_RESOURCE. */
-		if (want.rlim_max > cur.rlim_max && cur.rlim_max != RLIM_INFINITY)
-			want.rlim_max = cur.rlim_max;
-		if (want.rlim_cur > want.rlim_max)
-			want.rlim_cur = want.rlim_max;
-		if (setrlimit((int)rl->resource, &want))
-			warn("rlimit %u: cannot set %llu/%llu: %s", rl->resource,
-			     (unsigned long long)rl->cur, (unsigned long long)rl->max, strerror(errno));
-		else
-			warn("rlimit %u: restored as %llu/%llu instead of %llu/%llu (a hard limit cannot be raised)",
-			     rl->resource, (unsigned long long)want.rlim_cur,
-			     (unsigned long long)want.rlim_max, (unsigned long long)rl->cur,
-			     (unsigned long long)rl->max);
+		/* e.g. a hard limit above ours, without CAP_SYS_RESOURCE: exact or refused */
+		die("rlimit %u: cannot set %llu/%llu (criu's is %llu/%llu): %s", rl->resource,
+		    (unsigned long long)rl->cur, (unsigned long long)rl->max,
+		    (unsigned long long)cur.rlim_cur, (unsigned long long)cur.rlim_max,
+		    strerror(errno));
 	}
 }
 
@@ -240,24 +232,24 @@ static void restore_misc(const struct rst_image *ri, const struct rst_files *f)
 		struct sched_param sp = { .sched_priority = (int)c->sched_prio };
 
 		if (sched_setscheduler(0, (int)c->sched_policy, &sp))
-			warn("scheduler policy %u prio %u: %s", c->sched_policy, c->sched_prio,
+			die("scheduler policy %u prio %u: %s", c->sched_policy, c->sched_prio,
 			     strerror(errno));
 	}
 	if (c->has_nice && setpriority(PRIO_PROCESS, 0, c->nice))
-		warn("nice %d: %s", c->nice, strerror(errno));
+		die("nice %d: %s", c->nice, strerror(errno));
 	if (c->has_oom_score_adj) {
 		char buf[16];
 
 		snprintf(buf, sizeof(buf), "%d", c->oom_score_adj);
 		if (write_self("oom_score_adj", buf))
-			warn("oom_score_adj %d: %s", c->oom_score_adj, strerror(errno));
+			die("oom_score_adj %d: %s", c->oom_score_adj, strerror(errno));
 	}
 	if (c->has_child_subreaper && prctl(PR_SET_CHILD_SUBREAPER, c->child_subreaper, 0, 0, 0))
-		warn("child subreaper: %s", strerror(errno));
+		die("child subreaper: %s", strerror(errno));
 	if (ri->mm->has_thp_disabled && prctl(PR_SET_THP_DISABLE, ri->mm->thp_disabled, 0, 0, 0))
-		warn("THP disable: %s", strerror(errno));
+		die("THP disable: %s", strerror(errno));
 	if (c->has_dumpable && prctl(PR_SET_DUMPABLE, c->dumpable, 0, 0, 0))
-		warn("dumpable %u: %s", c->dumpable, strerror(errno));
+		die("dumpable %u: %s", c->dumpable, strerror(errno));
 	restore_membarrier(c);
 	restore_timens(c);
 }
