@@ -47,6 +47,7 @@ static struct {
 static struct vshared *vs;
 static const struct vconf *conf;
 static int vec_mode;
+static int fds_before;
 
 void vfill(void *buf, size_t len, uint32_t seed)
 {
@@ -242,7 +243,6 @@ static void thread_body(int idx, enum vkind kind)
 	uint8_t *buf = malloc(conf->buf_size);
 	sigset_t mask;
 	uint64_t sum;
-	int nfd = 0;
 
 	vs->t[idx].tid = gettid();
 	vs->t[idx].tls = (unsigned long)pthread_self();
@@ -258,7 +258,7 @@ static void thread_body(int idx, enum vkind kind)
 		vs->buf_addr = (unsigned long)buf;
 		vs->buf_len = conf->buf_size;
 		vs->buf_seed = 0x1234;
-		nfd = count_fds();
+		fds_before = count_fds();
 	}
 	block_and_check(idx, kind);
 	if (checksum(buf, conf->buf_size) != sum)
@@ -266,13 +266,23 @@ static void thread_body(int idx, enum vkind kind)
 	check_signals(idx, &mask);
 	if (!conf->quiet && !rseq_registered())
 		fail(idx, "rseq registration changed");
-	/* Under seccomp, a caller dying between making the daemon's socket
-	 * and starting the daemon leaks that one socket (documented). */
-	if (idx == 0 && (count_fds() < nfd || count_fds() > nfd + !!conf->seccomp))
-		fail(idx, "fd count changed: %d -> %d", nfd, count_fds());
 	if (vs->t[idx].status != 1)
 		vs->t[idx].status = 0;
 	free(buf);
+}
+
+/*
+ * Checked once every thread is back from its syscall: the last one home
+ * closes the parasite's fds.  Under seccomp, a caller dying between
+ * making the daemon's socket and starting the daemon leaks that one
+ * socket (documented).
+ */
+static void check_fd_count(void)
+{
+	int now = count_fds();
+
+	if (now < fds_before || now > fds_before + !!conf->seccomp)
+		fail(0, "fd count changed: %d -> %d", fds_before, now);
 }
 
 static void *thread_fn(void *arg)
@@ -320,6 +330,7 @@ void victim_main(struct vshared *shared, const struct vconf *c)
 	thread_body(0, c->main_kind);
 	for (i = 1; i < c->nthreads; i++)
 		pthread_join(th[i], NULL);
+	check_fd_count();
 	for (i = 0; i < c->nthreads; i++)
 		bad |= vs->t[i].status != 0;
 	_exit(bad ? 1 : 0);

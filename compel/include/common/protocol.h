@@ -72,6 +72,14 @@ struct compel_shared {
 	__s32	log_fd;		/* written by the daemon */
 	__u32	log_level;	/* highest level the parasite should send */
 	__u32	addr_len;	/* bytes of sun_path used (abstract name) */
+	/*
+	 * Who may still use sock_fd and log_fd by number: the daemon (1)
+	 * plus each thread that runs or may run parasite code.  On
+	 * self-cure the one that drops it to zero closes them, so that a
+	 * parked thread never polls a number the victim has reused.
+	 */
+	__u32	fd_users;
+	__u32	__pad3;
 	__u16	__pad;
 	__u16	sun_family;	/* AF_UNIX: with addr, a struct sockaddr_un */
 	char	addr[108];	/* sun_path of the caller's listening socket */

@@ -222,6 +222,7 @@ static void fill_region(struct compel_ctl *ctl, const struct compel_blob *b)
 	h->args_size = r->args_size;
 	h->may_close = ctl->seccomp == 0;
 	h->sock_fd = h->log_fd = -1;
+	h->fd_users = 1;	/* the daemon; threads add themselves */
 	h->log_level = compel_log_max;
 	h->addr_len = ctl->addr_len;
 	h->sun_family = AF_UNIX;

@@ -20,7 +20,25 @@ struct tjob {
 	int		replied;
 	int		ret;
 	int		stop_sig;	/* faulted in parasite code */
+	int		fd_user;	/* counted in hdr->fd_users */
 };
+
+/*
+ * A thread that may run parasite code counts as a user of the daemon's
+ * fds (see fd_users in protocol.h): from just before its registers
+ * point into the blob until just after its own are back.  A caller
+ * killed exactly between those and the count leaves the fds open.
+ */
+static void fd_user(struct compel_ctl *ctl, struct tjob *j, int on)
+{
+	if (j->fd_user == on)
+		return;
+	j->fd_user = on;
+	if (on)
+		__atomic_add_fetch(&ctl->hdr->fd_users, 1, __ATOMIC_SEQ_CST);
+	else
+		__atomic_sub_fetch(&ctl->hdr->fd_users, 1, __ATOMIC_SEQ_CST);
+}
 
 static size_t slot_base(struct compel_ctl *ctl, int i)
 {
@@ -60,8 +78,11 @@ static int start_thread(struct compel_ctl *ctl, struct tjob *j)
 	cpl_arch_regs_call(&r, ctl->r.remote + ctl->r.blob_off + ctl->thread_entry,
 		       ctl->r.remote + stack_top, ctl->r.remote +
 		       offsetof(struct compel_shared, slot[j->slot]));
-	if (cpl_arch_set_regs(tid, &r))
+	fd_user(ctl, j, 1);
+	if (cpl_arch_set_regs(tid, &r)) {
+		fd_user(ctl, j, 0);
 		return -1;
+	}
 	compel_step("thread regs set");
 	if (ptrace(PTRACE_SETSIGMASK, tid, (void *)sizeof(block), &block)) {
 		pr_perror("PTRACE_SETSIGMASK %d", tid);
@@ -152,7 +173,12 @@ static int take_back(struct compel_ctl *ctl, struct tjob *jobs, int n)
 			j->started = 0;
 			compel_step("thread stopped");
 		}
-		if (j->ts.tid && (cpl_thread_state_restore(&j->ts) || cpl_rseq_restore(&j->ts)))
+		if (j->ts.tid && cpl_thread_state_restore(&j->ts)) {
+			err = -1;
+			continue;
+		}
+		fd_user(ctl, j, 0);
+		if (j->ts.tid && cpl_rseq_restore(&j->ts))
 			err = -1;
 		else if (j->ts.tid)
 			compel_step("thread restored");

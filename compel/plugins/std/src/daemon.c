@@ -244,6 +244,13 @@ static void close_fds(struct compel_shared *h)
 		sys_close(fd);
 }
 
+/* Self-cure: the last user of the fds closes them (not under seccomp). */
+static void release_fds(struct compel_shared *h)
+{
+	if (__atomic_sub_fetch(&h->fd_users, 1, __ATOMIC_SEQ_CST) == 0 && h->may_close)
+		close_fds(h);
+}
+
 long std_daemon_main(struct compel_shared *h)
 {
 	int fini = 0;
@@ -269,8 +276,10 @@ long std_daemon_main(struct compel_shared *h)
 	 * If the caller is gone instead, clean up what we can (not under a
 	 * seccomp filter) and go home.
 	 */
-	if (fini || h->may_close)
+	if (fini)
 		close_fds(h);
+	else
+		release_fds(h);
 	if (fini)
 		sys_getppid();
 	go_home(&h->daemon);
@@ -299,5 +308,6 @@ long std_thread_main(struct compel_thread_slot *sl)
 			ret = sys_ppoll(&pfd, 1, 0);
 		while (ret == 0 || ret == -4 /* EINTR */);
 	}
+	release_fds(h);
 	go_home(&sl->ci);
 }
