@@ -25,6 +25,7 @@
 #include "log.h"
 #include "commands.h"
 #include "dump.h"
+#include "dump-out.h"
 #include "sched-state.h"
 #include "files.h"
 #include "image.h"
@@ -88,46 +89,6 @@ static void compel_log(enum compel_log_level lvl, const char *file, int line, co
 	unsigned int l = (unsigned int)lvl < 4 ? map[lvl] : LOG_DEBUG;
 
 	print_on_level(l, file, line, 0, "compel: %s", msg);
-}
-
-/* Images this run wrote, removed again if the dump fails. */
-enum {
-	W_PAGES = 1 << 0, W_CORE = 1 << 1, W_MM = 1 << 2, W_FDS = 1 << 3,
-	W_FD_OBJECTS = 1 << 4, W_PSTREE = 1 << 5, W_STATS = 1 << 6, W_SHMEM = 1 << 7,
-};
-
-static void remove_images(int dirfd, pid_t pid, unsigned int wrote)
-{
-	static const struct { unsigned int bit; enum img_kind kind; bool per_pid; } list[] = {
-		{ W_PAGES, IMG_PAGEMAP, true }, { W_PAGES, IMG_PAGES, true },
-		{ W_CORE, IMG_CORE, true }, { W_MM, IMG_MM, true },
-		{ W_FDS, IMG_FDS, true }, { W_FD_OBJECTS, IMG_REG_FILES, false },
-		{ W_PSTREE, IMG_PSTREE, false }, { W_STATS, IMG_STATS_DUMP, false },
-	};
-	char name[64];
-	size_t i;
-
-	for (i = 0; i < sizeof(list) / sizeof(list[0]); i++) {
-		if (!(wrote & list[i].bit))
-			continue;
-		snprintf(name, sizeof(name), img_desc(list[i].kind)->fmt,
-			 list[i].per_pid ? (unsigned int)pid : 0u);
-		if (unlinkat(dirfd, name, 0) && errno != ENOENT)
-			pr_pwarn("can't remove %s", name);
-	}
-}
-
-static void remove_tree_images(const struct dump_tree *tr, unsigned int wrote)
-{
-	size_t i;
-
-	for (i = 0; i < tr->nr; i++)
-		remove_images(tr->dirfd, tr->t[i]->pid, tr->t[i]->wrote);
-	remove_images(tr->dirfd, 0, wrote);
-	if (wrote & W_SHMEM)
-		dump_shmem_remove(&tr->shm, tr->dirfd);
-	if (wrote & W_FD_OBJECTS)
-		fd_kinds_remove(tr->dirfd);
 }
 
 /* @pid is in criu's namespaces, all of them (criu's are read once per dump). */
@@ -226,16 +187,11 @@ static int write_task(struct dump_task *t)
 		return -1;
 	if (write_core(t))
 		return -1;
-	t->wrote |= W_CORE;
 	if (t->zombie)
 		return 0;
 	if (write_one(t->dirfd, IMG_MM, t->pid, &t->mm.base))
 		return -1;
-	t->wrote |= W_MM;
-	if (dump_write_fds(t))
-		return -1;
-	t->wrote |= W_FDS;
-	return 0;
+	return dump_write_fds(t);
 }
 
 static int write_pstree(const struct dump_tree *tr)
@@ -372,10 +328,8 @@ static int cure_task(struct dump_task *t)
 
 /*
  * One live process, seized: check, collect, infect, parasite, pages, cure.
- * The first pages image of the run removes an earlier inventory.img first
- * (@inv_gone): it would vouch for a mixed set.
  */
-static int dump_task(struct dump_task *t, bool *inv_gone)
+static int dump_task(struct dump_task *t)
 {
 	if (check_task(t) || dump_check_sched(t))
 		return -1;
@@ -405,14 +359,6 @@ static int dump_task(struct dump_task *t, bool *inv_gone)
 	    dump_finish_sched(t) ||
 	    dump_fault("after-parasite"))
 		return -1;
-	if (!*inv_gone) {
-		if (unlinkat(t->dirfd, img_desc(IMG_INVENTORY)->fmt, 0) && errno != ENOENT) {
-			pr_perror("can't remove the old inventory.img");
-			return -1;
-		}
-		*inv_gone = true;
-	}
-	t->wrote |= W_PAGES;	/* dump_pages drops what it did not commit */
 	if (dump_pages(t) || dump_fault("before-cure"))
 		return -1;
 	if (cure_task(t))
@@ -423,7 +369,6 @@ static int dump_task(struct dump_task *t, bool *inv_gone)
 /* Every process in turn; the fd objects (and their ids) are the tree's. */
 static int dump_all(struct dump_tree *tr)
 {
-	bool inv_gone = false;
 	size_t i;
 
 	for (i = 0; i < tr->nr; i++) {
@@ -435,7 +380,7 @@ static int dump_all(struct dump_tree *tr)
 		t->parent = t->ppid ? dump_tree_find(tr, t->ppid) : NULL;
 		if (t->parent && t->parent->zombie)
 			t->parent = NULL;
-		if (dump_task(t, &inv_gone)) {
+		if (dump_task(t)) {
 			cure_task(t);
 			return -1;
 		}
@@ -445,20 +390,16 @@ static int dump_all(struct dump_tree *tr)
 	return dump_check_autogroups(tr) || dump_check_shared_fds(tr) || fd_kinds_resolve(&tr->files, tr->o) ? -1 : 0;
 }
 
-static int write_all(struct dump_tree *tr, unsigned int *wrote)
+static int write_all(struct dump_tree *tr)
 {
 	size_t i;
 
 	for (i = 0; i < tr->nr; i++)
 		if (write_task(tr->t[i]))
 			return -1;
-	*wrote |= W_FD_OBJECTS;	/* each kind's images: reg-files, pipes... */
-	if (dump_write_fd_objects(tr))
+	if (dump_write_fd_objects(tr))	/* each kind's images: reg-files, pipes... */
 		return -1;
-	if (write_pstree(tr))
-		return -1;
-	*wrote |= W_PSTREE;
-	return 0;
+	return write_pstree(tr);
 }
 
 /* The dump is complete: the final action on every task. */
@@ -475,10 +416,9 @@ static int finish(struct dump_tree *tr)
 
 int cmd_dump(struct cr_options *o)
 {
+	struct dump_out out;
 	struct dump_tree tr;
 	uint64_t t_start, t_frozen = 0;
-	unsigned int wrote = 0;
-	bool complete = false;
 	int ret = -1;
 
 	memset(&tr, 0, sizeof(tr));
@@ -491,11 +431,12 @@ int cmd_dump(struct cr_options *o)
 		pr_err("--leave-running and --leave-stopped exclude each other");
 		return -1;
 	}
-	tr.dirfd = open(o->images_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (tr.dirfd < 0) {
-		pr_perror("can't open the images dir %s", o->images_dir);
+	/* our images go to a scratch dir; the images dir gets their conversion */
+	if (dump_out_begin(&out, o->images_dir)) {
+		dump_out_end(&out);
 		return -1;
 	}
+	tr.dirfd = out.ours.fd;
 	kerndat_probe(KD_PAGEMAP_SCAN);
 	compel_log_init(compel_log, log_get_level() >= LOG_DEBUG ? COMPEL_LOG_DEBUG :
 			log_get_level() >= LOG_INFO ? COMPEL_LOG_INFO : COMPEL_LOG_WARN);
@@ -519,7 +460,6 @@ int cmd_dump(struct cr_options *o)
 	 * still frozen (cured, not detached): nobody writes to the objects
 	 * while they are read.
 	 */
-	wrote |= W_SHMEM;
 	if (dump_shmem_write(&tr.shm, tr.dirfd))
 		goto fail;
 	dump_phase(&tr.stats, "shmem");
@@ -535,7 +475,7 @@ int cmd_dump(struct cr_options *o)
 		tr.stats.frozen_us = dump_now_us() - t_frozen;
 		dump_phase(&tr.stats, "detach");
 	}
-	if (write_all(&tr, &wrote))
+	if (write_all(&tr))
 		goto fail;
 	dump_phase(&tr.stats, "write");
 	if (!o->leave_running)
@@ -543,11 +483,12 @@ int cmd_dump(struct cr_options *o)
 	sum_stats(&tr);
 	if (write_stats(&tr))
 		goto fail;
-	wrote |= W_STATS;
 	if (dump_fault("before-inventory") || write_inventory(&tr))
 		goto fail;
-	complete = true;
 	dump_phase(&tr.stats, "inventory");
+	if (dump_out_commit(&out, o->image_ext))
+		goto fail;
+	dump_phase(&tr.stats, "export");
 	pr_info("dump of the tree of %d (%zu processes) complete", o->tree_pid, tr.nr);
 	if (finish(&tr))
 		goto done;
@@ -562,11 +503,9 @@ done:
 	goto out;
 fail:
 	dump_tree_detach(&tr);
-	if (!complete)
-		remove_tree_images(&tr, wrote);
 	pr_err("dump of %d failed; every process of its tree was left running", o->tree_pid);
 out:
 	dump_tree_free(&tr);
-	close(tr.dirfd);
+	dump_out_end(&out);
 	return ret;
 }

@@ -352,22 +352,6 @@ int dump_shmem_write(struct dump_shmems *s, int dirfd)
 	return img_commit(img);
 }
 
-void dump_shmem_remove(const struct dump_shmems *s, int dirfd)
-{
-	static const enum img_kind kinds[] = { IMG_SHMEM_PAGEMAP, IMG_SHMEM_PAGES };
-	char name[64];
-	size_t i, k;
-
-	for (i = 0; i < s->nr; i++)
-		for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
-			snprintf(name, sizeof(name), img_desc(kinds[k])->fmt, s->v[i].e.id);
-			if (unlinkat(dirfd, name, 0) && errno != ENOENT)
-				pr_pwarn("can't remove %s", name);
-		}
-	if (s->nr && unlinkat(dirfd, img_desc(IMG_SHMEM)->fmt, 0) && errno != ENOENT)
-		pr_pwarn("can't remove %s", img_desc(IMG_SHMEM)->fmt);
-}
-
 void dump_shmem_free(struct dump_shmems *s)
 {
 	size_t i;

@@ -147,6 +147,7 @@ static int fill_fpregs(struct thread_out *t, const ThreadCoreEntry *th, uint64_t
 	}
 	memcpy(&bv, x + 512, 8);
 	if ((bv | xfeatures) & ~known) {
+		/* not droppable: the established xsave layout has no place for them */
 		pr_err("%s " EXP_CANNOT "xsave components %#llx (only x87, SSE, AVX, MPX, AVX-512, PKRU)",
 		       img, (unsigned long long)((bv | xfeatures) & ~known));
 		return -1;
@@ -221,17 +222,17 @@ static int check_thread(const ThreadCoreEntry *th, const char *img)
 {
 	if ((th->has_tsc && th->tsc != 1) || (th->has_mce_kill && th->mce_kill != 2) ||
 	    (th->has_mempolicy && th->mempolicy)) {
-		pr_err("%s " EXP_CANNOT "thread %u has PR_SET_TSC, PR_MCE_KILL or a NUMA memory policy set",
-		       img, th->tid);
-		return -1;
+		if (exp_cannot(img, "thread %u has PR_SET_TSC, PR_MCE_KILL or a NUMA memory policy set",
+			       th->tid))
+			return -1;
 	}
 	/* a real-time thread reads 0: the kernel gives it no slack */
 	if ((th->has_timerslack_ns && th->timerslack_ns && th->timerslack_ns != DEFAULT_TIMERSLACK_NS) ||
 	    (th->has_ioprio && th->ioprio) ||
 	    (th->n_cpus_allowed && !all_cpus(th->cpus_allowed, th->n_cpus_allowed))) {
-		pr_err("%s " EXP_CANNOT "thread %u has a timer slack, an I/O priority or a CPU affinity of its own",
-		       img, th->tid);
-		return -1;
+		if (exp_cannot(img, "thread %u has a timer slack, an I/O priority or a CPU affinity of its own",
+			       th->tid))
+			return -1;
 	}
 	return 0;
 }
@@ -456,16 +457,14 @@ static int check_task(const TaskCoreEntry *c, const char *img)
 	if ((c->has_membarrier && c->membarrier) || c->timens_for_children ||
 	    (c->has_memory_merge && c->memory_merge) ||
 	    (c->has_session_keyring && c->session_keyring)) {
-		pr_err("%s " EXP_CANNOT "membarrier registrations, a time namespace for children, KSM (PR_SET_MEMORY_MERGE) or a session keyring of criu's",
-		       img);
-		return -1;
+		if (exp_cannot(img, "membarrier registrations, a time namespace for children, KSM (PR_SET_MEMORY_MERGE) or a session keyring of criu's"))
+			return -1;
 	}
 	if ((c->has_autogroup_nice && c->autogroup_nice) ||
 	    (c->has_coredump_filter && c->coredump_filter != 0x33) ||
 	    (c->has_audit_session && c->audit_session != UINT32_MAX)) {
-		pr_err("%s " EXP_CANNOT "an autogroup nice, a coredump_filter other than 0x33 or an audit session",
-		       img);
-		return -1;
+		if (exp_cannot(img, "an autogroup nice, a coredump_filter other than 0x33 or an audit session"))
+			return -1;
 	}
 	if (c->state == 3) {
 		pr_err("not supported yet: %s: a stopped process", img);

@@ -101,11 +101,10 @@ static int conv_eventfd(struct exp_img *w, const EventfdEntry *e)
 	Est__FileEntry f = EST__FILE_ENTRY__INIT;
 	Est__EventfdFileEntry o = EST__EVENTFD_FILE_ENTRY__INIT;
 
-	if (e->semaphore) {
-		pr_err("eventfds.img: eventfd %u " EXP_CANNOT "EFD_SEMAPHORE (an established restore makes a plain eventfd)",
-		       e->id);
+	if (e->semaphore &&
+	    exp_cannot("eventfds.img", "eventfd %u is EFD_SEMAPHORE (an established restore makes a plain eventfd)",
+		       e->id))
 		return -1;
-	}
 	o.id = e->id;
 	o.flags = f_flags(e->flags);
 	o.fown = &no_fown;
@@ -203,9 +202,9 @@ static int conv_opts(Est__SkOptsEntry *s, const UnixSkEntry *u)
 	return 0;
 cannot:
 	i = u->opts[i]->opt & 0xffff;
-	pr_err("unix-sks.img: socket %u " EXP_CANNOT "%s is not at its default", u->id,
-	       i == SO_PEEK_OFF ? "SO_PEEK_OFF" : i == SO_PASSPIDFD ? "SO_PASSPIDFD" : "SO_PASSRIGHTS");
-	return -1;
+	return exp_cannot("unix-sks.img", "socket %u: %s is not at its default", u->id,
+			  i == SO_PEEK_OFF ? "SO_PEEK_OFF" : i == SO_PASSPIDFD ? "SO_PASSPIDFD" :
+			  "SO_PASSRIGHTS");
 unknown:
 	pr_err("not supported yet: unix-sks.img: socket %u: option %u:%u", u->id,
 	       u->opts[i]->opt >> 16, u->opts[i]->opt & 0xffff);
@@ -228,11 +227,10 @@ static int conv_unix(struct exp_img *w, struct exp_img *q, const UnixSkEntry *u,
 	}
 	/* connected: the peer sent them, and sends them again at restore */
 	if (u->type == SOCK_DGRAM && u->n_queue && !u->has_peer &&
-	    !(u->has_queue_unnamed && u->queue_unnamed)) {
-		pr_err("unix-sks.img: socket %u " EXP_CANNOT "queued datagrams from named senders (the format keeps no sender)",
-		       u->id);
+	    !(u->has_queue_unnamed && u->queue_unnamed) &&
+	    exp_cannot("unix-sks.img", "socket %u has queued datagrams from named senders (the format keeps no sender)",
+		       u->id))
 		return -1;
-	}
 	memset(&o, 0, sizeof(o));
 	est__file_entry__init(&o.f);
 	est__unix_sk_entry__init(&o.e);
@@ -434,11 +432,9 @@ int exp_fdinfo(struct exp *ex, struct exp_proc *p)
 			       d->fd);
 			goto drop;
 		}
-		if (d->has_write_hint && d->write_hint) {
-			pr_err("%s " EXP_CANNOT "fd %u's file has a write-life hint (F_SET_RW_HINT)",
-			       img, d->fd);
+		if (d->has_write_hint && d->write_hint &&
+		    exp_cannot(img, "fd %u's file has a write-life hint (F_SET_RW_HINT)", d->fd))
 			goto drop;
-		}
 		exp_img_add(&w, &e.base, NULL, 0);
 	}
 	ret = exp_img_close(ex, &w);

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #define LOG_PREFIX "est-export: "
+#include "est-export.h"
 #include "est-export-int.h"
 #include "log.h"
 
@@ -40,16 +41,20 @@
 #define EPE_LAZY	2u
 #define EPE_PRESENT	4u
 
-/* Our vma fields the format lacks, which a restore needs: refused when set. */
+/* the mmap flags a vma of the format carries */
+#define EST_VMA_FLAGS	(MAP_SHARED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN | MAP_NORESERVE)
+
+/*
+ * Our vma fields the format lacks, which a restore needs: refused when set
+ * (with extensions: kept in xt-mm-PID.img, left out of the established one).
+ */
 static int check_vma(const VmaEntry *v, const char *img)
 {
-	uint32_t known = MAP_SHARED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN | MAP_NORESERVE;
-
 	if ((v->has_locked && v->locked) || (v->has_sealed_shared && v->sealed_shared) ||
-	    (v->flags & ~known)) {
-		pr_err("%s " EXP_CANNOT "vma [%#llx, %#llx) is mlock'ed, sealed or has flags %#x",
-		       img, (unsigned long long)v->start, (unsigned long long)v->end, v->flags);
-		return -1;
+	    (v->flags & ~EST_VMA_FLAGS)) {
+		if (exp_cannot(img, "vma [%#llx, %#llx) is mlock'ed, sealed or has flags %#x",
+			       (unsigned long long)v->start, (unsigned long long)v->end, v->flags))
+			return -1;
 	}
 	return 0;
 }
@@ -61,7 +66,7 @@ static int conv_vma(Est__VmaEntry *e, const VmaEntry *v, const char *img)
 	e->end = v->end;
 	e->pgoff = v->pgoff;
 	e->prot = v->prot;
-	e->flags = v->flags;
+	e->flags = v->flags & EST_VMA_FLAGS;
 	e->fd = -1;
 	if (v->has_madv && v->madv) {
 		e->has_madv = true;
@@ -117,10 +122,8 @@ static int conv_mm(struct mm_out *o, const MmEntry *m, const TaskCoreEntry *tc, 
 	size_t i, n = 0;
 
 	est__mm_entry__init(e);
-	if (m->has_mlockall && m->mlockall) {
-		pr_err("%s " EXP_CANNOT "mlockall()", img);
+	if (m->has_mlockall && m->mlockall && exp_cannot(img, "mlockall()"))
 		return -1;
-	}
 	if (!m->has_exe_file_id) {
 		pr_err("%s: no exe file", img);
 		return -1;
@@ -182,6 +185,8 @@ struct exp_pages {
 	struct exp_run *r;
 	size_t nr;
 	int fd;				/* our pages-ID.img */
+	char name[64];			/* its name */
+	bool cow;			/* some runs are PE_COW */
 };
 
 void exp_mm_release(struct exp_proc *p)
@@ -287,9 +292,12 @@ static int read_pagemap(struct exp *ex, struct exp_proc *p, const char *img)
 		r->off = off;
 		if (!(fl & PE_COW))
 			off += r->nr * PAGE;
+		else
+			pg->cow = true;
 		prev_end = r->vaddr + r->nr * PAGE;
 	}
 	snprintf(name, sizeof(name), "pages-%u.img", ((PagemapHead *)m[0])->pages_id);
+	snprintf(pg->name, sizeof(pg->name), "%s", name);
 	pg->fd = openat(ex->in, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (pg->fd < 0 || fstat(pg->fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != off) {
 		pr_err("%s: %s is missing or does not hold the %llu bytes of the runs", img, name,
@@ -306,7 +314,7 @@ out:
 struct pm_out {
 	struct exp_img w;
 	Est__PagemapEntry pe;	/* the run being gathered */
-	int dst;
+	int dst;		/* -1: the page file was moved, runs only */
 	const char *img;
 };
 
@@ -324,7 +332,7 @@ static int add_pages(struct pm_out *o, uint64_t vaddr, uint64_t n, uint32_t flag
 	static uint8_t buf[1 << 16];
 	uint64_t left = n * PAGE;
 
-	while (left) {
+	while (left && o->dst >= 0) {
 		size_t k = left < sizeof(buf) ? left : sizeof(buf);
 
 		if (pread(fd, buf, k, off) != (ssize_t)k || write(o->dst, buf, k) != (ssize_t)k) {
@@ -394,16 +402,28 @@ static int conv_pagemap(struct exp *ex, struct exp_proc *p)
 	if (read_pagemap(ex, p, img))
 		return -1;
 	snprintf(name, sizeof(name), "pages-%u.img", ++ex->pages_id);
-	o.dst = openat(ex->out, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (o.dst < 0) {
-		pr_perror("cannot create %s", name);
-		return -1;
+	/*
+	 * Without PE_COW runs the data is stored in run order in both formats:
+	 * the file itself is the established one (our input is scratch).
+	 */
+	if (ex->flags & EST_EXPORT_MOVE && !p->pages->cow) {
+		o.dst = -1;
+		if (renameat(ex->in, p->pages->name, ex->out, name)) {
+			pr_perror("cannot move %s to %s", p->pages->name, name);
+			return -1;
+		}
+	} else {
+		o.dst = openat(ex->out, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (o.dst < 0) {
+			pr_perror("cannot create %s", name);
+			return -1;
+		}
 	}
 	exp_img_open(&o.w, img);
 	head.pages_id = ex->pages_id;
 	exp_img_add(&o.w, &head.base, NULL, 0);
 	ret = write_runs(ex, p, &o);
-	if (close(o.dst) && !ret) {
+	if (o.dst >= 0 && close(o.dst) && !ret) {
 		pr_perror("cannot write %s", name);
 		ret = -1;
 	}

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <signal.h>
+#include <stdarg.h>
 
 #define LOG_PREFIX "est-export: "
 #include "est-export.h"
@@ -30,6 +31,8 @@
 #include "est/stats.pb-c.h"
 
 #define EXP_MAX_FILES	4096
+
+static struct exp *cur;		/* the export under way, for exp_cannot() */
 
 void *exp_zalloc(size_t n)
 {
@@ -140,6 +143,29 @@ out:
 	return ret;
 }
 
+int exp_cannot(const char *native, const char *fmt, ...)
+{
+	char why[512];
+	va_list ap;
+	size_t i;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (!cur || !(cur->flags & EST_EXPORT_EXT)) {
+		pr_err("%s " EXP_CANNOT "%s (--image-ext keeps it in an extension image)", native, why);
+		return -1;
+	}
+	for (i = 0; i < cur->nr_names; i++)
+		if (!strcmp(cur->names[i], native)) {
+			pr_info("%s: %s: kept in xt-%s", native, why, native);
+			cur->xt[i] = true;
+			return 0;
+		}
+	pr_err("%s " EXP_CANNOT "%s, and there is no such image of ours to keep", native, why);
+	return -1;
+}
+
 void exp_used(struct exp *ex, const char *name)
 {
 	size_t i;
@@ -164,7 +190,8 @@ static int list_dir(struct exp *ex)
 	rewinddir(d);
 	ex->names = exp_zalloc(EXP_MAX_FILES * sizeof(*ex->names));
 	ex->used = exp_zalloc(EXP_MAX_FILES * sizeof(*ex->used));
-	while (ex->names && ex->used && (de = readdir(d))) {
+	ex->xt = exp_zalloc(EXP_MAX_FILES * sizeof(*ex->xt));
+	while (ex->names && ex->used && ex->xt && (de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		if (ex->nr_names == EXP_MAX_FILES || strlen(de->d_name) >= sizeof(*ex->names)) {
@@ -176,7 +203,7 @@ static int list_dir(struct exp *ex)
 		strcpy(ex->names[ex->nr_names++], de->d_name);
 	}
 	closedir(d);
-	return ex->names && ex->used ? 0 : -1;
+	return ex->names && ex->used && ex->xt ? 0 : -1;
 }
 
 static int read_inventory(struct exp *ex)
@@ -219,11 +246,10 @@ static int check_ps(const PstreeEntry *ps)
 		pr_err("not supported yet: process %u shares its parent's fd table", ps->pid);
 		return -1;
 	}
-	if (ps->has_exit_signal && ps->exit_signal != SIGCHLD) {
-		pr_err("process %u " EXP_CANNOT "it sends signal %u to its parent when it ends",
-		       ps->pid, ps->exit_signal);
+	if (ps->has_exit_signal && ps->exit_signal != SIGCHLD &&
+	    exp_cannot("pstree.img", "process %u sends signal %u to its parent when it ends",
+		       ps->pid, ps->exit_signal))
 		return -1;
-	}
 	return 0;
 }
 
@@ -332,14 +358,52 @@ static int write_seccomp(struct exp *ex)
 	return exp_img_close(ex, &w);
 }
 
+/* Our image @name kept whole as xt-@name: the common magic, then its bytes. */
+static int write_xt(struct exp *ex, const char *name)
+{
+	char out[80];
+	uint8_t head[4] = { EST_MAGIC_COMMON & 0xff, (EST_MAGIC_COMMON >> 8) & 0xff,
+			    (EST_MAGIC_COMMON >> 16) & 0xff, EST_MAGIC_COMMON >> 24 };
+	uint8_t buf[1 << 16];
+	int in, fd, ret = -1;
+	ssize_t n = 0;
+
+	snprintf(out, sizeof(out), EST_XT_PREFIX "%s", name);
+	in = openat(ex->in, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = openat(ex->out, out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (in < 0 || fd < 0 || write(fd, head, 4) != 4)
+		goto out;
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(fd, buf, n) != n)
+			break;
+	ret = n == 0 ? 0 : -1;
+out:
+	if (fd >= 0 && close(fd))
+		ret = -1;
+	if (in >= 0)
+		close(in);
+	if (ret)
+		pr_perror("cannot write %s", out);
+	return ret;
+}
+
 static int write_inventory(struct exp *ex)
 {
 	Est__InventoryEntry inv = EST__INVENTORY_ENTRY__INIT;
 	Est__TaskKobjIdsEntry root;
 	struct exp_img w;
+	bool ext = false;
+	size_t i;
 
+	for (i = 0; i < ex->nr_names; i++) {
+		if (!ex->xt[i])
+			continue;
+		if (write_xt(ex, ex->names[i]))
+			return -1;
+		ext = true;
+	}
 	fill_ids(&root, 1);
-	inv.img_version = 2;
+	inv.img_version = ext ? EST_IMG_VERSION_EXT : EST_IMG_VERSION;
 	inv.has_fdinfo_per_id = inv.fdinfo_per_id = true;
 	inv.root_ids = &root;
 	inv.has_ns_per_id = inv.ns_per_id = true;
@@ -414,13 +478,15 @@ static int convert(struct exp *ex)
 	return write_inventory(ex);
 }
 
-int est_export(int in_dirfd, int out_dirfd)
+int est_export(int in_dirfd, int out_dirfd, unsigned int flags)
 {
-	struct exp ex = { .in = in_dirfd, .out = out_dirfd };
+	struct exp ex = { .in = in_dirfd, .out = out_dirfd, .flags = flags };
 	size_t i;
 	int ret;
 
+	cur = &ex;
 	ret = convert(&ex);
+	cur = NULL;
 	for (i = 0; i < ex.nr_procs && ex.procs; i++) {
 		if (ex.procs[i].tc)
 			img_free_entry(&ex.procs[i].tc->base);
@@ -432,6 +498,7 @@ int est_export(int in_dirfd, int out_dirfd)
 		img_free_entry(&ex.inv->base);
 	free(ex.names);
 	free(ex.used);
+	free(ex.xt);
 	if (ret)
 		pr_err("the images cannot be exported to the established format");
 	return ret;

@@ -106,11 +106,6 @@ const struct est_kind *est_kind_by_magic(uint32_t magic)
 	return NULL;
 }
 
-static uint32_t get_le32(const uint8_t *p)
-{
-	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 int est_parse_init(struct est_parser *p, const struct est_kind *kind,
 		   const void *buf, size_t len, const char *name)
 {
@@ -129,13 +124,13 @@ int est_parse_init(struct est_parser *p, const struct est_kind *kind,
 		pr_err("%s: %zu bytes, too short for the magic", name, len);
 		return -1;
 	}
-	if (kind->head && get_le32(p->buf) != kind->head) {
-		pr_err("%s: head word 0x%x, expected 0x%x", name, get_le32(p->buf), kind->head);
+	if (kind->head && est_le32(p->buf) != kind->head) {
+		pr_err("%s: head word 0x%x, expected 0x%x", name, est_le32(p->buf), kind->head);
 		return -1;
 	}
-	if (get_le32(p->buf + (words - 1) * 4) != kind->magic) {
+	if (est_le32(p->buf + (words - 1) * 4) != kind->magic) {
 		pr_err("%s: magic 0x%x, expected 0x%x (%s)", name,
-		       get_le32(p->buf + (words - 1) * 4), kind->magic, kind->name);
+		       est_le32(p->buf + (words - 1) * 4), kind->magic, kind->name);
 		return -1;
 	}
 	p->off = words * 4;
@@ -189,7 +184,7 @@ int est_parse_next(struct est_parser *p, struct est_entry *e)
 		pr_err("%s: truncated entry size at offset %zu", p->name, p->off);
 		return -1;
 	}
-	size = get_le32(p->buf + p->off);
+	size = est_le32(p->buf + p->off);
 	if (size > EST_ENTRY_MAX || size > p->len - p->off - 4) {
 		pr_err("%s: entry of %u bytes at offset %zu: over the cap or the file",
 		       p->name, size, p->off);

@@ -257,8 +257,9 @@ static int read_inventory(struct imp *im)
 	if (!inv)
 		return -1;
 	im->inv = inv;
-	if (inv->img_version != 2) {
-		pr_err("not supported yet: inventory.img: img_version %u (only 2)", inv->img_version);
+	if (inv->img_version != EST_IMG_VERSION && inv->img_version != EST_IMG_VERSION_EXT) {
+		pr_err("not supported yet: inventory.img: img_version %#x (only 2, or %#x with our extension images)",
+		       inv->img_version, EST_IMG_VERSION_EXT);
 		return -1;
 	}
 	if (!inv->has_fdinfo_per_id || !inv->fdinfo_per_id || !inv->root_ids) {
@@ -399,6 +400,72 @@ static int write_inventory(struct imp *im)
 }
 
 /* Files a restore does not need, and the ones it must not meet unconverted. */
+/*
+ * Our extension images (est-export.h): xt-NAME is the common magic and then
+ * our own image NAME, which replaces what was converted from the
+ * established ones. They come with img_version EST_IMG_VERSION_EXT, never
+ * without; with it there is at least one.
+ */
+static int apply_xt(struct imp *im)
+{
+	const size_t pl = strlen(EST_XT_PREFIX);
+	bool ext = im->inv->img_version == EST_IMG_VERSION_EXT;
+	size_t i, nr = 0;
+
+	for (i = 0; i < im->nr_files; i++) {
+		const char *n = im->files[i].name, *ours = n + pl;
+		const struct img_desc *d;
+		uint8_t *buf = NULL;
+		size_t len, off = 4;
+		int fd, ret = -1;
+
+		if (strncmp(n, EST_XT_PREFIX, pl))
+			continue;
+		if (!ext) {
+			pr_err("%s: an extension image in a dump whose inventory.img does not announce them", n);
+			return -1;
+		}
+		d = img_desc_find(ours, 0, false);
+		if (d && !d->magic) {
+			pr_err("%s: page data cannot be an extension image", n);
+			return -1;
+		}
+		if (imp_load(im, n, false, &buf, &len))
+			return -1;
+		if (len < 8 || est_le32(buf) != EST_MAGIC_COMMON ||
+		    !(d = img_desc_find(ours, est_le32(buf + 4), true))) {
+			pr_err("%s: not one of our images after the common magic", n);
+			free(buf);
+			return -1;
+		}
+		fd = openat(im->out, ours, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+		while (fd >= 0 && off < len) {
+			ssize_t w = write(fd, buf + off, len - off);
+
+			if (w <= 0)
+				break;
+			off += w;
+		}
+		if (fd >= 0 && off == len && !close(fd))
+			ret = 0;
+		else if (fd >= 0)
+			close(fd);
+		free(buf);
+		if (ret) {
+			pr_perror("cannot write %s from %s", ours, n);
+			return -1;
+		}
+		pr_info("%s: our own %s replaces the converted one", n, ours);
+		nr++;
+	}
+	if (ext && !nr) {
+		pr_err("inventory.img announces extension images (img_version %#x) and there is none",
+		       EST_IMG_VERSION_EXT);
+		return -1;
+	}
+	return 0;
+}
+
 static int check_leftovers(struct imp *im)
 {
 	/* stats-restore.img: ours, left by a restore without -W */
@@ -475,7 +542,8 @@ static int convert(struct imp *im)
 			return -1;
 	}
 	if (imp_locks_read(im) || imp_ghosts(im) || imp_ttys(im) || imp_memfds(im) ||
-	    imp_shm_write(im) || imp_files_write(im) || write_pstree(im) || check_leftovers(im))
+	    imp_shm_write(im) || imp_files_write(im) || write_pstree(im) || apply_xt(im) ||
+	    check_leftovers(im))
 		return -1;
 	return write_inventory(im);
 }

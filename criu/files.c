@@ -205,28 +205,6 @@ void fd_kinds_free(struct dump_files *d)
 	}
 }
 
-static void remove_img(int dirfd, int kind)
-{
-	char name[64];
-
-	if (!kind)
-		return;
-	snprintf(name, sizeof(name), img_desc((enum img_kind)kind)->fmt, 0);
-	if (unlinkat(dirfd, name, 0) && errno != ENOENT)
-		pr_pwarn("can't remove %s", name);
-}
-
-void fd_kinds_remove(int dirfd)
-{
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(fd_kinds); i++) {
-		remove_img(dirfd, fd_kinds[i]->img);
-		remove_img(dirfd, fd_kinds[i]->extra_img);
-		remove_img(dirfd, fd_kinds[i]->data_img);
-	}
-}
-
 /* ---- restore ------------------------------------------------------------- */
 
 int fd_rst_add(struct fd_rst *r, FdKind store, uint32_t id, const ProtobufCMessage *e)

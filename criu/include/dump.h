@@ -100,7 +100,6 @@ struct dump_task {
 	pid_t			files_of;	/* shares the descriptor table of this parent, or 0 */
 	bool			seized;
 	bool			scanned;	/* children read since it was seized */
-	unsigned int		wrote;		/* W_* images of this run, per pid */
 	const struct dump_tree	*tree;		/* the processes dumped before it */
 	const struct cr_options	*o;
 	int			dirfd;		/* the images directory */
@@ -233,12 +232,11 @@ const VmaEntry *cow_parent_vma(const struct dump_task *parent, const struct dump
  *   2. dump_shmem_add(): for each such vma while the task is seized; returns
  *      the object id (same inode, same id, across tasks)
  *   3. dump_shmem_write(): once, after every task's vmas are in, still frozen
- *   4. dump_shmem_remove() on failure, dump_shmem_free() at the end
+ *   4. dump_shmem_free() at the end
  */
 bool dump_shmem_is_object(const struct proc_vma *pv);
 int dump_shmem_add(struct dump_shmems *s, pid_t pid, const struct proc_vma *pv, uint32_t *id);
 int dump_shmem_write(struct dump_shmems *s, int dirfd);
-void dump_shmem_remove(const struct dump_shmems *s, int dirfd);
 void dump_shmem_free(struct dump_shmems *s);
 
 /* dump-core.c: process-wide state */

@@ -31,7 +31,9 @@ struct exp {
 	uint32_t pages_id;		/* last pages-N.img written */
 	char (*names)[64];		/* files of the input directory */
 	bool *used;
+	bool *xt;			/* to be kept whole as xt-NAME (--image-ext) */
 	size_t nr_names;
+	unsigned int flags;		/* EST_EXPORT_* */
 };
 
 /* An established image being written: kept in memory, written at exp_img_close(). */
@@ -49,6 +51,14 @@ int exp_img_close(struct exp *ex, struct exp_img *w);
 /* Marks our file @name as converted (it need not exist). */
 void exp_used(struct exp *ex, const char *name);
 void *exp_zalloc(size_t n);
+/*
+ * State of our image @native that the format cannot express (a restore
+ * needs it): -1 with "@native cannot be written in the established format:
+ * <why>" unless the export keeps extensions (EST_EXPORT_EXT); then @native
+ * is kept whole as xt-@native, the established image is written without
+ * that state and 0 is returned. One export at a time.
+ */
+int exp_cannot(const char *native, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* est-export-core.c: core-TID.img of every thread of @p */
 int exp_core(struct exp *ex, struct exp_proc *p);

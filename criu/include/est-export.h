@@ -22,6 +22,17 @@
 #ifndef CRIU_EST_EXPORT_H
 #define CRIU_EST_EXPORT_H
 
-int est_export(int in_dirfd, int out_dirfd);
+/*
+ * With EST_EXPORT_EXT, state the format cannot express is not refused: our
+ * own image that holds it is kept whole as xt-NAME (EST_MAGIC_COMMON, then
+ * our image as it is), and inventory.img gets img_version EST_IMG_VERSION_EXT
+ * so that a restore that does not know our extensions stops at once.
+ * EST_EXPORT_MOVE: @in is a scratch directory; page files are moved to @out
+ * instead of copied where their layout allows it.
+ */
+#define EST_EXPORT_EXT		1u
+#define EST_EXPORT_MOVE		2u
+
+int est_export(int in_dirfd, int out_dirfd, unsigned int flags);
 
 #endif /* CRIU_EST_EXPORT_H */

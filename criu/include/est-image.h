@@ -38,6 +38,15 @@
 #include <protobuf-c/protobuf-c.h>
 
 #define EST_MAGIC_COMMON	0x54564319u
+/* inventory.img_version: 2, the format; ours with xt-* extension images (est-export.h) */
+#define EST_IMG_VERSION		2u
+#define EST_IMG_VERSION_EXT	0x10002u
+#define EST_XT_PREFIX		"xt-"
+
+static inline uint32_t est_le32(const uint8_t *p)
+{
+	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
 #define EST_MAGIC_SERVICE	0x55105940u
 #define EST_ENTRY_MAX		(16u << 20)	/* our cap on one entry's size */
 

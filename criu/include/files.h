@@ -184,8 +184,6 @@ int fd_kinds_resolve(struct dump_files *d, const struct cr_options *o);
 /* Dump: every kind's write(), free(). */
 int fd_kinds_write(struct dump_files *d, int dirfd);
 void fd_kinds_free(struct dump_files *d);
-/* Dump: remove every kind's images (a failed dump). */
-void fd_kinds_remove(int dirfd);
 /* Dump: write @nr entries of @v into image @kind (0 entries: no file). */
 int fd_write_entries(int dirfd, int kind, ProtobufCMessage **v, size_t nr);
 

@@ -38,6 +38,7 @@ struct cr_options {
 	/* the tree before and after */
 	bool leave_running;
 	bool leave_stopped;
+	bool image_ext;		/* est-export.h EST_EXPORT_EXT */
 	bool restore_detached;
 	bool restore_sibling;
 	char *pidfile;

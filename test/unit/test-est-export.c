@@ -185,7 +185,7 @@ static int prepare(struct run *r)
 		;
 	in = open(r->ours, O_RDONLY | O_DIRECTORY);
 	out = open(r->est, O_RDONLY | O_DIRECTORY);
-	ret = in >= 0 && out >= 0 ? est_export(in, out) : -1;
+	ret = in >= 0 && out >= 0 ? est_export(in, out, 0) : -1;
 	close(in);
 	close(out);
 	if (!ret)

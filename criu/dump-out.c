@@ -1,0 +1,138 @@
+/*
+ * Where a dump's images go: the images dir gets the established format
+ * (Documentation/images.md). The dump writes our own images into a scratch
+ * directory inside the images dir (mode 0700), est_export() converts them
+ * into a second one, and the converted files are renamed into the images
+ * dir with inventory.img last. Page files are moved, not copied, where the
+ * layouts agree. A dump that fails before the renames leaves the images dir
+ * as it was; one that fails during them leaves it without inventory.img
+ * (the old one is removed before the first rename, so old and new files
+ * never pass for one dump).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define LOG_PREFIX "dump: "
+#include "dump-out.h"
+#include "est-export.h"
+#include "log.h"
+
+static int make_scratch(struct dump_dir *d, const char *images_dir)
+{
+	snprintf(d->path, sizeof(d->path), "%s/.criu-scratch-XXXXXX", images_dir);
+	if (strlen(d->path) + 1 >= sizeof(d->path) || !mkdtemp(d->path)) {
+		pr_perror("can't make a scratch directory in %s", images_dir);
+		d->path[0] = 0;
+		return -1;
+	}
+	d->fd = open(d->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d->fd < 0) {
+		pr_perror("can't open %s", d->path);
+		return -1;
+	}
+	return 0;
+}
+
+/* Removes a scratch directory and the plain files in it. */
+void dump_dir_remove(struct dump_dir *d)
+{
+	struct dirent *de;
+	DIR *dir;
+	int fd;
+
+	if (d->fd >= 0) {
+		fd = dup(d->fd);
+		dir = fd >= 0 ? fdopendir(fd) : NULL;
+		if (dir)
+			rewinddir(dir);	/* the offset is shared with d->fd */
+		while (dir && (de = readdir(dir)))
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+			    unlinkat(d->fd, de->d_name, 0))
+				pr_pwarn("can't remove %s/%s", d->path, de->d_name);
+		if (dir)
+			closedir(dir);
+		else if (fd >= 0)
+			close(fd);
+		close(d->fd);
+		d->fd = -1;
+	}
+	if (d->path[0] && rmdir(d->path))
+		pr_pwarn("can't remove %s", d->path);
+	d->path[0] = 0;
+}
+
+int dump_out_begin(struct dump_out *o, const char *images_dir)
+{
+	memset(o, 0, sizeof(*o));
+	o->ours.fd = o->est.fd = -1;
+	o->dirfd = open(images_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (o->dirfd < 0) {
+		pr_perror("can't open the images dir %s", images_dir);
+		return -1;
+	}
+	snprintf(o->images_dir, sizeof(o->images_dir), "%s", images_dir);
+	return make_scratch(&o->ours, images_dir);
+}
+
+/* Every file of the converted set into the images dir, inventory.img last. */
+static int move_all(struct dump_out *o)
+{
+	int fd = dup(o->est.fd);
+	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	int ret = 0;
+
+	if (!dir) {
+		pr_perror("can't list %s", o->est.path);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	rewinddir(dir);
+	if (unlinkat(o->dirfd, "inventory.img", 0) && errno != ENOENT) {
+		pr_perror("can't remove the old inventory.img");
+		closedir(dir);
+		return -1;
+	}
+	while (!ret && (de = readdir(dir))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    !strcmp(de->d_name, "inventory.img"))
+			continue;
+		if (renameat(o->est.fd, de->d_name, o->dirfd, de->d_name)) {
+			pr_perror("can't move %s into %s", de->d_name, o->images_dir);
+			ret = -1;
+		}
+	}
+	closedir(dir);
+	if (!ret && (fsync(o->dirfd) ||
+		     renameat(o->est.fd, "inventory.img", o->dirfd, "inventory.img") ||
+		     fsync(o->dirfd))) {
+		pr_perror("can't put inventory.img into %s", o->images_dir);
+		ret = -1;
+	}
+	return ret;
+}
+
+int dump_out_commit(struct dump_out *o, bool ext)
+{
+	if (make_scratch(&o->est, o->images_dir))
+		return -1;
+	if (est_export(o->ours.fd, o->est.fd, EST_EXPORT_MOVE | (ext ? EST_EXPORT_EXT : 0)))
+		return -1;
+	return move_all(o);
+}
+
+void dump_out_end(struct dump_out *o)
+{
+	dump_dir_remove(&o->est);
+	dump_dir_remove(&o->ours);
+	if (o->dirfd >= 0)
+		close(o->dirfd);
+	o->dirfd = -1;
+}

@@ -1,0 +1,28 @@
+/* The images dir of a dump: scratch directories and the export (dump-out.c). */
+#ifndef CRIU_DUMP_OUT_H
+#define CRIU_DUMP_OUT_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+struct dump_dir {
+	char path[PATH_MAX];
+	int fd;
+};
+
+struct dump_out {
+	char images_dir[PATH_MAX];
+	int dirfd;		/* the images dir */
+	struct dump_dir ours;	/* our own images, written by the dump */
+	struct dump_dir est;	/* their conversion, moved into the images dir */
+};
+
+/* Opens the images dir and makes the scratch dir for our images (o->ours.fd). */
+int dump_out_begin(struct dump_out *o, const char *images_dir);
+/* Converts our images (with extensions if @ext) and puts them in place. */
+int dump_out_commit(struct dump_out *o, bool ext);
+/* Removes the scratch dirs; the images dir keeps what dump_out_commit() put there. */
+void dump_out_end(struct dump_out *o);
+void dump_dir_remove(struct dump_dir *d);
+
+#endif /* CRIU_DUMP_OUT_H */
