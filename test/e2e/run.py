@@ -361,6 +361,16 @@ def dump(pid, imgs, opts, env):
         raise CaseFailed("dump exited %d: %s %s" % (rc, out.strip()[:300],
                                                      log_errors(os.path.join(imgs, "dump.log"))))
     no_errors(os.path.join(imgs, "dump.log"), "dump")
+    crit_check(imgs)
+
+
+def crit_check(imgs):
+    """Every image decodes with crit, round-trips, and criu show == crit decode."""
+    r = subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "test", "crit_check.py"), CRIU,
+                        imgs], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if r.returncode != 0:
+        raise CaseFailed("the images fail the crit check: " +
+                         r.stdout.decode(errors="replace").strip().replace("\n", " | ")[:400])
 
 
 def restore(imgs, opts, env, pid):
