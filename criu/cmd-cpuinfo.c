@@ -1,5 +1,6 @@
 /*
- * criu cpuinfo dump: record this CPU in cpuinfo.img (images dir).
+ * criu cpuinfo dump: record this CPU in cpuinfo.img (images dir, in the
+ * established format: est-cpuinfo.c).
  * criu cpuinfo check: say whether images from that CPU can run here.
  */
 #include <fcntl.h>
@@ -7,42 +8,33 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "cpu.h"
-#include "cpuinfo.pb-c.h"
-#include "image.h"
+#include "est-cpuinfo.h"
 #include "log.h"
 
 static int cpuinfo_dump(int dirfd)
 {
-	CpuinfoEntry e = CPUINFO_ENTRY__INIT;
 	CpuInfoEntry cpu;
-	struct cr_img *img;
-	int ret = -1;
+	int ret;
 
 	if (cpu_info_fill(&cpu))
 		return -1;
-	e.cpu = &cpu;
-	img = img_create(dirfd, IMG_CPUINFO, 0);
-	if (img && !img_write_entry(img, &e.base)) {
-		ret = img_commit_durable(img);
-		img = NULL;
-	}
-	img_abort(img);
+	ret = est_cpuinfo_write(dirfd, &cpu);
 	cpu_info_release(&cpu);
 	return ret;
 }
 
 static int cpuinfo_check(int dirfd)
 {
-	ProtobufCMessage *msg;
-	CpuinfoEntry *e;
-	int ret;
+	CpuInfoEntry cpu;
+	int ret = est_cpuinfo_read(dirfd, &cpu);
 
-	if (img_read_one(dirfd, IMG_CPUINFO, 0, &msg))
+	if (ret) {
+		if (ret > 0)
+			pr_err("no cpuinfo.img in the images dir");
 		return -1;
-	e = (CpuinfoEntry *)msg;
-	ret = cpu_info_check(e->cpu);
-	img_free_entry(msg);
+	}
+	ret = cpu_info_check(&cpu);
+	cpu_info_release(&cpu);
 	if (!ret)
 		pr_msg("CPU is compatible.\n");
 	return ret;
@@ -57,7 +49,7 @@ int cmd_cpuinfo(struct cr_options *o)
 		pr_err("cpuinfo takes 'dump' or 'check', not '%s'", what);
 		return -1;
 	}
-	dirfd = open(o->images_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	dirfd = open(o->images_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0) {
 		pr_perror("can't open images dir %s", o->images_dir);
 		return -1;

@@ -29,6 +29,7 @@
 #define EST_AUXV_MAX	44	/* words the reference's x86 restore takes */
 
 #define ST_REGULAR	0x1u
+#define ST_STACK	0x2u
 #define ST_VSYSCALL	0x4u
 #define ST_VDSO		0x8u
 #define ST_HEAP		0x20u
@@ -74,7 +75,8 @@ static int conv_vma(Est__VmaEntry *e, const VmaEntry *v, const char *img)
 	}
 	switch (v->kind) {
 	case VMA_KIND__VMA_ANON_PRIVATE:
-		e->status = ST_REGULAR | ST_ANON_PRIVATE | (v->has_heap && v->heap ? ST_HEAP : 0);
+		e->status = ST_REGULAR | ST_ANON_PRIVATE | (v->has_heap && v->heap ? ST_HEAP : 0) |
+			    (v->has_stack && v->stack ? ST_STACK : 0);
 		e->flags |= MAP_ANONYMOUS;
 		break;
 	case VMA_KIND__VMA_FILE_PRIVATE:

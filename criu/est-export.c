@@ -18,6 +18,7 @@
 #include <stdarg.h>
 
 #define LOG_PREFIX "est-export: "
+#include "est-cpuinfo.h"
 #include "est-export.h"
 #include "est-export-int.h"
 #include "log.h"
@@ -474,6 +475,9 @@ static int convert(struct exp *ex)
 			return -1;
 	}
 	if (write_pstree(ex) || write_seccomp(ex) || write_stats(ex) || check_leftovers(ex))
+		return -1;
+	/* the CPU the tree ran on, which a restore checks */
+	if (ex->inv->cpu && est_cpuinfo_write(ex->out, ex->inv->cpu))
 		return -1;
 	return write_inventory(ex);
 }

@@ -182,6 +182,8 @@ static int convert_vma(struct imp *im, struct mm_out *o, const Est__VmaEntry *e,
 		v = new_vma(o, e, VMA_KIND__VMA_ANON_PRIVATE);
 		if (st & ST_HEAP)
 			v->has_heap = v->heap = true;
+		if (st & ST_STACK)
+			v->has_stack = v->stack = true;
 	} else {
 		pr_err("not supported yet: %s: vma [%#llx, %#llx) of status %#x", img,
 		       (unsigned long long)e->start, (unsigned long long)e->end, st);

@@ -18,6 +18,7 @@
 #include <sys/utsname.h>
 
 #define LOG_PREFIX "est-import: "
+#include "est-cpuinfo.h"
 #include "est-import.h"
 #include "est-import-int.h"
 #include "log.h"
@@ -383,12 +384,23 @@ static int write_inventory(struct imp *im)
 {
 	InventoryEntry inv = INVENTORY_ENTRY__INIT;
 	ProtobufCMessage *m = &inv.base;
+	CpuInfoEntry cpu;
 	struct utsname u;
+	int ret;
 
 	if (uname(&u)) {
 		pr_perror("uname");
 		return -1;
 	}
+	/* the restore checks the CPU the dump recorded, when it did */
+	ret = est_cpuinfo_read(im->in, &cpu);
+	if (ret < 0 || (!ret && imp_mark(im, "cpuinfo.img"))) {
+		if (!ret)
+			cpu_info_release(&cpu);
+		return -1;
+	}
+	if (!ret)
+		inv.cpu = &cpu;
 	inv.img_version = IMG_FORMAT_VERSION;
 	inv.tool_version = "established format, imported by criu " CRIU_VERSION;
 	inv.kernel_release = u.release;
@@ -396,7 +408,10 @@ static int write_inventory(struct imp *im)
 	inv.page_size = 4096;
 	inv.has_root_pid = true;
 	inv.root_pid = im->procs[0].ps->pid;
-	return imp_write(im, IMG_INVENTORY, 0, &m, 1);
+	ret = imp_write(im, IMG_INVENTORY, 0, &m, 1);
+	if (inv.cpu)
+		cpu_info_release(&cpu);
+	return ret;
 }
 
 /* Files a restore does not need, and the ones it must not meet unconverted. */
@@ -470,7 +485,7 @@ static int check_leftovers(struct imp *im)
 {
 	/* stats-restore.img: ours, left by a restore without -W */
 	static const char *const ignored[] = { "stats-dump", "stats-restore", "stats-restore.img",
-					       "timens-0.img", "cpuinfo.img" };
+					       "timens-0.img" };
 	size_t i, j;
 
 	for (i = 0; i < im->nr_files; i++) {
@@ -484,8 +499,12 @@ static int check_leftovers(struct imp *im)
 				break;
 		if (j < sizeof(ignored) / sizeof(ignored[0]))
 			continue;
-		pr_err("not supported yet: %s (%s) is not converted", n,
-		       est_kind_by_name(n) ? est_kind_by_name(n)->name : "unknown file");
+		/* not an image of the format (a note, a program's output): not ours to read */
+		if (!est_kind_by_name(n)) {
+			pr_info("%s is not an image: ignored", n);
+			continue;
+		}
+		pr_err("not supported yet: %s (%s) is not converted", n, est_kind_by_name(n)->name);
 		return -1;
 	}
 	return 0;
@@ -542,10 +561,10 @@ static int convert(struct imp *im)
 			return -1;
 	}
 	if (imp_locks_read(im) || imp_ghosts(im) || imp_ttys(im) || imp_memfds(im) ||
-	    imp_shm_write(im) || imp_files_write(im) || write_pstree(im) || apply_xt(im) ||
-	    check_leftovers(im))
+	    imp_shm_write(im) || imp_files_write(im) || write_pstree(im) ||
+	    write_inventory(im) || apply_xt(im))
 		return -1;
-	return write_inventory(im);
+	return check_leftovers(im);
 }
 
 int est_import(int dirfd, struct est_import *imp)
@@ -585,6 +604,8 @@ void est_import_release(struct est_import *imp)
 
 	if (imp->dirfd >= 0) {
 		d = fdopendir(imp->dirfd);
+		if (d)
+			rewinddir(d);	/* the fd was read to its end when listed */
 		while (d && (de = readdir(d)))
 			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
 				unlinkat(imp->dirfd, de->d_name, 0);

@@ -4,7 +4,6 @@
 
 #include "image.h"
 #include "core.pb-c.h"
-#include "cpuinfo.pb-c.h"
 #include "epoll.pb-c.h"
 #include "eventfd.pb-c.h"
 #include "fanotify.pb-c.h"
@@ -44,8 +43,6 @@ static const struct img_desc descs[IMG_KIND_MAX] = {
 	[IMG_PAGEMAP]	    = { "pagemap", "pagemap-%u.img", IMG_MAGIC('P', 'M', 'A', 'P'),
 				1 * KiB, 0, &pagemap_head__descriptor, &pagemap_entry__descriptor },
 	[IMG_PAGES]	    = { "pages", "pages-%u.img", 0, 0, 0, NULL, NULL },
-	[IMG_CPUINFO]	    = { "cpuinfo", "cpuinfo.img", IMG_MAGIC('C', 'P', 'U', 'I'),
-				4 * KiB, 1, NULL, &cpuinfo_entry__descriptor },
 	[IMG_CORE]	    = { "core", "core-%u.img", IMG_MAGIC('C', 'O', 'R', 'E'),
 				1 * MiB, 0, &task_core_entry__descriptor, &thread_core_entry__descriptor },
 	[IMG_MM]	    = { "mm", "mm-%u.img", IMG_MAGIC('M', 'M', 'A', 'P'),

@@ -54,7 +54,6 @@ enum img_kind {
 	IMG_PSTREE,
 	IMG_PAGEMAP,
 	IMG_PAGES,		/* raw page data */
-	IMG_CPUINFO,
 	IMG_CORE,		/* head task_core, then thread_core per thread */
 	IMG_MM,
 	IMG_FDS,

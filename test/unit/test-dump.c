@@ -41,6 +41,7 @@
 #include "pagemap.pb-c.h"
 #include "pstree.pb-c.h"
 #include "pty.pb-c.h"
+#include "est-import.h"
 #include "unit.h"
 
 #define __stringify_1(x)	#x
@@ -803,6 +804,20 @@ static int dir_has(const struct victim *v, const char *name)
 	return access(path, F_OK) == 0;
 }
 
+/* A scratch dir of a dump (criu/dump-out.c) left in the images dir. */
+static int scratch_left(const struct victim *v)
+{
+	struct dirent *de;
+	DIR *d = opendir(v->dir);
+	int found = 0;
+
+	while (d && (de = readdir(d)))
+		found |= !strncmp(de->d_name, ".criu-scratch-", 14);
+	if (d)
+		closedir(d);
+	return found;
+}
+
 static int log_has(const struct victim *v, const char *what)
 {
 	char path[128], *buf;
@@ -1072,9 +1087,12 @@ static int check_core(const struct victim *v, int dfd)
 	CHECK(th->tid == (uint32_t)v->pid);
 	CHECK(th->blocked == mask);
 	CHECK(th->regs->fs_base == v->info.tls);
-	/* Stopped in pause(): raw registers, no restart adjustment. */
-	CHECK(th->regs->orig_ax == SYS_pause);
-	CHECK((int64_t)th->regs->ax == -514);	/* -ERESTARTNOHAND */
+	/*
+	 * Stopped in pause() (-ERESTARTNOHAND): the images (the established
+	 * format, imported) hold the registers that issue pause() again.
+	 */
+	CHECK(th->regs->orig_ax == (uint64_t)-1);
+	CHECK(th->regs->ax == SYS_pause);
 	CHECK(th->xsave.len >= 576);
 	CHECK(th->has_clear_tid_addr && th->clear_tid_addr);
 	CHECK(th->n_pending == 1 && siginfo_signo(&th->pending[0]) == SIGWINCH);
@@ -1166,9 +1184,35 @@ static int check_mm_files(const struct victim *v, int dfd)
 	return 0;
 }
 
+static struct est_import imported = { .dirfd = -1 };
+
+/*
+ * The dump in v->dir (the established format) as our own images: imported
+ * into a scratch dir, which stays until the next call. A dir fd, or -1.
+ */
+static int images_fd(const struct victim *v)
+{
+	int in, ret;
+
+	if (imported.path[0])
+		est_import_release(&imported);
+	in = open(v->dir, O_RDONLY | O_DIRECTORY);
+	if (in < 0)
+		return -1;
+	ret = est_import(in, &imported);
+	close(in);
+	return ret ? -1 : dup(imported.dirfd);
+}
+
+__attribute__((destructor)) static void drop_imported(void)
+{
+	if (imported.path[0])
+		est_import_release(&imported);
+}
+
 static int check_images(const struct victim *v)
 {
-	int dfd = open(v->dir, O_RDONLY | O_DIRECTORY), ret;
+	int dfd = images_fd(v), ret;
 
 	CHECK(dfd >= 0);
 	ret = check_pages(v, dfd);
@@ -1186,7 +1230,7 @@ static int body_leave_running(struct victim *v)
 {
 	CHECK(run_dump(v, NULL, "--leave-running") == 0);
 	CHECK(dir_has(v, "inventory.img"));
-	CHECK(dir_has(v, "pstree.img") && dir_has(v, "stats-dump.img"));
+	CHECK(dir_has(v, "pstree.img") && dir_has(v, "stats-dump"));
 	CHECK(victim_free(v));
 	if (check_images(v))
 		return -1;
@@ -1224,15 +1268,24 @@ static int body_faults(struct victim *v)
 	return 0;
 }
 
-/* Over a complete dump: failing before any image leaves it; failing later drops its inventory. */
+/*
+ * Over a complete dump: a dump that fails, early or late, leaves it whole
+ * (ours are written to a scratch dir, which goes), so it still restores.
+ */
 static int body_over_old(struct victim *v)
 {
+	int dfd;
+
 	CHECK(run_dump(v, NULL, "--leave-running") == 0);
 	CHECK(dir_has(v, "inventory.img"));
 	CHECK(run_dump(v, "after-parasite", "--leave-running") != 0);
 	CHECK(dir_has(v, "inventory.img"));
 	CHECK(run_dump(v, "mid-pages", "--leave-running") != 0);
-	CHECK(!dir_has(v, "inventory.img"));
+	CHECK(run_dump(v, "before-inventory", "--leave-running") != 0);
+	CHECK(dir_has(v, "inventory.img") && !scratch_left(v));
+	dfd = images_fd(v);
+	CHECK(dfd >= 0);
+	close(dfd);
 	CHECK(victim_free(v));
 	CHECK(victim_verdict(v) == 0);
 	return 0;
@@ -1280,7 +1333,7 @@ static int body_pty_ctty(struct victim *v)
 	CHECK(log_has(v, "--shell-job (which keeps criu's terminal) is not supported with it"));
 	CHECK(victim_free(v));
 	CHECK(run_dump(v, NULL, "--leave-running") == 0);
-	dfd = open(v->dir, O_RDONLY | O_DIRECTORY);
+	dfd = images_fd(v);
 	CHECK(dfd >= 0);
 	ok = !img_read_all(dfd, IMG_PTYS, 0, 0, NULL, NULL, &e, &nr) && nr == 1 &&
 	     ((PtyEntry *)e[0])->sid == (uint32_t)v->pid &&
@@ -1313,7 +1366,7 @@ static int check_thread_images(const struct victim *v)
 	PstreeEntry *ps;
 	int dfd, r, n = 0, i, named = 0;
 
-	dfd = open(v->dir, O_RDONLY | O_DIRECTORY);
+	dfd = images_fd(v);
 	CHECK(dfd >= 0);
 	img = img_open(dfd, IMG_PSTREE, 0);
 	CHECK(img && img_read_entry(img, &m) == 1);
@@ -1439,7 +1492,7 @@ static int body_shell(struct victim *v)
 	CHECK(log_has(v, "needs --shell-job"));
 	CHECK(victim_free(v));
 	CHECK(run_dump2(v, NULL, "--leave-running", "--shell-job") == 0);
-	dfd = open(v->dir, O_RDONLY | O_DIRECTORY);
+	dfd = images_fd(v);
 	CHECK(dfd >= 0);
 	img = img_open(dfd, IMG_FDS, v->pid);
 	while (img && (r = img_read_entry(img, &e)) == 1) {
@@ -1487,7 +1540,7 @@ static int body_rseq(struct victim *v)
 
 	CHECK(runs);
 	r = run_dump(v, NULL, "--leave-running");
-	dfd = open(v->dir, O_RDONLY | O_DIRECTORY);
+	dfd = images_fd(v);
 	if (!r && dfd >= 0)
 		r = read_pagemap(v, dfd, runs, 4096, &nr);
 	off = r ? -1 : page_off(runs, nr, v->info.rseq_cs_word);
