@@ -3,7 +3,8 @@
  * was made on, which a restore checks). The format keeps the CPUID feature
  * words in the kernel's capability-word order of its version 2 (19 words);
  * ours keeps seven words in our own order: the table below pairs them.
- * Written by every dump and by `criu cpuinfo dump`; read back by the
+ * Written by every dump (into its scratch dir) and by `criu cpuinfo dump`
+ * (through a .part file); read back by the
  * importer and by `criu cpuinfo check`. The format has one xsave size per
  * entry kind: ours is the size for the components enabled in XCR0, the
  * format's xsave_size.
@@ -83,14 +84,20 @@ int est_cpuinfo_write(int dirfd, const CpuInfoEntry *c)
 	put_le32(buf + 4, est_kind_by_name("cpuinfo.img")->magic);
 	put_le32(buf + 8, n);
 	protobuf_c_message_pack(&e.base, buf + 12);
-	fd = openat(dirfd, "cpuinfo.img", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* whole or not at all: a .part file renamed over the old one */
+	fd = openat(dirfd, "cpuinfo.img.part", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd >= 0 && write(fd, buf, len) == (ssize_t)len && !fsync(fd))
 		ret = 0;
 out:
 	if (fd >= 0 && close(fd))
 		ret = -1;
-	if (ret)
+	if (!ret && renameat(dirfd, "cpuinfo.img.part", dirfd, "cpuinfo.img"))
+		ret = -1;
+	if (ret) {
 		pr_perror("cannot write cpuinfo.img");
+		if (fd >= 0)
+			unlinkat(dirfd, "cpuinfo.img.part", 0);
+	}
 	free(buf);
 	return ret;
 }
