@@ -432,7 +432,7 @@ int cmd_dump(struct cr_options *o)
 		return -1;
 	}
 	/* our images go to a scratch dir; the images dir gets their conversion */
-	if (dump_out_begin(&out, o->images_dir)) {
+	if (dump_out_begin(&out, o->images_dir, o->work_dir)) {
 		dump_out_end(&out);
 		return -1;
 	}

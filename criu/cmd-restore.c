@@ -40,7 +40,8 @@
 #include "tty.h"
 #include "image.h"
 #include "est-import.h"
-#include "stats.pb-c.h"
+#include "est-image.h"
+#include "est/stats.pb-c.h"
 
 static volatile uint32_t probe_magic, probe_size;
 static volatile uint64_t probe_features;
@@ -352,34 +353,32 @@ static uint64_t now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-/* stats-restore.img in the work dir; a failure to write it is only a warning. */
+/* stats-restore in the work dir; a failure to write it is only a warning. */
 static void write_stats(const struct cr_options *o, const struct rst_tree *tr, uint64_t fork_us,
 			uint64_t restore_us)
 {
 	uint64_t pages = 0;
 	size_t i;
 
-	StatsEntry se = STATS_ENTRY__INIT;
-	RestoreStatsEntry rs = RESTORE_STATS_ENTRY__INIT;
-	struct cr_img *img;
+	Est__StatsEntry se = EST__STATS_ENTRY__INIT;
+	Est__RestoreStatsEntry rs = EST__RESTORE_STATS_ENTRY__INIT;
 	int dfd;
 
-	rs.forking_time = fork_us;
-	rs.restore_time = restore_us;
+	/* the established format's stats-restore: times in us, 32 bits */
+	rs.forking_time = fork_us > UINT32_MAX ? UINT32_MAX : fork_us;
+	rs.restore_time = restore_us > UINT32_MAX ? UINT32_MAX : restore_us;
 	for (i = 0; i < tr->nr; i++)
 		pages += tr->ri[i].pages_total;
+	rs.has_pages_restored = true;
 	rs.pages_restored = pages;
-	rs.has_tasks = true;
-	rs.tasks = tr->nr;
 	se.restore = &rs;
 	if (o->display_stats)
 		pr_msg("restore: forking %llu us, restore %llu us, %llu pages, %zu process(es)\n",
 		       (unsigned long long)fork_us, (unsigned long long)restore_us,
 		       (unsigned long long)pages, tr->nr);
 	dfd = open(o->work_dir ? o->work_dir : o->images_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	img = dfd >= 0 ? img_create(dfd, IMG_STATS_RESTORE, 0) : NULL;
-	if (!img || img_write_entry(img, &se.base) || img_commit(img))
-		pr_warn("could not write stats-restore.img");
+	if (dfd < 0 || est_write_one(dfd, "stats-restore", &se.base))
+		pr_warn("could not write stats-restore");
 	if (dfd >= 0)
 		close(dfd);
 }

@@ -3,7 +3,8 @@
  * (Documentation/images.md). The dump writes our own images into a scratch
  * directory inside the images dir (mode 0700), est_export() converts them
  * into a second one, and the converted files are renamed into the images
- * dir with inventory.img last. Page files are moved, not copied, where the
+ * dir with inventory.img last (stats-dump into the work dir, as the
+ * established tool puts it). Page files are moved, not copied, where the
  * layouts agree. A dump that fails before the renames leaves the images dir
  * as it was; one that fails during them leaves it without inventory.img
  * (the old one is removed before the first rename, so old and new files
@@ -67,17 +68,49 @@ void dump_dir_remove(struct dump_dir *d)
 	d->path[0] = 0;
 }
 
-int dump_out_begin(struct dump_out *o, const char *images_dir)
+int dump_out_begin(struct dump_out *o, const char *images_dir, const char *work_dir)
 {
 	memset(o, 0, sizeof(*o));
-	o->ours.fd = o->est.fd = -1;
+	o->ours.fd = o->est.fd = o->workfd = -1;
 	o->dirfd = open(images_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (o->dirfd < 0) {
 		pr_perror("can't open the images dir %s", images_dir);
 		return -1;
 	}
+	o->workfd = open(work_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (o->workfd < 0) {
+		pr_perror("can't open the work dir %s", work_dir);
+		return -1;
+	}
 	snprintf(o->images_dir, sizeof(o->images_dir), "%s", images_dir);
 	return make_scratch(&o->ours, images_dir);
+}
+
+/* stats-dump into the work dir, which may be on another file system. */
+static int move_stats(struct dump_out *o)
+{
+	char buf[4096];
+	ssize_t n;
+	int in, out, ret = -1;
+
+	if (!renameat(o->est.fd, "stats-dump", o->workfd, "stats-dump"))
+		return 0;
+	if (errno != EXDEV) {
+		pr_perror("can't move stats-dump into the work dir");
+		return -1;
+	}
+	in = openat(o->est.fd, "stats-dump", O_RDONLY | O_CLOEXEC);
+	out = openat(o->workfd, "stats-dump", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	n = in >= 0 && out >= 0 ? read(in, buf, sizeof(buf)) : -1;
+	if (n >= 0 && n < (ssize_t)sizeof(buf) && write(out, buf, n) == n)
+		ret = 0;
+	if (out >= 0 && close(out))
+		ret = -1;
+	if (in >= 0)
+		close(in);
+	if (ret)
+		pr_perror("can't write stats-dump into the work dir");
+	return ret;
 }
 
 /* Every file of the converted set into the images dir, inventory.img last. */
@@ -101,10 +134,15 @@ static int move_all(struct dump_out *o)
 		return -1;
 	}
 	while (!ret && (de = readdir(dir))) {
+		/* the statistics go to the work dir, where runtimes read them */
+		int to = strcmp(de->d_name, "stats-dump") ? o->dirfd : o->workfd;
+
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
 		    !strcmp(de->d_name, "inventory.img"))
 			continue;
-		if (renameat(o->est.fd, de->d_name, o->dirfd, de->d_name)) {
+		if (to == o->workfd && move_stats(o))
+			ret = -1;
+		else if (to == o->dirfd && renameat(o->est.fd, de->d_name, o->dirfd, de->d_name)) {
 			pr_perror("can't move %s into %s", de->d_name, o->images_dir);
 			ret = -1;
 		}
@@ -134,5 +172,7 @@ void dump_out_end(struct dump_out *o)
 	dump_dir_remove(&o->ours);
 	if (o->dirfd >= 0)
 		close(o->dirfd);
-	o->dirfd = -1;
+	if (o->workfd >= 0)
+		close(o->workfd);
+	o->dirfd = o->workfd = -1;
 }

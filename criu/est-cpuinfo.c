@@ -3,8 +3,8 @@
  * was made on, which a restore checks). The format keeps the CPUID feature
  * words in the kernel's capability-word order of its version 2 (19 words);
  * ours keeps seven words in our own order: the table below pairs them.
- * Written by every dump (into its scratch dir) and by `criu cpuinfo dump`
- * (through a .part file); read back by the
+ * Written by every dump (into its scratch dir) and by `criu cpuinfo dump`;
+ * read back by the
  * importer and by `criu cpuinfo check`. The format has one xsave size per
  * entry kind: ours is the size for the components enabled in XCR0, the
  * format's xsave_size.
@@ -45,19 +45,12 @@ static const struct { const char *name; Est__CpuinfoX86Entry__Vendor id; } vendo
 	{ "AuthenticAMD", EST__CPUINFO_X86_ENTRY__VENDOR__AMD },
 };
 
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	p[0] = v, p[1] = v >> 8, p[2] = v >> 16, p[3] = v >> 24;
-}
-
 int est_cpuinfo_write(int dirfd, const CpuInfoEntry *c)
 {
 	Est__CpuinfoEntry e = EST__CPUINFO_ENTRY__INIT;
 	Est__CpuinfoX86Entry x = EST__CPUINFO_X86_ENTRY__INIT, *xp = &x;
 	uint32_t caps[CAP_WORDS] = { 0 };
-	uint8_t *buf = NULL;
-	size_t i, n, len;
-	int fd = -1, ret = -1;
+	size_t i;
 
 	for (i = 0; i < sizeof(vendors) / sizeof(vendors[0]); i++)
 		if (!strcmp(c->vendor, vendors[i].name))
@@ -75,31 +68,7 @@ int est_cpuinfo_write(int dirfd, const CpuInfoEntry *c)
 	x.xsave_size = c->xsave_size;
 	e.n_x86_entry = 1;
 	e.x86_entry = &xp;
-	n = protobuf_c_message_get_packed_size(&e.base);
-	len = 12 + n;
-	buf = malloc(len);
-	if (!buf)
-		goto out;
-	put_le32(buf, EST_MAGIC_COMMON);
-	put_le32(buf + 4, est_kind_by_name("cpuinfo.img")->magic);
-	put_le32(buf + 8, n);
-	protobuf_c_message_pack(&e.base, buf + 12);
-	/* whole or not at all: a .part file renamed over the old one */
-	fd = openat(dirfd, "cpuinfo.img.part", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd >= 0 && write(fd, buf, len) == (ssize_t)len && !fsync(fd))
-		ret = 0;
-out:
-	if (fd >= 0 && close(fd))
-		ret = -1;
-	if (!ret && renameat(dirfd, "cpuinfo.img.part", dirfd, "cpuinfo.img"))
-		ret = -1;
-	if (ret) {
-		pr_perror("cannot write cpuinfo.img");
-		if (fd >= 0)
-			unlinkat(dirfd, "cpuinfo.img.part", 0);
-	}
-	free(buf);
-	return ret;
+	return est_write_one(dirfd, "cpuinfo.img", &e.base);
 }
 
 static int fill(CpuInfoEntry *c, const Est__CpuinfoX86Entry *x)

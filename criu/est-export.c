@@ -427,7 +427,7 @@ static int check_leftovers(struct exp *ex)
 		size_t l = strlen(n);
 
 		if (ex->used[i] || (l > 4 && !strcmp(n + l - 4, ".log")) ||
-		    !strcmp(n, "stats-restore.img") || !strcmp(n, "restored.pid"))
+		    !strcmp(n, "restored.pid"))
 			continue;
 		pr_err("not supported yet: %s is not converted", n);
 		return -1;

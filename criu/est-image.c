@@ -1,4 +1,6 @@
 /* The established image format: kind table and framing, see include/est-image.h. */
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -261,4 +263,50 @@ int est_unix_default_buf(int type, int name)
 		close(fd);
 	}
 	return v;
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	p[0] = v, p[1] = v >> 8, p[2] = v >> 16, p[3] = v >> 24;
+}
+
+int est_write_one(int dirfd, const char *name, const ProtobufCMessage *m)
+{
+	const struct est_kind *k = est_kind_by_name(name);
+	size_t n = protobuf_c_message_get_packed_size(m), len, off = 0;
+	char part[128];
+	uint8_t *buf;
+	int fd = -1, ret = -1;
+
+	if (!k || !k->magic || n > EST_ENTRY_MAX) {
+		pr_err("%s: not an image of the established format, or an entry too large", name);
+		return -1;
+	}
+	buf = malloc(12 + n);
+	if (!buf) {
+		pr_err("%s: out of memory", name);
+		return -1;
+	}
+	if (k->head)
+		put_le32(buf + off, k->head), off += 4;
+	put_le32(buf + off, k->magic), off += 4;
+	put_le32(buf + off, n), off += 4;
+	protobuf_c_message_pack(m, buf + off);
+	len = off + n;
+	/* whole or not at all: a .part file renamed over any old one */
+	snprintf(part, sizeof(part), "%s.part", name);
+	fd = openat(dirfd, part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd >= 0 && write(fd, buf, len) == (ssize_t)len && !fsync(fd))
+		ret = 0;
+	if (fd >= 0 && close(fd))
+		ret = -1;
+	if (!ret && renameat(dirfd, part, dirfd, name))
+		ret = -1;
+	if (ret) {
+		pr_perror("cannot write %s", name);
+		if (fd >= 0)
+			unlinkat(dirfd, part, 0);
+	}
+	free(buf);
+	return ret;
 }

@@ -483,8 +483,8 @@ static int apply_xt(struct imp *im)
 
 static int check_leftovers(struct imp *im)
 {
-	/* stats-restore.img: ours, left by a restore without -W */
-	static const char *const ignored[] = { "stats-dump", "stats-restore", "stats-restore.img",
+	/* stats-restore: left by a restore without -W */
+	static const char *const ignored[] = { "stats-dump", "stats-restore",
 					       "timens-0.img" };
 	size_t i, j;
 

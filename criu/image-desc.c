@@ -36,8 +36,6 @@ static const struct img_desc descs[IMG_KIND_MAX] = {
 				64 * KiB, 1, NULL, &inventory_entry__descriptor },
 	[IMG_STATS_DUMP]    = { "stats-dump", "stats-dump.img", IMG_MAGIC('S', 'T', 'A', 'D'),
 				4 * KiB, 1, NULL, &stats_entry__descriptor },
-	[IMG_STATS_RESTORE] = { "stats-restore", "stats-restore.img", IMG_MAGIC('S', 'T', 'A', 'R'),
-				4 * KiB, 1, NULL, &stats_entry__descriptor },
 	[IMG_PSTREE]	    = { "pstree", "pstree.img", IMG_MAGIC('P', 'S', 'T', 'R'),
 				1 * MiB, 0, NULL, &pstree_entry__descriptor },
 	[IMG_PAGEMAP]	    = { "pagemap", "pagemap-%u.img", IMG_MAGIC('P', 'M', 'A', 'P'),

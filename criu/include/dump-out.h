@@ -13,12 +13,13 @@ struct dump_dir {
 struct dump_out {
 	char images_dir[PATH_MAX];
 	int dirfd;		/* the images dir */
+	int workfd;		/* the work dir: stats-dump */
 	struct dump_dir ours;	/* our own images, written by the dump */
 	struct dump_dir est;	/* their conversion, moved into the images dir */
 };
 
-/* Opens the images dir and makes the scratch dir for our images (o->ours.fd). */
-int dump_out_begin(struct dump_out *o, const char *images_dir);
+/* Opens the dirs and makes the scratch dir for our images (o->ours.fd). */
+int dump_out_begin(struct dump_out *o, const char *images_dir, const char *work_dir);
 /* Converts our images (with extensions if @ext) and puts them in place. */
 int dump_out_commit(struct dump_out *o, bool ext);
 /* Removes the scratch dirs; the images dir keeps what dump_out_commit() put there. */

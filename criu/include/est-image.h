@@ -138,6 +138,12 @@ struct est_json_note {
 int est_unix_default_buf(int type, int name);
 
 const struct est_json_note *est_json_notes(unsigned int *n);
+
+/*
+ * Writes @dirfd/@name (a kind of the table, found by name) holding the one
+ * entry @m, through @name.part renamed into place, mode 0600: 0 or -1.
+ */
+int est_write_one(int dirfd, const char *name, const ProtobufCMessage *m);
 /* The note of @field of @msg, or NULL. */
 const struct est_json_note *est_json_note(const ProtobufCMessageDescriptor *msg,
 					  const char *field);

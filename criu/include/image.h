@@ -50,7 +50,6 @@
 enum img_kind {
 	IMG_INVENTORY,
 	IMG_STATS_DUMP,
-	IMG_STATS_RESTORE,
 	IMG_PSTREE,
 	IMG_PAGEMAP,
 	IMG_PAGES,		/* raw page data */

@@ -253,8 +253,7 @@ static int test_rt_stats(void)
 
 	s.dump = &dstats;
 	s.restore = &rstats;
-	CHECK(round_trip(IMG_STATS_DUMP, 0, m, 1, "\"pages_written\": 9007199254740993,") == 0);
-	return round_trip(IMG_STATS_RESTORE, 0, m, 1, "\"magic\": \"stats-restore\"");
+	return round_trip(IMG_STATS_DUMP, 0, m, 1, "\"pages_written\": 9007199254740993,");
 }
 
 static int test_rt_pstree(void)
