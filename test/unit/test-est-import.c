@@ -806,22 +806,22 @@ static int add_tty_info(int d, uint32_t id, uint32_t index, bool master, const s
  * pty 5: master (TTY 122, fd 33, /dev/ptmx REG 120, packet mode, 3 bytes
  * unread) and slave (TTY 123, fd 34, /dev/pts/5 REG 121, exclusive, the
  * controlling terminal of 32601); pty 6: a slave only (TTY 125, fd 35), a
- * shell job's terminal.
+ * shell job's terminal; pty 7: a master alone (TTY 127, fd 38, REG 126).
  */
 static int add_ttys(int d, const struct kinds_dir *k)
 {
 	Est__TtyDataEntry td = EST__TTY_DATA_ENTRY__INIT;
 	Est__RegFileEntry reg = EST__REG_FILE_ENTRY__INIT;
-	static const char *const names[] = { "/dev/ptmx", "/dev/pts/5", "/dev/pts/6" };
+	static const char *const names[] = { "/dev/ptmx", "/dev/pts/5", "/dev/pts/6", "/dev/ptmx" };
 	uint32_t r;
 
 	reg.fown = &no_fown;
 	reg.has_mode = true;
-	for (r = 0; r < 3; r++) {
-		reg.id = r == 2 ? 124 : 120 + r;
+	for (r = 0; r < 4; r++) {
+		reg.id = r == 3 ? 126 : r == 2 ? 124 : 120 + r;
 		reg.flags = O_RDWR;
 		reg.name = (char *)(k->tty_bad == 5 && r == 1 ? "/dev/pts/7" : names[r]);
-		reg.mode = S_IFCHR | (r ? 0620 : 0666);
+		reg.mode = S_IFCHR | (r && r < 3 ? 0620 : 0666);
 		if (ADD_OBJ(d, REG, reg.id, reg, &reg))
 			return -1;
 	}
@@ -829,7 +829,8 @@ static int add_ttys(int d, const struct kinds_dir *k)
 	    add_tty_info(d, 10, 5, false, k) || add_tty_info(d, 12, 6, false, k) ||
 	    add_tty_file(d, 122, 11, 120, O_RDWR | 0100000, 33) ||
 	    add_tty_file(d, 123, 10, 121, O_RDWR | O_NONBLOCK, 34) ||
-	    add_tty_file(d, 125, 12, 124, O_RDWR, 35))
+	    add_tty_file(d, 125, 12, 124, O_RDWR, 35) || add_tty_info(d, 15, 7, true, k) ||
+	    add_tty_file(d, 127, 15, 126, O_RDWR, 38))
 		return -1;
 	td.tty_id = k->tty_bad == 2 ? 10 : 11;
 	td.data.data = (uint8_t *)"ls\n";
@@ -1167,8 +1168,8 @@ static int check_kinds(int dirfd)
 	}
 	img_free_all(v, n);
 
-	CHECK(!read_all(dirfd, IMG_FDS, 32601, &v, &n) && n == 22);
-	CHECK(((FdEntry *)v[20])->kind == FD_KIND__FD_MEMFD && ((FdEntry *)v[20])->id == 130);
+	CHECK(!read_all(dirfd, IMG_FDS, 32601, &v, &n) && n == 23);
+	CHECK(((FdEntry *)v[21])->kind == FD_KIND__FD_MEMFD && ((FdEntry *)v[21])->id == 130);
 	CHECK(((FdEntry *)v[17])->kind == FD_KIND__FD_PTY && ((FdEntry *)v[17])->id == 122);
 	CHECK(((FdEntry *)v[15])->kind == FD_KIND__FD_INOTIFY && ((FdEntry *)v[15])->fd == 31);
 	CHECK(((FdEntry *)v[16])->kind == FD_KIND__FD_FANOTIFY && ((FdEntry *)v[16])->id == 113);
@@ -1305,7 +1306,7 @@ static int check_ttys(int dirfd)
 	ProtobufCMessage **v = NULL;
 	size_t n;
 
-	CHECK(!read_all(dirfd, IMG_PTY_FILES, 0, &v, &n) && n == 3);
+	CHECK(!read_all(dirfd, IMG_PTY_FILES, 0, &v, &n) && n == 4);
 	{
 		PtyFileEntry *m = (PtyFileEntry *)v[0], *s = (PtyFileEntry *)v[1];
 		PtyFileEntry *x = (PtyFileEntry *)v[2];
@@ -1316,7 +1317,13 @@ static int check_ttys(int dirfd)
 		CHECK(x->id == 125 && x->index == 6 && !x->master && x->has_external && x->external);
 	}
 	img_free_all(v, n);
-	CHECK(!read_all(dirfd, IMG_PTYS, 0, &v, &n) && n == 1);
+	CHECK(!read_all(dirfd, IMG_PTYS, 0, &v, &n) && n == 2);
+	{	/* a master alone: its slave not open, as the reference restores it */
+		PtyEntry *e = (PtyEntry *)v[1];
+
+		CHECK(e->index == 7 && e->has_slave_closed && !e->slave_closed && !e->exclusive &&
+		      !e->has_uid && !e->has_master_data);
+	}
 	{
 		PtyEntry *e = (PtyEntry *)v[0];
 
