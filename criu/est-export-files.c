@@ -284,6 +284,12 @@ static int read_optional(struct exp *ex, enum img_kind kind, const char *name,
 	return img_read_all(ex->in, kind, 0, 0, NULL, NULL, m, nr);
 }
 
+int exp_read_optional(struct exp *ex, enum img_kind kind, const char *name,
+		      ProtobufCMessage ***m, size_t *nr)
+{
+	return read_optional(ex, kind, name, m, nr);
+}
+
 static int write_pipes_data(struct exp *ex)
 {
 	Est__PipeDataEntry e;
@@ -351,6 +357,8 @@ int exp_files(struct exp *ex)
 		if (conv_unix(&w, &q, (const UnixSkEntry *)o.usk[i],
 			      (const ProtobufCMessage *const *)o.usk, o.nr_usk))
 			goto drop;
+	if (exp_ttys(ex, &w))
+		goto drop;
 	if (exp_img_close(ex, &w)) {
 		free(q.buf);
 		goto out;
@@ -391,6 +399,8 @@ static Est__FdTypes fd_type(FdKind k)
 		return EST__FD_TYPES__TIMERFD;
 	case FD_KIND__FD_UNIX_SK:
 		return EST__FD_TYPES__UNIXSK;
+	case FD_KIND__FD_PTY:
+		return EST__FD_TYPES__TTY;
 	default:
 		return EST__FD_TYPES__UND;
 	}

@@ -4,11 +4,11 @@
  * tty-info.img (one entry per end present) and tty-data.img become one
  * pty_entry per pair. A pty's termios, window size, session and lock are
  * the pair's (a master's TCGETS answers for its slave, in both tools); the
- * slave's node gives owner, group and mode. Refused: other tty types
- * (consoles, VTs, serial lines, /dev/tty), a master whose slave no dumped
- * process holds (ours must know whether it was opened and closed, the
- * format does not say), locked termios, bytes waiting at a slave, more
- * than one end of a kind with different state.
+ * slave's node gives owner, group and mode. A master whose slave no dumped
+ * process holds is restored with its slave not open (not closed), as the
+ * established tool does. Refused: other tty types (consoles, VTs, serial
+ * lines, /dev/tty), bytes waiting at a slave, more than one end of a kind
+ * with different state.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -216,27 +216,64 @@ static int find_ends(const struct imp *im, uint32_t index, struct pair *p)
 	return 0;
 }
 
+static int get_cc(const Est__TermiosEntry *t, uint8_t *cc, uint32_t index)
+{
+	size_t k;
+
+	for (k = 0; k < NCC; k++) {
+		if (t->c_cc[k] > 255) {
+			pr_err("tty-info.img: pty %u: control character %zu is %u", index, k,
+			       t->c_cc[k]);
+			return -1;
+		}
+		cc[k] = (uint8_t)t->c_cc[k];
+	}
+	return 0;
+}
+
+/* The termios lock (TIOCSLCKTRMIOS): absent or all zero is none. */
+static int put_lock(PtyEntry *e, const Est__TermiosEntry *l, uint8_t *cc)
+{
+	size_t k;
+
+	if (!l)
+		return 0;
+	if (l->n_c_cc != NCC) {
+		pr_err("tty-info.img: pty %u: %zu locked control characters", e->index, l->n_c_cc);
+		return -1;
+	}
+	if (get_cc(l, cc, e->index))
+		return -1;
+	for (k = 0; k < NCC && !cc[k]; k++)
+		;
+	if (k == NCC && !l->c_iflag && !l->c_oflag && !l->c_cflag && !l->c_lflag && !l->c_line)
+		return 0;
+	e->has_lock_iflag = e->has_lock_oflag = e->has_lock_cflag = e->has_lock_lflag = true;
+	e->has_lock_line = e->has_lock_cc = true;
+	e->lock_iflag = l->c_iflag;
+	e->lock_oflag = l->c_oflag;
+	e->lock_cflag = l->c_cflag;
+	e->lock_lflag = l->c_lflag;
+	e->lock_line = l->c_line;
+	e->lock_cc.data = cc;
+	e->lock_cc.len = NCC;
+	return 0;
+}
+
 /* Termios and window size of the pair; the ends must agree. */
 static int put_termios(PtyEntry *e, const struct pair *p, uint8_t *cc)
 {
 	const Est__TermiosEntry *t = p->m->termios;
 	const Est__WinsizeEntry *w = p->m->winsize;
-	size_t k;
 
 	if (!t || !w || t->n_c_cc != NCC ||
-	    (p->m->termios_locked && (p->m->termios_locked->c_iflag ||
-	     p->m->termios_locked->c_oflag || p->m->termios_locked->c_cflag ||
-	     p->m->termios_locked->c_lflag)) ||
 	    ((t->c_cflag & CBAUD) == BOTHER && (!t->c_ispeed || !t->c_ospeed))) {
-		pr_err("not supported yet: tty-info.img: pty %u: no termios or window size, %zu control characters, locked termios or speeds",
+		pr_err("not supported yet: tty-info.img: pty %u: no termios or window size, %zu control characters or speeds",
 		       e->index, t ? t->n_c_cc : 0);
 		return -1;
 	}
-	for (k = 0; k < NCC; k++) {
-		if (t->c_cc[k] > 255)
-			return -1;
-		cc[k] = (uint8_t)t->c_cc[k];
-	}
+	if (get_cc(t, cc, e->index) || put_lock(e, p->m->termios_locked, cc + NCC))
+		return -1;
 	e->iflag = t->c_iflag;
 	e->oflag = t->c_oflag;
 	e->cflag = t->c_cflag;
@@ -255,13 +292,14 @@ static int put_termios(PtyEntry *e, const struct pair *p, uint8_t *cc)
 
 struct pty_out {
 	PtyEntry e;
-	uint8_t cc[NCC];
+	uint8_t cc[2 * NCC];	/* termios, then its lock */
 };
 
 /* Pair @index into *out; 1 when there is none to write (a slave of a master outside). */
 static int conv_pair(const struct imp *im, uint32_t index, struct pty_out **out)
 {
 	const struct imp_ttys *t = im->ttys;
+	const Est__TtyInfoEntry *sess;
 	struct pty_out *o;
 	struct pair p;
 	size_t k;
@@ -275,19 +313,14 @@ static int conv_pair(const struct imp *im, uint32_t index, struct pty_out **out)
 	}
 	if (!p.m)
 		return 1;	/* its slave files are external (--shell-job) */
-	if (!p.s) {
-		pr_err("not supported yet: pty %u: no process of the dump holds its slave (opened and closed, or held outside: the format does not say)",
-		       index);
-		return -1;
-	}
 	for (k = 0; k < t->nr; k++)
-		if (t->data[k].len && t->info[k] == p.s) {
+		if (p.s && t->data[k].len && t->info[k] == p.s) {
 			pr_err("not supported yet: tty-data.img: pty %u: bytes waiting at the slave",
 			       index);
 			return -1;
 		}
 	/* lock and packet mode are the master's, exclusive mode the slave's (TIOCGEXCL) */
-	if (p.m->exclusive || p.s->packet_mode) {
+	if (p.m->exclusive || (p.s && p.s->packet_mode)) {
 		pr_err("not supported yet: tty-info.img: pty %u: the master exclusive or the slave in packet mode",
 		       index);
 		return -1;
@@ -304,18 +337,19 @@ static int conv_pair(const struct imp *im, uint32_t index, struct pty_out **out)
 	o->e.packet = p.m->packet_mode;
 	o->e.locked = p.m->locked;
 	o->e.has_exclusive = true;
-	o->e.exclusive = p.s->exclusive;
-	o->e.has_slave_closed = true;	/* false: a process of the dump holds it */
-	if (p.s->sid) {			/* a controlling terminal: the slave's session */
+	o->e.exclusive = p.s && p.s->exclusive;
+	o->e.has_slave_closed = true;	/* false: held, or never opened */
+	sess = p.s && p.s->sid ? p.s : p.m;	/* a master answers for its slave */
+	if (sess->sid) {			/* a controlling terminal: the slave's session */
 		o->e.has_sid = o->e.has_fg_pgrp = true;
-		o->e.sid = p.s->sid;
-		o->e.fg_pgrp = p.s->pgrp;
+		o->e.sid = sess->sid;
+		o->e.fg_pgrp = sess->pgrp;
 	}
 	if (t->data[p.m_at].len) {
 		o->e.has_master_data = true;
 		o->e.master_data = t->data[p.m_at];
 	}
-	if (p.s->has_uid && p.s->has_gid) {
+	if (p.s && p.s->has_uid && p.s->has_gid) {
 		o->e.has_uid = o->e.has_gid = o->e.has_perm = true;
 		o->e.uid = p.s->uid;
 		o->e.gid = p.s->gid;

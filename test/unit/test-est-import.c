@@ -486,8 +486,9 @@ struct kinds_dir {
 	/* notification groups: 1 a handle without path, 2 a mount mark without its
 	 * path, 3 an inotify ignored mask, 4 O_APPEND on a group's fd */
 	int fsn_bad;
-	/* ptys: 1 a console, 2 bytes waiting at a slave, 3 locked termios, 4 18 control
-	 * characters, 5 a slave file at another pty's path, 6 a master without its slave */
+	/* ptys: 1 a console, 2 bytes waiting at a slave, 3 a termios lock of 18 control
+	 * characters, 4 18 control characters, 5 a slave file at another pty's path, 6 a
+	 * control character above 255 */
 	int tty_bad;
 	/* memfds: 1 hugetlb, 2 a run beyond the size, 3 pages in a parent image,
 	 * 4 a short page file, 5 a file of no inode, 6 a directory's mode */
@@ -767,7 +768,7 @@ static int add_tty_file(int d, uint32_t id, uint32_t info, uint32_t regf, uint32
 
 static int add_tty_info(int d, uint32_t id, uint32_t index, bool master, const struct kinds_dir *k)
 {
-	static uint32_t cc[19] = { 3, 28, 127, 21, 4, 0, 1 };
+	static uint32_t cc[19] = { 3, 28, 127, 21, 4, 0, 1 }, lcc[19] = { [6] = 0xff };
 	Est__TtyInfoEntry i = EST__TTY_INFO_ENTRY__INIT;
 	Est__TermiosEntry t = EST__TERMIOS_ENTRY__INIT, lt = EST__TERMIOS_ENTRY__INIT;
 	Est__WinsizeEntry w = EST__WINSIZE_ENTRY__INIT;
@@ -784,7 +785,10 @@ static int add_tty_info(int d, uint32_t id, uint32_t index, bool master, const s
 	t.c_lflag = 0x8a3b;
 	t.n_c_cc = k->tty_bad == 4 ? 18 : 19;
 	t.c_cc = cc;
-	lt.c_lflag = k->tty_bad == 3;
+	cc[2] = k->tty_bad == 6 ? 256 : 127;
+	lt.c_cflag = 0x30;	/* CSIZE and VMIN locked */
+	lt.n_c_cc = k->tty_bad == 3 ? 18 : 19;
+	lt.c_cc = lcc;
 	i.termios = &t;
 	i.termios_locked = &lt;
 	w.ws_row = 24;
@@ -802,30 +806,31 @@ static int add_tty_info(int d, uint32_t id, uint32_t index, bool master, const s
  * pty 5: master (TTY 122, fd 33, /dev/ptmx REG 120, packet mode, 3 bytes
  * unread) and slave (TTY 123, fd 34, /dev/pts/5 REG 121, exclusive, the
  * controlling terminal of 32601); pty 6: a slave only (TTY 125, fd 35), a
- * shell job's terminal.
+ * shell job's terminal; pty 7: a master alone (TTY 127, fd 38, REG 126).
  */
 static int add_ttys(int d, const struct kinds_dir *k)
 {
 	Est__TtyDataEntry td = EST__TTY_DATA_ENTRY__INIT;
 	Est__RegFileEntry reg = EST__REG_FILE_ENTRY__INIT;
-	static const char *const names[] = { "/dev/ptmx", "/dev/pts/5", "/dev/pts/6" };
+	static const char *const names[] = { "/dev/ptmx", "/dev/pts/5", "/dev/pts/6", "/dev/ptmx" };
 	uint32_t r;
 
 	reg.fown = &no_fown;
 	reg.has_mode = true;
-	for (r = 0; r < 3; r++) {
-		reg.id = r == 2 ? 124 : 120 + r;
+	for (r = 0; r < 4; r++) {
+		reg.id = r == 3 ? 126 : r == 2 ? 124 : 120 + r;
 		reg.flags = O_RDWR;
 		reg.name = (char *)(k->tty_bad == 5 && r == 1 ? "/dev/pts/7" : names[r]);
-		reg.mode = S_IFCHR | (r ? 0620 : 0666);
+		reg.mode = S_IFCHR | (r && r < 3 ? 0620 : 0666);
 		if (ADD_OBJ(d, REG, reg.id, reg, &reg))
 			return -1;
 	}
 	if (new_image(d, "tty-info.img", 0x59453036) || add_tty_info(d, 11, 5, true, k) ||
 	    add_tty_info(d, 10, 5, false, k) || add_tty_info(d, 12, 6, false, k) ||
 	    add_tty_file(d, 122, 11, 120, O_RDWR | 0100000, 33) ||
-	    (k->tty_bad != 6 && add_tty_file(d, 123, 10, 121, O_RDWR | O_NONBLOCK, 34)) ||
-	    add_tty_file(d, 125, 12, 124, O_RDWR, 35))
+	    add_tty_file(d, 123, 10, 121, O_RDWR | O_NONBLOCK, 34) ||
+	    add_tty_file(d, 125, 12, 124, O_RDWR, 35) || add_tty_info(d, 15, 7, true, k) ||
+	    add_tty_file(d, 127, 15, 126, O_RDWR, 38))
 		return -1;
 	td.tty_id = k->tty_bad == 2 ? 10 : 11;
 	td.data.data = (uint8_t *)"ls\n";
@@ -1163,8 +1168,8 @@ static int check_kinds(int dirfd)
 	}
 	img_free_all(v, n);
 
-	CHECK(!read_all(dirfd, IMG_FDS, 32601, &v, &n) && n == 22);
-	CHECK(((FdEntry *)v[20])->kind == FD_KIND__FD_MEMFD && ((FdEntry *)v[20])->id == 130);
+	CHECK(!read_all(dirfd, IMG_FDS, 32601, &v, &n) && n == 23);
+	CHECK(((FdEntry *)v[21])->kind == FD_KIND__FD_MEMFD && ((FdEntry *)v[21])->id == 130);
 	CHECK(((FdEntry *)v[17])->kind == FD_KIND__FD_PTY && ((FdEntry *)v[17])->id == 122);
 	CHECK(((FdEntry *)v[15])->kind == FD_KIND__FD_INOTIFY && ((FdEntry *)v[15])->fd == 31);
 	CHECK(((FdEntry *)v[16])->kind == FD_KIND__FD_FANOTIFY && ((FdEntry *)v[16])->id == 113);
@@ -1301,7 +1306,7 @@ static int check_ttys(int dirfd)
 	ProtobufCMessage **v = NULL;
 	size_t n;
 
-	CHECK(!read_all(dirfd, IMG_PTY_FILES, 0, &v, &n) && n == 3);
+	CHECK(!read_all(dirfd, IMG_PTY_FILES, 0, &v, &n) && n == 4);
 	{
 		PtyFileEntry *m = (PtyFileEntry *)v[0], *s = (PtyFileEntry *)v[1];
 		PtyFileEntry *x = (PtyFileEntry *)v[2];
@@ -1312,7 +1317,13 @@ static int check_ttys(int dirfd)
 		CHECK(x->id == 125 && x->index == 6 && !x->master && x->has_external && x->external);
 	}
 	img_free_all(v, n);
-	CHECK(!read_all(dirfd, IMG_PTYS, 0, &v, &n) && n == 1);
+	CHECK(!read_all(dirfd, IMG_PTYS, 0, &v, &n) && n == 2);
+	{	/* a master alone: its slave not open, as the reference restores it */
+		PtyEntry *e = (PtyEntry *)v[1];
+
+		CHECK(e->index == 7 && e->has_slave_closed && !e->slave_closed && !e->exclusive &&
+		      !e->has_uid && !e->has_master_data);
+	}
 	{
 		PtyEntry *e = (PtyEntry *)v[0];
 
@@ -1324,6 +1335,9 @@ static int check_ttys(int dirfd)
 		CHECK(e->has_master_data && e->master_data.len == 3 &&
 		      !memcmp(e->master_data.data, "ls\n", 3));
 		CHECK(e->has_uid && e->uid == 1000 && e->gid == 5 && e->perm == 0620);
+		CHECK(e->has_lock_cflag && e->lock_cflag == 0x30 && !e->lock_lflag &&
+		      e->has_lock_cc && e->lock_cc.len == 19 && e->lock_cc.data[6] == 0xff &&
+		      !e->lock_cc.data[5]);
 	}
 	img_free_all(v, n);
 	return 0;
