@@ -10,6 +10,7 @@
 #include "image.h"
 
 #include "core.pb-c.h"
+#include "est/fdinfo.pb-c.h"
 #include "inventory.pb-c.h"
 #include "pstree.pb-c.h"
 
@@ -34,6 +35,9 @@ struct exp {
 	bool *xt;			/* to be kept whole as xt-NAME (--image-ext) */
 	size_t nr_names;
 	unsigned int flags;		/* EST_EXPORT_* */
+	struct exp_fown *fowns;		/* signal owners by object id (est-export-fown.c) */
+	size_t nr_fowns;
+	uint32_t max_id;		/* largest object id so far (exp_new_id) */
 };
 
 /* An established image being written: kept in memory, written at exp_img_close(). */
@@ -68,5 +72,17 @@ void exp_mm_release(struct exp_proc *p);
 /* est-export-files.c: files.img, pipes-data.img (once), fdinfo-N.img per process */
 int exp_files(struct exp *ex);
 int exp_fdinfo(struct exp *ex, struct exp_proc *p);
+/*
+ * est-export-fown.c: exp_fown_read() collects the signal owners of every
+ * fds-PID.img (before any files.img entry); exp_file_add() adds @f to
+ * files.img with its member's owner and O_ASYNC; exp_fown() gives the owner
+ * of object @id (a zero one if none), adding O_ASYNC to *@flags if set;
+ * exp_new_id() a new object id, above every id of ours.
+ */
+int exp_fown_read(struct exp *ex);
+void exp_file_add(struct exp *ex, struct exp_img *w, Est__FileEntry *f);
+const Est__FownEntry *exp_fown(const struct exp *ex, uint32_t id, uint32_t *flags);
+uint32_t exp_new_id(struct exp *ex);
+void exp_fown_release(struct exp *ex);
 
 #endif /* CRIU_EST_EXPORT_INT_H */
