@@ -3,8 +3,8 @@
  * -> established files.img, pipes-data.img and fdinfo-FILESID.img (plan
  * §2.9-§2.12). Kinds converted: regular files, directories, character
  * devices, O_PATH fds and terminals opened by path (all REG), pipes,
- * eventfds, timerfds, unnamed unix sockets (queues in sk-queues.img); any
- * other is refused. Signal owners: est-export-fown.c.
+ * eventfds, timerfds, unnamed unix sockets (queues in sk-queues.img); those
+ * of est-export-fds.c; any other is refused. Signal owners: est-export-fown.c.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -281,8 +281,8 @@ static int write_pipes_data(struct exp *ex)
 {
 	Est__PipeDataEntry e;
 	ProtobufCMessage **m;
-	struct exp_img w;
-	size_t nr, i;
+	struct exp_img w, wf;	/* pipes', FIFOs' */
+	size_t nr, i, nr_fifo = 0;
 	int ret = -1;
 
 	if (read_optional(ex, IMG_PIPES_DATA, "pipes-data.img", &m, &nr))
@@ -290,6 +290,7 @@ static int write_pipes_data(struct exp *ex)
 	if (!m)
 		return 0;
 	exp_img_open(&w, "pipes-data.img");
+	exp_img_open(&wf, "fifo-data.img");
 	for (i = 0; i < nr; i++) {
 		const PipeDataEntry *d = (const PipeDataEntry *)m[i];
 
@@ -303,11 +304,15 @@ static int write_pipes_data(struct exp *ex)
 		e.bytes = d->has_data ? d->data.len : 0;
 		e.has_size = true;
 		e.size = d->size;
-		exp_img_add(&w, &e.base, d->has_data ? d->data.data : NULL, e.bytes);
+		nr_fifo += exp_fifo_ino(ex, d->pipe_id);
+		exp_img_add(exp_fifo_ino(ex, d->pipe_id) ? &wf : &w, &e.base,
+			    d->has_data ? d->data.data : NULL, e.bytes);
 	}
-	ret = exp_img_close(ex, &w);
+	ret = (nr_fifo < nr ? exp_img_close(ex, &w) : 0) ||
+	      (nr_fifo ? exp_img_close(ex, &wf) : 0) ? -1 : 0;
 out:
 	free(w.buf);
+	free(wf.buf);
 	img_free_all(m, nr);
 	return ret;
 }
@@ -344,6 +349,8 @@ int exp_files(struct exp *ex)
 		if (conv_unix(ex, &w, &q, (const UnixSkEntry *)o.usk[i],
 			      (const ProtobufCMessage *const *)o.usk, o.nr_usk))
 			goto drop;
+	if (exp_fd_kinds(ex, &w))
+		goto drop;
 	if (exp_img_close(ex, &w)) {
 		free(q.buf);
 		goto out;
@@ -364,6 +371,8 @@ out:
 	img_free_all(o.efd, o.nr_efd);
 	img_free_all(o.tfd, o.nr_tfd);
 	exp_fown_release(ex);
+	free(ex->fifo_ino);
+	ex->fifo_ino = NULL;
 	return ret;
 }
 
@@ -385,6 +394,16 @@ static Est__FdTypes fd_type(FdKind k)
 		return EST__FD_TYPES__TIMERFD;
 	case FD_KIND__FD_UNIX_SK:
 		return EST__FD_TYPES__UNIXSK;
+	case FD_KIND__FD_FIFO:
+		return EST__FD_TYPES__FIFO;
+	case FD_KIND__FD_SIGNALFD:
+		return EST__FD_TYPES__SIGNALFD;
+	case FD_KIND__FD_EPOLL:
+		return EST__FD_TYPES__EVENTPOLL;
+	case FD_KIND__FD_INOTIFY:
+		return EST__FD_TYPES__INOTIFY;
+	case FD_KIND__FD_FANOTIFY:
+		return EST__FD_TYPES__FANOTIFY;
 	default:
 		return EST__FD_TYPES__UND;
 	}

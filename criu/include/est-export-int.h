@@ -38,6 +38,8 @@ struct exp {
 	struct exp_fown *fowns;		/* signal owners by object id (est-export-fown.c) */
 	size_t nr_fowns;
 	uint32_t max_id;		/* largest object id so far (exp_new_id) */
+	uint64_t *fifo_ino;		/* FIFOs' inodes: their data goes to fifo-data.img */
+	size_t nr_fifo_ino;
 };
 
 /* An established image being written: kept in memory, written at exp_img_close(). */
@@ -84,5 +86,15 @@ void exp_file_add(struct exp *ex, struct exp_img *w, Est__FileEntry *f);
 const Est__FownEntry *exp_fown(const struct exp *ex, uint32_t id, uint32_t *flags);
 uint32_t exp_new_id(struct exp *ex);
 void exp_fown_release(struct exp *ex);
+/*
+ * est-export-fds.c: signalfds, epolls, FIFOs (with their REG path entry),
+ * inotifys, fanotifys into files.img @w; exp_fifo_ino() says whether a
+ * pipes-data.img entry is a FIFO's (fifo-data.img).
+ */
+int exp_fd_kinds(struct exp *ex, struct exp_img *w);
+bool exp_fifo_ino(const struct exp *ex, uint64_t ino);
+/* est-export-fsnotify.c: one of our inotifys.img or fanotifys.img entries into @w */
+int exp_conv_inotify(struct exp *ex, struct exp_img *w, const ProtobufCMessage *m);
+int exp_conv_fanotify(struct exp *ex, struct exp_img *w, const ProtobufCMessage *m);
 
 #endif /* CRIU_EST_EXPORT_INT_H */
