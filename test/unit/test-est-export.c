@@ -662,10 +662,18 @@ static int refused(struct run *r)
 	return 0;
 }
 
-/* FIFOs: not converted yet */
-static int refused_fifo(void)
+/* FIFOs: a REG entry of a new id for the path, their data in fifo-data.img */
+static int crit_pipe(void)
 {
-	return refused(&runs[4]);
+	return check_crit(&runs[4]);
+}
+
+static int rst_pipe(void)
+{
+	int r = check_restore(&runs[4]);
+
+	end_run(&runs[4]);
+	return r;
 }
 
 /* EFD_SEMAPHORE: the format has no such flag */
@@ -702,7 +710,8 @@ static const struct unit_case cases[] = {
 	{ "timerfd: crit decodes the export", crit_timerfd },
 	{ "timerfd: export, import, same images", trip_timerfd },
 	{ "timerfd: the export restores", rst_timerfd },
-	{ "pipe (FIFOs): the export is refused", refused_fifo },
+	{ "pipe (FIFOs): crit decodes the export", crit_pipe },
+	{ "pipe (FIFOs): the export restores", rst_pipe },
 	{ "eventfd (EFD_SEMAPHORE): the export is refused", refused_semaphore },
 	{ "unix_pair (SO_PEEK_OFF): the export is refused", refused_peek_off },
 	{ "a CPU affinity of its own: the export is refused", refused_affinity },
