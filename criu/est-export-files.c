@@ -3,8 +3,8 @@
  * -> established files.img, pipes-data.img and fdinfo-FILESID.img (plan
  * §2.9-§2.12). Kinds converted: regular files, directories, character
  * devices, O_PATH fds and terminals opened by path (all REG), pipes,
- * eventfds, timerfds, unnamed unix sockets (queues in sk-queues.img); any
- * other is refused.
+ * eventfds, timerfds, unnamed unix sockets (queues in sk-queues.img); those
+ * of est-export-fds.c; any other is refused. Signal owners: est-export-fown.c.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -34,14 +34,12 @@
 #include "est/sk-unix.pb-c.h"
 #include "est/timerfd.pb-c.h"
 
-static Est__FownEntry no_fown = EST__FOWN_ENTRY__INIT;
-
 struct ours {
 	ProtobufCMessage **reg, **pipe, **efd, **tfd, **usk;
 	size_t nr_reg, nr_pipe, nr_efd, nr_tfd, nr_usk;
 };
 
-static int conv_reg(struct exp_img *w, const RegFileEntry *r)
+static int conv_reg(struct exp *ex, struct exp_img *w, const RegFileEntry *r)
 {
 	Est__FileEntry f = EST__FILE_ENTRY__INIT;
 	Est__RegFileEntry e = EST__REG_FILE_ENTRY__INIT;
@@ -54,7 +52,6 @@ static int conv_reg(struct exp_img *w, const RegFileEntry *r)
 	e.id = r->id;
 	e.flags = r->flags;
 	e.pos = r->pos;
-	e.fown = &no_fown;
 	e.name = r->path;
 	e.has_mode = true;
 	e.mode = r->mode;
@@ -65,11 +62,11 @@ static int conv_reg(struct exp_img *w, const RegFileEntry *r)
 	f.type = EST__FD_TYPES__REG;
 	f.id = r->id;
 	f.reg = &e;
-	exp_img_add(w, &f.base, NULL, 0);
+	exp_file_add(ex, w, &f);
 	return 0;
 }
 
-static int conv_pipe(struct exp_img *w, const PipeEntry *p)
+static int conv_pipe(struct exp *ex, struct exp_img *w, const PipeEntry *p)
 {
 	Est__FileEntry f = EST__FILE_ENTRY__INIT;
 	Est__PipeEntry e = EST__PIPE_ENTRY__INIT;
@@ -82,11 +79,10 @@ static int conv_pipe(struct exp_img *w, const PipeEntry *p)
 	e.id = p->id;
 	e.pipe_id = p->pipe_id;
 	e.flags = p->flags;
-	e.fown = &no_fown;
 	f.type = EST__FD_TYPES__PIPE;
 	f.id = p->id;
 	f.pipe = &e;
-	exp_img_add(w, &f.base, NULL, 0);
+	exp_file_add(ex, w, &f);
 	return 0;
 }
 
@@ -96,7 +92,7 @@ static uint32_t f_flags(uint32_t status)
 	return O_RDWR | status;
 }
 
-static int conv_eventfd(struct exp_img *w, const EventfdEntry *e)
+static int conv_eventfd(struct exp *ex, struct exp_img *w, const EventfdEntry *e)
 {
 	Est__FileEntry f = EST__FILE_ENTRY__INIT;
 	Est__EventfdFileEntry o = EST__EVENTFD_FILE_ENTRY__INIT;
@@ -107,23 +103,21 @@ static int conv_eventfd(struct exp_img *w, const EventfdEntry *e)
 		return -1;
 	o.id = e->id;
 	o.flags = f_flags(e->flags);
-	o.fown = &no_fown;
 	o.counter = e->counter;
 	f.type = EST__FD_TYPES__EVENTFD;
 	f.id = e->id;
 	f.efd = &o;
-	exp_img_add(w, &f.base, NULL, 0);
+	exp_file_add(ex, w, &f);
 	return 0;
 }
 
-static int conv_timerfd(struct exp_img *w, const TimerfdEntry *t)
+static int conv_timerfd(struct exp *ex, struct exp_img *w, const TimerfdEntry *t)
 {
 	Est__FileEntry f = EST__FILE_ENTRY__INIT;
 	Est__TimerfdEntry o = EST__TIMERFD_ENTRY__INIT;
 
 	o.id = t->id;
 	o.flags = f_flags(t->flags);
-	o.fown = &no_fown;
 	o.clockid = t->clockid;
 	o.ticks = t->ticks;
 	o.settime_flags = t->settime_flags;
@@ -134,7 +128,7 @@ static int conv_timerfd(struct exp_img *w, const TimerfdEntry *t)
 	f.type = EST__FD_TYPES__TIMERFD;
 	f.id = t->id;
 	f.tfd = &o;
-	exp_img_add(w, &f.base, NULL, 0);
+	exp_file_add(ex, w, &f);
 	return 0;
 }
 
@@ -211,7 +205,7 @@ unknown:
 	return -1;
 }
 
-static int conv_unix(struct exp_img *w, struct exp_img *q, const UnixSkEntry *u,
+static int conv_unix(struct exp *ex, struct exp_img *w, struct exp_img *q, const UnixSkEntry *u,
 		     const ProtobufCMessage *const *all, size_t n)
 {
 	Est__SkPacketEntry pk;
@@ -251,7 +245,6 @@ static int conv_unix(struct exp_img *w, struct exp_img *q, const UnixSkEntry *u,
 			return -1;
 		}
 	}
-	o.e.fown = &no_fown;
 	o.e.opts = &o.opts;
 	o.e.name = u->name;
 	if (u->has_shutdown && u->shutdown) {
@@ -263,7 +256,7 @@ static int conv_unix(struct exp_img *w, struct exp_img *q, const UnixSkEntry *u,
 	o.f.type = EST__FD_TYPES__UNIXSK;
 	o.f.id = u->id;
 	o.f.usk = &o.e;
-	exp_img_add(w, &o.f.base, NULL, 0);
+	exp_file_add(ex, w, &o.f);
 	for (i = 0; i < u->n_queue; i++) {	/* this socket's receive queue, in order */
 		est__sk_packet_entry__init(&pk);
 		pk.id_for = u->id;
@@ -294,8 +287,8 @@ static int write_pipes_data(struct exp *ex)
 {
 	Est__PipeDataEntry e;
 	ProtobufCMessage **m;
-	struct exp_img w;
-	size_t nr, i;
+	struct exp_img w, wf;	/* pipes', FIFOs' */
+	size_t nr, i, nr_fifo = 0;
 	int ret = -1;
 
 	if (read_optional(ex, IMG_PIPES_DATA, "pipes-data.img", &m, &nr))
@@ -303,6 +296,7 @@ static int write_pipes_data(struct exp *ex)
 	if (!m)
 		return 0;
 	exp_img_open(&w, "pipes-data.img");
+	exp_img_open(&wf, "fifo-data.img");
 	for (i = 0; i < nr; i++) {
 		const PipeDataEntry *d = (const PipeDataEntry *)m[i];
 
@@ -316,12 +310,15 @@ static int write_pipes_data(struct exp *ex)
 		e.bytes = d->has_data ? d->data.len : 0;
 		e.has_size = true;
 		e.size = d->size;
-		exp_img_add(&w, &e.base, d->has_data ? d->data.data : NULL, e.bytes);
+		nr_fifo += exp_fifo_ino(ex, d->pipe_id);
+		exp_img_add(exp_fifo_ino(ex, d->pipe_id) ? &wf : &w, &e.base,
+			    d->has_data ? d->data.data : NULL, e.bytes);
 	}
-	ret = exp_img_close(ex, &w);
+	ret = (nr_fifo < nr ? exp_img_close(ex, &w) : 0) ||
+	      (nr_fifo ? exp_img_close(ex, &wf) : 0) ? -1 : 0;
 out:
-	if (ret && w.buf)
-		free(w.buf);
+	free(w.buf);
+	free(wf.buf);
 	img_free_all(m, nr);
 	return ret;
 }
@@ -333,7 +330,8 @@ int exp_files(struct exp *ex)
 	size_t i;
 	int ret = -1;
 
-	if (read_optional(ex, IMG_REG_FILES, "reg-files.img", &o.reg, &o.nr_reg) ||
+	if (exp_fown_read(ex) ||
+	    read_optional(ex, IMG_REG_FILES, "reg-files.img", &o.reg, &o.nr_reg) ||
 	    read_optional(ex, IMG_PIPES, "pipes.img", &o.pipe, &o.nr_pipe) ||
 	    read_optional(ex, IMG_EVENTFDS, "eventfds.img", &o.efd, &o.nr_efd) ||
 	    read_optional(ex, IMG_TIMERFDS, "timerfds.img", &o.tfd, &o.nr_tfd) ||
@@ -342,22 +340,22 @@ int exp_files(struct exp *ex)
 	exp_img_open(&w, "files.img");
 	exp_img_open(&q, "sk-queues.img");
 	for (i = 0; i < o.nr_reg; i++)
-		if (conv_reg(&w, (const RegFileEntry *)o.reg[i]))
+		if (conv_reg(ex, &w, (const RegFileEntry *)o.reg[i]))
 			goto drop;
 	for (i = 0; i < o.nr_pipe; i++)
-		if (conv_pipe(&w, (const PipeEntry *)o.pipe[i]))
+		if (conv_pipe(ex, &w, (const PipeEntry *)o.pipe[i]))
 			goto drop;
 	for (i = 0; i < o.nr_efd; i++)
-		if (conv_eventfd(&w, (const EventfdEntry *)o.efd[i]))
+		if (conv_eventfd(ex, &w, (const EventfdEntry *)o.efd[i]))
 			goto drop;
 	for (i = 0; i < o.nr_tfd; i++)
-		if (conv_timerfd(&w, (const TimerfdEntry *)o.tfd[i]))
+		if (conv_timerfd(ex, &w, (const TimerfdEntry *)o.tfd[i]))
 			goto drop;
 	for (i = 0; i < o.nr_usk; i++)
-		if (conv_unix(&w, &q, (const UnixSkEntry *)o.usk[i],
+		if (conv_unix(ex, &w, &q, (const UnixSkEntry *)o.usk[i],
 			      (const ProtobufCMessage *const *)o.usk, o.nr_usk))
 			goto drop;
-	if (exp_ttys(ex, &w))
+	if (exp_ttys(ex, &w) || exp_fd_kinds(ex, &w))
 		goto drop;
 	if (exp_img_close(ex, &w)) {
 		free(q.buf);
@@ -378,6 +376,9 @@ out:
 	img_free_all(o.pipe, o.nr_pipe);
 	img_free_all(o.efd, o.nr_efd);
 	img_free_all(o.tfd, o.nr_tfd);
+	exp_fown_release(ex);
+	free(ex->fifo_ino);
+	ex->fifo_ino = NULL;
 	return ret;
 }
 
@@ -401,6 +402,16 @@ static Est__FdTypes fd_type(FdKind k)
 		return EST__FD_TYPES__UNIXSK;
 	case FD_KIND__FD_PTY:
 		return EST__FD_TYPES__TTY;
+	case FD_KIND__FD_FIFO:
+		return EST__FD_TYPES__FIFO;
+	case FD_KIND__FD_SIGNALFD:
+		return EST__FD_TYPES__SIGNALFD;
+	case FD_KIND__FD_EPOLL:
+		return EST__FD_TYPES__EVENTPOLL;
+	case FD_KIND__FD_INOTIFY:
+		return EST__FD_TYPES__INOTIFY;
+	case FD_KIND__FD_FANOTIFY:
+		return EST__FD_TYPES__FANOTIFY;
 	default:
 		return EST__FD_TYPES__UND;
 	}
@@ -437,11 +448,7 @@ int exp_fdinfo(struct exp *ex, struct exp_proc *p)
 			       k ? k->name : "unknown");
 			goto drop;
 		}
-		if (d->fown) {
-			pr_err("not supported yet: %s: fd %u has an owner (F_SETOWN) or O_ASYNC", img,
-			       d->fd);
-			goto drop;
-		}
+		/* d->fown: with the file's entry (est-export-fown.c) */
 		if (d->has_write_hint && d->write_hint &&
 		    exp_cannot(img, "fd %u's file has a write-life hint (F_SET_RW_HINT)", d->fd))
 			goto drop;

@@ -33,7 +33,6 @@
 #define PTMX_RDEV	makedev(5, 2)
 #define PTMX_MODE	(S_IFCHR | 0666)	/* the /dev/ptmx node */
 #define EXT_PTS_MODE	(S_IFCHR | 0620)	/* shell job's terminal: ours keeps no node */
-#define REG_ID		(1u << 30)		/* a TTY file's REG entry: REG_ID | its id */
 
 static Est__FownEntry no_fown = EST__FOWN_ENTRY__INIT;
 
@@ -137,8 +136,8 @@ static void put_info(struct exp_img *w, const PtyEntry *e, uint32_t index, bool 
 	exp_img_add(w, &o.i.base, NULL, 0);
 }
 
-/* A TTY file and the REG entry of its path. */
-static void put_file(struct exp_img *w, const PtyFileEntry *f, const PtyEntry *e)
+/* A TTY file (with its signal owner) and the REG entry of its path, of a new id. */
+static void put_file(struct exp *ex, struct exp_img *w, const PtyFileEntry *f, const PtyEntry *e)
 {
 	Est__FileEntry fr = EST__FILE_ENTRY__INIT, ft = EST__FILE_ENTRY__INIT;
 	Est__RegFileEntry r = EST__REG_FILE_ENTRY__INIT;
@@ -146,7 +145,7 @@ static void put_file(struct exp_img *w, const PtyFileEntry *f, const PtyEntry *e
 	char pts[32];
 
 	snprintf(pts, sizeof(pts), "/dev/pts/%u", f->index);
-	r.id = REG_ID | f->id;
+	r.id = exp_new_id(ex);
 	r.flags = f->flags;
 	r.fown = &no_fown;
 	r.name = f->master ? "/dev/ptmx" : pts;
@@ -165,7 +164,7 @@ static void put_file(struct exp_img *w, const PtyFileEntry *f, const PtyEntry *e
 	ft.type = EST__FD_TYPES__TTY;
 	ft.id = f->id;
 	ft.tty = &t;
-	exp_img_add(w, &ft.base, NULL, 0);
+	exp_file_add(ex, w, &ft);
 }
 
 static int check_file(const struct ptys *s, const PtyFileEntry *f, const PtyEntry **e)
@@ -173,7 +172,7 @@ static int check_file(const struct ptys *s, const PtyFileEntry *f, const PtyEntr
 	bool external = f->has_external && f->external;
 
 	*e = find_pair(s, f->index);
-	if (f->index >= MAX_INDEX || f->id >= REG_ID || (f->master && external) ||
+	if (f->index >= MAX_INDEX || (f->master && external) ||
 	    !*e != external) {
 		pr_err("pty-files.img: file %u of pty %u: index, id or pair out of place", f->id,
 		       f->index);
@@ -237,7 +236,7 @@ static int convert(struct exp *ex, struct exp_img *files, const struct ptys *s)
 
 		if (check_file(s, f, &e))
 			goto drop;
-		put_file(files, f, e);
+		put_file(ex, files, f, e);
 		for (k = 0; !e && k < i; k++)	/* the shell job's terminal: one entry */
 			if (((const PtyFileEntry *)s->f[k])->index == f->index)
 				break;

@@ -252,6 +252,34 @@ size_t est_unknown_fields(const ProtobufCMessage *m)
 	return n;
 }
 
+bool est_file_fown(Est__FileEntry *f, Est__FownEntry ***fown, uint32_t **flags)
+{
+#define M(type, m)					\
+	case EST__FD_TYPES__##type:			\
+		if (!f->m)				\
+			return false;			\
+		*fown = &f->m->fown;			\
+		*flags = &f->m->flags;			\
+		return true
+	switch (f->type) {
+	M(REG, reg);
+	M(INETSK, isk);
+	M(EVENTFD, efd);
+	M(EVENTPOLL, epfd);
+	M(SIGNALFD, sgfd);
+	M(TIMERFD, tfd);
+	M(INOTIFY, ify);
+	M(FANOTIFY, ffy);
+	M(UNIXSK, usk);
+	M(PIPE, pipe);
+	M(TTY, tty);
+	M(MEMFD, memfd);
+	default:
+		return false;
+	}
+#undef M
+}
+
 int est_unix_default_buf(int type, int name)
 {
 	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0), v = -1;

@@ -631,6 +631,10 @@ int imp_core(struct imp *im, struct imp_proc *p)
 		goto out;
 	if (read_cores(&o, im, p))
 		goto out;
+	if (threads && o.in[0]->thread_core && o.in[0]->thread_core->creds) {
+		p->uid = o.in[0]->thread_core->creds->uid;	/* for the signal owners */
+		p->euid = o.in[0]->thread_core->creds->euid;
+	}
 	if (p->ids && imp_mm_read(im, p))
 		goto out;
 	o.nr = threads;

@@ -57,11 +57,6 @@ const Est__FileEntry *imp_obj(const struct imp *im, uint32_t id)
 	return f ? *f : NULL;
 }
 
-static bool fown_set(const Est__FownEntry *f)
-{
-	return f && (f->uid || f->euid || f->signum || f->pid_type || f->pid);
-}
-
 /* The member of @f its type names, and its own id; NULL when they disagree. */
 static const void *member(const Est__FileEntry *f)
 {
@@ -105,15 +100,11 @@ static const void *member(const Est__FileEntry *f)
 		m = k->member(f, &id, &fown);
 	}
 	}
-	if (!m || set != 1 || id != f->id) {
+	if (!m || set != 1 || id != f->id || (fown == NULL) != (f->type == EST__FD_TYPES__FIFO)) {
 		pr_err("files.img: object %u: its type, member and ids disagree", f->id);
 		return NULL;
 	}
-	if (fown_set(fown)) {
-		pr_err("not supported yet: files.img: object %u has a signal owner (F_SETOWN)", f->id);
-		return NULL;
-	}
-	return m;
+	return m;	/* its signal owner: imp_fowns_read() */
 }
 
 static int add_obj(struct imp *im, const struct est_entry *e, void *ctx)
@@ -189,7 +180,7 @@ int imp_files_read(struct imp *im)
 			pr_err("files.img: object id %u twice", im->obj[i]->id);
 			return -1;
 		}
-	return imp_read_all(im, "sk-queues.img", true, add_skq, NULL);
+	return imp_fowns_read(im) || imp_read_all(im, "sk-queues.img", true, add_skq, NULL);
 }
 
 void imp_files_free(struct imp *im)
@@ -205,6 +196,7 @@ void imp_files_free(struct imp *im)
 	if (q)
 		free(q->v);
 	free(q);
+	imp_fowns_free(im);
 }
 
 /* ---- writing ours -------------------------------------------------------------- */
@@ -690,6 +682,7 @@ struct fd_ctx {
 	FdEntry *fe;
 	size_t cap;
 	const char *img;
+	const struct imp_proc *p;
 };
 
 static int add_fd(struct imp *im, const struct est_entry *e, void *ctx)
@@ -724,13 +717,15 @@ static int add_fd(struct imp *im, const struct est_entry *e, void *ctx)
 		       c->img, d->fd, f->reg ? f->reg->name : "?");
 		return -1;
 	}
+	if (imp_fown_take(im, c->p, o, c->img))
+		return -1;
 	c->l.m[c->l.nr++] = &o->base;
 	return 0;
 }
 
 int imp_fdinfo(struct imp *im, struct imp_proc *p)
 {
-	struct fd_ctx c = { .cap = 65536 };
+	struct fd_ctx c = { .cap = 65536, .p = p };
 	char name[64];
 	int ret = -1;
 

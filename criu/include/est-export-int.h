@@ -10,6 +10,7 @@
 #include "image.h"
 
 #include "core.pb-c.h"
+#include "est/fdinfo.pb-c.h"
 #include "inventory.pb-c.h"
 #include "pstree.pb-c.h"
 
@@ -34,6 +35,11 @@ struct exp {
 	bool *xt;			/* to be kept whole as xt-NAME (--image-ext) */
 	size_t nr_names;
 	unsigned int flags;		/* EST_EXPORT_* */
+	struct exp_fown *fowns;		/* signal owners by object id (est-export-fown.c) */
+	size_t nr_fowns;
+	uint32_t max_id;		/* largest object id so far (exp_new_id) */
+	uint64_t *fifo_ino;		/* FIFOs' inodes: their data goes to fifo-data.img */
+	size_t nr_fifo_ino;
 };
 
 /* An established image being written: kept in memory, written at exp_img_close(). */
@@ -72,5 +78,27 @@ int exp_read_optional(struct exp *ex, enum img_kind kind, const char *name,
 		      ProtobufCMessage ***m, size_t *nr);
 /* est-export-tty.c: TTY and their REG entries into @files, tty-info.img, tty-data.img */
 int exp_ttys(struct exp *ex, struct exp_img *files);
+/*
+ * est-export-fown.c: exp_fown_read() collects the signal owners of every
+ * fds-PID.img (before any files.img entry); exp_file_add() adds @f to
+ * files.img with its member's owner and O_ASYNC; exp_fown() gives the owner
+ * of object @id (a zero one if none), adding O_ASYNC to *@flags if set;
+ * exp_new_id() a new object id, above every id of ours.
+ */
+int exp_fown_read(struct exp *ex);
+void exp_file_add(struct exp *ex, struct exp_img *w, Est__FileEntry *f);
+const Est__FownEntry *exp_fown(const struct exp *ex, uint32_t id, uint32_t *flags);
+uint32_t exp_new_id(struct exp *ex);
+void exp_fown_release(struct exp *ex);
+/*
+ * est-export-fds.c: signalfds, epolls, FIFOs (with their REG path entry),
+ * inotifys, fanotifys into files.img @w; exp_fifo_ino() says whether a
+ * pipes-data.img entry is a FIFO's (fifo-data.img).
+ */
+int exp_fd_kinds(struct exp *ex, struct exp_img *w);
+bool exp_fifo_ino(const struct exp *ex, uint64_t ino);
+/* est-export-fsnotify.c: one of our inotifys.img or fanotifys.img entries into @w */
+int exp_conv_inotify(struct exp *ex, struct exp_img *w, const ProtobufCMessage *m);
+int exp_conv_fanotify(struct exp *ex, struct exp_img *w, const ProtobufCMessage *m);
 
 #endif /* CRIU_EST_EXPORT_INT_H */

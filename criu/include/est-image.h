@@ -137,6 +137,15 @@ struct est_json_note {
  */
 int est_unix_default_buf(int type, int name);
 
+/*
+ * The fown_entry and the file flags of @f's member (the exporter sets the
+ * one, the importer reads it): every kind of ours has both but FIFO, whose
+ * REG path entry has them. False when @f has none or its member is absent.
+ */
+struct Est__FileEntry;
+struct Est__FownEntry;
+bool est_file_fown(struct Est__FileEntry *f, struct Est__FownEntry ***fown, uint32_t **flags);
+
 const struct est_json_note *est_json_notes(unsigned int *n);
 
 /*

@@ -38,6 +38,7 @@ struct imp_proc {
 	Est__TaskKobjIdsEntry *ids;
 	Est__FsEntry *fs;
 	Est__MmEntry *mm;
+	uint32_t uid, euid;		/* the leader's real and effective uid (est-import-fown.c) */
 };
 
 struct imp {
@@ -56,6 +57,7 @@ struct imp {
 	void *ttys;			/* tty-info.img, tty-data.img (est-import-tty.c) */
 	void *memfds;			/* memfd.img (est-import-shmem.c) */
 	void *shm;			/* shared anonymous memory objects (est-import-shmem.c) */
+	void *fowns;			/* signal owners of files.img objects (est-import-fown.c) */
 };
 
 /* est-import.c: reading the established files */
@@ -164,6 +166,16 @@ int imp_shm_vma(struct imp *im, bool memfd, uint64_t key, uint64_t pgoff, uint64
 		uint32_t *id);
 int imp_shm_write(struct imp *im);
 void imp_shm_free(struct imp *im);
+
+/*
+ * est-import-fown.c: imp_fowns_read() takes the signal owners and O_ASYNC
+ * out of the files.img entries (once all are read); imp_fown_take() gives
+ * the owner of @fe's object to @fe if it is the object's first fd in the
+ * tree (-1, logged, when ours cannot set it as the format says).
+ */
+int imp_fowns_read(struct imp *im);
+int imp_fown_take(struct imp *im, const struct imp_proc *p, FdEntry *fe, const char *img);
+void imp_fowns_free(struct imp *im);
 
 /* est-import-fsnotify.c: the INOTIFY and FANOTIFY rows */
 const void *imp_ify_member(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown);

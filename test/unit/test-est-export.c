@@ -58,7 +58,7 @@ struct run {
 static struct run runs[] = { { .prog = "counter" }, { .prog = "threads" }, { .prog = "tree" },
 			     { .prog = "pipe_tree" }, { .prog = "timerfd" },
 			     { .prog = "eventfd" }, { .prog = "unix_pair" },
-			     { .prog = "task_gaps", .mode = "affinity" } };
+			     { .prog = "task_gaps", .mode = "affinity" }, { .prog = "pipe" } };
 
 static const char *repo(void)
 {
@@ -627,6 +627,7 @@ CASES(1, threads)
 CASES(2, tree)
 CASES(3, pipe_tree)
 CASES(4, timerfd)
+CASES(8, pipe)
 
 /* Without --image-ext the dump stops: no inventory.img, the program runs on. */
 static int refused(struct run *r)
@@ -679,6 +680,9 @@ static const struct unit_case cases[] = {
 	{ "timerfd: crit decodes the dump", crit_timerfd },
 	{ "timerfd: import, export: the same dump", trip_timerfd },
 	{ "timerfd: the dump restores", rst_timerfd },
+	{ "pipe (FIFOs): crit decodes the dump", crit_pipe },
+	{ "pipe (FIFOs): import, export: the same dump", trip_pipe },
+	{ "pipe (FIFOs): the dump restores", rst_pipe },
 	{ "eventfd (EFD_SEMAPHORE): the dump is refused", refused_semaphore },
 	{ "unix_pair (SO_PEEK_OFF): the dump is refused", refused_peek_off },
 	{ "a CPU affinity of its own: the dump is refused", refused_affinity },

@@ -473,6 +473,7 @@ struct kinds_dir {
 	uint32_t fifo_ino;
 	/* doctoring */
 	uint32_t sgfd_flags, ep_tfd_id, ep_tfd2, fifo_regf, data_pipe_id;
+	uint32_t fown_uid;		/* the signalfd's owner was set as */
 	bool fifo_fd_as_reg;
 	uint32_t lock_flag;		/* of the second lock */
 	int32_t lock_pid, lock_fd, flock_len;
@@ -502,7 +503,7 @@ struct kinds_dir {
 static void kinds_default(struct kinds_dir *k)
 {
 	memset(k, 0, sizeof(*k));
-	k->sgfd_flags = O_RDWR | O_NONBLOCK;
+	k->sgfd_flags = O_RDWR | O_NONBLOCK | O_ASYNC;
 	k->ep_tfd_id = 103;
 	k->ep_tfd2 = 20;
 	k->fifo_regf = 100;
@@ -1032,6 +1033,7 @@ static int make_kinds(struct kinds_dir *k)
 					EST__EVENTPOLL_TFD_ENTRY__INIT };
 	Est__EventpollTfdEntry *tp[2] = { &t[0], &t[1] };
 	Est__PipeDataEntry pd = EST__PIPE_DATA_ENTRY__INIT;
+	Est__FownEntry own = EST__FOWN_ENTRY__INIT, fifo_own = EST__FOWN_ENTRY__INIT;
 	struct stat st;
 	int d = copy_single();
 
@@ -1044,8 +1046,9 @@ static int make_kinds(struct kinds_dir *k)
 	k->fifo_ino = st.st_ino;
 
 	reg.id = 100;
-	reg.flags = O_RDONLY | 0100000;		/* O_LARGEFILE as the kernel shows it */
-	reg.fown = &no_fown;
+	reg.flags = O_RDONLY | O_ASYNC | 0100000;	/* O_LARGEFILE as the kernel shows it */
+	fifo_own.signum = 40;			/* F_SETSIG without an owner */
+	reg.fown = &fifo_own;
 	reg.name = k->fifo;
 	reg.has_mode = true;
 	reg.mode = S_IFIFO | 0600;
@@ -1061,7 +1064,11 @@ static int make_kinds(struct kinds_dir *k)
 
 	sg.id = 102;
 	sg.flags = k->sgfd_flags;
-	sg.fown = &no_fown;
+	own.pid_type = 0;			/* F_OWNER_TID, the process's main thread */
+	own.pid = 32601;
+	own.signum = 36;
+	own.uid = own.euid = k->fown_uid;	/* golden single runs as root */
+	sg.fown = &own;
 	sg.sigmask = 1u << 9;
 	if (ADD_OBJ(d, SIGNALFD, 102, sgfd, &sg))
 		return -1;
@@ -1179,6 +1186,14 @@ static int check_kinds(int dirfd)
 	      ((FdEntry *)v[5])->id == 101);
 	CHECK(((FdEntry *)v[6])->kind == FD_KIND__FD_SIGNALFD && ((FdEntry *)v[6])->id == 102);
 	CHECK(((FdEntry *)v[7])->kind == FD_KIND__FD_EPOLL && ((FdEntry *)v[7])->id == 103);
+	/* owners and O_ASYNC move from the objects to their fds: the FIFO's from its path */
+	{
+		const FownEntry *f = ((FdEntry *)v[5])->fown, *s = ((FdEntry *)v[6])->fown;
+
+		CHECK(f && f->async && f->signum == 40 && !f->pid && !f->type);
+		CHECK(s && s->async && s->signum == 36 && s->pid == 32601 && s->type == 0);
+		CHECK(!((FdEntry *)v[7])->fown);
+	}
 	img_free_all(v, n);
 	return 0;
 }
@@ -1455,7 +1470,7 @@ static int test_kinds_refused(void)
 
 	if (golden("single", p, sizeof(p)))
 		SKIP("no golden images at %.300s", p);
-	for (v = 0; v < 50; v++) {
+	for (v = 0; v < 51; v++) {
 		kinds_default(&k);
 		switch (v) {
 		case 0: k.sgfd_flags = O_WRONLY; break;		/* a signalfd is O_RDWR */
@@ -1472,6 +1487,7 @@ static int test_kinds_refused(void)
 		case 11: k.lock_fd = 20; break;			/* a lock on a FIFO */
 		case 12: k.flock_len = 5; break;		/* a flock has no range */
 		case 13: k.lock_fd = -1; break;
+		case 50: k.fown_uid = 1000; break;		/* owner set under another uid */
 		default:
 			if (v < 20)
 				k.ghost_bad = v - 13;		/* 14..19: 1..6 */
