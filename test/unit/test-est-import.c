@@ -373,6 +373,16 @@ static int refused(int dirfd)
 	return r == -1 && imp.dirfd == -1 && !imp.path[0];
 }
 
+static int imports(int dirfd)
+{
+	struct est_import imp;
+
+	if (est_import(dirfd, &imp))
+		return 0;
+	est_import_release(&imp);
+	return 1;
+}
+
 static int test_refusals(void)
 {
 	static const uint32_t tcp[2] = { EST_MAGIC_COMMON, 0x51465506 };
@@ -388,8 +398,11 @@ static int test_refusals(void)
 	CHECK(write_file(d, "tcp-stream-1.img", tcp, sizeof(tcp)) == 0);	/* a kind not converted */
 	CHECK(refused(d));
 	CHECK(unlinkat(d, "tcp-stream-1.img", 0) == 0);
-	CHECK(write_file(d, "strange-file", "x", 1) == 0);		/* no kind at all */
+	CHECK(write_file(d, "xt-core-1.img", tcp, sizeof(tcp)) == 0);	/* ours, not announced */
 	CHECK(refused(d));
+	CHECK(unlinkat(d, "xt-core-1.img", 0) == 0);
+	CHECK(write_file(d, "strange-file", "x", 1) == 0);	/* not an image: left alone */
+	CHECK(imports(d));
 
 	d = copy_single();
 	CHECK(d >= 0 && truncate(strcat(strcpy(p, unit_dir_path()), "/pages-1.img"), 63 * PAGE) == 0);
