@@ -196,9 +196,9 @@ static int conv_opts(Est__SkOptsEntry *s, const UnixSkEntry *u)
 		}
 	}
 	if (!snd)
-		s->so_sndbuf = est_unix_default_buf(u->type, SO_SNDBUF);
+		s->so_sndbuf = est_sk_default_buf(AF_UNIX, (int)u->type, 0, SO_SNDBUF);
 	if (!rcv)
-		s->so_rcvbuf = est_unix_default_buf(u->type, SO_RCVBUF);
+		s->so_rcvbuf = est_sk_default_buf(AF_UNIX, (int)u->type, 0, SO_RCVBUF);
 	return 0;
 cannot:
 	i = u->opts[i]->opt & 0xffff;
