@@ -36,6 +36,13 @@
 
 static Est__FownEntry no_fown = EST__FOWN_ENTRY__INIT;
 
+/* Every files.img entry of a socket: one place for what the file layer adds (owners). */
+static void file_add(struct exp *ex, struct exp_img *w, Est__FileEntry *f)
+{
+	(void)ex;
+	exp_img_add(w, &f->base, NULL, 0);
+}
+
 /* What one socket's options become; pointers into it are valid while it lives. */
 struct opts_out {
 	Est__SkOptsEntry s;
@@ -221,7 +228,7 @@ static const UnixSkEntry *usk_by_id(const ProtobufCMessage *const *all, size_t n
  * name (a datagram socket's, as ours keeps it), state LISTEN and the
  * socket's own type. Its id counts down from the top, far from ours.
  */
-static int ext_peer(struct exp_img *w, struct ext_peers *x, const UnixSkEntry *u)
+static int ext_peer(struct exp *ex, struct exp_img *w, struct ext_peers *x, const UnixSkEntry *u)
 {
 	Est__FileEntry f = EST__FILE_ENTRY__INIT;
 	Est__UnixSkEntry e = EST__UNIX_SK_ENTRY__INIT;
@@ -253,7 +260,7 @@ static int ext_peer(struct exp_img *w, struct ext_peers *x, const UnixSkEntry *u
 	f.type = EST__FD_TYPES__UNIXSK;
 	f.id = e.id;
 	f.usk = &e;
-	exp_img_add(w, &f.base, NULL, 0);
+	file_add(ex, w, &f);
 	return 0;
 }
 
@@ -309,7 +316,7 @@ static void unix_queue(struct exp_img *q, const UnixSkEntry *u)
 	}
 }
 
-static int conv_unix(struct exp_img *w, struct exp_img *q, struct ext_peers *x,
+static int conv_unix(struct exp *ex, struct exp_img *w, struct exp_img *q, struct ext_peers *x,
 		     const UnixSkEntry *u, const ProtobufCMessage *const *all, size_t n)
 {
 	struct sk_ctx c = { "unix-sks.img", u->id, AF_UNIX, (int)u->type, 0 };
@@ -333,7 +340,7 @@ static int conv_unix(struct exp_img *w, struct exp_img *q, struct ext_peers *x,
 	est__file_entry__init(&o.f);
 	est__unix_sk_entry__init(&o.e);
 	if (conv_opts(&o.opts, &c, u->opts, u->n_opts) || unix_peer(&o, u, all, n) ||
-	    (u->has_ext_peer && u->ext_peer && ext_peer(w, x, u)))
+	    (u->has_ext_peer && u->ext_peer && ext_peer(ex, w, x, u)))
 		return -1;
 	o.e.id = u->id;
 	o.e.ino = u->ino;
@@ -353,7 +360,7 @@ static int conv_unix(struct exp_img *w, struct exp_img *q, struct ext_peers *x,
 	o.f.type = EST__FD_TYPES__UNIXSK;
 	o.f.id = u->id;
 	o.f.usk = &o.e;
-	exp_img_add(w, &o.f.base, NULL, 0);
+	file_add(ex, w, &o.f);
 	if (queue)
 		unix_queue(q, u);
 	return 0;
@@ -380,7 +387,7 @@ static size_t addr_words(const ProtobufCBinaryData *b, bool has, size_t len, uin
 	return len / 4;
 }
 
-static int conv_inet(struct exp_img *w, const InetSkEntry *s)
+static int conv_inet(struct exp *ex, struct exp_img *w, const InetSkEntry *s)
 {
 	struct sk_ctx c = { "inet-sks.img", s->id, (int)s->family, (int)s->type, (int)s->proto };
 	size_t alen = s->family == AF_INET6 ? 16 : 4;
@@ -431,7 +438,7 @@ static int conv_inet(struct exp_img *w, const InetSkEntry *s)
 	o.f.type = EST__FD_TYPES__INETSK;
 	o.f.id = s->id;
 	o.f.isk = &o.e;
-	exp_img_add(w, &o.f.base, NULL, 0);
+	file_add(ex, w, &o.f);
 	return 0;
 }
 
@@ -450,7 +457,7 @@ static int write_unix(struct exp *ex, struct exp_img *w, ProtobufCMessage **m, s
 		return -1;
 	exp_img_open(&q, "sk-queues.img");
 	for (i = 0; i < n; i++)
-		if (conv_unix(w, &q, x, (const UnixSkEntry *)m[i],
+		if (conv_unix(ex, w, &q, x, (const UnixSkEntry *)m[i],
 			      (const ProtobufCMessage *const *)m, n))
 			break;
 	free(x);
@@ -471,7 +478,7 @@ int exp_sockets(struct exp *ex, struct exp_img *w)
 	    exp_read_optional(ex, IMG_INET_SKS, "inet-sks.img", &isk, &nr_isk))
 		goto out;
 	for (i = 0; i < nr_isk; i++)
-		if (conv_inet(w, (const InetSkEntry *)isk[i]))
+		if (conv_inet(ex, w, (const InetSkEntry *)isk[i]))
 			goto out;
 	ret = write_unix(ex, w, usk, nr_usk);
 out:
