@@ -3,15 +3,14 @@
  * -> established files.img, pipes-data.img and fdinfo-FILESID.img (plan
  * §2.9-§2.12). Kinds converted: regular files, directories, character
  * devices, O_PATH fds and terminals opened by path (all REG), pipes,
- * eventfds, timerfds, unnamed unix sockets (queues in sk-queues.img); those
- * of est-export-fds.c; any other is refused. Signal owners: est-export-fown.c.
+ * eventfds, timerfds; sockets in est-export-sk.c; those of est-export-fds.c
+ * and est-export-tty.c; any other is refused. Signal owners: est-export-fown.c.
  */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/socket.h>
 
 #define LOG_PREFIX "est-export: "
 #include "est-export-int.h"
@@ -21,8 +20,6 @@
 #include "files.pb-c.h"
 #include "eventfd.pb-c.h"
 #include "pipe.pb-c.h"
-#include "sk-opts.pb-c.h"
-#include "sk-unix.pb-c.h"
 #include "timerfd.pb-c.h"
 #include "est/eventfd.pb-c.h"
 #include "est/fdinfo.pb-c.h"
@@ -30,13 +27,11 @@
 #include "est/pipe.pb-c.h"
 #include "est/pipe-data.pb-c.h"
 #include "est/regfile.pb-c.h"
-#include "est/sk-packet.pb-c.h"
-#include "est/sk-unix.pb-c.h"
 #include "est/timerfd.pb-c.h"
 
 struct ours {
-	ProtobufCMessage **reg, **pipe, **efd, **tfd, **usk;
-	size_t nr_reg, nr_pipe, nr_efd, nr_tfd, nr_usk;
+	ProtobufCMessage **reg, **pipe, **efd, **tfd;
+	size_t nr_reg, nr_pipe, nr_efd, nr_tfd;
 };
 
 static int conv_reg(struct exp *ex, struct exp_img *w, const RegFileEntry *r)
@@ -132,142 +127,8 @@ static int conv_timerfd(struct exp *ex, struct exp_img *w, const TimerfdEntry *t
 	return 0;
 }
 
-/* ---- unix sockets ------------------------------------------------------------ */
-
-struct usk_out {
-	Est__FileEntry f;
-	Est__UnixSkEntry e;
-	Est__SkOptsEntry opts;
-};
-
-/* Our sparse options -> the format's fixed ones; buffers and timeouts are required. */
-static int conv_opts(Est__SkOptsEntry *s, const UnixSkEntry *u)
-{
-	bool snd = false, rcv = false;
-	size_t i;
-
-	est__sk_opts_entry__init(s);
-	for (i = 0; i < u->n_opts; i++) {
-		const SkOpt *o = u->opts[i];
-		uint64_t v = (uint64_t)o->val;
-
-		if (o->opt >> 16 != SOL_SOCKET)
-			goto unknown;
-		switch (o->opt & 0xffff) {
-		case SO_SNDBUF: s->so_sndbuf = v, snd = true; break;
-		case SO_RCVBUF: s->so_rcvbuf = v, rcv = true; break;
-		case SO_SNDTIMEO_OLD: s->so_snd_tmo_sec = v / 1000000, s->so_snd_tmo_usec = v % 1000000; break;
-		case SO_RCVTIMEO_OLD: s->so_rcv_tmo_sec = v / 1000000, s->so_rcv_tmo_usec = v % 1000000; break;
-#define FLAG(name, f) case name: s->has_##f = true, s->f = v; break
-		FLAG(SO_REUSEADDR, reuseaddr);
-		FLAG(SO_PRIORITY, so_priority);
-		FLAG(SO_RCVLOWAT, so_rcvlowat);
-		FLAG(SO_MARK, so_mark);
-		FLAG(SO_PASSCRED, so_passcred);
-		FLAG(SO_PASSSEC, so_passsec);
-		FLAG(SO_DONTROUTE, so_dontroute);
-		FLAG(SO_REUSEPORT, so_reuseport);
-		FLAG(SO_BROADCAST, so_broadcast);
-		FLAG(SO_KEEPALIVE, so_keepalive);
-		FLAG(SO_OOBINLINE, so_oobinline);
-		FLAG(SO_BUF_LOCK, so_buf_lock);
-#undef FLAG
-		/* options ours always records; the format has no field: only their default */
-		case SO_PEEK_OFF:	/* off (-1), or recv returns other data */
-			if (o->val < 0)
-				break;
-			goto cannot;
-		case SO_PASSPIDFD:	/* off (0) */
-			if (!o->val)
-				break;
-			goto cannot;
-		case SO_PASSRIGHTS:	/* on (1) */
-			if (o->val == 1)
-				break;
-			goto cannot;
-		default:
-			goto unknown;
-		}
-	}
-	if (!snd)
-		s->so_sndbuf = est_unix_default_buf(u->type, SO_SNDBUF);
-	if (!rcv)
-		s->so_rcvbuf = est_unix_default_buf(u->type, SO_RCVBUF);
-	return 0;
-cannot:
-	i = u->opts[i]->opt & 0xffff;
-	return exp_cannot("unix-sks.img", "socket %u: %s is not at its default", u->id,
-			  i == SO_PEEK_OFF ? "SO_PEEK_OFF" : i == SO_PASSPIDFD ? "SO_PASSPIDFD" :
-			  "SO_PASSRIGHTS");
-unknown:
-	pr_err("not supported yet: unix-sks.img: socket %u: option %u:%u", u->id,
-	       u->opts[i]->opt >> 16, u->opts[i]->opt & 0xffff);
-	return -1;
-}
-
-static int conv_unix(struct exp *ex, struct exp_img *w, struct exp_img *q, const UnixSkEntry *u,
-		     const ProtobufCMessage *const *all, size_t n)
-{
-	Est__SkPacketEntry pk;
-	struct usk_out o;
-	size_t i;
-
-	/* an abstract name (autobind, SO_PASSCRED) is bound again as it was; a path is not yet */
-	if ((u->name.len && u->name.data[0]) || (u->has_ext_peer && u->ext_peer) ||
-	    u->ino > UINT32_MAX || (u->has_peer_ino && u->peer_ino > UINT32_MAX)) {
-		pr_err("not supported yet: unix-sks.img: socket %u: a name in the file system or an outside peer",
-		       u->id);
-		return -1;
-	}
-	/* connected: the peer sent them, and sends them again at restore */
-	if (u->type == SOCK_DGRAM && u->n_queue && !u->has_peer &&
-	    !(u->has_queue_unnamed && u->queue_unnamed) &&
-	    exp_cannot("unix-sks.img", "socket %u has queued datagrams from named senders (the format keeps no sender)",
-		       u->id))
-		return -1;
-	memset(&o, 0, sizeof(o));
-	est__file_entry__init(&o.f);
-	est__unix_sk_entry__init(&o.e);
-	if (conv_opts(&o.opts, u))
-		return -1;
-	o.e.id = u->id;
-	o.e.ino = u->ino;
-	o.e.type = u->type;
-	o.e.state = u->state;
-	o.e.flags = f_flags(u->flags);
-	o.e.backlog = u->has_backlog ? u->backlog : 0;
-	if (u->has_peer) {
-		for (i = 0; i < n; i++)
-			if (((const UnixSkEntry *)all[i])->id == u->peer)
-				o.e.peer = ((const UnixSkEntry *)all[i])->ino;
-		if (!o.e.peer) {
-			pr_err("unix-sks.img: socket %u: peer %u is not in the dump", u->id, u->peer);
-			return -1;
-		}
-	}
-	o.e.opts = &o.opts;
-	o.e.name = u->name;
-	if (u->has_shutdown && u->shutdown) {
-		o.e.has_shutdown = true;
-		o.e.shutdown = u->shutdown & 3;	/* 1 READ, 2 WRITE: the same bits */
-	}
-	o.e.has_ns_id = true;
-	o.e.ns_id = 2;		/* criu's network namespace (root_ids) */
-	o.f.type = EST__FD_TYPES__UNIXSK;
-	o.f.id = u->id;
-	o.f.usk = &o.e;
-	exp_file_add(ex, w, &o.f);
-	for (i = 0; i < u->n_queue; i++) {	/* this socket's receive queue, in order */
-		est__sk_packet_entry__init(&pk);
-		pk.id_for = u->id;
-		pk.length = u->queue[i].len;
-		exp_img_add(q, &pk.base, u->queue[i].data, u->queue[i].len);
-	}
-	return 0;
-}
-
-static int read_optional(struct exp *ex, enum img_kind kind, const char *name,
-			 ProtobufCMessage ***m, size_t *nr)
+int exp_read_optional(struct exp *ex, enum img_kind kind, const char *name,
+		      ProtobufCMessage ***m, size_t *nr)
 {
 	*m = NULL;
 	*nr = 0;
@@ -275,12 +136,6 @@ static int read_optional(struct exp *ex, enum img_kind kind, const char *name,
 		return 0;
 	exp_used(ex, name);
 	return img_read_all(ex->in, kind, 0, 0, NULL, NULL, m, nr);
-}
-
-int exp_read_optional(struct exp *ex, enum img_kind kind, const char *name,
-		      ProtobufCMessage ***m, size_t *nr)
-{
-	return read_optional(ex, kind, name, m, nr);
 }
 
 static int write_pipes_data(struct exp *ex)
@@ -291,7 +146,7 @@ static int write_pipes_data(struct exp *ex)
 	size_t nr, i, nr_fifo = 0;
 	int ret = -1;
 
-	if (read_optional(ex, IMG_PIPES_DATA, "pipes-data.img", &m, &nr))
+	if (exp_read_optional(ex, IMG_PIPES_DATA, "pipes-data.img", &m, &nr))
 		return -1;
 	if (!m)
 		return 0;
@@ -326,19 +181,17 @@ out:
 int exp_files(struct exp *ex)
 {
 	struct ours o = { 0 };
-	struct exp_img w, q = { .buf = NULL };
+	struct exp_img w;
 	size_t i;
 	int ret = -1;
 
 	if (exp_fown_read(ex) ||
-	    read_optional(ex, IMG_REG_FILES, "reg-files.img", &o.reg, &o.nr_reg) ||
-	    read_optional(ex, IMG_PIPES, "pipes.img", &o.pipe, &o.nr_pipe) ||
-	    read_optional(ex, IMG_EVENTFDS, "eventfds.img", &o.efd, &o.nr_efd) ||
-	    read_optional(ex, IMG_TIMERFDS, "timerfds.img", &o.tfd, &o.nr_tfd) ||
-	    read_optional(ex, IMG_UNIX_SKS, "unix-sks.img", &o.usk, &o.nr_usk))
+	    exp_read_optional(ex, IMG_REG_FILES, "reg-files.img", &o.reg, &o.nr_reg) ||
+	    exp_read_optional(ex, IMG_PIPES, "pipes.img", &o.pipe, &o.nr_pipe) ||
+	    exp_read_optional(ex, IMG_EVENTFDS, "eventfds.img", &o.efd, &o.nr_efd) ||
+	    exp_read_optional(ex, IMG_TIMERFDS, "timerfds.img", &o.tfd, &o.nr_tfd))
 		goto out;
 	exp_img_open(&w, "files.img");
-	exp_img_open(&q, "sk-queues.img");
 	for (i = 0; i < o.nr_reg; i++)
 		if (conv_reg(ex, &w, (const RegFileEntry *)o.reg[i]))
 			goto drop;
@@ -351,28 +204,16 @@ int exp_files(struct exp *ex)
 	for (i = 0; i < o.nr_tfd; i++)
 		if (conv_timerfd(ex, &w, (const TimerfdEntry *)o.tfd[i]))
 			goto drop;
-	for (i = 0; i < o.nr_usk; i++)
-		if (conv_unix(ex, &w, &q, (const UnixSkEntry *)o.usk[i],
-			      (const ProtobufCMessage *const *)o.usk, o.nr_usk))
-			goto drop;
-	if (exp_ttys(ex, &w) || exp_fd_kinds(ex, &w))
+	if (exp_sockets(ex, &w) || exp_ttys(ex, &w) || exp_fd_kinds(ex, &w))
 		goto drop;
-	if (exp_img_close(ex, &w)) {
-		free(q.buf);
-		goto out;
-	}
-	if (!o.nr_usk)
-		free(q.buf);
-	else if (exp_img_close(ex, &q))
+	if (exp_img_close(ex, &w))
 		goto out;
 	ret = write_pipes_data(ex);
 	goto out;
 drop:
 	free(w.buf);
-	free(q.buf);
 out:
 	img_free_all(o.reg, o.nr_reg);
-	img_free_all(o.usk, o.nr_usk);
 	img_free_all(o.pipe, o.nr_pipe);
 	img_free_all(o.efd, o.nr_efd);
 	img_free_all(o.tfd, o.nr_tfd);
@@ -412,6 +253,8 @@ static Est__FdTypes fd_type(FdKind k)
 		return EST__FD_TYPES__INOTIFY;
 	case FD_KIND__FD_FANOTIFY:
 		return EST__FD_TYPES__FANOTIFY;
+	case FD_KIND__FD_INET_SK:
+		return EST__FD_TYPES__INETSK;
 	default:
 		return EST__FD_TYPES__UND;
 	}

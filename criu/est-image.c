@@ -280,9 +280,9 @@ bool est_file_fown(Est__FileEntry *f, Est__FownEntry ***fown, uint32_t **flags)
 #undef M
 }
 
-int est_unix_default_buf(int type, int name)
+int est_sk_default_buf(int family, int type, int proto, int name)
 {
-	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0), v = -1;
+	int fd = socket(family, type | SOCK_CLOEXEC, proto), v = -1;
 	socklen_t l = sizeof(v);
 
 	if (fd >= 0) {

@@ -405,6 +405,53 @@ static const Est__UnixSkEntry *usk_by_ino(const struct imp *im, uint32_t ino)
 	return NULL;
 }
 
+/*
+ * The peer of @s: a socket of the dump, or the EST_USK_EXTERN entry standing
+ * for one outside it (--ext-unix-sk), which carries a datagram peer's name.
+ */
+static int unix_peer(const struct imp *im, const Est__UnixSkEntry *s, UnixSkEntry *e)
+{
+	const Est__UnixSkEntry *p = usk_by_ino(im, s->peer);
+
+	if (!p) {
+		pr_err("not supported yet: files.img: unix socket %u: its peer (inode %u) is outside the dump",
+		       s->id, s->peer);
+		return -1;
+	}
+	e->has_peer_ino = true;
+	e->peer_ino = s->peer;
+	if (!(p->uflags & EST_USK_EXTERN)) {
+		e->has_peer = true;
+		e->peer = p->id;
+		return 0;
+	}
+	e->has_ext_peer = e->ext_peer = true;
+	if (s->type == SOCK_DGRAM && p->name.len) {
+		e->has_ext_peer_name = true;
+		e->ext_peer_name = p->name;
+	}
+	return 0;
+}
+
+/* An entry for a peer outside the dump: no socket of ours, only checked. */
+static int check_extern(const struct imp *im, const Est__UnixSkEntry *s)
+{
+	const struct skqs *q = im->skq;
+	size_t i;
+
+	if (s->uflags != EST_USK_EXTERN || !s->ino || s->peer || s->name.len > 108) {
+		pr_err("files.img: unix socket %u: an outside peer with other flags (%#x), a peer or a long name",
+		       s->id, s->uflags);
+		return -1;
+	}
+	for (i = 0; i < q->nr; i++)
+		if (q->v[i].id_for == s->id) {
+			pr_err("sk-queues.img: messages queued on outside peer %u", s->id);
+			return -1;
+		}
+	return 0;
+}
+
 static ProtobufCMessage *conv_unix(const struct imp *im, const Est__UnixSkEntry *s)
 {
 	struct usk_out *u = imp_zalloc(sizeof(*u));
@@ -438,18 +485,8 @@ static ProtobufCMessage *conv_unix(const struct imp *im, const Est__UnixSkEntry 
 	}
 	if (imp_status_flags(s->flags, O_NONBLOCK, s->id, &e->flags))
 		goto err;
-	if (s->peer) {
-		const Est__UnixSkEntry *p = usk_by_ino(im, s->peer);
-
-		if (!p) {
-			pr_err("not supported yet: files.img: unix socket %u: its peer (inode %u) is outside the dump",
-			       s->id, s->peer);
-			goto err;
-		}
-		e->has_peer = e->has_peer_ino = true;
-		e->peer = p->id;
-		e->peer_ino = s->peer;
-	}
+	if (s->peer && unix_peer(im, s, e))
+		goto err;
 	if (s->has_shutdown && s->shutdown) {	/* the same bits: 1 read, 2 write */
 		e->has_shutdown = true;
 		e->shutdown = s->shutdown;
@@ -471,6 +508,11 @@ static ProtobufCMessage *conv_unix(const struct imp *im, const Est__UnixSkEntry 
 		for (i = 0; i < q->nr; i++)
 			if (q->v[i].id_for == s->id)
 				u->queue[e->n_queue++] = q->v[i].data;
+	}
+	/* a datagram socket without a peer in the dump: queued by senders without a name */
+	if (e->type == SOCK_DGRAM && e->n_queue) {
+		e->has_queue_unnamed = true;
+		e->queue_unnamed = !e->has_peer;
 	}
 	return &e->base;
 err:
@@ -628,7 +670,10 @@ int imp_files_write(struct imp *im)
 		case EST__FD_TYPES__PIPE: r = push(&pipe, conv_pipe(f->pipe)); break;
 		case EST__FD_TYPES__EVENTFD: r = push(&efd, conv_eventfd(f->efd)); break;
 		case EST__FD_TYPES__TIMERFD: r = push(&tfd, conv_timerfd(f->tfd)); break;
-		case EST__FD_TYPES__UNIXSK: r = push(&usk, conv_unix(im, f->usk)); break;
+		case EST__FD_TYPES__UNIXSK:
+			r = f->usk->uflags & EST_USK_EXTERN ? check_extern(im, f->usk) :
+							  push(&usk, conv_unix(im, f->usk));
+			break;
 		default: r = 0; break;	/* write_fd_kinds() */
 		}
 		if (r)
@@ -704,6 +749,11 @@ static int add_fd(struct imp *im, const struct est_entry *e, void *ctx)
 	if (f->reg && imp_reg_is_aux(im, f->id)) {
 		pr_err("not supported yet: %s: fd %u opens the path of a FIFO or tty file as a file", c->img,
 		       d->fd);
+		return -1;
+	}
+	if (f->usk && (f->usk->uflags & EST_USK_EXTERN)) {
+		pr_err("%s: fd %u opens unix socket %u, which stands for a peer outside the dump",
+		       c->img, d->fd, d->id);
 		return -1;
 	}
 	o = &c->fe[c->l.nr];

@@ -35,41 +35,29 @@ static void add(struct imp_sk_opts *o, int level, int name, int64_t val)
 	o->p[o->n++] = s;
 }
 
-static int default_buf(int family, int type, int proto, int name)
-{
-	int fd = socket(family, type | SOCK_CLOEXEC, proto), v = -1;
-	socklen_t l = sizeof(v);
-
-	if (fd >= 0) {
-		if (getsockopt(fd, SOL_SOCKET, name, &v, &l))
-			v = -1;
-		close(fd);
-	}
-	return v;
-}
-
 int imp_sk_opts(struct imp_sk_opts *o, const Est__SkOptsEntry *s, int family, int type,
 		int proto, uint32_t id)
 {
 	uint64_t snd = s->so_snd_tmo_sec * 1000000 + s->so_snd_tmo_usec;
 	uint64_t rcv = s->so_rcv_tmo_sec * 1000000 + s->so_rcv_tmo_usec;
 	bool tcp = proto == IPPROTO_TCP;
+	size_t bufs;
 
 	o->n = 0;
 	if (s->n_so_filter || (!tcp && (s->has_tcp_keepcnt || s->has_tcp_keepidle ||
 					s->has_tcp_keepintvl)) ||
 	    s->so_snd_tmo_sec > (1u << 31) || s->so_rcv_tmo_sec > (1u << 31) ||
 	    s->so_snd_tmo_usec >= 1000000 || s->so_rcv_tmo_usec >= 1000000 ||
-	    (s->has_so_no_check && s->so_no_check) ||
 	    (s->so_bound_dev && (!*s->so_bound_dev || strlen(s->so_bound_dev) >= 16))) {
-		pr_err("not supported yet: files.img: socket %u: a filter, TCP options on another protocol, SO_NO_CHECK or an out-of-range option",
+		pr_err("not supported yet: files.img: socket %u: a filter, TCP options on another protocol or an out-of-range option",
 		       id);
 		return -1;
 	}
-	if ((int)s->so_sndbuf != default_buf(family, type, proto, SO_SNDBUF))
+	if ((int)s->so_sndbuf != est_sk_default_buf(family, type, proto, SO_SNDBUF))
 		add(o, SOL_SOCKET, SO_SNDBUF, s->so_sndbuf);
-	if ((int)s->so_rcvbuf != default_buf(family, type, proto, SO_RCVBUF))
+	if ((int)s->so_rcvbuf != est_sk_default_buf(family, type, proto, SO_RCVBUF))
 		add(o, SOL_SOCKET, SO_RCVBUF, s->so_rcvbuf);
+	bufs = o->n;
 	if (snd)
 		add(o, SOL_SOCKET, SO_SNDTIMEO_OLD, snd);
 	if (rcv)
@@ -85,11 +73,14 @@ int imp_sk_opts(struct imp_sk_opts *o, const Est__SkOptsEntry *s, int family, in
 	FLAG(so_broadcast, SOL_SOCKET, SO_BROADCAST);
 	FLAG(so_keepalive, SOL_SOCKET, SO_KEEPALIVE);
 	FLAG(so_oobinline, SOL_SOCKET, SO_OOBINLINE);
-	FLAG(so_buf_lock, SOL_SOCKET, SO_BUF_LOCK);
+	FLAG(so_no_check, SOL_SOCKET, SO_NO_CHECK);
 	FLAG(tcp_keepcnt, SOL_TCP, TCP_KEEPCNT);
 	FLAG(tcp_keepidle, SOL_TCP, TCP_KEEPIDLE);
 	FLAG(tcp_keepintvl, SOL_TCP, TCP_KEEPINTVL);
 #undef FLAG
+	/* setting a buffer size locks it: then what SO_BUF_LOCK says counts, 0 too */
+	if (s->has_so_buf_lock && (s->so_buf_lock || bufs))
+		add(o, SOL_SOCKET, SO_BUF_LOCK, s->so_buf_lock);
 	if (s->has_so_rcvlowat && s->so_rcvlowat != 1)
 		add(o, SOL_SOCKET, SO_RCVLOWAT, s->so_rcvlowat);
 	if (s->has_so_linger)	/* present when on; ours: l_onoff << 32 | l_linger */

@@ -3,7 +3,8 @@
 
 Usage: /usr/bin/python3 test/crit_check.py CRIU DIR
 For each image of DIR except raw page data (pages-N.img), our extension
-images (xt-*) and non-images (logs, pid files):
+images (xt-*) and non-images (logs, pid files), without the fields crit
+3.17 does not know (UNKNOWN_TO_CRIT):
   - crit's decoder (pycriu, what `crit decode` runs) reads it;
   - crit's encoder gives back the same bytes from the decoded JSON;
   - `criu show FILE` prints exactly what `crit decode -i FILE` prints.
@@ -26,9 +27,95 @@ def skipped(name):
             name.endswith(".pid") or (name.startswith("pages-") and name.endswith(".img")))
 
 
+# Fields 4.x writes and crit 3.17 does not know (plan §5.3): crit's decode
+# drops them, so its encode cannot give them back. Per image, the paths of
+# field numbers into each entry of such fields; the round trip and criu show
+# are then checked on our bytes without them.
+UNKNOWN_TO_CRIT = {
+    "files.img": [(4, 20), (4, 16, 5), (4, 16, 6), (4, 16, 7)],  # inet tcp_opts, ip_opts
+}
+
+
+def varint(b, i):
+    v = s = 0
+    while True:
+        c = b[i]
+        i += 1
+        v |= (c & 0x7f) << s
+        s += 7
+        if c < 0x80:
+            return v, i
+
+
+def put_varint(v):
+    out = bytearray()
+    while True:
+        out.append((v & 0x7f) | (0x80 if v > 0x7f else 0))
+        v >>= 7
+        if not v:
+            return bytes(out)
+
+
+def strip_fields(b, paths):
+    """Protobuf message bytes @b without the fields @paths name."""
+    out, i = bytearray(), 0
+    while i < len(b):
+        start = i
+        tag, i = varint(b, i)
+        num, wt = tag >> 3, tag & 7
+        if wt == 0:
+            _, i = varint(b, i)
+        elif wt == 1:
+            i += 8
+        elif wt == 5:
+            i += 4
+        elif wt == 2:
+            n, j = varint(b, i)
+            i = j + n
+            sub = [p[1:] for p in paths if p[0] == num and len(p) > 1]
+            if sub:
+                inner = strip_fields(b[j:i], sub)
+                out += put_varint(tag) + put_varint(len(inner)) + inner
+                continue
+        else:
+            raise ValueError("wire type %d" % wt)
+        if (num,) not in paths:
+            out += b[start:i]
+    return bytes(out)
+
+
+def strip_unknown(name, raw):
+    """@raw without the fields crit does not know; None if it has none of them."""
+    paths = UNKNOWN_TO_CRIT.get(name)
+    if not paths:
+        return None
+    m = pycriu.images.magic.by_name
+    i = 8 if int.from_bytes(raw[:4], "little") in (m["IMG_COMMON"], m["IMG_SERVICE"]) else 4
+    out = bytearray(raw[:i])
+    while i < len(raw):
+        n = int.from_bytes(raw[i:i + 4], "little")
+        e = strip_fields(raw[i + 4:i + 4 + n], paths)
+        out += len(e).to_bytes(4, "little") + e
+        i += 4 + n
+    return bytes(out) if out != raw else None
+
+
 def check(criu, path):
     with open(path, "rb") as f:
         raw = f.read()
+    stripped = strip_unknown(os.path.basename(path), raw)
+    if stripped is None:
+        return check_bytes(criu, path, raw)
+    tmp = path + ".crit-check"
+    with open(tmp, "wb") as f:
+        f.write(stripped)
+    try:
+        return check_bytes(criu, tmp, stripped)
+    finally:
+        os.unlink(tmp)
+
+
+def check_bytes(criu, path, raw):
     try:
         img = pycriu.images.load(io.BytesIO(raw))
     except Exception as e:  # crit fails on it: that is the finding

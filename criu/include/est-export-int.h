@@ -74,8 +74,11 @@ void exp_mm_release(struct exp_proc *p);
 /* est-export-files.c: files.img, pipes-data.img (once), fdinfo-N.img per process */
 int exp_files(struct exp *ex);
 int exp_fdinfo(struct exp *ex, struct exp_proc *p);
+/* Our image @name of @kind, all its entries; none (and 0) if it does not exist. */
 int exp_read_optional(struct exp *ex, enum img_kind kind, const char *name,
 		      ProtobufCMessage ***m, size_t *nr);
+/* est-export-sk.c: the UNIXSK and INETSK entries into files.img @w, sk-queues.img */
+int exp_sockets(struct exp *ex, struct exp_img *w);
 /* est-export-tty.c: TTY and their REG entries into @files, tty-info.img, tty-data.img */
 int exp_ttys(struct exp *ex, struct exp_img *files);
 /*

@@ -131,11 +131,13 @@ struct est_json_note {
 };
 
 /*
- * getsockopt(@name) (SO_SNDBUF, SO_RCVBUF) of a fresh unix socket of @type:
- * what the format's required buffer sizes are when nothing changed them;
- * -1 if it cannot be read.
+ * getsockopt(@name) (SO_SNDBUF, SO_RCVBUF) of a fresh socket of (@family,
+ * @type, @proto): what the format's required buffer sizes are when nothing
+ * changed them; -1 if it cannot be read.
  */
-int est_unix_default_buf(int type, int name);
+int est_sk_default_buf(int family, int type, int proto, int name);
+/* unix_sk_entry.uflags: the entry stands for a peer outside the dump */
+#define EST_USK_EXTERN	1
 
 /*
  * The fown_entry and the file flags of @f's member (the exporter sets the

@@ -495,7 +495,7 @@ struct kinds_dir {
 	int ghost_bad;
 	/* sockets: 1 established TCP, 2 AF_PACKET, 3 raw IP options, 4 a name relative
 	 * to a directory, 5 two listeners on one path, 6 a peer address while not
-	 * connected, 7 V6ONLY on IPv4, 8 an outside peer (USK_EXTERN) */
+	 * connected, 7 V6ONLY on IPv4, 8 an fd on an outside peer's entry (USK_EXTERN) */
 	int sk_bad;
 	/* notification groups: 1 a handle without path, 2 a mount mark without its
 	 * path, 3 an inotify ignored mask, 4 O_APPEND on a group's fd */
@@ -635,6 +635,39 @@ static int add_unix(int d, uint32_t id, uint32_t fd, const char *name, size_t le
 		u.shutdown = EST__SK_SHUTDOWN__READ;
 	}
 	return ADD_OBJ(d, UNIXSK, id, usk, &u) || add_fdinfo(d, fd, EST__FD_TYPES__UNIXSK, id);
+}
+
+/*
+ * Unix 141 (fd 45), datagram, connected to a socket outside the dump bound
+ * to /var/tmp/est-peer: the format's USK_EXTERN entry 140 stands for that.
+ * SO_NO_CHECK on, SO_BUF_LOCK 0 (the buffer sizes set lock them otherwise).
+ */
+static int add_ext_peer(int d)
+{
+	Est__UnixSkEntry x = EST__UNIX_SK_ENTRY__INIT, u = EST__UNIX_SK_ENTRY__INIT;
+	Est__SkOptsEntry xo = EST__SK_OPTS_ENTRY__INIT, o;
+
+	x.id = 140;
+	x.ino = 900140;
+	x.type = SOCK_DGRAM;
+	x.state = 10;
+	x.uflags = EST_USK_EXTERN;
+	x.fown = &no_fown;
+	x.opts = &xo;
+	x.name.data = (uint8_t *)"/var/tmp/est-peer";
+	x.name.len = 17;
+	u.id = 141;
+	u.ino = 900141;
+	u.type = SOCK_DGRAM;
+	u.state = 1;
+	u.flags = O_RDWR;
+	u.peer = 900140;
+	u.fown = &no_fown;
+	u.opts = sk_opts(&o);
+	o.has_so_no_check = o.so_no_check = true;
+	o.has_so_buf_lock = true;
+	return ADD_OBJ(d, UNIXSK, 140, usk, &x) || ADD_OBJ(d, UNIXSK, 141, usk, &u) ||
+	       add_fdinfo(d, 45, EST__FD_TYPES__UNIXSK, 141);
 }
 
 /*
@@ -1109,7 +1142,7 @@ static int make_kinds(struct kinds_dir *k)
 	    add_fdinfo(d, 21, EST__FD_TYPES__SIGNALFD, 102) ||
 	    add_fdinfo(d, 22, EST__FD_TYPES__EVENTPOLL, 103) || add_locks(d, k) ||
 	    add_ghosts(d, k) || add_sockets(d, k) || add_fsnotify(d, k) || add_ttys(d, k) ||
-	    add_memfds(d, k) || add_shm(d, k))
+	    add_memfds(d, k) || add_shm(d, k) || add_ext_peer(d))
 		return -1;
 
 	pd.pipe_id = k->data_pipe_id ? k->data_pipe_id : k->fifo_ino;
@@ -1188,7 +1221,7 @@ static int check_kinds(int dirfd)
 	}
 	img_free_all(v, n);
 
-	CHECK(!read_all(dirfd, IMG_FDS, 32601, &v, &n) && n == 23);
+	CHECK(!read_all(dirfd, IMG_FDS, 32601, &v, &n) && n == 24);
 	CHECK(((FdEntry *)v[21])->kind == FD_KIND__FD_MEMFD && ((FdEntry *)v[21])->id == 130);
 	CHECK(((FdEntry *)v[17])->kind == FD_KIND__FD_PTY && ((FdEntry *)v[17])->id == 122);
 	CHECK(((FdEntry *)v[15])->kind == FD_KIND__FD_INOTIFY && ((FdEntry *)v[15])->fd == 31);
@@ -1254,9 +1287,10 @@ static int check_sockets(int dirfd)
 	ProtobufCMessage **v = NULL;
 	size_t n;
 
-	CHECK(!read_all(dirfd, IMG_UNIX_SKS, 0, &v, &n) && n == 2);
+	CHECK(!read_all(dirfd, IMG_UNIX_SKS, 0, &v, &n) && n == 3);
 	{
 		UnixSkEntry *l = (UnixSkEntry *)v[0], *a = (UnixSkEntry *)v[1];
+		UnixSkEntry *x = (UnixSkEntry *)v[2];
 
 		CHECK(l->id == 107 && l->state == 10 && l->has_backlog && l->backlog == 5);
 		CHECK(l->has_name && l->name.len == 15 && !memcmp(l->name.data, "/var/tmp/est-sk", 15));
@@ -1266,6 +1300,13 @@ static int check_sockets(int dirfd)
 		CHECK(opt(l->opts, l->n_opts, SOL_SOCKET, SO_RCVTIMEO_OLD) == 2000500);
 		CHECK(a->id == 108 && a->type == SOCK_DGRAM && a->has_name && a->name.len == 8 &&
 		      !a->name.data[0] && !a->has_mode && a->has_shutdown && a->shutdown == 1);
+		/* the outside peer: no socket of ours, named on the one connected to it */
+		CHECK(x->id == 141 && x->state == 1 && !x->has_peer && x->ext_peer &&
+		      x->has_peer_ino && x->peer_ino == 900140 && x->has_ext_peer_name &&
+		      x->ext_peer_name.len == 17 && !memcmp(x->ext_peer_name.data, "/var/tmp/est-peer", 17));
+		CHECK(opt(x->opts, x->n_opts, SOL_SOCKET, SO_NO_CHECK) == 1);
+		CHECK(opt(x->opts, x->n_opts, SOL_SOCKET, SO_BUF_LOCK) == 0);
+		CHECK(opt(l->opts, l->n_opts, SOL_SOCKET, SO_BUF_LOCK) == -1);
 	}
 	img_free_all(v, n);
 

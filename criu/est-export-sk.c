@@ -1,0 +1,483 @@
+/*
+ * Our unix-sks and inet-sks images -> established files.img entries UNIXSK
+ * and INETSK, sk-queues.img (plan §2.14, §2.16). Our sparse option list
+ * becomes the format's fixed sk_opts_entry (plus ip_opts_entry and
+ * tcp_opts_entry of an inet socket); an option the format has no field for
+ * goes through exp_cannot(). A unix socket whose peer is outside the dump
+ * (--ext-unix-sk) points at an extra UNIXSK entry flagged EST_USK_EXTERN that
+ * stands for that peer, as the established dump writes one.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#define LOG_PREFIX "est-export: "
+#include "est-export-int.h"
+#include "kernel-compat.h"
+#include "log.h"
+#include "sockets.h"
+#include "unix-sk.h"
+
+#include "sk-inet.pb-c.h"
+#include "sk-opts.pb-c.h"
+#include "sk-unix.pb-c.h"
+#include "est/fdinfo.pb-c.h"
+#include "est/fown.pb-c.h"
+#include "est/sk-inet.pb-c.h"
+#include "est/sk-packet.pb-c.h"
+#include "est/sk-unix.pb-c.h"
+
+#define EXT_PEERS_MAX	1024
+
+static Est__FownEntry no_fown = EST__FOWN_ENTRY__INIT;
+
+/* Every files.img entry of a socket: one place for what the file layer adds (owners). */
+
+/* What one socket's options become; pointers into it are valid while it lives. */
+struct opts_out {
+	Est__SkOptsEntry s;
+	Est__IpOptsEntry ip;
+	Est__TcpOptsEntry tcp;
+	bool has_v6only, v6only;
+	char dev[IFNAMSIZ];
+};
+
+struct sk_ctx {
+	const char *img;	/* our image, for exp_cannot() */
+	uint32_t id;
+	int family, type, proto;
+};
+
+static int no_field(const struct sk_ctx *c, const SkOpt *o)
+{
+	const char *n = sk_opt_name(o->opt >> 16, o->opt & 0xffff);
+
+	if (!n) {
+		pr_err("not supported yet: %s: socket %u: option %u:%u", c->img, c->id,
+		       o->opt >> 16, o->opt & 0xffff);
+		return -1;
+	}
+	if (o->has_data)
+		return exp_cannot(c->img, "socket %u: option %s (%zu bytes) has no field in the format",
+				  c->id, n, o->data.len);
+	return exp_cannot(c->img, "socket %u: option %s (%lld) has no field in the format",
+			  c->id, n, (long long)o->val);
+}
+
+/* The unix socket options ours always keeps, at the value a fresh socket has. */
+static bool unix_default(const struct sk_ctx *c, unsigned int name, int64_t v)
+{
+	if (c->family != AF_UNIX)
+		return false;
+	return (name == SO_PEEK_OFF && v < 0) || (name == SO_PASSPIDFD && !v) ||
+	       (name == SO_PASSRIGHTS && v == 1);
+}
+
+/* SOL_SOCKET: 1 mapped, 0 no field. */
+static int sol_socket(struct opts_out *o, const SkOpt *p, bool *snd, bool *rcv)
+{
+	Est__SkOptsEntry *s = &o->s;
+	uint64_t v = (uint64_t)p->val;
+
+	switch (p->opt & 0xffff) {
+	case SO_SNDBUF: s->so_sndbuf = v, *snd = true; return 1;
+	case SO_RCVBUF: s->so_rcvbuf = v, *rcv = true; return 1;
+	case SO_SNDTIMEO_OLD: s->so_snd_tmo_sec = v / 1000000, s->so_snd_tmo_usec = v % 1000000; return 1;
+	case SO_RCVTIMEO_OLD: s->so_rcv_tmo_sec = v / 1000000, s->so_rcv_tmo_usec = v % 1000000; return 1;
+	case SO_LINGER:		/* off, it still reads the seconds last set: not in the format */
+		if (!(v >> 32))
+			return 0;
+		s->has_so_linger = true, s->so_linger = (uint32_t)v;
+		return 1;
+	case SO_BINDTODEVICE:
+		if (!p->has_data || !p->data.len || p->data.len >= sizeof(o->dev) ||
+		    memchr(p->data.data, 0, p->data.len))
+			return 0;
+		memcpy(o->dev, p->data.data, p->data.len);
+		s->so_bound_dev = o->dev;
+		return 1;
+#define FLAG(name, f) case name: s->has_##f = true, s->f = v; return 1
+	FLAG(SO_REUSEADDR, reuseaddr);
+	FLAG(SO_PRIORITY, so_priority);
+	FLAG(SO_RCVLOWAT, so_rcvlowat);
+	FLAG(SO_MARK, so_mark);
+	FLAG(SO_PASSCRED, so_passcred);
+	FLAG(SO_PASSSEC, so_passsec);
+	FLAG(SO_DONTROUTE, so_dontroute);
+	FLAG(SO_NO_CHECK, so_no_check);
+	FLAG(SO_REUSEPORT, so_reuseport);
+	FLAG(SO_BROADCAST, so_broadcast);
+	FLAG(SO_KEEPALIVE, so_keepalive);
+	FLAG(SO_OOBINLINE, so_oobinline);
+	FLAG(SO_BUF_LOCK, so_buf_lock);
+#undef FLAG
+	}
+	return 0;
+}
+
+/* SOL_IP, SOL_IPV6, SOL_TCP: 1 mapped, 0 no field. */
+static int sol_inet(struct opts_out *o, const struct sk_ctx *c, const SkOpt *p)
+{
+	unsigned int level = p->opt >> 16, name = p->opt & 0xffff;
+	bool v4 = c->family == AF_INET, v6 = c->family == AF_INET6;
+	uint32_t v = (uint32_t)p->val;
+
+	if (level == SOL_TCP && c->proto == IPPROTO_TCP) {
+		switch (name) {
+		case TCP_KEEPCNT: o->s.has_tcp_keepcnt = true, o->s.tcp_keepcnt = v; return 1;
+		case TCP_KEEPIDLE: o->s.has_tcp_keepidle = true, o->s.tcp_keepidle = v; return 1;
+		case TCP_KEEPINTVL: o->s.has_tcp_keepintvl = true, o->s.tcp_keepintvl = v; return 1;
+		case TCP_NODELAY: o->tcp.has_nodelay = true, o->tcp.nodelay = v; return 1;
+		case TCP_CORK: o->tcp.has_cork = true, o->tcp.cork = v; return 1;
+		}
+		return 0;
+	}
+	if (level == SOL_IPV6 && v6 && name == IPV6_V6ONLY) {
+		o->has_v6only = true, o->v6only = v;
+		return 1;
+	}
+	/* IP_FREEBIND and IPV6_FREEBIND are one flag of the socket */
+	if ((level == SOL_IP && name == IP_FREEBIND && (v4 || v6)) ||
+	    (level == SOL_IPV6 && name == IPV6_FREEBIND && v6)) {
+		o->ip.has_freebind = true, o->ip.freebind = v;
+		return 1;
+	}
+	if (level != SOL_IP || !v4)
+		return 0;
+	switch (name) {
+	case IP_TOS: o->ip.has_tos = true, o->ip.tos = v; return 1;
+	case IP_TTL: o->ip.has_ttl = true, o->ip.ttl = v; return 1;
+	case IP_PKTINFO: o->ip.has_pktinfo = true, o->ip.pktinfo = v; return 1;
+	}
+	return 0;
+}
+
+/*
+ * Our options -> @o. The format requires the buffer sizes and timeouts:
+ * those ours left out are a fresh socket's. SO_BUF_LOCK is written always,
+ * as the established dump does on kernels that have it.
+ */
+static int conv_opts(struct opts_out *o, const struct sk_ctx *c, SkOpt *const *opts, size_t n)
+{
+	bool snd = false, rcv = false;
+	size_t i;
+	int r;
+
+	memset(o, 0, sizeof(*o));
+	est__sk_opts_entry__init(&o->s);
+	est__ip_opts_entry__init(&o->ip);
+	est__tcp_opts_entry__init(&o->tcp);
+	o->s.has_so_buf_lock = true;
+	for (i = 0; i < n; i++) {
+		const SkOpt *p = opts[i];
+
+		if (p->opt >> 16 == SOL_SOCKET) {
+			if (unix_default(c, p->opt & 0xffff, p->val))
+				continue;
+			r = sol_socket(o, p, &snd, &rcv);
+		} else {
+			r = sol_inet(o, c, p);
+		}
+		if (!r && no_field(c, p))
+			return -1;
+	}
+	if (!snd)
+		o->s.so_sndbuf = est_sk_default_buf(c->family, c->type, c->proto, SO_SNDBUF);
+	if (!rcv)
+		o->s.so_rcvbuf = est_sk_default_buf(c->family, c->type, c->proto, SO_RCVBUF);
+	return 0;
+}
+
+/* ---- unix sockets ------------------------------------------------------------ */
+
+struct usk_out {
+	Est__FileEntry f;
+	Est__UnixSkEntry e;
+	Est__FilePermsEntry perms;
+	struct opts_out opts;
+};
+
+/* The outside peers met so far, by inode: each gets one EST_USK_EXTERN entry. */
+struct ext_peers {
+	uint64_t ino[EXT_PEERS_MAX];
+	size_t nr;
+};
+
+static const UnixSkEntry *usk_by_id(const ProtobufCMessage *const *all, size_t n, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (((const UnixSkEntry *)all[i])->id == id)
+			return (const UnixSkEntry *)all[i];
+	return NULL;
+}
+
+/*
+ * The entry standing for @u's peer outside the dump: ino the peer's, its
+ * name (a datagram socket's, as ours keeps it), state LISTEN and the
+ * socket's own type. Its id counts down from the top, far from ours.
+ */
+static int ext_peer(struct exp *ex, struct exp_img *w, struct ext_peers *x, const UnixSkEntry *u)
+{
+	Est__FileEntry f = EST__FILE_ENTRY__INIT;
+	Est__UnixSkEntry e = EST__UNIX_SK_ENTRY__INIT;
+	Est__SkOptsEntry o = EST__SK_OPTS_ENTRY__INIT;
+	size_t i;
+
+	if (!u->has_peer_ino || !u->peer_ino || u->peer_ino > UINT32_MAX) {
+		pr_err("not supported yet: unix-sks.img: socket %u: an outside peer without an inode",
+		       u->id);
+		return -1;
+	}
+	for (i = 0; i < x->nr; i++)
+		if (x->ino[i] == u->peer_ino)
+			return 0;
+	if (x->nr == EXT_PEERS_MAX) {
+		pr_err("not supported yet: unix-sks.img: more than %d outside peers", EXT_PEERS_MAX);
+		return -1;
+	}
+	x->ino[x->nr++] = u->peer_ino;
+	e.id = exp_new_id(ex);
+	e.ino = u->peer_ino;
+	e.type = u->type;
+	e.state = USK_LISTEN;
+	e.uflags = EST_USK_EXTERN;
+	e.fown = &no_fown;
+	e.opts = &o;
+	if (u->has_ext_peer_name)
+		e.name = u->ext_peer_name;
+	f.type = EST__FD_TYPES__UNIXSK;
+	f.id = e.id;
+	f.usk = &e;
+	exp_file_add(ex, w, &f);
+	return 0;
+}
+
+/* The socket file of a name in the file system: its attributes, deleted or not. */
+static void unix_name(struct usk_out *o, const UnixSkEntry *u)
+{
+	o->e.name = u->name;
+	if (!u->name.len || !u->name.data[0])
+		return;		/* unnamed or abstract */
+	if (u->has_mode) {
+		est__file_perms_entry__init(&o->perms);
+		o->perms.mode = u->mode;
+		o->perms.uid = u->uid;
+		o->perms.gid = u->gid;
+		o->e.file_perms = &o->perms;
+	}
+	if (u->has_deleted) {
+		o->e.has_deleted = true;
+		o->e.deleted = u->deleted;
+	}
+}
+
+static int unix_peer(struct usk_out *o, const UnixSkEntry *u, const ProtobufCMessage *const *all,
+		     size_t n)
+{
+	const UnixSkEntry *p;
+
+	if (u->has_ext_peer && u->ext_peer) {
+		o->e.peer = u->peer_ino;	/* the EST_USK_EXTERN entry */
+		return 0;
+	}
+	if (!u->has_peer)
+		return 0;
+	p = usk_by_id(all, n, u->peer);
+	if (!p || !p->ino || p->ino > UINT32_MAX) {
+		pr_err("unix-sks.img: socket %u: peer %u is not in the dump", u->id, u->peer);
+		return -1;
+	}
+	o->e.peer = p->ino;
+	return 0;
+}
+
+static void unix_queue(struct exp_img *q, const UnixSkEntry *u)
+{
+	Est__SkPacketEntry pk;
+	size_t i;
+
+	for (i = 0; i < u->n_queue; i++) {	/* this socket's receive queue, in order */
+		est__sk_packet_entry__init(&pk);
+		pk.id_for = u->id;
+		pk.length = u->queue[i].len;
+		exp_img_add(q, &pk.base, u->queue[i].data, u->queue[i].len);
+	}
+}
+
+static int conv_unix(struct exp *ex, struct exp_img *w, struct exp_img *q, struct ext_peers *x,
+		     const UnixSkEntry *u, const ProtobufCMessage *const *all, size_t n)
+{
+	struct sk_ctx c = { "unix-sks.img", u->id, AF_UNIX, (int)u->type, 0 };
+	bool queue = true;
+	struct usk_out o;
+
+	if (u->ino > UINT32_MAX) {
+		pr_err("unix-sks.img: socket %u: inode %llu does not fit the format's 32 bits",
+		       u->id, (unsigned long long)u->ino);
+		return -1;
+	}
+	/* connected: the peer sent them; else the format keeps no sender */
+	if (u->type == SOCK_DGRAM && u->n_queue && !u->has_peer &&
+	    !(u->has_queue_unnamed && u->queue_unnamed)) {
+		if (exp_cannot(c.img, "socket %u has queued datagrams from named senders (the format keeps no sender)",
+			       u->id))
+			return -1;
+		queue = false;
+	}
+	memset(&o, 0, sizeof(o));
+	est__file_entry__init(&o.f);
+	est__unix_sk_entry__init(&o.e);
+	if (conv_opts(&o.opts, &c, u->opts, u->n_opts) || unix_peer(&o, u, all, n) ||
+	    (u->has_ext_peer && u->ext_peer && ext_peer(ex, w, x, u)))
+		return -1;
+	o.e.id = u->id;
+	o.e.ino = u->ino;
+	o.e.type = u->type;
+	o.e.state = u->state;
+	o.e.flags = O_RDWR | u->flags;
+	o.e.backlog = u->has_backlog ? u->backlog : 0;
+	o.e.fown = &no_fown;
+	o.e.opts = &o.opts.s;
+	unix_name(&o, u);
+	if (u->has_shutdown && u->shutdown) {
+		o.e.has_shutdown = true;
+		o.e.shutdown = u->shutdown & 3;	/* 1 READ, 2 WRITE: the same bits */
+	}
+	o.e.has_ns_id = true;
+	o.e.ns_id = 2;		/* criu's network namespace (root_ids) */
+	o.f.type = EST__FD_TYPES__UNIXSK;
+	o.f.id = u->id;
+	o.f.usk = &o.e;
+	exp_file_add(ex, w, &o.f);
+	if (queue)
+		unix_queue(q, u);
+	return 0;
+}
+
+/* ---- inet sockets ------------------------------------------------------------ */
+
+struct isk_out {
+	Est__FileEntry f;
+	Est__InetSkEntry e;
+	struct opts_out opts;
+	uint32_t src[4], dst[4];
+};
+
+/* Address bytes -> the format's words (the bytes kept in network order); 0 bad. */
+static size_t addr_words(const ProtobufCBinaryData *b, bool has, size_t len, uint32_t *w)
+{
+	memset(w, 0, 16);
+	if (!has)
+		return len / 4;		/* none: zeros, as the established dump writes */
+	if (b->len != len)
+		return 0;
+	memcpy(w, b->data, len);
+	return len / 4;
+}
+
+static int conv_inet(struct exp *ex, struct exp_img *w, const InetSkEntry *s)
+{
+	struct sk_ctx c = { "inet-sks.img", s->id, (int)s->family, (int)s->type, (int)s->proto };
+	size_t alen = s->family == AF_INET6 ? 16 : 4;
+	struct isk_out o;
+
+	if ((s->family != AF_INET && s->family != AF_INET6) || s->ino > UINT32_MAX) {
+		pr_err("inet-sks.img: socket %u: family %u or inode %llu out of the format's range",
+		       s->id, s->family, (unsigned long long)s->ino);
+		return -1;
+	}
+	memset(&o, 0, sizeof(o));
+	est__file_entry__init(&o.f);
+	est__inet_sk_entry__init(&o.e);
+	if (conv_opts(&o.opts, &c, s->opts, s->n_opts))
+		return -1;
+	o.e.id = s->id;
+	o.e.ino = s->ino;
+	o.e.family = s->family;
+	o.e.type = s->type;
+	o.e.proto = s->proto;
+	o.e.state = s->state;
+	o.e.flags = O_RDWR | s->flags;
+	o.e.src_port = s->has_src_port ? s->src_port : 0;
+	o.e.dst_port = s->has_dst_port ? s->dst_port : 0;
+	o.e.backlog = s->has_backlog ? s->backlog : 0;
+	o.e.n_src_addr = addr_words(&s->src_addr, s->has_src_addr, alen, o.src);
+	o.e.n_dst_addr = addr_words(&s->dst_addr, s->has_dst_addr, alen, o.dst);
+	if (!o.e.n_src_addr || !o.e.n_dst_addr) {
+		pr_err("inet-sks.img: socket %u: an address of the wrong size", s->id);
+		return -1;
+	}
+	o.e.src_addr = o.src;
+	o.e.dst_addr = o.dst;
+	o.e.fown = &no_fown;
+	o.e.opts = &o.opts.s;
+	o.e.has_v6only = o.opts.has_v6only;
+	o.e.v6only = o.opts.v6only;
+	if (o.opts.ip.has_freebind || o.opts.ip.has_tos || o.opts.ip.has_ttl || o.opts.ip.has_pktinfo)
+		o.e.ip_opts = &o.opts.ip;
+	if (o.opts.tcp.has_nodelay || o.opts.tcp.has_cork)
+		o.e.tcp_opts = &o.opts.tcp;
+	if (s->has_shutdown && s->shutdown) {
+		o.e.has_shutdown = true;
+		o.e.shutdown = s->shutdown & 3;
+	}
+	o.e.has_ns_id = true;
+	o.e.ns_id = 2;		/* criu's network namespace (root_ids) */
+	o.f.type = EST__FD_TYPES__INETSK;
+	o.f.id = s->id;
+	o.f.isk = &o.e;
+	exp_file_add(ex, w, &o.f);
+	return 0;
+}
+
+/* ---- both ------------------------------------------------------------------- */
+
+static int write_unix(struct exp *ex, struct exp_img *w, ProtobufCMessage **m, size_t n)
+{
+	struct ext_peers *x;
+	struct exp_img q;
+	size_t i;
+
+	if (!n)
+		return 0;
+	x = exp_zalloc(sizeof(*x));
+	if (!x)
+		return -1;
+	exp_img_open(&q, "sk-queues.img");
+	for (i = 0; i < n; i++)
+		if (conv_unix(ex, w, &q, x, (const UnixSkEntry *)m[i],
+			      (const ProtobufCMessage *const *)m, n))
+			break;
+	free(x);
+	if (i < n) {
+		free(q.buf);
+		return -1;
+	}
+	return exp_img_close(ex, &q);
+}
+
+int exp_sockets(struct exp *ex, struct exp_img *w)
+{
+	ProtobufCMessage **usk = NULL, **isk = NULL;
+	size_t nr_usk = 0, nr_isk = 0, i;
+	int ret = -1;
+
+	if (exp_read_optional(ex, IMG_UNIX_SKS, "unix-sks.img", &usk, &nr_usk) ||
+	    exp_read_optional(ex, IMG_INET_SKS, "inet-sks.img", &isk, &nr_isk))
+		goto out;
+	for (i = 0; i < nr_isk; i++)
+		if (conv_inet(ex, w, (const InetSkEntry *)isk[i]))
+			goto out;
+	ret = write_unix(ex, w, usk, nr_usk);
+out:
+	img_free_all(usk, nr_usk);
+	img_free_all(isk, nr_isk);
+	return ret;
+}
