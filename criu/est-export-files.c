@@ -351,6 +351,8 @@ int exp_files(struct exp *ex)
 		if (conv_unix(&w, &q, (const UnixSkEntry *)o.usk[i],
 			      (const ProtobufCMessage *const *)o.usk, o.nr_usk))
 			goto drop;
+	if (exp_shm_files(ex, &w))
+		goto drop;
 	if (exp_img_close(ex, &w)) {
 		free(q.buf);
 		goto out;
@@ -391,6 +393,8 @@ static Est__FdTypes fd_type(FdKind k)
 		return EST__FD_TYPES__TIMERFD;
 	case FD_KIND__FD_UNIX_SK:
 		return EST__FD_TYPES__UNIXSK;
+	case FD_KIND__FD_MEMFD:
+		return EST__FD_TYPES__MEMFD;
 	default:
 		return EST__FD_TYPES__UND;
 	}

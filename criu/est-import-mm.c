@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #define LOG_PREFIX "est-import: "
 #include "est-import-int.h"
@@ -106,6 +107,30 @@ static VmaEntry *new_vma(struct mm_out *o, const Est__VmaEntry *e, VmaKind kind)
 	return v;
 }
 
+/*
+ * The format has no maximum protection ("mr mw me"): a mapping gets what
+ * its file's open mode (fdflags) and mount allow, as the established
+ * restore maps it. Ours: that mask, never less than prot.
+ */
+static void set_max_prot(VmaEntry *v, uint32_t extra)
+{
+	v->has_max_prot = true;
+	v->max_prot = PROT_READ | extra | v->prot;
+}
+
+static bool fd_writable(const Est__VmaEntry *e)
+{
+	return e->has_fdflags && (e->fdflags & O_ACCMODE) != O_RDONLY;
+}
+
+/* Files on a noexec mount may not be mapped executable ("me"); unknown: they may. */
+static bool may_exec(const char *path)
+{
+	struct statvfs sv;
+
+	return !path || statvfs(path, &sv) || !(sv.f_flag & ST_NOEXEC);
+}
+
 static int convert_vma(struct imp *im, struct mm_out *o, const Est__VmaEntry *e, const char *img)
 {
 	uint32_t st = e->status;
@@ -150,21 +175,26 @@ static int convert_vma(struct imp *im, struct mm_out *o, const Est__VmaEntry *e,
 		v = new_vma(o, e, VMA_KIND__VMA_ANON_SHARED);
 		v->has_shmem_id = true;
 		v->shmem_id = id;
+		set_max_prot(v, PROT_WRITE | PROT_EXEC);
 	} else if (st & ST_MEMFD) {
 		const Est__FileEntry *f = e->shmid <= UINT32_MAX ? imp_obj(im, e->shmid) : NULL;
+		bool shared = st & ST_FILE_SHARED;
 		uint32_t id;
 
-		if (!f || !f->memfd || !(st & ST_FILE_SHARED) || !(e->flags & MAP_SHARED)) {
-			pr_err("not supported yet: %s: vma [%#llx, %#llx): a memfd mapped private, or no MEMFD file %llu",
+		if (!f || !f->memfd || !(st & (ST_FILE_SHARED | ST_FILE_PRIVATE)) ||
+		    !(e->flags & MAP_SHARED) != !shared) {
+			pr_err("%s: vma [%#llx, %#llx): no MEMFD file %llu, or status %#x and flags %#x disagree",
 			       img, (unsigned long long)e->start, (unsigned long long)e->end,
-			       (unsigned long long)e->shmid);
+			       (unsigned long long)e->shmid, st, e->flags);
 			return -1;
 		}
 		if (imp_shm_vma(im, true, f->memfd->inode_id, e->pgoff, e->end - e->start, &id))
 			return -1;
-		v = new_vma(o, e, VMA_KIND__VMA_ANON_SHARED);
+		v = new_vma(o, e, shared ? VMA_KIND__VMA_ANON_SHARED : VMA_KIND__VMA_SHMEM_PRIVATE);
 		v->has_shmem_id = true;
 		v->shmem_id = id;
+		/* a shared one may be written if it was mapped from a writable file */
+		set_max_prot(v, PROT_EXEC | (!shared || fd_writable(e) ? PROT_WRITE : 0));
 	} else if (st & (ST_FILE_PRIVATE | ST_FILE_SHARED)) {
 		const Est__FileEntry *f = e->shmid <= UINT32_MAX ? imp_obj(im, e->shmid) : NULL;
 
@@ -178,6 +208,9 @@ static int convert_vma(struct imp *im, struct mm_out *o, const Est__VmaEntry *e,
 							 VMA_KIND__VMA_FILE_SHARED);
 		v->has_file_id = true;
 		v->file_id = e->shmid;
+		if (e->has_fdflags)
+			set_max_prot(v, (may_exec(f->reg->name) ? PROT_EXEC : 0) |
+					(st & ST_FILE_PRIVATE || fd_writable(e) ? PROT_WRITE : 0));
 	} else if (st & ST_ANON_PRIVATE) {
 		v = new_vma(o, e, VMA_KIND__VMA_ANON_PRIVATE);
 		if (st & ST_HEAP)
@@ -334,6 +367,7 @@ static int take_run(struct pm_out *o, uint64_t vaddr, uint64_t nr)
 		switch (v->kind) {
 		case VMA_KIND__VMA_ANON_PRIVATE:
 		case VMA_KIND__VMA_FILE_PRIVATE:
+		case VMA_KIND__VMA_SHMEM_PRIVATE:
 			if (keep_run(o, vaddr, n, o->src_off))
 				return -1;
 			break;

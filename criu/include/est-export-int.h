@@ -11,7 +11,9 @@
 
 #include "core.pb-c.h"
 #include "inventory.pb-c.h"
+#include "mm.pb-c.h"
 #include "pstree.pb-c.h"
+#include "est/mm.pb-c.h"
 
 #define EXP_CANNOT	"cannot be written in the established format: "
 
@@ -34,6 +36,7 @@ struct exp {
 	bool *xt;			/* to be kept whole as xt-NAME (--image-ext) */
 	size_t nr_names;
 	unsigned int flags;		/* EST_EXPORT_* */
+	void *shm;			/* shared memory and memfds (est-export-shmem.c) */
 };
 
 /* An established image being written: kept in memory, written at exp_img_close(). */
@@ -68,5 +71,16 @@ void exp_mm_release(struct exp_proc *p);
 /* est-export-files.c: files.img, pipes-data.img (once), fdinfo-N.img per process */
 int exp_files(struct exp *ex);
 int exp_fdinfo(struct exp *ex, struct exp_proc *p);
+/*
+ * est-export-shmem.c: exp_shm_read() reads our shmem and memfd images
+ * (before files.img); exp_shm_files() adds the MEMFD entries to files.img;
+ * exp_shm_vma() fills a shared memory or memfd vma; exp_shm_write() writes
+ * memfd.img and the objects' content after every process's mm.
+ */
+int exp_shm_read(struct exp *ex);
+int exp_shm_files(struct exp *ex, struct exp_img *w);
+int exp_shm_vma(struct exp *ex, Est__VmaEntry *e, const VmaEntry *v, const char *img);
+int exp_shm_write(struct exp *ex);
+void exp_shm_release(struct exp *ex);
 
 #endif /* CRIU_EST_EXPORT_INT_H */

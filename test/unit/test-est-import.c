@@ -952,7 +952,7 @@ static int add_shm(int d, const struct kinds_dir *k)
 	v[2].pgoff = k->shm_bad == 6 ? PAGE : 0;
 	v[2].shmid = 132;
 	v[2].prot = 3;
-	v[2].flags = k->shm_bad == 5 ? MAP_PRIVATE : MAP_SHARED;
+	v[2].flags = MAP_SHARED;	/* 5: FILE_PRIVATE status on a shared mapping */
 	v[2].status = 0x1 | 0x4000 | (k->shm_bad == 5 ? 0x40 : 0x80);
 	v[2].fd = -1;
 	vv[2] = &v[2];
