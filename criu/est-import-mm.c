@@ -283,6 +283,8 @@ static int convert_mm(struct imp *im, const Est__MmEntry *e, struct mm_out *o, c
 
 struct pm_out {
 	const struct mm_out *mm;
+	struct imp_proc *p;
+	const struct imp_cow *par;	/* the parent's pages, when it has some */
 	PagemapEntry *pe;
 	size_t nr, cap;
 	int src, dst;		/* pages-N.img (theirs), pages-PID.img (ours) */
@@ -311,15 +313,16 @@ static int copy_pages(struct pm_out *o, uint64_t off, uint64_t len)
 	return 0;
 }
 
-static int keep_run(struct pm_out *o, uint64_t vaddr, uint64_t nr, uint64_t src)
+/* @nr pages at @vaddr: data at @src of the page file (PE_PRESENT) or the parent's (PE_COW). */
+static int keep_run(struct pm_out *o, uint64_t vaddr, uint64_t nr, uint64_t src, uint32_t flags)
 {
 	PagemapEntry *last = o->nr ? &o->pe[o->nr - 1] : NULL;
 
-	if (copy_pages(o, src, nr * PAGE))
+	if (flags == PE_PRESENT && copy_pages(o, src, nr * PAGE))
 		return -1;
 	/* runs merge within one vma only: ours wants each inside one */
 	if (last && o->last_vi == o->vi && last->vaddr + last->nr_pages * PAGE == vaddr &&
-	    last->nr_pages + nr < (1u << 31)) {
+	    last->flags == flags && last->nr_pages + nr < (1u << 31)) {
 		last->nr_pages += nr;
 		return 0;
 	}
@@ -340,7 +343,36 @@ static int keep_run(struct pm_out *o, uint64_t vaddr, uint64_t nr, uint64_t src)
 	last->vaddr = vaddr;
 	last->nr_pages = nr;
 	last->has_flags = true;
-	last->flags = PE_PRESENT;
+	last->flags = flags;
+	return 0;
+}
+
+/* Pages of a vma inherited from the parent: those that are the parent's become PE_COW. */
+static int cow_runs(struct pm_out *o, uint64_t vaddr, uint64_t nr, uint64_t src)
+{
+	static uint8_t buf[IMP_COW_BATCH * PAGE];
+	bool same[IMP_COW_BATCH];
+
+	while (nr) {
+		uint64_t n = nr < IMP_COW_BATCH ? nr : IMP_COW_BATCH, i, k;
+
+		if (pread(o->src, buf, n * PAGE, src) != (ssize_t)(n * PAGE)) {
+			pr_perror("%s: reading page data", o->img);
+			return -1;
+		}
+		if (imp_cow_same(o->par, vaddr, n, buf, same))
+			return -1;
+		for (i = 0; i < n; i = k) {
+			for (k = i + 1; k < n && same[k] == same[i]; k++)
+				;
+			if (keep_run(o, vaddr + i * PAGE, k - i, src + i * PAGE,
+				     same[i] ? PE_COW : PE_PRESENT))
+				return -1;
+		}
+		vaddr += n * PAGE;
+		src += n * PAGE;
+		nr -= n;
+	}
 	return 0;
 }
 
@@ -367,8 +399,14 @@ static int take_run(struct pm_out *o, uint64_t vaddr, uint64_t nr)
 		switch (v->kind) {
 		case VMA_KIND__VMA_ANON_PRIVATE:
 		case VMA_KIND__VMA_FILE_PRIVATE:
+			if (o->par && imp_cow_inherited(o->par, v)) {
+				if (cow_runs(o, vaddr, n, o->src_off))
+					return -1;
+				break;
+			}
+			/* fall through */
 		case VMA_KIND__VMA_SHMEM_PRIVATE:
-			if (keep_run(o, vaddr, n, o->src_off))
+			if (keep_run(o, vaddr, n, o->src_off, PE_PRESENT))
 				return -1;
 			break;
 		case VMA_KIND__VMA_VDSO:
@@ -432,13 +470,15 @@ static int pm_entry(struct imp *im, const struct est_entry *e, void *ctx)
 			return -1;
 		}
 		o->prev_end = pe->vaddr + nr * PAGE;
+		if (imp_cow_note(o->p, pe->vaddr, nr, o->src_off))
+			return -1;
 		return take_run(o, pe->vaddr, nr);
 	}
 }
 
-static int convert_pagemap(struct imp *im, const struct imp_proc *p, const struct mm_out *mm)
+static int convert_pagemap(struct imp *im, struct imp_proc *p, const struct mm_out *mm)
 {
-	struct pm_out o = { .mm = mm, .src = -1, .dst = -1 };
+	struct pm_out o = { .mm = mm, .p = p, .par = imp_cow_parent(im, p), .src = -1, .dst = -1 };
 	PagemapHead head = PAGEMAP_HEAD__INIT;
 	ProtobufCMessage **m = NULL;
 	struct cr_img *pages;
@@ -473,8 +513,7 @@ static int convert_pagemap(struct imp *im, const struct imp_proc *p, const struc
 out:
 	if (pages)
 		img_abort(pages);
-	if (o.src >= 0)
-		close(o.src);
+	imp_cow_src(p, o.src);	/* the page file, for the children */
 	free(o.pe);
 	free(m);
 	return ret;
@@ -489,9 +528,19 @@ int imp_mm(struct imp *im, struct imp_proc *p)
 
 	memset(&o, 0, sizeof(o));
 	snprintf(name, sizeof(name), "mm-%u.img", p->ps->pid);
-	if (convert_mm(im, p->mm, &o, name) || imp_write(im, IMG_MM, p->ps->pid, &m, 1))
+	if (imp_cow_begin(p) || convert_mm(im, p->mm, &o, name) ||
+	    imp_write(im, IMG_MM, p->ps->pid, &m, 1))
 		goto out;
 	ret = convert_pagemap(im, p, &o);
+	if (!ret) {	/* its vmas, for its children */
+		MmEntry *keep = malloc(sizeof(*keep));
+
+		if (keep) {
+			*keep = o.mm;
+			imp_cow_keep(p, keep, o.v, o.vp, o.auxv);
+			return 0;
+		}
+	}
 out:
 	free(o.v);
 	free(o.vp);
