@@ -10,8 +10,8 @@
  * private file mapping: the same file), and it stores a page there (one it
  * does not is zero or the file's, never shared).
  *
- * Each converted process keeps its vmas and its runs in the format's page
- * file (kept open) until the end of the import, for its children.
+ * Each converted process with children keeps its vmas and its runs in the
+ * format's page file (kept open) until the end of the import, for them.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -39,10 +39,16 @@ struct imp_cow {
 	int src;			/* the format's pages-N.img */
 };
 
-int imp_cow_begin(struct imp_proc *p)
+int imp_cow_begin(const struct imp *im, struct imp_proc *p)
 {
-	struct imp_cow *c = imp_zalloc(sizeof(*c));
+	struct imp_cow *c;
+	size_t i;
 
+	for (i = 0; i < im->nr_procs && im->procs[i].ps->ppid != p->ps->pid; i++)
+		;
+	if (i == im->nr_procs)
+		return 0;	/* no children: nothing to keep */
+	c = imp_zalloc(sizeof(*c));
 	if (!c)
 		return -1;
 	c->src = -1;
@@ -54,6 +60,11 @@ void imp_cow_src(struct imp_proc *p, int src)
 {
 	struct imp_cow *c = p->cow;
 
+	if (!c) {
+		if (src >= 0)
+			close(src);
+		return;
+	}
 	if (c->src >= 0 && c->src != src)
 		close(c->src);
 	c->src = src;
@@ -63,6 +74,8 @@ int imp_cow_note(struct imp_proc *p, uint64_t vaddr, uint64_t nr, uint64_t off)
 {
 	struct imp_cow *c = p->cow;
 
+	if (!c)
+		return 0;
 	if (c->nr == c->cap) {
 		size_t cap = c->cap ? 2 * c->cap : 64;
 		struct cow_run *n = cap <= MAX_RUNS ? realloc(c->r, cap * sizeof(*n)) : NULL;
@@ -78,14 +91,17 @@ int imp_cow_note(struct imp_proc *p, uint64_t vaddr, uint64_t nr, uint64_t off)
 	return 0;
 }
 
-void imp_cow_keep(struct imp_proc *p, MmEntry *mm, void *a, void *b, void *d)
+bool imp_cow_keep(struct imp_proc *p, MmEntry *mm, void *a, void *b, void *d)
 {
 	struct imp_cow *c = p->cow;
 
+	if (!c)
+		return false;
 	c->mm = mm;
 	c->mem[0] = a;
 	c->mem[1] = b;
 	c->mem[2] = d;
+	return true;
 }
 
 void imp_cow_free(struct imp_proc *p)

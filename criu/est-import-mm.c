@@ -528,17 +528,18 @@ int imp_mm(struct imp *im, struct imp_proc *p)
 
 	memset(&o, 0, sizeof(o));
 	snprintf(name, sizeof(name), "mm-%u.img", p->ps->pid);
-	if (imp_cow_begin(p) || convert_mm(im, p->mm, &o, name) ||
+	if (imp_cow_begin(im, p) || convert_mm(im, p->mm, &o, name) ||
 	    imp_write(im, IMG_MM, p->ps->pid, &m, 1))
 		goto out;
 	ret = convert_pagemap(im, p, &o);
 	if (!ret) {	/* its vmas, for its children */
-		MmEntry *keep = malloc(sizeof(*keep));
+		MmEntry *keep = p->cow ? malloc(sizeof(*keep)) : NULL;
 
 		if (keep) {
 			*keep = o.mm;
-			imp_cow_keep(p, keep, o.v, o.vp, o.auxv);
-			return 0;
+			if (imp_cow_keep(p, keep, o.v, o.vp, o.auxv))
+				return 0;
+			free(keep);
 		}
 	}
 out:

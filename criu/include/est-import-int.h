@@ -83,16 +83,16 @@ int imp_mm(struct imp *im, struct imp_proc *p);
  * est-import-cow.c: a child's pages that are its parent's become PE_COW.
  * imp_cow_begin() before a process's pagemap, imp_cow_note() for each of
  * its runs (@off in its page file), imp_cow_src() gives it that file,
- * imp_cow_keep() hands over its converted mm (and the three allocations it
- * lives in); a child asks imp_cow_parent(), imp_cow_inherited() per vma,
+ * imp_cow_keep() takes its converted mm (and the three allocations it
+ * lives in) when it has children (true); a child asks imp_cow_parent(), imp_cow_inherited() per vma,
  * imp_cow_same() per batch of pages.
  */
 #define IMP_COW_BATCH	256
 struct imp_cow;
-int imp_cow_begin(struct imp_proc *p);
+int imp_cow_begin(const struct imp *im, struct imp_proc *p);
 int imp_cow_note(struct imp_proc *p, uint64_t vaddr, uint64_t nr, uint64_t off);
 void imp_cow_src(struct imp_proc *p, int src);
-void imp_cow_keep(struct imp_proc *p, MmEntry *mm, void *a, void *b, void *c);
+bool imp_cow_keep(struct imp_proc *p, MmEntry *mm, void *a, void *b, void *c);
 void imp_cow_free(struct imp_proc *p);
 const struct imp_cow *imp_cow_parent(const struct imp *im, const struct imp_proc *p);
 bool imp_cow_inherited(const struct imp_cow *par, const VmaEntry *v);
