@@ -187,7 +187,11 @@ static int check_single(int dirfd)
 			if (e->start == 0x2bb73000ULL)
 				CHECK(e->kind == VMA_KIND__VMA_ANON_PRIVATE && e->heap);
 			if (e->start == 0x401000ULL)
-				CHECK(e->kind == VMA_KIND__VMA_FILE_PRIVATE && e->file_id == 1);
+				CHECK(e->kind == VMA_KIND__VMA_FILE_PRIVATE && e->file_id == 1 &&
+				      /* private: may write whatever fdflags say */
+				      e->has_max_prot && (e->max_prot & 7) == 7);
+			if (e->kind == VMA_KIND__VMA_ANON_PRIVATE)
+				CHECK(!e->has_max_prot);
 		}
 		CHECK(vvar == 6 * PAGE);
 	}
