@@ -204,7 +204,8 @@ int exp_files(struct exp *ex)
 	for (i = 0; i < o.nr_tfd; i++)
 		if (conv_timerfd(ex, &w, (const TimerfdEntry *)o.tfd[i]))
 			goto drop;
-	if (exp_sockets(ex, &w) || exp_ttys(ex, &w) || exp_fd_kinds(ex, &w))
+	if (exp_sockets(ex, &w) || exp_ttys(ex, &w) || exp_fd_kinds(ex, &w) ||
+	    exp_shm_files(ex, &w))
 		goto drop;
 	if (exp_img_close(ex, &w))
 		goto out;
@@ -255,6 +256,8 @@ static Est__FdTypes fd_type(FdKind k)
 		return EST__FD_TYPES__FANOTIFY;
 	case FD_KIND__FD_INET_SK:
 		return EST__FD_TYPES__INETSK;
+	case FD_KIND__FD_MEMFD:
+		return EST__FD_TYPES__MEMFD;
 	default:
 		return EST__FD_TYPES__UND;
 	}

@@ -18,6 +18,7 @@
 #include "est-export.h"
 #include "est-export-int.h"
 #include "log.h"
+#include "vma.h"
 
 #include "mm.pb-c.h"
 #include "pagemap.pb-c.h"
@@ -60,7 +61,7 @@ static int check_vma(const VmaEntry *v, const char *img)
 	return 0;
 }
 
-static int conv_vma(Est__VmaEntry *e, const VmaEntry *v, const char *img)
+static int conv_vma(struct exp *ex, Est__VmaEntry *e, const VmaEntry *v, const char *img)
 {
 	est__vma_entry__init(e);
 	e->start = v->start;
@@ -88,9 +89,14 @@ static int conv_vma(Est__VmaEntry *e, const VmaEntry *v, const char *img)
 		e->status = ST_REGULAR | (v->kind == VMA_KIND__VMA_FILE_PRIVATE ? ST_FILE_PRIVATE :
 										  ST_FILE_SHARED);
 		e->shmid = v->file_id;
+		/* the open mode the mapping needs: "mw" of a shared one comes from it */
 		e->has_fdflags = true;
-		e->fdflags = (v->flags & MAP_SHARED) && (v->prot & PROT_WRITE) ? O_RDWR : O_RDONLY;
+		e->fdflags = v->kind == VMA_KIND__VMA_FILE_SHARED && (vma_max_prot(v) & PROT_WRITE) ?
+				     O_RDWR : O_RDONLY;
 		break;
+	case VMA_KIND__VMA_ANON_SHARED:
+	case VMA_KIND__VMA_SHMEM_PRIVATE:
+		return exp_shm_vma(ex, e, v, img);
 	case VMA_KIND__VMA_VDSO:
 		e->status = ST_REGULAR | ST_VDSO | ST_ANON_PRIVATE;
 		e->flags |= MAP_ANONYMOUS;
@@ -105,7 +111,7 @@ static int conv_vma(Est__VmaEntry *e, const VmaEntry *v, const char *img)
 		e->flags |= MAP_ANONYMOUS;
 		break;
 	default:
-		pr_err("not supported yet: %s: vma [%#llx, %#llx) of kind %d (shared memory)", img,
+		pr_err("not supported yet: %s: vma [%#llx, %#llx) of kind %d", img,
 		       (unsigned long long)v->start, (unsigned long long)v->end, v->kind);
 		return -1;
 	}
@@ -118,7 +124,8 @@ struct mm_out {
 	uint64_t auxv[EST_AUXV_MAX];
 };
 
-static int conv_mm(struct mm_out *o, const MmEntry *m, const TaskCoreEntry *tc, const char *img)
+static int conv_mm(struct exp *ex, struct mm_out *o, const MmEntry *m, const TaskCoreEntry *tc,
+		   const char *img)
 {
 	Est__MmEntry *e = &o->mm;
 	size_t i, n = 0;
@@ -167,7 +174,7 @@ static int conv_mm(struct mm_out *o, const MmEntry *m, const TaskCoreEntry *tc, 
 			last->end = v->end;
 			continue;
 		}
-		if (conv_vma(&o->v[e->n_vmas], v, img))
+		if (conv_vma(ex, &o->v[e->n_vmas], v, img))
 			return -1;
 		o->vp[e->n_vmas] = &o->v[e->n_vmas];
 		e->n_vmas++;
@@ -449,7 +456,7 @@ int exp_mm(struct exp *ex, struct exp_proc *p)
 	if (img_read_one(ex->in, IMG_MM, p->ps->pid, (ProtobufCMessage **)&m))
 		return -1;
 	exp_used(ex, img);
-	if (conv_mm(&o, m, p->tc, img))
+	if (conv_mm(ex, &o, m, p->tc, img))
 		goto out;
 	exp_img_open(&w, img);
 	exp_img_add(&w, &o.mm.base, NULL, 0);

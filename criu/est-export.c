@@ -462,7 +462,7 @@ static int convert(struct exp *ex)
 {
 	size_t i;
 
-	if (list_dir(ex) || read_inventory(ex) || read_procs(ex) || exp_files(ex))
+	if (list_dir(ex) || read_inventory(ex) || read_procs(ex) || exp_shm_read(ex) || exp_files(ex))
 		return -1;
 	for (i = 0; i < ex->nr_procs; i++) {
 		struct exp_proc *p = &ex->procs[i];
@@ -474,7 +474,7 @@ static int convert(struct exp *ex)
 		if (write_ids_fs(ex, p) || exp_mm(ex, p) || exp_fdinfo(ex, p))
 			return -1;
 	}
-	if (write_pstree(ex) || write_seccomp(ex) || write_stats(ex) || check_leftovers(ex))
+	if (exp_shm_write(ex) || write_pstree(ex) || write_seccomp(ex) || write_stats(ex) || check_leftovers(ex))
 		return -1;
 	/* the CPU the tree ran on, which a restore checks */
 	if (ex->inv->cpu && est_cpuinfo_write(ex->out, ex->inv->cpu))
@@ -496,6 +496,7 @@ int est_export(int in_dirfd, int out_dirfd, unsigned int flags)
 			img_free_entry(&ex.procs[i].tc->base);
 		exp_mm_release(&ex.procs[i]);
 	}
+	exp_shm_release(&ex);
 	free(ex.procs);
 	img_free_all(ex.ps, ex.nr_procs);
 	if (ex.inv)

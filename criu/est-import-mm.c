@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #define LOG_PREFIX "est-import: "
 #include "est-import-int.h"
@@ -106,6 +107,30 @@ static VmaEntry *new_vma(struct mm_out *o, const Est__VmaEntry *e, VmaKind kind)
 	return v;
 }
 
+/*
+ * The format has no maximum protection ("mr mw me"): a mapping gets what
+ * its file's open mode (fdflags) and mount allow, as the established
+ * restore maps it. Ours: that mask, never less than prot.
+ */
+static void set_max_prot(VmaEntry *v, uint32_t extra)
+{
+	v->has_max_prot = true;
+	v->max_prot = PROT_READ | extra | v->prot;
+}
+
+static bool fd_writable(const Est__VmaEntry *e)
+{
+	return e->has_fdflags && (e->fdflags & O_ACCMODE) != O_RDONLY;
+}
+
+/* Files on a noexec mount may not be mapped executable ("me"); unknown: they may. */
+static bool may_exec(const char *path)
+{
+	struct statvfs sv;
+
+	return !path || statvfs(path, &sv) || !(sv.f_flag & ST_NOEXEC);
+}
+
 static int convert_vma(struct imp *im, struct mm_out *o, const Est__VmaEntry *e, const char *img)
 {
 	uint32_t st = e->status;
@@ -150,21 +175,26 @@ static int convert_vma(struct imp *im, struct mm_out *o, const Est__VmaEntry *e,
 		v = new_vma(o, e, VMA_KIND__VMA_ANON_SHARED);
 		v->has_shmem_id = true;
 		v->shmem_id = id;
+		set_max_prot(v, PROT_WRITE | PROT_EXEC);
 	} else if (st & ST_MEMFD) {
 		const Est__FileEntry *f = e->shmid <= UINT32_MAX ? imp_obj(im, e->shmid) : NULL;
+		bool shared = st & ST_FILE_SHARED;
 		uint32_t id;
 
-		if (!f || !f->memfd || !(st & ST_FILE_SHARED) || !(e->flags & MAP_SHARED)) {
-			pr_err("not supported yet: %s: vma [%#llx, %#llx): a memfd mapped private, or no MEMFD file %llu",
+		if (!f || !f->memfd || !(st & (ST_FILE_SHARED | ST_FILE_PRIVATE)) ||
+		    !(e->flags & MAP_SHARED) != !shared) {
+			pr_err("%s: vma [%#llx, %#llx): no MEMFD file %llu, or status %#x and flags %#x disagree",
 			       img, (unsigned long long)e->start, (unsigned long long)e->end,
-			       (unsigned long long)e->shmid);
+			       (unsigned long long)e->shmid, st, e->flags);
 			return -1;
 		}
 		if (imp_shm_vma(im, true, f->memfd->inode_id, e->pgoff, e->end - e->start, &id))
 			return -1;
-		v = new_vma(o, e, VMA_KIND__VMA_ANON_SHARED);
+		v = new_vma(o, e, shared ? VMA_KIND__VMA_ANON_SHARED : VMA_KIND__VMA_SHMEM_PRIVATE);
 		v->has_shmem_id = true;
 		v->shmem_id = id;
+		/* a shared one may be written if it was mapped from a writable file */
+		set_max_prot(v, PROT_EXEC | (!shared || fd_writable(e) ? PROT_WRITE : 0));
 	} else if (st & (ST_FILE_PRIVATE | ST_FILE_SHARED)) {
 		const Est__FileEntry *f = e->shmid <= UINT32_MAX ? imp_obj(im, e->shmid) : NULL;
 
@@ -178,6 +208,9 @@ static int convert_vma(struct imp *im, struct mm_out *o, const Est__VmaEntry *e,
 							 VMA_KIND__VMA_FILE_SHARED);
 		v->has_file_id = true;
 		v->file_id = e->shmid;
+		if (e->has_fdflags)
+			set_max_prot(v, (may_exec(f->reg->name) ? PROT_EXEC : 0) |
+					(st & ST_FILE_PRIVATE || fd_writable(e) ? PROT_WRITE : 0));
 	} else if (st & ST_ANON_PRIVATE) {
 		v = new_vma(o, e, VMA_KIND__VMA_ANON_PRIVATE);
 		if (st & ST_HEAP)
@@ -252,6 +285,8 @@ static int convert_mm(struct imp *im, const Est__MmEntry *e, struct mm_out *o, c
 
 struct pm_out {
 	const struct mm_out *mm;
+	struct imp_proc *p;
+	const struct imp_cow *par;	/* the parent's pages, when it has some */
 	PagemapEntry *pe;
 	size_t nr, cap;
 	int src, dst;		/* pages-N.img (theirs), pages-PID.img (ours) */
@@ -280,15 +315,16 @@ static int copy_pages(struct pm_out *o, uint64_t off, uint64_t len)
 	return 0;
 }
 
-static int keep_run(struct pm_out *o, uint64_t vaddr, uint64_t nr, uint64_t src)
+/* @nr pages at @vaddr: data at @src of the page file (PE_PRESENT) or the parent's (PE_COW). */
+static int keep_run(struct pm_out *o, uint64_t vaddr, uint64_t nr, uint64_t src, uint32_t flags)
 {
 	PagemapEntry *last = o->nr ? &o->pe[o->nr - 1] : NULL;
 
-	if (copy_pages(o, src, nr * PAGE))
+	if (flags == PE_PRESENT && copy_pages(o, src, nr * PAGE))
 		return -1;
 	/* runs merge within one vma only: ours wants each inside one */
 	if (last && o->last_vi == o->vi && last->vaddr + last->nr_pages * PAGE == vaddr &&
-	    last->nr_pages + nr < (1u << 31)) {
+	    last->flags == flags && last->nr_pages + nr < (1u << 31)) {
 		last->nr_pages += nr;
 		return 0;
 	}
@@ -309,7 +345,36 @@ static int keep_run(struct pm_out *o, uint64_t vaddr, uint64_t nr, uint64_t src)
 	last->vaddr = vaddr;
 	last->nr_pages = nr;
 	last->has_flags = true;
-	last->flags = PE_PRESENT;
+	last->flags = flags;
+	return 0;
+}
+
+/* Pages of a vma inherited from the parent: those that are the parent's become PE_COW. */
+static int cow_runs(struct pm_out *o, uint64_t vaddr, uint64_t nr, uint64_t src)
+{
+	static uint8_t buf[IMP_COW_BATCH * PAGE];
+	bool same[IMP_COW_BATCH];
+
+	while (nr) {
+		uint64_t n = nr < IMP_COW_BATCH ? nr : IMP_COW_BATCH, i, k;
+
+		if (pread(o->src, buf, n * PAGE, src) != (ssize_t)(n * PAGE)) {
+			pr_perror("%s: reading page data", o->img);
+			return -1;
+		}
+		if (imp_cow_same(o->par, vaddr, n, buf, same))
+			return -1;
+		for (i = 0; i < n; i = k) {
+			for (k = i + 1; k < n && same[k] == same[i]; k++)
+				;
+			if (keep_run(o, vaddr + i * PAGE, k - i, src + i * PAGE,
+				     same[i] ? PE_COW : PE_PRESENT))
+				return -1;
+		}
+		vaddr += n * PAGE;
+		src += n * PAGE;
+		nr -= n;
+	}
 	return 0;
 }
 
@@ -336,7 +401,14 @@ static int take_run(struct pm_out *o, uint64_t vaddr, uint64_t nr)
 		switch (v->kind) {
 		case VMA_KIND__VMA_ANON_PRIVATE:
 		case VMA_KIND__VMA_FILE_PRIVATE:
-			if (keep_run(o, vaddr, n, o->src_off))
+			if (o->par && imp_cow_inherited(o->par, v)) {
+				if (cow_runs(o, vaddr, n, o->src_off))
+					return -1;
+				break;
+			}
+			/* fall through */
+		case VMA_KIND__VMA_SHMEM_PRIVATE:
+			if (keep_run(o, vaddr, n, o->src_off, PE_PRESENT))
 				return -1;
 			break;
 		case VMA_KIND__VMA_VDSO:
@@ -400,13 +472,15 @@ static int pm_entry(struct imp *im, const struct est_entry *e, void *ctx)
 			return -1;
 		}
 		o->prev_end = pe->vaddr + nr * PAGE;
+		if (imp_cow_note(o->p, pe->vaddr, nr, o->src_off))
+			return -1;
 		return take_run(o, pe->vaddr, nr);
 	}
 }
 
-static int convert_pagemap(struct imp *im, const struct imp_proc *p, const struct mm_out *mm)
+static int convert_pagemap(struct imp *im, struct imp_proc *p, const struct mm_out *mm)
 {
-	struct pm_out o = { .mm = mm, .src = -1, .dst = -1 };
+	struct pm_out o = { .mm = mm, .p = p, .par = imp_cow_parent(im, p), .src = -1, .dst = -1 };
 	PagemapHead head = PAGEMAP_HEAD__INIT;
 	ProtobufCMessage **m = NULL;
 	struct cr_img *pages;
@@ -441,8 +515,7 @@ static int convert_pagemap(struct imp *im, const struct imp_proc *p, const struc
 out:
 	if (pages)
 		img_abort(pages);
-	if (o.src >= 0)
-		close(o.src);
+	imp_cow_src(p, o.src);	/* the page file, for the children */
 	free(o.pe);
 	free(m);
 	return ret;
@@ -457,9 +530,20 @@ int imp_mm(struct imp *im, struct imp_proc *p)
 
 	memset(&o, 0, sizeof(o));
 	snprintf(name, sizeof(name), "mm-%u.img", p->ps->pid);
-	if (convert_mm(im, p->mm, &o, name) || imp_write(im, IMG_MM, p->ps->pid, &m, 1))
+	if (imp_cow_begin(im, p) || convert_mm(im, p->mm, &o, name) ||
+	    imp_write(im, IMG_MM, p->ps->pid, &m, 1))
 		goto out;
 	ret = convert_pagemap(im, p, &o);
+	if (!ret) {	/* its vmas, for its children */
+		MmEntry *keep = p->cow ? malloc(sizeof(*keep)) : NULL;
+
+		if (keep) {
+			*keep = o.mm;
+			if (imp_cow_keep(p, keep, o.v, o.vp, o.auxv))
+				return 0;
+			free(keep);
+		}
+	}
 out:
 	free(o.v);
 	free(o.vp);

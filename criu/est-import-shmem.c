@@ -37,7 +37,7 @@
 #define EPE_PARENT	1u
 #define EPE_LAZY	2u
 #define EPE_PRESENT	4u
-#define SEALS		0x1fu		/* F_SEAL_SEAL .. F_SEAL_FUTURE_WRITE */
+#define SEALS		0x3fu		/* F_SEAL_SEAL .. F_SEAL_EXEC */
 #define MEMFD_FLAGS	(O_ACCMODE | O_APPEND | O_NONBLOCK | KERNEL_O_LARGEFILE | O_PATH | O_NOATIME)
 
 struct imp_memfds {

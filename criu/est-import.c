@@ -523,6 +523,7 @@ static void imp_free(struct imp *im)
 	for (i = 0; i < im->nr_procs; i++) {
 		struct imp_proc *p = &im->procs[i];
 
+		imp_cow_free(p);
 		protobuf_c_message_free_unpacked(&p->ps->base, NULL);
 		if (p->ids)
 			protobuf_c_message_free_unpacked(&p->ids->base, NULL);

@@ -12,7 +12,9 @@
 #include "core.pb-c.h"
 #include "est/fdinfo.pb-c.h"
 #include "inventory.pb-c.h"
+#include "mm.pb-c.h"
 #include "pstree.pb-c.h"
+#include "est/mm.pb-c.h"
 
 #define EXP_CANNOT	"cannot be written in the established format: "
 
@@ -40,6 +42,7 @@ struct exp {
 	uint32_t max_id;		/* largest object id so far (exp_new_id) */
 	uint64_t *fifo_ino;		/* FIFOs' inodes: their data goes to fifo-data.img */
 	size_t nr_fifo_ino;
+	void *shm;			/* shared memory and memfds (est-export-shmem.c) */
 };
 
 /* An established image being written: kept in memory, written at exp_img_close(). */
@@ -103,5 +106,16 @@ bool exp_fifo_ino(const struct exp *ex, uint64_t ino);
 /* est-export-fsnotify.c: one of our inotifys.img or fanotifys.img entries into @w */
 int exp_conv_inotify(struct exp *ex, struct exp_img *w, const ProtobufCMessage *m);
 int exp_conv_fanotify(struct exp *ex, struct exp_img *w, const ProtobufCMessage *m);
+/*
+ * est-export-shmem.c: exp_shm_read() reads our shmem and memfd images
+ * (before files.img); exp_shm_files() adds the MEMFD entries to files.img;
+ * exp_shm_vma() fills a shared memory or memfd vma; exp_shm_write() writes
+ * memfd.img and the objects' content after every process's mm.
+ */
+int exp_shm_read(struct exp *ex);
+int exp_shm_files(struct exp *ex, struct exp_img *w);
+int exp_shm_vma(struct exp *ex, Est__VmaEntry *e, const VmaEntry *v, const char *img);
+int exp_shm_write(struct exp *ex);
+void exp_shm_release(struct exp *ex);
 
 #endif /* CRIU_EST_EXPORT_INT_H */

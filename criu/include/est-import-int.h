@@ -18,6 +18,7 @@
 #include "est/pstree.pb-c.h"
 #include "file-data.pb-c.h"
 #include "files.pb-c.h"
+#include "mm.pb-c.h"
 #include "sk-opts.pb-c.h"
 #include "sk-unix.pb-c.h"
 
@@ -39,6 +40,7 @@ struct imp_proc {
 	Est__FsEntry *fs;
 	Est__MmEntry *mm;
 	uint32_t uid, euid;		/* the leader's real and effective uid (est-import-fown.c) */
+	struct imp_cow *cow;		/* for its children (est-import-cow.c) */
 };
 
 struct imp {
@@ -78,6 +80,26 @@ int imp_core(struct imp *im, struct imp_proc *p);
 /* est-import-mm.c: imp_mm_read() reads mm-PID.img, imp_mm() writes mm, pagemap, pages */
 int imp_mm_read(struct imp *im, struct imp_proc *p);
 int imp_mm(struct imp *im, struct imp_proc *p);
+
+/*
+ * est-import-cow.c: a child's pages that are its parent's become PE_COW.
+ * imp_cow_begin() before a process's pagemap, imp_cow_note() for each of
+ * its runs (@off in its page file), imp_cow_src() gives it that file,
+ * imp_cow_keep() takes its converted mm (and the three allocations it
+ * lives in) when it has children (true); a child asks imp_cow_parent(), imp_cow_inherited() per vma,
+ * imp_cow_same() per batch of pages.
+ */
+#define IMP_COW_BATCH	256
+struct imp_cow;
+int imp_cow_begin(const struct imp *im, struct imp_proc *p);
+int imp_cow_note(struct imp_proc *p, uint64_t vaddr, uint64_t nr, uint64_t off);
+void imp_cow_src(struct imp_proc *p, int src);
+bool imp_cow_keep(struct imp_proc *p, MmEntry *mm, void *a, void *b, void *c);
+void imp_cow_free(struct imp_proc *p);
+const struct imp_cow *imp_cow_parent(const struct imp *im, const struct imp_proc *p);
+bool imp_cow_inherited(const struct imp_cow *par, const VmaEntry *v);
+int imp_cow_same(const struct imp_cow *par, uint64_t vaddr, uint64_t n, const uint8_t *buf,
+		 bool *same);
 
 /* est-import-files.c */
 int imp_files_read(struct imp *im);

@@ -175,7 +175,7 @@ CASES = [
     ("memfd_open_mapped", prog("memfd_open_mapped"), "once", [], []),
     ("vma_flags", prog("vma_flags"), "once", EXT, []),
     ("memfd_exec", prog("memfd_exec"), "once", [], []),
-    ("memfd_noexec", prog("memfd_noexec"), "once", [], []),
+    ("memfd_noexec", prog("memfd_noexec"), "once", EXT, []),
     ("mlockall_future", prog("mlockall") + ["future"], "once", EXT, []),
     ("mlockall_onfault", prog("mlockall") + ["onfault"], "once", EXT, []),
     ("mlockall_none", prog("mlockall") + ["none"], "once", [], []),

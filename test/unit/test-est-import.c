@@ -42,6 +42,7 @@
 #include "memfd.pb-c.h"
 #include "mm.pb-c.h"
 #include "pagemap.pb-c.h"
+#include "pagemap-flags.h"
 #include "pipe.pb-c.h"
 #include "pstree.pb-c.h"
 #include "pty.pb-c.h"
@@ -186,7 +187,11 @@ static int check_single(int dirfd)
 			if (e->start == 0x2bb73000ULL)
 				CHECK(e->kind == VMA_KIND__VMA_ANON_PRIVATE && e->heap);
 			if (e->start == 0x401000ULL)
-				CHECK(e->kind == VMA_KIND__VMA_FILE_PRIVATE && e->file_id == 1);
+				CHECK(e->kind == VMA_KIND__VMA_FILE_PRIVATE && e->file_id == 1 &&
+				      /* private: may write whatever fdflags say */
+				      e->has_max_prot && (e->max_prot & 7) == 7);
+			if (e->kind == VMA_KIND__VMA_ANON_PRIVATE)
+				CHECK(!e->has_max_prot);
 		}
 		CHECK(vvar == 6 * PAGE);
 	}
@@ -221,6 +226,45 @@ static int test_single(void)
 	return on_converted("single", check_single);
 }
 
+/*
+ * The children's pages still shared with the parent since fork() (the
+ * format stores them in each process) come back as PE_COW runs where the
+ * parent stores the same page: the child stores fewer pages of its own than
+ * the format gave it, and each COW run lies where the parent has data.
+ */
+static int check_tree_cow(int dirfd, unsigned int pid)
+{
+	ProtobufCMessage **c = NULL, **p = NULL;
+	size_t nc, np, i, k, cow = 0, own = 0;
+
+	CHECK(!read_all(dirfd, IMG_PAGEMAP, pid, &c, &nc) && nc > 1);
+	CHECK(!read_all(dirfd, IMG_PAGEMAP, 32611, &p, &np) && np > 1);
+	for (i = 1; i < nc; i++) {
+		const PagemapEntry *e = (const PagemapEntry *)c[i];
+		bool in_parent = false;
+
+		CHECK(e->has_flags && (e->flags == PE_PRESENT || e->flags == PE_COW));
+		if (e->flags == PE_PRESENT) {
+			own += e->nr_pages;
+			continue;
+		}
+		cow += e->nr_pages;
+		for (k = 1; k < np; k++) {
+			const PagemapEntry *f = (const PagemapEntry *)p[k];
+
+			in_parent |= f->flags == PE_PRESENT && f->vaddr <= e->vaddr &&
+				     e->vaddr + e->nr_pages * PAGE <= f->vaddr + f->nr_pages * PAGE;
+		}
+		CHECK(in_parent);
+	}
+	if (getenv("EST_IMPORT_VERBOSE"))
+		fprintf(stderr, "%u: %zu pages shared with the parent, %zu its own\n", pid, cow, own);
+	CHECK(cow > 0);
+	img_free_all(c, nc);
+	img_free_all(p, np);
+	return 0;
+}
+
 static int check_tree(int dirfd)
 {
 	ProtobufCMessage **v = NULL;
@@ -233,7 +277,7 @@ static int check_tree(int dirfd)
 	CHECK(((ThreadCoreEntry *)v[1])->blocked == 0 && ((ThreadCoreEntry *)v[2])->tid == 32614);
 	CHECK(((ThreadCoreEntry *)v[2])->blocked == 0xa00);	/* SIGUSR1, SIGUSR2 */
 	img_free_all(v, n);
-	return 0;
+	return check_tree_cow(dirfd, 32612) || check_tree_cow(dirfd, 32613);
 }
 
 static int test_tree(void)
@@ -1004,7 +1048,7 @@ static int add_shm(int d, const struct kinds_dir *k)
 	v[2].pgoff = k->shm_bad == 6 ? PAGE : 0;
 	v[2].shmid = 132;
 	v[2].prot = 3;
-	v[2].flags = k->shm_bad == 5 ? MAP_PRIVATE : MAP_SHARED;
+	v[2].flags = MAP_SHARED;	/* 5: FILE_PRIVATE status on a shared mapping */
 	v[2].status = 0x1 | 0x4000 | (k->shm_bad == 5 ? 0x40 : 0x80);
 	v[2].fd = -1;
 	vv[2] = &v[2];
@@ -1653,7 +1697,7 @@ static int test_kinds_corruption(void)
 
 static const struct unit_case cases[] = {
 	{ "golden single converts, values where ours keeps them", test_single },
-	{ "golden tree: processes, threads and their masks", test_tree },
+	{ "golden tree: processes, threads, their masks, pages shared with the parent", test_tree },
 	{ "golden fds: socketpair with queues, eventfd, timerfds", test_fds },
 	{ "doctored copies are refused", test_refusals },
 	{ "FIFO, signalfd, epoll, locks, ghosts, sockets, fsnotify, ptys, memfds, shmem", test_kinds },
