@@ -406,6 +406,10 @@ int exp_fdinfo(struct exp *ex, struct exp_proc *p)
 	int ret = -1;
 
 	snprintf(img, sizeof(img), "fds-%u.img", p->ps->pid);
+	if (p->files_id != p->ids) {	/* its parent's table: fdinfo-FILESID.img is written */
+		exp_used(ex, img);
+		return 0;
+	}
 	if (img_read_all(ex->in, IMG_FDS, p->ps->pid, 0, NULL, NULL, &m, &nr))
 		return -1;
 	exp_used(ex, img);

@@ -17,7 +17,8 @@
 
 struct exp_proc {
 	PstreeEntry *ps;
-	uint32_t ids;			/* vm, files, fs and sighand id (one each) */
+	uint32_t ids;			/* vm, fs and sighand id (one each) */
+	uint32_t files_id;		/* = ids, or its parent's when it shares that fd table */
 	TaskCoreEntry *tc;		/* our core's head entry */
 	struct exp_pages *pages;	/* our page runs, for the children's PE_COW (est-export-mm.c) */
 };

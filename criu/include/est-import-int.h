@@ -38,6 +38,7 @@ struct imp_proc {
 	Est__TaskKobjIdsEntry *ids;
 	Est__FsEntry *fs;
 	Est__MmEntry *mm;
+	uint32_t files_of;		/* its parent, whose fd table it shares; or 0 */
 };
 
 struct imp {

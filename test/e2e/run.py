@@ -153,7 +153,7 @@ CASES = [
     ("fd_table", prog("fd_table"), "once", [], []),
     ("fd_table_two", prog("fd_table") + ["two"], "once", [], []),
     ("fd_table_twice", prog("fd_table"), "twice", [], []),
-    ("fd_table_attrs", prog("fd_table") + ["attrs"], "once", [], []),
+    ("fd_table_attrs", prog("fd_table") + ["attrs"], "once", EXT, []),
     ("fd_table_nested", prog("fd_table") + ["nested"],
      ("refused", "(the child has children of its own) is not supported yet"), [], []),
     ("fd_table_outside_refused", prog("fd_table") + ["outside"],
