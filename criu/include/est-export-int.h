@@ -69,5 +69,7 @@ void exp_mm_release(struct exp_proc *p);
 /* est-export-files.c: files.img, pipes-data.img (once), fdinfo-N.img per process */
 int exp_files(struct exp *ex);
 int exp_fdinfo(struct exp *ex, struct exp_proc *p);
+/* est-export-ghost.c: remap-fpath.img, ghost-file-N.img of the REG entries @reg */
+int exp_ghosts(struct exp *ex, ProtobufCMessage **reg, size_t nr_reg);
 
 #endif /* CRIU_EST_EXPORT_INT_H */
