@@ -4,7 +4,7 @@
  * §2.9-§2.12). Kinds converted: regular files, directories, character
  * devices, O_PATH fds and terminals opened by path (all REG), pipes,
  * eventfds, timerfds, unnamed unix sockets (queues in sk-queues.img); ghosts
- * of REG entries (est-export-ghost.c); any
+ * (est-export-ghost.c) and locks (est-export-locks.c) of REG entries; any
  * other is refused.
  */
 #include <fcntl.h>
@@ -47,10 +47,6 @@ static int conv_reg(struct exp_img *w, const RegFileEntry *r)
 	Est__FileEntry f = EST__FILE_ENTRY__INIT;
 	Est__RegFileEntry e = EST__REG_FILE_ENTRY__INIT;
 
-	if (r->n_locks) {
-		pr_err("not supported yet: reg-files.img: file %u (%s) holds locks", r->id, r->path);
-		return -1;
-	}
 	e.id = r->id;
 	e.flags = r->flags;
 	e.pos = r->pos;
@@ -359,7 +355,8 @@ int exp_files(struct exp *ex)
 		free(q.buf);
 	else if (exp_img_close(ex, &q))
 		goto out;
-	ret = write_pipes_data(ex) || exp_ghosts(ex, o.reg, o.nr_reg) ? -1 : 0;
+	ret = write_pipes_data(ex) || exp_ghosts(ex, o.reg, o.nr_reg) ||
+	      exp_locks(ex, o.reg, o.nr_reg) ? -1 : 0;
 	goto out;
 drop:
 	free(w.buf);

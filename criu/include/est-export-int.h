@@ -71,5 +71,7 @@ int exp_files(struct exp *ex);
 int exp_fdinfo(struct exp *ex, struct exp_proc *p);
 /* est-export-ghost.c: remap-fpath.img, ghost-file-N.img of the REG entries @reg */
 int exp_ghosts(struct exp *ex, ProtobufCMessage **reg, size_t nr_reg);
+/* est-export-locks.c: filelocks.img, the locks of the REG entries @reg */
+int exp_locks(struct exp *ex, ProtobufCMessage **reg, size_t nr_reg);
 
 #endif /* CRIU_EST_EXPORT_INT_H */
