@@ -107,7 +107,10 @@ static int write_remaps(struct exp *ex, ProtobufCMessage **reg, size_t nr_reg,
 	Est__RemapFilePathEntry e;
 	struct exp_img w;
 	size_t i, k, n = 0;
+	bool *named = exp_zalloc(nr_g);
 
+	if (!named)
+		return -1;
 	exp_img_open(&w, "remap-fpath.img");
 	for (i = 0; i < nr_reg; i++) {
 		const RegFileEntry *r = (const RegFileEntry *)reg[i];
@@ -119,9 +122,9 @@ static int write_remaps(struct exp *ex, ProtobufCMessage **reg, size_t nr_reg,
 		if (k == nr_g || !S_ISREG(r->mode)) {
 			pr_err("reg-files.img: file %u (%s): ghost %u unknown, or no regular file",
 			       r->id, r->path, r->ghost_id);
-			free(w.buf);
-			return -1;
+			goto drop;
 		}
+		named[k] = true;
 		est__remap_file_path_entry__init(&e);
 		e.orig_id = r->id;
 		e.remap_id = r->ghost_id;
@@ -130,11 +133,21 @@ static int write_remaps(struct exp *ex, ProtobufCMessage **reg, size_t nr_reg,
 		exp_img_add(&w, &e.base, NULL, 0);
 		n++;
 	}
+	for (k = 0; k < nr_g; k++)
+		if (!named[k]) {	/* the importer would leave it out */
+			pr_err("ghost-files.img: ghost %u is no file's", ((const GhostFileEntry *)g[k])->id);
+			goto drop;
+		}
+	free(named);
 	if (!n) {
 		free(w.buf);
 		return 0;
 	}
 	return exp_img_close(ex, &w);
+drop:
+	free(named);
+	free(w.buf);
+	return -1;
 }
 
 int exp_ghosts(struct exp *ex, ProtobufCMessage **reg, size_t nr_reg)
@@ -157,8 +170,9 @@ int exp_ghosts(struct exp *ex, ProtobufCMessage **reg, size_t nr_reg)
 	for (i = 0; i < nr; i++) {
 		const GhostFileEntry *e = (const GhostFileEntry *)g[i];
 
-		if (!e->id || (i && e->id <= ((const GhostFileEntry *)g[i - 1])->id)) {
-			pr_err("ghost-files.img: ghost id %u out of order", e->id);
+		/* 1, 2, ...: the importer numbers them so, in the order of their remap ids */
+		if (e->id != i + 1) {
+			pr_err("ghost-files.img: ghost id %u where %zu was due", e->id, i + 1);
 			goto out;
 		}
 		if (write_ghost(ex, e, data))
