@@ -534,6 +534,31 @@ static int write_core(struct exp *ex, uint32_t tid, const Est__CoreEntry *c)
 	return exp_img_close(ex, &w);
 }
 
+/*
+ * A zombie: mtype and task core, as the reference writes, and its ids (the
+ * restore gives them to it) in the creds of a thread core holding nothing
+ * else, which a reference restore ignores for a zombie.
+ */
+static int write_zombie(struct exp *ex, struct exp_proc *p, struct task_out *to, const char *img)
+{
+	Est__CoreEntry c = EST__CORE_ENTRY__INIT;
+	Est__ThreadCoreEntry th = EST__THREAD_CORE_ENTRY__INIT;
+
+	if (p->tc->state != 2) {
+		pr_err("%s: a process without threads that is no zombie", img);
+		return -1;
+	}
+	c.mtype = EST__CORE_ENTRY__MARCH__X86_64;
+	c.tc = &to->tc;
+	if (p->tc->creds) {
+		if (fill_creds(to, p->tc->creds, img))
+			return -1;
+		th.creds = &to->creds;
+		c.thread_core = &th;
+	}
+	return write_core(ex, p->ps->pid, &c);
+}
+
 int exp_core(struct exp *ex, struct exp_proc *p)
 {
 	struct task_out *to = exp_zalloc(sizeof(*to));
@@ -557,16 +582,8 @@ int exp_core(struct exp *ex, struct exp_proc *p)
 	m[0] = NULL;
 	if (fill_task(to, p->tc, nr > 1 ? (ThreadCoreEntry *)m[1] : NULL, img))
 		goto out;
-	if (nr == 1) {	/* a zombie: mtype and task core only */
-		Est__CoreEntry c = EST__CORE_ENTRY__INIT;
-
-		if (p->tc->state != 2) {
-			pr_err("%s: a process without threads that is no zombie", img);
-			goto out;
-		}
-		c.mtype = EST__CORE_ENTRY__MARCH__X86_64;
-		c.tc = &to->tc;
-		ret = write_core(ex, p->ps->pid, &c);
+	if (nr == 1) {
+		ret = write_zombie(ex, p, to, img);
 		goto out;
 	}
 	t = exp_zalloc((nr - 1) * sizeof(*t));

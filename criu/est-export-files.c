@@ -4,7 +4,9 @@
  * §2.9-§2.12). Kinds converted: regular files, directories, character
  * devices, O_PATH fds and terminals opened by path (all REG), pipes,
  * eventfds, timerfds; sockets in est-export-sk.c; those of est-export-fds.c
- * and est-export-tty.c; any other is refused. Signal owners: est-export-fown.c.
+ * and est-export-tty.c; ghosts (est-export-ghost.c) and locks
+ * (est-export-locks.c) of REG entries; any other is refused. Signal owners:
+ * est-export-fown.c.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -39,11 +41,6 @@ static int conv_reg(struct exp *ex, struct exp_img *w, const RegFileEntry *r)
 	Est__FileEntry f = EST__FILE_ENTRY__INIT;
 	Est__RegFileEntry e = EST__REG_FILE_ENTRY__INIT;
 
-	if (r->has_ghost_id || r->n_locks) {
-		pr_err("not supported yet: reg-files.img: file %u (%s) is deleted or holds locks",
-		       r->id, r->path);
-		return -1;
-	}
 	e.id = r->id;
 	e.flags = r->flags;
 	e.pos = r->pos;
@@ -209,7 +206,8 @@ int exp_files(struct exp *ex)
 		goto drop;
 	if (exp_img_close(ex, &w))
 		goto out;
-	ret = write_pipes_data(ex);
+	ret = write_pipes_data(ex) || exp_ghosts(ex, o.reg, o.nr_reg) ||
+	      exp_locks(ex, o.reg, o.nr_reg) ? -1 : 0;
 	goto out;
 drop:
 	free(w.buf);
@@ -273,6 +271,10 @@ int exp_fdinfo(struct exp *ex, struct exp_proc *p)
 	int ret = -1;
 
 	snprintf(img, sizeof(img), "fds-%u.img", p->ps->pid);
+	if (p->files_id != p->ids) {	/* its parent's table: fdinfo-FILESID.img is written */
+		exp_used(ex, img);
+		return 0;
+	}
 	if (img_read_all(ex->in, IMG_FDS, p->ps->pid, 0, NULL, NULL, &m, &nr))
 		return -1;
 	exp_used(ex, img);

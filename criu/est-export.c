@@ -229,11 +229,15 @@ static int read_inventory(struct exp *ex)
 	return 0;
 }
 
-/* Kernel object ids (plan §3.1): criu's own are 1, process k's k + 2. */
-static void fill_ids(Est__TaskKobjIdsEntry *e, uint32_t id)
+/*
+ * Kernel object ids (plan §3.1): criu's own are 1, process k's k + 2; a
+ * process sharing its parent's fd table has its parent's files_id.
+ */
+static void fill_ids(Est__TaskKobjIdsEntry *e, uint32_t id, uint32_t files_id)
 {
 	est__task_kobj_ids_entry__init(e);
-	e->vm_id = e->files_id = e->fs_id = e->sighand_id = id;
+	e->vm_id = e->fs_id = e->sighand_id = id;
+	e->files_id = files_id;
 	/* the dump refuses a process outside criu's namespaces: all are criu's */
 	e->has_pid_ns_id = e->has_net_ns_id = e->has_ipc_ns_id = e->has_uts_ns_id = true;
 	e->has_mnt_ns_id = e->has_user_ns_id = e->has_cgroup_ns_id = e->has_time_ns_id = true;
@@ -243,10 +247,6 @@ static void fill_ids(Est__TaskKobjIdsEntry *e, uint32_t id)
 
 static int check_ps(const PstreeEntry *ps)
 {
-	if (ps->has_files_of) {
-		pr_err("not supported yet: process %u shares its parent's fd table", ps->pid);
-		return -1;
-	}
 	if (ps->has_exit_signal && ps->exit_signal != SIGCHLD &&
 	    exp_cannot("pstree.img", "process %u sends signal %u to its parent when it ends",
 		       ps->pid, ps->exit_signal))
@@ -287,7 +287,7 @@ static int write_ids_fs(struct exp *ex, struct exp_proc *p)
 	struct exp_img w;
 	char name[64];
 
-	fill_ids(&ids, p->ids);
+	fill_ids(&ids, p->ids, p->files_id);
 	snprintf(name, sizeof(name), "ids-%u.img", p->ps->pid);
 	exp_img_open(&w, name);
 	exp_img_add(&w, &ids.base, NULL, 0);
@@ -403,7 +403,7 @@ static int write_inventory(struct exp *ex)
 			return -1;
 		ext = true;
 	}
-	fill_ids(&root, 1);
+	fill_ids(&root, 1, 1);
 	inv.img_version = ext ? EST_IMG_VERSION_EXT : EST_IMG_VERSION;
 	inv.has_fdinfo_per_id = inv.fdinfo_per_id = true;
 	inv.root_ids = &root;
@@ -435,6 +435,26 @@ static int check_leftovers(struct exp *ex)
 	return 0;
 }
 
+/* The fd table of @p: its own, or its parent's (files_of), which comes before it. */
+static int files_id(struct exp *ex, struct exp_proc *p)
+{
+	size_t i;
+
+	p->files_id = p->ids;
+	if (!p->ps->has_files_of)
+		return 0;
+	for (i = 0; &ex->procs[i] != p; i++)
+		if (ex->procs[i].ps->pid == p->ps->files_of)
+			break;
+	if (&ex->procs[i] == p || p->ps->files_of != p->ps->ppid || ex->procs[i].ps->has_files_of) {
+		pr_err("pstree.img: %u shares the fd table of %u, not of its parent or not first",
+		       p->ps->pid, p->ps->files_of);
+		return -1;
+	}
+	p->files_id = ex->procs[i].files_id;
+	return 0;
+}
+
 static int read_procs(struct exp *ex)
 {
 	size_t i;
@@ -452,7 +472,7 @@ static int read_procs(struct exp *ex)
 	for (i = 0; i < ex->nr_procs; i++) {
 		ex->procs[i].ps = (PstreeEntry *)ex->ps[i];
 		ex->procs[i].ids = i + 2;
-		if (check_ps(ex->procs[i].ps))
+		if (check_ps(ex->procs[i].ps) || files_id(ex, &ex->procs[i]))
 			return -1;
 	}
 	return 0;

@@ -524,8 +524,11 @@ static int fill_task(struct core_out *o, const struct imp_proc *p, const char *i
 		tc->cwd_id = p->fs->cwd_id;
 		tc->root_id = p->fs->root_id;
 	}
-	if (!o->nr)
-		return 0;	/* a zombie */
+	if (!o->nr) {	/* a zombie: the ids it takes */
+		const Est__ThreadCoreEntry *z = o->in[0]->thread_core;
+
+		return !z || !z->creds ? 0 : check_thread_core(z, img) ? -1 : fill_creds(o, z->creds, img);
+	}
 	{
 		const Est__ThreadCoreEntry *l = o->in[0]->thread_core;
 
@@ -561,6 +564,16 @@ static int fill_task(struct core_out *o, const struct imp_proc *p, const char *i
 	return 0;
 }
 
+/* A zombie's thread core: none, or one with the creds and nothing else. */
+static bool zombie_thread_core(const Est__ThreadCoreEntry *t)
+{
+	return !t || (!t->futex_rla && !t->futex_rla_len && !t->has_sched_nice &&
+		      !t->has_sched_policy && !t->has_sched_prio && !t->has_blk_sigset && !t->sas &&
+		      !t->has_pdeath_sig && !t->signals_p && !t->has_seccomp_mode &&
+		      !t->has_seccomp_filter && !t->comm && !t->has_blk_sigset_extended &&
+		      !t->rseq_entry && !t->has_cg_set);
+}
+
 static int read_cores(struct core_out *o, struct imp *im, const struct imp_proc *p)
 {
 	size_t k;
@@ -578,8 +591,9 @@ static int read_cores(struct core_out *o, struct imp *im, const struct imp_proc 
 			pr_err("not supported yet: %s: machine type %d", img, c->mtype);
 			return -1;
 		}
-		if (!p->ids) {	/* a zombie: its task core only */
-			if (!c->tc || c->thread_info || c->thread_core || c->tc->task_state != 2) {
+		if (!p->ids) {	/* a zombie: its task core (and its creds) only */
+			if (!c->tc || c->thread_info || !zombie_thread_core(c->thread_core) ||
+			    c->tc->task_state != 2) {
 				pr_err("%s: a process without ids-%u.img must be a zombie", img,
 				       p->ps->pid);
 				return -1;

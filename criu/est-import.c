@@ -332,6 +332,8 @@ static int write_pstree(struct imp *im)
 		/* a zombie: no threads in ours (est-import-core.c says which) */
 		ps[i].n_threads = im->procs[i].ids ? e->n_threads : 0;
 		ps[i].threads = e->threads;
+		ps[i].has_files_of = im->procs[i].files_of != 0;
+		ps[i].files_of = im->procs[i].files_of;
 		m[i] = &ps[i].base;
 	}
 	ret = imp_write(im, IMG_PSTREE, 0, m, im->nr_procs);
@@ -339,6 +341,20 @@ out:
 	free(ps);
 	free(m);
 	return ret;
+}
+
+/*
+ * Whether @p, read after @o, may have its fd table (files_id): the one shape ours
+ * restores is a table shared by a process (not itself a sharer) and some of
+ * its children, made with CLONE_FILES (sets p->files_of).
+ */
+static bool files_ok(struct imp_proc *p, const struct imp_proc *o)
+{
+	if (o->ids->files_id != p->ids->files_id)
+		return true;
+	if (o->ps->pid == p->ps->ppid && !o->files_of)
+		p->files_of = p->ps->ppid;
+	return p->files_of && (o->ps->pid == p->files_of || o->files_of == p->files_of);
 }
 
 static int read_proc(struct imp *im, struct imp_proc *p)
@@ -355,7 +371,7 @@ static int read_proc(struct imp *im, struct imp_proc *p)
 	for (i = 0; i < im->nr_procs && &im->procs[i] != p; i++) {
 		const Est__TaskKobjIdsEntry *o = im->procs[i].ids;
 
-		if (o && (o->vm_id == p->ids->vm_id || o->files_id == p->ids->files_id ||
+		if (o && (o->vm_id == p->ids->vm_id || !files_ok(p, &im->procs[i]) ||
 			  o->fs_id == p->ids->fs_id || o->sighand_id == p->ids->sighand_id)) {
 			pr_err("not supported yet: processes %u and %u share memory, fd table, fs or signal handlers",
 			       im->procs[i].ps->pid, p->ps->pid);

@@ -20,7 +20,8 @@
 
 struct exp_proc {
 	PstreeEntry *ps;
-	uint32_t ids;			/* vm, files, fs and sighand id (one each) */
+	uint32_t ids;			/* vm, fs and sighand id (one each) */
+	uint32_t files_id;		/* = ids, or its parent's when it shares that fd table */
 	TaskCoreEntry *tc;		/* our core's head entry */
 	struct exp_pages *pages;	/* our page runs, for the children's PE_COW (est-export-mm.c) */
 };
@@ -117,5 +118,9 @@ int exp_shm_files(struct exp *ex, struct exp_img *w);
 int exp_shm_vma(struct exp *ex, Est__VmaEntry *e, const VmaEntry *v, const char *img);
 int exp_shm_write(struct exp *ex);
 void exp_shm_release(struct exp *ex);
+/* est-export-ghost.c: remap-fpath.img, ghost-file-N.img of the REG entries @reg */
+int exp_ghosts(struct exp *ex, ProtobufCMessage **reg, size_t nr_reg);
+/* est-export-locks.c: filelocks.img, the locks of the REG entries @reg */
+int exp_locks(struct exp *ex, ProtobufCMessage **reg, size_t nr_reg);
 
 #endif /* CRIU_EST_EXPORT_INT_H */

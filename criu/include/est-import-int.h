@@ -41,6 +41,7 @@ struct imp_proc {
 	Est__MmEntry *mm;
 	uint32_t uid, euid;		/* the leader's real and effective uid (est-import-fown.c) */
 	struct imp_cow *cow;		/* for its children (est-import-cow.c) */
+	uint32_t files_of;		/* its parent, whose fd table it shares; or 0 */
 };
 
 struct imp {

@@ -52,7 +52,9 @@
 #include "timerfd.pb-c.h"
 #include "epoll.pb-c.h"
 #include "signalfd.pb-c.h"
+#include "est/core.pb-c.h"
 #include "est/fdinfo.pb-c.h"
+#include "est/ids.pb-c.h"
 #include "est/file-lock.pb-c.h"
 #include "est/fsnotify.pb-c.h"
 #include "est/ghost-file.pb-c.h"
@@ -348,15 +350,15 @@ err:
 	return -1;
 }
 
-/* A fresh copy of golden/single; its fd (the helper's), or -1. */
-static int copy_single(void)
+/* A fresh copy of golden/@set; its fd (the helper's), or -1. */
+static int copy_set(const char *set)
 {
 	char p[PATH_MAX];
 	struct dirent *de;
 	int to, from;
 	DIR *d;
 
-	if (golden("single", p, sizeof(p)))
+	if (golden(set, p, sizeof(p)))
 		return -1;
 	to = unit_fresh_dir("est-import");
 	from = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -370,6 +372,11 @@ static int copy_single(void)
 		}
 	closedir(d);
 	return to;
+}
+
+static int copy_single(void)
+{
+	return copy_set("single");
 }
 
 static int write_file(int dirfd, const char *name, const void *buf, size_t len)
@@ -1695,11 +1702,141 @@ static int test_kinds_corruption(void)
 	return r;
 }
 
+/* ---- shared fd tables and zombies, on copies of the tree set ------------------ */
+
+/* ids-@pid.img: vm, fs, sighand @id, fd table @files, criu's namespaces. */
+static int write_ids(int d, uint32_t pid, uint32_t id, uint32_t files)
+{
+	Est__TaskKobjIdsEntry e = EST__TASK_KOBJ_IDS_ENTRY__INIT;
+	char name[64];
+
+	e.vm_id = e.fs_id = e.sighand_id = id;
+	e.files_id = files;
+	e.has_pid_ns_id = e.has_net_ns_id = e.has_ipc_ns_id = e.has_uts_ns_id = true;
+	e.has_mnt_ns_id = e.has_user_ns_id = e.has_cgroup_ns_id = e.has_time_ns_id = true;
+	e.pid_ns_id = 1, e.net_ns_id = 2, e.ipc_ns_id = 3, e.uts_ns_id = 4;
+	e.time_ns_id = 5, e.mnt_ns_id = 6, e.user_ns_id = 7, e.cgroup_ns_id = 8;
+	snprintf(name, sizeof(name), "ids-%u.img", pid);
+	return new_image(d, name, 0x54432030) || append(d, name, &e.base, NULL, 0);
+}
+
+static int check_shared_table(int dirfd)
+{
+	ProtobufCMessage **v = NULL, **f = NULL, **g = NULL;
+	size_t n, nf, ng;
+	const PstreeEntry *a, *b;
+
+	CHECK(!read_all(dirfd, IMG_PSTREE, 0, &v, &n) && n == 3);
+	a = (PstreeEntry *)v[1], b = (PstreeEntry *)v[2];
+	CHECK(!((PstreeEntry *)v[0])->has_files_of);
+	CHECK(a->has_files_of && a->files_of == 32611 && b->has_files_of && b->files_of == 32611);
+	img_free_all(v, n);
+	CHECK(!read_all(dirfd, IMG_FDS, 32611, &f, &nf) && !read_all(dirfd, IMG_FDS, 32613, &g, &ng));
+	CHECK(nf && nf == ng && ((FdEntry *)f[0])->id == ((FdEntry *)g[0])->id);
+	img_free_all(f, nf);
+	img_free_all(g, ng);
+	return 0;
+}
+
+/*
+ * Children with their parent's files_id share its table (files_of); a table
+ * shared by two children and not their parent is refused.
+ */
+static int test_shared_table(void)
+{
+	struct est_import imp;
+	char p[PATH_MAX];
+	int d, r;
+
+	if (golden("tree", p, sizeof(p)))
+		SKIP("no golden images at %.300s", p);
+	d = copy_set("tree");
+	CHECK(d >= 0 && !write_ids(d, 32612, 3, 2) && !write_ids(d, 32613, 4, 2));
+	CHECK(!unlinkat(d, "fdinfo-3.img", 0) && !unlinkat(d, "fdinfo-4.img", 0));
+	CHECK(est_import(d, &imp) == 0);
+	r = check_shared_table(imp.dirfd);
+	est_import_release(&imp);
+	CHECK(r == 0);
+	d = copy_set("tree");
+	CHECK(d >= 0 && !write_ids(d, 32613, 4, 3) && !unlinkat(d, "fdinfo-4.img", 0));
+	CHECK(refused(d));
+	return 0;
+}
+
+/* core-32612.img: a zombie, its exit status 3 << 8, its ids in a bare thread core. */
+static int write_zombie(int d)
+{
+	Est__CoreEntry c = EST__CORE_ENTRY__INIT;
+	Est__TaskCoreEntry tc = EST__TASK_CORE_ENTRY__INIT;
+	Est__ThreadCoreEntry th = EST__THREAD_CORE_ENTRY__INIT;
+	Est__CredsEntry cr = EST__CREDS_ENTRY__INIT;
+	uint32_t groups[2] = { 27, 1000 }, caps[2] = { 0, 0 };
+
+	c.mtype = EST__CORE_ENTRY__MARCH__X86_64;
+	tc.task_state = 2;
+	tc.exit_code = 3 << 8;
+	tc.comm = "zombie";
+	cr.uid = cr.euid = cr.suid = cr.fsuid = 1000;
+	cr.gid = cr.egid = cr.sgid = cr.fsgid = 1001;
+	cr.n_groups = 2;
+	cr.groups = groups;
+	cr.n_cap_inh = cr.n_cap_prm = cr.n_cap_eff = cr.n_cap_bnd = 2;
+	cr.cap_inh = cr.cap_prm = cr.cap_eff = cr.cap_bnd = caps;
+	th.creds = &cr;
+	c.tc = &tc;
+	c.thread_core = &th;
+	return new_image(d, "core-32612.img", 0x55053847) ||
+	       append(d, "core-32612.img", &c.base, NULL, 0);
+}
+
+static int check_zombie(int dirfd)
+{
+	ProtobufCMessage **v = NULL;
+	size_t n;
+	const TaskCoreEntry *t;
+
+	CHECK(!read_all(dirfd, IMG_CORE, 32612, &v, &n) && n == 1);
+	t = (TaskCoreEntry *)v[0];
+	CHECK(t->state == 2 && t->exit_code == 3 << 8 && t->creds && t->creds->n_uid == 4);
+	CHECK(t->creds->uid[0] == 1000 && t->creds->uid[3] == 1000 && t->creds->gid[1] == 1001);
+	CHECK(t->creds->n_groups == 2 && t->creds->groups[1] == 1000);
+	img_free_all(v, n);
+	return 0;
+}
+
+/* A zombie's ids come in the creds of a thread core that holds nothing else. */
+static int test_zombie_creds(void)
+{
+	static const char *const gone[] = { "ids-32612.img", "fs-32612.img", "mm-32612.img",
+		"pagemap-32612.img", "fdinfo-3.img", "pages-2.img" };
+	struct est_import imp;
+	char p[PATH_MAX];
+	size_t i;
+	int d, r;
+
+	if (golden("tree", p, sizeof(p)))
+		SKIP("no golden images at %.300s", p);
+	d = copy_set("tree");
+	CHECK(d >= 0 && !write_zombie(d));
+	for (i = 0; i < sizeof(gone) / sizeof(gone[0]); i++)
+		CHECK(!unlinkat(d, gone[i], 0));
+	CHECK(est_import(d, &imp) == 0);
+	r = check_zombie(imp.dirfd);
+	est_import_release(&imp);
+	return r;
+}
+
+static int test_shared_and_zombie(void)
+{
+	return test_shared_table() ? -1 : test_zombie_creds();
+}
+
 static const struct unit_case cases[] = {
 	{ "golden single converts, values where ours keeps them", test_single },
 	{ "golden tree: processes, threads, their masks, pages shared with the parent", test_tree },
 	{ "golden fds: socketpair with queues, eventfd, timerfds", test_fds },
 	{ "doctored copies are refused", test_refusals },
+	{ "children sharing their parent's fd table; a zombie's ids", test_shared_and_zombie },
 	{ "FIFO, signalfd, epoll, locks, ghosts, sockets, fsnotify, ptys, memfds, shmem", test_kinds },
 	{ "doctored entries of those kinds are refused", test_kinds_refused },
 	{ "200 random corruptions: converted or refused, no crash", test_corruption },
