@@ -144,6 +144,25 @@ out:
 	return ret;
 }
 
+/*
+ * Our images whose entries point into a raw data file by offset: kept, the
+ * data file must be kept with them (the import lays its own out anew).
+ */
+static void keep_companion(const char *native)
+{
+	static const char *const pairs[][2] = {
+		{ "ghost-files.img", "ghost-data.img" },
+		{ "memfd-inodes.img", "memfd-data.img" },
+	};
+	size_t i, k;
+
+	for (k = 0; k < sizeof(pairs) / sizeof(pairs[0]); k++)
+		if (!strcmp(native, pairs[k][0]))
+			for (i = 0; i < cur->nr_names; i++)
+				if (!strcmp(cur->names[i], pairs[k][1]))
+					cur->xt[i] = true;
+}
+
 int exp_cannot(const char *native, const char *fmt, ...)
 {
 	char why[512];
@@ -161,6 +180,7 @@ int exp_cannot(const char *native, const char *fmt, ...)
 		if (!strcmp(cur->names[i], native)) {
 			pr_info("%s: %s: kept in xt-%s", native, why, native);
 			cur->xt[i] = true;
+			keep_companion(native);
 			return 0;
 		}
 	pr_err("%s " EXP_CANNOT "%s, and there is no such image of ours to keep", native, why);

@@ -457,14 +457,19 @@ static int apply_xt(struct imp *im)
 			return -1;
 		}
 		d = img_desc_find(ours, 0, false);
-		if (d && !d->magic) {
+		if (d && !d->magic && !strcmp(d->name, "pages")) {
 			pr_err("%s: page data cannot be an extension image", n);
 			return -1;
 		}
 		if (imp_load(im, n, false, &buf, &len))
 			return -1;
-		if (len < 8 || est_le32(buf) != EST_MAGIC_COMMON ||
-		    !(d = img_desc_find(ours, est_le32(buf + 4), true))) {
+		/* a raw data file of ours (ghost-data.img): the common magic, its bytes */
+		if (d && !d->magic)
+			off = 4;
+		else
+			d = NULL;
+		if (len < 4 || est_le32(buf) != EST_MAGIC_COMMON ||
+		    (!d && (len < 8 || !(d = img_desc_find(ours, est_le32(buf + 4), true))))) {
 			pr_err("%s: not one of our images after the common magic", n);
 			free(buf);
 			return -1;

@@ -4,6 +4,7 @@
  * O_APPEND) and mapped shared, then unlinked; and a deleted file whose name now belongs to a
  * new file, which must stay untouched; an empty deleted file.
  */
+#include <stdbool.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
@@ -62,8 +63,14 @@ int main(int argc, char **argv)
 	int rw, dup_rw, app, old, now, empty;
 	unsigned char *map;
 	struct stat st;
+	bool us = false;
 	off_t d;
 
+	/* "us" first: times of whole microseconds, which the established format keeps */
+	if (argc > 2 && !strcmp(argv[1], "us")) {
+		us = true;
+		argc--, argv++;
+	}
 	e2e_init(argc, argv);
 	e2e_path(path, sizeof(path), "ghost");
 	e2e_path(reused, sizeof(reused), "reused");
@@ -91,6 +98,12 @@ int main(int argc, char **argv)
 	if (now < 0 || write(now, "new file", 8) != 8)
 		e2e_fail("new file: %s", strerror(errno));
 	close(now);
+	if (us) {
+		const struct timespec t[2] = { { 1700000000, 123456000 }, { 1700000001, 654321000 } };
+
+		if (futimens(rw, t) || futimens(empty, t) || futimens(old, t))
+			e2e_fail("futimens: %s", strerror(errno));
+	}
 
 	e2e_ready();
 	e2e_wait_stop();
