@@ -26,6 +26,9 @@
 #include "commands.h"
 #include "dump.h"
 #include "dump-out.h"
+#include "est-export.h"
+#include "est-image.h"
+#include "est/stats.pb-c.h"
 #include "sched-state.h"
 #include "files.h"
 #include "image.h"
@@ -250,10 +253,12 @@ static void sum_stats(struct dump_tree *tr)
 	}
 }
 
-static int write_stats(const struct dump_tree *tr)
+/* stats-dump (the established format's) in the work dir, once the images are in place. */
+static int write_stats(const struct dump_tree *tr, int workfd)
 {
 	DumpStatsEntry d = DUMP_STATS_ENTRY__INIT;
-	StatsEntry s = STATS_ENTRY__INIT;
+	Est__StatsEntry s = EST__STATS_ENTRY__INIT;
+	Est__DumpStatsEntry e;
 	size_t i;
 
 	d.freezing_time = tr->stats.freezing_us;
@@ -267,8 +272,9 @@ static int write_stats(const struct dump_tree *tr)
 	d.tasks = tr->nr;
 	for (i = 0; i < tr->nr; i++)
 		d.threads += tr->t[i]->zombie ? 0 : tr->t[i]->nr_tids;
-	s.dump = &d;
-	return write_one(tr->dirfd, IMG_STATS_DUMP, 0, &s.base);
+	est_dump_stats(&d, &e);
+	s.dump = &e;
+	return est_write_one(workfd, "stats-dump", &s.base);
 }
 
 static int write_inventory(const struct dump_tree *tr)
@@ -478,17 +484,18 @@ int cmd_dump(struct cr_options *o)
 	if (write_all(&tr))
 		goto fail;
 	dump_phase(&tr.stats, "write");
-	if (!o->leave_running)
-		tr.stats.frozen_us = dump_now_us() - t_frozen;
-	sum_stats(&tr);
-	if (write_stats(&tr))
-		goto fail;
 	if (dump_fault("before-inventory") || write_inventory(&tr))
 		goto fail;
 	dump_phase(&tr.stats, "inventory");
 	if (dump_out_commit(&out, o->image_ext))
 		goto fail;
 	dump_phase(&tr.stats, "export");
+	/* the images are in place: the tree was frozen until now */
+	if (!o->leave_running)
+		tr.stats.frozen_us = dump_now_us() - t_frozen;
+	sum_stats(&tr);
+	if (write_stats(&tr, out.workfd))
+		pr_warn("could not write stats-dump");
 	pr_info("dump of the tree of %d (%zu processes) complete", o->tree_pid, tr.nr);
 	if (finish(&tr))
 		goto done;

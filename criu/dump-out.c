@@ -3,8 +3,8 @@
  * (Documentation/images.md). The dump writes our own images into a scratch
  * directory inside the images dir (mode 0700), est_export() converts them
  * into a second one, and the converted files are renamed into the images
- * dir with inventory.img last (stats-dump into the work dir, as the
- * established tool puts it). Page files are moved, not copied, where the
+ * dir with inventory.img last. (criu dump then writes stats-dump into the
+ * work dir, where the established tool puts it.) Page files are moved, not copied, where the
  * layouts agree. A dump that fails before the renames leaves the images dir
  * as it was; one that fails during them leaves it without inventory.img
  * (the old one is removed before the first rename, so old and new files
@@ -86,33 +86,6 @@ int dump_out_begin(struct dump_out *o, const char *images_dir, const char *work_
 	return make_scratch(&o->ours, images_dir);
 }
 
-/* stats-dump into the work dir, which may be on another file system. */
-static int move_stats(struct dump_out *o)
-{
-	char buf[4096];
-	ssize_t n;
-	int in, out, ret = -1;
-
-	if (!renameat(o->est.fd, "stats-dump", o->workfd, "stats-dump"))
-		return 0;
-	if (errno != EXDEV) {
-		pr_perror("can't move stats-dump into the work dir");
-		return -1;
-	}
-	in = openat(o->est.fd, "stats-dump", O_RDONLY | O_CLOEXEC);
-	out = openat(o->workfd, "stats-dump", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	n = in >= 0 && out >= 0 ? read(in, buf, sizeof(buf)) : -1;
-	if (n >= 0 && n < (ssize_t)sizeof(buf) && write(out, buf, n) == n)
-		ret = 0;
-	if (out >= 0 && close(out))
-		ret = -1;
-	if (in >= 0)
-		close(in);
-	if (ret)
-		pr_perror("can't write stats-dump into the work dir");
-	return ret;
-}
-
 /* Every file of the converted set into the images dir, inventory.img last. */
 static int move_all(struct dump_out *o)
 {
@@ -134,15 +107,10 @@ static int move_all(struct dump_out *o)
 		return -1;
 	}
 	while (!ret && (de = readdir(dir))) {
-		/* the statistics go to the work dir, where runtimes read them */
-		int to = strcmp(de->d_name, "stats-dump") ? o->dirfd : o->workfd;
-
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
 		    !strcmp(de->d_name, "inventory.img"))
 			continue;
-		if (to == o->workfd && move_stats(o))
-			ret = -1;
-		else if (to == o->dirfd && renameat(o->est.fd, de->d_name, o->dirfd, de->d_name)) {
+		if (renameat(o->est.fd, de->d_name, o->dirfd, de->d_name)) {
 			pr_perror("can't move %s into %s", de->d_name, o->images_dir);
 			ret = -1;
 		}

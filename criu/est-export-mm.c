@@ -307,7 +307,7 @@ static int read_pagemap(struct exp *ex, struct exp_proc *p, const char *img)
 	}
 	snprintf(name, sizeof(name), "pages-%u.img", ((PagemapHead *)m[0])->pages_id);
 	snprintf(pg->name, sizeof(pg->name), "%s", name);
-	pg->fd = openat(ex->in, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	pg->fd = openat(ex->in, name, O_RDONLY | O_CLOEXEC);	/* the import may link it */
 	if (pg->fd < 0 || fstat(pg->fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != off) {
 		pr_err("%s: %s is missing or does not hold the %llu bytes of the runs", img, name,
 		       (unsigned long long)off);

@@ -332,39 +332,47 @@ static uint32_t sat32(uint64_t v)
 	return v > UINT32_MAX ? UINT32_MAX : v;
 }
 
-/* stats-dump: the times and page counts both formats have (tasks/threads dropped). */
+void est_dump_stats(const DumpStatsEntry *ours, Est__DumpStatsEntry *d)
+{
+	est__dump_stats_entry__init(d);
+	d->freezing_time = sat32(ours->freezing_time);
+	d->frozen_time = sat32(ours->frozen_time);
+	d->memdump_time = sat32(ours->memdump_time);
+	d->memwrite_time = sat32(ours->memwrite_time);
+	d->pages_scanned = ours->pages_scanned;
+	d->pages_written = ours->pages_written;
+	if (ours->has_irmap_resolve) {
+		d->has_irmap_resolve = true;
+		d->irmap_resolve = sat32(ours->irmap_resolve);
+	}
+	d->pages_lazy = ours->has_pages_lazy ? ours->pages_lazy : 0;
+}
+
+/*
+ * stats-dump from our stats-dump.img, when there is one (criu dump writes
+ * its stats-dump itself, once the export is done: est_dump_stats()).
+ */
 static int write_stats(struct exp *ex)
 {
 	Est__StatsEntry st = EST__STATS_ENTRY__INIT;
-	Est__DumpStatsEntry d = EST__DUMP_STATS_ENTRY__INIT;
+	Est__DumpStatsEntry d;
 	StatsEntry *ours = NULL;
 	struct exp_img w;
 	int ret;
 
-	if (!faccessat(ex->in, "stats-dump.img", F_OK, 0)) {
-		if (img_read_one(ex->in, IMG_STATS_DUMP, 0, (ProtobufCMessage **)&ours))
-			return -1;
-		exp_used(ex, "stats-dump.img");
+	if (faccessat(ex->in, "stats-dump.img", F_OK, 0))
+		return 0;
+	if (img_read_one(ex->in, IMG_STATS_DUMP, 0, (ProtobufCMessage **)&ours))
+		return -1;
+	exp_used(ex, "stats-dump.img");
+	if (ours->dump) {
+		est_dump_stats(ours->dump, &d);
+		st.dump = &d;
 	}
-	if (ours && ours->dump) {
-		d.freezing_time = sat32(ours->dump->freezing_time);
-		d.frozen_time = sat32(ours->dump->frozen_time);
-		d.memdump_time = sat32(ours->dump->memdump_time);
-		d.memwrite_time = sat32(ours->dump->memwrite_time);
-		d.pages_scanned = ours->dump->pages_scanned;
-		d.pages_written = ours->dump->pages_written;
-		if (ours->dump->has_irmap_resolve) {
-			d.has_irmap_resolve = true;
-			d.irmap_resolve = sat32(ours->dump->irmap_resolve);
-		}
-		d.pages_lazy = ours->dump->has_pages_lazy ? ours->dump->pages_lazy : 0;
-	}
-	st.dump = &d;
 	exp_img_open(&w, "stats-dump");
 	exp_img_add(&w, &st.base, NULL, 0);
 	ret = exp_img_close(ex, &w);
-	if (ours)
-		img_free_entry(&ours->base);
+	img_free_entry(&ours->base);
 	return ret;
 }
 

@@ -290,12 +290,39 @@ struct pm_out {
 	PagemapEntry *pe;
 	size_t nr, cap;
 	int src, dst;		/* pages-N.img (theirs), pages-PID.img (ours) */
+	char src_name[64];
 	uint64_t src_size, src_off;
+	struct pm_copy { uint64_t off, len; } *copy;	/* of theirs into ours, in order */
+	size_t nr_copy, cap_copy;
 	size_t vi;		/* vma cursor */
 	size_t last_vi;		/* vma of the last run kept */
 	uint64_t prev_end;
 	const char *img;
 };
+
+/* @len bytes at @off of their page file go next into ours (copied at the end). */
+static int copy_later(struct pm_out *o, uint64_t off, uint64_t len)
+{
+	struct pm_copy *last = o->nr_copy ? &o->copy[o->nr_copy - 1] : NULL;
+
+	if (last && last->off + last->len == off) {
+		last->len += len;
+		return 0;
+	}
+	if (o->nr_copy == o->cap_copy) {
+		size_t cap = o->cap_copy ? 2 * o->cap_copy : 64;
+		struct pm_copy *n = cap <= (1u << 22) ? realloc(o->copy, cap * sizeof(*n)) : NULL;
+
+		if (!n) {
+			pr_err("%s: too many page runs", o->img);
+			return -1;
+		}
+		o->copy = n;
+		o->cap_copy = cap;
+	}
+	o->copy[o->nr_copy++] = (struct pm_copy){ off, len };
+	return 0;
+}
 
 static int copy_pages(struct pm_out *o, uint64_t off, uint64_t len)
 {
@@ -320,7 +347,7 @@ static int keep_run(struct pm_out *o, uint64_t vaddr, uint64_t nr, uint64_t src,
 {
 	PagemapEntry *last = o->nr ? &o->pe[o->nr - 1] : NULL;
 
-	if (flags == PE_PRESENT && copy_pages(o, src, nr * PAGE))
+	if (flags == PE_PRESENT && copy_later(o, src, nr * PAGE))
 		return -1;
 	/* runs merge within one vma only: ours wants each inside one */
 	if (last && o->last_vi == o->vi && last->vaddr + last->nr_pages * PAGE == vaddr &&
@@ -437,6 +464,7 @@ static int pm_entry(struct imp *im, const struct est_entry *e, void *ctx)
 		const Est__PagemapHead *h = (const Est__PagemapHead *)e->msg;
 
 		snprintf(name, sizeof(name), "pages-%u.img", h->pages_id);
+		snprintf(o->src_name, sizeof(o->src_name), "%s", name);
 		if (imp_mark(im, name)) {
 			pr_err("%s: %s is missing or named by another pagemap too", o->img, name);
 			return -1;
@@ -478,6 +506,35 @@ static int pm_entry(struct imp *im, const struct est_entry *e, void *ctx)
 	}
 }
 
+/*
+ * Our page file: when every byte of theirs is kept, in order (no vdso data
+ * dropped, no page shared with the parent), theirs is ours as it is: a
+ * symbolic link to it, no copy. Else the kept runs are copied.
+ */
+static int write_pages(struct imp *im, struct pm_out *o, struct cr_img **pages)
+{
+	char target[PATH_MAX + 64], name[64];
+	size_t i;
+
+	if (o->nr_copy == 1 && !o->copy[0].off && o->copy[0].len == o->src_size && im->in_path[0]) {
+		snprintf(target, sizeof(target), "%s/%s", im->in_path, o->src_name);
+		snprintf(name, sizeof(name), "pages-%u.img", o->p->ps->pid);
+		img_abort(*pages);
+		*pages = NULL;
+		if (symlinkat(target, im->out, name)) {
+			pr_perror("cannot link %s to %s", name, target);
+			return -1;
+		}
+		return 0;
+	}
+	for (i = 0; i < o->nr_copy; i++)
+		if (copy_pages(o, o->copy[i].off, o->copy[i].len))
+			return -1;
+	i = img_commit(*pages);
+	*pages = NULL;
+	return i ? -1 : 0;
+}
+
 static int convert_pagemap(struct imp *im, struct imp_proc *p, const struct mm_out *mm)
 {
 	struct pm_out o = { .mm = mm, .p = p, .par = imp_cow_parent(im, p), .src = -1, .dst = -1 };
@@ -508,15 +565,15 @@ static int convert_pagemap(struct imp *im, struct imp_proc *p, const struct mm_o
 	m[0] = &head.base;
 	for (i = 0; i < o.nr; i++)
 		m[i + 1] = &o.pe[i].base;
-	if (imp_write(im, IMG_PAGEMAP, p->ps->pid, m, o.nr + 1))
+	if (imp_write(im, IMG_PAGEMAP, p->ps->pid, m, o.nr + 1) || write_pages(im, &o, &pages))
 		goto out;
-	ret = img_commit(pages);
-	pages = NULL;
+	ret = 0;
 out:
 	if (pages)
 		img_abort(pages);
 	imp_cow_src(p, o.src);	/* the page file, for the children */
 	free(o.pe);
+	free(o.copy);
 	free(m);
 	return ret;
 }

@@ -593,6 +593,8 @@ int est_import(int dirfd, struct est_import *imp)
 {
 	struct imp im = { .in = dirfd, .out = -1 };
 	const char *tmp = getenv("TMPDIR");
+	char path[64];
+	ssize_t n;
 	int ret;
 
 	imp->dirfd = -1;
@@ -609,6 +611,9 @@ int est_import(int dirfd, struct est_import *imp)
 		return -1;
 	}
 	im.out = imp->dirfd;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", dirfd);
+	n = readlink(path, im.in_path, sizeof(im.in_path) - 1);
+	im.in_path[n > 0 && im.in_path[0] == '/' ? n : 0] = 0;	/* "": page files are copied */
 	pr_info("established-format images: converting into %s", imp->path);
 	ret = convert(&im);
 	imp_free(&im);

@@ -8,7 +8,7 @@
 # default 3), in this order:
 #   memcpy   best of 5 copies of a 1 GiB buffer (test/bench/memcpy.c)
 #   dump     criu dump -t PID -D TMPFS, wall time from outside; frozen time
-#            from stats-dump.img
+#            from stats-dump (the established format's, in the work dir)
 #   restore  criu restore -D TMPFS -d --pidfile F, wall time until it returns
 #            (the task has reported "R": memory is in place and it runs);
 #            then SIGTERM makes the task checksum its memory again and write
@@ -144,8 +144,8 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	R_DUMP[r]=$((t1 - t0))
 	# wait until the pid is free again, outside the timed part
 	wait_gone "$VICTIM" 200
-	R_FROZEN[r]=$("$CRIU" show "$IMG/stats-dump.img" | sed -n 's/.*"frozen_time": *\([0-9]*\).*/\1/p')
-	[ -n "${R_FROZEN[r]}" ] || die "no frozen_time in stats-dump.img"
+	R_FROZEN[r]=$("$CRIU" show "$IMG/stats-dump" | sed -n 's/.*"frozen_time": *\([0-9]*\).*/\1/p')
+	[ -n "${R_FROZEN[r]}" ] || die "no frozen_time in stats-dump"
 
 	# restore
 	t0=$(now_us)

@@ -13,7 +13,7 @@ struct dump_dir {
 struct dump_out {
 	char images_dir[PATH_MAX];
 	int dirfd;		/* the images dir */
-	int workfd;		/* the work dir: stats-dump */
+	int workfd;		/* the work dir, for stats-dump */
 	struct dump_dir ours;	/* our own images, written by the dump */
 	struct dump_dir est;	/* their conversion, moved into the images dir */
 };

@@ -35,4 +35,9 @@
 
 int est_export(int in_dirfd, int out_dirfd, unsigned int flags);
 
+/* Our dump statistics as the format's (times in us, saturated to 32 bits). */
+struct DumpStatsEntry;
+struct Est__DumpStatsEntry;
+void est_dump_stats(const struct DumpStatsEntry *ours, struct Est__DumpStatsEntry *d);
+
 #endif /* CRIU_EST_EXPORT_H */

@@ -2,6 +2,7 @@
 #ifndef CRIU_EST_IMPORT_INT_H
 #define CRIU_EST_IMPORT_INT_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -46,6 +47,7 @@ struct imp_proc {
 
 struct imp {
 	int in, out;			/* established dir, our converted dir */
+	char in_path[PATH_MAX];		/* the established dir's absolute path, or "" */
 	struct imp_file *files;
 	size_t nr_files;
 	Est__InventoryEntry *inv;
