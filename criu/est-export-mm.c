@@ -6,6 +6,9 @@
  * and field numbers, pages-N is numbered by a dump-wide counter from 1,
  * and pages shared copy-on-write with the parent get the parent's data.
  */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -325,6 +328,9 @@ struct pm_out {
 	Est__PagemapEntry pe;	/* the run being gathered */
 	int dst;		/* -1: the page file was moved, runs only */
 	const char *img;
+	uint64_t vdso, vdso_end;	/* the [vdso] to store, or 0 */
+	const uint8_t *vdso_data;
+	int append;		/* the moved page file, for the vdso; or -1 */
 };
 
 static void flush_run(struct pm_out *o)
@@ -334,9 +340,12 @@ static void flush_run(struct pm_out *o)
 	o->pe.compat_nr_pages = 0;
 }
 
-/* @n pages at @vaddr whose data is at @off of @fd go to pages-N.img and the pagemap. */
-static int add_pages(struct pm_out *o, uint64_t vaddr, uint64_t n, uint32_t flags, int fd,
-		     uint64_t off)
+/*
+ * @n pages at @vaddr whose data is at @off of @fd (or at @mem) go to
+ * pages-N.img and the pagemap.
+ */
+static int add_data(struct pm_out *o, uint64_t vaddr, uint64_t n, uint32_t flags, int fd,
+		    uint64_t off, const uint8_t *mem)
 {
 	static uint8_t buf[1 << 16];
 	uint64_t left = n * PAGE;
@@ -344,7 +353,11 @@ static int add_pages(struct pm_out *o, uint64_t vaddr, uint64_t n, uint32_t flag
 	while (left && o->dst >= 0) {
 		size_t k = left < sizeof(buf) ? left : sizeof(buf);
 
-		if (pread(fd, buf, k, off) != (ssize_t)k || write(o->dst, buf, k) != (ssize_t)k) {
+		if (mem)
+			memcpy(buf, mem + (n * PAGE - left), k);
+		else if (pread(fd, buf, k, off) != (ssize_t)k)
+			k = 0;
+		if (!k || write(o->dst, buf, k) != (ssize_t)k) {
 			pr_perror("%s: copying page data", o->img);
 			return -1;
 		}
@@ -365,6 +378,69 @@ static int add_pages(struct pm_out *o, uint64_t vaddr, uint64_t n, uint32_t flag
 	return 0;
 }
 
+static int add_pages(struct pm_out *o, uint64_t vaddr, uint64_t n, uint32_t flags, int fd,
+		     uint64_t off)
+{
+	return add_data(o, vaddr, n, flags, fd, off, NULL);
+}
+
+/*
+ * The established restore reads the dumped [vdso] from the page data (it
+ * proxies calls from it to the new one); ours never stores it. Every
+ * process on one kernel maps the same vdso, so criu's own is the one the
+ * tree had: stored when its size is the vma's.
+ */
+static int vdso_self(uint64_t *start, uint64_t *end)
+{
+	char line[512];
+	FILE *f = fopen("/proc/self/maps", "r");
+	int ret = -1;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (strstr(line, "[vdso]") &&
+		    sscanf(line, "%" SCNx64 "-%" SCNx64, start, end) == 2) {
+			ret = 0;
+			break;
+		}
+	if (f)
+		fclose(f);
+	return ret;
+}
+
+static void find_vdso(struct pm_out *o, const MmEntry *m)
+{
+	uint64_t s, e;
+	size_t i;
+
+	for (i = 0; i < m->n_vmas; i++) {
+		const VmaEntry *v = m->vmas[i];
+
+		if (v->kind != VMA_KIND__VMA_VDSO)
+			continue;
+		if (vdso_self(&s, &e) || e - s != v->end - v->start) {
+			pr_warn("%s: the vdso is not this kernel's: its pages are not stored",
+				o->img);
+			return;
+		}
+		o->vdso = v->start;
+		o->vdso_end = v->end;
+		o->vdso_data = (const uint8_t *)(uintptr_t)s;
+	}
+}
+
+static int add_vdso(struct pm_out *o)
+{
+	uint64_t n = (o->vdso_end - o->vdso) / PAGE;
+	int dst = o->dst, ret;
+
+	if (o->append >= 0)
+		o->dst = o->append;	/* a moved page file: the vdso goes at its end */
+	ret = add_data(o, o->vdso, n, EPE_PRESENT, -1, 0, o->vdso_data);
+	o->dst = dst;
+	o->vdso = 0;
+	return ret;
+}
+
 /*
  * PE_COW runs (pages shared with the parent since fork(), no data of their
  * own) have no counterpart in the format: each such page is stored in the
@@ -380,6 +456,8 @@ static int write_runs(struct exp *ex, struct exp_proc *p, struct pm_out *o)
 		const struct exp_run *r = &pg->r[i];
 		uint64_t k;
 
+		if (o->vdso && o->vdso < r->vaddr && add_vdso(o))
+			return -1;
 		if (!(r->flags & PE_COW)) {
 			if (add_pages(o, r->vaddr, r->nr, EPE_PRESENT | (r->flags & PE_LAZY ? EPE_LAZY : 0),
 				      pg->fd, r->off))
@@ -394,11 +472,19 @@ static int write_runs(struct exp *ex, struct exp_proc *p, struct pm_out *o)
 				return -1;
 		}
 	}
+	if (o->vdso && add_vdso(o))
+		return -1;
 	flush_run(o);
 	return 0;
 }
 
-static int conv_pagemap(struct exp *ex, struct exp_proc *p)
+/* The [vdso] lies above every stored run (as it does on x86-64). */
+static bool vdso_last(const struct pm_out *o, const struct exp_pages *pg)
+{
+	return !o->vdso || !pg->nr || pg->r[pg->nr - 1].vaddr < o->vdso;
+}
+
+static int conv_pagemap(struct exp *ex, struct exp_proc *p, const MmEntry *m)
 {
 	Est__PagemapHead head = EST__PAGEMAP_HEAD__INIT;
 	struct pm_out o;
@@ -406,20 +492,30 @@ static int conv_pagemap(struct exp *ex, struct exp_proc *p)
 	int ret;
 
 	memset(&o, 0, sizeof(o));
+	o.append = -1;
 	snprintf(img, sizeof(img), "pagemap-%u.img", p->ps->pid);
 	o.img = img;
 	if (read_pagemap(ex, p, img))
 		return -1;
+	find_vdso(&o, m);
 	snprintf(name, sizeof(name), "pages-%u.img", ++ex->pages_id);
 	/*
 	 * Without PE_COW runs the data is stored in run order in both formats:
-	 * the file itself is the established one (our input is scratch).
+	 * the file itself is the established one (our input is scratch), the
+	 * vdso appended to it.
 	 */
-	if (ex->flags & EST_EXPORT_MOVE && !p->pages->cow) {
+	if (ex->flags & EST_EXPORT_MOVE && !p->pages->cow && vdso_last(&o, p->pages)) {
 		o.dst = -1;
 		if (renameat(ex->in, p->pages->name, ex->out, name)) {
 			pr_perror("cannot move %s to %s", p->pages->name, name);
 			return -1;
+		}
+		if (o.vdso) {
+			o.append = openat(ex->out, name, O_WRONLY | O_APPEND | O_CLOEXEC);
+			if (o.append < 0) {
+				pr_perror("cannot append to %s", name);
+				return -1;
+			}
 		}
 	} else {
 		o.dst = openat(ex->out, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -432,6 +528,10 @@ static int conv_pagemap(struct exp *ex, struct exp_proc *p)
 	head.pages_id = ex->pages_id;
 	exp_img_add(&o.w, &head.base, NULL, 0);
 	ret = write_runs(ex, p, &o);
+	if (o.append >= 0 && close(o.append) && !ret) {
+		pr_perror("cannot write %s", name);
+		ret = -1;
+	}
 	if (o.dst >= 0 && close(o.dst) && !ret) {
 		pr_perror("cannot write %s", name);
 		ret = -1;
@@ -462,7 +562,7 @@ int exp_mm(struct exp *ex, struct exp_proc *p)
 	exp_img_add(&w, &o.mm.base, NULL, 0);
 	if (exp_img_close(ex, &w))
 		goto out;
-	ret = conv_pagemap(ex, p);
+	ret = conv_pagemap(ex, p, m);
 out:
 	free(o.v);
 	free(o.vp);

@@ -87,9 +87,17 @@ static void put_termios(struct info_out *o, const PtyEntry *e)
 	o->t.c_line = e->line;
 	o->t.c_ispeed = e->ispeed;
 	o->t.c_ospeed = e->ospeed;
+	/*
+	 * The format's c_cc words hold the kernel's control characters as the
+	 * established tool copies them in: four bytes to a word, in memory
+	 * order; the words after the 19 bytes are not used (zero here).
+	 */
+	memset(o->cc, 0, sizeof(o->cc));
+	memset(o->lcc, 0, sizeof(o->lcc));
 	for (k = 0; k < NCC; k++) {
-		o->cc[k] = e->cc.data[k];
-		o->lcc[k] = e->has_lock_cc ? e->lock_cc.data[k] : 0;
+		o->cc[k / 4] |= (uint32_t)e->cc.data[k] << (8 * (k % 4));
+		if (e->has_lock_cc)
+			o->lcc[k / 4] |= (uint32_t)e->lock_cc.data[k] << (8 * (k % 4));
 	}
 	o->t.n_c_cc = o->l.n_c_cc = NCC;
 	o->t.c_cc = o->cc;

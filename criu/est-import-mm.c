@@ -507,16 +507,18 @@ static int pm_entry(struct imp *im, const struct est_entry *e, void *ctx)
 }
 
 /*
- * Our page file: when every byte of theirs is kept, in order (no vdso data
- * dropped, no page shared with the parent), theirs is ours as it is: a
- * symbolic link to it, no copy. Else the kept runs are copied.
+ * Our page file: when the kept runs are one stretch from the start of
+ * theirs (data after it dropped, such as the vdso at the end, but none in
+ * between, and no page shared with the parent), theirs is ours as it is: a
+ * symbolic link to it, no copy (our restore reads the runs and no further).
+ * Else the kept runs are copied.
  */
 static int write_pages(struct imp *im, struct pm_out *o, struct cr_img **pages)
 {
 	char target[PATH_MAX + 64], name[64];
 	size_t i;
 
-	if (o->nr_copy == 1 && !o->copy[0].off && o->copy[0].len == o->src_size && im->in_path[0]) {
+	if (o->nr_copy == 1 && !o->copy[0].off && im->in_path[0]) {
 		snprintf(target, sizeof(target), "%s/%s", im->in_path, o->src_name);
 		snprintf(name, sizeof(name), "pages-%u.img", o->p->ps->pid);
 		img_abort(*pages);

@@ -552,8 +552,8 @@ struct kinds_dir {
 	 * path, 3 an inotify ignored mask, 4 O_APPEND on a group's fd */
 	int fsn_bad;
 	/* ptys: 1 a console, 2 bytes waiting at a slave, 3 a termios lock of 18 control
-	 * characters, 4 18 control characters, 5 a slave file at another pty's path, 6 a
-	 * control character above 255 */
+	 * characters, 4 18 control characters, 5 a slave file at another pty's path, 6 20
+	 * words of control characters */
 	int tty_bad;
 	/* memfds: 1 hugetlb, 2 a run beyond the size, 3 pages in a parent image,
 	 * 4 a short page file, 5 a file of no inode, 6 a directory's mode */
@@ -866,7 +866,8 @@ static int add_tty_file(int d, uint32_t id, uint32_t info, uint32_t regf, uint32
 
 static int add_tty_info(int d, uint32_t id, uint32_t index, bool master, const struct kinds_dir *k)
 {
-	static uint32_t cc[19] = { 3, 28, 127, 21, 4, 0, 1 }, lcc[19] = { [6] = 0xff };
+	/* the control characters 3, 28, 127, 21, 4, 0, 1 packed four to a word */
+	static uint32_t cc[20] = { 0x157f1c03, 0x00010004 }, lcc[19] = { [1] = 0x00ff0000 };
 	Est__TtyInfoEntry i = EST__TTY_INFO_ENTRY__INIT;
 	Est__TermiosEntry t = EST__TERMIOS_ENTRY__INIT, lt = EST__TERMIOS_ENTRY__INIT;
 	Est__WinsizeEntry w = EST__WINSIZE_ENTRY__INIT;
@@ -881,9 +882,8 @@ static int add_tty_info(int d, uint32_t id, uint32_t index, bool master, const s
 	t.c_oflag = 0x5;
 	t.c_cflag = 0xbf;
 	t.c_lflag = 0x8a3b;
-	t.n_c_cc = k->tty_bad == 4 ? 18 : 19;
+	t.n_c_cc = k->tty_bad == 4 ? 18 : k->tty_bad == 6 ? 20 : 19;
 	t.c_cc = cc;
-	cc[2] = k->tty_bad == 6 ? 256 : 127;
 	lt.c_cflag = 0x30;	/* CSIZE and VMIN locked */
 	lt.n_c_cc = k->tty_bad == 3 ? 18 : 19;
 	lt.c_cc = lcc;
