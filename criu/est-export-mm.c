@@ -199,6 +199,7 @@ struct exp_pages {
 	int fd;				/* our pages-ID.img */
 	char name[64];			/* its name */
 	bool cow;			/* some runs are PE_COW */
+	bool sparse;			/* runs at offsets of their own (an import's) */
 };
 
 void exp_mm_release(struct exp_proc *p)
@@ -298,6 +299,15 @@ static int read_pagemap(struct exp *ex, struct exp_proc *p, const char *img)
 			pr_err("%s: run at %#llx out of order", img, (unsigned long long)e->vaddr);
 			goto out;
 		}
+		if (e->has_off && !(fl & PE_COW)) {	/* an imported page file: in place */
+			if (e->off & (PAGE - 1) || e->off < off) {
+				pr_err("%s: run at %#llx: data offset %#llx out of order", img,
+				       (unsigned long long)e->vaddr, (unsigned long long)e->off);
+				goto out;
+			}
+			off = e->off;
+			pg->sparse = true;
+		}
 		r->vaddr = e->vaddr;
 		r->nr = e->nr_pages;
 		r->flags = fl;
@@ -311,7 +321,8 @@ static int read_pagemap(struct exp *ex, struct exp_proc *p, const char *img)
 	snprintf(name, sizeof(name), "pages-%u.img", ((PagemapHead *)m[0])->pages_id);
 	snprintf(pg->name, sizeof(pg->name), "%s", name);
 	pg->fd = openat(ex->in, name, O_RDONLY | O_CLOEXEC);	/* the import may link it */
-	if (pg->fd < 0 || fstat(pg->fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != off) {
+	if (pg->fd < 0 || fstat(pg->fd, &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < off ||
+	    (!pg->sparse && (uint64_t)st.st_size != off)) {
 		pr_err("%s: %s is missing or does not hold the %llu bytes of the runs", img, name,
 		       (unsigned long long)off);
 		goto out;
@@ -330,7 +341,6 @@ struct pm_out {
 	const char *img;
 	uint64_t vdso, vdso_end;	/* the [vdso] to store, or 0 */
 	const uint8_t *vdso_data;
-	int append;		/* the moved page file, for the vdso; or -1 */
 };
 
 static void flush_run(struct pm_out *o)
@@ -428,15 +438,12 @@ static void find_vdso(struct pm_out *o, const MmEntry *m)
 	}
 }
 
+/* In the pagemap, and in a copied page file (a moved one has it already). */
 static int add_vdso(struct pm_out *o)
 {
 	uint64_t n = (o->vdso_end - o->vdso) / PAGE;
-	int dst = o->dst, ret;
+	int ret = add_data(o, o->vdso, n, EPE_PRESENT, -1, 0, o->vdso_data);
 
-	if (o->append >= 0)
-		o->dst = o->append;	/* a moved page file: the vdso goes at its end */
-	ret = add_data(o, o->vdso, n, EPE_PRESENT, -1, 0, o->vdso_data);
-	o->dst = dst;
 	o->vdso = 0;
 	return ret;
 }
@@ -478,10 +485,67 @@ static int write_runs(struct exp *ex, struct exp_proc *p, struct pm_out *o)
 	return 0;
 }
 
-/* The [vdso] lies above every stored run (as it does on x86-64). */
-static bool vdso_last(const struct pm_out *o, const struct exp_pages *pg)
+#define VDSO_TAIL_MAX	(64u << 20)	/* bytes after the vdso moved in memory */
+
+/*
+ * The vdso's bytes into a moved page file @fd, at the offset of the first
+ * run above it: the bytes after it (the stack's, usually) are read, the
+ * file cut there, the vdso and they appended. 1: the tail is too large,
+ * the page file is to be copied instead (the file is untouched).
+ */
+static int insert_vdso(const struct pm_out *o, struct exp_pages *pg, int fd)
 {
-	return !o->vdso || !pg->nr || pg->r[pg->nr - 1].vaddr < o->vdso;
+	uint64_t at = 0, size = 0, len = o->vdso_end - o->vdso;
+	uint8_t *tail = NULL;
+	size_t i;
+	int ret = -1;
+
+	for (i = 0; i < pg->nr && pg->r[i].vaddr < o->vdso; i++)
+		at = pg->r[i].off + pg->r[i].nr * PAGE;
+	for (i = 0; i < pg->nr; i++)
+		size += pg->r[i].nr * PAGE;
+	if (size - at > VDSO_TAIL_MAX)
+		return 1;
+	tail = malloc(size - at ? size - at : 1);
+	if (tail && pread(fd, tail, size - at, at) == (ssize_t)(size - at) && !ftruncate(fd, at) &&
+	    pwrite(fd, o->vdso_data, len, at) == (ssize_t)len &&
+	    pwrite(fd, tail, size - at, at + len) == (ssize_t)(size - at))
+		ret = 0;
+	else
+		pr_perror("%s: putting the vdso into the page file", o->img);
+	/* the runs after it moved: a child's copy-on-write pages are read from here */
+	for (i = 0; !ret && i < pg->nr; i++)
+		if (pg->r[i].vaddr > o->vdso && !(pg->r[i].flags & PE_COW))
+			pg->r[i].off += len;
+	free(tail);
+	return ret;
+}
+
+/*
+ * Our page file becomes the established one by a rename (our input is
+ * scratch), with the vdso put in at its place: 0 when done, 1 when it is
+ * to be copied instead, -1 on error.
+ */
+static int move_pages(struct exp *ex, const struct pm_out *o, struct exp_proc *p,
+		      const char *name)
+{
+	int fd, r = 0;
+
+	if (o->vdso) {
+		fd = openat(ex->in, p->pages->name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+		r = fd < 0 ? -1 : insert_vdso(o, p->pages, fd);
+		if (fd < 0)
+			pr_perror("cannot open %s", p->pages->name);
+		else if (close(fd) && !r)
+			r = -1;
+		if (r)
+			return r;
+	}
+	if (renameat(ex->in, p->pages->name, ex->out, name)) {
+		pr_perror("cannot move %s to %s", p->pages->name, name);
+		return -1;
+	}
+	return 0;
 }
 
 static int conv_pagemap(struct exp *ex, struct exp_proc *p, const MmEntry *m)
@@ -489,10 +553,9 @@ static int conv_pagemap(struct exp *ex, struct exp_proc *p, const MmEntry *m)
 	Est__PagemapHead head = EST__PAGEMAP_HEAD__INIT;
 	struct pm_out o;
 	char img[64], name[64];
-	int ret;
+	int ret, moved;
 
 	memset(&o, 0, sizeof(o));
-	o.append = -1;
 	snprintf(img, sizeof(img), "pagemap-%u.img", p->ps->pid);
 	o.img = img;
 	if (read_pagemap(ex, p, img))
@@ -502,22 +565,18 @@ static int conv_pagemap(struct exp *ex, struct exp_proc *p, const MmEntry *m)
 	/*
 	 * Without PE_COW runs the data is stored in run order in both formats:
 	 * the file itself is the established one (our input is scratch), the
-	 * vdso appended to it.
+	 * vdso put in at its place.
 	 */
-	if (ex->flags & EST_EXPORT_MOVE && !p->pages->cow && vdso_last(&o, p->pages)) {
+	moved = ex->flags & EST_EXPORT_MOVE && !p->pages->cow && !p->pages->sparse ?
+		move_pages(ex, &o, p, name) : 1;
+	if (moved < 0)
+		return -1;
+	if (!moved) {
+		pr_debug("%s: %s moved to %s", img, p->pages->name, name);
 		o.dst = -1;
-		if (renameat(ex->in, p->pages->name, ex->out, name)) {
-			pr_perror("cannot move %s to %s", p->pages->name, name);
-			return -1;
-		}
-		if (o.vdso) {
-			o.append = openat(ex->out, name, O_WRONLY | O_APPEND | O_CLOEXEC);
-			if (o.append < 0) {
-				pr_perror("cannot append to %s", name);
-				return -1;
-			}
-		}
 	} else {
+		pr_debug("%s: %s copied to %s (copy-on-write runs, or the vdso below a run)",
+			 img, p->pages->name, name);
 		o.dst = openat(ex->out, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (o.dst < 0) {
 			pr_perror("cannot create %s", name);
@@ -528,10 +587,6 @@ static int conv_pagemap(struct exp *ex, struct exp_proc *p, const MmEntry *m)
 	head.pages_id = ex->pages_id;
 	exp_img_add(&o.w, &head.base, NULL, 0);
 	ret = write_runs(ex, p, &o);
-	if (o.append >= 0 && close(o.append) && !ret) {
-		pr_perror("cannot write %s", name);
-		ret = -1;
-	}
 	if (o.dst >= 0 && close(o.dst) && !ret) {
 		pr_perror("cannot write %s", name);
 		ret = -1;

@@ -2,8 +2,8 @@
  * Established mm-PID.img, pagemap-PID.img, pages-N.img -> ours (plan §2.5,
  * §2.8, §3.5): vma status bits become our kinds, the one [vvar] entry is
  * split as this kernel lays it out, the auxv gets its AT_NULL back, and
- * the page runs are copied into pages-PID.img without those the restore
- * does not take (data inside vdso/vvar).
+ * the page runs keep their place in pages-N.img (our pages-PID.img links
+ * to it) but for those the restore does not take (data inside vdso/vvar).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -292,37 +292,11 @@ struct pm_out {
 	int src, dst;		/* pages-N.img (theirs), pages-PID.img (ours) */
 	char src_name[64];
 	uint64_t src_size, src_off;
-	struct pm_copy { uint64_t off, len; } *copy;	/* of theirs into ours, in order */
-	size_t nr_copy, cap_copy;
 	size_t vi;		/* vma cursor */
 	size_t last_vi;		/* vma of the last run kept */
 	uint64_t prev_end;
 	const char *img;
 };
-
-/* @len bytes at @off of their page file go next into ours (copied at the end). */
-static int copy_later(struct pm_out *o, uint64_t off, uint64_t len)
-{
-	struct pm_copy *last = o->nr_copy ? &o->copy[o->nr_copy - 1] : NULL;
-
-	if (last && last->off + last->len == off) {
-		last->len += len;
-		return 0;
-	}
-	if (o->nr_copy == o->cap_copy) {
-		size_t cap = o->cap_copy ? 2 * o->cap_copy : 64;
-		struct pm_copy *n = cap <= (1u << 22) ? realloc(o->copy, cap * sizeof(*n)) : NULL;
-
-		if (!n) {
-			pr_err("%s: too many page runs", o->img);
-			return -1;
-		}
-		o->copy = n;
-		o->cap_copy = cap;
-	}
-	o->copy[o->nr_copy++] = (struct pm_copy){ off, len };
-	return 0;
-}
 
 static int copy_pages(struct pm_out *o, uint64_t off, uint64_t len)
 {
@@ -347,11 +321,10 @@ static int keep_run(struct pm_out *o, uint64_t vaddr, uint64_t nr, uint64_t src,
 {
 	PagemapEntry *last = o->nr ? &o->pe[o->nr - 1] : NULL;
 
-	if (flags == PE_PRESENT && copy_later(o, src, nr * PAGE))
-		return -1;
-	/* runs merge within one vma only: ours wants each inside one */
+	/* runs merge within one vma only (ours wants each inside one), and data only in place */
 	if (last && o->last_vi == o->vi && last->vaddr + last->nr_pages * PAGE == vaddr &&
-	    last->flags == flags && last->nr_pages + nr < (1u << 31)) {
+	    last->flags == flags && last->nr_pages + nr < (1u << 31) &&
+	    (flags != PE_PRESENT || last->off + last->nr_pages * PAGE == src)) {
 		last->nr_pages += nr;
 		return 0;
 	}
@@ -373,6 +346,10 @@ static int keep_run(struct pm_out *o, uint64_t vaddr, uint64_t nr, uint64_t src,
 	last->nr_pages = nr;
 	last->has_flags = true;
 	last->flags = flags;
+	if (flags == PE_PRESENT) {	/* where it lies in their page file, ours as it is */
+		last->has_off = true;
+		last->off = src;
+	}
 	return 0;
 }
 
@@ -507,18 +484,16 @@ static int pm_entry(struct imp *im, const struct est_entry *e, void *ctx)
 }
 
 /*
- * Our page file: when the kept runs are one stretch from the start of
- * theirs (data after it dropped, such as the vdso at the end, but none in
- * between, and no page shared with the parent), theirs is ours as it is: a
- * symbolic link to it, no copy (our restore reads the runs and no further).
- * Else the kept runs are copied.
+ * Our page file is theirs as it is (the runs say where their data lies in
+ * it): a symbolic link to it, no copy; a copy when the images dir has no
+ * path to link to.
  */
 static int write_pages(struct imp *im, struct pm_out *o, struct cr_img **pages)
 {
 	char target[PATH_MAX + 64], name[64];
-	size_t i;
+	int r;
 
-	if (o->nr_copy == 1 && !o->copy[0].off && im->in_path[0]) {
+	if (im->in_path[0]) {
 		snprintf(target, sizeof(target), "%s/%s", im->in_path, o->src_name);
 		snprintf(name, sizeof(name), "pages-%u.img", o->p->ps->pid);
 		img_abort(*pages);
@@ -529,12 +504,11 @@ static int write_pages(struct imp *im, struct pm_out *o, struct cr_img **pages)
 		}
 		return 0;
 	}
-	for (i = 0; i < o->nr_copy; i++)
-		if (copy_pages(o, o->copy[i].off, o->copy[i].len))
-			return -1;
-	i = img_commit(*pages);
+	if (copy_pages(o, 0, o->src_size))
+		return -1;
+	r = img_commit(*pages);
 	*pages = NULL;
-	return i ? -1 : 0;
+	return r ? -1 : 0;
 }
 
 static int convert_pagemap(struct imp *im, struct imp_proc *p, const struct mm_out *mm)
@@ -575,7 +549,6 @@ out:
 		img_abort(pages);
 	imp_cow_src(p, o.src);	/* the page file, for the children */
 	free(o.pe);
-	free(o.copy);
 	free(m);
 	return ret;
 }

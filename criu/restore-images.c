@@ -640,6 +640,18 @@ static int read_pagemap(struct rst_image *ri)
 			img_free_entry(m);
 			continue;
 		}
+		if (pe->has_off) {	/* an imported page file: the runs where they lie in it */
+			if (!page_aligned(pe->off) || pe->off < off ||
+			    pe->off > UINT64_MAX - pe->nr_pages * PAGE) {
+				pr_err("pagemap-%d.img: run at %#llx: data offset %#llx out of order",
+				       ri->pid, (unsigned long long)pe->vaddr,
+				       (unsigned long long)pe->off);
+				img_free_entry(m);
+				r = -1;
+				break;
+			}
+			off = pe->off;
+		}
 		if (add_run(&ri->runs, &ri->nr_runs, &cap, pe, off, vi)) {
 			img_free_entry(m);
 			r = -1;
@@ -662,7 +674,7 @@ static int read_pagemap(struct rst_image *ri)
 		pr_perror("pages-%d.img: stat", ri->pid);
 		return -1;
 	}
-	/* more is not read: an imported file may hold the vdso after the runs */
+	/* more is not read: an imported file holds the vdso too (off, above) */
 	if ((uint64_t)st.st_size < off) {
 		pr_err("pages-%d.img: %lld bytes, but the pagemap describes %llu (truncated or corrupt)",
 		       ri->pid, (long long)st.st_size, (unsigned long long)off);

@@ -849,7 +849,8 @@ static void fill_pages(const struct rst_image *ri, const struct staging *st)
 		int n = 0;
 		ssize_t got;
 
-		for (; i < ri->nr_runs && n < IOV_MAX; i++, n++) {
+		/* one read per stretch of the file (an imported one has gaps) */
+		for (; i < ri->nr_runs && n < IOV_MAX && ri->runs[i].file_off == off + want; i++, n++) {
 			const struct rst_pages *p = &ri->runs[i];
 			const VmaEntry *v = ri->mm->vmas[p->vma];
 
