@@ -95,7 +95,8 @@ ProtobufCMessage *imp_conv_inotify(struct imp *im, const Est__FileEntry *f)
 		InotifyWdEntry *d = &o->w[i];
 
 		inotify_wd_entry__init(d);
-		if (w->id != s->id || w->wd > INT32_MAX || w->ignored_mask) {
+		/* the established tool leaves a watch's id 0; ours writes the group's */
+		if ((w->id && w->id != s->id) || w->wd > INT32_MAX || w->ignored_mask) {
 			pr_err("files.img: inotify %u: watch %zu of group %u, wd %u or an ignored mask",
 			       s->id, i, w->id, w->wd);
 			goto err;
