@@ -554,7 +554,7 @@ struct kinds_dir {
 	 * 11 a NUL inside a path name */
 	int sk_bad;
 	/* notification groups: 1 a handle without path, 2 a mount mark without its
-	 * path, 3 an inotify ignored mask, 4 O_APPEND on a group's fd */
+	 * path, 3 an inotify ignored mask, 4 O_APPEND on a group's fd, 5 a wd twice */
 	int fsn_bad;
 	/* ptys: 1 a console, 2 bytes waiting at a slave, 3 a termios lock of 18 control
 	 * characters, 4 18 control characters, 5 a slave file at another pty's path, 6 a
@@ -850,7 +850,8 @@ static int add_fsnotify(int d, const struct kinds_dir *k)
 {
 	static uint64_t words[16];
 	Est__FhEntry h1 = EST__FH_ENTRY__INIT, h2 = EST__FH_ENTRY__INIT;
-	Est__InotifyWdEntry w = EST__INOTIFY_WD_ENTRY__INIT, *wp = &w;
+	Est__InotifyWdEntry w = EST__INOTIFY_WD_ENTRY__INIT, w2 = EST__INOTIFY_WD_ENTRY__INIT;
+	Est__InotifyWdEntry *wp[2] = { &w2, &w };	/* newest first, as fdinfo lists them */
 	Est__InotifyFileEntry i = EST__INOTIFY_FILE_ENTRY__INIT;
 	Est__FanotifyInodeMarkEntry ie = EST__FANOTIFY_INODE_MARK_ENTRY__INIT;
 	Est__FanotifyMountMarkEntry me = EST__FANOTIFY_MOUNT_MARK_ENTRY__INIT;
@@ -875,8 +876,12 @@ static int add_fsnotify(int d, const struct kinds_dir *k)
 	i.id = 112;
 	i.flags = O_RDONLY | (k->fsn_bad == 4 ? O_APPEND : 0);
 	i.fown = &no_fown;
-	i.n_wd = 1;
-	i.wd = &wp;
+	w2 = w;
+	w2.i_ino = 778;
+	w2.wd = k->fsn_bad == 5 ? 1 : 2;
+	w2.f_handle = &h2;
+	i.n_wd = 2;
+	i.wd = wp;
 	if (ADD_OBJ(d, INOTIFY, 112, ify, &i) || add_fdinfo(d, 31, EST__FD_TYPES__INOTIFY, 112))
 		return -1;
 	ie.i_ino = 778;
@@ -1453,7 +1458,7 @@ static int check_fsnotify(int dirfd)
 	{
 		InotifyEntry *e = (InotifyEntry *)v[0];
 
-		CHECK(e->id == 112 && e->flags == 0 && e->n_wds == 1);
+		CHECK(e->id == 112 && e->flags == 0 && e->n_wds == 2 && e->wds[1]->wd == 2);
 		CHECK(e->wds[0]->wd == 1 && e->wds[0]->mask == 0x100 && e->wds[0]->ino == 777);
 		CHECK(e->wds[0]->dev == makedev(8, 1));
 		CHECK_STR(e->wds[0]->path, "/var/tmp");
@@ -1631,7 +1636,7 @@ static int test_kinds_refused(void)
 
 	if (golden("single", p, sizeof(p)))
 		SKIP("no golden images at %.300s", p);
-	for (v = 0; v < 54; v++) {
+	for (v = 0; v < 55; v++) {
 		kinds_default(&k);
 		switch (v) {
 		case 0: k.sgfd_flags = O_WRONLY; break;		/* a signalfd is O_RDWR */
@@ -1650,6 +1655,7 @@ static int test_kinds_refused(void)
 		case 13: k.lock_fd = -1; break;
 		case 50: k.fown_uid = 1000; break;		/* owner set under another uid */
 		case 51: case 52: case 53: k.sk_bad = v - 42; break;	/* 9..11 */
+		case 54: k.fsn_bad = 5; break;
 		default:
 			if (v < 20)
 				k.ghost_bad = v - 13;		/* 14..19: 1..6 */
