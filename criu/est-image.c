@@ -280,17 +280,22 @@ bool est_file_fown(Est__FileEntry *f, Est__FownEntry ***fown, uint32_t **flags)
 #undef M
 }
 
-int est_sk_default_buf(int family, int type, int proto, int name)
+int est_sk_default_opt(int family, int type, int proto, int level, int name)
 {
 	int fd = socket(family, type | SOCK_CLOEXEC, proto), v = -1;
 	socklen_t l = sizeof(v);
 
 	if (fd >= 0) {
-		if (getsockopt(fd, SOL_SOCKET, name, &v, &l))
+		if (getsockopt(fd, level, name, &v, &l))
 			v = -1;
 		close(fd);
 	}
 	return v;
+}
+
+int est_sk_default_buf(int family, int type, int proto, int name)
+{
+	return est_sk_default_opt(family, type, proto, SOL_SOCKET, name);
 }
 
 static void put_le32(uint8_t *p, uint32_t v)

@@ -3,6 +3,7 @@
  * core, then one thread core per thread). Plan §2.6, §2.7, §3.3, §3.4.
  */
 #include <cpuid.h>
+#include <linux/personality.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -439,6 +440,37 @@ static int fill_timers(struct core_out *o, const Est__TaskTimersEntry *t, const 
 	return 0;
 }
 
+/* a personality id and every flag linux/personality.h defines */
+#define PERSONALITY_KNOWN                                                                        \
+	((uint32_t)PER_MASK | UNAME26 | ADDR_NO_RANDOMIZE | FDPIC_FUNCPTRS | MMAP_PAGE_ZERO |    \
+	 ADDR_COMPAT_LAYOUT | READ_IMPLIES_EXEC | ADDR_LIMIT_32BIT | SHORT_INODE | WHOLE_SECONDS | \
+	 STICKY_TIMEOUTS | ADDR_LIMIT_3GB)
+
+/*
+ * The established tool stores atoi() of the hex text of /proc/PID/personality
+ * (0x40000 becomes 40000, 0x9c40). Ours writes the true value, always a
+ * personality: a value that is none but whose decimal digits read as hex are
+ * one comes from that tool. A value below 10 reads the same either way.
+ */
+static int personality(uint32_t v, const char *img, uint32_t *out)
+{
+	uint32_t hex = 0, d = v, shift = 0;
+
+	if (!(v & ~PERSONALITY_KNOWN)) {
+		*out = v;
+		return 0;
+	}
+	for (; d && shift < 32; d /= 10, shift += 4)
+		hex |= (d % 10) << shift;
+	if (d || (hex & ~PERSONALITY_KNOWN)) {
+		pr_err("%s: personality %#x is none, nor the decimal digits of one", img, v);
+		return -1;
+	}
+	pr_info("%s: personality %u stored as decimal digits: %#x", img, v, hex);
+	*out = hex;
+	return 0;
+}
+
 static int fill_task(struct core_out *o, const struct imp_proc *p, const char *img)
 {
 	const Est__TaskCoreEntry *c = o->in[0]->tc;
@@ -460,7 +492,8 @@ static int fill_task(struct core_out *o, const struct imp_proc *p, const char *i
 		tc->exit_code = (int32_t)c->exit_code;
 	}
 	tc->comm = c->comm;
-	tc->personality = c->personality;
+	if (personality(c->personality, img, &tc->personality))
+		return -1;
 	if (c->n_sigactions && c->n_sigactions != NSIG_EST) {
 		pr_err("%s: %zu signal actions (the format has %d)", img, c->n_sigactions, NSIG_EST);
 		return -1;

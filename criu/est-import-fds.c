@@ -101,7 +101,8 @@ static ProtobufCMessage *conv_epoll(struct imp *im, const Est__FileEntry *f)
 	for (i = 0; i < ep->n_tfd; i++) {
 		const Est__EventpollTfdEntry *t = ep->tfd[i];
 
-		if (t->id != ep->id || t->tfd >= MAX_FD) {
+		/* the established tool leaves a target's id 0; ours writes the epoll's */
+		if ((t->id && t->id != ep->id) || t->tfd >= MAX_FD) {
 			pr_err("files.img: epoll %u: target %zu belongs to %u or has fd %u", ep->id, i,
 			       t->id, t->tfd);
 			goto err;

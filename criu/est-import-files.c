@@ -384,6 +384,16 @@ static ProtobufCMessage *conv_timerfd(const Est__TimerfdEntry *t)
 	o->value_nsec = t->vnsec;
 	o->interval_sec = t->isec;
 	o->interval_nsec = t->insec;
+	/*
+	 * A periodic timer that expired and was not read: the established tool
+	 * writes the time left fdinfo shows, 0 until a read moves the timer on,
+	 * and the expiration in ticks. Arming it for 0 would disarm it: it runs
+	 * again one interval from the restore (a disarmed timer has no ticks).
+	 */
+	if (!t->vsec && !t->vnsec && (t->isec || t->insec) && t->ticks) {
+		o->value_sec = t->isec;
+		o->value_nsec = t->insec;
+	}
 	return &o->base;
 }
 
@@ -428,7 +438,8 @@ static int unix_peer(const struct imp *im, const Est__UnixSkEntry *s, UnixSkEntr
 	e->has_ext_peer = e->ext_peer = true;
 	if (s->type == SOCK_DGRAM && p->name.len) {
 		e->has_ext_peer_name = true;
-		e->ext_peer_name = p->name;
+		e->ext_peer_name.data = p->name.data;
+		e->ext_peer_name.len = imp_unix_name_len(&p->name);
 	}
 	return 0;
 }

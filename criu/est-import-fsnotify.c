@@ -70,6 +70,13 @@ struct ify_out {
 	InotifyWdEntry w[];	/* then the n pointers of e.wds */
 };
 
+static int by_wd(const void *a, const void *b)
+{
+	int32_t x = (*(InotifyWdEntry *const *)a)->wd, y = (*(InotifyWdEntry *const *)b)->wd;
+
+	return (x > y) - (x < y);
+}
+
 ProtobufCMessage *imp_conv_inotify(struct imp *im, const Est__FileEntry *f)
 {
 	const Est__InotifyFileEntry *s = f->ify;
@@ -95,7 +102,8 @@ ProtobufCMessage *imp_conv_inotify(struct imp *im, const Est__FileEntry *f)
 		InotifyWdEntry *d = &o->w[i];
 
 		inotify_wd_entry__init(d);
-		if (w->id != s->id || w->wd > INT32_MAX || w->ignored_mask) {
+		/* the established tool leaves a watch's id 0; ours writes the group's */
+		if ((w->id && w->id != s->id) || w->wd > INT32_MAX || w->ignored_mask) {
 			pr_err("files.img: inotify %u: watch %zu of group %u, wd %u or an ignored mask",
 			       s->id, i, w->id, w->wd);
 			goto err;
@@ -109,6 +117,13 @@ ProtobufCMessage *imp_conv_inotify(struct imp *im, const Est__FileEntry *f)
 		d->dev = makedev(w->s_dev >> 20, w->s_dev & 0xfffff);
 		p[i] = d;
 	}
+	/* ours keeps them by wd; the established tool as fdinfo lists them, newest first */
+	qsort(p, s->n_wd, sizeof(*p), by_wd);
+	for (i = 1; i < s->n_wd; i++)
+		if (p[i]->wd == p[i - 1]->wd) {
+			pr_err("files.img: inotify %u: wd %d twice", s->id, p[i]->wd);
+			goto err;
+		}
 	o->e.n_wds = s->n_wd;
 	o->e.wds = p;
 	return &o->e.base;

@@ -97,6 +97,19 @@ int imp_sk_opts(struct imp_sk_opts *o, const Est__SkOptsEntry *s, int family, in
 /* ---- unix socket names ------------------------------------------------------------ */
 
 /*
+ * The length of a name as ours keeps it. The kernel ends every path name
+ * with a NUL, however bind() was called, and the established tool keeps
+ * the bytes sock_diag gives; ours keeps the path without it (as our dump
+ * does), which restores the same name. An abstract name is kept whole.
+ */
+size_t imp_unix_name_len(const ProtobufCBinaryData *n)
+{
+	if (n->len > 1 && n->data[0] && !n->data[n->len - 1])
+		return n->len - 1;
+	return n->len;
+}
+
+/*
  * Ours tells an accepted connection's listener by the name and the socket
  * file's inode, which the format lacks; it names the listener by the name
  * alone. So a path is given the inode of the one listening socket of the
@@ -110,8 +123,10 @@ static int name_ino(const struct imp *im, const Est__UnixSkEntry *s, uint64_t *i
 	for (i = 0; i < im->nr_obj; i++) {
 		const Est__UnixSkEntry *o = im->obj[i]->usk;
 
-		if (!o || o->state != ISK_LISTEN || o->name.len != s->name.len ||
-		    memcmp(o->name.data, s->name.data, s->name.len) || (o->has_deleted && o->deleted))
+		if (!o || o->state != ISK_LISTEN ||
+		    imp_unix_name_len(&o->name) != imp_unix_name_len(&s->name) ||
+		    memcmp(o->name.data, s->name.data, imp_unix_name_len(&s->name)) ||
+		    (o->has_deleted && o->deleted))
 			continue;
 		if (l) {
 			pr_err("not supported yet: files.img: unix sockets %u and %u listen on one path",
@@ -127,7 +142,7 @@ static int name_ino(const struct imp *im, const Est__UnixSkEntry *s, uint64_t *i
 int imp_unix_name(const struct imp *im, const Est__UnixSkEntry *s, UnixSkEntry *e)
 {
 	const uint8_t *n = s->name.data;
-	size_t len = s->name.len;
+	size_t len = imp_unix_name_len(&s->name);
 
 	if (!len) {
 		if (s->file_perms || (s->has_deleted && s->deleted) || s->state == ISK_LISTEN) {
@@ -143,7 +158,8 @@ int imp_unix_name(const struct imp *im, const Est__UnixSkEntry *s, UnixSkEntry *
 		return -1;
 	}
 	e->has_name = true;
-	e->name = s->name;
+	e->name.data = s->name.data;
+	e->name.len = len;
 	if (!n[0])
 		return 0;	/* abstract */
 	if (s->file_perms) {
@@ -196,6 +212,50 @@ static bool zero_words(const uint32_t *w, size_t n)
 	return true;
 }
 
+/*
+ * The keepalive settings the established tool writes in tcp_opts of every
+ * TCP socket (what getsockopt() read, set or not); our exporter writes them
+ * in sk_opts, and only when set. Ours keeps what differs from a fresh
+ * socket, as our dump would have: a value sk_opts has too must agree.
+ */
+static int tcp_keepalive(struct inet_out *o, const Est__InetSkEntry *s)
+{
+	const Est__TcpOptsEntry *t = s->tcp_opts;
+	const struct {
+		bool has;
+		uint32_t val;
+		int name;
+	} k[] = {
+		{ t->has_keepcnt, t->keepcnt, TCP_KEEPCNT },
+		{ t->has_keepidle, t->keepidle, TCP_KEEPIDLE },
+		{ t->has_keepintvl, t->keepintvl, TCP_KEEPINTVL },
+	};
+	size_t i, j, n = o->o.n;
+
+	for (i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+		uint32_t opt = (uint32_t)SOL_TCP << 16 | (uint32_t)k[i].name;
+
+		if (!k[i].has)
+			continue;
+		if (!k[i].val || k[i].val > INT32_MAX) {
+			pr_err("files.img: inet socket %u: TCP keepalive option %d is %u", s->id,
+			       k[i].name, k[i].val);
+			return -1;
+		}
+		for (j = 0; j < n && o->o.opt[j].opt != opt; j++)
+			;
+		if (j < n && o->o.opt[j].val != k[i].val) {
+			pr_err("files.img: inet socket %u: sk_opts and tcp_opts disagree on TCP keepalive option %d",
+			       s->id, k[i].name);
+			return -1;
+		}
+		if (j == n && (int64_t)k[i].val != est_sk_default_opt((int)s->family, SOCK_STREAM,
+								 IPPROTO_TCP, SOL_TCP, k[i].name))
+			add(&o->o, SOL_TCP, k[i].name, k[i].val);
+	}
+	return 0;
+}
+
 /* IP-level options and TCP_NODELAY/TCP_CORK, only when set (ours keeps what differs). */
 static int ip_tcp_opts(struct inet_out *o, const Est__InetSkEntry *s)
 {
@@ -227,16 +287,20 @@ static int ip_tcp_opts(struct inet_out *o, const Est__InetSkEntry *s)
 		if (ip->has_pktinfo && ip->pktinfo)
 			add(&o->o, SOL_IP, IP_PKTINFO, 1);
 	}
-	if (t) {
-		if (s->proto != IPPROTO_TCP || t->has_keepcnt || t->has_keepidle || t->has_keepintvl) {
-			pr_err("not supported yet: files.img: inet socket %u: TCP options on UDP, or keepalive in tcp_opts",
-			       s->id);
+	if (t && s->proto != IPPROTO_TCP) {	/* the established tool writes an empty one */
+		if (t->has_nodelay || t->has_cork || t->has_keepcnt || t->has_keepidle ||
+		    t->has_keepintvl) {
+			pr_err("files.img: inet socket %u: TCP options on UDP", s->id);
 			return -1;
 		}
+		return 0;
+	}
+	if (t) {
 		if (t->has_nodelay && t->nodelay)
 			add(&o->o, SOL_TCP, TCP_NODELAY, 1);
 		if (t->has_cork && t->cork)
 			add(&o->o, SOL_TCP, TCP_CORK, 1);
+		return tcp_keepalive(o, s);
 	}
 	return 0;
 }

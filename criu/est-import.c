@@ -285,6 +285,19 @@ static int add_ps(struct imp *im, const struct est_entry *e, void *ctx)
 		pr_err("not supported yet: pstree.img: more than %d processes", IMP_MAX_PROCS);
 		return -1;
 	}
+	/*
+	 * The established tool lists garbage as a dead task's thread; its
+	 * restore never reads it. A process without ids-PID.img must be a
+	 * zombie (est-import-core.c checks its core), so take its pid.
+	 */
+	if (ps->n_threads == 1 && ps->pid >= 2 && ps->pid <= (1u << 22) &&
+	    ps->threads[0] != ps->pid) {
+		char ids[64];
+
+		snprintf(ids, sizeof(ids), "ids-%u.img", ps->pid);
+		if (!find_file(im, ids))
+			ps->threads[0] = ps->pid;
+	}
 	if (ps->pid < 2 || ps->pid > (1u << 22) || ps->n_threads > IMP_MAX_THREADS ||
 	    !ps->n_threads || ps->threads[0] != ps->pid) {
 		pr_err("pstree.img: process %u: bad pid or thread list", ps->pid);

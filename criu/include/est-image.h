@@ -136,6 +136,8 @@ struct est_json_note {
  * changed them; -1 if it cannot be read.
  */
 int est_sk_default_buf(int family, int type, int proto, int name);
+/* getsockopt(@level, @name) of such a fresh socket, an int; -1 if unreadable */
+int est_sk_default_opt(int family, int type, int proto, int level, int name);
 /* unix_sk_entry.uflags: the entry stands for a peer outside the dump */
 #define EST_USK_EXTERN	1
 

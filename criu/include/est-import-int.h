@@ -159,6 +159,7 @@ struct imp_sk_opts {
 int imp_sk_opts(struct imp_sk_opts *o, const Est__SkOptsEntry *s, int family, int type,
 		int proto, uint32_t id);
 int imp_unix_name(const struct imp *im, const Est__UnixSkEntry *s, UnixSkEntry *e);
+size_t imp_unix_name_len(const ProtobufCBinaryData *n);
 const void *imp_isk_member(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown);
 ProtobufCMessage *imp_conv_inet(struct imp *im, const Est__FileEntry *f);
 

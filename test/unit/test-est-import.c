@@ -21,6 +21,7 @@
 #include <sys/sysmacros.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -66,6 +67,8 @@
 #include "est/sk-unix.pb-c.h"
 #include "est/tty.pb-c.h"
 #include "est/pipe-data.pb-c.h"
+#include "est/pstree.pb-c.h"
+#include "est/timerfd.pb-c.h"
 
 #define PAGE	4096u
 
@@ -548,10 +551,12 @@ struct kinds_dir {
 	int ghost_bad;
 	/* sockets: 1 established TCP, 2 AF_PACKET, 3 raw IP options, 4 a name relative
 	 * to a directory, 5 two listeners on one path, 6 a peer address while not
-	 * connected, 7 V6ONLY on IPv4, 8 an fd on an outside peer's entry (USK_EXTERN) */
+	 * connected, 7 V6ONLY on IPv4, 8 an fd on an outside peer's entry (USK_EXTERN),
+	 * 9 sk_opts and tcp_opts disagree on TCP_KEEPCNT, 10 TCP_CORK on UDP,
+	 * 11 a NUL inside a path name */
 	int sk_bad;
 	/* notification groups: 1 a handle without path, 2 a mount mark without its
-	 * path, 3 an inotify ignored mask, 4 O_APPEND on a group's fd */
+	 * path, 3 an inotify ignored mask, 4 O_APPEND on a group's fd, 5 a wd twice */
 	int fsn_bad;
 	/* ptys: 1 a console, 2 bytes waiting at a slave, 3 a termios lock of 18 control
 	 * characters, 4 18 control characters, 5 a slave file at another pty's path, 6 20
@@ -675,7 +680,7 @@ static int add_unix(int d, uint32_t id, uint32_t fd, const char *name, size_t le
 	u.backlog = state == 10 ? 5 : 0;
 	u.fown = &no_fown;
 	u.opts = sk_opts(&o);
-	u.name.data = (uint8_t *)name;
+	u.name.data = (uint8_t *)(k->sk_bad == 11 && id == 107 ? "/var/tmp\0est-sk" : name);
 	u.name.len = len;
 	if (name[0]) {
 		perms.mode = 0140755;
@@ -708,7 +713,7 @@ static int add_ext_peer(int d)
 	x.fown = &no_fown;
 	x.opts = &xo;
 	x.name.data = (uint8_t *)"/var/tmp/est-peer";
-	x.name.len = 17;
+	x.name.len = 18;			/* with the kernel's NUL */
 	u.id = 141;
 	u.ino = 900141;
 	u.type = SOCK_DGRAM;
@@ -724,6 +729,46 @@ static int add_ext_peer(int d)
 }
 
 /*
+ * timerfd 150 (fd 60): periodic, expired and not read, as the reference
+ * writes it (fdinfo shows no time left); 151 (fd 61): disarmed, an interval
+ * kept by timerfd_settime() and no expiration.
+ */
+static int add_timerfds(int d)
+{
+	Est__TimerfdEntry t = EST__TIMERFD_ENTRY__INIT;
+
+	t.id = 150;
+	t.flags = O_RDWR;
+	t.fown = &no_fown;
+	t.clockid = CLOCK_MONOTONIC;
+	t.ticks = 1;
+	t.isec = 3600;
+	t.insec = 5;
+	if (ADD_OBJ(d, TIMERFD, 150, tfd, &t) || add_fdinfo(d, 60, EST__FD_TYPES__TIMERFD, 150))
+		return -1;
+	t.id = 151;
+	t.ticks = 0;
+	return ADD_OBJ(d, TIMERFD, 151, tfd, &t) || add_fdinfo(d, 61, EST__FD_TYPES__TIMERFD, 151);
+}
+
+static int check_timerfds(int dirfd)
+{
+	ProtobufCMessage **v = NULL;
+	size_t n;
+	const TimerfdEntry *a, *b;
+
+	CHECK(!read_all(dirfd, IMG_TIMERFDS, 0, &v, &n) && n == 2);
+	a = (TimerfdEntry *)v[0], b = (TimerfdEntry *)v[1];
+	/* armed for one interval from the restore, the expiration still unread */
+	CHECK(a->id == 150 && a->ticks == 1 && a->value_sec == 3600 && a->value_nsec == 5 &&
+	      a->interval_sec == 3600 && a->interval_nsec == 5);
+	CHECK(b->id == 151 && !b->ticks && !b->value_sec && !b->value_nsec &&
+	      b->interval_sec == 3600);
+	img_free_all(v, n);
+	return 0;
+}
+
+/*
  * Sockets: unix 107 listening on /var/tmp/est-sk (fd 26), unix 108 datagram
  * on an abstract name, shut for reading (fd 27); TCP 109 listening on
  * 127.0.0.1:5555 (fd 28); UDP 110 over IPv6 from [::1]:1000 to [::1]:53 (fd 29).
@@ -733,11 +778,12 @@ static int add_sockets(int d, const struct kinds_dir *k)
 	static const uint32_t lo4 = 0x0100007f, lo6[4] = { 0, 0, 0, 0x01000000 };
 	Est__InetSkEntry t = EST__INET_SK_ENTRY__INIT, u = EST__INET_SK_ENTRY__INIT;
 	Est__SkOptsEntry to, uo;
-	Est__TcpOptsEntry tcp = EST__TCP_OPTS_ENTRY__INIT;
+	Est__TcpOptsEntry tcp = EST__TCP_OPTS_ENTRY__INIT, empty = EST__TCP_OPTS_ENTRY__INIT;
 	Est__IpOptsEntry ip = EST__IP_OPTS_ENTRY__INIT;
 	Est__IpOptsRawEntry raw = EST__IP_OPTS_RAW_ENTRY__INIT;
 
-	if (add_unix(d, 107, 26, "/var/tmp/est-sk", 15, SOCK_STREAM, 10, k) ||
+	/* the kernel's name, its NUL too (the reference keeps it); 111 without */
+	if (add_unix(d, 107, 26, "/var/tmp/est-sk", 16, SOCK_STREAM, 10, k) ||
 	    add_unix(d, 108, 27, "\0est-abs", 8, SOCK_DGRAM, 7, k) ||
 	    (k->sk_bad == 5 && add_unix(d, 111, 30, "/var/tmp/est-sk", 15, SOCK_STREAM, 10, k)))
 		return -1;
@@ -760,6 +806,12 @@ static int add_sockets(int d, const struct kinds_dir *k)
 	to.has_so_linger = true;
 	to.so_linger = 7;
 	tcp.has_nodelay = tcp.nodelay = true;
+	/* keepalive as the reference writes it: always, the defaults too */
+	tcp.has_keepcnt = tcp.has_keepidle = tcp.has_keepintvl = true;
+	tcp.keepcnt = k->sk_bad == 9 ? 4 : 3;	/* sk_opts says 3 */
+	tcp.keepidle = (uint32_t)est_sk_default_opt(AF_INET, SOCK_STREAM, IPPROTO_TCP, SOL_TCP,
+							 TCP_KEEPIDLE);
+	tcp.keepintvl = 30;
 	t.tcp_opts = &tcp;
 	t.has_v6only = k->sk_bad == 7;
 	t.v6only = true;
@@ -787,6 +839,8 @@ static int add_sockets(int d, const struct kinds_dir *k)
 	ip.has_freebind = ip.freebind = true;
 	ip.raw = k->sk_bad == 3 ? &raw : NULL;
 	u.ip_opts = &ip;
+	u.tcp_opts = &empty;			/* the reference's, on UDP */
+	empty.has_cork = k->sk_bad == 10;
 	return ADD_OBJ(d, INETSK, 110, isk, &u) || add_fdinfo(d, 29, EST__FD_TYPES__INETSK, 110);
 }
 
@@ -798,7 +852,8 @@ static int add_fsnotify(int d, const struct kinds_dir *k)
 {
 	static uint64_t words[16];
 	Est__FhEntry h1 = EST__FH_ENTRY__INIT, h2 = EST__FH_ENTRY__INIT;
-	Est__InotifyWdEntry w = EST__INOTIFY_WD_ENTRY__INIT, *wp = &w;
+	Est__InotifyWdEntry w = EST__INOTIFY_WD_ENTRY__INIT, w2 = EST__INOTIFY_WD_ENTRY__INIT;
+	Est__InotifyWdEntry *wp[2] = { &w2, &w };	/* newest first, as fdinfo lists them */
 	Est__InotifyFileEntry i = EST__INOTIFY_FILE_ENTRY__INIT;
 	Est__FanotifyInodeMarkEntry ie = EST__FANOTIFY_INODE_MARK_ENTRY__INIT;
 	Est__FanotifyMountMarkEntry me = EST__FANOTIFY_MOUNT_MARK_ENTRY__INIT;
@@ -813,7 +868,7 @@ static int add_fsnotify(int d, const struct kinds_dir *k)
 	h1.handle = h2.handle = words;
 	h1.path = k->fsn_bad == 1 ? NULL : "/var/tmp";
 	h2.path = "/etc";
-	w.id = 112;
+	w.id = 0;				/* as the reference leaves it */
 	w.i_ino = 777;
 	w.mask = 0x100;
 	w.ignored_mask = k->fsn_bad == 3;
@@ -823,8 +878,12 @@ static int add_fsnotify(int d, const struct kinds_dir *k)
 	i.id = 112;
 	i.flags = O_RDONLY | (k->fsn_bad == 4 ? O_APPEND : 0);
 	i.fown = &no_fown;
-	i.n_wd = 1;
-	i.wd = &wp;
+	w2 = w;
+	w2.i_ino = 778;
+	w2.wd = k->fsn_bad == 5 ? 1 : 2;
+	w2.f_handle = &h2;
+	i.n_wd = 2;
+	i.wd = wp;
 	if (ADD_OBJ(d, INOTIFY, 112, ify, &i) || add_fdinfo(d, 31, EST__FD_TYPES__INOTIFY, 112))
 		return -1;
 	ie.i_ino = 778;
@@ -1179,7 +1238,7 @@ static int make_kinds(struct kinds_dir *k)
 	t[0].tfd = 21;
 	t[0].events = 1;			/* EPOLLIN */
 	t[0].data = 0x1234;
-	t[1].id = 103;
+	t[1].id = 0;				/* as the reference leaves it */
 	t[1].tfd = k->ep_tfd2;
 	t[1].events = 1u << 31 | 4;		/* EPOLLET | EPOLLOUT */
 	t[1].data = 7;
@@ -1195,7 +1254,7 @@ static int make_kinds(struct kinds_dir *k)
 	    add_fdinfo(d, 21, EST__FD_TYPES__SIGNALFD, 102) ||
 	    add_fdinfo(d, 22, EST__FD_TYPES__EVENTPOLL, 103) || add_locks(d, k) ||
 	    add_ghosts(d, k) || add_sockets(d, k) || add_fsnotify(d, k) || add_ttys(d, k) ||
-	    add_memfds(d, k) || add_shm(d, k) || add_ext_peer(d))
+	    add_memfds(d, k) || add_shm(d, k) || add_ext_peer(d) || add_timerfds(d))
 		return -1;
 
 	pd.pipe_id = k->data_pipe_id ? k->data_pipe_id : k->fifo_ino;
@@ -1274,7 +1333,7 @@ static int check_kinds(int dirfd)
 	}
 	img_free_all(v, n);
 
-	CHECK(!read_all(dirfd, IMG_FDS, 32601, &v, &n) && n == 24);
+	CHECK(!read_all(dirfd, IMG_FDS, 32601, &v, &n) && n == 26);
 	CHECK(((FdEntry *)v[21])->kind == FD_KIND__FD_MEMFD && ((FdEntry *)v[21])->id == 130);
 	CHECK(((FdEntry *)v[17])->kind == FD_KIND__FD_PTY && ((FdEntry *)v[17])->id == 122);
 	CHECK(((FdEntry *)v[15])->kind == FD_KIND__FD_INOTIFY && ((FdEntry *)v[15])->fd == 31);
@@ -1374,6 +1433,8 @@ static int check_sockets(int dirfd)
 		CHECK(!t->has_dst_addr && t->has_backlog && t->backlog == 16);
 		CHECK(opt(t->opts, t->n_opts, SOL_SOCKET, SO_REUSEADDR) == 1);
 		CHECK(opt(t->opts, t->n_opts, SOL_TCP, TCP_KEEPCNT) == 3);
+		CHECK(opt(t->opts, t->n_opts, SOL_TCP, TCP_KEEPIDLE) == -1);	/* the default */
+		CHECK(opt(t->opts, t->n_opts, SOL_TCP, TCP_KEEPINTVL) == 30);
 		CHECK(opt(t->opts, t->n_opts, SOL_TCP, TCP_NODELAY) == 1);
 		CHECK(opt(t->opts, t->n_opts, SOL_SOCKET, SO_LINGER) == ((int64_t)1 << 32 | 7));
 		CHECK(opt(t->opts, t->n_opts, SOL_IPV6, IPV6_V6ONLY) == -1);
@@ -1399,7 +1460,7 @@ static int check_fsnotify(int dirfd)
 	{
 		InotifyEntry *e = (InotifyEntry *)v[0];
 
-		CHECK(e->id == 112 && e->flags == 0 && e->n_wds == 1);
+		CHECK(e->id == 112 && e->flags == 0 && e->n_wds == 2 && e->wds[1]->wd == 2);
 		CHECK(e->wds[0]->wd == 1 && e->wds[0]->mask == 0x100 && e->wds[0]->ino == 777);
 		CHECK(e->wds[0]->dev == makedev(8, 1));
 		CHECK_STR(e->wds[0]->path, "/var/tmp");
@@ -1561,7 +1622,7 @@ static int test_kinds(void)
 	CHECK(est_import(d, &imp) == 0);
 	r = check_kinds(imp.dirfd) || check_ghosts(imp.dirfd) || check_sockets(imp.dirfd) ||
 	    check_fsnotify(imp.dirfd) || check_ttys(imp.dirfd) || check_memfds(imp.dirfd) ||
-	    check_shm(imp.dirfd) ? -1 : 0;
+	    check_shm(imp.dirfd) || check_timerfds(imp.dirfd) ? -1 : 0;
 	est_import_release(&imp);
 	unlink(kinds.fifo);
 	return r;
@@ -1577,7 +1638,7 @@ static int test_kinds_refused(void)
 
 	if (golden("single", p, sizeof(p)))
 		SKIP("no golden images at %.300s", p);
-	for (v = 0; v < 51; v++) {
+	for (v = 0; v < 55; v++) {
 		kinds_default(&k);
 		switch (v) {
 		case 0: k.sgfd_flags = O_WRONLY; break;		/* a signalfd is O_RDWR */
@@ -1595,6 +1656,8 @@ static int test_kinds_refused(void)
 		case 12: k.flock_len = 5; break;		/* a flock has no range */
 		case 13: k.lock_fd = -1; break;
 		case 50: k.fown_uid = 1000; break;		/* owner set under another uid */
+		case 51: case 52: case 53: k.sk_bad = v - 42; break;	/* 9..11 */
+		case 54: k.fsn_bad = 5; break;
 		default:
 			if (v < 20)
 				k.ghost_bad = v - 13;		/* 14..19: 1..6 */
@@ -1766,7 +1829,7 @@ static int test_shared_table(void)
 }
 
 /* core-32612.img: a zombie, its exit status 3 << 8, its ids in a bare thread core. */
-static int write_zombie(int d)
+static int write_zombie(int d, uint32_t personality)
 {
 	Est__CoreEntry c = EST__CORE_ENTRY__INIT;
 	Est__TaskCoreEntry tc = EST__TASK_CORE_ENTRY__INIT;
@@ -1778,6 +1841,7 @@ static int write_zombie(int d)
 	tc.task_state = 2;
 	tc.exit_code = 3 << 8;
 	tc.comm = "zombie";
+	tc.personality = personality;
 	cr.uid = cr.euid = cr.suid = cr.fsuid = 1000;
 	cr.gid = cr.egid = cr.sgid = cr.fsgid = 1001;
 	cr.n_groups = 2;
@@ -1791,6 +1855,8 @@ static int write_zombie(int d)
 	       append(d, "core-32612.img", &c.base, NULL, 0);
 }
 
+static uint32_t zombie_personality;	/* what the import should give */
+
 static int check_zombie(int dirfd)
 {
 	ProtobufCMessage **v = NULL;
@@ -1800,32 +1866,86 @@ static int check_zombie(int dirfd)
 	CHECK(!read_all(dirfd, IMG_CORE, 32612, &v, &n) && n == 1);
 	t = (TaskCoreEntry *)v[0];
 	CHECK(t->state == 2 && t->exit_code == 3 << 8 && t->creds && t->creds->n_uid == 4);
+	CHECK(t->personality == zombie_personality);
 	CHECK(t->creds->uid[0] == 1000 && t->creds->uid[3] == 1000 && t->creds->gid[1] == 1001);
 	CHECK(t->creds->n_groups == 2 && t->creds->groups[1] == 1000);
 	img_free_all(v, n);
 	return 0;
 }
 
-/* A zombie's ids come in the creds of a thread core that holds nothing else. */
-static int test_zombie_creds(void)
+/*
+ * pstree.img of the tree set, the zombie 32612 listing @thread, as the
+ * established tool lists garbage for a dead task.
+ */
+static int write_tree_pstree(int d, uint32_t thread)
+{
+	uint32_t t0[2] = { 32611, 32614 }, t1[1] = { thread }, t2[1] = { 32613 };
+	uint32_t *th[3] = { t0, t1, t2 };
+	size_t nt[3] = { 2, 1, 1 }, i;
+
+	CHECK(!unlinkat(d, "pstree.img", 0) && !new_image(d, "pstree.img", 0x50273030));
+	for (i = 0; i < 3; i++) {
+		Est__PstreeEntry e = EST__PSTREE_ENTRY__INIT;
+
+		e.pid = 32611 + i;
+		e.ppid = i ? 32611 : 0;
+		e.pgid = e.sid = 32611;
+		e.n_threads = nt[i];
+		e.threads = th[i];
+		CHECK(!append(d, "pstree.img", &e.base, NULL, 0));
+	}
+	return 0;
+}
+
+/* A copy of the tree set whose 32612 is a zombie of @personality listing @thread. */
+static int zombie_set(uint32_t personality, uint32_t thread)
 {
 	static const char *const gone[] = { "ids-32612.img", "fs-32612.img", "mm-32612.img",
 		"pagemap-32612.img", "fdinfo-3.img", "pages-2.img" };
-	struct est_import imp;
-	char p[PATH_MAX];
 	size_t i;
-	int d, r;
+	int d = copy_set("tree");
 
-	if (golden("tree", p, sizeof(p)))
-		SKIP("no golden images at %.300s", p);
-	d = copy_set("tree");
-	CHECK(d >= 0 && !write_zombie(d));
+	if (d < 0 || write_zombie(d, personality) || write_tree_pstree(d, thread))
+		return -1;
 	for (i = 0; i < sizeof(gone) / sizeof(gone[0]); i++)
 		CHECK(!unlinkat(d, gone[i], 0));
-	CHECK(est_import(d, &imp) == 0);
+	return d;
+}
+
+static int zombie_imports(uint32_t personality, uint32_t thread, uint32_t want)
+{
+	struct est_import imp;
+	int d = zombie_set(personality, thread), r;
+
+	CHECK(d >= 0 && est_import(d, &imp) == 0);
+	zombie_personality = want;
 	r = check_zombie(imp.dirfd);
 	est_import_release(&imp);
 	return r;
+}
+
+/*
+ * A zombie's ids come in the creds of a thread core that holds nothing else;
+ * the reference lists garbage as its thread, and writes the hex digits of a
+ * personality as a decimal number (ours the value).
+ */
+static int test_zombie_creds(void)
+{
+	char p[PATH_MAX];
+	int d;
+
+	if (golden("tree", p, sizeof(p)))
+		SKIP("no golden images at %.300s", p);
+	CHECK(!zombie_imports(0x40000, 32612, 0x40000));		/* ours */
+	CHECK(!zombie_imports(40000, 4153820384u, 0x40000));	/* the reference's */
+	CHECK(!zombie_imports(8, 72, 8));				/* the same both ways */
+	d = zombie_set(99999, 32612);	/* neither a personality nor the digits of one */
+	CHECK(d >= 0 && refused(d));
+	/* a garbage thread list on a process alive (with its ids) is still refused */
+	d = copy_set("tree");
+	CHECK(d >= 0 && !write_tree_pstree(d, 72));
+	CHECK(refused(d));
+	return 0;
 }
 
 static int test_shared_and_zombie(void)
