@@ -13,6 +13,7 @@
 #include "est-import-int.h"
 #include "kerndat.h"
 #include "log.h"
+#include "personality-known.h"
 
 #include "core.pb-c.h"
 
@@ -440,11 +441,6 @@ static int fill_timers(struct core_out *o, const Est__TaskTimersEntry *t, const 
 	return 0;
 }
 
-/* a personality id and every flag linux/personality.h defines */
-#define PERSONALITY_KNOWN                                                                        \
-	((uint32_t)PER_MASK | UNAME26 | ADDR_NO_RANDOMIZE | FDPIC_FUNCPTRS | MMAP_PAGE_ZERO |    \
-	 ADDR_COMPAT_LAYOUT | READ_IMPLIES_EXEC | ADDR_LIMIT_32BIT | SHORT_INODE | WHOLE_SECONDS | \
-	 STICKY_TIMEOUTS | ADDR_LIMIT_3GB)
 
 /*
  * The established tool stores atoi() of the hex text of /proc/PID/personality

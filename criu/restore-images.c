@@ -20,6 +20,7 @@
 
 #define LOG_PREFIX "restore: "
 #include "log.h"
+#include "personality-known.h"
 #include "image.h"
 #include "inventory.h"
 #include "kernel-compat.h"
@@ -185,11 +186,6 @@ static int check_creds(const struct rst_image *ri)
  * A zombie: state 2, no threads, and a wait status the kernel can give
  * again: an exit code, or a fatal signal without a core dump.
  */
-/* a personality id and every flag linux/personality.h defines */
-#define PERSONALITY_KNOWN                                                                        \
-	((uint32_t)PER_MASK | UNAME26 | ADDR_NO_RANDOMIZE | FDPIC_FUNCPTRS | MMAP_PAGE_ZERO |    \
-	 ADDR_COMPAT_LAYOUT | READ_IMPLIES_EXEC | ADDR_LIMIT_32BIT | SHORT_INODE | WHOLE_SECONDS | \
-	 STICKY_TIMEOUTS | ADDR_LIMIT_3GB)
 
 static int check_zombie(const struct rst_image *ri)
 {
