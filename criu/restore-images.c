@@ -186,7 +186,6 @@ static int check_creds(const struct rst_image *ri)
  * A zombie: state 2, no threads, and a wait status the kernel can give
  * again: an exit code, or a fatal signal without a core dump.
  */
-
 static int check_zombie(const struct rst_image *ri)
 {
 	const TaskCoreEntry *c = ri->core;
