@@ -639,10 +639,5 @@ out:
 	close(dirfd);
 	if (est)
 		est_import_release(&imp);
-	if (ret > 0) {
-		/* the task's own exit status becomes criu's */
-		log_fini();
-		exit(ret);
-	}
-	return ret;
+	return ret;	/* > 0: the root's own exit status, which becomes criu's */
 }
