@@ -113,7 +113,7 @@ static int run(int argc, char **argv)
 		opts_free(&o);
 		return 0;
 	}
-	if (ret < 0) {		/* opts_parse printed the usage */
+	if (ret < 0 || opts_from_env(&o)) {	/* they printed the usage */
 		opts_free(&o);
 		return 1;
 	}
