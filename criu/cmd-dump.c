@@ -46,17 +46,17 @@
 _Static_assert(sizeof(struct parasite_vma_policies) <= PARASITE_ARGS_SIZE, "argument area");
 
 /*
- * CRIU_FAULT=<point> fails the dump there; with CRIU_FAULT_NTH=N only the
- * Nth time the point is reached (N = 2: in the second process of a tree).
+ * CRIU_FAULT=<point> (o->fault) fails the dump there; with CRIU_FAULT_NTH=N
+ * only the Nth time the point is reached (N = 2: in the second process of a
+ * tree).
  */
-int dump_fault(const char *point)
+int dump_fault(const struct cr_options *o, const char *point)
 {
-	const char *f = getenv("CRIU_FAULT"), *nth = getenv("CRIU_FAULT_NTH");
 	static unsigned int hits;
 
-	if (!f || strcmp(f, point))
+	if (!o->fault || strcmp(o->fault, point))
 		return 0;
-	if (nth && ++hits != (unsigned int)atoi(nth))
+	if (o->fault_nth && ++hits != o->fault_nth)
 		return 0;
 	pr_err("fault injected at %s", point);
 	return -1;
@@ -343,7 +343,7 @@ static int dump_task(struct dump_task *t)
 	    dump_collect_core_ptrace(t) || dump_collect_core_proc(t) ||
 	    dump_collect_vmas(t) || dump_collect_fds(t) || dump_collect_fs(t))
 		return -1;
-	if (dump_fault("after-collect"))
+	if (dump_fault(t->o, "after-collect"))
 		return -1;
 	t->ctl = compel_prepare(t->pid);
 	if (!t->ctl) {
@@ -360,16 +360,16 @@ static int dump_task(struct dump_task *t)
 			pr_err("can't infect %d", t->pid);
 		return -1;
 	}
-	if (dump_fault("after-infect") || dump_collect_mlockall(t) ||
+	if (dump_fault(t->o, "after-infect") || dump_collect_mlockall(t) ||
 	    dump_collect_core_parasite(t) || dump_collect_threads_parasite(t) ||
 	    dump_finish_sched(t) ||
-	    dump_fault("after-parasite"))
+	    dump_fault(t->o, "after-parasite"))
 		return -1;
-	if (dump_pages(t) || dump_fault("before-cure"))
+	if (dump_pages(t) || dump_fault(t->o, "before-cure"))
 		return -1;
 	if (cure_task(t))
 		return -1;
-	return dump_fault("after-cure");
+	return dump_fault(t->o, "after-cure");
 }
 
 /* Every process in turn; the fd objects (and their ids) are the tree's. */
@@ -455,7 +455,7 @@ int cmd_dump(struct cr_options *o)
 	t_frozen = dump_now_us();
 	tr.stats.freezing_us = t_frozen - t_start;
 	dump_phase(&tr.stats, "seize");
-	if (dump_fault("after-seize") || dump_tree_check_ids(&tr) || dump_check_fd_tables(&tr))
+	if (dump_fault(o, "after-seize") || dump_tree_check_ids(&tr) || dump_check_fd_tables(&tr))
 		goto fail;
 	dump_phase(&tr.stats, "check");
 	if (dump_all(&tr))
@@ -484,7 +484,7 @@ int cmd_dump(struct cr_options *o)
 	if (write_all(&tr))
 		goto fail;
 	dump_phase(&tr.stats, "write");
-	if (dump_fault("before-inventory") || write_inventory(&tr))
+	if (dump_fault(o, "before-inventory") || write_inventory(&tr))
 		goto fail;
 	dump_phase(&tr.stats, "inventory");
 	if (dump_out_commit(&out, o->image_ext))

@@ -192,21 +192,10 @@ static int write_pidfile(const struct cr_options *o, pid_t pid)
 /* A live process of the tree that has not reported ends as a zombie: it died. */
 static bool died(pid_t pid)
 {
-	char path[32], buf[256], *p;
-	ssize_t n;
-	int fd;
+	struct proc_stat st;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;	/* not created yet */
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+	/* gone: not created yet */
+	return !proc_read_stat_or_gone(pid, &st) && (st.state == 'Z' || st.state == 'X');
 }
 
 /*
@@ -639,10 +628,5 @@ out:
 	close(dirfd);
 	if (est)
 		est_import_release(&imp);
-	if (ret > 0) {
-		/* the task's own exit status becomes criu's */
-		log_fini();
-		exit(ret);
-	}
-	return ret;
+	return ret;	/* > 0: the root's own exit status, which becomes criu's */
 }

@@ -33,26 +33,17 @@
 #include "log.h"
 #include "dump.h"
 #include "parasite-proto.h"
+#include "small-file.h"
 
 #define SCHED_DEADLINE_POLICY	6
 
-static int read_small_file(const char *path, char *buf, size_t len)
+/* A /proc file of the task that must be there. */
+static int read_task_file(const char *path, char *buf, size_t len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0) {
-		pr_perror("can't open %s", path);
-		return -1;
-	}
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0) {
-		pr_perror("can't read %s", path);
-		return -1;
-	}
-	buf[n] = '\0';
-	return 0;
+	if (read_small_file(path, buf, len) >= 0)
+		return 0;
+	pr_perror("can't read %s", path);
+	return -1;
 }
 
 /* Process-wide part of what ptrace reads: the shared pending queue. */
@@ -359,7 +350,7 @@ int dump_collect_core_proc(struct dump_task *t)
 		return -1;
 
 	snprintf(path, sizeof(path), "/proc/%d/personality", t->pid);
-	if (read_small_file(path, buf, sizeof(buf)))
+	if (read_task_file(path, buf, sizeof(buf)))
 		return -1;
 	c->personality = (uint32_t)strtoul(buf, NULL, 16);
 
@@ -408,7 +399,7 @@ int dump_collect_core_proc(struct dump_task *t)
 	c->sched_prio = sp.sched_priority;
 
 	snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", t->pid);
-	if (read_small_file(path, buf, sizeof(buf)))
+	if (read_task_file(path, buf, sizeof(buf)))
 		return -1;
 	c->has_oom_score_adj = true;
 	c->oom_score_adj = atoi(buf);

@@ -96,9 +96,7 @@ static const RegFileEntry *file_by_id(const struct dump_files *f, uint32_t id)
 static bool same_file(const struct dump_task *a, uint32_t ida, const struct dump_task *b,
 		      uint32_t idb)
 {
-	const RegFileEntry *x = file_by_id(a->files, ida), *y = file_by_id(b->files, idb);
-
-	return x && y && x->dev == y->dev && x->ino == y->ino && !strcmp(x->path, y->path);
+	return vma_same_file(file_by_id(a->files, ida), file_by_id(b->files, idb));
 }
 
 const VmaEntry *cow_parent_vma(const struct dump_task *parent, const struct dump_task *child,

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "parasite-proto.h"
 #include "proc_parse.h"
+#include "small-file.h"
 #include "task-features.h"
 
 #define PF_MEMALLOC_NOIO	0x00080000	/* PR_SET_IO_FLUSHER sets both */
@@ -36,25 +37,13 @@ static const char *const spec_names[TASK_SPEC_NR] = {
 static int read_lsm(pid_t tid, char *buf)
 {
 	char path[64];
-	ssize_t n;
-	int fd;
 
-	buf[0] = '\0';
 	snprintf(path, sizeof(path), "/proc/%d/attr/current", tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)	/* a kernel without LSM attributes at all */
-			return 0;
-		pr_perror("can't open %s", path);
-		return -1;
-	}
-	n = read(fd, buf, TASK_LSM_MAX - 1);
-	close(fd);
-	if (n < 0 && errno != EINVAL) {
+	/* ENOENT: a kernel without LSM attributes at all; EINVAL: no LSM */
+	if (read_small_file(path, buf, TASK_LSM_MAX) < 0 && errno != ENOENT && errno != EINVAL) {
 		pr_perror("can't read %s", path);
 		return -1;
 	}
-	buf[n > 0 ? n : 0] = '\0';
 	return 0;
 }
 

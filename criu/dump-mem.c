@@ -422,7 +422,7 @@ static int flush_chunk(struct page_xfer *x)
 	x->file_off += total;
 	p->nr_iovs = 0;
 	p->total = 0;
-	if (++x->flushes == 1 && dump_fault("mid-pages"))
+	if (++x->flushes == 1 && dump_fault(x->t->o, "mid-pages"))
 		return -1;
 	return 0;
 }
@@ -752,8 +752,8 @@ int dump_pages(struct dump_task *t)
 	size_t i;
 
 	struct zero_pfns z;
-	/* CRIU_DUMP_NO_PAGEMAP_SCAN=1 forces the fallback (for its test). */
-	bool scan = kdat.has_pagemap_scan && !getenv("CRIU_DUMP_NO_PAGEMAP_SCAN");
+	/* CRIU_DUMP_NO_PAGEMAP_SCAN forces the fallback (for its test). */
+	bool scan = kdat.has_pagemap_scan && !t->o->no_pagemap_scan;
 
 	if (!scan) {
 		pr_info("reading /proc/%d/pagemap page by page (no PAGEMAP_SCAN)", t->pid);
@@ -809,7 +809,7 @@ int dump_pages(struct dump_task *t)
 		goto out;
 	}
 	t->stats.pages_skipped = t->stats.pages_scanned - t->stats.pages_written;
-	if (dump_fault("after-pages"))
+	if (dump_fault(t->o, "after-pages"))
 		goto out;
 	if (img_commit(x.pagemap)) {
 		x.pagemap = NULL;

@@ -61,19 +61,6 @@ int sched_parse_list(const char *text, uint64_t *mask, size_t words)
 	return 0;
 }
 
-ssize_t sched_read_text(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
-	ssize_t n = fd < 0 ? -1 : read(fd, buf, len - 1);
-
-	err = errno;
-	if (fd >= 0)
-		close(fd);
-	buf[n < 0 ? 0 : n] = '\0';
-	errno = err;
-	return n;
-}
-
 int sched_parse_autogroup(const char *text, long *id, int *nice)
 {
 	*id = -1;
@@ -87,7 +74,7 @@ int sched_read_list(const char *path, uint64_t *mask, size_t words)
 {
 	char buf[4096];
 
-	if (sched_read_text(path, buf, sizeof(buf)) < 0) {
+	if (read_small_file(path, buf, sizeof(buf)) < 0) {
 		pr_perror("can't read %s", path);
 		return -1;
 	}
@@ -264,7 +251,7 @@ static int collect_autogroup(struct dump_task *t)
 
 	t->autogroup = -1;
 	snprintf(path, sizeof(path), "/proc/%d/autogroup", t->pid);
-	if (sched_read_text(path, buf, sizeof(buf)) < 0) {
+	if (read_small_file(path, buf, sizeof(buf)) < 0) {
 		if (errno == ENOENT)
 			return 0;	/* no CONFIG_SCHED_AUTOGROUP */
 		pr_perror("can't read %s", path);
@@ -286,7 +273,7 @@ static int collect_coredump_filter(struct dump_task *t)
 	char path[64], buf[32];
 
 	snprintf(path, sizeof(path), "/proc/%d/coredump_filter", t->pid);
-	if (sched_read_text(path, buf, sizeof(buf)) <= 0) {
+	if (read_small_file(path, buf, sizeof(buf)) <= 0) {
 		pr_perror("can't read %s", path);
 		return -1;
 	}

@@ -27,28 +27,6 @@
 
 #define DUMP_MAX_TASKS	(1u << 16)
 
-/*
- * /proc/PID/stat of a task that may vanish at any moment: 1 when it is
- * gone (nothing logged: not an error here), 0 parsed, -1 parse error.
- */
-static int stat_or_gone(pid_t pid, struct proc_stat *st)
-{
-	char path[32], buf[4096];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 1;
-	buf[n] = '\0';
-	return proc_parse_stat(buf, (size_t)n, path, st) ? -1 : 0;
-}
-
 struct dump_task *dump_tree_find(const struct dump_tree *tr, pid_t pid)
 {
 	size_t i;
@@ -128,7 +106,7 @@ static int seize_one(struct dump_task *t)
 {
 	int err, r;
 
-	r = stat_or_gone(t->pid, &t->stat);
+	r = proc_read_stat_or_gone(t->pid, &t->stat);
 	if (r)
 		return r > 0 ? 2 : -1;
 	if (t->stat.state == 'Z' || t->stat.state == 'X') {
@@ -141,7 +119,7 @@ static int seize_one(struct dump_task *t)
 		 * ignores SIGCHLD) may have left its pid to a stranger: what we
 		 * hold now must still be the parent's child.
 		 */
-		if (t->ppid && (stat_or_gone(t->pid, &t->stat) || t->stat.ppid != t->ppid)) {
+		if (t->ppid && (proc_read_stat_or_gone(t->pid, &t->stat) || t->stat.ppid != t->ppid)) {
 			compel_detach_task(t->tids, t->nr_tids);
 			free(t->tids);
 			t->tids = NULL;
@@ -152,7 +130,7 @@ static int seize_one(struct dump_task *t)
 		return 1;
 	}
 	err = errno;
-	r = stat_or_gone(t->pid, &t->stat);
+	r = proc_read_stat_or_gone(t->pid, &t->stat);
 	if (r > 0)
 		return 2;
 	if (!r && (t->stat.state == 'Z' || t->stat.state == 'X')) {
@@ -450,7 +428,7 @@ int dump_tree_stop(struct dump_tree *tr)
 static bool task_gone(pid_t pid, uint64_t start_time)
 {
 	struct proc_stat st;
-	int r = stat_or_gone(pid, &st);
+	int r = proc_read_stat_or_gone(pid, &st);
 
 	if (r)
 		return r > 0;

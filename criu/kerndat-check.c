@@ -52,7 +52,7 @@ static int fdinfo_has(int fd, const char *key, const char *what, struct kd_statu
 
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
 	snprintf(pat, sizeof(pat), "\n%s", key);
-	if (kd_read_file(path, buf, sizeof(buf)))
+	if (read_small_file(path, buf, sizeof(buf)) < 0)
 		return kd_fail(st, "read /proc/self/fdinfo", errno);
 	pr_debug("fdinfo of %s %s a '%s' line", what, strstr(buf, pat) ? "has" : "lacks", key);
 	return strstr(buf, pat) ? 0 : kd_fail(st, what, ENOENT);
@@ -217,7 +217,7 @@ static int proc_lists(const char *file, const char *word, const char *step,
 	size_t n = strlen(word);
 
 	snprintf(path, sizeof(path), "/proc/%s", file);
-	if (kd_read_file(path, buf, sizeof(buf)))
+	if (read_small_file(path, buf, sizeof(buf)) < 0)
 		return kd_fail(st, path, errno);
 	for (p = buf; (p = strstr(p, word)); p += n)
 		if ((p == buf || p[-1] == '\t' || p[-1] == '\n' || p[-1] == ' ') &&

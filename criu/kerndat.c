@@ -188,21 +188,6 @@ int kd_run_child(uint64_t flags, int (*fn)(struct kd_child_res *),
 	return 0;
 }
 
-int kd_read_file(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -1;
-	buf[n] = '\0';
-	return 0;
-}
-
 /* ---- privileges -------------------------------------------------------- */
 
 static int probe_caps(struct kd_status *st)
@@ -214,7 +199,7 @@ static int probe_caps(struct kd_status *st)
 	if (syscall(SYS_capget, &hdr, d))
 		return kd_fail(st, "capget", errno);
 	kdat.cap_eff = d[0].effective | (uint64_t)d[1].effective << 32;
-	if (kd_read_file("/proc/sys/kernel/cap_last_cap", buf, sizeof(buf)))
+	if (read_small_file("/proc/sys/kernel/cap_last_cap", buf, sizeof(buf)) < 0)
 		return kd_fail(st, "read /proc/sys/kernel/cap_last_cap", errno);
 	kdat.cap_last_cap = atoi(buf);
 	kdat.is_root = geteuid() == 0;
@@ -422,7 +407,7 @@ static int set_tid_here(struct kd_status *st)
 	char buf[32];
 	int i;
 
-	if (kd_read_file("/proc/sys/kernel/ns_last_pid", buf, sizeof(buf)))
+	if (read_small_file("/proc/sys/kernel/ns_last_pid", buf, sizeof(buf)) < 0)
 		return kd_fail(st, "read ns_last_pid", errno);
 	for (i = 0, want = atoi(buf) + 101; i < 8; i++, want += 101) {
 		if (kill(want, 0) < 0 && errno == ESRCH &&
@@ -514,7 +499,7 @@ static int probe_pidfd_open(struct kd_status *st)
 		return kd_fail(st, "pidfd_open(self)", errno);
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
 	snprintf(want, sizeof(want), "Pid:\t%d\n", getpid());
-	p = kd_read_file(path, buf, sizeof(buf)) ? NULL : strstr(buf, want);
+	p = read_small_file(path, buf, sizeof(buf)) < 0 ? NULL : strstr(buf, want);
 	close(fd);
 	pr_debug("pidfd_open(self) -> fdinfo %s", p ? "names us" : "wrong");
 	if (!p)
@@ -1016,7 +1001,7 @@ static void cg_found_v2(const char *mnt)
 		return;
 	snprintf(kdat.cg_v2_mount, sizeof(kdat.cg_v2_mount), "%s", mnt);
 	snprintf(path, sizeof(path), "%s/cgroup.controllers", mnt);
-	if (kd_read_file(path, kdat.cg_v2_controllers, sizeof(kdat.cg_v2_controllers)))
+	if (read_small_file(path, kdat.cg_v2_controllers, sizeof(kdat.cg_v2_controllers)) < 0)
 		kdat.cg_v2_controllers[0] = '\0';
 	nl = strchr(kdat.cg_v2_controllers, '\n');
 	if (nl)
@@ -1030,7 +1015,7 @@ static int probe_cgroup(struct kd_status *st)
 	char *sep;
 	FILE *f;
 
-	if (kd_read_file("/proc/cgroups", known + 1, sizeof(known) - 1))
+	if (read_small_file("/proc/cgroups", known + 1, sizeof(known) - 1) < 0)
 		known[1] = '\0';
 	f = fopen("/proc/self/mountinfo", "re");
 	if (!f)

@@ -113,7 +113,7 @@ static int run(int argc, char **argv)
 		opts_free(&o);
 		return 0;
 	}
-	if (ret < 0) {		/* opts_parse printed the usage */
+	if (ret < 0 || opts_from_env(&o)) {	/* they printed the usage */
 		opts_free(&o);
 		return 1;
 	}
@@ -149,7 +149,7 @@ static int run(int argc, char **argv)
 	log_fini();
 out:
 	opts_free(&o);
-	return ret ? 1 : 0;
+	return ret < 0 ? 1 : ret;	/* > 0: the command's exit status (commands.h) */
 usage:
 	opts_usage(stderr);
 	opts_free(&o);

@@ -158,6 +158,25 @@ const struct opt_def opt_table[] = {
 
 const unsigned int opt_table_size = sizeof(opt_table) / sizeof(opt_table[0]);
 
+/*
+ * Switches of test harnesses, set only from the environment (which is how
+ * they are given, and how the established tool takes its fault injection):
+ * variable, kind, field, help. They have no command-line spelling and are
+ * not in --help; Documentation/options.md lists them.
+ */
+#define ENV(n, k, field, text)							\
+	{ .name = n, .kind = k, .off = offsetof(struct cr_options, field),	\
+	  .supported = true, .group = GRP_INTEG, .help = text }
+
+const struct opt_def opt_env_table[] = {
+	ENV("CRIU_FAULT", OPT_STR, fault, "fail at this named point (dump.md, restore.md)"),
+	ENV("CRIU_FAULT_NTH", OPT_UINT, fault_nth, "fail only the Nth time the point is reached"),
+	ENV("CRIU_DUMP_NO_PAGEMAP_SCAN", OPT_FLAG, no_pagemap_scan, "read pagemap page by page, as without PAGEMAP_SCAN"),
+	ENV("CRIU_RESTORER_STAYS", OPT_FLAG, restorer_stays, "keep the restorer blob mapped in the restored tasks"),
+};
+
+const unsigned int opt_env_table_size = sizeof(opt_env_table) / sizeof(opt_env_table[0]);
+
 const char *const opt_group_names[GRP_MAX] = {
 	[GRP_COMMON]	= "Common options",
 	[GRP_LOG]	= "Logging",

@@ -12,7 +12,7 @@
 #include "log.h"
 #include "options-table.h"
 
-enum { SET_NONE, SET_CONFIG, SET_CMDLINE };
+enum { SET_NONE, SET_CONFIG, SET_CMDLINE, SET_ENV };
 
 #define LONG_BASE	0x1000		/* getopt value of table entry i */
 #define NEG_BASE	0x2000		/* getopt value of --no-<entry i> */
@@ -20,7 +20,7 @@ enum { SET_NONE, SET_CONFIG, SET_CMDLINE };
 
 /* Where a value came from, for error messages. */
 struct origin {
-	int how;			/* SET_CONFIG or SET_CMDLINE */
+	int how;			/* SET_CONFIG, SET_CMDLINE or SET_ENV */
 	const char *file;
 	unsigned int line;
 };
@@ -66,25 +66,29 @@ static int list_add(struct str_list *l, const char *s)
 	return 0;
 }
 
+static void free_field(struct cr_options *o, const struct opt_def *d)
+{
+	switch (d->kind) {
+	case OPT_STR: case OPT_OPTSTR: case OPT_CONFIG:
+		free(*(char **)field(o, d));
+		*(char **)field(o, d) = NULL;
+		break;
+	case OPT_LIST: case OPT_INHERIT_FD: case OPT_JOIN_NS:
+		list_free(field(o, d));
+		break;
+	default:
+		break;
+	}
+}
+
 void opts_free(struct cr_options *o)
 {
 	unsigned int i;
 
-	for (i = 0; i < opt_table_size; i++) {
-		const struct opt_def *d = &opt_table[i];
-
-		switch (d->kind) {
-		case OPT_STR: case OPT_OPTSTR: case OPT_CONFIG:
-			free(*(char **)field(o, d));
-			*(char **)field(o, d) = NULL;
-			break;
-		case OPT_LIST: case OPT_INHERIT_FD: case OPT_JOIN_NS:
-			list_free(field(o, d));
-			break;
-		default:
-			break;
-		}
-	}
+	for (i = 0; i < opt_table_size; i++)
+		free_field(o, &opt_table[i]);
+	for (i = 0; i < opt_env_table_size; i++)
+		free_field(o, &opt_env_table[i]);
 	list_free(&o->args);
 }
 
@@ -205,6 +209,8 @@ static void bad_value(const struct opt_def *d, const char *val, const struct ori
 	if (at->how == SET_CONFIG)
 		fprintf(stderr, "criu: %s:%u: bad value '%s' for %s\n", at->file, at->line,
 			val ? val : "", d->name);
+	else if (at->how == SET_ENV)
+		fprintf(stderr, "criu: bad value '%s' for %s in the environment\n", val, d->name);
 	else
 		fprintf(stderr, "criu: bad value '%s' for --%s\n", val ? val : "", d->name);
 }
@@ -313,7 +319,8 @@ static int set_option(struct cr_options *o, const struct opt_def *d, bool negate
 		fprintf(stderr, "criu: out of memory\n");
 		return -1;
 	}
-	o->set_by[d - opt_table] = at->how;
+	if (at->how != SET_ENV)		/* set_by indexes opt_table only */
+		o->set_by[d - opt_table] = at->how;
 	return 0;
 bad:
 	bad_value(d, val, at);
@@ -571,6 +578,25 @@ int opts_parse(struct cr_options *o, int argc, char **argv)
 usage:
 	opts_usage(stderr);
 	return -1;
+}
+
+int opts_from_env(struct cr_options *o)
+{
+	struct origin at = { SET_ENV, NULL, 0 };
+	unsigned int i;
+
+	for (i = 0; i < opt_env_table_size; i++) {
+		const struct opt_def *d = &opt_env_table[i];
+		const char *v = getenv(d->name);
+
+		if (!v || (!*v && d->kind != OPT_FLAG))
+			continue;
+		if (set_option(o, d, false, v, &at)) {
+			opts_usage(stderr);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 int opts_check_supported(const struct cr_options *o)

@@ -7,6 +7,7 @@
  */
 #include <limits.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,7 @@
 #include "log.h"
 #include "proc_parse.h"
 #include "proc_parse_text.h"
+#include "small-file.h"
 
 #define MAX_GROUPS	65536	/* NGROUPS_MAX */
 
@@ -388,31 +390,29 @@ static int stat_numbers(const char *name, struct ptext *t, struct proc_stat *st)
 	return 0;
 }
 
-/*
- * "PID (COMM) S ...": COMM is raw and may hold anything but NUL, including
- * ')' and a newline, so it ends at the last ')' of the file.
- */
+/* "PID (COMM) S ...": COMM is raw (any byte but NUL); proc_stat_state() finds S. */
 static int stat_head(const char *name, struct ptext *t, struct proc_stat *st)
 {
-	const char *close = memrchr(t->p, ')', pt_len(t));
+	const char *state;
 	struct ptext comm;
 
-	if (pt_pid(t, &st->pid) || pt_str(t, " (") || !close || close < t->p) {
+	if (pt_pid(t, &st->pid) || pt_str(t, " (") || !memrchr(t->p, ')', pt_len(t))) {
 		pr_err("%s: bad \"pid (comm)\" head", name);
 		return -1;
 	}
+	state = proc_stat_state(t->p, pt_len(t));
+	if (!state) {
+		pr_err("%s: no state after comm", name);
+		return -1;
+	}
 	comm.p = t->p;
-	comm.end = close;
+	comm.end = state - 2;	/* the last ')' */
 	if (pt_copy(&comm, st->comm, sizeof(st->comm))) {
 		pr_err("%s: comm longer than %d bytes", name, PROC_COMM_MAX - 1);
 		return -1;
 	}
-	t->p = close + 1;
-	if (pt_char(t, ' ') || pt_eol(t) || *t->p == ' ' || *t->p == '\n') {
-		pr_err("%s: no state after comm", name);
-		return -1;
-	}
-	st->state = *t->p++;
+	st->state = *state;
+	t->p = state + 1;
 	return 0;
 }
 
@@ -444,6 +444,18 @@ int proc_read_stat(pid_t pid, struct proc_stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	return READ_AND_PARSE(pid, "stat", proc_parse_stat, st);
+}
+
+int proc_read_stat_or_gone(pid_t pid, struct proc_stat *st)
+{
+	char path[32], buf[4096];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	n = read_small_file(path, buf, sizeof(buf));
+	if (n <= 0)
+		return 1;
+	return proc_parse_stat(buf, (size_t)n, path, st) ? -1 : 0;
 }
 
 /* ---- limits ----------------------------------------------------------------- */

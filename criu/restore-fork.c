@@ -33,22 +33,11 @@
  */
 static void wait_zombie_gone(pid_t pid)
 {
-	char path[64], buf[512], *p;
-	int i, fd;
-	ssize_t n;
+	struct proc_stat st;
+	int i;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	for (i = 0; i < 200; i++) {
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			return;
-		buf[n] = '\0';
-		p = strrchr(buf, ')');
-		if (!p || p[1] != ' ' || p[2] != 'Z')
+		if (proc_read_stat_or_gone(pid, &st) || st.state != 'Z')
 			return;
 		if (i == 0)
 			pr_info("pid %d is a zombie not reaped yet; waiting for it", pid);

@@ -150,7 +150,7 @@ static int criu_autogroup_nice(int *nice)
 	long id;
 
 	*nice = 0;
-	if (sched_read_text("/proc/self/autogroup", buf, sizeof(buf)) < 0) {
+	if (read_small_file("/proc/self/autogroup", buf, sizeof(buf)) < 0) {
 		if (errno == ENOENT)
 			return 0;	/* no CONFIG_SCHED_AUTOGROUP */
 		pr_perror("can't read /proc/self/autogroup");

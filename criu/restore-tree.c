@@ -354,13 +354,8 @@ static int collect_targets(struct rst_tree *tr)
 static bool same_file(const struct rst_image *ra, const VmaEntry *a, const struct rst_image *rb,
 		      const VmaEntry *b)
 {
-	const RegFileEntry *x, *y;
-
-	if (a->kind != VMA_KIND__VMA_FILE_PRIVATE)
-		return true;
-	x = rst_reg_file(ra, a->file_id);
-	y = rst_reg_file(rb, b->file_id);
-	return x && y && x->dev == y->dev && x->ino == y->ino && !strcmp(x->path, y->path);
+	return a->kind != VMA_KIND__VMA_FILE_PRIVATE ||
+	       vma_same_file(rst_reg_file(ra, a->file_id), rst_reg_file(rb, b->file_id));
 }
 
 /*

@@ -2,6 +2,7 @@
  * Helpers over the vma lists of mm.proto, shared by dump and restore.
  */
 #include <stddef.h>
+#include <string.h>
 
 #include "vma.h"
 
@@ -36,6 +37,11 @@ long vma_inherited_from(const MmEntry *mm, const VmaEntry *v)
 	pv = mm->vmas[i];
 	return pv->start == v->start && pv->end == v->end && pv->kind == v->kind &&
 	       pv->pgoff == v->pgoff ? i : -1;
+}
+
+bool vma_same_file(const RegFileEntry *a, const RegFileEntry *b)
+{
+	return a && b && a->dev == b->dev && a->ino == b->ino && !strcmp(a->path, b->path);
 }
 
 uint32_t vma_max_prot(const VmaEntry *v)

@@ -1,7 +1,9 @@
 /*
  * One function per command (criu/cmd-NAME.c has cmd_NAME()); main holds the
  * table. A command returns 0 on success and -1 on failure (already logged);
- * main turns that into the exit status. Positional arguments after the
+ * main turns that into the exit status (0 or 1) and is the only place that
+ * exits. A positive return is criu's exit status as it is: restore without
+ * --restore-detached passes on the restored root's. Positional arguments after the
  * command word are o->args.v[1 .. o->args.n - 1].
  */
 #ifndef CRIU_COMMANDS_H

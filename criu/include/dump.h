@@ -169,8 +169,8 @@ int dump_tree_stop(struct dump_tree *tr);
 struct dump_task *dump_tree_find(const struct dump_tree *tr, pid_t pid);
 void dump_tree_free(struct dump_tree *tr);
 
-/* Fail with a logged error when env CRIU_FAULT names @point. */
-int dump_fault(const char *point);
+/* Fail with a logged error when CRIU_FAULT (o->fault) names @point. */
+int dump_fault(const struct cr_options *o, const char *point);
 
 /* Microseconds of CLOCK_MONOTONIC. */
 uint64_t dump_now_us(void);

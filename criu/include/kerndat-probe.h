@@ -13,12 +13,11 @@
 #include <sys/types.h>
 
 #include "kerndat.h"
+#include "small-file.h"
 
 /* Record why a probe failed; returns -1. */
 int kd_fail(struct kd_status *st, const char *step, int err);
 
-/* Read a small file, NUL-terminated. Returns 0 or -1 (errno set). */
-int kd_read_file(const char *path, char *buf, size_t len);
 
 /* What a probe child hands back through shared memory. */
 struct kd_child_res {

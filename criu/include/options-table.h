@@ -50,6 +50,9 @@ struct opt_def {
 
 extern const struct opt_def opt_table[];
 extern const unsigned int opt_table_size;
+/* The switches only the environment sets: .name is the variable's. */
+extern const struct opt_def opt_env_table[];
+extern const unsigned int opt_env_table_size;
 extern const char *const opt_group_names[GRP_MAX];
 
 #endif /* CRIU_OPTIONS_TABLE_H */

@@ -10,8 +10,10 @@
  *                                         line, which wins; positional words
  *                                         (the command and its arguments) land
  *                                         in o.args
- *   3. opts_check_supported(&o)           refuses options not built yet
- *   4. run the command; opts_free(&o)
+ *   3. opts_from_env(&o)                  the switches only the environment
+ *                                         sets (test hooks: CRIU_FAULT, ...)
+ *   4. opts_check_supported(&o)           refuses options not built yet
+ *   5. run the command; opts_free(&o)
  */
 #ifndef CRIU_OPTIONS_H
 #define CRIU_OPTIONS_H
@@ -125,6 +127,12 @@ struct cr_options {
 	bool check_experimental;
 	bool show_pretty;		/* show: crit's --pretty layout for established images */
 
+	/* switches only the environment sets (opt_env_table, opts_from_env) */
+	char *fault;			/* CRIU_FAULT: fail at this named point */
+	unsigned int fault_nth;		/* CRIU_FAULT_NTH: only its Nth time (0: every time) */
+	bool no_pagemap_scan;		/* CRIU_DUMP_NO_PAGEMAP_SCAN: the pagemap fallback */
+	bool restorer_stays;		/* CRIU_RESTORER_STAYS: keep the restorer mapped */
+
 	/* positional words: the command, its arguments, --exec-cmd's command */
 	struct str_list args;
 
@@ -149,6 +157,15 @@ int opts_parse(struct cr_options *o, int argc, char **argv);
 
 /* Apply one config file; used by opts_parse and by tests. Returns 0 or -1. */
 int opts_apply_config_file(struct cr_options *o, const char *path);
+
+/*
+ * Fill the fields of opt_env_table from the environment: a flag is on when
+ * its variable is set at all, other kinds take its value, validated as on
+ * the command line (an empty value counts as unset). Returns 0, or -1 after
+ * printing a usage error to stderr. main is the only caller: no other code
+ * reads criu's switches from the environment.
+ */
+int opts_from_env(struct cr_options *o);
 
 /* Error for each option that is set but not built yet. Returns 0 or -1. */
 int opts_check_supported(const struct cr_options *o);

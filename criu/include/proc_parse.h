@@ -171,6 +171,12 @@ struct proc_stat {
 
 int proc_parse_stat(const char *text, size_t len, const char *name, struct proc_stat *st);
 int proc_read_stat(pid_t pid, struct proc_stat *st);
+/*
+ * The same for a task that may vanish at any moment: 1 when it is gone (no
+ * file, or an empty one: nothing logged, @st untouched), 0 parsed, -1
+ * malformed (logged).
+ */
+int proc_read_stat_or_gone(pid_t pid, struct proc_stat *st);
 
 /* ---- /proc/PID/fdinfo/FD -------------------------------------------------- */
 

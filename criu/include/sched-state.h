@@ -27,6 +27,7 @@
 #include <sys/types.h>
 
 #include "core.pb-c.h"
+#include "small-file.h"
 
 #define SCHED_MAX_CPUS		1024	/* bits of an affinity mask the images carry */
 #define SCHED_MAX_NODES		1024	/* = PARASITE_MAX_NODES */
@@ -40,8 +41,6 @@ struct rst_image;
 struct rst_tree;
 struct rst_thread;
 
-/* A small file into @buf (NUL-terminated): its length, or -1 with errno (not logged). */
-ssize_t sched_read_text(const char *path, char *buf, size_t len);
 /* "/autogroup-ID nice N", or empty (the root task group: @id -1, @nice 0). */
 int sched_parse_autogroup(const char *text, long *id, int *nice);
 /* A kernel id list ("0-3,8") into @mask of @words words; -1 if malformed. */

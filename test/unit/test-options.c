@@ -391,6 +391,30 @@ static int test_table_sane(void)
 	return 0;
 }
 
+/* The switches only the environment sets: flags by presence, values validated. */
+static int test_env(void)
+{
+	CHECK(parse("dump", NULL) == OPTS_OK);
+	setenv("CRIU_FAULT", "after-seize", 1);
+	setenv("CRIU_FAULT_NTH", "2", 1);
+	setenv("CRIU_DUMP_NO_PAGEMAP_SCAN", "", 1);
+	unsetenv("CRIU_RESTORER_STAYS");
+	CHECK(opts_from_env(&o) == 0);
+	CHECK(o.fault && !strcmp(o.fault, "after-seize") && o.fault_nth == 2);
+	CHECK(o.no_pagemap_scan && !o.restorer_stays);
+	CHECK(!opts_is_set(&o, "tree"));
+	setenv("CRIU_FAULT_NTH", "two", 1);
+	CHECK(opts_from_env(&o) == -1);
+	setenv("CRIU_FAULT_NTH", "", 1);	/* empty: unset */
+	CHECK(parse("dump", NULL) == OPTS_OK && opts_from_env(&o) == 0 && !o.fault_nth);
+	unsetenv("CRIU_FAULT");
+	unsetenv("CRIU_FAULT_NTH");
+	unsetenv("CRIU_DUMP_NO_PAGEMAP_SCAN");
+	CHECK(parse("dump", NULL) == OPTS_OK && opts_from_env(&o) == 0);
+	CHECK(!o.fault && !o.no_pagemap_scan);
+	return 0;
+}
+
 static const struct unit_case cases[] = {
 	{ "table has unique names", test_table_sane },
 	{ "every option by every spelling", test_every_spelling },
@@ -405,6 +429,7 @@ static const struct unit_case cases[] = {
 	{ "config file errors", test_config_errors },
 	{ "config precedence", test_config_order },
 	{ "sizes", test_parse_size },
+	{ "switches from the environment", test_env },
 };
 
 int main(int argc, char **argv)

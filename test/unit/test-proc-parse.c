@@ -26,6 +26,7 @@
 
 #include "log.h"
 #include "proc_parse.h"
+#include "small-file.h"
 #include "unit.h"
 
 /* ---- helpers ---------------------------------------------------------------- */
@@ -315,6 +316,26 @@ static int test_smaps_vmflags(void)
 			CHECK(strcmp(vmflag_table[i].code, vmflag_table[j].code));
 	}
 	CHECK(proc_vmflag_bit("??") == -1);
+	return 0;
+}
+
+/* read_small_file and proc_stat_state: the shared pieces compel uses too. */
+static int test_small_file_and_state(void)
+{
+	static const char t[] = "9 (a) Z) T 1\n";
+	char buf[8];
+	struct proc_stat st;
+	ssize_t n;
+
+	CHECK(read_small_file("/nonexistent/x", buf, sizeof(buf)) == -1 && errno == ENOENT);
+	CHECK(buf[0] == '\0');
+	n = read_small_file("/proc/self/stat", buf, sizeof(buf));
+	CHECK(n == 7 && strlen(buf) == 7);	/* cut at size - 1 */
+	CHECK(proc_stat_state(t, strlen(t)) == t + 9);
+	CHECK(!proc_stat_state("9 (a)", 5) && !proc_stat_state("9 (a) ", 6));
+	CHECK(!proc_stat_state("9 (a)  R", 8) && !proc_stat_state("9 (a)xR", 7));
+	CHECK(proc_read_stat_or_gone(getpid(), &st) == 0 && st.pid == getpid() && st.state == 'R');
+	CHECK(proc_read_stat_or_gone(INT_MAX, &st) == 1);
 	return 0;
 }
 
@@ -1429,6 +1450,7 @@ static const struct unit_case cases[] = {
 	{ "status: hostile input", test_status_hostile },
 	{ "stat: captured file, comm with parens", test_stat_captured },
 	{ "stat: newline in comm, hostile input", test_stat_handmade },
+	{ "stat: the shared small-file reader and state finder", test_small_file_and_state },
 	{ "limits: captured file", test_limits_captured },
 	{ "limits: rows by name, hostile input", test_limits_handmade },
 	{ "fdinfo: common lines, signalfd", test_fdinfo_common },

@@ -719,7 +719,7 @@ static int test_leave_stopped(void)
 	const char *extra[] = { "-d", "--leave-stopped", NULL };
 	struct victim_ctl v;
 	pid_t criu, pid;
-	char path[64], buf[1024], *s;
+	struct proc_stat ps;
 	int st;
 
 	CHECK(prepare(&v, false) == 0);
@@ -728,10 +728,7 @@ static int test_leave_stopped(void)
 	CHECK(wait_status(criu) == 0);
 	pid = read_pidfile(v.dir, 100);
 	CHECK(pid == v.pid);
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	CHECK(read_text(path, 0, buf, sizeof(buf)) > 0);
-	s = strrchr(buf, ')');
-	CHECK(s && s[2] == 'T');
+	CHECK(proc_read_stat(pid, &ps) == 0 && ps.state == 'T');
 	kill(pid, SIGUSR1);
 	kill(pid, SIGCONT);
 	CHECK(waitpid(pid, &st, 0) == pid);

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "kernel-compat.h"
+#include "small-file.h"
 #include "internal.h"
 
 struct rseq_config {		/* PTRACE_GET_RSEQ_CONFIGURATION, 5.13 */
@@ -28,23 +29,13 @@ struct rseq_config {		/* PTRACE_GET_RSEQ_CONFIGURATION, 5.13 */
 
 #define RSEQ_CS_OFF	8	/* offsetof(struct rseq, rseq_cs) */
 
-/* Read /proc/<tid>/<file> into buf with one read (short files: all of it). */
+/* The whole of the small file /proc/<tid>/<file> in @buf (NUL-terminated). */
 static int read_proc_line(pid_t tid, const char *file, char *buf, size_t n)
 {
 	char path[64];
-	ssize_t len;
-	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/%s", tid, file);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	len = read(fd, buf, n - 1);
-	close(fd);
-	if (len < 0)
-		return -1;
-	buf[len] = '\0';
-	return 0;
+	return read_small_file(path, buf, n) < 0 ? -1 : 0;
 }
 
 /* A vfork parent sleeps until its child execs or exits: it cannot stop. */
@@ -64,7 +55,8 @@ static int is_vfork_parent(pid_t tid)
 
 static int group_stopped(pid_t tid)
 {
-	char buf[512], file[32], *p;
+	char buf[512], file[32];
+	const char *state;
 
 	/*
 	 * The thread's own stat: /proc/<tid>/stat adds up the whole thread
@@ -73,8 +65,8 @@ static int group_stopped(pid_t tid)
 	snprintf(file, sizeof(file), "task/%d/stat", tid);
 	if (read_proc_line(tid, file, buf, sizeof(buf)))
 		return 0;
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' && p[2] == 'T';
+	state = proc_stat_state(buf, strlen(buf));
+	return state && *state == 'T';
 }
 
 int compel_wait_stop(pid_t tid, int *event, int *sig)
