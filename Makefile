@@ -8,7 +8,8 @@
 #   make V=1        show the commands
 #
 # New sources are picked up by wildcard: criu/*.c, criu/arch/x86/*.c,
-# images/*.proto, images/est/*.proto, test/unit/test-*.c, test/fuzz/fuzz-*.c.
+# images/*.proto, images/est/*.proto, test/unit/test-*.c, test/fuzz/fuzz-*.c;
+# fd kinds are rows of criu/include/fd-kinds.def.
 
 .DEFAULT_GOAL := all
 SHELL := /bin/bash
@@ -55,7 +56,9 @@ deps:
 # protoc-c runs from images/ for both, so those are named "est/NAME.proto",
 # their generated files land next to them and include each other as
 # "est/NAME.pb-c.h".
-PROTOS		:= $(wildcard images/*.proto images/est/*.proto)
+# images/fd-kind.proto (enum fd_kind) is generated from the fd-kind table.
+FD_KIND_PROTO	:= images/fd-kind.proto
+PROTOS		:= $(sort $(wildcard images/*.proto images/est/*.proto) $(FD_KIND_PROTO))
 PB_C		:= $(PROTOS:.proto=.pb-c.c)
 PB_H		:= $(PROTOS:.proto=.pb-c.h)
 PB_O		:= $(PB_C:.c=.o)
@@ -63,6 +66,17 @@ PB_O		:= $(PB_C:.c=.o)
 images/%.pb-c.c images/%.pb-c.h: images/%.proto | deps
 	$(E) "  PROTOC  $<"
 	$(Q)$(PROTOC_C) --proto_path=images --c_out=images $<
+
+# One FD_NAME = value line per FD_KIND row of criu/include/fd-kinds.def.
+$(FD_KIND_PROTO): criu/include/fd-kinds.def
+	$(E) "  GEN     $@"
+	$(Q){ echo '// Generated from criu/include/fd-kinds.def: edit that table.'; \
+	      echo 'syntax = "proto2";'; echo 'enum fd_kind {'; \
+	      printf '#define FD_KIND(n, v, o) FD_##n = v;\n#include "fd-kinds.def"\n' | \
+		$(CC) -E -P -x c -Icriu/include - | sed '/^$$/d; s/^/\t/' | sort -t= -k2n; \
+	      echo '}'; } > $@.tmp && mv $@.tmp $@
+images/files.pb-c.c images/files.pb-c.h: $(FD_KIND_PROTO)
+images/files.pb-c.o: images/fd-kind.pb-c.h
 
 # Generated code is not ours to keep warning-clean.
 images/%.pb-c.o: images/%.pb-c.c
@@ -190,7 +204,7 @@ bench: all
 # ---- housekeeping --------------------------------------------------------------
 .PHONY: clean
 clean:
-	$(Q)rm -f $(CRIU_OBJ) criu/criu $(CRIU_INTERNAL) $(PB_C) $(PB_H) $(PB_O) $(PIE_BLOB) \
+	$(Q)rm -f $(CRIU_OBJ) criu/criu $(CRIU_INTERNAL) $(PB_C) $(PB_H) $(PB_O) $(PIE_BLOB) $(FD_KIND_PROTO) \
 		criu/pie/*.po criu/pie/*.built.o \
 		$(UNIT_BIN) $(E2E_BIN) $(FUZZ_BIN) scripts/demo-counter $$(find . -name '*.d' -not -path './.git/*')
 	$(Q)if [ -f compel/Makefile ]; then $(MAKE) --no-print-directory -C compel clean; fi

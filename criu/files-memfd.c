@@ -499,7 +499,7 @@ static void memfd_rst_free(struct fd_rst *r)
 
 const struct fd_ops fd_memfd_ops = {
 	.kind = FD_KIND__FD_MEMFD, .name = "memfd",
-	.img = IMG_MEMFDS, .extra_img = IMG_MEMFD_INODES, .data_img = IMG_MEMFD_DATA,
+	.img = IMG_MEMFDS,
 	.match = memfd_match, .dump = memfd_dump, .write = memfd_write, .free = memfd_free,
 	.read = memfd_read, .open = memfd_open, .group = memfd_group,
 	.rst_free = memfd_rst_free,

@@ -553,7 +553,7 @@ static uint64_t fifo_group(const struct fd_rst *r, const struct fd_obj *o)
 }
 
 const struct fd_ops fd_pipe_ops = {
-	.kind = FD_KIND__FD_PIPE, .name = "pipe", .img = IMG_PIPES, .extra_img = IMG_PIPES_DATA,
+	.kind = FD_KIND__FD_PIPE, .name = "pipe", .img = IMG_PIPES,
 	.match = pipe_match, .dump = pipe_dump, .write = pipe_write, .free = pipe_free,
 	.read = pipe_read, .open = pipe_open, .rst_free = pipe_rst_free, .group = pipe_group,
 };

@@ -1167,7 +1167,7 @@ static uint64_t pty_group(const struct fd_rst *r, const struct fd_obj *o)
 }
 
 const struct fd_ops fd_pty_ops = {
-	.kind = FD_KIND__FD_PTY, .name = "pty", .extra_img = IMG_PTYS, .img = IMG_PTY_FILES,
+	.kind = FD_KIND__FD_PTY, .name = "pty", .img = IMG_PTY_FILES,
 	.match = pty_match, .dump = pty_dump, .write = pty_write, .free = pty_free,
 	.read = pty_read, .open = pty_open, .rst_free = pty_rst_free, .group = pty_group,
 };

@@ -470,7 +470,6 @@ static int tty_open(struct fd_rst *r, const struct fd_obj *o, const struct cr_op
 
 const struct fd_ops fd_reg_ops = {
 	.kind = FD_KIND__FD_REG, .name = "regular file",
-	.extra_img = IMG_GHOST_FILES, .data_img = IMG_GHOST_DATA,
 	.match = reg_match, .dump = reg_dump, .write = reg_write, .free = reg_free,
 	.read = reg_read, .check = reg_check, .open = reg_open, .post = reg_post,
 	.rst_free = reg_rst_free,

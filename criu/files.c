@@ -19,34 +19,19 @@
 #include "files.h"
 #include "image.h"
 
-extern const struct fd_ops fd_reg_ops, fd_dir_ops, fd_chr_ops, fd_tty_ops, fd_path_ops;
-extern const struct fd_ops fd_pipe_ops, fd_fifo_ops;
-extern const struct fd_ops fd_eventfd_ops, fd_signalfd_ops, fd_timerfd_ops;
-extern const struct fd_ops fd_epoll_ops, fd_inotify_ops, fd_fanotify_ops, fd_memfd_ops;
-extern const struct fd_ops fd_pty_ops;
-extern const struct fd_ops fd_unix_sk_ops, fd_inet_sk_ops, fd_other_sk_ops;
+/* Every kind's ops and their order on dump: the first match owns the fd. */
+#define FD_KIND(name, value, ops) extern const struct fd_ops ops;
+#include "fd-kinds.def"
 
-/* Asked in this order on dump; the first match owns the descriptor. */
 static const struct fd_ops *const fd_kinds[] = {
-	&fd_memfd_ops,		/* before regular files: a memfd is one too */
-	&fd_path_ops,		/* O_PATH of any file type: a path, nothing opened */
-	&fd_reg_ops,
-	&fd_dir_ops,
-	&fd_pty_ops,
-	&fd_tty_ops,
-	&fd_chr_ops,
-	&fd_pipe_ops,
-	&fd_fifo_ops,
-	&fd_eventfd_ops,
-	&fd_signalfd_ops,
-	&fd_timerfd_ops,
-	&fd_epoll_ops,
-	&fd_inotify_ops,
-	&fd_fanotify_ops,
-	&fd_unix_sk_ops,
-	&fd_inet_sk_ops,
-	&fd_other_sk_ops,	/* every other socket, refused by name: last */
+#define FD_KIND(name, value, ops) &ops,
+#include "fd-kinds.def"
 };
+
+/* Each row's value indexes the per-kind arrays (priv[]). */
+#define FD_KIND(name, value, ops) \
+	_Static_assert(value > 0 && value < FD_KIND_MAX, "FD_" #name ": value out of range");
+#include "fd-kinds.def"
 
 const struct fd_ops *fd_ops(FdKind kind)
 {

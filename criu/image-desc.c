@@ -1,22 +1,10 @@
-/* The table of image kinds: one line per kind. */
+/* The table of image kinds: one line per kind; the fd kinds' come from fd-kinds.def. */
 #include <stdio.h>
 #include <string.h>
 
 #include "image.h"
 #include "core.pb-c.h"
-#include "epoll.pb-c.h"
-#include "eventfd.pb-c.h"
-#include "fanotify.pb-c.h"
 #include "files.pb-c.h"
-#include "ghost.pb-c.h"
-#include "memfd.pb-c.h"
-#include "inotify.pb-c.h"
-#include "pipe.pb-c.h"
-#include "pty.pb-c.h"
-#include "signalfd.pb-c.h"
-#include "sk-inet.pb-c.h"
-#include "sk-unix.pb-c.h"
-#include "timerfd.pb-c.h"
 #include "mm.pb-c.h"
 #include "inventory.pb-c.h"
 #include "pagemap.pb-c.h"
@@ -30,6 +18,11 @@
 
 #define KiB 1024u
 #define MiB (1024u * 1024u)
+
+/* The fd kinds' entry types, declared by name (no header per kind here). */
+#define FD_IMG(kind, str, m1, m2, m3, m4, max_entry, type) \
+	extern const ProtobufCMessageDescriptor type##__descriptor;
+#include "fd-kinds.def"
 
 static const struct img_desc descs[IMG_KIND_MAX] = {
 	[IMG_INVENTORY]	    = { "inventory", "inventory.img", IMG_MAGIC('I', 'N', 'V', 'T'),
@@ -47,47 +40,18 @@ static const struct img_desc descs[IMG_KIND_MAX] = {
 				8 * MiB, 1, NULL, &mm_entry__descriptor },
 	[IMG_FDS]	    = { "fds", "fds-%u.img", IMG_MAGIC('F', 'D', 'S', 'T'),
 				1 * KiB, 0, NULL, &fd_entry__descriptor },
-	[IMG_REG_FILES]	    = { "reg-files", "reg-files.img", IMG_MAGIC('R', 'E', 'G', 'F'),
-				8 * KiB, 0, NULL, &reg_file_entry__descriptor },
 	[IMG_SHMEM]	    = { "shmem", "shmem.img", IMG_MAGIC('S', 'H', 'M', 'O'),
 				8 * KiB, 0, NULL, &shmem_entry__descriptor },
 	[IMG_SHMEM_PAGEMAP] = { "shmem-pagemap", "shmem-pagemap-%u.img", IMG_MAGIC('S', 'H', 'M', 'P'),
 				64, 0, NULL, &shmem_run__descriptor },
 	[IMG_SHMEM_PAGES]   = { "shmem-pages", "shmem-pages-%u.img", 0, 0, 0, NULL, NULL },
-	[IMG_PIPES]	    = { "pipes", "pipes.img", IMG_MAGIC('P', 'I', 'P', 'E'),
-				256, 0, NULL, &pipe_entry__descriptor },
-	[IMG_FIFOS]	    = { "fifos", "fifos.img", IMG_MAGIC('F', 'I', 'F', 'O'),
-				8 * KiB, 0, NULL, &fifo_entry__descriptor },
-	[IMG_PIPES_DATA]    = { "pipes-data", "pipes-data.img", IMG_MAGIC('P', 'D', 'A', 'T'),
-				4 * MiB + 64, 0, NULL, &pipe_data_entry__descriptor },
-	[IMG_EVENTFDS]	    = { "eventfds", "eventfds.img", IMG_MAGIC('E', 'V', 'F', 'D'),
-				256, 0, NULL, &eventfd_entry__descriptor },
-	[IMG_SIGNALFDS]	    = { "signalfds", "signalfds.img", IMG_MAGIC('S', 'G', 'F', 'D'),
-				256, 0, NULL, &signalfd_entry__descriptor },
-	[IMG_TIMERFDS]	    = { "timerfds", "timerfds.img", IMG_MAGIC('T', 'M', 'F', 'D'),
-				256, 0, NULL, &timerfd_entry__descriptor },
-	[IMG_EPOLLS]	    = { "epolls", "epolls.img", IMG_MAGIC('E', 'P', 'O', 'L'),
-				4 * MiB, 0, NULL, &epoll_entry__descriptor },
-	[IMG_INOTIFYS]	    = { "inotifys", "inotifys.img", IMG_MAGIC('I', 'N', 'O', 'T'),
-				4 * MiB, 0, NULL, &inotify_entry__descriptor },
-	[IMG_FANOTIFYS]	    = { "fanotifys", "fanotifys.img", IMG_MAGIC('F', 'A', 'N', 'O'),
-				4 * MiB, 0, NULL, &fanotify_entry__descriptor },
-	[IMG_GHOST_FILES]   = { "ghost-files", "ghost-files.img", IMG_MAGIC('G', 'H', 'S', 'T'),
-				1 * MiB, 0, NULL, &ghost_file_entry__descriptor },
-	[IMG_GHOST_DATA]    = { "ghost-data", "ghost-data.img", 0, 0, 0, NULL, NULL },
-	[IMG_MEMFDS]	    = { "memfds", "memfds.img", IMG_MAGIC('M', 'F', 'D', 'F'),
-				256, 0, NULL, &memfd_entry__descriptor },
-	[IMG_MEMFD_INODES]  = { "memfd-inodes", "memfd-inodes.img", IMG_MAGIC('M', 'F', 'D', 'I'),
-				1 * MiB, 0, NULL, &memfd_inode_entry__descriptor },
-	[IMG_MEMFD_DATA]    = { "memfd-data", "memfd-data.img", 0, 0, 0, NULL, NULL },
-	[IMG_PTY_FILES]	    = { "pty-files", "pty-files.img", IMG_MAGIC('P', 'T', 'Y', 'F'),
-				256, 0, NULL, &pty_file_entry__descriptor },
-	[IMG_PTYS]	    = { "ptys", "ptys.img", IMG_MAGIC('P', 'T', 'Y', 'S'),
-				8 * KiB, 0, NULL, &pty_entry__descriptor },
-	[IMG_UNIX_SKS]	    = { "unix-sks", "unix-sks.img", IMG_MAGIC('U', 'N', 'S', 'K'),
-				8 * MiB, 0, NULL, &unix_sk_entry__descriptor },
-	[IMG_INET_SKS]	    = { "inet-sks", "inet-sks.img", IMG_MAGIC('I', 'N', 'S', 'K'),
-				4 * KiB, 0, NULL, &inet_sk_entry__descriptor },
+	/* the fd kinds' images */
+#define FD_IMG(kind, str, m1, m2, m3, m4, max_entry, type) \
+	[IMG_##kind] = { str, str ".img", IMG_MAGIC(m1, m2, m3, m4), max_entry, 0, NULL, \
+			 &type##__descriptor },
+#define FD_RAW(kind, str) \
+	[IMG_##kind] = { str, str ".img", 0, 0, 0, NULL, NULL },
+#include "fd-kinds.def"
 };
 
 const struct img_desc *img_desc(enum img_kind kind)

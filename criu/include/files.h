@@ -10,9 +10,11 @@
  * object, so it is created once on restore and dup'ed into each number.
  *
  * A kind is one criu/files-KIND.c filling one struct fd_ops, one
- * images/KIND.proto, and one line in fd_kinds[] (criu/files.c). Several
- * fd kinds may keep their objects in one image (FD_DIR, FD_CHR and FD_TTY
- * use reg-files.img): such ops name the image's owner in .store.
+ * images/KIND.proto, and its rows in criu/include/fd-kinds.def (the kind,
+ * its images), from which the kind enum, the image kinds and descriptors
+ * and fd_kinds[] (criu/files.c) are made. Several fd kinds may keep their
+ * objects in one image (FD_DIR, FD_CHR and FD_TTY use reg-files.img): such
+ * ops name the image's owner in .store.
  *
  * Dump, for each descriptor of each task (criu/dump-files.c):
  *   1. struct fd_probe is filled: link target, stat through the link,
@@ -103,8 +105,6 @@ struct fd_ops {
 	 * and read the image calling validate() on every entry.
 	 */
 	int		img;
-	int		extra_img;	/* another image the kind writes, for clean-up */
-	int		data_img;	/* a raw data image it writes, for clean-up */
 	int	(*validate)(const ProtobufCMessage *m, uint32_t *id);
 
 	/* dump */

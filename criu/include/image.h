@@ -56,28 +56,13 @@ enum img_kind {
 	IMG_CORE,		/* head task_core, then thread_core per thread */
 	IMG_MM,
 	IMG_FDS,
-	IMG_REG_FILES,
 	IMG_SHMEM,		/* shared memory objects, one entry each */
 	IMG_SHMEM_PAGEMAP,	/* data runs of one object */
 	IMG_SHMEM_PAGES,	/* raw page data of one object */
-	IMG_PIPES,
-	IMG_FIFOS,
-	IMG_PIPES_DATA,
-	IMG_EVENTFDS,
-	IMG_SIGNALFDS,
-	IMG_TIMERFDS,
-	IMG_EPOLLS,
-	IMG_INOTIFYS,
-	IMG_FANOTIFYS,
-	IMG_GHOST_FILES,
-	IMG_GHOST_DATA,		/* raw file data */
-	IMG_MEMFDS,
-	IMG_MEMFD_INODES,
-	IMG_MEMFD_DATA,		/* raw file data */
-	IMG_PTY_FILES,
-	IMG_PTYS,
-	IMG_UNIX_SKS,
-	IMG_INET_SKS,
+	/* the fd kinds' images, IMG_REG_FILES, IMG_PIPES, ...: fd-kinds.def */
+#define FD_IMG(name, ...)	IMG_##name,
+#define FD_RAW(name, ...)	IMG_##name,
+#include "fd-kinds.def"
 	IMG_KIND_MAX,
 };
 

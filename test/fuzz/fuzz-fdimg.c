@@ -4,9 +4,10 @@
  * restore does before opening anything.
  *
  * Input: one byte choosing one of the fd kinds' images (modulo their
- * number), then the file's bytes; or, if the first byte has its top bit
- * set, two images: the second byte chooses the other one and the next two
- * bytes give the first file's length. The files are written under their
+ * number, in the order of criu/include/fd-kinds.def), then the file's
+ * bytes; or, if the first byte has its top bit set, two images: the
+ * second byte chooses the other one and the next two bytes give the first
+ * file's length. The files are written under their
  * standard names into a private directory, read back with fd_rst_read(),
  * checked against a one-process pstree (the pty session check), freed and
  * removed. Nothing may crash, leak or trip a sanitizer.
@@ -22,10 +23,11 @@
 #include "tty.h"
 #include "fuzz-dir.h"
 
+/* Every fd kind's images, in the order of criu/include/fd-kinds.def. */
 static const enum img_kind kinds[] = {
-	IMG_REG_FILES, IMG_PIPES, IMG_FIFOS, IMG_PIPES_DATA, IMG_EVENTFDS,
-	IMG_SIGNALFDS, IMG_TIMERFDS, IMG_EPOLLS, IMG_INOTIFYS, IMG_FANOTIFYS,
-	IMG_PTY_FILES, IMG_PTYS, IMG_UNIX_SKS, IMG_INET_SKS,
+#define FD_IMG(name, ...) IMG_##name,
+#define FD_RAW(name, ...) IMG_##name,
+#include "fd-kinds.def"
 };
 #define NR_KINDS (sizeof(kinds) / sizeof(kinds[0]))
 

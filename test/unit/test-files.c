@@ -471,6 +471,28 @@ static int test_pty_sessions(void)
 	return 0;
 }
 
+#define FD_KIND(name, value, ops) extern const struct fd_ops ops;
+#include "fd-kinds.def"
+
+/* The one table's rows: each kind found by its value, images told apart. */
+static int test_kind_table(void)
+{
+	static const struct { int value; const struct fd_ops *ops; } rows[] = {
+#define FD_KIND(name, value, ops) { value, &ops },
+#include "fd-kinds.def"
+	};
+	unsigned int i, j;
+
+	for (i = 0; i < ARRAY_SIZE(rows); i++)
+		CHECK(fd_ops(rows[i].value) == rows[i].ops && rows[i].ops->name);
+	for (i = 0; i < IMG_KIND_MAX; i++)
+		for (j = i + 1; j < IMG_KIND_MAX; j++) {
+			CHECK(strcmp(img_desc(i)->name, img_desc(j)->name));
+			CHECK(!img_desc(i)->magic || img_desc(i)->magic != img_desc(j)->magic);
+		}
+	return 0;
+}
+
 static const struct unit_case cases[] = {
 	{ "an eventfd image is read, checked and opened with its counter", test_eventfd_open },
 	{ "one id used by two kinds is refused", test_duplicate_id_across_kinds },
@@ -483,6 +505,7 @@ static const struct unit_case cases[] = {
 	{ "a pty's session and foreground group must be restored processes", test_pty_sessions },
 	{ "a signal owner out of range is refused", test_bad_fown },
 	{ "a write-life hint out of range is refused", test_bad_write_hint },
+	{ "every fd-kind row has its ops, every image its own name and magic", test_kind_table },
 };
 
 UNIT_MAIN(cases)
