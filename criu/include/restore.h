@@ -4,8 +4,9 @@
  *   restore-images.c  reads and validates every image of one process
  *                     (nothing is created before this succeeds)
  *   restore-fork.c    creates the task with the dumped pid
- *   restore-task.c    runs in the new task: files, process state, memory
- *                     staging, then the jump into the restorer blob
+ *   restore-task.c    runs in the new task: the order of its steps, then
+ *                     the jump into the restorer blob; each object's steps
+ *                     are in restore-<object>.c (restore-task.h)
  *
  * See Documentation/restore.md.
  */

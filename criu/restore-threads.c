@@ -1,0 +1,201 @@
+/*
+ * Restore, in the new task: the threads of thread-core images (mirrors
+ * dump-threads.c). What the restorer gets per thread: registers (a syscall
+ * that was interrupted set up to restart), the xsave image and signal
+ * frame slots, altstack, rseq, robust list, clear-tid address, timer slack,
+ * TSC and MCE modes, blocked and pending signals, scheduling
+ * (restore-sched.c); for the whole task, the shared pending signals and
+ * how the restorer makes the threads with their tids.
+ */
+#include <fcntl.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+
+#include "kerndat.h"
+#include "restore-task.h"
+#include "sched-state.h"
+
+#ifndef SS_AUTODISARM
+# define SS_AUTODISARM	(1U << 31)	/* 4.7 */
+#endif
+
+/* ---- x86: registers and syscall restart ---------------------------------- */
+
+/*
+ * The kernel finishes these calls through the thread's restart block, which
+ * does not survive a checkpoint. A relative sleep is the common case, and
+ * when the caller passed a buffer for the time left the kernel has already
+ * written it there before stopping: issue the call again with that buffer
+ * as the request, so the task sleeps what it had left. poll() always
+ * stops this way; one without a timeout (negative) is simply issued again
+ * with its arguments, still in their registers. Anything else returns
+ * EINTR, as if a handled signal had arrived.
+ */
+static void restart_block(struct rst_regs *r, int64_t orig_ax)
+{
+	if (orig_ax == SYS_poll && (int32_t)r->dx < 0) {	/* (fds, nfds, timeout) */
+		/* nothing to change: wait again, for ever */
+	} else if (orig_ax == SYS_nanosleep && r->si) {		/* (req, rem) */
+		r->di = r->si;
+	} else if (orig_ax == SYS_clock_nanosleep && !(r->si & TIMER_ABSTIME) && r->r10) {
+		r->dx = r->r10;					/* (clock, flags, req, rem) */
+	} else {
+		r->ax = (uint64_t)-EINTR;
+		return;
+	}
+	r->ax = (uint64_t)orig_ax;
+	r->ip -= 2;
+}
+
+static void adjust_for_restart(struct rst_regs *r, int64_t orig_ax)
+{
+	int64_t ax = (int64_t)r->ax;
+
+	if (orig_ax < 0)
+		return;
+	if (ax == -512 || ax == -513 || ax == -514) {	/* ERESTARTSYS/NOINTR/NOHAND */
+		r->ax = (uint64_t)orig_ax;
+		r->ip -= 2;
+	} else if (ax == -516) {			/* ERESTART_RESTARTBLOCK */
+		restart_block(r, orig_ax);
+	}
+}
+
+/* The dumped registers, as the restorer's final frame takes them. */
+static void regs_from_image(const UserRegsX86Entry *g, struct rst_regs *r)
+{
+	*r = (struct rst_regs){
+		.r15 = g->r15, .r14 = g->r14, .r13 = g->r13, .r12 = g->r12, .bp = g->bp,
+		.bx = g->bx, .r11 = g->r11, .r10 = g->r10, .r9 = g->r9, .r8 = g->r8,
+		.ax = g->ax, .cx = g->cx, .dx = g->dx, .si = g->si, .di = g->di, .ip = g->ip,
+		.cs = g->cs, .flags = g->flags, .sp = g->sp, .ss = g->ss,
+		.fs_base = g->fs_base, .gs_base = g->gs_base,
+	};
+	adjust_for_restart(r, (int64_t)g->orig_ax);
+}
+
+/* ---- threads --------------------------------------------------------------- */
+
+static void fill_thread(const struct rst_image *ri, const struct rst_staging *st, size_t k,
+			struct rst_thread *d)
+{
+	const ThreadCoreEntry *t = ri->threads[k];
+	uint64_t block = st->start + st->per_thread_off + k * st->per_thread;
+
+	d->tid = t->tid;
+	if (t->comm)
+		strncpy(d->comm, t->comm, sizeof(d->comm) - 1);
+	if (t->altstack && !(t->altstack->flags & SS_DISABLE)) {
+		d->has_altstack = 1;
+		d->altstack_sp = t->altstack->sp;
+		d->altstack_size = t->altstack->size;
+		d->altstack_flags = t->altstack->flags & SS_AUTODISARM;
+	}
+	if (t->rseq && t->rseq->ptr) {
+		d->has_rseq = 1;
+		d->rseq_ptr = t->rseq->ptr;
+		d->rseq_len = t->rseq->len;
+		d->rseq_sig = t->rseq->sig;
+	}
+	if (t->has_robust_list) {
+		d->has_robust = 1;
+		d->robust_list = t->robust_list;
+		d->robust_len = t->has_robust_list_len ? t->robust_list_len : 24;
+	}
+	if (t->has_clear_tid_addr) {
+		d->has_tid_addr = 1;
+		d->tid_addr = t->clear_tid_addr;
+	}
+	d->timerslack = t->has_timerslack_ns ? t->timerslack_ns : 0;
+	d->tsc = t->has_tsc ? t->tsc : 0;
+	d->mce_kill = t->has_mce_kill ? t->mce_kill + 1 : 0;
+	regs_from_image(t->regs, &d->regs);
+	d->blocked = t->blocked & ~((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)));
+	d->xsave = block;
+	memcpy((void *)(unsigned long)d->xsave, t->xsave.data, t->xsave.len);
+	d->frame = block + st->per_thread - 4096;
+	d->stack_top = st->start + st->stacks_off + RST_STACK_SIZE + k * (uint64_t)RST_THREAD_STACK_SIZE;
+	rst_fill_thread_sched(t, d);
+}
+
+static void add_pending(struct restorer_args *a, const ProtobufCBinaryData *b, size_t n, uint32_t tid)
+{
+	struct rst_pending *pending = (struct rst_pending *)(unsigned long)a->pending;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct rst_pending *p = &pending[a->nr_pending++];
+		int32_t signo;
+
+		memcpy(&signo, b[i].data, 4);
+		p->signo = (uint32_t)signo;
+		p->tid = tid;
+		memcpy(p->info, b[i].data, sizeof(p->info));
+	}
+}
+
+/* Pending signals: the process's (shared) first, then each thread's. */
+static void fill_pending(const struct rst_image *ri, const struct rst_staging *st,
+			 struct restorer_args *a, struct rst_thread *threads)
+{
+	const TaskCoreEntry *c = ri->core;
+	size_t i;
+
+	a->pending = st->start + st->pending_off;
+	add_pending(a, c->shared_pending, c->n_shared_pending, 0);
+	a->nr_shared_pending = a->nr_pending;
+	for (i = 0; i < ri->nr_threads; i++) {
+		threads[i].pending_first = a->nr_pending;
+		threads[i].nr_pending = (uint32_t)ri->threads[i]->n_pending;
+		add_pending(a, ri->threads[i]->pending, ri->threads[i]->n_pending, ri->threads[i]->tid);
+	}
+}
+
+/* Every thread into @threads (in the restorer region), and the pending signals. */
+void rst_threads_fill_args(const struct rst_image *ri, const struct rst_staging *st,
+			   struct restorer_args *a, struct rst_thread *threads)
+{
+	size_t i;
+
+	fill_pending(ri, st, a, threads);
+	a->threads = (uint64_t)(unsigned long)threads;
+	a->nr_threads = (uint32_t)ri->nr_threads;
+	for (i = 0; i < ri->nr_threads; i++)
+		fill_thread(ri, st, i, &threads[i]);
+	a->xsave_size = ri->sig_xstate_size;
+	a->xfeatures = ri->sig_xfeatures;
+	a->sync_fd[0] = a->sync_fd[1] = -1;
+	a->ns_last_pid_fd = -1;
+}
+
+/*
+ * A task with threads: the restorer makes them with their tids through
+ * ns_last_pid (opened here, added to @h at *@ns_slot) unless clone3 takes
+ * a tid, and syncs them through a pipe (two fds at *@sync_slot).
+ */
+void rst_threads_helpers(const struct rst_image *ri, struct rst_helpers *h, int *ns_slot,
+			 int *sync_slot)
+{
+	const char *method = getenv("CRIU_PID_METHOD");
+	int sync[2];
+
+	if (ri->nr_threads <= 1)
+		return;
+	if ((method && !strcmp(method, "ns_last_pid")) ||
+	    (!method && kerndat_probe(KD_CLONE3_SET_TID))) {
+		*ns_slot = h->nr;
+		h->fd[h->nr] = open("/proc/sys/kernel/ns_last_pid", O_WRONLY | O_CLOEXEC);
+		if (h->fd[h->nr++] < 0)
+			rst_die("cannot open ns_last_pid for the threads: %s", strerror(errno));
+	}
+	if (pipe2(sync, O_CLOEXEC))
+		rst_die("pipe: %s", strerror(errno));
+	*sync_slot = h->nr;
+	h->fd[h->nr++] = sync[0];
+	h->fd[h->nr++] = sync[1];
+}
