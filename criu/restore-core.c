@@ -1,25 +1,223 @@
 /*
- * Restore, in the new task: the process's own state from core-PID.img
- * (mirrors dump-core.c). Set in the task: umask, name, cwd, rlimits,
+ * Restore: the process's own state from core-PID.img (mirrors
+ * dump-core.c). Checked in criu before any process is made (threads:
+ * restore-threads.c). Set in the task: umask, name, cwd, rlimits,
  * scheduling, oom score, subreaper, THP, dumpable, membarrier, the time
  * namespace for its children, the audit session and the root, after its
  * children are forked (they set their own). Handed to the restorer: the
  * signal handlers, interval and POSIX timers, credentials and personality.
  */
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/personality.h>
 #include <unistd.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
+#define LOG_PREFIX "restore: "
+#include "log.h"
+#include "kernel-compat.h"
 #include "kerndat.h"
 #include "parasite-proto.h"
 #include "restore-task.h"
+#include "sched-state.h"
+
+/* ---- checks of core-PID.img (in criu, before any process is made) ------ */
+
+/* SECBIT_* and their locks, up to SECBIT_EXEC_DENY_INTERACTIVE_LOCKED (6.14) */
+#define SECUREBITS_KNOWN	0xfffu
+
+/* Credentials: of a live task, or the ids a zombie's helper takes. */
+static int check_creds(const struct rst_image *ri)
+{
+	const CredsEntry *cr = ri->core->creds;
+	uint64_t known;
+
+	if (!cr)
+		return 0;
+	kerndat_probe(KD_CAPS);
+	known = kdat.cap_last_cap >= 63 ? ~0ULL : (1ULL << (kdat.cap_last_cap + 1)) - 1;
+	if (cr->n_uid != 4 || cr->n_gid != 4 || cr->n_groups > RST_MAX_GROUPS_IMG) {
+		pr_err("core-%d.img: credentials need 4 uids, 4 gids and at most %d groups",
+		       ri->pid, RST_MAX_GROUPS_IMG);
+		return -1;
+	}
+	if ((cr->cap_inh | cr->cap_prm | cr->cap_eff | cr->cap_amb) & ~known) {
+		pr_err("core-%d.img: the task had capabilities this kernel does not know (last is %u)",
+		       ri->pid, kdat.cap_last_cap);
+		return -1;
+	}
+	if (cr->has_securebits && (cr->securebits & ~SECUREBITS_KNOWN)) {
+		pr_err("core-%d.img: securebits %#x unknown", ri->pid, cr->securebits);
+		return -1;
+	}
+	if ((cr->cap_eff & ~cr->cap_prm) || (cr->cap_amb & ~(cr->cap_prm & cr->cap_inh))) {
+		pr_err("core-%d.img: effective or ambient capabilities outside the permitted set",
+		       ri->pid);
+		return -1;
+	}
+	return 0;
+}
+
+/* a personality id and every flag linux/personality.h defines */
+#define PERSONALITY_KNOWN                                                                        \
+	((uint32_t)PER_MASK | UNAME26 | ADDR_NO_RANDOMIZE | FDPIC_FUNCPTRS | MMAP_PAGE_ZERO |    \
+	 ADDR_COMPAT_LAYOUT | READ_IMPLIES_EXEC | ADDR_LIMIT_32BIT | SHORT_INODE | WHOLE_SECONDS | \
+	 STICKY_TIMEOUTS | ADDR_LIMIT_3GB)
+
+/*
+ * A zombie: state 2, no threads, and a wait status the kernel can give
+ * again: an exit code, or a fatal signal without a core dump.
+ */
+int rst_core_check_zombie(const struct rst_image *ri)
+{
+	const TaskCoreEntry *c = ri->core;
+	uint32_t st = c->has_exit_code ? (uint32_t)c->exit_code : 0;
+	unsigned int sig = st & 0x7f;
+
+	if (c->state != 2 || ri->nr_threads) {
+		pr_err("core-%d.img: pstree.img lists no threads but the task is not a zombie "
+		       "(state %u, %zu threads)", ri->pid, c->state, ri->nr_threads);
+		return -1;
+	}
+	if (strnlen(c->comm, 64) >= 64) {
+		pr_err("core-%d.img: comm too long", ri->pid);
+		return -1;
+	}
+	if (!c->has_exit_code || (sig == 0 && st > 0xff00) || (sig && (st & ~0xffu))) {
+		pr_err("core-%d.img: zombie exit status %#x is not a wait status", ri->pid, st);
+		return -1;
+	}
+	if (st & 0x80) {
+		pr_err("core-%d.img: zombie killed by signal %u with a core dump: "
+		       "not supported yet", ri->pid, sig);
+		return -1;
+	}
+	if (sig == 0x7f || sig == SIGCHLD || sig == SIGCONT || sig == SIGURG ||
+	    sig == SIGWINCH || sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN ||
+	    sig == SIGTTOU || sig > 64) {
+		pr_err("core-%d.img: zombie 'killed' by signal %u, which does not kill", ri->pid,
+		       sig);
+		return -1;
+	}
+	return check_creds(ri);
+}
+
+/* Ids unique and >= 0; a notification the restorer can set up, to a thread of the image. */
+static int check_posix_timers(const struct rst_image *ri)
+{
+	const TaskCoreEntry *c = ri->core;
+	size_t i, j;
+
+	if (c->n_posix_timers > RST_MAX_TIMERS_IMG) {
+		pr_err("core-%d.img: %zu posix timers, at most %d are supported", ri->pid,
+		       c->n_posix_timers, RST_MAX_TIMERS_IMG);
+		return -1;
+	}
+	for (i = 0; i < c->n_posix_timers; i++) {
+		const PosixTimerEntry *t = c->posix_timers[i];
+		bool tid_ok = false;
+
+		for (j = 0; j < i; j++)
+			if (c->posix_timers[j]->id == t->id) {
+				pr_err("core-%d.img: posix timer id %d appears twice", ri->pid, t->id);
+				return -1;
+			}
+		for (j = 0; j < ri->pstree->n_threads; j++)
+			tid_ok |= t->has_notify_tid && t->notify_tid == ri->pstree->threads[j];
+		if (t->id < 0 ||
+		    (t->notify != 0 /* SIGNAL */ && t->notify != 1 /* NONE */ && t->notify != 4 /* THREAD_ID */) ||
+		    (t->notify != 1 && (t->signo < 1 || t->signo > 64)) || (t->notify == 4 && !tid_ok)) {
+			pr_err("core-%d.img: posix timer %d: notification %u (signal %u) that cannot be set up",
+			       ri->pid, t->id, t->notify, t->signo);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int rst_core_check(struct rst_image *ri)
+{
+	TaskCoreEntry *c = ri->core;
+	size_t i;
+	uint64_t seen = 0;
+
+	if (c->state != 1 && c->state != 3) {
+		pr_err("core-%d.img: task state %u (only alive and stopped tasks can be restored)",
+		       ri->pid, c->state);
+		return -1;
+	}
+	if (ri->nr_threads != ri->pstree->n_threads) {
+		pr_err("core-%d.img: %zu threads, pstree.img lists %zu", ri->pid, ri->nr_threads,
+		       ri->pstree->n_threads);
+		return -1;
+	}
+	if (strnlen(c->comm, 64) >= 64) {
+		pr_err("core-%d.img: comm too long", ri->pid);
+		return -1;
+	}
+	for (i = 0; i < c->n_sigactions; i++) {
+		uint32_t s = c->sigactions[i]->signo;
+
+		if (s < 1 || s > 64 || s == SIGKILL || s == SIGSTOP || (seen & (1ULL << (s - 1)))) {
+			pr_err("core-%d.img: bad or repeated sigaction signal %u", ri->pid, s);
+			return -1;
+		}
+		seen |= 1ULL << (s - 1);
+	}
+	for (i = 0; i < c->n_itimers; i++)
+		if (c->itimers[i]->which > 2) {
+			pr_err("core-%d.img: bad itimer %u", ri->pid, c->itimers[i]->which);
+			return -1;
+		}
+	for (i = 0; i < c->n_rlimits; i++)
+		if (c->rlimits[i]->resource >= 16) {
+			pr_err("core-%d.img: bad rlimit resource %u", ri->pid, c->rlimits[i]->resource);
+			return -1;
+		}
+	if (check_posix_timers(ri) || rst_check_sched_image(ri))
+		return -1;
+	if (c->timens_for_children) {
+		const TimensEntry *tn = c->timens_for_children;
+		const int64_t max = 9223372036LL;	/* KTIME_SEC_MAX */
+
+		if (tn->monotonic_nsec >= 1000000000u || tn->boottime_nsec >= 1000000000u ||
+		    tn->monotonic_sec > max || tn->monotonic_sec < -max ||
+		    tn->boottime_sec > max || tn->boottime_sec < -max) {
+			pr_err("core-%d.img: time namespace offsets out of range", ri->pid);
+			return -1;
+		}
+	}
+	if (c->has_pdeath_sig && c->pdeath_sig > 64) {
+		pr_err("core-%d.img: parent death signal %u is no signal", ri->pid, c->pdeath_sig);
+		return -1;
+	}
+	if (c->personality & ~PERSONALITY_KNOWN) {
+		pr_err("core-%d.img: personality %#x has bits no personality has", ri->pid,
+		       c->personality);
+		return -1;
+	}
+	if (c->has_membarrier && (c->membarrier & ~MEMBARRIER_REGISTRATIONS)) {
+		pr_err("core-%d.img: membarrier registrations %#x: not registrations", ri->pid,
+		       c->membarrier);
+		return -1;
+	}
+	if (rst_check_pending(ri, c->shared_pending, c->n_shared_pending))
+		return -1;
+	if (c->has_memory_merge && c->memory_merge > 1) {
+		pr_err("core-%d.img: memory merge %u is not 0 or 1", ri->pid, c->memory_merge);
+		return -1;
+	}
+	if (check_creds(ri))
+		return -1;
+	return rst_threads_check(ri);
+}
 
 /* ---- process state ----------------------------------------------------- */
 

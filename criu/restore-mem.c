@@ -1,5 +1,7 @@
 /*
- * Restore, in the new task: its memory (mirrors dump-mem.c).
+ * Restore: a process's memory (mirrors dump-mem.c). mm-PID.img and
+ * pagemap-PID.img are checked in criu before any process is made; the
+ * pages image is opened then. In the task:
  *
  * Every private vma is mapped at a temporary address inside one
  * reservation that is free both in criu's layout and in the target's of
@@ -18,16 +20,247 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#define LOG_PREFIX "restore: "
+#include "log.h"
+#include "image.h"
 #include "kernel-compat.h"
+#include "pagemap-flags.h"
 #include "restore-task.h"
 #include "restorer-blob.h"
 #include "vma.h"
 
 #define MARGIN		(16ULL << 20)	/* kept free around the reservation */
 #define LOW_LIMIT	(1ULL << 32)	/* never stage below 4 GiB */
+
+/* ---- checks of mm-PID.img and pagemap-PID.img (in criu, untrusted) -------- */
+
+static bool page_aligned(uint64_t x)
+{
+	return !(x & (RST_PAGE - 1));
+}
+
+/* What fill_vma_vmflags() of the dump records: bits that make sense together. */
+static int check_vma_vmflags(const struct rst_image *ri, size_t i, const VmaEntry *v)
+{
+	uint32_t type = v->flags & MAP_TYPE;
+	bool private = type == MAP_PRIVATE || type == MAP_DROPPABLE;
+
+	if ((type != MAP_PRIVATE && type != MAP_SHARED && type != MAP_DROPPABLE) ||
+	    (type == MAP_DROPPABLE && v->kind != VMA_KIND__VMA_ANON_PRIVATE)) {
+		pr_err("mm-%d.img: vma %zu has mapping type %#x", ri->pid, i, type);
+		return -1;
+	}
+	if (v->has_max_prot && ((v->max_prot & ~(uint32_t)(PROT_READ | PROT_WRITE | PROT_EXEC)) ||
+				(v->prot & ~v->max_prot))) {
+		pr_err("mm-%d.img: vma %zu has prot %#x beyond its max_prot %#x", ri->pid, i,
+		       v->prot, v->max_prot);
+		return -1;
+	}
+	if ((v->lock_on_fault && !v->locked) || (v->has_accounted && !private) ||
+	    (v->accounted && (v->flags & MAP_NORESERVE))) {
+		pr_err("mm-%d.img: vma %zu has contradictory lock or accounting flags", ri->pid, i);
+		return -1;
+	}
+	if (v->sealed_shared &&
+	    (v->kind != VMA_KIND__VMA_ANON_SHARED || (vma_max_prot(v) & PROT_WRITE))) {
+		pr_err("mm-%d.img: vma %zu is sealed_shared but no read-only shared memory mapping",
+		       ri->pid, i);
+		return -1;
+	}
+	return 0;
+}
+
+int rst_mem_check(struct rst_image *ri)
+{
+	MmEntry *mm = ri->mm;
+	uint64_t prev_end = 0;
+	size_t i;
+
+	if (mm->n_vmas == 0 || mm->n_vmas > RST_MAX_VMAS) {
+		pr_err("mm-%d.img: %zu vmas", ri->pid, mm->n_vmas);
+		return -1;
+	}
+	if (mm->n_auxv % 2 || mm->n_auxv > 128 || (mm->n_auxv && mm->auxv[mm->n_auxv - 2] != 0)) {
+		pr_err("mm-%d.img: auxv of %zu words is not key/value pairs ending in AT_NULL",
+		       ri->pid, mm->n_auxv);
+		return -1;
+	}
+	for (i = 0; i < mm->n_vmas; i++) {
+		VmaEntry *v = mm->vmas[i];
+
+		if (!page_aligned(v->start) || !page_aligned(v->end) || v->start >= v->end ||
+		    v->start < prev_end || (v->kind != VMA_KIND__VMA_VSYSCALL && v->end > RST_TASK_SIZE) ||
+		    !page_aligned(v->pgoff)) {
+			pr_err("mm-%d.img: vma %zu [%#llx, %#llx) is not page aligned, ascending and in user space",
+			       ri->pid, i, (unsigned long long)v->start, (unsigned long long)v->end);
+			return -1;
+		}
+		if (v->prot & ~(uint32_t)(PROT_READ | PROT_WRITE | PROT_EXEC)) {
+			pr_err("mm-%d.img: vma %zu has prot %#x", ri->pid, i, v->prot);
+			return -1;
+		}
+		if (check_vma_vmflags(ri, i, v))
+			return -1;
+		prev_end = v->end;
+		switch (v->kind) {
+		case VMA_KIND__VMA_ANON_PRIVATE:
+		case VMA_KIND__VMA_VDSO:
+		case VMA_KIND__VMA_VVAR:
+		case VMA_KIND__VMA_VVAR_VCLOCK:
+		case VMA_KIND__VMA_VSYSCALL:
+			break;
+		case VMA_KIND__VMA_FILE_PRIVATE:
+		case VMA_KIND__VMA_FILE_SHARED:
+			if (!v->has_file_id || !rst_reg_file(ri, v->file_id)) {
+				pr_err("mm-%d.img: vma %zu names no known file", ri->pid, i);
+				return -1;
+			}
+			if (!S_ISREG(rst_reg_file(ri, v->file_id)->mode) &&
+			    !S_ISCHR(rst_reg_file(ri, v->file_id)->mode)) {
+				pr_err("mm-%d.img: vma %zu maps %s, not a regular file", ri->pid, i,
+				       rst_reg_file(ri, v->file_id)->path);
+				return -1;
+			}
+			break;
+		case VMA_KIND__VMA_ANON_SHARED:
+		case VMA_KIND__VMA_SHMEM_PRIVATE:
+			/* the object itself: rst_shmem_check_mm() */
+			if (!v->has_shmem_id || v->has_file_id) {
+				pr_err("mm-%d.img: vma %zu names no shared memory object", ri->pid, i);
+				return -1;
+			}
+			break;
+		default:
+			pr_err("mm-%d.img: vma %zu has kind %d, which restore does not support",
+			       ri->pid, i, v->kind);
+			return -1;
+		}
+	}
+	if (mm->has_mlockall && mm->mlockall && mm->mlockall != MCL_FUTURE &&
+	    mm->mlockall != (MCL_FUTURE | MCL_ONFAULT)) {
+		pr_err("mm-%d.img: mlockall flags %#x are not MCL_FUTURE [| MCL_ONFAULT]", ri->pid,
+		       mm->mlockall);
+		return -1;
+	}
+	if (mm->has_exe_file_id && !rst_reg_file(ri, mm->exe_file_id)) {
+		pr_err("mm-%d.img: exe file id %u unknown", ri->pid, mm->exe_file_id);
+		return -1;
+	}
+	return 0;
+}
+
+static int add_run(struct rst_pages **v, size_t *nr, size_t *cap, const PagemapEntry *pe,
+		   uint64_t off, size_t vma)
+{
+	if (*nr == *cap) {
+		void *p = realloc(*v, (*cap = *cap ? *cap * 2 : 64) * sizeof(**v));
+
+		if (!p) {
+			pr_err("out of memory for page runs");
+			return -1;
+		}
+		*v = p;
+	}
+	(*v)[*nr].vaddr = pe->vaddr;
+	(*v)[*nr].nr_pages = pe->nr_pages;
+	(*v)[*nr].file_off = off;
+	(*v)[*nr].vma = (unsigned int)vma;
+	(*nr)++;
+	return 0;
+}
+
+int rst_mem_read_pagemap(struct rst_image *ri)
+{
+	ProtobufCMessage *m;
+	struct cr_img *img = rst_img_open_first(ri, IMG_PAGEMAP, "pagemap", "no head", &m);
+	PagemapHead *head;
+	size_t cap = 0, cow_cap = 0, vi = 0;
+	uint64_t prev_end = 0, off = 0;
+	struct stat st;
+	int r;
+
+	if (!img)
+		return -1;
+	head = (PagemapHead *)m;
+	if (head->pages_id != (uint32_t)ri->pid) {
+		pr_err("pagemap-%d.img: pages_id %u is not the pid", ri->pid, head->pages_id);
+		img_free_entry(m);
+		img_close(img);
+		return -1;
+	}
+	img_free_entry(m);
+	while ((r = img_read_entry(img, &m)) == 1) {
+		PagemapEntry *pe = (PagemapEntry *)m;
+		uint64_t end;
+		VmaEntry *v;
+
+		if (ri->nr_runs + ri->nr_cow >= RST_MAX_PAGE_RUNS || !pe->nr_pages ||
+		    !page_aligned(pe->vaddr) || pe->vaddr >= RST_TASK_SIZE ||
+		    pe->nr_pages > (RST_TASK_SIZE - pe->vaddr) / RST_PAGE || pe->vaddr < prev_end ||
+		    !pe->has_flags || (pe->flags != PE_PRESENT && pe->flags != PE_COW)) {
+			pr_err("pagemap-%d.img: run %zu (vaddr %#llx, %u pages, flags %u) is out of order, out of range or neither PRESENT nor COW",
+			       ri->pid, ri->nr_runs, (unsigned long long)pe->vaddr, pe->nr_pages,
+			       pe->has_flags ? pe->flags : 0);
+			img_free_entry(m);
+			r = -1;
+			break;
+		}
+		end = pe->vaddr + pe->nr_pages * RST_PAGE;
+		while (vi < ri->mm->n_vmas && ri->mm->vmas[vi]->end <= pe->vaddr)
+			vi++;
+		v = vi < ri->mm->n_vmas ? ri->mm->vmas[vi] : NULL;
+		if (!v || v->start > pe->vaddr || end > v->end || !rst_vma_staged(v)) {
+			pr_err("pagemap-%d.img: run at %#llx (%u pages) is not inside one private vma",
+			       ri->pid, (unsigned long long)pe->vaddr, pe->nr_pages);
+			img_free_entry(m);
+			r = -1;
+			break;
+		}
+		if (pe->flags == PE_COW) {
+			if (add_run(&ri->cow, &ri->nr_cow, &cow_cap, pe, 0, vi)) {
+				img_free_entry(m);
+				r = -1;
+				break;
+			}
+			prev_end = end;
+			img_free_entry(m);
+			continue;
+		}
+		if (add_run(&ri->runs, &ri->nr_runs, &cap, pe, off, vi)) {
+			img_free_entry(m);
+			r = -1;
+			break;
+		}
+		off += pe->nr_pages * RST_PAGE;
+		prev_end = end;
+		img_free_entry(m);
+	}
+	img_close(img);
+	if (r < 0)
+		return -1;
+	ri->pages_total = off / RST_PAGE;
+
+	ri->pages_img = img_open(ri->dirfd, IMG_PAGES, ri->pid);
+	if (!ri->pages_img)
+		return -1;
+	ri->pages_fd = img_raw_fd(ri->pages_img);
+	if (fstat(ri->pages_fd, &st)) {
+		pr_perror("pages-%d.img: stat", ri->pid);
+		return -1;
+	}
+	if ((uint64_t)st.st_size != off) {
+		pr_err("pages-%d.img: %lld bytes, but the pagemap describes %llu (truncated or corrupt)",
+		       ri->pid, (long long)st.st_size, (unsigned long long)off);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- in the task -------------------------------------------------------- */
 
 bool rst_vma_staged(const VmaEntry *v)
 {

@@ -1,6 +1,6 @@
 /*
- * Restore, in the new task: the threads of thread-core images (mirrors
- * dump-threads.c). What the restorer gets per thread: registers (a syscall
+ * Restore: the threads of core-PID.img (mirrors dump-threads.c), checked
+ * in criu before any process is made. What the restorer gets per thread: registers (a syscall
  * that was interrupted set up to restart), the xsave image and signal
  * frame slots, altstack, rseq, robust list, clear-tid address, timer slack,
  * TSC and MCE modes, blocked and pending signals, scheduling
@@ -16,6 +16,8 @@
 #include <unistd.h>
 #include <sys/syscall.h>
 
+#define LOG_PREFIX "restore: "
+#include "log.h"
 #include "kerndat.h"
 #include "restore-task.h"
 #include "sched-state.h"
@@ -23,6 +25,121 @@
 #ifndef SS_AUTODISARM
 # define SS_AUTODISARM	(1U << 31)	/* 4.7 */
 #endif
+
+/* ---- checks of the thread entries (in criu, before any process is made) */
+
+/* One queue: the process's or a thread's. */
+int rst_check_pending(const struct rst_image *ri, const ProtobufCBinaryData *b, size_t n)
+{
+	size_t i;
+
+	if (n > RST_MAX_PENDING_SIGS) {
+		pr_err("core-%d.img: %zu signals pending in one queue, at most %d are supported",
+		       ri->pid, n, RST_MAX_PENDING_SIGS);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		int32_t signo;
+
+		if (b[i].len != 128) {
+			pr_err("core-%d.img: pending siginfo of %zu bytes (want 128)", ri->pid, b[i].len);
+			return -1;
+		}
+		memcpy(&signo, b[i].data, 4);
+		if (signo < 1 || signo > 64 || signo == SIGKILL || signo == SIGSTOP) {
+			pr_err("core-%d.img: pending signal %d cannot be queued again", ri->pid, signo);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int check_thread(const struct rst_image *ri, size_t k)
+{
+	const ThreadCoreEntry *t = ri->threads[k];
+	const UserRegsX86Entry *rg = t->regs;
+
+	if (t->tid != ri->pstree->threads[k]) {
+		pr_err("core-%d.img: thread %zu has tid %u, pstree.img says %u", ri->pid, k, t->tid,
+		       ri->pstree->threads[k]);
+		return -1;
+	}
+	if (t->tid < 2 || t->tid > (1u << 22)) {
+		pr_err("core-%d.img: tid %u out of range", ri->pid, t->tid);
+		return -1;
+	}
+	if (t->comm && strnlen(t->comm, 64) >= 64) {
+		pr_err("core-%d.img: thread %u: comm too long", ri->pid, t->tid);
+		return -1;
+	}
+	/* Only user code and data selectors; anything else would not sigreturn. */
+	if (rg->cs != 0x33 || rg->ss != 0x2b) {
+		pr_err("core-%d.img: thread %u: unexpected segment selectors cs %#llx ss %#llx", ri->pid,
+		       t->tid, (unsigned long long)rg->cs, (unsigned long long)rg->ss);
+		return -1;
+	}
+	if (rg->ip >= RST_TASK_SIZE || rg->fs_base >= RST_TASK_SIZE || rg->gs_base >= RST_TASK_SIZE) {
+		pr_err("core-%d.img: thread %u: ip/fs_base/gs_base outside user space", ri->pid, t->tid);
+		return -1;
+	}
+	if (t->xsave.len < 576 || t->xsave.len > RST_MAX_XSAVE || t->xsave.len % 64) {
+		pr_err("core-%d.img: thread %u: xsave area of %zu bytes is not plausible", ri->pid,
+		       t->tid, t->xsave.len);
+		return -1;
+	}
+	if (t->rseq && t->rseq->ptr && (t->rseq->ptr >= RST_TASK_SIZE || t->rseq->len < 32 ||
+					t->rseq->len > 4096 || (t->rseq->ptr & 31))) {
+		pr_err("core-%d.img: thread %u: bad rseq registration", ri->pid, t->tid);
+		return -1;
+	}
+	if ((t->has_tsc && t->tsc != 1 && t->tsc != 2) || (t->has_mce_kill && t->mce_kill > 2)) {
+		pr_err("core-%d.img: thread %u: TSC mode %u or machine-check policy %u unknown",
+		       ri->pid, t->tid, t->tsc, t->mce_kill);
+		return -1;
+	}
+	return rst_check_pending(ri, t->pending, t->n_pending);
+}
+
+static int u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* No tid twice (sorted copy: linear-logarithmic for many threads). */
+static int check_tids_unique(const struct rst_image *ri)
+{
+	uint32_t *tids = malloc(ri->nr_threads * sizeof(*tids));
+	size_t i;
+	int ret = 0;
+
+	if (!tids) {
+		pr_err("core-%d.img: out of memory", ri->pid);
+		return -1;
+	}
+	for (i = 0; i < ri->nr_threads; i++)
+		tids[i] = ri->threads[i]->tid;
+	qsort(tids, ri->nr_threads, sizeof(*tids), u32_cmp);
+	for (i = 1; i < ri->nr_threads && !ret; i++)
+		if (tids[i] == tids[i - 1]) {
+			pr_err("core-%d.img: tid %u appears twice", ri->pid, tids[i]);
+			ret = -1;
+		}
+	free(tids);
+	return ret;
+}
+
+/* Every thread of the image, and no tid twice. */
+int rst_threads_check(const struct rst_image *ri)
+{
+	size_t i;
+
+	for (i = 0; i < ri->nr_threads; i++)
+		if (check_thread(ri, i))
+			return -1;
+	return check_tids_unique(ri);
+}
 
 /* ---- x86: registers and syscall restart ---------------------------------- */
 
