@@ -1,7 +1,8 @@
 /*
  * criu restore: internal interfaces between cmd-restore.c and restore-*.c.
  *
- *   restore-images.c  reads and validates every image of one process
+ *   restore-images.c  reads every image of one process and runs each
+ *                     object's checks (restore-core.c, -threads.c, -mem.c)
  *                     (nothing is created before this succeeds)
  *   restore-fork.c    creates the task with the dumped pid
  *   restore-task.c    runs in the new task: the order of its steps, then
@@ -250,6 +251,8 @@ int rst_core_check(struct rst_image *ri);			/* restore-core.c */
 int rst_core_check_zombie(const struct rst_image *ri);
 int rst_threads_check(const struct rst_image *ri);		/* restore-threads.c */
 int rst_check_pending(const struct rst_image *ri, const ProtobufCBinaryData *b, size_t n);
+/* The xsave images against this CPU and kernel (sets ri->sig_xstate_size...). */
+int rst_threads_check_xsave(struct rst_image *ri);
 int rst_mem_check(struct rst_image *ri);			/* restore-mem.c */
 /* pagemap-PID.img into ri->runs and ri->cow, then pages-PID.img opened. */
 int rst_mem_read_pagemap(struct rst_image *ri);
