@@ -2,7 +2,7 @@
  * criu restore: recreate the dumped process from the images directory.
  *
  *   1. read and validate every image (restore-images.c), check the host
- *      (inventory, xsave), open every file the task needs (restore-files.c)
+ *      (inventory, xsave: restore-threads.c), open every file the task needs (restore-files.c)
  *   2. fork the task with its pid (restore-fork.c)
  *   3. the task restores itself (restore-task.c, then the restorer blob)
  *      and reports over a pipe: "W" warnings, "E" a fatal error, "R<region>" ready
@@ -26,7 +26,6 @@
 #include <poll.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
-#include <ucontext.h>
 
 #define LOG_PREFIX "restore: "
 #include "commands.h"
@@ -42,128 +41,6 @@
 #include "est-import.h"
 #include "est-image.h"
 #include "est/stats.pb-c.h"
-
-static volatile uint32_t probe_magic, probe_size;
-static volatile uint64_t probe_features;
-
-static void probe_handler(int sig, siginfo_t *si, void *ctx)
-{
-	const ucontext_t *uc = ctx;
-	const uint8_t *fp = (const uint8_t *)uc->uc_mcontext.fpregs;
-	uint32_t m, sz;
-	uint64_t f;
-
-	(void)sig;
-	(void)si;
-	if (!fp)
-		return;
-	memcpy(&m, fp + 464, 4);
-	memcpy(&f, fp + 464 + 8, 8);
-	memcpy(&sz, fp + 464 + 16, 4);
-	probe_magic = m;
-	probe_features = f;
-	probe_size = sz;
-}
-
-/*
- * The xsave size and features the kernel uses in our signal frames: what
- * rt_sigreturn accepts back. It can be smaller than the CPU's full area
- * (AMX tile data is only included once a task asked for permission).
- */
-static int probe_sigframe_xstate(struct rst_image *ri)
-{
-	struct sigaction sa, old;
-	sigset_t m, oldm;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = probe_handler;
-	sa.sa_flags = SA_SIGINFO;
-	sigemptyset(&m);
-	sigaddset(&m, SIGUSR2);
-	if (sigaction(SIGUSR2, &sa, &old) || sigprocmask(SIG_UNBLOCK, &m, &oldm)) {
-		pr_perror("sigaction for the xsave probe");
-		return -1;
-	}
-	syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), SIGUSR2);
-	sigprocmask(SIG_SETMASK, &oldm, NULL);
-	sigaction(SIGUSR2, &old, NULL);
-	if (probe_magic != 0x46505853u || probe_size < 576 || probe_size > ri->thread->xsave.len) {
-		pr_err("cannot learn the kernel's signal frame xsave layout (magic %#x, size %u)",
-		       probe_magic, probe_size);
-		return -1;
-	}
-	ri->sig_xstate_size = probe_size;
-	ri->sig_xfeatures = probe_features;
-	pr_info("signal frame xsave: %u bytes, features %#llx", probe_size,
-		(unsigned long long)probe_features);
-	return 0;
-}
-
-/* One thread's xsave image: this CPU's size, enabled components, standard header. */
-static int check_xsave_one(const struct rst_image *ri, const ThreadCoreEntry *t, uint64_t *bv_all)
-{
-	const uint8_t *x = t->xsave.data;
-	uint64_t bv, comp;
-	uint32_t mxcsr;
-	size_t i;
-
-	if (t->xsave.len != kdat.xsave_size) {
-		pr_err("core-%d.img: thread %u: xsave area is %zu bytes, this CPU's is %u: extended state layouts differ",
-		       ri->pid, t->tid, t->xsave.len, kdat.xsave_size);
-		return -1;
-	}
-	memcpy(&mxcsr, x + 24, 4);
-	memcpy(&bv, x + 512, 8);
-	memcpy(&comp, x + 520, 8);
-	if (mxcsr & 0xffff0000u) {
-		pr_err("core-%d.img: thread %u: xsave: reserved MXCSR bits set (%#x)", ri->pid, t->tid,
-		       mxcsr);
-		return -1;
-	}
-	if (bv & ~kdat.xfeatures) {
-		pr_err("core-%d.img: thread %u: xsave: state components %#llx are not enabled on this CPU (%#llx)",
-		       ri->pid, t->tid, (unsigned long long)bv, (unsigned long long)kdat.xfeatures);
-		return -1;
-	}
-	for (i = 528; i < 576; i++)
-		if (x[i])
-			comp = 1;
-	if (comp) {
-		pr_err("core-%d.img: thread %u: xsave header is compacted or has reserved bytes set",
-		       ri->pid, t->tid);
-		return -1;
-	}
-	*bv_all |= bv;
-	return 0;
-}
-
-static int check_xsave(struct rst_image *ri)
-{
-	uint64_t bv = 0;
-	size_t i;
-
-	kerndat_probe(KD_XSAVE);
-	if (!kdat.has_xsave) {
-		pr_err("this CPU has no xsave: cannot restore the extended register state");
-		return -1;
-	}
-	for (i = 0; i < ri->nr_threads; i++)
-		if (check_xsave_one(ri, ri->threads[i], &bv))
-			return -1;
-	/* AMX tile data is there only if the task had asked for it: ask too. */
-	if ((bv & (1ULL << 18)) && syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18)) {
-		pr_perror("the task used AMX tile data; permission for it");
-		return -1;
-	}
-	if (probe_sigframe_xstate(ri))
-		return -1;
-	if (bv & ~ri->sig_xfeatures) {
-		pr_err("core-%d.img: xsave: state components %#llx cannot go through a signal frame (%#llx)",
-		       ri->pid, (unsigned long long)bv, (unsigned long long)ri->sig_xfeatures);
-		return -1;
-	}
-	return 0;
-}
 
 static int write_pidfile(const struct cr_options *o, pid_t pid)
 {
@@ -484,7 +361,7 @@ static int check_host(struct rst_tree *tr)
 	size_t i;
 
 	for (i = 0; i < tr->nr; i++)
-		if (!tr->ri[i].zombie && check_xsave(&tr->ri[i]))
+		if (!tr->ri[i].zombie && rst_threads_check_xsave(&tr->ri[i]))
 			return -1;
 	warn_foreign_vdso(&tr->ri[0]);
 	return rst_check_sched_host(tr);

@@ -60,7 +60,7 @@ struct thread_out {
 /*
  * The format stores registers as the thread must resume (plan §3.4); ours
  * stores them as stopped, with orig_ax, and adjusts at restore. This is
- * that adjustment (restore-task.c, adjust_for_restart), done here instead.
+ * that adjustment (restore-threads.c, adjust_for_restart), done here instead.
  */
 static void adjust_for_restart(Est__UserX86RegsEntry *r, int64_t orig_ax)
 {

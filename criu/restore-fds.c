@@ -20,6 +20,7 @@
 #include <sys/syscall.h>
 
 #include "restore.h"
+#include "restore-task.h"
 
 struct install {
 	const struct rst_image	*ri;
@@ -296,4 +297,81 @@ out:
 	free(in.occ);
 	free(in.left);
 	return ret;
+}
+
+/* ---- in the task ----------------------------------------------------------- */
+
+/*
+ * The descriptors a process sharing our table needs, as pointers: its
+ * files @f (exe, cwd, root, file vmas) and its pages image (inherited from
+ * criu like ours). At most n_vmas + 4.
+ */
+static size_t sharer_fds(struct rst_image *ri, struct rst_files *f, int **out)
+{
+	size_t n = 0, i;
+
+	if (ri->pages_fd >= 0)
+		out[n++] = &ri->pages_fd;
+	for (i = 0; i < ri->mm->n_vmas; i++)
+		if (f->vma_fd[i] >= 0)
+			out[n++] = &f->vma_fd[i];
+	if (f->exe_fd >= 0)
+		out[n++] = &f->exe_fd;
+	if (f->cwd_fd >= 0)
+		out[n++] = &f->cwd_fd;
+	if (f->root_fd >= 0)
+		out[n++] = &f->root_fd;
+	return n;
+}
+
+/*
+ * In the task: put every target descriptor at its number and run the
+ * kinds' post steps. Helpers (the status pipe, the exe, shared file vmas, our
+ * cwd and root until we enter them, the files opened for the children
+ * sharing our table) end up above every target number; the restorer closes
+ * ours. Anything else inherited from criu is closed.
+ */
+void rst_task_fds(struct rst_tree *tr, size_t idx, struct rst_files *f, struct rst_helpers *h)
+{
+	struct rst_image *ri = &tr->ri[idx];
+	size_t n = (size_t)h->nr + 3, k, i, j, mine;
+	int **theirs, *keep, ret;
+	char why[512];
+
+	for (k = idx + 1; k < tr->nr; k++)
+		if (tr->sharer[k] && tr->ps[k]->ppid == (uint32_t)ri->pid)
+			n += tr->ri[k].mm->n_vmas + 4;
+	keep = malloc(n * sizeof(*keep));
+	theirs = malloc(n * sizeof(*theirs));
+	if (!keep || !theirs)
+		rst_die("out of memory");
+	keep[0] = rst_status_fd();
+	for (i = 0; i < (size_t)h->nr; i++)
+		keep[i + 1] = h->fd[i];
+	n = (size_t)h->nr + 1;
+	j = 0;
+	if (f->cwd_fd >= 0)
+		theirs[j++] = &f->cwd_fd;
+	if (f->root_fd >= 0)
+		theirs[j++] = &f->root_fd;
+	mine = j;
+	for (k = idx + 1; k < tr->nr; k++)
+		if (tr->sharer[k] && tr->ps[k]->ppid == (uint32_t)ri->pid)
+			j += sharer_fds(&tr->ri[k], &tr->sharer_files[k], theirs + j);
+	for (i = 0; i < j; i++)
+		keep[n + i] = *theirs[i];
+	if (tr->sharer[idx])
+		ret = rst_fds_keep_above(&tr->ri[rst_tree_find(tr, (pid_t)ri->pstree->ppid)], keep,
+					 (int)(n + mine), why, sizeof(why));
+	else
+		ret = rst_fds_install(ri, f, keep, (int)(n + j), why, sizeof(why));
+	rst_set_status_fd(keep[0]);
+	if (ret)
+		rst_die("%s", why);
+	for (i = 0; i < (size_t)h->nr; i++)
+		h->fd[i] = keep[i + 1];
+	for (i = 0; i < j; i++)
+		*theirs[i] = keep[n + i];
+	free(keep);
+	free(theirs);
 }

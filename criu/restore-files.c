@@ -23,11 +23,12 @@
 #define LOG_PREFIX "restore: "
 #include "log.h"
 #include "restore.h"
+#include "restore-task.h"
 #include "vma.h"
 
 /*
  * One descriptor per object some fd names, in fd order, so the task can
- * put most of them in place without moving any (see restore_fds).
+ * put most of them in place without moving any (see rst_task_fds).
  */
 static int open_one(const struct rst_image *ri, const struct cr_options *o, struct rst_files *f,
 		    size_t k, int kind)
@@ -164,7 +165,7 @@ int rst_files_open(const struct rst_image *ri, const struct cr_options *o, struc
 	if (ri->core->has_root_id) {
 		const RegFileEntry *rf = rst_reg_file(ri, ri->core->root_id);
 
-		/* another root (chroot): entered by restore-task.c, enter_root() */
+		/* another root (chroot): entered by restore-core.c, enter_root() */
 		if (strcmp(rf->path, "/")) {
 			f->root_fd = rst_reg_open(&ri->fdr, rf, O_RDONLY | O_DIRECTORY, false);
 			if (f->root_fd < 0)
@@ -196,4 +197,20 @@ void rst_files_close(const struct rst_image *ri, struct rst_files *f)
 	free(f->vma_fd);
 	memset(f, 0, sizeof(*f));
 	f->exe_fd = f->cwd_fd = f->root_fd = -1;
+}
+
+/* Open the files of the children sharing our table, while ours are opened. */
+void rst_open_sharer_files(struct rst_tree *tr, size_t idx, const struct cr_options *o)
+{
+	size_t k;
+
+	for (k = idx + 1; k < tr->nr; k++) {
+		struct rst_image *ri = &tr->ri[k];
+
+		if (!tr->sharer[k] || tr->ps[k]->ppid != tr->ps[idx]->pid)
+			continue;
+		if (rst_files_open(ri, o, &tr->sharer_files[k], NULL, tr->opener, k) ||
+		    rst_shmem_vma_fds(&tr->shm, ri->mm, tr->sharer_files[k].vma_fd))
+			rst_die("cannot open the files of %d (see the log)", ri->pid);
+	}
 }

@@ -6,8 +6,8 @@
  * (cpus and NUMA nodes online) and this criu (the session keyring and, for
  * a shell job, the autogroup every restored process inherits). Each thread
  * then sets its own affinity, I/O priority and NUMA policy in the restorer;
- * the process's coredump_filter, autogroup nice and root are set by
- * restore-task.c.
+ * the process's coredump_filter and autogroup nice are set here, in the
+ * task, after its children are forked (rst_sched_restore).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +20,7 @@
 #include "log.h"
 #include "restore.h"
 #include "restorer-args.h"
+#include "restore-task.h"
 #include "sched-state.h"
 
 #define MPOL_MODES		7	/* DEFAULT .. WEIGHTED_INTERLEAVE (6.9) */
@@ -240,4 +241,30 @@ void rst_fill_thread_sched(const ThreadCoreEntry *t, struct rst_thread *d)
 	memcpy(d->nodes, t->mempolicy_nodes, t->n_mempolicy_nodes * sizeof(uint64_t));
 	d->nr_cpus = (uint32_t)t->n_cpus_allowed;
 	memcpy(d->cpus, t->cpus_allowed, t->n_cpus_allowed * sizeof(uint64_t));
+}
+
+/* ---- in the task ----------------------------------------------------------- */
+
+/*
+ * coredump_filter belongs to the mm: set after the children are forked.
+ * The autogroup is the session's, made by its setsid(): every process of
+ * the session writes the same nice value into it, except those that stay
+ * in criu's session (a shell job's: checked equal to criu's).
+ */
+void rst_sched_restore(const struct rst_tree *tr, size_t idx, const TaskCoreEntry *c)
+{
+	char text[32];
+
+	if (c->has_coredump_filter) {
+		snprintf(text, sizeof(text), "%#x", c->coredump_filter);
+		if (rst_write_self("coredump_filter", text))
+			rst_die("cannot write '%s' to /proc/self/coredump_filter: %s", text,
+			    strerror(errno));
+	}
+	if (c->has_autogroup_nice && c->autogroup_nice &&
+	    !(tr->shell_job && tr->ps[idx]->sid == tr->ps[0]->sid)) {
+		snprintf(text, sizeof(text), "%d", c->autogroup_nice);
+		if (rst_write_self("autogroup", text))
+			rst_die("cannot write '%s' to /proc/self/autogroup: %s", text, strerror(errno));
+	}
 }

@@ -34,7 +34,7 @@
  *   5. After every task: write() writes the kind's image(s); free() drops
  *      the state.
  *
- * Restore (criu/restore-files.c, criu/restore-task.c):
+ * Restore (criu/restore-files.c, criu/restore-fds.c):
  *   1. read() reads and validates the kind's image(s): untrusted input,
  *      bounded, every object registered with fd_rst_add() (duplicate ids
  *      across all kinds are refused there).

@@ -1,11 +1,13 @@
 /*
  * criu restore: internal interfaces between cmd-restore.c and restore-*.c.
  *
- *   restore-images.c  reads and validates every image of one process
+ *   restore-images.c  reads every image of one process and runs each
+ *                     object's checks (restore-core.c, -threads.c, -mem.c)
  *                     (nothing is created before this succeeds)
  *   restore-fork.c    creates the task with the dumped pid
- *   restore-task.c    runs in the new task: files, process state, memory
- *                     staging, then the jump into the restorer blob
+ *   restore-task.c    runs in the new task: the order of its steps, then
+ *                     the jump into the restorer blob; each object's steps
+ *                     are in restore-<object>.c (restore-task.h)
  *
  * See Documentation/restore.md.
  */
@@ -238,6 +240,22 @@ int rst_fds_keep_above(const struct rst_image *owner, int *keep, int nr_keep, ch
 /* Read and validate the images of one process (restore-images.c). */
 int rst_images_read(struct rst_image *ri);
 void rst_images_free(struct rst_image *ri);
+/*
+ * Image @kind of @ri opened and its first entry read into *@m, or NULL
+ * (logged: "@name-PID.img: @empty" when it has none).
+ */
+struct cr_img *rst_img_open_first(const struct rst_image *ri, int kind,
+				  const char *name, const char *empty, ProtobufCMessage **m);
+/* Each object's checks, called by rst_images_read(): 0 or -1 logged. */
+int rst_core_check(struct rst_image *ri);			/* restore-core.c */
+int rst_core_check_zombie(const struct rst_image *ri);
+int rst_threads_check(const struct rst_image *ri);		/* restore-threads.c */
+int rst_check_pending(const struct rst_image *ri, const ProtobufCBinaryData *b, size_t n);
+/* The xsave images against this CPU and kernel (sets ri->sig_xstate_size...). */
+int rst_threads_check_xsave(struct rst_image *ri);
+int rst_mem_check(struct rst_image *ri);			/* restore-mem.c */
+/* pagemap-PID.img into ri->runs and ri->cow, then pages-PID.img opened. */
+int rst_mem_read_pagemap(struct rst_image *ri);
 /* reg-files entry @id, or NULL. */
 RegFileEntry *rst_reg_file(const struct rst_image *ri, uint32_t id);
 /* Check that @path still is the file the dump saw (dev/ino/size/mtime). */
