@@ -11,15 +11,18 @@ test/fuzz/crashes/NAME/ to be added to the corpus once fixed.
 
 Usage: test/fuzz/run.py [NAME-SUBSTRING ...]
 """
+import ctypes
 import glob
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 
 FUZZ = os.path.dirname(os.path.abspath(__file__))
+PR_SET_CHILD_SUBREAPER = 36
 
 
 def targets(wanted):
@@ -29,6 +32,22 @@ def targets(wanted):
             continue
         if not wanted or any(w in name for w in wanted):
             yield name, path
+
+
+def reap_orphans():
+    """The sanitizers' symbolizer outlives a target that printed a report: end it."""
+    for task in glob.glob("/proc/%d/task/*/children" % os.getpid()):
+        try:
+            with open(task) as f:
+                kids = [int(x) for x in f.read().split()]
+        except OSError:
+            continue
+        for pid in kids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except (OSError, ChildProcessError):
+                pass
 
 
 def last_stat(out, key):
@@ -42,8 +61,9 @@ def run_one(name, path, seconds):
     os.makedirs(crashes, exist_ok=True)
     scratch = tempfile.mkdtemp(prefix="criu-%s-run." % name)
     dirs = [scratch] + ([corpus] if os.path.isdir(corpus) else [])
+    # -print_funcs=0: no symbolizer process just to name new functions
     cmd = [path, "-max_total_time=%d" % seconds, "-timeout=20", "-rss_limit_mb=2048",
-           "-print_final_stats=1", "-artifact_prefix=%s/" % crashes] + dirs
+           "-print_funcs=0", "-print_final_stats=1", "-artifact_prefix=%s/" % crashes] + dirs
     try:
         r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                            errors="replace", timeout=seconds + 240)
@@ -52,6 +72,7 @@ def run_one(name, path, seconds):
         out, rc = (e.stdout or b"").decode(errors="replace"), -1
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+        reap_orphans()
     seeds = len(os.listdir(corpus)) if os.path.isdir(corpus) else 0
     if rc != 0:
         found = sorted(os.listdir(crashes))
@@ -73,6 +94,7 @@ def run_one(name, path, seconds):
 
 def main():
     seconds = int(os.environ.get("FUZZ_TEST_TIME", "3"))
+    ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     ok = True
     found = False
     for name, path in targets(sys.argv[1:]):
