@@ -13,8 +13,10 @@
  * byte naming a kind of the image table (modulo its size), a u32 for the
  * id in its file name, a u32 length and the file's bytes (little-endian;
  * cut at the input's end; a raw kind's length may say FUZZ_SPARSE). Each
- * becomes a file of that kind's name in a private directory. Nothing may crash, leak or trip a sanitizer; an
- * accepted shared memory object must create.
+ * becomes a file of that kind's name in a private directory. Nothing may
+ * crash, leak or trip a sanitizer; an accepted shared memory object must
+ * create. (Ghost files are not created: they go to the absolute path the
+ * image names; their data runs are checked by the reader.)
  *
  * Seeds (test/fuzz/corpus/fuzz-restore) are dumps of our e2e programs:
  * FUZZ_RESTORE_SEED_FROM=DIR fuzz-restore > SEED writes the images of DIR
@@ -30,7 +32,6 @@
 #include <unistd.h>
 
 #include "est-import.h"
-#include "files-reg.h"
 #include "image.h"
 #include "restore.h"
 #include "sched-state.h"
