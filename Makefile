@@ -5,6 +5,7 @@
 #   make demo       show the main job on a sample process
 #   make bench      benchmarks; results go to Documentation/performance.md
 #   make fuzz       build the fuzz targets (clang) and run each for FUZZ_TIME s
+#                   (make test runs each over its corpus, FUZZ_TEST_TIME s more)
 #   make V=1        show the commands
 #
 # New sources are picked up by wildcard: criu/*.c, criu/arch/x86/*.c,
@@ -162,28 +163,53 @@ test/e2e/%: test/e2e/%.c $(wildcard test/e2e/*.h)
 	$(Q)$(CC) $(CFLAGS) $(WARNINGS) -D_GNU_SOURCE -Iinclude/common -o $@ $< -lpthread
 
 .PHONY: test-build test
-test-build: all $(UNIT_BIN) $(E2E_BIN)
+test-build: all $(UNIT_BIN) $(E2E_BIN) fuzz-build
 	$(Q)if [ -f compel/Makefile ]; then $(MAKE) --no-print-directory -C compel V=$(V) test-build; fi
 
 test: test-build
 	$(Q)$(PYTHON) test/run.py
 
 # ---- fuzzing -------------------------------------------------------------------
+# criu's objects are built once with the sanitizers and coverage (clang) into
+# one archive; each target links against it. `make test` runs every target
+# over its corpus and for FUZZ_TEST_TIME s more (test/fuzz/run.py); `make
+# fuzz` runs each for FUZZ_TIME s, adding what it finds to corpus/NAME.run/.
 FUZZ_SRC	:= $(wildcard test/fuzz/fuzz-*.c)
 FUZZ_BIN	:= $(FUZZ_SRC:.c=)
 FUZZ_CRIU_SRC	:= $(filter-out criu/main.c,$(CRIU_SRC))
-FUZZ_FLAGS	:= -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_FLAGS	:= -g -O1 -fsanitize=fuzzer $(FUZZ_SAN)
+FUZZ_OBJDIR	:= test/fuzz/obj
+FUZZ_OBJ	:= $(patsubst %.c,$(FUZZ_OBJDIR)/%.o,$(FUZZ_CRIU_SRC) $(PB_C))
+FUZZ_LIB	:= test/fuzz/libcriu-fuzz.a
 
-test/fuzz/fuzz-%: test/fuzz/fuzz-%.c $(FUZZ_CRIU_SRC) $(PB_C) $(PB_H) $(PIE_BLOB) $(COMPEL_LIB) | deps
+$(FUZZ_OBJ): $(PB_H) $(PIE_BLOB)
+
+$(FUZZ_OBJDIR)/criu/%.o: criu/%.c | deps
 	$(E) "  CLANG   $@"
-	$(Q)$(CLANG) $(FUZZ_FLAGS) $(WARNINGS) $(CPPFLAGS) -o $@ $< $(FUZZ_CRIU_SRC) $(PB_C) \
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer-no-link $(FUZZ_SAN) $(WARNINGS) $(CPPFLAGS) -c -o $@ $<
+
+$(FUZZ_OBJDIR)/images/%.o: images/%.c | deps
+	$(E) "  CLANG   $@"
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer-no-link $(FUZZ_SAN) -D_GNU_SOURCE -Iimages -MMD -MP \
+		-c -o $@ $<
+
+$(FUZZ_LIB): $(FUZZ_OBJ)
+	$(E) "  AR      $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+test/fuzz/fuzz-%: test/fuzz/fuzz-%.c $(FUZZ_LIB) $(COMPEL_LIB) | deps
+	$(E) "  CLANG   $@"
+	$(Q)$(CLANG) $(FUZZ_FLAGS) $(WARNINGS) $(CPPFLAGS) -o $@ $< $(FUZZ_LIB) \
 		$(COMPEL_LIB) $(LDLIBS)
 
 .PHONY: fuzz-build fuzz
 fuzz-build: $(FUZZ_BIN)
 fuzz: fuzz-build
 	$(Q)for f in $(FUZZ_BIN); do \
-		c=test/fuzz/corpus/$$(basename $$f); mkdir -p $$c.run; \
+		c=test/fuzz/corpus/$$(basename $$f); mkdir -p $$c.run $$c; \
 		echo "== $$f for $(FUZZ_TIME)s"; \
 		$$f -max_total_time=$(FUZZ_TIME) -print_final_stats=1 $$c.run $$c || exit 1; \
 	done
@@ -206,7 +232,9 @@ bench: all
 clean:
 	$(Q)rm -f $(CRIU_OBJ) criu/criu $(CRIU_INTERNAL) $(PB_C) $(PB_H) $(PB_O) $(PIE_BLOB) $(FD_KIND_PROTO) \
 		criu/pie/*.po criu/pie/*.built.o \
-		$(UNIT_BIN) $(E2E_BIN) $(FUZZ_BIN) scripts/demo-counter $$(find . -name '*.d' -not -path './.git/*')
+		$(UNIT_BIN) $(E2E_BIN) $(FUZZ_BIN) $(FUZZ_LIB) scripts/demo-counter \
+		$$(find . -name '*.d' -not -path './.git/*')
+	$(Q)rm -rf $(FUZZ_OBJDIR)
 	$(Q)if [ -f compel/Makefile ]; then $(MAKE) --no-print-directory -C compel clean; fi
 
--include $(CRIU_OBJ:.o=.d) $(PB_O:.o=.d) $(PIE_SRC:.c=.d)
+-include $(CRIU_OBJ:.o=.d) $(PB_O:.o=.d) $(PIE_SRC:.c=.d) $(FUZZ_OBJ:.o=.d) $(FUZZ_BIN:=.d)

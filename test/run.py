@@ -40,6 +40,8 @@ def suites():
     # restores of images the established tool wrote (../shared/golden)
     yield ("golden", [os.path.join(ROOT, "test/golden.py")], 300)
     yield ("est-show", [os.path.join(ROOT, "test/est-show.sh")], 300)
+    # every fuzz target over its corpus, then a few seconds of fuzzing each
+    yield ("fuzz", [os.path.join(ROOT, "test/fuzz/run.py")], 600)
     compel = os.path.join(ROOT, "compel/test/run")
     if os.access(compel, os.X_OK):
         yield ("compel", [compel], 600)

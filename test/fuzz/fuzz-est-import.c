@@ -4,7 +4,8 @@
  *
  * Input: files, each one byte naming a kind of the table (modulo its
  * size), a u32 for the id in its file name, a u32 length and the file's
- * bytes (all little-endian; cut at the input's end). Each becomes a file of
+ * bytes (all little-endian; cut at the input's end; a raw kind's length may
+ * say FUZZ_SPARSE, fuzz-dir.h). Each becomes a file of
  * that kind's name in a private directory; est_import() then converts the
  * directory. Whatever the files hold, it must succeed or refuse without
  * crashing, leaking or tripping a sanitizer, and leave no converted
@@ -33,25 +34,15 @@ static uint32_t le32(const uint8_t *p)
 	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static void put32(uint32_t v)
-{
-	uint8_t b[4] = { v, v >> 8, v >> 16, v >> 24 };
-
-	fwrite(b, 1, 4, stdout);
-}
-
 /* Every image of @dir that the table names, in the input form, to stdout. */
 static void write_seed(const char *dir)
 {
 	unsigned int nk;
 	const struct est_kind *kinds = est_kinds(&nk), *k;
-	static uint8_t buf[16 << 20];
-	char path[4096];
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), fd = dup(dfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *de;
-	DIR *d = opendir(dir);
 	unsigned int id;
-	size_t n;
-	FILE *f;
 
 	while (d && (de = readdir(d))) {
 		k = est_kind_by_name(de->d_name);
@@ -60,18 +51,11 @@ static void write_seed(const char *dir)
 		id = 0;
 		if (strstr(k->pattern, "%"))
 			sscanf(de->d_name, k->pattern, &id);
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		f = fopen(path, "rb");
-		n = f ? fread(buf, 1, sizeof(buf), f) : 0;
-		if (f)
-			fclose(f);
-		fputc((int)(k - kinds), stdout);
-		put32(id);
-		put32(n);
-		fwrite(buf, 1, n, stdout);
+		fuzz_seed_file(dfd, de->d_name, (int)(k - kinds), id, !k->magic);
 	}
 	if (d)
 		closedir(d);
+	fflush(stdout);
 	exit(0);
 }
 
@@ -115,24 +99,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const struct est_kind *kinds = est_kinds(&nk);
 	struct est_import imp;
 	char name[128];
-	size_t n;
-	int fd;
+	uint32_t len;
 
 	while (size >= 9) {
 		const struct est_kind *k = &kinds[data[0] % nk];
 
 		name_of(k, le32(data + 1), name, sizeof(name));
-		n = le32(data + 5);
+		len = le32(data + 5);
 		data += 9;
 		size -= 9;
-		if (n > size)
-			n = size;
-		fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		if (fd < 0 || (n && write(fd, data, n) != (ssize_t)n))
-			abort();
-		close(fd);
-		data += n;
-		size -= n;
+		fuzz_put_file(dir_fd, name, !k->magic, len, &data, &size);
 	}
 	if (est_import(dir_fd, &imp) == 0)
 		est_import_release(&imp);

@@ -3,13 +3,17 @@
  *
  * Input: one byte choosing the parser, then the file's text. Every parser
  * must return 0 or -1 without crashing, leaking or tripping a sanitizer;
- * fdinfo input is also run through every kind helper.
+ * fdinfo input is also run through every kind helper. The parsers of
+ * NUL-terminated text (sysfs id lists, autogroup) get a terminated copy.
  */
 #include <stdint.h>
+#include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "log.h"
 #include "proc_parse.h"
+#include "sched-state.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -47,6 +51,34 @@ static void fdinfo_kinds(const char *t, size_t n)
 	proc_fdinfo_free(&fi);
 }
 
+static void auxv(const char *t, size_t n)
+{
+	struct proc_auxv a;
+	unsigned long v;
+
+	if (!proc_parse_auxv(t, n, "auxv", &a))
+		proc_auxv_get(&a, 33 /* AT_SYSINFO_EHDR */, &v);
+}
+
+/* sched_parse_list (@list) or sched_parse_autogroup over a terminated copy. */
+static void sched_text(const char *t, size_t n, bool list)
+{
+	uint64_t mask[SCHED_MASK_WORDS];
+	char *z = malloc(n + 1);
+	long id;
+	int nice;
+
+	if (!z)
+		return;
+	memcpy(z, t, n);
+	z[n] = 0;
+	if (list)
+		sched_parse_list(z, mask, SCHED_MASK_WORDS);
+	else
+		sched_parse_autogroup(z, &id, &nice);
+	free(z);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *t = (const char *)data + 1;
@@ -55,7 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	n = size - 1;
-	switch (data[0] % 12) {
+	switch (data[0] % 16) {
 	case 0: { struct proc_vmas v = { 0 }; if (!proc_parse_maps(t, n, "maps", &v)) proc_vmas_free(&v); break; }
 	case 1: { struct proc_vmas v = { 0 }; if (!proc_parse_smaps(t, n, "smaps", &v)) proc_vmas_free(&v); break; }
 	case 2: { struct proc_status s = { 0 }; if (!proc_parse_status(t, n, "status", &s)) proc_status_free(&s); break; }
@@ -64,10 +96,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 5: { struct proc_limits l; proc_parse_limits(t, n, "limits", &l); break; }
 	case 6: { struct proc_mounts m = { 0 }; if (!proc_parse_mountinfo(t, n, "mountinfo", &m)) proc_mounts_free(&m); break; }
 	case 7: { struct proc_pids p = { 0 }; if (!proc_parse_children(t, n, "children", &p)) proc_pids_free(&p); break; }
-	case 8: { struct proc_auxv a; proc_parse_auxv(t, n, "auxv", &a); break; }
+	case 8: auxv(t, n); break;
 	case 9: { struct proc_timers m = { 0 }; if (!proc_parse_timers(t, n, "timers", &m)) proc_timers_free(&m); break; }
 	case 10: { struct proc_cgroups c = { 0 }; if (!proc_parse_cgroup(t, n, "cgroup", &c)) proc_cgroups_free(&c); break; }
 	case 11: { struct proc_locks l; if (!proc_parse_locks(t, n, "locks", &l)) proc_locks_free(&l); break; }
+	case 12: { uint32_t id; proc_parse_audit_id(t, n, "loginuid", &id); break; }
+	case 13: { struct proc_timens tn; proc_parse_timens_offsets(t, n, "timens_offsets", &tn); break; }
+	case 14: sched_text(t, n, true); break;
+	case 15: sched_text(t, n, false); break;
 	}
 	return 0;
 }
