@@ -8,7 +8,7 @@
  * 1..RST_MAX_THREADS_IMG threads, its pid first; a zombie has none.
  *
  * Sessions and groups are checked here against what the restore can build
- * (restore-task.c does it): a session is led by its process (setsid),
+ * (restore-children.c does it): a session is led by its process (setsid),
  * inherited from the parent, or one whose leader had exited: a helper with
  * that pid makes it and forks its first members (rst_tree.sess_helper),
  * which must share one parent; a group is led by its process, joined
@@ -549,7 +549,7 @@ out:
 /*
  * The kernel hands out a new audit session id whenever a login uid is set;
  * no id can be asked for. A restored task inherits criu's ids, and can
- * leave them for none (restore-task.c): a task that was in a session comes
+ * leave them for none (restore-core.c): a task that was in a session comes
  * back only from a restore that runs in that very session.
  */
 static int check_audit(const struct rst_tree *tr, const struct rst_image *ri)
