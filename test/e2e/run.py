@@ -1348,6 +1348,36 @@ def reap_orphans():
             return
 
 
+def strays(timeout=5):
+    """Children this runner still has after a case (each case's processes are
+    gone by then, or reaped as orphans): waited for a while, then killed.
+    Their pids and command lines, for naming the case that left them."""
+    end = time.monotonic() + timeout
+    while True:
+        reap_orphans()
+        kids = []
+        for task in os.listdir("/proc/self/task"):
+            try:
+                with open("/proc/self/task/%s/children" % task) as f:
+                    kids += [int(x) for x in f.read().split()]
+            except OSError:
+                pass
+        if not kids or time.monotonic() > end:
+            break
+        time.sleep(0.01)
+    named = []
+    for pid in kids:
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                named.append("%d %s" % (pid, f.read().replace(b"\0", b" ").decode(errors="replace")[:80]))
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, WALL)
+        except OSError:
+            pass
+    reap_orphans()
+    return named
+
+
 def not_built():
     out = subprocess.run([CRIU, "--help"], capture_output=True, text=True).stdout
     return [l.split()[0] for l in out.splitlines()
@@ -1371,6 +1401,9 @@ def main():
         if wanted and name not in wanted:
             continue
         err = run_case(name, cmd, flow, dopts, ropts, env)
+        left = strays()
+        if left and not err:
+            err = "left processes behind: %s" % "; ".join(left)
         if err:
             failed += 1
             print("FAIL e2e: %s: %s" % (name, err), flush=True)
