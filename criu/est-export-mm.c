@@ -32,20 +32,6 @@
 #define PAGE		4096ULL
 #define EST_AUXV_MAX	44	/* words the reference's x86 restore takes */
 
-#define ST_REGULAR	0x1u
-#define ST_STACK	0x2u
-#define ST_VSYSCALL	0x4u
-#define ST_VDSO		0x8u
-#define ST_HEAP		0x20u
-#define ST_FILE_PRIVATE	0x40u
-#define ST_FILE_SHARED	0x80u
-#define ST_ANON_PRIVATE	0x200u
-#define ST_VVAR		0x1000u
-
-#define EPE_PARENT	1u
-#define EPE_LAZY	2u
-#define EPE_PRESENT	4u
-
 /* the mmap flags a vma of the format carries */
 #define EST_VMA_FLAGS	(MAP_SHARED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN | MAP_NORESERVE)
 

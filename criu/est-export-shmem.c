@@ -42,12 +42,6 @@
 #include "est/pagemap.pb-c.h"
 
 #define PAGE		4096ULL
-#define ST_REGULAR	0x1u
-#define ST_FILE_PRIVATE	0x40u
-#define ST_FILE_SHARED	0x80u
-#define ST_ANON_SHARED	0x100u
-#define ST_MEMFD	0x4000u
-#define EPE_PRESENT	4u
 #define WRITE_SEALS	(F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)
 
 struct exp_shm {
@@ -63,17 +57,6 @@ static Est__FownEntry no_fown = EST__FOWN_ENTRY__INIT;
 static const ShmemEntry *obj(const struct exp_shm *s, size_t i)
 {
 	return (const ShmemEntry *)s->obj[i];
-}
-
-static int read_opt(struct exp *ex, enum img_kind kind, const char *name, ProtobufCMessage ***m,
-		    size_t *nr)
-{
-	*m = NULL;
-	*nr = 0;
-	if (faccessat(ex->in, name, F_OK, 0))
-		return 0;
-	exp_used(ex, name);
-	return img_read_all(ex->in, kind, 0, 0, NULL, NULL, m, nr);
 }
 
 /* The largest object id our images use: fds-PID.img, reg-files.img, memfds.img. */
@@ -96,7 +79,7 @@ static int max_file_id(struct exp *ex, uint32_t *max)
 				*max = ((FdEntry *)m[k])->id;
 		img_free_all(m, nr);
 	}
-	if (read_opt(ex, IMG_REG_FILES, "reg-files.img", &m, &nr))
+	if (exp_read_optional(ex, IMG_REG_FILES, "reg-files.img", &m, &nr))
 		return -1;
 	for (k = 0; k < nr; k++)
 		if (((RegFileEntry *)m[k])->id > *max)
@@ -112,9 +95,9 @@ int exp_shm_read(struct exp *ex)
 	size_t i;
 
 	ex->shm = s;
-	if (!s || read_opt(ex, IMG_SHMEM, "shmem.img", &s->obj, &s->nr_obj) ||
-	    read_opt(ex, IMG_MEMFD_INODES, "memfd-inodes.img", &s->ino, &s->nr_ino) ||
-	    read_opt(ex, IMG_MEMFDS, "memfds.img", &s->mfd, &s->nr_mfd))
+	if (!s || exp_read_optional(ex, IMG_SHMEM, "shmem.img", &s->obj, &s->nr_obj) ||
+	    exp_read_optional(ex, IMG_MEMFD_INODES, "memfd-inodes.img", &s->ino, &s->nr_ino) ||
+	    exp_read_optional(ex, IMG_MEMFDS, "memfds.img", &s->mfd, &s->nr_mfd))
 		return -1;
 	s->file_id = exp_zalloc(s->nr_obj * sizeof(*s->file_id));
 	s->extent = exp_zalloc(s->nr_obj * sizeof(*s->extent));

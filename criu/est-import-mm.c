@@ -29,26 +29,6 @@
 #define MAX_VMAS	65536
 #define MAX_AUXV	126	/* words; ours takes 128 with the AT_NULL pair */
 
-/* established vma_entry.status bits (plan §2.8) */
-#define ST_REGULAR	0x1u
-#define ST_STACK	0x2u
-#define ST_VSYSCALL	0x4u
-#define ST_VDSO		0x8u
-#define ST_HEAP		0x20u
-#define ST_FILE_PRIVATE	0x40u
-#define ST_FILE_SHARED	0x80u
-#define ST_ANON_SHARED	0x100u
-#define ST_ANON_PRIVATE	0x200u
-#define ST_VVAR		0x1000u
-#define ST_MEMFD	0x4000u
-#define ST_KNOWN	(ST_REGULAR | ST_STACK | ST_VSYSCALL | ST_VDSO | ST_HEAP | ST_FILE_PRIVATE | \
-			 ST_FILE_SHARED | ST_ANON_SHARED | ST_ANON_PRIVATE | ST_VVAR | ST_MEMFD)
-
-/* established pagemap flags */
-#define EPE_PARENT	1u
-#define EPE_LAZY	2u
-#define EPE_PRESENT	4u
-
 int imp_mm_read(struct imp *im, struct imp_proc *p)
 {
 	char name[64];

@@ -34,9 +34,6 @@
 #define MAX_SIZE	(1ull << 40)	/* ours on restore */
 #define NAME_MAX_	249		/* memfd_create: 249 bytes of name */
 #define PAGE		4096ull
-#define EPE_PARENT	1u
-#define EPE_LAZY	2u
-#define EPE_PRESENT	4u
 #define SEALS		0x3fu		/* F_SEAL_SEAL .. F_SEAL_EXEC */
 #define MEMFD_FLAGS	(O_ACCMODE | O_APPEND | O_NONBLOCK | KERNEL_O_LARGEFILE | O_PATH | O_NOATIME)
 

@@ -43,6 +43,26 @@
 #define EST_IMG_VERSION_EXT	0x10002u
 #define EST_XT_PREFIX		"xt-"
 
+/* vma_entry.status bits of the format (plan §2.8) */
+#define ST_REGULAR	0x1u
+#define ST_STACK	0x2u
+#define ST_VSYSCALL	0x4u
+#define ST_VDSO		0x8u
+#define ST_HEAP		0x20u
+#define ST_FILE_PRIVATE	0x40u
+#define ST_FILE_SHARED	0x80u
+#define ST_ANON_SHARED	0x100u
+#define ST_ANON_PRIVATE	0x200u
+#define ST_VVAR		0x1000u
+#define ST_MEMFD	0x4000u
+#define ST_KNOWN	(ST_REGULAR | ST_STACK | ST_VSYSCALL | ST_VDSO | ST_HEAP | ST_FILE_PRIVATE | \
+			 ST_FILE_SHARED | ST_ANON_SHARED | ST_ANON_PRIVATE | ST_VVAR | ST_MEMFD)
+
+/* pagemap_entry.flags of the format (ours are pagemap-flags.h) */
+#define EPE_PARENT	1u
+#define EPE_LAZY	2u
+#define EPE_PRESENT	4u
+
 static inline uint32_t est_le32(const uint8_t *p)
 {
 	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
