@@ -223,7 +223,12 @@ scripts/demo-counter: scripts/demo-counter.c
 demo: all scripts/demo-counter
 	$(Q)./scripts/demo.sh
 
-bench: all
+# The network lock's bench links criu's own objects.
+test/bench/netlock: test/bench/netlock.c $(CRIU_INTERNAL) $(COMPEL_LIB)
+	$(E) "  LINK    $@"
+	$(Q)$(CC) $(CFLAGS) $(WARNINGS) $(CPPFLAGS) -o $@ $< $(CRIU_INTERNAL) $(COMPEL_LIB) $(LDLIBS)
+
+bench: all test/bench/netlock
 	$(Q)if [ -f compel/Makefile ]; then $(MAKE) --no-print-directory -C compel V=$(V) bench; fi
 	$(Q)./scripts/bench.sh
 
@@ -232,7 +237,7 @@ bench: all
 clean:
 	$(Q)rm -f $(CRIU_OBJ) criu/criu $(CRIU_INTERNAL) $(PB_C) $(PB_H) $(PB_O) $(PIE_BLOB) $(FD_KIND_PROTO) \
 		criu/pie/*.po criu/pie/*.built.o \
-		$(UNIT_BIN) $(E2E_BIN) $(FUZZ_BIN) $(FUZZ_LIB) scripts/demo-counter \
+		$(UNIT_BIN) $(E2E_BIN) $(FUZZ_BIN) $(FUZZ_LIB) scripts/demo-counter test/bench/netlock \
 		$$(find . -name '*.d' -not -path './.git/*')
 	$(Q)rm -rf $(FUZZ_OBJDIR)
 	$(Q)if [ -f compel/Makefile ]; then $(MAKE) --no-print-directory -C compel clean; fi

@@ -19,6 +19,7 @@
 #include "options.h"
 #include "commands.h"
 #include "kerndat.h"
+#include "net-lock.h"
 
 /* Present if probe @id worked; else why it did not. */
 static int probe_ok(enum kd_probe_id id, char *why, unsigned int len)
@@ -95,6 +96,12 @@ PROBE_CHECK(chk_breakpoints, KD_BREAKPOINTS)
 PROBE_CHECK(chk_guard_pages, KD_GUARD_PAGES)
 PROBE_CHECK(chk_seccomp_filters, KD_SECCOMP_FILTERS)
 PROBE_CHECK(chk_nftables, KD_NFTABLES)
+
+/* Our own lock: a table, its chains and a drop rule made and deleted at once. */
+static int chk_net_lock(char *why, unsigned int len)
+{
+	return net_lock_probe(why, len);
+}
 
 /* pidfd_open and pidfd_getfd, both. */
 static int chk_pidfd_store(char *why, unsigned int len)
@@ -276,15 +283,16 @@ const struct check_feature check_features[] = {
 	FEAT("nftables", NULL, OPT, NULL, NULL, chk_nftables,
 	     "nftables rules", .gap = "nftables rules"),
 	FEAT("has_ipt_legacy", NULL, OPT, NULL, NULL, chk_ipt_legacy,
-	     "iptables-legacy, for the iptables network lock", .gap = "the network lock (no dumpable tree needs one yet)"),
+	     "iptables-legacy, for the iptables network lock",
+	     .gap = "the iptables binary (--network-lock iptables programs nftables in-process)"),
 	FEAT("pidfd_store", NULL, OPT, NULL, NULL, chk_pidfd_store,
 	     "pidfds kept by the RPC service between pre-dumps", .cmd = "service"),
 	FEAT("ns_pid", NULL, OPT, NULL, NULL, chk_ns_pid,
 	     "NSpid in /proc/PID/status, for nested pid namespaces", .gap = NO_NS),
 	FEAT("apparmor_stacking", NULL, OPT, NULL, NULL, chk_apparmor,
 	     "AppArmor namespaces and stacked profiles", .gap = "LSM profiles"),
-	FEAT("network_lock_nftables", NULL, OPT, NULL, NULL, chk_nftables,
-	     "the nftables network lock", .gap = "the network lock (no dumpable tree needs one yet)"),
+	FEAT("network_lock_nftables", NULL, OPT, NULL, NULL, chk_net_lock,
+	     "the network lock: nftables rules criu programs itself (criu/net-lock.c)"),
 	FEAT("sockopt_buf_lock", NULL, OPT, NULL, NULL, chk_so_buf_lock,
 	     "SO_BUF_LOCK"),
 	FEAT("memfd_hugetlb", NULL, OPT, NULL, NULL, chk_memfd_hugetlb,

@@ -353,7 +353,7 @@ t_check_feature_names() {
 		fi
 	done
 	# kernel support alone is not enough: these are things our dump cannot carry yet
-	for f in tun userns cgroupns autofs compat_cr sk_ns external_net_ns network_lock_nftables \
+	for f in tun userns cgroupns autofs compat_cr sk_ns external_net_ns \
 		 aio_remap breakpoints; do
 		run check --feature "$f"
 		[ $rc -eq 1 ] && grep -q "not supported by this criu yet" "$TMP/err" ||

@@ -1,0 +1,447 @@
+/*
+ * nftables messages over NETLINK_NETFILTER, built by hand: one batch per
+ * change (begin, the nf_tables messages, end), committed by the kernel as
+ * one transaction. Only what the network lock needs: tables of family inet,
+ * two base chains, rules of meta/payload/cmp/immediate expressions, table
+ * deletion and a dump of the table names. See criu/include/net-lock-nft.h.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netlink.h>
+
+#define LOG_PREFIX "net-lock: "
+#include "log.h"
+#include "net-lock-nft.h"
+
+#define NFT_TYPE(cmd)	((NFNL_SUBSYS_NFTABLES << 8) | (cmd))
+#define NL_TIMEOUT_S	5
+#define NL_RCVBUF	16384	/* acks */
+#define NL_DUMPBUF	(64 * 1024)	/* one dump answer */
+
+/* ---- the message buffer ------------------------------------------------------------ */
+
+static void *nlb_room(struct nlb *b, size_t n)
+{
+	void *r;
+
+	n = NLMSG_ALIGN(n);
+	if (b->oom)
+		return NULL;
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		char *p;
+
+		while (cap < b->len + n)
+			cap *= 2;
+		p = realloc(b->p, cap);
+		if (!p) {
+			b->oom = true;
+			return NULL;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	r = b->p + b->len;
+	memset(r, 0, n);
+	b->len += n;
+	return r;
+}
+
+static void nlb_close_msg(struct nlb *b)
+{
+	if (b->open && !b->oom)
+		((struct nlmsghdr *)(b->p + b->msg))->nlmsg_len = (uint32_t)(b->len - b->msg);
+	b->open = false;
+}
+
+static void nlb_msg(struct nlb *b, uint16_t type, uint16_t flags, uint8_t family, uint16_t res_id)
+{
+	size_t off = b->len;
+	struct nlmsghdr *h;
+	struct nfgenmsg *g;
+
+	nlb_close_msg(b);
+	h = nlb_room(b, NLMSG_HDRLEN + sizeof(*g));
+	if (!h)
+		return;
+	h->nlmsg_type = type;
+	h->nlmsg_flags = NLM_F_REQUEST | flags;
+	h->nlmsg_seq = ++b->seq;
+	g = NLMSG_DATA(h);
+	g->nfgen_family = family;
+	g->version = NFNETLINK_V0;
+	g->res_id = htons(res_id);
+	b->msg = off;
+	b->open = true;
+}
+
+void nlb_attr(struct nlb *b, uint16_t type, const void *data, size_t len)
+{
+	struct nlattr *a = nlb_room(b, NLA_HDRLEN + len);
+
+	if (!a)
+		return;
+	a->nla_type = type;
+	a->nla_len = (uint16_t)(NLA_HDRLEN + len);
+	memcpy((char *)a + NLA_HDRLEN, data, len);
+}
+
+void nlb_be32(struct nlb *b, uint16_t type, uint32_t v)
+{
+	v = htonl(v);
+	nlb_attr(b, type, &v, sizeof(v));
+}
+
+void nlb_str(struct nlb *b, uint16_t type, const char *s)
+{
+	nlb_attr(b, type, s, strlen(s) + 1);
+}
+
+size_t nlb_nest(struct nlb *b, uint16_t type)
+{
+	size_t off = b->len;
+	struct nlattr *a = nlb_room(b, NLA_HDRLEN);
+
+	if (a)
+		a->nla_type = type | NLA_F_NESTED;
+	return off;
+}
+
+void nlb_nest_end(struct nlb *b, size_t off)
+{
+	if (!b->oom)
+		((struct nlattr *)(b->p + off))->nla_len = (uint16_t)(b->len - off);
+}
+
+void nlb_free(struct nlb *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof(*b));
+}
+
+/* ---- batches ------------------------------------------------------------------------ */
+
+void nft_batch_begin(struct nlb *b)
+{
+	nlb_msg(b, NFNL_MSG_BATCH_BEGIN, 0, AF_UNSPEC, NFNL_SUBSYS_NFTABLES);
+}
+
+/*
+ * Only the last message asks for an ack: the kernel answers an error for a
+ * message that failed, so one ack per rule would only fill the socket's
+ * receive buffer.
+ */
+void nft_batch_end(struct nlb *b)
+{
+	if (b->last && !b->oom)
+		((struct nlmsghdr *)(b->p + b->last_off))->nlmsg_flags |= NLM_F_ACK;
+	nlb_msg(b, NFNL_MSG_BATCH_END, 0, AF_UNSPEC, NFNL_SUBSYS_NFTABLES);
+	nlb_close_msg(b);
+}
+
+void nft_msg(struct nlb *b, uint16_t cmd, uint16_t flags)
+{
+	size_t off = b->len;
+
+	nlb_msg(b, NFT_TYPE(cmd), flags, NFPROTO_INET, 0);
+	b->last = b->seq;
+	b->last_off = off;
+}
+
+void nft_table(struct nlb *b, uint16_t cmd, const char *name)
+{
+	nft_msg(b, cmd, cmd == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0);
+	nlb_str(b, NFTA_TABLE_NAME, name);
+	if (cmd == NFT_MSG_NEWTABLE)
+		nlb_be32(b, NFTA_TABLE_FLAGS, 0);
+}
+
+void nft_chain(struct nlb *b, const char *table, const char *chain, uint32_t hook, int prio)
+{
+	size_t h;
+
+	nft_msg(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE);
+	nlb_str(b, NFTA_CHAIN_TABLE, table);
+	nlb_str(b, NFTA_CHAIN_NAME, chain);
+	h = nlb_nest(b, NFTA_CHAIN_HOOK);
+	nlb_be32(b, NFTA_HOOK_HOOKNUM, hook);
+	nlb_be32(b, NFTA_HOOK_PRIORITY, (uint32_t)prio);
+	nlb_nest_end(b, h);
+	nlb_be32(b, NFTA_CHAIN_POLICY, NF_ACCEPT);
+	nlb_str(b, NFTA_CHAIN_TYPE, "filter");
+}
+
+void nft_flush_chain(struct nlb *b, const char *table, const char *chain)
+{
+	nft_msg(b, NFT_MSG_DELRULE, 0);
+	nlb_str(b, NFTA_RULE_TABLE, table);
+	nlb_str(b, NFTA_RULE_CHAIN, chain);
+}
+
+/* ---- expressions -------------------------------------------------------------------- */
+
+static size_t expr_begin(struct nlb *b, const char *name, size_t *data)
+{
+	size_t e = nlb_nest(b, NFTA_LIST_ELEM);
+
+	nlb_str(b, NFTA_EXPR_NAME, name);
+	*data = nlb_nest(b, NFTA_EXPR_DATA);
+	return e;
+}
+
+static void expr_end(struct nlb *b, size_t e, size_t data)
+{
+	nlb_nest_end(b, data);
+	nlb_nest_end(b, e);
+}
+
+static void expr_meta(struct nlb *b, uint32_t key)
+{
+	size_t d, e = expr_begin(b, "meta", &d);
+
+	nlb_be32(b, NFTA_META_DREG, NFT_REG_1);
+	nlb_be32(b, NFTA_META_KEY, key);
+	expr_end(b, e, d);
+}
+
+static void expr_payload(struct nlb *b, uint32_t base, uint32_t off, uint32_t len)
+{
+	size_t d, e = expr_begin(b, "payload", &d);
+
+	nlb_be32(b, NFTA_PAYLOAD_DREG, NFT_REG_1);
+	nlb_be32(b, NFTA_PAYLOAD_BASE, base);
+	nlb_be32(b, NFTA_PAYLOAD_OFFSET, off);
+	nlb_be32(b, NFTA_PAYLOAD_LEN, len);
+	expr_end(b, e, d);
+}
+
+static void expr_cmp_eq(struct nlb *b, const void *val, size_t len)
+{
+	size_t v, d, e = expr_begin(b, "cmp", &d);
+
+	nlb_be32(b, NFTA_CMP_SREG, NFT_REG_1);
+	nlb_be32(b, NFTA_CMP_OP, NFT_CMP_EQ);
+	v = nlb_nest(b, NFTA_CMP_DATA);
+	nlb_attr(b, NFTA_DATA_VALUE, val, len);
+	nlb_nest_end(b, v);
+	expr_end(b, e, d);
+}
+
+static void expr_drop(struct nlb *b)
+{
+	size_t v, verdict, d, e = expr_begin(b, "immediate", &d);
+
+	nlb_be32(b, NFTA_IMMEDIATE_DREG, NFT_REG_VERDICT);
+	v = nlb_nest(b, NFTA_IMMEDIATE_DATA);
+	verdict = nlb_nest(b, NFTA_DATA_VERDICT);
+	nlb_be32(b, NFTA_VERDICT_CODE, NF_DROP);
+	nlb_nest_end(b, verdict);
+	nlb_nest_end(b, v);
+	expr_end(b, e, d);
+}
+
+/*
+ * "meta nfproto V meta l4proto tcp ip(6) saddr.daddr == FROM.TO
+ *  tcp sport.dport == PFROM.PTO drop": source and destination are next to
+ * each other in both IP headers, as are the two ports, so one load and one
+ * compare take each pair (two for IPv6 addresses).
+ */
+void nft_drop_rule(struct nlb *b, const char *table, const char *chain, const struct nft_dir *d)
+{
+	uint8_t nfproto = d->v6 ? NFPROTO_IPV6 : NFPROTO_IPV4, tcp = IPPROTO_TCP;
+	size_t alen = d->v6 ? 16 : 4, l;
+	uint16_t ports[2] = { htons(d->pfrom), htons(d->pto) };
+	uint8_t addrs[32];
+
+	memcpy(addrs, d->from, alen);
+	memcpy(addrs + alen, d->to, alen);
+	nft_msg(b, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND);
+	nlb_str(b, NFTA_RULE_TABLE, table);
+	nlb_str(b, NFTA_RULE_CHAIN, chain);
+	l = nlb_nest(b, NFTA_RULE_EXPRESSIONS);
+	expr_meta(b, NFT_META_NFPROTO);
+	expr_cmp_eq(b, &nfproto, 1);
+	expr_meta(b, NFT_META_L4PROTO);
+	expr_cmp_eq(b, &tcp, 1);
+	/*
+	 * saddr is at 12 in struct iphdr, at 8 in struct ipv6hdr; daddr
+	 * follows. cmp holds 16 bytes at most: IPv6 takes two.
+	 */
+	if (d->v6) {
+		expr_payload(b, NFT_PAYLOAD_NETWORK_HEADER, 8, 16);
+		expr_cmp_eq(b, addrs, 16);
+		expr_payload(b, NFT_PAYLOAD_NETWORK_HEADER, 24, 16);
+		expr_cmp_eq(b, addrs + 16, 16);
+	} else {
+		expr_payload(b, NFT_PAYLOAD_NETWORK_HEADER, 12, 8);
+		expr_cmp_eq(b, addrs, 8);
+	}
+	expr_payload(b, NFT_PAYLOAD_TRANSPORT_HEADER, 0, sizeof(ports));
+	expr_cmp_eq(b, ports, sizeof(ports));
+	expr_drop(b);
+	nlb_nest_end(b, l);
+}
+
+/* ---- talking to the kernel ---------------------------------------------------------- */
+
+int nft_socket(void)
+{
+	struct timeval tv = { .tv_sec = NL_TIMEOUT_S };
+	int fd, one = 1;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	/* acks without a copy of the request: a small buffer holds them */
+	setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+	return fd;
+}
+
+/* 1: the answer to @last came, 0: read on, -1: an error (errno). */
+static int walk_acks(const char *buf, size_t n, uint32_t last, int *err)
+{
+	const struct nlmsghdr *h;
+	size_t off = 0;
+
+	while (off + NLMSG_HDRLEN <= n) {
+		h = (const struct nlmsghdr *)(buf + off);
+		if (h->nlmsg_len < NLMSG_HDRLEN || h->nlmsg_len > n - off)
+			break;
+		if (h->nlmsg_type == NLMSG_ERROR) {
+			const struct nlmsgerr *e = NLMSG_DATA(h);
+			int code = h->nlmsg_len >= NLMSG_LENGTH(sizeof(*e)) ? -e->error : EPROTO;
+
+			if (code && !*err)
+				*err = code;
+			if (code || h->nlmsg_seq == last)
+				return 1;
+		}
+		off += NLMSG_ALIGN(h->nlmsg_len);
+	}
+	return 0;
+}
+
+int nft_commit(const struct nlb *b)
+{
+	char buf[NL_RCVBUF] __attribute__((aligned(8)));
+	int fd, err = 0, done = 0, sz;
+	ssize_t n;
+
+	if (b->oom) {
+		errno = ENOMEM;
+		return -1;
+	}
+	fd = nft_socket();
+	if (fd < 0)
+		return -1;
+	sz = (int)b->len * 2;
+	if (b->len > 65536)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz));
+	if (send(fd, b->p, b->len, 0) != (ssize_t)b->len)
+		err = errno ? errno : EMSGSIZE;
+	while (!err && !done) {
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n <= 0) {
+			err = n < 0 ? errno : EPROTO;
+			break;
+		}
+		done = walk_acks(buf, (size_t)n, b->last, &err);
+	}
+	close(fd);
+	errno = err;
+	return err ? -1 : 0;
+}
+
+/* ---- listing tables ----------------------------------------------------------------- */
+
+static int table_name(const struct nlmsghdr *h, char *name, size_t len)
+{
+	size_t off = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct nfgenmsg));
+
+	while (off + NLA_HDRLEN <= h->nlmsg_len) {
+		const struct nlattr *a = (const void *)((const char *)h + off);
+		size_t alen = a->nla_len;
+
+		if (alen < NLA_HDRLEN || alen > h->nlmsg_len - off)
+			return -1;
+		if ((a->nla_type & NLA_TYPE_MASK) == NFTA_TABLE_NAME) {
+			size_t slen = strnlen((const char *)a + NLA_HDRLEN, alen - NLA_HDRLEN);
+
+			if (slen >= len)
+				return -1;
+			memcpy(name, (const char *)a + NLA_HDRLEN, slen);
+			name[slen] = '\0';
+			return 0;
+		}
+		off += NLA_ALIGN(alen);
+	}
+	return -1;
+}
+
+/* 1 at the end of the dump, 0 read on, -1 with errno. */
+static int walk_tables(const char *buf, size_t n, nft_table_fn fn, void *arg)
+{
+	char name[NFT_TABLE_MAXNAMELEN];
+	size_t off = 0;
+
+	while (off + NLMSG_HDRLEN <= n) {
+		const struct nlmsghdr *h = (const struct nlmsghdr *)(buf + off);
+
+		if (h->nlmsg_len < NLMSG_HDRLEN || h->nlmsg_len > n - off)
+			break;
+		if (h->nlmsg_type == NLMSG_DONE)
+			return 1;
+		if (h->nlmsg_type == NLMSG_ERROR) {
+			const struct nlmsgerr *e = NLMSG_DATA(h);
+
+			errno = h->nlmsg_len >= NLMSG_LENGTH(sizeof(*e)) ? -e->error : EPROTO;
+			return -1;
+		}
+		if (h->nlmsg_type == NFT_TYPE(NFT_MSG_NEWTABLE) &&
+		    !table_name(h, name, sizeof(name)) && fn(name, arg))
+			return -1;
+		off += NLMSG_ALIGN(h->nlmsg_len);
+	}
+	return 0;
+}
+
+int nft_list_tables(nft_table_fn fn, void *arg)
+{
+	struct { struct nlmsghdr h; struct nfgenmsg g; } req = {
+		.h = { .nlmsg_len = sizeof(req), .nlmsg_type = NFT_TYPE(NFT_MSG_GETTABLE),
+		       .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 },
+		.g = { .nfgen_family = NFPROTO_INET, .version = NFNETLINK_V0 },
+	};
+	char *buf;
+	int fd, ret = 0;
+	ssize_t n;
+
+	fd = nft_socket();
+	if (fd < 0)
+		return -1;
+	buf = malloc(NL_DUMPBUF);
+	if (!buf || send(fd, &req, sizeof(req), 0) != sizeof(req))
+		ret = -1;
+	while (!ret) {
+		n = recv(fd, buf, NL_DUMPBUF, 0);
+		if (n <= 0) {
+			if (!n)
+				errno = EPROTO;
+			ret = -1;
+			break;
+		}
+		ret = walk_tables(buf, (size_t)n, fn, arg);
+	}
+	free(buf);
+	close(fd);
+	return ret < 0 ? -1 : 0;
+}

@@ -1,0 +1,564 @@
+/*
+ * The network lock (criu/include/net-lock.h): which connections, in which
+ * table, and that the table goes away on every way out of criu. The
+ * messages themselves are built in criu/net-lock-nft.c.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+
+#define LOG_PREFIX "net-lock: "
+#include "log.h"
+#include "net-lock.h"
+#include "net-lock-nft.h"
+#include "sockets.h"
+
+/* NF_IP_PRI_RAW: before connection tracking, which never sees a locked packet */
+#define LOCK_PRIO	(-300)
+#define CHAIN_IN	"in"
+#define CHAIN_OUT	"out"
+
+static const int lock_signals[] = { SIGTERM, SIGINT, SIGHUP };
+
+/* This process's lock: kept whole so that it can be replaced or handed over. */
+static struct {
+	char			table[NET_LOCK_NAME_MAX];	/* "": none */
+	pid_t			owner;
+	struct net_lock_conn	*conns;
+	size_t			nr;
+	/* the DELTABLE batch, built beforehand for the signal handler */
+	char			del[512];
+	size_t			del_len;
+	struct sigaction	old[3];
+	bool			handlers, atexit_set;
+} lk;
+
+int net_lock_method(const char *name, enum net_lock_method *m)
+{
+	if (!name || !strcmp(name, "nftables") || !strcmp(name, "iptables")) {
+		*m = NET_LOCK_NFT;
+		return 0;
+	}
+	if (!strcmp(name, "skip") || !strcmp(name, "none")) {
+		*m = NET_LOCK_SKIP;
+		return 0;
+	}
+	pr_err("unknown --network-lock %s", name);
+	return -1;
+}
+
+const char *net_lock_table(void)
+{
+	return lk.table;
+}
+
+/* ---- names ---------------------------------------------------------------------- */
+
+/* Field 22 of /proc/PID/stat (clock ticks since boot); 0 if the task is gone. */
+static unsigned long long start_time(pid_t pid)
+{
+	unsigned long long t = 0;
+	char path[32], buf[1024], *p;
+	FILE *f;
+	size_t n;
+	int i;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');		/* the name may hold spaces and parentheses */
+	for (i = 2; p && i < 22; i++)
+		p = strchr(p + 1, ' ');
+	if (p)
+		sscanf(p + 1, "%llu", &t);
+	return t;
+}
+
+/* criu-lock-PID-START of a running criu: 1; of a dead one: 0; not such a name: -1. */
+static int lock_name_alive(const char *name)
+{
+	unsigned long long start;
+	int pid, end = 0;
+
+	if (strncmp(name, NET_LOCK_PREFIX, strlen(NET_LOCK_PREFIX)) ||
+	    !isdigit((unsigned char)name[strlen(NET_LOCK_PREFIX)]))
+		return -1;
+	if (sscanf(name + strlen(NET_LOCK_PREFIX), "%d-%llu%n", &pid, &start, &end) != 2 ||
+	    name[strlen(NET_LOCK_PREFIX) + end] != '\0' || pid <= 0)
+		return -1;
+	return start_time(pid) == start;
+}
+
+/* ---- removal on the way out --------------------------------------------------------- */
+
+/* Only syscalls: called from a signal handler too. */
+static void drop_own_table(void)
+{
+	int fd;
+
+	if (!lk.table[0] || lk.owner != getpid())
+		return;
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+	if (fd >= 0) {
+		/* the kernel commits the batch before send() returns */
+		if (send(fd, lk.del, lk.del_len, 0) < 0)
+			(void)0;
+		close(fd);
+	}
+}
+
+static void on_signal(int sig)
+{
+	unsigned int i;
+
+	drop_own_table();
+	lk.table[0] = '\0';
+	for (i = 0; i < sizeof(lock_signals) / sizeof(lock_signals[0]); i++)
+		if (lock_signals[i] == sig)
+			sigaction(sig, &lk.old[i], NULL);
+	raise(sig);
+}
+
+static void at_exit(void)
+{
+	drop_own_table();
+}
+
+static void handlers_set(bool on)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	unsigned int i;
+
+	if (on == lk.handlers)
+		return;
+	sigfillset(&sa.sa_mask);
+	for (i = 0; i < sizeof(lock_signals) / sizeof(lock_signals[0]); i++)
+		sigaction(lock_signals[i], on ? &sa : &lk.old[i], on ? &lk.old[i] : NULL);
+	lk.handlers = on;
+	if (on && !lk.atexit_set && !atexit(at_exit))
+		lk.atexit_set = true;
+}
+
+static int build_del(const char *table)
+{
+	struct nlb b = { 0 };
+	int ret = -1;
+
+	nft_batch_begin(&b);
+	nft_table(&b, NFT_MSG_DELTABLE, table);
+	nft_batch_end(&b);
+	if (!b.oom && b.len <= sizeof(lk.del)) {
+		memcpy(lk.del, b.p, b.len);
+		lk.del_len = b.len;
+		ret = 0;
+	}
+	nlb_free(&b);
+	return ret;
+}
+
+/* ---- rules ---------------------------------------------------------------------------- */
+
+static bool v4_mapped(const uint8_t *a)
+{
+	static const uint8_t pre[12] = { [10] = 0xff, [11] = 0xff };
+
+	return !memcmp(a, pre, sizeof(pre));
+}
+
+/* Both directions of @c, in both chains of @table. */
+static void conn_rules(struct nlb *b, const char *table, const struct net_lock_conn *c)
+{
+	bool v6 = c->family == AF_INET6 && !(v4_mapped(c->src) && v4_mapped(c->dst));
+	unsigned int skip = c->family == AF_INET6 && !v6 ? 12 : 0;
+	struct nft_dir out = { v6, c->src + skip, c->dst + skip, c->sport, c->dport };
+	struct nft_dir in = { v6, c->dst + skip, c->src + skip, c->dport, c->sport };
+	static const char *const chains[] = { CHAIN_IN, CHAIN_OUT };
+	unsigned int i;
+
+	for (i = 0; i < 2; i++) {
+		nft_drop_rule(b, table, chains[i], &out);
+		nft_drop_rule(b, table, chains[i], &in);
+	}
+}
+
+/* The table with its two chains (kept if present), emptied, then @c's rules. */
+static void table_rules(struct nlb *b, const char *table, const struct net_lock_conn *c, size_t nr)
+{
+	size_t i;
+
+	nft_table(b, NFT_MSG_NEWTABLE, table);
+	nft_chain(b, table, CHAIN_IN, NF_INET_LOCAL_IN, LOCK_PRIO);
+	nft_chain(b, table, CHAIN_OUT, NF_INET_LOCAL_OUT, LOCK_PRIO);
+	nft_flush_chain(b, table, CHAIN_IN);
+	nft_flush_chain(b, table, CHAIN_OUT);
+	for (i = 0; i < nr; i++)
+		conn_rules(b, table, &c[i]);
+}
+
+static int check_conns(const struct net_lock_conn *c, size_t nr)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++) {
+		if (c[i].family != AF_INET && c[i].family != AF_INET6) {
+			pr_err("connection %zu: family %d is neither IPv4 nor IPv6", i, c[i].family);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- the API ---------------------------------------------------------------------------- */
+
+int net_lock_conns(const struct net_lock_conn *c, size_t nr)
+{
+	struct net_lock_conn *copy = NULL;
+	struct nlb b = { 0 };
+	char table[NET_LOCK_NAME_MAX];
+	int ret = -1;
+
+	if (check_conns(c, nr))
+		return -1;
+	if (!lk.table[0])
+		net_lock_cleanup_stale();	/* what a killed criu left: logged, not fatal */
+	if (nr && !(copy = malloc(nr * sizeof(*c)))) {
+		pr_err("out of memory");
+		return -1;
+	}
+	if (nr)
+		memcpy(copy, c, nr * sizeof(*c));
+	snprintf(table, sizeof(table), NET_LOCK_PREFIX "%d-%llu", (int)getpid(), start_time(getpid()));
+	if (build_del(table)) {
+		pr_err("the removal message of %s does not fit", table);
+		goto out;
+	}
+	/* handlers before the table: a signal in between finds it named already */
+	memcpy(lk.table, table, sizeof(table));
+	lk.owner = getpid();
+	handlers_set(true);
+	nft_batch_begin(&b);
+	table_rules(&b, table, c, nr);
+	nft_batch_end(&b);
+	if (nft_commit(&b)) {
+		pr_perror("locking %zu connections in nftables table inet %s", nr, table);
+		goto out;
+	}
+	free(lk.conns);
+	lk.conns = copy;
+	lk.nr = nr;
+	copy = NULL;
+	ret = 0;
+	pr_info("%zu connections locked in table inet %s", nr, table);
+out:
+	if (ret && !lk.conns) {
+		lk.table[0] = '\0';
+		handlers_set(false);
+	}
+	free(copy);
+	nlb_free(&b);
+	return ret;
+}
+
+static void lock_forget(void)
+{
+	lk.table[0] = '\0';
+	handlers_set(false);
+	free(lk.conns);
+	lk.conns = NULL;
+	lk.nr = 0;
+}
+
+/* Delete table inet @name; one that is not there is not an error. */
+static int drop_table(const char *name)
+{
+	struct nlb b = { 0 };
+	int ret = 0;
+
+	nft_batch_begin(&b);
+	nft_table(&b, NFT_MSG_DELTABLE, name);
+	nft_batch_end(&b);
+	if (!nft_commit(&b)) {
+		pr_info("table inet %s removed", name);
+	} else if (errno == ENOENT) {
+		pr_info("no table inet %s: nothing to remove", name);
+	} else {
+		pr_perror("removing nftables table inet %s", name);
+		ret = -1;
+	}
+	nlb_free(&b);
+	return ret;
+}
+
+int net_unlock(void)
+{
+	int ret;
+
+	if (!lk.table[0])
+		return 0;
+	ret = drop_table(lk.table);
+	lock_forget();
+	return ret;
+}
+
+int net_lock_keep(pid_t root)
+{
+	struct nlb b = { 0 };
+	char kept[NET_LOCK_NAME_MAX];
+	int ret = 0;
+
+	if (!lk.table[0]) {
+		pr_err("no lock to hand over to the restore of %d", (int)root);
+		return -1;
+	}
+	snprintf(kept, sizeof(kept), NET_LOCK_KEPT_PREFIX "%d", (int)root);
+	nft_batch_begin(&b);
+	table_rules(&b, kept, lk.conns, lk.nr);
+	nft_table(&b, NFT_MSG_DELTABLE, lk.table);
+	nft_batch_end(&b);
+	if (nft_commit(&b)) {
+		pr_perror("handing table inet %s over to inet %s", lk.table, kept);
+		ret = -1;
+	} else {
+		pr_info("%zu connections stay locked in table inet %s", lk.nr, kept);
+		lock_forget();
+	}
+	nlb_free(&b);
+	return ret;
+}
+
+int net_unlock_kept(pid_t root)
+{
+	char kept[NET_LOCK_NAME_MAX];
+
+	snprintf(kept, sizeof(kept), NET_LOCK_KEPT_PREFIX "%d", (int)root);
+	return drop_table(kept);
+}
+
+/* ---- stale tables ------------------------------------------------------------------------ */
+
+struct names {
+	char	(*v)[NFT_TABLE_MAXNAMELEN];
+	size_t	nr, cap;
+	const char *want;	/* net_lock_table_exists() */
+	bool	found;
+};
+
+static int collect_stale(const char *name, void *arg)
+{
+	struct names *n = arg;
+
+	if (lock_name_alive(name) != 0)
+		return 0;
+	if (n->nr == n->cap) {
+		size_t cap = n->cap ? 2 * n->cap : 8;
+		void *v = realloc(n->v, cap * sizeof(*n->v));
+
+		if (!v)
+			return -1;
+		n->v = v;
+		n->cap = cap;
+	}
+	snprintf(n->v[n->nr++], sizeof(n->v[0]), "%s", name);
+	return 0;
+}
+
+int net_lock_cleanup_stale(void)
+{
+	struct names n = { 0 };
+	struct nlb b = { 0 };
+	int ret = -1;
+	size_t i;
+
+	if (nft_list_tables(collect_stale, &n)) {
+		pr_perror("listing nftables tables");
+		goto out;
+	}
+	ret = (int)n.nr;
+	if (!n.nr)
+		goto out;
+	nft_batch_begin(&b);
+	for (i = 0; i < n.nr; i++)
+		nft_table(&b, NFT_MSG_DELTABLE, n.v[i]);
+	nft_batch_end(&b);
+	if (nft_commit(&b)) {
+		pr_perror("removing %zu stale lock tables (the first: inet %s)", n.nr, n.v[0]);
+		ret = -1;
+		goto out;
+	}
+	for (i = 0; i < n.nr; i++)
+		pr_info("removed stale table inet %s of a criu that died", n.v[i]);
+out:
+	free(n.v);
+	nlb_free(&b);
+	return ret;
+}
+
+static int match_name(const char *name, void *arg)
+{
+	struct names *n = arg;
+
+	if (!strcmp(name, n->want))
+		n->found = true;
+	return 0;
+}
+
+int net_lock_table_exists(const char *name)
+{
+	struct names n = { .want = name };
+
+	if (nft_list_tables(match_name, &n)) {
+		pr_perror("listing nftables tables");
+		return -1;
+	}
+	return n.found;
+}
+
+/* ---- the probe -------------------------------------------------------------------------- */
+
+int net_lock_probe(char *why, size_t len)
+{
+	struct net_lock_conn c = { .family = AF_INET6, .sport = 1, .dport = 2 };
+	struct nlb b = { 0 };
+	char table[NET_LOCK_NAME_MAX];
+	int ret = 0;
+
+	c.src[15] = c.dst[15] = 1;
+	/* not a criu-lock- name: a killed probe leaves nothing, the batch deletes it */
+	snprintf(table, sizeof(table), "criu-probe-%d", (int)getpid());
+	nft_batch_begin(&b);
+	table_rules(&b, table, &c, 1);
+	nft_table(&b, NFT_MSG_DELTABLE, table);
+	nft_batch_end(&b);
+	if (nft_commit(&b)) {
+		snprintf(why, len, "an nftables table with a drop rule over NETLINK_NETFILTER: %s",
+			 strerror(errno));
+		ret = -1;
+	}
+	nlb_free(&b);
+	return ret;
+}
+
+/* ---- the tree's connections -------------------------------------------------------------- */
+
+struct conns {
+	struct net_lock_conn	*v;
+	uint64_t		*ino;
+	size_t			nr, cap;
+};
+
+static int conns_add(struct conns *cs, uint64_t ino, const struct sk_inet_diag *s)
+{
+	struct net_lock_conn *c;
+	size_t i;
+
+	for (i = 0; i < cs->nr; i++)
+		if (cs->ino[i] == ino)
+			return 0;	/* one socket open in two tasks */
+	if (cs->nr == cs->cap) {
+		size_t cap = cs->cap ? 2 * cs->cap : 16;
+		void *v = realloc(cs->v, cap * sizeof(*cs->v)), *n;
+
+		if (v)
+			cs->v = v;
+		n = v ? realloc(cs->ino, cap * sizeof(*cs->ino)) : NULL;
+		if (!n) {
+			pr_err("out of memory");
+			return -1;
+		}
+		cs->ino = n;
+		cs->cap = cap;
+	}
+	c = &cs->v[cs->nr];
+	memset(c, 0, sizeof(*c));
+	c->family = s->family;
+	memcpy(c->src, s->src, sizeof(c->src));
+	memcpy(c->dst, s->dst, sizeof(c->dst));
+	c->sport = s->sport;
+	c->dport = s->dport;
+	cs->ino[cs->nr++] = ino;
+	return 0;
+}
+
+/* A TCP socket of either family with a peer: LISTEN and CLOSE have none. */
+static int one_fd(struct sk_diag *t, struct conns *cs, uint64_t ino)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	const struct sk_inet_diag *s;
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < 2; i++) {
+		s = sk_diag_inet(t, families[i], IPPROTO_TCP, ino, &err);
+		if (err)
+			return -1;
+		if (s)
+			return s->state == TCP_LISTEN || s->state == TCP_CLOSE ? 0 :
+			       conns_add(cs, ino, s);
+	}
+	return 0;
+}
+
+static int task_conns(pid_t pid, struct sk_diag *t, struct conns *cs)
+{
+	char path[32], link[64];
+	unsigned long long ino;
+	struct dirent *de;
+	DIR *d;
+	int ret = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d) {
+		pr_perror("open %s", path);
+		return -1;
+	}
+	while (!ret && (de = readdir(d))) {
+		ssize_t n;
+
+		if (de->d_name[0] == '.')
+			continue;
+		n = readlinkat(dirfd(d), de->d_name, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;	/* closed meanwhile */
+		link[n] = '\0';
+		if (sscanf(link, "socket:[%llu]", &ino) == 1)
+			ret = one_fd(t, cs, ino);
+	}
+	closedir(d);
+	return ret;
+}
+
+int net_lock_tree_conns(const pid_t *pids, size_t nr, size_t *nr_locked)
+{
+	struct sk_diag t = { 0 };
+	struct conns cs = { 0 };
+	int ret = -1;
+	size_t i;
+
+	for (i = 0; i < nr; i++)
+		if (task_conns(pids[i], &t, &cs))
+			goto out;
+	ret = net_lock_conns(cs.v, cs.nr);
+	if (!ret && nr_locked)
+		*nr_locked = cs.nr;
+out:
+	sk_diag_free(&t);
+	free(cs.v);
+	free(cs.ino);
+	return ret;
+}

@@ -1,0 +1,501 @@
+/*
+ * The network lock on this kernel, in a private network namespace (lo up)
+ * so that the host's rules and connections are never touched: a real TCP
+ * connection between two processes goes silent while locked (the sender
+ * retransmits, sees no error and no RST, its data waits in its send
+ * queue; nothing reaches the other end) and carries everything once
+ * unlocked; IPv4, IPv6 and v4-mapped-v6; the table goes away on SIGTERM,
+ * SIGINT and exit, and after a SIGKILL the next run removes it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <linux/sockios.h>
+
+#include "unit.h"
+#include "net-lock.h"
+
+#define DATA_LEN	1000
+#define BACK_LEN	100
+#define WAIT_MS		10000
+
+static bool in_ns;
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static int test_method(void)
+{
+	enum net_lock_method m;
+
+	CHECK(!net_lock_method(NULL, &m) && m == NET_LOCK_NFT);
+	CHECK(!net_lock_method("nftables", &m) && m == NET_LOCK_NFT);
+	CHECK(!net_lock_method("iptables", &m) && m == NET_LOCK_NFT);
+	CHECK(!net_lock_method("skip", &m) && m == NET_LOCK_SKIP);
+	CHECK(!net_lock_method("none", &m) && m == NET_LOCK_SKIP);
+	CHECK(net_lock_method("ebtables", &m) == -1);
+	return 0;
+}
+
+static int test_netns(void)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int fd;
+
+	CHECK(!unshare(CLONE_NEWNET));
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	CHECK(fd >= 0);
+	CHECK(!ioctl(fd, SIOCGIFFLAGS, &ifr));
+	ifr.ifr_flags |= IFF_UP;
+	CHECK(!ioctl(fd, SIOCSIFFLAGS, &ifr));
+	close(fd);
+	in_ns = true;
+	return 0;
+}
+
+static int test_probe(void)
+{
+	char why[256] = "";
+	char name[64];
+
+	CHECK(in_ns);
+	CHECK(net_lock_probe(why, sizeof(why)) == 0);
+	snprintf(name, sizeof(name), "criu-probe-%d", (int)getpid());
+	CHECK(net_lock_table_exists(name) == 0);
+	return 0;
+}
+
+/* ---- a connection between two processes ----------------------------------------------------- */
+
+/* What the child holding the locked end answers to 'q'. */
+struct report {
+	int	unread, unsent, error, retrans;
+};
+
+struct pair {
+	int	family;
+	bool	mapped;		/* AF_INET6 socket to ::ffff:127.0.0.1 */
+	int	peer;		/* the parent's end */
+	pid_t	child;		/* holds the tree's end */
+	int	cmd, ans;	/* pipes to and from the child */
+	struct net_lock_conn conn;	/* the child's end as a lock tuple */
+};
+
+static void fill(unsigned char *p, size_t n, unsigned int seed)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		p[i] = (unsigned char)(i * 7 + seed);
+}
+
+/*
+ * Times the socket tried again to send what got no answer: a dropped
+ * packet is retransmitted when it left the host (dropped on input) and
+ * probed again when the drop was on its way out (a local failure).
+ */
+static int retrans(int fd)
+{
+	struct tcp_info ti;
+	socklen_t l = sizeof(ti);
+
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &l))
+		return -1;
+	return (int)(ti.tcpi_total_retrans + ti.tcpi_probes);
+}
+
+static void report(int fd, struct report *r)
+{
+	socklen_t l = sizeof(r->error);
+
+	ioctl(fd, FIONREAD, &r->unread);
+	ioctl(fd, SIOCOUTQ, &r->unsent);
+	getsockopt(fd, SOL_SOCKET, SO_ERROR, &r->error, &l);
+	r->retrans = retrans(fd);
+}
+
+/* Read exactly @n bytes of pattern @seed within WAIT_MS: 0, or -1. */
+static int read_all(int fd, size_t n, unsigned int seed)
+{
+	unsigned char got[DATA_LEN], want[DATA_LEN];
+	long long end = now_ms() + WAIT_MS;
+	size_t have = 0;
+
+	fill(want, n, seed);
+	while (have < n) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t r;
+
+		if (poll(&p, 1, (int)(end - now_ms())) <= 0)
+			return -1;
+		r = recv(fd, got + have, n - have, 0);
+		if (r <= 0)
+			return -1;
+		have += (size_t)r;
+	}
+	return memcmp(got, want, n) ? -1 : 0;
+}
+
+static void child_loop(int fd, int cmd, int ans)
+{
+	unsigned char back[BACK_LEN];
+	struct report r;
+	char c;
+	int res;
+
+	fill(back, sizeof(back), 3);
+	while (read(cmd, &c, 1) == 1) {
+		switch (c) {
+		case 'q':
+			report(fd, &r);
+			if (write(ans, &r, sizeof(r)) != sizeof(r))
+				_exit(2);
+			break;
+		case 'x':
+			res = send(fd, back, sizeof(back), 0) == sizeof(back) ? 0 : -1;
+			if (write(ans, &res, sizeof(res)) != sizeof(res))
+				_exit(2);
+			break;
+		case 'e':
+			res = read_all(fd, DATA_LEN, 1);
+			if (write(ans, &res, sizeof(res)) != sizeof(res))
+				_exit(2);
+			_exit(0);
+		}
+	}
+	_exit(1);
+}
+
+static int local_sockaddr(const struct pair *p, struct sockaddr_storage *ss, socklen_t *len)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (p->family == AF_INET) {
+		struct sockaddr_in *a = (void *)ss;
+
+		a->sin_family = AF_INET;
+		a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		*len = sizeof(*a);
+	} else {
+		struct sockaddr_in6 *a = (void *)ss;
+
+		a->sin6_family = AF_INET6;
+		if (p->mapped)
+			inet_pton(AF_INET6, "::ffff:127.0.0.1", &a->sin6_addr);
+		else
+			a->sin6_addr = in6addr_loopback;
+		*len = sizeof(*a);
+	}
+	return 0;
+}
+
+/* The tuple of @fd as its owner sees it. */
+static int tuple(int fd, struct net_lock_conn *c)
+{
+	struct sockaddr_storage l, r;
+	socklen_t ll = sizeof(l), rl = sizeof(r);
+
+	if (getsockname(fd, (void *)&l, &ll) || getpeername(fd, (void *)&r, &rl))
+		return -1;
+	memset(c, 0, sizeof(*c));
+	c->family = l.ss_family;
+	if (c->family == AF_INET) {
+		memcpy(c->src, &((struct sockaddr_in *)&l)->sin_addr, 4);
+		memcpy(c->dst, &((struct sockaddr_in *)&r)->sin_addr, 4);
+		c->sport = ntohs(((struct sockaddr_in *)&l)->sin_port);
+		c->dport = ntohs(((struct sockaddr_in *)&r)->sin_port);
+	} else {
+		memcpy(c->src, &((struct sockaddr_in6 *)&l)->sin6_addr, 16);
+		memcpy(c->dst, &((struct sockaddr_in6 *)&r)->sin6_addr, 16);
+		c->sport = ntohs(((struct sockaddr_in6 *)&l)->sin6_port);
+		c->dport = ntohs(((struct sockaddr_in6 *)&r)->sin6_port);
+	}
+	return 0;
+}
+
+static int pair_open(struct pair *p)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int lfd, tree, cmd[2], ans[2];
+
+	local_sockaddr(p, &ss, &len);
+	lfd = socket(p->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lfd < 0 || bind(lfd, (void *)&ss, len) || listen(lfd, 1) ||
+	    getsockname(lfd, (void *)&ss, &len))
+		return -1;
+	p->peer = socket(p->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (p->peer < 0 || connect(p->peer, (void *)&ss, len))
+		return -1;
+	tree = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	close(lfd);
+	if (tree < 0 || tuple(tree, &p->conn) || pipe2(cmd, O_CLOEXEC) || pipe2(ans, O_CLOEXEC))
+		return -1;
+	p->child = fork();
+	if (p->child < 0)
+		return -1;
+	if (!p->child) {
+		close(p->peer);
+		close(cmd[1]);
+		close(ans[0]);
+		child_loop(tree, cmd[0], ans[1]);
+	}
+	close(tree);
+	close(cmd[0]);
+	close(ans[1]);
+	p->cmd = cmd[1];
+	p->ans = ans[0];
+	return 0;
+}
+
+static int ask(struct pair *p, char c, void *out, size_t len)
+{
+	return write(p->cmd, &c, 1) == 1 && read(p->ans, out, len) == (ssize_t)len ? 0 : -1;
+}
+
+static void pair_close(struct pair *p)
+{
+	int status;
+
+	close(p->cmd);
+	close(p->ans);
+	close(p->peer);
+	if (p->child > 0)
+		waitpid(p->child, &status, 0);	/* its command pipe is closed: it exits */
+	p->child = 0;
+}
+
+/* Both ends have retransmitted: each sent a packet the lock dropped. */
+static int wait_both_retransmit(struct pair *p, struct report *tree)
+{
+	long long end = now_ms() + WAIT_MS;
+
+	while (now_ms() < end) {
+		if (ask(p, 'q', tree, sizeof(*tree)))
+			return -1;
+		if (tree->retrans > 0 && retrans(p->peer) > 0)
+			return 0;
+		usleep(10000);
+	}
+	return -1;
+}
+
+static int silence_then_flow(struct pair *p, bool by_tree)
+{
+	unsigned char data[DATA_LEN];
+	struct report tree;
+	int res, unsent = -1, err = -1;
+	socklen_t l = sizeof(err);
+
+	CHECK(pair_open(p) == 0);
+	if (by_tree)
+		CHECK(net_lock_tree_conns(&p->child, 1, NULL) == 0);
+	else
+		CHECK(net_lock_conns(&p->conn, 1) == 0);
+	CHECK(net_lock_table_exists(net_lock_table()) == 1);
+	fill(data, sizeof(data), 1);
+	CHECK(send(p->peer, data, sizeof(data), 0) == (ssize_t)sizeof(data));
+	CHECK(ask(p, 'x', &res, sizeof(res)) == 0 && res == 0);
+	if (wait_both_retransmit(p, &tree)) {
+		fprintf(stderr, "tree: unread %d unsent %d error %d retrans %d; peer retrans %d\n",
+			tree.unread, tree.unsent, tree.error, tree.retrans, retrans(p->peer));
+		CHECK(0);
+	}
+	/* silence: nothing delivered either way, no error, data waits to be sent */
+	CHECK(tree.unread == 0 && tree.error == 0 && tree.unsent == BACK_LEN);
+	CHECK(!ioctl(p->peer, SIOCOUTQ, &unsent) && unsent == DATA_LEN);
+	CHECK(!getsockopt(p->peer, SOL_SOCKET, SO_ERROR, &err, &l) && err == 0);
+	CHECK(ioctl(p->peer, FIONREAD, &res) == 0 && res == 0);
+	CHECK(net_unlock() == 0);
+	CHECK(net_lock_table()[0] == '\0');
+	/* everything arrives, in order, after the lock */
+	CHECK(ask(p, 'e', &res, sizeof(res)) == 0 && res == 0);
+	CHECK(read_all(p->peer, BACK_LEN, 3) == 0);
+	return 0;
+}
+
+/* A pair of @family, locked by tuple or found from the child's fds. */
+static int lock_pair(int family, bool mapped, bool by_tree)
+{
+	struct pair p = { .family = family, .mapped = mapped };
+	int ret;
+
+	CHECK(in_ns);
+	ret = silence_then_flow(&p, by_tree);
+	net_unlock();
+	pair_close(&p);
+	return ret;
+}
+
+static int test_lock_v4(void)
+{
+	return lock_pair(AF_INET, false, false);
+}
+
+static int test_lock_v6(void)
+{
+	return lock_pair(AF_INET6, false, true);
+}
+
+static int test_lock_mapped(void)
+{
+	return lock_pair(AF_INET6, true, true);
+}
+
+/* ---- the table goes away --------------------------------------------------------------------- */
+
+/* A child that locks one tuple, tells the table's name, then waits for @sig or exits. */
+static pid_t locker(char *name, size_t len, bool just_exit)
+{
+	struct net_lock_conn c = { .family = AF_INET, .sport = 4000, .dport = 5000 };
+	int fds[2];
+	pid_t pid;
+
+	c.src[0] = c.dst[0] = 10;
+	c.dst[3] = 2;
+	if (pipe2(fds, O_CLOEXEC))
+		return -1;
+	pid = fork();
+	if (!pid) {
+		close(fds[0]);
+		if (net_lock_conns(&c, 1) ||
+		    write(fds[1], net_lock_table(), NET_LOCK_NAME_MAX) != NET_LOCK_NAME_MAX)
+			_exit(1);
+		if (just_exit)
+			exit(3);	/* a failed criu returning from main: atexit runs */
+		for (;;)
+			pause();
+	}
+	close(fds[1]);
+	if (pid > 0 && read(fds[0], name, len) != (ssize_t)len) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		pid = -1;
+	}
+	close(fds[0]);
+	return pid;
+}
+
+static int killed_by(pid_t pid, int sig)
+{
+	int status;
+
+	if (sig)
+		kill(pid, sig);
+	if (waitpid(pid, &status, 0) != pid)
+		return 0;
+	return sig ? WIFSIGNALED(status) && WTERMSIG(status) == sig : WIFEXITED(status);
+}
+
+static int test_signals(void)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	char name[NET_LOCK_NAME_MAX];
+	unsigned int i;
+	pid_t pid;
+
+	CHECK(in_ns);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		pid = locker(name, sizeof(name), false);
+		CHECK(pid > 0);
+		CHECK(net_lock_table_exists(name) == 1);
+		CHECK(killed_by(pid, sigs[i]));
+		CHECK(net_lock_table_exists(name) == 0);
+	}
+	pid = locker(name, sizeof(name), true);
+	CHECK(pid > 0);
+	CHECK(killed_by(pid, 0));
+	CHECK(net_lock_table_exists(name) == 0);
+	return 0;
+}
+
+static int test_stale(void)
+{
+	char dead[NET_LOCK_NAME_MAX], live[NET_LOCK_NAME_MAX];
+	pid_t a, b;
+	int ret = 0;
+
+	CHECK(in_ns);
+	a = locker(dead, sizeof(dead), false);
+	CHECK(a > 0);
+	b = locker(live, sizeof(live), false);
+	if (b <= 0) {
+		killed_by(a, SIGKILL);
+		CHECK(b > 0);
+	}
+	if (!killed_by(a, SIGKILL) || net_lock_table_exists(dead) != 1)
+		ret = -1;		/* SIGKILL: nothing ran, the table stayed */
+	else if (net_lock_cleanup_stale() != 1 || net_lock_table_exists(dead) != 0)
+		ret = -1;		/* the next run removed it */
+	else if (net_lock_table_exists(live) != 1)
+		ret = -1;		/* and left the running one alone */
+	killed_by(b, SIGTERM);
+	CHECK(ret == 0);
+	CHECK(net_lock_table_exists(live) == 0);
+	CHECK(net_lock_cleanup_stale() == 0);
+	return 0;
+}
+
+static int test_keep(void)
+{
+	struct net_lock_conn c = { .family = AF_INET6, .sport = 1, .dport = 2 };
+	char own[NET_LOCK_NAME_MAX], kept[NET_LOCK_NAME_MAX];
+	pid_t root = 4242;
+
+	CHECK(in_ns);
+	c.src[15] = c.dst[15] = 1;
+	snprintf(kept, sizeof(kept), NET_LOCK_KEPT_PREFIX "%d", (int)root);
+	CHECK(net_lock_keep(root) == -1);		/* nothing to hand over */
+	CHECK(net_lock_conns(&c, 1) == 0);
+	snprintf(own, sizeof(own), "%s", net_lock_table());
+	CHECK(net_lock_keep(root) == 0);
+	CHECK(net_lock_table()[0] == '\0');
+	CHECK(net_lock_table_exists(own) == 0);
+	CHECK(net_lock_table_exists(kept) == 1);
+	CHECK(net_lock_cleanup_stale() == 0);		/* not a stale one */
+	CHECK(net_unlock_kept(root) == 0);
+	CHECK(net_lock_table_exists(kept) == 0);
+	CHECK(net_unlock_kept(root) == 0);		/* gone already: not an error */
+	return 0;
+}
+
+/* A lock replaced by another: the new tuples are locked, and unlocked after. */
+static int test_relock(void)
+{
+	struct net_lock_conn other = { .family = AF_INET, .sport = 1, .dport = 2 };
+
+	CHECK(in_ns);
+	CHECK(net_lock_conns(&other, 1) == 0);
+	return lock_pair(AF_INET, false, false);
+}
+
+static const struct unit_case cases[] = {
+	{ "--network-lock names", test_method },
+	{ "a private network namespace, lo up", test_netns },
+	{ "probe: table, chains, rule created and deleted at once", test_probe },
+	{ "IPv4: silence while locked, all data after", test_lock_v4 },
+	{ "IPv6, tuples from sock_diag: silence, then all data", test_lock_v6 },
+	{ "v4-mapped IPv6: silence, then all data", test_lock_mapped },
+	{ "a second lock replaces the first", test_relock },
+	{ "SIGTERM, SIGINT, SIGHUP, exit: the table goes", test_signals },
+	{ "SIGKILL: the next run removes the table", test_stale },
+	{ "handed over to the restore, removed by it", test_keep },
+};
+
+UNIT_MAIN(cases)
