@@ -28,6 +28,9 @@
 
 /* ---- the message buffer ------------------------------------------------------------ */
 
+/* Sequence numbers never repeat within a process: a late answer is never taken for a new one. */
+static uint32_t nl_seq;
+
 static void *nlb_room(struct nlb *b, size_t n)
 {
 	void *r;
@@ -74,7 +77,7 @@ static void nlb_msg(struct nlb *b, uint16_t type, uint16_t flags, uint8_t family
 		return;
 	h->nlmsg_type = type;
 	h->nlmsg_flags = NLM_F_REQUEST | flags;
-	h->nlmsg_seq = ++b->seq;
+	h->nlmsg_seq = b->seq = ++nl_seq;
 	g = NLMSG_DATA(h);
 	g->nfgen_family = family;
 	g->version = NFNETLINK_V0;
@@ -156,12 +159,12 @@ void nft_msg(struct nlb *b, uint16_t cmd, uint16_t flags)
 	b->last_off = off;
 }
 
-void nft_table(struct nlb *b, uint16_t cmd, const char *name)
+void nft_table(struct nlb *b, uint16_t cmd, const char *name, uint32_t flags)
 {
 	nft_msg(b, cmd, cmd == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0);
 	nlb_str(b, NFTA_TABLE_NAME, name);
 	if (cmd == NFT_MSG_NEWTABLE)
-		nlb_be32(b, NFTA_TABLE_FLAGS, 0);
+		nlb_be32(b, NFTA_TABLE_FLAGS, flags);
 }
 
 void nft_chain(struct nlb *b, const char *table, const char *chain, uint32_t hook, int prio)
@@ -330,19 +333,19 @@ static int walk_acks(const char *buf, size_t n, uint32_t last, int *err)
 	return 0;
 }
 
-int nft_commit(const struct nlb *b)
+int nft_commit_on(int fd, const struct nlb *b)
 {
 	char buf[NL_RCVBUF] __attribute__((aligned(8)));
-	int fd, err = 0, done = 0, sz;
+	int err = 0, done = 0, sz;
 	ssize_t n;
 
 	if (b->oom) {
 		errno = ENOMEM;
 		return -1;
 	}
-	fd = nft_socket();
-	if (fd < 0)
-		return -1;
+	/* what an earlier failed batch left unread */
+	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
 	sz = (int)b->len * 2;
 	if (b->len > 65536)
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz));
@@ -356,41 +359,65 @@ int nft_commit(const struct nlb *b)
 		}
 		done = walk_acks(buf, (size_t)n, b->last, &err);
 	}
-	close(fd);
 	errno = err;
 	return err ? -1 : 0;
 }
 
+int nft_commit(const struct nlb *b)
+{
+	int fd = nft_socket(), ret, err;
+
+	if (fd < 0)
+		return -1;
+	ret = nft_commit_on(fd, b);
+	err = errno;
+	close(fd);
+	errno = err;
+	return ret;
+}
+
 /* ---- listing tables ----------------------------------------------------------------- */
 
-static int table_name(const struct nlmsghdr *h, char *name, size_t len)
+/* The name (required) and flags (0 if absent) of one table; -1 if malformed. */
+static int table_attrs(const struct nlmsghdr *h, char *name, size_t len, uint32_t *flags)
 {
 	size_t off = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct nfgenmsg));
+	bool named = false;
 
+	*flags = 0;
 	while (off + NLA_HDRLEN <= h->nlmsg_len) {
 		const struct nlattr *a = (const void *)((const char *)h + off);
-		size_t alen = a->nla_len;
+		const char *p = (const char *)a + NLA_HDRLEN;
+		size_t alen = a->nla_len, plen = alen - NLA_HDRLEN, slen;
 
 		if (alen < NLA_HDRLEN || alen > h->nlmsg_len - off)
 			return -1;
-		if ((a->nla_type & NLA_TYPE_MASK) == NFTA_TABLE_NAME) {
-			size_t slen = strnlen((const char *)a + NLA_HDRLEN, alen - NLA_HDRLEN);
-
+		switch (a->nla_type & NLA_TYPE_MASK) {
+		case NFTA_TABLE_NAME:
+			slen = strnlen(p, plen);
 			if (slen >= len)
 				return -1;
-			memcpy(name, (const char *)a + NLA_HDRLEN, slen);
+			memcpy(name, p, slen);
 			name[slen] = '\0';
-			return 0;
+			named = true;
+			break;
+		case NFTA_TABLE_FLAGS:
+			if (plen < sizeof(*flags))
+				return -1;
+			memcpy(flags, p, sizeof(*flags));
+			*flags = ntohl(*flags);
+			break;
 		}
 		off += NLA_ALIGN(alen);
 	}
-	return -1;
+	return named ? 0 : -1;
 }
 
 /* 1 at the end of the dump, 0 read on, -1 with errno. */
 static int walk_tables(const char *buf, size_t n, nft_table_fn fn, void *arg)
 {
 	char name[NFT_TABLE_MAXNAMELEN];
+	uint32_t flags;
 	size_t off = 0;
 
 	while (off + NLMSG_HDRLEN <= n) {
@@ -407,7 +434,7 @@ static int walk_tables(const char *buf, size_t n, nft_table_fn fn, void *arg)
 			return -1;
 		}
 		if (h->nlmsg_type == NFT_TYPE(NFT_MSG_NEWTABLE) &&
-		    !table_name(h, name, sizeof(name)) && fn(name, arg))
+		    !table_attrs(h, name, sizeof(name), &flags) && fn(name, flags, arg))
 			return -1;
 		off += NLMSG_ALIGN(h->nlmsg_len);
 	}

@@ -31,9 +31,15 @@
 
 static const int lock_signals[] = { SIGTERM, SIGINT, SIGHUP };
 
-/* This process's lock: kept whole so that it can be replaced or handed over. */
+/*
+ * This process's lock: kept whole so that it can be replaced or handed
+ * over. The table is NFT_TABLE_F_OWNER of @fd: the kernel deletes it when
+ * that socket closes, so even a SIGKILLed criu leaves no rule behind, and
+ * only @fd may change it.
+ */
 static struct {
 	char			table[NET_LOCK_NAME_MAX];	/* "": none */
+	int			fd;		/* the owner socket, while table[0] */
 	pid_t			owner;
 	struct net_lock_conn	*conns;
 	size_t			nr;
@@ -42,7 +48,13 @@ static struct {
 	size_t			del_len;
 	struct sigaction	old[3];
 	bool			handlers, atexit_set;
+	bool			unowned;	/* the kernel has no NFT_TABLE_F_OWNER */
 } lk;
+
+void net_lock_set_unowned(bool on)
+{
+	lk.unowned = on;
+}
 
 int net_lock_method(const char *name, enum net_lock_method *m)
 {
@@ -106,20 +118,19 @@ static int lock_name_alive(const char *name)
 
 /* ---- removal on the way out --------------------------------------------------------- */
 
-/* Only syscalls: called from a signal handler too. */
+/*
+ * Only syscalls: called from a signal handler too. Closing the owner
+ * socket would be enough; the explicit delete does not depend on it.
+ */
 static void drop_own_table(void)
 {
-	int fd;
-
 	if (!lk.table[0] || lk.owner != getpid())
 		return;
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
-	if (fd >= 0) {
-		/* the kernel commits the batch before send() returns */
-		if (send(fd, lk.del, lk.del_len, 0) < 0)
-			(void)0;
-		close(fd);
-	}
+	/* the kernel commits the batch before send() returns */
+	if (send(lk.fd, lk.del, lk.del_len, 0) < 0)
+		(void)0;
+	close(lk.fd);
+	lk.table[0] = '\0';
 }
 
 static void on_signal(int sig)
@@ -127,7 +138,6 @@ static void on_signal(int sig)
 	unsigned int i;
 
 	drop_own_table();
-	lk.table[0] = '\0';
 	for (i = 0; i < sizeof(lock_signals) / sizeof(lock_signals[0]); i++)
 		if (lock_signals[i] == sig)
 			sigaction(sig, &lk.old[i], NULL);
@@ -160,7 +170,7 @@ static int build_del(const char *table)
 	int ret = -1;
 
 	nft_batch_begin(&b);
-	nft_table(&b, NFT_MSG_DELTABLE, table);
+	nft_table(&b, NFT_MSG_DELTABLE, table, 0);
 	nft_batch_end(&b);
 	if (!b.oom && b.len <= sizeof(lk.del)) {
 		memcpy(lk.del, b.p, b.len);
@@ -197,11 +207,12 @@ static void conn_rules(struct nlb *b, const char *table, const struct net_lock_c
 }
 
 /* The table with its two chains (kept if present), emptied, then @c's rules. */
-static void table_rules(struct nlb *b, const char *table, const struct net_lock_conn *c, size_t nr)
+static void table_rules(struct nlb *b, const char *table, uint32_t flags,
+			const struct net_lock_conn *c, size_t nr)
 {
 	size_t i;
 
-	nft_table(b, NFT_MSG_NEWTABLE, table);
+	nft_table(b, NFT_MSG_NEWTABLE, table, flags);
 	nft_chain(b, table, CHAIN_IN, NF_INET_LOCAL_IN, LOCK_PRIO);
 	nft_chain(b, table, CHAIN_OUT, NF_INET_LOCAL_OUT, LOCK_PRIO);
 	nft_flush_chain(b, table, CHAIN_IN);
@@ -225,57 +236,49 @@ static int check_conns(const struct net_lock_conn *c, size_t nr)
 
 /* ---- the API ---------------------------------------------------------------------------- */
 
-int net_lock_conns(const struct net_lock_conn *c, size_t nr)
+/* A copy of @c, or NULL (logged) when @nr is not 0 and memory is short. */
+static struct net_lock_conn *conns_dup(const struct net_lock_conn *c, size_t nr, bool *oom)
 {
-	struct net_lock_conn *copy = NULL;
-	struct nlb b = { 0 };
-	char table[NET_LOCK_NAME_MAX];
-	int ret = -1;
+	struct net_lock_conn *copy;
 
-	if (check_conns(c, nr))
-		return -1;
-	if (!lk.table[0])
-		net_lock_cleanup_stale();	/* what a killed criu left: logged, not fatal */
-	if (nr && !(copy = malloc(nr * sizeof(*c)))) {
+	*oom = false;
+	if (!nr)
+		return NULL;
+	copy = malloc(nr * sizeof(*c));
+	if (!copy) {
 		pr_err("out of memory");
-		return -1;
+		*oom = true;
+		return NULL;
 	}
-	if (nr)
-		memcpy(copy, c, nr * sizeof(*c));
-	snprintf(table, sizeof(table), NET_LOCK_PREFIX "%d-%llu", (int)getpid(), start_time(getpid()));
-	if (build_del(table)) {
-		pr_err("the removal message of %s does not fit", table);
-		goto out;
+	return memcpy(copy, c, nr * sizeof(*c));
+}
+
+/* The owner socket and the prebuilt delete of a first lock; -1 logged. */
+static int lock_start(void)
+{
+	snprintf(lk.table, sizeof(lk.table), NET_LOCK_PREFIX "%d-%llu", (int)getpid(),
+		 start_time(getpid()));
+	if (build_del(lk.table)) {
+		pr_err("the removal message of %s does not fit", lk.table);
+		goto fail;
 	}
-	/* handlers before the table: a signal in between finds it named already */
-	memcpy(lk.table, table, sizeof(table));
+	lk.fd = nft_socket();
+	if (lk.fd < 0) {
+		pr_perror("NETLINK_NETFILTER socket");
+		goto fail;
+	}
 	lk.owner = getpid();
 	handlers_set(true);
-	nft_batch_begin(&b);
-	table_rules(&b, table, c, nr);
-	nft_batch_end(&b);
-	if (nft_commit(&b)) {
-		pr_perror("locking %zu connections in nftables table inet %s", nr, table);
-		goto out;
-	}
-	free(lk.conns);
-	lk.conns = copy;
-	lk.nr = nr;
-	copy = NULL;
-	ret = 0;
-	pr_info("%zu connections locked in table inet %s", nr, table);
-out:
-	if (ret && !lk.conns) {
-		lk.table[0] = '\0';
-		handlers_set(false);
-	}
-	free(copy);
-	nlb_free(&b);
-	return ret;
+	return 0;
+fail:
+	lk.table[0] = '\0';
+	return -1;
 }
 
 static void lock_forget(void)
 {
+	if (lk.table[0])
+		close(lk.fd);
 	lk.table[0] = '\0';
 	handlers_set(false);
 	free(lk.conns);
@@ -283,16 +286,71 @@ static void lock_forget(void)
 	lk.nr = 0;
 }
 
-/* Delete table inet @name; one that is not there is not an error. */
-static int drop_table(const char *name)
+/* The table of this process with @c's rules: 0, or -1 with errno (not logged). */
+static int lock_commit(const struct net_lock_conn *c, size_t nr)
+{
+	struct nlb b = { 0 };
+	int ret, err;
+
+	nft_batch_begin(&b);
+	table_rules(&b, lk.table, lk.unowned ? 0 : NFT_TABLE_F_OWNER, c, nr);
+	nft_batch_end(&b);
+	ret = nft_commit_on(lk.fd, &b);
+	err = errno;
+	nlb_free(&b);
+	errno = err;
+	return ret;
+}
+
+int net_lock_conns(const struct net_lock_conn *c, size_t nr)
+{
+	struct net_lock_conn *copy;
+	bool first = !lk.table[0], oom;
+	int ret;
+
+	if (check_conns(c, nr))
+		return -1;
+	copy = conns_dup(c, nr, &oom);
+	if (oom)
+		return -1;
+	if (first) {
+		net_lock_cleanup_stale();	/* what an older criu left: logged, not fatal */
+		if (lock_start()) {
+			free(copy);
+			return -1;
+		}
+	}
+	ret = lock_commit(c, nr);
+	if (ret && first && errno == EOPNOTSUPP && !lk.unowned) {
+		pr_warn("nftables tables have no owner here (before Linux 5.12): a killed "
+			"criu leaves its table to the next run");
+		lk.unowned = true;
+		ret = lock_commit(c, nr);
+	}
+	if (ret) {
+		pr_perror("locking %zu connections in nftables table inet %s", nr, lk.table);
+		free(copy);
+		if (first)
+			lock_forget();	/* nothing was created: the batch is all or nothing */
+		return -1;
+	}
+	free(lk.conns);
+	lk.conns = copy;
+	lk.nr = nr;
+	pr_info("%zu connections locked in table inet %s", nr, lk.table);
+	return 0;
+}
+
+/* Delete table inet @name (through @fd if >= 0); absent is not an error. */
+static int drop_table(int fd, const char *name)
 {
 	struct nlb b = { 0 };
 	int ret = 0;
 
 	nft_batch_begin(&b);
-	nft_table(&b, NFT_MSG_DELTABLE, name);
+	nft_table(&b, NFT_MSG_DELTABLE, name, 0);
 	nft_batch_end(&b);
-	if (!nft_commit(&b)) {
+	if (!(fd >= 0 ? nft_commit_on(fd, &b) : nft_commit(&b))) {
 		pr_info("table inet %s removed", name);
 	} else if (errno == ENOENT) {
 		pr_info("no table inet %s: nothing to remove", name);
@@ -310,8 +368,8 @@ int net_unlock(void)
 
 	if (!lk.table[0])
 		return 0;
-	ret = drop_table(lk.table);
-	lock_forget();
+	ret = drop_table(lk.fd, lk.table);
+	lock_forget();		/* closes the owner socket: the table is gone anyway */
 	return ret;
 }
 
@@ -327,10 +385,10 @@ int net_lock_keep(pid_t root)
 	}
 	snprintf(kept, sizeof(kept), NET_LOCK_KEPT_PREFIX "%d", (int)root);
 	nft_batch_begin(&b);
-	table_rules(&b, kept, lk.conns, lk.nr);
-	nft_table(&b, NFT_MSG_DELTABLE, lk.table);
+	table_rules(&b, kept, 0, lk.conns, lk.nr);	/* no owner: it outlives criu */
+	nft_table(&b, NFT_MSG_DELTABLE, lk.table, 0);
 	nft_batch_end(&b);
-	if (nft_commit(&b)) {
+	if (nft_commit_on(lk.fd, &b)) {
 		pr_perror("handing table inet %s over to inet %s", lk.table, kept);
 		ret = -1;
 	} else {
@@ -346,7 +404,7 @@ int net_unlock_kept(pid_t root)
 	char kept[NET_LOCK_NAME_MAX];
 
 	snprintf(kept, sizeof(kept), NET_LOCK_KEPT_PREFIX "%d", (int)root);
-	return drop_table(kept);
+	return drop_table(-1, kept);
 }
 
 /* ---- stale tables ------------------------------------------------------------------------ */
@@ -358,11 +416,12 @@ struct names {
 	bool	found;
 };
 
-static int collect_stale(const char *name, void *arg)
+/* Owned tables go with their socket: only an unowned one of a dead criu is stale. */
+static int collect_stale(const char *name, uint32_t flags, void *arg)
 {
 	struct names *n = arg;
 
-	if (lock_name_alive(name) != 0)
+	if ((flags & NFT_TABLE_F_OWNER) || lock_name_alive(name) != 0)
 		return 0;
 	if (n->nr == n->cap) {
 		size_t cap = n->cap ? 2 * n->cap : 8;
@@ -393,7 +452,7 @@ int net_lock_cleanup_stale(void)
 		goto out;
 	nft_batch_begin(&b);
 	for (i = 0; i < n.nr; i++)
-		nft_table(&b, NFT_MSG_DELTABLE, n.v[i]);
+		nft_table(&b, NFT_MSG_DELTABLE, n.v[i], 0);
 	nft_batch_end(&b);
 	if (nft_commit(&b)) {
 		pr_perror("removing %zu stale lock tables (the first: inet %s)", n.nr, n.v[0]);
@@ -408,10 +467,11 @@ out:
 	return ret;
 }
 
-static int match_name(const char *name, void *arg)
+static int match_name(const char *name, uint32_t flags, void *arg)
 {
 	struct names *n = arg;
 
+	(void)flags;
 	if (!strcmp(name, n->want))
 		n->found = true;
 	return 0;
@@ -441,8 +501,8 @@ int net_lock_probe(char *why, size_t len)
 	/* not a criu-lock- name: a killed probe leaves nothing, the batch deletes it */
 	snprintf(table, sizeof(table), "criu-probe-%d", (int)getpid());
 	nft_batch_begin(&b);
-	table_rules(&b, table, &c, 1);
-	nft_table(&b, NFT_MSG_DELTABLE, table);
+	table_rules(&b, table, 0, &c, 1);
+	nft_table(&b, NFT_MSG_DELTABLE, table, 0);
 	nft_batch_end(&b);
 	if (nft_commit(&b)) {
 		snprintf(why, len, "an nftables table with a drop rule over NETLINK_NETFILTER: %s",

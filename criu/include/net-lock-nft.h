@@ -42,8 +42,11 @@ void nlb_free(struct nlb *b);
 void nft_batch_begin(struct nlb *b);
 void nft_batch_end(struct nlb *b);
 void nft_msg(struct nlb *b, uint16_t cmd, uint16_t flags);
-/* NFT_MSG_NEWTABLE (created if absent) or NFT_MSG_DELTABLE, family inet. */
-void nft_table(struct nlb *b, uint16_t cmd, const char *name);
+/*
+ * NFT_MSG_NEWTABLE (created if absent, with NFT_TABLE_F_* @flags) or
+ * NFT_MSG_DELTABLE (@flags unused), family inet.
+ */
+void nft_table(struct nlb *b, uint16_t cmd, const char *name, uint32_t flags);
 /* A filter base chain on @hook at @prio, policy accept (created if absent). */
 void nft_chain(struct nlb *b, const char *table, const char *chain, uint32_t hook, int prio);
 /* Remove every rule of a chain. */
@@ -53,10 +56,12 @@ void nft_drop_rule(struct nlb *b, const char *table, const char *chain, const st
 
 /* A NETLINK_NETFILTER socket with a receive timeout; -1 with errno. */
 int nft_socket(void);
+/* On a fresh socket, or on @fd (the owner of an NFT_TABLE_F_OWNER table). */
 int nft_commit(const struct nlb *b);
+int nft_commit_on(int fd, const struct nlb *b);
 
-/* Call @fn with the name of every inet table; a non-zero return stops it (-1). */
-typedef int (*nft_table_fn)(const char *name, void *arg);
+/* Call @fn for every inet table (NFT_TABLE_F_* @flags); a non-zero return stops it (-1). */
+typedef int (*nft_table_fn)(const char *name, uint32_t flags, void *arg);
 int nft_list_tables(nft_table_fn fn, void *arg);
 
 #endif /* CRIU_NET_LOCK_NFT_H */

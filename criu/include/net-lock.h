@@ -77,6 +77,12 @@ int net_lock_keep(pid_t root);
 /* Remove criu-kept-@root (absent: not an error). */
 int net_unlock_kept(pid_t root);
 
+/*
+ * Tables without NFT_TABLE_F_OWNER from the next lock on (what a kernel
+ * before 5.12 gets, after a warning): for tests of the stale sweep.
+ */
+void net_lock_set_unowned(bool on);
+
 /* The table this process holds ("" if none), for tests and messages. */
 const char *net_lock_table(void);
 

@@ -360,8 +360,11 @@ static int test_lock_mapped(void)
 
 /* ---- the table goes away --------------------------------------------------------------------- */
 
-/* A child that locks one tuple, tells the table's name, then waits for @sig or exits. */
-static pid_t locker(char *name, size_t len, bool just_exit)
+/*
+ * A child that locks one tuple (in a table without an owner if @unowned),
+ * tells the table's name, then waits for a signal, or exits if @just_exit.
+ */
+static pid_t locker(char *name, size_t len, bool just_exit, bool unowned)
 {
 	struct net_lock_conn c = { .family = AF_INET, .sport = 4000, .dport = 5000 };
 	int fds[2];
@@ -374,6 +377,7 @@ static pid_t locker(char *name, size_t len, bool just_exit)
 	pid = fork();
 	if (!pid) {
 		close(fds[0]);
+		net_lock_set_unowned(unowned);
 		if (net_lock_conns(&c, 1) ||
 		    write(fds[1], net_lock_table(), NET_LOCK_NAME_MAX) != NET_LOCK_NAME_MAX)
 			_exit(1);
@@ -412,19 +416,35 @@ static int test_signals(void)
 
 	CHECK(in_ns);
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-		pid = locker(name, sizeof(name), false);
+		pid = locker(name, sizeof(name), false, false);
 		CHECK(pid > 0);
 		CHECK(net_lock_table_exists(name) == 1);
 		CHECK(killed_by(pid, sigs[i]));
 		CHECK(net_lock_table_exists(name) == 0);
 	}
-	pid = locker(name, sizeof(name), true);
+	pid = locker(name, sizeof(name), true, false);
 	CHECK(pid > 0);
 	CHECK(killed_by(pid, 0));
 	CHECK(net_lock_table_exists(name) == 0);
 	return 0;
 }
 
+/* An owned table goes with its socket: nothing is left to the next run. */
+static int test_sigkill_owned(void)
+{
+	char name[NET_LOCK_NAME_MAX];
+	pid_t pid;
+
+	CHECK(in_ns);
+	pid = locker(name, sizeof(name), false, false);
+	CHECK(pid > 0);
+	CHECK(net_lock_table_exists(name) == 1);
+	CHECK(killed_by(pid, SIGKILL));
+	CHECK(net_lock_table_exists(name) == 0);
+	return 0;
+}
+
+/* Without an owner (kernels before 5.12): the next run removes what a SIGKILL left. */
 static int test_stale(void)
 {
 	char dead[NET_LOCK_NAME_MAX], live[NET_LOCK_NAME_MAX];
@@ -432,9 +452,9 @@ static int test_stale(void)
 	int ret = 0;
 
 	CHECK(in_ns);
-	a = locker(dead, sizeof(dead), false);
+	a = locker(dead, sizeof(dead), false, true);
 	CHECK(a > 0);
-	b = locker(live, sizeof(live), false);
+	b = locker(live, sizeof(live), false, true);
 	if (b <= 0) {
 		killed_by(a, SIGKILL);
 		CHECK(b > 0);
@@ -494,7 +514,8 @@ static const struct unit_case cases[] = {
 	{ "v4-mapped IPv6: silence, then all data", test_lock_mapped },
 	{ "a second lock replaces the first", test_relock },
 	{ "SIGTERM, SIGINT, SIGHUP, exit: the table goes", test_signals },
-	{ "SIGKILL: the next run removes the table", test_stale },
+	{ "SIGKILL: the kernel drops the owned table at once", test_sigkill_owned },
+	{ "SIGKILL, unowned table: the next run removes it", test_stale },
 	{ "handed over to the restore, removed by it", test_keep },
 };
 
