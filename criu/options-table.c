@@ -97,7 +97,7 @@ const struct opt_def opt_table[] = {
 	OPT("tcp-established", NO_SHORT, OPT_BOOL, tcp_established, false, GRP_FILES, NULL, "checkpoint/restore established TCP connections"),
 	OPT("tcp-close", NO_SHORT, OPT_BOOL, tcp_close, false, GRP_FILES, NULL, "restore established TCP connections as closed"),
 	OPT("skip-in-flight", NO_SHORT, OPT_BOOL, skip_in_flight, false, GRP_FILES, NULL, "ignore half-open incoming TCP connections"),
-	OPT("network-lock", NO_SHORT, OPT_STR, network_lock, true, GRP_FILES, "METHOD", "how connections are frozen: iptables, nftables, skip/none (no dumpable tree needs a lock yet)", .choices = network_lock_modes),
+	OPT("network-lock", NO_SHORT, OPT_STR, network_lock, true, GRP_FILES, "METHOD", "how TCP connections are kept silent: nftables (default) or iptables (both criu's own nf_tables rules), skip/none", .choices = network_lock_modes),
 	OPT("file-locks", 'l', OPT_BOOL, file_locks, true, GRP_FILES, NULL, "dump and restore file locks"),
 	OPT("link-remap", NO_SHORT, OPT_BOOL, link_remap, false, GRP_FILES, NULL, "allow re-linking unlinked-but-open files at restore"),
 	OPT("ghost-limit", NO_SHORT, OPT_SIZE, ghost_limit, true, GRP_FILES, "SIZE", "largest deleted file stored in the image (K, M, G suffixes)"),
