@@ -281,6 +281,32 @@ static void pair_close(struct pair *p)
 	p->child = 0;
 }
 
+/* A connection of the same family that is not locked carries data meanwhile. */
+static int other_flows(const struct pair *locked)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	unsigned char data[BACK_LEN];
+	int lfd, a = -1, b = -1, ret = -1;
+
+	local_sockaddr(locked, &ss, &len);
+	lfd = socket(locked->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lfd < 0)
+		return -1;
+	if (!bind(lfd, (void *)&ss, len) && !listen(lfd, 1) && !getsockname(lfd, (void *)&ss, &len)) {
+		a = socket(locked->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (a >= 0 && !connect(a, (void *)&ss, len))
+			b = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	}
+	fill(data, sizeof(data), 5);
+	if (b >= 0 && send(a, data, sizeof(data), 0) == (ssize_t)sizeof(data))
+		ret = read_all(b, sizeof(data), 5);
+	close(lfd);
+	close(a);
+	close(b);
+	return ret;
+}
+
 /* Both ends have retransmitted: each sent a packet the lock dropped. */
 static int wait_both_retransmit(struct pair *p, struct report *tree)
 {
@@ -296,7 +322,8 @@ static int wait_both_retransmit(struct pair *p, struct report *tree)
 	return -1;
 }
 
-static int silence_then_flow(struct pair *p, bool by_tree)
+/* @relock: lock other tuples instead, which must free this connection. */
+static int silence_then_flow(struct pair *p, bool by_tree, bool relock)
 {
 	unsigned char data[DATA_LEN];
 	struct report tree;
@@ -322,22 +349,33 @@ static int silence_then_flow(struct pair *p, bool by_tree)
 	CHECK(!ioctl(p->peer, SIOCOUTQ, &unsent) && unsent == DATA_LEN);
 	CHECK(!getsockopt(p->peer, SOL_SOCKET, SO_ERROR, &err, &l) && err == 0);
 	CHECK(ioctl(p->peer, FIONREAD, &res) == 0 && res == 0);
+	CHECK(other_flows(p) == 0);
+	if (relock) {
+		/* a new set of tuples replaces the old one in one transaction */
+		struct net_lock_conn other = { .family = AF_INET, .sport = 1, .dport = 2 };
+
+		CHECK(net_lock_conns(&other, 1) == 0);
+		CHECK(ask(p, 'e', &res, sizeof(res)) == 0 && res == 0);
+		CHECK(read_all(p->peer, BACK_LEN, 3) == 0);
+	}
 	CHECK(net_unlock() == 0);
 	CHECK(net_lock_table()[0] == '\0');
-	/* everything arrives, in order, after the lock */
-	CHECK(ask(p, 'e', &res, sizeof(res)) == 0 && res == 0);
-	CHECK(read_all(p->peer, BACK_LEN, 3) == 0);
+	if (!relock) {
+		/* everything arrives, in order, after the lock */
+		CHECK(ask(p, 'e', &res, sizeof(res)) == 0 && res == 0);
+		CHECK(read_all(p->peer, BACK_LEN, 3) == 0);
+	}
 	return 0;
 }
 
 /* A pair of @family, locked by tuple or found from the child's fds. */
-static int lock_pair(int family, bool mapped, bool by_tree)
+static int lock_pair(int family, bool mapped, bool by_tree, bool relock)
 {
 	struct pair p = { .family = family, .mapped = mapped };
 	int ret;
 
 	CHECK(in_ns);
-	ret = silence_then_flow(&p, by_tree);
+	ret = silence_then_flow(&p, by_tree, relock);
 	net_unlock();
 	pair_close(&p);
 	return ret;
@@ -345,17 +383,17 @@ static int lock_pair(int family, bool mapped, bool by_tree)
 
 static int test_lock_v4(void)
 {
-	return lock_pair(AF_INET, false, false);
+	return lock_pair(AF_INET, false, false, false);
 }
 
 static int test_lock_v6(void)
 {
-	return lock_pair(AF_INET6, false, true);
+	return lock_pair(AF_INET6, false, true, false);
 }
 
 static int test_lock_mapped(void)
 {
-	return lock_pair(AF_INET6, true, true);
+	return lock_pair(AF_INET6, true, true, false);
 }
 
 /* ---- the table goes away --------------------------------------------------------------------- */
@@ -495,14 +533,10 @@ static int test_keep(void)
 	return 0;
 }
 
-/* A lock replaced by another: the new tuples are locked, and unlocked after. */
+/* A lock replaced by one of other tuples: the first connection flows again. */
 static int test_relock(void)
 {
-	struct net_lock_conn other = { .family = AF_INET, .sport = 1, .dport = 2 };
-
-	CHECK(in_ns);
-	CHECK(net_lock_conns(&other, 1) == 0);
-	return lock_pair(AF_INET, false, false);
+	return lock_pair(AF_INET, false, false, true);
 }
 
 static const struct unit_case cases[] = {
@@ -512,7 +546,7 @@ static const struct unit_case cases[] = {
 	{ "IPv4: silence while locked, all data after", test_lock_v4 },
 	{ "IPv6, tuples from sock_diag: silence, then all data", test_lock_v6 },
 	{ "v4-mapped IPv6: silence, then all data", test_lock_mapped },
-	{ "a second lock replaces the first", test_relock },
+	{ "a lock of other tuples frees the first connection", test_relock },
 	{ "SIGTERM, SIGINT, SIGHUP, exit: the table goes", test_signals },
 	{ "SIGKILL: the kernel drops the owned table at once", test_sigkill_owned },
 	{ "SIGKILL, unowned table: the next run removes it", test_stale },
