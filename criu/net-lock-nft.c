@@ -215,11 +215,11 @@ static void expr_meta(struct nlb *b, uint32_t key)
 	expr_end(b, e, d);
 }
 
-static void expr_payload(struct nlb *b, uint32_t base, uint32_t off, uint32_t len)
+static void expr_payload(struct nlb *b, uint32_t dreg, uint32_t base, uint32_t off, uint32_t len)
 {
 	size_t d, e = expr_begin(b, "payload", &d);
 
-	nlb_be32(b, NFTA_PAYLOAD_DREG, NFT_REG_1);
+	nlb_be32(b, NFTA_PAYLOAD_DREG, dreg);
 	nlb_be32(b, NFTA_PAYLOAD_BASE, base);
 	nlb_be32(b, NFTA_PAYLOAD_OFFSET, off);
 	nlb_be32(b, NFTA_PAYLOAD_LEN, len);
@@ -238,6 +238,16 @@ static void expr_cmp_eq(struct nlb *b, const void *val, size_t len)
 	expr_end(b, e, d);
 }
 
+static void expr_lookup(struct nlb *b, const char *set, uint32_t set_id)
+{
+	size_t d, e = expr_begin(b, "lookup", &d);
+
+	nlb_str(b, NFTA_LOOKUP_SET, set);
+	nlb_be32(b, NFTA_LOOKUP_SET_ID, set_id);
+	nlb_be32(b, NFTA_LOOKUP_SREG, NFT_REG_1);
+	expr_end(b, e, d);
+}
+
 static void expr_drop(struct nlb *b)
 {
 	size_t v, verdict, d, e = expr_begin(b, "immediate", &d);
@@ -251,21 +261,64 @@ static void expr_drop(struct nlb *b)
 	expr_end(b, e, d);
 }
 
-/*
- * "meta nfproto V meta l4proto tcp ip(6) saddr.daddr == FROM.TO
- *  tcp sport.dport == PFROM.PTO drop": source and destination are next to
- * each other in both IP headers, as are the two ports, so one load and one
- * compare take each pair (two for IPv6 addresses).
- */
-void nft_drop_rule(struct nlb *b, const char *table, const char *chain, const struct nft_dir *d)
-{
-	uint8_t nfproto = d->v6 ? NFPROTO_IPV6 : NFPROTO_IPV4, tcp = IPPROTO_TCP;
-	size_t alen = d->v6 ? 16 : 4, l;
-	uint16_t ports[2] = { htons(d->pfrom), htons(d->pto) };
-	uint8_t addrs[32];
+/* ---- sets of connections --------------------------------------------------------------- */
 
-	memcpy(addrs, d->from, alen);
-	memcpy(addrs + alen, d->to, alen);
+void nft_set(struct nlb *b, const char *table, bool v6)
+{
+	nft_msg(b, NFT_MSG_NEWSET, NLM_F_CREATE);
+	nlb_str(b, NFTA_SET_TABLE, table);
+	nlb_str(b, NFTA_SET_NAME, v6 ? NFT_SET_V6 : NFT_SET_V4);
+	nlb_be32(b, NFTA_SET_KEY_LEN, v6 ? NFT_KEY_V6 : NFT_KEY_V4);
+	nlb_be32(b, NFTA_SET_ID, v6 ? 2 : 1);
+}
+
+void nft_flush_set(struct nlb *b, const char *table, bool v6)
+{
+	nft_msg(b, NFT_MSG_DELSETELEM, 0);
+	nlb_str(b, NFTA_SET_ELEM_LIST_TABLE, table);
+	nlb_str(b, NFTA_SET_ELEM_LIST_SET, v6 ? NFT_SET_V6 : NFT_SET_V4);
+}
+
+/* At most NFT_ELEMS_MSG keys per message: a nest's length is 16 bits. */
+void nft_add_keys(struct nlb *b, const char *table, bool v6, const uint8_t *keys, size_t nr)
+{
+	size_t klen = v6 ? NFT_KEY_V6 : NFT_KEY_V4, i, list = 0;
+
+	for (i = 0; i < nr; i++) {
+		size_t el, k;
+
+		if (i % NFT_ELEMS_MSG == 0) {
+			if (i)
+				nlb_nest_end(b, list);
+			nft_msg(b, NFT_MSG_NEWSETELEM, NLM_F_CREATE);
+			nlb_str(b, NFTA_SET_ELEM_LIST_TABLE, table);
+			nlb_str(b, NFTA_SET_ELEM_LIST_SET, v6 ? NFT_SET_V6 : NFT_SET_V4);
+			nlb_be32(b, NFTA_SET_ELEM_LIST_SET_ID, v6 ? 2 : 1);
+			list = nlb_nest(b, NFTA_SET_ELEM_LIST_ELEMENTS);
+		}
+		el = nlb_nest(b, NFTA_LIST_ELEM);
+		k = nlb_nest(b, NFTA_SET_ELEM_KEY);
+		nlb_attr(b, NFTA_DATA_VALUE, keys + i * klen, klen);
+		nlb_nest_end(b, k);
+		nlb_nest_end(b, el);
+	}
+	if (nr)
+		nlb_nest_end(b, list);
+}
+
+/*
+ * "meta nfproto V meta l4proto tcp
+ *  ip(6) saddr . ip(6) daddr . tcp sport,dport @SET drop": the key is the
+ * two addresses (next to each other in both IP headers) and the two ports
+ * (the first 4 bytes of the TCP header), loaded into consecutive registers
+ * with no padding; see nft_conn_key().
+ */
+void nft_lookup_rule(struct nlb *b, const char *table, const char *chain, bool v6)
+{
+	uint8_t nfproto = v6 ? NFPROTO_IPV6 : NFPROTO_IPV4, tcp = IPPROTO_TCP;
+	uint32_t alen = v6 ? 16 : 4;
+	size_t l;
+
 	nft_msg(b, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND);
 	nlb_str(b, NFTA_RULE_TABLE, table);
 	nlb_str(b, NFTA_RULE_CHAIN, chain);
@@ -274,23 +327,24 @@ void nft_drop_rule(struct nlb *b, const char *table, const char *chain, const st
 	expr_cmp_eq(b, &nfproto, 1);
 	expr_meta(b, NFT_META_L4PROTO);
 	expr_cmp_eq(b, &tcp, 1);
-	/*
-	 * saddr is at 12 in struct iphdr, at 8 in struct ipv6hdr; daddr
-	 * follows. cmp holds 16 bytes at most: IPv6 takes two.
-	 */
-	if (d->v6) {
-		expr_payload(b, NFT_PAYLOAD_NETWORK_HEADER, 8, 16);
-		expr_cmp_eq(b, addrs, 16);
-		expr_payload(b, NFT_PAYLOAD_NETWORK_HEADER, 24, 16);
-		expr_cmp_eq(b, addrs + 16, 16);
-	} else {
-		expr_payload(b, NFT_PAYLOAD_NETWORK_HEADER, 12, 8);
-		expr_cmp_eq(b, addrs, 8);
-	}
-	expr_payload(b, NFT_PAYLOAD_TRANSPORT_HEADER, 0, sizeof(ports));
-	expr_cmp_eq(b, ports, sizeof(ports));
+	/* saddr is at 12 in struct iphdr, at 8 in struct ipv6hdr; daddr follows */
+	expr_payload(b, NFT_REG_1, NFT_PAYLOAD_NETWORK_HEADER, v6 ? 8 : 12, 2 * alen);
+	expr_payload(b, NFT_REG32_00 + 2 * alen / 4, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 4);
+	expr_lookup(b, v6 ? NFT_SET_V6 : NFT_SET_V4, v6 ? 2 : 1);
 	expr_drop(b);
 	nlb_nest_end(b, l);
+}
+
+size_t nft_conn_key(uint8_t *key, bool v6, const uint8_t *from, const uint8_t *to,
+		    uint16_t pfrom, uint16_t pto)
+{
+	size_t alen = v6 ? 16 : 4;
+	uint16_t ports[2] = { htons(pfrom), htons(pto) };
+
+	memcpy(key, from, alen);
+	memcpy(key + alen, to, alen);
+	memcpy(key + 2 * alen, ports, sizeof(ports));
+	return 2 * alen + sizeof(ports);
 }
 
 /* ---- talking to the kernel ---------------------------------------------------------- */

@@ -190,35 +190,56 @@ static bool v4_mapped(const uint8_t *a)
 	return !memcmp(a, pre, sizeof(pre));
 }
 
-/* Both directions of @c, in both chains of @table. */
-static void conn_rules(struct nlb *b, const char *table, const struct net_lock_conn *c)
+/* The keys of both directions of @c at @v4/@v6 (counts in @n4/@n6). */
+static void conn_keys(const struct net_lock_conn *c, uint8_t *v4, size_t *n4,
+		      uint8_t *v6, size_t *n6)
 {
-	bool v6 = c->family == AF_INET6 && !(v4_mapped(c->src) && v4_mapped(c->dst));
-	unsigned int skip = c->family == AF_INET6 && !v6 ? 12 : 0;
-	struct nft_dir out = { v6, c->src + skip, c->dst + skip, c->sport, c->dport };
-	struct nft_dir in = { v6, c->dst + skip, c->src + skip, c->dport, c->sport };
-	static const char *const chains[] = { CHAIN_IN, CHAIN_OUT };
-	unsigned int i;
+	bool six = c->family == AF_INET6 && !(v4_mapped(c->src) && v4_mapped(c->dst));
+	unsigned int skip = c->family == AF_INET6 && !six ? 12 : 0;
+	uint8_t *k = six ? v6 + *n6 * NFT_KEY_V6 : v4 + *n4 * NFT_KEY_V4;
+	size_t len;
 
-	for (i = 0; i < 2; i++) {
-		nft_drop_rule(b, table, chains[i], &out);
-		nft_drop_rule(b, table, chains[i], &in);
-	}
+	len = nft_conn_key(k, six, c->src + skip, c->dst + skip, c->sport, c->dport);
+	nft_conn_key(k + len, six, c->dst + skip, c->src + skip, c->dport, c->sport);
+	*(six ? n6 : n4) += 2;
 }
 
-/* The table with its two chains (kept if present), emptied, then @c's rules. */
+/*
+ * The table with its two sets and two chains (kept if present), emptied,
+ * then one rule per family in each chain and @c's keys. Out of memory is
+ * kept in @b, for nft_commit() to report.
+ */
 static void table_rules(struct nlb *b, const char *table, uint32_t flags,
-			const struct net_lock_conn *c, size_t nr)
+		       const struct net_lock_conn *c, size_t nr)
 {
-	size_t i;
+	static const char *const chains[] = { CHAIN_IN, CHAIN_OUT };
+	uint8_t *v4 = malloc(2 * nr * NFT_KEY_V4 + 1), *v6 = malloc(2 * nr * NFT_KEY_V6 + 1);
+	size_t n4 = 0, n6 = 0, i;
+	int f;
 
+	if (!v4 || !v6) {
+		b->oom = true;
+		goto out;
+	}
+	for (i = 0; i < nr; i++)
+		conn_keys(&c[i], v4, &n4, v6, &n6);
 	nft_table(b, NFT_MSG_NEWTABLE, table, flags);
 	nft_chain(b, table, CHAIN_IN, NF_INET_LOCAL_IN, LOCK_PRIO);
 	nft_chain(b, table, CHAIN_OUT, NF_INET_LOCAL_OUT, LOCK_PRIO);
-	nft_flush_chain(b, table, CHAIN_IN);
-	nft_flush_chain(b, table, CHAIN_OUT);
-	for (i = 0; i < nr; i++)
-		conn_rules(b, table, &c[i]);
+	for (f = 0; f < 2; f++) {
+		nft_set(b, table, f);
+		nft_flush_set(b, table, f);
+	}
+	for (i = 0; i < 2; i++) {
+		nft_flush_chain(b, table, chains[i]);
+		for (f = 0; f < 2; f++)
+			nft_lookup_rule(b, table, chains[i], f);
+	}
+	nft_add_keys(b, table, false, v4, n4);
+	nft_add_keys(b, table, true, v6, n6);
+out:
+	free(v4);
+	free(v6);
 }
 
 static int check_conns(const struct net_lock_conn *c, size_t nr)

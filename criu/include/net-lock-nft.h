@@ -2,7 +2,7 @@
  * nftables over NETLINK_NETFILTER, by hand (criu/net-lock-nft.c): what the
  * network lock (criu/net-lock.c) needs and nothing more.
  *   1. struct nlb b = { 0 }; nft_batch_begin(&b);
- *   2. nft_table(), nft_chain(), nft_flush_chain(), nft_drop_rule() ...
+ *   2. nft_table(), nft_set(), nft_chain(), nft_lookup_rule(), nft_add_keys() ...
  *   3. nft_batch_end(&b); nft_commit(&b) (one transaction: all or nothing)
  *   4. nlb_free(&b)
  * A failed allocation is remembered in the buffer and reported by
@@ -25,12 +25,17 @@ struct nlb {
 	uint32_t	seq, last;	/* last: the message whose ack ends the batch */
 };
 
-/* One direction of a connection: packets FROM:PFROM -> TO:PTO (ports host order). */
-struct nft_dir {
-	bool		v6;
-	const uint8_t	*from, *to;
-	uint16_t	pfrom, pto;
-};
+/*
+ * The table's two sets of connection keys: the addresses and ports of one
+ * direction, IPv4 (12 bytes) or IPv6 (36 bytes), as nft_conn_key() writes
+ * them. Keys per NFT_MSG_NEWSETELEM message: its element list is a nest
+ * whose length must fit 16 bits.
+ */
+#define NFT_SET_V4	"v4"
+#define NFT_SET_V6	"v6"
+#define NFT_KEY_V4	12
+#define NFT_KEY_V6	36
+#define NFT_ELEMS_MSG	500
 
 void nlb_attr(struct nlb *b, uint16_t type, const void *data, size_t len);
 void nlb_be32(struct nlb *b, uint16_t type, uint32_t v);
@@ -51,8 +56,16 @@ void nft_table(struct nlb *b, uint16_t cmd, const char *name, uint32_t flags);
 void nft_chain(struct nlb *b, const char *table, const char *chain, uint32_t hook, int prio);
 /* Remove every rule of a chain. */
 void nft_flush_chain(struct nlb *b, const char *table, const char *chain);
-/* Drop TCP packets going @d->from:pfrom -> @d->to:pto. */
-void nft_drop_rule(struct nlb *b, const char *table, const char *chain, const struct nft_dir *d);
+/* The set of IPv4 (IPv6 if @v6) keys (created if absent), and its emptying. */
+void nft_set(struct nlb *b, const char *table, bool v6);
+void nft_flush_set(struct nlb *b, const char *table, bool v6);
+/* Add @nr keys of the family's length, one after the other at @keys. */
+void nft_add_keys(struct nlb *b, const char *table, bool v6, const uint8_t *keys, size_t nr);
+/* Drop the TCP packets of the family whose key is in its set. */
+void nft_lookup_rule(struct nlb *b, const char *table, const char *chain, bool v6);
+/* The key of packets FROM:PFROM -> TO:PTO (ports host order); returns its length. */
+size_t nft_conn_key(uint8_t *key, bool v6, const uint8_t *from, const uint8_t *to,
+		    uint16_t pfrom, uint16_t pto);
 
 /* A NETLINK_NETFILTER socket with a receive timeout; -1 with errno. */
 int nft_socket(void);

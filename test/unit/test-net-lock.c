@@ -322,6 +322,34 @@ static int wait_both_retransmit(struct pair *p, struct report *tree)
 	return -1;
 }
 
+/*
+ * Lock @c among nr_others made-up tuples of both families (more than one
+ * netlink message of set elements when there are many).
+ */
+static size_t nr_others;
+
+static int lock_with_others(const struct net_lock_conn *c)
+{
+	struct net_lock_conn *v = calloc(nr_others + 1, sizeof(*v));
+	size_t i;
+	int ret;
+
+	if (!v)
+		return -1;
+	for (i = 0; i < nr_others; i++) {
+		v[i].family = i % 2 ? AF_INET6 : AF_INET;
+		v[i].src[0] = v[i].dst[0] = 10;
+		v[i].dst[1] = (uint8_t)(i >> 8);
+		v[i].dst[2] = (uint8_t)i;
+		v[i].sport = (uint16_t)(1024 + i);
+		v[i].dport = 80;
+	}
+	v[nr_others] = *c;
+	ret = net_lock_conns(v, nr_others + 1);
+	free(v);
+	return ret;
+}
+
 /* @relock: lock other tuples instead, which must free this connection. */
 static int silence_then_flow(struct pair *p, bool by_tree, bool relock)
 {
@@ -334,7 +362,7 @@ static int silence_then_flow(struct pair *p, bool by_tree, bool relock)
 	if (by_tree)
 		CHECK(net_lock_tree_conns(&p->child, 1, NULL) == 0);
 	else
-		CHECK(net_lock_conns(&p->conn, 1) == 0);
+		CHECK(lock_with_others(&p->conn) == 0);
 	CHECK(net_lock_table_exists(net_lock_table()) == 1);
 	fill(data, sizeof(data), 1);
 	CHECK(send(p->peer, data, sizeof(data), 0) == (ssize_t)sizeof(data));
@@ -533,6 +561,17 @@ static int test_keep(void)
 	return 0;
 }
 
+/* The connection last of 3001 locked: 6002 keys, several messages of them. */
+static int test_lock_many(void)
+{
+	int ret;
+
+	nr_others = 3000;
+	ret = lock_pair(AF_INET, false, false, false);
+	nr_others = 0;
+	return ret;
+}
+
 /* A lock replaced by one of other tuples: the first connection flows again. */
 static int test_relock(void)
 {
@@ -546,6 +585,7 @@ static const struct unit_case cases[] = {
 	{ "IPv4: silence while locked, all data after", test_lock_v4 },
 	{ "IPv6, tuples from sock_diag: silence, then all data", test_lock_v6 },
 	{ "v4-mapped IPv6: silence, then all data", test_lock_mapped },
+	{ "one connection among 3001 locked: silence, then all data", test_lock_many },
 	{ "a lock of other tuples frees the first connection", test_relock },
 	{ "SIGTERM, SIGINT, SIGHUP, exit: the table goes", test_signals },
 	{ "SIGKILL: the kernel drops the owned table at once", test_sigkill_owned },
