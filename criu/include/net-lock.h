@@ -4,20 +4,25 @@
  * silence (its data waits in its own send queue, no RST comes back).
  *
  * The rules are nftables rules programmed in-process over NETLINK_NETFILTER
- * (no firewall binary), in a table of family inet that holds nothing else:
+ * (no firewall binary): a table of family inet that holds nothing else, a
+ * hash set of connection keys per IP version and a drop rule per set on
+ * the input and output hooks. The table is named:
  *   criu-lock-PID-START  held by the running criu PID (START: its start time
  *                        from /proc/PID/stat); removed by net_unlock(), at
- *                        exit, on SIGTERM/SIGINT/SIGHUP, and by the next criu
- *                        run if PID died without removing it (SIGKILL).
+ *                        exit, on SIGTERM/SIGINT/SIGHUP, and by the kernel
+ *                        when criu's netlink socket closes (any death,
+ *                        SIGKILL too: NFT_TABLE_F_OWNER); without that flag
+ *                        (before Linux 5.12) by the next run that locks.
  *   criu-kept-ROOT       handed over by a dump that killed the tree ROOT;
  *                        outlives criu, removed by the restore of ROOT.
  * Documentation/net-lock.md has the rules, the cleanup and the failure modes.
  *
  * Dump (steps the caller takes, in order):
- *   1. net_lock_tree_conns(pids, nr) before the tree is frozen (or
- *      net_lock_conns() with the tuples known otherwise)
+ *   1. net_lock_tree_conns(pids, nr, &n) once the tree is frozen (its
+ *      fds no longer change) and before any socket is put in repair mode
+ *      (or net_lock_conns() with the tuples known otherwise)
  *   2. read the connections' state
- *   3. net_lock_keep(root) when the tree was killed, net_unlock() when it
+ *   3. net_lock_keep(root) before the tree is killed, net_unlock() when it
  *      goes on running (--leave-running) or the dump failed
  * Restore:
  *   1. restore the connections
