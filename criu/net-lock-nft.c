@@ -2,8 +2,9 @@
  * nftables messages over NETLINK_NETFILTER, built by hand: one batch per
  * change (begin, the nf_tables messages, end), committed by the kernel as
  * one transaction. Only what the network lock needs: tables of family inet,
- * two base chains, rules of meta/payload/cmp/immediate expressions, table
- * deletion and a dump of the table names. See criu/include/net-lock-nft.h.
+ * hash sets and their elements, base chains, rules of meta/payload/cmp/
+ * lookup/immediate expressions, table deletion and a dump of the table
+ * names. See criu/include/net-lock-nft.h.
  */
 #include <errno.h>
 #include <stdlib.h>
