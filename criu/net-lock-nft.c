@@ -433,8 +433,7 @@ int nft_commit(const struct nlb *b)
 
 /* ---- listing tables ----------------------------------------------------------------- */
 
-/* The name (required) and flags (0 if absent) of one table; -1 if malformed. */
-static int table_attrs(const struct nlmsghdr *h, char *name, size_t len, uint32_t *flags)
+int nft_table_attrs(const struct nlmsghdr *h, char *name, size_t len, uint32_t *flags)
 {
 	size_t off = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct nfgenmsg));
 	bool named = false;
@@ -489,7 +488,7 @@ static int walk_tables(const char *buf, size_t n, nft_table_fn fn, void *arg)
 			return -1;
 		}
 		if (h->nlmsg_type == NFT_TYPE(NFT_MSG_NEWTABLE) &&
-		    !table_attrs(h, name, sizeof(name), &flags) && fn(name, flags, arg))
+		    !nft_table_attrs(h, name, sizeof(name), &flags) && fn(name, flags, arg))
 			return -1;
 		off += NLMSG_ALIGN(h->nlmsg_len);
 	}

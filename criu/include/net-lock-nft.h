@@ -73,6 +73,14 @@ int nft_socket(void);
 int nft_commit(const struct nlb *b);
 int nft_commit_on(int fd, const struct nlb *b);
 
+/*
+ * The name (required, shorter than @len) and flags (0 if absent) of one
+ * NFT_MSG_NEWTABLE answer; -1 if malformed. Bounded by h->nlmsg_len, which
+ * the caller has checked against what it received.
+ */
+struct nlmsghdr;
+int nft_table_attrs(const struct nlmsghdr *h, char *name, size_t len, uint32_t *flags);
+
 /* Call @fn for every inet table (NFT_TABLE_F_* @flags); a non-zero return stops it (-1). */
 typedef int (*nft_table_fn)(const char *name, uint32_t flags, void *arg);
 int nft_list_tables(nft_table_fn fn, void *arg);

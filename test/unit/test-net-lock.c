@@ -22,10 +22,14 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netlink.h>
 #include <linux/sockios.h>
 
 #include "unit.h"
 #include "net-lock.h"
+#include "net-lock-nft.h"
 
 #define DATA_LEN	1000
 #define BACK_LEN	100
@@ -578,7 +582,76 @@ static int test_relock(void)
 	return lock_pair(AF_INET, false, false, true);
 }
 
+/* ---- table answers, crafted ---------------------------------------------------------------- */
+
+struct answer {
+	union {
+		struct nlmsghdr	h;
+		char		buf[512];
+	};
+};
+
+static void answer_init(struct answer *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->h.nlmsg_len = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct nfgenmsg));
+}
+
+static struct nlattr *answer_attr(struct answer *a, uint16_t type, const void *data, size_t len)
+{
+	struct nlattr *at = (struct nlattr *)(a->buf + NLMSG_ALIGN(a->h.nlmsg_len));
+
+	at->nla_type = type;
+	at->nla_len = (uint16_t)(NLA_HDRLEN + len);
+	memcpy((char *)at + NLA_HDRLEN, data, len);
+	a->h.nlmsg_len = NLMSG_ALIGN(a->h.nlmsg_len) + NLA_ALIGN(at->nla_len);
+	return at;
+}
+
+static int test_table_answer(void)
+{
+	uint32_t flags, be = htonl(NFT_TABLE_F_OWNER);
+	char name[16], big[40];
+	struct nlattr *at;
+	struct answer a;
+
+	answer_init(&a);
+	answer_attr(&a, NFTA_TABLE_NAME, "criu-lock-1-2", 14);
+	answer_attr(&a, NFTA_TABLE_FLAGS, &be, sizeof(be));
+	CHECK(nft_table_attrs(&a.h, name, sizeof(name), &flags) == 0);
+	CHECK_STR(name, "criu-lock-1-2");
+	CHECK(flags == NFT_TABLE_F_OWNER);
+	/* no name */
+	answer_init(&a);
+	answer_attr(&a, NFTA_TABLE_FLAGS, &be, sizeof(be));
+	CHECK(nft_table_attrs(&a.h, name, sizeof(name), &flags) == -1);
+	/* a name longer than the caller's room, unterminated or not */
+	memset(big, 'x', sizeof(big));
+	answer_init(&a);
+	answer_attr(&a, NFTA_TABLE_NAME, big, sizeof(big));
+	CHECK(nft_table_attrs(&a.h, name, sizeof(name), &flags) == -1);
+	/* short flags */
+	answer_init(&a);
+	answer_attr(&a, NFTA_TABLE_NAME, "t", 2);
+	answer_attr(&a, NFTA_TABLE_FLAGS, &be, 2);
+	CHECK(nft_table_attrs(&a.h, name, sizeof(name), &flags) == -1);
+	/* an attribute running past the message, and one shorter than its header */
+	answer_init(&a);
+	at = answer_attr(&a, NFTA_TABLE_NAME, "t", 2);
+	at->nla_len = 200;
+	CHECK(nft_table_attrs(&a.h, name, sizeof(name), &flags) == -1);
+	at->nla_len = 2;
+	CHECK(nft_table_attrs(&a.h, name, sizeof(name), &flags) == -1);
+	/* no attributes at all, and a message shorter than its own headers */
+	answer_init(&a);
+	CHECK(nft_table_attrs(&a.h, name, sizeof(name), &flags) == -1);
+	a.h.nlmsg_len = NLMSG_HDRLEN;
+	CHECK(nft_table_attrs(&a.h, name, sizeof(name), &flags) == -1);
+	return 0;
+}
+
 static const struct unit_case cases[] = {
+	{ "table answers: name, flags; malformed refused", test_table_answer },
 	{ "--network-lock names", test_method },
 	{ "a private network namespace, lo up", test_netns },
 	{ "probe: table, chains, rule created and deleted at once", test_probe },
