@@ -127,6 +127,7 @@ CASES = [
     ("shell_job_tmux", prog("echo_job"), "tmux", [], []),
     ("shell_job_tree", [], "tmux_tree", [], []),
     ("pipe", prog("pipe"), "once", [], []),
+    ("pipe_tampered", prog("pipe"), "tampered", [], []),
     ("eventfd", prog("eventfd"), "once", EXT, []),
     ("signalfd", prog("signalfd"), "once", [], []),
     ("timerfd", prog("timerfd"), "once", [], []),
@@ -711,6 +712,68 @@ def refused(pid, p, tmp, dopts, env, text):
     return p.wait(timeout=30)
 
 
+# What a tampered copy of the images must be refused with (images.md, "The
+# manifest"): action, file (a glob), the text the refusal names it with.
+TAMPER = [
+    ("delete", "pipes-data.img", "pipes-data.img is missing"),
+    ("flip", "pipes-data.img", "pipes-data.img is changed"),
+    ("flip", "pages-*.img", "is changed: its checksum"),
+    ("truncate", "pages-*.img", "truncated or changed"),
+    ("extra", "tty-info.img", "tty-info.img is not in criu-manifest"),
+    ("flip", "criu-manifest", "criu-manifest: its own count or checksum"),
+    ("delete", "criu-manifest", None),
+]
+
+
+def tamper(imgs, action, pattern):
+    import glob
+    if action == "extra":
+        shutil.copy(os.path.join(imgs, "pstree.img"), os.path.join(imgs, pattern))
+        return
+    path = sorted(glob.glob(os.path.join(imgs, pattern)))[0]
+    if action == "delete":
+        os.unlink(path)
+    elif action == "truncate":
+        os.truncate(path, os.path.getsize(path) - 1)
+    else:
+        with open(path, "r+b") as f:
+            f.seek(os.path.getsize(path) // 2)
+            b = f.read(1)
+            f.seek(-1, os.SEEK_CUR)
+            f.write(bytes([b[0] ^ 0x40]))
+
+
+def tampered(p, tmp, dopts, ropts, env):
+    """Each tampered copy of the images is refused naming the file, with no
+    process left (without the manifest: restored as a dump of the
+    established tool, whose format lets pipes-data.img be absent); then the
+    untouched images restore."""
+    imgs = os.path.join(tmp, "imgs")
+    dump(p.pid, imgs, dopts, env)
+    if p.wait(timeout=20) != -signal.SIGKILL:
+        raise CaseFailed("after dump the task ended with %s, not SIGKILL" % p.returncode)
+    for action, pattern, text in TAMPER:
+        copy = os.path.join(tmp, "imgs-%s-%s" % (action, pattern.replace("*", "N")))
+        shutil.copytree(imgs, copy)
+        tamper(copy, action, pattern)
+        try:
+            restore(copy, ropts, env, p.pid)
+        except CaseFailed as e:
+            if text is None or text not in str(e):
+                raise CaseFailed("%s %s: refused, but not with %r: %s" % (action, pattern, text, e))
+        else:
+            if text is not None:
+                raise CaseFailed("%s %s: restored; expected a refusal with %r" % (action, pattern, text))
+            os.kill(p.pid, signal.SIGKILL)
+            wait_gone([p.pid])
+            continue
+        if os.path.exists("/proc/%d" % p.pid):
+            raise CaseFailed("%s %s: pid %d exists after the refused restore" % (action, pattern, p.pid))
+    restore(imgs, ropts, env, p.pid)
+    os.kill(p.pid, signal.SIGTERM)
+    return wait_pid(p.pid, 30)
+
+
 def leave_running(p, tmp, dopts, env):
     """Dump with --leave-running, no restore: the task then checks that the
     dump left it as it was."""
@@ -1192,6 +1255,8 @@ def run_case(name, cmd, flow, dopts, ropts, env):
             return None
         elif flow == "leave_running":
             status = leave_running(p, tmp, dopts, env)
+        elif flow == "tampered":
+            status = tampered(p, tmp, dopts, ropts, env)
         elif isinstance(flow, tuple) and flow[0] == "gap":
             known_gap(name, p, tmp, dopts, ropts, env, flow[1])
             return None

@@ -1,0 +1,488 @@
+/*
+ * The image manifest (include/manifest.h, Documentation/images.md).
+ *
+ *     criu-manifest 1 xxh3-64
+ *     NAME SIZE HASH            one line per file, names in strcmp order
+ *     end COUNT HASH            HASH: of every byte before this line
+ *
+ * SIZE is decimal, HASH 16 lowercase hex digits of XXH3-64 (seed 0).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <xxhash.h>
+
+#define LOG_PREFIX "manifest: "
+#include "est-image.h"
+#include "log.h"
+#include "manifest.h"
+
+#define HEADER		"criu-manifest 1 xxh3-64\n"
+#define HASH_CHUNK	(64u << 20)	/* mapped at a time */
+
+int manifest_name_ok(const char *name)
+{
+	size_t i, l = strlen(name);
+
+	if (!l || l >= sizeof(((struct manifest_entry *)0)->name) ||
+	    !strcmp(name, ".") || !strcmp(name, ".."))
+		return 0;
+	for (i = 0; i < l; i++)
+		if ((unsigned char)name[i] <= ' ' || (unsigned char)name[i] >= 0x7f || name[i] == '/')
+			return 0;
+	return 1;
+}
+
+static int hash_fd(int fd, const char *name, uint64_t size, uint64_t *hash)
+{
+	XXH3_state_t *st = XXH3_createState();
+	uint64_t off;
+	int ret = -1;
+
+	if (!st || XXH3_64bits_reset(st) != XXH_OK) {
+		pr_err("%s: out of memory for the checksum", name);
+		goto out;
+	}
+	for (off = 0; off < size; off += HASH_CHUNK) {
+		size_t n = size - off < HASH_CHUNK ? size - off : HASH_CHUNK;
+		void *p = mmap(NULL, n, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, off);
+
+		if (p == MAP_FAILED) {
+			pr_perror("cannot map %s", name);
+			goto out;
+		}
+		XXH3_64bits_update(st, p, n);
+		munmap(p, n);
+	}
+	*hash = XXH3_64bits_digest(st);
+	ret = 0;
+out:
+	XXH3_freeState(st);
+	return ret;
+}
+
+/* -1 with errno ENOENT and nothing logged when the file is not there. */
+static int hash_file(int dirfd, const char *name, uint64_t *size, uint64_t *hash)
+{
+	struct stat st;
+	int fd, ret;
+
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		if (errno != ENOENT)
+			pr_perror("cannot open %s", name);
+		return -1;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		pr_err("%s: not a regular file", name);
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	*size = st.st_size;
+	ret = hash_fd(fd, name, *size, hash);
+	close(fd);
+	if (ret)
+		errno = EIO;
+	return ret;
+}
+
+int manifest_hash_file(int dirfd, const char *name, uint64_t *size, uint64_t *hash)
+{
+	if (hash_file(dirfd, name, size, hash)) {
+		if (errno == ENOENT)
+			pr_err("%s is missing", name);
+		return -1;
+	}
+	return 0;
+}
+
+void manifest_free(struct manifest *m)
+{
+	free(m->e);
+	m->e = NULL;
+	m->nr = 0;
+}
+
+/* ---- reading ------------------------------------------------------------- */
+
+static int parse_u64(const char *s, size_t l, int base, uint64_t *v)
+{
+	size_t i;
+
+	*v = 0;
+	if (!l || l > (base == 16 ? 16u : 20u) || (base == 10 && l > 1 && s[0] == '0'))
+		return -1;
+	for (i = 0; i < l; i++) {
+		unsigned int d;
+
+		if (s[i] >= '0' && s[i] <= '9')
+			d = s[i] - '0';
+		else if (base == 16 && s[i] >= 'a' && s[i] <= 'f')
+			d = s[i] - 'a' + 10;
+		else
+			return -1;
+		if (base == 10 && *v > (UINT64_MAX - d) / 10)
+			return -1;
+		*v = *v * base + d;
+	}
+	return base == 16 && l != 16 ? -1 : 0;
+}
+
+/* Split "A B C" (exactly three words, single spaces) of @l bytes at @s. */
+static int three_words(const char *s, size_t l, const char *w[3], size_t wl[3])
+{
+	const char *end = s + l, *p = s;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		const char *q = i < 2 ? memchr(p, ' ', end - p) : end;
+
+		if (!q || q == p || memchr(p, ' ', q - p))
+			return -1;
+		w[i] = p;
+		wl[i] = q - p;
+		p = q + 1;
+	}
+	return 0;
+}
+
+static int parse_entry(struct manifest *m, const char *s, size_t l, size_t line)
+{
+	struct manifest_entry *e = &m->e[m->nr];
+	const char *w[3];
+	size_t wl[3];
+
+	if (three_words(s, l, w, wl) || wl[0] >= sizeof(e->name) ||
+	    parse_u64(w[1], wl[1], 10, &e->size) || parse_u64(w[2], wl[2], 16, &e->hash)) {
+		pr_err(MANIFEST_NAME ": line %zu is not \"NAME SIZE HASH\"", line);
+		return -1;
+	}
+	memcpy(e->name, w[0], wl[0]);
+	e->name[wl[0]] = 0;
+	if (strlen(e->name) != wl[0] || !manifest_name_ok(e->name) || !strcmp(e->name, MANIFEST_NAME)) {
+		pr_err(MANIFEST_NAME ": line %zu: not a file name of the images dir", line);
+		return -1;
+	}
+	if (m->nr && strcmp(m->e[m->nr - 1].name, e->name) >= 0) {
+		pr_err(MANIFEST_NAME ": line %zu: %s out of order or listed twice", line, e->name);
+		return -1;
+	}
+	m->nr++;
+	return 0;
+}
+
+/* The last line: "end COUNT HASH", HASH over @body_len bytes of @buf. */
+static int parse_end(const struct manifest *m, const char *buf, size_t body_len,
+		     const char *s, size_t l)
+{
+	const char *w[3];
+	size_t wl[3];
+	uint64_t nr, hash;
+
+	if (three_words(s, l, w, wl) || wl[0] != 3 || memcmp(w[0], "end", 3) ||
+	    parse_u64(w[1], wl[1], 10, &nr) || parse_u64(w[2], wl[2], 16, &hash)) {
+		pr_err(MANIFEST_NAME ": no \"end COUNT HASH\" line: cut short");
+		return -1;
+	}
+	if (nr != m->nr || hash != XXH3_64bits(buf, body_len)) {
+		pr_err(MANIFEST_NAME ": its own count or checksum does not match: changed");
+		return -1;
+	}
+	return 0;
+}
+
+int manifest_parse(const char *buf, size_t len, struct manifest *m)
+{
+	size_t hl = strlen(HEADER), off, line = 1;
+
+	m->e = NULL;
+	m->nr = 0;
+	if (len > MANIFEST_MAX_SIZE || len < hl || memcmp(buf, HEADER, hl)) {
+		pr_err(MANIFEST_NAME ": not a manifest of version 1 (or over %u bytes)", MANIFEST_MAX_SIZE);
+		return -1;
+	}
+	m->e = calloc(MANIFEST_MAX_FILES, sizeof(*m->e));
+	if (!m->e) {
+		pr_err("out of memory");
+		return -1;
+	}
+	for (off = hl; off < len; line++) {
+		const char *nl = memchr(buf + off, '\n', len - off);
+		size_t l = nl ? (size_t)(nl - buf) - off : len - off;
+
+		if (!nl) {
+			pr_err(MANIFEST_NAME ": line %zu has no end: cut short", line + 1);
+			break;
+		}
+		if (off + l + 1 == len) {	/* the last line */
+			if (parse_end(m, buf, off, buf + off, l))
+				break;
+			return 0;
+		}
+		if (m->nr == MANIFEST_MAX_FILES) {
+			pr_err(MANIFEST_NAME ": more than %d files", MANIFEST_MAX_FILES);
+			break;
+		}
+		if (parse_entry(m, buf + off, l, line + 1))
+			break;
+		off += l + 1;
+	}
+	if (off >= len)
+		pr_err(MANIFEST_NAME ": no \"end COUNT HASH\" line: cut short");
+	manifest_free(m);
+	return -1;
+}
+
+static int read_manifest(int dirfd, struct manifest *m)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t got = 0;
+	int fd, ret = -1;
+
+	fd = openat(dirfd, MANIFEST_NAME, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 1;
+		pr_perror("cannot open " MANIFEST_NAME);
+		return -1;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > MANIFEST_MAX_SIZE) {
+		pr_err(MANIFEST_NAME ": not a regular file of at most %u bytes", MANIFEST_MAX_SIZE);
+		goto out;
+	}
+	buf = malloc(st.st_size + 1);
+	if (!buf) {
+		pr_err("out of memory");
+		goto out;
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, st.st_size - got);
+
+		if (n <= 0) {
+			pr_perror("cannot read " MANIFEST_NAME);
+			goto out;
+		}
+		got += n;
+	}
+	ret = manifest_parse(buf, got, m);
+out:
+	free(buf);
+	close(fd);
+	return ret;
+}
+
+/* ---- the directory ------------------------------------------------------- */
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(((const struct manifest_entry *)a)->name, ((const struct manifest_entry *)b)->name);
+}
+
+/* The regular files of @dirfd but the manifest, sorted (only names are filled). */
+static int list_files(int dirfd, struct manifest *m)
+{
+	int fd = dup(dirfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	int ret = 0;
+
+	m->nr = 0;
+	m->e = calloc(MANIFEST_MAX_FILES, sizeof(*m->e));
+	if (!d || !m->e) {
+		pr_perror("cannot list the images dir");
+		if (!d && fd >= 0)
+			close(fd);
+		goto err;
+	}
+	rewinddir(d);
+	while (!ret && (de = readdir(d))) {
+		struct stat st;
+
+		if (!strcmp(de->d_name, MANIFEST_NAME) ||
+		    fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode))
+			continue;
+		if (m->nr == MANIFEST_MAX_FILES || !manifest_name_ok(de->d_name)) {
+			pr_err("not supported yet: more than %d files, or a file name like %s",
+			       MANIFEST_MAX_FILES, de->d_name);
+			ret = -1;
+			break;
+		}
+		strcpy(m->e[m->nr++].name, de->d_name);
+	}
+	closedir(d);
+	if (ret)
+		goto err;
+	qsort(m->e, m->nr, sizeof(*m->e), cmp_names);
+	return 0;
+err:
+	manifest_free(m);
+	return -1;
+}
+
+static int write_text(int dirfd, const char *buf, size_t len)
+{
+	int fd = openat(dirfd, MANIFEST_NAME, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	size_t off = 0;
+
+	if (fd < 0) {
+		pr_perror("cannot create " MANIFEST_NAME);
+		return -1;
+	}
+	while (off < len) {
+		ssize_t n = write(fd, buf + off, len - off);
+
+		if (n <= 0) {
+			pr_perror("cannot write " MANIFEST_NAME);
+			close(fd);
+			return -1;
+		}
+		off += n;
+	}
+	if (fsync(fd) || close(fd)) {
+		pr_perror("cannot write " MANIFEST_NAME);
+		return -1;
+	}
+	return 0;
+}
+
+int manifest_write(int dirfd)
+{
+	struct manifest m;
+	size_t i, len = 0, cap;
+	char *buf = NULL;
+	int ret = -1;
+
+	if (list_files(dirfd, &m))
+		return -1;
+	cap = strlen(HEADER) + (m.nr + 1) * (sizeof(m.e->name) + 48);
+	buf = malloc(cap);
+	if (!buf) {
+		pr_err("out of memory");
+		goto out;
+	}
+	len = snprintf(buf, cap, "%s", HEADER);
+	for (i = 0; i < m.nr; i++) {
+		if (manifest_hash_file(dirfd, m.e[i].name, &m.e[i].size, &m.e[i].hash))
+			goto out;
+		len += snprintf(buf + len, cap - len, "%s %llu %016llx\n", m.e[i].name,
+				(unsigned long long)m.e[i].size, (unsigned long long)m.e[i].hash);
+	}
+	len += snprintf(buf + len, cap - len, "end %zu %016llx\n", m.nr,
+			(unsigned long long)XXH3_64bits(buf, len));
+	ret = write_text(dirfd, buf, len);
+out:
+	free(buf);
+	manifest_free(&m);
+	return ret;
+}
+
+int manifest_remove_stale(int dirfd)
+{
+	struct manifest m;
+	size_t i;
+	int r = read_manifest(dirfd, &m);
+
+	if (r > 0)
+		return 0;
+	if (r < 0) {
+		pr_warn("the images dir holds an unreadable " MANIFEST_NAME ": replaced, its files kept");
+	} else {
+		for (i = 0; i < m.nr; i++)
+			if (unlinkat(dirfd, m.e[i].name, 0) && errno != ENOENT)
+				pr_pwarn("cannot remove %s of the earlier dump", m.e[i].name);
+		manifest_free(&m);
+	}
+	if (unlinkat(dirfd, MANIFEST_NAME, 0)) {
+		pr_perror("cannot remove the earlier " MANIFEST_NAME);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- the check ----------------------------------------------------------- */
+
+static int check_entry(int dirfd, const struct manifest_entry *e)
+{
+	uint64_t size, hash;
+
+	if (hash_file(dirfd, e->name, &size, &hash)) {
+		if (errno == ENOENT)
+			pr_err("%s is missing: " MANIFEST_NAME " lists it (%llu bytes)", e->name,
+			       (unsigned long long)e->size);
+		return -1;
+	}
+	if (size != e->size) {
+		pr_err("%s has %llu bytes, " MANIFEST_NAME " says %llu: truncated or changed", e->name,
+		       (unsigned long long)size, (unsigned long long)e->size);
+		return -1;
+	}
+	if (hash != e->hash) {
+		pr_err("%s is changed: its checksum is %016llx, " MANIFEST_NAME " says %016llx", e->name,
+		       (unsigned long long)hash, (unsigned long long)e->hash);
+		return -1;
+	}
+	return 0;
+}
+
+/* A file a restore would read: an image name, or an extension image. */
+static int is_image_name(const char *n)
+{
+	size_t l = strlen(n);
+
+	if (!strcmp(n, "stats-dump") || !strcmp(n, "stats-restore"))
+		return 0;
+	return (l > 4 && !strcmp(n + l - 4, ".img")) || !strncmp(n, "xt-", 3) ||
+	       est_kind_by_name(n) != NULL;
+}
+
+static int check_extra(int dirfd, const struct manifest *m)
+{
+	struct manifest have;
+	size_t i;
+	int ret = 0;
+
+	if (list_files(dirfd, &have))
+		return -1;
+	for (i = 0; i < have.nr && !ret; i++) {
+		const char *n = have.e[i].name;
+
+		if (is_image_name(n) && !bsearch(&have.e[i], m->e, m->nr, sizeof(*m->e), cmp_names)) {
+			pr_err("%s is not in " MANIFEST_NAME ": a file the dump did not write", n);
+			ret = -1;
+		}
+	}
+	manifest_free(&have);
+	return ret;
+}
+
+int manifest_check(int dirfd)
+{
+	struct manifest m;
+	size_t i;
+	int r = read_manifest(dirfd, &m);
+
+	if (r > 0)
+		return 1;
+	if (r < 0)
+		goto bad;
+	for (i = 0; i < m.nr; i++)
+		if (check_entry(dirfd, &m.e[i]))
+			break;
+	r = i < m.nr ? -1 : check_extra(dirfd, &m);
+	manifest_free(&m);
+	if (!r) {
+		pr_info("all %zu files match " MANIFEST_NAME, i);
+		return 0;
+	}
+bad:
+	pr_err("the images do not match " MANIFEST_NAME ": nothing restored");
+	return -1;
+}
