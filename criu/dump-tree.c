@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <compel/compel.h>
 
@@ -435,6 +436,29 @@ static bool task_gone(pid_t pid, uint64_t start_time)
 	return st.state == 'Z' || st.state == 'X' || st.start_time != start_time;
 }
 
+/*
+ * Once the images are committed the tree is as good as dead: if criu dies
+ * now, during the kill below or before it, the kernel SIGKILLs every
+ * thread it traces. Each thread is in a ptrace stop here (frozen since
+ * the seize), where options can be changed; the seize's options stay. A
+ * thread that refuses is only warned about: the kill follows at once.
+ */
+void dump_tree_exitkill(struct dump_tree *tr)
+{
+	long opts = PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL;
+	size_t i;
+	int k;
+
+	for (i = 0; i < tr->nr; i++) {
+		struct dump_task *t = tr->t[i];
+
+		for (k = 0; t->seized && k < t->nr_tids; k++)
+			if (ptrace(PTRACE_SETOPTIONS, t->tids[k], NULL, (void *)opts))
+				pr_pwarn("can't set PTRACE_O_EXITKILL on %d (the kill goes on)",
+					 t->tids[k]);
+	}
+}
+
 int dump_tree_kill(struct dump_tree *tr)
 {
 	unsigned int timeout = tr->o->timeout ? tr->o->timeout : DEFAULT_TIMEOUT;
@@ -446,6 +470,8 @@ int dump_tree_kill(struct dump_tree *tr)
 		if (tr->t[i]->seized && kill(tr->t[i]->pid, SIGKILL)) {
 			pr_perror("can't kill %d", tr->t[i]->pid);
 			ret = -1;
+		} else if (tr->t[i]->seized) {
+			dump_fault_die(tr->o, "during-kill");
 		}
 	/*
 	 * We are the tracer of every thread: collect each exit, the other

@@ -164,6 +164,7 @@ CASES = [
     ("tree_leave_running_twice", prog("tree"), "twice", [], []),
     ("tree_stopped", prog("tree"), "stopped", [], []),
     ("tree_dump_fault", prog("tree"), "dump_fault", [], []),
+    ("tree_criu_dies", prog("tree"), "criu_dies", [], []),
     ("tree_restore_fault", prog("tree"), "restore_fault", [], []),
     ("sh_pipeline", ["/usr/bin/python3", os.path.join(E2E, "sh_pipeline.py")], "once", [], []),
     ("py_workers", ["/usr/bin/python3", os.path.join(E2E, "py_workers.py")], "once", [], []),
@@ -832,7 +833,10 @@ def dump_and_restore(name, p, flow, tmp, dopts, ropts, env):
         if flow == "once" or isinstance(flow, tuple):
             before = snapshot(pid)
         imgs = os.path.join(tmp, "imgs")
-        dump(pid, imgs, dopts, env)
+        if flow == "criu_dies":
+            imgs = criu_dies(pid, tmp, dopts, env)
+        else:
+            dump(pid, imgs, dopts, env)
     status = p.wait(timeout=20)
     if flow not in ("twice", "stopped") and status != -signal.SIGKILL:
         raise CaseFailed("after dump the task ended with %s, not SIGKILL" % status)
@@ -1332,12 +1336,37 @@ def dump_fault(pid, tmp, opts, env):
         raise CaseFailed("dump with a fault in the second process: exit %d" % rc)
     if os.path.exists(os.path.join(imgs, "inventory.img")):
         raise CaseFailed("a failed dump left an inventory")
+    untouched(tmp, "the failed dump")
+
+
+def untouched(tmp, what):
+    """Every process of the tree runs on: not traced, not stopped."""
     for p in tree_pids(tmp):
         st = proc_status(p)
         state = st["State"].split()[0]
         if int(st["TracerPid"]) != 0 or state in ("T", "t"):
-            raise CaseFailed("after the failed dump %d is %s, traced by %s" % (
-                p, state, st["TracerPid"].strip()))
+            raise CaseFailed("after %s %d is %s, traced by %s" % (
+                what, p, state, st["TracerPid"].strip()))
+
+
+def criu_dies(pid, tmp, opts, env):
+    """criu SIGKILLed just before the images are committed leaves the tree
+    running untouched and no inventory; SIGKILLed during the final kill
+    (after the commit) it leaves none of the tree: the kernel ends what it
+    traced (PTRACE_O_EXITKILL). Returns the images of the second dump."""
+    for point, imgs in (("before-commit", "imgs-died"), ("during-kill", "imgs")):
+        imgs = os.path.join(tmp, imgs)
+        os.makedirs(imgs)
+        rc, out = criu(["dump", "-t", str(pid), "-D", imgs, "-o", "dump.log", "-v4"] + opts,
+                       imgs, dict(env, CRIU_FAULT="die-" + point))
+        if rc != -signal.SIGKILL or "fault injected at %s" % point not in open(
+                os.path.join(imgs, "dump.log")).read():
+            raise CaseFailed("criu told to die at %s: exit %d %s" % (point, rc, out[:200]))
+        if point == "before-commit":
+            if os.path.exists(os.path.join(imgs, "inventory.img")):
+                raise CaseFailed("criu died before the commit and left an inventory")
+            untouched(tmp, "criu's death before the commit")
+    return imgs
 
 
 def restore_fault(imgs, tmp, opts, env):
