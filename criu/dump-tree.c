@@ -102,6 +102,30 @@ static void tree_drop(struct dump_tree *tr, size_t i)
 	tr->nr--;
 }
 
+#define PF_KTHREAD	0x00200000	/* include/linux/sched.h */
+
+/* PTRACE_SEIZE said EPERM: say why, from what /proc tells. */
+static void seize_eperm(const struct dump_task *t)
+{
+	struct proc_status st = { .tracerpid = 0 };
+	struct proc_stat tracer;
+
+	if (t->stat.flags & PF_KTHREAD) {
+		pr_err("can't seize %d (%s): a kernel thread", t->pid, t->stat.comm);
+		return;
+	}
+	if (!proc_read_status(t->pid, &st) && st.tracerpid > 0) {
+		bool named = !proc_read_stat_or_gone(st.tracerpid, &tracer);
+
+		pr_err("can't seize %d (%s): already traced by PID %d (%s)", t->pid, t->stat.comm,
+		       st.tracerpid, named ? tracer.comm : "gone since");
+	} else {
+		pr_err("can't seize %d (%s): no permission to trace it (another user namespace, "
+		       "a security module, or it is not dumpable by us)", t->pid, t->stat.comm);
+	}
+	proc_status_free(&st);
+}
+
 /* 1: seized, 0: a zombie (recorded), 2: gone, -1: error (logged). */
 static int seize_one(struct dump_task *t)
 {
@@ -138,7 +162,9 @@ static int seize_one(struct dump_task *t)
 		t->zombie = true;
 		return 0;
 	}
-	if (err == EBUSY || t->stat.state == 'T')
+	if (err == EPERM)
+		seize_eperm(t);
+	else if (err == EBUSY || t->stat.state == 'T')
 		pr_err("%d is stopped (group stop): dumping stopped tasks is not supported yet",
 		       t->pid);
 	else if (err == EAGAIN)
