@@ -488,8 +488,10 @@ int manifest_check(int dirfd)
 	size_t i;
 	int r = read_manifest(dirfd, &m);
 
-	if (r > 0)
+	if (r > 0) {
+		pr_info("no " MANIFEST_NAME ": the images are not checked (a dump of the established tool)");
 		return 1;
+	}
 	if (r < 0)
 		goto bad;
 	for (i = 0; i < m.nr; i++)
