@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <xxhash.h>
 
@@ -135,6 +136,14 @@ void manifest_free(struct manifest *m)
 	free(m->e);
 	m->e = NULL;
 	m->nr = 0;
+}
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* ---- reading ------------------------------------------------------------- */
@@ -376,6 +385,7 @@ int manifest_write(int dirfd)
 {
 	struct manifest m;
 	size_t i, len = 0, cap;
+	uint64_t t0 = now_us(), bytes = 0;
 	char *buf = NULL;
 	int ret = -1;
 
@@ -393,10 +403,14 @@ int manifest_write(int dirfd)
 			goto out;
 		len += snprintf(buf + len, cap - len, "%s %llu %016llx\n", m.e[i].name,
 				(unsigned long long)m.e[i].size, (unsigned long long)m.e[i].hash);
+		bytes += m.e[i].size;
 	}
 	len += snprintf(buf + len, cap - len, "end %zu %016llx\n", m.nr,
 			(unsigned long long)XXH3_64bits(buf, len));
 	ret = write_text(dirfd, buf, len);
+	if (!ret)
+		pr_info(MANIFEST_NAME ": %zu files, %llu bytes checksummed in %llu us", m.nr,
+			(unsigned long long)bytes, (unsigned long long)(now_us() - t0));
 out:
 	free(buf);
 	manifest_free(&m);
@@ -485,6 +499,7 @@ static int check_extra(int dirfd, const struct manifest *m)
 int manifest_check(int dirfd)
 {
 	struct manifest m;
+	uint64_t t0 = now_us();
 	size_t i;
 	int r = read_manifest(dirfd, &m);
 
@@ -500,7 +515,8 @@ int manifest_check(int dirfd)
 	r = i < m.nr ? -1 : check_extra(dirfd, &m);
 	manifest_free(&m);
 	if (!r) {
-		pr_info("all %zu files match " MANIFEST_NAME, i);
+		pr_info("all %zu files match " MANIFEST_NAME " (checked in %llu us)", i,
+			(unsigned long long)(now_us() - t0));
 		return 0;
 	}
 bad:
