@@ -417,6 +417,17 @@ out:
 	return ret;
 }
 
+/* A file a restore would read: an image name, or an extension image. */
+static int is_image_name(const char *n)
+{
+	size_t l = strlen(n);
+
+	if (!strcmp(n, "stats-dump") || !strcmp(n, "stats-restore"))
+		return 0;
+	return (l > 4 && !strcmp(n + l - 4, ".img")) || !strncmp(n, "xt-", 3) ||
+	       est_kind_by_name(n) != NULL;
+}
+
 int manifest_remove_stale(int dirfd)
 {
 	struct manifest m;
@@ -428,8 +439,9 @@ int manifest_remove_stale(int dirfd)
 	if (r < 0) {
 		pr_warn("the images dir holds an unreadable " MANIFEST_NAME ": replaced, its files kept");
 	} else {
-		for (i = 0; i < m.nr; i++)
-			if (unlinkat(dirfd, m.e[i].name, 0) && errno != ENOENT)
+		for (i = 0; i < m.nr; i++)	/* images only: never a note or a log of the user's */
+			if (is_image_name(m.e[i].name) && unlinkat(dirfd, m.e[i].name, 0) &&
+			    errno != ENOENT)
 				pr_pwarn("cannot remove %s of the earlier dump", m.e[i].name);
 		manifest_free(&m);
 	}
@@ -463,17 +475,6 @@ static int check_entry(int dirfd, const struct manifest_entry *e)
 		return -1;
 	}
 	return 0;
-}
-
-/* A file a restore would read: an image name, or an extension image. */
-static int is_image_name(const char *n)
-{
-	size_t l = strlen(n);
-
-	if (!strcmp(n, "stats-dump") || !strcmp(n, "stats-restore"))
-		return 0;
-	return (l > 4 && !strcmp(n + l - 4, ".img")) || !strncmp(n, "xt-", 3) ||
-	       est_kind_by_name(n) != NULL;
 }
 
 static int check_extra(int dirfd, const struct manifest *m)

@@ -129,9 +129,11 @@ static int test_remove_stale(void)
 	struct stat st;
 
 	CHECK(d >= 0 && put(d, "notes", "mine") == 0);
-	CHECK(manifest_remove_stale(d) == 0);
+	CHECK(unlinkat(d, MANIFEST_NAME, 0) == 0 && put(d, "a.log", "x") == 0 && manifest_write(d) == 0);
+	CHECK(manifest_remove_stale(d) == 0);		/* listed, but no image: kept */
+	CHECK(fstatat(d, "a.log", &st, 0) == 0 && fstatat(d, "notes", &st, 0) == 0);
 	CHECK(fstatat(d, "pages-1.img", &st, 0) == -1 && fstatat(d, "inventory.img", &st, 0) == -1);
-	CHECK(fstatat(d, MANIFEST_NAME, &st, 0) == -1 && fstatat(d, "notes", &st, 0) == 0);
+	CHECK(fstatat(d, MANIFEST_NAME, &st, 0) == -1);
 	CHECK(manifest_remove_stale(d) == 0);		/* none: nothing to do */
 	return 0;
 }
