@@ -36,6 +36,24 @@ SYS_POLL, SYS_FUTEX, SYS_CLOCK_NANOSLEEP = 7, 202, 230
 # State the established image format cannot express: kept in xt-* images
 EXT = ["--image-ext"]
 
+# What a tampered copy of the images must be refused with (images.md, "The
+# manifest"): action, file (a glob), the text the refusal names it with
+# (None: restored, as a dump without a manifest).
+TAMPER_GHOST = [
+    ("flip", "ghost-file-*.img", "is changed: its checksum"),
+    ("delete", "ghost-file-*.img", "is missing: criu-manifest lists it"),
+]
+TAMPER = [
+    ("delete", "pipes-data.img", "pipes-data.img is missing"),
+    ("flip", "pipes-data.img", "pipes-data.img is changed"),
+    ("flip", "pages-*.img", "is changed: its checksum"),
+    ("truncate", "pages-*.img", "truncated or changed"),
+    ("extra", "tty-info.img", "tty-info.img is not in criu-manifest"),
+    ("flip", "criu-manifest", "criu-manifest: its own count or checksum"),
+    ("delete", "criu-manifest", None),
+]
+
+
 CASES = [
     ("counter", prog("counter"), "once", [], []),
     ("memory", prog("memory"), "once", [], []),
@@ -127,7 +145,7 @@ CASES = [
     ("shell_job_tmux", prog("echo_job"), "tmux", [], []),
     ("shell_job_tree", [], "tmux_tree", [], []),
     ("pipe", prog("pipe"), "once", [], []),
-    ("pipe_tampered", prog("pipe"), "tampered", [], []),
+    ("pipe_tampered", prog("pipe"), ("tampered", TAMPER), [], []),
     ("eventfd", prog("eventfd"), "once", EXT, []),
     ("signalfd", prog("signalfd"), "once", [], []),
     ("timerfd", prog("timerfd"), "once", [], []),
@@ -171,6 +189,7 @@ CASES = [
     ("ghost", prog("ghost"), "once", EXT, []),
     # times of whole microseconds: the established format alone holds them
     ("ghost_us", prog("ghost") + ["us"], "once", [], []),
+    ("ghost_tampered", prog("ghost") + ["us"], ("tampered", TAMPER_GHOST), [], []),
     ("ghost_exe", prog("ghost_exe"), "once", EXT, []),
     ("tmpfile", prog("tmpfile"), "once", EXT, []),
     ("tmpfile_twice", prog("tmpfile"), "twice", EXT, []),
@@ -713,19 +732,6 @@ def refused(pid, p, tmp, dopts, env, text):
     return p.wait(timeout=30)
 
 
-# What a tampered copy of the images must be refused with (images.md, "The
-# manifest"): action, file (a glob), the text the refusal names it with.
-TAMPER = [
-    ("delete", "pipes-data.img", "pipes-data.img is missing"),
-    ("flip", "pipes-data.img", "pipes-data.img is changed"),
-    ("flip", "pages-*.img", "is changed: its checksum"),
-    ("truncate", "pages-*.img", "truncated or changed"),
-    ("extra", "tty-info.img", "tty-info.img is not in criu-manifest"),
-    ("flip", "criu-manifest", "criu-manifest: its own count or checksum"),
-    ("delete", "criu-manifest", None),
-]
-
-
 def tamper(imgs, action, pattern):
     import glob
     if action == "extra":
@@ -744,7 +750,7 @@ def tamper(imgs, action, pattern):
             f.write(bytes([b[0] ^ 0x40]))
 
 
-def tampered(p, tmp, dopts, ropts, env):
+def tampered(p, tmp, dopts, ropts, env, changes):
     """Each tampered copy of the images is refused naming the file, with no
     process left (without the manifest: restored as a dump of the
     established tool, whose format lets pipes-data.img be absent); then the
@@ -753,7 +759,7 @@ def tampered(p, tmp, dopts, ropts, env):
     dump(p.pid, imgs, dopts, env)
     if p.wait(timeout=20) != -signal.SIGKILL:
         raise CaseFailed("after dump the task ended with %s, not SIGKILL" % p.returncode)
-    for action, pattern, text in TAMPER:
+    for action, pattern, text in changes:
         copy = os.path.join(tmp, "imgs-%s-%s" % (action, pattern.replace("*", "N")))
         shutil.copytree(imgs, copy)
         tamper(copy, action, pattern)
@@ -1259,8 +1265,8 @@ def run_case(name, cmd, flow, dopts, ropts, env):
             return None
         elif flow == "leave_running":
             status = leave_running(p, tmp, dopts, env)
-        elif flow == "tampered":
-            status = tampered(p, tmp, dopts, ropts, env)
+        elif isinstance(flow, tuple) and flow[0] == "tampered":
+            status = tampered(p, tmp, dopts, ropts, env, flow[1])
         elif isinstance(flow, tuple) and flow[0] == "gap":
             known_gap(name, p, tmp, dopts, ropts, env, flow[1])
             return None
