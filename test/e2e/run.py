@@ -183,6 +183,7 @@ CASES = [
     ("tree_stopped", prog("tree"), "stopped", [], []),
     ("tree_dump_fault", prog("tree"), "dump_fault", [], []),
     ("tree_criu_dies", prog("tree"), "criu_dies", [], []),
+    ("tree_criu_dies_committed", prog("tree"), "criu_dies_committed", [], []),
     ("tree_restore_fault", prog("tree"), "restore_fault", [], []),
     ("sh_pipeline", ["/usr/bin/python3", os.path.join(E2E, "sh_pipeline.py")], "once", [], []),
     ("py_workers", ["/usr/bin/python3", os.path.join(E2E, "py_workers.py")], "once", [], []),
@@ -839,8 +840,8 @@ def dump_and_restore(name, p, flow, tmp, dopts, ropts, env):
         if flow == "once" or isinstance(flow, tuple):
             before = snapshot(pid)
         imgs = os.path.join(tmp, "imgs")
-        if flow == "criu_dies":
-            imgs = criu_dies(pid, tmp, dopts, env)
+        if flow in CRIU_DIES:
+            imgs = criu_dies(pid, tmp, dopts, env, CRIU_DIES[flow])
         else:
             dump(pid, imgs, dopts, env)
     status = p.wait(timeout=20)
@@ -1355,12 +1356,16 @@ def untouched(tmp, what):
                 what, p, state, st["TracerPid"].strip()))
 
 
-def criu_dies(pid, tmp, opts, env):
+# flow -> the point past the commit where criu_dies() has criu SIGKILL itself
+CRIU_DIES = {"criu_dies": "during-kill", "criu_dies_committed": "after-commit"}
+
+
+def criu_dies(pid, tmp, opts, env, after):
     """criu SIGKILLed just before the images are committed leaves the tree
-    running untouched and no inventory; SIGKILLed during the final kill
-    (after the commit) it leaves none of the tree: the kernel ends what it
-    traced (PTRACE_O_EXITKILL). Returns the images of the second dump."""
-    for point, imgs in (("before-commit", "imgs-died"), ("during-kill", "imgs")):
+    running untouched and no inventory; SIGKILLed at `after` (a point past
+    the commit) it leaves none of the tree: the kernel ends what it traced
+    (PTRACE_O_EXITKILL). Returns the images of the second dump."""
+    for point, imgs in (("before-commit", "imgs-died"), (after, "imgs")):
         imgs = os.path.join(tmp, imgs)
         os.makedirs(imgs)
         rc, out = criu(["dump", "-t", str(pid), "-D", imgs, "-o", "dump.log", "-v4"] + opts,
