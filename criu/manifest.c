@@ -1,13 +1,16 @@
 /*
  * The image manifest (include/manifest.h, Documentation/images.md).
  *
- *     criu-manifest 1 xxh3-64
+ *     criu-manifest 1 xxh3-64-8m
  *     NAME SIZE HASH            one line per file, names in strcmp order
  *     end COUNT HASH            HASH: of every byte before this line
  *
- * SIZE is decimal, HASH 16 lowercase hex digits of XXH3-64 (seed 0).
+ * SIZE is decimal, HASH 16 lowercase hex digits of XXH3-64 (seed 0); a
+ * file over 8 MiB has the XXH3-64 of its 8 MiB parts' digests (hash_fd()).
  */
 #include <dirent.h>
+#include <endian.h>
+#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -23,8 +26,10 @@
 #include "log.h"
 #include "manifest.h"
 
-#define HEADER		"criu-manifest 1 xxh3-64\n"
-#define HASH_CHUNK	(256u << 10)	/* read at a time */
+#define HEADER		"criu-manifest 1 xxh3-64-8m\n"
+#define READ_SIZE	(256u << 10)	/* read at a time: stays in the cache */
+#define PART_SIZE	(8ull << 20)	/* a file's checksum is a tree over parts of this size */
+#define MAX_HASHERS	4		/* threads, at most one per online cpu */
 
 int manifest_name_ok(const char *name)
 {
@@ -39,37 +44,100 @@ int manifest_name_ok(const char *name)
 	return 1;
 }
 
-/*
- * read() into a buffer that stays in the cache: on this VM mapping the
- * file instead costs a fault per page and is three times slower.
- */
-static int hash_fd(int fd, const char *name, uint64_t size, uint64_t *hash)
+/* One part of a file: XXH3-64 of @len bytes at @off, read with pread(). */
+static int hash_part(int fd, uint64_t off, uint64_t len, void *buf, uint64_t *out)
 {
 	XXH3_state_t *st = XXH3_createState();
-	void *buf = malloc(HASH_CHUNK);
-	uint64_t off = 0;
 	int ret = -1;
 
-	if (!st || !buf || XXH3_64bits_reset(st) != XXH_OK) {
-		pr_err("%s: out of memory for the checksum", name);
+	if (!st || XXH3_64bits_reset(st) != XXH_OK) {
+		errno = ENOMEM;
 		goto out;
 	}
-	while (off < size) {
-		ssize_t n = read(fd, buf, HASH_CHUNK);
+	while (len) {
+		ssize_t n = pread(fd, buf, len < READ_SIZE ? len : READ_SIZE, off);
 
 		if (n <= 0) {
-			pr_perror("cannot read %s", name);
+			if (!n)
+				errno = EIO;	/* shorter than it was */
 			goto out;
 		}
 		XXH3_64bits_update(st, buf, n);
 		off += n;
+		len -= n;
 	}
-	*hash = XXH3_64bits_digest(st);
+	*out = XXH3_64bits_digest(st);
 	ret = 0;
 out:
-	free(buf);
 	XXH3_freeState(st);
 	return ret;
+}
+
+struct hash_job {
+	int fd;
+	uint64_t size, nr;
+	uint64_t *digest;	/* one per part, little-endian */
+	uint64_t next;		/* the next part to take (atomic) */
+	int err;		/* the first errno (atomic) */
+};
+
+/* Take parts until none is left; no logging here (the log is not thread-safe). */
+static void *hasher(void *arg)
+{
+	struct hash_job *j = arg;
+	void *buf = malloc(READ_SIZE);
+	uint64_t i, d;
+
+	while (buf && !__atomic_load_n(&j->err, __ATOMIC_RELAXED) &&
+	       (i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED)) < j->nr) {
+		uint64_t off = i * PART_SIZE;
+
+		if (hash_part(j->fd, off, j->size - off < PART_SIZE ? j->size - off : PART_SIZE, buf, &d))
+			__atomic_store_n(&j->err, errno ? errno : EIO, __ATOMIC_RELAXED);
+		else
+			j->digest[i] = htole64(d);
+	}
+	if (!buf)
+		__atomic_store_n(&j->err, ENOMEM, __ATOMIC_RELAXED);
+	free(buf);
+	return NULL;
+}
+
+/*
+ * A file's checksum: XXH3-64 of its bytes when it has one part at most;
+ * else XXH3-64 of the parts' digests (each an XXH3-64 of PART_SIZE bytes,
+ * the last maybe shorter) as little-endian u64s, so that every core can
+ * take a part (read() of a page file is most of the manifest's cost).
+ */
+static int hash_fd(int fd, const char *name, uint64_t size, uint64_t *hash)
+{
+	struct hash_job j = { .fd = fd, .size = size, .nr = (size + PART_SIZE - 1) / PART_SIZE };
+	pthread_t tid[MAX_HASHERS];
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned int i, nt = 0;
+
+	if (j.nr <= 1)
+		j.nr = 1;
+	j.digest = calloc(j.nr, sizeof(*j.digest));
+	if (!j.digest) {
+		pr_err("%s: out of memory for the checksum", name);
+		return -1;
+	}
+	while (nt + 1 < MAX_HASHERS && nt + 1 < j.nr && (long)nt + 1 < cpus &&
+	       !pthread_create(&tid[nt], NULL, hasher, &j))
+		nt++;
+	hasher(&j);
+	for (i = 0; i < nt; i++)
+		pthread_join(tid[i], NULL);
+	if (j.err) {
+		errno = j.err;
+		pr_perror("cannot read %s", name);
+		free(j.digest);
+		return -1;
+	}
+	*hash = j.nr == 1 ? le64toh(j.digest[0]) : XXH3_64bits(j.digest, j.nr * sizeof(*j.digest));
+	free(j.digest);
+	return 0;
 }
 
 /* -1 with errno ENOENT and nothing logged when the file is not there. */

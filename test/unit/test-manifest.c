@@ -1,4 +1,5 @@
 /* The image manifest (criu/manifest.c): its parser, and what a restore's check refuses. */
+#include <endian.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +27,7 @@ static int put(int dirfd, const char *name, const char *text)
 static int parse_body(const char *body, size_t nr, struct manifest *m)
 {
 	char buf[4096];
-	size_t l = snprintf(buf, sizeof(buf), "criu-manifest 1 xxh3-64\n%s", body);
+	size_t l = snprintf(buf, sizeof(buf), "criu-manifest 1 xxh3-64-8m\n%s", body);
 
 	snprintf(buf + l, sizeof(buf) - l, "end %zu %016llx\n", nr,
 		 (unsigned long long)XXH3_64bits(buf, l));
@@ -66,8 +67,8 @@ static int test_parse(void)
 			nr++;
 		CHECK(parse_body(bad[i], nr, &m) == -1);
 	}
-	CHECK(manifest_parse("criu-manifest 1 xxh3-64\n", 24, &m) == -1);	/* no end */
-	CHECK(manifest_parse("criu-manifest 2 xxh3-64\nend 0 0\n", 32, &m) == -1);
+	CHECK(manifest_parse("criu-manifest 1 xxh3-64-8m\n", 27, &m) == -1);	/* no end */
+	CHECK(manifest_parse("criu-manifest 2 xxh3-64-8m\nend 0 0\n", 35, &m) == -1);
 	return 0;
 }
 
@@ -75,14 +76,14 @@ static int test_end_checksum(void)
 {
 	char buf[256];
 	struct manifest m;
-	size_t l = snprintf(buf, sizeof(buf), "criu-manifest 1 xxh3-64\na.img 1 0000000000000001\n");
+	size_t l = snprintf(buf, sizeof(buf), "criu-manifest 1 xxh3-64-8m\na.img 1 0000000000000001\n");
 
 	snprintf(buf + l, sizeof(buf) - l, "end 1 %016llx\n", (unsigned long long)XXH3_64bits(buf, l));
 	CHECK(manifest_parse(buf, strlen(buf), &m) == 0);
 	manifest_free(&m);
-	buf[26] = 'b';				/* a.img -> b.img */
+	buf[27] = 'b';				/* a.img -> b.img */
 	CHECK(manifest_parse(buf, strlen(buf), &m) == -1);
-	buf[26] = 'a';
+	buf[27] = 'a';
 	CHECK(manifest_parse(buf, strlen(buf) - 1, &m) == -1);	/* last newline cut */
 	return 0;
 }
@@ -138,7 +139,33 @@ static int test_remove_stale(void)
 	return 0;
 }
 
+/* Over 8 MiB: the XXH3-64 of the 8 MiB parts' digests, whatever the threads. */
+static int test_parts(void)
+{
+	size_t size = (20u << 20) + 123, part = 8u << 20, k;
+	uint8_t *data = malloc(size);
+	uint64_t d[3], got, got_size;
+	int d_fd = unit_fresh_dir("manifest"), fd;
+
+	CHECK(data && d_fd >= 0);
+	for (k = 0; k < size; k++)
+		data[k] = (uint8_t)(k * 2654435761u >> 13);
+	fd = openat(d_fd, "pages-1.img", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0 && write(fd, data, size) == (ssize_t)size);
+	close(fd);
+	for (k = 0; k < 3; k++)
+		d[k] = htole64(XXH3_64bits(data + k * part, k < 2 ? part : size - 2 * part));
+	CHECK(manifest_hash_file(d_fd, "pages-1.img", &got_size, &got) == 0);
+	CHECK(got_size == size && got == XXH3_64bits(d, sizeof(d)));
+	CHECK(put(d_fd, "small.img", "small") == 0);
+	CHECK(manifest_hash_file(d_fd, "small.img", &got_size, &got) == 0);
+	CHECK(got == XXH3_64bits("small", 5));
+	free(data);
+	return 0;
+}
+
 static const struct unit_case cases[] = {
+	{ "a file over 8 MiB is checksummed by parts", test_parts },
 	{ "manifest lines parse or are refused", test_parse },
 	{ "the end line guards the manifest itself", test_end_checksum },
 	{ "missing, truncated, changed and extra files are refused", test_check },
