@@ -62,6 +62,18 @@ int dump_fault(const struct cr_options *o, const char *point)
 	return -1;
 }
 
+/*
+ * CRIU_FAULT=die-<point>: criu SIGKILLs itself there, as an outside kill
+ * would (a test of what criu's death leaves behind).
+ */
+void dump_fault_die(const struct cr_options *o, const char *point)
+{
+	if (!o->fault || strncmp(o->fault, "die-", 4) || strcmp(o->fault + 4, point))
+		return;
+	pr_err("fault injected at %s: criu kills itself", point);
+	raise(SIGKILL);
+}
+
 uint64_t dump_now_us(void)
 {
 	struct timespec ts;
@@ -487,8 +499,13 @@ int cmd_dump(struct cr_options *o)
 	if (dump_fault(o, "before-inventory") || write_inventory(&tr))
 		goto fail;
 	dump_phase(&tr.stats, "inventory");
+	dump_fault_die(o, "before-commit");
 	if (dump_out_commit(&out, o->image_ext))
 		goto fail;
+	/* committed: from here criu's death must not leave half a tree running */
+	if (!o->leave_running && !o->leave_stopped)
+		dump_tree_exitkill(&tr);
+	dump_fault_die(o, "after-commit");
 	dump_phase(&tr.stats, "export");
 	/* the images are in place: the tree was frozen until now */
 	if (!o->leave_running)

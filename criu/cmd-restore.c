@@ -32,6 +32,7 @@
 #include "kerndat.h"
 #include "kernel-compat.h"
 #include "log.h"
+#include "manifest.h"
 #include "restore.h"
 #include "sched-state.h"
 #include "files-reg.h"
@@ -405,6 +406,11 @@ int cmd_restore(struct cr_options *o)
 	dirfd = open(o->images_dir ? o->images_dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0) {
 		pr_perror("cannot open the images dir %s", o->images_dir ? o->images_dir : ".");
+		return -1;
+	}
+	/* Every file as the dump wrote it, before anything is created (images.md) */
+	if (manifest_check(dirfd) < 0) {
+		close(dirfd);
 		return -1;
 	}
 	/* Images of the established format: converted to ours in a private directory. */

@@ -3,7 +3,8 @@
  * (Documentation/images.md). The dump writes our own images into a scratch
  * directory inside the images dir (mode 0700), est_export() converts them
  * into a second one, and the converted files are renamed into the images
- * dir with inventory.img last. (criu dump then writes stats-dump into the
+ * dir with the manifest (criu-manifest, include/manifest.h) and then
+ * inventory.img last. (criu dump then writes stats-dump into the
  * work dir, where the established tool puts it.) Page files are moved, not copied, where the
  * layouts agree. A dump that fails before the renames leaves the images dir
  * as it was; one that fails during them leaves it without inventory.img
@@ -23,6 +24,7 @@
 #include "dump-out.h"
 #include "est-export.h"
 #include "log.h"
+#include "manifest.h"
 
 static int make_scratch(struct dump_dir *d, const char *images_dir)
 {
@@ -86,7 +88,16 @@ int dump_out_begin(struct dump_out *o, const char *images_dir, const char *work_
 	return make_scratch(&o->ours, images_dir);
 }
 
-/* Every file of the converted set into the images dir, inventory.img last. */
+static bool moved_last(const char *name)
+{
+	return !strcmp(name, "inventory.img") || !strcmp(name, MANIFEST_NAME);
+}
+
+/*
+ * Every file of the converted set into the images dir, then the manifest,
+ * inventory.img last. The files an earlier dump of ours left there (its
+ * manifest lists them) go first: none of them may pass for this dump's.
+ */
 static int move_all(struct dump_out *o)
 {
 	int fd = dup(o->est.fd);
@@ -106,9 +117,12 @@ static int move_all(struct dump_out *o)
 		closedir(dir);
 		return -1;
 	}
+	if (manifest_remove_stale(o->dirfd)) {
+		closedir(dir);
+		return -1;
+	}
 	while (!ret && (de = readdir(dir))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
-		    !strcmp(de->d_name, "inventory.img"))
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || moved_last(de->d_name))
 			continue;
 		if (renameat(o->est.fd, de->d_name, o->dirfd, de->d_name)) {
 			pr_perror("can't move %s into %s", de->d_name, o->images_dir);
@@ -117,6 +131,7 @@ static int move_all(struct dump_out *o)
 	}
 	closedir(dir);
 	if (!ret && (fsync(o->dirfd) ||
+		     renameat(o->est.fd, MANIFEST_NAME, o->dirfd, MANIFEST_NAME) ||
 		     renameat(o->est.fd, "inventory.img", o->dirfd, "inventory.img") ||
 		     fsync(o->dirfd))) {
 		pr_perror("can't put inventory.img into %s", o->images_dir);
@@ -129,7 +144,8 @@ int dump_out_commit(struct dump_out *o, bool ext)
 {
 	if (make_scratch(&o->est, o->images_dir))
 		return -1;
-	if (est_export(o->ours.fd, o->est.fd, EST_EXPORT_MOVE | (ext ? EST_EXPORT_EXT : 0)))
+	if (est_export(o->ours.fd, o->est.fd, EST_EXPORT_MOVE | (ext ? EST_EXPORT_EXT : 0)) ||
+	    manifest_write(o->est.fd))
 		return -1;
 	return move_all(o);
 }

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <compel/compel.h>
 
@@ -101,6 +102,30 @@ static void tree_drop(struct dump_tree *tr, size_t i)
 	tr->nr--;
 }
 
+#define PF_KTHREAD	0x00200000	/* include/linux/sched.h */
+
+/* PTRACE_SEIZE said EPERM: say why, from what /proc tells. */
+static void seize_eperm(const struct dump_task *t)
+{
+	struct proc_status st = { .tracerpid = 0 };
+	struct proc_stat tracer;
+
+	if (t->stat.flags & PF_KTHREAD) {
+		pr_err("can't seize %d (%s): a kernel thread", t->pid, t->stat.comm);
+		return;
+	}
+	if (!proc_read_status(t->pid, &st) && st.tracerpid > 0) {
+		bool named = !proc_read_stat_or_gone(st.tracerpid, &tracer);
+
+		pr_err("can't seize %d (%s): already traced by PID %d (%s)", t->pid, t->stat.comm,
+		       st.tracerpid, named ? tracer.comm : "gone since");
+	} else {
+		pr_err("can't seize %d (%s): no permission to trace it (another user namespace, "
+		       "a security module, or it is not dumpable by us)", t->pid, t->stat.comm);
+	}
+	proc_status_free(&st);
+}
+
 /* 1: seized, 0: a zombie (recorded), 2: gone, -1: error (logged). */
 static int seize_one(struct dump_task *t)
 {
@@ -137,7 +162,9 @@ static int seize_one(struct dump_task *t)
 		t->zombie = true;
 		return 0;
 	}
-	if (err == EBUSY || t->stat.state == 'T')
+	if (err == EPERM)
+		seize_eperm(t);
+	else if (err == EBUSY || t->stat.state == 'T')
 		pr_err("%d is stopped (group stop): dumping stopped tasks is not supported yet",
 		       t->pid);
 	else if (err == EAGAIN)
@@ -435,6 +462,29 @@ static bool task_gone(pid_t pid, uint64_t start_time)
 	return st.state == 'Z' || st.state == 'X' || st.start_time != start_time;
 }
 
+/*
+ * Once the images are committed the tree is as good as dead: if criu dies
+ * now, during the kill below or before it, the kernel SIGKILLs every
+ * thread it traces. Each thread is in a ptrace stop here (frozen since
+ * the seize), where options can be changed; the seize's options stay. A
+ * thread that refuses is only warned about: the kill follows at once.
+ */
+void dump_tree_exitkill(struct dump_tree *tr)
+{
+	long opts = PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL;
+	size_t i;
+	int k;
+
+	for (i = 0; i < tr->nr; i++) {
+		struct dump_task *t = tr->t[i];
+
+		for (k = 0; t->seized && k < t->nr_tids; k++)
+			if (ptrace(PTRACE_SETOPTIONS, t->tids[k], NULL, (void *)opts))
+				pr_pwarn("can't set PTRACE_O_EXITKILL on %d (the kill goes on)",
+					 t->tids[k]);
+	}
+}
+
 int dump_tree_kill(struct dump_tree *tr)
 {
 	unsigned int timeout = tr->o->timeout ? tr->o->timeout : DEFAULT_TIMEOUT;
@@ -446,6 +496,8 @@ int dump_tree_kill(struct dump_tree *tr)
 		if (tr->t[i]->seized && kill(tr->t[i]->pid, SIGKILL)) {
 			pr_perror("can't kill %d", tr->t[i]->pid);
 			ret = -1;
+		} else if (tr->t[i]->seized) {
+			dump_fault_die(tr->o, "during-kill");
 		}
 	/*
 	 * We are the tracer of every thread: collect each exit, the other

@@ -220,6 +220,14 @@ int rst_mem_read_pagemap(struct rst_image *ri)
 			r = -1;
 			break;
 		}
+		/* a private page is a copy made by a write: none where no write could ever be */
+		if (v->has_max_prot && !(v->max_prot & PROT_WRITE)) {
+			pr_err("pagemap-%d.img: run at %#llx lies in vma %zu, which could never be written (max_prot %#x)",
+			       ri->pid, (unsigned long long)pe->vaddr, vi, v->max_prot);
+			img_free_entry(m);
+			r = -1;
+			break;
+		}
 		if (pe->flags == PE_COW) {
 			if (add_run(&ri->cow, &ri->nr_cow, &cow_cap, pe, 0, vi)) {
 				img_free_entry(m);

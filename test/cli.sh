@@ -171,6 +171,27 @@ dump_sleeper() {
 	return $rc
 }
 
+# PTRACE_SEIZE's EPERM names its cause: a kernel thread, or a tracer by pid and name.
+t_seize_refusals_name_the_cause() {
+	local tracer pid
+	run dump -t 2 -D "$TMP"
+	[ $rc -eq 1 ] && grep -q "can't seize 2 (kthreadd): a kernel thread" "$TMP/err" ||
+		{ fail "$1" "kthreadd: exit $rc: $(cat "$TMP/err")"; return; }
+	strace -f -qq -e trace=none -o /dev/null setsid sleep 1000 </dev/null >/dev/null 2>&1 &
+	tracer=$!
+	pid=
+	until [ -n "$pid" ]; do
+		pid=$(pgrep -P "$tracer" -x sleep)
+		sleep 0.02
+	done
+	run dump -t "$pid" -D "$TMP"
+	kill -9 "$pid"
+	wait "$tracer" 2>/dev/null	# strace reaps its child (the sleep), then ends
+	[ $rc -eq 1 ] && grep -q "can't seize $pid (sleep): already traced by PID $tracer (strace)" "$TMP/err" ||
+		{ fail "$1" "traced: exit $rc: $(cat "$TMP/err")"; return; }
+	pass "$1"
+}
+
 t_pre_dump_mode() {
 	start_sleeper
 	dump_sleeper pdm --pre-dump-mode splice ||

@@ -162,6 +162,8 @@ int dump_tree_collect(struct dump_tree *tr, pid_t root);
 int dump_tree_check_ids(const struct dump_tree *tr);
 /* Detach every seized task (they run on); returns -1 if one failed. */
 int dump_tree_detach(struct dump_tree *tr);
+/* PTRACE_O_EXITKILL on every seized thread: criu's death kills them all. */
+void dump_tree_exitkill(struct dump_tree *tr);
 /* SIGKILL every live task and wait until all are gone. */
 int dump_tree_kill(struct dump_tree *tr);
 /* SIGSTOP every live task, then detach. */
@@ -171,6 +173,8 @@ void dump_tree_free(struct dump_tree *tr);
 
 /* Fail with a logged error when CRIU_FAULT (o->fault) names @point. */
 int dump_fault(const struct cr_options *o, const char *point);
+/* SIGKILL criu itself when CRIU_FAULT is "die-" @point. */
+void dump_fault_die(const struct cr_options *o, const char *point);
 
 /* Microseconds of CLOCK_MONOTONIC. */
 uint64_t dump_now_us(void);

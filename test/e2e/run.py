@@ -36,6 +36,24 @@ SYS_POLL, SYS_FUTEX, SYS_CLOCK_NANOSLEEP = 7, 202, 230
 # State the established image format cannot express: kept in xt-* images
 EXT = ["--image-ext"]
 
+# What a tampered copy of the images must be refused with (images.md, "The
+# manifest"): action, file (a glob), the text the refusal names it with
+# (None: restored, as a dump without a manifest).
+TAMPER_GHOST = [
+    ("flip", "ghost-file-*.img", "is changed: its checksum"),
+    ("delete", "ghost-file-*.img", "is missing: criu-manifest lists it"),
+]
+TAMPER = [
+    ("delete", "pipes-data.img", "pipes-data.img is missing"),
+    ("flip", "pipes-data.img", "pipes-data.img is changed"),
+    ("flip", "pages-*.img", "is changed: its checksum"),
+    ("truncate", "pages-*.img", "truncated or changed"),
+    ("extra", "tty-info.img", "tty-info.img is not in criu-manifest"),
+    ("flip", "criu-manifest", "criu-manifest: its own count or checksum"),
+    ("delete", "criu-manifest", None),
+]
+
+
 CASES = [
     ("counter", prog("counter"), "once", [], []),
     ("memory", prog("memory"), "once", [], []),
@@ -127,6 +145,7 @@ CASES = [
     ("shell_job_tmux", prog("echo_job"), "tmux", [], []),
     ("shell_job_tree", [], "tmux_tree", [], []),
     ("pipe", prog("pipe"), "once", [], []),
+    ("pipe_tampered", prog("pipe"), ("tampered", TAMPER), [], []),
     ("eventfd", prog("eventfd"), "once", EXT, []),
     ("signalfd", prog("signalfd"), "once", [], []),
     ("timerfd", prog("timerfd"), "once", [], []),
@@ -163,12 +182,15 @@ CASES = [
     ("tree_leave_running_twice", prog("tree"), "twice", [], []),
     ("tree_stopped", prog("tree"), "stopped", [], []),
     ("tree_dump_fault", prog("tree"), "dump_fault", [], []),
+    ("tree_criu_dies", prog("tree"), "criu_dies", [], []),
+    ("tree_criu_dies_committed", prog("tree"), "criu_dies_committed", [], []),
     ("tree_restore_fault", prog("tree"), "restore_fault", [], []),
     ("sh_pipeline", ["/usr/bin/python3", os.path.join(E2E, "sh_pipeline.py")], "once", [], []),
     ("py_workers", ["/usr/bin/python3", os.path.join(E2E, "py_workers.py")], "once", [], []),
     ("ghost", prog("ghost"), "once", EXT, []),
     # times of whole microseconds: the established format alone holds them
     ("ghost_us", prog("ghost") + ["us"], "once", [], []),
+    ("ghost_tampered", prog("ghost") + ["us"], ("tampered", TAMPER_GHOST), [], []),
     ("ghost_exe", prog("ghost_exe"), "once", EXT, []),
     ("tmpfile", prog("tmpfile"), "once", EXT, []),
     ("tmpfile_twice", prog("tmpfile"), "twice", EXT, []),
@@ -711,6 +733,55 @@ def refused(pid, p, tmp, dopts, env, text):
     return p.wait(timeout=30)
 
 
+def tamper(imgs, action, pattern):
+    import glob
+    if action == "extra":
+        shutil.copy(os.path.join(imgs, "pstree.img"), os.path.join(imgs, pattern))
+        return
+    path = sorted(glob.glob(os.path.join(imgs, pattern)))[0]
+    if action == "delete":
+        os.unlink(path)
+    elif action == "truncate":
+        os.truncate(path, os.path.getsize(path) - 1)
+    else:
+        with open(path, "r+b") as f:
+            f.seek(os.path.getsize(path) // 2)
+            b = f.read(1)
+            f.seek(-1, os.SEEK_CUR)
+            f.write(bytes([b[0] ^ 0x40]))
+
+
+def tampered(p, tmp, dopts, ropts, env, changes):
+    """Each tampered copy of the images is refused naming the file, with no
+    process left (without the manifest: restored as a dump of the
+    established tool, whose format lets pipes-data.img be absent); then the
+    untouched images restore."""
+    imgs = os.path.join(tmp, "imgs")
+    dump(p.pid, imgs, dopts, env)
+    if p.wait(timeout=20) != -signal.SIGKILL:
+        raise CaseFailed("after dump the task ended with %s, not SIGKILL" % p.returncode)
+    for action, pattern, text in changes:
+        copy = os.path.join(tmp, "imgs-%s-%s" % (action, pattern.replace("*", "N")))
+        shutil.copytree(imgs, copy)
+        tamper(copy, action, pattern)
+        try:
+            restore(copy, ropts, env, p.pid)
+        except CaseFailed as e:
+            if text is None or text not in str(e):
+                raise CaseFailed("%s %s: refused, but not with %r: %s" % (action, pattern, text, e))
+        else:
+            if text is not None:
+                raise CaseFailed("%s %s: restored; expected a refusal with %r" % (action, pattern, text))
+            os.kill(p.pid, signal.SIGKILL)
+            wait_gone([p.pid])
+            continue
+        if os.path.exists("/proc/%d" % p.pid):
+            raise CaseFailed("%s %s: pid %d exists after the refused restore" % (action, pattern, p.pid))
+    restore(imgs, ropts, env, p.pid)
+    os.kill(p.pid, signal.SIGTERM)
+    return wait_pid(p.pid, 30)
+
+
 def leave_running(p, tmp, dopts, env):
     """Dump with --leave-running, no restore: the task then checks that the
     dump left it as it was."""
@@ -769,7 +840,10 @@ def dump_and_restore(name, p, flow, tmp, dopts, ropts, env):
         if flow == "once" or isinstance(flow, tuple):
             before = snapshot(pid)
         imgs = os.path.join(tmp, "imgs")
-        dump(pid, imgs, dopts, env)
+        if flow in CRIU_DIES:
+            imgs = criu_dies(pid, tmp, dopts, env, CRIU_DIES[flow])
+        else:
+            dump(pid, imgs, dopts, env)
     status = p.wait(timeout=20)
     if flow not in ("twice", "stopped") and status != -signal.SIGKILL:
         raise CaseFailed("after dump the task ended with %s, not SIGKILL" % status)
@@ -1192,6 +1266,8 @@ def run_case(name, cmd, flow, dopts, ropts, env):
             return None
         elif flow == "leave_running":
             status = leave_running(p, tmp, dopts, env)
+        elif isinstance(flow, tuple) and flow[0] == "tampered":
+            status = tampered(p, tmp, dopts, ropts, env, flow[1])
         elif isinstance(flow, tuple) and flow[0] == "gap":
             known_gap(name, p, tmp, dopts, ropts, env, flow[1])
             return None
@@ -1267,12 +1343,41 @@ def dump_fault(pid, tmp, opts, env):
         raise CaseFailed("dump with a fault in the second process: exit %d" % rc)
     if os.path.exists(os.path.join(imgs, "inventory.img")):
         raise CaseFailed("a failed dump left an inventory")
+    untouched(tmp, "the failed dump")
+
+
+def untouched(tmp, what):
+    """Every process of the tree runs on: not traced, not stopped."""
     for p in tree_pids(tmp):
         st = proc_status(p)
         state = st["State"].split()[0]
         if int(st["TracerPid"]) != 0 or state in ("T", "t"):
-            raise CaseFailed("after the failed dump %d is %s, traced by %s" % (
-                p, state, st["TracerPid"].strip()))
+            raise CaseFailed("after %s %d is %s, traced by %s" % (
+                what, p, state, st["TracerPid"].strip()))
+
+
+# flow -> the point past the commit where criu_dies() has criu SIGKILL itself
+CRIU_DIES = {"criu_dies": "during-kill", "criu_dies_committed": "after-commit"}
+
+
+def criu_dies(pid, tmp, opts, env, after):
+    """criu SIGKILLed just before the images are committed leaves the tree
+    running untouched and no inventory; SIGKILLed at `after` (a point past
+    the commit) it leaves none of the tree: the kernel ends what it traced
+    (PTRACE_O_EXITKILL). Returns the images of the second dump."""
+    for point, imgs in (("before-commit", "imgs-died"), (after, "imgs")):
+        imgs = os.path.join(tmp, imgs)
+        os.makedirs(imgs)
+        rc, out = criu(["dump", "-t", str(pid), "-D", imgs, "-o", "dump.log", "-v4"] + opts,
+                       imgs, dict(env, CRIU_FAULT="die-" + point))
+        if rc != -signal.SIGKILL or "fault injected at %s" % point not in open(
+                os.path.join(imgs, "dump.log")).read():
+            raise CaseFailed("criu told to die at %s: exit %d %s" % (point, rc, out[:200]))
+        if point == "before-commit":
+            if os.path.exists(os.path.join(imgs, "inventory.img")):
+                raise CaseFailed("criu died before the commit and left an inventory")
+            untouched(tmp, "criu's death before the commit")
+    return imgs
 
 
 def restore_fault(imgs, tmp, opts, env):

@@ -861,6 +861,20 @@ static void pagemap_outside(unsigned int i, ProtobufCMessage *m)
 		((PagemapEntry *)m)->vaddr = 0x1000;	/* below every vma */
 }
 
+/* No vma may ever be written: the pages the runs bring are impossible. */
+static void mm_never_writable(unsigned int i, ProtobufCMessage *m)
+{
+	MmEntry *mm = (MmEntry *)m;
+	size_t k;
+
+	(void)i;
+	for (k = 0; k < mm->n_vmas; k++) {
+		mm->vmas[k]->prot &= ~PROT_WRITE;
+		mm->vmas[k]->has_max_prot = true;
+		mm->vmas[k]->max_prot = mm->vmas[k]->prot;
+	}
+}
+
 static long cow_cut;
 
 /* The first run becomes PE_COW (its data would not be in the page file). */
@@ -950,6 +964,8 @@ static int test_mm_overlap(void) { return broken(spoil_mm_overlap, "ascending");
 static int test_mm_shared_anon(void) { return broken(spoil_mm_shared_anon, "names no shared memory object"); }
 static int test_mm_kernel_addr(void) { return broken(spoil_mm_kernel_addr, "user space"); }
 static int test_pagemap_outside(void) { return broken(spoil_pagemap_outside, "not inside one private vma"); }
+static void spoil_mm_never_writable(const struct victim_ctl *v) { rewrite(v, IMG_MM, (unsigned)v->pid, mm_never_writable); }
+static int test_pagemap_unwritable(void) { return broken(spoil_mm_never_writable, "which could never be written"); }
 static int test_pagemap_cow(void) { return broken(spoil_pagemap_cow, "not a live process of the tree"); }
 static int test_pagemap_flags(void) { return broken(spoil_pagemap_flags, "neither PRESENT nor COW"); }
 static int test_fds_repeat(void) { return broken(spoil_fds_repeat, "is repeated"); }
@@ -1606,6 +1622,7 @@ static const struct unit_case cases[] = {
 	{ "shared anonymous vma without its object refused", test_mm_shared_anon },
 	{ "vma in kernel space refused", test_mm_kernel_addr },
 	{ "pagemap run outside its vma refused", test_pagemap_outside },
+	{ "pagemap run in a vma no write can reach refused", test_pagemap_unwritable },
 	{ "pages shared with a parent the root does not have refused", test_pagemap_cow },
 	{ "pagemap run with unknown flags refused", test_pagemap_flags },
 	{ "repeated fd number refused", test_fds_repeat },
