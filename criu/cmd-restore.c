@@ -448,7 +448,7 @@ int cmd_restore(struct cr_options *o)
 	}
 	fflush(NULL);
 	t0 = now_us();
-	pid = rst_fork_pid(tr.ri[0].pid);
+	pid = rst_fork_pid(o, tr.ri[0].pid);
 	if (pid < 0)
 		goto out;
 	if (pid == 0) {
