@@ -110,7 +110,7 @@ static int tfd_validate(const ProtobufCMessage *m, uint32_t *id)
 	return 0;
 }
 
-/* Arm @fd as @e says; the time left counts from now. */
+/* Set @fd as @e says; the time left counts from now. */
 static int arm(int fd, const TimerfdEntry *e)
 {
 	struct itimerspec its = {
@@ -119,9 +119,12 @@ static int arm(int fd, const TimerfdEntry *e)
 	};
 	struct timespec now;
 
-	if (!e->value_sec && !e->value_nsec)
-		return 0;	/* disarmed */
-	if (e->settime_flags & TFD_TIMER_ABSTIME) {
+	/*
+	 * A disarmed timer (no time left) still holds the interval and settime
+	 * flags it was last set with (timerfd_gettime and fdinfo show them):
+	 * set it with a zero value, which the kernel keeps disarmed.
+	 */
+	if ((e->value_sec || e->value_nsec) && (e->settime_flags & TFD_TIMER_ABSTIME)) {
 		if (clock_gettime((clockid_t)e->clockid, &now))
 			return -1;
 		its.it_value.tv_sec += now.tv_sec;
