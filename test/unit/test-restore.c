@@ -24,19 +24,15 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <elf.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/ptrace.h>
 #include <grp.h>
 #include <pthread.h>
 #include <linux/prctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
-#include <sys/user.h>
 #include <sys/wait.h>
 
 #include "est-image.h"
@@ -234,8 +230,7 @@ static __attribute__((noreturn)) void victim(int ready, const char *result, cons
 	char msg[128];
 	int fd, i, n;
 	static char altstack[65536], creds_before[1024], creds_after[1024];
-	uint64_t report[4];
-	void *brk_now;
+	uint64_t report;
 	stack_t alt;
 	long bad;
 
@@ -308,12 +303,8 @@ static __attribute__((noreturn)) void victim(int ready, const char *result, cons
 	}
 	while (__atomic_load_n(&victim_threads_started, __ATOMIC_SEQ_CST) < victim_nr_threads)
 		usleep(1000);
-	brk_now = sbrk(0);
-	report[0] = (uint64_t)(unsigned long)brk_now;
-	report[1] = (uint64_t)(unsigned long)altstack;
-	report[2] = sizeof(altstack);
-	report[3] = (uint64_t)(unsigned long)buf;
-	if (write(ready, report, sizeof(report)) != sizeof(report))
+	report = (uint64_t)(unsigned long)buf;	/* where the buffer is, to find its vma */
+	if (write(ready, &report, sizeof(report)) != sizeof(report))
 		_exit(2);
 	close(ready);
 
@@ -370,7 +361,7 @@ static __attribute__((noreturn)) void victim(int ready, const char *result, cons
 static int victim_start(struct victim_ctl *v)
 {
 	struct sigaction sa;
-	uint64_t report[4];
+	uint64_t report;
 	int p[2];
 	ssize_t n;
 
@@ -391,7 +382,7 @@ static int victim_start(struct victim_ctl *v)
 		close(p[0]);
 		return -1;
 	}
-	n = read(p[0], report, sizeof(report));
+	n = read(p[0], &report, sizeof(report));
 	/* ready once the victim closed its end too: the pipe must not be dumped */
 	if (n == sizeof(report)) {
 		char c;
@@ -400,7 +391,7 @@ static int victim_start(struct victim_ctl *v)
 			;
 	}
 	close(p[0]);
-	v->buf = report[3];
+	v->buf = report;
 	return n == sizeof(report) ? 0 : -1;
 }
 
