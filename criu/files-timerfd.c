@@ -4,7 +4,8 @@
  * the time left (made absolute again for TFD_TIMER_ABSTIME timers, so
  * TFD_TIMER_CANCEL_ON_SET keeps working) and puts the unread expirations
  * back with TFD_IOC_SET_TICKS. The time between dump and restore is not
- * counted: a timer with 5 s left fires 5 s after the restore.
+ * counted: a timer with 5 s left fires 5 s after the restore. A disarmed
+ * timer keeps the interval and settime flags it was last set with.
  */
 #include <errno.h>
 #include <fcntl.h>
