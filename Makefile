@@ -153,8 +153,6 @@ test/unit/test-%: test/unit/test-%.c $(CRIU_INTERNAL) $(TEST_HELPERS) $(COMPEL_L
 		$(filter-out $< $(TEST_HELPERS),$(filter %.c,$^)) $(TEST_HELPERS) \
 		$(CRIU_INTERNAL) $(COMPEL_LIB) $(LDLIBS)
 
-test/unit/test-restore: test/unit/restore-capture.c test/unit/restore-capture.h
-
 E2E_SRC		:= $(wildcard test/e2e/*.c)
 E2E_BIN		:= $(E2E_SRC:.c=)
 

@@ -391,21 +391,18 @@ static int release_tree(const struct rst_tree *tr, int *go_w)
 	return 0;
 }
 
-int cmd_restore(struct cr_options *o)
+/*
+ * The images dir, or (images of the established format) the private
+ * directory they are converted into, @imp to release after. An fd or -1.
+ */
+static int open_images(const struct cr_options *o, struct est_import *imp)
 {
-	struct rst_tree tr;
-	int dirfd, pfd[2] = { -1, -1 }, gfd[2] = { -1, -1 }, ret = -1;
-	uint64_t t0 = 0, t_fork = 0;
-	struct tree_status ts = { NULL, NULL };
-	struct est_import imp = { .dirfd = -1 };
-	pid_t pid = -1;
-	size_t i;
-	int est;
+	const char *dir = o->images_dir ? o->images_dir : ".";
+	int dirfd, est, fd;
 
-	memset(&tr, 0, sizeof(tr));
-	dirfd = open(o->images_dir ? o->images_dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0) {
-		pr_perror("cannot open the images dir %s", o->images_dir ? o->images_dir : ".");
+		pr_perror("cannot open the images dir %s", dir);
 		return -1;
 	}
 	/* Every file as the dump wrote it, before anything is created (images.md) */
@@ -415,57 +412,118 @@ int cmd_restore(struct cr_options *o)
 	}
 	/* Images of the established format: converted to ours in a private directory. */
 	est = est_import_detect(dirfd);
-	if (est < 0 || (est && est_import(dirfd, &imp))) {
+	if (est < 0 || (est && est_import(dirfd, imp))) {
 		close(dirfd);
 		return -1;
 	}
-	if (est) {
-		close(dirfd);
-		dirfd = dup(imp.dirfd);
-		if (dirfd < 0) {
-			pr_perror("dup");
-			est_import_release(&imp);
-			return -1;
-		}
+	if (!est)
+		return dirfd;
+	close(dirfd);
+	fd = dup(imp->dirfd);
+	if (fd < 0) {
+		pr_perror("dup");
+		est_import_release(imp);
 	}
-	if (rst_tree_read(dirfd, o, &tr) || check_host(&tr) ||
-	    rst_pty_check_sessions(&tr.ri[0].fdr, tr.ps, tr.nr, o->shell_job))
-		goto out;
-	/*
-	 * Shared memory objects and deleted files (ghosts): created once,
-	 * before the first fork, and inherited.
-	 */
-	if (rst_shmem_create(&tr.shm) || rst_ghosts_create(&tr.ri[0].fdr))
-		goto out;
-	ts.region = calloc(tr.nr, sizeof(*ts.region));
-	ts.pidfd = malloc(tr.nr * sizeof(*ts.pidfd));
-	if (!ts.region || !ts.pidfd)
-		goto out;
-	for (i = 0; i < tr.nr; i++)
-		ts.pidfd[i] = -1;
-	/* Orphans of a failed restore come to criu, which reaps them. */
+	return fd;
+}
+
+/*
+ * Read and check the tree, then what is made once before the first fork
+ * and inherited: shared memory objects, deleted files (ghosts), criu as the
+ * subreaper of a failed restore's orphans, and the status table @ts.
+ */
+static int stage_tree(int dirfd, const struct cr_options *o, struct rst_tree *tr,
+		      struct tree_status *ts)
+{
+	size_t i;
+
+	if (rst_tree_read(dirfd, o, tr) || check_host(tr) ||
+	    rst_pty_check_sessions(&tr->ri[0].fdr, tr->ps, tr->nr, o->shell_job))
+		return -1;
+	if (rst_shmem_create(&tr->shm) || rst_ghosts_create(&tr->ri[0].fdr))
+		return -1;
+	ts->region = calloc(tr->nr, sizeof(*ts->region));
+	ts->pidfd = malloc(tr->nr * sizeof(*ts->pidfd));
+	if (!ts->region || !ts->pidfd)
+		return -1;
+	for (i = 0; i < tr->nr; i++)
+		ts->pidfd[i] = -1;
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)) {
 		pr_perror("PR_SET_CHILD_SUBREAPER");
-		goto out;
+		return -1;
 	}
+	return 0;
+}
+
+/*
+ * Fork the root with its pid: it restores the tree below it, reports on
+ * @pfd and waits on @gfd (their child ends are closed here). Its pid or -1.
+ */
+static pid_t fork_root(struct rst_tree *tr, const struct cr_options *o, int pfd[2], int gfd[2])
+{
+	pid_t pid;
+
 	if (pipe2(pfd, O_CLOEXEC) || pipe2(gfd, O_CLOEXEC)) {
 		pr_perror("pipe");
-		goto out;
+		return -1;
 	}
 	fflush(NULL);
-	t0 = now_us();
-	pid = rst_fork_pid(tr.ri[0].pid);
+	pid = rst_fork_pid(o, tr->ri[0].pid);
 	if (pid < 0)
-		goto out;
+		return -1;
 	if (pid == 0) {
 		close(pfd[0]);
 		close(gfd[1]);
-		rst_task_main(&tr, 0, o, pfd[1], gfd[0]);
+		rst_task_main(tr, 0, o, pfd[1], gfd[0]);
 	}
-	t_fork = now_us();
 	close(pfd[1]);
 	close(gfd[0]);
 	pfd[1] = gfd[0] = -1;
+	return pid;
+}
+
+/*
+ * Released: every task past its restorer (a task left stopped stops before
+ * that last step), the pidfile, the stats, the stopped ones stopped.
+ */
+static int after_release(const struct rst_tree *tr, const struct cr_options *o, pid_t pid,
+			 const struct tree_status *ts, uint64_t fork_us, uint64_t t_fork)
+{
+	size_t i;
+
+	pr_info("all %zu processes ready, released", tr->nr_live);
+	for (i = 0; i < tr->nr; i++)
+		if (!tr->ri[i].zombie && !o->leave_stopped && tr->ri[i].core->state != 3 &&
+		    !(i == 0 && rst_root_pdeath_deferred(tr, o)))
+			wait_region_gone(tr->ri[i].pid, ts->region[i]);
+	if (write_pidfile(o, pid))
+		return -1;
+	pr_info("tree of %d restored (%zu processes)", pid, tr->nr);
+	write_stats(o, tr, fork_us, now_us() - t_fork);
+	return wait_stopped(tr, o);
+}
+
+int cmd_restore(struct cr_options *o)
+{
+	struct rst_tree tr;
+	int dirfd, pfd[2] = { -1, -1 }, gfd[2] = { -1, -1 }, ret = -1;
+	uint64_t t0 = 0, t_fork = 0;
+	struct tree_status ts = { NULL, NULL };
+	struct est_import imp = { .dirfd = -1 };
+	pid_t pid = -1;
+	size_t i;
+
+	memset(&tr, 0, sizeof(tr));
+	dirfd = open_images(o, &imp);
+	if (dirfd < 0)
+		return -1;
+	if (stage_tree(dirfd, o, &tr, &ts))
+		goto out;
+	t0 = now_us();
+	pid = fork_root(&tr, o, pfd, gfd);
+	if (pid < 0)
+		goto out;
+	t_fork = now_us();
 	rst_tree_drop_pages(&tr);	/* the processes have them: room for the pidfds */
 	/* The root holds its own descriptors now: criu must not keep the objects alive. */
 	rst_shmem_free(&tr.shm);
@@ -475,19 +533,7 @@ int cmd_restore(struct cr_options *o)
 		kill_tree(&tr, pid, &gfd[1], &ts);
 		goto out;
 	}
-	pr_info("all %zu processes ready, released", tr.nr_live);
-	/* A task left stopped stops before that last step. */
-	for (i = 0; i < tr.nr; i++)
-		if (!tr.ri[i].zombie && !o->leave_stopped && tr.ri[i].core->state != 3 &&
-		    !(i == 0 && rst_root_pdeath_deferred(&tr, o)))
-			wait_region_gone(tr.ri[i].pid, ts.region[i]);
-	if (write_pidfile(o, pid)) {
-		kill_tree(&tr, pid, &gfd[1], &ts);
-		goto out;
-	}
-	pr_info("tree of %d restored (%zu processes)", pid, tr.nr);
-	write_stats(o, &tr, t_fork - t0, now_us() - t_fork);
-	if (wait_stopped(&tr, o)) {
+	if (after_release(&tr, o, pid, &ts, t_fork - t0, t_fork)) {
 		kill_tree(&tr, pid, &gfd[1], &ts);
 		goto out;
 	}
@@ -509,7 +555,6 @@ out:
 	rst_ghosts_close();
 	rst_tree_free(&tr);
 	close(dirfd);
-	if (est)
-		est_import_release(&imp);
+	est_import_release(&imp);	/* nothing when the images were ours */
 	return ret;	/* > 0: the root's own exit status, which becomes criu's */
 }

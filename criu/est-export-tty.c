@@ -133,7 +133,8 @@ static void put_info(struct exp_img *w, const PtyEntry *e, uint32_t index, bool 
 		put_termios(&o, e);
 		o.i.locked = master && e->locked;
 		o.i.packet_mode = master && e->packet;
-		o.i.exclusive = !master && e->has_exclusive && e->exclusive;
+		o.i.exclusive = master ? e->has_master_exclusive && e->master_exclusive
+				       : e->has_exclusive && e->exclusive;
 		o.i.sid = e->has_sid ? e->sid : 0;
 		o.i.pgrp = e->has_sid ? e->fg_pgrp : 0;
 		/* the slave node's owner; /dev/ptmx's is no pair's */

@@ -467,29 +467,12 @@ static int personality(uint32_t v, const char *img, uint32_t *out)
 	return 0;
 }
 
-static int fill_task(struct core_out *o, const struct imp_proc *p, const char *img)
+/* The signal actions: the format leaves SIGKILL and SIGSTOP out. */
+static int fill_sigactions(struct core_out *o, const Est__TaskCoreEntry *c, const char *img)
 {
-	const Est__TaskCoreEntry *c = o->in[0]->tc;
-	TaskCoreEntry *tc = &o->tc;
-	size_t i, n;
+	size_t i;
 	int sig;
 
-	task_core_entry__init(tc);
-	if ((c->has_old_seccomp_mode && c->old_seccomp_mode) || c->has_cg_set ||
-	    (c->has_blk_sigset_extended && c->blk_sigset_extended) ||
-	    (c->has_membarrier_registration_mask && c->membarrier_registration_mask)) {
-		pr_err("not supported yet: %s: seccomp, a cgroup set, extended signal masks or membarrier registrations",
-		       img);
-		return -1;
-	}
-	tc->state = c->task_state;
-	if (c->task_state == 2) {
-		tc->has_exit_code = true;
-		tc->exit_code = (int32_t)c->exit_code;
-	}
-	tc->comm = c->comm;
-	if (personality(c->personality, img, &tc->personality))
-		return -1;
 	if (c->n_sigactions && c->n_sigactions != NSIG_EST) {
 		pr_err("%s: %zu signal actions (the format has %d)", img, c->n_sigactions, NSIG_EST);
 		return -1;
@@ -512,25 +495,67 @@ static int fill_task(struct core_out *o, const struct imp_proc *p, const char *i
 		o->sa[i].mask = s->mask;
 		o->sap[i] = &o->sa[i];
 	}
-	tc->n_sigactions = c->n_sigactions;
-	tc->sigactions = o->sap;
-	if (c->timers && fill_timers(o, c->timers, img))
+	o->tc.n_sigactions = c->n_sigactions;
+	o->tc.sigactions = o->sap;
+	return 0;
+}
+
+/* The resource limits, in the format's order (the index is the resource). */
+static int fill_rlimits(struct core_out *o, const Est__TaskRlimitsEntry *r, const char *img)
+{
+	size_t i;
+
+	if (r->n_rlimits > NR_RLIMITS) {
+		pr_err("not supported yet: %s: %zu resource limits", img, r->n_rlimits);
 		return -1;
-	if (c->rlimits) {
-		if (c->rlimits->n_rlimits > NR_RLIMITS) {
-			pr_err("not supported yet: %s: %zu resource limits", img, c->rlimits->n_rlimits);
-			return -1;
-		}
-		for (i = 0; i < c->rlimits->n_rlimits; i++) {
-			rlimit_entry__init(&o->rl[i]);
-			o->rl[i].resource = i;
-			o->rl[i].cur = c->rlimits->rlimits[i]->cur;
-			o->rl[i].max = c->rlimits->rlimits[i]->max;
-			o->rlp[i] = &o->rl[i];
-		}
-		tc->n_rlimits = c->rlimits->n_rlimits;
-		tc->rlimits = o->rlp;
 	}
+	for (i = 0; i < r->n_rlimits; i++) {
+		rlimit_entry__init(&o->rl[i]);
+		o->rl[i].resource = i;
+		o->rl[i].cur = r->rlimits[i]->cur;
+		o->rl[i].max = r->rlimits[i]->max;
+		o->rlp[i] = &o->rl[i];
+	}
+	o->tc.n_rlimits = r->n_rlimits;
+	o->tc.rlimits = o->rlp;
+	return 0;
+}
+
+/*
+ * What the format keeps per thread and ours per process, from the leader's
+ * thread core once every thread agrees: creds, scheduling, pdeath signal.
+ */
+static int fill_from_leader(struct core_out *o, const char *img)
+{
+	const Est__ThreadCoreEntry *l = o->in[0]->thread_core;
+	TaskCoreEntry *tc = &o->tc;
+
+	if (same_per_thread(o, img))
+		return -1;
+	if (l->creds && fill_creds(o, l->creds, img))
+		return -1;
+	if (l->has_sched_policy) {
+		tc->has_sched_policy = true;
+		tc->sched_policy = l->sched_policy;
+	}
+	if (l->has_sched_nice) {
+		tc->has_nice = true;
+		tc->nice = l->sched_nice;
+	}
+	if (l->has_sched_prio) {
+		tc->has_sched_prio = true;
+		tc->sched_prio = l->sched_prio;
+	}
+	if (l->has_pdeath_sig) {
+		tc->has_pdeath_sig = true;
+		tc->pdeath_sig = l->pdeath_sig;
+	}
+	return 0;
+}
+
+/* Per-process values that are copied as they are (present or not). */
+static void fill_plain(TaskCoreEntry *tc, const Est__TaskCoreEntry *c, const struct imp_proc *p)
+{
 	if (c->has_oom_score_adj) {
 		tc->has_oom_score_adj = true;
 		tc->oom_score_adj = c->oom_score_adj;
@@ -543,45 +568,50 @@ static int fill_task(struct core_out *o, const struct imp_proc *p, const char *i
 		tc->has_loginuid = true;
 		tc->loginuid = c->loginuid;
 	}
-	if (queue(c->signals_s, &o->shared, &n, img))
-		return -1;
-	tc->n_shared_pending = n;
-	tc->shared_pending = o->shared;
 	if (p->fs) {
 		tc->umask = p->fs->has_umask ? p->fs->umask : 022;
 		tc->has_cwd_id = tc->has_root_id = true;
 		tc->cwd_id = p->fs->cwd_id;
 		tc->root_id = p->fs->root_id;
 	}
+}
+
+static int fill_task(struct core_out *o, const struct imp_proc *p, const char *img)
+{
+	const Est__TaskCoreEntry *c = o->in[0]->tc;
+	TaskCoreEntry *tc = &o->tc;
+	size_t n;
+
+	task_core_entry__init(tc);
+	if ((c->has_old_seccomp_mode && c->old_seccomp_mode) || c->has_cg_set ||
+	    (c->has_blk_sigset_extended && c->blk_sigset_extended) ||
+	    (c->has_membarrier_registration_mask && c->membarrier_registration_mask)) {
+		pr_err("not supported yet: %s: seccomp, a cgroup set, extended signal masks or membarrier registrations",
+		       img);
+		return -1;
+	}
+	tc->state = c->task_state;
+	if (c->task_state == 2) {
+		tc->has_exit_code = true;
+		tc->exit_code = (int32_t)c->exit_code;
+	}
+	tc->comm = c->comm;
+	if (personality(c->personality, img, &tc->personality) || fill_sigactions(o, c, img) ||
+	    (c->timers && fill_timers(o, c->timers, img)) ||
+	    (c->rlimits && fill_rlimits(o, c->rlimits, img)))
+		return -1;
+	fill_plain(tc, c, p);
+	if (queue(c->signals_s, &o->shared, &n, img))
+		return -1;
+	tc->n_shared_pending = n;
+	tc->shared_pending = o->shared;
 	if (!o->nr) {	/* a zombie: the ids it takes */
 		const Est__ThreadCoreEntry *z = o->in[0]->thread_core;
 
 		return !z || !z->creds ? 0 : check_thread_core(z, img) ? -1 : fill_creds(o, z->creds, img);
 	}
-	{
-		const Est__ThreadCoreEntry *l = o->in[0]->thread_core;
-
-		if (same_per_thread(o, img))
-			return -1;
-		if (l->creds && fill_creds(o, l->creds, img))
-			return -1;
-		if (l->has_sched_policy) {
-			tc->has_sched_policy = true;
-			tc->sched_policy = l->sched_policy;
-		}
-		if (l->has_sched_nice) {
-			tc->has_nice = true;
-			tc->nice = l->sched_nice;
-		}
-		if (l->has_sched_prio) {
-			tc->has_sched_prio = true;
-			tc->sched_prio = l->sched_prio;
-		}
-		if (l->has_pdeath_sig) {
-			tc->has_pdeath_sig = true;
-			tc->pdeath_sig = l->pdeath_sig;
-		}
-	}
+	if (fill_from_leader(o, img))
+		return -1;
 	if (p->mm && p->mm->has_dumpable) {
 		if (p->mm->dumpable < 0 || p->mm->dumpable > 2) {
 			pr_err("mm-%u.img: dumpable %d", p->ps->pid, p->mm->dumpable);

@@ -319,10 +319,9 @@ static int conv_pair(const struct imp *im, uint32_t index, struct pty_out **out)
 			       index);
 			return -1;
 		}
-	/* lock and packet mode are the master's, exclusive mode the slave's (TIOCGEXCL) */
-	if (p.m->exclusive || (p.s && p.s->packet_mode)) {
-		pr_err("not supported yet: tty-info.img: pty %u: the master exclusive or the slave in packet mode",
-		       index);
+	/* lock and packet mode are the master's; each end has its exclusive mode (TIOCGEXCL) */
+	if (p.s && p.s->packet_mode) {
+		pr_err("not supported yet: tty-info.img: pty %u: the slave in packet mode", index);
 		return -1;
 	}
 	o = imp_zalloc(sizeof(*o));
@@ -338,6 +337,8 @@ static int conv_pair(const struct imp *im, uint32_t index, struct pty_out **out)
 	o->e.locked = p.m->locked;
 	o->e.has_exclusive = true;
 	o->e.exclusive = p.s && p.s->exclusive;
+	o->e.has_master_exclusive = true;
+	o->e.master_exclusive = p.m->exclusive;
 	o->e.has_slave_closed = true;	/* false: held, or never opened */
 	sess = p.s && p.s->sid ? p.s : p.m;	/* a master answers for its slave */
 	if (sess->sid) {			/* a controlling terminal: the slave's session */

@@ -355,14 +355,14 @@ static int node_dump(uint32_t index, PtyEntry *e)
 static int pair_dump(struct pty_dump *pd, int fd, uint32_t index)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	int pkt = 0, lck = 0, sid = 0, pgrp = 0;
+	int pkt = 0, lck = 0, excl = 0, sid = 0, pgrp = 0;
 	struct termios2 t;
 	struct winsize ws;
 	uint8_t *cc;
 	PtyEntry *e;
 
 	if (ioctl(fd, TCGETS2, &t) || ioctl(fd, TIOCGWINSZ, &ws) || ioctl(fd, TIOCGPKT, &pkt) ||
-	    ioctl(fd, TIOCGPTLCK, &lck)) {
+	    ioctl(fd, TIOCGPTLCK, &lck) || ioctl(fd, TIOCGEXCL, &excl)) {
 		pr_perror("pty %u: cannot read its termios, window size or modes", index);
 		return -1;
 	}
@@ -393,6 +393,8 @@ static int pair_dump(struct pty_dump *pd, int fd, uint32_t index)
 	e->cc.data = memcpy(cc, t.c_cc, PTY_NCC);
 	e->packet = !!pkt;
 	e->locked = !!lck;
+	e->has_master_exclusive = true;
+	e->master_exclusive = !!excl;
 	e->has_slave_closed = true;
 	e->slave_closed = !!(pfd.revents & POLLHUP);
 	if (sid > 0) {
@@ -973,8 +975,9 @@ static int set_modes(const PtyEntry *e, int m)
 
 	get_termios(e, &t, &ws);
 	if (ioctl(m, TCSETS2, &t) || ioctl(m, TIOCSWINSZ, &ws) ||
-	    (e->packet && ioctl(m, TIOCPKT, &on))) {
-		pr_perror("pty %u: cannot set termios, window size or packet mode", e->index);
+	    (e->packet && ioctl(m, TIOCPKT, &on)) || (e->master_exclusive && ioctl(m, TIOCEXCL))) {
+		pr_perror("pty %u: cannot set termios, window size, packet or exclusive mode",
+			  e->index);
 		return -1;
 	}
 	return set_termios_lock(e, m);

@@ -4,7 +4,8 @@
  * the time left (made absolute again for TFD_TIMER_ABSTIME timers, so
  * TFD_TIMER_CANCEL_ON_SET keeps working) and puts the unread expirations
  * back with TFD_IOC_SET_TICKS. The time between dump and restore is not
- * counted: a timer with 5 s left fires 5 s after the restore.
+ * counted: a timer with 5 s left fires 5 s after the restore. A disarmed
+ * timer keeps the interval and settime flags it was last set with.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -110,7 +111,7 @@ static int tfd_validate(const ProtobufCMessage *m, uint32_t *id)
 	return 0;
 }
 
-/* Arm @fd as @e says; the time left counts from now. */
+/* Set @fd as @e says; the time left counts from now. */
 static int arm(int fd, const TimerfdEntry *e)
 {
 	struct itimerspec its = {
@@ -119,9 +120,12 @@ static int arm(int fd, const TimerfdEntry *e)
 	};
 	struct timespec now;
 
-	if (!e->value_sec && !e->value_nsec)
-		return 0;	/* disarmed */
-	if (e->settime_flags & TFD_TIMER_ABSTIME) {
+	/*
+	 * A disarmed timer (no time left) still holds the interval and settime
+	 * flags it was last set with (timerfd_gettime and fdinfo show them):
+	 * set it with a zero value, which the kernel keeps disarmed.
+	 */
+	if ((e->value_sec || e->value_nsec) && (e->settime_flags & TFD_TIMER_ABSTIME)) {
 		if (clock_gettime((clockid_t)e->clockid, &now))
 			return -1;
 		its.it_value.tv_sec += now.tv_sec;

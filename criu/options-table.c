@@ -27,6 +27,7 @@ static const char *const cgroup_modes[] = { "none", "props", "soft", "full", "st
 static const char *const cgroup_modes_built[] = { "ignore", NULL };
 static const char *const empty_ns_kinds[] = { "net", NULL };
 static const char *const file_validation_modes[] = { "filesize", "buildid", NULL };
+static const char *const pid_methods[] = { "clone3", "ns_last_pid", NULL };
 
 /* "A:B" with both sides non-empty; @sep is the separator. */
 static bool two_sides(const char *v, char sep)
@@ -164,15 +165,16 @@ const unsigned int opt_table_size = sizeof(opt_table) / sizeof(opt_table[0]);
  * variable, kind, field, help. They have no command-line spelling and are
  * not in --help; Documentation/options.md lists them.
  */
-#define ENV(n, k, field, text)							\
+#define ENV(n, k, field, text, ...)						\
 	{ .name = n, .kind = k, .off = offsetof(struct cr_options, field),	\
-	  .supported = true, .group = GRP_INTEG, .help = text }
+	  .supported = true, .group = GRP_INTEG, .help = text, __VA_ARGS__ }
 
 const struct opt_def opt_env_table[] = {
 	ENV("CRIU_FAULT", OPT_STR, fault, "fail at this named point, or SIGKILL criu at die-POINT (dump.md, restore.md)"),
 	ENV("CRIU_FAULT_NTH", OPT_UINT, fault_nth, "fail only the Nth time the point is reached"),
 	ENV("CRIU_DUMP_NO_PAGEMAP_SCAN", OPT_FLAG, no_pagemap_scan, "read pagemap page by page, as without PAGEMAP_SCAN"),
 	ENV("CRIU_RESTORER_STAYS", OPT_FLAG, restorer_stays, "keep the restorer blob mapped in the restored tasks"),
+	ENV("CRIU_PID_METHOD", OPT_STR, pid_method, "how restore gives a task its pid: clone3 or ns_last_pid", .choices = pid_methods),
 };
 
 const unsigned int opt_env_table_size = sizeof(opt_env_table) / sizeof(opt_env_table[0]);

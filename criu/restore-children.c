@@ -190,7 +190,7 @@ static int task_exit_signal(const PstreeEntry *e)
 static pid_t fork_task(struct rst_tree *tr, size_t k, const struct cr_options *o, int go_fd)
 {
 	const PstreeEntry *e = tr->ps[k];
-	pid_t pid = rst_fork_pid_as((pid_t)e->pid, 0, task_exit_signal(e));
+	pid_t pid = rst_fork_pid_as(o, (pid_t)e->pid, 0, task_exit_signal(e));
 
 	if (pid < 0)
 		rst_die("cannot create process %u", tr->ps[k]->pid);
@@ -243,7 +243,7 @@ static void fork_session(struct rst_tree *tr, size_t k, const struct cr_options 
 			return;		/* the helper made it with an earlier one */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))
 		rst_die("PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
-	h = rst_fork_pid(sid);
+	h = rst_fork_pid(o, sid);
 	if (h < 0)
 		rst_die("cannot create the helper for session %d", sid);
 	if (h == 0)
@@ -278,7 +278,7 @@ static bool fork_children(struct rst_tree *tr, size_t idx, const struct cr_optio
 			continue;
 		}
 		if (tr->helper[k]) {
-			h = rst_fork_pid(tr->helper[k]);
+			h = rst_fork_pid(o, tr->helper[k]);
 			if (h < 0)
 				rst_die("cannot create the helper for group %d", tr->helper[k]);
 			if (h == 0)
@@ -353,7 +353,8 @@ void rst_fork_sharers(struct rst_tree *tr, size_t idx, const struct cr_options *
 		if (sfd < 0 || gfd < 0)
 			rst_die("cannot copy the status and go pipes for %u: %s", tr->ps[k]->pid,
 			    strerror(errno));
-		pid = rst_fork_pid_as((pid_t)tr->ps[k]->pid, CLONE_FILES, task_exit_signal(tr->ps[k]));
+		pid = rst_fork_pid_as(o, (pid_t)tr->ps[k]->pid, CLONE_FILES,
+				      task_exit_signal(tr->ps[k]));
 		if (pid < 0)
 			rst_die("cannot create process %u", tr->ps[k]->pid);
 		if (pid == 0)

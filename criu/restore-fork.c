@@ -4,7 +4,8 @@
  * clone3() with set_tid when the kernel honours it (kerndat), otherwise
  * /proc/sys/kernel/ns_last_pid: write pid - 1, fork, and check what came
  * out (another fork elsewhere may win the race; retry a few times).
- * CRIU_PID_METHOD=ns_last_pid forces the fallback (tests use it).
+ * CRIU_PID_METHOD=clone3|ns_last_pid (cr_options.pid_method) forces one
+ * (tests use it); rst_pid_by_clone3() is the one place that chooses.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -156,28 +157,30 @@ static pid_t fork_ns_last_pid(pid_t pid, unsigned long flags, int exit_signal)
 	return -1;
 }
 
-pid_t rst_fork_pid(pid_t pid)
+int rst_pid_by_clone3(const struct cr_options *o)
 {
-	return rst_fork_pid_as(pid, 0, SIGCHLD);
+	if (o->pid_method)
+		return !strcmp(o->pid_method, "clone3");
+	if (kerndat_probe(KD_CLONE3_SET_TID) == 0)
+		return 1;
+	if (kerndat_probe(KD_NS_LAST_PID) == 0)
+		return 0;
+	pr_err("neither clone3 with set_tid nor ns_last_pid works: cannot choose the pid");
+	return -1;
 }
 
-pid_t rst_fork_pid_as(pid_t pid, unsigned long flags, int exit_signal)
+pid_t rst_fork_pid(const struct cr_options *o, pid_t pid)
 {
-	const char *method = getenv("CRIU_PID_METHOD");
-	bool use_clone3;
+	return rst_fork_pid_as(o, pid, 0, SIGCHLD);
+}
 
-	if (method && strcmp(method, "clone3") && strcmp(method, "ns_last_pid")) {
-		pr_err("CRIU_PID_METHOD=%s: expected clone3 or ns_last_pid", method);
+pid_t rst_fork_pid_as(const struct cr_options *o, pid_t pid, unsigned long flags,
+		      int exit_signal)
+{
+	int use_clone3 = rst_pid_by_clone3(o);
+
+	if (use_clone3 < 0)
 		return -1;
-	}
-	if (method)
-		use_clone3 = !strcmp(method, "clone3");
-	else
-		use_clone3 = kerndat_probe(KD_CLONE3_SET_TID) == 0;
-	if (!use_clone3 && !method && kerndat_probe(KD_NS_LAST_PID)) {
-		pr_err("neither clone3 with set_tid nor ns_last_pid works: cannot choose the pid");
-		return -1;
-	}
 	wait_zombie_gone(pid);
 	pr_info("creating pid %d with %s", pid, use_clone3 ? "clone3(set_tid)" : "ns_last_pid");
 	return use_clone3 ? fork_clone3(pid, flags, exit_signal)

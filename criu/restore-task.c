@@ -419,7 +419,7 @@ static void install_fds(struct task *t)
 	int ns_slot = -1, sync_slot = -1, go_slot, exe_slot = -1;
 	size_t i;
 
-	rst_threads_helpers(t->ri, &t->h, &ns_slot, &sync_slot);
+	rst_threads_helpers(t->ri, t->o, &t->h, &ns_slot, &sync_slot);
 	go_slot = t->h.nr;
 	t->h.fd[t->h.nr++] = t->go_fd;
 	if (t->f->exe_fd >= 0) {

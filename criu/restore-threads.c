@@ -424,16 +424,14 @@ void rst_threads_fill_args(const struct rst_image *ri, const struct rst_staging 
  * ns_last_pid (opened here, added to @h at *@ns_slot) unless clone3 takes
  * a tid, and syncs them through a pipe (two fds at *@sync_slot).
  */
-void rst_threads_helpers(const struct rst_image *ri, struct rst_helpers *h, int *ns_slot,
-			 int *sync_slot)
+void rst_threads_helpers(const struct rst_image *ri, const struct cr_options *o,
+			 struct rst_helpers *h, int *ns_slot, int *sync_slot)
 {
-	const char *method = getenv("CRIU_PID_METHOD");
 	int sync[2];
 
 	if (ri->nr_threads <= 1)
 		return;
-	if ((method && !strcmp(method, "ns_last_pid")) ||
-	    (!method && kerndat_probe(KD_CLONE3_SET_TID))) {
+	if (rst_pid_by_clone3(o) != 1) {
 		*ns_slot = h->nr;
 		h->fd[h->nr] = open("/proc/sys/kernel/ns_last_pid", O_WRONLY | O_CLOEXEC);
 		if (h->fd[h->nr++] < 0)

@@ -37,6 +37,8 @@ def unit_suites():
 def suites():
     yield from unit_suites()
     yield ("cli", [os.path.join(ROOT, "test/cli.sh")], 120)
+    # house-style size limits of production code (functions, files)
+    yield ("size", [os.path.join(ROOT, "scripts/check-size.py"), "--self-test"], 60)
     # restores of images the established tool wrote (../shared/golden)
     yield ("golden", [os.path.join(ROOT, "test/golden.py")], 300)
     yield ("est-show", [os.path.join(ROOT, "test/est-show.sh")], 300)

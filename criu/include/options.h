@@ -132,6 +132,7 @@ struct cr_options {
 	unsigned int fault_nth;		/* CRIU_FAULT_NTH: only its Nth time (0: every time) */
 	bool no_pagemap_scan;		/* CRIU_DUMP_NO_PAGEMAP_SCAN: the pagemap fallback */
 	bool restorer_stays;		/* CRIU_RESTORER_STAYS: keep the restorer mapped */
+	char *pid_method;		/* CRIU_PID_METHOD: clone3, ns_last_pid, NULL: probe */
 
 	/* positional words: the command, its arguments, --exec-cmd's command */
 	struct str_list args;

@@ -83,8 +83,8 @@ void rst_core_fill_args(const struct rst_image *ri, struct restorer_args *a);
 /* restore-threads.c */
 void rst_threads_fill_args(const struct rst_image *ri, const struct rst_staging *st,
 			   struct restorer_args *a, struct rst_thread *threads);
-void rst_threads_helpers(const struct rst_image *ri, struct rst_helpers *h, int *ns_slot,
-			 int *sync_slot);
+void rst_threads_helpers(const struct rst_image *ri, const struct cr_options *o,
+			 struct rst_helpers *h, int *ns_slot, int *sync_slot);
 
 /* restore-sched.c */
 void rst_sched_restore(const struct rst_tree *tr, size_t idx, const TaskCoreEntry *c);

@@ -269,16 +269,22 @@ int rst_reg_open(const struct fd_rst *r, const RegFileEntry *rf, int flags, bool
 int rst_shell_tty_open(const char *what, const struct cr_options *opt);
 
 /*
- * Create a child with exactly @pid; returns 0 in the child, the pid in the
- * parent, -1 on error (logged, pid named). CRIU_PID_METHOD=clone3 or
- * ns_last_pid forces a method.
+ * How tasks and threads get their pids: 1 clone3 with set_tid, 0 a write to
+ * ns_last_pid, -1 when neither works (logged). o->pid_method
+ * (CRIU_PID_METHOD) forces one, else the kernel is probed (kerndat).
  */
-pid_t rst_fork_pid(pid_t pid);
+int rst_pid_by_clone3(const struct cr_options *o);
+/*
+ * Create a child with exactly @pid (method: rst_pid_by_clone3); returns 0 in
+ * the child, the pid in the parent, -1 on error (logged, pid named).
+ */
+pid_t rst_fork_pid(const struct cr_options *o, pid_t pid);
 /*
  * The same with clone @flags (CLONE_FILES for a process sharing its parent's
  * table), the parent to get @exit_signal (0: none) when the child ends.
  */
-pid_t rst_fork_pid_as(pid_t pid, unsigned long flags, int exit_signal);
+pid_t rst_fork_pid_as(const struct cr_options *o, pid_t pid, unsigned long flags,
+		      int exit_signal);
 
 /* The root sets its parent death signal only once criu has exited (-d). */
 bool rst_root_pdeath_deferred(const struct rst_tree *tr, const struct cr_options *o);

@@ -49,7 +49,7 @@ int main(int argc, char **argv)
 	tcgetattr(b.slave, &t);
 	t.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK);
 	e2e_pty_set(&b, &t, 24, 80);
-	if (ioctl(b.master, TIOCPKT, &(int){ 1 }) || ioctl(b.slave, TIOCEXCL) ||
+	if (ioctl(b.master, TIOCPKT, &(int){ 1 }) || ioctl(b.slave, TIOCEXCL) || ioctl(b.master, TIOCEXCL) ||
 	    fcntl(b.master, F_SETFL, O_NONBLOCK) || dup2(b.slave, 50) != 50)
 		e2e_fail("pair b: %s", strerror(errno));
 	e2e_pty_note_flags(&b);
@@ -81,6 +81,8 @@ int main(int argc, char **argv)
 		e2e_fail("b: packet mode lost");
 	if (ioctl(50, TIOCGEXCL, &excl) || !excl)
 		e2e_fail("b: exclusive mode lost");
+	if (ioctl(b.master, TIOCGEXCL, &excl) || !excl)
+		e2e_fail("b: the master's exclusive mode lost");
 	if (!(fcntl(b.master, F_GETFL) & O_NONBLOCK) || (fcntl(b.slave, F_GETFL) & O_NONBLOCK))
 		e2e_fail("b: O_NONBLOCK not on the master alone");
 	if (read(b.master, buf, 1) != -1 || errno != EAGAIN)

@@ -3,7 +3,8 @@
  * TFD_TIMER_CANCEL_ON_SET, keep their settime flags (fdinfo "settime
  * flags") and expire at the same absolute time. Whether CANCEL_ON_SET still
  * cancels is not tried: that needs clock_settime(CLOCK_REALTIME), which
- * would disturb the machine.
+ * would disturb the machine. A disarmed timer keeps the interval and
+ * settime flags it was last set with (timerfd_gettime shows them).
  */
 #include <stdint.h>
 #include <time.h>
@@ -53,13 +54,40 @@ static double expiry(int fd, clockid_t clock)
 	       cur.it_value.tv_nsec / 1e9;
 }
 
+/* Disarmed (zero value) with an interval and TFD_TIMER_ABSTIME. */
+static int disarmed_make(void)
+{
+	struct itimerspec its = { { 7, 250000000 }, { 0, 0 } };
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
+
+	if (fd < 0 || timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL))
+		e2e_fail("disarmed: timerfd: %s", strerror(errno));
+	return fd;
+}
+
+static void disarmed_check(int fd, const char *when)
+{
+	struct itimerspec cur;
+	int flags = settime_flags(fd);
+
+	if (timerfd_gettime(fd, &cur))
+		e2e_fail("disarmed: timerfd_gettime: %s", strerror(errno));
+	if (cur.it_value.tv_sec || cur.it_value.tv_nsec || cur.it_interval.tv_sec != 7 ||
+	    cur.it_interval.tv_nsec != 250000000 || flags != TFD_TIMER_ABSTIME)
+		e2e_fail("disarmed %s: value %ld.%09ld interval %ld.%09ld flags %o", when,
+			 (long)cur.it_value.tv_sec, cur.it_value.tv_nsec,
+			 (long)cur.it_interval.tv_sec, cur.it_interval.tv_nsec, flags);
+}
+
 int main(int argc, char **argv)
 {
 	double at[NR], now_at;
-	int fd[NR], flags[NR];
+	int fd[NR], flags[NR], off;
 	size_t i;
 
 	e2e_init(argc, argv);
+	off = disarmed_make();
+	disarmed_check(off, "before");
 	for (i = 0; i < NR; i++) {
 		struct itimerspec its = { { 0, 0 }, { 3600, 0 } };
 		struct timespec now;
@@ -80,6 +108,8 @@ int main(int argc, char **argv)
 
 	e2e_ready();
 	e2e_wait_stop();
+
+	disarmed_check(off, "after");
 
 	for (i = 0; i < NR; i++) {
 		int now_flags = settime_flags(fd[i]);

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "est-image.h"
@@ -1177,6 +1178,39 @@ static int add_locks(int d, const struct kinds_dir *k)
 }
 
 /*
+ * The FIFO make_kinds() puts beside its directory (not an image): one at a
+ * time, removed when the next is made and at exit, so that a case failing
+ * half-way (a CHECK returns early) leaves none behind.
+ */
+static char made_fifo[PATH_MAX];
+
+static void fifo_remove(void)
+{
+	if (made_fifo[0])
+		unlink(made_fifo);
+	made_fifo[0] = '\0';
+}
+
+static int fifo_make(struct kinds_dir *k)
+{
+	static bool registered;
+	struct stat st;
+
+	if (!registered && !atexit(fifo_remove))
+		registered = true;
+	fifo_remove();
+	snprintf(k->fifo, sizeof(k->fifo), "%s.fifo", unit_dir_path());
+	unlink(k->fifo);
+	if (mkfifo(k->fifo, 0600))
+		return -1;
+	snprintf(made_fifo, sizeof(made_fifo), "%s", k->fifo);
+	if (stat(k->fifo, &st))
+		return -1;
+	k->fifo_ino = st.st_ino;
+	return 0;
+}
+
+/*
  * golden single + a FIFO (REG path 100, FIFO 101, fd 20, 5 queued bytes),
  * a signalfd (102, fd 21, SIGUSR1), an epoll (103, fd 22) watching fds 21
  * and 20. Returns the directory's fd.
@@ -1192,16 +1226,10 @@ static int make_kinds(struct kinds_dir *k)
 	Est__EventpollTfdEntry *tp[2] = { &t[0], &t[1] };
 	Est__PipeDataEntry pd = EST__PIPE_DATA_ENTRY__INIT;
 	Est__FownEntry own = EST__FOWN_ENTRY__INIT, fifo_own = EST__FOWN_ENTRY__INIT;
-	struct stat st;
 	int d = copy_single();
 
-	if (d < 0)
+	if (d < 0 || fifo_make(k))
 		return -1;
-	snprintf(k->fifo, sizeof(k->fifo), "%s.fifo", unit_dir_path());	/* not an image */
-	unlink(k->fifo);
-	if (mkfifo(k->fifo, 0600) || stat(k->fifo, &st))
-		return -1;
-	k->fifo_ino = st.st_ino;
 
 	reg.id = 100;
 	reg.flags = O_RDONLY | O_ASYNC | 0100000;	/* O_LARGEFILE as the kernel shows it */
@@ -1624,7 +1652,7 @@ static int test_kinds(void)
 	    check_fsnotify(imp.dirfd) || check_ttys(imp.dirfd) || check_memfds(imp.dirfd) ||
 	    check_shm(imp.dirfd) || check_timerfds(imp.dirfd) ? -1 : 0;
 	est_import_release(&imp);
-	unlink(kinds.fifo);
+	fifo_remove();
 	return r;
 }
 
@@ -1679,7 +1707,7 @@ static int test_kinds_refused(void)
 			fprintf(stderr, "variant %u converted\n", v);
 			CHECK(0);
 		}
-		unlink(k.fifo);
+		fifo_remove();
 	}
 	/* the FIFO at the path is another one now */
 	kinds_default(&k);
@@ -1689,6 +1717,40 @@ static int test_kinds_refused(void)
 	CHECK(mkfifo(p, 0600) == 0 && rename(p, k.fifo) == 0);	/* both alive: */
 	CHECK(refused(d));					/* another inode */
 	CHECK(unlink(k.fifo) == 0 && refused(d));		/* or none at all */
+	return 0;
+}
+
+/* A case that fails half-way (here: a child that exits at once) leaves no FIFO behind. */
+static int test_kinds_fifo_cleanup(void)
+{
+	char p[PATH_MAX], made[PATH_MAX] = "";
+	int pfd[2], st;
+	pid_t pid;
+
+	if (golden("single", p, sizeof(p)))
+		SKIP("no golden images at %.300s", p);
+	CHECK(pipe(pfd) == 0);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		struct kinds_dir k;
+
+		kinds_default(&k);
+		if (make_kinds(&k) >= 0 && write(pfd[1], k.fifo, strlen(k.fifo)) < 0)
+			exit(2);
+		exit(1);	/* as a failing CHECK does, through main */
+	}
+	close(pfd[1]);
+	st = (int)read(pfd[0], made, sizeof(made) - 1);
+	close(pfd[0]);
+	CHECK(waitpid(pid, NULL, 0) == pid);
+	CHECK(st > 0);
+	made[st] = '\0';
+	if (!access(made, F_OK)) {
+		unlink(made);
+		snprintf(unit_why, sizeof(unit_why), "%.200s left behind", made);
+		return -1;
+	}
 	return 0;
 }
 
@@ -1745,7 +1807,7 @@ static int test_corruption(void)
 
 static int make_default_kinds(void)
 {
-	unlink(kinds.fifo);
+	fifo_remove();
 	kinds_default(&kinds);
 	return make_kinds(&kinds);
 }
@@ -1763,7 +1825,7 @@ static int test_kinds_corruption(void)
 	if (golden("single", p, sizeof(p)))
 		SKIP("no golden images at %.300s", p);
 	r = corrupt(make_default_kinds, files, sizeof(files) / sizeof(files[0]), 200, 12);
-	unlink(kinds.fifo);
+	fifo_remove();
 	return r;
 }
 
@@ -1961,6 +2023,7 @@ static const struct unit_case cases[] = {
 	{ "children sharing their parent's fd table; a zombie's ids", test_shared_and_zombie },
 	{ "FIFO, signalfd, epoll, locks, ghosts, sockets, fsnotify, ptys, memfds, shmem", test_kinds },
 	{ "doctored entries of those kinds are refused", test_kinds_refused },
+	{ "a case failing half-way leaves no FIFO behind", test_kinds_fifo_cleanup },
 	{ "200 random corruptions: converted or refused, no crash", test_corruption },
 	{ "200 more on the further kinds' images", test_kinds_corruption },
 };

@@ -411,7 +411,13 @@ static int test_env(void)
 	unsetenv("CRIU_FAULT_NTH");
 	unsetenv("CRIU_DUMP_NO_PAGEMAP_SCAN");
 	CHECK(parse("dump", NULL) == OPTS_OK && opts_from_env(&o) == 0);
-	CHECK(!o.fault && !o.no_pagemap_scan);
+	CHECK(!o.fault && !o.no_pagemap_scan && !o.pid_method);
+	setenv("CRIU_PID_METHOD", "ns_last_pid", 1);
+	CHECK(parse("restore", NULL) == OPTS_OK && opts_from_env(&o) == 0);
+	CHECK(o.pid_method && !strcmp(o.pid_method, "ns_last_pid"));
+	setenv("CRIU_PID_METHOD", "fork", 1);	/* neither of the two */
+	CHECK(parse("restore", NULL) == OPTS_OK && opts_from_env(&o) == -1);
+	unsetenv("CRIU_PID_METHOD");
 	return 0;
 }
 
