@@ -1,12 +1,12 @@
 /*
  * Our reg-files, pipes, eventfds, timerfds, pipes-data and fds-PID images
  * -> established files.img, pipes-data.img and fdinfo-FILESID.img (plan
- * §2.9-§2.12). Kinds converted: regular files, directories, character
- * devices, O_PATH fds and terminals opened by path (all REG), pipes,
- * eventfds, timerfds; sockets in est-export-sk.c; those of est-export-fds.c
- * and est-export-tty.c; ghosts (est-export-ghost.c) and locks
- * (est-export-locks.c) of REG entries; any other is refused. Signal owners:
- * est-export-fown.c.
+ * §2.9-§2.12). Kinds converted here: regular files, directories, character
+ * devices, O_PATH fds and terminals opened by path (all REG), pipes, and
+ * the eventfds and timerfds of their FD_EST rows; sockets in est-export-sk.c;
+ * the other FD_EST rows' kinds through est-export-fds.c; ptys in
+ * est-export-tty.c; ghosts (est-export-ghost.c) and locks (est-export-locks.c)
+ * of REG entries; any other is refused. Signal owners: est-export-fown.c.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -16,6 +16,7 @@
 
 #define LOG_PREFIX "est-export: "
 #include "est-export-int.h"
+#include "est-fd.h"
 #include "kernel-compat.h"
 #include "log.h"
 
@@ -32,8 +33,8 @@
 #include "est/timerfd.pb-c.h"
 
 struct ours {
-	ProtobufCMessage **reg, **pipe, **efd, **tfd;
-	size_t nr_reg, nr_pipe, nr_efd, nr_tfd;
+	ProtobufCMessage **reg, **pipe;
+	size_t nr_reg, nr_pipe;
 };
 
 static int conv_reg(struct exp *ex, struct exp_img *w, const RegFileEntry *r)
@@ -84,8 +85,9 @@ static uint32_t f_flags(uint32_t status)
 	return O_RDWR | status;
 }
 
-static int conv_eventfd(struct exp *ex, struct exp_img *w, const EventfdEntry *e)
+static int conv_eventfd(struct exp *ex, struct exp_img *w, const ProtobufCMessage *m)
 {
+	const EventfdEntry *e = (const EventfdEntry *)m;
 	Est__FileEntry f = EST__FILE_ENTRY__INIT;
 	Est__EventfdFileEntry o = EST__EVENTFD_FILE_ENTRY__INIT;
 
@@ -103,8 +105,9 @@ static int conv_eventfd(struct exp *ex, struct exp_img *w, const EventfdEntry *e
 	return 0;
 }
 
-static int conv_timerfd(struct exp *ex, struct exp_img *w, const TimerfdEntry *t)
+static int conv_timerfd(struct exp *ex, struct exp_img *w, const ProtobufCMessage *m)
 {
+	const TimerfdEntry *t = (const TimerfdEntry *)m;
 	Est__FileEntry f = EST__FILE_ENTRY__INIT;
 	Est__TimerfdEntry o = EST__TIMERFD_ENTRY__INIT;
 
@@ -123,6 +126,9 @@ static int conv_timerfd(struct exp *ex, struct exp_img *w, const TimerfdEntry *t
 	exp_file_add(ex, w, &f);
 	return 0;
 }
+
+const struct est_fd_exp est_fd_eventfd_exp = { conv_eventfd };
+const struct est_fd_exp est_fd_timerfd_exp = { conv_timerfd };
 
 int exp_read_optional(struct exp *ex, enum img_kind kind, const char *name,
 		      ProtobufCMessage ***m, size_t *nr)
@@ -184,9 +190,7 @@ int exp_files(struct exp *ex)
 
 	if (exp_fown_read(ex) ||
 	    exp_read_optional(ex, IMG_REG_FILES, "reg-files.img", &o.reg, &o.nr_reg) ||
-	    exp_read_optional(ex, IMG_PIPES, "pipes.img", &o.pipe, &o.nr_pipe) ||
-	    exp_read_optional(ex, IMG_EVENTFDS, "eventfds.img", &o.efd, &o.nr_efd) ||
-	    exp_read_optional(ex, IMG_TIMERFDS, "timerfds.img", &o.tfd, &o.nr_tfd))
+	    exp_read_optional(ex, IMG_PIPES, "pipes.img", &o.pipe, &o.nr_pipe))
 		goto out;
 	exp_img_open(&w, "files.img");
 	for (i = 0; i < o.nr_reg; i++)
@@ -194,12 +198,6 @@ int exp_files(struct exp *ex)
 			goto drop;
 	for (i = 0; i < o.nr_pipe; i++)
 		if (conv_pipe(ex, &w, (const PipeEntry *)o.pipe[i]))
-			goto drop;
-	for (i = 0; i < o.nr_efd; i++)
-		if (conv_eventfd(ex, &w, (const EventfdEntry *)o.efd[i]))
-			goto drop;
-	for (i = 0; i < o.nr_tfd; i++)
-		if (conv_timerfd(ex, &w, (const TimerfdEntry *)o.tfd[i]))
 			goto drop;
 	if (exp_sockets(ex, &w) || exp_ttys(ex, &w) || exp_fd_kinds(ex, &w) ||
 	    exp_shm_files(ex, &w))
@@ -214,48 +212,19 @@ drop:
 out:
 	img_free_all(o.reg, o.nr_reg);
 	img_free_all(o.pipe, o.nr_pipe);
-	img_free_all(o.efd, o.nr_efd);
-	img_free_all(o.tfd, o.nr_tfd);
 	exp_fown_release(ex);
 	free(ex->fifo_ino);
 	ex->fifo_ino = NULL;
 	return ret;
 }
 
-/* Our fd kind -> the format's fd type; 0: not converted. */
-static Est__FdTypes fd_type(FdKind k)
+Est__FdTypes est_fd_type(FdKind kind)
 {
-	switch (k) {
-	case FD_KIND__FD_REG:
-	case FD_KIND__FD_DIR:
-	case FD_KIND__FD_CHR:
-	case FD_KIND__FD_TTY:
-	case FD_KIND__FD_PATH:
-		return EST__FD_TYPES__REG;
-	case FD_KIND__FD_PIPE:
-		return EST__FD_TYPES__PIPE;
-	case FD_KIND__FD_EVENTFD:
-		return EST__FD_TYPES__EVENTFD;
-	case FD_KIND__FD_TIMERFD:
-		return EST__FD_TYPES__TIMERFD;
-	case FD_KIND__FD_UNIX_SK:
-		return EST__FD_TYPES__UNIXSK;
-	case FD_KIND__FD_PTY:
-		return EST__FD_TYPES__TTY;
-	case FD_KIND__FD_FIFO:
-		return EST__FD_TYPES__FIFO;
-	case FD_KIND__FD_SIGNALFD:
-		return EST__FD_TYPES__SIGNALFD;
-	case FD_KIND__FD_EPOLL:
-		return EST__FD_TYPES__EVENTPOLL;
-	case FD_KIND__FD_INOTIFY:
-		return EST__FD_TYPES__INOTIFY;
-	case FD_KIND__FD_FANOTIFY:
-		return EST__FD_TYPES__FANOTIFY;
-	case FD_KIND__FD_INET_SK:
-		return EST__FD_TYPES__INETSK;
-	case FD_KIND__FD_MEMFD:
-		return EST__FD_TYPES__MEMFD;
+	switch (kind) {
+#define FD_KIND(name, value, ops, est) \
+	case FD_KIND__FD_##name: \
+		return EST__FD_TYPES__##est;
+#include "fd-kinds.def"
 	default:
 		return EST__FD_TYPES__UND;
 	}
@@ -287,7 +256,7 @@ int exp_fdinfo(struct exp *ex, struct exp_proc *p)
 		e.id = d->id;
 		e.fd = d->fd;
 		e.flags = d->cloexec ? FD_CLOEXEC : 0;
-		e.type = fd_type(d->kind);
+		e.type = est_fd_type(d->kind);
 		if (e.type == EST__FD_TYPES__UND) {
 			const ProtobufCEnumValue *k =
 				protobuf_c_enum_descriptor_get_value(&fd_kind__descriptor, d->kind);

@@ -2,7 +2,8 @@
  * Established files.img, fdinfo-FILESID.img, pipes-data.img, sk-queues.img
  * -> our reg-files, pipes, eventfds, timerfds, unix-sks, pipes-data and
  * fds-PID images (plan §2.9-§2.14). Kinds converted here: REG, PIPE,
- * EVENTFD, TIMERFD, UNIXSK; those of est-import-fds.c through its table;
+ * UNIXSK by hand, EVENTFD and TIMERFD through their FD_EST rows
+ * (fd-kinds.def); the other FD_EST rows' kinds through est-import-fds.c;
  * any other is refused.
  */
 #include <elf.h>
@@ -75,14 +76,6 @@ static const void *member(const Est__FileEntry *f)
 		if (f->pipe)
 			m = f->pipe, id = f->pipe->id, fown = f->pipe->fown;
 		break;
-	case EST__FD_TYPES__EVENTFD:
-		if (f->efd)
-			m = f->efd, id = f->efd->id, fown = f->efd->fown;
-		break;
-	case EST__FD_TYPES__TIMERFD:
-		if (f->tfd)
-			m = f->tfd, id = f->tfd->id, fown = f->tfd->fown;
-		break;
 	case EST__FD_TYPES__UNIXSK:
 		if (f->usk)
 			m = f->usk, id = f->usk->id, fown = f->usk->fown;
@@ -97,7 +90,7 @@ static const void *member(const Est__FileEntry *f)
 			       v ? v->name : "unknown");
 			return NULL;
 		}
-		m = k->member(f, &id, &fown);
+		m = k->conv->member(f, &id, &fown);
 	}
 	}
 	if (!m || set != 1 || id != f->id || (fown == NULL) != (f->type == EST__FD_TYPES__FIFO)) {
@@ -346,10 +339,21 @@ int imp_status_flags(uint32_t fl, uint32_t allowed, uint32_t id, uint32_t *out)
 	return 0;
 }
 
-static ProtobufCMessage *conv_eventfd(const Est__EventfdFileEntry *e)
+static const void *efd_member(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown)
 {
+	if (!f->efd)
+		return NULL;
+	*id = f->efd->id;
+	*fown = f->efd->fown;
+	return f->efd;
+}
+
+static ProtobufCMessage *conv_eventfd(struct imp *im, const Est__FileEntry *f)
+{
+	const Est__EventfdFileEntry *e = f->efd;
 	EventfdEntry *o = imp_zalloc(sizeof(*o));
 
+	(void)im;
 	if (!o)
 		return NULL;
 	eventfd_entry__init(o);
@@ -363,10 +367,21 @@ static ProtobufCMessage *conv_eventfd(const Est__EventfdFileEntry *e)
 	return &o->base;
 }
 
-static ProtobufCMessage *conv_timerfd(const Est__TimerfdEntry *t)
+static const void *tfd_member(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown)
 {
+	if (!f->tfd)
+		return NULL;
+	*id = f->tfd->id;
+	*fown = f->tfd->fown;
+	return f->tfd;
+}
+
+static ProtobufCMessage *conv_timerfd(struct imp *im, const Est__FileEntry *f)
+{
+	const Est__TimerfdEntry *t = f->tfd;
 	TimerfdEntry *o = imp_zalloc(sizeof(*o));
 
+	(void)im;
 	if (!o)
 		return NULL;
 	timerfd_entry__init(o);
@@ -396,6 +411,9 @@ static ProtobufCMessage *conv_timerfd(const Est__TimerfdEntry *t)
 	}
 	return &o->base;
 }
+
+const struct est_fd_imp est_fd_eventfd_imp = { efd_member, conv_eventfd };
+const struct est_fd_imp est_fd_timerfd_imp = { tfd_member, conv_timerfd };
 
 /* ---- unix sockets -------------------------------------------------------------- */
 
@@ -645,8 +663,8 @@ static int write_fd_kinds(struct imp *im)
 		return -1;
 	for (k = 0; !ret && k < nk; k++) {
 		for (i = 0; !ret && i < im->nr_obj; i++)
-			if ((int)im->obj[i]->type == (int)t[k].type)
-				ret = push(&l, t[k].conv(im, im->obj[i]));
+			if (im->obj[i]->type == est_fd_type(t[k].kind))
+				ret = push(&l, t[k].conv->conv(im, im->obj[i]));
 		if (!ret && l.nr)
 			ret = imp_write(im, t[k].img, 0, l.m, l.nr);
 		for (i = 0; i < l.nr; i++)
@@ -659,12 +677,12 @@ static int write_fd_kinds(struct imp *im)
 
 int imp_files_write(struct imp *im)
 {
-	struct out_list reg = { 0 }, pipe = { 0 }, efd = { 0 }, tfd = { 0 }, usk = { 0 };
-	struct out_list *all[] = { &reg, &pipe, &efd, &tfd, &usk };
+	struct out_list reg = { 0 }, pipe = { 0 }, usk = { 0 };
+	struct out_list *all[] = { &reg, &pipe, &usk };
 	size_t i;
 	int ret = -1;
 
-	for (i = 0; i < 5; i++) {
+	for (i = 0; i < ARRAY_SIZE(all); i++) {
 		all[i]->m = imp_zalloc((im->nr_obj + 1) * sizeof(*all[i]->m));
 		if (!all[i]->m)
 			goto out;
@@ -679,8 +697,6 @@ int imp_files_write(struct imp *im)
 			r = imp_reg_is_aux(im, f->id) ? 0 : push(&reg, conv_reg(im, f->reg));
 			break;
 		case EST__FD_TYPES__PIPE: r = push(&pipe, conv_pipe(f->pipe)); break;
-		case EST__FD_TYPES__EVENTFD: r = push(&efd, conv_eventfd(f->efd)); break;
-		case EST__FD_TYPES__TIMERFD: r = push(&tfd, conv_timerfd(f->tfd)); break;
 		case EST__FD_TYPES__UNIXSK:
 			r = f->usk->uflags & EST_USK_EXTERN ? check_extern(im, f->usk) :
 							  push(&usk, conv_unix(im, f->usk));
@@ -692,13 +708,11 @@ int imp_files_write(struct imp *im)
 	}
 	if ((reg.nr && imp_write(im, IMG_REG_FILES, 0, reg.m, reg.nr)) ||
 	    (pipe.nr && imp_write(im, IMG_PIPES, 0, pipe.m, pipe.nr)) ||
-	    (efd.nr && imp_write(im, IMG_EVENTFDS, 0, efd.m, efd.nr)) ||
-	    (tfd.nr && imp_write(im, IMG_TIMERFDS, 0, tfd.m, tfd.nr)) ||
 	    (usk.nr && imp_write(im, IMG_UNIX_SKS, 0, usk.m, usk.nr)) || write_fd_kinds(im))
 		goto out;
 	ret = write_pipes_data(im);
 out:
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < ARRAY_SIZE(all); i++)
 		if (all[i]->m)
 			free_list(all[i]);
 	return ret;
@@ -712,8 +726,6 @@ static FdKind fd_kind(const Est__FileEntry *f)
 
 	switch (f->type) {
 	case EST__FD_TYPES__PIPE: return FD_KIND__FD_PIPE;
-	case EST__FD_TYPES__EVENTFD: return FD_KIND__FD_EVENTFD;
-	case EST__FD_TYPES__TIMERFD: return FD_KIND__FD_TIMERFD;
 	case EST__FD_TYPES__UNIXSK: return FD_KIND__FD_UNIX_SK;
 	case EST__FD_TYPES__REG:
 		if (r->flags & O_PATH)
