@@ -2,8 +2,10 @@
  * Deleted files still open or mapped ("ghosts"): criu/include/files-reg.h.
  *
  * Dump: one ghost_file_entry per inode, with mode, owner, times and the
- * data runs (holes kept) in ghost-data.img; files over --ghost-limit are
- * refused. Restore: the file is created again where it was (an O_TMPFILE
+ * data runs (holes kept; found with FIEMAP under --ghost-fiemap, the
+ * default, where the file system has it, else SEEK_DATA/SEEK_HOLE) in
+ * ghost-data.img; files holding more data than --ghost-limit are refused
+ * (holes are free). Restore: the file is created again where it was (an O_TMPFILE
  * in the same directory if that name is taken now), filled, given its
  * owner, mode and times, and unlinked at once, all in criu before the first
  * fork; every process inherits that descriptor and reopens every open file
@@ -144,6 +146,7 @@ int ghost_dump(struct dump_files *d, const struct cr_options *o, int dirfd, cons
 {
 	struct ghost_dump *g;
 	GhostFileEntry *e;
+	uint64_t bytes;
 	size_t i;
 
 	if (old_path(link, path, len) || check_dir(path, st) || !(g = ghost_state(d)))
@@ -153,26 +156,30 @@ int ghost_dump(struct dump_files *d, const struct cr_options *o, int dirfd, cons
 			*ghost_id = ((GhostFileEntry *)g->list.v[i])->id;
 			return 0;
 		}
-	if ((uint64_t)st->st_size > o->ghost_limit) {
-		pr_err("deleted file %s is %lld bytes, over --ghost-limit (%llu bytes): "
-		       "dump with a larger --ghost-limit to carry it", path, (long long)st->st_size,
-		       (unsigned long long)o->ghost_limit);
-		return -1;
-	}
 	e = new_ghost(st, (uint32_t)g->list.nr + 1);
 	if (!e)
 		return -1;
-	if (fdata_save(&g->out, dirfd, IMG_GHOST_DATA, src, e->size, e->data) ||
-	    remember_inode(g, st)) {
-		protobuf_c_message_free_unpacked(&e->base, NULL);
-		return -1;
+	if (fdata_scan(src, e->size, o->ghost_fiemap, e->data, &bytes))
+		goto err;
+	/* holes cost nothing: the data is what the image holds */
+	if (bytes > o->ghost_limit) {
+		pr_err("deleted file %s holds %llu bytes of data (size %llu), over --ghost-limit "
+		       "(%llu bytes): dump with a larger --ghost-limit to carry it", path,
+		       (unsigned long long)bytes, (unsigned long long)e->size,
+		       (unsigned long long)o->ghost_limit);
+		goto err;
 	}
+	if (fdata_copy(&g->out, dirfd, IMG_GHOST_DATA, src, e->data) || remember_inode(g, st))
+		goto err;
 	if (fd_list_add(&g->list, e))
 		return -1;
 	*ghost_id = e->id;
-	pr_info("deleted file %s: ghost %u, %llu bytes in %zu runs", path, e->id,
-		(unsigned long long)e->size, e->data->n_runs);
+	pr_info("deleted file %s: ghost %u, %llu bytes, %llu of data in %zu runs", path, e->id,
+		(unsigned long long)e->size, (unsigned long long)bytes, e->data->n_runs);
 	return 0;
+err:
+	protobuf_c_message_free_unpacked(&e->base, NULL);
+	return -1;
 }
 
 int ghost_add_file(struct dump_files *d, const struct cr_options *o, int dirfd, int src,

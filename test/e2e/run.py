@@ -209,8 +209,11 @@ CASES = [
     ("lock_mapped", prog("lock_mapped"), ("refused", "which the task also maps"),
      ["--file-locks"], []),
     ("locks_need_l", prog("locks"), ("refused", "dump with -l/--file-locks"), [], []),
-    ("ghost_over_limit", prog("ghost"), ("refused", "over --ghost-limit (524288 bytes)"),
-     ["--ghost-limit", "512K"], []),
+    # 600 KiB, about 24 KiB of data: holes are not counted, with FIEMAP or SEEK_DATA
+    ("ghost_over_limit", prog("ghost"), ("refused", "over --ghost-limit (16384 bytes)"),
+     ["--ghost-limit", "16K"], []),
+    ("ghost_sparse_limit", prog("ghost") + ["us"], "once", ["--ghost-limit", "64K"], []),
+    ("ghost_sparse_seek", prog("ghost") + ["us"], "once", ["--ghost-limit", "64K", "--no-ghost-fiemap"], []),
     ("pty_pair", prog("pty_pair"), "once", EXT, []),
     # the second dump sees the master's unread bytes only if the first gave them back
     ("pty_pair_twice", prog("pty_pair"), "twice", EXT, []),
