@@ -487,7 +487,8 @@ int cmd_dump(struct cr_options *o)
 	if (dump_fault(o, "before-inventory") || write_inventory(&tr))
 		goto fail;
 	dump_phase(&tr.stats, "inventory");
-	if (dump_out_commit(&out, o->image_ext))
+	if (dump_out_commit(&out, (o->image_ext ? EST_EXPORT_EXT : 0) |
+				  (opts_build_id(o) ? 0 : EST_EXPORT_NO_BUILD_ID)))
 		goto fail;
 	dump_phase(&tr.stats, "export");
 	/* the images are in place: the tree was frozen until now */

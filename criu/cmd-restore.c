@@ -396,7 +396,7 @@ int cmd_restore(struct cr_options *o)
 	int dirfd, pfd[2] = { -1, -1 }, gfd[2] = { -1, -1 }, ret = -1;
 	uint64_t t0 = 0, t_fork = 0;
 	struct tree_status ts = { NULL, NULL };
-	struct est_import imp = { .dirfd = -1 };
+	struct est_import imp = { .dirfd = -1, .no_build_id = !opts_build_id(o) };
 	pid_t pid = -1;
 	size_t i;
 	int est;

@@ -8,14 +8,18 @@
  * est-export-tty.c; ghosts (est-export-ghost.c) and locks (est-export-locks.c)
  * of REG entries; any other is refused. Signal owners: est-export-fown.c.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #define LOG_PREFIX "est-export: "
+#include "build-id.h"
 #include "est-export-int.h"
+#include "est-export.h"
 #include "est-fd.h"
 #include "kernel-compat.h"
 #include "log.h"
@@ -37,10 +41,59 @@ struct ours {
 	size_t nr_reg, nr_pipe;
 };
 
+/*
+ * The build-id of regular file @r, for --file-validation buildid: read from
+ * the file at its path, which must still be the dump's (dev/ino); a ghost's
+ * content is in the dump, and a file that is no ELF has none. The words
+ * hold the note's bytes in order, the last padded with zeros.
+ */
+static int build_id(const struct exp *ex, const RegFileEntry *r, uint32_t *words, size_t *n)
+{
+	uint8_t id[BUILD_ID_MAX + 4] = { 0 };
+	struct stat st;
+	size_t len;
+	int fd;
+
+	*n = 0;
+	if ((ex->flags & EST_EXPORT_NO_BUILD_ID) || !S_ISREG(r->mode) || r->has_ghost_id)
+		return 0;
+	if (r->has_build_id || !r->has_dev || !r->has_ino) {	/* imported: as it came */
+		if (r->build_id.len > BUILD_ID_MAX) {
+			pr_err("reg-files.img: file %u: a build-id of %zu bytes", r->id,
+			       r->build_id.len);
+			return -1;
+		}
+		*n = (r->build_id.len + 3) / 4;
+		memcpy(id, r->build_id.data, r->build_id.len);
+		memcpy(words, id, *n * 4);
+		return 0;
+	}
+	fd = open(r->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_NOATIME);
+	if (fd < 0 && errno == EPERM)	/* O_NOATIME on a file of another owner, without CAP_FOWNER */
+		fd = open(r->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0 || fstat(fd, &st) || st.st_dev != r->dev || st.st_ino != r->ino) {
+		pr_err("%s: the file of reg-files.img entry %u is gone or replaced during the dump",
+		       r->path, r->id);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	len = elf_build_id(fd, id, BUILD_ID_MAX);
+	close(fd);
+	*n = (len + 3) / 4;
+	memcpy(words, id, *n * 4);
+	return 0;
+}
+
 static int conv_reg(struct exp *ex, struct exp_img *w, const RegFileEntry *r)
 {
 	Est__FileEntry f = EST__FILE_ENTRY__INIT;
 	Est__RegFileEntry e = EST__REG_FILE_ENTRY__INIT;
+	uint32_t words[BUILD_ID_MAX / 4];
+
+	if (build_id(ex, r, words, &e.n_build_id))
+		return -1;
+	e.build_id = words;
 
 	e.id = r->id;
 	e.flags = r->flags;

@@ -6,7 +6,6 @@
  * (fd-kinds.def); the other FD_EST rows' kinds through est-import-fds.c;
  * any other is refused.
  */
-#include <elf.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include <sys/stat.h>
 
 #define LOG_PREFIX "est-import: "
+#include "build-id.h"
 #include "est-import-int.h"
 #include "log.h"
 
@@ -207,64 +207,21 @@ static int push(struct out_list *l, ProtobufCMessage *m)
 	return 0;
 }
 
-/* NT_GNU_BUILD_ID of the ELF file open at @fd into @out (at most @max bytes); its size, 0 if none. */
-static size_t read_build_id(int fd, uint8_t *out, size_t max)
-{
-	static uint8_t notes[1 << 16];
-	Elf64_Ehdr eh;
-	unsigned int i;
-
-	if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
-	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr) ||
-	    eh.e_phnum > 256)
-		return 0;
-	for (i = 0; i < eh.e_phnum; i++) {
-		Elf64_Phdr ph;
-		size_t off = 0;
-
-		if (pread(fd, &ph, sizeof(ph), eh.e_phoff + i * sizeof(ph)) != sizeof(ph) ||
-		    ph.p_type != PT_NOTE || ph.p_filesz > sizeof(notes) ||
-		    pread(fd, notes, ph.p_filesz, ph.p_offset) != (ssize_t)ph.p_filesz)
-			continue;
-		while (ph.p_filesz - off >= sizeof(Elf64_Nhdr)) {
-			Elf64_Nhdr nh;
-			size_t name, desc;
-
-			memcpy(&nh, notes + off, sizeof(nh));
-			name = (nh.n_namesz + 3) & ~3u;
-			desc = (nh.n_descsz + 3) & ~3u;
-			if (name + desc > ph.p_filesz - off - sizeof(nh))
-				break;
-			if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
-			    !memcmp(notes + off + sizeof(nh), "GNU", 4) && nh.n_descsz <= max) {
-				memcpy(out, notes + off + sizeof(nh) + name, nh.n_descsz);
-				return nh.n_descsz;
-			}
-			off += sizeof(nh) + name + desc;
-		}
-	}
-	return 0;
-}
-
 /*
  * The format identifies an executable or mapped ELF file by its size and
  * build-id (ours by dev/ino/mtime, which it lacks): a file at the path
  * with another build-id is another file. A file that cannot be opened is
  * left to the restore, which says so.
  */
-static int check_build_id(const Est__RegFileEntry *r)
+static int check_build_id(const struct imp *im, const Est__RegFileEntry *r)
 {
-	uint8_t want[64], got[64];
+	uint8_t want[BUILD_ID_MAX], got[BUILD_ID_MAX];
 	size_t n = r->n_build_id * 4, have;
 	struct stat st;
 	int fd;
 
-	if (!r->n_build_id)
+	if (!r->n_build_id || im->no_build_id)	/* --file-validation filesize: the size only */
 		return 0;
-	if (n > sizeof(want)) {
-		pr_err("files.img: file %u: a build-id of %zu bytes", r->id, n);
-		return -1;
-	}
 	/* the path comes from the image: no FIFO to hang on, no tty to take */
 	fd = open(r->name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
@@ -276,7 +233,7 @@ static int check_build_id(const Est__RegFileEntry *r)
 		return -1;
 	}
 	memcpy(want, r->build_id, n);	/* the words hold the note's bytes in order */
-	have = read_build_id(fd, got, sizeof(got));
+	have = elf_build_id(fd, got, sizeof(got));
 	close(fd);
 	if (!have || (have + 3) / 4 != r->n_build_id || memcmp(got, want, have)) {
 		pr_err("%s: not the file of the dump: its build-id differs", r->name);
@@ -294,8 +251,12 @@ static ProtobufCMessage *conv_reg(const struct imp *im, const Est__RegFileEntry 
 		       r->id, r->name);
 		return NULL;
 	}
+	if (r->n_build_id > BUILD_ID_MAX / 4) {
+		pr_err("files.img: file %u: a build-id of %zu words", r->id, r->n_build_id);
+		return NULL;
+	}
 	/* a ghost's content is in the dump, another file may have its name now */
-	if (!imp_ghost_of(im, r->id) && check_build_id(r))
+	if (!imp_ghost_of(im, r->id) && check_build_id(im, r))
 		return NULL;
 	o = imp_zalloc(sizeof(*o));
 	if (!o)
@@ -312,6 +273,11 @@ static ProtobufCMessage *conv_reg(const struct imp *im, const Est__RegFileEntry 
 	if (r->has_size) {
 		o->has_size = true;
 		o->size = r->size;
+	}
+	if (r->n_build_id) {
+		o->has_build_id = true;
+		o->build_id.len = r->n_build_id * 4;
+		o->build_id.data = (uint8_t *)r->build_id;
 	}
 	return &o->base;
 }

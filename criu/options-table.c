@@ -89,7 +89,7 @@ const struct opt_def opt_table[] = {
 	OPT("daemon", NO_SHORT, OPT_BOOL, restore_detached, true, GRP_RESTORE, NULL, "the same as --restore-detached"),
 	OPT("weak-sysctls", NO_SHORT, OPT_BOOL, weak_sysctls, true, GRP_RESTORE, NULL, "skip sysctls this kernel lacks (no sysctl is restored without namespaces)"),
 	OPT("skip-file-rwx-check", NO_SHORT, OPT_BOOL, skip_file_rwx_check, true, GRP_RESTORE, NULL, "do not compare file permission bits on restore (they never are yet)"),
-	OPT("file-validation", NO_SHORT, OPT_STR, file_validation, true, GRP_RESTORE, "MODE", "filesize or buildid; restore always checks dev/ino, and size and mtime of mapped files", .choices = file_validation_modes),
+	OPT("file-validation", NO_SHORT, OPT_STR, file_validation, true, GRP_RESTORE, "MODE", "buildid (default): files are told by size and ELF build-id, stored at dump and checked at restore; filesize: by size only", .choices = file_validation_modes),
 	OPT("lsm-profile", NO_SHORT, OPT_STR, lsm_profile, false, GRP_RESTORE, "TYPE:NAME", "LSM profile (apparmor:NAME or selinux:NAME) for the restored tree", .valid = valid_lsm_profile),
 	OPT("cpu-cap", NO_SHORT, OPT_OPTSTR, cpu_cap, false, GRP_RESTORE, "CAP[,CAP]", "CPU capabilities to record or check: none, fpu, ins, cpu, all", .implicit = "all"),
 	OPT("allow-uprobes", NO_SHORT, OPT_BOOL, allow_uprobes, false, GRP_DUMP, NULL, "dump tasks that have a [uprobes] mapping"),

@@ -64,6 +64,7 @@ struct imp {
 	void *memfds;			/* memfd.img (est-import-shmem.c) */
 	void *shm;			/* shared anonymous memory objects (est-import-shmem.c) */
 	void *fowns;			/* signal owners of files.img objects (est-import-fown.c) */
+	bool no_build_id;		/* est_import.no_build_id */
 };
 
 /* est-import.c: reading the established files */

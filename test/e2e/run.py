@@ -212,6 +212,14 @@ CASES = [
     # 600 KiB, about 24 KiB of data: holes are not counted, with FIEMAP or SEEK_DATA
     ("ghost_over_limit", prog("ghost"), ("refused", "over --ghost-limit (16384 bytes)"),
      ["--ghost-limit", "16K"], []),
+    # --file-validation: a mapped ELF file whose build-id changed, not its size
+    ("build_id_changed_refused", prog("build_id"),
+     ("restore_refused", "its build-id differs", lambda tmp: flip_build_id(tmp)), [], []),
+    ("build_id_filesize", prog("build_id"), ("changed", lambda tmp: flip_build_id(tmp)), [],
+     ["--file-validation", "filesize"]),
+    ("build_id_dumped_filesize", prog("build_id"), ("changed", lambda tmp: flip_build_id(tmp)),
+     ["--file-validation", "filesize"], []),
+    ("build_id_same", prog("build_id"), "once", [], []),
     ("ghost_sparse_limit", prog("ghost") + ["us"], "once", ["--ghost-limit", "64K"], []),
     ("ghost_sparse_seek", prog("ghost") + ["us"], "once", ["--ghost-limit", "64K", "--no-ghost-fiemap"], []),
     ("pty_pair", prog("pty_pair"), "once", EXT, []),
@@ -724,14 +732,29 @@ def leave_running(p, tmp, dopts, env):
     return p.wait(timeout=30)
 
 
+def flip_build_id(tmp):
+    """Between dump and restore: one byte of the GNU build-id of build_id's
+    mapped copy of itself changes, its size does not."""
+    with open(os.path.join(tmp, "buildid-off")) as f:
+        off = int(f.read())
+    with open(os.path.join(tmp, "mapped-elf"), "r+b") as f:
+        f.seek(off)
+        b = f.read(1)
+        f.seek(off)
+        f.write(bytes([b[0] ^ 0xff]))
+
+
 def restore_refused(p, tmp, dopts, ropts, env, text, locked):
     """The restore must fail naming why, and leave no task. With `locked`,
     someone else takes an exclusive flock on that file between dump and
-    restore."""
+    restore; a function instead is called with the case's directory then."""
     import fcntl
     imgs = os.path.join(tmp, "imgs")
     dump(p.pid, imgs, dopts, env)
     p.wait(timeout=20)
+    if callable(locked):
+        locked(tmp)
+        locked = None
     with open(os.path.join(tmp, locked or "locked"), "a+") as f:
         if locked:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -747,9 +770,13 @@ def restore_refused(p, tmp, dopts, ropts, env, text, locked):
 
 
 def dump_and_restore(name, p, flow, tmp, dopts, ropts, env):
-    """Dump the task (its tree), restore it, stop it; return its wait status."""
+    """Dump the task (its tree), restore it, stop it; return its wait status.
+    ("changed", fn): as "once", with fn(tmp) called between dump and restore."""
     pid = p.pid
     before = None
+    between = None
+    if isinstance(flow, tuple) and flow[0] == "changed":
+        between, flow = flow[1], "once"
     if isinstance(flow, tuple):
         wait_blocked(pid, flow[1])
     if flow == "twice":
@@ -777,6 +804,8 @@ def dump_and_restore(name, p, flow, tmp, dopts, ropts, env):
     if flow not in ("twice", "stopped") and status != -signal.SIGKILL:
         raise CaseFailed("after dump the task ended with %s, not SIGKILL" % status)
     tree_gone(tmp)  # the dump killed the whole tree; orphans are reaped here
+    if between:
+        between(tmp)
     if flow == "attached":
         restore_attached(imgs, ropts, env, pid)
         return 0
