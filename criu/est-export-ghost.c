@@ -77,8 +77,9 @@ static int write_ghost(struct exp *ex, const GhostFileEntry *g, int data)
 	struct exp_img w;
 	char name[64];
 
-	if (!S_ISREG(g->mode) || !g->data) {
-		pr_err("ghost-files.img: ghost %u of mode %o: no regular file or no data", g->id, g->mode);
+	if (!(S_ISREG(g->mode) || (S_ISDIR(g->mode) && !g->size)) || !g->data) {
+		pr_err("ghost-files.img: ghost %u of mode %o: no regular file or empty directory, or no data",
+		       g->id, g->mode);
 		return -1;
 	}
 	if ((g->atime_ns % 1000 || g->mtime_ns % 1000) &&
@@ -92,8 +93,8 @@ static int write_ghost(struct exp *ex, const GhostFileEntry *g, int data)
 	timeval_of(&mt, g->mtime_ns);
 	e.atim = &at;
 	e.mtim = &mt;
-	e.has_chunks = e.chunks = true;
-	e.has_size = true;
+	/* a directory: the entry alone, as the format has it */
+	e.has_chunks = e.chunks = e.has_size = S_ISREG(g->mode);
 	e.size = g->size;
 	snprintf(name, sizeof(name), "ghost-file-%x.img", g->id);
 	exp_img_open(&w, name);
@@ -124,8 +125,8 @@ static int write_remaps(struct exp *ex, ProtobufCMessage **reg, size_t nr_reg,
 			continue;
 		for (k = 0; k < nr_g && ((const GhostFileEntry *)g[k])->id != r->ghost_id; k++)
 			;
-		if (k == nr_g || !S_ISREG(r->mode)) {
-			pr_err("reg-files.img: file %u (%s): ghost %u unknown, or no regular file",
+		if (k == nr_g || !(S_ISREG(r->mode) || S_ISDIR(r->mode))) {
+			pr_err("reg-files.img: file %u (%s): ghost %u unknown, or no regular file or directory",
 			       r->id, r->path, r->ghost_id);
 			goto drop;
 		}

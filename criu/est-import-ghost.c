@@ -52,8 +52,9 @@ static int add_remap(struct imp *im, const struct est_entry *e, void *ctx)
 	}
 	if (!r->has_remap_type)
 		id &= ~OLD_GHOST_BIT;
-	if (!f || !f->reg || !f->reg->has_mode || !S_ISREG(f->reg->mode) || !id) {
-		pr_err("not supported yet: remap-fpath.img: ghost %u of object %u, which is no regular file",
+	if (!f || !f->reg || !f->reg->has_mode || !(S_ISREG(f->reg->mode) || S_ISDIR(f->reg->mode)) ||
+	    !id) {
+		pr_err("not supported yet: remap-fpath.img: ghost %u of object %u, which is no regular file or directory",
 		       id, r->orig_id);
 		return -1;
 	}
@@ -143,8 +144,8 @@ static int ghost_entry(struct imp *im, const struct est_entry *e, void *ctx)
 	{
 		const Est__GhostFileEntry *g = (const Est__GhostFileEntry *)e->msg;
 
-		if (!S_ISREG(g->mode) || g->symlnk_target) {
-			pr_err("not supported yet: %s: a deleted file of mode %o (not a regular file)",
+		if (!(S_ISREG(g->mode) || S_ISDIR(g->mode)) || g->symlnk_target) {
+			pr_err("not supported yet: %s: a deleted file of mode %o (not a regular file or directory)",
 			       c->img, g->mode);
 			return -1;
 		}
@@ -164,6 +165,13 @@ static int ghost_entry(struct imp *im, const struct est_entry *e, void *ctx)
 		if (!c->whole && !g->has_size) {
 			pr_err("%s: chunks without the file's size", c->img);
 			return -1;
+		}
+		if (S_ISDIR(g->mode)) {	/* empty, as rmdir left it: no content */
+			if (e->extra_len || (g->has_chunks && g->chunks) || (g->has_size && g->size)) {
+				pr_err("%s: a deleted directory with content", c->img);
+				return -1;
+			}
+			return 0;
 		}
 		o->size = c->whole ? e->extra_len : g->size;
 		return c->whole ? put_run(c, 0, e->extra, e->extra_len) : 0;

@@ -201,8 +201,8 @@ static int reg_dump(struct dump_files *d, struct fd_probe *p, uint32_t *id)
 	char what[32];
 
 	snprintf(what, sizeof(what), "fd %d", p->fd);
-	if (S_ISREG(p->st.st_mode) && p->st.st_nlink == 0)
-		return reg_ghost(d, p, id);
+	if ((S_ISREG(p->st.st_mode) || S_ISDIR(p->st.st_mode)) && p->st.st_nlink == 0)
+		return reg_ghost(d, p, id);	/* a deleted file or directory */
 	if (dump_check_path(what, p->link, &p->st) || (S_ISDIR(p->st.st_mode) && check_dir_pos(p)))
 		return -1;
 	return dump_files_add(d, p->link, &p->st, p->fi.flags & ~O_CLOEXEC,

@@ -170,6 +170,8 @@ CASES = [
     # times of whole microseconds: the established format alone holds them
     ("ghost_us", prog("ghost") + ["us"], "once", [], []),
     ("ghost_exe", prog("ghost_exe"), "once", EXT, []),
+    ("ghost_dir", prog("ghost_dir"), "once", [], []),
+    ("ghost_dir_twice", prog("ghost_dir"), "twice", [], []),
     ("tmpfile", prog("tmpfile"), "once", EXT, []),
     ("tmpfile_twice", prog("tmpfile"), "twice", EXT, []),
     ("memfd_fd", prog("memfd_fd"), "once", [], []),
