@@ -25,6 +25,7 @@
 #include "log.h"
 
 #include "files.pb-c.h"
+#include "mm.pb-c.h"
 #include "eventfd.pb-c.h"
 #include "pipe.pb-c.h"
 #include "timerfd.pb-c.h"
@@ -39,15 +40,65 @@
 struct ours {
 	ProtobufCMessage **reg, **pipe;
 	size_t nr_reg, nr_pipe;
+	uint32_t *mapped;		/* reg-files ids of mapped files and exes, sorted */
+	size_t nr_mapped;
 };
 
+static int u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int add_mapped(struct ours *o, uint32_t id)
+{
+	uint32_t *v = realloc(o->mapped, (o->nr_mapped + 1) * sizeof(*v));
+
+	if (!v) {
+		pr_err("out of memory");
+		return -1;
+	}
+	o->mapped = v;
+	o->mapped[o->nr_mapped++] = id;
+	return 0;
+}
+
+/* The files every live process maps or runs (its mm image): those get a build-id. */
+static int read_mapped(struct exp *ex, struct ours *o)
+{
+	size_t i, k;
+	int ret = 0;
+
+	for (i = 0; !ret && i < ex->nr_procs; i++) {
+		MmEntry *m = NULL;
+
+		if (!ex->procs[i].ps->n_threads)
+			continue;	/* a zombie */
+		if (img_read_one(ex->in, IMG_MM, ex->procs[i].ps->pid, (ProtobufCMessage **)&m))
+			return -1;
+		if (m->has_exe_file_id)
+			ret = add_mapped(o, m->exe_file_id);
+		for (k = 0; !ret && k < m->n_vmas; k++)
+			if (m->vmas[k]->has_file_id)
+				ret = add_mapped(o, m->vmas[k]->file_id);
+		img_free_entry(&m->base);
+	}
+	if (o->nr_mapped)
+		qsort(o->mapped, o->nr_mapped, sizeof(*o->mapped), u32_cmp);
+	return ret;
+}
+
 /*
- * The build-id of regular file @r, for --file-validation buildid: read from
- * the file at its path, which must still be the dump's (dev/ino); a ghost's
- * content is in the dump, and a file that is no ELF has none. The words
- * hold the note's bytes in order, the last padded with zeros.
+ * The build-id of regular file @r, for --file-validation buildid, if a
+ * process maps it or runs it: read from the file at its path, which must
+ * still be the dump's (dev/ino); a ghost's content is in the dump, and a
+ * file that is no ELF has none. Files only open are not opened again here
+ * (an open would break a lease on them). The words hold the note's bytes in
+ * order, the last padded with zeros.
  */
-static int build_id(const struct exp *ex, const RegFileEntry *r, uint32_t *words, size_t *n)
+static int build_id(const struct exp *ex, const struct ours *o, const RegFileEntry *r,
+		    uint32_t *words, size_t *n)
 {
 	uint8_t id[BUILD_ID_MAX + 4] = { 0 };
 	struct stat st;
@@ -55,7 +106,8 @@ static int build_id(const struct exp *ex, const RegFileEntry *r, uint32_t *words
 	int fd;
 
 	*n = 0;
-	if ((ex->flags & EST_EXPORT_NO_BUILD_ID) || !S_ISREG(r->mode) || r->has_ghost_id)
+	if ((ex->flags & EST_EXPORT_NO_BUILD_ID) || !S_ISREG(r->mode) || r->has_ghost_id ||
+	    !o->nr_mapped || !bsearch(&r->id, o->mapped, o->nr_mapped, sizeof(r->id), u32_cmp))
 		return 0;
 	if (r->has_build_id || !r->has_dev || !r->has_ino) {	/* imported: as it came */
 		if (r->build_id.len > BUILD_ID_MAX) {
@@ -85,13 +137,13 @@ static int build_id(const struct exp *ex, const RegFileEntry *r, uint32_t *words
 	return 0;
 }
 
-static int conv_reg(struct exp *ex, struct exp_img *w, const RegFileEntry *r)
+static int conv_reg(struct exp *ex, struct exp_img *w, const struct ours *o, const RegFileEntry *r)
 {
 	Est__FileEntry f = EST__FILE_ENTRY__INIT;
 	Est__RegFileEntry e = EST__REG_FILE_ENTRY__INIT;
 	uint32_t words[BUILD_ID_MAX / 4];
 
-	if (build_id(ex, r, words, &e.n_build_id))
+	if (build_id(ex, o, r, words, &e.n_build_id))
 		return -1;
 	e.build_id = words;
 
@@ -243,11 +295,12 @@ int exp_files(struct exp *ex)
 
 	if (exp_fown_read(ex) ||
 	    exp_read_optional(ex, IMG_REG_FILES, "reg-files.img", &o.reg, &o.nr_reg) ||
-	    exp_read_optional(ex, IMG_PIPES, "pipes.img", &o.pipe, &o.nr_pipe))
+	    exp_read_optional(ex, IMG_PIPES, "pipes.img", &o.pipe, &o.nr_pipe) ||
+	    (!(ex->flags & EST_EXPORT_NO_BUILD_ID) && read_mapped(ex, &o)))
 		goto out;
 	exp_img_open(&w, "files.img");
 	for (i = 0; i < o.nr_reg; i++)
-		if (conv_reg(ex, &w, (const RegFileEntry *)o.reg[i]))
+		if (conv_reg(ex, &w, &o, (const RegFileEntry *)o.reg[i]))
 			goto drop;
 	for (i = 0; i < o.nr_pipe; i++)
 		if (conv_pipe(ex, &w, (const PipeEntry *)o.pipe[i]))
@@ -265,6 +318,7 @@ drop:
 out:
 	img_free_all(o.reg, o.nr_reg);
 	img_free_all(o.pipe, o.nr_pipe);
+	free(o.mapped);
 	exp_fown_release(ex);
 	free(ex->fifo_ino);
 	ex->fifo_ino = NULL;
