@@ -196,11 +196,41 @@ static int check_dir_pos(struct fd_probe *p)
 	return -1;
 }
 
+/*
+ * A file under /proc/PID of the holder itself comes back: the restored
+ * process exists with that pid when it (or an ancestor, for a shared one)
+ * opens it. Another process's is refused: a child is made after the
+ * objects its parent opens, a thread after every object, and a process
+ * outside the dump may be another one by then.
+ */
+static int check_proc_pid(const struct fd_probe *p)
+{
+	struct stat proc;
+	unsigned long pid, tid;
+	char *end;
+
+	if (strncmp(p->link, "/proc/", 6) || stat("/proc", &proc) || proc.st_dev != p->st.st_dev)
+		return 0;
+	pid = strtoul(p->link + 6, &end, 10);
+	if (end == p->link + 6 || (*end && *end != '/'))
+		return 0;	/* /proc/meminfo, /proc/sys/...: no process's */
+	tid = pid;
+	if (!strncmp(end, "/task/", 6))
+		tid = strtoul(end + 6, &end, 10);
+	if (pid == (unsigned long)p->pid && tid == pid)
+		return 0;
+	pr_err("fd %d: %s, a file of another process's or thread's /proc directory: not "
+	       "supported yet", p->fd, p->link);
+	return -1;
+}
+
 static int reg_dump(struct dump_files *d, struct fd_probe *p, uint32_t *id)
 {
 	char what[32];
 
 	snprintf(what, sizeof(what), "fd %d", p->fd);
+	if (check_proc_pid(p))
+		return -1;
 	if ((S_ISREG(p->st.st_mode) || S_ISDIR(p->st.st_mode)) && p->st.st_nlink == 0)
 		return reg_ghost(d, p, id);	/* a deleted file or directory */
 	if (dump_check_path(what, p->link, &p->st) || (S_ISDIR(p->st.st_mode) && check_dir_pos(p)))

@@ -171,6 +171,10 @@ CASES = [
     ("ghost_us", prog("ghost") + ["us"], "once", [], []),
     ("ghost_exe", prog("ghost_exe"), "once", EXT, []),
     ("ghost_dir", prog("ghost_dir"), "once", [], []),
+    ("procfs", prog("procfs"), "once", [], []),
+    ("procfs_twice", prog("procfs"), "twice", [], []),
+    ("procfs_thread_refused", prog("procfs") + ["thread"],
+     ("refused", "a file of another process's or thread's /proc directory"), [], []),
     ("lease", prog("lease"), "once", ["--file-locks"], []),
     ("lease_twice", prog("lease"), "twice", ["--file-locks"], []),
     ("lease_breaking_refused", prog("lease") + ["breaking"],
@@ -892,9 +896,11 @@ def read_proc(path, binary=False):
 
 
 def recreated_name(name):
-    """A file the restore makes anew (a new inode number)."""
+    """A file the restore makes anew (a new inode number); a process's /proc
+    entries are made for the restored process, with new inode numbers."""
     return (name.endswith(" (deleted)") or name.startswith("/memfd:")
-            or name.startswith("/SYSV") or name.startswith("/dev/zero"))
+            or name.startswith("/SYSV") or name.startswith("/dev/zero")
+            or re.match(r"/proc/\d+(/|$)", name) is not None)
 
 
 def snap_task(pid, tid, out):
