@@ -129,6 +129,29 @@ static int scan_seek(int src, uint64_t size, FileData *d)
 }
 
 /*
+ * Extent @e into @d, cut at @size; *@off moves past it. 2: the end (the
+ * last extent, or the runs reach @size), 0: go on, -1 logged.
+ */
+static int fiemap_extent(FileData *d, const struct fiemap_extent *e, uint64_t size, uint64_t *off)
+{
+	uint64_t start = e->fe_logical < *off ? *off : e->fe_logical;
+	uint64_t end = e->fe_logical + e->fe_length;
+	const FileRun *last;
+
+	if (start >= size)
+		return 2;
+	if (end > size)
+		end = size;
+	if (end > start && add_run(d, start, end, size))
+		return -1;
+	*off = end > *off ? end : *off;
+	last = d->n_runs ? d->runs[d->n_runs - 1] : NULL;
+	if ((e->fe_flags & FIEMAP_EXTENT_LAST) || (last && last->off + last->len >= size))
+		return 2;
+	return 0;
+}
+
+/*
  * The extents FIEMAP lists, FIEMAP_BATCH per call: allocated, delayed and
  * unwritten ones alike (an unwritten extent may hold dirty pages not written
  * yet, which a read returns), cut at @size. 1: the file system has no
@@ -136,45 +159,33 @@ static int scan_seek(int src, uint64_t size, FileData *d)
  */
 static int scan_fiemap(int src, uint64_t size, FileData *d)
 {
-	struct {
-		struct fiemap m;
-		struct fiemap_extent e[FIEMAP_BATCH];
-	} f;
+	struct fiemap *m = malloc(sizeof(*m) + FIEMAP_BATCH * sizeof(m->fm_extents[0]));
 	uint64_t off = 0;
 	unsigned int i;
+	int ret = 0;
 
-	while (off < size) {
-		memset(&f.m, 0, sizeof(f.m));
-		f.m.fm_start = off;
-		f.m.fm_length = size - off;
-		f.m.fm_extent_count = FIEMAP_BATCH;
-		if (ioctl(src, FS_IOC_FIEMAP, &f.m)) {
-			if ((errno == EOPNOTSUPP || errno == ENOTTY) && !d->n_runs)
-				return 1;
-			pr_perror("file data: FIEMAP at %llu", (unsigned long long)off);
-			return -1;
-		}
-		for (i = 0; i < f.m.fm_mapped_extents; i++) {
-			const struct fiemap_extent *e = &f.e[i];
-			uint64_t start = e->fe_logical < off ? off : e->fe_logical;
-			uint64_t end = e->fe_logical + e->fe_length;
-
-			if (start >= size)
-				return 0;
-			if (end > size)
-				end = size;
-			if (end > start && add_run(d, start, end, size))
-				return -1;
-			if (d->n_runs && d->runs[d->n_runs - 1]->off + d->runs[d->n_runs - 1]->len >= size)
-				return 0;
-			off = end > off ? end : off;
-			if (e->fe_flags & FIEMAP_EXTENT_LAST)
-				return 0;
-		}
-		if (!f.m.fm_mapped_extents)
-			return 0;
+	if (!m) {
+		pr_err("out of memory");
+		return -1;
 	}
-	return 0;
+	while (!ret && off < size) {
+		memset(m, 0, sizeof(*m));
+		m->fm_start = off;
+		m->fm_length = size - off;
+		m->fm_extent_count = FIEMAP_BATCH;
+		if (ioctl(src, FS_IOC_FIEMAP, m)) {
+			ret = (errno == EOPNOTSUPP || errno == ENOTTY) && !d->n_runs ? 1 : -1;
+			if (ret < 0)
+				pr_perror("file data: FIEMAP at %llu", (unsigned long long)off);
+			break;
+		}
+		if (!m->fm_mapped_extents)
+			break;
+		for (i = 0; !ret && i < m->fm_mapped_extents; i++)
+			ret = fiemap_extent(d, &m->fm_extents[i], size, &off);
+	}
+	free(m);
+	return ret < 0 ? -1 : ret == 1 ? 1 : 0;
 }
 
 int fdata_scan(int src, uint64_t size, bool fiemap, FileData *d, uint64_t *bytes)
