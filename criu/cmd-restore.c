@@ -470,6 +470,7 @@ int cmd_restore(struct cr_options *o)
 		goto out;
 	}
 	pr_info("all %zu processes ready, released", tr.nr_live);
+	rst_link_remaps_remove(&tr.ri[0].fdr);	/* every object is open: not needed now */
 	/* A task left stopped stops before that last step. */
 	for (i = 0; i < tr.nr; i++)
 		if (!tr.ri[i].zombie && !o->leave_stopped && tr.ri[i].core->state != 3 &&

@@ -42,6 +42,8 @@ struct ours {
 	size_t nr_reg, nr_pipe;
 	uint32_t *mapped;		/* reg-files ids of mapped files and exes, sorted */
 	size_t nr_mapped;
+	struct exp_link *links;		/* --link-remap files and their temporary names' entries */
+	size_t nr_links;
 };
 
 static int u32_cmp(const void *a, const void *b)
@@ -137,11 +139,38 @@ static int build_id(const struct exp *ex, const struct ours *o, const RegFileEnt
 	return 0;
 }
 
-static int conv_reg(struct exp *ex, struct exp_img *w, const struct ours *o, const RegFileEntry *r)
+/* A REG entry of @r's temporary --link-remap name, and the remap to it for remap-fpath.img. */
+static int add_link(struct exp *ex, struct exp_img *w, struct ours *o, const RegFileEntry *r)
+{
+	Est__FileEntry f = EST__FILE_ENTRY__INIT;
+	Est__RegFileEntry e = EST__REG_FILE_ENTRY__INIT;
+	struct exp_link *v = realloc(o->links, (o->nr_links + 1) * sizeof(*v));
+
+	if (!v) {
+		pr_err("out of memory");
+		return -1;
+	}
+	o->links = v;
+	e.id = f.id = exp_new_id(ex);
+	e.flags = O_RDONLY;
+	e.name = r->link_remap;
+	e.has_mode = true;
+	e.mode = r->mode;
+	f.type = EST__FD_TYPES__REG;
+	f.reg = &e;
+	exp_file_add(ex, w, &f);
+	o->links[o->nr_links++] = (struct exp_link){ r->id, e.id };
+	return 0;
+}
+
+static int conv_reg(struct exp *ex, struct exp_img *w, struct ours *o, const RegFileEntry *r)
 {
 	Est__FileEntry f = EST__FILE_ENTRY__INIT;
 	Est__RegFileEntry e = EST__REG_FILE_ENTRY__INIT;
 	uint32_t words[BUILD_ID_MAX / 4];
+
+	if (r->link_remap && add_link(ex, w, o, r))
+		return -1;
 
 	if (build_id(ex, o, r, words, &e.n_build_id))
 		return -1;
@@ -310,7 +339,7 @@ int exp_files(struct exp *ex)
 		goto drop;
 	if (exp_img_close(ex, &w))
 		goto out;
-	ret = write_pipes_data(ex) || exp_ghosts(ex, o.reg, o.nr_reg) ||
+	ret = write_pipes_data(ex) || exp_ghosts(ex, o.reg, o.nr_reg, o.links, o.nr_links) ||
 	      exp_locks(ex, o.reg, o.nr_reg) ? -1 : 0;
 	goto out;
 drop:
@@ -319,6 +348,7 @@ out:
 	img_free_all(o.reg, o.nr_reg);
 	img_free_all(o.pipe, o.nr_pipe);
 	free(o.mapped);
+	free(o.links);
 	exp_fown_release(ex);
 	free(ex->fifo_ino);
 	ex->fifo_ino = NULL;

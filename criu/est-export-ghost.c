@@ -6,7 +6,8 @@
  * ghost_chunk_entry and its bytes per data run of ours, holes between them.
  * The format keeps the access and modification times in microseconds: a
  * time with nanoseconds below that cannot be written (fstat shows them).
- * An unnamed temporary file
+ * A --link-remap file (unlinked, linked elsewhere) is a LINKED remap to a
+ * REG entry of its temporary name (est-export-files.c). An unnamed temporary file
  * (O_TMPFILE) is a ghost like any other: its REG entry keeps the kernel's
  * O_TMPFILE bit in its flags and "DIR/#INO" as its name.
  */
@@ -107,8 +108,24 @@ static int write_ghost(struct exp *ex, const GhostFileEntry *g, int data)
 }
 
 /* remap-fpath.img: one GHOST remap per REG entry of a deleted file. */
+/* LINKED remaps: each file unlinked but linked elsewhere, through its temporary name. */
+static void add_links(struct exp_img *w, const struct exp_link *links, size_t nr)
+{
+	Est__RemapFilePathEntry e;
+	size_t i;
+
+	for (i = 0; i < nr; i++) {
+		est__remap_file_path_entry__init(&e);
+		e.orig_id = links[i].orig;
+		e.remap_id = links[i].link;
+		e.has_remap_type = true;
+		e.remap_type = EST__REMAP_TYPE__LINKED;
+		exp_img_add(w, &e.base, NULL, 0);
+	}
+}
+
 static int write_remaps(struct exp *ex, ProtobufCMessage **reg, size_t nr_reg,
-			ProtobufCMessage **g, size_t nr_g)
+			ProtobufCMessage **g, size_t nr_g, const struct exp_link *links, size_t nr_links)
 {
 	Est__RemapFilePathEntry e;
 	struct exp_img w;
@@ -145,7 +162,8 @@ static int write_remaps(struct exp *ex, ProtobufCMessage **reg, size_t nr_reg,
 			goto drop;
 		}
 	free(named);
-	if (!n) {
+	add_links(&w, links, nr_links);
+	if (!n && !nr_links) {
 		free(w.buf);
 		return 0;
 	}
@@ -156,14 +174,15 @@ drop:
 	return -1;
 }
 
-int exp_ghosts(struct exp *ex, ProtobufCMessage **reg, size_t nr_reg)
+int exp_ghosts(struct exp *ex, ProtobufCMessage **reg, size_t nr_reg, const struct exp_link *links,
+	       size_t nr_links)
 {
 	ProtobufCMessage **g = NULL;
 	size_t nr = 0, i;
 	int data = -1, ret = -1;
 
 	if (faccessat(ex->in, "ghost-files.img", F_OK, 0))
-		return write_remaps(ex, reg, nr_reg, NULL, 0);
+		return write_remaps(ex, reg, nr_reg, NULL, 0, links, nr_links);
 	exp_used(ex, "ghost-files.img");
 	exp_used(ex, "ghost-data.img");
 	if (img_read_all(ex->in, IMG_GHOST_FILES, 0, 0, NULL, NULL, &g, &nr))
@@ -184,7 +203,7 @@ int exp_ghosts(struct exp *ex, ProtobufCMessage **reg, size_t nr_reg)
 		if (write_ghost(ex, e, data))
 			goto out;
 	}
-	ret = write_remaps(ex, reg, nr_reg, g, nr);
+	ret = write_remaps(ex, reg, nr_reg, g, nr, links, nr_links);
 out:
 	if (data >= 0)
 		close(data);

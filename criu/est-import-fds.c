@@ -157,7 +157,7 @@ bool imp_reg_is_aux(const struct imp *im, uint32_t id)
 {
 	size_t i;
 
-	if (imp_tty_path(im, id))
+	if (imp_tty_path(im, id) || imp_is_link(im, id))
 		return true;
 	for (i = 0; i < im->nr_obj; i++)
 		if (im->obj[i]->fifo && im->obj[i]->fifo->has_regf_id &&

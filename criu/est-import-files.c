@@ -270,6 +270,7 @@ static ProtobufCMessage *conv_reg(const struct imp *im, const Est__RegFileEntry 
 	o->locks = imp_locks_of(im, r->id, &o->n_locks);
 	o->ghost_id = imp_ghost_of(im, r->id);
 	o->has_ghost_id = o->ghost_id != 0;
+	o->link_remap = (char *)imp_link_of(im, r->id);	/* into the files' buffers, as path */
 	if (r->has_size) {
 		o->has_size = true;
 		o->size = r->size;

@@ -99,7 +99,7 @@ const struct opt_def opt_table[] = {
 	OPT("skip-in-flight", NO_SHORT, OPT_BOOL, skip_in_flight, false, GRP_FILES, NULL, "ignore half-open incoming TCP connections"),
 	OPT("network-lock", NO_SHORT, OPT_STR, network_lock, true, GRP_FILES, "METHOD", "how connections are frozen: iptables, nftables, skip/none (no dumpable tree needs a lock yet)", .choices = network_lock_modes),
 	OPT("file-locks", 'l', OPT_BOOL, file_locks, true, GRP_FILES, NULL, "dump and restore file locks"),
-	OPT("link-remap", NO_SHORT, OPT_BOOL, link_remap, false, GRP_FILES, NULL, "allow re-linking unlinked-but-open files at restore"),
+	OPT("link-remap", NO_SHORT, OPT_BOOL, link_remap, true, GRP_FILES, NULL, "a file unlinked from the name it was opened by but linked elsewhere gets a temporary name at dump, removed by the restore"),
 	OPT("ghost-limit", NO_SHORT, OPT_SIZE, ghost_limit, true, GRP_FILES, "SIZE", "most data of one deleted file stored in the image, holes not counted (K, M, G suffixes)"),
 	OPT("external", NO_SHORT, OPT_LIST, external, false, GRP_FILES, "RES", "a resource outside the tree (repeatable)"),
 	OPT("inherit-fd", NO_SHORT, OPT_INHERIT_FD, inherit_fd, false, GRP_FILES, "fd[N]:RES", "give fd N of criu to the restored tree as RES (repeatable)"),

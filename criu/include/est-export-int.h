@@ -115,8 +115,13 @@ int exp_shm_files(struct exp *ex, struct exp_img *w);
 int exp_shm_vma(struct exp *ex, Est__VmaEntry *e, const VmaEntry *v, const char *img);
 int exp_shm_write(struct exp *ex);
 void exp_shm_release(struct exp *ex);
-/* est-export-ghost.c: remap-fpath.img, ghost-file-N.img of the REG entries @reg */
-int exp_ghosts(struct exp *ex, ProtobufCMessage **reg, size_t nr_reg);
+/* A --link-remap: REG entry @orig is reached through REG entry @link (its temporary name). */
+struct exp_link {
+	uint32_t orig, link;
+};
+/* est-export-ghost.c: remap-fpath.img (GHOST and LINKED), ghost-file-N.img of the REG entries @reg */
+int exp_ghosts(struct exp *ex, ProtobufCMessage **reg, size_t nr_reg, const struct exp_link *links,
+	       size_t nr_links);
 /* est-export-locks.c: filelocks.img, the locks of the REG entries @reg */
 int exp_locks(struct exp *ex, ProtobufCMessage **reg, size_t nr_reg);
 

@@ -145,6 +145,10 @@ int imp_write_data(struct imp *im, enum img_kind kind, enum img_kind raw_kind, s
  */
 int imp_ghosts(struct imp *im);
 uint32_t imp_ghost_of(const struct imp *im, uint32_t reg_id);
+/* --link-remap: the temporary name REG entry @reg_id is reached through, or NULL */
+const char *imp_link_of(const struct imp *im, uint32_t reg_id);
+/* Is REG entry @reg_id such a temporary name (no file of its own)? */
+bool imp_is_link(const struct imp *im, uint32_t reg_id);
 void imp_ghosts_free(struct imp *im);
 
 /*

@@ -171,6 +171,8 @@ CASES = [
     ("ghost_us", prog("ghost") + ["us"], "once", [], []),
     ("ghost_exe", prog("ghost_exe"), "once", EXT, []),
     ("ghost_dir", prog("ghost_dir"), "once", [], []),
+    ("link_remap", prog("link_remap"), "once", ["--link-remap"], []),
+    ("link_remap_twice", prog("link_remap"), "twice", ["--link-remap"], []),
     ("procfs", prog("procfs"), "once", [], []),
     ("procfs_twice", prog("procfs"), "twice", [], []),
     ("procfs_thread_refused", prog("procfs") + ["thread"],
