@@ -73,7 +73,7 @@ $(FD_KIND_PROTO): criu/include/fd-kinds.def
 	$(E) "  GEN     $@"
 	$(Q){ echo '// Generated from criu/include/fd-kinds.def: edit that table.'; \
 	      echo 'syntax = "proto2";'; echo 'enum fd_kind {'; \
-	      printf '#define FD_KIND(n, v, o) FD_##n = v;\n#include "fd-kinds.def"\n' | \
+	      printf '#define FD_KIND(n, v, o, e) FD_##n = v;\n#include "fd-kinds.def"\n' | \
 		$(CC) -E -P -x c -Icriu/include - | sed '/^$$/d; s/^/\t/' | sort -t= -k2n; \
 	      echo '}'; } > $@.tmp && mv $@.tmp $@
 images/files.pb-c.c images/files.pb-c.h: $(FD_KIND_PROTO)

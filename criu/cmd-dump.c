@@ -500,7 +500,8 @@ int cmd_dump(struct cr_options *o)
 		goto fail;
 	dump_phase(&tr.stats, "inventory");
 	dump_fault_die(o, "before-commit");
-	if (dump_out_commit(&out, o->image_ext))
+	if (dump_out_commit(&out, (o->image_ext ? EST_EXPORT_EXT : 0) |
+				  (opts_build_id(o) ? 0 : EST_EXPORT_NO_BUILD_ID)))
 		goto fail;
 	/* committed: from here criu's death must not leave half a tree running */
 	if (!o->leave_running && !o->leave_stopped)

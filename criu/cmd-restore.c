@@ -492,6 +492,7 @@ static int after_release(const struct rst_tree *tr, const struct cr_options *o, 
 	size_t i;
 
 	pr_info("all %zu processes ready, released", tr->nr_live);
+	rst_link_remaps_remove(&tr->ri[0].fdr);	/* every object is open: not needed now */
 	for (i = 0; i < tr->nr; i++)
 		if (!tr->ri[i].zombie && !o->leave_stopped && tr->ri[i].core->state != 3 &&
 		    !(i == 0 && rst_root_pdeath_deferred(tr, o)))
@@ -509,7 +510,7 @@ int cmd_restore(struct cr_options *o)
 	int dirfd, pfd[2] = { -1, -1 }, gfd[2] = { -1, -1 }, ret = -1;
 	uint64_t t0 = 0, t_fork = 0;
 	struct tree_status ts = { NULL, NULL };
-	struct est_import imp = { .dirfd = -1 };
+	struct est_import imp = { .dirfd = -1, .no_build_id = !opts_build_id(o) };
 	pid_t pid = -1;
 	size_t i;
 

@@ -140,11 +140,11 @@ static int move_all(struct dump_out *o)
 	return ret;
 }
 
-int dump_out_commit(struct dump_out *o, bool ext)
+int dump_out_commit(struct dump_out *o, unsigned int flags)
 {
 	if (make_scratch(&o->est, o->images_dir))
 		return -1;
-	if (est_export(o->ours.fd, o->est.fd, EST_EXPORT_MOVE | (ext ? EST_EXPORT_EXT : 0)) ||
+	if (est_export(o->ours.fd, o->est.fd, EST_EXPORT_MOVE | flags) ||
 	    manifest_write(o->est.fd))
 		return -1;
 	return move_all(o);

@@ -1,8 +1,9 @@
 /*
- * Our signalfds, epolls and fifos images -> established files.img
- * SIGNALFD, EVENTPOLL and FIFO entries (plan §2.11, §2.12); inotifys and
- * fanotifys through est-export-fsnotify.c. Their owners and O_ASYNC come
- * from est-export-fown.c.
+ * Our images of the kinds with an FD_EST row (fd-kinds.def) -> established
+ * files.img entries, one entry at a time (plan §2.11, §2.12): signalfds,
+ * epolls and FIFOs here, eventfds and timerfds in est-export-files.c,
+ * inotifys and fanotifys in est-export-fsnotify.c. Their owners and O_ASYNC
+ * come from est-export-fown.c.
  *
  * A FIFO is two entries in the format: the FIFO (its inode) and a REG entry
  * naming its path, with the open flags and the owner; the REG entry gets a
@@ -19,6 +20,7 @@
 
 #define LOG_PREFIX "est-export: "
 #include "est-export-int.h"
+#include "est-fd.h"
 #include "files.h"
 #include "log.h"
 
@@ -145,16 +147,21 @@ bool exp_fifo_ino(const struct exp *ex, uint64_t ino)
 	return false;
 }
 
+const struct est_fd_exp est_fd_signalfd_exp = { conv_signalfd };
+const struct est_fd_exp est_fd_epoll_exp = { conv_epoll };
+const struct est_fd_exp est_fd_fifo_exp = { conv_fifo };
+/* exported with their other images: exp_shm_files(), exp_ttys(), exp_sockets() */
+const struct est_fd_exp est_fd_memfd_exp = { NULL };
+const struct est_fd_exp est_fd_pty_exp = { NULL };
+const struct est_fd_exp est_fd_inet_sk_exp = { NULL };
+
+/* Every FD_EST row of fd-kinds.def: our image and its converter. */
 static const struct {
-	enum img_kind kind;
-	const char *name;
-	int (*conv)(struct exp *ex, struct exp_img *w, const ProtobufCMessage *m);
+	enum img_kind img;
+	const struct est_fd_exp *e;
 } kinds[] = {
-	{ IMG_SIGNALFDS, "signalfds.img", conv_signalfd },
-	{ IMG_EPOLLS, "epolls.img", conv_epoll },
-	{ IMG_FIFOS, "fifos.img", conv_fifo },
-	{ IMG_INOTIFYS, "inotifys.img", exp_conv_inotify },
-	{ IMG_FANOTIFYS, "fanotifys.img", exp_conv_fanotify },
+#define FD_EST(kind, img, conv) { IMG_##img, &conv##_exp },
+#include "fd-kinds.def"
 };
 
 int exp_fd_kinds(struct exp *ex, struct exp_img *w)
@@ -166,13 +173,12 @@ int exp_fd_kinds(struct exp *ex, struct exp_img *w)
 		size_t nr = 0;
 		int ret = 0;
 
-		if (faccessat(ex->in, kinds[k].name, F_OK, 0))
+		if (!kinds[k].e->conv)
 			continue;
-		exp_used(ex, kinds[k].name);
-		if (img_read_all(ex->in, kinds[k].kind, 0, 0, NULL, NULL, &m, &nr))
+		if (exp_read_optional(ex, kinds[k].img, img_desc(kinds[k].img)->fmt, &m, &nr))
 			return -1;
 		for (i = 0; i < nr && !ret; i++)
-			ret = kinds[k].conv(ex, w, m[i]);
+			ret = kinds[k].e->conv(ex, w, m[i]);
 		img_free_all(m, nr);
 		if (ret)
 			return -1;

@@ -1,25 +1,31 @@
 /*
  * Our reg-files, pipes, eventfds, timerfds, pipes-data and fds-PID images
  * -> established files.img, pipes-data.img and fdinfo-FILESID.img (plan
- * §2.9-§2.12). Kinds converted: regular files, directories, character
- * devices, O_PATH fds and terminals opened by path (all REG), pipes,
- * eventfds, timerfds; sockets in est-export-sk.c; those of est-export-fds.c
- * and est-export-tty.c; ghosts (est-export-ghost.c) and locks
- * (est-export-locks.c) of REG entries; any other is refused. Signal owners:
- * est-export-fown.c.
+ * §2.9-§2.12). Kinds converted here: regular files, directories, character
+ * devices, O_PATH fds and terminals opened by path (all REG), pipes, and
+ * the eventfds and timerfds of their FD_EST rows; sockets in est-export-sk.c;
+ * the other FD_EST rows' kinds through est-export-fds.c; ptys in
+ * est-export-tty.c; ghosts (est-export-ghost.c) and locks (est-export-locks.c)
+ * of REG entries; any other is refused. Signal owners: est-export-fown.c.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #define LOG_PREFIX "est-export: "
+#include "build-id.h"
 #include "est-export-int.h"
+#include "est-export.h"
+#include "est-fd.h"
 #include "kernel-compat.h"
 #include "log.h"
 
 #include "files.pb-c.h"
+#include "mm.pb-c.h"
 #include "eventfd.pb-c.h"
 #include "pipe.pb-c.h"
 #include "timerfd.pb-c.h"
@@ -32,14 +38,143 @@
 #include "est/timerfd.pb-c.h"
 
 struct ours {
-	ProtobufCMessage **reg, **pipe, **efd, **tfd;
-	size_t nr_reg, nr_pipe, nr_efd, nr_tfd;
+	ProtobufCMessage **reg, **pipe;
+	size_t nr_reg, nr_pipe;
+	uint32_t *mapped;		/* reg-files ids of mapped files and exes, sorted */
+	size_t nr_mapped;
+	struct exp_link *links;		/* --link-remap files and their temporary names' entries */
+	size_t nr_links;
 };
 
-static int conv_reg(struct exp *ex, struct exp_img *w, const RegFileEntry *r)
+static int u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int add_mapped(struct ours *o, uint32_t id)
+{
+	uint32_t *v = realloc(o->mapped, (o->nr_mapped + 1) * sizeof(*v));
+
+	if (!v) {
+		pr_err("out of memory");
+		return -1;
+	}
+	o->mapped = v;
+	o->mapped[o->nr_mapped++] = id;
+	return 0;
+}
+
+/* The files every live process maps or runs (its mm image): those get a build-id. */
+static int read_mapped(struct exp *ex, struct ours *o)
+{
+	size_t i, k;
+	int ret = 0;
+
+	for (i = 0; !ret && i < ex->nr_procs; i++) {
+		MmEntry *m = NULL;
+
+		if (!ex->procs[i].ps->n_threads)
+			continue;	/* a zombie */
+		if (img_read_one(ex->in, IMG_MM, ex->procs[i].ps->pid, (ProtobufCMessage **)&m))
+			return -1;
+		if (m->has_exe_file_id)
+			ret = add_mapped(o, m->exe_file_id);
+		for (k = 0; !ret && k < m->n_vmas; k++)
+			if (m->vmas[k]->has_file_id)
+				ret = add_mapped(o, m->vmas[k]->file_id);
+		img_free_entry(&m->base);
+	}
+	if (o->nr_mapped)
+		qsort(o->mapped, o->nr_mapped, sizeof(*o->mapped), u32_cmp);
+	return ret;
+}
+
+/*
+ * The build-id of regular file @r, for --file-validation buildid, if a
+ * process maps it or runs it: read from the file at its path, which must
+ * still be the dump's (dev/ino); a ghost's content is in the dump, and a
+ * file that is no ELF has none. Files only open are not opened again here
+ * (an open would break a lease on them). The words hold the note's bytes in
+ * order, the last padded with zeros.
+ */
+static int build_id(const struct exp *ex, const struct ours *o, const RegFileEntry *r,
+		    uint32_t *words, size_t *n)
+{
+	uint8_t id[BUILD_ID_MAX + 4] = { 0 };
+	struct stat st;
+	size_t len;
+	int fd;
+
+	*n = 0;
+	if ((ex->flags & EST_EXPORT_NO_BUILD_ID) || !S_ISREG(r->mode) || r->has_ghost_id ||
+	    !o->nr_mapped || !bsearch(&r->id, o->mapped, o->nr_mapped, sizeof(r->id), u32_cmp))
+		return 0;
+	if (r->has_build_id || !r->has_dev || !r->has_ino) {	/* imported: as it came */
+		if (r->build_id.len > BUILD_ID_MAX) {
+			pr_err("reg-files.img: file %u: a build-id of %zu bytes", r->id,
+			       r->build_id.len);
+			return -1;
+		}
+		*n = (r->build_id.len + 3) / 4;
+		memcpy(id, r->build_id.data, r->build_id.len);
+		memcpy(words, id, *n * 4);
+		return 0;
+	}
+	fd = open(r->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_NOATIME);
+	if (fd < 0 && errno == EPERM)	/* O_NOATIME on a file of another owner, without CAP_FOWNER */
+		fd = open(r->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0 || fstat(fd, &st) || st.st_dev != r->dev || st.st_ino != r->ino) {
+		pr_err("%s: the file of reg-files.img entry %u is gone or replaced during the dump",
+		       r->path, r->id);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	len = elf_build_id(fd, id, BUILD_ID_MAX);
+	close(fd);
+	*n = (len + 3) / 4;
+	memcpy(words, id, *n * 4);
+	return 0;
+}
+
+/* A REG entry of @r's temporary --link-remap name, and the remap to it for remap-fpath.img. */
+static int add_link(struct exp *ex, struct exp_img *w, struct ours *o, const RegFileEntry *r)
 {
 	Est__FileEntry f = EST__FILE_ENTRY__INIT;
 	Est__RegFileEntry e = EST__REG_FILE_ENTRY__INIT;
+	struct exp_link *v = realloc(o->links, (o->nr_links + 1) * sizeof(*v));
+
+	if (!v) {
+		pr_err("out of memory");
+		return -1;
+	}
+	o->links = v;
+	e.id = f.id = exp_new_id(ex);
+	e.flags = O_RDONLY;
+	e.name = r->link_remap;
+	e.has_mode = true;
+	e.mode = r->mode;
+	f.type = EST__FD_TYPES__REG;
+	f.reg = &e;
+	exp_file_add(ex, w, &f);
+	o->links[o->nr_links++] = (struct exp_link){ r->id, e.id };
+	return 0;
+}
+
+static int conv_reg(struct exp *ex, struct exp_img *w, struct ours *o, const RegFileEntry *r)
+{
+	Est__FileEntry f = EST__FILE_ENTRY__INIT;
+	Est__RegFileEntry e = EST__REG_FILE_ENTRY__INIT;
+	uint32_t words[BUILD_ID_MAX / 4];
+
+	if (r->link_remap && add_link(ex, w, o, r))
+		return -1;
+
+	if (build_id(ex, o, r, words, &e.n_build_id))
+		return -1;
+	e.build_id = words;
 
 	e.id = r->id;
 	e.flags = r->flags;
@@ -84,8 +219,9 @@ static uint32_t f_flags(uint32_t status)
 	return O_RDWR | status;
 }
 
-static int conv_eventfd(struct exp *ex, struct exp_img *w, const EventfdEntry *e)
+static int conv_eventfd(struct exp *ex, struct exp_img *w, const ProtobufCMessage *m)
 {
+	const EventfdEntry *e = (const EventfdEntry *)m;
 	Est__FileEntry f = EST__FILE_ENTRY__INIT;
 	Est__EventfdFileEntry o = EST__EVENTFD_FILE_ENTRY__INIT;
 
@@ -103,8 +239,9 @@ static int conv_eventfd(struct exp *ex, struct exp_img *w, const EventfdEntry *e
 	return 0;
 }
 
-static int conv_timerfd(struct exp *ex, struct exp_img *w, const TimerfdEntry *t)
+static int conv_timerfd(struct exp *ex, struct exp_img *w, const ProtobufCMessage *m)
 {
+	const TimerfdEntry *t = (const TimerfdEntry *)m;
 	Est__FileEntry f = EST__FILE_ENTRY__INIT;
 	Est__TimerfdEntry o = EST__TIMERFD_ENTRY__INIT;
 
@@ -123,6 +260,9 @@ static int conv_timerfd(struct exp *ex, struct exp_img *w, const TimerfdEntry *t
 	exp_file_add(ex, w, &f);
 	return 0;
 }
+
+const struct est_fd_exp est_fd_eventfd_exp = { conv_eventfd };
+const struct est_fd_exp est_fd_timerfd_exp = { conv_timerfd };
 
 int exp_read_optional(struct exp *ex, enum img_kind kind, const char *name,
 		      ProtobufCMessage ***m, size_t *nr)
@@ -185,28 +325,21 @@ int exp_files(struct exp *ex)
 	if (exp_fown_read(ex) ||
 	    exp_read_optional(ex, IMG_REG_FILES, "reg-files.img", &o.reg, &o.nr_reg) ||
 	    exp_read_optional(ex, IMG_PIPES, "pipes.img", &o.pipe, &o.nr_pipe) ||
-	    exp_read_optional(ex, IMG_EVENTFDS, "eventfds.img", &o.efd, &o.nr_efd) ||
-	    exp_read_optional(ex, IMG_TIMERFDS, "timerfds.img", &o.tfd, &o.nr_tfd))
+	    (!(ex->flags & EST_EXPORT_NO_BUILD_ID) && read_mapped(ex, &o)))
 		goto out;
 	exp_img_open(&w, "files.img");
 	for (i = 0; i < o.nr_reg; i++)
-		if (conv_reg(ex, &w, (const RegFileEntry *)o.reg[i]))
+		if (conv_reg(ex, &w, &o, (const RegFileEntry *)o.reg[i]))
 			goto drop;
 	for (i = 0; i < o.nr_pipe; i++)
 		if (conv_pipe(ex, &w, (const PipeEntry *)o.pipe[i]))
-			goto drop;
-	for (i = 0; i < o.nr_efd; i++)
-		if (conv_eventfd(ex, &w, (const EventfdEntry *)o.efd[i]))
-			goto drop;
-	for (i = 0; i < o.nr_tfd; i++)
-		if (conv_timerfd(ex, &w, (const TimerfdEntry *)o.tfd[i]))
 			goto drop;
 	if (exp_sockets(ex, &w) || exp_ttys(ex, &w) || exp_fd_kinds(ex, &w) ||
 	    exp_shm_files(ex, &w))
 		goto drop;
 	if (exp_img_close(ex, &w))
 		goto out;
-	ret = write_pipes_data(ex) || exp_ghosts(ex, o.reg, o.nr_reg) ||
+	ret = write_pipes_data(ex) || exp_ghosts(ex, o.reg, o.nr_reg, o.links, o.nr_links) ||
 	      exp_locks(ex, o.reg, o.nr_reg) ? -1 : 0;
 	goto out;
 drop:
@@ -214,48 +347,21 @@ drop:
 out:
 	img_free_all(o.reg, o.nr_reg);
 	img_free_all(o.pipe, o.nr_pipe);
-	img_free_all(o.efd, o.nr_efd);
-	img_free_all(o.tfd, o.nr_tfd);
+	free(o.mapped);
+	free(o.links);
 	exp_fown_release(ex);
 	free(ex->fifo_ino);
 	ex->fifo_ino = NULL;
 	return ret;
 }
 
-/* Our fd kind -> the format's fd type; 0: not converted. */
-static Est__FdTypes fd_type(FdKind k)
+Est__FdTypes est_fd_type(FdKind kind)
 {
-	switch (k) {
-	case FD_KIND__FD_REG:
-	case FD_KIND__FD_DIR:
-	case FD_KIND__FD_CHR:
-	case FD_KIND__FD_TTY:
-	case FD_KIND__FD_PATH:
-		return EST__FD_TYPES__REG;
-	case FD_KIND__FD_PIPE:
-		return EST__FD_TYPES__PIPE;
-	case FD_KIND__FD_EVENTFD:
-		return EST__FD_TYPES__EVENTFD;
-	case FD_KIND__FD_TIMERFD:
-		return EST__FD_TYPES__TIMERFD;
-	case FD_KIND__FD_UNIX_SK:
-		return EST__FD_TYPES__UNIXSK;
-	case FD_KIND__FD_PTY:
-		return EST__FD_TYPES__TTY;
-	case FD_KIND__FD_FIFO:
-		return EST__FD_TYPES__FIFO;
-	case FD_KIND__FD_SIGNALFD:
-		return EST__FD_TYPES__SIGNALFD;
-	case FD_KIND__FD_EPOLL:
-		return EST__FD_TYPES__EVENTPOLL;
-	case FD_KIND__FD_INOTIFY:
-		return EST__FD_TYPES__INOTIFY;
-	case FD_KIND__FD_FANOTIFY:
-		return EST__FD_TYPES__FANOTIFY;
-	case FD_KIND__FD_INET_SK:
-		return EST__FD_TYPES__INETSK;
-	case FD_KIND__FD_MEMFD:
-		return EST__FD_TYPES__MEMFD;
+	switch (kind) {
+#define FD_KIND(name, value, ops, est) \
+	case FD_KIND__FD_##name: \
+		return EST__FD_TYPES__##est;
+#include "fd-kinds.def"
 	default:
 		return EST__FD_TYPES__UND;
 	}
@@ -287,7 +393,7 @@ int exp_fdinfo(struct exp *ex, struct exp_proc *p)
 		e.id = d->id;
 		e.fd = d->fd;
 		e.flags = d->cloexec ? FD_CLOEXEC : 0;
-		e.type = fd_type(d->kind);
+		e.type = est_fd_type(d->kind);
 		if (e.type == EST__FD_TYPES__UND) {
 			const ProtobufCEnumValue *k =
 				protobuf_c_enum_descriptor_get_value(&fd_kind__descriptor, d->kind);

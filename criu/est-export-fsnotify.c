@@ -21,6 +21,7 @@
 
 #define LOG_PREFIX "est-export: "
 #include "est-export-int.h"
+#include "est-fd.h"
 #include "log.h"
 
 #include "fanotify.pb-c.h"
@@ -88,7 +89,7 @@ struct wd_out {
 	struct fh_out fh;
 };
 
-int exp_conv_inotify(struct exp *ex, struct exp_img *w, const ProtobufCMessage *m)
+static int conv_inotify(struct exp *ex, struct exp_img *w, const ProtobufCMessage *m)
 {
 	const InotifyEntry *e = (const InotifyEntry *)m;
 	Est__FileEntry f = EST__FILE_ENTRY__INIT;
@@ -184,7 +185,7 @@ static int conv_mark(struct mark_out *o, const FanotifyMarkEntry *s, uint32_t id
 	return fill_handle(&o->fh, s->path, s->ino, s->dev, id);
 }
 
-int exp_conv_fanotify(struct exp *ex, struct exp_img *w, const ProtobufCMessage *m)
+static int conv_fanotify(struct exp *ex, struct exp_img *w, const ProtobufCMessage *m)
 {
 	const FanotifyEntry *e = (const FanotifyEntry *)m;
 	Est__FileEntry f = EST__FILE_ENTRY__INIT;
@@ -222,3 +223,6 @@ out:
 	free(t);
 	return ret;
 }
+
+const struct est_fd_exp est_fd_inotify_exp = { conv_inotify };
+const struct est_fd_exp est_fd_fanotify_exp = { conv_fanotify };

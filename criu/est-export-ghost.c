@@ -6,7 +6,8 @@
  * ghost_chunk_entry and its bytes per data run of ours, holes between them.
  * The format keeps the access and modification times in microseconds: a
  * time with nanoseconds below that cannot be written (fstat shows them).
- * An unnamed temporary file
+ * A --link-remap file (unlinked, linked elsewhere) is a LINKED remap to a
+ * REG entry of its temporary name (est-export-files.c). An unnamed temporary file
  * (O_TMPFILE) is a ghost like any other: its REG entry keeps the kernel's
  * O_TMPFILE bit in its flags and "DIR/#INO" as its name.
  */
@@ -77,8 +78,9 @@ static int write_ghost(struct exp *ex, const GhostFileEntry *g, int data)
 	struct exp_img w;
 	char name[64];
 
-	if (!S_ISREG(g->mode) || !g->data) {
-		pr_err("ghost-files.img: ghost %u of mode %o: no regular file or no data", g->id, g->mode);
+	if (!(S_ISREG(g->mode) || (S_ISDIR(g->mode) && !g->size)) || !g->data) {
+		pr_err("ghost-files.img: ghost %u of mode %o: no regular file or empty directory, or no data",
+		       g->id, g->mode);
 		return -1;
 	}
 	if ((g->atime_ns % 1000 || g->mtime_ns % 1000) &&
@@ -92,8 +94,8 @@ static int write_ghost(struct exp *ex, const GhostFileEntry *g, int data)
 	timeval_of(&mt, g->mtime_ns);
 	e.atim = &at;
 	e.mtim = &mt;
-	e.has_chunks = e.chunks = true;
-	e.has_size = true;
+	/* a directory: the entry alone, as the format has it */
+	e.has_chunks = e.chunks = e.has_size = S_ISREG(g->mode);
 	e.size = g->size;
 	snprintf(name, sizeof(name), "ghost-file-%x.img", g->id);
 	exp_img_open(&w, name);
@@ -106,8 +108,24 @@ static int write_ghost(struct exp *ex, const GhostFileEntry *g, int data)
 }
 
 /* remap-fpath.img: one GHOST remap per REG entry of a deleted file. */
+/* LINKED remaps: each file unlinked but linked elsewhere, through its temporary name. */
+static void add_links(struct exp_img *w, const struct exp_link *links, size_t nr)
+{
+	Est__RemapFilePathEntry e;
+	size_t i;
+
+	for (i = 0; i < nr; i++) {
+		est__remap_file_path_entry__init(&e);
+		e.orig_id = links[i].orig;
+		e.remap_id = links[i].link;
+		e.has_remap_type = true;
+		e.remap_type = EST__REMAP_TYPE__LINKED;
+		exp_img_add(w, &e.base, NULL, 0);
+	}
+}
+
 static int write_remaps(struct exp *ex, ProtobufCMessage **reg, size_t nr_reg,
-			ProtobufCMessage **g, size_t nr_g)
+			ProtobufCMessage **g, size_t nr_g, const struct exp_link *links, size_t nr_links)
 {
 	Est__RemapFilePathEntry e;
 	struct exp_img w;
@@ -124,8 +142,8 @@ static int write_remaps(struct exp *ex, ProtobufCMessage **reg, size_t nr_reg,
 			continue;
 		for (k = 0; k < nr_g && ((const GhostFileEntry *)g[k])->id != r->ghost_id; k++)
 			;
-		if (k == nr_g || !S_ISREG(r->mode)) {
-			pr_err("reg-files.img: file %u (%s): ghost %u unknown, or no regular file",
+		if (k == nr_g || !(S_ISREG(r->mode) || S_ISDIR(r->mode))) {
+			pr_err("reg-files.img: file %u (%s): ghost %u unknown, or no regular file or directory",
 			       r->id, r->path, r->ghost_id);
 			goto drop;
 		}
@@ -144,7 +162,8 @@ static int write_remaps(struct exp *ex, ProtobufCMessage **reg, size_t nr_reg,
 			goto drop;
 		}
 	free(named);
-	if (!n) {
+	add_links(&w, links, nr_links);
+	if (!n && !nr_links) {
 		free(w.buf);
 		return 0;
 	}
@@ -155,14 +174,15 @@ drop:
 	return -1;
 }
 
-int exp_ghosts(struct exp *ex, ProtobufCMessage **reg, size_t nr_reg)
+int exp_ghosts(struct exp *ex, ProtobufCMessage **reg, size_t nr_reg, const struct exp_link *links,
+	       size_t nr_links)
 {
 	ProtobufCMessage **g = NULL;
 	size_t nr = 0, i;
 	int data = -1, ret = -1;
 
 	if (faccessat(ex->in, "ghost-files.img", F_OK, 0))
-		return write_remaps(ex, reg, nr_reg, NULL, 0);
+		return write_remaps(ex, reg, nr_reg, NULL, 0, links, nr_links);
 	exp_used(ex, "ghost-files.img");
 	exp_used(ex, "ghost-data.img");
 	if (img_read_all(ex->in, IMG_GHOST_FILES, 0, 0, NULL, NULL, &g, &nr))
@@ -183,7 +203,7 @@ int exp_ghosts(struct exp *ex, ProtobufCMessage **reg, size_t nr_reg)
 		if (write_ghost(ex, e, data))
 			goto out;
 	}
-	ret = write_remaps(ex, reg, nr_reg, g, nr);
+	ret = write_remaps(ex, reg, nr_reg, g, nr, links, nr_links);
 out:
 	if (data >= 0)
 		close(data);

@@ -21,6 +21,7 @@
 #define FL_POSIX	1u
 #define FL_FLOCK	2u
 #define FL_OFD		4u
+#define FL_LEASE	8u	/* type F_RDLCK or F_WRLCK; with LEASE_BREAKING (4): being broken */
 
 struct proc_fds {
 	uint32_t pid;
@@ -80,13 +81,15 @@ static int conv_lock(struct exp_img *w, const RegFileEntry *r, const FileLockEnt
 	Est__FileLockEntry e = EST__FILE_LOCK_ENTRY__INIT;
 
 	if (l->start > INT64_MAX || l->len > INT64_MAX - l->start ||
-	    (l->kind == FILE_LOCK_KIND__LOCK_POSIX) != (l->has_pid && l->pid > 0)) {
+	    (l->kind == FILE_LOCK_KIND__LOCK_POSIX || l->kind == FILE_LOCK_KIND__LOCK_LEASE) !=
+		    (l->has_pid && l->pid > 0)) {
 		pr_err("reg-files.img: file %u: a lock of kind %d over %llu+%llu", r->id, l->kind,
 		       (unsigned long long)l->start, (unsigned long long)l->len);
 		return -1;
 	}
 	e.flag = l->kind == FILE_LOCK_KIND__LOCK_POSIX ? FL_POSIX :
-		 l->kind == FILE_LOCK_KIND__LOCK_OFD ? FL_OFD : FL_FLOCK;
+		 l->kind == FILE_LOCK_KIND__LOCK_OFD ? FL_OFD :
+		 l->kind == FILE_LOCK_KIND__LOCK_LEASE ? FL_LEASE : FL_FLOCK;
 	e.type = l->write ? 1 : 0;	/* F_WRLCK, F_RDLCK */
 	e.pid = l->has_pid ? l->pid : 0;
 	e.start = (int64_t)l->start;

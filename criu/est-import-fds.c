@@ -1,10 +1,12 @@
 /*
- * Established files.img kinds beyond REG, PIPE, EVENTFD, TIMERFD, UNIXSK
- * (est-import-files.c) -> ours, one table row each (plan §2.11, §2.12):
- * SIGNALFD, EVENTPOLL with its targets, FIFO with its REG path entry
- * (fifo-data.img is merged into our pipes-data.img by est-import-files.c),
- * INETSK (est-import-sk.c), INOTIFY and FANOTIFY (est-import-fsnotify.c),
- * TTY (est-import-tty.c), MEMFD (est-import-shmem.c).
+ * Established files.img kinds beyond REG, PIPE, UNIXSK (est-import-files.c)
+ * -> ours: the kinds with an FD_EST row in fd-kinds.def (plan §2.11, §2.12).
+ * Converted here: SIGNALFD, EVENTPOLL with its targets, FIFO with its REG
+ * path entry (fifo-data.img is merged into our pipes-data.img by
+ * est-import-files.c), and INETSK's row for est-import-sk.c; the others
+ * register themselves next to their code: EVENTFD, TIMERFD
+ * (est-import-files.c), INOTIFY, FANOTIFY (est-import-fsnotify.c), TTY
+ * (est-import-tty.c), MEMFD (est-import-shmem.c).
  * Each converter returns ours in one allocation, so free() releases it.
  */
 #include <fcntl.h>
@@ -155,7 +157,7 @@ bool imp_reg_is_aux(const struct imp *im, uint32_t id)
 {
 	size_t i;
 
-	if (imp_tty_path(im, id))
+	if (imp_tty_path(im, id) || imp_is_link(im, id))
 		return true;
 	for (i = 0; i < im->nr_obj; i++)
 		if (im->obj[i]->fifo && im->obj[i]->fifo->has_regf_id &&
@@ -219,18 +221,16 @@ static ProtobufCMessage *conv_fifo(struct imp *im, const Est__FileEntry *f)
 	return &o->e.base;
 }
 
+const struct est_fd_imp est_fd_signalfd_imp = { sgfd_member, conv_signalfd };
+const struct est_fd_imp est_fd_epoll_imp = { epfd_member, conv_epoll };
+const struct est_fd_imp est_fd_fifo_imp = { fifo_member, conv_fifo };
+const struct est_fd_imp est_fd_inet_sk_imp = { imp_isk_member, imp_conv_inet };
+
 /* ---- the table ------------------------------------------------------------------ */
 
 static const struct imp_fd_kind kinds[] = {
-	{ EST__FD_TYPES__SIGNALFD, FD_KIND__FD_SIGNALFD, IMG_SIGNALFDS, sgfd_member, conv_signalfd },
-	{ EST__FD_TYPES__EVENTPOLL, FD_KIND__FD_EPOLL, IMG_EPOLLS, epfd_member, conv_epoll },
-	{ EST__FD_TYPES__FIFO, FD_KIND__FD_FIFO, IMG_FIFOS, fifo_member, conv_fifo },
-	{ EST__FD_TYPES__INETSK, FD_KIND__FD_INET_SK, IMG_INET_SKS, imp_isk_member, imp_conv_inet },
-	{ EST__FD_TYPES__INOTIFY, FD_KIND__FD_INOTIFY, IMG_INOTIFYS, imp_ify_member, imp_conv_inotify },
-	{ EST__FD_TYPES__FANOTIFY, FD_KIND__FD_FANOTIFY, IMG_FANOTIFYS, imp_ffy_member,
-	  imp_conv_fanotify },
-	{ EST__FD_TYPES__TTY, FD_KIND__FD_PTY, IMG_PTY_FILES, imp_tty_member, imp_conv_tty },
-	{ EST__FD_TYPES__MEMFD, FD_KIND__FD_MEMFD, IMG_MEMFDS, imp_memfd_member, imp_conv_memfd },
+#define FD_EST(kind, img, conv) { FD_KIND__FD_##kind, IMG_##img, &conv##_imp },
+#include "fd-kinds.def"
 };
 
 const struct imp_fd_kind *imp_fd_kind(int type, unsigned int *n)
@@ -242,7 +242,7 @@ const struct imp_fd_kind *imp_fd_kind(int type, unsigned int *n)
 		return kinds;
 	}
 	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		if ((int)kinds[i].type == type)
+		if ((int)est_fd_type(kinds[i].kind) == type)
 			return &kinds[i];
 	return NULL;
 }

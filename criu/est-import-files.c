@@ -2,10 +2,10 @@
  * Established files.img, fdinfo-FILESID.img, pipes-data.img, sk-queues.img
  * -> our reg-files, pipes, eventfds, timerfds, unix-sks, pipes-data and
  * fds-PID images (plan §2.9-§2.14). Kinds converted here: REG, PIPE,
- * EVENTFD, TIMERFD, UNIXSK; those of est-import-fds.c through its table;
+ * UNIXSK by hand, EVENTFD and TIMERFD through their FD_EST rows
+ * (fd-kinds.def); the other FD_EST rows' kinds through est-import-fds.c;
  * any other is refused.
  */
-#include <elf.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #define LOG_PREFIX "est-import: "
+#include "build-id.h"
 #include "est-import-int.h"
 #include "log.h"
 
@@ -75,14 +76,6 @@ static const void *member(const Est__FileEntry *f)
 		if (f->pipe)
 			m = f->pipe, id = f->pipe->id, fown = f->pipe->fown;
 		break;
-	case EST__FD_TYPES__EVENTFD:
-		if (f->efd)
-			m = f->efd, id = f->efd->id, fown = f->efd->fown;
-		break;
-	case EST__FD_TYPES__TIMERFD:
-		if (f->tfd)
-			m = f->tfd, id = f->tfd->id, fown = f->tfd->fown;
-		break;
 	case EST__FD_TYPES__UNIXSK:
 		if (f->usk)
 			m = f->usk, id = f->usk->id, fown = f->usk->fown;
@@ -97,7 +90,7 @@ static const void *member(const Est__FileEntry *f)
 			       v ? v->name : "unknown");
 			return NULL;
 		}
-		m = k->member(f, &id, &fown);
+		m = k->conv->member(f, &id, &fown);
 	}
 	}
 	if (!m || set != 1 || id != f->id || (fown == NULL) != (f->type == EST__FD_TYPES__FIFO)) {
@@ -214,64 +207,21 @@ static int push(struct out_list *l, ProtobufCMessage *m)
 	return 0;
 }
 
-/* NT_GNU_BUILD_ID of the ELF file open at @fd into @out (at most @max bytes); its size, 0 if none. */
-static size_t read_build_id(int fd, uint8_t *out, size_t max)
-{
-	static uint8_t notes[1 << 16];
-	Elf64_Ehdr eh;
-	unsigned int i;
-
-	if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
-	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr) ||
-	    eh.e_phnum > 256)
-		return 0;
-	for (i = 0; i < eh.e_phnum; i++) {
-		Elf64_Phdr ph;
-		size_t off = 0;
-
-		if (pread(fd, &ph, sizeof(ph), eh.e_phoff + i * sizeof(ph)) != sizeof(ph) ||
-		    ph.p_type != PT_NOTE || ph.p_filesz > sizeof(notes) ||
-		    pread(fd, notes, ph.p_filesz, ph.p_offset) != (ssize_t)ph.p_filesz)
-			continue;
-		while (ph.p_filesz - off >= sizeof(Elf64_Nhdr)) {
-			Elf64_Nhdr nh;
-			size_t name, desc;
-
-			memcpy(&nh, notes + off, sizeof(nh));
-			name = (nh.n_namesz + 3) & ~3u;
-			desc = (nh.n_descsz + 3) & ~3u;
-			if (name + desc > ph.p_filesz - off - sizeof(nh))
-				break;
-			if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
-			    !memcmp(notes + off + sizeof(nh), "GNU", 4) && nh.n_descsz <= max) {
-				memcpy(out, notes + off + sizeof(nh) + name, nh.n_descsz);
-				return nh.n_descsz;
-			}
-			off += sizeof(nh) + name + desc;
-		}
-	}
-	return 0;
-}
-
 /*
  * The format identifies an executable or mapped ELF file by its size and
  * build-id (ours by dev/ino/mtime, which it lacks): a file at the path
  * with another build-id is another file. A file that cannot be opened is
  * left to the restore, which says so.
  */
-static int check_build_id(const Est__RegFileEntry *r)
+static int check_build_id(const struct imp *im, const Est__RegFileEntry *r)
 {
-	uint8_t want[64], got[64];
+	uint8_t want[BUILD_ID_MAX], got[BUILD_ID_MAX];
 	size_t n = r->n_build_id * 4, have;
 	struct stat st;
 	int fd;
 
-	if (!r->n_build_id)
+	if (!r->n_build_id || im->no_build_id)	/* --file-validation filesize: the size only */
 		return 0;
-	if (n > sizeof(want)) {
-		pr_err("files.img: file %u: a build-id of %zu bytes", r->id, n);
-		return -1;
-	}
 	/* the path comes from the image: no FIFO to hang on, no tty to take */
 	fd = open(r->name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
@@ -283,7 +233,7 @@ static int check_build_id(const Est__RegFileEntry *r)
 		return -1;
 	}
 	memcpy(want, r->build_id, n);	/* the words hold the note's bytes in order */
-	have = read_build_id(fd, got, sizeof(got));
+	have = elf_build_id(fd, got, sizeof(got));
 	close(fd);
 	if (!have || (have + 3) / 4 != r->n_build_id || memcmp(got, want, have)) {
 		pr_err("%s: not the file of the dump: its build-id differs", r->name);
@@ -301,8 +251,12 @@ static ProtobufCMessage *conv_reg(const struct imp *im, const Est__RegFileEntry 
 		       r->id, r->name);
 		return NULL;
 	}
+	if (r->n_build_id > BUILD_ID_MAX / 4) {
+		pr_err("files.img: file %u: a build-id of %zu words", r->id, r->n_build_id);
+		return NULL;
+	}
 	/* a ghost's content is in the dump, another file may have its name now */
-	if (!imp_ghost_of(im, r->id) && check_build_id(r))
+	if (!imp_ghost_of(im, r->id) && check_build_id(im, r))
 		return NULL;
 	o = imp_zalloc(sizeof(*o));
 	if (!o)
@@ -316,9 +270,15 @@ static ProtobufCMessage *conv_reg(const struct imp *im, const Est__RegFileEntry 
 	o->locks = imp_locks_of(im, r->id, &o->n_locks);
 	o->ghost_id = imp_ghost_of(im, r->id);
 	o->has_ghost_id = o->ghost_id != 0;
+	o->link_remap = (char *)imp_link_of(im, r->id);	/* into the files' buffers, as path */
 	if (r->has_size) {
 		o->has_size = true;
 		o->size = r->size;
+	}
+	if (r->n_build_id) {
+		o->has_build_id = true;
+		o->build_id.len = r->n_build_id * 4;
+		o->build_id.data = (uint8_t *)r->build_id;
 	}
 	return &o->base;
 }
@@ -346,10 +306,21 @@ int imp_status_flags(uint32_t fl, uint32_t allowed, uint32_t id, uint32_t *out)
 	return 0;
 }
 
-static ProtobufCMessage *conv_eventfd(const Est__EventfdFileEntry *e)
+static const void *efd_member(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown)
 {
+	if (!f->efd)
+		return NULL;
+	*id = f->efd->id;
+	*fown = f->efd->fown;
+	return f->efd;
+}
+
+static ProtobufCMessage *conv_eventfd(struct imp *im, const Est__FileEntry *f)
+{
+	const Est__EventfdFileEntry *e = f->efd;
 	EventfdEntry *o = imp_zalloc(sizeof(*o));
 
+	(void)im;
 	if (!o)
 		return NULL;
 	eventfd_entry__init(o);
@@ -363,10 +334,21 @@ static ProtobufCMessage *conv_eventfd(const Est__EventfdFileEntry *e)
 	return &o->base;
 }
 
-static ProtobufCMessage *conv_timerfd(const Est__TimerfdEntry *t)
+static const void *tfd_member(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown)
 {
+	if (!f->tfd)
+		return NULL;
+	*id = f->tfd->id;
+	*fown = f->tfd->fown;
+	return f->tfd;
+}
+
+static ProtobufCMessage *conv_timerfd(struct imp *im, const Est__FileEntry *f)
+{
+	const Est__TimerfdEntry *t = f->tfd;
 	TimerfdEntry *o = imp_zalloc(sizeof(*o));
 
+	(void)im;
 	if (!o)
 		return NULL;
 	timerfd_entry__init(o);
@@ -396,6 +378,9 @@ static ProtobufCMessage *conv_timerfd(const Est__TimerfdEntry *t)
 	}
 	return &o->base;
 }
+
+const struct est_fd_imp est_fd_eventfd_imp = { efd_member, conv_eventfd };
+const struct est_fd_imp est_fd_timerfd_imp = { tfd_member, conv_timerfd };
 
 /* ---- unix sockets -------------------------------------------------------------- */
 
@@ -645,8 +630,8 @@ static int write_fd_kinds(struct imp *im)
 		return -1;
 	for (k = 0; !ret && k < nk; k++) {
 		for (i = 0; !ret && i < im->nr_obj; i++)
-			if ((int)im->obj[i]->type == (int)t[k].type)
-				ret = push(&l, t[k].conv(im, im->obj[i]));
+			if (im->obj[i]->type == est_fd_type(t[k].kind))
+				ret = push(&l, t[k].conv->conv(im, im->obj[i]));
 		if (!ret && l.nr)
 			ret = imp_write(im, t[k].img, 0, l.m, l.nr);
 		for (i = 0; i < l.nr; i++)
@@ -659,12 +644,12 @@ static int write_fd_kinds(struct imp *im)
 
 int imp_files_write(struct imp *im)
 {
-	struct out_list reg = { 0 }, pipe = { 0 }, efd = { 0 }, tfd = { 0 }, usk = { 0 };
-	struct out_list *all[] = { &reg, &pipe, &efd, &tfd, &usk };
+	struct out_list reg = { 0 }, pipe = { 0 }, usk = { 0 };
+	struct out_list *all[] = { &reg, &pipe, &usk };
 	size_t i;
 	int ret = -1;
 
-	for (i = 0; i < 5; i++) {
+	for (i = 0; i < ARRAY_SIZE(all); i++) {
 		all[i]->m = imp_zalloc((im->nr_obj + 1) * sizeof(*all[i]->m));
 		if (!all[i]->m)
 			goto out;
@@ -679,8 +664,6 @@ int imp_files_write(struct imp *im)
 			r = imp_reg_is_aux(im, f->id) ? 0 : push(&reg, conv_reg(im, f->reg));
 			break;
 		case EST__FD_TYPES__PIPE: r = push(&pipe, conv_pipe(f->pipe)); break;
-		case EST__FD_TYPES__EVENTFD: r = push(&efd, conv_eventfd(f->efd)); break;
-		case EST__FD_TYPES__TIMERFD: r = push(&tfd, conv_timerfd(f->tfd)); break;
 		case EST__FD_TYPES__UNIXSK:
 			r = f->usk->uflags & EST_USK_EXTERN ? check_extern(im, f->usk) :
 							  push(&usk, conv_unix(im, f->usk));
@@ -692,13 +675,11 @@ int imp_files_write(struct imp *im)
 	}
 	if ((reg.nr && imp_write(im, IMG_REG_FILES, 0, reg.m, reg.nr)) ||
 	    (pipe.nr && imp_write(im, IMG_PIPES, 0, pipe.m, pipe.nr)) ||
-	    (efd.nr && imp_write(im, IMG_EVENTFDS, 0, efd.m, efd.nr)) ||
-	    (tfd.nr && imp_write(im, IMG_TIMERFDS, 0, tfd.m, tfd.nr)) ||
 	    (usk.nr && imp_write(im, IMG_UNIX_SKS, 0, usk.m, usk.nr)) || write_fd_kinds(im))
 		goto out;
 	ret = write_pipes_data(im);
 out:
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < ARRAY_SIZE(all); i++)
 		if (all[i]->m)
 			free_list(all[i]);
 	return ret;
@@ -712,8 +693,6 @@ static FdKind fd_kind(const Est__FileEntry *f)
 
 	switch (f->type) {
 	case EST__FD_TYPES__PIPE: return FD_KIND__FD_PIPE;
-	case EST__FD_TYPES__EVENTFD: return FD_KIND__FD_EVENTFD;
-	case EST__FD_TYPES__TIMERFD: return FD_KIND__FD_TIMERFD;
 	case EST__FD_TYPES__UNIXSK: return FD_KIND__FD_UNIX_SK;
 	case EST__FD_TYPES__REG:
 		if (r->flags & O_PATH)

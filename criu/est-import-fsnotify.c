@@ -18,6 +18,7 @@
 
 #define LOG_PREFIX "est-import: "
 #include "est-import-int.h"
+#include "est-fd.h"
 #include "log.h"
 
 #include "fanotify.pb-c.h"
@@ -26,7 +27,7 @@
 #define MAX_MARKS	65536		/* watches or marks of one group */
 #define FMODE_NONOTIFY	0x4000000u	/* older kernels show it in a fanotify fd's flags */
 
-const void *imp_ify_member(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown)
+static const void *ify_member(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown)
 {
 	if (!f->ify)
 		return NULL;
@@ -35,7 +36,7 @@ const void *imp_ify_member(const Est__FileEntry *f, uint32_t *id, const Est__Fow
 	return f->ify;
 }
 
-const void *imp_ffy_member(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown)
+static const void *ffy_member(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown)
 {
 	if (!f->ffy)
 		return NULL;
@@ -77,7 +78,7 @@ static int by_wd(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-ProtobufCMessage *imp_conv_inotify(struct imp *im, const Est__FileEntry *f)
+static ProtobufCMessage *conv_inotify(struct imp *im, const Est__FileEntry *f)
 {
 	const Est__InotifyFileEntry *s = f->ify;
 	struct ify_out *o;
@@ -166,7 +167,7 @@ static int conv_mark(const Est__FanotifyMarkEntry *s, uint32_t id, FanotifyMarkE
 	return -1;
 }
 
-ProtobufCMessage *imp_conv_fanotify(struct imp *im, const Est__FileEntry *f)
+static ProtobufCMessage *conv_fanotify(struct imp *im, const Est__FileEntry *f)
 {
 	const Est__FanotifyFileEntry *s = f->ffy;
 	struct ffy_out *o;
@@ -200,3 +201,6 @@ err:
 	free(o);
 	return NULL;
 }
+
+const struct est_fd_imp est_fd_inotify_imp = { ify_member, conv_inotify };
+const struct est_fd_imp est_fd_fanotify_imp = { ffy_member, conv_fanotify };

@@ -3,9 +3,11 @@
  * ghost-data.img and the ghost_id of the REG entries (plan §3.7). A deleted
  * regular file's content comes whole (chunks false: the rest of the file)
  * or in chunks with holes between them; ours keeps runs in a raw image.
- * Ghost ids are renumbered 1, 2, ... as ours requires. Linked remaps (a
- * deleted name linked elsewhere), /proc remaps and ghosts that are not
- * regular files (directories, devices, symlinks) are refused.
+ * Ghost ids are renumbered 1, 2, ... as ours requires; a ghost may be a
+ * deleted directory (no content). A linked remap (a file unlinked from its
+ * name but linked elsewhere, reached through the REG entry of a temporary
+ * name, --link-remap) becomes the file's link_remap. /proc remaps and
+ * ghosts of devices or symlinks are refused.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,9 +34,37 @@ struct remap {
 struct imp_ghosts {
 	struct remap *v;
 	size_t nr;
+	struct remap *links;	/* LINKED: the file orig_id is reached through REG remap_id */
+	size_t nr_links;
 	uint32_t *ids;		/* distinct remap ids, ascending: ours is index + 1 */
 	size_t nr_ids;
 };
+
+/* A file unlinked but linked elsewhere, reached through the REG entry of its other name. */
+static int add_link(struct imp *im, struct imp_ghosts *g, const Est__RemapFilePathEntry *r)
+{
+	const Est__FileEntry *f = imp_obj(im, r->orig_id), *l = imp_obj(im, r->remap_id);
+	size_t i;
+
+	if (!f || !f->reg || !f->reg->has_mode || !S_ISREG(f->reg->mode) || !l || !l->reg ||
+	    !l->reg->has_mode || !S_ISREG(l->reg->mode) || l->reg->name[0] != '/' ||
+	    r->orig_id == r->remap_id) {
+		pr_err("not supported yet: remap-fpath.img: file %u linked through %u: no regular files by path",
+		       r->orig_id, r->remap_id);
+		return -1;
+	}
+	for (i = 0; i < g->nr_links; i++)
+		if (g->links[i].orig_id == r->orig_id) {
+			pr_err("remap-fpath.img: object %u twice", r->orig_id);
+			return -1;
+		}
+	if (g->nr_links == MAX_GHOSTS) {
+		pr_err("not supported yet: remap-fpath.img: more than %d linked files", MAX_GHOSTS);
+		return -1;
+	}
+	g->links[g->nr_links++] = (struct remap){ r->orig_id, r->remap_id };
+	return 0;
+}
 
 static int add_remap(struct imp *im, const struct est_entry *e, void *ctx)
 {
@@ -44,16 +74,19 @@ static int add_remap(struct imp *im, const struct est_entry *e, void *ctx)
 	uint32_t id = r->remap_id;
 	size_t i;
 
+	if (r->has_remap_type && r->remap_type == EST__REMAP_TYPE__LINKED)
+		return add_link(im, g, r);
 	if (r->has_remap_type ? r->remap_type != EST__REMAP_TYPE__GHOST : !(id & OLD_GHOST_BIT)) {
 		pr_err("not supported yet: remap-fpath.img: file %u is remapped %s, not as a deleted file",
 		       r->orig_id, r->has_remap_type && r->remap_type == EST__REMAP_TYPE__PROCFS ?
-		       "to a /proc directory" : "to another link");
+		       "to a /proc directory" : "in an unknown way");
 		return -1;
 	}
 	if (!r->has_remap_type)
 		id &= ~OLD_GHOST_BIT;
-	if (!f || !f->reg || !f->reg->has_mode || !S_ISREG(f->reg->mode) || !id) {
-		pr_err("not supported yet: remap-fpath.img: ghost %u of object %u, which is no regular file",
+	if (!f || !f->reg || !f->reg->has_mode || !(S_ISREG(f->reg->mode) || S_ISDIR(f->reg->mode)) ||
+	    !id) {
+		pr_err("not supported yet: remap-fpath.img: ghost %u of object %u, which is no regular file or directory",
 		       id, r->orig_id);
 		return -1;
 	}
@@ -143,8 +176,8 @@ static int ghost_entry(struct imp *im, const struct est_entry *e, void *ctx)
 	{
 		const Est__GhostFileEntry *g = (const Est__GhostFileEntry *)e->msg;
 
-		if (!S_ISREG(g->mode) || g->symlnk_target) {
-			pr_err("not supported yet: %s: a deleted file of mode %o (not a regular file)",
+		if (!(S_ISREG(g->mode) || S_ISDIR(g->mode)) || g->symlnk_target) {
+			pr_err("not supported yet: %s: a deleted file of mode %o (not a regular file or directory)",
 			       c->img, g->mode);
 			return -1;
 		}
@@ -164,6 +197,13 @@ static int ghost_entry(struct imp *im, const struct est_entry *e, void *ctx)
 		if (!c->whole && !g->has_size) {
 			pr_err("%s: chunks without the file's size", c->img);
 			return -1;
+		}
+		if (S_ISDIR(g->mode)) {	/* empty, as rmdir left it: no content */
+			if (e->extra_len || (g->has_chunks && g->chunks) || (g->has_size && g->size)) {
+				pr_err("%s: a deleted directory with content", c->img);
+				return -1;
+			}
+			return 0;
 		}
 		o->size = c->whole ? e->extra_len : g->size;
 		return c->whole ? put_run(c, 0, e->extra, e->extra_len) : 0;
@@ -214,8 +254,9 @@ int imp_ghosts(struct imp *im)
 	if (!g)
 		return -1;
 	g->v = imp_zalloc(MAX_GHOSTS * sizeof(*g->v));
+	g->links = imp_zalloc(MAX_GHOSTS * sizeof(*g->links));
 	g->ids = imp_zalloc(MAX_GHOSTS * sizeof(*g->ids));
-	if (!g->v || !g->ids || imp_read_all(im, "remap-fpath.img", true, add_remap, g))
+	if (!g->v || !g->links || !g->ids || imp_read_all(im, "remap-fpath.img", true, add_remap, g))
 		return -1;
 	for (i = 0; i < g->nr; i++)
 		g->ids[i] = g->v[i].remap_id;
@@ -241,11 +282,34 @@ uint32_t imp_ghost_of(const struct imp *im, uint32_t reg_id)
 	return 0;
 }
 
+const char *imp_link_of(const struct imp *im, uint32_t reg_id)
+{
+	const struct imp_ghosts *g = im->ghosts;
+	size_t i;
+
+	for (i = 0; g && i < g->nr_links; i++)
+		if (g->links[i].orig_id == reg_id)
+			return imp_obj(im, g->links[i].remap_id)->reg->name;	/* checked in add_link */
+	return NULL;
+}
+
+bool imp_is_link(const struct imp *im, uint32_t reg_id)
+{
+	const struct imp_ghosts *g = im->ghosts;
+	size_t i;
+
+	for (i = 0; g && i < g->nr_links; i++)
+		if (g->links[i].remap_id == reg_id)
+			return true;
+	return false;
+}
+
 void imp_ghosts_free(struct imp *im)
 {
 	struct imp_ghosts *g = im->ghosts;
 
 	if (g) {
+		free(g->links);
 		free(g->v);
 		free(g->ids);
 		free(g);

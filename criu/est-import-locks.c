@@ -23,6 +23,7 @@
 #define FL_POSIX	1u
 #define FL_FLOCK	2u
 #define FL_OFD		4u
+#define FL_LEASE	8u	/* a lease; type F_RDLCK/F_WRLCK, | 4 while being broken */
 #define LK_RDLCK	0u
 #define LK_WRLCK	1u
 
@@ -93,10 +94,12 @@ static int add_lock(struct imp *im, const struct est_entry *e, void *ctx)
 		pr_err("not supported yet: filelocks.img: more than %d locks", MAX_LOCKS);
 		return -1;
 	}
-	if ((l->flag != FL_POSIX && l->flag != FL_FLOCK && l->flag != FL_OFD) ||
+	if ((l->flag != FL_POSIX && l->flag != FL_FLOCK && l->flag != FL_OFD && l->flag != FL_LEASE) ||
 	    (l->type != LK_RDLCK && l->type != LK_WRLCK) || l->start < 0 || l->len < 0 ||
-	    l->len > INT64_MAX - l->start || (l->flag == FL_FLOCK && (l->start || l->len))) {
-		pr_err("not supported yet: filelocks.img: a lock of kind %#x, type %u, range %lld+%lld (leases, mandatory locks?)",
+	    l->len > INT64_MAX - l->start ||
+	    ((l->flag == FL_FLOCK || l->flag == FL_LEASE) && (l->start || l->len)) ||
+	    ((l->flag == FL_POSIX || l->flag == FL_LEASE) && l->pid <= 0)) {
+		pr_err("not supported yet: filelocks.img: a lock of kind %#x, type %u, range %lld+%lld (a lease being broken, a mandatory lock?)",
 		       l->flag, l->type, (long long)l->start, (long long)l->len);
 		return -1;
 	}
@@ -114,11 +117,12 @@ static int add_lock(struct imp *im, const struct est_entry *e, void *ctx)
 	o->id = id;
 	file_lock_entry__init(&o->e);
 	o->e.kind = l->flag == FL_POSIX ? FILE_LOCK_KIND__LOCK_POSIX :
-		    l->flag == FL_OFD ? FILE_LOCK_KIND__LOCK_OFD : FILE_LOCK_KIND__LOCK_FLOCK;
+		    l->flag == FL_OFD ? FILE_LOCK_KIND__LOCK_OFD :
+		    l->flag == FL_LEASE ? FILE_LOCK_KIND__LOCK_LEASE : FILE_LOCK_KIND__LOCK_FLOCK;
 	o->e.write = l->type == LK_WRLCK;
 	o->e.start = (uint64_t)l->start;
 	o->e.len = (uint64_t)l->len;
-	o->e.has_pid = l->flag == FL_POSIX;
+	o->e.has_pid = l->flag == FL_POSIX || l->flag == FL_LEASE;
 	o->e.pid = o->e.has_pid ? l->pid : 0;
 	return 0;
 }

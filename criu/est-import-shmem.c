@@ -22,6 +22,7 @@
 
 #define LOG_PREFIX "est-import: "
 #include "est-import-int.h"
+#include "est-fd.h"
 #include "files.h"
 #include "log.h"
 
@@ -257,7 +258,7 @@ void imp_memfds_free(struct imp *im)
 
 /* ---- the MEMFD row ----------------------------------------------------------------- */
 
-const void *imp_memfd_member(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown)
+static const void *memfd_member(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown)
 {
 	if (!f->memfd)
 		return NULL;
@@ -266,7 +267,7 @@ const void *imp_memfd_member(const Est__FileEntry *f, uint32_t *id, const Est__F
 	return f->memfd;
 }
 
-ProtobufCMessage *imp_conv_memfd(struct imp *im, const Est__FileEntry *f)
+static ProtobufCMessage *conv_memfd(struct imp *im, const Est__FileEntry *f)
 {
 	const Est__MemfdFileEntry *s = f->memfd;
 	const struct imp_memfds *t = im->memfds;
@@ -465,3 +466,5 @@ void imp_shm_free(struct imp *im)
 	free(im->shm);
 	im->shm = NULL;
 }
+
+const struct est_fd_imp est_fd_memfd_imp = { memfd_member, conv_memfd };

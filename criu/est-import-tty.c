@@ -19,6 +19,7 @@
 
 #define LOG_PREFIX "est-import: "
 #include "est-import-int.h"
+#include "est-fd.h"
 #include "files.h"
 #include "log.h"
 
@@ -122,7 +123,7 @@ struct pair {
 
 static int find_ends(const struct imp *im, uint32_t index, struct pair *p);
 
-const void *imp_tty_member(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown)
+static const void *tty_member(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown)
 {
 	if (!f->tty)
 		return NULL;
@@ -142,7 +143,7 @@ bool imp_tty_path(const struct imp *im, uint32_t reg_id)
 	return false;
 }
 
-ProtobufCMessage *imp_conv_tty(struct imp *im, const Est__FileEntry *f)
+static ProtobufCMessage *conv_tty(struct imp *im, const Est__FileEntry *f)
 {
 	const Est__TtyFileEntry *s = f->tty;
 	const Est__TtyInfoEntry *i = info_by_id(im->ttys, s->tty_info_id, NULL);
@@ -416,3 +417,5 @@ void imp_ttys_free(struct imp *im)
 	free(t);
 	im->ttys = NULL;
 }
+
+const struct est_fd_imp est_fd_pty_imp = { tty_member, conv_tty };

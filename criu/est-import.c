@@ -604,7 +604,7 @@ static int convert(struct imp *im)
 
 int est_import(int dirfd, struct est_import *imp)
 {
-	struct imp im = { .in = dirfd, .out = -1 };
+	struct imp im = { .in = dirfd, .out = -1, .no_build_id = imp->no_build_id };
 	const char *tmp = getenv("TMPDIR");
 	char path[64];
 	ssize_t n;

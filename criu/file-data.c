@@ -1,12 +1,17 @@
 /*
  * Content of deleted files and memfds (criu/include/file-data.h): runs of
- * data found with SEEK_DATA/SEEK_HOLE, bytes in a raw image, holes kept.
+ * data found with SEEK_DATA/SEEK_HOLE or FIEMAP, bytes in a raw image,
+ * holes kept.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
 
 #define LOG_PREFIX "files: "
 #include "log.h"
@@ -14,6 +19,7 @@
 #include "image.h"
 
 #define COPY_BUF	(1u << 20)
+#define FIEMAP_BATCH	64
 
 FileData *fdata_new(void)
 {
@@ -87,10 +93,25 @@ static int next_run(int src, uint64_t off, uint64_t size, uint64_t *start, uint6
 	return 1;
 }
 
-static int save_runs(struct fdata_out *w, int src, uint64_t size, FileData *d, char *buf)
+/* Add [@start, @end) to @d: joined to the last run if they touch; the last run allowed takes the rest. */
+static int add_run(FileData *d, uint64_t start, uint64_t end, uint64_t size)
+{
+	FileRun *last = d->n_runs ? d->runs[d->n_runs - 1] : NULL;
+
+	if (last && last->off + last->len >= start) {
+		if (end > last->off + last->len)
+			last->len = end - last->off;
+		return 0;
+	}
+	if (d->n_runs == FDATA_MAX_RUNS - 1)
+		end = size;	/* the last run takes the rest, holes and all */
+	return fdata_add_run(d, start, end - start);
+}
+
+static int scan_seek(int src, uint64_t size, FileData *d)
 {
 	uint64_t off = 0, start, end;
-	int fd = img_raw_fd(w->img), ret;
+	int ret;
 
 	while (off < size) {
 		ret = next_run(src, off, size, &start, &end);
@@ -100,12 +121,97 @@ static int save_runs(struct fdata_out *w, int src, uint64_t size, FileData *d, c
 		}
 		if (!ret)
 			break;
-		if (d->n_runs == FDATA_MAX_RUNS - 1)
-			end = size;	/* the last run takes the rest, holes and all */
-		if (copy_run(src, fd, start, end - start, buf) || fdata_add_run(d, start, end - start))
+		if (add_run(d, start, end, size))
 			return -1;
-		w->off += end - start;
-		off = end;
+		off = d->runs[d->n_runs - 1]->off + d->runs[d->n_runs - 1]->len;
+	}
+	return 0;
+}
+
+/*
+ * Extent @e into @d, cut at @size; *@off moves past it. 2: the end (the
+ * last extent, or the runs reach @size), 0: go on, -1 logged.
+ */
+static int fiemap_extent(FileData *d, const struct fiemap_extent *e, uint64_t size, uint64_t *off)
+{
+	uint64_t start = e->fe_logical < *off ? *off : e->fe_logical;
+	uint64_t end = e->fe_logical + e->fe_length;
+	const FileRun *last;
+
+	if (start >= size)
+		return 2;
+	if (end > size)
+		end = size;
+	if (end > start && add_run(d, start, end, size))
+		return -1;
+	*off = end > *off ? end : *off;
+	last = d->n_runs ? d->runs[d->n_runs - 1] : NULL;
+	if ((e->fe_flags & FIEMAP_EXTENT_LAST) || (last && last->off + last->len >= size))
+		return 2;
+	return 0;
+}
+
+/*
+ * The extents FIEMAP lists, FIEMAP_BATCH per call: allocated, delayed and
+ * unwritten ones alike (an unwritten extent may hold dirty pages not written
+ * yet, which a read returns), cut at @size. 1: the file system has no
+ * FIEMAP (tmpfs), and @d is untouched.
+ */
+static int scan_fiemap(int src, uint64_t size, FileData *d)
+{
+	struct fiemap *m = malloc(sizeof(*m) + FIEMAP_BATCH * sizeof(m->fm_extents[0]));
+	uint64_t off = 0;
+	unsigned int i;
+	int ret = 0;
+
+	if (!m) {
+		pr_err("out of memory");
+		return -1;
+	}
+	while (!ret && off < size) {
+		memset(m, 0, sizeof(*m));
+		m->fm_start = off;
+		m->fm_length = size - off;
+		m->fm_extent_count = FIEMAP_BATCH;
+		if (ioctl(src, FS_IOC_FIEMAP, m)) {
+			ret = (errno == EOPNOTSUPP || errno == ENOTTY) && !d->n_runs ? 1 : -1;
+			if (ret < 0)
+				pr_perror("file data: FIEMAP at %llu", (unsigned long long)off);
+			break;
+		}
+		if (!m->fm_mapped_extents)
+			break;
+		for (i = 0; !ret && i < m->fm_mapped_extents; i++)
+			ret = fiemap_extent(d, &m->fm_extents[i], size, &off);
+	}
+	free(m);
+	return ret < 0 ? -1 : ret == 1 ? 1 : 0;
+}
+
+int fdata_scan(int src, uint64_t size, bool fiemap, FileData *d, uint64_t *bytes)
+{
+	size_t i;
+	int ret = fiemap ? scan_fiemap(src, size, d) : 1;
+
+	if (ret > 0)
+		ret = scan_seek(src, size, d);
+	if (ret)
+		return -1;
+	*bytes = 0;
+	for (i = 0; i < d->n_runs; i++)
+		*bytes += d->runs[i]->len;
+	return 0;
+}
+
+static int copy_runs(struct fdata_out *w, int src, FileData *d, char *buf)
+{
+	int fd = img_raw_fd(w->img);
+	size_t i;
+
+	for (i = 0; i < d->n_runs; i++) {
+		if (copy_run(src, fd, d->runs[i]->off, d->runs[i]->len, buf))
+			return -1;
+		w->off += d->runs[i]->len;
 	}
 	return 0;
 }
@@ -117,7 +223,7 @@ int fdata_start(struct fdata_out *w, int dirfd, int kind)
 	return w->img ? 0 : -1;
 }
 
-int fdata_save(struct fdata_out *w, int dirfd, int kind, int src, uint64_t size, FileData *d)
+int fdata_copy(struct fdata_out *w, int dirfd, int kind, int src, FileData *d)
 {
 	char *buf;
 	int ret;
@@ -130,9 +236,16 @@ int fdata_save(struct fdata_out *w, int dirfd, int kind, int src, uint64_t size,
 		return -1;
 	}
 	d->off = w->off;
-	ret = save_runs(w, src, size, d, buf);
+	ret = copy_runs(w, src, d, buf);
 	free(buf);
 	return ret;
+}
+
+int fdata_save(struct fdata_out *w, int dirfd, int kind, int src, uint64_t size, FileData *d)
+{
+	uint64_t bytes;
+
+	return fdata_scan(src, size, false, d, &bytes) || fdata_copy(w, dirfd, kind, src, d) ? -1 : 0;
 }
 
 int fdata_commit(struct fdata_out *w)

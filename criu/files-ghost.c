@@ -2,12 +2,19 @@
  * Deleted files still open or mapped ("ghosts"): criu/include/files-reg.h.
  *
  * Dump: one ghost_file_entry per inode, with mode, owner, times and the
- * data runs (holes kept) in ghost-data.img; files over --ghost-limit are
- * refused. Restore: the file is created again where it was (an O_TMPFILE
+ * data runs (holes kept; found with FIEMAP under --ghost-fiemap, the
+ * default, where the file system has it, else SEEK_DATA/SEEK_HOLE) in
+ * ghost-data.img; files holding more data than --ghost-limit are refused
+ * (holes are free). Restore: the file is created again where it was (an O_TMPFILE
  * in the same directory if that name is taken now), filled, given its
  * owner, mode and times, and unlinked at once, all in criu before the first
  * fork; every process inherits that descriptor and reopens every open file
  * description, mapping or exe of the ghost from it.
+ *
+ * A deleted directory is a ghost too (empty, as rmdir left it): made again
+ * where it was (refused if that name is taken now), opened, removed, then
+ * given its owner, mode and times. A file in a deleted directory has the
+ * directories above it made again for as long as it takes to create it.
  *
  * An unnamed temporary file (open(dir, O_TMPFILE)) is a ghost whose old
  * name is "DIR/#INO": the one open file description with the kernel's
@@ -113,26 +120,35 @@ static GhostFileEntry *new_ghost(const struct stat *st, uint32_t id)
 	e->mode = st->st_mode;
 	e->uid = st->st_uid;
 	e->gid = st->st_gid;
-	e->size = (uint64_t)st->st_size;
+	e->size = S_ISDIR(st->st_mode) ? 0 : (uint64_t)st->st_size;	/* a deleted directory is empty */
 	e->atime_ns = ts_ns(&st->st_atim);
 	e->mtime_ns = ts_ns(&st->st_mtim);
 	return e;
 }
 
 /*
- * Its directory must still be there, on the file's filesystem: else the
- * file was no file of a path (a kernel-internal shmem file, a memfd) or the
- * directory went with it, and there is nowhere to create it again.
+ * Its directory, or the nearest directory above it still there when that
+ * was deleted too (the restore makes the ones between again for a moment),
+ * must be on the file's filesystem: else the file was no file of a path (a
+ * kernel-internal shmem file) and there is nowhere to create it again.
  */
 static int check_dir(const char *path, const struct stat *st)
 {
-	const char *slash = strrchr(path, '/');
 	char dir[PATH_MAX];
 	struct stat ds;
+	char *slash;
 
-	snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
-	if (stat(dir, &ds) || !S_ISDIR(ds.st_mode) || ds.st_dev != st->st_dev) {
-		pr_err("deleted file %s: its directory is gone or on another filesystem "
+	snprintf(dir, sizeof(dir), "%s", path);
+	do {
+		slash = strrchr(dir, '/');
+		if (!slash)
+			break;
+		slash[slash == dir] = '\0';	/* "/a" -> "/" */
+		if (!stat(dir, &ds))
+			break;
+	} while (errno == ENOENT && slash != dir);
+	if (!slash || stat(dir, &ds) || !S_ISDIR(ds.st_mode) || ds.st_dev != st->st_dev) {
+		pr_err("deleted file %s: no directory above it on its filesystem "
 		       "(a kernel-internal file?); not supported yet", path);
 		return -1;
 	}
@@ -144,6 +160,7 @@ int ghost_dump(struct dump_files *d, const struct cr_options *o, int dirfd, cons
 {
 	struct ghost_dump *g;
 	GhostFileEntry *e;
+	uint64_t bytes;
 	size_t i;
 
 	if (old_path(link, path, len) || check_dir(path, st) || !(g = ghost_state(d)))
@@ -153,26 +170,35 @@ int ghost_dump(struct dump_files *d, const struct cr_options *o, int dirfd, cons
 			*ghost_id = ((GhostFileEntry *)g->list.v[i])->id;
 			return 0;
 		}
-	if ((uint64_t)st->st_size > o->ghost_limit) {
-		pr_err("deleted file %s is %lld bytes, over --ghost-limit (%llu bytes): "
-		       "dump with a larger --ghost-limit to carry it", path, (long long)st->st_size,
-		       (unsigned long long)o->ghost_limit);
-		return -1;
-	}
 	e = new_ghost(st, (uint32_t)g->list.nr + 1);
 	if (!e)
 		return -1;
-	if (fdata_save(&g->out, dirfd, IMG_GHOST_DATA, src, e->size, e->data) ||
-	    remember_inode(g, st)) {
-		protobuf_c_message_free_unpacked(&e->base, NULL);
-		return -1;
+	/* reading must not move its atime (relatime would): a --leave-running dump leaves it as it was */
+	if (fcntl(src, F_SETFL, fcntl(src, F_GETFL) | O_NOATIME) && errno != EPERM) {
+		pr_perror("deleted file %s: cannot read it without touching its atime", path);
+		goto err;
 	}
+	if (fdata_scan(src, e->size, o->ghost_fiemap && S_ISREG(st->st_mode), e->data, &bytes))
+		goto err;
+	/* holes cost nothing: the data is what the image holds */
+	if (bytes > o->ghost_limit) {
+		pr_err("deleted file %s holds %llu bytes of data (size %llu), over --ghost-limit "
+		       "(%llu bytes): dump with a larger --ghost-limit to carry it", path,
+		       (unsigned long long)bytes, (unsigned long long)e->size,
+		       (unsigned long long)o->ghost_limit);
+		goto err;
+	}
+	if (fdata_copy(&g->out, dirfd, IMG_GHOST_DATA, src, e->data) || remember_inode(g, st))
+		goto err;
 	if (fd_list_add(&g->list, e))
 		return -1;
 	*ghost_id = e->id;
-	pr_info("deleted file %s: ghost %u, %llu bytes in %zu runs", path, e->id,
-		(unsigned long long)e->size, e->data->n_runs);
+	pr_info("deleted file %s: ghost %u, %llu bytes, %llu of data in %zu runs", path, e->id,
+		(unsigned long long)e->size, (unsigned long long)bytes, e->data->n_runs);
 	return 0;
+err:
+	protobuf_c_message_free_unpacked(&e->base, NULL);
+	return -1;
 }
 
 int ghost_add_file(struct dump_files *d, const struct cr_options *o, int dirfd, int src,
@@ -238,9 +264,9 @@ static int check_ghost(const ProtobufCMessage *m, void *ctx)
 		       e->id, RST_MAX_GHOSTS);
 		return -1;
 	}
-	if (!S_ISREG(e->mode) || e->size > RST_MAX_GHOST_SIZE) {
-		pr_err("ghost-files.img: ghost %u: mode %o or size %llu is not a plain file's",
-		       e->id, e->mode, (unsigned long long)e->size);
+	if (!(S_ISREG(e->mode) || (S_ISDIR(e->mode) && !e->size)) || e->size > RST_MAX_GHOST_SIZE) {
+		pr_err("ghost-files.img: ghost %u: mode %o or size %llu is not a plain file's "
+		       "or an empty directory's", e->id, e->mode, (unsigned long long)e->size);
 		return -1;
 	}
 	snprintf(what, sizeof(what), "ghost-files.img: ghost %u", e->id);
@@ -261,9 +287,10 @@ int ghost_read(struct ghost_rst *g, int dirfd)
 
 int ghost_check(const struct ghost_rst *g, const RegFileEntry *rf)
 {
-	if (!rf->ghost_id || rf->ghost_id > g->nr || !S_ISREG(rf->mode)) {
+	if (!rf->ghost_id || rf->ghost_id > g->nr ||
+	    (rf->mode & S_IFMT) != (g->e[rf->ghost_id - 1]->mode & S_IFMT)) {
 		pr_err("reg-files.img: %s names ghost %u, which ghost-files.img lacks "
-		       "(or it is no plain file)", rf->path, rf->ghost_id);
+		       "(or it is another type of file)", rf->path, rf->ghost_id);
 		return -1;
 	}
 	if ((rf->flags & TMPFILE_BIT) && ((rf->flags & O_ACCMODE) == O_RDONLY ||
@@ -288,6 +315,106 @@ static int set_attrs(const GhostFileEntry *e, int fd, const char *path)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Directories made for the ghosts, in the order made: deleted directories
+ * (ghosts themselves) and the deleted directories above a ghost. Each is
+ * removed again once every ghost is made (rst_ghosts_create), deepest
+ * first, if it is still the one made.
+ */
+#define MAX_MADE_DIRS	4096
+static struct made_dir {
+	char *path;
+	dev_t dev;
+	ino_t ino;
+} made_dirs[MAX_MADE_DIRS];
+static size_t nr_made_dirs;
+
+static bool dir_made(const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < nr_made_dirs; i++)
+		if (!strcmp(made_dirs[i].path, path))
+			return true;
+	return false;
+}
+
+/* mkdir @path (0700, attributes come later), noted to be removed again. */
+static int make_dir(const char *path)
+{
+	struct made_dir *m = &made_dirs[nr_made_dirs];
+	struct stat st;
+
+	if (nr_made_dirs == MAX_MADE_DIRS) {
+		pr_err("deleted directory %s: more than %d to make again", path, MAX_MADE_DIRS);
+		return -1;
+	}
+	if (mkdir(path, 0700) || lstat(path, &st)) {
+		pr_perror("deleted directory %s: cannot make it again%s", path,
+			  errno == EEXIST ? " (its name is taken now)" : "");
+		return -1;
+	}
+	m->path = strdup(path);
+	if (!m->path) {
+		pr_err("out of memory");
+		rmdir(path);
+		return -1;
+	}
+	m->dev = st.st_dev;
+	m->ino = st.st_ino;
+	nr_made_dirs++;
+	return 0;
+}
+
+/* The directories above @path that are gone, made again (outermost first). */
+static int make_parents(const char *path)
+{
+	char dir[PATH_MAX];
+	char *p;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	for (p = strchr(dir + 1, '/'); p; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		if (!dir_made(dir) && access(dir, F_OK) && (errno != ENOENT || make_dir(dir)))
+			return -1;
+		*p = '/';
+	}
+	return 0;
+}
+
+/* Remove the directories made, deepest (last made) first. */
+static int remove_made_dirs(void)
+{
+	struct stat st;
+	int ret = 0;
+
+	while (nr_made_dirs) {
+		struct made_dir *m = &made_dirs[--nr_made_dirs];
+
+		if (lstat(m->path, &st) || st.st_dev != m->dev || st.st_ino != m->ino ||
+		    rmdir(m->path)) {
+			pr_perror("deleted directory %s: cannot remove it again (or it is "
+				  "another one now)", m->path);
+			ret = -1;
+		}
+		free(m->path);
+	}
+	return ret;
+}
+
+/* A deleted directory again: made (or made already as a parent), opened read-only. */
+static int dir_create(const char *path)
+{
+	int fd;
+
+	if (!dir_made(path) && make_dir(path))
+		return -1;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		pr_perror("deleted directory %s: cannot open it", path);
+	return fd;
 }
 
 /* Create the file at @path, or nameless beside it if @path is taken. */
@@ -383,6 +510,12 @@ static int ghost_create(struct reg_rst *rr, size_t k, const char *path)
 	bool linked = false;
 	int fd = -1;
 
+	if (make_parents(path))
+		return -1;
+	if (S_ISDIR(e->mode)) {	/* its attributes once all inside it are made */
+		made[k] = dir_create(path);
+		return made[k] < 0 ? -1 : 0;
+	}
 	if (tmp ? tmpfile_create(k, tmp, path, &fd) : (fd = create_at(path, &linked)) < 0)
 		return -1;
 	if (fdata_fill(path, fd, img_raw_fd(rr->g.raw), e->data, e->size) ||
@@ -436,12 +569,24 @@ int rst_ghosts_create(const struct fd_rst *r)
 {
 	struct reg_rst *rr = r->priv[FD_KIND__FD_REG];
 	size_t i;
+	int ret = 0;
 
-	for (i = 0; rr && i < rr->nr; i++)
+	for (i = 0; !ret && rr && i < rr->nr; i++)
 		if (rr->e[i]->has_ghost_id &&
 		    ghost_fd(rr, rr->e[i]->ghost_id - 1, rr->e[i]->path) < 0)
-			return -1;
-	return 0;
+			ret = -1;
+	if (remove_made_dirs())
+		ret = -1;
+	for (i = 0; !ret && rr && i < rr->nr; i++) {
+		const GhostFileEntry *e;
+
+		if (!rr->e[i]->has_ghost_id)
+			continue;
+		e = rr->g.e[rr->e[i]->ghost_id - 1];	/* checked by ghost_check() */
+		if (S_ISDIR(e->mode) && set_attrs(e, made[e->id - 1], rr->e[i]->path))
+			ret = -1;
+	}
+	return ret;
 }
 
 void rst_ghosts_close(void)

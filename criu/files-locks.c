@@ -1,20 +1,23 @@
 /*
  * File locks (--file-locks): flock(2), POSIX (F_SETLK) and OFD
- * (F_OFD_SETLK) locks, kept in the reg_file_entry of the open file they
- * were taken through (images/files.proto, file_lock_entry).
+ * (F_OFD_SETLK) locks and leases (F_SETLEASE), kept in the reg_file_entry
+ * of the open file they were taken through (images/files.proto,
+ * file_lock_entry).
  *
  * Dump: every descriptor's fdinfo "lock:" lines (the kernel lists there the
  * locks taken through that open file: flock and OFD locks of the open file
  * description, POSIX locks of this process). /proc/locks must show no more
  * POSIX locks of the task than the fdinfo lines did. Without -l a lock is
- * refused, as are leases, locks on other fd kinds, and POSIX locks on a
- * file the task also maps (the restorer closes its mapping descriptors,
- * which would drop them).
+ * refused, as are leases being broken or of another process, locks on
+ * other fd kinds, and POSIX locks on a file the task also maps (the
+ * restorer closes its mapping descriptors, which would drop them).
  *
  * Restore: flock and OFD locks belong to the open file description, so
  * criu takes them right after opening it (rst_locks_take); POSIX locks
  * belong to the process, so the task takes them itself once its
- * descriptors are in place (rst_locks_posix, from the kind's post()). A
+ * descriptors are in place (rst_locks_posix, from the kind's post()); so
+ * does a lease's owner, as F_SETLEASE makes the caller the file's signal
+ * owner (and it fails while the file is open elsewhere). A
  * lock someone else holds by then fails the restore.
  */
 #include <errno.h>
@@ -79,11 +82,12 @@ static int add_lock(RegFileEntry *e, const struct proc_lock *l)
 	}
 	file_lock_entry__init(fl);
 	fl->kind = l->kind == PROC_LOCK_POSIX ? FILE_LOCK_KIND__LOCK_POSIX :
-		   l->kind == PROC_LOCK_OFD ? FILE_LOCK_KIND__LOCK_OFD : FILE_LOCK_KIND__LOCK_FLOCK;
+		   l->kind == PROC_LOCK_OFD ? FILE_LOCK_KIND__LOCK_OFD :
+		   l->kind == PROC_LOCK_LEASE ? FILE_LOCK_KIND__LOCK_LEASE : FILE_LOCK_KIND__LOCK_FLOCK;
 	fl->write = l->write;
-	fl->start = l->start;
-	fl->len = l->end == UINT64_MAX ? 0 : l->end - l->start + 1;
-	fl->has_pid = l->kind == PROC_LOCK_POSIX;
+	fl->start = l->kind == PROC_LOCK_LEASE ? 0 : l->start;
+	fl->len = l->end == UINT64_MAX || l->kind == PROC_LOCK_LEASE ? 0 : l->end - l->start + 1;
+	fl->has_pid = l->kind == PROC_LOCK_POSIX || l->kind == PROC_LOCK_LEASE;
 	fl->pid = fl->has_pid ? l->pid : 0;
 	for (i = 0; i < e->n_locks; i++)
 		if (same_lock(e->locks[i], fl)) {
@@ -101,11 +105,45 @@ static int add_lock(RegFileEntry *e, const struct proc_lock *l)
 	return 0;
 }
 
-static int check_lock(const struct dump_task *t, const struct fd_probe *p,
-		      const struct proc_lock *l)
+/*
+ * A lease is taken again by its owner in its post() (F_SETLEASE makes the
+ * caller the file's signal owner, which the dump keeps): the owner must be
+ * this process, still the file's owner, and the lease not being broken.
+ */
+static int check_lease(const struct dump_task *t, struct fd_probe *p, const struct proc_lock *l)
 {
-	if (l->kind == PROC_LOCK_LEASE || l->kind == PROC_LOCK_OTHER) {
-		pr_err("fd %d (%s) holds a lease or an unknown kind of lock: not supported yet",
+	struct f_owner_ex own = { 0 };
+	int fd;
+
+	if (!l->lease_active) {
+		pr_err("fd %d (%s): a lease being broken (or breaking one): not supported yet",
+		       p->fd, p->link);
+		return -1;
+	}
+	if (l->pid != t->pid) {
+		pr_err("fd %d (%s): a lease taken by another process (%d): not supported yet", p->fd,
+		       p->link, l->pid);
+		return -1;
+	}
+	fd = fd_probe_local(p);
+	if (fd < 0 || fcntl(fd, F_GETOWN_EX, &own)) {
+		pr_perror("fd %d (%s): cannot read its signal owner", p->fd, p->link);
+		return -1;
+	}
+	if (own.type != F_OWNER_PID || own.pid != t->pid) {
+		pr_err("fd %d (%s): a leased file whose signal owner is not the lease holder "
+		       "(type %d, %d): not supported yet", p->fd, p->link, own.type, own.pid);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_lock(const struct dump_task *t, struct fd_probe *p, const struct proc_lock *l)
+{
+	if (l->kind == PROC_LOCK_LEASE)
+		return check_lease(t, p, l);
+	if (l->kind == PROC_LOCK_OTHER) {
+		pr_err("fd %d (%s) holds an unknown kind of lock (a delegation?): not supported yet",
 		       p->fd, p->link);
 		return -1;
 	}
@@ -117,7 +155,7 @@ static int check_lock(const struct dump_task *t, const struct fd_probe *p,
 	return 0;
 }
 
-int dump_fd_locks(struct dump_task *t, const struct fd_probe *p, FdKind kind, uint32_t id)
+int dump_fd_locks(struct dump_task *t, struct fd_probe *p, FdKind kind, uint32_t id)
 {
 	struct proc_locks ls;
 	RegFileEntry *e;
@@ -203,12 +241,14 @@ int rst_locks_check(const RegFileEntry *rf)
 	}
 	for (i = 0; i < rf->n_locks; i++) {
 		const FileLockEntry *l = rf->locks[i];
-		bool posix = l->kind == FILE_LOCK_KIND__LOCK_POSIX;
+		bool owned = l->kind == FILE_LOCK_KIND__LOCK_POSIX ||
+			     l->kind == FILE_LOCK_KIND__LOCK_LEASE;
 
-		if ((l->kind != FILE_LOCK_KIND__LOCK_FLOCK && !posix &&
-		     l->kind != FILE_LOCK_KIND__LOCK_OFD) || posix != (l->has_pid && l->pid > 0) ||
+		if ((l->kind != FILE_LOCK_KIND__LOCK_FLOCK && !owned &&
+		     l->kind != FILE_LOCK_KIND__LOCK_OFD) || owned != (l->has_pid && l->pid > 0) ||
 		    l->start > INT64_MAX || l->len > INT64_MAX - l->start ||
-		    (l->kind == FILE_LOCK_KIND__LOCK_FLOCK && (l->start || l->len))) {
+		    ((l->kind == FILE_LOCK_KIND__LOCK_FLOCK || l->kind == FILE_LOCK_KIND__LOCK_LEASE) &&
+		     (l->start || l->len))) {
 			pr_err("reg-files.img: %s: lock %zu (kind %d, %llu+%llu, pid %d) is invalid",
 			       rf->path, i, l->kind, (unsigned long long)l->start,
 			       (unsigned long long)l->len, l->pid);
@@ -240,7 +280,7 @@ int rst_locks_take(const RegFileEntry *rf, int fd)
 		else if (l->kind == FILE_LOCK_KIND__LOCK_OFD)
 			r = fcntl(fd, F_OFD_SETLK, &fl);
 		else
-			continue;	/* POSIX: the task's own, in rst_locks_posix */
+			continue;	/* POSIX, lease: the task's own, in rst_locks_posix */
 		if (r) {
 			pr_perror("%s: cannot take its %s lock again%s", rf->path,
 				  l->kind == FILE_LOCK_KIND__LOCK_OFD ? "OFD" : "flock",
@@ -261,8 +301,19 @@ int rst_locks_posix(const RegFileEntry *rf, int fd, char *why, size_t len)
 		const FileLockEntry *l = rf->locks[i];
 		struct flock fl = to_flock(l);
 
-		if (l->kind != FILE_LOCK_KIND__LOCK_POSIX || l->pid != me)
+		if ((l->kind != FILE_LOCK_KIND__LOCK_POSIX && l->kind != FILE_LOCK_KIND__LOCK_LEASE) ||
+		    l->pid != me)
 			continue;
+		if (l->kind == FILE_LOCK_KIND__LOCK_LEASE) {
+			/* makes this process the file's signal owner, as it was */
+			if (fcntl(fd, F_SETLEASE, l->write ? F_WRLCK : F_RDLCK)) {
+				snprintf(why, len, "%s: cannot take its %s lease again: %s%s", rf->path,
+					 l->write ? "write" : "read", strerror(errno),
+					 errno == EAGAIN ? " (the file is open elsewhere)" : "");
+				return -1;
+			}
+			continue;
+		}
 		if (fcntl(fd, F_SETLK, &fl)) {
 			snprintf(why, len, "%s: cannot take its POSIX lock (%llu+%llu) again: %s%s",
 				 rf->path, (unsigned long long)l->start, (unsigned long long)l->len,

@@ -196,13 +196,97 @@ static int check_dir_pos(struct fd_probe *p)
 	return -1;
 }
 
+/*
+ * A file under /proc/PID of the holder itself comes back: the restored
+ * process exists with that pid when it (or an ancestor, for a shared one)
+ * opens it. Another process's is refused: a child is made after the
+ * objects its parent opens, a thread after every object, and a process
+ * outside the dump may be another one by then.
+ */
+static int check_proc_pid(const struct fd_probe *p)
+{
+	struct stat proc;
+	unsigned long pid, tid;
+	char *end;
+
+	if (strncmp(p->link, "/proc/", 6) || stat("/proc", &proc) || proc.st_dev != p->st.st_dev)
+		return 0;
+	pid = strtoul(p->link + 6, &end, 10);
+	if (end == p->link + 6 || (*end && *end != '/'))
+		return 0;	/* /proc/meminfo, /proc/sys/...: no process's */
+	tid = pid;
+	if (!strncmp(end, "/task/", 6))
+		tid = strtoul(end + 6, &end, 10);
+	if (pid == (unsigned long)p->pid && tid == pid)
+		return 0;
+	pr_err("fd %d: %s, a file of another process's or thread's /proc directory: not "
+	       "supported yet", p->fd, p->link);
+	return -1;
+}
+
+/* Unlinked from the name its fd shows, linked elsewhere still. */
+static bool unlinked_linked(const struct fd_probe *p)
+{
+	struct stat now;
+
+	return S_ISREG(p->st.st_mode) && p->st.st_nlink > 0 && has_deleted_suffix(p->link) &&
+	       p->link[0] == '/' && (stat(p->link, &now) || now.st_dev != p->st.st_dev ||
+				     now.st_ino != p->st.st_ino);
+}
+
+/*
+ * --link-remap: such a file gets one more name, DIR/.criu-link-remap.INO
+ * beside the one it lost (the fs keeps it until a restore of the dump),
+ * which the restore opens it through. /proc tells no other name.
+ */
+static int reg_link_remap(struct dump_files *d, struct fd_probe *p, uint32_t *id)
+{
+	size_t l = strlen(p->link) - strlen(DELETED_SUFFIX);
+	char path[PATH_MAX], link[PATH_MAX + 48], name[16];
+	const char *slash;
+	struct stat st;
+
+	if (l >= sizeof(path)) {
+		pr_err("fd %d: path too long: %.100s", p->fd, p->link);
+		return -1;
+	}
+	memcpy(path, p->link, l);
+	path[l] = '\0';
+	slash = strrchr(path, '/');
+	snprintf(link, sizeof(link), "%.*s/.criu-link-remap.%llu", (int)(slash - path), path,
+		 (unsigned long long)p->st.st_ino);
+	snprintf(name, sizeof(name), "%d", p->fd);
+	if (linkat(p->procfd, name, AT_FDCWD, link, AT_SYMLINK_FOLLOW) && errno != EEXIST) {
+		pr_perror("fd %d: cannot link the unlinked file %s as %s", p->fd, p->link, link);
+		return -1;
+	}
+	if (lstat(link, &st) || st.st_dev != p->st.st_dev || st.st_ino != p->st.st_ino) {
+		pr_err("fd %d: %s is another file: cannot link %s there", p->fd, link, p->link);
+		return -1;
+	}
+	if (dump_files_add(d, path, &p->st, p->fi.flags & ~O_CLOEXEC,
+			   p->fi.pos < 0 ? 0 : (uint64_t)p->fi.pos, id))
+		return -1;
+	d->e[d->nr - 1]->link_remap = strdup(link);
+	if (!d->e[d->nr - 1]->link_remap) {
+		pr_err("out of memory");
+		return -1;
+	}
+	pr_info("fd %d: unlinked file %s linked as %s", p->fd, path, link);
+	return 0;
+}
+
 static int reg_dump(struct dump_files *d, struct fd_probe *p, uint32_t *id)
 {
 	char what[32];
 
 	snprintf(what, sizeof(what), "fd %d", p->fd);
-	if (S_ISREG(p->st.st_mode) && p->st.st_nlink == 0)
-		return reg_ghost(d, p, id);
+	if (check_proc_pid(p))
+		return -1;
+	if (p->o->link_remap && unlinked_linked(p))
+		return reg_link_remap(d, p, id);
+	if ((S_ISREG(p->st.st_mode) || S_ISDIR(p->st.st_mode)) && p->st.st_nlink == 0)
+		return reg_ghost(d, p, id);	/* a deleted file or directory */
 	if (dump_check_path(what, p->link, &p->st) || (S_ISDIR(p->st.st_mode) && check_dir_pos(p)))
 		return -1;
 	return dump_files_add(d, p->link, &p->st, p->fi.flags & ~O_CLOEXEC,
@@ -290,6 +374,12 @@ static int check_reg_file(const ProtobufCMessage *m, void *ctx)
 		pr_err("reg-files.img: path is not absolute or too long: '%.100s'", rf->path);
 		return -1;
 	}
+	if (rf->link_remap && (rf->has_ghost_id || rf->link_remap[0] != '/' ||
+			       strnlen(rf->link_remap, PATH_MAX) >= PATH_MAX || !S_ISREG(rf->mode))) {
+		pr_err("reg-files.img: %s: a link remap of a ghost or no regular file, or not an "
+		       "absolute path", rf->path);
+		return -1;
+	}
 	if (!rf->has_ghost_id && (rf->flags & TMPFILE_BIT)) {
 		pr_err("reg-files.img: %s: an O_TMPFILE open of a file with a name", rf->path);
 		return -1;
@@ -371,12 +461,58 @@ int rst_reopen(int pathfd, int flags, const char *what)
 	return fd;
 }
 
+/*
+ * Through its link remap: linked back at its old name for the open (the
+ * /proc link names it so again), which is removed at once, as the task
+ * had it. A name taken meanwhile fails the restore.
+ */
+static int link_remap_open(const RegFileEntry *rf, int flags, bool content_matters)
+{
+	struct stat a, b;
+	int fd;
+
+	if (linkat(AT_FDCWD, rf->link_remap, AT_FDCWD, rf->path, 0)) {
+		pr_perror("%s: cannot link it back from %s%s", rf->path, rf->link_remap,
+			  errno == EEXIST ? " (its old name is taken now)" : "");
+		return -1;
+	}
+	fd = open(rf->path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &a) || lstat(rf->path, &b) || a.st_dev != b.st_dev ||
+	    a.st_ino != b.st_ino || unlink(rf->path)) {
+		pr_perror("%s: cannot open it through its link back and unlink that", rf->path);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (rst_check_file_identity(rf, fd, content_matters)) {
+		close(fd);
+		return -1;
+	}
+	return rst_reopen(fd, flags, rf->path);
+}
+
+int rst_link_remaps_remove(const struct fd_rst *r)
+{
+	const struct reg_rst *rr = r->priv[FD_KIND__FD_REG];
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; rr && i < rr->nr; i++)
+		if (rr->e[i]->link_remap && unlink(rr->e[i]->link_remap) && errno != ENOENT) {
+			pr_perror("cannot remove the link remap %s", rr->e[i]->link_remap);
+			ret = -1;
+		}
+	return ret;
+}
+
 int rst_reg_open(const struct fd_rst *r, const RegFileEntry *rf, int flags, bool content_matters)
 {
 	int fd;
 
 	if (rf->has_ghost_id)
 		return ghost_open(r, rf, flags);
+	if (rf->link_remap)
+		return link_remap_open(rf, flags, content_matters);
 	/*
 	 * Look before opening: an O_PATH descriptor opens nothing (no FIFO
 	 * to block on, no device to wake), is checked, and only then is the

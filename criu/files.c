@@ -20,16 +20,16 @@
 #include "image.h"
 
 /* Every kind's ops and their order on dump: the first match owns the fd. */
-#define FD_KIND(name, value, ops) extern const struct fd_ops ops;
+#define FD_KIND(name, value, ops, est) extern const struct fd_ops ops;
 #include "fd-kinds.def"
 
 static const struct fd_ops *const fd_kinds[] = {
-#define FD_KIND(name, value, ops) &ops,
+#define FD_KIND(name, value, ops, est) &ops,
 #include "fd-kinds.def"
 };
 
 /* Each row's value indexes the per-kind arrays (priv[]). */
-#define FD_KIND(name, value, ops) \
+#define FD_KIND(name, value, ops, est) \
 	_Static_assert(value > 0 && value < FD_KIND_MAX, "FD_" #name ": value out of range");
 #include "fd-kinds.def"
 

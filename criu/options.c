@@ -120,6 +120,11 @@ bool opts_is_set(const struct cr_options *o, const char *name)
 	return false;
 }
 
+bool opts_build_id(const struct cr_options *o)
+{
+	return !o->file_validation || strcmp(o->file_validation, "filesize");
+}
+
 /* ---- value parsers ---------------------------------------------------- */
 
 static int parse_ulong(const char *s, unsigned long max, unsigned long *out)

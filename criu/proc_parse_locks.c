@@ -5,7 +5,8 @@
  *	ID: [-> ]KIND TYPE RW PID MAJ:MIN:INO START END
  *
  * KIND is POSIX, OFDLCK, FLOCK, LEASE, DELEG (ACCESS, UNKNOWN: other);
- * TYPE ADVISORY (or a lease state); RW WRITE, READ or UNLCK; PID -1 for
+ * TYPE ADVISORY, or a lease's state: ACTIVE, BREAKING (RW is then what it
+ * is being broken to), BREAKER; RW WRITE, READ or UNLCK; PID -1 for
  * OFD locks; MAJ and MIN hex; END a number or EOF. "->" marks a waiter.
  */
 #include <errno.h>
@@ -40,8 +41,8 @@ static enum proc_lock_kind lock_kind(const struct ptext *tok)
 		return PROC_LOCK_OFD;
 	if (tok_is(tok, "FLOCK"))
 		return PROC_LOCK_FLOCK;
-	if (tok_is(tok, "LEASE") || tok_is(tok, "DELEG"))
-		return PROC_LOCK_LEASE;
+	if (tok_is(tok, "LEASE"))
+		return PROC_LOCK_LEASE;	/* DELEG, an NFS server's: other */
 	return PROC_LOCK_OTHER;
 }
 
@@ -86,6 +87,7 @@ int proc_parse_lock(struct ptext *t, struct proc_lock *l)
 	}
 	l->kind = lock_kind(&tok);
 	next_token(t, &tok);		/* ADVISORY, or a lease's state */
+	l->lease_active = l->kind == PROC_LOCK_LEASE && tok_is(&tok, "ACTIVE");
 	next_token(t, &tok);
 	if (!tok_is(&tok, "WRITE") && !tok_is(&tok, "READ") && !tok_is(&tok, "UNLCK"))
 		return -1;

@@ -20,8 +20,8 @@ struct dump_out {
 
 /* Opens the dirs and makes the scratch dir for our images (o->ours.fd). */
 int dump_out_begin(struct dump_out *o, const char *images_dir, const char *work_dir);
-/* Converts our images (with extensions if @ext) and puts them in place. */
-int dump_out_commit(struct dump_out *o, bool ext);
+/* Converts our images (est_export() @flags besides EST_EXPORT_MOVE) and puts them in place. */
+int dump_out_commit(struct dump_out *o, unsigned int flags);
 /* Removes the scratch dirs; the images dir keeps what dump_out_commit() put there. */
 void dump_out_end(struct dump_out *o);
 void dump_dir_remove(struct dump_dir *d);

@@ -98,15 +98,12 @@ const Est__FownEntry *exp_fown(const struct exp *ex, uint32_t id, uint32_t *flag
 uint32_t exp_new_id(struct exp *ex);
 void exp_fown_release(struct exp *ex);
 /*
- * est-export-fds.c: signalfds, epolls, FIFOs (with their REG path entry),
- * inotifys, fanotifys into files.img @w; exp_fifo_ino() says whether a
+ * est-export-fds.c: the entries of every kind with an FD_EST row
+ * (fd-kinds.def) into files.img @w; exp_fifo_ino() says whether a
  * pipes-data.img entry is a FIFO's (fifo-data.img).
  */
 int exp_fd_kinds(struct exp *ex, struct exp_img *w);
 bool exp_fifo_ino(const struct exp *ex, uint64_t ino);
-/* est-export-fsnotify.c: one of our inotifys.img or fanotifys.img entries into @w */
-int exp_conv_inotify(struct exp *ex, struct exp_img *w, const ProtobufCMessage *m);
-int exp_conv_fanotify(struct exp *ex, struct exp_img *w, const ProtobufCMessage *m);
 /*
  * est-export-shmem.c: exp_shm_read() reads our shmem and memfd images
  * (before files.img); exp_shm_files() adds the MEMFD entries to files.img;
@@ -118,8 +115,13 @@ int exp_shm_files(struct exp *ex, struct exp_img *w);
 int exp_shm_vma(struct exp *ex, Est__VmaEntry *e, const VmaEntry *v, const char *img);
 int exp_shm_write(struct exp *ex);
 void exp_shm_release(struct exp *ex);
-/* est-export-ghost.c: remap-fpath.img, ghost-file-N.img of the REG entries @reg */
-int exp_ghosts(struct exp *ex, ProtobufCMessage **reg, size_t nr_reg);
+/* A --link-remap: REG entry @orig is reached through REG entry @link (its temporary name). */
+struct exp_link {
+	uint32_t orig, link;
+};
+/* est-export-ghost.c: remap-fpath.img (GHOST and LINKED), ghost-file-N.img of the REG entries @reg */
+int exp_ghosts(struct exp *ex, ProtobufCMessage **reg, size_t nr_reg, const struct exp_link *links,
+	       size_t nr_links);
 /* est-export-locks.c: filelocks.img, the locks of the REG entries @reg */
 int exp_locks(struct exp *ex, ProtobufCMessage **reg, size_t nr_reg);
 

@@ -32,6 +32,8 @@
  */
 #define EST_EXPORT_EXT		1u
 #define EST_EXPORT_MOVE		2u
+/* --file-validation filesize: no reg_file_entry.build_id (else every mapped ELF file's and exe's) */
+#define EST_EXPORT_NO_BUILD_ID	4u
 
 int est_export(int in_dirfd, int out_dirfd, unsigned int flags);
 

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "est-fd.h"
 #include "est-image.h"
 #include "image.h"
 
@@ -63,6 +64,7 @@ struct imp {
 	void *memfds;			/* memfd.img (est-import-shmem.c) */
 	void *shm;			/* shared anonymous memory objects (est-import-shmem.c) */
 	void *fowns;			/* signal owners of files.img objects (est-import-fown.c) */
+	bool no_build_id;		/* est_import.no_build_id */
 };
 
 /* est-import.c: reading the established files */
@@ -143,6 +145,10 @@ int imp_write_data(struct imp *im, enum img_kind kind, enum img_kind raw_kind, s
  */
 int imp_ghosts(struct imp *im);
 uint32_t imp_ghost_of(const struct imp *im, uint32_t reg_id);
+/* --link-remap: the temporary name REG entry @reg_id is reached through, or NULL */
+const char *imp_link_of(const struct imp *im, uint32_t reg_id);
+/* Is REG entry @reg_id such a temporary name (no file of its own)? */
+bool imp_is_link(const struct imp *im, uint32_t reg_id);
 void imp_ghosts_free(struct imp *im);
 
 /*
@@ -166,22 +172,18 @@ ProtobufCMessage *imp_conv_inet(struct imp *im, const Est__FileEntry *f);
 /*
  * est-import-tty.c: imp_ttys() reads tty-info.img and tty-data.img and
  * writes our ptys (after files.img is read); imp_tty_path() says whether
- * REG object @id is only a tty file's path; the TTY row.
+ * REG object @id is only a tty file's path; est_fd_pty_imp, the PTY row.
  */
 int imp_ttys(struct imp *im);
 void imp_ttys_free(struct imp *im);
 bool imp_tty_path(const struct imp *im, uint32_t reg_id);
-const void *imp_tty_member(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown);
-ProtobufCMessage *imp_conv_tty(struct imp *im, const Est__FileEntry *f);
 
 /*
  * est-import-shmem.c: imp_memfds() reads memfd.img and the memfds' content,
- * writes ours (after files.img is read); the MEMFD row.
+ * writes ours (after files.img is read); est_fd_memfd_imp, the MEMFD row.
  */
 int imp_memfds(struct imp *im);
 void imp_memfds_free(struct imp *im);
-const void *imp_memfd_member(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown);
-ProtobufCMessage *imp_conv_memfd(struct imp *im, const Est__FileEntry *f);
 /*
  * imp_shm_vma() notes a shared vma at @pgoff of @len bytes of an anonymous
  * object (@key: its shmid) or a memfd (@memfd, @key: its inode_id) and
@@ -203,24 +205,15 @@ int imp_fowns_read(struct imp *im);
 int imp_fown_take(struct imp *im, const struct imp_proc *p, FdEntry *fe, const char *img);
 void imp_fowns_free(struct imp *im);
 
-/* est-import-fsnotify.c: the INOTIFY and FANOTIFY rows */
-const void *imp_ify_member(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown);
-ProtobufCMessage *imp_conv_inotify(struct imp *im, const Est__FileEntry *f);
-const void *imp_ffy_member(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown);
-ProtobufCMessage *imp_conv_fanotify(struct imp *im, const Est__FileEntry *f);
-
 /*
- * est-import-fds.c: one row per further files.img kind. member() gives the
- * kind's message, its id and signal owner (NULL: the member is absent);
- * conv() gives ours in one allocation (free() releases it), NULL (logged)
- * when the entry cannot be converted exactly.
+ * est-import-fds.c: the kinds with an FD_EST row (fd-kinds.def): each files.img
+ * entry of the row's established type, est_fd_type(kind), is converted by its
+ * est_fd_imp into our image of the row.
  */
 struct imp_fd_kind {
-	Est__FdTypes type;
 	FdKind kind;			/* ours in fd_entry */
 	enum img_kind img;		/* ours */
-	const void *(*member)(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown);
-	ProtobufCMessage *(*conv)(struct imp *im, const Est__FileEntry *f);
+	const struct est_fd_imp *conv;
 };
 /* The row of @type, or NULL; with @n, the whole table and its size in *n. */
 const struct imp_fd_kind *imp_fd_kind(int type, unsigned int *n);

@@ -20,10 +20,13 @@
 #define CRIU_EST_IMPORT_H
 
 #include <limits.h>
+#include <stdbool.h>
 
 struct est_import {
 	int dirfd;		/* the converted images, ours; -1 when none */
 	char path[PATH_MAX];	/* its name ("" when none) */
+	/* in: --file-validation filesize, files are checked by size, not build-id */
+	bool no_build_id;
 };
 
 int est_import_detect(int dirfd);

@@ -6,7 +6,8 @@
  * Dump:
  *   1. fdata_save(&out, dirfd, kind, src, size, &data) for each file: finds
  *      data with SEEK_DATA/SEEK_HOLE on @src (an fd criu may seek) and
- *      appends the runs to raw image @kind, created on first use.
+ *      appends the runs to raw image @kind, created on first use. Or in two
+ *      steps, to look at the runs first: fdata_scan(), then fdata_copy().
  *   2. fdata_commit(&out) when the kind writes its images (fdata_start()
  *      first if the raw image must exist even with no file saved), or
  *      fdata_abort(&out) on failure (no file left behind).
@@ -19,6 +20,7 @@
 #ifndef CRIU_FILE_DATA_H
 #define CRIU_FILE_DATA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +37,15 @@ struct fdata_out {
 
 /* Fills @d (runs malloc'ed, freed with the message). -1 logged. */
 int fdata_save(struct fdata_out *w, int dirfd, int kind, int src, uint64_t size, FileData *d);
+/*
+ * The runs of data of @src's first @size bytes into @d, and their total
+ * bytes: found with FIEMAP when @fiemap and the file system has it, else
+ * with SEEK_DATA/SEEK_HOLE. Neighbouring runs are joined; past
+ * FDATA_MAX_RUNS - 1 runs the last takes the rest. -1 logged.
+ */
+int fdata_scan(int src, uint64_t size, bool fiemap, FileData *d, uint64_t *bytes);
+/* Append @d's runs (fdata_scan()) of @src to raw image @kind, setting d->off; -1 logged. */
+int fdata_copy(struct fdata_out *w, int dirfd, int kind, int src, FileData *d);
 /* Create raw image @kind now if no file did (an empty one); -1 logged. */
 int fdata_start(struct fdata_out *w, int dirfd, int kind);
 int fdata_commit(struct fdata_out *w);

@@ -19,7 +19,7 @@
 struct dump_task;
 struct fd_probe;
 
-int dump_fd_locks(struct dump_task *t, const struct fd_probe *p, FdKind kind, uint32_t id);
+int dump_fd_locks(struct dump_task *t, struct fd_probe *p, FdKind kind, uint32_t id);
 int dump_check_locks(const struct dump_task *t);
 
 int rst_locks_check(const RegFileEntry *rf);

@@ -81,6 +81,8 @@ int ghost_open(const struct fd_rst *r, const RegFileEntry *rf, int flags);
  */
 int rst_ghosts_create(const struct fd_rst *r);
 void rst_ghosts_close(void);
+/* Remove the --link-remap names of @r's files once the tree is restored; -1 logged. */
+int rst_link_remaps_remove(const struct fd_rst *r);
 void ghost_rst_free(struct ghost_rst *g);
 
 #endif /* CRIU_FILES_REG_H */

@@ -173,6 +173,8 @@ int opts_check_supported(const struct cr_options *o);
 
 /* Whether option @long_name was given (command line or config). */
 bool opts_is_set(const struct cr_options *o, const char *long_name);
+/* --file-validation buildid, the default: files are told by ELF build-id and size. */
+bool opts_build_id(const struct cr_options *o);
 
 void opts_usage(FILE *f);
 /* The options part of --help, grouped. */

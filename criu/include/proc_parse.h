@@ -400,6 +400,7 @@ struct proc_lock {
 	bool			blocked;	/* "->": a waiter, not a holder */
 	enum proc_lock_kind	kind;
 	bool			write;		/* WRITE; else READ (or UNLCK) */
+	bool			lease_active;	/* a LEASE neither breaking nor a breaker */
 	int			pid;		/* -1 for OFD locks */
 	unsigned int		maj, min;	/* of the file's filesystem */
 	uint64_t		ino;

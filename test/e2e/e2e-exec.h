@@ -1,5 +1,6 @@
 /*
- * fexecve() of a descriptor in a child, for the memfd e2e cases.
+ * fexecve() of a descriptor in a child, for the memfd e2e cases; a copy of
+ * the program's own ELF file.
  */
 #ifndef E2E_EXEC_H
 #define E2E_EXEC_H
@@ -40,6 +41,23 @@ static inline int e2e_fexec(int fd)
 	if (err)
 		return err;
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1000 + st;
+}
+
+/* Copy /proc/self/exe to @to (new, mode @mode). */
+static inline void e2e_copy_self(const char *to, mode_t mode)
+{
+	static char buf[65536];
+	int in = open("/proc/self/exe", O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_EXCL, mode);
+	ssize_t n;
+
+	if (in < 0 || out < 0)
+		e2e_fail("copy: %s", strerror(errno));
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			e2e_fail("copy: %s", strerror(errno));
+	if (n < 0 || close(out))
+		e2e_fail("copy: %s", strerror(errno));
+	close(in);
 }
 
 #endif /* E2E_EXEC_H */

@@ -155,6 +155,21 @@ static inline void e2e_open_gate(int *word)
 	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
 
+/* Fails unless fd @fd's /proc/self/fd link reads @want. */
+static inline void e2e_check_fd_link(int fd, const char *want)
+{
+	char link[64], target[512];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0)
+		e2e_fail("readlink %s: %s", link, strerror(errno));
+	target[n] = '\0';
+	if (strcmp(target, want))
+		e2e_fail("fd %d is %s, want %s", fd, target, want);
+}
+
 /* A scratch file path next to the result file (the harness removes the dir). */
 static inline void e2e_path(char *buf, size_t size, const char *name)
 {

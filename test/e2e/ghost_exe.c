@@ -6,22 +6,7 @@
  */
 #include <sys/stat.h>
 
-#include "e2e.h"
-
-static void copy_self(const char *to)
-{
-	char buf[65536];
-	int in = open("/proc/self/exe", O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_EXCL, 0700);
-	ssize_t n;
-
-	if (in < 0 || out < 0)
-		e2e_fail("copy: %s", strerror(errno));
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, (size_t)n) != n)
-			e2e_fail("copy: %s", strerror(errno));
-	close(in);
-	close(out);
-}
+#include "e2e-exec.h"
 
 int main(int argc, char **argv)
 {
@@ -32,7 +17,7 @@ int main(int argc, char **argv)
 	e2e_init(argc, argv);
 	e2e_path(path, sizeof(path), "ghost_exe");
 	if (!getenv("GHOST_EXE_COPY")) {
-		copy_self(path);
+		e2e_copy_self(path, 0700);
 		setenv("GHOST_EXE_COPY", "1", 1);
 		execv(path, (char *[]){ path, argv[1], NULL });
 		e2e_fail("exec %s: %s", path, strerror(errno));

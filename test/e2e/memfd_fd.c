@@ -13,20 +13,6 @@
 #define SIZE	(1024 * 1024)
 #define DATA2	(512 * 1024)
 
-static void check_link(int fd, const char *want)
-{
-	char link[64], target[512];
-	ssize_t n;
-
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, target, sizeof(target) - 1);
-	if (n < 0)
-		e2e_fail("readlink %s: %s", link, strerror(errno));
-	target[n] = '\0';
-	if (strcmp(target, want))
-		e2e_fail("fd %d is %s, want %s", fd, target, want);
-}
-
 static void check_bytes(int fd, off_t off, const char *want, size_t len)
 {
 	char buf[64];
@@ -62,10 +48,10 @@ int main(int argc, char **argv)
 	e2e_ready();
 	e2e_wait_stop();
 
-	check_link(a, "/memfd:criu test: a (deleted)");
-	check_link(other, "/memfd:criu test: a (deleted)");
-	check_link(plain, "/memfd:plain (deleted)");
-	check_link(opath, "/memfd:criu test: a (deleted)");
+	e2e_check_fd_link(a, "/memfd:criu test: a (deleted)");
+	e2e_check_fd_link(other, "/memfd:criu test: a (deleted)");
+	e2e_check_fd_link(plain, "/memfd:plain (deleted)");
+	e2e_check_fd_link(opath, "/memfd:criu test: a (deleted)");
 	if (!(fcntl(opath, F_GETFL) & O_PATH))
 		e2e_fail("O_PATH memfd fd lost O_PATH: %o", fcntl(opath, F_GETFL));
 	if (fstat(a, &sa) || fstat(other, &so) || sa.st_ino != so.st_ino || sa.st_size != SIZE)

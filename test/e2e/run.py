@@ -192,6 +192,18 @@ CASES = [
     ("ghost_us", prog("ghost") + ["us"], "once", [], []),
     ("ghost_tampered", prog("ghost") + ["us"], ("tampered", TAMPER_GHOST), [], []),
     ("ghost_exe", prog("ghost_exe"), "once", EXT, []),
+    ("ghost_dir", prog("ghost_dir"), "once", [], []),
+    ("link_remap", prog("link_remap"), "once", ["--link-remap"], []),
+    ("link_remap_twice", prog("link_remap"), "twice", ["--link-remap"], []),
+    ("procfs", prog("procfs"), "once", [], []),
+    ("procfs_twice", prog("procfs"), "twice", [], []),
+    ("procfs_thread_refused", prog("procfs") + ["thread"],
+     ("refused", "a file of another process's or thread's /proc directory"), [], []),
+    ("lease", prog("lease"), "once", ["--file-locks"], []),
+    ("lease_twice", prog("lease"), "twice", ["--file-locks"], []),
+    ("lease_breaking_refused", prog("lease") + ["breaking"],
+     ("refused", "a lease being broken (or breaking one): not supported yet"), ["--file-locks"], []),
+    ("ghost_dir_twice", prog("ghost_dir"), "twice", [], []),
     ("tmpfile", prog("tmpfile"), "once", EXT, []),
     ("tmpfile_twice", prog("tmpfile"), "twice", EXT, []),
     ("memfd_fd", prog("memfd_fd"), "once", [], []),
@@ -231,8 +243,19 @@ CASES = [
     ("lock_mapped", prog("lock_mapped"), ("refused", "which the task also maps"),
      ["--file-locks"], []),
     ("locks_need_l", prog("locks"), ("refused", "dump with -l/--file-locks"), [], []),
-    ("ghost_over_limit", prog("ghost"), ("refused", "over --ghost-limit (524288 bytes)"),
-     ["--ghost-limit", "512K"], []),
+    # 600 KiB, about 24 KiB of data: holes are not counted, with FIEMAP or SEEK_DATA
+    ("ghost_over_limit", prog("ghost"), ("refused", "over --ghost-limit (16384 bytes)"),
+     ["--ghost-limit", "16K"], []),
+    # --file-validation: a mapped ELF file whose build-id changed, not its size
+    ("build_id_changed_refused", prog("build_id"),
+     ("restore_refused", "its build-id differs", lambda tmp: flip_build_id(tmp)), [], []),
+    ("build_id_filesize", prog("build_id"), ("changed", lambda tmp: flip_build_id(tmp)), [],
+     ["--file-validation", "filesize"]),
+    ("build_id_dumped_filesize", prog("build_id"), ("changed", lambda tmp: flip_build_id(tmp)),
+     ["--file-validation", "filesize"], []),
+    ("build_id_same", prog("build_id"), "once", [], []),
+    ("ghost_sparse_limit", prog("ghost") + ["us"], "once", ["--ghost-limit", "64K"], []),
+    ("ghost_sparse_seek", prog("ghost") + ["us"], "once", ["--ghost-limit", "64K", "--no-ghost-fiemap"], []),
     ("pty_pair", prog("pty_pair"), "once", EXT, []),
     # the second dump sees the master's unread bytes only if the first gave them back
     ("pty_pair_twice", prog("pty_pair"), "twice", EXT, []),
@@ -792,14 +815,29 @@ def leave_running(p, tmp, dopts, env):
     return p.wait(timeout=30)
 
 
+def flip_build_id(tmp):
+    """Between dump and restore: one byte of the GNU build-id of build_id's
+    mapped copy of itself changes, its size does not."""
+    with open(os.path.join(tmp, "buildid-off")) as f:
+        off = int(f.read())
+    with open(os.path.join(tmp, "mapped-elf"), "r+b") as f:
+        f.seek(off)
+        b = f.read(1)
+        f.seek(off)
+        f.write(bytes([b[0] ^ 0xff]))
+
+
 def restore_refused(p, tmp, dopts, ropts, env, text, locked):
     """The restore must fail naming why, and leave no task. With `locked`,
     someone else takes an exclusive flock on that file between dump and
-    restore."""
+    restore; a function instead is called with the case's directory then."""
     import fcntl
     imgs = os.path.join(tmp, "imgs")
     dump(p.pid, imgs, dopts, env)
     p.wait(timeout=20)
+    if callable(locked):
+        locked(tmp)
+        locked = None
     with open(os.path.join(tmp, locked or "locked"), "a+") as f:
         if locked:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -815,9 +853,13 @@ def restore_refused(p, tmp, dopts, ropts, env, text, locked):
 
 
 def dump_and_restore(name, p, flow, tmp, dopts, ropts, env):
-    """Dump the task (its tree), restore it, stop it; return its wait status."""
+    """Dump the task (its tree), restore it, stop it; return its wait status.
+    ("changed", fn): as "once", with fn(tmp) called between dump and restore."""
     pid = p.pid
     before = None
+    between = None
+    if isinstance(flow, tuple) and flow[0] == "changed":
+        between, flow = flow[1], "once"
     if isinstance(flow, tuple):
         wait_blocked(pid, flow[1])
     if flow == "twice":
@@ -848,6 +890,8 @@ def dump_and_restore(name, p, flow, tmp, dopts, ropts, env):
     if flow not in ("twice", "stopped") and status != -signal.SIGKILL:
         raise CaseFailed("after dump the task ended with %s, not SIGKILL" % status)
     tree_gone(tmp)  # the dump killed the whole tree; orphans are reaped here
+    if between:
+        between(tmp)
     if flow == "attached":
         restore_attached(imgs, ropts, env, pid)
         return 0
@@ -928,9 +972,11 @@ def read_proc(path, binary=False):
 
 
 def recreated_name(name):
-    """A file the restore makes anew (a new inode number)."""
+    """A file the restore makes anew (a new inode number); a process's /proc
+    entries are made for the restored process, with new inode numbers."""
     return (name.endswith(" (deleted)") or name.startswith("/memfd:")
-            or name.startswith("/SYSV") or name.startswith("/dev/zero"))
+            or name.startswith("/SYSV") or name.startswith("/dev/zero")
+            or re.match(r"/proc/\d+(/|$)", name) is not None)
 
 
 def snap_task(pid, tid, out):

@@ -4,6 +4,7 @@
  * goes through fdata_save/fdata_fill with its bytes and holes intact.
  */
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,6 +164,39 @@ static int test_round_trip(void)
 	return ret;
 }
 
+/* FIEMAP and SEEK_DATA find the same runs, in @dir (tmpfs has no FIEMAP: SEEK_DATA then). */
+static int scan_both(const char *dir)
+{
+	char p[PATH_MAX];
+	FileData *a = fdata_new(), *b = fdata_new();
+	uint64_t ba = 0, bb = 0;
+	size_t i;
+	int fd, ret = -1;
+
+	snprintf(p, sizeof(p), "%s/criu-test-fdata-scan.XXXXXX", dir);
+	fd = mkstemp(p);
+	CHECK(a && b && fd >= 0);
+	unlink(p);
+	CHECK(put(fd, 4096, 100) == 0 && put(fd, 2 * MiB, 8192) == 0 &&
+	      put(fd, 5 * MiB - 50, 50) == 0 && ftruncate(fd, 5 * MiB - 10) == 0);
+	CHECK(fdata_scan(fd, 5 * MiB - 10, true, a, &ba) == 0);
+	CHECK(fdata_scan(fd, 5 * MiB - 10, false, b, &bb) == 0);
+	CHECK(ba == bb && a->n_runs == 3 && b->n_runs == 3 && ba <= 4 * 4096 + 8192);
+	for (i = 0; i < 3; i++)
+		CHECK(a->runs[i]->off == b->runs[i]->off && a->runs[i]->len == b->runs[i]->len);
+	CHECK(a->runs[2]->off + a->runs[2]->len == 5 * MiB - 10);	/* cut at the size */
+	ret = 0;
+	close(fd);
+	protobuf_c_message_free_unpacked(&a->base, NULL);
+	protobuf_c_message_free_unpacked(&b->base, NULL);
+	return ret;
+}
+
+static int test_scan(void)
+{
+	return scan_both("/tmp") || scan_both("/dev/shm") ? -1 : 0;
+}
+
 static int setup(void)
 {
 	log_init(NULL, NULL, LOG_NONE);
@@ -173,6 +207,7 @@ static const struct unit_case cases[] = {
 	{ "quiet logging", setup },
 	{ "run lists: bounds, order, raw image size, run count", test_check },
 	{ "a sparse file round trip keeps bytes and holes", test_round_trip },
+	{ "FIEMAP finds the runs SEEK_DATA finds, and counts their bytes", test_scan },
 };
 
 UNIT_MAIN(cases)

@@ -14,6 +14,8 @@
 
 #include "unit.h"
 #include "tmpdir.h"
+#include "est-fd.h"
+#include "est-import-int.h"
 #include "files.h"
 #include "image.h"
 #include "log.h"
@@ -471,14 +473,14 @@ static int test_pty_sessions(void)
 	return 0;
 }
 
-#define FD_KIND(name, value, ops) extern const struct fd_ops ops;
+#define FD_KIND(name, value, ops, est) extern const struct fd_ops ops;
 #include "fd-kinds.def"
 
 /* The one table's rows: each kind found by its value, images told apart. */
 static int test_kind_table(void)
 {
 	static const struct { int value; const struct fd_ops *ops; } rows[] = {
-#define FD_KIND(name, value, ops) { value, &ops },
+#define FD_KIND(name, value, ops, est) { value, &ops },
 #include "fd-kinds.def"
 	};
 	unsigned int i, j;
@@ -490,6 +492,56 @@ static int test_kind_table(void)
 			CHECK(strcmp(img_desc(i)->name, img_desc(j)->name));
 			CHECK(!img_desc(i)->magic || img_desc(i)->magic != img_desc(j)->magic);
 		}
+	return 0;
+}
+
+/*
+ * The established format's side of the table: every kind whose descriptors
+ * have an established fd type is converted both ways without a list kept
+ * by hand. Either its FD_EST row names converters (and the importer finds
+ * that row by the type), or its type is one of the three the converters
+ * handle by hand (REG: files, directories, devices, paths; PIPE; UNIXSK),
+ * which a new kind does not get without writing that conversion.
+ */
+static int test_est_rows(void)
+{
+	static const struct { FdKind kind; Est__FdTypes type; } kinds[] = {
+#define FD_KIND(name, value, ops, est) { FD_KIND__FD_##name, EST__FD_TYPES__##est },
+#include "fd-kinds.def"
+	};
+	static const struct {
+		FdKind kind;
+		enum img_kind img;
+		const struct est_fd_exp *e;
+		const struct est_fd_imp *i;
+	} rows[] = {
+#define FD_EST(kind, img, conv) { FD_KIND__FD_##kind, IMG_##img, &conv##_exp, &conv##_imp },
+#include "fd-kinds.def"
+	};
+	unsigned int i, j, n;
+
+	CHECK(imp_fd_kind(0, &n) && n == ARRAY_SIZE(rows));
+	for (i = 0; i < ARRAY_SIZE(kinds); i++) {
+		Est__FdTypes t = kinds[i].type;
+		const struct imp_fd_kind *k = imp_fd_kind(t, NULL);
+		bool by_hand = t == EST__FD_TYPES__REG || t == EST__FD_TYPES__PIPE ||
+			       t == EST__FD_TYPES__UNIXSK;
+
+		CHECK(est_fd_type(kinds[i].kind) == t);
+		for (j = 0; j < ARRAY_SIZE(rows); j++)
+			if (rows[j].kind == kinds[i].kind)
+				break;
+		if (j == ARRAY_SIZE(rows)) {	/* no FD_EST row */
+			CHECK(t == EST__FD_TYPES__UND || by_hand);
+			continue;
+		}
+		CHECK(!by_hand && t != EST__FD_TYPES__UND);
+		CHECK(k && k->kind == kinds[i].kind && k->img == rows[j].img);
+		CHECK(k->conv == rows[j].i && rows[j].i->member && rows[j].i->conv);
+	}
+	for (i = 0; i < ARRAY_SIZE(rows); i++)
+		for (j = i + 1; j < ARRAY_SIZE(rows); j++)
+			CHECK(est_fd_type(rows[i].kind) != est_fd_type(rows[j].kind));
 	return 0;
 }
 
@@ -506,6 +558,8 @@ static const struct unit_case cases[] = {
 	{ "a signal owner out of range is refused", test_bad_fown },
 	{ "a write-life hint out of range is refused", test_bad_write_hint },
 	{ "every fd-kind row has its ops, every image its own name and magic", test_kind_table },
+	{ "every fd kind with an established type converts both ways, found by its row",
+	  test_est_rows },
 };
 
 UNIT_MAIN(cases)

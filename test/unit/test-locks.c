@@ -25,7 +25,8 @@ static const char locks_txt[] =
 	"2: OFDLCK ADVISORY  READ  -1 08:01:77 100 EOF\n"
 	"3: FLOCK  ADVISORY  WRITE 4321 00:2a:123 0 EOF\n"
 	"4: LEASE  ACTIVE    READ  55 00:2a:9 0 EOF\n"
-	"5: DELEG  BREAKING  UNLCK 56 00:2a:10 0 EOF\n";
+	"5: DELEG  BREAKING  UNLCK 56 00:2a:10 0 EOF\n"
+	"6: LEASE  BREAKING  UNLCK 57 00:2a:11 0 EOF\n";
 
 static int test_handmade(void)
 {
@@ -33,7 +34,7 @@ static int test_handmade(void)
 	const struct proc_lock *l;
 
 	CHECK(PARSE_STR(locks_txt, &ls) == 0);
-	CHECK(ls.nr == 6);
+	CHECK(ls.nr == 7);
 	l = &ls.l[0];
 	CHECK(l->id == 1 && !l->blocked && l->kind == PROC_LOCK_POSIX && l->write);
 	CHECK(l->pid == 1234 && l->maj == 0xfe && l->min == 0 && l->ino == 10962232);
@@ -44,7 +45,10 @@ static int test_handmade(void)
 	CHECK(l->kind == PROC_LOCK_OFD && l->pid == -1 && l->maj == 8 && l->min == 1);
 	CHECK(l->start == 100 && l->end == UINT64_MAX);
 	CHECK(ls.l[3].kind == PROC_LOCK_FLOCK && ls.l[3].write && ls.l[3].min == 0x2a);
-	CHECK(ls.l[4].kind == PROC_LOCK_LEASE && ls.l[5].kind == PROC_LOCK_LEASE);
+	/* an NFS delegation is no lease of a process; a lease being broken is not active */
+	CHECK(ls.l[4].kind == PROC_LOCK_LEASE && ls.l[4].lease_active && !ls.l[4].write);
+	CHECK(ls.l[4].pid == 55 && ls.l[5].kind == PROC_LOCK_OTHER);
+	CHECK(ls.l[6].kind == PROC_LOCK_LEASE && !ls.l[6].lease_active);
 	proc_locks_free(&ls);
 	CHECK(PARSE_STR("", &ls) == 0 && ls.nr == 0);
 	return 0;
