@@ -30,6 +30,7 @@
 #define LOG_PREFIX "restore: "
 #include "commands.h"
 #include "kerndat.h"
+#include "action.h"
 #include "kernel-compat.h"
 #include "log.h"
 #include "restore.h"
@@ -392,6 +393,11 @@ static int release_tree(const struct rst_tree *tr, int *go_w)
 
 int cmd_restore(struct cr_options *o)
 {
+	return restore_run(o, NULL);
+}
+
+int restore_run(struct cr_options *o, pid_t *root)
+{
 	struct rst_tree tr;
 	int dirfd, pfd[2] = { -1, -1 }, gfd[2] = { -1, -1 }, ret = -1;
 	uint64_t t0 = 0, t_fork = 0;
@@ -402,6 +408,8 @@ int cmd_restore(struct cr_options *o)
 	int est;
 
 	memset(&tr, 0, sizeof(tr));
+	if (run_action(o, ACT_PRE_RESTORE, 0))
+		return -1;
 	dirfd = open(o->images_dir ? o->images_dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0) {
 		pr_perror("cannot open the images dir %s", o->images_dir ? o->images_dir : ".");
@@ -464,7 +472,8 @@ int cmd_restore(struct cr_options *o)
 	/* The root holds its own descriptors now: criu must not keep the objects alive. */
 	rst_shmem_free(&tr.shm);
 	rst_ghosts_close();
-	if (collect_status(&tr, pfd[0], &ts) || release_tree(&tr, &gfd[1])) {
+	if (collect_status(&tr, pfd[0], &ts) || run_action(o, ACT_POST_RESTORE, pid) ||
+	    run_action(o, ACT_PRE_RESUME, pid) || release_tree(&tr, &gfd[1])) {
 		pr_err("restoring the tree of %d failed; every process of it is killed", pid);
 		kill_tree(&tr, pid, &gfd[1], &ts);
 		goto out;
@@ -480,6 +489,12 @@ int cmd_restore(struct cr_options *o)
 		goto out;
 	}
 	pr_info("tree of %d restored (%zu processes)", pid, tr.nr);
+	if (root)
+		*root = pid;
+	if (run_action(o, ACT_POST_RESUME, pid)) {
+		kill_tree(&tr, pid, &gfd[1], &ts);
+		goto out;
+	}
 	write_stats(o, &tr, t_fork - t0, now_us() - t_fork);
 	if (wait_stopped(&tr, o)) {
 		kill_tree(&tr, pid, &gfd[1], &ts);
