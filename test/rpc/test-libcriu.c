@@ -297,6 +297,43 @@ static int test_restore_child_refused(void)
 	return 0;
 }
 
+/* criu service -d: a socket, a pidfile, one forked criu per connection. */
+static int service(const char *dir)
+{
+	char sock[256], pidf[256], cmd[PATH_MAX + 600];
+	int pid = 0, ret;
+	FILE *f;
+
+	snprintf(sock, sizeof(sock), "%s/criu.sock", dir);
+	snprintf(pidf, sizeof(pidf), "%s/service.pid", dir);
+	snprintf(cmd, sizeof(cmd), "%s service -d --address %s --pidfile %s", criu_bin, sock, pidf);
+	CHECK(system(cmd) == 0);	/* returns once the socket listens */
+	f = fopen(pidf, "r");
+	CHECK(f && fscanf(f, "%d", &pid) == 1 && pid > 0);
+	fclose(f);
+	CHECK(criu_init_opts() == 0);
+	criu_set_service_address(sock);
+	ret = criu_get_version();
+	ret = ret >= 40000 && criu_check() == 0 && criu_get_version() == ret ? 0 : -1;
+	criu_free_opts();
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);	/* the daemon is this subreaper's orphan */
+	CHECK(ret == 0);
+	return 0;
+}
+
+static int test_service(void)
+{
+	char dir[] = "/tmp/libcriu-XXXXXX";
+	int ret;
+
+	if (!mkdtemp(dir))
+		return -1;
+	ret = service(dir);
+	rm_dir(dir);
+	return ret;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(void);
@@ -307,6 +344,7 @@ static const struct {
 	{ "dump and restore a child with notifications", test_dump_restore },
 	{ "a notify callback refuses pre-dump", test_refused },
 	{ "restore_child is refused", test_restore_child_refused },
+	{ "criu service on a socket", test_service },
 };
 
 int main(int argc, char **argv)
