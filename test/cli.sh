@@ -356,6 +356,24 @@ t_action_scripts() {
 	pass "$1"
 }
 
+# make install into a DESTDIR: the binary, the library and its links, the
+# header, the man page and a pkg-config file that points at them.
+t_make_install() {
+	local d=$TMP/inst
+	make -s install DESTDIR="$d" PREFIX=/usr/local >"$TMP/out" 2>&1 ||
+		{ fail "$1" "make install: $(cat "$TMP/out")"; return; }
+	for f in sbin/criu lib/libcriu.so.2 lib/libcriu.so include/criu/criu.h \
+		share/man/man8/criu.8 lib/pkgconfig/criu.pc; do
+		[ -e "$d/usr/local/$f" ] || { fail "$1" "no $f"; return; }
+	done
+	[ "$("$d/usr/local/sbin/criu" --version | head -1)" = "$("$CRIU" --version | head -1)" ] ||
+		{ fail "$1" "installed criu --version differs"; return; }
+	PKG_CONFIG_PATH=$d/usr/local/lib/pkgconfig pkg-config --cflags --libs criu >"$TMP/out" 2>&1 &&
+		grep -q -- "-I/usr/local/include/criu" "$TMP/out" && grep -q -- "-lcriu" "$TMP/out" ||
+		{ fail "$1" "pkg-config: $(cat "$TMP/out")"; return; }
+	pass "$1"
+}
+
 t_close_option() {
 	run check --close 1 --feature memfd
 	[ $rc -eq 0 ] && [ ! -s "$TMP/out" ] || { fail "$1" "--close 1 kept stdout: $(cat "$TMP/out")"; return; }

@@ -23,6 +23,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <dirent.h>
 
 #include "criu.h"
 
@@ -119,6 +120,24 @@ static int verdict(pid_t pid)
 
 /* ---- helpers ----------------------------------------------------------------- */
 
+/* How many descriptors @pid has (criu's socket must not leak into the tree). */
+static int nr_fds(pid_t pid)
+{
+	char path[64];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
 static char stages[512];
 
 static int record_stage(char *action, criu_notify_arg_t na)
@@ -201,10 +220,11 @@ static int test_no_binary(void)
 static int dump_restore(char *dir)
 {
 	pid_t pid, got;
-	int fd;
+	int fd, nfds;
 
 	pid = start_child();
 	CHECK(pid > 0);
+	nfds = nr_fds(pid);
 	fd = setup(dir);
 	CHECK(fd >= 0);
 	criu_set_pid(pid);
@@ -224,6 +244,7 @@ static int dump_restore(char *dir)
 	criu_free_opts();
 	CHECK(got == pid);
 	CHECK(!strcmp(stages, "pre-restore post-restore pre-resume post-resume "));
+	CHECK(nr_fds(pid) == nfds);	/* none of criu's (its socket) came along */
 	CHECK(verdict(pid) == 0);
 	return 0;
 }

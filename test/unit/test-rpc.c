@@ -16,6 +16,7 @@
 #include "log.h"
 #include "options.h"
 #include "rpc.h"
+#include "tmpdir.h"
 #include "unit.h"
 
 static struct cr_options o;
@@ -386,6 +387,85 @@ static int test_malformed(void)
 	return 0;
 }
 
+/* A sleeping session leader to dump; -1 when it cannot start. */
+static pid_t start_sleeper(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		setsid();
+		dup2(null, 0), dup2(null, 1), dup2(null, 2);
+		for (;;)
+			pause();
+	}
+	return pid;
+}
+
+static char proc_state(pid_t pid)
+{
+	char path[64], buf[256], *p;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+	fclose(f);
+	return p && p[1] ? p[2] : 0;
+}
+
+/*
+ * The caller says go on at pre-dump and goes away at post-dump, while the
+ * tree is frozen and its images written: the dump fails, the tree runs on.
+ */
+static int caller_gone(pid_t pid)
+{
+	CriuReq req = CRIU_REQ__INIT;
+	CriuOpts ro = CRIU_OPTS__INIT;
+	CriuResp *r;
+	int i;
+
+	req.type = CRIU_REQ_TYPE__DUMP;
+	req.opts = &ro;
+	ro.images_dir = (char *)unit_dir_path();
+	ro.has_pid = 1, ro.pid = pid;
+	ro.has_notify_scripts = 1, ro.notify_scripts = 1;
+	CHECK(start_session() == 0);
+	r = ask(&req);
+	CHECK(r && r->type == CRIU_REQ_TYPE__NOTIFY && r->notify);
+	CHECK_STR(r->notify->script, "pre-dump");
+	criu_resp__free_unpacked(r, NULL);
+	req.type = CRIU_REQ_TYPE__NOTIFY;
+	req.opts = NULL;
+	req.has_notify_success = 1, req.notify_success = 1;
+	r = ask(&req);
+	CHECK(r && r->type == CRIU_REQ_TYPE__NOTIFY && r->notify);
+	CHECK_STR(r->notify->script, "post-dump");
+	criu_resp__free_unpacked(r, NULL);
+	CHECK(end_session() == 0);	/* closes our end, waits for the server */
+	for (i = 0; i < 100 && proc_state(pid) != 'S'; i++)
+		usleep(10000);
+	CHECK(proc_state(pid) == 'S');	/* running (sleeping in pause), not stopped */
+	return 0;
+}
+
+static int test_caller_gone(void)
+{
+	pid_t pid;
+	int ret;
+
+	CHECK(unit_fresh_dir("rpc") >= 0);
+	pid = start_sleeper();
+	CHECK(pid > 0);
+	ret = caller_gone(pid);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return ret;
+}
+
 static int test_decode_bounds(void)
 {
 	static uint8_t big[RPC_MSG_MAX + 1];
@@ -406,6 +486,7 @@ static const struct unit_case cases[] = {
 	{ "every request type answered", test_every_type },
 	{ "malformed requests answered", test_malformed },
 	{ "decoder bounds", test_decode_bounds },
+	{ "a caller gone mid-dump leaves the tree running", test_caller_gone },
 };
 
 UNIT_MAIN(cases)
