@@ -266,6 +266,28 @@ static int start_session(void)
 	return server > 0 ? 0 : -1;
 }
 
+/* The same served by the criu binary, as a runtime starts it: criu swrk FD. */
+static int start_swrk(void)
+{
+	char self[4096], fd[16], *slash;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 32);
+
+	if (n <= 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
+		return -1;
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	strcpy(slash ? slash : self, "/../../criu/criu");
+	snprintf(fd, sizeof(fd), "%d", sv[1]);
+	server = fork();
+	if (server == 0) {
+		fcntl(sv[1], F_SETFD, 0);
+		execl(self, "criu", "swrk", fd, (char *)NULL);
+		_exit(127);
+	}
+	close(sv[1]);
+	return server > 0 ? 0 : -1;
+}
+
 static int end_session(void)
 {
 	int st;
@@ -466,6 +488,70 @@ static int test_caller_gone(void)
 	return ret;
 }
 
+/* Answer NOTIFYs with go on until @stage, then go away; 0 when @stage came. */
+static int notify_until(CriuReq *req, const char *stage)
+{
+	CriuReq go = CRIU_REQ__INIT;
+	CriuResp *r = ask(req);
+
+	go.type = CRIU_REQ_TYPE__NOTIFY;
+	go.has_notify_success = 1, go.notify_success = 1;
+	while (r && r->type == CRIU_REQ_TYPE__NOTIFY && r->notify && strcmp(r->notify->script, stage)) {
+		criu_resp__free_unpacked(r, NULL);
+		r = ask(&go);
+	}
+	CHECK(r && r->type == CRIU_REQ_TYPE__NOTIFY);
+	criu_resp__free_unpacked(r, NULL);
+	return end_session();
+}
+
+/*
+ * A dump over RPC, then a restore whose caller goes away at post-restore,
+ * the whole tree made and waiting: nothing of it is left.
+ */
+static int restore_gone(pid_t pid)
+{
+	CriuReq req = CRIU_REQ__INIT;
+	CriuOpts ro = CRIU_OPTS__INIT;
+	CriuResp *r;
+	int i;
+
+	req.type = CRIU_REQ_TYPE__DUMP;
+	req.opts = &ro;
+	ro.images_dir = (char *)unit_dir_path();
+	ro.has_pid = 1, ro.pid = pid;
+	CHECK(start_session() == 0);
+	r = ask(&req);
+	CHECK(r && r->success);
+	criu_resp__free_unpacked(r, NULL);
+	CHECK(end_session() == 0);
+	CHECK(waitpid(pid, NULL, 0) == pid);	/* killed by the dump */
+
+	req.type = CRIU_REQ_TYPE__RESTORE;
+	ro.has_pid = 0;
+	ro.has_notify_scripts = 1, ro.notify_scripts = 1;
+	CHECK(start_swrk() == 0);	/* a restore needs criu's own image to leave */
+	CHECK(notify_until(&req, "post-restore") == 0);
+	for (i = 0; i < 100 && kill(pid, 0) == 0; i++)
+		usleep(10000);
+	CHECK(kill(pid, 0) == -1 && errno == ESRCH);
+	return 0;
+}
+
+static int test_restore_caller_gone(void)
+{
+	pid_t pid;
+	int ret;
+
+	CHECK(unit_fresh_dir("rpc") >= 0);
+	pid = start_sleeper();
+	CHECK(pid > 0);
+	ret = restore_gone(pid);
+	if (ret && kill(pid, SIGKILL) == 0)
+		waitpid(pid, NULL, 0);
+	return ret;
+}
+
 static int test_decode_bounds(void)
 {
 	static uint8_t big[RPC_MSG_MAX + 1];
@@ -487,6 +573,7 @@ static const struct unit_case cases[] = {
 	{ "malformed requests answered", test_malformed },
 	{ "decoder bounds", test_decode_bounds },
 	{ "a caller gone mid-dump leaves the tree running", test_caller_gone },
+	{ "a caller gone mid-restore leaves nothing", test_restore_caller_gone },
 };
 
 UNIT_MAIN(cases)
