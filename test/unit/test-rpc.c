@@ -474,7 +474,8 @@ static int caller_gone(pid_t pid)
 	return 0;
 }
 
-static int test_caller_gone(void)
+/* @fn on a fresh sleeper in a fresh directory; the sleeper is ended after. */
+static int with_sleeper(int (*fn)(pid_t pid))
 {
 	pid_t pid;
 	int ret;
@@ -482,10 +483,15 @@ static int test_caller_gone(void)
 	CHECK(unit_fresh_dir("rpc") >= 0);
 	pid = start_sleeper();
 	CHECK(pid > 0);
-	ret = caller_gone(pid);
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
+	ret = fn(pid);
+	if (kill(pid, SIGKILL) == 0)
+		waitpid(pid, NULL, 0);
 	return ret;
+}
+
+static int test_caller_gone(void)
+{
+	return with_sleeper(caller_gone);
 }
 
 /* Answer NOTIFYs with go on until @stage, then go away; 0 when @stage came. */
@@ -540,16 +546,7 @@ static int restore_gone(pid_t pid)
 
 static int test_restore_caller_gone(void)
 {
-	pid_t pid;
-	int ret;
-
-	CHECK(unit_fresh_dir("rpc") >= 0);
-	pid = start_sleeper();
-	CHECK(pid > 0);
-	ret = restore_gone(pid);
-	if (ret && kill(pid, SIGKILL) == 0)
-		waitpid(pid, NULL, 0);
-	return ret;
+	return with_sleeper(restore_gone);
 }
 
 static int test_decode_bounds(void)
