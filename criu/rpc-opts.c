@@ -163,10 +163,19 @@ static int fn_log_to_stderr(struct rpc_conn *c, const CriuOpts *ro, struct cr_op
 	return ro->log_to_stderr ? opts_set_rpc(o, "log-file", "-") : 0;
 }
 
+/* runc names /etc/criu/runc.conf in every request: a file that is not there is no error. */
 static int fn_config_file(struct rpc_conn *c, const CriuOpts *ro, struct cr_options *o)
 {
 	(void)c;
-	return opts_apply_config_file(o, ro->config_file);
+	if (access(ro->config_file, F_OK) && errno == ENOENT) {
+		pr_info("config file %s is not there: nothing to read", ro->config_file);
+		return 0;
+	}
+	if (opts_apply_config_file(o, ro->config_file)) {	/* it said why on stderr */
+		pr_err("config file %s refused", ro->config_file);
+		return -1;
+	}
+	return 0;
 }
 
 /* Two strings joined by @sep, set as option @name. */
@@ -272,6 +281,20 @@ static int fn_empty_ns(struct rpc_conn *c, const CriuOpts *ro, struct cr_options
 	return ro->empty_ns ? opts_set_rpc(o, "empty-ns", "net") : 0;
 }
 
+/*
+ * The master of an external pty, sent back to the caller at restore. runc
+ * asks for it on dump too, where it means nothing: only a restore refuses it.
+ */
+static int fn_orphan_pts_master(struct rpc_conn *c, const CriuOpts *ro, struct cr_options *o)
+{
+	(void)o;
+	if (ro->orphan_pts_master && c->req_type == CRIU_REQ_TYPE__RESTORE) {
+		pr_err("not supported yet: criu_opts.orphan_pts_master on restore");
+		return -1;
+	}
+	return 0;
+}
+
 static int fn_manage_cgroups(struct rpc_conn *c, const CriuOpts *ro, struct cr_options *o)
 {
 	(void)c;
@@ -285,10 +308,11 @@ static int fn_manage_cgroups(struct rpc_conn *c, const CriuOpts *ro, struct cr_o
 #define ENUM(f, opt, t)		{ .field = f, .option = opt, .enum_text = t }
 #define FN(f, fun)		{ .field = f, .fn = fun }
 #define REFUSE(f, why)		{ .field = f, .refused = why }
+#define EARLY(f, opt, fun)	{ .field = f, .option = opt, .fn = fun, .early = true }
 
 const struct rpc_opt rpc_opt_map[] = {
-	FN("images_dir_fd", fn_images_dir_fd),
-	TO("images_dir", "images-dir"),
+	EARLY("images_dir_fd", NULL, fn_images_dir_fd),
+	EARLY("images_dir", "images-dir", NULL),
 	TO("pid", "tree"),
 	TO("leave_running", "leave-running"),
 	TO("ext_unix_sk", "ext-unix-sk"),
@@ -296,15 +320,15 @@ const struct rpc_opt rpc_opt_map[] = {
 	TO("evasive_devices", "evasive-devices"),
 	TO("shell_job", "shell-job"),
 	TO("file_locks", "file-locks"),
-	TO("log_level", "verbosity"),
-	FN("log_file", fn_log_file),
+	EARLY("log_level", "verbosity", NULL),
+	EARLY("log_file", NULL, fn_log_file),
 	REFUSE("ps", "page server"),
 	FN("notify_scripts", fn_notify_scripts),
 	TO("root", "root"),
 	TO("parent_img", "prev-images-dir"),
 	TO("track_mem", "track-mem"),
 	TO("auto_dedup", "auto-dedup"),
-	FN("work_dir_fd", fn_work_dir_fd),
+	EARLY("work_dir_fd", NULL, fn_work_dir_fd),
 	TO("link_remap", "link-remap"),
 	FN("veths", fn_veths),
 	REFUSE("cpu_cap", "CPU capability mask"),
@@ -336,7 +360,7 @@ const struct rpc_opt rpc_opt_map[] = {
 	TO("weak_sysctls", "weak-sysctls"),
 	TO("lazy_pages", "lazy-pages"),
 	FN("status_fd", fn_status_fd),
-	REFUSE("orphan_pts_master", "orphan pts master"),
+	FN("orphan_pts_master", fn_orphan_pts_master),
 	FN("config_file", fn_config_file),
 	TO("tcp_close", "tcp-close"),
 	TO("lsm_profile", "lsm-profile"),
@@ -356,7 +380,7 @@ const struct rpc_opt rpc_opt_map[] = {
 	TO("unprivileged", "unprivileged"),
 	TO("leave_stopped", "leave-stopped"),
 	TO("display_stats", "display-stats"),
-	FN("log_to_stderr", fn_log_to_stderr),
+	EARLY("log_to_stderr", NULL, fn_log_to_stderr),
 	TO("allow_uprobes", "allow-uprobes"),
 	TO("ghost_fiemap", "ghost-fiemap"),
 	ENUM("file_validation_method", "file-validation", validation_methods),
@@ -437,6 +461,10 @@ static int apply_one(struct rpc_conn *c, const struct rpc_opt *m, const CriuOpts
 	}
 	if (!field_present(ro, f))
 		return 0;
+	/* false asks for nothing, as --no-x of an option not built yet */
+	if (m->refused && f->type == PROTOBUF_C_TYPE_BOOL && f->label != PROTOBUF_C_LABEL_REPEATED &&
+	    !*(const protobuf_c_boolean *)field_ptr(ro, f))
+		return 0;
 	if (m->refused) {
 		pr_err("not supported yet: criu_opts.%s (%s)", m->field, m->refused);
 		return -1;
@@ -446,20 +474,20 @@ static int apply_one(struct rpc_conn *c, const struct rpc_opt *m, const CriuOpts
 	return apply_generic(m, f, ro, o);
 }
 
-int rpc_opts_fill(struct rpc_conn *c, const CriuOpts *ro, struct cr_options *o)
+int rpc_opts_fill(struct rpc_conn *c, const CriuOpts *ro, struct cr_options *o, bool early)
 {
 	unsigned int i;
 
 	/* the config file first: the request's own fields win over it */
-	if (ro->config_file && fn_config_file(c, ro, o))
+	if (!early && ro->config_file && fn_config_file(c, ro, o))
 		return -1;
 	for (i = 0; i < rpc_opt_map_size; i++) {
-		if (rpc_opt_map[i].fn == fn_config_file)
+		if (rpc_opt_map[i].fn == fn_config_file || rpc_opt_map[i].early != early)
 			continue;
 		if (apply_one(c, &rpc_opt_map[i], ro, o))
 			return -1;
 	}
-	if (ro->base.n_unknown_fields) {
+	if (!early && ro->base.n_unknown_fields) {
 		pr_err("not supported yet: %u field(s) of criu_opts this criu does not know",
 		       ro->base.n_unknown_fields);
 		return -1;

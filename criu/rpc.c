@@ -122,23 +122,31 @@ static int notify_caller(void *arg, const char *stage, pid_t root)
 
 /* ---- requests ----------------------------------------------------------------- */
 
-/* The request's options, checked as the command line's are; the log opened. */
+/*
+ * The request's options, checked as the command line's are. The rows that
+ * say where the log goes come first, so that whatever is refused after is
+ * in the log the caller reads (runc and podman show only its name).
+ */
 static int setup_opts(struct rpc_conn *c, const CriuReq *req, struct cr_options *o, bool dirs)
 {
-	if (req->opts && rpc_opts_fill(c, req->opts, o))
+	if (req->opts && rpc_opts_fill(c, req->opts, o, true))
 		return -1;
-	if (dirs && !o->images_dir) {
-		pr_err("the request names no images directory (images_dir_fd or images_dir)");
-		return -1;
-	}
 	if (o->images_dir && !o->work_dir && !(o->work_dir = strdup(o->images_dir)))
-		return -1;
-	if (opts_check_supported(o))
 		return -1;
 	if (o->log_file && log_init(o->work_dir, o->log_file, o->verbosity))
 		return -1;
 	if (!o->log_file)
 		log_set_level(o->verbosity);
+	pr_info("criu %s (%s): RPC request %d from %d", CRIU_VERSION, CRIU_GITID, req->type,
+		(int)c->peer);
+	if (req->opts && rpc_opts_fill(c, req->opts, o, false))
+		return -1;
+	if (dirs && !o->images_dir) {
+		pr_err("the request names no images directory (images_dir_fd or images_dir)");
+		return -1;
+	}
+	if (opts_check_supported(o))
+		return -1;
 	if (c->notify)
 		action_set_notify(notify_caller, c);
 	return 0;
@@ -307,6 +315,7 @@ static int serve_one(struct rpc_conn *c, const uint8_t *buf, size_t len, bool *k
 	*keep_open = false;
 	req = rpc_req_decode(buf, len);
 	resp.type = req ? req->type : CRIU_REQ_TYPE__EMPTY;
+	c->req_type = resp.type;
 	ret = req ? dispatch(c, req, &resp) : -1;
 	resp.success = ret == 0;
 	if (ret) {

@@ -32,6 +32,7 @@ struct rpc_conn {
 	int	sk;
 	pid_t	peer;			/* the caller, whose descriptors the fds name */
 	bool	notify;			/* notify_scripts: NOTIFY at each action stage */
+	int	req_type;		/* the request being served (CriuReqType) */
 	int	held[RPC_HELD_FDS_MAX];	/* our copies of the caller's descriptors */
 	unsigned int nr_held;
 };
@@ -43,6 +44,7 @@ struct rpc_opt {
 	int (*fn)(struct rpc_conn *c, const CriuOpts *ro, struct cr_options *o);
 	const char *const *enum_text;	/* enum fields: option text of value N */
 	const char *refused;		/* set: the field is refused with this reason */
+	bool early;			/* where images and the log go: filled first */
 };
 
 extern const struct rpc_opt rpc_opt_map[];
@@ -52,11 +54,13 @@ extern const unsigned int rpc_opt_map_size;
 CriuReq *rpc_req_decode(const void *buf, size_t len);
 
 /*
- * Fill @o (opts_init()ed) from @ro. Descriptors of the caller are copied
+ * Fill @o (opts_init()ed) from @ro. @early: only the rows that say where
+ * images and the log go (so the log can be opened before the rest is
+ * looked at), else every other row. Descriptors of the caller are copied
  * into c->held (released by rpc_conn_release). Returns 0, or -1 after
  * logging the first field refused or malformed.
  */
-int rpc_opts_fill(struct rpc_conn *c, const CriuOpts *ro, struct cr_options *o);
+int rpc_opts_fill(struct rpc_conn *c, const CriuOpts *ro, struct cr_options *o, bool early);
 void rpc_conn_release(struct rpc_conn *c);
 
 /* Send one response. Returns 0 or -1 (the caller is gone). */

@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(req->opts->config_file);
 		req->opts->config_file = NULL;
 		opts_init(&o);
-		if (!rpc_opts_fill(&c, req->opts, &o))
+		if (!rpc_opts_fill(&c, req->opts, &o, true) && !rpc_opts_fill(&c, req->opts, &o, false))
 			opts_check_supported(&o);
 		opts_free(&o);
 		rpc_conn_release(&c);

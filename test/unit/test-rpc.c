@@ -40,7 +40,7 @@ static int fill(const CriuOpts *ro)
 	conn.peer = getpid();
 	log_error_reset();
 	log_set_level(LOG_NONE);	/* the errors are expected; log_first_error() has them */
-	return rpc_opts_fill(&conn, ro, &o);
+	return rpc_opts_fill(&conn, ro, &o, true) || rpc_opts_fill(&conn, ro, &o, false) ? -1 : 0;
 }
 
 static int test_every_field_has_a_row(void)
@@ -236,6 +236,18 @@ static int test_refused(void)
 	criu_opts__init(&ro);
 	ro.images_dir_fd = 99999;
 	CHECK(fill(&ro) == -1 && strstr(log_first_error(), "images-dir"));
+	/* runc asks for the pty master on dump too: only a restore refuses it */
+	criu_opts__init(&ro);
+	ro.has_orphan_pts_master = 1, ro.orphan_pts_master = 1;
+	CHECK(fill(&ro) == 0);
+	conn.req_type = CRIU_REQ_TYPE__RESTORE;
+	CHECK(rpc_opts_fill(&conn, &ro, &o, false) == -1);
+	CHECK(strstr(log_first_error(), "orphan_pts_master"));
+	conn.req_type = 0;
+	/* a config file that is not there is no error (runc names one always) */
+	criu_opts__init(&ro);
+	ro.config_file = "/nonexistent/runc.conf";
+	CHECK(fill(&ro) == 0);
 	/* an option not built yet: set, then refused as on the command line */
 	criu_opts__init(&ro);
 	ro.has_tcp_established = 1, ro.tcp_established = 1;
@@ -409,19 +421,34 @@ static int test_malformed(void)
 	return 0;
 }
 
-/* A sleeping session leader to dump; -1 when it cannot start. */
+/* A sleeping session leader to dump, once it is one; -1 when it cannot start. */
 static pid_t start_sleeper(void)
 {
-	pid_t pid = fork();
+	int p[2];
+	pid_t pid;
+	char c;
 
+	if (pipe2(p, O_CLOEXEC))
+		return -1;
+	pid = fork();
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDWR);
 
 		setsid();
 		dup2(null, 0), dup2(null, 1), dup2(null, 2);
+		if (write(p[1], "r", 1) != 1)
+			_exit(1);
+		close(p[0]), close(p[1]);
 		for (;;)
 			pause();
 	}
+	close(p[1]);
+	if (pid > 0 && read(p[0], &c, 1) != 1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		pid = -1;
+	}
+	close(p[0]);
 	return pid;
 }
 
