@@ -11,7 +11,6 @@
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 
 #define LOG_PREFIX "rpc: "
 #include "log.h"
@@ -99,15 +98,19 @@ static int daemonize(const struct cr_options *o)
 	return 0;
 }
 
-/* Accept connections; a forked child serves each and returns 1 (it then ends through main). */
+/*
+ * Accept connections; a forked child serves each and returns 1 (it then
+ * ends through main). The server leaves its children to the kernel to
+ * reap (SIGCHLD ignored), so none is left a zombie when it is stopped; each
+ * child takes the default back, as it waits for what it restores.
+ */
 static int serve(int lsk)
 {
+	signal(SIGCHLD, SIG_IGN);
 	for (;;) {
 		int sk;
 		pid_t pid;
 
-		while (waitpid(-1, NULL, WNOHANG) > 0)
-			;
 		sk = accept4(lsk, NULL, NULL, SOCK_CLOEXEC);
 		if (sk < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
@@ -117,6 +120,7 @@ static int serve(int lsk)
 		}
 		pid = fork();
 		if (pid == 0) {
+			signal(SIGCHLD, SIG_DFL);
 			close(lsk);
 			return rpc_serve_fd(sk) ? -1 : 1;
 		}
