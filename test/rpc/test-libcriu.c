@@ -338,7 +338,12 @@ static int service(const char *dir)
 	ret = ret >= 40000 && criu_check() == 0 && criu_get_version() == ret ? 0 : -1;
 	criu_free_opts();
 	kill(pid, SIGTERM);
-	waitpid(pid, NULL, 0);	/* the daemon is this subreaper's orphan */
+	/*
+	 * The daemon is this subreaper's orphan, and so is a connection's
+	 * criu still ending when the daemon goes: reap every one.
+	 */
+	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+		;
 	CHECK(ret == 0);
 	return 0;
 }
