@@ -488,8 +488,8 @@ int rpc_opts_fill(struct rpc_conn *c, const CriuOpts *ro, struct cr_options *o, 
 			return -1;
 	}
 	if (!early && ro->base.n_unknown_fields) {
-		pr_err("not supported yet: %u field(s) of criu_opts this criu does not know",
-		       ro->base.n_unknown_fields);
+		pr_err("not supported yet: criu_opts field number %u (this criu does not know it)",
+		       ro->base.unknown_fields[0].tag);
 		return -1;
 	}
 	return 0;

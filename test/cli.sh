@@ -374,6 +374,16 @@ t_make_install() {
 	pass "$1"
 }
 
+t_swrk_needs_a_socket() {
+	run swrk abc
+	[ $rc -eq 1 ] && grep -q "swrk takes a descriptor number" "$TMP/err" ||
+		{ fail "$1" "swrk abc: exit $rc: $(cat "$TMP/err")"; return; }
+	run swrk 0 </dev/null
+	[ $rc -eq 1 ] && grep -q "fd 0 is not a unix socket" "$TMP/err" ||
+		{ fail "$1" "swrk 0: exit $rc: $(cat "$TMP/err")"; return; }
+	pass "$1"
+}
+
 t_close_option() {
 	run check --close 1 --feature memfd
 	[ $rc -eq 0 ] && [ ! -s "$TMP/out" ] || { fail "$1" "--close 1 kept stdout: $(cat "$TMP/out")"; return; }

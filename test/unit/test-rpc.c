@@ -236,6 +236,14 @@ static int test_refused(void)
 	criu_opts__init(&ro);
 	ro.images_dir_fd = 99999;
 	CHECK(fill(&ro) == -1 && strstr(log_first_error(), "images-dir"));
+	/* a field of a newer schema: refused by its number */
+	{
+		static const uint8_t newer[] = { 0x08, 0x01, 0xc8, 0x06, 0x01 };	/* 1: 1, 105: 1 */
+		CriuOpts *u = criu_opts__unpack(NULL, sizeof(newer), newer);
+
+		CHECK(u && fill(u) == -1 && strstr(log_first_error(), "field number 105"));
+		criu_opts__free_unpacked(u, NULL);
+	}
 	/* runc asks for the pty master on dump too: only a restore refuses it */
 	criu_opts__init(&ro);
 	ro.has_orphan_pts_master = 1, ro.orphan_pts_master = 1;
