@@ -550,12 +550,12 @@ static int notify_until(CriuReq *req, const char *stage)
  * A dump over RPC, then a restore whose caller goes away at post-restore,
  * the whole tree made and waiting: nothing of it is left.
  */
-static int restore_gone(pid_t pid)
+/* Dump @pid over RPC into the scratch dir (which kills it) and reap it. */
+static int dump_over_rpc(pid_t pid)
 {
 	CriuReq req = CRIU_REQ__INIT;
 	CriuOpts ro = CRIU_OPTS__INIT;
 	CriuResp *r;
-	int i;
 
 	req.type = CRIU_REQ_TYPE__DUMP;
 	req.opts = &ro;
@@ -563,13 +563,23 @@ static int restore_gone(pid_t pid)
 	ro.has_pid = 1, ro.pid = pid;
 	CHECK(start_session() == 0);
 	r = ask(&req);
-	CHECK(r && r->success);
+	CHECK(r && r->success && r->dump && !r->dump->restored);
 	criu_resp__free_unpacked(r, NULL);
 	CHECK(end_session() == 0);
 	CHECK(waitpid(pid, NULL, 0) == pid);	/* killed by the dump */
+	return 0;
+}
 
+static int restore_gone(pid_t pid)
+{
+	CriuReq req = CRIU_REQ__INIT;
+	CriuOpts ro = CRIU_OPTS__INIT;
+	int i;
+
+	CHECK(dump_over_rpc(pid) == 0);
 	req.type = CRIU_REQ_TYPE__RESTORE;
-	ro.has_pid = 0;
+	req.opts = &ro;
+	ro.images_dir = (char *)unit_dir_path();
 	ro.has_notify_scripts = 1, ro.notify_scripts = 1;
 	CHECK(start_swrk() == 0);	/* a restore needs criu's own image to leave */
 	CHECK(notify_until(&req, "post-restore") == 0);
@@ -582,6 +592,47 @@ static int restore_gone(pid_t pid)
 static int test_restore_caller_gone(void)
 {
 	return with_sleeper(restore_gone);
+}
+
+/*
+ * RESTORE then WAIT_PID on one kept-open swrk session: the restored root
+ * is that criu's child, and its end is the status WAIT_PID answers.
+ */
+static int restore_wait(pid_t pid)
+{
+	CriuReq req = CRIU_REQ__INIT;
+	CriuOpts ro = CRIU_OPTS__INIT;
+	CriuResp *r;
+	int ok;
+
+	CHECK(dump_over_rpc(pid) == 0);
+	req.type = CRIU_REQ_TYPE__RESTORE;
+	req.opts = &ro;
+	req.has_keep_open = 1, req.keep_open = 1;
+	ro.images_dir = (char *)unit_dir_path();
+	CHECK(start_swrk() == 0);
+	r = ask(&req);
+	ok = r && r->success && r->restore && r->restore->pid == pid;
+	if (r)
+		criu_resp__free_unpacked(r, NULL);
+	kill(pid, SIGKILL);
+	req.type = CRIU_REQ_TYPE__WAIT_PID;
+	req.opts = NULL;
+	req.has_keep_open = 0;
+	req.has_pid = 1, req.pid = pid;
+	r = ok ? ask(&req) : NULL;
+	ok = ok && r && r->success && r->has_status && WIFSIGNALED(r->status) &&
+	     WTERMSIG(r->status) == SIGKILL;
+	if (r)
+		criu_resp__free_unpacked(r, NULL);
+	CHECK(end_session() == 0);
+	CHECK(ok);
+	return 0;
+}
+
+static int test_restore_wait_pid(void)
+{
+	return with_sleeper(restore_wait);
 }
 
 static int test_decode_bounds(void)
@@ -606,6 +657,7 @@ static const struct unit_case cases[] = {
 	{ "decoder bounds", test_decode_bounds },
 	{ "a caller gone mid-dump leaves the tree running", test_caller_gone },
 	{ "a caller gone mid-restore leaves nothing", test_restore_caller_gone },
+	{ "RESTORE then WAIT_PID on one session", test_restore_wait_pid },
 };
 
 UNIT_MAIN(cases)
