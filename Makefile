@@ -141,6 +141,45 @@ criu/criu: criu/main.o $(CRIU_INTERNAL) $(COMPEL_LIB)
 .PHONY: all
 all: criu/criu
 
+# ---- libcriu: the C API over RPC (criu/lib/criu.h, Documentation/rpc.md) ----------
+# Position-independent objects of its own (.lo), the rpc schema among them.
+LIBCRIU_SONAME	:= libcriu.so.2
+LIBCRIU_SO	:= criu/lib/$(LIBCRIU_SONAME)
+LIBCRIU_OBJ	:= criu/lib/criu.lo criu/lib/rpc.pb-c.lo
+
+criu/lib/criu.lo: criu/lib/criu.c criu/lib/criu.h images/rpc.pb-c.h | deps
+	$(E) "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) $(WARNINGS) -fPIC -fvisibility=default -D_GNU_SOURCE -Icriu/lib -Iimages \
+		-c -o $@ $<
+
+criu/lib/rpc.pb-c.lo: images/rpc.pb-c.c images/rpc.pb-c.h
+	$(E) "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) -fPIC -D_GNU_SOURCE -Iimages -c -o $@ $<
+
+$(LIBCRIU_SO): $(LIBCRIU_OBJ)
+	$(E) "  LINK    $@"
+	$(Q)$(CC) $(CFLAGS) -shared -Wl,-soname,$(LIBCRIU_SONAME) -o $@ $^ \
+		$(shell pkg-config --libs libprotobuf-c 2>/dev/null)
+all: $(LIBCRIU_SO)
+
+# ---- install ---------------------------------------------------------------------
+PREFIX		?= /usr/local
+SBINDIR		?= $(PREFIX)/sbin
+LIBDIR		?= $(PREFIX)/lib
+INCLUDEDIR	?= $(PREFIX)/include
+MANDIR		?= $(PREFIX)/share/man
+.PHONY: install
+install: all
+	$(Q)install -D -m 755 criu/criu $(DESTDIR)$(SBINDIR)/criu
+	$(Q)install -D -m 755 $(LIBCRIU_SO) $(DESTDIR)$(LIBDIR)/$(LIBCRIU_SONAME)
+	$(Q)ln -sf $(LIBCRIU_SONAME) $(DESTDIR)$(LIBDIR)/libcriu.so
+	$(Q)install -D -m 644 criu/lib/criu.h $(DESTDIR)$(INCLUDEDIR)/criu/criu.h
+	$(Q)install -D -m 644 Documentation/criu.8 $(DESTDIR)$(MANDIR)/man8/criu.8
+	$(Q)mkdir -p $(DESTDIR)$(LIBDIR)/pkgconfig
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(CRIU_VERSION)|' \
+		criu/lib/criu.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/criu.pc
+	$(E) "  INSTALL $(DESTDIR)$(PREFIX)"
+
 # ---- tests ---------------------------------------------------------------------
 UNIT_SRC	:= $(wildcard test/unit/test-*.c)
 UNIT_BIN	:= $(UNIT_SRC:.c=)
@@ -153,6 +192,12 @@ test/unit/test-%: test/unit/test-%.c $(CRIU_INTERNAL) $(TEST_HELPERS) $(COMPEL_L
 		$(filter-out $< $(TEST_HELPERS),$(filter %.c,$^)) $(TEST_HELPERS) \
 		$(CRIU_INTERNAL) $(COMPEL_LIB) $(LDLIBS)
 
+# libcriu's own test links the shared library as a caller would.
+test/rpc/test-libcriu: test/rpc/test-libcriu.c criu/lib/criu.h $(LIBCRIU_SO)
+	$(E) "  LINK    $@"
+	$(Q)$(CC) $(CFLAGS) $(WARNINGS) -D_GNU_SOURCE -Icriu/lib -o $@ $< \
+		$(LIBCRIU_SO) -Wl,-rpath,'$$ORIGIN/../../criu/lib'
+
 E2E_SRC		:= $(wildcard test/e2e/*.c)
 E2E_BIN		:= $(E2E_SRC:.c=)
 
@@ -161,7 +206,7 @@ test/e2e/%: test/e2e/%.c $(wildcard test/e2e/*.h)
 	$(Q)$(CC) $(CFLAGS) $(WARNINGS) -D_GNU_SOURCE -Iinclude/common -o $@ $< -lpthread
 
 .PHONY: test-build test
-test-build: all $(UNIT_BIN) $(E2E_BIN) fuzz-build
+test-build: all $(UNIT_BIN) $(E2E_BIN) test/rpc/test-libcriu fuzz-build
 	$(Q)if [ -f compel/Makefile ]; then $(MAKE) --no-print-directory -C compel V=$(V) test-build; fi
 
 test: test-build
@@ -233,9 +278,9 @@ bench: all test/bench/netlock
 # ---- housekeeping --------------------------------------------------------------
 .PHONY: clean
 clean:
-	$(Q)rm -f $(CRIU_OBJ) criu/criu $(CRIU_INTERNAL) $(PB_C) $(PB_H) $(PB_O) $(PIE_BLOB) $(FD_KIND_PROTO) \
+	$(Q)rm -f $(CRIU_OBJ) criu/criu $(CRIU_INTERNAL) $(LIBCRIU_SO) $(LIBCRIU_OBJ) $(PB_C) $(PB_H) $(PB_O) $(PIE_BLOB) $(FD_KIND_PROTO) \
 		criu/pie/*.po criu/pie/*.built.o \
-		$(UNIT_BIN) $(E2E_BIN) $(FUZZ_BIN) $(FUZZ_LIB) scripts/demo-counter test/bench/netlock \
+		$(UNIT_BIN) $(E2E_BIN) $(FUZZ_BIN) $(FUZZ_LIB) test/rpc/test-libcriu scripts/demo-counter test/bench/netlock \
 		$$(find . -name '*.d' -not -path './.git/*')
 	$(Q)rm -rf $(FUZZ_OBJDIR)
 	$(Q)if [ -f compel/Makefile ]; then $(MAKE) --no-print-directory -C compel clean; fi

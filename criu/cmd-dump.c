@@ -34,6 +34,7 @@
 #include "image.h"
 #include "inventory.h"
 #include "kerndat.h"
+#include "action.h"
 #include "tty.h"
 #include "pstree.pb-c.h"
 #include "stats.pb-c.h"
@@ -459,6 +460,8 @@ int cmd_dump(struct cr_options *o)
 	compel_log_init(compel_log, log_get_level() >= LOG_DEBUG ? COMPEL_LOG_DEBUG :
 			log_get_level() >= LOG_INFO ? COMPEL_LOG_INFO : COMPEL_LOG_WARN);
 
+	if (run_action(o, ACT_PRE_DUMP, o->tree_pid))
+		goto fail;
 	pr_info("seizing the tree of %d", o->tree_pid);
 	t_start = dump_now_us();
 	tr.stats.mark = t_start;
@@ -515,6 +518,8 @@ int cmd_dump(struct cr_options *o)
 	if (write_stats(&tr, out.workfd))
 		pr_warn("could not write stats-dump");
 	pr_info("dump of the tree of %d (%zu processes) complete", o->tree_pid, tr.nr);
+	if (run_action(o, ACT_POST_DUMP, o->tree_pid))
+		goto fail;
 	if (finish(&tr))
 		goto done;
 	ret = 0;

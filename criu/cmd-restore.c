@@ -30,6 +30,7 @@
 #define LOG_PREFIX "restore: "
 #include "commands.h"
 #include "kerndat.h"
+#include "action.h"
 #include "kernel-compat.h"
 #include "log.h"
 #include "manifest.h"
@@ -487,7 +488,8 @@ static pid_t fork_root(struct rst_tree *tr, const struct cr_options *o, int pfd[
  * that last step), the pidfile, the stats, the stopped ones stopped.
  */
 static int after_release(const struct rst_tree *tr, const struct cr_options *o, pid_t pid,
-			 const struct tree_status *ts, uint64_t fork_us, uint64_t t_fork)
+			 const struct tree_status *ts, uint64_t fork_us, uint64_t t_fork,
+			 pid_t *root)
 {
 	size_t i;
 
@@ -500,11 +502,20 @@ static int after_release(const struct rst_tree *tr, const struct cr_options *o, 
 	if (write_pidfile(o, pid))
 		return -1;
 	pr_info("tree of %d restored (%zu processes)", pid, tr->nr);
+	if (root)
+		*root = pid;
+	if (run_action(o, ACT_POST_RESUME, pid))
+		return -1;
 	write_stats(o, tr, fork_us, now_us() - t_fork);
 	return wait_stopped(tr, o);
 }
 
 int cmd_restore(struct cr_options *o)
+{
+	return restore_run(o, NULL);
+}
+
+int restore_run(struct cr_options *o, pid_t *root)
 {
 	struct rst_tree tr;
 	int dirfd, pfd[2] = { -1, -1 }, gfd[2] = { -1, -1 }, ret = -1;
@@ -515,6 +526,8 @@ int cmd_restore(struct cr_options *o)
 	size_t i;
 
 	memset(&tr, 0, sizeof(tr));
+	if (run_action(o, ACT_PRE_RESTORE, 0))
+		return -1;
 	dirfd = open_images(o, &imp);
 	if (dirfd < 0)
 		return -1;
@@ -529,12 +542,13 @@ int cmd_restore(struct cr_options *o)
 	/* The root holds its own descriptors now: criu must not keep the objects alive. */
 	rst_shmem_free(&tr.shm);
 	rst_ghosts_close();
-	if (collect_status(&tr, pfd[0], &ts) || release_tree(&tr, &gfd[1])) {
+	if (collect_status(&tr, pfd[0], &ts) || run_action(o, ACT_POST_RESTORE, pid) ||
+	    run_action(o, ACT_PRE_RESUME, pid) || release_tree(&tr, &gfd[1])) {
 		pr_err("restoring the tree of %d failed; every process of it is killed", pid);
 		kill_tree(&tr, pid, &gfd[1], &ts);
 		goto out;
 	}
-	if (after_release(&tr, o, pid, &ts, t_fork - t0, t_fork)) {
+	if (after_release(&tr, o, pid, &ts, t_fork - t0, t_fork, root)) {
 		kill_tree(&tr, pid, &gfd[1], &ts);
 		goto out;
 	}

@@ -11,6 +11,7 @@
 static unsigned int log_level = DEFAULT_LOGLEVEL;
 static int log_fd = STDERR_FILENO;
 static struct timespec log_start;
+static char first_error[512];	/* since log_error_reset(), for RPC's cr_errmsg */
 
 static const char *level_tag[] = {
 	[LOG_ERROR]	= "Error",
@@ -111,11 +112,42 @@ static void lb_add(struct linebuf *lb, const char *fmt, ...)
 	va_end(ap);
 }
 
+void log_error_reset(void)
+{
+	first_error[0] = '\0';
+}
+
+const char *log_first_error(void)
+{
+	return first_error[0] ? first_error : NULL;
+}
+
+static void keep_first_error(int err, const char *fmt, va_list ap)
+{
+	size_t n;
+
+	if (first_error[0])
+		return;
+	vsnprintf(first_error, sizeof(first_error), fmt, ap);
+	n = strlen(first_error);
+	if (err && n < sizeof(first_error))
+		snprintf(first_error + n, sizeof(first_error) - n, ": %s", strerror(err));
+	if (!first_error[0])
+		snprintf(first_error, sizeof(first_error), "error");
+}
+
 void vprint_on_level(unsigned int level, const char *file, int line,
 		     int err, const char *fmt, va_list ap)
 {
 	struct linebuf lb = { .len = 0 };
 
+	if (level == LOG_ERROR) {
+		va_list copy;
+
+		va_copy(copy, ap);
+		keep_first_error(err, fmt, copy);
+		va_end(copy);
+	}
 	if (level > log_level || level == LOG_NONE)
 		return;
 

@@ -33,8 +33,8 @@ static const struct command commands[] = {
 	CMD("encode",	 cmd_encode,	"IN.json OUT",	"write an image from the JSON that show prints", 2, 2),
 	CMD("page-server", NULL,		"",		"receive pages from a remote dump and write images", 0, 0),
 	CMD("lazy-pages",	 NULL,		"",		"serve pages on demand to a --lazy-pages restore", 0, 0),
-	CMD("service",	 NULL,		"",		"RPC server on a unix socket", 0, 0),
-	CMD("swrk",	 NULL,		"FD",		"RPC over an inherited socket FD", 1, 1),
+	CMD("service",	 cmd_service,	"",		"RPC server on a unix socket (--address PATH; Documentation/rpc.md)", 0, 0),
+	CMD("swrk",	 cmd_swrk,	"FD",		"RPC over an inherited SOCK_SEQPACKET socket FD", 1, 1),
 	CMD("dedup",	 NULL,		"",		"drop page data overridden by a later image", 0, 0),
 	CMD("cpuinfo",	 cmd_cpuinfo,		"dump|check",	"record or verify CPU features for migration", 1, 1),
 };

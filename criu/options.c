@@ -12,7 +12,7 @@
 #include "log.h"
 #include "options-table.h"
 
-enum { SET_NONE, SET_CONFIG, SET_CMDLINE, SET_ENV };
+enum { SET_NONE, SET_CONFIG, SET_CMDLINE, SET_ENV, SET_RPC };
 
 #define LONG_BASE	0x1000		/* getopt value of table entry i */
 #define NEG_BASE	0x2000		/* getopt value of --no-<entry i> */
@@ -20,7 +20,7 @@ enum { SET_NONE, SET_CONFIG, SET_CMDLINE, SET_ENV };
 
 /* Where a value came from, for error messages. */
 struct origin {
-	int how;			/* SET_CONFIG, SET_CMDLINE or SET_ENV */
+	int how;			/* SET_CONFIG, SET_CMDLINE, SET_ENV or SET_RPC */
 	const char *file;
 	unsigned int line;
 };
@@ -216,6 +216,8 @@ static void bad_value(const struct opt_def *d, const char *val, const struct ori
 			val ? val : "", d->name);
 	else if (at->how == SET_ENV)
 		fprintf(stderr, "criu: bad value '%s' for %s in the environment\n", val, d->name);
+	else if (at->how == SET_RPC)
+		pr_err("bad value '%s' for %s in the request", val ? val : "", d->name);
 	else
 		fprintf(stderr, "criu: bad value '%s' for --%s\n", val ? val : "", d->name);
 }
@@ -583,6 +585,28 @@ int opts_parse(struct cr_options *o, int argc, char **argv)
 usage:
 	opts_usage(stderr);
 	return -1;
+}
+
+int opts_set_rpc(struct cr_options *o, const char *name, const char *value)
+{
+	struct origin at = { SET_RPC, NULL, 0 };
+	const struct opt_def *d;
+	bool negated;
+
+	d = find_long(name, &negated);
+	if (!d || d->kind == OPT_HELP || d->kind == OPT_VERSION || d->kind == OPT_CONFIG) {
+		pr_err("RPC: no option %s", name);
+		return -1;
+	}
+	if (d->kind == OPT_BOOL && value) {	/* "true" / "false" */
+		negated = strcmp(value, "true") != 0;
+		value = NULL;
+	}
+	if (takes_value(d) && !value && d->kind != OPT_OPTSTR) {
+		pr_err("RPC: %s needs a value", name);
+		return -1;
+	}
+	return set_option(o, d, negated, value, &at);
 }
 
 int opts_from_env(struct cr_options *o)

@@ -345,6 +345,66 @@ t_options_true_of_every_tree() {
 	pass "$1"
 }
 
+# --action-script: every stage of a dump and a restore, in order, with the
+# root's pid where it is known; a script failing at pre-dump fails the dump
+# and the tree runs on.
+t_action_scripts() {
+	local pid crpid i
+	printf '#!/bin/sh\necho "$CRTOOLS_SCRIPT_ACTION ${CRTOOLS_INIT_PID:-none}" >> %s/stages\n' "$TMP" >"$TMP/act.sh"
+	printf '#!/bin/sh\n[ "$CRTOOLS_SCRIPT_ACTION" != pre-dump ]\n' >"$TMP/no.sh"
+	chmod +x "$TMP/act.sh" "$TMP/no.sh"
+	start_sleeper
+	pid=$SLEEPER
+	run dump -t "$pid" -D "$TMP" -o refused.log --action-script "$TMP/no.sh"
+	[ $rc -eq 1 ] && grep -q "action script .* failed at pre-dump" "$TMP/refused.log" &&
+		kill -0 "$pid" || { kill -9 "$pid"; fail "$1" "a failing pre-dump script: exit $rc"; return; }
+	rm -f "$TMP/stages"
+	dump_sleeper act --action-script "$TMP/act.sh" ||
+		{ fail "$1" "dump: $(cat "$TMP/err")"; return; }
+	"$CRIU" restore -D "$TMP/act" -o restore.log --action-script "$TMP/act.sh" \
+		>"$TMP/out" 2>"$TMP/err" &
+	crpid=$!
+	for i in $(seq 500); do
+		grep -q post-resume "$TMP/stages" 2>/dev/null && break
+		kill -0 "$crpid" 2>/dev/null || break
+		sleep 0.02
+	done
+	kill -9 "$pid" 2>/dev/null
+	wait "$crpid"
+	printf '%s\n' "pre-dump $pid" "post-dump $pid" "pre-restore none" "post-restore $pid" \
+		"pre-resume $pid" "post-resume $pid" | cmp -s - "$TMP/stages" ||
+		{ fail "$1" "stages: $(tr '\n' ' ' <"$TMP/stages") $(cat "$TMP/err")"; return; }
+	pass "$1"
+}
+
+# make install into a DESTDIR: the binary, the library and its links, the
+# header, the man page and a pkg-config file that points at them.
+t_make_install() {
+	local d=$TMP/inst
+	make -s install DESTDIR="$d" PREFIX=/usr/local >"$TMP/out" 2>&1 ||
+		{ fail "$1" "make install: $(cat "$TMP/out")"; return; }
+	for f in sbin/criu lib/libcriu.so.2 lib/libcriu.so include/criu/criu.h \
+		share/man/man8/criu.8 lib/pkgconfig/criu.pc; do
+		[ -e "$d/usr/local/$f" ] || { fail "$1" "no $f"; return; }
+	done
+	[ "$("$d/usr/local/sbin/criu" --version | head -1)" = "$("$CRIU" --version | head -1)" ] ||
+		{ fail "$1" "installed criu --version differs"; return; }
+	PKG_CONFIG_PATH=$d/usr/local/lib/pkgconfig pkg-config --cflags --libs criu >"$TMP/out" 2>&1 &&
+		grep -q -- "-I/usr/local/include/criu" "$TMP/out" && grep -q -- "-lcriu" "$TMP/out" ||
+		{ fail "$1" "pkg-config: $(cat "$TMP/out")"; return; }
+	pass "$1"
+}
+
+t_swrk_needs_a_socket() {
+	run swrk abc
+	[ $rc -eq 1 ] && grep -q "swrk takes a descriptor number" "$TMP/err" ||
+		{ fail "$1" "swrk abc: exit $rc: $(cat "$TMP/err")"; return; }
+	run swrk 0 </dev/null
+	[ $rc -eq 1 ] && grep -q "fd 0 is not a unix socket" "$TMP/err" ||
+		{ fail "$1" "swrk 0: exit $rc: $(cat "$TMP/err")"; return; }
+	pass "$1"
+}
+
 t_close_option() {
 	run check --close 1 --feature memfd
 	[ $rc -eq 0 ] && [ ! -s "$TMP/out" ] || { fail "$1" "--close 1 kept stdout: $(cat "$TMP/out")"; return; }

@@ -39,6 +39,8 @@ def suites():
     yield ("cli", [os.path.join(ROOT, "test/cli.sh")], 120)
     # house-style size limits of production code (functions, files)
     yield ("size", [os.path.join(ROOT, "scripts/check-size.py"), "--self-test"], 60)
+    # libcriu as a C caller links it, driving criu swrk
+    yield ("libcriu", [os.path.join(ROOT, "test/rpc/test-libcriu")], 300)
     # restores of images the established tool wrote (../shared/golden)
     yield ("golden", [os.path.join(ROOT, "test/golden.py")], 300)
     yield ("est-show", [os.path.join(ROOT, "test/est-show.sh")], 300)

@@ -10,15 +10,20 @@
 #define CRIU_COMMANDS_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "options.h"
 
 int cmd_check(struct cr_options *o);
 int cmd_dump(struct cr_options *o);
 int cmd_restore(struct cr_options *o);
+/* cmd_restore that also gives the restored root's pid (RPC answers with it). */
+int restore_run(struct cr_options *o, pid_t *root);
 int cmd_show(struct cr_options *o);
 int cmd_encode(struct cr_options *o);
 int cmd_cpuinfo(struct cr_options *o);
+int cmd_swrk(struct cr_options *o);		/* rpc-service.c */
+int cmd_service(struct cr_options *o);
 
 /*
  * check asks main's table whether a command is built (false: unknown or

@@ -46,6 +46,9 @@ void log_set_level(unsigned int level);
 unsigned int log_get_level(void);
 /* The log file descriptor (for children that must log into the same place). */
 int log_get_fd(void);
+/* The text of the first error logged since log_error_reset() (NULL: none). */
+void log_error_reset(void);
+const char *log_first_error(void);
 
 void print_on_level(unsigned int level, const char *file, int line,
 		    int with_errno, const char *fmt, ...) __printf(5, 6);

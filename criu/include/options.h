@@ -2,7 +2,7 @@
  * The options of one criu run.
  *
  * One structure, filled the same way from configuration files, the command
- * line (and later RPC), then passed explicitly to the command that runs.
+ * line and RPC (criu/rpc-opts.c), then passed explicitly to the command that runs.
  *
  * Steps (main does them):
  *   1. opts_init(&o)                      defaults
@@ -167,6 +167,14 @@ int opts_apply_config_file(struct cr_options *o, const char *path);
  * reads criu's switches from the environment.
  */
 int opts_from_env(struct cr_options *o);
+
+/*
+ * Set option @name (the long name of the table) from an RPC request: @value
+ * is the option's text as on the command line; for a boolean "true" or
+ * "false" (NULL: true). Marks it as given, so opts_check_supported() sees it.
+ * Returns 0, or -1 after logging why.
+ */
+int opts_set_rpc(struct cr_options *o, const char *name, const char *value);
 
 /* Error for each option that is set but not built yet. Returns 0 or -1. */
 int opts_check_supported(const struct cr_options *o);
