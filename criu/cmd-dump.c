@@ -34,6 +34,7 @@
 #include "image.h"
 #include "inventory.h"
 #include "kerndat.h"
+#include "tcp-repair.h"
 #include "tty.h"
 #include "pstree.pb-c.h"
 #include "stats.pb-c.h"
@@ -416,7 +417,8 @@ static int finish(struct dump_tree *tr)
 	if (o->leave_running)
 		return 0;	/* detached before the images were written */
 	if (o->leave_stopped)
-		return dump_tree_stop(tr);
+		return inet_dump_release(&tr->files) || dump_tree_stop(tr);
+	/* TCP connections stay in repair mode: closed by the kill, they send nothing */
 	return dump_tree_kill(tr);
 }
 
@@ -476,7 +478,7 @@ int cmd_dump(struct cr_options *o)
 	 * frozen until the inventory is in place.
 	 */
 	if (o->leave_running) {
-		if (dump_tree_detach(&tr))
+		if (inet_dump_release(&tr.files) || dump_tree_detach(&tr))
 			goto fail;
 		tr.stats.frozen_us = dump_now_us() - t_frozen;
 		dump_phase(&tr.stats, "detach");
@@ -509,6 +511,7 @@ done:
 		print_stats(&tr);
 	goto out;
 fail:
+	inet_dump_release(&tr.files);
 	dump_tree_detach(&tr);
 	pr_err("dump of %d failed; every process of its tree was left running", o->tree_pid);
 out:
