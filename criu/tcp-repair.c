@@ -246,12 +246,22 @@ static int set_options(int fd, uint32_t id, const TcpStream *ts)
 	return 0;
 }
 
-/* @len bytes into the queue selected (repair on) or sent as usual (repair off). */
+/*
+ * @len bytes into the queue selected (repair on) or sent as usual (repair
+ * off). The receive queue takes each call as one linear buffer, which a
+ * large call may fail to get (ENOMEM): smaller ones are tried then.
+ */
 static int fill(int fd, uint32_t id, const uint8_t *p, size_t len, const char *what)
 {
-	while (len) {
-		ssize_t n = send(fd, p, len < TCP_CHUNK ? len : TCP_CHUNK, MSG_DONTWAIT);
+	size_t chunk = TCP_CHUNK;
 
+	while (len) {
+		ssize_t n = send(fd, p, len < chunk ? len : chunk, MSG_DONTWAIT);
+
+		if (n < 0 && errno == ENOMEM && chunk > 4096) {
+			chunk /= 2;
+			continue;
+		}
 		if (n <= 0) {
 			pr_perror("inet socket %u: %s: %zu bytes left", id, what, len);
 			return -1;
