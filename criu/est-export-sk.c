@@ -1,6 +1,7 @@
 /*
  * Our unix-sks and inet-sks images -> established files.img entries UNIXSK
- * and INETSK, sk-queues.img (plan §2.14, §2.16). Our sparse option list
+ * and INETSK, sk-queues.img, tcp-stream-<hex inode>.img of a connection
+ * (plan §2.14, §2.16). Our sparse option list
  * becomes the format's fixed sk_opts_entry (plus ip_opts_entry and
  * tcp_opts_entry of an inet socket); an option the format has no field for
  * goes through exp_cannot(). A unix socket whose peer is outside the dump
@@ -484,6 +485,8 @@ static int conv_inet(struct exp *ex, struct exp_img *w, const InetSkEntry *s)
 	o.f.id = s->id;
 	o.f.isk = &o.e;
 	exp_file_add(ex, w, &o.f);
+	if (s->proto == IPPROTO_TCP && s->state == 1 && !s->stream)
+		ex->tcp_close = true;
 	return s->stream ? conv_stream(ex, s, &o.opts.tcp) : 0;
 }
 

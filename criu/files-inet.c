@@ -1,7 +1,9 @@
 /*
- * TCP and UDP sockets without a connection (images/sk-inet.proto), IPv4
- * and IPv6: TCP listening (address, port, backlog, IPV6_V6ONLY, options)
- * or closed (bound or not), UDP bound and/or connected.
+ * TCP and UDP sockets (images/sk-inet.proto), IPv4 and IPv6: TCP listening
+ * (address, port, backlog, IPV6_V6ONLY, options), closed (bound or not) or
+ * established (--tcp-established: its stream through repair mode,
+ * criu/tcp-repair.c; both ends in the dump are made together), UDP bound
+ * and/or connected.
  *
  * Dump: the state from TCP_INFO (closed TCP sockets are in no table
  * sock_diag walks), the addresses from getsockname()/getpeername(), the
@@ -10,9 +12,10 @@
  * connect, then the options set late (buffer sizes), in the process that
  * opens the object (before it forks).
  *
- * Refused ("not supported yet"): TCP in any state but LISTEN and CLOSE
- * (established connections need --tcp-established, not built), listening
- * sockets with connections not accepted yet, UDP sockets with datagrams
+ * Refused ("not supported yet"): TCP in any state but LISTEN, CLOSE and
+ * ESTABLISHED (an established one without --tcp-established or
+ * --tcp-close), listening sockets with connections not accepted yet
+ * (unless --skip-in-flight drops them), UDP sockets with datagrams
  * queued, unsent corked data or shut down, multicast group memberships
  * (and what criu/files-sock.c refuses for every socket).
  */
@@ -178,11 +181,14 @@ static int dump_diag(struct inet_dump *id, const struct fd_probe *p, InetSkEntry
 		return -1;
 	}
 	if (e->state == ISK_LISTEN) {
-		if (s->rqueue) {
+		if (s->rqueue && !p->o->skip_in_flight) {
 			pr_err("fd %d: listening TCP socket with %u connections not accepted yet: "
-			       "not supported yet", p->fd, s->rqueue);
+			       "not supported yet (--skip-in-flight drops them)", p->fd, s->rqueue);
 			return -1;
 		}
+		if (s->rqueue)
+			pr_info("fd %d: %u connections not accepted yet dropped (--skip-in-flight)",
+				p->fd, s->rqueue);
 		e->has_backlog = true;
 		e->backlog = s->wqueue;
 	}
@@ -745,11 +751,20 @@ err:
 	return -1;
 }
 
-/* --tcp-close: a fresh socket, never connected (reads fail with ENOTCONN). */
+/*
+ * --tcp-close: a fresh socket, never connected, shut down both ways (as the
+ * established tool makes it): reads give end of file, writes EPIPE.
+ */
 static int closed_conn(int fd, const InetSkEntry *e)
 {
-	return sk_opts_restore(fd, e->opts, e->n_opts, false) ||
-	       sk_opts_restore(fd, e->opts, e->n_opts, true) || sk_set_flags(fd, e->flags);
+	if (sk_opts_restore(fd, e->opts, e->n_opts, false) ||
+	    sk_opts_restore(fd, e->opts, e->n_opts, true))
+		return -1;
+	if (shutdown(fd, SHUT_RDWR) && errno != ENOTCONN) {
+		pr_perror("inet socket %u: shutdown(SHUT_RDWR)", e->id);
+		return -1;
+	}
+	return sk_set_flags(fd, e->flags);
 }
 
 static int inet_open(struct fd_rst *r, const struct fd_obj *o, const struct cr_options *opt)

@@ -96,7 +96,7 @@ const struct opt_def opt_table[] = {
 	OPT("ext-unix-sk", 'x', OPT_BOOL, ext_unix_sk, true, GRP_FILES, NULL, "allow unix sockets connected to peers outside the tree"),
 	OPT("tcp-established", NO_SHORT, OPT_BOOL, tcp_established, true, GRP_FILES, NULL, "checkpoint/restore established TCP connections"),
 	OPT("tcp-close", NO_SHORT, OPT_BOOL, tcp_close, true, GRP_FILES, NULL, "restore established TCP connections as closed"),
-	OPT("skip-in-flight", NO_SHORT, OPT_BOOL, skip_in_flight, false, GRP_FILES, NULL, "ignore half-open incoming TCP connections"),
+	OPT("skip-in-flight", NO_SHORT, OPT_BOOL, skip_in_flight, true, GRP_FILES, NULL, "ignore half-open incoming TCP connections"),
 	OPT("network-lock", NO_SHORT, OPT_STR, network_lock, true, GRP_FILES, "METHOD", "how connections are frozen: iptables, nftables, skip/none (no dumpable tree needs a lock yet)", .choices = network_lock_modes),
 	OPT("file-locks", 'l', OPT_BOOL, file_locks, true, GRP_FILES, NULL, "dump and restore file locks"),
 	OPT("link-remap", NO_SHORT, OPT_BOOL, link_remap, false, GRP_FILES, NULL, "allow re-linking unlinked-but-open files at restore"),

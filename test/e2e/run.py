@@ -251,6 +251,8 @@ CASES = [
     ("tcp_est_twice", prog("tcp_est"), "twice", TCP, []),
     ("tcp_est_stopped", prog("tcp_est"), "stopped", TCP, []),
     ("tcp_close", prog("tcp_est") + ["close"], "once", ["--tcp-close"], ["--tcp-close"]),
+    ("tcp_skip_in_flight", prog("tcp_est") + ["inflight"], "once", TCP + ["--skip-in-flight"],
+     []),
     ("tcp_close_stream", prog("tcp_est") + ["close"], "once", TCP, ["--tcp-close"]),
     ("sk_epoll", prog("sk_epoll"), "once", [], []),
     ("sk_refuse_rights", prog("sk_refuse") + ["rights"], ("refused", "SCM_RIGHTS"), [], []),

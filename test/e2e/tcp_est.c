@@ -15,16 +15,22 @@
  *   rdshut   one end shut down for reading (SHUT_RD): it reads what was
  *            queued, then end of file; the big block goes the other way
  *   close    restored with --tcp-close: both ends are sockets never
- *            connected (read fails with ENOTCONN), the listener works
+ *            connected, shut down both ways (read: end of file; write:
+ *            EPIPE)
  *   refused  nothing is restored: the dump must be refused
  *   finwait  the connecting end shut down for writing (FIN_WAIT2, the
  *            other CLOSE_WAIT): refused by state name, both ends unharmed
  *   oob      urgent data not read yet: refused after the connecting end
  *            was put in repair mode, which the refusal must undo
+ *   inflight a second listener with a connection not accepted yet, dumped
+ *            with --skip-in-flight: the listener comes back with nothing
+ *            to accept, and the connecting end of the dropped connection
+ *            is reset
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
@@ -135,9 +141,23 @@ static void check_closed(int c, int s)
 {
 	char b;
 
-	if (read(c, &b, 1) >= 0 || errno != ENOTCONN || read(s, &b, 1) >= 0 || errno != ENOTCONN)
+	if (read(c, &b, 1) != 0 || read(s, &b, 1) != 0)
 		e2e_fail("--tcp-close: a connection end still reads (%s)", strerror(errno));
+	if (send(c, "x", 1, MSG_NOSIGNAL) != -1 || errno != EPIPE)
+		e2e_fail("--tcp-close: a connection end still writes (%s)", strerror(errno));
 	e2e_pass();
+}
+
+/* --skip-in-flight: the connection waiting in @l2 was dropped, @c2 is reset. */
+static void check_inflight(int l2, int c2)
+{
+	struct pollfd pf = { .fd = c2, .events = POLLIN };
+	char b;
+
+	if (fcntl(l2, F_SETFL, O_NONBLOCK) || accept(l2, NULL, NULL) >= 0 || errno != EAGAIN)
+		e2e_fail("the listener still has a connection to accept (%s)", strerror(errno));
+	if (poll(&pf, 1, 10000) != 1 || read(c2, &b, 1) >= 0 || errno != ECONNRESET)
+		e2e_fail("the dropped connection was not reset (%s)", strerror(errno));
 }
 
 /* The dump was refused: both ends work as before. */
@@ -162,6 +182,9 @@ static void check_refused(int c, int s)
 int main(int argc, char **argv)
 {
 	int l, c, s, one = 1, idle = 77;
+	int l2 = -1, c2 = -1;
+	struct sockaddr_storage ss;
+	socklen_t len2 = sizeof(ss);
 	size_t big;
 	bool rd;
 	socklen_t len = sizeof(one);
@@ -188,12 +211,27 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "oob") && send(c, "!", 1, MSG_OOB) != 1)
 		e2e_fail("send MSG_OOB: %s", strerror(errno));
 
+	if (!strcmp(mode, "inflight")) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+		memset(&ss, 0, sizeof(ss));
+		in->sin_family = AF_INET;
+		in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		l2 = socket(AF_INET, SOCK_STREAM, 0);
+		c2 = socket(AF_INET, SOCK_STREAM, 0);
+		if (l2 < 0 || c2 < 0 || bind(l2, (struct sockaddr *)&ss, sizeof(*in)) ||
+		    listen(l2, 1) || getsockname(l2, (struct sockaddr *)&ss, &len2) ||
+		    connect(c2, (struct sockaddr *)&ss, len2))
+			e2e_fail("in-flight connection: %s", strerror(errno));
+	}
 	e2e_note_pid();
 	e2e_ready();
 	e2e_wait_stop();
 
 	if (!strcmp(mode, "close"))
 		check_closed(c, s);
+	if (!strcmp(mode, "inflight"))
+		check_inflight(l2, c2);
 	if (!strcmp(mode, "refused") || !strcmp(mode, "finwait") || !strcmp(mode, "oob"))
 		check_refused(c, s);
 	if (outq(rd ? c : s) <= 0)
