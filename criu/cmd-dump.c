@@ -460,6 +460,7 @@ int cmd_dump(struct cr_options *o)
 	if (dump_fault(o, "after-seize") || dump_tree_check_ids(&tr) || dump_check_fd_tables(&tr))
 		goto fail;
 	dump_phase(&tr.stats, "check");
+	/* a network lock (issue 14) is taken here, before any socket is read: files.md */
 	if (dump_all(&tr))
 		goto fail;
 	dump_phase(&tr.stats, "tasks");

@@ -250,6 +250,8 @@ CASES = [
     ("tcp_est_rdshut", prog("tcp_est") + ["rdshut"], "once", TCP, []),
     ("tcp_est_twice", prog("tcp_est"), "twice", TCP, []),
     ("tcp_est_stopped", prog("tcp_est"), "stopped", TCP, []),
+    # a failed dump gives the connections back out of repair mode
+    ("tcp_est_dump_fault", prog("tcp_est"), "dump_fault_late", TCP, []),
     ("tcp_close", prog("tcp_est") + ["close"], "once", ["--tcp-close"], ["--tcp-close"]),
     ("tcp_skip_in_flight", prog("tcp_est") + ["inflight"], "once", TCP + ["--skip-in-flight"],
      []),
@@ -785,6 +787,8 @@ def dump_and_restore(name, p, flow, tmp, dopts, ropts, env):
     else:
         if flow == "dump_fault":
             dump_fault(pid, tmp, dopts, env)
+        if flow == "dump_fault_late":   # every socket read, the images written
+            dump_fault(pid, tmp, dopts, env, "before-inventory", "1")
         if flow == "once" or isinstance(flow, tuple):
             before = snapshot(pid)
         imgs = os.path.join(tmp, "imgs")
@@ -1379,15 +1383,15 @@ def proc_status(pid):
         return dict(l.split(":", 1) for l in f if ":" in l)
 
 
-def dump_fault(pid, tmp, opts, env):
-    """A dump failing in the tree's second process leaves every process
-    running: not traced, not stopped (zombies stay zombies)."""
+def dump_fault(pid, tmp, opts, env, point="after-parasite", nth="2"):
+    """A dump failing in the tree's second process (or at @point) leaves
+    every process running: not traced, not stopped (zombies stay zombies)."""
     imgs = os.path.join(tmp, "imgs-fault")
     os.makedirs(imgs)
-    fenv = dict(env, CRIU_FAULT="after-parasite", CRIU_FAULT_NTH="2")
+    fenv = dict(env, CRIU_FAULT=point, CRIU_FAULT_NTH=nth)
     rc, out = criu(["dump", "-t", str(pid), "-D", imgs, "-o", "dump.log", "-v4"] + opts,
                    imgs, fenv)
-    if rc == 0 or "fault injected at after-parasite" not in open(
+    if rc == 0 or ("fault injected at %s" % point) not in open(
             os.path.join(imgs, "dump.log")).read():
         raise CaseFailed("dump with a fault in the second process: exit %d" % rc)
     if os.path.exists(os.path.join(imgs, "inventory.img")):
