@@ -22,6 +22,7 @@
 #include "kernel-compat.h"
 #include "log.h"
 #include "sockets.h"
+#include "tcp-repair.h"
 #include "unix-sk.h"
 
 #include "sk-inet.pb-c.h"
@@ -485,7 +486,7 @@ static int conv_inet(struct exp *ex, struct exp_img *w, const InetSkEntry *s)
 	o.f.id = s->id;
 	o.f.isk = &o.e;
 	exp_file_add(ex, w, &o.f);
-	if (s->proto == IPPROTO_TCP && s->state == 1 && !s->stream)
+	if (s->proto == IPPROTO_TCP && tcp_conn_state(s->state) && !s->stream)
 		ex->tcp_close = true;
 	return s->stream ? conv_stream(ex, s, &o.opts.tcp) : 0;
 }

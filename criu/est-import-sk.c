@@ -332,13 +332,16 @@ static int inet_kind(const struct imp *im, const Est__InetSkEntry *s)
 		       s->id, s->family, s->type, s->proto);
 		return -1;
 	}
-	if (s->state != ISK_CLOSE && s->state != ISK_CONNECTED && !(tcp && s->state == ISK_LISTEN)) {
+	if (s->state != ISK_CLOSE && s->state != ISK_CONNECTED &&
+	    !(tcp && (s->state == ISK_LISTEN || tcp_conn_state(s->state)))) {
 		pr_err("not supported yet: files.img: inet socket %u: %s in state %u", s->id,
 		       tcp ? "TCP" : "UDP", s->state);
 		return -1;
 	}
+	/* a half-closed connection's shutdown: it is restored closed (--tcp-close) */
 	if (s->has_shutdown && s->shutdown && !(tcp && s->state == ISK_CONNECTED &&
-						 s->shutdown == EST_SHUT_READ)) {
+						 s->shutdown == EST_SHUT_READ) &&
+	    !(tcp && s->state != ISK_CONNECTED && tcp_conn_state(s->state))) {
 		pr_err("not supported yet: files.img: inet socket %u: shut down (%u) in state %u",
 		       s->id, s->shutdown, s->state);
 		return -1;
@@ -490,7 +493,7 @@ ProtobufCMessage *imp_conv_inet(struct imp *im, const Est__FileEntry *f)
 		if (addr(s->src_addr, s->n_src_addr, alen, o->src, &o->e.src_addr))
 			goto bad_addr;
 	}
-	if (s->state == ISK_CONNECTED) {
+	if (s->proto == IPPROTO_TCP ? tcp_conn_state(s->state) : s->state == ISK_CONNECTED) {
 		o->e.has_dst_addr = o->e.has_dst_port = true;
 		o->e.dst_port = s->dst_port;
 		if (addr(s->dst_addr, s->n_dst_addr, alen, o->dst, &o->e.dst_addr))
@@ -502,7 +505,7 @@ ProtobufCMessage *imp_conv_inet(struct imp *im, const Est__FileEntry *f)
 		o->e.has_backlog = true;
 		o->e.backlog = s->backlog;
 	}
-	if (s->has_shutdown && s->shutdown) {
+	if (s->has_shutdown && s->shutdown && s->state == ISK_CONNECTED) {
 		o->e.has_shutdown = true;
 		o->e.shutdown = s->shutdown;
 	}

@@ -122,7 +122,7 @@ static int dump_addrs(const struct fd_probe *p, int fd, InetSkEntry *e)
 	e->has_src_addr = e->has_src_port = true;
 	if (put_addr(&ss, &e->src_addr, &e->src_port))
 		return -1;
-	if (e->proto == IPPROTO_TCP && e->state != ISK_CONNECTED)
+	if (e->proto == IPPROTO_TCP && !tcp_conn_state(e->state))
 		return 0;
 	len = sizeof(ss);
 	if (getpeername(fd, (struct sockaddr *)&ss, &len)) {
@@ -131,7 +131,8 @@ static int dump_addrs(const struct fd_probe *p, int fd, InetSkEntry *e)
 		pr_perror("fd %d: getpeername", p->fd);
 		return -1;
 	}
-	e->state = ISK_CONNECTED;
+	if (e->proto == IPPROTO_UDP)
+		e->state = ISK_CONNECTED;
 	e->has_dst_addr = e->has_dst_port = true;
 	return put_addr(&ss, &e->dst_addr, &e->dst_port);
 }
@@ -148,14 +149,16 @@ static int tcp_state(const struct fd_probe *p, int fd, InetSkEntry *e)
 	e->state = ti.tcpi_state;
 	if (ti.tcpi_state == ISK_LISTEN || ti.tcpi_state == ISK_CLOSE)
 		return 0;
-	if (ti.tcpi_state == ISK_CONNECTED && (p->o->tcp_established || p->o->tcp_close))
+	if ((ti.tcpi_state == ISK_CONNECTED && p->o->tcp_established) ||
+	    (tcp_conn_state(ti.tcpi_state) && p->o->tcp_close))
 		return 0;
 	if (ti.tcpi_state == ISK_CONNECTED)
 		pr_err("fd %d: established TCP connection: dump it with --tcp-established "
 		       "(or --tcp-close to restore it closed)", p->fd);
 	else
-		pr_err("fd %d: TCP connection in state %s: not supported yet", p->fd,
-		       ti.tcpi_state < 13 ? tcp_states[ti.tcpi_state] : "?");
+		pr_err("fd %d: TCP connection in state %s: not supported yet%s", p->fd,
+		       ti.tcpi_state < 13 ? tcp_states[ti.tcpi_state] : "?",
+		       tcp_conn_state(ti.tcpi_state) ? " (--tcp-close restores it closed)" : "");
 	return -1;
 }
 
@@ -342,7 +345,7 @@ static void drop_moving(InetSkEntry *e)
 {
 	size_t i, n = 0;
 
-	if (e->state != ISK_CONNECTED || e->proto != IPPROTO_TCP)
+	if (!tcp_conn_state(e->state) || e->proto != IPPROTO_TCP)
 		return;
 	for (i = 0; i < e->n_opts; i++) {
 		if (moving(e->opts[i]->opt))
@@ -491,7 +494,7 @@ static int inet_validate(const ProtobufCMessage *m, uint32_t *id)
 
 	if ((e->family != AF_INET && e->family != AF_INET6) || (!tcp && !udp))
 		return bad(e, "not TCP or UDP over IPv4 or IPv6");
-	if (tcp ? e->state != ISK_LISTEN && e->state != ISK_CLOSE && e->state != ISK_CONNECTED :
+	if (tcp ? e->state != ISK_LISTEN && e->state != ISK_CLOSE && !tcp_conn_state(e->state) :
 		  e->state != ISK_CONNECTED && e->state != ISK_CLOSE)
 		return bad(e, "state out of range");
 	if (e->stream && (!tcp || e->state != ISK_CONNECTED))
@@ -502,13 +505,14 @@ static int inet_validate(const ProtobufCMessage *m, uint32_t *id)
 		return bad(e, "a shutdown out of place");
 	if ((e->state == ISK_LISTEN) != e->has_backlog || e->backlog > ISK_MAX_BACKLOG)
 		return bad(e, "backlog missing or out of range");
-	if ((e->state == ISK_CONNECTED) != e->has_dst_addr || (e->flags & ~(uint32_t)O_NONBLOCK))
+	if ((tcp ? tcp_conn_state(e->state) : e->state == ISK_CONNECTED) != e->has_dst_addr ||
+	    (e->flags & ~(uint32_t)O_NONBLOCK))
 		return bad(e, "peer address or flags out of place");
 	if (check_addr(e, e->has_src_addr, &e->src_addr, e->has_src_port, e->src_port) ||
 	    check_addr(e, e->has_dst_addr, &e->dst_addr, e->has_dst_port, e->dst_port) ||
 	    sk_opts_check(e->opts, e->n_opts, "inet-sks.img", e->id))
 		return -1;
-	if ((e->state == ISK_LISTEN || (tcp && e->state == ISK_CONNECTED)) &&
+	if ((e->state == ISK_LISTEN || (tcp && tcp_conn_state(e->state))) &&
 	    (!e->has_src_port || !e->src_port))
 		return bad(e, "listening or connected without a port");
 	*id = e->id;
@@ -770,7 +774,7 @@ static int closed_conn(int fd, const InetSkEntry *e)
 static int inet_open(struct fd_rst *r, const struct fd_obj *o, const struct cr_options *opt)
 {
 	const InetSkEntry *e = (const InetSkEntry *)o->e;
-	bool conn = e->proto == IPPROTO_TCP && e->state == ISK_CONNECTED;
+	bool conn = e->proto == IPPROTO_TCP && tcp_conn_state(e->state);
 	int fd;
 
 	if (conn && !opt->tcp_close && !e->stream) {

@@ -25,6 +25,7 @@
 #ifndef CRIU_TCP_REPAIR_H
 #define CRIU_TCP_REPAIR_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "sk-inet.pb-c.h"
@@ -32,6 +33,16 @@
 #define TCP_STREAM_MAX	(16u << 20)	/* bytes in one queue of an image (fd-kinds.def caps inet-sks) */
 
 struct dump_files;
+
+/*
+ * TCP states of a connection --tcp-close restores closed: ESTABLISHED (1),
+ * FIN_WAIT1 (4), FIN_WAIT2 (5), CLOSE_WAIT (8), LAST_ACK (9), CLOSING (11).
+ * Only ESTABLISHED is carried whole (--tcp-established).
+ */
+static inline bool tcp_conn_state(uint32_t st)
+{
+	return st < 32 && ((1u << st) & (1u << 1 | 1u << 4 | 1u << 5 | 1u << 8 | 1u << 9 | 1u << 11));
+}
 
 /*
  * criu/files-inet.c: every connection of the dump out of repair mode, for

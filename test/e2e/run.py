@@ -241,7 +241,7 @@ CASES = [
     # the peer is the harness, outside the tree (tcp_peer() below)
     ("tcp_peer", prog("tcp_peer"), "tcp_peer", TCP, []),
     ("tcp_peer_leave_running", prog("tcp_peer"), "tcp_peer_running", TCP, []),
-    ("tcp_refuse_fin_wait", prog("tcp_est") + ["finwait"], ("refused", "in state FIN_WAIT2"),
+    ("tcp_refuse_fin_wait", prog("tcp_est") + ["finwait"], ("refused", "in state FIN_WAIT"),
      TCP, []),
     ("tcp_refuse_oob", prog("tcp_est") + ["oob"], ("refused", "urgent (out-of-band) data"),
      TCP, []),
@@ -256,6 +256,8 @@ CASES = [
     ("tcp_skip_in_flight", prog("tcp_est") + ["inflight"], "once", TCP + ["--skip-in-flight"],
      []),
     ("tcp_close_stream", prog("tcp_est") + ["close"], "once", TCP, ["--tcp-close"]),
+    ("tcp_close_half_closed", prog("tcp_est") + ["closefin"], "once", ["--tcp-close"],
+     ["--tcp-close"]),
     ("sk_epoll", prog("sk_epoll"), "once", [], []),
     ("sk_refuse_rights", prog("sk_refuse") + ["rights"], ("refused", "SCM_RIGHTS"), [], []),
     ("sk_refuse_pending_unix", prog("sk_refuse") + ["pending"], ("refused", "not accepted yet"),

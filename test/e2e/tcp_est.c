@@ -18,8 +18,10 @@
  *            connected, shut down both ways (read: end of file; write:
  *            EPIPE)
  *   refused  nothing is restored: the dump must be refused
- *   finwait  the connecting end shut down for writing (FIN_WAIT2, the
+ *   finwait  the connecting end shut down for writing (FIN_WAIT1 or 2, the
  *            other CLOSE_WAIT): refused by state name, both ends unharmed
+ *   closefin the same half-closed connection with --tcp-close: restored
+ *            closed, as in "close"
  *   oob      urgent data not read yet: refused after the connecting end
  *            was put in repair mode, which the refusal must undo
  *   inflight a second listener with a connection not accepted yet, dumped
@@ -206,7 +208,7 @@ int main(int argc, char **argv)
 	big = fill(rd ? c : s);
 	if (rd && shutdown(c, SHUT_RD))
 		e2e_fail("shutdown: %s", strerror(errno));
-	if (!strcmp(mode, "finwait") && shutdown(c, SHUT_WR))
+	if ((!strcmp(mode, "finwait") || !strcmp(mode, "closefin")) && shutdown(c, SHUT_WR))
 		e2e_fail("shutdown: %s", strerror(errno));
 	if (!strcmp(mode, "oob") && send(c, "!", 1, MSG_OOB) != 1)
 		e2e_fail("send MSG_OOB: %s", strerror(errno));
@@ -228,7 +230,7 @@ int main(int argc, char **argv)
 	e2e_ready();
 	e2e_wait_stop();
 
-	if (!strcmp(mode, "close"))
+	if (!strcmp(mode, "close") || !strcmp(mode, "closefin"))
 		check_closed(c, s);
 	if (!strcmp(mode, "inflight"))
 		check_inflight(l2, c2);
