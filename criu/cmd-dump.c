@@ -35,6 +35,7 @@
 #include "inventory.h"
 #include "kerndat.h"
 #include "action.h"
+#include "tcp-repair.h"
 #include "tty.h"
 #include "pstree.pb-c.h"
 #include "stats.pb-c.h"
@@ -429,7 +430,8 @@ static int finish(struct dump_tree *tr)
 	if (o->leave_running)
 		return 0;	/* detached before the images were written */
 	if (o->leave_stopped)
-		return dump_tree_stop(tr);
+		return inet_dump_release(&tr->files) || dump_tree_stop(tr);
+	/* TCP connections stay in repair mode: closed by the kill, they send nothing */
 	return dump_tree_kill(tr);
 }
 
@@ -473,6 +475,7 @@ int cmd_dump(struct cr_options *o)
 	if (dump_fault(o, "after-seize") || dump_tree_check_ids(&tr) || dump_check_fd_tables(&tr))
 		goto fail;
 	dump_phase(&tr.stats, "check");
+	/* a network lock (issue 14) is taken here, before any socket is read: files.md */
 	if (dump_all(&tr))
 		goto fail;
 	dump_phase(&tr.stats, "tasks");
@@ -491,7 +494,7 @@ int cmd_dump(struct cr_options *o)
 	 * frozen until the inventory is in place.
 	 */
 	if (o->leave_running) {
-		if (dump_tree_detach(&tr))
+		if (inet_dump_release(&tr.files) || dump_tree_detach(&tr))
 			goto fail;
 		tr.stats.frozen_us = dump_now_us() - t_frozen;
 		dump_phase(&tr.stats, "detach");
@@ -532,6 +535,7 @@ done:
 		print_stats(&tr);
 	goto out;
 fail:
+	inet_dump_release(&tr.files);
 	dump_tree_detach(&tr);
 	pr_err("dump of %d failed; every process of its tree was left running", o->tree_pid);
 out:

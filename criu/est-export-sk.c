@@ -1,6 +1,7 @@
 /*
  * Our unix-sks and inet-sks images -> established files.img entries UNIXSK
- * and INETSK, sk-queues.img (plan §2.14, §2.16). Our sparse option list
+ * and INETSK, sk-queues.img, tcp-stream-<hex inode>.img of a connection
+ * (plan §2.14, §2.16). Our sparse option list
  * becomes the format's fixed sk_opts_entry (plus ip_opts_entry and
  * tcp_opts_entry of an inet socket); an option the format has no field for
  * goes through exp_cannot(). A unix socket whose peer is outside the dump
@@ -21,6 +22,7 @@
 #include "kernel-compat.h"
 #include "log.h"
 #include "sockets.h"
+#include "tcp-repair.h"
 #include "unix-sk.h"
 
 #include "sk-inet.pb-c.h"
@@ -31,6 +33,7 @@
 #include "est/sk-inet.pb-c.h"
 #include "est/sk-packet.pb-c.h"
 #include "est/sk-unix.pb-c.h"
+#include "est/tcp-stream.pb-c.h"
 
 #define EXT_PEERS_MAX	1024
 
@@ -382,6 +385,55 @@ static size_t addr_words(const ProtobufCBinaryData *b, bool has, size_t len, uin
 	return len / 4;
 }
 
+/*
+ * tcp-stream-<hex inode>.img of a connection: the format's entry, then the
+ * receive queue's bytes and the send queue's. TCP_NODELAY and TCP_CORK go
+ * in it too (they are in tcp_opts_entry already).
+ */
+static int conv_stream(struct exp *ex, const InetSkEntry *s, const Est__TcpOptsEntry *tcp)
+{
+	Est__TcpStreamEntry t = EST__TCP_STREAM_ENTRY__INIT;
+	const TcpStream *ts = s->stream;
+	struct exp_img w;
+	char name[64];
+	uint8_t *q;
+
+	t.inq_len = (uint32_t)ts->inq.len;
+	t.inq_seq = ts->inq_seq;
+	t.outq_len = (uint32_t)ts->outq.len;
+	t.outq_seq = ts->outq_seq;
+	t.opt_mask = ts->opt_mask;
+	t.snd_wscale = ts->snd_wscale;
+	t.mss_clamp = ts->mss_clamp;
+	t.has_rcv_wscale = t.has_timestamp = t.has_unsq_len = true;
+	t.rcv_wscale = ts->rcv_wscale;
+	t.timestamp = ts->timestamp;
+	t.unsq_len = ts->unsent_len;
+	t.has_cork = t.has_nodelay = true;
+	t.cork = tcp->has_cork && tcp->cork;
+	t.nodelay = tcp->has_nodelay && tcp->nodelay;
+	t.has_snd_wl1 = t.has_snd_wnd = t.has_max_window = t.has_rcv_wnd = t.has_rcv_wup = true;
+	t.snd_wl1 = ts->snd_wl1;
+	t.snd_wnd = ts->snd_wnd;
+	t.max_window = ts->max_window;
+	t.rcv_wnd = ts->rcv_wnd;
+	t.rcv_wup = ts->rcv_wup;
+	q = malloc(ts->inq.len + ts->outq.len + 1);
+	if (!q) {
+		pr_err("out of memory");
+		return -1;
+	}
+	if (ts->inq.len)
+		memcpy(q, ts->inq.data, ts->inq.len);
+	if (ts->outq.len)
+		memcpy(q + ts->inq.len, ts->outq.data, ts->outq.len);
+	snprintf(name, sizeof(name), "tcp-stream-%llx.img", (unsigned long long)s->ino);
+	exp_img_open(&w, name);
+	exp_img_add(&w, &t.base, q, ts->inq.len + ts->outq.len);
+	free(q);
+	return exp_img_close(ex, &w);
+}
+
 static int conv_inet(struct exp *ex, struct exp_img *w, const InetSkEntry *s)
 {
 	struct sk_ctx c = { "inet-sks.img", s->id, (int)s->family, (int)s->type, (int)s->proto };
@@ -434,7 +486,9 @@ static int conv_inet(struct exp *ex, struct exp_img *w, const InetSkEntry *s)
 	o.f.id = s->id;
 	o.f.isk = &o.e;
 	exp_file_add(ex, w, &o.f);
-	return 0;
+	if (s->proto == IPPROTO_TCP && tcp_conn_state(s->state) && !s->stream)
+		ex->tcp_close = true;
+	return s->stream ? conv_stream(ex, s, &o.opts.tcp) : 0;
 }
 
 /* ---- both ------------------------------------------------------------------- */

@@ -440,6 +440,8 @@ static int write_inventory(struct exp *ex)
 	inv.lsmtype = EST__LSMTYPE__NO_LSM;
 	inv.has_network_lock_method = true;
 	inv.network_lock_method = 0;
+	/* as the established dump with --tcp-close: its restore must have it too */
+	inv.has_tcp_close = inv.tcp_close = ex->tcp_close;
 	exp_img_open(&w, "inventory.img");
 	exp_img_add(&w, &inv.base, NULL, 0);
 	return exp_img_close(ex, &w);

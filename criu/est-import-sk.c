@@ -2,11 +2,14 @@
  * Established sockets -> ours (plan §2.14, §2.16): the fixed socket options
  * of sk_opts_entry become our sparse list (only what differs from a fresh
  * socket of the kind, as our dump keeps them), the name of a unix socket,
- * and inet sockets (files.img INETSK): TCP listening or closed, UDP bound
- * and/or connected. Everything else - established TCP (tcp-stream images),
- * raw IP options, socket filters, other namespaces - is refused.
+ * and inet sockets (files.img INETSK): TCP listening, closed or
+ * established (its tcp-stream-<hex inode>.img: the stream and both queues;
+ * none: dumped with --tcp-close), UDP bound and/or connected. Everything
+ * else - other TCP states, raw IP options, socket filters, other
+ * namespaces - is refused.
  */
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,12 +21,17 @@
 #include "est-import-int.h"
 #include "log.h"
 
+#include "tcp-repair.h"
 #include "sk-inet.pb-c.h"
 #include "sk-unix.pb-c.h"
+#include "est/tcp-stream.pb-c.h"
 
 #define ISK_CONNECTED	1	/* TCP_ESTABLISHED: a connected UDP socket */
 #define ISK_CLOSE	7
 #define ISK_LISTEN	10
+#define EST_SHUT_READ	1	/* sk_shutdown */
+/* tcp_info option bits the established dump may keep that restore nothing */
+#define TCPI_INFO_ONLY	(TCPI_OPT_ECN_SEEN | TCPI_OPT_SYN_DATA)
 
 static void add(struct imp_sk_opts *o, int level, int name, int64_t val)
 {
@@ -189,6 +197,15 @@ struct inet_out {
 	InetSkEntry e;
 	struct imp_sk_opts o;
 	uint8_t src[16], dst[16];
+	TcpStream ts;
+	uint8_t q[];		/* both queues of an established connection */
+};
+
+/* tcp-stream-<hex inode>.img, read whole: its entry and queue bytes (a copy). */
+struct stream_in {
+	Est__TcpStreamEntry *t;
+	uint8_t *q;
+	size_t len;
 };
 
 /* @n words of the format -> @len address bytes; all-zero words absent are fine. */
@@ -315,13 +332,21 @@ static int inet_kind(const struct imp *im, const Est__InetSkEntry *s)
 		       s->id, s->family, s->type, s->proto);
 		return -1;
 	}
-	if (tcp ? s->state != ISK_LISTEN && s->state != ISK_CLOSE :
-		  s->state != ISK_CONNECTED && s->state != ISK_CLOSE) {
-		pr_err("not supported yet: files.img: inet socket %u: %s in state %u (established TCP: tcp-stream images)",
-		       s->id, tcp ? "TCP" : "UDP", s->state);
+	if (s->state != ISK_CLOSE && s->state != ISK_CONNECTED &&
+	    !(tcp && (s->state == ISK_LISTEN || tcp_conn_state(s->state)))) {
+		pr_err("not supported yet: files.img: inet socket %u: %s in state %u", s->id,
+		       tcp ? "TCP" : "UDP", s->state);
 		return -1;
 	}
-	if (s->ifname || (s->has_shutdown && s->shutdown) || s->src_port > 65535 ||
+	/* a half-closed connection's shutdown: it is restored closed (--tcp-close) */
+	if (s->has_shutdown && s->shutdown && !(tcp && s->state == ISK_CONNECTED &&
+						 s->shutdown == EST_SHUT_READ) &&
+	    !(tcp && s->state != ISK_CONNECTED && tcp_conn_state(s->state))) {
+		pr_err("not supported yet: files.img: inet socket %u: shut down (%u) in state %u",
+		       s->id, s->shutdown, s->state);
+		return -1;
+	}
+	if (s->ifname || s->src_port > 65535 ||
 	    s->dst_port > 65535 || (s->state == ISK_LISTEN && !s->src_port)) {
 		pr_err("not supported yet: files.img: inet socket %u: an interface, a shutdown, or ports out of range",
 		       s->id);
@@ -336,18 +361,123 @@ static int inet_kind(const struct imp *im, const Est__InetSkEntry *s)
 	return 0;
 }
 
+static int take_stream(struct imp *im, const struct est_entry *e, void *ctx)
+{
+	struct stream_in *in = ctx;
+
+	(void)im;
+	in->q = malloc(e->extra_len + 1);
+	if (!in->q) {
+		pr_err("out of memory");
+		return -1;
+	}
+	memcpy(in->q, e->extra, e->extra_len);
+	in->len = e->extra_len;
+	in->t = (Est__TcpStreamEntry *)e->msg;
+	((struct est_entry *)e)->msg = NULL;	/* ours now */
+	return 0;
+}
+
+/* The format's stream -> ours, its queues copied into @o. */
+static int conv_stream(struct inet_out *o, const struct stream_in *in, uint32_t id)
+{
+	const Est__TcpStreamEntry *t = in->t;
+	TcpStream *ts = &o->ts;
+	const char *bad;
+
+	tcp_stream__init(ts);
+	if ((uint64_t)t->inq_len + t->outq_len != in->len ||
+	    (t->has_unsq_len && t->unsq_len > t->outq_len) || (t->opt_mask & TCPI_OPT_ECN)) {
+		pr_err("not supported yet: tcp-stream of inet socket %u: queue lengths that do not add up, or ECN",
+		       id);
+		return -1;
+	}
+	memcpy(o->q, in->q, in->len);
+	ts->inq.data = o->q;
+	ts->inq.len = t->inq_len;
+	ts->outq.data = o->q + t->inq_len;
+	ts->outq.len = t->outq_len;
+	ts->inq_seq = t->inq_seq;
+	ts->outq_seq = t->outq_seq;
+	ts->unsent_len = t->has_unsq_len ? t->unsq_len : 0;
+	ts->opt_mask = t->opt_mask & ~(uint32_t)TCPI_INFO_ONLY;
+	ts->snd_wscale = t->snd_wscale;
+	ts->rcv_wscale = t->has_rcv_wscale ? t->rcv_wscale : 0;
+	ts->mss_clamp = t->mss_clamp;
+	ts->timestamp = t->has_timestamp ? t->timestamp : 0;
+	ts->snd_wl1 = t->snd_wl1;
+	ts->snd_wnd = t->snd_wnd;
+	ts->max_window = t->max_window;
+	ts->rcv_wnd = t->rcv_wnd;
+	ts->rcv_wup = t->rcv_wup;
+	bad = tcp_stream_check(ts);
+	if (bad || !t->has_snd_wl1 || !t->has_snd_wnd || !t->has_max_window || !t->has_rcv_wnd ||
+	    !t->has_rcv_wup) {
+		pr_err("not supported yet: tcp-stream of inet socket %u: %s", id,
+		       bad ? bad : "no window (TCP_REPAIR_WINDOW)");
+		return -1;
+	}
+	return 0;
+}
+
+/* An established connection's stream file, if there is one (none: --tcp-close). */
+static int read_stream(struct imp *im, const Est__InetSkEntry *s, struct stream_in *in)
+{
+	char name[64];
+
+	memset(in, 0, sizeof(*in));
+	if (s->proto != IPPROTO_TCP || s->state != ISK_CONNECTED)
+		return 0;
+	snprintf(name, sizeof(name), "tcp-stream-%x.img", s->ino);
+	if (imp_read_all(im, name, true, take_stream, in))
+		return -1;
+	return 0;
+}
+
+static void stream_free(struct stream_in *in)
+{
+	if (in->t)
+		protobuf_c_message_free_unpacked(&in->t->base, NULL);
+	free(in->q);
+}
+
+/* TCP_NODELAY, TCP_CORK: the stream has them too; they must agree. */
+static int stream_opts(const struct stream_in *in, const Est__InetSkEntry *s)
+{
+	const Est__TcpOptsEntry *t = s->tcp_opts;
+	bool nodelay = t && t->has_nodelay && t->nodelay, cork = t && t->has_cork && t->cork;
+
+	if (!in->t)
+		return 0;
+	if ((in->t->has_nodelay && in->t->nodelay != nodelay) ||
+	    (in->t->has_cork && in->t->cork != cork)) {
+		pr_err("files.img: inet socket %u: tcp_opts and its tcp-stream disagree on TCP_NODELAY or TCP_CORK",
+		       s->id);
+		return -1;
+	}
+	return 0;
+}
+
 ProtobufCMessage *imp_conv_inet(struct imp *im, const Est__FileEntry *f)
 {
 	const Est__InetSkEntry *s = f->isk;
 	size_t alen = s->family == AF_INET6 ? 16 : 4;
 	struct inet_out *o;
+	struct stream_in in;
 
-	if (inet_kind(im, s))
+	if (inet_kind(im, s) || read_stream(im, s, &in))
 		return NULL;
-	o = imp_zalloc(sizeof(*o));
+	o = stream_opts(&in, s) ? NULL : imp_zalloc(sizeof(*o) + in.len);
+	if (o && in.t && conv_stream(o, &in, s->id)) {
+		free(o);
+		o = NULL;
+	}
+	stream_free(&in);
 	if (!o)
 		return NULL;
 	inet_sk_entry__init(&o->e);
+	if (o->ts.base.descriptor)	/* a stream was converted */
+		o->e.stream = &o->ts;
 	o->e.id = s->id;
 	o->e.ino = s->ino;
 	o->e.family = s->family;
@@ -363,7 +493,7 @@ ProtobufCMessage *imp_conv_inet(struct imp *im, const Est__FileEntry *f)
 		if (addr(s->src_addr, s->n_src_addr, alen, o->src, &o->e.src_addr))
 			goto bad_addr;
 	}
-	if (s->state == ISK_CONNECTED) {
+	if (s->proto == IPPROTO_TCP ? tcp_conn_state(s->state) : s->state == ISK_CONNECTED) {
 		o->e.has_dst_addr = o->e.has_dst_port = true;
 		o->e.dst_port = s->dst_port;
 		if (addr(s->dst_addr, s->n_dst_addr, alen, o->dst, &o->e.dst_addr))
@@ -374,6 +504,10 @@ ProtobufCMessage *imp_conv_inet(struct imp *im, const Est__FileEntry *f)
 	if (s->state == ISK_LISTEN) {
 		o->e.has_backlog = true;
 		o->e.backlog = s->backlog;
+	}
+	if (s->has_shutdown && s->shutdown && s->state == ISK_CONNECTED) {
+		o->e.has_shutdown = true;
+		o->e.shutdown = s->shutdown;
 	}
 	if (imp_sk_opts(&o->o, s->opts, (int)s->family, (int)s->type, (int)s->proto, s->id) ||
 	    ip_tcp_opts(o, s))

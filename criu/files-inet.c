@@ -1,7 +1,9 @@
 /*
- * TCP and UDP sockets without a connection (images/sk-inet.proto), IPv4
- * and IPv6: TCP listening (address, port, backlog, IPV6_V6ONLY, options)
- * or closed (bound or not), UDP bound and/or connected.
+ * TCP and UDP sockets (images/sk-inet.proto), IPv4 and IPv6: TCP listening
+ * (address, port, backlog, IPV6_V6ONLY, options), closed (bound or not) or
+ * established (--tcp-established: its stream through repair mode,
+ * criu/tcp-repair.c; both ends in the dump are made together), UDP bound
+ * and/or connected.
  *
  * Dump: the state from TCP_INFO (closed TCP sockets are in no table
  * sock_diag walks), the addresses from getsockname()/getpeername(), the
@@ -10,9 +12,10 @@
  * connect, then the options set late (buffer sizes), in the process that
  * opens the object (before it forks).
  *
- * Refused ("not supported yet"): TCP in any state but LISTEN and CLOSE
- * (established connections need --tcp-established, not built), listening
- * sockets with connections not accepted yet, UDP sockets with datagrams
+ * Refused ("not supported yet"): TCP in any state but LISTEN, CLOSE and
+ * ESTABLISHED (an established one without --tcp-established or
+ * --tcp-close), listening sockets with connections not accepted yet
+ * (unless --skip-in-flight drops them), UDP sockets with datagrams
  * queued, unsent corked data or shut down, multicast group memberships
  * (and what criu/files-sock.c refuses for every socket).
  */
@@ -37,11 +40,12 @@
 #include "files.h"
 #include "image.h"
 #include "sockets.h"
+#include "tcp-repair.h"
 #include "sk-inet.pb-c.h"
 
 #define ISK_LISTEN	10	/* TCP_LISTEN */
 #define ISK_CLOSE	7	/* TCP_CLOSE */
-#define ISK_CONNECTED	1	/* TCP_ESTABLISHED: a connected UDP socket */
+#define ISK_CONNECTED	1	/* TCP_ESTABLISHED; a connected UDP socket */
 #define ISK_MAX_BACKLOG	(1u << 20)
 
 static const char *const tcp_states[] = {
@@ -53,6 +57,9 @@ struct inet_dump {
 	struct sk_diag	diag;
 	struct sk_opt_cache opts;
 	struct fd_list	l;
+	/* criu's copies of the connections put in repair mode, until the dump ends */
+	int		*repaired;
+	size_t		nr_repaired, cap_repaired;
 };
 
 static struct inet_dump *inet_state(struct dump_files *d)
@@ -115,7 +122,7 @@ static int dump_addrs(const struct fd_probe *p, int fd, InetSkEntry *e)
 	e->has_src_addr = e->has_src_port = true;
 	if (put_addr(&ss, &e->src_addr, &e->src_port))
 		return -1;
-	if (e->proto != IPPROTO_UDP)
+	if (e->proto == IPPROTO_TCP && !tcp_conn_state(e->state))
 		return 0;
 	len = sizeof(ss);
 	if (getpeername(fd, (struct sockaddr *)&ss, &len)) {
@@ -124,7 +131,8 @@ static int dump_addrs(const struct fd_probe *p, int fd, InetSkEntry *e)
 		pr_perror("fd %d: getpeername", p->fd);
 		return -1;
 	}
-	e->state = ISK_CONNECTED;
+	if (e->proto == IPPROTO_UDP)
+		e->state = ISK_CONNECTED;
 	e->has_dst_addr = e->has_dst_port = true;
 	return put_addr(&ss, &e->dst_addr, &e->dst_port);
 }
@@ -138,14 +146,20 @@ static int tcp_state(const struct fd_probe *p, int fd, InetSkEntry *e)
 		pr_perror("fd %d: TCP_INFO", p->fd);
 		return -1;
 	}
-	if (ti.tcpi_state != ISK_LISTEN && ti.tcpi_state != ISK_CLOSE) {
-		pr_err("fd %d: TCP connection in state %s: established TCP connections need "
-		       "--tcp-established, which is not supported yet", p->fd,
-		       ti.tcpi_state < 13 ? tcp_states[ti.tcpi_state] : "?");
-		return -1;
-	}
 	e->state = ti.tcpi_state;
-	return 0;
+	if (ti.tcpi_state == ISK_LISTEN || ti.tcpi_state == ISK_CLOSE)
+		return 0;
+	if ((ti.tcpi_state == ISK_CONNECTED && p->o->tcp_established) ||
+	    (tcp_conn_state(ti.tcpi_state) && p->o->tcp_close))
+		return 0;
+	if (ti.tcpi_state == ISK_CONNECTED)
+		pr_err("fd %d: established TCP connection: dump it with --tcp-established "
+		       "(or --tcp-close to restore it closed)", p->fd);
+	else
+		pr_err("fd %d: TCP connection in state %s: not supported yet%s", p->fd,
+		       ti.tcpi_state < 13 ? tcp_states[ti.tcpi_state] : "?",
+		       tcp_conn_state(ti.tcpi_state) ? " (--tcp-close restores it closed)" : "");
+	return -1;
 }
 
 /* What sock_diag knows: the backlog, pending connections, queued bytes. */
@@ -170,13 +184,20 @@ static int dump_diag(struct inet_dump *id, const struct fd_probe *p, InetSkEntry
 		return -1;
 	}
 	if (e->state == ISK_LISTEN) {
-		if (s->rqueue) {
+		if (s->rqueue && !p->o->skip_in_flight) {
 			pr_err("fd %d: listening TCP socket with %u connections not accepted yet: "
-			       "not supported yet", p->fd, s->rqueue);
+			       "not supported yet (--skip-in-flight drops them)", p->fd, s->rqueue);
 			return -1;
 		}
+		if (s->rqueue)
+			pr_info("fd %d: %u connections not accepted yet dropped (--skip-in-flight)",
+				p->fd, s->rqueue);
 		e->has_backlog = true;
 		e->backlog = s->wqueue;
+	}
+	if (e->state == ISK_CONNECTED && e->proto == IPPROTO_TCP && s->shutdown) {
+		e->has_shutdown = true;		/* SHUT_RD: SHUT_WR is no longer ESTABLISHED */
+		e->shutdown = s->shutdown;
 	}
 	if (e->proto == IPPROTO_UDP && (s->rqueue || s->shutdown)) {
 		pr_err("fd %d: UDP socket with datagrams queued (%u bytes of its receive buffer) "
@@ -297,12 +318,100 @@ static int check_groups(const struct fd_probe *p, int fd, const InetSkEntry *e)
 	       (e->family == AF_INET6 && check_groups_in(p, fd, true)) ? -1 : 0;
 }
 
+/*
+ * Options a connection reads as the kernel set them, not as they were set:
+ * SO_INCOMING_CPU is the cpu its last packet came in on (every packet
+ * moves it), TCP_MAXSEG the current segment size (what was set is in the
+ * clamp the stream keeps, TCP_REPAIR_OPTIONS), TCP_WINDOW_CLAMP the clamp
+ * connect() computed from the buffers (the restore's connect computes it
+ * again); IP_MULTICAST_TTL, IPV6_MULTICAST_HOPS and IPV6_MULTICAST_IF,
+ * which an accepted connection takes from the TTL and interface of its SYN
+ * and TCP never uses (read back, they say what a fresh socket says:
+ * audit.md); TCP_QUICKACK, the
+ * delayed-ack mode the traffic moves. Not kept.
+ */
+static bool moving(uint32_t opt)
+{
+	return opt == ((uint32_t)SOL_SOCKET << 16 | SO_INCOMING_CPU) ||
+	       opt == ((uint32_t)SOL_TCP << 16 | TCP_MAXSEG) ||
+	       opt == ((uint32_t)SOL_TCP << 16 | TCP_WINDOW_CLAMP) ||
+	       opt == ((uint32_t)SOL_TCP << 16 | TCP_QUICKACK) ||
+	       opt == ((uint32_t)SOL_IP << 16 | IP_MULTICAST_TTL) ||
+	       opt == ((uint32_t)SOL_IPV6 << 16 | IPV6_MULTICAST_HOPS) ||
+	       opt == ((uint32_t)SOL_IPV6 << 16 | IPV6_MULTICAST_IF);
+}
+
+static void drop_moving(InetSkEntry *e)
+{
+	size_t i, n = 0;
+
+	if (!tcp_conn_state(e->state) || e->proto != IPPROTO_TCP)
+		return;
+	for (i = 0; i < e->n_opts; i++) {
+		if (moving(e->opts[i]->opt))
+			protobuf_c_message_free_unpacked(&e->opts[i]->base, NULL);
+		else
+			e->opts[n++] = e->opts[i];
+	}
+	e->n_opts = n;
+}
+
+/*
+ * The connection, read in repair mode (--tcp-established). Repair stays on
+ * until the dump ends: inet_dump_release().
+ */
+static int dump_stream(struct inet_dump *id, const struct fd_probe *p, int fd, InetSkEntry *e)
+{
+	int copy;
+
+	if (e->proto != IPPROTO_TCP || e->state != ISK_CONNECTED || !p->o->tcp_established)
+		return 0;
+	if (id->nr_repaired == id->cap_repaired) {
+		size_t cap = id->cap_repaired ? 2 * id->cap_repaired : 16;
+		int *v = realloc(id->repaired, cap * sizeof(*v));
+
+		if (!v) {
+			pr_err("out of memory");
+			return -1;
+		}
+		id->repaired = v;
+		id->cap_repaired = cap;
+	}
+	copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	e->stream = malloc(sizeof(*e->stream));
+	if (e->stream)
+		tcp_stream__init(e->stream);
+	if (copy < 0 || !e->stream) {
+		pr_perror("fd %d: keeping the connection", p->fd);
+		if (copy >= 0)
+			close(copy);
+		return -1;
+	}
+	id->repaired[id->nr_repaired++] = copy;
+	return tcp_stream_dump(copy, p->fd, e->stream);
+}
+
+int inet_dump_release(struct dump_files *d)
+{
+	struct inet_dump *id = d->priv[FD_KIND__FD_INET_SK];
+	int ret = 0;
+	size_t i;
+
+	for (i = 0; id && i < id->nr_repaired; i++) {
+		if (tcp_repair_set(id->repaired[i], -1, TCP_REPAIR_OFF))
+			ret = -1;
+		close(id->repaired[i]);
+	}
+	if (id)
+		id->nr_repaired = 0;
+	return ret;
+}
+
 static int inet_dump(struct dump_files *d, struct fd_probe *p, uint32_t *oid)
 {
 	struct inet_dump *id = inet_state(d);
 	int fd, family, type, proto;
 	InetSkEntry *e;
-	size_t nr;
 
 	if (!id || sk_probe(p, &family, &type, &proto))
 		return -1;
@@ -322,9 +431,11 @@ static int inet_dump(struct dump_files *d, struct fd_probe *p, uint32_t *oid)
 	if (sk_check_error(fd, p->fd) || (proto == IPPROTO_TCP && tcp_state(p, fd, e)) ||
 	    dump_addrs(p, fd, e) || dump_diag(id, p, e) || check_unsent(p, fd, e) ||
 	    check_groups(p, fd, e) ||
-	    sk_opts_dump(&id->opts, fd, p->fd, family, type, proto, &e->opts, &nr))
+	    sk_opts_dump(&id->opts, fd, p->fd, family, type, proto, &e->opts, &e->n_opts))
 		goto err;
-	e->n_opts = nr;
+	drop_moving(e);
+	if (dump_stream(id, p, fd, e))
+		goto err;
 	e->id = *oid = fd_obj_id(d);
 	return fd_list_add(&id->l, e);
 err:
@@ -349,6 +460,9 @@ static void inet_free(struct dump_files *d)
 	for (i = 0; i < id->l.nr; i++)
 		protobuf_c_message_free_unpacked(id->l.v[i], NULL);
 	free(id->l.v);
+	for (i = 0; i < id->nr_repaired; i++)	/* left in repair mode: the tree is gone */
+		close(id->repaired[i]);
+	free(id->repaired);
 	sk_diag_free(&id->diag);
 	free(id);
 	d->priv[FD_KIND__FD_INET_SK] = NULL;
@@ -380,19 +494,27 @@ static int inet_validate(const ProtobufCMessage *m, uint32_t *id)
 
 	if ((e->family != AF_INET && e->family != AF_INET6) || (!tcp && !udp))
 		return bad(e, "not TCP or UDP over IPv4 or IPv6");
-	if (tcp ? e->state != ISK_LISTEN && e->state != ISK_CLOSE :
+	if (tcp ? e->state != ISK_LISTEN && e->state != ISK_CLOSE && !tcp_conn_state(e->state) :
 		  e->state != ISK_CONNECTED && e->state != ISK_CLOSE)
 		return bad(e, "state out of range");
+	if (e->stream && (!tcp || e->state != ISK_CONNECTED))
+		return bad(e, "a TCP stream on a socket not connected");
+	if (e->stream && tcp_stream_check(e->stream))
+		return bad(e, tcp_stream_check(e->stream));
+	if (e->has_shutdown && (!tcp || e->state != ISK_CONNECTED || e->shutdown & ~1u))
+		return bad(e, "a shutdown out of place");
 	if ((e->state == ISK_LISTEN) != e->has_backlog || e->backlog > ISK_MAX_BACKLOG)
 		return bad(e, "backlog missing or out of range");
-	if ((e->state == ISK_CONNECTED) != e->has_dst_addr || (e->flags & ~(uint32_t)O_NONBLOCK))
+	if ((tcp ? tcp_conn_state(e->state) : e->state == ISK_CONNECTED) != e->has_dst_addr ||
+	    (e->flags & ~(uint32_t)O_NONBLOCK))
 		return bad(e, "peer address or flags out of place");
 	if (check_addr(e, e->has_src_addr, &e->src_addr, e->has_src_port, e->src_port) ||
 	    check_addr(e, e->has_dst_addr, &e->dst_addr, e->has_dst_port, e->dst_port) ||
 	    sk_opts_check(e->opts, e->n_opts, "inet-sks.img", e->id))
 		return -1;
-	if (e->state == ISK_LISTEN && (!e->has_src_port || !e->src_port))
-		return bad(e, "listening without a port");
+	if ((e->state == ISK_LISTEN || (tcp && tcp_conn_state(e->state))) &&
+	    (!e->has_src_port || !e->src_port))
+		return bad(e, "listening or connected without a port");
 	*id = e->id;
 	return 0;
 }
@@ -454,18 +576,220 @@ static int setup(int fd, const InetSkEntry *e)
 	return sk_set_flags(fd, e->flags);
 }
 
-static int inet_open(struct fd_rst *r, const struct fd_obj *o, const struct cr_options *opt)
-{
-	const InetSkEntry *e = (const InetSkEntry *)o->e;
-	int fd = socket((int)e->family, (int)e->type | SOCK_CLOEXEC, (int)e->proto);
+/* ---- restore: TCP connections ------------------------------------------------------- */
 
-	(void)r;
-	(void)opt;
+/*
+ * Both ends of a connection in the dump are made together (one group, one
+ * opener): each end's kernel must find the other's socket when repair mode
+ * ends, or it answers the first segment with a RST. The end made for its
+ * peer waits here until the peer's own open() takes it; a process opens a
+ * group whole before it forks, so the wait never crosses processes.
+ */
+struct conn_wait {
+	uint32_t	id;
+	int		fd;
+};
+
+static struct conn_wait waiting[64];
+static size_t nr_waiting;
+
+/* An address as IPv6 (IPv4 as ::ffff:a.b.c.d), to match ends of different families. */
+static void addr6(const InetSkEntry *e, const ProtobufCBinaryData *a, uint8_t out[16])
+{
+	memset(out, 0, 16);
+	if (e->family == AF_INET6 && a->len == 16) {
+		memcpy(out, a->data, 16);
+		return;
+	}
+	out[10] = out[11] = 0xff;
+	if (a->len == 4)
+		memcpy(out + 12, a->data, 4);
+}
+
+static bool ends_meet(const InetSkEntry *a, const InetSkEntry *b)
+{
+	uint8_t as[16], ad[16], bs[16], bd[16];
+
+	if (a->src_port != b->dst_port || a->dst_port != b->src_port)
+		return false;
+	addr6(a, &a->src_addr, as);
+	addr6(a, &a->dst_addr, ad);
+	addr6(b, &b->src_addr, bs);
+	addr6(b, &b->dst_addr, bd);
+	return !memcmp(as, bd, 16) && !memcmp(ad, bs, 16);
+}
+
+static bool is_conn(const InetSkEntry *e)
+{
+	return e->proto == IPPROTO_TCP && e->state == ISK_CONNECTED && e->stream;
+}
+
+/* The other end of connection @e in the dump, or NULL. */
+static const InetSkEntry *peer_in_dump(const struct fd_rst *r, const InetSkEntry *e)
+{
+	const struct fd_list *l = fd_rst_list(r, FD_KIND__FD_INET_SK);
+	size_t i;
+
+	for (i = 0; l && is_conn(e) && i < l->nr; i++) {
+		const InetSkEntry *p = (const InetSkEntry *)l->v[i];
+
+		if (p != e && is_conn(p) && ends_meet(e, p))
+			return p;
+	}
+	return NULL;
+}
+
+static uint64_t inet_group(const struct fd_rst *r, const struct fd_obj *o)
+{
+	const InetSkEntry *e = (const InetSkEntry *)o->e, *p = peer_in_dump(r, e);
+
+	if (!p)
+		return 0;
+	return 1 + (uint64_t)(e->id < p->id ? e->id : p->id);
+}
+
+/*
+ * The options set again on a connection: all but IPV6_V6ONLY on an IPv6
+ * address that is not v4-mapped, which bind() to it turns on whatever it
+ * was (a connection's own bind by connect() leaves it): audit.md.
+ */
+static SkOpt **conn_opts(const InetSkEntry *e, size_t *n)
+{
+	const uint32_t v6only = (uint32_t)SOL_IPV6 << 16 | IPV6_V6ONLY;
+	SkOpt **v = calloc(e->n_opts + 1, sizeof(*v));
+	uint8_t a[16];
+	size_t i;
+
+	if (!v) {
+		pr_err("out of memory");
+		return NULL;
+	}
+	addr6(e, &e->src_addr, a);
+	for (i = 0, *n = 0; i < e->n_opts; i++)
+		if (e->opts[i]->opt != v6only || e->family != AF_INET6 ||
+		    (a[10] == 0xff && a[11] == 0xff && !a[0]))
+			v[(*n)++] = e->opts[i];
+	return v;
+}
+
+/* Socket, options, repair mode, bind, connect, queues: repair still on. -1 logged. */
+static int make_conn(const InetSkEntry *e)
+{
+	struct sockaddr_storage ss;
+	char buf[INET6_ADDRSTRLEN + 16];
+	int fd = socket((int)e->family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+	SkOpt **opts;
+	size_t n = 0;
+
 	if (fd < 0) {
 		pr_perror("inet socket %u: socket", e->id);
 		return -1;
 	}
-	if (setup(fd, e)) {
+	opts = conn_opts(e, &n);
+	if (!opts || sk_opts_restore(fd, opts, n, false) ||
+	    tcp_stream_prepare(fd, e->id, e->stream))
+		goto err;
+	if (bind(fd, (struct sockaddr *)&ss, make_addr(e, &e->src_addr, e->src_port, &ss))) {
+		pr_perror("inet socket %u: bind to %s", e->id,
+			  addr_str(e, &e->src_addr, e->src_port, buf, sizeof(buf)));
+		goto err;
+	}
+	if (connect(fd, (struct sockaddr *)&ss, make_addr(e, &e->dst_addr, e->dst_port, &ss))) {
+		pr_perror("inet socket %u: connect (repair mode) to %s", e->id,
+			  addr_str(e, &e->dst_addr, e->dst_port, buf, sizeof(buf)));
+		goto err;
+	}
+	/* the buffer sizes before the queues fill them */
+	if (sk_opts_restore(fd, opts, n, true) || tcp_stream_fill(fd, e->id, e->stream))
+		goto err;
+	free(opts);
+	return fd;
+err:
+	free(opts);
+	close(fd);
+	return -1;
+}
+
+/* Repair off, what was never sent, shutdown, O_NONBLOCK. */
+static int resume_conn(int fd, const InetSkEntry *e)
+{
+	if (tcp_stream_resume(fd, e->id, e->stream))
+		return -1;
+	if (e->has_shutdown && e->shutdown && shutdown(fd, SHUT_RD)) {
+		pr_perror("inet socket %u: shutdown(SHUT_RD)", e->id);
+		return -1;
+	}
+	return sk_set_flags(fd, e->flags);
+}
+
+static int open_conn(const struct fd_rst *r, const InetSkEntry *e)
+{
+	const InetSkEntry *p = peer_in_dump(r, e);
+	int fd, pfd = -1;
+	size_t i;
+
+	for (i = 0; i < nr_waiting; i++)
+		if (waiting[i].id == e->id) {
+			fd = waiting[i].fd;
+			waiting[i] = waiting[--nr_waiting];
+			return fd;
+		}
+	if (p && nr_waiting == sizeof(waiting) / sizeof(waiting[0])) {
+		pr_err("inet socket %u: more than %zu connections made ahead of their open",
+		       e->id, nr_waiting);
+		return -1;
+	}
+	fd = make_conn(e);
+	if (fd >= 0 && p)
+		pfd = make_conn(p);
+	if (fd < 0 || (p && pfd < 0) || resume_conn(fd, e) || (p && resume_conn(pfd, p)))
+		goto err;
+	if (p)
+		waiting[nr_waiting++] = (struct conn_wait){ p->id, pfd };
+	return fd;
+err:
+	if (fd >= 0)
+		close(fd);
+	if (pfd >= 0)
+		close(pfd);
+	return -1;
+}
+
+/*
+ * --tcp-close: a fresh socket, never connected, shut down both ways (as the
+ * established tool makes it): reads give end of file, writes EPIPE.
+ */
+static int closed_conn(int fd, const InetSkEntry *e)
+{
+	if (sk_opts_restore(fd, e->opts, e->n_opts, false) ||
+	    sk_opts_restore(fd, e->opts, e->n_opts, true))
+		return -1;
+	if (shutdown(fd, SHUT_RDWR) && errno != ENOTCONN) {
+		pr_perror("inet socket %u: shutdown(SHUT_RDWR)", e->id);
+		return -1;
+	}
+	return sk_set_flags(fd, e->flags);
+}
+
+static int inet_open(struct fd_rst *r, const struct fd_obj *o, const struct cr_options *opt)
+{
+	const InetSkEntry *e = (const InetSkEntry *)o->e;
+	bool conn = e->proto == IPPROTO_TCP && tcp_conn_state(e->state);
+	int fd;
+
+	if (conn && !opt->tcp_close && !e->stream) {
+		pr_err("inet socket %u: a TCP connection dumped without its stream (--tcp-close): "
+		       "restore it with --tcp-close", e->id);
+		return -1;
+	}
+	if (conn && !opt->tcp_close)
+		return open_conn(r, e);
+	fd = socket((int)e->family, (int)e->type | SOCK_CLOEXEC, (int)e->proto);
+	if (fd < 0) {
+		pr_perror("inet socket %u: socket", e->id);
+		return -1;
+	}
+	if (conn ? closed_conn(fd, e) : setup(fd, e)) {
 		close(fd);
 		return -1;
 	}
@@ -475,5 +799,5 @@ static int inet_open(struct fd_rst *r, const struct fd_obj *o, const struct cr_o
 const struct fd_ops fd_inet_sk_ops = {
 	.kind = FD_KIND__FD_INET_SK, .name = "inet socket", .img = IMG_INET_SKS,
 	.match = inet_match, .dump = inet_dump, .write = inet_write, .free = inet_free,
-	.validate = inet_validate, .open = inet_open,
+	.validate = inet_validate, .open = inet_open, .group = inet_group,
 };

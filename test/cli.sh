@@ -64,9 +64,9 @@ t_unknown_option_is_usage_error() {
 }
 
 t_not_supported_yet() {
-	run dump --tcp-established -t 1
+	run dump --evasive-devices -t 1
 	[ $rc -ne 0 ] || { fail "$1" "exit 0"; return; }
-	grep -qE "^Error \(criu/options.c:[0-9]+\): --tcp-established is not supported yet$" "$TMP/err" ||
+	grep -qE "^Error \(criu/options.c:[0-9]+\): --evasive-devices is not supported yet$" "$TMP/err" ||
 		{ fail "$1" "message: $(cat "$TMP/err")"; return; }
 	grep -qi "unknown\|unrecognized" "$TMP/err" && { fail "$1" "called it unknown"; return; }
 	run check --lazy-pages
@@ -76,41 +76,41 @@ t_not_supported_yet() {
 }
 
 t_no_prefix_of_unbuilt_option_is_fine() {
-	run check --no-tcp-established --feature memfd
+	run check --no-evasive-devices --feature memfd
 	grep -q "not supported" "$TMP/err" && { fail "$1" "$(cat "$TMP/err")"; return; }
 	pass "$1"
 }
 
 t_log_file_relative_to_work_dir() {
 	mkdir -p "$TMP/imgs" "$TMP/work"
-	run dump -t 1 -D "$TMP/imgs" -o my.log --tcp-established
+	run dump -t 1 -D "$TMP/imgs" -o my.log --evasive-devices
 	[ -s "$TMP/imgs/my.log" ] || { fail "$1" "log not in images dir"; return; }
 	grep -q "^Error (" "$TMP/imgs/my.log" || { fail "$1" "error not in log"; return; }
 	[ "$(stat -c %a "$TMP/imgs/my.log")" = 600 ] || { fail "$1" "log mode not 0600"; return; }
-	run dump -t 1 -D "$TMP/imgs" -W "$TMP/work" -o w.log --tcp-established
+	run dump -t 1 -D "$TMP/imgs" -W "$TMP/work" -o w.log --evasive-devices
 	[ -s "$TMP/work/w.log" ] && [ ! -e "$TMP/imgs/w.log" ] || { fail "$1" "-W ignored"; return; }
 	[ ! -s "$TMP/err" ] || { fail "$1" "errors went to stderr as well as the log"; return; }
 	pass "$1"
 }
 
 t_timestamps_from_level_3() {
-	run dump -t 1 -v3 --tcp-established
+	run dump -t 1 -v3 --evasive-devices
 	grep -qE '^\([0-9]{2}\.[0-9]{6}\) Error \(' "$TMP/err" || { fail "$1" "no timestamp: $(cat "$TMP/err")"; return; }
-	run dump -t 1 -v2 --tcp-established
+	run dump -t 1 -v2 --evasive-devices
 	grep -qE '^\(' "$TMP/err" && { fail "$1" "timestamp at level 2"; return; }
-	run dump -t 1 -v0 --tcp-established
+	run dump -t 1 -v0 --evasive-devices
 	[ ! -s "$TMP/err" ] || { fail "$1" "-v0 still logs: $(cat "$TMP/err")"; return; }
 	pass "$1"
 }
 
 t_config_files() {
-	printf 'tcp-established\n' >"$TMP/c.conf"
+	printf 'evasive-devices\n' >"$TMP/c.conf"
 	CRIU_CONFIG_FILE=$TMP/c.conf "$CRIU" dump -t 1 >"$TMP/out" 2>"$TMP/err"
-	grep -q -- "--tcp-established is not supported yet" "$TMP/err" || { fail "$1" "env config ignored"; return; }
+	grep -q -- "--evasive-devices is not supported yet" "$TMP/err" || { fail "$1" "env config ignored"; return; }
 	run dump -t 1 --config "$TMP/c.conf"
-	grep -q -- "--tcp-established is not supported yet" "$TMP/err" || { fail "$1" "--config ignored"; return; }
-	run dump -t 1 --config "$TMP/c.conf" --no-tcp-established
-	grep -q -- "--tcp-established" "$TMP/err" && { fail "$1" "command line did not win"; return; }
+	grep -q -- "--evasive-devices is not supported yet" "$TMP/err" || { fail "$1" "--config ignored"; return; }
+	run dump -t 1 --config "$TMP/c.conf" --no-evasive-devices
+	grep -q -- "--evasive-devices" "$TMP/err" && { fail "$1" "command line did not win"; return; }
 	mkdir -p "$HOME/.criu" && printf 'bogus-option\n' >"$HOME/.criu/default.conf"
 	run check
 	[ $rc -eq 1 ] && grep -q "default.conf:1: unknown option 'bogus-option'" "$TMP/err" ||
@@ -253,11 +253,11 @@ t_lxc_dump_command_line() {
 		--ext-mount-map /dev/console:console --force-irmap -D "$TMP/lxc" -o dump.log -t 1
 	[ $rc -eq 1 ] || { fail "$1" "exit $rc"; return; }
 	[ ! -s "$TMP/err" ] || { fail "$1" "stderr: $(cat "$TMP/err")"; return; }
-	for o in tcp-established manage-cgroups=full cgroup-root skip-in-flight freeze-cgroup; do
+	for o in manage-cgroups=full cgroup-root freeze-cgroup; do
 		grep -q "Error (.*): --$o is not supported yet" "$TMP/lxc/dump.log" ||
 			{ fail "$1" "--$o not refused: $(cat "$TMP/lxc/dump.log")"; return; }
 	done
-	for o in file-locks link-remap ext-mount-map enable-external enable-fs force-irmap; do
+	for o in tcp-established skip-in-flight file-locks link-remap ext-mount-map enable-external enable-fs force-irmap; do
 		grep -q -- "--$o" "$TMP/lxc/dump.log" && { fail "$1" "--$o refused: $(cat "$TMP/lxc/dump.log")"; return; }
 	done
 	pass "$1"

@@ -44,6 +44,7 @@ struct exp {
 	uint64_t *fifo_ino;		/* FIFOs' inodes: their data goes to fifo-data.img */
 	size_t nr_fifo_ino;
 	void *shm;			/* shared memory and memfds (est-export-shmem.c) */
+	bool tcp_close;			/* a connection without its stream: --tcp-close */
 };
 
 /* An established image being written: kept in memory, written at exp_img_close(). */

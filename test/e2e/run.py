@@ -35,6 +35,7 @@ SYS_POLL, SYS_FUTEX, SYS_CLOCK_NANOSLEEP = 7, 202, 230
 # name, command, flow, extra dump options, extra restore options
 # State the established image format cannot express: kept in xt-* images
 EXT = ["--image-ext"]
+TCP = ["--tcp-established"]
 
 # What a tampered copy of the images must be refused with (images.md, "The
 # manifest"): action, file (a glob), the text the refusal names it with
@@ -279,7 +280,29 @@ CASES = [
     ("sk_opts", prog("sk_opts"), "once", EXT, []),
     ("unix_ext_refused", prog("unix_ext"), ("refused", "--ext-unix-sk"), [], []),
     ("unix_ext", prog("unix_ext") + ["--ext"], "once", ["--ext-unix-sk"], []),
-    ("tcp_established_refused", prog("tcp_est"), ("refused", "--tcp-established"), [], []),
+    ("tcp_established_refused", prog("tcp_est") + ["refused"], ("refused", "--tcp-established"),
+     [], []),
+    ("tcp_est", prog("tcp_est"), "once", TCP, []),
+    # the peer is the harness, outside the tree (tcp_peer() below)
+    ("tcp_peer", prog("tcp_peer"), "tcp_peer", TCP, []),
+    ("tcp_peer_leave_running", prog("tcp_peer"), "tcp_peer_running", TCP, []),
+    ("tcp_refuse_fin_wait", prog("tcp_est") + ["finwait"], ("refused", "in state FIN_WAIT"),
+     TCP, []),
+    ("tcp_refuse_oob", prog("tcp_est") + ["oob"], ("refused", "urgent (out-of-band) data"),
+     TCP, []),
+    ("tcp_est_v6", prog("tcp_est") + ["v6"], "once", TCP, []),
+    ("tcp_est_mapped", prog("tcp_est") + ["mapped"], "once", TCP, []),
+    ("tcp_est_rdshut", prog("tcp_est") + ["rdshut"], "once", TCP, []),
+    ("tcp_est_twice", prog("tcp_est"), "twice", TCP, []),
+    ("tcp_est_stopped", prog("tcp_est"), "stopped", TCP, []),
+    # a failed dump gives the connections back out of repair mode
+    ("tcp_est_dump_fault", prog("tcp_est"), "dump_fault_late", TCP, []),
+    ("tcp_close", prog("tcp_est") + ["close"], "once", ["--tcp-close"], ["--tcp-close"]),
+    ("tcp_skip_in_flight", prog("tcp_est") + ["inflight"], "once", TCP + ["--skip-in-flight"],
+     []),
+    ("tcp_close_stream", prog("tcp_est") + ["close"], "once", TCP, ["--tcp-close"]),
+    ("tcp_close_half_closed", prog("tcp_est") + ["closefin"], "once", ["--tcp-close"],
+     ["--tcp-close"]),
     ("sk_epoll", prog("sk_epoll"), "once", [], []),
     ("sk_refuse_rights", prog("sk_refuse") + ["rights"], ("refused", "SCM_RIGHTS"), [], []),
     ("sk_refuse_pending_unix", prog("sk_refuse") + ["pending"], ("refused", "not accepted yet"),
@@ -879,6 +902,8 @@ def dump_and_restore(name, p, flow, tmp, dopts, ropts, env):
     else:
         if flow == "dump_fault":
             dump_fault(pid, tmp, dopts, env)
+        if flow == "dump_fault_late":   # every socket read, the images written
+            dump_fault(pid, tmp, dopts, env, "before-inventory", "1")
         if flow == "once" or isinstance(flow, tuple):
             before = snapshot(pid)
         imgs = os.path.join(tmp, "imgs")
@@ -1198,6 +1223,109 @@ def serve_across(p, tmp, dopts, ropts, env, ready, before, after):
             p.wait()
 
 
+class Peer:
+    """The end of a TCP connection outside the tree: numbered lines out, their
+    echoes back in order; a reset or an end of file fails the case."""
+
+    def __init__(self, sock):
+        self.sock, self.sent, self.echoed, self.buf = sock, 0, 0, b""
+        self.gap, self.last = 0.0, time.monotonic()
+
+    def send(self, n=1):
+        for _ in range(n):
+            self.sock.sendall(b"%d\n" % self.sent)
+            self.sent += 1
+
+    def drain(self, until, timeout=30):
+        """Read echoes until `until` of them came; check their order."""
+        end = time.monotonic() + timeout
+        while self.echoed < until:
+            self.sock.settimeout(max(0.01, end - time.monotonic()))
+            try:
+                chunk = self.sock.recv(65536)
+            except ConnectionResetError:
+                raise CaseFailed("the peer outside the tree saw a reset after echo %d" %
+                                 self.echoed)
+            except socket.timeout:
+                raise CaseFailed("echo %d never came" % self.echoed)
+            if not chunk:
+                raise CaseFailed("the peer outside the tree saw the end after echo %d" %
+                                 self.echoed)
+            self.buf += chunk
+            while b"\n" in self.buf:
+                line, self.buf = self.buf.split(b"\n", 1)
+                if line != b"%d" % self.echoed:
+                    raise CaseFailed("echo %r came where %d belongs" % (line, self.echoed))
+                now = time.monotonic()
+                self.gap, self.last = max(self.gap, now - self.last), now
+                self.echoed += 1
+        # a delayed ACK still pending would reach a socket gone with the
+        # dumped tree, whose kernel answers with a reset: send it now
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+
+
+def tcp_peer(cmd, tmp, dopts, ropts, env, running):
+    """The connection of tcp_peer.c to the harness across a dump with
+    --leave-running (lines every millisecond meanwhile, from a thread), or
+    across a dump and a restore (the peer sends nothing while the tree is
+    gone: without a network lock its kernel would answer with a reset)."""
+    import threading
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(1)
+    p = start(cmd + [str(ls.getsockname()[1])], tmp)
+    try:
+        ls.settimeout(20)
+        conn, _ = ls.accept()
+        ls.close()
+        peer = Peer(conn)
+        peer.send(50)
+        peer.drain(50)
+        imgs = os.path.join(tmp, "imgs")
+        if running:
+            stop, err = threading.Event(), []
+
+            def pace():
+                try:
+                    while not stop.wait(0.001):
+                        peer.send()
+                        peer.drain(peer.sent)
+                except (CaseFailed, OSError) as e:
+                    err.append(str(e))
+            t = threading.Thread(target=pace)
+            t.start()
+            try:
+                dump(p.pid, imgs, ["--leave-running"] + dopts, env)
+                end = time.monotonic() + 0.2
+                while time.monotonic() < end and not err:
+                    time.sleep(0.01)
+            finally:
+                stop.set()
+                t.join()
+            if err:
+                raise CaseFailed(err[0])
+            pid = p.pid
+        else:
+            dump(p.pid, imgs, dopts, env)
+            if p.wait(timeout=20) != -signal.SIGKILL:
+                raise CaseFailed("after dump the task ended with %s" % p.returncode)
+            tree_gone(tmp)
+            restore(imgs, ropts, env, p.pid)
+            pid = p.pid
+        peer.send(50)
+        peer.drain(peer.sent)
+        print("tcp_peer: %d lines, longest gap between echoes %.1f ms" %
+              (peer.sent, peer.gap * 1000), file=sys.stderr)
+        conn.sendall(b"end\n")
+        conn.close()
+        status = p.wait(timeout=30) if running else wait_pid(pid, 30)
+        check_result(tmp, status)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
 def server(cmd, tmp, cwd, env):
     with open(os.path.join(tmp, "server.log"), "w") as log:
         return subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log,
@@ -1303,6 +1431,9 @@ def run_case(name, cmd, flow, dopts, ropts, env):
         if flow == "redis":
             redis_server(cmd, tmp, dopts, ropts, env)
             return None
+        if flow in ("tcp_peer", "tcp_peer_running"):
+            tcp_peer(cmd, tmp, dopts, ropts, env, flow == "tcp_peer_running")
+            return None
         p = start(cmd, tmp)
         pid = p.pid
         if isinstance(flow, tuple) and flow[0] == "refused":
@@ -1376,15 +1507,15 @@ def proc_status(pid):
         return dict(l.split(":", 1) for l in f if ":" in l)
 
 
-def dump_fault(pid, tmp, opts, env):
-    """A dump failing in the tree's second process leaves every process
-    running: not traced, not stopped (zombies stay zombies)."""
+def dump_fault(pid, tmp, opts, env, point="after-parasite", nth="2"):
+    """A dump failing in the tree's second process (or at @point) leaves
+    every process running: not traced, not stopped (zombies stay zombies)."""
     imgs = os.path.join(tmp, "imgs-fault")
     os.makedirs(imgs)
-    fenv = dict(env, CRIU_FAULT="after-parasite", CRIU_FAULT_NTH="2")
+    fenv = dict(env, CRIU_FAULT=point, CRIU_FAULT_NTH=nth)
     rc, out = criu(["dump", "-t", str(pid), "-D", imgs, "-o", "dump.log", "-v4"] + opts,
                    imgs, fenv)
-    if rc == 0 or "fault injected at after-parasite" not in open(
+    if rc == 0 or ("fault injected at %s" % point) not in open(
             os.path.join(imgs, "dump.log")).read():
         raise CaseFailed("dump with a fault in the second process: exit %d" % rc)
     if os.path.exists(os.path.join(imgs, "inventory.img")):

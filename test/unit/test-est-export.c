@@ -1,6 +1,7 @@
 /*
  * The exporter (criu/est-export*.c) and importer on real dumps: e2e programs
- * (a counter, 64 threads, a tree with zombies, a pipe between two processes)
+ * (a counter, 64 threads, a tree with zombies, a pipe between two processes,
+ * established TCP connections with both queues full)
  * are dumped with our criu (which writes the established format through the
  * exporter), the dump is imported into our own images and exported again,
  * and
@@ -49,6 +50,7 @@
 struct run {
 	const char *prog;
 	const char *mode;	/* a first argument (task_gaps's mode), or NULL */
+	const char *dump_opt;	/* one more dump option, or NULL */
 	char tmp[PATH_MAX], est[PATH_MAX + 8], est2[PATH_MAX + 8];
 	struct est_import imp;	/* the dump imported: our own images */
 	pid_t pid;
@@ -58,7 +60,8 @@ struct run {
 static struct run runs[] = { { .prog = "counter" }, { .prog = "threads" }, { .prog = "tree" },
 			     { .prog = "pipe_tree" }, { .prog = "timerfd" },
 			     { .prog = "eventfd" }, { .prog = "unix_pair" },
-			     { .prog = "task_gaps", .mode = "affinity" }, { .prog = "pipe" } };
+			     { .prog = "task_gaps", .mode = "affinity" }, { .prog = "pipe" },
+			     { .prog = "tcp_est", .dump_opt = "--tcp-established" } };
 
 static const char *repo(void)
 {
@@ -170,7 +173,8 @@ static int run_criu(const char *dir, char *const args[])
 static int prepare(struct run *r)
 {
 	char pid[16];
-	char *dump[] = { "criu", "dump", "-t", pid, "-D", r->est, "-o", "dump.log", "-v4", NULL };
+	char *dump[] = { "criu", "dump", "-t", pid, "-D", r->est, "-o", "dump.log", "-v4",
+			 (char *)r->dump_opt, NULL };
 	int in, out, ret;
 
 	if (r->exported)
@@ -629,6 +633,7 @@ CASES(2, tree)
 CASES(3, pipe_tree)
 CASES(4, timerfd)
 CASES(8, pipe)
+CASES(9, tcp_est)
 
 /* Without --image-ext the dump stops: no inventory.img, the program runs on. */
 static int refused(struct run *r)
@@ -684,6 +689,9 @@ static const struct unit_case cases[] = {
 	{ "pipe (FIFOs): crit decodes the dump", crit_pipe },
 	{ "pipe (FIFOs): import, export: the same dump", trip_pipe },
 	{ "pipe (FIFOs): the dump restores", rst_pipe },
+	{ "tcp_est (tcp-stream images): crit decodes the dump", crit_tcp_est },
+	{ "tcp_est (tcp-stream images): import, export: the same dump", trip_tcp_est },
+	{ "tcp_est (tcp-stream images): the dump restores", rst_tcp_est },
 	{ "eventfd (EFD_SEMAPHORE): the dump is refused", refused_semaphore },
 	{ "unix_pair (SO_PEEK_OFF): the dump is refused", refused_peek_off },
 	{ "a CPU affinity of its own: the dump is refused", refused_affinity },

@@ -189,9 +189,9 @@ static int test_bad_input(void)
 
 static int test_not_supported(void)
 {
-	CHECK(parse("dump", "--tcp-established", "-t", "1", NULL) == 0);
+	CHECK(parse("dump", "--allow-uprobes", "-t", "1", NULL) == 0);
 	CHECK(opts_check_supported(&o) == -1);
-	CHECK(parse("dump", "--no-tcp-established", "-t", "1", NULL) == 0);
+	CHECK(parse("dump", "--no-allow-uprobes", "-t", "1", NULL) == 0);
 	CHECK(opts_check_supported(&o) == 0);
 	CHECK(parse("dump", "--cgroup-props", "x", NULL) == 0);
 	CHECK(opts_check_supported(&o) == -1);

@@ -1,0 +1,61 @@
+/*
+ * A TCP connection across the tree boundary: the process connects to a
+ * peer the harness runs outside the tree (test/e2e/run.py, tcp_peer()) and
+ * echoes every line. The peer sends numbered lines "N\n"; the process
+ * checks that they come in order, without a gap or a repeat, whatever
+ * happens to it (a dump with --leave-running, a dump and a restore), and
+ * passes when the peer sends "end". The peer checks the echoes the same way
+ * and that it never saw a reset.
+ *
+ * Usage: tcp_peer PORT RESULT-FILE
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "e2e.h"
+
+int main(int argc, char **argv)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	char line[32];
+	long want = 0, got;
+	size_t n = 0;
+	int fd;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: tcp_peer PORT RESULT-FILE\n");
+		return 2;
+	}
+	a.sin_port = htons((uint16_t)atoi(argv[1]));
+	e2e_init(argc - 1, argv + 1);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)))
+		e2e_fail("connect: %s", strerror(errno));
+	e2e_note_pid();
+	e2e_ready();
+	for (;;) {
+		ssize_t r = read(fd, line + n, 1);
+
+		if (r <= 0) {
+			if (r < 0 && errno == EINTR)
+				continue;
+			e2e_fail("read after line %ld: %zd (%s)", want - 1, r, strerror(errno));
+		}
+		if (line[n] != '\n' && ++n < sizeof(line))
+			continue;
+		if (n == sizeof(line))
+			e2e_fail("a line longer than %zu bytes after line %ld", n, want - 1);
+		line[n] = 0;
+		if (!strcmp(line, "end"))
+			e2e_pass();
+		got = strtol(line, NULL, 10);
+		if (got != want)
+			e2e_fail("line %ld came where %ld belongs", got, want);
+		line[n++] = '\n';
+		if (write(fd, line, n) != (ssize_t)n)
+			e2e_fail("echo of line %ld: %s", got, strerror(errno));
+		want++;
+		n = 0;
+	}
+}
