@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,12 +34,12 @@ static const char *const spec_names[TASK_SPEC_NR] = {
 	"L1D flush on context switch (PR_SET_SPECULATION_CTRL)",
 };
 
-/* /proc/TID/attr/current; "" when there is no LSM (EINVAL) or it is empty. */
-static int read_lsm(pid_t tid, char *buf)
+/* /proc/PID/task/TID/attr/current; "" when there is no LSM (EINVAL) or it is empty. */
+static int read_lsm(pid_t pid, pid_t tid, char *buf)
 {
-	char path[64];
+	char path[80];
 
-	snprintf(path, sizeof(path), "/proc/%d/attr/current", tid);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/attr/current", pid, tid);
 	/* ENOENT: a kernel without LSM attributes at all; EINVAL: no LSM */
 	if (read_small_file(path, buf, TASK_LSM_MAX) < 0 && errno != ENOENT && errno != EINVAL) {
 		pr_perror("can't read %s", path);
@@ -47,8 +48,12 @@ static int read_lsm(pid_t tid, char *buf)
 	return 0;
 }
 
-/* What criu reads from outside the thread: core cookie, PF_ bits, clamps, LSM. */
-static int read_outside(pid_t tid, struct task_features *f)
+/*
+ * What criu reads from outside the thread: core cookie, PF_ bits, clamps,
+ * LSM. The thread's own stat file: /proc/TID/stat is the whole process's,
+ * which the kernel sums over every thread.
+ */
+static int read_outside(pid_t pid, pid_t tid, struct task_features *f)
 {
 	struct sched_attr sa;
 	struct proc_stat st;
@@ -61,7 +66,7 @@ static int read_outside(pid_t tid, struct task_features *f)
 		return -1;
 	}
 	f->core_cookie = cookie;
-	if (proc_read_stat(tid, &st))
+	if (proc_read_task_stat(pid, tid, &st))
 		return -1;
 	f->io_flusher = st.flags & (PF_MEMALLOC_NOIO | PF_LOCAL_THROTTLE);
 	memset(&sa, 0, sizeof(sa));
@@ -71,7 +76,7 @@ static int read_outside(pid_t tid, struct task_features *f)
 	}
 	f->util_min = sa.sched_util_min;
 	f->util_max = sa.sched_util_max;
-	return read_lsm(tid, f->lsm);
+	return read_lsm(pid, tid, f->lsm);
 }
 
 int task_features_own(struct task_features *f)
@@ -95,10 +100,11 @@ int task_features_own(struct task_features *f)
 	if (syscall(SYS_arch_prctl, ARCH_GET_UNTAG_MASK, &mask))
 		mask = ~0UL;
 	f->untag_mask = mask;
-	return read_outside((pid_t)syscall(SYS_gettid), f);
+	return read_outside(getpid(), (pid_t)syscall(SYS_gettid), f);
 }
 
-int task_features_read(pid_t tid, const struct parasite_thread *p, struct task_features *f)
+int task_features_read(pid_t pid, pid_t tid, const struct parasite_thread *p,
+		       struct task_features *f)
 {
 	int i;
 
@@ -108,7 +114,7 @@ int task_features_read(pid_t tid, const struct parasite_thread *p, struct task_f
 	f->cpuid = p->cpuid;
 	f->xcomp_perm = p->xcomp_perm;
 	f->untag_mask = p->untag_mask;
-	return read_outside(tid, f);
+	return read_outside(pid, tid, f);
 }
 
 int task_features_diff(const struct task_features *t, const struct task_features *own,
@@ -148,15 +154,28 @@ int task_features_diff(const struct task_features *t, const struct task_features
 	return 1;
 }
 
+/* criu's own features, read once: they do not change while it runs. */
+static const struct task_features *own_features(void)
+{
+	static struct task_features own;
+	static bool read;
+
+	if (!read && task_features_own(&own))
+		return NULL;
+	read = true;
+	return &own;
+}
+
 /* One thread after the parasite read its part: refuse what criu would not give back. */
 int dump_check_features(const struct dump_task *t, pid_t tid, const struct parasite_thread *p)
 {
-	struct task_features own, f;
+	const struct task_features *own = own_features();
+	struct task_features f;
 	char what[512];
 
-	if (task_features_own(&own) || task_features_read(tid, p, &f))
+	if (!own || task_features_read(t->pid, tid, p, &f))
 		return -1;
-	if (!task_features_diff(&f, &own, what, sizeof(what)))
+	if (!task_features_diff(&f, own, what, sizeof(what)))
 		return 0;
 	pr_err("thread %d of %d: %s: a restored task gets criu's, so this is not supported yet",
 	       tid, t->pid, what);

@@ -446,6 +446,15 @@ int proc_read_stat(pid_t pid, struct proc_stat *st)
 	return READ_AND_PARSE(pid, "stat", proc_parse_stat, st);
 }
 
+int proc_read_task_stat(pid_t pid, pid_t tid, struct proc_stat *st)
+{
+	char rest[32];
+
+	memset(st, 0, sizeof(*st));
+	snprintf(rest, sizeof(rest), "task/%d/stat", tid);
+	return READ_AND_PARSE(pid, rest, proc_parse_stat, st);
+}
+
 int proc_read_stat_or_gone(pid_t pid, struct proc_stat *st)
 {
 	char path[32], buf[4096];

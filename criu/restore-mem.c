@@ -394,6 +394,21 @@ static void stage_layout(const struct rst_image *ri, struct rst_staging *st, uin
 	st->len = off;
 }
 
+/*
+ * Fresh anonymous memory faulted in one page at a time by the copy inside
+ * preadv() costs an exception, an allocation and a clear per page; one
+ * MADV_POPULATE_WRITE before it does the same for the whole run in one
+ * pass. Only for longer runs (a syscall per short one would cost more);
+ * where the kernel lacks it, the read faults the pages in as before.
+ */
+#define PREFAULT_MIN	(16 * RST_PAGE)
+
+static void prefault(const struct iovec *iov)
+{
+	if (iov->iov_len >= PREFAULT_MIN)
+		madvise(iov->iov_base, iov->iov_len, MADV_POPULATE_WRITE);
+}
+
 static void fill_pages(const struct rst_image *ri, const struct rst_staging *st)
 {
 	struct iovec iov[IOV_MAX];
@@ -412,6 +427,7 @@ static void fill_pages(const struct rst_image *ri, const struct rst_staging *st)
 			iov[n].iov_base = (void *)(unsigned long)(st->tmp[p->vma] + (p->vaddr - v->start));
 			iov[n].iov_len = p->nr_pages * RST_PAGE;
 			want += iov[n].iov_len;
+			prefault(&iov[n]);
 		}
 		while (want) {
 			int k = 0;

@@ -171,6 +171,8 @@ struct proc_stat {
 
 int proc_parse_stat(const char *text, size_t len, const char *name, struct proc_stat *st);
 int proc_read_stat(pid_t pid, struct proc_stat *st);
+/* One thread's own (/proc/PID/task/TID/stat): /proc/TID/stat sums the whole process. */
+int proc_read_task_stat(pid_t pid, pid_t tid, struct proc_stat *st);
 /*
  * The same for a task that may vanish at any moment: 1 when it is gone (no
  * file, or an empty one: nothing logged, @st untouched), 0 parsed, -1

@@ -11,10 +11,10 @@
  *   LAM                   ARCH_GET_UNTAG_MASK (parasite; ~0 without LAM)
  *   core scheduling       PR_SCHED_CORE_GET cookie of the thread
  *   I/O flusher           PF_MEMALLOC_NOIO | PF_LOCAL_THROTTLE in
- *                         /proc/TID/stat (PR_GET_IO_FLUSHER needs
+ *                         /proc/PID/task/TID/stat (PR_GET_IO_FLUSHER needs
  *                         CAP_SYS_RESOURCE, which criu may lack)
  *   utilization clamps    sched_getattr's sched_util_min/max
- *   LSM label             /proc/TID/attr/current
+ *   LSM label             /proc/PID/task/TID/attr/current
  *
  * Syscall user dispatch is refused apart, before the parasite is injected:
  * with it on, the parasite's own syscalls could be diverted.
@@ -46,7 +46,8 @@ struct task_features {
 };
 
 int task_features_own(struct task_features *f);
-int task_features_read(pid_t tid, const struct parasite_thread *p, struct task_features *f);
+int task_features_read(pid_t pid, pid_t tid, const struct parasite_thread *p,
+		       struct task_features *f);
 /* 0 if the same; 1 with what differs (and both values) in @buf. */
 int task_features_diff(const struct task_features *t, const struct task_features *own,
 		       char *buf, size_t len);

@@ -121,12 +121,18 @@ static void thread_features(struct parasite_thread *t)
 #define P_KEY_SPEC_USER_SESSION_KEYRING	(-5)
 #define P_KEYCTL_GET_KEYRING_ID		0
 #define P_WALL				0x40000000
+#define P_CLONE_VM			0x00000100
+#define P_CLONE_VFORK			0x00004000
 
 /*
- * Run in a child of the thread: clone() with no flags (a fork whose end
- * signals nobody). It shares the parasite region, stack included, with
- * the thread (MAP_SHARED), so it runs no C: it asks in registers, stores
- * the answers and exits. Returns the child's pid or -errno.
+ * Run in a child of the thread: clone(CLONE_VM | CLONE_VFORK), no exit
+ * signal. Its credentials are a copy of the thread's, as a fork's would be,
+ * but it shares the memory instead of copying it: a fork copies every vma
+ * and page table under the mmap lock, which cost milliseconds per thread in
+ * a process of many threads and made them wait for each other. It shares
+ * the stack too, so it runs no C: it asks in registers, stores the answers
+ * and exits; the thread sleeps until it has. Returns the child's pid or
+ * -errno.
  */
 static long clone_ask_session(__s32 *session, __s32 *user_session)
 {
@@ -152,7 +158,8 @@ static long clone_ask_session(__s32 *session, __s32 *user_session)
 			     "syscall\n\t"
 			     "1:\n\t"
 			     : "=a"(ret)
-			     : "a"(__NR_clone), "D"(0L), "S"(0L), "d"(0L), [s] "r"(session),
+			     : "a"(__NR_clone), "D"(P_CLONE_VM | P_CLONE_VFORK), "S"(0L), "d"(0L),
+			       [s] "r"(session),
 			       [u] "r"(user_session), [keyctl] "i"(__NR_keyctl),
 			       [ses] "i"(P_KEY_SPEC_SESSION_KEYRING),
 			       [user] "i"(P_KEY_SPEC_USER_SESSION_KEYRING), [exit] "i"(__NR_exit)

@@ -54,7 +54,7 @@ static int test_read_self(void)
 	p.cpuid = own.cpuid;
 	p.xcomp_perm = own.xcomp_perm;
 	p.untag_mask = own.untag_mask;
-	CHECK(task_features_read((pid_t)syscall(SYS_gettid), &p, &f) == 0);
+	CHECK(task_features_read(getpid(), (pid_t)syscall(SYS_gettid), &p, &f) == 0);
 	CHECK(task_features_diff(&f, &own, what, sizeof(what)) == 0);
 	return 0;
 }
