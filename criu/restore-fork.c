@@ -178,7 +178,8 @@ pid_t rst_fork_pid_as(pid_t pid, unsigned long flags, int exit_signal)
 		pr_err("neither clone3 with set_tid nor ns_last_pid works: cannot choose the pid");
 		return -1;
 	}
-	wait_zombie_gone(pid);
+	if (!rst_inside_pidns())
+		wait_zombie_gone(pid);	/* criu's /proc: its pids are not those inside */
 	pr_info("creating pid %d with %s", pid, use_clone3 ? "clone3(set_tid)" : "ns_last_pid");
 	return use_clone3 ? fork_clone3(pid, flags, exit_signal)
 			  : fork_ns_last_pid(pid, flags, exit_signal);

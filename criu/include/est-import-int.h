@@ -63,6 +63,8 @@ struct imp {
 	void *memfds;			/* memfd.img (est-import-shmem.c) */
 	void *shm;			/* shared anonymous memory objects (est-import-shmem.c) */
 	void *fowns;			/* signal owners of files.img objects (est-import-fown.c) */
+	/* the tree's pid namespace: the root's pid_ns_id, 0 before the root is read */
+	uint32_t tree_pid_ns_id;
 };
 
 /* est-import.c: reading the established files */
