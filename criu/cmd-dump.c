@@ -108,10 +108,14 @@ static void compel_log(enum compel_log_level lvl, const char *file, int line, co
 	print_on_level(l, file, line, 0, "compel: %s", msg);
 }
 
-/* @pid is in criu's namespaces, all of them (criu's are read once per dump). */
-static int check_namespaces(pid_t pid)
+/*
+ * @pid is in criu's namespaces, all of them (criu's are read once per dump),
+ * but for a tree's own pid namespace (dump-pidns.c checked it).
+ */
+static int check_namespaces(pid_t pid, bool own_pidns)
 {
-	static const char *ns[] = { "pid", "mnt", "net", "ipc", "uts", "user", "cgroup", "time" };
+	static const char *ns[] = { "pid", "mount", "net", "ipc", "uts", "user", "cgroup", "time" };
+	static const char *link[] = { "pid", "mnt", "net", "ipc", "uts", "user", "cgroup", "time" };
 	static struct stat self_ns[sizeof(ns) / sizeof(ns[0])];	/* st_ino 0: not built in */
 	static bool self_ns_read;
 	size_t i;
@@ -119,21 +123,21 @@ static int check_namespaces(pid_t pid)
 	for (i = 0; !self_ns_read && i < sizeof(ns) / sizeof(ns[0]); i++) {
 		char b[64];
 
-		snprintf(b, sizeof(b), "/proc/self/ns/%s", ns[i]);
+		snprintf(b, sizeof(b), "/proc/self/ns/%s", link[i]);
 		if (stat(b, &self_ns[i]))
 			self_ns[i].st_ino = 0;
 	}
 	self_ns_read = true;
-	for (i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+	for (i = own_pidns ? 1 : 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
 		char a[64];
 		struct stat sa;
 
-		snprintf(a, sizeof(a), "/proc/%d/ns/%s", pid, ns[i]);
+		snprintf(a, sizeof(a), "/proc/%d/ns/%s", pid, link[i]);
 		if (!self_ns[i].st_ino || stat(a, &sa))
 			continue;	/* namespace kind not built into this kernel */
 		if (sa.st_ino != self_ns[i].st_ino || sa.st_dev != self_ns[i].st_dev) {
-			pr_err("%s namespace: %d is in another one than criu; "
-			       "namespaces are not supported yet", ns[i], pid);
+			pr_err("%d is in another %s namespace than criu: namespaces are not supported yet: %s namespace",
+			       pid, ns[i], ns[i]);
 			return -1;
 		}
 	}
@@ -153,7 +157,7 @@ static int check_task(struct dump_task *t)
 		pr_err("seccomp (mode %u) in %d is not supported yet", t->st.seccomp, t->pid);
 		return -1;
 	}
-	return check_namespaces(t->pid) || dump_check_threads(t);
+	return check_namespaces(t->pid, t->tree->pidns) || dump_check_threads(t);
 }
 
 static int write_one(int dirfd, enum img_kind kind, unsigned int id, const ProtobufCMessage *m)
@@ -172,7 +176,7 @@ static int write_one(int dirfd, enum img_kind kind, unsigned int id, const Proto
 
 static int write_core(struct dump_task *t)
 {
-	struct cr_img *img = img_create(t->dirfd, IMG_CORE, t->pid);
+	struct cr_img *img = img_create(t->dirfd, IMG_CORE, t->vpid);
 
 	if (!img)
 		return -1;
@@ -206,7 +210,7 @@ static int write_task(struct dump_task *t)
 		return -1;
 	if (t->zombie)
 		return 0;
-	if (write_one(t->dirfd, IMG_MM, t->pid, &t->mm.base))
+	if (write_one(t->dirfd, IMG_MM, t->vpid, &t->mm.base))
 		return -1;
 	return dump_write_fds(t);
 }
@@ -229,13 +233,13 @@ static int write_pstree(const struct dump_tree *tr)
 			return -1;
 		}
 		for (k = 0; !t->zombie && k < t->nr_tids; k++)
-			tids[k] = (uint32_t)t->tids[k];
-		e.pid = t->pid;
-		e.ppid = t->ppid;
-		e.pgid = t->stat.pgrp;
-		e.sid = t->stat.session;
+			tids[k] = (uint32_t)dump_vtid(t, t->tids[k]);
+		e.pid = (uint32_t)t->vpid;
+		e.ppid = (uint32_t)dump_vpid(tr, t->ppid);
+		e.pgid = (uint32_t)dump_vpid(tr, t->stat.pgrp);
+		e.sid = (uint32_t)dump_vpid(tr, t->stat.session);
 		e.has_files_of = t->files_of != 0;
-		e.files_of = (uint32_t)t->files_of;
+		e.files_of = (uint32_t)dump_vpid(tr, t->files_of);
 		e.n_threads = t->zombie ? 0 : (size_t)t->nr_tids;	/* a zombie has none left */
 		e.threads = tids;
 		/* the root's parent is not restored: criu's is SIGCHLD */
@@ -301,7 +305,9 @@ static int write_inventory(const struct dump_tree *tr)
 		return -1;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	inv.has_root_pid = true;
-	inv.root_pid = tr->t[0]->pid;
+	inv.root_pid = (uint32_t)tr->t[0]->vpid;
+	inv.has_root_pid_ns = tr->pidns;
+	inv.root_pid_ns = tr->pidns;
 	inv.has_shell_job = true;
 	inv.shell_job = tr->o->shell_job;
 	inv.has_dump_time_ns = true;
@@ -472,7 +478,8 @@ int cmd_dump(struct cr_options *o)
 	t_frozen = dump_now_us();
 	tr.stats.freezing_us = t_frozen - t_start;
 	dump_phase(&tr.stats, "seize");
-	if (dump_fault(o, "after-seize") || dump_tree_check_ids(&tr) || dump_check_fd_tables(&tr))
+	if (dump_fault(o, "after-seize") || dump_pidns_check(&tr) || dump_tree_check_ids(&tr) ||
+	    dump_check_fd_tables(&tr))
 		goto fail;
 	dump_phase(&tr.stats, "check");
 	/* a network lock (issue 14) is taken here, before any socket is read: files.md */

@@ -73,8 +73,8 @@ static bool died(pid_t pid)
 {
 	struct proc_stat st;
 
-	/* gone: not created yet */
-	return !proc_read_stat_or_gone(pid, &st) && (st.state == 'Z' || st.state == 'X');
+	/* gone: not created yet (0: not found in the tree's pid namespace yet) */
+	return pid > 0 && !proc_read_stat_or_gone(pid, &st) && (st.state == 'Z' || st.state == 'X');
 }
 
 /*
@@ -107,7 +107,7 @@ static int status_line(struct rst_tree *tr, char *line, struct tree_status *ts)
 		pr_err("unexpected report from the tree: '%.80s'", line);
 		return -1;
 	}
-	ts->pidfd[k] = (int)syscall(__NR_pidfd_open, pid, 0);
+	ts->pidfd[k] = (int)syscall(__NR_pidfd_open, rst_host_pid(tr, (pid_t)pid), 0);
 	if (ts->pidfd[k] < 0)
 		ts->pidfd[k] = -2;
 	ts->region[k] = r;
@@ -134,7 +134,8 @@ static int collect_status(struct rst_tree *tr, int fd, struct tree_status *ts)
 			return -1;
 		if (r <= 0) {
 			for (i = 0; i < tr->nr; i++)
-				if (!tr->ri[i].zombie && ts->pidfd[i] == -1 && died(tr->ri[i].pid)) {
+				if (!tr->ri[i].zombie && ts->pidfd[i] == -1 &&
+				    died(rst_host_pid(tr, tr->ri[i].pid))) {
 					pr_err("process %d died while being restored", tr->ri[i].pid);
 					return -1;
 				}
@@ -313,7 +314,7 @@ static int wait_stopped(const struct rst_tree *tr, const struct cr_options *o)
 		if (ri->zombie || !(o->leave_stopped || ri->core->state == 3))
 			continue;
 		if (i == 0) {
-			if (waitpid(ri->pid, &st, WUNTRACED) != ri->pid || !WIFSTOPPED(st)) {
+			if (waitpid(tr->root_host, &st, WUNTRACED) != tr->root_host || !WIFSTOPPED(st)) {
 				pr_err("task %d did not stop as asked (status %#x)", ri->pid, st);
 				return -1;
 			}
@@ -322,7 +323,7 @@ static int wait_stopped(const struct rst_tree *tr, const struct cr_options *o)
 		for (tries = 0; tries < 5000; tries++) {
 			struct proc_stat ps;
 
-			if (!proc_read_stat(ri->pid, &ps) && ps.state == 'T')
+			if (!proc_read_stat(rst_host_pid(tr, ri->pid), &ps) && ps.state == 'T')
 				break;
 			usleep(1000);
 		}
@@ -438,7 +439,7 @@ static int stage_tree(int dirfd, const struct cr_options *o, struct rst_tree *tr
 {
 	size_t i;
 
-	if (rst_tree_read(dirfd, o, tr) || check_host(tr) ||
+	if (rst_tree_read(dirfd, o, tr) || rst_pidns_check(tr, o) || check_host(tr) ||
 	    rst_pty_check_sessions(&tr->ri[0].fdr, tr->ps, tr->nr, o->shell_job))
 		return -1;
 	if (rst_shmem_create(&tr->shm) || rst_ghosts_create(&tr->ri[0].fdr))
@@ -469,9 +470,10 @@ static pid_t fork_root(struct rst_tree *tr, const struct cr_options *o, int pfd[
 		return -1;
 	}
 	fflush(NULL);
-	pid = rst_fork_pid(o, tr->ri[0].pid);
+	pid = rst_fork_root(tr, o);
 	if (pid < 0)
 		return -1;
+	tr->root_host = pid;
 	if (pid == 0) {
 		close(pfd[0]);
 		close(gfd[1]);
@@ -498,7 +500,7 @@ static int after_release(const struct rst_tree *tr, const struct cr_options *o, 
 	for (i = 0; i < tr->nr; i++)
 		if (!tr->ri[i].zombie && !o->leave_stopped && tr->ri[i].core->state != 3 &&
 		    !(i == 0 && rst_root_pdeath_deferred(tr, o)))
-			wait_region_gone(tr->ri[i].pid, ts->region[i]);
+			wait_region_gone(rst_host_pid(tr, tr->ri[i].pid), ts->region[i]);
 	if (write_pidfile(o, pid))
 		return -1;
 	pr_info("tree of %d restored (%zu processes)", pid, tr->nr);

@@ -99,7 +99,7 @@ static int collect_timers(struct dump_task *t)
 		e->sival = tm.t[i].sigval;
 		if (tm.t[i].thread_id) {
 			e->has_notify_tid = true;
-			e->notify_tid = tm.t[i].notify_pid;
+			e->notify_tid = (uint32_t)dump_vtid(t, tm.t[i].notify_pid);
 		}
 		e->interval_ns = pt->t[i].interval_sec * 1000000000ull + pt->t[i].interval_nsec;
 		e->value_ns = pt->t[i].value_sec * 1000000000ull + pt->t[i].value_nsec;

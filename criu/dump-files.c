@@ -230,6 +230,11 @@ static int dump_fown(struct fd_probe *p, FdEntry *e)
 	}
 	if (!own.pid && !sig && !(p->fi.flags & O_ASYNC))
 		return 0;
+	if (own.pid > 0 && dump_in_pidns()) {
+		pr_err("fd %d of %d: a signal owner (F_SETOWN) in a tree with a pid namespace of its own: not supported yet",
+		       p->fd, p->pid);
+		return -1;
+	}
 	if (S_ISDIR(p->st.st_mode) && own.pid) {
 		/* F_NOTIFY makes its caller the owner; the watch itself shows nowhere */
 		pr_err("fd %d of %d: directory %s has a signal owner (%d), as F_NOTIFY sets one: "
@@ -693,7 +698,7 @@ void dump_files_free(struct dump_files *f)
 
 int dump_write_fds(struct dump_task *t)
 {
-	struct cr_img *img = img_create(t->dirfd, IMG_FDS, t->pid);
+	struct cr_img *img = img_create(t->dirfd, IMG_FDS, t->vpid);
 	size_t i;
 
 	if (!img)

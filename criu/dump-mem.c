@@ -772,12 +772,12 @@ int dump_pages(struct dump_task *t)
 	x.pm_fd = pm_fd;
 	if (pipe_setup(&x))
 		goto out;
-	x.pagemap = img_create(t->dirfd, IMG_PAGEMAP, t->pid);
-	pages = img_create(t->dirfd, IMG_PAGES, t->pid);
+	x.pagemap = img_create(t->dirfd, IMG_PAGEMAP, t->vpid);
+	pages = img_create(t->dirfd, IMG_PAGES, t->vpid);
 	if (!x.pagemap || !pages)
 		goto out;
 	x.pages_fd = img_raw_fd(pages);
-	head.pages_id = t->pid;
+	head.pages_id = (uint32_t)t->vpid;
 	if (img_write_entry(x.pagemap, &head.base))
 		goto out;
 	for (i = 0; i < t->mm.n_vmas; i++) {

@@ -293,7 +293,7 @@ static int collect_one(struct dump_task *t, int i, uint8_t *scratch)
 	uint64_t mask;
 	long head, len;
 
-	c->tid = tid;
+	c->tid = (uint32_t)dump_vtid(t, tid);
 	if (ptrace(PTRACE_GETREGS, tid, NULL, &r)) {
 		pr_perror("PTRACE_GETREGS on %d", tid);
 		return -1;

@@ -78,6 +78,7 @@ static void task_free(struct dump_task *t)
 	dump_fds_free(t);
 	proc_status_free(&t->st);
 	free(t->tids);
+	free(t->vtids);
 	free(t);
 }
 
@@ -502,9 +503,10 @@ int dump_tree_kill(struct dump_tree *tr)
 	/*
 	 * We are the tracer of every thread: collect each exit, the other
 	 * threads' first (a leader's is held back until they are gone), so
-	 * that each parent can reap its child.
+	 * that each parent can reap its child. Children first: the init of a
+	 * pid namespace does not end before every other process in it has.
 	 */
-	for (i = 0; i < tr->nr; i++) {
+	for (i = tr->nr; i-- > 0;) {
 		struct dump_task *t = tr->t[i];
 		int k;
 

@@ -253,12 +253,15 @@ static int read_inventory(struct exp *ex)
  * Kernel object ids (plan §3.1): criu's own are 1, process k's k + 2; a
  * process sharing its parent's fd table has its parent's files_id.
  */
+/* The tree's own pid namespace, the next id of the namespaces' counter. */
+#define EXP_TREE_PID_NS_ID	9
+
 static void fill_ids(Est__TaskKobjIdsEntry *e, uint32_t id, uint32_t files_id)
 {
 	est__task_kobj_ids_entry__init(e);
 	e->vm_id = e->fs_id = e->sighand_id = id;
 	e->files_id = files_id;
-	/* the dump refuses a process outside criu's namespaces: all are criu's */
+	/* the dump refuses a process outside criu's namespaces but for a tree's pid namespace */
 	e->has_pid_ns_id = e->has_net_ns_id = e->has_ipc_ns_id = e->has_uts_ns_id = true;
 	e->has_mnt_ns_id = e->has_user_ns_id = e->has_cgroup_ns_id = e->has_time_ns_id = true;
 	e->pid_ns_id = 1, e->net_ns_id = 2, e->ipc_ns_id = 3, e->uts_ns_id = 4;
@@ -308,6 +311,8 @@ static int write_ids_fs(struct exp *ex, struct exp_proc *p)
 	char name[64];
 
 	fill_ids(&ids, p->ids, p->files_id);
+	if (ex->inv->has_root_pid_ns && ex->inv->root_pid_ns)
+		ids.pid_ns_id = EXP_TREE_PID_NS_ID;
 	snprintf(name, sizeof(name), "ids-%u.img", p->ps->pid);
 	exp_img_open(&w, name);
 	exp_img_add(&w, &ids.base, NULL, 0);

@@ -229,10 +229,32 @@ static int list_dir(struct imp *im)
 	return 0;
 }
 
-/* Namespace ids: ours restores in criu's own namespaces, so all must be the root's. */
-static int check_ns_ids(const Est__TaskKobjIdsEntry *t, const Est__TaskKobjIdsEntry *r,
-			const char *img)
+/*
+ * The tree's pid namespace is the root's (the first ids read): criu's, or
+ * one of the tree's own, where every other process must be too.
+ */
+static bool tree_pid_ns(struct imp *im, const Est__TaskKobjIdsEntry *t, const char *img)
 {
+	if (!t->has_pid_ns_id || !t->pid_ns_id) {
+		pr_err("%s: no pid_ns_id", img);
+		return false;
+	}
+	if (!im->tree_pid_ns_id)
+		im->tree_pid_ns_id = t->pid_ns_id;
+	if (t->pid_ns_id == im->tree_pid_ns_id)
+		return true;
+	pr_err("not supported yet: %s: pid_ns_id %u differs from the root's %u (nested pid namespaces)",
+	       img, t->pid_ns_id, im->tree_pid_ns_id);
+	return false;
+}
+
+/*
+ * Namespace ids: ours restores in criu's own namespaces, so all must be
+ * the dumping criu's (root_ids), but for the tree's own pid namespace.
+ */
+static int check_ns_ids(struct imp *im, const Est__TaskKobjIdsEntry *t, const char *img)
+{
+	const Est__TaskKobjIdsEntry *r = im->inv->root_ids;
 #define NS(f) { #f, t->has_##f, t->f, r->has_##f, r->f }
 	const struct { const char *n; bool th; uint32_t tv; bool rh; uint32_t rv; } ns[] = {
 		NS(pid_ns_id), NS(net_ns_id), NS(ipc_ns_id), NS(uts_ns_id),
@@ -241,7 +263,9 @@ static int check_ns_ids(const Est__TaskKobjIdsEntry *t, const Est__TaskKobjIdsEn
 #undef NS
 	size_t i;
 
-	for (i = 0; i < sizeof(ns) / sizeof(ns[0]); i++)
+	if (!tree_pid_ns(im, t, img))
+		return -1;
+	for (i = 1; i < sizeof(ns) / sizeof(ns[0]); i++)
 		if (ns[i].th != ns[i].rh || ns[i].tv != ns[i].rv) {
 			pr_err("not supported yet: %s: %s differs from the dumping criu's (a namespace of its own)",
 			       img, ns[i].n);
@@ -298,7 +322,9 @@ static int add_ps(struct imp *im, const struct est_entry *e, void *ctx)
 		if (!find_file(im, ids))
 			ps->threads[0] = ps->pid;
 	}
-	if (ps->pid < 2 || ps->pid > (1u << 22) || ps->n_threads > IMP_MAX_THREADS ||
+	/* pid 1: the root, init of a pid namespace of its own (restore-tree.c checks) */
+	if ((ps->pid < 2 && (ps->pid != 1 || im->nr_procs)) || ps->pid > (1u << 22) ||
+	    ps->n_threads > IMP_MAX_THREADS ||
 	    !ps->n_threads || ps->threads[0] != ps->pid) {
 		pr_err("pstree.img: process %u: bad pid or thread list", ps->pid);
 		return -1;
@@ -379,7 +405,7 @@ static int read_proc(struct imp *im, struct imp_proc *p)
 	if (!find_file(im, name))
 		return 0;	/* a zombie has only its core */
 	p->ids = (Est__TaskKobjIdsEntry *)imp_read_one(im, name);
-	if (!p->ids || check_ns_ids(p->ids, im->inv->root_ids, name))
+	if (!p->ids || check_ns_ids(im, p->ids, name))
 		return -1;
 	for (i = 0; i < im->nr_procs && &im->procs[i] != p; i++) {
 		const Est__TaskKobjIdsEntry *o = im->procs[i].ids;
@@ -437,6 +463,10 @@ static int write_inventory(struct imp *im)
 	inv.page_size = 4096;
 	inv.has_root_pid = true;
 	inv.root_pid = im->procs[0].ps->pid;
+	/* root_ids are the dumping criu's own */
+	inv.has_root_pid_ns = true;
+	inv.root_pid_ns = im->inv->root_ids->has_pid_ns_id &&
+			  im->tree_pid_ns_id != im->inv->root_ids->pid_ns_id;
 	ret = imp_write(im, IMG_INVENTORY, 0, &m, 1);
 	if (inv.cpu)
 		cpu_info_release(&cpu);

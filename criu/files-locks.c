@@ -73,9 +73,15 @@ static bool same_lock(const FileLockEntry *a, const FileLockEntry *b)
 
 static int add_lock(RegFileEntry *e, const struct proc_lock *l)
 {
-	FileLockEntry *fl = malloc(sizeof(*fl)), **v;
+	FileLockEntry *fl, **v;
 	size_t i;
 
+	if (l->kind == PROC_LOCK_POSIX && dump_in_pidns()) {
+		pr_err("a POSIX lock (held by %d) in a tree with a pid namespace of its own: not supported yet",
+		       l->pid);
+		return -1;
+	}
+	fl = malloc(sizeof(*fl));
 	if (!fl) {
 		pr_err("out of memory");
 		return -1;

@@ -370,6 +370,11 @@ static int pair_dump(struct pty_dump *pd, int fd, uint32_t index)
 		pr_perror("pty %u: TIOCGSID", index);
 		return -1;
 	}
+	if (sid > 0 && dump_in_pidns()) {
+		pr_err("pty %u: the controlling terminal of a session in a tree with a pid namespace of its own: not supported yet",
+		       index);
+		return -1;
+	}
 	if (sid > 0 && ioctl(fd, TIOCGPGRP, &pgrp)) {
 		pr_perror("pty %u: TIOCGPGRP", index);
 		return -1;

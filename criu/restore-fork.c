@@ -181,7 +181,8 @@ pid_t rst_fork_pid_as(const struct cr_options *o, pid_t pid, unsigned long flags
 
 	if (use_clone3 < 0)
 		return -1;
-	wait_zombie_gone(pid);
+	if (!rst_inside_pidns())
+		wait_zombie_gone(pid);	/* criu's /proc: its pids are not those inside */
 	pr_info("creating pid %d with %s", pid, use_clone3 ? "clone3(set_tid)" : "ns_last_pid");
 	return use_clone3 ? fork_clone3(pid, flags, exit_signal)
 			  : fork_ns_last_pid(pid, flags, exit_signal);

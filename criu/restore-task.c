@@ -328,7 +328,8 @@ bool rst_root_pdeath_deferred(const struct rst_tree *tr, const struct cr_options
  */
 static void task_start(struct task *t, int sfd)
 {
-	pid_t parent = t->idx ? (pid_t)t->ri->pstree->ppid : t->tr->criu_pid;
+	/* the root of a pid namespace of its own sees no parent (criu is outside) */
+	pid_t parent = t->idx ? (pid_t)t->ri->pstree->ppid : t->tr->pidns ? 0 : t->tr->criu_pid;
 	sigset_t all;
 
 	status_fd = sfd;
@@ -361,7 +362,7 @@ static void open_files(struct task *t)
 /* Memory: reserve, load the restorer, stage, fill. */
 static void stage(struct task *t)
 {
-	if (proc_read_maps(getpid(), &t->self))
+	if (proc_read_maps(rst_proc_pid(), &t->self))
 		rst_die("cannot read our own maps");
 	t->a = calloc(1, sizeof(*t->a));	/* planned here, copied into the region below */
 	if (!t->a)

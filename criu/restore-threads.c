@@ -66,7 +66,8 @@ static int check_thread(const struct rst_image *ri, size_t k)
 		       ri->pstree->threads[k]);
 		return -1;
 	}
-	if (t->tid < 2 || t->tid > (1u << 22)) {
+	/* the leader's is pstree.img's pid, checked there (1: a pid namespace's init) */
+	if ((k && t->tid < 2) || !t->tid || t->tid > (1u << 22)) {
 		pr_err("core-%d.img: tid %u out of range", ri->pid, t->tid);
 		return -1;
 	}

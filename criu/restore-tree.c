@@ -92,7 +92,9 @@ static int check_entry(const struct rst_tree *tr, size_t i)
 	size_t k;
 	ssize_t p;
 
-	if (e->pid < 2 || e->pid >= PID_MAX_LIMIT || e->sid >= PID_MAX_LIMIT ||
+	/* pid 1: only the root of a pid namespace of its own */
+	if ((e->pid < 2 && !(i == 0 && tr->pidns && e->pid == 1)) || e->pid >= PID_MAX_LIMIT ||
+	    e->sid >= PID_MAX_LIMIT ||
 	    e->pgid >= PID_MAX_LIMIT || !e->sid || !e->pgid) {
 		pr_err("pstree.img: entry %zu: pid %u, group %u, session %u out of range", i,
 		       e->pid, e->pgid, e->sid);
@@ -112,6 +114,11 @@ static int check_entry(const struct rst_tree *tr, size_t i)
 	if (i == 0) {
 		if (e->ppid || !e->n_threads) {
 			pr_err("pstree.img: the root %u must come first, alive, with ppid 0", e->pid);
+			return -1;
+		}
+		if (tr->pidns && e->pid != 1) {
+			pr_err("pstree.img: the root %u of a pid namespace of its own is not its pid 1",
+			       e->pid);
 			return -1;
 		}
 		if (tr->inv->has_root_pid && tr->inv->root_pid != e->pid) {
@@ -619,6 +626,7 @@ int rst_tree_read(int dirfd, const struct cr_options *o, struct rst_tree *tr)
 		return -1;
 	}
 	tr->inv = (InventoryEntry *)m;
+	tr->pidns = tr->inv->has_root_pid_ns && tr->inv->root_pid_ns;
 	if (inventory_check(tr->inv) || read_pstree(tr) ||
 	    rst_shmem_read(dirfd, &tr->shm))
 		return -1;

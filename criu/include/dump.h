@@ -96,6 +96,8 @@ struct dump_shmems {
 struct dump_task {
 	pid_t			pid;
 	pid_t			ppid;		/* 0 for the root */
+	pid_t			vpid;		/* in the tree's pid namespace (dump-pidns.c) */
+	pid_t			*vtids;		/* [nr_tids] likewise, or NULL: the same as tids */
 	bool			zombie;		/* recorded from /proc only */
 	pid_t			files_of;	/* shares the descriptor table of this parent, or 0 */
 	bool			seized;
@@ -153,7 +155,18 @@ struct dump_tree {
 	struct dump_shmems	shm;		/* shared memory objects of the tree */
 	struct dump_files	files;		/* fd objects and reg-files of the tree */
 	struct dump_stats	stats;		/* phases and totals of the tree */
+	bool			pidns;		/* the root is the init of a pid namespace of its own */
 };
+
+/* dump-pidns.c */
+/* Every pid and tid of the tree as seen in its pid namespace; refuse nested ones. */
+int dump_pidns_check(struct dump_tree *tr);
+/* The tree being dumped has a pid namespace of its own. */
+bool dump_in_pidns(void);
+/* @pid (criu's view) in the tree's namespace: 0 when it is no process of the tree. */
+pid_t dump_vpid(const struct dump_tree *tr, pid_t pid);
+/* @tid, a thread of @t (criu's view), in the tree's namespace; 0: not one of its threads. */
+pid_t dump_vtid(const struct dump_task *t, pid_t tid);
 
 /* dump-tree.c */
 /* Seize @root and every descendant until a scan of all of them finds none new. */

@@ -203,7 +203,22 @@ struct rst_tree {
 	pid_t		criu_pid, criu_sid, criu_pgid;
 	struct proc_audit criu_audit;	/* every process forked inherits it */
 	bool		shell_job;
+	/* the root is pid 1 of a pid namespace of its own (inventory root_pid_ns) */
+	bool		pidns;
+	pid_t		root_host;	/* criu's: the root's pid in criu's namespace */
 };
+
+/* restore-pidns.c */
+/* Refuse what a pid namespace's init cannot be restored as. */
+int rst_pidns_check(const struct rst_tree *tr, const struct cr_options *o);
+/* criu forks the root: with the image's pid, or as pid 1 of a new pid namespace. */
+pid_t rst_fork_root(const struct rst_tree *tr, const struct cr_options *o);
+/* This process is in the restored tree's own pid namespace. */
+bool rst_inside_pidns(void);
+/* This process's pid in criu's /proc (getpid() unless inside a pid namespace); -1 failed. */
+pid_t rst_proc_pid(void);
+/* criu's: the pid in its own namespace of the tree's @inner; 0 not found (yet). */
+pid_t rst_host_pid(const struct rst_tree *tr, pid_t inner);
 
 /* Read and validate inventory, pstree and every process's images. */
 int rst_tree_read(int dirfd, const struct cr_options *o, struct rst_tree *tr);

@@ -100,6 +100,19 @@ CASES = [
     ("exit_signal", prog("task_gaps") + ["exit_signal"], "once", EXT, []),
     ("zombie_uid", prog("task_gaps") + ["zombie_uid"], "once", [], []),
     ("chroot", prog("task_gaps") + ["chroot"], "once", [], []),
+    # a tree that is a pid namespace of its own (its init and children)
+    ("pidns", prog("pidns"), "pidns", [], []),
+    # its children in other pid namespaces: below the root's, or the root's own below criu's
+    ("pidns_nested_refused", prog("pidns") + ["nested"],
+     ("pidns_refused", "nested pid namespaces are not supported yet"), [], []),
+    ("pidns_child_refused", prog("pidns"),
+     ("refused", "nested pid namespaces are not supported yet"), [], []),
+    # a /proc of the namespace needs a mount namespace: not carried yet
+    ("pidns_mntns_refused", prog("pidns") + ["mntns"],
+     ("pidns_refused", "not supported yet: mount namespace"), [], []),
+    # an init ignores the stop it would send itself
+    ("pidns_leave_stopped_refused", prog("pidns"), ("pidns", "is to stay stopped"), [],
+     ["--leave-stopped"]),
     ("keyring_refused", prog("task_gaps") + ["keyring"],
      ("refused", "a session keyring (keyctl JOIN_SESSION_KEYRING) other than criu's is "
                  "not supported yet"),
@@ -762,9 +775,9 @@ def children_of(pid):
     return kids
 
 
-def refused(pid, p, tmp, dopts, env, text):
+def refused(pid, p, tmp, dopts, env, text, stop=None):
     """The dump must fail naming why, and leave the task running: it then
-    checks itself as after a restore."""
+    checks itself as after a restore. SIGTERM goes to `stop` (default: pid)."""
     imgs = os.path.join(tmp, "imgs")
     try:
         dump(pid, imgs, dopts, env)
@@ -775,7 +788,7 @@ def refused(pid, p, tmp, dopts, env, text):
         raise CaseFailed("dump succeeded; expected a refusal with %r" % text)
     if p.poll() is not None:
         raise CaseFailed("the refused task is gone (status %s)" % p.returncode)
-    os.kill(pid, signal.SIGTERM)
+    os.kill(stop or pid, signal.SIGTERM)
     return p.wait(timeout=30)
 
 
@@ -1445,6 +1458,13 @@ def run_case(name, cmd, flow, dopts, ropts, env):
             status = leave_running(p, tmp, dopts, env)
         elif isinstance(flow, tuple) and flow[0] == "tampered":
             status = tampered(p, tmp, dopts, ropts, env, flow[1])
+        elif flow == "pidns":
+            status = pidns_flow(p, tmp, dopts, ropts, env)
+        elif isinstance(flow, tuple) and flow[0] == "pidns":
+            pidns_flow(p, tmp, dopts, ropts, env, refusal=flow[1])
+            return None
+        elif isinstance(flow, tuple) and flow[0] == "pidns_refused":
+            status = refused(tree_pids(tmp)[0], p, tmp, dopts, env, flow[1], stop=p.pid)
         elif isinstance(flow, tuple) and flow[0] == "gap":
             known_gap(name, p, tmp, dopts, ropts, env, flow[1])
             return None
@@ -1470,6 +1490,41 @@ def run_case(name, cmd, flow, dopts, ropts, env):
             pass
         shutil.rmtree(tmp, ignore_errors=True)
         reap_orphans()
+
+
+def pidns_flow(p, tmp, dopts, ropts, env, refusal=None):
+    """The program's first child is pid 1 of a pid namespace of its own (its
+    host pid in "pids"): dump that tree, restore it into a new pid namespace
+    (the root's host pid is the kernel's choice), check it is pid 1 there,
+    stop it."""
+    root = tree_pids(tmp)[0]
+    imgs = os.path.join(tmp, "imgs")
+    dump(root, imgs, dopts, env)
+    if p.wait(timeout=20) != 0:
+        raise CaseFailed("the launcher ended with %s" % p.returncode)
+    tree_gone(tmp)
+    rc, out = criu(["restore", "-D", imgs, "-d", "--pidfile", "restored.pid", "-o",
+                    "restore.log", "-v4"] + ropts, imgs, env)
+    errors = log_errors(os.path.join(imgs, "restore.log"))
+    if refusal:
+        if rc == 0 or refusal not in errors:
+            raise CaseFailed("restore exited %d, expected a refusal with %r: %s" % (
+                rc, refusal, errors))
+        if os.path.exists(os.path.join(imgs, "restored.pid")):
+            raise CaseFailed("a refused restore wrote its pidfile")
+        return None
+    if rc != 0:
+        raise CaseFailed("restore exited %d: %s %s" % (rc, out.strip()[:300], errors))
+    no_errors(os.path.join(imgs, "restore.log"), "restore")
+    with open(os.path.join(imgs, "restored.pid")) as f:
+        got = int(f.read().strip())
+    with open(os.path.join(tmp, "pids"), "w") as f:
+        f.write("%d\n" % got)  # what kill_tree ends if the case fails
+    nspid = proc_status(got)["NSpid"].split()
+    if len(nspid) != 2 or nspid[-1] != "1":
+        raise CaseFailed("the restored root's NSpid is %s, not HOST 1" % nspid)
+    os.kill(got, signal.SIGTERM)
+    return wait_pid(got, 30)
 
 
 def check_result(tmp, status):

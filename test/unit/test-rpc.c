@@ -258,7 +258,7 @@ static int test_refused(void)
 	CHECK(fill(&ro) == 0);
 	/* an option not built yet: set, then refused as on the command line */
 	criu_opts__init(&ro);
-	ro.has_tcp_established = 1, ro.tcp_established = 1;
+	ro.has_lazy_pages = 1, ro.lazy_pages = 1;
 	CHECK(fill(&ro) == 0 && opts_check_supported(&o) == -1);
 	return 0;
 }
