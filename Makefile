@@ -32,8 +32,8 @@ endif
 
 CFLAGS		?= -O2 -g
 WARNINGS	:= -Wall -Wextra
-CPPFLAGS	+= -D_GNU_SOURCE -Iinclude/common -Icriu/include -Icriu/arch/$(ARCH)/include \
-		   -Iimages -Icompel/include/uapi -MMD -MP
+CPPFLAGS	+= -D_GNU_SOURCE -Iinclude/common -Iinclude/arch/$(ARCH) -Icriu/include \
+		   -Icriu/arch/$(ARCH)/include -Iimages -Icompel/include/uapi -MMD -MP
 CRIU_VERSION	:= $(shell cat VERSION 2>/dev/null || echo 0.0)
 CRIU_GITID	:= $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 CPPFLAGS	+= -DCRIU_VERSION=\"$(CRIU_VERSION)\" -DCRIU_GITID=\"$(CRIU_GITID)\"
@@ -102,7 +102,8 @@ $(COMPEL_LIB) $(COMPEL_TOOL) $(COMPEL_STD): FORCE | deps
 PIE_SRC		:= $(wildcard criu/pie/*.c)
 PIE_BLOB	:= $(PIE_SRC:.c=-blob.h)
 PIE_CPPFLAGS	:= -Icompel/plugins/std/include -Icompel/plugins/std/arch/$(ARCH)/include \
-		   -Icompel/include/common -Iinclude/common -Icriu/pie/include -MMD -MP
+		   -Icompel/include/common -Iinclude/common -Iinclude/arch/$(ARCH) \
+		   -Icriu/arch/$(ARCH)/include -Icriu/pie/include -Icriu/pie/arch/$(ARCH) -MMD -MP
 CPPFLAGS	+= -Icriu/pie/include -Icriu/pie
 
 # Keep the objects: make's clean-up of intermediates would otherwise print

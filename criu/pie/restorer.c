@@ -32,6 +32,7 @@
 #include <std/log.h>
 #include <std/parasite.h>
 #include "restorer-args.h"
+#include "sigframe-abi.h"
 
 #define R_PROT_READ	0x1
 #define R_PROT_WRITE	0x2
@@ -49,58 +50,10 @@
 #define R_PR_MCE_KILL_CLEAR	0
 #define R_PR_MCE_KILL_SET	1
 #define R_PR_MCE_KILL_DEFAULT	2
-#define R_ARCH_SET_GS	0x1001
-#define R_ARCH_SET_FS	0x1002
 #define R_SIGSTOP	19
 #define R_SIGKILL	9
 
-#define FP_XSTATE_MAGIC1	0x46505853U
-#define FP_XSTATE_MAGIC2	0x46505845U
-#define UC_FP_XSTATE		0x1
-#define UC_SIGCONTEXT_SS	0x2
-#define UC_STRICT_RESTORE_SS	0x4
-
-/* The kernel's x86_64 signal frame, as rt_sigreturn reads it at rsp - 8. */
-struct k_sigcontext {
-	__u64 r8, r9, r10, r11, r12, r13, r14, r15;
-	__u64 di, si, bp, bx, dx, ax, cx, sp, ip, flags;
-	__u16 cs, gs, fs, ss;
-	__u64 err, trapno, oldmask, cr2;
-	__u64 fpstate;
-	__u64 reserved1[8];
-};
-
-struct k_stack {
-	__u64 ss_sp;
-	__s32 ss_flags;
-	__s32 pad;
-	__u64 ss_size;
-};
-
-struct k_ucontext {
-	__u64			uc_flags;
-	__u64			uc_link;
-	struct k_stack		uc_stack;
-	struct k_sigcontext	uc_mcontext;
-	__u64			uc_sigmask;
-};
-
-struct k_rt_sigframe {
-	__u64			pretcode;
-	struct k_ucontext	uc;
-	__u8			info[128];
-};
-
 _Static_assert(sizeof(struct k_rt_sigframe) <= RST_SIGFRAME_MAX, "frame size");
-
-/* Software bytes at offset 464 of the fxsave area. */
-struct k_fpx_sw_bytes {
-	__u32 magic1;
-	__u32 extended_size;
-	__u64 xfeatures;
-	__u32 xstate_size;
-	__u32 padding[7];
-};
 
 struct k_sigaction {
 	__u64 handler;
@@ -398,8 +351,8 @@ static void set_thread_state(struct restorer_args *a, struct rst_thread *t)
 	if (t->has_tid_addr)
 		syscall1(__NR_set_tid_address, t->tid_addr);
 	set_thread_prctls(a, t);
-	TRY(a, syscall2(__NR_arch_prctl, R_ARCH_SET_FS, t->regs.fs_base), "arch_prctl(ARCH_SET_FS)");
-	TRY(a, syscall2(__NR_arch_prctl, R_ARCH_SET_GS, t->regs.gs_base), "arch_prctl(ARCH_SET_GS)");
+	TRY(a, syscall2(__NR_arch_prctl, K_ARCH_SET_FS, t->regs.fs_base), "arch_prctl(ARCH_SET_FS)");
+	TRY(a, syscall2(__NR_arch_prctl, K_ARCH_SET_GS, t->regs.gs_base), "arch_prctl(ARCH_SET_GS)");
 }
 
 #define R_IOPRIO_WHO_PROCESS	1
@@ -433,7 +386,7 @@ static unsigned long build_frame(struct restorer_args *a, struct rst_thread *t, 
 	struct k_rt_sigframe *f = (struct k_rt_sigframe *)(unsigned long)at;
 	struct k_sigcontext *sc = &f->uc.uc_mcontext;
 	unsigned char *xs = (unsigned char *)(unsigned long)xsave;
-	struct k_fpx_sw_bytes *sw = (struct k_fpx_sw_bytes *)(xs + 464);
+	struct k_fpx_sw_bytes *sw = (struct k_fpx_sw_bytes *)(xs + XSAVE_SW_OFF);
 	__u32 magic2 = FP_XSTATE_MAGIC2;
 
 	if (xsave != t->xsave)
@@ -446,7 +399,7 @@ static unsigned long build_frame(struct restorer_args *a, struct rst_thread *t, 
 		f->uc.uc_stack.ss_size = t->altstack_size;
 		f->uc.uc_stack.ss_flags = (__s32)t->altstack_flags;
 	} else {
-		f->uc.uc_stack.ss_flags = 2;	/* SS_DISABLE */
+		f->uc.uc_stack.ss_flags = K_SS_DISABLE;
 	}
 	sc->r8 = t->regs.r8;
 	sc->r9 = t->regs.r9;
@@ -497,7 +450,7 @@ static unsigned long build_gadget_frame(struct restorer_args *a, struct rst_thre
 	last->pretcode = a->final_trampoline;
 	memset(f, 0, sizeof(*f));
 	f->uc.uc_flags = UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
-	f->uc.uc_stack.ss_flags = 2;	/* SS_DISABLE; the final frame sets the real one */
+	f->uc.uc_stack.ss_flags = K_SS_DISABLE;	/* the final frame sets the real one */
 	sc->ip = a->final_gadget;
 	sc->sp = t->final_frame;
 	sc->ax = (__u64)nr;
