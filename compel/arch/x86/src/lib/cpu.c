@@ -48,7 +48,7 @@ static void xsave_probe(void)
 	}
 }
 
-size_t compel_xsave_size(void)
+size_t compel_fpu_state_size(void)
 {
 	xsave_probe();
 	return xs.size;
@@ -72,9 +72,9 @@ int cpl_arch_set_regs(pid_t tid, const compel_regs_t *r)
 	return 0;
 }
 
-int cpl_arch_get_xsave(pid_t tid, uint8_t **buf, size_t *len)
+int cpl_arch_get_fpu(pid_t tid, uint8_t **buf, size_t *len)
 {
-	size_t size = compel_xsave_size();
+	size_t size = compel_fpu_state_size();
 	struct iovec iov;
 
 	*buf = NULL;
@@ -95,7 +95,7 @@ int cpl_arch_get_xsave(pid_t tid, uint8_t **buf, size_t *len)
 	return 0;
 }
 
-int cpl_arch_set_xsave(pid_t tid, const uint8_t *buf, size_t len)
+int cpl_arch_set_fpu(pid_t tid, const uint8_t *buf, size_t len)
 {
 	struct iovec iov = { (void *)buf, len };
 
@@ -108,9 +108,9 @@ int cpl_arch_set_xsave(pid_t tid, const uint8_t *buf, size_t len)
 	return 0;
 }
 
-size_t cpl_arch_frame_size(size_t xsave_len)
+size_t cpl_arch_frame_size(size_t fpu_len)
 {
-	return round_up(FRAME_FP_OFF + xsave_len + 4 + 64, 4096UL);
+	return round_up(FRAME_FP_OFF + fpu_len + 4 + 64, 4096UL);
 }
 
 int cpl_arch_in_restartable_syscall(const compel_regs_t *r, long *nr)
@@ -170,15 +170,15 @@ static void fill_fpstate(const struct thread_state *ts, uint8_t *fp)
 	uint64_t bv, feat = xgetbv0();
 	unsigned int i;
 
-	memcpy(&bv, ts->xsave + XSAVE_HDR_OFF, sizeof(bv));
+	memcpy(&bv, ts->fpu + XSAVE_HDR_OFF, sizeof(bv));
 	if (!(bv & XFEATURE_MASK_XTILE_DATA))
 		feat &= ~XFEATURE_MASK_XTILE_DATA;
 	xsave_probe();
 	for (i = 2; i < 64; i++)
 		if ((feat & (1ULL << i)) && xs.end[i] > size)
 			size = xs.end[i];
-	size = min(size, (uint32_t)ts->xsave_len);
-	memcpy(fp, ts->xsave, size);
+	size = min(size, (uint32_t)ts->fpu_len);
+	memcpy(fp, ts->fpu, size);
 	sw.xfeatures = feat;
 	sw.xstate_size = size;
 	sw.extended_size = size + 4;
@@ -216,7 +216,7 @@ int cpl_arch_build_frame(const struct thread_state *ts, void *local,
 	f->uc.uc_flags = UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
 	f->uc.uc_sigmask = ts->sigmask;
 	f->uc.uc_stack.ss_flags = K_SS_DISABLE;	/* the parasite fills in the real one */
-	if (ts->xsave) {
+	if (ts->fpu) {
 		fill_fpstate(ts, (uint8_t *)local + FRAME_FP_OFF);
 		mc->fpstate = remote + FRAME_FP_OFF;
 		f->uc.uc_flags |= UC_FP_XSTATE;
