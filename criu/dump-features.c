@@ -14,6 +14,7 @@
 #include <asm/prctl.h>
 #include <linux/sched/types.h>
 #include "kernel-compat.h"
+#include "sigframe-abi.h"
 
 #include "dump.h"
 #include "log.h"
@@ -92,7 +93,7 @@ int task_features_own(struct task_features *f)
 	if (syscall(SYS_arch_prctl, ARCH_GET_XCOMP_PERM, &perm))
 		perm = 0;
 	f->xcomp_perm = perm;
-	if (syscall(SYS_arch_prctl, ARCH_GET_UNTAG_MASK, &mask))
+	if (syscall(SYS_arch_prctl, K_ARCH_GET_UNTAG_MASK, &mask))
 		mask = ~0UL;
 	f->untag_mask = mask;
 	return read_outside((pid_t)syscall(SYS_gettid), f);

@@ -37,6 +37,8 @@ def unit_suites():
 def suites():
     yield from unit_suites()
     yield ("cli", [os.path.join(ROOT, "test/cli.sh")], 120)
+    # x86 specifics only under arch/, every -I exists (also `make check`)
+    yield ("check-arch", [os.path.join(ROOT, "scripts/check-arch.py")], 60)
     # restores of images the established tool wrote (../shared/golden)
     yield ("golden", [os.path.join(ROOT, "test/golden.py")], 300)
     yield ("est-show", [os.path.join(ROOT, "test/est-show.sh")], 300)

@@ -9,6 +9,7 @@
 #include <std/parasite.h>
 #include "parasite-proto.h"
 #include "kernel-compat.h"
+#include "sigframe-abi.h"
 
 #define P_EPERM			1
 #define P_EINVAL		22
@@ -25,8 +26,6 @@
 #define P_PR_GET_TIMERSLACK	30
 #define P_PR_MCE_KILL_GET	34
 #define P_PR_GET_SPECULATION_CTRL 52
-#define ARCH_GET_CPUID		0x1011
-#define ARCH_GET_XCOMP_PERM	0x1022
 
 struct k_itimerval {
 	long	it_interval_sec, it_interval_usec;
@@ -108,10 +107,10 @@ static void thread_features(struct parasite_thread *t)
 
 	for (i = 0; i < 3; i++)
 		t->spec[i] = sys_prctl(P_PR_GET_SPECULATION_CTRL, i, 0, 0, 0);
-	t->cpuid = (__s32)syscall2(__NR_arch_prctl, ARCH_GET_CPUID, 0);
-	if (syscall2(__NR_arch_prctl, ARCH_GET_XCOMP_PERM, (unsigned long)&t->xcomp_perm))
+	t->cpuid = (__s32)syscall2(__NR_arch_prctl, K_ARCH_GET_CPUID, 0);
+	if (syscall2(__NR_arch_prctl, K_ARCH_GET_XCOMP_PERM, (unsigned long)&t->xcomp_perm))
 		t->xcomp_perm = 0;
-	if (syscall2(__NR_arch_prctl, ARCH_GET_UNTAG_MASK, (unsigned long)&t->untag_mask))
+	if (syscall2(__NR_arch_prctl, K_ARCH_GET_UNTAG_MASK, (unsigned long)&t->untag_mask))
 		t->untag_mask = ~0ULL;
 }
 

@@ -90,6 +90,8 @@ struct k_fpx_sw_bytes {
 
 #define K_ARCH_SET_GS		0x1001
 #define K_ARCH_SET_FS		0x1002
+#define K_ARCH_GET_CPUID	0x1011
+#define K_ARCH_GET_UNTAG_MASK	0x4001	/* 6.4, linear address masking */
 #define K_ARCH_GET_XCOMP_PERM	0x1022
 #define K_ARCH_REQ_XCOMP_PERM	0x1023
 #define K_NT_X86_XSTATE		0x202
