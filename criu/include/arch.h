@@ -1,0 +1,48 @@
+/*
+ * What an architecture provides to criu (criu/arch/ARCH/), so that
+ * generic code never names a register, an FPU layout or a signal frame.
+ * Documentation/porting.md lists the whole port (compel, the restorer).
+ *
+ * Restore, in the order cmd-restore.c and restore-threads.c call them:
+ *   1. arch_rst_check_regs()    per thread, while the images are read:
+ *                                register values and the FPU image's shape
+ *   2. arch_rst_check_fpu()     once per process, in criu before any fork:
+ *                                every thread's FPU image against this CPU,
+ *                                and what this kernel's signal frames carry
+ *   3. arch_rst_fpu_len()       sizes each thread's FPU slot in the region
+ *   4. arch_rst_fill_thread()   registers (syscall restart applied) and the
+ *                                FPU image into the restorer's thread block
+ *      arch_rst_fill_args()     the signal-frame FPU size and features
+ *
+ * arch_fpu_check() is step 2 for one image against given host facts, with
+ * no probing: the fuzz target fuzz-fpu runs it (and step 4) on any bytes.
+ */
+#ifndef CRIU_ARCH_H
+#define CRIU_ARCH_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#include "core.pb-c.h"
+
+struct rst_image;
+struct rst_thread;
+struct restorer_args;
+
+/* What the host accepts of an FPU image. */
+struct arch_fpu_host {
+	uint32_t	size;		/* bytes of this CPU's FPU state */
+	uint64_t	features;	/* state components enabled on this CPU */
+};
+
+int arch_rst_check_regs(const struct rst_image *ri, const ThreadCoreEntry *t);
+/* @who names the thread in messages; *used gets the components in use. */
+int arch_fpu_check(const ProtobufCBinaryData *fpu, const struct arch_fpu_host *host,
+		   uint64_t *used, const char *who);
+int arch_rst_check_fpu(struct rst_image *ri);
+size_t arch_rst_fpu_len(const ThreadCoreEntry *t);
+/* @fpu_at: the thread's FPU slot (arch_rst_fpu_len() + 64 bytes, aligned). */
+void arch_rst_fill_thread(const ThreadCoreEntry *t, struct rst_thread *d, uint64_t fpu_at);
+void arch_rst_fill_args(const struct rst_image *ri, struct restorer_args *a);
+
+#endif
