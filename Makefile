@@ -35,7 +35,7 @@ endif
 CFLAGS		?= -O2 -g
 WARNINGS	:= -Wall -Wextra
 CPPFLAGS	+= -D_GNU_SOURCE -Iinclude/common -Iinclude/arch/$(ARCH) -Icriu/include \
-		   -Iimages -Icompel/include/uapi -MMD -MP
+		   -Icriu/arch/$(ARCH)/include -Iimages -Icompel/include/uapi -MMD -MP
 CRIU_VERSION	:= $(shell cat VERSION 2>/dev/null || echo 0.0)
 CRIU_GITID	:= $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 CPPFLAGS	+= -DCRIU_VERSION=\"$(CRIU_VERSION)\" -DCRIU_GITID=\"$(CRIU_GITID)\"

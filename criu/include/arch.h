@@ -3,6 +3,10 @@
  * generic code never names a register, an FPU layout or a signal frame.
  * Documentation/porting.md lists the whole port (compel, the restorer).
  *
+ * Dump: arch_dump_regs() per seized thread: its registers and FPU state
+ * into the thread's core entry (criu/arch/ARCH/include/arch-image.h names
+ * the image types and ARCH_FPU_MAX, the size of @scratch).
+ *
  * Restore, in the order cmd-restore.c and restore-threads.c call them:
  *   1. arch_rst_check_regs()    per thread, while the images are read:
  *                                register values and the FPU image's shape
@@ -22,12 +26,16 @@
 
 #include <stdint.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "core.pb-c.h"
 
+struct dump_thread;
 struct rst_image;
 struct rst_thread;
 struct restorer_args;
+
+int arch_dump_regs(pid_t tid, struct dump_thread *th, uint8_t *scratch);
 
 /* What the host accepts of an FPU image. */
 struct arch_fpu_host {
