@@ -1,0 +1,67 @@
+/*
+ * x86_64 pieces of the dump parasite (criu/pie/parasite.c), chosen by path
+ * (-Icriu/pie/arch/ARCH): static inline, freestanding.
+ *
+ *   arch_thread_features()    what arch_prctl tells of the thread
+ *                             (task-features.h: CPUID faulting, AMX
+ *                             permission, LAM untag mask)
+ *   arch_clone_ask_session()  a register-only child that reads the
+ *                             session keyrings and exits
+ */
+#ifndef CRIU_PIE_X86_PARASITE_ARCH_H
+#define CRIU_PIE_X86_PARASITE_ARCH_H
+
+#include <std/syscall.h>
+#include "parasite-proto.h"
+#include "sigframe-abi.h"
+
+static inline void arch_thread_features(struct parasite_thread *t)
+{
+	t->cpuid = (__s32)syscall2(__NR_arch_prctl, K_ARCH_GET_CPUID, 0);
+	if (syscall2(__NR_arch_prctl, K_ARCH_GET_XCOMP_PERM, (unsigned long)&t->xcomp_perm))
+		t->xcomp_perm = 0;
+	if (syscall2(__NR_arch_prctl, K_ARCH_GET_UNTAG_MASK, (unsigned long)&t->untag_mask))
+		t->untag_mask = ~0ULL;
+}
+
+/*
+ * Run in a child of the thread: clone() with no flags (a fork whose end
+ * signals nobody). It shares the parasite region, stack included, with
+ * the thread (MAP_SHARED), so it runs no C: it asks in registers, stores
+ * the answers (keyctl(KEYCTL_GET_KEYRING_ID, @ses_id / @user_id)) and
+ * exits. Returns the child's pid or -errno.
+ */
+static inline long arch_clone_ask_session(__s32 *session, __s32 *user_session, long ses_id,
+					  long user_id)
+{
+	long ret;
+
+	__asm__ __volatile__("syscall\n\t"
+			     "test %%rax, %%rax\n\t"
+			     "jnz 1f\n\t"
+			     "mov %[keyctl], %%eax\n\t"
+			     "xor %%edi, %%edi\n\t"
+			     "mov %[ses], %%rsi\n\t"
+			     "xor %%edx, %%edx\n\t"
+			     "syscall\n\t"
+			     "movl %%eax, (%[s])\n\t"
+			     "mov %[keyctl], %%eax\n\t"
+			     "xor %%edi, %%edi\n\t"
+			     "mov %[user], %%rsi\n\t"
+			     "xor %%edx, %%edx\n\t"
+			     "syscall\n\t"
+			     "movl %%eax, (%[u])\n\t"
+			     "mov %[exit], %%eax\n\t"
+			     "xor %%edi, %%edi\n\t"
+			     "syscall\n\t"
+			     "1:\n\t"
+			     : "=a"(ret)
+			     : "a"(__NR_clone), "D"(0L), "S"(0L), "d"(0L), [s] "r"(session),
+			       [u] "r"(user_session), [keyctl] "i"(__NR_keyctl),
+			       [ses] "r"(ses_id),
+			       [user] "r"(user_id), [exit] "i"(__NR_exit)
+			     : "rcx", "r11", "memory");
+	return ret;
+}
+
+#endif
