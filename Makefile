@@ -105,7 +105,7 @@ PIE_SRC		:= $(wildcard criu/pie/*.c)
 PIE_BLOB	:= $(PIE_SRC:.c=-blob.h)
 PIE_CPPFLAGS	:= -Icompel/plugins/std/include -Icompel/plugins/std/arch/$(ARCH)/include \
 		   -Icompel/include/common -Iinclude/common -Iinclude/arch/$(ARCH) \
-		   -Icriu/pie/include -Icriu/pie/arch/$(ARCH) -MMD -MP
+		   -Icriu/arch/$(ARCH)/include -Icriu/pie/include -Icriu/pie/arch/$(ARCH) -MMD -MP
 CPPFLAGS	+= -Icriu/pie/include -Icriu/pie
 
 # Keep the objects: make's clean-up of intermediates would otherwise print

@@ -223,14 +223,14 @@ static void plan_clean_exit(const struct rst_image *ri, const struct rst_staging
 
 		v = vma_at(ri, sp - 1, &k);
 		if (!v || !st->tmp[k] || !(v->prot & PROT_WRITE) || sp < 4096 ||
-		    (xs = round_down(sp - 128 - (a->xsave_size + 4), 64)) > sp ||
+		    (xs = round_down(sp - 128 - (a->fpu_size + 4), 64)) > sp ||
 		    (f2 = round_down(xs - RST_SIGFRAME_MAX, 16) - 8) > xs ||
 		    (f1 = round_down(f2 - RST_SIGFRAME_MAX, 16) - 8) < v->start + RST_PAGE) {
 			rst_warn("the restorer region stays mapped in the task (no room on the stack of thread %u)",
 			     t->tid);
 			return;
 		}
-		t->final_xsave = xs;
+		t->final_fpu = xs;
 		t->final_frame = f2;
 		t->first_frame = f1;
 	}

@@ -236,12 +236,12 @@ static void regs_from_image(const UserRegsX86Entry *g, struct rst_regs *r)
 void arch_rst_fill_thread(const ThreadCoreEntry *t, struct rst_thread *d, uint64_t fpu_at)
 {
 	regs_from_image(t->regs, &d->regs);
-	d->xsave = fpu_at;
+	d->fpu = fpu_at;
 	memcpy((void *)(unsigned long)fpu_at, t->xsave.data, t->xsave.len);
 }
 
 void arch_rst_fill_args(const struct rst_image *ri, struct restorer_args *a)
 {
-	a->xsave_size = ri->sig_fpu_size;
-	a->xfeatures = ri->sig_fpu_features;
+	a->fpu_size = ri->sig_fpu_size;
+	a->fpu_features = ri->sig_fpu_features;
 }
