@@ -18,12 +18,21 @@
  *                                FPU image into the restorer's thread block
  *      arch_rst_fill_args()     the signal-frame FPU size and features
  *
+ * The restorer's clean exit (restore-task.c), in the new task:
+ *   arch_syscall_ret_at()      a "syscall; ret" gadget at @p (in the vdso)
+ *   arch_sigreturn_at()        an rt_sigreturn trampoline at @code
+ *   arch_find_sigreturn()      the first one in @len bytes of code
+ *   arch_final_frames()        the FPU image and two frames below a
+ *                              thread's @sp: -1 if they wrap around
+ *   arch_jump()                onto the restorer's stack, entry(@arg)
+ *
  * arch_fpu_check() is step 2 for one image against given host facts, with
  * no probing: the fuzz target fuzz-fpu runs it (and step 4) on any bytes.
  */
 #ifndef CRIU_ARCH_H
 #define CRIU_ARCH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -52,5 +61,12 @@ size_t arch_rst_fpu_len(const ThreadCoreEntry *t);
 /* @fpu_at: the thread's FPU slot (arch_rst_fpu_len() + 64 bytes, aligned). */
 void arch_rst_fill_thread(const ThreadCoreEntry *t, struct rst_thread *d, uint64_t fpu_at);
 void arch_rst_fill_args(const struct rst_image *ri, struct restorer_args *a);
+
+bool arch_syscall_ret_at(const unsigned char *p, size_t len);
+bool arch_sigreturn_at(const unsigned char *code, size_t len);
+const unsigned char *arch_find_sigreturn(const unsigned char *code, size_t len);
+int arch_final_frames(uint64_t sp, uint32_t fpu_size, uint64_t *fpu, uint64_t *final,
+		      uint64_t *first);
+void arch_jump(uint64_t sp, void *arg, uint64_t entry) __attribute__((noreturn));
 
 #endif
