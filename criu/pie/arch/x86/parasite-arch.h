@@ -17,11 +17,11 @@
 
 static inline void arch_thread_features(struct parasite_thread *t)
 {
-	t->cpuid = (__s32)syscall2(__NR_arch_prctl, K_ARCH_GET_CPUID, 0);
-	if (syscall2(__NR_arch_prctl, K_ARCH_GET_XCOMP_PERM, (unsigned long)&t->xcomp_perm))
-		t->xcomp_perm = 0;
-	if (syscall2(__NR_arch_prctl, K_ARCH_GET_UNTAG_MASK, (unsigned long)&t->untag_mask))
-		t->untag_mask = ~0ULL;
+	t->arch.cpuid = (__s32)syscall2(__NR_arch_prctl, K_ARCH_GET_CPUID, 0);
+	if (syscall2(__NR_arch_prctl, K_ARCH_GET_XCOMP_PERM, (unsigned long)&t->arch.xcomp_perm))
+		t->arch.xcomp_perm = 0;
+	if (syscall2(__NR_arch_prctl, K_ARCH_GET_UNTAG_MASK, (unsigned long)&t->arch.untag_mask))
+		t->arch.untag_mask = ~0ULL;
 }
 
 /*
