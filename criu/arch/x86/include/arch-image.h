@@ -9,6 +9,7 @@
 
 typedef UserRegsX86Entry arch_regs_entry_t;	/* thread_core_entry.regs */
 
+#define ARCH_IMG_NAME	"x86_64"	/* inventory.arch of the established format */
 #define ARCH_FPU_MAX	(64 * 1024)	/* bytes of the largest FPU image (xsave area) */
 
 #endif
