@@ -2,6 +2,8 @@
 #
 #   make            build criu/criu (installs missing build packages first)
 #   make test       build and run every test; last line "N passed, N failed"
+#   make check      source checks: no x86 specifics outside arch/, -I folders
+#                   exist (scripts/check-arch.py; make test runs it too)
 #   make demo       show the main job on a sample process
 #   make bench      benchmarks; results go to Documentation/performance.md
 #   make fuzz       build the fuzz targets (clang) and run each for FUZZ_TIME s
@@ -32,8 +34,8 @@ endif
 
 CFLAGS		?= -O2 -g
 WARNINGS	:= -Wall -Wextra
-CPPFLAGS	+= -D_GNU_SOURCE -Iinclude/common -Icriu/include -Icriu/arch/$(ARCH)/include \
-		   -Iimages -Icompel/include/uapi -MMD -MP
+CPPFLAGS	+= -D_GNU_SOURCE -Iinclude/common -Iinclude/arch/$(ARCH) -Icriu/include \
+		   -Icriu/arch/$(ARCH)/include -Iimages -Icompel/include/uapi -MMD -MP
 CRIU_VERSION	:= $(shell cat VERSION 2>/dev/null || echo 0.0)
 CRIU_GITID	:= $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 CPPFLAGS	+= -DCRIU_VERSION=\"$(CRIU_VERSION)\" -DCRIU_GITID=\"$(CRIU_GITID)\"
@@ -102,7 +104,8 @@ $(COMPEL_LIB) $(COMPEL_TOOL) $(COMPEL_STD): FORCE | deps
 PIE_SRC		:= $(wildcard criu/pie/*.c)
 PIE_BLOB	:= $(PIE_SRC:.c=-blob.h)
 PIE_CPPFLAGS	:= -Icompel/plugins/std/include -Icompel/plugins/std/arch/$(ARCH)/include \
-		   -Icompel/include/common -Iinclude/common -Icriu/pie/include -MMD -MP
+		   -Icompel/include/common -Iinclude/common -Iinclude/arch/$(ARCH) \
+		   -Icriu/arch/$(ARCH)/include -Icriu/pie/include -Icriu/pie/arch/$(ARCH) -MMD -MP
 CPPFLAGS	+= -Icriu/pie/include -Icriu/pie
 
 # Keep the objects: make's clean-up of intermediates would otherwise print
@@ -205,7 +208,10 @@ test/e2e/%: test/e2e/%.c $(wildcard test/e2e/*.h)
 	$(E) "  LINK    $@"
 	$(Q)$(CC) $(CFLAGS) $(WARNINGS) -D_GNU_SOURCE -Iinclude/common -o $@ $< -lpthread
 
-.PHONY: test-build test
+.PHONY: test-build test check
+check:
+	$(Q)$(PYTHON) scripts/check-arch.py
+
 test-build: all $(UNIT_BIN) $(E2E_BIN) test/rpc/test-libcriu fuzz-build
 	$(Q)if [ -f compel/Makefile ]; then $(MAKE) --no-print-directory -C compel V=$(V) test-build; fi
 

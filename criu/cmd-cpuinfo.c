@@ -1,6 +1,6 @@
 /*
  * criu cpuinfo dump: record this CPU in cpuinfo.img (images dir, in the
- * established format: est-cpuinfo.c).
+ * established format: criu/arch/x86/est-cpuinfo.c).
  * criu cpuinfo check: say whether images from that CPU can run here.
  */
 #include <fcntl.h>

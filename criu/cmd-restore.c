@@ -2,7 +2,7 @@
  * criu restore: recreate the dumped process from the images directory.
  *
  *   1. read and validate every image (restore-images.c), check the host
- *      (inventory, xsave: restore-threads.c), open every file the task needs (restore-files.c)
+ *      (inventory, FPU state: criu/arch/ARCH/restore-regs.c), open every file the task needs (restore-files.c)
  *   2. fork the task with its pid (restore-fork.c)
  *   3. the task restores itself (restore-task.c, then the restorer blob)
  *      and reports over a pipe: "W" warnings, "E" a fatal error, "R<region>" ready
@@ -28,6 +28,7 @@
 #include <sys/wait.h>
 
 #define LOG_PREFIX "restore: "
+#include "arch.h"
 #include "commands.h"
 #include "kerndat.h"
 #include "action.h"
@@ -364,7 +365,7 @@ static int check_host(struct rst_tree *tr)
 	size_t i;
 
 	for (i = 0; i < tr->nr; i++)
-		if (!tr->ri[i].zombie && rst_threads_check_xsave(&tr->ri[i]))
+		if (!tr->ri[i].zombie && arch_rst_check_fpu(&tr->ri[i]))
 			return -1;
 	warn_foreign_vdso(&tr->ri[0]);
 	return rst_check_sched_host(tr);

@@ -12,7 +12,6 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
-#include <asm/prctl.h>
 #include <linux/sched/types.h>
 #include "kernel-compat.h"
 
@@ -81,8 +80,6 @@ static int read_outside(pid_t pid, pid_t tid, struct task_features *f)
 
 int task_features_own(struct task_features *f)
 {
-	unsigned long long perm = 0;
-	unsigned long mask = ~0UL;
 	int i;
 
 	memset(f, 0, sizeof(*f));
@@ -91,15 +88,7 @@ int task_features_own(struct task_features *f)
 		if (f->spec[i] < 0)
 			f->spec[i] = -errno;
 	}
-	f->cpuid = (int32_t)syscall(SYS_arch_prctl, ARCH_GET_CPUID, 0);
-	if (f->cpuid < 0)
-		f->cpuid = -errno;
-	if (syscall(SYS_arch_prctl, ARCH_GET_XCOMP_PERM, &perm))
-		perm = 0;
-	f->xcomp_perm = perm;
-	if (syscall(SYS_arch_prctl, ARCH_GET_UNTAG_MASK, &mask))
-		mask = ~0UL;
-	f->untag_mask = mask;
+	arch_task_features_own(&f->arch);
 	return read_outside(getpid(), (pid_t)syscall(SYS_gettid), f);
 }
 
@@ -111,9 +100,7 @@ int task_features_read(pid_t pid, pid_t tid, const struct parasite_thread *p,
 	memset(f, 0, sizeof(*f));
 	for (i = 0; i < TASK_SPEC_NR; i++)
 		f->spec[i] = p->spec[i];
-	f->cpuid = p->cpuid;
-	f->xcomp_perm = p->xcomp_perm;
-	f->untag_mask = p->untag_mask;
+	f->arch = p->arch;
 	return read_outside(pid, tid, f);
 }
 
@@ -128,16 +115,9 @@ int task_features_diff(const struct task_features *t, const struct task_features
 				 own->spec[i]);
 			return 1;
 		}
-	if (t->cpuid != own->cpuid)
-		snprintf(buf, len, "CPUID faulting (ARCH_SET_CPUID: %d, criu's %d)", t->cpuid,
-			 own->cpuid);
-	else if (t->xcomp_perm != own->xcomp_perm)
-		snprintf(buf, len, "permission for extended state components such as AMX tile data (ARCH_REQ_XCOMP_PERM: %#llx, criu's %#llx)",
-			 (unsigned long long)t->xcomp_perm, (unsigned long long)own->xcomp_perm);
-	else if (t->untag_mask != own->untag_mask)
-		snprintf(buf, len, "linear address masking (ARCH_ENABLE_TAGGED_ADDR: untag mask %#llx, criu's %#llx)",
-			 (unsigned long long)t->untag_mask, (unsigned long long)own->untag_mask);
-	else if (t->core_cookie != own->core_cookie)
+	if (arch_task_features_diff(&t->arch, &own->arch, buf, len))
+		return 1;
+	if (t->core_cookie != own->core_cookie)
 		snprintf(buf, len, "a core scheduling cookie (PR_SCHED_CORE: %#llx, criu's %#llx)",
 			 (unsigned long long)t->core_cookie, (unsigned long long)own->core_cookie);
 	else if (t->io_flusher != own->io_flusher)

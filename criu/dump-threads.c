@@ -6,7 +6,7 @@
  *                                  (credentials, seccomp, scheduling) when a
  *                                  thread differs from the leader; keep the
  *                                  thread's name
- *   dump_collect_threads_ptrace()  per thread, seized: registers, xsave,
+ *   dump_collect_threads_ptrace()  per thread, seized: registers, FPU state,
  *                                  blocked mask, rseq, robust list, the
  *                                  thread's own pending signals
  *   dump_collect_threads_parasite() what only the thread itself can ask
@@ -38,15 +38,12 @@
 
 #define LOG_PREFIX "dump: "
 #include "log.h"
+#include "arch.h"
 #include "dump.h"
 #include "image.h"
 #include "parasite-proto.h"
 #include "sched-state.h"
 
-#ifndef NT_X86_XSTATE
-# define NT_X86_XSTATE		0x202
-#endif
-#define XSAVE_MAX		(64 * 1024)
 #define SIGINFO_SIZE		128
 #define PEEK_BATCH		32
 
@@ -205,55 +202,6 @@ int dump_check_threads(struct dump_task *t)
 	return 0;
 }
 
-static void copy_regs(UserRegsX86Entry *d, const struct user_regs_struct *r)
-{
-	user_regs_x86_entry__init(d);
-	d->r15 = r->r15;
-	d->r14 = r->r14;
-	d->r13 = r->r13;
-	d->r12 = r->r12;
-	d->bp = r->rbp;
-	d->bx = r->rbx;
-	d->r11 = r->r11;
-	d->r10 = r->r10;
-	d->r9 = r->r9;
-	d->r8 = r->r8;
-	d->ax = r->rax;
-	d->cx = r->rcx;
-	d->dx = r->rdx;
-	d->si = r->rsi;
-	d->di = r->rdi;
-	d->orig_ax = r->orig_rax;
-	d->ip = r->rip;
-	d->cs = r->cs;
-	d->flags = r->eflags;
-	d->sp = r->rsp;
-	d->ss = r->ss;
-	d->fs_base = r->fs_base;
-	d->gs_base = r->gs_base;
-	d->ds = r->ds;
-	d->es = r->es;
-	d->fs = r->fs;
-	d->gs = r->gs;
-}
-
-static int collect_xsave(struct dump_thread *th, pid_t tid, uint8_t *scratch)
-{
-	struct iovec iov = { .iov_base = scratch, .iov_len = XSAVE_MAX };
-
-	if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_X86_XSTATE, &iov)) {
-		pr_perror("PTRACE_GETREGSET(NT_X86_XSTATE) on %d", tid);
-		return -1;
-	}
-	th->xsave = malloc(iov.iov_len);
-	if (!th->xsave)
-		return -1;
-	memcpy(th->xsave, scratch, iov.iov_len);
-	th->core.xsave.data = th->xsave;
-	th->core.xsave.len = iov.iov_len;
-	return 0;
-}
-
 /* rseq registration; for the leader also the rseq_cs word compel will clear. */
 static int collect_rseq(struct dump_task *t, struct dump_thread *th, pid_t tid, bool leader)
 {
@@ -288,19 +236,12 @@ static int collect_one(struct dump_task *t, int i, uint8_t *scratch)
 {
 	struct dump_thread *th = &t->th[i];
 	ThreadCoreEntry *c = &th->core;
-	struct user_regs_struct r;
 	pid_t tid = t->tids[i];
 	uint64_t mask;
 	long head, len;
 
 	c->tid = (uint32_t)dump_vtid(t, tid);
-	if (ptrace(PTRACE_GETREGS, tid, NULL, &r)) {
-		pr_perror("PTRACE_GETREGS on %d", tid);
-		return -1;
-	}
-	copy_regs(&th->regs, &r);
-	c->regs = &th->regs;
-	if (collect_xsave(th, tid, scratch))
+	if (arch_dump_regs(tid, th, scratch))
 		return -1;
 	if (ptrace(PTRACE_GETSIGMASK, tid, (void *)sizeof(mask), &mask)) {
 		pr_perror("PTRACE_GETSIGMASK on %d", tid);
@@ -318,15 +259,13 @@ static int collect_one(struct dump_task *t, int i, uint8_t *scratch)
 	c->robust_list_len = len;
 	if (dump_peek_signals(tid, 0, &c->pending, &c->n_pending))
 		return -1;
-	pr_debug("%d: ip %lx sp %lx ax %ld orig_ax %ld blocked %lx, %zu signals pending",
-		 tid, (unsigned long)r.rip, (unsigned long)r.rsp, (long)r.rax,
-		 (long)r.orig_rax, (unsigned long)mask, c->n_pending);
+	pr_debug("%d: blocked %lx, %zu signals pending", tid, (unsigned long)mask, c->n_pending);
 	return 0;
 }
 
 int dump_collect_threads_ptrace(struct dump_task *t)
 {
-	uint8_t *scratch = malloc(XSAVE_MAX);
+	uint8_t *scratch = malloc(ARCH_FPU_MAX);
 	int i, ret = 0;
 
 	if (!scratch)
@@ -457,7 +396,7 @@ void dump_threads_free(struct dump_task *t)
 	for (i = 0; i < t->nr_tids; i++) {
 		dump_free_signals(t->th[i].core.pending, t->th[i].core.n_pending);
 		free(t->th[i].core.comm);
-		free(t->th[i].xsave);
+		free(t->th[i].fpu);
 	}
 	free(t->th);
 	t->th = NULL;

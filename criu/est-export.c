@@ -18,6 +18,7 @@
 #include <stdarg.h>
 
 #define LOG_PREFIX "est-export: "
+#include "arch-image.h"
 #include "est-cpuinfo.h"
 #include "est-export.h"
 #include "est-export-int.h"
@@ -235,7 +236,7 @@ static int read_inventory(struct exp *ex)
 		return -1;
 	exp_used(ex, "inventory.img");
 	inv = ex->inv;
-	if (inv->img_version != IMG_FORMAT_VERSION || strcmp(inv->arch, "x86_64") ||
+	if (inv->img_version != IMG_FORMAT_VERSION || strcmp(inv->arch, ARCH_IMG_NAME) ||
 	    inv->page_size != 4096) {
 		pr_err("inventory.img: version %u, arch %s, page size %u: not what this criu writes",
 		       inv->img_version, inv->arch, inv->page_size);

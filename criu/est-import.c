@@ -18,6 +18,7 @@
 #include <sys/utsname.h>
 
 #define LOG_PREFIX "est-import: "
+#include "arch-image.h"
 #include "est-cpuinfo.h"
 #include "est-import.h"
 #include "est-import-int.h"
@@ -459,7 +460,7 @@ static int write_inventory(struct imp *im)
 	inv.img_version = IMG_FORMAT_VERSION;
 	inv.tool_version = "established format, imported by criu " CRIU_VERSION;
 	inv.kernel_release = u.release;
-	inv.arch = "x86_64";
+	inv.arch = ARCH_IMG_NAME;
 	inv.page_size = 4096;
 	inv.has_root_pid = true;
 	inv.root_pid = im->procs[0].ps->pid;

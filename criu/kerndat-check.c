@@ -256,51 +256,6 @@ int probe_ipt_legacy(struct kd_status *st)
 	return kd_fail(st, "no iptables-legacy in /usr/sbin, /sbin, /usr/bin, /bin", ENOENT);
 }
 
-/* In a child: the i386 getpid (20) through int $0x80 must answer our pid. */
-static int child_compat(struct kd_child_res *r)
-{
-	long ret;
-
-	asm volatile("int $0x80" : "=a"(ret) : "a"(20L) : "memory");
-	r->val = ret;
-	return ret == getpid() ? 0 : kd_fail(&r->st, "int $0x80 getpid", ret < 0 ? -ret : 0);
-}
-
-int probe_compat(struct kd_status *st)
-{
-	struct kd_child_res r = {};
-
-	if (kd_run_child(0, child_compat, &r, st) == 0)
-		return 0;
-	if (!st->err)	/* killed: the kernel refuses 32-bit syscalls */
-		st->step = "int $0x80 killed the probe child (IA32 emulation off)";
-	return -1;
-}
-
-/* In a child: unmap the vdso and its data pages, then map them anew. */
-static int child_map_vdso(struct kd_child_res *r)
-{
-	unsigned int k;
-	long ret;
-
-	for (k = 0; k < KD_VMA_NR; k++)
-		if (k != KD_VMA_VSYSCALL && kdat.vma[k].present)
-			munmap((void *)kdat.vma[k].start, kdat.vma[k].size);
-	ret = syscall(SYS_arch_prctl, ARCH_MAP_VDSO_64, kdat.vma[KD_VMA_VDSO].start);
-	if (ret < 0)
-		return kd_fail(&r->st, "arch_prctl(ARCH_MAP_VDSO_64)", errno);
-	return 0;
-}
-
-int probe_map_vdso(struct kd_status *st)
-{
-	struct kd_child_res r = {};
-
-	if (kerndat_probe(KD_VDSO))
-		return kd_fail(st, "the vdso layout is unknown", 0);
-	return kd_run_child(0, child_map_vdso, &r, st);
-}
-
 /* @cmd on a fresh unix socket; @ok_err: the errno that still means "known". */
 static int sock_ioctl(unsigned long cmd, int ok_err, const char *step, struct kd_status *st)
 {

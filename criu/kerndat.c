@@ -10,7 +10,6 @@
  */
 #define LOG_PREFIX "kerndat: "
 
-#include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -640,28 +639,6 @@ static int probe_vdso(struct kd_status *st)
 	return 0;
 }
 
-/* ---- CPU extended state ------------------------------------------------- */
-
-static int probe_xsave(struct kd_status *st)
-{
-	unsigned int a, b, c, d, lo, hi;
-
-	if (__get_cpuid_max(0, NULL) < 0xd)
-		return kd_fail(st, "CPUID has no leaf 0xD", 0);
-	__cpuid(1, a, b, c, d);
-	if (!(c & bit_XSAVE) || !(c & bit_OSXSAVE))
-		return kd_fail(st, "CPUID.1: XSAVE or OSXSAVE not set", 0);
-	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-	kdat.xfeatures = (uint64_t)hi << 32 | lo;
-	__cpuid_count(0xd, 0, a, b, c, d);
-	kdat.xfeatures_cpu = (uint64_t)d << 32 | a;
-	kdat.xsave_size = b;
-	pr_debug("xsave: XCR0 %#llx, CPU supports %#llx, area %u bytes (max %u)",
-		 (unsigned long long)kdat.xfeatures,
-		 (unsigned long long)kdat.xfeatures_cpu, b, c);
-	return 0;
-}
-
 /* ---- memory tracking ----------------------------------------------------- */
 
 static int open_uffd(void)
@@ -1061,7 +1038,7 @@ static const struct {
 	[KD_PIDFD_GETFD] = { "pidfd_getfd", probe_pidfd_getfd, &kdat.has_pidfd_getfd },
 	[KD_PRCTL_MM_MAP] = { "prctl_mm_map", probe_prctl_mm_map, &kdat.has_prctl_mm_map },
 	[KD_VDSO] = { "vdso", probe_vdso, &kdat.vdso_layout_known },
-	[KD_XSAVE] = { "xsave", probe_xsave, &kdat.has_xsave },
+	[KD_XSAVE] = { "xsave", probe_arch_fpu, &kdat.has_xsave },
 	[KD_UFFD] = { "uffd", probe_uffd, &kdat.has_uffd },
 	[KD_UFFD_WP_ASYNC] = { "uffd_wp_async", probe_uffd_wp_async, &kdat.has_uffd_wp_async },
 	[KD_PAGEMAP_SCAN] = { "pagemap_scan", probe_pagemap_scan, &kdat.has_pagemap_scan },

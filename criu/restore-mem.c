@@ -29,6 +29,7 @@
 #include "image.h"
 #include "kernel-compat.h"
 #include "pagemap-flags.h"
+#include "arch.h"
 #include "restore-task.h"
 #include "restorer-blob.h"
 #include "vma.h"
@@ -360,7 +361,7 @@ static void stage_layout(const struct rst_image *ri, struct rst_staging *st, uin
 	size_t i;
 
 	for (i = 0; i < ri->nr_threads; i++) {
-		xs_max = max(xs_max, (uint64_t)ri->threads[i]->xsave.len);
+		xs_max = max(xs_max, (uint64_t)arch_rst_fpu_len(ri->threads[i]));
 		pending += ri->threads[i]->n_pending;
 	}
 	st->args_off = off;

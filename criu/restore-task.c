@@ -22,6 +22,7 @@
 #include <sys/rseq.h>
 #include <sys/syscall.h>
 
+#include "arch.h"
 #include "compiler.h"
 #include "proc_parse.h"
 #include "restore-task.h"
@@ -127,39 +128,6 @@ static const VmaEntry *vma_at(const struct rst_image *ri, uint64_t addr, size_t 
 }
 
 /*
- * "syscall", then only xors that zero a scratch register (the vdso's
- * speculation hygiene after its fallback syscalls), then "ret". The zeroed
- * registers do not matter: the final frame sets every register.
- */
-static bool syscall_ret_gadget(const unsigned char *p, size_t len)
-{
-	size_t i = 2, steps;
-
-	if (len < 3 || p[0] != 0x0f || p[1] != 0x05)
-		return false;
-	for (steps = 0; steps < 12 && i < len; steps++) {
-		unsigned char m;
-
-		if (p[i] == 0xc3)
-			return true;
-		if (p[i] == 0x31 && i + 1 < len) {
-			m = p[i + 1];	/* xor r32, same r32: not esp/ebp */
-			if ((m & 0xc0) != 0xc0 || ((m >> 3) & 7) != (m & 7) || (m & 7) == 4 || (m & 7) == 5)
-				return false;
-			i += 2;
-		} else if ((p[i] == 0x45 || p[i] == 0x4d) && i + 2 < len && p[i + 1] == 0x31) {
-			m = p[i + 2];	/* xor r8-r15, same */
-			if ((m & 0xc0) != 0xc0 || ((m >> 3) & 7) != (m & 7))
-				return false;
-			i += 3;
-		} else {
-			return false;
-		}
-	}
-	return false;
-}
-
-/*
  * Plan the restorer's exit without leftovers (see restorer-args.h): a
  * "syscall; ret" in the vdso, the task's own rt_sigreturn trampoline (from
  * a saved SA_RESTORER, checked byte for byte in the staged memory, else the
@@ -172,8 +140,6 @@ static void plan_clean_exit(const struct rst_image *ri, const struct rst_staging
 			    const struct proc_vmas *self, struct restorer_args *a,
 			    struct rst_thread *threads)
 {
-	static const unsigned char rt_a[] = { 0x48, 0xc7, 0xc0, 0x0f, 0, 0, 0, 0x0f, 0x05 };
-	static const unsigned char rt_b[] = { 0xb8, 0x0f, 0, 0, 0, 0x0f, 0x05 };
 	const struct proc_vma *vd = rst_self_special(self, PROC_VMA_VDSO);
 	uint64_t gadget = 0, tramp = 0;
 	const VmaEntry *v;
@@ -182,7 +148,7 @@ static void plan_clean_exit(const struct rst_image *ri, const struct rst_staging
 	for (i = 0; i < ri->mm->n_vmas && vd; i++)
 		if (ri->mm->vmas[i]->kind == VMA_KIND__VMA_VDSO)
 			for (k = 0; k + 2 <= vd->end - vd->start && !gadget; k++)
-				if (syscall_ret_gadget((const unsigned char *)(unsigned long)vd->start + k,
+				if (arch_syscall_ret_at((const unsigned char *)(unsigned long)vd->start + k,
 						       vd->end - vd->start - k))
 					gadget = ri->mm->vmas[i]->start + k;
 	for (i = 0; i < ri->core->n_sigactions && gadget && !tramp; i++) {
@@ -193,11 +159,10 @@ static void plan_clean_exit(const struct rst_image *ri, const struct rst_staging
 			continue;
 		v = vma_at(ri, s->restorer, &k);
 		/* the staged copy is readable only where the vma is (or has pages) */
-		if (!v || !st->tmp[k] || (v->prot & (PROT_EXEC | PROT_READ)) != (PROT_EXEC | PROT_READ) ||
-		    s->restorer + sizeof(rt_a) > v->end)
+		if (!v || !st->tmp[k] || (v->prot & (PROT_EXEC | PROT_READ)) != (PROT_EXEC | PROT_READ))
 			continue;
 		code = (const unsigned char *)(unsigned long)(st->tmp[k] + (s->restorer - v->start));
-		if (!memcmp(code, rt_a, sizeof(rt_a)) || !memcmp(code, rt_b, sizeof(rt_b)))
+		if (arch_sigreturn_at(code, v->end - s->restorer))
 			tramp = s->restorer;
 	}
 	/* No handler names one: glibc's trampoline is in libc's code anyway. */
@@ -208,7 +173,7 @@ static void plan_clean_exit(const struct rst_image *ri, const struct rst_staging
 		v = ri->mm->vmas[i];
 		if (!code || (v->prot & (PROT_EXEC | PROT_READ)) != (PROT_EXEC | PROT_READ))
 			continue;
-		hit = memmem(code, len, rt_a, sizeof(rt_a));
+		hit = arch_find_sigreturn(code, len);
 		if (hit)
 			tramp = v->start + (uint64_t)(hit - code);
 	}
@@ -223,14 +188,12 @@ static void plan_clean_exit(const struct rst_image *ri, const struct rst_staging
 
 		v = vma_at(ri, sp - 1, &k);
 		if (!v || !st->tmp[k] || !(v->prot & PROT_WRITE) || sp < 4096 ||
-		    (xs = round_down(sp - 128 - (a->xsave_size + 4), 64)) > sp ||
-		    (f2 = round_down(xs - RST_SIGFRAME_MAX, 16) - 8) > xs ||
-		    (f1 = round_down(f2 - RST_SIGFRAME_MAX, 16) - 8) < v->start + RST_PAGE) {
+		    arch_final_frames(sp, a->fpu_size, &xs, &f2, &f1) || f1 < v->start + RST_PAGE) {
 			rst_warn("the restorer region stays mapped in the task (no room on the stack of thread %u)",
 			     t->tid);
 			return;
 		}
-		t->final_xsave = xs;
+		t->final_fpu = xs;
 		t->final_frame = f2;
 		t->first_frame = f1;
 	}
@@ -238,19 +201,6 @@ static void plan_clean_exit(const struct rst_image *ri, const struct rst_staging
 	a->final_trampoline = tramp;
 	a->region_start = st->start;
 	a->region_len = st->region_len;
-}
-
-/* Onto the restorer's stack, into its entry with @a: never returns. */
-static __noreturn void jump(const struct rst_staging *st, struct restorer_args *a, size_t entry)
-{
-	__asm__ __volatile__(
-		"movq	%0, %%rsp\n"
-		"movq	%1, %%rdi\n"
-		"jmpq	*%2\n"
-		:
-		: "r"(st->start + st->stacks_off + RST_STACK_SIZE), "r"(a), "r"(st->start + entry)
-		: "memory");
-	__builtin_unreachable();
 }
 
 /* ---- the restorer blob ------------------------------------------------------ */
@@ -489,5 +439,5 @@ void rst_task_main(struct rst_tree *tr, size_t idx, const struct cr_options *o, 
 	t.a->status_fd = status_fd;
 	plan_unmap(&t);
 	drop_own_rseq();
-	jump(&t.st, t.a, entry);
+	arch_jump(t.st.start + t.st.stacks_off + RST_STACK_SIZE, t.a, t.st.start + entry);
 }

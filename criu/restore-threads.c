@@ -1,8 +1,8 @@
 /*
  * Restore: the threads of core-PID.img (mirrors dump-threads.c), checked
- * in criu before any process is made (their xsave images also against this
- * CPU and what this kernel's signal frames carry). What the restorer gets per thread: registers (a syscall
- * that was interrupted set up to restart), the xsave image and signal
+ * in criu before any process is made (registers and FPU images by the arch:
+ * criu/include/arch.h). What the restorer gets per thread: registers (a
+ * syscall that was interrupted set up to restart), the FPU image and signal
  * frame slots, altstack, rseq, robust list, clear-tid address, timer slack,
  * TSC and MCE modes, blocked and pending signals, scheduling
  * (restore-sched.c); for the whole task, the shared pending signals and
@@ -15,11 +15,11 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <ucontext.h>
 #include <sys/syscall.h>
 
 #define LOG_PREFIX "restore: "
 #include "log.h"
+#include "arch.h"
 #include "kerndat.h"
 #include "restore-task.h"
 #include "sched-state.h"
@@ -59,7 +59,6 @@ int rst_check_pending(const struct rst_image *ri, const ProtobufCBinaryData *b, 
 static int check_thread(const struct rst_image *ri, size_t k)
 {
 	const ThreadCoreEntry *t = ri->threads[k];
-	const UserRegsX86Entry *rg = t->regs;
 
 	if (t->tid != ri->pstree->threads[k]) {
 		pr_err("core-%d.img: thread %zu has tid %u, pstree.img says %u", ri->pid, k, t->tid,
@@ -75,21 +74,8 @@ static int check_thread(const struct rst_image *ri, size_t k)
 		pr_err("core-%d.img: thread %u: comm too long", ri->pid, t->tid);
 		return -1;
 	}
-	/* Only user code and data selectors; anything else would not sigreturn. */
-	if (rg->cs != 0x33 || rg->ss != 0x2b) {
-		pr_err("core-%d.img: thread %u: unexpected segment selectors cs %#llx ss %#llx", ri->pid,
-		       t->tid, (unsigned long long)rg->cs, (unsigned long long)rg->ss);
+	if (arch_rst_check_regs(ri, t))
 		return -1;
-	}
-	if (rg->ip >= RST_TASK_SIZE || rg->fs_base >= RST_TASK_SIZE || rg->gs_base >= RST_TASK_SIZE) {
-		pr_err("core-%d.img: thread %u: ip/fs_base/gs_base outside user space", ri->pid, t->tid);
-		return -1;
-	}
-	if (t->xsave.len < 576 || t->xsave.len > RST_MAX_XSAVE || t->xsave.len % 64) {
-		pr_err("core-%d.img: thread %u: xsave area of %zu bytes is not plausible", ri->pid,
-		       t->tid, t->xsave.len);
-		return -1;
-	}
 	if (t->rseq && t->rseq->ptr && (t->rseq->ptr >= RST_TASK_SIZE || t->rseq->len < 32 ||
 					t->rseq->len > 4096 || (t->rseq->ptr & 31))) {
 		pr_err("core-%d.img: thread %u: bad rseq registration", ri->pid, t->tid);
@@ -144,188 +130,6 @@ int rst_threads_check(const struct rst_image *ri)
 	return check_tids_unique(ri);
 }
 
-/* ---- x86: xsave against this host, registers, syscall restart ------------ */
-
-static volatile uint32_t probe_magic, probe_size;
-static volatile uint64_t probe_features;
-
-static void probe_handler(int sig, siginfo_t *si, void *ctx)
-{
-	const ucontext_t *uc = ctx;
-	const uint8_t *fp = (const uint8_t *)uc->uc_mcontext.fpregs;
-	uint32_t m, sz;
-	uint64_t f;
-
-	(void)sig;
-	(void)si;
-	if (!fp)
-		return;
-	memcpy(&m, fp + 464, 4);
-	memcpy(&f, fp + 464 + 8, 8);
-	memcpy(&sz, fp + 464 + 16, 4);
-	probe_magic = m;
-	probe_features = f;
-	probe_size = sz;
-}
-
-/*
- * The xsave size and features the kernel uses in our signal frames: what
- * rt_sigreturn accepts back. It can be smaller than the CPU's full area
- * (AMX tile data is only included once a task asked for permission).
- */
-static int probe_sigframe_xstate(struct rst_image *ri)
-{
-	struct sigaction sa, old;
-	sigset_t m, oldm;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = probe_handler;
-	sa.sa_flags = SA_SIGINFO;
-	sigemptyset(&m);
-	sigaddset(&m, SIGUSR2);
-	if (sigaction(SIGUSR2, &sa, &old) || sigprocmask(SIG_UNBLOCK, &m, &oldm)) {
-		pr_perror("sigaction for the xsave probe");
-		return -1;
-	}
-	syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), SIGUSR2);
-	sigprocmask(SIG_SETMASK, &oldm, NULL);
-	sigaction(SIGUSR2, &old, NULL);
-	if (probe_magic != 0x46505853u || probe_size < 576 || probe_size > ri->thread->xsave.len) {
-		pr_err("cannot learn the kernel's signal frame xsave layout (magic %#x, size %u)",
-		       probe_magic, probe_size);
-		return -1;
-	}
-	ri->sig_xstate_size = probe_size;
-	ri->sig_xfeatures = probe_features;
-	pr_info("signal frame xsave: %u bytes, features %#llx", probe_size,
-		(unsigned long long)probe_features);
-	return 0;
-}
-
-/* One thread's xsave image: this CPU's size, enabled components, standard header. */
-static int check_xsave_one(const struct rst_image *ri, const ThreadCoreEntry *t, uint64_t *bv_all)
-{
-	const uint8_t *x = t->xsave.data;
-	uint64_t bv, comp;
-	uint32_t mxcsr;
-	size_t i;
-
-	if (t->xsave.len != kdat.xsave_size) {
-		pr_err("core-%d.img: thread %u: xsave area is %zu bytes, this CPU's is %u: extended state layouts differ",
-		       ri->pid, t->tid, t->xsave.len, kdat.xsave_size);
-		return -1;
-	}
-	memcpy(&mxcsr, x + 24, 4);
-	memcpy(&bv, x + 512, 8);
-	memcpy(&comp, x + 520, 8);
-	if (mxcsr & 0xffff0000u) {
-		pr_err("core-%d.img: thread %u: xsave: reserved MXCSR bits set (%#x)", ri->pid, t->tid,
-		       mxcsr);
-		return -1;
-	}
-	if (bv & ~kdat.xfeatures) {
-		pr_err("core-%d.img: thread %u: xsave: state components %#llx are not enabled on this CPU (%#llx)",
-		       ri->pid, t->tid, (unsigned long long)bv, (unsigned long long)kdat.xfeatures);
-		return -1;
-	}
-	for (i = 528; i < 576; i++)
-		if (x[i])
-			comp = 1;
-	if (comp) {
-		pr_err("core-%d.img: thread %u: xsave header is compacted or has reserved bytes set",
-		       ri->pid, t->tid);
-		return -1;
-	}
-	*bv_all |= bv;
-	return 0;
-}
-
-/*
- * Every thread's xsave image against this CPU and what this kernel's
- * signal frames carry (sets ri->sig_xstate_size and sig_xfeatures).
- */
-int rst_threads_check_xsave(struct rst_image *ri)
-{
-	uint64_t bv = 0;
-	size_t i;
-
-	kerndat_probe(KD_XSAVE);
-	if (!kdat.has_xsave) {
-		pr_err("this CPU has no xsave: cannot restore the extended register state");
-		return -1;
-	}
-	for (i = 0; i < ri->nr_threads; i++)
-		if (check_xsave_one(ri, ri->threads[i], &bv))
-			return -1;
-	/* AMX tile data is there only if the task had asked for it: ask too. */
-	if ((bv & (1ULL << 18)) && syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18)) {
-		pr_perror("the task used AMX tile data; permission for it");
-		return -1;
-	}
-	if (probe_sigframe_xstate(ri))
-		return -1;
-	if (bv & ~ri->sig_xfeatures) {
-		pr_err("core-%d.img: xsave: state components %#llx cannot go through a signal frame (%#llx)",
-		       ri->pid, (unsigned long long)bv, (unsigned long long)ri->sig_xfeatures);
-		return -1;
-	}
-	return 0;
-}
-
-
-/*
- * The kernel finishes these calls through the thread's restart block, which
- * does not survive a checkpoint. A relative sleep is the common case, and
- * when the caller passed a buffer for the time left the kernel has already
- * written it there before stopping: issue the call again with that buffer
- * as the request, so the task sleeps what it had left. poll() always
- * stops this way; one without a timeout (negative) is simply issued again
- * with its arguments, still in their registers. Anything else returns
- * EINTR, as if a handled signal had arrived.
- */
-static void restart_block(struct rst_regs *r, int64_t orig_ax)
-{
-	if (orig_ax == SYS_poll && (int32_t)r->dx < 0) {	/* (fds, nfds, timeout) */
-		/* nothing to change: wait again, for ever */
-	} else if (orig_ax == SYS_nanosleep && r->si) {		/* (req, rem) */
-		r->di = r->si;
-	} else if (orig_ax == SYS_clock_nanosleep && !(r->si & TIMER_ABSTIME) && r->r10) {
-		r->dx = r->r10;					/* (clock, flags, req, rem) */
-	} else {
-		r->ax = (uint64_t)-EINTR;
-		return;
-	}
-	r->ax = (uint64_t)orig_ax;
-	r->ip -= 2;
-}
-
-static void adjust_for_restart(struct rst_regs *r, int64_t orig_ax)
-{
-	int64_t ax = (int64_t)r->ax;
-
-	if (orig_ax < 0)
-		return;
-	if (ax == -512 || ax == -513 || ax == -514) {	/* ERESTARTSYS/NOINTR/NOHAND */
-		r->ax = (uint64_t)orig_ax;
-		r->ip -= 2;
-	} else if (ax == -516) {			/* ERESTART_RESTARTBLOCK */
-		restart_block(r, orig_ax);
-	}
-}
-
-/* The dumped registers, as the restorer's final frame takes them. */
-static void regs_from_image(const UserRegsX86Entry *g, struct rst_regs *r)
-{
-	*r = (struct rst_regs){
-		.r15 = g->r15, .r14 = g->r14, .r13 = g->r13, .r12 = g->r12, .bp = g->bp,
-		.bx = g->bx, .r11 = g->r11, .r10 = g->r10, .r9 = g->r9, .r8 = g->r8,
-		.ax = g->ax, .cx = g->cx, .dx = g->dx, .si = g->si, .di = g->di, .ip = g->ip,
-		.cs = g->cs, .flags = g->flags, .sp = g->sp, .ss = g->ss,
-		.fs_base = g->fs_base, .gs_base = g->gs_base,
-	};
-	adjust_for_restart(r, (int64_t)g->orig_ax);
-}
-
 /* ---- threads --------------------------------------------------------------- */
 
 static void fill_thread(const struct rst_image *ri, const struct rst_staging *st, size_t k,
@@ -361,10 +165,8 @@ static void fill_thread(const struct rst_image *ri, const struct rst_staging *st
 	d->timerslack = t->has_timerslack_ns ? t->timerslack_ns : 0;
 	d->tsc = t->has_tsc ? t->tsc : 0;
 	d->mce_kill = t->has_mce_kill ? t->mce_kill + 1 : 0;
-	regs_from_image(t->regs, &d->regs);
+	arch_rst_fill_thread(t, d, block);
 	d->blocked = t->blocked & ~((1ULL << (SIGKILL - 1)) | (1ULL << (SIGSTOP - 1)));
-	d->xsave = block;
-	memcpy((void *)(unsigned long)d->xsave, t->xsave.data, t->xsave.len);
 	d->frame = block + st->per_thread - 4096;
 	d->stack_top = st->start + st->stacks_off + RST_STACK_SIZE + k * (uint64_t)RST_THREAD_STACK_SIZE;
 	rst_fill_thread_sched(t, d);
@@ -414,8 +216,7 @@ void rst_threads_fill_args(const struct rst_image *ri, const struct rst_staging 
 	a->nr_threads = (uint32_t)ri->nr_threads;
 	for (i = 0; i < ri->nr_threads; i++)
 		fill_thread(ri, st, i, &threads[i]);
-	a->xsave_size = ri->sig_xstate_size;
-	a->xfeatures = ri->sig_xfeatures;
+	arch_rst_fill_args(ri, a);
 	a->sync_fd[0] = a->sync_fd[1] = -1;
 	a->ns_last_pid_fd = -1;
 }

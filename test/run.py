@@ -41,6 +41,8 @@ def suites():
     yield ("size", [os.path.join(ROOT, "scripts/check-size.py"), "--self-test"], 60)
     # libcriu as a C caller links it, driving criu swrk
     yield ("libcriu", [os.path.join(ROOT, "test/rpc/test-libcriu")], 300)
+    # x86 specifics only under arch/, every -I exists (also `make check`)
+    yield ("check-arch", [os.path.join(ROOT, "scripts/check-arch.py")], 60)
     # restores of images the established tool wrote (../shared/golden)
     yield ("golden", [os.path.join(ROOT, "test/golden.py")], 300)
     yield ("est-show", [os.path.join(ROOT, "test/est-show.sh")], 300)

@@ -453,8 +453,8 @@ int main(int argc, char **argv)
 
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (!compel_xsave_size())
-		fprintf(stderr, "note: no xsave on this CPU\n");
+	if (!compel_fpu_state_size())
+		fprintf(stderr, "note: no FPU state to save on this CPU\n");
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		if (strncmp(cases[i].name, only, strlen(only)))
 			continue;

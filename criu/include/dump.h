@@ -17,6 +17,7 @@
 #include "options.h"
 #include "proc_parse.h"
 #include "core.pb-c.h"
+#include "arch-image.h"
 #include "files.pb-c.h"
 #include "mm.pb-c.h"
 #include "shmem.pb-c.h"
@@ -65,10 +66,10 @@ struct dump_files {
 /* One thread's core entry and the storage its fields point into. */
 struct dump_thread {
 	ThreadCoreEntry		core;
-	UserRegsX86Entry	regs;
+	arch_regs_entry_t	regs;
 	SigaltstackEntry	altstack;
 	RseqEntry		rseq;
-	uint8_t			*xsave;
+	uint8_t			*fpu;		/* FPU image the core entry points into */
 	/* sched-state.h: storage of cpus_allowed and mempolicy_nodes */
 	uint64_t		cpus[16];
 	uint64_t		nodes[16];

@@ -52,6 +52,8 @@ int probe_ns_pid(struct kd_status *st);
 int probe_autofs(struct kd_status *st);
 int probe_overlayfs(struct kd_status *st);
 int probe_ipt_legacy(struct kd_status *st);
+/* The architecture's (criu/arch/ARCH/kerndat-arch.c). */
+int probe_arch_fpu(struct kd_status *st);
 int probe_compat(struct kd_status *st);
 int probe_map_vdso(struct kd_status *st);
 int probe_sk_ns(struct kd_status *st);

@@ -34,7 +34,7 @@
 #define RST_MAX_FDS		65536
 #define RST_MAX_REG_FILES	65536
 #define RST_MAX_PAGE_RUNS	(1u << 20)
-#define RST_MAX_XSAVE		(64 * 1024)
+#define RST_MAX_FPU		(64 * 1024)	/* bytes of one thread's FPU image */
 #define RST_MAX_PENDING_SIGS	256	/* per queue: the process's and each thread's */
 #define RST_MAX_GROUPS_IMG	256	/* = RST_MAX_GROUPS */
 #define RST_MAX_THREADS_IMG	8192	/* the restorer region grows with them */
@@ -86,9 +86,9 @@ struct rst_image {
 	int		pages_fd;	/* raw page data, read-only */
 	struct cr_img	*pages_img;
 
-	/* What this kernel puts in (and accepts from) a signal frame's xsave. */
-	uint32_t	sig_xstate_size;
-	uint64_t	sig_xfeatures;
+	/* What this kernel puts in (and accepts from) a signal frame's FPU state. */
+	uint32_t	sig_fpu_size;
+	uint64_t	sig_fpu_features;
 };
 
 /*
@@ -266,8 +266,6 @@ int rst_core_check(struct rst_image *ri);			/* restore-core.c */
 int rst_core_check_zombie(const struct rst_image *ri);
 int rst_threads_check(const struct rst_image *ri);		/* restore-threads.c */
 int rst_check_pending(const struct rst_image *ri, const ProtobufCBinaryData *b, size_t n);
-/* The xsave images against this CPU and kernel (sets ri->sig_xstate_size...). */
-int rst_threads_check_xsave(struct rst_image *ri);
 int rst_mem_check(struct rst_image *ri);			/* restore-mem.c */
 /* pagemap-PID.img into ri->runs and ri->cow, then pages-PID.img opened. */
 int rst_mem_read_pagemap(struct rst_image *ri);

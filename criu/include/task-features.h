@@ -29,6 +29,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "arch-features.h"
+
 #define TASK_SPEC_NR		3	/* PR_SPEC_STORE_BYPASS .. PR_SPEC_L1D_FLUSH */
 #define TASK_LSM_MAX		256
 
@@ -36,9 +38,7 @@ struct parasite_thread;
 
 struct task_features {
 	int32_t		spec[TASK_SPEC_NR];	/* the prctl's value, or -errno */
-	int32_t		cpuid;			/* ARCH_GET_CPUID, or -errno */
-	uint64_t	xcomp_perm;
-	uint64_t	untag_mask;
+	struct arch_task_features arch;		/* the architecture's (arch-features.h) */
 	uint64_t	core_cookie;		/* 0: none, or no core scheduling here */
 	uint32_t	io_flusher;		/* those two PF_ bits of stat's flags */
 	uint32_t	util_min, util_max;	/* 0, 0 without SCHED_FLAG_UTIL_CLAMP */
@@ -48,6 +48,10 @@ struct task_features {
 int task_features_own(struct task_features *f);
 int task_features_read(pid_t pid, pid_t tid, const struct parasite_thread *p,
 		       struct task_features *f);
+/* criu/arch/ARCH/features.c: criu's own, and the comparison as below. */
+void arch_task_features_own(struct arch_task_features *f);
+int arch_task_features_diff(const struct arch_task_features *t,
+			    const struct arch_task_features *own, char *buf, size_t len);
 /* 0 if the same; 1 with what differs (and both values) in @buf. */
 int task_features_diff(const struct task_features *t, const struct task_features *own,
 		       char *buf, size_t len);

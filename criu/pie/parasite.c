@@ -9,6 +9,7 @@
 #include <std/parasite.h>
 #include "parasite-proto.h"
 #include "kernel-compat.h"
+#include "parasite-arch.h"
 
 #define P_EPERM			1
 #define P_EINVAL		22
@@ -25,8 +26,6 @@
 #define P_PR_GET_TIMERSLACK	30
 #define P_PR_MCE_KILL_GET	34
 #define P_PR_GET_SPECULATION_CTRL 52
-#define ARCH_GET_CPUID		0x1011
-#define ARCH_GET_XCOMP_PERM	0x1022
 
 struct k_itimerval {
 	long	it_interval_sec, it_interval_usec;
@@ -108,11 +107,7 @@ static void thread_features(struct parasite_thread *t)
 
 	for (i = 0; i < 3; i++)
 		t->spec[i] = sys_prctl(P_PR_GET_SPECULATION_CTRL, i, 0, 0, 0);
-	t->cpuid = (__s32)syscall2(__NR_arch_prctl, ARCH_GET_CPUID, 0);
-	if (syscall2(__NR_arch_prctl, ARCH_GET_XCOMP_PERM, (unsigned long)&t->xcomp_perm))
-		t->xcomp_perm = 0;
-	if (syscall2(__NR_arch_prctl, ARCH_GET_UNTAG_MASK, (unsigned long)&t->untag_mask))
-		t->untag_mask = ~0ULL;
+	arch_thread_features(t);
 }
 
 #define P_KEY_SPEC_THREAD_KEYRING	(-1)
@@ -121,51 +116,6 @@ static void thread_features(struct parasite_thread *t)
 #define P_KEY_SPEC_USER_SESSION_KEYRING	(-5)
 #define P_KEYCTL_GET_KEYRING_ID		0
 #define P_WALL				0x40000000
-#define P_CLONE_VM			0x00000100
-#define P_CLONE_VFORK			0x00004000
-
-/*
- * Run in a child of the thread: clone(CLONE_VM | CLONE_VFORK), no exit
- * signal. Its credentials are a copy of the thread's, as a fork's would be,
- * but it shares the memory instead of copying it: a fork copies every vma
- * and page table under the mmap lock, which cost milliseconds per thread in
- * a process of many threads and made them wait for each other. It shares
- * the stack too, so it runs no C: it asks in registers, stores the answers
- * and exits; the thread sleeps until it has. Returns the child's pid or
- * -errno.
- */
-static long clone_ask_session(__s32 *session, __s32 *user_session)
-{
-	long ret;
-
-	__asm__ __volatile__("syscall\n\t"
-			     "test %%rax, %%rax\n\t"
-			     "jnz 1f\n\t"
-			     "mov %[keyctl], %%eax\n\t"
-			     "xor %%edi, %%edi\n\t"
-			     "mov %[ses], %%rsi\n\t"
-			     "xor %%edx, %%edx\n\t"
-			     "syscall\n\t"
-			     "movl %%eax, (%[s])\n\t"
-			     "mov %[keyctl], %%eax\n\t"
-			     "xor %%edi, %%edi\n\t"
-			     "mov %[user], %%rsi\n\t"
-			     "xor %%edx, %%edx\n\t"
-			     "syscall\n\t"
-			     "movl %%eax, (%[u])\n\t"
-			     "mov %[exit], %%eax\n\t"
-			     "xor %%edi, %%edi\n\t"
-			     "syscall\n\t"
-			     "1:\n\t"
-			     : "=a"(ret)
-			     : "a"(__NR_clone), "D"(P_CLONE_VM | P_CLONE_VFORK), "S"(0L), "d"(0L),
-			       [s] "r"(session),
-			       [u] "r"(user_session), [keyctl] "i"(__NR_keyctl),
-			       [ses] "i"(P_KEY_SPEC_SESSION_KEYRING),
-			       [user] "i"(P_KEY_SPEC_USER_SESSION_KEYRING), [exit] "i"(__NR_exit)
-			     : "rcx", "r11", "memory");
-	return ret;
-}
 
 /*
  * Asking for the session keyring installs the user's session keyring in a
@@ -178,7 +128,8 @@ static void thread_session_keyrings(struct parasite_thread *t)
 	int status = 0;
 	long kid;
 
-	kid = clone_ask_session(&t->keyring_session, &t->keyring_user_session);
+	kid = arch_clone_ask_session(&t->keyring_session, &t->keyring_user_session,
+				     P_KEY_SPEC_SESSION_KEYRING, P_KEY_SPEC_USER_SESSION_KEYRING);
 	if (kid < 0) {
 		t->keyring_child = (__s32)kid;
 		return;

@@ -32,6 +32,7 @@
 #include <std/log.h>
 #include <std/parasite.h>
 #include "restorer-args.h"
+#include "restorer-arch.h"
 
 #define R_PROT_READ	0x1
 #define R_PROT_WRITE	0x2
@@ -49,58 +50,8 @@
 #define R_PR_MCE_KILL_CLEAR	0
 #define R_PR_MCE_KILL_SET	1
 #define R_PR_MCE_KILL_DEFAULT	2
-#define R_ARCH_SET_GS	0x1001
-#define R_ARCH_SET_FS	0x1002
 #define R_SIGSTOP	19
 #define R_SIGKILL	9
-
-#define FP_XSTATE_MAGIC1	0x46505853U
-#define FP_XSTATE_MAGIC2	0x46505845U
-#define UC_FP_XSTATE		0x1
-#define UC_SIGCONTEXT_SS	0x2
-#define UC_STRICT_RESTORE_SS	0x4
-
-/* The kernel's x86_64 signal frame, as rt_sigreturn reads it at rsp - 8. */
-struct k_sigcontext {
-	__u64 r8, r9, r10, r11, r12, r13, r14, r15;
-	__u64 di, si, bp, bx, dx, ax, cx, sp, ip, flags;
-	__u16 cs, gs, fs, ss;
-	__u64 err, trapno, oldmask, cr2;
-	__u64 fpstate;
-	__u64 reserved1[8];
-};
-
-struct k_stack {
-	__u64 ss_sp;
-	__s32 ss_flags;
-	__s32 pad;
-	__u64 ss_size;
-};
-
-struct k_ucontext {
-	__u64			uc_flags;
-	__u64			uc_link;
-	struct k_stack		uc_stack;
-	struct k_sigcontext	uc_mcontext;
-	__u64			uc_sigmask;
-};
-
-struct k_rt_sigframe {
-	__u64			pretcode;
-	struct k_ucontext	uc;
-	__u8			info[128];
-};
-
-_Static_assert(sizeof(struct k_rt_sigframe) <= RST_SIGFRAME_MAX, "frame size");
-
-/* Software bytes at offset 464 of the fxsave area. */
-struct k_fpx_sw_bytes {
-	__u32 magic1;
-	__u32 extended_size;
-	__u64 xfeatures;
-	__u32 xstate_size;
-	__u32 padding[7];
-};
 
 struct k_sigaction {
 	__u64 handler;
@@ -113,32 +64,7 @@ struct k_itimerval {
 	__s64 int_sec, int_usec, val_sec, val_usec;
 };
 
-/* hgen lays .text out in link order; criu finds the entry by this marker. */
-__asm__(
-	"	.text\n"
-	"	.globl	restorer_entry_mark\n"
-	"	.hidden	restorer_entry_mark\n"
-	"restorer_entry_mark:\n"
-	"	.ascii	\"" RESTORER_ENTRY_MARK "\"\n"
-	"	.byte	0\n"
-	"	.globl	restorer_entry\n"
-	"	.hidden	restorer_entry\n"
-	"restorer_entry:\n"
-	"	andq	$-16, %rsp\n"
-	"	xorl	%ebp, %ebp\n"
-	"	call	restorer_main\n"
-	"	ud2\n"
-	/* rt_sigreturn with the frame's ucontext at rdi (the kernel reads rsp - 8) */
-	"	.globl	restorer_sigreturn\n"
-	"	.hidden	restorer_sigreturn\n"
-	"restorer_sigreturn:\n"
-	"	movq	%rdi, %rsp\n"
-	"	movl	$15, %eax\n"
-	"	syscall\n"
-	"	ud2\n");
-
 void restorer_main(struct restorer_args *a) __attribute__((noreturn, used));
-void restorer_sigreturn(unsigned long uc) __attribute__((noreturn));
 
 /* The std runtime's command loop wants this symbol; the restorer has no commands. */
 int parasite_cmd(unsigned int cmd, struct parasite_ctx *ctx)
@@ -380,6 +306,8 @@ static void set_thread_prctls(struct restorer_args *a, struct rst_thread *t)
 
 static void set_thread_state(struct restorer_args *a, struct rst_thread *t)
 {
+	const char *what;
+
 	if (t->comm[0])
 		sys_prctl(15 /* PR_SET_NAME */, (unsigned long)t->comm, 0, 0, 0);
 	if (t->has_altstack) {
@@ -398,8 +326,7 @@ static void set_thread_state(struct restorer_args *a, struct rst_thread *t)
 	if (t->has_tid_addr)
 		syscall1(__NR_set_tid_address, t->tid_addr);
 	set_thread_prctls(a, t);
-	TRY(a, syscall2(__NR_arch_prctl, R_ARCH_SET_FS, t->regs.fs_base), "arch_prctl(ARCH_SET_FS)");
-	TRY(a, syscall2(__NR_arch_prctl, R_ARCH_SET_GS, t->regs.gs_base), "arch_prctl(ARCH_SET_GS)");
+	TRY(a, arch_set_tls(t, &what), what);
 }
 
 #define R_IOPRIO_WHO_PROCESS	1
@@ -428,90 +355,6 @@ static void set_thread_sched(struct restorer_args *a, struct rst_thread *t)
 		    "set_mempolicy");
 }
 
-static unsigned long build_frame(struct restorer_args *a, struct rst_thread *t, __u64 at, __u64 xsave)
-{
-	struct k_rt_sigframe *f = (struct k_rt_sigframe *)(unsigned long)at;
-	struct k_sigcontext *sc = &f->uc.uc_mcontext;
-	unsigned char *xs = (unsigned char *)(unsigned long)xsave;
-	struct k_fpx_sw_bytes *sw = (struct k_fpx_sw_bytes *)(xs + 464);
-	__u32 magic2 = FP_XSTATE_MAGIC2;
-
-	if (xsave != t->xsave)
-		memcpy(xs, (void *)(unsigned long)t->xsave, a->xsave_size);
-	memset(f, 0, sizeof(*f));
-	f->uc.uc_flags = UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
-	/* rt_sigreturn applies uc_stack as the alternate stack: it must be the task's. */
-	if (t->has_altstack) {
-		f->uc.uc_stack.ss_sp = t->altstack_sp;
-		f->uc.uc_stack.ss_size = t->altstack_size;
-		f->uc.uc_stack.ss_flags = (__s32)t->altstack_flags;
-	} else {
-		f->uc.uc_stack.ss_flags = 2;	/* SS_DISABLE */
-	}
-	sc->r8 = t->regs.r8;
-	sc->r9 = t->regs.r9;
-	sc->r10 = t->regs.r10;
-	sc->r11 = t->regs.r11;
-	sc->r12 = t->regs.r12;
-	sc->r13 = t->regs.r13;
-	sc->r14 = t->regs.r14;
-	sc->r15 = t->regs.r15;
-	sc->di = t->regs.di;
-	sc->si = t->regs.si;
-	sc->bp = t->regs.bp;
-	sc->bx = t->regs.bx;
-	sc->dx = t->regs.dx;
-	sc->ax = t->regs.ax;
-	sc->cx = t->regs.cx;
-	sc->sp = t->regs.sp;
-	sc->ip = t->regs.ip;
-	sc->flags = t->regs.flags;
-	sc->cs = (__u16)t->regs.cs;
-	sc->ss = (__u16)t->regs.ss;
-	sc->fpstate = xsave;
-	f->uc.uc_sigmask = t->blocked;
-
-	/* Tell the kernel the area is a full xsave image, not a bare fxsave. */
-	sw->magic1 = FP_XSTATE_MAGIC1;
-	sw->xstate_size = a->xsave_size;
-	sw->extended_size = a->xsave_size + 4;
-	sw->xfeatures = a->xfeatures;
-	memcpy(xs + a->xsave_size, &magic2, 4);
-	return (unsigned long)&f->uc;
-}
-
-/*
- * A frame that resumes at the vdso's "syscall; ret" with @nr(@a0, @a1, @a2)
- * in the registers and rsp on the thread's final frame, whose first word
- * (pretcode) is the task's own rt_sigreturn trampoline: the syscall runs
- * outside the region (the leader's unmaps it), the ret enters the
- * trampoline and the second rt_sigreturn restores the thread.
- */
-static unsigned long build_gadget_frame(struct restorer_args *a, struct rst_thread *t,
-					long nr, __u64 a0, __u64 a1, __u64 a2)
-{
-	struct k_rt_sigframe *f = (struct k_rt_sigframe *)(unsigned long)t->first_frame;
-	struct k_rt_sigframe *last = (struct k_rt_sigframe *)(unsigned long)t->final_frame;
-	struct k_sigcontext *sc = &f->uc.uc_mcontext;
-
-	last->pretcode = a->final_trampoline;
-	memset(f, 0, sizeof(*f));
-	f->uc.uc_flags = UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
-	f->uc.uc_stack.ss_flags = 2;	/* SS_DISABLE; the final frame sets the real one */
-	sc->ip = a->final_gadget;
-	sc->sp = t->final_frame;
-	sc->ax = (__u64)nr;
-	sc->di = a0;
-	sc->si = a1;
-	sc->dx = a2;
-	sc->flags = 0x202;		/* IF */
-	sc->cs = (__u16)t->regs.cs;
-	sc->ss = (__u16)t->regs.ss;
-	sc->fpstate = 0;		/* initial FPU state; the final frame restores it */
-	f->uc.uc_sigmask = ~0ULL;	/* nothing delivered in between */
-	return (unsigned long)&f->uc;
-}
-
 static void futex_wait(__u32 *word, __u32 val)
 {
 	syscall4(__NR_futex, (long)word, 0 /* FUTEX_WAIT */, val, 0);
@@ -521,34 +364,6 @@ static void futex_wake(__u32 *word)
 {
 	syscall3(__NR_futex, (long)word, 1 /* FUTEX_WAKE */, 0x7fffffff);
 }
-
-/* clone3 for a thread: the child runs fn(arg, idx) on the stack in @ca. */
-long restorer_clone_thread(void *ca, unsigned long size, void (*fn)(struct restorer_args *, long),
-			   struct restorer_args *arg, long idx);
-__asm__(
-	"	.text\n"
-	"	.globl	restorer_clone_thread\n"
-	"	.hidden	restorer_clone_thread\n"
-	"restorer_clone_thread:\n"
-	"	pushq	%r12\n"
-	"	pushq	%r13\n"
-	"	pushq	%r14\n"
-	"	movq	%rdx, %r12\n"
-	"	movq	%rcx, %r13\n"
-	"	movq	%r8, %r14\n"
-	"	movl	$435, %eax\n"		/* clone3 */
-	"	syscall\n"
-	"	testq	%rax, %rax\n"
-	"	jz	1f\n"
-	"	popq	%r14\n"
-	"	popq	%r13\n"
-	"	popq	%r12\n"
-	"	ret\n"
-	"1:	xorl	%ebp, %ebp\n"
-	"	movq	%r13, %rdi\n"
-	"	movq	%r14, %rsi\n"
-	"	callq	*%r12\n"
-	"	ud2\n");
 
 struct k_clone_args {
 	__u64 flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
@@ -597,7 +412,7 @@ static long make_thread(struct restorer_args *a, struct rst_thread *t, unsigned 
 		ca.set_tid = (__u64)(unsigned long)&tid;
 		ca.set_tid_size = 1;
 	}
-	r = restorer_clone_thread(&ca, sizeof(ca), thread_main, a, (long)i);
+	r = arch_clone_thread(&ca, sizeof(ca), thread_main, a, (long)i);
 	if (r < 0 || r == (long)t[i].tid)
 		return r < 0 ? r : 0;
 	if (a->ns_last_pid_fd < 0)	/* set_tid cannot give another: never retry */
@@ -688,16 +503,16 @@ static void __attribute__((noreturn)) leave(struct restorer_args *a, struct rst_
 	unsigned long uc;
 
 	if (a->final_gadget) {
-		build_frame(a, t, t->final_frame, t->final_xsave);
+		arch_build_frame(a, t, t->final_frame, t->final_fpu);
 		if (leader)
-			uc = build_gadget_frame(a, t, __NR_munmap, a->region_start, a->region_len, 0);
+			uc = arch_build_gadget_frame(a, t, __NR_munmap, a->region_start, a->region_len, 0);
 		else	/* one byte (of the final frame) tells the leader we are out */
-			uc = build_gadget_frame(a, t, __NR_write, (__u64)(long)a->sync_fd[1],
+			uc = arch_build_gadget_frame(a, t, __NR_write, (__u64)(long)a->sync_fd[1],
 						t->final_frame, 1);
 	} else {
-		uc = build_frame(a, t, t->frame, t->xsave);
+		uc = arch_build_frame(a, t, t->frame, t->fpu);
 	}
-	restorer_sigreturn(uc);
+	arch_sigreturn(uc);
 }
 
 static void thread_main(struct restorer_args *a, long idx)

@@ -122,12 +122,6 @@ struct ptrace_sud_config {
 };
 #endif
 
-/* ---- arch_prctl (asm/prctl.h) ----------------------------------- */
-
-#ifndef ARCH_GET_UNTAG_MASK			/* 6.4, linear address masking */
-# define ARCH_GET_UNTAG_MASK	0x4001
-#endif
-
 /* ---- memfd (linux/memfd.h) ------------------------------------- */
 
 #ifndef MFD_EXEC				/* 6.3 */

@@ -11,7 +11,7 @@
  *    attribute) pairs, and every "gap" case of CASES is named there.
  * Run from the top of the tree (test/run.py does) or from test/unit.
  */
-#include <dirent.h>
+#include <glob.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -366,49 +366,53 @@ static int test_known_gaps(void)
 	return 0;
 }
 
-/* criu's sources in one string, adjacent string literals joined. */
+/* One source file appended to a.src, adjacent string literals joined. */
+static void append_source(const char *path, size_t *len)
+{
+	char *s, *w, *r;
+
+	s = slurp(path);
+	if (!s)
+		return;
+	for (r = w = s; *r; r++) {	/* "abc"\n\t\t"def" -> "abcdef" */
+		char *q = r + 1;
+
+		while (*r == '"' && (*q == ' ' || *q == '\t' || *q == '\n'))
+			q++;
+		if (*r == '"' && q > r + 1 && *q == '"' && memchr(r, '\n', (size_t)(q - r))) {
+			r = q;
+			continue;
+		}
+		*w++ = *r;
+	}
+	*w = '\0';
+	a.src = realloc(a.src, *len + (size_t)(w - s) + 1);
+	if (a.src)
+		memcpy(a.src + *len, s, (size_t)(w - s) + 1);
+	*len += (size_t)(w - s);
+	free(s);
+}
+
+/* criu's sources in one string: criu/ and criu/arch/ARCH/, every .c file. */
 static int load_sources(void)
 {
-	DIR *d;
-	struct dirent *de;
-	size_t len = 0;
+	static const char *const pats[] = { "criu/*.c", "criu/arch/*/*.c" };
+	char pat[64];
+	glob_t g;
+	size_t len = 0, i, k;
 
 	if (a.src)
 		return 0;
 	a.src = calloc(1, 1);
-	d = opendir(*a.top ? "../../criu" : "criu");
-	while (a.src && d && (de = readdir(d))) {
-		char path[300], *s, *w, *r;
-		size_t n;
-
-		n = strlen(de->d_name);
-		if (n < 3 || strcmp(de->d_name + n - 2, ".c"))
+	for (k = 0; k < 2 && a.src; k++) {
+		snprintf(pat, sizeof(pat), "%s%s", a.top, pats[k]);
+		if (glob(pat, 0, NULL, &g))
 			continue;
-		snprintf(path, sizeof(path), "criu/%s", de->d_name);
-		s = slurp(path);
-		if (!s)
-			continue;
-		for (r = w = s; *r; r++) {	/* "abc"\n\t\t"def" -> "abcdef" */
-			char *q = r + 1;
-
-			while (*r == '"' && (*q == ' ' || *q == '\t' || *q == '\n'))
-				q++;
-			if (*r == '"' && q > r + 1 && *q == '"' && memchr(r, '\n', (size_t)(q - r))) {
-				r = q;
-				continue;
-			}
-			*w++ = *r;
-		}
-		*w = '\0';
-		a.src = realloc(a.src, len + (size_t)(w - s) + 1);
-		if (a.src)
-			memcpy(a.src + len, s, (size_t)(w - s) + 1);
-		len += (size_t)(w - s);
-		free(s);
+		for (i = 0; i < g.gl_pathc && a.src; i++)
+			append_source(g.gl_pathv[i] + strlen(a.top), &len);
+		globfree(&g);
 	}
-	if (d)
-		closedir(d);
-	return a.src && len ? 0 : fail("cannot read criu/*.c");
+	return a.src && len ? 0 : fail("cannot read the .c files of criu/");
 }
 
 /* Each literal piece (between %-conversions and "...") of a quote is in the sources. */
@@ -428,7 +432,7 @@ static int check_quote(const struct row *r, const char *q, size_t len)
 		}
 		piece[n] = '\0';
 		if (n >= 6 && !strstr(a.src, piece))
-			return fail("audit.md:%d: \"%s\" is not in criu/*.c", r->line, piece);
+			return fail("audit.md:%d: \"%s\" is not in criu's sources", r->line, piece);
 		n = 0;
 		if (i < len && q[i] == '%') {	/* the conversion: flags, width, length, letter */
 			for (i++; i < len && strchr("-#0123456789.lhz", q[i]); i++)

@@ -51,9 +51,7 @@ static int test_read_self(void)
 	memset(&p, 0, sizeof(p));
 	for (i = 0; i < TASK_SPEC_NR; i++)
 		p.spec[i] = own.spec[i];
-	p.cpuid = own.cpuid;
-	p.xcomp_perm = own.xcomp_perm;
-	p.untag_mask = own.untag_mask;
+	p.arch = own.arch;
 	CHECK(task_features_read(getpid(), (pid_t)syscall(SYS_gettid), &p, &f) == 0);
 	CHECK(task_features_diff(&f, &own, what, sizeof(what)) == 0);
 	return 0;
@@ -87,13 +85,13 @@ static int test_others(void)
 {
 	struct task_features f = own;
 
-	f.cpuid = own.cpuid == 1 ? 0 : 1;	/* ARCH_SET_CPUID 0: CPUID faults */
+	f.arch.cpuid = own.arch.cpuid == 1 ? 0 : 1;	/* ARCH_SET_CPUID 0: CPUID faults */
 	CHECK(refused(&f, "CPUID faulting (ARCH_SET_CPUID"));
 	f = own;
-	f.xcomp_perm |= 1ULL << 18;		/* XFEATURE_XTILE_DATA */
-	CHECK(own.xcomp_perm & (1ULL << 18) || refused(&f, "AMX tile data (ARCH_REQ_XCOMP_PERM"));
+	f.arch.xcomp_perm |= 1ULL << 18;		/* XFEATURE_XTILE_DATA */
+	CHECK(own.arch.xcomp_perm & (1ULL << 18) || refused(&f, "AMX tile data (ARCH_REQ_XCOMP_PERM"));
 	f = own;
-	f.untag_mask = ~0ULL >> 1;		/* LAM_U57: bits 57..62 ignored */
+	f.arch.untag_mask = ~0ULL >> 1;		/* LAM_U57: bits 57..62 ignored */
 	CHECK(refused(&f, "linear address masking"));
 	f = own;
 	f.core_cookie = own.core_cookie + 1;

@@ -83,7 +83,7 @@ static void layout(struct compel_ctl *ctl, const struct compel_blob *b,
 
 	r->blob_off = off;
 	off += round_up(b->mem_size, PAGE);
-	r->frame_size = cpl_arch_frame_size(ctl->st.xsave_len);
+	r->frame_size = cpl_arch_frame_size(ctl->st.fpu_len);
 	r->dframe_off = off;
 	off += r->frame_size;
 	r->dstack_top = off + STACK_SIZE;

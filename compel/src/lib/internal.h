@@ -29,8 +29,8 @@ void compel_step(const char *what);
 struct thread_state {
 	pid_t		tid;
 	compel_regs_t	regs;		/* as stopped, exact */
-	uint8_t		*xsave;		/* NULL if the CPU has no xsave */
-	size_t		xsave_len;
+	uint8_t		*fpu;		/* FPU/vector state as the arch's regset has it, */
+	size_t		fpu_len;	/* NULL if the CPU has none (x86: the xsave area) */
 	uint64_t	sigmask;
 	uint64_t	pending;	/* SigPnd | ShdPnd from /proc when saved */
 	uint64_t	rseq_cs_ptr;	/* &rseq->rseq_cs, 0 if no rseq */
@@ -106,12 +106,19 @@ int cpl_rpc_recv(struct compel_ctl *ctl, struct compel_msg *m, int *fds,
 	     unsigned int max_fds, pid_t watch);
 void cpl_drain_log(struct compel_ctl *ctl);
 
-/* ---- arch (arch/<arch>/src/lib) ---- */
+/*
+ * ---- arch (arch/<arch>/src/lib): what a port provides ----
+ * arch.h: compel_regs_t (the ptrace register set), ARCH_SYSCALL_INSN(_LEN)
+ * (the bytes of the syscall instruction, searched in the vDSO) and
+ * CPL_AUDIT_ARCH (seccomp_data.arch); the functions below.
+ */
 int cpl_arch_get_regs(pid_t tid, compel_regs_t *r);
 int cpl_arch_set_regs(pid_t tid, const compel_regs_t *r);
-int cpl_arch_get_xsave(pid_t tid, uint8_t **buf, size_t *len);
-int cpl_arch_set_xsave(pid_t tid, const uint8_t *buf, size_t len);
-size_t cpl_arch_frame_size(size_t xsave_len);
+/* The FPU/vector state: *buf malloc'ed, NULL and 0 if the CPU has none. */
+int cpl_arch_get_fpu(pid_t tid, uint8_t **buf, size_t *len);
+int cpl_arch_set_fpu(pid_t tid, const uint8_t *buf, size_t len);
+/* Bytes a signal frame with that FPU state takes (page multiple). */
+size_t cpl_arch_frame_size(size_t fpu_len);
 /* Build an rt_sigframe at local/remote that returns to ts's state. */
 int cpl_arch_build_frame(const struct thread_state *ts, void *local,
 			 unsigned long remote, struct compel_cure_info *ci);

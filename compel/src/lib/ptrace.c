@@ -421,7 +421,7 @@ int cpl_thread_state_save(struct thread_state *ts, pid_t tid)
 	memset(ts, 0, sizeof(*ts));
 	ts->tid = tid;
 	if (cpl_arch_get_regs(tid, &ts->regs) ||
-	    cpl_arch_get_xsave(tid, &ts->xsave, &ts->xsave_len))
+	    cpl_arch_get_fpu(tid, &ts->fpu, &ts->fpu_len))
 		return -1;
 	if (ptrace(PTRACE_GETSIGMASK, tid, (void *)sizeof(ts->sigmask), &ts->sigmask)) {
 		pr_perror("PTRACE_GETSIGMASK %d", tid);
@@ -446,8 +446,8 @@ err:
 
 void cpl_thread_state_free(struct thread_state *ts)
 {
-	free(ts->xsave);
-	ts->xsave = NULL;
+	free(ts->fpu);
+	ts->fpu = NULL;
 }
 
 /* Keep any rseq critical section from covering code compel runs. */
@@ -479,7 +479,7 @@ int cpl_rseq_restore(struct thread_state *ts)
 /* Order matters for kill-safety: see Documentation/compel.md. */
 int cpl_thread_state_restore(struct thread_state *ts)
 {
-	if (cpl_arch_set_xsave(ts->tid, ts->xsave, ts->xsave_len))
+	if (cpl_arch_set_fpu(ts->tid, ts->fpu, ts->fpu_len))
 		return -1;
 	if (ptrace(PTRACE_SETSIGMASK, ts->tid, (void *)sizeof(ts->sigmask), &ts->sigmask)) {
 		pr_perror("PTRACE_SETSIGMASK %d", ts->tid);

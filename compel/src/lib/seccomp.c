@@ -137,7 +137,7 @@ void cpl_seccomp_free(struct compel_ctl *ctl)
 int cpl_seccomp_allows(struct compel_ctl *ctl, long nr, const uint64_t *args,
 		       uint64_t ip)
 {
-	struct seccomp_data d = { .nr = (int)nr, .arch = AUDIT_ARCH_X86_64,
+	struct seccomp_data d = { .nr = (int)nr, .arch = CPL_AUDIT_ARCH,
 				  .instruction_pointer = ip };
 	int i;
 

@@ -11,6 +11,7 @@
 #define CRIU_PARASITE_PROTO_H
 
 #include <linux/types.h>
+#include "arch-features.h"
 
 enum {
 	/*
@@ -93,9 +94,8 @@ struct parasite_thread {
 	__u64	mempolicy_nodes[PARASITE_MAX_NODES / 64];
 	/* compared with criu's own (task-features.h) */
 	__s32	spec[3];		/* PR_GET_SPECULATION_CTRL 0..2, or -errno */
-	__s32	cpuid;			/* ARCH_GET_CPUID: 1, 0 (faulting) or -errno */
-	__u64	xcomp_perm;		/* ARCH_GET_XCOMP_PERM, 0 if it fails */
-	__u64	untag_mask;		/* ARCH_GET_UNTAG_MASK, ~0 if it fails (no LAM) */
+	__s32	pad_spec;
+	struct arch_task_features arch;	/* arch-features.h */
 };
 
 struct parasite_misc {

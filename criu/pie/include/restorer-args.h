@@ -13,6 +13,7 @@
 #define CRIU_PIE_RESTORER_ARGS_H
 
 #include <linux/types.h>
+#include "arch-restorer.h"
 
 #define RESTORER_ARGS_MAGIC	0x5253545241524753ULL	/* "SGRATSR" */
 /* Marker placed right before the blob's entry; criu searches the code for it. */
@@ -84,12 +85,6 @@ struct rst_mm_map {
 	__u32	exe_fd;
 };
 
-/* x86_64 registers, already adjusted for syscall restart by criu. */
-struct rst_regs {
-	__u64	r15, r14, r13, r12, bp, bx, r11, r10, r9, r8;
-	__u64	ax, cx, dx, si, di, ip, cs, flags, sp, ss;
-	__u64	fs_base, gs_base;
-};
 
 /* A queued signal to queue again, as PTRACE_PEEKSIGINFO returned it. */
 struct rst_pending {
@@ -193,9 +188,9 @@ struct restorer_args {
 	__u64			threads;
 	__u32			nr_threads;
 	__s32			ns_last_pid_fd;	/* >= 0: threads get their tid this way, not clone3 */
-	__u32			xsave_size;	/* as this kernel's signal frames have it */
+	__u32			fpu_size;	/* as this kernel's signal frames have it */
 	__u32			pad2;
-	__u64			xfeatures;
+	__u64			fpu_features;
 
 	/* threads report ready here and wait for go (futex words) */
 	__u32			nr_ready;
@@ -241,13 +236,13 @@ struct rst_thread {
 
 	struct rst_regs		regs;		/* restart rules already applied */
 	__u64			blocked;
-	__u64			xsave;		/* pointer, 64-byte aligned, room for magic2 after */
+	__u64			fpu;		/* pointer, 64-byte aligned, 64 bytes of room after */
 	__u64			frame;		/* rt_sigframe in the region (no clean exit) */
 	__u64			stack_top;	/* restorer stack of a non-leader thread */
 
 	/* clean exit (see final_gadget) */
 	__u64			final_frame;	/* rt_sigframe on the thread's own stack */
-	__u64			final_xsave;
+	__u64			final_fpu;
 	__u64			first_frame;	/* the frame that runs the gadget */
 
 	/* scheduling and memory placement, set by the thread itself */

@@ -246,8 +246,11 @@ int compel_cure(struct compel_ctl *ctl);
 /* Free ctl (cures first if still infected). */
 void compel_release(struct compel_ctl *ctl);
 
-/* Size in bytes of the xsave area (CPUID leaf 0xD), 0 if no xsave. */
-size_t compel_xsave_size(void);
+/*
+ * Size in bytes of the FPU/vector state compel saves per thread (x86: the
+ * xsave area, CPUID leaf 0xD), 0 if the CPU has none.
+ */
+size_t compel_fpu_state_size(void);
 
 #ifdef __cplusplus
 }

@@ -16,8 +16,9 @@
 #include <std/log.h>
 #include <std/parasite.h>
 #include "protocol.h"
+#include "sigframe-abi.h"
 
-#define UC_STACK_OFF	16	/* offsetof(struct ucontext, uc_stack) */
+#define UC_STACK_OFF	__builtin_offsetof(struct k_ucontext, uc_stack)
 #define EINVAL		22
 #define EPROTO		71
 

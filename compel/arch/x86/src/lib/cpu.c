@@ -12,49 +12,11 @@
 #include <sys/uio.h>
 #include <asm/unistd.h>
 #include "internal.h"
+#include "sigframe-abi.h"
 
-/* Kernel ABI (arch/x86/include/uapi/asm/sigcontext.h, ucontext.h). */
-struct k_sigcontext {
-	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
-	uint64_t rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags;
-	uint16_t cs, gs, fs, ss;
-	uint64_t err, trapno, oldmask, cr2, fpstate, reserved1[8];
-};
-
-struct k_ucontext {
-	uint64_t	uc_flags, uc_link;
-	uint64_t	ss_sp;
-	int32_t		ss_flags;
-	uint32_t	__pad;
-	uint64_t	ss_size;
-	struct k_sigcontext mc;
-	uint64_t	sigmask;
-};
-
-struct k_rt_sigframe {
-	uint64_t	pretcode;
-	struct k_ucontext uc;
-	uint8_t		info[128];
-};
-
-BUILD_BUG_ON(sizeof(struct k_sigcontext) != 256);
-BUILD_BUG_ON(offsetof(struct k_ucontext, ss_sp) != 16);
-
-#define UC_FP_XSTATE		0x1
-#define UC_SIGCONTEXT_SS	0x2
-#define UC_STRICT_RESTORE_SS	0x4
-#define FP_XSTATE_MAGIC1	0x46505853U
-#define FP_XSTATE_MAGIC2	0x46505845U
-#define FX_SW_OFF		464	/* sw_reserved in the fxsave area */
 #define FRAME_FP_OFF		1024	/* fpstate: 64-byte aligned */
-#define SS_DISABLE		2
-#define XFEATURE_MASK_XTILE_DATA (1ULL << 18)	/* dynamic: AMX tiles */
 
-struct fx_sw_bytes {
-	uint32_t magic1, extended_size;
-	uint64_t xfeatures;
-	uint32_t xstate_size, padding[7];
-};
+BUILD_BUG_ON(sizeof(struct k_rt_sigframe) > FRAME_FP_OFF);
 
 #define ERESTARTSYS		512
 #define ERESTARTNOINTR		513
@@ -86,7 +48,7 @@ static void xsave_probe(void)
 	}
 }
 
-size_t compel_xsave_size(void)
+size_t compel_fpu_state_size(void)
 {
 	xsave_probe();
 	return xs.size;
@@ -110,9 +72,9 @@ int cpl_arch_set_regs(pid_t tid, const compel_regs_t *r)
 	return 0;
 }
 
-int cpl_arch_get_xsave(pid_t tid, uint8_t **buf, size_t *len)
+int cpl_arch_get_fpu(pid_t tid, uint8_t **buf, size_t *len)
 {
-	size_t size = compel_xsave_size();
+	size_t size = compel_fpu_state_size();
 	struct iovec iov;
 
 	*buf = NULL;
@@ -123,7 +85,7 @@ int cpl_arch_get_xsave(pid_t tid, uint8_t **buf, size_t *len)
 	iov.iov_len = size;
 	if (!iov.iov_base)
 		return -1;
-	if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_X86_XSTATE, &iov)) {
+	if (ptrace(PTRACE_GETREGSET, tid, (void *)K_NT_X86_XSTATE, &iov)) {
 		pr_perror("PTRACE_GETREGSET NT_X86_XSTATE %d", tid);
 		free(iov.iov_base);
 		return -1;
@@ -133,22 +95,22 @@ int cpl_arch_get_xsave(pid_t tid, uint8_t **buf, size_t *len)
 	return 0;
 }
 
-int cpl_arch_set_xsave(pid_t tid, const uint8_t *buf, size_t len)
+int cpl_arch_set_fpu(pid_t tid, const uint8_t *buf, size_t len)
 {
 	struct iovec iov = { (void *)buf, len };
 
 	if (!buf)
 		return 0;
-	if (ptrace(PTRACE_SETREGSET, tid, (void *)NT_X86_XSTATE, &iov)) {
+	if (ptrace(PTRACE_SETREGSET, tid, (void *)K_NT_X86_XSTATE, &iov)) {
 		pr_perror("PTRACE_SETREGSET NT_X86_XSTATE %d", tid);
 		return -1;
 	}
 	return 0;
 }
 
-size_t cpl_arch_frame_size(size_t xsave_len)
+size_t cpl_arch_frame_size(size_t fpu_len)
 {
-	return round_up(FRAME_FP_OFF + xsave_len + 4 + 64, 4096UL);
+	return round_up(FRAME_FP_OFF + fpu_len + 4 + 64, 4096UL);
 }
 
 int cpl_arch_in_restartable_syscall(const compel_regs_t *r, long *nr)
@@ -203,24 +165,24 @@ static uint64_t xgetbv0(void)
  */
 static void fill_fpstate(const struct thread_state *ts, uint8_t *fp)
 {
-	struct fx_sw_bytes sw = { .magic1 = FP_XSTATE_MAGIC1 };
-	uint32_t magic2 = FP_XSTATE_MAGIC2, size = 512 + 64;
+	struct k_fpx_sw_bytes sw = { .magic1 = FP_XSTATE_MAGIC1 };
+	uint32_t magic2 = FP_XSTATE_MAGIC2, size = XSAVE_MIN_SIZE;
 	uint64_t bv, feat = xgetbv0();
 	unsigned int i;
 
-	memcpy(&bv, ts->xsave + 512, sizeof(bv));
+	memcpy(&bv, ts->fpu + XSAVE_HDR_OFF, sizeof(bv));
 	if (!(bv & XFEATURE_MASK_XTILE_DATA))
 		feat &= ~XFEATURE_MASK_XTILE_DATA;
 	xsave_probe();
 	for (i = 2; i < 64; i++)
 		if ((feat & (1ULL << i)) && xs.end[i] > size)
 			size = xs.end[i];
-	size = min(size, (uint32_t)ts->xsave_len);
-	memcpy(fp, ts->xsave, size);
+	size = min(size, (uint32_t)ts->fpu_len);
+	memcpy(fp, ts->fpu, size);
 	sw.xfeatures = feat;
 	sw.xstate_size = size;
 	sw.extended_size = size + 4;
-	memcpy(fp + FX_SW_OFF, &sw, sizeof(sw));
+	memcpy(fp + XSAVE_SW_OFF, &sw, sizeof(sw));
 	memcpy(fp + size, &magic2, 4);
 }
 
@@ -233,28 +195,28 @@ int cpl_arch_build_frame(const struct thread_state *ts, void *local,
 			 unsigned long remote, struct compel_cure_info *ci)
 {
 	struct k_rt_sigframe *f = local;
-	struct k_sigcontext *mc = &f->uc.mc;
+	struct k_sigcontext *mc = &f->uc.uc_mcontext;
 	compel_regs_t r = ts->regs;
-	unsigned long mc_remote = remote + offsetof(struct k_rt_sigframe, uc.mc);
+	unsigned long mc_remote = remote + offsetof(struct k_rt_sigframe, uc.uc_mcontext);
 
 	memset(local, 0, FRAME_FP_OFF);
 	ci->restart = cpl_arch_in_restartable_syscall(&r, NULL) ? -(long)r.rax : 0;
 	ci->eintr_ip = r.rip;
 	ci->sigmask = ts->sigmask;
 	ci->stop_pending = ts->pending;
-	ci->frame_ax = mc_remote + offsetof(struct k_sigcontext, rax);
-	ci->frame_ip = mc_remote + offsetof(struct k_sigcontext, rip);
+	ci->frame_ax = mc_remote + offsetof(struct k_sigcontext, ax);
+	ci->frame_ip = mc_remote + offsetof(struct k_sigcontext, ip);
 	restart_in_place(&r);
 	mc->r8 = r.r8; mc->r9 = r.r9; mc->r10 = r.r10; mc->r11 = r.r11;
 	mc->r12 = r.r12; mc->r13 = r.r13; mc->r14 = r.r14; mc->r15 = r.r15;
-	mc->rdi = r.rdi; mc->rsi = r.rsi; mc->rbp = r.rbp; mc->rbx = r.rbx;
-	mc->rdx = r.rdx; mc->rax = r.rax; mc->rcx = r.rcx; mc->rsp = r.rsp;
-	mc->rip = r.rip; mc->eflags = r.eflags;
+	mc->di = r.rdi; mc->si = r.rsi; mc->bp = r.rbp; mc->bx = r.rbx;
+	mc->dx = r.rdx; mc->ax = r.rax; mc->cx = r.rcx; mc->sp = r.rsp;
+	mc->ip = r.rip; mc->flags = r.eflags;
 	mc->cs = r.cs; mc->ss = r.ss;
 	f->uc.uc_flags = UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
-	f->uc.sigmask = ts->sigmask;
-	f->uc.ss_flags = SS_DISABLE;	/* the parasite fills in the real one */
-	if (ts->xsave) {
+	f->uc.uc_sigmask = ts->sigmask;
+	f->uc.uc_stack.ss_flags = K_SS_DISABLE;	/* the parasite fills in the real one */
+	if (ts->fpu) {
 		fill_fpstate(ts, (uint8_t *)local + FRAME_FP_OFF);
 		mc->fpstate = remote + FRAME_FP_OFF;
 		f->uc.uc_flags |= UC_FP_XSTATE;
