@@ -174,97 +174,48 @@ static int add_run(struct rst_pages **v, size_t *nr, size_t *cap, const PagemapE
 	return 0;
 }
 
-int rst_mem_read_pagemap(struct rst_image *ri)
+/*
+ * One run of pagemap-PID.img against the ones before it (@prev_end) and
+ * the vmas: in order, in range, PRESENT or COW, inside one private vma that
+ * could be written. @vi walks the vmas along with the runs.
+ */
+static int check_run(const struct rst_image *ri, const PagemapEntry *pe, uint64_t prev_end,
+		     size_t *vi)
 {
-	ProtobufCMessage *m;
-	struct cr_img *img = rst_img_open_first(ri, IMG_PAGEMAP, "pagemap", "no head", &m);
-	PagemapHead *head;
-	size_t cap = 0, cow_cap = 0, vi = 0;
-	uint64_t prev_end = 0, off = 0, pages = 0;
+	uint64_t end;
+	VmaEntry *v;
+
+	if (ri->nr_runs + ri->nr_cow >= RST_MAX_PAGE_RUNS || !pe->nr_pages ||
+	    !page_aligned(pe->vaddr) || pe->vaddr >= RST_TASK_SIZE ||
+	    pe->nr_pages > (RST_TASK_SIZE - pe->vaddr) / RST_PAGE || pe->vaddr < prev_end ||
+	    !pe->has_flags || (pe->flags != PE_PRESENT && pe->flags != PE_COW)) {
+		pr_err("pagemap-%d.img: run %zu (vaddr %#llx, %u pages, flags %u) is out of order, out of range or neither PRESENT nor COW",
+		       ri->pid, ri->nr_runs, (unsigned long long)pe->vaddr, pe->nr_pages,
+		       pe->has_flags ? pe->flags : 0);
+		return -1;
+	}
+	end = pe->vaddr + pe->nr_pages * RST_PAGE;
+	while (*vi < ri->mm->n_vmas && ri->mm->vmas[*vi]->end <= pe->vaddr)
+		(*vi)++;
+	v = *vi < ri->mm->n_vmas ? ri->mm->vmas[*vi] : NULL;
+	if (!v || v->start > pe->vaddr || end > v->end || !rst_vma_staged(v)) {
+		pr_err("pagemap-%d.img: run at %#llx (%u pages) is not inside one private vma",
+		       ri->pid, (unsigned long long)pe->vaddr, pe->nr_pages);
+		return -1;
+	}
+	/* a private page is a copy made by a write: none where no write could ever be */
+	if (v->has_max_prot && !(v->max_prot & PROT_WRITE)) {
+		pr_err("pagemap-%d.img: run at %#llx lies in vma %zu, which could never be written (max_prot %#x)",
+		       ri->pid, (unsigned long long)pe->vaddr, *vi, v->max_prot);
+		return -1;
+	}
+	return 0;
+}
+
+/* pages-PID.img, which must hold at least the @need bytes the runs describe */
+static int open_pages(struct rst_image *ri, uint64_t need)
+{
 	struct stat st;
-	int r;
-
-	if (!img)
-		return -1;
-	head = (PagemapHead *)m;
-	if (head->pages_id != (uint32_t)ri->pid) {
-		pr_err("pagemap-%d.img: pages_id %u is not the pid", ri->pid, head->pages_id);
-		img_free_entry(m);
-		img_close(img);
-		return -1;
-	}
-	img_free_entry(m);
-	while ((r = img_read_entry(img, &m)) == 1) {
-		PagemapEntry *pe = (PagemapEntry *)m;
-		uint64_t end;
-		VmaEntry *v;
-
-		if (ri->nr_runs + ri->nr_cow >= RST_MAX_PAGE_RUNS || !pe->nr_pages ||
-		    !page_aligned(pe->vaddr) || pe->vaddr >= RST_TASK_SIZE ||
-		    pe->nr_pages > (RST_TASK_SIZE - pe->vaddr) / RST_PAGE || pe->vaddr < prev_end ||
-		    !pe->has_flags || (pe->flags != PE_PRESENT && pe->flags != PE_COW)) {
-			pr_err("pagemap-%d.img: run %zu (vaddr %#llx, %u pages, flags %u) is out of order, out of range or neither PRESENT nor COW",
-			       ri->pid, ri->nr_runs, (unsigned long long)pe->vaddr, pe->nr_pages,
-			       pe->has_flags ? pe->flags : 0);
-			img_free_entry(m);
-			r = -1;
-			break;
-		}
-		end = pe->vaddr + pe->nr_pages * RST_PAGE;
-		while (vi < ri->mm->n_vmas && ri->mm->vmas[vi]->end <= pe->vaddr)
-			vi++;
-		v = vi < ri->mm->n_vmas ? ri->mm->vmas[vi] : NULL;
-		if (!v || v->start > pe->vaddr || end > v->end || !rst_vma_staged(v)) {
-			pr_err("pagemap-%d.img: run at %#llx (%u pages) is not inside one private vma",
-			       ri->pid, (unsigned long long)pe->vaddr, pe->nr_pages);
-			img_free_entry(m);
-			r = -1;
-			break;
-		}
-		/* a private page is a copy made by a write: none where no write could ever be */
-		if (v->has_max_prot && !(v->max_prot & PROT_WRITE)) {
-			pr_err("pagemap-%d.img: run at %#llx lies in vma %zu, which could never be written (max_prot %#x)",
-			       ri->pid, (unsigned long long)pe->vaddr, vi, v->max_prot);
-			img_free_entry(m);
-			r = -1;
-			break;
-		}
-		if (pe->flags == PE_COW) {
-			if (add_run(&ri->cow, &ri->nr_cow, &cow_cap, pe, 0, vi)) {
-				img_free_entry(m);
-				r = -1;
-				break;
-			}
-			prev_end = end;
-			img_free_entry(m);
-			continue;
-		}
-		if (pe->has_off) {	/* an imported page file: the runs where they lie in it */
-			if (!page_aligned(pe->off) || pe->off < off ||
-			    pe->off > UINT64_MAX - pe->nr_pages * RST_PAGE) {
-				pr_err("pagemap-%d.img: run at %#llx: data offset %#llx out of order",
-				       ri->pid, (unsigned long long)pe->vaddr,
-				       (unsigned long long)pe->off);
-				img_free_entry(m);
-				r = -1;
-				break;
-			}
-			off = pe->off;
-		}
-		if (add_run(&ri->runs, &ri->nr_runs, &cap, pe, off, vi)) {
-			img_free_entry(m);
-			r = -1;
-			break;
-		}
-		off += pe->nr_pages * RST_PAGE;
-		pages += pe->nr_pages;
-		prev_end = end;
-		img_free_entry(m);
-	}
-	img_close(img);
-	if (r < 0)
-		return -1;
-	ri->pages_total = pages;
 
 	ri->pages_img = img_open(ri->dirfd, IMG_PAGES, ri->pid);
 	if (!ri->pages_img)
@@ -274,13 +225,72 @@ int rst_mem_read_pagemap(struct rst_image *ri)
 		pr_perror("pages-%d.img: stat", ri->pid);
 		return -1;
 	}
-	/* more is not read: an imported file holds the vdso too (off, above) */
-	if ((uint64_t)st.st_size < off) {
+	/* more is not read: an imported file holds the vdso too (off, below) */
+	if ((uint64_t)st.st_size < need) {
 		pr_err("pages-%d.img: %lld bytes, but the pagemap describes %llu (truncated or corrupt)",
-		       ri->pid, (long long)st.st_size, (unsigned long long)off);
+		       ri->pid, (long long)st.st_size, (unsigned long long)need);
 		return -1;
 	}
 	return 0;
+}
+
+/* A PRESENT run: where its data lies in the page file (@off moves on). */
+static int add_present(struct rst_image *ri, const PagemapEntry *pe, uint64_t *off,
+		       size_t *cap, size_t vi)
+{
+	if (pe->has_off) {	/* an imported page file: the runs where they lie in it */
+		if (!page_aligned(pe->off) || pe->off < *off ||
+		    pe->off > UINT64_MAX - pe->nr_pages * RST_PAGE) {
+			pr_err("pagemap-%d.img: run at %#llx: data offset %#llx out of order",
+			       ri->pid, (unsigned long long)pe->vaddr, (unsigned long long)pe->off);
+			return -1;
+		}
+		*off = pe->off;
+	}
+	if (add_run(&ri->runs, &ri->nr_runs, cap, pe, *off, vi))
+		return -1;
+	*off += pe->nr_pages * RST_PAGE;
+	ri->pages_total += pe->nr_pages;
+	return 0;
+}
+
+int rst_mem_read_pagemap(struct rst_image *ri)
+{
+	ProtobufCMessage *m;
+	struct cr_img *img = rst_img_open_first(ri, IMG_PAGEMAP, "pagemap", "no head", &m);
+	size_t cap = 0, cow_cap = 0, vi = 0;
+	uint64_t prev_end = 0, off = 0;
+	int r;
+
+	if (!img)
+		return -1;
+	if (((PagemapHead *)m)->pages_id != (uint32_t)ri->pid) {
+		pr_err("pagemap-%d.img: pages_id %u is not the pid", ri->pid,
+		       ((PagemapHead *)m)->pages_id);
+		img_free_entry(m);
+		img_close(img);
+		return -1;
+	}
+	img_free_entry(m);
+	ri->pages_total = 0;
+	while ((r = img_read_entry(img, &m)) == 1) {
+		PagemapEntry *pe = (PagemapEntry *)m;
+
+		if (check_run(ri, pe, prev_end, &vi))
+			r = -1;
+		else if (pe->flags == PE_COW)
+			r = add_run(&ri->cow, &ri->nr_cow, &cow_cap, pe, 0, vi) ? -1 : 1;
+		else
+			r = add_present(ri, pe, &off, &cap, vi) ? -1 : 1;
+		prev_end = pe->vaddr + (uint64_t)pe->nr_pages * RST_PAGE;
+		img_free_entry(m);
+		if (r < 0)
+			break;
+	}
+	img_close(img);
+	if (r < 0)
+		return -1;
+	return open_pages(ri, off);
 }
 
 /* ---- in the task -------------------------------------------------------- */
