@@ -1143,10 +1143,12 @@ def same(a, b):
     m = re.match(r"^(.*/)#\d+ \(deleted\)$", b)
     if m:
         return a.startswith(m.group(1)) and a.endswith(" (deleted)")
-    # an armed timerfd's unread expirations: more, never fewer (snap_fds)
-    # (a one-shot one may have fired meanwhile: disarmed after)
-    ma, mb = re.match(r"^(\d+) \(armed\)$", a), re.match(r"^(\d+)( \(armed\))?$", b)
-    return bool(ma and mb) and int(mb.group(1)) >= int(ma.group(1))
+    # an armed timerfd's unread expirations: more, never fewer (snap_fds);
+    # armed on one side only: a one-shot one fired meanwhile, or a periodic
+    # one that expired unread shows no time left until read (restored armed)
+    ma, mb = (re.match(r"^(\d+)( \(armed\))?$", x) for x in (a, b))
+    return bool(ma and mb and (ma.group(2) or mb.group(2))) and \
+        int(mb.group(1)) >= int(ma.group(1))
 
 
 def snapshot(root):
