@@ -245,6 +245,9 @@ static int conv_timerfd(struct exp *ex, struct exp_img *w, const ProtobufCMessag
 	Est__FileEntry f = EST__FILE_ENTRY__INIT;
 	Est__TimerfdEntry o = EST__TIMERFD_ENTRY__INIT;
 
+	/* its absolute expiry: the format keeps only the time left, from which a restore counts */
+	if (t->has_clock_sec && exp_cannot("timerfds.img", "the wall-clock expiry of a TFD_TIMER_ABSTIME timerfd"))
+		return -1;
 	o.id = t->id;
 	o.flags = f_flags(t->flags);
 	o.clockid = t->clockid;

@@ -105,6 +105,26 @@ static pid_t fork_as(unsigned long flags, int exit_signal)
 	return (pid_t)syscall(SYS_clone, flags | (unsigned long)exit_signal, 0, 0, 0, 0);
 }
 
+/*
+ * After a lost race (a fork elsewhere took @pid between our write and our
+ * fork), the thief is usually short-lived (a compiler, a shell): wait for
+ * it to end, 2 s at most, instead of calling the pid in use for good.
+ */
+static bool stolen_pid_gone(pid_t pid)
+{
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		if (kill(pid, 0) < 0 && errno == ESRCH)
+			return true;
+		if (i == 0)
+			pr_info("pid %d was taken by a fork elsewhere; waiting for it to end", pid);
+		usleep(10000);
+	}
+	pr_err("pid %d was taken by a fork elsewhere while restoring and is still in use", pid);
+	return false;
+}
+
 static pid_t fork_ns_last_pid(pid_t pid, unsigned long flags, int exit_signal)
 {
 	char buf[32];
@@ -124,6 +144,8 @@ static pid_t fork_ns_last_pid(pid_t pid, unsigned long flags, int exit_signal)
 	for (i = 0; i < NS_LAST_PID_TRIES; i++) {
 		pid_t got;
 
+		if (i && !stolen_pid_gone(pid))
+			break;
 		if (kill(pid, 0) == 0 || errno != ESRCH) {
 			pr_err("pid %d is in use: cannot restore the task with it", pid);
 			break;
@@ -141,7 +163,8 @@ static pid_t fork_ns_last_pid(pid_t pid, unsigned long flags, int exit_signal)
 		if (got == 0) {
 			if (getpid() != pid)
 				_exit(0);	/* lost the race: the parent retries */
-			close(fd);
+			if (!(flags & CLONE_FILES))	/* shared: the parent closes it */
+				close(fd);
 			return 0;
 		}
 		if (got == pid) {

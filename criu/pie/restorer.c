@@ -323,8 +323,8 @@ static void set_thread_state(struct restorer_args *a, struct rst_thread *t)
 		TRY(a, syscall4(__NR_rseq, t->rseq_ptr, t->rseq_len, 0, t->rseq_sig), "rseq");
 	if (t->has_robust)
 		TRY(a, syscall2(__NR_set_robust_list, t->robust_list, t->robust_len), "set_robust_list");
-	if (t->has_tid_addr)
-		syscall1(__NR_set_tid_address, t->tid_addr);
+	/* none: not the address a clone or criu's fork left there */
+	syscall1(__NR_set_tid_address, t->has_tid_addr ? t->tid_addr : 0);
 	set_thread_prctls(a, t);
 	TRY(a, arch_set_tls(t, &what), what);
 }
@@ -373,7 +373,9 @@ struct k_clone_args {
 /* VM | FS | FILES | SIGHAND | THREAD | SYSVSEM */
 #define R_CLONE_THREAD_FLAGS	(0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000)
 #define R_CLONE_CHILD_CLEARTID	0x200000
-#define R_CLONE_CHILD_SETTID	0x1000000
+#define R_CTID_LIVE		0xffffffffu	/* the thread's stack is in use */
+#define R_LOCK_EX		2
+#define R_LOCK_UN		8
 /*
  * Tries of one thread's tid through ns_last_pid, 1 ms more between each:
  * a process that took the tid (a compiler of a parallel build, say) must
@@ -406,7 +408,15 @@ static long make_thread(struct restorer_args *a, struct rst_thread *t, unsigned 
 
 		TRY(a, syscall4(__NR_pwrite64, a->ns_last_pid_fd, (long)buf, n, 0),
 		    "write to ns_last_pid for a thread");
-		ca.flags |= R_CLONE_CHILD_SETTID | R_CLONE_CHILD_CLEARTID;
+		/*
+		 * Not CLONE_CHILD_SETTID: the kernel writes that when the child
+		 * first runs, maybe after this frame is gone (a word of the
+		 * leader's stack overwritten) or after we saw 0 and reused the
+		 * stack (two threads on one stack). @ctid is set before the
+		 * child exists and only the kernel's clear at its exit changes it.
+		 */
+		ctid = R_CTID_LIVE;
+		ca.flags |= R_CLONE_CHILD_CLEARTID;
 		ca.child_tid = (__u64)(unsigned long)&ctid;
 	} else {
 		ca.set_tid = (__u64)(unsigned long)&tid;
@@ -418,15 +428,22 @@ static long make_thread(struct restorer_args *a, struct rst_thread *t, unsigned 
 	if (a->ns_last_pid_fd < 0)	/* set_tid cannot give another: never retry */
 		fail(a, "a thread got another tid than the dumped one", -1);
 	while (__atomic_load_n(&ctid, __ATOMIC_SEQ_CST))
-		futex_wait(&ctid, (__u32)r);
+		futex_wait(&ctid, R_CTID_LIVE);
 	return 1;
 }
 
+/*
+ * Every thread with its tid. Through ns_last_pid, the same lock as criu's
+ * forks (restore-fork.c) is held from the first write to the last clone:
+ * another restore's fork would otherwise take the tid just written.
+ */
 static void make_threads(struct restorer_args *a)
 {
 	struct rst_thread *t = (struct rst_thread *)(unsigned long)a->threads;
 	unsigned int i;
 
+	if (a->ns_last_pid_fd >= 0)
+		TRY(a, syscall2(__NR_flock, a->ns_last_pid_fd, R_LOCK_EX), "flock of ns_last_pid");
 	for (i = 1; i < a->nr_threads; i++) {
 		unsigned int tries = 0;
 		long r;
@@ -441,6 +458,8 @@ static void make_threads(struct restorer_args *a)
 		if (r > 0)
 			fail(a, "a thread got another tid than the dumped one", -1);
 	}
+	if (a->ns_last_pid_fd >= 0)
+		syscall2(__NR_flock, a->ns_last_pid_fd, R_LOCK_UN);
 }
 
 struct k_sigevent {
