@@ -454,8 +454,9 @@ def crit_check(imgs):
     r = subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "test", "crit_check.py"), CRIU,
                         imgs], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     if r.returncode != 0:
+        # the end of the output: a traceback's exception is on its last line
         raise CaseFailed("the images fail the crit check: " +
-                         r.stdout.decode(errors="replace").strip().replace("\n", " | ")[:400])
+                         r.stdout.decode(errors="replace").strip().replace("\n", " | ")[-600:])
 
 
 def restore(imgs, opts, env, pid):
