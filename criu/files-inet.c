@@ -398,7 +398,7 @@ static int dump_stream(struct inet_dump *id, const struct fd_probe *p, int fd, I
 	 * repair mode until the kill (inet_dump_rearm()), and a tree that
 	 * criu's death lets go never finds it there.
 	 */
-	if (net_lock_table()[0])
+	if (net_lock_holds(p->st.st_ino))
 		return tcp_repair_set(copy, p->fd, TCP_REPAIR_OFF);
 	return 0;
 }
