@@ -1524,6 +1524,7 @@ def run_case(name, cmd, flow, dopts, ropts, env):
             reap_orphans()
         except (OSError, ValueError):
             pass
+        # E2E_KEEP_TMP=1 keeps the case's directory (logs, images) to look into
         if not os.environ.get("E2E_KEEP_TMP"):
             shutil.rmtree(tmp, ignore_errors=True)
         reap_orphans()
