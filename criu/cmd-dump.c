@@ -26,6 +26,7 @@
 #include "commands.h"
 #include "dump.h"
 #include "dump-out.h"
+#include "dump-net.h"
 #include "est-export.h"
 #include "est-image.h"
 #include "est/stats.pb-c.h"
@@ -436,7 +437,7 @@ static int finish(struct dump_tree *tr)
 	if (o->leave_running)
 		return 0;	/* detached before the images were written */
 	if (o->leave_stopped)
-		return inet_dump_release(&tr->files) || dump_tree_stop(tr);
+		return inet_dump_release(&tr->files) || dump_net_unlock(tr) || dump_tree_stop(tr);
 	/* TCP connections stay in repair mode: closed by the kill, they send nothing */
 	return dump_tree_kill(tr);
 }
@@ -482,8 +483,8 @@ int cmd_dump(struct cr_options *o)
 	    dump_check_fd_tables(&tr))
 		goto fail;
 	dump_phase(&tr.stats, "check");
-	/* a network lock (issue 14) is taken here, before any socket is read: files.md */
-	if (dump_all(&tr))
+	/* the tree frozen, no socket read yet: net-lock.md */
+	if (dump_net_lock(&tr) || dump_all(&tr))
 		goto fail;
 	dump_phase(&tr.stats, "tasks");
 	/*
@@ -501,7 +502,7 @@ int cmd_dump(struct cr_options *o)
 	 * frozen until the inventory is in place.
 	 */
 	if (o->leave_running) {
-		if (inet_dump_release(&tr.files) || dump_tree_detach(&tr))
+		if (inet_dump_release(&tr.files) || dump_net_unlock(&tr) || dump_tree_detach(&tr))
 			goto fail;
 		tr.stats.frozen_us = dump_now_us() - t_frozen;
 		dump_phase(&tr.stats, "detach");
@@ -514,11 +515,13 @@ int cmd_dump(struct cr_options *o)
 	dump_phase(&tr.stats, "inventory");
 	dump_fault_die(o, "before-commit");
 	if (dump_out_commit(&out, (o->image_ext ? EST_EXPORT_EXT : 0) |
-				  (opts_build_id(o) ? 0 : EST_EXPORT_NO_BUILD_ID)))
+				  (opts_build_id(o) ? 0 : EST_EXPORT_NO_BUILD_ID) |
+				  (dump_net_skipped(o) ? EST_EXPORT_NO_NET_LOCK : 0)))
 		goto fail;
 	/* committed: from here criu's death must not leave half a tree running */
 	if (!o->leave_running && !o->leave_stopped)
 		dump_tree_exitkill(&tr);
+	dump_net_committed(&tr);	/* logged; criu's death then unlocks, the tree gone */
 	dump_fault_die(o, "after-commit");
 	dump_phase(&tr.stats, "export");
 	/* the images are in place: the tree was frozen until now */
@@ -529,6 +532,10 @@ int cmd_dump(struct cr_options *o)
 		pr_warn("could not write stats-dump");
 	pr_info("dump of the tree of %d (%zu processes) complete", o->tree_pid, tr.nr);
 	if (run_action(o, ACT_POST_DUMP, o->tree_pid))
+		goto fail;
+	/* the lock outlives criu before the tree goes: no instant without it */
+	if (!o->leave_running && !o->leave_stopped &&
+	    (inet_dump_rearm(&tr.files) || dump_net_keep(&tr)))
 		goto fail;
 	if (finish(&tr))
 		goto done;
@@ -543,6 +550,7 @@ done:
 	goto out;
 fail:
 	inet_dump_release(&tr.files);
+	dump_net_unlock(&tr);
 	dump_tree_detach(&tr);
 	pr_err("dump of %d failed; every process of its tree was left running", o->tree_pid);
 out:

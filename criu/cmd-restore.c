@@ -34,6 +34,7 @@
 #include "action.h"
 #include "kernel-compat.h"
 #include "log.h"
+#include "net-lock.h"
 #include "manifest.h"
 #include "restore.h"
 #include "sched-state.h"
@@ -487,6 +488,30 @@ static pid_t fork_root(struct rst_tree *tr, const struct cr_options *o, int pfd[
 }
 
 /*
+ * Every connection out of repair mode (each process opened its fds before
+ * it reported ready): the lock a dump kept for the tree goes. None (a dump
+ * with --network-lock skip or without connections, a reboot since) is no
+ * error; with skip the caller's network-unlock stage runs instead.
+ */
+static int unlock_kept(const struct cr_options *o, pid_t root)
+{
+	char name[NET_LOCK_NAME_MAX];
+	enum net_lock_method m;
+
+	if (net_lock_method(o->network_lock, &m))
+		return -1;
+	if (m == NET_LOCK_SKIP)
+		return o->tcp_established ? run_action(o, ACT_NET_UNLOCK, root) : 0;
+	snprintf(name, sizeof(name), NET_LOCK_KEPT_PREFIX "%d", (int)root);
+	if (net_lock_table_exists(name) != 1)
+		return 0;	/* -1 (logged): nf_tables unusable, so no lock to remove */
+	if (net_unlock_kept(root))
+		return -1;
+	pr_info("the connections of %d are unlocked", (int)root);
+	return run_action(o, ACT_NET_UNLOCK, root);
+}
+
+/*
  * Released: every task past its restorer (a task left stopped stops before
  * that last step), the pidfile, the stats, the stopped ones stopped.
  */
@@ -507,7 +532,7 @@ static int after_release(const struct rst_tree *tr, const struct cr_options *o, 
 	pr_info("tree of %d restored (%zu processes)", pid, tr->nr);
 	if (root)
 		*root = pid;
-	if (run_action(o, ACT_POST_RESUME, pid))
+	if (unlock_kept(o, pid) || run_action(o, ACT_POST_RESUME, pid))
 		return -1;
 	write_stats(o, tr, fork_us, now_us() - t_fork);
 	return wait_stopped(tr, o);

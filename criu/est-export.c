@@ -444,8 +444,9 @@ static int write_inventory(struct exp *ex)
 	inv.has_ns_per_id = inv.ns_per_id = true;
 	inv.has_lsmtype = true;
 	inv.lsmtype = EST__LSMTYPE__NO_LSM;
+	/* the established tool's values: 0 iptables, 1 nftables (criu's own rules), 2 skip */
 	inv.has_network_lock_method = true;
-	inv.network_lock_method = 0;
+	inv.network_lock_method = ex->flags & EST_EXPORT_NO_NET_LOCK ? 2 : 1;
 	/* as the established dump with --tcp-close: its restore must have it too */
 	inv.has_tcp_close = inv.tcp_close = ex->tcp_close;
 	exp_img_open(&w, "inventory.img");

@@ -40,6 +40,8 @@
 #include "files.h"
 #include "image.h"
 #include "sockets.h"
+#include "net-lock.h"
+#include "tcp-guard.h"
 #include "tcp-repair.h"
 #include "sk-inet.pb-c.h"
 
@@ -388,7 +390,17 @@ static int dump_stream(struct inet_dump *id, const struct fd_probe *p, int fd, I
 		return -1;
 	}
 	id->repaired[id->nr_repaired++] = copy;
-	return tcp_stream_dump(copy, p->fd, e->stream);
+	/* criu's death from here on must not leave the socket in repair mode */
+	if (tcp_guard_add(copy) || tcp_stream_dump(copy, p->fd, e->stream))
+		return -1;
+	/*
+	 * Locked, nothing reaches or leaves the socket: it can do without
+	 * repair mode until the kill (inet_dump_rearm()), and a tree that
+	 * criu's death lets go never finds it there.
+	 */
+	if (net_lock_holds(p->st.st_ino))
+		return tcp_repair_set(copy, p->fd, TCP_REPAIR_OFF);
+	return 0;
 }
 
 int inet_dump_release(struct dump_files *d)
@@ -405,6 +417,17 @@ int inet_dump_release(struct dump_files *d)
 	if (id)
 		id->nr_repaired = 0;
 	return ret;
+}
+
+int inet_dump_rearm(struct dump_files *d)
+{
+	struct inet_dump *id = d->priv[FD_KIND__FD_INET_SK];
+	size_t i;
+
+	for (i = 0; id && i < id->nr_repaired; i++)
+		if (tcp_repair_set(id->repaired[i], -1, TCP_REPAIR_ON))
+			return -1;
+	return 0;
 }
 
 static int inet_dump(struct dump_files *d, struct fd_probe *p, uint32_t *oid)

@@ -43,6 +43,8 @@ static struct {
 	pid_t			owner;
 	struct net_lock_conn	*conns;
 	size_t			nr;
+	uint64_t		*ino;		/* net_lock_tree_conns(): the sockets */
+	size_t			nr_ino;
 	/* the DELTABLE batch, built beforehand for the signal handler */
 	char			del[512];
 	size_t			del_len;
@@ -305,6 +307,9 @@ static void lock_forget(void)
 	free(lk.conns);
 	lk.conns = NULL;
 	lk.nr = 0;
+	free(lk.ino);
+	lk.ino = NULL;
+	lk.nr_ino = 0;
 }
 
 /* The table of this process with @c's rules: 0, or -1 with errno (not logged). */
@@ -624,6 +629,90 @@ static int task_conns(pid_t pid, struct sk_diag *t, struct conns *cs)
 	return ret;
 }
 
+/* An address as IPv6 (IPv4 as ::ffff:a.b.c.d), to compare ends of either family. */
+static void addr16(int family, const uint8_t *a, uint8_t out[16])
+{
+	if (family != AF_INET) {
+		memcpy(out, a, 16);
+		return;
+	}
+	memset(out, 0, 10);
+	out[10] = out[11] = 0xff;
+	memcpy(out + 12, a, 4);
+}
+
+/*
+ * Whether the other end of @c is a socket of the tree (in @cs) or one no
+ * task holds (waiting in a listener's queue): then no peer outside the
+ * tree is to be kept quiet, and the ends must talk as soon as the restore
+ * makes them.
+ */
+static bool peer_inside(const struct sk_diag *t, const struct conns *cs,
+			const struct net_lock_conn *c)
+{
+	uint8_t cs6[16], cd6[16], ss6[16], sd6[16];
+	size_t i, j;
+
+	addr16(c->family, c->src, cs6);
+	addr16(c->family, c->dst, cd6);
+	for (i = 0; i < t->nr_in; i++) {
+		const struct sk_inet_diag *s = &t->in[i];
+
+		if (s->proto != IPPROTO_TCP || s->sport != c->dport || s->dport != c->sport)
+			continue;
+		addr16(s->family, s->src, ss6);
+		addr16(s->family, s->dst, sd6);
+		if (memcmp(ss6, cd6, 16) || memcmp(sd6, cs6, 16))
+			continue;
+		for (j = 0; s->ino && j < cs->nr; j++)
+			if (cs->ino[j] == s->ino)
+				break;
+		return !s->ino || j < cs->nr;
+	}
+	return false;
+}
+
+/* Keep in @cs only the connections with a peer outside the tree. */
+static int drop_inner(struct sk_diag *t, struct conns *cs)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	bool *inner = calloc(cs->nr + 1, sizeof(*inner));
+	size_t i, n = 0;
+	int err;
+
+	if (!inner) {
+		pr_err("out of memory");
+		return -1;
+	}
+	for (i = 0; i < 2; i++) {	/* both families listed, whatever the tree's */
+		sk_diag_inet(t, families[i], IPPROTO_TCP, 0, &err);
+		if (err) {
+			free(inner);
+			return -1;
+		}
+	}
+	for (i = 0; i < cs->nr; i++)
+		inner[i] = peer_inside(t, cs, &cs->v[i]);
+	for (i = 0; i < cs->nr; i++)
+		if (!inner[i]) {
+			cs->v[n] = cs->v[i];
+			cs->ino[n++] = cs->ino[i];
+		}
+	cs->nr = n;
+	free(inner);
+	return 0;
+}
+
+bool net_lock_holds(uint64_t ino)
+{
+	size_t i;
+
+	for (i = 0; lk.table[0] && i < lk.nr_ino; i++)
+		if (lk.ino[i] == ino)
+			return true;
+	return false;
+}
+
 int net_lock_tree_conns(const pid_t *pids, size_t nr, size_t *nr_locked)
 {
 	struct sk_diag t = { 0 };
@@ -634,9 +723,17 @@ int net_lock_tree_conns(const pid_t *pids, size_t nr, size_t *nr_locked)
 	for (i = 0; i < nr; i++)
 		if (task_conns(pids[i], &t, &cs))
 			goto out;
+	if (drop_inner(&t, &cs))
+		goto out;
 	ret = net_lock_conns(cs.v, cs.nr);
 	if (!ret && nr_locked)
 		*nr_locked = cs.nr;
+	if (!ret) {
+		free(lk.ino);
+		lk.ino = cs.ino;
+		lk.nr_ino = cs.nr;
+		cs.ino = NULL;
+	}
 out:
 	sk_diag_free(&t);
 	free(cs.v);

@@ -45,7 +45,12 @@
 # and unlock of 1 to 1000 connections against one netlink round trip to
 # nf_tables, in a private network namespace.
 #
-# BENCH_PARTS ("mem threads fds tree netlock") picks the parts.
+# Then scripts/bench-tcp.py: the longest gap between the echoes a TCP peer
+# outside the tree sees (a line every 1 ms) across a dump with
+# --tcp-established --leave-running and across a dump and restore, against
+# the frozen time of the same dump (BENCH_TCP_ROUNDS, default 3).
+#
+# BENCH_PARTS ("mem threads fds tree netlock tcp") picks the parts.
 #
 # Everything started here (victim, restored task, tmpfs mount, work dir) is
 # cleaned up on exit, failure or interrupt.
@@ -56,7 +61,7 @@ CRIU=$ROOT/criu/criu
 MIB=${BENCH_MIB:-1024}
 ROUNDS=${BENCH_ROUNDS:-3}
 NTHREADS=${BENCH_THREADS:-1000}
-PARTS=${BENCH_PARTS:-mem threads fds tree netlock}
+PARTS=${BENCH_PARTS:-mem threads fds tree netlock tcp}
 TREE_N=${BENCH_TREE_N:-100}
 TREE_ROUNDS=${BENCH_TREE_ROUNDS:-5}
 
@@ -97,6 +102,7 @@ CC=${CC:-cc}
 $CC -O2 -Wall -o "$WORK/bin/bigmem" test/bench/bigmem.c || die "cannot build bigmem"
 $CC -O2 -Wall -o "$WORK/bin/memcpy" test/bench/memcpy.c || die "cannot build memcpy"
 $CC -O2 -Wall -o "$WORK/bin/forktree" test/bench/forktree.c || die "cannot build forktree"
+$CC -O2 -Wall -Itest/e2e -o "$WORK/bin/tcp_peer" test/e2e/tcp_peer.c || die "cannot build tcp_peer"
 $CC -O2 -Wall -pthread -o "$WORK/bin/manythreads" test/bench/manythreads.c ||
 	die "cannot build manythreads"
 
@@ -387,6 +393,8 @@ for part in $PARTS; do
 	fds) "$ROOT/scripts/bench-fds.sh" || exit 1 ;;
 	tree) tree_bench ;;
 	netlock) "$ROOT/test/bench/netlock" "${BENCH_NETLOCK_ROUNDS:-20}" || exit 1; echo ;;
+	tcp) python3 "$ROOT/scripts/bench-tcp.py" "$CRIU" "$WORK/bin/tcp_peer" \
+		"${BENCH_TCP_ROUNDS:-3}" || exit 1; echo ;;
 	*) die "unknown BENCH_PARTS entry '$part'" ;;
 	esac
 done

@@ -8,8 +8,9 @@
  * then fails as at any other error.
  *
  * Stages criu passes through today (Documentation/rpc.md):
- *   dump:    pre-dump, post-dump
- *   restore: pre-restore, post-restore, pre-resume, post-resume
+ *   dump:    pre-dump, network-lock, network-unlock, post-dump
+ *   restore: pre-restore, post-restore, pre-resume, network-unlock, post-resume
+ *   (the network ones with --tcp-established: criu/dump-net.c, cmd-restore.c)
  * The others are named for the subsystems that will call them.
  */
 #ifndef CRIU_ACTION_H

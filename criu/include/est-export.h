@@ -34,6 +34,8 @@
 #define EST_EXPORT_MOVE		2u
 /* --file-validation filesize: no reg_file_entry.build_id (else every mapped ELF file's and exe's) */
 #define EST_EXPORT_NO_BUILD_ID	4u
+/* EST_EXPORT_NO_NET_LOCK: --network-lock skip (the inventory's network_lock_method) */
+#define EST_EXPORT_NO_NET_LOCK	8u
 
 int est_export(int in_dirfd, int out_dirfd, unsigned int flags);
 

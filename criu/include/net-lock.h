@@ -68,10 +68,15 @@ int net_lock_conns(const struct net_lock_conn *c, size_t nr);
 
 /*
  * Lock the TCP connections (any state but LISTEN and CLOSE) whose sockets
- * the tasks @pids hold open, found through sock_diag; *@nr_locked (may be
- * NULL) gets how many.
+ * the tasks @pids hold open, found through sock_diag, but those whose
+ * other end is a socket of the tasks too or one no task holds (in a
+ * listener's queue): they have no peer outside to keep quiet. *@nr_locked
+ * (may be NULL) gets how many.
  */
 int net_lock_tree_conns(const pid_t *pids, size_t nr, size_t *nr_locked);
+
+/* Whether the socket of inode @ino is held by net_lock_tree_conns()'s lock. */
+bool net_lock_holds(uint64_t ino);
 
 /* Drop this process's lock, if it has one. */
 int net_unlock(void);

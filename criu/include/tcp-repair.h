@@ -50,6 +50,15 @@ static inline bool tcp_conn_state(uint32_t st)
  */
 int inet_dump_release(struct dump_files *d);
 
+/*
+ * Every connection back in repair mode, just before the tree is killed (a
+ * socket closed in repair mode sends nothing and leaves no orphan holding
+ * its addresses). Under the network lock the connections leave repair
+ * mode as soon as they are read (inet_dump(): the lock keeps them as they
+ * were), so that a criu that dies before the commit leaves none in it.
+ */
+int inet_dump_rearm(struct dump_files *d);
+
 /* Repair on or off (TCP_REPAIR_ON, _OFF); -1 logged (@tfd: fd in the task, or -1). */
 int tcp_repair_set(int fd, int tfd, int how);
 /* Repair on, then @ts (queues malloc'ed) from connected socket @fd; -1 logged. */

@@ -301,6 +301,17 @@ CASES = [
     # the peer is the harness, outside the tree (tcp_peer() below)
     ("tcp_peer", prog("tcp_peer"), "tcp_peer", TCP, []),
     ("tcp_peer_leave_running", prog("tcp_peer"), "tcp_peer_running", TCP, []),
+    # the peer sends every millisecond from before the dump to after the
+    # restore: the network lock holds its lines (without it: a reset)
+    ("tcp_peer_gap", prog("tcp_peer"), "tcp_peer_gap", TCP, []),
+    # criu killed with the sockets in repair mode, before the commit: the
+    # guardian takes them out, the lock goes, the tree talks on
+    ("tcp_peer_criu_dies", prog("tcp_peer"), "tcp_peer_dies", TCP, []),
+    # killed after the commit: the tree dies with criu, the guardian keeps
+    # the lock, the restore finds the peer (sending all along) waiting
+    ("tcp_peer_gap_criu_dies", prog("tcp_peer"), "tcp_peer_gap_dies", TCP, []),
+    # no lock kept (as after a reboot): the restore goes without one
+    ("tcp_peer_no_lock", prog("tcp_peer"), "tcp_peer", TCP + ["--network-lock", "skip"], []),
     ("tcp_refuse_fin_wait", prog("tcp_est") + ["finwait"], ("refused", "in state FIN_WAIT"),
      TCP, []),
     ("tcp_refuse_oob", prog("tcp_est") + ["oob"], ("refused", "urgent (out-of-band) data"),
@@ -1297,16 +1308,63 @@ class Peer:
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
 
 
-def tcp_peer(cmd, tmp, dopts, ropts, env, running):
+class Pacer:
+    """A line from the peer every millisecond (one thread) and its echoes
+    checked as they come (another), until stop(): then every echo."""
+
+    def __init__(self, peer):
+        import threading
+        self.peer, self.halt, self.err = peer, threading.Event(), []
+        self.threads = [threading.Thread(target=self.pace), threading.Thread(target=self.check)]
+        for t in self.threads:
+            t.start()
+
+    def pace(self):
+        try:
+            while not self.halt.wait(0.001):
+                self.peer.send()
+        except OSError as e:
+            self.err.append("sending line %d: %s" % (self.peer.sent, e))
+
+    def check(self):
+        try:
+            while not self.err:
+                if self.peer.echoed < self.peer.sent:
+                    self.peer.drain(self.peer.echoed + 1)
+                elif self.halt.is_set():
+                    return
+                else:
+                    time.sleep(0.0005)
+        except (CaseFailed, OSError) as e:
+            self.err.append(str(e))
+
+    def wait_lines(self, n, timeout=20):
+        """Until @n more lines were sent (the peer is sending meanwhile)."""
+        want, end = self.peer.sent + n, time.monotonic() + timeout
+        while self.peer.sent < want and not self.err and time.monotonic() < end:
+            time.sleep(0.001)
+
+    def stop(self):
+        self.halt.set()
+        self.threads[0].join()
+        self.threads[1].join()
+        if self.err:
+            raise CaseFailed(self.err[0])
+
+
+def tcp_peer(cmd, tmp, dopts, ropts, env, mode):
     """The connection of tcp_peer.c to the harness across a dump with
-    --leave-running (lines every millisecond meanwhile, from a thread), or
-    across a dump and a restore (the peer sends nothing while the tree is
-    gone: without a network lock its kernel would answer with a reset)."""
-    import threading
+    --leave-running (mode "running": lines every millisecond meanwhile),
+    across a dump and a restore ("restore": the peer sends nothing while the
+    tree is gone, "gap": lines every millisecond all along, which only the
+    network lock keeps from a reset), or across criu's death with the
+    sockets in repair mode ("dies": before the commit, the tree runs on;
+    "gap_dies": after it, the tree is restored)."""
     ls = socket.socket()
     ls.bind(("127.0.0.1", 0))
     ls.listen(1)
     p = start(cmd + [str(ls.getsockname()[1])], tmp)
+    pacer = None
     try:
         ls.settimeout(20)
         conn, _ = ls.accept()
@@ -1315,45 +1373,43 @@ def tcp_peer(cmd, tmp, dopts, ropts, env, running):
         peer.send(50)
         peer.drain(50)
         imgs = os.path.join(tmp, "imgs")
-        if running:
-            stop, err = threading.Event(), []
-
-            def pace():
-                try:
-                    while not stop.wait(0.001):
-                        peer.send()
-                        peer.drain(peer.sent)
-                except (CaseFailed, OSError) as e:
-                    err.append(str(e))
-            t = threading.Thread(target=pace)
-            t.start()
-            try:
-                dump(p.pid, imgs, ["--leave-running"] + dopts, env)
-                end = time.monotonic() + 0.2
-                while time.monotonic() < end and not err:
-                    time.sleep(0.01)
-            finally:
-                stop.set()
-                t.join()
-            if err:
-                raise CaseFailed(err[0])
-            pid = p.pid
+        if mode in ("running", "gap", "gap_dies"):
+            pacer = Pacer(peer)
+        if mode == "running":
+            dump(p.pid, imgs, ["--leave-running"] + dopts, env)
+            pacer.wait_lines(200)
+        elif mode == "dies":
+            criu_dies_at(p.pid, os.path.join(tmp, "imgs-died"), dopts, env, "before-commit")
+            guard_gone()
         else:
-            dump(p.pid, imgs, dopts, env)
+            if mode == "gap_dies":
+                criu_dies_at(p.pid, imgs, dopts, env, "after-commit")
+            else:
+                dump(p.pid, imgs, dopts, env)
             if p.wait(timeout=20) != -signal.SIGKILL:
                 raise CaseFailed("after dump the task ended with %s" % p.returncode)
             tree_gone(tmp)
+            if pacer:
+                pacer.wait_lines(20)   # the peer sends into the gap
             restore(imgs, ropts, env, p.pid)
-            pid = p.pid
+            if pacer:
+                pacer.wait_lines(200)
+        if pacer:
+            pacer.stop()
+            pacer = None
         peer.send(50)
         peer.drain(peer.sent)
         print("tcp_peer: %d lines, longest gap between echoes %.1f ms" %
               (peer.sent, peer.gap * 1000), file=sys.stderr)
         conn.sendall(b"end\n")
         conn.close()
-        status = p.wait(timeout=30) if running else wait_pid(pid, 30)
+        status = p.wait(timeout=30) if mode in ("running", "dies") else wait_pid(p.pid, 30)
         check_result(tmp, status)
     finally:
+        if pacer:
+            pacer.halt.set()
+            for t in pacer.threads:
+                t.join()
         if p.poll() is None:
             p.kill()
             p.wait()
@@ -1464,8 +1520,8 @@ def run_case(name, cmd, flow, dopts, ropts, env):
         if flow == "redis":
             redis_server(cmd, tmp, dopts, ropts, env)
             return None
-        if flow in ("tcp_peer", "tcp_peer_running"):
-            tcp_peer(cmd, tmp, dopts, ropts, env, flow == "tcp_peer_running")
+        if isinstance(flow, str) and flow.startswith("tcp_peer"):
+            tcp_peer(cmd, tmp, dopts, ropts, env, flow[len("tcp_peer"):].lstrip("_") or "restore")
             return None
         p = start(cmd, tmp)
         pid = p.pid
@@ -1508,7 +1564,9 @@ def run_case(name, cmd, flow, dopts, ropts, env):
             reap_orphans()
         except (OSError, ValueError):
             pass
-        shutil.rmtree(tmp, ignore_errors=True)
+        # E2E_KEEP_TMP=1 keeps the case's directory (logs, images) to look into
+        if not os.environ.get("E2E_KEEP_TMP"):
+            shutil.rmtree(tmp, ignore_errors=True)
         reap_orphans()
 
 
@@ -1612,6 +1670,36 @@ def untouched(tmp, what):
 CRIU_DIES = {"criu_dies": "during-kill", "criu_dies_committed": "after-commit"}
 
 
+def guard_gone(timeout=10):
+    """Until no guardian of a dump (criu/tcp-guard.c) runs: it outlives criu
+    for the moment it takes to put the sockets back."""
+    end = time.monotonic() + timeout
+    while True:
+        left = []
+        for d in os.listdir("/proc"):
+            try:
+                st = open("/proc/%s/stat" % d).read() if d.isdigit() else ""
+                if "(criu-tcp-guard) " in st and st.rsplit(") ", 1)[1][0] != "Z":
+                    left.append(d)
+            except OSError:
+                pass
+        if not left:
+            return
+        if time.monotonic() > end:
+            raise CaseFailed("the guardian %s is still running" % left)
+        time.sleep(0.002)
+
+
+def criu_dies_at(pid, imgs, opts, env, point):
+    """A dump into @imgs where criu SIGKILLs itself at @point."""
+    os.makedirs(imgs)
+    rc, out = criu(["dump", "-t", str(pid), "-D", imgs, "-o", "dump.log", "-v4"] + opts,
+                   imgs, dict(env, CRIU_FAULT="die-" + point))
+    if rc != -signal.SIGKILL or "fault injected at %s" % point not in open(
+            os.path.join(imgs, "dump.log")).read():
+        raise CaseFailed("criu told to die at %s: exit %d %s" % (point, rc, out[:200]))
+
+
 def criu_dies(pid, tmp, opts, env, after):
     """criu SIGKILLed just before the images are committed leaves the tree
     running untouched and no inventory; SIGKILLed at `after` (a point past
@@ -1619,12 +1707,7 @@ def criu_dies(pid, tmp, opts, env, after):
     (PTRACE_O_EXITKILL). Returns the images of the second dump."""
     for point, imgs in (("before-commit", "imgs-died"), (after, "imgs")):
         imgs = os.path.join(tmp, imgs)
-        os.makedirs(imgs)
-        rc, out = criu(["dump", "-t", str(pid), "-D", imgs, "-o", "dump.log", "-v4"] + opts,
-                       imgs, dict(env, CRIU_FAULT="die-" + point))
-        if rc != -signal.SIGKILL or "fault injected at %s" % point not in open(
-                os.path.join(imgs, "dump.log")).read():
-            raise CaseFailed("criu told to die at %s: exit %d %s" % (point, rc, out[:200]))
+        criu_dies_at(pid, imgs, opts, env, point)
         if point == "before-commit":
             if os.path.exists(os.path.join(imgs, "inventory.img")):
                 raise CaseFailed("criu died before the commit and left an inventory")

@@ -238,6 +238,7 @@ static int pair_open(struct pair *p)
 	struct sockaddr_storage ss;
 	socklen_t len;
 	int lfd, tree, cmd[2], ans[2];
+	char c;
 
 	local_sockaddr(p, &ss, &len);
 	lfd = socket(p->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -258,6 +259,9 @@ static int pair_open(struct pair *p)
 		close(p->peer);
 		close(cmd[1]);
 		close(ans[0]);
+		/* ready: only its own end left (a lock skips a pair held whole) */
+		if (write(ans[1], "r", 1) != 1)
+			_exit(1);
 		child_loop(tree, cmd[0], ans[1]);
 	}
 	close(tree);
@@ -265,7 +269,7 @@ static int pair_open(struct pair *p)
 	close(ans[1]);
 	p->cmd = cmd[1];
 	p->ans = ans[0];
-	return 0;
+	return read(p->ans, &c, 1) == 1 ? 0 : -1;
 }
 
 static int ask(struct pair *p, char c, void *out, size_t len)
