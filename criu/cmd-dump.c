@@ -442,6 +442,54 @@ static int finish(struct dump_tree *tr)
 	return dump_tree_kill(tr);
 }
 
+static int check_args(const struct cr_options *o)
+{
+	if (o->tree_pid <= 0) {
+		pr_err("dump needs the pid of the process (-t PID)");
+		return -1;
+	}
+	if (o->leave_running && o->leave_stopped) {
+		pr_err("--leave-running and --leave-stopped exclude each other");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Everything collected: our images, the inventory, then the conversion
+ * moved into the images dir (the commit point, inventory.img last), and
+ * the statistics. From the commit on, criu's death kills the tree.
+ */
+static int commit(struct dump_tree *tr, struct dump_out *out, uint64_t t_frozen)
+{
+	const struct cr_options *o = tr->o;
+
+	if (write_all(tr))
+		return -1;
+	dump_phase(&tr->stats, "write");
+	if (dump_fault(o, "before-inventory") || write_inventory(tr))
+		return -1;
+	dump_phase(&tr->stats, "inventory");
+	dump_fault_die(o, "before-commit");
+	if (dump_out_commit(out, (o->image_ext ? EST_EXPORT_EXT : 0) |
+				 (opts_build_id(o) ? 0 : EST_EXPORT_NO_BUILD_ID) |
+				 (dump_net_skipped(o) ? EST_EXPORT_NO_NET_LOCK : 0)))
+		return -1;
+	/* committed: from here criu's death must not leave half a tree running */
+	if (!o->leave_running && !o->leave_stopped)
+		dump_tree_exitkill(tr);
+	dump_net_committed(tr);	/* logged; criu's death then unlocks, the tree gone */
+	dump_fault_die(o, "after-commit");
+	dump_phase(&tr->stats, "export");
+	/* the images are in place: the tree was frozen until now */
+	if (!o->leave_running)
+		tr->stats.frozen_us = dump_now_us() - t_frozen;
+	sum_stats(tr);
+	if (write_stats(tr, out->workfd))
+		pr_warn("could not write stats-dump");
+	return 0;
+}
+
 int cmd_dump(struct cr_options *o)
 {
 	struct dump_out out;
@@ -451,14 +499,8 @@ int cmd_dump(struct cr_options *o)
 
 	memset(&tr, 0, sizeof(tr));
 	tr.o = o;
-	if (o->tree_pid <= 0) {
-		pr_err("dump needs the pid of the process (-t PID)");
+	if (check_args(o))
 		return -1;
-	}
-	if (o->leave_running && o->leave_stopped) {
-		pr_err("--leave-running and --leave-stopped exclude each other");
-		return -1;
-	}
 	/* our images go to a scratch dir; the images dir gets their conversion */
 	if (dump_out_begin(&out, o->images_dir, o->work_dir)) {
 		dump_out_end(&out);
@@ -507,29 +549,8 @@ int cmd_dump(struct cr_options *o)
 		tr.stats.frozen_us = dump_now_us() - t_frozen;
 		dump_phase(&tr.stats, "detach");
 	}
-	if (write_all(&tr))
+	if (commit(&tr, &out, t_frozen))
 		goto fail;
-	dump_phase(&tr.stats, "write");
-	if (dump_fault(o, "before-inventory") || write_inventory(&tr))
-		goto fail;
-	dump_phase(&tr.stats, "inventory");
-	dump_fault_die(o, "before-commit");
-	if (dump_out_commit(&out, (o->image_ext ? EST_EXPORT_EXT : 0) |
-				  (opts_build_id(o) ? 0 : EST_EXPORT_NO_BUILD_ID) |
-				  (dump_net_skipped(o) ? EST_EXPORT_NO_NET_LOCK : 0)))
-		goto fail;
-	/* committed: from here criu's death must not leave half a tree running */
-	if (!o->leave_running && !o->leave_stopped)
-		dump_tree_exitkill(&tr);
-	dump_net_committed(&tr);	/* logged; criu's death then unlocks, the tree gone */
-	dump_fault_die(o, "after-commit");
-	dump_phase(&tr.stats, "export");
-	/* the images are in place: the tree was frozen until now */
-	if (!o->leave_running)
-		tr.stats.frozen_us = dump_now_us() - t_frozen;
-	sum_stats(&tr);
-	if (write_stats(&tr, out.workfd))
-		pr_warn("could not write stats-dump");
 	pr_info("dump of the tree of %d (%zu processes) complete", o->tree_pid, tr.nr);
 	if (run_action(o, ACT_POST_DUMP, o->tree_pid))
 		goto fail;
