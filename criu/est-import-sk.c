@@ -4,7 +4,8 @@
  * socket of the kind, as our dump keeps them), the name of a unix socket,
  * and inet sockets (files.img INETSK): TCP listening, closed or
  * established (its tcp-stream-<hex inode>.img: the stream and both queues;
- * none: dumped with --tcp-close), UDP bound and/or connected. Everything
+ * none: dumped with --tcp-close), UDP and UDP-Lite bound and/or connected,
+ * shut down or not. Everything
  * else - other TCP states, raw IP options, socket filters, other
  * namespaces - is refused.
  */
@@ -325,10 +326,11 @@ static int ip_tcp_opts(struct inet_out *o, const Est__InetSkEntry *s)
 static int inet_kind(const struct imp *im, const Est__InetSkEntry *s)
 {
 	bool tcp = s->type == SOCK_STREAM && s->proto == IPPROTO_TCP;
-	bool udp = s->type == SOCK_DGRAM && s->proto == IPPROTO_UDP;
+	bool udp = s->type == SOCK_DGRAM &&
+		   (s->proto == IPPROTO_UDP || s->proto == IPPROTO_UDPLITE);
 
 	if ((s->family != AF_INET && s->family != AF_INET6) || (!tcp && !udp)) {
-		pr_err("not supported yet: files.img: inet socket %u: family %u, type %u, protocol %u (TCP and UDP over IPv4 and IPv6 only)",
+		pr_err("not supported yet: files.img: inet socket %u: family %u, type %u, protocol %u (TCP, UDP and UDP-Lite over IPv4 and IPv6 only)",
 		       s->id, s->family, s->type, s->proto);
 		return -1;
 	}
@@ -339,8 +341,8 @@ static int inet_kind(const struct imp *im, const Est__InetSkEntry *s)
 		return -1;
 	}
 	/* a half-closed connection's shutdown: it is restored closed (--tcp-close) */
-	if (s->has_shutdown && s->shutdown && !(tcp && s->state == ISK_CONNECTED &&
-						 s->shutdown == EST_SHUT_READ) &&
+	if (s->has_shutdown && s->shutdown && !udp && !(tcp && s->state == ISK_CONNECTED &&
+							 s->shutdown == EST_SHUT_READ) &&
 	    !(tcp && s->state != ISK_CONNECTED && tcp_conn_state(s->state))) {
 		pr_err("not supported yet: files.img: inet socket %u: shut down (%u) in state %u",
 		       s->id, s->shutdown, s->state);
@@ -505,7 +507,7 @@ ProtobufCMessage *imp_conv_inet(struct imp *im, const Est__FileEntry *f)
 		o->e.has_backlog = true;
 		o->e.backlog = s->backlog;
 	}
-	if (s->has_shutdown && s->shutdown && s->state == ISK_CONNECTED) {
+	if (s->has_shutdown && s->shutdown && (s->state == ISK_CONNECTED || s->proto != IPPROTO_TCP)) {
 		o->e.has_shutdown = true;
 		o->e.shutdown = s->shutdown;
 	}

@@ -272,8 +272,8 @@ static const struct opt_def opt_defs[] = {
 	SETF(SOL_TCP, TCP_WINDOW_CLAMP, INT, OPT_LATE),	/* after SO_RCVLOWAT, which moves it */
 
 	SET(SOL_UDP, UDP_CORK, INT),
-	NONE(SOL_UDP, UDPLITE_SEND_CSCOV, "UDP-Lite only: reads 0 on UDP"),
-	NONE(SOL_UDP, UDPLITE_RECV_CSCOV, "UDP-Lite only: reads 0 on UDP"),
+	SET(SOL_UDP, UDPLITE_SEND_CSCOV, INT),	/* UDP-Lite only: reads 0 on UDP */
+	SET(SOL_UDP, UDPLITE_RECV_CSCOV, INT),
 	REFUSE(SOL_UDP, UDP_ENCAP, INT, "UDP encapsulation"),
 	SET(SOL_UDP, UDP_NO_CHECK6_TX, INT),
 	SET(SOL_UDP, UDP_NO_CHECK6_RX, INT),
@@ -449,7 +449,7 @@ static bool udp_counter(const struct opt_def *o, int proto, const struct sk_opt_
 {
 	uint32_t tsflags = 0;
 
-	if (!(o->flags & OPT_COUNTER) || proto != IPPROTO_UDP)
+	if (!(o->flags & OPT_COUNTER) || (proto != IPPROTO_UDP && proto != IPPROTO_UDPLITE))
 		return false;
 	if (o->how != HOW_BYTES)
 		return v->i != 0;

@@ -5,6 +5,8 @@
  *   pending   a unix listener with a connection not accepted yet
  *   tcp       a TCP listener with a connection not accepted yet
  *   udp       a UDP socket with a datagram queued
+ *   udpdisc   a UDP socket with a datagram queued, disconnected from the port
+ *             connect() bound it to (in no table sock_diag walks)
  *   netlink   a netlink socket (another family)
  *   self      a unix datagram socket connected to itself
  *   oob       a unix stream socket with an out-of-band byte queued
@@ -121,6 +123,19 @@ static void setup(const char *mode)
 		    getsockname(fds[0], (struct sockaddr *)&a, &len) ||
 		    connect(fds[1], (struct sockaddr *)&a, len) ||
 		    (type == SOCK_DGRAM && send(fds[1], "dgram", 5, 0) != 5))
+			e2e_fail("setup: %s", strerror(errno));
+	} else if (!strcmp(mode, "udpdisc")) {
+		struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+		struct pollfd in = { .events = POLLIN };
+
+		in.fd = fds[0] = socket(AF_INET, SOCK_DGRAM, 0);
+		fds[1] = socket(AF_INET, SOCK_DGRAM, 0);
+		if (bind(fds[1], (struct sockaddr *)&a, len) ||
+		    getsockname(fds[1], (struct sockaddr *)&a, &len) ||
+		    connect(fds[0], (struct sockaddr *)&a, len) ||
+		    getsockname(fds[0], (struct sockaddr *)&a, &len) ||
+		    sendto(fds[1], "dgram", 5, 0, (struct sockaddr *)&a, len) != 5 ||
+		    poll(&in, 1, 10000) != 1 || connect(fds[0], &unspec, sizeof(unspec)))
 			e2e_fail("setup: %s", strerror(errno));
 	} else if (!strcmp(mode, "udpcork") || !strcmp(mode, "udpmore")) {
 		int one = 1, cork = mode[3] == 'c';
@@ -259,7 +274,7 @@ static void check(const char *mode)
 		fd = accept(fds[0], NULL, NULL);
 		if (fd < 0 || write(fds[1], "x", 1) != 1 || read(fd, buf, 1) != 1)
 			e2e_fail("the pending connection is lost: %s", strerror(errno));
-	} else if (!strcmp(mode, "udp")) {
+	} else if (!strcmp(mode, "udp") || !strcmp(mode, "udpdisc")) {
 		if (recv(fds[0], buf, sizeof(buf), MSG_DONTWAIT) != 5 || memcmp(buf, "dgram", 5))
 			e2e_fail("the queued datagram is lost");
 	} else if (!strcmp(mode, "udpcork") || !strcmp(mode, "udpmore")) {
