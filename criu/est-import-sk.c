@@ -6,7 +6,7 @@
  * established (its tcp-stream-<hex inode>.img: the stream and both queues;
  * none: dumped with --tcp-close), UDP and UDP-Lite bound and/or connected,
  * shut down or not. Everything
- * else - other TCP states, raw IP options, socket filters, other
+ * else - other TCP states, raw IP options, socket filters over BPF_MAXINSNS, other
  * namespaces - is refused.
  */
 #include <fcntl.h>
@@ -17,6 +17,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <linux/filter.h>
 
 #define LOG_PREFIX "est-import: "
 #include "est-import-int.h"
@@ -53,12 +54,12 @@ int imp_sk_opts(struct imp_sk_opts *o, const Est__SkOptsEntry *s, int family, in
 	size_t bufs;
 
 	o->n = 0;
-	if (s->n_so_filter || (!tcp && (s->has_tcp_keepcnt || s->has_tcp_keepidle ||
-					s->has_tcp_keepintvl)) ||
+	if (s->n_so_filter > BPF_MAXINSNS || (!tcp && (s->has_tcp_keepcnt || s->has_tcp_keepidle ||
+							s->has_tcp_keepintvl)) ||
 	    s->so_snd_tmo_sec > (1u << 31) || s->so_rcv_tmo_sec > (1u << 31) ||
 	    s->so_snd_tmo_usec >= 1000000 || s->so_rcv_tmo_usec >= 1000000 ||
 	    (s->so_bound_dev && (!*s->so_bound_dev || strlen(s->so_bound_dev) >= 16))) {
-		pr_err("not supported yet: files.img: socket %u: a filter, TCP options on another protocol or an out-of-range option",
+		pr_err("not supported yet: files.img: socket %u: a filter over BPF_MAXINSNS, TCP options on another protocol or an out-of-range option",
 		       id);
 		return -1;
 	}
@@ -67,6 +68,13 @@ int imp_sk_opts(struct imp_sk_opts *o, const Est__SkOptsEntry *s, int family, in
 	if ((int)s->so_rcvbuf != est_sk_default_buf(family, type, proto, SO_RCVBUF))
 		add(o, SOL_SOCKET, SO_RCVBUF, s->so_rcvbuf);
 	bufs = o->n;
+	if (s->n_so_filter) {	/* checked by the option list's reader */
+		add(o, SOL_SOCKET, SO_GET_FILTER, (int64_t)s->n_so_filter);
+		o->opt[o->n - 1].has_data = true;
+		o->opt[o->n - 1].data.len = s->n_so_filter * sizeof(struct sock_filter);
+		memcpy(o->filter, s->so_filter, o->opt[o->n - 1].data.len);
+		o->opt[o->n - 1].data.data = (uint8_t *)o->filter;
+	}
 	if (snd)
 		add(o, SOL_SOCKET, SO_SNDTIMEO_OLD, snd);
 	if (rcv)
