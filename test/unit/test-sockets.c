@@ -318,6 +318,8 @@ static const struct kind kinds[] = {
 	{ AF_INET6, SOCK_STREAM, IPPROTO_TCP, "tcp6" },
 	{ AF_INET, SOCK_DGRAM, IPPROTO_UDP, "udp4" },
 	{ AF_INET6, SOCK_DGRAM, IPPROTO_UDP, "udp6" },
+	{ AF_INET, SOCK_DGRAM, IPPROTO_UDPLITE, "udplite4" },
+	{ AF_INET6, SOCK_DGRAM, IPPROTO_UDPLITE, "udplite6" },
 };
 
 /*
