@@ -15,6 +15,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <linux/filter.h>
 #include <sys/socket.h>
 
 #define LOG_PREFIX "est-export: "
@@ -48,6 +49,7 @@ struct opts_out {
 	Est__TcpOptsEntry tcp;
 	bool has_v6only, v6only;
 	char dev[IFNAMSIZ];
+	uint64_t filter[BPF_MAXINSNS];	/* so_filter: one struct sock_filter a word */
 };
 
 struct sk_ctx {
@@ -96,6 +98,11 @@ static int sol_socket(struct opts_out *o, const SkOpt *p, bool *snd, bool *rcv)
 		if (!(v >> 32))
 			return 0;
 		s->has_so_linger = true, s->so_linger = (uint32_t)v;
+		return 1;
+	case SO_GET_FILTER:	/* checked on reading: 1 to BPF_MAXINSNS instructions */
+		s->n_so_filter = p->data.len / sizeof(struct sock_filter);
+		memcpy(o->filter, p->data.data, s->n_so_filter * sizeof(struct sock_filter));
+		s->so_filter = o->filter;
 		return 1;
 	case SO_BINDTODEVICE:
 		if (!p->has_data || !p->data.len || p->data.len >= sizeof(o->dev) ||

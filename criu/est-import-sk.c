@@ -4,8 +4,9 @@
  * socket of the kind, as our dump keeps them), the name of a unix socket,
  * and inet sockets (files.img INETSK): TCP listening, closed or
  * established (its tcp-stream-<hex inode>.img: the stream and both queues;
- * none: dumped with --tcp-close), UDP bound and/or connected. Everything
- * else - other TCP states, raw IP options, socket filters, other
+ * none: dumped with --tcp-close), UDP and UDP-Lite bound and/or connected,
+ * shut down or not. Everything
+ * else - other TCP states, raw IP options, socket filters over BPF_MAXINSNS, other
  * namespaces - is refused.
  */
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <linux/filter.h>
 
 #define LOG_PREFIX "est-import: "
 #include "est-import-int.h"
@@ -52,12 +54,12 @@ int imp_sk_opts(struct imp_sk_opts *o, const Est__SkOptsEntry *s, int family, in
 	size_t bufs;
 
 	o->n = 0;
-	if (s->n_so_filter || (!tcp && (s->has_tcp_keepcnt || s->has_tcp_keepidle ||
-					s->has_tcp_keepintvl)) ||
+	if (s->n_so_filter > BPF_MAXINSNS || (!tcp && (s->has_tcp_keepcnt || s->has_tcp_keepidle ||
+							s->has_tcp_keepintvl)) ||
 	    s->so_snd_tmo_sec > (1u << 31) || s->so_rcv_tmo_sec > (1u << 31) ||
 	    s->so_snd_tmo_usec >= 1000000 || s->so_rcv_tmo_usec >= 1000000 ||
 	    (s->so_bound_dev && (!*s->so_bound_dev || strlen(s->so_bound_dev) >= 16))) {
-		pr_err("not supported yet: files.img: socket %u: a filter, TCP options on another protocol or an out-of-range option",
+		pr_err("not supported yet: files.img: socket %u: a filter over BPF_MAXINSNS, TCP options on another protocol or an out-of-range option",
 		       id);
 		return -1;
 	}
@@ -66,6 +68,13 @@ int imp_sk_opts(struct imp_sk_opts *o, const Est__SkOptsEntry *s, int family, in
 	if ((int)s->so_rcvbuf != est_sk_default_buf(family, type, proto, SO_RCVBUF))
 		add(o, SOL_SOCKET, SO_RCVBUF, s->so_rcvbuf);
 	bufs = o->n;
+	if (s->n_so_filter) {	/* checked by the option list's reader */
+		add(o, SOL_SOCKET, SO_GET_FILTER, (int64_t)s->n_so_filter);
+		o->opt[o->n - 1].has_data = true;
+		o->opt[o->n - 1].data.len = s->n_so_filter * sizeof(struct sock_filter);
+		memcpy(o->filter, s->so_filter, o->opt[o->n - 1].data.len);
+		o->opt[o->n - 1].data.data = (uint8_t *)o->filter;
+	}
 	if (snd)
 		add(o, SOL_SOCKET, SO_SNDTIMEO_OLD, snd);
 	if (rcv)
@@ -325,10 +334,11 @@ static int ip_tcp_opts(struct inet_out *o, const Est__InetSkEntry *s)
 static int inet_kind(const struct imp *im, const Est__InetSkEntry *s)
 {
 	bool tcp = s->type == SOCK_STREAM && s->proto == IPPROTO_TCP;
-	bool udp = s->type == SOCK_DGRAM && s->proto == IPPROTO_UDP;
+	bool udp = s->type == SOCK_DGRAM &&
+		   (s->proto == IPPROTO_UDP || s->proto == IPPROTO_UDPLITE);
 
 	if ((s->family != AF_INET && s->family != AF_INET6) || (!tcp && !udp)) {
-		pr_err("not supported yet: files.img: inet socket %u: family %u, type %u, protocol %u (TCP and UDP over IPv4 and IPv6 only)",
+		pr_err("not supported yet: files.img: inet socket %u: family %u, type %u, protocol %u (TCP, UDP and UDP-Lite over IPv4 and IPv6 only)",
 		       s->id, s->family, s->type, s->proto);
 		return -1;
 	}
@@ -339,8 +349,8 @@ static int inet_kind(const struct imp *im, const Est__InetSkEntry *s)
 		return -1;
 	}
 	/* a half-closed connection's shutdown: it is restored closed (--tcp-close) */
-	if (s->has_shutdown && s->shutdown && !(tcp && s->state == ISK_CONNECTED &&
-						 s->shutdown == EST_SHUT_READ) &&
+	if (s->has_shutdown && s->shutdown && !udp && !(tcp && s->state == ISK_CONNECTED &&
+							 s->shutdown == EST_SHUT_READ) &&
 	    !(tcp && s->state != ISK_CONNECTED && tcp_conn_state(s->state))) {
 		pr_err("not supported yet: files.img: inet socket %u: shut down (%u) in state %u",
 		       s->id, s->shutdown, s->state);
@@ -505,7 +515,7 @@ ProtobufCMessage *imp_conv_inet(struct imp *im, const Est__FileEntry *f)
 		o->e.has_backlog = true;
 		o->e.backlog = s->backlog;
 	}
-	if (s->has_shutdown && s->shutdown && s->state == ISK_CONNECTED) {
+	if (s->has_shutdown && s->shutdown && (s->state == ISK_CONNECTED || s->proto != IPPROTO_TCP)) {
 		o->e.has_shutdown = true;
 		o->e.shutdown = s->shutdown;
 	}

@@ -2,8 +2,8 @@
  * TCP and UDP sockets (images/sk-inet.proto), IPv4 and IPv6: TCP listening
  * (address, port, backlog, IPV6_V6ONLY, options), closed (bound or not) or
  * established (--tcp-established: its stream through repair mode,
- * criu/tcp-repair.c; both ends in the dump are made together), UDP bound
- * and/or connected.
+ * criu/tcp-repair.c; both ends in the dump are made together), UDP and
+ * UDP-Lite unbound, bound and/or connected, shut down or not.
  *
  * Dump: the state from TCP_INFO (closed TCP sockets are in no table
  * sock_diag walks), the addresses from getsockname()/getpeername(), the
@@ -16,7 +16,7 @@
  * ESTABLISHED (an established one without --tcp-established or
  * --tcp-close), listening sockets with connections not accepted yet
  * (unless --skip-in-flight drops them), UDP sockets with datagrams
- * queued, unsent corked data or shut down, multicast group memberships
+ * queued or unsent corked data, multicast group memberships
  * (and what criu/files-sock.c refuses for every socket).
  */
 #include <errno.h>
@@ -29,9 +29,11 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <linux/sock_diag.h>
 #include <linux/sockios.h>
 
 #define LOG_PREFIX "inet: "
@@ -49,6 +51,13 @@
 #define ISK_CLOSE	7	/* TCP_CLOSE */
 #define ISK_CONNECTED	1	/* TCP_ESTABLISHED; a connected UDP socket */
 #define ISK_MAX_BACKLOG	(1u << 20)
+#define ISK_SHUT_RD	1	/* sk_shutdown bits, as sock_diag and the image keep them */
+#define ISK_SHUT_WR	2
+
+static bool is_udp(uint32_t proto)
+{
+	return proto == IPPROTO_UDP || proto == IPPROTO_UDPLITE;
+}
 
 static const char *const tcp_states[] = {
 	"?", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT",
@@ -86,7 +95,7 @@ static bool inet_match(const struct fd_probe *p)
 	if (family != AF_INET && family != AF_INET6)
 		return false;
 	return (type == SOCK_STREAM && proto == IPPROTO_TCP) ||
-	       (type == SOCK_DGRAM && proto == IPPROTO_UDP);
+	       (type == SOCK_DGRAM && is_udp((uint32_t)proto));
 }
 
 /* Address and port of a sockaddr as the image keeps them. */
@@ -133,7 +142,7 @@ static int dump_addrs(const struct fd_probe *p, int fd, InetSkEntry *e)
 		pr_perror("fd %d: getpeername", p->fd);
 		return -1;
 	}
-	if (e->proto == IPPROTO_UDP)
+	if (is_udp(e->proto))
 		e->state = ISK_CONNECTED;
 	e->has_dst_addr = e->has_dst_port = true;
 	return put_addr(&ss, &e->dst_addr, &e->dst_port);
@@ -164,6 +173,35 @@ static int tcp_state(const struct fd_probe *p, int fd, InetSkEntry *e)
 	return -1;
 }
 
+/*
+ * A UDP socket in no table sock_diag walks (never bound, or disconnected
+ * from a port it did not bind itself): its queue from SO_MEMINFO, its
+ * shutdown from poll() on criu's copy. poll() tells a read shutdown
+ * (POLLRDHUP) and both ways (POLLHUP); a write shutdown alone shows nowhere
+ * without sending, which would bind the socket (audit.md).
+ */
+static int unbound_udp(const struct fd_probe *p, InetSkEntry *e)
+{
+	uint32_t mem[SK_MEMINFO_VARS] = { 0 };
+	socklen_t len = sizeof(mem);
+	struct pollfd pfd = { p->local, POLLRDHUP, 0 };
+
+	if (getsockopt(p->local, SOL_SOCKET, SO_MEMINFO, mem, &len) || poll(&pfd, 1, 0) < 0) {
+		pr_perror("fd %d: SO_MEMINFO or poll", p->fd);
+		return -1;
+	}
+	if (mem[SK_MEMINFO_RMEM_ALLOC]) {
+		pr_err("fd %d: UDP socket with datagrams queued (%u bytes of its receive buffer): "
+		       "not supported yet", p->fd, mem[SK_MEMINFO_RMEM_ALLOC]);
+		return -1;
+	}
+	if (pfd.revents & POLLRDHUP) {
+		e->has_shutdown = true;
+		e->shutdown = pfd.revents & POLLHUP ? ISK_SHUT_RD | ISK_SHUT_WR : ISK_SHUT_RD;
+	}
+	return 0;
+}
+
 /* What sock_diag knows: the backlog, pending connections, queued bytes. */
 static int dump_diag(struct inet_dump *id, const struct fd_probe *p, InetSkEntry *e)
 {
@@ -174,8 +212,10 @@ static int dump_diag(struct inet_dump *id, const struct fd_probe *p, InetSkEntry
 	if (err)
 		return -1;
 	if (!s) {
-		if (e->state == ISK_CLOSE && (e->proto == IPPROTO_TCP || !e->src_port))
-			return 0;	/* closed TCP, unbound UDP: in no table sock_diag walks */
+		if (e->state == ISK_CLOSE && e->proto == IPPROTO_TCP)
+			return 0;	/* closed TCP: in no table sock_diag walks */
+		if (e->state == ISK_CLOSE && !e->src_port)
+			return unbound_udp(p, e);
 		pr_err("fd %d: sock_diag does not list socket %llu", p->fd,
 		       (unsigned long long)p->st.st_ino);
 		return -1;
@@ -201,10 +241,14 @@ static int dump_diag(struct inet_dump *id, const struct fd_probe *p, InetSkEntry
 		e->has_shutdown = true;		/* SHUT_RD: SHUT_WR is no longer ESTABLISHED */
 		e->shutdown = s->shutdown;
 	}
-	if (e->proto == IPPROTO_UDP && (s->rqueue || s->shutdown)) {
-		pr_err("fd %d: UDP socket with datagrams queued (%u bytes of its receive buffer) "
-		       "or shut down (%u): not supported yet", p->fd, s->rqueue, s->shutdown);
+	if (is_udp(e->proto) && s->rqueue) {
+		pr_err("fd %d: UDP socket with datagrams queued (%u bytes of its receive buffer): "
+		       "not supported yet", p->fd, s->rqueue);
 		return -1;
+	}
+	if (is_udp(e->proto) && s->shutdown) {
+		e->has_shutdown = true;
+		e->shutdown = s->shutdown;
 	}
 	return 0;
 }
@@ -219,7 +263,7 @@ static int check_unsent(const struct fd_probe *p, int fd, const InetSkEntry *e)
 	const struct timespec tick = { 0, 5 * 1000 * 1000 };
 	int outq = 0, i;
 
-	if (e->proto != IPPROTO_UDP)
+	if (!is_udp(e->proto))
 		return 0;
 	for (i = 0; i < 20; i++) {
 		if (ioctl(fd, SIOCOUTQ, &outq)) {
@@ -314,7 +358,7 @@ static int check_groups_in(const struct fd_probe *p, int fd, bool v6)
 
 static int check_groups(const struct fd_probe *p, int fd, const InetSkEntry *e)
 {
-	if (e->proto != IPPROTO_UDP)
+	if (!is_udp(e->proto))
 		return 0;	/* TCP sockets cannot join groups */
 	return check_groups_in(p, fd, false) ||
 	       (e->family == AF_INET6 && check_groups_in(p, fd, true)) ? -1 : 0;
@@ -513,10 +557,10 @@ static int inet_validate(const ProtobufCMessage *m, uint32_t *id)
 {
 	const InetSkEntry *e = (const InetSkEntry *)m;
 	bool tcp = e->type == SOCK_STREAM && e->proto == IPPROTO_TCP;
-	bool udp = e->type == SOCK_DGRAM && e->proto == IPPROTO_UDP;
+	bool udp = e->type == SOCK_DGRAM && is_udp(e->proto);
 
 	if ((e->family != AF_INET && e->family != AF_INET6) || (!tcp && !udp))
-		return bad(e, "not TCP or UDP over IPv4 or IPv6");
+		return bad(e, "not TCP, UDP or UDP-Lite over IPv4 or IPv6");
 	if (tcp ? e->state != ISK_LISTEN && e->state != ISK_CLOSE && !tcp_conn_state(e->state) :
 		  e->state != ISK_CONNECTED && e->state != ISK_CLOSE)
 		return bad(e, "state out of range");
@@ -524,7 +568,8 @@ static int inet_validate(const ProtobufCMessage *m, uint32_t *id)
 		return bad(e, "a TCP stream on a socket not connected");
 	if (e->stream && tcp_stream_check(e->stream))
 		return bad(e, tcp_stream_check(e->stream));
-	if (e->has_shutdown && (!tcp || e->state != ISK_CONNECTED || e->shutdown & ~1u))
+	if (e->has_shutdown && (udp ? e->shutdown & ~(uint32_t)(ISK_SHUT_RD | ISK_SHUT_WR) :
+				      e->state != ISK_CONNECTED || e->shutdown & ~1u))
 		return bad(e, "a shutdown out of place");
 	if ((e->state == ISK_LISTEN) != e->has_backlog || e->backlog > ISK_MAX_BACKLOG)
 		return bad(e, "backlog missing or out of range");
@@ -592,6 +637,12 @@ static int setup(int fd, const InetSkEntry *e)
 	    connect(fd, (struct sockaddr *)&ss, make_addr(e, &e->dst_addr, e->dst_port, &ss))) {
 		pr_perror("inet socket %u: connect to %s", e->id,
 			  addr_str(e, &e->dst_addr, e->dst_port, buf, sizeof(buf)));
+		return -1;
+	}
+	/* an unconnected socket answers ENOTCONN but is shut down all the same */
+	if (e->has_shutdown && e->shutdown && shutdown(fd, (int)e->shutdown - 1) &&
+	    errno != ENOTCONN) {
+		pr_perror("inet socket %u: shutdown(%u)", e->id, e->shutdown - 1);
 		return -1;
 	}
 	if (sk_opts_restore(fd, e->opts, e->n_opts, true))

@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <linux/filter.h>
 #include <linux/net_tstamp.h>
 
 #define LOG_PREFIX "socket: "
@@ -47,7 +48,8 @@
  *   U64     a 64-bit value (SO_MAX_PACING_RATE);
  *   BYTES   a small struct or key, kept as the bytes getsockopt gave;
  *   STR     a name (an interface, a congestion control), up to its NUL;
- *   FILTER  the number of classic filter instructions (eBPF: unreadable).
+ *   FILTER  a classic filter: its number of instructions, the program kept
+ *           as bytes (SO_GET_FILTER reads it back; eBPF: unreadable, -1).
  * What the dump does when it differs from a fresh socket of the same kind:
  *   SET     keep it; restore sets it again (table order);
  *   REFUSE  refuse the dump: "socket option X ...: not supported yet";
@@ -56,7 +58,8 @@
  *           socket (reading SO_ERROR would clear it).
  * LATE rows are set after bind/listen/connect and after a unix socket's
  * queue is sent again (buffer sizes, SO_PASSCRED, which would autobind a
- * sender); WITHBUF rows are kept whenever a buffer size is (SO_BUF_LOCK:
+ * sender, the filter, which would sift the queue, and SO_LOCK_FILTER after
+ * it); WITHBUF rows are kept whenever a buffer size is (SO_BUF_LOCK:
  * setting a size locks it, SO_BUF_LOCK then says what stays locked);
  * ALWAYS rows are kept even when equal to the default here: IPV6_V6ONLY,
  * whose default is a sysctl that decides what bind() takes, and the unix
@@ -110,7 +113,7 @@ static const struct opt_def opt_defs[] = {
 	SET(SOL_SOCKET, SO_RCVTIMEO_OLD, TV),
 	SET(SOL_SOCKET, SO_SNDTIMEO_OLD, TV),
 	SET(SOL_SOCKET, SO_BINDTODEVICE, STR),
-	REFUSE(SOL_SOCKET, SO_GET_FILTER, FILTER, "a socket filter (SO_ATTACH_FILTER/SO_ATTACH_BPF)"),
+	SETW(SOL_SOCKET, SO_GET_FILTER, FILTER, OPT_LATE, "an eBPF socket filter (SO_ATTACH_BPF)"),
 	NONE(SOL_SOCKET, SO_PEERNAME, "the peer's address, read-only"),
 	SET(SOL_SOCKET, SO_TIMESTAMP_OLD, INT),
 	NONE(SOL_SOCKET, SO_ACCEPTCONN, "read-only: listening"),
@@ -126,7 +129,7 @@ static const struct opt_def opt_defs[] = {
 	SET(SOL_SOCKET, SO_WIFI_STATUS, INT),
 	SET(SOL_SOCKET, SO_PEEK_OFF, INT),
 	SET(SOL_SOCKET, SO_NOFCS, INT),
-	SET(SOL_SOCKET, SO_LOCK_FILTER, INT),
+	SETF(SOL_SOCKET, SO_LOCK_FILTER, INT, OPT_LATE),	/* after the filter */
 	SET(SOL_SOCKET, SO_SELECT_ERR_QUEUE, INT),
 	SET(SOL_SOCKET, SO_BUSY_POLL, INT),
 	SET(SOL_SOCKET, SO_MAX_PACING_RATE, U64),
@@ -272,8 +275,8 @@ static const struct opt_def opt_defs[] = {
 	SETF(SOL_TCP, TCP_WINDOW_CLAMP, INT, OPT_LATE),	/* after SO_RCVLOWAT, which moves it */
 
 	SET(SOL_UDP, UDP_CORK, INT),
-	NONE(SOL_UDP, UDPLITE_SEND_CSCOV, "UDP-Lite only: reads 0 on UDP"),
-	NONE(SOL_UDP, UDPLITE_RECV_CSCOV, "UDP-Lite only: reads 0 on UDP"),
+	SET(SOL_UDP, UDPLITE_SEND_CSCOV, INT),	/* UDP-Lite only: reads 0 on UDP */
+	SET(SOL_UDP, UDPLITE_RECV_CSCOV, INT),
 	REFUSE(SOL_UDP, UDP_ENCAP, INT, "UDP encapsulation"),
 	SET(SOL_UDP, UDP_NO_CHECK6_TX, INT),
 	SET(SOL_UDP, UDP_NO_CHECK6_RX, INT),
@@ -449,7 +452,7 @@ static bool udp_counter(const struct opt_def *o, int proto, const struct sk_opt_
 {
 	uint32_t tsflags = 0;
 
-	if (!(o->flags & OPT_COUNTER) || proto != IPPROTO_UDP)
+	if (!(o->flags & OPT_COUNTER) || (proto != IPPROTO_UDP && proto != IPPROTO_UDPLITE))
 		return false;
 	if (o->how != HOW_BYTES)
 		return v->i != 0;
@@ -469,6 +472,44 @@ static int refuse(int tfd, const struct opt_def *d, const struct sk_opt_val *min
 		       "not supported yet", tfd, d->name, d->why, (long long)mine->i,
 		       (long long)def->i);
 	return -1;
+}
+
+/*
+ * The classic filter of @n instructions as @o's bytes; an eBPF one has no
+ * program to read back (SO_GET_FILTER: EACCES, counted -1): refused.
+ */
+static int get_filter(int fd, const struct opt_def *d, int64_t n, ProtobufCBinaryData *b)
+{
+	socklen_t len = (socklen_t)n;	/* in instructions, not bytes */
+
+	if (n < 1 || n > BPF_MAXINSNS)
+		return -1;
+	b->len = (size_t)n * sizeof(struct sock_filter);
+	b->data = malloc(b->len);
+	if (!b->data) {
+		pr_err("out of memory");
+		return -1;
+	}
+	if (getsockopt(fd, SOL_SOCKET, (int)(d->opt & 0xffff), b->data, &len) ||
+	    (int64_t)len != n) {
+		pr_perror("reading the socket filter (%lld instructions)", (long long)n);
+		return -1;
+	}
+	return 0;
+}
+
+static int add_filter(int fd, int tfd, const struct opt_def *d, const struct sk_opt_val *v,
+		      const struct sk_opt_val *def, SkOpt ***opts, size_t *nr)
+{
+	SkOpt *o;
+
+	if (v->i < 1 || v->i > BPF_MAXINSNS)
+		return refuse(tfd, d, v, def);
+	if (add_opt(opts, nr, d, v))
+		return -1;
+	o = (*opts)[*nr - 1];
+	o->has_data = true;
+	return get_filter(fd, d, v->i, &o->data);
 }
 
 /* Reading SO_ERROR would clear a pending error: poll() tells without. */
@@ -514,6 +555,11 @@ int sk_opts_dump(struct sk_opt_cache *c, int fd, int tfd, int family, int type, 
 			return refuse(tfd, o, &mine, &d->val[i]);
 		pr_debug("fd %d: %s = %lld (%u bytes)", tfd, o->name, (long long)mine.i, mine.len);
 		sizes |= o->how == HOW_BUF;
+		if (o->how == HOW_FILTER) {
+			if (add_filter(fd, tfd, o, &mine, &d->val[i], opts, nr))
+				return -1;
+			continue;
+		}
 		if (add_opt(opts, nr, o, &mine))
 			return -1;
 	}
@@ -525,6 +571,9 @@ static bool opt_ok(const struct opt_def *d, const SkOpt *o)
 	int64_t v = o->val;
 	bool bytes = d->how == HOW_BYTES || d->how == HOW_STR;
 
+	if (d->how == HOW_FILTER)
+		return d->act == ACT_SET && o->has_data && v >= 1 && v <= BPF_MAXINSNS &&
+		       o->data.len == (size_t)v * sizeof(struct sock_filter);
 	if (d->act != ACT_SET || bytes != o->has_data)
 		return false;
 	if (bytes)
@@ -564,6 +613,25 @@ int sk_opts_check(SkOpt *const *opts, size_t nr, const char *img, uint32_t id)
 	return 0;
 }
 
+/* SO_ATTACH_FILTER with the program kept (checked: 1 to BPF_MAXINSNS whole instructions). */
+static int set_filter(int fd, const struct opt_def *d, const SkOpt *o)
+{
+	struct sock_fprog prog = { .len = (unsigned short)o->val };
+	int ret;
+
+	prog.filter = malloc(o->data.len);	/* aligned, as the bytes read may not be */
+	if (!prog.filter) {
+		pr_err("out of memory");
+		return -1;
+	}
+	memcpy(prog.filter, o->data.data, o->data.len);
+	ret = setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
+	if (ret)
+		pr_perror("setsockopt SO_ATTACH_FILTER (%u instructions) for %s", prog.len, d->name);
+	free(prog.filter);
+	return ret ? -1 : 0;
+}
+
 static int set_opt(int fd, const struct opt_def *d, const SkOpt *o)
 {
 	int level = (int)(d->opt >> 16), name = (int)(d->opt & 0xffff), i = (int)o->val;
@@ -573,6 +641,8 @@ static int set_opt(int fd, const struct opt_def *d, const SkOpt *o)
 	const void *p = &i;
 	socklen_t len = sizeof(i);
 
+	if (d->how == HOW_FILTER)
+		return set_filter(fd, d, o);
 	switch (d->how) {
 	case HOW_BUF:
 		/* getsockopt reported twice what was asked; FORCE passes rmem_max */
@@ -618,14 +688,22 @@ static int verify_opt(int fd, const struct opt_def *d, const SkOpt *o)
 	struct sk_opt_val now;
 	bool same;
 
+	ProtobufCBinaryData prog = { 0, NULL };
+
 	if (d->flags & OPT_MOVES)
 		return 0;
 	if (get_opt(fd, d, &now)) {
 		pr_perror("reading %s back", d->name);
 		return -1;
 	}
-	same = o->has_data ? now.len == o->data.len && !memcmp(now.b, o->data.data, now.len) :
-			     now.i == o->val;
+	if (d->how == HOW_FILTER) {
+		same = now.i == o->val && !get_filter(fd, d, now.i, &prog) &&
+		       !memcmp(prog.data, o->data.data, prog.len);
+		free(prog.data);
+	} else {
+		same = o->has_data ? now.len == o->data.len &&
+				     !memcmp(now.b, o->data.data, now.len) : now.i == o->val;
+	}
 	if (same)
 		return 0;
 	pr_err("socket option %s reads %lld (%u bytes) after restore, the dump had %lld "

@@ -342,7 +342,8 @@ const struct sk_unix_diag *sk_diag_unix(struct sk_diag *t, uint64_t ino, int *er
 
 static unsigned int inet_bit(int family, int proto)
 {
-	return 1u << ((family == AF_INET6) * 2 + (proto == IPPROTO_UDP));
+	return 1u << ((family == AF_INET6) * 3 + (proto == IPPROTO_UDP) +
+		      2 * (proto == IPPROTO_UDPLITE));
 }
 
 const struct sk_inet_diag *sk_diag_inet(struct sk_diag *t, int family, int proto,

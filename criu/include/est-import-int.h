@@ -163,6 +163,7 @@ void imp_ghosts_free(struct imp *im);
 struct imp_sk_opts {
 	SkOpt opt[IMP_SK_OPTS], *p[IMP_SK_OPTS];
 	size_t n;
+	uint64_t filter[4096];	/* so_filter, up to BPF_MAXINSNS instructions */
 };
 int imp_sk_opts(struct imp_sk_opts *o, const Est__SkOptsEntry *s, int family, int type,
 		int proto, uint32_t id);

@@ -459,4 +459,16 @@ static inline socklen_t e2e_loopback(struct sockaddr_storage *ss, int family, un
 	return sizeof(struct sockaddr_in);
 }
 
+/* The local port of an IPv4 or IPv6 socket (0: not bound). */
+static inline unsigned short e2e_port_of(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len))
+		e2e_fail("getsockname: %s", strerror(errno));
+	return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port :
+						 ((struct sockaddr_in *)&ss)->sin_port);
+}
+
 #endif /* E2E_H */

@@ -16,17 +16,6 @@
 
 #include "e2e.h"
 
-static unsigned short port_of(int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-
-	if (getsockname(fd, (struct sockaddr *)&ss, &len))
-		e2e_fail("getsockname: %s", strerror(errno));
-	return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port :
-						 ((struct sockaddr_in *)&ss)->sin_port);
-}
-
 static int bound(int family, int type)
 {
 	struct sockaddr_storage ss;
@@ -95,23 +84,23 @@ int main(int argc, char **argv)
 	fcntl(l6, F_SETFL, O_NONBLOCK);
 	u = bound(AF_INET, SOCK_DGRAM);
 	uc = socket(AF_INET, SOCK_DGRAM, 0);
-	pu = port_of(u);
+	pu = e2e_port_of(u);
 	len = e2e_loopback(&ss, AF_INET, pu);
 	if (uc < 0 || connect(uc, (struct sockaddr *)&ss, len))
 		e2e_fail("udp connect: %s", strerror(errno));
 	closed = bound(AF_INET, SOCK_STREAM);
 	fresh = socket(AF_INET6, SOCK_STREAM, 0);
-	p4 = port_of(l4);
-	p6 = port_of(l6);
-	pc = port_of(closed);
+	p4 = e2e_port_of(l4);
+	p6 = e2e_port_of(l6);
+	pc = e2e_port_of(closed);
 
 	e2e_ready();
 	e2e_wait_stop();
 
-	if (port_of(l4) != p4 || port_of(l6) != p6 || port_of(u) != pu || port_of(closed) != pc)
+	if (e2e_port_of(l4) != p4 || e2e_port_of(l6) != p6 || e2e_port_of(u) != pu || e2e_port_of(closed) != pc)
 		e2e_fail("ports changed");
-	if (port_of(fresh) != 0)
-		e2e_fail("the unbound socket is bound to %u", port_of(fresh));
+	if (e2e_port_of(fresh) != 0)
+		e2e_fail("the unbound socket is bound to %u", e2e_port_of(fresh));
 	if (!(fcntl(l6, F_GETFL) & O_NONBLOCK) || (fcntl(l4, F_GETFL) & O_NONBLOCK))
 		e2e_fail("O_NONBLOCK not kept");
 	if (accept(l6, NULL, NULL) != -1 || errno != EAGAIN)
@@ -140,7 +129,7 @@ int main(int argc, char **argv)
 	    memcmp(buf, "datagram", 8))
 		e2e_fail("udp: the connected socket does not reach the bound one");
 	backlog = listen(closed, 3);
-	if (backlog || port_of(closed) != pc)
+	if (backlog || e2e_port_of(closed) != pc)
 		e2e_fail("the bound TCP socket cannot listen on its port");
 	talk(closed, AF_INET, pc);
 	e2e_pass();

@@ -5,6 +5,8 @@
  *   pending   a unix listener with a connection not accepted yet
  *   tcp       a TCP listener with a connection not accepted yet
  *   udp       a UDP socket with a datagram queued
+ *   udpdisc   a UDP socket with a datagram queued, disconnected from the port
+ *             connect() bound it to (in no table sock_diag walks)
  *   netlink   a netlink socket (another family)
  *   self      a unix datagram socket connected to itself
  *   oob       a unix stream socket with an out-of-band byte queued
@@ -19,7 +21,7 @@
  *   repair    a closed TCP socket in repair mode (TCP_REPAIR)
  *   ipopts    a UDP socket with IP options (IP_OPTIONS)
  *   v6hop     a UDPv6 socket with a sticky hop-by-hop options header
- *   filter    a UDP socket with a classic socket filter attached
+ *   filter    a UDP socket with an eBPF socket filter attached (SO_ATTACH_BPF)
  *   zerocopy  a UDP socket with SO_ZEROCOPY on (its counter is unreadable)
  *   tsoptid   a UDP socket with SO_TIMESTAMPING's OPT_ID (likewise)
  *   md5       a TCP listener with a TCP_MD5SIG key
@@ -37,6 +39,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <linux/sockios.h>
+#include <linux/bpf.h>
 #include <linux/filter.h>
 #include <linux/net_tstamp.h>
 #include <linux/netlink.h>
@@ -122,6 +125,19 @@ static void setup(const char *mode)
 		    connect(fds[1], (struct sockaddr *)&a, len) ||
 		    (type == SOCK_DGRAM && send(fds[1], "dgram", 5, 0) != 5))
 			e2e_fail("setup: %s", strerror(errno));
+	} else if (!strcmp(mode, "udpdisc")) {
+		struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+		struct pollfd in = { .events = POLLIN };
+
+		in.fd = fds[0] = socket(AF_INET, SOCK_DGRAM, 0);
+		fds[1] = socket(AF_INET, SOCK_DGRAM, 0);
+		if (bind(fds[1], (struct sockaddr *)&a, len) ||
+		    getsockname(fds[1], (struct sockaddr *)&a, &len) ||
+		    connect(fds[0], (struct sockaddr *)&a, len) ||
+		    getsockname(fds[0], (struct sockaddr *)&a, &len) ||
+		    sendto(fds[1], "dgram", 5, 0, (struct sockaddr *)&a, len) != 5 ||
+		    poll(&in, 1, 10000) != 1 || connect(fds[0], &unspec, sizeof(unspec)))
+			e2e_fail("setup: %s", strerror(errno));
 	} else if (!strcmp(mode, "udpcork") || !strcmp(mode, "udpmore")) {
 		int one = 1, cork = mode[3] == 'c';
 
@@ -206,12 +222,19 @@ static void setup(const char *mode)
 				     setsockopt(fds[0], SOL_SOCKET, SO_TIMESTAMPING, &ts, sizeof(ts)))
 			e2e_fail("setup: %s", strerror(errno));
 	} else if (!strcmp(mode, "filter")) {
-		struct sock_filter code[] = { BPF_STMT(BPF_RET | BPF_K, 0xffff) };
-		struct sock_fprog prog = { .len = 1, .filter = code };
+		/* r0 = 0xffff; exit: the whole packet, in eBPF */
+		struct bpf_insn code[] = {
+			{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .imm = 0xffff },
+			{ .code = BPF_JMP | BPF_EXIT },
+		};
+		union bpf_attr at = { .prog_type = BPF_PROG_TYPE_SOCKET_FILTER, .insn_cnt = 2,
+				      .insns = (uintptr_t)code, .license = (uintptr_t)"GPL" };
+		int prog = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &at, sizeof(at));
 
 		fds[0] = socket(AF_INET, SOCK_DGRAM, 0);
-		if (setsockopt(fds[0], SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)))
+		if (prog < 0 || setsockopt(fds[0], SOL_SOCKET, SO_ATTACH_BPF, &prog, sizeof(prog)))
 			e2e_fail("setup: %s", strerror(errno));
+		close(prog);
 	} else if (!strcmp(mode, "repair")) {
 		int one = 1;
 
@@ -259,7 +282,7 @@ static void check(const char *mode)
 		fd = accept(fds[0], NULL, NULL);
 		if (fd < 0 || write(fds[1], "x", 1) != 1 || read(fd, buf, 1) != 1)
 			e2e_fail("the pending connection is lost: %s", strerror(errno));
-	} else if (!strcmp(mode, "udp")) {
+	} else if (!strcmp(mode, "udp") || !strcmp(mode, "udpdisc")) {
 		if (recv(fds[0], buf, sizeof(buf), MSG_DONTWAIT) != 5 || memcmp(buf, "dgram", 5))
 			e2e_fail("the queued datagram is lost");
 	} else if (!strcmp(mode, "udpcork") || !strcmp(mode, "udpmore")) {
@@ -312,7 +335,8 @@ static void check(const char *mode)
 	} else if (!strcmp(mode, "filter")) {
 		socklen_t flen = 0;
 
-		if (getsockopt(fds[0], SOL_SOCKET, SO_GET_FILTER, NULL, &flen) || flen != 1)
+		/* an eBPF filter has no classic program to give back */
+		if (!getsockopt(fds[0], SOL_SOCKET, SO_GET_FILTER, NULL, &flen) || errno != EACCES)
 			e2e_fail("the socket filter is gone");
 	} else if (!strcmp(mode, "encap") || !strcmp(mode, "ipopts") || !strcmp(mode, "repair") ||
 		   !strcmp(mode, "v6hop")) {

@@ -97,7 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	unsigned int nk;
 	const struct est_kind *kinds = est_kinds(&nk);
-	struct est_import imp;
+	struct est_import imp = { 0 };	/* est_import() reads no_build_id */
 	char name[128];
 	uint32_t len;
 

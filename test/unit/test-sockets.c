@@ -271,6 +271,7 @@ static int test_opts_filter(void)
 	struct sock_filter code[] = { BPF_STMT(BPF_RET | BPF_K, 0xffff) };
 	struct sock_fprog prog = { .len = 1, .filter = code };
 	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	socklen_t len = 1;
 	SkOpt **o = NULL;
 	size_t nr = 0;
 
@@ -278,7 +279,25 @@ static int test_opts_filter(void)
 	CHECK(!sk_opts_dump(&cache, fd, 3, AF_INET, SOCK_DGRAM, IPPROTO_UDP, &o, &nr) && nr == 0);
 	free(o);
 	CHECK(!setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)));
-	CHECK(sk_opts_dump(&cache, fd, 3, AF_INET, SOCK_DGRAM, IPPROTO_UDP, &o, &nr) == -1);
+	/* a classic filter: its program kept, attached again, read back */
+	CHECK(!sk_opts_dump(&cache, fd, 3, AF_INET, SOCK_DGRAM, IPPROTO_UDP, &o, &nr) && nr == 1);
+	CHECK(o[0]->has_data && o[0]->val == 1 && o[0]->data.len == sizeof(code) &&
+	      !memcmp(o[0]->data.data, code, sizeof(code)));
+	CHECK(!sk_opts_check(o, nr, "test", 1));
+	close(fd);
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	CHECK(fd >= 0 && !sk_opts_restore(fd, o, nr, false) && !sk_opts_restore(fd, o, nr, true));
+	code[0].k = 0;	/* what the restore attached */
+	CHECK(getsockopt(fd, SOL_SOCKET, SO_GET_FILTER, code, &len) == 0 && len == 1 &&
+	      code[0].k == 0xffff);
+	o[0]->val = 2;	/* a count that does not match the bytes */
+	CHECK(sk_opts_check(o, nr, "test", 1) == -1);
+	o[0]->val = 1;
+	o[0]->data.len = 0;
+	CHECK(sk_opts_check(o, nr, "test", 1) == -1);
+	o[0]->data.len = sizeof(code);
+	protobuf_c_message_free_unpacked(&o[0]->base, NULL);
+	free(o);
 	close(fd);
 	return 0;
 }
@@ -299,6 +318,8 @@ static const struct kind kinds[] = {
 	{ AF_INET6, SOCK_STREAM, IPPROTO_TCP, "tcp6" },
 	{ AF_INET, SOCK_DGRAM, IPPROTO_UDP, "udp4" },
 	{ AF_INET6, SOCK_DGRAM, IPPROTO_UDP, "udp6" },
+	{ AF_INET, SOCK_DGRAM, IPPROTO_UDPLITE, "udplite4" },
+	{ AF_INET6, SOCK_DGRAM, IPPROTO_UDPLITE, "udplite6" },
 };
 
 /*
