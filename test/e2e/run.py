@@ -187,6 +187,7 @@ CASES = [
     ("stopped", prog("stopped"), "nosnap", [], []),
     ("stopped_twice", prog("stopped"), "twice", [], []),
     ("stopped_root", prog("stopped") + ["root"], "stopped_root", [], []),
+    ("pidfd_refused", prog("pidfd"), ("refused", "pidfds are not supported yet"), [], []),
     ("stopped_collected", prog("stopped") + ["collected"],
      ("refused", "has already collected the stop with wait()"), [], []),
     ("tree_dump_fault", prog("tree"), "dump_fault", [], []),
