@@ -479,6 +479,20 @@ static int test_refusals(void)
 	return 0;
 }
 
+/* Image @name of @d into @in (whole); *sz the size of its first entry, at in + 12. */
+static int read_head(int d, const char *name, uint8_t *in, size_t size, uint32_t *sz)
+{
+	int fd = openat(d, name, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, in, size) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (n < 12)
+		return -1;
+	memcpy(sz, in + 8, 4);
+	return *sz > (size_t)n - 12 ? -1 : 0;
+}
+
 /*
  * The single set's leader core made a stopped process: @signo its
  * stop_signo (0: absent). Then the import's verdict: the stop signal it
@@ -491,19 +505,13 @@ static int stopped_import(uint32_t signo)
 	struct est_import imp;
 	ProtobufCMessage **v = NULL;
 	uint32_t sz;
-	ssize_t n;
 	size_t len, i;
-	int d = copy_single(), fd, ret;
+	int d = copy_single(), ret;
 
 	if (d < 0)
 		return -2;
-	fd = openat(d, "core-32601.img", O_RDONLY | O_CLOEXEC);
-	n = fd >= 0 ? read(fd, in, sizeof(in)) : -1;
-	if (fd >= 0)
-		close(fd);
-	if (n < 12)
+	if (read_head(d, "core-32601.img", in, sizeof(in), &sz))
 		return -2;
-	memcpy(&sz, in + 8, 4);
 	c = est__core_entry__unpack(NULL, sz, in + 12);
 	if (!c || !c->tc)
 		return -2;
@@ -1159,14 +1167,9 @@ static int add_shm(int d, const struct kinds_dir *k)
 	Est__MmEntry *mm;
 	uint32_t sz;
 	size_t i, n;
-	int fd = openat(d, "mm-32601.img", O_RDONLY | O_CLOEXEC);
-	ssize_t len = fd >= 0 ? read(fd, in, sizeof(in)) : -1;
 
-	if (fd >= 0)
-		close(fd);
-	if (len < 12)
+	if (read_head(d, "mm-32601.img", in, sizeof(in), &sz))
 		return -1;
-	memcpy(&sz, in + 8, 4);
 	mm = est__mm_entry__unpack(NULL, sz, in + 12);
 	if (!mm || !(vv = calloc(mm->n_vmas + 3, sizeof(*vv))))
 		return -1;
