@@ -356,7 +356,7 @@ static int cure_task(struct dump_task *t)
 /*
  * One live process, seized: check, collect, infect, parasite, pages, cure.
  */
-static int dump_task(struct dump_task *t)
+static int dump_task(struct dump_tree *tr, struct dump_task *t)
 {
 	if (check_task(t) || dump_check_sched(t))
 		return -1;
@@ -383,7 +383,7 @@ static int dump_task(struct dump_task *t)
 	}
 	if (dump_fault(t->o, "after-infect") || dump_collect_mlockall(t) ||
 	    dump_collect_core_parasite(t) || dump_collect_threads_parasite(t) ||
-	    dump_finish_sched(t) ||
+	    dump_finish_sched(t) || dump_check_stop_reports(t, tr->t, tr->nr) ||
 	    dump_fault(t->o, "after-parasite"))
 		return -1;
 	if (dump_pages(t) || dump_fault(t->o, "before-cure"))
@@ -407,7 +407,7 @@ static int dump_all(struct dump_tree *tr)
 		t->parent = t->ppid ? dump_tree_find(tr, t->ppid) : NULL;
 		if (t->parent && t->parent->zombie)
 			t->parent = NULL;
-		if (dump_task(t)) {
+		if (dump_task(tr, t)) {
 			cure_task(t);
 			return -1;
 		}

@@ -303,11 +303,26 @@ static void kill_tree(const struct rst_tree *tr, pid_t root, int *go_w,
 	while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR);
 }
 
-/* Every process that is to stay stopped has stopped (bounded). */
+/* 1 once @ri stopped: the root is criu's child (its stop report is taken here). */
+static int has_stopped(const struct rst_tree *tr, const struct rst_image *ri, bool root)
+{
+	struct proc_stat ps;
+	int st = 0;
+
+	/* pids as criu sees them: the tree may be in a pid namespace of its own */
+	if (root)
+		return waitpid(tr->root_host, &st, WUNTRACED | WNOHANG) == tr->root_host &&
+		       WIFSTOPPED(st);
+	return !proc_read_stat(rst_host_pid(tr, ri->pid), &ps) && ps.state == 'T';
+}
+
+/*
+ * Every process that is to stay stopped has stopped (bounded): SIGTSTP,
+ * SIGTTIN and SIGTTOU do not stop a process of an orphaned process group.
+ */
 static int wait_stopped(const struct rst_tree *tr, const struct cr_options *o)
 {
 	size_t i;
-	int st;
 
 	for (i = 0; i < tr->nr; i++) {
 		const struct rst_image *ri = &tr->ri[i];
@@ -315,19 +330,13 @@ static int wait_stopped(const struct rst_tree *tr, const struct cr_options *o)
 
 		if (ri->zombie || !(o->leave_stopped || ri->core->state == 3))
 			continue;
-		if (i == 0) {
-			if (waitpid(tr->root_host, &st, WUNTRACED) != tr->root_host || !WIFSTOPPED(st)) {
-				pr_err("task %d did not stop as asked (status %#x)", ri->pid, st);
-				return -1;
-			}
-			continue;
-		}
-		for (tries = 0; tries < 5000; tries++) {
-			struct proc_stat ps;
-
-			if (!proc_read_stat(rst_host_pid(tr, ri->pid), &ps) && ps.state == 'T')
-				break;
+		for (tries = 0; tries < 5000 && !has_stopped(tr, ri, i == 0); tries++)
 			usleep(1000);
+		if (tries == 5000) {
+			pr_err("task %d did not stop as asked (signal %u; its process group "
+			       "orphaned?): it runs", ri->pid,
+			       ri->core->has_stop_signo ? ri->core->stop_signo : SIGSTOP);
+			return -1;
 		}
 	}
 	return 0;

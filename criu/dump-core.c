@@ -26,6 +26,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/user.h>
+#include <sys/wait.h>
 #include <compel/compel.h>
 #include "kernel-compat.h"
 
@@ -205,6 +206,83 @@ int dump_check_mdwe(struct dump_task *t)
 	return 0;	/* off, or a kernel without it (EINVAL) */
 }
 
+/* Whether @t has SIGCHLD queued to the whole process. */
+static bool sigchld_pending(const struct dump_task *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->core.n_shared_pending; i++) {
+		const ProtobufCBinaryData *b = &t->core.shared_pending[i];
+		int32_t signo;
+
+		if (b->len >= sizeof(signo)) {
+			memcpy(&signo, b->data, sizeof(signo));
+			if (signo == SIGCHLD)
+				return true;
+		}
+	}
+	return false;
+}
+
+/* A SIGCHLD handler that a child's stop calls (no SA_NOCLDSTOP). */
+static bool sigchld_on_stop(const struct dump_task *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->core.n_sigactions; i++) {
+		const SigactionEntry *e = t->core.sigactions[i];
+
+		if (e->signo == SIGCHLD)
+			return e->handler > 1 && !(e->flags & SA_NOCLDSTOP);
+	}
+	return false;
+}
+
+/*
+ * The restored child stops anew: its parent's wait then reports the stop,
+ * and SIGCHLD comes. Exact only when the parent has not collected the stop
+ * yet (waitid with WNOWAIT, run by the parent, tells) and the SIGCHLD
+ * changes nothing the parent sees.
+ */
+static int check_stop_report(struct dump_task *t, const struct dump_task *c)
+{
+	unsigned char *buf = compel_args(t->ctl);
+	siginfo_t si;
+	long ret;
+
+	memset(buf, 0, sizeof(si));
+	if (compel_syscall(t->ctl, SYS_waitid, &ret, P_PID, (unsigned long)c->pid,
+			   compel_args_remote(t->ctl), WSTOPPED | WNOWAIT | WNOHANG | __WALL,
+			   0, 0) || ret) {
+		pr_err("can't ask %d about the stop of its child %d (%ld)", t->pid, c->pid, ret);
+		return -1;
+	}
+	memcpy(&si, buf, sizeof(si));
+	if (si.si_pid != c->pid || si.si_code != CLD_STOPPED) {
+		pr_err("not supported yet: %d is stopped and its parent %d has already collected "
+		       "the stop with wait(): restored, the parent would be told again", c->pid,
+		       t->pid);
+		return -1;
+	}
+	if (sigchld_on_stop(t) && !sigchld_pending(t)) {
+		pr_err("not supported yet: %d is stopped and its parent %d has a SIGCHLD handler "
+		       "without SA_NOCLDSTOP and no SIGCHLD pending: restored, the handler would "
+		       "run again", c->pid, t->pid);
+		return -1;
+	}
+	return 0;
+}
+
+int dump_check_stop_reports(struct dump_task *t, struct dump_task *const *all, size_t nr)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++)
+		if (all[i]->stop_sig && all[i]->ppid == t->pid && check_stop_report(t, all[i]))
+			return -1;
+	return 0;
+}
+
 /* From t->st (/proc/PID/status): also a zombie's, which the status still shows. */
 int dump_collect_creds(struct dump_task *t)
 {
@@ -344,7 +422,11 @@ int dump_collect_core_proc(struct dump_task *t)
 	char path[64], buf[256];
 	int policy, nice, i;
 
-	c->state = 1;
+	c->state = t->stop_sig ? 3 : 1;
+	if (t->stop_sig) {
+		c->has_stop_signo = true;
+		c->stop_signo = (uint32_t)t->stop_sig;
+	}
 	c->comm = strdup(t->st.name);
 	if (!c->comm)
 		return -1;

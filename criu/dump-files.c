@@ -328,6 +328,11 @@ static int collect_one(struct dump_task *t, struct fd_probe *p, int infofd, FdEn
 	if (read_fdinfo_at(p, infofd, link, &p->fi))
 		return -1;
 	ops = fd_ops_match(p);
+	if (!ops && !strcmp(p->link, "anon_inode:[pidfd]")) {
+		pr_err("fd %d: pidfds are not supported yet (pidfd_open, CLONE_PIDFD, of any "
+		       "process, live or dead)", p->fd);
+		return -1;
+	}
 	if (!ops) {
 		fd_kind_name(p->link, &p->st, kind, sizeof(kind));
 		pr_err("unsupported fd type %s (fd %d): not supported yet", kind, p->fd);

@@ -139,7 +139,7 @@ static int seize_one(struct dump_task *t)
 		t->zombie = true;
 		return 0;
 	}
-	if (!compel_seize_task(t->pid, 0, &t->tids, &t->nr_tids)) {
+	if (!compel_seize_task_stopped(t->pid, 0, &t->tids, &t->nr_tids, &t->stop_sig)) {
 		/*
 		 * A child that exited and was reaped before this (its parent
 		 * ignores SIGCHLD) may have left its pid to a stranger: what we
@@ -165,9 +165,9 @@ static int seize_one(struct dump_task *t)
 	}
 	if (err == EPERM)
 		seize_eperm(t);
-	else if (err == EBUSY || t->stat.state == 'T')
-		pr_err("%d is stopped (group stop): dumping stopped tasks is not supported yet",
-		       t->pid);
+	else if (err == EBUSY)
+		pr_err("%d: a thread is stopped by a signal other than a job-control one "
+		       "(not supported yet)", t->pid);
 	else if (err == EAGAIN)
 		pr_err("%d is a vfork parent waiting for its child (it shares its memory until the "
 		       "child execs or exits): dumping it is not supported yet; retry later", t->pid);

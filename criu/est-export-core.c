@@ -466,10 +466,6 @@ static int check_task(const TaskCoreEntry *c, const char *img)
 		if (exp_cannot(img, "an autogroup nice, a coredump_filter other than 0x33 or an audit session"))
 			return -1;
 	}
-	if (c->state == 3) {
-		pr_err("not supported yet: %s: a stopped process", img);
-		return -1;
-	}
 	return 0;
 }
 
@@ -486,6 +482,10 @@ static int fill_task(struct task_out *o, const TaskCoreEntry *c, const ThreadCor
 	tc->personality = c->personality;
 	tc->flags = 0;	/* PF_* flags: informational, ours does not keep them */
 	tc->comm = c->comm;
+	if (c->state == 3 && c->has_stop_signo) {
+		tc->has_stop_signo = true;
+		tc->stop_signo = c->stop_signo;
+	}
 	if (!leader)
 		return 0;	/* a zombie */
 	tc->blk_sigset = leader->blocked;

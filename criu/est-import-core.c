@@ -576,6 +576,20 @@ static void fill_plain(TaskCoreEntry *tc, const Est__TaskCoreEntry *c, const str
 	}
 }
 
+/* A stopped process: its stop signal, SIGSTOP when the image predates the field. */
+static int import_stop_signo(const Est__TaskCoreEntry *c, TaskCoreEntry *tc, const char *img)
+{
+	uint32_t s = c->has_stop_signo ? c->stop_signo : SIGSTOP;
+
+	if (s != SIGSTOP && s != SIGTSTP && s != SIGTTIN && s != SIGTTOU) {
+		pr_err("%s: stop signal %u is not a job-control stop signal", img, s);
+		return -1;
+	}
+	tc->has_stop_signo = true;
+	tc->stop_signo = s;
+	return 0;
+}
+
 static int fill_task(struct core_out *o, const struct imp_proc *p, const char *img)
 {
 	const Est__TaskCoreEntry *c = o->in[0]->tc;
@@ -591,6 +605,8 @@ static int fill_task(struct core_out *o, const struct imp_proc *p, const char *i
 		return -1;
 	}
 	tc->state = c->task_state;
+	if (c->task_state == 3 && import_stop_signo(c, tc, img))
+		return -1;
 	if (c->task_state == 2) {
 		tc->has_exit_code = true;
 		tc->exit_code = (int32_t)c->exit_code;

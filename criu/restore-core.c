@@ -147,6 +147,12 @@ int rst_core_check(struct rst_image *ri)
 		       ri->pid, c->state);
 		return -1;
 	}
+	if (c->state == 3 && c->has_stop_signo && c->stop_signo != SIGSTOP &&
+	    c->stop_signo != SIGTSTP && c->stop_signo != SIGTTIN && c->stop_signo != SIGTTOU) {
+		pr_err("core-%d.img: stop signal %u is not a job-control stop signal", ri->pid,
+		       c->stop_signo);
+		return -1;
+	}
 	if (ri->nr_threads != ri->pstree->n_threads) {
 		pr_err("core-%d.img: %zu threads, pstree.img lists %zu", ri->pid, ri->nr_threads,
 		       ri->pstree->n_threads);

@@ -346,7 +346,8 @@ static void fill_args(struct task *t)
 	a = t->a = memcpy(t->region + t->st.args_off, t->a, sizeof(*t->a));
 	a->magic = RESTORER_ARGS_MAGIC;
 	a->pid = (uint32_t)ri->pid;
-	a->leave_stopped = t->o->leave_stopped || ri->core->state == 3;
+	a->stop_sig = ri->core->state == 3 ? (ri->core->has_stop_signo ? ri->core->stop_signo : SIGSTOP)
+		      : t->o->leave_stopped ? SIGSTOP : 0;	/* stop_signo: checked */
 	a->pdeath_sig = ri->core->has_pdeath_sig ? ri->core->pdeath_sig : 0;	/* <= 64: checked */
 	if (t->idx == 0 && rst_root_pdeath_deferred(t->tr, t->o))
 		a->pdeath_after = (uint32_t)t->tr->criu_pid;

@@ -100,6 +100,7 @@ struct dump_task {
 	pid_t			vpid;		/* in the tree's pid namespace (dump-pidns.c) */
 	pid_t			*vtids;		/* [nr_tids] likewise, or NULL: the same as tids */
 	bool			zombie;		/* recorded from /proc only */
+	int			stop_sig;	/* in group-stop: its stop signal, else 0 */
 	pid_t			files_of;	/* shares the descriptor table of this parent, or 0 */
 	bool			seized;
 	bool			scanned;	/* children read since it was seized */
@@ -261,6 +262,8 @@ void dump_shmem_free(struct dump_shmems *s);
 int dump_collect_core_ptrace(struct dump_task *t);	/* seized, before prepare */
 int dump_collect_core_parasite(struct dump_task *t);	/* infected */
 int dump_check_mdwe(struct dump_task *t);		/* prepared, not infected yet */
+/* @t infected, its sigactions collected: its stopped children among @all. */
+int dump_check_stop_reports(struct dump_task *t, struct dump_task *const *all, size_t nr);
 int dump_collect_core_proc(struct dump_task *t);
 int dump_collect_creds(struct dump_task *t);		/* from t->st */
 

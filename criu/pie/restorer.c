@@ -183,6 +183,35 @@ static void set_process_state(struct restorer_args *a)
 	}
 }
 
+/*
+ * Group-stop with the signal the process was stopped by, which its parent's
+ * wait reports. SIGTSTP, SIGTTIN and SIGTTOU stop only at their default
+ * action and unblocked: for the moment of the kill, nothing else is
+ * unblocked (signals pending since the dump stay queued until the process
+ * is continued) and the action is the default one.
+ */
+static void stop_self(struct restorer_args *a)
+{
+	struct k_sigaction dfl, old;
+	__u64 only = ~(1ULL << (a->stop_sig - 1)), mask;
+
+	if (a->stop_sig == R_SIGSTOP) {
+		syscall2(__NR_kill, a->pid, R_SIGSTOP);
+		return;
+	}
+	dfl.handler = 0;	/* SIG_DFL */
+	dfl.flags = 0;
+	dfl.restorer = 0;
+	dfl.mask = 0;
+	TRY(a, syscall4(__NR_rt_sigaction, a->stop_sig, (long)&dfl, (long)&old, 8),
+	    "rt_sigaction of the stop signal");
+	TRY(a, syscall4(__NR_rt_sigprocmask, 2 /* SIG_SETMASK */, (long)&only, (long)&mask, 8),
+	    "rt_sigprocmask");
+	syscall2(__NR_kill, a->pid, a->stop_sig);
+	syscall4(__NR_rt_sigprocmask, 2, (long)&mask, 0, 8);
+	syscall4(__NR_rt_sigaction, a->stop_sig, (long)&old, 0, 8);
+}
+
 #define R_PR_SET_PDEATHSIG	1
 #define R_PR_SET_DUMPABLE	4
 #define R_PR_CAPBSET_READ	23
@@ -638,8 +667,8 @@ void restorer_main(struct restorer_args *a)
 			sys_exit_group(1);	/* criu gave up or died */
 		sys_close(a->go_fd);
 	}
-	if (a->leave_stopped)
-		syscall2(__NR_kill, a->pid, R_SIGSTOP);
+	if (a->stop_sig)
+		stop_self(a);
 	if (a->pdeath_after)
 		pdeath_once_criu_gone(a);
 

@@ -479,6 +479,84 @@ static int test_refusals(void)
 	return 0;
 }
 
+/* Image @name of @d into @in (whole); *sz the size of its first entry, at in + 12. */
+static int read_head(int d, const char *name, uint8_t *in, size_t size, uint32_t *sz)
+{
+	int fd = openat(d, name, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, in, size) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (n < 12)
+		return -1;
+	memcpy(sz, in + 8, 4);
+	return *sz > (size_t)n - 12 ? -1 : 0;
+}
+
+/*
+ * The single set's leader core made a stopped process: @signo its
+ * stop_signo (0: absent). Then the import's verdict: the stop signal it
+ * gives, or -1 refused.
+ */
+static int stopped_import(uint32_t signo)
+{
+	uint8_t in[1 << 16], out[1 << 16];
+	Est__CoreEntry *c;
+	struct est_import imp;
+	ProtobufCMessage **v = NULL;
+	uint32_t sz;
+	size_t len, i;
+	int d = copy_single(), ret;
+
+	if (d < 0)
+		return -2;
+	if (read_head(d, "core-32601.img", in, sizeof(in), &sz))
+		return -2;
+	c = est__core_entry__unpack(NULL, sz, in + 12);
+	if (!c || !c->tc)
+		return -2;
+	c->tc->task_state = 3;
+	c->tc->has_stop_signo = signo != 0;
+	c->tc->stop_signo = signo;
+	memcpy(out, in, 8);
+	sz = (uint32_t)est__core_entry__pack(c, out + 12);
+	memcpy(out + 8, &sz, 4);
+	len = 12 + sz;
+	est__core_entry__free_unpacked(c, NULL);
+	if (write_file(d, "core-32601.img", out, len))
+		return -2;
+	log_set_level(LOG_NONE);
+	ret = est_import(d, &imp);
+	log_set_level(LOG_ERROR);
+	if (ret)
+		return -1;
+	ret = -2;
+	if (!read_all(imp.dirfd, IMG_CORE, 32601, &v, &len) && len) {
+		const TaskCoreEntry *tc = (const TaskCoreEntry *)v[0];
+
+		ret = tc->state == 3 && tc->has_stop_signo ? (int)tc->stop_signo : -2;
+		for (i = 0; i < len; i++)
+			img_free_entry(v[i]);
+		free(v);
+	}
+	est_import_release(&imp);
+	return ret;
+}
+
+static int test_stopped(void)
+{
+	char p[PATH_MAX];
+
+	if (golden("single", p, sizeof(p)))
+		SKIP("no golden images at %.300s", p);
+	CHECK(stopped_import(SIGTSTP) == SIGTSTP);
+	CHECK(stopped_import(SIGTTOU) == SIGTTOU);
+	CHECK(stopped_import(0) == SIGSTOP);	/* an image from before the field */
+	CHECK(stopped_import(SIGUSR1) == -1);
+	CHECK(stopped_import(1000) == -1);
+	return 0;
+}
+
 
 /* ---- further kinds, on hand-made copies of the single set ---------------------- */
 
@@ -1089,14 +1167,9 @@ static int add_shm(int d, const struct kinds_dir *k)
 	Est__MmEntry *mm;
 	uint32_t sz;
 	size_t i, n;
-	int fd = openat(d, "mm-32601.img", O_RDONLY | O_CLOEXEC);
-	ssize_t len = fd >= 0 ? read(fd, in, sizeof(in)) : -1;
 
-	if (fd >= 0)
-		close(fd);
-	if (len < 12)
+	if (read_head(d, "mm-32601.img", in, sizeof(in), &sz))
 		return -1;
-	memcpy(&sz, in + 8, 4);
 	mm = est__mm_entry__unpack(NULL, sz, in + 12);
 	if (!mm || !(vv = calloc(mm->n_vmas + 3, sizeof(*vv))))
 		return -1;
@@ -2020,6 +2093,7 @@ static const struct unit_case cases[] = {
 	{ "golden tree: processes, threads, their masks, pages shared with the parent", test_tree },
 	{ "golden fds: socketpair with queues, eventfd, timerfds", test_fds },
 	{ "doctored copies are refused", test_refusals },
+	{ "a stopped process keeps its stop signal, a bad one is refused", test_stopped },
 	{ "children sharing their parent's fd table; a zombie's ids", test_shared_and_zombie },
 	{ "FIFO, signalfd, epoll, locks, ghosts, sockets, fsnotify, ptys, memfds, shmem", test_kinds },
 	{ "doctored entries of those kinds are refused", test_kinds_refused },

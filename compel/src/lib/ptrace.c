@@ -53,7 +53,8 @@ static int is_vfork_parent(pid_t tid)
 		strstr(buf, "vfork"));
 }
 
-static int group_stopped(pid_t tid)
+/* The state letter of thread @tid, '?' if unreadable. */
+static char thread_state(pid_t tid)
 {
 	char buf[512], file[32];
 	const char *state;
@@ -64,9 +65,14 @@ static int group_stopped(pid_t tid)
 	 */
 	snprintf(file, sizeof(file), "task/%d/stat", tid);
 	if (read_proc_line(tid, file, buf, sizeof(buf)))
-		return 0;
+		return '?';
 	state = proc_stat_state(buf, strlen(buf));
-	return state && *state == 'T';
+	return state ? *state : '?';
+}
+
+static int group_stopped(pid_t tid)
+{
+	return thread_state(tid) == 'T';
 }
 
 int compel_wait_stop(pid_t tid, int *event, int *sig)
@@ -89,8 +95,17 @@ int compel_wait_stop(pid_t tid, int *event, int *sig)
 	return 0;
 }
 
-/* Wait for the PTRACE_EVENT_STOP that PTRACE_INTERRUPT asked for. */
-static int wait_interrupt_stop(pid_t tid, int *crash_sig)
+static int job_control_sig(int sig)
+{
+	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
+/*
+ * Wait for the PTRACE_EVENT_STOP that PTRACE_INTERRUPT asked for. In a
+ * stopped thread group that stop reports the group's stop signal instead
+ * of SIGTRAP: taken (into *stop_sig) when the caller allows it.
+ */
+static int wait_interrupt_stop(pid_t tid, int *crash_sig, int *stop_sig)
 {
 	int event, sig;
 
@@ -100,6 +115,10 @@ static int wait_interrupt_stop(pid_t tid, int *crash_sig)
 		if (event == PTRACE_EVENT_STOP) {
 			if (sig == SIGTRAP)
 				return 0;
+			if (stop_sig && job_control_sig(sig)) {
+				*stop_sig = sig;
+				return 0;
+			}
 			pr_err("thread %d is in group-stop (%d)", tid, sig);
 			errno = EBUSY;
 			return -1;
@@ -129,15 +148,17 @@ int cpl_interrupt_prepare(pid_t tid)
 
 int cpl_interrupt_wait(pid_t tid)
 {
-	return wait_interrupt_stop(tid, NULL);
+	int stop_sig;
+
+	return wait_interrupt_stop(tid, NULL, &stop_sig);
 }
 
 /* After cpl_interrupt_prepare(): -1, 0 (interrupt stop) or a fault signal. */
 int cpl_interrupt_collect(pid_t tid)
 {
-	int crash = 0;
+	int crash = 0, stop_sig;
 
-	if (wait_interrupt_stop(tid, &crash))
+	if (wait_interrupt_stop(tid, &crash, &stop_sig))
 		return -1;
 	return crash;
 }
@@ -145,12 +166,14 @@ int cpl_interrupt_collect(pid_t tid)
 /* Returns -1, 0 (interrupt stop) or a signal the thread stopped with. */
 int cpl_interrupt_and_wait(pid_t tid)
 {
-	int crash = 0;
+	int crash = 0, stop_sig;
 
-	if (cpl_interrupt_prepare(tid) || wait_interrupt_stop(tid, &crash))
+	if (cpl_interrupt_prepare(tid) || wait_interrupt_stop(tid, &crash, &stop_sig))
 		return -1;
 	return crash;
 }
+
+#define SEIZE_STOPPED	0x80000000u	/* internal: a stopped group is taken */
 
 /* Checks, PTRACE_SEIZE and PTRACE_INTERRUPT; the stop is still to be waited for. */
 static int seize_start(pid_t tid, unsigned int flags)
@@ -163,7 +186,7 @@ static int seize_start(pid_t tid, unsigned int flags)
 		errno = EAGAIN;
 		return -1;
 	}
-	if (group_stopped(tid)) {
+	if (!(flags & SEIZE_STOPPED) && group_stopped(tid)) {
 		pr_err("%d is stopped (group-stop); not supported", tid);
 		errno = EBUSY;
 		return -1;
@@ -175,6 +198,13 @@ static int seize_start(pid_t tid, unsigned int flags)
 			pr_perror("PTRACE_SEIZE %d", tid);
 		return -1;
 	}
+	/*
+	 * Seizing a thread in group-stop makes it trap (PTRACE_EVENT_STOP
+	 * with the stop signal) before PTRACE_SEIZE returns; an interrupt on
+	 * top would make a second trap, at its next resume.
+	 */
+	if ((flags & SEIZE_STOPPED) && thread_state(tid) == 't')
+		return 0;
 	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL)) {
 		int err = errno;
 
@@ -186,10 +216,16 @@ static int seize_start(pid_t tid, unsigned int flags)
 	return 0;
 }
 
-/* Wait for the stop seize_start() asked for; on failure the thread is let go. */
-static int seize_finish(pid_t tid)
+/*
+ * Wait for the stop seize_start() asked for; on failure the thread is let
+ * go. With @stop_sig, a thread of a stopped group is taken and its group's
+ * stop signal stored there (0: running).
+ */
+static int seize_finish(pid_t tid, int *stop_sig)
 {
-	if (wait_interrupt_stop(tid, NULL)) {
+	if (stop_sig)
+		*stop_sig = 0;
+	if (wait_interrupt_stop(tid, NULL, stop_sig)) {
 		int err = errno;
 
 		pr_perror("cannot stop %d", tid);
@@ -203,9 +239,9 @@ static int seize_finish(pid_t tid)
 
 int compel_seize(pid_t tid, unsigned int flags)
 {
-	if (seize_start(tid, flags))
+	if (seize_start(tid, flags & ~SEIZE_STOPPED))
 		return -1;
-	return seize_finish(tid);
+	return seize_finish(tid, NULL);
 }
 
 int compel_detach(pid_t tid)
@@ -286,7 +322,7 @@ out:
 static int seize_pass(pid_t pid, unsigned int flags, pid_t **tids, int *nr)
 {
 	pid_t *fresh, *t;
-	int n, i, started = 0, err = 0, added = 0, saved = 0;
+	int n, i, started = 0, err = 0, added = 0, saved = 0, stop_sig;
 
 	if (list_new(pid, *tids, *nr, &fresh, &n))
 		return -1;
@@ -306,7 +342,7 @@ static int seize_pass(pid_t pid, unsigned int flags, pid_t **tids, int *nr)
 	for (i = 0; i < started; i++) {
 		if (!fresh[i])
 			continue;
-		if (seize_finish(fresh[i])) {
+		if (seize_finish(fresh[i], (flags & SEIZE_STOPPED) ? &stop_sig : NULL)) {
 			if (!err && errno != ESRCH)
 				err = -1, saved = errno;
 			continue;
@@ -323,7 +359,7 @@ static int seize_pass(pid_t pid, unsigned int flags, pid_t **tids, int *nr)
 	return added;
 }
 
-int compel_seize_task(pid_t pid, unsigned int flags, pid_t **tids, int *nr)
+static int seize_task(pid_t pid, unsigned int flags, pid_t **tids, int *nr, int *stop_sig)
 {
 	int ret;
 
@@ -331,7 +367,7 @@ int compel_seize_task(pid_t pid, unsigned int flags, pid_t **tids, int *nr)
 	*nr = 0;
 	if (!*tids)
 		return -1;
-	if (compel_seize(pid, flags))
+	if (seize_start(pid, flags) || seize_finish(pid, stop_sig))
 		goto err;
 	(*tids)[(*nr)++] = pid;
 	do
@@ -346,6 +382,16 @@ err:
 	*tids = NULL;
 	*nr = 0;
 	return -1;
+}
+
+int compel_seize_task(pid_t pid, unsigned int flags, pid_t **tids, int *nr)
+{
+	return seize_task(pid, flags & ~SEIZE_STOPPED, tids, nr, NULL);
+}
+
+int compel_seize_task_stopped(pid_t pid, unsigned int flags, pid_t **tids, int *nr, int *stop_sig)
+{
+	return seize_task(pid, flags | SEIZE_STOPPED, tids, nr, stop_sig);
 }
 
 static int peek(pid_t tid, uint64_t addr, uint64_t *val)

@@ -129,7 +129,7 @@ struct restorer_args {
 
 	/* status channel to the criu parent: "R\n" on success, "E..." on failure */
 	__s32			status_fd;
-	__u32			leave_stopped;
+	__u32			stop_sig;	/* stop with it once released, 0: run */
 	__s32			close_fds[RST_MAX_CLOSE];	/* criu's helpers, closed at the end */
 	__u32			nr_close;
 	__u32			pid;

@@ -109,6 +109,14 @@ int compel_seize(pid_t tid, unsigned int flags);
  */
 int compel_seize_task(pid_t pid, unsigned int flags, pid_t **tids, int *nr);
 
+/*
+ * The same, but a process in group-stop (SIGSTOP, SIGTSTP, SIGTTIN,
+ * SIGTTOU) is seized too: *stop_sig receives its stop signal, 0 for a
+ * running one. Released, it stays stopped.
+ */
+int compel_seize_task_stopped(pid_t pid, unsigned int flags, pid_t **tids, int *nr,
+			      int *stop_sig);
+
 /* PTRACE_DETACH a stopped thread (0 signal). */
 int compel_detach(pid_t tid);
 int compel_detach_task(const pid_t *tids, int nr);
