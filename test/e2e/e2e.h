@@ -459,4 +459,21 @@ static inline socklen_t e2e_loopback(struct sockaddr_storage *ss, int family, un
 	return sizeof(struct sockaddr_in);
 }
 
+#include <stddef.h>
+#include <sys/un.h>
+
+/* A unix socket address: a path, or an abstract @name (a NUL before it). */
+static inline socklen_t e2e_unix_addr(struct sockaddr_un *a, const char *name, bool abstract)
+{
+	memset(a, 0, sizeof(*a));
+	a->sun_family = AF_UNIX;
+	if (abstract) {
+		memcpy(a->sun_path + 1, name, strlen(name));
+		return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(name));
+	}
+	strcpy(a->sun_path, name);
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(name) + 1);
+}
+
+
 #endif /* E2E_H */
