@@ -228,6 +228,39 @@ static const UnixSkEntry *usk_by_id(const ProtobufCMessage *const *all, size_t n
 	return NULL;
 }
 
+/* The listener in whose accept queue @id's connection waits, or NULL. */
+static const UnixSkEntry *unix_listener_of(const ProtobufCMessage *const *all, size_t n,
+					   uint32_t id)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		const UnixSkEntry *l = (const UnixSkEntry *)all[i];
+
+		for (j = 0; j < l->n_pending; j++)
+			if (l->pending[j] == id)
+				return l;
+	}
+	return NULL;
+}
+
+/*
+ * The format keeps the order of a listener's waiting connections only as
+ * the order of their entries: ours must already be that order.
+ */
+static int unix_pending_order(const UnixSkEntry *l, const ProtobufCMessage *const *all, size_t n)
+{
+	size_t i, j = 0;
+
+	for (i = 0; i < n && j < l->n_pending; i++)
+		if (((const UnixSkEntry *)all[i])->id == l->pending[j])
+			j++;
+	if (j == l->n_pending)
+		return 0;
+	return exp_cannot("unix-sks.img", "socket %u: the order of its %zu connections not accepted yet (the format keeps it only as the order of entries)",
+			  l->id, l->n_pending);
+}
+
 /*
  * The entry standing for @u's peer outside the dump: ino the peer's, its
  * name (a datagram socket's, as ours keeps it), state LISTEN and the
@@ -297,6 +330,11 @@ static int unix_peer(struct usk_out *o, const UnixSkEntry *u, const ProtobufCMes
 		o->e.peer = u->peer_ino;	/* the EST_USK_EXTERN entry */
 		return 0;
 	}
+	p = unix_listener_of(all, n, u->id);
+	if (p) {
+		o->e.peer = p->ino;	/* waits in its accept queue: the format's way */
+		return 0;
+	}
 	if (!u->has_peer)
 		return 0;
 	p = usk_by_id(all, n, u->peer);
@@ -344,6 +382,8 @@ static int conv_unix(struct exp *ex, struct exp_img *w, struct exp_img *q, struc
 	memset(&o, 0, sizeof(o));
 	est__file_entry__init(&o.f);
 	est__unix_sk_entry__init(&o.e);
+	if (u->n_pending && unix_pending_order(u, all, n))
+		return -1;
 	if (conv_opts(&o.opts, &c, u->opts, u->n_opts) || unix_peer(&o, u, all, n) ||
 	    (u->has_ext_peer && u->ext_peer && ext_peer(ex, w, x, u)))
 		return -1;

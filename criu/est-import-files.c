@@ -388,6 +388,7 @@ struct usk_out {
 	UnixSkEntry e;
 	struct imp_sk_opts o;
 	ProtobufCBinaryData *queue;
+	uint32_t *pending;
 };
 
 static const Est__UnixSkEntry *usk_by_ino(const struct imp *im, uint32_t ino)
@@ -413,6 +414,8 @@ static int unix_peer(const struct imp *im, const Est__UnixSkEntry *s, UnixSkEntr
 		       s->id, s->peer);
 		return -1;
 	}
+	if (p->state == 10 && !(p->uflags & EST_USK_EXTERN))
+		return 0;	/* waits in p's accept queue: see unix_pending() */
 	e->has_peer_ino = true;
 	e->peer_ino = s->peer;
 	if (!(p->uflags & EST_USK_EXTERN)) {
@@ -448,6 +451,28 @@ static int check_extern(const struct imp *im, const Est__UnixSkEntry *s)
 	return 0;
 }
 
+/*
+ * A listener's connections not accepted yet: the sockets naming it as
+ * their peer, in the order of files.img (the format keeps no other).
+ */
+static int unix_pending(const struct imp *im, const Est__UnixSkEntry *s, struct usk_out *u)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < im->nr_obj; i++)
+		n += im->obj[i]->usk && im->obj[i]->usk->peer == s->ino;
+	if (!n)
+		return 0;
+	u->pending = imp_zalloc(n * sizeof(*u->pending));
+	if (!u->pending)
+		return -1;
+	for (i = 0; i < im->nr_obj; i++)
+		if (im->obj[i]->usk && im->obj[i]->usk->peer == s->ino)
+			u->pending[u->e.n_pending++] = im->obj[i]->usk->id;
+	u->e.pending = u->pending;
+	return 0;
+}
+
 static ProtobufCMessage *conv_unix(const struct imp *im, const Est__UnixSkEntry *s)
 {
 	struct usk_out *u = imp_zalloc(sizeof(*u));
@@ -478,6 +503,8 @@ static ProtobufCMessage *conv_unix(const struct imp *im, const Est__UnixSkEntry 
 	if (s->state == 10) {
 		e->has_backlog = true;
 		e->backlog = s->backlog;
+		if (unix_pending(im, s, u))
+			goto err;
 	}
 	if (imp_status_flags(s->flags, O_NONBLOCK, s->id, &e->flags))
 		goto err;
@@ -512,6 +539,8 @@ static ProtobufCMessage *conv_unix(const struct imp *im, const Est__UnixSkEntry 
 	}
 	return &e->base;
 err:
+	free(u->queue);
+	free(u->pending);
 	free(u);
 	return NULL;
 }
@@ -521,8 +550,10 @@ static void free_list(struct out_list *l)
 	size_t i;
 
 	for (i = 0; i < l->nr; i++) {
-		if (l->m[i]->descriptor == &unix_sk_entry__descriptor)
+		if (l->m[i]->descriptor == &unix_sk_entry__descriptor) {
 			free(((struct usk_out *)l->m[i])->queue);
+			free(((struct usk_out *)l->m[i])->pending);
+		}
 		free(l->m[i]);
 	}
 	free(l->m);

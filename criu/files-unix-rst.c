@@ -5,7 +5,9 @@
  * opened, and kept until its own open() hands it out; the sockets one
  * make() creates together are one group (unix_group()), which a process
  * tree opens in one process, before the forks hand them down:
- *   listening     socket, bind to its name, listen(backlog)
+ *   listening     socket, bind to its name, listen(backlog); then the
+ *                 connections accepted from it are made (below), then
+ *                 those not accepted yet connect again, in accept order
  *   accepted      a stream/seqpacket pair one of whose ends carries the
  *                 name of a listening socket of the dump: the other end
  *                 is connected to that listener again and the first is
@@ -59,6 +61,8 @@ struct rsk {
 	size_t			up;	/* union-find parent: sockets made together */
 	int			any;	/* its descriptor, handed out or not (-1: none):
 					   all stay open in criu until the fork */
+	struct rsk		*lst_of;	/* its connection waits in this
+						   listener's accept queue */
 };
 
 struct unix_rst {
@@ -125,6 +129,8 @@ static int check_entry(const ProtobufCMessage *m, void *ctx)
 	if (e->state == USK_LISTEN && (e->type == SOCK_DGRAM || !e->has_backlog ||
 				       e->backlog > USK_MAX_BACKLOG))
 		return bad(e, "listening datagram socket or backlog out of range");
+	if (e->n_pending && (e->state != USK_LISTEN || e->n_pending > (size_t)e->backlog + 1))
+		return bad(e, "connections not accepted yet, more than the backlog or not listening");
 	if ((e->flags & ~(uint32_t)O_NONBLOCK) || (e->has_shutdown && e->shutdown > 3))
 		return bad(e, "bad flags or shutdown");
 	if (e->has_peer && (e->state != USK_CONNECTED || e->peer == e->id || e->ext_peer))
@@ -178,6 +184,32 @@ static int check_peers(const struct unix_rst *ur)
 	return 0;
 }
 
+/*
+ * The sockets whose connections wait in a listener's accept queue: each
+ * once, of its type, connected to nothing else and nothing queued (the
+ * dump refuses data sent on them).
+ */
+static int link_pending(struct unix_rst *ur)
+{
+	size_t i, j;
+
+	for (i = 0; i < ur->nr_lst; i++) {
+		struct rsk *l = ur->lst[i];
+
+		for (j = 0; j < l->e->n_pending; j++) {
+			struct rsk *c = find(ur, l->e->pending[j]);
+
+			if (!c || c->lst_of || c->e->type != l->e->type ||
+			    c->e->state != USK_CONNECTED || c->e->has_peer || c->e->ext_peer ||
+			    c->e->n_queue)
+				return bad(l->e, "a connection not accepted yet from a socket that "
+					   "is not one, of another type, listed twice or with data");
+			c->lst_of = l;
+		}
+	}
+	return 0;
+}
+
 static size_t root(const struct unix_rst *ur, size_t i)
 {
 	while (ur->s[i].up != i)
@@ -213,6 +245,8 @@ static void join_made_together(struct unix_rst *ur)
 			join(ur, i, (size_t)(p - ur->s));
 		if (l && p && p->e->has_peer && p->e->peer == e->id)
 			join(ur, i, (size_t)(l - ur->s));
+		if (ur->s[i].lst_of)
+			join(ur, i, (size_t)(ur->s[i].lst_of - ur->s));
 	}
 }
 
@@ -251,7 +285,7 @@ int unix_read(struct fd_rst *r, int dirfd)
 	for (i = 0; i < ur->nr; i++)
 		if (ur->s[i].e->state == USK_LISTEN)
 			ur->lst[ur->nr_lst++] = &ur->s[i];
-	if (check_peers(ur))
+	if (check_peers(ur) || link_pending(ur))
 		return -1;
 	join_made_together(ur);
 	return 0;
@@ -604,21 +638,88 @@ static int make_one_way(struct unix_rst *ur, struct rsk *s, struct rsk *p)
 	return finish(s);
 }
 
+/* @c's connection waits in @l's accept queue again (nothing accepts it). */
+static int connect_pending(struct rsk *c, struct rsk *l)
+{
+	struct sockaddr_un a;
+
+	c->made = MADE_BUSY;
+	if (new_socket(c) || (c->e->has_name && bind_name(c->fd, c->e)))
+		return -1;
+	/* non-blocking: a full accept queue fails instead of hanging */
+	if (fcntl(c->fd, F_SETFL, O_NONBLOCK) ||
+	    connect(c->fd, (struct sockaddr *)&a, make_addr(&a, &l->e->name)) ||
+	    fcntl(c->fd, F_SETFL, 0)) {
+		pr_perror("unix socket %u: connecting again to listener %u, not accepted",
+			  c->e->id, l->e->id);
+		return -1;
+	}
+	return finish(c);
+}
+
+/* The listener a socket is made with: it waits in its queue, or was accepted from it. */
+static struct rsk *owner(struct unix_rst *ur, const struct rsk *s)
+{
+	const UnixSkEntry *e = s->e;
+	struct rsk *p, *l;
+
+	if (s->lst_of || e->state != USK_CONNECTED || !e->has_peer)
+		return s->lst_of;
+	p = find(ur, e->peer);
+	if (!p->e->has_peer || p->e->peer != e->id)
+		return NULL;
+	l = listener_of(ur, e);
+	return l ? l : listener_of(ur, p->e);
+}
+
+/*
+ * A listener, then the connections accepted from it (each accept() takes
+ * its own before the ones waiting are queued), then those waiting, in
+ * their order.
+ */
+static int make_listener(struct unix_rst *ur, struct rsk *l)
+{
+	const UnixSkEntry *e = l->e;
+	size_t i;
+
+	if (new_socket(l) || bind_name(l->fd, e))
+		return -1;
+	if (listen(l->fd, (int)e->backlog)) {
+		pr_perror("unix socket %u: listen(%u)", e->id, e->backlog);
+		return -1;
+	}
+	if (finish(l))
+		return -1;
+	for (i = 0; i < ur->nr; i++) {
+		struct rsk *x = &ur->s[i];
+
+		if (x->made == MADE_NOT && !x->lst_of && owner(ur, x) == l && make(ur, x))
+			return -1;
+	}
+	for (i = 0; i < e->n_pending; i++)
+		if (connect_pending(find(ur, e->pending[i]), l))
+			return -1;
+	return 0;
+}
+
 static int make(struct unix_rst *ur, struct rsk *s)
 {
 	const UnixSkEntry *e = s->e;
-	struct rsk *p;
+	struct rsk *p, *l = owner(ur, s);
 
-	s->made = MADE_BUSY;
-	if (e->state == USK_LISTEN) {
-		if (new_socket(s) || bind_name(s->fd, e))
+	if (l && l->made == MADE_NOT) {
+		if (make(ur, l))
 			return -1;
-		if (listen(s->fd, (int)e->backlog)) {
-			pr_perror("unix socket %u: listen(%u)", e->id, e->backlog);
-			return -1;
-		}
-		return finish(s);
+		if (s->made != MADE_NOT)
+			return 0;
 	}
+	if (s->lst_of) {
+		pr_err("unix socket %u: its listener %u is being made", e->id, l->e->id);
+		return -1;
+	}
+	s->made = MADE_BUSY;
+	if (e->state == USK_LISTEN)
+		return make_listener(ur, s);
 	if (e->state == USK_CLOSE) {
 		if (new_socket(s) || (e->has_name && bind_name(s->fd, e)) || requeue_unnamed(s))
 			return -1;

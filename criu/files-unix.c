@@ -13,8 +13,12 @@
  *
  * Restore (criu/files-unix-rst.c): see there.
  *
+ * Connections not accepted yet: a listener lists the connecting sockets of
+ * the dump in accept order (collect_pending()); restore connects them again.
+ *
  * Refused ("not supported yet"): descriptors in flight (SCM_RIGHTS), an
- * out-of-band byte, listening sockets with connections not accepted yet,
+ * out-of-band byte, connections not accepted yet from outside the dump or
+ * with data sent on them, or on a listener whose file was deleted,
  * datagrams queued on a socket that is not one end of a pair in the dump
  * unless all came from unnamed senders to a named socket, names relative
  * to the cwd, zero-length messages in a queue, a socket connected to
@@ -50,6 +54,9 @@ struct usk {
 	UnixSkEntry	*e;
 	pid_t		pid;
 	int		fd;
+	const struct sk_unix_diag *u;	/* in unix_dump.diag */
+	int		outq;		/* bytes sent not read yet (SIOCOUTQ) */
+	bool		pending;	/* its connection is not accepted yet */
 };
 
 struct unix_dump {
@@ -295,9 +302,9 @@ static int check_diag(const struct fd_probe *p, const struct sk_unix_diag *u)
 		       u->state);
 		return -1;
 	}
-	if (u->state == USK_LISTEN && (u->nr_icons || u->rqueue)) {
-		pr_err("fd %d: listening unix socket with %u connections not accepted yet: "
-		       "not supported yet", p->fd, u->nr_icons > u->rqueue ? u->nr_icons : u->rqueue);
+	if (u->state == USK_LISTEN && u->nr_icons != u->rqueue) {
+		pr_err("fd %d: listening unix socket with %u connections queued but %u listed: "
+		       "not supported yet", p->fd, u->rqueue, u->nr_icons);
 		return -1;
 	}
 	return 0;
@@ -331,8 +338,15 @@ static UnixSkEntry *new_entry(const struct fd_probe *p, const struct sk_unix_dia
 	return e;
 }
 
-static int remember(struct unix_dump *ud, UnixSkEntry *e, const struct fd_probe *p)
+static int remember(struct unix_dump *ud, UnixSkEntry *e, const struct fd_probe *p,
+		    const struct sk_unix_diag *u, int fd)
 {
+	int outq = 0;
+
+	if (e->state == USK_CONNECTED && e->type != SOCK_DGRAM && ioctl(fd, SIOCOUTQ, &outq)) {
+		pr_perror("fd %d: SIOCOUTQ", p->fd);
+		return -1;
+	}
 	if (ud->nr == ud->cap) {
 		size_t cap = ud->cap ? 2 * ud->cap : 16;
 		struct usk *n = realloc(ud->s, cap * sizeof(*n));
@@ -344,7 +358,7 @@ static int remember(struct unix_dump *ud, UnixSkEntry *e, const struct fd_probe 
 		ud->s = n;
 		ud->cap = cap;
 	}
-	ud->s[ud->nr++] = (struct usk){ e, p->pid, p->fd };
+	ud->s[ud->nr++] = (struct usk){ e, p->pid, p->fd, u, outq, false };
 	return 0;
 }
 
@@ -378,7 +392,7 @@ static int unix_dump(struct dump_files *d, struct fd_probe *p, uint32_t *id)
 		goto err;
 	e->n_opts = nr;
 	e->id = *id = fd_obj_id(d);
-	if (remember(ud, e, p))
+	if (remember(ud, e, p, u, fd))
 		goto err;
 	return 0;
 err:
@@ -500,6 +514,67 @@ static int check_conn_name(const struct unix_dump *ud, const struct usk *s, cons
 	return -1;
 }
 
+/*
+ * One connection waiting in @l's accept queue from the socket @icon
+ * (sock_diag names the connecting end; the other, in no process yet, has
+ * no inode, so the connecting end's peer reads 0): it must be in the
+ * dump, and nothing sent on it yet (SIOCOUTQ counts every message it
+ * queued; the accepted end's queue cannot be read without accepting it).
+ * Restore connects it again (criu/files-unix-rst.c).
+ */
+static int pending_one(struct unix_dump *ud, struct usk *l, uint64_t icon)
+{
+	UnixSkEntry ke = { .ino = icon };
+	struct usk key = { .e = &ke }, *c;
+	uint32_t *n;
+
+	c = icon ? bsearch(&key, ud->s, ud->nr, sizeof(*ud->s), cmp_ino) : NULL;
+	if (!c || c->pending || c->e->type != l->e->type || c->e->state != USK_CONNECTED ||
+	    c->e->has_peer_ino) {
+		pr_err("fd %d of %d: a connection not accepted yet from a socket outside the dump "
+		       "(or closed since): not supported yet", l->fd, l->pid);
+		return -1;
+	}
+	if (c->outq || c->e->n_queue) {
+		pr_err("fd %d of %d: data sent on a connection not accepted yet (fd %d of %d): "
+		       "not supported yet", l->fd, l->pid, c->fd, c->pid);
+		return -1;
+	}
+	n = realloc(l->e->pending, (l->e->n_pending + 1) * sizeof(*n));
+	if (!n) {
+		pr_err("out of memory");
+		return -1;
+	}
+	l->e->pending = n;
+	n[l->e->n_pending++] = c->e->id;
+	c->pending = true;
+	return 0;
+}
+
+/* Every listener's connections not accepted yet, in accept order. */
+static int collect_pending(struct unix_dump *ud)
+{
+	size_t i, j;
+
+	for (i = 0; i < ud->nr; i++) {
+		struct usk *l = &ud->s[i];
+		const uint32_t *icons;
+
+		if (l->e->state != USK_LISTEN || !l->u->nr_icons)
+			continue;
+		if (l->e->has_deleted && l->e->deleted) {
+			pr_err("fd %d of %d: connections not accepted yet on a listener whose file "
+			       "was deleted: not supported yet", l->fd, l->pid);
+			return -1;
+		}
+		icons = sk_diag_icons(&ud->diag, l->u);
+		for (j = 0; j < l->u->nr_icons; j++)
+			if (pending_one(ud, l, icons[j]))
+				return -1;
+	}
+	return 0;
+}
+
 static int unix_resolve(struct dump_files *d, const struct cr_options *o)
 {
 	struct unix_dump *ud = d->priv[FD_KIND__FD_UNIX_SK];
@@ -508,11 +583,13 @@ static int unix_resolve(struct dump_files *d, const struct cr_options *o)
 	if (!ud)
 		return 0;
 	qsort(ud->s, ud->nr, sizeof(*ud->s), cmp_ino);
+	if (collect_pending(ud))
+		return -1;
 	for (i = 0; i < ud->nr; i++) {
 		struct usk *s = &ud->s[i], *peer = NULL, key;
 		UnixSkEntry ke = { .ino = s->e->peer_ino };
 
-		if (s->e->has_peer_ino) {
+		if (s->e->has_peer_ino && !s->pending) {
 			key.e = &ke;
 			peer = bsearch(&key, ud->s, ud->nr, sizeof(*ud->s), cmp_ino);
 			if (!peer && external(ud, s, o))
@@ -532,7 +609,7 @@ static int unix_resolve(struct dump_files *d, const struct cr_options *o)
 		key.e = &ke;
 		if (s->e->has_peer)
 			peer = bsearch(&key, ud->s, ud->nr, sizeof(*ud->s), cmp_ino);
-		if (check_conn_name(ud, s, peer))
+		if (!s->pending && check_conn_name(ud, s, peer))
 			return -1;
 	}
 	return 0;

@@ -244,6 +244,36 @@ static int grow(void **v, size_t nr, size_t *cap, size_t size)
 	return 0;
 }
 
+/* A listener's pending connections (UNIX_DIAG_ICONS), appended to t->icons. */
+static int keep_icons(const struct nlmsghdr *h, struct sk_diag *t, struct sk_unix_diag *u)
+{
+	const struct rtattr *a;
+	uint32_t *n;
+	int len;
+
+	if (!u->nr_icons)
+		return 0;
+	for (a = first_attr(h, sizeof(struct unix_diag_msg), &len); RTA_OK(a, len);
+	     a = RTA_NEXT(a, len))
+		if (a->rta_type == UNIX_DIAG_ICONS)
+			break;
+	if (!RTA_OK(a, len) || t->nr_icons + u->nr_icons > DIAG_MAX)
+		return -1;
+	n = realloc(t->icons, (t->nr_icons + u->nr_icons) * sizeof(*n));
+	if (!n)
+		return -1;
+	t->icons = n;
+	memcpy(n + t->nr_icons, RTA_DATA(a), u->nr_icons * sizeof(*n));
+	u->icon_off = (uint32_t)t->nr_icons;
+	t->nr_icons += u->nr_icons;
+	return 0;
+}
+
+const uint32_t *sk_diag_icons(const struct sk_diag *t, const struct sk_unix_diag *u)
+{
+	return t->icons + u->icon_off;
+}
+
 static int one_unix(const struct nlmsghdr *h, void *arg)
 {
 	struct sk_diag *t = arg;
@@ -256,6 +286,10 @@ static int one_unix(const struct nlmsghdr *h, void *arg)
 	r = sk_diag_parse_unix(h, &t->u[t->nr_u]);
 	if (r < 0)
 		return -1;
+	if (!r && keep_icons(h, t, &t->u[t->nr_u])) {
+		pr_err("more than %u pending unix connections, or out of memory", DIAG_MAX);
+		return -1;
+	}
 	if (!r)
 		t->nr_u++;
 	return 0;
@@ -377,5 +411,6 @@ void sk_diag_free(struct sk_diag *t)
 {
 	free(t->u);
 	free(t->in);
+	free(t->icons);
 	memset(t, 0, sizeof(*t));
 }

@@ -39,6 +39,7 @@ struct sk_unix_diag {
 	uint64_t	vfs_ino, vfs_dev;
 	uint32_t	rqueue, wqueue;	/* listening: pending and backlog */
 	uint32_t	nr_icons;	/* connections not accepted yet */
+	uint32_t	icon_off;	/* their inodes, in accept order: sk_diag.icons */
 	size_t		name_len;	/* 0: unnamed */
 	char		name[SK_NAME_MAX];
 };
@@ -57,6 +58,8 @@ struct sk_diag {
 	struct sk_unix_diag	*u;
 	size_t			nr_u, cap_u;
 	bool			have_u;
+	uint32_t		*icons;		/* every listener's, see icon_off */
+	size_t			nr_icons;
 	struct sk_inet_diag	*in;
 	size_t			nr_in, cap_in;
 	unsigned int		have_in;	/* bit per (family, proto) dumped */
@@ -68,6 +71,7 @@ int sk_diag_parse_inet(const struct nlmsghdr *h, int proto, struct sk_inet_diag 
 
 /* NULL if the kernel does not list it (not logged); -1 through @err. */
 const struct sk_unix_diag *sk_diag_unix(struct sk_diag *t, uint64_t ino, int *err);
+const uint32_t *sk_diag_icons(const struct sk_diag *t, const struct sk_unix_diag *u);
 const struct sk_inet_diag *sk_diag_inet(struct sk_diag *t, int family, int proto,
 					uint64_t ino, int *err);
 void sk_diag_free(struct sk_diag *t);

@@ -471,4 +471,20 @@ static inline unsigned short e2e_port_of(int fd)
 						 ((struct sockaddr_in *)&ss)->sin_port);
 }
 
+#include <stddef.h>
+#include <sys/un.h>
+
+/* A unix socket address: a path, or an abstract @name (a NUL before it). */
+static inline socklen_t e2e_unix_addr(struct sockaddr_un *a, const char *name, bool abstract)
+{
+	memset(a, 0, sizeof(*a));
+	a->sun_family = AF_UNIX;
+	if (abstract) {
+		memcpy(a->sun_path + 1, name, strlen(name));
+		return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(name));
+	}
+	strcpy(a->sun_path, name);
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(name) + 1);
+}
+
 #endif /* E2E_H */

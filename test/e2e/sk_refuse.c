@@ -2,7 +2,7 @@
  * Sockets the dump must refuse, leaving the process and the socket as
  * they were ("sk_refuse MODE RESULT"):
  *   rights    a descriptor in flight (SCM_RIGHTS) in a unix queue
- *   pending   a unix listener with a connection not accepted yet
+ *   pending   a unix listener with a connection not accepted yet, data sent on it
  *   tcp       a TCP listener with a connection not accepted yet
  *   udp       a UDP socket with a datagram queued
  *   udpdisc   a UDP socket with a datagram queued, disconnected from the port
@@ -106,6 +106,8 @@ static void setup(const char *mode)
 		fds[1] = socket(AF_UNIX, SOCK_STREAM, 0);
 		if (bind(fds[0], (struct sockaddr *)&un, len) || listen(fds[0], 1) ||
 		    connect(fds[1], (struct sockaddr *)&un, len))
+			e2e_fail("setup: %s", strerror(errno));
+		if (!strcmp(mode, "pending") && write(fds[1], "x", 1) != 1)
 			e2e_fail("setup: %s", strerror(errno));
 		if (!strcmp(mode, "acceptgone")) {
 			/* accepted from a listener closed since: its name is no one's in the dump */

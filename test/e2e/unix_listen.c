@@ -16,22 +16,10 @@
 
 #include "e2e.h"
 
-static socklen_t addr(struct sockaddr_un *a, const char *name, bool abstract)
-{
-	memset(a, 0, sizeof(*a));
-	a->sun_family = AF_UNIX;
-	if (abstract) {
-		memcpy(a->sun_path + 1, name, strlen(name));
-		return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(name));
-	}
-	strcpy(a->sun_path, name);
-	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(name) + 1);
-}
-
 static int bound(int type, const char *name, bool abstract)
 {
 	struct sockaddr_un a;
-	socklen_t len = addr(&a, name, abstract);
+	socklen_t len = e2e_unix_addr(&a, name, abstract);
 	int fd = socket(AF_UNIX, type, 0);
 
 	if (fd < 0 || bind(fd, (struct sockaddr *)&a, len))
@@ -43,7 +31,7 @@ static int bound(int type, const char *name, bool abstract)
 static void talk(int lfd, int type, const char *name, bool abstract)
 {
 	struct sockaddr_un a, got;
-	socklen_t len = addr(&a, name, abstract), glen = sizeof(got);
+	socklen_t len = e2e_unix_addr(&a, name, abstract), glen = sizeof(got);
 	int c = socket(AF_UNIX, type, 0), s;
 	char buf[8];
 
@@ -85,16 +73,16 @@ int main(int argc, char **argv)
 	if (getsockopt(dg, SOL_SOCKET, SO_RCVBUF, &before, &len))
 		e2e_fail("SO_RCVBUF: %s", strerror(errno));
 	dgc = socket(AF_UNIX, SOCK_DGRAM, 0);
-	len = addr(&a, dpath, false);
+	len = e2e_unix_addr(&a, dpath, false);
 	if (dgc < 0 || connect(dgc, (struct sockaddr *)&a, len))
 		e2e_fail("dgram connect: %s", strerror(errno));
 	un = socket(AF_UNIX, SOCK_STREAM, 0);
 	cl = socket(AF_UNIX, SOCK_STREAM, 0);
-	len = addr(&a, path, false);
+	len = e2e_unix_addr(&a, path, false);
 	if (cl < 0 || connect(cl, (struct sockaddr *)&a, len) || (sv = accept(lst, NULL, NULL)) < 0 ||
 	    write(cl, "to server", 9) != 9 || write(sv, "to client", 9) != 9)
 		e2e_fail("accepted connection: %s", strerror(errno));
-	len = addr(&a, dpath, false);
+	len = e2e_unix_addr(&a, dpath, false);
 	/* queued for the bound datagram socket, from senders without names */
 	if (send(dgc, "queued 1", 8, 0) != 8 || send(dgc, "queued 22", 9, 0) != 9)
 		e2e_fail("queueing datagrams: %s", strerror(errno));
@@ -108,7 +96,7 @@ int main(int argc, char **argv)
 		struct sockaddr_un got;
 		socklen_t glen = sizeof(got);
 
-		len = addr(&a, path, false);
+		len = e2e_unix_addr(&a, path, false);
 		if (getsockname(sv, (struct sockaddr *)&got, &glen) || glen != len ||
 		    memcmp(&got, &a, len))
 			e2e_fail("the accepted end lost the listener's name");
@@ -116,7 +104,7 @@ int main(int argc, char **argv)
 		if (getpeername(cl, (struct sockaddr *)&got, &glen) || glen != len ||
 		    memcmp(&got, &a, len))
 			e2e_fail("the connecting end lost its peer's name");
-		len = addr(&a, dpath, false);
+		len = e2e_unix_addr(&a, dpath, false);
 	}
 	e2e_read_all(sv, buf, 9, "accepted end");
 	if (memcmp(buf, "to server", 9))
