@@ -111,7 +111,7 @@ static int put_comp(uint8_t *x, const struct xcomp *c, const void *data, size_t 
 		       c->bit, n, c->count);
 		return -1;
 	}
-	if (!(kdat.xfeatures & (1ULL << c->bit))) {
+	if (!(kdat.arch.xfeatures & (1ULL << c->bit))) {
 		if (*bv & (1ULL << c->bit)) {
 			pr_err("not supported yet: %s: xsave component %u is in use, this CPU does not have it",
 			       img, c->bit);
@@ -122,7 +122,7 @@ static int put_comp(uint8_t *x, const struct xcomp *c, const void *data, size_t 
 	__cpuid_count(0xd, c->bit, a, b, cx, d);
 	(void)cx;
 	(void)d;
-	if (a < c->width * c->count || b < 576 || b + a > kdat.xsave_size) {
+	if (a < c->width * c->count || b < 576 || b + a > kdat.arch.xsave_size) {
 		pr_err("%s: xsave component %u does not fit this CPU's layout", img, c->bit);
 		return -1;
 	}
@@ -151,7 +151,7 @@ static uint8_t *build_xsave(const Est__UserX86FpregsEntry *f, const char *img)
 		       (unsigned long long)(bv & ~known));
 		return NULL;
 	}
-	x = imp_zalloc(kdat.xsave_size);
+	x = imp_zalloc(kdat.arch.xsave_size);
 	if (!x)
 		return NULL;
 	memcpy(x, w, sizeof(w));
@@ -171,7 +171,7 @@ static uint8_t *build_xsave(const Est__UserX86FpregsEntry *f, const char *img)
 		free(x);
 		return NULL;
 	}
-	bv &= kdat.xfeatures;
+	bv &= kdat.arch.xfeatures;
 	memcpy(x + 512, &bv, 8);
 	return x;
 }
@@ -246,7 +246,7 @@ static int fill_thread(struct core_out *o, size_t k, uint32_t tid, const char *i
 	if (!o->xsave[k])
 		return -1;
 	t->xsave.data = o->xsave[k];
-	t->xsave.len = kdat.xsave_size;
+	t->xsave.len = kdat.arch.xsave_size;
 	if (k == 0) {
 		t->blocked = c->tc->blk_sigset;
 	} else {
@@ -703,8 +703,8 @@ int imp_core(struct imp *im, struct imp_proc *p)
 		pr_err("pstree.img: zombie %u lists %zu threads", p->ps->pid, o.nr);
 		return -1;
 	}
-	kerndat_probe(KD_XSAVE);
-	if (threads && (!kdat.has_xsave || kdat.xsave_size < 576 || kdat.xsave_size > (1u << 16))) {
+	kerndat_probe(KD_FPU);
+	if (threads && (!kdat.has_fpu || kdat.arch.xsave_size < 576 || kdat.arch.xsave_size > (1u << 16))) {
 		pr_err("this CPU has no usable xsave");
 		return -1;
 	}
