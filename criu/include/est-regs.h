@@ -13,8 +13,9 @@
  * Import: arch_est_import_host() once per process with threads (this CPU
  * can hold the state at all), then per thread arch_est_import_check()
  * (what the format carries that we refuse) and arch_est_import_regs()
- * (allocates @t's registers and FPU image; arch_est_import_free() frees
- * them, on any @t, also one never filled).
+ * (allocates @t's registers and FPU image, sets what else thread_info
+ * holds, e.g. clear_tid_addr); arch_est_import_free() frees them, on any
+ * @t, also one never filled.
  */
 #ifndef CRIU_EST_REGS_H
 #define CRIU_EST_REGS_H
