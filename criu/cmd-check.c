@@ -261,7 +261,7 @@ const struct check_feature check_features[] = {
 	FEAT("compat_cr", NULL, OPT, NULL, NULL, chk_compat,
 	     "32-bit (ia32) tasks", .gap = "32-bit tasks"),
 	FEAT("can_map_vdso", NULL, OPT, NULL, NULL, chk_map_vdso,
-	     "arch_prctl(ARCH_MAP_VDSO_64) maps a vdso anew"),
+	     "the arch's own call maps a vdso anew"),
 	FEAT("sk_ns", NULL, OPT, NULL, NULL, chk_sk_ns,
 	     "SIOCGSKNS names a socket's network namespace", .gap = "sockets of other network namespaces"),
 	FEAT("sk_unix_file", NULL, OPT, NULL, NULL, chk_sk_unix_file,
@@ -452,8 +452,8 @@ static void log_facts(void)
 	unsigned int k;
 
 	kerndat_init();
-	pr_info("page size %lu, xsave area %u bytes, XCR0 %#llx",
-		kdat.page_size, kdat.xsave_size, (unsigned long long)kdat.xfeatures);
+	pr_info("page size %lu", kdat.page_size);
+	arch_kdat_log();
 	for (k = 0; k < KD_VMA_NR; k++)
 		if (kdat.vma[k].present)
 			pr_info("%s: %llu bytes", kerndat_vma_name(k),

@@ -2,7 +2,6 @@
  * Established core-TID.img (one per thread) -> our core-PID.img (the task
  * core, then one thread core per thread). Plan §2.6, §2.7, §3.3, §3.4.
  */
-#include <cpuid.h>
 #include <linux/personality.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,7 +10,7 @@
 
 #define LOG_PREFIX "est-import: "
 #include "est-import-int.h"
-#include "kerndat.h"
+#include "est-regs.h"
 #include "log.h"
 #include "personality-known.h"
 
@@ -31,11 +30,9 @@ struct core_out {
 	ProtobufCBinaryData *shared;
 	size_t nr;			/* threads */
 	ThreadCoreEntry *th;
-	UserRegsX86Entry *regs;
 	SigaltstackEntry *sas;
 	RseqEntry *rseq;
 	ProtobufCBinaryData **pending;
-	uint8_t **xsave;
 	Est__CoreEntry **in;
 };
 
@@ -44,19 +41,17 @@ static void core_out_free(struct core_out *o)
 	size_t i;
 
 	for (i = 0; i < o->nr; i++) {
-		if (o->xsave)
-			free(o->xsave[i]);
+		if (o->th)
+			arch_est_import_free(&o->th[i]);
 		if (o->pending)
 			free(o->pending[i]);
 		if (o->in && o->in[i])
 			protobuf_c_message_free_unpacked(&o->in[i]->base, NULL);
 	}
 	free(o->th);
-	free(o->regs);
 	free(o->sas);
 	free(o->rseq);
 	free(o->pending);
-	free(o->xsave);
 	free(o->in);
 	free(o->pt);
 	free(o->ptp);
@@ -85,115 +80,7 @@ static int queue(const Est__SignalQueueEntry *q, ProtobufCBinaryData **out, size
 	return 0;
 }
 
-/* ---- x86 extended state: the split fields -> one standard-format XSAVE area ---- */
-
-struct xcomp {
-	unsigned int bit;
-	size_t width;	/* bytes per element */
-	size_t count;	/* elements the format stores */
-};
-
-static int put_comp(uint8_t *x, const struct xcomp *c, const void *data, size_t n,
-		    uint64_t *bv, const char *img)
-{
-	unsigned int a, b, cx, d;
-
-	if (!n) {
-		if (*bv & (1ULL << c->bit)) {
-			pr_err("%s: xsave: component %u is in use but its data is missing", img,
-			       c->bit);
-			return -1;
-		}
-		return 0;
-	}
-	if (n != c->count) {
-		pr_err("%s: xsave: component %u has %zu elements, the format has %zu", img,
-		       c->bit, n, c->count);
-		return -1;
-	}
-	if (!(kdat.xfeatures & (1ULL << c->bit))) {
-		if (*bv & (1ULL << c->bit)) {
-			pr_err("not supported yet: %s: xsave component %u is in use, this CPU does not have it",
-			       img, c->bit);
-			return -1;
-		}
-		return 0;	/* in its initial state: nothing lost */
-	}
-	__cpuid_count(0xd, c->bit, a, b, cx, d);
-	(void)cx;
-	(void)d;
-	if (a < c->width * c->count || b < 576 || b + a > kdat.xsave_size) {
-		pr_err("%s: xsave component %u does not fit this CPU's layout", img, c->bit);
-		return -1;
-	}
-	memcpy(x + b, data, c->width * c->count);
-	return 0;
-}
-
-static uint8_t *build_xsave(const Est__UserX86FpregsEntry *f, const char *img)
-{
-	static const struct xcomp ymm = { 2, 4, 64 }, bndreg = { 3, 8, 8 }, bndcsr = { 4, 8, 8 },
-		opmask = { 5, 8, 8 }, zmm = { 6, 8, 64 }, hi16 = { 7, 8, 128 }, pkru = { 9, 4, 2 };
-	const Est__UserX86XsaveEntry *xs = f->xsave;
-	uint64_t bv = xs ? xs->xstate_bv : 3;
-	uint64_t known = 3 | 1ULL << 2 | 1ULL << 3 | 1ULL << 4 | 1ULL << 5 | 1ULL << 6 |
-			 1ULL << 7 | 1ULL << 9;
-	uint16_t w[4] = { f->cwd, f->swd, f->twd, f->fop };
-	uint8_t *x;
-
-	if (f->n_st_space != 32 || f->n_xmm_space != 64 || f->cwd > 0xffff || f->swd > 0xffff ||
-	    f->twd > 0xffff || f->fop > 0xffff || (xs && xs->cet && (xs->cet->cet || xs->cet->ssp))) {
-		pr_err("not supported yet: %s: fpregs of an unexpected shape (or shadow stack state)", img);
-		return NULL;
-	}
-	if (bv & ~known) {
-		pr_err("not supported yet: %s: xsave components %#llx", img,
-		       (unsigned long long)(bv & ~known));
-		return NULL;
-	}
-	x = imp_zalloc(kdat.xsave_size);
-	if (!x)
-		return NULL;
-	memcpy(x, w, sizeof(w));
-	memcpy(x + 8, &f->rip, 8);
-	memcpy(x + 16, &f->rdp, 8);
-	memcpy(x + 24, &f->mxcsr, 4);
-	memcpy(x + 28, &f->mxcsr_mask, 4);
-	memcpy(x + 32, f->st_space, 128);
-	memcpy(x + 160, f->xmm_space, 256);
-	if (xs && (put_comp(x, &ymm, xs->ymmh_space, xs->n_ymmh_space, &bv, img) ||
-		   put_comp(x, &bndreg, xs->bndreg_state, xs->n_bndreg_state, &bv, img) ||
-		   put_comp(x, &bndcsr, xs->bndcsr_state, xs->n_bndcsr_state, &bv, img) ||
-		   put_comp(x, &opmask, xs->opmask_reg, xs->n_opmask_reg, &bv, img) ||
-		   put_comp(x, &zmm, xs->zmm_upper, xs->n_zmm_upper, &bv, img) ||
-		   put_comp(x, &hi16, xs->hi16_zmm, xs->n_hi16_zmm, &bv, img) ||
-		   put_comp(x, &pkru, xs->pkru, xs->n_pkru, &bv, img))) {
-		free(x);
-		return NULL;
-	}
-	bv &= kdat.xfeatures;
-	memcpy(x + 512, &bv, 8);
-	return x;
-}
-
 /* ---- per thread ------------------------------------------------------------ */
-
-static int check_thread_info(const Est__ThreadInfoX86 *ti, const char *img)
-{
-	size_t i;
-
-	if (ti->gpregs->has_mode && ti->gpregs->mode != EST__USER_X86_REGS_MODE__NATIVE) {
-		pr_err("not supported yet: %s: a 32-bit (compat) task", img);
-		return -1;
-	}
-	for (i = 0; i < ti->n_tls; i++)
-		if (!ti->tls[i]->seg_not_present) {
-			pr_err("not supported yet: %s: a TLS descriptor in the GDT (set_thread_area)",
-			       img);
-			return -1;
-		}
-	return 0;
-}
 
 static int check_thread_core(const Est__ThreadCoreEntry *t, const char *img)
 {
@@ -215,38 +102,16 @@ static int check_thread_core(const Est__ThreadCoreEntry *t, const char *img)
 static int fill_thread(struct core_out *o, size_t k, uint32_t tid, const char *img)
 {
 	const Est__CoreEntry *c = o->in[k];
-	const Est__ThreadInfoX86 *ti = c->thread_info;
 	const Est__ThreadCoreEntry *tc = c->thread_core;
-	const Est__UserX86RegsEntry *g = ti->gpregs;
 	ThreadCoreEntry *t = &o->th[k];
-	UserRegsX86Entry *r = &o->regs[k];
 	size_t np;
 
-	if (check_thread_info(ti, img) || check_thread_core(tc, img))
+	if (arch_est_import_check(c, img) || check_thread_core(tc, img))
 		return -1;
 	thread_core_entry__init(t);
-	user_regs_x86_entry__init(r);
 	t->tid = tid;
-	t->regs = r;
-	*r = (UserRegsX86Entry){ .base = r->base,
-		.r15 = g->r15, .r14 = g->r14, .r13 = g->r13, .r12 = g->r12, .bp = g->bp,
-		.bx = g->bx, .r11 = g->r11, .r10 = g->r10, .r9 = g->r9, .r8 = g->r8,
-		.ax = g->ax, .cx = g->cx, .dx = g->dx, .si = g->si, .di = g->di,
-		.ip = g->ip, .cs = g->cs, .flags = g->flags, .sp = g->sp, .ss = g->ss,
-		.fs_base = g->fs_base, .gs_base = g->gs_base, .ds = g->ds, .es = g->es,
-		.fs = g->fs, .gs = g->gs,
-	};
-	/*
-	 * The established dump stores the registers already adjusted for a
-	 * syscall restart (plan §3.4); ours adjusts at restore when orig_ax
-	 * names a syscall. -1: resume exactly as stored.
-	 */
-	r->orig_ax = (uint64_t)-1;
-	o->xsave[k] = build_xsave(ti->fpregs, img);
-	if (!o->xsave[k])
+	if (arch_est_import_regs(c, t, img))
 		return -1;
-	t->xsave.data = o->xsave[k];
-	t->xsave.len = kdat.xsave_size;
 	if (k == 0) {
 		t->blocked = c->tc->blk_sigset;
 	} else {
@@ -269,10 +134,6 @@ static int fill_thread(struct core_out *o, size_t k, uint32_t tid, const char *i
 		o->rseq[k].len = tc->rseq_entry->rseq_abi_size;
 		o->rseq[k].sig = tc->rseq_entry->signature;
 		t->rseq = &o->rseq[k];
-	}
-	if (ti->clear_tid_addr) {
-		t->has_clear_tid_addr = true;
-		t->clear_tid_addr = ti->clear_tid_addr;
 	}
 	if (tc->futex_rla) {
 		t->has_robust_list = t->has_robust_list_len = true;
@@ -662,7 +523,7 @@ static int read_cores(struct core_out *o, struct imp *im, const struct imp_proc 
 		if (!o->in[k])
 			return -1;
 		c = o->in[k];
-		if (c->mtype != EST__CORE_ENTRY__MARCH__X86_64) {
+		if (c->mtype != ARCH_EST_MARCH) {
 			pr_err("not supported yet: %s: machine type %d", img, c->mtype);
 			return -1;
 		}
@@ -703,20 +564,15 @@ int imp_core(struct imp *im, struct imp_proc *p)
 		pr_err("pstree.img: zombie %u lists %zu threads", p->ps->pid, o.nr);
 		return -1;
 	}
-	kerndat_probe(KD_XSAVE);
-	if (threads && (!kdat.has_xsave || kdat.xsave_size < 576 || kdat.xsave_size > (1u << 16))) {
-		pr_err("this CPU has no usable xsave");
+	if (threads && arch_est_import_host())
 		return -1;
-	}
 	o.th = imp_zalloc(o.nr * sizeof(*o.th));
-	o.regs = imp_zalloc(o.nr * sizeof(*o.regs));
 	o.sas = imp_zalloc(o.nr * sizeof(*o.sas));
 	o.rseq = imp_zalloc(o.nr * sizeof(*o.rseq));
 	o.pending = imp_zalloc(o.nr * sizeof(*o.pending));
-	o.xsave = imp_zalloc(o.nr * sizeof(*o.xsave));
 	o.in = imp_zalloc(o.nr * sizeof(*o.in));
 	m = imp_zalloc((o.nr + 1) * sizeof(*m));
-	if (!o.th || !o.regs || !o.sas || !o.rseq || !o.pending || !o.xsave || !o.in || !m)
+	if (!o.th || !o.sas || !o.rseq || !o.pending || !o.in || !m)
 		goto out;
 	if (read_cores(&o, im, p))
 		goto out;

@@ -1038,7 +1038,7 @@ static const struct {
 	[KD_PIDFD_GETFD] = { "pidfd_getfd", probe_pidfd_getfd, &kdat.has_pidfd_getfd },
 	[KD_PRCTL_MM_MAP] = { "prctl_mm_map", probe_prctl_mm_map, &kdat.has_prctl_mm_map },
 	[KD_VDSO] = { "vdso", probe_vdso, &kdat.vdso_layout_known },
-	[KD_XSAVE] = { "xsave", probe_arch_fpu, &kdat.has_xsave },
+	[KD_FPU] = { "fpu", probe_arch_fpu, &kdat.has_fpu },
 	[KD_UFFD] = { "uffd", probe_uffd, &kdat.has_uffd },
 	[KD_UFFD_WP_ASYNC] = { "uffd_wp_async", probe_uffd_wp_async, &kdat.has_uffd_wp_async },
 	[KD_PAGEMAP_SCAN] = { "pagemap_scan", probe_pagemap_scan, &kdat.has_pagemap_scan },

@@ -23,6 +23,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "arch-kdat.h"
+
 enum kd_probe_id {
 	KD_CAPS,		/* capget: CAP_CHECKPOINT_RESTORE, CAP_SYS_ADMIN */
 	KD_PTRACE_SEIZE,	/* PTRACE_SEIZE + PTRACE_INTERRUPT */
@@ -38,7 +40,7 @@ enum kd_probe_id {
 	KD_PIDFD_GETFD,		/* pidfd_getfd on self, kcmp-verified */
 	KD_PRCTL_MM_MAP,	/* PR_SET_MM_MAP with unchanged values */
 	KD_VDSO,		/* [vdso]/[vvar]... layout from maps + auxv */
-	KD_XSAVE,		/* CPUID leaf 0xD, XGETBV */
+	KD_FPU,			/* the FPU area: probe_arch_fpu */
 	KD_UFFD,		/* userfaultfd + UFFDIO_API */
 	KD_UFFD_WP_ASYNC,	/* UFFD_FEATURE_WP_ASYNC enabled and registered */
 	KD_PAGEMAP_SCAN,	/* PAGEMAP_SCAN ioctl on /proc/self/pagemap */
@@ -150,11 +152,9 @@ struct kerndat {
 	struct kd_vma vma[KD_VMA_NR];
 	bool vdso_layout_known;		/* [vdso] found, no unknown special vma */
 
-	/* CPU extended state (KD_XSAVE) */
-	bool has_xsave;
-	uint64_t xfeatures;		/* XCR0: enabled user state components */
-	uint64_t xfeatures_cpu;		/* CPUID(0xD,0) EDX:EAX: supported ones */
-	uint32_t xsave_size;		/* CPUID(0xD,0) EBX: size for XCR0 */
+	/* the FPU area (KD_FPU): its size and components, arch-kdat.h */
+	bool has_fpu;
+	struct arch_kdat arch;
 
 	/* memory tracking */
 	bool has_uffd;
@@ -193,6 +193,9 @@ void kerndat_reset(void);
 
 const char *kerndat_probe_name(enum kd_probe_id id);
 const char *kerndat_vma_name(enum kd_vma_kind k);
+
+/* The architecture's kdat facts in one pr_info line (criu/arch/ARCH/kerndat-arch.c). */
+void arch_kdat_log(void);
 
 /*
  * The feature table of `criu check` (cmd-check.c), exposed for the unit test.

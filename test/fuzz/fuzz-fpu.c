@@ -53,21 +53,21 @@ static int write_seed(int n)
 	uint64_t bv = 3;	/* x87 and SSE in use */
 	size_t len;
 
-	kerndat_probe(KD_XSAVE);
-	if (n < 0 || n > 3 || !kdat.has_xsave)
+	kerndat_probe(KD_FPU);
+	if (n < 0 || n > 3 || !kdat.has_fpu)
 		return 1;
-	x = calloc(1, kdat.xsave_size);
+	x = calloc(1, kdat.arch.xsave_size);
 	memcpy(x + 24, &mxcsr, 4);
 	memcpy(x + 512, &bv, 8);
 	r.cs = 0x33, r.ss = 0x2b, r.ip = 0x401000, r.sp = 0x7ffe0000;
 	r.orig_ax = (uint64_t)nr[n], r.ax = (uint64_t)ax[n];
 	r.si = 0x7ffe1000, r.r10 = 0x7ffe2000;	/* rem of the sleeps */
-	t.tid = 2, t.regs = &r, t.xsave.data = x, t.xsave.len = kdat.xsave_size;
+	t.tid = 2, t.regs = &r, t.xsave.data = x, t.xsave.len = kdat.arch.xsave_size;
 	len = thread_core_entry__get_packed_size(&t);
 	buf = malloc(len);
 	thread_core_entry__pack(&t, buf);
-	memcpy(head, &kdat.xsave_size, 4);
-	memcpy(head + 4, &kdat.xfeatures, 8);
+	memcpy(head, &kdat.arch.xsave_size, 4);
+	memcpy(head + 4, &kdat.arch.xfeatures, 8);
 	fwrite(head, 1, sizeof(head), stdout);
 	fwrite(buf, 1, len, stdout);
 	free(buf);

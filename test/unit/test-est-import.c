@@ -125,7 +125,7 @@ static int on_converted(const char *set, int (*check)(int dirfd))
 	OPEN_GOLDEN(set, fd);
 	CHECK(est_import_detect(fd) == 1);
 	CHECK(convert(fd, &imp) == 0);
-	kerndat_probe(KD_XSAVE);
+	kerndat_probe(KD_FPU);
 	r = check(imp.dirfd);
 	est_import_release(&imp);
 	CHECK(!imp.path[0] && imp.dirfd == -1);
@@ -168,10 +168,10 @@ static int check_single(int dirfd)
 		CHECK(t->has_robust_list && t->robust_list == 733427296 && t->robust_list_len == 24);
 		CHECK(t->rseq && t->rseq->ptr == 733428896 && t->rseq->len == 32);
 		CHECK(t->altstack && t->altstack->flags == 2);
-		CHECK(t->xsave.len == kdat.xsave_size);
+		CHECK(t->xsave.len == kdat.arch.xsave_size);
 		memcpy(&bv, t->xsave.data + 512, 8);
 		memcpy(&mxcsr, t->xsave.data + 24, 4);
-		CHECK(bv == (162 & kdat.xfeatures) && mxcsr == 8064);
+		CHECK(bv == (162 & kdat.arch.xfeatures) && mxcsr == 8064);
 	}
 	img_free_all(v, n);
 	v = NULL;

@@ -205,12 +205,12 @@ static int test_xsave(void)
 	long size;
 
 	kerndat_init();
-	CHECK(kdat.has_xsave);
-	CHECK(kdat.xfeatures & 3);	/* x87 and SSE are always enabled */
+	CHECK(kdat.has_fpu);
+	CHECK(kdat.arch.xfeatures & 3);	/* x87 and SSE are always enabled */
 	size = ptrace_xstate_size(&xf);
 	CHECK(size > 0);
-	CHECK((uint64_t)size == kdat.xsave_size);
-	CHECK(xf == kdat.xfeatures);
+	CHECK((uint64_t)size == kdat.arch.xsave_size);
+	CHECK(xf == kdat.arch.xfeatures);
 	CHECK(no_children());
 	return 0;
 }

@@ -25,14 +25,20 @@ int probe_arch_fpu(struct kd_status *st)
 	if (!(c & bit_XSAVE) || !(c & bit_OSXSAVE))
 		return kd_fail(st, "CPUID.1: XSAVE or OSXSAVE not set", 0);
 	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-	kdat.xfeatures = (uint64_t)hi << 32 | lo;
+	kdat.arch.xfeatures = (uint64_t)hi << 32 | lo;
 	__cpuid_count(0xd, 0, a, b, c, d);
-	kdat.xfeatures_cpu = (uint64_t)d << 32 | a;
-	kdat.xsave_size = b;
+	kdat.arch.xfeatures_cpu = (uint64_t)d << 32 | a;
+	kdat.arch.xsave_size = b;
 	pr_debug("xsave: XCR0 %#llx, CPU supports %#llx, area %u bytes (max %u)",
-		 (unsigned long long)kdat.xfeatures,
-		 (unsigned long long)kdat.xfeatures_cpu, b, c);
+		 (unsigned long long)kdat.arch.xfeatures,
+		 (unsigned long long)kdat.arch.xfeatures_cpu, b, c);
 	return 0;
+}
+
+void arch_kdat_log(void)
+{
+	pr_info("xsave area %u bytes, XCR0 %#llx", kdat.arch.xsave_size,
+		(unsigned long long)kdat.arch.xfeatures);
 }
 
 /* In a child: the i386 getpid (20) through int $0x80 must answer our pid. */

@@ -147,13 +147,13 @@ int arch_rst_check_fpu(struct rst_image *ri)
 	char who[64];
 	size_t i;
 
-	kerndat_probe(KD_XSAVE);
-	if (!kdat.has_xsave) {
+	kerndat_probe(KD_FPU);
+	if (!kdat.has_fpu) {
 		pr_err("this CPU has no xsave: cannot restore the extended register state");
 		return -1;
 	}
-	host.size = kdat.xsave_size;
-	host.features = kdat.xfeatures;
+	host.size = kdat.arch.xsave_size;
+	host.features = kdat.arch.xfeatures;
 	for (i = 0; i < ri->nr_threads; i++) {
 		snprintf(who, sizeof(who), "core-%d.img: thread %u", ri->pid, ri->threads[i]->tid);
 		if (arch_fpu_check(&ri->threads[i]->xsave, &host, &bv, who))
