@@ -302,6 +302,18 @@ static int check_diag(const struct fd_probe *p, const struct sk_unix_diag *u)
 		       u->state);
 		return -1;
 	}
+	/*
+	 * Connected to a socket that has closed since: the kernel keeps the
+	 * dead peer (sock_diag names it, as inode 0) until the next send, which
+	 * fails with ECONNREFUSED and disconnects. A fresh unconnected socket
+	 * would say ENOTCONN at once. (A bound socket others connected to is
+	 * ESTABLISHED too, but names no peer at all.)
+	 */
+	if (u->type == SOCK_DGRAM && u->peer_gone) {
+		pr_err("fd %d: unix datagram socket connected to a socket that has closed "
+		       "(its next send fails with ECONNREFUSED): not supported yet", p->fd);
+		return -1;
+	}
 	if (u->state == USK_LISTEN && u->nr_icons != u->rqueue) {
 		pr_err("fd %d: listening unix socket with %u connections queued but %u listed: "
 		       "not supported yet", p->fd, u->rqueue, u->nr_icons);

@@ -55,6 +55,7 @@ static int unix_attr(const struct rtattr *a, struct sk_unix_diag *u)
 		if (len < sizeof(uint32_t))
 			return -1;
 		u->peer = *(const uint32_t *)p;
+		u->peer_gone = !u->peer;
 		break;
 	case UNIX_DIAG_ICONS:
 		u->nr_icons = (uint32_t)(len / sizeof(uint32_t));

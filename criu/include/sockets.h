@@ -33,6 +33,7 @@
 struct sk_unix_diag {
 	uint64_t	ino;
 	uint64_t	peer;		/* 0: none or gone */
+	bool		peer_gone;	/* UNIX_DIAG_PEER names inode 0: a peer closed since */
 	uint8_t		type, state;
 	uint8_t		shutdown;
 	bool		has_vfs;

@@ -349,6 +349,8 @@ CASES = [
      ["--tcp-close"]),
     ("sk_epoll", prog("sk_epoll"), "once", [], []),
     ("sk_refuse_rights", prog("sk_refuse") + ["rights"], ("refused", "SCM_RIGHTS"), [], []),
+    ("sk_refuse_dgram_peer_gone", prog("sk_refuse") + ["dgpeergone"],
+     ("refused", "connected to a socket that has closed"), [], []),
     ("sk_refuse_pending_unix", prog("sk_refuse") + ["pending"], ("refused", "sent on a connection not accepted yet"),
      [], []),
     ("sk_refuse_pending_tcp", prog("sk_refuse") + ["tcp"], ("refused", "not accepted yet"), [], []),

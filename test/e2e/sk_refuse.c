@@ -17,6 +17,8 @@
  *   unixerr   a unix stream socket whose peer closed with data unread (ECONNRESET)
  *   unixdgerr a unix datagram pair, one end disconnected with a datagram unread
  *             (ECONNRESET on the other)
+ *   dgpeergone a unix datagram socket connected to a bound socket closed since
+ *             (its next send fails with ECONNREFUSED, later ones ENOTCONN)
  *   encap     a UDP socket with UDP_ENCAP set
  *   repair    a closed TCP socket in repair mode (TCP_REPAIR)
  *   ipopts    a UDP socket with IP options (IP_OPTIONS)
@@ -117,6 +119,14 @@ static void setup(const char *mode)
 				e2e_fail("accept: %s", strerror(errno));
 			close(p[0]);
 		}
+	} else if (!strcmp(mode, "dgpeergone")) {
+		len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(un.sun_path + 1));
+		p[0] = socket(AF_UNIX, SOCK_DGRAM, 0);
+		fds[0] = socket(AF_UNIX, SOCK_DGRAM, 0);
+		if (bind(p[0], (struct sockaddr *)&un, len) ||
+		    connect(fds[0], (struct sockaddr *)&un, len))
+			e2e_fail("setup: %s", strerror(errno));
+		close(p[0]);
 	} else if (!strcmp(mode, "tcp") || !strcmp(mode, "udp")) {
 		int type = mode[0] == 't' ? SOCK_STREAM : SOCK_DGRAM;
 
@@ -276,7 +286,13 @@ static void check(const char *mode)
 	char buf[8];
 	int fd;
 
-	if (!strcmp(mode, "rights")) {
+	if (!strcmp(mode, "dgpeergone")) {
+		if (send(fds[0], "x", 1, MSG_DONTWAIT) != -1 || errno != ECONNREFUSED)
+			e2e_fail("first send after the peer closed: %s, not ECONNREFUSED",
+				 strerror(errno));
+		if (send(fds[0], "x", 1, MSG_DONTWAIT) != -1 || errno != ENOTCONN)
+			e2e_fail("second send: %s, not ENOTCONN", strerror(errno));
+	} else if (!strcmp(mode, "rights")) {
 		fd = recv_fd(fds[0]);
 		if (read(fd, buf, 6) != 6 || memcmp(buf, "via fd", 6))
 			e2e_fail("the pipe sent across does not hold its data");
