@@ -235,6 +235,34 @@ static bool unlinked_linked(const struct fd_probe *p)
 }
 
 /*
+ * A link remap the restore links back and later removes: only a name of
+ * the dump's own making (ours, DIR/.criu-link-remap.INO, or the established
+ * tool's, DIR/link_remap.N) in the file's own directory, so an image cannot
+ * make criu link or unlink anything else.
+ */
+bool link_remap_name_ok(const char *path, const char *link)
+{
+	const char *ps = strrchr(path, '/'), *ls = strrchr(link, '/');
+	const char *base = ls ? ls + 1 : "";
+
+	if (!ps || !ls || ps - path != ls - link || strncmp(path, link, (size_t)(ps - path)) ||
+	    strnlen(link, PATH_MAX) >= PATH_MAX)
+		return false;
+	if (!strncmp(base, ".criu-link-remap.", 17))
+		base += 17;
+	else if (!strncmp(base, "link_remap.", 11))
+		base += 11;
+	else
+		return false;
+	if (!*base)
+		return false;
+	for (; *base; base++)
+		if (*base < '0' || *base > '9')
+			return false;
+	return true;
+}
+
+/*
  * --link-remap: such a file gets one more name, DIR/.criu-link-remap.INO
  * beside the one it lost (the fs keeps it until a restore of the dump),
  * which the restore opens it through. /proc tells no other name.
@@ -374,10 +402,10 @@ static int check_reg_file(const ProtobufCMessage *m, void *ctx)
 		pr_err("reg-files.img: path is not absolute or too long: '%.100s'", rf->path);
 		return -1;
 	}
-	if (rf->link_remap && (rf->has_ghost_id || rf->link_remap[0] != '/' ||
-			       strnlen(rf->link_remap, PATH_MAX) >= PATH_MAX || !S_ISREG(rf->mode))) {
-		pr_err("reg-files.img: %s: a link remap of a ghost or no regular file, or not an "
-		       "absolute path", rf->path);
+	if (rf->link_remap && (rf->has_ghost_id || !S_ISREG(rf->mode) ||
+			       !link_remap_name_ok(rf->path, rf->link_remap))) {
+		pr_err("reg-files.img: %s: a link remap of a ghost or no regular file, or not a "
+		       "link remap name beside it: '%.100s'", rf->path, rf->link_remap);
 		return -1;
 	}
 	if (!rf->has_ghost_id && (rf->flags & TMPFILE_BIT)) {

@@ -83,6 +83,8 @@ int rst_ghosts_create(const struct fd_rst *r);
 void rst_ghosts_close(void);
 /* Remove the --link-remap names of @r's files once the tree is restored; -1 logged. */
 int rst_link_remaps_remove(const struct fd_rst *r);
+/* A link remap name of the dump's own making beside @path (files-reg.c) */
+bool link_remap_name_ok(const char *path, const char *link);
 void ghost_rst_free(struct ghost_rst *g);
 
 #endif /* CRIU_FILES_REG_H */

@@ -17,6 +17,7 @@
 #include "est-fd.h"
 #include "est-import-int.h"
 #include "files.h"
+#include "files-reg.h"
 #include "image.h"
 #include "log.h"
 #include "options.h"
@@ -545,7 +546,25 @@ static int test_est_rows(void)
 	return 0;
 }
 
+/* An image may only name a link remap the dump itself makes beside the file. */
+static int test_link_remap_names(void)
+{
+	CHECK(link_remap_name_ok("/srv/a/f", "/srv/a/.criu-link-remap.1234"));
+	CHECK(link_remap_name_ok("/srv/a/f", "/srv/a/link_remap.7"));
+	CHECK(!link_remap_name_ok("/srv/a/f", "/etc/shadow"));
+	CHECK(!link_remap_name_ok("/srv/a/f", "/srv/a/shadow"));
+	CHECK(!link_remap_name_ok("/srv/a/f", "/srv/b/.criu-link-remap.1"));
+	CHECK(!link_remap_name_ok("/srv/a/f", "/srv/a/.criu-link-remap."));
+	CHECK(!link_remap_name_ok("/srv/a/f", "/srv/a/.criu-link-remap.1/x"));
+	CHECK(!link_remap_name_ok("/srv/a/f", "/srv/a/link_remap.1x"));
+	CHECK(!link_remap_name_ok("/srv/a/f", "/srv/ab/link_remap.1"));
+	CHECK(!link_remap_name_ok("/srv/a/f", "link_remap.1"));
+	return 0;
+}
+
 static const struct unit_case cases[] = {
+	{ "an image names no link remap but one the dump makes beside the file",
+	  test_link_remap_names },
 	{ "an eventfd image is read, checked and opened with its counter", test_eventfd_open },
 	{ "one id used by two kinds is refused", test_duplicate_id_across_kinds },
 	{ "a pipe comes back with its size, data and per-end flags", test_pipe_open_with_data },
