@@ -7,11 +7,13 @@
 #ifndef FUZZ_DIR_H
 #define FUZZ_DIR_H
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
@@ -40,6 +42,22 @@ static inline int fuzz_dir_init(const char *name)
 		abort();
 	atexit(fuzz_dir_remove);
 	return fuzz_dirfd;
+}
+
+/* Empties the scratch directory @dfd (flat: the targets make no subdirectories). */
+static inline void fuzz_dir_clear(int dfd)
+{
+	int fd = dup(dfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+
+	if (!d)
+		abort();
+	rewinddir(d);
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			unlinkat(dfd, de->d_name, 0);
+	closedir(d);
 }
 
 /*

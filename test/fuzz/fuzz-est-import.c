@@ -78,21 +78,6 @@ static void name_of(const struct est_kind *k, unsigned int id, char *buf, size_t
 		snprintf(buf, size, "%s", k->pattern);
 }
 
-static void clear_dir(void)
-{
-	int fd = dup(dir_fd);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	struct dirent *de;
-
-	if (!d)
-		abort();
-	rewinddir(d);
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			unlinkat(dir_fd, de->d_name, 0);
-	closedir(d);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	unsigned int nk;
@@ -114,6 +99,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		est_import_release(&imp);
 	else if (imp.dirfd != -1 || imp.path[0])
 		abort();		/* a refusal leaves nothing behind */
-	clear_dir();
+	fuzz_dir_clear(dir_fd);
 	return 0;
 }

@@ -31,13 +31,13 @@ static const enum img_kind kinds[] = {
 };
 #define NR_KINDS (sizeof(kinds) / sizeof(kinds[0]))
 
-static int dirfd = -1;
+static int dir_fd = -1;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	dirfd = fuzz_dir_init("fuzz-fdimg");
+	dir_fd = fuzz_dir_init("fuzz-fdimg");
 	return 0;
 }
 
@@ -46,7 +46,7 @@ static void put(enum img_kind kind, const uint8_t *data, size_t size, char *name
 	int fd;
 
 	snprintf(name, len, img_desc(kind)->fmt, 0u);
-	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || write(fd, data, size) != (ssize_t)size)
 		abort();
 	close(fd);
@@ -74,11 +74,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	memset(&r, 0, sizeof(r));
 	leader.pid = leader.sid = leader.pgid = 100;
-	if (!fd_rst_read(&r, dirfd))
+	if (!fd_rst_read(&r, dir_fd))
 		rst_pty_check_sessions(&r, ps, 1, false);
 	fd_rst_free(&r);
-	unlinkat(dirfd, a, 0);
+	unlinkat(dir_fd, a, 0);
 	if (b[0])
-		unlinkat(dirfd, b, 0);
+		unlinkat(dir_fd, b, 0);
 	return 0;
 }

@@ -29,13 +29,13 @@ static const enum img_kind kinds[] = {
 	IMG_MEMFD_DATA,
 };
 
-static int dirfd = -1;
+static int dir_fd = -1;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	dirfd = fuzz_dir_init("fuzz-files");
+	dir_fd = fuzz_dir_init("fuzz-files");
 	return 0;
 }
 
@@ -45,10 +45,10 @@ static void put(enum img_kind kind, const uint8_t *data, size_t size)
 	int fd;
 
 	if (!size) {	/* an empty piece: no such image */
-		unlinkat(dirfd, name, 0);
+		unlinkat(dir_fd, name, 0);
 		return;
 	}
-	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || write(fd, data, size) != (ssize_t)size)
 		abort();
 	close(fd);
@@ -80,9 +80,9 @@ static bool small_memfds(void)
 	size_t nr = 0, i;
 	bool small = true;
 
-	if (faccessat(dirfd, img_desc(IMG_MEMFD_INODES)->fmt, F_OK, 0))
+	if (faccessat(dir_fd, img_desc(IMG_MEMFD_INODES)->fmt, F_OK, 0))
 		return true;
-	if (img_read_all(dirfd, IMG_MEMFD_INODES, 0, 0, NULL, NULL, &v, &nr))
+	if (img_read_all(dir_fd, IMG_MEMFD_INODES, 0, 0, NULL, NULL, &v, &nr))
 		return false;
 	for (i = 0; i < nr; i++)
 		small = small && ((MemfdInodeEntry *)v[i])->size <= CREATE_MAX;
@@ -101,10 +101,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		put(kinds[i], p, n);
 	}
 	memset(&r, 0, sizeof(r));
-	if (!fd_rst_read(&r, dirfd) && small_memfds())
+	if (!fd_rst_read(&r, dir_fd) && small_memfds())
 		open_memfds(&r);
 	fd_rst_free(&r);
 	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		unlinkat(dirfd, img_desc(kinds[i])->fmt, 0);
+		unlinkat(dir_fd, img_desc(kinds[i])->fmt, 0);
 	return 0;
 }

@@ -22,13 +22,13 @@
 #include "pbjson.h"
 #include "fuzz-dir.h"
 
-static int dirfd = -1;
+static int dir_fd = -1;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	dirfd = fuzz_dir_init("fuzz-image");
+	dir_fd = fuzz_dir_init("fuzz-image");
 	return 0;
 }
 
@@ -50,11 +50,11 @@ static void read_as_kind(enum img_kind kind)
 	if (!d->pb)
 		return;
 	if (d->max_entries == 1) {
-		if (!img_read_one(dirfd, kind, 1, &msg))
+		if (!img_read_one(dir_fd, kind, 1, &msg))
 			img_free_entry(msg);
 		return;
 	}
-	img = img_open(dirfd, kind, 1);
+	img = img_open(dir_fd, kind, 1);
 	if (!img)
 		return;
 	jbuf_init(&jb);
@@ -79,16 +79,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	kind = data[0] % IMG_KIND_MAX;
 	d = img_desc(kind);
 	snprintf(name, sizeof(name), d->fmt, 1u);
-	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		abort();
 	if (put(fd, data + 1, size - 1))
 		abort();
 	close(fd);
 	jbuf_init(&jb);
-	img_to_json(dirfd, name, &jb, 0);
+	img_to_json(dir_fd, name, &jb, 0);
 	jbuf_free(&jb);
 	read_as_kind(kind);
-	unlinkat(dirfd, name, 0);
+	unlinkat(dir_fd, name, 0);
 	return 0;
 }

@@ -23,13 +23,13 @@
 #include "pbjson.h"
 #include "fuzz-dir.h"
 
-static int dirfd = -1;
+static int dir_fd = -1;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	dirfd = fuzz_dir_init("fuzz-json");
+	dir_fd = fuzz_dir_init("fuzz-json");
 	return 0;
 }
 
@@ -52,7 +52,7 @@ static const char *out_name(const struct json_value *doc, char *buf, size_t size
 
 static size_t slurp(const char *name, uint8_t *buf, size_t size)
 {
-	int fd = openat(dirfd, name, O_RDONLY);
+	int fd = openat(dir_fd, name, O_RDONLY);
 	ssize_t n;
 
 	if (fd < 0)
@@ -72,21 +72,21 @@ static void round_trip(const struct json_value *doc, const char *name)
 	struct jbuf jb;
 	size_t n1, n2;
 
-	if (json_to_img(doc, "fuzz", dirfd, name))
+	if (json_to_img(doc, "fuzz", dir_fd, name))
 		return;
 	n1 = slurp(name, first, sizeof(first));
 	jbuf_init(&jb);
-	if (img_to_json(dirfd, name, &jb, 0))
+	if (img_to_json(dir_fd, name, &jb, 0))
 		abort();		/* encode wrote what show cannot read */
 	again = json_parse(jb.buf, jb.len, "shown", NULL);
 	jbuf_free(&jb);
-	if (!again || json_to_img(again, "shown", dirfd, name))
+	if (!again || json_to_img(again, "shown", dir_fd, name))
 		abort();
 	json_free(again);
 	n2 = slurp(name, second, sizeof(second));
 	if (n1 != n2 || memcmp(first, second, n1))
 		abort();
-	unlinkat(dirfd, name, 0);
+	unlinkat(dir_fd, name, 0);
 }
 
 /* Show the established image @img, encode that: the same bytes; else abort. */

@@ -114,21 +114,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-static void clear_dir(void)
-{
-	int fd = dup(dir_fd);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	struct dirent *de;
-
-	if (!d)
-		abort();
-	rewinddir(d);
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			unlinkat(dir_fd, de->d_name, 0);
-	closedir(d);
-}
-
 static void put_files(const uint8_t *data, size_t size)
 {
 	char name[128];
@@ -204,6 +189,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    !rst_check_sched_host(&tr))
 		create(&tr);
 	rst_tree_free(&tr);
-	clear_dir();
+	fuzz_dir_clear(dir_fd);
 	return 0;
 }

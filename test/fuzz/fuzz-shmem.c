@@ -21,19 +21,19 @@
 #define NR_IDS		3
 #define CREATE_MAX	(1u << 20)	/* objects created only up to this size */
 
-static int dirfd = -1;
+static int dir_fd = -1;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	dirfd = fuzz_dir_init("fuzz-shmem");
+	dir_fd = fuzz_dir_init("fuzz-shmem");
 	return 0;
 }
 
 static void put(const char *name, const uint8_t *data, size_t size)
 {
-	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 
 	if (fd < 0 || write(fd, data, size) != (ssize_t)size)
 		abort();
@@ -63,19 +63,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		name_of(IMG_SHMEM_PAGES, id, name, sizeof(name));
 		put(name, data, size);
 	}
-	if (!rst_shmem_read(dirfd, &s)) {
+	if (!rst_shmem_read(dir_fd, &s)) {
 		for (i = 0; i < s.nr; i++)
 			small = small && s.e[i]->size <= CREATE_MAX;
 		if (small && rst_shmem_create(&s))
 			abort();	/* validated images must create */
 	}
 	rst_shmem_free(&s);
-	unlinkat(dirfd, "shmem.img", 0);
+	unlinkat(dir_fd, "shmem.img", 0);
 	for (id = 1; id <= NR_IDS; id++) {
 		name_of(IMG_SHMEM_PAGEMAP, id, name, sizeof(name));
-		unlinkat(dirfd, name, 0);
+		unlinkat(dir_fd, name, 0);
 		name_of(IMG_SHMEM_PAGES, id, name, sizeof(name));
-		unlinkat(dirfd, name, 0);
+		unlinkat(dir_fd, name, 0);
 	}
 	return 0;
 }
