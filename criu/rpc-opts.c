@@ -17,6 +17,7 @@
 
 #define LOG_PREFIX "rpc: "
 #include "log.h"
+#include "proc_parse.h"
 #include "rpc.h"
 
 static const char *const cg_modes[] = { "ignore", "none", "props", "soft", "full", "strict", "soft", NULL };
@@ -54,8 +55,9 @@ static bool field_present(const CriuOpts *ro, const ProtobufCFieldDescriptor *f)
 /* Our copy of the caller's descriptor @fd, held until the request ends; -1 logged. */
 static int take_fd(struct rpc_conn *c, int fd, const char *what)
 {
+	struct proc_fdinfo fi;
 	char path[64];
-	int ours;
+	int ours, mode;
 
 	if (fd < 0) {
 		pr_err("%s: bad descriptor %d", what, fd);
@@ -65,12 +67,21 @@ static int take_fd(struct rpc_conn *c, int fd, const char *what)
 		pr_err("%s: more than %d descriptors in one request", what, RPC_HELD_FDS_MAX);
 		return -1;
 	}
+	/*
+	 * Reopened with the caller's own access mode, never more: criu runs as
+	 * root, and a client's read-only descriptor must not come back writable.
+	 */
 	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)c->peer, fd);
-	ours = open(path, O_RDWR | O_CLOEXEC);
-	if (ours < 0 && (errno == EISDIR || errno == EACCES || errno == ENXIO || errno == EROFS))
-		ours = open(path, O_RDONLY | O_CLOEXEC);
-	if (ours < 0 && (errno == ENXIO || errno == EACCES))
-		ours = open(path, O_WRONLY | O_CLOEXEC);
+	ours = open(path, O_PATH | O_CLOEXEC);	/* the caller has it: else named below */
+	if (ours >= 0) {
+		close(ours);
+		ours = -1;
+		if (!proc_read_fdinfo(c->peer, fd, &fi)) {
+			mode = fi.flags & O_PATH ? O_PATH : (int)(fi.flags & O_ACCMODE);
+			proc_fdinfo_free(&fi);
+			ours = open(path, mode | O_CLOEXEC);
+		}
+	}
 	if (ours < 0) {
 		pr_perror("%s: cannot take descriptor %d of the caller %d", what, fd, (int)c->peer);
 		return -1;

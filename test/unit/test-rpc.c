@@ -199,6 +199,28 @@ static int test_structured_fields(void)
 	return 0;
 }
 
+/* criu (root) takes a caller's descriptor with the caller's access mode, never more. */
+static int test_fd_access_mode(void)
+{
+	int dir = unit_fresh_dir("rpc-mode"), ro_fd;
+	CriuOpts ro;
+
+	CHECK(dir >= 0);
+	ro_fd = openat(dir, "status", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	CHECK(ro_fd >= 0);
+	close(ro_fd);
+	ro_fd = openat(dir, "status", O_RDONLY | O_CLOEXEC);
+	CHECK(ro_fd >= 0);
+	criu_opts__init(&ro);
+	ro.images_dir = (char *)unit_dir_path();
+	ro.has_status_fd = 1, ro.status_fd = ro_fd;
+	CHECK(fill(&ro) == 0);
+	close(ro_fd);
+	CHECK(o.status_fd > 2 && (fcntl(o.status_fd, F_GETFL) & O_ACCMODE) == O_RDONLY);
+	rpc_conn_release(&conn);
+	return 0;
+}
+
 /* Refused fields and bad values fail by name. */
 static int test_refused(void)
 {
@@ -651,6 +673,7 @@ static const struct unit_case cases[] = {
 	{ "every option row reaches cr_options", test_fields_reach_options },
 	{ "values reach cr_options", test_values },
 	{ "descriptors and structured fields", test_structured_fields },
+	{ "a caller's read-only descriptor is not taken writable", test_fd_access_mode },
 	{ "refused fields are named", test_refused },
 	{ "every request type answered", test_every_type },
 	{ "malformed requests answered", test_malformed },
