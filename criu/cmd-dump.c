@@ -436,8 +436,13 @@ static int finish(struct dump_tree *tr)
 
 	if (o->leave_running)
 		return 0;	/* detached before the images were written */
-	if (o->leave_stopped)
-		return inet_dump_release(&tr->files) || dump_net_unlock(tr) || dump_tree_stop(tr);
+	if (o->leave_stopped) {
+		/* each step whatever the one before did: a failed release still stops the tree */
+		int ret = inet_dump_release(&tr->files);
+
+		ret |= dump_net_unlock(tr);
+		return ret | dump_tree_stop(tr) ? -1 : 0;
+	}
 	/* TCP connections stay in repair mode: closed by the kill, they send nothing */
 	return dump_tree_kill(tr);
 }
