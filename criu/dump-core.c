@@ -101,6 +101,11 @@ static int collect_timers(struct dump_task *t)
 		if (tm.t[i].thread_id) {
 			e->has_notify_tid = true;
 			e->notify_tid = (uint32_t)dump_vtid(t, tm.t[i].notify_pid);
+			if (!e->notify_tid) {
+				pr_err("%d: POSIX timer %d signals %d, no thread of the task",
+				       t->pid, e->id, tm.t[i].notify_pid);
+				goto out;
+			}
 		}
 		e->interval_ns = pt->t[i].interval_sec * 1000000000ull + pt->t[i].interval_nsec;
 		e->value_ns = pt->t[i].value_sec * 1000000000ull + pt->t[i].value_nsec;
