@@ -21,6 +21,7 @@
 #define LOG_PREFIX "net-lock: "
 #include "log.h"
 #include "net-lock.h"
+#include "proc_parse.h"
 #include "net-lock-nft.h"
 #include "sockets.h"
 
@@ -79,28 +80,12 @@ const char *net_lock_table(void)
 
 /* ---- names ---------------------------------------------------------------------- */
 
-/* Field 22 of /proc/PID/stat (clock ticks since boot); 0 if the task is gone. */
+/* The task's start time (clock ticks since boot); 0 if it is gone. */
 static unsigned long long start_time(pid_t pid)
 {
-	unsigned long long t = 0;
-	char path[32], buf[1024], *p;
-	FILE *f;
-	size_t n;
-	int i;
+	struct proc_stat st;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	p = strrchr(buf, ')');		/* the name may hold spaces and parentheses */
-	for (i = 2; p && i < 22; i++)
-		p = strchr(p + 1, ' ');
-	if (p)
-		sscanf(p + 1, "%llu", &t);
-	return t;
+	return proc_read_stat_or_gone(pid, &st) ? 0 : st.start_time;
 }
 
 /* criu-lock-PID-START of a running criu: 1; of a dead one: 0; not such a name: -1. */
