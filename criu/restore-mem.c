@@ -416,8 +416,11 @@ static void stage_layout(const struct rst_image *ri, struct rst_staging *st, uin
 
 static void prefault(const struct iovec *iov)
 {
-	if (iov->iov_len >= PREFAULT_MIN)
-		madvise(iov->iov_base, iov->iov_len, MADV_POPULATE_WRITE);
+	static bool unknown;	/* EINVAL once: a kernel before 5.14, not asked again */
+
+	if (iov->iov_len >= PREFAULT_MIN && !unknown &&
+	    madvise(iov->iov_base, iov->iov_len, MADV_POPULATE_WRITE) && errno == EINVAL)
+		unknown = true;
 }
 
 static void fill_pages(const struct rst_image *ri, const struct rst_staging *st)
