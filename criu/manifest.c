@@ -141,7 +141,10 @@ static int hash_fd(int fd, const char *name, uint64_t size, uint64_t *hash)
 }
 
 /* -1 with errno ENOENT and nothing logged when the file is not there. */
-static int hash_file(int dirfd, const char *name, uint64_t *size, uint64_t *hash)
+#define ANY_SIZE UINT64_MAX
+
+/* Size and checksum of @name; a size other than @want (unless ANY_SIZE) is not hashed. */
+static int hash_file(int dirfd, const char *name, uint64_t want, uint64_t *size, uint64_t *hash)
 {
 	struct stat st;
 	int fd, ret;
@@ -159,7 +162,8 @@ static int hash_file(int dirfd, const char *name, uint64_t *size, uint64_t *hash
 		return -1;
 	}
 	*size = st.st_size;
-	ret = hash_fd(fd, name, *size, hash);
+	*hash = 0;
+	ret = want == ANY_SIZE || *size == want ? hash_fd(fd, name, *size, hash) : 0;
 	close(fd);
 	if (ret)
 		errno = EIO;
@@ -168,7 +172,7 @@ static int hash_file(int dirfd, const char *name, uint64_t *size, uint64_t *hash
 
 int manifest_hash_file(int dirfd, const char *name, uint64_t *size, uint64_t *hash)
 {
-	if (hash_file(dirfd, name, size, hash)) {
+	if (hash_file(dirfd, name, ANY_SIZE, size, hash)) {
 		if (errno == ENOENT)
 			pr_err("%s is missing", name);
 		return -1;
@@ -526,7 +530,7 @@ static int check_entry(int dirfd, const struct manifest_entry *e)
 {
 	uint64_t size, hash;
 
-	if (hash_file(dirfd, e->name, &size, &hash)) {
+	if (hash_file(dirfd, e->name, e->size, &size, &hash)) {
 		if (errno == ENOENT)
 			pr_err("%s is missing: " MANIFEST_NAME " lists it (%llu bytes)", e->name,
 			       (unsigned long long)e->size);
