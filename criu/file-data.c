@@ -152,9 +152,10 @@ static int fiemap_extent(FileData *d, const struct fiemap_extent *e, uint64_t si
 }
 
 /*
- * The extents FIEMAP lists, FIEMAP_BATCH per call: allocated, delayed and
- * unwritten ones alike (an unwritten extent may hold dirty pages not written
- * yet, which a read returns), cut at @size. 1: the file system has no
+ * The extents FIEMAP lists, FIEMAP_BATCH per call, after the file's dirty
+ * pages are written back (FIEMAP_FLAG_SYNC: a file system need not report
+ * delayed allocation): allocated and unwritten ones alike (an unwritten
+ * extent may hold data a read returns), cut at @size. 1: the file system has no
  * FIEMAP (tmpfs), and @d is untouched.
  */
 static int scan_fiemap(int src, uint64_t size, FileData *d)
@@ -173,6 +174,7 @@ static int scan_fiemap(int src, uint64_t size, FileData *d)
 		m->fm_start = off;
 		m->fm_length = size - off;
 		m->fm_extent_count = FIEMAP_BATCH;
+		m->fm_flags = FIEMAP_FLAG_SYNC;	/* data still in the page cache counts too */
 		if (ioctl(src, FS_IOC_FIEMAP, m)) {
 			ret = (errno == EOPNOTSUPP || errno == ENOTTY) && !d->n_runs ? 1 : -1;
 			if (ret < 0)

@@ -40,6 +40,8 @@ static ssize_t guard_recv(int sk, char *c, int *fd)
 		n = recvmsg(sk, &m, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
 	*fd = -1;
+	if (n > 0 && (m.msg_flags & MSG_CTRUNC))
+		pr_err("a message came with more descriptors than one: the extra ones are lost");
 	cm = n > 0 ? CMSG_FIRSTHDR(&m) : NULL;
 	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
 	    cm->cmsg_len == CMSG_LEN(sizeof(int)))
