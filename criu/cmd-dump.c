@@ -501,6 +501,7 @@ int cmd_dump(struct cr_options *o)
 	struct dump_tree tr;
 	uint64_t t_start, t_frozen = 0;
 	int ret = -1;
+	bool committed = false;
 
 	memset(&tr, 0, sizeof(tr));
 	tr.o = o;
@@ -556,6 +557,7 @@ int cmd_dump(struct cr_options *o)
 	}
 	if (commit(&tr, &out, t_frozen))
 		goto fail;
+	committed = true;	/* the images name what --link-remap made */
 	pr_info("dump of the tree of %d (%zu processes) complete", o->tree_pid, tr.nr);
 	if (run_action(o, ACT_POST_DUMP, o->tree_pid))
 		goto fail;
@@ -578,6 +580,8 @@ fail:
 	inet_dump_release(&tr.files);
 	dump_net_unlock(&tr);
 	dump_tree_detach(&tr);
+	if (!committed)
+		dump_files_unlink_made(&tr.files);
 	pr_err("dump of %d failed; every process of its tree was left running", o->tree_pid);
 out:
 	dump_tree_free(&tr);

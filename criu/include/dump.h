@@ -61,6 +61,8 @@ struct dump_files {
 	uint32_t	next_id;
 	void		*seen;		/* tsearch tree of struct dump_fd_seen */
 	void		*priv[32];	/* FD_KIND_MAX: each kind's objects */
+	char		**made_links;	/* --link-remap names this dump made */
+	size_t		nr_made_links;
 };
 
 /* One thread's core entry and the storage its fields point into. */
@@ -217,6 +219,8 @@ int dump_check_fd_tables(struct dump_tree *tr);
 int dump_collect_fds(struct dump_task *t);
 int dump_collect_fs(struct dump_task *t);	/* cwd, root, exe */
 void dump_files_free(struct dump_files *f);
+/* The dump failed: the names it made for --link-remap are removed. */
+void dump_files_unlink_made(struct dump_files *d);
 int dump_write_fds(struct dump_task *t);
 void dump_fds_free(struct dump_task *t);
 /*

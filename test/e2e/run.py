@@ -219,6 +219,7 @@ CASES = [
     ("ghost_dir", prog("ghost_dir"), "once", [], []),
     ("link_remap", prog("link_remap"), "once", ["--link-remap"], []),
     ("link_remap_twice", prog("link_remap"), "twice", ["--link-remap"], []),
+    ("link_remap_dump_fault", prog("link_remap"), "dump_fault_late", ["--link-remap"], []),
     ("procfs", prog("procfs"), "once", [], []),
     ("procfs_twice", prog("procfs"), "twice", [], []),
     ("procfs_thread_refused", prog("procfs") + ["thread"],
@@ -1688,12 +1689,18 @@ def dump_fault(pid, tmp, opts, env, point="after-parasite", nth="2"):
         raise CaseFailed("dump with a fault in the second process: exit %d" % rc)
     if os.path.exists(os.path.join(imgs, "inventory.img")):
         raise CaseFailed("a failed dump left an inventory")
-    untouched(tmp, "the failed dump")
+    for top, _, names in os.walk(tmp):
+        left = [n for n in names if n.startswith(".criu-link-remap.")]
+        if left:
+            raise CaseFailed("a failed dump left %s in %s" % (left[0], top))
+    untouched(tmp, "the failed dump", pid)
 
 
-def untouched(tmp, what):
-    """Every process of the tree runs on: not traced, not stopped."""
-    for p in tree_pids(tmp):
+def untouched(tmp, what, pid=None):
+    """Every process of the tree (a lone @pid if it lists none) runs on:
+    not traced, not stopped."""
+    lone = pid is not None and not os.path.exists(os.path.join(tmp, "pids"))
+    for p in [pid] if lone else tree_pids(tmp):
         st = proc_status(p)
         state = st["State"].split()[0]
         if int(st["TracerPid"]) != 0 or state in ("T", "t"):
