@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,9 @@ static unsigned int log_level = DEFAULT_LOGLEVEL;
 static int log_fd = STDERR_FILENO;
 static struct timespec log_start;
 static char first_error[512];	/* since log_error_reset(), for RPC's cr_errmsg */
+static void log_write(const char *buf, size_t len);
+static unsigned long die_at_line;	/* log_die_at_line(): 0 off */
+static pid_t die_pid;
 
 static const char *level_tag[] = {
 	[LOG_ERROR]	= "Error",
@@ -49,6 +53,26 @@ int log_init(const char *workdir, const char *path, unsigned int level)
 	}
 	log_fd = fd;
 	return 0;
+}
+
+void log_die_at_line(unsigned long n)
+{
+	die_at_line = n;
+	die_pid = getpid();
+}
+
+/* The process that asked dies after its @die_at_line-th line, as a kill from outside would have it. */
+static void maybe_die(void)
+{
+	static unsigned long lines;
+	char msg[80];
+	int n;
+
+	if (!die_at_line || getpid() != die_pid || ++lines != die_at_line)
+		return;
+	n = snprintf(msg, sizeof(msg), "fault injected at log line %lu: criu kills itself\n", lines);
+	log_write(msg, (size_t)n);
+	kill(die_pid, SIGKILL);
 }
 
 void log_fini(void)
@@ -171,6 +195,7 @@ void vprint_on_level(unsigned int level, const char *file, int line,
 		lb_add(&lb, ": %s", strerror(err));
 	lb.buf[lb.len++] = '\n';
 	log_write(lb.buf, lb.len);
+	maybe_die();
 }
 
 void print_on_level(unsigned int level, const char *file, int line,

@@ -170,7 +170,7 @@ const unsigned int opt_table_size = sizeof(opt_table) / sizeof(opt_table[0]);
 	  .supported = true, .group = GRP_INTEG, .help = text, __VA_ARGS__ }
 
 const struct opt_def opt_env_table[] = {
-	ENV("CRIU_FAULT", OPT_STR, fault, "fail at this named point, or SIGKILL criu at die-POINT (dump.md, restore.md)"),
+	ENV("CRIU_FAULT", OPT_STR, fault, "fail at this named point, or SIGKILL criu at die-POINT or after log line die-log-N (dump.md, restore.md)"),
 	ENV("CRIU_FAULT_NTH", OPT_UINT, fault_nth, "fail only the Nth time the point is reached"),
 	ENV("CRIU_DUMP_NO_PAGEMAP_SCAN", OPT_FLAG, no_pagemap_scan, "read pagemap page by page, as without PAGEMAP_SCAN"),
 	ENV("CRIU_RESTORER_STAYS", OPT_FLAG, restorer_stays, "keep the restorer blob mapped in the restored tasks"),

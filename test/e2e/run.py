@@ -220,6 +220,8 @@ CASES = [
     ("link_remap", prog("link_remap"), "once", ["--link-remap"], []),
     ("link_remap_twice", prog("link_remap"), "twice", ["--link-remap"], []),
     ("link_remap_dump_fault", prog("link_remap"), "dump_fault_late", ["--link-remap"], []),
+    # the kill sweeps' victim (kill_sweep.py), through one plain dump and restore
+    ("sweep", prog("sweep"), "once", EXT, []),
     ("procfs", prog("procfs"), "once", [], []),
     ("procfs_twice", prog("procfs"), "twice", [], []),
     ("procfs_thread_refused", prog("procfs") + ["thread"],
