@@ -154,10 +154,6 @@ static int check_task(struct dump_task *t)
 		pr_err("%d is a thread of %d, not a process", t->pid, t->st.tgid);
 		return -1;
 	}
-	if (t->st.seccomp) {
-		pr_err("seccomp (mode %u) in %d is not supported yet", t->st.seccomp, t->pid);
-		return -1;
-	}
 	return check_namespaces(t->pid, t->tree->pidns) || dump_check_threads(t);
 }
 

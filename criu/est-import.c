@@ -22,6 +22,7 @@
 #include "est-cpuinfo.h"
 #include "est-import.h"
 #include "est-import-int.h"
+#include "est-seccomp.h"
 #include "log.h"
 
 #include "inventory.pb-c.h"
@@ -423,19 +424,6 @@ static int read_proc(struct imp *im, struct imp_proc *p)
 	return p->fs ? 0 : -1;
 }
 
-static int check_seccomp(struct imp *im, const struct est_entry *e, void *ctx)
-{
-	const Est__SeccompEntry *s = (const Est__SeccompEntry *)e->msg;
-
-	(void)im;
-	(void)ctx;
-	if (s->n_seccomp_filters) {
-		pr_err("not supported yet: seccomp.img holds filters");
-		return -1;
-	}
-	return 0;
-}
-
 static int write_inventory(struct imp *im)
 {
 	InventoryEntry inv = INVENTORY_ENTRY__INIT;
@@ -598,6 +586,7 @@ static void imp_free(struct imp *im)
 			protobuf_c_message_free_unpacked(&p->mm->base, NULL);
 	}
 	free(im->procs);
+	imp_seccomp_free(im);
 	if (im->inv)
 		protobuf_c_message_free_unpacked(&im->inv->base, NULL);
 	free(im->files);
@@ -616,7 +605,7 @@ static int convert(struct imp *im)
 		pr_err("pstree.img: no process");
 		return -1;
 	}
-	if (imp_read_all(im, "seccomp.img", true, check_seccomp, NULL) || imp_files_read(im))
+	if (imp_read_all(im, "seccomp.img", true, imp_seccomp_take, NULL) || imp_files_read(im))
 		return -1;
 	for (i = 0; i < im->nr_procs; i++) {
 		struct imp_proc *p = &im->procs[i];

@@ -276,6 +276,9 @@ struct parasite_thread;
 int dump_check_sud(const struct dump_task *t);		/* seized, not infected */
 int dump_check_features(const struct dump_task *t, pid_t tid, const struct parasite_thread *p);
 void dump_core_free(struct dump_task *t);
+/* dump-seccomp.c: the process's filters into its core (seized threads) */
+int dump_collect_seccomp(struct dump_task *t);
+void dump_seccomp_free(TaskCoreEntry *c);
 
 /* dump-threads.c: every thread's core entry, leader first */
 int dump_check_threads(struct dump_task *t);		/* seized, after check_task */

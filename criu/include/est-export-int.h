@@ -45,6 +45,7 @@ struct exp {
 	size_t nr_fifo_ino;
 	void *shm;			/* shared memory and memfds (est-export-shmem.c) */
 	bool tcp_close;			/* a connection without its stream: --tcp-close */
+	void *seccomp;			/* seccomp.img's filters (est-seccomp.c) */
 };
 
 /* An established image being written: kept in memory, written at exp_img_close(). */

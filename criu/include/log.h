@@ -43,9 +43,10 @@ enum log_level {
 int log_init(const char *workdir, const char *path, unsigned int level);
 void log_fini(void);
 /*
- * CRIU_FAULT=die-log-N: the calling process SIGKILLs itself right after
- * writing its Nth log line (its children, which log too, count nothing):
- * a kill from outside at every step a log shows, for the kill sweeps.
+ * CRIU_FAULT=die-log-N: the calling criu is SIGKILLed right after the Nth
+ * log line written by it or by any process it forks afterwards (a restore's
+ * tasks log too): a kill from outside at every step a log shows, for the
+ * kill sweeps.
  */
 void log_die_at_line(unsigned long n);
 void log_set_level(unsigned int level);

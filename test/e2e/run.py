@@ -203,6 +203,15 @@ CASES = [
     ("stopped_twice", prog("stopped"), "twice", [], []),
     ("stopped_root", prog("stopped") + ["root"], "stopped_root", [], []),
     ("pidfd_refused", prog("pidfd"), ("refused", "pidfds are not supported yet"), [], []),
+    ("seccomp", prog("seccomp"), "once", [], []),
+    ("seccomp_twice", prog("seccomp"), "twice", [], []),
+    ("seccomp_drop", prog("seccomp") + ["--drop"], "once", [], []),
+    ("seccomp_refuse_strict", prog("seccomp") + ["--strict"],
+     ("refused", "seccomp strict mode is not supported yet"), [], []),
+    ("seccomp_refuse_notify", prog("seccomp") + ["--notify"],
+     ("refused", "SECCOMP_RET_USER_NOTIF"), [], []),
+    ("seccomp_refuse_thread", prog("seccomp") + ["--thread"],
+     ("refused", "per-thread seccomp is not supported yet"), [], []),
     ("stopped_collected", prog("stopped") + ["collected"],
      ("refused", "has already collected the stop with wait()"), [], []),
     ("tree_dump_fault", prog("tree"), "dump_fault", [], []),
@@ -1237,7 +1246,7 @@ def snapshot_diff(name, before, after, limit=12):
     return "\n    ".join(lines)
 
 
-def settled_diff(name, before, pid, timeout=2.0):
+def settled_diff(name, before, pid, timeout=10.0):
     """The difference of /proc after the restore. criu restore -d returns
     once every task is released, but a task may still be finishing its way
     out of the restorer for a moment (seen under load: every signal still
