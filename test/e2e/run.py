@@ -111,6 +111,17 @@ CASES = [
     ("pidns_mntns_refused", prog("pidns") + ["mntns"],
      ("pidns_refused", "not supported yet: mount namespace"), [], []),
     # an init ignores the stop it would send itself
+    # a network namespace of its own (test/e2e/netns.c); @PID@: the launcher's pid
+    ("netns", prog("netns"), "netns", TCP, TCP + ["--veth-pair", "eth0=cvr@PID@"]),
+    ("netns_ext", prog("netns") + ["ext"], "netns", TCP + EXT,
+     TCP + ["--external", "veth[eth0]:cvr@PID@"]),
+    ("netns_empty", prog("netns") + ["empty"], "netns", [], ["--empty-ns", "net"]),
+    ("netns_no_veth_refused", prog("netns") + ["empty"],
+     ("netns", "veth eth0: its outside end needs a name"), [], []),
+    ("netns_bridge_refused", prog("netns") + ["bridge"],
+     ("pidns_refused", "link cbr0 of kind bridge: not supported yet"), [], []),
+    ("netns_sysctl_refused", prog("netns") + ["sysctl"],
+     ("pidns_refused", "net.ipv4/tcp_syn_retries is 3"), [], []),
     ("pidns_leave_stopped_refused", prog("pidns"), ("pidns", "is to stay stopped"), [],
      ["--leave-stopped"]),
     ("keyring_refused", prog("task_gaps") + ["keyring"],
@@ -1563,6 +1574,12 @@ def run_case(name, cmd, flow, dopts, ropts, env):
             status = tampered(p, tmp, dopts, ropts, env, flow[1])
         elif flow == "pidns":
             status = pidns_flow(p, tmp, dopts, ropts, env)
+        elif flow == "netns" or (isinstance(flow, tuple) and flow[0] == "netns"):
+            ropts = [o.replace("@PID@", str(p.pid)) for o in ropts]
+            status = pidns_flow(p, tmp, dopts, ropts, env,
+                                refusal=None if flow == "netns" else flow[1])
+            if status is None:
+                return None
         elif isinstance(flow, tuple) and flow[0] == "pidns":
             pidns_flow(p, tmp, dopts, ropts, env, refusal=flow[1])
             return None
