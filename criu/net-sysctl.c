@@ -48,7 +48,7 @@ static int read_text(const char *rel, char *buf, size_t size)
 	return 0;
 }
 
-static int write_text(const char *rel, const char *val)
+static int write_text(const char *rel, const char *val, bool weak)
 {
 	char path[PATH_MAX], cur[NETNS_STR_MAX + 2];
 	size_t n = strlen(val);
@@ -60,6 +60,10 @@ static int write_text(const char *rel, const char *val)
 	if (!r && !strcmp(cur, val))
 		return 0;
 	snprintf(path, sizeof(path), "/proc/sys/net/%s", rel);
+	if (r && weak && access(path, F_OK)) {
+		pr_warn("%s does not exist here: skipped (--weak-sysctls)", path);
+		return 0;
+	}
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || write(fd, val, n) != (ssize_t)n) {
 		pr_perror("cannot set %s to %s", path, val);
@@ -118,7 +122,8 @@ int netns_knobs_read(const struct netns_knobs *k, const char *link, NetSysctl **
 	return 0;
 }
 
-int netns_knobs_write(const struct netns_knobs *k, const char *link, NetSysctl **v, size_t nr)
+int netns_knobs_write(const struct netns_knobs *k, const char *link, NetSysctl **v, size_t nr,
+		      bool weak)
 {
 	char dir[64], rel[128], val[16];
 	size_t i, last = nr;
@@ -137,7 +142,7 @@ int netns_knobs_write(const struct netns_knobs *k, const char *link, NetSysctl *
 		snprintf(rel, sizeof(rel), "%s/%s", dir, k->names[j]);
 		if (v[j]->has_iarg)
 			snprintf(val, sizeof(val), "%d", v[j]->iarg);
-		if ((v[j]->has_iarg || v[j]->sarg) && write_text(rel, v[j]->sarg ? v[j]->sarg : val))
+		if ((v[j]->has_iarg || v[j]->sarg) && write_text(rel, v[j]->sarg ? v[j]->sarg : val, weak))
 			return -1;
 	}
 	return 0;

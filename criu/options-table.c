@@ -88,7 +88,7 @@ const struct opt_def opt_table[] = {
 	OPT("root", 'r', OPT_STR, root, false, GRP_RESTORE, "PATH", "root filesystem for restore"),
 	OPT("exec-cmd", NO_SHORT, OPT_BOOL, exec_cmd, false, GRP_RESTORE, NULL, "after restore, exec the command given after '--' in place of criu"),
 	OPT("daemon", NO_SHORT, OPT_BOOL, restore_detached, true, GRP_RESTORE, NULL, "the same as --restore-detached"),
-	OPT("weak-sysctls", NO_SHORT, OPT_BOOL, weak_sysctls, true, GRP_RESTORE, NULL, "skip sysctls this kernel lacks (no sysctl is restored without namespaces)"),
+	OPT("weak-sysctls", NO_SHORT, OPT_BOOL, weak_sysctls, true, GRP_RESTORE, NULL, "skip sysctls of a network namespace that this kernel lacks"),
 	OPT("skip-file-rwx-check", NO_SHORT, OPT_BOOL, skip_file_rwx_check, true, GRP_RESTORE, NULL, "do not compare file permission bits on restore (they never are yet)"),
 	OPT("file-validation", NO_SHORT, OPT_STR, file_validation, true, GRP_RESTORE, "MODE", "buildid (default): files are told by size and ELF build-id, stored at dump and checked at restore; filesize: by size only", .choices = file_validation_modes),
 	OPT("lsm-profile", NO_SHORT, OPT_STR, lsm_profile, false, GRP_RESTORE, "TYPE:NAME", "LSM profile (apparmor:NAME or selinux:NAME) for the restored tree", .valid = valid_lsm_profile),

@@ -37,6 +37,7 @@ static struct {
 	size_t len[S_NR];
 	char (*outside)[IFNAMSIZ];	/* per link: a veth's outside name */
 	int criu_ns;			/* criu's namespace while in the new one */
+	bool weak;			/* --weak-sysctls */
 } rn = { .criu_ns = -1 };
 
 /* The flags a request can set; the others (running, carrier...) are the link's state. */
@@ -116,6 +117,7 @@ int rst_netns_read(int dirfd, const struct cr_options *o)
 	if (img_read_one(dirfd, IMG_NETNS, 0, &m))
 		return -1;
 	rn.e = (NetnsEntry *)m;
+	rn.weak = o->weak_sysctls;
 	if (netns_entry_check(rn.e) || copy_streams() || outside_names(o))
 		return -1;
 	pr_info("the tree has a network namespace of its own (%zu links)%s", rn.e->n_links,
@@ -194,8 +196,8 @@ static int make_links(struct nl_sock *sk)
 
 		if (l->kind == NETNS_LINK_LO ? change_link(sk, l, false) : make_veth(sk, l, rn.outside[i]))
 			return -1;
-		if (netns_knobs_write(&netns_conf4, l->name, l->conf4, l->n_conf4) ||
-		    netns_knobs_write(&netns_conf6, l->name, l->conf6, l->n_conf6))
+		if (netns_knobs_write(&netns_conf4, l->name, l->conf4, l->n_conf4, rn.weak) ||
+		    netns_knobs_write(&netns_conf6, l->name, l->conf6, l->n_conf6, rn.weak))
 			return -1;
 	}
 	return 0;
@@ -244,12 +246,12 @@ static int build(void)
 	int ret = -1;
 
 	/* "all" and "default" first: a link made afterwards starts from the defaults */
-	if (netns_knobs_write(&netns_conf4, "all", e->all4, e->n_all4) ||
-	    netns_knobs_write(&netns_conf6, "all", e->all6, e->n_all6) ||
-	    netns_knobs_write(&netns_conf4, "default", e->def4, e->n_def4) ||
-	    netns_knobs_write(&netns_conf6, "default", e->def6, e->n_def6) ||
-	    netns_knobs_write(&netns_unix, NULL, e->unix_conf, e->n_unix_conf) ||
-	    netns_knobs_write(&netns_ipv4, NULL, e->ipv4_sysctl, e->n_ipv4_sysctl))
+	if (netns_knobs_write(&netns_conf4, "all", e->all4, e->n_all4, rn.weak) ||
+	    netns_knobs_write(&netns_conf6, "all", e->all6, e->n_all6, rn.weak) ||
+	    netns_knobs_write(&netns_conf4, "default", e->def4, e->n_def4, rn.weak) ||
+	    netns_knobs_write(&netns_conf6, "default", e->def6, e->n_def6, rn.weak) ||
+	    netns_knobs_write(&netns_unix, NULL, e->unix_conf, e->n_unix_conf, rn.weak) ||
+	    netns_knobs_write(&netns_ipv4, NULL, e->ipv4_sysctl, e->n_ipv4_sysctl, rn.weak))
 		return -1;
 	sk = nl_route_socket(-1);
 	if (!sk)

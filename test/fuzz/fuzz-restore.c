@@ -38,6 +38,7 @@
 #include "tty.h"
 #include "memfd.pb-c.h"
 #include "fuzz-dir.h"
+#include "netns.h"
 
 #define CREATE_MAX	(1u << 20)	/* objects created only up to this size */
 
@@ -183,7 +184,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memset(&o, 0, sizeof(o));
 	o.shell_job = data[0] & 1;
+	/* a tree's network namespace, whose veths then need no outside names */
+	o.empty_ns = data[0] & 2 ? "net" : NULL;
 	put_files(data + 1, size - 1);
+	if (!rst_netns_read(dir_fd, &o))
+		pr_debug("netns.img accepted");
+	rst_netns_release();
 	if (!rst_tree_read(dir_fd, &o, &tr) &&
 	    !rst_pty_check_sessions(&tr.ri[0].fdr, tr.ps, tr.nr, o.shell_job) &&
 	    !rst_check_sched_host(&tr))
