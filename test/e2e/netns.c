@@ -20,6 +20,7 @@
  *   empty   no sockets; restored with --empty-ns net: eth0 must be gone
  *   bridge  also a bridge: the dump must refuse it, I runs on
  *   sysctl  also net.ipv4.tcp_syn_retries changed: refused (not carried)
+ *   nopid   I is in criu's pid namespace (a network namespace only)
  * The launcher passes SIGTERM on to I.
  */
 #include "e2e-ns.h"
@@ -270,5 +271,6 @@ int main(int argc, char **argv)
 	if (stat("/proc/self/ns/net", &host_netns))
 		return 2;
 	e2e_init(argc - (argc > 2), argv + (argc > 2));
-	return e2e_ns_launch(CLONE_NEWPID | CLONE_NEWNET, nsinit, &me);
+	return e2e_ns_launch(strcmp(mode, "nopid") ? CLONE_NEWPID | CLONE_NEWNET : CLONE_NEWNET, nsinit,
+			     &me);
 }

@@ -21,7 +21,8 @@
  * Seeds (test/fuzz/corpus/fuzz-restore) are dumps of our e2e programs:
  * FUZZ_RESTORE_SEED_FROM=DIR fuzz-restore > SEED writes the images of DIR
  * (converted by est_import() when DIR holds the established format) in
- * this input form and exits; FUZZ_RESTORE_SHELL_JOB=1 sets bit 0.
+ * this input form and exits; FUZZ_RESTORE_SHELL_JOB=1 sets bit 0 (--shell-job),
+ * FUZZ_RESTORE_EMPTY_NET=1 bit 1 (--empty-ns net).
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -91,7 +92,9 @@ static void write_seed(const char *dir)
 		close(dfd);
 		dfd = dup(imp.dirfd);
 	}
-	fputc(getenv("FUZZ_RESTORE_SHELL_JOB") ? 1 : 0, stdout);
+	/* bit 0: --shell-job; bit 1: --empty-ns net (a veth then needs no outside name) */
+	fputc((getenv("FUZZ_RESTORE_SHELL_JOB") ? 1 : 0) | (getenv("FUZZ_RESTORE_EMPTY_NET") ? 2 : 0),
+	      stdout);
 	fd = dup(dfd);
 	d = fd >= 0 ? fdopendir(fd) : NULL;
 	while (d && (de = readdir(d)))
