@@ -108,10 +108,9 @@ int rst_netns_read(int dirfd, const struct cr_options *o)
 	if (netns_external_check(o, true))
 		return -1;
 	if (faccessat(dirfd, "netns.img", F_OK, 0)) {
-		if (o->empty_ns || o->veth_pair.n || o->external.n) {
-			pr_err("--empty-ns, --veth-pair or --external veth[]: the dump has no network namespace of its own");
-			return -1;
-		}
+		/* as the established tool: they shape a namespace this tree does not have */
+		if (o->empty_ns || o->veth_pair.n || o->external.n)
+			pr_info("--empty-ns, --veth-pair, --external veth[]: the dump has no network namespace of its own, nothing to do");
 		return 0;
 	}
 	if (img_read_one(dirfd, IMG_NETNS, 0, &m))
