@@ -123,7 +123,7 @@ const struct opt_def opt_table[] = {
 	OPT("skip-mnt", NO_SHORT, OPT_LIST, skip_mnt, true, GRP_NS, "PATH", "leave this mount out of a mount namespace dump (repeatable)"),
 	OPT("mntns-compat-mode", NO_SHORT, OPT_BOOL, mntns_compat_mode, true, GRP_NS, NULL, "restore mounts the older way"),
 	OPT("lsm-mount-context", NO_SHORT, OPT_STR, lsm_mount_context, true, GRP_NS, "CONTEXT", "new context= for restored mounts that had one"),
-	OPT("veth-pair", NO_SHORT, OPT_LIST, veth_pair, true, GRP_NS, "IN=OUT", "outside name of a restored veth device (repeatable)", .valid = valid_veth_pair),
+	OPT("veth-pair", NO_SHORT, OPT_LIST, veth_pair, true, GRP_NS, "IN=OUT[@BRIDGE]", "outside name of a restored veth device, and the bridge it joins (repeatable)", .valid = valid_veth_pair),
 	OPT("track-mem", NO_SHORT, OPT_BOOL, track_mem, false, GRP_MEM, NULL, "track memory changes for a later incremental dump"),
 	OPT("prev-images-dir", NO_SHORT, OPT_STR, prev_images_dir, false, GRP_MEM, "DIR", "parent images, relative to the images dir"),
 	OPT("pre-dump-mode", NO_SHORT, OPT_STR, pre_dump_mode, true, GRP_MEM, "MODE", "how pre-dump copies pages: splice (default) or read; no effect on dump", .choices = pre_dump_modes),

@@ -36,6 +36,7 @@ static struct {
 	uint8_t *stream[S_NR];		/* aligned copies of its message streams */
 	size_t len[S_NR];
 	char (*outside)[IFNAMSIZ];	/* per link: a veth's outside name */
+	char (*bridge)[IFNAMSIZ];	/* and the bridge it joins ("": none) */
 	int criu_ns;			/* criu's namespace while in the new one */
 	bool weak;			/* --weak-sysctls */
 } rn = { .criu_ns = -1 };
@@ -69,12 +70,35 @@ static int copy_streams(void)
 	return 0;
 }
 
+static bool link_name(const char *s)
+{
+	return *s && strlen(s) < IFNAMSIZ && !strpbrk(s, "/:@ \t");
+}
+
+/* "OUT" or "OUT@BRIDGE" into @out and @bridge ("" for none). */
+static int split_bridge(const char *in, char *spec, char *out, char *bridge)
+{
+	char *at = strchr(spec, '@');
+
+	if (at)
+		*at++ = '\0';
+	if (!link_name(spec) || (at && !link_name(at))) {
+		pr_err("veth %s: %s%s%s is not a link name (or NAME@BRIDGE)", in, spec, at ? "@" : "",
+		       at ? at : "");
+		return -1;
+	}
+	strcpy(out, spec);
+	strcpy(bridge, at ? at : "");
+	return 0;
+}
+
 static int outside_names(const struct cr_options *o)
 {
 	size_t i;
 
 	rn.outside = calloc(rn.e->n_links, sizeof(*rn.outside));
-	if (!rn.outside)
+	rn.bridge = calloc(rn.e->n_links, sizeof(*rn.bridge));
+	if (!rn.outside || !rn.bridge)
 		return -1;
 	for (i = 0; i < rn.e->n_links && !o->empty_ns; i++) {
 		const NetLink *l = rn.e->links[i];
@@ -87,16 +111,8 @@ static int outside_names(const struct cr_options *o)
 			       l->name, l->name, l->name);
 			return -1;
 		}
-		if (strchr(buf, '@')) {
-			pr_err("veth %s: attaching its outside end to a bridge (%s) is not supported yet",
-			       l->name, buf);
+		if (split_bridge(l->name, buf, rn.outside[i], rn.bridge[i]))
 			return -1;
-		}
-		if (!*buf || strlen(buf) >= IFNAMSIZ || strpbrk(buf, "/: \t")) {
-			pr_err("veth %s: %s is not a link name", l->name, buf);
-			return -1;
-		}
-		strcpy(rn.outside[i], buf);
 	}
 	return 0;
 }
@@ -160,6 +176,37 @@ static int make_veth(struct nl_sock *sk, const NetLink *l, const char *outside)
 	return err < 0 ? -1 : 0;
 }
 
+/* In criu's namespace: the outside end @out joins @bridge and goes up (NAME@BRIDGE). */
+static int join_bridge(const char *out, const char *bridge)
+{
+	struct nl_sock *sk = nl_route_socket(rn.criu_ns);
+	struct rtnl_link *b = NULL, *end = NULL, *chg = rtnl_link_alloc();
+	int err = -NLE_NOMEM;
+
+	if (!sk || !chg)
+		goto out;
+	err = rtnl_link_get_kernel(sk, 0, bridge, &b);
+	if (!err)
+		err = rtnl_link_get_kernel(sk, 0, out, &end);
+	if (!err) {
+		rtnl_link_set_master(chg, rtnl_link_get_ifindex(b));
+		rtnl_link_set_flags(chg, IFF_UP);
+		err = rtnl_link_change(sk, end, chg, 0);
+	}
+out:
+	if (err < 0)
+		pr_err("cannot put the outside end %s into bridge %s: %s", out, bridge, nl_geterror(err));
+	if (b)
+		rtnl_link_put(b);
+	if (end)
+		rtnl_link_put(end);
+	if (chg)
+		rtnl_link_put(chg);
+	if (sk)
+		nl_socket_free(sk);
+	return err < 0 ? -1 : 0;
+}
+
 /* Change link @l as @fill says (its mtu and queue, or its flags). */
 static int change_link(struct nl_sock *sk, const NetLink *l, bool flags)
 {
@@ -194,6 +241,8 @@ static int make_links(struct nl_sock *sk)
 		const NetLink *l = rn.e->links[i];
 
 		if (l->kind == NETNS_LINK_LO ? change_link(sk, l, false) : make_veth(sk, l, rn.outside[i]))
+			return -1;
+		if (l->kind == NETNS_LINK_VETH && rn.bridge[i][0] && join_bridge(rn.outside[i], rn.bridge[i]))
 			return -1;
 		if (netns_knobs_write(&netns_conf4, l->name, l->conf4, l->n_conf4, rn.weak) ||
 		    netns_knobs_write(&netns_conf6, l->name, l->conf6, l->n_conf6, rn.weak))
@@ -315,7 +364,9 @@ void rst_netns_release(void)
 		rn.stream[i] = NULL;
 	}
 	free(rn.outside);
+	free(rn.bridge);
 	rn.outside = NULL;
+	rn.bridge = NULL;
 	if (rn.e)
 		img_free_entry(&rn.e->base);
 	rn.e = NULL;
