@@ -19,6 +19,7 @@
 #include "est/inventory.pb-c.h"
 #include "est/memfd.pb-c.h"
 #include "est/mm.pb-c.h"
+#include "est/netdev.pb-c.h"
 #include "est/pagemap.pb-c.h"
 #include "est/pipe-data.pb-c.h"
 #include "est/pstree.pb-c.h"
@@ -62,6 +63,12 @@ static const struct est_kind kinds[] = {
 	{ "SECCOMP",     "seccomp.img",		 C, 0x64413049, D(seccomp_entry), NULL, 1, EST_EXTRA_NONE },
 	{ "TIMENS",      "timens-%u.img",	 C, 0x43114433, D(timens_entry), NULL, 1, EST_EXTRA_NONE },
 	{ "CPUINFO",     "cpuinfo.img",		 C, 0x61404013, D(cpuinfo_entry), NULL, 1, EST_EXTRA_NONE },
+	{ "NETDEV",      "netdev-%u.img",	 C, 0x57373951, D(net_device_entry), NULL, 0, EST_EXTRA_NONE },
+	{ "NETNS",       "netns-%u.img",	 C, 0x55933752, D(netns_entry), NULL, 1, EST_EXTRA_NONE },
+	/* raw: what `ip addr save` / `ip route save` write (their own magic word, then netlink messages) */
+	{ "ifaddr",      "ifaddr-%u.img",	 0, 0, NULL, NULL, 0, EST_EXTRA_NONE },
+	{ "route",       "route-%u.img",	 0, 0, NULL, NULL, 0, EST_EXTRA_NONE },
+	{ "route6",      "route6-%u.img",	 0, 0, NULL, NULL, 0, EST_EXTRA_NONE },
 };
 
 const struct est_kind *est_kinds(unsigned int *n)

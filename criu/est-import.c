@@ -268,7 +268,7 @@ static int check_ns_ids(struct imp *im, const Est__TaskKobjIdsEntry *t, const ch
 	if (!tree_pid_ns(im, t, img))
 		return -1;
 	for (i = 1; i < sizeof(ns) / sizeof(ns[0]); i++)
-		if (ns[i].th != ns[i].rh || ns[i].tv != ns[i].rv) {
+		if (ns[i].th != ns[i].rh || ns[i].tv != (i == 1 ? im->tree_net_ns_id : ns[i].rv)) {
 			pr_err("not supported yet: %s: %s differs from the dumping criu's (a namespace of its own)",
 			       img, ns[i].n);
 			return -1;
@@ -605,7 +605,8 @@ static int convert(struct imp *im)
 		pr_err("pstree.img: no process");
 		return -1;
 	}
-	if (imp_read_all(im, "seccomp.img", true, imp_seccomp_take, NULL) || imp_files_read(im))
+	if (imp_read_all(im, "seccomp.img", true, imp_seccomp_take, NULL) || imp_netns(im) ||
+	    imp_files_read(im))
 		return -1;
 	for (i = 0; i < im->nr_procs; i++) {
 		struct imp_proc *p = &im->procs[i];

@@ -160,6 +160,7 @@ struct dump_tree {
 	struct dump_files	files;		/* fd objects and reg-files of the tree */
 	struct dump_stats	stats;		/* phases and totals of the tree */
 	bool			pidns;		/* the root is the init of a pid namespace of its own */
+	bool			netns;		/* a network namespace of its own (dump-netns.c) */
 };
 
 /* dump-pidns.c */

@@ -111,6 +111,20 @@ CASES = [
     ("pidns_mntns_refused", prog("pidns") + ["mntns"],
      ("pidns_refused", "not supported yet: mount namespace"), [], []),
     # an init ignores the stop it would send itself
+    # a network namespace of its own (test/e2e/netns.c); @PID@: the launcher's pid
+    ("netns", prog("netns"), "netns", TCP, TCP + ["--veth-pair", "eth0=cvr@PID@"]),
+    ("netns_ext", prog("netns") + ["ext"], "netns", TCP + EXT,
+     TCP + ["--external", "veth[eth0]:cvr@PID@"]),
+    ("netns_empty", prog("netns") + ["empty"], "netns", [], ["--empty-ns", "net"]),
+    ("netns_nopid", prog("netns") + ["nopid"], "netns_nopid", TCP, TCP + ["--veth-pair", "eth0=cvr@PID@"]),
+    # the outside end joins a bridge the harness makes (@BR@) and removes
+    ("netns_veth_bridge", prog("netns"), "netns", TCP, TCP + ["--veth-pair", "eth0=cvr@PID@@@BR@"]),
+    ("netns_no_veth_refused", prog("netns") + ["empty"],
+     ("netns", "veth eth0: its outside end needs a name"), [], []),
+    ("netns_bridge_refused", prog("netns") + ["bridge"],
+     ("pidns_refused", "link cbr0 of kind bridge: not supported yet"), [], []),
+    ("netns_sysctl_refused", prog("netns") + ["sysctl"],
+     ("pidns_refused", "net.ipv4/tcp_syn_retries is 3"), [], []),
     ("pidns_leave_stopped_refused", prog("pidns"), ("pidns", "is to stay stopped"), [],
      ["--leave-stopped"]),
     ("keyring_refused", prog("task_gaps") + ["keyring"],
@@ -1575,6 +1589,10 @@ def run_case(name, cmd, flow, dopts, ropts, env):
             status = tampered(p, tmp, dopts, ropts, env, flow[1])
         elif flow == "pidns":
             status = pidns_flow(p, tmp, dopts, ropts, env)
+        elif flow in ("netns", "netns_nopid") or (isinstance(flow, tuple) and flow[0] == "netns"):
+            status = netns_flow(p, tmp, flow, dopts, ropts, env)
+            if status is None:
+                return None
         elif isinstance(flow, tuple) and flow[0] == "pidns":
             pidns_flow(p, tmp, dopts, ropts, env, refusal=flow[1])
             return None
@@ -1609,11 +1627,38 @@ def run_case(name, cmd, flow, dopts, ropts, env):
         reap_orphans()
 
 
-def pidns_flow(p, tmp, dopts, ropts, env, refusal=None):
+def netns_flow(p, tmp, flow, dopts, ropts, env):
+    """pidns_flow for test/e2e/netns.c: @PID@ in the restore options is the
+    launcher's pid; with @BR@ the harness makes bridge cbrPID for the veth's
+    outside end, checks it joined it and is up, and removes it."""
+    bridge = "cbr%d" % p.pid if any("@BR@" in o for o in ropts) else None
+    ropts = [o.replace("@PID@", str(p.pid)).replace("@BR@", bridge or "") for o in ropts]
+    after = None
+    if bridge:
+        subprocess.run(["ip", "link", "add", bridge, "type", "bridge"], check=True)
+
+        def after():
+            out = "/sys/class/net/cvr%d" % p.pid
+            master = os.path.basename(os.readlink(out + "/master"))
+            with open(out + "/flags") as f:
+                up = int(f.read(), 16) & 1
+            if master != bridge or not up:
+                raise CaseFailed("the outside end is in %s (up: %d), not %s" % (master, up, bridge))
+    try:
+        return pidns_flow(p, tmp, dopts, ropts, env,
+                          refusal=flow[1] if isinstance(flow, tuple) else None,
+                          own_pidns=flow != "netns_nopid", after=after)
+    finally:
+        if bridge:
+            subprocess.run(["ip", "link", "del", bridge])
+
+
+def pidns_flow(p, tmp, dopts, ropts, env, refusal=None, own_pidns=True, after=None):
     """The program's first child is pid 1 of a pid namespace of its own (its
     host pid in "pids"): dump that tree, restore it into a new pid namespace
     (the root's host pid is the kernel's choice), check it is pid 1 there,
-    stop it."""
+    stop it. Without @own_pidns the child is in criu's pid namespace (in
+    other namespaces of its own) and comes back with its pid."""
     root = tree_pids(tmp)[0]
     imgs = os.path.join(tmp, "imgs")
     dump(root, imgs, dopts, env)
@@ -1638,8 +1683,10 @@ def pidns_flow(p, tmp, dopts, ropts, env, refusal=None):
     with open(os.path.join(tmp, "pids"), "w") as f:
         f.write("%d\n" % got)  # what kill_tree ends if the case fails
     nspid = proc_status(got)["NSpid"].split()
-    if len(nspid) != 2 or nspid[-1] != "1":
+    if own_pidns and (len(nspid) != 2 or nspid[-1] != "1"):
         raise CaseFailed("the restored root's NSpid is %s, not HOST 1" % nspid)
+    if after:
+        after()
     os.kill(got, signal.SIGTERM)
     return wait_pid(got, 30)
 
