@@ -38,4 +38,22 @@ std_sigreturn:
 	ud2
 	.size	std_sigreturn, . - std_sigreturn
 
+/*
+ * void std_go_home(uc, home, users, base, size): to the trampoline's
+ * HOME entry in the vDSO (rbx = users, rdi/rsi = the region), with the
+ * frame at rsp - 8 as for std_sigreturn.  Nothing after the jump runs
+ * in the region.
+ */
+	.globl	std_go_home
+	.hidden	std_go_home
+	.type	std_go_home, @function
+std_go_home:
+	movq	%rdi, %rsp
+	movq	%rdx, %rbx
+	movq	%rsi, %rax
+	movq	%rcx, %rdi
+	movq	%r8, %rsi
+	jmp	*%rax
+	.size	std_go_home, . - std_go_home
+
 	.section .note.GNU-stack, "", @progbits
