@@ -154,7 +154,7 @@ size_t cpl_arch_frame_size(size_t fpu_len);
 size_t cpl_arch_frame_len(size_t fpu_len);	/* exact bytes, below a stack */
 unsigned long cpl_arch_frame_addr(const compel_regs_t *r, size_t len);
 void cpl_arch_frame_eintr(void *local, const struct compel_cure_info *ci);
-void cpl_arch_regs_entry(compel_regs_t *r, long nr);
+void cpl_arch_regs_entry(compel_regs_t *r, long nr, const unsigned long *args);
 void cpl_arch_regs_tramp(compel_regs_t *r, unsigned long ip, unsigned long sp,
 			 long nr, const unsigned long *args, const struct cpl_undo *u);
 /* Build an rt_sigframe at local/remote that returns to ts's state. */

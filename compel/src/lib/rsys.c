@@ -346,9 +346,12 @@ unsigned long cpl_stack_frame(struct compel_ctl *ctl, const struct thread_state 
 	buf = calloc(1, cpl_arch_frame_size(ts->fpu_len));
 	if (!buf)
 		return 0;
-	cpl_arch_build_frame(ts, buf, at, ci ? ci : &own);
-	if (!ci && frame_wants_eintr(ctl, ts, &own))
-		cpl_arch_frame_eintr(buf, &own);
+	if (!ci)
+		ci = &own;
+	cpl_arch_build_frame(ts, buf, at, ci);
+	/* as the parasite would decide going home (daemon.c) */
+	if (frame_wants_eintr(ctl, ts, ci))
+		cpl_arch_frame_eintr(buf, ci);
 	put = pwrite(ctl->memfd, buf, len, at);
 	free(buf);
 	if (put != (ssize_t)len) {
@@ -427,8 +430,9 @@ static int enter_syscall(struct compel_ctl *ctl, compel_regs_t *r, long nr,
 		return -1;
 	step(*window, "syscall entry");
 	if (placeholder) {
-		cpl_arch_regs_syscall(r, ctl->tramp, nr, args);
-		cpl_arch_regs_entry(r, nr);
+		if (cpl_arch_get_regs(ctl->pid, r))
+			return -1;
+		cpl_arch_regs_entry(r, nr, args);
 		if (cpl_arch_set_regs(ctl->pid, r))
 			return -1;
 		*window = "window: seccomp forbids it: ";

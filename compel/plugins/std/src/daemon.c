@@ -24,7 +24,8 @@
 
 void std_sigreturn(unsigned long uc) __attribute__((noreturn));
 void std_go_home(unsigned long uc, unsigned long home, __u32 *users,
-		 unsigned long base, unsigned long size) __attribute__((noreturn));
+		 unsigned long base, unsigned long size, const __u64 *rseq)
+	__attribute__((noreturn));
 long std_daemon_main(struct compel_shared *h);
 long std_thread_main(struct compel_thread_slot *sl);
 
@@ -103,10 +104,11 @@ static __attribute__((noreturn)) void go_home(struct compel_shared *h,
 		now &= ~pipe;
 	}
 	restart_or_eintr(ci, now | ci->stop_pending);
+	if (h->tramp_home)	/* puts rseq_cs back after the munmap */
+		std_go_home(ci->frame_uc, h->tramp_home, &h->users, h->base, h->size,
+			    &ci->rseq_cs_ptr);
 	if (ci->rseq_cs_ptr)
 		*(volatile __u64 *)(unsigned long)ci->rseq_cs_ptr = ci->rseq_cs_val;
-	if (h->tramp_home)
-		std_go_home(ci->frame_uc, h->tramp_home, &h->users, h->base, h->size);
 	std_sigreturn(ci->frame_uc);
 }
 

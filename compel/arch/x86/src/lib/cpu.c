@@ -259,10 +259,17 @@ void cpl_arch_regs_syscall(compel_regs_t *r, unsigned long ip, long nr,
 	r->r9 = args[5];
 }
 
-/* At a syscall-entry stop: the call the kernel is about to make. */
-void cpl_arch_regs_entry(compel_regs_t *r, long nr)
+/* At a syscall-entry stop: the call the kernel is about to make (ip,
+ * already past the instruction, is left alone). */
+void cpl_arch_regs_entry(compel_regs_t *r, long nr, const unsigned long *args)
 {
 	r->orig_rax = nr;
+	r->rdi = args[0];
+	r->rsi = args[1];
+	r->rdx = args[2];
+	r->r10 = args[3];
+	r->r8 = args[4];
+	r->r9 = args[5];
 }
 
 /* Entry CALL of the trampoline (arch.h), the frame at sp - 8. */
