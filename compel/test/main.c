@@ -643,8 +643,12 @@ static void kill_at_every_step(const struct tcase *tc)
 				*c = '-';
 		if (!strncmp(sname, "window:", 7)) {
 			/* Inside a remote ptrace syscall: documented as unsafe. */
-			printf("SKIP %s: inside the documented remote-syscall window "
-			       "(victim %s)\n", name, ret ? "broken" : "survived");
+			printf("SKIP %s: %s (victim %s)\n", name, strstr(sname, "seccomp") ?
+			       "the victim's seccomp filter forbids this syscall, switched in "
+			       "at its entry stop: should the caller die before the filter "
+			       "has passed it, the filter kills the victim" :
+			       "no room for the trampoline: the documented remote-syscall "
+			       "window", ret ? "broken" : "survived");
 			windows++;
 			continue;
 		}

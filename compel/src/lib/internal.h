@@ -71,6 +71,7 @@ struct compel_ctl {
 	int		tramp_in;	/* written into the vDSO */
 	int		kept;		/* in a syscall-exit stop with an undo armed */
 	int		region_gone;	/* the daemon unmapped it going home */
+	pid_t		frame_checked_tid; /* last frame's place checked */
 	uint64_t	caught;		/* signals with a handler (SigCgt) */
 	uint64_t	sa_restart;	/* those of them with SA_RESTART */
 	int		seccomp;
@@ -153,6 +154,7 @@ int cpl_arch_set_fpu(pid_t tid, const uint8_t *buf, size_t len);
 size_t cpl_arch_frame_size(size_t fpu_len);
 size_t cpl_arch_frame_len(size_t fpu_len);	/* exact bytes, below a stack */
 unsigned long cpl_arch_frame_addr(const compel_regs_t *r, size_t len);
+unsigned long cpl_arch_regs_sp(const compel_regs_t *r);
 void cpl_arch_frame_eintr(void *local, const struct compel_cure_info *ci);
 void cpl_arch_regs_entry(compel_regs_t *r, long nr, const unsigned long *args);
 void cpl_arch_regs_tramp(compel_regs_t *r, unsigned long ip, unsigned long sp,

@@ -332,6 +332,29 @@ static int frame_wants_eintr(struct compel_ctl *ctl, const struct thread_state *
 	return ci->restart != ERESTARTNOINTR;
 }
 
+/* [lo, hi) inside one writable mapping of pid (the thread's stack). */
+static int in_one_vma(pid_t pid, unsigned long lo, unsigned long hi)
+{
+	char path[64], line[512], perm[8];
+	unsigned long s, e;
+	int ok = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (!ok && fgets(line, sizeof(line), f))
+		ok = sscanf(line, "%lx-%lx %7s", &s, &e, perm) == 3 && s <= lo &&
+		     hi <= e && perm[1] == 'w';
+	fclose(f);
+	return ok;
+}
+
+/*
+ * The frame goes where the kernel would put a signal frame without an
+ * alternate stack, but only inside the mapping the stack pointer is in.
+ */
 unsigned long cpl_stack_frame(struct compel_ctl *ctl, const struct thread_state *ts,
 			      struct compel_cure_info *ci)
 {
@@ -343,6 +366,12 @@ unsigned long cpl_stack_frame(struct compel_ctl *ctl, const struct thread_state 
 
 	if (mem_fd(ctl) < 0)
 		return 0;
+	if (ts->tid != ctl->frame_checked_tid &&
+	    !in_one_vma(ctl->pid, at, cpl_arch_regs_sp(&ts->regs))) {
+		pr_info("no room for a frame below the stack of %d at %#lx", ts->tid, at);
+		return 0;
+	}
+	ctl->frame_checked_tid = ts->tid;	/* the leader's, checked once */
 	buf = calloc(1, cpl_arch_frame_size(ts->fpu_len));
 	if (!buf)
 		return 0;

@@ -119,6 +119,11 @@ size_t cpl_arch_frame_len(size_t fpu_len)
 	return round_up(FRAME_FP_OFF + fpu_len + 4, (size_t)XSAVE_ALIGN);
 }
 
+unsigned long cpl_arch_regs_sp(const compel_regs_t *r)
+{
+	return r->rsp;
+}
+
 unsigned long cpl_arch_frame_addr(const compel_regs_t *r, size_t len)
 {
 	return (r->rsp - ARCH_RED_ZONE - len) & ~(XSAVE_ALIGN - 1UL);
@@ -245,20 +250,6 @@ int cpl_arch_build_frame(const struct thread_state *ts, void *local,
 	return 0;
 }
 
-void cpl_arch_regs_syscall(compel_regs_t *r, unsigned long ip, long nr,
-		       const unsigned long *args)
-{
-	r->rip = ip;
-	r->rax = nr;
-	r->orig_rax = -1;	/* no restart fix-up when it resumes */
-	r->rdi = args[0];
-	r->rsi = args[1];
-	r->rdx = args[2];
-	r->r10 = args[3];
-	r->r8 = args[4];
-	r->r9 = args[5];
-}
-
 /* At a syscall-entry stop: the call the kernel is about to make (ip,
  * already past the instruction, is left alone). */
 void cpl_arch_regs_entry(compel_regs_t *r, long nr, const unsigned long *args)
@@ -270,6 +261,14 @@ void cpl_arch_regs_entry(compel_regs_t *r, long nr, const unsigned long *args)
 	r->r10 = args[3];
 	r->r8 = args[4];
 	r->r9 = args[5];
+}
+
+void cpl_arch_regs_syscall(compel_regs_t *r, unsigned long ip, long nr,
+		       const unsigned long *args)
+{
+	cpl_arch_regs_entry(r, -1, args);	/* no restart fix-up when it resumes */
+	r->rip = ip;
+	r->rax = nr;
 }
 
 /* Entry CALL of the trampoline (arch.h), the frame at sp - 8. */
