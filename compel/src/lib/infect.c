@@ -55,6 +55,7 @@ err_st:
 err:
 	if (ctl->memfd >= 0)
 		close(ctl->memfd);
+	free(ctl->wr);
 	free(ctl);
 	return NULL;
 }
@@ -823,5 +824,6 @@ void compel_release(struct compel_ctl *ctl)
 	cpl_seccomp_free(ctl);
 	if (ctl->memfd >= 0)
 		close(ctl->memfd);
+	free(ctl->wr);
 	free(ctl);
 }

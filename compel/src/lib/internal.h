@@ -71,7 +71,8 @@ struct compel_ctl {
 	int		tramp_in;	/* written into the vDSO */
 	int		kept;		/* in a syscall-exit stop with an undo armed */
 	int		region_gone;	/* the daemon unmapped it going home */
-	pid_t		frame_checked_tid; /* last frame's place checked */
+	unsigned long	*wr;		/* writable mappings: start, end pairs */
+	unsigned int	nr_wr;
 	uint64_t	caught;		/* signals with a handler (SigCgt) */
 	uint64_t	sa_restart;	/* those of them with SA_RESTART */
 	int		seccomp;

@@ -21,6 +21,7 @@
  * (steps named "window:").
  */
 #include <elf.h>
+#include <linux/kcmp.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -279,6 +280,51 @@ none:
 	return -1;
 }
 
+/*
+ * Controls with a trampoline written, so that of two tasks sharing an
+ * mm (CLONE_VM without CLONE_THREAD) the first one cured does not pull
+ * the trampoline from under the other: the last one puts the bytes back.
+ */
+static struct compel_ctl **tramp_users;
+static unsigned int nr_tramp_users;
+
+static int tramp_user(struct compel_ctl *ctl, int on)
+{
+	struct compel_ctl **more;
+	unsigned int i;
+
+	for (i = 0; i < nr_tramp_users; i++) {
+		if (on && !tramp_users[i]) {
+			tramp_users[i] = ctl;
+			return 0;
+		}
+		if (!on && tramp_users[i] == ctl)
+			tramp_users[i] = NULL;
+	}
+	if (!on)
+		return 0;
+	more = realloc(tramp_users, (nr_tramp_users + 16) * sizeof(*more));
+	if (!more)
+		return -1;
+	memset(more + nr_tramp_users, 0, 16 * sizeof(*more));
+	tramp_users = more;
+	tramp_users[nr_tramp_users] = ctl;
+	nr_tramp_users += 16;
+	return 0;
+}
+
+static int tramp_shared(struct compel_ctl *ctl)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr_tramp_users; i++)
+		if (tramp_users[i] && tramp_users[i] != ctl &&
+		    tramp_users[i]->tramp == ctl->tramp &&
+		    syscall(SYS_kcmp, ctl->pid, tramp_users[i]->pid, KCMP_VM, 0, 0) == 0)
+			return 1;
+	return 0;
+}
+
 unsigned long cpl_tramp(struct compel_ctl *ctl)
 {
 	static const uint8_t code[] = ARCH_TRAMPOLINE;
@@ -288,9 +334,11 @@ unsigned long cpl_tramp(struct compel_ctl *ctl)
 	if (ctl->tramp_state < 0)
 		return 0;
 	if (!ctl->tramp_in) {
-		if (pwrite(ctl->memfd, code, ARCH_TRAMPOLINE_LEN, ctl->tramp) !=
+		if (tramp_user(ctl, 1) ||
+		    pwrite(ctl->memfd, code, ARCH_TRAMPOLINE_LEN, ctl->tramp) !=
 		    ARCH_TRAMPOLINE_LEN) {
 			pr_perror("cannot write the trampoline into %d", ctl->pid);
+			tramp_user(ctl, 0);
 			ctl->tramp_state = -1;
 			return 0;
 		}
@@ -304,6 +352,11 @@ void cpl_tramp_remove(struct compel_ctl *ctl)
 {
 	if (!ctl->tramp_in)
 		return;
+	tramp_user(ctl, 0);
+	if (tramp_shared(ctl)) {
+		ctl->tramp_in = 0;	/* the other one puts it back */
+		return;
+	}
 	if (pwrite(ctl->memfd, ctl->tramp_orig, ARCH_TRAMPOLINE_LEN, ctl->tramp) !=
 	    ARCH_TRAMPOLINE_LEN) {
 		pr_perror("cannot remove the trampoline from %d", ctl->pid);
@@ -322,33 +375,52 @@ void cpl_tramp_remove(struct compel_ctl *ctl)
 static int frame_wants_eintr(struct compel_ctl *ctl, const struct thread_state *ts,
 			     const struct compel_cure_info *ci)
 {
-	uint64_t deliver = (cpl_read_pending(ts->tid) | ts->pending) & ~ts->sigmask &
-			   ctl->caught, first = deliver & -deliver;
+	uint64_t deliver, first;
 
-	if (!ci->restart || !deliver)
+	if (!ci->restart || !(ctl->caught & ~ts->sigmask))
+		return 0;
+	deliver = (cpl_read_pending(ts->tid) | ts->pending) & ~ts->sigmask & ctl->caught;
+	first = deliver & -deliver;
+	if (!deliver)
 		return 0;
 	if (ci->restart == ERESTARTSYS)
 		return !(ctl->sa_restart & first);
 	return ci->restart != ERESTARTNOINTR;
 }
 
-/* [lo, hi) inside one writable mapping of pid (the thread's stack). */
-static int in_one_vma(pid_t pid, unsigned long lo, unsigned long hi)
+/*
+ * [lo, hi) inside one writable mapping of the task (the thread's
+ * stack).  The task is stopped, its mappings only change by our hand:
+ * they are read once per control (a task with many threads has many).
+ */
+static int in_one_vma(struct compel_ctl *ctl, unsigned long lo, unsigned long hi)
 {
 	char path[64], line[512], perm[8];
-	unsigned long s, e;
-	int ok = 0;
+	unsigned long s, e, *more;
+	unsigned int i;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	while (!ok && fgets(line, sizeof(line), f))
-		ok = sscanf(line, "%lx-%lx %7s", &s, &e, perm) == 3 && s <= lo &&
-		     hi <= e && perm[1] == 'w';
-	fclose(f);
-	return ok;
+	if (!ctl->wr) {
+		snprintf(path, sizeof(path), "/proc/%d/maps", ctl->pid);
+		f = fopen(path, "re");
+		if (!f)
+			return 0;
+		while (fgets(line, sizeof(line), f)) {
+			if (sscanf(line, "%lx-%lx %7s", &s, &e, perm) != 3 || perm[1] != 'w')
+				continue;
+			more = realloc(ctl->wr, (ctl->nr_wr + 1) * 2 * sizeof(*more));
+			if (!more)
+				break;
+			ctl->wr = more;
+			ctl->wr[2 * ctl->nr_wr] = s;
+			ctl->wr[2 * ctl->nr_wr++ + 1] = e;
+		}
+		fclose(f);
+	}
+	for (i = 0; i < ctl->nr_wr; i++)
+		if (ctl->wr[2 * i] <= lo && hi <= ctl->wr[2 * i + 1])
+			return 1;
+	return 0;
 }
 
 /*
@@ -366,12 +438,10 @@ unsigned long cpl_stack_frame(struct compel_ctl *ctl, const struct thread_state 
 
 	if (mem_fd(ctl) < 0)
 		return 0;
-	if (ts->tid != ctl->frame_checked_tid &&
-	    !in_one_vma(ctl->pid, at, cpl_arch_regs_sp(&ts->regs))) {
+	if (!in_one_vma(ctl, at, cpl_arch_regs_sp(&ts->regs))) {
 		pr_info("no room for a frame below the stack of %d at %#lx", ts->tid, at);
 		return 0;
 	}
-	ctl->frame_checked_tid = ts->tid;	/* the leader's, checked once */
 	buf = calloc(1, cpl_arch_frame_size(ts->fpu_len));
 	if (!buf)
 		return 0;
