@@ -1260,7 +1260,7 @@ def snapshot_diff(name, before, after, limit=12):
     return "\n    ".join(lines)
 
 
-def settled_diff(name, before, pid, timeout=10.0):
+def settled_diff(name, before, pid, timeout=2.0):
     """The difference of /proc after the restore. criu restore -d returns
     once every task is released, but a task may still be finishing its way
     out of the restorer for a moment (seen under load: every signal still

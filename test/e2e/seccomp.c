@@ -31,6 +31,7 @@
 static int mode_drop, mode_thread, mode_notify;
 static int ready_r = -1, ready_w = -1;
 static volatile int go;
+static int arrived;	/* threads past glibc's start, their own mask set */
 
 static int install(int nr, unsigned int ret, unsigned int flags)
 {
@@ -82,6 +83,7 @@ static void *worker(void *unused)
 
 	if (mode_thread && install(SYS_getppid, SECCOMP_RET_ERRNO | 44, 0))
 		return (void *)100L;
+	__atomic_add_fetch(&arrived, 1, __ATOMIC_SEQ_CST);
 	while (!go)
 		nanosleep(&ts, NULL);
 	(void)unused;
@@ -157,6 +159,7 @@ int main(int argc, char **argv)
 	e2e_term_mask(SIG_BLOCK);
 	if (pthread_create(&th, NULL, worker, NULL))
 		e2e_fail("pthread_create");
+	e2e_wait_count(&arrived, 1);
 	e2e_term_mask(SIG_UNBLOCK);
 	e2e_ready();
 	e2e_wait_stop();

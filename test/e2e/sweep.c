@@ -25,6 +25,7 @@ static unsigned char *priv, *shared;
 static int pipe_fd[2], sk[2];
 static int ready_r = -1, ready_w = -1;
 static volatile int threads_go;
+static int arrived;	/* threads past glibc's start, their own mask set */
 
 static unsigned char pattern(size_t i, unsigned int seed)
 {
@@ -70,6 +71,7 @@ static void *worker(void *arg)
 {
 	const struct timespec ts = { 0, 10 * 1000 * 1000 };
 
+	__atomic_add_fetch(&arrived, 1, __ATOMIC_SEQ_CST);
 	while (!threads_go)
 		nanosleep(&ts, NULL);
 	return arg;
@@ -119,6 +121,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < 2; i++)
 		if (pthread_create(&th[i], NULL, worker, NULL))
 			e2e_fail("pthread_create");
+	e2e_wait_count(&arrived, 2);
 	e2e_term_mask(SIG_UNBLOCK);
 	close(pipe_fd[0]);
 	e2e_tree_wait(&ready_r, &ready_w);
