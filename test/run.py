@@ -51,6 +51,8 @@ def suites():
     compel = os.path.join(ROOT, "compel/test/run")
     if os.access(compel, os.X_OK):
         yield ("compel", [compel], 600)
+    # criu SIGKILLed after every log line of a dump and a restore (issue 18)
+    yield ("kill-sweep", [os.path.join(ROOT, "test/e2e/kill_sweep.py")], 600)
     e2e = os.path.join(ROOT, "test/e2e/run.py")
     if os.access(e2e, os.X_OK):
         yield ("e2e", [e2e], 1200)
