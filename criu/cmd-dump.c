@@ -36,6 +36,7 @@
 #include "inventory.h"
 #include "kerndat.h"
 #include "action.h"
+#include "cgroup.h"
 #include "tcp-repair.h"
 #include "tty.h"
 #include "pstree.pb-c.h"
@@ -309,6 +310,8 @@ static int write_inventory(const struct dump_tree *tr)
 	inv.root_pid = (uint32_t)tr->t[0]->vpid;
 	inv.has_root_pid_ns = tr->pidns;
 	inv.root_pid_ns = tr->pidns;
+	inv.has_root_cg_set = tr->root_cg_set != 0;
+	inv.root_cg_set = tr->root_cg_set;
 	inv.has_shell_job = true;
 	inv.shell_job = tr->o->shell_job;
 	inv.has_dump_time_ns = true;
@@ -539,7 +542,8 @@ int cmd_dump(struct cr_options *o)
 	 * still frozen (cured, not detached): nobody writes to the objects
 	 * while they are read.
 	 */
-	if (dump_shmem_write(&tr.shm, tr.dirfd))
+	if (dump_shmem_write(&tr.shm, tr.dirfd) ||
+	    (cg_mode_of(o) != CG_IGNORE && dump_cgroups(&tr, &tr.root_cg_set)))
 		goto fail;
 	dump_phase(&tr.stats, "shmem");
 	/*

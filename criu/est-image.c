@@ -10,6 +10,7 @@
 #include "est-image.h"
 #include "log.h"
 
+#include "est/cgroup.pb-c.h"
 #include "est/core.pb-c.h"
 #include "est/cpuinfo.pb-c.h"
 #include "est/fdinfo.pb-c.h"
@@ -61,6 +62,7 @@ static const struct est_kind kinds[] = {
 	{ "FILE_LOCKS",  "filelocks.img",	 C, 0x54323616, D(file_lock_entry), NULL, 0, EST_EXTRA_NONE },
 	{ "SECCOMP",     "seccomp.img",		 C, 0x64413049, D(seccomp_entry), NULL, 1, EST_EXTRA_NONE },
 	{ "TIMENS",      "timens-%u.img",	 C, 0x43114433, D(timens_entry), NULL, 1, EST_EXTRA_NONE },
+	{ "CGROUP",      "cgroup.img",		 C, 0x59383330, D(cgroup_entry), NULL, 1, EST_EXTRA_NONE },
 	{ "CPUINFO",     "cpuinfo.img",		 C, 0x61404013, D(cpuinfo_entry), NULL, 1, EST_EXTRA_NONE },
 };
 

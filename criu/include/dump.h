@@ -158,6 +158,7 @@ struct dump_tree {
 	struct dump_files	files;		/* fd objects and reg-files of the tree */
 	struct dump_stats	stats;		/* phases and totals of the tree */
 	bool			pidns;		/* the root is the init of a pid namespace of its own */
+	uint32_t		root_cg_set;	/* criu's set in cgroup.img; 0: none written */
 };
 
 /* dump-pidns.c */
