@@ -35,7 +35,7 @@
 #define S	EST_MAGIC_SERVICE
 #define D(x)	&est__##x##__descriptor
 
-/* One row per file name pattern; the magics are those of the format (§1.1). */
+/* One row per file name pattern; the magics are those of the format (§1.1). New rows go last: the fuzz corpora name kinds by their index. */
 static const struct est_kind kinds[] = {
 	{ "INVENTORY",   "inventory.img",	 0, 0x58313116, D(inventory_entry), NULL, 1, EST_EXTRA_NONE },
 	{ "STATS",       "stats-dump",		 S, 0x57093306, D(stats_entry), NULL, 1, EST_EXTRA_NONE },
@@ -62,8 +62,8 @@ static const struct est_kind kinds[] = {
 	{ "FILE_LOCKS",  "filelocks.img",	 C, 0x54323616, D(file_lock_entry), NULL, 0, EST_EXTRA_NONE },
 	{ "SECCOMP",     "seccomp.img",		 C, 0x64413049, D(seccomp_entry), NULL, 1, EST_EXTRA_NONE },
 	{ "TIMENS",      "timens-%u.img",	 C, 0x43114433, D(timens_entry), NULL, 1, EST_EXTRA_NONE },
-	{ "CGROUP",      "cgroup.img",		 C, 0x59383330, D(cgroup_entry), NULL, 1, EST_EXTRA_NONE },
 	{ "CPUINFO",     "cpuinfo.img",		 C, 0x61404013, D(cpuinfo_entry), NULL, 1, EST_EXTRA_NONE },
+	{ "CGROUP",      "cgroup.img",		 C, 0x59383330, D(cgroup_entry), NULL, 1, EST_EXTRA_NONE },
 };
 
 const struct est_kind *est_kinds(unsigned int *n)

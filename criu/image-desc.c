@@ -46,8 +46,6 @@ static const struct img_desc descs[IMG_KIND_MAX] = {
 	[IMG_SHMEM_PAGEMAP] = { "shmem-pagemap", "shmem-pagemap-%u.img", IMG_MAGIC('S', 'H', 'M', 'P'),
 				64, 0, NULL, &shmem_run__descriptor },
 	[IMG_SHMEM_PAGES]   = { "shmem-pages", "shmem-pages-%u.img", 0, 0, 0, NULL, NULL },
-	[IMG_CGROUP]	    = { "cgroup", "cgroup.img", IMG_MAGIC('C', 'G', 'R', 'P'),
-				4 * MiB, 1, NULL, &est__cgroup_entry__descriptor },
 	/* the fd kinds' images */
 #define FD_IMG(kind, str, m1, m2, m3, m4, max_entry, type) \
 	[IMG_##kind] = { str, str ".img", IMG_MAGIC(m1, m2, m3, m4), max_entry, 0, NULL, \
@@ -55,6 +53,8 @@ static const struct img_desc descs[IMG_KIND_MAX] = {
 #define FD_RAW(kind, str) \
 	[IMG_##kind] = { str, str ".img", 0, 0, 0, NULL, NULL },
 #include "fd-kinds.def"
+	[IMG_CGROUP]	    = { "cgroup", "cgroup.img", IMG_MAGIC('C', 'G', 'R', 'P'),
+				4 * MiB, 1, NULL, &est__cgroup_entry__descriptor },
 };
 
 const struct img_desc *img_desc(enum img_kind kind)

@@ -59,11 +59,12 @@ enum img_kind {
 	IMG_SHMEM,		/* shared memory objects, one entry each */
 	IMG_SHMEM_PAGEMAP,	/* data runs of one object */
 	IMG_SHMEM_PAGES,	/* raw page data of one object */
-	IMG_CGROUP,		/* cgroup sets and groups: the established schema (est/cgroup.proto) */
 	/* the fd kinds' images, IMG_REG_FILES, IMG_PIPES, ...: fd-kinds.def */
 #define FD_IMG(name, ...)	IMG_##name,
 #define FD_RAW(name, ...)	IMG_##name,
 #include "fd-kinds.def"
+	/* after the fd kinds: the fuzz corpora name kinds by their index */
+	IMG_CGROUP,		/* cgroup sets and groups: the established schema (est/cgroup.proto) */
 	IMG_KIND_MAX,
 };
 
