@@ -500,6 +500,7 @@ static int commit(struct dump_tree *tr, struct dump_out *out, uint64_t t_frozen)
 
 int cmd_dump(struct cr_options *o)
 {
+	struct dump_freeze fz;
 	struct dump_out out;
 	struct dump_tree tr;
 	uint64_t t_start, t_frozen = 0;
@@ -524,8 +525,11 @@ int cmd_dump(struct cr_options *o)
 	pr_info("seizing the tree of %d", o->tree_pid);
 	t_start = dump_now_us();
 	tr.stats.mark = t_start;
-	if (dump_tree_collect(&tr, o->tree_pid))
+	if (dump_freeze(&tr, &fz) || dump_tree_collect(&tr, o->tree_pid)) {
+		dump_thaw(&fz);
 		goto fail;
+	}
+	dump_thaw(&fz);	/* every task is seized: the freeze has done its part */
 	t_frozen = dump_now_us();
 	tr.stats.freezing_us = t_frozen - t_start;
 	dump_phase(&tr.stats, "seize");

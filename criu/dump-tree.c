@@ -139,7 +139,7 @@ static int seize_one(struct dump_task *t)
 		t->zombie = true;
 		return 0;
 	}
-	if (!compel_seize_task_stopped(t->pid, 0, &t->tids, &t->nr_tids, &t->stop_sig)) {
+	if (!compel_seize_task_stopped(t->pid, t->tree->seize_flags, &t->tids, &t->nr_tids, &t->stop_sig)) {
 		/*
 		 * A child that exited and was reaped before this (its parent
 		 * ignores SIGCHLD) may have left its pid to a stranger: what we

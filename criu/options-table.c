@@ -78,7 +78,7 @@ const struct opt_def opt_table[] = {
 	OPT("leave-running", 'R', OPT_BOOL, leave_running, true, GRP_DUMP, NULL, "keep the tree running after dump"),
 	OPT("leave-stopped", 's', OPT_BOOL, leave_stopped, true, GRP_DUMP, NULL, "leave the tree stopped after dump or restore"),
 	OPT("timeout", NO_SHORT, OPT_UINT, timeout, true, GRP_DUMP, "SEC", "limit on collecting and freezing tasks (default 10)"),
-	OPT("freeze-cgroup", NO_SHORT, OPT_STR, freeze_cgroup, false, GRP_DUMP, "PATH", "freeze with a cgroup freezer instead of ptrace alone"),
+	OPT("freeze-cgroup", NO_SHORT, OPT_STR, freeze_cgroup, true, GRP_DUMP, "PATH", "freeze the cgroup at PATH (v1 freezer or v2) while the tree is seized; every task of it must be in the tree"),
 	OPT("restore-detached", 'd', OPT_BOOL, restore_detached, true, GRP_RESTORE, NULL, "exit after restore; the restored root is not criu's child"),
 	OPT("restore-sibling", 'S', OPT_BOOL, restore_sibling, false, GRP_RESTORE, NULL, "restore the root as a sibling of criu"),
 	OPT("pidfile", NO_SHORT, OPT_STR, pidfile, true, GRP_RESTORE, "FILE", "write the restored root's (or server's) pid to FILE"),

@@ -55,6 +55,9 @@ TAMPER = [
 ]
 
 
+CG_V1 = "/sys/fs/cgroup/"
+CG_V2 = "/sys/fs/cgroup/unified"
+
 CASES = [
     ("counter", prog("counter"), "once", [], []),
     # cgroups: v1 and v2 membership and properties, restored into fresh groups
@@ -62,6 +65,8 @@ CASES = [
     ("cgroup_full", prog("cgroup"), ("cgroup", "full"), [], []),
     ("cgroup_strict_refused", prog("cgroup"), ("cgroup", "strict"), [], []),
     ("cgroup_none_refused", prog("cgroup"), ("cgroup", "none"), [], []),
+    ("freeze_cgroup_v1", prog("freeze"), ("freeze", CG_V1 + "freezer"), [], []),
+    ("freeze_cgroup_v2", prog("freeze"), ("freeze", CG_V2), [], []),
     ("memory", prog("memory"), "once", [], []),
     ("sleeper", prog("sleeper"), ("blocked", SYS_CLOCK_NANOSLEEP), [], []),
     ("futex", prog("futex"), ("blocked", SYS_FUTEX), [], []),
@@ -1555,7 +1560,7 @@ def run_case(name, cmd, flow, dopts, ropts, env):
         if isinstance(flow, str) and flow.startswith("tcp_peer"):
             tcp_peer(cmd, tmp, dopts, ropts, env, flow[len("tcp_peer"):].lstrip("_") or "restore")
             return None
-        p = None if isinstance(flow, tuple) and flow[0] == "cgroup" else start(cmd, tmp)
+        p = None if isinstance(flow, tuple) and flow[0] in ("cgroup", "freeze") else start(cmd, tmp)
         pid = p.pid if p else None
         if isinstance(flow, tuple) and flow[0] == "refused":
             status = refused(pid, p, tmp, dopts, env, flow[1])
@@ -1573,6 +1578,8 @@ def run_case(name, cmd, flow, dopts, ropts, env):
             return None
         elif isinstance(flow, tuple) and flow[0] == "pidns_refused":
             status = refused(tree_pids(tmp)[0], p, tmp, dopts, env, flow[1], stop=p.pid)
+        elif isinstance(flow, tuple) and flow[0] == "freeze":
+            status = freeze_flow(name, cmd, tmp, dopts, ropts, env, flow[1])
         elif isinstance(flow, tuple) and flow[0] == "cgroup":
             status = cgroup_flow(name, cmd, tmp, dopts, ropts, env, flow[1])
             if status is None:
@@ -1606,8 +1613,6 @@ def run_case(name, cmd, flow, dopts, ropts, env):
         reap_orphans()
 
 
-CG_V1 = "/sys/fs/cgroup/"
-CG_V2 = "/sys/fs/cgroup/unified"
 # group (relative to each hierarchy) -> {hierarchy mount: {file: value}}
 CG_PROPS = {
     "": {CG_V1 + "pids": {"pids.max": "64"}, CG_V1 + "cpu": {"cpu.shares": "512"},
@@ -1682,6 +1687,56 @@ def cgroup_flow(name, cmd, tmp, dopts, ropts, env, mode):
         reap_orphans()
         cg_remove(before)
         cg_remove(after)
+
+
+def freezer_state(group):
+    """"frozen", "thawed" or "freezing" (v1 freezer.state or v2 cgroup.events)."""
+    try:
+        with open(os.path.join(group, "freezer.state")) as f:
+            return f.read().strip().lower()
+    except FileNotFoundError:
+        with open(os.path.join(group, "cgroup.events")) as f:
+            return "frozen" if "frozen 1" in f.read() else "thawed"
+
+
+def freeze_flow(name, cmd, tmp, dopts, ropts, env, mnt):
+    """A forking tree in a group of its own dumped with --freeze-cgroup: first
+    criu kills itself while the group is frozen (its guardian must thaw it
+    and the tree runs on), then a real dump; the group is thawed after each
+    and the tree restored checks itself."""
+    group = os.path.join(mnt, "criu-e2e-%s-%d" % (name, os.getpid()))
+    os.mkdir(group)
+    try:
+        p = start(cmd + [group], tmp)
+        fopts = ["--freeze-cgroup", group] + dopts
+        criu_dies_at(p.pid, os.path.join(tmp, "imgs-died"), fopts, env, "frozen")
+        end = time.monotonic() + 10
+        while freezer_state(group) != "thawed":
+            if time.monotonic() > end:
+                raise CaseFailed("criu died with %s frozen, and it stays so" % group)
+            time.sleep(0.01)
+        untouched(tmp, "criu's death while the group was frozen")
+        imgs = os.path.join(tmp, "imgs")
+        dump(p.pid, imgs, fopts, env)
+        if p.wait(timeout=20) != -signal.SIGKILL:
+            raise CaseFailed("after dump the task ended with %s, not SIGKILL" % p.returncode)
+        tree_gone(tmp)
+        if freezer_state(group) != "thawed":
+            raise CaseFailed("%s is %s after the dump" % (group, freezer_state(group)))
+        restore(imgs, ropts, env, p.pid)
+        os.kill(p.pid, signal.SIGTERM)
+        return wait_pid(p.pid, 30)
+    finally:
+        kill_tree(tmp, check=True)
+        reap_orphans()
+        end = time.monotonic() + 10
+        while os.path.exists(group):
+            try:
+                os.rmdir(group)
+            except OSError:
+                if time.monotonic() > end:
+                    raise CaseFailed("cannot remove cgroup %s" % group)
+                time.sleep(0.01)
 
 
 def pidns_flow(p, tmp, dopts, ropts, env, refusal=None):
