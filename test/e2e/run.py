@@ -65,6 +65,8 @@ CASES = [
     ("cgroup_full", prog("cgroup"), ("cgroup", "full"), [], []),
     ("cgroup_strict_refused", prog("cgroup"), ("cgroup", "strict"), [], []),
     ("cgroup_none_refused", prog("cgroup"), ("cgroup", "none"), [], []),
+    ("cgroup_thread_refused", prog("cgroup_thread"),
+     ("refused", "per-thread cgroups are not supported yet"), [], []),
     ("freeze_cgroup_v1", prog("freeze"), ("freeze", CG_V1 + "freezer"), [], []),
     ("freeze_cgroup_v2", prog("freeze"), ("freeze", CG_V2), [], []),
     ("memory", prog("memory"), "once", [], []),
