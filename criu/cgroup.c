@@ -38,13 +38,26 @@ const char *cg_hier_name(const struct proc_cgroup *c)
  * Properties per controller, in the order they are written: a limit the
  * kernel checks against another (cpu quota against its period, cpuset's
  * mems before tasks arrive) comes after what it depends on. The v2 list
- * ends with cgroup.subtree_control: the groups below need it.
+ * ends with cgroup.subtree_control: the groups below need it. The v1 lists
+ * hold what the established tool writes in its images too, so that its
+ * dumps pass cg_image_check().
  */
-static const char *const cpu_props[] = { "cpu.shares", "cpu.cfs_period_us", "cpu.cfs_quota_us", NULL };
-static const char *const memory_props[] = { "memory.limit_in_bytes", "memory.soft_limit_in_bytes", NULL };
-static const char *const cpuset_props[] = { "cpuset.cpus", "cpuset.mems", NULL };
-static const char *const pids_props[] = { "pids.max", NULL };
-static const char *const blkio_props[] = { "blkio.weight", NULL };
+static const char *const cpu_props[] = {
+	"cpu.shares", "cpu.cfs_period_us", "cpu.cfs_quota_us", "cpu.rt_period_us", "cpu.rt_runtime_us",
+	"notify_on_release", NULL,
+};
+static const char *const memory_props[] = {
+	"memory.use_hierarchy", "memory.limit_in_bytes", "memory.memsw.limit_in_bytes",
+	"memory.soft_limit_in_bytes", "notify_on_release", NULL,
+};
+static const char *const cpuset_props[] = {
+	"cpuset.cpus", "cpuset.mems", "cpuset.memory_migrate", "cpuset.cpu_exclusive",
+	"cpuset.mem_exclusive", "cpuset.mem_hardwall", "cpuset.memory_spread_page",
+	"cpuset.memory_spread_slab", "cpuset.sched_load_balance", "cpuset.sched_relax_domain_level",
+	"notify_on_release", NULL,
+};
+static const char *const pids_props[] = { "pids.max", "notify_on_release", NULL };
+static const char *const blkio_props[] = { "blkio.weight", "notify_on_release", NULL };
 static const char *const v2_props[] = {
 	"cgroup.max.descendants", "cgroup.max.depth", "cpu.weight", "cpu.max", "cpuset.cpus",
 	"cpuset.mems", "memory.min", "memory.low", "memory.high", "memory.max", "memory.swap.max",
