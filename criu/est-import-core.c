@@ -451,22 +451,26 @@ static int import_stop_signo(const Est__TaskCoreEntry *c, TaskCoreEntry *tc, con
 	return 0;
 }
 
-/* The process's cgroup set; a thread's own must be the same (cgroup.h). */
+/*
+ * The process's cgroup set: task_core's, or (4.x keeps it per thread) the
+ * leader's thread_core's; every thread's own must be the same (cgroup.h).
+ */
 static int imp_cg_set(const struct core_out *o, const Est__TaskCoreEntry *c, TaskCoreEntry *tc,
 		      const char *img)
 {
+	const Est__ThreadCoreEntry *l = o->nr ? o->in[0]->thread_core : NULL;
 	size_t k;
 
+	tc->has_cg_set = c->has_cg_set || (l && l->has_cg_set);
+	tc->cg_set = c->has_cg_set ? c->cg_set : l && l->has_cg_set ? l->cg_set : 0;
 	for (k = 0; k < o->nr; k++) {
 		const Est__ThreadCoreEntry *t = o->in[k]->thread_core;
 
-		if (t && t->has_cg_set && (!c->has_cg_set || t->cg_set != c->cg_set)) {
+		if (t && t->has_cg_set && t->cg_set != tc->cg_set) {
 			pr_err("not supported yet: %s: a thread in other cgroups than its process", img);
 			return -1;
 		}
 	}
-	tc->has_cg_set = c->has_cg_set;
-	tc->cg_set = c->cg_set;
 	return 0;
 }
 

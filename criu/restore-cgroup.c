@@ -336,7 +336,7 @@ static int check_tasks(const struct rst_tree *tr, const Est__CgroupEntry *e)
 	for (i = 0; i < tr->nr; i++) {
 		const TaskCoreEntry *c = tr->ri[i].core;
 
-		if (c->has_cg_set && (!e || !cg_image_set(e, c->cg_set))) {
+		if (c->has_cg_set && !cg_image_set(e, c->cg_set)) {
 			pr_err("core-%d.img: cgroup set %u is not in cgroup.img", tr->ri[i].pid, c->cg_set);
 			return -1;
 		}
@@ -381,9 +381,14 @@ int rst_cgroup_prepare(const struct cr_options *o, const struct rst_tree *tr)
 	if (!faccessat(tr->dirfd, "cgroup.img", F_OK, 0) &&
 	    (img_read_one(tr->dirfd, IMG_CGROUP, 0, &m) || cg_image_check((Est__CgroupEntry *)m)))
 		goto out;
+	if (!m) {
+		/* a dump with --manage-cgroups=ignore: its sets name no groups */
+		pr_info("no cgroup.img: the tree stays in criu's groups");
+		return 0;
+	}
 	if (check_tasks(tr, (Est__CgroupEntry *)m))
 		goto out;
-	ret = m ? prepare(o, tr, (Est__CgroupEntry *)m) : 0;
+	ret = prepare(o, tr, (Est__CgroupEntry *)m);
 	if (ret)
 		rst_cgroup_undo();
 out:
