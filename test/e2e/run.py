@@ -1681,6 +1681,16 @@ def cgroup_flow(name, cmd, tmp, dopts, ropts, env, mode):
             if os.path.exists("/proc/%d" % p.pid) or os.path.exists(CG_V2 + "/" + before):
                 raise CaseFailed("the refused restore left its process or a group behind")
             return None
+        if mode == "soft":
+            # a restore failing in its last process removes the groups it made
+            rc, out = criu(["restore", "-D", imgs, "-d", "-o", "restore-fault.log", "-v4",
+                            "--manage-cgroups=soft"] + roots + ropts, imgs,
+                           dict(env, CRIU_FAULT="restore-last-task"))
+            tree_gone(tmp)
+            left = [m for m in (CG_V1 + "pids", CG_V1 + "cpu", CG_V2)
+                    if os.path.exists(os.path.join(m, after))]
+            if rc == 0 or left:
+                raise CaseFailed("the failed restore exited %d and left %s" % (rc, left))
         restore(imgs, ["--manage-cgroups=" + mode] + roots + ropts, env, p.pid)
         os.kill(p.pid, signal.SIGTERM)
         return wait_pid(p.pid, 30)
