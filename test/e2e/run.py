@@ -63,6 +63,7 @@ CASES = [
     # cgroups: v1 and v2 membership and properties, restored into fresh groups
     ("cgroup_soft", prog("cgroup"), ("cgroup", "soft"), [], []),
     ("cgroup_full", prog("cgroup"), ("cgroup", "full"), [], []),
+    ("cgroup_props", prog("cgroup"), ("cgroup", "props"), [], []),
     ("cgroup_strict_refused", prog("cgroup"), ("cgroup", "strict"), [], []),
     ("cgroup_none_refused", prog("cgroup"), ("cgroup", "none"), [], []),
     ("cgroup_thread_refused", prog("cgroup_thread"),
@@ -1652,8 +1653,9 @@ def cg_remove(name, timeout=10):
 def cgroup_flow(name, cmd, tmp, dopts, ropts, env, mode):
     """The program in groups of its own (v1 pids and cpu, v2) with
     properties, its child below: dumped, the groups removed, restored with
-    --manage-cgroups=MODE into fresh ones (--cgroup-root); "full" finds
-    them made already, with the kernel's default properties."""
+    --manage-cgroups=MODE into fresh ones (--cgroup-root); "full", "props"
+    and "strict" find them made already, with the kernel's default
+    properties (strict must refuse them, the others write the dump's)."""
     before = "criu-e2e-%s-%d" % (name, os.getpid())
     after = before + "-r"
     try:
@@ -1665,7 +1667,7 @@ def cgroup_flow(name, cmd, tmp, dopts, ropts, env, mode):
             raise CaseFailed("after dump the task ended with %s, not SIGKILL" % p.returncode)
         tree_gone(tmp)
         cg_remove(before)
-        if mode in ("full", "strict"):
+        if mode in ("full", "strict", "props"):
             cg_make(after, False)
         roots = ["--cgroup-root", "pids:/" + after, "--cgroup-root", "cpu:/" + after,
                  "--cgroup-root", "unified:/" + after]
