@@ -37,6 +37,7 @@
 #include "inventory.h"
 #include "kerndat.h"
 #include "action.h"
+#include "cgroup.h"
 #include "tcp-repair.h"
 #include "tty.h"
 #include "pstree.pb-c.h"
@@ -308,6 +309,8 @@ static int write_inventory(const struct dump_tree *tr)
 	inv.root_pid = (uint32_t)tr->t[0]->vpid;
 	inv.has_root_pid_ns = tr->pidns;
 	inv.root_pid_ns = tr->pidns;
+	inv.has_root_cg_set = tr->root_cg_set != 0;
+	inv.root_cg_set = tr->root_cg_set;
 	inv.has_shell_job = true;
 	inv.shell_job = tr->o->shell_job;
 	inv.has_dump_time_ns = true;
@@ -496,6 +499,7 @@ static int commit(struct dump_tree *tr, struct dump_out *out, uint64_t t_frozen)
 
 int cmd_dump(struct cr_options *o)
 {
+	struct dump_freeze fz;
 	struct dump_out out;
 	struct dump_tree tr;
 	uint64_t t_start, t_frozen = 0;
@@ -521,8 +525,11 @@ int cmd_dump(struct cr_options *o)
 	pr_info("seizing the tree of %d", o->tree_pid);
 	t_start = dump_now_us();
 	tr.stats.mark = t_start;
-	if (dump_tree_collect(&tr, o->tree_pid))
+	if (dump_freeze(&tr, &fz) || dump_tree_collect(&tr, o->tree_pid)) {
+		dump_thaw(&fz);
 		goto fail;
+	}
+	dump_thaw(&fz);	/* every task is seized: the freeze has done its part */
 	t_frozen = dump_now_us();
 	tr.stats.freezing_us = t_frozen - t_start;
 	dump_phase(&tr.stats, "seize");
@@ -540,7 +547,8 @@ int cmd_dump(struct cr_options *o)
 	 * still frozen (cured, not detached): nobody writes to the objects
 	 * while they are read.
 	 */
-	if (dump_shmem_write(&tr.shm, tr.dirfd))
+	if (dump_shmem_write(&tr.shm, tr.dirfd) ||
+	    (cg_mode_of(o) != CG_IGNORE && dump_cgroups(&tr, &tr.root_cg_set)))
 		goto fail;
 	dump_phase(&tr.stats, "shmem");
 	/*

@@ -32,6 +32,7 @@
 #include "commands.h"
 #include "kerndat.h"
 #include "action.h"
+#include "cgroup.h"
 #include "kernel-compat.h"
 #include "log.h"
 #include "net-lock.h"
@@ -455,7 +456,7 @@ static int stage_tree(int dirfd, const struct cr_options *o, struct rst_tree *tr
 	    check_host(tr) ||
 	    rst_pty_check_sessions(&tr->ri[0].fdr, tr->ps, tr->nr, o->shell_job))
 		return -1;
-	if (rst_shmem_create(&tr->shm) || rst_ghosts_create(&tr->ri[0].fdr))
+	if (rst_cgroup_prepare(o, tr) || rst_shmem_create(&tr->shm) || rst_ghosts_create(&tr->ri[0].fdr))
 		return -1;
 	ts->region = calloc(tr->nr, sizeof(*ts->region));
 	ts->pidfd = malloc(tr->nr * sizeof(*ts->pidfd));
@@ -616,6 +617,9 @@ out:
 	free(ts.region);
 	free(ts.pidfd);
 	rst_ghosts_close();
+	if (ret < 0)
+		rst_cgroup_undo();	/* after the kill: the groups it made are empty */
+	rst_cgroup_release();
 	rst_tree_free(&tr);
 	rst_netns_release();
 	close(dirfd);

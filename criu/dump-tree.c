@@ -144,8 +144,9 @@ static int seize_one(struct dump_task *t)
 	 * Under seccomp the parasite's calls must not meet the task's filters
 	 * (a kill action would kill the task): suspended while criu traces it.
 	 */
-	if (!compel_seize_task_stopped(t->pid, kerndat_probe(KD_SECCOMP_SUSPEND) == 0 &&
-				       kdat.has_seccomp_suspend ? COMPEL_SEIZE_SUSPEND_SECCOMP : 0,
+	if (!compel_seize_task_stopped(t->pid, t->tree->seize_flags |
+				       (kerndat_probe(KD_SECCOMP_SUSPEND) == 0 && kdat.has_seccomp_suspend ?
+					COMPEL_SEIZE_SUSPEND_SECCOMP : 0),
 				       &t->tids, &t->nr_tids, &t->stop_sig)) {
 		/*
 		 * A child that exited and was reaped before this (its parent

@@ -337,6 +337,8 @@ static int fill_task(struct task_out *o, const TaskCoreEntry *c, const ThreadCor
 	tc->personality = c->personality;
 	tc->flags = 0;	/* PF_* flags: informational, ours does not keep them */
 	tc->comm = c->comm;
+	tc->has_cg_set = c->has_cg_set;
+	tc->cg_set = c->cg_set;
 	if (c->state == 3 && c->has_stop_signo) {
 		tc->has_stop_signo = true;
 		tc->stop_signo = c->stop_signo;

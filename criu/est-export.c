@@ -19,6 +19,7 @@
 
 #define LOG_PREFIX "est-export: "
 #include "arch-image.h"
+#include "cgroup.h"
 #include "est-cpuinfo.h"
 #include "est-export.h"
 #include "est-export-int.h"
@@ -439,6 +440,8 @@ static int write_inventory(struct exp *ex)
 	inv.network_lock_method = ex->flags & EST_EXPORT_NO_NET_LOCK ? 2 : 1;
 	/* as the established dump with --tcp-close: its restore must have it too */
 	inv.has_tcp_close = inv.tcp_close = ex->tcp_close;
+	inv.has_root_cg_set = ex->inv->has_root_cg_set;
+	inv.root_cg_set = ex->inv->root_cg_set;
 	exp_img_open(&w, "inventory.img");
 	exp_img_add(&w, &inv.base, NULL, 0);
 	return exp_img_close(ex, &w);
@@ -522,7 +525,8 @@ static int convert(struct exp *ex)
 		if (write_ids_fs(ex, p) || exp_mm(ex, p) || exp_fdinfo(ex, p))
 			return -1;
 	}
-	if (exp_shm_write(ex) || write_pstree(ex) || exp_seccomp_write(ex) || write_stats(ex) || check_leftovers(ex))
+	if (exp_shm_write(ex) || write_pstree(ex) || exp_seccomp_write(ex) || write_stats(ex) ||
+	    exp_cgroup(ex) || check_leftovers(ex))
 		return -1;
 	/* the CPU the tree ran on, which a restore checks */
 	if (ex->inv->cpu && est_cpuinfo_write(ex->out, ex->inv->cpu))

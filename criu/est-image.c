@@ -10,6 +10,7 @@
 #include "est-image.h"
 #include "log.h"
 
+#include "est/cgroup.pb-c.h"
 #include "est/core.pb-c.h"
 #include "est/cpuinfo.pb-c.h"
 #include "est/fdinfo.pb-c.h"
@@ -35,7 +36,7 @@
 #define S	EST_MAGIC_SERVICE
 #define D(x)	&est__##x##__descriptor
 
-/* One row per file name pattern; the magics are those of the format (§1.1). */
+/* One row per file name pattern; the magics are those of the format (§1.1). New rows go last: the fuzz corpora name kinds by their index. */
 static const struct est_kind kinds[] = {
 	{ "INVENTORY",   "inventory.img",	 0, 0x58313116, D(inventory_entry), NULL, 1, EST_EXTRA_NONE },
 	{ "STATS",       "stats-dump",		 S, 0x57093306, D(stats_entry), NULL, 1, EST_EXTRA_NONE },
@@ -69,6 +70,7 @@ static const struct est_kind kinds[] = {
 	{ "ifaddr",      "ifaddr-%u.img",	 0, 0, NULL, NULL, 0, EST_EXTRA_NONE },
 	{ "route",       "route-%u.img",	 0, 0, NULL, NULL, 0, EST_EXTRA_NONE },
 	{ "route6",      "route6-%u.img",	 0, 0, NULL, NULL, 0, EST_EXTRA_NONE },
+	{ "CGROUP",      "cgroup.img",		 C, 0x59383330, D(cgroup_entry), NULL, 1, EST_EXTRA_NONE },
 };
 
 const struct est_kind *est_kinds(unsigned int *n)

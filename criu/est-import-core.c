@@ -454,6 +454,29 @@ static int import_stop_signo(const Est__TaskCoreEntry *c, TaskCoreEntry *tc, con
 	return 0;
 }
 
+/*
+ * The process's cgroup set: task_core's, or (4.x keeps it per thread) the
+ * leader's thread_core's; every thread's own must be the same (cgroup.h).
+ */
+static int imp_cg_set(const struct core_out *o, const Est__TaskCoreEntry *c, TaskCoreEntry *tc,
+		      const char *img)
+{
+	const Est__ThreadCoreEntry *l = o->nr ? o->in[0]->thread_core : NULL;
+	size_t k;
+
+	tc->has_cg_set = c->has_cg_set || (l && l->has_cg_set);
+	tc->cg_set = c->has_cg_set ? c->cg_set : l && l->has_cg_set ? l->cg_set : 0;
+	for (k = 0; k < o->nr; k++) {
+		const Est__ThreadCoreEntry *t = o->in[k]->thread_core;
+
+		if (t && t->has_cg_set && t->cg_set != tc->cg_set) {
+			pr_err("not supported yet: %s: a thread in other cgroups than its process", img);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int fill_task(struct core_out *o, const struct imp_proc *p, const char *img)
 {
 	const Est__TaskCoreEntry *c = o->in[0]->tc;
@@ -461,13 +484,15 @@ static int fill_task(struct core_out *o, const struct imp_proc *p, const char *i
 	size_t n;
 
 	task_core_entry__init(tc);
-	if ((c->has_old_seccomp_mode && c->old_seccomp_mode) || c->has_cg_set ||
+	if ((c->has_old_seccomp_mode && c->old_seccomp_mode) ||
 	    (c->has_blk_sigset_extended && c->blk_sigset_extended) ||
 	    (c->has_membarrier_registration_mask && c->membarrier_registration_mask)) {
-		pr_err("not supported yet: %s: seccomp, a cgroup set, extended signal masks or membarrier registrations",
+		pr_err("not supported yet: %s: seccomp, extended signal masks or membarrier registrations",
 		       img);
 		return -1;
 	}
+	if (imp_cg_set(o, c, tc, img))
+		return -1;
 	tc->state = c->task_state;
 	if (c->task_state == 3 && import_stop_signo(c, tc, img))
 		return -1;

@@ -21,6 +21,7 @@
 #include "arch-image.h"
 #include "est-cpuinfo.h"
 #include "est-import.h"
+#include "cgroup.h"
 #include "est-import-int.h"
 #include "est-seccomp.h"
 #include "log.h"
@@ -456,6 +457,8 @@ static int write_inventory(struct imp *im)
 	inv.has_root_pid_ns = true;
 	inv.root_pid_ns = im->inv->root_ids->has_pid_ns_id &&
 			  im->tree_pid_ns_id != im->inv->root_ids->pid_ns_id;
+	inv.has_root_cg_set = im->inv->has_root_cg_set;
+	inv.root_cg_set = im->inv->root_cg_set;
 	ret = imp_write(im, IMG_INVENTORY, 0, &m, 1);
 	if (inv.cpu)
 		cpu_info_release(&cpu);
@@ -594,6 +597,7 @@ static void imp_free(struct imp *im)
 
 static int convert(struct imp *im)
 {
+	bool cg;
 	size_t i;
 
 	if (list_dir(im) || read_inventory(im))
@@ -618,7 +622,7 @@ static int convert(struct imp *im)
 	}
 	if (imp_locks_read(im) || imp_ghosts(im) || imp_ttys(im) || imp_memfds(im) ||
 	    imp_shm_write(im) || imp_files_write(im) || write_pstree(im) ||
-	    write_inventory(im) || apply_xt(im))
+	    imp_cgroup(im, &cg) || write_inventory(im) || apply_xt(im))
 		return -1;
 	return check_leftovers(im);
 }

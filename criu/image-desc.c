@@ -12,6 +12,7 @@
 #include "pstree.pb-c.h"
 #include "shmem.pb-c.h"
 #include "stats.pb-c.h"
+#include "est/cgroup.pb-c.h"
 
 /* Four ASCII letters, readable in a hex dump of the file's first bytes. */
 #define IMG_MAGIC(a, b, c, d) \
@@ -55,6 +56,8 @@ static const struct img_desc descs[IMG_KIND_MAX] = {
 #define FD_RAW(kind, str) \
 	[IMG_##kind] = { str, str ".img", 0, 0, 0, NULL, NULL },
 #include "fd-kinds.def"
+	[IMG_CGROUP]	    = { "cgroup", "cgroup.img", IMG_MAGIC('C', 'G', 'R', 'P'),
+				4 * MiB, 1, NULL, &est__cgroup_entry__descriptor },
 };
 
 const struct img_desc *img_desc(enum img_kind kind)

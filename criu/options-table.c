@@ -24,7 +24,6 @@
 static const char *const network_lock_modes[] = { "iptables", "nftables", "skip", "none", NULL };
 static const char *const pre_dump_modes[] = { "splice", "read", NULL };
 static const char *const cgroup_modes[] = { "none", "props", "soft", "full", "strict", "ignore", NULL };
-static const char *const cgroup_modes_built[] = { "ignore", NULL };
 static const char *const empty_ns_kinds[] = { "net", NULL };
 static const char *const file_validation_modes[] = { "filesize", "buildid", NULL };
 static const char *const pid_methods[] = { "clone3", "ns_last_pid", NULL };
@@ -79,7 +78,7 @@ const struct opt_def opt_table[] = {
 	OPT("leave-running", 'R', OPT_BOOL, leave_running, true, GRP_DUMP, NULL, "keep the tree running after dump"),
 	OPT("leave-stopped", 's', OPT_BOOL, leave_stopped, true, GRP_DUMP, NULL, "leave the tree stopped after dump or restore"),
 	OPT("timeout", NO_SHORT, OPT_UINT, timeout, true, GRP_DUMP, "SEC", "limit on collecting and freezing tasks (default 10)"),
-	OPT("freeze-cgroup", NO_SHORT, OPT_STR, freeze_cgroup, false, GRP_DUMP, "PATH", "freeze with a cgroup freezer instead of ptrace alone"),
+	OPT("freeze-cgroup", NO_SHORT, OPT_STR, freeze_cgroup, true, GRP_DUMP, "PATH", "freeze the cgroup at PATH (v1 freezer or v2) while the tree is seized; every task of it must be in the tree"),
 	OPT("restore-detached", 'd', OPT_BOOL, restore_detached, true, GRP_RESTORE, NULL, "exit after restore; the restored root is not criu's child"),
 	OPT("restore-sibling", 'S', OPT_BOOL, restore_sibling, false, GRP_RESTORE, NULL, "restore the root as a sibling of criu"),
 	OPT("pidfile", NO_SHORT, OPT_STR, pidfile, true, GRP_RESTORE, "FILE", "write the restored root's (or server's) pid to FILE"),
@@ -110,12 +109,12 @@ const struct opt_def opt_table[] = {
 	OPT("evasive-devices", NO_SHORT, OPT_BOOL, evasive_devices, false, GRP_FILES, NULL, "use any path to a device file whose own path is gone"),
 	OPT("empty-ns", NO_SHORT, OPT_STR, empty_ns, true, GRP_NS, "net", "restore the network namespace empty: the runtime sets it up (setup-namespaces)", .choices = empty_ns_kinds),
 	OPT("join-ns", 'J', OPT_JOIN_NS, join_ns, false, GRP_NS, "NS:PID|FILE", "join an existing namespace on restore (repeatable)"),
-	OPT("manage-cgroups", NO_SHORT, OPT_OPTSTR, manage_cgroups, false, GRP_NS, "MODE", "cgroup handling: none, props, soft (default), full, strict, ignore (only ignore is built)", .choices = cgroup_modes, .implicit = "soft", .supported_choices = cgroup_modes_built),
-	OPT("cgroup-root", NO_SHORT, OPT_LIST, cgroup_root, false, GRP_NS, "[CTL:]PATH", "restore cgroups under PATH (repeatable)"),
+	OPT("manage-cgroups", NO_SHORT, OPT_OPTSTR, manage_cgroups, true, GRP_NS, "MODE", "restore: ignore (criu's groups), none (groups must exist), props (must exist, properties written), soft (default: missing groups made with their properties), full (made, properties written to all), strict (as full, an existing group must have the dumped properties); dump: ignore writes no cgroup.img", .choices = cgroup_modes, .implicit = "soft"),
+	OPT("cgroup-root", NO_SHORT, OPT_LIST, cgroup_root, true, GRP_NS, "[CTL:]PATH", "restore: the root process's group of hierarchy CTL (all without CTL:; v2 is 'unified') and the groups below it move to PATH (repeatable)"),
 	OPT("cgroup-props", NO_SHORT, OPT_STR, cgroup_props, false, GRP_NS, "STRING", "cgroup properties to restore"),
 	OPT("cgroup-props-file", NO_SHORT, OPT_STR, cgroup_props_file, false, GRP_NS, "FILE", "cgroup properties to restore, from a file"),
-	OPT("cgroup-dump-controller", NO_SHORT, OPT_STR, cgroup_dump_controller, false, GRP_NS, "NAME", "dump only this cgroup controller"),
-	OPT("cgroup-yard", NO_SHORT, OPT_STR, cgroup_yard, false, GRP_NS, "PATH", "where cgroup hierarchies are mounted while working"),
+	OPT("cgroup-dump-controller", NO_SHORT, OPT_STR, cgroup_dump_controller, true, GRP_NS, "NAME", "dump the groups and properties of this hierarchy only (as /proc/PID/cgroup names it, 'unified' for v2); membership is always dumped"),
+	OPT("cgroup-yard", NO_SHORT, OPT_STR, cgroup_yard, true, GRP_NS, "PATH", "restore: hierarchy NAME is mounted at PATH/NAME (e.g. PATH/cpu,cpuacct, PATH/unified) instead of where criu's mounts have it"),
 	OPT("ext-mount-map", 'M', OPT_LIST, ext_mount_map, true, GRP_NS, "auto|KEY:VAL", "external mounts of the tree's mount namespace (repeatable)", .valid = valid_ext_mount_map),
 	OPT("enable-external-sharing", NO_SHORT, OPT_BOOL, enable_external_sharing, true, GRP_NS, NULL, "allow external mounts shared with the outside"),
 	OPT("enable-external-masters", NO_SHORT, OPT_BOOL, enable_external_masters, true, GRP_NS, NULL, "allow external mounts that are slaves of outside mounts"),

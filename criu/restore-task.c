@@ -25,6 +25,7 @@
 #include "arch.h"
 #include "compiler.h"
 #include "proc_parse.h"
+#include "cgroup.h"
 #include "restore-task.h"
 #include "seccomp-rst.h"
 #include "vma.h"
@@ -294,6 +295,9 @@ static void task_start(struct task *t, int sfd)
 		rst_die("PR_SET_PDEATHSIG: %s", strerror(errno));
 	if (getppid() != parent)
 		_exit(1);	/* the parent died before PDEATHSIG was armed: all is being undone */
+	/* its groups before it forks or opens anything (what it makes is charged there) */
+	if (rst_cgroup_enter(t->ri->core->has_cg_set ? t->ri->core->cg_set : 0))
+		rst_die("cannot enter the cgroups of %d (see the log)", t->ri->pid);
 }
 
 /* Its files (a process sharing its parent's table: the parent opened them), its children's. */

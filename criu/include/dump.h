@@ -161,7 +161,20 @@ struct dump_tree {
 	struct dump_stats	stats;		/* phases and totals of the tree */
 	bool			pidns;		/* the root is the init of a pid namespace of its own */
 	bool			netns;		/* a network namespace of its own (dump-netns.c) */
+	uint32_t		root_cg_set;	/* criu's set in cgroup.img; 0: none written */
+	unsigned int		seize_flags;	/* COMPEL_SEIZE_*: ADOPT after a v1 freeze */
 };
+
+/* dump-freeze.c: --freeze-cgroup around the seize (all 0 without it) */
+struct dump_freeze {
+	char	dir[4096];
+	bool	v2, frozen;
+	pid_t	guard;		/* thaws the group when guard_w's pipe ends */
+	int	guard_w;
+};
+/* Freeze the group and check its tasks are the tree's; dump_thaw() on every path after. */
+int dump_freeze(struct dump_tree *tr, struct dump_freeze *f);
+void dump_thaw(struct dump_freeze *f);
 
 /* dump-pidns.c */
 /* Every pid and tid of the tree as seen in its pid namespace; refuse nested ones. */

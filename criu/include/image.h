@@ -64,6 +64,8 @@ enum img_kind {
 #define FD_RAW(name, ...)	IMG_##name,
 #include "fd-kinds.def"
 	IMG_NETNS,		/* the tree's network namespace (netns.h) */
+	/* after the fd kinds: the fuzz corpora name kinds by their index */
+	IMG_CGROUP,		/* cgroup sets and groups: the established schema (est/cgroup.proto) */
 	IMG_KIND_MAX,
 };
 

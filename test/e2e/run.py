@@ -55,8 +55,21 @@ TAMPER = [
 ]
 
 
+CG_V1 = "/sys/fs/cgroup/"
+CG_V2 = "/sys/fs/cgroup/unified"
+
 CASES = [
     ("counter", prog("counter"), "once", [], []),
+    # cgroups: v1 and v2 membership and properties, restored into fresh groups
+    ("cgroup_soft", prog("cgroup"), ("cgroup", "soft"), [], []),
+    ("cgroup_full", prog("cgroup"), ("cgroup", "full"), [], []),
+    ("cgroup_props", prog("cgroup"), ("cgroup", "props"), [], []),
+    ("cgroup_strict_refused", prog("cgroup"), ("cgroup", "strict"), [], []),
+    ("cgroup_none_refused", prog("cgroup"), ("cgroup", "none"), [], []),
+    ("cgroup_thread_refused", prog("cgroup_thread"),
+     ("refused", "per-thread cgroups are not supported yet"), [], []),
+    ("freeze_cgroup_v1", prog("freeze"), ("freeze", CG_V1 + "freezer"), [], []),
+    ("freeze_cgroup_v2", prog("freeze"), ("freeze", CG_V2), [], []),
     ("memory", prog("memory"), "once", [], []),
     ("sleeper", prog("sleeper"), ("blocked", SYS_CLOCK_NANOSLEEP), [], []),
     ("futex", prog("futex"), ("blocked", SYS_FUTEX), [], []),
@@ -1576,8 +1589,8 @@ def run_case(name, cmd, flow, dopts, ropts, env):
         if isinstance(flow, str) and flow.startswith("tcp_peer"):
             tcp_peer(cmd, tmp, dopts, ropts, env, flow[len("tcp_peer"):].lstrip("_") or "restore")
             return None
-        p = start(cmd, tmp)
-        pid = p.pid
+        p = None if isinstance(flow, tuple) and flow[0] in ("cgroup", "freeze") else start(cmd, tmp)
+        pid = p.pid if p else None
         if isinstance(flow, tuple) and flow[0] == "refused":
             status = refused(pid, p, tmp, dopts, env, flow[1])
         elif isinstance(flow, tuple) and flow[0] == "restore_refused":
@@ -1598,6 +1611,12 @@ def run_case(name, cmd, flow, dopts, ropts, env):
             return None
         elif isinstance(flow, tuple) and flow[0] == "pidns_refused":
             status = refused(tree_pids(tmp)[0], p, tmp, dopts, env, flow[1], stop=p.pid)
+        elif isinstance(flow, tuple) and flow[0] == "freeze":
+            status = freeze_flow(name, cmd, tmp, dopts, ropts, env, flow[1])
+        elif isinstance(flow, tuple) and flow[0] == "cgroup":
+            status = cgroup_flow(name, cmd, tmp, dopts, ropts, env, flow[1])
+            if status is None:
+                return None
         elif isinstance(flow, tuple) and flow[0] == "gap":
             known_gap(name, p, tmp, dopts, ropts, env, flow[1])
             return None
@@ -1625,6 +1644,143 @@ def run_case(name, cmd, flow, dopts, ropts, env):
         if not os.environ.get("E2E_KEEP_TMP"):
             shutil.rmtree(tmp, ignore_errors=True)
         reap_orphans()
+
+
+# group (relative to each hierarchy) -> {hierarchy mount: {file: value}}
+CG_PROPS = {
+    "": {CG_V1 + "pids": {"pids.max": "64"}, CG_V1 + "cpu": {"cpu.shares": "512"},
+         CG_V2: {"cgroup.max.descendants": "7"}},
+    "sub": {CG_V1 + "pids": {"pids.max": "32"}, CG_V2: {"cgroup.max.depth": "3"}},
+}
+
+
+def cg_make(name, props):
+    """Groups NAME and NAME/sub in each hierarchy, with @props or as made."""
+    for sub in ("", "sub"):
+        for mnt in (CG_V1 + "pids", CG_V1 + "cpu", CG_V2):
+            d = os.path.join(mnt, name, sub)
+            os.makedirs(d, exist_ok=True)
+            for f, v in (CG_PROPS[sub].get(mnt, {}).items() if props else ()):
+                with open(os.path.join(d, f), "w") as fh:
+                    fh.write(v)
+
+
+def cg_remove(name, timeout=10):
+    """rmdir NAME/sub and NAME everywhere (their tasks may still be exiting)."""
+    end = time.monotonic() + timeout
+    for sub in ("sub", ""):
+        for mnt in (CG_V1 + "pids", CG_V1 + "cpu", CG_V2):
+            d = os.path.join(mnt, name, sub)
+            while os.path.exists(d):
+                try:
+                    os.rmdir(d)
+                except OSError:
+                    if time.monotonic() > end:
+                        raise CaseFailed("cannot remove cgroup %s" % d)
+                    time.sleep(0.01)
+
+
+def cgroup_flow(name, cmd, tmp, dopts, ropts, env, mode):
+    """The program in groups of its own (v1 pids and cpu, v2) with
+    properties, its child below: dumped, the groups removed, restored with
+    --manage-cgroups=MODE into fresh ones (--cgroup-root); "full", "props"
+    and "strict" find them made already, with the kernel's default
+    properties (strict must refuse them, the others write the dump's)."""
+    before = "criu-e2e-%s-%d" % (name, os.getpid())
+    after = before + "-r"
+    try:
+        cg_make(before, True)
+        p = start(cmd + [before, after], tmp)
+        imgs = os.path.join(tmp, "imgs")
+        dump(p.pid, imgs, dopts, env)
+        if p.wait(timeout=20) != -signal.SIGKILL:
+            raise CaseFailed("after dump the task ended with %s, not SIGKILL" % p.returncode)
+        tree_gone(tmp)
+        cg_remove(before)
+        if mode in ("full", "strict", "props"):
+            cg_make(after, False)
+        roots = ["--cgroup-root", "pids:/" + after, "--cgroup-root", "cpu:/" + after,
+                 "--cgroup-root", "unified:/" + after]
+        refusal = {"strict": "--manage-cgroups=strict: cgroup",
+                   "none": "--manage-cgroups=none does not make groups"}.get(mode)
+        if refusal:
+            rc, out = criu(["restore", "-D", imgs, "-d", "-o", "restore.log", "-v4",
+                            "--manage-cgroups=" + mode] + roots + ropts, imgs, env)
+            errors = log_errors(os.path.join(imgs, "restore.log"))
+            if rc == 0 or refusal not in errors:
+                raise CaseFailed("restore exited %d, expected a refusal with %r: %s" % (
+                    rc, refusal, errors))
+            if os.path.exists("/proc/%d" % p.pid) or os.path.exists(CG_V2 + "/" + before):
+                raise CaseFailed("the refused restore left its process or a group behind")
+            return None
+        if mode == "soft":
+            # a restore failing in its last process removes the groups it made
+            rc, out = criu(["restore", "-D", imgs, "-d", "-o", "restore-fault.log", "-v4",
+                            "--manage-cgroups=soft"] + roots + ropts, imgs,
+                           dict(env, CRIU_FAULT="restore-last-task"))
+            tree_gone(tmp)
+            left = [m for m in (CG_V1 + "pids", CG_V1 + "cpu", CG_V2)
+                    if os.path.exists(os.path.join(m, after))]
+            if rc == 0 or left:
+                raise CaseFailed("the failed restore exited %d and left %s" % (rc, left))
+        restore(imgs, ["--manage-cgroups=" + mode] + roots + ropts, env, p.pid)
+        os.kill(p.pid, signal.SIGTERM)
+        return wait_pid(p.pid, 30)
+    finally:
+        kill_tree(tmp, check=True)
+        reap_orphans()
+        cg_remove(before)
+        cg_remove(after)
+
+
+def freezer_state(group):
+    """"frozen", "thawed" or "freezing" (v1 freezer.state or v2 cgroup.events)."""
+    try:
+        with open(os.path.join(group, "freezer.state")) as f:
+            return f.read().strip().lower()
+    except FileNotFoundError:
+        with open(os.path.join(group, "cgroup.events")) as f:
+            return "frozen" if "frozen 1" in f.read() else "thawed"
+
+
+def freeze_flow(name, cmd, tmp, dopts, ropts, env, mnt):
+    """A forking tree in a group of its own dumped with --freeze-cgroup: first
+    criu kills itself while the group is frozen (its guardian must thaw it
+    and the tree runs on), then a real dump; the group is thawed after each
+    and the tree restored checks itself."""
+    group = os.path.join(mnt, "criu-e2e-%s-%d" % (name, os.getpid()))
+    os.mkdir(group)
+    try:
+        p = start(cmd + [group], tmp)
+        fopts = ["--freeze-cgroup", group] + dopts
+        criu_dies_at(p.pid, os.path.join(tmp, "imgs-died"), fopts, env, "frozen")
+        end = time.monotonic() + 10
+        while freezer_state(group) != "thawed":
+            if time.monotonic() > end:
+                raise CaseFailed("criu died with %s frozen, and it stays so" % group)
+            time.sleep(0.01)
+        untouched(tmp, "criu's death while the group was frozen")
+        imgs = os.path.join(tmp, "imgs")
+        dump(p.pid, imgs, fopts, env)
+        if p.wait(timeout=20) != -signal.SIGKILL:
+            raise CaseFailed("after dump the task ended with %s, not SIGKILL" % p.returncode)
+        tree_gone(tmp)
+        if freezer_state(group) != "thawed":
+            raise CaseFailed("%s is %s after the dump" % (group, freezer_state(group)))
+        restore(imgs, ropts, env, p.pid)
+        os.kill(p.pid, signal.SIGTERM)
+        return wait_pid(p.pid, 30)
+    finally:
+        kill_tree(tmp, check=True)
+        reap_orphans()
+        end = time.monotonic() + 10
+        while os.path.exists(group):
+            try:
+                os.rmdir(group)
+            except OSError:
+                if time.monotonic() > end:
+                    raise CaseFailed("cannot remove cgroup %s" % group)
+                time.sleep(0.01)
 
 
 def netns_flow(p, tmp, flow, dopts, ropts, env):

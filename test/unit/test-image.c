@@ -321,11 +321,17 @@ static void gen_message(struct jbuf *jb, const ProtobufCMessageDescriptor *d, un
 {
 	uint32_t oneof_done[8] = { 0 };
 	unsigned int i, j, n = 0, k;
+	static unsigned int n_self;
 
 	jbuf_putn(jb, "{", 1);
+	if (!depth)
+		n_self = 0;
 	for (i = 0; i < d->n_fields && depth < 8; i++) {
 		const ProtobufCFieldDescriptor *f = &d->fields[i];
 
+		/* a message holding more of itself (a cgroup's children): one level */
+		if (f->type == PROTOBUF_C_TYPE_MESSAGE && f->descriptor == d && n_self++)
+			continue;
 		if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
 			for (k = 0; k < n && oneof_done[k] != f->quantifier_offset; k++)
 				;

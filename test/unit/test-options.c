@@ -198,12 +198,14 @@ static int test_not_supported(void)
 	CHECK(parse("check", "--extra", "-v4", NULL) == 0);
 	CHECK(opts_check_supported(&o) == 0);
 	CHECK(opts_is_set(&o, "extra") && !opts_is_set(&o, "all"));
-	/* only some values of --manage-cgroups are built */
+	/* every --manage-cgroups mode is built; --cgroup-props is not */
 	CHECK(parse("dump", "--manage-cgroups=ignore", NULL) == 0);
 	CHECK(opts_check_supported(&o) == 0);
-	CHECK(parse("dump", "--manage-cgroups=full", NULL) == 0);
-	CHECK(opts_check_supported(&o) == -1);
+	CHECK(parse("restore", "--manage-cgroups=strict", "--cgroup-root", "pids:/x", NULL) == 0);
+	CHECK(opts_check_supported(&o) == 0);
 	CHECK(parse("dump", "--manage-cgroups", NULL) == 0);
+	CHECK(opts_check_supported(&o) == 0);
+	CHECK(parse("dump", "--cgroup-props-file", "/x", NULL) == 0);
 	CHECK(opts_check_supported(&o) == -1);
 	return 0;
 }

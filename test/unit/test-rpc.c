@@ -282,6 +282,20 @@ static int test_refused(void)
 	criu_opts__init(&ro);
 	ro.has_lazy_pages = 1, ro.lazy_pages = 1;
 	CHECK(fill(&ro) == 0 && opts_check_supported(&o) == -1);
+	/* what runc sends for cgroups reaches the options, all built */
+	criu_opts__init(&ro);
+	ro.freeze_cgroup = "/sys/fs/cgroup/unified/ct";
+	ro.has_manage_cgroups_mode = 1, ro.manage_cgroups_mode = CRIU_CG_MODE__FULL;
+	ro.cgroup_yard = "/yard";
+	ro.n_cgroup_dump_controller = 1, ro.cgroup_dump_controller = (char *[]){ "pids" };
+	CHECK(fill(&ro) == 0 && opts_check_supported(&o) == 0);
+	CHECK_STR(o.freeze_cgroup, "/sys/fs/cgroup/unified/ct");
+	CHECK_STR(o.manage_cgroups, "full");
+	CHECK_STR(o.cgroup_yard, "/yard");
+	CHECK_STR(o.cgroup_dump_controller, "pids");
+	criu_opts__init(&ro);
+	ro.cgroup_props = "x";
+	CHECK(fill(&ro) == 0 && opts_check_supported(&o) == -1);
 	return 0;
 }
 

@@ -183,6 +183,23 @@ int cpl_interrupt_and_wait(pid_t tid)
 
 #define SEIZE_STOPPED	0x80000000u	/* internal: a stopped group is taken */
 
+/* TracerPid of thread @tid, or -1. */
+static pid_t tracer_of(pid_t tid)
+{
+	char path[64], line[128];
+	pid_t pid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", tid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "TracerPid: %d", &pid) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return pid;
+}
+
 /* Checks, PTRACE_SEIZE and PTRACE_INTERRUPT; the stop is still to be waited for. */
 static int seize_start(pid_t tid, unsigned int flags)
 {
@@ -202,6 +219,8 @@ static int seize_start(pid_t tid, unsigned int flags)
 	if (flags & COMPEL_SEIZE_SUSPEND_SECCOMP)
 		opts |= PTRACE_O_SUSPEND_SECCOMP;
 	if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)opts)) {
+		if (errno == EPERM && (flags & COMPEL_SEIZE_ADOPT) && tracer_of(tid) == getpid())
+			return 0;	/* seized and interrupted by the caller */
 		if (errno != ESRCH)
 			pr_perror("PTRACE_SEIZE %d", tid);
 		return -1;

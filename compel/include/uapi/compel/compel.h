@@ -93,6 +93,12 @@ void compel_set_step_hook(compel_step_fn fn);
 
 /* compel_seize*() flags */
 #define COMPEL_SEIZE_SUSPEND_SECCOMP	0x1	/* PTRACE_O_SUSPEND_SECCOMP */
+/*
+ * A thread the caller has PTRACE_SEIZEd (PTRACE_O_TRACESYSGOOD) and
+ * PTRACE_INTERRUPTed already, e.g. while it was frozen by a cgroup
+ * freezer, is only waited for.
+ */
+#define COMPEL_SEIZE_ADOPT		0x2
 
 /*
  * PTRACE_SEIZE one thread, PTRACE_INTERRUPT it and wait for the stop.
