@@ -487,4 +487,38 @@ static inline socklen_t e2e_unix_addr(struct sockaddr_un *a, const char *name, b
 	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(name) + 1);
 }
 
+#include <sched.h>
+
+/*
+ * The launcher of a tree that is a pid namespace of its own (the "pidns"
+ * flow of run.py), outside it and not dumped: clones the root with
+ * CLONE_NEWPID | @flags running @fn, writes its pid to "pids" (the harness
+ * dumps it) before readiness ends, then waits for it, passing a SIGTERM on
+ * (a refused dump leaves the root running). The root ends with the dump.
+ */
+static inline int e2e_pidns_launch(unsigned long flags, int (*fn)(void))
+{
+	char buf[32];
+	pid_t init;
+	int fd, n, st;
+
+	init = (pid_t)syscall(SYS_clone, CLONE_NEWPID | flags | SIGCHLD, 0, 0, 0, 0);
+	if (init < 0) {
+		perror("clone(CLONE_NEWPID)");
+		return 2;
+	}
+	if (init == 0)
+		return fn();
+	fd = open("pids", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	n = snprintf(buf, sizeof(buf), "%d\n", init);
+	if (fd < 0 || write(fd, buf, (size_t)n) != n)
+		return 2;
+	close(fd);
+	close(atoi(getenv("E2E_READY_FD")));
+	while (waitpid(init, &st, 0) != init)
+		if (errno != EINTR || kill(init, SIGTERM))
+			return 2;
+	return 0;
+}
+
 #endif /* E2E_H */
