@@ -1,10 +1,12 @@
 /* The established image format: kind table and framing, see include/est-image.h. */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #define LOG_PREFIX "est-image: "
 #include "est-image.h"
@@ -17,6 +19,7 @@
 #include "est/fs.pb-c.h"
 #include "est/ghost-file.pb-c.h"
 #include "est/inventory.pb-c.h"
+#include "est/ipc-var.pb-c.h"
 #include "est/memfd.pb-c.h"
 #include "est/mm.pb-c.h"
 #include "est/pagemap.pb-c.h"
@@ -29,6 +32,7 @@
 #include "est/tcp-stream.pb-c.h"
 #include "est/timens.pb-c.h"
 #include "est/tty.pb-c.h"
+#include "est/utsns.pb-c.h"
 
 #define C	EST_MAGIC_COMMON
 #define S	EST_MAGIC_SERVICE
@@ -62,6 +66,9 @@ static const struct est_kind kinds[] = {
 	{ "SECCOMP",     "seccomp.img",		 C, 0x64413049, D(seccomp_entry), NULL, 1, EST_EXTRA_NONE },
 	{ "TIMENS",      "timens-%u.img",	 C, 0x43114433, D(timens_entry), NULL, 1, EST_EXTRA_NONE },
 	{ "CPUINFO",     "cpuinfo.img",		 C, 0x61404013, D(cpuinfo_entry), NULL, 1, EST_EXTRA_NONE },
+	/* appended: the fuzz seeds name kinds by their index here */
+	{ "UTSNS",       "utsns-%u.img",	 C, 0x54473203, D(utsns_entry), NULL, 1, EST_EXTRA_NONE },
+	{ "IPC_VAR",     "ipcns-var-%u.img",	 C, 0x53115007, D(ipc_var_entry), NULL, 1, EST_EXTRA_NONE },
 };
 
 const struct est_kind *est_kinds(unsigned int *n)
@@ -296,6 +303,54 @@ int est_sk_default_opt(int family, int type, int proto, int level, int name)
 int est_sk_default_buf(int family, int type, int proto, int name)
 {
 	return est_sk_default_opt(family, type, proto, SOL_SOCKET, name);
+}
+
+int est_load_file(int dirfd, const char *name, size_t max, uint8_t **buf, size_t *len)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	size_t done = 0;
+	ssize_t n;
+
+	*buf = NULL;
+	if (fd < 0 || fstat(fd, &st)) {
+		pr_perror("can't open %s", name);
+		goto err;
+	}
+	if ((unsigned long long)st.st_size > max) {
+		pr_err("%s: %lld bytes, more than is read of it", name, (long long)st.st_size);
+		goto err;
+	}
+	*buf = malloc(st.st_size + 1);
+	if (!*buf) {
+		pr_err("out of memory");
+		goto err;
+	}
+	while (done < (size_t)st.st_size + 1) {
+		n = read(fd, *buf + done, st.st_size + 1 - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			pr_perror("can't read %s", name);
+			goto err;
+		}
+		if (!n)
+			break;
+		done += n;
+	}
+	if (done > (size_t)st.st_size) {
+		pr_err("%s grew while it was read", name);
+		goto err;
+	}
+	*len = done;
+	close(fd);
+	return 0;
+err:
+	free(*buf);
+	*buf = NULL;
+	if (fd >= 0)
+		close(fd);
+	return -1;
 }
 
 static void put_le32(uint8_t *p, uint32_t v)

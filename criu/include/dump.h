@@ -158,7 +158,14 @@ struct dump_tree {
 	struct dump_files	files;		/* fd objects and reg-files of the tree */
 	struct dump_stats	stats;		/* phases and totals of the tree */
 	bool			pidns;		/* the root is the init of a pid namespace of its own */
+	int			own_ns;		/* CLONE_NEWUTS, CLONE_NEWIPC: the root's own (dump-utsipc.c) */
 };
+
+/* dump-utsipc.c */
+/* The root's uts and ipc namespaces: criu's, or its own (written as images) shared by all. */
+int dump_utsipc(struct dump_tree *tr);
+/* The tree has its own namespace of kind @link ("uts", "ipc"), checked by dump_utsipc(). */
+bool dump_utsipc_own(const struct dump_tree *tr, const char *link);
 
 /* dump-pidns.c */
 /* Every pid and tid of the tree as seen in its pid namespace; refuse nested ones. */

@@ -45,6 +45,7 @@ struct exp {
 	size_t nr_fifo_ino;
 	void *shm;			/* shared memory and memfds (est-export-shmem.c) */
 	bool tcp_close;			/* a connection without its stream: --tcp-close */
+	int own_ns;			/* CLONE_NEWUTS, CLONE_NEWIPC: the tree's own (est-export-utsipc.c) */
 };
 
 /* An established image being written: kept in memory, written at exp_img_close(). */
@@ -125,5 +126,10 @@ int exp_ghosts(struct exp *ex, ProtobufCMessage **reg, size_t nr_reg, const stru
 	       size_t nr_links);
 /* est-export-locks.c: filelocks.img, the locks of the REG entries @reg */
 int exp_locks(struct exp *ex, ProtobufCMessage **reg, size_t nr_reg);
+
+/* est-export-utsipc.c: the tree's uts and ipc namespace images, and the ids naming them */
+struct Est__TaskKobjIdsEntry;
+int exp_utsipc(struct exp *ex);
+void exp_utsipc_ids(const struct exp *ex, struct Est__TaskKobjIdsEntry *ids);
 
 #endif /* CRIU_EST_EXPORT_INT_H */

@@ -177,6 +177,8 @@ const struct est_json_note *est_json_notes(unsigned int *n);
  * entry @m, through @name.part renamed into place, mode 0600: 0 or -1.
  */
 int est_write_one(int dirfd, const char *name, const ProtobufCMessage *m);
+/* The whole of @name in @dirfd, at most @max bytes, into *@buf (malloc'ed): 0 or -1 (logged). */
+int est_load_file(int dirfd, const char *name, size_t max, uint8_t **buf, size_t *len);
 /* The note of @field of @msg, or NULL. */
 const struct est_json_note *est_json_note(const ProtobufCMessageDescriptor *msg,
 					  const char *field);

@@ -1,0 +1,287 @@
+/*
+ * Dump: the uts and ipc namespaces of the tree (Documentation/namespaces.md,
+ * "uts and ipc namespaces"; include/utsipc.h).
+ *
+ * A tree's root may have a uts or an ipc namespace of its own (not criu's);
+ * every other process of the tree must then share it. Its state is read by
+ * a helper child of criu that joins the namespace (setns): uname() for the
+ * names, /proc/sys for the ipc sysctls, which are those of the reader's ipc
+ * namespace. An ipc namespace holding SysV objects or POSIX message queues
+ * is refused: they are not carried yet. In criu's own namespaces nothing is
+ * dumped: the host's names and objects are not the tree's.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <dirent.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ipc.h>
+#include <sys/mount.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+
+#define LOG_PREFIX "dump: "
+#include "dump.h"
+#include "est-image.h"
+#include "log.h"
+#include "utsipc.h"
+
+#include "est/ipc-var.pb-c.h"
+#include "est/utsns.pb-c.h"
+
+/* What the helper child reads inside the namespaces. */
+struct ns_state {
+	struct utsname uts;
+	struct utsipc_vars vars;
+	int shm, sem, msg, mq;		/* objects the namespace holds */
+};
+
+static const struct {
+	const char *link;
+	int flag;
+} kinds[] = { { "uts", CLONE_NEWUTS }, { "ipc", CLONE_NEWIPC } };
+
+static int ns_stat(pid_t pid, const char *link, struct stat *st)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/%s", pid, link);
+	if (stat(path, st)) {
+		pr_perror("cannot stat %s", path);
+		return -1;
+	}
+	return 0;
+}
+
+bool dump_utsipc_own(const struct dump_tree *tr, const char *link)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (!strcmp(link, kinds[i].link))
+			return tr->own_ns & kinds[i].flag;
+	return false;
+}
+
+/* The root's namespace of kind @k: criu's, or its own that every process shares. */
+static int check_kind(struct dump_tree *tr, size_t k)
+{
+	struct stat self, root, st;
+	size_t i;
+
+	if (ns_stat(getpid(), kinds[k].link, &self) || ns_stat(tr->t[0]->pid, kinds[k].link, &root))
+		return -1;
+	if (self.st_ino == root.st_ino && self.st_dev == root.st_dev)
+		return 0;	/* criu's: check_namespaces() holds every process to it */
+	for (i = 1; i < tr->nr; i++) {
+		if (tr->t[i]->zombie)
+			continue;	/* a zombie has no namespaces left */
+		if (ns_stat(tr->t[i]->pid, kinds[k].link, &st))
+			return -1;
+		if (st.st_ino != root.st_ino || st.st_dev != root.st_dev) {
+			pr_err("%d is in another %s namespace than the tree's root %d: not supported yet",
+			       tr->t[i]->pid, kinds[k].link, tr->t[0]->pid);
+			return -1;
+		}
+	}
+	tr->own_ns |= kinds[k].flag;
+	pr_info("the tree of %d has a %s namespace of its own", tr->t[0]->pid, kinds[k].link);
+	return 0;
+}
+
+static int read_u64(const char *path, uint64_t *v)
+{
+	char buf[64];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	char *end;
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0) {
+		pr_perror("cannot read %s", path);
+		return -1;
+	}
+	buf[n] = '\0';
+	errno = 0;
+	/* the next ids read -1 when none was asked for: kept as a u32 */
+	*v = buf[0] == '-' ? (uint32_t)strtol(buf, &end, 10) : strtoull(buf, &end, 10);
+	if (errno || end == buf || (*end && *end != '\n')) {
+		pr_err("%s: not a number: %s", path, buf);
+		return -1;
+	}
+	return 0;
+}
+
+static int read_sem(uint32_t sem[4])
+{
+	char buf[128];
+	int fd = open(UTSIPC_SEM_PATH, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		goto err;
+	buf[n] = '\0';
+	if (sscanf(buf, "%" SCNu32 " %" SCNu32 " %" SCNu32 " %" SCNu32, &sem[0], &sem[1], &sem[2],
+		   &sem[3]) == 4)
+		return 0;
+err:
+	pr_perror("cannot read " UTSIPC_SEM_PATH);
+	return -1;
+}
+
+/* POSIX message queues of this ipc namespace: its mqueue file system, in a mount namespace of our own. */
+static int count_mq(void)
+{
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("mqueue", "/tmp", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)) {
+		pr_perror("cannot mount the ipc namespace's mqueue file system");
+		return -1;
+	}
+	d = opendir("/tmp");
+	if (!d) {
+		pr_perror("cannot list the mqueue file system");
+		return -1;
+	}
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static int read_ipc(struct ns_state *s)
+{
+	struct shm_info shm;
+	struct seminfo sem;
+	struct msginfo msg;
+	int i;
+
+	for (i = 0; i < IV_NR; i++)
+		if (read_u64(utsipc_var_path(i), &s->vars.v[i]))
+			return -1;
+	if (read_sem(s->vars.sem))
+		return -1;
+	if (shmctl(0, SHM_INFO, (struct shmid_ds *)&shm) < 0 ||
+	    semctl(0, 0, SEM_INFO, &sem) < 0 || msgctl(0, MSG_INFO, (struct msqid_ds *)&msg) < 0) {
+		pr_perror("cannot count the SysV objects of the ipc namespace");
+		return -1;
+	}
+	s->shm = shm.used_ids;
+	s->sem = sem.semusz;
+	s->msg = msg.msgpool;
+	s->mq = count_mq();
+	return s->mq < 0 ? -1 : 0;
+}
+
+/* The helper child: join the root's namespaces of @own, read, report on @fd. */
+static int read_inside(pid_t root, int own, int fd)
+{
+	struct ns_state s;
+	size_t i;
+
+	memset(&s, 0, sizeof(s));
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		char path[64];
+		int nsfd;
+
+		if (!(own & kinds[i].flag))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", root, kinds[i].link);
+		nsfd = open(path, O_RDONLY | O_CLOEXEC);
+		if (nsfd < 0 || setns(nsfd, kinds[i].flag)) {
+			pr_perror("cannot join %s", path);
+			return -1;
+		}
+		close(nsfd);
+	}
+	if (uname(&s.uts)) {
+		pr_perror("uname");
+		return -1;
+	}
+	if ((own & CLONE_NEWIPC) && read_ipc(&s))
+		return -1;
+	return write(fd, &s, sizeof(s)) == sizeof(s) ? 0 : -1;
+}
+
+static int read_state(const struct dump_tree *tr, struct ns_state *s)
+{
+	int p[2], st = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC)) {
+		pr_perror("pipe");
+		return -1;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		_exit(read_inside(tr->t[0]->pid, tr->own_ns, p[1]) ? 1 : 0);
+	}
+	close(p[1]);
+	n = pid < 0 ? -1 : read(p[0], s, sizeof(*s));
+	close(p[0]);
+	if (pid < 0)
+		pr_perror("fork");
+	else if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st))
+		n = -1;
+	if (n != (ssize_t)sizeof(*s)) {
+		pr_err("the namespaces of the tree's root %d could not be read", tr->t[0]->pid);
+		return -1;
+	}
+	return 0;
+}
+
+static int write_uts(const struct dump_tree *tr, const struct ns_state *s)
+{
+	Est__UtsnsEntry e = EST__UTSNS_ENTRY__INIT;
+
+	e.nodename = (char *)s->uts.nodename;
+	e.domainname = (char *)s->uts.domainname;
+	return est_write_one(tr->dirfd, UTSIPC_UTS_IMG, &e.base);
+}
+
+static int write_ipc(const struct dump_tree *tr, const struct ns_state *s)
+{
+	Est__IpcVarEntry e;
+
+	if (s->shm || s->sem || s->msg || s->mq) {
+		pr_err("not supported yet: the tree's ipc namespace holds objects (%d SysV shared memory segments, %d semaphore sets, %d message queues, %d POSIX message queues)",
+		       s->shm, s->sem, s->msg, s->mq);
+		return -1;
+	}
+	utsipc_var_to_entry(&s->vars, &e);
+	return est_write_one(tr->dirfd, UTSIPC_IPC_VAR_IMG, &e.base);
+}
+
+int dump_utsipc(struct dump_tree *tr)
+{
+	struct ns_state s;
+	size_t k;
+
+	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+		if (check_kind(tr, k))
+			return -1;
+	if (!tr->own_ns)
+		return 0;
+	if (read_state(tr, &s))
+		return -1;
+	if ((tr->own_ns & CLONE_NEWUTS) && write_uts(tr, &s))
+		return -1;
+	return (tr->own_ns & CLONE_NEWIPC) ? write_ipc(tr, &s) : 0;
+}

@@ -1,0 +1,219 @@
+/*
+ * The uts and ipc namespace images: paths of the ipc sysctls, the checks
+ * of what an image holds, reading and copying (include/utsipc.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#define LOG_PREFIX "utsipc: "
+#include "est-image.h"
+#include "log.h"
+#include "utsipc.h"
+
+#include "est/ipc-var.pb-c.h"
+#include "est/utsns.pb-c.h"
+
+#define UTSIPC_FILE_MAX	(64u << 10)	/* one small entry: far more than any holds */
+
+static const char *const var_path[IV_NR] = {
+	[IV_MSGMAX]		= "/proc/sys/kernel/msgmax",
+	[IV_MSGMNB]		= "/proc/sys/kernel/msgmnb",
+	[IV_MSGMNI]		= "/proc/sys/kernel/msgmni",
+	[IV_AUTO_MSGMNI]	= "/proc/sys/kernel/auto_msgmni",
+	[IV_SHMMAX]		= "/proc/sys/kernel/shmmax",
+	[IV_SHMALL]		= "/proc/sys/kernel/shmall",
+	[IV_SHMMNI]		= "/proc/sys/kernel/shmmni",
+	[IV_SHM_RMID_FORCED]	= "/proc/sys/kernel/shm_rmid_forced",
+	[IV_MQ_QUEUES_MAX]	= "/proc/sys/fs/mqueue/queues_max",
+	[IV_MQ_MSG_MAX]		= "/proc/sys/fs/mqueue/msg_max",
+	[IV_MQ_MSGSIZE_MAX]	= "/proc/sys/fs/mqueue/msgsize_max",
+	[IV_MQ_MSG_DEFAULT]	= "/proc/sys/fs/mqueue/msg_default",
+	[IV_MQ_MSGSIZE_DEFAULT]	= "/proc/sys/fs/mqueue/msgsize_default",
+	[IV_MSG_NEXT_ID]	= "/proc/sys/kernel/msg_next_id",
+	[IV_SEM_NEXT_ID]	= "/proc/sys/kernel/sem_next_id",
+	[IV_SHM_NEXT_ID]	= "/proc/sys/kernel/shm_next_id",
+};
+
+const char *utsipc_var_path(enum ipc_var v)
+{
+	return var_path[v];
+}
+
+int utsipc_uts_check(const Est__UtsnsEntry *e, const char *img)
+{
+	if (strlen(e->nodename) > UTSIPC_NAME_MAX || strlen(e->domainname) > UTSIPC_NAME_MAX) {
+		pr_err("%s: a host or domain name longer than %d bytes", img, UTSIPC_NAME_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+/* A sysctl the kernel keeps as an int: at most INT_MAX, or -1 where @minus_one. */
+static bool int_ok(uint32_t v, bool minus_one)
+{
+	return v <= INT_MAX || (minus_one && v == UINT32_MAX);
+}
+
+int utsipc_var_check(const Est__IpcVarEntry *e, const char *img)
+{
+	const uint32_t ints[] = { e->msg_ctlmax, e->msg_ctlmnb, e->msg_ctlmni, e->auto_msgmni,
+				  e->shm_ctlmni, e->shm_rmid_forced, e->mq_queues_max,
+				  e->mq_msg_max, e->mq_msgsize_max, e->mq_msg_default,
+				  e->mq_msgsize_default };
+	size_t i;
+
+	if (e->n_sem_ctls != 4) {
+		pr_err("%s: %zu values of kernel.sem, not 4", img, e->n_sem_ctls);
+		return -1;
+	}
+	for (i = 0; i < 4; i++)
+		if (!int_ok(e->sem_ctls[i], false))
+			goto range;
+	for (i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
+		if (!int_ok(ints[i], false))
+			goto range;
+	if (!e->has_mq_msg_default || !e->has_mq_msgsize_default) {
+		pr_err("not supported yet: %s: no fs.mqueue defaults (a kernel before 3.5 dumped it)", img);
+		return -1;
+	}
+	if (!int_ok(e->has_msg_next_id ? e->msg_next_id : UINT32_MAX, true) ||
+	    !int_ok(e->has_sem_next_id ? e->sem_next_id : UINT32_MAX, true) ||
+	    !int_ok(e->has_shm_next_id ? e->shm_next_id : UINT32_MAX, true))
+		goto range;
+	return 0;
+range:
+	pr_err("%s: an ipc sysctl beyond the range of an int", img);
+	return -1;
+}
+
+void utsipc_var_from_entry(const Est__IpcVarEntry *e, struct utsipc_vars *out)
+{
+	memcpy(out->sem, e->sem_ctls, sizeof(out->sem));
+	out->v[IV_MSGMAX] = e->msg_ctlmax;
+	out->v[IV_MSGMNB] = e->msg_ctlmnb;
+	out->v[IV_MSGMNI] = e->msg_ctlmni;
+	out->v[IV_AUTO_MSGMNI] = e->auto_msgmni;
+	out->v[IV_SHMMAX] = e->shm_ctlmax;
+	out->v[IV_SHMALL] = e->shm_ctlall;
+	out->v[IV_SHMMNI] = e->shm_ctlmni;
+	out->v[IV_SHM_RMID_FORCED] = e->shm_rmid_forced;
+	out->v[IV_MQ_QUEUES_MAX] = e->mq_queues_max;
+	out->v[IV_MQ_MSG_MAX] = e->mq_msg_max;
+	out->v[IV_MQ_MSGSIZE_MAX] = e->mq_msgsize_max;
+	out->v[IV_MQ_MSG_DEFAULT] = e->mq_msg_default;
+	out->v[IV_MQ_MSGSIZE_DEFAULT] = e->mq_msgsize_default;
+	/* absent (an older dump): none asked for, as a fresh namespace has */
+	out->v[IV_MSG_NEXT_ID] = e->has_msg_next_id ? e->msg_next_id : UINT32_MAX;
+	out->v[IV_SEM_NEXT_ID] = e->has_sem_next_id ? e->sem_next_id : UINT32_MAX;
+	out->v[IV_SHM_NEXT_ID] = e->has_shm_next_id ? e->shm_next_id : UINT32_MAX;
+}
+
+void utsipc_var_to_entry(const struct utsipc_vars *in, Est__IpcVarEntry *e)
+{
+	est__ipc_var_entry__init(e);
+	e->n_sem_ctls = 4;
+	e->sem_ctls = (uint32_t *)in->sem;
+	e->msg_ctlmax = in->v[IV_MSGMAX];
+	e->msg_ctlmnb = in->v[IV_MSGMNB];
+	e->msg_ctlmni = in->v[IV_MSGMNI];
+	e->auto_msgmni = in->v[IV_AUTO_MSGMNI];
+	e->shm_ctlmax = in->v[IV_SHMMAX];
+	e->shm_ctlall = in->v[IV_SHMALL];
+	e->shm_ctlmni = in->v[IV_SHMMNI];
+	e->shm_rmid_forced = in->v[IV_SHM_RMID_FORCED];
+	e->mq_queues_max = in->v[IV_MQ_QUEUES_MAX];
+	e->mq_msg_max = in->v[IV_MQ_MSG_MAX];
+	e->mq_msgsize_max = in->v[IV_MQ_MSGSIZE_MAX];
+	e->has_mq_msg_default = e->has_mq_msgsize_default = true;
+	e->mq_msg_default = in->v[IV_MQ_MSG_DEFAULT];
+	e->mq_msgsize_default = in->v[IV_MQ_MSGSIZE_DEFAULT];
+	e->has_msg_next_id = e->has_sem_next_id = e->has_shm_next_id = true;
+	e->msg_next_id = in->v[IV_MSG_NEXT_ID];
+	e->sem_next_id = in->v[IV_SEM_NEXT_ID];
+	e->shm_next_id = in->v[IV_SHM_NEXT_ID];
+}
+
+static int check_entry(const ProtobufCMessage *m, const char *name)
+{
+	if (est_unknown_fields(m)) {
+		pr_err("not supported yet: %s has fields this criu does not know", name);
+		return -1;
+	}
+	if (m->descriptor == &est__utsns_entry__descriptor)
+		return utsipc_uts_check((const Est__UtsnsEntry *)m, name);
+	if (m->descriptor == &est__ipc_var_entry__descriptor)
+		return utsipc_var_check((const Est__IpcVarEntry *)m, name);
+	pr_err("%s: not a uts or ipc namespace image", name);
+	return -1;
+}
+
+int utsipc_read(int dirfd, const char *name, ProtobufCMessage **m)
+{
+	const struct est_kind *k = est_kind_by_name(name);
+	struct est_parser p;
+	struct est_entry e;
+	struct stat st;
+	uint8_t *buf;
+	size_t len = 0;
+	int ret;
+
+	*m = NULL;
+	if (!k || !k->magic) {
+		pr_err("%s: not an image of the established format", name);
+		return -1;
+	}
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW)) {
+		if (errno == ENOENT)
+			return 0;
+		pr_perror("%s", name);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		pr_err("%s: not a regular file", name);
+		return -1;
+	}
+	if (est_load_file(dirfd, name, UTSIPC_FILE_MAX, &buf, &len))
+		return -1;
+	ret = -1;
+	if (est_parse_init(&p, k, buf, len, name))
+		goto out;
+	if (est_parse_next(&p, &e) != 1) {
+		pr_err("%s: no entry", name);	/* or the parser said why */
+		goto out;
+	}
+	*m = e.msg;
+	e.msg = NULL;
+	if (est_parse_next(&p, &e) != 0) {	/* the kind allows one entry */
+		est_entry_release(&e);
+		goto out;
+	}
+	if (check_entry(*m, name))
+		goto out;
+	ret = 1;
+out:
+	if (ret < 0 && *m) {
+		protobuf_c_message_free_unpacked(*m, NULL);
+		*m = NULL;
+	}
+	free(buf);
+	return ret;
+}
+
+int utsipc_copy(int in, const char *name, int out, const char *out_name)
+{
+	ProtobufCMessage *m;
+	int ret = utsipc_read(in, name, &m);
+
+	if (ret == 0)
+		pr_err("%s is missing", name);
+	if (ret <= 0)
+		return -1;
+	ret = est_write_one(out, out_name, m);
+	protobuf_c_message_free_unpacked(m, NULL);
+	return ret;
+}

@@ -1,0 +1,241 @@
+/*
+ * A tree with uts and ipc namespaces of its own (unshare -u -i): host and
+ * domain names, ipc sysctls (kernel.* and fs.mqueue.*, the next ids
+ * included). After the restore the root and its child check that they are
+ * in namespaces other than init's, with the names and sysctls they set.
+ *
+ * Modes (argv[1] when there are two arguments):
+ *   (none)  unshare(CLONE_NEWUTS | CLONE_NEWIPC) in the root
+ *   uts     only CLONE_NEWUTS: the ipc namespace stays criu's
+ *   pidns   the launcher clones the root with CLONE_NEWPID as well (the
+ *           "pidns" flow of run.py: the root is pid 1, its pid in "pids")
+ *   shm, sem, msg, mq   the tree's ipc namespace holds a SysV segment,
+ *           semaphore set, message queue or a POSIX queue: the dump refuses
+ *           (they are gone with the namespace when the tree ends)
+ *   host    no namespace of its own; a SysV segment in the host's ipc
+ *           namespace, not attached: the dump leaves it alone (it is the
+ *           host's), after the restore it is there with its bytes; removed
+ */
+#include "e2e.h"
+#include <mqueue.h>
+#include <sched.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+
+#define NODE	"criu-utsipc-node"
+#define DOMAIN	"criu-utsipc.domain"
+
+static const struct {
+	const char *path, *value;
+} sysctls[] = {
+	{ "/proc/sys/kernel/msgmax", "4000" },
+	{ "/proc/sys/kernel/msgmnb", "20000" },
+	{ "/proc/sys/kernel/msgmni", "77" },
+	{ "/proc/sys/kernel/shmmax", "123456789" },
+	{ "/proc/sys/kernel/shmall", "2097152" },
+	{ "/proc/sys/kernel/shmmni", "1000" },
+	{ "/proc/sys/kernel/shm_rmid_forced", "1" },
+	{ "/proc/sys/kernel/sem", "100\t2000\t40\t50" },
+	{ "/proc/sys/kernel/msg_next_id", "5" },
+	{ "/proc/sys/kernel/sem_next_id", "6" },
+	{ "/proc/sys/kernel/shm_next_id", "77" },
+	{ "/proc/sys/fs/mqueue/queues_max", "100" },
+	{ "/proc/sys/fs/mqueue/msg_max", "20" },
+	{ "/proc/sys/fs/mqueue/msgsize_max", "16384" },
+	{ "/proc/sys/fs/mqueue/msg_default", "15" },
+	{ "/proc/sys/fs/mqueue/msgsize_default", "4096" },
+};
+
+static bool with_ipc;
+static bool in_pidns;	/* the root is pid 1 of its own pid namespace: the launcher notes it */
+static bool objects;	/* a SysV object was made: it took its next id (-1 again) */
+
+static void put(const char *path, const char *value)
+{
+	FILE *f = fopen(path, "we");
+
+	if (!f || fputs(value, f) < 0 || fclose(f))
+		e2e_fail("writing %s to %s: %m", value, path);
+}
+
+/* "" when @path holds @want (one line), else what is wrong. */
+static const char *check_one(const char *path, const char *want, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "re");
+	char line[128] = "";
+
+	if (!f || !fgets(line, sizeof(line), f)) {
+		snprintf(buf, size, "cannot read %s", path);
+	} else {
+		line[strcspn(line, "\n")] = '\0';
+		if (strcmp(line, want))
+			snprintf(buf, size, "%s is %s, not %s", path, line, want);
+	}
+	if (f)
+		fclose(f);
+	return buf;
+}
+
+static bool same_ns(const char *link)
+{
+	char a[64], b[64], pa[64], pb[64];
+	ssize_t n, m;
+
+	snprintf(pa, sizeof(pa), "/proc/self/ns/%s", link);
+	snprintf(pb, sizeof(pb), "/proc/%d/ns/%s", 1, link);
+	n = readlink(pa, a, sizeof(a) - 1);
+	m = readlink(pb, b, sizeof(b) - 1);
+	return n > 0 && m > 0 && n == m && !memcmp(a, b, (size_t)n);
+}
+
+/* What the root and its child check after the restore: "" if all is right. */
+static const char *check_state(char *buf, size_t size)
+{
+	struct utsname u;
+	size_t i;
+
+	buf[0] = '\0';
+	if (uname(&u) || strcmp(u.nodename, NODE) || strcmp(u.domainname, DOMAIN))
+		snprintf(buf, size, "names are %s / %s", u.nodename, u.domainname);
+	else if (same_ns("uts"))
+		snprintf(buf, size, "in init's uts namespace");
+	else if (with_ipc && same_ns("ipc"))
+		snprintf(buf, size, "in init's ipc namespace");
+	for (i = 0; with_ipc && !buf[0] && i < sizeof(sysctls) / sizeof(sysctls[0]); i++)
+		if (!objects || !strstr(sysctls[i].path, "next_id"))
+			check_one(sysctls[i].path, sysctls[i].value, buf, size);
+	return buf;
+}
+
+static void setup(const char *mode)
+{
+	size_t i;
+	int id;
+
+	if (sethostname(NODE, strlen(NODE)) || setdomainname(DOMAIN, strlen(DOMAIN)))
+		e2e_fail("sethostname: %m");
+	for (i = 0; with_ipc && i < sizeof(sysctls) / sizeof(sysctls[0]); i++)
+		put(sysctls[i].path, sysctls[i].value);
+	id = 0;
+	if (!strcmp(mode, "shm"))
+		id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+	else if (!strcmp(mode, "sem"))
+		id = semget(IPC_PRIVATE, 2, IPC_CREAT | 0600);
+	else if (!strcmp(mode, "msg"))
+		id = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+	else if (!strcmp(mode, "mq"))
+		id = mq_open("/criu-utsipc", O_CREAT | O_RDWR | O_CLOEXEC, 0600, NULL);
+	if (id < 0)
+		e2e_fail("creating the %s object: %m", mode);
+	objects = strcmp(mode, "") && strcmp(mode, "mq");
+	if (!strcmp(mode, "mq"))
+		close(id);	/* the queue stays in the namespace without an fd */
+}
+
+static int child_main(int r, int ready)
+{
+	char buf[256], c;
+
+	e2e_child();
+	if (!in_pidns)
+		e2e_note_pid();
+	close(ready);
+	if (read(r, &c, 1) != 1)	/* the root says: restored */
+		return 3;
+	return check_state(buf, sizeof(buf))[0] ? 4 : 0;
+}
+
+static int tree_main(const char *mode)
+{
+	char buf[256];
+	int p[2], st, rr, rw;
+	pid_t kid;
+
+	if (in_pidns && setsid() < 0)
+		e2e_fail("setsid: %m");
+	if (!in_pidns)
+		e2e_note_pid();
+	setup(mode);
+	if (pipe(p))
+		e2e_fail("pipe: %m");
+	e2e_tree_pipe(&rr, &rw);
+	kid = fork();
+	if (kid == 0) {
+		close(p[1]);
+		close(rr);
+		_exit(child_main(p[0], rw));
+	}
+	close(p[0]);
+	if (kid < 0)
+		e2e_fail("fork: %m");
+	e2e_tree_wait(&rr, &rw);
+	e2e_ready();
+	e2e_wait_stop();
+	if (check_state(buf, sizeof(buf))[0])
+		e2e_fail("root: %s", buf);
+	if (write(p[1], "G", 1) != 1 || waitpid(kid, &st, 0) != kid || !WIFEXITED(st) ||
+	    WEXITSTATUS(st))
+		e2e_fail("the child's check failed: %#x", st);
+	e2e_pass();
+}
+
+/* The host's ipc namespace: a segment that is not the tree's. */
+static int host_main(void)
+{
+	static const char text[] = "the host's segment";
+	int id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+	char *p;
+
+	if (id < 0)
+		e2e_fail("shmget: %m");
+	p = shmat(id, NULL, 0);
+	if (p == (void *)-1) {
+		shmctl(id, IPC_RMID, NULL);
+		e2e_fail("shmat: %m");
+	}
+	memcpy(p, text, sizeof(text));
+	shmdt(p);	/* not attached at the dump */
+	e2e_ready();
+	e2e_wait_stop();
+	p = shmat(id, NULL, SHM_RDONLY);
+	if (p == (void *)-1)
+		e2e_fail("the host's segment %d is gone: %m", id);
+	if (memcmp(p, text, sizeof(text))) {
+		shmdt(p);
+		shmctl(id, IPC_RMID, NULL);
+		e2e_fail("the host's segment lost its bytes");
+	}
+	shmdt(p);
+	if (shmctl(id, IPC_RMID, NULL))
+		e2e_fail("IPC_RMID: %m");
+	e2e_pass();
+}
+
+/* "pidns": the root is pid 1 of its own pid namespace too */
+static int pidns_root(void)
+{
+	in_pidns = true;
+	return tree_main("");
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 2 ? argv[1] : "";
+	int flags = CLONE_NEWUTS | CLONE_NEWIPC;
+
+	e2e_init(argc - (argc > 2), argv + (argc > 2));
+	if (!strcmp(mode, "host"))
+		return host_main();
+	with_ipc = strcmp(mode, "uts");
+	if (!strcmp(mode, "pidns"))
+		return e2e_pidns_launch(CLONE_NEWUTS | CLONE_NEWIPC, pidns_root);
+	if (!with_ipc)
+		flags = CLONE_NEWUTS;
+	if (unshare(flags))
+		e2e_fail("unshare: %m");
+	return tree_main(mode);
+}

@@ -1,0 +1,160 @@
+/* The uts and ipc namespace images: their checks and the reader (criu/utsipc.c). */
+#include <fcntl.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "est-image.h"
+#include "log.h"
+#include "tmpdir.h"
+#include "unit.h"
+#include "utsipc.h"
+
+#include "est/ipc-var.pb-c.h"
+#include "est/utsns.pb-c.h"
+
+static void sample(struct utsipc_vars *v)
+{
+	int i;
+
+	memset(v, 0, sizeof(*v));
+	for (i = 0; i < IV_NR; i++)
+		v->v[i] = 100 + i;
+	v->v[IV_SHMMAX] = 18446744073692774399ull;	/* a u64 sysctl */
+	v->v[IV_SEM_NEXT_ID] = UINT32_MAX;		/* -1: none asked for */
+	v->sem[0] = 250, v->sem[1] = 32000, v->sem[2] = 32, v->sem[3] = 128;
+}
+
+static int read_back(int dir, const char *name, ProtobufCMessage **m)
+{
+	return utsipc_read(dir, name, m);
+}
+
+static int test_var_round_trip(void)
+{
+	int dir = unit_fresh_dir("utsipc");
+	struct utsipc_vars in, out;
+	Est__IpcVarEntry e;
+	ProtobufCMessage *m;
+
+	sample(&in);
+	utsipc_var_to_entry(&in, &e);
+	CHECK(est_write_one(dir, UTSIPC_IPC_VAR_IMG, &e.base) == 0);
+	CHECK(read_back(dir, UTSIPC_IPC_VAR_IMG, &m) == 1);
+	utsipc_var_from_entry((Est__IpcVarEntry *)m, &out);
+	protobuf_c_message_free_unpacked(m, NULL);
+	CHECK(!memcmp(&in, &out, sizeof(in)));
+	CHECK(read_back(dir, "ipcns-var-99.img", &m) == 0 && !m);	/* absent */
+	return 0;
+}
+
+static int test_var_refused(void)
+{
+	struct utsipc_vars v;
+	Est__IpcVarEntry e;
+
+	sample(&v);
+	utsipc_var_to_entry(&v, &e);
+	CHECK(utsipc_var_check(&e, "x") == 0);
+	e.n_sem_ctls = 3;
+	CHECK(utsipc_var_check(&e, "x") == -1);
+	e.n_sem_ctls = 4;
+	v.sem[2] = 0x80000000u;
+	CHECK(utsipc_var_check(&e, "x") == -1);
+	v.sem[2] = 32;
+	e.msg_ctlmni = 0x80000000u;
+	CHECK(utsipc_var_check(&e, "x") == -1);
+	e.msg_ctlmni = 32000;
+	e.shm_next_id = 0xfffffffeu;		/* neither -1 nor an int */
+	CHECK(utsipc_var_check(&e, "x") == -1);
+	e.shm_next_id = 7;
+	e.has_mq_msg_default = false;		/* before kernel 3.5: not restored */
+	CHECK(utsipc_var_check(&e, "x") == -1);
+	e.has_mq_msg_default = true;
+	e.has_msg_next_id = false;		/* an older dump: none asked for */
+	CHECK(utsipc_var_check(&e, "x") == 0);
+	return 0;
+}
+
+static int test_uts(void)
+{
+	int dir = unit_fresh_dir("utsipc");
+	Est__UtsnsEntry e = EST__UTSNS_ENTRY__INIT;
+	char name[UTSIPC_NAME_MAX + 2];
+	ProtobufCMessage *m;
+
+	memset(name, 'h', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	e.nodename = name;
+	e.domainname = "dom";
+	CHECK(utsipc_uts_check(&e, "x") == -1);		/* 65 bytes */
+	CHECK(est_write_one(dir, UTSIPC_UTS_IMG, &e.base) == 0);
+	CHECK(read_back(dir, UTSIPC_UTS_IMG, &m) == -1 && !m);
+	name[UTSIPC_NAME_MAX] = '\0';
+	CHECK(est_write_one(dir, UTSIPC_UTS_IMG, &e.base) == 0);
+	CHECK(read_back(dir, UTSIPC_UTS_IMG, &m) == 1);
+	CHECK_STR(((Est__UtsnsEntry *)m)->nodename, name);
+	CHECK_STR(((Est__UtsnsEntry *)m)->domainname, "dom");
+	protobuf_c_message_free_unpacked(m, NULL);
+	return 0;
+}
+
+static int put(int dir, const char *name, const void *buf, size_t len)
+{
+	int fd = openat(dir, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int ret = fd >= 0 && write(fd, buf, len) == (ssize_t)len ? 0 : -1;
+
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+/* Framing: magic, size, entries; what the reader refuses. */
+static int test_reader_refuses(void)
+{
+	int dir = unit_fresh_dir("utsipc");
+	/* common magic, UTSNS magic, size 6, nodename "a" domainname "b" */
+	uint8_t ok[] = { 0x19, 0x43, 0x56, 0x54, 0x03, 0x32, 0x47, 0x54, 6, 0, 0, 0,
+			 0x0a, 1, 'a', 0x12, 1, 'b' };
+	uint8_t two[sizeof(ok) + 10], unk[sizeof(ok) + 2];
+	ProtobufCMessage *m;
+
+	CHECK(put(dir, UTSIPC_UTS_IMG, ok, sizeof(ok)) == 0);
+	CHECK(read_back(dir, UTSIPC_UTS_IMG, &m) == 1);
+	protobuf_c_message_free_unpacked(m, NULL);
+	CHECK(put(dir, UTSIPC_UTS_IMG, ok, sizeof(ok) - 1) == 0);	/* truncated */
+	CHECK(read_back(dir, UTSIPC_UTS_IMG, &m) == -1 && !m);
+	CHECK(put(dir, UTSIPC_UTS_IMG, ok, 8) == 0);			/* no entry */
+	CHECK(read_back(dir, UTSIPC_UTS_IMG, &m) == -1 && !m);
+	memcpy(two, ok, sizeof(ok));
+	memcpy(two + sizeof(ok), ok + 8, 10);				/* a second entry */
+	CHECK(put(dir, UTSIPC_UTS_IMG, two, sizeof(two)) == 0);
+	CHECK(read_back(dir, UTSIPC_UTS_IMG, &m) == -1 && !m);
+	memcpy(unk, ok, sizeof(ok));
+	unk[8] = 8;
+	unk[sizeof(ok)] = 0x18, unk[sizeof(ok) + 1] = 1;		/* field 3: unknown */
+	CHECK(put(dir, UTSIPC_UTS_IMG, unk, sizeof(unk)) == 0);
+	CHECK(read_back(dir, UTSIPC_UTS_IMG, &m) == -1 && !m);
+	ok[4] = 0x04;							/* another kind's magic */
+	CHECK(put(dir, UTSIPC_UTS_IMG, ok, sizeof(ok)) == 0);
+	CHECK(read_back(dir, UTSIPC_UTS_IMG, &m) == -1 && !m);
+	ok[4] = 0x03;
+	CHECK(put(dir, UTSIPC_UTS_IMG, ok, sizeof(ok)) == 0);
+	CHECK(symlinkat(UTSIPC_UTS_IMG, dir, "utsns-1.img") == 0);	/* to a good image */
+	CHECK(read_back(dir, "utsns-1.img", &m) == -1 && !m);
+	return 0;
+}
+
+static const struct unit_case cases[] = {
+	{ "ipc sysctls: image round trip", test_var_round_trip },
+	{ "ipc sysctls: out of range, missing", test_var_refused },
+	{ "uts: names up to 64 bytes", test_uts },
+	{ "reader: framing, entries, unknown fields, symlinks", test_reader_refuses },
+};
+
+int main(int argc, char **argv)
+{
+	(void)argc;
+	log_init(NULL, NULL, LOG_NONE);
+	return unit_run(argv[0], cases, sizeof(cases) / sizeof(cases[0]));
+}
