@@ -71,27 +71,47 @@ bool dump_utsipc_own(const struct dump_tree *tr, const char *link)
 	return false;
 }
 
-/* The root's namespace of kind @k: criu's, or its own that every process shares. */
+static bool same(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_dev == b->st_dev;
+}
+
+/* Every thread of @t (a uts or ipc namespace is per thread) in @ns. */
+static int check_threads(const struct dump_task *t, size_t k, const struct stat *ns)
+{
+	struct stat st;
+	char path[96];
+	int i;
+
+	for (i = 0; i < t->nr_tids; i++) {
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/ns/%s", t->pid, t->tids[i],
+			 kinds[k].link);
+		if (stat(path, &st)) {
+			pr_perror("cannot stat %s", path);
+			return -1;
+		}
+		if (!same(&st, ns)) {
+			pr_err("%d (thread %d) is in another %s namespace than the tree's root %d: not supported yet",
+			       t->pid, t->tids[i], kinds[k].link, t->tree->t[0]->pid);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The root's namespace of kind @k: criu's, or its own; every thread of the tree must share it. */
 static int check_kind(struct dump_tree *tr, size_t k)
 {
-	struct stat self, root, st;
+	struct stat self, root;
 	size_t i;
 
 	if (ns_stat(getpid(), kinds[k].link, &self) || ns_stat(tr->t[0]->pid, kinds[k].link, &root))
 		return -1;
-	if (self.st_ino == root.st_ino && self.st_dev == root.st_dev)
-		return 0;	/* criu's: check_namespaces() holds every process to it */
-	for (i = 1; i < tr->nr; i++) {
-		if (tr->t[i]->zombie)
-			continue;	/* a zombie has no namespaces left */
-		if (ns_stat(tr->t[i]->pid, kinds[k].link, &st))
-			return -1;
-		if (st.st_ino != root.st_ino || st.st_dev != root.st_dev) {
-			pr_err("%d is in another %s namespace than the tree's root %d: not supported yet",
-			       tr->t[i]->pid, kinds[k].link, tr->t[0]->pid);
-			return -1;
-		}
-	}
+	for (i = 0; i < tr->nr; i++)
+		if (!tr->t[i]->zombie && check_threads(tr->t[i], k, &root))
+			return -1;	/* a zombie has no namespaces left */
+	if (same(&self, &root))
+		return 0;
 	tr->own_ns |= kinds[k].flag;
 	pr_info("the tree of %d has a %s namespace of its own", tr->t[0]->pid, kinds[k].link);
 	return 0;

@@ -12,12 +12,16 @@
  *   shm, sem, msg, mq   the tree's ipc namespace holds a SysV segment,
  *           semaphore set, message queue or a POSIX queue: the dump refuses
  *           (they are gone with the namespace when the tree ends)
+ *   child   the child unshares a uts namespace of its own: the dump refuses
+ *   thread  no namespace of its own but a thread's: unshare(CLONE_NEWUTS) in
+ *           a second thread; the dump refuses (the namespace is per thread)
  *   host    no namespace of its own; a SysV segment in the host's ipc
  *           namespace, not attached: the dump leaves it alone (it is the
  *           host's), after the restore it is there with its bytes; removed
  */
 #include "e2e.h"
 #include <mqueue.h>
+#include <pthread.h>
 #include <sched.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
@@ -53,6 +57,7 @@ static const struct {
 static bool with_ipc;
 static bool in_pidns;	/* the root is pid 1 of its own pid namespace: the launcher notes it */
 static bool objects;	/* a SysV object was made: it took its next id (-1 again) */
+static bool child_own;	/* the child is in a uts namespace of its own */
 
 static void put(const char *path, const char *value)
 {
@@ -143,6 +148,8 @@ static int child_main(int r, int ready)
 	e2e_child();
 	if (!in_pidns)
 		e2e_note_pid();
+	if (child_own && unshare(CLONE_NEWUTS))
+		return 5;
 	close(ready);
 	if (read(r, &c, 1) != 1)	/* the root says: restored */
 		return 3;
@@ -215,6 +222,34 @@ static int host_main(void)
 	e2e_pass();
 }
 
+static void *thread_main(void *arg)
+{
+	int *w = arg;
+
+	if (unshare(CLONE_NEWUTS))
+		e2e_fail("unshare in a thread: %m");
+	close(*w);
+	for (;;)
+		pause();
+	return NULL;
+}
+
+/* A thread in a uts namespace of its own, the process in criu's. */
+static int thread_ns_main(void)
+{
+	int r, w;
+	pthread_t th;
+
+	e2e_note_pid();
+	e2e_tree_pipe(&r, &w);
+	if (pthread_create(&th, NULL, thread_main, &w))
+		e2e_fail("pthread_create");
+	e2e_tree_wait(&r, &w);
+	e2e_ready();
+	e2e_wait_stop();
+	e2e_pass();
+}
+
 /* "pidns": the root is pid 1 of its own pid namespace too */
 static int pidns_root(void)
 {
@@ -230,7 +265,10 @@ int main(int argc, char **argv)
 	e2e_init(argc - (argc > 2), argv + (argc > 2));
 	if (!strcmp(mode, "host"))
 		return host_main();
+	if (!strcmp(mode, "thread"))
+		return thread_ns_main();
 	with_ipc = strcmp(mode, "uts");
+	child_own = !strcmp(mode, "child");
 	if (!strcmp(mode, "pidns"))
 		return e2e_pidns_launch(CLONE_NEWUTS | CLONE_NEWIPC, pidns_root);
 	if (!with_ipc)
