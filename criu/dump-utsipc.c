@@ -6,8 +6,9 @@
  * every other process of the tree must then share it. Its state is read by
  * a helper child of criu that joins the namespace (setns): uname() for the
  * names, /proc/sys for the ipc sysctls, which are those of the reader's ipc
- * namespace. An ipc namespace holding SysV objects or POSIX message queues
- * is refused: they are not carried yet. In criu's own namespaces nothing is
+ * namespace; its semaphore sets (SEM_STAT_ANY, GETALL), written by the
+ * child as ipcns-sem-11.img. An ipc namespace holding SysV shared memory,
+ * message queues or POSIX message queues is refused: not carried yet. In criu's own namespaces nothing is
  * dumped: the host's names and objects are not the tree's.
  */
 #include <errno.h>
@@ -34,6 +35,7 @@
 #include "log.h"
 #include "utsipc.h"
 
+#include "est/ipc-sem.pb-c.h"
 #include "est/ipc-var.pb-c.h"
 #include "est/utsns.pb-c.h"
 
@@ -183,6 +185,112 @@ static int count_mq(void)
 	return n;
 }
 
+/* An established image with entries and payloads, built in memory (ipcns-sem). */
+struct img_buf {
+	uint8_t *b;
+	size_t len, cap;
+	int err;
+};
+
+static void ib_put(struct img_buf *w, const void *p, size_t n)
+{
+	if (!w->err && w->len + n > w->cap) {
+		size_t cap = (w->len + n) * 2;
+		uint8_t *b = realloc(w->b, cap);
+
+		if (b)
+			w->b = b, w->cap = cap;
+		else
+			w->err = -1;
+	}
+	if (w->err || !n)
+		return;
+	memcpy(w->b + w->len, p, n);
+	w->len += n;
+}
+
+static void ib_u32(struct img_buf *w, uint32_t v)
+{
+	uint8_t b[4] = { v, v >> 8, v >> 16, v >> 24 };
+
+	ib_put(w, b, 4);
+}
+
+static void ib_entry(struct img_buf *w, const ProtobufCMessage *m)
+{
+	size_t n = protobuf_c_message_get_packed_size(m);
+	uint8_t *b = malloc(n ? n : 1);
+
+	if (!b) {
+		w->err = -1;
+		return;
+	}
+	protobuf_c_message_pack(m, b);
+	ib_u32(w, (uint32_t)n);
+	ib_put(w, b, n);
+	free(b);
+}
+
+/* One semaphore set at @idx of the namespace into @w; 0 when the index is unused. */
+static int dump_sem(struct img_buf *w, int idx)
+{
+	Est__IpcDescEntry d = EST__IPC_DESC_ENTRY__INIT;
+	Est__IpcSemEntry e = EST__IPC_SEM_ENTRY__INIT;
+	static const uint8_t zero[8];
+	unsigned short *v;
+	struct semid_ds ds;
+	int id = semctl(idx, 0, SEM_STAT_ANY, &ds);
+	unsigned long i;
+
+	if (id < 0)
+		return errno == EINVAL ? 0 : -1;	/* EINVAL: no set at idx */
+	v = calloc(ds.sem_nsems, sizeof(*v));
+	if (!v || semctl(id, 0, GETALL, v) < 0) {
+		free(v);
+		return -1;
+	}
+	d.key = (uint32_t)ds.sem_perm.__key;
+	d.uid = ds.sem_perm.uid, d.gid = ds.sem_perm.gid;
+	d.cuid = ds.sem_perm.cuid, d.cgid = ds.sem_perm.cgid;
+	d.mode = ds.sem_perm.mode;
+	d.id = (uint32_t)id;
+	e.desc = &d;
+	e.nsems = (uint32_t)ds.sem_nsems;
+	ib_entry(w, &e.base);
+	for (i = 0; i < ds.sem_nsems; i++)
+		ib_put(w, (uint8_t[]){ v[i] & 0xff, v[i] >> 8 }, 2);
+	ib_put(w, zero, (8 - (2 * ds.sem_nsems) % 8) % 8);
+	free(v);
+	return 0;
+}
+
+/* The semaphore sets of this ipc namespace into @dirfd: ipcns-sem-11.img. */
+static int dump_sems(int dirfd)
+{
+	struct img_buf w = { 0 };
+	struct seminfo si;
+	int max = semctl(0, 0, SEM_INFO, &si), idx, fd, ret = -1;
+
+	ib_u32(&w, EST_MAGIC_COMMON);
+	ib_u32(&w, UTSIPC_SEM_MAGIC);
+	for (idx = 0; max >= 0 && idx <= max; idx++)
+		if (dump_sem(&w, idx))
+			break;
+	if (max < 0 || idx <= max || w.err) {
+		pr_perror("cannot read the semaphore sets of the ipc namespace");
+		goto out;
+	}
+	fd = openat(dirfd, UTSIPC_IPC_SEM_IMG, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	ret = fd >= 0 && write(fd, w.b, w.len) == (ssize_t)w.len ? 0 : -1;
+	if (fd >= 0 && close(fd))
+		ret = -1;
+	if (ret)
+		pr_perror("cannot write " UTSIPC_IPC_SEM_IMG);
+out:
+	free(w.b);
+	return ret;
+}
+
 static int read_ipc(struct ns_state *s)
 {
 	struct shm_info shm;
@@ -208,7 +316,7 @@ static int read_ipc(struct ns_state *s)
 }
 
 /* The helper child: join the root's namespaces of @own, read, report on @fd. */
-static int read_inside(pid_t root, int own, int fd)
+static int read_inside(pid_t root, int own, int fd, int dirfd)
 {
 	struct ns_state s;
 	size_t i;
@@ -232,7 +340,7 @@ static int read_inside(pid_t root, int own, int fd)
 		pr_perror("uname");
 		return -1;
 	}
-	if ((own & CLONE_NEWIPC) && read_ipc(&s))
+	if ((own & CLONE_NEWIPC) && (read_ipc(&s) || (s.sem && dump_sems(dirfd))))
 		return -1;
 	return write(fd, &s, sizeof(s)) == sizeof(s) ? 0 : -1;
 }
@@ -251,7 +359,7 @@ static int read_state(const struct dump_tree *tr, struct ns_state *s)
 	pid = fork();
 	if (pid == 0) {
 		close(p[0]);
-		_exit(read_inside(tr->t[0]->pid, tr->own_ns, p[1]) ? 1 : 0);
+		_exit(read_inside(tr->t[0]->pid, tr->own_ns, p[1], tr->dirfd) ? 1 : 0);
 	}
 	close(p[1]);
 	n = pid < 0 ? -1 : read(p[0], s, sizeof(*s));
@@ -280,9 +388,9 @@ static int write_ipc(const struct dump_tree *tr, const struct ns_state *s)
 {
 	Est__IpcVarEntry e;
 
-	if (s->shm || s->sem || s->msg || s->mq) {
-		pr_err("not supported yet: the tree's ipc namespace holds objects (%d SysV shared memory segments, %d semaphore sets, %d message queues, %d POSIX message queues)",
-		       s->shm, s->sem, s->msg, s->mq);
+	if (s->shm || s->msg || s->mq) {
+		pr_err("not supported yet: the tree's ipc namespace holds objects (%d SysV shared memory segments, %d message queues, %d POSIX message queues)",
+		       s->shm, s->msg, s->mq);
 		return -1;
 	}
 	utsipc_var_to_entry(&s->vars, &e);

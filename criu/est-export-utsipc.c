@@ -18,7 +18,11 @@
 static const struct {
 	const char *img;
 	int flag;
-} imgs[] = { { UTSIPC_UTS_IMG, CLONE_NEWUTS }, { UTSIPC_IPC_VAR_IMG, CLONE_NEWIPC } };
+} imgs[] = {
+	{ UTSIPC_UTS_IMG, CLONE_NEWUTS },
+	{ UTSIPC_IPC_VAR_IMG, CLONE_NEWIPC },
+	{ UTSIPC_IPC_SEM_IMG, CLONE_NEWIPC },	/* only with semaphore sets */
+};
 
 int exp_utsipc(struct exp *ex)
 {

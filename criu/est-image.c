@@ -19,6 +19,7 @@
 #include "est/fs.pb-c.h"
 #include "est/ghost-file.pb-c.h"
 #include "est/inventory.pb-c.h"
+#include "est/ipc-sem.pb-c.h"
 #include "est/ipc-var.pb-c.h"
 #include "est/memfd.pb-c.h"
 #include "est/mm.pb-c.h"
@@ -69,6 +70,7 @@ static const struct est_kind kinds[] = {
 	/* appended: the fuzz seeds name kinds by their index here */
 	{ "UTSNS",       "utsns-%u.img",	 C, 0x54473203, D(utsns_entry), NULL, 1, EST_EXTRA_NONE },
 	{ "IPC_VAR",     "ipcns-var-%u.img",	 C, 0x53115007, D(ipc_var_entry), NULL, 1, EST_EXTRA_NONE },
+	{ "IPCNS_SEM",   "ipcns-sem-%u.img",	 C, 0x59573019, D(ipc_sem_entry), NULL, 0, EST_EXTRA_SEM },
 };
 
 const struct est_kind *est_kinds(unsigned int *n)
@@ -161,6 +163,9 @@ static int64_t extra_len(struct est_parser *p, const struct est_entry *e)
 
 		return (int64_t)t->inq_len + t->outq_len;
 	}
+	case EST_EXTRA_SEM:
+		/* u16 values, padded to 8 bytes; uint32 nsems cannot overflow that */
+		return ((2 * (int64_t)((const Est__IpcSemEntry *)e->msg)->nsems) + 7) & ~7ll;
 	case EST_EXTRA_GHOST:
 		if (e->desc == &est__ghost_chunk_entry__descriptor) {
 			uint64_t l = ((const Est__GhostChunkEntry *)e->msg)->len;

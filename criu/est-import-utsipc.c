@@ -2,8 +2,9 @@
  * Import: the tree's own uts and ipc namespaces (include/utsipc.h). The
  * root's uts_ns_id and ipc_ns_id are the tree's; every other process must
  * have the same. One that differs from the dumping criu's (root_ids) is a
- * namespace of the tree's own: its utsns-ID.img / ipcns-var-ID.img is
- * checked and written into our dir under the ids ours uses.
+ * namespace of the tree's own: its utsns-ID.img / ipcns-var-ID.img (and
+ * ipcns-sem-ID.img) are checked and written into our dir under the ids
+ * ours uses.
  */
 #include <sched.h>
 #include <stdio.h>
@@ -66,6 +67,14 @@ int imp_utsipc(struct imp *im)
 			continue;
 		snprintf(name, sizeof(name), kinds[k].pattern, im->tree_ns_id[k]);
 		if (utsipc_copy(im->in, name, im->out, kinds[k].ours) || imp_mark(im, name))
+			return -1;
+		if (!k)
+			continue;
+		/* the ipc namespace's semaphore sets, when it has any */
+		snprintf(name, sizeof(name), "ipcns-sem-%u.img", im->tree_ns_id[k]);
+		if (imp_mark(im, name))
+			continue;
+		if (utsipc_copy(im->in, name, im->out, UTSIPC_IPC_SEM_IMG))
 			return -1;
 	}
 	return 0;

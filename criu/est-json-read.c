@@ -11,6 +11,7 @@
 #include "pbjson.h"
 
 #include "est/ghost-file.pb-c.h"
+#include "est/ipc-sem.pb-c.h"
 #include "est/pagemap.pb-c.h"
 #include "est/pipe-data.pb-c.h"
 #include "est/sk-packet.pb-c.h"
@@ -386,6 +387,34 @@ static int put_tcp_queues(const struct wctx *w, const struct json_value *v,
 	       put_payload(w, json_get(v, "outq"), t->outq_len, entry);
 }
 
+/* A semaphore set's values: a list of nsems integers 0..65535, then the zero padding. */
+static int put_sem_values(const struct wctx *w, const struct json_value *v,
+			  const Est__IpcSemEntry *e, const struct json_value *entry)
+{
+	static const uint8_t zero[8];
+	struct rctx c = { .src = w->src };
+	size_t i;
+
+	if (!v)
+		return rerr(&c, entry, "missing \"extra\": the values of %u semaphores", e->nsems);
+	if (v->type != JSON_ARRAY || v->len != e->nsems)
+		return rerr(&c, v, "\"extra\" must be a list of the %u semaphores' values", e->nsems);
+	for (i = 0; i < v->len; i++) {
+		const struct json_value *x = &v->items[i];
+		char *end;
+		unsigned long n;
+
+		if (x->type != JSON_NUMBER || x->str[0] == '-')
+			return rerr(&c, x, "a semaphore's value must be an integer 0..65535");
+		n = strtoul(x->str, &end, 10);
+		if (*end || n > 65535)
+			return rerr(&c, x, "a semaphore's value must be an integer 0..65535");
+		jbuf_putn(w->out, (const char *)(uint8_t[]){ n & 0xff, n >> 8 }, 2);
+	}
+	jbuf_putn(w->out, (const char *)zero, (8 - (2 * v->len) % 8) % 8);
+	return 0;
+}
+
 static int put_extra(struct wctx *w, const ProtobufCMessage *m, const struct json_value *extra,
 		     const struct json_value *entry)
 {
@@ -400,6 +429,8 @@ static int put_extra(struct wctx *w, const ProtobufCMessage *m, const struct jso
 		return put_payload(w, extra, ((const Est__SkPacketEntry *)m)->length, entry);
 	case EST_EXTRA_TCP_STREAM:
 		return put_tcp_queues(w, extra, (const void *)m, entry);
+	case EST_EXTRA_SEM:
+		return put_sem_values(w, extra, (const void *)m, entry);
 	case EST_EXTRA_GHOST:
 		break;
 	}

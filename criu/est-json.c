@@ -9,6 +9,7 @@
 #include "pbjson.h"
 
 #include "est/ghost-file.pb-c.h"
+#include "est/ipc-sem.pb-c.h"
 #include "est/pagemap.pb-c.h"
 #include "est/tcp-stream.pb-c.h"
 
@@ -318,6 +319,20 @@ static bool has_extra(const struct est_kind *k, const struct est_entry *e)
 	return !((const Est__GhostFileEntry *)e->msg)->chunks;
 }
 
+/* A semaphore set's values: crit's list of ints (the padding is not shown). */
+static void print_sem_values(struct ew *w, const struct est_entry *e)
+{
+	uint32_t i, nsems = ((const Est__IpcSemEntry *)e->msg)->nsems;
+	unsigned int items = 0;
+
+	ew_open(w, '[');
+	for (i = 0; i < nsems; i++) {
+		ew_item(w, &items);
+		jbuf_printf(w->jb, "%u", e->extra[2 * i] | (unsigned int)e->extra[2 * i + 1] << 8);
+	}
+	ew_close(w, ']', items);
+}
+
 static void print_extra(struct ew *w, const struct est_kind *k, const struct est_entry *e,
 			unsigned int *n)
 {
@@ -325,6 +340,10 @@ static void print_extra(struct ew *w, const struct est_kind *k, const struct est
 	size_t inq;
 
 	ew_key(w, n, "extra");
+	if (k->extra == EST_EXTRA_SEM) {
+		print_sem_values(w, e);
+		return;
+	}
 	if (k->extra != EST_EXTRA_TCP_STREAM) {
 		est_put_base64(w->jb, e->extra, e->extra_len);
 		return;

@@ -10,14 +10,18 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ipc.h>
+#include <sys/sem.h>
 
 #define LOG_PREFIX "restore: "
 #include "log.h"
 #include "restore.h"
 #include "restore-task.h"
 
+#include "est/ipc-sem.pb-c.h"
 #include "est/ipc-var.pb-c.h"
 #include "est/utsns.pb-c.h"
 
@@ -47,6 +51,8 @@ int rst_utsipc_read(int dirfd, struct rst_tree *tr)
 		utsipc_var_from_entry((const Est__IpcVarEntry *)m, &u->vars);
 		protobuf_c_message_free_unpacked(m, NULL);
 	}
+	if ((u->flags & CLONE_NEWIPC) && utsipc_load(dirfd, UTSIPC_IPC_SEM_IMG, &u->sems) < 0)
+		return -1;
 	if (u->flags)
 		pr_info("the root gets a new%s%s namespace", u->flags & CLONE_NEWUTS ? " uts" : "",
 			u->flags & CLONE_NEWIPC ? " ipc" : "");
@@ -80,14 +86,59 @@ static void apply_ipc(const struct utsipc_vars *v)
 	}
 }
 
+/*
+ * Semaphore set @e with its values @val, as the image says: its id through
+ * kernel.sem_next_id, its creator by creating it with those effective ids,
+ * then the values, the owner and the mode.
+ */
+static void make_sem(const Est__IpcSemEntry *e, const uint8_t *val)
+{
+	const Est__IpcDescEntry *d = e->desc;
+	uid_t euid = geteuid();
+	gid_t egid = getegid();
+	unsigned short *v = calloc(e->nsems, sizeof(*v));
+	struct semid_ds ds;
+	char buf[16];
+	uint32_t i;
+	int id;
+
+	if (!v)
+		rst_die("out of memory for semaphore set %u", d->id);
+	for (i = 0; i < e->nsems; i++)
+		v[i] = (unsigned short)(val[2 * i] | val[2 * i + 1] << 8);
+	snprintf(buf, sizeof(buf), "%u", d->id);
+	write_sysctl("/proc/sys/kernel/sem_next_id", buf);
+	if (setegid(d->cgid) || seteuid(d->cuid))
+		rst_die("cannot take creator %u:%u of semaphore set %u: %s", d->cuid, d->cgid,
+			d->id, strerror(errno));
+	id = semget((key_t)d->key, (int)e->nsems, IPC_CREAT | IPC_EXCL | (int)d->mode);
+	if (seteuid(euid) || setegid(egid))
+		rst_die("cannot take back uid %u: %s", euid, strerror(errno));
+	if (id != (int)d->id)
+		rst_die("semaphore set %u (key %#x) came back as %d: %s", d->id, d->key, id,
+			id < 0 ? strerror(errno) : "another id");
+	memset(&ds, 0, sizeof(ds));
+	ds.sem_perm.uid = d->uid;
+	ds.sem_perm.gid = d->gid;
+	ds.sem_perm.mode = (unsigned short)d->mode;
+	if (semctl(id, 0, SETALL, v) || semctl(id, 0, IPC_SET, &ds))
+		rst_die("cannot set semaphore set %u: %s", d->id, strerror(errno));
+	free(v);
+}
+
 void rst_utsipc_apply(const struct rst_tree *tr)
 {
 	const struct rst_utsipc *u = &tr->utsipc;
+	size_t i;
 
 	if ((u->flags & CLONE_NEWUTS) &&
 	    (sethostname(u->nodename, strlen(u->nodename)) ||
 	     setdomainname(u->domainname, strlen(u->domainname))))
 		rst_die("cannot set the host or domain name: %s", strerror(errno));
-	if (u->flags & CLONE_NEWIPC)
-		apply_ipc(&u->vars);
+	if (!(u->flags & CLONE_NEWIPC))
+		return;
+	/* the objects first: the sysctls then set the next ids as dumped */
+	for (i = 0; i < u->sems.nr; i++)
+		make_sem((const Est__IpcSemEntry *)u->sems.m[i], u->sems.extra[i]);
+	apply_ipc(&u->vars);
 }

@@ -15,10 +15,11 @@
 #include "log.h"
 #include "utsipc.h"
 
+#include "est/ipc-sem.pb-c.h"
 #include "est/ipc-var.pb-c.h"
 #include "est/utsns.pb-c.h"
 
-#define UTSIPC_FILE_MAX	(64u << 10)	/* one small entry: far more than any holds */
+#define UTSIPC_FILE_MAX	(16u << 20)	/* 128 semaphore sets of 32000 values, and more */
 
 static const char *const var_path[IV_NR] = {
 	[IV_MSGMAX]		= "/proc/sys/kernel/msgmax",
@@ -138,8 +139,33 @@ void utsipc_var_to_entry(const struct utsipc_vars *in, Est__IpcVarEntry *e)
 	e->shm_next_id = in->v[IV_SHM_NEXT_ID];
 }
 
-static int check_entry(const ProtobufCMessage *m, const char *name)
+/* A semaphore set of @f (untrusted): sizes, mode, an id and key no other set of @f has. */
+static int sem_check(const struct utsipc_file *f, size_t i, const char *img)
 {
+	const Est__IpcSemEntry *e = (const Est__IpcSemEntry *)f->m[i];
+	size_t j;
+
+	if (!e->nsems || e->nsems > UTSIPC_SEM_MAX || e->desc->mode & ~0777u ||
+	    e->desc->id > INT_MAX) {
+		pr_err("%s: semaphore set %u: %u semaphores (at most %d), mode %#o or id out of range",
+		       img, e->desc->id, e->nsems, UTSIPC_SEM_MAX, e->desc->mode);
+		return -1;
+	}
+	for (j = 0; j < i; j++) {
+		const Est__IpcDescEntry *o = ((const Est__IpcSemEntry *)f->m[j])->desc;
+
+		if (o->id == e->desc->id || (o->key && o->key == e->desc->key)) {
+			pr_err("%s: two semaphore sets with id %u or key %#x", img, o->id, o->key);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int check_entry(const struct utsipc_file *f, size_t i, const char *name)
+{
+	const ProtobufCMessage *m = f->m[i];
+
 	if (est_unknown_fields(m)) {
 		pr_err("not supported yet: %s has fields this criu does not know", name);
 		return -1;
@@ -148,21 +174,62 @@ static int check_entry(const ProtobufCMessage *m, const char *name)
 		return utsipc_uts_check((const Est__UtsnsEntry *)m, name);
 	if (m->descriptor == &est__ipc_var_entry__descriptor)
 		return utsipc_var_check((const Est__IpcVarEntry *)m, name);
+	if (m->descriptor == &est__ipc_sem_entry__descriptor)
+		return sem_check(f, i, name);
 	pr_err("%s: not a uts or ipc namespace image", name);
 	return -1;
 }
 
-int utsipc_read(int dirfd, const char *name, ProtobufCMessage **m)
+void utsipc_file_release(struct utsipc_file *f)
 {
-	const struct est_kind *k = est_kind_by_name(name);
+	size_t i;
+
+	for (i = 0; i < f->nr; i++)
+		protobuf_c_message_free_unpacked(f->m[i], NULL);
+	free(f->m);
+	free(f->extra);
+	free(f->buf);
+	memset(f, 0, sizeof(*f));
+}
+
+/* Every entry of @f->buf, each checked. */
+static int parse_all(struct utsipc_file *f, const struct est_kind *k, const char *name)
+{
 	struct est_parser p;
 	struct est_entry e;
-	struct stat st;
-	uint8_t *buf;
-	size_t len = 0;
 	int ret;
 
-	*m = NULL;
+	if (est_parse_init(&p, k, f->buf, f->len, name))
+		return -1;
+	while ((ret = est_parse_next(&p, &e)) == 1) {
+		void *m = realloc(f->m, (f->nr + 1) * sizeof(*f->m));
+		void *x = realloc(f->extra, (f->nr + 1) * sizeof(*f->extra));
+
+		if (m)
+			f->m = m;
+		if (x)
+			f->extra = x;
+		if (!m || !x) {
+			pr_err("%s: out of memory", name);
+			est_entry_release(&e);
+			return -1;
+		}
+		f->m[f->nr] = e.msg;
+		f->extra[f->nr++] = e.extra;
+		if (check_entry(f, f->nr - 1, name))
+			return -1;
+	}
+	if (!ret && !f->nr)
+		pr_err("%s: no entry", name);
+	return ret || !f->nr ? -1 : 0;
+}
+
+int utsipc_load(int dirfd, const char *name, struct utsipc_file *f)
+{
+	const struct est_kind *k = est_kind_by_name(name);
+	struct stat st;
+
+	memset(f, 0, sizeof(*f));
 	if (!k || !k->magic) {
 		pr_err("%s: not an image of the established format", name);
 		return -1;
@@ -177,43 +244,49 @@ int utsipc_read(int dirfd, const char *name, ProtobufCMessage **m)
 		pr_err("%s: not a regular file", name);
 		return -1;
 	}
-	if (est_load_file(dirfd, name, UTSIPC_FILE_MAX, &buf, &len))
+	if (est_load_file(dirfd, name, UTSIPC_FILE_MAX, &f->buf, &f->len) ||
+	    parse_all(f, k, name)) {
+		utsipc_file_release(f);
 		return -1;
-	ret = -1;
-	if (est_parse_init(&p, k, buf, len, name))
-		goto out;
-	if (est_parse_next(&p, &e) != 1) {
-		pr_err("%s: no entry", name);	/* or the parser said why */
-		goto out;
 	}
-	*m = e.msg;
-	e.msg = NULL;
-	if (est_parse_next(&p, &e) != 0) {	/* the kind allows one entry */
-		est_entry_release(&e);
-		goto out;
+	return 1;
+}
+
+int utsipc_read(int dirfd, const char *name, ProtobufCMessage **m)
+{
+	struct utsipc_file f;
+	int ret = utsipc_load(dirfd, name, &f);
+
+	*m = NULL;
+	if (ret <= 0)
+		return ret;
+	if (f.nr != 1) {
+		pr_err("%s: %zu entries, not one", name, f.nr);
+		utsipc_file_release(&f);
+		return -1;
 	}
-	if (check_entry(*m, name))
-		goto out;
-	ret = 1;
-out:
-	if (ret < 0 && *m) {
-		protobuf_c_message_free_unpacked(*m, NULL);
-		*m = NULL;
-	}
-	free(buf);
-	return ret;
+	*m = f.m[0];
+	f.nr = 0;
+	utsipc_file_release(&f);
+	return 1;
 }
 
 int utsipc_copy(int in, const char *name, int out, const char *out_name)
 {
-	ProtobufCMessage *m;
-	int ret = utsipc_read(in, name, &m);
+	struct utsipc_file f;
+	int fd, ret = utsipc_load(in, name, &f);
 
 	if (ret == 0)
 		pr_err("%s is missing", name);
 	if (ret <= 0)
 		return -1;
-	ret = est_write_one(out, out_name, m);
-	protobuf_c_message_free_unpacked(m, NULL);
+	/* checked: the same bytes go out */
+	fd = openat(out, out_name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	ret = fd >= 0 && write(fd, f.buf, f.len) == (ssize_t)f.len ? 0 : -1;
+	if (fd >= 0 && close(fd))
+		ret = -1;
+	if (ret)
+		pr_perror("cannot write %s", out_name);
+	utsipc_file_release(&f);
 	return ret;
 }

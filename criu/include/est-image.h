@@ -13,7 +13,8 @@
  * "extra" is a payload some kinds put after an entry: pipes-data/fifo-data
  * (pipe_data_entry.bytes), sk-queues (sk_packet_entry.length), tcp-stream
  * (inq_len + outq_len), ghost files (ghost_chunk_entry.len after each chunk,
- * or the whole rest of the file after a ghost_file_entry without chunks).
+ * or the whole rest of the file after a ghost_file_entry without chunks),
+ * semaphore sets (ipc_sem_entry.nsems u16 values, zero-padded to 8 bytes).
  * The pagemap's first entry is a pagemap_head, the others pagemap_entry; a
  * ghost file's first is a ghost_file_entry, the others ghost_chunk_entry.
  * pages-N.img is raw page data: a kind without magic or entries.
@@ -77,6 +78,7 @@ enum est_extra {
 	EST_EXTRA_SK_QUEUE,	/* sk_packet_entry.length */
 	EST_EXTRA_TCP_STREAM,	/* tcp_stream_entry.inq_len + outq_len */
 	EST_EXTRA_GHOST,	/* rest of file, or ghost_chunk_entry.len */
+	EST_EXTRA_SEM,		/* ipc_sem_entry.nsems u16 values, padded to 8 bytes */
 };
 
 struct est_kind {

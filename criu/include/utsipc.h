@@ -28,6 +28,8 @@
 #define UTSIPC_UTS_NS_ID	12
 #define UTSIPC_UTS_IMG		"utsns-12.img"
 #define UTSIPC_IPC_VAR_IMG	"ipcns-var-11.img"
+#define UTSIPC_IPC_SEM_IMG	"ipcns-sem-11.img"
+#define UTSIPC_SEM_MAGIC	0x59573019u	/* IPCNS_SEM of the format */
 
 #define UTSIPC_NAME_MAX		64	/* __NEW_UTS_LEN */
 
@@ -44,12 +46,20 @@ struct utsipc_vars {
 	uint32_t sem[4];	/* semmsl semmns semopm semmni */
 };
 
+/* A uts/ipc image read whole, each entry checked: extra[i] is entry i's payload. */
+struct utsipc_file {
+	uint8_t *buf;
+	size_t len, nr;
+	ProtobufCMessage **m;
+	const uint8_t **extra;	/* into buf */
+};
 /* What a restore sets in the root's new namespaces (restore-utsipc.c). */
 struct rst_utsipc {
 	int flags;		/* CLONE_NEWUTS, CLONE_NEWIPC: the root is cloned with them */
 	char nodename[UTSIPC_NAME_MAX + 1];
 	char domainname[UTSIPC_NAME_MAX + 1];
 	struct utsipc_vars vars;
+	struct utsipc_file sems;	/* ipcns-sem: the semaphore sets, nr 0 when none */
 };
 
 /* "/proc/sys/..." of @v */
@@ -65,12 +75,17 @@ int utsipc_var_check(const struct Est__IpcVarEntry *e, const char *img);
 void utsipc_var_from_entry(const struct Est__IpcVarEntry *e, struct utsipc_vars *out);
 void utsipc_var_to_entry(const struct utsipc_vars *in, struct Est__IpcVarEntry *e);
 
+#define UTSIPC_SEM_MAX		32000	/* semaphores in a set: the kernel's SEMMSL cap */
+
+/* @name in @dirfd, a regular file: 1 read into @f, 0 no such file, -1 (logged). */
+int utsipc_load(int dirfd, const char *name, struct utsipc_file *f);
+void utsipc_file_release(struct utsipc_file *f);
 /*
  * The one entry of the established-format file @name in @dirfd, checked
  * by its kind's check above: 1, 0 when there is no such file, -1 (logged).
  */
 int utsipc_read(int dirfd, const char *name, ProtobufCMessage **m);
-/* Checks @name's single entry and writes it as @out_name into @out: 0 or -1. */
+/* Checks @name's entries and writes its bytes as @out_name into @out: 0 or -1. */
 int utsipc_copy(int in, const char *name, int out, const char *out_name);
 
 #endif /* CRIU_UTSIPC_H */

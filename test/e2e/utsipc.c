@@ -9,9 +9,11 @@
  *   uts     only CLONE_NEWUTS: the ipc namespace stays criu's
  *   pidns   the launcher clones the root with CLONE_NEWPID as well (the
  *           "pidns" flow of run.py: the root is pid 1, its pid in "pids")
- *   shm, sem, msg, mq   the tree's ipc namespace holds a SysV segment,
- *           semaphore set, message queue or a POSIX queue: the dump refuses
- *           (they are gone with the namespace when the tree ends)
+ *   sem     two semaphore sets (a key, values, owner, creator, mode; one made
+ *           through kernel.sem_next_id): the same ids, keys and values after
+ *   shm, msg, mq   the tree's ipc namespace holds a SysV segment, message
+ *           queue or a POSIX queue: the dump refuses
+ * Every object is gone with the namespace when the tree ends.
  *   child   the child unshares a uts namespace of its own: the dump refuses
  *   thread  no namespace of its own but a thread's: unshare(CLONE_NEWUTS) in
  *           a second thread; the dump refuses (the namespace is per thread)
@@ -57,7 +59,8 @@ static const struct {
 static bool with_ipc;
 static bool in_pidns;	/* the root is pid 1 of its own pid namespace: the launcher notes it */
 static bool objects;	/* a SysV object was made: it took its next id (-1 again) */
-static bool child_own;	/* the child is in a uts namespace of its own */
+static bool child_own;
+static bool with_sems;	/* "sem": the sets below were made */	/* the child is in a uts namespace of its own */
 
 static void put(const char *path, const char *value)
 {
@@ -97,6 +100,69 @@ static bool same_ns(const char *link)
 	return n > 0 && m > 0 && n == m && !memcmp(a, b, (size_t)n);
 }
 
+/* The semaphore sets of "sem": id, key, creator, owner, mode, values. */
+static struct sem_want {
+	int id;
+	key_t key;
+	uid_t cuid, uid;
+	gid_t cgid, gid;
+	unsigned short mode, nsems, val[3];
+} sems[2] = {
+	{ 6, 0x5eed0001, 0, 0, 0, 0, 0640, 3, { 3, 0, 32767 } },	/* SEMVMX */	/* 6: kernel.sem_next_id */
+	{ -1, IPC_PRIVATE, 1001, 1003, 1002, 1004, 0600, 1, { 7 } },
+};
+
+static void make_sems(void)
+{
+	with_sems = true;
+	struct semid_ds ds;
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		struct sem_want *w = &sems[i];
+		int id;
+
+		if (setegid(w->cgid) || seteuid(w->cuid))
+			e2e_fail("seteuid: %m");
+		id = semget(w->key, w->nsems, IPC_CREAT | IPC_EXCL | 0600);
+		if (seteuid(0) || setegid(0) || id < 0 || (w->id >= 0 && id != w->id))
+			e2e_fail("semget %zu: %d: %m", i, id);
+		w->id = id;
+		memset(&ds, 0, sizeof(ds));
+		ds.sem_perm.uid = w->uid;
+		ds.sem_perm.gid = w->gid;
+		ds.sem_perm.mode = w->mode;
+		if (semctl(id, 0, SETALL, w->val) || semctl(id, 0, IPC_SET, &ds))
+			e2e_fail("semctl %d: %m", id);
+	}
+}
+
+/* "" if the sets are as made. */
+static const char *check_sems(char *buf, size_t size)
+{
+	unsigned short val[3];
+	struct semid_ds ds;
+	size_t i;
+
+	for (i = 0; with_sems && !buf[0] && i < 2; i++) {
+		const struct sem_want *w = &sems[i];
+
+		if (semctl(w->id, 0, IPC_STAT, &ds) || semctl(w->id, 0, GETALL, val))
+			snprintf(buf, size, "semaphore set %d: %m", w->id);
+		else if (ds.sem_perm.__key != w->key || ds.sem_perm.uid != w->uid ||
+			 ds.sem_perm.gid != w->gid || ds.sem_perm.cuid != w->cuid ||
+			 ds.sem_perm.cgid != w->cgid || (ds.sem_perm.mode & 0777) != w->mode ||
+			 ds.sem_nsems != w->nsems)
+			snprintf(buf, size, "semaphore set %d: key %#x, ids %u:%u %u:%u, mode %#o, %lu semaphores",
+				 w->id, ds.sem_perm.__key, ds.sem_perm.uid, ds.sem_perm.gid,
+				 ds.sem_perm.cuid, ds.sem_perm.cgid, ds.sem_perm.mode, ds.sem_nsems);
+		else if (memcmp(val, w->val, w->nsems * sizeof(val[0])))
+			snprintf(buf, size, "semaphore set %d: values %u %u %u", w->id, val[0],
+				 val[1], val[2]);
+	}
+	return buf;
+}
+
 /* What the root and its child check after the restore: "" if all is right. */
 static const char *check_state(char *buf, size_t size)
 {
@@ -113,7 +179,7 @@ static const char *check_state(char *buf, size_t size)
 	for (i = 0; with_ipc && !buf[0] && i < sizeof(sysctls) / sizeof(sysctls[0]); i++)
 		if (!objects || !strstr(sysctls[i].path, "next_id"))
 			check_one(sysctls[i].path, sysctls[i].value, buf, size);
-	return buf;
+	return check_sems(buf, size);
 }
 
 static void setup(const char *mode)
@@ -126,10 +192,10 @@ static void setup(const char *mode)
 	for (i = 0; with_ipc && i < sizeof(sysctls) / sizeof(sysctls[0]); i++)
 		put(sysctls[i].path, sysctls[i].value);
 	id = 0;
-	if (!strcmp(mode, "shm"))
+	if (!strcmp(mode, "sem"))
+		make_sems();
+	else if (!strcmp(mode, "shm"))
 		id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
-	else if (!strcmp(mode, "sem"))
-		id = semget(IPC_PRIVATE, 2, IPC_CREAT | 0600);
 	else if (!strcmp(mode, "msg"))
 		id = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
 	else if (!strcmp(mode, "mq"))

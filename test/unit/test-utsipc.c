@@ -10,6 +10,7 @@
 #include "unit.h"
 #include "utsipc.h"
 
+#include "est/ipc-sem.pb-c.h"
 #include "est/ipc-var.pb-c.h"
 #include "est/utsns.pb-c.h"
 
@@ -145,7 +146,63 @@ static int test_reader_refuses(void)
 	return 0;
 }
 
+/* An ipcns-sem image of the sets (id, key, nsems, mode) in @s, values 1, 2, ... */
+static int put_sems(int dir, const uint32_t (*s)[4], size_t n, size_t cut)
+{
+	uint8_t buf[1024];
+	size_t len = 8, i, k;
+
+	memcpy(buf, (uint8_t[]){ 0x19, 0x43, 0x56, 0x54, 0x19, 0x30, 0x57, 0x59 }, 8);
+	for (i = 0; i < n; i++) {
+		Est__IpcDescEntry d = EST__IPC_DESC_ENTRY__INIT;
+		Est__IpcSemEntry e = EST__IPC_SEM_ENTRY__INIT;
+		size_t m;
+
+		d.id = s[i][0], d.key = s[i][1], d.mode = s[i][3];
+		e.desc = &d;
+		e.nsems = s[i][2];
+		m = protobuf_c_message_pack(&e.base, buf + len + 4);
+		memcpy(buf + len, (uint8_t[]){ m, 0, 0, 0 }, 4);
+		len += 4 + m;
+		for (k = 0; k < (2 * e.nsems + 7) / 8 * 8 && len < sizeof(buf); k++)
+			buf[len++] = k % 2 ? 0 : (uint8_t)(k / 2 + 1);
+	}
+	return put(dir, UTSIPC_IPC_SEM_IMG, buf, len - cut);
+}
+
+static int test_sems(void)
+{
+	static const uint32_t good[][4] = { { 6, 0x1234, 3, 0640 }, { 0, 0, 1, 0600 },
+					    { 32768, 0, 2, 0600 } };
+	static const uint32_t same_id[][4] = { { 6, 0, 1, 0600 }, { 6, 0, 1, 0600 } };
+	static const uint32_t same_key[][4] = { { 6, 0x55, 1, 0600 }, { 7, 0x55, 1, 0600 } };
+	static const uint32_t bad[][4] = { { 1, 0, 0, 0600 }, { 1, 0, 32001, 0600 },
+					   { 1, 0, 1, 01600 }, { 0x80000000u, 0, 1, 0600 } };
+	int dir = unit_fresh_dir("utsipc");
+	struct utsipc_file f;
+	size_t i;
+
+	CHECK(put_sems(dir, good, 3, 0) == 0);
+	CHECK(utsipc_load(dir, UTSIPC_IPC_SEM_IMG, &f) == 1);
+	CHECK(f.nr == 3 && ((Est__IpcSemEntry *)f.m[0])->nsems == 3);
+	CHECK(f.extra[0][0] == 1 && f.extra[0][2] == 2 && f.extra[0][4] == 3);	/* u16 LE */
+	CHECK(f.extra[1][0] == 1 && f.extra[1][1] == 0);					/* the next set's */
+	utsipc_file_release(&f);
+	CHECK(put_sems(dir, good, 3, 1) == 0);		/* a value cut short */
+	CHECK(utsipc_load(dir, UTSIPC_IPC_SEM_IMG, &f) == -1 && !f.nr);
+	CHECK(put_sems(dir, same_id, 2, 0) == 0);
+	CHECK(utsipc_load(dir, UTSIPC_IPC_SEM_IMG, &f) == -1);
+	CHECK(put_sems(dir, same_key, 2, 0) == 0);
+	CHECK(utsipc_load(dir, UTSIPC_IPC_SEM_IMG, &f) == -1);
+	for (i = 0; i < 4; i++) {	/* no semaphores, too many, a flag in mode, an id < 0 */
+		CHECK(put_sems(dir, &bad[i], 1, 0) == 0);
+		CHECK(utsipc_load(dir, UTSIPC_IPC_SEM_IMG, &f) == -1);
+	}
+	return 0;
+}
+
 static const struct unit_case cases[] = {
+	{ "semaphore sets: values, ids, keys, sizes", test_sems },
 	{ "ipc sysctls: image round trip", test_var_round_trip },
 	{ "ipc sysctls: out of range, missing", test_var_refused },
 	{ "uts: names up to 64 bytes", test_uts },
