@@ -6,9 +6,10 @@
  * every other process of the tree must then share it. Its state is read by
  * a helper child of criu that joins the namespace (setns): uname() for the
  * names, /proc/sys for the ipc sysctls, which are those of the reader's ipc
- * namespace; its semaphore sets (SEM_STAT_ANY, GETALL), written by the
- * child as ipcns-sem-11.img. An ipc namespace holding SysV shared memory,
- * message queues or POSIX message queues is refused: not carried yet. In criu's own namespaces nothing is
+ * namespace; its semaphore sets (SEM_STAT_ANY, GETALL) and message queues
+ * (MSG_STAT_ANY, MSG_COPY), written by the child as ipcns-sem-11.img and
+ * ipcns-msg-11.img. An ipc namespace holding SysV shared memory or POSIX
+ * message queues is refused: not carried yet. In criu's own namespaces nothing is
  * dumped: the host's names and objects are not the tree's.
  */
 #include <errno.h>
@@ -35,6 +36,7 @@
 #include "log.h"
 #include "utsipc.h"
 
+#include "est/ipc-msg.pb-c.h"
 #include "est/ipc-sem.pb-c.h"
 #include "est/ipc-var.pb-c.h"
 #include "est/utsns.pb-c.h"
@@ -231,6 +233,15 @@ static void ib_entry(struct img_buf *w, const ProtobufCMessage *m)
 	free(b);
 }
 
+static void fill_desc(Est__IpcDescEntry *d, const struct ipc_perm *p, int id)
+{
+	d->key = (uint32_t)p->__key;
+	d->uid = p->uid, d->gid = p->gid;
+	d->cuid = p->cuid, d->cgid = p->cgid;
+	d->mode = p->mode;
+	d->id = (uint32_t)id;
+}
+
 /* One semaphore set at @idx of the namespace into @w; 0 when the index is unused. */
 static int dump_sem(struct img_buf *w, int idx)
 {
@@ -249,11 +260,7 @@ static int dump_sem(struct img_buf *w, int idx)
 		free(v);
 		return -1;
 	}
-	d.key = (uint32_t)ds.sem_perm.__key;
-	d.uid = ds.sem_perm.uid, d.gid = ds.sem_perm.gid;
-	d.cuid = ds.sem_perm.cuid, d.cgid = ds.sem_perm.cgid;
-	d.mode = ds.sem_perm.mode;
-	d.id = (uint32_t)id;
+	fill_desc(&d, &ds.sem_perm, id);
 	e.desc = &d;
 	e.nsems = (uint32_t)ds.sem_nsems;
 	ib_entry(w, &e.base);
@@ -264,31 +271,90 @@ static int dump_sem(struct img_buf *w, int idx)
 	return 0;
 }
 
-/* The semaphore sets of this ipc namespace into @dirfd: ipcns-sem-11.img. */
-static int dump_sems(int dirfd)
+/* One message queue at @idx into @w, its messages read with MSG_COPY; 0 when unused. */
+static int dump_msq(struct img_buf *w, int idx)
+{
+	static const uint8_t zero[8];
+	Est__IpcDescEntry d = EST__IPC_DESC_ENTRY__INIT;
+	Est__IpcMsgEntry e = EST__IPC_MSG_ENTRY__INIT;
+	struct msqid_ds ds;
+	int id = msgctl(idx, MSG_STAT_ANY, &ds);
+	struct { long mtype; char text[]; } *m;
+	unsigned long i;
+
+	if (id < 0)
+		return errno == EINVAL ? 0 : -1;	/* EINVAL: no queue at idx */
+	m = malloc(sizeof(*m) + ds.__msg_cbytes + 1);	/* no message is larger than all */
+	if (!m)
+		return -1;
+	fill_desc(&d, &ds.msg_perm, id);
+	e.desc = &d;
+	e.qbytes = (uint32_t)ds.msg_qbytes;
+	e.qnum = (uint32_t)ds.msg_qnum;
+	ib_entry(w, &e.base);
+	for (i = 0; i < ds.msg_qnum; i++) {
+		Est__IpcMsg h = EST__IPC_MSG__INIT;
+		ssize_t n = msgrcv(id, m, ds.__msg_cbytes + 1, (long)i, MSG_COPY | IPC_NOWAIT);
+
+		if (n < 0) {
+			free(m);
+			return -1;
+		}
+		h.mtype = (uint64_t)m->mtype;
+		h.msize = (uint32_t)n;
+		ib_entry(w, &h.base);
+		ib_put(w, m->text, (size_t)n);
+		ib_put(w, zero, (8 - (size_t)n % 8) % 8);
+	}
+	free(m);
+	return 0;
+}
+
+/*
+ * The objects of kind @k (semaphore sets, message queues) of this ipc
+ * namespace into @dirfd/@name: each index up to the highest in use (@max,
+ * from *_INFO) that holds one, as @one writes it.
+ */
+static int dump_objs(int dirfd, const char *name, uint32_t magic, int max,
+		     int (*one)(struct img_buf *w, int idx))
 {
 	struct img_buf w = { 0 };
-	struct seminfo si;
-	int max = semctl(0, 0, SEM_INFO, &si), idx, fd, ret = -1;
+	int idx, fd, ret = -1;
 
 	ib_u32(&w, EST_MAGIC_COMMON);
-	ib_u32(&w, UTSIPC_SEM_MAGIC);
+	ib_u32(&w, magic);
 	for (idx = 0; max >= 0 && idx <= max; idx++)
-		if (dump_sem(&w, idx))
+		if (one(&w, idx))
 			break;
 	if (max < 0 || idx <= max || w.err) {
-		pr_perror("cannot read the semaphore sets of the ipc namespace");
+		pr_perror("cannot read the objects for %s", name);
 		goto out;
 	}
-	fd = openat(dirfd, UTSIPC_IPC_SEM_IMG, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	ret = fd >= 0 && write(fd, w.b, w.len) == (ssize_t)w.len ? 0 : -1;
 	if (fd >= 0 && close(fd))
 		ret = -1;
 	if (ret)
-		pr_perror("cannot write " UTSIPC_IPC_SEM_IMG);
+		pr_perror("cannot write %s", name);
 out:
 	free(w.b);
 	return ret;
+}
+
+static int dump_sems(int dirfd)
+{
+	struct seminfo si;
+
+	return dump_objs(dirfd, UTSIPC_IPC_SEM_IMG, UTSIPC_SEM_MAGIC,
+			 semctl(0, 0, SEM_INFO, &si), dump_sem);
+}
+
+static int dump_msqs(int dirfd)
+{
+	struct msginfo mi;
+
+	return dump_objs(dirfd, UTSIPC_IPC_MSG_IMG, UTSIPC_MSG_MAGIC,
+			 msgctl(0, MSG_INFO, (struct msqid_ds *)&mi), dump_msq);
 }
 
 static int read_ipc(struct ns_state *s)
@@ -340,7 +406,8 @@ static int read_inside(pid_t root, int own, int fd, int dirfd)
 		pr_perror("uname");
 		return -1;
 	}
-	if ((own & CLONE_NEWIPC) && (read_ipc(&s) || (s.sem && dump_sems(dirfd))))
+	if ((own & CLONE_NEWIPC) &&
+	    (read_ipc(&s) || (s.sem && dump_sems(dirfd)) || (s.msg && dump_msqs(dirfd))))
 		return -1;
 	return write(fd, &s, sizeof(s)) == sizeof(s) ? 0 : -1;
 }
@@ -388,9 +455,9 @@ static int write_ipc(const struct dump_tree *tr, const struct ns_state *s)
 {
 	Est__IpcVarEntry e;
 
-	if (s->shm || s->msg || s->mq) {
-		pr_err("not supported yet: the tree's ipc namespace holds objects (%d SysV shared memory segments, %d message queues, %d POSIX message queues)",
-		       s->shm, s->msg, s->mq);
+	if (s->shm || s->mq) {
+		pr_err("not supported yet: the tree's ipc namespace holds objects (%d SysV shared memory segments, %d POSIX message queues)",
+		       s->shm, s->mq);
 		return -1;
 	}
 	utsipc_var_to_entry(&s->vars, &e);

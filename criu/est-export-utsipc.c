@@ -22,6 +22,7 @@ static const struct {
 	{ UTSIPC_UTS_IMG, CLONE_NEWUTS },
 	{ UTSIPC_IPC_VAR_IMG, CLONE_NEWIPC },
 	{ UTSIPC_IPC_SEM_IMG, CLONE_NEWIPC },	/* only with semaphore sets */
+	{ UTSIPC_IPC_MSG_IMG, CLONE_NEWIPC },	/* only with message queues */
 };
 
 int exp_utsipc(struct exp *ex)

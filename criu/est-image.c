@@ -19,6 +19,7 @@
 #include "est/fs.pb-c.h"
 #include "est/ghost-file.pb-c.h"
 #include "est/inventory.pb-c.h"
+#include "est/ipc-msg.pb-c.h"
 #include "est/ipc-sem.pb-c.h"
 #include "est/ipc-var.pb-c.h"
 #include "est/memfd.pb-c.h"
@@ -71,6 +72,7 @@ static const struct est_kind kinds[] = {
 	{ "UTSNS",       "utsns-%u.img",	 C, 0x54473203, D(utsns_entry), NULL, 1, EST_EXTRA_NONE },
 	{ "IPC_VAR",     "ipcns-var-%u.img",	 C, 0x53115007, D(ipc_var_entry), NULL, 1, EST_EXTRA_NONE },
 	{ "IPCNS_SEM",   "ipcns-sem-%u.img",	 C, 0x59573019, D(ipc_sem_entry), NULL, 0, EST_EXTRA_SEM },
+	{ "IPCNS_MSG",   "ipcns-msg-%u.img",	 C, 0x55453737, D(ipc_msg_entry), NULL, 0, EST_EXTRA_MSG },
 };
 
 const struct est_kind *est_kinds(unsigned int *n)
@@ -149,6 +151,46 @@ int est_parse_init(struct est_parser *p, const struct est_kind *kind,
 }
 
 /* How many bytes follow entry @e (already unpacked); -1 if not known. */
+int64_t est_msg_next(const uint8_t *buf, size_t len, uint64_t *mtype, uint32_t *msize)
+{
+	Est__IpcMsg *m;
+	uint32_t n;
+	int64_t ret = -1;
+
+	if (len < 4)
+		return -1;
+	n = est_le32(buf);
+	if (n > len - 4 || n > 64)
+		return -1;
+	m = est__ipc_msg__unpack(NULL, n, buf + 4);
+	if (!m)
+		return -1;
+	if (m->msize <= len - 4 - n && ((uint64_t)m->msize + 7) / 8 * 8 <= len - 4 - n) {
+		*mtype = m->mtype;
+		*msize = m->msize;
+		ret = 4 + n + ((int64_t)m->msize + 7) / 8 * 8;
+	}
+	est__ipc_msg__free_unpacked(m, NULL);
+	return ret;
+}
+
+/* The messages after a queue's entry: as many bytes as its qnum take, -1 if they do not fit. */
+static int64_t msg_len(const struct est_parser *p, const Est__IpcMsgEntry *q)
+{
+	size_t off = p->off;
+	uint64_t mtype;
+	uint32_t i, msize;
+
+	for (i = 0; i < q->qnum; i++) {
+		int64_t n = est_msg_next(p->buf + off, p->len - off, &mtype, &msize);
+
+		if (n < 0)
+			return -1;
+		off += n;
+	}
+	return (int64_t)(off - p->off);
+}
+
 static int64_t extra_len(struct est_parser *p, const struct est_entry *e)
 {
 	switch (p->kind->extra) {
@@ -166,6 +208,8 @@ static int64_t extra_len(struct est_parser *p, const struct est_entry *e)
 	case EST_EXTRA_SEM:
 		/* u16 values, padded to 8 bytes; uint32 nsems cannot overflow that */
 		return ((2 * (int64_t)((const Est__IpcSemEntry *)e->msg)->nsems) + 7) & ~7ll;
+	case EST_EXTRA_MSG:
+		return msg_len(p, (const Est__IpcMsgEntry *)e->msg);
 	case EST_EXTRA_GHOST:
 		if (e->desc == &est__ghost_chunk_entry__descriptor) {
 			uint64_t l = ((const Est__GhostChunkEntry *)e->msg)->len;

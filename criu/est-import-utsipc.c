@@ -3,7 +3,7 @@
  * root's uts_ns_id and ipc_ns_id are the tree's; every other process must
  * have the same. One that differs from the dumping criu's (root_ids) is a
  * namespace of the tree's own: its utsns-ID.img / ipcns-var-ID.img (and
- * ipcns-sem-ID.img) are checked and written into our dir under the ids
+ * ipcns-sem-ID.img, ipcns-msg-ID.img) are checked and written into our dir under the ids
  * ours uses.
  */
 #include <sched.h>
@@ -57,6 +57,17 @@ static bool criu_own(const struct imp *im, size_t k)
 	return !im->tree_ns_id[k] || (has && v == im->tree_ns_id[k]);
 }
 
+/* The ipc namespace's semaphore sets or message queues, when it has any. */
+static int objs(struct imp *im, const char *pattern, uint32_t id, const char *ours)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), pattern, id);
+	if (imp_mark(im, name))
+		return 0;
+	return utsipc_copy(im->in, name, im->out, ours);
+}
+
 int imp_utsipc(struct imp *im)
 {
 	char name[64];
@@ -68,13 +79,8 @@ int imp_utsipc(struct imp *im)
 		snprintf(name, sizeof(name), kinds[k].pattern, im->tree_ns_id[k]);
 		if (utsipc_copy(im->in, name, im->out, kinds[k].ours) || imp_mark(im, name))
 			return -1;
-		if (!k)
-			continue;
-		/* the ipc namespace's semaphore sets, when it has any */
-		snprintf(name, sizeof(name), "ipcns-sem-%u.img", im->tree_ns_id[k]);
-		if (imp_mark(im, name))
-			continue;
-		if (utsipc_copy(im->in, name, im->out, UTSIPC_IPC_SEM_IMG))
+		if (k && (objs(im, "ipcns-sem-%u.img", im->tree_ns_id[k], UTSIPC_IPC_SEM_IMG) ||
+			  objs(im, "ipcns-msg-%u.img", im->tree_ns_id[k], UTSIPC_IPC_MSG_IMG)))
 			return -1;
 	}
 	return 0;

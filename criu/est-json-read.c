@@ -1,4 +1,5 @@
 /* crit's JSON -> established images: see include/est-json.h for the rules. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "pbjson.h"
 
 #include "est/ghost-file.pb-c.h"
+#include "est/ipc-msg.pb-c.h"
 #include "est/ipc-sem.pb-c.h"
 #include "est/pagemap.pb-c.h"
 #include "est/pipe-data.pb-c.h"
@@ -415,6 +417,53 @@ static int put_sem_values(const struct wctx *w, const struct json_value *v,
 	return 0;
 }
 
+/* A number of JSON value @v that fits @max: 0, or -1. */
+static int json_uint(const struct json_value *v, uint64_t max, uint64_t *out)
+{
+	char *end;
+
+	if (!v || v->type != JSON_NUMBER || v->str[0] == '-')
+		return -1;
+	errno = 0;
+	*out = strtoull(v->str, &end, 10);
+	return errno || *end || *out > max ? -1 : 0;
+}
+
+/* A queue's messages: qnum times a {"mtype", "msize"} object and its base64 text. */
+static int put_msgs(const struct wctx *w, const struct json_value *v, const Est__IpcMsgEntry *q,
+		    const struct json_value *entry)
+{
+	static const uint8_t zero[8];
+	struct rctx c = { .src = w->src };
+	uint8_t head[4 + 32];
+	size_t i;
+
+	if (!v && !q->qnum)
+		return 0;
+	if (!v || v->type != JSON_ARRAY || v->len != 2 * (size_t)q->qnum)
+		return rerr(&c, v ? v : entry, "\"extra\" must hold %u messages: {\"mtype\", \"msize\"} and base64 text each",
+			    q->qnum);
+	for (i = 0; i < v->len; i += 2) {
+		const struct json_value *h = &v->items[i];
+		Est__IpcMsg m = EST__IPC_MSG__INIT;
+		uint64_t msize;
+		size_t n;
+
+		if (h->type != JSON_OBJECT || h->len != 2 ||
+		    json_uint(json_get(h, "mtype"), UINT64_MAX, &m.mtype) ||
+		    json_uint(json_get(h, "msize"), UINT32_MAX, &msize))
+			return rerr(&c, h, "a message must be {\"mtype\": N, \"msize\": N}");
+		m.msize = (uint32_t)msize;
+		n = protobuf_c_message_pack(&m.base, head + 4);
+		head[0] = n, head[1] = head[2] = head[3] = 0;
+		jbuf_putn(w->out, (const char *)head, 4 + n);
+		if (put_payload(w, &v->items[i + 1], m.msize, entry))
+			return -1;
+		jbuf_putn(w->out, (const char *)zero, (8 - m.msize % 8) % 8);
+	}
+	return 0;
+}
+
 static int put_extra(struct wctx *w, const ProtobufCMessage *m, const struct json_value *extra,
 		     const struct json_value *entry)
 {
@@ -431,6 +480,8 @@ static int put_extra(struct wctx *w, const ProtobufCMessage *m, const struct jso
 		return put_tcp_queues(w, extra, (const void *)m, entry);
 	case EST_EXTRA_SEM:
 		return put_sem_values(w, extra, (const void *)m, entry);
+	case EST_EXTRA_MSG:
+		return put_msgs(w, extra, (const void *)m, entry);
 	case EST_EXTRA_GHOST:
 		break;
 	}

@@ -9,6 +9,7 @@
 #include "pbjson.h"
 
 #include "est/ghost-file.pb-c.h"
+#include "est/ipc-msg.pb-c.h"
 #include "est/ipc-sem.pb-c.h"
 #include "est/pagemap.pb-c.h"
 #include "est/tcp-stream.pb-c.h"
@@ -333,6 +334,34 @@ static void print_sem_values(struct ew *w, const struct est_entry *e)
 	ew_close(w, ']', items);
 }
 
+/* A queue's messages: crit's list of {"mtype", "msize"} and base64 text, in turn. */
+static void print_msgs(struct ew *w, const struct est_entry *e)
+{
+	uint32_t i, qnum = ((const Est__IpcMsgEntry *)e->msg)->qnum, msize;
+	unsigned int items = 0, keys;
+	size_t off = 0;
+	uint64_t mtype;
+	int64_t n;
+
+	ew_open(w, '[');
+	for (i = 0; i < qnum; i++, off += n) {
+		n = est_msg_next(e->extra + off, e->extra_len - off, &mtype, &msize);
+		if (n < 0)
+			break;	/* the parser walked them: not reached */
+		keys = 0;
+		ew_item(w, &items);
+		ew_open(w, '{');
+		ew_key(w, &keys, "mtype");
+		jbuf_printf(w->jb, "%llu", (unsigned long long)mtype);
+		ew_key(w, &keys, "msize");
+		jbuf_printf(w->jb, "%u", msize);
+		ew_close(w, '}', keys);
+		ew_item(w, &items);
+		est_put_base64(w->jb, e->extra + off + (size_t)n - ((msize + 7ull) & ~7ull), msize);
+	}
+	ew_close(w, ']', items);
+}
+
 static void print_extra(struct ew *w, const struct est_kind *k, const struct est_entry *e,
 			unsigned int *n)
 {
@@ -342,6 +371,10 @@ static void print_extra(struct ew *w, const struct est_kind *k, const struct est
 	ew_key(w, n, "extra");
 	if (k->extra == EST_EXTRA_SEM) {
 		print_sem_values(w, e);
+		return;
+	}
+	if (k->extra == EST_EXTRA_MSG) {
+		print_msgs(w, e);
 		return;
 	}
 	if (k->extra != EST_EXTRA_TCP_STREAM) {

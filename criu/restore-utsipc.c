@@ -14,13 +14,16 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/ipc.h>
+#include <sys/msg.h>
 #include <sys/sem.h>
 
 #define LOG_PREFIX "restore: "
+#include "est-image.h"
 #include "log.h"
 #include "restore.h"
 #include "restore-task.h"
 
+#include "est/ipc-msg.pb-c.h"
 #include "est/ipc-sem.pb-c.h"
 #include "est/ipc-var.pb-c.h"
 #include "est/utsns.pb-c.h"
@@ -51,7 +54,8 @@ int rst_utsipc_read(int dirfd, struct rst_tree *tr)
 		utsipc_var_from_entry((const Est__IpcVarEntry *)m, &u->vars);
 		protobuf_c_message_free_unpacked(m, NULL);
 	}
-	if ((u->flags & CLONE_NEWIPC) && utsipc_load(dirfd, UTSIPC_IPC_SEM_IMG, &u->sems) < 0)
+	if ((u->flags & CLONE_NEWIPC) && (utsipc_load(dirfd, UTSIPC_IPC_SEM_IMG, &u->sems) < 0 ||
+					   utsipc_load(dirfd, UTSIPC_IPC_MSG_IMG, &u->msqs) < 0))
 		return -1;
 	if (u->flags)
 		pr_info("the root gets a new%s%s namespace", u->flags & CLONE_NEWUTS ? " uts" : "",
@@ -91,14 +95,87 @@ static void apply_ipc(const struct utsipc_vars *v)
  * kernel.sem_next_id, its creator by creating it with those effective ids,
  * then the values, the owner and the mode.
  */
+/* semget or msgget (@get) of the object @d with its creator's effective ids and its id. */
+static int get_as_creator(const Est__IpcDescEntry *d, const char *next_id, int (*get)(key_t, int, int),
+			  int nr)
+{
+	uid_t euid = geteuid();
+	gid_t egid = getegid();
+	char buf[16];
+	int id;
+
+	snprintf(buf, sizeof(buf), "%u", d->id);
+	write_sysctl(next_id, buf);
+	if (setegid(d->cgid) || seteuid(d->cuid))
+		rst_die("cannot take creator %u:%u of ipc object %u: %s", d->cuid, d->cgid,
+			d->id, strerror(errno));
+	id = get((key_t)d->key, nr, IPC_CREAT | IPC_EXCL | (int)d->mode);
+	if (seteuid(euid) || setegid(egid))
+		rst_die("cannot take back uid %u: %s", euid, strerror(errno));
+	if (id != (int)d->id)
+		rst_die("ipc object %u (key %#x) came back as %d: %s", d->id, d->key, id,
+			id < 0 ? strerror(errno) : "another id");
+	return id;
+}
+
+static int msgget3(key_t key, int nr, int flags)
+{
+	(void)nr;
+	return msgget(key, flags);
+}
+
+/*
+ * Message queue @k of @f with its messages: kernel.msgmnb and msgmax first
+ * raised to its qbytes, so that it gets that limit and every message fits
+ * (raising a queue's limit later needs CAP_SYS_RESOURCE); the dumped
+ * values are written back after.
+ */
+static void make_msq(const struct utsipc_file *f, size_t k)
+{
+	const Est__IpcMsgEntry *e = (const Est__IpcMsgEntry *)f->m[k];
+	const Est__IpcDescEntry *d = e->desc;
+	const uint8_t *x = f->extra[k];
+	struct { long mtype; char text[]; } *m = malloc(sizeof(*m) + e->qbytes + 1);
+	struct msqid_ds ds;
+	char buf[16];
+	uint32_t i, msize;
+	uint64_t mtype;
+	int id;
+
+	if (!m)
+		rst_die("out of memory for message queue %u", d->id);
+	snprintf(buf, sizeof(buf), "%u", e->qbytes);
+	write_sysctl(utsipc_var_path(IV_MSGMNB), buf);
+	write_sysctl(utsipc_var_path(IV_MSGMAX), buf);
+	id = get_as_creator(d, utsipc_var_path(IV_MSG_NEXT_ID), msgget3, 0);
+	for (i = 0; i < e->qnum; i++) {
+		int64_t n = est_msg_next(x, (size_t)(f->buf + f->len - x), &mtype, &msize);
+
+		if (n < 0)	/* walked at load: not reached */
+			rst_die("message %u of queue %u does not fit", i, d->id);
+
+		m->mtype = (long)mtype;
+		memcpy(m->text, x + n - ((msize + 7ull) & ~7ull), msize);
+		if (msgsnd(id, m, msize, IPC_NOWAIT))
+			rst_die("cannot send message %u to queue %u: %s", i, d->id, strerror(errno));
+		x += n;
+	}
+	free(m);
+	if (msgctl(id, IPC_STAT, &ds))
+		rst_die("cannot read queue %u: %s", d->id, strerror(errno));
+	ds.msg_perm.uid = d->uid;
+	ds.msg_perm.gid = d->gid;
+	ds.msg_perm.mode = (unsigned short)d->mode;
+	if (msgctl(id, IPC_SET, &ds))
+		rst_die("cannot set queue %u: %s", d->id, strerror(errno));
+}
+
+/* Semaphore set @e with its values @val, as the image says; then the owner and mode. */
 static void make_sem(const Est__IpcSemEntry *e, const uint8_t *val)
 {
 	const Est__IpcDescEntry *d = e->desc;
-	uid_t euid = geteuid();
-	gid_t egid = getegid();
 	unsigned short *v = calloc(e->nsems, sizeof(*v));
 	struct semid_ds ds;
-	char buf[16];
 	uint32_t i;
 	int id;
 
@@ -106,17 +183,7 @@ static void make_sem(const Est__IpcSemEntry *e, const uint8_t *val)
 		rst_die("out of memory for semaphore set %u", d->id);
 	for (i = 0; i < e->nsems; i++)
 		v[i] = (unsigned short)(val[2 * i] | val[2 * i + 1] << 8);
-	snprintf(buf, sizeof(buf), "%u", d->id);
-	write_sysctl("/proc/sys/kernel/sem_next_id", buf);
-	if (setegid(d->cgid) || seteuid(d->cuid))
-		rst_die("cannot take creator %u:%u of semaphore set %u: %s", d->cuid, d->cgid,
-			d->id, strerror(errno));
-	id = semget((key_t)d->key, (int)e->nsems, IPC_CREAT | IPC_EXCL | (int)d->mode);
-	if (seteuid(euid) || setegid(egid))
-		rst_die("cannot take back uid %u: %s", euid, strerror(errno));
-	if (id != (int)d->id)
-		rst_die("semaphore set %u (key %#x) came back as %d: %s", d->id, d->key, id,
-			id < 0 ? strerror(errno) : "another id");
+	id = get_as_creator(d, utsipc_var_path(IV_SEM_NEXT_ID), semget, (int)e->nsems);
 	memset(&ds, 0, sizeof(ds));
 	ds.sem_perm.uid = d->uid;
 	ds.sem_perm.gid = d->gid;
@@ -140,5 +207,7 @@ void rst_utsipc_apply(const struct rst_tree *tr)
 	/* the objects first: the sysctls then set the next ids as dumped */
 	for (i = 0; i < u->sems.nr; i++)
 		make_sem((const Est__IpcSemEntry *)u->sems.m[i], u->sems.extra[i]);
+	for (i = 0; i < u->msqs.nr; i++)
+		make_msq(&u->msqs, i);
 	apply_ipc(&u->vars);
 }

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "utsipc.h"
 
+#include "est/ipc-msg.pb-c.h"
 #include "est/ipc-sem.pb-c.h"
 #include "est/ipc-var.pb-c.h"
 #include "est/utsns.pb-c.h"
@@ -139,27 +140,67 @@ void utsipc_var_to_entry(const struct utsipc_vars *in, Est__IpcVarEntry *e)
 	e->shm_next_id = in->v[IV_SHM_NEXT_ID];
 }
 
-/* A semaphore set of @f (untrusted): sizes, mode, an id and key no other set of @f has. */
-static int sem_check(const struct utsipc_file *f, size_t i, const char *img)
+static const Est__IpcDescEntry *desc_of(const ProtobufCMessage *m)
 {
-	const Est__IpcSemEntry *e = (const Est__IpcSemEntry *)f->m[i];
+	if (m->descriptor == &est__ipc_sem_entry__descriptor)
+		return ((const Est__IpcSemEntry *)m)->desc;
+	return ((const Est__IpcMsgEntry *)m)->desc;
+}
+
+/* Object @i of @f (untrusted): its mode and id, an id and key no other object of @f has. */
+static int desc_check(const struct utsipc_file *f, size_t i, const char *img)
+{
+	const Est__IpcDescEntry *d = desc_of(f->m[i]);
 	size_t j;
 
-	if (!e->nsems || e->nsems > UTSIPC_SEM_MAX || e->desc->mode & ~0777u ||
-	    e->desc->id > INT_MAX) {
-		pr_err("%s: semaphore set %u: %u semaphores (at most %d), mode %#o or id out of range",
-		       img, e->desc->id, e->nsems, UTSIPC_SEM_MAX, e->desc->mode);
+	if (d->mode & ~0777u || d->id > INT_MAX) {
+		pr_err("%s: object %u: mode %#o or id out of range", img, d->id, d->mode);
 		return -1;
 	}
 	for (j = 0; j < i; j++) {
-		const Est__IpcDescEntry *o = ((const Est__IpcSemEntry *)f->m[j])->desc;
+		const Est__IpcDescEntry *o = desc_of(f->m[j]);
 
-		if (o->id == e->desc->id || (o->key && o->key == e->desc->key)) {
-			pr_err("%s: two semaphore sets with id %u or key %#x", img, o->id, o->key);
+		if (o->id == d->id || (o->key && o->key == d->key)) {
+			pr_err("%s: two objects with id %u or key %#x", img, o->id, o->key);
 			return -1;
 		}
 	}
 	return 0;
+}
+
+static int sem_check(const struct utsipc_file *f, size_t i, const char *img)
+{
+	const Est__IpcSemEntry *e = (const Est__IpcSemEntry *)f->m[i];
+
+	if (!e->nsems || e->nsems > UTSIPC_SEM_MAX) {
+		pr_err("%s: semaphore set %u: %u semaphores (at most %d)", img, e->desc->id,
+		       e->nsems, UTSIPC_SEM_MAX);
+		return -1;
+	}
+	return desc_check(f, i, img);
+}
+
+/* A queue's messages (the parser walked them): types a message may have, all within qbytes. */
+static int msg_check(const struct utsipc_file *f, size_t i, const char *img)
+{
+	const Est__IpcMsgEntry *e = (const Est__IpcMsgEntry *)f->m[i];
+	const uint8_t *x = f->extra[i];
+	uint64_t mtype, total = 0;
+	uint32_t k, msize;
+	int64_t n;
+
+	for (k = 0; k < e->qnum; k++, x += n) {
+		n = est_msg_next(x, f->buf + f->len - x, &mtype, &msize);
+		total += msize;
+		if (n < 0 || !mtype || mtype > LONG_MAX)
+			break;
+	}
+	if (k < e->qnum || total > e->qbytes || e->qbytes > INT_MAX) {
+		pr_err("%s: message queue %u: a message type out of range, or more than its %u bytes",
+		       img, e->desc->id, e->qbytes);
+		return -1;
+	}
+	return desc_check(f, i, img);
 }
 
 static int check_entry(const struct utsipc_file *f, size_t i, const char *name)
@@ -176,6 +217,8 @@ static int check_entry(const struct utsipc_file *f, size_t i, const char *name)
 		return utsipc_var_check((const Est__IpcVarEntry *)m, name);
 	if (m->descriptor == &est__ipc_sem_entry__descriptor)
 		return sem_check(f, i, name);
+	if (m->descriptor == &est__ipc_msg_entry__descriptor)
+		return msg_check(f, i, name);
 	pr_err("%s: not a uts or ipc namespace image", name);
 	return -1;
 }

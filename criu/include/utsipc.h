@@ -30,6 +30,8 @@
 #define UTSIPC_IPC_VAR_IMG	"ipcns-var-11.img"
 #define UTSIPC_IPC_SEM_IMG	"ipcns-sem-11.img"
 #define UTSIPC_SEM_MAGIC	0x59573019u	/* IPCNS_SEM of the format */
+#define UTSIPC_IPC_MSG_IMG	"ipcns-msg-11.img"
+#define UTSIPC_MSG_MAGIC	0x55453737u	/* IPCNS_MSG */
 
 #define UTSIPC_NAME_MAX		64	/* __NEW_UTS_LEN */
 
@@ -60,6 +62,7 @@ struct rst_utsipc {
 	char domainname[UTSIPC_NAME_MAX + 1];
 	struct utsipc_vars vars;
 	struct utsipc_file sems;	/* ipcns-sem: the semaphore sets, nr 0 when none */
+	struct utsipc_file msqs;	/* ipcns-msg: the message queues */
 };
 
 /* "/proc/sys/..." of @v */

@@ -11,8 +11,11 @@
  *           "pidns" flow of run.py: the root is pid 1, its pid in "pids")
  *   sem     two semaphore sets (a key, values, owner, creator, mode; one made
  *           through kernel.sem_next_id): the same ids, keys and values after
- *   shm, msg, mq   the tree's ipc namespace holds a SysV segment, message
- *           queue or a POSIX queue: the dump refuses
+ *   msg     two message queues (one with messages of several types, sizes 0
+ *           to 100, a qbytes below kernel.msgmnb; one empty, made by another
+ *           creator): the same ids, keys, owners, limits and messages after
+ *   shm, mq the tree's ipc namespace holds a SysV segment or a POSIX queue:
+ *           the dump refuses
  * Every object is gone with the namespace when the tree ends.
  *   child   the child unshares a uts namespace of its own: the dump refuses
  *   thread  no namespace of its own but a thread's: unshare(CLONE_NEWUTS) in
@@ -60,7 +63,8 @@ static bool with_ipc;
 static bool in_pidns;	/* the root is pid 1 of its own pid namespace: the launcher notes it */
 static bool objects;	/* a SysV object was made: it took its next id (-1 again) */
 static bool child_own;
-static bool with_sems;	/* "sem": the sets below were made */	/* the child is in a uts namespace of its own */
+static bool with_sems;	/* "sem": the sets below were made */
+static bool with_msqs;	/* "msg": the queues below were made */	/* the child is in a uts namespace of its own */
 
 static void put(const char *path, const char *value)
 {
@@ -163,6 +167,81 @@ static const char *check_sems(char *buf, size_t size)
 	return buf;
 }
 
+/* The queues of "msg": [0] through kernel.msg_next_id (5), [1] by creator 1001:1002. */
+static int msq[2];
+static struct msg_want {
+	long mtype;
+	size_t len;
+} msgs[] = { { 1, 5 }, { 2, 0 }, { 5, 100 }, { 1, 5 } };
+
+static void msg_text(size_t i, char *buf)
+{
+	size_t k;
+
+	for (k = 0; k < msgs[i].len; k++)
+		buf[k] = (char)(i * 31 + k);	/* zero bytes too */
+}
+
+static void make_msqs(void)
+{
+	struct { long mtype; char text[128]; } m;
+	struct msqid_ds ds;
+	size_t i;
+
+	with_msqs = true;
+	msq[0] = msgget(0x5eed0002, IPC_CREAT | IPC_EXCL | 0620);
+	if (msq[0] != 5 || setegid(1002) || seteuid(1001))
+		e2e_fail("msgget: %d: %m", msq[0]);
+	msq[1] = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
+	if (seteuid(0) || setegid(0) || msq[1] < 0)
+		e2e_fail("msgget as 1001: %m");
+	for (i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
+		m.mtype = msgs[i].mtype;
+		msg_text(i, m.text);
+		if (msgsnd(msq[0], &m, msgs[i].len, IPC_NOWAIT))
+			e2e_fail("msgsnd: %m");
+	}
+	if (msgctl(msq[0], IPC_STAT, &ds))
+		e2e_fail("IPC_STAT: %m");
+	ds.msg_qbytes = 4000;
+	ds.msg_perm.uid = 1005;
+	if (msgctl(msq[0], IPC_SET, &ds) || msgctl(msq[1], IPC_STAT, &ds))
+		e2e_fail("IPC_SET: %m");
+	ds.msg_perm.uid = 1003;
+	ds.msg_perm.gid = 1004;
+	if (msgctl(msq[1], IPC_SET, &ds))
+		e2e_fail("IPC_SET: %m");
+}
+
+static const char *check_msqs(char *buf, size_t size)
+{
+	struct { long mtype; char text[128]; } m;
+	struct msqid_ds a, b;
+	char want[128];
+	size_t i;
+
+	if (!with_msqs || buf[0])
+		return buf;
+	if (msgctl(msq[0], IPC_STAT, &a) || msgctl(msq[1], IPC_STAT, &b))
+		return snprintf(buf, size, "queues %d %d: %m", msq[0], msq[1]), buf;
+	if (a.msg_perm.__key != 0x5eed0002 || a.msg_perm.uid != 1005 || a.msg_perm.cuid ||
+	    (a.msg_perm.mode & 0777) != 0620 || a.msg_qbytes != 4000 || a.msg_qnum != 4 ||
+	    b.msg_perm.__key || b.msg_perm.uid != 1003 || b.msg_perm.gid != 1004 ||
+	    b.msg_perm.cuid != 1001 || b.msg_perm.cgid != 1002 || b.msg_qnum)
+		return snprintf(buf, size, "queues: key %#x uid %u mode %#o qbytes %lu qnum %lu; %u:%u %u:%u %lu",
+				a.msg_perm.__key, a.msg_perm.uid, a.msg_perm.mode, a.msg_qbytes,
+				a.msg_qnum, b.msg_perm.uid, b.msg_perm.gid, b.msg_perm.cuid,
+				b.msg_perm.cgid, b.msg_qnum), buf;
+	for (i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
+		ssize_t n = msgrcv(msq[0], &m, sizeof(m.text), (long)i, MSG_COPY | IPC_NOWAIT);
+
+		msg_text(i, want);
+		if (n != (ssize_t)msgs[i].len || m.mtype != msgs[i].mtype || memcmp(m.text, want, msgs[i].len))
+			return snprintf(buf, size, "message %zu: %zd bytes, type %ld", i, n, m.mtype), buf;
+	}
+	return buf;
+}
+
 /* What the root and its child check after the restore: "" if all is right. */
 static const char *check_state(char *buf, size_t size)
 {
@@ -179,7 +258,8 @@ static const char *check_state(char *buf, size_t size)
 	for (i = 0; with_ipc && !buf[0] && i < sizeof(sysctls) / sizeof(sysctls[0]); i++)
 		if (!objects || !strstr(sysctls[i].path, "next_id"))
 			check_one(sysctls[i].path, sysctls[i].value, buf, size);
-	return check_sems(buf, size);
+	check_sems(buf, size);
+	return check_msqs(buf, size);
 }
 
 static void setup(const char *mode)
@@ -194,10 +274,10 @@ static void setup(const char *mode)
 	id = 0;
 	if (!strcmp(mode, "sem"))
 		make_sems();
+	else if (!strcmp(mode, "msg"))
+		make_msqs();
 	else if (!strcmp(mode, "shm"))
 		id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
-	else if (!strcmp(mode, "msg"))
-		id = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
 	else if (!strcmp(mode, "mq"))
 		id = mq_open("/criu-utsipc", O_CREAT | O_RDWR | O_CLOEXEC, 0600, NULL);
 	if (id < 0)

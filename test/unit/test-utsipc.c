@@ -10,6 +10,7 @@
 #include "unit.h"
 #include "utsipc.h"
 
+#include "est/ipc-msg.pb-c.h"
 #include "est/ipc-sem.pb-c.h"
 #include "est/ipc-var.pb-c.h"
 #include "est/utsns.pb-c.h"
@@ -201,7 +202,66 @@ static int test_sems(void)
 	return 0;
 }
 
+/* An ipcns-msg image of one queue (qbytes) holding messages of @types, sizes 3, 9, ... */
+static int put_msq(int dir, uint32_t qbytes, const uint64_t *types, uint32_t n, uint32_t qnum)
+{
+	Est__IpcDescEntry d = EST__IPC_DESC_ENTRY__INIT;
+	Est__IpcMsgEntry e = EST__IPC_MSG_ENTRY__INIT;
+	uint8_t buf[1024];
+	size_t len = 8, m;
+	uint32_t i;
+
+	memcpy(buf, (uint8_t[]){ 0x19, 0x43, 0x56, 0x54, 0x37, 0x37, 0x45, 0x55 }, 8);
+	d.id = 5, d.mode = 0600;
+	e.desc = &d;
+	e.qbytes = qbytes;
+	e.qnum = qnum;
+	m = protobuf_c_message_pack(&e.base, buf + len + 4);
+	buf[len] = (uint8_t)m, buf[len + 1] = buf[len + 2] = buf[len + 3] = 0;
+	len += 4 + m;
+	for (i = 0; i < n; i++) {
+		Est__IpcMsg h = EST__IPC_MSG__INIT;
+
+		h.mtype = types[i];
+		h.msize = 3 + 6 * i;
+		m = protobuf_c_message_pack(&h.base, buf + len + 4);
+		buf[len] = (uint8_t)m, buf[len + 1] = buf[len + 2] = buf[len + 3] = 0;
+		len += 4 + m;
+		memset(buf + len, 'a' + (int)i, (h.msize + 7) / 8 * 8);
+		len += (h.msize + 7) / 8 * 8;
+	}
+	return put(dir, UTSIPC_IPC_MSG_IMG, buf, len);
+}
+
+static int test_msqs(void)
+{
+	static const uint64_t ok[] = { 1, 2, 0x7fffffffffffffffull };
+	static const uint64_t zero[] = { 1, 0 }, big[] = { 0x8000000000000000ull };
+	int dir = unit_fresh_dir("utsipc");
+	struct utsipc_file f;
+	uint64_t mtype;
+	uint32_t msize;
+
+	CHECK(put_msq(dir, 100, ok, 3, 3) == 0);
+	CHECK(utsipc_load(dir, UTSIPC_IPC_MSG_IMG, &f) == 1 && f.nr == 1);
+	CHECK(est_msg_next(f.extra[0], f.buf + f.len - f.extra[0], &mtype, &msize) == 4 + 4 + 8);
+	CHECK(mtype == 1 && msize == 3 && f.extra[0][8] == 'a');
+	utsipc_file_release(&f);
+	CHECK(put_msq(dir, 100, ok, 3, 4) == 0);	/* qnum says one more */
+	CHECK(utsipc_load(dir, UTSIPC_IPC_MSG_IMG, &f) == -1);
+	CHECK(put_msq(dir, 100, ok, 3, 2) == 0);	/* one message too many: data after */
+	CHECK(utsipc_load(dir, UTSIPC_IPC_MSG_IMG, &f) == -1);
+	CHECK(put_msq(dir, 20, ok, 3, 3) == 0);		/* 3 + 9 + 15 bytes over qbytes */
+	CHECK(utsipc_load(dir, UTSIPC_IPC_MSG_IMG, &f) == -1);
+	CHECK(put_msq(dir, 100, zero, 2, 2) == 0);	/* type 0 cannot be sent */
+	CHECK(utsipc_load(dir, UTSIPC_IPC_MSG_IMG, &f) == -1);
+	CHECK(put_msq(dir, 100, big, 1, 1) == 0);	/* over LONG_MAX */
+	CHECK(utsipc_load(dir, UTSIPC_IPC_MSG_IMG, &f) == -1);
+	return 0;
+}
+
 static const struct unit_case cases[] = {
+	{ "message queues: messages, types, qbytes", test_msqs },
 	{ "semaphore sets: values, ids, keys, sizes", test_sems },
 	{ "ipc sysctls: image round trip", test_var_round_trip },
 	{ "ipc sysctls: out of range, missing", test_var_refused },
