@@ -21,6 +21,7 @@
 #include "est/inventory.pb-c.h"
 #include "est/ipc-msg.pb-c.h"
 #include "est/ipc-sem.pb-c.h"
+#include "est/ipc-shm.pb-c.h"
 #include "est/ipc-var.pb-c.h"
 #include "est/memfd.pb-c.h"
 #include "est/mm.pb-c.h"
@@ -73,6 +74,7 @@ static const struct est_kind kinds[] = {
 	{ "IPC_VAR",     "ipcns-var-%u.img",	 C, 0x53115007, D(ipc_var_entry), NULL, 1, EST_EXTRA_NONE },
 	{ "IPCNS_SEM",   "ipcns-sem-%u.img",	 C, 0x59573019, D(ipc_sem_entry), NULL, 0, EST_EXTRA_SEM },
 	{ "IPCNS_MSG",   "ipcns-msg-%u.img",	 C, 0x55453737, D(ipc_msg_entry), NULL, 0, EST_EXTRA_MSG },
+	{ "IPCNS_SHM",   "ipcns-shm-%u.img",	 C, 0x46283044, D(ipc_shm_entry), NULL, 0, EST_EXTRA_SHM },
 };
 
 const struct est_kind *est_kinds(unsigned int *n)
@@ -210,6 +212,13 @@ static int64_t extra_len(struct est_parser *p, const struct est_entry *e)
 		return ((2 * (int64_t)((const Est__IpcSemEntry *)e->msg)->nsems) + 7) & ~7ll;
 	case EST_EXTRA_MSG:
 		return msg_len(p, (const Est__IpcMsgEntry *)e->msg);
+	case EST_EXTRA_SHM: {
+		const Est__IpcShmEntry *m = (const void *)e->msg;
+
+		if (m->has_in_pagemaps && m->in_pagemaps)
+			return 0;
+		return m->size > INT64_MAX - 3 ? -1 : (int64_t)((m->size + 3) & ~3ull);
+	}
 	case EST_EXTRA_GHOST:
 		if (e->desc == &est__ghost_chunk_entry__descriptor) {
 			uint64_t l = ((const Est__GhostChunkEntry *)e->msg)->len;

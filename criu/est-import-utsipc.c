@@ -57,7 +57,11 @@ static bool criu_own(const struct imp *im, size_t k)
 	return !im->tree_ns_id[k] || (has && v == im->tree_ns_id[k]);
 }
 
-/* The ipc namespace's semaphore sets or message queues, when it has any. */
+/*
+ * The ipc namespace's semaphore sets, message queues or shared memory
+ * segments, when there is such a file (the established tool writes one of
+ * each, empty or not): any segment is refused (utsipc.c).
+ */
 static int objs(struct imp *im, const char *pattern, uint32_t id, const char *ours)
 {
 	char name[64];
@@ -80,7 +84,8 @@ int imp_utsipc(struct imp *im)
 		if (utsipc_copy(im->in, name, im->out, kinds[k].ours) || imp_mark(im, name))
 			return -1;
 		if (k && (objs(im, "ipcns-sem-%u.img", im->tree_ns_id[k], UTSIPC_IPC_SEM_IMG) ||
-			  objs(im, "ipcns-msg-%u.img", im->tree_ns_id[k], UTSIPC_IPC_MSG_IMG)))
+			  objs(im, "ipcns-msg-%u.img", im->tree_ns_id[k], UTSIPC_IPC_MSG_IMG) ||
+			  objs(im, "ipcns-shm-%u.img", im->tree_ns_id[k], UTSIPC_IPC_SHM_IMG)))
 			return -1;
 	}
 	return 0;

@@ -14,6 +14,7 @@
 #include "est/ghost-file.pb-c.h"
 #include "est/ipc-msg.pb-c.h"
 #include "est/ipc-sem.pb-c.h"
+#include "est/ipc-shm.pb-c.h"
 #include "est/pagemap.pb-c.h"
 #include "est/pipe-data.pb-c.h"
 #include "est/sk-packet.pb-c.h"
@@ -464,6 +465,20 @@ static int put_msgs(const struct wctx *w, const struct json_value *v, const Est_
 	return 0;
 }
 
+/* A SysV segment's bytes (base64), padded to 4; none when they are in pagemaps. */
+static int put_shm(const struct wctx *w, const struct json_value *v, const Est__IpcShmEntry *e,
+		   const struct json_value *entry)
+{
+	static const uint8_t zero[4];
+
+	if (e->has_in_pagemaps && e->in_pagemaps)
+		return put_payload(w, v, 0, entry);
+	if (put_payload(w, v, e->size, entry))
+		return -1;
+	jbuf_putn(w->out, (const char *)zero, (4 - e->size % 4) % 4);
+	return 0;
+}
+
 static int put_extra(struct wctx *w, const ProtobufCMessage *m, const struct json_value *extra,
 		     const struct json_value *entry)
 {
@@ -482,6 +497,8 @@ static int put_extra(struct wctx *w, const ProtobufCMessage *m, const struct jso
 		return put_sem_values(w, extra, (const void *)m, entry);
 	case EST_EXTRA_MSG:
 		return put_msgs(w, extra, (const void *)m, entry);
+	case EST_EXTRA_SHM:
+		return put_shm(w, extra, (const void *)m, entry);
 	case EST_EXTRA_GHOST:
 		break;
 	}

@@ -11,6 +11,7 @@
 #include "est/ghost-file.pb-c.h"
 #include "est/ipc-msg.pb-c.h"
 #include "est/ipc-sem.pb-c.h"
+#include "est/ipc-shm.pb-c.h"
 #include "est/pagemap.pb-c.h"
 #include "est/tcp-stream.pb-c.h"
 
@@ -375,6 +376,10 @@ static void print_extra(struct ew *w, const struct est_kind *k, const struct est
 	}
 	if (k->extra == EST_EXTRA_MSG) {
 		print_msgs(w, e);
+		return;
+	}
+	if (k->extra == EST_EXTRA_SHM) {	/* crit shows the size bytes, not the padding */
+		est_put_base64(w->jb, e->extra, e->extra_len ? ((const Est__IpcShmEntry *)e->msg)->size : 0);
 		return;
 	}
 	if (k->extra != EST_EXTRA_TCP_STREAM) {

@@ -82,6 +82,7 @@ enum est_extra {
 	EST_EXTRA_GHOST,	/* rest of file, or ghost_chunk_entry.len */
 	EST_EXTRA_SEM,		/* ipc_sem_entry.nsems u16 values, padded to 8 bytes */
 	EST_EXTRA_MSG,		/* ipc_msg_entry.qnum messages (est_msg_next) */
+	EST_EXTRA_SHM,		/* ipc_shm_entry.size bytes padded to 4, none if in_pagemaps */
 };
 
 /*

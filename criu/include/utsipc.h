@@ -32,6 +32,7 @@
 #define UTSIPC_SEM_MAGIC	0x59573019u	/* IPCNS_SEM of the format */
 #define UTSIPC_IPC_MSG_IMG	"ipcns-msg-11.img"
 #define UTSIPC_MSG_MAGIC	0x55453737u	/* IPCNS_MSG */
+#define UTSIPC_IPC_SHM_IMG	"ipcns-shm-11.img"	/* only ever empty: segments are refused */
 
 #define UTSIPC_NAME_MAX		64	/* __NEW_UTS_LEN */
 

@@ -260,7 +260,36 @@ static int test_msqs(void)
 	return 0;
 }
 
+/* The established tool writes ipcns-sem/msg/shm even without objects: empty, accepted; a segment: refused. */
+static int test_empty_and_shm(void)
+{
+	static const uint8_t sem0[] = { 0x19, 0x43, 0x56, 0x54, 0x19, 0x30, 0x57, 0x59 };
+	static const uint8_t shm0[] = { 0x19, 0x43, 0x56, 0x54, 0x44, 0x30, 0x28, 0x46 };
+	/* one segment: desc { all 0 but mode 0600 }, size 4, then its 4 bytes */
+	static const uint8_t shm1[] = { 0x19, 0x43, 0x56, 0x54, 0x44, 0x30, 0x28, 0x46, 19, 0, 0, 0,
+					0x0a, 15, 0x08, 0, 0x10, 0, 0x18, 0, 0x20, 0, 0x28, 0,
+					0x30, 0x80, 0x03, 0x38, 0, 0x10, 4, 1, 2, 3, 4 };
+	int dir = unit_fresh_dir("utsipc");
+	struct utsipc_file f;
+	ProtobufCMessage *m;
+
+	CHECK(put(dir, UTSIPC_IPC_SEM_IMG, sem0, sizeof(sem0)) == 0);
+	CHECK(utsipc_load(dir, UTSIPC_IPC_SEM_IMG, &f) == 1 && f.nr == 0);
+	utsipc_file_release(&f);
+	CHECK(put(dir, UTSIPC_IPC_SHM_IMG, shm0, sizeof(shm0)) == 0);
+	CHECK(utsipc_load(dir, UTSIPC_IPC_SHM_IMG, &f) == 1 && f.nr == 0);
+	utsipc_file_release(&f);
+	CHECK(put(dir, UTSIPC_IPC_SHM_IMG, shm1, sizeof(shm1)) == 0);
+	CHECK(utsipc_load(dir, UTSIPC_IPC_SHM_IMG, &f) == -1);
+	CHECK(put(dir, UTSIPC_IPC_SHM_IMG, shm1, sizeof(shm1) - 1) == 0);	/* bytes cut */
+	CHECK(utsipc_load(dir, UTSIPC_IPC_SHM_IMG, &f) == -1);
+	CHECK(put(dir, UTSIPC_UTS_IMG, sem0, 4) == 0 && put(dir, "utsns-2.img", shm0, 0) == 0);
+	CHECK(utsipc_read(dir, "utsns-2.img", &m) == -1);	/* uts needs its entry */
+	return 0;
+}
+
 static const struct unit_case cases[] = {
+	{ "ipc objects: empty files, shared memory refused", test_empty_and_shm },
 	{ "message queues: messages, types, qbytes", test_msqs },
 	{ "semaphore sets: values, ids, keys, sizes", test_sems },
 	{ "ipc sysctls: image round trip", test_var_round_trip },
