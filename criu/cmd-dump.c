@@ -113,9 +113,9 @@ static void compel_log(enum compel_log_level lvl, const char *file, int line, co
 
 /*
  * @pid is in criu's namespaces, all of them (criu's are read once per dump),
- * but for a tree's own pid namespace (dump-pidns.c checked it).
+ * but for a tree's own pid, uts or ipc namespace (dump-pidns.c, dump-utsipc.c).
  */
-static int check_namespaces(pid_t pid, bool own_pidns, bool own_netns)
+static int check_namespaces(pid_t pid, const struct dump_tree *tr)
 {
 	static const char *ns[] = { "pid", "mount", "net", "ipc", "uts", "user", "cgroup", "time" };
 	static const char *link[] = { "pid", "mnt", "net", "ipc", "uts", "user", "cgroup", "time" };
@@ -131,12 +131,14 @@ static int check_namespaces(pid_t pid, bool own_pidns, bool own_netns)
 			self_ns[i].st_ino = 0;
 	}
 	self_ns_read = true;
-	for (i = own_pidns ? 1 : 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+	for (i = tr->pidns ? 1 : 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
 		char a[64];
 		struct stat sa;
 
+		if (dump_utsipc_own(tr, link[i]))
+			continue;	/* the tree's own: dump-utsipc.c checked it */
 		snprintf(a, sizeof(a), "/proc/%d/ns/%s", pid, link[i]);
-		if (own_netns && !strcmp(link[i], "net"))
+		if (tr->netns && !strcmp(link[i], "net"))
 			continue;	/* dump_netns_check() checked it */
 		if (!self_ns[i].st_ino || stat(a, &sa))
 			continue;	/* namespace kind not built into this kernel */
@@ -158,7 +160,7 @@ static int check_task(struct dump_task *t)
 		pr_err("%d is a thread of %d, not a process", t->pid, t->st.tgid);
 		return -1;
 	}
-	return check_namespaces(t->pid, t->tree->pidns, t->tree->netns) || dump_check_threads(t);
+	return check_namespaces(t->pid, t->tree) || dump_check_threads(t);
 }
 
 static int write_one(int dirfd, enum img_kind kind, unsigned int id, const ProtobufCMessage *m)
@@ -534,8 +536,7 @@ int cmd_dump(struct cr_options *o)
 	tr.stats.freezing_us = t_frozen - t_start;
 	dump_phase(&tr.stats, "seize");
 	if (dump_fault(o, "after-seize") || dump_pidns_check(&tr) || dump_netns_check(&tr) ||
-	    dump_tree_check_ids(&tr) ||
-	    dump_check_fd_tables(&tr))
+	    dump_utsipc(&tr) || dump_tree_check_ids(&tr) || dump_check_fd_tables(&tr))
 		goto fail;
 	dump_phase(&tr.stats, "check");
 	/* the tree frozen, no socket read yet: net-lock.md */

@@ -263,7 +263,7 @@ static void fill_ids(Est__TaskKobjIdsEntry *e, uint32_t id, uint32_t files_id)
 	est__task_kobj_ids_entry__init(e);
 	e->vm_id = e->fs_id = e->sighand_id = id;
 	e->files_id = files_id;
-	/* the dump refuses a process outside criu's namespaces but for a tree's pid namespace */
+	/* criu's namespaces; a tree's own pid, uts, ipc ones are set by the caller */
 	e->has_pid_ns_id = e->has_net_ns_id = e->has_ipc_ns_id = e->has_uts_ns_id = true;
 	e->has_mnt_ns_id = e->has_user_ns_id = e->has_cgroup_ns_id = e->has_time_ns_id = true;
 	e->pid_ns_id = 1, e->net_ns_id = 2, e->ipc_ns_id = 3, e->uts_ns_id = 4;
@@ -316,6 +316,7 @@ static int write_ids_fs(struct exp *ex, struct exp_proc *p)
 	if (ex->inv->has_root_pid_ns && ex->inv->root_pid_ns)
 		ids.pid_ns_id = EXP_TREE_PID_NS_ID;
 	ids.net_ns_id = ex->net_ns_id;
+	exp_utsipc_ids(ex, &ids);
 	snprintf(name, sizeof(name), "ids-%u.img", p->ps->pid);
 	exp_img_open(&w, name);
 	exp_img_add(&w, &ids.base, NULL, 0);
@@ -512,8 +513,8 @@ static int convert(struct exp *ex)
 {
 	size_t i;
 
-	if (list_dir(ex) || read_inventory(ex) || read_procs(ex) || exp_netns(ex) || exp_shm_read(ex) ||
-	    exp_files(ex))
+	if (list_dir(ex) || read_inventory(ex) || read_procs(ex) || exp_netns(ex) || exp_utsipc(ex) ||
+	    exp_shm_read(ex) || exp_files(ex))
 		return -1;
 	for (i = 0; i < ex->nr_procs; i++) {
 		struct exp_proc *p = &ex->procs[i];

@@ -1,10 +1,12 @@
 /* The established image format: kind table and framing, see include/est-image.h. */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #define LOG_PREFIX "est-image: "
 #include "est-image.h"
@@ -18,6 +20,10 @@
 #include "est/fs.pb-c.h"
 #include "est/ghost-file.pb-c.h"
 #include "est/inventory.pb-c.h"
+#include "est/ipc-msg.pb-c.h"
+#include "est/ipc-sem.pb-c.h"
+#include "est/ipc-shm.pb-c.h"
+#include "est/ipc-var.pb-c.h"
 #include "est/memfd.pb-c.h"
 #include "est/mm.pb-c.h"
 #include "est/netdev.pb-c.h"
@@ -31,6 +37,7 @@
 #include "est/tcp-stream.pb-c.h"
 #include "est/timens.pb-c.h"
 #include "est/tty.pb-c.h"
+#include "est/utsns.pb-c.h"
 
 #define C	EST_MAGIC_COMMON
 #define S	EST_MAGIC_SERVICE
@@ -71,6 +78,12 @@ static const struct est_kind kinds[] = {
 	{ "route",       "route-%u.img",	 0, 0, NULL, NULL, 0, EST_EXTRA_NONE },
 	{ "route6",      "route6-%u.img",	 0, 0, NULL, NULL, 0, EST_EXTRA_NONE },
 	{ "CGROUP",      "cgroup.img",		 C, 0x59383330, D(cgroup_entry), NULL, 1, EST_EXTRA_NONE },
+	/* appended: the fuzz seeds name kinds by their index here */
+	{ "UTSNS",       "utsns-%u.img",	 C, 0x54473203, D(utsns_entry), NULL, 1, EST_EXTRA_NONE },
+	{ "IPC_VAR",     "ipcns-var-%u.img",	 C, 0x53115007, D(ipc_var_entry), NULL, 1, EST_EXTRA_NONE },
+	{ "IPCNS_SEM",   "ipcns-sem-%u.img",	 C, 0x59573019, D(ipc_sem_entry), NULL, 0, EST_EXTRA_SEM },
+	{ "IPCNS_MSG",   "ipcns-msg-%u.img",	 C, 0x55453737, D(ipc_msg_entry), NULL, 0, EST_EXTRA_MSG },
+	{ "IPCNS_SHM",   "ipcns-shm-%u.img",	 C, 0x46283044, D(ipc_shm_entry), NULL, 0, EST_EXTRA_SHM },
 };
 
 const struct est_kind *est_kinds(unsigned int *n)
@@ -149,6 +162,46 @@ int est_parse_init(struct est_parser *p, const struct est_kind *kind,
 }
 
 /* How many bytes follow entry @e (already unpacked); -1 if not known. */
+int64_t est_msg_next(const uint8_t *buf, size_t len, uint64_t *mtype, uint32_t *msize)
+{
+	Est__IpcMsg *m;
+	uint32_t n;
+	int64_t ret = -1;
+
+	if (len < 4)
+		return -1;
+	n = est_le32(buf);
+	if (n > len - 4 || n > 64)
+		return -1;
+	m = est__ipc_msg__unpack(NULL, n, buf + 4);
+	if (!m)
+		return -1;
+	if (m->msize <= len - 4 - n && ((uint64_t)m->msize + 7) / 8 * 8 <= len - 4 - n) {
+		*mtype = m->mtype;
+		*msize = m->msize;
+		ret = 4 + n + ((int64_t)m->msize + 7) / 8 * 8;
+	}
+	est__ipc_msg__free_unpacked(m, NULL);
+	return ret;
+}
+
+/* The messages after a queue's entry: as many bytes as its qnum take, -1 if they do not fit. */
+static int64_t msg_len(const struct est_parser *p, const Est__IpcMsgEntry *q)
+{
+	size_t off = p->off;
+	uint64_t mtype;
+	uint32_t i, msize;
+
+	for (i = 0; i < q->qnum; i++) {
+		int64_t n = est_msg_next(p->buf + off, p->len - off, &mtype, &msize);
+
+		if (n < 0)
+			return -1;
+		off += n;
+	}
+	return (int64_t)(off - p->off);
+}
+
 static int64_t extra_len(struct est_parser *p, const struct est_entry *e)
 {
 	switch (p->kind->extra) {
@@ -162,6 +215,18 @@ static int64_t extra_len(struct est_parser *p, const struct est_entry *e)
 		const Est__TcpStreamEntry *t = (const void *)e->msg;
 
 		return (int64_t)t->inq_len + t->outq_len;
+	}
+	case EST_EXTRA_SEM:
+		/* u16 values, padded to 8 bytes; uint32 nsems cannot overflow that */
+		return ((2 * (int64_t)((const Est__IpcSemEntry *)e->msg)->nsems) + 7) & ~7ll;
+	case EST_EXTRA_MSG:
+		return msg_len(p, (const Est__IpcMsgEntry *)e->msg);
+	case EST_EXTRA_SHM: {
+		const Est__IpcShmEntry *m = (const void *)e->msg;
+
+		if (m->has_in_pagemaps && m->in_pagemaps)
+			return 0;
+		return m->size > INT64_MAX - 3 ? -1 : (int64_t)((m->size + 3) & ~3ull);
 	}
 	case EST_EXTRA_GHOST:
 		if (e->desc == &est__ghost_chunk_entry__descriptor) {
@@ -305,6 +370,54 @@ int est_sk_default_opt(int family, int type, int proto, int level, int name)
 int est_sk_default_buf(int family, int type, int proto, int name)
 {
 	return est_sk_default_opt(family, type, proto, SOL_SOCKET, name);
+}
+
+int est_load_file(int dirfd, const char *name, size_t max, uint8_t **buf, size_t *len)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	size_t done = 0;
+	ssize_t n;
+
+	*buf = NULL;
+	if (fd < 0 || fstat(fd, &st)) {
+		pr_perror("can't open %s", name);
+		goto err;
+	}
+	if ((unsigned long long)st.st_size > max) {
+		pr_err("%s: %lld bytes, more than is read of it", name, (long long)st.st_size);
+		goto err;
+	}
+	*buf = malloc(st.st_size + 1);
+	if (!*buf) {
+		pr_err("out of memory");
+		goto err;
+	}
+	while (done < (size_t)st.st_size + 1) {
+		n = read(fd, *buf + done, st.st_size + 1 - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			pr_perror("can't read %s", name);
+			goto err;
+		}
+		if (!n)
+			break;
+		done += n;
+	}
+	if (done > (size_t)st.st_size) {
+		pr_err("%s grew while it was read", name);
+		goto err;
+	}
+	*len = done;
+	close(fd);
+	return 0;
+err:
+	free(*buf);
+	*buf = NULL;
+	if (fd >= 0)
+		close(fd);
+	return -1;
 }
 
 static void put_le32(uint8_t *p, uint32_t v)

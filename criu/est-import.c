@@ -253,7 +253,8 @@ static bool tree_pid_ns(struct imp *im, const Est__TaskKobjIdsEntry *t, const ch
 
 /*
  * Namespace ids: ours restores in criu's own namespaces, so all must be
- * the dumping criu's (root_ids), but for the tree's own pid namespace.
+ * the dumping criu's (root_ids), but for the tree's own pid, uts and ipc
+ * namespaces.
  */
 static int check_ns_ids(struct imp *im, const Est__TaskKobjIdsEntry *t, const char *img)
 {
@@ -268,12 +269,18 @@ static int check_ns_ids(struct imp *im, const Est__TaskKobjIdsEntry *t, const ch
 
 	if (!tree_pid_ns(im, t, img))
 		return -1;
-	for (i = 1; i < sizeof(ns) / sizeof(ns[0]); i++)
-		if (ns[i].th != ns[i].rh || ns[i].tv != (i == 1 ? im->tree_net_ns_id : ns[i].rv)) {
+	for (i = 1; i < sizeof(ns) / sizeof(ns[0]); i++) {
+		int own = imp_utsipc_ns(im, ns[i].n, ns[i].th, ns[i].tv, img);
+
+		if (own < 0)
+			return -1;
+		if (!own && (ns[i].th != ns[i].rh ||
+			     ns[i].tv != (i == 1 ? im->tree_net_ns_id : ns[i].rv))) {
 			pr_err("not supported yet: %s: %s differs from the dumping criu's (a namespace of its own)",
 			       img, ns[i].n);
 			return -1;
 		}
+	}
 	return 0;
 }
 
@@ -620,8 +627,8 @@ static int convert(struct imp *im)
 		if (p->ids && (imp_mm(im, p) || imp_fdinfo(im, p)))
 			return -1;
 	}
-	if (imp_locks_read(im) || imp_ghosts(im) || imp_ttys(im) || imp_memfds(im) ||
-	    imp_shm_write(im) || imp_files_write(im) || write_pstree(im) ||
+	if (imp_utsipc(im) || imp_locks_read(im) || imp_ghosts(im) || imp_ttys(im) ||
+	    imp_memfds(im) || imp_shm_write(im) || imp_files_write(im) || write_pstree(im) ||
 	    imp_cgroup(im, &cg) || write_inventory(im) || apply_xt(im))
 		return -1;
 	return check_leftovers(im);

@@ -1,4 +1,5 @@
 /* crit's JSON -> established images: see include/est-json.h for the rules. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,9 @@
 #include "pbjson.h"
 
 #include "est/ghost-file.pb-c.h"
+#include "est/ipc-msg.pb-c.h"
+#include "est/ipc-sem.pb-c.h"
+#include "est/ipc-shm.pb-c.h"
 #include "est/pagemap.pb-c.h"
 #include "est/pipe-data.pb-c.h"
 #include "est/sk-packet.pb-c.h"
@@ -386,6 +390,95 @@ static int put_tcp_queues(const struct wctx *w, const struct json_value *v,
 	       put_payload(w, json_get(v, "outq"), t->outq_len, entry);
 }
 
+/* A semaphore set's values: a list of nsems integers 0..65535, then the zero padding. */
+static int put_sem_values(const struct wctx *w, const struct json_value *v,
+			  const Est__IpcSemEntry *e, const struct json_value *entry)
+{
+	static const uint8_t zero[8];
+	struct rctx c = { .src = w->src };
+	size_t i;
+
+	if (!v)
+		return rerr(&c, entry, "missing \"extra\": the values of %u semaphores", e->nsems);
+	if (v->type != JSON_ARRAY || v->len != e->nsems)
+		return rerr(&c, v, "\"extra\" must be a list of the %u semaphores' values", e->nsems);
+	for (i = 0; i < v->len; i++) {
+		const struct json_value *x = &v->items[i];
+		char *end;
+		unsigned long n;
+
+		if (x->type != JSON_NUMBER || x->str[0] == '-')
+			return rerr(&c, x, "a semaphore's value must be an integer 0..65535");
+		n = strtoul(x->str, &end, 10);
+		if (*end || n > 65535)
+			return rerr(&c, x, "a semaphore's value must be an integer 0..65535");
+		jbuf_putn(w->out, (const char *)(uint8_t[]){ n & 0xff, n >> 8 }, 2);
+	}
+	jbuf_putn(w->out, (const char *)zero, (8 - (2 * v->len) % 8) % 8);
+	return 0;
+}
+
+/* A number of JSON value @v that fits @max: 0, or -1. */
+static int json_uint(const struct json_value *v, uint64_t max, uint64_t *out)
+{
+	char *end;
+
+	if (!v || v->type != JSON_NUMBER || v->str[0] == '-')
+		return -1;
+	errno = 0;
+	*out = strtoull(v->str, &end, 10);
+	return errno || *end || *out > max ? -1 : 0;
+}
+
+/* A queue's messages: qnum times a {"mtype", "msize"} object and its base64 text. */
+static int put_msgs(const struct wctx *w, const struct json_value *v, const Est__IpcMsgEntry *q,
+		    const struct json_value *entry)
+{
+	static const uint8_t zero[8];
+	struct rctx c = { .src = w->src };
+	uint8_t head[4 + 32];
+	size_t i;
+
+	if (!v && !q->qnum)
+		return 0;
+	if (!v || v->type != JSON_ARRAY || v->len != 2 * (size_t)q->qnum)
+		return rerr(&c, v ? v : entry, "\"extra\" must hold %u messages: {\"mtype\", \"msize\"} and base64 text each",
+			    q->qnum);
+	for (i = 0; i < v->len; i += 2) {
+		const struct json_value *h = &v->items[i];
+		Est__IpcMsg m = EST__IPC_MSG__INIT;
+		uint64_t msize;
+		size_t n;
+
+		if (h->type != JSON_OBJECT || h->len != 2 ||
+		    json_uint(json_get(h, "mtype"), UINT64_MAX, &m.mtype) ||
+		    json_uint(json_get(h, "msize"), UINT32_MAX, &msize))
+			return rerr(&c, h, "a message must be {\"mtype\": N, \"msize\": N}");
+		m.msize = (uint32_t)msize;
+		n = protobuf_c_message_pack(&m.base, head + 4);
+		head[0] = n, head[1] = head[2] = head[3] = 0;
+		jbuf_putn(w->out, (const char *)head, 4 + n);
+		if (put_payload(w, &v->items[i + 1], m.msize, entry))
+			return -1;
+		jbuf_putn(w->out, (const char *)zero, (8 - m.msize % 8) % 8);
+	}
+	return 0;
+}
+
+/* A SysV segment's bytes (base64), padded to 4; none when they are in pagemaps. */
+static int put_shm(const struct wctx *w, const struct json_value *v, const Est__IpcShmEntry *e,
+		   const struct json_value *entry)
+{
+	static const uint8_t zero[4];
+
+	if (e->has_in_pagemaps && e->in_pagemaps)
+		return put_payload(w, v, 0, entry);
+	if (put_payload(w, v, e->size, entry))
+		return -1;
+	jbuf_putn(w->out, (const char *)zero, (4 - e->size % 4) % 4);
+	return 0;
+}
+
 static int put_extra(struct wctx *w, const ProtobufCMessage *m, const struct json_value *extra,
 		     const struct json_value *entry)
 {
@@ -400,6 +493,12 @@ static int put_extra(struct wctx *w, const ProtobufCMessage *m, const struct jso
 		return put_payload(w, extra, ((const Est__SkPacketEntry *)m)->length, entry);
 	case EST_EXTRA_TCP_STREAM:
 		return put_tcp_queues(w, extra, (const void *)m, entry);
+	case EST_EXTRA_SEM:
+		return put_sem_values(w, extra, (const void *)m, entry);
+	case EST_EXTRA_MSG:
+		return put_msgs(w, extra, (const void *)m, entry);
+	case EST_EXTRA_SHM:
+		return put_shm(w, extra, (const void *)m, entry);
 	case EST_EXTRA_GHOST:
 		break;
 	}

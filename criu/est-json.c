@@ -9,6 +9,9 @@
 #include "pbjson.h"
 
 #include "est/ghost-file.pb-c.h"
+#include "est/ipc-msg.pb-c.h"
+#include "est/ipc-sem.pb-c.h"
+#include "est/ipc-shm.pb-c.h"
 #include "est/pagemap.pb-c.h"
 #include "est/tcp-stream.pb-c.h"
 
@@ -318,6 +321,48 @@ static bool has_extra(const struct est_kind *k, const struct est_entry *e)
 	return !((const Est__GhostFileEntry *)e->msg)->chunks;
 }
 
+/* A semaphore set's values: crit's list of ints (the padding is not shown). */
+static void print_sem_values(struct ew *w, const struct est_entry *e)
+{
+	uint32_t i, nsems = ((const Est__IpcSemEntry *)e->msg)->nsems;
+	unsigned int items = 0;
+
+	ew_open(w, '[');
+	for (i = 0; i < nsems; i++) {
+		ew_item(w, &items);
+		jbuf_printf(w->jb, "%u", e->extra[2 * i] | (unsigned int)e->extra[2 * i + 1] << 8);
+	}
+	ew_close(w, ']', items);
+}
+
+/* A queue's messages: crit's list of {"mtype", "msize"} and base64 text, in turn. */
+static void print_msgs(struct ew *w, const struct est_entry *e)
+{
+	uint32_t i, qnum = ((const Est__IpcMsgEntry *)e->msg)->qnum, msize;
+	unsigned int items = 0, keys;
+	size_t off = 0;
+	uint64_t mtype;
+	int64_t n;
+
+	ew_open(w, '[');
+	for (i = 0; i < qnum; i++, off += n) {
+		n = est_msg_next(e->extra + off, e->extra_len - off, &mtype, &msize);
+		if (n < 0)
+			break;	/* the parser walked them: not reached */
+		keys = 0;
+		ew_item(w, &items);
+		ew_open(w, '{');
+		ew_key(w, &keys, "mtype");
+		jbuf_printf(w->jb, "%llu", (unsigned long long)mtype);
+		ew_key(w, &keys, "msize");
+		jbuf_printf(w->jb, "%u", msize);
+		ew_close(w, '}', keys);
+		ew_item(w, &items);
+		est_put_base64(w->jb, e->extra + off + (size_t)n - ((msize + 7ull) & ~7ull), msize);
+	}
+	ew_close(w, ']', items);
+}
+
 static void print_extra(struct ew *w, const struct est_kind *k, const struct est_entry *e,
 			unsigned int *n)
 {
@@ -325,6 +370,18 @@ static void print_extra(struct ew *w, const struct est_kind *k, const struct est
 	size_t inq;
 
 	ew_key(w, n, "extra");
+	if (k->extra == EST_EXTRA_SEM) {
+		print_sem_values(w, e);
+		return;
+	}
+	if (k->extra == EST_EXTRA_MSG) {
+		print_msgs(w, e);
+		return;
+	}
+	if (k->extra == EST_EXTRA_SHM) {	/* crit shows the size bytes, not the padding */
+		est_put_base64(w->jb, e->extra, e->extra_len ? ((const Est__IpcShmEntry *)e->msg)->size : 0);
+		return;
+	}
 	if (k->extra != EST_EXTRA_TCP_STREAM) {
 		est_put_base64(w->jb, e->extra, e->extra_len);
 		return;

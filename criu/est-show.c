@@ -29,55 +29,6 @@
 #define EST_FILE_MAX	(256ull << 20)	/* what show reads of one file */
 #define PAGE		4096u
 
-/* The whole of @name in @dirfd (at most EST_FILE_MAX bytes) into *buf. */
-static int read_all(int dirfd, const char *name, uint8_t **buf, size_t *len)
-{
-	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	size_t done = 0;
-	ssize_t n;
-
-	*buf = NULL;
-	if (fd < 0 || fstat(fd, &st)) {
-		pr_perror("can't open %s", name);
-		goto err;
-	}
-	if ((unsigned long long)st.st_size > EST_FILE_MAX) {
-		pr_err("%s: %lld bytes, more than show reads", name, (long long)st.st_size);
-		goto err;
-	}
-	*buf = malloc(st.st_size + 1);
-	if (!*buf) {
-		pr_err("out of memory");
-		goto err;
-	}
-	while (done < (size_t)st.st_size + 1) {
-		n = read(fd, *buf + done, st.st_size + 1 - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			pr_perror("can't read %s", name);
-			goto err;
-		}
-		if (!n)
-			break;
-		done += n;
-	}
-	if (done > (size_t)st.st_size) {
-		pr_err("%s grew while it was read", name);
-		goto err;
-	}
-	*len = done;
-	close(fd);
-	return 0;
-err:
-	free(*buf);
-	*buf = NULL;
-	if (fd >= 0)
-		close(fd);
-	return -1;
-}
-
 int est_file_kind(int dirfd, const char *name)
 {
 	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
@@ -104,7 +55,7 @@ int est_show_file(int dirfd, const char *name, bool pretty, unsigned int level, 
 	size_t len;
 	int ret = -1;
 
-	if (read_all(dirfd, name, &buf, &len))
+	if (est_load_file(dirfd, name, EST_FILE_MAX, &buf, &len))
 		return -1;
 	k = est_kind_of_buf(buf, len, name);
 	if (k)

@@ -49,9 +49,9 @@ pid_t rst_fork_root(const struct rst_tree *tr, const struct cr_options *o)
 	pid_t pid;
 
 	if (!tr->pidns)
-		return rst_fork_pid(o, tr->ri[0].pid);
+		return rst_fork_pid_as(o, tr->ri[0].pid, (unsigned long)tr->utsipc.flags, SIGCHLD);
 	pr_info("creating the root as pid 1 of a new pid namespace");
-	pid = (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, 0, 0, 0, 0);
+	pid = (pid_t)syscall(SYS_clone, CLONE_NEWPID | tr->utsipc.flags | SIGCHLD, 0, 0, 0, 0);
 	if (pid < 0)
 		pr_perror("clone(CLONE_NEWPID)");
 	if (pid == 0)

@@ -680,6 +680,8 @@ void rst_tree_free(struct rst_tree *tr)
 	free(tr->sharer);
 	free(tr->sharer_files);
 	rst_shmem_free(&tr->shm);
+	utsipc_file_release(&tr->utsipc.sems);
+	utsipc_file_release(&tr->utsipc.msqs);
 	free(tr->targets.r);
 	memset(tr, 0, sizeof(*tr));
 }

@@ -163,6 +163,7 @@ struct dump_tree {
 	bool			netns;		/* a network namespace of its own (dump-netns.c) */
 	uint32_t		root_cg_set;	/* criu's set in cgroup.img; 0: none written */
 	unsigned int		seize_flags;	/* COMPEL_SEIZE_*: ADOPT after a v1 freeze */
+	int			own_ns;		/* CLONE_NEWUTS, CLONE_NEWIPC: the root's own (dump-utsipc.c) */
 };
 
 /* dump-freeze.c: --freeze-cgroup around the seize (all 0 without it) */
@@ -175,6 +176,12 @@ struct dump_freeze {
 /* Freeze the group and check its tasks are the tree's; dump_thaw() on every path after. */
 int dump_freeze(struct dump_tree *tr, struct dump_freeze *f);
 void dump_thaw(struct dump_freeze *f);
+
+/* dump-utsipc.c */
+/* The root's uts and ipc namespaces: criu's, or its own (written as images) shared by all. */
+int dump_utsipc(struct dump_tree *tr);
+/* The tree has its own namespace of kind @link ("uts", "ipc"), checked by dump_utsipc(). */
+bool dump_utsipc_own(const struct dump_tree *tr, const char *link);
 
 /* dump-pidns.c */
 /* Every pid and tid of the tree as seen in its pid namespace; refuse nested ones. */

@@ -47,6 +47,7 @@ struct exp {
 	bool tcp_close;			/* a connection without its stream: --tcp-close */
 	void *seccomp;			/* seccomp.img's filters (est-seccomp.c) */
 	uint32_t net_ns_id;		/* the tree's network namespace (est-export-net.c) */
+	int own_ns;			/* CLONE_NEWUTS, CLONE_NEWIPC: the tree's own (est-export-utsipc.c) */
 };
 
 /* An established image being written: kept in memory, written at exp_img_close(). */
@@ -138,5 +139,10 @@ int exp_ghosts(struct exp *ex, ProtobufCMessage **reg, size_t nr_reg, const stru
 	       size_t nr_links);
 /* est-export-locks.c: filelocks.img, the locks of the REG entries @reg */
 int exp_locks(struct exp *ex, ProtobufCMessage **reg, size_t nr_reg);
+
+/* est-export-utsipc.c: the tree's uts and ipc namespace images, and the ids naming them */
+struct Est__TaskKobjIdsEntry;
+int exp_utsipc(struct exp *ex);
+void exp_utsipc_ids(const struct exp *ex, struct Est__TaskKobjIdsEntry *ids);
 
 #endif /* CRIU_EST_EXPORT_INT_H */

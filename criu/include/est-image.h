@@ -13,7 +13,10 @@
  * "extra" is a payload some kinds put after an entry: pipes-data/fifo-data
  * (pipe_data_entry.bytes), sk-queues (sk_packet_entry.length), tcp-stream
  * (inq_len + outq_len), ghost files (ghost_chunk_entry.len after each chunk,
- * or the whole rest of the file after a ghost_file_entry without chunks).
+ * or the whole rest of the file after a ghost_file_entry without chunks),
+ * semaphore sets (ipc_sem_entry.nsems u16 values, zero-padded to 8 bytes),
+ * message queues (qnum messages, each a u32 size, an ipc_msg and its text
+ * zero-padded to 8 bytes).
  * The pagemap's first entry is a pagemap_head, the others pagemap_entry; a
  * ghost file's first is a ghost_file_entry, the others ghost_chunk_entry.
  * pages-N.img is raw page data: a kind without magic or entries.
@@ -77,7 +80,17 @@ enum est_extra {
 	EST_EXTRA_SK_QUEUE,	/* sk_packet_entry.length */
 	EST_EXTRA_TCP_STREAM,	/* tcp_stream_entry.inq_len + outq_len */
 	EST_EXTRA_GHOST,	/* rest of file, or ghost_chunk_entry.len */
+	EST_EXTRA_SEM,		/* ipc_sem_entry.nsems u16 values, padded to 8 bytes */
+	EST_EXTRA_MSG,		/* ipc_msg_entry.qnum messages (est_msg_next) */
+	EST_EXTRA_SHM,		/* ipc_shm_entry.size bytes padded to 4, none if in_pagemaps */
 };
+
+/*
+ * One message of a queue's payload at @buf (@len bytes left): { u32 size;
+ * ipc_msg; msize bytes padded to 8 }. Its bytes in all, its type and size,
+ * or -1 when it does not fit or does not unpack.
+ */
+int64_t est_msg_next(const uint8_t *buf, size_t len, uint64_t *mtype, uint32_t *msize);
 
 struct est_kind {
 	const char *name;	/* crit's name of the kind ("CORE"); "pages" for raw */
@@ -177,6 +190,8 @@ const struct est_json_note *est_json_notes(unsigned int *n);
  * entry @m, through @name.part renamed into place, mode 0600: 0 or -1.
  */
 int est_write_one(int dirfd, const char *name, const ProtobufCMessage *m);
+/* The whole of @name in @dirfd, at most @max bytes, into *@buf (malloc'ed): 0 or -1 (logged). */
+int est_load_file(int dirfd, const char *name, size_t max, uint8_t **buf, size_t *len);
 /* The note of @field of @msg, or NULL. */
 const struct est_json_note *est_json_note(const ProtobufCMessageDescriptor *msg,
 					  const char *field);

@@ -70,7 +70,14 @@ struct imp {
 	uint32_t tree_pid_ns_id;
 	/* the tree's network namespace: the root's net_ns_id (est-import-net.c) */
 	uint32_t tree_net_ns_id;
+	uint32_t tree_ns_id[2];		/* uts, ipc: the root's (est-import-utsipc.c) */
 };
+
+/* est-import-utsipc.c */
+/* @field of @img's ids: 1 a uts or ipc id the tree may have, 0 another field, -1 refused. */
+int imp_utsipc_ns(struct imp *im, const char *field, bool has, uint32_t v, const char *img);
+/* The tree's own uts and ipc namespace images into our dir. */
+int imp_utsipc(struct imp *im);
 
 /* est-import.c: reading the established files */
 int imp_load(struct imp *im, const char *name, bool optional, uint8_t **buf, size_t *len);

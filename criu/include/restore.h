@@ -28,6 +28,7 @@
 #include "pstree.pb-c.h"
 #include "inventory.pb-c.h"
 #include "shmem.pb-c.h"
+#include "utsipc.h"
 
 #define RST_TASK_SIZE		0x7ffffffff000ULL	/* 47-bit user space */
 #define RST_MAX_VMAS		65536
@@ -206,7 +207,14 @@ struct rst_tree {
 	/* the root is pid 1 of a pid namespace of its own (inventory root_pid_ns) */
 	bool		pidns;
 	pid_t		root_host;	/* criu's: the root's pid in criu's namespace */
+	struct rst_utsipc utsipc;	/* the root's own uts and ipc namespaces */
 };
+
+/* restore-utsipc.c */
+/* The tree's own uts and ipc namespace images of @dirfd into tr->utsipc: 0 or -1. */
+int rst_utsipc_read(int dirfd, struct rst_tree *tr);
+/* In the root, just forked with tr->utsipc.flags: set the namespaces up (dies on failure). */
+void rst_utsipc_apply(const struct rst_tree *tr);
 
 /* restore-pidns.c */
 /* Refuse what a pid namespace's init cannot be restored as. */

@@ -487,4 +487,6 @@ static inline socklen_t e2e_unix_addr(struct sockaddr_un *a, const char *name, b
 	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(name) + 1);
 }
 
+#include <sched.h>
+
 #endif /* E2E_H */

@@ -140,6 +140,22 @@ CASES = [
      ("pidns_refused", "net.ipv4/tcp_syn_retries is 3"), [], []),
     ("pidns_leave_stopped_refused", prog("pidns"), ("pidns", "is to stay stopped"), [],
      ["--leave-stopped"]),
+    # uts and ipc namespaces of the tree's own (Documentation/namespaces.md)
+    ("utsipc", prog("utsipc"), "once", [], []),
+    ("utsipc_uts", prog("utsipc") + ["uts"], "once", [], []),
+    ("utsipc_pidns", prog("utsipc") + ["pidns"], "pidns", [], []),
+    ("utsipc_host_shm", prog("utsipc") + ["host"], "once", [], []),
+    ("utsipc_child_refused", prog("utsipc") + ["child"],
+     ("refused", "is in another uts namespace than the tree's root"), [], []),
+    ("utsipc_thread_refused", prog("utsipc") + ["thread"],
+     ("refused", "is in another uts namespace than the tree's root"), [], []),
+    ("utsipc_sem", prog("utsipc") + ["sem"], "once", [], []),
+    ("utsipc_msg", prog("utsipc") + ["msg"], "once", [], []),
+    ("utsipc_shm_refused", prog("utsipc") + ["shm"],
+     ("refused", "not supported yet: the tree's ipc namespace holds objects (1 SysV shared"),
+     [], []),
+    ("utsipc_mq_refused", prog("utsipc") + ["mq"],
+     ("refused", "memory segments, 1 POSIX message queues)"), [], []),
     ("keyring_refused", prog("task_gaps") + ["keyring"],
      ("refused", "a session keyring (keyctl JOIN_SESSION_KEYRING) other than criu's is "
                  "not supported yet"),
@@ -1219,6 +1235,12 @@ def snap_process(pid, out, recreated):
     tfc = "%d ns time_for_children" % pid
     if out.get(tfc, "").startswith("time:") and out[tfc] != out.get("%d ns time" % pid):
         out[tfc] = "(a time namespace of its own for the children)"
+    # a tree's own uts or ipc namespace is made anew by the restore too; the
+    # program checks its names and sysctls
+    for ns in ("uts", "ipc"):
+        k = "%d ns %s" % (pid, ns)
+        if k in out and out[k] != os.readlink("/proc/self/ns/%s" % ns):
+            out[k] = "(a %s namespace of its own)" % ns
     tids = sorted(int(t) for t in os.listdir("/proc/%d/task" % pid))
     out["%d threads" % pid] = " ".join(map(str, tids))
     for tid in tids:
