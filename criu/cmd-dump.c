@@ -134,7 +134,7 @@ static int check_namespaces(pid_t pid, bool own_pidns)
 		struct stat sa;
 
 		snprintf(a, sizeof(a), "/proc/%d/ns/%s", pid, link[i]);
-		if (!self_ns[i].st_ino || stat(a, &sa))
+		if (!self_ns[i].st_ino || stat(a, &sa) || (i == 1 && dump_in_mntns()))
 			continue;	/* namespace kind not built into this kernel */
 		if (sa.st_ino != self_ns[i].st_ino || sa.st_dev != self_ns[i].st_dev) {
 			pr_err("%d is in another %s namespace than criu: namespaces are not supported yet: %s namespace",
@@ -424,7 +424,7 @@ static int write_all(struct dump_tree *tr)
 	for (i = 0; i < tr->nr; i++)
 		if (write_task(tr->t[i]))
 			return -1;
-	if (dump_write_fd_objects(tr))	/* each kind's images: reg-files, pipes... */
+	if (dump_write_fd_objects(tr) || dump_mntns_write(tr))	/* each kind's images */
 		return -1;
 	return write_pstree(tr);
 }
@@ -526,8 +526,8 @@ int cmd_dump(struct cr_options *o)
 	t_frozen = dump_now_us();
 	tr.stats.freezing_us = t_frozen - t_start;
 	dump_phase(&tr.stats, "seize");
-	if (dump_fault(o, "after-seize") || dump_pidns_check(&tr) || dump_tree_check_ids(&tr) ||
-	    dump_check_fd_tables(&tr))
+	if (dump_fault(o, "after-seize") || dump_pidns_check(&tr) || dump_mntns_check(&tr) ||
+	    dump_tree_check_ids(&tr) || dump_check_fd_tables(&tr))
 		goto fail;
 	dump_phase(&tr.stats, "check");
 	/* the tree frozen, no socket read yet: net-lock.md */
@@ -581,6 +581,7 @@ fail:
 	pr_err("dump of %d failed; every process of its tree was left running", o->tree_pid);
 out:
 	dump_tree_free(&tr);
+	dump_mntns_free();
 	dump_out_end(&out);
 	return ret;
 }

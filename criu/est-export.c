@@ -314,6 +314,7 @@ static int write_ids_fs(struct exp *ex, struct exp_proc *p)
 	fill_ids(&ids, p->ids, p->files_id);
 	if (ex->inv->has_root_pid_ns && ex->inv->root_pid_ns)
 		ids.pid_ns_id = EXP_TREE_PID_NS_ID;
+	ids.mnt_ns_id = ex->mnt_ns_id ? ex->mnt_ns_id : ids.mnt_ns_id;
 	snprintf(name, sizeof(name), "ids-%u.img", p->ps->pid);
 	exp_img_open(&w, name);
 	exp_img_add(&w, &ids.base, NULL, 0);
@@ -519,7 +520,8 @@ static int convert(struct exp *ex)
 {
 	size_t i;
 
-	if (list_dir(ex) || read_inventory(ex) || read_procs(ex) || exp_shm_read(ex) || exp_files(ex))
+	if (list_dir(ex) || read_inventory(ex) || read_procs(ex) || exp_shm_read(ex) || exp_files(ex) ||
+	    exp_mnt(ex))
 		return -1;
 	for (i = 0; i < ex->nr_procs; i++) {
 		struct exp_proc *p = &ex->procs[i];

@@ -160,6 +160,14 @@ struct dump_tree {
 	bool			pidns;		/* the root is the init of a pid namespace of its own */
 };
 
+/* dump-mntns.c: the tree's mount namespace (after dump_pidns_check), its images */
+int dump_mntns_check(struct dump_tree *tr);
+bool dump_in_mntns(void);
+/* @path of the tree's namespace as criu reaches it (through the root's /proc root) */
+const char *dump_mntns_path(const char *path, char *buf, size_t len);
+int dump_mntns_write(const struct dump_tree *tr);
+void dump_mntns_free(void);
+
 /* dump-pidns.c */
 /* Every pid and tid of the tree as seen in its pid namespace; refuse nested ones. */
 int dump_pidns_check(struct dump_tree *tr);

@@ -67,6 +67,7 @@ struct imp {
 	bool no_build_id;		/* est_import.no_build_id */
 	/* the tree's pid namespace: the root's pid_ns_id, 0 before the root is read */
 	uint32_t tree_pid_ns_id;
+	uint32_t tree_mnt_ns_id;	/* the same for the mount namespace (est-import-mnt.c) */
 };
 
 /* est-import.c: reading the established files */
@@ -80,6 +81,13 @@ int imp_mark(struct imp *im, const char *name);
 int imp_write(struct imp *im, enum img_kind kind, unsigned int id, ProtobufCMessage **m, size_t n);
 const Est__FileEntry *imp_obj(const struct imp *im, uint32_t id);
 void *imp_zalloc(size_t n);
+
+/*
+ * est-import-mnt.c: imp_mnt_ns() checks a process's mnt_ns_id (one for the
+ * whole tree); imp_mnt() converts that namespace's mountpoints-ID.img.
+ */
+int imp_mnt_ns(struct imp *im, const Est__TaskKobjIdsEntry *t, const char *img);
+int imp_mnt(struct imp *im);
 
 /* est-import-core.c */
 int imp_core(struct imp *im, struct imp_proc *p);

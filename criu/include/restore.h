@@ -208,6 +208,15 @@ struct rst_tree {
 	pid_t		root_host;	/* criu's: the root's pid in criu's namespace */
 };
 
+/*
+ * restore-mntns.c: rst_mntns_read() (criu, before the first fork) reads and
+ * checks mnts.img, if any; rst_mntns_build() (the root, first thing) makes
+ * the namespace; rst_mntns_free() when criu is done.
+ */
+int rst_mntns_read(int dirfd);
+void rst_mntns_build(void);
+void rst_mntns_free(void);
+
 /* restore-pidns.c */
 /* Refuse what a pid namespace's init cannot be restored as. */
 int rst_pidns_check(const struct rst_tree *tr, const struct cr_options *o);

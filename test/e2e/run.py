@@ -109,7 +109,12 @@ CASES = [
      ("refused", "nested pid namespaces are not supported yet"), [], []),
     # a /proc of the namespace needs a mount namespace: not carried yet
     ("pidns_mntns_refused", prog("pidns") + ["mntns"],
-     ("pidns_refused", "not supported yet: mount namespace"), [], []),
+     ("pidns_refused", "shared, slave or unbindable propagation"), [], []),
+    # a mount namespace of its own (Documentation/namespaces.md, "Mount namespace")
+    ("mntns", ["unshare", "-m", "--propagation", "private"] + prog("mntns"), "once", [], []),
+    ("mntns_overlay_refused",
+     ["unshare", "-m", "--propagation", "private"] + prog("mntns") + ["overlay"],
+     ("refused", "not supported yet: mount"), [], []),
     # an init ignores the stop it would send itself
     ("pidns_leave_stopped_refused", prog("pidns"), ("pidns", "is to stay stopped"), [],
      ["--leave-stopped"]),
@@ -1038,6 +1043,8 @@ RECREATED = re.compile(r"^(pipe|socket):\[(\d+)\]$")
 NET_SKIP = {
     # the workers open and close their progress files all the time
     "py_workers": (r"^\d+ fd(info)? 3\b", "progress files come and go"),
+    # a mount namespace made anew: its inode and its mounts' ids are the kernel's choice
+    "mntns": (r"^\d+ (fdinfo \d+ mnt_id|ns mnt)$", "a new mount namespace, new mount ids"),
 }
 
 
