@@ -450,7 +450,7 @@ static int stage_tree(int dirfd, const struct cr_options *o, struct rst_tree *tr
 {
 	size_t i;
 
-	if (rst_tree_read(dirfd, o, tr) || rst_pidns_check(tr, o) || rst_mntns_read(dirfd) ||
+	if (rst_tree_read(dirfd, o, tr) || rst_pidns_check(tr, o) || rst_mntns_read(dirfd, o) ||
 	    check_host(tr) || rst_pty_check_sessions(&tr->ri[0].fdr, tr->ps, tr->nr, o->shell_job))
 		return -1;
 	if (rst_shmem_create(&tr->shm) || rst_ghosts_create(&tr->ri[0].fdr))

@@ -29,6 +29,7 @@
 #include "dump.h"
 #include "image.h"
 #include "mnt-entry.h"
+#include "options.h"
 #include "proc_parse.h"
 
 static struct {
@@ -148,6 +149,25 @@ fail:
 	return -1;
 }
 
+/* --ext-mount-map KEY:VAL and --skip-mnt would change what is recorded: not built. */
+static int check_options(const struct cr_options *o)
+{
+	unsigned int i;
+
+	for (i = 0; i < o->ext_mount_map.n; i++)
+		if (strcmp(o->ext_mount_map.v[i], "auto")) {
+			pr_err("--ext-mount-map %s: external mounts by key are not supported yet (auto is what is done)",
+			       o->ext_mount_map.v[i]);
+			return -1;
+		}
+	if (o->skip_mnt.n) {
+		pr_err("--skip-mnt %s: leaving a mount out of the namespace is not supported yet",
+		       o->skip_mnt.v[0]);
+		return -1;
+	}
+	return 0;
+}
+
 int dump_mntns_check(struct dump_tree *tr)
 {
 	struct proc_mounts host = { 0 };
@@ -158,7 +178,7 @@ int dump_mntns_check(struct dump_tree *tr)
 		return -1;
 	if (self.st_ino == root.st_ino && self.st_dev == root.st_dev)
 		return 0;
-	if (same_ns_everywhere(tr, &root))
+	if (same_ns_everywhere(tr, &root) || check_options(tr->o))
 		return -1;
 	mns.root = tr->t[0]->pid;
 	pr_info("the tree of %d has a mount namespace of its own", mns.root);

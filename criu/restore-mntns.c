@@ -30,6 +30,7 @@
 #include "log.h"
 #include "image.h"
 #include "mnt-entry.h"
+#include "options.h"
 #include "proc_parse.h"
 #include "restore-task.h"
 
@@ -59,12 +60,19 @@ static int open_tar(int dirfd, uint32_t dev)
 	return fd;
 }
 
-int rst_mntns_read(int dirfd)
+int rst_mntns_read(int dirfd, const struct cr_options *o)
 {
+	unsigned int k;
 	size_t i;
 
 	if (faccessat(dirfd, "mnts.img", F_OK, 0))
 		return 0;
+	for (k = 0; k < o->ext_mount_map.n; k++)
+		if (strcmp(o->ext_mount_map.v[k], "auto")) {
+			pr_err("--ext-mount-map %s: external mounts by key are not supported yet",
+			       o->ext_mount_map.v[k]);
+			return -1;
+		}
 	if (img_read_all(dirfd, IMG_MNTS, 0, MNT_MAX, NULL, NULL, &mns.m, &mns.n))
 		return -1;
 	mns.e = (Est__MntEntry **)mns.m;

@@ -213,7 +213,7 @@ struct rst_tree {
  * checks mnts.img, if any; rst_mntns_build() (the root, first thing) makes
  * the namespace; rst_mntns_free() when criu is done.
  */
-int rst_mntns_read(int dirfd);
+int rst_mntns_read(int dirfd, const struct cr_options *o);
 void rst_mntns_build(void);
 void rst_mntns_free(void);
 
