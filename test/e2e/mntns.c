@@ -10,6 +10,8 @@
  *   f      a bind of the host's file DIR/src/file
  *   b2     a bind of t/sub
  *   p      a new proc
+ *   pts    a new devpts instance (mode=620,ptmxmode=666,gid=5), noexec
+ *   mq     mqueue, nodev;  sys  sysfs, read-only
  *
  * and keeps t/a open at offset 2. After the restore it checks its
  * mountinfo below DIR/m (kinds, roots, flags, options), the files and the
@@ -86,7 +88,7 @@ static int setup_overlay(void)
 
 static int setup(void)
 {
-	static const char *const d[] = { "src", "t", "b", "b2", "p", NULL };
+	static const char *const d[] = { "src", "t", "b", "b2", "p", "pts", "mq", "sys", NULL };
 	static const char *const in_t[] = { "t/sub", "t/sub2", NULL };
 	char p[PATH_MAX], q[PATH_MAX];
 	int fd;
@@ -113,6 +115,9 @@ static int setup(void)
 	mnt("src/file", "f", NULL, MS_BIND, NULL);
 	mnt("t/sub", "b2", NULL, MS_BIND, NULL);
 	mnt("proc", "p", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	mnt("devpts", "pts", "devpts", MS_NOEXEC, "newinstance,mode=620,ptmxmode=666,gid=5");
+	mnt("mqueue", "mq", "mqueue", MS_NODEV, NULL);
+	mnt("sysfs", "sys", "sysfs", MS_RDONLY, NULL);
 	at(q, "t/a");
 	fd = open(q, O_RDONLY);
 	if (fd < 0 || lseek(fd, 2, SEEK_SET) != 2)
@@ -184,6 +189,9 @@ static void check_mounts(void)
 		{ "f", NULL, "src/file", "rw", NULL, false },
 		{ "b2", "tmpfs", "/sub", "rw,nosuid", NULL, false },
 		{ "p", "proc", "/", "rw,nosuid,nodev,noexec", NULL, false },
+		{ "pts", "devpts", "/", "rw,noexec", "gid=5,mode=620,ptmxmode=666", false },
+		{ "mq", "mqueue", "/", "rw,nodev", NULL, false },
+		{ "sys", "sysfs", "/", "ro", NULL, false },
 	};
 	char line[3 * PATH_MAX];
 	size_t i, extra = 0;
@@ -226,6 +234,12 @@ static void check_files(int fd)
 	want_text("t/sub2/z", "zed");
 	want_text("f", "host file\n");
 	want_text("b/file", "host file\n");
+	at(p, "pts/ptmx");
+	if (stat(p, &st) || (st.st_mode & 07777) != 0666)
+		e2e_fail("pts/ptmx: mode %o", st.st_mode);
+	at(p, "sys/kernel");
+	if (stat(p, &st) || !S_ISDIR(st.st_mode))
+		e2e_fail("sys/kernel is not there");
 	at(p, "t/sub/b");
 	if (stat(p, &st) || (st.st_mode & 07777) != 0640 || st.st_uid != 1234 || st.st_gid != 1235)
 		e2e_fail("t/sub/b: mode %o owner %u:%u", st.st_mode, st.st_uid, st.st_gid);
