@@ -47,7 +47,7 @@ static const struct img_desc descs[IMG_KIND_MAX] = {
 				64, 0, NULL, &shmem_run__descriptor },
 	[IMG_SHMEM_PAGES]   = { "shmem-pages", "shmem-pages-%u.img", 0, 0, 0, NULL, NULL },
 	[IMG_MNTS]	    = { "mnts", "mnts.img", IMG_MAGIC('M', 'N', 'T', 'S'),
-				24 * KiB, 4096, NULL, &est__mnt_entry__descriptor },
+				24 * KiB, 0, NULL, &est__mnt_entry__descriptor },
 	[IMG_TMPFS]	    = { "tmpfs", "tmpfs-%u.tar.gz", 0, 0, 0, NULL, NULL },
 	/* the fd kinds' images */
 #define FD_IMG(kind, str, m1, m2, m3, m4, max_entry, type) \
