@@ -16,11 +16,14 @@
  * and keeps t/a open at offset 2. After the restore it checks its
  * mountinfo below DIR/m (kinds, roots, flags, options), the files and the
  * open file. "overlay": an overlayfs at DIR/m/o instead, which the dump
- * must refuse, the process running on. Its mounts go with its namespace.
+ * must refuse, the process running on; "mixed": a child in a mount namespace
+ * of its own, refused too. Its mounts go with its namespace.
  */
 #include "e2e.h"
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <sys/sysmacros.h>
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -267,23 +270,57 @@ static void check_files(int fd)
 	e2e_check_fd_link(fd, p);
 }
 
+/* "mixed": a child in a mount namespace of its own, below the tree's. */
+static pid_t fork_mixed(void)
+{
+	int p[2];
+	char c;
+	pid_t pid;
+
+	if (pipe(p))
+		e2e_fail("pipe: %m");
+	pid = fork();
+	if (pid == 0) {
+		e2e_child();
+		close(p[0]);
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) || unshare(CLONE_NEWNS) || write(p[1], "u", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	if (pid < 0 || read(p[0], &c, 1) != 1)
+		e2e_fail("the child in its own mount namespace: %m");
+	close(p[0]);
+	return pid;
+}
+
 int main(int argc, char **argv)
 {
+	const char *mode = argc > 2 ? argv[1] : "";
+	bool overlay = !strcmp(mode, "overlay");
 	char dir[PATH_MAX / 2 - 8];
-	bool overlay = argc > 2 && !strcmp(argv[1], "overlay");
-	int fd;
+	pid_t child = 0;
+	int fd = -1;
 
-	e2e_init(argc - overlay, argv + overlay);
+	e2e_init(argc - (argc > 2), argv + (argc > 2));
 	e2e_path(dir, sizeof(dir), "m");
 	if (dir[0] != '/')
 		e2e_fail("the case's directory %s is not absolute", dir);
 	snprintf(base, sizeof(base), "%s", dir);
 	if (mkdir(base, 0755))
 		e2e_fail("mkdir %s: %m", base);
-	fd = overlay ? setup_overlay() : setup();
+	if (!strcmp(mode, "mixed"))
+		child = fork_mixed();
+	else
+		fd = overlay ? setup_overlay() : setup();
 	e2e_ready();
 	e2e_wait_stop();
-	if (overlay)
+	if (child) {
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+	}
+	if (*mode)
 		e2e_pass();	/* the dump refused it: nothing to check */
 	check_mounts();
 	check_files(fd);

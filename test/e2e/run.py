@@ -115,6 +115,9 @@ CASES = [
     ("mntns_overlay_refused",
      ["unshare", "-m", "--propagation", "private"] + prog("mntns") + ["overlay"],
      ("refused", "not supported yet: mount"), [], []),
+    ("mntns_mixed_refused",
+     ["unshare", "-m", "--propagation", "private"] + prog("mntns") + ["mixed"],
+     ("refused", "nested/mixed mount namespaces: not supported yet"), [], []),
     # an init ignores the stop it would send itself
     ("pidns_leave_stopped_refused", prog("pidns"), ("pidns", "is to stay stopped"), [],
      ["--leave-stopped"]),
