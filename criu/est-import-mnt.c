@@ -106,9 +106,13 @@ int imp_mnt(struct imp *im)
 	size_t i;
 	int ret = -1;
 
-	if (!im->tree_mnt_ns_id || im->tree_mnt_ns_id == im->inv->root_ids->mnt_ns_id)
-		return 0;
 	snprintf(name, sizeof(name), "mountpoints-%u.img", im->tree_mnt_ns_id);
+	if (!im->tree_mnt_ns_id || im->tree_mnt_ns_id == im->inv->root_ids->mnt_ns_id) {
+		/* criu's own namespace: the restore stays in criu's, whatever it lists */
+		if (im->tree_mnt_ns_id && !imp_mark(im, name))
+			pr_info("%s: the tree shares the dumping criu's mount namespace: not used", name);
+		return 0;
+	}
 	l.m = imp_zalloc(MNT_MAX * sizeof(*l.m));
 	how = imp_zalloc(MNT_MAX * sizeof(*how));
 	if (!l.m || !how || imp_read_all(im, name, false, add_mnt, &l) ||
