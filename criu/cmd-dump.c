@@ -25,6 +25,7 @@
 #include "log.h"
 #include "commands.h"
 #include "dump.h"
+#include "netns.h"
 #include "dump-out.h"
 #include "dump-net.h"
 #include "est-export.h"
@@ -113,7 +114,7 @@ static void compel_log(enum compel_log_level lvl, const char *file, int line, co
  * @pid is in criu's namespaces, all of them (criu's are read once per dump),
  * but for a tree's own pid namespace (dump-pidns.c checked it).
  */
-static int check_namespaces(pid_t pid, bool own_pidns)
+static int check_namespaces(pid_t pid, bool own_pidns, bool own_netns)
 {
 	static const char *ns[] = { "pid", "mount", "net", "ipc", "uts", "user", "cgroup", "time" };
 	static const char *link[] = { "pid", "mnt", "net", "ipc", "uts", "user", "cgroup", "time" };
@@ -134,6 +135,8 @@ static int check_namespaces(pid_t pid, bool own_pidns)
 		struct stat sa;
 
 		snprintf(a, sizeof(a), "/proc/%d/ns/%s", pid, link[i]);
+		if (own_netns && !strcmp(link[i], "net"))
+			continue;	/* dump_netns_check() checked it */
 		if (!self_ns[i].st_ino || stat(a, &sa) || (i == 1 && dump_in_mntns()))
 			continue;	/* namespace kind not built into this kernel */
 		if (sa.st_ino != self_ns[i].st_ino || sa.st_dev != self_ns[i].st_dev) {
@@ -154,11 +157,7 @@ static int check_task(struct dump_task *t)
 		pr_err("%d is a thread of %d, not a process", t->pid, t->st.tgid);
 		return -1;
 	}
-	if (t->st.seccomp) {
-		pr_err("seccomp (mode %u) in %d is not supported yet", t->st.seccomp, t->pid);
-		return -1;
-	}
-	return check_namespaces(t->pid, t->tree->pidns) || dump_check_threads(t);
+	return check_namespaces(t->pid, t->tree->pidns, t->tree->netns) || dump_check_threads(t);
 }
 
 static int write_one(int dirfd, enum img_kind kind, unsigned int id, const ProtobufCMessage *m)
@@ -457,7 +456,7 @@ static int check_args(const struct cr_options *o)
 		pr_err("--leave-running and --leave-stopped exclude each other");
 		return -1;
 	}
-	return 0;
+	return netns_external_check(o, false);
 }
 
 /*
@@ -501,6 +500,7 @@ int cmd_dump(struct cr_options *o)
 	struct dump_tree tr;
 	uint64_t t_start, t_frozen = 0;
 	int ret = -1;
+	bool committed = false;
 
 	memset(&tr, 0, sizeof(tr));
 	tr.o = o;
@@ -527,7 +527,7 @@ int cmd_dump(struct cr_options *o)
 	tr.stats.freezing_us = t_frozen - t_start;
 	dump_phase(&tr.stats, "seize");
 	if (dump_fault(o, "after-seize") || dump_pidns_check(&tr) || dump_mntns_check(&tr) ||
-	    dump_tree_check_ids(&tr) || dump_check_fd_tables(&tr))
+	    dump_netns_check(&tr) || dump_tree_check_ids(&tr) || dump_check_fd_tables(&tr))
 		goto fail;
 	dump_phase(&tr.stats, "check");
 	/* the tree frozen, no socket read yet: net-lock.md */
@@ -556,6 +556,7 @@ int cmd_dump(struct cr_options *o)
 	}
 	if (commit(&tr, &out, t_frozen))
 		goto fail;
+	committed = true;	/* the images name what --link-remap made */
 	pr_info("dump of the tree of %d (%zu processes) complete", o->tree_pid, tr.nr);
 	if (run_action(o, ACT_POST_DUMP, o->tree_pid))
 		goto fail;
@@ -578,8 +579,11 @@ fail:
 	inet_dump_release(&tr.files);
 	dump_net_unlock(&tr);
 	dump_tree_detach(&tr);
+	if (!committed)
+		dump_files_unlink_made(&tr.files);
 	pr_err("dump of %d failed; every process of its tree was left running", o->tree_pid);
 out:
+	dump_netns_release();
 	dump_tree_free(&tr);
 	dump_mntns_free();
 	dump_out_end(&out);

@@ -37,6 +37,7 @@
 #include "net-lock.h"
 #include "manifest.h"
 #include "restore.h"
+#include "netns.h"
 #include "sched-state.h"
 #include "files-reg.h"
 #include "proc_parse.h"
@@ -451,7 +452,8 @@ static int stage_tree(int dirfd, const struct cr_options *o, struct rst_tree *tr
 	size_t i;
 
 	if (rst_tree_read(dirfd, o, tr) || rst_pidns_check(tr, o) || rst_mntns_read(dirfd, o) ||
-	    check_host(tr) || rst_pty_check_sessions(&tr->ri[0].fdr, tr->ps, tr->nr, o->shell_job))
+	    rst_netns_read(dirfd, o) || check_host(tr) ||
+	    rst_pty_check_sessions(&tr->ri[0].fdr, tr->ps, tr->nr, o->shell_job))
 		return -1;
 	if (rst_shmem_create(&tr->shm) || rst_ghosts_create(&tr->ri[0].fdr))
 		return -1;
@@ -481,9 +483,18 @@ static pid_t fork_root(struct rst_tree *tr, const struct cr_options *o, int pfd[
 		return -1;
 	}
 	fflush(NULL);
-	pid = rst_fork_root(tr, o);
-	if (pid < 0)
+	/* the tree's network namespace, made before any of its sockets */
+	if (rst_netns_enter(o))
 		return -1;
+	pid = rst_fork_root(tr, o);
+	if (pid > 0 && rst_netns_leave()) {
+		kill(pid, SIGKILL);
+		return -1;
+	}
+	if (pid < 0) {
+		rst_netns_leave();
+		return -1;
+	}
 	tr->root_host = pid;
 	if (pid == 0) {
 		close(pfd[0]);
@@ -606,6 +617,7 @@ out:
 	free(ts.pidfd);
 	rst_ghosts_close();
 	rst_tree_free(&tr);
+	rst_netns_release();
 	rst_mntns_free();
 	close(dirfd);
 	est_import_release(&imp);	/* nothing when the images were ours */

@@ -55,7 +55,7 @@ int dump_collect_core_ptrace(struct dump_task *t)
 		return -1;
 	pr_info("%d: %d threads, %zu signals pending for the process", t->pid, t->nr_tids,
 		t->core.n_shared_pending);
-	return 0;
+	return dump_collect_seccomp(t);
 }
 
 static int collect_timers(struct dump_task *t)
@@ -535,6 +535,7 @@ void dump_core_free(struct dump_task *t)
 		free(c->creds);
 	}
 	free(c->timens_for_children);
+	dump_seccomp_free(c);
 	dump_free_signals(c->shared_pending, c->n_shared_pending);
 	dump_threads_free(t);
 }

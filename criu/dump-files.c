@@ -696,6 +696,11 @@ int dump_files_reuse(struct dump_files *f, const char *path, const struct stat *
 
 void dump_files_free(struct dump_files *f)
 {
+	size_t i;
+
+	for (i = 0; i < f->nr_made_links; i++)
+		free(f->made_links[i]);
+	free(f->made_links);
 	fd_kinds_free(f);
 	tdestroy(f->seen, free);
 	memset(f, 0, sizeof(*f));

@@ -22,6 +22,7 @@
 #include <compel/compel.h>
 
 #define LOG_PREFIX "dump: "
+#include "kerndat.h"
 #include "log.h"
 #include "dump.h"
 #include "tty.h"
@@ -139,7 +140,13 @@ static int seize_one(struct dump_task *t)
 		t->zombie = true;
 		return 0;
 	}
-	if (!compel_seize_task_stopped(t->pid, 0, &t->tids, &t->nr_tids, &t->stop_sig)) {
+	/*
+	 * Under seccomp the parasite's calls must not meet the task's filters
+	 * (a kill action would kill the task): suspended while criu traces it.
+	 */
+	if (!compel_seize_task_stopped(t->pid, kerndat_probe(KD_SECCOMP_SUSPEND) == 0 &&
+				       kdat.has_seccomp_suspend ? COMPEL_SEIZE_SUSPEND_SECCOMP : 0,
+				       &t->tids, &t->nr_tids, &t->stop_sig)) {
 		/*
 		 * A child that exited and was reaped before this (its parent
 		 * ignores SIGCHLD) may have left its pid to a stranger: what we

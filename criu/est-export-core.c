@@ -15,6 +15,7 @@
 
 #define LOG_PREFIX "est-export: "
 #include "est-export-int.h"
+#include "est-seccomp.h"
 #include "est-regs.h"
 #include "log.h"
 
@@ -453,6 +454,8 @@ int exp_core(struct exp *ex, struct exp_proc *p)
 		if (fill_thread(&t[k - 1], th, k == 1, to, ex->inv->cpu, img))
 			goto out;
 		per_thread_sched(&t[k - 1], p->tc);
+		if (exp_seccomp_thread(ex, p->tc, k == 1, &t[k - 1].th))
+			goto out;
 		if (write_core(ex, th->tid, &t[k - 1].core))
 			goto out;
 	}

@@ -401,7 +401,7 @@ static int conv_unix(struct exp *ex, struct exp_img *w, struct exp_img *q, struc
 		o.e.shutdown = u->shutdown & 3;	/* 1 READ, 2 WRITE: the same bits */
 	}
 	o.e.has_ns_id = true;
-	o.e.ns_id = 2;		/* criu's network namespace (root_ids) */
+	o.e.ns_id = ex->net_ns_id;	/* criu's (root_ids) or the tree's own */
 	o.f.type = EST__FD_TYPES__UNIXSK;
 	o.f.id = u->id;
 	o.f.usk = &o.e;
@@ -528,7 +528,7 @@ static int conv_inet(struct exp *ex, struct exp_img *w, const InetSkEntry *s)
 		o.e.shutdown = s->shutdown & 3;
 	}
 	o.e.has_ns_id = true;
-	o.e.ns_id = 2;		/* criu's network namespace (root_ids) */
+	o.e.ns_id = ex->net_ns_id;	/* criu's (root_ids) or the tree's own */
 	o.f.type = EST__FD_TYPES__INETSK;
 	o.f.id = s->id;
 	o.f.isk = &o.e;

@@ -22,6 +22,7 @@
 #include "est-cpuinfo.h"
 #include "est-export.h"
 #include "est-export-int.h"
+#include "est-seccomp.h"
 #include "log.h"
 
 #include "stats.pb-c.h"
@@ -29,7 +30,6 @@
 #include "est/ids.pb-c.h"
 #include "est/inventory.pb-c.h"
 #include "est/pstree.pb-c.h"
-#include "est/seccomp.pb-c.h"
 #include "est/stats.pb-c.h"
 
 #define EXP_MAX_FILES	4096
@@ -314,6 +314,7 @@ static int write_ids_fs(struct exp *ex, struct exp_proc *p)
 	fill_ids(&ids, p->ids, p->files_id);
 	if (ex->inv->has_root_pid_ns && ex->inv->root_pid_ns)
 		ids.pid_ns_id = EXP_TREE_PID_NS_ID;
+	ids.net_ns_id = ex->net_ns_id;
 	ids.mnt_ns_id = ex->mnt_ns_id ? ex->mnt_ns_id : ids.mnt_ns_id;
 	snprintf(name, sizeof(name), "ids-%u.img", p->ps->pid);
 	exp_img_open(&w, name);
@@ -381,17 +382,6 @@ static int write_stats(struct exp *ex)
 	ret = exp_img_close(ex, &w);
 	img_free_entry(&ours->base);
 	return ret;
-}
-
-/* One empty entry, as the reference writes: no thread has a filter (ours refuses them). */
-static int write_seccomp(struct exp *ex)
-{
-	Est__SeccompEntry s = EST__SECCOMP_ENTRY__INIT;
-	struct exp_img w;
-
-	exp_img_open(&w, "seccomp.img");
-	exp_img_add(&w, &s.base, NULL, 0);
-	return exp_img_close(ex, &w);
 }
 
 /* Our image @name kept whole as xt-@name: the common magic, then its bytes. */
@@ -520,8 +510,8 @@ static int convert(struct exp *ex)
 {
 	size_t i;
 
-	if (list_dir(ex) || read_inventory(ex) || read_procs(ex) || exp_shm_read(ex) || exp_files(ex) ||
-	    exp_mnt(ex))
+	if (list_dir(ex) || read_inventory(ex) || read_procs(ex) || exp_netns(ex) || exp_shm_read(ex) ||
+	    exp_files(ex) || exp_mnt(ex))
 		return -1;
 	for (i = 0; i < ex->nr_procs; i++) {
 		struct exp_proc *p = &ex->procs[i];
@@ -533,7 +523,7 @@ static int convert(struct exp *ex)
 		if (write_ids_fs(ex, p) || exp_mm(ex, p) || exp_fdinfo(ex, p))
 			return -1;
 	}
-	if (exp_shm_write(ex) || write_pstree(ex) || write_seccomp(ex) || write_stats(ex) || check_leftovers(ex))
+	if (exp_shm_write(ex) || write_pstree(ex) || exp_seccomp_write(ex) || write_stats(ex) || check_leftovers(ex))
 		return -1;
 	/* the CPU the tree ran on, which a restore checks */
 	if (ex->inv->cpu && est_cpuinfo_write(ex->out, ex->inv->cpu))

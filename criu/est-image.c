@@ -20,6 +20,7 @@
 #include "est/memfd.pb-c.h"
 #include "est/mnt.pb-c.h"
 #include "est/mm.pb-c.h"
+#include "est/netdev.pb-c.h"
 #include "est/pagemap.pb-c.h"
 #include "est/pipe-data.pb-c.h"
 #include "est/pstree.pb-c.h"
@@ -65,6 +66,12 @@ static const struct est_kind kinds[] = {
 	{ "MNTS",        "mountpoints-%u.img",	 C, 0x55563928, D(mnt_entry), NULL, 0, EST_EXTRA_NONE },
 	{ "tmpfs",       "tmpfs-dev-%u.tar.gz.img", 0, 0, NULL, NULL, 0, EST_EXTRA_NONE },
 	{ "CPUINFO",     "cpuinfo.img",		 C, 0x61404013, D(cpuinfo_entry), NULL, 1, EST_EXTRA_NONE },
+	{ "NETDEV",      "netdev-%u.img",	 C, 0x57373951, D(net_device_entry), NULL, 0, EST_EXTRA_NONE },
+	{ "NETNS",       "netns-%u.img",	 C, 0x55933752, D(netns_entry), NULL, 1, EST_EXTRA_NONE },
+	/* raw: what `ip addr save` / `ip route save` write (their own magic word, then netlink messages) */
+	{ "ifaddr",      "ifaddr-%u.img",	 0, 0, NULL, NULL, 0, EST_EXTRA_NONE },
+	{ "route",       "route-%u.img",	 0, 0, NULL, NULL, 0, EST_EXTRA_NONE },
+	{ "route6",      "route6-%u.img",	 0, 0, NULL, NULL, 0, EST_EXTRA_NONE },
 };
 
 const struct est_kind *est_kinds(unsigned int *n)

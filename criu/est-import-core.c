@@ -10,6 +10,7 @@
 
 #define LOG_PREFIX "est-import: "
 #include "est-import-int.h"
+#include "est-seccomp.h"
 #include "est-regs.h"
 #include "log.h"
 #include "personality-known.h"
@@ -34,6 +35,7 @@ struct core_out {
 	RseqEntry *rseq;
 	ProtobufCBinaryData **pending;
 	Est__CoreEntry **in;
+	struct imp_seccomp sc;
 };
 
 static void core_out_free(struct core_out *o)
@@ -56,6 +58,8 @@ static void core_out_free(struct core_out *o)
 	free(o->pt);
 	free(o->ptp);
 	free(o->shared);
+	free(o->sc.e);
+	free(o->sc.ep);
 }
 
 /* Signal queues: 128-byte siginfos, ours checks them further. */
@@ -84,10 +88,9 @@ static int queue(const Est__SignalQueueEntry *q, ProtobufCBinaryData **out, size
 
 static int check_thread_core(const Est__ThreadCoreEntry *t, const char *img)
 {
-	if ((t->has_seccomp_mode && t->seccomp_mode != EST__SECCOMP_MODE__disabled) ||
-	    (t->has_blk_sigset_extended && t->blk_sigset_extended) ||
+	if ((t->has_blk_sigset_extended && t->blk_sigset_extended) ||
 	    (t->rseq_entry && t->rseq_entry->has_rseq_cs_pointer && t->rseq_entry->rseq_cs_pointer)) {
-		pr_err("not supported yet: %s: seccomp, extended signal masks or an rseq critical section",
+		pr_err("not supported yet: %s: extended signal masks or an rseq critical section",
 		       img);
 		return -1;
 	}
@@ -583,7 +586,8 @@ int imp_core(struct imp *im, struct imp_proc *p)
 	if (p->ids && imp_mm_read(im, p))
 		goto out;
 	o.nr = threads;
-	if (fill_task(&o, p, img))
+	if (fill_task(&o, p, img) ||
+	    (threads && imp_seccomp_task(im, o.in, threads, &o.sc, &o.tc, img)))
 		goto out;
 	m[0] = &o.tc.base;
 	for (k = 0; k < threads; k++) {

@@ -490,8 +490,7 @@ static ProtobufCMessage *conv_unix(const struct imp *im, const Est__UnixSkEntry 
 		       s->id, s->uflags, s->type);
 		goto err;
 	}
-	if (s->has_ns_id && (!im->inv->root_ids->has_net_ns_id ||
-			     s->ns_id != im->inv->root_ids->net_ns_id)) {
+	if (!imp_net_ns_ok(im, s->has_ns_id, s->ns_id)) {
 		pr_err("not supported yet: files.img: unix socket %u of another network namespace",
 		       s->id);
 		goto err;

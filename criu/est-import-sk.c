@@ -362,8 +362,7 @@ static int inet_kind(const struct imp *im, const Est__InetSkEntry *s)
 		       s->id);
 		return -1;
 	}
-	if (s->has_ns_id && (!im->inv->root_ids->has_net_ns_id ||
-			     s->ns_id != im->inv->root_ids->net_ns_id)) {
+	if (!imp_net_ns_ok(im, s->has_ns_id, s->ns_id)) {
 		pr_err("not supported yet: files.img: inet socket %u of another network namespace",
 		       s->id);
 		return -1;

@@ -22,6 +22,7 @@
 #include "est-cpuinfo.h"
 #include "est-import.h"
 #include "est-import-int.h"
+#include "est-seccomp.h"
 #include "log.h"
 
 #include "inventory.pb-c.h"
@@ -267,7 +268,8 @@ static int check_ns_ids(struct imp *im, const Est__TaskKobjIdsEntry *t, const ch
 	if (!tree_pid_ns(im, t, img) || imp_mnt_ns(im, t, img))
 		return -1;
 	for (i = 1; i < sizeof(ns) / sizeof(ns[0]); i++)
-		if (i != 4 /* mnt_ns_id: imp_mnt_ns() */ && (ns[i].th != ns[i].rh || ns[i].tv != ns[i].rv)) {
+		if (i != 4 /* mnt_ns_id: imp_mnt_ns() */ &&
+		    (ns[i].th != ns[i].rh || ns[i].tv != (i == 1 ? im->tree_net_ns_id : ns[i].rv))) {
 			pr_err("not supported yet: %s: %s differs from the dumping criu's (a namespace of its own)",
 			       img, ns[i].n);
 			return -1;
@@ -421,19 +423,6 @@ static int read_proc(struct imp *im, struct imp_proc *p)
 	snprintf(name, sizeof(name), "fs-%u.img", p->ps->pid);
 	p->fs = (Est__FsEntry *)imp_read_one(im, name);
 	return p->fs ? 0 : -1;
-}
-
-static int check_seccomp(struct imp *im, const struct est_entry *e, void *ctx)
-{
-	const Est__SeccompEntry *s = (const Est__SeccompEntry *)e->msg;
-
-	(void)im;
-	(void)ctx;
-	if (s->n_seccomp_filters) {
-		pr_err("not supported yet: seccomp.img holds filters");
-		return -1;
-	}
-	return 0;
 }
 
 static int write_inventory(struct imp *im)
@@ -598,6 +587,7 @@ static void imp_free(struct imp *im)
 			protobuf_c_message_free_unpacked(&p->mm->base, NULL);
 	}
 	free(im->procs);
+	imp_seccomp_free(im);
 	if (im->inv)
 		protobuf_c_message_free_unpacked(&im->inv->base, NULL);
 	free(im->files);
@@ -616,7 +606,8 @@ static int convert(struct imp *im)
 		pr_err("pstree.img: no process");
 		return -1;
 	}
-	if (imp_read_all(im, "seccomp.img", true, check_seccomp, NULL) || imp_files_read(im))
+	if (imp_read_all(im, "seccomp.img", true, imp_seccomp_take, NULL) || imp_netns(im) ||
+	    imp_files_read(im))
 		return -1;
 	for (i = 0; i < im->nr_procs; i++) {
 		struct imp_proc *p = &im->procs[i];

@@ -263,6 +263,31 @@ bool link_remap_name_ok(const char *path, const char *link)
 	return true;
 }
 
+/* A name this dump made, to be taken back if the dump fails. */
+static int remember_made_link(struct dump_files *d, const char *link)
+{
+	char **v = realloc(d->made_links, (d->nr_made_links + 1) * sizeof(*v));
+
+	if (v)
+		d->made_links = v;
+	if (!v || !(v[d->nr_made_links] = strdup(link))) {
+		pr_err("out of memory");
+		return -1;
+	}
+	d->nr_made_links++;
+	return 0;
+}
+
+/* The dump failed: the names it made for --link-remap go (a name found made is kept). */
+void dump_files_unlink_made(struct dump_files *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->nr_made_links; i++)
+		if (unlink(d->made_links[i]) && errno != ENOENT)
+			pr_perror("cannot remove the link remap %s", d->made_links[i]);
+}
+
 /*
  * --link-remap: such a file gets one more name, DIR/.criu-link-remap.INO
  * beside the one it lost (the fs keeps it until a restore of the dump),
@@ -285,8 +310,13 @@ static int reg_link_remap(struct dump_files *d, struct fd_probe *p, uint32_t *id
 	snprintf(link, sizeof(link), "%.*s/.criu-link-remap.%llu", (int)(slash - path), path,
 		 (unsigned long long)p->st.st_ino);
 	snprintf(name, sizeof(name), "%d", p->fd);
-	if (linkat(p->procfd, name, AT_FDCWD, link, AT_SYMLINK_FOLLOW) && errno != EEXIST) {
-		pr_perror("fd %d: cannot link the unlinked file %s as %s", p->fd, p->link, link);
+	if (linkat(p->procfd, name, AT_FDCWD, link, AT_SYMLINK_FOLLOW)) {
+		if (errno != EEXIST) {
+			pr_perror("fd %d: cannot link the unlinked file %s as %s", p->fd, p->link, link);
+			return -1;
+		}
+	} else if (remember_made_link(d, link)) {
+		unlink(link);
 		return -1;
 	}
 	if (lstat(link, &st) || st.st_dev != p->st.st_dev || st.st_ino != p->st.st_ino) {

@@ -6,6 +6,7 @@
 #include "core.pb-c.h"
 #include "files.pb-c.h"
 #include "mm.pb-c.h"
+#include "netns.pb-c.h"
 #include "inventory.pb-c.h"
 #include "pagemap.pb-c.h"
 #include "pstree.pb-c.h"
@@ -46,6 +47,8 @@ static const struct img_desc descs[IMG_KIND_MAX] = {
 	[IMG_SHMEM_PAGEMAP] = { "shmem-pagemap", "shmem-pagemap-%u.img", IMG_MAGIC('S', 'H', 'M', 'P'),
 				64, 0, NULL, &shmem_run__descriptor },
 	[IMG_SHMEM_PAGES]   = { "shmem-pages", "shmem-pages-%u.img", 0, 0, 0, NULL, NULL },
+	[IMG_NETNS]	    = { "netns", "netns.img", IMG_MAGIC('N', 'E', 'T', 'N'),
+				4 * MiB + 64 * KiB, 1, NULL, &netns_entry__descriptor },
 	[IMG_MNTS]	    = { "mnts", "mnts.img", IMG_MAGIC('M', 'N', 'T', 'S'),
 				24 * KiB, 0, NULL, &est__mnt_entry__descriptor },
 	[IMG_TMPFS]	    = { "tmpfs", "tmpfs-%u.tar.gz", 0, 0, 0, NULL, NULL },

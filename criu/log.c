@@ -1,10 +1,12 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
 
 #include "log.h"
 
@@ -12,6 +14,10 @@ static unsigned int log_level = DEFAULT_LOGLEVEL;
 static int log_fd = STDERR_FILENO;
 static struct timespec log_start;
 static char first_error[512];	/* since log_error_reset(), for RPC's cr_errmsg */
+static void log_write(const char *buf, size_t len);
+static unsigned long die_at_line;	/* log_die_at_line() */
+static unsigned long *die_lines;	/* lines so far, shared with children; NULL: off */
+static pid_t die_pid;
 
 static const char *level_tag[] = {
 	[LOG_ERROR]	= "Error",
@@ -49,6 +55,41 @@ int log_init(const char *workdir, const char *path, unsigned int level)
 	}
 	log_fd = fd;
 	return 0;
+}
+
+void log_die_at_line(unsigned long n)
+{
+	/* shared with the children forked from here on: their lines count too */
+	die_lines = mmap(NULL, sizeof(*die_lines), PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (die_lines == MAP_FAILED) {
+		die_lines = NULL;
+		return;
+	}
+	*die_lines = 0;
+	die_at_line = n;
+	die_pid = getpid();
+}
+
+/*
+ * After the @die_at_line-th line written by criu or any process it forked,
+ * the criu that asked is SIGKILLed, as a kill from outside would have it.
+ */
+static void maybe_die(void)
+{
+	unsigned long line;
+	char msg[96];
+	int n;
+
+	if (!die_lines)
+		return;
+	line = __atomic_add_fetch(die_lines, 1, __ATOMIC_SEQ_CST);
+	if (line != die_at_line)
+		return;
+	n = snprintf(msg, sizeof(msg), "fault injected at log line %lu: criu %d is killed\n",
+		     line, (int)die_pid);
+	log_write(msg, (size_t)n);
+	kill(die_pid, SIGKILL);
 }
 
 void log_fini(void)
@@ -171,6 +212,7 @@ void vprint_on_level(unsigned int level, const char *file, int line,
 		lb_add(&lb, ": %s", strerror(err));
 	lb.buf[lb.len++] = '\n';
 	log_write(lb.buf, lb.len);
+	maybe_die();
 }
 
 void print_on_level(unsigned int level, const char *file, int line,

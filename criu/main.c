@@ -137,6 +137,8 @@ static int run(int argc, char **argv)
 		ret = -1;
 		goto out;
 	}
+	if (o.fault && !strncmp(o.fault, "die-log-", 8))
+		log_die_at_line(strtoul(o.fault + 8, NULL, 10));
 	pr_info("criu %s (%s): %s", CRIU_VERSION, CRIU_GITID, cmd->name);
 	if (opts_check_supported(&o)) {
 		ret = -1;

@@ -27,6 +27,7 @@
 #include "parasite-proto.h"
 #include "restore-task.h"
 #include "sched-state.h"
+#include "seccomp-rst.h"
 
 /* ---- checks of core-PID.img (in criu, before any process is made) ------ */
 
@@ -136,6 +137,14 @@ static int check_posix_timers(const struct rst_image *ri)
 	return 0;
 }
 
+static int check_seccomp(const struct rst_image *ri)
+{
+	char img[32];
+
+	snprintf(img, sizeof(img), "core-%d.img", ri->pid);
+	return rst_seccomp_check_filters(ri->core, img);
+}
+
 int rst_core_check(struct rst_image *ri)
 {
 	TaskCoreEntry *c = ri->core;
@@ -216,7 +225,7 @@ int rst_core_check(struct rst_image *ri)
 	}
 	if (check_creds(ri))
 		return -1;
-	return rst_threads_check(ri);
+	return check_seccomp(ri) || rst_threads_check(ri);
 }
 
 /* ---- process state ----------------------------------------------------- */

@@ -31,6 +31,7 @@
 #include "pagemap-flags.h"
 #include "arch.h"
 #include "restore-task.h"
+#include "seccomp-rst.h"
 #include "restorer-blob.h"
 #include "vma.h"
 
@@ -384,7 +385,9 @@ static void stage_layout(const struct rst_image *ri, struct rst_staging *st, uin
 	st->per_thread = round_up(xs_max + 64, 64) + 4096;
 	off = round_up(off + ri->nr_threads * st->per_thread, 64);
 	st->pending_off = off;
-	off = round_up(off + pending * sizeof(struct rst_pending), RST_PAGE);
+	off = round_up(off + pending * sizeof(struct rst_pending), 64);
+	st->seccomp_off = off;
+	off = round_up(off + rst_seccomp_len(ri->core), RST_PAGE);
 	st->stacks_off = off;
 	off += RST_STACK_SIZE + (ri->nr_threads - 1) * (uint64_t)RST_THREAD_STACK_SIZE;
 	st->region_len = off;

@@ -26,6 +26,7 @@
 #include "compiler.h"
 #include "proc_parse.h"
 #include "restore-task.h"
+#include "seccomp-rst.h"
 #include "vma.h"
 #include "restorer-args.h"
 #include "restorer-blob.h"
@@ -353,6 +354,7 @@ static void fill_args(struct task *t)
 		a->pdeath_after = (uint32_t)t->tr->criu_pid;
 	rst_mem_fill_vmas(ri, &t->st, t->f, a, &t->h);
 	rst_core_fill_args(ri, a);
+	rst_seccomp_fill(ri->core, t->st.start + t->st.seccomp_off, a);
 	rst_threads_fill_args(ri, &t->st, a, threads);
 	rst_mem_fill_args(ri, a);
 	if (!t->o->restorer_stays)

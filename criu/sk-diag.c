@@ -18,6 +18,7 @@
 #define LOG_PREFIX "sk-diag: "
 #include "log.h"
 #include "sockets.h"
+#include "netns.h"
 
 #define DIAG_BUF	(32 * 1024)
 #define DIAG_MAX	(1u << 22)	/* sockets of one kind we index */
@@ -174,13 +175,27 @@ static int walk(const char *buf, size_t n, const struct collect *c)
 	return 0;
 }
 
+/* The network namespace whose sockets are asked about (-1: criu's), see netns.h. */
+static int diag_nsfd = -1;
+
+void sk_diag_netns(int nsfd)
+{
+	diag_nsfd = nsfd;
+}
+
 static int diag_request(const void *req, size_t len, const struct collect *c)
 {
 	struct sockaddr_nl nl = { .nl_family = AF_NETLINK };
-	int fd, ret = -1;
+	int fd, ret = -1, saved = -1;
 	char *buf;
 
+	if (diag_nsfd >= 0 && netns_switch(diag_nsfd, &saved))
+		return -1;
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (netns_back(&saved) && fd >= 0) {
+		close(fd);
+		return -1;
+	}
 	if (fd < 0) {
 		pr_perror("NETLINK_SOCK_DIAG socket");
 		return -1;

@@ -12,6 +12,7 @@
 #include <linux/futex.h>
 #include <poll.h>
 #include <sched.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -242,6 +243,209 @@ static void describe(struct vshared *vs, int nthreads, int status, char *why, si
 	}
 }
 
+/*
+ * What compel must leave as it was, whatever step it died at: no new
+ * mapping (/proc/PID/maps; the victim may free its own meanwhile, and
+ * mappings split and merge), and the bytes of every executable one.  In
+ * the vDSO, only the trampoline may stay behind, in what was zero
+ * padding.
+ */
+#define SNAP_MAX	64
+
+struct snap {
+	char	*maps;
+	int	n;
+	struct { unsigned long s, e; uint8_t *bytes; int vdso; } x[SNAP_MAX];
+};
+
+static char *slurp(const char *path)
+{
+	size_t len = 0, cap = 1 << 16;
+	char *buf = malloc(cap), *b;
+	ssize_t r;
+	int fd = open(path, O_RDONLY);
+
+	while (buf && fd >= 0 && (r = read(fd, buf + len, cap - len - 1)) > 0) {
+		len += r;
+		if (cap - len < 4096 && (b = realloc(buf, cap *= 2)))
+			buf = b;
+		else if (cap - len < 4096)
+			break;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (buf)
+		buf[len] = 0;
+	return buf;
+}
+
+static void snap_free(struct snap *sn)
+{
+	int i;
+
+	for (i = 0; i < sn->n; i++)
+		free(sn->x[i].bytes);
+	free(sn->maps);
+	memset(sn, 0, sizeof(*sn));
+}
+
+static int snap_take(pid_t pid, struct snap *sn)
+{
+	char path[64], *line, *end, perm[8];
+	unsigned long s, e;
+	int mem;
+
+	memset(sn, 0, sizeof(*sn));
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	sn->maps = slurp(path);
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	mem = open(path, O_RDONLY);
+	if (sn->maps && !sn->maps[0] && mem < 0)
+		return 0;	/* exited already: nothing left to compare */
+	if (!sn->maps || mem < 0) {
+		if (mem >= 0)
+			close(mem);
+		return -1;
+	}
+	for (line = sn->maps; *line && sn->n < SNAP_MAX; line = end + 1) {
+		end = strchr(line, '\n');
+		if (!end)
+			break;
+		if (sscanf(line, "%lx-%lx %7s", &s, &e, perm) != 3 || perm[2] != 'x')
+			continue;
+		sn->x[sn->n].bytes = malloc(e - s);
+		if (!sn->x[sn->n].bytes)
+			break;
+		if (pread(mem, sn->x[sn->n].bytes, e - s, s) != (ssize_t)(e - s)) {
+			free(sn->x[sn->n].bytes);	/* [vsyscall] */
+			continue;
+		}
+		sn->x[sn->n].s = s;
+		sn->x[sn->n].e = e;
+		sn->x[sn->n++].vdso = !strncmp(end - 7, " [vdso]", 7);
+	}
+	close(mem);
+	return 0;
+}
+
+struct mline {
+	unsigned long	s, e, ino;
+	char		perm[8], dev[32], name[256];
+};
+
+static int parse_mline(const char *line, struct mline *m)
+{
+	size_t len;
+	int pos = 0;
+
+	if (sscanf(line, "%lx-%lx %7s %*s %31s %lu%n", &m->s, &m->e, m->perm, m->dev,
+		   &m->ino, &pos) < 5 || !pos)
+		return -1;
+	line += pos;
+	line += strspn(line, " ");
+	len = strcspn(line, "\n");
+	snprintf(m->name, sizeof(m->name), "%.*s", (int)len, line);
+	return 0;
+}
+
+static int anon_private(const struct mline *m)
+{
+	return !m->ino && !m->name[0] && m->perm[3] == 'p';
+}
+
+/*
+ * Inside one mapping of before of the same kind; an anonymous private
+ * one (malloc arenas grow and shrink with mprotect) inside the union of
+ * those of before.
+ */
+static int covered(const char *before, const char *line)
+{
+	struct mline a, b;
+	unsigned long cur;
+	const char *l;
+
+	if (parse_mline(line, &a))
+		return 0;
+	cur = a.s;
+	for (l = before; *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : "") {
+		if (parse_mline(l, &b))
+			continue;
+		if (b.s <= a.s && a.e <= b.e && !strcmp(a.perm, b.perm) &&
+		    !strcmp(a.dev, b.dev) && a.ino == b.ino && !strcmp(a.name, b.name))
+			return 1;
+		if (anon_private(&a) && anon_private(&b) && b.s <= cur && cur < b.e)
+			cur = b.e;	/* maps is sorted */
+	}
+	return anon_private(&a) && cur >= a.e;
+}
+
+/* The same bytes, but for up to 64 in a row that were zero in the vDSO. */
+static int same_code(const uint8_t *a, const uint8_t *b, size_t len, int vdso,
+		     char *why, size_t n)
+{
+	size_t i, first = 0, diff = 0;
+
+	for (i = 0; i < len; i++) {
+		if (a[i] == b[i])
+			continue;
+		if (!vdso || a[i] || (diff++ && i - first >= 64)) {
+			snprintf(why, n, "code byte changed at +%#zx (%#x -> %#x)%s", i,
+				 a[i], b[i], vdso ? " in the vDSO" : "");
+			return -1;
+		}
+		if (diff == 1)
+			first = i;
+	}
+	return 0;
+}
+
+static int snap_check(pid_t pid, const struct snap *before, char *why, size_t n)
+{
+	struct snap after;
+	char *line, *end;
+	int i, j, ret = -1;
+
+	if (snap_take(pid, &after)) {
+		snprintf(why, n, "cannot read the victim's mappings");
+		goto out;
+	}
+	for (line = after.maps; (end = strchr(line, '\n')); line = end + 1) {
+		if (!covered(before->maps, line)) {
+			snprintf(why, n, "new mapping '%.*s'", (int)(end - line), line);
+			goto out;
+		}
+	}
+	for (i = 0; i < after.n; i++)
+		for (j = 0; j < before->n; j++)
+			if (after.x[i].s == before->x[j].s && after.x[i].e == before->x[j].e &&
+			    same_code(before->x[j].bytes, after.x[i].bytes,
+				      after.x[i].e - after.x[i].s, after.x[i].vdso, why, n))
+				goto out;
+	ret = 0;
+out:
+	snap_free(&after);
+	return ret;
+}
+
+/*
+ * Threads that were in parasite code go home on their own time (a
+ * thread in nanosleep is not waited for): a leftover is only one if it
+ * stays, so look again for up to 5 s.
+ */
+static int snap_settled(pid_t pid, const struct snap *before, char *why, size_t n)
+{
+	int tries;
+
+	for (tries = 0; tries < 500; tries++) {
+		if (!snap_check(pid, before, why, n)) {
+			why[0] = 0;
+			return 0;
+		}
+		usleep(10000);
+	}
+	return -1;
+}
+
 /* Returns 0 pass; fills why.  *steps gets the number of steps reached. */
 static int run_case(const struct tcase *tc, int kill_at, int *steps, char *step_name,
 		    char *why, size_t n)
@@ -249,6 +453,7 @@ static int run_case(const struct tcase *tc, int kill_at, int *steps, char *step_
 	struct vshared *vs = mmap(NULL, sizeof(*vs), PROT_READ | PROT_WRITE,
 				  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	int rp[2], ready[2], vf[2], st, ret = -1;
+	struct snap before = { 0 };
 	pid_t victim, driver, waiter;
 	struct dplan d = tc->d;
 
@@ -278,6 +483,10 @@ static int run_case(const struct tcase *tc, int kill_at, int *steps, char *step_
 	}
 	d.pid = victim;
 	d.kill_at = kill_at;
+	if (snap_take(victim, &before)) {
+		snprintf(why, n, "cannot read the victim's mappings");
+		goto kill_victim;
+	}
 	driver = fork();
 	if (driver == 0)
 		_exit(drive(vs, &d) ? 1 : 0);
@@ -297,6 +506,8 @@ static int run_case(const struct tcase *tc, int kill_at, int *steps, char *step_
 	}
 	/* Threads resume asynchronously: release them once they block again. */
 	wait_blocked(vs, victim, released_waiters(&tc->v), -2);
+	if (!why[0] && snap_settled(victim, &before, why, n))
+		snprintf(why + strlen(why), n - strlen(why), " (after compel left)");
 	release(vs);
 	if (wait_pid(waiter, 20000, &st)) {
 		snprintf(why, n, "victim hung after compel left");
@@ -317,6 +528,7 @@ out:
 	close(rp[0]); close(rp[1]); close(ready[0]); close(ready[1]);
 	close(vf[0]); close(vf[1]);
 	munmap(vs, sizeof(*vs));
+	snap_free(&before);
 	return ret;
 }
 
@@ -431,8 +643,12 @@ static void kill_at_every_step(const struct tcase *tc)
 				*c = '-';
 		if (!strncmp(sname, "window:", 7)) {
 			/* Inside a remote ptrace syscall: documented as unsafe. */
-			printf("SKIP %s: inside the documented remote-syscall window "
-			       "(victim %s)\n", name, ret ? "broken" : "survived");
+			printf("SKIP %s: %s (victim %s)\n", name, strstr(sname, "seccomp") ?
+			       "the victim's seccomp filter forbids this syscall, switched in "
+			       "at its entry stop: should the caller die before the filter "
+			       "has passed it, the filter kills the victim" :
+			       "no room for the trampoline: the documented remote-syscall "
+			       "window", ret ? "broken" : "survived");
 			windows++;
 			continue;
 		}

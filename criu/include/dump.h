@@ -61,6 +61,8 @@ struct dump_files {
 	uint32_t	next_id;
 	void		*seen;		/* tsearch tree of struct dump_fd_seen */
 	void		*priv[32];	/* FD_KIND_MAX: each kind's objects */
+	char		**made_links;	/* --link-remap names this dump made */
+	size_t		nr_made_links;
 };
 
 /* One thread's core entry and the storage its fields point into. */
@@ -158,6 +160,7 @@ struct dump_tree {
 	struct dump_files	files;		/* fd objects and reg-files of the tree */
 	struct dump_stats	stats;		/* phases and totals of the tree */
 	bool			pidns;		/* the root is the init of a pid namespace of its own */
+	bool			netns;		/* a network namespace of its own (dump-netns.c) */
 };
 
 /* dump-mntns.c: the tree's mount namespace (after dump_pidns_check), its images */
@@ -225,6 +228,8 @@ int dump_check_fd_tables(struct dump_tree *tr);
 int dump_collect_fds(struct dump_task *t);
 int dump_collect_fs(struct dump_task *t);	/* cwd, root, exe */
 void dump_files_free(struct dump_files *f);
+/* The dump failed: the names it made for --link-remap are removed. */
+void dump_files_unlink_made(struct dump_files *d);
 int dump_write_fds(struct dump_task *t);
 void dump_fds_free(struct dump_task *t);
 /*
@@ -280,6 +285,9 @@ struct parasite_thread;
 int dump_check_sud(const struct dump_task *t);		/* seized, not infected */
 int dump_check_features(const struct dump_task *t, pid_t tid, const struct parasite_thread *p);
 void dump_core_free(struct dump_task *t);
+/* dump-seccomp.c: the process's filters into its core (seized threads) */
+int dump_collect_seccomp(struct dump_task *t);
+void dump_seccomp_free(TaskCoreEntry *c);
 
 /* dump-threads.c: every thread's core entry, leader first */
 int dump_check_threads(struct dump_task *t);		/* seized, after check_task */

@@ -45,6 +45,8 @@ struct exp {
 	size_t nr_fifo_ino;
 	void *shm;			/* shared memory and memfds (est-export-shmem.c) */
 	bool tcp_close;			/* a connection without its stream: --tcp-close */
+	void *seccomp;			/* seccomp.img's filters (est-seccomp.c) */
+	uint32_t net_ns_id;		/* the tree's network namespace (est-export-net.c) */
 	uint32_t mnt_ns_id;		/* the tree's own mount namespace, else 0 (est-export-mnt.c) */
 };
 
@@ -71,6 +73,17 @@ void *exp_zalloc(size_t n);
  * that state and 0 is returned. One export at a time.
  */
 int exp_cannot(const char *native, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * est-export-net.c: our netns.img, when the tree has its own network
+ * namespace, into netdev-, netns-, ifaddr-, route- and route6-ID.img; sets
+ * ex->net_ns_id (criu's own otherwise). Before any socket is converted.
+ */
+#define EXP_CRIU_NET_NS_ID	2
+#define EXP_TREE_NET_NS_ID	10
+#define EST_IFADDR_MAGIC	0x47361222u	/* `ip addr save` */
+#define EST_ROUTE_MAGIC		0x45311224u	/* `ip route save` */
+int exp_netns(struct exp *ex);
 
 /* est-export-core.c: core-TID.img of every thread of @p */
 int exp_core(struct exp *ex, struct exp_proc *p);

@@ -65,8 +65,11 @@ struct imp {
 	void *shm;			/* shared anonymous memory objects (est-import-shmem.c) */
 	void *fowns;			/* signal owners of files.img objects (est-import-fown.c) */
 	bool no_build_id;		/* est_import.no_build_id */
+	void *seccomp;			/* seccomp.img's entry (est-seccomp.c) */
 	/* the tree's pid namespace: the root's pid_ns_id, 0 before the root is read */
 	uint32_t tree_pid_ns_id;
+	/* the tree's network namespace: the root's net_ns_id (est-import-net.c) */
+	uint32_t tree_net_ns_id;
 	uint32_t tree_mnt_ns_id;	/* the same for the mount namespace (est-import-mnt.c) */
 };
 
@@ -90,6 +93,13 @@ int imp_mnt_ns(struct imp *im, const Est__TaskKobjIdsEntry *t, const char *img);
 int imp_mnt(struct imp *im);
 
 /* est-import-core.c */
+/*
+ * est-import-net.c: imp_netns() learns the tree's network namespace from
+ * the root's ids and, when it is not criu's, converts its images into our
+ * netns.img; imp_net_ns_ok() says whether a socket's ns_id is the tree's.
+ */
+int imp_netns(struct imp *im);
+bool imp_net_ns_ok(const struct imp *im, bool has, uint32_t id);
 int imp_core(struct imp *im, struct imp_proc *p);
 
 /* est-import-mm.c: imp_mm_read() reads mm-PID.img, imp_mm() writes mm, pagemap, pages */

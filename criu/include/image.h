@@ -63,6 +63,7 @@ enum img_kind {
 #define FD_IMG(name, ...)	IMG_##name,
 #define FD_RAW(name, ...)	IMG_##name,
 #include "fd-kinds.def"
+	IMG_NETNS,		/* the tree's network namespace (netns.h) */
 	IMG_MNTS,		/* the tree's mount namespace: est mnt_entry, mnt-entry.h */
 	IMG_TMPFS,		/* raw: a tmpfs's files, tar.gz, by root_dev */
 	IMG_KIND_MAX,

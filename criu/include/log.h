@@ -42,6 +42,13 @@ enum log_level {
  */
 int log_init(const char *workdir, const char *path, unsigned int level);
 void log_fini(void);
+/*
+ * CRIU_FAULT=die-log-N: the calling criu is SIGKILLed right after the Nth
+ * log line written by it or by any process it forks afterwards (a restore's
+ * tasks log too): a kill from outside at every step a log shows, for the
+ * kill sweeps.
+ */
+void log_die_at_line(unsigned long n);
 void log_set_level(unsigned int level);
 unsigned int log_get_level(void);
 /* The log file descriptor (for children that must log into the same place). */

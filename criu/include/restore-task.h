@@ -52,6 +52,7 @@ struct rst_staging {
 	uint64_t args_off, vmas_off, threads_off;
 	uint64_t per_thread_off, per_thread;	/* xsave image and frame of thread i */
 	uint64_t pending_off;		/* struct rst_pending[], see restorer_args */
+	uint64_t seccomp_off;		/* rst_seccomp_fill() */
 	uint64_t stacks_off;		/* the leader's stack, then the others' */
 	uint64_t *tmp;			/* per vma: staged address, 0 if none */
 };

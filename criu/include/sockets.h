@@ -76,6 +76,8 @@ const uint32_t *sk_diag_icons(const struct sk_diag *t, const struct sk_unix_diag
 const struct sk_inet_diag *sk_diag_inet(struct sk_diag *t, int family, int proto,
 					uint64_t ino, int *err);
 void sk_diag_free(struct sk_diag *t);
+/* Ask about the sockets of network namespace @nsfd from now on (-1: criu's own). */
+void sk_diag_netns(int nsfd);
 
 /* criu/files-sock.c */
 struct fd_probe;

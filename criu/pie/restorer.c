@@ -299,6 +299,29 @@ static void set_creds(struct restorer_args *a)
 }
 
 /*
+ * The process's seccomp filters, oldest first, for every thread at once
+ * (SECCOMP_FILTER_FLAG_TSYNC: the threads, made here without filters, share
+ * the leader's as threads of the dumped process did). A positive return
+ * names a thread that could not be synchronised.
+ */
+static void set_seccomp(struct restorer_args *a)
+{
+	const struct rst_seccomp_filter *f = (const void *)(unsigned long)a->seccomp;
+	struct { __u16 len; __u16 pad[3]; __u64 filter; } prog;	/* struct sock_fprog */
+	unsigned int i;
+	long r;
+
+	for (i = 0; i < a->nr_seccomp; i++) {
+		prog.len = (__u16)f[i].len;
+		prog.filter = f[i].insns;
+		r = syscall3(__NR_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */,
+			     f[i].flags | 1 /* SECCOMP_FILTER_FLAG_TSYNC */, (long)&prog);
+		if (r)
+			fail(a, "seccomp(SECCOMP_SET_MODE_FILTER, TSYNC)", r > 0 ? -1 : r);
+	}
+}
+
+/*
  * Signals pending at dump time, queued again while still blocked: the
  * process queue by the leader (@tid 0), each thread's queue by that thread.
  */
@@ -634,9 +657,14 @@ void restorer_main(struct restorer_args *a)
 	set_thread_sched(a, leader);
 	queue_pending(a, 0, a->nr_shared_pending, 0);
 	queue_pending(a, leader->pending_first, leader->nr_pending, leader->tid);
-	set_creds(a);
 	while ((n = __atomic_load_n(&a->nr_ready, __ATOMIC_SEQ_CST)) < a->nr_threads - 1)
 		futex_wait(&a->nr_ready, n);
+	/* every thread ready: they wait under the filters from now on */
+	if (!a->seccomp_late)
+		set_seccomp(a);
+	set_creds(a);
+	if (a->seccomp_late)
+		set_seccomp(a);	/* before "R": a failure here is still the restore's */
 
 	/* Before "R": criu may exit as soon as it reads it (-d). */
 	sys_prctl(R_PR_SET_PDEATHSIG, a->pdeath_after ? 0 : a->pdeath_sig, 0, 0, 0);

@@ -20,7 +20,7 @@
  * "mntns": I is in a mount namespace of its own (unshare(CLONE_NEWNS), no
  * mount changed): refused too. The launcher passes SIGTERM on to I.
  */
-#include "e2e.h"
+#include "e2e-ns.h"
 #include <sched.h>
 #include <sys/syscall.h>
 
@@ -163,35 +163,15 @@ static int nsinit(const char *mode)
 	e2e_pass();
 }
 
+static int launch_init(void *mode)
+{
+	return nsinit(mode);
+}
+
 int main(int argc, char **argv)
 {
-	pid_t init;
-	char buf[32];
-	int fd, n, st;
-
 	const char *mode = argc > 2 ? argv[1] : "";
 
 	e2e_init(argc - (argc > 2), argv + (argc > 2));
-	init = (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, 0, 0, 0, 0);
-	if (init < 0) {
-		perror("clone(CLONE_NEWPID)");
-		return 2;
-	}
-	if (init == 0)
-		return nsinit(mode);
-	/* the harness dumps I: its pid here, before readiness ends (EOF on the fd) */
-	fd = open("pids", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	n = snprintf(buf, sizeof(buf), "%d\n", init);
-	if (fd < 0 || write(fd, buf, (size_t)n) != n)
-		return 2;
-	close(fd);
-	close(atoi(getenv("E2E_READY_FD")));
-	/*
-	 * I ends with the dump (SIGKILL); the restored one is not this child.
-	 * A refused dump leaves I running: SIGTERM here is passed on.
-	 */
-	while (waitpid(init, &st, 0) != init)
-		if (errno != EINTR || kill(init, SIGTERM))
-			return 2;
-	return 0;
+	return e2e_ns_launch(CLONE_NEWPID, launch_init, (void *)mode);
 }

@@ -119,6 +119,20 @@ CASES = [
      ["unshare", "-m", "--propagation", "private"] + prog("mntns") + ["mixed"],
      ("refused", "nested/mixed mount namespaces: not supported yet"), [], []),
     # an init ignores the stop it would send itself
+    # a network namespace of its own (test/e2e/netns.c); @PID@: the launcher's pid
+    ("netns", prog("netns"), "netns", TCP, TCP + ["--veth-pair", "eth0=cvr@PID@"]),
+    ("netns_ext", prog("netns") + ["ext"], "netns", TCP + EXT,
+     TCP + ["--external", "veth[eth0]:cvr@PID@"]),
+    ("netns_empty", prog("netns") + ["empty"], "netns", [], ["--empty-ns", "net"]),
+    ("netns_nopid", prog("netns") + ["nopid"], "netns_nopid", TCP, TCP + ["--veth-pair", "eth0=cvr@PID@"]),
+    # the outside end joins a bridge the harness makes (@BR@) and removes
+    ("netns_veth_bridge", prog("netns"), "netns", TCP, TCP + ["--veth-pair", "eth0=cvr@PID@@@BR@"]),
+    ("netns_no_veth_refused", prog("netns") + ["empty"],
+     ("netns", "veth eth0: its outside end needs a name"), [], []),
+    ("netns_bridge_refused", prog("netns") + ["bridge"],
+     ("pidns_refused", "link cbr0 of kind bridge: not supported yet"), [], []),
+    ("netns_sysctl_refused", prog("netns") + ["sysctl"],
+     ("pidns_refused", "net.ipv4/tcp_syn_retries is 3"), [], []),
     ("pidns_leave_stopped_refused", prog("pidns"), ("pidns", "is to stay stopped"), [],
      ["--leave-stopped"]),
     ("keyring_refused", prog("task_gaps") + ["keyring"],
@@ -211,6 +225,15 @@ CASES = [
     ("stopped_twice", prog("stopped"), "twice", [], []),
     ("stopped_root", prog("stopped") + ["root"], "stopped_root", [], []),
     ("pidfd_refused", prog("pidfd"), ("refused", "pidfds are not supported yet"), [], []),
+    ("seccomp", prog("seccomp"), "once", [], []),
+    ("seccomp_twice", prog("seccomp"), "twice", [], []),
+    ("seccomp_drop", prog("seccomp") + ["--drop"], "once", [], []),
+    ("seccomp_refuse_strict", prog("seccomp") + ["--strict"],
+     ("refused", "seccomp strict mode is not supported yet"), [], []),
+    ("seccomp_refuse_notify", prog("seccomp") + ["--notify"],
+     ("refused", "SECCOMP_RET_USER_NOTIF"), [], []),
+    ("seccomp_refuse_thread", prog("seccomp") + ["--thread"],
+     ("refused", "per-thread seccomp is not supported yet"), [], []),
     ("stopped_collected", prog("stopped") + ["collected"],
      ("refused", "has already collected the stop with wait()"), [], []),
     ("tree_dump_fault", prog("tree"), "dump_fault", [], []),
@@ -227,6 +250,9 @@ CASES = [
     ("ghost_dir", prog("ghost_dir"), "once", [], []),
     ("link_remap", prog("link_remap"), "once", ["--link-remap"], []),
     ("link_remap_twice", prog("link_remap"), "twice", ["--link-remap"], []),
+    ("link_remap_dump_fault", prog("link_remap"), "dump_fault_late", ["--link-remap"], []),
+    # the kill sweeps' victim (kill_sweep.py), through one plain dump and restore
+    ("sweep", prog("sweep"), "once", EXT, []),
     ("procfs", prog("procfs"), "once", [], []),
     ("procfs_twice", prog("procfs"), "twice", [], []),
     ("procfs_thread_refused", prog("procfs") + ["thread"],
@@ -1244,7 +1270,7 @@ def snapshot_diff(name, before, after, limit=12):
     return "\n    ".join(lines)
 
 
-def settled_diff(name, before, pid, timeout=2.0):
+def settled_diff(name, before, pid, timeout=10.0):
     """The difference of /proc after the restore. criu restore -d returns
     once every task is released, but a task may still be finishing its way
     out of the restorer for a moment (seen under load: every signal still
@@ -1573,6 +1599,10 @@ def run_case(name, cmd, flow, dopts, ropts, env):
             status = tampered(p, tmp, dopts, ropts, env, flow[1])
         elif flow == "pidns":
             status = pidns_flow(p, tmp, dopts, ropts, env)
+        elif flow in ("netns", "netns_nopid") or (isinstance(flow, tuple) and flow[0] == "netns"):
+            status = netns_flow(p, tmp, flow, dopts, ropts, env)
+            if status is None:
+                return None
         elif isinstance(flow, tuple) and flow[0] == "pidns":
             pidns_flow(p, tmp, dopts, ropts, env, refusal=flow[1])
             return None
@@ -1607,11 +1637,38 @@ def run_case(name, cmd, flow, dopts, ropts, env):
         reap_orphans()
 
 
-def pidns_flow(p, tmp, dopts, ropts, env, refusal=None):
+def netns_flow(p, tmp, flow, dopts, ropts, env):
+    """pidns_flow for test/e2e/netns.c: @PID@ in the restore options is the
+    launcher's pid; with @BR@ the harness makes bridge cbrPID for the veth's
+    outside end, checks it joined it and is up, and removes it."""
+    bridge = "cbr%d" % p.pid if any("@BR@" in o for o in ropts) else None
+    ropts = [o.replace("@PID@", str(p.pid)).replace("@BR@", bridge or "") for o in ropts]
+    after = None
+    if bridge:
+        subprocess.run(["ip", "link", "add", bridge, "type", "bridge"], check=True)
+
+        def after():
+            out = "/sys/class/net/cvr%d" % p.pid
+            master = os.path.basename(os.readlink(out + "/master"))
+            with open(out + "/flags") as f:
+                up = int(f.read(), 16) & 1
+            if master != bridge or not up:
+                raise CaseFailed("the outside end is in %s (up: %d), not %s" % (master, up, bridge))
+    try:
+        return pidns_flow(p, tmp, dopts, ropts, env,
+                          refusal=flow[1] if isinstance(flow, tuple) else None,
+                          own_pidns=flow != "netns_nopid", after=after)
+    finally:
+        if bridge:
+            subprocess.run(["ip", "link", "del", bridge])
+
+
+def pidns_flow(p, tmp, dopts, ropts, env, refusal=None, own_pidns=True, after=None):
     """The program's first child is pid 1 of a pid namespace of its own (its
     host pid in "pids"): dump that tree, restore it into a new pid namespace
     (the root's host pid is the kernel's choice), check it is pid 1 there,
-    stop it."""
+    stop it. Without @own_pidns the child is in criu's pid namespace (in
+    other namespaces of its own) and comes back with its pid."""
     root = tree_pids(tmp)[0]
     imgs = os.path.join(tmp, "imgs")
     dump(root, imgs, dopts, env)
@@ -1636,8 +1693,10 @@ def pidns_flow(p, tmp, dopts, ropts, env, refusal=None):
     with open(os.path.join(tmp, "pids"), "w") as f:
         f.write("%d\n" % got)  # what kill_tree ends if the case fails
     nspid = proc_status(got)["NSpid"].split()
-    if len(nspid) != 2 or nspid[-1] != "1":
+    if own_pidns and (len(nspid) != 2 or nspid[-1] != "1"):
         raise CaseFailed("the restored root's NSpid is %s, not HOST 1" % nspid)
+    if after:
+        after()
     os.kill(got, signal.SIGTERM)
     return wait_pid(got, 30)
 
@@ -1698,12 +1757,18 @@ def dump_fault(pid, tmp, opts, env, point="after-parasite", nth="2"):
         raise CaseFailed("dump with a fault in the second process: exit %d" % rc)
     if os.path.exists(os.path.join(imgs, "inventory.img")):
         raise CaseFailed("a failed dump left an inventory")
-    untouched(tmp, "the failed dump")
+    for top, _, names in os.walk(tmp):
+        left = [n for n in names if n.startswith(".criu-link-remap.")]
+        if left:
+            raise CaseFailed("a failed dump left %s in %s" % (left[0], top))
+    untouched(tmp, "the failed dump", pid)
 
 
-def untouched(tmp, what):
-    """Every process of the tree runs on: not traced, not stopped."""
-    for p in tree_pids(tmp):
+def untouched(tmp, what, pid=None):
+    """Every process of the tree (a lone @pid if it lists none) runs on:
+    not traced, not stopped."""
+    lone = pid is not None and not os.path.exists(os.path.join(tmp, "pids"))
+    for p in [pid] if lone else tree_pids(tmp):
         st = proc_status(p)
         state = st["State"].split()[0]
         if int(st["TracerPid"]) != 0 or state in ("T", "t"):

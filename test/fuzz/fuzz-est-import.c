@@ -51,7 +51,7 @@ static void write_seed(const char *dir)
 		id = 0;
 		if (strstr(k->pattern, "%"))
 			sscanf(de->d_name, k->pattern, &id);
-		fuzz_seed_file(dfd, de->d_name, (int)(k - kinds), id, !k->magic);
+		fuzz_seed_file(dfd, de->d_name, (int)(k - kinds), id, !strcmp(k->name, "pages"));
 	}
 	if (d)
 		closedir(d);

@@ -21,7 +21,8 @@
  * Seeds (test/fuzz/corpus/fuzz-restore) are dumps of our e2e programs:
  * FUZZ_RESTORE_SEED_FROM=DIR fuzz-restore > SEED writes the images of DIR
  * (converted by est_import() when DIR holds the established format) in
- * this input form and exits; FUZZ_RESTORE_SHELL_JOB=1 sets bit 0.
+ * this input form and exits; FUZZ_RESTORE_SHELL_JOB=1 sets bit 0 (--shell-job),
+ * FUZZ_RESTORE_EMPTY_NET=1 bit 1 (--empty-ns net).
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -38,6 +39,7 @@
 #include "tty.h"
 #include "memfd.pb-c.h"
 #include "fuzz-dir.h"
+#include "netns.h"
 
 #define CREATE_MAX	(1u << 20)	/* objects created only up to this size */
 
@@ -90,7 +92,9 @@ static void write_seed(const char *dir)
 		close(dfd);
 		dfd = dup(imp.dirfd);
 	}
-	fputc(getenv("FUZZ_RESTORE_SHELL_JOB") ? 1 : 0, stdout);
+	/* bit 0: --shell-job; bit 1: --empty-ns net (a veth then needs no outside name) */
+	fputc((getenv("FUZZ_RESTORE_SHELL_JOB") ? 1 : 0) | (getenv("FUZZ_RESTORE_EMPTY_NET") ? 2 : 0),
+	      stdout);
 	fd = dup(dfd);
 	d = fd >= 0 ? fdopendir(fd) : NULL;
 	while (d && (de = readdir(d)))
@@ -183,7 +187,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memset(&o, 0, sizeof(o));
 	o.shell_job = data[0] & 1;
+	/* a tree's network namespace, whose veths then need no outside names */
+	o.empty_ns = data[0] & 2 ? "net" : NULL;
 	put_files(data + 1, size - 1);
+	if (!rst_netns_read(dir_fd, &o))
+		pr_debug("netns.img accepted");
+	rst_netns_release();
 	if (!rst_tree_read(dir_fd, &o, &tr) &&
 	    !rst_pty_check_sessions(&tr.ri[0].fdr, tr.ps, tr.nr, o.shell_job) &&
 	    !rst_check_sched_host(&tr))

@@ -79,7 +79,14 @@ struct compel_shared {
 	 * parked thread never polls a number the victim has reused.
 	 */
 	__u32	fd_users;
-	__u32	__pad3;
+	/*
+	 * Threads in parasite code (the daemon and each thread slot in
+	 * use): going home through the trampoline's HOME entry (at
+	 * tramp_home, 0: none, then the region stays mapped) drops the
+	 * count, and the last one out unmaps the region.
+	 */
+	__u32	users;
+	__u64	tramp_home;
 	__u16	__pad;
 	__u16	sun_family;	/* AF_UNIX: with addr, a struct sockaddr_un */
 	char	addr[108];	/* sun_path of the caller's listening socket */

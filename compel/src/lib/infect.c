@@ -35,7 +35,7 @@ struct compel_ctl *compel_prepare(pid_t tid)
 	if (!ctl)
 		return NULL;
 	ctl->pid = tid;
-	ctl->listen_fd = ctl->sock = ctl->log_rd = -1;
+	ctl->listen_fd = ctl->sock = ctl->log_rd = ctl->memfd = -1;
 	if (cpl_thread_state_save(&ctl->st, tid))
 		goto err;
 	if (compel_task_creds(tid, &cr))
@@ -43,14 +43,19 @@ struct compel_ctl *compel_prepare(pid_t tid)
 	ctl->seccomp = cr.seccomp;
 	if (ctl->seccomp == 2)
 		cpl_seccomp_load(ctl);	/* unknown filters: fds are not closed */
-	if (cpl_rseq_clear(&ctl->st))
+	if (cpl_rseq_clear(&ctl->st) || cpl_sa_restart_probe(ctl))
 		goto err_st;
 	compel_step("prepared");
 	return ctl;
 err_st:
+	cpl_rseq_restore(&ctl->st);
+	cpl_tramp_remove(ctl);
 	cpl_thread_state_free(&ctl->st);
 	cpl_seccomp_free(ctl);
 err:
+	if (ctl->memfd >= 0)
+		close(ctl->memfd);
+	free(ctl->wr);
 	free(ctl);
 	return NULL;
 }
@@ -142,17 +147,34 @@ static int is_err(long ret)
 	return ret < 0 && ret > -4096;
 }
 
-/* Map MAP_SHARED|MAP_ANONYMOUS in the victim, then the same pages here. */
+/* An undo the trampoline may run with the victim's seccomp filter back on. */
+static long undo_nr(struct compel_ctl *ctl, long nr)
+{
+	uint64_t a[6] = { 0 };
+
+	if (ctl->seccomp && !cpl_seccomp_allows(ctl, nr, a, ctl->tramp))
+		return ARCH_NR_SIGRETURN;	/* rather a leak than a kill */
+	return nr;
+}
+
+/*
+ * Map MAP_SHARED|MAP_ANONYMOUS in the victim, then the same pages here.
+ * The thread stays in the mmap's syscall-exit stop, the trampoline's
+ * munmap armed, until the daemon starts (or the cure): should we die
+ * in between, the region goes away with us.
+ */
 static int map_region(struct compel_ctl *ctl)
 {
 	unsigned long args[6] = { 0, ctl->r.size, PROT_READ | PROT_WRITE | PROT_EXEC,
 				  MAP_SHARED | MAP_ANONYMOUS, -1UL, 0 };
+	struct cpl_undo u = { { undo_nr(ctl, __NR_munmap), ARCH_NR_SIGRETURN },
+			      { 0, 0 }, 1 };
 	char path[96];
 	long ret;
 	void *p;
 	int fd;
 
-	if (cpl_ptrace_syscall(ctl, __NR_mmap, &ret, args))
+	if (cpl_rsys(ctl, __NR_mmap, &ret, args, &u, 1))
 		return -1;
 	if (is_err(ret)) {
 		errno = ctl->r.map_err = (int)-ret;
@@ -188,6 +210,8 @@ static int unmap_region(struct compel_ctl *ctl)
 		munmap(ctl->r.local, ctl->r.size);
 	ctl->r.local = NULL;
 	ctl->hdr = NULL;
+	if (ctl->region_gone)
+		ctl->r.remote = 0;
 	if (!ctl->r.remote)
 		return 0;
 	if (cpl_ptrace_syscall(ctl, __NR_munmap, &ret, args) || ret) {
@@ -227,9 +251,15 @@ static void fill_region(struct compel_ctl *ctl, const struct compel_blob *b)
 	h->addr_len = ctl->addr_len;
 	h->sun_family = AF_UNIX;
 	memcpy(h->addr, ctl->addr, ctl->addr_len);
+	h->users = 1;		/* the daemon */
 	ctl->st.pending = cpl_read_pending(ctl->pid);	/* as late as possible */
-	cpl_arch_build_frame(&ctl->st, r->local + r->dframe_off,
-			     r->remote + r->dframe_off, &h->daemon);
+	/* Home frame outside the region if we can: then the last thread
+	 * out may unmap the region on its way home. */
+	if (ctl->kept && cpl_stack_frame(ctl, &ctl->st, &h->daemon))
+		h->tramp_home = ctl->tramp + ARCH_TRAMPOLINE_HOME;
+	else
+		cpl_arch_build_frame(&ctl->st, r->local + r->dframe_off,
+				     r->remote + r->dframe_off, &h->daemon);
 	if (ctl->st.rseq_cleared) {
 		h->daemon.rseq_cs_ptr = ctl->st.rseq_cs_ptr;
 		h->daemon.rseq_cs_val = ctl->st.rseq_cs_val;
@@ -246,16 +276,19 @@ static void fill_region(struct compel_ctl *ctl, const struct compel_blob *b)
 static int preconnect(struct compel_ctl *ctl)
 {
 	unsigned long a[6] = { AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0 };
+	struct cpl_undo u = { { undo_nr(ctl, __NR_close), undo_nr(ctl, __NR_munmap) },
+			      { ctl->r.remote, ctl->r.size }, 1 };
 	long fd, ret;
 
-	if (cpl_ptrace_syscall(ctl, __NR_socket, &fd, a) || is_err(fd)) {
+	if (cpl_rsys(ctl, __NR_socket, &fd, a, &u, 1) || is_err(fd)) {
 		pr_err("remote socket in %d: %ld", ctl->pid, fd);
 		return -1;
 	}
 	a[0] = fd;
 	a[1] = ctl->r.remote + offsetof(struct compel_shared, sun_family);
 	a[2] = 2 + ctl->addr_len;
-	if (cpl_ptrace_syscall(ctl, __NR_connect, &ret, a) || ret) {
+	u.on_result = 0;	/* close(fd), fd being connect's first argument */
+	if (cpl_rsys(ctl, __NR_connect, &ret, a, &u, 1) || ret) {
 		pr_err("remote connect in %d: %ld", ctl->pid, ret);
 		a[0] = fd;
 		cpl_ptrace_syscall(ctl, __NR_close, &ret, a);
@@ -277,6 +310,7 @@ static int start_daemon(struct compel_ctl *ctl, const struct compel_blob *b)
 	if (cpl_arch_set_regs(ctl->pid, &r))
 		return -1;
 	ctl->infected = 1;
+	ctl->kept = 0;		/* the daemon's way home takes over */
 	compel_step("daemon regs set");
 	if (ptrace(PTRACE_SETSIGMASK, ctl->pid, (void *)sizeof(block), &block)) {
 		pr_perror("PTRACE_SETSIGMASK %d", ctl->pid);
@@ -610,16 +644,35 @@ int compel_syscall(struct compel_ctl *ctl, long nr, long *ret,
 }
 
 /*
+ * The exit of the daemon's last syscall: the munmap of the region from
+ * the trampoline, or rt_sigreturn if it was not the last user (or had
+ * nowhere to go home but in the region), or without a trampoline its
+ * marker getppid.
+ */
+static int at_home(struct compel_ctl *ctl, long nr, uint64_t ip)
+{
+	unsigned long t = ctl->hdr->tramp_home ? ctl->tramp : 0;
+
+	if (t && nr == __NR_munmap && ip >= t && ip < t + ARCH_TRAMPOLINE_LEN) {
+		ctl->region_gone = 1;
+		return 1;
+	}
+	if (nr == __NR_rt_sigreturn)
+		return 1;
+	return !t && nr == __NR_getppid && ip >= ctl->r.remote &&
+	       ip < ctl->r.remote + ctl->r.size;
+}
+
+/*
  * Normal end of a daemon: interrupt it, ask it to finish, and follow
- * its syscalls (it closes its own fds) to the exit of its marker
- * syscall.  Returns 0 with the thread in that syscall-exit stop, 1 if
+ * its syscalls (it closes its own fds and goes home) to the exit of its
+ * last syscall (at_home()).  Returns 0 with the thread in that syscall-exit stop, 1 if
  * the daemon faulted (the fallback path takes over), -1 on error.
  */
 static int fini_daemon(struct compel_ctl *ctl)
 {
 	struct compel_msg m = { .cmd = COMPEL_CMD_FINI };
 	struct __ptrace_syscall_info si;
-	unsigned long lo = ctl->r.remote, hi = lo + ctl->r.size;
 	int event, sig = cpl_interrupt_and_wait(ctl->pid);
 	long last = -1;
 
@@ -644,8 +697,8 @@ static int fini_daemon(struct compel_ctl *ctl)
 		}
 		if (si.op == PTRACE_SYSCALL_INFO_ENTRY)
 			last = si.entry.nr;
-		else if (si.op == PTRACE_SYSCALL_INFO_EXIT && last == __NR_getppid &&
-			 si.instruction_pointer >= lo && si.instruction_pointer < hi)
+		else if (si.op == PTRACE_SYSCALL_INFO_EXIT && at_home(ctl, last,
+								     si.instruction_pointer))
 			break;
 	}
 	compel_step("daemon at its marker");
@@ -710,10 +763,7 @@ static int cure_normal(struct compel_ctl *ctl)
 		return -1;
 	ctl->infected = 0;
 	compel_step("registers restored");
-	if (cpl_interrupt_prepare(ctl->pid) || ptrace(PTRACE_CONT, ctl->pid, NULL, NULL) ||
-	    cpl_interrupt_wait(ctl->pid))
-		return -1;
-	return 0;
+	return cpl_exit_to_interrupt(ctl->pid);
 }
 
 /* Fallback: a daemon that faulted or never connected. */
@@ -742,7 +792,16 @@ int compel_cure(struct compel_ctl *ctl)
 	if (ctl->infected && cure_fallback(ctl))
 		return -1;
 	ret |= unmap_region(ctl);
+	if (ctl->kept && !ret) {
+		/* Still in the trampoline (never started the daemon). */
+		if (cpl_thread_state_restore(&ctl->st) || cpl_exit_to_interrupt(ctl->pid))
+			ret = -1;
+		else
+			compel_step("registers restored");
+		ctl->kept = 0;
+	}
 	ret |= cpl_rseq_restore(&ctl->st);
+	cpl_tramp_remove(ctl);
 	compel_step("cured");
 	if (ctl->listen_fd >= 0)
 		close(ctl->listen_fd);
@@ -758,9 +817,13 @@ void compel_release(struct compel_ctl *ctl)
 {
 	if (!ctl)
 		return;
-	if (ctl->infected || ctl->r.remote || ctl->st.rseq_cleared)
+	if (ctl->infected || ctl->r.remote || ctl->st.rseq_cleared || ctl->kept)
 		compel_cure(ctl);
+	cpl_tramp_remove(ctl);
 	cpl_thread_state_free(&ctl->st);
 	cpl_seccomp_free(ctl);
+	if (ctl->memfd >= 0)
+		close(ctl->memfd);
+	free(ctl->wr);
 	free(ctl);
 }

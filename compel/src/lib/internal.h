@@ -48,11 +48,33 @@ struct region {
 	int		map_err;	/* errno of the victim's mmap of it, 0: none */
 };
 
+/*
+ * What the trampoline undoes if the caller dies during a remote syscall
+ * (see arch.h): nr[0](result or the call's first argument, its second),
+ * then nr[1](arg[0], arg[1]); ARCH_NR_SIGRETURN: nothing more.
+ */
+struct cpl_undo {
+	long		nr[2];
+	unsigned long	arg[2];
+	int		on_result;
+};
+
 struct compel_ctl {
 	pid_t		pid;
 	struct thread_state st;
 	unsigned long	gadget;		/* victim address of a syscall insn */
 	unsigned long	zero_addr;	/* victim address of a NUL byte */
+	int		memfd;		/* /proc/PID/mem, -1 until needed */
+	unsigned long	tramp;		/* victim address of the trampoline, 0: none */
+	uint8_t		tramp_orig[ARCH_TRAMPOLINE_LEN];
+	int		tramp_state;	/* 0 not looked for, 1 usable, -1 none */
+	int		tramp_in;	/* written into the vDSO */
+	int		kept;		/* in a syscall-exit stop with an undo armed */
+	int		region_gone;	/* the daemon unmapped it going home */
+	unsigned long	*wr;		/* writable mappings: start, end pairs */
+	unsigned int	nr_wr;
+	uint64_t	caught;		/* signals with a handler (SigCgt) */
+	uint64_t	sa_restart;	/* those of them with SA_RESTART */
 	int		seccomp;
 	int		infected;	/* parasite started */
 	int		running;	/* parasite thread not ptrace-stopped */
@@ -81,8 +103,10 @@ int cpl_thread_state_restore(struct thread_state *ts);
 void cpl_thread_state_free(struct thread_state *ts);
 int cpl_rseq_clear(struct thread_state *ts);
 uint64_t cpl_read_pending(pid_t tid);
+uint64_t cpl_read_caught(pid_t tid);	/* SigCgt */
 int cpl_rseq_restore(struct thread_state *ts);
 int cpl_interrupt_and_wait(pid_t tid);
+int cpl_exit_to_interrupt(pid_t tid);
 int cpl_interrupt_prepare(pid_t tid);
 int cpl_interrupt_wait(pid_t tid);
 int cpl_interrupt_collect(pid_t tid);
@@ -97,6 +121,16 @@ int cpl_seccomp_allows(struct compel_ctl *ctl, long nr, const uint64_t *args,
 int cpl_find_gadget(struct compel_ctl *ctl);
 int cpl_ptrace_syscall(struct compel_ctl *ctl, long nr, long *ret,
 		   const unsigned long *args);
+/* Same; keep: leave the thread in the syscall-exit stop, undo armed. */
+int cpl_rsys(struct compel_ctl *ctl, long nr, long *ret,
+	     const unsigned long *args, const struct cpl_undo *u, int keep);
+/* The trampoline is in place (written on first use); 0 if none usable. */
+unsigned long cpl_tramp(struct compel_ctl *ctl);
+void cpl_tramp_remove(struct compel_ctl *ctl);
+/* Write ts's home frame below its stack; its victim address, 0: cannot. */
+unsigned long cpl_stack_frame(struct compel_ctl *ctl, const struct thread_state *ts,
+			      struct compel_cure_info *ci);
+int cpl_sa_restart_probe(struct compel_ctl *ctl);
 
 /* ---- infect.c ---- */
 #define SLOT_STACK	(32 * 1024UL)
@@ -119,6 +153,13 @@ int cpl_arch_get_fpu(pid_t tid, uint8_t **buf, size_t *len);
 int cpl_arch_set_fpu(pid_t tid, const uint8_t *buf, size_t len);
 /* Bytes a signal frame with that FPU state takes (page multiple). */
 size_t cpl_arch_frame_size(size_t fpu_len);
+size_t cpl_arch_frame_len(size_t fpu_len);	/* exact bytes, below a stack */
+unsigned long cpl_arch_frame_addr(const compel_regs_t *r, size_t len);
+unsigned long cpl_arch_regs_sp(const compel_regs_t *r);
+void cpl_arch_frame_eintr(void *local, const struct compel_cure_info *ci);
+void cpl_arch_regs_entry(compel_regs_t *r, long nr, const unsigned long *args);
+void cpl_arch_regs_tramp(compel_regs_t *r, unsigned long ip, unsigned long sp,
+			 long nr, const unsigned long *args, const struct cpl_undo *u);
 /* Build an rt_sigframe at local/remote that returns to ts's state. */
 int cpl_arch_build_frame(const struct thread_state *ts, void *local,
 			 unsigned long remote, struct compel_cure_info *ci);

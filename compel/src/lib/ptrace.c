@@ -164,6 +164,14 @@ int cpl_interrupt_collect(pid_t tid)
 }
 
 /* Returns -1, 0 (interrupt stop) or a signal the thread stopped with. */
+/* From a syscall-exit stop to an interrupt stop, no user code run. */
+int cpl_exit_to_interrupt(pid_t tid)
+{
+	if (cpl_interrupt_prepare(tid) || ptrace(PTRACE_CONT, tid, NULL, NULL))
+		return -1;
+	return cpl_interrupt_wait(tid);
+}
+
 int cpl_interrupt_and_wait(pid_t tid)
 {
 	int crash = 0, stop_sig;
@@ -405,7 +413,6 @@ static int peek(pid_t tid, uint64_t addr, uint64_t *val)
 	return 0;
 }
 
-/* Pending signals of a thread (its own and its process's). */
 /* The hex value after "\nKEY:" in a status text, 0 if absent. */
 static uint64_t status_hex(const char *text, const char *key)
 {
@@ -419,7 +426,7 @@ static uint64_t status_hex(const char *text, const char *key)
  * thread a command runs in, and line-by-line sscanf over the whole file
  * was most of the CPU time of a 1000-thread batch.
  */
-uint64_t cpl_read_pending(pid_t tid)
+static uint64_t read_status(pid_t tid, const char *k1, const char *k2)
 {
 	char buf[4096], file[32], path[64], *big = NULL;
 	uint64_t ret;
@@ -430,8 +437,8 @@ uint64_t cpl_read_pending(pid_t tid)
 	snprintf(file, sizeof(file), "task/%d/status", tid);
 	if (read_proc_line(tid, file, buf, sizeof(buf)))
 		return 0;
-	if (strstr(buf, "\nShdPnd:") || strlen(buf) < sizeof(buf) - 1)
-		return status_hex(buf, "\nSigPnd:") | status_hex(buf, "\nShdPnd:");
+	if (strstr(buf, "\nSigCgt:") || strlen(buf) < sizeof(buf) - 1)
+		return status_hex(buf, k1) | status_hex(buf, k2);
 	/* Past 4 KiB (hundreds of supplementary groups): read it all. */
 	snprintf(path, sizeof(path), "/proc/%d/%s", tid, file);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -455,9 +462,20 @@ uint64_t cpl_read_pending(pid_t tid)
 	if (!big)
 		return 0;
 	big[len] = '\0';
-	ret = status_hex(big, "\nSigPnd:") | status_hex(big, "\nShdPnd:");
+	ret = status_hex(big, k1) | status_hex(big, k2);
 	free(big);
 	return ret;
+}
+
+/* Pending signals of a thread (its own and its process's). */
+uint64_t cpl_read_pending(pid_t tid)
+{
+	return read_status(tid, "\nSigPnd:", "\nShdPnd:");
+}
+
+uint64_t cpl_read_caught(pid_t tid)
+{
+	return read_status(tid, "\nSigCgt:", "\nSigCgt:");
 }
 
 int cpl_thread_state_save(struct thread_state *ts, pid_t tid)

@@ -150,3 +150,14 @@ int cpl_seccomp_allows(struct compel_ctl *ctl, long nr, const uint64_t *args,
 			return 0;
 	return 1;
 }
+
+uint32_t compel_seccomp_action(const void *insns, int n, long nr, const uint64_t *args)
+{
+	struct seccomp_data d = { .nr = (int)nr, .arch = CPL_AUDIT_ARCH };
+
+	if (n <= 0 || n > MAX_INSNS)
+		return SECCOMP_RET_KILL_PROCESS;
+	if (args)
+		memcpy(d.args, args, sizeof(d.args));
+	return run_filter(insns, n, &d) & SECCOMP_RET_ACTION_FULL;
+}

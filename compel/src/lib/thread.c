@@ -1,9 +1,9 @@
 /*
  * Commands in the context of other threads of an infected task, up to
- * COMPEL_THREAD_SLOTS at once.  Each thread gets a slot in the region:
- * its own rt_sigframe (built from its own saved state), stack and
- * argument area, so that, should the caller die, it returns home by
- * itself exactly like the daemon does.
+ * COMPEL_THREAD_SLOTS at once.  Each thread gets its own rt_sigframe
+ * (built from its own saved state, below its own stack) and a slot in
+ * the region (stack and argument area), so that, should the caller die,
+ * it returns home by itself exactly like the daemon does.
  */
 #include <errno.h>
 #include <signal.h>
@@ -34,10 +34,13 @@ static void fd_user(struct compel_ctl *ctl, struct tjob *j, int on)
 	if (j->fd_user == on)
 		return;
 	j->fd_user = on;
-	if (on)
+	if (on) {
 		__atomic_add_fetch(&ctl->hdr->fd_users, 1, __ATOMIC_SEQ_CST);
-	else
+		__atomic_add_fetch(&ctl->hdr->users, 1, __ATOMIC_SEQ_CST);
+	} else {
+		__atomic_sub_fetch(&ctl->hdr->users, 1, __ATOMIC_SEQ_CST);
 		__atomic_sub_fetch(&ctl->hdr->fd_users, 1, __ATOMIC_SEQ_CST);
+	}
 }
 
 static size_t slot_base(struct compel_ctl *ctl, int i)
@@ -52,7 +55,14 @@ static void fill_slot(struct compel_ctl *ctl, struct tjob *j, unsigned int cmd,
 	size_t base = slot_base(ctl, j->slot);
 	size_t args = base + ctl->r.frame_size + SLOT_STACK;
 
-	cpl_arch_build_frame(&j->ts, ctl->r.local + base, ctl->r.remote + base, &sl->ci);
+	/* Its home frame below its own stack, as the daemon's (infect.c);
+	 * if there is no room, nobody unmaps the region going home. */
+	if (!ctl->hdr->tramp_home || !cpl_stack_frame(ctl, &j->ts, &sl->ci)) {
+		ctl->hdr->tramp_home = 0;
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		cpl_arch_build_frame(&j->ts, ctl->r.local + base, ctl->r.remote + base,
+				     &sl->ci);
+	}
 	sl->ci.rseq_cs_ptr = j->ts.rseq_cleared ? j->ts.rseq_cs_ptr : 0;
 	sl->ci.rseq_cs_val = j->ts.rseq_cs_val;
 	sl->cmd = cmd;

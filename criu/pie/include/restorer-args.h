@@ -124,6 +124,13 @@ struct rst_timer {
 	__u64	value_ns;	/* 0: disarmed */
 };
 
+/* A seccomp filter to install (oldest first), its program in the region. */
+struct rst_seccomp_filter {
+	__u64	insns;		/* pointer to struct sock_filter[len] */
+	__u32	len;
+	__u32	flags;		/* SECCOMP_FILTER_FLAG_LOG or 0 */
+};
+
 struct restorer_args {
 	__u64			magic;
 
@@ -210,6 +217,17 @@ struct restorer_args {
 	__u64			final_trampoline;
 	__u64			region_start;
 	__u64			region_len;
+
+	/*
+	 * seccomp filters, installed by the leader for every thread (TSYNC)
+	 * once every thread is ready: before the leader's credentials
+	 * (@seccomp_late 0: it would lose the right to install them), or
+	 * right after them (1: it keeps no_new_privs or CAP_SYS_ADMIN).
+	 * struct rst_seccomp_filter[nr_seccomp].
+	 */
+	__u64			seccomp;
+	__u32			nr_seccomp;
+	__u32			seccomp_late;
 };
 
 struct rst_thread {

@@ -58,6 +58,12 @@ _Static_assert(__builtin_offsetof(struct k_ucontext, uc_mcontext) == 40, "uconte
 #define UC_STRICT_RESTORE_SS	0x4
 
 #define K_SS_DISABLE		2	/* uc_stack.ss_flags: no alternate stack */
+/*
+ * Not a valid mode: rt_sigreturn's sigaltstack() step fails with EINVAL,
+ * which the kernel ignores, so the thread's alternate stack stays as it
+ * is (compel's frames, whose builder cannot read it).
+ */
+#define K_SS_KEEP		3
 
 /* ---- the xsave area (standard, not compacted, format) ------------------ */
 

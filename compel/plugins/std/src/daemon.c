@@ -23,6 +23,9 @@
 #define EPROTO		71
 
 void std_sigreturn(unsigned long uc) __attribute__((noreturn));
+void std_go_home(unsigned long uc, unsigned long home, __u32 *users,
+		 unsigned long base, unsigned long size, const __u64 *rseq)
+	__attribute__((noreturn));
 long std_daemon_main(struct compel_shared *h);
 long std_thread_main(struct compel_thread_slot *sl);
 
@@ -83,7 +86,13 @@ static void restart_or_eintr(struct compel_cure_info *ci, __u64 pending)
 	}
 }
 
-static __attribute__((noreturn)) void go_home(struct compel_cure_info *ci)
+/*
+ * With a trampoline, the frame is outside the region: the trampoline's
+ * HOME entry drops h->users and the last one out unmaps the region, all
+ * from the vDSO, before rt_sigreturn.  Without, the region stays.
+ */
+static __attribute__((noreturn)) void go_home(struct compel_shared *h,
+					      struct compel_cure_info *ci)
 {
 	__u64 pipe = 1ULL << (STD_SIGPIPE - 1), now = 0;
 	struct std_timespec zero = { 0, 0 };
@@ -95,6 +104,9 @@ static __attribute__((noreturn)) void go_home(struct compel_cure_info *ci)
 		now &= ~pipe;
 	}
 	restart_or_eintr(ci, now | ci->stop_pending);
+	if (h->tramp_home)	/* puts rseq_cs back after the munmap */
+		std_go_home(ci->frame_uc, h->tramp_home, &h->users, h->base, h->size,
+			    &ci->rseq_cs_ptr);
 	if (ci->rseq_cs_ptr)
 		*(volatile __u64 *)(unsigned long)ci->rseq_cs_ptr = ci->rseq_cs_val;
 	std_sigreturn(ci->frame_uc);
@@ -272,18 +284,19 @@ long std_daemon_main(struct compel_shared *h)
 		}
 	}
 	/*
-	 * Asked to finish: close our fds, then make the marker syscall at
-	 * whose exit libcompel (tracing our syscalls) takes the thread back.
-	 * If the caller is gone instead, clean up what we can (not under a
-	 * seccomp filter) and go home.
+	 * Asked to finish: close our fds and go home; libcompel, tracing our
+	 * syscalls, takes the thread back at the exit of the last one (the
+	 * munmap of the region, or without a trampoline the marker
+	 * getppid).  If the caller is gone instead, clean up what we can
+	 * (fds not under a seccomp filter) and go home.
 	 */
 	if (fini)
 		close_fds(h);
 	else
 		release_fds(h);
-	if (fini)
+	if (fini && !h->tramp_home)
 		sys_getppid();
-	go_home(&h->daemon);
+	go_home(h, &h->daemon);
 }
 
 long std_thread_main(struct compel_thread_slot *sl)
@@ -310,5 +323,5 @@ long std_thread_main(struct compel_thread_slot *sl)
 		while (ret == 0 || ret == -4 /* EINTR */);
 	}
 	release_fds(h);
-	go_home(&sl->ci);
+	go_home(h, &sl->ci);
 }

@@ -113,6 +113,31 @@ size_t cpl_arch_frame_size(size_t fpu_len)
 	return round_up(FRAME_FP_OFF + fpu_len + 4 + 64, 4096UL);
 }
 
+/* Bytes of a frame put below a task's stack (its start 64-byte aligned). */
+size_t cpl_arch_frame_len(size_t fpu_len)
+{
+	return round_up(FRAME_FP_OFF + fpu_len + 4, (size_t)XSAVE_ALIGN);
+}
+
+unsigned long cpl_arch_regs_sp(const compel_regs_t *r)
+{
+	return r->rsp;
+}
+
+unsigned long cpl_arch_frame_addr(const compel_regs_t *r, size_t len)
+{
+	return (r->rsp - ARCH_RED_ZONE - len) & ~(XSAVE_ALIGN - 1UL);
+}
+
+/* The frame returns from its syscall with EINTR (a handler is to run). */
+void cpl_arch_frame_eintr(void *local, const struct compel_cure_info *ci)
+{
+	struct k_rt_sigframe *f = local;
+
+	f->uc.uc_mcontext.ax = (__u64)-4L;	/* EINTR */
+	f->uc.uc_mcontext.ip = ci->eintr_ip;
+}
+
 int cpl_arch_in_restartable_syscall(const compel_regs_t *r, long *nr)
 {
 	if ((long)r->orig_rax < 0)
@@ -215,7 +240,7 @@ int cpl_arch_build_frame(const struct thread_state *ts, void *local,
 	mc->cs = r.cs; mc->ss = r.ss;
 	f->uc.uc_flags = UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
 	f->uc.uc_sigmask = ts->sigmask;
-	f->uc.uc_stack.ss_flags = K_SS_DISABLE;	/* the parasite fills in the real one */
+	f->uc.uc_stack.ss_flags = K_SS_KEEP;	/* the parasite fills in the real one */
 	if (ts->fpu) {
 		fill_fpstate(ts, (uint8_t *)local + FRAME_FP_OFF);
 		mc->fpstate = remote + FRAME_FP_OFF;
@@ -225,18 +250,39 @@ int cpl_arch_build_frame(const struct thread_state *ts, void *local,
 	return 0;
 }
 
-void cpl_arch_regs_syscall(compel_regs_t *r, unsigned long ip, long nr,
-		       const unsigned long *args)
+/* At a syscall-entry stop: the call the kernel is about to make (ip,
+ * already past the instruction, is left alone). */
+void cpl_arch_regs_entry(compel_regs_t *r, long nr, const unsigned long *args)
 {
-	r->rip = ip;
-	r->rax = nr;
-	r->orig_rax = -1;	/* no restart fix-up when it resumes */
+	r->orig_rax = nr;
 	r->rdi = args[0];
 	r->rsi = args[1];
 	r->rdx = args[2];
 	r->r10 = args[3];
 	r->r8 = args[4];
 	r->r9 = args[5];
+}
+
+void cpl_arch_regs_syscall(compel_regs_t *r, unsigned long ip, long nr,
+		       const unsigned long *args)
+{
+	cpl_arch_regs_entry(r, -1, args);	/* no restart fix-up when it resumes */
+	r->rip = ip;
+	r->rax = nr;
+}
+
+/* Entry CALL of the trampoline (arch.h), the frame at sp - 8. */
+void cpl_arch_regs_tramp(compel_regs_t *r, unsigned long ip, unsigned long sp,
+			 long nr, const unsigned long *args, const struct cpl_undo *u)
+{
+	cpl_arch_regs_syscall(r, ip, nr, args);
+	r->rsp = sp;
+	r->rbx = u->on_result;
+	r->r12 = u->nr[0];
+	r->r14 = u->nr[1];
+	r->r13 = u->arg[0];
+	r->r15 = u->arg[1];
+	r->eflags &= ~((1UL << 10) | (1UL << 8));	/* DF, TF */
 }
 
 long cpl_arch_regs_result(const compel_regs_t *r)

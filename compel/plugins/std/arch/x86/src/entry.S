@@ -38,4 +38,29 @@ std_sigreturn:
 	ud2
 	.size	std_sigreturn, . - std_sigreturn
 
+/*
+ * void std_go_home(uc, home, users, base, size, rseq): to the
+ * trampoline's HOME entry in the vDSO (rbx = users, rdi/rsi = the
+ * region, r9/r8 = rseq[0]/rseq[1], i.e. &rseq_cs and its value, or the
+ * frame's unused return-address slot if rseq[0] is 0), with the frame
+ * at rsp - 8 as for std_sigreturn.  Nothing after the jump runs in the
+ * region.
+ */
+	.globl	std_go_home
+	.hidden	std_go_home
+	.type	std_go_home, @function
+std_go_home:
+	movq	%rdi, %rsp
+	movq	%rdx, %rbx
+	movq	%rsi, %rax
+	movq	%rcx, %rdi
+	movq	%r8, %rsi
+	movq	8(%r9), %r8
+	movq	(%r9), %r9
+	testq	%r9, %r9
+	jnz	1f
+	leaq	-8(%rsp), %r9
+1:	jmp	*%rax
+	.size	std_go_home, . - std_go_home
+
 	.section .note.GNU-stack, "", @progbits
