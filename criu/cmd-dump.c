@@ -140,7 +140,7 @@ static int check_namespaces(pid_t pid, const struct dump_tree *tr)
 		snprintf(a, sizeof(a), "/proc/%d/ns/%s", pid, link[i]);
 		if (tr->netns && !strcmp(link[i], "net"))
 			continue;	/* dump_netns_check() checked it */
-		if (!self_ns[i].st_ino || stat(a, &sa))
+		if (!self_ns[i].st_ino || stat(a, &sa) || (i == 1 && dump_in_mntns()))
 			continue;	/* namespace kind not built into this kernel */
 		if (sa.st_ino != self_ns[i].st_ino || sa.st_dev != self_ns[i].st_dev) {
 			pr_err("%d is in another %s namespace than criu: namespaces are not supported yet: %s namespace",
@@ -428,7 +428,7 @@ static int write_all(struct dump_tree *tr)
 	for (i = 0; i < tr->nr; i++)
 		if (write_task(tr->t[i]))
 			return -1;
-	if (dump_write_fd_objects(tr))	/* each kind's images: reg-files, pipes... */
+	if (dump_write_fd_objects(tr) || dump_mntns_write(tr))	/* each kind's images */
 		return -1;
 	return write_pstree(tr);
 }
@@ -535,8 +535,9 @@ int cmd_dump(struct cr_options *o)
 	t_frozen = dump_now_us();
 	tr.stats.freezing_us = t_frozen - t_start;
 	dump_phase(&tr.stats, "seize");
-	if (dump_fault(o, "after-seize") || dump_pidns_check(&tr) || dump_netns_check(&tr) ||
-	    dump_utsipc(&tr) || dump_tree_check_ids(&tr) || dump_check_fd_tables(&tr))
+	if (dump_fault(o, "after-seize") || dump_pidns_check(&tr) || dump_mntns_check(&tr) ||
+	    dump_netns_check(&tr) || dump_utsipc(&tr) || dump_tree_check_ids(&tr) ||
+	    dump_check_fd_tables(&tr))
 		goto fail;
 	dump_phase(&tr.stats, "check");
 	/* the tree frozen, no socket read yet: net-lock.md */
@@ -595,6 +596,7 @@ fail:
 out:
 	dump_netns_release();
 	dump_tree_free(&tr);
+	dump_mntns_free();
 	dump_out_end(&out);
 	return ret;
 }

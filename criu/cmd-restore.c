@@ -452,8 +452,8 @@ static int stage_tree(int dirfd, const struct cr_options *o, struct rst_tree *tr
 {
 	size_t i;
 
-	if (rst_tree_read(dirfd, o, tr) || rst_pidns_check(tr, o) || rst_netns_read(dirfd, o) ||
-	    rst_utsipc_read(dirfd, tr) || check_host(tr) ||
+	if (rst_tree_read(dirfd, o, tr) || rst_pidns_check(tr, o) || rst_mntns_read(dirfd, o) ||
+	    rst_netns_read(dirfd, o) || rst_utsipc_read(dirfd, tr) || check_host(tr) ||
 	    rst_pty_check_sessions(&tr->ri[0].fdr, tr->ps, tr->nr, o->shell_job))
 		return -1;
 	if (rst_cgroup_prepare(o, tr) || rst_shmem_create(&tr->shm) || rst_ghosts_create(&tr->ri[0].fdr))
@@ -622,6 +622,7 @@ out:
 	rst_cgroup_release();
 	rst_tree_free(&tr);
 	rst_netns_release();
+	rst_mntns_free();
 	close(dirfd);
 	est_import_release(&imp);	/* nothing when the images were ours */
 	return ret;	/* > 0: the root's own exit status, which becomes criu's */

@@ -61,7 +61,7 @@ static uint64_t vmflags_madv(uint64_t f)
 /* A reg-files entry for the file behind a file vma (shared by its vmas). */
 static int vma_file(struct dump_task *t, const struct proc_vma *pv, uint32_t *id)
 {
-	char link[96];
+	char link[96], ns_path[PATH_MAX + 64];
 	struct stat stb, now;
 	/* a shared mapping may be made writable (mw) only if its file is open for writing */
 	unsigned int flags = (pv->shared && (pv->vmflags & PROC_VMF(MW))) ? O_RDWR : O_RDONLY;
@@ -89,7 +89,7 @@ static int vma_file(struct dump_task *t, const struct proc_vma *pv, uint32_t *id
 			close(src);
 		return ret;
 	}
-	if (stat(pv->path, &now) || now.st_dev != stb.st_dev || now.st_ino != stb.st_ino) {
+	if (stat(dump_mntns_path(pv->path, ns_path, sizeof(ns_path)), &now) || now.st_dev != stb.st_dev || now.st_ino != stb.st_ino) {
 		pr_err("mapped file %s no longer leads to the mapped file (another mount or a file "
 		       "put over it); such mappings are not supported yet", pv->path);
 		return -1;

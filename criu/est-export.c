@@ -317,6 +317,7 @@ static int write_ids_fs(struct exp *ex, struct exp_proc *p)
 		ids.pid_ns_id = EXP_TREE_PID_NS_ID;
 	ids.net_ns_id = ex->net_ns_id;
 	exp_utsipc_ids(ex, &ids);
+	ids.mnt_ns_id = ex->mnt_ns_id ? ex->mnt_ns_id : ids.mnt_ns_id;
 	snprintf(name, sizeof(name), "ids-%u.img", p->ps->pid);
 	exp_img_open(&w, name);
 	exp_img_add(&w, &ids.base, NULL, 0);
@@ -514,7 +515,7 @@ static int convert(struct exp *ex)
 	size_t i;
 
 	if (list_dir(ex) || read_inventory(ex) || read_procs(ex) || exp_netns(ex) || exp_utsipc(ex) ||
-	    exp_shm_read(ex) || exp_files(ex))
+	    exp_shm_read(ex) || exp_files(ex) || exp_mnt(ex))
 		return -1;
 	for (i = 0; i < ex->nr_procs; i++) {
 		struct exp_proc *p = &ex->procs[i];

@@ -25,6 +25,7 @@
 #include "est/ipc-shm.pb-c.h"
 #include "est/ipc-var.pb-c.h"
 #include "est/memfd.pb-c.h"
+#include "est/mnt.pb-c.h"
 #include "est/mm.pb-c.h"
 #include "est/netdev.pb-c.h"
 #include "est/pagemap.pb-c.h"
@@ -70,6 +71,8 @@ static const struct est_kind kinds[] = {
 	{ "FILE_LOCKS",  "filelocks.img",	 C, 0x54323616, D(file_lock_entry), NULL, 0, EST_EXTRA_NONE },
 	{ "SECCOMP",     "seccomp.img",		 C, 0x64413049, D(seccomp_entry), NULL, 1, EST_EXTRA_NONE },
 	{ "TIMENS",      "timens-%u.img",	 C, 0x43114433, D(timens_entry), NULL, 1, EST_EXTRA_NONE },
+	{ "MNTS",        "mountpoints-%u.img",	 C, 0x55563928, D(mnt_entry), NULL, 0, EST_EXTRA_NONE },
+	{ "tmpfs",       "tmpfs-dev-%u.tar.gz.img", 0, 0, NULL, NULL, 0, EST_EXTRA_NONE },
 	{ "CPUINFO",     "cpuinfo.img",		 C, 0x61404013, D(cpuinfo_entry), NULL, 1, EST_EXTRA_NONE },
 	{ "NETDEV",      "netdev-%u.img",	 C, 0x57373951, D(net_device_entry), NULL, 0, EST_EXTRA_NONE },
 	{ "NETNS",       "netns-%u.img",	 C, 0x55933752, D(netns_entry), NULL, 1, EST_EXTRA_NONE },

@@ -267,14 +267,14 @@ static int check_ns_ids(struct imp *im, const Est__TaskKobjIdsEntry *t, const ch
 #undef NS
 	size_t i;
 
-	if (!tree_pid_ns(im, t, img))
+	if (!tree_pid_ns(im, t, img) || imp_mnt_ns(im, t, img))
 		return -1;
 	for (i = 1; i < sizeof(ns) / sizeof(ns[0]); i++) {
 		int own = imp_utsipc_ns(im, ns[i].n, ns[i].th, ns[i].tv, img);
 
 		if (own < 0)
 			return -1;
-		if (!own && (ns[i].th != ns[i].rh ||
+		if (!own && i != 4 /* mnt_ns_id: imp_mnt_ns() */ && (ns[i].th != ns[i].rh ||
 			     ns[i].tv != (i == 1 ? im->tree_net_ns_id : ns[i].rv))) {
 			pr_err("not supported yet: %s: %s differs from the dumping criu's (a namespace of its own)",
 			       img, ns[i].n);
@@ -627,7 +627,7 @@ static int convert(struct imp *im)
 		if (p->ids && (imp_mm(im, p) || imp_fdinfo(im, p)))
 			return -1;
 	}
-	if (imp_utsipc(im) || imp_locks_read(im) || imp_ghosts(im) || imp_ttys(im) ||
+	if (imp_mnt(im) || imp_utsipc(im) || imp_locks_read(im) || imp_ghosts(im) || imp_ttys(im) ||
 	    imp_memfds(im) || imp_shm_write(im) || imp_files_write(im) || write_pstree(im) ||
 	    imp_cgroup(im, &cg) || write_inventory(im) || apply_xt(im))
 		return -1;

@@ -13,6 +13,7 @@
 #include "est/fh.pb-c.h"
 #include "est/ghost-file.pb-c.h"
 #include "est/mm.pb-c.h"
+#include "est/mnt.pb-c.h"
 #include "est/netdev.pb-c.h"
 #include "est/pagemap.pb-c.h"
 #include "est/tcp-stream.pb-c.h"
@@ -90,6 +91,9 @@ static const struct est_json_note notes[] = {
 	N(inet_sk_entry, dst_addr, IPADD, NULL),
 	N(tcp_stream_entry, opt_mask, HEX, NULL),
 	N(net_device_entry, flags, HEX, NULL),
+	N(mnt_entry, root_dev, DEV, NULL),
+	N(mnt_entry, flags, HEX, NULL),
+	N(mnt_entry, sb_flags, HEX, NULL),
 };
 
 const struct est_json_note *est_json_notes(unsigned int *n)

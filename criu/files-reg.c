@@ -99,13 +99,14 @@ static bool has_deleted_suffix(const char *path)
  */
 int dump_check_path(const char *what, const char *path, const struct stat *stb)
 {
+	char in_ns[PATH_MAX + 64];
 	struct stat now;
 
 	if (path[0] != '/') {
 		pr_err("%s: path '%s' is not supported yet", what, path);
 		return -1;
 	}
-	if (!stat(path, &now) && now.st_dev == stb->st_dev && now.st_ino == stb->st_ino)
+	if (!stat(dump_mntns_path(path, in_ns, sizeof(in_ns)), &now) && now.st_dev == stb->st_dev && now.st_ino == stb->st_ino)
 		return 0;	/* even if its name really ends in " (deleted)" */
 	if (has_deleted_suffix(path) && stb->st_nlink > 0) {
 		pr_err("%s: %s was unlinked but the file keeps %lu other name(s), which /proc does not "

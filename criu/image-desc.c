@@ -13,6 +13,7 @@
 #include "shmem.pb-c.h"
 #include "stats.pb-c.h"
 #include "est/cgroup.pb-c.h"
+#include "est/mnt.pb-c.h"
 
 /* Four ASCII letters, readable in a hex dump of the file's first bytes. */
 #define IMG_MAGIC(a, b, c, d) \
@@ -49,6 +50,9 @@ static const struct img_desc descs[IMG_KIND_MAX] = {
 	[IMG_SHMEM_PAGES]   = { "shmem-pages", "shmem-pages-%u.img", 0, 0, 0, NULL, NULL },
 	[IMG_NETNS]	    = { "netns", "netns.img", IMG_MAGIC('N', 'E', 'T', 'N'),
 				4 * MiB + 64 * KiB, 1, NULL, &netns_entry__descriptor },
+	[IMG_MNTS]	    = { "mnts", "mnts.img", IMG_MAGIC('M', 'N', 'T', 'S'),
+				24 * KiB, 0, NULL, &est__mnt_entry__descriptor },
+	[IMG_TMPFS]	    = { "tmpfs", "tmpfs-%u.tar.gz", 0, 0, 0, NULL, NULL },
 	/* the fd kinds' images */
 #define FD_IMG(kind, str, m1, m2, m3, m4, max_entry, type) \
 	[IMG_##kind] = { str, str ".img", IMG_MAGIC(m1, m2, m3, m4), max_entry, 0, NULL, \

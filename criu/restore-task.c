@@ -429,8 +429,10 @@ void rst_task_main(struct rst_tree *tr, size_t idx, const struct cr_options *o, 
 	size_t entry;
 
 	task_start(&t, sfd);
-	if (!idx)
+	if (!idx) {
 		rst_utsipc_apply(tr);	/* the root's new namespaces, before anything is made in them */
+		rst_mntns_build();	/* before anything is opened; the children inherit it */
+	}
 	rst_start_session(tr, idx, o);
 	fault_point(tr, idx, o);
 	if (t.ri->zombie) {

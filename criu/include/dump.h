@@ -182,6 +182,13 @@ void dump_thaw(struct dump_freeze *f);
 int dump_utsipc(struct dump_tree *tr);
 /* The tree has its own namespace of kind @link ("uts", "ipc"), checked by dump_utsipc(). */
 bool dump_utsipc_own(const struct dump_tree *tr, const char *link);
+/* dump-mntns.c: the tree's mount namespace (after dump_pidns_check), its images */
+int dump_mntns_check(struct dump_tree *tr);
+bool dump_in_mntns(void);
+/* @path of the tree's namespace as criu reaches it (through the root's /proc root) */
+const char *dump_mntns_path(const char *path, char *buf, size_t len);
+int dump_mntns_write(const struct dump_tree *tr);
+void dump_mntns_free(void);
 
 /* dump-pidns.c */
 /* Every pid and tid of the tree as seen in its pid namespace; refuse nested ones. */

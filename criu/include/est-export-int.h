@@ -48,6 +48,7 @@ struct exp {
 	void *seccomp;			/* seccomp.img's filters (est-seccomp.c) */
 	uint32_t net_ns_id;		/* the tree's network namespace (est-export-net.c) */
 	int own_ns;			/* CLONE_NEWUTS, CLONE_NEWIPC: the tree's own (est-export-utsipc.c) */
+	uint32_t mnt_ns_id;		/* the tree's own mount namespace, else 0 (est-export-mnt.c) */
 };
 
 /* An established image being written: kept in memory, written at exp_img_close(). */
@@ -137,6 +138,9 @@ struct exp_link {
 /* est-export-ghost.c: remap-fpath.img (GHOST and LINKED), ghost-file-N.img of the REG entries @reg */
 int exp_ghosts(struct exp *ex, ProtobufCMessage **reg, size_t nr_reg, const struct exp_link *links,
 	       size_t nr_links);
+/* est-export-mnt.c: mountpoints-ID.img and the tmpfs archives of the tree's mount namespace */
+#define EXP_TREE_MNT_NS_ID	10
+int exp_mnt(struct exp *ex);
 /* est-export-locks.c: filelocks.img, the locks of the REG entries @reg */
 int exp_locks(struct exp *ex, ProtobufCMessage **reg, size_t nr_reg);
 

@@ -71,6 +71,7 @@ struct imp {
 	/* the tree's network namespace: the root's net_ns_id (est-import-net.c) */
 	uint32_t tree_net_ns_id;
 	uint32_t tree_ns_id[2];		/* uts, ipc: the root's (est-import-utsipc.c) */
+	uint32_t tree_mnt_ns_id;	/* the same for the mount namespace (est-import-mnt.c) */
 };
 
 /* est-import-utsipc.c */
@@ -90,6 +91,13 @@ int imp_mark(struct imp *im, const char *name);
 int imp_write(struct imp *im, enum img_kind kind, unsigned int id, ProtobufCMessage **m, size_t n);
 const Est__FileEntry *imp_obj(const struct imp *im, uint32_t id);
 void *imp_zalloc(size_t n);
+
+/*
+ * est-import-mnt.c: imp_mnt_ns() checks a process's mnt_ns_id (one for the
+ * whole tree); imp_mnt() converts that namespace's mountpoints-ID.img.
+ */
+int imp_mnt_ns(struct imp *im, const Est__TaskKobjIdsEntry *t, const char *img);
+int imp_mnt(struct imp *im);
 
 /* est-import-core.c */
 /*

@@ -66,6 +66,8 @@ enum img_kind {
 	IMG_NETNS,		/* the tree's network namespace (netns.h) */
 	/* after the fd kinds: the fuzz corpora name kinds by their index */
 	IMG_CGROUP,		/* cgroup sets and groups: the established schema (est/cgroup.proto) */
+	IMG_MNTS,		/* the tree's mount namespace: est mnt_entry, mnt-entry.h */
+	IMG_TMPFS,		/* raw: a tmpfs's files, tar.gz, by root_dev */
 	IMG_KIND_MAX,
 };
 

@@ -215,6 +215,14 @@ struct rst_tree {
 int rst_utsipc_read(int dirfd, struct rst_tree *tr);
 /* In the root, just forked with tr->utsipc.flags: set the namespaces up (dies on failure). */
 void rst_utsipc_apply(const struct rst_tree *tr);
+/*
+ * restore-mntns.c: rst_mntns_read() (criu, before the first fork) reads and
+ * checks mnts.img, if any; rst_mntns_build() (the root, first thing) makes
+ * the namespace; rst_mntns_free() when criu is done.
+ */
+int rst_mntns_read(int dirfd, const struct cr_options *o);
+void rst_mntns_build(void);
+void rst_mntns_free(void);
 
 /* restore-pidns.c */
 /* Refuse what a pid namespace's init cannot be restored as. */

@@ -122,7 +122,15 @@ CASES = [
      ("refused", "nested pid namespaces are not supported yet"), [], []),
     # a /proc of the namespace needs a mount namespace: not carried yet
     ("pidns_mntns_refused", prog("pidns") + ["mntns"],
-     ("pidns_refused", "not supported yet: mount namespace"), [], []),
+     ("pidns_refused", "shared, slave or unbindable propagation"), [], []),
+    # a mount namespace of its own (Documentation/namespaces.md, "Mount namespace")
+    ("mntns", ["unshare", "-m", "--propagation", "private"] + prog("mntns"), "once", [], []),
+    ("mntns_overlay_refused",
+     ["unshare", "-m", "--propagation", "private"] + prog("mntns") + ["overlay"],
+     ("refused", "not supported yet: mount"), [], []),
+    ("mntns_mixed_refused",
+     ["unshare", "-m", "--propagation", "private"] + prog("mntns") + ["mixed"],
+     ("refused", "nested/mixed mount namespaces: not supported yet"), [], []),
     # an init ignores the stop it would send itself
     # a network namespace of its own (test/e2e/netns.c); @PID@: the launcher's pid
     ("netns", prog("netns"), "netns", TCP, TCP + ["--veth-pair", "eth0=cvr@PID@"]),
@@ -1093,6 +1101,8 @@ RECREATED = re.compile(r"^(pipe|socket):\[(\d+)\]$")
 NET_SKIP = {
     # the workers open and close their progress files all the time
     "py_workers": (r"^\d+ fd(info)? 3\b", "progress files come and go"),
+    # a mount namespace made anew: its inode and its mounts' ids are the kernel's choice
+    "mntns": (r"^\d+ (fdinfo \d+ mnt_id|ns mnt)$", "a new mount namespace, new mount ids"),
 }
 
 

@@ -7,7 +7,7 @@
  * img_to_json, which finds the kind from the magic (img_open_file) and
  * prints every entry. Then it is read again as the kind its name says
  * (img_open with the expected magic, or img_read_one for single-entry
- * kinds). Nothing may crash, leak or trip a sanitizer, whatever the bytes.
+ * kinds); mnts.img also through mnt_check_entries(), as a restore reads it. Nothing may crash, leak or trip a sanitizer, whatever the bytes.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -18,6 +18,7 @@
 
 #include "image.h"
 #include "json.h"
+#include "mnt-entry.h"
 #include "log.h"
 #include "pbjson.h"
 #include "fuzz-dir.h"
@@ -49,6 +50,17 @@ static void read_as_kind(enum img_kind kind)
 
 	if (!d->pb)
 		return;
+	if (kind == IMG_MNTS) {
+		ProtobufCMessage **m;
+		enum mnt_how how[MNT_MAX];
+		size_t n;
+
+		/* the restore's reader: the whole namespace, then its checks */
+		if (!img_read_all(dir_fd, kind, 1, MNT_MAX, NULL, NULL, &m, &n)) {
+			mnt_check_entries((Est__MntEntry *const *)m, n, how);
+			img_free_all(m, n);
+		}
+	}
 	if (d->max_entries == 1) {
 		if (!img_read_one(dir_fd, kind, 1, &msg))
 			img_free_entry(msg);
