@@ -45,7 +45,7 @@ VERSION_STAMP	:= criu/.version-stamp
 $(shell echo '$(CRIU_VERSION) $(CRIU_GITID)' | cmp -s - $(VERSION_STAMP) || \
 	echo '$(CRIU_VERSION) $(CRIU_GITID)' > $(VERSION_STAMP))
 criu/main.o criu/inventory.o test/unit/test-inventory: $(VERSION_STAMP)
-PKG_LIBS	:= libprotobuf-c libcap libxxhash
+PKG_LIBS	:= libprotobuf-c libcap libxxhash gnutls
 LDLIBS		+= $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null)
 
 # ---- dependencies ---------------------------------------------------------
