@@ -70,13 +70,13 @@ static void free_names(char **names, size_t nr)
 
 static int seal_one(int dirfd, const struct seal_key *key, const uint8_t *set, const char *name)
 {
-	int in = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int in = openat(dirfd, name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	int out = openat(dirfd, SEALING, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	int ret = -1;
 
 	if (in < 0 || out < 0)
 		pr_perror("cannot seal %s", name);
-	else if (!seal_fd(key, set, name, in, out) && !close(out)) {
+	else if (!seal_fd(key, set, name, in, out, true) && !close(out)) {
 		out = -1;
 		if (renameat(dirfd, SEALING, dirfd, name))
 			pr_perror("cannot put the sealed %s in place", name);

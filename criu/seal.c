@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,7 +170,7 @@ static int make_header(const struct seal_key *key, const uint8_t *set, uint8_t h
 }
 
 int seal_fd(const struct seal_key *key, const uint8_t set[SEAL_SET_SIZE], const char *name,
-	    int in, int out)
+	    int in, int out, bool consume)
 {
 	gnutls_aead_cipher_hd_t h;
 	uint8_t ad[AD_SIZE], *pt = NULL, *ct = NULL;
@@ -205,6 +206,10 @@ int seal_fd(const struct seal_key *key, const uint8_t set[SEAL_SET_SIZE], const 
 		}
 		if (write_all(out, ct, clen))
 			goto io;
+		/* the copy needs no room of its own: what is sealed leaves the input */
+		if (consume && len == SEAL_CHUNK &&
+		    fallocate(in, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, i * SEAL_CHUNK, len))
+			consume = false;	/* not on this filesystem: twice the room then */
 	}
 	ret = 0;
 	goto out;

@@ -44,9 +44,13 @@ int seal_key_load(const char *path, struct seal_key *key);
 /* A new random set id for a dump. */
 int seal_new_set(uint8_t set[SEAL_SET_SIZE]);
 
-/* @in's bytes (from offset 0) sealed into @out (from its position) under @name. */
+/*
+ * @in's bytes (from offset 0) sealed into @out (from its position) under
+ * @name. @consume: @in's sealed parts are punched out as it goes (@in is
+ * then lost, but the copy takes no room beyond one record).
+ */
 int seal_fd(const struct seal_key *key, const uint8_t set[SEAL_SET_SIZE], const char *name,
-	    int in, int out);
+	    int in, int out, bool consume);
 /*
  * Sealed @in opened into @out. *set is the dump's id: checked when @set_known,
  * else filled in (the manifest, the first file opened). 0, or -1 with the

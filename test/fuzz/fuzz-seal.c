@@ -38,7 +38,7 @@ static void write_seed(size_t n)
 		if (write(in, &b, 1) != 1)
 			abort();
 	}
-	if (in < 0 || out < 0 || seal_fd(&key, seed_set, "criu-manifest", in, out))
+	if (in < 0 || out < 0 || seal_fd(&key, seed_set, "criu-manifest", in, out, false))
 		abort();
 	lseek(out, 0, SEEK_SET);
 	while ((r = read(out, buf, sizeof(buf))) > 0)
