@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <xxhash.h>
 
 #define LOG_PREFIX "manifest: "
@@ -41,6 +42,7 @@ struct mf_track {
 	uint64_t nr, cap;	/* parts hashed (the thread's until joined) */
 	uint64_t *digest;
 	int err;
+	uint64_t cpu_us;	/* the thread's own cpu time */
 };
 
 /* What a finished tracker left: the digests of one inode's parts. */
@@ -55,6 +57,22 @@ struct tracked {
 
 static struct tracked *tracked;
 static pthread_mutex_t tracked_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static uint64_t cpu_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 /* The next part's end once it is complete, 0 when nothing is left (under mu). */
 static uint64_t next_part(struct mf_track *t)
@@ -100,6 +118,7 @@ static void *track_thread(void *arg)
 			t->digest[t->nr++] = d;
 	}
 	free(buf);
+	t->cpu_us = cpu_now_us();
 	return NULL;
 }
 
@@ -161,6 +180,8 @@ static void keep(struct mf_track *t)
 
 void manifest_track_end(struct mf_track *t, bool ok)
 {
+	uint64_t t0 = now_us();
+
 	if (!t)
 		return;
 	pthread_mutex_lock(&t->mu);
@@ -168,8 +189,12 @@ void manifest_track_end(struct mf_track *t, bool ok)
 	pthread_cond_signal(&t->cv);
 	pthread_mutex_unlock(&t->mu);
 	pthread_join(t->tid, NULL);
-	if (ok && !t->err)
+	if (ok && !t->err) {
+		pr_info("%llu bytes checksummed while written: %llu us of the thread's cpu, "
+			"%llu us waited for", (unsigned long long)t->written,
+			(unsigned long long)t->cpu_us, (unsigned long long)(now_us() - t0));
 		keep(t);
+	}
 	else if (ok)
 		pr_debug("checksum thread: %s; the page file is read again at the end", strerror(t->err));
 	free(t->digest);
