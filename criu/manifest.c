@@ -25,6 +25,7 @@
 #include "est-image.h"
 #include "log.h"
 #include "manifest.h"
+#include "seal.h"
 
 #define HEADER		"criu-manifest 1 xxh3-64-8m\n"
 #define READ_SIZE	MANIFEST_READ_SIZE
@@ -538,15 +539,47 @@ static int is_image_name(const char *n)
 	       est_kind_by_name(n) != NULL;
 }
 
+/* 1: @name in @dirfd is a sealed file (seal.h), 0: not or unreadable. */
+static int sealed_file(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), r;
+
+	if (fd < 0)
+		return 0;
+	r = seal_fd_is_sealed(fd);
+	close(fd);
+	return r > 0;
+}
+
+/*
+ * An earlier sealed dump: its manifest cannot be read without its key, but
+ * every file it wrote is sealed, and nothing else in the dir is.
+ */
+static void remove_sealed(int dirfd)
+{
+	struct manifest have;
+	size_t i;
+
+	if (list_files(dirfd, &have))
+		return;
+	for (i = 0; i < have.nr; i++)
+		if (is_image_name(have.e[i].name) && sealed_file(dirfd, have.e[i].name) &&
+		    unlinkat(dirfd, have.e[i].name, 0) && errno != ENOENT)
+			pr_pwarn("cannot remove %s of the earlier dump", have.e[i].name);
+	manifest_free(&have);
+}
+
 int manifest_remove_stale(int dirfd)
 {
 	struct manifest m;
 	size_t i;
-	int r = read_manifest(dirfd, &m);
+	int r;
 
-	if (r > 0)
+	if (sealed_file(dirfd, MANIFEST_NAME)) {
+		remove_sealed(dirfd);
+	} else if ((r = read_manifest(dirfd, &m)) > 0) {
 		return 0;
-	if (r < 0) {
+	} else if (r < 0) {
 		pr_warn("the images dir holds an unreadable " MANIFEST_NAME ": replaced, its files kept");
 	} else {
 		for (i = 0; i < m.nr; i++)	/* images only: never a note or a log of the user's */

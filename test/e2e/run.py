@@ -965,6 +965,14 @@ def sealed(p, tmp, dopts, ropts, env):
     restore(imgs, ["--encrypt-key", keys[0]] + ropts, env, p.pid)
     if os.listdir(env["TMPDIR"]):
         raise CaseFailed("the restore left plaintext in TMPDIR: %s" % os.listdir(env["TMPDIR"]))
+    # a second sealed dump into the same dir replaces the first one's files
+    rc, out = criu(["dump", "-t", str(p.pid), "-D", imgs, "-o", "dump2.log", "-v4",
+                    "--encrypt-key", keys[0]] + dopts, imgs, env)
+    if rc != 0:
+        raise CaseFailed("second sealed dump exited %d: %s" % (rc, log_errors(os.path.join(imgs, "dump2.log"))))
+    no_errors(os.path.join(imgs, "dump2.log"), "second sealed dump")
+    wait_gone([p.pid])
+    restore(imgs, ["--encrypt-key", keys[0]] + ropts, env, p.pid)
     os.kill(p.pid, signal.SIGTERM)
     return wait_pid(p.pid, 30)
 

@@ -223,6 +223,16 @@ static int test_dir(void)
 	CHECK(renameat(d, "pages-1.img", d, "x") == 0 && renameat(d, "inventory.img", d, "pages-1.img") == 0 &&
 	      renameat(d, "x", d, "inventory.img") == 0);
 	CHECK(unseal_dir(d, kpath, tmp, sizeof(tmp), &fd) == -1);
+	/* an image name the sealed manifest does not list */
+	CHECK(renameat(d, "pages-1.img", d, "x") == 0 && renameat(d, "inventory.img", d, "pages-1.img") == 0 &&
+	      renameat(d, "x", d, "inventory.img") == 0);
+	CHECK(put(d, "extra.img", "extra") == 0);
+	CHECK(unseal_dir(d, kpath, tmp, sizeof(tmp), &fd) == -1);
+	/* the next dump into the dir removes the sealed files, and only them */
+	CHECK(manifest_remove_stale(d) == 0);
+	CHECK(faccessat(d, "inventory.img", F_OK, 0) && faccessat(d, "pages-1.img", F_OK, 0) &&
+	      faccessat(d, MANIFEST_NAME, F_OK, 0));
+	CHECK(!faccessat(d, "extra.img", F_OK, 0) && !faccessat(d, "seal-key", F_OK, 0));
 	/* key files: missing, short */
 	CHECK(seal_key_load("/nonexistent/key", &some) == -1);
 	CHECK(put(d, "short-key", "short") == 0);
