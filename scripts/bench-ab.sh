@@ -64,6 +64,7 @@ log_figures() {
 }
 
 # one dump and restore with criu $1, more options $2, side $3; prints "DUMP_US RESTORE_US"
+# (it runs in a $(...) subshell: the victim of a failed dump is killed here)
 one() {
 	local line sum t0 t1 t2 t3 xargs=$2 side=$3 logs=
 	[ -n "${BENCH_AB_LOG:-}" ] && logs=-v3
@@ -80,9 +81,9 @@ one() {
 	t0=$(now_us)
 	# shellcheck disable=SC2086
 	"$1" dump -t "$VICTIM" -D "$IMG" $xargs $logs >"$WORK/dump.log" 2>&1 ||
-		{ cat "$WORK/dump.log" >&2; die "dump failed"; }
+		{ cat "$WORK/dump.log" >&2; kill_victim "$VICTIM" bigmem; die "dump failed"; }
 	t1=$(now_us)
-	wait_gone "$VICTIM" 200 || die "the dumped victim is still there"
+	wait_gone "$VICTIM" 200 || { kill_victim "$VICTIM" bigmem; die "the dumped victim is still there"; }
 	t2=$(now_us)
 	# shellcheck disable=SC2086
 	"$1" restore -D "$IMG" -d --pidfile "$WORK/pid" $xargs $logs >"$WORK/restore.log" 2>&1 ||
