@@ -199,7 +199,7 @@ static int write_key(const char *path, const struct seal_key *k)
 /* A directory sealed, then opened: with the key, without, with another, with files swapped. */
 static int test_dir(void)
 {
-	char tmp[4096], kpath[4096], k2path[4096];
+	char tmp[4096], kpath[4096], k2path[4096], buf[16];
 	int d = unit_fresh_dir("seal-dir"), fd = -1, k;
 	struct seal_key some;
 
@@ -212,7 +212,7 @@ static int test_dir(void)
 	CHECK(unseal_dir(d, kpath, tmp, sizeof(tmp), &fd) == 0 && fd >= 0);
 	CHECK(manifest_check(fd) == 0);
 	k = openat(fd, "pages-1.img", O_RDONLY);
-	CHECK(k >= 0 && read(k, tmp, 10) == 9 && !memcmp(tmp, "page data", 9));
+	CHECK(k >= 0 && read(k, buf, 10) == 9 && !memcmp(buf, "page data", 9));
 	close(k);
 	close(fd);
 	seal_dir_remove(tmp);
