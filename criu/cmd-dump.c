@@ -513,7 +513,8 @@ int cmd_dump(struct cr_options *o)
 	if (check_args(o))
 		return -1;
 	/* our images go to a scratch dir; the images dir gets their conversion */
-	if (dump_out_begin(&out, o->images_dir, o->work_dir)) {
+	if (dump_out_begin(&out, o->images_dir, o->work_dir) ||
+	    (o->encrypt_key && dump_out_seal_with(&out, o->encrypt_key))) {
 		dump_out_end(&out);
 		return -1;
 	}

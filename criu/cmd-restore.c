@@ -37,6 +37,7 @@
 #include "log.h"
 #include "net-lock.h"
 #include "manifest.h"
+#include "seal.h"
 #include "restore.h"
 #include "netns.h"
 #include "sched-state.h"
@@ -406,11 +407,21 @@ static int release_tree(const struct rst_tree *tr, int *go_w)
 	return 0;
 }
 
+/* The page files' checksums, taken beside the restore, before the release. */
+static int pages_checked(struct manifest_bg **mbg)
+{
+	int ret = manifest_check_wait(*mbg);
+
+	*mbg = NULL;
+	return ret;
+}
+
 /*
  * The images dir, or (images of the established format) the private
  * directory they are converted into, @imp to release after. An fd or -1.
  */
-static int open_images(const struct cr_options *o, struct est_import *imp)
+static int open_images(const struct cr_options *o, struct est_import *imp,
+		       struct manifest_bg **mbg, char *unsealed)
 {
 	const char *dir = o->images_dir ? o->images_dir : ".";
 	int dirfd, est, fd;
@@ -420,8 +431,20 @@ static int open_images(const struct cr_options *o, struct est_import *imp)
 		pr_perror("cannot open the images dir %s", dir);
 		return -1;
 	}
-	/* Every file as the dump wrote it, before anything is created (images.md) */
-	if (manifest_check(dirfd) < 0) {
+	/* Sealed images: all opened into a private directory first (seal.h) */
+	if (unseal_dir(dirfd, o->encrypt_key, unsealed, PATH_MAX, &fd)) {
+		close(dirfd);
+		return -1;
+	}
+	if (fd >= 0) {
+		close(dirfd);
+		dirfd = fd;
+	}
+	/*
+	 * Every file as the dump wrote it, before anything is created; large
+	 * page files are checked by a thread until the tree is released (images.md)
+	 */
+	if (manifest_check_start(dirfd, mbg) < 0) {
 		close(dirfd);
 		return -1;
 	}
@@ -571,15 +594,21 @@ int restore_run(struct cr_options *o, pid_t *root)
 	uint64_t t0 = 0, t_fork = 0;
 	struct tree_status ts = { NULL, NULL };
 	struct est_import imp = { .dirfd = -1, .no_build_id = !opts_build_id(o) };
+	struct manifest_bg *mbg = NULL;
+	char unsealed[PATH_MAX];	/* the opened sealed images, "" */
 	pid_t pid = -1;
 	size_t i;
 
 	memset(&tr, 0, sizeof(tr));
 	if (run_action(o, ACT_PRE_RESTORE, 0))
 		return -1;
-	dirfd = open_images(o, &imp);
-	if (dirfd < 0)
+	unsealed[0] = 0;
+	dirfd = open_images(o, &imp, &mbg, unsealed);
+	if (dirfd < 0) {
+		pages_checked(&mbg);
+		seal_dir_remove(unsealed);
 		return -1;
+	}
 	if (stage_tree(dirfd, o, &tr, &ts))
 		goto out;
 	t0 = now_us();
@@ -591,12 +620,15 @@ int restore_run(struct cr_options *o, pid_t *root)
 	/* The root holds its own descriptors now: criu must not keep the objects alive. */
 	rst_shmem_free(&tr.shm);
 	rst_ghosts_close();
-	if (collect_status(&tr, pfd[0], &ts) || run_action(o, ACT_POST_RESTORE, pid) ||
+	if (collect_status(&tr, pfd[0], &ts) || pages_checked(&mbg) ||
+	    run_action(o, ACT_POST_RESTORE, pid) ||
 	    run_action(o, ACT_PRE_RESUME, pid) || release_tree(&tr, &gfd[1])) {
 		pr_err("restoring the tree of %d failed; every process of it is killed", pid);
 		kill_tree(&tr, pid, &gfd[1], &ts);
 		goto out;
 	}
+	seal_dir_remove(unsealed);	/* every process has its memory: no plaintext stays */
+	unsealed[0] = 0;
 	if (after_release(&tr, o, pid, &ts, t_fork - t0, t_fork, root)) {
 		kill_tree(&tr, pid, &gfd[1], &ts);
 		goto out;
@@ -621,9 +653,11 @@ out:
 		rst_cgroup_undo();	/* after the kill: the groups it made are empty */
 	rst_cgroup_release();
 	rst_tree_free(&tr);
+	manifest_check_wait(mbg);	/* a failure before the wait: only joined */
 	rst_netns_release();
 	rst_mntns_free();
 	close(dirfd);
 	est_import_release(&imp);	/* nothing when the images were ours */
+	seal_dir_remove(unsealed);
 	return ret;	/* > 0: the root's own exit status, which becomes criu's */
 }

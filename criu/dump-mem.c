@@ -26,6 +26,7 @@
 #include "files-reg.h"
 #include "kerndat.h"
 #include "pagemap.pb-c.h"
+#include "manifest.h"
 #include "pagemap-flags.h"
 #include "parasite-proto.h"
 #include "restorer-args.h"
@@ -339,6 +340,7 @@ struct page_xfer {
 	struct dump_task	*t;
 	struct cr_img		*pagemap;
 	int			pages_fd;	/* raw fd of pages-PID.img */
+	struct mf_track		*track;		/* its checksum, taken while written */
 	int			pipe[2];
 	size_t			pipe_size;
 	struct parasite_pages	*args;		/* compel's argument area */
@@ -420,6 +422,7 @@ static int flush_chunk(struct page_xfer *x)
 		return -1;
 	x->t->stats.memwrite_us += dump_now_us() - t0;
 	x->file_off += total;
+	manifest_track_written(x->track, x->file_off);
 	p->nr_iovs = 0;
 	p->total = 0;
 	if (++x->flushes == 1 && dump_fault(x->t->o, "mid-pages"))
@@ -777,6 +780,7 @@ int dump_pages(struct dump_task *t)
 	if (!x.pagemap || !pages)
 		goto out;
 	x.pages_fd = img_raw_fd(pages);
+	x.track = manifest_track_start(x.pages_fd);
 	head.pages_id = (uint32_t)t->vpid;
 	if (img_write_entry(x.pagemap, &head.base))
 		goto out;
@@ -799,6 +803,9 @@ int dump_pages(struct dump_task *t)
 			t->pid, (unsigned long)x.cow_pages);
 	if (flush_chunk(&x))
 		goto out;
+	manifest_track_written(x.track, x.file_off);
+	manifest_track_end(x.track, true);
+	x.track = NULL;
 	/*
 	 * compel keeps the rseq_cs word cleared while the parasite runs; the
 	 * image must hold what the task had.
@@ -808,6 +815,8 @@ int dump_pages(struct dump_task *t)
 		pr_perror("can't put rseq_cs back into the pages image");
 		goto out;
 	}
+	if (x.rseq_off >= 0)
+		manifest_track_changed(x.pages_fd, x.rseq_off, 8);
 	t->stats.pages_skipped = t->stats.pages_scanned - t->stats.pages_written;
 	if (dump_fault(t->o, "after-pages"))
 		goto out;
@@ -819,6 +828,7 @@ int dump_pages(struct dump_task *t)
 	ret = img_commit(pages);
 	pages = NULL;
 out:
+	manifest_track_end(x.track, false);
 	if (x.pagemap)
 		img_abort(x.pagemap);
 	if (pages)

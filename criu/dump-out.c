@@ -25,6 +25,7 @@
 #include "est-export.h"
 #include "log.h"
 #include "manifest.h"
+#include "seal.h"
 
 static int make_scratch(struct dump_dir *d, const char *images_dir)
 {
@@ -145,13 +146,29 @@ int dump_out_commit(struct dump_out *o, unsigned int flags)
 	if (make_scratch(&o->est, o->images_dir))
 		return -1;
 	if (est_export(o->ours.fd, o->est.fd, EST_EXPORT_MOVE | flags) ||
-	    manifest_write(o->est.fd))
+	    manifest_write(o->est.fd) || (o->key && seal_dir(o->est.fd, o->key)))
 		return -1;
 	return move_all(o);
 }
 
+int dump_out_seal_with(struct dump_out *o, const char *key_path)
+{
+	o->key = malloc(sizeof(*o->key));
+	if (!o->key) {
+		pr_err("out of memory");
+		return -1;
+	}
+	return seal_key_load(key_path, o->key);
+}
+
 void dump_out_end(struct dump_out *o)
 {
+	if (o->key) {
+		memset(o->key, 0, sizeof(*o->key));
+		free(o->key);
+		o->key = NULL;
+	}
+	manifest_track_forget();	/* a dump that failed before its manifest */
 	dump_dir_remove(&o->est);
 	dump_dir_remove(&o->ours);
 	if (o->dirfd >= 0)

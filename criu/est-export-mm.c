@@ -28,6 +28,7 @@
 #include "pagemap-flags.h"
 #include "est/mm.pb-c.h"
 #include "est/pagemap.pb-c.h"
+#include "manifest.h"
 
 #define PAGE		4096ULL
 #define EST_AUXV_MAX	44	/* words the reference's x86 restore takes */
@@ -495,9 +496,10 @@ static int insert_vdso(const struct pm_out *o, struct exp_pages *pg, int fd)
 	tail = malloc(size - at ? size - at : 1);
 	if (tail && pread(fd, tail, size - at, at) == (ssize_t)(size - at) && !ftruncate(fd, at) &&
 	    pwrite(fd, o->vdso_data, len, at) == (ssize_t)len &&
-	    pwrite(fd, tail, size - at, at + len) == (ssize_t)(size - at))
+	    pwrite(fd, tail, size - at, at + len) == (ssize_t)(size - at)) {
+		manifest_track_changed(fd, at, UINT64_MAX);	/* its checksum is taken again from here */
 		ret = 0;
-	else
+	} else
 		pr_perror("%s: putting the vdso into the page file", o->img);
 	/* the runs after it moved: a child's copy-on-write pages are read from here */
 	for (i = 0; !ret && i < pg->nr; i++)

@@ -25,10 +25,11 @@
 #include "est-image.h"
 #include "log.h"
 #include "manifest.h"
+#include "seal.h"
 
 #define HEADER		"criu-manifest 1 xxh3-64-8m\n"
-#define READ_SIZE	(256u << 10)	/* read at a time: stays in the cache */
-#define PART_SIZE	(8ull << 20)	/* a file's checksum is a tree over parts of this size */
+#define READ_SIZE	MANIFEST_READ_SIZE
+#define PART_SIZE	MANIFEST_PART_SIZE
 #define MAX_HASHERS	4		/* threads, at most one per online cpu */
 
 int manifest_name_ok(const char *name)
@@ -45,7 +46,7 @@ int manifest_name_ok(const char *name)
 }
 
 /* One part of a file: XXH3-64 of @len bytes at @off, read with pread(). */
-static int hash_part(int fd, uint64_t off, uint64_t len, void *buf, uint64_t *out)
+int manifest_hash_range(int fd, uint64_t off, uint64_t len, void *buf, uint64_t *out)
 {
 	XXH3_state_t *st = XXH3_createState();
 	int ret = -1;
@@ -77,6 +78,7 @@ struct hash_job {
 	int fd;
 	uint64_t size, nr;
 	uint64_t *digest;	/* one per part, little-endian */
+	uint8_t *have;		/* 1: digest[i] known already (taken while written) */
 	uint64_t next;		/* the next part to take (atomic) */
 	int err;		/* the first errno (atomic) */
 };
@@ -92,7 +94,9 @@ static void *hasher(void *arg)
 	       (i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED)) < j->nr) {
 		uint64_t off = i * PART_SIZE;
 
-		if (hash_part(j->fd, off, j->size - off < PART_SIZE ? j->size - off : PART_SIZE, buf, &d))
+		if (j->have[i])
+			continue;
+		if (manifest_hash_range(j->fd, off, j->size - off < PART_SIZE ? j->size - off : PART_SIZE, buf, &d))
 			__atomic_store_n(&j->err, errno ? errno : EIO, __ATOMIC_RELAXED);
 		else
 			j->digest[i] = htole64(d);
@@ -103,40 +107,74 @@ static void *hasher(void *arg)
 	return NULL;
 }
 
+static int job_init(struct hash_job *j, int fd, uint64_t size)
+{
+	memset(j, 0, sizeof(*j));
+	j->fd = fd;
+	j->size = size;
+	j->nr = (size + PART_SIZE - 1) / PART_SIZE;
+	if (j->nr <= 1)
+		j->nr = 1;
+	j->digest = calloc(j->nr, sizeof(*j->digest));
+	j->have = calloc(j->nr, 1);
+	if (j->digest && j->have)
+		return 0;
+	free(j->digest);
+	free(j->have);
+	j->err = ENOMEM;
+	return -1;
+}
+
 /*
  * A file's checksum: XXH3-64 of its bytes when it has one part at most;
  * else XXH3-64 of the parts' digests (each an XXH3-64 of PART_SIZE bytes,
  * the last maybe shorter) as little-endian u64s, so that every core can
- * take a part (read() of a page file is most of the manifest's cost).
+ * take a part (read() of a page file is most of the manifest's cost). The
+ * parts not known yet are read by up to @threads threads (this one
+ * included); @j is freed. No logging: -1 with j->err.
  */
-static int hash_fd(int fd, const char *name, uint64_t size, uint64_t *hash)
+static int job_run(struct hash_job *j, long threads, uint64_t *hash)
 {
-	struct hash_job j = { .fd = fd, .size = size, .nr = (size + PART_SIZE - 1) / PART_SIZE };
 	pthread_t tid[MAX_HASHERS];
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned int i, nt = 0;
+	uint64_t i, left = j->nr;
+	int nt = 0;
 
-	if (j.nr <= 1)
-		j.nr = 1;
-	j.digest = calloc(j.nr, sizeof(*j.digest));
-	if (!j.digest) {
+	for (i = 0; i < j->nr; i++)
+		left -= j->have[i];
+	while (nt + 1 < MAX_HASHERS && (uint64_t)nt + 1 < left && nt + 1 < threads &&
+	       !pthread_create(&tid[nt], NULL, hasher, j))
+		nt++;
+	hasher(j);
+	while (nt)
+		pthread_join(tid[--nt], NULL);
+	if (!j->err)
+		*hash = j->nr == 1 ? le64toh(j->digest[0]) :
+			XXH3_64bits(j->digest, j->nr * sizeof(*j->digest));
+	free(j->have);
+	free(j->digest);
+	return j->err ? -1 : 0;
+}
+
+static int hash_fd(int fd, const char *name, const struct stat *st, uint64_t *hash)
+{
+	struct hash_job j;
+	uint64_t i, known;
+
+	if (job_init(&j, fd, st->st_size)) {
 		pr_err("%s: out of memory for the checksum", name);
 		return -1;
 	}
-	while (nt + 1 < MAX_HASHERS && nt + 1 < j.nr && (long)nt + 1 < cpus &&
-	       !pthread_create(&tid[nt], NULL, hasher, &j))
-		nt++;
-	hasher(&j);
-	for (i = 0; i < nt; i++)
-		pthread_join(tid[i], NULL);
-	if (j.err) {
+	known = manifest_track_lookup(st, j.nr, j.digest, j.have);
+	for (i = 0; i < j.nr; i++)
+		j.digest[i] = htole64(j.digest[i]);
+	if (known)
+		pr_debug("%s: %llu of %llu parts checksummed while written", name,
+			 (unsigned long long)known, (unsigned long long)j.nr);
+	if (job_run(&j, sysconf(_SC_NPROCESSORS_ONLN), hash)) {
 		errno = j.err;
 		pr_perror("cannot read %s", name);
-		free(j.digest);
 		return -1;
 	}
-	*hash = j.nr == 1 ? le64toh(j.digest[0]) : XXH3_64bits(j.digest, j.nr * sizeof(*j.digest));
-	free(j.digest);
 	return 0;
 }
 
@@ -163,7 +201,7 @@ static int hash_file(int dirfd, const char *name, uint64_t want, uint64_t *size,
 	}
 	*size = st.st_size;
 	*hash = 0;
-	ret = want == ANY_SIZE || *size == want ? hash_fd(fd, name, *size, hash) : 0;
+	ret = want == ANY_SIZE || *size == want ? hash_fd(fd, name, &st, hash) : 0;
 	close(fd);
 	if (ret)
 		errno = EIO;
@@ -484,6 +522,7 @@ int manifest_write(int dirfd)
 		pr_info(MANIFEST_NAME ": %zu files, %llu bytes checksummed in %llu us", m.nr,
 			(unsigned long long)bytes, (unsigned long long)(now_us() - t0));
 out:
+	manifest_track_forget();	/* inodes are reused: no digest outlives its dump */
 	free(buf);
 	manifest_free(&m);
 	return ret;
@@ -500,15 +539,47 @@ static int is_image_name(const char *n)
 	       est_kind_by_name(n) != NULL;
 }
 
+/* 1: @name in @dirfd is a sealed file (seal.h), 0: not or unreadable. */
+static int sealed_file(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), r;
+
+	if (fd < 0)
+		return 0;
+	r = seal_fd_is_sealed(fd);
+	close(fd);
+	return r > 0;
+}
+
+/*
+ * An earlier sealed dump: its manifest cannot be read without its key, but
+ * every file it wrote is sealed, and nothing else in the dir is.
+ */
+static void remove_sealed(int dirfd)
+{
+	struct manifest have;
+	size_t i;
+
+	if (list_files(dirfd, &have))
+		return;
+	for (i = 0; i < have.nr; i++)
+		if (is_image_name(have.e[i].name) && sealed_file(dirfd, have.e[i].name) &&
+		    unlinkat(dirfd, have.e[i].name, 0) && errno != ENOENT)
+			pr_pwarn("cannot remove %s of the earlier dump", have.e[i].name);
+	manifest_free(&have);
+}
+
 int manifest_remove_stale(int dirfd)
 {
 	struct manifest m;
 	size_t i;
-	int r = read_manifest(dirfd, &m);
+	int r;
 
-	if (r > 0)
+	if (sealed_file(dirfd, MANIFEST_NAME)) {
+		remove_sealed(dirfd);
+	} else if ((r = read_manifest(dirfd, &m)) > 0) {
 		return 0;
-	if (r < 0) {
+	} else if (r < 0) {
 		pr_warn("the images dir holds an unreadable " MANIFEST_NAME ": replaced, its files kept");
 	} else {
 		for (i = 0; i < m.nr; i++)	/* images only: never a note or a log of the user's */
@@ -549,7 +620,16 @@ static int check_entry(int dirfd, const struct manifest_entry *e)
 	return 0;
 }
 
-static int check_extra(int dirfd, const struct manifest *m)
+int manifest_read(int dirfd, struct manifest *m)
+{
+	int r = read_manifest(dirfd, m);
+
+	if (r > 0)
+		pr_err(MANIFEST_NAME " is missing");
+	return r ? -1 : 0;
+}
+
+int manifest_check_extra(int dirfd, const struct manifest *m)
 {
 	struct manifest have;
 	size_t i;
@@ -569,30 +649,181 @@ static int check_extra(int dirfd, const struct manifest *m)
 	return ret;
 }
 
-int manifest_check(int dirfd)
+/* A page file whose checksum is taken while the tree is created. */
+struct deferred {
+	char name[256];
+	int fd;
+	uint64_t size, want, got;
+	int err;
+};
+
+struct manifest_bg {
+	pthread_t tid;
+	size_t nr;
+	struct deferred *d;
+	uint64_t t0, t1;	/* the thread's start and end */
+};
+
+static bool deferrable(const struct manifest_entry *e)
+{
+	return e->size > PART_SIZE && !strncmp(e->name, "pages-", 6);
+}
+
+/* @e's file opened and its size checked now, its checksum taken later. */
+static int defer_entry(int dirfd, const struct manifest_entry *e, struct deferred *d)
+{
+	struct stat st;
+
+	d->fd = openat(dirfd, e->name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (d->fd < 0) {
+		if (errno == ENOENT)
+			pr_err("%s is missing: " MANIFEST_NAME " lists it (%llu bytes)", e->name,
+			       (unsigned long long)e->size);
+		else
+			pr_perror("cannot open %s", e->name);
+		return -1;
+	}
+	if (fstat(d->fd, &st) || !S_ISREG(st.st_mode)) {
+		pr_err("%s: not a regular file", e->name);
+		return -1;
+	}
+	if ((uint64_t)st.st_size != e->size) {
+		pr_err("%s has %llu bytes, " MANIFEST_NAME " says %llu: truncated or changed", e->name,
+		       (unsigned long long)st.st_size, (unsigned long long)e->size);
+		return -1;
+	}
+	strcpy(d->name, e->name);
+	d->size = e->size;
+	d->want = e->hash;
+	return 0;
+}
+
+/* One thread, one file after the other: the other cpu fills the tree's memory. */
+static void *bg_thread(void *arg)
+{
+	struct manifest_bg *bg = arg;
+	struct hash_job j;
+	size_t i;
+
+	for (i = 0; i < bg->nr; i++)
+		if (job_init(&j, bg->d[i].fd, bg->d[i].size) || job_run(&j, 1, &bg->d[i].got))
+			bg->d[i].err = j.err;
+	bg->t1 = now_us();
+	return NULL;
+}
+
+static void bg_free(struct manifest_bg *bg)
+{
+	size_t i;
+
+	for (i = 0; i < bg->nr; i++)
+		close(bg->d[i].fd);
+	free(bg->d);
+	free(bg);
+}
+
+/* The page files of @m over one part, opened into *bg and left for the thread. */
+static int defer_pages(int dirfd, const struct manifest *m, struct manifest_bg **bg)
+{
+	size_t i;
+
+	*bg = calloc(1, sizeof(**bg));
+	if (!*bg || !((*bg)->d = calloc(m->nr, sizeof(*(*bg)->d)))) {
+		pr_err("out of memory");
+		free(*bg);
+		*bg = NULL;
+		return -1;
+	}
+	for (i = 0; i < m->nr; i++) {
+		struct deferred *d = &(*bg)->d[(*bg)->nr];
+
+		if (!deferrable(&m->e[i]))
+			continue;
+		if (defer_entry(dirfd, &m->e[i], d)) {
+			if (d->fd >= 0)
+				close(d->fd);
+			return -1;
+		}
+		(*bg)->nr++;
+	}
+	return 0;
+}
+
+int manifest_check_start(int dirfd, struct manifest_bg **bg)
 {
 	struct manifest m;
 	uint64_t t0 = now_us();
-	size_t i;
+	size_t i, n = 0;
 	int r = read_manifest(dirfd, &m);
 
+	if (bg)
+		*bg = NULL;
 	if (r > 0) {
 		pr_info("no " MANIFEST_NAME ": the images are not checked (a dump of the established tool)");
 		return 1;
 	}
 	if (r < 0)
 		goto bad;
-	for (i = 0; i < m.nr; i++)
-		if (check_entry(dirfd, &m.e[i]))
-			break;
-	r = i < m.nr ? -1 : check_extra(dirfd, &m);
+	r = bg ? defer_pages(dirfd, &m, bg) : 0;
+	for (i = 0; !r && i < m.nr; i++, n++)
+		if (!(bg && deferrable(&m.e[i])) && check_entry(dirfd, &m.e[i]))
+			r = -1;
+	r = r ? -1 : manifest_check_extra(dirfd, &m);
 	manifest_free(&m);
+	if (!r && bg && (*bg)->nr) {
+		(*bg)->t0 = now_us();
+		if (pthread_create(&(*bg)->tid, NULL, bg_thread, *bg)) {
+			bg_thread(*bg);		/* no thread: the check is done here and now */
+			(*bg)->tid = 0;
+		}
+	}
 	if (!r) {
-		pr_info("all %zu files match " MANIFEST_NAME " (checked in %llu us)", i,
-			(unsigned long long)(now_us() - t0));
+		pr_info("all %zu files match " MANIFEST_NAME " (checked in %llu us; %zu page files "
+			"checked while the tree is made)", n, (unsigned long long)(now_us() - t0),
+			bg ? (*bg)->nr : 0);
 		return 0;
+	}
+	if (bg && *bg) {
+		bg_free(*bg);
+		*bg = NULL;
 	}
 bad:
 	pr_err("the images do not match " MANIFEST_NAME ": nothing restored");
 	return -1;
+}
+
+int manifest_check(int dirfd)
+{
+	return manifest_check_start(dirfd, NULL);
+}
+
+int manifest_check_wait(struct manifest_bg *bg)
+{
+	uint64_t t0 = now_us();
+	size_t i;
+	int ret = 0;
+
+	if (!bg)
+		return 0;
+	if (bg->nr && bg->tid)
+		pthread_join(bg->tid, NULL);
+	for (i = 0; i < bg->nr && !ret; i++) {
+		const struct deferred *d = &bg->d[i];
+
+		if (d->err) {
+			errno = d->err;
+			pr_perror("cannot read %s", d->name);
+			ret = -1;
+		} else if (d->got != d->want) {
+			pr_err("%s is changed: its checksum is %016llx, " MANIFEST_NAME " says %016llx",
+			       d->name, (unsigned long long)d->got, (unsigned long long)d->want);
+			ret = -1;
+		}
+	}
+	if (!ret && bg->nr)
+		pr_info("%zu page files match " MANIFEST_NAME " (checksummed in %llu us beside "
+			"the restore, %llu us waited for)", bg->nr, (unsigned long long)(bg->t1 - bg->t0),
+			(unsigned long long)(now_us() - t0));
+	bg_free(bg);
+	return ret;
 }

@@ -395,6 +395,7 @@ const struct rpc_opt rpc_opt_map[] = {
 	TO("allow_uprobes", "allow-uprobes"),
 	TO("ghost_fiemap", "ghost-fiemap"),
 	ENUM("file_validation_method", "file-validation", validation_methods),
+	TO("encrypt_key", "encrypt-key"),
 };
 
 const unsigned int rpc_opt_map_size = sizeof(rpc_opt_map) / sizeof(rpc_opt_map[0]);

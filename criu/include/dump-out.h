@@ -10,16 +10,21 @@ struct dump_dir {
 	int fd;
 };
 
+struct seal_key;
+
 struct dump_out {
 	char images_dir[PATH_MAX];
 	int dirfd;		/* the images dir */
 	int workfd;		/* the work dir, for stats-dump */
 	struct dump_dir ours;	/* our own images, written by the dump */
 	struct dump_dir est;	/* their conversion, moved into the images dir */
+	struct seal_key *key;	/* --encrypt-key: every file sealed before the move */
 };
 
 /* Opens the dirs and makes the scratch dir for our images (o->ours.fd). */
 int dump_out_begin(struct dump_out *o, const char *images_dir, const char *work_dir);
+/* --encrypt-key: the key read now, before the tree is frozen. */
+int dump_out_seal_with(struct dump_out *o, const char *key_path);
 /* Converts our images (est_export() @flags besides EST_EXPORT_MOVE) and puts them in place. */
 int dump_out_commit(struct dump_out *o, unsigned int flags);
 /* Removes the scratch dirs; the images dir keeps what dump_out_commit() put there. */

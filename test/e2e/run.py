@@ -53,6 +53,12 @@ TAMPER = [
     ("flip", "criu-manifest", "criu-manifest: its own count or checksum"),
     ("delete", "criu-manifest", None),
 ]
+# A page file over one 8 MiB part: its checksum is taken while the tree is
+# made, and a change kills the tree before it is released.
+TAMPER_PAGES = [
+    ("flip", "pages-*.img", "is changed: its checksum"),
+    ("truncate", "pages-*.img", "truncated or changed"),
+]
 
 
 CG_V1 = "/sys/fs/cgroup/"
@@ -71,6 +77,10 @@ CASES = [
     ("freeze_cgroup_v1", prog("freeze"), ("freeze", CG_V1 + "freezer"), [], []),
     ("freeze_cgroup_v2", prog("freeze"), ("freeze", CG_V2), [], []),
     ("memory", prog("memory"), "once", [], []),
+    ("bigpages", prog("bigpages"), "once", [], []),
+    ("bigpages_tampered", prog("bigpages"), ("tampered", TAMPER_PAGES), [], []),
+    ("bigpages_sealed", prog("bigpages"), "sealed", [], []),
+    ("pipe_sealed", prog("pipe"), "sealed", [], []),
     ("sleeper", prog("sleeper"), ("blocked", SYS_CLOCK_NANOSLEEP), [], []),
     ("futex", prog("futex"), ("blocked", SYS_FUTEX), [], []),
     ("poll_forever", prog("poll_forever"), ("blocked", SYS_POLL), [], []),
@@ -940,6 +950,96 @@ def tampered(p, tmp, dopts, ropts, env, changes):
     return wait_pid(p.pid, 30)
 
 
+def images_digest(imgs):
+    """Name -> bytes of every image file (logs, pid files, stats left out)."""
+    got = {}
+    for n in sorted(os.listdir(imgs)):
+        if n.endswith(".log") or n.endswith(".pid") or n.startswith("stats-"):
+            continue
+        with open(os.path.join(imgs, n), "rb") as f:
+            got[n] = f.read()
+    return got
+
+
+def sealed(p, tmp, dopts, ropts, env):
+    """--encrypt-key: every file of the dump is sealed (crit cannot read
+    them, by design); a restore without the key, with another key, with one
+    byte of a page file flipped or with two files swapped is refused with
+    nothing created, the images untouched and no plaintext left in TMPDIR;
+    with the key the task comes back and checks its memory."""
+    imgs = os.path.join(tmp, "imgs")
+    keys = [os.path.join(tmp, k) for k in ("key", "key2")]
+    for k in keys:
+        with open(k, "wb") as f:
+            f.write(os.urandom(32))
+    env = dict(env, TMPDIR=os.path.join(tmp, "tmpdir"))
+    os.makedirs(env["TMPDIR"])
+    os.makedirs(imgs)
+    rc, out = criu(["dump", "-t", str(p.pid), "-D", imgs, "-o", "dump.log", "-v4",
+                    "--encrypt-key", keys[0]] + dopts, imgs, env)
+    if rc != 0:
+        raise CaseFailed("sealed dump exited %d: %s %s" % (rc, out.strip()[:300],
+                                                           log_errors(os.path.join(imgs, "dump.log"))))
+    if p.wait(timeout=20) != -signal.SIGKILL:
+        raise CaseFailed("after dump the task ended with %s, not SIGKILL" % p.returncode)
+    files = images_digest(imgs)
+    plain = [n for n, b in files.items() if not b.startswith(b"CRIUSEAL")]
+    if plain or "criu-manifest" not in files:
+        raise CaseFailed("files not sealed: %s" % (plain or "no criu-manifest"))
+
+    def flip(d):
+        import glob
+        path = sorted(glob.glob(os.path.join(d, "pages-*.img")))[0]
+        with open(path, "r+b") as f:
+            f.seek(os.path.getsize(path) // 2)
+            b = f.read(1)
+            f.seek(-1, os.SEEK_CUR)
+            f.write(bytes([b[0] ^ 1]))
+
+    def swap(d):
+        os.rename(os.path.join(d, "inventory.img"), os.path.join(d, "x"))
+        os.rename(os.path.join(d, "pstree.img"), os.path.join(d, "inventory.img"))
+        os.rename(os.path.join(d, "x"), os.path.join(d, "pstree.img"))
+
+    for what, key, change, text in [
+            ("no key", None, None, "the images are sealed: --encrypt-key needed"),
+            ("another key", keys[1], None, "wrong --encrypt-key"),
+            ("a page byte flipped", keys[0], flip, "does not authenticate"),
+            ("two files swapped", keys[0], swap, "does not authenticate")]:
+        d = imgs
+        if change:
+            d = os.path.join(tmp, "imgs-" + what.replace(" ", "-"))
+            shutil.copytree(imgs, d)
+            change(d)
+        before = images_digest(d)
+        try:
+            restore(d, (["--encrypt-key", key] if key else []) + ropts, env, p.pid)
+        except CaseFailed as e:
+            if text not in str(e):
+                raise CaseFailed("%s: refused, but not with %r: %s" % (what, text, e))
+        else:
+            raise CaseFailed("%s: restored; expected a refusal with %r" % (what, text))
+        if os.path.exists("/proc/%d" % p.pid):
+            raise CaseFailed("%s: pid %d exists after the refused restore" % (what, p.pid))
+        if images_digest(d) != before:
+            raise CaseFailed("%s: the refused restore changed the images" % what)
+        if os.listdir(env["TMPDIR"]):
+            raise CaseFailed("%s: left %s in TMPDIR" % (what, os.listdir(env["TMPDIR"])))
+    restore(imgs, ["--encrypt-key", keys[0]] + ropts, env, p.pid)
+    if os.listdir(env["TMPDIR"]):
+        raise CaseFailed("the restore left plaintext in TMPDIR: %s" % os.listdir(env["TMPDIR"]))
+    # a second sealed dump into the same dir replaces the first one's files
+    rc, out = criu(["dump", "-t", str(p.pid), "-D", imgs, "-o", "dump2.log", "-v4",
+                    "--encrypt-key", keys[0]] + dopts, imgs, env)
+    if rc != 0:
+        raise CaseFailed("second sealed dump exited %d: %s" % (rc, log_errors(os.path.join(imgs, "dump2.log"))))
+    no_errors(os.path.join(imgs, "dump2.log"), "second sealed dump")
+    wait_gone([p.pid])
+    restore(imgs, ["--encrypt-key", keys[0]] + ropts, env, p.pid)
+    os.kill(p.pid, signal.SIGTERM)
+    return wait_pid(p.pid, 30)
+
+
 def leave_running(p, tmp, dopts, env):
     """Dump with --leave-running, no restore: the task then checks that the
     dump left it as it was."""
@@ -1630,6 +1730,8 @@ def run_case(name, cmd, flow, dopts, ropts, env):
             return None
         elif flow == "leave_running":
             status = leave_running(p, tmp, dopts, env)
+        elif flow == "sealed":
+            status = sealed(p, tmp, dopts, ropts, env)
         elif isinstance(flow, tuple) and flow[0] == "tampered":
             status = tampered(p, tmp, dopts, ropts, env, flow[1])
         elif flow == "pidns":

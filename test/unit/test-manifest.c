@@ -164,7 +164,47 @@ static int test_parts(void)
 	return 0;
 }
 
+/* A file checksummed while written, one part changed after: only that part is read again. */
+static int test_track(void)
+{
+	size_t size = (20u << 20) + 123, part = 8u << 20, k, step = 1u << 20;
+	uint8_t *data = malloc(size), have[3] = { 0 };
+	uint64_t d[3], got, got_size;
+	int d_fd = unit_fresh_dir("manifest"), fd;
+	struct mf_track *t;
+	struct stat st;
+
+	CHECK(data && d_fd >= 0);
+	for (k = 0; k < size; k++)
+		data[k] = (uint8_t)(k * 2654435761u >> 13);
+	fd = openat(d_fd, "pages-1.img", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0);
+	t = manifest_track_start(fd);
+	CHECK(t != NULL);
+	for (k = 0; k < size; k += step) {
+		size_t n = size - k < step ? size - k : step;
+
+		CHECK(write(fd, data + k, n) == (ssize_t)n);
+		manifest_track_written(t, k + n);
+	}
+	manifest_track_end(t, true);
+	data[part + 5] ^= 1;
+	CHECK(pwrite(fd, data + part + 5, 1, part + 5) == 1);
+	manifest_track_changed(fd, part + 5, 1);
+	CHECK(fstat(fd, &st) == 0);
+	CHECK(manifest_track_lookup(&st, 3, d, have) == 2 && have[0] && !have[1] && have[2]);
+	close(fd);
+	for (k = 0; k < 3; k++)
+		d[k] = htole64(XXH3_64bits(data + k * part, k < 2 ? part : size - 2 * part));
+	CHECK(manifest_hash_file(d_fd, "pages-1.img", &got_size, &got) == 0);
+	CHECK(got_size == size && got == XXH3_64bits(d, sizeof(d)));
+	manifest_track_forget();
+	free(data);
+	return 0;
+}
+
 static const struct unit_case cases[] = {
+	{ "checksums taken while a file is written, a change read again", test_track },
 	{ "a file over 8 MiB is checksummed by parts", test_parts },
 	{ "manifest lines parse or are refused", test_parse },
 	{ "the end line guards the manifest itself", test_end_checksum },
