@@ -499,6 +499,13 @@ static int commit(struct dump_tree *tr, struct dump_out *out, uint64_t t_frozen)
 	return 0;
 }
 
+/* The seized tree as a whole: its namespaces, ids and shared fd tables. */
+static int check_tree(struct dump_tree *tr)
+{
+	return dump_pidns_check(tr) || dump_mntns_check(tr) || dump_netns_check(tr) ||
+	       dump_utsipc(tr) || dump_tree_check_ids(tr) || dump_check_fd_tables(tr);
+}
+
 int cmd_dump(struct cr_options *o)
 {
 	struct dump_freeze fz;
@@ -536,9 +543,7 @@ int cmd_dump(struct cr_options *o)
 	t_frozen = dump_now_us();
 	tr.stats.freezing_us = t_frozen - t_start;
 	dump_phase(&tr.stats, "seize");
-	if (dump_fault(o, "after-seize") || dump_pidns_check(&tr) || dump_mntns_check(&tr) ||
-	    dump_netns_check(&tr) || dump_utsipc(&tr) || dump_tree_check_ids(&tr) ||
-	    dump_check_fd_tables(&tr))
+	if (dump_fault(o, "after-seize") || check_tree(&tr))
 		goto fail;
 	dump_phase(&tr.stats, "check");
 	/* the tree frozen, no socket read yet: net-lock.md */
