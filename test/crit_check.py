@@ -24,7 +24,7 @@ import pycriu
 
 def skipped(name):
     return (name.startswith("xt-") or name.startswith(".") or name.endswith(".log") or
-            name == "criu-manifest" or
+            name in ("criu-manifest", "parent-manifest") or
             name.endswith(".pid") or (name.startswith("pages-") and name.endswith(".img")))
 
 

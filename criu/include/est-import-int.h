@@ -10,6 +10,7 @@
 #include "est-fd.h"
 #include "est-image.h"
 #include "image.h"
+#include "pagemap-chain.h"
 
 #include "est/core.pb-c.h"
 #include "est/fdinfo.pb-c.h"
@@ -67,6 +68,7 @@ struct imp {
 	bool no_build_id;		/* est_import.no_build_id */
 	/* the tree's pid namespace: the root's pid_ns_id, 0 before the root is read */
 	uint32_t tree_pid_ns_id;
+	struct pmc_chain *chain;	/* the parent images of an incremental dump, or NULL */
 };
 
 /* est-import.c: reading the established files */

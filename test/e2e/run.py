@@ -58,6 +58,7 @@ TAMPER = [
 CASES = [
     ("counter", prog("counter"), "once", [], []),
     ("memory", prog("memory"), "once", [], []),
+    ("predump_chain", prog("predump"), "predump", [], []),
     ("sleeper", prog("sleeper"), ("blocked", SYS_CLOCK_NANOSLEEP), [], []),
     ("futex", prog("futex"), ("blocked", SYS_FUTEX), [], []),
     ("poll_forever", prog("poll_forever"), ("blocked", SYS_POLL), [], []),
@@ -1559,6 +1560,11 @@ def run_case(name, cmd, flow, dopts, ropts, env):
             return None
         elif flow == "leave_running":
             status = leave_running(p, tmp, dopts, env)
+        elif flow == "predump":
+            import predump_flow
+            predump_flow.run(sys.modules[__name__], p, tmp, env)
+            pid = None
+            return None
         elif isinstance(flow, tuple) and flow[0] == "tampered":
             status = tampered(p, tmp, dopts, ropts, env, flow[1])
         elif flow == "pidns":
