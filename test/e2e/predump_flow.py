@@ -1,7 +1,7 @@
 """The pre-dump chain flow of test/e2e/run.py (Documentation/predump.md).
 
-pre-dump into d1, the program changes its memory (step 1), pre-dump into d2
-on top of d1, step 2, then dump --track-mem into d3 on top of d2 (the tree
+pre-dump into d1, the program changes its memory and forks a child (step
+1), pre-dump into d2 on top of d1 (the child's first), step 2, then dump --track-mem into d3 on top of d2 (the tree
 is killed) and restore from d3: the program checks every page. In between:
 the pre-dumped tree keeps running, d2 and d3 hold only the pages written
 since their parent (counted in their pagemaps), and afterwards a changed or
