@@ -384,7 +384,7 @@ static int infect(struct dump_task *t)
  */
 static int pre_dump_task(struct dump_tree *tr, struct dump_task *t)
 {
-	if (check_task(t) || dump_track_find(t) || dump_collect_vmas(t) || infect(t))
+	if (check_task(t) || dump_collect_vmas(t) || infect(t))
 		return -1;
 	if (dump_track_begin(t) || dump_track_parent(t, tr->prev_fd) || dump_pages(t))
 		return -1;
@@ -402,7 +402,7 @@ static int dump_task(struct dump_tree *tr, struct dump_task *t)
 		return pre_dump_task(tr, t);
 	if (dump_collect_threads_ptrace(t) || dump_collect_sched(t) ||
 	    dump_collect_core_ptrace(t) || dump_collect_core_proc(t) ||
-	    dump_track_find(t) || dump_collect_vmas(t) || dump_collect_fds(t) || dump_collect_fs(t))
+	    dump_collect_vmas(t) || dump_collect_fds(t) || dump_collect_fs(t))
 		return -1;
 	if (dump_fault(t->o, "after-collect") || infect(t))
 		return -1;

@@ -264,7 +264,7 @@ int dump_collect_vmas(struct dump_task *t)
 {
 	size_t i;
 
-	if (proc_read_smaps(t->pid, &t->pvmas))
+	if (proc_read_smaps(t->pid, &t->pvmas) || dump_track_find(t))
 		return -1;
 	t->vmas = calloc(t->pvmas.nr ? t->pvmas.nr : 1, sizeof(*t->vmas));
 	t->vma_ptrs = calloc(t->pvmas.nr ? t->pvmas.nr : 1, sizeof(*t->vma_ptrs));

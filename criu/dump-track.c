@@ -78,6 +78,22 @@ static bool same_file(pid_t a, int fa, pid_t b, int fb)
  * mappings lost their registration at fork, and a tracking run gives it a
  * new one at the same number.
  */
+/*
+ * Only looked for where it can be (the fds are not read twice for nothing):
+ * a tracking run, a mapping with "uw", a parent that has one.
+ */
+static bool may_track(const struct dump_task *t)
+{
+	size_t i;
+
+	if (t->tree->pre || t->o->track_mem || (t->parent && t->parent->track_fd >= 0))
+		return true;
+	for (i = 0; i < t->pvmas.nr; i++)
+		if (t->pvmas.v[i].vmflags & PROC_VMF(UW))
+			return true;
+	return false;
+}
+
 int dump_track_find(struct dump_task *t)
 {
 	char path[64], link[64];
@@ -87,6 +103,8 @@ int dump_track_find(struct dump_task *t)
 
 	t->track_fd = -1;
 	t->track_fresh = false;
+	if (!may_track(t))
+		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/fd", t->pid);
 	d = opendir(path);
 	if (!d) {

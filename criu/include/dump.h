@@ -245,7 +245,7 @@ int dump_pages(struct dump_task *t);		/* through the parasite */
 /* dump-track.c: memory tracking for incremental dumps (Documentation/predump.md) */
 #define TRACK_FEATURES	(UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED)
 enum { TRACK_NONE, TRACK_OLD, TRACK_NEW };	/* a vma: untracked, since the last run, from now */
-int dump_track_find(struct dump_task *t);	/* before the vmas are collected */
+int dump_track_find(struct dump_task *t);	/* smaps read, before the vmas are filled */
 bool dump_track_vma_old(const struct dump_task *t, const struct proc_vma *pv);
 int dump_track_begin(struct dump_task *t);	/* infected, before the pages */
 int dump_track_parent(struct dump_task *t, int prev_fd);
