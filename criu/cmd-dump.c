@@ -36,6 +36,7 @@
 #include "image.h"
 #include "inventory.h"
 #include "kerndat.h"
+#include "manifest.h"
 #include "action.h"
 #include "cgroup.h"
 #include "tcp-repair.h"
@@ -49,6 +50,7 @@
 #define PARASITE_ARGS_SIZE	(sizeof(struct parasite_pages) > sizeof(struct parasite_timers) ? \
 				 sizeof(struct parasite_pages) : sizeof(struct parasite_timers))
 _Static_assert(sizeof(struct parasite_vma_policies) <= PARASITE_ARGS_SIZE, "argument area");
+_Static_assert(sizeof(struct parasite_track) <= PARASITE_ARGS_SIZE, "argument area");
 
 /*
  * CRIU_FAULT=<point> (o->fault) fails the dump there; with CRIU_FAULT_NTH=N
@@ -317,7 +319,10 @@ static int write_inventory(const struct dump_tree *tr)
 	inv.shell_job = tr->o->shell_job;
 	inv.has_dump_time_ns = true;
 	inv.dump_time_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	inv.has_pre_dump = inv.pre_dump = tr->pre;
+	inv.parent_dir = tr->o->prev_images_dir;
 	ret = write_one(tr->dirfd, IMG_INVENTORY, 0, &inv.base);
+	inv.parent_dir = NULL;	/* the options' */
 	inventory_release(&inv);
 	return ret;
 }
@@ -357,19 +362,8 @@ static int cure_task(struct dump_task *t)
 	return ret;
 }
 
-/*
- * One live process, seized: check, collect, infect, parasite, pages, cure.
- */
-static int dump_task(struct dump_tree *tr, struct dump_task *t)
+static int infect(struct dump_task *t)
 {
-	if (check_task(t) || dump_check_sched(t))
-		return -1;
-	if (dump_collect_threads_ptrace(t) || dump_collect_sched(t) ||
-	    dump_collect_core_ptrace(t) || dump_collect_core_proc(t) ||
-	    dump_collect_vmas(t) || dump_collect_fds(t) || dump_collect_fs(t))
-		return -1;
-	if (dump_fault(t->o, "after-collect"))
-		return -1;
 	t->ctl = compel_prepare(t->pid);
 	if (!t->ctl) {
 		pr_err("can't prepare %d for infection", t->pid);
@@ -385,12 +379,44 @@ static int dump_task(struct dump_tree *tr, struct dump_task *t)
 			pr_err("can't infect %d", t->pid);
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * pre-dump of one live process: its vmas, memory tracking set up (or kept),
+ * the pages written since the last run (all of them the first time).
+ */
+static int pre_dump_task(struct dump_tree *tr, struct dump_task *t)
+{
+	if (check_task(t) || dump_collect_vmas(t) || infect(t))
+		return -1;
+	if (dump_track_begin(t) || dump_track_parent(t, tr->prev_fd) || dump_pages(t))
+		return -1;
+	return cure_task(t);
+}
+
+/*
+ * One live process, seized: check, collect, infect, parasite, pages, cure.
+ */
+static int dump_task(struct dump_tree *tr, struct dump_task *t)
+{
+	if (check_task(t) || dump_check_sched(t))
+		return -1;
+	if (tr->pre)
+		return pre_dump_task(tr, t);
+	if (dump_collect_threads_ptrace(t) || dump_collect_sched(t) ||
+	    dump_collect_core_ptrace(t) || dump_collect_core_proc(t) ||
+	    dump_collect_vmas(t) || dump_collect_fds(t) || dump_collect_fs(t))
+		return -1;
+	if (dump_fault(t->o, "after-collect") || infect(t))
+		return -1;
 	if (dump_fault(t->o, "after-infect") || dump_collect_mlockall(t) ||
 	    dump_collect_core_parasite(t) || dump_collect_threads_parasite(t) ||
 	    dump_finish_sched(t) || dump_check_stop_reports(t, tr->t, tr->nr) ||
 	    dump_fault(t->o, "after-parasite"))
 		return -1;
-	if (dump_pages(t) || dump_fault(t->o, "before-cure"))
+	if ((t->o->track_mem && dump_track_begin(t)) || dump_track_parent(t, tr->prev_fd) ||
+	    dump_pages(t) || dump_fault(t->o, "before-cure"))
 		return -1;
 	if (cure_task(t))
 		return -1;
@@ -417,6 +443,8 @@ static int dump_all(struct dump_tree *tr)
 		}
 		pr_debug("%d dumped", t->pid);
 	}
+	if (tr->pre)
+		return 0;
 	/* links across processes (socket peers): every process's fds are in */
 	return dump_check_autogroups(tr) || dump_check_shared_fds(tr) || fd_kinds_resolve(&tr->files, tr->o) ? -1 : 0;
 }
@@ -425,6 +453,8 @@ static int write_all(struct dump_tree *tr)
 {
 	size_t i;
 
+	if (tr->pre)	/* the pagemaps are written: the tree and the inventory */
+		return write_pstree(tr);
 	for (i = 0; i < tr->nr; i++)
 		if (write_task(tr->t[i]))
 			return -1;
@@ -461,7 +491,40 @@ static int check_args(const struct cr_options *o)
 		pr_err("--leave-running and --leave-stopped exclude each other");
 		return -1;
 	}
+	if (o->prev_images_dir && (!o->prev_images_dir[0] || strlen(o->prev_images_dir) >= PATH_MAX)) {
+		pr_err("--prev-images-dir: an empty or too long path");
+		return -1;
+	}
+	if (o->encrypt_key && o->prev_images_dir) {
+		pr_err("--encrypt-key with --prev-images-dir: sealed parent images are not supported yet");
+		return -1;
+	}
 	return netns_external_check(o, false);
+}
+
+/* --prev-images-dir, relative to the images dir: a complete dump, checked against its manifest. */
+static int open_prev(struct dump_tree *tr, const struct dump_out *out)
+{
+	const char *prev = tr->o->prev_images_dir;
+
+	tr->prev_fd = -1;
+	if (!prev)
+		return 0;
+	if (!tr->pre && !tr->o->track_mem) {
+		pr_err("--prev-images-dir needs --track-mem: without tracking no page is known unchanged");
+		return -1;
+	}
+	tr->prev_fd = openat(out->dirfd, prev, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (tr->prev_fd < 0) {
+		pr_perror("the parent images %s (--prev-images-dir, relative to the images dir) cannot be opened",
+			  prev);
+		return -1;
+	}
+	if (faccessat(tr->prev_fd, "inventory.img", F_OK, 0)) {
+		pr_err("the parent images %s are not a complete dump (no inventory.img)", prev);
+		return -1;
+	}
+	return manifest_check(tr->prev_fd) < 0 ? -1 : 0;
 }
 
 /*
@@ -506,7 +569,28 @@ static int check_tree(struct dump_tree *tr)
 	       dump_utsipc(tr) || dump_tree_check_ids(tr) || dump_check_fd_tables(tr);
 }
 
-int cmd_dump(struct cr_options *o)
+/* The images dir, the scratch dir for ours, the key and the parent images. */
+static int begin(struct dump_tree *tr, struct dump_out *out)
+{
+	const struct cr_options *o = tr->o;
+
+	if (dump_out_begin(out, o->images_dir, o->work_dir) ||
+	    (o->encrypt_key && dump_out_seal_with(out, o->encrypt_key)) || open_prev(tr, out)) {
+		if (tr->prev_fd >= 0)
+			close(tr->prev_fd);
+		tr->prev_fd = -1;
+		dump_out_end(out);
+		return -1;
+	}
+	out->parent = o->prev_images_dir;
+	tr->dirfd = out->ours.fd;
+	kerndat_probe(KD_PAGEMAP_SCAN);
+	compel_log_init(compel_log, log_get_level() >= LOG_DEBUG ? COMPEL_LOG_DEBUG :
+			log_get_level() >= LOG_INFO ? COMPEL_LOG_INFO : COMPEL_LOG_WARN);
+	return 0;
+}
+
+static int run_dump(struct cr_options *o, bool pre)
 {
 	struct dump_freeze fz;
 	struct dump_out out;
@@ -517,18 +601,13 @@ int cmd_dump(struct cr_options *o)
 
 	memset(&tr, 0, sizeof(tr));
 	tr.o = o;
+	tr.pre = pre;
+	tr.prev_fd = -1;
 	if (check_args(o))
 		return -1;
 	/* our images go to a scratch dir; the images dir gets their conversion */
-	if (dump_out_begin(&out, o->images_dir, o->work_dir) ||
-	    (o->encrypt_key && dump_out_seal_with(&out, o->encrypt_key))) {
-		dump_out_end(&out);
+	if (begin(&tr, &out))
 		return -1;
-	}
-	tr.dirfd = out.ours.fd;
-	kerndat_probe(KD_PAGEMAP_SCAN);
-	compel_log_init(compel_log, log_get_level() >= LOG_DEBUG ? COMPEL_LOG_DEBUG :
-			log_get_level() >= LOG_INFO ? COMPEL_LOG_INFO : COMPEL_LOG_WARN);
 
 	if (run_action(o, ACT_PRE_DUMP, o->tree_pid))
 		goto fail;
@@ -547,7 +626,7 @@ int cmd_dump(struct cr_options *o)
 		goto fail;
 	dump_phase(&tr.stats, "check");
 	/* the tree frozen, no socket read yet: net-lock.md */
-	if (dump_net_lock(&tr) || dump_all(&tr))
+	if ((!pre && dump_net_lock(&tr)) || dump_all(&tr))
 		goto fail;
 	dump_phase(&tr.stats, "tasks");
 	/*
@@ -555,8 +634,8 @@ int cmd_dump(struct cr_options *o)
 	 * still frozen (cured, not detached): nobody writes to the objects
 	 * while they are read.
 	 */
-	if (dump_shmem_write(&tr.shm, tr.dirfd) ||
-	    (cg_mode_of(o) != CG_IGNORE && dump_cgroups(&tr, &tr.root_cg_set)))
+	if ((!pre && dump_shmem_write(&tr.shm, tr.dirfd)) ||
+	    (!pre && cg_mode_of(o) != CG_IGNORE && dump_cgroups(&tr, &tr.root_cg_set)))
 		goto fail;
 	dump_phase(&tr.stats, "shmem");
 	/*
@@ -604,5 +683,34 @@ out:
 	dump_tree_free(&tr);
 	dump_mntns_free();
 	dump_out_end(&out);
+	if (tr.prev_fd >= 0)
+		close(tr.prev_fd);
 	return ret;
+}
+
+int cmd_dump(struct cr_options *o)
+{
+	return run_dump(o, false);
+}
+
+/*
+ * criu pre-dump: the tree's memory only, tracked from now on; the tree
+ * runs on (Documentation/predump.md).
+ */
+int cmd_pre_dump(struct cr_options *o)
+{
+	if (o->pre_dump_mode && !strcmp(o->pre_dump_mode, "read")) {
+		pr_err("--pre-dump-mode read is not supported yet (splice is)");
+		return -1;
+	}
+	if (o->leave_stopped) {
+		pr_err("pre-dump leaves the tree running: --leave-stopped is not supported yet");
+		return -1;
+	}
+	if (o->encrypt_key) {
+		pr_err("pre-dump with --encrypt-key: sealed parent images are not supported yet");
+		return -1;
+	}
+	o->leave_running = true;
+	return run_dump(o, true);
 }

@@ -611,7 +611,11 @@ int dump_collect_fds(struct dump_task *t)
 			.pidfd = pidfd, .procfd = procfd, .local = -1,
 			.imgdir = t->dirfd, .shm = t->shm,
 		};
-		int err = collect_one(t, &p, infofd, &t->fds[t->nr_fds]);
+		int err;
+
+		if (fds[i] == t->track_fd)
+			continue;	/* criu's memory tracking (dump-track.c), not the task's */
+		err = collect_one(t, &p, infofd, &t->fds[t->nr_fds]);
 
 		proc_fdinfo_free(&p.fi);
 		if (p.local >= 0)

@@ -28,6 +28,7 @@
 #include "pagemap.pb-c.h"
 #include "manifest.h"
 #include "pagemap-flags.h"
+#include "pagemap-scan.h"
 #include "parasite-proto.h"
 #include "restorer-args.h"
 
@@ -103,13 +104,13 @@ static int vma_file(struct dump_task *t, const struct proc_vma *pv, uint32_t *id
  * mapping on the first one that is not restored, unknown codes included.
  * The kernel's own mappings (vdso, vvar) are moved, not made, and skip this.
  */
-static int refuse_vmflags(const struct proc_vma *pv)
+static int refuse_vmflags(const struct proc_vma *pv, uint64_t ours)
 {
 	const struct vmflag_desc *d;
 	unsigned int bit;
 
 	for (bit = 0; bit < 64; bit++) {
-		if (!(pv->vmflags & (1ULL << bit)))
+		if (!(pv->vmflags & ~ours & (1ULL << bit)))
 			continue;
 		d = bit < vmflag_table_size ? &vmflag_table[bit] : NULL;
 		if (d && d->policy == VMF_KEPT)
@@ -231,7 +232,8 @@ static int fill_vma(struct dump_task *t, const struct proc_vma *pv, VmaEntry *v)
 		       (unsigned long)pv->end);
 		return -1;
 	}
-	if (refuse_vmflags(pv))
+	/* "uw" of criu's own memory tracking (dump-track.c) is not the task's */
+	if (refuse_vmflags(pv, t->track_fd >= 0 ? PROC_VMF(UW) : 0))
 		return -1;
 	if (pv->pkey) {
 		pr_err("memory protection key %u of %lx-%lx (%s) is not supported yet", pv->pkey,
@@ -263,7 +265,7 @@ int dump_collect_vmas(struct dump_task *t)
 {
 	size_t i;
 
-	if (proc_read_smaps(t->pid, &t->pvmas))
+	if (proc_read_smaps(t->pid, &t->pvmas) || dump_track_find(t))
 		return -1;
 	t->vmas = calloc(t->pvmas.nr ? t->pvmas.nr : 1, sizeof(*t->vmas));
 	t->vma_ptrs = calloc(t->pvmas.nr ? t->pvmas.nr : 1, sizeof(*t->vma_ptrs));
@@ -352,6 +354,8 @@ struct page_xfer {
 	int			pm_fd;		/* the task's own pagemap */
 	bool			cow;		/* this vma was inherited from the parent */
 	uint64_t		cow_pages;	/* pages left out as PE_COW */
+	const VmaEntry		*v;		/* the vma being scanned */
+	uint64_t		parent_pages;	/* pages left to the parent images (PE_PARENT) */
 };
 
 static int pipe_setup(struct page_xfer *x)
@@ -572,19 +576,62 @@ static int add_run(struct page_xfer *x, const VmaEntry *v, uint64_t start, uint6
 	return class_run(x, v, s, end, cur);
 }
 
-/* Scan one vma; every stored run goes through add_run(). */
-static int scan_vma(struct page_xfer *x, int pm_fd, const VmaEntry *v)
+/*
+ * Pages not written since the last tracking run: PE_PARENT where the parent
+ * images hold the page, stored where they do not (when unsure, the page is
+ * written).
+ */
+static int parent_run(struct page_xfer *x, uint64_t s, uint64_t e)
+{
+	const struct pmc_map *m = &x->t->track_parent;
+
+	while (s < e) {
+		const struct pmc_run *r = pmc_next(m, s);
+		uint64_t rs = r ? r->vaddr : e, re = r ? r->vaddr + r->nr * PAGE : e;
+
+		if (rs > s) {	/* not in the parent: stored */
+			if (add_run(x, x->v, s, rs < e ? rs : e))
+				return -1;
+			s = rs < e ? rs : e;
+			continue;
+		}
+		re = re < e ? re : e;
+		if (write_entries(x, s, re, PE_PARENT))
+			return -1;
+		x->parent_pages += (re - s) / PAGE;
+		s = re;
+	}
+	return 0;
+}
+
+static int emit_run(void *arg, const struct scan_run *r)
+{
+	struct page_xfer *x = arg;
+
+	return r->old ? parent_run(x, r->start, r->end) : add_run(x, x->v, r->start, r->end);
+}
+
+/*
+ * Scan one vma; every stored run goes through add_run(). A tracked vma
+ * (dump-track.c) is protected again as it is scanned, and with parent
+ * images its pages not written since are left to them.
+ */
+static int scan_vma(struct page_xfer *x, int pm_fd, const VmaEntry *v, uint8_t track)
 {
 	struct page_region vec[SCAN_VEC];
-	uint64_t pos = v->start, run_s = 0, run_e = 0;
+	struct scan_run cur = { 0 };
+	uint64_t pos = v->start;
 	uint64_t skip_mask = PAGE_IS_PFNZERO;
+	bool split = track == TRACK_OLD && x->t->track_parent.pid;
 
+	x->v = v;
 	/* In a private file mapping only the task's own (anonymous) copies count. */
 	if (v->kind == VMA_KIND__VMA_FILE_PRIVATE || v->kind == VMA_KIND__VMA_SHMEM_PRIVATE)
 		skip_mask |= PAGE_IS_FILE;
 	while (pos < v->end) {
 		struct pm_scan_arg a = {
 			.size = sizeof(a),
+			.flags = track != TRACK_NONE ? PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC : 0,
 			.start = pos,
 			.end = v->end,
 			.vec = (uint64_t)(unsigned long)vec,
@@ -592,33 +639,23 @@ static int scan_vma(struct page_xfer *x, int pm_fd, const VmaEntry *v)
 			.category_inverted = skip_mask,
 			.category_mask = skip_mask,
 			.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
-			.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+			.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED | (split ? PAGE_IS_WRITTEN : 0),
 		};
-		int n = ioctl(pm_fd, PAGEMAP_SCAN, &a), i;
+		int n = ioctl(pm_fd, PAGEMAP_SCAN, &a);
 
 		if (n < 0) {
 			pr_perror("PAGEMAP_SCAN %lx-%lx", (unsigned long)pos, (unsigned long)v->end);
 			return -1;
 		}
-		for (i = 0; i < n; i++) {
-			if (vec[i].start == run_e && run_e) {
-				run_e = vec[i].end;
-				continue;
-			}
-			if (run_e && add_run(x, v, run_s, run_e))
-				return -1;
-			run_s = vec[i].start;
-			run_e = vec[i].end;
-		}
-		if (a.walk_end <= pos) {
+		if (scan_fold(vec, n, v->start, v->end, split, &cur, emit_run, x))
+			return -1;
+		if (a.walk_end <= pos || a.walk_end > v->end) {
 			pr_err("PAGEMAP_SCAN made no progress at %lx", (unsigned long)pos);
 			return -1;
 		}
 		pos = a.walk_end;
 	}
-	if (run_e && add_run(x, v, run_s, run_e))
-		return -1;
-	return 0;
+	return cur.end ? emit_run(x, &cur) : 0;
 }
 
 /* ---- without PAGEMAP_SCAN: read /proc/PID/pagemap --------------------------- */
@@ -731,12 +768,24 @@ static int scan_vma_pagemap(struct page_xfer *x, int pm_fd, const VmaEntry *v,
 	return 0;
 }
 
+/* Pages the images leave to a parent dump or to the parent process. */
+static void log_left(const struct page_xfer *x)
+{
+	if (x->parent_pages)
+		pr_info("%d: %lu pages not written since the parent dump left to it", x->t->pid,
+			(unsigned long)x->parent_pages);
+	if (x->cow_pages)
+		pr_info("%d: %lu pages shared with its parent since fork() left to it",
+			x->t->pid, (unsigned long)x->cow_pages);
+}
+
 /* Before scanning @v: is it inherited from the parent (its pages may be shared)? */
 static int cow_begin(struct page_xfer *x, const VmaEntry *v)
 {
 	const struct dump_task *p = x->t->parent;
 
-	x->cow = p && cow_parent_vma(p, x->t, v);
+	/* tracked or incremental: each process's own pages (the export cannot chain both) */
+	x->cow = p && !x->t->track_st && x->t->tree->prev_fd < 0 && cow_parent_vma(p, x->t, v);
 	if (x->cow && x->parent_pm < 0) {
 		x->parent_pm = dump_open_pagemap(p->pid);
 		if (x->parent_pm < 0)
@@ -756,7 +805,7 @@ int dump_pages(struct dump_task *t)
 
 	struct zero_pfns z;
 	/* CRIU_DUMP_NO_PAGEMAP_SCAN forces the fallback (for its test). */
-	bool scan = kdat.has_pagemap_scan && !t->o->no_pagemap_scan;
+	bool scan = kdat.has_pagemap_scan && (!t->o->no_pagemap_scan || t->track_st);
 
 	if (!scan) {
 		pr_info("reading /proc/%d/pagemap page by page (no PAGEMAP_SCAN)", t->pid);
@@ -794,13 +843,12 @@ int dump_pages(struct dump_task *t)
 		t->stats.pages_scanned += (v->end - v->start) / PAGE;
 		if (cow_begin(&x, v))
 			goto out;
-		r = scan ? scan_vma(&x, pm_fd, v) : scan_vma_pagemap(&x, pm_fd, v, &z);
+		r = scan ? scan_vma(&x, pm_fd, v, t->track_st ? t->track_st[i] : TRACK_NONE) :
+			   scan_vma_pagemap(&x, pm_fd, v, &z);
 		if (r)
 			goto out;
 	}
-	if (x.cow_pages)
-		pr_info("%d: %lu pages shared with its parent since fork() left to it",
-			t->pid, (unsigned long)x.cow_pages);
+	log_left(&x);
 	if (flush_chunk(&x))
 		goto out;
 	manifest_track_written(x.track, x.file_off);

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "manifest.h"
 #include "seal.h"
+#include "pagemap-chain.h"
 
 static int make_scratch(struct dump_dir *d, const char *images_dir)
 {
@@ -141,11 +142,48 @@ static int move_all(struct dump_out *o)
 	return ret;
 }
 
+/*
+ * An incremental dump: the `parent` link to the parent images, as the
+ * established tool makes it, and a copy of the parent's manifest, which
+ * this dump's manifest covers: a restore refuses a parent that changed.
+ */
+static int link_parent(struct dump_out *o)
+{
+	char buf[1 << 16];
+	char path[PATH_MAX + 32];
+	ssize_t n = 0;
+	int in, fd, ret = -1;
+
+	if (unlinkat(o->dirfd, PMC_PARENT_LINK, 0) && errno != ENOENT)
+		pr_pwarn("can't remove the old `parent` link");
+	if (!o->parent)
+		return unlinkat(o->dirfd, PMC_PARENT_MANIFEST, 0) && errno != ENOENT ? -1 : 0;
+	if (symlinkat(o->parent, o->est.fd, PMC_PARENT_LINK)) {
+		pr_perror("can't link the parent images %s", o->parent);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/" MANIFEST_NAME, o->parent);
+	in = openat(o->dirfd, path, O_RDONLY | O_CLOEXEC);
+	fd = openat(o->est.fd, PMC_PARENT_MANIFEST, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	while (in >= 0 && fd >= 0 && (n = read(in, buf, sizeof(buf))) > 0)
+		if (write(fd, buf, n) != n)
+			break;
+	if (in >= 0 && fd >= 0 && !n)
+		ret = 0;
+	else
+		pr_perror("can't copy %s", path);
+	if (fd >= 0 && close(fd))
+		ret = -1;
+	if (in >= 0)
+		close(in);
+	return ret;
+}
+
 int dump_out_commit(struct dump_out *o, unsigned int flags)
 {
 	if (make_scratch(&o->est, o->images_dir))
 		return -1;
-	if (est_export(o->ours.fd, o->est.fd, EST_EXPORT_MOVE | flags) ||
+	if (est_export(o->ours.fd, o->est.fd, EST_EXPORT_MOVE | flags) || link_parent(o) ||
 	    manifest_write(o->est.fd) || (o->key && seal_dir(o->est.fd, o->key)))
 		return -1;
 	return move_all(o);

@@ -68,6 +68,8 @@ static struct dump_task *tree_add(struct dump_tree *tr, pid_t pid, pid_t ppid)
 	t->dirfd = tr->dirfd;
 	t->pid = pid;
 	t->ppid = ppid;
+	t->track_fd = -1;
+	t->track_parent.pages_fd = -1;
 	tr->t[tr->nr++] = t;
 	return t;
 }
@@ -76,6 +78,7 @@ static void task_free(struct dump_task *t)
 {
 	dump_core_free(t);
 	dump_mm_free(t);
+	dump_track_free(t);
 	dump_fds_free(t);
 	proc_status_free(&t->st);
 	free(t->tids);

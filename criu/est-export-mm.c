@@ -234,6 +234,11 @@ static int find_page(const struct exp *ex, const struct exp_proc *p, uint64_t ad
 		}
 		if (lo == (pg ? pg->nr : 0) || pg->r[lo].vaddr > addr)
 			return 0;
+		if (pg->r[lo].flags & PE_PARENT) {
+			pr_err("%s: page %#llx is shared with a parent process that left it to the parent images: not supported yet",
+			       img, (unsigned long long)addr);
+			return -1;
+		}
 		if (!(pg->r[lo].flags & PE_COW)) {
 			*fd = pg->fd;
 			*off = pg->r[lo].off + (addr - pg->r[lo].vaddr);
@@ -276,17 +281,17 @@ static int read_pagemap(struct exp *ex, struct exp_proc *p, const char *img)
 		uint32_t fl = e->has_flags ? e->flags : PE_PRESENT;
 		struct exp_run *r = &pg->r[pg->nr++];
 
-		if (fl & PE_PARENT || !(fl & (PE_PRESENT | PE_COW)) ||
-		    fl & ~(PE_PRESENT | PE_LAZY | PE_COW) || (fl & PE_COW && fl != PE_COW)) {
-			pr_err("not supported yet: %s: page run flags %#x (only data in this dump)",
-			       img, fl);
+		if (!(fl & (PE_PRESENT | PE_COW | PE_PARENT)) ||
+		    fl & ~(PE_PRESENT | PE_LAZY | PE_COW | PE_PARENT) ||
+		    (fl & PE_COW && fl != PE_COW) || (fl & PE_PARENT && fl != PE_PARENT)) {
+			pr_err("not supported yet: %s: page run flags %#x", img, fl);
 			goto out;
 		}
 		if (!e->nr_pages || e->vaddr & (PAGE - 1) || e->vaddr < prev_end) {
 			pr_err("%s: run at %#llx out of order", img, (unsigned long long)e->vaddr);
 			goto out;
 		}
-		if (e->has_off && !(fl & PE_COW)) {	/* an imported page file: in place */
+		if (e->has_off && !(fl & (PE_COW | PE_PARENT))) {	/* an imported page file: in place */
 			if (e->off & (PAGE - 1) || e->off < off) {
 				pr_err("%s: run at %#llx: data offset %#llx out of order", img,
 				       (unsigned long long)e->vaddr, (unsigned long long)e->off);
@@ -299,10 +304,10 @@ static int read_pagemap(struct exp *ex, struct exp_proc *p, const char *img)
 		r->nr = e->nr_pages;
 		r->flags = fl;
 		r->off = off;
-		if (!(fl & PE_COW))
-			off += r->nr * PAGE;
-		else
+		if (fl & PE_COW)
 			pg->cow = true;
+		else if (!(fl & PE_PARENT))
+			off += r->nr * PAGE;
 		prev_end = r->vaddr + r->nr * PAGE;
 	}
 	snprintf(name, sizeof(name), "pages-%u.img", ((PagemapHead *)m[0])->pages_id);
@@ -452,6 +457,16 @@ static int write_runs(struct exp *ex, struct exp_proc *p, struct pm_out *o)
 
 		if (o->vdso && o->vdso < r->vaddr && add_vdso(o))
 			return -1;
+		if (r->flags & PE_PARENT) {	/* in the parent images: no data here */
+			flush_run(o);
+			est__pagemap_entry__init(&o->pe);
+			o->pe.vaddr = r->vaddr;
+			o->pe.compat_nr_pages = r->nr;
+			o->pe.has_flags = true;
+			o->pe.flags = EPE_PARENT;
+			flush_run(o);
+			continue;
+		}
 		if (!(r->flags & PE_COW)) {
 			if (add_pages(o, r->vaddr, r->nr, EPE_PRESENT | (r->flags & PE_LAZY ? EPE_LAZY : 0),
 				      pg->fd, r->off))
@@ -488,9 +503,11 @@ static int insert_vdso(const struct pm_out *o, struct exp_pages *pg, int fd)
 	int ret = -1;
 
 	for (i = 0; i < pg->nr && pg->r[i].vaddr < o->vdso; i++)
-		at = pg->r[i].off + pg->r[i].nr * PAGE;
+		if (!(pg->r[i].flags & PE_PARENT))	/* parent runs have no data here */
+			at = pg->r[i].off + pg->r[i].nr * PAGE;
 	for (i = 0; i < pg->nr; i++)
-		size += pg->r[i].nr * PAGE;
+		if (!(pg->r[i].flags & PE_PARENT))
+			size += pg->r[i].nr * PAGE;
 	if (size - at > VDSO_TAIL_MAX)
 		return 1;
 	tail = malloc(size - at ? size - at : 1);
@@ -503,7 +520,7 @@ static int insert_vdso(const struct pm_out *o, struct exp_pages *pg, int fd)
 		pr_perror("%s: putting the vdso into the page file", o->img);
 	/* the runs after it moved: a child's copy-on-write pages are read from here */
 	for (i = 0; !ret && i < pg->nr; i++)
-		if (pg->r[i].vaddr > o->vdso && !(pg->r[i].flags & PE_COW))
+		if (pg->r[i].vaddr > o->vdso && !(pg->r[i].flags & (PE_COW | PE_PARENT)))
 			pg->r[i].off += len;
 	free(tail);
 	return ret;
@@ -536,6 +553,7 @@ static int move_pages(struct exp *ex, const struct pm_out *o, struct exp_proc *p
 	return 0;
 }
 
+/* @m NULL: a pre-dump, no vdso to store */
 static int conv_pagemap(struct exp *ex, struct exp_proc *p, const MmEntry *m)
 {
 	Est__PagemapHead head = EST__PAGEMAP_HEAD__INIT;
@@ -548,7 +566,8 @@ static int conv_pagemap(struct exp *ex, struct exp_proc *p, const MmEntry *m)
 	o.img = img;
 	if (read_pagemap(ex, p, img))
 		return -1;
-	find_vdso(&o, m);
+	if (m)
+		find_vdso(&o, m);
 	snprintf(name, sizeof(name), "pages-%u.img", ++ex->pages_id);
 	/*
 	 * Without PE_COW runs the data is stored in run order in both formats:
@@ -584,6 +603,11 @@ static int conv_pagemap(struct exp *ex, struct exp_proc *p, const MmEntry *m)
 		return -1;
 	}
 	return exp_img_close(ex, &o.w);
+}
+
+int exp_pagemap(struct exp *ex, struct exp_proc *p)
+{
+	return conv_pagemap(ex, p, NULL);
 }
 
 int exp_mm(struct exp *ex, struct exp_proc *p)

@@ -243,9 +243,8 @@ static int read_inventory(struct exp *ex)
 		       inv->img_version, inv->arch, inv->page_size);
 		return -1;
 	}
-	if ((inv->has_pre_dump && inv->pre_dump) || inv->parent_dir ||
-	    (inv->has_tcp_established && inv->tcp_established)) {
-		pr_err("not supported yet: a pre-dump, an incremental dump or established TCP connections");
+	if (inv->has_tcp_established && inv->tcp_established) {
+		pr_err("not supported yet: established TCP connections");
 		return -1;
 	}
 	return 0;
@@ -444,6 +443,9 @@ static int write_inventory(struct exp *ex)
 	inv.has_tcp_close = inv.tcp_close = ex->tcp_close;
 	inv.has_root_cg_set = ex->inv->has_root_cg_set;
 	inv.root_cg_set = ex->inv->root_cg_set;
+	/* a pre-dump says how it copied the pages (1: splice), as the established one does */
+	inv.has_pre_dump_mode = ex->inv->has_pre_dump && ex->inv->pre_dump;
+	inv.pre_dump_mode = 1;
 	exp_img_open(&w, "inventory.img");
 	exp_img_add(&w, &inv.base, NULL, 0);
 	return exp_img_close(ex, &w);
@@ -510,12 +512,31 @@ static int read_procs(struct exp *ex)
 	return 0;
 }
 
+/* A pre-dump: the tree and each process's pages (Documentation/predump.md). */
+static int convert_pre(struct exp *ex)
+{
+	size_t i;
+
+	if (read_procs(ex))
+		return -1;
+	for (i = 0; i < ex->nr_procs; i++)
+		if (ex->procs[i].ps->n_threads && exp_pagemap(ex, &ex->procs[i]))
+			return -1;
+	if (write_pstree(ex) || write_stats(ex) || check_leftovers(ex))
+		return -1;
+	return write_inventory(ex);
+}
+
 static int convert(struct exp *ex)
 {
 	size_t i;
 
-	if (list_dir(ex) || read_inventory(ex) || read_procs(ex) || exp_netns(ex) || exp_utsipc(ex) ||
-	    exp_shm_read(ex) || exp_files(ex) || exp_mnt(ex))
+	if (list_dir(ex) || read_inventory(ex))
+		return -1;
+	if (ex->inv->has_pre_dump && ex->inv->pre_dump)
+		return convert_pre(ex);
+	if (read_procs(ex) || exp_netns(ex) || exp_utsipc(ex) || exp_shm_read(ex) || exp_files(ex) ||
+	    exp_mnt(ex))
 		return -1;
 	for (i = 0; i < ex->nr_procs; i++) {
 		struct exp_proc *p = &ex->procs[i];

@@ -276,6 +276,9 @@ struct pm_out {
 	size_t last_vi;		/* vma of the last run kept */
 	uint64_t prev_end;
 	const char *img;
+	struct pmc_chain *chain;	/* the parent images */
+	bool copied;		/* ours is written in run order (an incremental dump) */
+	uint64_t dst_size;	/* bytes in ours so far, when copied */
 };
 
 static int copy_pages(struct pm_out *o, uint64_t off, uint64_t len)
@@ -385,7 +388,7 @@ static int take_run(struct pm_out *o, uint64_t vaddr, uint64_t nr)
 		switch (v->kind) {
 		case VMA_KIND__VMA_ANON_PRIVATE:
 		case VMA_KIND__VMA_FILE_PRIVATE:
-			if (o->par && imp_cow_inherited(o->par, v)) {
+			if (o->par && !o->copied && imp_cow_inherited(o->par, v)) {
 				if (cow_runs(o, vaddr, n, o->src_off))
 					return -1;
 				break;
@@ -409,6 +412,62 @@ static int take_run(struct pm_out *o, uint64_t vaddr, uint64_t nr)
 		nr -= n;
 	}
 	return 0;
+}
+
+/* @len bytes at @off of @fd (a parent's page file) appended to ours. */
+static int append_parent(struct pm_out *o, int fd, uint64_t off, uint64_t len)
+{
+	int src = o->src;
+	int r;
+
+	o->src = fd;
+	r = copy_pages(o, off, len);
+	o->src = src;
+	o->dst_size += len;
+	return r;
+}
+
+/*
+ * An incremental dump (it has parent images): our page file is written in
+ * run order, a run's data from their page file or from a parent's, so the
+ * offsets ascend as ours wants. Each run is kept at its offset in ours.
+ */
+static int copied_run(struct pm_out *o, uint64_t vaddr, uint64_t nr, int fd, uint64_t off)
+{
+	uint64_t src_off = o->src_off;
+	int r;
+
+	o->src_off = o->dst_size;	/* take_run() keeps the run at this offset of ours */
+	r = append_parent(o, fd, off, nr * PAGE) || take_run(o, vaddr, nr) ? -1 : 0;
+	o->src_off = src_off;
+	return r;
+}
+
+/* A run whose data is in the parent images, page by page up the chain. */
+static int parent_run(struct pm_out *o, uint64_t vaddr, uint64_t nr)
+{
+	uint64_t k, run_off = 0, run_n = 0, run_va = vaddr;
+	int run_fd = -1;
+
+	for (k = 0; k < nr; k++) {
+		uint64_t off;
+		int fd;
+
+		if (pmc_page(o->chain, o->p->ps->pid, vaddr + k * PAGE, &fd, &off) < 0)
+			return -1;
+		if (run_n && (fd != run_fd || off != run_off + run_n * PAGE)) {
+			if (copied_run(o, run_va, run_n, run_fd, run_off))
+				return -1;
+			run_n = 0;
+		}
+		if (!run_n) {
+			run_fd = fd;
+			run_off = off;
+			run_va = vaddr + k * PAGE;
+		}
+		run_n++;
+	}
+	return run_n ? copied_run(o, run_va, run_n, run_fd, run_off) : 0;
 }
 
 static int pm_entry(struct imp *im, const struct est_entry *e, void *ctx)
@@ -439,26 +498,37 @@ static int pm_entry(struct imp *im, const struct est_entry *e, void *ctx)
 		uint32_t fl = pe->has_flags ? pe->flags :
 			      (pe->has_in_parent && pe->in_parent ? EPE_PARENT : EPE_PRESENT);
 
-		if ((fl & EPE_PARENT) || (pe->has_in_parent && pe->in_parent)) {
-			pr_err("not supported yet: %s: pages in a parent image (incremental dump)",
-			       o->img);
+		bool parent = (fl & EPE_PARENT) || (pe->has_in_parent && pe->in_parent);
+
+		if (parent && (fl != EPE_PARENT || !o->chain->depth)) {
+			pr_err("%s: run at %#llx: flags %#x, in the parent images%s", o->img,
+			       (unsigned long long)pe->vaddr, fl,
+			       o->chain->depth ? "" : ", but the dump has no `parent` link");
 			return -1;
 		}
-		if (fl & ~(EPE_LAZY | EPE_PRESENT) || !(fl & EPE_PRESENT)) {
+		if (!parent && (fl & ~(EPE_LAZY | EPE_PRESENT) || !(fl & EPE_PRESENT))) {
 			pr_err("not supported yet: %s: page run flags %#x", o->img, fl);
 			return -1;
 		}
 		if (!nr || pe->vaddr & (PAGE - 1) || pe->vaddr >= TASK_SIZE ||
 		    nr > (TASK_SIZE - pe->vaddr) / PAGE || pe->vaddr < o->prev_end ||
-		    nr * PAGE > o->src_size - o->src_off) {
+		    (!parent && nr * PAGE > o->src_size - o->src_off)) {
 			pr_err("%s: run at %#llx of %llu pages: out of order, out of range or beyond %s data",
 			       o->img, (unsigned long long)pe->vaddr, (unsigned long long)nr,
 			       "the page file's");
 			return -1;
 		}
 		o->prev_end = pe->vaddr + nr * PAGE;
+		if (parent)
+			return parent_run(o, pe->vaddr, nr);
 		if (imp_cow_note(o->p, pe->vaddr, nr, o->src_off))
 			return -1;
+		if (o->copied) {
+			if (copied_run(o, pe->vaddr, nr, o->src, o->src_off))
+				return -1;
+			o->src_off += nr * PAGE;
+			return 0;
+		}
 		return take_run(o, pe->vaddr, nr);
 	}
 }
@@ -473,7 +543,7 @@ static int write_pages(struct imp *im, struct pm_out *o, struct cr_img **pages)
 	char target[PATH_MAX + 64], name[64];
 	int r;
 
-	if (im->in_path[0]) {
+	if (im->in_path[0] && !o->copied) {
 		snprintf(target, sizeof(target), "%s/%s", im->in_path, o->src_name);
 		snprintf(name, sizeof(name), "pages-%u.img", o->p->ps->pid);
 		img_abort(*pages);
@@ -484,7 +554,7 @@ static int write_pages(struct imp *im, struct pm_out *o, struct cr_img **pages)
 		}
 		return 0;
 	}
-	if (copy_pages(o, 0, o->src_size))
+	if (!o->copied && copy_pages(o, 0, o->src_size))
 		return -1;
 	r = img_commit(*pages);
 	*pages = NULL;
@@ -493,7 +563,8 @@ static int write_pages(struct imp *im, struct pm_out *o, struct cr_img **pages)
 
 static int convert_pagemap(struct imp *im, struct imp_proc *p, const struct mm_out *mm)
 {
-	struct pm_out o = { .mm = mm, .p = p, .par = imp_cow_parent(im, p), .src = -1, .dst = -1 };
+	struct pm_out o = { .mm = mm, .p = p, .par = imp_cow_parent(im, p), .src = -1, .dst = -1,
+			    .chain = im->chain, .copied = im->chain->depth > 0 };
 	PagemapHead head = PAGEMAP_HEAD__INIT;
 	ProtobufCMessage **m = NULL;
 	struct cr_img *pages;

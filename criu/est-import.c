@@ -303,7 +303,7 @@ static int read_inventory(struct imp *im)
 	}
 	if ((inv->has_lsmtype && inv->lsmtype != EST__LSMTYPE__NO_LSM) || inv->has_pre_dump_mode ||
 	    (inv->plugins_entry && inv->plugins_entry->n_plugins)) {
-		pr_err("not supported yet: inventory.img: LSM labels, a pre-dump or plugins");
+		pr_err("not supported yet: inventory.img: LSM labels, a pre-dump (memory only: restore the dump made after it) or plugins");
 		return -1;
 	}
 	return 0;
@@ -597,6 +597,10 @@ static void imp_free(struct imp *im)
 	}
 	free(im->procs);
 	imp_seccomp_free(im);
+	if (im->chain) {
+		pmc_chain_close(im->chain);
+		free(im->chain);
+	}
 	if (im->inv)
 		protobuf_c_message_free_unpacked(&im->inv->base, NULL);
 	free(im->files);
@@ -609,6 +613,12 @@ static int convert(struct imp *im)
 
 	if (list_dir(im) || read_inventory(im))
 		return -1;
+	/* an incremental dump: its parents are checked before anything is converted */
+	im->chain = imp_zalloc(sizeof(*im->chain));
+	if (!im->chain || pmc_chain_open(im->in, im->chain))
+		return -1;
+	if (im->chain->depth)
+		pr_info("incremental dump: %u parent image dirs", im->chain->depth);
 	im->procs = imp_zalloc(IMP_MAX_PROCS * sizeof(*im->procs));
 	if (!im->procs || imp_read_all(im, "pstree.img", false, add_ps, NULL))
 		return -1;

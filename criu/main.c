@@ -26,7 +26,7 @@ struct command {
 
 static const struct command commands[] = {
 	CMD("dump",	 cmd_dump,	"-t PID",	"checkpoint the tree rooted at PID into the images dir", 0, 0),
-	CMD("pre-dump",	 NULL,		"-t PID",	"save memory only, leaving the tree running", 0, 0),
+	CMD("pre-dump",	 cmd_pre_dump,		"-t PID",	"save memory only, leaving the tree running", 0, 0),
 	CMD("restore",	 cmd_restore,	"",		"recreate the tree from the images dir", 0, 0),
 	CMD("check",	 cmd_check,	"",		"probe the kernel for what dump and restore need", 0, 0),
 	CMD("show",	 cmd_show,	"FILE|DIR",	"decode images to JSON on stdout", 1, 1),

@@ -50,7 +50,11 @@
 # --tcp-established --leave-running and across a dump and restore, against
 # the frozen time of the same dump (BENCH_TCP_ROUNDS, default 3).
 #
-# BENCH_PARTS ("mem threads fds tree netlock tcp") picks the parts.
+# Then scripts/bench-predump.py: the frozen time of a dump of BENCH_MIB MiB
+# with 16 MiB dirtied since a pre-dump, against the same dump without one
+# (Documentation/predump.md).
+#
+# BENCH_PARTS ("mem threads fds tree netlock tcp predump") picks the parts.
 #
 # Everything started here (victim, restored task, tmpfs mount, work dir) is
 # cleaned up on exit, failure or interrupt.
@@ -61,7 +65,7 @@ CRIU=$ROOT/criu/criu
 MIB=${BENCH_MIB:-1024}
 ROUNDS=${BENCH_ROUNDS:-3}
 NTHREADS=${BENCH_THREADS:-1000}
-PARTS=${BENCH_PARTS:-mem threads fds tree netlock tcp}
+PARTS=${BENCH_PARTS:-mem threads fds tree netlock tcp predump}
 TREE_N=${BENCH_TREE_N:-100}
 TREE_ROUNDS=${BENCH_TREE_ROUNDS:-5}
 
@@ -102,6 +106,7 @@ CC=${CC:-cc}
 $CC -O2 -Wall -o "$WORK/bin/bigmem" test/bench/bigmem.c || die "cannot build bigmem"
 $CC -O2 -Wall -o "$WORK/bin/memcpy" test/bench/memcpy.c || die "cannot build memcpy"
 $CC -O2 -Wall -o "$WORK/bin/forktree" test/bench/forktree.c || die "cannot build forktree"
+$CC -O2 -Wall -o "$WORK/bin/dirtymem" test/bench/dirtymem.c || die "cannot build dirtymem"
 $CC -O2 -Wall -Itest/e2e -o "$WORK/bin/tcp_peer" test/e2e/tcp_peer.c || die "cannot build tcp_peer"
 $CC -O2 -Wall -pthread -o "$WORK/bin/manythreads" test/bench/manythreads.c ||
 	die "cannot build manythreads"
@@ -395,6 +400,8 @@ for part in $PARTS; do
 	netlock) "$ROOT/test/bench/netlock" "${BENCH_NETLOCK_ROUNDS:-20}" || exit 1; echo ;;
 	tcp) python3 "$ROOT/scripts/bench-tcp.py" "$CRIU" "$WORK/bin/tcp_peer" \
 		"${BENCH_TCP_ROUNDS:-3}" || exit 1; echo ;;
+	predump) python3 "$ROOT/scripts/bench-predump.py" "$CRIU" "$WORK/bin/dirtymem" "$WORK" ||
+		exit 1; echo ;;
 	*) die "unknown BENCH_PARTS entry '$part'" ;;
 	esac
 done

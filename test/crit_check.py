@@ -31,7 +31,7 @@ RAW_STREAMS = ("ifaddr-", "route-", "route6-", "rule-")
 def skipped(name):
     return (name.startswith("xt-") or name.startswith(".") or name.endswith(".log") or
             (name.startswith(RAW_STREAMS) and name.endswith(".img")) or
-            name == "criu-manifest" or
+            name in ("criu-manifest", "parent-manifest") or
             name.endswith(".pid") or (name.startswith("pages-") and name.endswith(".img")) or
             (name.startswith("tmpfs-dev-") and name.endswith(".tar.gz.img")))
 

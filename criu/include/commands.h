@@ -16,6 +16,7 @@
 
 int cmd_check(struct cr_options *o);
 int cmd_dump(struct cr_options *o);
+int cmd_pre_dump(struct cr_options *o);
 int cmd_restore(struct cr_options *o);
 /* cmd_restore that also gives the restored root's pid (RPC answers with it). */
 int restore_run(struct cr_options *o, pid_t *root);

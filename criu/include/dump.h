@@ -16,6 +16,7 @@
 
 #include "options.h"
 #include "proc_parse.h"
+#include "pagemap-chain.h"
 #include "core.pb-c.h"
 #include "arch-image.h"
 #include "files.pb-c.h"
@@ -144,6 +145,12 @@ struct dump_task {
 
 	long			autogroup;	/* /proc/PID/autogroup id, -1: none */
 
+	/* memory tracking (dump-track.c): our userfaultfd in the task, or -1 */
+	int			track_fd;
+	bool			track_fresh;	/* inherited from its parent: not its own */
+	uint8_t			*track_st;	/* [n_vmas]: TRACK_* */
+	struct pmc_map		track_parent;	/* the parent dump's pagemap of it */
+
 	struct dump_stats	stats;
 };
 
@@ -164,6 +171,8 @@ struct dump_tree {
 	uint32_t		root_cg_set;	/* criu's set in cgroup.img; 0: none written */
 	unsigned int		seize_flags;	/* COMPEL_SEIZE_*: ADOPT after a v1 freeze */
 	int			own_ns;		/* CLONE_NEWUTS, CLONE_NEWIPC: the root's own (dump-utsipc.c) */
+	bool			pre;		/* criu pre-dump: memory only, the tree runs on */
+	int			prev_fd;	/* --prev-images-dir, or -1 */
 };
 
 /* dump-freeze.c: --freeze-cgroup around the seize (all 0 without it) */
@@ -264,6 +273,15 @@ int dump_write_fd_objects(struct dump_tree *tr);
 int dump_collect_vmas(struct dump_task *t);	/* before infection */
 int dump_collect_mlockall(struct dump_task *t);	/* once infected */
 int dump_pages(struct dump_task *t);		/* through the parasite */
+
+/* dump-track.c: memory tracking for incremental dumps (Documentation/predump.md) */
+#define TRACK_FEATURES	(UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED)
+enum { TRACK_NONE, TRACK_OLD, TRACK_NEW };	/* a vma: untracked, since the last run, from now */
+int dump_track_find(struct dump_task *t);	/* smaps read, before the vmas are filled */
+bool dump_track_vma_old(const struct dump_task *t, const struct proc_vma *pv);
+int dump_track_begin(struct dump_task *t);	/* infected, before the pages */
+int dump_track_parent(struct dump_task *t, int prev_fd);
+void dump_track_free(struct dump_task *t);
 void dump_mm_free(struct dump_task *t);
 
 /* dump-cow.c: pages shared with the parent process since fork() */

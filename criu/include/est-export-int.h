@@ -90,6 +90,8 @@ int exp_netns(struct exp *ex);
 int exp_core(struct exp *ex, struct exp_proc *p);
 /* est-export-mm.c: mm-PID, pagemap-PID, pages-N */
 int exp_mm(struct exp *ex, struct exp_proc *p);
+/* A pre-dump's pagemap and pages only (no mm). */
+int exp_pagemap(struct exp *ex, struct exp_proc *p);
 void exp_mm_release(struct exp_proc *p);
 /* est-export-files.c: files.img, pipes-data.img (once), fdinfo-N.img per process */
 int exp_files(struct exp *ex);

@@ -10,6 +10,7 @@
 #include "est-fd.h"
 #include "est-image.h"
 #include "image.h"
+#include "pagemap-chain.h"
 
 #include "est/core.pb-c.h"
 #include "est/fdinfo.pb-c.h"
@@ -72,6 +73,7 @@ struct imp {
 	uint32_t tree_net_ns_id;
 	uint32_t tree_ns_id[2];		/* uts, ipc: the root's (est-import-utsipc.c) */
 	uint32_t tree_mnt_ns_id;	/* the same for the mount namespace (est-import-mnt.c) */
+	struct pmc_chain *chain;	/* the parent images of an incremental dump, or NULL */
 };
 
 /* est-import-utsipc.c */

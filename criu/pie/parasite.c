@@ -325,6 +325,60 @@ static int vma_policies(struct parasite_ctx *ctx)
 	return 0;
 }
 
+#define P_O_CLOEXEC		02000000
+#define P_O_NONBLOCK		04000
+#define P_UFFD_USER_MODE_ONLY	1
+#define P_UFFD_API		0xaa
+#define P_UFFDIO_API		_IOWR(0xaa, 0x3f, struct p_uffdio_api)
+#define P_UFFDIO_REGISTER	_IOWR(0xaa, 0x00, struct p_uffdio_register)
+#define P_UFFDIO_REGISTER_MODE_WP 2
+
+struct p_uffdio_api {
+	__u64	api, features, ioctls;
+};
+
+struct p_uffdio_register {
+	__u64	start, len, mode, ioctls;
+};
+
+/* A new userfaultfd at number @fd, with the asked features. */
+static int track_create(const struct parasite_track *t)
+{
+	struct p_uffdio_api api = { .api = P_UFFD_API, .features = t->features };
+	long u, ret;
+
+	u = syscall1(__NR_userfaultfd, P_O_CLOEXEC | P_O_NONBLOCK | P_UFFD_USER_MODE_ONLY);
+	if (u < 0)
+		return (int)u;
+	ret = syscall3(__NR_ioctl, u, P_UFFDIO_API, (long)&api);
+	if (!ret && u != t->fd)
+		ret = syscall3(__NR_dup3, u, t->fd, P_O_CLOEXEC);
+	if (u != t->fd)
+		sys_close((int)u);
+	return ret < 0 ? (int)ret : 0;
+}
+
+static int track_mem(struct parasite_ctx *ctx)
+{
+	struct parasite_track *t = ctx->args;
+	unsigned int i;
+	int ret;
+
+	if (t->nr > PARASITE_MAX_TRACK || t->fd < 0)
+		return -P_EINVAL;
+	if (t->create && (ret = track_create(t)) < 0)
+		return ret;
+	for (i = 0; i < t->nr; i++) {
+		struct p_uffdio_register r = {
+			.start = t->range[i].base, .len = t->range[i].len,
+			.mode = P_UFFDIO_REGISTER_MODE_WP,
+		};
+
+		t->res[i] = (__s32)syscall3(__NR_ioctl, t->fd, P_UFFDIO_REGISTER, (long)&r);
+	}
+	return 0;
+}
+
 int parasite_cmd(unsigned int cmd, struct parasite_ctx *ctx)
 {
 	switch (cmd) {
@@ -338,6 +392,8 @@ int parasite_cmd(unsigned int cmd, struct parasite_ctx *ctx)
 		return dump_thread(ctx);
 	case PARASITE_CMD_VMA_POLICIES:
 		return vma_policies(ctx);
+	case PARASITE_CMD_TRACK_MEM:
+		return track_mem(ctx);
 	}
 	return -P_EINVAL;
 }

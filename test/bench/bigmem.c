@@ -20,26 +20,14 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "prng.h"
+
 static volatile sig_atomic_t got_term;
 
 static void on_term(int sig)
 {
 	(void)sig;
 	got_term = 1;
-}
-
-/* splitmix64: one multiply-xorshift chain per word, several GB/s */
-static inline uint64_t mix(uint64_t z)
-{
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static void fill(uint64_t *p, size_t n, uint64_t seed)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = mix(seed + i * 0x9e3779b97f4a7c15ULL);
 }
 
 /* order-dependent: a page swapped with another changes the sum */

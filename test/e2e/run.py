@@ -81,6 +81,7 @@ CASES = [
     ("bigpages_tampered", prog("bigpages"), ("tampered", TAMPER_PAGES), [], []),
     ("bigpages_sealed", prog("bigpages"), "sealed", [], []),
     ("pipe_sealed", prog("pipe"), "sealed", [], []),
+    ("predump_chain", prog("predump"), "predump", [], []),
     ("sleeper", prog("sleeper"), ("blocked", SYS_CLOCK_NANOSLEEP), [], []),
     ("futex", prog("futex"), ("blocked", SYS_FUTEX), [], []),
     ("poll_forever", prog("poll_forever"), ("blocked", SYS_POLL), [], []),
@@ -1741,6 +1742,11 @@ def run_case(name, cmd, flow, dopts, ropts, env):
             status = leave_running(p, tmp, dopts, env)
         elif flow == "sealed":
             status = sealed(p, tmp, dopts, ropts, env)
+        elif flow == "predump":
+            import predump_flow
+            predump_flow.run(sys.modules[__name__], p, tmp, env)
+            pid = None
+            return None
         elif isinstance(flow, tuple) and flow[0] == "tampered":
             status = tampered(p, tmp, dopts, ropts, env, flow[1])
         elif flow == "pidns":

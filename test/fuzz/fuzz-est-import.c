@@ -7,7 +7,8 @@
  * bytes (all little-endian; cut at the input's end; a raw kind's length may
  * say FUZZ_SPARSE, fuzz-dir.h). Each becomes a file of
  * that kind's name in a private directory; est_import() then converts the
- * directory. Whatever the files hold, it must succeed or refuse without
+ * directory, and each pagemap is also read as a parent dump's (pmc_load()).
+ * Whatever the files hold, it must succeed or refuse without
  * crashing, leaking or tripping a sanitizer, and leave no converted
  * directory behind when it refuses.
  *
@@ -26,6 +27,7 @@
 #include "est-image.h"
 #include "est-import.h"
 #include "fuzz-dir.h"
+#include "pagemap-chain.h"
 
 static int dir_fd = -1;
 
@@ -88,12 +90,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	while (size >= 9) {
 		const struct est_kind *k = &kinds[data[0] % nk];
+		unsigned int id = le32(data + 1);
+		struct pmc_map pm;
 
-		name_of(k, le32(data + 1), name, sizeof(name));
+		name_of(k, id, name, sizeof(name));
 		len = le32(data + 5);
 		data += 9;
 		size -= 9;
 		fuzz_put_file(dir_fd, name, !k->magic, len, &data, &size);
+		/* read as a parent dump's pagemap too (criu/pagemap-chain.c) */
+		if (!strcmp(k->pattern, "pagemap-%u.img") && pmc_load(dir_fd, id, true, &pm) > 0)
+			pmc_free(&pm);
 	}
 	if (est_import(dir_fd, &imp) == 0)
 		est_import_release(&imp);

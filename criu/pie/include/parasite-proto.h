@@ -36,6 +36,15 @@ enum {
 	 * MPOL_DEFAULT when the mapping has none of its own, -errno if none).
 	 */
 	PARASITE_CMD_VMA_POLICIES,
+	/*
+	 * args: struct parasite_track. Memory tracking for incremental dumps
+	 * (Documentation/predump.md): with create, a new userfaultfd with
+	 * UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED is put at number
+	 * fd (dup3, O_CLOEXEC; an fd there is replaced); without, fd is the
+	 * one an earlier pre-dump left. Each range is registered with
+	 * UFFDIO_REGISTER_MODE_WP; res[i] is 0 or -errno.
+	 */
+	PARASITE_CMD_TRACK_MEM,
 };
 
 /* Room for iovecs per DUMP_PAGES command (vmsplice takes at most 1024). */
@@ -125,6 +134,18 @@ struct parasite_vma_policies {
 	__u32	pad;
 	__u64	addr[PARASITE_MAX_VMA_POLICIES];
 	__s32	mode[PARASITE_MAX_VMA_POLICIES];
+};
+
+#define PARASITE_MAX_TRACK	512
+
+struct parasite_track {
+	__s32			fd;
+	__u32			create;
+	__u32			nr;
+	__u32			pad;
+	__u64			features;
+	struct parasite_iov	range[PARASITE_MAX_TRACK];
+	__s32			res[PARASITE_MAX_TRACK];
 };
 
 #define PARASITE_MAX_TIMERS	256
