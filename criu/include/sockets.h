@@ -77,6 +77,24 @@ const struct sk_inet_diag *sk_diag_inet(struct sk_diag *t, int family, int proto
 					uint64_t ino, int *err);
 void sk_diag_free(struct sk_diag *t);
 
+/*
+ * A raw or ping socket's line of /proc/PID/net/{raw,raw6,icmp,icmp6}
+ * (criu/sk-proc.c): addresses as their bytes, ports in host order (a raw
+ * socket's local port is its protocol, a ping socket's its ICMP id).
+ */
+struct sk_proc {
+	uint64_t	ino;
+	uint8_t		state;		/* 1 connected, 7 not */
+	uint16_t	sport, dport;
+	uint8_t		src[16], dst[16];
+	uint32_t	txq, rxq;	/* bytes: unsent (corked), received and not read */
+};
+
+/* One line: 0 filled, 1 a heading or blank, -1 malformed (not logged). */
+int sk_proc_parse(const char *line, bool v6, struct sk_proc *s);
+/* @ino among @type's (SOCK_RAW or the ping SOCK_DGRAM) of @pid's namespace: 0, 1 absent, -1 logged. */
+int sk_proc_find(int pid, int family, int type, uint64_t ino, struct sk_proc *s);
+
 /* criu/files-sock.c */
 struct fd_probe;
 /* Family, type, protocol of a probed socket (criu's copy); NULL skips one. -1 logged. */

@@ -8,6 +8,8 @@
  *   udpdisc   a UDP socket with a datagram queued, disconnected from the port
  *             connect() bound it to (in no table sock_diag walks)
  *   netlink   a netlink socket (another family)
+ *   rawq      a raw socket (protocol 253) holding a packet it has not read
+ *   rawtcp    a raw socket of protocol TCP
  *   self      a unix datagram socket connected to itself
  *   oob       a unix stream socket with an out-of-band byte queued
  *   dgnamed   a datagram queued on a bound unix socket by a bound sender
@@ -274,6 +276,16 @@ static void setup(const char *mode)
 		if (bind(fds[0], (struct sockaddr *)&un, len) ||
 		    connect(fds[0], (struct sockaddr *)&un, len))
 			e2e_fail("setup: %s", strerror(errno));
+	} else if (!strcmp(mode, "rawq")) {
+		fds[0] = socket(AF_INET, SOCK_RAW, 253);
+		fds[1] = socket(AF_INET, SOCK_RAW, 253);
+		if (bind(fds[0], (struct sockaddr *)&a, len) ||
+		    sendto(fds[1], "raw", 3, 0, (struct sockaddr *)&a, len) != 3)
+			e2e_fail("setup: %s", strerror(errno));
+	} else if (!strcmp(mode, "rawtcp")) {
+		fds[0] = socket(AF_INET, SOCK_RAW, IPPROTO_TCP);
+		if (fds[0] < 0)
+			e2e_fail("setup: %s", strerror(errno));
 	} else {
 		fds[0] = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
 		if (fds[0] < 0)
@@ -283,7 +295,7 @@ static void setup(const char *mode)
 
 static void check(const char *mode)
 {
-	char buf[8];
+	char buf[64];
 	int fd;
 
 	if (!strcmp(mode, "dgpeergone")) {
@@ -381,6 +393,9 @@ static void check(const char *mode)
 		    len <= offsetof(struct sockaddr_un, sun_path) || write(fds[1], "x", 1) != 1 ||
 		    read(fds[0], buf, 1) != 1)
 			e2e_fail("the accepted socket lost its name or its peer: %s", strerror(errno));
+	} else if (!strcmp(mode, "rawq")) {
+		if (recv(fds[0], buf, sizeof(buf), MSG_DONTWAIT) != 20 + 3 || memcmp(buf + 20, "raw", 3))
+			e2e_fail("the raw socket lost its packet");
 	} else if (!strcmp(mode, "self")) {
 		if (send(fds[0], "me", 2, 0) != 2 || recv(fds[0], buf, sizeof(buf), 0) != 2)
 			e2e_fail("the self-connected socket no longer talks to itself");

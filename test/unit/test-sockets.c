@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -320,7 +321,45 @@ static const struct kind kinds[] = {
 	{ AF_INET6, SOCK_DGRAM, IPPROTO_UDP, "udp6" },
 	{ AF_INET, SOCK_DGRAM, IPPROTO_UDPLITE, "udplite4" },
 	{ AF_INET6, SOCK_DGRAM, IPPROTO_UDPLITE, "udplite6" },
+	{ AF_INET, SOCK_RAW, IPPROTO_ICMP, "raw4 icmp" },
+	{ AF_INET, SOCK_RAW, IPPROTO_RAW, "raw4 raw" },
+	{ AF_INET, SOCK_RAW, IPPROTO_UDP, "raw4 udp" },
+	{ AF_INET6, SOCK_RAW, IPPROTO_ICMPV6, "raw6 icmpv6" },
+	{ AF_INET6, SOCK_RAW, IPPROTO_RAW, "raw6 raw" },
+	{ AF_INET6, SOCK_RAW, IPPROTO_UDP, "raw6 udp" },
+	{ AF_INET, SOCK_DGRAM, IPPROTO_ICMP, "ping4" },
+	{ AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6, "ping6" },
 };
+
+/*
+ * Ping sockets need the caller's group in net.ipv4.ping_group_range: the
+ * kind tests open it to root and put the old range back.
+ */
+static char ping_range[64];
+
+static int ping_open(void)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/ping_group_range", "r+");
+
+	if (!f)
+		return -1;
+	if (!fgets(ping_range, sizeof(ping_range), f) || fseek(f, 0, SEEK_SET) ||
+	    fputs("0 0\n", f) < 0) {
+		fclose(f);
+		return -1;
+	}
+	return fclose(f);
+}
+
+static int ping_close(void)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/ping_group_range", "w");
+
+	if (!f)
+		return -1;
+	fputs(ping_range, f);
+	return fclose(f);
+}
 
 /*
  * Every option getsockopt() reads on a fresh socket of each kind criu
@@ -329,10 +368,12 @@ static const struct kind kinds[] = {
  */
 static int test_opts_table_complete(void)
 {
-	static const int levels[] = { SOL_SOCKET, SOL_IP, SOL_IPV6, SOL_TCP, SOL_UDP };
+	static const int levels[] = { SOL_SOCKET, SOL_IP, SOL_IPV6, SOL_TCP, SOL_UDP, SOL_RAW,
+				      SOL_ICMPV6 };
 	size_t k, l;
 	int name, missing = 0;
 
+	CHECK(!ping_open());
 	for (k = 0; k < ARRAY_SIZE(kinds); k++) {
 		int fd = socket(kinds[k].family, kinds[k].type, kinds[k].proto);
 
@@ -351,6 +392,7 @@ static int test_opts_table_complete(void)
 			}
 		close(fd);
 	}
+	CHECK(!ping_close());
 	CHECK(missing == 0);
 	return 0;
 }
@@ -363,6 +405,7 @@ static int test_opts_fresh(void)
 {
 	size_t k, i;
 
+	CHECK(!ping_open());
 	for (k = 0; k < ARRAY_SIZE(kinds); k++) {
 		const struct kind *d = &kinds[k];
 		int fd = socket(d->family, d->type, d->proto);
@@ -380,6 +423,7 @@ static int test_opts_fresh(void)
 		free(o);
 		close(fd);
 	}
+	CHECK(!ping_close());
 	return 0;
 }
 
@@ -620,6 +664,50 @@ static int test_inet_img(void)
 	return 0;
 }
 
+/* Lines of /proc/PID/net/raw, icmp6 as this kernel prints them; the heading; broken ones. */
+static int test_proc_parse(void)
+{
+	static const uint8_t lo6[16] = { [15] = 1 };
+	struct sk_proc s;
+
+	CHECK(sk_proc_parse("  sl  local_address rem_address   st tx_queue rx_queue tr tm->when "
+			    "retrnsmt   uid  timeout inode ref pointer drops\n", false, &s) == 1);
+	CHECK(sk_proc_parse("  89: 0100007F:00FD 0100007F:0000 01 00000000:00000340 00:00000000 "
+			    "00000000     0        0 9326841 2 00000000264c4761 0\n", false, &s) == 0);
+	CHECK(s.ino == 9326841 && s.state == 1 && s.sport == 253 && s.dport == 0 && s.rxq == 0x340);
+	CHECK(s.src[0] == 127 && s.src[3] == 1 && s.dst[0] == 127 && !s.txq);
+	CHECK(sk_proc_parse("   91: 00000000000000000000000001000000:DE7B 00000000000000000000000001"
+			    "000000:0000 07 00000010:00000000 00:00000000 00000000     0        0 "
+			    "12 2 0000000087fbee5e 0\n", true, &s) == 0);
+	CHECK(s.ino == 12 && s.state == 7 && s.sport == 0xde7b && s.txq == 16);
+	CHECK(!memcmp(s.src, lo6, 16) && !memcmp(s.dst, lo6, 16));
+	/* a v4 line read as v6, a digit that is not hex, a short address */
+	CHECK(sk_proc_parse("  89: 0100007F:00FD 0100007F:0000 01 00000000:00000000 00:00000000 "
+			    "00000000     0        0 5 2 0 0\n", true, &s) == -1);
+	CHECK(sk_proc_parse("  89: 0100007G:00FD 0100007F:0000 01 00000000:00000000 00:00000000 "
+			    "00000000     0        0 5 2 0 0\n", false, &s) == -1);
+	CHECK(sk_proc_parse("  89: 100007F:00FD 0100007F:0000 01 00000000:00000000 00:00000000 "
+			    "00000000     0        0 5 2 0 0\n", false, &s) == -1);
+	CHECK(sk_proc_parse("\n", false, &s) == 1);
+	return 0;
+}
+
+/* A live raw socket connected without a port, found by its inode. */
+static int test_proc_live(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_RAW, 253);
+	struct sk_proc s;
+	struct stat st;
+
+	CHECK(fd >= 0 && !connect(fd, (struct sockaddr *)&a, sizeof(a)) && !fstat(fd, &st));
+	CHECK(sk_proc_find(getpid(), AF_INET, SOCK_RAW, st.st_ino, &s) == 0);
+	CHECK(s.state == 1 && s.sport == 253 && s.dst[0] == 127 && s.dst[3] == 1);
+	CHECK(sk_proc_find(getpid(), AF_INET6, SOCK_RAW, st.st_ino, &s) == 1);
+	close(fd);
+	return 0;
+}
+
 static int test_cleanup(void)
 {
 	char path[64];
@@ -646,6 +734,8 @@ static const struct unit_case cases[] = {
 	{ "socket options: more than 64 on one socket", test_opts_many },
 	{ "unix-sks.img: bad entries refused", test_unix_img },
 	{ "inet-sks.img: bad entries refused", test_inet_img },
+	{ "/proc/net raw and ping lines: parsed, broken ones refused", test_proc_parse },
+	{ "/proc/net raw of a live socket connected without a port", test_proc_live },
 	{ "scratch directory removed", test_cleanup },
 };
 
