@@ -28,12 +28,15 @@
 #include "tcp-repair.h"
 #include "unix-sk.h"
 
+#include "est-fd.h"
 #include "sk-inet.pb-c.h"
+#include "sk-netlink.pb-c.h"
 #include "sk-opts.pb-c.h"
 #include "sk-unix.pb-c.h"
 #include "est/fdinfo.pb-c.h"
 #include "est/fown.pb-c.h"
 #include "est/sk-inet.pb-c.h"
+#include "est/sk-netlink.pb-c.h"
 #include "est/sk-packet.pb-c.h"
 #include "est/sk-unix.pb-c.h"
 #include "est/tcp-stream.pb-c.h"
@@ -597,6 +600,61 @@ static int conv_inet(struct exp *ex, struct exp_img *w, const InetSkEntry *s)
 		ex->tcp_close = true;
 	return s->stream ? conv_stream(ex, s, &o.opts.tcp) : 0;
 }
+
+/* ---- netlink sockets ---------------------------------------------------------- */
+
+/*
+ * One NETLINKSK entry: port, groups, peer as the established dump writes
+ * them. The format has no type (its restore makes SOCK_RAW, the same
+ * socket to the kernel but for SO_TYPE) and no field for the SOL_NETLINK
+ * options.
+ */
+static int conv_netlink(struct exp *ex, struct exp_img *w, const ProtobufCMessage *m)
+{
+	const NetlinkSkEntry *n = (const NetlinkSkEntry *)m;
+	struct sk_ctx c = { "netlink-sks.img", n->id, AF_NETLINK, SOCK_RAW, (int)n->protocol };
+	Est__FileEntry f = EST__FILE_ENTRY__INIT;
+	Est__NetlinkSkEntry e = EST__NETLINK_SK_ENTRY__INIT;
+	struct opts_out *o;
+	int ret = -1;
+
+	if (n->ino > UINT32_MAX) {
+		pr_err("netlink-sks.img: socket %u: inode %llu does not fit the format's 32 bits",
+		       n->id, (unsigned long long)n->ino);
+		return -1;
+	}
+	if (n->type != SOCK_RAW &&
+	    exp_cannot(c.img, "socket %u is of type %s (the format has no type: SOCK_RAW)", n->id,
+		       sk_type_str(n->type)))
+		return -1;
+	o = exp_zalloc(sizeof(*o));
+	if (!o || conv_opts(o, &c, n->opts, n->n_opts))
+		goto out;
+	e.id = n->id;
+	e.ino = (uint32_t)n->ino;
+	e.protocol = n->protocol;
+	e.state = n->has_dst_portid;	/* NETLINK_CONNECTED */
+	e.flags = O_RDWR | n->flags;
+	e.portid = n->has_portid ? n->portid : 0;
+	e.n_groups = n->n_groups;
+	e.groups = n->groups;
+	e.dst_portid = n->has_dst_portid ? n->dst_portid : 0;
+	e.dst_group = n->has_dst_group ? n->dst_group : 0;
+	e.fown = &no_fown;
+	e.opts = &o->s;
+	e.has_ns_id = true;
+	e.ns_id = 2;		/* criu's network namespace (root_ids) */
+	f.type = EST__FD_TYPES__NETLINKSK;
+	f.id = n->id;
+	f.nlsk = &e;
+	exp_file_add(ex, w, &f);
+	ret = 0;
+out:
+	free(o);
+	return ret;
+}
+
+const struct est_fd_exp est_fd_netlink_sk_exp = { conv_netlink };
 
 /* ---- both ------------------------------------------------------------------- */
 

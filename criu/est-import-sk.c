@@ -27,7 +27,9 @@
 #include "log.h"
 
 #include "tcp-repair.h"
+#include "est-fd.h"
 #include "sk-inet.pb-c.h"
+#include "sk-netlink.pb-c.h"
 #include "sk-unix.pb-c.h"
 #include "est/tcp-stream.pb-c.h"
 
@@ -584,3 +586,78 @@ err:
 	free(o);
 	return NULL;
 }
+
+/* ---- netlink sockets -------------------------------------------------------------- */
+
+static const void *nlsk_member(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown)
+{
+	if (!f->nlsk)
+		return NULL;
+	*id = f->nlsk->id;
+	*fown = f->nlsk->fown;
+	return f->nlsk;
+}
+
+struct netlink_out {
+	NetlinkSkEntry e;
+	struct imp_sk_opts o;
+	uint32_t groups[];
+};
+
+static int netlink_kind(const struct imp *im, const Est__NetlinkSkEntry *s)
+{
+	if (s->protocol >= 32 || s->state > 1 || s->n_groups > 32 || s->dst_group > 32 ||
+	    (s->state && !s->portid)) {
+		pr_err("not supported yet: files.img: netlink socket %u: protocol %u, state %u, %zu group words or group %u out of range, or connected unbound",
+		       s->id, s->protocol, s->state, s->n_groups, s->dst_group);
+		return -1;
+	}
+	if (s->has_ns_id && (!im->inv->root_ids->has_net_ns_id ||
+			     s->ns_id != im->inv->root_ids->net_ns_id)) {
+		pr_err("not supported yet: files.img: netlink socket %u of another network namespace",
+		       s->id);
+		return -1;
+	}
+	return 0;
+}
+
+/* The established restore makes SOCK_RAW: so does ours. */
+static ProtobufCMessage *conv_netlink(struct imp *im, const Est__FileEntry *f)
+{
+	const Est__NetlinkSkEntry *s = f->nlsk;
+	struct netlink_out *o;
+	size_t n = s->n_groups;
+
+	if (netlink_kind(im, s))
+		return NULL;
+	while (n && !s->groups[n - 1])
+		n--;
+	o = imp_zalloc(sizeof(*o) + n * sizeof(*o->groups));
+	if (!o)
+		return NULL;
+	netlink_sk_entry__init(&o->e);
+	o->e.id = s->id;
+	o->e.ino = s->ino;
+	o->e.protocol = s->protocol;
+	o->e.type = SOCK_RAW;
+	if (imp_status_flags(s->flags, O_NONBLOCK, s->id, &o->e.flags) ||
+	    imp_sk_opts(&o->o, s->opts, AF_NETLINK, SOCK_RAW, (int)s->protocol, s->id)) {
+		free(o);
+		return NULL;
+	}
+	o->e.has_portid = s->portid != 0;
+	o->e.portid = s->portid;
+	memcpy(o->groups, s->groups, n * sizeof(*o->groups));
+	o->e.groups = o->groups;
+	o->e.n_groups = n;
+	if (s->state) {
+		o->e.has_dst_portid = o->e.has_dst_group = true;
+		o->e.dst_portid = s->dst_portid;
+		o->e.dst_group = s->dst_group;
+	}
+	o->e.opts = o->o.p;
+	o->e.n_opts = o->o.n;
+	return &o->e.base;
+}
+
+const struct est_fd_imp est_fd_netlink_sk_imp = { nlsk_member, conv_netlink };

@@ -88,6 +88,7 @@ static const struct est_json_note notes[] = {
 	N(inet_sk_entry, src_addr, IPADD, NULL),
 	N(inet_sk_entry, dst_addr, IPADD, NULL),
 	N(tcp_stream_entry, opt_mask, HEX, NULL),
+	N(netlink_sk_entry, flags, HEX, NULL),
 };
 
 const struct est_json_note *est_json_notes(unsigned int *n)

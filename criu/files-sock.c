@@ -28,6 +28,7 @@
 #include <sys/time.h>
 #include <linux/filter.h>
 #include <linux/icmp.h>
+#include <linux/netlink.h>
 #include <linux/net_tstamp.h>
 
 #define LOG_PREFIX "socket: "
@@ -94,7 +95,7 @@ struct opt_def {
 #define REFUSE(l, n, h, w)	{ OPT(l, n), HOW_##h, ACT_REFUSE, 0, #n, w }
 #define NONE(l, n, w)		{ OPT(l, n), HOW_INT, ACT_NONE, 0, #n, w }
 
-/* Every option getsockopt() reads on unix, TCP, UDP, raw and ping sockets (6.18). */
+/* Every option getsockopt() reads on unix, TCP, UDP, raw, ping and netlink sockets (6.18). */
 static const struct opt_def opt_defs[] = {
 	SET(SOL_SOCKET, SO_DEBUG, INT),
 	SET(SOL_SOCKET, SO_REUSEADDR, INT),
@@ -247,6 +248,16 @@ static const struct opt_def opt_defs[] = {
 	NONE(SOL_RAW, IPV6_CHECKSUM, "the same as SOL_IPV6's"),
 	NONE(SOL_RAW, IPV6_HDRINCL, "the same as SOL_IPV6's"),
 	SET(SOL_ICMPV6, ICMP6_FILTER, BYTES),	/* IPv6, IPPROTO_ICMPV6: struct icmp6_filter */
+
+	/* netlink sockets; their groups are the socket's state (criu/files-netlink.c) */
+	SET(SOL_NETLINK, NETLINK_PKTINFO, INT),
+	SET(SOL_NETLINK, NETLINK_BROADCAST_ERROR, INT),
+	SET(SOL_NETLINK, NETLINK_NO_ENOBUFS, INT),
+	SET(SOL_NETLINK, NETLINK_LISTEN_ALL_NSID, INT),
+	NONE(SOL_NETLINK, NETLINK_LIST_MEMBERSHIPS, "the bound groups: kept by the netlink kind"),
+	SET(SOL_NETLINK, NETLINK_CAP_ACK, INT),
+	SET(SOL_NETLINK, NETLINK_EXT_ACK, INT),
+	SET(SOL_NETLINK, NETLINK_GET_STRICT_CHK, INT),
 
 	SET(SOL_TCP, TCP_NODELAY, INT),
 	SET(SOL_TCP, TCP_MAXSEG, INT),

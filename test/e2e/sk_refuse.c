@@ -7,7 +7,8 @@
  *   udp       a UDP socket with a datagram queued
  *   udpdisc   a UDP socket with a datagram queued, disconnected from the port
  *             connect() bound it to (in no table sock_diag walks)
- *   netlink   a netlink socket (another family)
+ *   netlink   a netlink socket holding a message it has not read
+ *   packet    a packet socket (another family), protocol 0: it receives nothing
  *   rawq      a raw socket (protocol 253) holding a packet it has not read
  *   rawtcp    a raw socket of protocol TCP
  *   self      a unix datagram socket connected to itself
@@ -282,13 +283,24 @@ static void setup(const char *mode)
 		if (bind(fds[0], (struct sockaddr *)&a, len) ||
 		    sendto(fds[1], "raw", 3, 0, (struct sockaddr *)&a, len) != 3)
 			e2e_fail("setup: %s", strerror(errno));
+	} else if (!strcmp(mode, "packet")) {
+		fds[0] = socket(AF_PACKET, SOCK_RAW, 0);
+		if (fds[0] < 0)
+			e2e_fail("setup: %s", strerror(errno));
 	} else if (!strcmp(mode, "rawtcp")) {
 		fds[0] = socket(AF_INET, SOCK_RAW, IPPROTO_TCP);
 		if (fds[0] < 0)
 			e2e_fail("setup: %s", strerror(errno));
 	} else {
-		fds[0] = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
-		if (fds[0] < 0)
+		struct sockaddr_nl nl = { .nl_family = AF_NETLINK };
+		socklen_t nlen = sizeof(nl);
+		struct nlmsghdr h = { sizeof(h), NLMSG_MIN_TYPE, 0, 1, 0 };
+
+		fds[0] = socket(AF_NETLINK, SOCK_RAW, NETLINK_USERSOCK);
+		fds[1] = socket(AF_NETLINK, SOCK_RAW, NETLINK_USERSOCK);
+		if (fds[0] < 0 || fds[1] < 0 || bind(fds[0], (struct sockaddr *)&nl, nlen) ||
+		    getsockname(fds[0], (struct sockaddr *)&nl, &nlen) ||
+		    sendto(fds[1], &h, sizeof(h), 0, (struct sockaddr *)&nl, nlen) != sizeof(h))
 			e2e_fail("netlink: %s", strerror(errno));
 	}
 }
@@ -399,8 +411,11 @@ static void check(const char *mode)
 	} else if (!strcmp(mode, "self")) {
 		if (send(fds[0], "me", 2, 0) != 2 || recv(fds[0], buf, sizeof(buf), 0) != 2)
 			e2e_fail("the self-connected socket no longer talks to itself");
+	} else if (!strcmp(mode, "netlink")) {
+		if (recv(fds[0], buf, sizeof(buf), MSG_DONTWAIT) != sizeof(struct nlmsghdr))
+			e2e_fail("the netlink socket lost its message");
 	} else if (fcntl(fds[0], F_GETFD) < 0) {
-		e2e_fail("the netlink socket is gone");
+		e2e_fail("the socket is gone");
 	}
 }
 

@@ -18,6 +18,8 @@
 #include <sys/un.h>
 #include <linux/filter.h>
 #include <linux/inet_diag.h>
+#include <linux/netlink_diag.h>
+#include <linux/sock_diag.h>
 #include <linux/rtnetlink.h>
 #include <linux/unix_diag.h>
 
@@ -28,6 +30,7 @@
 #include "log.h"
 #include "sockets.h"
 #include "sk-inet.pb-c.h"
+#include "sk-netlink.pb-c.h"
 #include "sk-unix.pb-c.h"
 
 /* ---- crafted netlink answers ----------------------------------------------------------- */
@@ -329,6 +332,8 @@ static const struct kind kinds[] = {
 	{ AF_INET6, SOCK_RAW, IPPROTO_UDP, "raw6 udp" },
 	{ AF_INET, SOCK_DGRAM, IPPROTO_ICMP, "ping4" },
 	{ AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6, "ping6" },
+	{ AF_NETLINK, SOCK_RAW, NETLINK_ROUTE, "netlink route" },
+	{ AF_NETLINK, SOCK_DGRAM, NETLINK_GENERIC, "netlink generic" },
 };
 
 /*
@@ -369,7 +374,7 @@ static int ping_close(void)
 static int test_opts_table_complete(void)
 {
 	static const int levels[] = { SOL_SOCKET, SOL_IP, SOL_IPV6, SOL_TCP, SOL_UDP, SOL_RAW,
-				      SOL_ICMPV6 };
+				      SOL_ICMPV6, SOL_NETLINK };
 	size_t k, l;
 	int name, missing = 0;
 
@@ -399,7 +404,8 @@ static int test_opts_table_complete(void)
 
 /*
  * A fresh socket of each kind has nothing to keep but what is always kept:
- * IPV6_V6ONLY, the unix SO_PASSCRED, SO_PASSSEC, SO_PASSPIDFD, SO_PASSRIGHTS.
+ * IPV6_V6ONLY, the unix SO_PASSCRED, SO_PASSSEC, SO_PASSPIDFD, SO_PASSRIGHTS
+ * (netlink: the first two).
  */
 static int test_opts_fresh(void)
 {
@@ -409,7 +415,8 @@ static int test_opts_fresh(void)
 	for (k = 0; k < ARRAY_SIZE(kinds); k++) {
 		const struct kind *d = &kinds[k];
 		int fd = socket(d->family, d->type, d->proto);
-		size_t nr, want = d->family == AF_INET6 ? 1 : d->family == AF_UNIX ? 4 : 0;
+		size_t nr, want = d->family == AF_INET6 ? 1 : d->family == AF_UNIX ? 4 :
+			     d->family == AF_NETLINK ? 2 : 0;	/* SO_PASSCRED, SO_PASSSEC */
 		SkOpt **o;
 
 		CHECK(fd >= 0);
@@ -530,6 +537,22 @@ static int test_opts_many(void)
 static char scratch[] = "/tmp/criu-test-sockets.XXXXXX";
 
 /* Write @nr unix entries and read them back as a restore would: 0 or -1. */
+static int read_back_nl(NetlinkSkEntry *e)
+{
+	ProtobufCMessage *v[1] = { &e->base };
+	struct fd_rst r = { 0 };
+	int dirfd = open(scratch, O_RDONLY | O_DIRECTORY), ret;
+
+	unlinkat(dirfd, "unix-sks.img", 0);
+	unlinkat(dirfd, "inet-sks.img", 0);
+	unlinkat(dirfd, "netlink-sks.img", 0);
+	ret = fd_write_entries(dirfd, IMG_NETLINK_SKS, v, 1) ? -2 : fd_rst_read(&r, dirfd);
+	fd_rst_free(&r);
+	unlinkat(dirfd, "netlink-sks.img", 0);
+	close(dirfd);
+	return ret;
+}
+
 static int read_back(int kind, UnixSkEntry *u, InetSkEntry *in, size_t nr)
 {
 	ProtobufCMessage *v[4];
@@ -664,6 +687,89 @@ static int test_inet_img(void)
 	return 0;
 }
 
+/* netlink-sks.img entries: good, then each field out of range. */
+static int test_netlink_img(void)
+{
+	uint32_t groups[2] = { 0x14, 0x2 };
+	NetlinkSkEntry e;
+
+	netlink_sk_entry__init(&e);
+	e.id = 9;
+	e.protocol = NETLINK_USERSOCK;
+	e.type = SOCK_RAW;
+	e.has_portid = true;
+	e.portid = 4242;
+	e.n_groups = 2;
+	e.groups = groups;
+	e.has_dst_portid = e.has_dst_group = true;
+	e.dst_group = 5;
+	CHECK(read_back_nl(&e) == 0);
+	e.protocol = 32;
+	CHECK(read_back_nl(&e) == -1);
+	e.protocol = NETLINK_USERSOCK;
+	e.type = SOCK_STREAM;
+	CHECK(read_back_nl(&e) == -1);
+	e.type = SOCK_DGRAM;
+	e.dst_group = 33;
+	CHECK(read_back_nl(&e) == -1);
+	e.dst_group = 5;
+	e.has_portid = false;
+	CHECK(read_back_nl(&e) == -1);	/* connected, never bound */
+	e.has_portid = true;
+	groups[1] = 0;
+	CHECK(read_back_nl(&e) == -1);	/* a trailing empty word */
+	groups[1] = 2;
+	e.flags = O_APPEND;
+	CHECK(read_back_nl(&e) == -1);
+	return 0;
+}
+
+/* A crafted netlink diag answer; a live socket found by its inode with its groups. */
+static int test_diag_netlink(void)
+{
+	struct netlink_diag_msg nm = { .ndiag_family = AF_NETLINK, .ndiag_protocol = 2,
+				       .ndiag_state = 1, .ndiag_portid = 77, .ndiag_ino = 5 };
+	uint32_t g[40] = { 0x10 }, mem[SK_MEMINFO_VARS] = { 0 }, flags = NDIAG_FLAG_CB_RUNNING;
+	struct sockaddr_nl a = { .nl_family = AF_NETLINK, .nl_groups = 1u << 4 };
+	const struct sk_netlink_diag *d;
+	struct sk_netlink_diag s;
+	struct sk_diag t = { 0 };
+	struct msg m;
+	struct stat st;
+	int fd, err, grp = 40;
+
+	msg_init(&m, &nm, sizeof(nm));
+	msg_attr(&m, NETLINK_DIAG_GROUPS, g, 8);
+	msg_attr(&m, NETLINK_DIAG_FLAGS, &flags, 4);
+	mem[SK_MEMINFO_RMEM_ALLOC] = 99;
+	msg_attr(&m, NETLINK_DIAG_MEMINFO, mem, sizeof(mem));
+	CHECK(sk_diag_parse_netlink(&m.h, &s) == 0);
+	CHECK(s.ino == 5 && s.portid == 77 && s.state == 1 && s.groups[0] == 0x10 &&
+	      s.rmem == 99 && (s.flags & NDIAG_FLAG_CB_RUNNING) && !s.more_groups);
+	g[35] = 1;	/* group 1121: beyond what is kept */
+	msg_init(&m, &nm, sizeof(nm));
+	msg_attr(&m, NETLINK_DIAG_GROUPS, g, sizeof(g));
+	CHECK(sk_diag_parse_netlink(&m.h, &s) == 0 && s.more_groups);
+	msg_init(&m, &nm, sizeof(nm));
+	msg_attr(&m, NETLINK_DIAG_GROUPS, g, 6);	/* not whole words */
+	CHECK(sk_diag_parse_netlink(&m.h, &s) == -1);
+	nm.ndiag_family = AF_UNIX;
+	msg_init(&m, &nm, sizeof(nm));
+	CHECK(sk_diag_parse_netlink(&m.h, &s) == 1);
+
+	fd = socket(AF_NETLINK, SOCK_RAW, NETLINK_USERSOCK);
+	CHECK(fd >= 0 && !bind(fd, (struct sockaddr *)&a, sizeof(a)) && !fstat(fd, &st));
+	CHECK(!setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &grp, sizeof(grp)) || errno == EINVAL);
+	d = sk_diag_netlink(&t, NETLINK_USERSOCK, st.st_ino, &err);
+	CHECK(d && !err && d->portid && d->groups[0] == 1u << 4 && d->state != 1 && !d->rmem);
+	CHECK(!sk_diag_netlink(&t, NETLINK_ROUTE, st.st_ino, &err) && !err);
+	sk_diag_netlink(&t, 40, st.st_ino, &err);
+	CHECK(err == -1);
+	sk_diag_free(&t);
+	close(fd);
+	return 0;
+}
+
 /* Lines of /proc/PID/net/raw, icmp6 as this kernel prints them; the heading; broken ones. */
 static int test_proc_parse(void)
 {
@@ -734,6 +840,8 @@ static const struct unit_case cases[] = {
 	{ "socket options: more than 64 on one socket", test_opts_many },
 	{ "unix-sks.img: bad entries refused", test_unix_img },
 	{ "inet-sks.img: bad entries refused", test_inet_img },
+	{ "netlink-sks.img: bad entries refused", test_netlink_img },
+	{ "netlink diag: crafted answers, a live socket and its groups", test_diag_netlink },
 	{ "/proc/net raw and ping lines: parsed, broken ones refused", test_proc_parse },
 	{ "/proc/net raw of a live socket connected without a port", test_proc_live },
 	{ "scratch directory removed", test_cleanup },
