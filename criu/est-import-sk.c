@@ -647,7 +647,8 @@ static ProtobufCMessage *conv_netlink(struct imp *im, const Est__FileEntry *f)
 	}
 	o->e.has_portid = s->portid != 0;
 	o->e.portid = s->portid;
-	memcpy(o->groups, s->groups, n * sizeof(*o->groups));
+	if (n)
+		memcpy(o->groups, s->groups, n * sizeof(*o->groups));
 	o->e.groups = o->groups;
 	o->e.n_groups = n;
 	if (s->state) {

@@ -249,7 +249,8 @@ static int nl_verify(int fd, const NetlinkSkEntry *e)
 		pr_perror("netlink socket %u: reading port and groups back", e->id);
 		return -1;
 	}
-	memcpy(want, e->groups, e->n_groups * sizeof(*want));
+	if (e->n_groups)
+		memcpy(want, e->groups, e->n_groups * sizeof(*want));
 	if (a.nl_pid != (e->has_portid ? e->portid : 0) || glen > sizeof(now) - sizeof(*now) ||
 	    memcmp(now, want, sizeof(now))) {
 		pr_err("netlink socket %u: port %u or its groups after restore are not the dump's "
