@@ -14,8 +14,10 @@
 #include <string.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <netinet/icmp6.h>
 #include <netinet/tcp.h>
 #include <linux/filter.h>
+#include <linux/icmp.h>
 #include <sys/socket.h>
 
 #define LOG_PREFIX "est-export: "
@@ -26,12 +28,15 @@
 #include "tcp-repair.h"
 #include "unix-sk.h"
 
+#include "est-fd.h"
 #include "sk-inet.pb-c.h"
+#include "sk-netlink.pb-c.h"
 #include "sk-opts.pb-c.h"
 #include "sk-unix.pb-c.h"
 #include "est/fdinfo.pb-c.h"
 #include "est/fown.pb-c.h"
 #include "est/sk-inet.pb-c.h"
+#include "est/sk-netlink.pb-c.h"
 #include "est/sk-packet.pb-c.h"
 #include "est/sk-unix.pb-c.h"
 #include "est/tcp-stream.pb-c.h"
@@ -46,6 +51,9 @@ static Est__FownEntry no_fown = EST__FOWN_ENTRY__INIT;
 struct opts_out {
 	Est__SkOptsEntry s;
 	Est__IpOptsEntry ip;
+	Est__IpOptsRawEntry raw;
+	bool has_icmp;
+	uint32_t icmp[8];	/* a raw ICMP socket's type filter, 1 (v4) or 8 (v6) words */
 	Est__TcpOptsEntry tcp;
 	bool has_v6only, v6only;
 	char dev[IFNAMSIZ];
@@ -130,12 +138,40 @@ static int sol_socket(struct opts_out *o, const SkOpt *p, bool *snd, bool *rcv)
 	return 0;
 }
 
+/* A raw socket's own: IP_HDRINCL, IP_NODEFRAG, the ICMP type filter. 1 mapped, 0 no field. */
+static int sol_raw(struct opts_out *o, const struct sk_ctx *c, const SkOpt *p)
+{
+	unsigned int level = p->opt >> 16, name = p->opt & 0xffff;
+	bool v6 = c->family == AF_INET6;
+
+	if ((!v6 && level == SOL_IP && name == IP_HDRINCL) ||
+	    (v6 && level == SOL_IPV6 && name == IPV6_HDRINCL)) {
+		o->raw.has_hdrincl = true, o->raw.hdrincl = p->val;
+		return 1;
+	}
+	if (!v6 && level == SOL_IP && name == IP_NODEFRAG) {
+		o->raw.has_nodefrag = true, o->raw.nodefrag = p->val;
+		return 1;
+	}
+	if (p->has_data && p->data.len == (v6 ? 32u : 4u) &&
+	    ((!v6 && level == SOL_RAW && name == ICMP_FILTER && c->proto == IPPROTO_ICMP) ||
+	     (v6 && level == SOL_ICMPV6 && name == ICMP6_FILTER && c->proto == IPPROTO_ICMPV6))) {
+		o->has_icmp = true;
+		memcpy(o->icmp, p->data.data, p->data.len);
+		return 1;
+	}
+	return 0;
+}
+
 /* SOL_IP, SOL_IPV6, SOL_TCP: 1 mapped, 0 no field. */
 static int sol_inet(struct opts_out *o, const struct sk_ctx *c, const SkOpt *p)
 {
 	unsigned int level = p->opt >> 16, name = p->opt & 0xffff;
 	bool v4 = c->family == AF_INET, v6 = c->family == AF_INET6;
 	uint32_t v = (uint32_t)p->val;
+
+	if (c->type == SOCK_RAW && sol_raw(o, c, p))
+		return 1;
 
 	if (level == SOL_TCP && c->proto == IPPROTO_TCP) {
 		switch (name) {
@@ -181,6 +217,7 @@ static int conv_opts(struct opts_out *o, const struct sk_ctx *c, SkOpt *const *o
 	memset(o, 0, sizeof(*o));
 	est__sk_opts_entry__init(&o->s);
 	est__ip_opts_entry__init(&o->ip);
+	est__ip_opts_raw_entry__init(&o->raw);
 	est__tcp_opts_entry__init(&o->tcp);
 	o->s.has_so_buf_lock = true;
 	for (i = 0; i < n; i++) {
@@ -481,6 +518,29 @@ static int conv_stream(struct exp *ex, const InetSkEntry *s, const Est__TcpOptsE
 	return exp_img_close(ex, &w);
 }
 
+/*
+ * A raw socket's ip_opts_raw_entry as the established dump writes it: the
+ * header flag always (ours keeps it only when not a fresh socket's), the
+ * IPv4 no-defrag flag when on, the ICMP type filter of an ICMP socket (a
+ * fresh one passes every type).
+ */
+static void raw_opts(struct opts_out *o, const InetSkEntry *s)
+{
+	bool v6 = s->family == AF_INET6;
+
+	if (!o->raw.has_hdrincl)
+		o->raw.hdrincl = est_sk_default_opt((int)s->family, SOCK_RAW, (int)s->proto,
+						    v6 ? SOL_IPV6 : SOL_IP,
+						    v6 ? IPV6_HDRINCL : IP_HDRINCL) == 1;
+	o->raw.has_hdrincl = o->raw.hdrincl;
+	o->raw.has_nodefrag = o->raw.nodefrag;
+	if (s->proto == (v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP)) {
+		o->raw.n_icmpv_filter = v6 ? 8 : 1;
+		o->raw.icmpv_filter = o->icmp;	/* zeros unless set */
+	}
+	o->ip.raw = &o->raw;
+}
+
 static int conv_inet(struct exp *ex, struct exp_img *w, const InetSkEntry *s)
 {
 	struct sk_ctx c = { "inet-sks.img", s->id, (int)s->family, (int)s->type, (int)s->proto };
@@ -519,7 +579,10 @@ static int conv_inet(struct exp *ex, struct exp_img *w, const InetSkEntry *s)
 	o.e.opts = &o.opts.s;
 	o.e.has_v6only = o.opts.has_v6only;
 	o.e.v6only = o.opts.v6only;
-	if (o.opts.ip.has_freebind || o.opts.ip.has_tos || o.opts.ip.has_ttl || o.opts.ip.has_pktinfo)
+	if (s->type == SOCK_RAW)
+		raw_opts(&o.opts, s);
+	if (o.opts.ip.has_freebind || o.opts.ip.has_tos || o.opts.ip.has_ttl ||
+	    o.opts.ip.has_pktinfo || o.opts.ip.raw)
 		o.e.ip_opts = &o.opts.ip;
 	if (o.opts.tcp.has_nodelay || o.opts.tcp.has_cork)
 		o.e.tcp_opts = &o.opts.tcp;
@@ -537,6 +600,61 @@ static int conv_inet(struct exp *ex, struct exp_img *w, const InetSkEntry *s)
 		ex->tcp_close = true;
 	return s->stream ? conv_stream(ex, s, &o.opts.tcp) : 0;
 }
+
+/* ---- netlink sockets ---------------------------------------------------------- */
+
+/*
+ * One NETLINKSK entry: port, groups, peer as the established dump writes
+ * them. The format has no type (its restore makes SOCK_RAW, the same
+ * socket to the kernel but for SO_TYPE) and no field for the SOL_NETLINK
+ * options.
+ */
+static int conv_netlink(struct exp *ex, struct exp_img *w, const ProtobufCMessage *m)
+{
+	const NetlinkSkEntry *n = (const NetlinkSkEntry *)m;
+	struct sk_ctx c = { "netlink-sks.img", n->id, AF_NETLINK, SOCK_RAW, (int)n->protocol };
+	Est__FileEntry f = EST__FILE_ENTRY__INIT;
+	Est__NetlinkSkEntry e = EST__NETLINK_SK_ENTRY__INIT;
+	struct opts_out *o;
+	int ret = -1;
+
+	if (n->ino > UINT32_MAX) {
+		pr_err("netlink-sks.img: socket %u: inode %llu does not fit the format's 32 bits",
+		       n->id, (unsigned long long)n->ino);
+		return -1;
+	}
+	if (n->type != SOCK_RAW &&
+	    exp_cannot(c.img, "socket %u is of type %s (the format has no type: SOCK_RAW)", n->id,
+		       sk_type_str(n->type)))
+		return -1;
+	o = exp_zalloc(sizeof(*o));
+	if (!o || conv_opts(o, &c, n->opts, n->n_opts))
+		goto out;
+	e.id = n->id;
+	e.ino = (uint32_t)n->ino;
+	e.protocol = n->protocol;
+	e.state = n->has_dst_portid;	/* NETLINK_CONNECTED */
+	e.flags = O_RDWR | n->flags;
+	e.portid = n->has_portid ? n->portid : 0;
+	e.n_groups = n->n_groups;
+	e.groups = n->groups;
+	e.dst_portid = n->has_dst_portid ? n->dst_portid : 0;
+	e.dst_group = n->has_dst_group ? n->dst_group : 0;
+	e.fown = &no_fown;
+	e.opts = &o->s;
+	e.has_ns_id = true;
+	e.ns_id = 2;		/* criu's network namespace (root_ids) */
+	f.type = EST__FD_TYPES__NETLINKSK;
+	f.id = n->id;
+	f.nlsk = &e;
+	exp_file_add(ex, w, &f);
+	ret = 0;
+out:
+	free(o);
+	return ret;
+}
+
+const struct est_fd_exp est_fd_netlink_sk_exp = { conv_netlink };
 
 /* ---- both ------------------------------------------------------------------- */
 

@@ -341,6 +341,7 @@ bool est_file_fown(Est__FileEntry *f, Est__FownEntry ***fown, uint32_t **flags)
 	switch (f->type) {
 	M(REG, reg);
 	M(INETSK, isk);
+	M(NETLINKSK, nlsk);
 	M(EVENTFD, efd);
 	M(EVENTPOLL, epfd);
 	M(SIGNALFD, sgfd);

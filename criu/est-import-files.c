@@ -65,7 +65,7 @@ static const void *member(const Est__FileEntry *f)
 	uint32_t id = 0;
 	const Est__FownEntry *fown = NULL;
 	int set = !!f->reg + !!f->isk + !!f->efd + !!f->epfd + !!f->sgfd + !!f->tfd + !!f->ify +
-		  !!f->ffy + !!f->usk + !!f->fifo + !!f->pipe + !!f->tty + !!f->memfd;
+		  !!f->ffy + !!f->usk + !!f->fifo + !!f->pipe + !!f->tty + !!f->memfd + !!f->nlsk;
 
 	switch (f->type) {
 	case EST__FD_TYPES__REG:

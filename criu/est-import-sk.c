@@ -5,8 +5,9 @@
  * and inet sockets (files.img INETSK): TCP listening, closed or
  * established (its tcp-stream-<hex inode>.img: the stream and both queues;
  * none: dumped with --tcp-close), UDP and UDP-Lite bound and/or connected,
- * shut down or not. Everything
- * else - other TCP states, raw IP options, socket filters over BPF_MAXINSNS, other
+ * shut down or not, raw sockets (protocols but TCP and UDP) and ping sockets
+ * with their raw IP options. Everything else - other TCP states, raw IP
+ * options on other sockets, socket filters over BPF_MAXINSNS, other
  * namespaces - is refused.
  */
 #include <fcntl.h>
@@ -15,16 +16,20 @@
 #include <string.h>
 #include <unistd.h>
 #include <netinet/in.h>
+#include <netinet/icmp6.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <linux/filter.h>
+#include <linux/icmp.h>
 
 #define LOG_PREFIX "est-import: "
 #include "est-import-int.h"
 #include "log.h"
 
 #include "tcp-repair.h"
+#include "est-fd.h"
 #include "sk-inet.pb-c.h"
+#include "sk-netlink.pb-c.h"
 #include "sk-unix.pb-c.h"
 #include "est/tcp-stream.pb-c.h"
 
@@ -205,6 +210,7 @@ const void *imp_isk_member(const Est__FileEntry *f, uint32_t *id, const Est__Fow
 struct inet_out {
 	InetSkEntry e;
 	struct imp_sk_opts o;
+	uint32_t icmp[8];	/* a raw ICMP socket's type filter */
 	uint8_t src[16], dst[16];
 	TcpStream ts;
 	uint8_t q[];		/* both queues of an established connection */
@@ -282,6 +288,42 @@ static int tcp_keepalive(struct inet_out *o, const Est__InetSkEntry *s)
 	return 0;
 }
 
+/*
+ * A raw socket's header and no-defrag flags and ICMP type filter, where
+ * not what a fresh socket has (ours keeps what differs).
+ */
+static int raw_ip_opts(struct inet_out *o, const Est__InetSkEntry *s)
+{
+	const Est__IpOptsRawEntry *r = s->ip_opts->raw;
+	bool v6 = s->family == AF_INET6, icmp = s->proto == (v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP);
+	size_t words = v6 ? 8 : 1, i;
+	bool none = true;
+
+	if (s->type != SOCK_RAW || (r->n_icmpv_filter && (!icmp || r->n_icmpv_filter != words)) ||
+	    (v6 && r->has_nodefrag && r->nodefrag) || r->has_checksum) {
+		pr_err("not supported yet: files.img: inet socket %u: raw IP options on a socket that is not raw, an ICMP filter of %zu words, IPv6 no-defrag or a checksum flag",
+		       s->id, r->n_icmpv_filter);
+		return -1;
+	}
+	if ((int)(r->has_hdrincl && r->hdrincl) !=
+	    est_sk_default_opt((int)s->family, SOCK_RAW, (int)s->proto, v6 ? SOL_IPV6 : SOL_IP,
+			       v6 ? IPV6_HDRINCL : IP_HDRINCL))
+		add(&o->o, v6 ? SOL_IPV6 : SOL_IP, v6 ? IPV6_HDRINCL : IP_HDRINCL,
+		    r->has_hdrincl && r->hdrincl);
+	if (r->has_nodefrag && r->nodefrag)
+		add(&o->o, SOL_IP, IP_NODEFRAG, 1);
+	for (i = 0; i < r->n_icmpv_filter; i++)
+		none &= !r->icmpv_filter[i];
+	if (none)
+		return 0;
+	memcpy(o->icmp, r->icmpv_filter, words * 4);
+	add(&o->o, v6 ? SOL_ICMPV6 : SOL_RAW, v6 ? ICMP6_FILTER : ICMP_FILTER, 0);
+	o->o.opt[o->o.n - 1].has_data = true;
+	o->o.opt[o->o.n - 1].data.data = (uint8_t *)o->icmp;
+	o->o.opt[o->o.n - 1].data.len = words * 4;
+	return 0;
+}
+
 /* IP-level options and TCP_NODELAY/TCP_CORK, only when set (ours keeps what differs). */
 static int ip_tcp_opts(struct inet_out *o, const Est__InetSkEntry *s)
 {
@@ -298,12 +340,14 @@ static int ip_tcp_opts(struct inet_out *o, const Est__InetSkEntry *s)
 		add(&o->o, SOL_IPV6, IPV6_V6ONLY, s->has_v6only && s->v6only);
 	}
 	if (ip) {
-		if (ip->raw || (v6 && ((ip->has_tos && ip->tos) || (ip->has_ttl && ip->ttl) ||
-				       (ip->has_pktinfo && ip->pktinfo)))) {
-			pr_err("not supported yet: files.img: inet socket %u: raw IP options, or IPv4 TOS, TTL or PKTINFO on IPv6",
+		if (v6 && ((ip->has_tos && ip->tos) || (ip->has_ttl && ip->ttl) ||
+			   (ip->has_pktinfo && ip->pktinfo))) {
+			pr_err("not supported yet: files.img: inet socket %u: IPv4 TOS, TTL or PKTINFO on IPv6",
 			       s->id);
 			return -1;
 		}
+		if (ip->raw && raw_ip_opts(o, s))
+			return -1;
 		if (ip->has_freebind && ip->freebind)
 			add(&o->o, v6 ? SOL_IPV6 : SOL_IP, v6 ? IPV6_FREEBIND : IP_FREEBIND, 1);
 		if (ip->has_tos && ip->tos)
@@ -331,14 +375,24 @@ static int ip_tcp_opts(struct inet_out *o, const Est__InetSkEntry *s)
 	return 0;
 }
 
+/* A raw socket of a protocol but TCP and UDP, or an ICMP ("ping") socket. */
+static bool raw_or_ping(const Est__InetSkEntry *s)
+{
+	if (s->type == SOCK_RAW)
+		return s->proto >= 1 && s->proto <= 255 && s->proto != IPPROTO_TCP &&
+		       s->proto != IPPROTO_UDP && s->proto != IPPROTO_UDPLITE;
+	return s->type == SOCK_DGRAM &&
+	       s->proto == (s->family == AF_INET6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP);
+}
+
 static int inet_kind(const struct imp *im, const Est__InetSkEntry *s)
 {
 	bool tcp = s->type == SOCK_STREAM && s->proto == IPPROTO_TCP;
-	bool udp = s->type == SOCK_DGRAM &&
-		   (s->proto == IPPROTO_UDP || s->proto == IPPROTO_UDPLITE);
+	bool udp = (s->type == SOCK_DGRAM &&
+		    (s->proto == IPPROTO_UDP || s->proto == IPPROTO_UDPLITE)) || raw_or_ping(s);
 
 	if ((s->family != AF_INET && s->family != AF_INET6) || (!tcp && !udp)) {
-		pr_err("not supported yet: files.img: inet socket %u: family %u, type %u, protocol %u (TCP, UDP and UDP-Lite over IPv4 and IPv6 only)",
+		pr_err("not supported yet: files.img: inet socket %u: family %u, type %u, protocol %u (TCP, UDP, UDP-Lite, raw and ping over IPv4 and IPv6 only)",
 		       s->id, s->family, s->type, s->proto);
 		return -1;
 	}
@@ -531,3 +585,79 @@ err:
 	free(o);
 	return NULL;
 }
+
+/* ---- netlink sockets -------------------------------------------------------------- */
+
+static const void *nlsk_member(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown)
+{
+	if (!f->nlsk)
+		return NULL;
+	*id = f->nlsk->id;
+	*fown = f->nlsk->fown;
+	return f->nlsk;
+}
+
+struct netlink_out {
+	NetlinkSkEntry e;
+	struct imp_sk_opts o;
+	uint32_t groups[];
+};
+
+static int netlink_kind(const struct imp *im, const Est__NetlinkSkEntry *s)
+{
+	if (s->protocol >= 32 || s->state > 1 || s->n_groups > 32 || s->dst_group > 32 ||
+	    (s->state && !s->portid)) {
+		pr_err("not supported yet: files.img: netlink socket %u: protocol %u, state %u, %zu group words or group %u out of range, or connected unbound",
+		       s->id, s->protocol, s->state, s->n_groups, s->dst_group);
+		return -1;
+	}
+	if (s->has_ns_id && (!im->inv->root_ids->has_net_ns_id ||
+			     s->ns_id != im->inv->root_ids->net_ns_id)) {
+		pr_err("not supported yet: files.img: netlink socket %u of another network namespace",
+		       s->id);
+		return -1;
+	}
+	return 0;
+}
+
+/* The established restore makes SOCK_RAW: so does ours. */
+static ProtobufCMessage *conv_netlink(struct imp *im, const Est__FileEntry *f)
+{
+	const Est__NetlinkSkEntry *s = f->nlsk;
+	struct netlink_out *o;
+	size_t n = s->n_groups;
+
+	if (netlink_kind(im, s))
+		return NULL;
+	while (n && !s->groups[n - 1])
+		n--;
+	o = imp_zalloc(sizeof(*o) + n * sizeof(*o->groups));
+	if (!o)
+		return NULL;
+	netlink_sk_entry__init(&o->e);
+	o->e.id = s->id;
+	o->e.ino = s->ino;
+	o->e.protocol = s->protocol;
+	o->e.type = SOCK_RAW;
+	if (imp_status_flags(s->flags, O_NONBLOCK, s->id, &o->e.flags) ||
+	    imp_sk_opts(&o->o, s->opts, AF_NETLINK, SOCK_RAW, (int)s->protocol, s->id)) {
+		free(o);
+		return NULL;
+	}
+	o->e.has_portid = s->portid != 0;
+	o->e.portid = s->portid;
+	if (n)
+		memcpy(o->groups, s->groups, n * sizeof(*o->groups));
+	o->e.groups = o->groups;
+	o->e.n_groups = n;
+	if (s->state) {
+		o->e.has_dst_portid = o->e.has_dst_group = true;
+		o->e.dst_portid = s->dst_portid;
+		o->e.dst_group = s->dst_group;
+	}
+	o->e.opts = o->o.p;
+	o->e.n_opts = o->o.n;
+	return &o->e.base;
+}
+
+const struct est_fd_imp est_fd_netlink_sk_imp = { nlsk_member, conv_netlink };

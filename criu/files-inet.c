@@ -3,7 +3,9 @@
  * (address, port, backlog, IPV6_V6ONLY, options), closed (bound or not) or
  * established (--tcp-established: its stream through repair mode,
  * criu/tcp-repair.c; both ends in the dump are made together), UDP and
- * UDP-Lite unbound, bound and/or connected, shut down or not.
+ * UDP-Lite unbound, bound and/or connected, shut down or not; raw sockets
+ * and ICMP ("ping") sockets, bound and/or connected, as UDP ones (their
+ * state and peer from /proc/PID/net, criu/sk-proc.c).
  *
  * Dump: the state from TCP_INFO (closed TCP sockets are in no table
  * sock_diag walks), the addresses from getsockname()/getpeername(), the
@@ -59,6 +61,19 @@ static bool is_udp(uint32_t proto)
 	return proto == IPPROTO_UDP || proto == IPPROTO_UDPLITE;
 }
 
+/* A raw socket of any protocol, or an ICMP ("ping") socket. */
+static bool raw_or_ping(uint32_t family, uint32_t type, uint32_t proto)
+{
+	return type == SOCK_RAW ||
+	       (type == SOCK_DGRAM && proto == (family == AF_INET6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP));
+}
+
+/* What a message calls it. */
+static const char *rp_name(uint32_t type)
+{
+	return type == SOCK_RAW ? "raw" : "ICMP (ping)";
+}
+
 static const char *const tcp_states[] = {
 	"?", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT",
 	"CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING", "NEW_SYN_RECV",
@@ -95,7 +110,8 @@ static bool inet_match(const struct fd_probe *p)
 	if (family != AF_INET && family != AF_INET6)
 		return false;
 	return (type == SOCK_STREAM && proto == IPPROTO_TCP) ||
-	       (type == SOCK_DGRAM && is_udp((uint32_t)proto));
+	       (type == SOCK_DGRAM && is_udp((uint32_t)proto)) ||
+	       raw_or_ping((uint32_t)family, (uint32_t)type, (uint32_t)proto);
 }
 
 /* Address and port of a sockaddr as the image keeps them. */
@@ -133,7 +149,9 @@ static int dump_addrs(const struct fd_probe *p, int fd, InetSkEntry *e)
 	e->has_src_addr = e->has_src_port = true;
 	if (put_addr(&ss, &e->src_addr, &e->src_port))
 		return -1;
-	if (e->proto == IPPROTO_TCP && !tcp_conn_state(e->state))
+	/* a raw or ping peer has no port getpeername() wants: /proc says (dump_proc()) */
+	if ((e->proto == IPPROTO_TCP && !tcp_conn_state(e->state)) ||
+	    raw_or_ping(e->family, e->type, e->proto))
 		return 0;
 	len = sizeof(ss);
 	if (getpeername(fd, (struct sockaddr *)&ss, &len)) {
@@ -180,19 +198,12 @@ static int tcp_state(const struct fd_probe *p, int fd, InetSkEntry *e)
  * (POLLRDHUP) and both ways (POLLHUP); a write shutdown alone shows nowhere
  * without sending, which would bind the socket (audit.md).
  */
-static int unbound_udp(const struct fd_probe *p, InetSkEntry *e)
+static int poll_shutdown(const struct fd_probe *p, InetSkEntry *e)
 {
-	uint32_t mem[SK_MEMINFO_VARS] = { 0 };
-	socklen_t len = sizeof(mem);
 	struct pollfd pfd = { p->local, POLLRDHUP, 0 };
 
-	if (getsockopt(p->local, SOL_SOCKET, SO_MEMINFO, mem, &len) || poll(&pfd, 1, 0) < 0) {
-		pr_perror("fd %d: SO_MEMINFO or poll", p->fd);
-		return -1;
-	}
-	if (mem[SK_MEMINFO_RMEM_ALLOC]) {
-		pr_err("fd %d: UDP socket with datagrams queued (%u bytes of its receive buffer): "
-		       "not supported yet", p->fd, mem[SK_MEMINFO_RMEM_ALLOC]);
+	if (poll(&pfd, 1, 0) < 0) {
+		pr_perror("fd %d: poll", p->fd);
 		return -1;
 	}
 	if (pfd.revents & POLLRDHUP) {
@@ -200,6 +211,66 @@ static int unbound_udp(const struct fd_probe *p, InetSkEntry *e)
 		e->shutdown = pfd.revents & POLLHUP ? ISK_SHUT_RD | ISK_SHUT_WR : ISK_SHUT_RD;
 	}
 	return 0;
+}
+
+static int unbound_udp(const struct fd_probe *p, InetSkEntry *e)
+{
+	uint32_t mem[SK_MEMINFO_VARS] = { 0 };
+	socklen_t len = sizeof(mem);
+
+	if (getsockopt(p->local, SOL_SOCKET, SO_MEMINFO, mem, &len)) {
+		pr_perror("fd %d: SO_MEMINFO", p->fd);
+		return -1;
+	}
+	if (mem[SK_MEMINFO_RMEM_ALLOC]) {
+		pr_err("fd %d: UDP socket with datagrams queued (%u bytes of its receive buffer): "
+		       "not supported yet", p->fd, mem[SK_MEMINFO_RMEM_ALLOC]);
+		return -1;
+	}
+	return poll_shutdown(p, e);
+}
+
+/*
+ * A raw or ping socket: its line of /proc/PID/net says whether it is
+ * connected and to what (a peer without a port, which getpeername() does
+ * not report), and what it holds; poll() its shutdown, as for an unbound
+ * UDP socket (a write-only shutdown shows nowhere: audit.md).
+ */
+static int dump_proc(const struct fd_probe *p, InetSkEntry *e)
+{
+	size_t alen = e->family == AF_INET6 ? 16 : 4;
+	struct sk_proc s;
+	int r;
+
+	if (e->type == SOCK_RAW && (e->proto == IPPROTO_TCP || is_udp(e->proto))) {
+		pr_err("fd %d: raw socket of protocol %u (TCP or UDP): not supported yet", p->fd,
+		       e->proto);
+		return -1;
+	}
+	r = sk_proc_find(p->pid, (int)e->family, (int)e->type, p->st.st_ino, &s);
+	if (r > 0)
+		pr_err("fd %d: /proc/%d/net does not list %s socket %llu", p->fd, p->pid,
+		       rp_name(e->type), (unsigned long long)p->st.st_ino);
+	if (r)
+		return -1;
+	if (s.rxq) {
+		pr_err("fd %d: %s socket with packets received and not read (%u bytes of its "
+		       "receive buffer): not supported yet", p->fd, rp_name(e->type), s.rxq);
+		return -1;
+	}
+	if (s.state == ISK_CONNECTED) {
+		e->state = ISK_CONNECTED;
+		e->has_dst_addr = e->has_dst_port = true;
+		e->dst_port = s.dport;
+		e->dst_addr.data = malloc(alen);
+		if (!e->dst_addr.data) {
+			pr_err("out of memory");
+			return -1;
+		}
+		e->dst_addr.len = alen;
+		memcpy(e->dst_addr.data, s.dst, alen);
+	}
+	return poll_shutdown(p, e);
 }
 
 /* What sock_diag knows: the backlog, pending connections, queued bytes. */
@@ -253,29 +324,45 @@ static int dump_diag(struct inet_dump *id, const struct fd_probe *p, InetSkEntry
 	return 0;
 }
 
+/* Bytes in the write queue: SIOCOUTQ, which ping sockets lack, or /proc's count. */
+static int outq_of(const struct fd_probe *p, int fd, const InetSkEntry *e, int *outq)
+{
+	struct sk_proc s;
+
+	if (!raw_or_ping(e->family, e->type, e->proto)) {
+		if (!ioctl(fd, SIOCOUTQ, outq))
+			return 0;
+		pr_perror("fd %d: SIOCOUTQ", p->fd);
+		return -1;
+	}
+	if (sk_proc_find(p->pid, (int)e->family, (int)e->type, p->st.st_ino, &s))
+		return -1;	/* listed a moment ago: logged */
+	*outq = (int)s.txq;
+	return 0;
+}
+
 /*
- * Data sent on a corked UDP socket (UDP_CORK, MSG_MORE) waits in its write
- * queue and cannot be read back: refused. Sent datagrams leave the queue
- * as the device takes them, so a non-zero count is looked at a few times.
+ * Data sent on a corked UDP or raw socket (UDP_CORK, MSG_MORE) waits in
+ * its write queue and cannot be read back: refused. Sent datagrams leave
+ * the queue as the device takes them, so a non-zero count is looked at a
+ * few times.
  */
 static int check_unsent(const struct fd_probe *p, int fd, const InetSkEntry *e)
 {
 	const struct timespec tick = { 0, 5 * 1000 * 1000 };
 	int outq = 0, i;
 
-	if (!is_udp(e->proto))
+	if (e->type == SOCK_STREAM)
 		return 0;
 	for (i = 0; i < 20; i++) {
-		if (ioctl(fd, SIOCOUTQ, &outq)) {
-			pr_perror("fd %d: SIOCOUTQ", p->fd);
+		if (outq_of(p, fd, e, &outq))
 			return -1;
-		}
 		if (!outq)
 			return 0;
 		nanosleep(&tick, NULL);
 	}
-	pr_err("fd %d: unsent corked data on a UDP socket (%d bytes, UDP_CORK or MSG_MORE): "
-	       "not supported yet", p->fd, outq);
+	pr_err("fd %d: unsent corked data on a %s socket (%d bytes, UDP_CORK or MSG_MORE): "
+	       "not supported yet", p->fd, is_udp(e->proto) ? "UDP" : rp_name(e->type), outq);
 	return -1;
 }
 
@@ -358,7 +445,7 @@ static int check_groups_in(const struct fd_probe *p, int fd, bool v6)
 
 static int check_groups(const struct fd_probe *p, int fd, const InetSkEntry *e)
 {
-	if (!is_udp(e->proto))
+	if (e->type == SOCK_STREAM)
 		return 0;	/* TCP sockets cannot join groups */
 	return check_groups_in(p, fd, false) ||
 	       (e->family == AF_INET6 && check_groups_in(p, fd, true)) ? -1 : 0;
@@ -495,8 +582,10 @@ static int inet_dump(struct dump_files *d, struct fd_probe *p, uint32_t *oid)
 	e->proto = (uint32_t)proto;
 	e->state = ISK_CLOSE;
 	e->flags = p->fi.flags & O_NONBLOCK;
-	if (sk_check_error(fd, p->fd) || (proto == IPPROTO_TCP && tcp_state(p, fd, e)) ||
-	    dump_addrs(p, fd, e) || dump_diag(id, p, e) || check_unsent(p, fd, e) ||
+	if (sk_check_error(fd, p->fd) || (type == SOCK_STREAM && tcp_state(p, fd, e)) ||
+	    dump_addrs(p, fd, e) ||
+	    (raw_or_ping(e->family, e->type, e->proto) ? dump_proc(p, e) : dump_diag(id, p, e)) ||
+	    check_unsent(p, fd, e) ||
 	    check_groups(p, fd, e) ||
 	    sk_opts_dump(&id->opts, fd, p->fd, family, type, proto, &e->opts, &e->n_opts))
 		goto err;
@@ -558,9 +647,11 @@ static int inet_validate(const ProtobufCMessage *m, uint32_t *id)
 	const InetSkEntry *e = (const InetSkEntry *)m;
 	bool tcp = e->type == SOCK_STREAM && e->proto == IPPROTO_TCP;
 	bool udp = e->type == SOCK_DGRAM && is_udp(e->proto);
+	bool rp = raw_or_ping(e->family, e->type, e->proto) && e->proto >= 1 && e->proto <= 255 &&
+		  e->proto != IPPROTO_TCP && !is_udp(e->proto);
 
-	if ((e->family != AF_INET && e->family != AF_INET6) || (!tcp && !udp))
-		return bad(e, "not TCP, UDP or UDP-Lite over IPv4 or IPv6");
+	if ((e->family != AF_INET && e->family != AF_INET6) || (!tcp && !udp && !rp))
+		return bad(e, "not TCP, UDP, UDP-Lite, raw or ping over IPv4 or IPv6");
 	if (tcp ? e->state != ISK_LISTEN && e->state != ISK_CLOSE && !tcp_conn_state(e->state) :
 		  e->state != ISK_CONNECTED && e->state != ISK_CLOSE)
 		return bad(e, "state out of range");
@@ -568,7 +659,7 @@ static int inet_validate(const ProtobufCMessage *m, uint32_t *id)
 		return bad(e, "a TCP stream on a socket not connected");
 	if (e->stream && tcp_stream_check(e->stream))
 		return bad(e, tcp_stream_check(e->stream));
-	if (e->has_shutdown && (udp ? e->shutdown & ~(uint32_t)(ISK_SHUT_RD | ISK_SHUT_WR) :
+	if (e->has_shutdown && (!tcp ? e->shutdown & ~(uint32_t)(ISK_SHUT_RD | ISK_SHUT_WR) :
 				      e->state != ISK_CONNECTED || e->shutdown & ~1u))
 		return bad(e, "a shutdown out of place");
 	if ((e->state == ISK_LISTEN) != e->has_backlog || e->backlog > ISK_MAX_BACKLOG)
@@ -616,38 +707,149 @@ static const char *addr_str(const InetSkEntry *e, const ProtobufCBinaryData *a, 
 	return buf;
 }
 
+static bool zero_addr(const ProtobufCBinaryData *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->len; i++)
+		if (a->data[i])
+			return false;
+	return true;
+}
+
+/*
+ * bind() to the dumped address; one not configured on this host yet (an
+ * IPv6 address still tentative) is taken with IP_FREEBIND set for the
+ * bind alone (a raw socket binds only local addresses, any way). A raw
+ * socket's port is its protocol, and a raw socket bound to no address has
+ * nothing to bind.
+ */
+static int bind_to(int fd, const InetSkEntry *e)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = make_addr(e, &e->src_addr, e->src_port, &ss);
+	char buf[INET6_ADDRSTRLEN + 16];
+	int on = 1, off = 0;
+
+	if (e->type == SOCK_RAW && zero_addr(&e->src_addr))
+		return 0;
+	if (!bind(fd, (struct sockaddr *)&ss, len))
+		return 0;
+	if (errno == EADDRNOTAVAIL && e->type != SOCK_RAW &&
+	    !setsockopt(fd, SOL_IP, IP_FREEBIND, &on, sizeof(on))) {
+		pr_info("inet socket %u: %s is not configured here yet: bound with IP_FREEBIND",
+			e->id, addr_str(e, &e->src_addr, e->src_port, buf, sizeof(buf)));
+		if (!bind(fd, (struct sockaddr *)&ss, len))
+			return setsockopt(fd, SOL_IP, IP_FREEBIND, &off, sizeof(off));
+	}
+	pr_perror("inet socket %u: bind to %s", e->id,
+		  addr_str(e, &e->src_addr, e->src_port, buf, sizeof(buf)));
+	return -1;
+}
+
+/*
+ * A raw IPv6 socket's IPV6_V6ONLY is fixed when it is made (its protocol
+ * is its port from the start, and setsockopt refuses a socket with one):
+ * net.ipv6.bindv6only decides. It is checked, not set.
+ */
+static int raw_v6only(int fd, const InetSkEntry *e)
+{
+	const uint32_t v6only = (uint32_t)SOL_IPV6 << 16 | IPV6_V6ONLY;
+	socklen_t len = sizeof(int);
+	size_t i;
+	int now;
+
+	if (e->type != SOCK_RAW || e->family != AF_INET6)
+		return 0;
+	for (i = 0; i < e->n_opts && e->opts[i]->opt != v6only; i++)
+		;
+	if (i == e->n_opts)
+		return 0;
+	if (getsockopt(fd, SOL_IPV6, IPV6_V6ONLY, &now, &len)) {
+		pr_perror("inet socket %u: IPV6_V6ONLY", e->id);
+		return -1;
+	}
+	if (now == e->opts[i]->val)
+		return 0;
+	pr_err("inet socket %u: a raw IPv6 socket is made with IPV6_V6ONLY %d here, the dump had "
+	       "%lld: net.ipv6.bindv6only differs (it cannot be set later)", e->id, now,
+	       (long long)e->opts[i]->val);
+	return -1;
+}
+
+/* An address as IPv6 (IPv4 as ::ffff:a.b.c.d), to match ends of different families. */
+static void addr6(const InetSkEntry *e, const ProtobufCBinaryData *a, uint8_t out[16])
+{
+	memset(out, 0, 16);
+	if (e->family == AF_INET6 && a->len == 16) {
+		memcpy(out, a->data, 16);
+		return;
+	}
+	out[10] = out[11] = 0xff;
+	if (a->len == 4)
+		memcpy(out + 12, a->data, 4);
+}
+
+/*
+ * The options set again: all but IPV6_V6ONLY where it is not the task's to
+ * set: on a TCP connection whose IPv6 address is not v4-mapped (bind() to it
+ * turns it on whatever it was; a connection's own bind by connect() leaves
+ * it: audit.md), and on a raw IPv6 socket (raw_v6only()).
+ */
+static SkOpt **opts_set(const InetSkEntry *e, size_t *n)
+{
+	const uint32_t v6only = (uint32_t)SOL_IPV6 << 16 | IPV6_V6ONLY;
+	SkOpt **v = calloc(e->n_opts + 1, sizeof(*v));
+	bool conn = e->type == SOCK_STREAM && tcp_conn_state(e->state);
+	uint8_t a[16];
+	size_t i;
+
+	if (!v) {
+		pr_err("out of memory");
+		return NULL;
+	}
+	addr6(e, &e->src_addr, a);
+	for (i = 0, *n = 0; i < e->n_opts; i++)
+		if (e->opts[i]->opt != v6only || e->family != AF_INET6 ||
+		    (e->type != SOCK_RAW && (!conn || (a[10] == 0xff && a[11] == 0xff && !a[0]))))
+			v[(*n)++] = e->opts[i];
+	return v;
+}
+
+/* Options, bind, then listen or connect, shutdown, late options. -1 logged. */
 static int setup(int fd, const InetSkEntry *e)
 {
 	struct sockaddr_storage ss;
 	char buf[INET6_ADDRSTRLEN + 16];
+	size_t n = 0;
+	SkOpt **opts = opts_set(e, &n);
+	int ret = -1;
 
-	if (sk_opts_restore(fd, e->opts, e->n_opts, false))
-		return -1;
-	if (e->has_src_port && e->src_port &&
-	    bind(fd, (struct sockaddr *)&ss, make_addr(e, &e->src_addr, e->src_port, &ss))) {
-		pr_perror("inet socket %u: bind to %s", e->id,
-			  addr_str(e, &e->src_addr, e->src_port, buf, sizeof(buf)));
-		return -1;
-	}
+	if (!opts || raw_v6only(fd, e) || sk_opts_restore(fd, opts, n, false) ||
+	    (e->has_src_port && e->src_port && bind_to(fd, e)))
+		goto out;
+
 	if (e->state == ISK_LISTEN && listen(fd, (int)e->backlog)) {
 		pr_perror("inet socket %u: listen(%u)", e->id, e->backlog);
-		return -1;
+		goto out;
 	}
 	if (e->state == ISK_CONNECTED &&
 	    connect(fd, (struct sockaddr *)&ss, make_addr(e, &e->dst_addr, e->dst_port, &ss))) {
 		pr_perror("inet socket %u: connect to %s", e->id,
 			  addr_str(e, &e->dst_addr, e->dst_port, buf, sizeof(buf)));
-		return -1;
+		goto out;
 	}
 	/* an unconnected socket answers ENOTCONN but is shut down all the same */
 	if (e->has_shutdown && e->shutdown && shutdown(fd, (int)e->shutdown - 1) &&
 	    errno != ENOTCONN) {
 		pr_perror("inet socket %u: shutdown(%u)", e->id, e->shutdown - 1);
-		return -1;
+		goto out;
 	}
-	if (sk_opts_restore(fd, e->opts, e->n_opts, true))
-		return -1;
-	return sk_set_flags(fd, e->flags);
+	if (!sk_opts_restore(fd, opts, n, true))
+		ret = sk_set_flags(fd, e->flags);
+out:
+	free(opts);
+	return ret;
 }
 
 /* ---- restore: TCP connections ------------------------------------------------------- */
@@ -666,19 +868,6 @@ struct conn_wait {
 
 static struct conn_wait waiting[64];
 static size_t nr_waiting;
-
-/* An address as IPv6 (IPv4 as ::ffff:a.b.c.d), to match ends of different families. */
-static void addr6(const InetSkEntry *e, const ProtobufCBinaryData *a, uint8_t out[16])
-{
-	memset(out, 0, 16);
-	if (e->family == AF_INET6 && a->len == 16) {
-		memcpy(out, a->data, 16);
-		return;
-	}
-	out[10] = out[11] = 0xff;
-	if (a->len == 4)
-		memcpy(out + 12, a->data, 4);
-}
 
 static bool ends_meet(const InetSkEntry *a, const InetSkEntry *b)
 {
@@ -722,30 +911,6 @@ static uint64_t inet_group(const struct fd_rst *r, const struct fd_obj *o)
 	return 1 + (uint64_t)(e->id < p->id ? e->id : p->id);
 }
 
-/*
- * The options set again on a connection: all but IPV6_V6ONLY on an IPv6
- * address that is not v4-mapped, which bind() to it turns on whatever it
- * was (a connection's own bind by connect() leaves it): audit.md.
- */
-static SkOpt **conn_opts(const InetSkEntry *e, size_t *n)
-{
-	const uint32_t v6only = (uint32_t)SOL_IPV6 << 16 | IPV6_V6ONLY;
-	SkOpt **v = calloc(e->n_opts + 1, sizeof(*v));
-	uint8_t a[16];
-	size_t i;
-
-	if (!v) {
-		pr_err("out of memory");
-		return NULL;
-	}
-	addr6(e, &e->src_addr, a);
-	for (i = 0, *n = 0; i < e->n_opts; i++)
-		if (e->opts[i]->opt != v6only || e->family != AF_INET6 ||
-		    (a[10] == 0xff && a[11] == 0xff && !a[0]))
-			v[(*n)++] = e->opts[i];
-	return v;
-}
-
 /* Socket, options, repair mode, bind, connect, queues: repair still on. -1 logged. */
 static int make_conn(const InetSkEntry *e)
 {
@@ -759,7 +924,7 @@ static int make_conn(const InetSkEntry *e)
 		pr_perror("inet socket %u: socket", e->id);
 		return -1;
 	}
-	opts = conn_opts(e, &n);
+	opts = opts_set(e, &n);
 	if (!opts || sk_opts_restore(fd, opts, n, false) ||
 	    tcp_stream_prepare(fd, e->id, e->stream))
 		goto err;

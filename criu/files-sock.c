@@ -20,12 +20,15 @@
 #include <string.h>
 #include <unistd.h>
 #include <netinet/in.h>
+#include <netinet/icmp6.h>
 #include <netinet/tcp.h>
 #include <netinet/udp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <linux/filter.h>
+#include <linux/icmp.h>
+#include <linux/netlink.h>
 #include <linux/net_tstamp.h>
 
 #define LOG_PREFIX "socket: "
@@ -92,7 +95,7 @@ struct opt_def {
 #define REFUSE(l, n, h, w)	{ OPT(l, n), HOW_##h, ACT_REFUSE, 0, #n, w }
 #define NONE(l, n, w)		{ OPT(l, n), HOW_INT, ACT_NONE, 0, #n, w }
 
-/* Every option getsockopt() reads on unix, TCP and UDP sockets (6.18). */
+/* Every option getsockopt() reads on unix, TCP, UDP, raw, ping and netlink sockets (6.18). */
 static const struct opt_def opt_defs[] = {
 	SET(SOL_SOCKET, SO_DEBUG, INT),
 	SET(SOL_SOCKET, SO_REUSEADDR, INT),
@@ -164,9 +167,9 @@ static const struct opt_def opt_defs[] = {
 
 	SET(SOL_IP, IP_TOS, INT),
 	SET(SOL_IP, IP_TTL, INT),
-	NONE(SOL_IP, IP_HDRINCL, "raw sockets only: reads 0"),
+	SET(SOL_IP, IP_HDRINCL, INT),		/* raw sockets */
 	REFUSE(SOL_IP, IP_OPTIONS, BYTES, "IP options"),
-	NONE(SOL_IP, IP_ROUTER_ALERT, "raw sockets only: reads 0"),
+	SET(SOL_IP, IP_ROUTER_ALERT, INT),
 	SET(SOL_IP, IP_RECVOPTS, INT),
 	SET(SOL_IP, IP_RETOPTS, INT),
 	SET(SOL_IP, IP_PKTINFO, INT),
@@ -181,7 +184,7 @@ static const struct opt_def opt_defs[] = {
 	SET(SOL_IP, IP_TRANSPARENT, INT),
 	SET(SOL_IP, IP_RECVORIGDSTADDR, INT),
 	SET(SOL_IP, IP_MINTTL, INT),
-	NONE(SOL_IP, IP_NODEFRAG, "raw sockets only: reads 0"),
+	SET(SOL_IP, IP_NODEFRAG, INT),
 	SET(SOL_IP, IP_CHECKSUM, INT),
 	SET(SOL_IP, IP_BIND_ADDRESS_NO_PORT, INT),
 	SET(SOL_IP, IP_RECVFRAGSIZE, INT),
@@ -206,7 +209,7 @@ static const struct opt_def opt_defs[] = {
 	SET(SOL_IPV6, IPV6_MULTICAST_IF, INT),
 	SET(SOL_IPV6, IPV6_MULTICAST_HOPS, INT),
 	SET(SOL_IPV6, IPV6_MULTICAST_LOOP, INT),
-	NONE(SOL_IPV6, IPV6_ROUTER_ALERT, "raw sockets only: reads 0"),
+	SET(SOL_IPV6, IPV6_ROUTER_ALERT, INT),
 	SET(SOL_IPV6, IPV6_MTU_DISCOVER, INT),
 	NONE(SOL_IPV6, IPV6_MTU, "reads the route's MTU; the value set cannot be read"),
 	SET(SOL_IPV6, IPV6_RECVERR, INT),
@@ -237,6 +240,24 @@ static const struct opt_def opt_defs[] = {
 	SET(SOL_IPV6, IPV6_UNICAST_IF, INT),
 	SET(SOL_IPV6, IPV6_RECVFRAGSIZE, INT),
 	SET(SOL_IPV6, IPV6_FREEBIND, INT),
+	SET(SOL_IPV6, IPV6_CHECKSUM, INT),	/* raw IPv6 sockets: -1 off, else the offset */
+	SET(SOL_IPV6, IPV6_HDRINCL, INT),
+
+	/* raw sockets: SOL_RAW answers IPv6's two again; the ICMP type filters */
+	SET(SOL_RAW, ICMP_FILTER, BYTES),	/* IPv4, IPPROTO_ICMP: struct icmp_filter */
+	NONE(SOL_RAW, IPV6_CHECKSUM, "the same as SOL_IPV6's"),
+	NONE(SOL_RAW, IPV6_HDRINCL, "the same as SOL_IPV6's"),
+	SET(SOL_ICMPV6, ICMP6_FILTER, BYTES),	/* IPv6, IPPROTO_ICMPV6: struct icmp6_filter */
+
+	/* netlink sockets; their groups are the socket's state (criu/files-netlink.c) */
+	SET(SOL_NETLINK, NETLINK_PKTINFO, INT),
+	SET(SOL_NETLINK, NETLINK_BROADCAST_ERROR, INT),
+	SET(SOL_NETLINK, NETLINK_NO_ENOBUFS, INT),
+	SET(SOL_NETLINK, NETLINK_LISTEN_ALL_NSID, INT),
+	NONE(SOL_NETLINK, NETLINK_LIST_MEMBERSHIPS, "the bound groups: kept by the netlink kind"),
+	SET(SOL_NETLINK, NETLINK_CAP_ACK, INT),
+	SET(SOL_NETLINK, NETLINK_EXT_ACK, INT),
+	SET(SOL_NETLINK, NETLINK_GET_STRICT_CHK, INT),
 
 	SET(SOL_TCP, TCP_NODELAY, INT),
 	SET(SOL_TCP, TCP_MAXSEG, INT),

@@ -1,7 +1,8 @@
 /*
- * sock_diag over plain netlink (NETLINK_SOCK_DIAG): every unix socket, or
- * every TCP/UDP socket of one family, in one dump request; the answers are
- * kept sorted by inode. See criu/include/sockets.h.
+ * sock_diag over plain netlink (NETLINK_SOCK_DIAG): every unix socket,
+ * every TCP/UDP socket of one family, or every netlink socket of one
+ * protocol, in one dump request; the answers are kept sorted by inode. See
+ * criu/include/sockets.h.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <linux/inet_diag.h>
+#include <linux/netlink_diag.h>
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
 #include <linux/unix_diag.h>
@@ -137,6 +139,66 @@ int sk_diag_parse_inet(const struct nlmsghdr *h, int proto, struct sk_inet_diag 
 		else if (a->rta_type == INET_DIAG_MD5SIG)
 			s->md5 = true;
 	}
+	return 0;
+}
+
+static int netlink_attr(const struct rtattr *a, struct sk_netlink_diag *s)
+{
+	size_t len = RTA_PAYLOAD(a), i;
+	const uint32_t *w = RTA_DATA(a);
+
+	switch (a->rta_type) {
+	case NETLINK_DIAG_GROUPS:	/* whole longs of bits */
+		if (len % sizeof(uint32_t))
+			return -1;
+		for (i = 0; i < len / sizeof(uint32_t); i++) {
+			if (i < SK_NL_GROUP_WORDS)
+				s->groups[i] = w[i];
+			else if (w[i])
+				s->more_groups = true;
+		}
+		break;
+	case NETLINK_DIAG_MEMINFO:
+		if (len < (SK_MEMINFO_RMEM_ALLOC + 1) * sizeof(uint32_t))
+			return -1;
+		s->has_mem = true;
+		s->rmem = w[SK_MEMINFO_RMEM_ALLOC];
+		break;
+	case NETLINK_DIAG_FLAGS:
+		if (len < sizeof(uint32_t))
+			return -1;
+		s->has_flags = true;
+		s->flags = w[0];
+		break;
+	}
+	return 0;
+}
+
+int sk_diag_parse_netlink(const struct nlmsghdr *h, struct sk_netlink_diag *s)
+{
+	const struct netlink_diag_msg *m = NLMSG_DATA(h);
+	const struct rtattr *a;
+	int len;
+
+	if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*m))) {
+		pr_err("netlink diag answer of %u bytes is too short", h->nlmsg_len);
+		return -1;
+	}
+	if (m->ndiag_family != AF_NETLINK)
+		return 1;
+	memset(s, 0, sizeof(*s));
+	s->ino = m->ndiag_ino;
+	s->proto = m->ndiag_protocol;
+	s->state = m->ndiag_state;
+	s->portid = m->ndiag_portid;
+	s->dst_portid = m->ndiag_dst_portid;
+	s->dst_group = m->ndiag_dst_group;
+	for (a = first_attr(h, sizeof(*m), &len); RTA_OK(a, len); a = RTA_NEXT(a, len))
+		if (netlink_attr(a, s)) {
+			pr_err("netlink diag: socket %u: attribute %u of %u bytes is malformed",
+			       m->ndiag_ino, a->rta_type, a->rta_len);
+			return -1;
+		}
 	return 0;
 }
 
@@ -334,6 +396,70 @@ static int one_inet(const struct nlmsghdr *h, void *arg)
 	return 0;
 }
 
+static int cmp_nl(const void *a, const void *b)
+{
+	const struct sk_netlink_diag *x = a, *y = b;
+
+	return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+static int one_netlink(const struct nlmsghdr *h, void *arg)
+{
+	struct sk_diag *t = arg;
+	int r;
+
+	if (grow((void **)&t->nl, t->nr_nl, &t->cap_nl, sizeof(*t->nl))) {
+		pr_err("more than %u netlink sockets, or out of memory", DIAG_MAX);
+		return -1;
+	}
+	r = sk_diag_parse_netlink(h, &t->nl[t->nr_nl]);
+	if (r < 0)
+		return -1;
+	if (!r)
+		t->nr_nl++;
+	return 0;
+}
+
+static int collect_netlink(struct sk_diag *t, int proto)
+{
+	struct {
+		struct nlmsghdr			h;
+		struct netlink_diag_req		r;
+	} req = {
+		.h = { .nlmsg_len = sizeof(req), .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+		       .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
+		.r = { .sdiag_family = AF_NETLINK, .sdiag_protocol = (uint8_t)proto,
+		       .ndiag_show = NDIAG_SHOW_GROUPS | NDIAG_SHOW_MEMINFO | NDIAG_SHOW_FLAGS },
+	};
+	struct collect c = { one_netlink, t };
+
+	if (diag_request(&req, sizeof(req), &c))
+		return -1;
+	if (t->nr_nl)
+		qsort(t->nl, t->nr_nl, sizeof(*t->nl), cmp_nl);
+	t->have_nl |= 1u << proto;
+	return 0;
+}
+
+const struct sk_netlink_diag *sk_diag_netlink(struct sk_diag *t, int proto, uint64_t ino,
+					      int *err)
+{
+	struct sk_netlink_diag key = { .ino = ino }, *s;
+
+	*err = 0;
+	if (proto < 0 || proto >= 32) {
+		pr_err("netlink protocol %d out of range", proto);
+		*err = -1;
+		return NULL;
+	}
+	if (!(t->have_nl & (1u << proto)) && collect_netlink(t, proto)) {
+		*err = -1;
+		return NULL;
+	}
+	s = t->nr_nl ? bsearch(&key, t->nl, t->nr_nl, sizeof(*t->nl), cmp_nl) : NULL;
+	return s && s->proto == proto ? s : NULL;	/* one table for every protocol dumped */
+}
+
 static int collect_unix(struct sk_diag *t)
 {
 	struct {
@@ -428,5 +554,6 @@ void sk_diag_free(struct sk_diag *t)
 	free(t->u);
 	free(t->in);
 	free(t->icons);
+	free(t->nl);
 	memset(t, 0, sizeof(*t));
 }

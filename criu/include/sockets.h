@@ -8,8 +8,8 @@
  * dump, filled on first use (one netlink dump per family and protocol),
  * looked up by inode:
  *   1. struct sk_diag t = { 0 };
- *   2. sk_diag_unix(&t, ino) / sk_diag_inet(&t, family, proto, ino)
- *      (NULL: the kernel does not list the socket)
+ *   2. sk_diag_unix(&t, ino) / sk_diag_inet(&t, family, proto, ino) /
+ *      sk_diag_netlink(&t, proto, ino) (NULL: the kernel does not list it)
  *   3. sk_diag_free(&t)
  * sk_diag_parse_unix() and sk_diag_parse_inet() decode one netlink answer;
  * they take untrusted bytes and are unit-tested on their own.
@@ -55,6 +55,19 @@ struct sk_inet_diag {
 	uint32_t	rqueue, wqueue;	/* listening: pending and backlog */
 };
 
+#define SK_NL_GROUP_WORDS	32	/* bound groups kept: 1024 */
+
+struct sk_netlink_diag {
+	uint64_t	ino;
+	uint8_t		proto, state;	/* state: 1 connected */
+	uint32_t	portid, dst_portid, dst_group;
+	uint32_t	groups[SK_NL_GROUP_WORDS];	/* bitmap: group N is bit N - 1 */
+	bool		more_groups;	/* a group above 1024 */
+	bool		has_mem, has_flags;
+	uint32_t	rmem;		/* bytes queued (SK_MEMINFO_RMEM_ALLOC) */
+	uint32_t	flags;		/* NDIAG_FLAG_* */
+};
+
 struct sk_diag {
 	struct sk_unix_diag	*u;
 	size_t			nr_u, cap_u;
@@ -64,20 +77,45 @@ struct sk_diag {
 	struct sk_inet_diag	*in;
 	size_t			nr_in, cap_in;
 	unsigned int		have_in;	/* bit per (family, proto) dumped */
+	struct sk_netlink_diag	*nl;
+	size_t			nr_nl, cap_nl;
+	uint32_t		have_nl;	/* bit per netlink protocol dumped */
 };
 
 /* One answer: 0 filled, 1 not a socket of that kind, -1 logged if malformed. */
 int sk_diag_parse_unix(const struct nlmsghdr *h, struct sk_unix_diag *u);
 int sk_diag_parse_inet(const struct nlmsghdr *h, int proto, struct sk_inet_diag *s);
+int sk_diag_parse_netlink(const struct nlmsghdr *h, struct sk_netlink_diag *s);
 
 /* NULL if the kernel does not list it (not logged); -1 through @err. */
 const struct sk_unix_diag *sk_diag_unix(struct sk_diag *t, uint64_t ino, int *err);
 const uint32_t *sk_diag_icons(const struct sk_diag *t, const struct sk_unix_diag *u);
 const struct sk_inet_diag *sk_diag_inet(struct sk_diag *t, int family, int proto,
 					uint64_t ino, int *err);
+/* A netlink socket of @proto (< 32); NULL: not listed (unbound, in no group). */
+const struct sk_netlink_diag *sk_diag_netlink(struct sk_diag *t, int proto, uint64_t ino,
+					      int *err);
 void sk_diag_free(struct sk_diag *t);
 /* Ask about the sockets of network namespace @nsfd from now on (-1: criu's own). */
 void sk_diag_netns(int nsfd);
+
+/*
+ * A raw or ping socket's line of /proc/PID/net/{raw,raw6,icmp,icmp6}
+ * (criu/sk-proc.c): addresses as their bytes, ports in host order (a raw
+ * socket's local port is its protocol, a ping socket's its ICMP id).
+ */
+struct sk_proc {
+	uint64_t	ino;
+	uint8_t		state;		/* 1 connected, 7 not */
+	uint16_t	sport, dport;
+	uint8_t		src[16], dst[16];
+	uint32_t	txq, rxq;	/* bytes: unsent (corked), received and not read */
+};
+
+/* One line: 0 filled, 1 a heading or blank, -1 malformed (not logged). */
+int sk_proc_parse(const char *line, bool v6, struct sk_proc *s);
+/* @ino among @type's (SOCK_RAW or the ping SOCK_DGRAM) of @pid's namespace: 0, 1 absent, -1 logged. */
+int sk_proc_find(int pid, int family, int type, uint64_t ino, struct sk_proc *s);
 
 /* criu/files-sock.c */
 struct fd_probe;

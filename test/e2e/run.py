@@ -377,6 +377,10 @@ CASES = [
     ("inet_listen", prog("inet_listen"), "once", EXT, []),
     ("sk_opts", prog("sk_opts"), "once", EXT, []),
     ("inet_udp", prog("inet_udp"), "once", [], []),
+    ("inet_raw", prog("inet_raw"), "once", [], []),
+    ("netlink", prog("netlink"), "once", EXT, []),
+    ("netlink_est", prog("netlink") + ["plain"], "once", [], []),
+    ("netlink_noext", prog("netlink"), ("refused", "no field in the format"), [], []),
     ("sk_filter", prog("sk_filter"), "once", [], []),
     ("sk_filter_lock", prog("sk_filter") + ["lock"], "once", EXT, []),
     ("sk_filter_lock_noext", prog("sk_filter") + ["lock"],
@@ -431,7 +435,14 @@ CASES = [
     ("sk_refuse_udp_queue", prog("sk_refuse") + ["udp"], ("refused", "datagrams queued"), [], []),
     ("sk_refuse_udp_queue_unbound", prog("sk_refuse") + ["udpdisc"],
      ("refused", "datagrams queued"), [], []),
-    ("sk_refuse_netlink", prog("sk_refuse") + ["netlink"], ("refused", "netlink socket"), [], []),
+    ("sk_refuse_netlink", prog("sk_refuse") + ["netlink"],
+     ("refused", "queued bytes (of its receive buffer)"), [], []),
+    ("sk_refuse_packet", prog("sk_refuse") + ["packet"], ("refused", "packet socket (family 17"),
+     [], []),
+    ("sk_refuse_raw_queue", prog("sk_refuse") + ["rawq"],
+     ("refused", "raw socket with packets received and not read"), [], []),
+    ("sk_refuse_raw_tcp", prog("sk_refuse") + ["rawtcp"],
+     ("refused", "raw socket of protocol 6 (TCP or UDP)"), [], []),
     ("sk_refuse_self", prog("sk_refuse") + ["self"], ("refused", "connected to itself"), [], []),
     ("sk_refuse_accepted_name", prog("sk_refuse") + ["acceptgone"],
      ("refused", "whose listener is not in the dump"), [], []),
@@ -1704,6 +1715,29 @@ def audit_session_main(name, env):
     return 1 if err else 0
 
 
+# Host settings a case needs while it runs (the host's network namespace):
+# each is set before the case and put back after it, whatever happened.
+PING_ROOT = ("/proc/sys/net/ipv4/ping_group_range", "0 0")
+SYSCTLS = {
+    "inet_raw": [PING_ROOT],
+}
+
+
+def with_sysctls(name, fn):
+    old = []
+    try:
+        for path, value in SYSCTLS.get(name, []):
+            with open(path) as f:
+                old.append((path, f.read()))
+            with open(path, "w") as f:
+                f.write(value)
+        return fn()
+    finally:
+        for path, value in reversed(old):
+            with open(path, "w") as f:
+                f.write(value)
+
+
 def run_case(name, cmd, flow, dopts, ropts, env):
     if isinstance(flow, tuple) and flow[0] == "audit":
         return in_audit_session(name, env)
@@ -2245,7 +2279,7 @@ def main():
     for name, cmd, flow, dopts, ropts in CASES:
         if wanted and name not in wanted:
             continue
-        err = run_case(name, cmd, flow, dopts, ropts, env)
+        err = with_sysctls(name, lambda: run_case(name, cmd, flow, dopts, ropts, env))
         left = strays()
         if left and not err:
             err = "left processes behind: %s" % "; ".join(left)

@@ -7,7 +7,10 @@
  *   udp       a UDP socket with a datagram queued
  *   udpdisc   a UDP socket with a datagram queued, disconnected from the port
  *             connect() bound it to (in no table sock_diag walks)
- *   netlink   a netlink socket (another family)
+ *   netlink   a netlink socket holding a message it has not read
+ *   packet    a packet socket (another family), protocol 0: it receives nothing
+ *   rawq      a raw socket (protocol 253) holding a packet it has not read
+ *   rawtcp    a raw socket of protocol TCP
  *   self      a unix datagram socket connected to itself
  *   oob       a unix stream socket with an out-of-band byte queued
  *   dgnamed   a datagram queued on a bound unix socket by a bound sender
@@ -274,16 +277,37 @@ static void setup(const char *mode)
 		if (bind(fds[0], (struct sockaddr *)&un, len) ||
 		    connect(fds[0], (struct sockaddr *)&un, len))
 			e2e_fail("setup: %s", strerror(errno));
-	} else {
-		fds[0] = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+	} else if (!strcmp(mode, "rawq")) {
+		fds[0] = socket(AF_INET, SOCK_RAW, 253);
+		fds[1] = socket(AF_INET, SOCK_RAW, 253);
+		if (bind(fds[0], (struct sockaddr *)&a, len) ||
+		    sendto(fds[1], "raw", 3, 0, (struct sockaddr *)&a, len) != 3)
+			e2e_fail("setup: %s", strerror(errno));
+	} else if (!strcmp(mode, "packet")) {
+		fds[0] = socket(AF_PACKET, SOCK_RAW, 0);
 		if (fds[0] < 0)
+			e2e_fail("setup: %s", strerror(errno));
+	} else if (!strcmp(mode, "rawtcp")) {
+		fds[0] = socket(AF_INET, SOCK_RAW, IPPROTO_TCP);
+		if (fds[0] < 0)
+			e2e_fail("setup: %s", strerror(errno));
+	} else {
+		struct sockaddr_nl nl = { .nl_family = AF_NETLINK };
+		socklen_t nlen = sizeof(nl);
+		struct nlmsghdr h = { sizeof(h), NLMSG_MIN_TYPE, 0, 1, 0 };
+
+		fds[0] = socket(AF_NETLINK, SOCK_RAW, NETLINK_USERSOCK);
+		fds[1] = socket(AF_NETLINK, SOCK_RAW, NETLINK_USERSOCK);
+		if (fds[0] < 0 || fds[1] < 0 || bind(fds[0], (struct sockaddr *)&nl, nlen) ||
+		    getsockname(fds[0], (struct sockaddr *)&nl, &nlen) ||
+		    sendto(fds[1], &h, sizeof(h), 0, (struct sockaddr *)&nl, nlen) != sizeof(h))
 			e2e_fail("netlink: %s", strerror(errno));
 	}
 }
 
 static void check(const char *mode)
 {
-	char buf[8];
+	char buf[64];
 	int fd;
 
 	if (!strcmp(mode, "dgpeergone")) {
@@ -381,11 +405,17 @@ static void check(const char *mode)
 		    len <= offsetof(struct sockaddr_un, sun_path) || write(fds[1], "x", 1) != 1 ||
 		    read(fds[0], buf, 1) != 1)
 			e2e_fail("the accepted socket lost its name or its peer: %s", strerror(errno));
+	} else if (!strcmp(mode, "rawq")) {
+		if (recv(fds[0], buf, sizeof(buf), MSG_DONTWAIT) != 20 + 3 || memcmp(buf + 20, "raw", 3))
+			e2e_fail("the raw socket lost its packet");
 	} else if (!strcmp(mode, "self")) {
 		if (send(fds[0], "me", 2, 0) != 2 || recv(fds[0], buf, sizeof(buf), 0) != 2)
 			e2e_fail("the self-connected socket no longer talks to itself");
+	} else if (!strcmp(mode, "netlink")) {
+		if (recv(fds[0], buf, sizeof(buf), MSG_DONTWAIT) != sizeof(struct nlmsghdr))
+			e2e_fail("the netlink socket lost its message");
 	} else if (fcntl(fds[0], F_GETFD) < 0) {
-		e2e_fail("the netlink socket is gone");
+		e2e_fail("the socket is gone");
 	}
 }
 

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -17,6 +18,8 @@
 #include <sys/un.h>
 #include <linux/filter.h>
 #include <linux/inet_diag.h>
+#include <linux/netlink_diag.h>
+#include <linux/sock_diag.h>
 #include <linux/rtnetlink.h>
 #include <linux/unix_diag.h>
 
@@ -27,6 +30,7 @@
 #include "log.h"
 #include "sockets.h"
 #include "sk-inet.pb-c.h"
+#include "sk-netlink.pb-c.h"
 #include "sk-unix.pb-c.h"
 
 /* ---- crafted netlink answers ----------------------------------------------------------- */
@@ -320,7 +324,47 @@ static const struct kind kinds[] = {
 	{ AF_INET6, SOCK_DGRAM, IPPROTO_UDP, "udp6" },
 	{ AF_INET, SOCK_DGRAM, IPPROTO_UDPLITE, "udplite4" },
 	{ AF_INET6, SOCK_DGRAM, IPPROTO_UDPLITE, "udplite6" },
+	{ AF_INET, SOCK_RAW, IPPROTO_ICMP, "raw4 icmp" },
+	{ AF_INET, SOCK_RAW, IPPROTO_RAW, "raw4 raw" },
+	{ AF_INET, SOCK_RAW, IPPROTO_UDP, "raw4 udp" },
+	{ AF_INET6, SOCK_RAW, IPPROTO_ICMPV6, "raw6 icmpv6" },
+	{ AF_INET6, SOCK_RAW, IPPROTO_RAW, "raw6 raw" },
+	{ AF_INET6, SOCK_RAW, IPPROTO_UDP, "raw6 udp" },
+	{ AF_INET, SOCK_DGRAM, IPPROTO_ICMP, "ping4" },
+	{ AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6, "ping6" },
+	{ AF_NETLINK, SOCK_RAW, NETLINK_ROUTE, "netlink route" },
+	{ AF_NETLINK, SOCK_DGRAM, NETLINK_GENERIC, "netlink generic" },
 };
+
+/*
+ * Ping sockets need the caller's group in net.ipv4.ping_group_range: the
+ * kind tests open it to root and put the old range back.
+ */
+static char ping_range[64];
+
+static int ping_open(void)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/ping_group_range", "r+");
+
+	if (!f)
+		return -1;
+	if (!fgets(ping_range, sizeof(ping_range), f) || fseek(f, 0, SEEK_SET) ||
+	    fputs("0 0\n", f) < 0) {
+		fclose(f);
+		return -1;
+	}
+	return fclose(f);
+}
+
+static int ping_close(void)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/ping_group_range", "w");
+
+	if (!f)
+		return -1;
+	fputs(ping_range, f);
+	return fclose(f);
+}
 
 /*
  * Every option getsockopt() reads on a fresh socket of each kind criu
@@ -329,10 +373,12 @@ static const struct kind kinds[] = {
  */
 static int test_opts_table_complete(void)
 {
-	static const int levels[] = { SOL_SOCKET, SOL_IP, SOL_IPV6, SOL_TCP, SOL_UDP };
+	static const int levels[] = { SOL_SOCKET, SOL_IP, SOL_IPV6, SOL_TCP, SOL_UDP, SOL_RAW,
+				      SOL_ICMPV6, SOL_NETLINK };
 	size_t k, l;
 	int name, missing = 0;
 
+	CHECK(!ping_open());
 	for (k = 0; k < ARRAY_SIZE(kinds); k++) {
 		int fd = socket(kinds[k].family, kinds[k].type, kinds[k].proto);
 
@@ -351,22 +397,26 @@ static int test_opts_table_complete(void)
 			}
 		close(fd);
 	}
+	CHECK(!ping_close());
 	CHECK(missing == 0);
 	return 0;
 }
 
 /*
  * A fresh socket of each kind has nothing to keep but what is always kept:
- * IPV6_V6ONLY, the unix SO_PASSCRED, SO_PASSSEC, SO_PASSPIDFD, SO_PASSRIGHTS.
+ * IPV6_V6ONLY, the unix SO_PASSCRED, SO_PASSSEC, SO_PASSPIDFD, SO_PASSRIGHTS
+ * (netlink: the first two).
  */
 static int test_opts_fresh(void)
 {
 	size_t k, i;
 
+	CHECK(!ping_open());
 	for (k = 0; k < ARRAY_SIZE(kinds); k++) {
 		const struct kind *d = &kinds[k];
 		int fd = socket(d->family, d->type, d->proto);
-		size_t nr, want = d->family == AF_INET6 ? 1 : d->family == AF_UNIX ? 4 : 0;
+		size_t nr, want = d->family == AF_INET6 ? 1 : d->family == AF_UNIX ? 4 :
+			     d->family == AF_NETLINK ? 2 : 0;	/* SO_PASSCRED, SO_PASSSEC */
 		SkOpt **o;
 
 		CHECK(fd >= 0);
@@ -380,6 +430,7 @@ static int test_opts_fresh(void)
 		free(o);
 		close(fd);
 	}
+	CHECK(!ping_close());
 	return 0;
 }
 
@@ -486,6 +537,22 @@ static int test_opts_many(void)
 static char scratch[] = "/tmp/criu-test-sockets.XXXXXX";
 
 /* Write @nr unix entries and read them back as a restore would: 0 or -1. */
+static int read_back_nl(NetlinkSkEntry *e)
+{
+	ProtobufCMessage *v[1] = { &e->base };
+	struct fd_rst r = { 0 };
+	int dirfd = open(scratch, O_RDONLY | O_DIRECTORY), ret;
+
+	unlinkat(dirfd, "unix-sks.img", 0);
+	unlinkat(dirfd, "inet-sks.img", 0);
+	unlinkat(dirfd, "netlink-sks.img", 0);
+	ret = fd_write_entries(dirfd, IMG_NETLINK_SKS, v, 1) ? -2 : fd_rst_read(&r, dirfd);
+	fd_rst_free(&r);
+	unlinkat(dirfd, "netlink-sks.img", 0);
+	close(dirfd);
+	return ret;
+}
+
 static int read_back(int kind, UnixSkEntry *u, InetSkEntry *in, size_t nr)
 {
 	ProtobufCMessage *v[4];
@@ -620,6 +687,133 @@ static int test_inet_img(void)
 	return 0;
 }
 
+/* netlink-sks.img entries: good, then each field out of range. */
+static int test_netlink_img(void)
+{
+	uint32_t groups[2] = { 0x14, 0x2 };
+	NetlinkSkEntry e;
+
+	netlink_sk_entry__init(&e);
+	e.id = 9;
+	e.protocol = NETLINK_USERSOCK;
+	e.type = SOCK_RAW;
+	e.has_portid = true;
+	e.portid = 4242;
+	e.n_groups = 2;
+	e.groups = groups;
+	e.has_dst_portid = e.has_dst_group = true;
+	e.dst_group = 5;
+	CHECK(read_back_nl(&e) == 0);
+	e.protocol = 32;
+	CHECK(read_back_nl(&e) == -1);
+	e.protocol = NETLINK_USERSOCK;
+	e.type = SOCK_STREAM;
+	CHECK(read_back_nl(&e) == -1);
+	e.type = SOCK_DGRAM;
+	e.dst_group = 33;
+	CHECK(read_back_nl(&e) == -1);
+	e.dst_group = 5;
+	e.has_portid = false;
+	CHECK(read_back_nl(&e) == -1);	/* connected, never bound */
+	e.has_portid = true;
+	groups[1] = 0;
+	CHECK(read_back_nl(&e) == -1);	/* a trailing empty word */
+	groups[1] = 2;
+	e.flags = O_APPEND;
+	CHECK(read_back_nl(&e) == -1);
+	return 0;
+}
+
+/* A crafted netlink diag answer; a live socket found by its inode with its groups. */
+static int test_diag_netlink(void)
+{
+	struct netlink_diag_msg nm = { .ndiag_family = AF_NETLINK, .ndiag_protocol = 2,
+				       .ndiag_state = 1, .ndiag_portid = 77, .ndiag_ino = 5 };
+	uint32_t g[40] = { 0x10 }, mem[SK_MEMINFO_VARS] = { 0 }, flags = NDIAG_FLAG_CB_RUNNING;
+	struct sockaddr_nl a = { .nl_family = AF_NETLINK, .nl_groups = 1u << 4 };
+	const struct sk_netlink_diag *d;
+	struct sk_netlink_diag s;
+	struct sk_diag t = { 0 };
+	struct msg m;
+	struct stat st;
+	int fd, err, grp = 40;
+
+	msg_init(&m, &nm, sizeof(nm));
+	msg_attr(&m, NETLINK_DIAG_GROUPS, g, 8);
+	msg_attr(&m, NETLINK_DIAG_FLAGS, &flags, 4);
+	mem[SK_MEMINFO_RMEM_ALLOC] = 99;
+	msg_attr(&m, NETLINK_DIAG_MEMINFO, mem, sizeof(mem));
+	CHECK(sk_diag_parse_netlink(&m.h, &s) == 0);
+	CHECK(s.ino == 5 && s.portid == 77 && s.state == 1 && s.groups[0] == 0x10 &&
+	      s.rmem == 99 && (s.flags & NDIAG_FLAG_CB_RUNNING) && !s.more_groups);
+	g[35] = 1;	/* group 1121: beyond what is kept */
+	msg_init(&m, &nm, sizeof(nm));
+	msg_attr(&m, NETLINK_DIAG_GROUPS, g, sizeof(g));
+	CHECK(sk_diag_parse_netlink(&m.h, &s) == 0 && s.more_groups);
+	msg_init(&m, &nm, sizeof(nm));
+	msg_attr(&m, NETLINK_DIAG_GROUPS, g, 6);	/* not whole words */
+	CHECK(sk_diag_parse_netlink(&m.h, &s) == -1);
+	nm.ndiag_family = AF_UNIX;
+	msg_init(&m, &nm, sizeof(nm));
+	CHECK(sk_diag_parse_netlink(&m.h, &s) == 1);
+
+	fd = socket(AF_NETLINK, SOCK_RAW, NETLINK_USERSOCK);
+	CHECK(fd >= 0 && !bind(fd, (struct sockaddr *)&a, sizeof(a)) && !fstat(fd, &st));
+	CHECK(!setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &grp, sizeof(grp)) || errno == EINVAL);
+	d = sk_diag_netlink(&t, NETLINK_USERSOCK, st.st_ino, &err);
+	CHECK(d && !err && d->portid && d->groups[0] == 1u << 4 && d->state != 1 && !d->rmem);
+	CHECK(!sk_diag_netlink(&t, NETLINK_ROUTE, st.st_ino, &err) && !err);
+	sk_diag_netlink(&t, 40, st.st_ino, &err);
+	CHECK(err == -1);
+	sk_diag_free(&t);
+	close(fd);
+	return 0;
+}
+
+/* Lines of /proc/PID/net/raw, icmp6 as this kernel prints them; the heading; broken ones. */
+static int test_proc_parse(void)
+{
+	static const uint8_t lo6[16] = { [15] = 1 };
+	struct sk_proc s;
+
+	CHECK(sk_proc_parse("  sl  local_address rem_address   st tx_queue rx_queue tr tm->when "
+			    "retrnsmt   uid  timeout inode ref pointer drops\n", false, &s) == 1);
+	CHECK(sk_proc_parse("  89: 0100007F:00FD 0100007F:0000 01 00000000:00000340 00:00000000 "
+			    "00000000     0        0 9326841 2 00000000264c4761 0\n", false, &s) == 0);
+	CHECK(s.ino == 9326841 && s.state == 1 && s.sport == 253 && s.dport == 0 && s.rxq == 0x340);
+	CHECK(s.src[0] == 127 && s.src[3] == 1 && s.dst[0] == 127 && !s.txq);
+	CHECK(sk_proc_parse("   91: 00000000000000000000000001000000:DE7B 00000000000000000000000001"
+			    "000000:0000 07 00000010:00000000 00:00000000 00000000     0        0 "
+			    "12 2 0000000087fbee5e 0\n", true, &s) == 0);
+	CHECK(s.ino == 12 && s.state == 7 && s.sport == 0xde7b && s.txq == 16);
+	CHECK(!memcmp(s.src, lo6, 16) && !memcmp(s.dst, lo6, 16));
+	/* a v4 line read as v6, a digit that is not hex, a short address */
+	CHECK(sk_proc_parse("  89: 0100007F:00FD 0100007F:0000 01 00000000:00000000 00:00000000 "
+			    "00000000     0        0 5 2 0 0\n", true, &s) == -1);
+	CHECK(sk_proc_parse("  89: 0100007G:00FD 0100007F:0000 01 00000000:00000000 00:00000000 "
+			    "00000000     0        0 5 2 0 0\n", false, &s) == -1);
+	CHECK(sk_proc_parse("  89: 100007F:00FD 0100007F:0000 01 00000000:00000000 00:00000000 "
+			    "00000000     0        0 5 2 0 0\n", false, &s) == -1);
+	CHECK(sk_proc_parse("\n", false, &s) == 1);
+	return 0;
+}
+
+/* A live raw socket connected without a port, found by its inode. */
+static int test_proc_live(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_RAW, 253);
+	struct sk_proc s;
+	struct stat st;
+
+	CHECK(fd >= 0 && !connect(fd, (struct sockaddr *)&a, sizeof(a)) && !fstat(fd, &st));
+	CHECK(sk_proc_find(getpid(), AF_INET, SOCK_RAW, st.st_ino, &s) == 0);
+	CHECK(s.state == 1 && s.sport == 253 && s.dst[0] == 127 && s.dst[3] == 1);
+	CHECK(sk_proc_find(getpid(), AF_INET6, SOCK_RAW, st.st_ino, &s) == 1);
+	close(fd);
+	return 0;
+}
+
 static int test_cleanup(void)
 {
 	char path[64];
@@ -646,6 +840,10 @@ static const struct unit_case cases[] = {
 	{ "socket options: more than 64 on one socket", test_opts_many },
 	{ "unix-sks.img: bad entries refused", test_unix_img },
 	{ "inet-sks.img: bad entries refused", test_inet_img },
+	{ "netlink-sks.img: bad entries refused", test_netlink_img },
+	{ "netlink diag: crafted answers, a live socket and its groups", test_diag_netlink },
+	{ "/proc/net raw and ping lines: parsed, broken ones refused", test_proc_parse },
+	{ "/proc/net raw of a live socket connected without a port", test_proc_live },
 	{ "scratch directory removed", test_cleanup },
 };
 
