@@ -1,6 +1,6 @@
 /*
  * pidfds: of a live child (PIDFD_NONBLOCK, watched by an epoll set made
- * before it), of itself, of a zombie child, two of one child that has
+ * before it), of itself (twice, dup'ed: one description), of a zombie child, two of one child that has
  * exited and been reaped (exit code 3; with "kill" SIGKILLed, which the
  * established format holds without --image-ext), and a pipe end taken from
  * the live child with pidfd_getfd (an ordinary fd). Before the dump each
@@ -200,7 +200,7 @@ static void finish(int zfd, pid_t zombie, int lfd, pid_t live, int ep)
 int main(int argc, char **argv)
 {
 	struct probe p_self, p_live, p_zombie, p_dead, p_dead2;
-	int self, lfd, zfd, dfd, dfd2, got, ep, st, killed;
+	int self, self2, lfd, zfd, dfd, dfd2, got, ep, st, killed;
 	struct epoll_event ev = { .events = EPOLLIN };
 	pid_t live, zombie, dead;
 	siginfo_t si;
@@ -217,11 +217,12 @@ int main(int argc, char **argv)
 	dead = spawn_exit(killed ? -1 : 3);
 	ep = epoll_create1(EPOLL_CLOEXEC);	/* below the pidfds: restored before them */
 	self = open_pidfd(getpid(), 0);
+	self2 = dup(self);	/* one open file description at two numbers */
 	lfd = open_pidfd(live, PIDFD_NONBLOCK);
 	zfd = open_pidfd(zombie, 0);
 	dfd = open_pidfd(dead, 0);
 	dfd2 = open_pidfd(dead, PIDFD_NONBLOCK);
-	if (ep < 0 || self < 0 || lfd < 0 || zfd < 0 || dfd < 0 || dfd2 < 0)
+	if (ep < 0 || self < 0 || self2 < 0 || lfd < 0 || zfd < 0 || dfd < 0 || dfd2 < 0)
 		e2e_fail("pidfd_open, epoll: %s", strerror(errno));
 	ev.data.fd = lfd;
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev))
@@ -247,6 +248,8 @@ int main(int argc, char **argv)
 	same("the zombie's", zfd, &p_zombie);
 	same("the reaped child's", dfd, &p_dead);
 	same("the reaped child's second", dfd2, &p_dead2);
+	if (fcntl(self, F_SETFL, O_NONBLOCK) || !(fcntl(self2, F_GETFL) & O_NONBLOCK))
+		e2e_fail("its own pidfd and its dup do not share their flags");
 	probe(dfd, &p_dead);
 	probe(dfd2, &p_dead2);
 	probe(lfd, &p_live);
