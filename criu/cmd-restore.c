@@ -479,7 +479,8 @@ static int stage_tree(int dirfd, const struct cr_options *o, struct rst_tree *tr
 	    rst_netns_read(dirfd, o) || rst_utsipc_read(dirfd, tr) || check_host(tr) ||
 	    rst_pty_check_sessions(&tr->ri[0].fdr, tr->ps, tr->nr, o->shell_job))
 		return -1;
-	if (rst_cgroup_prepare(o, tr) || rst_shmem_create(&tr->shm) || rst_ghosts_create(&tr->ri[0].fdr))
+	if (rst_cgroup_prepare(o, tr) || rst_shmem_create(&tr->shm) || rst_ghosts_create(&tr->ri[0].fdr) ||
+	    rst_pidfds_create(&tr->ri[0].fdr))
 		return -1;
 	ts->region = calloc(tr->nr, sizeof(*ts->region));
 	ts->pidfd = malloc(tr->nr * sizeof(*ts->pidfd));
@@ -620,6 +621,7 @@ int restore_run(struct cr_options *o, pid_t *root)
 	/* The root holds its own descriptors now: criu must not keep the objects alive. */
 	rst_shmem_free(&tr.shm);
 	rst_ghosts_close();
+	rst_pidfds_close();
 	if (collect_status(&tr, pfd[0], &ts) || pages_checked(&mbg) ||
 	    run_action(o, ACT_POST_RESTORE, pid) ||
 	    run_action(o, ACT_PRE_RESUME, pid) || release_tree(&tr, &gfd[1])) {
@@ -652,6 +654,7 @@ out:
 	if (ret < 0)
 		rst_cgroup_undo();	/* after the kill: the groups it made are empty */
 	rst_cgroup_release();
+	rst_pidfds_close();
 	rst_tree_free(&tr);
 	manifest_check_wait(mbg);	/* a failure before the wait: only joined */
 	rst_netns_release();

@@ -328,11 +328,6 @@ static int collect_one(struct dump_task *t, struct fd_probe *p, int infofd, FdEn
 	if (read_fdinfo_at(p, infofd, link, &p->fi))
 		return -1;
 	ops = fd_ops_match(p);
-	if (!ops && !strcmp(p->link, "anon_inode:[pidfd]")) {
-		pr_err("fd %d: pidfds are not supported yet (pidfd_open, CLONE_PIDFD, of any "
-		       "process, live or dead)", p->fd);
-		return -1;
-	}
 	if (!ops) {
 		fd_kind_name(p->link, &p->st, kind, sizeof(kind));
 		pr_err("unsupported fd type %s (fd %d): not supported yet", kind, p->fd);
@@ -833,8 +828,10 @@ int dump_check_shared_fds(const struct dump_tree *tr)
 	size_t i, k, j, n;
 	int ret = 0;
 
-	if (!first)
+	if (!first || dump_pidfds_check(tr)) {
+		free(first);
 		return -1;
+	}
 	for (i = 0; i < tr->nr && !ret; i++) {
 		const struct dump_task *t = tr->t[i];
 		uint32_t *ids;
@@ -863,6 +860,12 @@ int dump_check_shared_fds(const struct dump_tree *tr)
 					pr_err("an epoll set of %d (fd %u) is also %d's: epoll sets "
 					       "shared by processes are not supported yet", t->pid,
 					       t->fds[j].fd, first[ids[k]]);
+					ret = -1;
+				} else if (t->fds[j].kind == FD_KIND__FD_PIDFD &&
+					   dump_pidfd_live(tr, ids[k])) {
+					pr_err("a pidfd of %d (fd %u) is also %d's: pidfds of live "
+					       "processes shared by processes are not supported yet",
+					       t->pid, t->fds[j].fd, first[ids[k]]);
 					ret = -1;
 				}
 			}

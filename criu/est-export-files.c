@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,11 +28,13 @@
 #include "files.pb-c.h"
 #include "mm.pb-c.h"
 #include "eventfd.pb-c.h"
+#include "pidfd.pb-c.h"
 #include "pipe.pb-c.h"
 #include "timerfd.pb-c.h"
 #include "est/eventfd.pb-c.h"
 #include "est/fdinfo.pb-c.h"
 #include "est/fown.pb-c.h"
+#include "est/pidfd.pb-c.h"
 #include "est/pipe.pb-c.h"
 #include "est/pipe-data.pb-c.h"
 #include "est/regfile.pb-c.h"
@@ -264,7 +267,38 @@ static int conv_timerfd(struct exp *ex, struct exp_img *w, const ProtobufCMessag
 	return 0;
 }
 
+/*
+ * A pidfd: the format's nspid is ours (the tree's namespace), its flags
+ * PIDFD_NONBLOCK alone. A reaped process comes back from a stand-in killed
+ * by SIGKILL: another wait status is kept only with --image-ext.
+ */
+static int conv_pidfd(struct exp *ex, struct exp_img *w, const ProtobufCMessage *m)
+{
+	const PidfdEntry *e = (const PidfdEntry *)m;
+	Est__FileEntry f = EST__FILE_ENTRY__INIT;
+	Est__PidfdEntry o = EST__PIDFD_ENTRY__INIT;
+
+	if (e->ino > UINT32_MAX &&
+	    exp_cannot("pidfds.img", "pidfd %u: pidfs inode %llu above 32 bits", e->id,
+		       (unsigned long long)e->ino))
+		return -1;
+	if (e->has_exit_status && e->exit_status != SIGKILL &&
+	    exp_cannot("pidfds.img", "pidfd %u: its reaped process ended with wait status %#x, "
+		       "an established restore gives SIGKILL's", e->id, e->exit_status))
+		return -1;
+	o.id = e->id;
+	o.ino = (uint32_t)e->ino;
+	o.flags = e->flags;
+	o.nspid = e->pid;
+	f.type = EST__FD_TYPES__PIDFD;
+	f.id = e->id;
+	f.pidfd = &o;
+	exp_file_add(ex, w, &f);
+	return 0;
+}
+
 const struct est_fd_exp est_fd_eventfd_exp = { conv_eventfd };
+const struct est_fd_exp est_fd_pidfd_exp = { conv_pidfd };
 const struct est_fd_exp est_fd_timerfd_exp = { conv_timerfd };
 
 int exp_read_optional(struct exp *ex, enum img_kind kind, const char *name,

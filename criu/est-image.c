@@ -352,6 +352,7 @@ bool est_file_fown(Est__FileEntry *f, Est__FownEntry ***fown, uint32_t **flags)
 	M(PIPE, pipe);
 	M(TTY, tty);
 	M(MEMFD, memfd);
+	M(PIDFD, pidfd);
 	default:
 		return false;
 	}

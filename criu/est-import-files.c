@@ -7,6 +7,7 @@
  * any other is refused.
  */
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,10 +18,12 @@
 #define LOG_PREFIX "est-import: "
 #include "build-id.h"
 #include "est-import-int.h"
+#include "files.h"
 #include "log.h"
 
 #include "eventfd.pb-c.h"
 #include "files.pb-c.h"
+#include "pidfd.pb-c.h"
 #include "pipe.pb-c.h"
 #include "sk-opts.pb-c.h"
 #include "sk-unix.pb-c.h"
@@ -65,7 +68,8 @@ static const void *member(const Est__FileEntry *f)
 	uint32_t id = 0;
 	const Est__FownEntry *fown = NULL;
 	int set = !!f->reg + !!f->isk + !!f->efd + !!f->epfd + !!f->sgfd + !!f->tfd + !!f->ify +
-		  !!f->ffy + !!f->usk + !!f->fifo + !!f->pipe + !!f->tty + !!f->memfd + !!f->nlsk;
+		  !!f->ffy + !!f->usk + !!f->fifo + !!f->pipe + !!f->tty + !!f->memfd + !!f->nlsk +
+		  !!f->pidfd;
 
 	switch (f->type) {
 	case EST__FD_TYPES__REG:
@@ -379,7 +383,43 @@ static ProtobufCMessage *conv_timerfd(struct imp *im, const Est__FileEntry *f)
 	return &o->base;
 }
 
+static const void *pidfd_member(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown)
+{
+	if (!f->pidfd)
+		return NULL;
+	*id = f->pidfd->id;
+	*fown = f->pidfd->fown;
+	return f->pidfd;
+}
+
+/* A reaped process (nspid -1) ends as the established restore's stand-in: SIGKILL. */
+static ProtobufCMessage *conv_pidfd(struct imp *im, const Est__FileEntry *f)
+{
+	const Est__PidfdEntry *e = f->pidfd;
+	PidfdEntry *o;
+
+	(void)im;
+	if ((e->flags & ~(uint32_t)(O_ACCMODE | O_NONBLOCK | O_CLOEXEC | KERNEL_O_LARGEFILE)) ||
+	    !e->nspid || e->nspid < -1) {
+		pr_err("not supported yet: files.img: pidfd %u: flags %#x, nspid %d", e->id,
+		       e->flags, e->nspid);
+		return NULL;
+	}
+	o = imp_zalloc(sizeof(*o));
+	if (!o)
+		return NULL;
+	pidfd_entry__init(o);
+	o->id = e->id;
+	o->flags = e->flags & O_NONBLOCK;
+	o->pid = e->nspid;
+	o->ino = e->ino;
+	o->has_exit_status = e->nspid == -1;
+	o->exit_status = o->has_exit_status ? SIGKILL : 0;
+	return &o->base;
+}
+
 const struct est_fd_imp est_fd_eventfd_imp = { efd_member, conv_eventfd };
+const struct est_fd_imp est_fd_pidfd_imp = { pidfd_member, conv_pidfd };
 const struct est_fd_imp est_fd_timerfd_imp = { tfd_member, conv_timerfd };
 
 /* ---- unix sockets -------------------------------------------------------------- */

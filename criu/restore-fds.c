@@ -223,12 +223,13 @@ static int run_post(struct install *in)
 	const struct rst_image *ri = in->ri;
 	size_t k;
 
-	for (k = 0; k < ri->nr_fds; k++) {
-		const FdEntry *fe = ri->fds[k];
+	for (k = 0; k < 2 * ri->nr_fds; k++) {
+		const FdEntry *fe = ri->fds[k % ri->nr_fds];
 		const struct fd_ops *ops = fd_ops(fe->kind);
 		char why[256] = "";
 
-		if (!ops->post)
+		/* first the kinds that replace their descriptor, then the others */
+		if (!ops->post || ops->post_first != (k < ri->nr_fds))
 			continue;
 		if (ops->post(&ri->fdr, fe, fd_rst_find(&ri->fdr, fe->id), why, sizeof(why)))
 			return fail(in, "fd %u (%s): %s", fe->fd, ops->name, why);

@@ -6,7 +6,8 @@ For each image of DIR except raw page data (pages-N.img), the raw netlink
 streams (ifaddr-, route-, route6-, rule-N.img), tmpfs archives
 (tmpfs-dev-N.tar.gz.img), our extension
 images (xt-*) and non-images (logs, pid files, the manifest), without the fields crit
-3.17 does not know (UNKNOWN_TO_CRIT):
+3.17 does not know (UNKNOWN_TO_CRIT) and the entries of kinds it does not know
+(UNKNOWN_ENTRIES):
   - crit's decoder (pycriu, what `crit decode` runs) reads it;
   - crit's encoder gives back the same bytes from the decoded JSON;
   - `criu show FILE` prints exactly what `crit decode -i FILE` prints.
@@ -49,10 +50,53 @@ UNKNOWN_TO_CRIT = {
 }
 
 
-def unknown_paths(name):
-    for k, paths in UNKNOWN_TO_CRIT.items():
+# Entries of kinds crit 3.17 does not know (an fd type it lacks in a
+# required enum field): per image, the field number and the values whose
+# entries are checked without.
+UNKNOWN_ENTRIES = {
+    "files.img": (1, {20}),                                      # file_entry.type PIDFD
+    "fdinfo-": (3, {20}),                                        # fdinfo_entry.type PIDFD
+}
+
+
+def by_name(table, name):
+    for k, v in table.items():
         if name == k or (k.endswith("-") and name.startswith(k)):
-            return paths
+            return v
+    return None
+
+
+def unknown_paths(name):
+    return by_name(UNKNOWN_TO_CRIT, name)
+
+
+def fields(b):
+    """(number, wire type, start, value start, end, varint value) of each
+    top-level field of message bytes @b."""
+    i = 0
+    while i < len(b):
+        start = i
+        tag, i = varint(b, i)
+        num, wt, j, v = tag >> 3, tag & 7, i, None
+        if wt == 0:
+            v, i = varint(b, i)
+        elif wt == 1:
+            i += 8
+        elif wt == 5:
+            i += 4
+        elif wt == 2:
+            n, j = varint(b, i)
+            i = j + n
+        else:
+            raise ValueError("wire type %d" % wt)
+        yield num, wt, start, j, i, v
+
+
+def field_value(b, want):
+    """The varint field @want at the top of message bytes @b, or None."""
+    for num, wt, _, _, _, v in fields(b):
+        if num == want and wt == 0:
+            return v
     return None
 
 
@@ -78,36 +122,22 @@ def put_varint(v):
 
 def strip_fields(b, paths):
     """Protobuf message bytes @b without the fields @paths name."""
-    out, i = bytearray(), 0
-    while i < len(b):
-        start = i
-        tag, i = varint(b, i)
-        num, wt = tag >> 3, tag & 7
-        if wt == 0:
-            _, i = varint(b, i)
-        elif wt == 1:
-            i += 8
-        elif wt == 5:
-            i += 4
-        elif wt == 2:
-            n, j = varint(b, i)
-            i = j + n
-            sub = [p[1:] for p in paths if p[0] == num and len(p) > 1]
-            if sub:
-                inner = strip_fields(b[j:i], sub)
-                out += put_varint(tag) + put_varint(len(inner)) + inner
-                continue
-        else:
-            raise ValueError("wire type %d" % wt)
-        if (num,) not in paths:
+    out = bytearray()
+    for num, wt, start, j, i, _ in fields(b):
+        sub = [p[1:] for p in paths if p[0] == num and len(p) > 1]
+        if wt == 2 and sub:
+            inner = strip_fields(b[j:i], sub)
+            out += b[start:j - len(put_varint(i - j))] + put_varint(len(inner)) + inner
+        elif (num,) not in paths:
             out += b[start:i]
     return bytes(out)
 
 
 def strip_unknown(name, raw):
     """@raw without the fields crit does not know; None if it has none of them."""
-    paths = unknown_paths(name)
-    if not paths:
+    paths = unknown_paths(name) or []
+    drop = by_name(UNKNOWN_ENTRIES, name)
+    if not paths and not drop:
         return None
     m = pycriu.images.magic.by_name
     i = 8 if int.from_bytes(raw[:4], "little") in (m["IMG_COMMON"], m["IMG_SERVICE"]) else 4
@@ -115,8 +145,10 @@ def strip_unknown(name, raw):
     while i < len(raw):
         n = int.from_bytes(raw[i:i + 4], "little")
         e = strip_fields(raw[i + 4:i + 4 + n], paths)
-        out += len(e).to_bytes(4, "little") + e
         i += 4 + n
+        if drop and field_value(e, drop[0]) in drop[1]:
+            continue
+        out += len(e).to_bytes(4, "little") + e
     return bytes(out) if out != raw else None
 
 

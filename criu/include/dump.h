@@ -209,6 +209,12 @@ pid_t dump_vpid(const struct dump_tree *tr, pid_t pid);
 /* @tid, a thread of @t (criu's view), in the tree's namespace; 0: not one of its threads. */
 pid_t dump_vtid(const struct dump_task *t, pid_t tid);
 
+/* files-pidfd.c */
+/* Every pidfd's process in the tree's namespace; refuse one outside the tree. */
+int dump_pidfds_check(const struct dump_tree *tr);
+/* Object @id is a pidfd of a live process (opened by each holder at restore). */
+bool dump_pidfd_live(const struct dump_tree *tr, uint32_t id);
+
 /* dump-tree.c */
 /* Seize @root and every descendant until a scan of all of them finds none new. */
 int dump_tree_collect(struct dump_tree *tr, pid_t root);

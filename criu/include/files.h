@@ -126,6 +126,8 @@ struct fd_ops {
 	int	(*open)(struct fd_rst *r, const struct fd_obj *o, const struct cr_options *opt);
 	int	(*post)(const struct fd_rst *r, const FdEntry *fe, const struct fd_obj *o,
 			char *why, size_t len);
+	/* post() replaces the descriptor: it runs before every other kind's (pidfds) */
+	bool	post_first;
 	/*
 	 * May be NULL. Objects of this kind with the same nonzero group are
 	 * made together by one open() state (the two ends of one pipe, every
@@ -198,5 +200,9 @@ int fd_rst_read(struct fd_rst *r, int dirfd);
 /* Restore: is @fe acceptable (kind, object, check())? -1 logged if not. */
 int fd_rst_check(const struct fd_rst *r, const FdEntry *fe, const char *img);
 void fd_rst_free(struct fd_rst *r);
+
+/* criu/files-pidfd.c: the pidfds of reaped processes, made before the first fork */
+int rst_pidfds_create(const struct fd_rst *r);
+void rst_pidfds_close(void);
 
 #endif /* CRIU_FILES_H */

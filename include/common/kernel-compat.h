@@ -104,6 +104,18 @@ struct pm_scan_arg {
 #ifndef __NR_pidfd_getfd
 # define __NR_pidfd_getfd	438		/* 5.6 */
 #endif
+#ifndef PIDFD_THREAD
+# define PIDFD_THREAD		O_EXCL		/* 6.9: a pidfd of one thread */
+#endif
+/* PIDFD_GET_INFO (6.13) with the exit status of a reaped process (6.15) */
+struct compat_pidfd_info {
+	__u64	mask;
+	__u64	cgroupid;
+	__u32	pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+	__s32	exit_code;
+};
+#define COMPAT_PIDFD_GET_INFO	_IOWR(0xFF, 11, struct compat_pidfd_info)
+#define COMPAT_PIDFD_INFO_EXIT	(1ULL << 3)
 
 /* ---- ptrace ----------------------------------------------------- */
 

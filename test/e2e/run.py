@@ -264,7 +264,14 @@ CASES = [
     ("stopped", prog("stopped"), "nosnap", [], []),
     ("stopped_twice", prog("stopped"), "twice", [], []),
     ("stopped_root", prog("stopped") + ["root"], "stopped_root", [], []),
-    ("pidfd_refused", prog("pidfd"), ("refused", "pidfds are not supported yet"), [], []),
+    # a reaped child's exit code: the established format holds SIGKILL's alone
+    ("pidfd", prog("pidfd"), "once", EXT, []),
+    ("pidfd_kill", prog("pidfd") + ["kill"], "once", [], []),
+    ("pidfd_twice", prog("pidfd") + ["kill"], "twice", [], []),
+    ("pidfd_exit_no_ext_refused", prog("pidfd"),
+     ("refused", "an established restore gives SIGKILL's"), [], []),
+    ("pidfd_outside_refused", prog("pidfd") + ["outside"],
+     ("refused", "which is not in the dumped tree: not supported yet"), [], []),
     ("seccomp", prog("seccomp"), "once", [], []),
     ("seccomp_twice", prog("seccomp"), "twice", [], []),
     ("seccomp_drop", prog("seccomp") + ["--drop"], "once", [], []),
@@ -1238,8 +1245,10 @@ def read_proc(path, binary=False):
 
 def recreated_name(name):
     """A file the restore makes anew (a new inode number); a process's /proc
-    entries are made for the restored process, with new inode numbers."""
+    entries are made for the restored process, with new inode numbers; so
+    are the processes a pidfd names."""
     return (name.endswith(" (deleted)") or name.startswith("/memfd:")
+            or name == "anon_inode:[pidfd]"     # pidfs: one inode per struct pid
             or name.startswith("/SYSV") or name.startswith("/dev/zero")
             or re.match(r"/proc/\d+(/|$)", name) is not None)
 

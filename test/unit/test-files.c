@@ -4,11 +4,14 @@
  * entries checked by fd_rst_check(), and objects created by the kinds'
  * open() and looked at from this process.
  */
+#include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <asm/termbits.h>
 
@@ -18,6 +21,7 @@
 #include "est-import-int.h"
 #include "files.h"
 #include "files-reg.h"
+#include "kernel-compat.h"
 #include "image.h"
 #include "log.h"
 #include "options.h"
@@ -25,6 +29,7 @@
 #include "eventfd.pb-c.h"
 #include "fanotify.pb-c.h"
 #include "inotify.pb-c.h"
+#include "pidfd.pb-c.h"
 #include "pipe.pb-c.h"
 #include "timerfd.pb-c.h"
 #include "pty.pb-c.h"
@@ -210,6 +215,90 @@ static int test_bad_entries(void)
 	fan.id = 6;
 	fan.init_flags = 0x4;	/* FAN_CLASS_CONTENT */
 	CHECK(refused(IMG_FANOTIFYS, &fan.base));		/* permission class */
+	return 0;
+}
+
+/* ---- pidfds --------------------------------------------------------------- */
+
+static PidfdEntry pidfd_e(uint32_t id, int32_t pid, uint32_t flags)
+{
+	PidfdEntry e = PIDFD_ENTRY__INIT;
+
+	e.id = id;
+	e.pid = pid;
+	e.flags = flags;
+	e.ino = 77;
+	return e;
+}
+
+static int test_pidfd_bad_entries(void)
+{
+	PidfdEntry e = pidfd_e(1, 5, O_APPEND);
+
+	CHECK(refused(IMG_PIDFDS, &e.base));			/* flags pidfd_open never takes */
+	e = pidfd_e(1, 0, 0);
+	CHECK(refused(IMG_PIDFDS, &e.base));			/* no process */
+	e.pid = -2;
+	CHECK(refused(IMG_PIDFDS, &e.base));
+	e.pid = 5;
+	e.has_exit_status = true;
+	CHECK(refused(IMG_PIDFDS, &e.base));			/* a live process's exit status */
+	e.pid = -1;
+	e.exit_status = 0x80 | SIGSEGV;
+	CHECK(refused(IMG_PIDFDS, &e.base));			/* a core dump */
+	e.exit_status = 0x137f;
+	CHECK(refused(IMG_PIDFDS, &e.base));			/* stopped: not an end */
+	e.exit_status = 0x10300;
+	CHECK(refused(IMG_PIDFDS, &e.base));
+	return 0;
+}
+
+/* The pidfd of object @id after rst_pidfds_create(), its ino and PIDFD_INFO_EXIT status. */
+static int dead_pidfd(struct fd_rst *r, uint32_t id, struct stat *st, int *code)
+{
+	struct compat_pidfd_info info = { .mask = COMPAT_PIDFD_INFO_EXIT };
+	struct cr_options o = { 0 };
+	int fd = fd_ops(FD_KIND__FD_PIDFD)->open(r, fd_rst_find(r, id), &o);
+
+	if (fd < 0 || fstat(fd, st) || syscall(SYS_pidfd_send_signal, fd, 0, NULL, 0) == 0 ||
+	    errno != ESRCH) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	*code = ioctl(fd, COMPAT_PIDFD_GET_INFO, &info) || !(info.mask & COMPAT_PIDFD_INFO_EXIT) ?
+		-1 : info.exit_code;
+	return fd;
+}
+
+static int test_pidfd_reaped(void)
+{
+	PidfdEntry a = pidfd_e(1, -1, 0), b = pidfd_e(2, -1, O_NONBLOCK);
+	struct stat sa, sb;
+	int fa, fb = -1, ca, cb, ok;
+	struct cr_img *img;
+	struct fd_rst r;
+
+	a.has_exit_status = b.has_exit_status = true;
+	a.exit_status = b.exit_status = 3 << 8;
+	CHECK(fresh_dir() == 0);
+	img = img_create(tfd, IMG_PIDFDS, 0);
+	CHECK(img && !img_write_entry(img, &a.base) && !img_write_entry(img, &b.base));
+	CHECK(img_commit(img) == 0);
+	CHECK(read_ok(&r) == 0);
+	CHECK(rst_pidfds_create(&r) == 0);
+	fa = dead_pidfd(&r, 1, &sa, &ca);
+	if (fa >= 0)
+		fb = dead_pidfd(&r, 2, &sb, &cb);
+	ok = fa >= 0 && fb >= 0 && sa.st_ino == sb.st_ino && (ca == -1 || (ca == 0x300 && cb == 0x300)) &&
+	     !(fcntl(fa, F_GETFL) & O_NONBLOCK) && (fcntl(fb, F_GETFL) & O_NONBLOCK);
+	if (fa >= 0)
+		close(fa);
+	if (fb >= 0)
+		close(fb);
+	rst_pidfds_close();
+	fd_rst_free(&r);
+	CHECK(ok);
 	return 0;
 }
 
@@ -569,6 +658,9 @@ static const struct unit_case cases[] = {
 	{ "one id used by two kinds is refused", test_duplicate_id_across_kinds },
 	{ "a pipe comes back with its size, data and per-end flags", test_pipe_open_with_data },
 	{ "bad eventfd, epoll, timerfd, pipe, inotify and fanotify entries are refused", test_bad_entries },
+	{ "bad pidfd entries are refused", test_pidfd_bad_entries },
+	{ "the pidfds of one reaped process share a stand-in ending with its status",
+	  test_pidfd_reaped },
 	{ "a pty pair comes back under its index, with its modes and unread output, slave first",
 	  test_pty_open },
 	{ "a pty whose index is in use is refused", test_pty_index_taken },
