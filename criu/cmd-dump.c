@@ -26,6 +26,7 @@
 #include "commands.h"
 #include "dump.h"
 #include "netns.h"
+#include "page-server.h"
 #include "dump-out.h"
 #include "dump-net.h"
 #include "est-export.h"
@@ -507,7 +508,8 @@ int cmd_dump(struct cr_options *o)
 	if (check_args(o))
 		return -1;
 	/* our images go to a scratch dir; the images dir gets their conversion */
-	if (dump_out_begin(&out, o->images_dir, o->work_dir)) {
+	if (dump_out_begin(&out, o->images_dir, o->work_dir) ||
+	    ((o->page_server || o->ps_socket >= 0) && (out.ps_fd = ps_client_open(o)) < 0)) {
 		dump_out_end(&out);
 		return -1;
 	}

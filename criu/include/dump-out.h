@@ -16,6 +16,7 @@ struct dump_out {
 	int workfd;		/* the work dir, for stats-dump */
 	struct dump_dir ours;	/* our own images, written by the dump */
 	struct dump_dir est;	/* their conversion, moved into the images dir */
+	int ps_fd;		/* --page-server: the page files go there, -1 */
 };
 
 /* Opens the dirs and makes the scratch dir for our images (o->ours.fd). */
