@@ -8,6 +8,8 @@ Each flow gets the harness module (`e2e`) and runs one case's program `p`:
                  program checks its memory;
   dies_flow:     a page server that dies (SIGKILL) after 1 MiB: the dump
                  fails and the tree runs on, unchanged;
+  killed_flow:   criu page-server killed (CRIU_FAULT=die-log-3) once it has
+                 the page file whole, before its ACK: the same;
   unreachable_flow: nothing listens on the port: the dump fails before it
                  seizes the tree.
 """
@@ -105,6 +107,27 @@ def dies_flow(e2e, p, tmp, dopts, ropts, env):
             server.kill()
         server.wait()
         server.stdout.close()
+    return status
+
+
+def killed_flow(e2e, p, tmp, dopts, ropts, env):
+    srv = os.path.join(tmp, "srv")
+    server = start_server(e2e, srv, dict(env, CRIU_FAULT="die-log-3"))
+    try:
+        port = read_port(e2e, server)
+        status = e2e.refused(p.pid, p, tmp, ["--page-server", "--address", "127.0.0.1",
+                                             "--port", port] + dopts, env,
+                             "the page server refused the pages (see its log) or died")
+        if server.wait(timeout=20) != -signal.SIGKILL:
+            raise e2e.CaseFailed("the page server ended with %s, not by its fault" %
+                                 server.returncode)
+    finally:
+        if server.poll() is None:
+            server.kill()
+        server.wait()
+        server.stdout.close()
+    if page_files(os.path.join(tmp, "imgs")):
+        raise e2e.CaseFailed("page files in the dump's own -D")
     return status
 
 

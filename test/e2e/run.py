@@ -63,6 +63,7 @@ CASES = [
     # pages over the network (e2e_page_server.py)
     ("page_server", prog("bigheap"), ("flow", e2e_page_server.restore_flow), [], []),
     ("page_server_dies", prog("bigheap"), ("flow", e2e_page_server.dies_flow), [], []),
+    ("page_server_killed", prog("bigheap"), ("flow", e2e_page_server.killed_flow), [], []),
     ("page_server_unreachable", prog("bigheap"), ("flow", e2e_page_server.unreachable_flow), [], []),
     ("sleeper", prog("sleeper"), ("blocked", SYS_CLOCK_NANOSLEEP), [], []),
     ("futex", prog("futex"), ("blocked", SYS_FUTEX), [], []),
