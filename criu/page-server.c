@@ -172,8 +172,6 @@ int ps_client_open(const struct cr_options *o)
 	}
 	if (sk < 0 && (sk = ps_connect(o->address, o->port)) < 0)
 		return -1;
-	/* a server that dies must fail the send, not kill criu */
-	signal(SIGPIPE, SIG_IGN);
 	if (send(sk, &h, sizeof(h), MSG_NOSIGNAL) != sizeof(h)) {
 		pr_perror("can't greet the page server");
 		close(sk);
@@ -275,34 +273,74 @@ static bool is_page_file(const char *n)
 	return !strncmp(n, "pages-", 6);
 }
 
+/*
+ * A server that dies must fail the send, not kill criu: sendfile() has no
+ * MSG_NOSIGNAL, so SIGPIPE is blocked while sending and a pending one
+ * dropped after (not ignored: the disposition would reach action scripts).
+ */
+static void sigpipe_block(sigset_t *old)
+{
+	sigset_t pipe;
+
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	sigprocmask(SIG_BLOCK, &pipe, old);
+}
+
+static void sigpipe_restore(const sigset_t *old)
+{
+	const struct timespec zero = { 0, 0 };
+	sigset_t pipe;
+
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	while (!sigismember(old, SIGPIPE) && sigtimedwait(&pipe, NULL, &zero) == SIGPIPE)
+		;
+	sigprocmask(SIG_SETMASK, old, NULL);
+}
+
+static int send_all(int dirfd, int sk, const struct manifest *m)
+{
+	uint32_t nr = 0;
+	size_t i;
+
+	for (i = 0; i < m->nr; i++) {
+		if (!is_page_file(m->e[i].name))
+			continue;
+		if (nr == PS_MAX_FILES) {
+			pr_err("more than %d page files: not supported yet", PS_MAX_FILES);
+			return -1;
+		}
+		if (send_file(dirfd, sk, nr++, &m->e[i]))
+			return -1;
+	}
+	if (send_hdr(sk, PS_END, nr, 0, 0, false) || wait_ack(sk, nr))
+		return -1;
+	pr_info("%u page files sent to the page server", nr);
+	return 0;
+}
+
 int ps_send_pages(int dirfd, int sk)
 {
 	struct manifest m = { 0 };
-	uint32_t nr = 0;
+	sigset_t old;
 	size_t i;
 	int ret = -1;
 
 	if (read_manifest_of(dirfd, &m))
 		return -1;
-	for (i = 0; i < m.nr; i++) {
-		if (!is_page_file(m.e[i].name))
-			continue;
-		if (nr == PS_MAX_FILES) {
-			pr_err("more than %d page files: not supported yet", PS_MAX_FILES);
-			goto out;
-		}
-		if (send_file(dirfd, sk, nr++, &m.e[i]))
-			goto out;
-	}
-	if (send_hdr(sk, PS_END, nr, 0, 0, false) || wait_ack(sk, nr))
+	sigpipe_block(&old);
+	ret = send_all(dirfd, sk, &m);
+	sigpipe_restore(&old);
+	if (ret)
 		goto out;
+	ret = -1;
 	/* the server has them whole: they stay out of -D (criu-manifest still lists them) */
 	for (i = 0; i < m.nr; i++)
 		if (is_page_file(m.e[i].name) && unlinkat(dirfd, m.e[i].name, 0)) {
 			pr_perror("can't drop %s from the local set", m.e[i].name);
 			goto out;
 		}
-	pr_info("%u page files sent to the page server", nr);
 	ret = 0;
 out:
 	manifest_free(&m);
