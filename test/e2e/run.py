@@ -64,6 +64,7 @@ CASES = [
     ("page_server", prog("bigheap"), ("flow", e2e_page_server.restore_flow), [], []),
     ("page_server_dies", prog("bigheap"), ("flow", e2e_page_server.dies_flow), [], []),
     ("page_server_killed", prog("bigheap"), ("flow", e2e_page_server.killed_flow), [], []),
+    ("page_server_tree", prog("tree"), ("flow", e2e_page_server.restore_flow), [], []),
     ("page_server_unreachable", prog("bigheap"), ("flow", e2e_page_server.unreachable_flow), [], []),
     ("sleeper", prog("sleeper"), ("blocked", SYS_CLOCK_NANOSLEEP), [], []),
     ("futex", prog("futex"), ("blocked", SYS_FUTEX), [], []),
