@@ -59,6 +59,13 @@ static int ps_listen(const struct cr_options *o)
 		return -1;
 	}
 	sk = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (sk < 0 && errno == EAFNOSUPPORT && !o->address) {	/* a kernel without IPv6 */
+		memset(&ss, 0, sizeof(ss));
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(o->port);
+		sl = sizeof(*s4);
+		sk = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	}
 	if (sk < 0 || setsockopt(sk, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 	    bind(sk, (void *)&ss, sl) || listen(sk, 1) || getsockname(sk, (void *)&ss, &sl)) {
 		pr_perror("can't listen on %s port %d", o->address ? o->address : "*", o->port);
