@@ -26,6 +26,7 @@
 #include "commands.h"
 #include "dump.h"
 #include "netns.h"
+#include "page-server.h"
 #include "dump-out.h"
 #include "dump-net.h"
 #include "est-export.h"
@@ -575,7 +576,8 @@ static int begin(struct dump_tree *tr, struct dump_out *out)
 	const struct cr_options *o = tr->o;
 
 	if (dump_out_begin(out, o->images_dir, o->work_dir) ||
-	    (o->encrypt_key && dump_out_seal_with(out, o->encrypt_key)) || open_prev(tr, out)) {
+	    (o->encrypt_key && dump_out_seal_with(out, o->encrypt_key)) || open_prev(tr, out) ||
+	    ((o->page_server || o->ps_socket >= 0) && (out->ps_fd = ps_client_open(o)) < 0)) {
 		if (tr->prev_fd >= 0)
 			close(tr->prev_fd);
 		tr->prev_fd = -1;

@@ -49,7 +49,7 @@
 #include "est-image.h"
 #include "est/stats.pb-c.h"
 
-static int write_pidfile(const struct cr_options *o, pid_t pid)
+int write_pidfile(const struct cr_options *o, pid_t pid)
 {
 	char buf[32];
 	int dfd, fd, n;

@@ -27,6 +27,7 @@
 #include "manifest.h"
 #include "seal.h"
 #include "pagemap-chain.h"
+#include "page-server.h"
 
 static int make_scratch(struct dump_dir *d, const char *images_dir)
 {
@@ -75,7 +76,7 @@ void dump_dir_remove(struct dump_dir *d)
 int dump_out_begin(struct dump_out *o, const char *images_dir, const char *work_dir)
 {
 	memset(o, 0, sizeof(*o));
-	o->ours.fd = o->est.fd = o->workfd = -1;
+	o->ours.fd = o->est.fd = o->workfd = o->ps_fd = -1;
 	o->dirfd = open(images_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (o->dirfd < 0) {
 		pr_perror("can't open the images dir %s", images_dir);
@@ -186,6 +187,8 @@ int dump_out_commit(struct dump_out *o, unsigned int flags)
 	if (est_export(o->ours.fd, o->est.fd, EST_EXPORT_MOVE | flags) || link_parent(o) ||
 	    manifest_write(o->est.fd) || (o->key && seal_dir(o->est.fd, o->key)))
 		return -1;
+	if (o->ps_fd >= 0 && ps_send_pages(o->est.fd, o->ps_fd))
+		return -1;
 	return move_all(o);
 }
 
@@ -213,5 +216,7 @@ void dump_out_end(struct dump_out *o)
 		close(o->dirfd);
 	if (o->workfd >= 0)
 		close(o->workfd);
-	o->dirfd = o->workfd = -1;
+	if (o->ps_fd >= 0)
+		close(o->ps_fd);
+	o->dirfd = o->workfd = o->ps_fd = -1;
 }

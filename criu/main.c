@@ -31,7 +31,7 @@ static const struct command commands[] = {
 	CMD("check",	 cmd_check,	"",		"probe the kernel for what dump and restore need", 0, 0),
 	CMD("show",	 cmd_show,	"FILE|DIR",	"decode images to JSON on stdout", 1, 1),
 	CMD("encode",	 cmd_encode,	"IN.json OUT",	"write an image from the JSON that show prints", 2, 2),
-	CMD("page-server", NULL,		"",		"receive pages from a remote dump and write images", 0, 0),
+	CMD("page-server", cmd_page_server,		"",		"receive the page files of one dump over TCP into the images dir", 0, 0),
 	CMD("lazy-pages",	 NULL,		"",		"serve pages on demand to a --lazy-pages restore", 0, 0),
 	CMD("service",	 cmd_service,	"",		"RPC server on a unix socket (--address PATH; Documentation/rpc.md)", 0, 0),
 	CMD("swrk",	 cmd_swrk,	"FD",		"RPC over an inherited SOCK_SEQPACKET socket FD", 1, 1),

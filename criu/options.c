@@ -292,7 +292,7 @@ static int set_option(struct cr_options *o, const struct opt_def *d, bool negate
 	case OPT_FD:
 	case OPT_PORT:
 		if (parse_ulong(val, d->kind == OPT_PORT ? 65535 : INT_MAX, &n) ||
-		    (n == 0 && d->kind != OPT_FD))
+		    (n == 0 && d->kind == OPT_PID))
 			goto bad;
 		*(int *)f = n;
 		break;

@@ -54,7 +54,10 @@
 # with 16 MiB dirtied since a pre-dump, against the same dump without one
 # (Documentation/predump.md).
 #
-# BENCH_PARTS ("mem threads fds tree netlock tcp predump") picks the parts.
+# Then scripts/bench-ps.py: page-server throughput over loopback against the
+# local dump, alternating in the same run (BENCH_PS_ROUNDS, default 3).
+#
+# BENCH_PARTS ("mem threads fds tree netlock tcp predump ps") picks the parts.
 #
 # Everything started here (victim, restored task, tmpfs mount, work dir) is
 # cleaned up on exit, failure or interrupt.
@@ -65,7 +68,7 @@ CRIU=$ROOT/criu/criu
 MIB=${BENCH_MIB:-1024}
 ROUNDS=${BENCH_ROUNDS:-3}
 NTHREADS=${BENCH_THREADS:-1000}
-PARTS=${BENCH_PARTS:-mem threads fds tree netlock tcp predump}
+PARTS=${BENCH_PARTS:-mem threads fds tree netlock tcp predump ps}
 TREE_N=${BENCH_TREE_N:-100}
 TREE_ROUNDS=${BENCH_TREE_ROUNDS:-5}
 
@@ -112,9 +115,10 @@ $CC -O2 -Wall -pthread -o "$WORK/bin/manythreads" test/bench/manythreads.c ||
 	die "cannot build manythreads"
 
 # ---- tmpfs for the images ---------------------------------------------------
-# images of MIB MiB plus a little metadata; a private mount so that nothing
+# images of MIB MiB plus a little metadata (twice for the page server's part:
+# its directory and the dump's scratch copy); a private mount so that nothing
 # else competes for it and it disappears with the benchmark
-if mount -t tmpfs -o "size=$((MIB + MIB / 4 + 64))m,mode=0700" criu-bench "$WORK/tmpfs" 2>/dev/null; then
+if mount -t tmpfs -o "size=$((2 * MIB + MIB / 4 + 64))m,mode=0700" criu-bench "$WORK/tmpfs" 2>/dev/null; then
 	MNT=$WORK/tmpfs
 	IMGROOT=$MNT
 else
@@ -402,6 +406,8 @@ for part in $PARTS; do
 		"${BENCH_TCP_ROUNDS:-3}" || exit 1; echo ;;
 	predump) python3 "$ROOT/scripts/bench-predump.py" "$CRIU" "$WORK/bin/dirtymem" "$WORK" ||
 		exit 1; echo ;;
+	ps) python3 "$ROOT/scripts/bench-ps.py" "$CRIU" "$WORK/bin/bigmem" "$IMGROOT" "$MIB" \
+		"${BENCH_PS_ROUNDS:-3}" || exit 1 ;;
 	*) die "unknown BENCH_PARTS entry '$part'" ;;
 	esac
 done

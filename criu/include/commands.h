@@ -25,6 +25,9 @@ int cmd_encode(struct cr_options *o);
 int cmd_cpuinfo(struct cr_options *o);
 int cmd_swrk(struct cr_options *o);		/* rpc-service.c */
 int cmd_service(struct cr_options *o);
+int cmd_page_server(struct cr_options *o);	/* page-server.c */
+/* --pidfile (relative to the work dir) gets @pid; 0 without --pidfile. */
+int write_pidfile(const struct cr_options *o, pid_t pid);
 
 /*
  * check asks main's table whether a command is built (false: unknown or

@@ -20,6 +20,7 @@ struct dump_out {
 	struct dump_dir est;	/* their conversion, moved into the images dir */
 	struct seal_key *key;	/* --encrypt-key: every file sealed before the move */
 	const char *parent;	/* --prev-images-dir: the `parent` link and its manifest's copy */
+	int ps_fd;		/* --page-server: the page files go there, -1 */
 };
 
 /* Opens the dirs and makes the scratch dir for our images (o->ours.fd). */

@@ -19,6 +19,8 @@ import sys
 import tempfile
 import time
 
+import e2e_page_server
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CRIU = os.path.join(ROOT, "criu", "criu")
 E2E = os.path.join(ROOT, "test", "e2e")
@@ -82,6 +84,12 @@ CASES = [
     ("bigpages_sealed", prog("bigpages"), "sealed", [], []),
     ("pipe_sealed", prog("pipe"), "sealed", [], []),
     ("predump_chain", prog("predump"), "predump", [], []),
+    # pages over the network (e2e_page_server.py)
+    ("page_server", prog("bigheap"), ("flow", e2e_page_server.restore_flow), [], []),
+    ("page_server_dies", prog("bigheap"), ("flow", e2e_page_server.dies_flow), [], []),
+    ("page_server_killed", prog("bigheap"), ("flow", e2e_page_server.killed_flow), [], []),
+    ("page_server_tree", prog("tree"), ("flow", e2e_page_server.restore_flow), [], []),
+    ("page_server_unreachable", prog("bigheap"), ("flow", e2e_page_server.unreachable_flow), [], []),
     ("sleeper", prog("sleeper"), ("blocked", SYS_CLOCK_NANOSLEEP), [], []),
     ("futex", prog("futex"), ("blocked", SYS_FUTEX), [], []),
     ("poll_forever", prog("poll_forever"), ("blocked", SYS_POLL), [], []),
@@ -1790,6 +1798,8 @@ def run_case(name, cmd, flow, dopts, ropts, env):
             predump_flow.run(sys.modules[__name__], p, tmp, env)
             pid = None
             return None
+        elif isinstance(flow, tuple) and flow[0] == "flow":
+            status = flow[1](sys.modules[__name__], p, tmp, dopts, ropts, env)
         elif isinstance(flow, tuple) and flow[0] == "tampered":
             status = tampered(p, tmp, dopts, ropts, env, flow[1])
         elif flow == "pidns":

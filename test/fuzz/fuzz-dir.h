@@ -44,10 +44,10 @@ static inline int fuzz_dir_init(const char *name)
 	return fuzz_dirfd;
 }
 
-/* Empties the scratch directory @dfd (flat: the targets make no subdirectories). */
-static inline void fuzz_dir_clear(int dfd)
+/* Empties the scratch directory @dfd (flat: the targets make no subdirectories); how many it held. */
+static inline int fuzz_dir_clear(int dfd)
 {
-	int fd = dup(dfd);
+	int fd = dup(dfd), n = 0;
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	struct dirent *de;
 
@@ -55,9 +55,12 @@ static inline void fuzz_dir_clear(int dfd)
 		abort();
 	rewinddir(d);
 	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
 			unlinkat(dfd, de->d_name, 0);
+			n++;
+		}
 	closedir(d);
+	return n;
 }
 
 /*

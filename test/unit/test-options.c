@@ -163,7 +163,7 @@ static int test_bad_input(void)
 {
 	static const char *const bad[][3] = {
 		{ "--bogus", NULL }, { "-Z", NULL }, { "-t", NULL }, { "-t", "abc" },
-		{ "-t", "0" }, { "-t", "-5" }, { "-t", "99999999999" }, { "--port", "0" },
+		{ "-t", "0" }, { "-t", "-5" }, { "-t", "99999999999" },
 		{ "--port", "65536" }, { "--network-lock", "ebtables" }, { "--ghost-limit", "10X" },
 		{ "--ghost-limit", "99999999999999999999" }, { "--inherit-fd", "fd[x]:a" },
 		{ "--inherit-fd", "fd[3]" }, { "--inherit-fd", "fd[3]:" }, { "--join-ns", "foo:1" },
@@ -206,6 +206,13 @@ static int test_not_supported(void)
 	CHECK(parse("dump", "--manage-cgroups", NULL) == 0);
 	CHECK(opts_check_supported(&o) == 0);
 	CHECK(parse("dump", "--cgroup-props-file", "/x", NULL) == 0);
+	CHECK(opts_check_supported(&o) == -1);
+	/* the page server is built, TLS and lazy pages are not; --port 0: any free port */
+	CHECK(parse("page-server", "--port", "0", "-D", "x", NULL) == 0 && o.port == 0);
+	CHECK(opts_check_supported(&o) == 0);
+	CHECK(parse("dump", "--page-server", "--address", "h", "--port", "1", "--tls", NULL) == 0);
+	CHECK(opts_check_supported(&o) == -1);
+	CHECK(parse("restore", "--lazy-pages", NULL) == 0);
 	CHECK(opts_check_supported(&o) == -1);
 	return 0;
 }

@@ -1,0 +1,355 @@
+/*
+ * criu page-server and the dump's side of pages over the network
+ * (Documentation/page-server.md). The server listens on TCP (or takes an
+ * already connected socket, --ps-socket), serves one dump with ps_serve()
+ * (page-server-proto.c) and exits. The dump connects before it seizes the
+ * tree, so an unreachable server costs the tree nothing; after the manifest
+ * of the converted images is written it sends every pages-N.img file of
+ * the set (sendfile: the data is not copied through criu), and only once
+ * the server has acknowledged every file whole are the other images put
+ * into -D: a server that dies or refuses fails the dump before its commit.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <dirent.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <endian.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#define LOG_PREFIX "page-server: "
+#include "log.h"
+#include "commands.h"
+#include "manifest.h"
+#include "page-server.h"
+
+#define ACK_TIMEOUT_MS	(120 * 1000)	/* the server hashes every file before it answers */
+
+/* ---- the server ---------------------------------------------------------------- */
+
+static int ps_listen(const struct cr_options *o)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in6 *s6 = (void *)&ss;
+	struct sockaddr_in *s4 = (void *)&ss;
+	socklen_t sl;
+	int sk, one = 1;
+
+	memset(&ss, 0, sizeof(ss));
+	if (o->address && inet_pton(AF_INET, o->address, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(o->port);
+		sl = sizeof(*s4);
+	} else if (!o->address || inet_pton(AF_INET6, o->address, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;	/* no address: every one, v4 and v6 */
+		s6->sin6_port = htons(o->port);
+		sl = sizeof(*s6);
+	} else {
+		pr_err("--address %s: not an IPv4 or IPv6 address", o->address);
+		return -1;
+	}
+	sk = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (sk < 0 && errno == EAFNOSUPPORT && !o->address) {	/* a kernel without IPv6 */
+		memset(&ss, 0, sizeof(ss));
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(o->port);
+		sl = sizeof(*s4);
+		sk = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	}
+	if (sk < 0 || setsockopt(sk, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(sk, (void *)&ss, sl) || listen(sk, 1) || getsockname(sk, (void *)&ss, &sl)) {
+		pr_perror("can't listen on %s port %d", o->address ? o->address : "*", o->port);
+		if (sk >= 0)
+			close(sk);
+		return -1;
+	}
+	pr_info("listening on %s port %u", o->address ? o->address : "*",
+		ntohs(ss.ss_family == AF_INET ? s4->sin_port : s6->sin6_port));
+	if (!o->port) {	/* --port 0: the kernel chose; say which on stdout */
+		printf("port %u\n", ntohs(ss.ss_family == AF_INET ? s4->sin_port : s6->sin6_port));
+		fflush(stdout);
+	}
+	return sk;
+}
+
+/* -d: the server goes on in a child; the parent writes the pidfile and returns. */
+static int detach(const struct cr_options *o, bool *parent)
+{
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		pr_perror("can't fork the page server");
+		return -1;
+	}
+	*parent = pid > 0;
+	if (pid > 0)
+		return write_pidfile(o, pid);
+	setsid();
+	return 0;
+}
+
+static int accept_one(int lsk)
+{
+	int sk = accept4(lsk, NULL, NULL, SOCK_CLOEXEC);
+
+	if (sk < 0)
+		pr_perror("can't accept the dump's connection");
+	return sk;
+}
+
+int cmd_page_server(struct cr_options *o)
+{
+	int lsk = -1, sk = o->ps_socket, dirfd, ret = -1;
+	bool parent = false;
+
+	if (sk < 0 && (lsk = ps_listen(o)) < 0)
+		return -1;
+	if (o->restore_detached ? detach(o, &parent) : write_pidfile(o, getpid()))
+		goto out;
+	if (parent) {
+		ret = 0;
+		goto out;
+	}
+	dirfd = open(o->images_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		pr_perror("can't open the images dir %s", o->images_dir);
+		goto out;
+	}
+	if (sk < 0)
+		sk = accept_one(lsk);
+	ret = sk < 0 ? -1 : ps_serve(sk, sk, dirfd);
+	if (!ret)
+		pr_info("the dump's pages are in %s", o->images_dir);
+	close(dirfd);
+out:
+	if (lsk >= 0)
+		close(lsk);
+	if (sk >= 0)
+		close(sk);
+	return ret;
+}
+
+/* ---- the dump's side ----------------------------------------------------------- */
+
+static int ps_connect(const char *addr, int port)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
+	struct addrinfo *res, *ai;
+	char serv[16];
+	int sk = -1, r;
+
+	snprintf(serv, sizeof(serv), "%d", port);
+	r = getaddrinfo(addr, serv, &hints, &res);
+	if (r) {
+		pr_err("page server %s: %s", addr, gai_strerror(r));
+		return -1;
+	}
+	for (ai = res; ai && sk < 0; ai = ai->ai_next) {
+		sk = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+		if (sk >= 0 && connect(sk, ai->ai_addr, ai->ai_addrlen)) {
+			close(sk);
+			sk = -1;
+		}
+	}
+	freeaddrinfo(res);
+	if (sk < 0)
+		pr_perror("can't connect to the page server at %s port %d", addr, port);
+	return sk;
+}
+
+int ps_client_open(const struct cr_options *o)
+{
+	struct ps_hdr h = { .kind = htole32(PS_HELLO), .id = htole32(PS_VERSION),
+			    .off = htole64(PS_MAGIC) };
+	int sk = o->ps_socket;
+
+	if (sk < 0 && (!o->address || !o->port)) {
+		pr_err("--page-server needs --address and --port (or --ps-socket)");
+		return -1;
+	}
+	if (sk < 0 && (sk = ps_connect(o->address, o->port)) < 0)
+		return -1;
+	if (send(sk, &h, sizeof(h), MSG_NOSIGNAL) != sizeof(h)) {
+		pr_perror("can't greet the page server");
+		close(sk);
+		return -1;
+	}
+	return sk;
+}
+
+static int send_hdr(int sk, uint32_t kind, uint32_t id, uint64_t off, uint64_t len, bool more)
+{
+	struct ps_hdr h = { .kind = htole32(kind), .id = htole32(id), .off = htole64(off),
+			    .len = htole64(len) };
+
+	if (send(sk, &h, sizeof(h), MSG_NOSIGNAL | (more ? MSG_MORE : 0)) != sizeof(h)) {
+		pr_perror("the page server is gone (sending message %u)", kind);
+		return -1;
+	}
+	return 0;
+}
+
+/* One page file: OPEN, DATA chunks straight from the file, CLOSE with its manifest entry. */
+static int send_file(int dirfd, int sk, uint32_t id, const struct manifest_entry *e)
+{
+	size_t nl = strlen(e->name);
+	uint64_t off = 0;
+	int fd, ret = -1;
+
+	fd = openat(dirfd, e->name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		pr_perror("can't open %s", e->name);
+		return -1;
+	}
+	if (send_hdr(sk, PS_OPEN, id, 0, nl, true) ||
+	    send(sk, e->name, nl, MSG_NOSIGNAL | MSG_MORE) != (ssize_t)nl)
+		goto out;
+	while (off < e->size) {
+		uint64_t n = e->size - off < PS_MAX_CHUNK ? e->size - off : PS_MAX_CHUNK;
+		off_t pos = off;
+
+		if (send_hdr(sk, PS_DATA, id, off, n, true))
+			goto out;
+		while ((uint64_t)pos < off + n) {
+			ssize_t w = sendfile(sk, fd, &pos, off + n - pos);
+
+			if (w <= 0) {
+				pr_perror("the page server is gone (%s at %lu)", e->name,
+					  (unsigned long)pos);
+				goto out;
+			}
+		}
+		off += n;
+	}
+	ret = send_hdr(sk, PS_CLOSE, id, e->size, e->hash, false);
+out:
+	close(fd);
+	return ret;
+}
+
+static int read_manifest_of(int dirfd, struct manifest *m)
+{
+	int fd = openat(dirfd, MANIFEST_NAME, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	char *buf = NULL;
+	int ret = -1;
+
+	if (fd < 0 || fstat(fd, &st) || st.st_size > MANIFEST_MAX_SIZE ||
+	    !(buf = malloc(st.st_size + 1)) || read(fd, buf, st.st_size) != st.st_size) {
+		pr_perror("can't read the dump's own manifest");
+		goto out;
+	}
+	ret = manifest_parse(buf, st.st_size, m);
+out:
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+static int wait_ack(int sk, uint32_t nr)
+{
+	struct pollfd p = { .fd = sk, .events = POLLIN };
+	struct ps_hdr h;
+	ssize_t n;
+
+	if (poll(&p, 1, ACK_TIMEOUT_MS) != 1) {
+		pr_err("the page server did not answer the end of the dump");
+		return -1;
+	}
+	n = recv(sk, &h, sizeof(h), MSG_WAITALL);
+	if (n != sizeof(h) || le32toh(h.kind) != PS_ACK || le32toh(h.id) != nr) {
+		pr_err("the page server refused the pages (see its log) or died");
+		return -1;
+	}
+	return 0;
+}
+
+static bool is_page_file(const char *n)
+{
+	return !strncmp(n, "pages-", 6);
+}
+
+/*
+ * A server that dies must fail the send, not kill criu: sendfile() has no
+ * MSG_NOSIGNAL, so SIGPIPE is blocked while sending and a pending one
+ * dropped after (not ignored: the disposition would reach action scripts).
+ */
+static void sigpipe_block(sigset_t *old)
+{
+	sigset_t pipe;
+
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	sigprocmask(SIG_BLOCK, &pipe, old);
+}
+
+static void sigpipe_restore(const sigset_t *old)
+{
+	const struct timespec zero = { 0, 0 };
+	sigset_t pipe;
+
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	while (!sigismember(old, SIGPIPE) && sigtimedwait(&pipe, NULL, &zero) == SIGPIPE)
+		;
+	sigprocmask(SIG_SETMASK, old, NULL);
+}
+
+static int send_all(int dirfd, int sk, const struct manifest *m)
+{
+	uint32_t nr = 0;
+	size_t i;
+
+	for (i = 0; i < m->nr; i++) {
+		if (!is_page_file(m->e[i].name))
+			continue;
+		if (nr == PS_MAX_FILES) {
+			pr_err("more than %d page files: not supported yet", PS_MAX_FILES);
+			return -1;
+		}
+		if (send_file(dirfd, sk, nr++, &m->e[i]))
+			return -1;
+	}
+	if (send_hdr(sk, PS_END, nr, 0, 0, false) || wait_ack(sk, nr))
+		return -1;
+	pr_info("%u page files sent to the page server", nr);
+	return 0;
+}
+
+int ps_send_pages(int dirfd, int sk)
+{
+	struct manifest m = { 0 };
+	sigset_t old;
+	size_t i;
+	int ret = -1;
+
+	if (read_manifest_of(dirfd, &m))
+		return -1;
+	sigpipe_block(&old);
+	ret = send_all(dirfd, sk, &m);
+	sigpipe_restore(&old);
+	if (ret)
+		goto out;
+	ret = -1;
+	/* the server has them whole: they stay out of -D (criu-manifest still lists them) */
+	for (i = 0; i < m.nr; i++)
+		if (is_page_file(m.e[i].name) && unlinkat(dirfd, m.e[i].name, 0)) {
+			pr_perror("can't drop %s from the local set", m.e[i].name);
+			goto out;
+		}
+	ret = 0;
+out:
+	manifest_free(&m);
+	return ret;
+}
