@@ -186,6 +186,8 @@ int tcp_stream_dump(int fd, int tfd, TcpStream *ts)
 	    ioctl_len(fd, tfd, SIOCOUTQNSD, "the unsent part of the send queue",
 		      &ts->unsent_len))
 		return -1;
+	pr_debug("fd %d: %u bytes to read, %u to be acknowledged (%u never sent)", tfd, inq,
+		 outq, ts->unsent_len);
 	if (read_queue(fd, tfd, TCP_RECV_QUEUE, inq, &ts->inq_seq, &ts->inq) ||
 	    read_queue(fd, tfd, TCP_SEND_QUEUE, outq, &ts->outq_seq, &ts->outq))
 		return -1;
@@ -286,23 +288,40 @@ static int set_window(int fd, uint32_t id, const TcpStream *ts)
 	return 0;
 }
 
+/*
+ * The receive queue, the options and the windows. The send queue stays
+ * empty here: all of it, sent before the dump or not, is sent as new data
+ * once repair mode is off (tcp_stream_send()). Queued in repair mode as
+ * "sent", the bytes the peer never got would wait for the retransmission
+ * timer of a socket with no round-trip estimate (1 s, doubled for every
+ * try the network lock drops), and Nagle would hold the rest behind them;
+ * sent anew they leave as soon as the lock is gone, carrying the ACK the
+ * peer waits for. The peer drops the bytes it had already (they are below
+ * its rcv_nxt) and acknowledges the rest: the stream it reads is the same.
+ */
 int tcp_stream_fill(int fd, uint32_t id, const TcpStream *ts)
 {
-	size_t sent = ts->outq.len - ts->unsent_len;
-
 	return set_options(fd, id, ts) ||
 	       fill(fd, id, ts->inq.data, ts->inq.len, "filling the receive queue") ||
-	       set_int(fd, id, TCP_REPAIR_QUEUE, "TCP_REPAIR_QUEUE", TCP_SEND_QUEUE) ||
-	       fill(fd, id, ts->outq.data, sent, "filling the send queue") ||
 	       set_int(fd, id, TCP_REPAIR_QUEUE, "TCP_REPAIR_QUEUE", TCP_NO_QUEUE) ||
 	       set_window(fd, id, ts) ? -1 : 0;
 }
 
-int tcp_stream_resume(int fd, uint32_t id, const TcpStream *ts)
+int tcp_stream_send(int fd, uint32_t id, const TcpStream *ts)
 {
-	size_t sent = ts->outq.len - ts->unsent_len;
+	return fill(fd, id, ts->outq.data, ts->outq.len, "sending the send queue");
+}
 
-	if (tcp_repair_set(fd, -1, TCP_REPAIR_OFF))
+/*
+ * Sends what the send queue holds now, unless the process corked it:
+ * TCP_CORK set to 0 where it is 0 changes nothing but pushes the queue.
+ * For a socket whose process does not run yet (no one else sets TCP_CORK).
+ */
+int tcp_stream_push(int fd, uint32_t id)
+{
+	uint32_t cork;
+
+	if (get_int(fd, (int)id, TCP_CORK, "TCP_CORK", &cork))
 		return -1;
-	return fill(fd, id, ts->outq.data + sent, ts->unsent_len, "sending what was never sent");
+	return cork ? 0 : set_int(fd, id, TCP_CORK, "TCP_CORK", 0);
 }
