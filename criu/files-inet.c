@@ -786,10 +786,10 @@ err:
 	return -1;
 }
 
-/* The send queue, shutdown, O_NONBLOCK: repair is off. */
+/* Repair off, the send queue, shutdown, O_NONBLOCK. */
 static int resume_conn(int fd, const InetSkEntry *e)
 {
-	if (tcp_stream_send(fd, e->id, e->stream))
+	if (tcp_repair_set(fd, -1, TCP_REPAIR_OFF) || tcp_stream_send(fd, e->id, e->stream))
 		return -1;
 	if (e->has_shutdown && e->shutdown && shutdown(fd, SHUT_RD)) {
 		pr_perror("inet socket %u: shutdown(SHUT_RD)", e->id);
@@ -798,10 +798,6 @@ static int resume_conn(int fd, const InetSkEntry *e)
 	return sk_set_flags(fd, e->flags);
 }
 
-/*
- * Both ends of a pair leave repair mode before either sends: a segment
- * reaching an end still in repair mode would wait for a retransmission.
- */
 static int open_conn(const struct fd_rst *r, const InetSkEntry *e)
 {
 	const InetSkEntry *p = peer_in_dump(r, e);
@@ -822,9 +818,7 @@ static int open_conn(const struct fd_rst *r, const InetSkEntry *e)
 	fd = make_conn(e);
 	if (fd >= 0 && p)
 		pfd = make_conn(p);
-	if (fd < 0 || (p && pfd < 0) || tcp_repair_set(fd, -1, TCP_REPAIR_OFF) ||
-	    (p && tcp_repair_set(pfd, -1, TCP_REPAIR_OFF)) || resume_conn(fd, e) ||
-	    (p && resume_conn(pfd, p)))
+	if (fd < 0 || (p && pfd < 0) || resume_conn(fd, e) || (p && resume_conn(pfd, p)))
 		goto err;
 	if (p)
 		waiting[nr_waiting++] = (struct conn_wait){ p->id, pfd };
