@@ -786,10 +786,10 @@ err:
 	return -1;
 }
 
-/* Repair off, the send queue, shutdown, O_NONBLOCK. */
+/* Repair off, what was never sent, shutdown, O_NONBLOCK. */
 static int resume_conn(int fd, const InetSkEntry *e)
 {
-	if (tcp_repair_set(fd, -1, TCP_REPAIR_OFF) || tcp_stream_send(fd, e->id, e->stream))
+	if (tcp_stream_resume(fd, e->id, e->stream))
 		return -1;
 	if (e->has_shutdown && e->shutdown && shutdown(fd, SHUT_RD)) {
 		pr_perror("inet socket %u: shutdown(SHUT_RD)", e->id);

@@ -288,28 +288,32 @@ static int set_window(int fd, uint32_t id, const TcpStream *ts)
 	return 0;
 }
 
-/*
- * The receive queue, the options and the windows. The send queue stays
- * empty here: all of it, sent before the dump or not, is sent as new data
- * once repair mode is off (tcp_stream_send()). Queued in repair mode as
- * "sent", the bytes the peer never got would wait for the retransmission
- * timer of a socket with no round-trip estimate (1 s, doubled for every
- * try the network lock drops), and Nagle would hold the rest behind them;
- * sent anew they leave as soon as the lock is gone, carrying the ACK the
- * peer waits for. The peer drops the bytes it had already (they are below
- * its rcv_nxt) and acknowledges the rest: the stream it reads is the same.
- */
 int tcp_stream_fill(int fd, uint32_t id, const TcpStream *ts)
 {
+	size_t sent = ts->outq.len - ts->unsent_len;
+
 	return set_options(fd, id, ts) ||
 	       fill(fd, id, ts->inq.data, ts->inq.len, "filling the receive queue") ||
+	       set_int(fd, id, TCP_REPAIR_QUEUE, "TCP_REPAIR_QUEUE", TCP_SEND_QUEUE) ||
+	       fill(fd, id, ts->outq.data, sent, "filling the send queue") ||
 	       set_int(fd, id, TCP_REPAIR_QUEUE, "TCP_REPAIR_QUEUE", TCP_NO_QUEUE) ||
 	       set_window(fd, id, ts) ? -1 : 0;
 }
 
-int tcp_stream_send(int fd, uint32_t id, const TcpStream *ts)
+/*
+ * Repair off, then what was never sent. The part sent before the dump stays
+ * queued as sent (tcp_stream_fill()): sent again as new data, it would start
+ * below the peer's rcv_nxt, and an ACK of the peer beyond this socket's
+ * snd_nxt is ignored, window update included; behind a closed window the
+ * connection then never moves (tcp_est stalled so).
+ */
+int tcp_stream_resume(int fd, uint32_t id, const TcpStream *ts)
 {
-	return fill(fd, id, ts->outq.data, ts->outq.len, "sending the send queue");
+	size_t sent = ts->outq.len - ts->unsent_len;
+
+	if (tcp_repair_set(fd, -1, TCP_REPAIR_OFF))
+		return -1;
+	return fill(fd, id, ts->outq.data + sent, ts->unsent_len, "sending what was never sent");
 }
 
 /*

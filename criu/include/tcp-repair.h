@@ -16,13 +16,12 @@
  *   1. tcp_stream_prepare(): repair on, the queues' first sequence numbers.
  *   2. bind() and connect() to the dumped addresses: in repair mode the
  *      socket is ESTABLISHED at once, nothing sent.
- *   3. tcp_stream_fill(): options, timestamp, the receive queue, window.
- *   4. tcp_repair_set(fd, TCP_REPAIR_OFF), once the peer's socket exists if
- *      it is restored too (else its kernel answers the first segment with a
- *      RST): a window probe tells the peer we are back.
- *   5. tcp_stream_send(): the whole send queue, sent before the dump or not,
- *      written like any other bytes (why: tcp_stream_fill()).
- *   6. tcp_stream_push(), once the network lock is gone and before the
+ *   3. tcp_stream_fill(): options, timestamp, both queues' bytes, window.
+ *   4. tcp_stream_resume(), once the peer's socket exists if it is restored
+ *      too (else its kernel answers the first segment with a RST): repair
+ *      off (a window probe tells the peer we are back), then the bytes that
+ *      were never sent are written like any others.
+ *   5. tcp_stream_push(), once the network lock is gone and before the
  *      process runs: what the lock kept in the queue leaves at once.
  */
 #ifndef CRIU_TCP_REPAIR_H
@@ -74,7 +73,7 @@ int tcp_stream_dump(int fd, int tfd, TcpStream *ts);
 const char *tcp_stream_check(const TcpStream *ts);
 int tcp_stream_prepare(int fd, uint32_t id, const TcpStream *ts);
 int tcp_stream_fill(int fd, uint32_t id, const TcpStream *ts);
-int tcp_stream_send(int fd, uint32_t id, const TcpStream *ts);
+int tcp_stream_resume(int fd, uint32_t id, const TcpStream *ts);
 int tcp_stream_push(int fd, uint32_t id);
 
 #endif /* CRIU_TCP_REPAIR_H */
