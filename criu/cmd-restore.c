@@ -36,6 +36,7 @@
 #include "kernel-compat.h"
 #include "log.h"
 #include "net-lock.h"
+#include "tcp-repair.h"
 #include "manifest.h"
 #include "seal.h"
 #include "restore.h"
@@ -534,24 +535,35 @@ static pid_t fork_root(struct rst_tree *tr, const struct cr_options *o, int pfd[
 
 /*
  * Every connection out of repair mode (each process opened its fds before
- * it reported ready): the lock a dump kept for the tree goes. None (a dump
- * with --network-lock skip or without connections, a reboot since) is no
- * error; with skip the caller's network-unlock stage runs instead.
+ * it reported ready), the tree about to be released: the lock a dump kept
+ * for the tree goes now, not after the release and criu's cleanup, and the
+ * connections send what the lock held (inet_rst_push()) while no process
+ * of the tree runs yet. None (a dump with --network-lock skip or without
+ * connections, a reboot since) is no error; with skip the caller's
+ * network-unlock stage runs instead.
  */
-static int unlock_kept(const struct cr_options *o, pid_t root)
+static int unlock_kept(const struct cr_options *o, const struct rst_tree *tr,
+		       const struct tree_status *ts, pid_t root)
 {
 	char name[NET_LOCK_NAME_MAX];
 	enum net_lock_method m;
 
 	if (net_lock_method(o->network_lock, &m))
 		return -1;
-	if (m == NET_LOCK_SKIP)
-		return o->tcp_established ? run_action(o, ACT_NET_UNLOCK, root) : 0;
+	if (m == NET_LOCK_SKIP) {
+		if (!o->tcp_established)
+			return 0;
+		if (run_action(o, ACT_NET_UNLOCK, root))
+			return -1;
+		inet_rst_push(tr, ts->pidfd);
+		return 0;
+	}
 	snprintf(name, sizeof(name), NET_LOCK_KEPT_PREFIX "%d", (int)root);
 	if (net_lock_table_exists(name) != 1)
 		return 0;	/* -1 (logged): nf_tables unusable, so no lock to remove */
 	if (net_unlock_kept(root))
 		return -1;
+	inet_rst_push(tr, ts->pidfd);
 	pr_info("the connections of %d are unlocked", (int)root);
 	return run_action(o, ACT_NET_UNLOCK, root);
 }
@@ -577,7 +589,7 @@ static int after_release(const struct rst_tree *tr, const struct cr_options *o, 
 	pr_info("tree of %d restored (%zu processes)", pid, tr->nr);
 	if (root)
 		*root = pid;
-	if (unlock_kept(o, pid) || run_action(o, ACT_POST_RESUME, pid))
+	if (run_action(o, ACT_POST_RESUME, pid))
 		return -1;
 	write_stats(o, tr, fork_us, now_us() - t_fork);
 	return wait_stopped(tr, o);
@@ -623,8 +635,8 @@ int restore_run(struct cr_options *o, pid_t *root)
 	rst_ghosts_close();
 	rst_pidfds_close();
 	if (collect_status(&tr, pfd[0], &ts) || pages_checked(&mbg) ||
-	    run_action(o, ACT_POST_RESTORE, pid) ||
-	    run_action(o, ACT_PRE_RESUME, pid) || release_tree(&tr, &gfd[1])) {
+	    run_action(o, ACT_POST_RESTORE, pid) || run_action(o, ACT_PRE_RESUME, pid) ||
+	    unlock_kept(o, &tr, &ts, pid) || release_tree(&tr, &gfd[1])) {
 		pr_err("restoring the tree of %d failed; every process of it is killed", pid);
 		kill_tree(&tr, pid, &gfd[1], &ts);
 		goto out;

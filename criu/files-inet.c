@@ -35,6 +35,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <linux/sock_diag.h>
 #include <linux/sockios.h>
 
@@ -45,6 +46,7 @@
 #include "image.h"
 #include "sockets.h"
 #include "net-lock.h"
+#include "restore.h"
 #include "tcp-guard.h"
 #include "tcp-repair.h"
 #include "sk-inet.pb-c.h"
@@ -1033,6 +1035,44 @@ static int inet_open(struct fd_rst *r, const struct fd_obj *o, const struct cr_o
 		return -1;
 	}
 	return fd;
+}
+
+/*
+ * The network lock is gone and the tree not yet released: every restored
+ * connection with bytes in its send queue sends them now (tcp_stream_push()
+ * on criu's copy, pidfd_getfd), instead of when its probe timer, backed off
+ * by the drops of the lock, fires. Their segments carry the ACK its peer's
+ * own retransmission waits for. A copy that cannot be had is only logged:
+ * the connection recovers all the same, later.
+ */
+void inet_rst_push(const struct rst_tree *tr, const int *pidfd)
+{
+	size_t i, k, n = 0;
+
+	for (i = 0; i < tr->nr; i++) {
+		const struct rst_image *ri = &tr->ri[i];
+
+		for (k = 0; !ri->zombie && pidfd[i] >= 0 && k < ri->nr_fds; k++) {
+			const FdEntry *fe = ri->fds[k];
+			const struct fd_obj *o = fe->kind == FD_KIND__FD_INET_SK ?
+						 fd_rst_find(&ri->fdr, fe->id) : NULL;
+			const InetSkEntry *e = o ? (const InetSkEntry *)o->e : NULL;
+			int fd;
+
+			if (!e || !is_conn(e) || !e->stream->outq.len)
+				continue;
+			fd = (int)syscall(__NR_pidfd_getfd, pidfd[i], (int)fe->fd, 0);
+			if (fd < 0) {
+				pr_warn("inet socket %u: no copy of fd %u of %d (%s): not pushed",
+					e->id, fe->fd, (int)ri->pid, strerror(errno));
+				continue;
+			}
+			if (!tcp_stream_push(fd, e->id))
+				n++;
+			close(fd);
+		}
+	}
+	pr_info("%zu restored connections pushed their send queue", n);
 }
 
 const struct fd_ops fd_inet_sk_ops = {

@@ -186,6 +186,8 @@ int tcp_stream_dump(int fd, int tfd, TcpStream *ts)
 	    ioctl_len(fd, tfd, SIOCOUTQNSD, "the unsent part of the send queue",
 		      &ts->unsent_len))
 		return -1;
+	pr_debug("fd %d: %u bytes to read, %u to be acknowledged (%u never sent)", tfd, inq,
+		 outq, ts->unsent_len);
 	if (read_queue(fd, tfd, TCP_RECV_QUEUE, inq, &ts->inq_seq, &ts->inq) ||
 	    read_queue(fd, tfd, TCP_SEND_QUEUE, outq, &ts->outq_seq, &ts->outq))
 		return -1;
@@ -298,6 +300,13 @@ int tcp_stream_fill(int fd, uint32_t id, const TcpStream *ts)
 	       set_window(fd, id, ts) ? -1 : 0;
 }
 
+/*
+ * Repair off, then what was never sent. The part sent before the dump stays
+ * queued as sent (tcp_stream_fill()): sent again as new data, it would start
+ * below the peer's rcv_nxt, and an ACK of the peer beyond this socket's
+ * snd_nxt is ignored, window update included; behind a closed window the
+ * connection then never moves (tcp_est stalled so).
+ */
 int tcp_stream_resume(int fd, uint32_t id, const TcpStream *ts)
 {
 	size_t sent = ts->outq.len - ts->unsent_len;
@@ -305,4 +314,18 @@ int tcp_stream_resume(int fd, uint32_t id, const TcpStream *ts)
 	if (tcp_repair_set(fd, -1, TCP_REPAIR_OFF))
 		return -1;
 	return fill(fd, id, ts->outq.data + sent, ts->unsent_len, "sending what was never sent");
+}
+
+/*
+ * Sends what the send queue holds now, unless the process corked it:
+ * TCP_CORK set to 0 where it is 0 changes nothing but pushes the queue.
+ * For a socket whose process does not run yet (no one else sets TCP_CORK).
+ */
+int tcp_stream_push(int fd, uint32_t id)
+{
+	uint32_t cork;
+
+	if (get_int(fd, (int)id, TCP_CORK, "TCP_CORK", &cork))
+		return -1;
+	return cork ? 0 : set_int(fd, id, TCP_CORK, "TCP_CORK", 0);
 }

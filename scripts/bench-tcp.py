@@ -12,8 +12,16 @@ of order, missing or twice fails the benchmark. Reported per round: the
 longest gap, the frozen time of the dump (criu's --display-stats, the
 tree's freeze to its release or, killed, to the images in place) and
 their ratio. Usage: bench-tcp.py CRIU TCP_PEER ROUNDS
+
+BENCH_TCP_BASE=OLD_CRIU: A/B in one run, on the same connection and
+process: each round dumps (and restores) with OLD_CRIU (A) and with CRIU
+(B), in alternating order, and the medians of the longest gaps are
+compared. BENCH_TCP_KEEP=1: criu runs with -v4 and the images and logs
+stay in the temporary directory (printed).
 """
-import os, select, socket, subprocess, sys, tempfile, threading, time
+import ctypes, os, select, socket, subprocess, sys, tempfile, threading, time
+
+PR_SET_CHILD_SUBREAPER = 36
 
 
 class Peer:
@@ -64,8 +72,8 @@ class Peer:
             sys.exit("bench: tcp: " + self.err[0])
 
 
-def criu(args, cwd):
-    r = subprocess.run([CRIU] + args, cwd=cwd, capture_output=True, text=True, timeout=120)
+def criu(binary, args, cwd):
+    r = subprocess.run([binary] + args, cwd=cwd, capture_output=True, text=True, timeout=120)
     if r.returncode != 0:
         sys.exit("bench: tcp: criu %s failed: %s" % (args[0], (r.stdout + r.stderr)[-500:]))
     for l in r.stdout.splitlines():
@@ -87,17 +95,18 @@ def wait_gone(pid, timeout=20):
         time.sleep(0.002)
 
 
-def round_(peer, pid, tmp, n, restore):
-    imgs = os.path.join(tmp, "imgs%d%s" % (n, "r" if restore else "l"))
+def round_(peer, pid, imgs, binary, restore):
+    """One dump (and restore): the longest gap in us, the frozen time in us."""
     os.makedirs(imgs)
     time.sleep(0.1)
     peer.reset_gap()
     opts = ["dump", "-t", str(pid), "-D", imgs, "--tcp-established", "--display-stats",
-            "-o", "dump.log"]
-    frozen = criu(opts + ([] if restore else ["--leave-running"]), imgs)
+            "-o", "dump.log"] + VERBOSE
+    frozen = criu(binary, opts + ([] if restore else ["--leave-running"]), imgs)
     if restore:
         wait_gone(pid)
-        criu(["restore", "-D", imgs, "-d", "--tcp-established", "-o", "restore.log"], imgs)
+        criu(binary, ["restore", "-D", imgs, "-d", "--tcp-established", "-o", "restore.log"] +
+             VERBOSE, imgs)
     want = peer.sent + 300      # the echoes well past the dump
     end = time.monotonic() + 30
     while peer.echoed < want and not peer.err and time.monotonic() < end:
@@ -108,10 +117,7 @@ def round_(peer, pid, tmp, n, restore):
     return peer.gap * 1e6, frozen
 
 
-def main():
-    global CRIU
-    CRIU, prog, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    tmp = tempfile.mkdtemp(prefix="criu-bench-tcp.")
+def start(prog, tmp):
     ls = socket.socket()
     ls.bind(("127.0.0.1", 0))
     ls.listen(1)
@@ -121,17 +127,54 @@ def main():
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL, start_new_session=True)
     os.close(w)
-    pid, rows = p.pid, []
+    ls.settimeout(20)
+    return p.pid, ls, r
+
+
+def report(rows, sent, ab):
+    print("\na TCP peer outside the tree, a line every 1 ms, echoed (%d lines, none lost, "
+          "reordered, repeated; no reset)\n" % sent)
+    print("| round | criu | dump | longest gap ms | frozen ms | gap / frozen |")
+    print("| ----- | ---- | ---- | -------------- | --------- | ------------ |")
+    for i, who, kind, gap, frozen in rows:
+        print("| %5d | %s | %-13s | %14.1f | %9.1f | %12.1f |" % (
+            i, who, kind, gap / 1000, frozen / 1000, gap / frozen if frozen else 0))
+    if not ab:
+        return
+    for kind in ("leave-running", "dump+restore"):
+        g = {w: sorted(r[3] for r in rows if r[1] == w and r[2] == kind) for w in "AB"}
+        med = {w: g[w][len(g[w]) // 2] for w in "AB"}
+        print("%s: median longest gap A %.1f ms, B %.1f ms, B / A %.2f" % (
+            kind, med["A"] / 1000, med["B"] / 1000, med["B"] / med["A"]))
+
+
+def main():
+    global VERBOSE
+    binary, prog, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    base = os.environ.get("BENCH_TCP_BASE")     # A/B: A = this criu, B = the one tested
+    keep = os.environ.get("BENCH_TCP_KEEP")
+    VERBOSE = ["-v4"] if keep else []
+    runs = [("A", base), ("B", binary)] if base else [("-", binary)]
+    # The restored process, orphaned when criu restore -d exits, comes to this
+    # script and not to the system's init: its zombie is reaped here at once
+    # (wait_gone()), while this VM's init took up to 2 s, the pid held all along.
+    if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0):
+        sys.exit("bench: tcp: PR_SET_CHILD_SUBREAPER: %s" % os.strerror(ctypes.get_errno()))
+    tmp = tempfile.mkdtemp(prefix="criu-bench-tcp.")
+    pid, rows = None, []
     try:
-        ls.settimeout(20)
+        pid, ls, r = start(prog, tmp)
         conn, _ = ls.accept()
         if os.read(r, 1) != b"R":
             sys.exit("bench: tcp: the process did not get ready")
         peer = Peer(conn)
         for i in range(1, rounds + 1):
-            for restore in (False, True):
-                gap, frozen = round_(peer, pid, tmp, i, restore)
-                rows.append((i, "dump+restore" if restore else "leave-running", gap, frozen))
+            for who, b in (runs if i % 2 else runs[::-1]):
+                for restore in (False, True):
+                    kind = "dump+restore" if restore else "leave-running"
+                    imgs = os.path.join(tmp, "imgs%d%s%s" % (i, who, kind[0]))
+                    gap, frozen = round_(peer, pid, imgs, b, restore)
+                    rows.append((i, who, kind, gap, frozen))
         peer.stop()
         conn.sendall(b"end\n")
         wait_gone(pid, 30)
@@ -139,18 +182,16 @@ def main():
         if res != "PASS":
             sys.exit("bench: tcp: the process says %r" % res)
     finally:
-        try:
-            os.kill(pid, 9)
-        except OSError:
-            pass
-        subprocess.run(["rm", "-rf", tmp])
-    print("\na TCP peer outside the tree, a line every 1 ms, echoed (%d lines, none lost, "
-          "reordered, repeated; no reset)\n" % peer.sent)
-    print("| round | dump | longest gap ms | frozen ms | gap / frozen |")
-    print("| ----- | ---- | -------------- | --------- | ------------ |")
-    for i, kind, gap, frozen in rows:
-        print("| %5d | %-13s | %14.1f | %9.1f | %12.1f |" % (
-            i, kind, gap / 1000, frozen / 1000, gap / frozen if frozen else 0))
+        if pid:
+            try:
+                os.kill(pid, 9)
+            except OSError:
+                pass
+        if keep:
+            print("bench: tcp: images and logs kept in %s" % tmp)
+        else:
+            subprocess.run(["rm", "-rf", tmp])
+    report(rows, peer.sent, bool(base))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@
  *      too (else its kernel answers the first segment with a RST): repair
  *      off (a window probe tells the peer we are back), then the bytes that
  *      were never sent are written like any others.
+ *   5. tcp_stream_push(), once the network lock is gone and before the
+ *      process runs: what the lock kept in the queue leaves at once.
  */
 #ifndef CRIU_TCP_REPAIR_H
 #define CRIU_TCP_REPAIR_H
@@ -59,6 +61,10 @@ int inet_dump_release(struct dump_files *d);
  */
 int inet_dump_rearm(struct dump_files *d);
 
+struct rst_tree;
+/* Restore, the lock gone, the tree not yet released: step 6 below for each connection. */
+void inet_rst_push(const struct rst_tree *tr, const int *pidfd);
+
 /* Repair on or off (TCP_REPAIR_ON, _OFF); -1 logged (@tfd: fd in the task, or -1). */
 int tcp_repair_set(int fd, int tfd, int how);
 /* Repair on, then @ts (queues malloc'ed) from connected socket @fd; -1 logged. */
@@ -68,5 +74,6 @@ const char *tcp_stream_check(const TcpStream *ts);
 int tcp_stream_prepare(int fd, uint32_t id, const TcpStream *ts);
 int tcp_stream_fill(int fd, uint32_t id, const TcpStream *ts);
 int tcp_stream_resume(int fd, uint32_t id, const TcpStream *ts);
+int tcp_stream_push(int fd, uint32_t id);
 
 #endif /* CRIU_TCP_REPAIR_H */

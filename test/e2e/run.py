@@ -415,6 +415,9 @@ CASES = [
     # the peer sends every millisecond from before the dump to after the
     # restore: the network lock holds its lines (without it: a reset)
     ("tcp_peer_gap", prog("tcp_peer"), "tcp_peer_gap", TCP, []),
+    # the same, each echo bound to leave within 50 ms: the restored process
+    # must not run before its connection is unlocked (net-lock.md)
+    ("tcp_peer_gap_prompt", prog("tcp_peer") + ["prompt"], "tcp_peer_gap", TCP, []),
     # criu killed with the sockets in repair mode, before the commit: the
     # guardian takes them out, the lock goes, the tree talks on
     ("tcp_peer_criu_dies", prog("tcp_peer"), "tcp_peer_dies", TCP, []),

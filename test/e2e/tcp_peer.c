@@ -7,13 +7,50 @@
  * passes when the peer sends "end". The peer checks the echoes the same way
  * and that it never saw a reset.
  *
- * Usage: tcp_peer PORT RESULT-FILE
+ * "prompt": TCP_NODELAY on, and every echo must leave the send queue within
+ * 50 ms of its write. A process let run while its connection is still
+ * locked fails this: its segment is dropped and waits for the probe timer
+ * (1 s on a restored socket) or the peer's backed-off retransmission.
+ *
+ * Usage: tcp_peer [prompt] PORT RESULT-FILE
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sched.h>
+#include <time.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <linux/sockios.h>
 
 #include "e2e.h"
+
+#define PROMPT_NS	50000000LL	/* an echo's bound in the send queue */
+
+static long long now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+/* Waits for the send queue to hold no byte never sent; fails after PROMPT_NS. */
+static void check_prompt(int fd, long line)
+{
+	long long end = now_ns() + PROMPT_NS;
+	int unsent = 0;
+
+	for (;;) {
+		if (ioctl(fd, SIOCOUTQNSD, &unsent))
+			e2e_fail("SIOCOUTQNSD: %s", strerror(errno));
+		if (!unsent)
+			return;
+		if (now_ns() > end)
+			e2e_fail("echo of line %ld: %d bytes still unsent after 50 ms", line, unsent);
+		sched_yield();
+	}
+}
 
 int main(int argc, char **argv)
 {
@@ -21,10 +58,13 @@ int main(int argc, char **argv)
 	char line[32];
 	long want = 0, got;
 	size_t n = 0;
-	int fd;
+	int fd, one = 1;
+	bool prompt = argc == 4 && !strcmp(argv[1], "prompt");
 
+	if (prompt)
+		argc--, argv++;
 	if (argc != 3) {
-		fprintf(stderr, "usage: tcp_peer PORT RESULT-FILE\n");
+		fprintf(stderr, "usage: tcp_peer [prompt] PORT RESULT-FILE\n");
 		return 2;
 	}
 	a.sin_port = htons((uint16_t)atoi(argv[1]));
@@ -32,6 +72,8 @@ int main(int argc, char **argv)
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)))
 		e2e_fail("connect: %s", strerror(errno));
+	if (prompt && setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)))
+		e2e_fail("TCP_NODELAY: %s", strerror(errno));
 	e2e_note_pid();
 	e2e_ready();
 	for (;;) {
@@ -55,6 +97,8 @@ int main(int argc, char **argv)
 		line[n++] = '\n';
 		if (write(fd, line, n) != (ssize_t)n)
 			e2e_fail("echo of line %ld: %s", got, strerror(errno));
+		if (prompt)
+			check_prompt(fd, got);
 		want++;
 		n = 0;
 	}
