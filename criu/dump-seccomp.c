@@ -116,7 +116,7 @@ static int read_chain(pid_t tid, unsigned int nr, struct chain *c)
 		if (!c->f[i])
 			break;
 	}
-	c->nr = nr;
+	c->nr = i;	/* what chain_free() has to free */
 	free(buf);
 	if (i == nr && (ptrace(PTRACE_SECCOMP_GET_FILTER, tid, (void *)(long)nr, NULL) >= 0 ||
 			errno != ENOENT)) {

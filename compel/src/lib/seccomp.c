@@ -33,7 +33,7 @@ static uint32_t run_filter(const struct sock_filter *f, int n,
 		case BPF_LDX: {
 			uint32_t v = 0;
 
-			if (BPF_MODE(i->code) == BPF_ABS && i->k + 4 <= sizeof(*d))
+			if (BPF_MODE(i->code) == BPF_ABS && i->k <= sizeof(*d) - 4)
 				memcpy(&v, data + i->k, 4);
 			else if (BPF_MODE(i->code) == BPF_IMM)
 				v = i->k;
