@@ -402,6 +402,12 @@ static int collect_timens(struct dump_task *t)
 	}
 	if (own.st_ino == kids.st_ino && own.st_dev == kids.st_dev)
 		return 0;
+	if (t->tree->own_ns & CLONE_NEWTIME) {
+		/* its offsets are the host's; the tree's clocks move at the restore, these would not */
+		pr_err("%d has a time namespace for its children (unshare(CLONE_NEWTIME)) inside the tree's own time namespace: not supported yet",
+		       t->pid);
+		return -1;
+	}
 	if (proc_read_timens_offsets(t->pid, &tn) || timens_check_unused(t->pid, &tn))
 		return -1;
 	e = calloc(1, sizeof(*e));

@@ -1,14 +1,17 @@
 /*
- * Dump: the uts and ipc namespaces of the tree (Documentation/namespaces.md,
- * "uts and ipc namespaces"; include/utsipc.h).
+ * Dump: the uts, ipc and time namespaces of the tree
+ * (Documentation/namespaces.md, "uts and ipc namespaces", "Time namespace";
+ * include/utsipc.h).
  *
- * A tree's root may have a uts or an ipc namespace of its own (not criu's);
+ * A tree's root may have a uts, an ipc or a time namespace of its own (not criu's);
  * every other process of the tree must then share it. Its state is read by
  * a helper child of criu that joins the namespace (setns): uname() for the
  * names, /proc/sys for the ipc sysctls, which are those of the reader's ipc
  * namespace; its semaphore sets (SEM_STAT_ANY, GETALL) and message queues
  * (MSG_STAT_ANY, MSG_COPY), written by the child as ipcns-sem-11.img and
- * ipcns-msg-11.img. An ipc namespace holding SysV shared memory or POSIX
+ * ipcns-msg-11.img; the time namespace's CLOCK_MONOTONIC and CLOCK_BOOTTIME
+ * as the frozen tree sees them (timens-13.img): its clocks go on from there
+ * after the restore. An ipc namespace holding SysV shared memory or POSIX
  * message queues is refused: not carried yet. In criu's own namespaces nothing is
  * dumped: the host's names and objects are not the tree's.
  */
@@ -39,6 +42,7 @@
 #include "est/ipc-msg.pb-c.h"
 #include "est/ipc-sem.pb-c.h"
 #include "est/ipc-var.pb-c.h"
+#include "est/timens.pb-c.h"
 #include "est/utsns.pb-c.h"
 
 /* What the helper child reads inside the namespaces. */
@@ -46,12 +50,13 @@ struct ns_state {
 	struct utsname uts;
 	struct utsipc_vars vars;
 	int shm, sem, msg, mq;		/* objects the namespace holds */
+	struct timespec mono, boot;	/* the clocks of the time namespace */
 };
 
 static const struct {
 	const char *link;
 	int flag;
-} kinds[] = { { "uts", CLONE_NEWUTS }, { "ipc", CLONE_NEWIPC } };
+} kinds[] = { { "uts", CLONE_NEWUTS }, { "ipc", CLONE_NEWIPC }, { "time", CLONE_NEWTIME } };
 
 static int ns_stat(pid_t pid, const char *link, struct stat *st)
 {
@@ -80,7 +85,7 @@ static bool same(const struct stat *a, const struct stat *b)
 	return a->st_ino == b->st_ino && a->st_dev == b->st_dev;
 }
 
-/* Every thread of @t (a uts or ipc namespace is per thread) in @ns. */
+/* Every thread of @t (a uts, ipc or time namespace is per thread) in @ns. */
 static int check_threads(const struct dump_task *t, size_t k, const struct stat *ns)
 {
 	struct stat st;
@@ -406,6 +411,12 @@ static int read_inside(pid_t root, int own, int fd, int dirfd)
 		pr_perror("uname");
 		return -1;
 	}
+	/* setns() moved this child's clocks into the namespace */
+	if ((own & CLONE_NEWTIME) &&
+	    (clock_gettime(CLOCK_MONOTONIC, &s.mono) || clock_gettime(CLOCK_BOOTTIME, &s.boot))) {
+		pr_perror("cannot read the clocks of the tree's time namespace");
+		return -1;
+	}
 	if ((own & CLONE_NEWIPC) &&
 	    (read_ipc(&s) || (s.sem && dump_sems(dirfd)) || (s.msg && dump_msqs(dirfd))))
 		return -1;
@@ -451,6 +462,22 @@ static int write_uts(const struct dump_tree *tr, const struct ns_state *s)
 	return est_write_one(tr->dirfd, UTSIPC_UTS_IMG, &e.base);
 }
 
+static int write_time(const struct dump_tree *tr, const struct ns_state *s)
+{
+	Est__TimensEntry e = EST__TIMENS_ENTRY__INIT;
+	Est__Timespec m = EST__TIMESPEC__INIT, b = EST__TIMESPEC__INIT;
+
+	m.tv_sec = (uint64_t)s->mono.tv_sec;
+	m.tv_nsec = (uint64_t)s->mono.tv_nsec;
+	b.tv_sec = (uint64_t)s->boot.tv_sec;
+	b.tv_nsec = (uint64_t)s->boot.tv_nsec;
+	e.monotonic = &m;
+	e.boottime = &b;
+	pr_info("the tree's time namespace: monotonic %lld.%09ld, boottime %lld.%09ld",
+		(long long)s->mono.tv_sec, s->mono.tv_nsec, (long long)s->boot.tv_sec, s->boot.tv_nsec);
+	return est_write_one(tr->dirfd, UTSIPC_TIME_IMG, &e.base);
+}
+
 static int write_ipc(const struct dump_tree *tr, const struct ns_state *s)
 {
 	Est__IpcVarEntry e;
@@ -477,6 +504,8 @@ int dump_utsipc(struct dump_tree *tr)
 	if (read_state(tr, &s))
 		return -1;
 	if ((tr->own_ns & CLONE_NEWUTS) && write_uts(tr, &s))
+		return -1;
+	if ((tr->own_ns & CLONE_NEWTIME) && write_time(tr, &s))
 		return -1;
 	return (tr->own_ns & CLONE_NEWIPC) ? write_ipc(tr, &s) : 0;
 }

@@ -1,5 +1,5 @@
 /*
- * Export: the tree's own uts and ipc namespaces (include/utsipc.h). Our
+ * Export: the tree's own uts, ipc and time namespaces (include/utsipc.h). Our
  * scratch dir holds them in the established format already, under the
  * tree's namespace ids: checked and copied, and every process's ids name
  * them (the dump checked that every process shares the root's).
@@ -23,6 +23,7 @@ static const struct {
 	{ UTSIPC_IPC_VAR_IMG, CLONE_NEWIPC },
 	{ UTSIPC_IPC_SEM_IMG, CLONE_NEWIPC },	/* only with semaphore sets */
 	{ UTSIPC_IPC_MSG_IMG, CLONE_NEWIPC },	/* only with message queues */
+	{ UTSIPC_TIME_IMG, CLONE_NEWTIME },
 };
 
 int exp_utsipc(struct exp *ex)
@@ -46,4 +47,6 @@ void exp_utsipc_ids(const struct exp *ex, Est__TaskKobjIdsEntry *ids)
 		ids->uts_ns_id = UTSIPC_UTS_NS_ID;
 	if (ex->own_ns & CLONE_NEWIPC)
 		ids->ipc_ns_id = UTSIPC_IPC_NS_ID;
+	if (ex->own_ns & CLONE_NEWTIME)
+		ids->time_ns_id = UTSIPC_TIME_NS_ID;
 }

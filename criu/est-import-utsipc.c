@@ -1,8 +1,9 @@
 /*
- * Import: the tree's own uts and ipc namespaces (include/utsipc.h). The
- * root's uts_ns_id and ipc_ns_id are the tree's; every other process must
+ * Import: the tree's own uts, ipc and time namespaces (include/utsipc.h).
+ * The root's uts_ns_id, ipc_ns_id and time_ns_id are the tree's; every other process must
  * have the same. One that differs from the dumping criu's (root_ids) is a
- * namespace of the tree's own: its utsns-ID.img / ipcns-var-ID.img (and
+ * namespace of the tree's own: its utsns-ID.img / ipcns-var-ID.img /
+ * timens-ID.img (and
  * ipcns-sem-ID.img, ipcns-msg-ID.img) are checked and written into our dir under the ids
  * ours uses.
  */
@@ -23,6 +24,7 @@ static const struct {
 } kinds[] = {
 	{ "uts_ns_id", "utsns-%u.img", UTSIPC_UTS_IMG, "uts" },
 	{ "ipc_ns_id", "ipcns-var-%u.img", UTSIPC_IPC_VAR_IMG, "ipc" },
+	{ "time_ns_id", "timens-%u.img", UTSIPC_TIME_IMG, "time" },
 };
 
 int imp_utsipc_ns(struct imp *im, const char *field, bool has, uint32_t v, const char *img)
@@ -34,6 +36,8 @@ int imp_utsipc_ns(struct imp *im, const char *field, bool has, uint32_t v, const
 			break;
 	if (k == sizeof(kinds) / sizeof(kinds[0]))
 		return 0;
+	if (!has && k == 2)
+		return 0;	/* a kernel without time namespaces: compared with criu's as before */
 	if (!has || !v) {
 		pr_err("%s: no %s", img, field);
 		return -1;
@@ -51,8 +55,10 @@ int imp_utsipc_ns(struct imp *im, const char *field, bool has, uint32_t v, const
 static bool criu_own(const struct imp *im, size_t k)
 {
 	const Est__TaskKobjIdsEntry *r = im->inv->root_ids;
-	bool has = k ? r->has_ipc_ns_id : r->has_uts_ns_id;
-	uint32_t v = k ? r->ipc_ns_id : r->uts_ns_id;
+	const bool hs[] = { r->has_uts_ns_id, r->has_ipc_ns_id, r->has_time_ns_id };
+	const uint32_t vs[] = { r->uts_ns_id, r->ipc_ns_id, r->time_ns_id };
+	bool has = hs[k];
+	uint32_t v = vs[k];
 
 	return !im->tree_ns_id[k] || (has && v == im->tree_ns_id[k]);
 }
@@ -83,7 +89,7 @@ int imp_utsipc(struct imp *im)
 		snprintf(name, sizeof(name), kinds[k].pattern, im->tree_ns_id[k]);
 		if (utsipc_copy(im->in, name, im->out, kinds[k].ours) || imp_mark(im, name))
 			return -1;
-		if (k && (objs(im, "ipcns-sem-%u.img", im->tree_ns_id[k], UTSIPC_IPC_SEM_IMG) ||
+		if (k == 1 && (objs(im, "ipcns-sem-%u.img", im->tree_ns_id[k], UTSIPC_IPC_SEM_IMG) ||
 			  objs(im, "ipcns-msg-%u.img", im->tree_ns_id[k], UTSIPC_IPC_MSG_IMG) ||
 			  objs(im, "ipcns-shm-%u.img", im->tree_ns_id[k], UTSIPC_IPC_SHM_IMG)))
 			return -1;

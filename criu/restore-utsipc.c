@@ -1,10 +1,12 @@
 /*
- * Restore: the tree's own uts and ipc namespaces (include/utsipc.h,
+ * Restore: the tree's own uts, ipc and time namespaces (include/utsipc.h,
  * Documentation/namespaces.md). criu reads their images before the first
  * fork; the root is cloned with CLONE_NEWUTS / CLONE_NEWIPC and, first
  * thing, sets its host and domain names and the ipc sysctls, which
- * /proc/sys shows and takes for the writer's own ipc namespace. Its
- * children inherit both namespaces.
+ * /proc/sys shows and takes for the writer's own ipc namespace. A time
+ * namespace cannot come with the clone (its clocks must be set before
+ * anybody is in it): the root makes it for its children, sets its clocks
+ * to go on from the dumped ones, and enters it. Its children inherit all.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,7 +28,26 @@
 #include "est/ipc-msg.pb-c.h"
 #include "est/ipc-sem.pb-c.h"
 #include "est/ipc-var.pb-c.h"
+#include "est/timens.pb-c.h"
 #include "est/utsns.pb-c.h"
+
+static int read_time(int dirfd, struct rst_utsipc *u)
+{
+	ProtobufCMessage *m;
+	int ret = utsipc_read(dirfd, UTSIPC_TIME_IMG, &m);
+	const Est__TimensEntry *e = (const Est__TimensEntry *)m;
+
+	if (ret <= 0)
+		return ret;
+	/* checked: nanoseconds under a second, seconds at most UTSIPC_CLOCK_SEC_MAX */
+	u->time = true;
+	u->mono.tv_sec = (time_t)e->monotonic->tv_sec;
+	u->mono.tv_nsec = (long)e->monotonic->tv_nsec;
+	u->boot.tv_sec = (time_t)e->boottime->tv_sec;
+	u->boot.tv_nsec = (long)e->boottime->tv_nsec;
+	protobuf_c_message_free_unpacked(m, NULL);
+	return 0;
+}
 
 int rst_utsipc_read(int dirfd, struct rst_tree *tr)
 {
@@ -57,6 +78,12 @@ int rst_utsipc_read(int dirfd, struct rst_tree *tr)
 	if ((u->flags & CLONE_NEWIPC) && (utsipc_load(dirfd, UTSIPC_IPC_SEM_IMG, &u->sems) < 0 ||
 					   utsipc_load(dirfd, UTSIPC_IPC_MSG_IMG, &u->msqs) < 0))
 		return -1;
+	if (read_time(dirfd, u) < 0)
+		return -1;
+	if (u->time)
+		pr_info("the root gets a new time namespace: monotonic %lld.%09ld, boottime %lld.%09ld as dumped",
+			(long long)u->mono.tv_sec, u->mono.tv_nsec, (long long)u->boot.tv_sec,
+			u->boot.tv_nsec);
 	if (u->flags)
 		pr_info("the root gets a new%s%s namespace", u->flags & CLONE_NEWUTS ? " uts" : "",
 			u->flags & CLONE_NEWIPC ? " ipc" : "");
@@ -193,10 +220,65 @@ static void make_sem(const Est__IpcSemEntry *e, const uint8_t *val)
 	free(v);
 }
 
+/* @want - @now + @base, normalised: the offset that shows @want now, from a namespace at @base. */
+static struct timespec offset(struct timespec want, struct timespec now, struct timespec base)
+{
+	struct timespec r = { want.tv_sec - now.tv_sec + base.tv_sec,
+			      want.tv_nsec - now.tv_nsec + base.tv_nsec };
+
+	while (r.tv_nsec < 0) {
+		r.tv_nsec += 1000000000L;
+		r.tv_sec--;
+	}
+	while (r.tv_nsec >= 1000000000L) {
+		r.tv_nsec -= 1000000000L;
+		r.tv_sec++;
+	}
+	return r;
+}
+
+/*
+ * The new time namespace, made for the root's children and then entered:
+ * its offsets (relative to the host's clocks) make it show the dumped
+ * clocks now. A new namespace starts with its maker's offsets, which are
+ * read back as @base: criu may itself be in a time namespace.
+ */
+static void enter_time(const struct rst_utsipc *u)
+{
+	struct timespec mono, boot, base[2];
+	char buf[160];
+	int fd, n;
+
+	if (unshare(CLONE_NEWTIME))
+		rst_die("cannot make a time namespace: %s", strerror(errno));
+	fd = open("/proc/self/timens_offsets", O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -1 : (int)read(fd, buf, sizeof(buf) - 1);
+	if (fd >= 0)
+		close(fd);
+	buf[n < 0 ? 0 : n] = '\0';
+	if (sscanf(buf, "monotonic %ld %ld boottime %ld %ld", &base[0].tv_sec, &base[0].tv_nsec,
+		   &base[1].tv_sec, &base[1].tv_nsec) != 4)
+		rst_die("cannot read /proc/self/timens_offsets: %s", n < 0 ? strerror(errno) : buf);
+	if (clock_gettime(CLOCK_MONOTONIC, &mono) || clock_gettime(CLOCK_BOOTTIME, &boot))
+		rst_die("clock_gettime: %s", strerror(errno));
+	mono = offset(u->mono, mono, base[0]);
+	boot = offset(u->boot, boot, base[1]);
+	n = snprintf(buf, sizeof(buf), "monotonic %ld %ld\nboottime %ld %ld\n", (long)mono.tv_sec,
+		     mono.tv_nsec, (long)boot.tv_sec, boot.tv_nsec);
+	write_sysctl("/proc/self/timens_offsets", buf);
+	fd = open("/proc/self/ns/time_for_children", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWTIME))
+		rst_die("cannot enter the new time namespace: %s", strerror(errno));
+	close(fd);
+}
+
 void rst_utsipc_apply(const struct rst_tree *tr)
 {
 	const struct rst_utsipc *u = &tr->utsipc;
 	size_t i;
+
+	if (u->time)
+		enter_time(u);
 
 	if ((u->flags & CLONE_NEWUTS) &&
 	    (sethostname(u->nodename, strlen(u->nodename)) ||

@@ -1,5 +1,5 @@
 /*
- * The uts and ipc namespace images: paths of the ipc sysctls, the checks
+ * The uts, ipc and time namespace images: paths of the ipc sysctls, the checks
  * of what an image holds, reading and copying (include/utsipc.h).
  */
 #include <errno.h>
@@ -19,6 +19,7 @@
 #include "est/ipc-sem.pb-c.h"
 #include "est/ipc-shm.pb-c.h"
 #include "est/ipc-var.pb-c.h"
+#include "est/timens.pb-c.h"
 #include "est/utsns.pb-c.h"
 
 #define UTSIPC_FILE_MAX	(16u << 20)	/* 128 semaphore sets of 32000 values, and more */
@@ -53,6 +54,21 @@ int utsipc_uts_check(const Est__UtsnsEntry *e, const char *img)
 		pr_err("%s: a host or domain name longer than %d bytes", img, UTSIPC_NAME_MAX);
 		return -1;
 	}
+	return 0;
+}
+
+/* The clocks a time namespace showed: each one a time the kernel lets a namespace show. */
+static int time_check(const Est__TimensEntry *e, const char *img)
+{
+	const Est__Timespec *t[2] = { e->monotonic, e->boottime };
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (t[i]->tv_nsec >= 1000000000ULL || t[i]->tv_sec > UTSIPC_CLOCK_SEC_MAX) {
+			pr_err("%s: a clock of %llu.%llu s, not a time a time namespace shows", img,
+			       (unsigned long long)t[i]->tv_sec, (unsigned long long)t[i]->tv_nsec);
+			return -1;
+		}
 	return 0;
 }
 
@@ -216,6 +232,8 @@ static int check_entry(const struct utsipc_file *f, size_t i, const char *name)
 		return utsipc_uts_check((const Est__UtsnsEntry *)m, name);
 	if (m->descriptor == &est__ipc_var_entry__descriptor)
 		return utsipc_var_check((const Est__IpcVarEntry *)m, name);
+	if (m->descriptor == &est__timens_entry__descriptor)
+		return time_check((const Est__TimensEntry *)m, name);
 	if (m->descriptor == &est__ipc_sem_entry__descriptor)
 		return sem_check(f, i, name);
 	if (m->descriptor == &est__ipc_msg_entry__descriptor)
@@ -225,7 +243,7 @@ static int check_entry(const struct utsipc_file *f, size_t i, const char *name)
 		       name, ((const Est__IpcShmEntry *)m)->desc->id);
 		return -1;
 	}
-	pr_err("%s: not a uts or ipc namespace image", name);
+	pr_err("%s: not a uts, ipc or time namespace image", name);
 	return -1;
 }
 

@@ -47,7 +47,7 @@ struct exp {
 	bool tcp_close;			/* a connection without its stream: --tcp-close */
 	void *seccomp;			/* seccomp.img's filters (est-seccomp.c) */
 	uint32_t net_ns_id;		/* the tree's network namespace (est-export-net.c) */
-	int own_ns;			/* CLONE_NEWUTS, CLONE_NEWIPC: the tree's own (est-export-utsipc.c) */
+	int own_ns;			/* CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWTIME: the tree's own (est-export-utsipc.c) */
 	uint32_t mnt_ns_id;		/* the tree's own mount namespace, else 0 (est-export-mnt.c) */
 };
 

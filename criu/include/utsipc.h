@@ -1,10 +1,10 @@
 /*
- * The uts and ipc namespaces of a tree (Documentation/namespaces.md, "uts
- * and ipc namespaces"): what the dump, the export, the import and the
- * restore share.
+ * The uts, ipc and time namespaces of a tree (Documentation/namespaces.md,
+ * "uts and ipc namespaces", "Time namespace"): what the dump, the export,
+ * the import and the restore share.
  *
  * Our own format has no kind of its own for them: the dump writes the
- * established files (utsns-ID.img, ipcns-var-ID.img) into its scratch dir
+ * established files (utsns-ID.img, ipcns-var-ID.img, timens-ID.img) into its scratch dir
  * with the tree's namespace ids below, the export checks and copies them,
  * the import checks them and copies them under those ids, and the restore
  * reads them from there. A file present means the tree's root has a
@@ -21,6 +21,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 #include <protobuf-c/protobuf-c.h>
 
 /* The tree's own namespaces' ids: criu's are 1..8 (est-export.c), the tree's 8 + that index. */
@@ -33,6 +34,10 @@
 #define UTSIPC_IPC_MSG_IMG	"ipcns-msg-11.img"
 #define UTSIPC_MSG_MAGIC	0x55453737u	/* IPCNS_MSG */
 #define UTSIPC_IPC_SHM_IMG	"ipcns-shm-11.img"	/* only ever empty: segments are refused */
+#define UTSIPC_TIME_NS_ID	13
+#define UTSIPC_TIME_IMG		"timens-13.img"	/* the clocks inside at the freeze */
+/* The largest clock value a time namespace may show (the kernel's KTIME_SEC_MAX / 2). */
+#define UTSIPC_CLOCK_SEC_MAX	4611686018ULL
 
 #define UTSIPC_NAME_MAX		64	/* __NEW_UTS_LEN */
 
@@ -64,6 +69,8 @@ struct rst_utsipc {
 	struct utsipc_vars vars;
 	struct utsipc_file sems;	/* ipcns-sem: the semaphore sets, nr 0 when none */
 	struct utsipc_file msqs;	/* ipcns-msg: the message queues */
+	bool time;		/* a time namespace of its own, entered by the root */
+	struct timespec mono, boot;	/* its clocks at the freeze: they go on from there */
 };
 
 /* "/proc/sys/..." of @v */

@@ -1,4 +1,4 @@
-/* The uts and ipc namespace images: their checks and the reader (criu/utsipc.c). */
+/* The uts, ipc and time namespace images: their checks and the reader (criu/utsipc.c). */
 #include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
@@ -13,6 +13,7 @@
 #include "est/ipc-msg.pb-c.h"
 #include "est/ipc-sem.pb-c.h"
 #include "est/ipc-var.pb-c.h"
+#include "est/timens.pb-c.h"
 #include "est/utsns.pb-c.h"
 
 static void sample(struct utsipc_vars *v)
@@ -98,6 +99,47 @@ static int test_uts(void)
 	CHECK_STR(((Est__UtsnsEntry *)m)->nodename, name);
 	CHECK_STR(((Est__UtsnsEntry *)m)->domainname, "dom");
 	protobuf_c_message_free_unpacked(m, NULL);
+	return 0;
+}
+
+/* A time namespace's clocks: read back as written; a clock no namespace can show refused. */
+static int test_time(void)
+{
+	static const struct {
+		uint64_t ms, mn, bs, bn;
+		int want;
+	} c[] = {
+		{ 130627, 248955499, 45227, 999999999, 1 },
+		{ 0, 0, 0, 0, 1 },
+		{ UTSIPC_CLOCK_SEC_MAX, 0, 1, 0, 1 },
+		{ UTSIPC_CLOCK_SEC_MAX + 1, 0, 1, 0, -1 },
+		{ 1, 1000000000, 1, 0, -1 },
+		{ 1, 0, 1, 1000000000, -1 },
+		{ 1, 0, UINT64_MAX, 0, -1 },
+	};
+	int dir = unit_fresh_dir("utsipc");
+	size_t i;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		Est__TimensEntry e = EST__TIMENS_ENTRY__INIT;
+		Est__Timespec m = EST__TIMESPEC__INIT, b = EST__TIMESPEC__INIT;
+		ProtobufCMessage *got;
+
+		m.tv_sec = c[i].ms, m.tv_nsec = c[i].mn, b.tv_sec = c[i].bs, b.tv_nsec = c[i].bn;
+		e.monotonic = &m;
+		e.boottime = &b;
+		CHECK(est_write_one(dir, UTSIPC_TIME_IMG, &e.base) == 0);
+		CHECK(read_back(dir, UTSIPC_TIME_IMG, &got) == c[i].want);
+		if (c[i].want < 0) {
+			CHECK(!got);
+			continue;
+		}
+		CHECK(((Est__TimensEntry *)got)->monotonic->tv_sec == c[i].ms);
+		CHECK(((Est__TimensEntry *)got)->monotonic->tv_nsec == c[i].mn);
+		CHECK(((Est__TimensEntry *)got)->boottime->tv_sec == c[i].bs);
+		CHECK(((Est__TimensEntry *)got)->boottime->tv_nsec == c[i].bn);
+		protobuf_c_message_free_unpacked(got, NULL);
+	}
 	return 0;
 }
 
@@ -295,6 +337,7 @@ static const struct unit_case cases[] = {
 	{ "ipc sysctls: image round trip", test_var_round_trip },
 	{ "ipc sysctls: out of range, missing", test_var_refused },
 	{ "uts: names up to 64 bytes", test_uts },
+	{ "time: clocks a namespace can show", test_time },
 	{ "reader: framing, entries, unknown fields, symlinks", test_reader_refuses },
 };
 
