@@ -154,6 +154,40 @@ static int check_namespaces(pid_t pid, const struct dump_tree *tr)
 	return 0;
 }
 
+/*
+ * The mount and cgroup namespaces are per thread too (unshare() makes one
+ * in a thread of many; uts, ipc, time and net are checked per thread by
+ * their own code, a user namespace needs a single thread): every thread
+ * must be in its process's.
+ */
+static int check_thread_ns(const struct dump_task *t)
+{
+	static const char *const link[] = { "mnt", "cgroup" };
+	struct stat own[2], st;
+	char path[96];
+	size_t k;
+	int i;
+
+	for (k = 0; k < 2; k++) {
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", t->pid, link[k]);
+		if (stat(path, &own[k]))
+			own[k].st_ino = 0;	/* not built into this kernel */
+	}
+	for (i = 0; i < t->nr_tids; i++)
+		for (k = 0; k < 2 && t->tids[i] != t->pid; k++) {
+			snprintf(path, sizeof(path), "/proc/%d/task/%d/ns/%s", t->pid, t->tids[i],
+				 link[k]);
+			if (!own[k].st_ino || stat(path, &st))
+				continue;	/* a thread gone: the seize sees it */
+			if (st.st_ino != own[k].st_ino || st.st_dev != own[k].st_dev) {
+				pr_err("%d (thread %d) is in another %s namespace than its process: not supported yet",
+				       t->pid, t->tids[i], k ? "cgroup" : "mount");
+				return -1;
+			}
+		}
+	return 0;
+}
+
 /* Refuse, before the task is touched, what the images cannot hold yet. */
 static int check_task(struct dump_task *t)
 {
@@ -163,7 +197,7 @@ static int check_task(struct dump_task *t)
 		pr_err("%d is a thread of %d, not a process", t->pid, t->st.tgid);
 		return -1;
 	}
-	return check_namespaces(t->pid, t->tree) || dump_check_threads(t);
+	return check_namespaces(t->pid, t->tree) || check_thread_ns(t) || dump_check_threads(t);
 }
 
 static int write_one(int dirfd, enum img_kind kind, unsigned int id, const ProtobufCMessage *m)

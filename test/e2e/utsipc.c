@@ -20,6 +20,7 @@
  *   child   the child unshares a uts namespace of its own: the dump refuses
  *   thread  no namespace of its own but a thread's: unshare(CLONE_NEWUTS) in
  *           a second thread; the dump refuses (the namespace is per thread)
+ *   thread_mnt, thread_cgroup  the same with a mount or a cgroup namespace
  *   host    no namespace of its own; a SysV segment in the host's ipc
  *           namespace, not attached: the dump leaves it alone (it is the
  *           host's), after the restore it is there with its bytes; removed
@@ -368,11 +369,13 @@ static int host_main(void)
 	e2e_pass();
 }
 
+static int thread_flag = CLONE_NEWUTS;
+
 static void *thread_main(void *arg)
 {
 	int *w = arg;
 
-	if (unshare(CLONE_NEWUTS))
+	if (unshare(thread_flag))
 		e2e_fail("unshare in a thread: %m");
 	close(*w);
 	for (;;)
@@ -417,8 +420,13 @@ int main(int argc, char **argv)
 	e2e_init(argc - (argc > 2), argv + (argc > 2));
 	if (!strcmp(mode, "host"))
 		return host_main();
-	if (!strcmp(mode, "thread"))
+	if (!strncmp(mode, "thread", 6)) {
+		if (!strcmp(mode, "thread_mnt"))
+			thread_flag = CLONE_NEWNS;
+		else if (!strcmp(mode, "thread_cgroup"))
+			thread_flag = CLONE_NEWCGROUP;
 		return thread_ns_main();
+	}
 	with_ipc = strcmp(mode, "uts");
 	child_own = !strcmp(mode, "child");
 	if (!strcmp(mode, "pidns"))
