@@ -189,6 +189,11 @@ static int check_set(const Est__CgSetEntry *s)
 			pr_err("cgroup.img: set %u: a bad hierarchy name or path (%.64s)", s->id, m->path);
 			return -1;
 		}
+		if (m->has_cgns_prefix && m->cgns_prefix != strlen(m->path)) {
+			pr_err("not supported yet: cgroup.img: set %u: a cgroup namespace rooted above its group %.64s (prefix %u)",
+			       s->id, m->path, m->cgns_prefix);
+			return -1;
+		}
 		for (j = 0; j < i; j++)
 			if (!strcmp(s->ctls[j]->name, m->name)) {
 				pr_err("cgroup.img: set %u names hierarchy %s twice", s->id, m->name);
@@ -283,6 +288,26 @@ int cg_image_check(const Est__CgroupEntry *e)
 		if (check_controller(e->controllers[i]))
 			return -1;
 	return 0;
+}
+
+bool cg_set_cgns(const Est__CgSetEntry *s)
+{
+	size_t i;
+
+	for (i = 0; s && i < s->n_ctls; i++)
+		if (s->ctls[i]->has_cgns_prefix)
+			return true;
+	return false;
+}
+
+bool cg_image_cgns(const Est__CgroupEntry *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->n_sets; i++)
+		if (cg_set_cgns(e->sets[i]))
+			return true;
+	return false;
 }
 
 const Est__CgSetEntry *cg_image_set(const Est__CgroupEntry *e, uint32_t id)

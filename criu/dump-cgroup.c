@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -355,8 +356,38 @@ static void image_free(Est__CgroupEntry *e)
 	free(e->controllers);
 }
 
+/*
+ * The root's own cgroup namespace: each of its groups must be the
+ * namespace's root (the root sees "/" in every hierarchy), the one shape
+ * carried; its members get cgns_prefix, the whole path.
+ */
+static int mark_cgns(const struct dump_tree *tr, Est__CgSetEntry *s)
+{
+	struct proc_cgroups view;
+	size_t k;
+	int ret = -1;
+
+	if (proc_parse_cgroup(tr->cgns_view, strlen(tr->cgns_view), "cgroup namespace view", &view))
+		return -1;
+	for (k = 0; k < s->n_ctls; k++) {
+		const char *seen = path_in(&view, s->ctls[k]->name);
+
+		if (!seen || strcmp(seen, "/")) {
+			pr_err("%d sees its group %s of %s as %s in its cgroup namespace: a namespace rooted above its group is not supported yet",
+			       tr->t[0]->pid, s->ctls[k]->path, s->ctls[k]->name, seen ? seen : "nothing");
+			goto out;
+		}
+		s->ctls[k]->has_cgns_prefix = true;
+		s->ctls[k]->cgns_prefix = (uint32_t)strlen(s->ctls[k]->path);
+	}
+	ret = 0;
+out:
+	proc_cgroups_free(&view);
+	return ret;
+}
+
 /* The sets, names and paths pointing into the parsed /proc text. */
-static int fill_sets(struct cg_dump *d, Est__CgroupEntry *e)
+static int fill_sets(struct cg_dump *d, const struct dump_tree *tr, Est__CgroupEntry *e)
 {
 	size_t i, k;
 
@@ -384,6 +415,9 @@ static int fill_sets(struct cg_dump *d, Est__CgroupEntry *e)
 			m->path = d->set[i].c[k].path;
 			s->ctls[s->n_ctls++] = m;
 		}
+		if ((tr->own_ns & CLONE_NEWCGROUP) && s->id == tr->t[0]->core.cg_set &&
+		    mark_cgns(tr, s))
+			return -1;
 	}
 	return 0;
 }
@@ -419,7 +453,7 @@ static int write_image(struct cg_dump *d, struct dump_tree *tr)
 	struct cr_img *img;
 	int ret = -1;
 
-	if (fill_sets(d, &e) ||
+	if (fill_sets(d, tr, &e) ||
 	    fill_controllers(d, &d->set[tr->t[0]->core.cg_set - 1], &e))
 		goto out;
 	img = img_create(tr->dirfd, IMG_CGROUP, 0);

@@ -34,6 +34,7 @@
 #include <sys/wait.h>
 
 #define LOG_PREFIX "dump: "
+#include "cgroup.h"
 #include "dump.h"
 #include "est-image.h"
 #include "log.h"
@@ -51,12 +52,14 @@ struct ns_state {
 	struct utsipc_vars vars;
 	int shm, sem, msg, mq;		/* objects the namespace holds */
 	struct timespec mono, boot;	/* the clocks of the time namespace */
+	char cg[4096];			/* the root's cgroups seen from its cgroup namespace */
 };
 
 static const struct {
 	const char *link;
 	int flag;
-} kinds[] = { { "uts", CLONE_NEWUTS }, { "ipc", CLONE_NEWIPC }, { "time", CLONE_NEWTIME } };
+} kinds[] = { { "uts", CLONE_NEWUTS }, { "ipc", CLONE_NEWIPC }, { "time", CLONE_NEWTIME },
+	      { "cgroup", CLONE_NEWCGROUP } };
 
 static int ns_stat(pid_t pid, const char *link, struct stat *st)
 {
@@ -386,6 +389,26 @@ static int read_ipc(struct ns_state *s)
 	return s->mq < 0 ? -1 : 0;
 }
 
+/* /proc/@root/cgroup as this child sees it, in the root's cgroup namespace. */
+static int read_cgns_view(pid_t root, char *buf, size_t size)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", root);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -1 : read(fd, buf, size - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0 || (size_t)n == size - 1) {
+		pr_perror("cannot read %s in its cgroup namespace (or over %zu bytes)", path, size - 2);
+		return -1;
+	}
+	buf[n] = '\0';
+	return 0;
+}
+
 /* The helper child: join the root's namespaces of @own, read, report on @fd. */
 static int read_inside(pid_t root, int own, int fd, int dirfd)
 {
@@ -411,6 +434,8 @@ static int read_inside(pid_t root, int own, int fd, int dirfd)
 		pr_perror("uname");
 		return -1;
 	}
+	if ((own & CLONE_NEWCGROUP) && read_cgns_view(root, s.cg, sizeof(s.cg)))
+		return -1;
 	/* setns() moved this child's clocks into the namespace */
 	if ((own & CLONE_NEWTIME) &&
 	    (clock_gettime(CLOCK_MONOTONIC, &s.mono) || clock_gettime(CLOCK_BOOTTIME, &s.boot))) {
@@ -501,11 +526,18 @@ int dump_utsipc(struct dump_tree *tr)
 			return -1;
 	if (!tr->own_ns)
 		return 0;
+	if ((tr->own_ns & CLONE_NEWCGROUP) && cg_mode_of(tr->o) == CG_IGNORE) {
+		pr_err("the tree of %d has a cgroup namespace of its own, which needs its groups: not supported yet with --manage-cgroups=ignore",
+		       tr->t[0]->pid);
+		return -1;
+	}
 	if (read_state(tr, &s))
 		return -1;
 	if ((tr->own_ns & CLONE_NEWUTS) && write_uts(tr, &s))
 		return -1;
 	if ((tr->own_ns & CLONE_NEWTIME) && write_time(tr, &s))
 		return -1;
+	if (tr->own_ns & CLONE_NEWCGROUP)
+		memcpy(tr->cgns_view, s.cg, sizeof(tr->cgns_view));
 	return (tr->own_ns & CLONE_NEWIPC) ? write_ipc(tr, &s) : 0;
 }

@@ -10,6 +10,8 @@
 
 #define LOG_PREFIX "est-export: "
 #include "est-export-int.h"
+#include "cgroup.h"
+#include "image.h"
 #include "log.h"
 #include "utsipc.h"
 
@@ -26,6 +28,21 @@ static const struct {
 	{ UTSIPC_TIME_IMG, CLONE_NEWTIME },
 };
 
+/* The tree's own cgroup namespace: its root's groups carry cgns_prefix in cgroup.img. */
+static int exp_cgns(struct exp *ex)
+{
+	ProtobufCMessage *m = NULL;
+
+	if (faccessat(ex->in, "cgroup.img", F_OK, 0))
+		return 0;
+	if (img_read_one(ex->in, IMG_CGROUP, 0, &m))
+		return -1;
+	if (cg_image_cgns((const Est__CgroupEntry *)m))
+		ex->own_ns |= CLONE_NEWCGROUP;
+	img_free_entry(m);
+	return 0;
+}
+
 int exp_utsipc(struct exp *ex)
 {
 	size_t i;
@@ -38,7 +55,7 @@ int exp_utsipc(struct exp *ex)
 		exp_used(ex, imgs[i].img);
 		ex->own_ns |= imgs[i].flag;
 	}
-	return 0;
+	return exp_cgns(ex);
 }
 
 void exp_utsipc_ids(const struct exp *ex, Est__TaskKobjIdsEntry *ids)
@@ -49,4 +66,6 @@ void exp_utsipc_ids(const struct exp *ex, Est__TaskKobjIdsEntry *ids)
 		ids->ipc_ns_id = UTSIPC_IPC_NS_ID;
 	if (ex->own_ns & CLONE_NEWTIME)
 		ids->time_ns_id = UTSIPC_TIME_NS_ID;
+	if (ex->own_ns & CLONE_NEWCGROUP)
+		ids->cgroup_ns_id = UTSIPC_CGROUP_NS_ID;
 }

@@ -7,11 +7,14 @@
  * ipcns-sem-ID.img, ipcns-msg-ID.img) are checked and written into our dir under the ids
  * ours uses.
  */
+#include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define LOG_PREFIX "est-import: "
+#include "cgroup.h"
 #include "est-import-int.h"
 #include "log.h"
 #include "utsipc.h"
@@ -25,6 +28,7 @@ static const struct {
 	{ "uts_ns_id", "utsns-%u.img", UTSIPC_UTS_IMG, "uts" },
 	{ "ipc_ns_id", "ipcns-var-%u.img", UTSIPC_IPC_VAR_IMG, "ipc" },
 	{ "time_ns_id", "timens-%u.img", UTSIPC_TIME_IMG, "time" },
+	{ "cgroup_ns_id", NULL, NULL, "cgroup" },	/* cgroup.img's cgns_prefix */
 };
 
 int imp_utsipc_ns(struct imp *im, const char *field, bool has, uint32_t v, const char *img)
@@ -36,8 +40,8 @@ int imp_utsipc_ns(struct imp *im, const char *field, bool has, uint32_t v, const
 			break;
 	if (k == sizeof(kinds) / sizeof(kinds[0]))
 		return 0;
-	if (!has && k == 2)
-		return 0;	/* a kernel without time namespaces: compared with criu's as before */
+	if (!has && k >= 2)
+		return 0;	/* a kernel without such namespaces: compared with criu's as before */
 	if (!has || !v) {
 		pr_err("%s: no %s", img, field);
 		return -1;
@@ -55,8 +59,9 @@ int imp_utsipc_ns(struct imp *im, const char *field, bool has, uint32_t v, const
 static bool criu_own(const struct imp *im, size_t k)
 {
 	const Est__TaskKobjIdsEntry *r = im->inv->root_ids;
-	const bool hs[] = { r->has_uts_ns_id, r->has_ipc_ns_id, r->has_time_ns_id };
-	const uint32_t vs[] = { r->uts_ns_id, r->ipc_ns_id, r->time_ns_id };
+	const bool hs[] = { r->has_uts_ns_id, r->has_ipc_ns_id, r->has_time_ns_id,
+			    r->has_cgroup_ns_id };
+	const uint32_t vs[] = { r->uts_ns_id, r->ipc_ns_id, r->time_ns_id, r->cgroup_ns_id };
 	bool has = hs[k];
 	uint32_t v = vs[k];
 
@@ -78,13 +83,42 @@ static int objs(struct imp *im, const char *pattern, uint32_t id, const char *ou
 	return utsipc_copy(im->in, name, im->out, ours);
 }
 
+/*
+ * A cgroup namespace is its root's groups, which cgroup.img marks with
+ * cgns_prefix: marked exactly when the ids say the tree has one.
+ */
+static int check_cgns(struct imp *im, bool own)
+{
+	ProtobufCMessage *m;
+	bool marked;
+
+	if (faccessat(im->in, "cgroup.img", F_OK, AT_SYMLINK_NOFOLLOW)) {
+		if (!own)
+			return 0;
+		pr_err("not supported yet: the tree has a cgroup namespace of its own and no cgroup.img");
+		return -1;
+	}
+	m = imp_read_one(im, "cgroup.img");
+	if (!m)
+		return -1;
+	marked = cg_image_cgns((const Est__CgroupEntry *)m);
+	protobuf_c_message_free_unpacked(m, NULL);
+	if (marked == own)
+		return 0;
+	pr_err("not supported yet: cgroup.img %s cgroup namespace roots (cgns_prefix) while the ids say the tree's cgroup namespace is %s",
+	       marked ? "has" : "has no", own ? "its own" : "criu's");
+	return -1;
+}
+
 int imp_utsipc(struct imp *im)
 {
 	char name[64];
 	size_t k;
 
+	if (check_cgns(im, !criu_own(im, 3)))
+		return -1;
 	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
-		if (criu_own(im, k))
+		if (criu_own(im, k) || !kinds[k].pattern)
 			continue;
 		snprintf(name, sizeof(name), kinds[k].pattern, im->tree_ns_id[k]);
 		if (utsipc_copy(im->in, name, im->out, kinds[k].ours) || imp_mark(im, name))

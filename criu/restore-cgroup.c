@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@ struct rst_cg_set {
 	char **procs;		/* cgroup.procs of each group of the set */
 	size_t nr;
 	bool missing;		/* criu's set at dump, not all there: only the root may have it */
+	bool cgns;		/* its groups are the roots of the tree's cgroup namespace */
 };
 
 /* The root's group per hierarchy, and where --cgroup-root moves it. */
@@ -39,6 +41,7 @@ static struct {
 	struct rst_cg_set *set;
 	size_t nr_sets;
 	uint32_t cur;		/* the set this process is in; 0: criu's (inherited by forks) */
+	bool in_cgns;		/* this process made the tree's cgroup namespace (or inherited it) */
 	uint32_t stay;		/* the root stays in criu's groups when its set is this one */
 	char **made;		/* groups criu made, parents first */
 	size_t nr_made;
@@ -275,6 +278,7 @@ static int resolve_set(const Est__CgSetEntry *s, struct rst_cg_set *out, bool qu
 	size_t i;
 
 	out->id = s->id;
+	out->cgns = cg_set_cgns(s);
 	out->procs = calloc(s->n_ctls ? s->n_ctls : 1, sizeof(*out->procs));
 	if (!out->procs)
 		return -1;
@@ -376,11 +380,17 @@ int rst_cgroup_prepare(const struct cr_options *o, const struct rst_tree *tr)
 	memset(&cg, 0, sizeof(cg));
 	cg.mode = cg_mode_of(o);
 	cg.yard = o->cgroup_yard;
-	if (cg.mode == CG_IGNORE)
-		return 0;
 	if (!faccessat(tr->dirfd, "cgroup.img", F_OK, 0) &&
 	    (img_read_one(tr->dirfd, IMG_CGROUP, 0, &m) || cg_image_check((Est__CgroupEntry *)m)))
 		goto out;
+	if (cg.mode == CG_IGNORE && m && cg_image_cgns((Est__CgroupEntry *)m)) {
+		pr_err("the tree has a cgroup namespace of its own, rooted at its groups: not supported yet with --manage-cgroups=ignore");
+		goto out;
+	}
+	if (cg.mode == CG_IGNORE) {
+		ret = 0;
+		goto out;
+	}
 	if (!m) {
 		/* a dump with --manage-cgroups=ignore: its sets name no groups */
 		pr_info("no cgroup.img: the tree stays in criu's groups");
@@ -399,6 +409,19 @@ out:
 	return ret;
 }
 
+/* In the groups of @s: the tree's own cgroup namespace, rooted there, made once (by the root). */
+static int enter_cgns(const struct rst_cg_set *s)
+{
+	if (!s || !s->cgns || cg.in_cgns)
+		return 0;
+	if (unshare(CLONE_NEWCGROUP)) {
+		pr_perror("cannot make the tree's cgroup namespace");
+		return -1;
+	}
+	cg.in_cgns = true;
+	return 0;
+}
+
 int rst_cgroup_enter(uint32_t id)
 {
 	const struct rst_cg_set *s = NULL;
@@ -406,13 +429,13 @@ int rst_cgroup_enter(uint32_t id)
 
 	if (!cg.active || !id || id == cg.cur)
 		return 0;
-	if (!cg.cur && id == cg.stay) {
-		cg.cur = id;	/* the root in the set of criu at dump: criu's groups now */
-		return 0;
-	}
 	for (i = 0; i < cg.nr_sets && !s; i++)
 		if (cg.set[i].id == id)
 			s = &cg.set[i];
+	if (!cg.cur && id == cg.stay) {
+		cg.cur = id;	/* the root in the set of criu at dump: criu's groups now */
+		return enter_cgns(s);
+	}
 	if (s && s->missing) {
 		pr_err("cgroup set %u (criu's at dump) is not all on this host", id);
 		return -1;
@@ -429,7 +452,7 @@ int rst_cgroup_enter(uint32_t id)
 		close(fd);
 	}
 	cg.cur = id;
-	return 0;
+	return enter_cgns(s);
 }
 
 void rst_cgroup_undo(void)

@@ -74,6 +74,13 @@ bool cg_path_ok(const char *p);
 int cg_image_check(const Est__CgroupEntry *e);
 /* The set of @id in @e, or NULL. */
 const Est__CgSetEntry *cg_image_set(const Est__CgroupEntry *e, uint32_t id);
+/*
+ * A set whose groups are the roots of the tree's own cgroup namespace
+ * (cgns_prefix on its members: the whole path, the only shape carried),
+ * and whether an image has one (the root's set).
+ */
+bool cg_set_cgns(const Est__CgSetEntry *s);
+bool cg_image_cgns(const Est__CgroupEntry *e);
 
 /* est-cgroup.c: cgroup.img to the established format and back */
 struct exp;

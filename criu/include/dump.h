@@ -170,7 +170,8 @@ struct dump_tree {
 	bool			netns;		/* a network namespace of its own (dump-netns.c) */
 	uint32_t		root_cg_set;	/* criu's set in cgroup.img; 0: none written */
 	unsigned int		seize_flags;	/* COMPEL_SEIZE_*: ADOPT after a v1 freeze */
-	int			own_ns;		/* CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWTIME: the root's own (dump-utsipc.c) */
+	int			own_ns;		/* CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWTIME, CLONE_NEWCGROUP: the root's own (dump-utsipc.c) */
+	char			cgns_view[4096];	/* the root's /proc/PID/cgroup seen from its cgroup namespace */
 	bool			pre;		/* criu pre-dump: memory only, the tree runs on */
 	int			prev_fd;	/* --prev-images-dir, or -1 */
 };

@@ -71,7 +71,7 @@ struct imp {
 	uint32_t tree_pid_ns_id;
 	/* the tree's network namespace: the root's net_ns_id (est-import-net.c) */
 	uint32_t tree_net_ns_id;
-	uint32_t tree_ns_id[3];		/* uts, ipc, time: the root's (est-import-utsipc.c) */
+	uint32_t tree_ns_id[4];		/* uts, ipc, time, cgroup: the root's (est-import-utsipc.c) */
 	uint32_t tree_mnt_ns_id;	/* the same for the mount namespace (est-import-mnt.c) */
 	struct pmc_chain *chain;	/* the parent images of an incremental dump, or NULL */
 };

@@ -35,6 +35,7 @@
 #define UTSIPC_MSG_MAGIC	0x55453737u	/* IPCNS_MSG */
 #define UTSIPC_IPC_SHM_IMG	"ipcns-shm-11.img"	/* only ever empty: segments are refused */
 #define UTSIPC_TIME_NS_ID	13
+#define UTSIPC_CGROUP_NS_ID	14	/* no image: cgroup.img's cgns_prefix marks it */
 #define UTSIPC_TIME_IMG		"timens-13.img"	/* the clocks inside at the freeze */
 /* The largest clock value a time namespace may show (the kernel's KTIME_SEC_MAX / 2). */
 #define UTSIPC_CLOCK_SEC_MAX	4611686018ULL

@@ -6,13 +6,21 @@
  * v2); both run until SIGTERM. After the restore (into AFTER, the
  * harness's --cgroup-root) each checks its own groups in /proc/self/cgroup
  * and their properties; the parent also its child's result.
+ * "cgroup ns NAME AFTER RESULT": the process makes a cgroup namespace of
+ * its own once in NAME (unshare(CLONE_NEWCGROUP)), before the fork: both
+ * see their groups as "/" and "/sub", before the dump and after the
+ * restore alike (in AFTER).
  */
+#include <sched.h>
+#include <stdbool.h>
 #include <sys/wait.h>
 
 #include "e2e.h"
 
 #define V1 "/sys/fs/cgroup/"
 #define V2 "/sys/fs/cgroup/unified"
+
+static const char *base = "";	/* "/AFTER" in its own cgroup namespace: what "/" is */
 
 static void join(const char *mnt, const char *group)
 {
@@ -58,7 +66,7 @@ static void check(const char *hier, const char *mnt, const char *want, const cha
 	my_path(hier, path, sizeof(path));
 	if (strcmp(path, want))
 		e2e_fail("%d is in %s:%s, not %s", getpid(), hier[0] ? hier : "v2", path, want);
-	snprintf(file, sizeof(file), "%s%s/%s", mnt, path, prop);
+	snprintf(file, sizeof(file), "%s%s%s/%s", mnt, base, strcmp(path, "/") ? path : "", prop);
 	fd = open(file, O_RDONLY);
 	if (fd >= 0)
 		n = read(fd, got, sizeof(got) - 1);
@@ -76,7 +84,10 @@ static int child_main(const char *after)
 	char sub[256];
 
 	e2e_wait_stop();
-	snprintf(sub, sizeof(sub), "/%s/sub", after);
+	if (base[0])
+		snprintf(sub, sizeof(sub), "/sub");
+	else
+		snprintf(sub, sizeof(sub), "/%s/sub", after);
 	check("pids", V1 "pids", sub, "pids.max", "32");
 	check("", V2, sub, "cgroup.max.depth", "3");
 	return 0;
@@ -89,6 +100,10 @@ int main(int argc, char **argv)
 	pid_t child;
 	char c;
 
+	bool ns = argc == 5 && !strcmp(argv[1], "ns");
+
+	argc -= ns;
+	argv += ns;
 	if (argc != 4)
 		return 2;
 	e2e_init(argc - 2, argv + 2);
@@ -96,6 +111,14 @@ int main(int argc, char **argv)
 	join(V1 "pids", argv[1]);
 	join(V1 "cpu", argv[1]);
 	join(V2, argv[1]);
+	if (ns) {
+		static char b[300];
+
+		if (unshare(CLONE_NEWCGROUP))
+			e2e_fail("unshare(CLONE_NEWCGROUP): %s", strerror(errno));
+		snprintf(b, sizeof(b), "/%s", argv[2]);
+		base = b;	/* where the restore puts it: the harness's --cgroup-root */
+	}
 	if (pipe(p))
 		e2e_fail("pipe: %s", strerror(errno));
 	child = fork();
@@ -115,10 +138,12 @@ int main(int argc, char **argv)
 	e2e_ready();
 	e2e_wait_stop();
 	snprintf(top, sizeof(top), "/%s", argv[2]);
+	if (ns)
+		snprintf(top, sizeof(top), "/");
 	check("pids", V1 "pids", top, "pids.max", "64");
 	check("cpu", V1 "cpu", top, "cpu.shares", "512");
 	check("", V2, top, "cgroup.max.descendants", "7");
-	snprintf(sub, sizeof(sub), "%s/sub", top);
+	snprintf(sub, sizeof(sub), "%s/sub", ns ? "" : top);
 	kill(child, SIGTERM);
 	if (waitpid(child, &status, 0) != child)
 		e2e_fail("cannot wait for the child in %s", sub);

@@ -74,6 +74,7 @@ CASES = [
     ("cgroup_props", prog("cgroup"), ("cgroup", "props"), [], []),
     ("cgroup_strict_refused", prog("cgroup"), ("cgroup", "strict"), [], []),
     ("cgroup_none_refused", prog("cgroup"), ("cgroup", "none"), [], []),
+    ("cgroup_ns", prog("cgroup") + ["ns"], ("cgroup", "soft"), [], []),
     ("cgroup_thread_refused", prog("cgroup_thread"),
      ("refused", "per-thread cgroups are not supported yet"), [], []),
     ("freeze_cgroup_v1", prog("freeze"), ("freeze", CG_V1 + "freezer"), [], []),
