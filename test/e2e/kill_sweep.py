@@ -267,6 +267,18 @@ class TcpVictim:
         self.peer.send(n)
         self.peer.drain(self.peer.sent, timeout=20)
 
+    def ended_by_gap(self, e):
+        """The failure @e: RepairGap if the program met EPERM_GAP, else @e."""
+        try:
+            self.p.wait(timeout=5)
+            with open(os.path.join(self.tmp, "result"), errors="replace") as f:
+                why = f.read().strip()
+        except (subprocess.TimeoutExpired, OSError):
+            raise e
+        if EPERM_GAP in why:
+            raise RepairGap(why)
+        raise e2e.CaseFailed("%s (the program: %s)" % (e, why))
+
     def finish(self, restored):
         """"end": the program checks SO_REUSEADDR and passes."""
         self.talk()
@@ -306,15 +318,11 @@ def tcp_dump_at(v, n, tmp):
     if not committed:
         if left:
             raise e2e.CaseFailed("a kill after log line %d left tables %s" % (n, left))
-        if v.p.poll() is not None:
-            with open(os.path.join(v.tmp, "result"), errors="replace") as f:
-                why = f.read().strip()
-            if EPERM_GAP in why:
-                raise RepairGap(n)
-            raise e2e.CaseFailed("after a kill at log line %d the program ended (%s): %s"
-                                 % (n, v.p.returncode, why))
-        e2e.untouched(v.tmp, "a kill after log line %d" % n)
-        v.talk()
+        try:
+            e2e.untouched(v.tmp, "a kill after log line %d" % n)
+            v.talk()
+        except (e2e.CaseFailed, OSError) as e:
+            v.ended_by_gap(e)
         shutil.rmtree(imgs)
         shutil.rmtree(work)
         return False, killed, log
