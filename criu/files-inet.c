@@ -85,8 +85,11 @@ struct inet_dump {
 	struct sk_diag	diag;
 	struct sk_opt_cache opts;
 	struct fd_list	l;
-	/* criu's copies of the connections put in repair mode, until the dump ends */
-	int		*repaired;
+	/*
+	 * criu's copies of the connections put in repair mode, until the dump
+	 * ends, and their SO_REUSEADDR before (tcp_repair_off())
+	 */
+	struct repaired { int fd; bool reuse; } *repaired;
 	size_t		nr_repaired, cap_repaired;
 };
 
@@ -497,13 +500,14 @@ static void drop_moving(InetSkEntry *e)
  */
 static int dump_stream(struct inet_dump *id, const struct fd_probe *p, int fd, InetSkEntry *e)
 {
+	struct repaired *r;
 	int copy;
 
 	if (e->proto != IPPROTO_TCP || e->state != ISK_CONNECTED || !p->o->tcp_established)
 		return 0;
 	if (id->nr_repaired == id->cap_repaired) {
 		size_t cap = id->cap_repaired ? 2 * id->cap_repaired : 16;
-		int *v = realloc(id->repaired, cap * sizeof(*v));
+		struct repaired *v = realloc(id->repaired, cap * sizeof(*v));
 
 		if (!v) {
 			pr_err("out of memory");
@@ -522,9 +526,11 @@ static int dump_stream(struct inet_dump *id, const struct fd_probe *p, int fd, I
 			close(copy);
 		return -1;
 	}
-	id->repaired[id->nr_repaired++] = copy;
+	r = &id->repaired[id->nr_repaired++];
+	*r = (struct repaired){ copy, false };
 	/* criu's death from here on must not leave the socket in repair mode */
-	if (tcp_guard_add(copy) || tcp_stream_dump(copy, p->fd, e->stream))
+	if (tcp_reuse_get(copy, p->fd, &r->reuse) || tcp_guard_add(copy, r->reuse) ||
+	    tcp_stream_dump(copy, p->fd, e->stream))
 		return -1;
 	/*
 	 * Locked, nothing reaches or leaves the socket: it can do without
@@ -532,7 +538,7 @@ static int dump_stream(struct inet_dump *id, const struct fd_probe *p, int fd, I
 	 * criu's death lets go never finds it there.
 	 */
 	if (net_lock_holds(p->st.st_ino))
-		return tcp_repair_set(copy, p->fd, TCP_REPAIR_OFF);
+		return tcp_repair_off(copy, p->fd, r->reuse);
 	return 0;
 }
 
@@ -543,9 +549,9 @@ int inet_dump_release(struct dump_files *d)
 	size_t i;
 
 	for (i = 0; id && i < id->nr_repaired; i++) {
-		if (tcp_repair_set(id->repaired[i], -1, TCP_REPAIR_OFF))
+		if (tcp_repair_off(id->repaired[i].fd, -1, id->repaired[i].reuse))
 			ret = -1;
-		close(id->repaired[i]);
+		close(id->repaired[i].fd);
 	}
 	if (id)
 		id->nr_repaired = 0;
@@ -558,7 +564,7 @@ int inet_dump_rearm(struct dump_files *d)
 	size_t i;
 
 	for (i = 0; id && i < id->nr_repaired; i++)
-		if (tcp_repair_set(id->repaired[i], -1, TCP_REPAIR_ON))
+		if (tcp_repair_set(id->repaired[i].fd, -1, TCP_REPAIR_ON))
 			return -1;
 	return 0;
 }
@@ -619,7 +625,7 @@ static void inet_free(struct dump_files *d)
 		protobuf_c_message_free_unpacked(id->l.v[i], NULL);
 	free(id->l.v);
 	for (i = 0; i < id->nr_repaired; i++)	/* left in repair mode: the tree is gone */
-		close(id->repaired[i]);
+		close(id->repaired[i].fd);
 	free(id->repaired);
 	sk_diag_free(&id->diag);
 	free(id);
@@ -798,7 +804,21 @@ static void addr6(const InetSkEntry *e, const ProtobufCBinaryData *a, uint8_t ou
  * turns it on whatever it was; a connection's own bind by connect() leaves
  * it: audit.md), and on a raw IPv6 socket (raw_v6only()).
  */
-static SkOpt **opts_set(const InetSkEntry *e, size_t *n)
+#define OPT_REUSEADDR	((uint32_t)SOL_SOCKET << 16 | SO_REUSEADDR)
+
+/* A connection's SO_REUSEADDR, set once repair mode is off (tcp_repair_off()). */
+static bool conn_reuse(const InetSkEntry *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->n_opts; i++)
+		if (e->opts[i]->opt == OPT_REUSEADDR)
+			return e->opts[i]->val != 0;
+	return false;
+}
+
+/* The options to set; with @repair, not SO_REUSEADDR (repair mode forces it). */
+static SkOpt **opts_set(const InetSkEntry *e, size_t *n, bool repair)
 {
 	const uint32_t v6only = (uint32_t)SOL_IPV6 << 16 | IPV6_V6ONLY;
 	SkOpt **v = calloc(e->n_opts + 1, sizeof(*v));
@@ -812,7 +832,9 @@ static SkOpt **opts_set(const InetSkEntry *e, size_t *n)
 	}
 	addr6(e, &e->src_addr, a);
 	for (i = 0, *n = 0; i < e->n_opts; i++)
-		if (e->opts[i]->opt != v6only || e->family != AF_INET6 ||
+		if (repair && e->opts[i]->opt == OPT_REUSEADDR)
+			continue;
+		else if (e->opts[i]->opt != v6only || e->family != AF_INET6 ||
 		    (e->type != SOCK_RAW && (!conn || (a[10] == 0xff && a[11] == 0xff && !a[0]))))
 			v[(*n)++] = e->opts[i];
 	return v;
@@ -824,7 +846,7 @@ static int setup(int fd, const InetSkEntry *e)
 	struct sockaddr_storage ss;
 	char buf[INET6_ADDRSTRLEN + 16];
 	size_t n = 0;
-	SkOpt **opts = opts_set(e, &n);
+	SkOpt **opts = opts_set(e, &n, false);
 	int ret = -1;
 
 	if (!opts || raw_v6only(fd, e) || sk_opts_restore(fd, opts, n, false) ||
@@ -926,7 +948,7 @@ static int make_conn(const InetSkEntry *e)
 		pr_perror("inet socket %u: socket", e->id);
 		return -1;
 	}
-	opts = opts_set(e, &n);
+	opts = opts_set(e, &n, true);
 	if (!opts || sk_opts_restore(fd, opts, n, false) ||
 	    tcp_stream_prepare(fd, e->id, e->stream))
 		goto err;
@@ -954,7 +976,7 @@ err:
 /* Repair off, what was never sent, shutdown, O_NONBLOCK. */
 static int resume_conn(int fd, const InetSkEntry *e)
 {
-	if (tcp_stream_resume(fd, e->id, e->stream))
+	if (tcp_stream_resume(fd, e->id, e->stream, conn_reuse(e)))
 		return -1;
 	if (e->has_shutdown && e->shutdown && shutdown(fd, SHUT_RD)) {
 		pr_perror("inet socket %u: shutdown(SHUT_RD)", e->id);

@@ -2,7 +2,8 @@
  * The guardian of a --tcp-established dump: criu/include/tcp-guard.h has
  * the protocol, Documentation/net-lock.md ("criu's death") the reasons.
  * One byte per message over a SOCK_SEQPACKET pair: 'F' with a socket
- * (SCM_RIGHTS), 'C' committed, 'Q' quit.
+ * (SCM_RIGHTS), 'R' the same for a socket with SO_REUSEADDR on (repair
+ * mode clears it), 'C' committed, 'Q' quit.
  */
 #include <errno.h>
 #include <sched.h>
@@ -52,7 +53,8 @@ static ssize_t guard_recv(int sk, char *c, int *fd)
 /* The child: collect sockets until the end of file, then act on what was said. */
 static void __attribute__((noreturn)) guard_main(int sk, pid_t root)
 {
-	int *fds = NULL, fd;
+	struct { int fd; bool reuse; } *fds = NULL;
+	int fd;
 	size_t nr = 0, cap = 0, i;
 	bool committed = false;
 	char c;
@@ -74,7 +76,7 @@ static void __attribute__((noreturn)) guard_main(int sk, pid_t root)
 		if (fd < 0)
 			continue;
 		if (nr == cap) {
-			int *v = realloc(fds, (cap = cap ? 2 * cap : 16) * sizeof(*v));
+			void *v = realloc(fds, (cap = cap ? 2 * cap : 16) * sizeof(*fds));
 
 			if (!v) {
 				pr_err("out of memory: a socket of the tree is not guarded");
@@ -83,17 +85,27 @@ static void __attribute__((noreturn)) guard_main(int sk, pid_t root)
 			}
 			fds = v;
 		}
-		fds[nr++] = fd;
+		fds[nr].fd = fd;
+		fds[nr++].reuse = c == 'R';
 	}
 	if (committed) {
-		/* the tree dies with criu: the restore finds its peers waiting */
+		/*
+		 * The tree dies with criu: the restore finds its peers waiting.
+		 * Its locked connections left repair mode once read, and these
+		 * copies are their last: closed out of it, each would send a
+		 * FIN (dropped by the lock, sent again once it goes) and stay
+		 * an orphan on its addresses, which the restore's connect then
+		 * finds taken. In repair mode a socket closes silently.
+		 */
 		pr_warn("criu died after the commit: the lock goes to the restore of %d", root);
+		for (i = 0; i < nr; i++)
+			tcp_repair_set(fds[i].fd, -1, TCP_REPAIR_ON);	/* logged */
 		_exit(net_lock_keep(root) ? 1 : 0);
 	}
 	pr_warn("criu died before the commit: %zu connections leave repair mode", nr);
 	net_unlock();	/* logged; the table goes with this process anyway */
 	for (i = 0; i < nr; i++)
-		tcp_repair_set(fds[i], -1, TCP_REPAIR_OFF);	/* logged */
+		tcp_repair_off(fds[i].fd, -1, fds[i].reuse);	/* logged */
 	_exit(0);	/* the last copy of the lock's owner socket goes: the lock too */
 }
 
@@ -155,9 +167,9 @@ static int guard_send(char c, int fd)
 	return 0;
 }
 
-int tcp_guard_add(int fd)
+int tcp_guard_add(int fd, bool reuse)
 {
-	return guard_send('F', fd);
+	return guard_send(reuse ? 'R' : 'F', fd);
 }
 
 int tcp_guard_committed(void)

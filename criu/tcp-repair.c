@@ -36,6 +36,38 @@ int tcp_repair_set(int fd, int tfd, int how)
 	return 0;
 }
 
+/*
+ * Leaving repair mode clears SO_REUSEADDR (the kernel's SK_NO_REUSE; going
+ * in forced SK_FORCE_REUSE, which reads 2): @reuse, read before repair went
+ * on, puts it back. An accepted connection has its listener's, and a
+ * listener re-bound while it lives needs it.
+ */
+int tcp_repair_off(int fd, int tfd, bool reuse)
+{
+	int one = 1;
+
+	if (tcp_repair_set(fd, tfd, TCP_REPAIR_OFF))
+		return -1;
+	if (reuse && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one))) {
+		pr_perror("fd %d: SO_REUSEADDR back on after repair mode", tfd);
+		return -1;
+	}
+	return 0;
+}
+
+int tcp_reuse_get(int fd, int tfd, bool *reuse)
+{
+	int v = 0;
+	socklen_t len = sizeof(v);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &v, &len)) {
+		pr_perror("fd %d: reading SO_REUSEADDR", tfd);
+		return -1;
+	}
+	*reuse = v != 0;
+	return 0;
+}
+
 static int get_int(int fd, int tfd, int name, const char *what, uint32_t *v)
 {
 	int val = 0;
@@ -307,11 +339,11 @@ int tcp_stream_fill(int fd, uint32_t id, const TcpStream *ts)
  * snd_nxt is ignored, window update included; behind a closed window the
  * connection then never moves (tcp_est stalled so).
  */
-int tcp_stream_resume(int fd, uint32_t id, const TcpStream *ts)
+int tcp_stream_resume(int fd, uint32_t id, const TcpStream *ts, bool reuse)
 {
 	size_t sent = ts->outq.len - ts->unsent_len;
 
-	if (tcp_repair_set(fd, -1, TCP_REPAIR_OFF))
+	if (tcp_repair_off(fd, -1, reuse))
 		return -1;
 	return fill(fd, id, ts->outq.data + sent, ts->unsent_len, "sending what was never sent");
 }

@@ -6,13 +6,15 @@
 # which the tests use to decode images in the established format. Its
 # /usr/sbin/criu does not start on current kernels: the tests always run
 # ours by path (criu/criu), never a criu found through PATH.
+# openssh-server and -client are for e2e:ssh_session, which runs its own
+# /usr/sbin/sshd on a free port of 127.0.0.1 (the package's service is not used).
 set -eu
 
 PKGS="build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev
 libnl-3-dev libnl-route-3-dev libcap-dev libnet1-dev libbsd-dev libxxhash-dev
 libgnutls28-dev
 clang libclang-rt-14-dev python3 tmux iproute2 procps manpages-dev
-redis-server criu"
+redis-server criu openssh-server openssh-client"
 
 missing=""
 for p in $PKGS; do

@@ -20,13 +20,17 @@
 #ifndef CRIU_TCP_GUARD_H
 #define CRIU_TCP_GUARD_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 /* Fork the guardian for the tree of @root. */
 int tcp_guard_start(pid_t root);
 
-/* A copy of @fd to the guardian (nothing without one), before repair goes on. */
-int tcp_guard_add(int fd);
+/*
+ * A copy of @fd to the guardian (nothing without one), before repair goes
+ * on; @reuse: its SO_REUSEADDR then, put back with repair off.
+ */
+int tcp_guard_add(int fd, bool reuse);
 
 /* The images are committed: on criu's death the guardian keeps the lock. */
 int tcp_guard_committed(void);

@@ -9,8 +9,8 @@
  *      sends neither FIN nor RST, so a tree killed after the dump leaves
  *      its peers as they were.
  *   2. A tree that runs on (--leave-running, --leave-stopped, a failed dump)
- *      gets its sockets back with tcp_repair_set(fd, TCP_REPAIR_OFF) before
- *      it is released.
+ *      gets its sockets back with tcp_repair_off() before it is released
+ *      (SO_REUSEADDR as tcp_reuse_get() read it before step 1).
  *
  * Restore, on a fresh socket of the family:
  *   1. tcp_stream_prepare(): repair on, the queues' first sequence numbers.
@@ -19,7 +19,8 @@
  *   3. tcp_stream_fill(): options, timestamp, both queues' bytes, window.
  *   4. tcp_stream_resume(), once the peer's socket exists if it is restored
  *      too (else its kernel answers the first segment with a RST): repair
- *      off (a window probe tells the peer we are back), then the bytes that
+ *      off (a window probe tells the peer we are back), SO_REUSEADDR set
+ *      (repair mode forces it, leaving clears it), then the bytes that
  *      were never sent are written like any others.
  *   5. tcp_stream_push(), once the network lock is gone and before the
  *      process runs: what the lock kept in the queue leaves at once.
@@ -67,13 +68,17 @@ void inet_rst_push(const struct rst_tree *tr, const int *pidfd);
 
 /* Repair on or off (TCP_REPAIR_ON, _OFF); -1 logged (@tfd: fd in the task, or -1). */
 int tcp_repair_set(int fd, int tfd, int how);
+/* Repair off, and SO_REUSEADDR back on if @reuse (repair mode clears it). */
+int tcp_repair_off(int fd, int tfd, bool reuse);
+/* SO_REUSEADDR of @fd, to be read before repair goes on. */
+int tcp_reuse_get(int fd, int tfd, bool *reuse);
 /* Repair on, then @ts (queues malloc'ed) from connected socket @fd; -1 logged. */
 int tcp_stream_dump(int fd, int tfd, TcpStream *ts);
 /* What an image's stream must satisfy; NULL: fine, else what is wrong. */
 const char *tcp_stream_check(const TcpStream *ts);
 int tcp_stream_prepare(int fd, uint32_t id, const TcpStream *ts);
 int tcp_stream_fill(int fd, uint32_t id, const TcpStream *ts);
-int tcp_stream_resume(int fd, uint32_t id, const TcpStream *ts);
+int tcp_stream_resume(int fd, uint32_t id, const TcpStream *ts, bool reuse);
 int tcp_stream_push(int fd, uint32_t id);
 
 #endif /* CRIU_TCP_REPAIR_H */

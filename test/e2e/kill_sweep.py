@@ -13,13 +13,27 @@ Every outcome must be one of:
            of it left;
 and the images are byte for byte what they were before each restore.
 
-`kill_sweep.py [--step K]`: every Kth log line only (default: every one).
+The third sweep kills a `--tcp-established` dump of tcp_peer, whose TCP
+connection goes to this runner, outside the tree (Documentation/net-lock.md):
+  not committed: the tree runs on untraced, the connection carries lines
+           both ways (each echoed once, in order), SO_REUSEADDR is as the
+           program set it, and no table of the network lock is left (nor
+           the guardian that holds it);
+  committed: the lock is kept for the restore (table criu-kept-ROOT), the
+           restore takes it away and the connection goes on, nothing lost.
+The victim lives on from one uncommitted kill to the next.
+
+`kill_sweep.py [--step K]`: every Kth log line only (default: every one);
+the TCP sweep takes every line from its lock on all the same.
 Prints one line per sweep: "PASS kill-sweep: dump (N kills)".
 """
 import hashlib
 import os
 import shutil
 import signal
+import socket
+import struct
+import subprocess
 import sys
 import tempfile
 import time
@@ -165,6 +179,198 @@ def restore_sweep(tmp, step, v, imgs):
     return kills
 
 
+# ---- a --tcp-established dump, the peer outside the tree ------------------
+
+NETLINK_NETFILTER, NFT_MSG_GETTABLE, NFTA_TABLE_NAME = 12, (10 << 8) | 1, 1
+
+
+def nft_tables():
+    """Names of this network namespace's nf_tables tables: a netlink dump,
+    as there is no nft binary."""
+    s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
+    names, done = [], False
+    try:
+        # nlmsghdr (NLM_F_REQUEST | NLM_F_DUMP), nfgenmsg (every family)
+        s.sendall(struct.pack("=IHHII", 20, NFT_MSG_GETTABLE, 0x301, 1, 0) + bytes(4))
+        while not done:
+            buf, off = s.recv(1 << 16), 0
+            while off + 16 <= len(buf) and not done:
+                ln, typ = struct.unpack_from("=IH", buf, off)
+                if typ == 2 and struct.unpack_from("=i", buf, off + 16)[0]:
+                    raise e2e.CaseFailed("listing nf_tables tables: errno %d" %
+                                         -struct.unpack_from("=i", buf, off + 16)[0])
+                done = typ in (2, 3)         # NLMSG_ERROR (ack), NLMSG_DONE
+                a = off + 20
+                while not done and a + 4 <= off + ln:
+                    alen, atype = struct.unpack_from("=HH", buf, a)
+                    if alen < 4:
+                        break
+                    if atype & 0x7fff == NFTA_TABLE_NAME:
+                        names.append(buf[a + 4:a + alen].split(b"\0")[0].decode())
+                    a += (alen + 3) & ~3
+                off += max(16, (ln + 3) & ~3)
+    finally:
+        s.close()
+    return names
+
+
+def my_guardians_gone(timeout=10):
+    """Until no guardian (criu-tcp-guard) of a criu this runner started runs:
+    criu's death hands it to this subreaper."""
+    end = time.monotonic() + timeout
+    while True:
+        e2e.reap_orphans()
+        left = []
+        for pid in e2e.children_of(os.getpid()):
+            try:
+                with open("/proc/%d/comm" % pid) as f:
+                    if f.read().strip() == "criu-tcp-guard":
+                        left.append(pid)
+            except OSError:
+                pass
+        if not left:
+            return
+        if time.monotonic() > end:
+            raise e2e.CaseFailed("the guardian %s is still running" % left)
+        time.sleep(0.002)
+
+
+# Known gap (net-lock.md, "criu's death"): criu killed while it reads a
+# connection in repair mode lets the tree go before its guardian switches
+# repair off; a read() the tree restarts meanwhile fails once with EPERM.
+EPERM_GAP = ": -1 (Operation not permitted)"
+
+
+class RepairGap(Exception):
+    pass
+
+
+class TcpVictim:
+    """tcp_peer connected to this runner: numbered lines out, echoes back."""
+
+    def __init__(self, tmp):
+        self.tmp = tempfile.mkdtemp(dir=tmp, prefix="tcp-victim-")
+        ls = socket.socket()
+        try:
+            ls.bind(("127.0.0.1", 0))
+            ls.listen(1)
+            ls.settimeout(20)
+            self.p = e2e.start(e2e.prog("tcp_peer") + [str(ls.getsockname()[1])], self.tmp)
+            conn, _ = ls.accept()
+        finally:
+            ls.close()
+        self.root, self.peer = self.p.pid, e2e.Peer(conn)
+        self.talk()
+
+    def talk(self, n=10):
+        """@n lines both ways, each echoed once and in order (CaseFailed)."""
+        self.peer.send(n)
+        self.peer.drain(self.peer.sent, timeout=20)
+
+    def ended_by_gap(self, e):
+        """The failure @e: RepairGap if the program met EPERM_GAP, else @e."""
+        try:
+            self.p.wait(timeout=5)
+            with open(os.path.join(self.tmp, "result"), errors="replace") as f:
+                why = f.read().strip()
+        except (subprocess.TimeoutExpired, OSError):
+            raise e
+        if EPERM_GAP in why:
+            raise RepairGap(why)
+        raise e2e.CaseFailed("%s (the program: %s)" % (e, why))
+
+    def finish(self, restored):
+        """"end": the program checks SO_REUSEADDR and passes."""
+        self.talk()
+        self.peer.sock.sendall(b"end\n")
+        self.peer.sock.close()
+        status = e2e.wait_pid(self.root, 30) if restored else self.p.wait(timeout=30)
+        e2e.check_result(self.tmp, status)
+
+
+def lock_tables(cpid, root):
+    """The tables of criu @cpid's lock and of the lock kept for @root."""
+    return [t for t in nft_tables()
+            if t.startswith("criu-lock-%d-" % cpid) or t == "criu-kept-%d" % root]
+
+
+def tcp_dump_at(v, n, tmp):
+    """A --tcp-established dump killed after log line @n (none: n = 0).
+    Returns (committed, killed)."""
+    imgs, work = os.path.join(tmp, "tdump-%d" % n), os.path.join(tmp, "twork-%d" % n)
+    os.makedirs(imgs)
+    os.makedirs(work)
+    env = dict(os.environ, CRIU_FAULT="die-log-%d" % n) if n else os.environ
+    proc = subprocess.Popen([e2e.CRIU, "dump", "-t", str(v.root), "-D", imgs, "-W", work,
+                             "-o", "dump.log", "-v4", "--tcp-established"], cwd=work, env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    out = proc.communicate(timeout=120)[0].decode(errors="replace")
+    with open(os.path.join(work, "dump.log"), errors="replace") as f:
+        log = f.read()
+    killed = DIED in log
+    if killed != (proc.returncode == -signal.SIGKILL) or proc.returncode not in (0, -9):
+        raise e2e.CaseFailed("log line %d: exit %d (%s) %s" % (
+            n, proc.returncode, out.strip()[:200], e2e.log_errors(os.path.join(work, "dump.log"))))
+    my_guardians_gone()
+    committed = os.path.exists(os.path.join(imgs, "inventory.img"))
+    left = lock_tables(proc.pid, v.root)
+    if not committed:
+        if left:
+            raise e2e.CaseFailed("a kill after log line %d left tables %s" % (n, left))
+        try:
+            e2e.untouched(v.tmp, "a kill after log line %d" % n)
+            v.talk()
+        except (e2e.CaseFailed, OSError) as e:
+            v.ended_by_gap(e)
+        shutil.rmtree(imgs)
+        shutil.rmtree(work)
+        return False, killed, log
+    if left != ["criu-kept-%d" % v.root]:
+        raise e2e.CaseFailed("a dump committed, killed after log line %d, left tables %s, "
+                             "not criu-kept-%d" % (n, left, v.root))
+    e2e.tree_gone(v.tmp)        # reaped by this subreaper (reap_orphans())
+    v.peer.send(5)              # into the gap: the kept lock holds them
+    e2e.restore(imgs, [], os.environ, v.root)
+    left = lock_tables(proc.pid, v.root)
+    if left:
+        raise e2e.CaseFailed("the restore after a kill at log line %d left tables %s" % (n, left))
+    v.finish(True)
+    shutil.rmtree(imgs)
+    shutil.rmtree(work)
+    return True, killed, log
+
+
+def tcp_sweep(tmp, step):
+    """A whole dump first (its log says where the lock is taken), then a kill
+    after each line: every @step-th before the lock, every one from it on.
+    Returns (kills, kill points that met the EPERM gap, lines, seconds)."""
+    t0 = time.monotonic()
+    _, _, log = tcp_dump_at(TcpVictim(tmp), 0, tmp)
+    lines = log.splitlines()
+    lock = next((i + 1 for i, l in enumerate(lines) if "connections locked in table" in l), None)
+    if lock is None:
+        raise e2e.CaseFailed("the whole dump never logged its lock")
+    points = sorted(set(range(1, lock, step)) | set(range(max(1, lock - 2), len(lines) + 1)))
+    v, kills, gaps = TcpVictim(tmp), 0, []
+    for n in points:
+        try:
+            committed, killed, _ = tcp_dump_at(v, n, tmp)
+        except e2e.CaseFailed as e:
+            raise e2e.CaseFailed("killed after log line %d: %s" % (n, e))
+        except RepairGap:
+            committed, killed = True, True      # the victim is gone: a new one
+            gaps.append(n)
+            v.peer.sock.close()
+            e2e.tree_gone(v.tmp)
+        kills += killed
+        if committed and n != points[-1]:
+            v = TcpVictim(tmp)
+    if not committed:
+        v.finish(False)
+    return kills, gaps, len(lines), time.monotonic() - t0
+
+
 def main():
     import ctypes
     ctypes.CDLL(None).prctl(e2e.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
@@ -183,6 +389,14 @@ def main():
             print("PASS kill-sweep: restore (%d kills)" % kills, flush=True)
         except e2e.CaseFailed as e:
             print("FAIL kill-sweep: restore: %s" % e, flush=True)
+            failed = 1
+        try:
+            kills, gaps, lines, secs = tcp_sweep(tmp, step)
+            print("PASS kill-sweep: tcp-established dump (%d kills of %d lines, %.0f s%s)" %
+                  (kills, lines, secs, ", known gap: EPERM once after line %s" %
+                   ", ".join(map(str, gaps)) if gaps else ""), flush=True)
+        except (e2e.CaseFailed, OSError, subprocess.TimeoutExpired) as e:
+            print("FAIL kill-sweep: tcp-established dump: %s" % e, flush=True)
             failed = 1
     finally:
         left = e2e.strays()

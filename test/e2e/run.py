@@ -20,6 +20,7 @@ import tempfile
 import time
 
 import e2e_page_server
+import e2e_ssh
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CRIU = os.path.join(ROOT, "criu", "criu")
@@ -91,6 +92,9 @@ CASES = [
     ("page_server_killed", prog("bigheap"), ("flow", e2e_page_server.killed_flow), [], []),
     ("page_server_tree", prog("tree"), ("flow", e2e_page_server.restore_flow), [], []),
     ("page_server_unreachable", prog("bigheap"), ("flow", e2e_page_server.unreachable_flow), [], []),
+    # Debian's sshd with a live ssh session (e2e_ssh.py; no program: the flow starts sshd)
+    ("ssh_session", None, ("flow", e2e_ssh.restore_flow), TCP, []),
+    ("ssh_session_leave_running", None, ("flow", e2e_ssh.running_flow), TCP, []),
     ("sleeper", prog("sleeper"), ("blocked", SYS_CLOCK_NANOSLEEP), [], []),
     ("futex", prog("futex"), ("blocked", SYS_FUTEX), [], []),
     ("poll_forever", prog("poll_forever"), ("blocked", SYS_POLL), [], []),
@@ -1796,7 +1800,8 @@ def run_case(name, cmd, flow, dopts, ropts, env):
         if isinstance(flow, str) and flow.startswith("tcp_peer"):
             tcp_peer(cmd, tmp, dopts, ropts, env, flow[len("tcp_peer"):].lstrip("_") or "restore")
             return None
-        p = None if isinstance(flow, tuple) and flow[0] in ("cgroup", "freeze") else start(cmd, tmp)
+        p = None if cmd is None or (isinstance(flow, tuple) and flow[0] in ("cgroup", "freeze")) \
+            else start(cmd, tmp)
         pid = p.pid if p else None
         if isinstance(flow, tuple) and flow[0] == "refused":
             status = refused(pid, p, tmp, dopts, env, flow[1])
@@ -1814,6 +1819,8 @@ def run_case(name, cmd, flow, dopts, ropts, env):
             return None
         elif isinstance(flow, tuple) and flow[0] == "flow":
             status = flow[1](sys.modules[__name__], p, tmp, dopts, ropts, env)
+            if status is None:      # no program: the flow checked it all
+                return None
         elif isinstance(flow, tuple) and flow[0] == "tampered":
             status = tampered(p, tmp, dopts, ropts, env, flow[1])
         elif flow == "pidns":

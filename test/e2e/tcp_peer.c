@@ -7,6 +7,10 @@
  * passes when the peer sends "end". The peer checks the echoes the same way
  * and that it never saw a reset.
  *
+ * The socket has SO_REUSEADDR on (as sshd's accepted connections have it:
+ * a listener re-bound while they live needs it): it must still be on at
+ * the end (repair mode clears it on the way out).
+ *
  * "prompt": TCP_NODELAY on, and every echo must leave the send queue within
  * 50 ms of its write. A process let run while its connection is still
  * locked fails this: its segment is dropped and waits for the probe timer
@@ -58,7 +62,8 @@ int main(int argc, char **argv)
 	char line[32];
 	long want = 0, got;
 	size_t n = 0;
-	int fd, one = 1;
+	int fd, one = 1, reuse = 0;
+	socklen_t len = sizeof(reuse);
 	bool prompt = argc == 4 && !strcmp(argv[1], "prompt");
 
 	if (prompt)
@@ -70,7 +75,8 @@ int main(int argc, char **argv)
 	a.sin_port = htons((uint16_t)atoi(argv[1]));
 	e2e_init(argc - 1, argv + 1);
 	fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)))
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    connect(fd, (struct sockaddr *)&a, sizeof(a)))
 		e2e_fail("connect: %s", strerror(errno));
 	if (prompt && setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)))
 		e2e_fail("TCP_NODELAY: %s", strerror(errno));
@@ -89,8 +95,11 @@ int main(int argc, char **argv)
 		if (n == sizeof(line))
 			e2e_fail("a line longer than %zu bytes after line %ld", n, want - 1);
 		line[n] = 0;
-		if (!strcmp(line, "end"))
+		if (!strcmp(line, "end")) {
+			if (getsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, &len) || reuse != 1)
+				e2e_fail("SO_REUSEADDR is %d at the end, not 1", reuse);
 			e2e_pass();
+		}
 		got = strtol(line, NULL, 10);
 		if (got != want)
 			e2e_fail("line %ld came where %ld belongs", got, want);
