@@ -26,6 +26,8 @@
 #include "commands.h"
 #include "dump.h"
 #include "netns.h"
+#include "page-dedup.h"
+#include "page-read.h"
 #include "page-server.h"
 #include "dump-out.h"
 #include "dump-net.h"
@@ -355,6 +357,8 @@ static int write_inventory(const struct dump_tree *tr)
 	inv.has_dump_time_ns = true;
 	inv.dump_time_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 	inv.has_pre_dump = inv.pre_dump = tr->pre;
+	inv.has_pre_dump_mode = tr->pre;
+	inv.pre_dump_mode = page_read_mode(tr->o) ? 2 : 1;	/* the established enum */
 	inv.parent_dir = tr->o->prev_images_dir;
 	ret = write_one(tr->dirfd, IMG_INVENTORY, 0, &inv.base);
 	inv.parent_dir = NULL;	/* the options' */
@@ -686,9 +690,13 @@ static int run_dump(struct cr_options *o, bool pre)
 		tr.stats.frozen_us = dump_now_us() - t_frozen;
 		dump_phase(&tr.stats, "detach");
 	}
+	if (pre && page_read_mode(o) && page_read_copy(&tr))	/* the tree runs: predump.md */
+		goto fail;
 	if (commit(&tr, &out, t_frozen))
 		goto fail;
 	committed = true;	/* the images name what --link-remap made */
+	if (o->auto_dedup && o->prev_images_dir && dedup_dir(out.dirfd))
+		pr_warn("--auto-dedup failed: the parent images keep their pages");
 	pr_info("dump of the tree of %d (%zu processes) complete", o->tree_pid, tr.nr);
 	if (run_action(o, ACT_POST_DUMP, o->tree_pid))
 		goto fail;
@@ -735,10 +743,6 @@ int cmd_dump(struct cr_options *o)
  */
 int cmd_pre_dump(struct cr_options *o)
 {
-	if (o->pre_dump_mode && !strcmp(o->pre_dump_mode, "read")) {
-		pr_err("--pre-dump-mode read is not supported yet (splice is)");
-		return -1;
-	}
 	if (o->leave_stopped) {
 		pr_err("pre-dump leaves the tree running: --leave-stopped is not supported yet");
 		return -1;

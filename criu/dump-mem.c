@@ -27,6 +27,7 @@
 #include "kerndat.h"
 #include "pagemap.pb-c.h"
 #include "manifest.h"
+#include "page-read.h"
 #include "pagemap-flags.h"
 #include "pagemap-scan.h"
 #include "parasite-proto.h"
@@ -509,6 +510,8 @@ static int store_run(struct page_xfer *x, const VmaEntry *v, uint64_t start, uin
 	if (write_entries(x, start, end, PE_PRESENT))
 		return -1;
 	x->t->stats.pages_written += (end - start) / PAGE;
+	if (x->t->rd)	/* copied once the tree runs again (page-read.c) */
+		return page_read_add(x->t, start, end - start);
 	if (x->t->rseq_cs_val && x->t->rseq_cs_addr >= start && x->t->rseq_cs_addr + 8 <= end)
 		x->rseq_off = x->file_off + p->total + (x->t->rseq_cs_addr - start);
 
@@ -852,7 +855,7 @@ int dump_pages(struct dump_task *t)
 	if (flush_chunk(&x))
 		goto out;
 	manifest_track_written(x.track, x.file_off);
-	manifest_track_end(x.track, true);
+	manifest_track_end(x.track, !t->rd);
 	x.track = NULL;
 	/*
 	 * compel keeps the rseq_cs word cleared while the parasite runs; the
@@ -873,7 +876,9 @@ int dump_pages(struct dump_task *t)
 		goto out;
 	}
 	x.pagemap = NULL;
-	ret = img_commit(pages);
+	if (t->rd)
+		page_read_hold(t, pages);
+	ret = t->rd ? 0 : img_commit(pages);
 	pages = NULL;
 out:
 	manifest_track_end(x.track, false);

@@ -31,6 +31,7 @@
 #include "log.h"
 #include "dump.h"
 #include "kerndat.h"
+#include "page-read.h"
 #include "pagemap-chain.h"
 #include "parasite-proto.h"
 #include "proc_parse.h"
@@ -206,7 +207,7 @@ int dump_track_begin(struct dump_task *t)
 	size_t i, nr = t->mm.n_vmas;
 	int *idx;
 
-	if (need_kernel())
+	if (need_kernel() || (t->tree->pre && page_read_mode(t->o) && page_read_begin(t)))
 		return -1;
 	t->track_st = calloc(nr ? nr : 1, sizeof(*t->track_st));
 	idx = calloc(nr ? nr : 1, sizeof(*idx));
@@ -270,4 +271,5 @@ void dump_track_free(struct dump_task *t)
 	free(t->track_st);
 	t->track_st = NULL;
 	pmc_free(&t->track_parent);
+	page_read_free(t);
 }

@@ -443,9 +443,9 @@ static int write_inventory(struct exp *ex)
 	inv.has_tcp_close = inv.tcp_close = ex->tcp_close;
 	inv.has_root_cg_set = ex->inv->has_root_cg_set;
 	inv.root_cg_set = ex->inv->root_cg_set;
-	/* a pre-dump says how it copied the pages (1: splice), as the established one does */
+	/* a pre-dump says how it copied the pages (1: splice, 2: read), as the established one does */
 	inv.has_pre_dump_mode = ex->inv->has_pre_dump && ex->inv->pre_dump;
-	inv.pre_dump_mode = 1;
+	inv.pre_dump_mode = ex->inv->has_pre_dump_mode ? ex->inv->pre_dump_mode : 1;
 	exp_img_open(&w, "inventory.img");
 	exp_img_add(&w, &inv.base, NULL, 0);
 	return exp_img_close(ex, &w);

@@ -35,7 +35,7 @@ static const struct command commands[] = {
 	CMD("lazy-pages",	 NULL,		"",		"serve pages on demand to a --lazy-pages restore", 0, 0),
 	CMD("service",	 cmd_service,	"",		"RPC server on a unix socket (--address PATH; Documentation/rpc.md)", 0, 0),
 	CMD("swrk",	 cmd_swrk,	"FD",		"RPC over an inherited SOCK_SEQPACKET socket FD", 1, 1),
-	CMD("dedup",	 NULL,		"",		"drop page data overridden by a later image", 0, 0),
+	CMD("dedup",	 cmd_dedup,		"",		"punch out of parent images the pages the dump in -D supersedes", 0, 0),
 	CMD("cpuinfo",	 cmd_cpuinfo,		"dump|check",	"record or verify CPU features for migration", 1, 1),
 };
 

@@ -465,9 +465,9 @@ err:
 	return -1;
 }
 
-static int write_text(int dirfd, const char *buf, size_t len)
+static int write_text(int dirfd, const char *name, const char *buf, size_t len)
 {
-	int fd = openat(dirfd, MANIFEST_NAME, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	size_t off = 0;
 
 	if (fd < 0) {
@@ -491,33 +491,66 @@ static int write_text(int dirfd, const char *buf, size_t len)
 	return 0;
 }
 
+/* The text of @m (its entries hashed): a malloc'ed buffer, or NULL. */
+static char *format_text(const struct manifest *m, size_t *lenp)
+{
+	size_t i, len, cap = strlen(HEADER) + (m->nr + 1) * (sizeof(m->e->name) + 48);
+	char *buf = malloc(cap);
+
+	if (!buf) {
+		pr_err("out of memory");
+		return NULL;
+	}
+	len = snprintf(buf, cap, "%s", HEADER);
+	for (i = 0; i < m->nr; i++)
+		len += snprintf(buf + len, cap - len, "%s %llu %016llx\n", m->e[i].name,
+				(unsigned long long)m->e[i].size, (unsigned long long)m->e[i].hash);
+	len += snprintf(buf + len, cap - len, "end %zu %016llx\n", m->nr,
+			(unsigned long long)XXH3_64bits(buf, len));
+	*lenp = len;
+	return buf;
+}
+
+/*
+ * @m written over the manifest of @dirfd in one rename (criu dedup): a
+ * reader sees the old one or the new one, never a part.
+ */
+int manifest_replace(int dirfd, const struct manifest *m)
+{
+	static const char part[] = "." MANIFEST_NAME ".part";
+	size_t len;
+	char *buf = format_text(m, &len);
+	int ret = -1;
+
+	if (!buf)
+		return -1;
+	unlinkat(dirfd, part, 0);
+	if (!write_text(dirfd, part, buf, len)) {
+		ret = renameat(dirfd, part, dirfd, MANIFEST_NAME);
+		if (ret)
+			pr_perror("cannot rename %s over " MANIFEST_NAME, part);
+	}
+	free(buf);
+	return ret;
+}
+
 int manifest_write(int dirfd)
 {
 	struct manifest m;
-	size_t i, len = 0, cap;
+	size_t i, len = 0;
 	uint64_t t0 = now_us(), bytes = 0;
 	char *buf = NULL;
 	int ret = -1;
 
 	if (list_files(dirfd, &m))
 		return -1;
-	cap = strlen(HEADER) + (m.nr + 1) * (sizeof(m.e->name) + 48);
-	buf = malloc(cap);
-	if (!buf) {
-		pr_err("out of memory");
-		goto out;
-	}
-	len = snprintf(buf, cap, "%s", HEADER);
 	for (i = 0; i < m.nr; i++) {
 		if (manifest_hash_file(dirfd, m.e[i].name, &m.e[i].size, &m.e[i].hash))
 			goto out;
-		len += snprintf(buf + len, cap - len, "%s %llu %016llx\n", m.e[i].name,
-				(unsigned long long)m.e[i].size, (unsigned long long)m.e[i].hash);
 		bytes += m.e[i].size;
 	}
-	len += snprintf(buf + len, cap - len, "end %zu %016llx\n", m.nr,
-			(unsigned long long)XXH3_64bits(buf, len));
-	ret = write_text(dirfd, buf, len);
+	buf = format_text(&m, &len);
+	ret = buf ? write_text(dirfd, MANIFEST_NAME, buf, len) : -1;
 	if (!ret)
 		pr_info(MANIFEST_NAME ": %zu files, %llu bytes checksummed in %llu us", m.nr,
 			(unsigned long long)bytes, (unsigned long long)(now_us() - t0));

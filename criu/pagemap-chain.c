@@ -153,6 +153,8 @@ int pmc_load(int dirfd, unsigned int pid, bool want_pages, struct pmc_map *m)
 		return -1;
 	}
 	m->pid = pid;
+	m->pages_id = pages_id;
+	m->stored = off;
 	return 1;
 }
 

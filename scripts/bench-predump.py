@@ -13,6 +13,10 @@ default 3), alternating:
          and SIGTERM: the victim checks every word (a FAIL fails the bench)
 Images on a private tmpfs in WORKDIR. Prints each round and the best of
 each column, with incr/full as the ratio.
+
+Then the first pre-dump of the same victim (every page stored) with
+--pre-dump-mode splice and read, alternating: its frozen time, and for read
+the time criu then spent copying while the victim ran (memwrite_time).
 """
 import os
 import shutil
@@ -29,12 +33,47 @@ def run(criu, args, cwd):
         raise SystemExit("bench-predump: criu %s failed: %s" % (args[0], r.stdout[-500:]))
 
 
-def frozen_ms(criu, imgs):
+def stat_ms(criu, imgs, key):
     r = subprocess.run([criu, "show", os.path.join(imgs, "stats-dump")],
                        stdout=subprocess.PIPE, text=True, check=True)
     text = r.stdout
-    at = text.index('"frozen_time"')
+    at = text.index('"%s"' % key)
     return int(text[at:].split(":")[1].split(",")[0].split("}")[0]) / 1000.0
+
+
+def frozen_ms(criu, imgs):
+    return stat_ms(criu, imgs, "frozen_time")
+
+
+def pre_only(criu, victim, mnt, mib, dmib, mode):
+    """(frozen ms, copy ms) of a first pre-dump in @mode."""
+    top = os.path.join(mnt, "r")
+    shutil.rmtree(top, ignore_errors=True)
+    pre = os.path.join(top, "pre")
+    os.makedirs(pre)
+    p = start(victim, mib, dmib, os.path.join(top, "result"))
+    try:
+        run(criu, ["pre-dump", "-t", str(p.pid), "-D", pre, "-o", "pre.log",
+                   "--pre-dump-mode", mode], pre)
+        return frozen_ms(criu, pre), stat_ms(criu, pre, "memwrite_time")
+    finally:
+        p.kill()
+        p.wait()
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def modes(criu, victim, mnt, mib, dmib, rounds):
+    print("pre-dump of %d MiB, every page stored: frozen ms by --pre-dump-mode "
+          "(read: then copied while the victim runs)" % mib)
+    print("  round  splice ms   read ms   read/splice   read copy ms")
+    best = [None, None]
+    for r in range(rounds):
+        s = pre_only(criu, victim, mnt, mib, dmib, "splice")[0]
+        rd, copy = pre_only(criu, victim, mnt, mib, dmib, "read")
+        best = [min(x for x in (best[0], s) if x is not None),
+                min(x for x in (best[1], rd) if x is not None)]
+        print("  %5d %10.1f %9.1f %13.3f %14.1f" % (r + 1, s, rd, rd / s, copy), flush=True)
+    print("  best  %10.1f %9.1f %13.3f" % (best[0], best[1], best[1] / best[0]))
 
 
 def start(victim, mib, dirty, result):
@@ -127,6 +166,7 @@ def main():
                     min(x for x in (best[1], incr) if x is not None)]
             print("  %5d %9.1f %9.1f %11.3f" % (r + 1, full, incr, incr / full), flush=True)
         print("  best  %9.1f %9.1f %11.3f" % (best[0], best[1], best[1] / best[0]))
+        modes(criu, victim, mnt, mib, dmib, rounds)
     finally:
         subprocess.run(["umount", mnt])
     return 0

@@ -52,7 +52,8 @@
 #
 # Then scripts/bench-predump.py: the frozen time of a dump of BENCH_MIB MiB
 # with 16 MiB dirtied since a pre-dump, against the same dump without one
-# (Documentation/predump.md).
+# (Documentation/predump.md), and the first pre-dump's frozen time with
+# --pre-dump-mode splice against read.
 #
 # Then scripts/bench-ps.py: page-server throughput over loopback against the
 # local dump, alternating in the same run (BENCH_PS_ROUNDS, default 3).

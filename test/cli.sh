@@ -202,10 +202,6 @@ t_pre_dump_mode() {
 	run dump -t 1 --pre-dump-mode copy
 	[ $rc -eq 1 ] && grep -q "bad value 'copy' for --pre-dump-mode" "$TMP/err" ||
 		{ fail "$1" "--pre-dump-mode copy: exit $rc: $(cat "$TMP/err")"; return; }
-	# pre-dump copies with splice; read is refused, the tree untouched
-	run pre-dump -t 1 --pre-dump-mode read
-	[ $rc -ne 0 ] && grep -q "Error (.*: --pre-dump-mode read is not supported yet" "$TMP/err" ||
-		{ fail "$1" "pre-dump --pre-dump-mode read: exit $rc: $(cat "$TMP/err")"; return; }
 	run dump -t 1 -D "$TMP" --prev-images-dir ../x
 	[ $rc -ne 0 ] && grep -q "Error (.*: --prev-images-dir needs --track-mem" "$TMP/err" ||
 		{ fail "$1" "dump --prev-images-dir without --track-mem: exit $rc: $(cat "$TMP/err")"; return; }

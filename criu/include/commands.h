@@ -26,6 +26,7 @@ int cmd_cpuinfo(struct cr_options *o);
 int cmd_swrk(struct cr_options *o);		/* rpc-service.c */
 int cmd_service(struct cr_options *o);
 int cmd_page_server(struct cr_options *o);	/* page-server.c */
+int cmd_dedup(struct cr_options *o);		/* page-dedup.c */
 /* --pidfile (relative to the work dir) gets @pid; 0 without --pidfile. */
 int write_pidfile(const struct cr_options *o, pid_t pid);
 

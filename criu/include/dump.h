@@ -150,6 +150,7 @@ struct dump_task {
 	bool			track_fresh;	/* inherited from its parent: not its own */
 	uint8_t			*track_st;	/* [n_vmas]: TRACK_* */
 	struct pmc_map		track_parent;	/* the parent dump's pagemap of it */
+	struct page_read	*rd;		/* --pre-dump-mode read: runs to copy, or NULL */
 
 	struct dump_stats	stats;
 };

@@ -66,6 +66,8 @@ int manifest_read(int dirfd, struct manifest *m);
 int manifest_check_extra(int dirfd, const struct manifest *m);
 
 int manifest_write(int dirfd);
+/* @m (entries hashed) put in place of the manifest of @dirfd with one rename. */
+int manifest_replace(int dirfd, const struct manifest *m);
 /* Removes the files an older manifest in @dirfd lists, then the manifest itself. */
 int manifest_remove_stale(int dirfd);
 int manifest_check(int dirfd);

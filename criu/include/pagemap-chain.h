@@ -37,6 +37,8 @@ struct pmc_map {
 	struct pmc_run	*r;
 	size_t		nr;
 	int		pages_fd;	/* -1 unless asked for */
+	unsigned int	pages_id;	/* pages-N.img of its head */
+	uint64_t	stored;		/* bytes of its stored runs (the page file's size) */
 };
 
 /* 1 loaded, 0 no pagemap for @pid there, -1 error (logged). */

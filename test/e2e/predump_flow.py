@@ -103,3 +103,72 @@ def run(h, p, tmp, env):
     shutil.rmtree(d1)
     _refused(h, d3, env, "are missing")
     return None
+
+
+def _inventory(h, imgs, env):
+    rc, out = h.criu(["show", os.path.join(imgs, "inventory.img")], imgs, env)
+    if rc != 0:
+        raise h.CaseFailed("criu show inventory: %s" % out[:300])
+    return json.loads(out)["entries"][0]
+
+
+def _blocks(d):
+    """Bytes allocated to the page files of d (punched pages are not)."""
+    return sum(os.stat(os.path.join(d, f)).st_blocks * 512
+               for f in os.listdir(d) if f.startswith("pages-"))
+
+
+def _read_chain(h, p, tmp, dopts, ropts, env, dedup):
+    """--pre-dump-mode read: two pre-dumps copied while the program writes
+    (predump_writer.c), then dump --track-mem and restore: every page checked.
+    With dedup the second pre-dump has --auto-dedup and `criu dedup` runs on
+    the dump: the parents' page files must shrink and the restore pass."""
+    pid = p.pid
+    dirs = [os.path.join(tmp, d) for d in ("d1", "d2", "d3")]
+    for d in dirs:
+        os.makedirs(d)
+    prev = []
+    for d in dirs[:2]:
+        auto = ["--auto-dedup"] if dedup and prev else []
+        before = _blocks(dirs[0]) if auto else 0
+        _criu_ok(h, ["pre-dump", "-t", str(pid), "--pre-dump-mode", "read", "-D", d] + prev + auto,
+                 d, env, "pre-dump.log")
+        if auto and _blocks(dirs[0]) >= before:
+            raise h.CaseFailed("--auto-dedup punched nothing out of d1 (%d bytes)" % before)
+        if p.poll() is not None:
+            raise h.CaseFailed("the tree is gone after the pre-dump (status %s)" % p.returncode)
+        mode = _inventory(h, d, env).get("pre_dump_mode")
+        if mode not in (2, "READ"):
+            raise h.CaseFailed("%s: inventory pre_dump_mode %r, not 2 (read)" % (d, mode))
+        with open(os.path.join(d, "pre-dump.log")) as f:
+            if "bytes copied while the tree runs" not in f.read():
+                raise h.CaseFailed("%s: the pages were not copied after the release" % d)
+        prev = ["--prev-images-dir", "../" + os.path.basename(d)]
+    _criu_ok(h, ["dump", "-t", str(pid), "--track-mem", "-D", dirs[2]] + prev + dopts, dirs[2],
+             env, "dump.log")
+    if dedup:
+        before = _blocks(dirs[1])
+        _criu_ok(h, ["dedup", "-D", dirs[2]], dirs[2], env, "dedup.log")
+        if _blocks(dirs[1]) >= before:
+            raise h.CaseFailed("criu dedup punched nothing out of d2 (%d bytes)" % before)
+    for d in dirs:
+        h.crit_check(d)
+    status = p.wait(timeout=20)
+    if status != -signal.SIGKILL:
+        raise h.CaseFailed("after dump the task ended with %s, not SIGKILL" % status)
+    h.tree_gone(tmp)
+    stored, parent = _pages(h, dirs[2], pid, env)
+    if parent < 8192:
+        raise h.CaseFailed("the dump stores %d pages and leaves only %d to its parents: "
+                           "the chain is not exercised" % (stored, parent))
+    h.restore(dirs[2], ropts, env, pid)
+    os.kill(pid, signal.SIGTERM)
+    return h.wait_pid(pid, 30)
+
+
+def run_read(h, p, tmp, dopts, ropts, env):
+    return _read_chain(h, p, tmp, dopts, ropts, env, False)
+
+
+def run_dedup(h, p, tmp, dopts, ropts, env):
+    return _read_chain(h, p, tmp, dopts, ropts, env, True)

@@ -21,6 +21,7 @@ import time
 
 import e2e_page_server
 import e2e_ssh
+import predump_flow
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CRIU = os.path.join(ROOT, "criu", "criu")
@@ -86,6 +87,8 @@ CASES = [
     ("bigpages_sealed", prog("bigpages"), "sealed", [], []),
     ("pipe_sealed", prog("pipe"), "sealed", [], []),
     ("predump_chain", prog("predump"), "predump", [], []),
+    ("predump_read", prog("predump_writer"), ("flow", predump_flow.run_read), [], []),
+    ("predump_dedup", prog("predump_writer"), ("flow", predump_flow.run_dedup), [], []),
     # pages over the network (e2e_page_server.py)
     ("page_server", prog("bigheap"), ("flow", e2e_page_server.restore_flow), [], []),
     ("page_server_dies", prog("bigheap"), ("flow", e2e_page_server.dies_flow), [], []),

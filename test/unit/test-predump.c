@@ -13,8 +13,10 @@
 #include "est-image.h"
 #include "log.h"
 #include "manifest.h"
+#include "page-dedup.h"
 #include "pagemap-chain.h"
 #include "pagemap-scan.h"
+#include "est/inventory.pb-c.h"
 #include "est/pagemap.pb-c.h"
 #include "tmpdir.h"
 #include "unit.h"
@@ -168,8 +170,22 @@ static int test_load(void)
 	return 0;
 }
 
-/* d0 <- d1 <- d2 (each one's `parent` link to the one before), manifests written. */
-static int make_chain(int top, int fd[3])
+/* An established inventory.img; @pre: a pre-dump's (pre_dump_mode 2). */
+static int put_inventory(int dirfd, bool pre)
+{
+	Est__InventoryEntry inv = EST__INVENTORY_ENTRY__INIT;
+
+	inv.img_version = 2;
+	inv.has_pre_dump_mode = pre;
+	inv.pre_dump_mode = 2;
+	return est_write_one(dirfd, "inventory.img", &inv.base);
+}
+
+/*
+ * d0 <- d1 <- d2 (each one's `parent` link to the one before), manifests
+ * written; d0 and d1 pre-dumps when @pre.
+ */
+static int make_chain_of(int top, int fd[3], bool pre)
 {
 	static const uint64_t r0[][3] = { { 0x10000, 2, 4 } };
 	static const uint64_t r1[][3] = { { 0x10000, 1, 1 }, { 0x11000, 1, 4 } };
@@ -192,10 +208,15 @@ static int make_chain(int top, int fd[3])
 			    linkat(fd[i - 1], MANIFEST_NAME, fd[i], PMC_PARENT_MANIFEST, 0))
 				return -1;
 		}
-		if (manifest_write(fd[i]))
+		if ((i < 2 && put_inventory(fd[i], pre && i < 2)) || manifest_write(fd[i]))
 			return -1;
 	}
 	return 0;
+}
+
+static int make_chain(int top, int fd[3])
+{
+	return make_chain_of(top, fd, true);
 }
 
 static int test_chain(void)
@@ -238,11 +259,72 @@ static int test_chain(void)
 	return 0;
 }
 
+/* Byte @off of @name in @dirfd, or -1. */
+static int byte_at(int dirfd, const char *name, off_t off)
+{
+	int fd = openat(dirfd, name, O_RDONLY);
+	uint8_t b;
+	ssize_t n = fd >= 0 ? pread(fd, &b, 1, off) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	return n == 1 ? b : -1;
+}
+
+static int test_dedup(void)
+{
+	int top = unit_fresh_dir("predump"), fd[3], pfd;
+	struct pmc_map t, lv[2];
+	struct pmc_chain c;
+	uint8_t need[2];
+	uint64_t off;
+	uint8_t b;
+
+	CHECK(top >= 0 && make_chain(top, fd) == 0);
+	/* d2 reads 0x10000 from d0 (its page 0) and 0x11000 from d1: d0's page 1 is superseded */
+	CHECK(pmc_load(fd[2], 5, false, &t) == 1 && pmc_load(fd[1], 5, false, &lv[0]) == 1 &&
+	      pmc_load(fd[0], 5, false, &lv[1]) == 1);
+	dedup_plan(&t, lv, 1, need);
+	CHECK(need[0] == 1 && need[1] == 0);
+	dedup_plan(&t, lv, 0, need);
+	CHECK(need[0] == 1);
+	pmc_free(&t);
+	CHECK(pmc_load(fd[2], 6, false, &t) == 0);	/* a process gone since: nothing reached */
+	dedup_plan(&t, lv, 1, need);
+	CHECK(need[0] == 0 && need[1] == 0);
+	pmc_free(&lv[0]);
+	pmc_free(&lv[1]);
+	CHECK(byte_at(fd[0], "pages-1.img", P) == 1 && dedup_dir(fd[2]) == 0);
+	CHECK(byte_at(fd[0], "pages-1.img", P) == 0 && byte_at(fd[0], "pages-1.img", 0) == 0);
+	/* the manifests of the chain are true again: it opens, the pages are where they were */
+	CHECK(pmc_chain_open(fd[2], &c) == 0 && c.depth == 2);
+	CHECK(pmc_page(&c, 5, 0x11000, &pfd, &off) == 1 && pread(pfd, &b, 1, off) == 1 && b == 10);
+	pmc_chain_close(&c);
+	CHECK(dedup_dir(fd[2]) == 0 && pmc_chain_open(fd[2], &c) == 0);	/* again: the same */
+	pmc_chain_close(&c);
+	return 0;
+}
+
+/* A parent that is a full dump stays whole: it can be restored by itself. */
+static int test_dedup_full(void)
+{
+	int top = unit_fresh_dir("predump"), fd[3];
+	struct pmc_chain c;
+
+	CHECK(top >= 0 && make_chain_of(top, fd, false) == 0);
+	CHECK(dedup_dir(fd[2]) == 0 && byte_at(fd[0], "pages-1.img", P) == 1);
+	CHECK(pmc_chain_open(fd[2], &c) == 0);
+	pmc_chain_close(&c);
+	return 0;
+}
+
 static const struct unit_case cases[] = {
 	{ "PAGEMAP_SCAN regions fold into written and old runs", test_fold },
 	{ "bad PAGEMAP_SCAN regions are refused", test_fold_refuses },
 	{ "a parent pagemap is read and checked", test_load },
 	{ "the parent chain is followed, checked and bounded", test_chain },
+	{ "dedup punches what the top does not reach, manifests kept true", test_dedup },
+	{ "dedup leaves a full dump whole", test_dedup_full },
 };
 
 int main(int argc, char **argv)
