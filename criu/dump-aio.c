@@ -1,7 +1,7 @@
 /*
  * Dump: AIO rings (io_setup). A context is a shared mapping of an inode of
- * the kernel's aio file system, "/[aio] (deleted)" with file mode 0 in
- * smaps, whose start address is the context id. Its pages are dumped like
+ * the kernel's aio file system ("/[aio] (deleted)" in smaps, file mode 0
+ * through map_files), whose start address is the context id. Its pages are dumped like
  * private memory: the ring header (kernel index, nr, head, tail) and the
  * completions. Refused: a ring this process does not own (a copy of the
  * mapping inherited by fork(): io_submit() does not know it), a header
