@@ -146,6 +146,7 @@ static void fill_vma_vmflags(const struct proc_vma *pv, VmaEntry *v)
 		v->flags |= MAP_GROWSDOWN;
 	if (f & PROC_VMF(NR))
 		v->flags |= MAP_NORESERVE;
+	v->has_guard_vma = v->guard_vma = !!(f & PROC_VMF(GU));
 	v->madv = vmflags_madv(f);
 	v->has_madv = v->madv != 0;
 }
@@ -207,6 +208,8 @@ static int fill_vma(struct dump_task *t, const struct proc_vma *pv, VmaEntry *v)
 		}
 		break;
 	case PROC_VMA_FILE:
+		if (dump_is_aio_ring(t, pv))
+			return dump_aio_vma(t, pv, v);
 		if (dump_shmem_is_object(pv)) {
 			v->kind = pv->shared ? VMA_KIND__VMA_ANON_SHARED : VMA_KIND__VMA_SHMEM_PRIVATE;
 			v->has_shmem_id = true;
@@ -242,6 +245,15 @@ static int fill_vma(struct dump_task *t, const struct proc_vma *pv, VmaEntry *v)
 		return -1;
 	}
 	fill_vma_vmflags(pv, v);
+	if (v->guard_vma) {
+		int pm = dump_open_pagemap(t->pid), ret;
+
+		if (pm < 0)
+			return -1;
+		ret = dump_vma_guards(pm, v);
+		close(pm);
+		return ret;
+	}
 	return 0;
 }
 
@@ -327,8 +339,10 @@ void dump_mm_free(struct dump_task *t)
 {
 	size_t i;
 
-	for (i = 0; t->vmas && i < t->mm.n_vmas; i++)
+	for (i = 0; t->vmas && i < t->mm.n_vmas; i++) {
 		free(t->vmas[i].name);
+		free(t->vmas[i].guards);
+	}
 	free(t->vmas);
 	free(t->vma_ptrs);
 	t->vmas = NULL;
@@ -631,6 +645,8 @@ static int scan_vma(struct page_xfer *x, int pm_fd, const VmaEntry *v, uint8_t t
 	/* In a private file mapping only the task's own (anonymous) copies count. */
 	if (v->kind == VMA_KIND__VMA_FILE_PRIVATE || v->kind == VMA_KIND__VMA_SHMEM_PRIVATE)
 		skip_mask |= PAGE_IS_FILE;
+	if (v->n_guards)	/* no data: dump-guard.c records them */
+		skip_mask |= PAGE_IS_GUARD;
 	while (pos < v->end) {
 		struct pm_scan_arg a = {
 			.size = sizeof(a),
@@ -752,7 +768,7 @@ static int scan_vma_pagemap(struct page_xfer *x, int pm_fd, const VmaEntry *v,
 			uint64_t e = buf[i];
 			bool keep = (e & (PM_PRESENT | PM_SWAPPED)) &&
 				    !((e & PM_PRESENT) && is_zero_pfn(z, e & PM_PFN)) &&
-				    !(file && (e & PM_FILE));
+				    !(file && (e & PM_FILE)) && !(e & PM_GUARD);
 
 			if (!keep)
 				continue;
@@ -814,6 +830,8 @@ int dump_pages(struct dump_task *t)
 		pr_info("reading /proc/%d/pagemap page by page (no PAGEMAP_SCAN)", t->pid);
 		probe_zero_pfns(&z);
 	}
+	if (dump_aio_owned(t))
+		return -1;
 	if (compel_args_size(t->ctl) < sizeof(struct parasite_pages)) {
 		pr_err("parasite argument area too small");
 		return -1;
@@ -841,7 +859,7 @@ int dump_pages(struct dump_task *t)
 		int r;
 
 		if (v->kind != VMA_KIND__VMA_ANON_PRIVATE && v->kind != VMA_KIND__VMA_FILE_PRIVATE &&
-		    v->kind != VMA_KIND__VMA_SHMEM_PRIVATE)
+		    v->kind != VMA_KIND__VMA_SHMEM_PRIVATE && v->kind != VMA_KIND__VMA_AIO_RING)
 			continue;
 		t->stats.pages_scanned += (v->end - v->start) / PAGE;
 		if (cow_begin(&x, v))
@@ -852,7 +870,7 @@ int dump_pages(struct dump_task *t)
 			goto out;
 	}
 	log_left(&x);
-	if (flush_chunk(&x))
+	if (flush_chunk(&x) || dump_aio_recheck(t))
 		goto out;
 	manifest_track_written(x.track, x.file_off);
 	manifest_track_end(x.track, !t->rd);

@@ -48,6 +48,10 @@ static int check_vma(const VmaEntry *v, const char *img)
 			       (unsigned long long)v->start, (unsigned long long)v->end, v->flags))
 			return -1;
 	}
+	if (v->has_guard_vma && v->guard_vma &&
+	    exp_cannot(img, "vma [%#llx, %#llx) has guard regions (MADV_GUARD_INSTALL, %zu now)",
+		       (unsigned long long)v->start, (unsigned long long)v->end, v->n_guards / 2))
+		return -1;
 	return 0;
 }
 
@@ -100,6 +104,9 @@ static int conv_vma(struct exp *ex, Est__VmaEntry *e, const VmaEntry *v, const c
 		e->status = ST_VSYSCALL | ST_ANON_PRIVATE;	/* no REGULAR: not restored */
 		e->flags |= MAP_ANONYMOUS;
 		break;
+	case VMA_KIND__VMA_AIO_RING:
+		e->status = ST_REGULAR | ST_AIORING;	/* its pages in the pagemap, its id in aios */
+		break;
 	default:
 		pr_err("not supported yet: %s: vma [%#llx, %#llx) of kind %d", img,
 		       (unsigned long long)v->start, (unsigned long long)v->end, v->kind);
@@ -111,6 +118,7 @@ static int conv_vma(struct exp *ex, Est__VmaEntry *e, const VmaEntry *v, const c
 struct mm_out {
 	Est__MmEntry mm;
 	Est__VmaEntry *v, **vp;
+	Est__AioRingEntry *aio, **aiop;
 	uint64_t auxv[EST_AUXV_MAX];
 };
 
@@ -150,8 +158,11 @@ static int conv_mm(struct exp *ex, struct mm_out *o, const MmEntry *m, const Tas
 	}
 	o->v = exp_zalloc(m->n_vmas * sizeof(*o->v));
 	o->vp = exp_zalloc(m->n_vmas * sizeof(*o->vp));
-	if (!o->v || !o->vp)
+	o->aio = exp_zalloc(m->n_vmas * sizeof(*o->aio));
+	o->aiop = exp_zalloc(m->n_vmas * sizeof(*o->aiop));
+	if (!o->v || !o->vp || !o->aio || !o->aiop)
 		return -1;
+	e->aios = o->aiop;
 	for (i = 0; i < m->n_vmas; i++) {
 		const VmaEntry *v = m->vmas[i];
 		Est__VmaEntry *last = e->n_vmas ? o->vp[e->n_vmas - 1] : NULL;
@@ -166,6 +177,16 @@ static int conv_mm(struct exp *ex, struct mm_out *o, const MmEntry *m, const Tas
 		}
 		if (conv_vma(ex, &o->v[e->n_vmas], v, img))
 			return -1;
+		if (v->kind == VMA_KIND__VMA_AIO_RING) {
+			/* the context id is the ring's address */
+			Est__AioRingEntry *a = o->aiop[e->n_aios] = &o->aio[e->n_aios];
+
+			est__aio_ring_entry__init(a);
+			a->id = v->start;
+			a->nr_req = v->aio_nr_req;
+			a->ring_len = (uint32_t)(v->end - v->start);
+			e->n_aios++;
+		}
 		o->vp[e->n_vmas] = &o->v[e->n_vmas];
 		e->n_vmas++;
 	}
@@ -633,6 +654,8 @@ int exp_mm(struct exp *ex, struct exp_proc *p)
 out:
 	free(o.v);
 	free(o.vp);
+	free(o.aio);
+	free(o.aiop);
 	img_free_entry(&m->base);
 	return ret;
 }

@@ -111,12 +111,39 @@ static bool may_exec(const char *path)
 	return !path || statvfs(path, &sv) || !(sv.f_flag & ST_NOEXEC);
 }
 
-static int convert_vma(struct imp *im, struct mm_out *o, const Est__VmaEntry *e, const char *img)
+/* An AIO ring: the format names it in mm's aios by its address (the context id). */
+static int convert_aio(const Est__MmEntry *m, struct mm_out *o, const Est__VmaEntry *e,
+		       const char *img)
+{
+	VmaEntry *v;
+	size_t i;
+
+	for (i = 0; i < m->n_aios; i++)
+		if (m->aios[i]->id == e->start)
+			break;
+	if (i == m->n_aios || m->aios[i]->ring_len != e->end - e->start ||
+	    (e->status & ~(ST_REGULAR | ST_AIORING | ST_ANON_PRIVATE | ST_ANON_SHARED))) {
+		pr_err("%s: AIO ring vma [%#llx, %#llx) (status %#x) has no aios entry of its size",
+		       img, (unsigned long long)e->start, (unsigned long long)e->end, e->status);
+		return -1;
+	}
+	v = new_vma(o, e, VMA_KIND__VMA_AIO_RING);
+	v->flags = MAP_SHARED;
+	v->prot = e->prot;
+	v->has_aio_nr_req = true;
+	v->aio_nr_req = m->aios[i]->nr_req;
+	return 0;
+}
+
+static int convert_vma(struct imp *im, struct mm_out *o, const Est__MmEntry *m,
+		       const Est__VmaEntry *e, const char *img)
 {
 	uint32_t st = e->status;
 	uint64_t vvar, vclock;
 	VmaEntry *v;
 
+	if (st & ST_AIORING)
+		return convert_aio(m, o, e, img);
 	if ((st & ~ST_KNOWN) || (!(st & ST_REGULAR) && !(st & ST_VSYSCALL)) ||
 	    (e->flags & ~(uint32_t)(MAP_SHARED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN |
 				    MAP_NORESERVE))) {
@@ -211,8 +238,8 @@ static int convert_mm(struct imp *im, const Est__MmEntry *e, struct mm_out *o, c
 	size_t i, n;
 
 	mm_entry__init(mm);
-	if (e->n_aios) {
-		pr_err("not supported yet: %s: AIO rings", img);
+	if (e->n_aios > e->n_vmas) {
+		pr_err("%s: %zu AIO rings for %zu vmas", img, e->n_aios, e->n_vmas);
 		return -1;
 	}
 	if (!e->n_vmas || e->n_vmas > MAX_VMAS || e->n_mm_saved_auxv > MAX_AUXV ||
@@ -226,7 +253,7 @@ static int convert_mm(struct imp *im, const Est__MmEntry *e, struct mm_out *o, c
 	if (!o->v || !o->vp || !o->auxv)
 		return -1;
 	for (i = 0; i < e->n_vmas; i++)
-		if (convert_vma(im, o, e->vmas[i], img))
+		if (convert_vma(im, o, e, e->vmas[i], img))
 			return -1;
 	mm->start_code = e->mm_start_code;
 	mm->end_code = e->mm_end_code;
@@ -395,6 +422,7 @@ static int take_run(struct pm_out *o, uint64_t vaddr, uint64_t nr)
 			}
 			/* fall through */
 		case VMA_KIND__VMA_SHMEM_PRIVATE:
+		case VMA_KIND__VMA_AIO_RING:
 			if (keep_run(o, vaddr, n, o->src_off, PE_PRESENT))
 				return -1;
 			break;

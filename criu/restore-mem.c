@@ -34,6 +34,7 @@
 #include "seccomp-rst.h"
 #include "restorer-blob.h"
 #include "vma.h"
+#include "aio-ring.h"
 
 #define MARGIN		(16ULL << 20)	/* kept free around the reservation */
 #define LOW_LIMIT	(1ULL << 32)	/* never stage below 4 GiB */
@@ -105,7 +106,7 @@ int rst_mem_check(struct rst_image *ri)
 			pr_err("mm-%d.img: vma %zu has prot %#x", ri->pid, i, v->prot);
 			return -1;
 		}
-		if (check_vma_vmflags(ri, i, v))
+		if (check_vma_vmflags(ri, i, v) || rst_guard_check(ri, i, v))
 			return -1;
 		prev_end = v->end;
 		switch (v->kind) {
@@ -125,6 +126,16 @@ int rst_mem_check(struct rst_image *ri)
 			    !S_ISCHR(rst_reg_file(ri, v->file_id)->mode)) {
 				pr_err("mm-%d.img: vma %zu maps %s, not a regular file", ri->pid, i,
 				       rst_reg_file(ri, v->file_id)->path);
+				return -1;
+			}
+			break;
+		case VMA_KIND__VMA_AIO_RING:
+			if (!v->has_aio_nr_req || !v->aio_nr_req || v->aio_nr_req > AIO_MAX_NR_REQ ||
+			    v->end - v->start > AIO_RING_MAX_LEN || (v->flags & MAP_TYPE) != MAP_SHARED ||
+			    v->has_file_id || v->has_shmem_id) {
+				pr_err("mm-%d.img: AIO ring vma %zu: io_setup(%u) for %llu bytes, flags %#x",
+				       ri->pid, i, v->aio_nr_req,
+				       (unsigned long long)(v->end - v->start), v->flags);
 				return -1;
 			}
 			break;
@@ -299,7 +310,7 @@ int rst_mem_read_pagemap(struct rst_image *ri)
 bool rst_vma_staged(const VmaEntry *v)
 {
 	return v->kind == VMA_KIND__VMA_ANON_PRIVATE || v->kind == VMA_KIND__VMA_FILE_PRIVATE ||
-	       v->kind == VMA_KIND__VMA_SHMEM_PRIVATE;
+	       v->kind == VMA_KIND__VMA_SHMEM_PRIVATE || v->kind == VMA_KIND__VMA_AIO_RING;
 }
 
 /* Mapped by the restorer from a descriptor: shared files and shmem objects. */
@@ -379,6 +390,8 @@ static void stage_layout(const struct rst_image *ri, struct rst_staging *st, uin
 	off = round_up(off + sizeof(struct restorer_args), 64);
 	st->vmas_off = off;
 	off = round_up(off + ri->mm->n_vmas * sizeof(struct rst_vma), 64);
+	st->guards_off = off;
+	off = round_up(off + rst_guard_count(ri->mm) * sizeof(struct rst_guard), 64);
 	st->threads_off = off;
 	off = round_up(off + ri->nr_threads * sizeof(struct rst_thread), 64);
 	st->per_thread_off = off;
@@ -592,6 +605,8 @@ static void stage_memory(const struct rst_image *ri, const struct rst_image *par
 		if (!rst_vma_staged(v))
 			continue;
 		st->tmp[i] += st->start;
+		if (v->kind == VMA_KIND__VMA_AIO_RING)
+			continue;	/* rst_aio_stage() */
 		if (ri->inherit && ri->inherit[i] >= 0) {
 			p = take_over(ri, parent, i, st->tmp[i], &cow_k);
 			if (mprotect(p, v->end - v->start, prot))
@@ -608,8 +623,11 @@ static void stage_memory(const struct rst_image *ri, const struct rst_image *par
 		if (p == MAP_FAILED)
 			rst_die("cannot stage vma [%#llx, %#llx): %s", (unsigned long long)v->start,
 			    (unsigned long long)v->end, strerror(errno));
+		if (!ri->inherit || ri->inherit[i] < 0)
+			rst_guard_stage(v, p);	/* before its pages */
 	}
 	free(filled);
+	rst_aio_stage(ri, st->tmp);
 	fill_pages(ri, st);
 	stage_vma_attrs(ri, st);
 }
@@ -752,6 +770,7 @@ void rst_mem_fill_vmas(const struct rst_image *ri, const struct rst_staging *st,
 	a->staging_start = st->start + st->region_len;
 	a->staging_len = st->len - st->region_len;
 	a->vmas = (uint64_t)(unsigned long)rv;
+	rst_guard_fill(ri->mm, (struct rst_guard *)(unsigned long)(st->start + st->guards_off), a);
 	for (i = 0; i < ri->mm->n_vmas; i++) {
 		const VmaEntry *v = ri->mm->vmas[i];
 

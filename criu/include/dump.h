@@ -123,6 +123,7 @@ struct dump_task {
 	TaskCoreEntry		core;
 	MmEntry			mm;
 	VmaEntry		*vmas;
+	uint64_t		aio_tail_sum;	/* of its AIO rings' tails (dump-aio.c) */
 	VmaEntry		**vma_ptrs;
 	unsigned long		auxv[2 * PROC_AUXV_MAX];
 	struct dump_files	*files;		/* the tree's objects */
@@ -294,6 +295,13 @@ void dump_mm_free(struct dump_task *t);
 
 /* dump-cow.c: pages shared with the parent process since fork() */
 int dump_open_pagemap(pid_t pid);
+/* dump-guard.c: the guard pages of a vma with VmFlags "gu" into v->guards */
+int dump_vma_guards(int pm, VmaEntry *v);
+/* dump-aio.c: AIO rings */
+bool dump_is_aio_ring(const struct dump_task *t, const struct proc_vma *pv);
+int dump_aio_vma(struct dump_task *t, const struct proc_vma *pv, VmaEntry *v);
+int dump_aio_owned(struct dump_task *t);
+int dump_aio_recheck(struct dump_task *t);
 /* @out[i] = 1 when page i of [start, end) is the same physical page in both. */
 int cow_shared_map(int child_pm, int parent_pm, uint64_t start, uint64_t end, uint8_t *out);
 /* The vma of @parent that @child's @v may have inherited (same range, kind, file), or NULL. */

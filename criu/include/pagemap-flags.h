@@ -15,6 +15,7 @@
 #define PM_PRESENT	(1ull << 63)
 #define PM_SWAPPED	(1ull << 62)
 #define PM_FILE		(1ull << 61)	/* file page or shared anonymous */
+#define PM_GUARD	(1ull << 58)	/* a guard page (MADV_GUARD_INSTALL), 6.14 */
 #define PM_EXCLUSIVE	(1ull << 56)	/* mapped by this process only */
 #define PM_PFN		((1ull << 55) - 1)	/* with CAP_SYS_ADMIN, else 0 */
 

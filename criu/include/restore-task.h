@@ -49,7 +49,7 @@ struct rst_staging {
 	uint64_t start, len;		/* the whole reservation */
 	uint64_t region_len;		/* restorer code, args, stacks... at start */
 	uint64_t scratch, scratch_len;
-	uint64_t args_off, vmas_off, threads_off;
+	uint64_t args_off, vmas_off, guards_off, threads_off;
 	uint64_t per_thread_off, per_thread;	/* xsave image and frame of thread i */
 	uint64_t pending_off;		/* struct rst_pending[], see restorer_args */
 	uint64_t seccomp_off;		/* rst_seccomp_fill() */
@@ -62,6 +62,14 @@ struct rst_helpers {
 	int	fd[RST_MAX_CLOSE + 4];
 	int	nr;
 };
+
+/* restore-aio.c */
+void rst_aio_stage(const struct rst_image *ri, const uint64_t *tmp);
+
+/* restore-guard.c */
+size_t rst_guard_count(const MmEntry *mm);
+void rst_guard_stage(const VmaEntry *v, void *at);
+void rst_guard_fill(const MmEntry *mm, struct rst_guard *g, struct restorer_args *a);
 
 /* restore-mem.c */
 bool rst_vma_staged(const VmaEntry *v);

@@ -283,6 +283,7 @@ int rst_core_check_zombie(const struct rst_image *ri);
 int rst_threads_check(const struct rst_image *ri);		/* restore-threads.c */
 int rst_check_pending(const struct rst_image *ri, const ProtobufCBinaryData *b, size_t n);
 int rst_mem_check(struct rst_image *ri);			/* restore-mem.c */
+int rst_guard_check(const struct rst_image *ri, size_t i, const VmaEntry *v); /* restore-guard.c */
 /* pagemap-PID.img into ri->runs and ri->cow, then pages-PID.img opened. */
 int rst_mem_read_pagemap(struct rst_image *ri);
 /* reg-files entry @id, or NULL. */

@@ -61,7 +61,7 @@ enum vmf_policy { VMF_KEPT, VMF_SPECIAL, VMF_REFUSED };
 	X(BT, "bt", "arm64 branch target identification", VMF_REFUSED,	"-") \
 	X(MT, "mt", "arm64 memory tagging",		VMF_REFUSED,	"-") \
 	X(DP, "dp", "droppable (MAP_DROPPABLE)",	VMF_KEPT,	"mmap(MAP_DROPPABLE)") \
-	X(GU, "gu", "may hold guard regions (MADV_GUARD_INSTALL)", VMF_REFUSED, "-")
+	X(GU, "gu", "may hold guard regions (MADV_GUARD_INSTALL)", VMF_KEPT, "MADV_GUARD_INSTALL of its guard pages")
 
 struct vmflag_desc {
 	const char	*code;

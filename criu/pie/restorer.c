@@ -134,6 +134,24 @@ static void place_vmas(struct restorer_args *a)
 			sys_close(v[i].fd);
 }
 
+#define R_MADV_GUARD_INSTALL	102	/* 6.13 */
+#define R_MADV_GUARD_REMOVE	103
+
+/* Guard pages once the memory is in place (criu/restore-guard.c). */
+static void install_guards(struct restorer_args *a)
+{
+	struct rst_guard *g = (struct rst_guard *)(unsigned long)a->guards;
+	unsigned int i;
+
+	for (i = 0; i < a->nr_guards; i++) {
+		TRY(a, syscall3(__NR_madvise, g[i].start, g[i].end - g[i].start, R_MADV_GUARD_INSTALL),
+		    "madvise(MADV_GUARD_INSTALL)");
+		if (g[i].remove)
+			TRY(a, syscall3(__NR_madvise, g[i].start, g[i].end - g[i].start,
+					R_MADV_GUARD_REMOVE), "madvise(MADV_GUARD_REMOVE)");
+	}
+}
+
 /*
  * mlockall(MCL_FUTURE) once every vma is in place: what exists keeps the
  * lock it was dumped with ("lo"/"lf" of each vma), only the mappings made
@@ -644,6 +662,7 @@ void restorer_main(struct restorer_args *a)
 				  a->unmap[i].end - a->unmap[i].start), "munmap of criu's memory");
 	move_specials(a);
 	place_vmas(a);
+	install_guards(a);
 	if (a->staging_len)
 		TRY(a, sys_munmap((void *)(unsigned long)a->staging_start, a->staging_len),
 		    "munmap of the staging area");

@@ -183,6 +183,7 @@ struct epoll_params {
 
 #ifndef MADV_GUARD_INSTALL			/* 6.13, asm-generic/mman-common.h */
 # define MADV_GUARD_INSTALL	102
+# define MADV_GUARD_REMOVE	103
 #endif
 #ifndef PR_TIMER_CREATE_RESTORE_IDS		/* 6.15, linux/prctl.h */
 # define PR_TIMER_CREATE_RESTORE_IDS		77

@@ -1,9 +1,9 @@
 /*
  * Mappings with a VMA flag or attribute the images cannot carry yet: the
  * dump must refuse, naming it, and leave the task running. One mode per
- * run: "guard" (MADV_GUARD_INSTALL, VmFlags gu), "seal" (mseal, sl),
- * "uffd" (registered with userfaultfd, um). (Protection keys are refused
- * too, but this machine's CPU has none: test-proc-parse covers the parse.)
+ * run: "seal" (mseal, sl), "uffd" (registered with userfaultfd, um).
+ * (Protection keys are refused too, but this machine's CPU has none:
+ * test-proc-parse covers the parse.)
  */
 #include <linux/userfaultfd.h>
 #include <sys/ioctl.h>
@@ -13,9 +13,6 @@
 #include "e2e.h"
 
 #define PAGE	4096
-#ifndef MADV_GUARD_INSTALL
-# define MADV_GUARD_INSTALL	102	/* 6.13 */
-#endif
 #ifndef SYS_mseal
 # define SYS_mseal		462	/* 6.10 */
 #endif
@@ -44,9 +41,7 @@ int main(int argc, char **argv)
 	if (p == MAP_FAILED)
 		e2e_fail("mmap: %s", strerror(errno));
 	p[0] = 1;
-	if (!strcmp(mode, "guard")) {
-		r = madvise(p + PAGE, PAGE, MADV_GUARD_INSTALL);
-	} else if (!strcmp(mode, "seal")) {
+	if (!strcmp(mode, "seal")) {
 		r = (int)syscall(SYS_mseal, p, 2 * PAGE, 0);
 	} else if (!strcmp(mode, "uffd")) {
 		uffd_register(p);

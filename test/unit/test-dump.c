@@ -33,6 +33,7 @@
 #include <time.h>
 #include <linux/futex.h>
 
+#include "aio-ring.h"
 #include "image.h"
 #include "core.pb-c.h"
 #include "files.pb-c.h"
@@ -1672,10 +1673,41 @@ static int test_pty_ctty(void) { return with_victim(V_PTY_CTTY, body_pty_ctty); 
 static int test_kill(void) { return with_victim(V_PLAIN, body_kill); }
 static int test_leave_stopped(void) { return with_victim(V_PLAIN, body_leave_stopped); }
 
+/*
+ * The kernel's ring for io_setup(@nr) on a host with @cpus CPUs (fs/aio.c:
+ * raised to 4 per CPU, doubled, 2 more, header and events over whole pages).
+ */
+static uint64_t kernel_ring_len(uint32_t nr, uint32_t cpus)
+{
+	uint64_t events = (uint64_t)(nr > 4 * cpus ? nr : 4 * cpus) * 2 + 2;
+	uint64_t bytes = sizeof(struct aio_ring_hdr) + events * AIO_EVENT_SIZE;
+
+	return (bytes + AIO_RING_PAGE - 1) / AIO_RING_PAGE * AIO_RING_PAGE;
+}
+
+static int test_aio_ring(void)
+{
+	struct aio_ring_hdr h = { 0, 127, 5, 9, AIO_RING_MAGIC, 1, 0, 32 };
+	uint64_t len;
+
+	for (len = AIO_RING_PAGE; len <= 256 * AIO_RING_PAGE; len += AIO_RING_PAGE)
+		CHECK(kernel_ring_len(aio_ring_nr_req(len), 8) == len);
+	CHECK(aio_ring_events(AIO_RING_PAGE) == 127 && aio_ring_sane(&h, AIO_RING_PAGE));
+	CHECK(!aio_ring_sane(&h, 2 * AIO_RING_PAGE));	/* nr of another size */
+	CHECK(!aio_ring_sane(&h, 100) && !aio_ring_sane(&h, 0));
+	h.tail = 127;
+	CHECK(!aio_ring_sane(&h, AIO_RING_PAGE));		/* tail past the ring */
+	h.tail = 9;
+	h.magic = 0;
+	CHECK(!aio_ring_sane(&h, AIO_RING_PAGE));
+	return 0;
+}
+
 static const struct unit_case cases[] = {
 	{ "--leave-running: images hold the victim's pages, registers, signals, files",
 	  test_leave_running },
 	{ "without PAGEMAP_SCAN, /proc/PID/pagemap gives the same pages", test_no_pagemap_scan },
+	{ "AIO rings: the io_setup argument for a size, the header checks", test_aio_ring },
 	{ "every fault point leaves the victim running and no inventory", test_faults },
 	{ "a failed dump over an earlier one: intact before pages, no inventory after",
 	  test_over_old },

@@ -494,6 +494,86 @@ static int read_head(int d, const char *name, uint8_t *in, size_t size, uint32_t
 }
 
 /*
+ * The single set's mm-32601.img given an AIO ring vma at 0x180000 (one page,
+ * status REGULAR | AIORING, below every other vma) and @nr_aios entries of
+ * aios naming it with @ring_len bytes.
+ */
+static int add_aio(int d, size_t nr_aios, uint32_t ring_len)
+{
+	static uint8_t in[1 << 16], out[1 << 16];
+	Est__VmaEntry v = EST__VMA_ENTRY__INIT, **vv, **old;
+	Est__AioRingEntry a = EST__AIO_RING_ENTRY__INIT, *ap = &a;
+	Est__MmEntry *mm;
+	uint32_t sz;
+	size_t n;
+
+	if (read_head(d, "mm-32601.img", in, sizeof(in), &sz))
+		return -1;
+	mm = est__mm_entry__unpack(NULL, sz, in + 12);
+	if (!mm || !(vv = calloc(mm->n_vmas + 1, sizeof(*vv))))
+		return -1;
+	v.start = 0x180000;
+	v.end = v.start + PAGE;
+	v.prot = 3;
+	v.flags = MAP_SHARED;
+	v.status = 0x1 | 0x2000;
+	v.fd = -1;
+	vv[0] = &v;
+	a.id = v.start;
+	a.nr_req = 62;
+	a.ring_len = ring_len;
+	memcpy(vv + 1, mm->vmas, mm->n_vmas * sizeof(*vv));
+	old = mm->vmas;
+	mm->vmas = vv;
+	mm->n_vmas++;
+	mm->aios = &ap;
+	mm->n_aios = nr_aios;
+	sz = est__mm_entry__get_packed_size(mm);
+	n = sz + 12 <= sizeof(out) ? est__mm_entry__pack(mm, out + 12) : 0;
+	mm->vmas = old;
+	mm->n_vmas--;
+	mm->aios = NULL;
+	mm->n_aios = 0;
+	est__mm_entry__free_unpacked(mm, NULL);
+	free(vv);
+	memcpy(out, in, 8);
+	memcpy(out + 8, &sz, 4);
+	return n == sz ? write_file(d, "mm-32601.img", out, 12 + sz) : -1;
+}
+
+/* An AIO ring comes in as one with its io_setup argument; without its aios entry, refused. */
+static int test_aio(void)
+{
+	struct est_import imp;
+	ProtobufCMessage *m;
+	char p[PATH_MAX];
+	int d, r;
+
+	if (golden("single", p, sizeof(p)))
+		SKIP("no golden images at %.300s", p);
+	d = copy_single();
+	CHECK(d >= 0 && add_aio(d, 0, PAGE) == 0);
+	CHECK(refused(d));
+	d = copy_single();
+	CHECK(d >= 0 && add_aio(d, 1, 2 * PAGE) == 0);
+	CHECK(refused(d));					/* not the vma's size */
+	d = copy_single();
+	CHECK(d >= 0 && add_aio(d, 1, PAGE) == 0);
+	CHECK(est_import(d, &imp) == 0);
+	r = img_read_one(imp.dirfd, IMG_MM, 32601, &m);
+	est_import_release(&imp);
+	CHECK(!r);
+	{
+		const VmaEntry *v = ((MmEntry *)m)->vmas[0];
+
+		r = v->kind == VMA_KIND__VMA_AIO_RING && v->start == 0x180000 && v->has_aio_nr_req &&
+		    v->aio_nr_req == 62 && v->flags == MAP_SHARED && v->prot == 3 ? 0 : -1;
+	}
+	img_free_entry(m);
+	return r;
+}
+
+/*
  * The single set's leader core made a stopped process: @signo its
  * stop_signo (0: absent). Then the import's verdict: the stop signal it
  * gives, or -1 refused.
@@ -2093,6 +2173,7 @@ static const struct unit_case cases[] = {
 	{ "golden tree: processes, threads, their masks, pages shared with the parent", test_tree },
 	{ "golden fds: socketpair with queues, eventfd, timerfds", test_fds },
 	{ "doctored copies are refused", test_refusals },
+	{ "an AIO ring vma with its aios entry; without, refused", test_aio },
 	{ "a stopped process keeps its stop signal, a bad one is refused", test_stopped },
 	{ "children sharing their parent's fd table; a zombie's ids", test_shared_and_zombie },
 	{ "FIFO, signalfd, epoll, locks, ghosts, sockets, fsnotify, ptys, memfds, shmem", test_kinds },

@@ -45,6 +45,18 @@ struct rst_vma {
 	__u32	kind;		/* vma_kind of mm.proto */
 };
 
+/*
+ * Guard pages installed once every vma is in place (MADV_GUARD_INSTALL);
+ * @remove: removed again at once, for a vma that had guards and has none
+ * left (its VmFlags "gu" stays).
+ */
+struct rst_guard {
+	__u64	start;
+	__u64	end;
+	__u32	remove;
+	__u32	pad;
+};
+
 /* A kernel special mapping (vdso, vvar...) moved from @src to @dst via @scratch. */
 struct rst_special {
 	__u64	src;
@@ -165,7 +177,8 @@ struct restorer_args {
 	__u32			nr_vmas;
 	__u32			has_mm_map;
 	__u32			mlockall;	/* MCL_FUTURE [| MCL_ONFAULT], 0: none */
-	__u32			pad3;
+	__u32			nr_guards;
+	__u64			guards;		/* pointer to struct rst_guard[nr_guards] */
 
 	struct rst_mm_map	mm;
 	__u64			auxv[RST_MAX_AUXV];
