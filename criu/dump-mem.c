@@ -225,8 +225,10 @@ static int fill_vma(struct dump_task *t, const struct proc_vma *pv, VmaEntry *v)
 	case PROC_VMA_ANON_SHMEM:
 		return dump_shmem_add(t->shm, t->pid, pv, &v->shmem_id);	/* refuses, logged */
 	default:
-		pr_err("mapping %s at %lx-%lx is not supported yet", pv->path,
-		       (unsigned long)pv->start, (unsigned long)pv->end);
+		/* a packet socket's ring (PACKET_RX_RING/TX_RING), or another socket's pages */
+		pr_err("mapping %s at %lx-%lx is not supported yet%s", pv->path,
+		       (unsigned long)pv->start, (unsigned long)pv->end,
+		       strncmp(pv->path, "socket:[", 8) ? "" : ": packet ring mmap");
 		return -1;
 	}
 	if (special)

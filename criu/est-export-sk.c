@@ -18,6 +18,7 @@
 #include <netinet/tcp.h>
 #include <linux/filter.h>
 #include <linux/icmp.h>
+#include <linux/if_packet.h>
 #include <sys/socket.h>
 
 #define LOG_PREFIX "est-export: "
@@ -31,11 +32,13 @@
 #include "est-fd.h"
 #include "sk-inet.pb-c.h"
 #include "sk-netlink.pb-c.h"
+#include "sk-packet.pb-c.h"
 #include "sk-opts.pb-c.h"
 #include "sk-unix.pb-c.h"
 #include "est/fdinfo.pb-c.h"
 #include "est/fown.pb-c.h"
 #include "est/sk-inet.pb-c.h"
+#include "est/packet-sock.pb-c.h"
 #include "est/sk-netlink.pb-c.h"
 #include "est/sk-packet.pb-c.h"
 #include "est/sk-unix.pb-c.h"
@@ -655,6 +658,109 @@ out:
 }
 
 const struct est_fd_exp est_fd_netlink_sk_exp = { conv_netlink };
+
+/* ---- packet sockets ----------------------------------------------------------- */
+
+/* A SOL_PACKET option the format has a field for: 1 taken, 0 none. */
+static int packet_opt(Est__PacketSockEntry *e, const SkOpt *p)
+{
+	uint32_t v = (uint32_t)p->val;
+
+	if (p->opt >> 16 != SOL_PACKET)
+		return 0;
+	switch (p->opt & 0xffff) {
+	case PACKET_VERSION: e->version = v; return 1;
+	case PACKET_RESERVE: e->reserve = v; return 1;
+	case PACKET_TIMESTAMP: e->timestamp = v; return 1;
+	case PACKET_AUXDATA: e->aux_data = v != 0; return v <= 1;
+	case PACKET_ORIGDEV: e->orig_dev = v != 0; return v <= 1;
+	case PACKET_VNET_HDR: e->vnet_hdr = v != 0; return v <= 1;
+	case PACKET_LOSS: e->loss = v != 0; return v <= 1;
+	}
+	return 0;
+}
+
+struct psk_out {
+	Est__FileEntry f;
+	Est__PacketSockEntry e;
+	struct opts_out o;
+	SkOpt *rest[SK_OPTS_TABLE];
+	Est__PacketMclist mc[SK_PACKET_MC_MAX], *pmc[SK_PACKET_MC_MAX];
+};
+
+static int packet_mc(struct psk_out *o, const struct sk_ctx *c, const PacketSkEntry *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_mclist && i < SK_PACKET_MC_MAX; i++) {	/* checked on reading */
+		const PacketMc *m = s->mclist[i];
+
+		if (m->count > 1 &&
+		    exp_cannot(c->img, "socket %u: membership %u on ifindex %u added %u times "
+			       "(the format keeps one)", c->id, m->type, m->ifindex, m->count))
+			return -1;
+		est__packet_mclist__init(&o->mc[i]);
+		o->mc[i].index = m->ifindex;
+		o->mc[i].type = m->type;
+		o->mc[i].addr = m->addr;
+		o->pmc[i] = &o->mc[i];
+	}
+	o->e.n_mclist = i;
+	o->e.mclist = o->pmc;
+	return 0;
+}
+
+/* What the format cannot say: fanout flags. */
+static int packet_shape(const struct sk_ctx *c, const PacketSkEntry *s)
+{
+	if (s->has_fanout && (s->fanout >> 24) &&
+	    exp_cannot(c->img, "socket %u: fanout flags %#x (the format keeps id and type)",
+		       c->id, s->fanout >> 24))
+		return -1;
+	return 0;
+}
+
+static int conv_packet(struct exp *ex, struct exp_img *w, const ProtobufCMessage *m)
+{
+	const PacketSkEntry *s = (const PacketSkEntry *)m;
+	struct sk_ctx c = { "packet-sks.img", s->id, AF_PACKET, (int)s->type, 0 };	/* SO_PROTOCOL */
+	struct psk_out *o;
+	size_t i, n = 0;
+	int ret = -1;
+
+	o = exp_zalloc(sizeof(*o));
+	if (!o || packet_shape(&c, s))
+		goto out;
+	est__file_entry__init(&o->f);
+	est__packet_sock_entry__init(&o->e);
+	for (i = 0; i < s->n_opts && n < SK_OPTS_TABLE; i++)
+		if (!packet_opt(&o->e, s->opts[i]))
+			o->rest[n++] = s->opts[i];
+	if (conv_opts(&o->o, &c, o->rest, n) || packet_mc(o, &c, s))
+		goto out;
+	o->e.id = s->id;
+	o->e.type = s->type;
+	o->e.protocol = s->protocol;
+	o->e.flags = O_RDWR | s->flags;
+	o->e.ifindex = s->ifindex;
+	o->e.copy_thresh = s->copy_thresh;
+	o->e.has_fanout = s->has_fanout;
+	o->e.fanout = s->has_fanout ? s->fanout & 0xffffff : 0xffffffff;
+	o->e.fown = &no_fown;
+	o->e.opts = &o->o.s;
+	o->e.has_ns_id = true;
+	o->e.ns_id = ex->net_ns_id;	/* criu's (root_ids) or the tree's own */
+	o->f.type = EST__FD_TYPES__PACKETSK;
+	o->f.id = s->id;
+	o->f.psk = &o->e;
+	exp_file_add(ex, w, &o->f);
+	ret = 0;
+out:
+	free(o);
+	return ret;
+}
+
+const struct est_fd_exp est_fd_packet_sk_exp = { conv_packet };
 
 /* ---- both ------------------------------------------------------------------- */
 

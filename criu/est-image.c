@@ -342,6 +342,7 @@ bool est_file_fown(Est__FileEntry *f, Est__FownEntry ***fown, uint32_t **flags)
 	M(REG, reg);
 	M(INETSK, isk);
 	M(NETLINKSK, nlsk);
+	M(PACKETSK, psk);
 	M(EVENTFD, efd);
 	M(EVENTPOLL, epfd);
 	M(SIGNALFD, sgfd);

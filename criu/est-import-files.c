@@ -69,7 +69,7 @@ static const void *member(const Est__FileEntry *f)
 	const Est__FownEntry *fown = NULL;
 	int set = !!f->reg + !!f->isk + !!f->efd + !!f->epfd + !!f->sgfd + !!f->tfd + !!f->ify +
 		  !!f->ffy + !!f->usk + !!f->fifo + !!f->pipe + !!f->tty + !!f->memfd + !!f->nlsk +
-		  !!f->pidfd;
+		  !!f->pidfd + !!f->psk;
 
 	switch (f->type) {
 	case EST__FD_TYPES__REG:

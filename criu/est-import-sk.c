@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <linux/filter.h>
 #include <linux/icmp.h>
+#include <linux/if_packet.h>
 
 #define LOG_PREFIX "est-import: "
 #include "est-import-int.h"
@@ -30,6 +31,7 @@
 #include "est-fd.h"
 #include "sk-inet.pb-c.h"
 #include "sk-netlink.pb-c.h"
+#include "sk-packet.pb-c.h"
 #include "sk-unix.pb-c.h"
 #include "est/tcp-stream.pb-c.h"
 
@@ -661,3 +663,117 @@ static ProtobufCMessage *conv_netlink(struct imp *im, const Est__FileEntry *f)
 }
 
 const struct est_fd_imp est_fd_netlink_sk_imp = { nlsk_member, conv_netlink };
+
+/* ---- packet sockets --------------------------------------------------------------- */
+
+static const void *psk_member(const Est__FileEntry *f, uint32_t *id, const Est__FownEntry **fown)
+{
+	if (!f->psk)
+		return NULL;
+	*id = f->psk->id;
+	*fown = f->psk->fown;
+	return f->psk;
+}
+
+#define PSK_MC_MAX	16	/* SK_PACKET_MC_MAX */
+#define PSK_NO_FANOUT	0xffffffffu
+
+struct packet_out {
+	PacketSkEntry e;
+	struct imp_sk_opts o;
+	PacketMc mc[PSK_MC_MAX], *pmc[PSK_MC_MAX];
+};
+
+static int packet_kind(const struct imp *im, const Est__PacketSockEntry *s)
+{
+	if ((s->type != SOCK_RAW && s->type != SOCK_DGRAM) || s->protocol > 0xffff ||
+	    s->n_mclist > PSK_MC_MAX || s->ifindex > INT32_MAX) {
+		pr_err("not supported yet: files.img: packet socket %u: type %u, protocol %#x, %zu memberships or ifindex %u out of range",
+		       s->id, s->type, s->protocol, s->n_mclist, s->ifindex);
+		return -1;
+	}
+	if (s->rx_ring || s->tx_ring) {
+		pr_err("not supported yet: files.img: packet socket %u: packet ring mmap", s->id);
+		return -1;
+	}
+	if (s->has_fanout && s->fanout != PSK_NO_FANOUT && (s->fanout >> 24 || !s->protocol)) {
+		pr_err("not supported yet: files.img: packet socket %u: fanout %#x", s->id, s->fanout);
+		return -1;
+	}
+	if (!imp_net_ns_ok(im, s->has_ns_id, s->ns_id)) {
+		pr_err("not supported yet: files.img: packet socket %u of another network namespace",
+		       s->id);
+		return -1;
+	}
+	return 0;
+}
+
+/* The format's fixed fields: ours keeps what differs from a fresh socket (all 0). */
+static int packet_opts(struct packet_out *o, const Est__PacketSockEntry *s)
+{
+	if (imp_sk_opts(&o->o, s->opts, AF_PACKET, (int)s->type, 0, s->id))
+		return -1;
+	if (o->o.n + 7 > IMP_SK_OPTS) {
+		pr_err("not supported yet: files.img: packet socket %u: too many options", s->id);
+		return -1;
+	}
+#define PK(v, name) if (v) add(&o->o, SOL_PACKET, name, (int64_t)(v))
+	PK(s->aux_data, PACKET_AUXDATA);
+	PK(s->orig_dev, PACKET_ORIGDEV);
+	PK(s->version, PACKET_VERSION);
+	PK(s->reserve, PACKET_RESERVE);
+	PK(s->loss, PACKET_LOSS);
+	PK(s->vnet_hdr, PACKET_VNET_HDR);
+	PK(s->timestamp, PACKET_TIMESTAMP);
+#undef PK
+	o->e.opts = o->o.p;
+	o->e.n_opts = o->o.n;
+	return 0;
+}
+
+static void packet_mc(struct packet_out *o, const Est__PacketSockEntry *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_mclist; i++) {
+		packet_mc__init(&o->mc[i]);
+		o->mc[i].ifindex = s->mclist[i]->index;
+		o->mc[i].type = s->mclist[i]->type;
+		o->mc[i].addr = s->mclist[i]->addr;
+		o->mc[i].count = 1;
+		o->pmc[i] = &o->mc[i];
+	}
+	o->e.mclist = o->pmc;
+	o->e.n_mclist = s->n_mclist;
+}
+
+/* The reader of our image checks the rest. */
+static ProtobufCMessage *conv_packet(struct imp *im, const Est__FileEntry *f)
+{
+	const Est__PacketSockEntry *s = f->psk;
+	struct packet_out *o;
+
+	if (packet_kind(im, s))
+		return NULL;
+	o = imp_zalloc(sizeof(*o));
+	if (!o)
+		return NULL;
+	packet_sk_entry__init(&o->e);
+	o->e.id = s->id;
+	o->e.type = s->type;
+	o->e.protocol = s->protocol;
+	o->e.ifindex = s->ifindex;
+	o->e.copy_thresh = s->copy_thresh;
+	if (s->has_fanout && s->fanout != PSK_NO_FANOUT) {
+		o->e.has_fanout = true;
+		o->e.fanout = s->fanout;
+	}
+	if (imp_status_flags(s->flags, O_NONBLOCK, s->id, &o->e.flags) || packet_opts(o, s)) {
+		free(o);
+		return NULL;
+	}
+	packet_mc(o, s);
+	return &o->e.base;
+}
+
+const struct est_fd_imp est_fd_packet_sk_imp = { psk_member, conv_packet };

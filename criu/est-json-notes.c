@@ -95,6 +95,7 @@ static const struct est_json_note notes[] = {
 	N(mnt_entry, flags, HEX, NULL),
 	N(mnt_entry, sb_flags, HEX, NULL),
 	N(netlink_sk_entry, flags, HEX, NULL),
+	N(packet_sock_entry, flags, HEX, NULL),
 };
 
 const struct est_json_note *est_json_notes(unsigned int *n)

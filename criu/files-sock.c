@@ -1,7 +1,7 @@
 /*
  * What the socket kinds share: socket options (images/sk-opts.proto), the
  * file flags, and the last kind of the table, which owns every socket the
- * others leave (netlink, packet, raw, TCP/UDP of odd protocols...) only to
+ * others leave (SOCK_PACKET, TCP/UDP of odd protocols, other families...) only to
  * refuse it by name.
  *
  * Options: one table (opt_defs) lists every option getsockopt() reads on
@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <linux/filter.h>
+#include <linux/if_packet.h>
 #include <linux/icmp.h>
 #include <linux/netlink.h>
 #include <linux/net_tstamp.h>
@@ -95,7 +96,7 @@ struct opt_def {
 #define REFUSE(l, n, h, w)	{ OPT(l, n), HOW_##h, ACT_REFUSE, 0, #n, w }
 #define NONE(l, n, w)		{ OPT(l, n), HOW_INT, ACT_NONE, 0, #n, w }
 
-/* Every option getsockopt() reads on unix, TCP, UDP, raw, ping and netlink sockets (6.18). */
+/* Every option getsockopt() reads on unix, TCP, UDP, raw, ping, netlink and packet sockets (6.18). */
 static const struct opt_def opt_defs[] = {
 	SET(SOL_SOCKET, SO_DEBUG, INT),
 	SET(SOL_SOCKET, SO_REUSEADDR, INT),
@@ -258,6 +259,24 @@ static const struct opt_def opt_defs[] = {
 	SET(SOL_NETLINK, NETLINK_CAP_ACK, INT),
 	SET(SOL_NETLINK, NETLINK_EXT_ACK, INT),
 	SET(SOL_NETLINK, NETLINK_GET_STRICT_CHK, INT),
+
+	/* packet sockets; device, memberships and fanout are the socket's state (files-packet.c) */
+	NONE(SOL_PACKET, PACKET_COPY_THRESH, "kept by the packet kind (sock_diag's copy threshold)"),
+	SET(SOL_PACKET, PACKET_AUXDATA, INT),
+	SET(SOL_PACKET, PACKET_ORIGDEV, INT),
+	SET(SOL_PACKET, PACKET_VERSION, INT),
+	NONE(SOL_PACKET, PACKET_HDRLEN, "read-only: a version's header length"),
+	SET(SOL_PACKET, PACKET_RESERVE, INT),
+	SET(SOL_PACKET, PACKET_LOSS, INT),
+	SET(SOL_PACKET, PACKET_VNET_HDR, INT),
+	SET(SOL_PACKET, PACKET_VNET_HDR_SZ, INT),	/* after PACKET_VNET_HDR, which sets it */
+	SET(SOL_PACKET, PACKET_TIMESTAMP, INT),
+	NONE(SOL_PACKET, PACKET_STATISTICS, "counters that reading resets"),
+	NONE(SOL_PACKET, PACKET_FANOUT, "the fanout group: kept by the packet kind"),
+	SET(SOL_PACKET, PACKET_TX_HAS_OFF, INT),
+	SET(SOL_PACKET, PACKET_QDISC_BYPASS, INT),
+	NONE(SOL_PACKET, PACKET_ROLLOVER_STATS, "read-only: counters"),
+	SET(SOL_PACKET, PACKET_IGNORE_OUTGOING, INT),
 
 	SET(SOL_TCP, TCP_NODELAY, INT),
 	SET(SOL_TCP, TCP_MAXSEG, INT),

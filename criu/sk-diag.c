@@ -1,7 +1,7 @@
 /*
  * sock_diag over plain netlink (NETLINK_SOCK_DIAG): every unix socket,
- * every TCP/UDP socket of one family, or every netlink socket of one
- * protocol, in one dump request; the answers are kept sorted by inode. See
+ * every TCP/UDP socket of one family, every netlink socket of one
+ * protocol, or every packet socket, in one dump request; the answers are kept sorted by inode. See
  * criu/include/sockets.h.
  */
 #include <errno.h>
@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink_diag.h>
+#include <linux/packet_diag.h>
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
 #include <linux/unix_diag.h>
@@ -197,6 +198,114 @@ int sk_diag_parse_netlink(const struct nlmsghdr *h, struct sk_netlink_diag *s)
 		if (netlink_attr(a, s)) {
 			pr_err("netlink diag: socket %u: attribute %u of %u bytes is malformed",
 			       m->ndiag_ino, a->rta_type, a->rta_len);
+			return -1;
+		}
+	return 0;
+}
+
+static void packet_ring(const struct packet_diag_ring *r, struct sk_packet_ring *o)
+{
+	o->block_size = r->pdr_block_size;
+	o->block_nr = r->pdr_block_nr;
+	o->frame_size = r->pdr_frame_size;
+	o->frame_nr = r->pdr_frame_nr;
+}
+
+static int packet_mclist(const struct rtattr *a, struct sk_packet_diag *s)
+{
+	const struct packet_diag_mclist *m = RTA_DATA(a);
+	size_t i, n;
+
+	if (RTA_PAYLOAD(a) % sizeof(*m))
+		return -1;
+	n = RTA_PAYLOAD(a) / sizeof(*m);
+	for (i = 0; i < n; i++) {
+		struct sk_packet_mc *c = &s->mc[s->nr_mc];
+
+		if (m[i].pdmc_alen > SK_PACKET_ADDR_MAX || !m[i].pdmc_count)
+			return -1;
+		if (s->nr_mc == SK_PACKET_MC_MAX) {
+			s->more_mc = true;
+			continue;
+		}
+		c->ifindex = m[i].pdmc_index;
+		c->count = m[i].pdmc_count;
+		c->type = m[i].pdmc_type;
+		c->alen = m[i].pdmc_alen;
+		memcpy(c->addr, m[i].pdmc_addr, c->alen);
+		s->nr_mc++;
+	}
+	return 0;
+}
+
+static int packet_attr(const struct rtattr *a, struct sk_packet_diag *s)
+{
+	size_t len = RTA_PAYLOAD(a);
+	const void *p = RTA_DATA(a);
+
+	switch (a->rta_type) {
+	case PACKET_DIAG_INFO: {
+		const struct packet_diag_info *i = p;
+
+		if (len < sizeof(*i))
+			return -1;
+		s->has_info = true;
+		s->ifindex = i->pdi_index;
+		s->version = i->pdi_version;
+		s->reserve = i->pdi_reserve;
+		s->copy_thresh = i->pdi_copy_thresh;
+		s->tstamp = i->pdi_tstamp;
+		s->flags = i->pdi_flags;
+		break;
+	}
+	case PACKET_DIAG_MCLIST:
+		return packet_mclist(a, s);
+	case PACKET_DIAG_RX_RING:
+	case PACKET_DIAG_TX_RING:
+		if (len < sizeof(struct packet_diag_ring))
+			return -1;
+		if (a->rta_type == PACKET_DIAG_RX_RING)
+			s->has_rx_ring = true, packet_ring(p, &s->rx_ring);
+		else
+			s->has_tx_ring = true, packet_ring(p, &s->tx_ring);
+		break;
+	case PACKET_DIAG_FANOUT:
+		if (len < sizeof(uint32_t))
+			return -1;
+		s->has_fanout = true;
+		s->fanout = *(const uint32_t *)p;
+		break;
+	case PACKET_DIAG_MEMINFO:
+		if (len < (SK_MEMINFO_WMEM_ALLOC + 1) * sizeof(uint32_t))
+			return -1;
+		s->has_mem = true;
+		s->rmem = ((const uint32_t *)p)[SK_MEMINFO_RMEM_ALLOC];
+		s->wmem = ((const uint32_t *)p)[SK_MEMINFO_WMEM_ALLOC];
+		break;
+	}
+	return 0;
+}
+
+int sk_diag_parse_packet(const struct nlmsghdr *h, struct sk_packet_diag *s)
+{
+	const struct packet_diag_msg *m = NLMSG_DATA(h);
+	const struct rtattr *a;
+	int len;
+
+	if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*m))) {
+		pr_err("packet diag answer of %u bytes is too short", h->nlmsg_len);
+		return -1;
+	}
+	if (m->pdiag_family != AF_PACKET)
+		return 1;
+	memset(s, 0, sizeof(*s));
+	s->ino = m->pdiag_ino;
+	s->type = m->pdiag_type;
+	s->num = m->pdiag_num;
+	for (a = first_attr(h, sizeof(*m), &len); RTA_OK(a, len); a = RTA_NEXT(a, len))
+		if (packet_attr(a, s)) {
+			pr_err("packet diag: socket %u: attribute %u of %u bytes is malformed",
+			       m->pdiag_ino, a->rta_type, a->rta_len);
 			return -1;
 		}
 	return 0;
@@ -460,6 +569,64 @@ const struct sk_netlink_diag *sk_diag_netlink(struct sk_diag *t, int proto, uint
 	return s && s->proto == proto ? s : NULL;	/* one table for every protocol dumped */
 }
 
+static int cmp_pk(const void *a, const void *b)
+{
+	const struct sk_packet_diag *x = a, *y = b;
+
+	return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+static int one_packet(const struct nlmsghdr *h, void *arg)
+{
+	struct sk_diag *t = arg;
+	int r;
+
+	if (grow((void **)&t->pk, t->nr_pk, &t->cap_pk, sizeof(*t->pk))) {
+		pr_err("more than %u packet sockets, or out of memory", DIAG_MAX);
+		return -1;
+	}
+	r = sk_diag_parse_packet(h, &t->pk[t->nr_pk]);
+	if (r < 0)
+		return -1;
+	if (!r)
+		t->nr_pk++;
+	return 0;
+}
+
+static int collect_packet(struct sk_diag *t)
+{
+	struct {
+		struct nlmsghdr			h;
+		struct packet_diag_req		r;
+	} req = {
+		.h = { .nlmsg_len = sizeof(req), .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+		       .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
+		.r = { .sdiag_family = AF_PACKET,	/* protocol 0: the kernel wants no other */
+		       .pdiag_show = PACKET_SHOW_INFO | PACKET_SHOW_MCLIST | PACKET_SHOW_RING_CFG |
+				     PACKET_SHOW_FANOUT | PACKET_SHOW_MEMINFO | PACKET_SHOW_FILTER },
+	};
+	struct collect c = { one_packet, t };
+
+	if (diag_request(&req, sizeof(req), &c))
+		return -1;
+	if (t->nr_pk)
+		qsort(t->pk, t->nr_pk, sizeof(*t->pk), cmp_pk);
+	t->have_pk = true;
+	return 0;
+}
+
+const struct sk_packet_diag *sk_diag_packet(struct sk_diag *t, uint64_t ino, int *err)
+{
+	struct sk_packet_diag key = { .ino = ino };
+
+	*err = 0;
+	if (!t->have_pk && collect_packet(t)) {
+		*err = -1;
+		return NULL;
+	}
+	return t->nr_pk ? bsearch(&key, t->pk, t->nr_pk, sizeof(*t->pk), cmp_pk) : NULL;
+}
+
 static int collect_unix(struct sk_diag *t)
 {
 	struct {
@@ -555,5 +722,6 @@ void sk_diag_free(struct sk_diag *t)
 	free(t->in);
 	free(t->icons);
 	free(t->nl);
+	free(t->pk);
 	memset(t, 0, sizeof(*t));
 }

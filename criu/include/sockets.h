@@ -9,9 +9,10 @@
  * looked up by inode:
  *   1. struct sk_diag t = { 0 };
  *   2. sk_diag_unix(&t, ino) / sk_diag_inet(&t, family, proto, ino) /
- *      sk_diag_netlink(&t, proto, ino) (NULL: the kernel does not list it)
+ *      sk_diag_netlink(&t, proto, ino) / sk_diag_packet(&t, ino)
+ *      (NULL: the kernel does not list it)
  *   3. sk_diag_free(&t)
- * sk_diag_parse_unix() and sk_diag_parse_inet() decode one netlink answer;
+ * sk_diag_parse_unix(), _inet(), _netlink() and _packet() decode one answer;
  * they take untrusted bytes and are unit-tested on their own.
  *
  * Socket options (criu/files-sock.c): sk_opts_dump() lists those that
@@ -68,6 +69,35 @@ struct sk_netlink_diag {
 	uint32_t	flags;		/* NDIAG_FLAG_* */
 };
 
+#define SK_PACKET_MC_MAX	16	/* memberships kept per packet socket */
+#define SK_PACKET_ADDR_MAX	32	/* MAX_ADDR_LEN */
+
+struct sk_packet_mc {
+	uint32_t	ifindex, count;
+	uint16_t	type, alen;
+	uint8_t		addr[SK_PACKET_ADDR_MAX];
+};
+
+struct sk_packet_ring {
+	uint32_t	block_size, block_nr, frame_size, frame_nr;
+};
+
+struct sk_packet_diag {
+	uint64_t	ino;
+	uint8_t		type;
+	uint16_t	num;		/* the protocol hooked, network order */
+	bool		has_info, has_mem;
+	uint32_t	ifindex, version, reserve, copy_thresh, tstamp, flags;	/* PDI_* */
+	bool		has_fanout;
+	uint32_t	fanout;		/* id | type << 16 */
+	bool		has_rx_ring, has_tx_ring;
+	struct sk_packet_ring	rx_ring, tx_ring;
+	uint32_t	rmem, wmem;	/* SK_MEMINFO_RMEM_ALLOC, _WMEM_ALLOC */
+	uint32_t	nr_mc;
+	bool		more_mc;	/* over SK_PACKET_MC_MAX */
+	struct sk_packet_mc	mc[SK_PACKET_MC_MAX];
+};
+
 struct sk_diag {
 	struct sk_unix_diag	*u;
 	size_t			nr_u, cap_u;
@@ -80,12 +110,16 @@ struct sk_diag {
 	struct sk_netlink_diag	*nl;
 	size_t			nr_nl, cap_nl;
 	uint32_t		have_nl;	/* bit per netlink protocol dumped */
+	struct sk_packet_diag	*pk;
+	size_t			nr_pk, cap_pk;
+	bool			have_pk;
 };
 
 /* One answer: 0 filled, 1 not a socket of that kind, -1 logged if malformed. */
 int sk_diag_parse_unix(const struct nlmsghdr *h, struct sk_unix_diag *u);
 int sk_diag_parse_inet(const struct nlmsghdr *h, int proto, struct sk_inet_diag *s);
 int sk_diag_parse_netlink(const struct nlmsghdr *h, struct sk_netlink_diag *s);
+int sk_diag_parse_packet(const struct nlmsghdr *h, struct sk_packet_diag *s);
 
 /* NULL if the kernel does not list it (not logged); -1 through @err. */
 const struct sk_unix_diag *sk_diag_unix(struct sk_diag *t, uint64_t ino, int *err);
@@ -95,6 +129,8 @@ const struct sk_inet_diag *sk_diag_inet(struct sk_diag *t, int family, int proto
 /* A netlink socket of @proto (< 32); NULL: not listed (unbound, in no group). */
 const struct sk_netlink_diag *sk_diag_netlink(struct sk_diag *t, int proto, uint64_t ino,
 					      int *err);
+/* A packet socket; NULL: not listed. */
+const struct sk_packet_diag *sk_diag_packet(struct sk_diag *t, uint64_t ino, int *err);
 void sk_diag_free(struct sk_diag *t);
 /* Ask about the sockets of network namespace @nsfd from now on (-1: criu's own). */
 void sk_diag_netns(int nsfd);

@@ -192,6 +192,9 @@ struct epoll_params {
 
 /* ---- socket options (asm-generic/socket.h, linux/in*.h, linux/tcp.h) -- */
 
+#ifndef PACKET_VNET_HDR_SZ			/* 6.2, linux/if_packet.h */
+# define PACKET_VNET_HDR_SZ	24
+#endif
 #ifndef SO_PASSPIDFD				/* 6.5 */
 # define SO_PASSPIDFD		76
 # define SO_PEERPIDFD		77

@@ -8,7 +8,9 @@
  *   udpdisc   a UDP socket with a datagram queued, disconnected from the port
  *             connect() bound it to (in no table sock_diag walks)
  *   netlink   a netlink socket holding a message it has not read
- *   packet    a packet socket (another family), protocol 0: it receives nothing
+ *   packet    a packet socket bound to lo holding a frame it has not read
+ *   packetring a packet socket with a TPACKET_V3 RX ring, mapped
+ *   sockpacket a SOCK_PACKET socket (the obsolete type), protocol 0
  *   rawq      a raw socket (protocol 253) holding a packet it has not read
  *   rawtcp    a raw socket of protocol TCP
  *   self      a unix datagram socket connected to itself
@@ -48,6 +50,9 @@
 #include <linux/filter.h>
 #include <linux/net_tstamp.h>
 #include <linux/netlink.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <sys/mman.h>
 
 #include "e2e.h"
 
@@ -89,6 +94,42 @@ static socklen_t lo(struct sockaddr_in *a)
 {
 	*a = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	return sizeof(*a);
+}
+
+#define ETH_QUEUED	0x88b7
+
+/* packet: a frame to ETH_QUEUED on lo, received and not read; packetring: a mapped ring. */
+static void setup_packet(const char *mode)
+{
+	struct sockaddr_ll a = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_QUEUED),
+				 .sll_ifindex = (int)if_nametoindex("lo"), .sll_halen = 6 };
+	struct tpacket_req3 r = { .tp_block_size = 4096, .tp_block_nr = 2, .tp_frame_size = 2048,
+				  .tp_frame_nr = 4, .tp_retire_blk_tov = 10 };
+	struct pollfd p = { .events = POLLIN };
+	int v3 = TPACKET_V3;
+
+	if (!strcmp(mode, "sockpacket")) {
+		fds[0] = socket(AF_PACKET, SOCK_PACKET, 0);
+		if (fds[0] < 0)
+			e2e_fail("setup: %s", strerror(errno));
+		return;
+	}
+	if (!strcmp(mode, "packetring")) {
+		fds[0] = socket(AF_PACKET, SOCK_RAW, 0);
+		if (fds[0] < 0 || setsockopt(fds[0], SOL_PACKET, PACKET_VERSION, &v3, sizeof(v3)) ||
+		    setsockopt(fds[0], SOL_PACKET, PACKET_RX_RING, &r, sizeof(r)) ||
+		    mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], 0) == MAP_FAILED)
+			e2e_fail("setup: %s", strerror(errno));
+		return;
+	}
+	fds[0] = socket(AF_PACKET, SOCK_DGRAM, htons(ETH_QUEUED));
+	fds[1] = socket(AF_PACKET, SOCK_DGRAM, 0);
+	if (fds[0] < 0 || fds[1] < 0 || bind(fds[0], (struct sockaddr *)&a, sizeof(a)) ||
+	    sendto(fds[1], "frame", 5, 0, (struct sockaddr *)&a, sizeof(a)) != 5)
+		e2e_fail("setup: %s", strerror(errno));
+	p.fd = fds[0];
+	if (poll(&p, 1, 5000) != 1)
+		e2e_fail("setup: the frame does not come back on lo");
 }
 
 static void setup(const char *mode)
@@ -283,10 +324,8 @@ static void setup(const char *mode)
 		if (bind(fds[0], (struct sockaddr *)&a, len) ||
 		    sendto(fds[1], "raw", 3, 0, (struct sockaddr *)&a, len) != 3)
 			e2e_fail("setup: %s", strerror(errno));
-	} else if (!strcmp(mode, "packet")) {
-		fds[0] = socket(AF_PACKET, SOCK_RAW, 0);
-		if (fds[0] < 0)
-			e2e_fail("setup: %s", strerror(errno));
+	} else if (!strncmp(mode, "packet", 6) || !strcmp(mode, "sockpacket")) {
+		setup_packet(mode);
 	} else if (!strcmp(mode, "rawtcp")) {
 		fds[0] = socket(AF_INET, SOCK_RAW, IPPROTO_TCP);
 		if (fds[0] < 0)
@@ -411,6 +450,9 @@ static void check(const char *mode)
 	} else if (!strcmp(mode, "self")) {
 		if (send(fds[0], "me", 2, 0) != 2 || recv(fds[0], buf, sizeof(buf), 0) != 2)
 			e2e_fail("the self-connected socket no longer talks to itself");
+	} else if (!strcmp(mode, "packet")) {
+		if (recv(fds[0], buf, sizeof(buf), MSG_DONTWAIT) < 5 || memcmp(buf, "frame", 5))
+			e2e_fail("the packet socket lost its frame");
 	} else if (!strcmp(mode, "netlink")) {
 		if (recv(fds[0], buf, sizeof(buf), MSG_DONTWAIT) != sizeof(struct nlmsghdr))
 			e2e_fail("the netlink socket lost its message");

@@ -19,6 +19,9 @@
 #include <linux/filter.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink_diag.h>
+#include <linux/if_packet.h>
+#include <linux/packet_diag.h>
+#include <net/if.h>
 #include <linux/sock_diag.h>
 #include <linux/rtnetlink.h>
 #include <linux/unix_diag.h>
@@ -31,6 +34,7 @@
 #include "sockets.h"
 #include "sk-inet.pb-c.h"
 #include "sk-netlink.pb-c.h"
+#include "sk-packet.pb-c.h"
 #include "sk-unix.pb-c.h"
 
 /* ---- crafted netlink answers ----------------------------------------------------------- */
@@ -334,6 +338,8 @@ static const struct kind kinds[] = {
 	{ AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6, "ping6" },
 	{ AF_NETLINK, SOCK_RAW, NETLINK_ROUTE, "netlink route" },
 	{ AF_NETLINK, SOCK_DGRAM, NETLINK_GENERIC, "netlink generic" },
+	{ AF_PACKET, SOCK_RAW, 0, "packet raw" },
+	{ AF_PACKET, SOCK_DGRAM, 0, "packet dgram" },
 };
 
 /*
@@ -374,7 +380,7 @@ static int ping_close(void)
 static int test_opts_table_complete(void)
 {
 	static const int levels[] = { SOL_SOCKET, SOL_IP, SOL_IPV6, SOL_TCP, SOL_UDP, SOL_RAW,
-				      SOL_ICMPV6, SOL_NETLINK };
+				      SOL_ICMPV6, SOL_NETLINK, SOL_PACKET };
 	size_t k, l;
 	int name, missing = 0;
 
@@ -549,6 +555,19 @@ static int read_back_nl(NetlinkSkEntry *e)
 	ret = fd_write_entries(dirfd, IMG_NETLINK_SKS, v, 1) ? -2 : fd_rst_read(&r, dirfd);
 	fd_rst_free(&r);
 	unlinkat(dirfd, "netlink-sks.img", 0);
+	close(dirfd);
+	return ret;
+}
+
+static int read_back_pk(PacketSkEntry *e)
+{
+	ProtobufCMessage *v[1] = { &e->base };
+	struct fd_rst r = { 0 };
+	int dirfd = open(scratch, O_RDONLY | O_DIRECTORY), ret;
+
+	ret = fd_write_entries(dirfd, IMG_PACKET_SKS, v, 1) ? -2 : fd_rst_read(&r, dirfd);
+	fd_rst_free(&r);
+	unlinkat(dirfd, "packet-sks.img", 0);
 	close(dirfd);
 	return ret;
 }
@@ -770,6 +789,152 @@ static int test_diag_netlink(void)
 	return 0;
 }
 
+/* packet-sks.img entries: good, then each field out of range. */
+static int test_packet_img(void)
+{
+	uint8_t addr[33] = { 1, 0, 0x5e, 0, 0, 1 };
+	PacketMc mc, *pmc[1] = { &mc };
+	PacketSkEntry e;
+
+	packet_sk_entry__init(&e);
+	packet_mc__init(&mc);
+	e.id = 11;
+	e.type = SOCK_RAW;
+	e.protocol = htons(0x88b5);
+	e.ifindex = 1;
+	e.has_fanout = true;
+	e.fanout = 7 | (PACKET_FANOUT_LB | PACKET_FANOUT_FLAG_DEFRAG) << 16;
+	mc.ifindex = 1;
+	mc.type = PACKET_MR_MULTICAST;
+	mc.addr.len = 6;
+	mc.addr.data = addr;
+	mc.count = 2;
+	e.n_mclist = 1;
+	e.mclist = pmc;
+	CHECK(read_back_pk(&e) == 0);
+	e.type = SOCK_PACKET;
+	CHECK(read_back_pk(&e) == -1);
+	e.type = SOCK_DGRAM;
+	e.protocol = 0x10000;
+	CHECK(read_back_pk(&e) == -1);
+	e.protocol = 0;
+	CHECK(read_back_pk(&e) == -1);	/* fanout of a socket hooked to nothing */
+	e.protocol = htons(0x88b5);
+	e.fanout = 7 | PACKET_FANOUT_CBPF << 16;
+	CHECK(read_back_pk(&e) == -1);
+	e.fanout = 7 | (PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_UNIQUEID) << 16;
+	CHECK(read_back_pk(&e) == -1);
+	e.has_fanout = false;
+	mc.addr.len = 33;
+	CHECK(read_back_pk(&e) == -1);
+	mc.addr.len = 6;
+	mc.count = 0;
+	CHECK(read_back_pk(&e) == -1);
+	mc.count = 1;
+	mc.ifindex = 0;
+	CHECK(read_back_pk(&e) == -1);
+	mc.ifindex = 1;
+	mc.type = 4;
+	CHECK(read_back_pk(&e) == -1);
+	mc.type = PACKET_MR_ALLMULTI;
+	e.flags = O_APPEND;
+	CHECK(read_back_pk(&e) == -1);
+	e.flags = O_NONBLOCK;
+	CHECK(read_back_pk(&e) == 0);
+	return 0;
+}
+
+/* A crafted packet diag answer: every attribute, malformed ones, another family. */
+static int test_parse_packet(void)
+{
+	struct packet_diag_msg pm = { .pdiag_family = AF_PACKET, .pdiag_type = SOCK_RAW,
+				      .pdiag_num = 0x88b5, .pdiag_ino = 8 };
+	struct packet_diag_info info = { .pdi_index = 1, .pdi_version = TPACKET_V3,
+					 .pdi_reserve = 64, .pdi_copy_thresh = 1, .pdi_tstamp = 16,
+					 .pdi_flags = PDI_RUNNING | PDI_AUXDATA };
+	struct packet_diag_mclist mc[SK_PACKET_MC_MAX + 1] = {
+		{ .pdmc_index = 1, .pdmc_count = 2, .pdmc_type = PACKET_MR_MULTICAST,
+		  .pdmc_alen = 6, .pdmc_addr = { 1, 0, 0x5e, 0, 0, 0xfb } },
+		{ .pdmc_index = 1, .pdmc_count = 1, .pdmc_type = PACKET_MR_ALLMULTI },
+	};
+	struct packet_diag_ring ring = { .pdr_block_size = 4096, .pdr_block_nr = 2,
+					 .pdr_frame_size = 2048, .pdr_frame_nr = 4 };
+	uint32_t fanout = 5 | 1 << 16, mem[SK_MEMINFO_VARS] = { 0 };
+	struct sk_packet_diag s;
+	struct msg m;
+	size_t i;
+
+	mem[SK_MEMINFO_RMEM_ALLOC] = 300;
+	mem[SK_MEMINFO_WMEM_ALLOC] = 7;
+	msg_init(&m, &pm, sizeof(pm));
+	msg_attr(&m, PACKET_DIAG_INFO, &info, sizeof(info));
+	msg_attr(&m, PACKET_DIAG_MCLIST, mc, 2 * sizeof(mc[0]));
+	msg_attr(&m, PACKET_DIAG_RX_RING, &ring, sizeof(ring));
+	msg_attr(&m, PACKET_DIAG_FANOUT, &fanout, sizeof(fanout));
+	msg_attr(&m, PACKET_DIAG_MEMINFO, mem, sizeof(mem));
+	msg_attr(&m, PACKET_DIAG_FILTER, "\0\0\0\0\0\0\0\0", 8);
+	CHECK(sk_diag_parse_packet(&m.h, &s) == 0);
+	CHECK(s.ino == 8 && s.type == SOCK_RAW && s.num == 0x88b5 && s.has_info &&
+	      s.ifindex == 1 && s.version == TPACKET_V3 && s.reserve == 64 &&
+	      s.copy_thresh == 1 && s.tstamp == 16 && (s.flags & PDI_RUNNING));
+	CHECK(s.nr_mc == 2 && !s.more_mc && s.mc[0].count == 2 && s.mc[0].alen == 6 &&
+	      s.mc[0].addr[5] == 0xfb && s.mc[1].type == PACKET_MR_ALLMULTI);
+	CHECK(s.has_rx_ring && !s.has_tx_ring && s.rx_ring.frame_nr == 4 &&
+	      s.rx_ring.block_size == 4096);
+	CHECK(s.has_fanout && s.fanout == fanout && s.has_mem && s.rmem == 300 && s.wmem == 7);
+	for (i = 0; i <= SK_PACKET_MC_MAX; i++)
+		mc[i] = mc[1];
+	msg_init(&m, &pm, sizeof(pm));
+	msg_attr(&m, PACKET_DIAG_MCLIST, mc, sizeof(mc));
+	CHECK(sk_diag_parse_packet(&m.h, &s) == 0 && s.more_mc && s.nr_mc == SK_PACKET_MC_MAX);
+	msg_init(&m, &pm, sizeof(pm));
+	msg_attr(&m, PACKET_DIAG_MCLIST, mc, sizeof(mc[0]) - 1);	/* not whole entries */
+	CHECK(sk_diag_parse_packet(&m.h, &s) == -1);
+	mc[0].pdmc_alen = 33;
+	msg_init(&m, &pm, sizeof(pm));
+	msg_attr(&m, PACKET_DIAG_MCLIST, mc, sizeof(mc[0]));
+	CHECK(sk_diag_parse_packet(&m.h, &s) == -1);
+	msg_init(&m, &pm, sizeof(pm));
+	msg_attr(&m, PACKET_DIAG_INFO, &info, sizeof(info) - 4);
+	CHECK(sk_diag_parse_packet(&m.h, &s) == -1);
+	msg_init(&m, &pm, sizeof(pm));
+	msg_attr(&m, PACKET_DIAG_MEMINFO, mem, 4);
+	CHECK(sk_diag_parse_packet(&m.h, &s) == -1);
+	msg_init(&m, &pm, sizeof(pm));
+	msg_attr(&m, PACKET_DIAG_TX_RING, &ring, sizeof(ring) - 1);
+	CHECK(sk_diag_parse_packet(&m.h, &s) == -1);
+	msg_init(&m, &pm, 4);	/* shorter than the header */
+	CHECK(sk_diag_parse_packet(&m.h, &s) == -1);
+	pm.pdiag_family = AF_NETLINK;
+	msg_init(&m, &pm, sizeof(pm));
+	CHECK(sk_diag_parse_packet(&m.h, &s) == 1);
+	return 0;
+}
+
+/* A live packet socket bound to lo with a membership, found by its inode. */
+static int test_diag_packet_live(void)
+{
+	struct sockaddr_ll a = { .sll_family = AF_PACKET, .sll_protocol = htons(0x88b8),
+				 .sll_ifindex = (int)if_nametoindex("lo") };
+	struct packet_mreq mr = { .mr_ifindex = a.sll_ifindex, .mr_type = PACKET_MR_ALLMULTI };
+	const struct sk_packet_diag *d;
+	struct sk_diag t = { 0 };
+	struct stat st;
+	int fd = socket(AF_PACKET, SOCK_DGRAM, 0), err;
+
+	CHECK(fd >= 0 && !bind(fd, (struct sockaddr *)&a, sizeof(a)) && !fstat(fd, &st));
+	CHECK(!setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr)));
+	d = sk_diag_packet(&t, st.st_ino, &err);
+	CHECK(d && !err && d->type == SOCK_DGRAM && d->num == 0x88b8 &&
+	      d->ifindex == (uint32_t)a.sll_ifindex && (d->flags & PDI_RUNNING) && d->has_mem);
+	CHECK(d->nr_mc == 1 && d->mc[0].type == PACKET_MR_ALLMULTI && d->mc[0].count == 1 &&
+	      !d->has_fanout && !d->has_rx_ring);
+	CHECK(!sk_diag_packet(&t, 1, &err) && !err);
+	sk_diag_free(&t);
+	close(fd);
+	return 0;
+}
+
 /* Lines of /proc/PID/net/raw, icmp6 as this kernel prints them; the heading; broken ones. */
 static int test_proc_parse(void)
 {
@@ -842,6 +1007,9 @@ static const struct unit_case cases[] = {
 	{ "inet-sks.img: bad entries refused", test_inet_img },
 	{ "netlink-sks.img: bad entries refused", test_netlink_img },
 	{ "netlink diag: crafted answers, a live socket and its groups", test_diag_netlink },
+	{ "packet-sks.img: bad entries refused", test_packet_img },
+	{ "packet diag: crafted answers, malformed attributes", test_parse_packet },
+	{ "packet diag: a live socket, its device and membership", test_diag_packet_live },
 	{ "/proc/net raw and ping lines: parsed, broken ones refused", test_proc_parse },
 	{ "/proc/net raw of a live socket connected without a port", test_proc_live },
 	{ "scratch directory removed", test_cleanup },
