@@ -151,6 +151,36 @@ static void fill_vma_vmflags(const struct proc_vma *pv, VmaEntry *v)
 	v->has_madv = v->madv != 0;
 }
 
+/* A private anonymous vma: heap, stack, or named with PR_SET_VMA_ANON_NAME. */
+static int fill_anon(const struct proc_vma *pv, VmaEntry *v)
+{
+	if (pv->shared) {
+		/* shmem-backed ones show as /dev/zero (deleted) */
+		pr_err("MAP_SHARED anonymous mapping at %lx-%lx without a shmem file is not supported yet",
+		       (unsigned long)pv->start, (unsigned long)pv->end);
+		return -1;
+	}
+	v->kind = VMA_KIND__VMA_ANON_PRIVATE;
+	v->flags |= MAP_ANONYMOUS;
+	if (pv->kind == PROC_VMA_HEAP)
+		v->has_heap = v->heap = true;
+	if (pv->kind == PROC_VMA_STACK)
+		v->has_stack = v->stack = true;
+	if (pv->kind == PROC_VMA_ANON_NAMED) {
+		const char *n = pv->path + 6;	/* after "[anon:" */
+		size_t len = strlen(pv->path);
+
+		if (len < 7 || strncmp(pv->path, "[anon:", 6) || pv->path[len - 1] != ']') {
+			pr_err("odd anonymous vma name '%s'", pv->path);
+			return -1;
+		}
+		v->name = strndup(n, len - 7);
+		if (!v->name)
+			return -1;
+	}
+	return 0;
+}
+
 static int fill_vma(struct dump_task *t, const struct proc_vma *pv, VmaEntry *v)
 {
 	bool special = false;
@@ -182,30 +212,8 @@ static int fill_vma(struct dump_task *t, const struct proc_vma *pv, VmaEntry *v)
 	case PROC_VMA_HEAP:
 	case PROC_VMA_STACK:
 	case PROC_VMA_ANON_NAMED:
-		if (pv->shared) {
-			/* shmem-backed ones show as /dev/zero (deleted) */
-			pr_err("MAP_SHARED anonymous mapping at %lx-%lx without a shmem file is not supported yet",
-			       (unsigned long)pv->start, (unsigned long)pv->end);
+		if (fill_anon(pv, v))
 			return -1;
-		}
-		v->kind = VMA_KIND__VMA_ANON_PRIVATE;
-		v->flags |= MAP_ANONYMOUS;
-		if (pv->kind == PROC_VMA_HEAP)
-			v->has_heap = v->heap = true;
-		if (pv->kind == PROC_VMA_STACK)
-			v->has_stack = v->stack = true;
-		if (pv->kind == PROC_VMA_ANON_NAMED) {
-			const char *n = pv->path + 6;	/* after "[anon:" */
-			size_t len = strlen(pv->path);
-
-			if (len < 7 || strncmp(pv->path, "[anon:", 6) || pv->path[len - 1] != ']') {
-				pr_err("odd anonymous vma name '%s'", pv->path);
-				return -1;
-			}
-			v->name = strndup(n, len - 7);
-			if (!v->name)
-				return -1;
-		}
 		break;
 	case PROC_VMA_FILE:
 		if (dump_is_aio_ring(t, pv))
@@ -815,6 +823,22 @@ static int cow_begin(struct page_xfer *x, const VmaEntry *v)
 	return 0;
 }
 
+/*
+ * compel keeps the rseq_cs word cleared while the parasite runs; the image
+ * must hold what the task had.
+ */
+static int put_rseq_back(const struct page_xfer *x, const struct dump_task *t)
+{
+	if (x->rseq_off < 0)
+		return 0;
+	if (pwrite(x->pages_fd, &t->rseq_cs_val, 8, x->rseq_off) != 8) {
+		pr_perror("can't put rseq_cs back into the pages image");
+		return -1;
+	}
+	manifest_track_changed(x->pages_fd, x->rseq_off, 8);
+	return 0;
+}
+
 int dump_pages(struct dump_task *t)
 {
 	struct page_xfer x = { .t = t, .pipe = { -1, -1 }, .mem_fd = -1, .rseq_off = -1,
@@ -877,17 +901,8 @@ int dump_pages(struct dump_task *t)
 	manifest_track_written(x.track, x.file_off);
 	manifest_track_end(x.track, !t->rd);
 	x.track = NULL;
-	/*
-	 * compel keeps the rseq_cs word cleared while the parasite runs; the
-	 * image must hold what the task had.
-	 */
-	if (x.rseq_off >= 0 &&
-	    pwrite(x.pages_fd, &t->rseq_cs_val, 8, x.rseq_off) != 8) {
-		pr_perror("can't put rseq_cs back into the pages image");
+	if (put_rseq_back(&x, t))
 		goto out;
-	}
-	if (x.rseq_off >= 0)
-		manifest_track_changed(x.pages_fd, x.rseq_off, 8);
 	t->stats.pages_skipped = t->stats.pages_scanned - t->stats.pages_written;
 	if (dump_fault(t->o, "after-pages"))
 		goto out;
