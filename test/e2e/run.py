@@ -389,6 +389,7 @@ CASES = [
     ("unix_scm_stream", prog("unix_scm") + ["stream"], "once", [], []),
     ("unix_scm_self", prog("unix_scm") + ["self"], "once", [], []),
     ("unix_scm_dgram", prog("unix_scm") + ["dgram"], "once", [], []),
+    ("unix_scm_tree", prog("unix_scm") + ["tree"], "once", [], []),
     ("unix_tree", prog("unix_tree"), "once", [], []),
     ("gap_unix_peercred", prog("unix_cred"), ("gap", "socketpair: SO_PEERCRED pid"), [], []),
     ("sk_prefork", prog("sk_prefork"), "once", [], []),

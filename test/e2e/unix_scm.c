@@ -12,6 +12,10 @@
  *   dgram   a datagram socket with an abstract name, unconnected: two
  *           unnamed senders (closed since) sent it a pipe's write end and
  *           an eventfd holding 5, and a datagram with none
+ *   tree    a child's own socketpair holds, in flight, the write end of a
+ *           pipe whose read end only the parent keeps: restore makes the
+ *           pair in the parent (the common ancestor) and hands it down; the
+ *           child receives the end and writes, the parent reads
  */
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -191,6 +195,45 @@ static void dgram(void)
 	check_eventfd(g[1], 5);
 }
 
+static int tree_p[2], ready_r = -1, ready_w = -1;
+
+static int tree_child(void)
+{
+	struct e2e_ids me;
+	int sv[2], g;
+
+	close(tree_p[0]);
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		return 2;
+	send_fds(sv[0], "to parent", &tree_p[1], 1, NULL, 0);
+	close(tree_p[1]);
+	e2e_member_ready(&me, &ready_w);
+	if (e2e_ids_check(&me))
+		return 10;
+	recv_fds(sv[1], 32, "to parent", &g, 1);
+	return write(g, "c", 1) == 1 ? 0 : 20;
+}
+
+static void tree(void)
+{
+	char c = 0;
+	pid_t pid;
+	int r;
+
+	if (pipe(tree_p))
+		e2e_fail("pipe: %s", strerror(errno));
+	e2e_tree_pipe(&ready_r, &ready_w);
+	pid = e2e_spawn(tree_child, &ready_r);
+	close(tree_p[1]);
+	e2e_tree_wait(&ready_r, &ready_w);
+	e2e_root_ready();
+	r = e2e_reap(pid, 0, 0);
+	if (r)
+		e2e_fail("child %d: code %d", pid, r);
+	if (read(tree_p[0], &c, 1) != 1 || c != 'c')
+		e2e_fail("the pipe end in flight in the child's pair does not reach the parent");
+}
+
 int main(int argc, char **argv)
 {
 	char *args[] = { argv[0], argv[argc - 1], NULL };
@@ -203,6 +246,8 @@ int main(int argc, char **argv)
 		self();
 	else if (!strcmp(mode, "dgram"))
 		dgram();
+	else if (!strcmp(mode, "tree"))
+		tree();
 	else
 		e2e_fail("unknown mode %s", mode);
 	e2e_pass();
