@@ -390,6 +390,8 @@ CASES = [
     ("unix_scm_self", prog("unix_scm") + ["self"], "once", [], []),
     ("unix_scm_dgram", prog("unix_scm") + ["dgram"], "once", [], []),
     ("unix_scm_tree", prog("unix_scm") + ["tree"], "once", [], []),
+    # two dumps with --leave-running: the peeks leave the queue and its descriptors as they were
+    ("unix_scm_self_twice", prog("unix_scm") + ["self"], "twice", [], []),
     ("unix_tree", prog("unix_tree"), "once", [], []),
     ("gap_unix_peercred", prog("unix_cred"), ("gap", "socketpair: SO_PEERCRED pid"), [], []),
     ("sk_prefork", prog("sk_prefork"), "once", [], []),
