@@ -33,6 +33,10 @@
  * left there by the dumped task (same inode, or no one listening) is
  * replaced, anything else is refused; mode and owner are put back; a name
  * whose file was deleted is bound and unlinked again.
+ * A queued message goes out with its descriptors in flight (unix_scm) in
+ * one sendmsg: a socket made already is used as it is (the receiver itself
+ * too), any other object is opened then (fd_rst_open_id()), in the process
+ * that makes this socket, which restore-tree.c made the opener of both.
  */
 #include <errno.h>
 #include <fcntl.h>
