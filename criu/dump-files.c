@@ -309,23 +309,55 @@ static int dump_write_hint(struct fd_probe *p, FdEntry *e)
 	return 0;
 }
 
-/* Classify fd @fd and give it an object; the probe is released by the caller. */
-static int collect_one(struct dump_task *t, struct fd_probe *p, int infofd, FdEntry *e)
+/* Link, stat and fdinfo of descriptor p->fd through /proc/PID/fd and fdinfo. */
+static int probe_fd(struct fd_probe *p, int infofd)
 {
-	char link[16], kind[PATH_MAX + 32];
-	const struct fd_ops *ops;
-	struct dump_fd_seen *seen;
-	uint32_t id;
-	int ret;
+	char link[16];
 
 	snprintf(link, sizeof(link), "%d", p->fd);
 	if (read_link_at(p->procfd, link, (char *)p->link, PATH_MAX + 32))
 		return -1;
 	if (fstatat(p->procfd, link, &p->st, 0)) {
-		pr_perror("can't stat /proc/%d/fd/%s (%s)", t->pid, link, p->link);
+		pr_perror("can't stat /proc/%d/fd/%s (%s)", p->pid, link, p->link);
 		return -1;
 	}
-	if (read_fdinfo_at(p, infofd, link, &p->fi))
+	return read_fdinfo_at(p, infofd, link, &p->fi);
+}
+
+/*
+ * The object of @p: an earlier fd's that shares its open file description,
+ * or a new one of @ops's kind, with the description's owner and hint in @e.
+ */
+static int claim(struct dump_files *f, const struct fd_ops *ops, struct fd_probe *p, FdEntry *e,
+		 uint32_t *id)
+{
+	struct dump_fd_seen *seen;
+	int ret = shared_id(f, ops, p, &seen);
+
+	if (ret < 0)
+		return -1;
+	*id = (uint32_t)ret;
+	if (!seen)
+		return 0;
+	/* the first holder (parents come first) sets the owner again */
+	if (check_file_flags(p) || dump_fown(p, e) || dump_write_hint(p, e) ||
+	    ops->dump(f, p, id)) {
+		tdelete(seen, &f->seen, seen_cmp);
+		free(seen);
+		return -1;
+	}
+	seen->id = *id;
+	return 0;
+}
+
+/* Classify fd @fd and give it an object; the probe is released by the caller. */
+static int collect_one(struct dump_task *t, struct fd_probe *p, int infofd, FdEntry *e)
+{
+	char kind[PATH_MAX + 32];
+	const struct fd_ops *ops;
+	uint32_t id;
+
+	if (probe_fd(p, infofd))
 		return -1;
 	ops = fd_ops_match(p);
 	if (!ops) {
@@ -337,20 +369,8 @@ static int collect_one(struct dump_task *t, struct fd_probe *p, int infofd, FdEn
 	e->fd = p->fd;
 	e->kind = ops->kind;
 	e->cloexec = !!(p->fi.flags & O_CLOEXEC);
-	ret = shared_id(t->files, ops, p, &seen);
-	if (ret < 0)
+	if (claim(t->files, ops, p, e, &id))
 		return -1;
-	id = (uint32_t)ret;
-	if (seen) {
-		/* the first holder (parents come first) sets the owner again */
-		if (check_file_flags(p) || dump_fown(p, e) || dump_write_hint(p, e) ||
-		    ops->dump(t->files, p, &id)) {
-			tdelete(seen, &t->files->seen, seen_cmp);
-			free(seen);
-			return -1;
-		}
-		seen->id = id;
-	}
 	e->id = id;
 	if (dump_fd_locks(t, p, ops->kind, id))
 		return -1;
@@ -378,6 +398,16 @@ static int open_dir(pid_t pid, const char *name)
 	if (fd < 0)
 		pr_perror("can't open %s", path);
 	return fd;
+}
+
+static void close_probe_dirs(int pidfd, int procfd, int infofd)
+{
+	if (pidfd >= 0)
+		close(pidfd);
+	if (procfd >= 0)
+		close(procfd);
+	if (infofd >= 0)
+		close(infofd);
 }
 
 /* ---- descriptor tables shared by processes (CLONE_FILES) -------------------- */
@@ -623,12 +653,7 @@ int dump_collect_fds(struct dump_task *t)
 	}
 	ret = dump_check_locks(t);
 out:
-	if (pidfd >= 0)
-		close(pidfd);
-	if (procfd >= 0)
-		close(procfd);
-	if (infofd >= 0)
-		close(infofd);
+	close_probe_dirs(pidfd, procfd, infofd);
 	free(fds);
 	return ret;
 }
@@ -693,6 +718,8 @@ int dump_files_reuse(struct dump_files *f, const char *path, const struct stat *
 	return dump_files_add(f, path, stb, flags, 0, id);
 }
 
+static void inflight_free(struct dump_files *d);
+
 void dump_files_free(struct dump_files *f)
 {
 	size_t i;
@@ -702,6 +729,7 @@ void dump_files_free(struct dump_files *f)
 	free(f->made_links);
 	fd_kinds_free(f);
 	tdestroy(f->seen, free);
+	inflight_free(f);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -733,6 +761,134 @@ void dump_fds_free(struct dump_task *t)
 int dump_write_fd_objects(struct dump_tree *tr)
 {
 	return fd_kinds_write(&tr->files, tr->dirfd);
+}
+
+/* ---- descriptors in flight (SCM_RIGHTS queued on unix sockets) ------------ */
+
+#define DUMP_MAX_INFLIGHT	4096	/* descriptors in flight in one dump */
+
+struct inflight {
+	int			fd;		/* criu's copy, open until dump_files_free() */
+	uint32_t		*id;		/* where its object's id goes */
+	pid_t			pid;		/* the carrier's holder and fd, for messages */
+	int			carrier;
+	int			imgdir;
+	const struct dump_shmems *shm;
+	const struct cr_options	*o;
+};
+
+struct inflights {
+	struct inflight		*v;
+	size_t			nr, cap;
+};
+
+int dump_inflight_add(struct dump_files *d, const struct fd_probe *carrier, int fd, uint32_t *id)
+{
+	struct inflights *l = d->inflight;
+
+	if (!l && !(l = d->inflight = calloc(1, sizeof(*l))))
+		goto oom;
+	if (l->nr == DUMP_MAX_INFLIGHT) {
+		pr_err("fd %d of %d: more than %d descriptors in flight (SCM_RIGHTS) in the dump: "
+		       "not supported yet", carrier->fd, carrier->pid, DUMP_MAX_INFLIGHT);
+		close(fd);
+		return -1;
+	}
+	if (l->nr == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 16;
+		struct inflight *n = realloc(l->v, cap * sizeof(*n));
+
+		if (!n)
+			goto oom;
+		l->v = n;
+		l->cap = cap;
+	}
+	l->v[l->nr++] = (struct inflight){ fd, id, carrier->pid, carrier->fd, carrier->imgdir,
+					   carrier->shm, carrier->o };
+	return 0;
+oom:
+	pr_err("out of memory");
+	close(fd);
+	return -1;
+}
+
+static int inflight_one(struct dump_files *d, const struct inflight *x, int pidfd, int procfd,
+			int infofd)
+{
+	char target[PATH_MAX + 32];
+	struct fd_probe p = {
+		.pid = getpid(), .fd = x->fd, .link = target, .o = x->o, .pidfd = pidfd,
+		.procfd = procfd, .local = -1, .imgdir = x->imgdir, .shm = x->shm,
+	};
+	const struct fd_ops *ops;
+	FdEntry e;
+	int ret = -1;
+
+	fd_entry__init(&e);
+	if (probe_fd(&p, infofd))
+		goto out;
+	ops = fd_ops_match(&p);
+	if (!ops || !fd_inflight_kind(ops->kind)) {
+		pr_err("fd %d of %d: a %s (%s) in flight in its queue (SCM_RIGHTS): not supported yet",
+		       x->carrier, x->pid, ops ? ops->name : "descriptor", target);
+		goto out;
+	}
+	if (claim(d, ops, &p, &e, x->id))
+		goto out;
+	if (e.fown || e.has_write_hint) {
+		pr_err("fd %d of %d: %s in flight in its queue (SCM_RIGHTS) has a signal owner or a "
+		       "write hint that no fd of the dump holds: not supported yet", x->carrier,
+		       x->pid, target);
+		goto out;
+	}
+	pr_debug("in flight on fd %d of %d: %s kind %s id %u", x->carrier, x->pid, target,
+		 ops->name, *x->id);
+	ret = 0;
+out:
+	free(e.fown);
+	proc_fdinfo_free(&p.fi);
+	if (p.local >= 0)
+		close(p.local);
+	return ret;
+}
+
+int dump_inflight_resolve(struct dump_files *d)
+{
+	struct inflights *l = d->inflight;
+	int pidfd, procfd, infofd, ret = -1;
+	size_t i;
+
+	if (!l || !l->nr)
+		return 0;
+	pidfd = open_pidfd(getpid());
+	procfd = open_dir(getpid(), "fd");
+	infofd = open_dir(getpid(), "fdinfo");
+	if (pidfd < 0 || procfd < 0 || infofd < 0)
+		goto out;
+	/* a unix socket in flight may add its own: l->v grows meanwhile */
+	for (i = 0; i < l->nr; i++) {
+		struct inflight x = l->v[i];
+
+		if (inflight_one(d, &x, pidfd, procfd, infofd))
+			goto out;
+	}
+	ret = 0;
+out:
+	close_probe_dirs(pidfd, procfd, infofd);
+	return ret;
+}
+
+static void inflight_free(struct dump_files *d)
+{
+	struct inflights *l = d->inflight;
+	size_t i;
+
+	for (i = 0; l && i < l->nr; i++)
+		close(l->v[i].fd);
+	if (l)
+		free(l->v);
+	free(l);
+	d->inflight = NULL;
 }
 
 /* ---- objects shared by processes ------------------------------------------ */

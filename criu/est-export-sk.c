@@ -389,12 +389,21 @@ static int unix_peer(struct usk_out *o, const UnixSkEntry *u, const ProtobufCMes
 static void unix_queue(struct exp_img *q, const UnixSkEntry *u)
 {
 	Est__SkPacketEntry pk;
-	size_t i;
+	Est__ScmEntry scm, *scmp = &scm;
+	size_t i, k = 0;
 
 	for (i = 0; i < u->n_queue; i++) {	/* this socket's receive queue, in order */
 		est__sk_packet_entry__init(&pk);
 		pk.id_for = u->id;
 		pk.length = u->queue[i].len;
+		if (k < u->n_scm && u->scm[k]->msg == i) {	/* descriptors in flight */
+			est__scm_entry__init(&scm);
+			scm.type = SCM_RIGHTS;
+			scm.rights = u->scm[k]->rights;
+			scm.n_rights = u->scm[k++]->n_rights;
+			pk.scm = &scmp;
+			pk.n_scm = 1;
+		}
 		exp_img_add(q, &pk.base, u->queue[i].data, u->queue[i].len);
 	}
 }

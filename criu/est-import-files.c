@@ -20,6 +20,7 @@
 #include "est-import-int.h"
 #include "files.h"
 #include "log.h"
+#include "unix-sk.h"
 
 #include "eventfd.pb-c.h"
 #include "files.pb-c.h"
@@ -36,6 +37,8 @@
 struct skq {
 	uint32_t id_for;
 	ProtobufCBinaryData data;
+	uint32_t *rights;	/* descriptors in flight (SCM_RIGHTS), object ids */
+	size_t n_rights;
 };
 
 struct skqs {
@@ -127,8 +130,12 @@ static int add_skq(struct imp *im, const struct est_entry *e, void *ctx)
 	const Est__FileEntry *f = imp_obj(im, p->id_for);
 
 	(void)ctx;
-	if (p->n_scm) {
-		pr_err("not supported yet: sk-queues.img: a message carrying descriptors or credentials");
+	if (p->n_scm > 1 || (p->n_scm && p->scm[0]->type != SCM_RIGHTS)) {
+		pr_err("not supported yet: sk-queues.img: a message carrying credentials or other control data");
+		return -1;
+	}
+	if (p->n_scm && (!p->scm[0]->n_rights || p->scm[0]->n_rights > USK_SCM_MAX)) {
+		pr_err("sk-queues.img: a message carrying no descriptors or more than %d", USK_SCM_MAX);
 		return -1;
 	}
 	if (!f || !f->usk) {
@@ -158,6 +165,17 @@ static int add_skq(struct imp *im, const struct est_entry *e, void *ctx)
 		return -1;
 	}
 	memcpy(q->v[q->nr].data.data, e->extra, e->extra_len);
+	q->v[q->nr].rights = NULL;
+	q->v[q->nr].n_rights = p->n_scm ? p->scm[0]->n_rights : 0;
+	if (q->v[q->nr].n_rights) {
+		q->v[q->nr].rights = malloc(q->v[q->nr].n_rights * sizeof(uint32_t));
+		if (!q->v[q->nr].rights) {
+			free(q->v[q->nr].data.data);
+			pr_err("out of memory");
+			return -1;
+		}
+		memcpy(q->v[q->nr].rights, p->scm[0]->rights, q->v[q->nr].n_rights * sizeof(uint32_t));
+	}
 	q->bytes += e->extra_len;
 	q->nr++;
 	return 0;
@@ -188,8 +206,10 @@ void imp_files_free(struct imp *im)
 	for (i = 0; i < im->nr_obj; i++)
 		protobuf_c_message_free_unpacked(&im->obj[i]->base, NULL);
 	free(im->obj);
-	for (i = 0; q && i < q->nr; i++)
+	for (i = 0; q && i < q->nr; i++) {
 		free(q->v[i].data.data);
+		free(q->v[i].rights);
+	}
 	if (q)
 		free(q->v);
 	free(q);
@@ -429,6 +449,8 @@ struct usk_out {
 	struct imp_sk_opts o;
 	ProtobufCBinaryData *queue;
 	uint32_t *pending;
+	UnixScm *scm;		/* descriptors in flight, and pointers to them */
+	UnixScm **scmp;
 };
 
 static const Est__UnixSkEntry *usk_by_ino(const struct imp *im, uint32_t ino)
@@ -513,6 +535,37 @@ static int unix_pending(const struct imp *im, const Est__UnixSkEntry *s, struct 
 	return 0;
 }
 
+/* The descriptors in flight with socket @id's messages (the ids are ours already). */
+static int unix_rights(const struct skqs *q, uint32_t id, struct usk_out *u)
+{
+	size_t i, n = 0, msg = 0;
+
+	for (i = 0; i < q->nr; i++)
+		n += q->v[i].id_for == id && q->v[i].n_rights;
+	if (!n)
+		return 0;
+	u->scm = imp_zalloc(n * sizeof(*u->scm));
+	u->scmp = imp_zalloc(n * sizeof(*u->scmp));
+	if (!u->scm || !u->scmp)
+		return -1;
+	for (i = 0; i < q->nr; i++) {
+		if (q->v[i].id_for != id)
+			continue;
+		if (q->v[i].n_rights) {
+			UnixScm *m = &u->scm[u->e.n_scm];
+
+			unix_scm__init(m);
+			m->msg = (uint32_t)msg;
+			m->rights = q->v[i].rights;
+			m->n_rights = q->v[i].n_rights;
+			u->scmp[u->e.n_scm++] = m;
+		}
+		msg++;
+	}
+	u->e.scm = u->scmp;
+	return 0;
+}
+
 static ProtobufCMessage *conv_unix(const struct imp *im, const Est__UnixSkEntry *s)
 {
 	struct usk_out *u = imp_zalloc(sizeof(*u));
@@ -570,6 +623,8 @@ static ProtobufCMessage *conv_unix(const struct imp *im, const Est__UnixSkEntry 
 		for (i = 0; i < q->nr; i++)
 			if (q->v[i].id_for == s->id)
 				u->queue[e->n_queue++] = q->v[i].data;
+		if (unix_rights(q, s->id, u))
+			goto err;
 	}
 	/* a datagram socket without a peer in the dump: queued by senders without a name */
 	if (e->type == SOCK_DGRAM && e->n_queue) {
@@ -580,6 +635,8 @@ static ProtobufCMessage *conv_unix(const struct imp *im, const Est__UnixSkEntry 
 err:
 	free(u->queue);
 	free(u->pending);
+	free(u->scm);
+	free(u->scmp);
 	free(u);
 	return NULL;
 }
@@ -592,6 +649,8 @@ static void free_list(struct out_list *l)
 		if (l->m[i]->descriptor == &unix_sk_entry__descriptor) {
 			free(((struct usk_out *)l->m[i])->queue);
 			free(((struct usk_out *)l->m[i])->pending);
+			free(((struct usk_out *)l->m[i])->scm);
+			free(((struct usk_out *)l->m[i])->scmp);
 		}
 		free(l->m[i]);
 	}

@@ -33,6 +33,10 @@
  * left there by the dumped task (same inode, or no one listening) is
  * replaced, anything else is refused; mode and owner are put back; a name
  * whose file was deleted is bound and unlinked again.
+ * A queued message goes out with its descriptors in flight (unix_scm) in
+ * one sendmsg: a socket made already is used as it is (the receiver itself
+ * too), any other object is opened then (fd_rst_open_id()), in the process
+ * that makes this socket, which restore-tree.c made the opener of both.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -66,6 +70,7 @@ struct rsk {
 };
 
 struct unix_rst {
+	struct fd_rst		*r;	/* its objects: descriptors in flight */
 	ProtobufCMessage	**v;
 	size_t			nr;
 	struct rsk		*s;	/* sorted by id */
@@ -102,6 +107,28 @@ static int check_name(const UnixSkEntry *e)
 	return check_one_name(e, &e->name);
 }
 
+/*
+ * Descriptors in flight: messages in order, each once, with 1 to
+ * SCM_MAX_FD ids (which must name objects: checked when they are sent).
+ */
+static int check_scm(const UnixSkEntry *e)
+{
+	size_t i, total = 0;
+
+	for (i = 0; i < e->n_scm; i++) {
+		const UnixScm *m = e->scm[i];
+
+		if (m->msg >= e->n_queue || (i && m->msg <= e->scm[i - 1]->msg))
+			return bad(e, "descriptors in flight for a message out of order or not queued");
+		if (!m->n_rights || m->n_rights > USK_SCM_MAX)
+			return bad(e, "descriptors in flight: none or more than 253 in one message");
+		total += m->n_rights;
+	}
+	if (total > USK_MAX_RIGHTS)
+		return bad(e, "too many descriptors in flight");
+	return 0;
+}
+
 static int check_queue(const UnixSkEntry *e)
 {
 	size_t i, total = 0;
@@ -115,7 +142,7 @@ static int check_queue(const UnixSkEntry *e)
 	if (e->n_queue && e->state != USK_CONNECTED &&
 	    !(e->type == SOCK_DGRAM && e->queue_unnamed && e->has_name))
 		return bad(e, "data queued on a socket that is not connected");
-	return 0;
+	return check_scm(e);
 }
 
 static int check_entry(const ProtobufCMessage *m, void *ctx)
@@ -260,6 +287,7 @@ int unix_read(struct fd_rst *r, int dirfd)
 		return -1;
 	}
 	r->priv[FD_KIND__FD_UNIX_SK] = ur;
+	ur->r = r;
 	if (faccessat(dirfd, img_desc(IMG_UNIX_SKS)->fmt, F_OK, 0) && errno == ENOENT)
 		return 0;
 	if (img_read_all(dirfd, IMG_UNIX_SKS, 0, RST_MAX_OBJECTS, check_entry, r, &ur->v, &ur->nr))
@@ -401,25 +429,94 @@ static int bind_name(int fd, const UnixSkEntry *e)
 
 /* ---- making sockets ------------------------------------------------------------------- */
 
-static int send_queue(int from, const UnixSkEntry *to)
+/*
+ * criu's descriptor of object @id, in flight with a message to @to: a unix
+ * socket made already (maybe @to itself, or the one being made), else the
+ * object opened now, in the process that opens @to (restore-tree.c plans
+ * it so) and kept for its own fds; -1 logged.
+ */
+static int right_fd(struct unix_rst *ur, const UnixSkEntry *to, uint32_t id)
 {
+	const struct fd_obj *o = fd_rst_find(ur->r, id);
+	const struct rsk *s;
+
+	if (!o || !fd_inflight_kind(o->store)) {
+		pr_err("unix-sks.img: object %u: descriptor in flight %u is no object of a kind "
+		       "that may be in flight", to->id, id);
+		return -1;
+	}
+	s = o->store == FD_KIND__FD_UNIX_SK ? find(ur, id) : NULL;
+	if (s && s->any >= 0)
+		return s->any;
+	return fd_rst_open_id(ur->r, id);
+}
+
+/* The control message carrying @m's descriptors, in @ctl (USK_SCM_MAX ints of room). */
+static int put_rights(struct unix_rst *ur, const UnixSkEntry *to, const UnixScm *m,
+		      struct msghdr *mh, char *ctl)
+{
+	struct cmsghdr *c;
+	int *fds;
 	size_t i;
 
-	for (i = 0; i < to->n_queue; i++) {
-		size_t off = 0;
+	mh->msg_control = ctl;
+	mh->msg_controllen = CMSG_SPACE(m->n_rights * sizeof(int));
+	c = CMSG_FIRSTHDR(mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(m->n_rights * sizeof(int));
+	fds = (int *)CMSG_DATA(c);
+	for (i = 0; i < m->n_rights; i++) {
+		int fd = right_fd(ur, to, m->rights[i]);
 
-		do {
-			ssize_t n = send(from, to->queue[i].data + off, to->queue[i].len - off,
-					 MSG_DONTWAIT | MSG_NOSIGNAL);
-
-			if (n < 0) {
-				pr_perror("unix socket %u: queueing message %zu (%zu bytes) again",
-					  to->id, i, to->queue[i].len);
-				return -1;
-			}
-			off += (size_t)n;
-		} while (off < to->queue[i].len && to->type == SOCK_STREAM);
+		if (fd < 0)
+			return -1;
+		memcpy(&fds[i], &fd, sizeof(fd));
 	}
+	return 0;
+}
+
+/*
+ * Message @i of @to's queue again, from @from (to the name @a if not NULL),
+ * with its descriptors if it had some (*@scm: the next unix_scm entry).
+ */
+static int send_msg(struct unix_rst *ur, int from, const UnixSkEntry *to, size_t i,
+		    size_t *scm, const struct sockaddr_un *a, socklen_t alen)
+{
+	char ctl[CMSG_SPACE(USK_SCM_MAX * sizeof(int))];
+	const ProtobufCBinaryData *q = &to->queue[i];
+	size_t off = 0;
+
+	do {
+		struct iovec iov = { q->data + off, q->len - off };
+		struct msghdr mh = { .msg_name = (void *)a, .msg_namelen = a ? alen : 0,
+				     .msg_iov = &iov, .msg_iovlen = 1 };
+		ssize_t n;
+
+		/* the descriptors go with the first piece */
+		if (!off && *scm < to->n_scm && to->scm[*scm]->msg == i) {
+			memset(ctl, 0, sizeof(ctl));
+			if (put_rights(ur, to, to->scm[(*scm)++], &mh, ctl))
+				return -1;
+		}
+		n = sendmsg(from, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0 || (to->type != SOCK_STREAM && (size_t)n != q->len)) {
+			pr_perror("unix socket %u: queueing message %zu (%zu bytes) again", to->id,
+				  i, q->len);
+			return -1;
+		}
+		off += (size_t)n;
+	} while (off < q->len);
+	return 0;
+}
+
+static int send_queue(struct unix_rst *ur, int from, const UnixSkEntry *to)
+{
+	size_t i, scm = 0;
+
+	for (i = 0; i < to->n_queue; i++)
+		if (send_msg(ur, from, to, i, &scm, NULL, 0))
+			return -1;
 	return 0;
 }
 
@@ -458,7 +555,7 @@ static int bind_pair_name(const struct rsk *s)
 }
 
 /* Both ends in the dump: one socketpair, each queue sent from the other end. */
-static int make_pair(struct rsk *a, struct rsk *b)
+static int make_pair(struct unix_rst *ur, struct rsk *a, struct rsk *b)
 {
 	int sv[2];
 
@@ -474,7 +571,7 @@ static int make_pair(struct rsk *a, struct rsk *b)
 		return -1;
 	if (bind_pair_name(a) || bind_pair_name(b))
 		return -1;
-	if (send_queue(b->fd, a->e) || send_queue(a->fd, b->e))
+	if (send_queue(ur, b->fd, a->e) || send_queue(ur, a->fd, b->e))
 		return -1;
 	return finish(a) || finish(b) ? -1 : 0;
 }
@@ -500,12 +597,12 @@ static int room_for(int fd, const UnixSkEntry *to)
  * has one: sent again to its name from an unnamed socket (before it is
  * connected anywhere, which would refuse them).
  */
-static int requeue_unnamed(const struct rsk *s)
+static int requeue_unnamed(struct unix_rst *ur, const struct rsk *s)
 {
 	const UnixSkEntry *e = s->e;
 	struct sockaddr_un a;
 	socklen_t len;
-	size_t i;
+	size_t i, scm = 0;
 	int fd;
 
 	if (e->type != SOCK_DGRAM || !e->n_queue || !e->queue_unnamed)
@@ -519,9 +616,7 @@ static int requeue_unnamed(const struct rsk *s)
 		return -1;
 	}
 	for (i = 0; i < e->n_queue; i++)
-		if (sendto(fd, e->queue[i].data, e->queue[i].len, MSG_DONTWAIT | MSG_NOSIGNAL,
-			   (struct sockaddr *)&a, len) != (ssize_t)e->queue[i].len) {
-			pr_perror("unix socket %u: queueing datagram %zu again", e->id, i);
+		if (send_msg(ur, fd, e, i, &scm, &a, len)) {
 			close(fd);
 			return -1;
 		}
@@ -530,14 +625,14 @@ static int requeue_unnamed(const struct rsk *s)
 }
 
 /* The peer is gone or outside the dump: the other end of a pair, closed. */
-static int make_orphan(struct rsk *s)
+static int make_orphan(struct unix_rst *ur, struct rsk *s)
 {
 	const UnixSkEntry *e = s->e;
 	struct sockaddr_un a;
 	int sv[2], ret;
 
 	if (e->type == SOCK_DGRAM) {
-		if (new_socket(s) || (e->has_name && bind_name(s->fd, e)) || requeue_unnamed(s))
+		if (new_socket(s) || (e->has_name && bind_name(s->fd, e)) || requeue_unnamed(ur, s))
 			return -1;
 		if (!e->has_ext_peer_name)
 			return finish(s);
@@ -556,7 +651,7 @@ static int make_orphan(struct rsk *s)
 	}
 	s->fd = s->any = sv[0];
 	ret = sk_opts_restore(s->fd, e->opts, e->n_opts, false) || bind_pair_name(s) ||
-	      room_for(sv[1], e) || send_queue(sv[1], e);
+	      room_for(sv[1], e) || send_queue(ur, sv[1], e);
 	close(sv[1]);
 	return ret ? -1 : finish(s);
 }
@@ -613,7 +708,7 @@ static int make_accepted(struct unix_rst *ur, struct rsk *a, struct rsk *b, stru
 	}
 	a->any = a->fd;
 	if (sk_opts_restore(a->fd, a->e->opts, a->e->n_opts, false) ||
-	    send_queue(b->fd, a->e) || send_queue(a->fd, b->e))
+	    send_queue(ur, b->fd, a->e) || send_queue(ur, a->fd, b->e))
 		return -1;
 	return finish(a) || finish(b) ? -1 : 0;
 }
@@ -629,7 +724,7 @@ static int make_one_way(struct unix_rst *ur, struct rsk *s, struct rsk *p)
 	}
 	if (p->made == MADE_NOT && make(ur, p))
 		return -1;
-	if (new_socket(s) || (s->e->has_name && bind_name(s->fd, s->e)) || requeue_unnamed(s))
+	if (new_socket(s) || (s->e->has_name && bind_name(s->fd, s->e)) || requeue_unnamed(ur, s))
 		return -1;
 	if (connect(s->fd, (struct sockaddr *)&a, make_addr(&a, &p->e->name))) {
 		pr_perror("unix socket %u: connect to socket %u", s->e->id, p->e->id);
@@ -721,12 +816,12 @@ static int make(struct unix_rst *ur, struct rsk *s)
 	if (e->state == USK_LISTEN)
 		return make_listener(ur, s);
 	if (e->state == USK_CLOSE) {
-		if (new_socket(s) || (e->has_name && bind_name(s->fd, e)) || requeue_unnamed(s))
+		if (new_socket(s) || (e->has_name && bind_name(s->fd, e)) || requeue_unnamed(ur, s))
 			return -1;
 		return finish(s);
 	}
 	if (!e->has_peer)
-		return make_orphan(s);
+		return make_orphan(ur, s);
 	p = find(ur, e->peer);
 	if (p->e->has_peer && p->e->peer == e->id) {
 		struct rsk *l = listener_of(ur, e);
@@ -734,7 +829,7 @@ static int make(struct unix_rst *ur, struct rsk *s)
 		if (l)
 			return make_accepted(ur, s, p, l);
 		l = listener_of(ur, p->e);
-		return l ? make_accepted(ur, p, s, l) : make_pair(s, p);
+		return l ? make_accepted(ur, p, s, l) : make_pair(ur, s, p);
 	}
 	return make_one_way(ur, s, p);
 }

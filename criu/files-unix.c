@@ -16,8 +16,11 @@
  * Connections not accepted yet: a listener lists the connecting sockets of
  * the dump in accept order (collect_pending()); restore connects them again.
  *
- * Refused ("not supported yet"): descriptors in flight (SCM_RIGHTS), an
- * out-of-band byte, connections not accepted yet from outside the dump or
+ * Descriptors in flight (SCM_RIGHTS): a peek installs a copy of each in
+ * criu; the dump keeps it and makes it an object like a task's fd
+ * (dump_inflight_add()), whose id goes in the message's unix_scm entry.
+ *
+ * Refused ("not supported yet"): an out-of-band byte, connections not accepted yet from outside the dump or
  * with data sent on them, or on a listener whose file was deleted,
  * datagrams queued on a socket that is not one end of a pair in the dump
  * unless all came from unnamed senders to a named socket, names relative
@@ -95,8 +98,20 @@ static bool unix_match(const struct fd_probe *p)
 
 /* ---- the receive queue, peeked ------------------------------------------------------- */
 
-/* Close descriptors a peek brought along; 1 if there were any. */
-static int drop_rights(struct msghdr *mh)
+/* What one peek brought along: the descriptors in flight with the message. */
+struct peeked {
+	int	fds[USK_SCM_MAX];
+	size_t	nr;
+};
+
+/* Room for SCM_MAX_FD descriptors, and for credentials and other control data. */
+#define USK_CTL_SIZE	(CMSG_SPACE(USK_SCM_MAX * sizeof(int)) + 256)
+
+/*
+ * Take the descriptors a peek installed in criu (SCM_RIGHTS) into @pk, or
+ * close them (@pk NULL); 1 if there were any.
+ */
+static int take_rights(struct msghdr *mh, struct peeked *pk)
 {
 	struct cmsghdr *c;
 	int found = 0;
@@ -109,16 +124,31 @@ static int drop_rights(struct msghdr *mh)
 			continue;
 		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 		for (i = 0; i < n; i++)
-			close(fds[i]);
+			if (pk && pk->nr < USK_SCM_MAX)
+				pk->fds[pk->nr++] = fds[i];
+			else
+				close(fds[i]);
 		found = 1;
 	}
 	return found;
 }
 
+static void drop_peeked(struct peeked *pk)
+{
+	while (pk->nr)
+		close(pk->fds[--pk->nr]);
+}
+
 static int add_msg(UnixSkEntry *e, const char *data, size_t len)
 {
-	ProtobufCBinaryData *n = realloc(e->queue, (e->n_queue + 1) * sizeof(*n));
+	ProtobufCBinaryData *n;
 
+	if (e->n_queue >= USK_MAX_MSGS) {
+		pr_err("socket %llu: more than %d messages queued: not supported yet",
+		       (unsigned long long)e->ino, USK_MAX_MSGS);
+		return -1;
+	}
+	n = realloc(e->queue, (e->n_queue + 1) * sizeof(*n));
 	if (!n) {
 		pr_err("out of memory");
 		return -1;
@@ -135,11 +165,46 @@ static int add_msg(UnixSkEntry *e, const char *data, size_t len)
 	return 0;
 }
 
+/*
+ * The descriptors of @pk go with the message just added: each is handed to
+ * the dump (dump_inflight_add), which makes it an object and writes its id
+ * into the entry's rights once every task is collected.
+ */
+static int add_scm(struct dump_files *d, const struct fd_probe *p, UnixSkEntry *e,
+		   struct peeked *pk)
+{
+	UnixScm **v = realloc(e->scm, (e->n_scm + 1) * sizeof(*v)), *m;
+
+	if (v)
+		e->scm = v;
+	m = v ? calloc(1, sizeof(*m)) : NULL;
+	if (m) {
+		unix_scm__init(m);
+		e->scm[e->n_scm++] = m;
+		m->rights = calloc(pk->nr, sizeof(*m->rights));
+	}
+	if (!m || !m->rights) {
+		pr_err("out of memory");
+		drop_peeked(pk);
+		return -1;
+	}
+	m->msg = (uint32_t)(e->n_queue - 1);
+	m->n_rights = pk->nr;
+	while (pk->nr) {
+		pk->nr--;
+		if (dump_inflight_add(d, p, pk->fds[pk->nr], &m->rights[pk->nr])) {
+			drop_peeked(pk);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* One peek at the current offset: bytes, or -1 logged; *end at EAGAIN. */
 static ssize_t peek_one(struct unix_dump *ud, const struct fd_probe *p, int fd, size_t room,
-			bool *end, bool *named)
+			bool *end, bool *named, struct peeked *pk)
 {
-	char ctl[CMSG_SPACE(64 * sizeof(int))];
+	char ctl[USK_CTL_SIZE];
 	struct sockaddr_un from;
 	struct iovec iov = { ud->buf, room };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
@@ -156,18 +221,39 @@ static ssize_t peek_one(struct unix_dump *ud, const struct fd_probe *p, int fd, 
 		pr_perror("fd %d: peeking at the queue", p->fd);
 		return -1;
 	}
-	if (drop_rights(&mh) || (mh.msg_flags & MSG_CTRUNC)) {
-		pr_err("fd %d: descriptors in flight (SCM_RIGHTS) in the queue: not supported yet",
-		       p->fd);
+	take_rights(&mh, pk);
+	if (mh.msg_flags & MSG_CTRUNC) {
+		pr_err("fd %d: descriptors in flight (SCM_RIGHTS) that criu cannot take (control "
+		       "data cut short: its RLIMIT_NOFILE?): not supported yet", p->fd);
+		drop_peeked(pk);
 		return -1;
 	}
 	if (mh.msg_flags & MSG_TRUNC || (size_t)n >= room) {
 		pr_err("fd %d: more than %u bytes queued: not supported yet", p->fd, USK_MAX_QUEUE);
+		drop_peeked(pk);
 		return -1;
 	}
 	if (mh.msg_namelen > offsetof(struct sockaddr_un, sun_path))
 		*named = true;	/* its sender had a name */
 	return n;
+}
+
+/*
+ * The @n bytes peeked, one message with the descriptors that came along.
+ * A stream peek reads on through messages without descriptors up to the
+ * first with some, and a 1-byte peek in any of them brings that one's
+ * descriptors too (the kernel peeks on into the next message with nothing
+ * left to copy): where they were attached cannot be read, so they go with
+ * the whole run (files.md, "Known differences").
+ */
+static int add_peeked(struct dump_files *d, const struct fd_probe *p, UnixSkEntry *e,
+		      const char *buf, size_t n, struct peeked *pk)
+{
+	if (add_msg(e, buf, n)) {
+		drop_peeked(pk);
+		return -1;
+	}
+	return pk->nr ? add_scm(d, p, e, pk) : 0;
 }
 
 /* Is an out-of-band byte waiting (peeked, so it stays)? */
@@ -183,7 +269,8 @@ static bool has_oob(int fd)
  * they were. Stream and seqpacket: SIOCINQ says how many bytes; datagram:
  * until EAGAIN.
  */
-static int peek_queue(struct unix_dump *ud, const struct fd_probe *p, int fd, UnixSkEntry *e)
+static int peek_queue(struct dump_files *d, struct unix_dump *ud, const struct fd_probe *p, int fd,
+		      UnixSkEntry *e)
 {
 	bool dgram = e->type == SOCK_DGRAM, end, named = false;
 	int inq = 0, off, zero = 0, ret = -1;
@@ -206,22 +293,20 @@ static int peek_queue(struct unix_dump *ud, const struct fd_probe *p, int fd, Un
 		return -1;
 	}
 	while (dgram || got < (size_t)inq) {
-		ssize_t n = peek_one(ud, p, fd, USK_MAX_QUEUE - got, &end, &named);
+		struct peeked pk = { .nr = 0 };
+		ssize_t n = peek_one(ud, p, fd, USK_MAX_QUEUE - got, &end, &named, &pk);
 
 		if (n < 0)
 			goto out;
-		if (end || (n == 0 && e->type == SOCK_STREAM))
+		if (!pk.nr && (end || (n == 0 && e->type == SOCK_STREAM)))
 			break;
 		if (n == 0) {
-			pr_err("fd %d: a zero-length message in the queue: not supported yet", p->fd);
+			pr_err("fd %d: a zero-length message in the queue%s: not supported yet",
+			       p->fd, pk.nr ? " (with descriptors only)" : "");
+			drop_peeked(&pk);
 			goto out;
 		}
-		if (e->n_queue >= USK_MAX_MSGS) {
-			pr_err("fd %d: more than %d messages queued: not supported yet", p->fd,
-			       USK_MAX_MSGS);
-			goto out;
-		}
-		if (add_msg(e, ud->buf, (size_t)n))
+		if (add_peeked(d, p, e, ud->buf, (size_t)n, &pk))
 			goto out;
 		got += (size_t)n;
 	}
@@ -399,7 +484,7 @@ static int unix_dump(struct dump_files *d, struct fd_probe *p, uint32_t *id)
 	e = new_entry(p, u);
 	if (!e)
 		return -1;
-	if (dump_name(p, u, e) || (u->state != USK_LISTEN && peek_queue(ud, p, fd, e)) ||
+	if (dump_name(p, u, e) || (u->state != USK_LISTEN && peek_queue(d, ud, p, fd, e)) ||
 	    sk_opts_dump(&ud->opts, fd, p->fd, AF_UNIX, (int)u->type, 0, &e->opts, &nr))
 		goto err;
 	e->n_opts = nr;

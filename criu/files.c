@@ -147,10 +147,33 @@ void fd_list_free(struct fd_list *l)
 	free(l);
 }
 
+bool fd_inflight_kind(FdKind k)
+{
+	return k == FD_KIND__FD_PIPE || k == FD_KIND__FD_EVENTFD || k == FD_KIND__FD_UNIX_SK ||
+	       k == FD_KIND__FD_REG;
+}
+
+int fd_rst_open_id(struct fd_rst *r, uint32_t id)
+{
+	const struct fd_obj *o = fd_rst_find(r, id);
+	size_t k;
+
+	if (!o || !r->obj_fd) {
+		pr_err("fd object %u: not in the dump, or wanted outside a process's opening", id);
+		return -1;
+	}
+	k = (size_t)(o - r->obj);
+	if (r->obj_fd[k] < 0)
+		r->obj_fd[k] = fd_ops(o->store)->open(r, o, r->opt);
+	return r->obj_fd[k];
+}
+
 int fd_kinds_resolve(struct dump_files *d, const struct cr_options *o)
 {
 	size_t i;
 
+	if (dump_inflight_resolve(d))
+		return -1;	/* they become objects first: the kinds link them too */
 	for (i = 0; i < ARRAY_SIZE(fd_kinds); i++)
 		if (fd_kinds[i]->resolve && fd_kinds[i]->resolve(d, o))
 			return -1;

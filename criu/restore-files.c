@@ -42,10 +42,15 @@ static int open_one(const struct rst_image *ri, const struct cr_options *o, stru
 static int open_objects(const struct rst_image *ri, const struct cr_options *o, struct rst_files *f,
 			const struct rst_files *parent, const struct rst_opener *opener, size_t self)
 {
+	struct fd_rst *r = (struct fd_rst *)&ri->fdr;
 	size_t i, k;
+	int ret = -1;
 
 	for (k = 0; parent && parent->obj_fd && k < ri->fdr.nr_obj; k++)
 		f->obj_fd[k] = parent->obj_fd[k];	/* inherited with the fork */
+	/* descriptors in flight are opened with the socket whose queue holds them */
+	r->obj_fd = f->obj_fd;
+	r->opt = o;
 
 	for (i = 0; i < ri->nr_fds; i++) {
 		const FdEntry *fe = ri->fds[i];
@@ -57,16 +62,19 @@ static int open_objects(const struct rst_image *ri, const struct cr_options *o, 
 		if (opener && opener[k].proc != self) {
 			pr_err("fd %u: object %u was not handed down by process #%zu", fe->fd,
 			       obj->id, opener[k].proc);
-			return -1;
+			goto out;
 		}
 		if (open_one(ri, o, f, k, fe->kind))
-			return -1;
+			goto out;
 	}
 	/* what this process opens for its descendants only */
 	for (k = 0; opener && k < ri->fdr.nr_obj; k++)
 		if (opener[k].proc == self && f->obj_fd[k] < 0 && open_one(ri, o, f, k, opener[k].kind))
-			return -1;
-	return 0;
+			goto out;
+	ret = 0;
+out:
+	r->obj_fd = NULL;
+	return ret;
 }
 
 /*

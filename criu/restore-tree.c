@@ -32,6 +32,7 @@
 #include "restore.h"
 #include "vma.h"
 #include "files.h"
+#include "sk-unix.pb-c.h"
 
 #define PID_MAX_LIMIT	(1u << 22)
 
@@ -506,6 +507,71 @@ static int join_groups(struct rst_tree *tr, const struct fd_rst *fdr, const size
 }
 
 /*
+ * A descriptor in flight is opened by the process that makes the socket
+ * whose queue holds it (files-unix-rst.c sends it there): both get the
+ * common ancestor of their users; 1 if an opener moved, -1 logged.
+ */
+static int carry_one(struct rst_tree *tr, const struct fd_rst *fdr, const size_t *par,
+		     const unsigned int *depth, size_t k, uint32_t id)
+{
+	const struct fd_obj *o = fd_rst_find(fdr, id);
+	struct rst_opener *c = &tr->opener[k], *m;
+	size_t a;
+
+	if (!o || !fd_inflight_kind(o->store)) {
+		pr_err("unix-sks.img: object %u: descriptor in flight %u is no object of a kind "
+		       "that may be in flight", fdr->obj[k].id, id);
+		return -1;
+	}
+	m = &tr->opener[o - fdr->obj];
+	if (m->proc == SIZE_MAX) {
+		*m = (struct rst_opener){ c->proc, (int)o->store };
+		return 1;
+	}
+	a = common_ancestor(par, depth, c->proc, m->proc);
+	if (a == c->proc && a == m->proc)
+		return 0;
+	c->proc = m->proc = a;
+	return 1;
+}
+
+static int carry_inflight(struct rst_tree *tr, const struct fd_rst *fdr, const size_t *par,
+			  const unsigned int *depth)
+{
+	size_t k, i, j;
+	int moved = 0, r;
+
+	for (k = 0; k < tr->nr_obj; k++) {
+		const UnixSkEntry *e = (const UnixSkEntry *)fdr->obj[k].e;
+
+		if (fdr->obj[k].store != FD_KIND__FD_UNIX_SK || tr->opener[k].proc == SIZE_MAX)
+			continue;
+		for (i = 0; i < e->n_scm; i++)
+			for (j = 0; j < e->scm[i]->n_rights; j++) {
+				r = carry_one(tr, fdr, par, depth, k, e->scm[i]->rights[j]);
+				if (r < 0)
+					return -1;
+				moved |= r;
+			}
+	}
+	return moved;
+}
+
+/* Groups and descriptors in flight, until no opener moves (each only moves up). */
+static int plan_groups(struct rst_tree *tr, const struct fd_rst *fdr, const size_t *par,
+		       const unsigned int *depth)
+{
+	int r;
+
+	do {
+		if (join_groups(tr, fdr, par, depth))
+			return -1;
+		r = carry_inflight(tr, fdr, par, depth);
+	} while (r > 0);
+	return r;
+}
+
+/*
  * Every fd object is opened by one process, the nearest common ancestor of
  * all processes using it (or another object of its group), before it forks;
  * each process takes over its parent's open objects, so the object reaches
@@ -546,7 +612,7 @@ static int plan_openers(struct rst_tree *tr)
 			add_user(&tr->opener[k], par, depth, i, (int)ri->fds[j]->kind);
 		}
 	}
-	ret = join_groups(tr, fdr, par, depth);
+	ret = plan_groups(tr, fdr, par, depth);
 out:
 	free(par);
 	free(depth);

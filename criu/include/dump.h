@@ -64,6 +64,7 @@ struct dump_files {
 	void		*priv[32];	/* FD_KIND_MAX: each kind's objects */
 	char		**made_links;	/* --link-remap names this dump made */
 	size_t		nr_made_links;
+	void		*inflight;	/* descriptors in flight (dump-files.c) */
 };
 
 /* One thread's core entry and the storage its fields point into. */
@@ -265,6 +266,18 @@ int dump_check_fd_tables(struct dump_tree *tr);
 int dump_collect_fds(struct dump_task *t);
 int dump_collect_fs(struct dump_task *t);	/* cwd, root, exe */
 void dump_files_free(struct dump_files *f);
+/*
+ * Descriptors in flight: criu's copy @fd of a descriptor queued with a
+ * message (SCM_RIGHTS) on the socket @carrier probes. It is kept open (so
+ * kcmp can compare it) until dump_files_free(); before the kinds' resolve()
+ * it becomes an object like any fd's (a new one, or the one a task holds)
+ * and its id is written to *@id. Closes @fd and returns -1 (logged) when
+ * there are too many.
+ */
+struct fd_probe;
+int dump_inflight_add(struct dump_files *d, const struct fd_probe *carrier, int fd, uint32_t *id);
+/* Every descriptor in flight given an object, including those in flight in them; -1 logged. */
+int dump_inflight_resolve(struct dump_files *d);
 /* The dump failed: the names it made for --link-remap are removed. */
 void dump_files_unlink_made(struct dump_files *d);
 int dump_write_fds(struct dump_task *t);

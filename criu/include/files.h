@@ -146,6 +146,12 @@ struct fd_rst {
 	void		*priv[FD_KIND_MAX];	/* each kind's images */
 	/* the dump's shared memory objects, created before open() (mapped memfds) */
 	const struct rst_shmems *shm;
+	/*
+	 * While a process opens its objects (restore-files.c): its descriptor
+	 * per object (-1: not open), for fd_rst_open_id().
+	 */
+	int		*obj_fd;
+	const struct cr_options *opt;
 };
 
 /* A growing list of image entries a kind owns (freed as unpacked messages). */
@@ -178,6 +184,19 @@ void fd_list_free(struct fd_list *l);
  * device put there is never opened by mistake.
  */
 int rst_reopen(int pathfd, int flags, const char *what);
+/*
+ * Descriptors in flight (SCM_RIGHTS queued on a unix socket) may be of the
+ * kinds opened from their object alone, without fd-number steps (post()),
+ * whose image is their own (reg-files.img: regular files only), so that
+ * the restore knows how to open one no fd names.
+ */
+bool fd_inflight_kind(FdKind kind);
+/*
+ * Restore, while a process opens its objects: criu's descriptor of object
+ * @id, opened now if it is not yet (as a descriptor in flight is, when the
+ * socket whose queue holds it is made); -1 logged.
+ */
+int fd_rst_open_id(struct fd_rst *r, uint32_t id);
 /* Restore: the entries read for simple kind @kind. */
 const struct fd_list *fd_rst_list(const struct fd_rst *r, FdKind kind);
 

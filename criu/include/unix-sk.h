@@ -15,6 +15,8 @@
 
 #define USK_MAX_QUEUE	(4u << 20)	/* bytes queued we carry per socket */
 #define USK_MAX_MSGS	65536		/* messages queued per socket */
+#define USK_SCM_MAX	253		/* SCM_MAX_FD: descriptors one message carries */
+#define USK_MAX_RIGHTS	4096		/* descriptors in flight on one socket */
 #define USK_MAX_BACKLOG	(1u << 20)
 
 /*

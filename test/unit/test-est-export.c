@@ -61,7 +61,8 @@ static struct run runs[] = { { .prog = "counter" }, { .prog = "threads" }, { .pr
 			     { .prog = "pipe_tree" }, { .prog = "timerfd" },
 			     { .prog = "eventfd" }, { .prog = "unix_pair" },
 			     { .prog = "task_gaps", .mode = "affinity" }, { .prog = "pipe" },
-			     { .prog = "tcp_est", .dump_opt = "--tcp-established" } };
+			     { .prog = "tcp_est", .dump_opt = "--tcp-established" },
+			     { .prog = "unix_scm", .mode = "self" } };
 
 static const char *repo(void)
 {
@@ -634,6 +635,9 @@ CASES(3, pipe_tree)
 CASES(4, timerfd)
 CASES(8, pipe)
 CASES(9, tcp_est)
+/* no round trip: unix options at their defaults (SO_PASSCRED 0) are not exported again */
+static int crit_unix_scm(void) { return check_crit(&runs[10]); }
+static int rst_unix_scm(void) { int r = check_restore(&runs[10]); end_run(&runs[10]); return r; }
 
 /* Without --image-ext the dump stops: no inventory.img, the program runs on. */
 static int refused(struct run *r)
@@ -692,6 +696,8 @@ static const struct unit_case cases[] = {
 	{ "tcp_est (tcp-stream images): crit decodes the dump", crit_tcp_est },
 	{ "tcp_est (tcp-stream images): import, export: the same dump", trip_tcp_est },
 	{ "tcp_est (tcp-stream images): the dump restores", rst_tcp_est },
+	{ "unix_scm (descriptors in flight): crit decodes the dump", crit_unix_scm },
+	{ "unix_scm (descriptors in flight): the dump restores", rst_unix_scm },
 	{ "eventfd (EFD_SEMAPHORE): the dump is refused", refused_semaphore },
 	{ "unix_pair (SO_PEEK_OFF): the dump is refused", refused_peek_off },
 	{ "a CPU affinity of its own: the dump is refused", refused_affinity },

@@ -33,7 +33,10 @@
 #include "pipe.pb-c.h"
 #include "timerfd.pb-c.h"
 #include "pty.pb-c.h"
+#include "sk-unix.pb-c.h"
 #include "tty.h"
+
+#define USK_TEST_RIGHTS	254
 
 static int tfd = -1;
 
@@ -215,6 +218,57 @@ static int test_bad_entries(void)
 	fan.id = 6;
 	fan.init_flags = 0x4;	/* FAN_CLASS_CONTENT */
 	CHECK(refused(IMG_FANOTIFYS, &fan.base));		/* permission class */
+	return 0;
+}
+
+/* ---- descriptors in flight on unix sockets -------------------------------- */
+
+/* A connected stream socket with two queued messages, the second carrying @scm. */
+static int unix_scm_read(UnixScm **scm, size_t n_scm)
+{
+	static uint8_t a[] = "one", b[] = "two";
+	ProtobufCBinaryData q[] = { { 3, a }, { 3, b } };
+	UnixSkEntry e = UNIX_SK_ENTRY__INIT;
+	struct fd_rst r;
+	int ret;
+
+	e.id = 7;
+	e.ino = 1007;
+	e.type = 1;	/* SOCK_STREAM */
+	e.state = 1;	/* connected, peer gone */
+	e.n_queue = 2;
+	e.queue = q;
+	e.n_scm = n_scm;
+	e.scm = scm;
+	if (fresh_dir() || put(IMG_UNIX_SKS, &e.base))
+		return -2;
+	ret = read_ok(&r);
+	fd_rst_free(&r);
+	return ret;
+}
+
+static int test_unix_scm_entries(void)
+{
+	static uint32_t ids[USK_TEST_RIGHTS];
+	UnixScm m = UNIX_SCM__INIT, m2, *one[] = { &m }, *two[] = { &m, &m2 };
+
+	m.msg = 1;
+	m.n_rights = 2;
+	m.rights = ids;
+	CHECK(unix_scm_read(one, 1) == 0);		/* ids are checked when sent */
+	m.msg = 2;
+	CHECK(unix_scm_read(one, 1) == -1);		/* no such message */
+	m.msg = 1;
+	m.n_rights = 0;
+	CHECK(unix_scm_read(one, 1) == -1);		/* nothing in flight */
+	m.n_rights = 254;
+	CHECK(unix_scm_read(one, 1) == -1);		/* over SCM_MAX_FD */
+	m.n_rights = 253;
+	CHECK(unix_scm_read(one, 1) == 0);
+	m2 = m;
+	CHECK(unix_scm_read(two, 2) == -1);		/* one message twice */
+	m.msg = 0;
+	CHECK(unix_scm_read(two, 2) == 0);
 	return 0;
 }
 
@@ -659,6 +713,7 @@ static const struct unit_case cases[] = {
 	{ "a pipe comes back with its size, data and per-end flags", test_pipe_open_with_data },
 	{ "bad eventfd, epoll, timerfd, pipe, inotify and fanotify entries are refused", test_bad_entries },
 	{ "bad pidfd entries are refused", test_pidfd_bad_entries },
+	{ "descriptors in flight: messages in order, each once, 1 to 253 ids", test_unix_scm_entries },
 	{ "the pidfds of one reaped process share a stand-in ending with its status",
 	  test_pidfd_reaped },
 	{ "a pty pair comes back under its index, with its modes and unread output, slave first",
