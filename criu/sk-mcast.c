@@ -84,9 +84,13 @@ static struct group_filter *msfilter(int fd, int level, int ifindex,
 		gf->gf_group = *group;
 		gf->gf_numsrc = n;
 		if (getsockopt(fd, level, MCAST_MSFILTER, gf, &len)) {
-			if (errno == EADDRNOTAVAIL || errno == ENODEV) {
+			/*
+			 * not joined; or a level this socket has no options of
+			 * (SOL_IP on a raw IPv6 socket), so no group joined there
+			 */
+			if (errno == EADDRNOTAVAIL || errno == ENODEV || errno == ENOPROTOOPT) {
 				free(gf);
-				return NULL;	/* not joined */
+				return NULL;
 			}
 			pr_perror("MCAST_MSFILTER");
 			break;
