@@ -564,6 +564,14 @@ static int conv_inet(struct exp *ex, struct exp_img *w, const InetSkEntry *s)
 		       s->id, s->family, (unsigned long long)s->ino);
 		return -1;
 	}
+	if (s->n_rqueue &&
+	    exp_cannot(c.img, "socket %u has %zu datagrams queued (the format has no UDP queue)",
+		       s->id, s->n_rqueue))
+		return -1;
+	if (s->n_mcast &&
+	    exp_cannot(c.img, "socket %u is a member of %zu multicast groups (the format has "
+		       "no memberships)", s->id, s->n_mcast))
+		return -1;
 	memset(&o, 0, sizeof(o));
 	est__file_entry__init(&o.f);
 	est__inet_sk_entry__init(&o.e);

@@ -3,23 +3,26 @@
  * (address, port, backlog, IPV6_V6ONLY, options), closed (bound or not) or
  * established (--tcp-established: its stream through repair mode,
  * criu/tcp-repair.c; both ends in the dump are made together), UDP and
- * UDP-Lite unbound, bound and/or connected, shut down or not; raw sockets
+ * UDP-Lite unbound, bound and/or connected, shut down or not, with the
+ * datagrams they hold (criu/udp-queue.c) and the multicast groups they
+ * joined (criu/sk-mcast.c), both with --image-ext only; raw sockets
  * and ICMP ("ping") sockets, bound and/or connected, as UDP ones (their
  * state and peer from /proc/PID/net, criu/sk-proc.c).
  *
  * Dump: the state from TCP_INFO (closed TCP sockets are in no table
  * sock_diag walks), the addresses from getsockname()/getpeername(), the
  * backlog, pending connections, queued bytes and shutdown from sock_diag.
- * Restore: socket, options (IPV6_V6ONLY among them), bind, then listen or
- * connect, then the options set late (buffer sizes), in the process that
- * opens the object (before it forks).
+ * Restore: socket, options (IPV6_V6ONLY among them), bind, the queued
+ * datagrams sent again and the groups joined, then listen or connect,
+ * shutdown, then the options set late (buffer sizes, the filter), in the
+ * process that opens the object (before it forks).
  *
  * Refused ("not supported yet"): TCP in any state but LISTEN, CLOSE and
  * ESTABLISHED (an established one without --tcp-established or
  * --tcp-close), listening sockets with connections not accepted yet
- * (unless --skip-in-flight drops them), UDP sockets with datagrams
- * queued or unsent corked data, multicast group memberships
- * (and what criu/files-sock.c refuses for every socket).
+ * (unless --skip-in-flight drops them), UDP sockets with unsent corked
+ * data or with datagrams queued that criu/udp-queue.c cannot send again
+ * (or without a port), and what criu/files-sock.c refuses for every socket.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -49,6 +52,8 @@
 #include "restore.h"
 #include "tcp-guard.h"
 #include "tcp-repair.h"
+#include "sk-mcast.h"
+#include "udp-queue.h"
 #include "sk-inet.pb-c.h"
 
 #define ISK_LISTEN	10	/* TCP_LISTEN */
@@ -228,8 +233,9 @@ static int unbound_udp(const struct fd_probe *p, InetSkEntry *e)
 		return -1;
 	}
 	if (mem[SK_MEMINFO_RMEM_ALLOC]) {
-		pr_err("fd %d: UDP socket with datagrams queued (%u bytes of its receive buffer): "
-		       "not supported yet", p->fd, mem[SK_MEMINFO_RMEM_ALLOC]);
+		pr_err("fd %d: UDP socket with datagrams queued (%u bytes of its receive buffer) "
+		       "and no port (disconnected from the one connect() gave it): not supported yet",
+		       p->fd, mem[SK_MEMINFO_RMEM_ALLOC]);
 		return -1;
 	}
 	return poll_shutdown(p, e);
@@ -278,8 +284,12 @@ static int dump_proc(const struct fd_probe *p, InetSkEntry *e)
 	return poll_shutdown(p, e);
 }
 
-/* What sock_diag knows: the backlog, pending connections, queued bytes. */
-static int dump_diag(struct inet_dump *id, const struct fd_probe *p, InetSkEntry *e)
+/*
+ * What sock_diag knows: the backlog, pending connections, queued bytes
+ * (*queued: UDP datagrams to read once the options are known).
+ */
+static int dump_diag(struct inet_dump *id, const struct fd_probe *p, InetSkEntry *e,
+		     bool *queued)
 {
 	const struct sk_inet_diag *s;
 	int err;
@@ -317,11 +327,7 @@ static int dump_diag(struct inet_dump *id, const struct fd_probe *p, InetSkEntry
 		e->has_shutdown = true;		/* SHUT_RD: SHUT_WR is no longer ESTABLISHED */
 		e->shutdown = s->shutdown;
 	}
-	if (is_udp(e->proto) && s->rqueue) {
-		pr_err("fd %d: UDP socket with datagrams queued (%u bytes of its receive buffer): "
-		       "not supported yet", p->fd, s->rqueue);
-		return -1;
-	}
+	*queued = is_udp(e->proto) && s->rqueue;
 	if (is_udp(e->proto) && s->shutdown) {
 		e->has_shutdown = true;
 		e->shutdown = s->shutdown;
@@ -369,91 +375,6 @@ static int check_unsent(const struct fd_probe *p, int fd, const InetSkEntry *e)
 	pr_err("fd %d: unsent corked data on a %s socket (%d bytes, UDP_CORK or MSG_MORE): "
 	       "not supported yet", p->fd, is_udp(e->proto) ? "UDP" : rp_name(e->type), outq);
 	return -1;
-}
-
-/*
- * Multicast memberships: no getsockopt lists them, but MCAST_MSFILTER
- * answers for one group on one interface whether the socket joined it.
- * The groups any socket joined are in /proc/PID/net/igmp and igmp6.
- */
-static int joined(int fd, int level, int ifindex, const struct sockaddr_storage *group)
-{
-	struct group_filter gf;
-	socklen_t len = sizeof(gf);
-
-	memset(&gf, 0, sizeof(gf));
-	gf.gf_interface = (uint32_t)ifindex;
-	gf.gf_group = *group;
-	gf.gf_fmode = MCAST_INCLUDE;
-	return !getsockopt(fd, level, MCAST_MSFILTER, &gf, &len);
-}
-
-static int refuse_group(const struct fd_probe *p, const struct sockaddr_storage *group, int ifindex)
-{
-	const void *a = group->ss_family == AF_INET6 ?
-		(const void *)&((const struct sockaddr_in6 *)group)->sin6_addr :
-		(const void *)&((const struct sockaddr_in *)group)->sin_addr;
-	char ip[INET6_ADDRSTRLEN] = "?";
-
-	inet_ntop(group->ss_family, a, ip, sizeof(ip));
-	pr_err("fd %d: member of the multicast group %s on interface %d: not supported yet",
-	       p->fd, ip, ifindex);
-	return -1;
-}
-
-/* One line of igmp (a device line sets *ifindex) or igmp6: 1 if it names a group. */
-static int parse_group(const char *line, bool v6, int *ifindex, struct sockaddr_storage *g)
-{
-	unsigned int b[16], addr;
-	int i;
-
-	memset(g, 0, sizeof(*g));
-	if (!v6) {
-		if (line[0] != '\t' && sscanf(line, "%d", ifindex) != 1)
-			*ifindex = 0;	/* the heading */
-		if (line[0] != '\t')
-			return 0;
-		if (sscanf(line, " %8x", &addr) != 1)
-			return 0;
-		g->ss_family = AF_INET;
-		((struct sockaddr_in *)g)->sin_addr.s_addr = addr;	/* printed as it lies */
-		return 1;
-	}
-	if (sscanf(line, "%d %*s %2x%2x%2x%2x%2x%2x%2x%2x%2x%2x%2x%2x%2x%2x%2x%2x", ifindex,
-		   &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &b[6], &b[7], &b[8], &b[9], &b[10],
-		   &b[11], &b[12], &b[13], &b[14], &b[15]) != 17)
-		return 0;
-	g->ss_family = AF_INET6;
-	for (i = 0; i < 16; i++)
-		((struct sockaddr_in6 *)g)->sin6_addr.s6_addr[i] = (uint8_t)b[i];
-	return 1;
-}
-
-static int check_groups_in(const struct fd_probe *p, int fd, bool v6)
-{
-	struct sockaddr_storage g;
-	char path[64], line[256];
-	int ifindex = 0, ret = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/net/%s", p->pid, v6 ? "igmp6" : "igmp");
-	f = fopen(path, "re");
-	if (!f)
-		return 0;	/* no IPv6 or no multicast in the kernel: nobody joined */
-	while (!ret && fgets(line, sizeof(line), f))
-		if (parse_group(line, v6, &ifindex, &g) &&
-		    joined(fd, v6 ? SOL_IPV6 : SOL_IP, ifindex, &g))
-			ret = refuse_group(p, &g, ifindex);
-	fclose(f);
-	return ret;
-}
-
-static int check_groups(const struct fd_probe *p, int fd, const InetSkEntry *e)
-{
-	if (e->type == SOCK_STREAM)
-		return 0;	/* TCP sockets cannot join groups */
-	return check_groups_in(p, fd, false) ||
-	       (e->family == AF_INET6 && check_groups_in(p, fd, true)) ? -1 : 0;
 }
 
 /*
@@ -573,6 +494,7 @@ static int inet_dump(struct dump_files *d, struct fd_probe *p, uint32_t *oid)
 {
 	struct inet_dump *id = inet_state(d);
 	int fd, family, type, proto;
+	bool queued = false;
 	InetSkEntry *e;
 
 	if (!id || sk_probe(p, &family, &type, &proto))
@@ -592,10 +514,12 @@ static int inet_dump(struct dump_files *d, struct fd_probe *p, uint32_t *oid)
 	e->flags = p->fi.flags & O_NONBLOCK;
 	if (sk_check_error(fd, p->fd) || (type == SOCK_STREAM && tcp_state(p, fd, e)) ||
 	    dump_addrs(p, fd, e) ||
-	    (raw_or_ping(e->family, e->type, e->proto) ? dump_proc(p, e) : dump_diag(id, p, e)) ||
+	    (raw_or_ping(e->family, e->type, e->proto) ? dump_proc(p, e) :
+						       dump_diag(id, p, e, &queued)) ||
 	    check_unsent(p, fd, e) ||
-	    check_groups(p, fd, e) ||
-	    sk_opts_dump(&id->opts, fd, p->fd, family, type, proto, &e->opts, &e->n_opts))
+	    mcast_dump(p, fd, e) ||
+	    sk_opts_dump(&id->opts, fd, p->fd, family, type, proto, &e->opts, &e->n_opts) ||
+	    (queued && udpq_dump(fd, p->fd, e, p->o->leave_running || p->o->leave_stopped)))
 		goto err;
 	drop_moving(e);
 	if (dump_stream(id, p, fd, e))
@@ -667,6 +591,10 @@ static int inet_validate(const ProtobufCMessage *m, uint32_t *id)
 		return bad(e, "a TCP stream on a socket not connected");
 	if (e->stream && tcp_stream_check(e->stream))
 		return bad(e, tcp_stream_check(e->stream));
+	if (udpq_check(e))
+		return bad(e, udpq_check(e));
+	if (mcast_check(e))
+		return bad(e, mcast_check(e));
 	if (e->has_shutdown && (!tcp ? e->shutdown & ~(uint32_t)(ISK_SHUT_RD | ISK_SHUT_WR) :
 				      e->state != ISK_CONNECTED || e->shutdown & ~1u))
 		return bad(e, "a shutdown out of place");
@@ -851,6 +779,9 @@ static int setup(int fd, const InetSkEntry *e)
 
 	if (!opts || raw_v6only(fd, e) || sk_opts_restore(fd, opts, n, false) ||
 	    (e->has_src_port && e->src_port && bind_to(fd, e)))
+		goto out;
+	/* before a peer, a shutdown or a filter could turn any away */
+	if (udpq_restore(fd, e) || mcast_restore(fd, e))
 		goto out;
 
 	if (e->state == ISK_LISTEN && listen(fd, (int)e->backlog)) {

@@ -37,6 +37,7 @@
 #include "compiler.h"
 #include "files.h"
 #include "kernel-compat.h"
+#include "sk-filter.h"
 #include "sockets.h"
 
 #define OPT(level, name)	((uint32_t)(level) << 16 | (uint32_t)(name))
@@ -383,11 +384,8 @@ static int get_opt(int fd, const struct opt_def *d, struct sk_opt_val *v)
 
 	memset(v, 0, sizeof(*v));
 	memset(&u, 0, sizeof(u));
-	if (d->how == HOW_FILTER) {
-		len = 0;	/* asks for the number of instructions */
-		v->i = getsockopt(fd, level, name, NULL, &len) ? -1 : (int64_t)len;
-		return 0;	/* an eBPF filter cannot be read: -1 then */
-	}
+	if (d->how == HOW_FILTER)
+		return sk_filter_count(fd, &v->i);	/* an eBPF filter cannot be read: -1 */
 	if (getsockopt(fd, level, name, &u, &len))
 		return -1;
 	switch (d->how) {
@@ -514,28 +512,10 @@ static int refuse(int tfd, const struct opt_def *d, const struct sk_opt_val *min
 	return -1;
 }
 
-/*
- * The classic filter of @n instructions as @o's bytes; an eBPF one has no
- * program to read back (SO_GET_FILTER: EACCES, counted -1): refused.
- */
-static int get_filter(int fd, const struct opt_def *d, int64_t n, ProtobufCBinaryData *b)
+/* The classic filter of @n instructions as @o's bytes (an eBPF one, -1, is refused). */
+static int get_filter(int fd, int64_t n, ProtobufCBinaryData *b)
 {
-	socklen_t len = (socklen_t)n;	/* in instructions, not bytes */
-
-	if (n < 1 || n > BPF_MAXINSNS)
-		return -1;
-	b->len = (size_t)n * sizeof(struct sock_filter);
-	b->data = malloc(b->len);
-	if (!b->data) {
-		pr_err("out of memory");
-		return -1;
-	}
-	if (getsockopt(fd, SOL_SOCKET, (int)(d->opt & 0xffff), b->data, &len) ||
-	    (int64_t)len != n) {
-		pr_perror("reading the socket filter (%lld instructions)", (long long)n);
-		return -1;
-	}
-	return 0;
+	return sk_filter_read(fd, n, &b->data, &b->len);
 }
 
 static int add_filter(int fd, int tfd, const struct opt_def *d, const struct sk_opt_val *v,
@@ -549,7 +529,7 @@ static int add_filter(int fd, int tfd, const struct opt_def *d, const struct sk_
 		return -1;
 	o = (*opts)[*nr - 1];
 	o->has_data = true;
-	return get_filter(fd, d, v->i, &o->data);
+	return get_filter(fd, v->i, &o->data);
 }
 
 /* Reading SO_ERROR would clear a pending error: poll() tells without. */
@@ -612,8 +592,7 @@ static bool opt_ok(const struct opt_def *d, const SkOpt *o)
 	bool bytes = d->how == HOW_BYTES || d->how == HOW_STR;
 
 	if (d->how == HOW_FILTER)
-		return d->act == ACT_SET && o->has_data && v >= 1 && v <= BPF_MAXINSNS &&
-		       o->data.len == (size_t)v * sizeof(struct sock_filter);
+		return d->act == ACT_SET && o->has_data && sk_filter_valid(v, o->data.len);
 	if (d->act != ACT_SET || bytes != o->has_data)
 		return false;
 	if (bytes)
@@ -653,25 +632,6 @@ int sk_opts_check(SkOpt *const *opts, size_t nr, const char *img, uint32_t id)
 	return 0;
 }
 
-/* SO_ATTACH_FILTER with the program kept (checked: 1 to BPF_MAXINSNS whole instructions). */
-static int set_filter(int fd, const struct opt_def *d, const SkOpt *o)
-{
-	struct sock_fprog prog = { .len = (unsigned short)o->val };
-	int ret;
-
-	prog.filter = malloc(o->data.len);	/* aligned, as the bytes read may not be */
-	if (!prog.filter) {
-		pr_err("out of memory");
-		return -1;
-	}
-	memcpy(prog.filter, o->data.data, o->data.len);
-	ret = setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
-	if (ret)
-		pr_perror("setsockopt SO_ATTACH_FILTER (%u instructions) for %s", prog.len, d->name);
-	free(prog.filter);
-	return ret ? -1 : 0;
-}
-
 static int set_opt(int fd, const struct opt_def *d, const SkOpt *o)
 {
 	int level = (int)(d->opt >> 16), name = (int)(d->opt & 0xffff), i = (int)o->val;
@@ -681,8 +641,8 @@ static int set_opt(int fd, const struct opt_def *d, const SkOpt *o)
 	const void *p = &i;
 	socklen_t len = sizeof(i);
 
-	if (d->how == HOW_FILTER)
-		return set_filter(fd, d, o);
+	if (d->how == HOW_FILTER)	/* checked on reading: 1 to BPF_MAXINSNS instructions */
+		return sk_filter_attach(fd, o->data.data, o->data.len);
 	switch (d->how) {
 	case HOW_BUF:
 		/* getsockopt reported twice what was asked; FORCE passes rmem_max */
@@ -737,7 +697,7 @@ static int verify_opt(int fd, const struct opt_def *d, const SkOpt *o)
 		return -1;
 	}
 	if (d->how == HOW_FILTER) {
-		same = now.i == o->val && !get_filter(fd, d, now.i, &prog) &&
+		same = now.i == o->val && !get_filter(fd, now.i, &prog) &&
 		       !memcmp(prog.data, o->data.data, prog.len);
 		free(prog.data);
 	} else {

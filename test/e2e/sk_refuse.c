@@ -6,6 +6,8 @@
  *   pending   a unix listener with a connection not accepted yet, data sent on it
  *   tcp       a TCP listener with a connection not accepted yet
  *   udp       a UDP socket with a datagram queued
+ *   udppktinfo a UDP socket with IP_PKTINFO on and a datagram queued (its
+ *             ancillary data cannot be sent again)
  *   udpdisc   a UDP socket with a datagram queued, disconnected from the port
  *             connect() bound it to (in no table sock_diag walks)
  *   netlink   a netlink socket holding a message it has not read
@@ -183,6 +185,18 @@ static void setup(const char *mode)
 		    getsockname(fds[0], (struct sockaddr *)&a, &len) ||
 		    connect(fds[1], (struct sockaddr *)&a, len) ||
 		    (type == SOCK_DGRAM && send(fds[1], "dgram", 5, 0) != 5))
+			e2e_fail("setup: %s", strerror(errno));
+	} else if (!strcmp(mode, "udppktinfo")) {
+		struct pollfd in = { .events = POLLIN };
+		int one = 1;
+
+		in.fd = fds[0] = socket(AF_INET, SOCK_DGRAM, 0);
+		fds[1] = socket(AF_INET, SOCK_DGRAM, 0);
+		if (setsockopt(fds[0], SOL_IP, IP_PKTINFO, &one, sizeof(one)) ||
+		    bind(fds[0], (struct sockaddr *)&a, len) ||
+		    getsockname(fds[0], (struct sockaddr *)&a, &len) ||
+		    sendto(fds[1], "dgram", 5, 0, (struct sockaddr *)&a, len) != 5 ||
+		    poll(&in, 1, 10000) != 1)
 			e2e_fail("setup: %s", strerror(errno));
 	} else if (!strcmp(mode, "udpdisc")) {
 		struct sockaddr unspec = { .sa_family = AF_UNSPEC };

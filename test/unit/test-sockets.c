@@ -32,6 +32,8 @@
 #include "image.h"
 #include "log.h"
 #include "sockets.h"
+#include "sk-mcast.h"
+#include "udp-queue.h"
 #include "sk-inet.pb-c.h"
 #include "sk-netlink.pb-c.h"
 #include "sk-packet.pb-c.h"
@@ -706,6 +708,107 @@ static int test_inet_img(void)
 	return 0;
 }
 
+/* inet-sks.img: a UDP socket's queued datagrams and multicast groups, good and bad. */
+static int test_inet_img_udp(void)
+{
+	uint8_t lo[4] = { 127, 0, 0, 1 }, grp[4] = { 224, 1, 2, 3 }, src[4] = { 10, 0, 0, 1 };
+	UdpDgram d = UDP_DGRAM__INIT, *dv[1] = { &d };
+	McastGroup m = MCAST_GROUP__INIT, *mv[1] = { &m };
+	ProtobufCBinaryData srcs[1] = { { 4, src } };
+	InetSkEntry e;
+
+	inet_sk_entry__init(&e);
+	e.id = 6;
+	e.family = AF_INET;
+	e.type = SOCK_DGRAM;
+	e.proto = IPPROTO_UDP;
+	e.state = 7;
+	e.has_src_addr = e.has_src_port = true;
+	e.src_addr.len = 4;
+	e.src_addr.data = lo;
+	e.src_port = 5000;
+	d.addr.len = 4;
+	d.addr.data = src;
+	d.port = 53;
+	d.data.len = 2;
+	d.data.data = (uint8_t *)"hi";
+	e.n_rqueue = 1;
+	e.rqueue = dv;
+	m.ifindex = 1;
+	m.group.len = 4;
+	m.group.data = grp;
+	m.fmode = MCAST_EXCLUDE;
+	m.n_sources = 1;
+	m.sources = srcs;
+	e.n_mcast = 1;
+	e.mcast = mv;
+	CHECK(read_back(IMG_INET_SKS, NULL, &e, 1) == 0);
+	d.port = 65536;
+	CHECK(read_back(IMG_INET_SKS, NULL, &e, 1) == -1);	/* sender's port */
+	d.port = 53;
+	d.addr.len = 16;
+	CHECK(read_back(IMG_INET_SKS, NULL, &e, 1) == -1);	/* sender's size */
+	d.addr.len = 4;
+	d.data.len = 65508;
+	CHECK(read_back(IMG_INET_SKS, NULL, &e, 1) == -1);	/* more than IPv4 carries */
+	d.data.len = 2;
+	e.src_port = 0;
+	CHECK(read_back(IMG_INET_SKS, NULL, &e, 1) == -1);	/* a queue and no port */
+	e.src_port = 5000;
+	e.src_addr.data = grp;
+	CHECK(read_back(IMG_INET_SKS, NULL, &e, 1) == -1);	/* a queue on a group address */
+	e.src_addr.data = lo;
+	m.fmode = 2;
+	CHECK(read_back(IMG_INET_SKS, NULL, &e, 1) == -1);	/* filter mode */
+	m.fmode = MCAST_INCLUDE;
+	m.n_sources = 0;
+	CHECK(read_back(IMG_INET_SKS, NULL, &e, 1) == -1);	/* include nothing: not joined */
+	m.n_sources = 1;
+	srcs[0].len = 3;
+	CHECK(read_back(IMG_INET_SKS, NULL, &e, 1) == -1);	/* source size */
+	srcs[0].len = 4;
+	m.group.len = 16;
+	CHECK(read_back(IMG_INET_SKS, NULL, &e, 1) == -1);	/* an IPv6 group on IPv4 */
+	m.group.len = 4;
+	m.ifindex = 0;
+	CHECK(read_back(IMG_INET_SKS, NULL, &e, 1) == -1);	/* no interface */
+	m.ifindex = 1;
+	e.type = SOCK_STREAM;
+	e.proto = IPPROTO_TCP;
+	e.n_mcast = 0;
+	CHECK(read_back(IMG_INET_SKS, NULL, &e, 1) == -1);	/* a queue on TCP */
+	return 0;
+}
+
+/* Lines of /proc/net/igmp and igmp6. */
+static int test_igmp_parse(void)
+{
+	struct sockaddr_storage g;
+	int ifindex = 0;
+
+	CHECK(mcast_parse_line("Idx\tDevice    : Count Querier\tGroup    Users Timer\tReporter\n",
+			       false, &ifindex, &g) == 0 && ifindex == 0);
+	CHECK(mcast_parse_line("1\tlo        :     2      V3\n", false, &ifindex, &g) == 0);
+	CHECK(ifindex == 1);
+	CHECK(mcast_parse_line("\t\t\t\t030201E0     1 0:00000000\t\t0\n", false, &ifindex,
+			       &g) == 1);
+	CHECK(g.ss_family == AF_INET &&
+	      ((struct sockaddr_in *)&g)->sin_addr.s_addr == htonl(0xe0010203));
+	CHECK(mcast_parse_line("\t\t\t\tnothex     1 0:00000000\t\t0\n", false, &ifindex, &g) == 0);
+	ifindex = 0;
+	CHECK(mcast_parse_line("\t\t\t\t030201E0     1 0:00000000\t\t0\n", false, &ifindex,
+			       &g) == 0);	/* no device line before it */
+	CHECK(mcast_parse_line("1    lo              ff050000000000000000000000001234     1 "
+			       "00000004 0\n", true, &ifindex, &g) == 1);
+	CHECK(ifindex == 1 && g.ss_family == AF_INET6 &&
+	      ((struct sockaddr_in6 *)&g)->sin6_addr.s6_addr[0] == 0xff &&
+	      ((struct sockaddr_in6 *)&g)->sin6_addr.s6_addr[15] == 0x34);
+	CHECK(mcast_parse_line("1    lo              ff0500000000\n", true, &ifindex, &g) == 0);
+	CHECK(mcast_parse_line("0    lo              ff050000000000000000000000001234     1 "
+			       "00000004 0\n", true, &ifindex, &g) == 0);
+	return 0;
+}
+
 /* netlink-sks.img entries: good, then each field out of range. */
 static int test_netlink_img(void)
 {
@@ -1005,6 +1108,8 @@ static const struct unit_case cases[] = {
 	{ "socket options: more than 64 on one socket", test_opts_many },
 	{ "unix-sks.img: bad entries refused", test_unix_img },
 	{ "inet-sks.img: bad entries refused", test_inet_img },
+	{ "inet-sks.img: queued datagrams and multicast groups checked", test_inet_img_udp },
+	{ "/proc/net/igmp and igmp6 lines", test_igmp_parse },
 	{ "netlink-sks.img: bad entries refused", test_netlink_img },
 	{ "netlink diag: crafted answers, a live socket and its groups", test_diag_netlink },
 	{ "packet-sks.img: bad entries refused", test_packet_img },
