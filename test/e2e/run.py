@@ -90,6 +90,8 @@ CASES = [
     ("page_server_killed", prog("bigheap"), ("flow", e2e_page_server.killed_flow), [], []),
     ("page_server_tree", prog("tree"), ("flow", e2e_page_server.restore_flow), [], []),
     ("page_server_unreachable", prog("bigheap"), ("flow", e2e_page_server.unreachable_flow), [], []),
+    ("page_server_tls", prog("bigheap"), ("flow", e2e_page_server.tls_flow), [], []),
+    ("page_server_tls_refused", prog("bigheap"), ("flow", e2e_page_server.tls_refused_flow), [], []),
     ("sleeper", prog("sleeper"), ("blocked", SYS_CLOCK_NANOSLEEP), [], []),
     ("futex", prog("futex"), ("blocked", SYS_FUTEX), [], []),
     ("poll_forever", prog("poll_forever"), ("blocked", SYS_POLL), [], []),
