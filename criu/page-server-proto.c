@@ -110,6 +110,7 @@ static int do_open(struct ps_state *s, const struct ps_hdr *h)
 	}
 	memcpy(f->name, name, h->len + 1);
 	s->nr_open++;
+	pr_debug("receiving %s", name);
 	return 0;
 }
 
@@ -191,6 +192,7 @@ static int do_data(struct ps_state *s, const struct ps_hdr *h)
 	}
 	if ((uint64_t)off > f->size)
 		f->size = off;
+	pr_debug("%s: %lu bytes at %lu", f->name, (unsigned long)h->len, (unsigned long)h->off);
 	return 0;
 }
 

@@ -109,7 +109,34 @@ static int accept_one(int lsk)
 
 	if (sk < 0)
 		pr_perror("can't accept the dump's connection");
+	else
+		pr_debug("a dump connected");
 	return sk;
+}
+
+/*
+ * A server SIGKILLed mid-file leaves its ".ps-NAME" behind (it cannot clean
+ * up); the next server on the same -D removes them before it serves.
+ */
+static int drop_stale(int dirfd)
+{
+	int fd = dup(dirfd);
+	struct dirent *de;
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+
+	if (!d) {
+		pr_perror("can't read the images dir");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, ".ps-pages-", 10)) {
+			pr_warn("removing %s, left by a page server that was killed", de->d_name);
+			unlinkat(dirfd, de->d_name, 0);
+		}
+	closedir(d);
+	return 0;
 }
 
 /* Under --tls, a dump that opens with anything but a TLS handshake record speaks plain. */
@@ -167,6 +194,10 @@ int cmd_page_server(struct cr_options *o)
 	dirfd = open(o->images_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0) {
 		pr_perror("can't open the images dir %s", o->images_dir);
+		goto out;
+	}
+	if (drop_stale(dirfd)) {
+		close(dirfd);
 		goto out;
 	}
 	if (sk < 0)
@@ -265,6 +296,7 @@ int ps_client_open(const struct cr_options *o)
 	}
 	if (sk < 0 && (sk = ps_connect(o->address, o->port)) < 0)
 		return -1;
+	pr_info("connected to the page server");
 	if ((o->tls && !(client_tls = ps_tls_start(sk, o, false))) ||
 	    ps_write(sk, &h, sizeof(h), false, "greeting")) {
 		close(sk);

@@ -8,7 +8,7 @@ Each flow gets the harness module (`e2e`) and runs one case's program `p`:
                  program checks its memory;
   dies_flow:     a page server that dies (SIGKILL) after 1 MiB: the dump
                  fails and the tree runs on, unchanged;
-  killed_flow:   criu page-server killed (CRIU_FAULT=die-log-3) once it has
+  killed_flow:   criu page-server killed (CRIU_FAULT=die-log-10) once it has
                  the page file whole, before its ACK: the same;
   unreachable_flow: nothing listens on the port: the dump fails before it
                  seizes the tree;
@@ -165,7 +165,7 @@ def dies_flow(e2e, p, tmp, dopts, ropts, env):
 
 def killed_flow(e2e, p, tmp, dopts, ropts, env):
     srv = os.path.join(tmp, "srv")
-    server = start_server(e2e, srv, dict(env, CRIU_FAULT="die-log-3"))
+    server = start_server(e2e, srv, dict(env, CRIU_FAULT="die-log-10"))
     try:
         port = read_port(e2e, server)
         status = e2e.refused(p.pid, p, tmp, ["--page-server", "--address", "127.0.0.1",
@@ -179,6 +179,10 @@ def killed_flow(e2e, p, tmp, dopts, ropts, env):
             server.kill()
         server.wait()
         server.stdout.close()
+    with open(os.path.join(srv, "ps.log"), errors="replace") as f:
+        last = [l for l in f if "fault injected" not in l][-1]
+    if "bytes received" not in last:   # its 10th line: the file whole, before the ACK
+        raise e2e.CaseFailed("the page server was killed elsewhere: after %r" % last)
     if page_files(os.path.join(tmp, "imgs")):
         raise e2e.CaseFailed("page files in the dump's own -D")
     return status
