@@ -230,6 +230,13 @@ static int do_close(struct ps_state *s, const struct ps_hdr *h)
 	return 0;
 }
 
+static int send_ack(struct ps_state *s, uint32_t id)
+{
+	struct ps_hdr ack = { .kind = htole32(PS_ACK), .id = htole32(id) };
+
+	return ps_tls_send(s->tls, &ack, sizeof(ack));
+}
+
 static int do_end(struct ps_state *s, const struct ps_hdr *h, int out)
 {
 	struct ps_hdr ack = { .kind = htole32(PS_ACK), .id = htole32(s->nr_done) };
@@ -243,7 +250,7 @@ static int do_end(struct ps_state *s, const struct ps_hdr *h, int out)
 		pr_perror("can't sync the images dir");
 		return -1;
 	}
-	if (s->tls ? ps_tls_send(s->tls, &ack, sizeof(ack)) :
+	if (s->tls ? send_ack(s, s->nr_done) :
 	    out >= 0 && write(out, &ack, sizeof(ack)) != sizeof(ack)) {
 		pr_perror("can't answer END");
 		return -1;
@@ -266,6 +273,9 @@ static int serve_loop(struct ps_state *s, int out)
 		pr_err("not a page-server stream of version %d", PS_VERSION);
 		return -1;
 	}
+	/* under TLS the dump waits for this before it seizes its tree */
+	if (s->tls && send_ack(s, 0))
+		return -1;
 	for (;;) {
 		int r;
 

@@ -158,12 +158,15 @@ struct ps_tls *ps_tls_start(int sk, const struct cr_options *o, bool server)
 	if (r < 0) {
 		pr_err("TLS handshake with the %s failed: %s%s", server ? "dump" : "page server",
 		       gnutls_strerror(r), server ? "" : " (does it run with --tls?)");
+		gnutls_alert_send_appropriate(t->s, r);	/* the peer learns why */
 		goto err;
 	}
 	if (!server && !name && !o->tls_no_cn_verify)
 		pr_warn("no --address: the page server's certificate name is not checked");
-	if (verify_peer(t, name))
+	if (verify_peer(t, name)) {
+		gnutls_alert_send(t->s, GNUTLS_AL_FATAL, GNUTLS_A_BAD_CERTIFICATE);
 		goto err;
+	}
 	desc = gnutls_session_get_desc(t->s);
 	pr_info("TLS: %s", desc ? desc : "?");
 	gnutls_free(desc);
@@ -201,7 +204,10 @@ ssize_t ps_tls_recv(struct ps_tls *t, void *buf, size_t len)
 			continue;
 		if (n == GNUTLS_E_PREMATURE_TERMINATION)
 			return 0;	/* the peer died: an end like any other */
-		if (n < 0)
+		if (n == GNUTLS_E_FATAL_ALERT_RECEIVED)
+			pr_err("the peer refused the TLS session: %s",
+			       gnutls_alert_get_name(gnutls_alert_get(t->s)));
+		else if (n < 0)
 			pr_err("TLS: %s", gnutls_strerror(n));
 		return n < 0 ? -1 : n;
 	}

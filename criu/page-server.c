@@ -36,6 +36,7 @@
 #define ACK_TIMEOUT_MS	(120 * 1000)	/* the server hashes every file before it answers */
 #define DRAIN_TIMEOUT_MS (10 * 1000)	/* a refused plain dump notices within a chunk */
 #define TLS_BUF		(1u << 20)	/* file data read per TLS send */
+#define HELLO_TIMEOUT_MS (30 * 1000)
 
 /* The dump's TLS session over its one page-server connection (NULL: plain). */
 static struct ps_tls *client_tls;
@@ -148,18 +149,29 @@ static bool speaks_plain(int sk)
 	return poll(&p, 1, DRAIN_TIMEOUT_MS) == 1 && recv(sk, &b, 1, MSG_PEEK) == 1 && b != 0x16;
 }
 
-/* Tell a plain dump why, then read what it sends until it hangs up (no reset). */
-static int refuse_plain(int sk)
+/*
+ * After a refusal was sent: read what the dump still sends until it hangs
+ * up, so that closing with unread data does not reset the connection and
+ * lose the refusal on its way.
+ */
+static void drain(int sk)
 {
-	struct ps_hdr h = { .kind = htole32(PS_REFUSE), .id = htole32(PS_REFUSE_NEED_TLS) };
 	struct pollfd p = { .fd = sk, .events = POLLIN };
 	char buf[4096];
 
-	pr_err("the dump speaks plain, this page server runs with --tls: dump with --tls");
-	if (send(sk, &h, sizeof(h), MSG_NOSIGNAL) == sizeof(h))
-		shutdown(sk, SHUT_WR);
+	shutdown(sk, SHUT_WR);
 	while (poll(&p, 1, DRAIN_TIMEOUT_MS) == 1 && recv(sk, buf, sizeof(buf), 0) > 0)
 		;
+}
+
+/* Tell a plain dump why it is refused. */
+static int refuse_plain(int sk)
+{
+	struct ps_hdr h = { .kind = htole32(PS_REFUSE), .id = htole32(PS_REFUSE_NEED_TLS) };
+
+	pr_err("the dump speaks plain, this page server runs with --tls: dump with --tls");
+	if (send(sk, &h, sizeof(h), MSG_NOSIGNAL) == sizeof(h))
+		drain(sk);
 	return -1;
 }
 
@@ -171,8 +183,10 @@ static int serve_tls(int sk, const struct cr_options *o, int dirfd)
 	if (speaks_plain(sk))
 		return refuse_plain(sk);
 	t = ps_tls_start(sk, o, true);
-	if (!t)
+	if (!t) {
+		drain(sk);	/* the alert, if one went out, reaches the dump */
 		return -1;
+	}
 	ret = ps_serve_tls(sk, t, dirfd);
 	ps_tls_end(t);
 	return ret;
@@ -284,6 +298,8 @@ static int ps_write(int sk, const void *buf, size_t len, bool more, const char *
 	return 0;
 }
 
+static int wait_ack(int sk, uint32_t nr, int timeout_ms);
+
 int ps_client_open(const struct cr_options *o)
 {
 	struct ps_hdr h = { .kind = htole32(PS_HELLO), .id = htole32(PS_VERSION),
@@ -297,8 +313,12 @@ int ps_client_open(const struct cr_options *o)
 	if (sk < 0 && (sk = ps_connect(o->address, o->port)) < 0)
 		return -1;
 	pr_info("connected to the page server");
+	/* under TLS the server answers HELLO once it has accepted our certificate */
 	if ((o->tls && !(client_tls = ps_tls_start(sk, o, false))) ||
-	    ps_write(sk, &h, sizeof(h), false, "greeting")) {
+	    ps_write(sk, &h, sizeof(h), false, "greeting") ||
+	    (client_tls && wait_ack(sk, 0, HELLO_TIMEOUT_MS))) {
+		ps_tls_end(client_tls);
+		client_tls = NULL;
 		close(sk);
 		return -1;
 	}
@@ -403,14 +423,14 @@ out:
 	return ret;
 }
 
-static int wait_ack(int sk, uint32_t nr)
+static int wait_ack(int sk, uint32_t nr, int timeout_ms)
 {
 	struct pollfd p = { .fd = sk, .events = POLLIN };
 	struct ps_hdr h;
 	ssize_t n;
 
-	if (poll(&p, 1, ACK_TIMEOUT_MS) != 1) {
-		pr_err("the page server did not answer the end of the dump");
+	if (poll(&p, 1, timeout_ms) != 1) {
+		pr_err("the page server did not answer %s", nr ? "the end of the dump" : "HELLO");
 		return -1;
 	}
 	if (client_tls) {
@@ -476,7 +496,7 @@ static int send_all(int dirfd, int sk, const struct manifest *m, char *buf)
 		if (send_file(dirfd, sk, nr++, &m->e[i], buf))
 			return -1;
 	}
-	if (send_hdr(sk, PS_END, nr, 0, 0, false) || wait_ack(sk, nr))
+	if (send_hdr(sk, PS_END, nr, 0, 0, false) || wait_ack(sk, nr, ACK_TIMEOUT_MS))
 		return -1;
 	pr_info("%u page files sent to the page server", nr);
 	return 0;

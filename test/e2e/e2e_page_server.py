@@ -251,6 +251,12 @@ def tls_refused_flow(e2e, p, tmp, dopts, ropts, env):
         (tls_opts(d, "ca2", "srv2"), dump, "the peer's certificate is refused", "TLS"),
         # the right CA, but the certificate names another host
         (tls_opts(d, "ca", "other"), dump, "the peer's certificate is refused", "TLS"),
+        # the dump's certificate is from a CA the server does not trust (so
+        # gnutls does not offer it: the server names none of the CAs it asks for)
+        (srv, ["--tls", "--tls-cacert", os.path.join(d, "ca.pem"), "--tls-cert",
+               os.path.join(d, "srv2.pem"), "--tls-key", os.path.join(d, "srv2.key")],
+         "the peer refused the TLS session: Certificate is required",
+         "TLS handshake with the dump failed: Certificate is required"),
         # TLS server, plain dump: refused once the pages would go
         (srv, [], "the page server runs with --tls: dump with --tls",
          "the dump speaks plain, this page server runs with --tls"),
