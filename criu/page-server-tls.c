@@ -139,19 +139,29 @@ void ps_tls_end(struct ps_tls *t)
 	free(t);
 }
 
-struct ps_tls *ps_tls_start(int sk, const struct cr_options *o, bool server)
+struct ps_tls *ps_tls_new(const struct cr_options *o)
 {
-	const char *name = server || o->tls_no_cn_verify ? NULL : o->address;
 	struct ps_tls *t = calloc(1, sizeof(*t));
-	char *desc;
-	int r;
 
 	if (!t) {
 		pr_err("out of memory");
 		return NULL;
 	}
-	if (load_creds(t, o) || new_session(t, sk, server))
-		goto err;
+	if (load_creds(t, o)) {
+		ps_tls_end(t);
+		return NULL;
+	}
+	return t;
+}
+
+int ps_tls_handshake(struct ps_tls *t, int sk, const struct cr_options *o, bool server)
+{
+	const char *name = server || o->tls_no_cn_verify ? NULL : o->address;
+	char *desc;
+	int r;
+
+	if (new_session(t, sk, server))
+		return -1;
 	do {
 		r = gnutls_handshake(t->s);
 	} while (r < 0 && !gnutls_error_is_fatal(r));
@@ -159,21 +169,29 @@ struct ps_tls *ps_tls_start(int sk, const struct cr_options *o, bool server)
 		pr_err("TLS handshake with the %s failed: %s%s", server ? "dump" : "page server",
 		       gnutls_strerror(r), server ? "" : " (does it run with --tls?)");
 		gnutls_alert_send_appropriate(t->s, r);	/* the peer learns why */
-		goto err;
+		return -1;
 	}
 	if (!server && !name && !o->tls_no_cn_verify)
 		pr_warn("no --address: the page server's certificate name is not checked");
 	if (verify_peer(t, name)) {
 		gnutls_alert_send(t->s, GNUTLS_AL_FATAL, GNUTLS_A_BAD_CERTIFICATE);
-		goto err;
+		return -1;
 	}
 	desc = gnutls_session_get_desc(t->s);
 	pr_info("TLS: %s", desc ? desc : "?");
 	gnutls_free(desc);
+	return 0;
+}
+
+struct ps_tls *ps_tls_start(int sk, const struct cr_options *o, bool server)
+{
+	struct ps_tls *t = ps_tls_new(o);
+
+	if (t && ps_tls_handshake(t, sk, o, server)) {
+		ps_tls_end(t);
+		return NULL;
+	}
 	return t;
-err:
-	ps_tls_end(t);
-	return NULL;
 }
 
 int ps_tls_send(struct ps_tls *t, const void *buf, size_t len)

@@ -175,30 +175,28 @@ static int refuse_plain(int sk)
 	return -1;
 }
 
-static int serve_tls(int sk, const struct cr_options *o, int dirfd)
+static int serve_tls(int sk, struct ps_tls *t, const struct cr_options *o, int dirfd)
 {
-	struct ps_tls *t;
-	int ret;
-
 	if (speaks_plain(sk))
 		return refuse_plain(sk);
-	t = ps_tls_start(sk, o, true);
-	if (!t) {
+	if (ps_tls_handshake(t, sk, o, true)) {
 		drain(sk);	/* the alert, if one went out, reaches the dump */
 		return -1;
 	}
-	ret = ps_serve_tls(sk, t, dirfd);
-	ps_tls_end(t);
-	return ret;
+	return ps_serve_tls(sk, t, dirfd);
 }
 
 int cmd_page_server(struct cr_options *o)
 {
 	int lsk = -1, sk = o->ps_socket, dirfd, ret = -1;
+	struct ps_tls *tls = NULL;
 	bool parent = false;
 
-	if (sk < 0 && (lsk = ps_listen(o)) < 0)
+	/* certificates first: a server that could never serve says so at once */
+	if (o->tls && !(tls = ps_tls_new(o)))
 		return -1;
+	if (sk < 0 && (lsk = ps_listen(o)) < 0)
+		goto out;
 	if (o->restore_detached ? detach(o, &parent) : write_pidfile(o, getpid()))
 		goto out;
 	if (parent) {
@@ -219,11 +217,12 @@ int cmd_page_server(struct cr_options *o)
 	if (sk < 0)
 		ret = -1;
 	else
-		ret = o->tls ? serve_tls(sk, o, dirfd) : ps_serve(sk, sk, dirfd);
+		ret = tls ? serve_tls(sk, tls, o, dirfd) : ps_serve(sk, sk, dirfd);
 	if (!ret)
 		pr_info("the dump's pages are in %s", o->images_dir);
 	close(dirfd);
 out:
+	ps_tls_end(tls);
 	if (lsk >= 0)
 		close(lsk);
 	if (sk >= 0)

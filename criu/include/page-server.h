@@ -56,7 +56,9 @@ int ps_serve(int in, int out, int dirfd);
 
 /* TLS (page-server-tls.c): a session over a connected socket, handshake and peer checked. */
 struct ps_tls;
-struct ps_tls *ps_tls_start(int sk, const struct cr_options *o, bool server);
+struct ps_tls *ps_tls_new(const struct cr_options *o);		/* certificates loaded */
+int ps_tls_handshake(struct ps_tls *t, int sk, const struct cr_options *o, bool server);
+struct ps_tls *ps_tls_start(int sk, const struct cr_options *o, bool server);	/* both */
 int ps_tls_send(struct ps_tls *t, const void *buf, size_t len);	/* all of it, 0 or -1 */
 ssize_t ps_tls_recv(struct ps_tls *t, void *buf, size_t len);	/* > 0, 0 at the end, -1 */
 void ps_tls_end(struct ps_tls *t);

@@ -246,6 +246,14 @@ def refused_by(e2e, p, tmp, n, sopts, copts, dopts, env, text, server_text):
 def tls_refused_flow(e2e, p, tmp, dopts, ropts, env):
     d = make_certs(e2e, tmp)
     srv, dump = tls_opts(d, "ca", "srv"), tls_opts(d, "ca", "dump")
+    # a server whose key cannot be read says so at once, before it listens
+    bad = os.path.join(tmp, "srvbad")
+    os.makedirs(bad)
+    rc, out = e2e.criu(["page-server", "--address", "127.0.0.1", "--port", "0", "-D", bad,
+                        "-o", "ps.log"] + srv[:-1] + [os.path.join(d, "nokey.key")], bad, env)
+    with open(os.path.join(bad, "ps.log"), errors="replace") as f:
+        if rc != 1 or "port " in out or "TLS certificate %s with key" % srv[4] not in f.read():
+            raise e2e.CaseFailed("a page server without its key: exit %d, %r" % (rc, out))
     cases = [
         # the server's certificate is from a CA the dump does not trust
         (tls_opts(d, "ca2", "srv2"), dump, "the peer's certificate is refused", "TLS"),
