@@ -44,13 +44,13 @@ static int read_full(struct ps_state *s, void *buf, size_t len)
 	while (len) {
 		ssize_t n = s->tls ? ps_tls_recv(s->tls, p, len) : read(s->in, p, len);
 
-		if (n < 0 && errno == EINTR)
+		if (!s->tls && n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			if (n < 0)
-				pr_perror("can't read the stream");
-			else
+			if (!n)
 				pr_err("the stream ended before END: the dump died or gave up");
+			else if (!s->tls)	/* ps_tls_recv() said why */
+				pr_perror("can't read the stream");
 			return -1;
 		}
 		p += n;
