@@ -19,6 +19,7 @@ page-server.md), killed two ways:
   page-server server: the page server after each of its log lines (it
                       logs at the connection, at each file and each chunk of
                       data, before the ACK);
+each plain and with --tls (the dump's criu at every 2*PS_STEPth line);
 the tree as above, and the server's side never part of a set a restore
 accepts: a server that outlives the dump ends by itself, keeping page files
 only when it received them whole; whatever it kept, the server's -D merged
@@ -183,6 +184,10 @@ def restore_sweep(tmp, step, v, imgs):
     return kills
 
 
+# --tls options of the server and of the dump for the sweep under way ([]: plain)
+PS_TLS = {"server": [], "dump": []}
+
+
 def ps_server(srv, fault):
     """criu page-server on 127.0.0.1 into @srv, killed after log line @fault (0: never)."""
     env = dict(os.environ)
@@ -191,7 +196,8 @@ def ps_server(srv, fault):
         env["CRIU_FAULT"] = "die-log-%d" % fault
     os.makedirs(srv, exist_ok=True)
     server = subprocess.Popen([e2e.CRIU, "page-server", "--address", "127.0.0.1", "--port", "0",
-                               "-D", srv, "-o", "ps.log", "-v4"], cwd=srv, env=env,
+                               "-D", srv, "-o", "ps.log", "-v4"] + PS_TLS["server"],
+                              cwd=srv, env=env,
                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
     ready, _, _ = select.select([server.stdout], [], [], 20)
     line = server.stdout.readline() if ready else ""
@@ -264,7 +270,7 @@ def ps_point(v, tmp, tag, dump_fault, server_fault, srv):
         return None, True
     try:
         args = ["dump", "-t", str(v.root), "-D", imgs, "-W", work, "-o", "dump.log", "-v4",
-                "--page-server", "--address", "127.0.0.1", "--port", port] + OPTS
+                "--page-server", "--address", "127.0.0.1", "--port", port] + OPTS + PS_TLS["dump"]
         if dump_fault:
             died = criu_at(args, work, dump_fault)
         else:
@@ -328,9 +334,17 @@ def ps_sweep(tmp, step, server_side):
 
 
 def ps_sweeps(tmp, ps_step):
+    import e2e_page_server
     failed = 0
-    for name, step, server_side in (("page-server dump", ps_step, False),
-                                    ("page-server server", 1, True)):
+    pki = e2e_page_server.make_certs(e2e, tmp)
+    tls = {"server": e2e_page_server.tls_opts(pki, "ca", "srv"),
+           "dump": e2e_page_server.tls_opts(pki, "ca", "dump")}
+    for name, step, server_side, opts in (
+            ("page-server dump", ps_step, False, None),
+            ("page-server server", 1, True, None),
+            ("page-server dump --tls", 2 * ps_step, False, tls),
+            ("page-server server --tls", 1, True, tls)):
+        PS_TLS.update(opts or {"server": [], "dump": []})
         t0 = time.monotonic()
         try:
             kills = ps_sweep(tmp, step, server_side)
