@@ -26,27 +26,31 @@ struct ps_file {
 	bool done;
 };
 
+#define TLS_BUF		(1u << 20)	/* decrypted data gathered per write */
+
 struct ps_state {
 	int in, dirfd;
+	struct ps_tls *tls;	/* NULL: plain */
+	char *buf;		/* TLS_BUF bytes, with tls */
 	int pipe[2];
 	struct ps_file *f;	/* PS_MAX_FILES slots, by id */
 	uint32_t nr_open, nr_done;
 };
 
-static int read_full(int fd, void *buf, size_t len)
+static int read_full(struct ps_state *s, void *buf, size_t len)
 {
 	char *p = buf;
 
 	while (len) {
-		ssize_t n = read(fd, p, len);
+		ssize_t n = s->tls ? ps_tls_recv(s->tls, p, len) : read(s->in, p, len);
 
-		if (n < 0 && errno == EINTR)
+		if (!s->tls && n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			if (n < 0)
-				pr_perror("can't read the stream");
-			else
+			if (!n)
 				pr_err("the stream ended before END: the dump died or gave up");
+			else if (!s->tls)	/* ps_tls_recv() said why */
+				pr_perror("can't read the stream");
 			return -1;
 		}
 		p += n;
@@ -85,7 +89,7 @@ static int do_open(struct ps_state *s, const struct ps_hdr *h)
 		pr_err("OPEN %u: a file id used twice or out of range, or a bad name length", h->id);
 		return -1;
 	}
-	if (read_full(s->in, name, h->len))
+	if (read_full(s, name, h->len))
 		return -1;
 	name[h->len] = 0;
 	if (strlen(name) != h->len || page_file_name(name, h->len)) {
@@ -106,6 +110,7 @@ static int do_open(struct ps_state *s, const struct ps_hdr *h)
 	}
 	memcpy(f->name, name, h->len + 1);
 	s->nr_open++;
+	pr_debug("receiving %s", name);
 	return 0;
 }
 
@@ -116,6 +121,32 @@ static struct ps_file *open_file(struct ps_state *s, const struct ps_hdr *h, con
 		return NULL;
 	}
 	return &s->f[h->id];
+}
+
+/* Under TLS: decrypted records gathered into TLS_BUF-sized writes. */
+static int data_tls(struct ps_state *s, struct ps_file *f, uint64_t off, uint64_t len)
+{
+	while (len) {
+		size_t n = len < TLS_BUF ? len : TLS_BUF, got = 0;
+
+		while (got < n) {
+			ssize_t r = ps_tls_recv(s->tls, s->buf + got, n - got);
+
+			if (r <= 0) {
+				if (!r)
+					pr_err("the stream ended inside the data of %s", f->name);
+				return -1;
+			}
+			got += r;
+		}
+		if (pwrite(f->fd, s->buf, n, off) != (ssize_t)n) {
+			pr_perror("can't write %s", f->name);
+			return -1;
+		}
+		off += n;
+		len -= n;
+	}
+	return 0;
 }
 
 /* @len bytes of the stream into @f at @off: spliced through a pipe, not copied. */
@@ -131,6 +162,12 @@ static int do_data(struct ps_state *s, const struct ps_hdr *h)
 		pr_err("DATA %u: %lu bytes at %lu: out of bounds (%s has %lu)", h->id,
 		       (unsigned long)len, (unsigned long)h->off, f->name, (unsigned long)f->size);
 		return -1;
+	}
+	if (s->tls) {
+		if (data_tls(s, f, off, len))
+			return -1;
+		off += len;
+		len = 0;
 	}
 	while (len) {
 		ssize_t n = splice(s->in, NULL, s->pipe[1], NULL, len, SPLICE_F_MOVE);
@@ -155,6 +192,7 @@ static int do_data(struct ps_state *s, const struct ps_hdr *h)
 	}
 	if ((uint64_t)off > f->size)
 		f->size = off;
+	pr_debug("%s: %lu bytes at %lu", f->name, (unsigned long)h->len, (unsigned long)h->off);
 	return 0;
 }
 
@@ -192,6 +230,13 @@ static int do_close(struct ps_state *s, const struct ps_hdr *h)
 	return 0;
 }
 
+static int send_ack(struct ps_state *s, uint32_t id)
+{
+	struct ps_hdr ack = { .kind = htole32(PS_ACK), .id = htole32(id) };
+
+	return ps_tls_send(s->tls, &ack, sizeof(ack));
+}
+
 static int do_end(struct ps_state *s, const struct ps_hdr *h, int out)
 {
 	struct ps_hdr ack = { .kind = htole32(PS_ACK), .id = htole32(s->nr_done) };
@@ -205,7 +250,8 @@ static int do_end(struct ps_state *s, const struct ps_hdr *h, int out)
 		pr_perror("can't sync the images dir");
 		return -1;
 	}
-	if (out >= 0 && write(out, &ack, sizeof(ack)) != sizeof(ack)) {
+	if (s->tls ? send_ack(s, s->nr_done) :
+	    out >= 0 && write(out, &ack, sizeof(ack)) != sizeof(ack)) {
 		pr_perror("can't answer END");
 		return -1;
 	}
@@ -216,17 +262,24 @@ static int serve_loop(struct ps_state *s, int out)
 {
 	struct ps_hdr h;
 
-	if (read_full(s->in, &h, sizeof(h)))
+	if (read_full(s, &h, sizeof(h)))
 		return -1;
+	if (!s->tls && ((uint8_t *)&h)[0] == 0x16 && ((uint8_t *)&h)[1] == 3) {
+		pr_err("the dump speaks TLS: run the page server with --tls");
+		return -1;
+	}
 	if (le32toh(h.kind) != PS_HELLO || le32toh(h.id) != PS_VERSION ||
 	    le64toh(h.off) != PS_MAGIC || h.len) {
 		pr_err("not a page-server stream of version %d", PS_VERSION);
 		return -1;
 	}
+	/* under TLS the dump waits for this before it seizes its tree */
+	if (s->tls && send_ack(s, 0))
+		return -1;
 	for (;;) {
 		int r;
 
-		if (read_full(s->in, &h, sizeof(h)))
+		if (read_full(s, &h, sizeof(h)))
 			return -1;
 		h.kind = le32toh(h.kind);
 		h.id = le32toh(h.id);
@@ -271,15 +324,19 @@ static void remove_files(struct ps_state *s)
 	}
 }
 
-int ps_serve(int in, int out, int dirfd)
+static int serve(int in, int out, int dirfd, struct ps_tls *tls)
 {
-	struct ps_state s = { .in = in, .dirfd = dirfd, .pipe = { -1, -1 } };
+	struct ps_state s = { .in = in, .dirfd = dirfd, .tls = tls, .pipe = { -1, -1 } };
 	uint32_t i;
 	int ret = -1;
 
 	s.f = calloc(PS_MAX_FILES, sizeof(*s.f));
-	if (!s.f) {
+	if (tls)
+		s.buf = malloc(TLS_BUF);
+	if (!s.f || (tls && !s.buf)) {
 		pr_err("out of memory");
+		free(s.f);
+		free(s.buf);
 		return -1;
 	}
 	for (i = 0; i < PS_MAX_FILES; i++)
@@ -301,5 +358,16 @@ out:
 		close(s.pipe[1]);
 	}
 	free(s.f);
+	free(s.buf);
 	return ret;
+}
+
+int ps_serve(int in, int out, int dirfd)
+{
+	return serve(in, out, dirfd, NULL);
+}
+
+int ps_serve_tls(int sk, struct ps_tls *tls, int dirfd)
+{
+	return serve(sk, -1, dirfd, tls);
 }

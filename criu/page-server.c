@@ -34,6 +34,12 @@
 #include "page-server.h"
 
 #define ACK_TIMEOUT_MS	(120 * 1000)	/* the server hashes every file before it answers */
+#define DRAIN_TIMEOUT_MS (10 * 1000)	/* a refused plain dump notices within a chunk */
+#define TLS_BUF		(1u << 20)	/* file data read per TLS send */
+#define HELLO_TIMEOUT_MS (30 * 1000)
+
+/* The dump's TLS session over its one page-server connection (NULL: plain). */
+static struct ps_tls *client_tls;
 
 /* ---- the server ---------------------------------------------------------------- */
 
@@ -104,16 +110,93 @@ static int accept_one(int lsk)
 
 	if (sk < 0)
 		pr_perror("can't accept the dump's connection");
+	else
+		pr_debug("a dump connected");
 	return sk;
+}
+
+/*
+ * A server SIGKILLed mid-file leaves its ".ps-NAME" behind (it cannot clean
+ * up); the next server on the same -D removes them before it serves.
+ */
+static int drop_stale(int dirfd)
+{
+	int fd = dup(dirfd);
+	struct dirent *de;
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+
+	if (!d) {
+		pr_perror("can't read the images dir");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, ".ps-pages-", 10)) {
+			pr_warn("removing %s, left by a page server that was killed", de->d_name);
+			unlinkat(dirfd, de->d_name, 0);
+		}
+	closedir(d);
+	return 0;
+}
+
+/* Under --tls, a dump that opens with anything but a TLS handshake record speaks plain. */
+static bool speaks_plain(int sk)
+{
+	struct pollfd p = { .fd = sk, .events = POLLIN };
+	unsigned char b;
+
+	return poll(&p, 1, DRAIN_TIMEOUT_MS) == 1 && recv(sk, &b, 1, MSG_PEEK) == 1 && b != 0x16;
+}
+
+/*
+ * After a refusal was sent: read what the dump still sends until it hangs
+ * up, so that closing with unread data does not reset the connection and
+ * lose the refusal on its way.
+ */
+static void drain(int sk)
+{
+	struct pollfd p = { .fd = sk, .events = POLLIN };
+	char buf[4096];
+
+	shutdown(sk, SHUT_WR);
+	while (poll(&p, 1, DRAIN_TIMEOUT_MS) == 1 && recv(sk, buf, sizeof(buf), 0) > 0)
+		;
+}
+
+/* Tell a plain dump why it is refused. */
+static int refuse_plain(int sk)
+{
+	struct ps_hdr h = { .kind = htole32(PS_REFUSE), .id = htole32(PS_REFUSE_NEED_TLS) };
+
+	pr_err("the dump speaks plain, this page server runs with --tls: dump with --tls");
+	if (send(sk, &h, sizeof(h), MSG_NOSIGNAL) == sizeof(h))
+		drain(sk);
+	return -1;
+}
+
+static int serve_tls(int sk, struct ps_tls *t, const struct cr_options *o, int dirfd)
+{
+	if (speaks_plain(sk))
+		return refuse_plain(sk);
+	if (ps_tls_handshake(t, sk, o, true)) {
+		drain(sk);	/* the alert, if one went out, reaches the dump */
+		return -1;
+	}
+	return ps_serve_tls(sk, t, dirfd);
 }
 
 int cmd_page_server(struct cr_options *o)
 {
 	int lsk = -1, sk = o->ps_socket, dirfd, ret = -1;
+	struct ps_tls *tls = NULL;
 	bool parent = false;
 
-	if (sk < 0 && (lsk = ps_listen(o)) < 0)
+	/* certificates first: a server that could never serve says so at once */
+	if (o->tls && !(tls = ps_tls_new(o)))
 		return -1;
+	if (sk < 0 && (lsk = ps_listen(o)) < 0)
+		goto out;
 	if (o->restore_detached ? detach(o, &parent) : write_pidfile(o, getpid()))
 		goto out;
 	if (parent) {
@@ -125,13 +208,21 @@ int cmd_page_server(struct cr_options *o)
 		pr_perror("can't open the images dir %s", o->images_dir);
 		goto out;
 	}
+	if (drop_stale(dirfd)) {
+		close(dirfd);
+		goto out;
+	}
 	if (sk < 0)
 		sk = accept_one(lsk);
-	ret = sk < 0 ? -1 : ps_serve(sk, sk, dirfd);
+	if (sk < 0)
+		ret = -1;
+	else
+		ret = tls ? serve_tls(sk, tls, o, dirfd) : ps_serve(sk, sk, dirfd);
 	if (!ret)
 		pr_info("the dump's pages are in %s", o->images_dir);
 	close(dirfd);
 out:
+	ps_tls_end(tls);
 	if (lsk >= 0)
 		close(lsk);
 	if (sk >= 0)
@@ -167,6 +258,47 @@ static int ps_connect(const char *addr, int port)
 	return sk;
 }
 
+/* A message the server sent before the end: its refusal, or its going away. */
+static void log_answer(const struct ps_hdr *h, ssize_t n)
+{
+	if (n == sizeof(*h) && le32toh(h->kind) == PS_REFUSE &&
+	    le32toh(h->id) == PS_REFUSE_NEED_TLS)
+		pr_err("the page server runs with --tls: dump with --tls");
+	else if (n == sizeof(*h) && le32toh(h->kind) == PS_REFUSE)
+		pr_err("the page server refused the dump (reason %u)", le32toh(h->id));
+	else
+		pr_err("the page server refused the pages (see its log) or died");
+}
+
+/* A plain send failed: the server may have said why before it hung up. */
+static void log_gone(int sk, const char *what)
+{
+	struct ps_hdr h;
+	ssize_t n;
+	int err = errno;
+
+	n = recv(sk, &h, sizeof(h), MSG_DONTWAIT | MSG_PEEK);
+	if (n == sizeof(h) && le32toh(h.kind) == PS_REFUSE) {
+		log_answer(&h, n);
+		return;
+	}
+	errno = err;
+	pr_perror("the page server is gone (%s)", what);
+}
+
+static int ps_write(int sk, const void *buf, size_t len, bool more, const char *what)
+{
+	if (client_tls)
+		return ps_tls_send(client_tls, buf, len);
+	if (send(sk, buf, len, MSG_NOSIGNAL | (more ? MSG_MORE : 0)) != (ssize_t)len) {
+		log_gone(sk, what);
+		return -1;
+	}
+	return 0;
+}
+
+static int wait_ack(int sk, uint32_t nr, int timeout_ms);
+
 int ps_client_open(const struct cr_options *o)
 {
 	struct ps_hdr h = { .kind = htole32(PS_HELLO), .id = htole32(PS_VERSION),
@@ -179,8 +311,13 @@ int ps_client_open(const struct cr_options *o)
 	}
 	if (sk < 0 && (sk = ps_connect(o->address, o->port)) < 0)
 		return -1;
-	if (send(sk, &h, sizeof(h), MSG_NOSIGNAL) != sizeof(h)) {
-		pr_perror("can't greet the page server");
+	pr_info("connected to the page server");
+	/* under TLS the server answers HELLO once it has accepted our certificate */
+	if ((o->tls && !(client_tls = ps_tls_start(sk, o, false))) ||
+	    ps_write(sk, &h, sizeof(h), false, "greeting") ||
+	    (client_tls && wait_ack(sk, 0, HELLO_TIMEOUT_MS))) {
+		ps_tls_end(client_tls);
+		client_tls = NULL;
 		close(sk);
 		return -1;
 	}
@@ -192,15 +329,52 @@ static int send_hdr(int sk, uint32_t kind, uint32_t id, uint64_t off, uint64_t l
 	struct ps_hdr h = { .kind = htole32(kind), .id = htole32(id), .off = htole64(off),
 			    .len = htole64(len) };
 
-	if (send(sk, &h, sizeof(h), MSG_NOSIGNAL | (more ? MSG_MORE : 0)) != sizeof(h)) {
-		pr_perror("the page server is gone (sending message %u)", kind);
-		return -1;
+	return ps_write(sk, &h, sizeof(h), more, "sending a message");
+}
+
+/* Plain: a server that answers before END is refusing (or gone); stop sending. */
+static int answered_early(int sk)
+{
+	struct pollfd p = { .fd = sk, .events = POLLIN };
+	struct ps_hdr h;
+
+	if (client_tls || poll(&p, 1, 0) != 1)
+		return 0;
+	log_answer(&h, recv(sk, &h, sizeof(h), MSG_WAITALL));
+	return -1;
+}
+
+/* @n bytes of @fd at @off: sendfile() when plain, 1 MiB reads into records under TLS. */
+static int send_data(int sk, int fd, const char *name, uint64_t off, uint64_t n, char *buf)
+{
+	off_t pos = off;
+
+	while ((uint64_t)pos < off + n) {
+		size_t want = off + n - pos;
+		ssize_t w;
+
+		if (!client_tls) {
+			w = sendfile(sk, fd, &pos, want);
+			if (w <= 0) {
+				log_gone(sk, name);
+				return -1;
+			}
+			continue;
+		}
+		w = pread(fd, buf, want < TLS_BUF ? want : TLS_BUF, pos);
+		if (w <= 0) {
+			pr_perror("can't read %s at %lu", name, (unsigned long)pos);
+			return -1;
+		}
+		if (ps_tls_send(client_tls, buf, w))
+			return -1;
+		pos += w;
 	}
 	return 0;
 }
 
 /* One page file: OPEN, DATA chunks straight from the file, CLOSE with its manifest entry. */
-static int send_file(int dirfd, int sk, uint32_t id, const struct manifest_entry *e)
+static int send_file(int dirfd, int sk, uint32_t id, const struct manifest_entry *e, char *buf)
 {
 	size_t nl = strlen(e->name);
 	uint64_t off = 0;
@@ -212,23 +386,14 @@ static int send_file(int dirfd, int sk, uint32_t id, const struct manifest_entry
 		return -1;
 	}
 	if (send_hdr(sk, PS_OPEN, id, 0, nl, true) ||
-	    send(sk, e->name, nl, MSG_NOSIGNAL | MSG_MORE) != (ssize_t)nl)
+	    ps_write(sk, e->name, nl, true, e->name))
 		goto out;
 	while (off < e->size) {
 		uint64_t n = e->size - off < PS_MAX_CHUNK ? e->size - off : PS_MAX_CHUNK;
-		off_t pos = off;
 
-		if (send_hdr(sk, PS_DATA, id, off, n, true))
+		if (answered_early(sk) || send_hdr(sk, PS_DATA, id, off, n, true) ||
+		    send_data(sk, fd, e->name, off, n, buf))
 			goto out;
-		while ((uint64_t)pos < off + n) {
-			ssize_t w = sendfile(sk, fd, &pos, off + n - pos);
-
-			if (w <= 0) {
-				pr_perror("the page server is gone (%s at %lu)", e->name,
-					  (unsigned long)pos);
-				goto out;
-			}
-		}
 		off += n;
 	}
 	ret = send_hdr(sk, PS_CLOSE, id, e->size, e->hash, false);
@@ -257,19 +422,28 @@ out:
 	return ret;
 }
 
-static int wait_ack(int sk, uint32_t nr)
+static int wait_ack(int sk, uint32_t nr, int timeout_ms)
 {
 	struct pollfd p = { .fd = sk, .events = POLLIN };
 	struct ps_hdr h;
 	ssize_t n;
 
-	if (poll(&p, 1, ACK_TIMEOUT_MS) != 1) {
-		pr_err("the page server did not answer the end of the dump");
+	if (poll(&p, 1, timeout_ms) != 1) {
+		pr_err("the page server did not answer %s", nr ? "the end of the dump" : "HELLO");
 		return -1;
 	}
-	n = recv(sk, &h, sizeof(h), MSG_WAITALL);
+	if (client_tls) {
+		size_t got = 0;
+
+		while (got < sizeof(h) && (n = ps_tls_recv(client_tls, (char *)&h + got,
+							   sizeof(h) - got)) > 0)
+			got += n;
+		n = got;
+	} else {
+		n = recv(sk, &h, sizeof(h), MSG_WAITALL);
+	}
 	if (n != sizeof(h) || le32toh(h.kind) != PS_ACK || le32toh(h.id) != nr) {
-		pr_err("the page server refused the pages (see its log) or died");
+		log_answer(&h, n);
 		return -1;
 	}
 	return 0;
@@ -306,7 +480,7 @@ static void sigpipe_restore(const sigset_t *old)
 	sigprocmask(SIG_SETMASK, old, NULL);
 }
 
-static int send_all(int dirfd, int sk, const struct manifest *m)
+static int send_all(int dirfd, int sk, const struct manifest *m, char *buf)
 {
 	uint32_t nr = 0;
 	size_t i;
@@ -318,10 +492,10 @@ static int send_all(int dirfd, int sk, const struct manifest *m)
 			pr_err("more than %d page files: not supported yet", PS_MAX_FILES);
 			return -1;
 		}
-		if (send_file(dirfd, sk, nr++, &m->e[i]))
+		if (send_file(dirfd, sk, nr++, &m->e[i], buf))
 			return -1;
 	}
-	if (send_hdr(sk, PS_END, nr, 0, 0, false) || wait_ack(sk, nr))
+	if (send_hdr(sk, PS_END, nr, 0, 0, false) || wait_ack(sk, nr, ACK_TIMEOUT_MS))
 		return -1;
 	pr_info("%u page files sent to the page server", nr);
 	return 0;
@@ -330,14 +504,19 @@ static int send_all(int dirfd, int sk, const struct manifest *m)
 int ps_send_pages(int dirfd, int sk)
 {
 	struct manifest m = { 0 };
+	char *buf = NULL;
 	sigset_t old;
 	size_t i;
 	int ret = -1;
 
+	if (client_tls && !(buf = malloc(TLS_BUF))) {
+		pr_err("out of memory");
+		goto out;
+	}
 	if (read_manifest_of(dirfd, &m))
-		return -1;
+		goto out;
 	sigpipe_block(&old);
-	ret = send_all(dirfd, sk, &m);
+	ret = send_all(dirfd, sk, &m, buf);
 	sigpipe_restore(&old);
 	if (ret)
 		goto out;
@@ -351,5 +530,8 @@ int ps_send_pages(int dirfd, int sk)
 	ret = 0;
 out:
 	manifest_free(&m);
+	free(buf);
+	ps_tls_end(client_tls);
+	client_tls = NULL;
 	return ret;
 }

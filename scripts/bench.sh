@@ -56,7 +56,8 @@
 # --pre-dump-mode splice against read.
 #
 # Then scripts/bench-ps.py: page-server throughput over loopback against the
-# local dump, alternating in the same run (BENCH_PS_ROUNDS, default 3).
+# local dump and with --tls, alternating in the same run (BENCH_PS_ROUNDS,
+# default 3), against the fresh-memory copy of each round.
 #
 # BENCH_PARTS ("mem threads fds tree netlock tcp predump ps") picks the parts.
 #
@@ -108,6 +109,7 @@ mkdir "$WORK/bin" "$WORK/tmpfs"
 # ---- build ------------------------------------------------------------------
 CC=${CC:-cc}
 $CC -O2 -Wall -o "$WORK/bin/bigmem" test/bench/bigmem.c || die "cannot build bigmem"
+$CC -O2 -Wall -pthread -o "$WORK/bin/freshcopy" test/bench/freshcopy.c || die "cannot build freshcopy"
 $CC -O2 -Wall -o "$WORK/bin/memcpy" test/bench/memcpy.c || die "cannot build memcpy"
 $CC -O2 -Wall -o "$WORK/bin/forktree" test/bench/forktree.c || die "cannot build forktree"
 $CC -O2 -Wall -o "$WORK/bin/dirtymem" test/bench/dirtymem.c || die "cannot build dirtymem"
@@ -408,7 +410,7 @@ for part in $PARTS; do
 	predump) python3 "$ROOT/scripts/bench-predump.py" "$CRIU" "$WORK/bin/dirtymem" "$WORK" ||
 		exit 1; echo ;;
 	ps) python3 "$ROOT/scripts/bench-ps.py" "$CRIU" "$WORK/bin/bigmem" "$IMGROOT" "$MIB" \
-		"${BENCH_PS_ROUNDS:-3}" || exit 1 ;;
+		"${BENCH_PS_ROUNDS:-3}" "$WORK/bin/freshcopy" || exit 1 ;;
 	*) die "unknown BENCH_PARTS entry '$part'" ;;
 	esac
 done

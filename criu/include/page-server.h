@@ -17,7 +17,9 @@
 #ifndef CRIU_PAGE_SERVER_H
 #define CRIU_PAGE_SERVER_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "options.h"
 
@@ -35,6 +37,11 @@ enum ps_kind {
 	PS_CLOSE = 4,	/* id: open file, off: its size, len: its manifest checksum */
 	PS_END	 = 5,	/* id: files closed, off: 0, len: 0; the server answers PS_ACK */
 	PS_ACK	 = 6,	/* server -> dump: id: files written */
+	PS_REFUSE = 7,	/* server -> dump, at any time: id: enum ps_refusal; then it closes */
+};
+
+enum ps_refusal {
+	PS_REFUSE_NEED_TLS = 1,	/* the server runs with --tls, the dump spoke plain */
 };
 
 struct ps_hdr {
@@ -46,6 +53,17 @@ struct ps_hdr {
 
 /* Serves one dump's stream from @in into @dirfd; the ACK goes to @out (-1: none). */
 int ps_serve(int in, int out, int dirfd);
+
+/* TLS (page-server-tls.c): a session over a connected socket, handshake and peer checked. */
+struct ps_tls;
+struct ps_tls *ps_tls_new(const struct cr_options *o);		/* certificates loaded */
+int ps_tls_handshake(struct ps_tls *t, int sk, const struct cr_options *o, bool server);
+struct ps_tls *ps_tls_start(int sk, const struct cr_options *o, bool server);	/* both */
+int ps_tls_send(struct ps_tls *t, const void *buf, size_t len);	/* all of it, 0 or -1 */
+ssize_t ps_tls_recv(struct ps_tls *t, void *buf, size_t len);	/* > 0, 0 at the end, -1 */
+void ps_tls_end(struct ps_tls *t);
+/* The same as ps_serve(), the stream inside @tls over @sk. */
+int ps_serve_tls(int sk, struct ps_tls *tls, int dirfd);
 
 int cmd_page_server(struct cr_options *o);
 int ps_client_open(const struct cr_options *o);

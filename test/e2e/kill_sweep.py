@@ -23,13 +23,31 @@ connection goes to this runner, outside the tree (Documentation/net-lock.md):
            restore takes it away and the connection goes on, nothing lost.
 The victim lives on from one uncommitted kill to the next.
 
-`kill_sweep.py [--step K]`: every Kth log line only (default: every one);
-the TCP sweep takes every line from its lock on all the same.
-Prints one line per sweep: "PASS kill-sweep: dump (N kills)".
+Then the same dump to `criu page-server` on 127.0.0.1 (Documentation/
+page-server.md), killed two ways:
+  page-server dump:   the dumping criu after every PS_STEPth log line;
+  page-server server: the page server after each of its log lines (it
+                      logs at the connection, at each file and each chunk of
+                      data, before the ACK);
+each plain and with --tls (the dump's criu at every 2*PS_STEPth line);
+the tree as above, and the server's side never part of a set a restore
+accepts: a server that outlives the dump ends by itself, keeping page files
+only when it received them whole; whatever it kept, the server's -D merged
+with a dump's -D that was not committed is refused by a restore; a
+server SIGKILLed mid-file leaves its temporary file, which the next server
+on the same -D removes. Once the dump commits, the merged set restores
+the tree.
+
+`kill_sweep.py [--step K] [--ps-step K] [--only-ps]`: every Kth log line
+only (default: every one for dump and restore, every 10th for the
+page-server dump); the TCP sweep takes every line from its lock on all
+the same. Prints one line per sweep: "PASS kill-sweep: dump (N
+kills)".
 """
 import hashlib
 import os
 import shutil
+import select
 import signal
 import socket
 import struct
@@ -371,13 +389,188 @@ def tcp_sweep(tmp, step):
     return kills, gaps, len(lines), time.monotonic() - t0
 
 
+# --tls options of the server and of the dump for the sweep under way ([]: plain)
+PS_TLS = {"server": [], "dump": []}
+
+
+def ps_server(srv, fault):
+    """criu page-server on 127.0.0.1 into @srv, killed after log line @fault (0: never)."""
+    env = dict(os.environ)
+    env.pop("CRIU_FAULT", None)
+    if fault:
+        env["CRIU_FAULT"] = "die-log-%d" % fault
+    os.makedirs(srv, exist_ok=True)
+    server = subprocess.Popen([e2e.CRIU, "page-server", "--address", "127.0.0.1", "--port", "0",
+                               "-D", srv, "-o", "ps.log", "-v4"] + PS_TLS["server"],
+                              cwd=srv, env=env,
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
+    ready, _, _ = select.select([server.stdout], [], [], 20)
+    line = server.stdout.readline() if ready else ""
+    if line.startswith("port "):
+        return server, line.split()[1]
+    if line or server.wait(timeout=5) != -signal.SIGKILL or not fault:
+        server.kill()
+        server.wait()
+        raise e2e.CaseFailed("the page server did not say its port: %r" % line)
+    server.stdout.close()
+    return None, None       # killed before it listened: no transfer to break
+
+
+def server_end(server, work, what):
+    """The server's exit status once the dump is over. A dump that got to
+    its connect() was accepted, and its end (EOF) ends the server; one
+    killed before may never have connected: the server waits in accept()
+    and is killed here."""
+    with open(os.path.join(work, "dump.log"), errors="replace") as f:
+        connected = "connected to the page server" in f.read()
+    try:
+        return server.wait(timeout=30 if connected else 2)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+        if connected:
+            raise e2e.CaseFailed("%s: the page server outlived the dump" % what)
+        return None
+    finally:
+        server.stdout.close()
+
+
+def merged_refused(srv, imgs, work, what):
+    """The server's files with the dump's uncommitted ones: no restore."""
+    merged = os.path.join(work, "merged")
+    shutil.copytree(srv, merged, ignore=shutil.ignore_patterns("*.log"))
+    for f in os.listdir(imgs):
+        shutil.copy(os.path.join(imgs, f), merged)
+    rc, out = e2e.criu(["restore", "-D", merged, "-d", "-o", "r.log"] + OPTS, merged, os.environ)
+    if rc == 0:
+        raise e2e.CaseFailed("%s: the server's files with the dump's restored" % what)
+
+
+def stale_kept(srv, stale, what):
+    """The temporary files a killed server left must be removed by the next."""
+    if not stale:
+        return
+    with open(os.path.join(srv, "ps.log"), errors="replace") as f:
+        log = f.read()
+    kept = [n for n in stale if "removing %s," % n not in log]
+    if kept:
+        raise e2e.CaseFailed("%s: the server did not remove %s, left by the one before" %
+                             (what, kept))
+
+
+def ps_point(v, tmp, tag, dump_fault, server_fault, srv):
+    """A dump to a page server, criu or the server killed after a log line;
+    returns the merged images once the dump committed (else None) and
+    whether the kill happened."""
+    what = "a kill of %s at log line %d" % (("criu", dump_fault) if dump_fault else
+                                            ("the page server", server_fault))
+    imgs, work = os.path.join(tmp, "psd-" + tag), os.path.join(tmp, "psw-" + tag)
+    stale = [f for f in os.listdir(srv) if f.startswith(".")] if os.path.isdir(srv) else []
+    os.makedirs(imgs)
+    os.makedirs(work)
+    server, port = ps_server(srv, server_fault)
+    if not server:
+        shutil.rmtree(imgs)
+        shutil.rmtree(work)
+        return None, True
+    try:
+        args = ["dump", "-t", str(v.root), "-D", imgs, "-W", work, "-o", "dump.log", "-v4",
+                "--page-server", "--address", "127.0.0.1", "--port", port] + OPTS + PS_TLS["dump"]
+        if dump_fault:
+            died = criu_at(args, work, dump_fault)
+        else:
+            e2e.criu(args, work, os.environ)
+        status = server_end(server, work, what)
+        if server_fault:
+            died = status == -signal.SIGKILL
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    left = [f for f in os.listdir(srv) if f != "ps.log"]
+    stale_kept(srv, stale, what)
+    if status == 1 and left:
+        raise e2e.CaseFailed("%s: the server refused the stream but kept %s" % (what, left))
+    if not os.path.exists(os.path.join(imgs, "inventory.img")):
+        e2e.untouched(v.tmp, what)
+        e2e.guard_gone()
+        diff = e2e.settled_diff("sweep", v.before, v.root)
+        if diff:
+            raise e2e.CaseFailed("after %s the tree changed: %s" % (what, diff))
+        if left:
+            merged_refused(srv, imgs, work, what)
+        shutil.rmtree(imgs)
+        shutil.rmtree(work)
+        return None, died
+    # committed: the server wrote every file whole (it may die after its ACK)
+    if status not in (0, -signal.SIGKILL) or [f for f in left if f.startswith(".")]:
+        raise e2e.CaseFailed("%s: committed, but the server ended %s with %s" % (what, status, left))
+    e2e.tree_gone(v.tmp)
+    for f in left:
+        shutil.copy(os.path.join(srv, f), imgs)
+    shutil.rmtree(work)
+    return imgs, died
+
+
+def ps_sweep(tmp, step, server_side):
+    """Kill points until a dump to the page server commits; the images it
+    committed restore the tree. Returns the number of kills."""
+    v, n, kills = Victim(tmp), 1, 0
+    srv = os.path.join(tmp, "ps-srv")
+    while True:
+        if not server_side:
+            shutil.rmtree(srv, ignore_errors=True)
+        tag = "%s%d" % ("s" if server_side else "d", n)
+        imgs, died = ps_point(v, tmp, tag, 0 if server_side else n, n if server_side else 0,
+                              srv)
+        if imgs is None:
+            kills += 1
+            n += step
+            continue
+        e2e.restore(imgs, OPTS, os.environ, v.root)
+        v.finish()
+        shutil.rmtree(imgs)
+        shutil.rmtree(srv, ignore_errors=True)
+        if not died:
+            return kills
+        kills += 1
+        n += step
+        v = Victim(tmp)
+
+
+def ps_sweeps(tmp, ps_step):
+    import e2e_page_server
+    failed = 0
+    pki = e2e_page_server.make_certs(e2e, tmp)
+    tls = {"server": e2e_page_server.tls_opts(pki, "ca", "srv"),
+           "dump": e2e_page_server.tls_opts(pki, "ca", "dump")}
+    for name, step, server_side, opts in (
+            ("page-server dump", ps_step, False, None),
+            ("page-server server", 1, True, None),
+            ("page-server dump --tls", 2 * ps_step, False, tls),
+            ("page-server server --tls", 1, True, tls)):
+        PS_TLS.update(opts or {"server": [], "dump": []})
+        t0 = time.monotonic()
+        try:
+            kills = ps_sweep(tmp, step, server_side)
+            print("PASS kill-sweep: %s (%d kills, %.0f s)" % (name, kills, time.monotonic() - t0),
+                  flush=True)
+        except e2e.CaseFailed as e:
+            print("FAIL kill-sweep: %s: %s" % (name, e), flush=True)
+            failed = 1
+    return failed
+
+
 def main():
     import ctypes
     ctypes.CDLL(None).prctl(e2e.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     step = int(sys.argv[sys.argv.index("--step") + 1]) if "--step" in sys.argv else 1
+    ps_step = int(sys.argv[sys.argv.index("--ps-step") + 1]) if "--ps-step" in sys.argv else 10
     failed = 0
     tmp = tempfile.mkdtemp(prefix="criu-kill-sweep.")
     try:
+        if "--only-ps" in sys.argv:
+            return ps_sweeps(tmp, ps_step)
         try:
             kills, (v, imgs) = dump_sweep(tmp, step)
             print("PASS kill-sweep: dump (%d kills)" % kills, flush=True)
@@ -398,6 +591,7 @@ def main():
         except (e2e.CaseFailed, OSError, subprocess.TimeoutExpired) as e:
             print("FAIL kill-sweep: tcp-established dump: %s" % e, flush=True)
             failed = 1
+        failed |= ps_sweeps(tmp, ps_step)
     finally:
         left = e2e.strays()
         if left:

@@ -95,6 +95,8 @@ CASES = [
     ("page_server_killed", prog("bigheap"), ("flow", e2e_page_server.killed_flow), [], []),
     ("page_server_tree", prog("tree"), ("flow", e2e_page_server.restore_flow), [], []),
     ("page_server_unreachable", prog("bigheap"), ("flow", e2e_page_server.unreachable_flow), [], []),
+    ("page_server_tls", prog("bigheap"), ("flow", e2e_page_server.tls_flow), [], []),
+    ("page_server_tls_refused", prog("bigheap"), ("flow", e2e_page_server.tls_refused_flow), [], []),
     # Debian's sshd with a live ssh session (e2e_ssh.py; no program: the flow starts sshd)
     ("ssh_session", None, ("flow", e2e_ssh.restore_flow), TCP, []),
     ("ssh_session_leave_running", None, ("flow", e2e_ssh.running_flow), TCP, []),

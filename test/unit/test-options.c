@@ -207,11 +207,14 @@ static int test_not_supported(void)
 	CHECK(opts_check_supported(&o) == 0);
 	CHECK(parse("dump", "--cgroup-props-file", "/x", NULL) == 0);
 	CHECK(opts_check_supported(&o) == -1);
-	/* the page server is built, TLS and lazy pages are not; --port 0: any free port */
+	/* the page server and its TLS are built, lazy pages are not; --port 0: any free port */
 	CHECK(parse("page-server", "--port", "0", "-D", "x", NULL) == 0 && o.port == 0);
 	CHECK(opts_check_supported(&o) == 0);
-	CHECK(parse("dump", "--page-server", "--address", "h", "--port", "1", "--tls", NULL) == 0);
-	CHECK(opts_check_supported(&o) == -1);
+	CHECK(parse("dump", "--page-server", "--address", "h", "--port", "1", "--tls",
+		    "--tls-cacert", "ca", "--tls-cert", "c", "--tls-key", "k", "--tls-cacrl", "r",
+		    "--tls-no-cn-verify", NULL) == 0);
+	CHECK(o.tls && o.tls_no_cn_verify && !strcmp(o.tls_key, "k") && !strcmp(o.tls_cacrl, "r"));
+	CHECK(opts_check_supported(&o) == 0);
 	CHECK(parse("restore", "--lazy-pages", NULL) == 0);
 	CHECK(opts_check_supported(&o) == -1);
 	return 0;
