@@ -263,6 +263,18 @@ static int check_creds(const struct dplan *p)
 	return 0;
 }
 
+/* A filter that kills on socket(): refused by name, before any change. */
+static int refused(struct compel_ctl *ctl)
+{
+	static const char want[] = "may answer socket() with SECCOMP_RET_KILL_PROCESS";
+
+	if (!compel_infect(ctl, &parasite_blob, 1 << 20))
+		return bad("infected a victim whose filter kills on socket()");
+	if (!memmem(logbuf, loglen, want, sizeof(want) - 1))
+		return bad("refused without naming socket() and its action");
+	return 0;
+}
+
 static int run(const struct dplan *p, struct compel_ctl *ctl, const pid_t *tids, int n)
 {
 	long ret, nr = -1;
@@ -278,6 +290,8 @@ static int run(const struct dplan *p, struct compel_ctl *ctl, const pid_t *tids,
 		return -1;
 	if (p->eintr && syscall(SYS_tgkill, p->pid, p->pid, SIGUSR1))
 		return bad("tgkill SIGUSR1: %m");
+	if (p->refused)
+		return refused(ctl);
 	if (compel_infect(ctl, &parasite_blob, 1 << 20))
 		return bad("infect failed");
 	if (check_echo(ctl, p->pid))

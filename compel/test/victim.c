@@ -292,12 +292,14 @@ static void *thread_fn(void *arg)
 	return NULL;
 }
 
-static void install_seccomp(void)
+/* A filter on socket() that compel calls: an errno (harmless), a kill (refused). */
+static void install_seccomp(int kill)
 {
 	struct sock_filter f[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+		BPF_STMT(BPF_RET | BPF_K, kill ? SECCOMP_RET_KILL_PROCESS :
+				       SECCOMP_RET_ERRNO | EACCES),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
 	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
@@ -322,7 +324,7 @@ void victim_main(struct vshared *shared, const struct vconf *c)
 		sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGINT, SIG_IGN);	/* a victim that ignores signals */
 	if (c->seccomp)
-		install_seccomp();
+		install_seccomp(c->seccomp == 2);
 	for (i = 1; i < c->nthreads; i++)
 		if (pthread_create(&th[i], NULL, thread_fn, (void *)(long)i))
 			_exit(4);
