@@ -227,8 +227,8 @@ fail:
 static const struct compel_sc_call parasite_calls[] = { PARASITE_SYSCALLS(ANY) };
 #undef ANY
 
-#define PARASITE_HARM	"which the parasite makes: were criu killed mid-call the filter " \
-			"would apply; not supported yet"
+#define PARASITE_HARM \
+	"which the parasite makes: were criu killed mid-call the filter would apply; not supported yet"
 
 /* The chain of @t's leader: the one collected, else read now (pre-dump). */
 static int parasite_check(struct dump_task *t, const struct chain *c)

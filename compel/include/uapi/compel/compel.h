@@ -29,10 +29,10 @@
  * Nothing is written to stdout/stderr by the library.  As ptrace wants,
  * every call for one victim must come from the thread that seized it.
  *
- * If the caller dies at any point, the victim goes on as before, except
- * inside a remote syscall made with ptrace (a few microseconds; one in
- * compel_infect() (three for a victim under seccomp), one in
- * compel_cure(), one per compel_syscall() before infection): see Documentation/compel.md, window by window.
+ * If the caller dies at any point, the victim goes on as before (a victim
+ * without room for the trampoline aside: see Documentation/compel.md,
+ * window by window). A victim whose seccomp filters could harm a call
+ * compel makes once the caller is gone is refused (compel_seccomp_may_harm()).
  *
  * Parasite side: plugins/std/include/std/parasite.h.  A dump pulling
  * pages would do, with a command MY_VMSPLICE of its own parasite:
