@@ -275,6 +275,19 @@ static int refused(struct compel_ctl *ctl)
 	return 0;
 }
 
+/* Thread 1's own filter kills on sendto(), which the parasite's log makes. */
+static int thread_refused(struct compel_ctl *ctl, const pid_t *tids)
+{
+	static const char want[] = "may answer sendto() with SECCOMP_RET_KILL_PROCESS";
+	int r;
+
+	if (!compel_run_in_thread(ctl, tids[1], TCMD_THREAD_INFO, &r))
+		return bad("ran a command in a thread whose filter kills on sendto()");
+	if (!memmem(logbuf, loglen, want, sizeof(want) - 1))
+		return bad("thread refused without naming sendto() and its action");
+	return 0;
+}
+
 static int run(const struct dplan *p, struct compel_ctl *ctl, const pid_t *tids, int n)
 {
 	long ret, nr = -1;
@@ -300,6 +313,8 @@ static int run(const struct dplan *p, struct compel_ctl *ctl, const pid_t *tids,
 			check_log(ctl) || check_remote_mm(ctl)))
 		return -1;
 	if (p->per_thread && !p->batch && check_threads(ctl, tids, n))
+		return -1;
+	if (p->thread_refused && thread_refused(ctl, tids))
 		return -1;
 	if ((p->batch || p->thread_crash) && check_batch(ctl, tids, n, p->thread_crash))
 		return -1;

@@ -552,6 +552,8 @@ static const struct tcase cases[] = {
 	  .d = D(2, SYS_read, .seccomp = 1, .per_thread = 1) },
 	{ .name = "seccomp-kill-refused", .v = V(VK_READ, 2, 1000, .seccomp = 2),
 	  .d = D(2, SYS_read, .seccomp = 1, .refused = 1) },
+	{ .name = "seccomp-thread-filter-refused", .v = V(VK_READ, 2, 1000, .seccomp = 3),
+	  .d = D(2, SYS_read, .seccomp = 1, .thread_refused = 1) },
 	{ .name = "hostile-rseq-cs", .v = V(VK_READ, 2, 1000, .hostile_rseq = 1),
 	  .d = D(2, SYS_read, .full = 1, .per_thread = 1, .hostile_rseq = 1) },
 	{ .name = "parasite-crash", .v = V(VK_READ, 2, 1000),

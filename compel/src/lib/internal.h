@@ -117,6 +117,8 @@ int cpl_seccomp_check(struct compel_ctl *ctl, const struct compel_sc_call *c);
 const char *cpl_sc_name(long nr, char *buf, size_t len);
 /* The same for every call of compel's own table. */
 int cpl_seccomp_check_own(struct compel_ctl *ctl);
+/* The same with the filters of thread @tid (its own may differ). */
+int cpl_seccomp_check_thread(pid_t tid);
 
 /* ---- rsys.c ---- */
 int cpl_find_gadget(struct compel_ctl *ctl);

@@ -508,3 +508,30 @@ int cpl_seccomp_check_own(struct compel_ctl *ctl)
 			return -1;
 	return 0;
 }
+
+/*
+ * A thread about to run a command may have filters of its own: its
+ * parasite code and way home are then judged by them.
+ */
+int cpl_seccomp_check_thread(pid_t tid)
+{
+	struct compel_creds cr;
+	struct compel_ctl *t;
+	int ret;
+
+	if (compel_task_creds(tid, &cr))
+		return -1;
+	if (!cr.seccomp)
+		return 0;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -1;
+	t->pid = tid;
+	t->seccomp = cr.seccomp;
+	if (t->seccomp == SECCOMP_MODE_FILTER)
+		cpl_seccomp_load(t);
+	ret = cpl_seccomp_check_own(t);
+	cpl_seccomp_free(t);
+	free(t);
+	return ret;
+}
