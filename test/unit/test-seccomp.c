@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <time.h>
 
 #include <compel/compel.h>
 
@@ -172,6 +173,31 @@ static int test_bound(void)
 	return 0;
 }
 
+/* 512 such filters (what an image may hold): one budget for the chain. */
+static int test_bound_chain(void)
+{
+	struct sock_filter f[2 + 40];
+	struct compel_bpf *chain = calloc(512, sizeof(*chain));
+	struct timespec a, b;
+	uint32_t act;
+	int i, r;
+
+	CHECK(chain);
+	f[0] = (struct sock_filter)LD_ARG0;
+	for (i = 0; i < 40; i++)
+		f[1 + i] = (struct sock_filter)JSET(1u << (i % 32), 0, 0);
+	f[41] = (struct sock_filter)RET(SECCOMP_RET_ALLOW);
+	for (i = 0; i < 512; i++)
+		chain[i] = (struct compel_bpf)PROG(f);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	r = harm(chain, 512, __NR_close, NULL, &act);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	free(chain);
+	CHECK(r == 1);
+	CHECK((b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000 < 500);
+	return 0;
+}
+
 /* A division by an unknown X may be by zero: classic BPF returns 0 (kill). */
 static int test_div_by_unknown(void)
 {
@@ -316,6 +342,7 @@ static const struct unit_case cases[] = {
 	{ "stacked filters: the strictest action wins", test_nested },
 	{ "the instruction pointer, fixed or unknown", test_ip },
 	{ "too many paths may harm", test_bound },
+	{ "a chain of explosive filters ends within one budget", test_bound_chain },
 	{ "a division by an unknown value may kill", test_div_by_unknown },
 	{ "programs seccomp would not take may harm", test_bad_programs },
 	{ "the parasite's calls are in criu's table", test_parasite_table },

@@ -32,7 +32,7 @@
 #include "internal.h"
 
 #define MAX_INSNS	4096		/* BPF_MAXINSNS */
-#define BUDGET		(1 << 17)	/* instructions run over all paths of one filter */
+#define BUDGET		(1 << 18)	/* instructions run over all paths of a chain */
 #define MAX_PENDING	256		/* branches not taken yet */
 #define MAX_OUT		16		/* distinct actions of one filter */
 
@@ -243,7 +243,7 @@ static bool run_path(struct walk *w, struct astate *s)
 
 /* Every action filter @f may give for @q. */
 static void run_filter(const struct sock_filter *f, int n, const struct query *q,
-		       struct outcomes *out)
+		       struct outcomes *out, long *budget)
 {
 	struct walk *w = malloc(sizeof(*w));
 	struct astate s;
@@ -259,7 +259,7 @@ static void run_filter(const struct sock_filter *f, int n, const struct query *q
 	w->n = n;
 	w->q = q;
 	w->nr_pending = 0;
-	w->budget = BUDGET;
+	w->budget = *budget;
 	w->out = out;
 	memset(&s, 0, sizeof(s));
 	s.a = s.x = known(0);
@@ -274,6 +274,7 @@ static void run_filter(const struct sock_filter *f, int n, const struct query *q
 			break;
 		s = w->pending[--w->nr_pending];
 	}
+	*budget = w->budget;
 	free(w);
 }
 
@@ -360,6 +361,7 @@ static int chain_harm(const struct outcomes *o, int n, bool must_run, uint32_t *
 int compel_seccomp_may_harm(const struct compel_bpf *f, int n,
 			    const struct compel_sc_call *c, uint32_t *act)
 {
+	long budget = BUDGET;
 	struct outcomes *o;
 	struct query q;
 	int i, ret;
@@ -373,7 +375,7 @@ int compel_seccomp_may_harm(const struct compel_bpf *f, int n,
 	}
 	make_query(&q, c);
 	for (i = 0; i < n; i++)
-		run_filter(f[i].insns, f[i].len, &q, &o[i]);
+		run_filter(f[i].insns, f[i].len, &q, &o[i], &budget);
 	ret = chain_harm(o, n, c->must_run, act);
 	free(o);
 	return ret;
