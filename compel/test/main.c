@@ -573,7 +573,8 @@ static const struct tcase kill_cases[] = {
 	{ .name = "read", .v = V(VK_READ, 3, 400), .d = D(3, SYS_read, .per_thread = 1) },
 	{ .name = "seccomp", .v = V(VK_READ, 2, 400, .seccomp = 1),
 	  .d = D(2, SYS_read, .seccomp = 1, .batch = 1) },
-	{ .name = "seccomp-kill", .v = V(VK_READ, 2, 400, .seccomp = 2),
+	/* thread 1 sleeps 1 s: a refused run is short, the seize must find it */
+	{ .name = "seccomp-kill", .v = V(VK_READ, 2, 1000, .seccomp = 2),
 	  .d = D(2, SYS_read, .seccomp = 1, .refused = 1) },
 	{ .name = "read-eintr", .v = V(VK_READ, 2, 400, .eintr = 1),
 	  .d = D(2, SYS_read, .eintr = 1, .batch = 1) },
