@@ -403,6 +403,8 @@ static int cure_task(struct dump_task *t)
 
 static int infect(struct dump_task *t)
 {
+	if (dump_seccomp_check_parasite(t))
+		return -1;
 	t->ctl = compel_prepare(t->pid);
 	if (!t->ctl) {
 		pr_err("can't prepare %d for infection", t->pid);

@@ -5,19 +5,24 @@
  * first in the task core. The restore installs them once for all threads
  * (SECCOMP_FILTER_FLAG_TSYNC), so every thread must have the same ones.
  * Refused by name: strict mode, threads with other filters, a filter
- * whose action is computed or hands the call to a user-space listener.
+ * whose action is computed or hands the call to a user-space listener,
+ * and filters that may harm a call the parasite makes (killed mid-dump,
+ * criu leaves the parasite under them: dump_seccomp_check_parasite()).
  */
 #include <errno.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 
 #include <compel/compel.h>
 
 #include "dump.h"
 #include "log.h"
+#include "parasite-calls.h"
 #include "proc_parse.h"
 #include "seccomp-rst.h"
 
@@ -165,6 +170,21 @@ static int check_thread(struct dump_task *t, int k, const struct chain *leader)
 	return ret;
 }
 
+/* Filter mode with a count seccomp allows. */
+static int check_mode(const struct dump_task *t)
+{
+	if (t->st.seccomp != SECCOMP_MODE_FILTER) {
+		pr_err("%d: seccomp strict mode is not supported yet (the restore would have to leave "
+		       "its code under it)", t->pid);
+		return -1;
+	}
+	if (!t->st.seccomp_filters || t->st.seccomp_filters > SECCOMP_MAX_FILTERS) {
+		pr_err("%d: %u seccomp filters: not supported yet", t->pid, t->st.seccomp_filters);
+		return -1;
+	}
+	return 0;
+}
+
 void dump_seccomp_free(TaskCoreEntry *c)
 {
 	struct chain ch = { c->seccomp_filters, c->n_seccomp_filters };
@@ -185,15 +205,8 @@ int dump_collect_seccomp(struct dump_task *t)
 				return -1;
 		return 0;
 	}
-	if (t->st.seccomp != SECCOMP_MODE_FILTER) {
-		pr_err("%d: seccomp strict mode is not supported yet (the restore would have to leave "
-		       "its code under it)", t->pid);
+	if (check_mode(t))
 		return -1;
-	}
-	if (!t->st.seccomp_filters || t->st.seccomp_filters > SECCOMP_MAX_FILTERS) {
-		pr_err("%d: %u seccomp filters: not supported yet", t->pid, t->st.seccomp_filters);
-		return -1;
-	}
 	if (read_chain(t->pid, t->st.seccomp_filters, &c))
 		goto fail;
 	for (k = 1; k < t->nr_tids; k++)
@@ -208,4 +221,40 @@ int dump_collect_seccomp(struct dump_task *t)
 fail:
 	chain_free(&c);
 	return -1;
+}
+
+#define ANY(n)	{ .nr = __NR_##n, .name = #n },
+static const struct compel_sc_call parasite_calls[] = { PARASITE_SYSCALLS(ANY) };
+#undef ANY
+
+#define PARASITE_HARM \
+	"which the parasite makes: were criu killed mid-call the filter would apply; not supported yet"
+
+/* The chain of @t's leader: the one collected, else read now (pre-dump). */
+static int parasite_check(struct dump_task *t, const struct chain *c)
+{
+	const struct compel_sc_call *own;
+	char what[32];
+	int nr_own = compel_seccomp_own_calls(&own);
+
+	snprintf(what, sizeof(what), "%d", t->pid);
+	return seccomp_check_calls(c->f, c->nr, parasite_calls, ARRAY_SIZE(parasite_calls), what,
+				   PARASITE_HARM) ||
+	       seccomp_check_calls(c->f, c->nr, own, (size_t)nr_own, what, PARASITE_HARM) ? -1 : 0;
+}
+
+int dump_seccomp_check_parasite(struct dump_task *t)
+{
+	struct chain c = { t->core.seccomp_filters, t->core.n_seccomp_filters };
+	int ret;
+
+	if (!t->st.seccomp)
+		return 0;
+	if (c.nr)
+		return parasite_check(t, &c);
+	if (check_mode(t))
+		return -1;
+	ret = read_chain(t->pid, t->st.seccomp_filters, &c) ? -1 : parasite_check(t, &c);
+	chain_free(&c);
+	return ret;
 }

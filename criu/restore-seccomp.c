@@ -8,10 +8,13 @@
  * the wait for the tree, the stop or parent death signal and its way out):
  * each filter must let every one of them through, or the restore would die
  * half way. That is checked here, at dump and at restore, with compel's
- * interpreter, so such a process is refused by name instead.
+ * interpreter (arguments the table does not fix may be anything), so such
+ * a process is refused by name instead. The same check refuses at dump a
+ * process whose filters may harm a call of criu's parasite (dump-seccomp.c).
  */
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -24,36 +27,31 @@
 
 #define CAP_SYS_ADMIN_BIT	21
 
-struct call {
-	long		nr;
-	uint64_t	arg0;
-	const char	*name;
-};
+#define ARG0(n, a0, nm)	{ .nr = __NR_##n, .name = nm, .known = 1, .args = { a0 }, .must_run = 1 }
+#define ANY(n)		{ .nr = __NR_##n, .name = #n, .must_run = 1 }
 
 /* Every process: from the report to criu to the sigreturn. */
-static const struct call after_creds[] = {
-	{ __NR_prctl, PR_SET_PDEATHSIG, "prctl(PR_SET_PDEATHSIG)" },
-	{ __NR_write, 0, "write" }, { __NR_close, 0, "close" }, { __NR_read, 0, "read" },
-	{ __NR_kill, 0, "kill" }, { __NR_rt_sigaction, 0, "rt_sigaction" },
-	{ __NR_rt_sigprocmask, 0, "rt_sigprocmask" }, { __NR_pidfd_open, 0, "pidfd_open" },
-	{ __NR_ppoll, 0, "ppoll" }, { __NR_getppid, 0, "getppid" },
-	{ __NR_nanosleep, 0, "nanosleep" }, { __NR_futex, 0, "futex" },
-	{ __NR_munmap, 0, "munmap" }, { __NR_rt_sigreturn, 0, "rt_sigreturn" },
+static const struct compel_sc_call after_creds[] = {
+	ARG0(prctl, PR_SET_PDEATHSIG, "prctl(PR_SET_PDEATHSIG)"),
+	ANY(write), ANY(close), ANY(read), ANY(kill), ANY(rt_sigaction), ANY(rt_sigprocmask),
+	ANY(pidfd_open), ANY(ppoll), ANY(getppid), ANY(nanosleep), ANY(futex), ANY(munmap),
+	ANY(rt_sigreturn),
 };
 
 /* A process that must get its filters before its credentials: those calls too. */
-static const struct call creds_calls[] = {
-	{ __NR_capget, 0, "capget" }, { __NR_capset, 0, "capset" },
-	{ __NR_prctl, PR_CAPBSET_READ, "prctl(PR_CAPBSET_READ)" },
-	{ __NR_prctl, PR_CAPBSET_DROP, "prctl(PR_CAPBSET_DROP)" },
-	{ __NR_prctl, PR_SET_SECUREBITS, "prctl(PR_SET_SECUREBITS)" },
-	{ __NR_prctl, PR_CAP_AMBIENT, "prctl(PR_CAP_AMBIENT)" },
-	{ __NR_prctl, PR_SET_DUMPABLE, "prctl(PR_SET_DUMPABLE)" },
-	{ __NR_prctl, PR_SET_NO_NEW_PRIVS, "prctl(PR_SET_NO_NEW_PRIVS)" },
-	{ __NR_setgroups, 0, "setgroups" }, { __NR_setresgid, 0, "setresgid" },
-	{ __NR_setfsgid, 0, "setfsgid" }, { __NR_setresuid, 0, "setresuid" },
-	{ __NR_setfsuid, 0, "setfsuid" },
+static const struct compel_sc_call creds_calls[] = {
+	ANY(capget), ANY(capset),
+	ARG0(prctl, PR_CAPBSET_READ, "prctl(PR_CAPBSET_READ)"),
+	ARG0(prctl, PR_CAPBSET_DROP, "prctl(PR_CAPBSET_DROP)"),
+	ARG0(prctl, PR_SET_SECUREBITS, "prctl(PR_SET_SECUREBITS)"),
+	ARG0(prctl, PR_CAP_AMBIENT, "prctl(PR_CAP_AMBIENT)"),
+	ARG0(prctl, PR_SET_DUMPABLE, "prctl(PR_SET_DUMPABLE)"),
+	ARG0(prctl, PR_SET_NO_NEW_PRIVS, "prctl(PR_SET_NO_NEW_PRIVS)"),
+	ANY(setgroups), ANY(setresgid), ANY(setfsgid), ANY(setresuid), ANY(setfsuid),
 };
+
+#undef ARG0
+#undef ANY
 
 bool rst_seccomp_late(const TaskCoreEntry *c)
 {
@@ -86,24 +84,35 @@ bad:
 	return -1;
 }
 
-static int check_calls(const struct sock_filter *f, size_t n, size_t idx,
-		       const struct call *calls, size_t nr, const char *what)
+int seccomp_check_calls(SeccompFilterEntry *const *e, size_t n,
+			const struct compel_sc_call *calls, size_t nr, const char *what,
+			const char *when)
 {
+	struct compel_bpf *f = calloc(n ? n : 1, sizeof(*f));
+	uint32_t act;
 	size_t i;
+	int ret = 0;
 
-	for (i = 0; i < nr; i++) {
-		uint64_t args[6] = { calls[i].arg0 };
-		uint32_t act = compel_seccomp_action(f, (int)n, calls[i].nr, args);
-
-		if ((int32_t)act < (int32_t)SECCOMP_RET_LOG) {
-			pr_err("%s: seccomp filter %zu does not let %s through (action %#x), which the "
-			       "restore calls once the filters are in: not supported yet", what, idx,
-			       calls[i].name, act);
-			return -1;
-		}
+	if (!f) {
+		pr_err("out of memory");
+		return -1;
 	}
-	return 0;
+	for (i = 0; i < n; i++) {
+		f[i].insns = e[i]->insns.data;
+		f[i].len = (int)(e[i]->insns.len / sizeof(struct sock_filter));
+	}
+	for (i = 0; i < nr && !ret; i++) {
+		if (!compel_seccomp_may_harm(f, (int)n, &calls[i], &act))
+			continue;
+		pr_err("%s: the seccomp filters may answer %s%s with %s, %s", what, calls[i].name,
+		       strchr(calls[i].name, '(') ? "" : "()", compel_seccomp_action_name(act), when);
+		ret = -1;
+	}
+	free(f);
+	return ret;
 }
+
+#define RESTORE_CALLS	"which the restore calls once the filters are in: not supported yet"
 
 int rst_seccomp_check_filters(const TaskCoreEntry *c, const char *what)
 {
@@ -133,12 +142,15 @@ int rst_seccomp_check_filters(const TaskCoreEntry *c, const char *what)
 			       what, i, e->insns.len, e->flags);
 			return -1;
 		}
-		if (check_program(f, n, i, what) ||
-		    check_calls(f, n, i, after_creds, ARRAY_SIZE(after_creds), what) ||
-		    (!rst_seccomp_late(c) &&
-		     check_calls(f, n, i, creds_calls, ARRAY_SIZE(creds_calls), what)))
+		if (check_program(f, n, i, what))
 			return -1;
 	}
+	if (seccomp_check_calls(c->seccomp_filters, c->n_seccomp_filters, after_creds,
+				ARRAY_SIZE(after_creds), what, RESTORE_CALLS) ||
+	    (!rst_seccomp_late(c) &&
+	     seccomp_check_calls(c->seccomp_filters, c->n_seccomp_filters, creds_calls,
+				 ARRAY_SIZE(creds_calls), what, RESTORE_CALLS)))
+		return -1;
 	return 0;
 }
 

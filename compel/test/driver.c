@@ -263,6 +263,31 @@ static int check_creds(const struct dplan *p)
 	return 0;
 }
 
+/* A filter that kills on socket(): refused by name, before any change. */
+static int refused(struct compel_ctl *ctl)
+{
+	static const char want[] = "may answer socket() with SECCOMP_RET_KILL_PROCESS";
+
+	if (!compel_infect(ctl, &parasite_blob, 1 << 20))
+		return bad("infected a victim whose filter kills on socket()");
+	if (!memmem(logbuf, loglen, want, sizeof(want) - 1))
+		return bad("refused without naming socket() and its action");
+	return 0;
+}
+
+/* Thread 1's own filter kills on sendto(), which the parasite's log makes. */
+static int thread_refused(struct compel_ctl *ctl, const pid_t *tids)
+{
+	static const char want[] = "may answer sendto() with SECCOMP_RET_KILL_PROCESS";
+	int r;
+
+	if (!compel_run_in_thread(ctl, tids[1], TCMD_THREAD_INFO, &r))
+		return bad("ran a command in a thread whose filter kills on sendto()");
+	if (!memmem(logbuf, loglen, want, sizeof(want) - 1))
+		return bad("thread refused without naming sendto() and its action");
+	return 0;
+}
+
 static int run(const struct dplan *p, struct compel_ctl *ctl, const pid_t *tids, int n)
 {
 	long ret, nr = -1;
@@ -278,6 +303,8 @@ static int run(const struct dplan *p, struct compel_ctl *ctl, const pid_t *tids,
 		return -1;
 	if (p->eintr && syscall(SYS_tgkill, p->pid, p->pid, SIGUSR1))
 		return bad("tgkill SIGUSR1: %m");
+	if (p->refused)
+		return refused(ctl);
 	if (compel_infect(ctl, &parasite_blob, 1 << 20))
 		return bad("infect failed");
 	if (check_echo(ctl, p->pid))
@@ -286,6 +313,8 @@ static int run(const struct dplan *p, struct compel_ctl *ctl, const pid_t *tids,
 			check_log(ctl) || check_remote_mm(ctl)))
 		return -1;
 	if (p->per_thread && !p->batch && check_threads(ctl, tids, n))
+		return -1;
+	if (p->thread_refused && thread_refused(ctl, tids))
 		return -1;
 	if ((p->batch || p->thread_crash) && check_batch(ctl, tids, n, p->thread_crash))
 		return -1;

@@ -13,6 +13,8 @@ struct dplan {
 	int		full;		/* remote mmap, vmsplice, fds, log checks */
 	int		eintr;		/* send SIGUSR1 while the victim is held */
 	int		seccomp;	/* seize with PTRACE_O_SUSPEND_SECCOMP */
+	int		refused;	/* compel_infect() must refuse (seccomp kill) */
+	int		thread_refused;	/* a command in thread 1 must be refused */
 	int		crash;		/* make the parasite fault, then cure */
 	int		per_thread;	/* run a command in every other thread */
 	int		hostile_rseq;	/* leader armed rseq_cs: check it is kept */

@@ -284,20 +284,29 @@ static void check_fd_count(void)
 		fail(0, "fd count changed: %d -> %d", fds_before, now);
 }
 
+static void install_seccomp(long nr, int kill);
+
 static void *thread_fn(void *arg)
 {
 	int idx = (int)(long)arg;
 
+	if (conf->seccomp == 3 && idx == 1)	/* one of the daemon's calls */
+		install_seccomp(SYS_sendto, 1);
 	thread_body(idx, idx % 2 ? VK_NANOSLEEP : VK_FUTEX);
 	return NULL;
 }
 
-static void install_seccomp(void)
+/*
+ * A filter on @nr: an errno (harmless), a kill (refused).  Without TSYNC:
+ * the calling thread's (and those it starts) alone.
+ */
+static void install_seccomp(long nr, int kill)
 {
 	struct sock_filter f[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, kill ? SECCOMP_RET_KILL_PROCESS :
+				       SECCOMP_RET_ERRNO | EACCES),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
 	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
@@ -322,7 +331,7 @@ void victim_main(struct vshared *shared, const struct vconf *c)
 		sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGINT, SIG_IGN);	/* a victim that ignores signals */
 	if (c->seccomp)
-		install_seccomp();
+		install_seccomp(SYS_socket, c->seccomp == 2);
 	for (i = 1; i < c->nthreads; i++)
 		if (pthread_create(&th[i], NULL, thread_fn, (void *)(long)i))
 			_exit(4);

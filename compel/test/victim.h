@@ -13,7 +13,8 @@ struct vconf {
 	enum vkind	main_kind;	/* what the leader blocks in */
 	int		nthreads;	/* including the leader */
 	int		eintr;		/* leader: SIGUSR1 handler, no SA_RESTART */
-	int		seccomp;	/* install a filter that kills on socket() */
+	int		seccomp;	/* a filter on socket(): 1 errno, 2 kill;
+				   3 errno, and thread 1 kills on sendto() */
 	int		hostile_rseq;	/* a thread keeps arming a huge rseq_cs */
 	long		sleep_ms;	/* nanosleep length */
 	size_t		buf_size;	/* per-thread checksummed memory */

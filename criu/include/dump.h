@@ -353,6 +353,8 @@ int dump_check_features(const struct dump_task *t, pid_t tid, const struct paras
 void dump_core_free(struct dump_task *t);
 /* dump-seccomp.c: the process's filters into its core (seized threads) */
 int dump_collect_seccomp(struct dump_task *t);
+/* Refuses a task whose seccomp filters may harm a call of the parasite (criu/pie/include/parasite-calls.h). */
+int dump_seccomp_check_parasite(struct dump_task *t);
 void dump_seccomp_free(TaskCoreEntry *c);
 
 /* dump-threads.c: every thread's core entry, leader first */

@@ -2,6 +2,7 @@
 #define CRIU_SECCOMP_RST_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core.pb-c.h"
@@ -19,6 +20,14 @@ struct restorer_args;
  * @what names the caller ("dump", an image) in the errors.
  */
 int rst_seccomp_check_filters(const TaskCoreEntry *c, const char *what);
+/*
+ * May the chain @e[0..n) harm one of @calls (compel_seccomp_may_harm())?
+ * -1 with "@what: the seccomp filters may answer CALL with ACTION, @when".
+ */
+struct compel_sc_call;
+int seccomp_check_calls(SeccompFilterEntry *const *e, size_t n,
+			const struct compel_sc_call *calls, size_t nr, const char *what,
+			const char *when);
 /* 1: installed after the credentials (the task keeps NNP or CAP_SYS_ADMIN). */
 bool rst_seccomp_late(const TaskCoreEntry *c);
 /* Bytes of the restorer region the filters take. */

@@ -309,6 +309,9 @@ CASES = [
      ("refused", "SECCOMP_RET_USER_NOTIF"), [], []),
     ("seccomp_refuse_thread", prog("seccomp") + ["--thread"],
      ("refused", "per-thread seccomp is not supported yet"), [], []),
+    # a filter that kills on a call of the parasite (vmsplice): refused, runs on
+    ("seccomp_refuse_kill", prog("seccomp") + ["--kill"],
+     ("refused", "may answer vmsplice() with SECCOMP_RET_KILL_PROCESS"), [], []),
     ("stopped_collected", prog("stopped") + ["collected"],
      ("refused", "has already collected the stop with wait()"), [], []),
     ("tree_dump_fault", prog("tree"), "dump_fault", [], []),

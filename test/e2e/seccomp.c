@@ -15,7 +15,10 @@
  *              reports through a result file opened before (read, write,
  *              exit and sigreturn are all it may call);
  *   --notify   a filter with SECCOMP_RET_USER_NOTIF: refused;
- *   --thread   the second thread adds a filter of its own: refused.
+ *   --thread   the second thread adds a filter of its own: refused;
+ *   --kill     a third filter kills on vmsplice(), which the parasite makes:
+ *              refused (criu killed mid-call would leave the task to it),
+ *              and the tree runs on untouched.
  */
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -28,7 +31,7 @@
 
 #include "e2e.h"
 
-static int mode_drop, mode_thread, mode_notify;
+static int mode_drop, mode_thread, mode_notify, mode_kill;
 static int ready_r = -1, ready_w = -1;
 static volatile int go;
 static int arrived;	/* threads past glibc's start, their own mask set */
@@ -87,7 +90,7 @@ static void *worker(void *unused)
 	while (!go)
 		nanosleep(&ts, NULL);
 	(void)unused;
-	return (void *)(long)check_filters("/proc/thread-self/status", 2 + mode_notify + mode_thread);
+	return (void *)(long)check_filters("/proc/thread-self/status", 2 + mode_notify + mode_kill + mode_thread);
 }
 
 static void drop_root(void)
@@ -106,7 +109,7 @@ static int child(void)
 	e2e_ids_get(&me);
 	close(ready_w);
 	e2e_wait_stop();
-	return e2e_ids_check(&me) ? 20 : check_filters("/proc/self/status", 2 + mode_notify);
+	return e2e_ids_check(&me) ? 20 : check_filters("/proc/self/status", 2 + mode_notify + mode_kill);
 }
 
 /* Strict mode from here: read, write, exit, sigreturn only (the result file is open). */
@@ -140,13 +143,15 @@ int main(int argc, char **argv)
 	mode_drop = !strcmp(mode, "--drop");
 	mode_thread = !strcmp(mode, "--thread");
 	mode_notify = !strcmp(mode, "--notify");
+	mode_kill = !strcmp(mode, "--kill");
 	if (!strcmp(mode, "--strict"))
 		strict();
 	if (!mode_drop && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
 		e2e_fail("PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
 	if (install(SYS_uname, SECCOMP_RET_ERRNO | 41, 0) ||
 	    install(SYS_uname, SECCOMP_RET_ERRNO | 42, SECCOMP_FILTER_FLAG_LOG) ||
-	    (mode_notify && install(SYS_getppid, SECCOMP_RET_USER_NOTIF, 0) < 0))
+	    (mode_notify && install(SYS_getppid, SECCOMP_RET_USER_NOTIF, 0) < 0) ||
+	    (mode_kill && install(SYS_vmsplice, SECCOMP_RET_KILL_PROCESS, 0)))
 		e2e_fail("seccomp: %s", strerror(errno));
 	e2e_tree_pipe(&ready_r, &ready_w);
 	c = e2e_spawn(child, &ready_r);
@@ -167,7 +172,7 @@ int main(int argc, char **argv)
 	go = 1;
 	if (pthread_join(th, &tr) || tr)
 		e2e_fail("thread: check %ld", (long)tr);
-	r = check_filters("/proc/self/status", 2 + mode_notify);
+	r = check_filters("/proc/self/status", 2 + mode_notify + mode_kill);
 	if (r)
 		e2e_fail("leader: check %d", r);
 	r = e2e_reap(c, 0, 0);

@@ -67,7 +67,6 @@ struct compel_shared {
 	__u64	size;
 	__u64	args;		/* victim address of the argument area */
 	__u64	args_size;
-	__u32	may_close;	/* self-cure may close its fds (no seccomp) */
 	__s32	sock_fd;	/* written by the daemon */
 	__s32	log_fd;		/* written by the daemon */
 	__u32	log_level;	/* highest level the parasite should send */

@@ -42,7 +42,7 @@ struct compel_ctl *compel_prepare(pid_t tid)
 		goto err_st;
 	ctl->seccomp = cr.seccomp;
 	if (ctl->seccomp == 2)
-		cpl_seccomp_load(ctl);	/* unknown filters: fds are not closed */
+		cpl_seccomp_load(ctl);	/* unknown filters: every call refused */
 	if (cpl_rseq_clear(&ctl->st) || cpl_sa_restart_probe(ctl))
 		goto err_st;
 	compel_step("prepared");
@@ -147,16 +147,6 @@ static int is_err(long ret)
 	return ret < 0 && ret > -4096;
 }
 
-/* An undo the trampoline may run with the victim's seccomp filter back on. */
-static long undo_nr(struct compel_ctl *ctl, long nr)
-{
-	uint64_t a[6] = { 0 };
-
-	if (ctl->seccomp && !cpl_seccomp_allows(ctl, nr, a, ctl->tramp))
-		return ARCH_NR_SIGRETURN;	/* rather a leak than a kill */
-	return nr;
-}
-
 /*
  * Map MAP_SHARED|MAP_ANONYMOUS in the victim, then the same pages here.
  * The thread stays in the mmap's syscall-exit stop, the trampoline's
@@ -167,7 +157,7 @@ static int map_region(struct compel_ctl *ctl)
 {
 	unsigned long args[6] = { 0, ctl->r.size, PROT_READ | PROT_WRITE | PROT_EXEC,
 				  MAP_SHARED | MAP_ANONYMOUS, -1UL, 0 };
-	struct cpl_undo u = { { undo_nr(ctl, __NR_munmap), ARCH_NR_SIGRETURN },
+	struct cpl_undo u = { { __NR_munmap, ARCH_NR_SIGRETURN },
 			      { 0, 0 }, 1 };
 	char path[96];
 	long ret;
@@ -244,7 +234,6 @@ static void fill_region(struct compel_ctl *ctl, const struct compel_blob *b)
 	h->size = r->size;
 	h->args = r->remote + r->args_off;
 	h->args_size = r->args_size;
-	h->may_close = ctl->seccomp == 0;
 	h->sock_fd = h->log_fd = -1;
 	h->fd_users = 1;	/* the daemon; threads add themselves */
 	h->log_level = compel_log_max;
@@ -276,7 +265,7 @@ static void fill_region(struct compel_ctl *ctl, const struct compel_blob *b)
 static int preconnect(struct compel_ctl *ctl)
 {
 	unsigned long a[6] = { AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0 };
-	struct cpl_undo u = { { undo_nr(ctl, __NR_close), undo_nr(ctl, __NR_munmap) },
+	struct cpl_undo u = { { __NR_close, __NR_munmap },
 			      { ctl->r.remote, ctl->r.size }, 1 };
 	long fd, ret;
 
@@ -564,35 +553,6 @@ static int connect_daemon(struct compel_ctl *ctl)
 	return 0;
 }
 
-/*
- * Under seccomp: may a parasite curing itself (filters back on) close
- * its fds (those known so far)?  Warn about a filter that would stop it
- * on its way home.
- */
-static void check_filters(struct compel_ctl *ctl, int warn)
-{
-	static const long home[] = { __NR_rt_sigpending, __NR_rt_sigtimedwait,
-				     __NR_rt_sigaction, __NR_rt_sigreturn };
-	uint64_t ip = ctl->r.remote + ctl->r.blob_off, a[6] = { 0 };
-	struct compel_shared *h = ctl->hdr;
-	unsigned int i;
-
-	a[0] = h->sock_fd;
-	h->may_close = cpl_seccomp_allows(ctl, __NR_close, a, ip);
-	if (h->log_fd >= 0) {
-		a[0] = h->log_fd;
-		h->may_close &= cpl_seccomp_allows(ctl, __NR_close, a, ip);
-	}
-	a[0] = 0;
-	for (i = 0; warn && i < ARRAY_SIZE(home); i++)
-		if (!cpl_seccomp_allows(ctl, home[i], a, ip))
-			pr_warn("the seccomp filter of %d forbids syscall %ld: should "
-				"the caller die, the parasite could not go home", ctl->pid,
-				home[i]);
-	pr_debug("seccomp: parasite in %d may%s close its fds", ctl->pid,
-		 h->may_close ? "" : " not");
-}
-
 int compel_infect(struct compel_ctl *ctl, const struct compel_blob *blob,
 		  size_t args_size)
 {
@@ -600,6 +560,9 @@ int compel_infect(struct compel_ctl *ctl, const struct compel_blob *blob,
 		pr_err("%d is already infected", ctl->pid);
 		return -1;
 	}
+	/* nothing is changed for a victim whose filter may harm a call of ours */
+	if (cpl_seccomp_check_own(ctl))
+		return -1;
 	layout(ctl, blob, args_size);
 	ctl->listen_fd = listen_socket(ctl);
 	if (ctl->listen_fd < 0 || map_region(ctl))
@@ -608,12 +571,8 @@ int compel_infect(struct compel_ctl *ctl, const struct compel_blob *blob,
 	ctl->thread_entry = blob->thread_entry;
 	if (ctl->seccomp && preconnect(ctl))
 		goto err;
-	if (ctl->seccomp)
-		check_filters(ctl, 1);
 	if (start_daemon(ctl, blob) || connect_daemon(ctl))
 		goto err;
-	if (ctl->seccomp)
-		check_filters(ctl, 0);	/* now with the log fd */
 	pr_info("parasite %s running in %d", blob->name, ctl->pid);
 	return 0;
 err:

@@ -89,10 +89,7 @@ struct compel_ctl {
 	int		listen_fd, sock, log_rd;
 	char		addr[108];
 	int		addr_len;
-	struct bpf_prog_copy {		/* the victim's seccomp filters */
-		int	len;
-		struct sock_filter *insns;
-	} *filters;
+	struct compel_bpf *filters;	/* the victim's seccomp filters */
 	int		nr_filters;
 };
 
@@ -114,8 +111,14 @@ int cpl_interrupt_collect(pid_t tid);
 /* ---- seccomp.c ---- */
 int cpl_seccomp_load(struct compel_ctl *ctl);
 void cpl_seccomp_free(struct compel_ctl *ctl);
-int cpl_seccomp_allows(struct compel_ctl *ctl, long nr, const uint64_t *args,
-		       uint64_t ip);
+/* 0: the filters cannot harm @c (none, or harmless); -1 (logged): they may. */
+int cpl_seccomp_check(struct compel_ctl *ctl, const struct compel_sc_call *c);
+/* The name of a syscall compel makes ("syscall N" in @buf otherwise). */
+const char *cpl_sc_name(long nr, char *buf, size_t len);
+/* The same for every call of compel's own table. */
+int cpl_seccomp_check_own(struct compel_ctl *ctl);
+/* The same with the filters of thread @tid (its own may differ). */
+int cpl_seccomp_check_thread(pid_t tid);
 
 /* ---- rsys.c ---- */
 int cpl_find_gadget(struct compel_ctl *ctl);

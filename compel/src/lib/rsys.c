@@ -490,52 +490,51 @@ int cpl_sa_restart_probe(struct compel_ctl *ctl)
 
 /* ---- remote syscalls from the trampoline ------------------------------ */
 
-static void step(const char *window, const char *what)
-{
-	char buf[96];
-
-	snprintf(buf, sizeof(buf), "%s%s", window, what);
-	compel_step(buf);
-}
-
 /*
- * Under a seccomp filter that forbids the call, the filter is back as
- * soon as we die: enter with an allowed placeholder and switch the
- * number at the entry stop.  From that switch until the filter has been
- * passed a death gets the thread killed: a window nothing can close.
+ * The call enters with the filter suspended, but the filter is back the
+ * moment we die, and the kernel runs it after the entry stop: a call the
+ * victim's filter may harm is refused (seccomp.c), one it answers
+ * harmlessly (an errno) just runs.
  */
-static int enter_syscall(struct compel_ctl *ctl, compel_regs_t *r, long nr,
-			 const unsigned long *args, const char **window)
+static int enter_syscall(struct compel_ctl *ctl, compel_regs_t *r)
 {
-	unsigned long none[6] = { 0 };
-	uint64_t a[6], block = ~0ULL;
-	int placeholder = 0;
+	uint64_t block = ~0ULL;
 
-	memcpy(a, args, sizeof(a));
-	*window = "";
-	if (ctl->seccomp && !cpl_seccomp_allows(ctl, nr, a, ctl->tramp)) {
-		memset(a, 0, sizeof(a));
-		placeholder = cpl_seccomp_allows(ctl, __NR_getpid, a, ctl->tramp);
-		if (placeholder)
-			cpl_arch_regs_syscall(r, ctl->tramp, __NR_getpid, none);
-		else
-			*window = "window: seccomp forbids it: ";
-	}
 	if (cpl_arch_set_regs(ctl->pid, r))
 		return -1;
-	step(*window, "syscall regs set");
+	compel_step("syscall regs set");
 	if (ptrace(PTRACE_SETSIGMASK, ctl->pid, (void *)sizeof(block), &block) ||
 	    ptrace(PTRACE_SYSCALL, ctl->pid, NULL, NULL) || wait_syscall_stop(ctl->pid))
 		return -1;
-	step(*window, "syscall entry");
-	if (placeholder) {
-		if (cpl_arch_get_regs(ctl->pid, r))
+	compel_step("syscall entry");
+	return 0;
+}
+
+/* Would the victim's filters harm this call (or its undo) should we die? */
+static int rsys_check(struct compel_ctl *ctl, long nr, const unsigned long *args,
+		      const struct cpl_undo *u, unsigned long tramp)
+{
+	struct compel_sc_call c = { .nr = nr, .known = 0x3f | (tramp ? COMPEL_SC_IP : 0),
+				    .ip = tramp };
+	char name[32];
+	int i;
+
+	if (!ctl->seccomp)
+		return 0;
+	c.name = cpl_sc_name(nr, name, sizeof(name));
+	for (i = 0; i < 6; i++)
+		c.args[i] = args[i];
+	if (cpl_seccomp_check(ctl, &c))
+		return -1;
+	/* then the trampoline's undo and its way home, with any arguments */
+	for (i = 0; i < 3; i++) {
+		long unr = i < 2 && u ? u->nr[i] : ARCH_NR_SIGRETURN;
+		struct compel_sc_call undo = { .nr = unr,
+					       .name = cpl_sc_name(unr, name, sizeof(name)),
+					       .must_run = unr == ARCH_NR_SIGRETURN };
+
+		if (tramp && cpl_seccomp_check(ctl, &undo))
 			return -1;
-		cpl_arch_regs_entry(r, nr, args);
-		if (cpl_arch_set_regs(ctl->pid, r))
-			return -1;
-		*window = "window: seccomp forbids it: ";
-		step(*window, "syscall switched at entry");
 	}
 	return 0;
 }
@@ -548,9 +547,10 @@ int cpl_rsys(struct compel_ctl *ctl, long nr, long *ret,
 	unsigned long tramp = cpl_tramp(ctl), frame = 0;
 	uint64_t mask;
 	compel_regs_t r, saved;
-	const char *window;
 	pid_t tid = ctl->pid;
 
+	if (rsys_check(ctl, nr, args, u, tramp))
+		return -1;
 	if (tramp)
 		frame = cpl_stack_frame(ctl, &ctl->st, NULL);
 	if (!frame)
@@ -560,7 +560,7 @@ int cpl_rsys(struct compel_ctl *ctl, long nr, long *ret,
 		goto err;
 	r = saved;
 	cpl_arch_regs_tramp(&r, tramp, frame + 8, nr, args, u ? u : &none);
-	if (enter_syscall(ctl, &r, nr, args, &window) ||
+	if (enter_syscall(ctl, &r) ||
 	    ptrace(PTRACE_SYSCALL, tid, NULL, NULL) || wait_syscall_stop(tid) ||
 	    cpl_arch_get_regs(tid, &r))
 		goto err;

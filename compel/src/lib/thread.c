@@ -116,7 +116,7 @@ static int prepare_job(struct compel_ctl *ctl, struct tjob *j, pid_t tid,
 		errno = EINVAL;
 		return -1;
 	}
-	if (cpl_thread_state_save(&j->ts, tid))
+	if (cpl_seccomp_check_thread(tid) || cpl_thread_state_save(&j->ts, tid))
 		return -1;
 	if (cpl_rseq_clear(&j->ts))
 		return -1;

@@ -257,10 +257,13 @@ static void close_fds(struct compel_shared *h)
 		sys_close(fd);
 }
 
-/* Self-cure: the last user of the fds closes them (not under seccomp). */
+/*
+ * Self-cure: the last user of the fds closes them (under a seccomp filter
+ * that forbids close() without harm, they stay open).
+ */
 static void release_fds(struct compel_shared *h)
 {
-	if (__atomic_sub_fetch(&h->fd_users, 1, __ATOMIC_SEQ_CST) == 0 && h->may_close)
+	if (__atomic_sub_fetch(&h->fd_users, 1, __ATOMIC_SEQ_CST) == 0)
 		close_fds(h);
 }
 
@@ -287,8 +290,8 @@ long std_daemon_main(struct compel_shared *h)
 	 * Asked to finish: close our fds and go home; libcompel, tracing our
 	 * syscalls, takes the thread back at the exit of the last one (the
 	 * munmap of the region, or without a trampoline the marker
-	 * getppid).  If the caller is gone instead, clean up what we can
-	 * (fds not under a seccomp filter) and go home.
+	 * getppid).  If the caller is gone instead, close the fds and go
+	 * home (libcompel refused a victim whose filter could harm that).
 	 */
 	if (fini)
 		close_fds(h);
