@@ -11,9 +11,11 @@
 #ifndef CRIU_PARASITE_CALLS_H
 #define CRIU_PARASITE_CALLS_H
 
+#include "arch-parasite-calls.h"	/* ARCH_PARASITE_SYSCALLS: arch/<arch>/parasite-arch.h */
+
 #define PARASITE_SYSCALLS(X)						\
-	/* parasite.c, arch/<arch>/parasite-arch.h */			\
-	X(arch_prctl) X(brk) X(clone) X(close) X(dup3) X(exit)		\
+	/* parasite.c, then arch/<arch>/parasite-arch.h */		\
+	ARCH_PARASITE_SYSCALLS(X) X(brk) X(clone) X(close) X(dup3) X(exit)		\
 	X(get_mempolicy) X(getitimer) X(ioctl) X(keyctl) X(membarrier)	\
 	X(personality) X(prctl) X(rt_sigaction) X(sigaltstack)		\
 	X(timer_getoverrun) X(timer_gettime) X(umask) X(userfaultfd)	\
