@@ -50,28 +50,40 @@
 #include "est-image.h"
 #include "est/stats.pb-c.h"
 
+/*
+ * The pid, written into a file of its own and renamed into place: whoever
+ * polls for the pidfile (runtimes, scripts) never reads it half-written.
+ */
 int write_pidfile(const struct cr_options *o, pid_t pid)
 {
-	char buf[32];
-	int dfd, fd, n;
+	char buf[32], tmp[PATH_MAX];
+	int dfd, fd, n, ret = -1;
 
 	if (!o->pidfile)
 		return 0;
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%d.tmp", o->pidfile, getpid()) >= sizeof(tmp)) {
+		pr_err("the pidfile name %.64s... is too long", o->pidfile);
+		return -1;
+	}
 	dfd = open(o->work_dir ? o->work_dir : o->images_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
 		pr_perror("cannot open the work dir for the pidfile");
 		return -1;
 	}
-	fd = openat(dfd, o->pidfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	close(dfd);
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	n = snprintf(buf, sizeof(buf), "%d", pid);
-	if (fd < 0 || write(fd, buf, (size_t)n) != n) {
+	if (fd >= 0 && write(fd, buf, (size_t)n) == n && !close(fd)) {
+		fd = -1;
+		ret = renameat(dfd, tmp, dfd, o->pidfile);
+	}
+	if (ret) {
 		pr_perror("cannot write the pidfile %s", o->pidfile);
 		if (fd >= 0)
 			close(fd);
-		return -1;
+		unlinkat(dfd, tmp, 0);
 	}
-	return close(fd);
+	close(dfd);
+	return ret;
 }
 
 /* A live process of the tree that has not reported ends as a zombie: it died. */
