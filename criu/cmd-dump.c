@@ -48,6 +48,7 @@
 #include "stats.pb-c.h"
 #include "parasite-proto.h"
 #include "parasite-blob.h"
+#include "zpages.h"
 
 /* Argument area: the largest command layout, rounded up. */
 #define PARASITE_ARGS_SIZE	(sizeof(struct parasite_pages) > sizeof(struct parasite_timers) ? \
@@ -568,6 +569,10 @@ static int open_prev(struct dump_tree *tr, const struct dump_out *out)
 	}
 	if (faccessat(tr->prev_fd, "inventory.img", F_OK, 0)) {
 		pr_err("the parent images %s are not a complete dump (no inventory.img)", prev);
+		return -1;
+	}
+	if (zpages_dir_packed(tr->prev_fd)) {
+		pr_err("the parent images %s: compressed parent images are not supported yet (or unreadable)", prev);
 		return -1;
 	}
 	return manifest_check(tr->prev_fd) < 0 ? -1 : 0;

@@ -422,12 +422,16 @@ static int pages_checked(struct manifest_bg **mbg)
  * Compressed page files (zpages.h): the dump checked against its manifest as
  * written, then opened into a private directory @tmp, which replaces *dirfd.
  */
-static int open_packed(int *dirfd, char *tmp, struct est_import *imp)
+static int open_packed(const struct cr_options *o, int *dirfd, char *tmp, struct est_import *imp)
 {
 	int packed = tmp[0] ? 0 : zpages_dir_packed(*dirfd), fd;
 
 	if (packed <= 0)
 		return packed;
+	if (o->lazy_pages) {
+		pr_err("--lazy-pages with compressed page files: not supported yet");
+		return -1;
+	}
 	if (manifest_check(*dirfd) || zpages_open_dir(*dirfd, tmp, PATH_MAX, &fd))
 		return -1;
 	close(*dirfd);
@@ -460,7 +464,7 @@ static int open_images(const struct cr_options *o, struct est_import *imp,
 		close(dirfd);
 		dirfd = fd;
 	}
-	if (open_packed(&dirfd, unsealed, imp)) {
+	if (open_packed(o, &dirfd, unsealed, imp)) {
 		close(dirfd);
 		return -1;
 	}
