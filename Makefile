@@ -45,7 +45,7 @@ VERSION_STAMP	:= criu/.version-stamp
 $(shell echo '$(CRIU_VERSION) $(CRIU_GITID)' | cmp -s - $(VERSION_STAMP) || \
 	echo '$(CRIU_VERSION) $(CRIU_GITID)' > $(VERSION_STAMP))
 criu/main.o criu/inventory.o test/unit/test-inventory: $(VERSION_STAMP)
-PKG_LIBS	:= libprotobuf-c libcap libxxhash libnl-3.0 libnl-route-3.0 gnutls
+PKG_LIBS	:= libprotobuf-c libcap libxxhash libnl-3.0 libnl-route-3.0 gnutls libzstd
 CPPFLAGS	+= $(shell pkg-config --cflags libnl-3.0 2>/dev/null)
 LDLIBS		+= $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null)
 

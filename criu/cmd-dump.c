@@ -48,6 +48,7 @@
 #include "stats.pb-c.h"
 #include "parasite-proto.h"
 #include "parasite-blob.h"
+#include "zpages.h"
 
 /* Argument area: the largest command layout, rounded up. */
 #define PARASITE_ARGS_SIZE	(sizeof(struct parasite_pages) > sizeof(struct parasite_timers) ? \
@@ -536,6 +537,11 @@ static int check_args(const struct cr_options *o)
 		pr_err("--prev-images-dir: an empty or too long path");
 		return -1;
 	}
+	if (o->compress && (o->encrypt_key || o->prev_images_dir || o->page_server || o->ps_socket >= 0)) {
+		pr_err("--compress with %s: not supported yet", o->encrypt_key ? "--encrypt-key" :
+		       o->prev_images_dir ? "--prev-images-dir" : "--page-server");
+		return -1;
+	}
 	if (o->encrypt_key && o->prev_images_dir) {
 		pr_err("--encrypt-key with --prev-images-dir: sealed parent images are not supported yet");
 		return -1;
@@ -565,6 +571,10 @@ static int open_prev(struct dump_tree *tr, const struct dump_out *out)
 		pr_err("the parent images %s are not a complete dump (no inventory.img)", prev);
 		return -1;
 	}
+	if (zpages_dir_packed(tr->prev_fd)) {
+		pr_err("the parent images %s: compressed parent images are not supported yet (or unreadable)", prev);
+		return -1;
+	}
 	return manifest_check(tr->prev_fd) < 0 ? -1 : 0;
 }
 
@@ -584,7 +594,7 @@ static int commit(struct dump_tree *tr, struct dump_out *out, uint64_t t_frozen)
 		return -1;
 	dump_phase(&tr->stats, "inventory");
 	dump_fault_die(o, "before-commit");
-	if (dump_out_commit(out, (o->image_ext ? EST_EXPORT_EXT : 0) |
+	if (dump_out_commit(out, (o->image_ext ? EST_EXPORT_EXT : 0) | (o->compress ? EST_EXPORT_ZPAGES : 0) |
 				 (opts_build_id(o) ? 0 : EST_EXPORT_NO_BUILD_ID) |
 				 (dump_net_skipped(o) ? EST_EXPORT_NO_NET_LOCK : 0)))
 		return -1;
@@ -747,6 +757,10 @@ int cmd_pre_dump(struct cr_options *o)
 {
 	if (o->leave_stopped) {
 		pr_err("pre-dump leaves the tree running: --leave-stopped is not supported yet");
+		return -1;
+	}
+	if (o->compress) {
+		pr_err("pre-dump with --compress: compressed parent images are not supported yet");
 		return -1;
 	}
 	if (o->encrypt_key) {

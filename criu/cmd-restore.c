@@ -39,6 +39,7 @@
 #include "tcp-repair.h"
 #include "manifest.h"
 #include "seal.h"
+#include "zpages.h"
 #include "restore.h"
 #include "netns.h"
 #include "sched-state.h"
@@ -430,6 +431,28 @@ static int pages_checked(struct manifest_bg **mbg)
 }
 
 /*
+ * Compressed page files (zpages.h): the dump checked against its manifest as
+ * written, then opened into a private directory @tmp, which replaces *dirfd.
+ */
+static int open_packed(const struct cr_options *o, int *dirfd, char *tmp, struct est_import *imp)
+{
+	int packed = tmp[0] ? 0 : zpages_dir_packed(*dirfd), fd;
+
+	if (packed <= 0)
+		return packed;
+	if (o->lazy_pages) {
+		pr_err("--lazy-pages with compressed page files: not supported yet");
+		return -1;
+	}
+	if (manifest_check(*dirfd) || zpages_open_dir(*dirfd, tmp, PATH_MAX, &fd))
+		return -1;
+	close(*dirfd);
+	*dirfd = fd;
+	imp->zpages = true;
+	return 0;
+}
+
+/*
  * The images dir, or (images of the established format) the private
  * directory they are converted into, @imp to release after. An fd or -1.
  */
@@ -452,6 +475,10 @@ static int open_images(const struct cr_options *o, struct est_import *imp,
 	if (fd >= 0) {
 		close(dirfd);
 		dirfd = fd;
+	}
+	if (open_packed(o, &dirfd, unsealed, imp)) {
+		close(dirfd);
+		return -1;
 	}
 	/*
 	 * Every file as the dump wrote it, before anything is created; large
@@ -620,7 +647,7 @@ int restore_run(struct cr_options *o, pid_t *root)
 	struct tree_status ts = { NULL, NULL };
 	struct est_import imp = { .dirfd = -1, .no_build_id = !opts_build_id(o) };
 	struct manifest_bg *mbg = NULL;
-	char unsealed[PATH_MAX];	/* the opened sealed images, "" */
+	char unsealed[PATH_MAX];	/* the opened sealed or compressed images, "" */
 	pid_t pid = -1;
 	size_t i;
 

@@ -28,6 +28,7 @@
 #include "seal.h"
 #include "pagemap-chain.h"
 #include "page-server.h"
+#include "zpages.h"
 
 static int make_scratch(struct dump_dir *d, const char *images_dir)
 {
@@ -185,7 +186,7 @@ int dump_out_commit(struct dump_out *o, unsigned int flags)
 	if (make_scratch(&o->est, o->images_dir))
 		return -1;
 	if (est_export(o->ours.fd, o->est.fd, EST_EXPORT_MOVE | flags) || link_parent(o) ||
-	    manifest_write(o->est.fd) || (o->key && seal_dir(o->est.fd, o->key)))
+	    ((flags & EST_EXPORT_ZPAGES) && zpages_pack_dir(o->est.fd)) || manifest_write(o->est.fd) || (o->key && seal_dir(o->est.fd, o->key)))
 		return -1;
 	if (o->ps_fd >= 0 && ps_send_pages(o->est.fd, o->ps_fd))
 		return -1;

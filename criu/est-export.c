@@ -430,7 +430,8 @@ static int write_inventory(struct exp *ex)
 		ext = true;
 	}
 	fill_ids(&root, 1, 1);
-	inv.img_version = ext ? EST_IMG_VERSION_EXT : EST_IMG_VERSION;
+	inv.img_version = (ext ? EST_IMG_VERSION_EXT : EST_IMG_VERSION) |
+			  (ex->flags & EST_EXPORT_ZPAGES ? EST_IMG_VERSION_ZPAGES : 0);
 	inv.has_fdinfo_per_id = inv.fdinfo_per_id = true;
 	inv.root_ids = &root;
 	inv.has_ns_per_id = inv.ns_per_id = true;

@@ -292,6 +292,12 @@ static int read_inventory(struct imp *im)
 	if (!inv)
 		return -1;
 	im->inv = inv;
+	if (!(inv->img_version & EST_IMG_VERSION_ZPAGES) != !im->zpages) {
+		pr_err("inventory.img %s compressed page files, but they %s: refused",
+		       im->zpages ? "announces no" : "announces", im->zpages ? "are" : "are not");
+		return -1;
+	}
+	inv->img_version &= ~EST_IMG_VERSION_ZPAGES;
 	if (inv->img_version != EST_IMG_VERSION && inv->img_version != EST_IMG_VERSION_EXT) {
 		pr_err("not supported yet: inventory.img: img_version %#x (only 2, or %#x with our extension images)",
 		       inv->img_version, EST_IMG_VERSION_EXT);
@@ -646,7 +652,8 @@ static int convert(struct imp *im)
 
 int est_import(int dirfd, struct est_import *imp)
 {
-	struct imp im = { .in = dirfd, .out = -1, .no_build_id = imp->no_build_id };
+	struct imp im = { .in = dirfd, .out = -1, .no_build_id = imp->no_build_id,
+			  .zpages = imp->zpages };
 	const char *tmp = getenv("TMPDIR");
 	char path[64];
 	ssize_t n;

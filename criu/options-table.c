@@ -83,6 +83,7 @@ const struct opt_def opt_table[] = {
 	OPT("restore-sibling", 'S', OPT_BOOL, restore_sibling, false, GRP_RESTORE, NULL, "restore the root as a sibling of criu"),
 	OPT("pidfile", NO_SHORT, OPT_STR, pidfile, true, GRP_RESTORE, "FILE", "write the restored root's (or server's) pid to FILE"),
 	OPT("encrypt-key", NO_SHORT, OPT_STR, encrypt_key, true, GRP_COMMON, "FILE", "seal every image with AES-256-GCM under the key in FILE (exactly 32 raw bytes): dump writes sealed images, restore opens them and refuses any changed, cut, reordered or renamed file; sealed images are not readable by other tools"),
+	OPT("compress", NO_SHORT, OPT_BOOL, compress, true, GRP_DUMP, NULL, "compress the page files with zstd (our addition: the established tool refuses such a dump; restore decompresses them into $TMPDIR first)"),
 	OPT("image-ext", NO_SHORT, OPT_BOOL, image_ext, true, GRP_DUMP, NULL, "keep state the established image format cannot express in xt-* extension images (a restore by other tools then refuses the dump)"),
 	OPT("shell-job", 'j', OPT_BOOL, shell_job, true, GRP_DUMP, NULL, "allow a job of an interactive shell; restore onto criu's terminal"),
 	OPT("root", 'r', OPT_STR, root, false, GRP_RESTORE, "PATH", "root filesystem for restore"),

@@ -21,7 +21,7 @@
 #define SEALING	".sealing"	/* the sealed copy of one file, renamed over it */
 
 /* The names of the regular files in @dirfd (a scratch dir of ours). */
-static int list_regular(int dirfd, char ***names, size_t *nr)
+int seal_dir_list(int dirfd, char ***names, size_t *nr)
 {
 	int fd = dup(dirfd);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
@@ -61,25 +61,26 @@ oom:
 	return -1;
 }
 
-static void free_names(char **names, size_t nr)
+void seal_dir_free_names(char **names, size_t nr)
 {
 	while (nr)
 		free(names[--nr]);
 	free(names);
 }
 
-static int seal_one(int dirfd, const struct seal_key *key, const uint8_t *set, const char *name)
+int seal_dir_rewrite(int dirfd, const char *name, const char *tmp,
+		     int (*fn)(int in, int out, const char *name, void *arg), void *arg)
 {
 	int in = openat(dirfd, name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-	int out = openat(dirfd, SEALING, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	int out = openat(dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	int ret = -1;
 
 	if (in < 0 || out < 0)
-		pr_perror("cannot seal %s", name);
-	else if (!seal_fd(key, set, name, in, out, true) && !close(out)) {
+		pr_perror("cannot rewrite %s", name);
+	else if (!fn(in, out, name, arg) && !close(out)) {
 		out = -1;
-		if (renameat(dirfd, SEALING, dirfd, name))
-			pr_perror("cannot put the sealed %s in place", name);
+		if (renameat(dirfd, tmp, dirfd, name))
+			pr_perror("cannot put the new %s in place", name);
 		else
 			ret = 0;
 	}
@@ -88,8 +89,27 @@ static int seal_one(int dirfd, const struct seal_key *key, const uint8_t *set, c
 	if (out >= 0)
 		close(out);
 	if (ret)
-		unlinkat(dirfd, SEALING, 0);
+		unlinkat(dirfd, tmp, 0);
 	return ret;
+}
+
+struct seal_arg {
+	const struct seal_key *key;
+	const uint8_t *set;
+};
+
+static int seal_cb(int in, int out, const char *name, void *arg)
+{
+	const struct seal_arg *a = arg;
+
+	return seal_fd(a->key, a->set, name, in, out, true);
+}
+
+static int seal_one(int dirfd, const struct seal_key *key, const uint8_t *set, const char *name)
+{
+	struct seal_arg a = { key, set };
+
+	return seal_dir_rewrite(dirfd, name, SEALING, seal_cb, &a);
 }
 
 int seal_dir(int dirfd, const struct seal_key *key)
@@ -99,11 +119,11 @@ int seal_dir(int dirfd, const struct seal_key *key)
 	size_t nr, i;
 	int ret = 0;
 
-	if (seal_new_set(set) || list_regular(dirfd, &names, &nr))
+	if (seal_new_set(set) || seal_dir_list(dirfd, &names, &nr))
 		return -1;
 	for (i = 0; i < nr && !ret; i++)
 		ret = seal_one(dirfd, key, set, names[i]);
-	free_names(names, nr);
+	seal_dir_free_names(names, nr);
 	if (!ret && syncfs(dirfd)) {
 		pr_perror("cannot sync the sealed images");
 		ret = -1;
@@ -193,9 +213,25 @@ static int no_key(int sealed, const char *key_path)
 	return 0;
 }
 
-int unseal_dir(int dirfd, const char *key_path, char *tmp, size_t tmp_size, int *opened)
+int seal_dir_private(char *tmp, size_t tmp_size, const char *prefix)
 {
 	const char *td = getenv("TMPDIR");
+	int fd;
+
+	snprintf(tmp, tmp_size, "%s/%s.XXXXXX", td && *td ? td : "/tmp", prefix);
+	if (!mkdtemp(tmp)) {
+		pr_perror("cannot make a private dir in %s", td && *td ? td : "/tmp");
+		tmp[0] = 0;
+		return -1;
+	}
+	fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		pr_perror("cannot open %s", tmp);
+	return fd;
+}
+
+int unseal_dir(int dirfd, const char *key_path, char *tmp, size_t tmp_size, int *opened)
+{
 	int sealed = dir_sealed(dirfd), fd = -1;
 	struct seal_key key;
 
@@ -207,16 +243,8 @@ int unseal_dir(int dirfd, const char *key_path, char *tmp, size_t tmp_size, int 
 		return 0;
 	if (seal_key_load(key_path, &key))
 		return -1;
-	snprintf(tmp, tmp_size, "%s/criu-unseal.XXXXXX", td && *td ? td : "/tmp");
-	if (!mkdtemp(tmp)) {
-		pr_perror("cannot make a private dir in %s", td && *td ? td : "/tmp");
-		tmp[0] = 0;
-		goto out;
-	}
-	fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		pr_perror("cannot open %s", tmp);
-	else if (open_all(dirfd, fd, &key)) {
+	fd = seal_dir_private(tmp, tmp_size, "criu-unseal");
+	if (fd >= 0 && open_all(dirfd, fd, &key)) {
 		close(fd);
 		fd = -1;
 	}
@@ -224,7 +252,6 @@ int unseal_dir(int dirfd, const char *key_path, char *tmp, size_t tmp_size, int 
 		pr_err("the sealed images are refused: nothing restored");
 	else
 		pr_info("the sealed images opened into %s", tmp);
-out:
 	memset(&key, 0, sizeof(key));
 	if (fd < 0) {
 		seal_dir_remove(tmp);
@@ -244,10 +271,10 @@ void seal_dir_remove(const char *tmp)
 	if (!tmp || !tmp[0])
 		return;
 	fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0 && !list_regular(fd, &names, &nr)) {
+	if (fd >= 0 && !seal_dir_list(fd, &names, &nr)) {
 		for (i = 0; i < nr; i++)
 			unlinkat(fd, names[i], 0);
-		free_names(names, nr);
+		seal_dir_free_names(names, nr);
 	}
 	if (fd >= 0)
 		close(fd);

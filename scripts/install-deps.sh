@@ -12,7 +12,7 @@ set -eu
 
 PKGS="build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev
 libnl-3-dev libnl-route-3-dev libcap-dev libnet1-dev libbsd-dev libxxhash-dev
-libgnutls28-dev openssl
+libgnutls28-dev openssl libzstd-dev
 clang libclang-rt-14-dev python3 tmux iproute2 procps manpages-dev
 redis-server criu openssh-server openssh-client"
 

@@ -36,6 +36,8 @@
 #define EST_EXPORT_NO_BUILD_ID	4u
 /* EST_EXPORT_NO_NET_LOCK: --network-lock skip (the inventory's network_lock_method) */
 #define EST_EXPORT_NO_NET_LOCK	8u
+/* EST_EXPORT_ZPAGES: --compress, inventory img_version | EST_IMG_VERSION_ZPAGES (zpages.h) */
+#define EST_EXPORT_ZPAGES	16u
 
 int est_export(int in_dirfd, int out_dirfd, unsigned int flags);
 

@@ -44,6 +44,8 @@
 /* inventory.img_version: 2, the format; ours with xt-* extension images (est-export.h) */
 #define EST_IMG_VERSION		2u
 #define EST_IMG_VERSION_EXT	0x10002u
+/* bit of inventory.img_version: the page files are compressed (zpages.h), ours */
+#define EST_IMG_VERSION_ZPAGES	0x20000u
 #define EST_XT_PREFIX		"xt-"
 
 /* vma_entry.status bits of the format (plan §2.8) */

@@ -66,6 +66,7 @@ struct imp {
 	void *shm;			/* shared anonymous memory objects (est-import-shmem.c) */
 	void *fowns;			/* signal owners of files.img objects (est-import-fown.c) */
 	bool no_build_id;		/* est_import.no_build_id */
+	bool zpages;			/* est_import.zpages */
 	void *seccomp;			/* seccomp.img's entry (est-seccomp.c) */
 	/* the tree's pid namespace: the root's pid_ns_id, 0 before the root is read */
 	uint32_t tree_pid_ns_id;

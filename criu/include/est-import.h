@@ -27,6 +27,8 @@ struct est_import {
 	char path[PATH_MAX];	/* its name ("" when none) */
 	/* in: --file-validation filesize, files are checked by size, not build-id */
 	bool no_build_id;
+	/* in: the page files were compressed and are opened (zpages.h) */
+	bool zpages;
 };
 
 int est_import_detect(int dirfd);

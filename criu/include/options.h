@@ -41,6 +41,7 @@ struct cr_options {
 	bool leave_running;
 	bool leave_stopped;
 	bool image_ext;		/* est-export.h EST_EXPORT_EXT */
+	bool compress;		/* zpages.h: page files compressed */
 	char *encrypt_key;	/* seal.h: a file of 32 raw bytes */
 	bool restore_detached;
 	bool restore_sibling;

@@ -72,5 +72,13 @@ int seal_dir(int dirfd, const struct seal_key *key);
  */
 int unseal_dir(int dirfd, const char *key_path, char *tmp, size_t tmp_size, int *opened);
 void seal_dir_remove(const char *tmp);
+/* A new private dir $TMPDIR/PREFIX.XXXXXX, its name in @tmp: an fd, or -1 logged (tmp ""). */
+int seal_dir_private(char *tmp, size_t tmp_size, const char *prefix);
+/* The regular files of @dirfd: a list to free with seal_dir_free_names(). */
+int seal_dir_list(int dirfd, char ***names, size_t *nr);
+void seal_dir_free_names(char **names, size_t nr);
+/* @name of @dirfd replaced by what @fn writes from it into @tmp, renamed over it. */
+int seal_dir_rewrite(int dirfd, const char *name, const char *tmp,
+		     int (*fn)(int in, int out, const char *name, void *arg), void *arg);
 
 #endif

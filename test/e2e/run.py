@@ -20,6 +20,7 @@ import tempfile
 import time
 
 import e2e_page_server
+import e2e_zpages
 import e2e_ssh
 import predump_flow
 
@@ -86,6 +87,8 @@ CASES = [
     ("bigpages_tampered", prog("bigpages"), ("tampered", TAMPER_PAGES), [], []),
     ("bigpages_sealed", prog("bigpages"), "sealed", [], []),
     ("pipe_sealed", prog("pipe"), "sealed", [], []),
+    ("bigheap_compressed", prog("bigheap"), ("flow", e2e_zpages.flow), [], []),
+    ("tree_compressed", prog("tree"), ("flow", e2e_zpages.flow), [], []),
     ("predump_chain", prog("predump"), "predump", [], []),
     ("predump_read", prog("predump_writer"), ("flow", predump_flow.run_read), [], []),
     ("predump_dedup", prog("predump_writer"), ("flow", predump_flow.run_dedup), [], []),

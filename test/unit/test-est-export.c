@@ -546,7 +546,7 @@ static int same_files_bytes(const char *a, const char *b)
 
 static int check_round_trip(struct run *r)
 {
-	struct est_import imp;
+	struct est_import imp = { .dirfd = -1 };
 	int in, ret;
 
 	if (prepare(r)) {

@@ -119,7 +119,7 @@ static int convert(int fd, struct est_import *imp)
 /* Runs @check on the converted @set; the private directory goes whatever it says. */
 static int on_converted(const char *set, int (*check)(int dirfd))
 {
-	struct est_import imp;
+	struct est_import imp = { .dirfd = -1 };
 	int fd, r;
 
 	OPEN_GOLDEN(set, fd);
@@ -421,7 +421,7 @@ static int write_pagemap(int dirfd, uint64_t vaddr, uint32_t flags)
 
 static int refused(int dirfd)
 {
-	struct est_import imp;
+	struct est_import imp = { .dirfd = -1 };
 	int r;
 
 	log_set_level(getenv("EST_IMPORT_VERBOSE") ? LOG_ERROR : LOG_NONE);
@@ -432,7 +432,7 @@ static int refused(int dirfd)
 
 static int imports(int dirfd)
 {
-	struct est_import imp;
+	struct est_import imp = { .dirfd = -1 };
 
 	if (est_import(dirfd, &imp))
 		return 0;
@@ -544,7 +544,7 @@ static int add_aio(int d, size_t nr_aios, uint32_t ring_len)
 /* An AIO ring comes in as one with its io_setup argument; without its aios entry, refused. */
 static int test_aio(void)
 {
-	struct est_import imp;
+	struct est_import imp = { .dirfd = -1 };
 	ProtobufCMessage *m;
 	char p[PATH_MAX];
 	int d, r;
@@ -582,7 +582,7 @@ static int stopped_import(uint32_t signo)
 {
 	uint8_t in[1 << 16], out[1 << 16];
 	Est__CoreEntry *c;
-	struct est_import imp;
+	struct est_import imp = { .dirfd = -1 };
 	ProtobufCMessage **v = NULL;
 	uint32_t sz;
 	size_t len, i;
@@ -1791,7 +1791,7 @@ static int check_shm(int dirfd)
 
 static int test_kinds(void)
 {
-	struct est_import imp;
+	struct est_import imp = { .dirfd = -1 };
 	char p[PATH_MAX];
 	int d, r;
 
@@ -1916,7 +1916,7 @@ static int corrupt(int (*make)(void), const char *const *files, size_t nr, unsig
 
 	for (round = 0; round < rounds; round++) {
 		const char *f = files[rand_r(&seed) % nr];
-		struct est_import imp;
+		struct est_import imp = { .dirfd = -1 };
 		struct stat st;
 		unsigned int k;
 		int fd, r;
@@ -2024,7 +2024,7 @@ static int check_shared_table(int dirfd)
  */
 static int test_shared_table(void)
 {
-	struct est_import imp;
+	struct est_import imp = { .dirfd = -1 };
 	char p[PATH_MAX];
 	int d, r;
 
@@ -2129,7 +2129,7 @@ static int zombie_set(uint32_t personality, uint32_t thread)
 
 static int zombie_imports(uint32_t personality, uint32_t thread, uint32_t want)
 {
-	struct est_import imp;
+	struct est_import imp = { .dirfd = -1 };
 	int d = zombie_set(personality, thread), r;
 
 	CHECK(d >= 0 && est_import(d, &imp) == 0);
