@@ -448,7 +448,8 @@ static int dump_task(struct dump_tree *tr, struct dump_task *t)
 		return pre_dump_task(tr, t);
 	if (dump_collect_threads_ptrace(t) || dump_collect_sched(t) ||
 	    dump_collect_core_ptrace(t) || dump_collect_core_proc(t) ||
-	    dump_collect_vmas(t) || dump_collect_fds(t) || dump_collect_fs(t))
+	    dump_collect_vmas(t) || dump_collect_fds(t) || dump_packet_ring_vmas(t) ||
+	    dump_collect_fs(t))
 		return -1;
 	if (dump_fault(t->o, "after-collect") || infect(t))
 		return -1;

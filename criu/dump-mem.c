@@ -233,7 +233,11 @@ static int fill_vma(struct dump_task *t, const struct proc_vma *pv, VmaEntry *v)
 	case PROC_VMA_ANON_SHMEM:
 		return dump_shmem_add(t->shm, t->pid, pv, &v->shmem_id);	/* refuses, logged */
 	default:
-		/* a packet socket's ring (PACKET_RX_RING/TX_RING), or another socket's pages */
+		/* a packet socket's rings: the socket named once the fds are known */
+		if (pv->shared && !strncmp(pv->path, "socket:[", 8)) {
+			v->kind = VMA_KIND__VMA_PACKET_RING;
+			break;
+		}
 		pr_err("mapping %s at %lx-%lx is not supported yet%s", pv->path,
 		       (unsigned long)pv->start, (unsigned long)pv->end,
 		       strncmp(pv->path, "socket:[", 8) ? "" : ": packet ring mmap");
@@ -247,7 +251,9 @@ static int fill_vma(struct dump_task *t, const struct proc_vma *pv, VmaEntry *v)
 		return -1;
 	}
 	/* "uw" of criu's own memory tracking (dump-track.c) is not the task's */
-	if (refuse_vmflags(pv, t->track_fd >= 0 ? PROC_VMF(UW) : 0))
+	/* "mm": the kernel inserts a ring's pages one by one (vm_insert_page) */
+	if (refuse_vmflags(pv, (t->track_fd >= 0 ? PROC_VMF(UW) : 0) |
+				       (v->kind == VMA_KIND__VMA_PACKET_RING ? PROC_VMF(MM) : 0)))
 		return -1;
 	if (pv->pkey) {
 		pr_err("memory protection key %u of %lx-%lx (%s) is not supported yet", pv->pkey,
@@ -274,7 +280,8 @@ static int check_fd_vmas(const struct dump_task *t)
 
 	for (i = 0; i < t->mm.n_vmas; i++)
 		if (t->vmas[i].kind == VMA_KIND__VMA_FILE_SHARED ||
-		    t->vmas[i].kind == VMA_KIND__VMA_ANON_SHARED)
+		    t->vmas[i].kind == VMA_KIND__VMA_ANON_SHARED ||
+		    t->vmas[i].kind == VMA_KIND__VMA_PACKET_RING)
 			n++;
 	if (n > RST_MAX_FD_VMAS) {
 		pr_err("%zu shared mappings (files, shared memory) in %d: more than %d are not supported yet",

@@ -107,6 +107,10 @@ static int conv_vma(struct exp *ex, Est__VmaEntry *e, const VmaEntry *v, const c
 	case VMA_KIND__VMA_AIO_RING:
 		e->status = ST_REGULAR | ST_AIORING;	/* its pages in the pagemap, its id in aios */
 		break;
+	case VMA_KIND__VMA_PACKET_RING:
+		e->status = ST_REGULAR | ST_SOCKET;	/* the packet socket's id in shmid */
+		e->shmid = v->file_id;
+		break;
 	default:
 		pr_err("not supported yet: %s: vma [%#llx, %#llx) of kind %d", img,
 		       (unsigned long long)v->start, (unsigned long long)v->end, v->kind);

@@ -700,6 +700,7 @@ static int packet_opt(Est__PacketSockEntry *e, const SkOpt *p)
 struct psk_out {
 	Est__FileEntry f;
 	Est__PacketSockEntry e;
+	Est__PacketRing rx, tx;
 	struct opts_out o;
 	SkOpt *rest[SK_OPTS_TABLE];
 	Est__PacketMclist mc[SK_PACKET_MC_MAX], *pmc[SK_PACKET_MC_MAX];
@@ -725,6 +726,21 @@ static int packet_mc(struct psk_out *o, const struct sk_ctx *c, const PacketSkEn
 	o->e.n_mclist = i;
 	o->e.mclist = o->pmc;
 	return 0;
+}
+
+static Est__PacketRing *packet_ring(Est__PacketRing *o, const PacketRing *r)
+{
+	if (!r)
+		return NULL;
+	est__packet_ring__init(o);
+	o->block_size = r->block_size;
+	o->block_nr = r->block_nr;
+	o->frame_size = r->frame_size;
+	o->frame_nr = r->frame_nr;
+	o->retire_tmo = r->retire_tmo;
+	o->sizeof_priv = r->sizeof_priv;
+	o->features = r->features;
+	return o;
 }
 
 /* What the format cannot say: fanout flags. */
@@ -765,6 +781,8 @@ static int conv_packet(struct exp *ex, struct exp_img *w, const ProtobufCMessage
 	o->e.fanout = s->has_fanout ? s->fanout & 0xffffff : 0xffffffff;
 	o->e.fown = &no_fown;
 	o->e.opts = &o->o.s;
+	o->e.rx_ring = packet_ring(&o->rx, s->rx_ring);
+	o->e.tx_ring = packet_ring(&o->tx, s->tx_ring);
 	o->e.has_ns_id = true;
 	o->e.ns_id = ex->net_ns_id;	/* criu's (root_ids) or the tree's own */
 	o->f.type = EST__FD_TYPES__PACKETSK;

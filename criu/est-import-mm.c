@@ -135,6 +135,27 @@ static int convert_aio(const Est__MmEntry *m, struct mm_out *o, const Est__VmaEn
 	return 0;
 }
 
+/* A packet socket's rings, mapped whole: the socket in shmid. */
+static int convert_socket(struct imp *im, struct mm_out *o, const Est__VmaEntry *e,
+			  const char *img)
+{
+	const Est__FileEntry *f = e->shmid <= UINT32_MAX ? imp_obj(im, (uint32_t)e->shmid) : NULL;
+	VmaEntry *v;
+
+	if (!f || !f->psk || (!f->psk->rx_ring && !f->psk->tx_ring) || !(e->flags & MAP_SHARED) ||
+	    (e->status & ~(ST_REGULAR | ST_SOCKET | ST_FILE_SHARED)) || e->pgoff) {
+		pr_err("%s: vma [%#llx, %#llx) (status %#x) maps socket %llu, which is no packet "
+		       "socket with a ring", img, (unsigned long long)e->start,
+		       (unsigned long long)e->end, e->status, (unsigned long long)e->shmid);
+		return -1;
+	}
+	v = new_vma(o, e, VMA_KIND__VMA_PACKET_RING);
+	v->has_file_id = true;
+	v->file_id = (uint32_t)e->shmid;
+	set_max_prot(v, PROT_WRITE);
+	return 0;
+}
+
 static int convert_vma(struct imp *im, struct mm_out *o, const Est__MmEntry *m,
 		       const Est__VmaEntry *e, const char *img)
 {
@@ -156,6 +177,8 @@ static int convert_vma(struct imp *im, struct mm_out *o, const Est__MmEntry *m,
 		       (unsigned long long)e->start, (unsigned long long)e->end);
 		return -1;
 	}
+	if (st & ST_SOCKET)
+		return convert_socket(im, o, e, img);
 	if (st & ST_VSYSCALL) {
 		new_vma(o, e, VMA_KIND__VMA_VSYSCALL);
 	} else if (st & ST_VDSO) {

@@ -682,6 +682,7 @@ struct packet_out {
 	PacketSkEntry e;
 	struct imp_sk_opts o;
 	PacketMc mc[PSK_MC_MAX], *pmc[PSK_MC_MAX];
+	PacketRing rx, tx;
 };
 
 static int packet_kind(const struct imp *im, const Est__PacketSockEntry *s)
@@ -690,10 +691,6 @@ static int packet_kind(const struct imp *im, const Est__PacketSockEntry *s)
 	    s->n_mclist > PSK_MC_MAX || s->ifindex > INT32_MAX) {
 		pr_err("not supported yet: files.img: packet socket %u: type %u, protocol %#x, %zu memberships or ifindex %u out of range",
 		       s->id, s->type, s->protocol, s->n_mclist, s->ifindex);
-		return -1;
-	}
-	if (s->rx_ring || s->tx_ring) {
-		pr_err("not supported yet: files.img: packet socket %u: packet ring mmap", s->id);
 		return -1;
 	}
 	if (s->has_fanout && s->fanout != PSK_NO_FANOUT && (s->fanout >> 24 || !s->protocol)) {
@@ -747,6 +744,21 @@ static void packet_mc(struct packet_out *o, const Est__PacketSockEntry *s)
 	o->e.n_mclist = s->n_mclist;
 }
 
+static PacketRing *packet_ring(PacketRing *o, const Est__PacketRing *r)
+{
+	if (!r)
+		return NULL;
+	packet_ring__init(o);
+	o->block_size = r->block_size;
+	o->block_nr = r->block_nr;
+	o->frame_size = r->frame_size;
+	o->frame_nr = r->frame_nr;
+	o->retire_tmo = r->retire_tmo;
+	o->sizeof_priv = r->sizeof_priv;
+	o->features = r->features;
+	return o;
+}
+
 /* The reader of our image checks the rest. */
 static ProtobufCMessage *conv_packet(struct imp *im, const Est__FileEntry *f)
 {
@@ -773,6 +785,8 @@ static ProtobufCMessage *conv_packet(struct imp *im, const Est__FileEntry *f)
 		return NULL;
 	}
 	packet_mc(o, s);
+	o->e.rx_ring = packet_ring(&o->rx, s->rx_ring);
+	o->e.tx_ring = packet_ring(&o->tx, s->tx_ring);
 	return &o->e.base;
 }
 

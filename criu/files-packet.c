@@ -15,8 +15,10 @@
  * dumped filter (or none), late options; device, protocol and fanout read
  * back.
  *
- * Refused ("not supported yet"): a ring (PACKET_RX_RING/TX_RING and its
- * mmap), frames queued in the receive queue or still being sent (the
+ * Rings (PACKET_RX_RING/TX_RING) never used yet, and their mapping (vma
+ * kind VMA_PACKET_RING, made by the restorer from the socket's fd).
+ * Refused ("not supported yet"): a ring used (the kernel's place in it is
+ * shown nowhere), part of a ring mapped, frames queued in the receive queue or still being sent (the
  * kernel gives no way to put them back without consuming them), a socket
  * unhooked from its protocol (its device gone down), a fanout group with
  * a program (CBPF, EBPF) or made with PACKET_FANOUT_FLAG_UNIQUEID, more
@@ -30,6 +32,7 @@
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <sys/socket.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <linux/filter.h>
 #include <linux/if_packet.h>
@@ -78,14 +81,6 @@ static bool pk_match(const struct fd_probe *p)
 /* What sock_diag shows that the restore cannot make again. */
 static int pk_refused(const struct fd_probe *p, const struct sk_packet_diag *s)
 {
-	if (s->has_rx_ring || s->has_tx_ring) {
-		pr_err("fd %d: packet socket with a%s%s ring (%u frames of %u bytes): "
-		       "not supported yet: packet ring mmap", p->fd, s->has_rx_ring ? "n RX" : "",
-		       s->has_tx_ring ? " TX" : "",
-		       s->has_rx_ring ? s->rx_ring.frame_nr : s->tx_ring.frame_nr,
-		       s->has_rx_ring ? s->rx_ring.frame_size : s->tx_ring.frame_size);
-		return -1;
-	}
 	if (s->rmem || s->wmem) {
 		pr_err("fd %d: packet socket with frames queued (%u bytes received and not read, "
 		       "%u being sent): not supported yet (the kernel cannot give them back "
@@ -102,6 +97,86 @@ static int pk_refused(const struct fd_probe *p, const struct sk_packet_diag *s)
 		       p->fd, SK_PACKET_MC_MAX);
 		return -1;
 	}
+	return 0;
+}
+
+static bool all_zero(const unsigned char *p, size_t len)
+{
+	return !len || (!p[0] && !memcmp(p, p + 1, len - 1));
+}
+
+/*
+ * A fresh ring is zeroed pages; the kernel's place in it (the next frame or
+ * block, not shown anywhere) is its start. A ring is carried only while it
+ * is still so: no frame ever filled, sent, or written by the process. A
+ * TPACKET_V3 RX ring's block 0 is opened when the ring is made: its header
+ * says so (status kernel, no packets, sequence 1) and is written again.
+ */
+static const char *pk_ring_used(const unsigned char *m, const struct sk_packet_ring *r,
+				bool v3_rx)
+{
+	size_t len = (size_t)r->block_size * r->block_nr, skip = 0;
+
+	if (v3_rx) {
+		const struct tpacket_block_desc *b = (const void *)m;
+
+		if (b->hdr.bh1.block_status != TP_STATUS_KERNEL || b->hdr.bh1.num_pkts ||
+		    b->hdr.bh1.seq_num != 1)
+			return "its first block was filled";
+		skip = sizeof(*b);
+	}
+	return all_zero(m + skip, len - skip) ? NULL : "frames were filled, sent or written in it";
+}
+
+static PacketRing *pk_ring_entry(const struct sk_packet_ring *r)
+{
+	PacketRing *o = malloc(sizeof(*o));
+
+	if (!o) {
+		pr_err("out of memory");
+		return NULL;
+	}
+	packet_ring__init(o);
+	o->block_size = r->block_size;
+	o->block_nr = r->block_nr;
+	o->frame_size = r->frame_size;
+	o->frame_nr = r->frame_nr;
+	o->retire_tmo = r->retire_tmo;
+	o->sizeof_priv = r->sizeof_priv;
+	o->features = r->features;
+	return o;
+}
+
+/* The rings, looked at through a mapping of criu's own copy of the socket. */
+static int pk_rings(const struct fd_probe *p, const struct sk_packet_diag *s, PacketSkEntry *e)
+{
+	size_t rx = s->has_rx_ring ? (size_t)s->rx_ring.block_size * s->rx_ring.block_nr : 0;
+	size_t tx = s->has_tx_ring ? (size_t)s->tx_ring.block_size * s->tx_ring.block_nr : 0;
+	const char *why = NULL, *ring = "RX";
+	unsigned char *m;
+
+	if (!rx && !tx)
+		return 0;
+	m = mmap(NULL, rx + tx, PROT_READ, MAP_SHARED, p->local, 0);
+	if (m == MAP_FAILED) {
+		pr_perror("fd %d: mapping the packet ring (%zu bytes) to read it", p->fd, rx + tx);
+		return -1;
+	}
+	if (rx)
+		why = pk_ring_used(m, &s->rx_ring, s->version == TPACKET_V3);
+	if (tx && !why) {
+		ring = "TX";
+		why = pk_ring_used(m + rx, &s->tx_ring, false);
+	}
+	munmap(m, rx + tx);
+	if (why) {
+		pr_err("fd %d: packet socket's %s ring: %s (the kernel's place in it cannot be "
+		       "set again): not supported yet", p->fd, ring, why);
+		return -1;
+	}
+	if ((rx && !(e->rx_ring = pk_ring_entry(&s->rx_ring))) ||
+	    (tx && !(e->tx_ring = pk_ring_entry(&s->tx_ring))))
+		return -1;
 	return 0;
 }
 
@@ -181,7 +256,7 @@ static int pk_diag(struct pk_dump *pd, const struct fd_probe *p, PacketSkEntry *
 	e->protocol = htons(s->num);	/* sock_diag gives it in host order */
 	e->ifindex = s->ifindex;
 	e->copy_thresh = s->copy_thresh;
-	return pk_mclist(s, e);
+	return pk_rings(p, s, e) || pk_mclist(s, e) ? -1 : 0;
 }
 
 static int pk_dump(struct dump_files *d, struct fd_probe *p, uint32_t *id)
@@ -214,6 +289,58 @@ static int pk_dump(struct dump_files *d, struct fd_probe *p, uint32_t *id)
 	}
 	e->id = *id = fd_obj_id(d);
 	return fd_list_add(&pd->l, e);
+}
+
+static size_t pk_ring_len(const PacketRing *r)
+{
+	return r ? (size_t)r->block_size * r->block_nr : 0;
+}
+
+static const PacketSkEntry *pk_by_ino(const struct pk_dump *pd, uint64_t ino)
+{
+	size_t i;
+
+	for (i = 0; pd && i < pd->l.nr; i++)
+		if (((const PacketSkEntry *)pd->l.v[i])->ino == ino)
+			return (const PacketSkEntry *)pd->l.v[i];
+	return NULL;
+}
+
+/*
+ * The mappings dump-mem.c saw of a socket (VMA_PACKET_RING): the packet
+ * socket of one of the tree's descriptors, mapped whole (both rings, from 0).
+ */
+int dump_packet_ring_vmas(struct dump_task *t)
+{
+	const struct pk_dump *pd = t->files->priv[FD_KIND__FD_PACKET_SK];
+	size_t i;
+
+	for (i = 0; i < t->mm.n_vmas; i++) {
+		VmaEntry *v = &t->vmas[i];
+		const char *path = t->pvmas.v[i].path;
+		const PacketSkEntry *e;
+
+		if (v->kind != VMA_KIND__VMA_PACKET_RING)
+			continue;
+		e = pk_by_ino(pd, strtoull(path + 8, NULL, 10));	/* "socket:[INO]" */
+		if (!e) {
+			pr_err("mapping %s at %llx-%llx of a socket no descriptor holds, or not a "
+			       "packet socket: not supported yet", path,
+			       (unsigned long long)v->start, (unsigned long long)v->end);
+			return -1;
+		}
+		if (v->pgoff || v->end - v->start != pk_ring_len(e->rx_ring) + pk_ring_len(e->tx_ring)) {
+			pr_err("mapping %s at %llx-%llx: part of a packet ring mapping (offset %llu, "
+			       "rings of %zu bytes): not supported yet", path,
+			       (unsigned long long)v->start, (unsigned long long)v->end,
+			       (unsigned long long)v->pgoff,
+			       pk_ring_len(e->rx_ring) + pk_ring_len(e->tx_ring));
+			return -1;
+		}
+		v->has_file_id = true;
+		v->file_id = e->id;
+	}
+	return 0;
 }
 
 static int pk_write(struct dump_files *d, int dirfd)
@@ -256,6 +383,15 @@ static const char *pk_bad_mc(const PacketSkEntry *e)
 	return NULL;
 }
 
+#define PK_RING_MAX	(1ULL << 32)	/* bytes of one ring restored */
+
+static bool pk_bad_ring(const PacketRing *r)
+{
+	return r && (!r->block_size || !r->block_nr || !r->frame_size || !r->frame_nr ||
+		     (uint64_t)r->block_size * r->block_nr > PK_RING_MAX ||
+		     r->features > TP_FT_REQ_FILL_RXHASH);
+}
+
 static int pk_validate(const ProtobufCMessage *msg, uint32_t *id)
 {
 	const PacketSkEntry *e = (const PacketSkEntry *)msg;
@@ -271,6 +407,8 @@ static int pk_validate(const ProtobufCMessage *msg, uint32_t *id)
 	else if (e->has_fanout && (!e->protocol || ((f >> 16) & 0xff) > PK_FANOUT_TYPE_MAX ||
 				   ((f >> 16) & PACKET_FANOUT_FLAG_UNIQUEID)))
 		bad = "fanout out of range, or of a socket hooked to no protocol";
+	else if (pk_bad_ring(e->rx_ring) || pk_bad_ring(e->tx_ring))
+		bad = "a ring out of range";
 	else
 		bad = pk_bad_mc(e);
 	if (bad) {
@@ -396,6 +534,39 @@ static int pk_bind(int fd, const PacketSkEntry *e)
 	return 0;
 }
 
+static int pk_set_ring(int fd, const PacketSkEntry *e, const PacketRing *r, int opt)
+{
+	struct tpacket_req3 q;
+	int version = 0;
+	socklen_t len = sizeof(version);
+
+	if (!r)
+		return 0;
+	q = (struct tpacket_req3){
+		.tp_block_size = r->block_size, .tp_block_nr = r->block_nr,
+		.tp_frame_size = r->frame_size, .tp_frame_nr = r->frame_nr,
+		.tp_retire_blk_tov = r->retire_tmo, .tp_sizeof_priv = r->sizeof_priv,
+		.tp_feature_req_word = r->features,
+	};
+	if (getsockopt(fd, SOL_PACKET, PACKET_VERSION, &version, &len)) {
+		pr_perror("packet socket %u: PACKET_VERSION", e->id);
+		return -1;
+	}
+	if (version != TPACKET_V3 && (r->retire_tmo || r->sizeof_priv || r->features)) {
+		pr_err("packet-sks.img: object %u: a TPACKET_V3 ring on a socket of version %d",
+		       e->id, version);
+		return -1;
+	}
+	len = version == TPACKET_V3 ? sizeof(q) : sizeof(struct tpacket_req);
+	if (setsockopt(fd, SOL_PACKET, opt, &q, len)) {
+		pr_perror("packet socket %u: %s of %u blocks of %u bytes, %u frames of %u", e->id,
+			  opt == PACKET_RX_RING ? "PACKET_RX_RING" : "PACKET_TX_RING", r->block_nr,
+			  r->block_size, r->frame_nr, r->frame_size);
+		return -1;
+	}
+	return 0;
+}
+
 static int pk_setup(int fd, const PacketSkEntry *e)
 {
 	int thresh = (int)e->copy_thresh;
@@ -407,7 +578,8 @@ static int pk_setup(int fd, const PacketSkEntry *e)
 		pr_perror("packet socket %u: PACKET_COPY_THRESH", e->id);
 		return -1;
 	}
-	if (pk_bind(fd, e) || pk_join(fd, e))
+	if (pk_set_ring(fd, e, e->rx_ring, PACKET_RX_RING) ||
+	    pk_set_ring(fd, e, e->tx_ring, PACKET_TX_RING) || pk_bind(fd, e) || pk_join(fd, e))
 		return -1;
 	if (e->has_fanout &&
 	    setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &e->fanout, sizeof(e->fanout))) {

@@ -126,6 +126,25 @@ static int check_may_exec(const VmaEntry *v, int fd, const char *path)
 	return 0;
 }
 
+/* A packet ring is mapped from the socket itself: one of this process's descriptors. */
+static int ring_fd(const struct rst_image *ri, struct rst_files *f, size_t i)
+{
+	const struct fd_obj *obj = fd_rst_find(&ri->fdr, ri->mm->vmas[i]->file_id);
+	size_t k = (size_t)(obj - ri->fdr.obj);	/* exists: rst_mem_check() */
+
+	if (f->obj_fd[k] < 0) {
+		pr_err("mm-%d.img: vma %zu maps packet socket %u, which none of the process's "
+		       "descriptors holds", ri->pid, i, obj->id);
+		return -1;
+	}
+	f->vma_fd[i] = fcntl(f->obj_fd[k], F_DUPFD_CLOEXEC, 0);
+	if (f->vma_fd[i] < 0) {
+		pr_perror("dup of packet socket %u", obj->id);
+		return -1;
+	}
+	return 0;
+}
+
 int rst_files_open(const struct rst_image *ri, const struct cr_options *o, struct rst_files *f,
 		   const struct rst_files *parent, const struct rst_opener *opener, size_t self)
 {
@@ -151,6 +170,11 @@ int rst_files_open(const struct rst_image *ri, const struct cr_options *o, struc
 		const RegFileEntry *rf;
 		int acc = O_RDONLY;
 
+		if (v->kind == VMA_KIND__VMA_PACKET_RING) {
+			if (ring_fd(ri, f, i))
+				return -1;
+			continue;
+		}
 		if (v->kind != VMA_KIND__VMA_FILE_PRIVATE && v->kind != VMA_KIND__VMA_FILE_SHARED)
 			continue;
 		rf = rst_reg_file(ri, v->file_id);

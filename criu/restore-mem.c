@@ -139,6 +139,15 @@ int rst_mem_check(struct rst_image *ri)
 				return -1;
 			}
 			break;
+		case VMA_KIND__VMA_PACKET_RING:
+			if (!v->has_file_id || v->has_shmem_id || v->pgoff ||
+			    (v->flags & MAP_TYPE) != MAP_SHARED || !fd_rst_find(&ri->fdr, v->file_id) ||
+			    fd_rst_find(&ri->fdr, v->file_id)->store != FD_KIND__FD_PACKET_SK) {
+				pr_err("mm-%d.img: vma %zu names no packet socket mapped shared from 0",
+				       ri->pid, i);
+				return -1;
+			}
+			break;
 		case VMA_KIND__VMA_ANON_SHARED:
 		case VMA_KIND__VMA_SHMEM_PRIVATE:
 			/* the object itself: rst_shmem_check_mm() */
@@ -313,10 +322,11 @@ bool rst_vma_staged(const VmaEntry *v)
 	       v->kind == VMA_KIND__VMA_SHMEM_PRIVATE || v->kind == VMA_KIND__VMA_AIO_RING;
 }
 
-/* Mapped by the restorer from a descriptor: shared files and shmem objects. */
+/* Mapped by the restorer from a descriptor: shared files, shmem objects, packet rings. */
 static bool mapped_from_fd(const VmaEntry *v)
 {
-	return v->kind == VMA_KIND__VMA_FILE_SHARED || v->kind == VMA_KIND__VMA_ANON_SHARED;
+	return v->kind == VMA_KIND__VMA_FILE_SHARED || v->kind == VMA_KIND__VMA_ANON_SHARED ||
+	       v->kind == VMA_KIND__VMA_PACKET_RING;
 }
 
 static bool special(const VmaEntry *v)

@@ -209,6 +209,9 @@ static void packet_ring(const struct packet_diag_ring *r, struct sk_packet_ring 
 	o->block_nr = r->pdr_block_nr;
 	o->frame_size = r->pdr_frame_size;
 	o->frame_nr = r->pdr_frame_nr;
+	o->retire_tmo = r->pdr_retire_tmo;
+	o->sizeof_priv = r->pdr_sizeof_priv;
+	o->features = r->pdr_features;
 }
 
 static int packet_mclist(const struct rtattr *a, struct sk_packet_diag *s)

@@ -264,6 +264,7 @@ int dump_check_path(const char *what, const char *path, const struct stat *stb);
  */
 int dump_check_fd_tables(struct dump_tree *tr);
 int dump_collect_fds(struct dump_task *t);
+int dump_packet_ring_vmas(struct dump_task *t);	/* files-packet.c, after the fds */
 int dump_collect_fs(struct dump_task *t);	/* cwd, root, exe */
 void dump_files_free(struct dump_files *f);
 /*

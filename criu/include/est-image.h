@@ -58,12 +58,13 @@
 #define ST_FILE_SHARED	0x80u
 #define ST_ANON_SHARED	0x100u
 #define ST_ANON_PRIVATE	0x200u
+#define ST_SOCKET	0x800u
 #define ST_VVAR		0x1000u
 #define ST_AIORING	0x2000u
 #define ST_MEMFD	0x4000u
 #define ST_KNOWN	(ST_REGULAR | ST_STACK | ST_VSYSCALL | ST_VDSO | ST_HEAP | ST_FILE_PRIVATE | \
 			 ST_FILE_SHARED | ST_ANON_SHARED | ST_ANON_PRIVATE | ST_VVAR | ST_AIORING | \
-			 ST_MEMFD)
+			 ST_MEMFD | ST_SOCKET)
 
 /* pagemap_entry.flags of the format (ours are pagemap-flags.h) */
 #define EPE_PARENT	1u

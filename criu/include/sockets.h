@@ -80,6 +80,7 @@ struct sk_packet_mc {
 
 struct sk_packet_ring {
 	uint32_t	block_size, block_nr, frame_size, frame_nr;
+	uint32_t	retire_tmo, sizeof_priv, features;	/* TPACKET_V3's */
 };
 
 struct sk_packet_diag {

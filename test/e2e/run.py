@@ -435,6 +435,7 @@ CASES = [
     ("packet", prog("packet"), "once", EXT, []),
     ("packet_est", prog("packet") + ["plain"], "once", [], []),
     ("packet_noext", prog("packet"), ("refused", "no field in the format"), [], []),
+    ("packet_ring", prog("packet_ring"), "once", [], []),
     ("sk_filter", prog("sk_filter"), "once", [], []),
     ("sk_filter_lock", prog("sk_filter") + ["lock"], "once", EXT, []),
     ("sk_filter_lock_noext", prog("sk_filter") + ["lock"],
@@ -504,7 +505,7 @@ CASES = [
     ("sk_refuse_packet", prog("sk_refuse") + ["packet"],
      ("refused", "packet socket with frames queued"), [], []),
     ("sk_refuse_packet_ring", prog("sk_refuse") + ["packetring"],
-     ("refused", "not supported yet: packet ring mmap"), [], []),
+     ("refused", "RX ring: its first block was filled"), [], []),
     ("sk_refuse_packet_type", prog("sk_refuse") + ["sockpacket"],
      ("refused", "(SOCK_PACKET): not supported yet"), [], []),
     ("sk_refuse_raw_queue", prog("sk_refuse") + ["rawq"],
@@ -1408,6 +1409,8 @@ def snap_maps(pid, out, recreated):
             name = parts[5] if len(parts) > 5 else ""
             if ino != "0" and recreated_name(name):
                 recreated.append(int(ino))
+            # a packet ring's socket is made anew: its name carries the inode
+            name = RECREATED.sub(lambda m: "%s:[{ino:%s}]" % m.groups(), name)
             cur = "%d vma %s" % (pid, addr)
             out[cur] = " ".join((perms, off, dev, "{ino:%s}" % ino, name))
         elif cur and parts and parts[0] in ("VmFlags:", "ProtectionKey:"):

@@ -12,7 +12,7 @@
  *             connect() bound it to (in no table sock_diag walks)
  *   netlink   a netlink socket holding a message it has not read
  *   packet    a packet socket bound to lo holding a frame it has not read
- *   packetring a packet socket with a TPACKET_V3 RX ring, mapped
+ *   packetring a packet socket with a TPACKET_V3 RX ring, mapped, a frame in it
  *   sockpacket a SOCK_PACKET socket (the obsolete type), protocol 0
  *   rawq      a raw socket (protocol 253) holding a packet it has not read
  *   rawtcp    a raw socket of protocol TCP
@@ -102,7 +102,7 @@ static socklen_t lo(struct sockaddr_in *a)
 
 #define ETH_QUEUED	0x88b7
 
-/* packet: a frame to ETH_QUEUED on lo, received and not read; packetring: a mapped ring. */
+/* packet: a frame to ETH_QUEUED on lo, received and not read; packetring: in a mapped ring. */
 static void setup_packet(const char *mode)
 {
 	struct sockaddr_ll a = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_QUEUED),
@@ -124,9 +124,9 @@ static void setup_packet(const char *mode)
 		    setsockopt(fds[0], SOL_PACKET, PACKET_RX_RING, &r, sizeof(r)) ||
 		    mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], 0) == MAP_FAILED)
 			e2e_fail("setup: %s", strerror(errno));
-		return;
+	} else {
+		fds[0] = socket(AF_PACKET, SOCK_DGRAM, htons(ETH_QUEUED));
 	}
-	fds[0] = socket(AF_PACKET, SOCK_DGRAM, htons(ETH_QUEUED));
 	fds[1] = socket(AF_PACKET, SOCK_DGRAM, 0);
 	if (fds[0] < 0 || fds[1] < 0 || bind(fds[0], (struct sockaddr *)&a, sizeof(a)) ||
 	    sendto(fds[1], "frame", 5, 0, (struct sockaddr *)&a, sizeof(a)) != 5)
