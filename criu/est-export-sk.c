@@ -348,6 +348,7 @@ static void unix_name(struct usk_out *o, const UnixSkEntry *u)
 	o->e.name = u->name;
 	if (!u->name.len || !u->name.data[0])
 		return;		/* unnamed or abstract */
+	o->e.name_dir = u->name_dir;
 	if (u->has_mode) {
 		est__file_perms_entry__init(&o->perms);
 		o->perms.mode = u->mode;
