@@ -43,6 +43,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,6 +171,11 @@ static int check_entry(const ProtobufCMessage *m, void *ctx)
 		return bad(e, "a peer, but not connected (or its own peer)");
 	if (e->has_ext_peer_name && (!e->ext_peer || e->type != SOCK_DGRAM))
 		return bad(e, "a name of the outside peer, but none or not a datagram socket");
+	if (e->has_gone_peer_name &&
+	    (e->type != SOCK_DGRAM || e->has_peer || e->has_ext_peer_name ||
+	     e->state != USK_CONNECTED || check_one_name(e, &e->gone_peer_name, false)))
+		return bad(e, "a closed peer's name, but not on a connected datagram socket "
+			      "without another peer, or a bad name");
 	if (check_name(e) || check_queue(e) ||
 	    sk_opts_check(e->opts, e->n_opts, "unix-sks.img", e->id))
 		return -1;
@@ -693,6 +699,55 @@ static int requeue_unnamed(struct unix_rst *ur, const struct rsk *s)
 	return ret;
 }
 
+/*
+ * Connected to a socket closed since (gone_peer_name): connect to a
+ * stand-in bound to its name, then close it, so the next send fails with
+ * ECONNREFUSED (then ENOTCONN) and getpeername shows the name until then.
+ * A file at the path (the closed socket's, left behind) is moved aside for
+ * the while and put back.
+ */
+static int connect_gone(const UnixSkEntry *e, int fd)
+{
+	char path[SK_NAME_MAX + 1], aside[SK_NAME_MAX + 32];
+	struct sockaddr_un a;
+	socklen_t len = make_addr(&a, &e->gone_peer_name);
+	bool moved = false, bound = false;
+	struct stat st;
+	int t, ret = -1;
+
+	name_str(&e->gone_peer_name, path);
+	snprintf(aside, sizeof(aside), "%s.criu-gone-%d", path, getpid());
+	t = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (t < 0) {
+		pr_perror("unix socket %u: a stand-in for its closed peer", e->id);
+		return -1;
+	}
+	if (a.sun_path[0] && !lstat(path, &st)) {
+		if (rename(path, aside)) {
+			pr_perror("unix socket %u: moving %s aside", e->id, path);
+			goto out;
+		}
+		moved = true;
+	}
+	bound = !bind(t, (struct sockaddr *)&a, len);
+	if (!bound || connect(fd, (struct sockaddr *)&a, len))
+		pr_perror("unix socket %u: connecting to a stand-in for its closed peer %s",
+			  e->id, path);
+	else
+		ret = 0;
+out:
+	close(t);
+	if (bound && a.sun_path[0] && unlink(path)) {
+		pr_perror("unix socket %u: removing the stand-in %s", e->id, path);
+		ret = -1;
+	}
+	if (moved && rename(aside, path)) {
+		pr_perror("unix socket %u: putting %s back from %s", e->id, path, aside);
+		ret = -1;
+	}
+	return ret;
+}
+
 /* The peer is gone or outside the dump: the other end of a pair, closed. */
 static int make_orphan(struct unix_rst *ur, struct rsk *s)
 {
@@ -703,6 +758,8 @@ static int make_orphan(struct unix_rst *ur, struct rsk *s)
 	if (e->type == SOCK_DGRAM) {
 		if (new_socket(s) || (e->has_name && bind_name(s->fd, e)) || requeue_unnamed(ur, s))
 			return -1;
+		if (e->has_gone_peer_name)
+			return connect_gone(e, s->fd) ? -1 : finish(s);
 		if (!e->has_ext_peer_name)
 			return finish(s);
 		if (connect(s->fd, (struct sockaddr *)&a, make_addr(&a, &e->ext_peer_name))) {

@@ -431,6 +431,37 @@ static int dump_name(const struct fd_probe *p, const struct sk_unix_diag *u, Uni
 	return 0;
 }
 
+/*
+ * Connected to a socket that has closed since: the kernel keeps the dead
+ * peer (sock_diag names it, as inode 0; getpeername its name) until the
+ * next send, which fails with ECONNREFUSED and disconnects. The name is
+ * kept so that restore connects to a stand-in of that name and closes it.
+ * (A bound socket others connected to is ESTABLISHED too, but names no
+ * peer at all.)
+ */
+static int dump_gone_peer(const struct fd_probe *p, int fd, const struct sk_unix_diag *u,
+			  UnixSkEntry *e)
+{
+	struct sockaddr_un a;
+	socklen_t len = sizeof(a);
+	size_t n;
+
+	if (u->type != SOCK_DGRAM || !u->peer_gone)
+		return 0;
+	if (getpeername(fd, (struct sockaddr *)&a, &len)) {
+		pr_perror("fd %d: the name of the closed peer", p->fd);
+		return -1;
+	}
+	n = len > offsetof(struct sockaddr_un, sun_path) ? len - offsetof(struct sockaddr_un, sun_path) : 0;
+	if (!n || (a.sun_path[0] && a.sun_path[0] != '/')) {
+		pr_err("fd %d: unix datagram socket connected to a socket that has closed, "
+		       "whose name is %s: not supported yet", p->fd, n ? "relative" : "unknown");
+		return -1;
+	}
+	e->has_gone_peer_name = true;
+	return put_name(&e->gone_peer_name, a.sun_path, n);
+}
+
 /* ---- dump ---------------------------------------------------------------------------- */
 
 static int check_diag(const struct fd_probe *p, const struct sk_unix_diag *u)
@@ -442,18 +473,6 @@ static int check_diag(const struct fd_probe *p, const struct sk_unix_diag *u)
 	if (u->state != USK_LISTEN && u->state != USK_CONNECTED && u->state != USK_CLOSE) {
 		pr_err("fd %d: unix socket in state %u (connecting?): not supported yet", p->fd,
 		       u->state);
-		return -1;
-	}
-	/*
-	 * Connected to a socket that has closed since: the kernel keeps the
-	 * dead peer (sock_diag names it, as inode 0) until the next send, which
-	 * fails with ECONNREFUSED and disconnects. A fresh unconnected socket
-	 * would say ENOTCONN at once. (A bound socket others connected to is
-	 * ESTABLISHED too, but names no peer at all.)
-	 */
-	if (u->type == SOCK_DGRAM && u->peer_gone) {
-		pr_err("fd %d: unix datagram socket connected to a socket that has closed "
-		       "(its next send fails with ECONNREFUSED): not supported yet", p->fd);
 		return -1;
 	}
 	if (u->state == USK_LISTEN && u->nr_icons != u->rqueue) {
@@ -541,7 +560,7 @@ static int unix_dump(struct dump_files *d, struct fd_probe *p, uint32_t *id)
 	e = new_entry(p, u);
 	if (!e)
 		return -1;
-	if (dump_name(p, u, e) || (u->state != USK_LISTEN && peek_queue(d, ud, p, fd, e)) ||
+	if (dump_name(p, u, e) || dump_gone_peer(p, fd, u, e) || (u->state != USK_LISTEN && peek_queue(d, ud, p, fd, e)) ||
 	    sk_opts_dump(&ud->opts, fd, p->fd, AF_UNIX, (int)u->type, 0, &e->opts, &nr))
 		goto err;
 	e->n_opts = nr;
