@@ -348,6 +348,7 @@ static void unix_name(struct usk_out *o, const UnixSkEntry *u)
 	o->e.name = u->name;
 	if (!u->name.len || !u->name.data[0])
 		return;		/* unnamed or abstract */
+	o->e.name_dir = u->name_dir;
 	if (u->has_mode) {
 		est__file_perms_entry__init(&o->perms);
 		o->perms.mode = u->mode;
@@ -428,6 +429,10 @@ static int conv_unix(struct exp *ex, struct exp_img *w, struct exp_img *q, struc
 			return -1;
 		queue = false;
 	}
+	if (u->has_gone_peer_name &&
+	    exp_cannot(c.img, "socket %u is connected to a socket that has closed (the format has "
+		       "no such peer)", u->id))
+		return -1;
 	memset(&o, 0, sizeof(o));
 	est__file_entry__init(&o.f);
 	est__unix_sk_entry__init(&o.e);

@@ -150,6 +150,7 @@ static int name_ino(const struct imp *im, const Est__UnixSkEntry *s, uint64_t *i
 		if (!o || o->state != ISK_LISTEN ||
 		    imp_unix_name_len(&o->name) != imp_unix_name_len(&s->name) ||
 		    memcmp(o->name.data, s->name.data, imp_unix_name_len(&s->name)) ||
+		    !o->name_dir != !s->name_dir || (o->name_dir && strcmp(o->name_dir, s->name_dir)) ||
 		    (o->has_deleted && o->deleted))
 			continue;
 		if (l) {
@@ -176,12 +177,15 @@ int imp_unix_name(const struct imp *im, const Est__UnixSkEntry *s, UnixSkEntry *
 		}
 		return 0;
 	}
-	if (s->name_dir || len > 108 || (n[0] && (n[0] != '/' || memchr(n, 0, len)))) {
-		pr_err("not supported yet: files.img: unix socket %u: a name relative to a directory, too long or with a NUL",
+	if (len > 108 || (n[0] && memchr(n, 0, len)) || (s->name_dir && (!n[0] || n[0] == '/')) ||
+	    (n[0] && n[0] != '/' && (!s->name_dir || s->name_dir[0] != '/'))) {
+		pr_err("files.img: unix socket %u: a name too long or with a NUL, or relative "
+		       "without an absolute directory (name_dir), or one with a name not relative",
 		       s->id);
 		return -1;
 	}
 	e->has_name = true;
+	e->name_dir = s->name_dir;
 	e->name.data = s->name.data;
 	e->name.len = len;
 	if (!n[0])

@@ -32,7 +32,9 @@
  * A name in the file system is bound again where it was: a socket file
  * left there by the dumped task (same inode, or no one listening) is
  * replaced, anything else is refused; mode and owner are put back; a name
- * whose file was deleted is bound and unlinked again.
+ * whose file was deleted is bound and unlinked again. A name relative to a
+ * directory (the binder's cwd at bind time) is bound, and connected to,
+ * from that directory (enter_dir()), so getsockname() shows it as it was.
  * A queued message goes out with its descriptors in flight (unix_scm) in
  * one sendmsg: a socket made already is used as it is (the receiver itself
  * too), any other object is opened then (fd_rst_open_id()), in the process
@@ -40,6 +42,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,25 +90,28 @@ static int bad(const UnixSkEntry *e, const char *what)
 	return -1;
 }
 
-/* An abstract name, or an absolute path without a NUL. */
-static int check_one_name(const UnixSkEntry *e, const ProtobufCBinaryData *n)
+/* An abstract name, or a path without a NUL: absolute, or relative if @rel. */
+static int check_one_name(const UnixSkEntry *e, const ProtobufCBinaryData *n, bool rel)
 {
 	if (!n->len || n->len > SK_NAME_MAX)
 		return bad(e, "name length out of range");
 	if (n->data[0] == '\0')
-		return 0;
-	if (n->data[0] != '/' || memchr(n->data, '\0', n->len))
-		return bad(e, "path name not absolute or with a NUL");
+		return rel ? bad(e, "an abstract name with a directory") : 0;
+	if ((n->data[0] != '/') != rel || memchr(n->data, '\0', n->len))
+		return bad(e, "path name with a NUL, or relative without a directory");
 	return 0;
 }
 
 static int check_name(const UnixSkEntry *e)
 {
-	if (e->has_ext_peer_name && check_one_name(e, &e->ext_peer_name))
+	if (e->has_ext_peer_name && check_one_name(e, &e->ext_peer_name, false))
 		return -1;
+	if (e->name_dir && (e->name_dir[0] != '/' || strlen(e->name_dir) >= PATH_MAX))
+		return bad(e, "the directory of a relative name is not an absolute path");
 	if (!e->has_name)
-		return e->state == USK_LISTEN ? bad(e, "listening without a name") : 0;
-	return check_one_name(e, &e->name);
+		return e->state == USK_LISTEN || e->name_dir ?
+		       bad(e, "listening, or a directory, without a name") : 0;
+	return check_one_name(e, &e->name, e->name_dir != NULL);
 }
 
 /*
@@ -164,6 +171,11 @@ static int check_entry(const ProtobufCMessage *m, void *ctx)
 		return bad(e, "a peer, but not connected (or its own peer)");
 	if (e->has_ext_peer_name && (!e->ext_peer || e->type != SOCK_DGRAM))
 		return bad(e, "a name of the outside peer, but none or not a datagram socket");
+	if (e->has_gone_peer_name &&
+	    (e->type != SOCK_DGRAM || e->has_peer || e->has_ext_peer_name ||
+	     e->state != USK_CONNECTED || check_one_name(e, &e->gone_peer_name, false)))
+		return bad(e, "a closed peer's name, but not on a connected datagram socket "
+			      "without another peer, or a bad name");
 	if (check_name(e) || check_queue(e) ||
 	    sk_opts_check(e->opts, e->n_opts, "unix-sks.img", e->id))
 		return -1;
@@ -395,7 +407,60 @@ static int put_file_attrs(const UnixSkEntry *e, const char *path)
 	return 0;
 }
 
-static int bind_name(int fd, const UnixSkEntry *e)
+/*
+ * A name relative to a directory (name_dir) is used from there: criu's cwd
+ * moves to it for the bind, connect or send, and back after (@back: -1
+ * when the name needs no directory).
+ */
+static int enter_dir(const UnixSkEntry *e, int *back)
+{
+	*back = -1;
+	if (!e->name_dir)
+		return 0;
+	*back = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (*back < 0) {
+		pr_perror("unix socket %u: opening criu's cwd", e->id);
+		return -1;
+	}
+	if (chdir(e->name_dir)) {
+		pr_perror("unix socket %u: entering %s, where its name was bound", e->id,
+			  e->name_dir);
+		close(*back);
+		return -1;
+	}
+	return 0;
+}
+
+/* Back to criu's cwd; errno as it was before (a failed call's, for its log line). */
+static int leave_dir(int back)
+{
+	int err = errno, ret = 0;
+
+	if (back < 0)
+		return 0;
+	if (fchdir(back)) {
+		pr_perror("going back to criu's cwd");
+		ret = -1;
+	}
+	close(back);
+	errno = err;
+	return ret;
+}
+
+/* connect(@fd) to the name of @to, from its directory if relative. */
+static int connect_to(int fd, const UnixSkEntry *to)
+{
+	struct sockaddr_un a;
+	socklen_t len = make_addr(&a, &to->name);
+	int back, ret;
+
+	if (enter_dir(to, &back))
+		return -1;
+	ret = connect(fd, (struct sockaddr *)&a, len);
+	return leave_dir(back) ? -1 : ret;
+}
+
+static int bind_here(int fd, const UnixSkEntry *e)
 {
 	char path[SK_NAME_MAX + 1];
 	struct sockaddr_un a;
@@ -425,6 +490,16 @@ static int bind_name(int fd, const UnixSkEntry *e)
 		return -1;
 	}
 	return e->deleted ? 0 : put_file_attrs(e, path);
+}
+
+static int bind_name(int fd, const UnixSkEntry *e)
+{
+	int back, ret;
+
+	if (enter_dir(e, &back))
+		return -1;
+	ret = bind_here(fd, e);
+	return leave_dir(back) ? -1 : ret;
 }
 
 /* ---- making sockets ------------------------------------------------------------------- */
@@ -603,7 +678,7 @@ static int requeue_unnamed(struct unix_rst *ur, const struct rsk *s)
 	struct sockaddr_un a;
 	socklen_t len;
 	size_t i, scm = 0;
-	int fd;
+	int fd, ret, back = -1;
 
 	if (e->type != SOCK_DGRAM || !e->n_queue || !e->queue_unnamed)
 		return 0;
@@ -615,13 +690,62 @@ static int requeue_unnamed(struct unix_rst *ur, const struct rsk *s)
 			close(fd);
 		return -1;
 	}
-	for (i = 0; i < e->n_queue; i++)
-		if (send_msg(ur, fd, e, i, &scm, &a, len)) {
-			close(fd);
-			return -1;
-		}
+	ret = enter_dir(e, &back);
+	for (i = 0; !ret && i < e->n_queue; i++)
+		ret = send_msg(ur, fd, e, i, &scm, &a, len);
+	if (leave_dir(back))
+		ret = -1;
 	close(fd);
-	return 0;
+	return ret;
+}
+
+/*
+ * Connected to a socket closed since (gone_peer_name): connect to a
+ * stand-in bound to its name, then close it, so the next send fails with
+ * ECONNREFUSED (then ENOTCONN) and getpeername shows the name until then.
+ * A file at the path (the closed socket's, left behind) is moved aside for
+ * the while and put back.
+ */
+static int connect_gone(const UnixSkEntry *e, int fd)
+{
+	char path[SK_NAME_MAX + 1], aside[SK_NAME_MAX + 32];
+	struct sockaddr_un a;
+	socklen_t len = make_addr(&a, &e->gone_peer_name);
+	bool moved = false, bound = false;
+	struct stat st;
+	int t, ret = -1;
+
+	name_str(&e->gone_peer_name, path);
+	snprintf(aside, sizeof(aside), "%s.criu-gone-%d", path, getpid());
+	t = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (t < 0) {
+		pr_perror("unix socket %u: a stand-in for its closed peer", e->id);
+		return -1;
+	}
+	if (a.sun_path[0] && !lstat(path, &st)) {
+		if (rename(path, aside)) {
+			pr_perror("unix socket %u: moving %s aside", e->id, path);
+			goto out;
+		}
+		moved = true;
+	}
+	bound = !bind(t, (struct sockaddr *)&a, len);
+	if (!bound || connect(fd, (struct sockaddr *)&a, len))
+		pr_perror("unix socket %u: connecting to a stand-in for its closed peer %s",
+			  e->id, path);
+	else
+		ret = 0;
+out:
+	close(t);
+	if (bound && a.sun_path[0] && unlink(path)) {
+		pr_perror("unix socket %u: removing the stand-in %s", e->id, path);
+		ret = -1;
+	}
+	if (moved && rename(aside, path)) {
+		pr_perror("unix socket %u: putting %s back from %s", e->id, path, aside);
+		ret = -1;
+	}
+	return ret;
 }
 
 /* The peer is gone or outside the dump: the other end of a pair, closed. */
@@ -634,6 +758,8 @@ static int make_orphan(struct unix_rst *ur, struct rsk *s)
 	if (e->type == SOCK_DGRAM) {
 		if (new_socket(s) || (e->has_name && bind_name(s->fd, e)) || requeue_unnamed(ur, s))
 			return -1;
+		if (e->has_gone_peer_name)
+			return connect_gone(e, s->fd) ? -1 : finish(s);
 		if (!e->has_ext_peer_name)
 			return finish(s);
 		if (connect(s->fd, (struct sockaddr *)&a, make_addr(&a, &e->ext_peer_name))) {
@@ -686,8 +812,6 @@ static struct rsk *listener_of(struct unix_rst *ur, const UnixSkEntry *e)
  */
 static int make_accepted(struct unix_rst *ur, struct rsk *a, struct rsk *b, struct rsk *l)
 {
-	struct sockaddr_un sa;
-
 	if (l->made == MADE_BUSY) {
 		pr_err("unix socket %u: its listener %u is being made", a->e->id, l->e->id);
 		return -1;
@@ -697,7 +821,7 @@ static int make_accepted(struct unix_rst *ur, struct rsk *a, struct rsk *b, stru
 	b->made = MADE_BUSY;
 	if (new_socket(b) || (b->e->has_name && bind_name(b->fd, b->e)))
 		return -1;
-	if (connect(b->fd, (struct sockaddr *)&sa, make_addr(&sa, &l->e->name))) {
+	if (connect_to(b->fd, l->e)) {
 		pr_perror("unix socket %u: connect to its listener %u", b->e->id, l->e->id);
 		return -1;
 	}
@@ -716,8 +840,6 @@ static int make_accepted(struct unix_rst *ur, struct rsk *a, struct rsk *b, stru
 /* A datagram socket connected to a named socket of the dump, not back. */
 static int make_one_way(struct unix_rst *ur, struct rsk *s, struct rsk *p)
 {
-	struct sockaddr_un a;
-
 	if (p->made == MADE_BUSY) {
 		pr_err("unix socket %u: a cycle of one-way connections", s->e->id);
 		return -1;
@@ -726,7 +848,7 @@ static int make_one_way(struct unix_rst *ur, struct rsk *s, struct rsk *p)
 		return -1;
 	if (new_socket(s) || (s->e->has_name && bind_name(s->fd, s->e)) || requeue_unnamed(ur, s))
 		return -1;
-	if (connect(s->fd, (struct sockaddr *)&a, make_addr(&a, &p->e->name))) {
+	if (connect_to(s->fd, p->e)) {
 		pr_perror("unix socket %u: connect to socket %u", s->e->id, p->e->id);
 		return -1;
 	}
@@ -736,14 +858,12 @@ static int make_one_way(struct unix_rst *ur, struct rsk *s, struct rsk *p)
 /* @c's connection waits in @l's accept queue again (nothing accepts it). */
 static int connect_pending(struct rsk *c, struct rsk *l)
 {
-	struct sockaddr_un a;
-
 	c->made = MADE_BUSY;
 	if (new_socket(c) || (c->e->has_name && bind_name(c->fd, c->e)))
 		return -1;
 	/* non-blocking: a full accept queue fails instead of hanging */
 	if (fcntl(c->fd, F_SETFL, O_NONBLOCK) ||
-	    connect(c->fd, (struct sockaddr *)&a, make_addr(&a, &l->e->name)) ||
+	    connect_to(c->fd, l->e) ||
 	    fcntl(c->fd, F_SETFL, 0)) {
 		pr_perror("unix socket %u: connecting again to listener %u, not accepted",
 			  c->e->id, l->e->id);

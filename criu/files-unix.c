@@ -24,11 +24,13 @@
  * with data sent on them, or on a listener whose file was deleted,
  * datagrams queued on a socket that is not one end of a pair in the dump
  * unless all came from unnamed senders to a named socket, names relative
- * to the cwd, zero-length messages in a queue, a socket connected to
+ * to a directory that is neither the task's cwd nor its root any more (the
+ * kernel keeps no binder's cwd: find_name_dir()), zero-length messages in a queue, a socket connected to
  * itself, more than 4 MiB or 65536 messages queued, a pending error
  * (ECONNRESET from a peer gone with data unread).
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <search.h>
 #include <stddef.h>
@@ -340,9 +342,63 @@ static int put_name(ProtobufCBinaryData *to, const char *name, size_t len)
 	return 0;
 }
 
+static bool same_file(const struct sk_unix_diag *u, const struct stat *st)
+{
+	/* sock_diag gives the kernel's dev_t: 12 bits major, 20 bits minor */
+	return u->has_vfs && S_ISSOCK(st->st_mode) && st->st_ino == u->vfs_ino &&
+	       st->st_dev == makedev(u->vfs_dev >> 20, u->vfs_dev & 0xfffff);
+}
+
+/* @dir/@name in @path (PATH_MAX bytes); false if it does not fit. */
+static bool path_in(char *path, const char *dir, const char *name)
+{
+	int n = snprintf(path, PATH_MAX, "%s/%s", dir, name);
+
+	return n > 0 && n < PATH_MAX;
+}
+
+/*
+ * A name relative to the binder's cwd at bind time, which the kernel does
+ * not keep: the directory is the task's cwd or its root if the file that
+ * the name finds there is the socket's (dev and inode from sock_diag), and
+ * the same file is found from that directory's path in criu too.
+ */
+static int find_name_dir(const struct fd_probe *p, const struct sk_unix_diag *u,
+			 const char *name, UnixSkEntry *e)
+{
+	static const char *const where[] = { "cwd", "root" };
+	char link[64], path[PATH_MAX], dir[PATH_MAX];
+	struct stat st;
+	ssize_t n;
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(link, sizeof(link), "/proc/%d/%s", p->pid, where[i]);
+		if (!path_in(path, link, name) || stat(path, &st) || !same_file(u, &st))
+			continue;
+		n = readlink(link, dir, sizeof(dir) - 1);
+		if (n <= 0)
+			continue;
+		dir[n] = '\0';
+		if (dir[0] != '/' || !path_in(path, dir, name) || stat(path, &st) ||
+		    !same_file(u, &st))
+			continue;
+		e->name_dir = strdup(dir);
+		if (!e->name_dir) {
+			pr_err("out of memory");
+			return -1;
+		}
+		return 0;
+	}
+	pr_err("fd %d: bound to the relative path %s, whose socket file is found neither from "
+	       "the cwd nor from the root of its task (deleted, or moved): not supported yet",
+	       p->fd, name);
+	return -1;
+}
+
 static int dump_name(const struct fd_probe *p, const struct sk_unix_diag *u, UnixSkEntry *e)
 {
-	char path[SK_NAME_MAX + 1];
+	char path[PATH_MAX];
 	struct stat st;
 
 	if (!u->name_len)
@@ -355,15 +411,16 @@ static int dump_name(const struct fd_probe *p, const struct sk_unix_diag *u, Uni
 	memcpy(path, e->name.data, e->name.len);
 	path[e->name.len] = '\0';
 	if (path[0] != '/') {
-		pr_err("fd %d: bound to the relative path %s: not supported yet", p->fd, path);
-		return -1;
+		char rel[SK_NAME_MAX + 1];
+
+		memcpy(rel, path, sizeof(rel));
+		if (find_name_dir(p, u, rel, e) || !path_in(path, e->name_dir, rel))
+			return -1;
 	}
 	e->has_vfs_ino = e->has_vfs_dev = u->has_vfs;
 	e->vfs_ino = u->vfs_ino;
 	e->vfs_dev = u->vfs_dev;
-	/* sock_diag gives the kernel's dev_t: 12 bits major, 20 bits minor */
-	if (!u->has_vfs || stat(path, &st) || !S_ISSOCK(st.st_mode) || st.st_ino != u->vfs_ino ||
-	    st.st_dev != makedev(u->vfs_dev >> 20, u->vfs_dev & 0xfffff)) {
+	if (stat(path, &st) || !same_file(u, &st)) {
 		e->has_deleted = e->deleted = true;
 		return 0;
 	}
@@ -372,6 +429,37 @@ static int dump_name(const struct fd_probe *p, const struct sk_unix_diag *u, Uni
 	e->uid = st.st_uid;
 	e->gid = st.st_gid;
 	return 0;
+}
+
+/*
+ * Connected to a socket that has closed since: the kernel keeps the dead
+ * peer (sock_diag names it, as inode 0; getpeername its name) until the
+ * next send, which fails with ECONNREFUSED and disconnects. The name is
+ * kept so that restore connects to a stand-in of that name and closes it.
+ * (A bound socket others connected to is ESTABLISHED too, but names no
+ * peer at all.)
+ */
+static int dump_gone_peer(const struct fd_probe *p, int fd, const struct sk_unix_diag *u,
+			  UnixSkEntry *e)
+{
+	struct sockaddr_un a;
+	socklen_t len = sizeof(a);
+	size_t n;
+
+	if (u->type != SOCK_DGRAM || !u->peer_gone)
+		return 0;
+	if (getpeername(fd, (struct sockaddr *)&a, &len)) {
+		pr_perror("fd %d: the name of the closed peer", p->fd);
+		return -1;
+	}
+	n = len > offsetof(struct sockaddr_un, sun_path) ? len - offsetof(struct sockaddr_un, sun_path) : 0;
+	if (!n || (a.sun_path[0] && a.sun_path[0] != '/')) {
+		pr_err("fd %d: unix datagram socket connected to a socket that has closed, "
+		       "whose name is %s: not supported yet", p->fd, n ? "relative" : "unknown");
+		return -1;
+	}
+	e->has_gone_peer_name = true;
+	return put_name(&e->gone_peer_name, a.sun_path, n);
 }
 
 /* ---- dump ---------------------------------------------------------------------------- */
@@ -385,18 +473,6 @@ static int check_diag(const struct fd_probe *p, const struct sk_unix_diag *u)
 	if (u->state != USK_LISTEN && u->state != USK_CONNECTED && u->state != USK_CLOSE) {
 		pr_err("fd %d: unix socket in state %u (connecting?): not supported yet", p->fd,
 		       u->state);
-		return -1;
-	}
-	/*
-	 * Connected to a socket that has closed since: the kernel keeps the
-	 * dead peer (sock_diag names it, as inode 0) until the next send, which
-	 * fails with ECONNREFUSED and disconnects. A fresh unconnected socket
-	 * would say ENOTCONN at once. (A bound socket others connected to is
-	 * ESTABLISHED too, but names no peer at all.)
-	 */
-	if (u->type == SOCK_DGRAM && u->peer_gone) {
-		pr_err("fd %d: unix datagram socket connected to a socket that has closed "
-		       "(its next send fails with ECONNREFUSED): not supported yet", p->fd);
 		return -1;
 	}
 	if (u->state == USK_LISTEN && u->nr_icons != u->rqueue) {
@@ -484,7 +560,7 @@ static int unix_dump(struct dump_files *d, struct fd_probe *p, uint32_t *id)
 	e = new_entry(p, u);
 	if (!e)
 		return -1;
-	if (dump_name(p, u, e) || (u->state != USK_LISTEN && peek_queue(d, ud, p, fd, e)) ||
+	if (dump_name(p, u, e) || dump_gone_peer(p, fd, u, e) || (u->state != USK_LISTEN && peek_queue(d, ud, p, fd, e)) ||
 	    sk_opts_dump(&ud->opts, fd, p->fd, AF_UNIX, (int)u->type, 0, &e->opts, &nr))
 		goto err;
 	e->n_opts = nr;

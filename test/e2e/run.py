@@ -415,6 +415,11 @@ CASES = [
     ("pty_script", prog("pty_script"), "once", [], []),
     ("unix_pair", prog("unix_pair"), "once", EXT, []),
     ("unix_listen", prog("unix_listen"), "once", [], []),
+    ("unix_relative", prog("unix_relative"), "once", [], []),
+    # connected to a socket closed since: our own image only (--image-ext)
+    ("unix_dead_peer", prog("unix_dead_peer"), "once", EXT, []),
+    ("sk_refuse_unix_relative_moved", prog("unix_relative") + ["--moved"],
+     ("refused", "found neither from the cwd nor from the root"), [], []),
     ("unix_pending", prog("unix_pending"), "once", [], []),
     ("unix_scm_stream", prog("unix_scm") + ["stream"], "once", [], []),
     ("unix_scm_self", prog("unix_scm") + ["self"], "once", [], []),
