@@ -429,7 +429,8 @@ static int infect(struct dump_task *t)
  */
 static int pre_dump_task(struct dump_tree *tr, struct dump_task *t)
 {
-	if (check_task(t) || dump_collect_vmas(t) || infect(t))
+	/* seccomp: per-thread filters are refused here as by the dump */
+	if (check_task(t) || dump_collect_seccomp(t) || dump_collect_vmas(t) || infect(t))
 		return -1;
 	if (dump_track_begin(t) || dump_track_parent(t, tr->prev_fd) || dump_pages(t))
 		return -1;
