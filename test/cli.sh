@@ -403,6 +403,14 @@ t_swrk_needs_a_socket() {
 	pass "$1"
 }
 
+t_dedup_needs_a_dump() {
+	mkdir -p "$TMP/nodump"
+	run dedup -D "$TMP/nodump"
+	[ $rc -eq 1 ] && grep -q "no dump in $TMP/nodump" "$TMP/err" ||
+		{ fail "$1" "dedup of an empty dir: exit $rc: $(cat "$TMP/err")"; return; }
+	pass "$1"
+}
+
 t_close_option() {
 	run check --close 1 --feature memfd
 	[ $rc -eq 0 ] && [ ! -s "$TMP/out" ] || { fail "$1" "--close 1 kept stdout: $(cat "$TMP/out")"; return; }
