@@ -377,6 +377,10 @@ static int page_server(char *dir)
 	if (ret)
 		kill(server, SIGKILL);
 	waitpid(server, &st, 0);
+	if (ret && pid > 0) {	/* left running by the failed dump */
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
 	CHECK(pid > 0 && ret == 0);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	CHECK(has_pages(srv) && !has_pages(imgs));
