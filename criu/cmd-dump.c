@@ -430,7 +430,8 @@ static int infect(struct dump_task *t)
  */
 static int pre_dump_task(struct dump_tree *tr, struct dump_task *t)
 {
-	if (check_task(t) || dump_collect_vmas(t) || infect(t))
+	/* seccomp: per-thread filters are refused here as by the dump */
+	if (check_task(t) || dump_collect_seccomp(t) || dump_collect_vmas(t) || infect(t))
 		return -1;
 	if (dump_track_begin(t) || dump_track_parent(t, tr->prev_fd) || dump_pages(t))
 		return -1;
@@ -524,6 +525,28 @@ static int finish(struct dump_tree *tr)
 	return dump_tree_kill(tr);
 }
 
+/*
+ * --tls and --tls-* shape the page server connection only: without one
+ * nothing goes over the network. The established tool ignores them then;
+ * we accept them too (the same meaning) but say so, naming each one.
+ */
+static void warn_tls_unused(const struct cr_options *o)
+{
+	const struct { const char *name; bool set; } tls[] = {
+		{ "--tls", o->tls }, { "--tls-cacert", o->tls_cacert }, { "--tls-cacrl", o->tls_cacrl },
+		{ "--tls-cert", o->tls_cert }, { "--tls-key", o->tls_key },
+		{ "--tls-no-cn-verify", o->tls_no_cn_verify },
+	};
+	size_t i;
+
+	if (o->page_server || o->ps_socket >= 0)
+		return;
+	for (i = 0; i < ARRAY_SIZE(tls); i++)
+		if (tls[i].set)
+			pr_warn("%s without --page-server or --ps-socket has no effect: the pages "
+				"are written to the images dir", tls[i].name);
+}
+
 static int check_args(const struct cr_options *o)
 {
 	if (o->tree_pid <= 0) {
@@ -547,6 +570,7 @@ static int check_args(const struct cr_options *o)
 		pr_err("--encrypt-key with --prev-images-dir: sealed parent images are not supported yet");
 		return -1;
 	}
+	warn_tls_unused(o);
 	return netns_external_check(o, false);
 }
 

@@ -320,11 +320,18 @@ out:
 /* criu dedup -D DIR */
 int cmd_dedup(struct cr_options *o)
 {
-	int fd = open(o->images_dir ? o->images_dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	const char *dir = o->images_dir ? o->images_dir : ".";
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int ret;
 
 	if (fd < 0) {
-		pr_perror("cannot open the images dir %s", o->images_dir ? o->images_dir : ".");
+		pr_perror("cannot open the images dir %s", dir);
+		return -1;
+	}
+	/* a dump (or pre-dump) always leaves its inventory: else -D names the wrong dir */
+	if (faccessat(fd, "inventory.img", F_OK, 0)) {
+		pr_err("no dump in %s (no inventory.img): nothing to deduplicate", dir);
+		close(fd);
 		return -1;
 	}
 	ret = dedup_dir(fd);

@@ -303,8 +303,13 @@ int ps_client_open(const struct cr_options *o)
 {
 	struct ps_hdr h = { .kind = htole32(PS_HELLO), .id = htole32(PS_VERSION),
 			    .off = htole64(PS_MAGIC) };
-	int sk = o->ps_socket;
+	/* a copy: the caller's socket stays the caller's (an RPC request's is released with it) */
+	int sk = o->ps_socket >= 0 ? fcntl(o->ps_socket, F_DUPFD_CLOEXEC, 0) : -1;
 
+	if (o->ps_socket >= 0 && sk < 0) {
+		pr_perror("--ps-socket %d", o->ps_socket);
+		return -1;
+	}
 	if (sk < 0 && (!o->address || !o->port)) {
 		pr_err("--page-server needs --address and --port (or --ps-socket)");
 		return -1;

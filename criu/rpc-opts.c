@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/syscall.h>
 
 #define LOG_PREFIX "rpc: "
 #include "log.h"
@@ -82,6 +83,27 @@ static int take_fd(struct rpc_conn *c, int fd, const char *what)
 			ours = open(path, mode | O_CLOEXEC);
 		}
 	}
+	if (ours < 0) {
+		pr_perror("%s: cannot take descriptor %d of the caller %d", what, fd, (int)c->peer);
+		return -1;
+	}
+	c->held[c->nr_held++] = ours;
+	return ours;
+}
+
+/* A socket of the caller (no /proc reopen for those): copied with pidfd_getfd, held. */
+static int take_sock(struct rpc_conn *c, int fd, const char *what)
+{
+	int pidfd, ours;
+
+	if (fd < 0 || c->nr_held >= RPC_HELD_FDS_MAX) {
+		pr_err("%s: bad descriptor %d, or too many in one request", what, fd);
+		return -1;
+	}
+	pidfd = (int)syscall(SYS_pidfd_open, (int)c->peer, 0);
+	ours = pidfd < 0 ? -1 : (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+	if (pidfd >= 0)
+		close(pidfd);
 	if (ours < 0) {
 		pr_perror("%s: cannot take descriptor %d of the caller %d", what, fd, (int)c->peer);
 		return -1;
@@ -306,6 +328,34 @@ static int fn_orphan_pts_master(struct rpc_conn *c, const CriuOpts *ro, struct c
 	return 0;
 }
 
+/*
+ * The page server of a dump: address and port, or a socket of the caller
+ * already connected to one (the dump sends on its own copy of it).
+ */
+static int fn_ps(struct rpc_conn *c, const CriuOpts *ro, struct cr_options *o)
+{
+	const CriuPageServerInfo *ps = ro->ps;
+	char num[16];
+	int ours;
+
+	if (c->req_type == CRIU_REQ_TYPE__RESTORE) {
+		pr_err("not supported yet: criu_opts.ps on restore (pages from a remote server)");
+		return -1;
+	}
+	if (ps->has_fd) {
+		ours = take_sock(c, ps->fd, "ps.fd");
+		if (ours < 0)
+			return -1;
+		snprintf(num, sizeof(num), "%d", ours);
+		return opts_set_rpc(o, "ps-socket", num);
+	}
+	if (opts_set_rpc(o, "page-server", "true") ||
+	    (ps->address && opts_set_rpc(o, "address", ps->address)))
+		return -1;
+	snprintf(num, sizeof(num), "%d", ps->port);
+	return ps->has_port ? opts_set_rpc(o, "port", num) : 0;
+}
+
 static int fn_manage_cgroups(struct rpc_conn *c, const CriuOpts *ro, struct cr_options *o)
 {
 	(void)c;
@@ -333,7 +383,7 @@ const struct rpc_opt rpc_opt_map[] = {
 	TO("file_locks", "file-locks"),
 	EARLY("log_level", "verbosity", NULL),
 	EARLY("log_file", NULL, fn_log_file),
-	REFUSE("ps", "page server"),
+	FN("ps", fn_ps),
 	FN("notify_scripts", fn_notify_scripts),
 	TO("root", "root"),
 	TO("parent_img", "prev-images-dir"),

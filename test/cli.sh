@@ -403,6 +403,27 @@ t_swrk_needs_a_socket() {
 	pass "$1"
 }
 
+t_tls_without_page_server_warns() {
+	local gone
+	true & gone=$!
+	wait $gone	# a pid no process has now: the dump fails at the seize
+	run dump -t $gone -R -D "$TMP/tls-nodir" --tls --tls-cacert /nonexistent
+	[ $rc -ne 0 ] || { fail "$1" "dump of a gone pid exited 0"; return; }
+	for o in --tls --tls-cacert; do
+		grep -q "Warn.*$o without --page-server or --ps-socket has no effect" "$TMP/err" ||
+			{ fail "$1" "$o not named: $(cat "$TMP/err")"; return; }
+	done
+	pass "$1"
+}
+
+t_dedup_needs_a_dump() {
+	mkdir -p "$TMP/nodump"
+	run dedup -D "$TMP/nodump"
+	[ $rc -eq 1 ] && grep -q "no dump in $TMP/nodump" "$TMP/err" ||
+		{ fail "$1" "dedup of an empty dir: exit $rc: $(cat "$TMP/err")"; return; }
+	pass "$1"
+}
+
 t_close_option() {
 	run check --close 1 --feature memfd
 	[ $rc -eq 0 ] && [ ! -s "$TMP/out" ] || { fail "$1" "--close 1 kept stdout: $(cat "$TMP/out")"; return; }

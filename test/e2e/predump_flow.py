@@ -172,3 +172,21 @@ def run_read(h, p, tmp, dopts, ropts, env):
 
 def run_dedup(h, p, tmp, dopts, ropts, env):
     return _read_chain(h, p, tmp, dopts, ropts, env, True)
+
+
+def refused_flow(text):
+    """A pre-dump that must fail naming `text` and leave the tree running:
+    the program then checks itself as after a restore."""
+    def flow(h, p, tmp, dopts, ropts, env):
+        imgs = os.path.join(tmp, "imgs")
+        os.makedirs(imgs)
+        rc, out = h.criu(["pre-dump", "-t", str(p.pid), "-D", imgs, "-o", "pre-dump.log", "-v4"]
+                         + dopts, imgs, env)
+        errs = h.log_errors(os.path.join(imgs, "pre-dump.log"))
+        if rc == 0 or text not in errs:
+            raise h.CaseFailed("pre-dump exited %d, expected a refusal with %r: %s" % (rc, text, errs))
+        if p.poll() is not None:
+            raise h.CaseFailed("the refused tree is gone (status %s)" % p.returncode)
+        os.kill(p.pid, signal.SIGTERM)
+        return p.wait(timeout=30)
+    return flow

@@ -312,6 +312,8 @@ CASES = [
      ("refused", "SECCOMP_RET_USER_NOTIF"), [], []),
     ("seccomp_refuse_thread", prog("seccomp") + ["--thread"],
      ("refused", "per-thread seccomp is not supported yet"), [], []),
+    ("seccomp_refuse_thread_predump", prog("seccomp") + ["--thread"],
+     ("flow", predump_flow.refused_flow("per-thread seccomp is not supported yet")), [], []),
     # a filter that kills on a call of the parasite (vmsplice): refused, runs on
     ("seccomp_refuse_kill", prog("seccomp") + ["--kill"],
      ("refused", "may answer vmsplice() with SECCOMP_RET_KILL_PROCESS"), [], []),

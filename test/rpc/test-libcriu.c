@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -306,6 +307,102 @@ static int test_refused(void)
 	return ret;
 }
 
+/* `criu page-server --port 0` on 127.0.0.1 into @srv: its pid, its port in *port. */
+static pid_t start_page_server(const char *srv, int *port)
+{
+	char line[64] = "";
+	int p[2];
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		dup2(p[1], 1);
+		execl(criu_bin, criu_bin, "page-server", "--address", "127.0.0.1", "--port", "0",
+		      "-D", srv, "-o", "ps.log", "-v4", (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	n = pid > 0 ? read(p[0], line, sizeof(line) - 1) : -1;	/* one line, then it waits */
+	close(p[0]);
+	if (n <= 0 || sscanf(line, "port %d", port) != 1) {
+		if (pid > 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+		}
+		return -1;
+	}
+	return pid;
+}
+
+/* Whether @dir holds a page file. */
+static bool has_pages(const char *dir)
+{
+	struct dirent *e;
+	DIR *d = opendir(dir);
+	bool found = false;
+
+	while (d && (e = readdir(d)))
+		found |= !strncmp(e->d_name, "pages-", 6);
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* criu_opts.ps: the pages go to the page server, the rest into the images dir. */
+static int page_server(char *dir)
+{
+	char srv[PATH_MAX], imgs[PATH_MAX];
+	pid_t pid, server;
+	int fd, port, ret, st = -1;
+
+	snprintf(srv, sizeof(srv), "%s/srv", dir);
+	snprintf(imgs, sizeof(imgs), "%s/imgs", dir);
+	CHECK(mkdir(srv, 0700) == 0 && mkdir(imgs, 0700) == 0);
+	server = start_page_server(srv, &port);
+	CHECK(server > 0);
+	pid = start_child();
+	fd = pid > 0 ? setup(imgs) : -1;
+	if (fd >= 0) {
+		criu_set_pid(pid);
+		criu_set_leave_running(true);
+		criu_set_page_server_address_port("127.0.0.1", port);
+	}
+	ret = fd >= 0 ? criu_dump() : -1;
+	if (fd >= 0)
+		close(fd);
+	criu_free_opts();
+	if (ret)
+		kill(server, SIGKILL);
+	waitpid(server, &st, 0);
+	if (ret && pid > 0) {	/* left running by the failed dump */
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	CHECK(pid > 0 && ret == 0);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK(has_pages(srv) && !has_pages(imgs));
+	CHECK(verdict(pid) == 0);	/* left running, unchanged */
+	return 0;
+}
+
+static int test_page_server(void)
+{
+	char dir[] = "/tmp/libcriu-XXXXXX";
+	int ret;
+
+	if (!mkdtemp(dir))
+		return -1;
+	ret = page_server(dir);
+	if (ret)
+		fprintf(stderr, "logs in %s kept\n", dir);
+	else
+		rm_dir(dir);
+	return ret;
+}
+
 /* restore_child asks for rst_sibling, which criu refuses by name. */
 static int test_restore_child_refused(void)
 {
@@ -376,6 +473,7 @@ static const struct {
 	{ "dump and restore a child with notifications", test_dump_restore },
 	{ "a notify callback refuses pre-dump", test_refused },
 	{ "restore_child is refused", test_restore_child_refused },
+	{ "dump to a page server (criu_opts.ps)", test_page_server },
 	{ "criu service on a socket", test_service },
 };
 

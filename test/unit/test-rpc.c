@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "log.h"
@@ -218,6 +219,40 @@ static int test_fd_access_mode(void)
 	close(ro_fd);
 	CHECK(o.status_fd > 2 && (fcntl(o.status_fd, F_GETFL) & O_ACCMODE) == O_RDONLY);
 	rpc_conn_release(&conn);
+	return 0;
+}
+
+/* ps: a page server by address and port, or the caller's connected socket. */
+static int test_page_server(void)
+{
+	CriuPageServerInfo ps = CRIU_PAGE_SERVER_INFO__INIT;
+	CriuOpts ro = CRIU_OPTS__INIT;
+	struct stat a, b;
+	int sv[2];
+
+	ps.address = "192.0.2.7", ps.has_port = 1, ps.port = 27;
+	ro.ps = &ps;
+	CHECK(fill(&ro) == 0 && opts_check_supported(&o) == 0);
+	CHECK(o.page_server && o.port == 27 && o.ps_socket == -1);
+	CHECK_STR(o.address, "192.0.2.7");
+	/* the caller's socket: criu's own copy of the same one, held for the request */
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	ps = (CriuPageServerInfo)CRIU_PAGE_SERVER_INFO__INIT;
+	ps.has_fd = 1, ps.fd = sv[0];
+	CHECK(fill(&ro) == 0 && o.ps_socket > 2 && o.ps_socket != sv[0] && conn.nr_held == 1);
+	CHECK(fstat(o.ps_socket, &a) == 0 && fstat(sv[0], &b) == 0 && a.st_ino == b.st_ino);
+	rpc_conn_release(&conn);
+	CHECK(fcntl(o.ps_socket, F_GETFD) == -1);	/* released with the request */
+	ps.fd = 99999;
+	CHECK(fill(&ro) == -1 && strstr(log_first_error(), "ps.fd"));
+	close(sv[0]);
+	close(sv[1]);
+	/* a restore from a remote server (lazy pages) is not built */
+	ps = (CriuPageServerInfo)CRIU_PAGE_SERVER_INFO__INIT;
+	conn.req_type = CRIU_REQ_TYPE__RESTORE;
+	log_error_reset();
+	CHECK(rpc_opts_fill(&conn, &ro, &o, false) == -1 && strstr(log_first_error(), "criu_opts.ps"));
+	conn.req_type = 0;
 	return 0;
 }
 
@@ -689,6 +724,7 @@ static const struct unit_case cases[] = {
 	{ "descriptors and structured fields", test_structured_fields },
 	{ "a caller's read-only descriptor is not taken writable", test_fd_access_mode },
 	{ "refused fields are named", test_refused },
+	{ "ps reaches the page server options", test_page_server },
 	{ "every request type answered", test_every_type },
 	{ "malformed requests answered", test_malformed },
 	{ "decoder bounds", test_decode_bounds },
