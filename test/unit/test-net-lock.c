@@ -470,14 +470,26 @@ static pid_t locker(char *name, size_t len, bool just_exit, bool unowned)
 	return pid;
 }
 
+/*
+ * @pid ended by @sig (0: exited), within 20 s: a locker that does not die
+ * is SIGKILLed and named, not waited for until the runner's time limit.
+ */
 static int killed_by(pid_t pid, int sig)
 {
+	long long end = now_ms() + 20000;
 	int status;
+	pid_t got;
 
 	if (sig)
 		kill(pid, sig);
-	if (waitpid(pid, &status, 0) != pid)
+	while ((got = waitpid(pid, &status, WNOHANG)) == 0 && now_ms() < end)
+		usleep(10000);
+	if (got != pid) {
+		fprintf(stderr, "locker %d did not end within 20 s of signal %d: killed\n", pid, sig);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
 		return 0;
+	}
 	return sig ? WIFSIGNALED(status) && WTERMSIG(status) == sig : WIFEXITED(status);
 }
 
