@@ -144,8 +144,13 @@ static void handlers_set(bool on)
 	if (on == lk.handlers)
 		return;
 	sigfillset(&sa.sa_mask);
-	for (i = 0; i < sizeof(lock_signals) / sizeof(lock_signals[0]); i++)
-		sigaction(lock_signals[i], on ? &sa : &lk.old[i], on ? &lk.old[i] : NULL);
+	for (i = 0; i < sizeof(lock_signals) / sizeof(lock_signals[0]); i++) {
+		/* an ignored one (nohup) stays ignored: it must not drop the lock */
+		if (on)
+			sigaction(lock_signals[i], NULL, &lk.old[i]);
+		if (lk.old[i].sa_handler != SIG_IGN)
+			sigaction(lock_signals[i], on ? &sa : &lk.old[i], NULL);
+	}
 	lk.handlers = on;
 	if (on && !lk.atexit_set && !atexit(at_exit))
 		lk.atexit_set = true;

@@ -502,6 +502,8 @@ static int test_signals(void)
 
 	CHECK(in_ns);
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		/* a runner in the background may hand SIGINT down ignored, which the lock keeps */
+		signal(sigs[i], SIG_DFL);
 		pid = locker(name, sizeof(name), false, false);
 		CHECK(pid > 0);
 		CHECK(net_lock_table_exists(name) == 1);
@@ -511,6 +513,28 @@ static int test_signals(void)
 	pid = locker(name, sizeof(name), true, false);
 	CHECK(pid > 0);
 	CHECK(killed_by(pid, 0));
+	CHECK(net_lock_table_exists(name) == 0);
+	return 0;
+}
+
+/* criu run under nohup: SIGHUP stays ignored, and the lock stays with it. */
+static int test_ignored(void)
+{
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+	char name[NET_LOCK_NAME_MAX];
+	pid_t pid;
+	int st;
+
+	CHECK(in_ns);
+	sigaction(SIGHUP, &ign, &old);
+	pid = locker(name, sizeof(name), false, false);
+	sigaction(SIGHUP, &old, NULL);
+	CHECK(pid > 0);
+	kill(pid, SIGHUP);
+	usleep(100000);
+	CHECK(waitpid(pid, &st, WNOHANG) == 0);
+	CHECK(net_lock_table_exists(name) == 1);
+	CHECK(killed_by(pid, SIGTERM));
 	CHECK(net_lock_table_exists(name) == 0);
 	return 0;
 }
@@ -677,6 +701,7 @@ static const struct unit_case cases[] = {
 	{ "one connection among 3001 locked: silence, then all data", test_lock_many },
 	{ "a lock of other tuples frees the first connection", test_relock },
 	{ "SIGTERM, SIGINT, SIGHUP, exit: the table goes", test_signals },
+	{ "an ignored SIGHUP (nohup) leaves the lock alone", test_ignored },
 	{ "SIGKILL: the kernel drops the owned table at once", test_sigkill_owned },
 	{ "SIGKILL, unowned table: the next run removes it", test_stale },
 	{ "handed over to the restore, removed by it", test_keep },
